@@ -1,0 +1,213 @@
+// The composition root of one node: picks nothing itself (adapters come in), wires the services in a
+// tsyringe container, and runs them as children of one XState supervisor:
+//
+//   node supervisor (one-for-one, bounded restart intensity, then escalate)
+//   ├── transport   connecting / connected / reconnecting / closed
+//   └── router      joining / ready (heartbeat ∥ leafSet) / failed
+//
+// Children start in this order and stop in reverse. Later issues add store, replicaManager, notifier,
+// logWriter and mailGateway here.
+import 'reflect-metadata';
+import { Subject, type Subscription } from 'rxjs';
+import { container as rootContainer, type DependencyContainer, instanceCachingFactory } from 'tsyringe';
+import { type Actor, type AnyActorRef, createActor, type InspectionEvent } from 'xstate';
+import type { RingTrust } from '../crypto/certificates';
+import type { Clock, Log, Random, Transport } from '../infra/ports';
+import { type ChildSpec, supervisorMachine } from '../machines/supervisor.machine';
+import { transportMachine } from '../machines/transport.machine';
+import type { NodeCertificate } from '../protocol/identity';
+import type { OverlayTimings } from '../protocol/limits';
+import { ControlService } from './control';
+import { RouterService } from './router';
+
+export const Tokens = {
+  Transport: Symbol('Transport'),
+  Clock: Symbol('Clock'),
+  Random: Symbol('Random'),
+  Log: Symbol('Log'),
+  Identity: Symbol('Identity'),
+  Options: Symbol('Options'),
+} as const;
+
+export interface NodeAdapters {
+  readonly transport: Transport;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly log: Log;
+}
+
+export interface NodeIdentity {
+  readonly cert: NodeCertificate;
+  readonly signingSecretKey: Uint8Array;
+  readonly trust: RingTrust;
+}
+
+export interface NodeOptions {
+  readonly timings?: OverlayTimings;
+  readonly leafHalf?: number;
+  /** Receives every actor transition of this node (the XState inspector, the dashboard, tests). */
+  readonly inspect?: (event: InspectionEvent) => void;
+  /** Serve operator requests on the control subject (real nodes: yes; large simulations: no). */
+  readonly control?: boolean;
+}
+
+export interface RestartReport {
+  readonly child: string;
+  readonly error: string;
+  readonly recent: number;
+}
+
+export class PostNode {
+  readonly id: string;
+  readonly router: RouterService;
+  readonly restarts$ = new Subject<RestartReport>();
+  /** Emits once if the supervisor escalates (a child crashed beyond its restart intensity). */
+  readonly failed$ = new Subject<Error>();
+  private supervisor: Actor<typeof supervisorMachine> | undefined;
+  private readonly subscriptions: Subscription[] = [];
+  private readonly log: Log;
+  private readonly control: ControlService | undefined;
+
+  constructor(private readonly c: DependencyContainer) {
+    const identity = c.resolve<NodeIdentity>(Tokens.Identity);
+    this.id = identity.cert.nodeId;
+    this.router = c.resolve(RouterService);
+    this.log = c.resolve<Log>(Tokens.Log);
+    const options = c.resolve<NodeOptions>(Tokens.Options);
+    this.control = options.control ? c.resolve(ControlService) : undefined;
+  }
+
+  private get transport(): Transport {
+    return this.c.resolve<Transport>(Tokens.Transport);
+  }
+
+  start(): this {
+    const options = this.c.resolve<NodeOptions>(Tokens.Options);
+    const clock = this.c.resolve<Clock>(Tokens.Clock);
+    const attach: Record<string, (ref: AnyActorRef) => void> = {
+      transport: (ref) => this.bindTransport(ref),
+      router: (ref) => this.router.attach(ref as any),
+    };
+    const children: ChildSpec[] = [
+      { id: 'transport', logic: () => transportMachine },
+      { id: 'router', logic: () => this.router.logic(), input: this.router.input },
+    ];
+    const machine = supervisorMachine.provide({
+      actions: {
+        childStarted: (_, p) => attach[p.id]?.(p.ref),
+        reportRestart: (_, p) => {
+          const error = p.error instanceof Error ? p.error.message : String(p.error);
+          this.log.warn('supervisor.restart', { child: p.id, error, recent: p.recent });
+          this.restarts$.next({ child: p.id, error, recent: p.recent });
+        },
+        reportEscalation: (_, p) => this.log.error('supervisor.escalate', { child: p.id, error: String((p.error as Error)?.message ?? p.error) }),
+      },
+    });
+    this.supervisor = createActor(machine, { input: { children }, clock, inspect: options.inspect, systemId: 'node' } as any);
+    this.supervisor.subscribe({
+      error: (e) => {
+        this.log.error('node.failed', { error: (e as Error).message });
+        this.failed$.next(e as Error);
+      },
+    });
+    this.supervisor.start();
+    this.control?.start();
+    return this;
+  }
+
+  private bindTransport(ref: AnyActorRef): void {
+    this.subscriptions.push(this.transport.status$.subscribe((status) => ref.send({ type: 'STATUS', status })));
+  }
+
+  /** The supervisor's live snapshot: its children and their states. */
+  get supervisorSnapshot() {
+    return this.supervisor?.getSnapshot();
+  }
+
+  /** Fault injection: the next effect of `child` throws, as a programming error would. */
+  injectCrash(child: 'router'): void {
+    if (child === 'router') this.router.injectCrash();
+  }
+
+  /** Resolves when the router is ready; rejects if it fails or the deadline passes. */
+  whenReady(timeoutMs: number): Promise<void> {
+    const clock = this.c.resolve<Clock>(Tokens.Clock);
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const s = this.router.state;
+        if (s === 'ready') return done(() => resolve());
+        if (s === 'failed') return done(() => reject(new Error(this.router.status().failure?.reason ?? 'router failed')));
+      };
+      const sub = this.router.stateChanges$.subscribe(check);
+      const timer = clock.setTimeout(() => done(() => reject(new Error(`node ${this.id.slice(0, 12)} not ready after ${timeoutMs} ms`))), timeoutMs);
+      const done = (f: () => void) => {
+        sub.unsubscribe();
+        clock.clearTimeout(timer);
+        f();
+      };
+      check();
+    });
+  }
+
+  status() {
+    const identity = this.c.resolve<NodeIdentity>(Tokens.Identity);
+    const snap = this.supervisor?.getSnapshot();
+    return {
+      id: this.id,
+      org: identity.trust.org,
+      ringId: identity.trust.ringId,
+      ...this.router.status(),
+      actors: snap ? Object.fromEntries(Object.entries(snap.children).map(([id, ref]) => [id, describeState(ref as AnyActorRef)])) : {},
+      restarts: snap?.context.restartsTotal ?? {},
+      objects: 0,
+      bytes: 0,
+    };
+  }
+
+  /** Stop children in reverse start order, then close the adapters. */
+  async stop(): Promise<void> {
+    this.control?.stop();
+    this.supervisor?.send({ type: 'STOP' });
+    this.router.detach();
+    for (const s of this.subscriptions.splice(0)) s.unsubscribe();
+    await this.transport.close();
+  }
+}
+
+function describeState(ref: AnyActorRef | undefined): unknown {
+  const s = ref?.getSnapshot();
+  return s ? { status: s.status, value: s.value } : undefined;
+}
+
+/** Build a node from its adapters and identity: the one place concrete services are chosen. */
+export function createNode(adapters: NodeAdapters, identity: NodeIdentity, options: NodeOptions = {}): PostNode {
+  const c = rootContainer.createChildContainer();
+  c.register(Tokens.Transport, { useValue: adapters.transport });
+  c.register(Tokens.Clock, { useValue: adapters.clock });
+  c.register(Tokens.Random, { useValue: adapters.random });
+  c.register(Tokens.Log, { useValue: adapters.log.child({ node: identity.cert.nodeId.slice(0, 12) }) });
+  c.register(Tokens.Identity, { useValue: identity });
+  c.register(Tokens.Options, { useValue: options });
+  c.register(RouterService, {
+    useFactory: instanceCachingFactory(
+      (d) =>
+        new RouterService({
+          transport: d.resolve(Tokens.Transport),
+          clock: d.resolve(Tokens.Clock),
+          log: d.resolve(Tokens.Log),
+          trust: identity.trust,
+          cert: identity.cert,
+          timings: options.timings,
+          leafHalf: options.leafHalf,
+          epoch: Buffer.from(adapters.random.bytes(6)).toString('base64url'),
+        }),
+    ),
+  });
+  c.register(ControlService, {
+    useFactory: instanceCachingFactory(
+      (d) => new ControlService({ transport: d.resolve(Tokens.Transport), log: d.resolve(Tokens.Log), trust: identity.trust, nodeId: identity.cert.nodeId, node: () => node }),
+    ),
+  });
+  const node = new PostNode(c);
+  return node;
+}

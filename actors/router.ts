@@ -1,0 +1,428 @@
+// The router actor: binds the pure router machine to the transport. It owns the node's direct
+// subscription (and the join/discover subjects while they apply), validates and verifies every
+// incoming frame before it becomes a machine event, performs the machine's effects, and offers the
+// other actors `route`, `replicaSet` and the `membership$` stream.
+import { Subject } from 'rxjs';
+import type { ActorRefFrom, SnapshotFrom } from 'xstate';
+import { type RingTrust, verifyNodeCertificate } from '../crypto/certificates';
+import { routerMachine, type RouterEvent } from '../machines/router.machine';
+import { type Key, kClosest, type NodeId } from '../overlay/id';
+import * as LS from '../overlay/leafSet';
+import { size as tableSize } from '../overlay/routingTable';
+import type { RouterConfig, RouterEffect } from '../overlay/router/state';
+import { ErrorCodes, PostError } from '../protocol/errors';
+import { type AnyFrame, decodeFrame, type FrameKind } from '../protocol/frame';
+import type { NodeCertificate } from '../protocol/identity';
+import { OVERLAY_TIMINGS, type OverlayTimings, LEAF_SET_HALF } from '../protocol/limits';
+import {
+  Announce,
+  AnnounceAck,
+  Discover,
+  Heartbeat,
+  Hello,
+  HopAck,
+  JoinAck,
+  JoinReply,
+  JoinRequest,
+  LeafSetReply,
+  LeafSetRequest,
+  Route,
+  type RouteMessage,
+  type RoutePayload,
+  RouteResult,
+  type RouteResultBody,
+} from '../protocol/overlay';
+import { JOIN_QUEUE_GROUP, subjects } from '../protocol/subjects';
+import { type Clock, type Log, type Transport, TransportError, type TransportMessage, type TransportSubscription } from '../infra/ports';
+
+export interface MembershipChange {
+  readonly added: readonly NodeId[];
+  readonly removed: readonly NodeId[];
+  readonly leafSet: readonly NodeId[];
+}
+
+export interface RouteOutcome {
+  readonly key: Key;
+  readonly root: NodeId;
+  readonly hops: number;
+  readonly path: readonly NodeId[];
+  readonly response?: Uint8Array;
+}
+
+/** An application's handler for payloads routed to this node as the key's root. */
+export type AppHandler = (delivery: { key: Key; origin: NodeId; body: Uint8Array }) => Promise<Uint8Array | undefined>;
+
+/** Handler for frames of other actors arriving on the node's direct subject. */
+export type FrameHandler = (frame: AnyFrame, msg: TransportMessage) => void;
+
+export interface RouterDeps {
+  readonly transport: Transport;
+  readonly clock: Clock;
+  readonly log: Log;
+  readonly trust: RingTrust;
+  readonly cert: NodeCertificate;
+  readonly timings?: OverlayTimings;
+  readonly leafHalf?: number;
+  /** A per-process prefix for message ids, so a restarted router never reuses an id in flight. */
+  readonly epoch: string;
+}
+
+type RouterRef = ActorRefFrom<typeof routerMachine>;
+type RouterSnapshot = SnapshotFrom<typeof routerMachine>;
+
+const VERIFIED_CACHE_MAX = 10_000;
+
+export class RouterService {
+  readonly self: NodeId;
+  readonly membership$ = new Subject<MembershipChange>();
+  /** Emits the router's state name whenever its snapshot changes. */
+  readonly stateChanges$ = new Subject<string>();
+  private crashNext = false;
+  private ref: RouterRef | undefined;
+  private direct: TransportSubscription | undefined;
+  private join: TransportSubscription | undefined;
+  private discover: TransportSubscription | undefined;
+  private readonly pending = new Map<string, { resolve: (o: RouteOutcome) => void; reject: (e: Error) => void; timer: unknown }>();
+  private readonly apps = new Map<string, AppHandler>();
+  private readonly frameHandlers = new Map<string, FrameHandler>();
+  private readonly verified = new Set<NodeId>();
+  private seq = 0;
+  private readonly log: Log;
+  private readonly config: RouterConfig;
+
+  constructor(private readonly deps: RouterDeps) {
+    this.self = deps.cert.nodeId;
+    this.log = deps.log.child({ actor: 'router' });
+    this.config = { self: this.self, cert: deps.cert, timings: deps.timings ?? OVERLAY_TIMINGS, leafHalf: deps.leafHalf ?? LEAF_SET_HALF };
+  }
+
+  // ---- lifecycle (driven by the supervisor) ----------------------------------------------------
+
+  /** A fresh router machine with this binding's effects: the supervisor spawns it, and again on restart. */
+  logic() {
+    return routerMachine.provide({ actions: { effect: (_, effect) => this.perform(effect) } });
+  }
+
+  get input(): RouterConfig {
+    return this.config;
+  }
+
+  attach(ref: RouterRef): void {
+    this.detachSubscriptions();
+    this.ref = ref;
+    this.direct = this.deps.transport.subscribe(subjects.node(this.deps.trust.ringId, this.self), (m) => this.ingress(m));
+    ref.subscribe({
+      next: (s) => {
+        if (this.ref !== ref) return;
+        this.syncSubscriptions(s);
+        this.stateChanges$.next(this.state);
+      },
+      error: () => this.ref === ref && this.stateChanges$.next('failed'),
+    });
+    this.syncSubscriptions(ref.getSnapshot());
+  }
+
+  /** Fault injection: the next effect throws, as a programming error would; the supervisor restarts us. */
+  injectCrash(): void {
+    this.crashNext = true;
+  }
+
+  detach(): void {
+    this.detachSubscriptions();
+    this.ref = undefined;
+  }
+
+  private detachSubscriptions(): void {
+    for (const s of [this.direct, this.join, this.discover]) s?.unsubscribe();
+    this.direct = this.join = this.discover = undefined;
+  }
+
+  /** Join and discover subscriptions follow the machine's state: joinable when ready, discoverable when alone. */
+  private syncSubscriptions(s: RouterSnapshot): void {
+    if (this.ref === undefined || s.status !== 'active') {
+      this.join?.unsubscribe();
+      this.discover?.unsubscribe();
+      this.join = this.discover = undefined;
+      return;
+    }
+    const ready = s.matches('ready');
+    const alone = ready && LS.members(s.context.leafSet).length === 0;
+    const ring = this.deps.trust.ringId;
+    if (ready && !this.join) this.join = this.deps.transport.subscribe(subjects.join(ring), (m) => this.ingress(m), { queue: JOIN_QUEUE_GROUP });
+    if (!ready && this.join) (this.join.unsubscribe(), (this.join = undefined));
+    if (alone && !this.discover) this.discover = this.deps.transport.subscribe(subjects.discover(ring), (m) => this.ingress(m));
+    if (!alone && this.discover) (this.discover.unsubscribe(), (this.discover = undefined));
+  }
+
+  // ---- the API other actors use -----------------------------------------------------------------
+
+  get snapshot(): RouterSnapshot | undefined {
+    return this.ref?.getSnapshot();
+  }
+
+  get state(): 'joining' | 'ready' | 'failed' | 'stopped' {
+    const s = this.snapshot;
+    if (!s || s.status === 'stopped') return 'stopped';
+    if (s.matches('failed')) return 'failed';
+    return s.matches('ready') ? 'ready' : 'joining';
+  }
+
+  leafSet(): NodeId[] {
+    const s = this.snapshot;
+    return s ? [...LS.members(s.context.leafSet)] : [];
+  }
+
+  /** The k live nodes closest to key that this node knows of (exact when key is within the leaf set). */
+  replicaSet(key: Key, k: number): NodeId[] {
+    return kClosest([this.self, ...this.leafSet()], key, k);
+  }
+
+  registerApp(app: string, handler: AppHandler): void {
+    this.apps.set(app, handler);
+  }
+
+  /** Frames whose kind starts with `prefix` (e.g. "storage.") go to `handler`. */
+  registerFrames(prefix: string, handler: FrameHandler): void {
+    this.frameHandlers.set(prefix, handler);
+  }
+
+  /** Route to the key's root: a probe (no payload) or an application payload whose handler answers. */
+  route(key: Key, opts: { app?: string; body?: Uint8Array; timeoutMs?: number } = {}): Promise<RouteOutcome> {
+    const ref = this.ref;
+    if (!ref) return Promise.reject(new PostError(ErrorCodes.NOT_READY, 'router is not running'));
+    const msgId = `${this.deps.epoch}-${(this.seq++).toString(36)}`;
+    const payload: RoutePayload = opts.app ? { type: 'app', app: opts.app, body: opts.body ?? new Uint8Array() } : { type: 'probe' };
+    const timeoutMs = opts.timeoutMs ?? this.config.timings.routeTimeoutMs;
+    return new Promise<RouteOutcome>((resolve, reject) => {
+      const timer = this.deps.clock.setTimeout(() => {
+        this.pending.delete(msgId);
+        reject(new PostError(ErrorCodes.TIMEOUT, `no route result for ${key.slice(0, 12)} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(msgId, { resolve, reject, timer });
+      ref.send({ type: 'ROUTE', msg: { msgId, key, origin: this.self, path: [this.self], payload } });
+    });
+  }
+
+  status() {
+    const s = this.snapshot;
+    return {
+      state: this.state,
+      leafSet: this.leafSet(),
+      routingTableEntries: s ? tableSize(s.context.table) : 0,
+      failure: s?.context.failure,
+    };
+  }
+
+  // ---- ingress: validate, verify, then hand to the machine ----------------------------------------
+
+  private ingress(msg: TransportMessage): void {
+    const decoded = decodeFrame(msg.data);
+    if (!decoded.ok) {
+      this.log.warn('frame.dropped', { subject: msg.subject, reason: decoded.reason });
+      return;
+    }
+    const frame = decoded.frame;
+    const send = (e: RouterEvent) => this.ref?.send(e);
+    const reply = msg.reply;
+    const body = frame.body as any;
+    switch (frame.kind) {
+      case JoinRequest.kind:
+        if (reply) void this.verifyThen(body.cert, reply, JoinAck, (joiner) => send({ type: 'JOIN_REQUEST', joiner, replyTo: reply, msgId: this.nextMsgId() }));
+        return;
+      case Announce.kind:
+        if (reply) void this.verifyThen(body.cert, reply, AnnounceAck, (from) => send({ type: 'ANNOUNCE', from, replyTo: reply }));
+        return;
+      case Discover.kind:
+        void this.verifyThen(body.cert, undefined, undefined, (from) => send({ type: 'DISCOVER', from }));
+        return;
+      case Heartbeat.kind:
+        send({ type: 'HEARTBEAT', from: body.from, echo: body.echo === true });
+        return;
+      case LeafSetRequest.kind:
+        if (reply) send({ type: 'LEAFSET_REQUEST', from: body.from, replyTo: reply });
+        return;
+      case Hello.kind:
+        send({ type: 'HELLO', from: body.from });
+        return;
+      case Route.kind:
+        // Acknowledge receipt at once: the previous hop only needs to know we have it.
+        if (reply) this.publish(reply, { kind: HopAck, body: { from: this.self } });
+        send({ type: 'ROUTE_IN', msg: body as RouteMessage });
+        return;
+      case JoinReply.kind:
+        send({ type: 'JOIN_REPLY', root: body.root, leafSet: body.leafSet, rows: body.rows });
+        return;
+      case RouteResult.kind:
+        this.settleRoute(body as RouteResultBody);
+        return;
+      default:
+        for (const [prefix, handler] of this.frameHandlers) if (frame.kind.startsWith(prefix)) return handler(frame, msg);
+        this.log.warn('frame.dropped', { subject: msg.subject, reason: `no handler for ${frame.kind}` });
+    }
+  }
+
+  private nextMsgId(): string {
+    return `${this.deps.epoch}-${(this.seq++).toString(36)}`;
+  }
+
+  /** Verify a peer's certificate against the ring CA (cached per node id); refuse clearly if it fails. */
+  private async verifyThen(
+    cert: NodeCertificate,
+    replyTo: string | undefined,
+    refusal: FrameKind<any> | undefined,
+    then: (nodeId: NodeId) => void,
+  ): Promise<void> {
+    const check = await this.checkCert(cert);
+    if (check.ok) return then(cert.nodeId);
+    this.log.warn('overlay.peer.refused', { peer: cert.nodeId, code: check.code, reason: check.reason });
+    if (replyTo && refusal === JoinAck) this.publish(replyTo, { kind: JoinAck, body: { accepted: false, reason: check.reason } });
+    if (replyTo && refusal === AnnounceAck)
+      this.publish(replyTo, { kind: AnnounceAck, body: { from: this.self, accepted: false, reason: check.reason, leafSet: [] } });
+  }
+
+  private async checkCert(cert: NodeCertificate): Promise<{ ok: true } | { ok: false; code: string; reason: string }> {
+    if (this.verified.has(cert.nodeId)) return { ok: true };
+    const check = await verifyNodeCertificate(cert, this.deps.trust, this.deps.clock.now());
+    if (check.ok) {
+      if (this.verified.size >= VERIFIED_CACHE_MAX) this.verified.clear();
+      this.verified.add(cert.nodeId);
+    }
+    return check;
+  }
+
+  // ---- effects ----------------------------------------------------------------------------------
+
+  private perform(effect: RouterEffect): void {
+    if (this.crashNext) {
+      this.crashNext = false;
+      throw new Error('injected crash (fault injection)');
+    }
+    const ring = this.deps.trust.ringId;
+    switch (effect.type) {
+      case 'send':
+        return this.publish(subjects.node(ring, effect.to), effect.frame);
+      case 'reply':
+        return this.publish(effect.replyTo, effect.frame);
+      case 'request':
+        return void this.request(effect);
+      case 'forward':
+        return void this.forward(effect);
+      case 'requestJoin':
+        return void this.requestJoin(effect.frame, effect.timeoutMs);
+      case 'deliver':
+        return void this.deliver(effect.msg);
+      case 'routeFailed':
+        return this.sendResult(effect.msg, { error: `${effect.code}: ${effect.reason}` });
+      case 'membership':
+        return this.membership$.next({ added: effect.added, removed: effect.removed, leafSet: this.leafSetAfter(effect) });
+      case 'publishDiscover':
+        return this.publish(subjects.discover(ring), { kind: Discover, body: { cert: this.deps.cert } });
+      case 'log':
+        return this.log[effect.level](effect.event, effect.fields);
+    }
+  }
+
+  /** The leaf set after a membership change (the snapshot may not include the step being performed). */
+  private leafSetAfter(change: { added: readonly NodeId[]; removed: readonly NodeId[] }): NodeId[] {
+    const now = new Set(this.leafSet());
+    for (const a of change.added) now.add(a);
+    for (const r of change.removed) now.delete(r);
+    return [...now];
+  }
+
+  private publish(subject: string, frame: { kind: FrameKind<any>; body: unknown }): void {
+    try {
+      this.deps.transport.publish(subject, frame.kind.encode(frame.body));
+    } catch (e) {
+      this.log.warn('transport.publish.failed', { subject, error: (e as Error).message });
+    }
+  }
+
+  private async request(effect: Extract<RouterEffect, { type: 'request' }>): Promise<void> {
+    const send = (e: RouterEvent) => this.ref?.send(e);
+    const { to, tag } = effect;
+    const failed = (code: string) => {
+      if (tag === 'announce') send({ type: 'ANNOUNCE_FAILED', to });
+      else if (tag === 'probe') send({ type: 'PROBE_FAILED', to });
+    };
+    let bytes: Uint8Array;
+    try {
+      bytes = await this.deps.transport.request(subjects.node(this.deps.trust.ringId, to), effect.frame.kind.encode(effect.frame.body), {
+        timeoutMs: effect.timeoutMs,
+      });
+    } catch (e) {
+      return failed(e instanceof TransportError ? e.code : ErrorCodes.CLOSED);
+    }
+    const r = decodeFrame(bytes);
+    if (!r.ok) {
+      this.log.warn('frame.dropped', { from: to, reason: r.reason });
+      return failed(ErrorCodes.BAD_FRAME);
+    }
+    const body = r.frame.body as any;
+    if (tag === 'announce' && r.frame.kind === AnnounceAck.kind) return void send({ type: 'ANNOUNCE_ACK', ...body, from: to });
+    if (tag === 'probe' && r.frame.kind === LeafSetReply.kind) {
+      const check = body.cert.nodeId === to ? await this.checkCert(body.cert) : { ok: false as const, code: ErrorCodes.CERT_INVALID, reason: 'reply from another node' };
+      if (!check.ok) {
+        this.log.warn('overlay.peer.refused', { peer: to, code: check.code, reason: check.reason });
+        return failed(check.code);
+      }
+      return void send({ type: 'LEAFSET_REPLY', from: to, leafSet: body.leafSet, ready: body.ready });
+    }
+    this.log.warn('frame.dropped', { from: to, reason: `unexpected ${r.frame.kind} in reply to ${tag}` });
+    failed(ErrorCodes.BAD_FRAME);
+  }
+
+  /** A hop: the next node acknowledges receipt; without that, the machine picks another route. */
+  private async forward(effect: Extract<RouterEffect, { type: 'forward' }>): Promise<void> {
+    const { to, pending } = effect;
+    let code: string = ErrorCodes.BAD_FRAME;
+    try {
+      const bytes = await this.deps.transport.request(subjects.node(this.deps.trust.ringId, to), Route.encode(pending.msg), { timeoutMs: effect.timeoutMs });
+      if (HopAck.decode(bytes).ok) return;
+    } catch (e) {
+      code = e instanceof TransportError ? e.code : ErrorCodes.CLOSED;
+    }
+    this.ref?.send({ type: 'FORWARD_FAILED', pending, to, code });
+  }
+
+  private async requestJoin(frame: { kind: FrameKind<any>; body: unknown }, timeoutMs: number): Promise<void> {
+    const send = (e: RouterEvent) => this.ref?.send(e);
+    try {
+      const bytes = await this.deps.transport.request(subjects.join(this.deps.trust.ringId), frame.kind.encode(frame.body), { timeoutMs });
+      const r = JoinAck.decode(bytes);
+      if (!r.ok) return void send({ type: 'JOIN_UNANSWERED' });
+      send({ type: 'JOIN_ACK', accepted: r.body.accepted, reason: r.body.reason });
+    } catch (e) {
+      if (e instanceof TransportError && e.code === 'NO_RESPONDERS') send({ type: 'JOIN_NO_RESPONDERS' });
+      else send({ type: 'JOIN_UNANSWERED' });
+    }
+  }
+
+  /** This node is the key's root: answer a probe, or hand an application payload to its handler. */
+  private async deliver(msg: RouteMessage): Promise<void> {
+    if (msg.payload.type !== 'app') return this.sendResult(msg, {});
+    const handler = this.apps.get(msg.payload.app);
+    if (!handler) return this.sendResult(msg, { error: `no application ${msg.payload.app} on this node` });
+    try {
+      const response = await handler({ key: msg.key, origin: msg.origin, body: msg.payload.body });
+      this.sendResult(msg, { response });
+    } catch (e) {
+      this.sendResult(msg, { error: (e as Error).message });
+    }
+  }
+
+  private sendResult(msg: RouteMessage, r: { response?: Uint8Array; error?: string }): void {
+    const body: RouteResultBody = { msgId: msg.msgId, key: msg.key, root: this.self, path: msg.path, ...r };
+    if (msg.origin === this.self) return this.settleRoute(body);
+    this.publish(subjects.node(this.deps.trust.ringId, msg.origin), { kind: RouteResult, body });
+  }
+
+  private settleRoute(r: RouteResultBody): void {
+    const p = this.pending.get(r.msgId);
+    if (!p) return;
+    this.pending.delete(r.msgId);
+    this.deps.clock.clearTimeout(p.timer);
+    if (r.error) p.reject(new PostError(ErrorCodes.ROUTE_FAILED, r.error));
+    else p.resolve({ key: r.key, root: r.root, hops: r.path.length - 1, path: r.path, response: r.response });
+  }
+}

@@ -1,0 +1,74 @@
+// Argument parsing shared by every `post` command: node's parseArgs, plus help and usage errors
+// that say what to do.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** An operating failure the user can act on: printed as one sentence, exit code 1. */
+export class CommandError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+    this.name = 'CommandError';
+  }
+}
+
+export type Options = NonNullable<ParseArgsConfig['options']>;
+
+export interface CommandSpec<O extends Options> {
+  readonly usage: string;
+  readonly summary: string;
+  readonly options: O;
+  /** Names of positional arguments, for help and checking (a trailing `...` takes the rest). */
+  readonly positionals?: readonly string[];
+}
+
+export function parse<O extends Options>(spec: CommandSpec<O>, argv: string[]) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: { ...spec.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message}\nusage: ${spec.usage}`);
+  }
+  const values = parsed.values as { [K in keyof O]?: O[K]['type'] extends 'boolean' ? boolean : O[K]['multiple'] extends true ? string[] : string } & {
+    help?: boolean;
+  };
+  const want = spec.positionals ?? [];
+  const rest = want.length > 0 && want[want.length - 1]!.endsWith('...');
+  if (!values.help && (parsed.positionals.length < want.filter((p) => !p.endsWith('?') && !p.endsWith('...')).length || (!rest && parsed.positionals.length > want.length)))
+    throw new UsageError(`expected ${want.join(' ') || 'no arguments'}\nusage: ${spec.usage}`);
+  return { values, positionals: parsed.positionals, help: values.help === true };
+}
+
+export function helpText<O extends Options>(spec: CommandSpec<O>): string {
+  const lines = [`usage: ${spec.usage}`, '', spec.summary, ''];
+  for (const [name, o] of Object.entries(spec.options)) {
+    const desc = (o as { description?: string }).description ?? '';
+    lines.push(`  --${name}${o.type === 'string' ? ' VALUE' : ''}`.padEnd(28) + desc);
+  }
+  return lines.join('\n');
+}
+
+export function required(value: string | undefined, flag: string, usage: string): string {
+  if (value === undefined || value === '') throw new UsageError(`--${flag} is required\nusage: ${usage}`);
+  return value;
+}
+
+export function intOption(value: string | undefined, flag: string, fallback: number, range: { min: number; max: number }): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < range.min || n > range.max) throw new UsageError(`--${flag} must be a whole number from ${range.min} to ${range.max}, got ${value}`);
+  return n;
+}
+
+/** Print one JSON document on stdout (the `--json` contract). */
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}

@@ -1,0 +1,137 @@
+// On-disk identity: an organisation's CA folder and a node's data folder. JSON with hex for bytes;
+// secrets in their own files, mode 0600. Every read says which file is wrong and how to fix it.
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CertificateAuthority, RingTrust } from '../../crypto/certificates';
+import type { NodeCertificate } from '../../protocol/identity';
+
+export const DEFAULT_REPLICATION_FACTOR = 3;
+
+/** What `post ca init` writes; `ca.json` is public, the rest secret. */
+export interface OrganisationFiles {
+  readonly ca: CertificateAuthority;
+  readonly convergenceSecret: Uint8Array;
+  readonly replicationFactor: number;
+}
+
+/** What `post node init` writes into a node's data folder. */
+export interface NodeFiles {
+  readonly cert: NodeCertificate;
+  readonly signingSecretKey: Uint8Array;
+  readonly trust: RingTrust;
+  readonly convergenceSecret: Uint8Array;
+  readonly replicationFactor: number;
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+const unhex = (s: unknown, what: string, file: string): Uint8Array => {
+  if (typeof s !== 'string' || !/^([0-9a-f]{2})*$/.test(s)) throw new IdentityFileError(file, `${what} is not hex`);
+  return new Uint8Array(Buffer.from(s, 'hex'));
+};
+
+export class IdentityFileError extends Error {
+  constructor(
+    readonly file: string,
+    problem: string,
+  ) {
+    super(`${file}: ${problem}`);
+    this.name = 'IdentityFileError';
+  }
+}
+
+function writeJson(path: string, value: unknown, secret = false): void {
+  writeFileSync(path, JSON.stringify(value, null, 2) + '\n', { mode: secret ? 0o600 : 0o644 });
+  if (secret) chmodSync(path, 0o600);
+}
+
+function readJson(path: string, hint: string): any {
+  if (!existsSync(path)) throw new IdentityFileError(path, `missing (${hint})`);
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new IdentityFileError(path, `not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+// ---- organisation (CA) folder ----------------------------------------------------------------------
+
+export function writeOrganisation(dir: string, org: OrganisationFiles): void {
+  mkdirSync(dir, { recursive: true });
+  writeJson(join(dir, 'ca.json'), {
+    org: org.ca.org,
+    ringId: org.ca.ringId,
+    caPublicKey: hex(org.ca.caPublicKey),
+    replicationFactor: org.replicationFactor,
+  });
+  writeJson(join(dir, 'ca.secret.json'), { caSecretKey: hex(org.ca.caSecretKey), convergenceSecret: hex(org.convergenceSecret) }, true);
+}
+
+export function readRingTrust(dir: string): RingTrust & { replicationFactor: number } {
+  const file = join(dir, 'ca.json');
+  const j = readJson(file, 'run `post ca init --org DOMAIN --out DIR` first');
+  return {
+    org: String(j.org),
+    ringId: String(j.ringId),
+    caPublicKey: unhex(j.caPublicKey, 'caPublicKey', file),
+    replicationFactor: Number(j.replicationFactor ?? DEFAULT_REPLICATION_FACTOR),
+  };
+}
+
+export function readOrganisation(dir: string): OrganisationFiles {
+  const trust = readRingTrust(dir);
+  const file = join(dir, 'ca.secret.json');
+  const s = readJson(file, 'this folder holds only the public part of the CA; use the folder `post ca init` wrote');
+  return {
+    ca: { ...trust, caSecretKey: unhex(s.caSecretKey, 'caSecretKey', file) },
+    convergenceSecret: unhex(s.convergenceSecret, 'convergenceSecret', file),
+    replicationFactor: trust.replicationFactor,
+  };
+}
+
+// ---- node data folder ----------------------------------------------------------------------------
+
+export function writeNode(dir: string, node: NodeFiles): void {
+  mkdirSync(dir, { recursive: true });
+  const c = node.cert;
+  writeJson(join(dir, 'node.json'), {
+    nodeId: c.nodeId,
+    cert: {
+      org: c.org,
+      ringId: c.ringId,
+      nodeId: c.nodeId,
+      signingKey: hex(c.signingKey),
+      issuedAtMs: c.issuedAtMs,
+      expiresAtMs: c.expiresAtMs,
+      signature: hex(c.signature),
+    },
+    ring: { org: node.trust.org, ringId: node.trust.ringId, caPublicKey: hex(node.trust.caPublicKey), replicationFactor: node.replicationFactor },
+  });
+  writeJson(join(dir, 'node.secret.json'), { signingSecretKey: hex(node.signingSecretKey), convergenceSecret: hex(node.convergenceSecret) }, true);
+}
+
+export function nodeExists(dir: string): boolean {
+  return existsSync(join(dir, 'node.json'));
+}
+
+export function readNode(dir: string): NodeFiles {
+  const file = join(dir, 'node.json');
+  const j = readJson(file, 'run `post node init --ca DIR --data DIR` first');
+  const secretFile = join(dir, 'node.secret.json');
+  const s = readJson(secretFile, 'the node data folder is incomplete; run `post node init` again');
+  const c = j.cert ?? {};
+  return {
+    cert: {
+      org: String(c.org),
+      ringId: String(c.ringId),
+      nodeId: String(c.nodeId),
+      signingKey: unhex(c.signingKey, 'cert.signingKey', file),
+      issuedAtMs: Number(c.issuedAtMs),
+      expiresAtMs: Number(c.expiresAtMs),
+      signature: unhex(c.signature, 'cert.signature', file),
+    },
+    trust: { org: String(j.ring?.org), ringId: String(j.ring?.ringId), caPublicKey: unhex(j.ring?.caPublicKey, 'ring.caPublicKey', file) },
+    replicationFactor: Number(j.ring?.replicationFactor ?? DEFAULT_REPLICATION_FACTOR),
+    signingSecretKey: unhex(s.signingSecretKey, 'signingSecretKey', secretFile),
+    convergenceSecret: unhex(s.convergenceSecret, 'convergenceSecret', secretFile),
+  };
+}

@@ -1,0 +1,303 @@
+// The Transport port over a real NATS connection (@nats-io/transport-node v3).
+//
+// - Reconnects forever with a short wait, and pings often enough to notice a silently dead server
+//   within a few seconds (a killed server is noticed at once: its socket closes).
+// - Requests use the client's shared reply inbox. A request inside a server that dies is lost and
+//   surfaces as TIMEOUT at its deadline (STACK.md); callers retry idempotently.
+// - The server's "no responders" status message (empty, header code 503) is a request outcome, never
+//   a message: it is not passed to handlers of inboxes used with publish(..., { reply }).
+// - Payloads are copied when published: the client keeps a reference until it flushes, and the
+//   caller may reuse its buffer at once.
+// - Handlers are called synchronously from the client's read loop; what they throw is logged.
+import {
+  connect,
+  createInbox,
+  credsAuthenticator,
+  nkeyAuthenticator,
+  type Msg,
+  type NatsConnection,
+  type NodeConnectionOptions,
+} from '@nats-io/transport-node';
+import { readFileSync } from 'node:fs';
+import { BehaviorSubject } from 'rxjs';
+import { runHandler } from '../handler';
+import { silentLog } from '../log';
+import { copyPayload } from '../payload';
+import type { Log, MessageHandler, Transport, TransportMessage, TransportStatus, TransportSubscription } from '../ports';
+import { TransportError } from '../ports';
+import { assertPublishSubject, assertSubscribeSubject } from '../subject';
+import { transportCodeOf, transportError } from './errors';
+
+/** Credentials, from the node's configuration; the lab runs without any. */
+export type NatsCredentials =
+  | { kind: 'userPass'; user: string; pass: string }
+  | { kind: 'token'; token: string }
+  /** A NATS `.creds` file (user JWT and nkey seed), as issued by an operator. */
+  | { kind: 'credsFile'; path: string }
+  | { kind: 'nkeySeedFile'; path: string };
+
+export interface NatsTransportOptions {
+  /** Every server of the cluster (`nats://host:port`); the client fails over between them. */
+  servers: readonly string[];
+  /** Shown by the server's monitoring pages: use the node id. */
+  name?: string;
+  /** Passed to the client as is (caFile, certFile, keyFile, handshakeFirst, ...). */
+  tls?: NodeConnectionOptions['tls'];
+  credentials?: NatsCredentials;
+  /** Client ping period; with maxPingOut, how fast a silent server is declared dead. */
+  pingIntervalMs?: number;
+  maxPingOut?: number;
+  reconnectWaitMs?: number;
+  reconnectJitterMs?: number;
+  /** Deadline for the first connection's handshake. */
+  connectTimeoutMs?: number;
+  /** Bound on close(): pending publishes get this long to reach the server. */
+  closeFlushMs?: number;
+  log?: Log;
+}
+
+export const NATS_DEFAULTS = {
+  pingIntervalMs: 1000,
+  maxPingOut: 2,
+  reconnectWaitMs: 250,
+  reconnectJitterMs: 100,
+  connectTimeoutMs: 5000,
+  closeFlushMs: 2000,
+} as const;
+
+export class NatsTransport implements Transport {
+  readonly status$ = new BehaviorSubject<TransportStatus>('connected');
+  private readonly pending = new Set<(error: TransportError) => void>();
+  private closed = false;
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly opts: NatsTransportOptions,
+    private readonly log: Log,
+  ) {
+    void this.followStatus();
+    nc.closed().then(
+      (error) => this.onClosed(error),
+      (error) => this.onClosed(error),
+    );
+  }
+
+  /** Connects to the first reachable server; rejects with advice when none answers. */
+  static async connect(opts: NatsTransportOptions): Promise<NatsTransport> {
+    const log = (opts.log ?? silentLog).child({ transport: opts.name ?? 'nats' });
+    let nc: NatsConnection;
+    try {
+      nc = await connect(clientOptions(opts));
+    } catch (error) {
+      const servers = opts.servers.join(', ');
+      throw new Error(
+        `could not connect to NATS at ${servers}: ${(error as Error).message}. ` +
+          'Check that nats-server is running there (see infra/nats/server.ts) and that the URLs are right.',
+        { cause: error },
+      );
+    }
+    log.info('nats.connected', { server: nc.getServer() });
+    return new NatsTransport(nc, opts, log);
+  }
+
+  /** The server this client is connected to now (host:port). */
+  get server(): string {
+    return this.nc.getServer();
+  }
+
+  publish(subject: string, data: Uint8Array, opts?: { reply?: string }): void {
+    this.assertOpen();
+    assertPublishSubject(subject);
+    if (opts?.reply !== undefined) assertPublishSubject(opts.reply);
+    try {
+      this.nc.publish(subject, copyPayload(data), opts?.reply !== undefined ? { reply: opts.reply } : undefined);
+    } catch (error) {
+      throw this.translate(error, `publish to '${subject}'`);
+    }
+  }
+
+  subscribe(subject: string, handler: MessageHandler, opts?: { queue?: string }): TransportSubscription {
+    this.assertOpen();
+    assertSubscribeSubject(subject);
+    const onError = (error: unknown) => this.log.warn('transport.handler_failed', { subject, error });
+    const callback = (error: Error | null, msg: Msg) => {
+      if (error) {
+        this.log.warn('nats.subscription_failed', { subject, error });
+        return;
+      }
+      if (this.closed || isNoRespondersStatus(msg)) return;
+      runHandler(handler, toMessage(msg), onError);
+    };
+    let sub: ReturnType<NatsConnection['subscribe']>;
+    try {
+      sub = this.nc.subscribe(subject, opts?.queue !== undefined ? { queue: opts.queue, callback } : { callback });
+    } catch (error) {
+      throw this.translate(error, `subscribe to '${subject}'`);
+    }
+    return {
+      subject,
+      unsubscribe: () => {
+        if (!sub.isClosed()) sub.unsubscribe();
+      },
+    };
+  }
+
+  request(subject: string, data: Uint8Array, opts: { timeoutMs: number }): Promise<Uint8Array> {
+    try {
+      this.assertOpen();
+      assertPublishSubject(subject);
+      if (!(opts.timeoutMs > 0)) throw new RangeError(`request timeoutMs must be positive, got ${opts.timeoutMs}`);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise<Uint8Array>((resolve, reject) => {
+      // close() rejects what is still pending with CLOSED, whatever the client does with it.
+      this.pending.add(reject);
+      this.nc
+        .request(subject, copyPayload(data), { timeout: Math.ceil(opts.timeoutMs) })
+        .then(
+          (msg) => resolve(msg.data),
+          (error) => reject(this.translate(error, `request to '${subject}'`, 'TIMEOUT')),
+        )
+        .finally(() => this.pending.delete(reject));
+    });
+  }
+
+  newInbox(): string {
+    return createInbox();
+  }
+
+  async flush(): Promise<void> {
+    this.assertOpen();
+    try {
+      await this.nc.flush();
+    } catch (error) {
+      // A flush interrupted by a disconnect did not reach the server: the caller may retry.
+      throw this.translate(error, 'flush', 'TIMEOUT');
+    }
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  // ---- internals ------------------------------------------------------------------------------
+
+  private async shutDown(): Promise<void> {
+    this.markClosed();
+    if (!this.nc.isClosed()) {
+      // Give what was published before close() a bounded chance to reach the server.
+      const flushMs = this.opts.closeFlushMs ?? NATS_DEFAULTS.closeFlushMs;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.nc.flush().catch(() => {}),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, flushMs))),
+      ]);
+      clearTimeout(timer);
+      await this.nc.close().catch((error) => this.log.warn('nats.close_failed', { error }));
+    }
+    this.setStatus('closed');
+  }
+
+  private markClosed(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const error = new TransportError('CLOSED', `transport '${this.opts.name ?? 'nats'}' closed before the reply came`);
+    for (const reject of this.pending) reject(error);
+    this.pending.clear();
+  }
+
+  private onClosed(error: unknown): void {
+    if (error && !this.closed) this.log.error('nats.connection_lost', { error });
+    this.markClosed();
+    this.setStatus('closed');
+  }
+
+  private async followStatus(): Promise<void> {
+    for await (const status of this.nc.status()) {
+      switch (status.type) {
+        case 'disconnect':
+          this.log.warn('nats.disconnected', { server: status.server });
+          this.setStatus('reconnecting');
+          break;
+        case 'reconnecting':
+          this.setStatus('reconnecting');
+          break;
+        case 'reconnect':
+          this.log.info('nats.reconnected', { server: status.server });
+          this.setStatus('connected');
+          break;
+        case 'ldm':
+          this.log.info('nats.server_lame_duck', { server: status.server });
+          break;
+        case 'error':
+          this.log.warn('nats.server_error', { error: status.error });
+          break;
+        case 'close':
+          this.setStatus('closed');
+          return;
+      }
+    }
+  }
+
+  private setStatus(status: TransportStatus): void {
+    // Once closed, stay closed: a late status event from the client must not revive the transport.
+    if (this.status$.value !== status && this.status$.value !== 'closed') this.status$.next(status);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new TransportError('CLOSED', `transport '${this.opts.name ?? 'nats'}' is closed`);
+  }
+
+  /** The port's error for a client error; `fallback` when the client error has no port code. */
+  private translate(error: unknown, what: string, fallback?: 'TIMEOUT'): unknown {
+    const code = transportCodeOf(error) ?? fallback;
+    if (code === undefined) return error; // a programmer error (bad subject, ...): keep it as it is
+    const reason = error instanceof Error ? error.message : String(error);
+    return transportError(code, `${what} failed: ${code} (${reason})`, error);
+  }
+}
+
+function toMessage(msg: Msg): TransportMessage {
+  const { subject, data, reply } = msg;
+  return reply ? { subject, data, reply } : { subject, data };
+}
+
+function isNoRespondersStatus(msg: Msg): boolean {
+  return msg.data.length === 0 && msg.headers?.code === 503;
+}
+
+function clientOptions(opts: NatsTransportOptions): NodeConnectionOptions {
+  const options: NodeConnectionOptions = {
+    servers: [...opts.servers],
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: opts.reconnectWaitMs ?? NATS_DEFAULTS.reconnectWaitMs,
+    reconnectJitter: opts.reconnectJitterMs ?? NATS_DEFAULTS.reconnectJitterMs,
+    pingInterval: opts.pingIntervalMs ?? NATS_DEFAULTS.pingIntervalMs,
+    maxPingOut: opts.maxPingOut ?? NATS_DEFAULTS.maxPingOut,
+    timeout: opts.connectTimeoutMs ?? NATS_DEFAULTS.connectTimeoutMs,
+  };
+  if (opts.name !== undefined) options.name = opts.name;
+  if (opts.tls !== undefined) options.tls = opts.tls;
+  const credentials = opts.credentials;
+  if (credentials !== undefined) {
+    switch (credentials.kind) {
+      case 'userPass':
+        options.user = credentials.user;
+        options.pass = credentials.pass;
+        break;
+      case 'token':
+        options.token = credentials.token;
+        break;
+      case 'credsFile':
+        options.authenticator = credsAuthenticator(readFileSync(credentials.path));
+        break;
+      case 'nkeySeedFile':
+        options.authenticator = nkeyAuthenticator(new TextEncoder().encode(readFileSync(credentials.path, 'utf8').trim()));
+        break;
+    }
+  }
+  return options;
+}

@@ -1,0 +1,163 @@
+// An OTP-style supervisor as an XState machine: children start in order, a crashed child is restarted
+// alone (one-for-one), more than `maxRestarts` restarts of one child within `windowMs` escalates (the
+// supervisor stops its children and fails, so its own parent decides), and on STOP children are
+// stopped in the reverse of their start order.
+//
+// Restart intensity is counted without a clock: each restart schedules its own expiry `windowMs` later
+// (a delayed event on the actor's clock), so the count is "restarts within the last window".
+import { and, type AnyActorLogic, type AnyActorRef, assign, enqueueActions, setup, stopChild } from 'xstate';
+import { SUPERVISOR_RESTARTS_MAX, SUPERVISOR_WINDOW_MS } from '../protocol/limits';
+
+export interface ChildSpec {
+  readonly id: string;
+  /** A fresh logic each (re)start. */
+  readonly logic: () => AnyActorLogic;
+  readonly input?: unknown;
+}
+
+export interface SupervisorInput {
+  readonly children: readonly ChildSpec[];
+  readonly maxRestarts?: number;
+  readonly windowMs?: number;
+}
+
+export interface SupervisorContext {
+  readonly specs: readonly ChildSpec[];
+  readonly maxRestarts: number;
+  readonly windowMs: number;
+  readonly refs: Readonly<Record<string, AnyActorRef>>;
+  /** Restarts per child within the current window. */
+  readonly recent: Readonly<Record<string, number>>;
+  /** Restarts per child since start (for status pages). */
+  readonly restartsTotal: Readonly<Record<string, number>>;
+  readonly escalation?: { child: string; error: string };
+}
+
+export class EscalationError extends Error {
+  constructor(
+    readonly child: string,
+    override readonly cause: unknown,
+  ) {
+    super(`child ${child} exceeded its restart intensity; last error: ${describe(cause)}`);
+    this.name = 'EscalationError';
+  }
+}
+
+const ERROR_PREFIX = 'xstate.error.actor.';
+const describe = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+type SupervisorEvent =
+  | { type: `xstate.error.actor.${string}`; error: unknown }
+  | { type: 'restart.expire'; child: string }
+  | { type: 'STOP' };
+
+export const supervisorMachine = setup({
+  types: {
+    context: {} as SupervisorContext,
+    input: {} as SupervisorInput,
+    events: {} as SupervisorEvent,
+  },
+  actions: {
+    /** Effect: a child started (first start or restart); the runtime binds it to its I/O. */
+    childStarted: (_, _params: { id: string; ref: AnyActorRef; restart: boolean }) => {},
+    /** Effect: a child crashed and is being restarted. */
+    reportRestart: (_, _params: { id: string; error: unknown; recent: number }) => {},
+    /** Effect: a child crashed too often; this supervisor gives up and fails. */
+    reportEscalation: (_, _params: { id: string; error: unknown }) => {},
+    escalate: ({ context }) => {
+      const e = context.escalation!;
+      throw new EscalationError(e.child, new Error(e.error));
+    },
+  },
+  guards: {
+    withinIntensity: ({ context, event }) => {
+      const id = childOf(event);
+      return id !== undefined && (context.recent[id] ?? 0) < context.maxRestarts;
+    },
+    isOwnChild: ({ context, event }) => {
+      const id = childOf(event);
+      return id !== undefined && context.specs.some((s) => s.id === id);
+    },
+  },
+  delays: {
+    window: ({ context }) => context.windowMs,
+  },
+}).createMachine({
+  id: 'supervisor',
+  context: ({ input }) => ({
+    specs: input.children,
+    maxRestarts: input.maxRestarts ?? SUPERVISOR_RESTARTS_MAX,
+    windowMs: input.windowMs ?? SUPERVISOR_WINDOW_MS,
+    refs: {},
+    recent: {},
+    restartsTotal: {},
+  }),
+  initial: 'running',
+  states: {
+    running: {
+      entry: enqueueActions(({ context, enqueue }) => {
+        for (const spec of context.specs) startChild(enqueue, spec, false);
+      }),
+      on: {
+        'xstate.error.actor.*': [
+          {
+            guard: and(['isOwnChild', 'withinIntensity']),
+            actions: enqueueActions(({ context, event, enqueue }) => {
+              const id = childOf(event)!;
+              const spec = context.specs.find((s) => s.id === id)!;
+              const recent = (context.recent[id] ?? 0) + 1;
+              enqueue({ type: 'reportRestart', params: { id, error: (event as { error: unknown }).error, recent } });
+              enqueue(stopChild(id));
+              enqueue.assign({
+                recent: { ...context.recent, [id]: recent },
+                restartsTotal: { ...context.restartsTotal, [id]: (context.restartsTotal[id] ?? 0) + 1 },
+              });
+              enqueue.raise({ type: 'restart.expire', child: id }, { delay: context.windowMs });
+              startChild(enqueue, spec, true);
+            }),
+          },
+          {
+            guard: 'isOwnChild',
+            target: 'escalated',
+            actions: [
+              assign({ escalation: ({ event }) => ({ child: childOf(event)!, error: describe((event as { error: unknown }).error) }) }),
+              { type: 'reportEscalation', params: ({ event }) => ({ id: childOf(event)!, error: (event as { error: unknown }).error }) },
+            ],
+          },
+        ],
+        'restart.expire': {
+          actions: assign({
+            recent: ({ context, event }) => ({ ...context.recent, [event.child]: Math.max(0, (context.recent[event.child] ?? 0) - 1) }),
+          }),
+        },
+        STOP: 'stopped',
+      },
+    },
+    escalated: {
+      entry: [stopAllReverse(), 'escalate'],
+    },
+    stopped: {
+      entry: stopAllReverse(),
+      type: 'final',
+    },
+  },
+});
+
+function childOf(event: { type: string }): string | undefined {
+  return event.type.startsWith(ERROR_PREFIX) ? event.type.slice(ERROR_PREFIX.length) : undefined;
+}
+
+// `enqueue` is typed loosely: XState's enqueue type does not survive being passed to a helper.
+function startChild(enqueue: any, spec: ChildSpec, restart: boolean): void {
+  enqueue.assign({
+    refs: ({ context, spawn }: any) => ({ ...context.refs, [spec.id]: spawn(spec.logic(), { id: spec.id, input: spec.input }) }),
+  });
+  // params are resolved after the assign above, so the ref is the new child's.
+  enqueue({ type: 'childStarted', params: ({ context }: { context: SupervisorContext }) => ({ id: spec.id, ref: context.refs[spec.id]!, restart }) });
+}
+
+function stopAllReverse(): any {
+  return enqueueActions(({ context, enqueue }: { context: SupervisorContext; enqueue: any }) => {
+    for (const spec of [...context.specs].reverse()) if (context.refs[spec.id]) enqueue(stopChild(spec.id));
+  });
+}

@@ -1,0 +1,73 @@
+// Ids on the circle of 2^256: lowercase hex strings in memory (64 chars), numeric where it matters.
+import { ID_HEX_CHARS } from '../protocol/limits';
+
+export type NodeId = string;
+export type Key = string;
+
+const RING = 1n << 256n;
+const HALF = RING >> 1n;
+
+const bigCache = new Map<string, bigint>();
+const BIG_CACHE_MAX = 100_000;
+
+export function toBig(id: string): bigint {
+  let v = bigCache.get(id);
+  if (v === undefined) {
+    v = BigInt('0x' + id);
+    if (bigCache.size >= BIG_CACHE_MAX) bigCache.clear();
+    bigCache.set(id, v);
+  }
+  return v;
+}
+
+export function fromBig(v: bigint): string {
+  return (((v % RING) + RING) % RING).toString(16).padStart(ID_HEX_CHARS, '0');
+}
+
+/** Clockwise distance from a to b: how far b is ahead of a. */
+export function cwDistance(a: string, b: string): bigint {
+  const d = toBig(b) - toBig(a);
+  return d >= 0n ? d : d + RING;
+}
+
+/** Distance on the circle, whichever way is shorter. */
+export function distance(a: string, b: string): bigint {
+  const d = cwDistance(a, b);
+  return d > HALF ? RING - d : d;
+}
+
+/**
+ * Is `a` numerically closer to `key` than `b`? Ties (a key exactly halfway) go to the lower id, so
+ * every node and the test oracle agree on one root.
+ */
+export function closer(a: string, b: string, key: string): boolean {
+  const da = distance(a, key);
+  const db = distance(b, key);
+  return da < db || (da === db && a < b);
+}
+
+export function closest(candidates: Iterable<string>, key: string): string | undefined {
+  let best: string | undefined;
+  for (const c of candidates) if (best === undefined || closer(c, best, key)) best = c;
+  return best;
+}
+
+/** Number of leading hex digits a and b share. */
+export function sharedPrefixLength(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  return i;
+}
+
+/** The i-th hex digit of an id, 0..15. */
+export function digit(id: string, i: number): number {
+  return parseInt(id[i]!, 16);
+}
+
+/** The k ids closest to key, closest first. */
+export function kClosest(candidates: Iterable<string>, key: string, k: number): string[] {
+  return [...new Set(candidates)].sort((a, b) => (closer(a, b, key) ? -1 : closer(b, a, key) ? 1 : 0)).slice(0, k);
+}
+
+export const shortId = (id: string): string => id.slice(0, 8);

@@ -1,0 +1,38 @@
+// Stable error codes: operating errors are values carrying one of these, never bare strings.
+// A code never changes meaning; new codes are added at the end of their group.
+
+export const ErrorCodes = {
+  // transport
+  TIMEOUT: 'TIMEOUT',
+  NO_RESPONDERS: 'NO_RESPONDERS',
+  CLOSED: 'CLOSED',
+  // wire
+  BAD_FRAME: 'BAD_FRAME',
+  // identity
+  CERT_INVALID: 'CERT_INVALID',
+  CERT_EXPIRED: 'CERT_EXPIRED',
+  WRONG_RING: 'WRONG_RING',
+  // overlay
+  NOT_READY: 'NOT_READY',
+  HOPS_EXCEEDED: 'HOPS_EXCEEDED',
+  ROUTE_FAILED: 'ROUTE_FAILED',
+  JOIN_FAILED: 'JOIN_FAILED',
+  QUEUE_FULL: 'QUEUE_FULL',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** An operating error: something that can happen in a correct system (timeouts, bad input, dead peers). */
+export class PostError extends Error {
+  constructor(
+    readonly code: ErrorCode | string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'PostError';
+  }
+}
+
+export type Result<T> = { ok: true; value: T } | { ok: false; code: ErrorCode | string; message: string };
+export const ok = <T>(value: T): Result<T> => ({ ok: true, value });
+export const err = <T = never>(code: ErrorCode | string, message: string): Result<T> => ({ ok: false, code, message });

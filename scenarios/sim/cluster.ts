@@ -1,0 +1,190 @@
+// A whole ring in one process on the simulated network, clock and random source: the composition
+// root of the deterministic simulator. Node identities, the CA and every network draw come from one
+// seed, so a seed replays a run exactly. Used by simulation tests, benchmarks and scenarios.
+import { createCertificateAuthority, type CertificateAuthority, issueNodeCertificate } from '../../crypto/certificates';
+import { signingKeyPairFromSeed } from '../../crypto/sign';
+import { MemoryLog } from '../../infra/log';
+import { SimClock } from '../../infra/sim/clock';
+import { SimNetwork, type NetworkFaults } from '../../infra/sim/network';
+import { SimRandom } from '../../infra/sim/random';
+import { createNode, type NodeOptions, type PostNode } from '../../actors/node';
+import { closest, type Key, type NodeId } from '../../overlay/id';
+import { LEAF_SET_HALF, OVERLAY_TIMINGS, type OverlayTimings } from '../../protocol/limits';
+
+export interface SimClusterOptions {
+  readonly seed: number | string;
+  readonly org?: string;
+  readonly timings?: OverlayTimings;
+  readonly faults?: Partial<NetworkFaults>;
+  readonly leafHalf?: number;
+  /** Lines of log kept in memory (dumped when a check fails). */
+  readonly logLines?: number;
+}
+
+export interface RouteCheck {
+  readonly keys: number;
+  readonly wrongRoot: { key: Key; root: NodeId; expected: NodeId }[];
+  readonly failed: { key: Key; error: string }[];
+  readonly hops: number[];
+}
+
+export class SimCluster {
+  readonly clock = new SimClock();
+  readonly random: SimRandom;
+  readonly network: SimNetwork;
+  readonly log: MemoryLog;
+  readonly nodes = new Map<NodeId, PostNode>();
+  private readonly dead = new Set<NodeId>();
+  private count = 0;
+
+  private constructor(
+    readonly options: SimClusterOptions,
+    readonly ca: CertificateAuthority,
+    random: SimRandom,
+  ) {
+    this.random = random;
+    this.log = new MemoryLog({ capacity: options.logLines ?? 20_000, level: 'info', clock: this.clock });
+    this.network = new SimNetwork({
+      clock: this.clock,
+      random: random.fork('network'),
+      delay: { minMs: 0.2, maxMs: 2 },
+      ...options.faults,
+    });
+  }
+
+  static async create(options: SimClusterOptions): Promise<SimCluster> {
+    const random = new SimRandom(options.seed);
+    const ca = await createCertificateAuthority(options.org ?? 'sim.example', random.fork('ca').bytes(32));
+    return new SimCluster(options, ca, random);
+  }
+
+  get seed(): string {
+    return String(this.options.seed);
+  }
+
+  /** Start one more node (it joins through whichever ready member the join queue group picks). */
+  async addNode(extra: Partial<NodeOptions> = {}): Promise<PostNode> {
+    const n = this.count++;
+    const random = this.random.fork(`node-${n}`);
+    const keys = await signingKeyPairFromSeed(random.bytes(32));
+    const cert = await issueNodeCertificate(this.ca, keys, { nowMs: this.clock.now() });
+    const transport = this.network.connect(cert.nodeId);
+    const node = createNode(
+      { transport, clock: this.clock, random, log: this.log },
+      { cert, signingSecretKey: keys.secretKey, trust: this.ca },
+      { timings: this.options.timings ?? OVERLAY_TIMINGS, leafHalf: this.options.leafHalf ?? LEAF_SET_HALF, ...extra },
+    );
+    this.nodes.set(node.id, node);
+    node.start();
+    return node;
+  }
+
+  /** Add nodes one after another, `spacingMs` of simulated time apart. */
+  async addNodes(count: number, spacingMs: number): Promise<PostNode[]> {
+    const added: PostNode[] = [];
+    for (let i = 0; i < count; i++) {
+      added.push(await this.addNode());
+      await this.clock.runFor(spacingMs);
+    }
+    return added;
+  }
+
+  /** The process dies: no goodbye, its endpoint vanishes, its actors stop. */
+  async kill(id: NodeId): Promise<void> {
+    const node = this.nodes.get(id);
+    if (!node) return;
+    this.network.kill(id);
+    this.nodes.delete(id);
+    this.dead.add(id);
+    await node.stop().catch(() => {});
+  }
+
+  live(): PostNode[] {
+    return [...this.nodes.values()];
+  }
+
+  liveIds(): NodeId[] {
+    return [...this.nodes.keys()];
+  }
+
+  allReady(): boolean {
+    return this.live().every((n) => n.router.state === 'ready');
+  }
+
+  async runFor(ms: number): Promise<void> {
+    await this.clock.runFor(ms);
+  }
+
+  async runUntil(predicate: () => boolean, maxMs: number): Promise<boolean> {
+    return this.clock.runUntil(predicate, { maxMs });
+  }
+
+  /** Like runUntil, for costly predicates: checked every `everyMs` of simulated time. Returns the time taken, or undefined. */
+  async runUntilChecked(predicate: () => boolean, opts: { everyMs: number; maxMs: number }): Promise<number | undefined> {
+    const start = this.clock.now();
+    while (this.clock.now() - start <= opts.maxMs) {
+      if (predicate()) return this.clock.now() - start;
+      await this.clock.runFor(opts.everyMs);
+    }
+    return undefined;
+  }
+
+  // ---- the global oracle ------------------------------------------------------------------------
+
+  rootOf(key: Key): NodeId {
+    return closest(this.liveIds(), key)!;
+  }
+
+  /** Nodes whose leaf set differs from the L/2 nearest live nodes on each side. */
+  wrongLeafSets(): { node: NodeId; missing: NodeId[]; extra: NodeId[] }[] {
+    // Hex ids of equal length sort like the numbers they are: neighbours on the circle are neighbours
+    // in the sorted list, wrapping around.
+    const sorted = this.liveIds().sort();
+    const n = sorted.length;
+    const half = Math.min(this.options.leafHalf ?? LEAF_SET_HALF, n - 1);
+    const out: { node: NodeId; missing: NodeId[]; extra: NodeId[] }[] = [];
+    for (let i = 0; i < n; i++) {
+      const node = this.nodes.get(sorted[i]!)!;
+      const expected = new Set<NodeId>();
+      for (let d = 1; d <= half; d++) expected.add(sorted[(i + d) % n]!).add(sorted[(i - d + n * d) % n]!);
+      const actual = new Set(node.router.leafSet());
+      const missing = [...expected].filter((x) => !actual.has(x));
+      const extra = [...actual].filter((x) => !expected.has(x));
+      if (missing.length || extra.length) out.push({ node: node.id, missing, extra });
+    }
+    return out;
+  }
+
+  /** Route `count` random keys from random live nodes; compare each root with the oracle. */
+  async checkRoutes(count: number, label = 'keys'): Promise<RouteCheck> {
+    const r = this.random.fork(`${label}-${this.clock.now()}`);
+    const live = this.live();
+    const result: RouteCheck = { keys: count, wrongRoot: [], failed: [], hops: [] };
+    let settled = 0;
+    for (let i = 0; i < count; i++) {
+      const key = Buffer.from(r.bytes(32)).toString('hex');
+      const from = live[r.int(live.length)]!;
+      const expected = this.rootOf(key);
+      from.router.route(key).then(
+        (o) => {
+          result.hops.push(o.hops);
+          if (o.root !== expected) result.wrongRoot.push({ key, root: o.root, expected });
+        },
+        (e: Error) => result.failed.push({ key, error: e.message }),
+      ).finally(() => settled++);
+    }
+    await this.runUntil(() => settled === count, 60_000);
+    return result;
+  }
+
+  async stop(): Promise<void> {
+    for (const node of this.live()) await node.stop().catch(() => {});
+    this.nodes.clear();
+  }
+}
+
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
