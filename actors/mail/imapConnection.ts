@@ -1,0 +1,207 @@
+// One IMAP connection: the session machine bound to a byte stream. It supplies the machine's effects
+// (writing responses with backpressure, running frames through the dispatcher, STARTTLS, closing),
+// feeds it the parser's events, and pauses reading while too many commands are queued.
+import type { Duplex } from 'node:stream';
+import { createActor, fromPromise, type Actor } from 'xstate';
+import type { Clock, Log } from '../../infra/ports';
+import type { MailAuthenticator } from '../../mail/backend';
+import { capabilityList, type ImapServerSettings } from '../../mail/imap/capabilities';
+import { runFrame } from '../../mail/imap/dispatcher';
+import { encodeContinuation, encodeStatus } from '../../mail/imap/encoder';
+import { imapLimits } from '../../mail/imap/limits';
+import type { MessageCache } from '../../mail/imap/messageCache';
+import { ImapParser } from '../../mail/imap/parser';
+import { ImapSession, type ResponseOutput } from '../../mail/imap/session';
+import { imapSessionMachine, type ImapSessionLimits, type StatusParams } from '../../machines/imapSession.machine';
+
+export interface ImapConnectionOptions {
+  readonly socket: Duplex;
+  readonly tlsActive: boolean;
+  /** Wraps the plaintext socket in TLS; present when a certificate is configured. */
+  readonly upgradeToTls?: (socket: Duplex) => Promise<Duplex>;
+  readonly settings: ImapServerSettings;
+  readonly authenticator: MailAuthenticator;
+  readonly cache: MessageCache;
+  readonly clock: Clock;
+  readonly log: Log;
+  readonly limits?: Partial<ImapSessionLimits>;
+}
+
+export class ImapConnection {
+  readonly actor: Actor<typeof imapSessionMachine>;
+  readonly session: ImapSession;
+  /** Resolves when the socket is closed and the session released. */
+  readonly closed: Promise<void>;
+  private socket: Duplex;
+  private readonly parser: ImapParser;
+  private paused = false;
+  private ended = false;
+  private resolveClosed!: () => void;
+  private readonly log: Log;
+
+  constructor(private readonly options: ImapConnectionOptions) {
+    this.socket = options.socket;
+    this.log = options.log;
+    // The framer refuses APPEND literals over this server's APPENDLIMIT before reading them.
+    this.parser = new ImapParser({ ...imapLimits, appendMessageBytesMax: options.settings.appendLimitBytes });
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    const output: ResponseOutput = { write: (chunks) => this.write(chunks) };
+    this.session = new ImapSession(
+      {
+        settings: options.settings,
+        authenticator: options.authenticator,
+        cache: options.cache,
+        clock: options.clock,
+        log: options.log,
+        output,
+        onMailboxChange: () => {
+          if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'MAILBOX_CHANGED' });
+        },
+      },
+      options.tlsActive,
+    );
+    const machine = imapSessionMachine.provide({
+      actions: {
+        sendGreeting: () => {
+          const caps = capabilityList(options.settings, this.session.tlsActive, false).join(' ');
+          void this.write([encodeStatus(undefined, 'OK', `${options.settings.serverName} IMAP4rev1 ready`, `CAPABILITY ${caps}`)]);
+        },
+        sendStatus: (_, params: StatusParams) => void this.write([encodeStatus(params.tag, params.kind, params.text, params.code)]),
+        sendLiteralContinuation: () => void this.write([encodeContinuation('Ready for literal data')]),
+        discardInput: () => this.parser.reset(),
+        closeConnection: () => this.end(),
+        endSession: () => {
+          this.session.release().catch((error: unknown) => this.log.warn('imap.session.release_failed', { error: String(error) }));
+        },
+      },
+      actors: {
+        runFrame: fromPromise(({ input }) => runFrame(this.session, input.frame, input.mode)),
+        flushUpdates: fromPromise(() => this.session.flushUpdates(true)),
+        upgradeTls: fromPromise(() => this.upgrade()),
+      },
+    });
+    this.actor = createActor(machine, { input: { limits: options.limits ?? {} }, clock: options.clock });
+    this.actor.subscribe({
+      next: (snapshot) => {
+        if (this.paused && snapshot.context.queue.length < imapLimits.pipelinedCommandsHighWater / 2) {
+          this.paused = false;
+          this.socket.resume();
+        }
+      },
+      error: (error) => {
+        this.log.error('imap.session.crashed', { error: String((error as Error)?.stack ?? error) });
+        this.destroy();
+      },
+    });
+  }
+
+  start(): void {
+    this.bind(this.socket);
+    this.actor.start();
+  }
+
+  /** Server shutdown: BYE and close. */
+  shutdown(): void {
+    if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'SHUTDOWN' });
+    else this.end();
+  }
+
+  private readonly onData = (data: Buffer): void => {
+    if (this.ended) return;
+    for (const event of this.parser.push(data)) {
+      // The session may end in the middle of a chunk (BYE); the rest of the chunk is dropped.
+      if (this.ended || this.actor.getSnapshot().status !== 'active') return;
+      switch (event.kind) {
+        case 'frame':
+          this.actor.send({ type: 'FRAME', frame: event.frame });
+          break;
+        case 'literalContinue':
+          this.actor.send({ type: 'LITERAL_CONTINUE' });
+          break;
+        case 'literalRejected':
+          this.actor.send({ type: 'LITERAL_REJECTED', tag: event.tag, forAppend: event.forAppend, reason: event.reason });
+          break;
+        case 'lineTooLong':
+          this.actor.send({ type: 'LINE_TOO_LONG', tag: event.tag });
+          break;
+      }
+    }
+    if (!this.paused && this.actor.getSnapshot().context.queue.length >= imapLimits.pipelinedCommandsHighWater) {
+      this.paused = true;
+      this.socket.pause();
+    }
+  };
+
+  private readonly onClose = (): void => {
+    this.ended = true;
+    if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'CONNECTION_CLOSED' });
+    this.session
+      .release()
+      .catch(() => undefined)
+      .finally(() => this.resolveClosed());
+  };
+
+  private readonly onError = (error: Error): void => {
+    this.log.debug('imap.socket.error', { error: error.message });
+  };
+
+  private bind(socket: Duplex): void {
+    socket.on('data', this.onData);
+    socket.on('close', this.onClose);
+    socket.on('error', this.onError);
+  }
+
+  private unbind(socket: Duplex): void {
+    socket.off('data', this.onData);
+    socket.off('close', this.onClose);
+    socket.off('error', this.onError);
+  }
+
+  private write(chunks: readonly Buffer[]): Promise<void> {
+    const socket = this.socket;
+    if (this.ended || socket.destroyed || !socket.writable) return Promise.resolve();
+    let flowing = true;
+    for (const chunk of chunks) flowing = socket.write(chunk);
+    if (flowing) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        socket.off('drain', done);
+        socket.off('close', done);
+        resolve();
+      };
+      socket.on('drain', done);
+      socket.on('close', done);
+    });
+  }
+
+  private async upgrade(): Promise<void> {
+    const upgradeToTls = this.options.upgradeToTls;
+    if (!upgradeToTls) throw new Error('STARTTLS without a TLS configuration');
+    const plain = this.socket;
+    this.unbind(plain);
+    this.parser.reset();
+    const secure = await upgradeToTls(plain);
+    this.socket = secure;
+    this.session.tlsActive = true;
+    this.bind(secure);
+  }
+
+  private end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.socket.end();
+    // A peer that never reads would keep the socket half-open; give it a bounded time.
+    const timer = this.options.clock.setTimeout(() => this.socket.destroy(), imapLimits.closeFlushMs);
+    this.socket.once('close', () => this.options.clock.clearTimeout(timer));
+  }
+
+  /** Ends the connection without a goodbye (shutdown grace period over, or the actor crashed). */
+  forceClose(): void {
+    this.destroy();
+  }
+
+  private destroy(): void {
+    this.ended = true;
+    this.socket.destroy();
+  }
+}

@@ -1,0 +1,401 @@
+// The IMAP session machine: one per connection. States follow RFC 3501 3: notAuthenticated,
+// authenticated, selected, logout; inside each, waiting (for a command), executing, throttled
+// (a penalised reply waits out its delay), plus idling (IDLE), authenticating (a SASL exchange)
+// and upgrading (STARTTLS).
+//
+// The machine is pure: it decides what happens next and names its effects; the connection actor
+// (actors/mail/imapConnection.ts) supplies them with machine.provide(). Timers run on the actor's
+// clock (createActor(machine, { clock })).
+//
+// Ordering duties:
+// - One frame runs at a time; frames that arrive meanwhile are queued in order (pipelining).
+// - The tagged reply is sent by the machine after runFrame resolved, so it follows every untagged
+//   response the command wrote.
+// - STARTTLS: the OK is written, then everything the client sent after STARTTLS in plaintext is
+//   discarded (queue and parser buffer) before the socket is upgraded (CVE-2011-0411 class).
+// - A penalised reply (bad command beyond the tolerance, failed login) is held for a delay; at the
+//   limit the reply is followed by BYE and the connection closes.
+import { assign, fromPromise, setup } from 'xstate';
+import type { CommandOutcome, FrameMode } from '../mail/imap/dispatcher';
+import type { CommandFrame } from '../mail/imap/framer';
+import { tagOfLine } from '../mail/imap/framer';
+import { imapLimits } from '../mail/imap/limits';
+
+export interface StatusParams {
+  readonly tag: string | undefined;
+  readonly kind: 'OK' | 'NO' | 'BAD' | 'BYE';
+  readonly text: string;
+  readonly code?: string;
+}
+
+export interface ImapSessionLimits {
+  readonly badCommandsBeforeDelay: number;
+  readonly badCommandsMax: number;
+  readonly badCommandDelayMs: number;
+  readonly failedLoginsMax: number;
+  readonly failedLoginDelayMs: number;
+  readonly autologoutMs: number;
+  readonly preAuthTimeoutMs: number;
+  readonly pipelinedCommandsMax: number;
+}
+
+export interface ImapSessionContext {
+  readonly limits: ImapSessionLimits;
+  readonly queue: readonly CommandFrame[];
+  readonly current: CommandFrame | undefined;
+  /** How the next frame is read: a command, IDLE's DONE, or a SASL response. */
+  readonly mode: FrameMode;
+  /** A reply held back by throttling. */
+  readonly heldReply: StatusParams | undefined;
+  readonly badCommands: number;
+  readonly failedLogins: number;
+  readonly throttleDelayMs: number;
+  readonly changedWhileFlushing: boolean;
+}
+
+export type ImapSessionEvent =
+  | { readonly type: 'FRAME'; readonly frame: CommandFrame }
+  | { readonly type: 'LITERAL_CONTINUE' }
+  | { readonly type: 'LITERAL_REJECTED'; readonly tag: string | undefined; readonly forAppend: boolean; readonly reason: string }
+  | { readonly type: 'LINE_TOO_LONG'; readonly tag: string | undefined }
+  | { readonly type: 'MAILBOX_CHANGED' }
+  | { readonly type: 'CONNECTION_CLOSED' }
+  | { readonly type: 'SHUTDOWN' };
+
+export interface ImapSessionInput {
+  readonly limits?: Partial<ImapSessionLimits>;
+}
+
+export interface RunFrameInput {
+  readonly frame: CommandFrame;
+  readonly mode: FrameMode;
+}
+
+type ReplyOutcome = Extract<CommandOutcome, { kind: 'reply' }>;
+
+function replyParams(outcome: ReplyOutcome): StatusParams {
+  return { tag: outcome.tag, kind: outcome.status, text: outcome.text, ...(outcome.code ? { code: outcome.code } : {}) };
+}
+
+function outcomeOf(event: unknown): CommandOutcome {
+  return (event as { output: CommandOutcome }).output;
+}
+
+function asReply(event: unknown): ReplyOutcome | undefined {
+  const outcome = outcomeOf(event);
+  return outcome.kind === 'reply' ? outcome : undefined;
+}
+
+const defaultLimits: ImapSessionLimits = {
+  badCommandsBeforeDelay: imapLimits.badCommandsBeforeDelay,
+  badCommandsMax: imapLimits.badCommandsMax,
+  badCommandDelayMs: imapLimits.badCommandDelayMs,
+  failedLoginsMax: imapLimits.failedLoginsMax,
+  failedLoginDelayMs: imapLimits.failedLoginDelayMs,
+  autologoutMs: imapLimits.autologoutMs,
+  preAuthTimeoutMs: imapLimits.preAuthTimeoutMs,
+  pipelinedCommandsMax: imapLimits.pipelinedCommandsMax,
+};
+
+const notProvided = (name: string) => () => {
+  throw new Error(`imapSession machine: effect ${name} was not provided`);
+};
+
+export const imapSessionMachine = setup({
+  types: {
+    context: {} as ImapSessionContext,
+    events: {} as ImapSessionEvent,
+    input: {} as ImapSessionInput,
+  },
+  actions: {
+    // Effects: supplied by the connection actor.
+    sendGreeting: notProvided('sendGreeting'),
+    sendStatus: (_: unknown, _params: StatusParams) => notProvided('sendStatus')(),
+    sendLiteralContinuation: notProvided('sendLiteralContinuation'),
+    discardInput: notProvided('discardInput'),
+    closeConnection: notProvided('closeConnection'),
+    endSession: notProvided('endSession'),
+    // Pure bookkeeping.
+    enqueue: assign({
+      queue: ({ context, event }) => (event.type === 'FRAME' ? [...context.queue, event.frame] : context.queue),
+    }),
+    takeFrame: assign({
+      current: ({ context }) => context.queue[0],
+      queue: ({ context }) => context.queue.slice(1),
+    }),
+    clearQueue: assign({ queue: () => [], current: () => undefined }),
+    readCommands: assign({ mode: () => 'command' as const }),
+    readIdleEnd: assign({ mode: () => 'idle' as const }),
+    readSaslResponse: assign({ mode: () => 'sasl' as const }),
+    countBadCommand: assign({ badCommands: ({ context }) => context.badCommands + 1 }),
+    holdReply: assign(({ context, event }) => {
+      const outcome = asReply(event)!;
+      const failedLogin = outcome.penalty === 'failedLogin';
+      const failedLogins = context.failedLogins + (failedLogin ? 1 : 0);
+      const badCommands = context.badCommands + (failedLogin ? 0 : 1);
+      return {
+        heldReply: replyParams(outcome),
+        failedLogins,
+        badCommands,
+        throttleDelayMs: failedLogin ? context.limits.failedLoginDelayMs * failedLogins : context.limits.badCommandDelayMs,
+      };
+    }),
+    countPenaltyWithoutDelay: assign(({ context, event }) => {
+      const outcome = asReply(event);
+      if (outcome?.penalty === 'failedLogin') return { failedLogins: context.failedLogins + 1 };
+      if (outcome?.penalty === 'badCommand') return { badCommands: context.badCommands + 1 };
+      return {};
+    }),
+    noteChangeWhileFlushing: assign({ changedWhileFlushing: () => true }),
+    clearChangeWhileFlushing: assign({ changedWhileFlushing: () => false }),
+  },
+  actors: {
+    runFrame: fromPromise<CommandOutcome, RunFrameInput>(async () => notProvided('runFrame')()),
+    flushUpdates: fromPromise<boolean, void>(async () => notProvided('flushUpdates')()),
+    upgradeTls: fromPromise<void, void>(async () => notProvided('upgradeTls')()),
+  },
+  guards: {
+    hasQueuedFrame: ({ context }) => context.queue.length > 0,
+    queueFull: ({ context }) => context.queue.length >= context.limits.pipelinedCommandsMax,
+    outcomeIdle: ({ event }) => outcomeOf(event).kind === 'idle',
+    outcomeSasl: ({ event }) => outcomeOf(event).kind === 'saslContinue',
+    outcomeStartTls: ({ event }) => outcomeOf(event).kind === 'startTls',
+    penaltyOverLimit: ({ context, event }) => {
+      const outcome = asReply(event);
+      if (outcome?.penalty === 'failedLogin') return context.failedLogins + 1 >= context.limits.failedLoginsMax;
+      if (outcome?.penalty === 'badCommand') return context.badCommands + 1 >= context.limits.badCommandsMax;
+      return false;
+    },
+    penaltyDelayed: ({ context, event }) => {
+      const outcome = asReply(event);
+      if (outcome?.penalty === 'failedLogin') return true;
+      return outcome?.penalty === 'badCommand' && context.badCommands + 1 > context.limits.badCommandsBeforeDelay;
+    },
+    nextLogout: ({ event }) => asReply(event)?.next === 'logout',
+    nextSelected: ({ event }) => asReply(event)?.next === 'selected',
+    nextAuthenticated: ({ event }) => asReply(event)?.next === 'authenticated',
+    tooManyBadLiterals: ({ context }) => context.badCommands + 1 >= context.limits.badCommandsMax,
+    mailboxLost: ({ event }) => (event as unknown as { output: boolean }).output === false,
+    changedWhileFlushing: ({ context }) => context.changedWhileFlushing,
+  },
+  delays: {
+    throttleDelay: ({ context }) => context.throttleDelayMs,
+    autologout: ({ context }) => context.limits.autologoutMs,
+    preAuthTimeout: ({ context }) => context.limits.preAuthTimeoutMs,
+  },
+}).createMachine({
+  id: 'imapSession',
+  context: ({ input }) => ({
+    limits: { ...defaultLimits, ...input.limits },
+    queue: [],
+    current: undefined,
+    mode: 'command',
+    heldReply: undefined,
+    badCommands: 0,
+    failedLogins: 0,
+    throttleDelayMs: 0,
+    changedWhileFlushing: false,
+  }),
+  entry: 'sendGreeting',
+  initial: 'notAuthenticated',
+  on: {
+    FRAME: [
+      {
+        guard: 'queueFull',
+        target: '.logout',
+        actions: { type: 'sendStatus', params: { tag: undefined, kind: 'BYE', text: 'Too many pipelined commands; closing' } },
+      },
+      { actions: 'enqueue' },
+    ],
+    LITERAL_CONTINUE: { actions: 'sendLiteralContinuation' },
+    LITERAL_REJECTED: [
+      {
+        guard: 'tooManyBadLiterals',
+        target: '.logout',
+        actions: [
+          { type: 'sendStatus', params: ({ event }) => ({ tag: event.tag, kind: event.forAppend ? 'NO' : 'BAD', code: 'TOOBIG', text: event.reason }) },
+          { type: 'sendStatus', params: { tag: undefined, kind: 'BYE', text: 'Too many bad commands; closing' } },
+        ],
+      },
+      {
+        actions: [
+          'countBadCommand',
+          { type: 'sendStatus', params: ({ event }) => ({ tag: event.tag, kind: event.forAppend ? 'NO' : 'BAD', code: 'TOOBIG', text: event.reason }) },
+        ],
+      },
+    ],
+    LINE_TOO_LONG: {
+      target: '.logout',
+      actions: [
+        { type: 'sendStatus', params: ({ event }) => ({ tag: event.tag, kind: 'BAD', code: 'TOOBIG', text: 'Command line too long' }) },
+        { type: 'sendStatus', params: { tag: undefined, kind: 'BYE', text: 'Command line too long; closing' } },
+      ],
+    },
+    CONNECTION_CLOSED: { target: '.logout' },
+    SHUTDOWN: {
+      target: '.logout',
+      actions: { type: 'sendStatus', params: { tag: undefined, kind: 'BYE', text: 'Server shutting down' } },
+    },
+  },
+  states: {
+    notAuthenticated: {
+      initial: 'waiting',
+      states: {
+        waiting: {
+          always: { guard: 'hasQueuedFrame', target: 'executing', actions: 'takeFrame' },
+          after: {
+            preAuthTimeout: {
+              target: '#imapSession.logout',
+              actions: { type: 'sendStatus', params: { tag: undefined, kind: 'BYE', text: 'Autologout: no login in time' } },
+            },
+          },
+        },
+        executing: { invoke: { src: 'runFrame', input: ({ context }) => ({ frame: context.current!, mode: context.mode }), onDone: routeOutcome('preAuth'), onError: serverBug() } },
+        throttled: { after: { throttleDelay: { target: 'waiting', actions: sendHeldReply() } } },
+        authenticating: {
+          always: { guard: 'hasQueuedFrame', target: 'executing', actions: 'takeFrame' },
+          after: {
+            preAuthTimeout: {
+              target: '#imapSession.logout',
+              actions: { type: 'sendStatus', params: { tag: undefined, kind: 'BYE', text: 'Autologout: authentication not completed in time' } },
+            },
+          },
+        },
+        upgrading: {
+          invoke: {
+            src: 'upgradeTls',
+            onDone: { target: 'waiting' },
+            onError: { target: '#imapSession.logout' },
+          },
+        },
+      },
+    },
+    authenticated: levelStates('authenticated'),
+    selected: levelStates('selected'),
+    logout: { type: 'final', entry: ['endSession', 'closeConnection'] },
+  },
+});
+
+function sendHeldReply() {
+  return { type: 'sendStatus' as const, params: ({ context }: { context: ImapSessionContext }) => context.heldReply! };
+}
+
+function serverBug() {
+  return {
+    target: 'waiting',
+    actions: [
+      'readCommands' as const,
+      {
+        type: 'sendStatus' as const,
+        params: ({ context }: { context: ImapSessionContext }) => ({
+          tag: context.current ? tagOfLine(context.current.lines[0] ?? Buffer.alloc(0)) : undefined,
+          kind: 'NO' as const,
+          code: 'SERVERBUG',
+          text: 'The command failed because of an internal error; it was logged',
+        }),
+      },
+    ],
+  };
+}
+
+function startTlsRoute() {
+  return {
+    guard: 'outcomeStartTls' as const,
+    target: 'upgrading',
+    actions: [
+      {
+        type: 'sendStatus' as const,
+        params: ({ event }: { event: unknown }) => {
+          const outcome = outcomeOf(event) as Extract<CommandOutcome, { kind: 'startTls' }>;
+          return { tag: outcome.tag, kind: 'OK' as const, text: outcome.text };
+        },
+      },
+      'discardInput' as const,
+      'clearQueue' as const,
+    ],
+  };
+}
+
+/** Where a finished frame leads: IDLE, SASL, STARTTLS, throttling, or the next state. */
+function routeOutcome(level: 'preAuth' | 'authenticatedLevel') {
+  const sendReply = { type: 'sendStatus' as const, params: ({ event }: { event: unknown }) => replyParams(asReply(event)!) };
+  const special =
+    level === 'authenticatedLevel'
+      ? [{ guard: 'outcomeIdle' as const, target: 'idling', actions: 'readIdleEnd' as const }]
+      : [
+          { guard: 'outcomeSasl' as const, target: 'authenticating', actions: 'readSaslResponse' as const },
+          startTlsRoute(),
+        ];
+  return [
+    ...special,
+    {
+      guard: 'penaltyOverLimit' as const,
+      target: '#imapSession.logout',
+      actions: [
+        'countPenaltyWithoutDelay' as const,
+        sendReply,
+        { type: 'sendStatus' as const, params: { tag: undefined, kind: 'BYE' as const, text: 'Too many failed commands or logins; closing' } },
+      ],
+    },
+    { guard: 'penaltyDelayed' as const, target: 'throttled', actions: ['readCommands' as const, 'holdReply' as const] },
+    { guard: 'nextLogout' as const, target: '#imapSession.logout', actions: ['countPenaltyWithoutDelay' as const, sendReply] },
+    { guard: 'nextSelected' as const, target: '#imapSession.selected', actions: ['readCommands' as const, 'countPenaltyWithoutDelay' as const, sendReply] },
+    { guard: 'nextAuthenticated' as const, target: '#imapSession.authenticated', actions: ['readCommands' as const, 'countPenaltyWithoutDelay' as const, sendReply] },
+    { target: '#imapSession.notAuthenticated', actions: ['readCommands' as const, 'countPenaltyWithoutDelay' as const, sendReply] },
+  ];
+}
+
+/** Substates shared by authenticated and selected. */
+function levelStates(level: 'authenticated' | 'selected') {
+  return {
+    initial: 'waiting' as const,
+    states: {
+      waiting: {
+        always: { guard: 'hasQueuedFrame' as const, target: 'executing', actions: 'takeFrame' as const },
+        after: {
+          autologout: {
+            target: '#imapSession.logout',
+            actions: { type: 'sendStatus' as const, params: { tag: undefined, kind: 'BYE' as const, text: 'Autologout: idle for too long' } },
+          },
+        },
+      },
+      executing: {
+        invoke: {
+          src: 'runFrame' as const,
+          input: ({ context }: { context: ImapSessionContext }) => ({ frame: context.current!, mode: context.mode }),
+          onDone: routeOutcome('authenticatedLevel'),
+          onError: serverBug(),
+        },
+      },
+      throttled: { after: { throttleDelay: { target: 'waiting', actions: sendHeldReply() } } },
+      idling: {
+        initial: 'listening' as const,
+        after: {
+          autologout: {
+            target: '#imapSession.logout',
+            actions: { type: 'sendStatus' as const, params: { tag: undefined, kind: 'BYE' as const, text: 'Autologout: IDLE for too long' } },
+          },
+        },
+        states: {
+          listening: {
+            always: { guard: 'hasQueuedFrame' as const, target: `#imapSession.${level}.executing`, actions: 'takeFrame' as const },
+            on: { MAILBOX_CHANGED: 'flushing' },
+          },
+          flushing: {
+            entry: 'clearChangeWhileFlushing' as const,
+            on: { MAILBOX_CHANGED: { actions: 'noteChangeWhileFlushing' as const } },
+            invoke: {
+              src: 'flushUpdates' as const,
+              onDone: [
+                { guard: 'mailboxLost' as const, target: '#imapSession.logout' },
+                { guard: 'changedWhileFlushing' as const, target: 'flushing', reenter: true },
+                { target: 'listening' },
+              ],
+              onError: { target: 'listening' },
+            },
+          },
+        },
+      },
+    },
+  };
+}

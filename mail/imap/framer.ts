@@ -1,0 +1,155 @@
+// Cuts the client's byte stream into command frames: the command's line segments with the literals
+// between them. It decides literal sizes before buffering (so an oversized literal is refused or
+// skipped, never stored), and asks for "+" continuations for synchronising literals.
+import { imapLimits } from './limits';
+
+/** One complete client line group: lines[i] ends with a literal marker whose data is literals[i]. */
+export interface CommandFrame {
+  readonly lines: readonly Buffer[];
+  readonly literals: readonly Buffer[];
+}
+
+export type FramerEvent =
+  | { readonly kind: 'frame'; readonly frame: CommandFrame }
+  /** A synchronising literal of acceptable size was announced: send "+" now. */
+  | { readonly kind: 'literalContinue' }
+  /** A literal was refused (too big, or too many); the command is dropped. */
+  | { readonly kind: 'literalRejected'; readonly tag: string | undefined; readonly forAppend: boolean; readonly reason: string }
+  /** The line exceeded the bound; the stream cannot be resynchronised safely. */
+  | { readonly kind: 'lineTooLong'; readonly tag: string | undefined };
+
+const literalMarker = /~?\{(\d{1,20})(\+?)\}$/;
+const tagPattern = /^([^\s(){%*"\\\]+]+)/;
+const lf = 0x0a;
+const cr = 0x0d;
+
+export interface FramerLimits {
+  readonly commandLineBytesMax: number;
+  readonly argumentLiteralBytesMax: number;
+  readonly appendMessageBytesMax: number;
+  readonly literalsPerCommandMax: number;
+}
+
+export function tagOfLine(line: Buffer): string | undefined {
+  const match = tagPattern.exec(line.subarray(0, 128).toString('latin1'));
+  return match?.[1];
+}
+
+function isAppendLine(line: Buffer): boolean {
+  return /^\S+ APPEND /i.test(line.subarray(0, 64).toString('latin1'));
+}
+
+export class CommandFramer {
+  private lineChunks: Buffer[] = [];
+  private lineBytes = 0;
+  private frameLineBytes = 0;
+  private lines: Buffer[] = [];
+  private literals: Buffer[] = [];
+  private literalChunks: Buffer[] = [];
+  private literalRemaining = 0;
+  /** Reading literal data (stored, or skipped when `discarding`). */
+  private inLiteral = false;
+  /** The current command was refused; its remaining bytes are read and dropped. */
+  private discarding = false;
+  private broken = false;
+
+  constructor(private readonly limits: FramerLimits = imapLimits) {}
+
+  /** Forgets everything buffered: after STARTTLS, plaintext sent ahead must not be executed. */
+  reset(): void {
+    this.lineChunks = [];
+    this.lineBytes = 0;
+    this.resetFrame();
+    this.broken = false;
+  }
+
+  push(data: Buffer): FramerEvent[] {
+    const events: FramerEvent[] = [];
+    let offset = 0;
+    while (offset < data.length && !this.broken) {
+      if (this.inLiteral) {
+        const take = Math.min(this.literalRemaining, data.length - offset);
+        if (!this.discarding) this.literalChunks.push(data.subarray(offset, offset + take));
+        offset += take;
+        this.literalRemaining -= take;
+        if (this.literalRemaining === 0) this.finishLiteral();
+        continue;
+      }
+      const newline = data.indexOf(lf, offset);
+      const end = newline < 0 ? data.length : newline;
+      const piece = data.subarray(offset, end);
+      this.lineBytes += piece.length;
+      if (this.frameLineBytes + this.lineBytes > this.limits.commandLineBytesMax) {
+        const head = this.lines[0] ?? Buffer.concat([...this.lineChunks, piece]);
+        events.push({ kind: 'lineTooLong', tag: tagOfLine(head) });
+        this.broken = true;
+        break;
+      }
+      this.lineChunks.push(piece);
+      if (newline < 0) break;
+      offset = newline + 1;
+      this.finishLine(events);
+    }
+    return events;
+  }
+
+  private finishLine(events: FramerEvent[]): void {
+    let line = this.lineChunks.length === 1 ? this.lineChunks[0]! : Buffer.concat(this.lineChunks);
+    if (line.length > 0 && line[line.length - 1] === cr) line = line.subarray(0, line.length - 1);
+    this.lineChunks = [];
+    this.frameLineBytes += this.lineBytes;
+    this.lineBytes = 0;
+    // Copy: the line may be a view into a large socket chunk that should not stay alive.
+    this.lines.push(Buffer.from(line));
+    const marker = literalMarker.exec(line.subarray(Math.max(0, line.length - 26)).toString('latin1'));
+    if (!marker) {
+      if (!this.discarding) events.push({ kind: 'frame', frame: { lines: this.lines, literals: this.literals } });
+      this.resetFrame();
+      return;
+    }
+    const sizeBytes = Number(marker[1]);
+    const nonSynchronising = marker[2] === '+';
+    const first = this.lines[0]!;
+    const forAppend = isAppendLine(first);
+    const limitBytes = forAppend ? this.limits.appendMessageBytesMax : this.limits.argumentLiteralBytesMax;
+    let refusal: string | undefined;
+    if (this.literals.length >= this.limits.literalsPerCommandMax) {
+      refusal = `a command may carry at most ${this.limits.literalsPerCommandMax} literals`;
+    } else if (sizeBytes > limitBytes) {
+      refusal = forAppend
+        ? `message of ${sizeBytes} bytes is larger than the limit of ${limitBytes} bytes`
+        : `literal of ${sizeBytes} bytes is larger than the limit of ${limitBytes} bytes for this argument`;
+    }
+    if (refusal && !this.discarding) {
+      events.push({ kind: 'literalRejected', tag: tagOfLine(first), forAppend, reason: refusal });
+      this.discarding = true;
+    }
+    if (this.discarding && !nonSynchronising) {
+      // The client waits for "+" that will not come; it already has its tagged answer.
+      this.resetFrame();
+      return;
+    }
+    if (!nonSynchronising) events.push({ kind: 'literalContinue' });
+    this.inLiteral = true;
+    this.literalRemaining = sizeBytes;
+    if (sizeBytes === 0) this.finishLiteral();
+  }
+
+  private finishLiteral(): void {
+    this.inLiteral = false;
+    if (!this.discarding) {
+      this.literals.push(this.literalChunks.length === 1 ? Buffer.from(this.literalChunks[0]!) : Buffer.concat(this.literalChunks));
+    }
+    this.literalChunks = [];
+  }
+
+  private resetFrame(): void {
+    this.lines = [];
+    this.literals = [];
+    this.literalChunks = [];
+    this.literalRemaining = 0;
+    this.inLiteral = false;
+    this.discarding = false;
+    this.frameLineBytes = 0;
+  }
+}

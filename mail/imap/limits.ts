@@ -1,0 +1,65 @@
+// Every bound the IMAP core enforces, in one place. A client can send anything; these keep one
+// connection from costing the node more than a bounded amount of memory, CPU or time.
+
+export const imapLimits = {
+  /** Longest command line, literals excluded: long UID sets from sync clients need room. */
+  commandLineBytesMax: 64 * 1024,
+  /** Literal in any command other than APPEND: names, passwords, search strings are short. */
+  argumentLiteralBytesMax: 256 * 1024,
+  /** APPENDLIMIT: the largest message a client may upload (a 50 MB message must fit). */
+  appendMessageBytesMax: 64 * 1024 * 1024,
+  /** Literals in one command: no legitimate command needs more. */
+  literalsPerCommandMax: 64,
+  /** Commands parsed ahead of the one running; above it the socket is paused, not dropped. */
+  pipelinedCommandsHighWater: 32,
+  /** Hard cap on queued commands even if the socket does not pause in time. */
+  pipelinedCommandsMax: 512,
+  /** Nesting depth of parenthesised lists in a command: stops stack exhaustion. */
+  listNestingDepthMax: 32,
+  /** Search keys in one SEARCH program (after parsing): bounds evaluation cost per message. */
+  searchKeysMax: 1000,
+  /** Bad commands tolerated before each further one is answered only after a delay. */
+  badCommandsBeforeDelay: 3,
+  /** Bad commands after which the connection is closed with BYE. */
+  badCommandsMax: 20,
+  /** Delay before answering a bad command once the tolerance is used up. */
+  badCommandDelayMs: 1_000,
+  /** Failed logins after which the connection is closed: slows password guessing. */
+  failedLoginsMax: 5,
+  /** Delay before answering a failed login, multiplied by the failures so far. */
+  failedLoginDelayMs: 1_500,
+  /** Inactivity before autologout (RFC 3501 5.4: at least 30 minutes). */
+  autologoutMs: 30 * 60 * 1000,
+  /** Inactivity before autologout before authentication: idle strangers cost sockets. */
+  preAuthTimeoutMs: 60 * 1000,
+  /** Raw message bytes cached across sessions, for repeated section fetches. */
+  messageCacheBytesMax: 96 * 1024 * 1024,
+  /** Parsed MIME structures cached across sessions (each a few hundred bytes). */
+  structureCacheEntriesMax: 20_000,
+  /** MIME nesting depth parsed: deeper parts are treated as opaque leaves. */
+  mimeDepthMax: 40,
+  /** MIME parts indexed per message: a message with more is indexed up to this many. */
+  mimePartsMax: 5_000,
+  /** Flags (system + keywords) one message may carry. */
+  flagsPerMessageMax: 128,
+  /** Length of one keyword. */
+  keywordBytesMax: 128,
+  /** Mailbox name length, in bytes of UTF-8. */
+  mailboxNameBytesMax: 1_024,
+  /** Hierarchy levels in a mailbox name. */
+  mailboxDepthMax: 32,
+  /** Concurrent connections per listener: each holds a socket and a session. */
+  connectionsMax: 1_000,
+  /** Time a closing server gives sessions to say BYE and flush before sockets are destroyed. */
+  shutdownGraceMs: 2_000,
+  /** Time a closing connection gets to flush its last responses before the socket is destroyed. */
+  closeFlushMs: 5_000,
+  /** UIDs a client may list as known in SELECT (QRESYNC ...): bounds the set we expand. */
+  qresyncKnownUidsMax: 1_000_000,
+  /** Distinct charset decoders kept: charset labels come from untrusted messages. */
+  charsetDecodersMax: 256,
+  /** Field/value pairs in an ID command (RFC 2971 allows at most 30). */
+  idFieldsMax: 30,
+  /** Untagged change notices buffered per selected mailbox before the view resynchronises. */
+  pendingChangesMax: 10_000,
+} as const;

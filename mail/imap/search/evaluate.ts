@@ -1,0 +1,120 @@
+// Evaluates a SEARCH program against one message of the view. Content is loaded only for keys that
+// need it (headers, body, text, sent date), once per message.
+import { parseDateHeader } from '../../mime/dateHeader';
+import { dayOfInstant } from '../dateTime';
+import { hasFlag } from '../flags';
+import type { LoadedMessage } from '../messageCache';
+import type { ViewMessage } from '../selectedMailbox';
+import { sequenceSetContains } from '../sequenceSet';
+import { bodyText, headerBlockText, headerValues } from './messageText';
+import type { DateOp, SearchKey } from './searchProgram';
+
+export interface SearchSubject {
+  readonly seq: number;
+  readonly message: ViewMessage;
+  /** Messages in the mailbox ("*" in a sequence set). */
+  readonly exists: number;
+  /** Largest UID in the mailbox ("*" in a UID set). */
+  readonly largestUid: number;
+  load(): Promise<LoadedMessage>;
+}
+
+function compareDay(day: number, op: DateOp, target: number): boolean {
+  if (op === 'before') return day < target;
+  if (op === 'on') return day === target;
+  return day >= target;
+}
+
+function contains(haystack: string, needle: string): boolean {
+  return haystack.toLowerCase().includes(needle.toLowerCase());
+}
+
+export function needsContent(key: SearchKey): boolean {
+  switch (key.k) {
+    case 'header':
+    case 'body':
+    case 'text':
+    case 'sentDate':
+      return true;
+    case 'not':
+      return needsContent(key.key);
+    case 'or':
+      return needsContent(key.a) || needsContent(key.b);
+    case 'and':
+      return key.keys.some(needsContent);
+    default:
+      return false;
+  }
+}
+
+class Evaluation {
+  private loaded: LoadedMessage | undefined;
+  private body: string | undefined;
+  constructor(private readonly subject: SearchSubject) {}
+
+  private async content(): Promise<LoadedMessage> {
+    this.loaded ??= await this.subject.load();
+    return this.loaded;
+  }
+
+  private async bodyText(): Promise<string> {
+    if (this.body === undefined) {
+      const { raw, structure } = await this.content();
+      this.body = bodyText(raw, structure);
+    }
+    return this.body;
+  }
+
+  async matches(key: SearchKey): Promise<boolean> {
+    const { message } = this.subject;
+    switch (key.k) {
+      case 'all':
+        return true;
+      case 'flag':
+        return hasFlag(message.flags, key.flag) === key.present;
+      case 'recent':
+        return message.recent === key.present;
+      case 'new':
+        return message.recent && !hasFlag(message.flags, '\\Seen');
+      case 'size':
+        return key.larger ? message.sizeOctets > key.octets : message.sizeOctets < key.octets;
+      case 'internalDate':
+        return compareDay(dayOfInstant(message.internalDateMs), key.op, key.day);
+      case 'modseq':
+        return message.modseq >= key.modseq;
+      case 'seqSet':
+        return sequenceSetContains(key.set, this.subject.seq, this.subject.exists);
+      case 'uidSet':
+        return sequenceSetContains(key.set, message.uid, this.subject.largestUid);
+      case 'sentDate': {
+        const { raw, structure } = await this.content();
+        const date = headerValues(raw, structure, 'date')[0];
+        const day = (date === undefined ? undefined : parseDateHeader(date)?.days) ?? dayOfInstant(message.internalDateMs);
+        return compareDay(day, key.op, key.day);
+      }
+      case 'header': {
+        const { raw, structure } = await this.content();
+        const values = headerValues(raw, structure, key.field);
+        if (key.value.length === 0) return values.length > 0;
+        return values.some((v) => contains(v, key.value));
+      }
+      case 'body':
+        return contains(await this.bodyText(), key.value);
+      case 'text': {
+        const { raw, structure } = await this.content();
+        return contains(headerBlockText(raw, structure), key.value) || contains(await this.bodyText(), key.value);
+      }
+      case 'not':
+        return !(await this.matches(key.key));
+      case 'or':
+        return (await this.matches(key.a)) || (await this.matches(key.b));
+      case 'and':
+        for (const inner of key.keys) if (!(await this.matches(inner))) return false;
+        return true;
+    }
+  }
+}
+
+export function matchesSearch(key: SearchKey, subject: SearchSubject): Promise<boolean> {
+  return new Evaluation(subject).matches(key);
+}

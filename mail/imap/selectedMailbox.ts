@@ -1,0 +1,192 @@
+// One session's view of its selected mailbox: the sequence-number map, per-message flags and
+// modseq, \Recent, and the backend changes not yet reported. Changes are queued as they arrive and
+// applied only where RFC 3501 7.4.1 lets the server tell the client, so sequence numbers the client
+// holds stay valid (no EXPUNGE during FETCH, STORE or SEARCH by sequence number).
+import type { FolderChange, FolderSnapshot, MessageMeta } from '../backend';
+import { imapLimits } from './limits';
+
+export interface ViewMessage {
+  readonly uid: number;
+  flags: readonly string[];
+  modseq: number;
+  readonly internalDateMs: number;
+  readonly sizeOctets: number;
+  readonly ref: string;
+  recent: boolean;
+}
+
+export interface AppliedUpdates {
+  /** Sequence numbers to report with EXPUNGE, in sending order. */
+  readonly expungedSeqs: readonly number[];
+  /** The same messages' UIDs, for VANISHED. */
+  readonly expungedUids: readonly number[];
+  /** Messages added (already in the view), to report with EXISTS/RECENT. */
+  readonly added: readonly ViewMessage[];
+  /** Messages whose flags changed and that the client knew before this update. */
+  readonly flagChanges: readonly ViewMessage[];
+  /** The mailbox disappeared (deleted, renamed) or the change queue overflowed. */
+  readonly lost: boolean;
+}
+
+function toView(meta: MessageMeta): ViewMessage {
+  return {
+    uid: meta.uid,
+    flags: [...meta.flags],
+    modseq: meta.modseq,
+    internalDateMs: meta.internalDateMs,
+    sizeOctets: meta.sizeOctets,
+    ref: meta.ref,
+    recent: false,
+  };
+}
+
+export class SelectedMailbox {
+  readonly messages: ViewMessage[];
+  readonly uidValidity: number;
+  uidNext: number;
+  highestModseq: number;
+  private pending: FolderChange[] = [];
+  private lost = false;
+
+  constructor(
+    readonly name: string,
+    readonly readOnly: boolean,
+    snapshot: FolderSnapshot,
+  ) {
+    this.messages = snapshot.messages.map(toView);
+    this.uidValidity = snapshot.folder.uidValidity;
+    this.uidNext = snapshot.folder.uidNext;
+    this.highestModseq = snapshot.folder.highestModseq;
+  }
+
+  get exists(): number {
+    return this.messages.length;
+  }
+
+  indexOfUid(uid: number): number {
+    let low = 0;
+    let high = this.messages.length - 1;
+    while (low <= high) {
+      const mid = (low + high) >>> 1;
+      const value = this.messages[mid]!.uid;
+      if (value === uid) return mid;
+      if (value < uid) low = mid + 1;
+      else high = mid - 1;
+    }
+    return -1;
+  }
+
+  /** Marks messages with uid in (after, through] as \Recent for this session. */
+  markRecent(afterUid: number, throughUid: number): number {
+    let count = 0;
+    for (const message of this.messages) {
+      if (message.uid > afterUid && message.uid <= throughUid) message.recent = true;
+      if (message.recent) count++;
+    }
+    return count;
+  }
+
+  get recentCount(): number {
+    return this.messages.reduce((n, m) => n + (m.recent ? 1 : 0), 0);
+  }
+
+  /** Called from the backend's change feed, at any time. */
+  enqueue(change: FolderChange): void {
+    if (this.pending.length >= imapLimits.pendingChangesMax) {
+      this.lost = true;
+      return;
+    }
+    this.pending.push(change);
+  }
+
+  get hasPending(): boolean {
+    return this.pending.length > 0 || this.lost;
+  }
+
+  /** Applies a flag change made by this session (its STORE result). */
+  applyOwnFlags(uid: number, flags: readonly string[], modseq: number): ViewMessage | undefined {
+    const index = this.indexOfUid(uid);
+    if (index < 0) return undefined;
+    const message = this.messages[index]!;
+    if (modseq > message.modseq) {
+      message.flags = [...flags];
+      message.modseq = modseq;
+    }
+    this.highestModseq = Math.max(this.highestModseq, modseq);
+    return message;
+  }
+
+  /** Removes messages this session expunged; returns their sequence numbers in sending order. */
+  removeOwn(uids: readonly number[], modseq?: number): number[] {
+    const seqs: number[] = [];
+    for (const uid of [...uids].sort((a, b) => b - a)) {
+      const index = this.indexOfUid(uid);
+      if (index < 0) continue;
+      this.messages.splice(index, 1);
+      seqs.push(index + 1);
+    }
+    if (modseq !== undefined) this.highestModseq = Math.max(this.highestModseq, modseq);
+    return seqs;
+  }
+
+  /** Applies queued changes; expunges stay queued when `allowExpunge` is false. */
+  applyPending(allowExpunge: boolean): AppliedUpdates {
+    const deferred: FolderChange[] = [];
+    const expungedUids: number[] = [];
+    const added: ViewMessage[] = [];
+    const changed = new Map<number, ViewMessage>();
+    let lost = this.lost;
+    for (const change of this.pending) {
+      if (change.kind === 'gone') {
+        lost = true;
+      } else if (change.kind === 'added') {
+        if (this.indexOfUid(change.message.uid) >= 0) continue;
+        const view = toView(change.message);
+        const last = this.messages[this.messages.length - 1];
+        if (!last || last.uid < view.uid) this.messages.push(view);
+        else {
+          const at = this.messages.findIndex((m) => m.uid > view.uid);
+          this.messages.splice(at, 0, view);
+        }
+        added.push(view);
+        this.uidNext = Math.max(this.uidNext, view.uid + 1);
+        this.highestModseq = Math.max(this.highestModseq, view.modseq);
+      } else if (change.kind === 'flags') {
+        const index = this.indexOfUid(change.uid);
+        if (index < 0) continue;
+        const message = this.messages[index]!;
+        if (change.modseq <= message.modseq) continue; // already known (e.g. our own STORE)
+        message.flags = [...change.flags];
+        message.modseq = change.modseq;
+        if (!added.includes(message)) changed.set(message.uid, message);
+        this.highestModseq = Math.max(this.highestModseq, change.modseq);
+      } else if (!allowExpunge) {
+        deferred.push(change);
+      } else {
+        for (const uid of change.uids) {
+          if (this.indexOfUid(uid) >= 0) expungedUids.push(uid);
+          changed.delete(uid);
+        }
+        this.highestModseq = Math.max(this.highestModseq, change.modseq);
+      }
+    }
+    this.pending = deferred;
+    this.lost = false;
+    const expungedSeqs = this.removeOwn(expungedUids);
+    const addedStill = added.filter((m) => this.indexOfUid(m.uid) >= 0);
+    return {
+      expungedSeqs,
+      expungedUids: [...expungedUids].sort((a, b) => a - b),
+      added: addedStill,
+      flagChanges: [...changed.values()].filter((m) => this.indexOfUid(m.uid) >= 0),
+      lost,
+    };
+  }
+
+  /** UIDs whose expunge is known but not yet reported (their messages still hold a seq number). */
+  pendingExpungedUids(): Set<number> {
+    const uids = new Set<number>();
+    for (const change of this.pending) if (change.kind === 'expunged') for (const uid of change.uids) uids.add(uid);
+    return uids;
+  }
+}

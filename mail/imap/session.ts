@@ -1,0 +1,171 @@
+// The data of one IMAP connection that commands read and change: who is logged in, the selected
+// mailbox view, enabled extensions, and the way out to the client. Control flow (which state, what
+// runs next, timers, throttling) is the session machine's; this object holds no timers.
+import type { Clock, Log } from '../../infra/ports';
+import type { FolderWatch, MailAuthenticator, MailUserSession } from '../backend';
+import type { ImapServerSettings } from './capabilities';
+import { atom, encodeContinuation, encodeStatus, encodeUntagged, type ImapValue, type StatusKind } from './encoder';
+import type { LoadedMessage, MessageCache } from './messageCache';
+import { SelectedMailbox, type ViewMessage } from './selectedMailbox';
+import { formatSequenceSet } from './sequenceSet';
+
+export type SessionStateName = 'notAuthenticated' | 'authenticated' | 'selected' | 'logout';
+
+/** Where responses go. Resolves when the transport can take more (backpressure). */
+export interface ResponseOutput {
+  write(chunks: readonly Buffer[]): Promise<void>;
+}
+
+export interface SessionDeps {
+  readonly settings: ImapServerSettings;
+  readonly authenticator: MailAuthenticator;
+  readonly cache: MessageCache;
+  readonly clock: Clock;
+  readonly log: Log;
+  readonly output: ResponseOutput;
+  /** The selected mailbox changed in the backend: the actor tells the machine (drives IDLE). */
+  readonly onMailboxChange: () => void;
+}
+
+/** A SASL exchange waiting for the client's next response line. */
+export interface SaslExchange {
+  readonly tag: string;
+  /** Takes the decoded client response; returns the next challenge or the credentials. */
+  step(response: Buffer): { readonly challenge: string } | { readonly username: string; readonly password: string };
+}
+
+export class ImapSession {
+  state: SessionStateName = 'notAuthenticated';
+  user: MailUserSession | undefined;
+  selected: SelectedMailbox | undefined;
+  /** Extensions turned on with ENABLE. */
+  readonly enabled = new Set<string>();
+  /** CONDSTORE is active: enabled, or implied by a CONDSTORE-aware command (RFC 7162 3.1). */
+  condstore = false;
+  sasl: SaslExchange | undefined;
+  idleTag: string | undefined;
+  private watch: FolderWatch | undefined;
+
+  constructor(
+    readonly deps: SessionDeps,
+    public tlsActive: boolean,
+  ) {}
+
+  get utf8(): boolean {
+    return this.enabled.has('UTF8=ACCEPT');
+  }
+
+  get qresync(): boolean {
+    return this.enabled.has('QRESYNC');
+  }
+
+  get log(): Log {
+    return this.deps.log;
+  }
+
+  userOrThrow(): MailUserSession {
+    if (!this.user) throw new Error('command ran without an authenticated user');
+    return this.user;
+  }
+
+  selectedOrThrow(): SelectedMailbox {
+    if (!this.selected) throw new Error('command ran without a selected mailbox');
+    return this.selected;
+  }
+
+  untagged(values: readonly ImapValue[]): Promise<void> {
+    return this.deps.output.write(encodeUntagged(values, { utf8: this.utf8 }));
+  }
+
+  status(tag: string | undefined, kind: StatusKind, text: string, code?: string): Promise<void> {
+    return this.deps.output.write([encodeStatus(tag, kind, text, code)]);
+  }
+
+  continuation(text: string): Promise<void> {
+    return this.deps.output.write([encodeContinuation(text)]);
+  }
+
+  /** Opens a mailbox view and starts its change feed; the previous one is closed first. */
+  async openMailbox(name: string, readOnly: boolean): Promise<SelectedMailbox> {
+    this.closeMailbox();
+    const user = this.userOrThrow();
+    let view: SelectedMailbox | undefined;
+    const early: Parameters<SelectedMailbox['enqueue']>[0][] = [];
+    // Watch before reading, so nothing that happens in between is missed; duplicates are ignored.
+    const watch = user.watchFolder(name, (change) => {
+      if (view) view.enqueue(change);
+      else early.push(change);
+      if (view) this.deps.onMailboxChange();
+    });
+    try {
+      const snapshot = await user.openFolder(name);
+      view = new SelectedMailbox(name, readOnly, snapshot);
+      for (const change of early) view.enqueue(change);
+      const claim = await user.claimRecent(name, !readOnly);
+      view.markRecent(claim.recentAfterUid, claim.claimedThroughUid);
+    } catch (error) {
+      watch.close();
+      throw error;
+    }
+    this.watch = watch;
+    this.selected = view;
+    return view;
+  }
+
+  closeMailbox(): void {
+    this.watch?.close();
+    this.watch = undefined;
+    this.selected = undefined;
+  }
+
+  loadMessage(message: ViewMessage): Promise<LoadedMessage> {
+    const user = this.userOrThrow();
+    return this.deps.cache.message(message.ref, () => user.readMessage(message.ref));
+  }
+
+  flagsValue(message: ViewMessage): ImapValue {
+    const flags = message.flags.map((f) => atom(f));
+    if (message.recent) flags.push(atom('\\Recent'));
+    return flags;
+  }
+
+  /**
+   * Reports queued backend changes: EXPUNGE (or VANISHED with QRESYNC), EXISTS and RECENT, and
+   * FETCH for flag changes. Returns false when the mailbox is lost and the connection must end.
+   */
+  async flushUpdates(allowExpunge: boolean): Promise<boolean> {
+    const view = this.selected;
+    if (!view || !view.hasPending) return true;
+    const updates = view.applyPending(allowExpunge);
+    if (updates.lost) {
+      await this.untagged([atom('BYE'), atom('The selected mailbox was deleted or renamed elsewhere; reconnect to continue')]);
+      this.closeMailbox();
+      return false;
+    }
+    if (updates.expungedUids.length > 0) {
+      if (this.qresync) await this.untagged([atom('VANISHED'), atom(formatSequenceSet(updates.expungedUids))]);
+      else for (const seq of updates.expungedSeqs) await this.untagged([seq, atom('EXPUNGE')]);
+    }
+    if (updates.added.length > 0) {
+      const claim = await this.userOrThrow().claimRecent(view.name, !view.readOnly);
+      const recent = view.markRecent(claim.recentAfterUid, claim.claimedThroughUid);
+      await this.untagged([view.exists, atom('EXISTS')]);
+      await this.untagged([recent, atom('RECENT')]);
+    }
+    for (const message of updates.flagChanges) {
+      const seq = view.indexOfUid(message.uid) + 1;
+      const items: ImapValue[] = [atom('UID'), message.uid, atom('FLAGS'), this.flagsValue(message)];
+      if (this.condstore) items.push(atom('MODSEQ'), [message.modseq]);
+      await this.untagged([seq, atom('FETCH'), items]);
+    }
+    return true;
+  }
+
+  /** Ends the session's hold on the backend (logout, connection lost). */
+  async release(): Promise<void> {
+    this.closeMailbox();
+    const user = this.user;
+    this.user = undefined;
+    if (user) await user.close();
+  }
+}

@@ -1,0 +1,19 @@
+// The in-memory backend passes the MailBackend port compliance suite.
+import { MemoryMailStore } from '../../../mail/memoryBackend';
+import { describeMailBackendCompliance } from './backend.compliance';
+
+describeMailBackendCompliance('memory', async () => {
+  const store = new MemoryMailStore();
+  store.addUser('alice', 'secret');
+  store.addUser('bob', 'hunter2');
+  return {
+    authenticator: store.authenticator,
+    users: [
+      { username: 'alice', password: 'secret' },
+      { username: 'bob', password: 'hunter2' },
+    ],
+    setUnavailable: (unavailable) => {
+      store.unavailable = unavailable;
+    },
+  };
+});

@@ -1,0 +1,197 @@
+// The session machine on its own, with stub effects: transitions for commands, IDLE, SASL,
+// STARTTLS, throttling and shutdown, and invariants checked after every transition.
+import { describe, expect, it } from 'vitest';
+import { createActor, fromPromise, type AnyActorRef } from 'xstate';
+import type { CommandOutcome, FrameMode } from '../../../mail/imap/dispatcher';
+import type { CommandFrame } from '../../../mail/imap/framer';
+import { imapSessionMachine, type ImapSessionContext, type StatusParams } from '../../../machines/imapSession.machine';
+import { ManualClock } from './manualClock';
+
+const frame = (line: string): CommandFrame => ({ lines: [Buffer.from(line)], literals: [] });
+
+function checkInvariants(value: unknown, context: ImapSessionContext): void {
+  const state = JSON.stringify(value);
+  expect(context.queue.length).toBeLessThanOrEqual(context.limits.pipelinedCommandsMax);
+  if (state === '"logout"') return; // final: the connection is closing, nothing is read any more
+  if (context.mode === 'sasl') expect(state).toMatch(/authenticating|executing/);
+  if (context.mode === 'idle') expect(state).toMatch(/idling|executing/);
+  if (state.includes('throttled')) expect(context.heldReply).toBeDefined();
+  expect(context.failedLogins).toBeLessThan(context.limits.failedLoginsMax);
+}
+
+/** Runs the machine with scripted outcomes per command line. */
+function harness(script: (line: string, mode: FrameMode) => CommandOutcome) {
+  const clock = new ManualClock();
+  const sent: StatusParams[] = [];
+  const effects: string[] = [];
+  const frames: { line: string; mode: FrameMode }[] = [];
+  let flushes = 0;
+  let flushResult = true;
+  const machine = imapSessionMachine.provide({
+    actions: {
+      sendGreeting: () => effects.push('greeting'),
+      sendStatus: (_, params: StatusParams) => sent.push(params),
+      sendLiteralContinuation: () => effects.push('continue'),
+      discardInput: () => effects.push('discardInput'),
+      closeConnection: () => effects.push('close'),
+      endSession: () => effects.push('endSession'),
+    },
+    actors: {
+      runFrame: fromPromise(async ({ input }: { input: { frame: CommandFrame; mode: FrameMode } }) => {
+        const line = input.frame.lines[0]!.toString();
+        frames.push({ line, mode: input.mode });
+        return script(line, input.mode);
+      }),
+      flushUpdates: fromPromise(async () => {
+        flushes++;
+        return flushResult;
+      }),
+      upgradeTls: fromPromise(async () => {
+        effects.push('upgraded');
+      }),
+    },
+  });
+  const actor = createActor(machine, {
+    clock,
+    input: { limits: { failedLoginsMax: 3, failedLoginDelayMs: 100, badCommandsBeforeDelay: 1, badCommandsMax: 4, badCommandDelayMs: 50 } },
+    inspect: (event) => {
+      if (event.type === '@xstate.snapshot' && (event.actorRef as AnyActorRef) === actor) {
+        const snapshot = event.snapshot as unknown as { value: unknown; context: ImapSessionContext };
+        checkInvariants(snapshot.value, snapshot.context);
+      }
+    },
+  });
+  actor.start();
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
+  return {
+    actor,
+    clock,
+    sent,
+    effects,
+    frames,
+    get flushes() {
+      return flushes;
+    },
+    setFlushResult: (value: boolean) => {
+      flushResult = value;
+    },
+    send: async (line: string) => {
+      actor.send({ type: 'FRAME', frame: frame(line) });
+      await settle();
+    },
+    settle,
+    state: () => JSON.stringify(actor.getSnapshot().value),
+  };
+}
+
+const reply = (tag: string, status: 'OK' | 'NO' | 'BAD', next: CommandOutcome extends infer O ? (O extends { next: infer N } ? N : never) : never, extra: Partial<Extract<CommandOutcome, { kind: 'reply' }>> = {}): CommandOutcome => ({
+  kind: 'reply',
+  tag,
+  status,
+  text: `${tag} done`,
+  next,
+  ...extra,
+});
+
+describe('imapSession machine', () => {
+  it('greets, runs commands in order, and moves between the RFC 3501 states', async () => {
+    const h = harness((line) => {
+      const [tag, name] = line.split(' ');
+      if (name === 'LOGIN') return reply(tag!, 'OK', 'authenticated');
+      if (name === 'SELECT') return reply(tag!, 'OK', 'selected');
+      if (name === 'CLOSE') return reply(tag!, 'OK', 'authenticated');
+      if (name === 'LOGOUT') return reply(tag!, 'OK', 'logout');
+      return reply(tag!, 'OK', 'notAuthenticated');
+    });
+    expect(h.effects).toEqual(['greeting']);
+    expect(h.state()).toBe('{"notAuthenticated":"waiting"}');
+    h.actor.send({ type: 'FRAME', frame: frame('a LOGIN x y') });
+    h.actor.send({ type: 'FRAME', frame: frame('b SELECT INBOX') });
+    await h.settle();
+    expect(h.frames.map((f) => f.line)).toEqual(['a LOGIN x y', 'b SELECT INBOX']);
+    expect(h.state()).toBe('{"selected":"waiting"}');
+    await h.send('c CLOSE');
+    expect(h.state()).toBe('{"authenticated":"waiting"}');
+    await h.send('d LOGOUT');
+    expect(h.actor.getSnapshot().status).toBe('done');
+    expect(h.sent.map((s) => s.tag)).toEqual(['a', 'b', 'c', 'd']);
+    expect(h.effects.slice(-2)).toEqual(['endSession', 'close']);
+  });
+
+  it('IDLE: changes are flushed while listening; the next frame is read as DONE', async () => {
+    const h = harness((line, mode) => {
+      if (mode === 'idle') return reply('i', 'OK', 'selected');
+      if (line.includes('LOGIN')) return reply('a', 'OK', 'selected');
+      return { kind: 'idle' };
+    });
+    await h.send('a LOGIN x y');
+    await h.send('i IDLE');
+    expect(h.state()).toBe('{"selected":{"idling":"listening"}}');
+    h.actor.send({ type: 'MAILBOX_CHANGED' });
+    await h.settle();
+    expect(h.flushes).toBe(1);
+    expect(h.state()).toBe('{"selected":{"idling":"listening"}}');
+    await h.send('DONE');
+    expect(h.frames.at(-1)).toEqual({ line: 'DONE', mode: 'idle' });
+    expect(h.state()).toBe('{"selected":"waiting"}');
+  });
+
+  it('IDLE: a lost mailbox during a flush ends the session', async () => {
+    const h = harness((line) => (line.includes('LOGIN') ? reply('a', 'OK', 'selected') : { kind: 'idle' }));
+    await h.send('a LOGIN x y');
+    await h.send('i IDLE');
+    h.setFlushResult(false);
+    h.actor.send({ type: 'MAILBOX_CHANGED' });
+    await h.settle();
+    expect(h.actor.getSnapshot().status).toBe('done');
+  });
+
+  it('SASL: after a challenge the next frame is read as a SASL response', async () => {
+    const h = harness((_line, mode) => (mode === 'sasl' ? reply('a', 'OK', 'authenticated') : { kind: 'saslContinue' }));
+    await h.send('a AUTHENTICATE PLAIN');
+    expect(h.state()).toBe('{"notAuthenticated":"authenticating"}');
+    await h.send('AGFsaWNlAHNlY3JldA==');
+    expect(h.frames.at(-1)?.mode).toBe('sasl');
+    expect(h.state()).toBe('{"authenticated":"waiting"}');
+  });
+
+  it('STARTTLS: replies OK, discards pipelined plaintext, upgrades, then reads commands again', async () => {
+    const h = harness((line) => (line.includes('STARTTLS') ? { kind: 'startTls', tag: 's', text: 'Begin TLS' } : reply('x', 'OK', 'notAuthenticated')));
+    h.actor.send({ type: 'FRAME', frame: frame('s STARTTLS') });
+    h.actor.send({ type: 'FRAME', frame: frame('x LOGIN injected') });
+    await h.settle();
+    expect(h.sent[0]).toEqual({ tag: 's', kind: 'OK', text: 'Begin TLS' });
+    expect(h.effects).toEqual(['greeting', 'discardInput', 'upgraded']);
+    expect(h.frames.map((f) => f.line)).toEqual(['s STARTTLS']);
+    expect(h.state()).toBe('{"notAuthenticated":"waiting"}');
+  });
+
+  it('throttles failed logins on the clock and closes at the limit', async () => {
+    const h = harness((line) => reply(line.split(' ')[0]!, 'NO', 'notAuthenticated', { penalty: 'failedLogin' }));
+    await h.send('f1 LOGIN x y');
+    expect(h.state()).toBe('{"notAuthenticated":"throttled"}');
+    expect(h.sent).toEqual([]);
+    h.clock.advance(100);
+    expect(h.sent.map((s) => s.tag)).toEqual(['f1']);
+    await h.send('f2 LOGIN x y');
+    h.clock.advance(199);
+    expect(h.sent).toHaveLength(1);
+    h.clock.advance(1);
+    expect(h.sent).toHaveLength(2);
+    await h.send('f3 LOGIN x y');
+    expect(h.sent.map((s) => s.kind)).toEqual(['NO', 'NO', 'NO', 'BYE']);
+    expect(h.actor.getSnapshot().status).toBe('done');
+  });
+
+  it('SHUTDOWN says BYE from any state, even mid-command', async () => {
+    const h = harness(() => reply('a', 'OK', 'authenticated'));
+    h.actor.send({ type: 'SHUTDOWN' });
+    expect(h.sent).toEqual([{ tag: undefined, kind: 'BYE', text: 'Server shutting down' }]);
+    expect(h.actor.getSnapshot().status).toBe('done');
+  });
+
+  it('exports a definition for the visualizer', () => {
+    const json = JSON.parse(JSON.stringify(imapSessionMachine.toJSON())) as { states: Record<string, unknown> };
+    expect(Object.keys(json.states)).toEqual(['notAuthenticated', 'authenticated', 'selected', 'logout']);
+  });
+});
