@@ -13,11 +13,12 @@ import { container as rootContainer, type DependencyContainer, instanceCachingFa
 import { type Actor, type AnyActorRef, createActor, type InspectionEvent } from 'xstate';
 import type { RingTrust } from '../crypto/certificates';
 import type { Clock, Log, Random, Transport } from '../infra/ports';
-import { type ChildSpec, supervisorMachine } from '../machines/supervisor.machine';
+import { type ChildSpec, EscalationError, supervisorMachine } from '../machines/supervisor.machine';
 import { transportMachine } from '../machines/transport.machine';
 import type { NodeCertificate } from '../protocol/identity';
 import type { OverlayTimings } from '../protocol/limits';
 import { ControlService } from './control';
+import { Metrics } from './metrics';
 import { RouterService } from './router';
 
 export const Tokens = {
@@ -61,6 +62,7 @@ export class PostNode {
   readonly id: string;
   readonly router: RouterService;
   readonly restarts$ = new Subject<RestartReport>();
+  readonly metrics: Metrics;
   /** Emits once if the supervisor escalates (a child crashed beyond its restart intensity). */
   readonly failed$ = new Subject<Error>();
   private supervisor: Actor<typeof supervisorMachine> | undefined;
@@ -71,6 +73,7 @@ export class PostNode {
   constructor(private readonly c: DependencyContainer) {
     const identity = c.resolve<NodeIdentity>(Tokens.Identity);
     this.id = identity.cert.nodeId;
+    this.metrics = c.resolve(Metrics);
     this.router = c.resolve(RouterService);
     this.log = c.resolve<Log>(Tokens.Log);
     const options = c.resolve<NodeOptions>(Tokens.Options);
@@ -99,15 +102,21 @@ export class PostNode {
           const error = p.error instanceof Error ? p.error.message : String(p.error);
           this.log.warn('supervisor.restart', { child: p.id, error, recent: p.recent });
           this.restarts$.next({ child: p.id, error, recent: p.recent });
+          this.metrics.inc('post_supervisor_restarts_total', 'Child actors restarted by the node supervisor', { child: p.id });
         },
         reportEscalation: (_, p) => this.log.error('supervisor.escalate', { child: p.id, error: String((p.error as Error)?.message ?? p.error) }),
       },
     });
     this.supervisor = createActor(machine, { input: { children }, clock, inspect: options.inspect, systemId: 'node' } as any);
+    const fail = (e: Error) => {
+      this.log.error('node.failed', { error: e.message });
+      this.failed$.next(e);
+    };
     this.supervisor.subscribe({
-      error: (e) => {
-        this.log.error('node.failed', { error: (e as Error).message });
-        this.failed$.next(e as Error);
+      error: (e) => fail(e as Error),
+      complete: () => {
+        const escalation = this.supervisor?.getSnapshot().output?.escalation;
+        if (escalation) fail(new EscalationError(escalation.child, new Error(escalation.error)));
       },
     });
     this.supervisor.start();
@@ -167,7 +176,7 @@ export class PostNode {
   /** Stop children in reverse start order, then close the adapters. */
   async stop(): Promise<void> {
     this.control?.stop();
-    this.supervisor?.send({ type: 'STOP' });
+    if (this.supervisor?.getSnapshot().status === 'active') this.supervisor.send({ type: 'STOP' });
     this.router.detach();
     for (const s of this.subscriptions.splice(0)) s.unsubscribe();
     await this.transport.close();
@@ -188,6 +197,7 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
   c.register(Tokens.Log, { useValue: adapters.log.child({ node: identity.cert.nodeId.slice(0, 12) }) });
   c.register(Tokens.Identity, { useValue: identity });
   c.register(Tokens.Options, { useValue: options });
+  c.register(Metrics, { useValue: new Metrics() });
   c.register(RouterService, {
     useFactory: instanceCachingFactory(
       (d) =>
@@ -200,6 +210,7 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
           timings: options.timings,
           leafHalf: options.leafHalf,
           epoch: Buffer.from(adapters.random.bytes(6)).toString('base64url'),
+          metrics: d.resolve(Metrics),
         }),
     ),
   });

@@ -7,6 +7,7 @@ import type { ActorRefFrom, SnapshotFrom } from 'xstate';
 import { type RingTrust, verifyNodeCertificate } from '../crypto/certificates';
 import { routerMachine, type RouterEvent } from '../machines/router.machine';
 import { type Key, kClosest, type NodeId } from '../overlay/id';
+import { Metrics } from './metrics';
 import * as LS from '../overlay/leafSet';
 import { size as tableSize } from '../overlay/routingTable';
 import type { RouterConfig, RouterEffect } from '../overlay/router/state';
@@ -65,6 +66,7 @@ export interface RouterDeps {
   readonly leafHalf?: number;
   /** A per-process prefix for message ids, so a restarted router never reuses an id in flight. */
   readonly epoch: string;
+  readonly metrics?: Metrics;
 }
 
 type RouterRef = ActorRefFrom<typeof routerMachine>;
@@ -82,7 +84,8 @@ export class RouterService {
   private direct: TransportSubscription | undefined;
   private join: TransportSubscription | undefined;
   private discover: TransportSubscription | undefined;
-  private readonly pending = new Map<string, { resolve: (o: RouteOutcome) => void; reject: (e: Error) => void; timer: unknown }>();
+  private readonly pending = new Map<string, { resolve: (o: RouteOutcome) => void; reject: (e: Error) => void; timer: unknown; startMs: number }>();
+  private readonly metrics: Metrics;
   private readonly apps = new Map<string, AppHandler>();
   private readonly frameHandlers = new Map<string, FrameHandler>();
   private readonly verified = new Set<NodeId>();
@@ -94,6 +97,9 @@ export class RouterService {
     this.self = deps.cert.nodeId;
     this.log = deps.log.child({ actor: 'router' });
     this.config = { self: this.self, cert: deps.cert, timings: deps.timings ?? OVERLAY_TIMINGS, leafHalf: deps.leafHalf ?? LEAF_SET_HALF };
+    this.metrics = deps.metrics ?? new Metrics();
+    this.metrics.gauge('post_overlay_leafset_members', 'Members in this node\'s leaf set', () => this.leafSet().length);
+    this.metrics.gauge('post_overlay_routing_table_entries', 'Entries in this node\'s routing table', () => this.status().routingTableEntries);
   }
 
   // ---- lifecycle (driven by the supervisor) ----------------------------------------------------
@@ -198,8 +204,8 @@ export class RouterService {
         this.pending.delete(msgId);
         reject(new PostError(ErrorCodes.TIMEOUT, `no route result for ${key.slice(0, 12)} within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.pending.set(msgId, { resolve, reject, timer });
-      ref.send({ type: 'ROUTE', msg: { msgId, key, origin: this.self, path: [this.self], payload } });
+      this.pending.set(msgId, { resolve, reject, timer, startMs: this.deps.clock.now() });
+      this.send({ type: 'ROUTE', msg: { msgId, key, origin: this.self, path: [this.self], payload } });
     });
   }
 
@@ -222,7 +228,7 @@ export class RouterService {
       return;
     }
     const frame = decoded.frame;
-    const send = (e: RouterEvent) => this.ref?.send(e);
+    const send = (e: RouterEvent) => this.send(e);
     const reply = msg.reply;
     const body = frame.body as any;
     switch (frame.kind) {
@@ -259,6 +265,12 @@ export class RouterService {
         for (const [prefix, handler] of this.frameHandlers) if (frame.kind.startsWith(prefix)) return handler(frame, msg);
         this.log.warn('frame.dropped', { subject: msg.subject, reason: `no handler for ${frame.kind}` });
     }
+  }
+
+  /** Events for the machine; dropped once it has stopped (a late reply after a restart or shutdown). */
+  private send(e: RouterEvent): void {
+    const ref = this.ref;
+    if (ref && ref.getSnapshot().status === 'active') ref.send(e);
   }
 
   private nextMsgId(): string {
@@ -306,14 +318,17 @@ export class RouterService {
       case 'request':
         return void this.request(effect);
       case 'forward':
+        this.metrics.inc('post_overlay_forwards_total', 'Routed messages forwarded to a next hop');
         return void this.forward(effect);
       case 'requestJoin':
         return void this.requestJoin(effect.frame, effect.timeoutMs);
       case 'deliver':
+        this.metrics.inc('post_overlay_delivered_total', 'Routed messages for which this node was the root');
         return void this.deliver(effect.msg);
       case 'routeFailed':
         return this.sendResult(effect.msg, { error: `${effect.code}: ${effect.reason}` });
       case 'membership':
+        if (effect.removed.length) this.metrics.inc('post_overlay_members_removed_total', 'Leaf-set members removed (dead or displaced)', undefined, effect.removed.length);
         return this.membership$.next({ added: effect.added, removed: effect.removed, leafSet: this.leafSetAfter(effect) });
       case 'publishDiscover':
         return this.publish(subjects.discover(ring), { kind: Discover, body: { cert: this.deps.cert } });
@@ -339,7 +354,7 @@ export class RouterService {
   }
 
   private async request(effect: Extract<RouterEffect, { type: 'request' }>): Promise<void> {
-    const send = (e: RouterEvent) => this.ref?.send(e);
+    const send = (e: RouterEvent) => this.send(e);
     const { to, tag } = effect;
     const failed = (code: string) => {
       if (tag === 'announce') send({ type: 'ANNOUNCE_FAILED', to });
@@ -382,11 +397,12 @@ export class RouterService {
     } catch (e) {
       code = e instanceof TransportError ? e.code : ErrorCodes.CLOSED;
     }
-    this.ref?.send({ type: 'FORWARD_FAILED', pending, to, code });
+    this.metrics.inc('post_overlay_hop_failures_total', 'Next hops that did not acknowledge a forward', { code });
+    this.send({ type: 'FORWARD_FAILED', pending, to, code });
   }
 
   private async requestJoin(frame: { kind: FrameKind<any>; body: unknown }, timeoutMs: number): Promise<void> {
-    const send = (e: RouterEvent) => this.ref?.send(e);
+    const send = (e: RouterEvent) => this.send(e);
     try {
       const bytes = await this.deps.transport.request(subjects.join(this.deps.trust.ringId), frame.kind.encode(frame.body), { timeoutMs });
       const r = JoinAck.decode(bytes);
@@ -422,7 +438,10 @@ export class RouterService {
     if (!p) return;
     this.pending.delete(r.msgId);
     this.deps.clock.clearTimeout(p.timer);
-    if (r.error) p.reject(new PostError(ErrorCodes.ROUTE_FAILED, r.error));
-    else p.resolve({ key: r.key, root: r.root, hops: r.path.length - 1, path: r.path, response: r.response });
+    this.metrics.observe('post_overlay_route_latency_ms', 'Time from route() to the root\'s result', this.deps.clock.now() - p.startMs);
+    if (r.error) {
+      this.metrics.inc('post_overlay_route_failures_total', 'Routes that failed');
+      p.reject(new PostError(ErrorCodes.ROUTE_FAILED, r.error));
+    } else p.resolve({ key: r.key, root: r.root, hops: r.path.length - 1, path: r.path, response: r.response });
   }
 }

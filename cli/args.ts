@@ -20,7 +20,13 @@ export class CommandError extends Error {
   }
 }
 
-export type Options = NonNullable<ParseArgsConfig['options']>;
+export interface OptionSpec {
+  readonly type: 'string' | 'boolean';
+  readonly description?: string;
+  readonly short?: string;
+  readonly multiple?: boolean;
+}
+export type Options = Record<string, OptionSpec>;
 
 export interface CommandSpec<O extends Options> {
   readonly usage: string;
@@ -30,10 +36,17 @@ export interface CommandSpec<O extends Options> {
   readonly positionals?: readonly string[];
 }
 
+/** Declare a command's options once; the parsed values are typed from the declaration. */
+export function defineCommand<const O extends Options>(spec: CommandSpec<O>): CommandSpec<O> {
+  return spec;
+}
+
 export function parse<O extends Options>(spec: CommandSpec<O>, argv: string[]) {
   let parsed;
+  const options: NonNullable<ParseArgsConfig['options']> = { help: { type: 'boolean', short: 'h' } };
+  for (const [name, o] of Object.entries(spec.options)) options[name] = { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) };
   try {
-    parsed = parseArgs({ args: argv, options: { ...spec.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (e) {
     throw new UsageError(`${(e as Error).message}\nusage: ${spec.usage}`);
   }

@@ -1,7 +1,11 @@
 // An OTP-style supervisor as an XState machine: children start in order, a crashed child is restarted
-// alone (one-for-one), more than `maxRestarts` restarts of one child within `windowMs` escalates (the
-// supervisor stops its children and fails, so its own parent decides), and on STOP children are
-// stopped in the reverse of their start order.
+// alone (one-for-one), more than `maxRestarts` restarts of one child within `windowMs` escalates, and
+// on STOP children are stopped in the reverse of their start order.
+//
+// Escalation: the supervisor stops its remaining children (reverse order) and finishes in the final
+// state `escalated` with output { escalation }. A parent supervisor treats a child that finishes with
+// an escalation exactly like a crashed child; the node runtime treats it as the node failing. (Throwing
+// instead would skip the orderly stop: XState does not stop children in order on an actor error.)
 //
 // Restart intensity is counted without a clock: each restart schedules its own expiry `windowMs` later
 // (a delayed event on the actor's clock), so the count is "restarts within the last window".
@@ -44,10 +48,12 @@ export class EscalationError extends Error {
 }
 
 const ERROR_PREFIX = 'xstate.error.actor.';
+const DONE_PREFIX = 'xstate.done.actor.';
 const describe = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 type SupervisorEvent =
   | { type: `xstate.error.actor.${string}`; error: unknown }
+  | { type: `xstate.done.actor.${string}`; output?: { escalation?: { child: string; error: string } } }
   | { type: 'restart.expire'; child: string }
   | { type: 'STOP' };
 
@@ -56,6 +62,7 @@ export const supervisorMachine = setup({
     context: {} as SupervisorContext,
     input: {} as SupervisorInput,
     events: {} as SupervisorEvent,
+    output: {} as { escalation?: { child: string; error: string } },
   },
   actions: {
     /** Effect: a child started (first start or restart); the runtime binds it to its I/O. */
@@ -64,12 +71,10 @@ export const supervisorMachine = setup({
     reportRestart: (_, _params: { id: string; error: unknown; recent: number }) => {},
     /** Effect: a child crashed too often; this supervisor gives up and fails. */
     reportEscalation: (_, _params: { id: string; error: unknown }) => {},
-    escalate: ({ context }) => {
-      const e = context.escalation!;
-      throw new EscalationError(e.child, new Error(e.error));
-    },
   },
   guards: {
+    /** A child finished because it escalated (a nested supervisor): a failure, not a normal end. */
+    childEscalated: ({ event }) => event.type.startsWith(DONE_PREFIX) && (event as { output?: { escalation?: unknown } }).output?.escalation !== undefined,
     withinIntensity: ({ context, event }) => {
       const id = childOf(event);
       return id !== undefined && (context.recent[id] ?? 0) < context.maxRestarts;
@@ -83,6 +88,7 @@ export const supervisorMachine = setup({
     window: ({ context }) => context.windowMs,
   },
 }).createMachine({
+  output: ({ context }) => ({ escalation: context.escalation }),
   id: 'supervisor',
   context: ({ input }) => ({
     specs: input.children,
@@ -99,32 +105,8 @@ export const supervisorMachine = setup({
         for (const spec of context.specs) startChild(enqueue, spec, false);
       }),
       on: {
-        'xstate.error.actor.*': [
-          {
-            guard: and(['isOwnChild', 'withinIntensity']),
-            actions: enqueueActions(({ context, event, enqueue }) => {
-              const id = childOf(event)!;
-              const spec = context.specs.find((s) => s.id === id)!;
-              const recent = (context.recent[id] ?? 0) + 1;
-              enqueue({ type: 'reportRestart', params: { id, error: (event as { error: unknown }).error, recent } });
-              enqueue(stopChild(id));
-              enqueue.assign({
-                recent: { ...context.recent, [id]: recent },
-                restartsTotal: { ...context.restartsTotal, [id]: (context.restartsTotal[id] ?? 0) + 1 },
-              });
-              enqueue.raise({ type: 'restart.expire', child: id }, { delay: context.windowMs });
-              startChild(enqueue, spec, true);
-            }),
-          },
-          {
-            guard: 'isOwnChild',
-            target: 'escalated',
-            actions: [
-              assign({ escalation: ({ event }) => ({ child: childOf(event)!, error: describe((event as { error: unknown }).error) }) }),
-              { type: 'reportEscalation', params: ({ event }) => ({ id: childOf(event)!, error: (event as { error: unknown }).error }) },
-            ],
-          },
-        ],
+        'xstate.error.actor.*': childFailed(),
+        'xstate.done.actor.*': childFailed('childEscalated'),
         'restart.expire': {
           actions: assign({
             recent: ({ context, event }) => ({ ...context.recent, [event.child]: Math.max(0, (context.recent[event.child] ?? 0) - 1) }),
@@ -134,7 +116,8 @@ export const supervisorMachine = setup({
       },
     },
     escalated: {
-      entry: [stopAllReverse(), 'escalate'],
+      entry: stopAllReverse(),
+      type: 'final',
     },
     stopped: {
       entry: stopAllReverse(),
@@ -144,7 +127,45 @@ export const supervisorMachine = setup({
 });
 
 function childOf(event: { type: string }): string | undefined {
-  return event.type.startsWith(ERROR_PREFIX) ? event.type.slice(ERROR_PREFIX.length) : undefined;
+  if (event.type.startsWith(ERROR_PREFIX)) return event.type.slice(ERROR_PREFIX.length);
+  if (event.type.startsWith(DONE_PREFIX)) return event.type.slice(DONE_PREFIX.length);
+  return undefined;
+}
+
+function failureOf(event: { type: string; error?: unknown; output?: { escalation?: { child: string; error: string } } }): unknown {
+  const e = event.output?.escalation;
+  return e ? new EscalationError(e.child, new Error(e.error)) : event.error;
+}
+
+/** Restart the failed child within the intensity, else escalate. `extra` narrows which events count. */
+function childFailed(extra?: 'childEscalated'): any {
+  const own: any = extra ? and(['isOwnChild', extra]) : 'isOwnChild';
+  return [
+    {
+      guard: and([own, 'withinIntensity']),
+      actions: enqueueActions(({ context, event, enqueue }: any) => {
+        const id = childOf(event)!;
+        const spec = context.specs.find((s: ChildSpec) => s.id === id)!;
+        const recent = (context.recent[id] ?? 0) + 1;
+        enqueue({ type: 'reportRestart', params: { id, error: failureOf(event), recent } });
+        enqueue(stopChild(id));
+        enqueue.assign({
+          recent: { ...context.recent, [id]: recent },
+          restartsTotal: { ...context.restartsTotal, [id]: (context.restartsTotal[id] ?? 0) + 1 },
+        });
+        enqueue.raise({ type: 'restart.expire', child: id }, { delay: context.windowMs });
+        startChild(enqueue, spec, true);
+      }),
+    },
+    {
+      guard: own,
+      target: 'escalated',
+      actions: [
+        assign({ escalation: ({ event }: any) => ({ child: childOf(event)!, error: describe(failureOf(event)) }) }),
+        { type: 'reportEscalation', params: ({ event }: any) => ({ id: childOf(event)!, error: failureOf(event) }) },
+      ],
+    },
+  ];
 }
 
 // `enqueue` is typed loosely: XState's enqueue type does not survive being passed to a helper.

@@ -18,6 +18,22 @@ export const ErrorCodes = {
   ROUTE_FAILED: 'ROUTE_FAILED',
   JOIN_FAILED: 'JOIN_FAILED',
   QUEUE_FULL: 'QUEUE_FULL',
+  // storage: blocks and references
+  BAD_REFERENCE: 'BAD_REFERENCE',
+  BLOCK_MISSING: 'BLOCK_MISSING',
+  BLOCK_CORRUPT: 'BLOCK_CORRUPT',
+  BAD_MANIFEST: 'BAD_MANIFEST',
+  DATA_TOO_LARGE: 'DATA_TOO_LARGE',
+  // storage: signed objects (a replica's acceptance rule)
+  SEQ_NOT_NEWER: 'SEQ_NOT_NEWER',
+  CAS_MISMATCH: 'CAS_MISMATCH',
+  FORK: 'FORK',
+  BAD_SIGNATURE: 'BAD_SIGNATURE',
+  BAD_OBJECT_ID: 'BAD_OBJECT_ID',
+  BAD_OBJECT: 'BAD_OBJECT',
+  // storage: the local store
+  STORE_CLOSED: 'STORE_CLOSED',
+  STORE_FAILED: 'STORE_FAILED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

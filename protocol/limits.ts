@@ -67,6 +67,8 @@ export const OVERLAY_TIMINGS: OverlayTimings = {
 export const ROUTE_HOPS_MAX = 32;
 /** Alternatives a hop tries after next hops fail to acknowledge, before giving up on a message. */
 export const ROUTE_RETRIES_MAX = 4;
+/** Attempts at a silent leaf-set member before routing around it: a lost ack must not skip a live root. */
+export const ROUTE_SAME_HOP_ATTEMPTS_MAX = 3;
 /** Join attempts before a node reports that it cannot join. */
 export const JOIN_ATTEMPTS_MAX = 20;
 /** Announce rounds (new closer nodes learned from acks) before the joiner settles its leaf set. */
@@ -89,3 +91,33 @@ export const NODE_STOP_GRACE_MS = 5000;
 export const LAB_READY_TIMEOUT_MS = 60_000;
 /** Requests from the CLI to a node (status, route probes). */
 export const CLI_REQUEST_TIMEOUT_MS = 10_000;
+
+// ---- storage: blocks, manifests, signed objects, the local store --------------------------------
+/** Largest plaintext chunk of a block: DESIGN 3's 1 MiB; a sealed chunk (+16-byte tag) fits a frame. */
+export const BLOCK_CHUNK_BYTES_MAX = 1024 * 1024;
+/** XChaCha20-Poly1305 tag appended to every sealed block. */
+export const BLOCK_TAG_BYTES = 16;
+/** Largest stored block (a full sealed chunk): replicas and stores refuse anything bigger. */
+export const BLOCK_BYTES_MAX = BLOCK_CHUNK_BYTES_MAX + BLOCK_TAG_BYTES;
+/** 32-byte convergence secret per ring (BLAKE2b key): only rings sharing it dedup each other's data. */
+export const CONVERGENCE_SECRET_BYTES = 32;
+/** Entries per manifest: 8192 refs of 74 bytes (~600 KiB) keep a manifest within one chunk; 8 GiB per level. */
+export const MANIFEST_ENTRIES_MAX = 8192;
+/** Manifest levels above the chunks: 4 levels of 8192 address far more than any file; stops deep chains. */
+export const MANIFEST_DEPTH_MAX = 4;
+/** Blocks a reader fetches ahead of the one it yields (bounds memory to this many chunks). */
+export const BLOCK_READ_AHEAD_MAX = 16;
+/** Longest signed-object name, in UTF-8 bytes ("log:<hex id>", "user", ...). */
+export const OBJECT_NAME_BYTES_MAX = 1024;
+/** Largest signed-object payload: a log head with a pending batch fits; bulk state goes into blocks. */
+export const OBJECT_PAYLOAD_BYTES_MAX = 128 * 1024;
+/** Entries one store scan returns (a page; repair and digests page through larger ranges). */
+export const STORE_SCAN_ENTRIES_MAX = 4096;
+/** Expired blocks one garbage-collection call removes, so one call never holds the store for long. */
+export const STORE_GC_BATCH_MAX = 1024;
+/** Largest data gathered into one buffer by a block read; larger data is read as a stream. */
+export const BLOCK_READ_BUFFER_BYTES_MAX = 256 * 1024 * 1024;
+/** Block puts a writer keeps in flight (bounds memory to this many sealed chunks). */
+export const BLOCK_PUTS_IN_FLIGHT_MAX = 16;
+/** Compare-and-put rounds a replica retries when concurrent puts of one object keep beating it. */
+export const STORE_CAS_ATTEMPTS_MAX = 8;

@@ -18,7 +18,7 @@ import {
   type RouteMessage,
 } from '../../protocol/overlay';
 import { ErrorCodes } from '../../protocol/errors';
-import { ANNOUNCE_ROUNDS_MAX, DEAD_NODES_MAX, JOIN_ATTEMPTS_MAX, ROUTE_HOPS_MAX, ROUTE_QUEUE_MAX, ROUTE_RETRIES_MAX, ROUTING_ROWS } from '../../protocol/limits';
+import { ANNOUNCE_ROUNDS_MAX, DEAD_NODES_MAX, JOIN_ATTEMPTS_MAX, ROUTE_HOPS_MAX, ROUTE_QUEUE_MAX, ROUTE_RETRIES_MAX, ROUTE_SAME_HOP_ATTEMPTS_MAX, ROUTING_ROWS } from '../../protocol/limits';
 import { type NodeId, sharedPrefixLength } from '../id';
 import * as LS from '../leafSet';
 import * as RT from '../routingTable';
@@ -39,6 +39,13 @@ class StepBuilder {
   emit(e: RouterEffect): this {
     this.effects.push(e);
     return this;
+  }
+  /** Change the leaf set, keeping liveness records for exactly its members (new ones count as heard now). */
+  setLeafSet(leafSet: LS.LeafSet): this {
+    if (leafSet === this.ctx.leafSet) return this;
+    const lastHeard: Record<NodeId, number> = {};
+    for (const m of LS.members(leafSet)) lastHeard[m] = this.ctx.lastHeard[m] ?? this.ctx.tick;
+    return this.set({ leafSet, lastHeard });
   }
   log(level: 'debug' | 'info' | 'warn' | 'error', event: string, fields?: Record<string, unknown>): this {
     return this.emit({ type: 'log', level, event, fields });
@@ -68,14 +75,9 @@ function learnLive(b: StepBuilder, id: NodeId): void {
   const { ctx } = b;
   const dead = ctx.dead[id] !== undefined ? omit(ctx.dead, id) : ctx.dead;
   const probing = ctx.probing[id] !== undefined ? omit(ctx.probing, id) : ctx.probing;
-  let leafSet = ctx.leafSet;
-  let lastHeard = ctx.lastHeard;
-  if (LS.has(leafSet, id) || LS.wouldAccept(leafSet, id, half(ctx))) {
-    leafSet = LS.add(leafSet, [id], half(ctx));
-    lastHeard = { ...lastHeard, [id]: ctx.tick };
-    lastHeard = pick(lastHeard, LS.members(leafSet));
-  }
-  b.set({ dead, probing, leafSet, lastHeard, table: RT.addAll(ctx.table, [id]) });
+  b.set({ dead, probing, table: RT.addAll(ctx.table, [id]) });
+  if (LS.has(ctx.leafSet, id)) b.set({ lastHeard: { ...ctx.lastHeard, [id]: ctx.tick } });
+  else if (LS.wouldAccept(ctx.leafSet, id, half(ctx))) b.setLeafSet(LS.add(ctx.leafSet, [id], half(ctx)));
 }
 
 /** Nodes heard of second-hand: routing table now; leaf set only after a probe answers. */
@@ -96,12 +98,7 @@ function declareDead(b: StepBuilder, id: NodeId, why: string): void {
   const { ctx } = b;
   const wasMember = LS.has(ctx.leafSet, id);
   const dead = boundedDead({ ...ctx.dead, [id]: ctx.tick });
-  b.set({
-    leafSet: LS.remove(ctx.leafSet, id),
-    table: RT.removeNode(ctx.table, id),
-    lastHeard: omit(ctx.lastHeard, id),
-    dead,
-  });
+  b.set({ table: RT.removeNode(ctx.table, id), dead }).setLeafSet(LS.remove(ctx.leafSet, id));
   if (!wasMember) return;
   b.log('warn', 'overlay.member.dead', { member: id, why });
   repairLeafSet(b);
@@ -149,10 +146,7 @@ export function onJoinReply(ctx: RouterContext, body: { root: NodeId; leafSet: N
   const b = new StepBuilder(ctx);
   const candidates = [body.root, ...body.leafSet].filter((x) => x !== self(ctx));
   const fromRows = body.rows.flatMap((r) => r.nodes);
-  b.set({
-    leafSet: LS.fromCandidates(self(ctx), candidates, half(ctx)),
-    table: RT.addAll(RT.addAll(ctx.table, fromRows), candidates),
-  });
+  b.set({ table: RT.addAll(RT.addAll(ctx.table, fromRows), candidates) }).setLeafSet(LS.fromCandidates(self(ctx), candidates, half(ctx)));
   b.log('info', 'overlay.join.reply', { root: body.root, leafSet: LS.members(b.ctx.leafSet).length });
   announceTo(b, LS.members(b.ctx.leafSet));
   return b.done();
@@ -183,7 +177,7 @@ export function onAnnounceAck(ctx: RouterContext, body: { from: NodeId; accepted
   const nearer = body.leafSet.filter((id) => id !== self(ctx) && !LS.has(b.ctx.leafSet, id) && LS.wouldAccept(b.ctx.leafSet, id, half(ctx)));
   b.set({ table: RT.addAll(b.ctx.table, body.leafSet.filter((x) => x !== self(ctx))) });
   if (nearer.length && ctx.announceRounds < ANNOUNCE_ROUNDS_MAX) {
-    b.set({ leafSet: LS.add(b.ctx.leafSet, nearer, half(ctx)), announceRounds: ctx.announceRounds + 1 });
+    b.set({ announceRounds: ctx.announceRounds + 1 }).setLeafSet(LS.add(b.ctx.leafSet, nearer, half(ctx)));
     announceTo(b, nearer.filter((id) => LS.has(b.ctx.leafSet, id)));
   }
   return b.done();
@@ -392,9 +386,18 @@ export function onRouteLocal(ctx: RouterContext, msg: RouteMessage, isReady: boo
   return b.done();
 }
 
-/** The next hop did not acknowledge: drop it from the routing table (lazy repair) and try another. */
+/**
+ * The next hop did not acknowledge. A leaf-set member is asked again a few times first: it may be
+ * the key's root, and skipping a live root (its ack was merely lost) would deliver to the wrong node;
+ * if it is really dead, failure detection removes it. Any other hop is dropped from the routing table
+ * (lazy repair) and the message goes another way.
+ */
 export function onForwardFailed(ctx: RouterContext, pending: PendingForward, to: NodeId, code: string): Step {
   const b = new StepBuilder(ctx);
+  if (code === ErrorCodes.TIMEOUT && LS.has(ctx.leafSet, to) && pending.attempt < ROUTE_SAME_HOP_ATTEMPTS_MAX) {
+    b.emit({ type: 'forward', to, pending: { ...pending, attempt: pending.attempt + 1 }, timeoutMs: t(ctx).hopAckTimeoutMs });
+    return b.done();
+  }
   b.set({ table: RT.removeNode(ctx.table, to) });
   b.log('debug', 'overlay.hop.failed', { to, code, msgId: pending.msg.msgId });
   const tried = [...pending.tried, to];
@@ -417,7 +420,7 @@ function routeStep(b: StepBuilder, msg: RouteMessage, tried: readonly NodeId[]):
   if (m.payload.type === 'join') exclude.add(m.payload.joiner);
   const hop = nextHop(ctx.leafSet, ctx.table, m.key, exclude);
   if (!hop.deliver) {
-    b.emit({ type: 'forward', to: hop.to, pending: { msg: m, tried }, timeoutMs: t(ctx).hopAckTimeoutMs });
+    b.emit({ type: 'forward', to: hop.to, pending: { msg: m, tried, attempt: 1 }, timeoutMs: t(ctx).hopAckTimeoutMs });
     return;
   }
   if (m.payload.type === 'join') {
@@ -450,12 +453,6 @@ function withJoinRows(ctx: RouterContext, msg: RouteMessage, payload: { joiner: 
 function omit<T>(rec: Readonly<Record<string, T>>, ...keys: string[]): Record<string, T> {
   const outRec = { ...rec };
   for (const k of keys) delete outRec[k];
-  return outRec;
-}
-
-function pick<T>(rec: Readonly<Record<string, T>>, keys: readonly string[]): Record<string, T> {
-  const outRec: Record<string, T> = {};
-  for (const k of keys) if (rec[k] !== undefined) outRec[k] = rec[k]!;
   return outRec;
 }
 

@@ -19,7 +19,10 @@ export interface RouterConfig {
 
 export interface PendingForward {
   readonly msg: RouteMessage;
+  /** Next hops that failed to acknowledge, excluded from now on. */
   readonly tried: readonly NodeId[];
+  /** Attempts so far at the current next hop. */
+  readonly attempt: number;
 }
 
 export interface RouterContext {

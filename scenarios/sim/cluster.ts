@@ -10,6 +10,8 @@ import { SimRandom } from '../../infra/sim/random';
 import { createNode, type NodeOptions, type PostNode } from '../../actors/node';
 import { closest, type Key, type NodeId } from '../../overlay/id';
 import { LEAF_SET_HALF, OVERLAY_TIMINGS, type OverlayTimings } from '../../protocol/limits';
+import { routerInvariantViolations } from '../../overlay/router/invariants';
+import type { InspectionEvent } from 'xstate';
 
 export interface SimClusterOptions {
   readonly seed: number | string;
@@ -19,6 +21,8 @@ export interface SimClusterOptions {
   readonly leafHalf?: number;
   /** Lines of log kept in memory (dumped when a check fails). */
   readonly logLines?: number;
+  /** Check the router's invariants after every transition of every node (slower). */
+  readonly checkInvariants?: boolean;
 }
 
 export interface RouteCheck {
@@ -35,6 +39,8 @@ export class SimCluster {
   readonly log: MemoryLog;
   readonly nodes = new Map<NodeId, PostNode>();
   private readonly dead = new Set<NodeId>();
+  /** Invariant violations seen so far (when checkInvariants is on). */
+  readonly violations: string[] = [];
   private count = 0;
 
   private constructor(
@@ -72,11 +78,25 @@ export class SimCluster {
     const node = createNode(
       { transport, clock: this.clock, random, log: this.log },
       { cert, signingSecretKey: keys.secretKey, trust: this.ca },
-      { timings: this.options.timings ?? OVERLAY_TIMINGS, leafHalf: this.options.leafHalf ?? LEAF_SET_HALF, ...extra },
+      {
+        timings: this.options.timings ?? OVERLAY_TIMINGS,
+        leafHalf: this.options.leafHalf ?? LEAF_SET_HALF,
+        inspect: this.options.checkInvariants ? (e) => this.checkInvariants(cert.nodeId, e) : undefined,
+        ...extra,
+      },
     );
     this.nodes.set(node.id, node);
     node.start();
     return node;
+  }
+
+  private checkInvariants(node: NodeId, e: InspectionEvent): void {
+    if (e.type !== '@xstate.snapshot' || (e.actorRef as { id?: string }).id !== 'router') return;
+    const snap = e.snapshot as any;
+    if (snap.status !== 'active' && snap.status !== 'done') return;
+    const state = snap.matches('ready') ? 'ready' : snap.matches('failed') ? 'failed' : 'joining';
+    for (const v of routerInvariantViolations(snap.context, state))
+      if (this.violations.length < 100) this.violations.push(`${node.slice(0, 8)} after ${(e as any).event?.type}: ${v}`);
   }
 
   /** Add nodes one after another, `spacingMs` of simulated time apart. */

@@ -1,0 +1,59 @@
+// A real node process (`post node start`): the composition root for real adapters. Loads the node's
+// identity from its data folder, connects to NATS, runs the node's supervisor tree and its HTTP port,
+// logs JSON lines to stdout, stops gracefully on SIGTERM/SIGINT, and exits non-zero if the supervisor
+// escalates (so whatever started the process can restart it).
+import { wallClock } from '../infra/clock';
+import { readNode } from '../infra/files/identity';
+import { startHttpServer } from '../infra/http/server';
+import { JsonLog } from '../infra/log';
+import { NatsTransport } from '../infra/nats/transport';
+import { CryptoRandom } from '../infra/random';
+import { NODE_STOP_GRACE_MS, OVERLAY_TIMINGS } from '../protocol/limits';
+import { createNode, type PostNode } from './node';
+
+export interface NodeProcessOptions {
+  readonly dataDir: string;
+  readonly natsUrls: readonly string[];
+  readonly httpPort?: number;
+  readonly imapPort?: number;
+  readonly smtpPort?: number;
+  readonly gateway?: boolean;
+  readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
+}
+
+export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode> {
+  const files = readNode(opts.dataDir);
+  const log = new JsonLog(process.stdout, { level: opts.logLevel ?? 'info', clock: wallClock, bindings: { node: files.cert.nodeId.slice(0, 12) } });
+  const transport = await NatsTransport.connect({ servers: opts.natsUrls, name: files.cert.nodeId, log });
+  const node = createNode(
+    { transport, clock: wallClock, random: new CryptoRandom(), log },
+    { cert: files.cert, signingSecretKey: files.signingSecretKey, trust: files.trust },
+    { timings: OVERLAY_TIMINGS, control: true },
+  );
+  node.start();
+  const http = await startHttpServer({ state: () => node.status(), metrics: () => node.metrics.render() }, { port: opts.httpPort ?? 8025 });
+  log.info('node.started', { nodeId: node.id, org: files.trust.org, nats: opts.natsUrls, http: http.port });
+  node.router.stateChanges$.subscribe((s) => s === 'ready' && log.info('node.ready', { nodeId: node.id }));
+
+  let stopping = false;
+  const stop = async (code: number, why: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('node.stopping', { why });
+    const force = setTimeout(() => process.exit(code || 1), NODE_STOP_GRACE_MS);
+    force.unref();
+    try {
+      await http.close();
+      await node.stop();
+    } finally {
+      process.exit(code);
+    }
+  };
+  process.on('SIGTERM', () => void stop(0, 'SIGTERM'));
+  process.on('SIGINT', () => void stop(0, 'SIGINT'));
+  node.failed$.subscribe((e) => void stop(2, `supervisor escalated: ${e.message}`));
+  node.router.stateChanges$.subscribe((s) => {
+    if (s === 'failed') void stop(3, `router failed: ${node.router.status().failure?.reason ?? 'unknown'}`);
+  });
+  return node;
+}

@@ -1,0 +1,21 @@
+// Small statistics helpers for benchmarks.
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+export const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
+
+export function summary(values: readonly number[]) {
+  return { n: values.length, mean: round(mean(values)), p50: round(percentile(values, 50)), p99: round(percentile(values, 99)), max: round(Math.max(...values)) };
+}
+
+export const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/** A benchmark prints human lines as it goes and returns one JSON-able result. */
+export interface Bench {
+  readonly name: string;
+  readonly summary: string;
+  run(opts: { quick: boolean; log: (line: string) => void }): Promise<unknown>;
+}

@@ -1,0 +1,28 @@
+// `post bench NAME|all [--quick] [--json]`: run benchmarks; each prints figures with its baseline.
+import { benches, findBench } from '../../bench/index';
+import { CommandError, defineCommand, helpText, parse, printJson } from '../args';
+
+const spec = defineCommand({
+  usage: 'post bench NAME|all [--quick] [--json]',
+  summary: `Run a benchmark (${benches.map((b) => b.name).join(', ')}) or all of them.`,
+  options: {
+    quick: { type: 'boolean', description: 'smaller sizes, for a fast look' },
+    json: { type: 'boolean', description: 'print results as one JSON document on stdout (progress goes to stderr)' },
+  },
+  positionals: ['NAME'],
+});
+
+export async function benchCommand(argv: string[]): Promise<void> {
+  const { values, positionals, help } = parse(spec, argv);
+  if (help) return void console.log(helpText(spec) + '\n\n' + benches.map((b) => `  ${b.name.padEnd(12)} ${b.summary}`).join('\n'));
+  const name = positionals[0]!;
+  const chosen = name === 'all' ? benches : [findBench(name)].filter((b) => b !== undefined);
+  if (chosen.length === 0) throw new CommandError(`no benchmark ${name}; choose one of: all, ${benches.map((b) => b.name).join(', ')}`);
+  const log = (line: string) => (values.json ? process.stderr : process.stdout).write(line + '\n');
+  const results: Record<string, unknown> = {};
+  for (const b of chosen) {
+    log(`bench ${b.name}: ${b.summary}`);
+    results[b.name] = await b.run({ quick: values.quick === true, log });
+  }
+  if (values.json) printJson(results);
+}

@@ -1,0 +1,157 @@
+// `post lab up | down | restart`: the local lab as processes on this machine: a three-server NATS
+// cluster on loopback and N node processes in one or more organisations, described by lab.json.
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { freePorts } from '../../infra/nats/free-ports';
+import { startDetached, stopByPidFile } from '../../infra/nats/server';
+import { defineCommand, CommandError, helpText, intOption, parse, printJson } from '../args';
+import { LabClient } from '../lab/client';
+import { findNode, type LabFile, type LabNode, type LabOrg, readLab, writeLab } from '../lab/labFile';
+import { labPath, runningPids, startNodeProcess, stopProcess, waitReady } from '../lab/processes';
+import { DEFAULT_REPLICATION_FACTOR } from '../../infra/files/identity';
+import { initOrganisation } from './ca';
+import { initNode } from './node';
+
+const DEFAULT_DIR = '.lab';
+const DEFAULT_NODES = 5;
+const DEFAULT_ORG = 'lab.example';
+
+const upSpec = defineCommand({
+  usage: 'post lab up [--nodes N] [--orgs DOMAIN,...] [--users N] [--dir DIR] [--json]',
+  summary: 'Start a local lab: a three-server NATS cluster on loopback and N nodes; prints the path of lab.json.',
+  options: {
+    nodes: { type: 'string', description: `node processes (default ${DEFAULT_NODES}), spread over the organisations` },
+    orgs: { type: 'string', description: `organisations, comma-separated (default ${DEFAULT_ORG})` },
+    users: { type: 'string', description: 'users per organisation (user1@DOMAIN ...)' },
+    dir: { type: 'string', description: `lab folder (default ./${DEFAULT_DIR})` },
+    replication: { type: 'string', description: `replicas per object in each organisation (default ${DEFAULT_REPLICATION_FACTOR})` },
+    json: { type: 'boolean', description: 'print {"lab": PATH} as JSON' },
+  },
+});
+
+const downSpec = defineCommand({
+  usage: 'post lab down [--dir DIR] [--keep]',
+  summary: 'Stop every node and NATS server of the lab and remove its folder (--keep leaves the folder).',
+  options: {
+    dir: { type: 'string', description: `lab folder (default ./${DEFAULT_DIR})` },
+    keep: { type: 'boolean', description: 'keep data and logs' },
+  },
+});
+
+const restartSpec = defineCommand({
+  usage: 'post lab restart --node NODEID [--dir DIR]',
+  summary: 'Restart one node from its data folder (same ports); lab.json is updated with its new pid.',
+  options: {
+    node: { type: 'string', description: 'node id (or a unique prefix)' },
+    dir: { type: 'string', description: `lab folder (default ./${DEFAULT_DIR})` },
+  },
+});
+
+export async function labCommand(argv: string[]): Promise<void> {
+  const [sub, ...rest] = argv;
+  if (sub === 'up') return labUp(rest);
+  if (sub === 'down') return labDown(rest);
+  if (sub === 'restart') return labRestart(rest);
+  throw new CommandError(`unknown command: post lab ${sub ?? ''}\nusage: ${upSpec.usage}\n       ${downSpec.usage}\n       ${restartSpec.usage}`);
+}
+
+async function labUp(argv: string[]): Promise<void> {
+  const { values, help } = parse(upSpec, argv);
+  if (help) return void console.log(helpText(upSpec));
+  const dir = resolve(values.dir ?? DEFAULT_DIR);
+  const count = intOption(values.nodes, 'nodes', DEFAULT_NODES, { min: 1, max: 200 });
+  const replication = intOption(values.replication, 'replication', DEFAULT_REPLICATION_FACTOR, { min: 1, max: 16 });
+  const domains = (values.orgs ?? DEFAULT_ORG).split(',').map((d) => d.trim().toLowerCase()).filter(Boolean);
+  if (domains.length === 0) throw new CommandError('--orgs needs at least one domain');
+  if (values.users !== undefined) throw new CommandError('--users needs user accounts, which this build does not have yet');
+  const path = labPath(dir);
+  if (existsSync(path)) {
+    const old = readLab(path);
+    if (runningPids(old).length > 0) throw new CommandError(`a lab is already running in ${dir}; stop it with \`post lab down --dir ${dir}\``);
+    await stopByPidFile(old.natsPidFile).catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  }
+  mkdirSync(dir, { recursive: true });
+
+  const nats = await startDetached({ dir: join(dir, 'nats'), size: 3 });
+  const orgs: LabOrg[] = [];
+  for (const domain of domains) {
+    const ca = join(dir, 'orgs', domain, 'ca');
+    const trust = await initOrganisation(domain, ca, replication);
+    orgs.push({ domain, ringId: trust.ringId, ca });
+  }
+  const ports = await freePorts(count * 3);
+  const nodes: LabNode[] = [];
+  for (let i = 0; i < count; i++) {
+    const org = orgs[i % orgs.length]!;
+    const data = join(dir, 'nodes', `node-${i + 1}`);
+    const cert = await initNode(org.ca, data);
+    const host = '127.0.0.1';
+    nodes.push({
+      id: cert.nodeId,
+      org: org.domain,
+      pid: 0,
+      data,
+      log: join(data, 'node.log'),
+      imap: { host, port: ports[i * 3]! },
+      smtp: { host, port: ports[i * 3 + 1]! },
+      http: { host, port: ports[i * 3 + 2]! },
+    });
+  }
+  const lab: LabFile = { nats: nats.urls, natsPidFile: nats.pidFile, orgs, nodes, users: [] };
+  writeLab(path, lab);
+
+  const client = await LabClient.connect(lab);
+  try {
+    // The first node of each organisation founds its ring; the others join once it is ready.
+    const founders = orgs.map((o) => nodes.find((n) => n.org === o.domain)).filter((n): n is LabNode => n !== undefined);
+    for (const n of founders) n.pid = startNodeProcess(n, lab.nats);
+    writeLab(path, lab);
+    await waitReady(client, founders);
+    const rest = nodes.filter((n) => !founders.includes(n));
+    for (const n of rest) n.pid = startNodeProcess(n, lab.nats);
+    writeLab(path, lab);
+    await waitReady(client, rest);
+  } finally {
+    await client.close();
+  }
+  if (values.json) printJson({ lab: path });
+  else console.log(path);
+}
+
+async function labDown(argv: string[]): Promise<void> {
+  const { values, help } = parse(downSpec, argv);
+  if (help) return void console.log(helpText(downSpec));
+  const dir = resolve(values.dir ?? DEFAULT_DIR);
+  const path = labPath(dir);
+  if (!existsSync(path)) {
+    if (existsSync(join(dir, 'nats'))) await stopByPidFile(join(dir, 'nats', 'nats.pid.json')).catch(() => {});
+    console.log(`no lab running in ${dir}`);
+    return;
+  }
+  const lab = readLab(path);
+  await Promise.all(lab.nodes.map((n) => (n.pid > 0 ? stopProcess(n.pid) : undefined)));
+  await stopByPidFile(lab.natsPidFile);
+  if (!values.keep) rmSync(dir, { recursive: true, force: true });
+  console.log(`lab in ${dir} stopped`);
+}
+
+async function labRestart(argv: string[]): Promise<void> {
+  const { values, help } = parse(restartSpec, argv);
+  if (help) return void console.log(helpText(restartSpec));
+  if (!values.node) throw new CommandError(`--node is required\nusage: ${restartSpec.usage}`);
+  const dir = resolve(values.dir ?? DEFAULT_DIR);
+  const path = labPath(dir);
+  const lab = readLab(path);
+  const node = findNode(lab, values.node);
+  await stopProcess(node.pid);
+  node.pid = startNodeProcess(node, lab.nats);
+  writeLab(path, lab);
+  const client = await LabClient.connect(lab);
+  try {
+    await waitReady(client, [node]);
+  } finally {
+    await client.close();
+  }
+  console.log(`node ${node.id} restarted (pid ${node.pid})`);
+}

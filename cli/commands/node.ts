@@ -1,0 +1,80 @@
+// `post node init` (a node identity certified by an organisation's CA) and `post node start`.
+import { resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { issueNodeCertificate } from '../../crypto/certificates';
+import { signingKeyPairFromSeed } from '../../crypto/sign';
+import { nodeExists, readNode, readOrganisation, writeNode } from '../../infra/files/identity';
+import { runNodeProcess } from '../../actors/nodeProcess';
+import { defineCommand, CommandError, helpText, intOption, parse, printJson, required } from '../args';
+
+const initSpec = defineCommand({
+  usage: 'post node init --ca DIR --data DIR [--force] [--json]',
+  summary: 'Create a node identity (Ed25519 key; node id = BLAKE2b-256 of it) certified by the organisation CA in DIR.',
+  options: {
+    ca: { type: 'string', description: 'the CA folder written by `post ca init`' },
+    data: { type: 'string', description: 'the node\'s data folder' },
+    force: { type: 'boolean', description: 'replace an existing identity in the data folder' },
+    json: { type: 'boolean', description: 'print the result as JSON' },
+  },
+});
+
+const startSpec = defineCommand({
+  usage: 'post node start --data DIR --nats URL[,URL...] [--imap PORT] [--smtp PORT] [--http PORT] [--gateway] [--log-level LEVEL]',
+  summary: 'Run a node: join its organisation\'s ring over NATS and serve until SIGTERM.',
+  options: {
+    data: { type: 'string', description: 'the node\'s data folder (from `post node init`)' },
+    nats: { type: 'string', description: 'NATS server URLs, comma-separated (a cluster)' },
+    imap: { type: 'string', description: 'IMAP port (default 1143)' },
+    smtp: { type: 'string', description: 'SMTP submission port (default 2525)' },
+    http: { type: 'string', description: 'HTTP port for /state and /metrics (default 8025)' },
+    gateway: { type: 'boolean', description: 'also act as a gateway node' },
+    'log-level': { type: 'string', description: 'debug, info (default), warn or error' },
+  },
+});
+
+export async function initNode(caDir: string, dataDir: string, force = false) {
+  if (nodeExists(dataDir) && !force) throw new CommandError(`${dataDir} already holds a node identity; pass --force to replace it`);
+  const org = readOrganisation(caDir);
+  const keys = await signingKeyPairFromSeed(randomBytes(32));
+  const cert = await issueNodeCertificate(org.ca, keys, { nowMs: Date.now() });
+  writeNode(dataDir, {
+    cert,
+    signingSecretKey: keys.secretKey,
+    trust: { org: org.ca.org, ringId: org.ca.ringId, caPublicKey: org.ca.caPublicKey },
+    convergenceSecret: org.convergenceSecret,
+    replicationFactor: org.replicationFactor,
+  });
+  return cert;
+}
+
+export async function nodeCommand(argv: string[]): Promise<void> {
+  const [sub, ...rest] = argv;
+  if (sub === 'init') {
+    const { values, help } = parse(initSpec, rest);
+    if (help) return void console.log(helpText(initSpec));
+    const data = resolve(required(values.data, 'data', initSpec.usage));
+    const cert = await initNode(resolve(required(values.ca, 'ca', initSpec.usage)), data, values.force === true);
+    if (values.json) printJson({ id: cert.nodeId, org: cert.org, ringId: cert.ringId, data });
+    else console.log(`node ${cert.nodeId} of ${cert.org}\nidentity written to ${data}`);
+    return;
+  }
+  if (sub === 'start') {
+    const { values, help } = parse(startSpec, rest);
+    if (help) return void console.log(helpText(startSpec));
+    const data = resolve(required(values.data, 'data', startSpec.usage));
+    readNode(data); // fail early, with the file's own message
+    const level = values['log-level'] ?? 'info';
+    if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new CommandError(`--log-level must be debug, info, warn or error`);
+    await runNodeProcess({
+      dataDir: data,
+      natsUrls: required(values.nats, 'nats', startSpec.usage).split(',').map((s) => s.trim()).filter(Boolean),
+      httpPort: intOption(values.http, 'http', 8025, { min: 0, max: 65535 }),
+      imapPort: intOption(values.imap, 'imap', 1143, { min: 0, max: 65535 }),
+      smtpPort: intOption(values.smtp, 'smtp', 2525, { min: 0, max: 65535 }),
+      gateway: values.gateway === true,
+      logLevel: level as 'info',
+    });
+    return new Promise(() => {}); // serve until a signal stops the process
+  }
+  throw new CommandError(`unknown command: post node ${sub ?? ''}\nusage: ${initSpec.usage}\n       ${startSpec.usage}`);
+}

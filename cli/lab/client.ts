@@ -1,0 +1,56 @@
+// The operator's connection to a running lab: NATS from lab.json, control requests to its nodes.
+import { NatsTransport } from '../../infra/nats/transport';
+import { TransportError } from '../../infra/ports';
+import { ControlReply, RouteProbeRequest, StatusRequest } from '../../protocol/control';
+import { CLI_REQUEST_TIMEOUT_MS } from '../../protocol/limits';
+import { subjects } from '../../protocol/subjects';
+import { CommandError } from '../args';
+import type { LabFile, LabNode } from './labFile';
+
+export class LabClient {
+  private constructor(
+    readonly lab: LabFile,
+    private readonly transport: NatsTransport,
+  ) {}
+
+  static async connect(lab: LabFile): Promise<LabClient> {
+    try {
+      return new LabClient(lab, await NatsTransport.connect({ servers: lab.nats, name: 'post-cli' }));
+    } catch (e) {
+      throw new CommandError(`cannot reach the lab's NATS servers (${lab.nats.join(', ')}): is the lab up? (${(e as Error).message})`);
+    }
+  }
+
+  ringOf(node: LabNode): string {
+    const org = this.lab.orgs.find((o) => o.domain === node.org);
+    if (!org) throw new CommandError(`lab.json names no organisation ${node.org}`);
+    return org.ringId;
+  }
+
+  /** One control request; resolves with the reply's JSON or rejects with a CommandError. */
+  async control(node: LabNode, frame: Uint8Array, timeoutMs = CLI_REQUEST_TIMEOUT_MS): Promise<unknown> {
+    let bytes: Uint8Array;
+    try {
+      bytes = await this.transport.request(subjects.control(this.ringOf(node), node.id), frame, { timeoutMs });
+    } catch (e) {
+      const code = e instanceof TransportError ? e.code : 'ERROR';
+      throw new CommandError(`node ${node.id.slice(0, 12)} did not answer (${code})`);
+    }
+    const r = ControlReply.decode(bytes);
+    if (!r.ok) throw new CommandError(`node ${node.id.slice(0, 12)} sent a malformed reply: ${r.reason}`);
+    if (!r.body.ok) throw new CommandError(`node ${node.id.slice(0, 12)}: ${r.body.code}: ${r.body.error}`);
+    return r.body.json ? JSON.parse(r.body.json) : undefined;
+  }
+
+  status(node: LabNode, timeoutMs?: number): Promise<any> {
+    return this.control(node, StatusRequest.encode({}), timeoutMs);
+  }
+
+  route(node: LabNode, key: string, timeoutMs?: number): Promise<any> {
+    return this.control(node, RouteProbeRequest.encode({ key, timeoutMs }), (timeoutMs ?? CLI_REQUEST_TIMEOUT_MS) + 1000);
+  }
+
+  async close(): Promise<void> {
+    await this.transport.close();
+  }
+}

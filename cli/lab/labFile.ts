@@ -1,0 +1,67 @@
+// lab.json: what `post lab up` started (DESIGN section 10). Every command that takes --lab reads it.
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { CommandError } from '../args';
+
+export interface Endpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface LabNode {
+  readonly id: string;
+  readonly org: string;
+  pid: number;
+  readonly data: string;
+  readonly log: string;
+  readonly imap: Endpoint;
+  readonly smtp: Endpoint;
+  readonly http: Endpoint;
+  readonly gateway?: boolean;
+}
+
+export interface LabOrg {
+  readonly domain: string;
+  readonly ringId: string;
+  readonly ca: string;
+}
+
+export interface LabUser {
+  readonly address: string;
+  readonly password: string;
+  readonly node: string;
+}
+
+export interface LabFile {
+  readonly nats: string[];
+  /** nats-server pid file (for `lab down`). */
+  readonly natsPidFile: string;
+  readonly orgs: LabOrg[];
+  readonly nodes: LabNode[];
+  readonly users: LabUser[];
+}
+
+export function readLab(path: string): LabFile {
+  if (!existsSync(path)) throw new CommandError(`no lab file at ${path}: start a lab with \`post lab up\` (it prints the path of its lab.json)`);
+  let lab: LabFile;
+  try {
+    lab = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new CommandError(`${path} is not valid JSON (${(e as Error).message}); run \`post lab down\` and \`post lab up\` again`);
+  }
+  if (!Array.isArray(lab.nats) || !Array.isArray(lab.nodes) || !Array.isArray(lab.orgs))
+    throw new CommandError(`${path} is not a lab file (needs nats, orgs and nodes)`);
+  return lab;
+}
+
+/** Atomic replace, so a reader never sees half a file. */
+export function writeLab(path: string, lab: LabFile): void {
+  writeFileSync(`${path}.tmp`, JSON.stringify(lab, null, 2) + '\n');
+  renameSync(`${path}.tmp`, path);
+}
+
+export function findNode(lab: LabFile, id: string): LabNode {
+  const matches = lab.nodes.filter((n) => n.id === id || n.id.startsWith(id));
+  if (matches.length === 1) return matches[0]!;
+  if (matches.length === 0) throw new CommandError(`no node ${id} in the lab; \`post ring status --lab FILE --json\` lists them`);
+  throw new CommandError(`node prefix ${id} is ambiguous; give more hex digits`);
+}

@@ -1,0 +1,91 @@
+// Node processes of the local lab: started detached (they outlive `post lab up`), logging to a file
+// in their data folder, stopped with SIGTERM and then SIGKILL.
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isAlive } from '../../infra/nats/process';
+import { LAB_READY_TIMEOUT_MS, NODE_STOP_GRACE_MS } from '../../protocol/limits';
+import { CommandError } from '../args';
+import { postCommand } from '../paths';
+import type { LabClient } from './client';
+import type { LabFile, LabNode } from './labFile';
+
+export function startNodeProcess(node: Omit<LabNode, 'pid'>, nats: readonly string[]): number {
+  const args = [
+    'node',
+    'start',
+    '--data',
+    node.data,
+    '--nats',
+    nats.join(','),
+    '--http',
+    String(node.http.port),
+    '--imap',
+    String(node.imap.port),
+    '--smtp',
+    String(node.smtp.port),
+    ...(node.gateway ? ['--gateway'] : []),
+  ];
+  const [exe, argv] = postCommand(args);
+  const out = openSync(node.log, 'a');
+  try {
+    const child = spawn(exe, argv, { detached: true, stdio: ['ignore', out, out], env: process.env });
+    child.unref();
+    if (child.pid === undefined) throw new CommandError(`could not start node ${node.id.slice(0, 12)}; see ${node.log}`);
+    return child.pid;
+  } finally {
+    closeSync(out);
+  }
+}
+
+export async function stopProcess(pid: number, graceMs = NODE_STOP_GRACE_MS): Promise<void> {
+  if (!isAlive(pid)) return;
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline) {
+    if (!isAlive(pid)) return;
+    await sleep(50);
+  }
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* already gone */
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function logTail(path: string, lines = 15): string {
+  if (!existsSync(path)) return '(no log)';
+  return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+/** Wait until every given node answers `ready`; a node whose process died fails with its log's tail. */
+export async function waitReady(client: LabClient, nodes: readonly LabNode[], timeoutMs = LAB_READY_TIMEOUT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const pending = new Set(nodes);
+  while (pending.size > 0) {
+    for (const node of [...pending]) {
+      if (!isAlive(node.pid)) throw new CommandError(`node ${node.id.slice(0, 12)} exited while starting; its log (${node.log}) ends:\n${logTail(node.log)}`);
+      const s = await client.status(node, 1000).catch(() => undefined);
+      if (s?.state === 'ready') pending.delete(node);
+      else if (s?.state === 'failed') throw new CommandError(`node ${node.id.slice(0, 12)} failed to join: ${s.failure?.reason ?? 'see its log'} (${node.log})`);
+    }
+    if (pending.size === 0) return;
+    if (Date.now() > deadline)
+      throw new CommandError(`nodes not ready after ${timeoutMs} ms: ${[...pending].map((n) => `${n.id.slice(0, 12)} (${n.log})`).join(', ')}`);
+    await sleep(200);
+  }
+}
+
+export function labPath(dir: string): string {
+  return join(dir, 'lab.json');
+}
+
+export function runningPids(lab: LabFile): number[] {
+  return lab.nodes.map((n) => n.pid).filter((pid) => pid > 0 && isAlive(pid));
+}

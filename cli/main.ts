@@ -1,0 +1,56 @@
+// The `post` command (DESIGN section 10). Every command has --help; --json prints one JSON document on
+// stdout; errors go to stderr as a sentence saying what to do, with a non-zero exit.
+import { IdentityFileError } from '../infra/files/identity';
+import { CommandError, UsageError } from './args';
+import { benchCommand } from './commands/bench';
+import { caCommand } from './commands/ca';
+import { labCommand } from './commands/lab';
+import { nodeCommand } from './commands/node';
+import { ringCommand, routeCommand } from './commands/ring';
+
+const commands: Record<string, { run: (argv: string[]) => Promise<void>; summary: string }> = {
+  ca: { run: caCommand, summary: 'ca init --org DOMAIN --out DIR            an organisation: CA keys, ring id, convergence secret' },
+  node: { run: nodeCommand, summary: 'node init|start ...                       a node identity; run a node' },
+  lab: { run: labCommand, summary: 'lab up|down|restart ...                   the local lab (NATS cluster + nodes)' },
+  ring: { run: ringCommand, summary: 'ring status --lab FILE [--json]           every node: state, leaf set, objects' },
+  route: { run: routeCommand, summary: 'route KEYHEX --lab FILE [--from NODEID]   route a probe to the key\'s root' },
+  bench: { run: benchCommand, summary: 'bench NAME|all [--quick] [--json]         benchmarks, each against its baseline' },
+};
+
+function usage(): string {
+  return ['usage: post COMMAND ...', '', ...Object.values(commands).map((c) => `  post ${c.summary}`), '', 'post COMMAND --help for details'].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  const cmd = commands[name];
+  if (!cmd) {
+    console.error(`post: unknown command ${name}\n${usage()}`);
+    return 2;
+  }
+  try {
+    await cmd.run(rest);
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError) console.error(`post ${name}: ${e.message}`);
+    else if (e instanceof CommandError || e instanceof IdentityFileError) console.error(`post ${name}: ${e.message}`);
+    else console.error(`post ${name}: unexpected error: ${(e as Error).stack ?? e}`);
+    return e instanceof UsageError ? 2 : e instanceof CommandError ? e.exitCode : 1;
+  }
+}
+
+// A reader that stops early (`post ... | head`) is not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
+main(process.argv.slice(2)).then((code) => {
+  // Long-running commands (node start) never resolve; the others exit with their code.
+  process.exitCode = code;
+  if (code !== 0 || !process.argv.includes('start')) setTimeout(() => process.exit(code), 50).unref();
+});

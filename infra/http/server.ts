@@ -1,0 +1,36 @@
+// The node's HTTP port: /state (JSON) and /metrics (Prometheus text). Read-only; loopback by default.
+import { createServer, type Server } from 'node:http';
+
+export interface HttpRoutes {
+  readonly state: () => unknown;
+  readonly metrics: () => string;
+}
+
+export interface HttpServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export async function startHttpServer(routes: HttpRoutes, opts: { host?: string; port: number }): Promise<HttpServer> {
+  const server: Server = createServer((req, res) => {
+    try {
+      if (req.method !== 'GET') return void res.writeHead(405).end('only GET\n');
+      const path = (req.url ?? '/').split('?')[0];
+      if (path === '/state') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(routes.state(), null, 2));
+      if (path === '/metrics') return void res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(routes.metrics());
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('try /state or /metrics\n');
+    } catch (e) {
+      res.writeHead(500, { 'content-type': 'text/plain' }).end(`error: ${(e as Error).message}\n`);
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host ?? '127.0.0.1', () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : opts.port;
+  return {
+    port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+// One-time set-up for a fresh machine, run by `npm test` and `npm run lab`: installs the npm
+// dependencies when missing or stale, and the system packages the tests use (nats-server; isync for
+// the mbsync test) when they are missing and this user can install them. Otherwise it says how.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const quiet = process.argv.includes('--quiet');
+const say = (m) => quiet || console.error(`setup: ${m}`);
+
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 20 || (major === 20 && minor < 19)) {
+  console.error(`setup: Node ${process.versions.node} is too old; POST needs Node 20.19 or newer (20.x is what it is tested on).`);
+  process.exit(1);
+}
+
+// npm dependencies: install when node_modules is missing or older than the lock file.
+const lock = join(root, 'package-lock.json');
+const stamp = join(root, 'node_modules', '.package-lock.json');
+if (!existsSync(stamp) || statSync(stamp).mtimeMs < statSync(lock).mtimeMs) {
+  say('installing npm dependencies (npm ci)');
+  const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
+const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd} || test -x /usr/sbin/${cmd} || test -x /usr/bin/${cmd}`], { stdio: 'ignore' }).status === 0;
+const canApt = process.getuid?.() === 0 && has('apt-get');
+
+function aptInstall(pkgs) {
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const install = () => spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...pkgs], { stdio: quiet ? 'ignore' : 'inherit', env }).status === 0;
+  if (install()) return true;
+  spawnSync('apt-get', ['update'], { stdio: quiet ? 'ignore' : 'inherit', env });
+  return install();
+}
+
+/** System packages: [command it provides, Debian package, needed (fail without) or optional]. */
+const system = [
+  ['nats-server', 'nats-server', true],
+  ['mbsync', 'isync', false],
+];
+for (const [cmd, pkg, needed] of system) {
+  if (has(cmd)) continue;
+  if (canApt) {
+    say(`installing ${pkg} (apt-get)`);
+    if (aptInstall([pkg]) && has(cmd)) continue;
+  }
+  const how = `install it with: sudo apt-get install -y ${pkg}`;
+  if (needed) {
+    console.error(`setup: ${cmd} is missing and could not be installed here; ${how}`);
+    process.exit(1);
+  }
+  say(`${cmd} is missing (optional: the tests that use it are skipped with a reason); ${how}`);
+}
+try {
+  execFileSync('python3', ['--version'], { stdio: 'ignore' });
+} catch {
+  say('python3 is missing: the Python client tests will fail; install python3');
+}

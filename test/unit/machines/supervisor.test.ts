@@ -1,0 +1,107 @@
+// The supervisor machine on a simulated clock: one-for-one restarts, bounded intensity, escalation,
+// reverse-order stop.
+import { describe, expect, test } from 'vitest';
+import { createActor, fromCallback, type InspectionEvent } from 'xstate';
+import { SimClock } from '../../../infra/sim/clock';
+import { supervisorMachine } from '../../../machines/supervisor.machine';
+
+/** A child that records its starts and stops, and throws when told to CRASH. */
+function recorder(id: string, events: string[]) {
+  return fromCallback(({ receive }) => {
+    events.push(`start ${id}`);
+    receive((e) => {
+      if (e.type === 'CRASH') throw new Error(`${id} crashed`);
+    });
+    return () => events.push(`stop ${id}`);
+  });
+}
+
+function supervise(events: string[], opts: { maxRestarts?: number; windowMs?: number } = {}) {
+  const clock = new SimClock();
+  const restarts: string[] = [];
+  const inspected: string[] = [];
+  const machine = supervisorMachine.provide({
+    actions: { reportRestart: (_, p) => void restarts.push(p.id) },
+  });
+  const actor = createActor(machine, {
+    clock,
+    input: { children: ['a', 'b', 'c'].map((id) => ({ id, logic: () => recorder(id, events) })), ...opts },
+    inspect: (e: InspectionEvent) => {
+      if (e.type === '@xstate.event' && e.event.type.startsWith('xstate.error.actor')) inspected.push(e.event.type);
+    },
+  });
+  let failure: unknown;
+  actor.subscribe({ error: (e) => (failure = e), complete: () => (failure = actor.getSnapshot().output?.escalation) });
+  actor.start();
+  const crash = (id: string) => (actor.getSnapshot().children as Record<string, any>)[id]!.send({ type: 'CRASH' });
+  return { clock, actor, restarts, inspected, crash, failure: () => failure };
+}
+
+describe('supervisor', () => {
+  test('starts children in order and stops them in reverse', () => {
+    const events: string[] = [];
+    const s = supervise(events);
+    expect(events).toEqual(['start a', 'start b', 'start c']);
+    s.actor.send({ type: 'STOP' });
+    expect(events.slice(3)).toEqual(['stop c', 'stop b', 'stop a']);
+    expect(s.actor.getSnapshot().status).toBe('done');
+  });
+
+  test('restarts a crashed child alone, observably', () => {
+    const events: string[] = [];
+    const s = supervise(events);
+    s.crash('b');
+    // A crashed actor is already stopped (XState runs no cleanup for it); only b starts again.
+    expect(events.slice(3)).toEqual(['start b']);
+    expect(s.restarts).toEqual(['b']);
+    expect(s.inspected).toEqual(['xstate.error.actor.b']);
+    expect(s.actor.getSnapshot().context.restartsTotal).toEqual({ b: 1 });
+    expect(s.actor.getSnapshot().status).toBe('active');
+  });
+
+  test('escalates beyond the restart intensity, stopping the other children in reverse order', () => {
+    const events: string[] = [];
+    const s = supervise(events, { maxRestarts: 2, windowMs: 10_000 });
+    s.crash('b');
+    s.crash('b');
+    expect(s.actor.getSnapshot().status).toBe('active');
+    events.length = 0;
+    s.crash('b');
+    expect(events).toEqual(['stop c', 'stop a']);
+    expect(s.actor.getSnapshot().value).toBe('escalated');
+    expect(s.failure()).toEqual({ child: 'b', error: 'b crashed' });
+  });
+
+  test('a nested supervisor that escalates counts as its child crashing', () => {
+    const events: string[] = [];
+    const clock = new SimClock();
+    const inner = supervisorMachine;
+    const outer = createActor(supervisorMachine, {
+      clock,
+      input: {
+        children: [
+          { id: 'inner', logic: () => inner, input: { children: [{ id: 'x', logic: () => recorder('x', events) }], maxRestarts: 0 } },
+          { id: 'y', logic: () => recorder('y', events) },
+        ],
+      },
+    });
+    outer.start();
+    const innerRef = (outer.getSnapshot().children as Record<string, any>).inner;
+    (innerRef.getSnapshot().children as Record<string, any>).x.send({ type: 'CRASH' });
+    // inner escalated (no restarts allowed) and was restarted by outer: x starts again.
+    expect(events.filter((e) => e === 'start x')).toHaveLength(2);
+    expect(outer.getSnapshot().context.restartsTotal).toEqual({ inner: 1 });
+  });
+
+  test('restarts spread over time never escalate: the window forgets old ones', async () => {
+    const events: string[] = [];
+    const s = supervise(events, { maxRestarts: 2, windowMs: 1_000 });
+    for (let i = 0; i < 10; i++) {
+      s.crash('a');
+      await s.clock.runFor(1_500);
+    }
+    expect(s.failure()).toBeUndefined();
+    expect(s.restarts).toHaveLength(10);
+    expect(s.actor.getSnapshot().context.recent).toEqual({ a: 0 });
+  });
+});
