@@ -1,10 +1,10 @@
 // Organisation CAs and node certificates. A node's id is BLAKE2b-256 of its signing key, and its
 // certificate binds (org, ring, node id, key, validity) under the CA's domain-separated signature.
 import { ErrorCodes } from '../protocol/errors';
-import type { NodeCertificate } from '../protocol/identity';
+import type { MemberCertificate, NodeCertificate, UserCertificate } from '../protocol/identity';
 import { NODE_CERT_VALIDITY_MS } from '../protocol/limits';
 import { SignatureDomain } from './domains';
-import { nodeIdOf, ringIdOf } from './hash';
+import { nodeIdOf, ringIdOf, userIdOf } from './hash';
 import { sign, signingKeyPairFromSeed, type SigningKeyPair, verify } from './sign';
 
 /** What every member of a ring needs to know about the ring's CA. */
@@ -62,4 +62,49 @@ export async function verifyNodeCertificate(cert: NodeCertificate, trust: RingTr
   if (nowMs < cert.issuedAtMs || nowMs >= cert.expiresAtMs)
     return { ok: false, code: ErrorCodes.CERT_EXPIRED, reason: `${who}: certificate is not valid now (expired or not yet valid)` };
   return { ok: true };
+}
+
+// ---- users -----------------------------------------------------------------------------------------
+
+const userFields = (c: Omit<UserCertificate, 'signature'>) => [c.address, c.org, c.ringId, c.userId, c.signingKey, c.boxKey, c.issuedAtMs, c.expiresAtMs];
+
+export async function issueUserCertificate(
+  ca: CertificateAuthority,
+  user: { address: string; signingKey: Uint8Array; boxKey: Uint8Array },
+  opts: { nowMs: number; validityMs?: number },
+): Promise<UserCertificate> {
+  const address = user.address.toLowerCase();
+  const body = {
+    address,
+    org: ca.org,
+    ringId: ca.ringId,
+    userId: userIdOf(address),
+    signingKey: user.signingKey,
+    boxKey: user.boxKey,
+    issuedAtMs: opts.nowMs,
+    expiresAtMs: opts.nowMs + (opts.validityMs ?? NODE_CERT_VALIDITY_MS),
+  };
+  return { ...body, signature: await sign(SignatureDomain.userCertificate, userFields(body), ca.caSecretKey) };
+}
+
+/** Is this a currently valid certificate of a user of `trust`'s organisation? */
+export async function verifyUserCertificate(cert: UserCertificate, trust: RingTrust, nowMs: number): Promise<CertCheck> {
+  const who = `user ${cert.address}`;
+  const domain = cert.address.split('@')[1] ?? '';
+  if (cert.ringId !== trust.ringId || cert.org !== trust.org)
+    return { ok: false, code: ErrorCodes.WRONG_RING, reason: `${who} is certified for ${cert.org}, not for ${trust.org}` };
+  if (domain !== cert.org) return { ok: false, code: ErrorCodes.CERT_INVALID, reason: `${who}: address is not in ${cert.org}` };
+  if (userIdOf(cert.address) !== cert.userId) return { ok: false, code: ErrorCodes.CERT_INVALID, reason: `${who}: user id is not the hash of the address` };
+  if (!(await verify(SignatureDomain.userCertificate, userFields(cert), cert.signature, trust.caPublicKey)))
+    return { ok: false, code: ErrorCodes.CERT_INVALID, reason: `${who}: certificate does not verify against the CA of ${trust.org}` };
+  if (nowMs < cert.issuedAtMs || nowMs >= cert.expiresAtMs)
+    return { ok: false, code: ErrorCodes.CERT_EXPIRED, reason: `${who}: certificate is not valid now (expired or not yet valid)` };
+  return { ok: true };
+}
+
+/** A member (node or user) of the ring `trust` describes, with its id and signing key when valid. */
+export async function verifyMember(member: MemberCertificate, trust: RingTrust, nowMs: number): Promise<CertCheck & { id?: string; signingKey?: Uint8Array }> {
+  const check = member.type === 'node' ? await verifyNodeCertificate(member.cert, trust, nowMs) : await verifyUserCertificate(member.cert, trust, nowMs);
+  if (!check.ok) return check;
+  return { ok: true, id: member.type === 'node' ? member.cert.nodeId : member.cert.userId, signingKey: member.cert.signingKey };
 }

@@ -21,3 +21,6 @@ export const nodeIdOf = (signingPublicKey: Uint8Array): string => blake2bHex(sig
 
 /** An organisation's ring id: BLAKE2b-256("ring" || domain). */
 export const ringIdOf = (domain: string): string => blake2bHex(['ring', domain.toLowerCase()]);
+
+/** A user's id: BLAKE2b-256("user" || address), address in lower case. */
+export const userIdOf = (address: string): string => blake2bHex(['user', address.toLowerCase()]);

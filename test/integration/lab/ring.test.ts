@@ -61,7 +61,7 @@ describe('lab: 8 nodes over a three-server NATS cluster', () => {
   });
 
   test('keys route to their numerically closest node', async () => {
-    await checkRoutes(lab().nodes.map((n: any) => n.id), 24);
+    await checkRoutes(lab().nodes.map((n: any) => n.id), 12);
   }, 120_000);
 
   test('after SIGKILL of one NATS server and one node, routing is correct again', async () => {
@@ -80,7 +80,7 @@ describe('lab: 8 nodes over a three-server NATS cluster', () => {
     const survivors = nodes.filter((n) => n.id !== victim.id);
     for (const n of survivors) expect(n.leafSet).not.toContain(victim.id);
     expect(nodes.find((n) => n.id === victim.id)?.state).toBe('down');
-    await checkRoutes(live, 24);
+    await checkRoutes(live, 12);
   }, 120_000);
 
   test('the killed node restarts from its data folder and rejoins', async () => {

@@ -1,0 +1,83 @@
+// The layout's rules, checked mechanically (STYLE.md): imports flow
+// protocol <- crypto <- {overlay, storage, mail} <- machines <- actors; adapters in infra/ depend only
+// on ports and protocol/; pure code never reads time or randomness directly.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, test } from 'vitest';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const PORTS = ['infra/ports', 'infra/store/port'];
+
+/** Folders each layer may import from (besides npm packages and node builtins). */
+const ALLOWED: Record<string, string[]> = {
+  protocol: ['protocol'],
+  crypto: ['protocol', 'crypto', ...PORTS],
+  overlay: ['protocol', 'crypto', 'overlay', ...PORTS],
+  storage: ['protocol', 'crypto', 'storage', ...PORTS],
+  mail: ['protocol', 'crypto', 'mail', ...PORTS],
+  machines: ['protocol', 'crypto', 'overlay', 'storage', 'mail', 'machines', ...PORTS],
+  actors: ['protocol', 'crypto', 'overlay', 'storage', 'mail', 'machines', 'actors', 'infra'],
+  infra: ['protocol', 'infra'],
+};
+/** Type-only imports adapters may make (shapes of what they persist). */
+const INFRA_TYPE_ONLY = ['crypto', 'storage'];
+const PURE = ['protocol', 'crypto', 'overlay', 'storage', 'mail', 'machines'];
+
+function files(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...files(p));
+    else if (p.endsWith('.ts')) out.push(p);
+  }
+  return out;
+}
+
+const IMPORT = /^\s*(import|export)\s+(type\s+)?[^'"]*?from\s+'([^']+)'|^\s*import\s+'([^']+)'/gm;
+
+function imports(file: string): { target: string; typeOnly: boolean }[] {
+  const text = readFileSync(file, 'utf8');
+  const out: { target: string; typeOnly: boolean }[] = [];
+  for (const m of text.matchAll(IMPORT)) {
+    const spec = m[3] ?? m[4]!;
+    if (!spec.startsWith('.')) continue;
+    out.push({ target: relative(ROOT, resolve(dirname(file), spec)), typeOnly: m[2] !== undefined });
+  }
+  return out;
+}
+
+describe('architecture', () => {
+  for (const [layer, allowed] of Object.entries(ALLOWED)) {
+    test(`${layer}/ imports only from ${allowed.join(', ')}`, () => {
+      const bad: string[] = [];
+      for (const file of files(join(ROOT, layer))) {
+        for (const { target, typeOnly } of imports(file)) {
+          const ok = allowed.some((a) => target === a || target.startsWith(`${a}/`)) || (layer === 'infra' && typeOnly && INFRA_TYPE_ONLY.some((a) => target.startsWith(`${a}/`)));
+          if (!ok) bad.push(`${relative(ROOT, file)} -> ${target}`);
+        }
+      }
+      expect(bad).toEqual([]);
+    });
+  }
+
+  test('pure code takes time and randomness only through ports', () => {
+    const bad: string[] = [];
+    for (const layer of PURE)
+      for (const file of files(join(ROOT, layer))) {
+        const text = readFileSync(file, 'utf8').replace(/\/\/.*$/gm, '');
+        if (/Date\.now\(|Math\.random\(|new Date\(\)|\bsetTimeout\(|\bsetInterval\(|\bsetImmediate\(/.test(text)) bad.push(relative(ROOT, file));
+      }
+    expect(bad).toEqual([]);
+  });
+
+  test('NATS subjects are built only in protocol/subjects.ts', () => {
+    const bad: string[] = [];
+    for (const layer of ['protocol', 'crypto', 'overlay', 'storage', 'mail', 'machines', 'actors', 'cli', 'scenarios'])
+      for (const file of files(join(ROOT, layer))) {
+        if (file.endsWith('protocol/subjects.ts')) continue;
+        if (/[`'"]post\.[a-z$]/.test(readFileSync(file, 'utf8'))) bad.push(relative(ROOT, file));
+      }
+    expect(bad).toEqual([]);
+  });
+});
