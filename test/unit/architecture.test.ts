@@ -1,7 +1,7 @@
 // The layout's rules, checked mechanically (STYLE.md): imports flow
 // protocol <- crypto <- {overlay, storage, mail} <- machines <- actors; adapters in infra/ depend only
 // on ports and protocol/; pure code never reads time or randomness directly.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
@@ -26,6 +26,7 @@ const PURE = ['protocol', 'crypto', 'overlay', 'storage', 'mail', 'machines'];
 
 function files(dir: string): string[] {
   const out: string[] = [];
+  if (!existsSync(dir)) return out;
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) out.push(...files(p));
