@@ -1,0 +1,491 @@
+// The SMTP session machine: one per connection, fed by smtp-server's callbacks through the session
+// actor (actors/mail/smtpSession.ts). Two regions run side by side while the connection is open:
+//
+//   protocol: greeting → ready ─AUTH→ authenticating ─ok→ authenticated ─MAIL→ mailFrom ─RCPT→
+//             recipientCheck → rcptTo ─DATA→ data → delivering → (ready | authenticated)
+//             (inbound gateway: ready ─MAIL→ mailFrom directly; RSET/HELO/EHLO go back to idle)
+//   conduct:  calm ⇄ throttled   (bad commands: counted, then delayed, then 421)
+//
+// and then closing (421 sent, waiting for the socket) and closed (final).
+//
+// Pure: the machine decides; the actor supplies the effects (`answer` resolves the smtp-server
+// callback that is waiting, `disconnect` replies 421 and closes) and the invoked work
+// (authenticate, checkRecipient, receiveMessage, deliver). Timers run on the actor's clock.
+//
+// Ordering duties:
+// - Every smtp-server callback that reaches the machine is answered exactly once (states that
+//   cannot take an event answer 503), or the connection is closed with 421.
+// - 250 after DATA only after `deliver` reported storage confirmed and every external recipient
+//   relayed (mail/smtp/replies.ts deliveryReply); an oversized or incomplete message is never
+//   delivered.
+// - A failed AUTH is answered only after its penalty delay; at the limit the reply is 421.
+// - Shutdown waits for the command in progress (a DATA being delivered included), then 421.
+import { assign, fromPromise, setup } from 'xstate';
+import { addRecipient, decideRecipient, recipientsByRoute, senderAllowed, type AcceptedRecipient, type GatewayMode } from '../mail/smtp/envelope';
+import { smtpLimits } from '../mail/smtp/limits';
+import type { AuthResult, RecipientCheck } from '../mail/smtp/portOutcomes';
+import { deliveryReply, replies, type DeliveryReport, type SmtpReply } from '../mail/smtp/replies';
+import type { SubmitterIdentity } from '../mail/submission';
+
+export interface SmtpSessionLimits {
+  readonly badCommandsBeforeDelay: number;
+  readonly badCommandsMax: number;
+  readonly badCommandDelayMs: number;
+  readonly failedAuthsMax: number;
+  readonly failedAuthDelayMs: number;
+  readonly refusedRecipientsMax: number;
+  readonly messageBytesMax: number;
+}
+
+export interface SmtpSessionContext {
+  readonly mode: GatewayMode;
+  readonly limits: SmtpSessionLimits;
+  readonly identity: SubmitterIdentity | undefined;
+  readonly mailFrom: string | undefined;
+  readonly eightBitMime: boolean;
+  readonly smtpUtf8: boolean;
+  readonly recipients: readonly AcceptedRecipient[];
+  /** The RCPT TO being checked, normalised and as written. */
+  readonly pendingRecipient: string | undefined;
+  readonly pendingOriginal: string | undefined;
+  readonly badCommands: number;
+  readonly failedAuths: number;
+  readonly refusedRecipients: number;
+  /** The AUTH failure reply held back while its penalty runs. */
+  readonly heldReply: SmtpReply | undefined;
+  readonly authDelayMs: number;
+  readonly shuttingDown: boolean;
+  readonly messagesDelivered: number;
+}
+
+/** How a waiting smtp-server callback is resolved. */
+export type Answer =
+  | { readonly kind: 'accept'; readonly user?: string; readonly reply?: SmtpReply }
+  | { readonly kind: 'refuse'; readonly reply: SmtpReply };
+
+/** What `deliver` needs: the accepted envelope. */
+export interface DeliveryInput {
+  readonly identity: SubmitterIdentity | undefined;
+  readonly mailFrom: string;
+  readonly postRecipients: readonly string[];
+  readonly externalRecipients: readonly string[];
+  readonly eightBitMime: boolean;
+  readonly smtpUtf8: boolean;
+}
+
+export interface RecipientCheckInput {
+  readonly address: string;
+  readonly mailFrom: string;
+  readonly submitter: string | undefined;
+}
+
+export interface ReceivedMessage {
+  readonly sizeOctets: number;
+  readonly oversized: boolean;
+  /** Dropped while receiving: the listener's in-memory budget was used up. */
+  readonly overBudget: boolean;
+}
+
+export type SmtpSessionEvent =
+  | { readonly type: 'CONNECTED' }
+  | { readonly type: 'TLS_ESTABLISHED' }
+  /** smtp-server replied `code` to a command named `command` (names only; never arguments). */
+  | { readonly type: 'REPLIED'; readonly command: string; readonly code: number }
+  | { readonly type: 'AUTH'; readonly username: string }
+  | { readonly type: 'MAIL_FROM'; readonly address: string; readonly eightBitMime: boolean; readonly smtpUtf8: boolean }
+  /** `address` normalised; `original` as the client wrote it (relayed recipients keep their case). */
+  | { readonly type: 'RCPT_TO'; readonly address: string; readonly original: string }
+  | { readonly type: 'DATA' }
+  | { readonly type: 'CLOSED' }
+  | { readonly type: 'SHUTDOWN' };
+
+export interface SmtpSessionInput {
+  readonly mode: GatewayMode;
+  readonly limits?: Partial<SmtpSessionLimits>;
+}
+
+const defaultLimits: SmtpSessionLimits = {
+  badCommandsBeforeDelay: smtpLimits.badCommandsBeforeDelay,
+  badCommandsMax: smtpLimits.badCommandsMax,
+  badCommandDelayMs: smtpLimits.badCommandDelayMs,
+  failedAuthsMax: smtpLimits.failedAuthsMax,
+  failedAuthDelayMs: smtpLimits.failedAuthDelayMs,
+  refusedRecipientsMax: smtpLimits.refusedRecipientsMax,
+  messageBytesMax: smtpLimits.messageBytesMax,
+};
+
+/** Syntax and sequence errors (RFC 5321 4.2.2 and 4.2.4): what a confused or hostile client earns. */
+const badCommandCodes = new Set([500, 501, 502, 503, 504, 555]);
+/** Commands after whose 250 smtp-server has dropped the mail transaction (RFC 5321 4.1.1.1, 4.1.1.5). */
+const transactionResets = new Set(['RSET', 'HELO', 'EHLO']);
+
+const badSequence = (): SmtpReply => ({ code: 503, enhanced: '5.5.1', text: 'Bad sequence of commands' });
+
+const notProvided = (name: string) => () => {
+  throw new Error(`smtpSession machine: effect ${name} was not provided`);
+};
+
+type Ev<T extends SmtpSessionEvent['type']> = Extract<SmtpSessionEvent, { type: T }>;
+const output = <T>(event: unknown): T => (event as { output: T }).output;
+
+export const smtpSessionMachine = setup({
+  types: {
+    context: {} as SmtpSessionContext,
+    events: {} as SmtpSessionEvent,
+    input: {} as SmtpSessionInput,
+  },
+  actions: {
+    // Effects: supplied by the session actor.
+    answer: (_: unknown, _params: Answer) => notProvided('answer')(),
+    disconnect: (_: unknown, _params: SmtpReply) => notProvided('disconnect')(),
+    // Pure bookkeeping.
+    clearTransaction: assign({
+      mailFrom: undefined,
+      recipients: () => [],
+      pendingRecipient: undefined,
+      pendingOriginal: undefined,
+      eightBitMime: false,
+      smtpUtf8: false,
+    }),
+    takeRecipient: assign(({ event }) => {
+      const e = event as Ev<'RCPT_TO'>;
+      return { pendingRecipient: e.address, pendingOriginal: e.original };
+    }),
+    clearIdentity: assign({ identity: undefined }),
+    startShutdown: assign({ shuttingDown: true }),
+    countBadCommand: assign({ badCommands: ({ context }) => context.badCommands + 1 }),
+    startTransaction: assign(({ event }) => {
+      const e = event as Ev<'MAIL_FROM'>;
+      return { mailFrom: e.address, eightBitMime: e.eightBitMime, smtpUtf8: e.smtpUtf8, recipients: [] as readonly AcceptedRecipient[] };
+    }),
+  },
+  actors: {
+    authenticate: fromPromise<AuthResult, { username: string }>(async () => notProvided('authenticate')()),
+    checkRecipient: fromPromise<RecipientCheck, RecipientCheckInput>(async () => notProvided('checkRecipient')()),
+    receiveMessage: fromPromise<ReceivedMessage, void>(async () => notProvided('receiveMessage')()),
+    deliver: fromPromise<DeliveryReport, DeliveryInput>(async () => notProvided('deliver')()),
+  },
+  guards: {
+    shuttingDown: ({ context }) => context.shuttingDown,
+    authenticated: ({ context }) => context.identity !== undefined,
+    inbound: ({ context }) => context.mode === 'inbound',
+    hasRecipients: ({ context }) => context.recipients.length > 0,
+    senderAllowed: ({ context, event }) => context.identity !== undefined && senderAllowed(context.identity, (event as Ev<'MAIL_FROM'>).address),
+    transactionReset: ({ event }) => {
+      const e = event as Ev<'REPLIED'>;
+      return e.code === 250 && transactionResets.has(e.command);
+    },
+    badCommand: ({ event }) => badCommandCodes.has((event as Ev<'REPLIED'>).code),
+    badCommandOverLimit: ({ context, event }) =>
+      badCommandCodes.has((event as Ev<'REPLIED'>).code) && context.badCommands + 1 >= context.limits.badCommandsMax,
+    badCommandOverTolerance: ({ context, event }) =>
+      badCommandCodes.has((event as Ev<'REPLIED'>).code) && context.badCommands + 1 > context.limits.badCommandsBeforeDelay,
+    authOk: ({ event }) => output<AuthResult>(event).kind === 'ok',
+    authUnavailable: ({ event }) => output<AuthResult>(event).kind === 'unavailable',
+    authFailuresOverLimit: ({ context }) => context.failedAuths + 1 >= context.limits.failedAuthsMax,
+    recipientAccepted: ({ context, event }) => recipientDecisionOf(context, event)?.accept === true,
+    recipientUnavailable: ({ event }) => output<RecipientCheck>(event).kind === 'unavailable',
+    refusalsOverLimit: ({ context }) => context.refusedRecipients + 1 >= context.limits.refusedRecipientsMax,
+    oversized: ({ event }) => output<ReceivedMessage>(event).oversized,
+    overBudget: ({ event }) => output<ReceivedMessage>(event).overBudget,
+    delivered: ({ event }) => deliveryReply(output<DeliveryReport>(event)).code === 250,
+  },
+  delays: {
+    authPenalty: ({ context }) => context.authDelayMs,
+    badCommandPenalty: ({ context }) => context.limits.badCommandDelayMs,
+  },
+}).createMachine({
+  id: 'smtpSession',
+  context: ({ input }) => ({
+    mode: input.mode,
+    limits: { ...defaultLimits, ...input.limits },
+    identity: undefined,
+    mailFrom: undefined,
+    eightBitMime: false,
+    smtpUtf8: false,
+    recipients: [],
+    pendingRecipient: undefined,
+    pendingOriginal: undefined,
+    badCommands: 0,
+    failedAuths: 0,
+    refusedRecipients: 0,
+    heldReply: undefined,
+    authDelayMs: 0,
+    shuttingDown: false,
+    messagesDelivered: 0,
+  }),
+  initial: 'open',
+  on: {
+    CLOSED: { target: '.closed' },
+  },
+  states: {
+    open: {
+      type: 'parallel',
+      // Callbacks no state below takes: answered, so smtp-server never waits forever.
+      on: {
+        AUTH: { actions: refuse(() => badSequence()) },
+        MAIL_FROM: { actions: refuse(() => badSequence()) },
+        RCPT_TO: { actions: refuse(() => badSequence()) },
+        DATA: { actions: refuse(() => badSequence()) },
+        CONNECTED: { actions: refuse(() => badSequence()) },
+        SHUTDOWN: { actions: 'startShutdown' },
+        TLS_ESTABLISHED: { target: '.protocol.ready', actions: ['clearIdentity', 'clearTransaction', accept()] },
+      },
+      states: {
+        protocol: {
+          initial: 'greeting',
+          states: {
+            greeting: {
+              on: {
+                CONNECTED: [
+                  { guard: 'shuttingDown', target: '#smtpSession.closing', actions: disconnect(() => replies.shuttingDown()) },
+                  { target: 'ready', actions: accept() },
+                ],
+              },
+            },
+            // Not authenticated: the submission port waits for AUTH; the inbound gateway takes MAIL.
+            ready: {
+              always: { guard: 'shuttingDown', target: '#smtpSession.closing', actions: disconnect(() => replies.shuttingDown()) },
+              on: {
+                AUTH: { target: 'authenticating' },
+                MAIL_FROM: [
+                  { guard: 'inbound', target: 'mailFrom', actions: ['startTransaction', accept()] },
+                  { actions: refuse(() => replies.authRequired()) },
+                ],
+              },
+            },
+            authenticating: {
+              initial: 'checking',
+              states: {
+                checking: {
+                  invoke: {
+                    src: 'authenticate',
+                    input: ({ event }) => ({ username: (event as Ev<'AUTH'>).username }),
+                    onDone: [
+                      {
+                        guard: 'authOk',
+                        target: '#smtpSession.open.protocol.authenticated',
+                        actions: [
+                          assign({ identity: ({ event }) => (output<AuthResult>(event) as Extract<AuthResult, { kind: 'ok' }>).identity }),
+                          { type: 'answer', params: ({ context }: ParamArgs) => ({ kind: 'accept' as const, user: context.identity!.user }) },
+                        ],
+                      },
+                      { guard: 'authUnavailable', target: '#smtpSession.open.protocol.idle', actions: refuse(() => replies.authUnavailable()) },
+                      {
+                        guard: 'authFailuresOverLimit',
+                        target: '#smtpSession.closing',
+                        actions: [assign({ failedAuths: ({ context }) => context.failedAuths + 1 }), disconnect(() => replies.tooManyAuthFailures())],
+                      },
+                      {
+                        target: 'penalised',
+                        actions: assign({
+                          failedAuths: ({ context }) => context.failedAuths + 1,
+                          heldReply: () => replies.authFailed(),
+                          authDelayMs: ({ context }) => context.limits.failedAuthDelayMs * (context.failedAuths + 1),
+                        }),
+                      },
+                    ],
+                    onError: { target: '#smtpSession.open.protocol.idle', actions: refuse(() => replies.authUnavailable()) },
+                  },
+                },
+                penalised: {
+                  after: {
+                    authPenalty: {
+                      target: '#smtpSession.open.protocol.idle',
+                      actions: [{ type: 'answer', params: ({ context }: ParamArgs) => ({ kind: 'refuse' as const, reply: context.heldReply! }) }, assign({ heldReply: undefined })],
+                    },
+                  },
+                },
+              },
+            },
+            authenticated: {
+              always: { guard: 'shuttingDown', target: '#smtpSession.closing', actions: disconnect(() => replies.shuttingDown()) },
+              on: {
+                MAIL_FROM: [
+                  { guard: 'senderAllowed', target: 'mailFrom', actions: ['startTransaction', accept()] },
+                  {
+                    actions: refuse(({ context, event }) => replies.senderNotAllowed((event as Ev<'MAIL_FROM'>).address, context.identity?.user ?? '')),
+                  },
+                ],
+              },
+            },
+            mailFrom: {
+              always: { guard: 'shuttingDown', target: '#smtpSession.closing', actions: disconnect(() => replies.shuttingDown()) },
+              on: {
+                RCPT_TO: { target: 'recipientCheck', actions: 'takeRecipient' },
+                REPLIED: { guard: 'transactionReset', target: 'idle', actions: 'clearTransaction' },
+              },
+            },
+            recipientCheck: {
+              invoke: {
+                src: 'checkRecipient',
+                input: ({ context }) => ({ address: context.pendingRecipient!, mailFrom: context.mailFrom ?? '', submitter: context.identity?.user }),
+                onDone: [
+                  { guard: 'recipientUnavailable', target: 'afterRecipient', actions: refuse(({ context }) => replies.recipientCheckUnavailable(context.pendingRecipient!)) },
+                  {
+                    guard: 'recipientAccepted',
+                    target: 'afterRecipient',
+                    actions: [
+                      assign({
+                        recipients: ({ context, event }) => {
+                          const decision = recipientDecisionOf(context, event) as Extract<ReturnType<typeof decideRecipient>, { accept: true }>;
+                          return addRecipient(context.recipients, {
+                            address: context.pendingRecipient!,
+                            original: context.pendingOriginal ?? context.pendingRecipient!,
+                            route: decision.route,
+                          });
+                        },
+                      }),
+                      accept(),
+                    ],
+                  },
+                  {
+                    guard: 'refusalsOverLimit',
+                    target: '#smtpSession.closing',
+                    actions: disconnect(() => replies.tooManyRefusedRecipients()),
+                  },
+                  {
+                    target: 'afterRecipient',
+                    actions: [
+                      assign({ refusedRecipients: ({ context }) => context.refusedRecipients + 1 }),
+                      refuse(({ context, event }) => (recipientDecisionOf(context, event) as Extract<ReturnType<typeof decideRecipient>, { accept: false }>).reply),
+                    ],
+                  },
+                ],
+                onError: { target: 'afterRecipient', actions: refuse(({ context }) => replies.recipientCheckUnavailable(context.pendingRecipient!)) },
+              },
+            },
+            afterRecipient: {
+              always: [{ guard: 'hasRecipients', target: 'rcptTo' }, { target: 'mailFrom' }],
+            },
+            rcptTo: {
+              always: { guard: 'shuttingDown', target: '#smtpSession.closing', actions: disconnect(() => replies.shuttingDown()) },
+              on: {
+                RCPT_TO: { target: 'recipientCheck', actions: 'takeRecipient' },
+                DATA: { target: 'data' },
+                REPLIED: { guard: 'transactionReset', target: 'idle', actions: 'clearTransaction' },
+              },
+            },
+            data: {
+              invoke: {
+                src: 'receiveMessage',
+                onDone: [
+                  {
+                    guard: 'oversized',
+                    target: 'idle',
+                    actions: [refuse(({ context }) => replies.messageTooBig(context.limits.messageBytesMax)), 'clearTransaction'],
+                  },
+                  {
+                    guard: 'overBudget',
+                    target: 'idle',
+                    actions: [refuse(() => replies.insufficientStorage()), 'clearTransaction'],
+                  },
+                  { target: 'delivering' },
+                ],
+                // The client went away or the stream broke: nothing is delivered.
+                onError: { target: 'idle', actions: [refuse(() => replies.messageIncomplete()), 'clearTransaction'] },
+              },
+            },
+            delivering: {
+              invoke: {
+                src: 'deliver',
+                input: ({ context }) => ({
+                  identity: context.identity,
+                  mailFrom: context.mailFrom ?? '',
+                  postRecipients: recipientsByRoute(context.recipients, 'post'),
+                  // Relayed as written: only POST addresses are case-insensitive.
+                  externalRecipients: recipientsByRoute(context.recipients, 'external', 'original'),
+                  eightBitMime: context.eightBitMime,
+                  smtpUtf8: context.smtpUtf8,
+                }),
+                onDone: [
+                  {
+                    guard: 'delivered',
+                    target: 'idle',
+                    actions: [
+                      { type: 'answer', params: ({ event }: ParamArgs) => ({ kind: 'accept' as const, reply: deliveryReply(output<DeliveryReport>(event)) }) },
+                      assign({ messagesDelivered: ({ context }) => context.messagesDelivered + 1, badCommands: 0 }),
+                      'clearTransaction',
+                    ],
+                  },
+                  {
+                    target: 'idle',
+                    actions: [refuse(({ event }) => deliveryReply(output<DeliveryReport>(event))), 'clearTransaction'],
+                  },
+                ],
+                onError: { target: 'idle', actions: [refuse(() => replies.internalError()), 'clearTransaction'] },
+              },
+            },
+            // Between commands: back to where the session's authentication puts it.
+            idle: {
+              always: [{ guard: 'authenticated', target: 'authenticated' }, { target: 'ready' }],
+            },
+          },
+          on: {
+            REPLIED: { guard: 'transactionReset', actions: 'clearTransaction' },
+          },
+        },
+        conduct: {
+          initial: 'calm',
+          states: {
+            calm: { on: { REPLIED: penalties() } },
+            // The gate holds the client's next command until this ends.
+            throttled: {
+              after: { badCommandPenalty: { target: 'calm' } },
+              on: { REPLIED: penalties() },
+            },
+          },
+        },
+      },
+    },
+    // 421 sent (or the connection refused); smtp-server closes the socket.
+    closing: {
+      on: {
+        AUTH: { actions: refuse(() => replies.closing()) },
+        MAIL_FROM: { actions: refuse(() => replies.closing()) },
+        RCPT_TO: { actions: refuse(() => replies.closing()) },
+        DATA: { actions: refuse(() => replies.closing()) },
+        CONNECTED: { actions: refuse(() => replies.closing()) },
+        TLS_ESTABLISHED: { actions: refuse(() => replies.closing()) },
+      },
+    },
+    closed: { type: 'final' },
+  },
+});
+
+/** A bad command is counted; beyond the tolerance the next command waits; at the limit, 421. */
+function penalties() {
+  return [
+    {
+      guard: 'badCommandOverLimit' as const,
+      target: '#smtpSession.closing',
+      actions: ['countBadCommand' as const, disconnect(() => replies.tooManyBadCommands())],
+    },
+    { guard: 'badCommandOverTolerance' as const, target: '#smtpSession.open.conduct.throttled', reenter: true, actions: 'countBadCommand' as const },
+    { guard: 'badCommand' as const, actions: 'countBadCommand' as const },
+  ];
+}
+
+function recipientDecisionOf(context: SmtpSessionContext, event: unknown) {
+  const check = output<RecipientCheck>(event);
+  if (check.kind !== 'classified') return undefined;
+  return decideRecipient(context.mode, context.pendingRecipient ?? '', check.cls, check.relay);
+}
+
+function accept() {
+  return { type: 'answer' as const, params: { kind: 'accept' as const } };
+}
+
+interface ParamArgs {
+  readonly context: SmtpSessionContext;
+  /** A machine event or an invoked actor's done/error event. */
+  readonly event: unknown;
+}
+
+function refuse(replyOf: (args: ParamArgs) => SmtpReply) {
+  return { type: 'answer' as const, params: (args: ParamArgs) => ({ kind: 'refuse' as const, reply: replyOf(args) }) };
+}
+
+function disconnect(replyOf: () => SmtpReply) {
+  return { type: 'disconnect' as const, params: () => replyOf() };
+}

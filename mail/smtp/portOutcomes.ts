@@ -1,0 +1,28 @@
+// What the MailSubmission port's answers mean to the SMTP session, as plain values the session
+// machine can branch on. Errors that are not SubmissionErrors (bugs, timeouts) are treated as
+// temporary: the client is told to retry, never that its credentials or recipients are wrong.
+import { SubmissionError, type RecipientClass, type SubmitterIdentity } from '../submission';
+import type { RelayAvailability } from './envelope';
+import type { SubmitFailure } from './replies';
+
+export type AuthResult =
+  | { readonly kind: 'ok'; readonly identity: SubmitterIdentity }
+  /** Wrong password and unknown user look the same to the client: no account probing. */
+  | { readonly kind: 'badCredentials' }
+  | { readonly kind: 'unavailable' };
+
+export function authResultOf(error: unknown): AuthResult {
+  if (error instanceof SubmissionError && (error.code === 'WRONG_PASSWORD' || error.code === 'UNKNOWN_USER')) {
+    return { kind: 'badCredentials' };
+  }
+  return { kind: 'unavailable' };
+}
+
+export type RecipientCheck =
+  | { readonly kind: 'classified'; readonly cls: RecipientClass; readonly relay: RelayAvailability }
+  | { readonly kind: 'unavailable' };
+
+export function submitFailureOf(error: unknown): SubmitFailure {
+  if (error instanceof SubmissionError) return { code: error.code, message: error.message, recipients: error.recipients };
+  return { code: 'INTERNAL', message: String((error as Error)?.message ?? error), recipients: [] };
+}
