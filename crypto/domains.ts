@@ -9,3 +9,12 @@ export const SignatureDomain = {
 } as const;
 
 export type SignatureDomainName = (typeof SignatureDomain)[keyof typeof SignatureDomain];
+
+// Hash domains: every hash that derives an id or a nonce from structured input starts with its own
+// tag, so the same bytes hashed for two purposes never give the same value.
+export const HashDomain = {
+  /** Object id of a mutable signed object: H(tag || owner public key || name). */
+  objectId: 'POST/v1/object-id\0',
+  /** Nonce of a convergently encrypted block: BLAKE2b-192(tag || block key). */
+  convergentNonce: 'POST/v1/convergent-nonce\0',
+} as const;

@@ -1,0 +1,397 @@
+// The LocalStore on LMDB (lmdb-js): one environment in a directory, with separate databases so that
+// scans never read block bodies:
+//
+//   blocks      id (32 bytes)              -> block bytes, exactly as given
+//   block-meta  id                         -> expiresAtMs u64 | sizeBytes u32 | insertedBy (32 bytes)
+//   block-exp   expiresAtMs u64 | id       -> (empty)  lease index: garbage collection is a range scan
+//   objects     id                         -> seq u64 | hash (32 bytes) | encoded signed object
+//   usage       insertedBy (32 bytes)      -> charged bytes u64
+//
+// Keys are raw big-endian bytes, so LMDB's order is the id circle's order. Every write is one LMDB
+// transaction over all databases (atomic: counters and indexes never disagree with the data), and a
+// write resolves only after the commit is flushed to disk (`flushed`), so it is durable when
+// acknowledged. Compare-and-put reads and writes inside the same write transaction, which LMDB
+// serialises, so of two concurrent puts expecting one version exactly one wins.
+import { mkdirSync } from 'node:fs';
+import { type Database, open, type RootDatabase } from 'lmdb';
+import { PostError } from '../../protocol/errors';
+import { readUint64, writeUint64 } from './uint64';
+import type {
+  BlockEntry,
+  BlockMeta,
+  CompareAndPutResult,
+  IdRange,
+  LocalStore,
+  ObjectEntry,
+  ObjectVersion,
+  PutBlockResult,
+  RangeDigest,
+  ScanOptions,
+  StoredBlock,
+  StoreTotals,
+  VersionStamp,
+} from './port';
+import {
+  assertBlockBytes,
+  assertId,
+  assertRange,
+  assertTimeMs,
+  assertVersion,
+  gcLimit,
+  type LinearRange,
+  linearPieces,
+  scanLimit,
+  XorDigest,
+} from './range';
+
+type Bin = Database<Buffer, Buffer>;
+
+const META_BYTES = 8 + 4 + 32;
+const OBJECT_HEADER_BYTES = 8 + 32;
+const EMPTY = Buffer.alloc(0);
+const TOTALS_KEY = Buffer.from('totals');
+
+const key = (id: string) => Buffer.from(id, 'hex');
+
+function encodeMeta(m: BlockMeta): Buffer {
+  const out = Buffer.alloc(META_BYTES);
+  writeUint64(out, 0, m.expiresAtMs);
+  out.writeUInt32BE(m.sizeBytes, 8);
+  out.write(m.insertedBy, 12, 'hex');
+  return out;
+}
+
+function decodeMeta(b: Buffer): BlockMeta {
+  return { expiresAtMs: readUint64(b, 0), sizeBytes: b.readUInt32BE(8), insertedBy: b.toString('hex', 12, 44) };
+}
+
+function expiryKey(expiresAtMs: number, id: string): Buffer {
+  const out = Buffer.alloc(8 + 32);
+  writeUint64(out, 0, expiresAtMs);
+  out.write(id, 8, 'hex');
+  return out;
+}
+
+function encodeObject(v: ObjectVersion): Buffer {
+  const out = Buffer.alloc(OBJECT_HEADER_BYTES + v.bytes.length);
+  writeUint64(out, 0, v.seq);
+  out.set(v.hash, 8);
+  out.set(v.bytes, OBJECT_HEADER_BYTES);
+  return out;
+}
+
+const decodeObject = (b: Buffer): ObjectVersion => ({
+  seq: readUint64(b, 0),
+  hash: Buffer.from(b.subarray(8, OBJECT_HEADER_BYTES)),
+  bytes: Buffer.from(b.subarray(OBJECT_HEADER_BYTES)),
+});
+
+/** Totals kept as 4 u64 counters, updated in the same transaction as the data they count. */
+interface Counters {
+  blocks: number;
+  blockBytes: number;
+  objects: number;
+  objectBytes: number;
+}
+
+export interface LmdbStoreOptions {
+  /** Initial map size in bytes; lmdb-js grows it as needed. */
+  mapSizeBytes?: number;
+}
+
+export class LmdbStore implements LocalStore {
+  private closed = false;
+  private readonly blocks: Bin;
+  private readonly meta: Bin;
+  private readonly expiry: Bin;
+  private readonly objects: Bin;
+  private readonly usage: Bin;
+  private readonly counters: Bin;
+
+  private constructor(private readonly env: RootDatabase<Buffer, Buffer>) {
+    const db = (name: string): Bin => env.openDB<Buffer, Buffer>({ name, keyEncoding: 'binary', encoding: 'binary' });
+    this.blocks = db('blocks');
+    this.meta = db('block-meta');
+    this.expiry = db('block-exp');
+    this.objects = db('objects');
+    this.usage = db('usage');
+    this.counters = db('counters');
+  }
+
+  /** Open (creating if needed) the store in directory `dir`. */
+  static open(dir: string, opts: LmdbStoreOptions = {}): LmdbStore {
+    mkdirSync(dir, { recursive: true });
+    const env = open<Buffer, Buffer>({
+      path: dir,
+      maxDbs: 8,
+      keyEncoding: 'binary',
+      encoding: 'binary',
+      // Durability is not negotiable: keep LMDB's syncs on (no noSync / noMetaSync).
+      ...(opts.mapSizeBytes ? { mapSize: opts.mapSizeBytes } : {}),
+    });
+    return new LmdbStore(env);
+  }
+
+  // ---- blocks ----
+
+  async putBlock(id: string, bytes: Uint8Array, lease: { expiresAtMs: number; insertedBy: string }): Promise<PutBlockResult> {
+    this.ready();
+    assertId(id);
+    assertBlockBytes(bytes);
+    assertTimeMs(lease.expiresAtMs, 'expiresAtMs');
+    assertId(lease.insertedBy, 'insertedBy');
+    return this.write(() => {
+      const existing = this.readMeta(id);
+      if (existing) return { created: false, meta: this.setExpiry(id, existing, lease.expiresAtMs) };
+      const meta: BlockMeta = { expiresAtMs: lease.expiresAtMs, insertedBy: lease.insertedBy, sizeBytes: bytes.length };
+      this.blocks.putSync(key(id), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
+      this.meta.putSync(key(id), encodeMeta(meta));
+      this.expiry.putSync(expiryKey(meta.expiresAtMs, id), EMPTY);
+      this.charge(meta.insertedBy, meta.sizeBytes);
+      this.count({ blocks: 1, blockBytes: meta.sizeBytes });
+      return { created: true, meta };
+    });
+  }
+
+  async getBlock(id: string): Promise<StoredBlock | undefined> {
+    this.ready();
+    assertId(id);
+    // Both reads run in one synchronous turn, so they see the same read snapshot.
+    const meta = this.readMeta(id);
+    const bytes = this.blocks.getBinary(key(id));
+    return meta && bytes ? { bytes, meta } : undefined;
+  }
+
+  async hasBlock(id: string): Promise<boolean> {
+    this.ready();
+    assertId(id);
+    return this.meta.doesExist(key(id));
+  }
+
+  async blockMeta(id: string): Promise<BlockMeta | undefined> {
+    this.ready();
+    assertId(id);
+    return this.readMeta(id);
+  }
+
+  async deleteBlock(id: string): Promise<BlockEntry | undefined> {
+    this.ready();
+    assertId(id);
+    return this.write(() => this.removeBlock(id));
+  }
+
+  async extendLease(id: string, expiresAtMs: number): Promise<BlockMeta | undefined> {
+    this.ready();
+    assertId(id);
+    assertTimeMs(expiresAtMs, 'expiresAtMs');
+    return this.write(() => {
+      const existing = this.readMeta(id);
+      return existing && this.setExpiry(id, existing, expiresAtMs);
+    });
+  }
+
+  async deleteExpired(nowMs: number, opts: { limit?: number } = {}): Promise<BlockEntry[]> {
+    this.ready();
+    assertTimeMs(nowMs, 'nowMs');
+    const limit = gcLimit(opts.limit);
+    const end = Buffer.alloc(8);
+    writeUint64(end, 0, nowMs + 1);
+    return this.write(() => {
+      // Ids first, then deletions: never mutate a database while a cursor walks it.
+      const ids = [...this.expiry.getKeys({ end, limit }).map((k) => Buffer.from(k).toString('hex', 8, 40))];
+      return ids.map((id) => this.removeBlock(id)!);
+    });
+  }
+
+  // ---- signed objects ----
+
+  async getObject(id: string): Promise<ObjectVersion | undefined> {
+    this.ready();
+    assertId(id);
+    const b = this.objects.getBinary(key(id));
+    return b && decodeObject(b);
+  }
+
+  async compareAndPutObject(id: string, expected: VersionStamp | undefined, next: ObjectVersion): Promise<CompareAndPutResult> {
+    this.ready();
+    assertId(id);
+    if (expected) assertVersion(expected);
+    assertVersion(next);
+    return this.write((): CompareAndPutResult => {
+      const stored = this.objects.getBinary(key(id));
+      const current = stored && decodeObject(stored);
+      const matches =
+        expected === undefined
+          ? current === undefined
+          : current !== undefined && current.seq === expected.seq && Buffer.from(current.hash).equals(Buffer.from(expected.hash));
+      if (!matches) return { swapped: false, current };
+      const encoded = encodeObject(next);
+      this.objects.putSync(key(id), encoded);
+      this.count(current ? { objectBytes: next.bytes.length - current.bytes.length } : { objects: 1, objectBytes: next.bytes.length });
+      return { swapped: true };
+    });
+  }
+
+  async deleteObject(id: string): Promise<boolean> {
+    this.ready();
+    assertId(id);
+    return this.write(() => {
+      const stored = this.objects.getBinary(key(id));
+      if (!stored) return false;
+      this.objects.removeSync(key(id));
+      this.count({ objects: -1, objectBytes: -(stored.length - OBJECT_HEADER_BYTES) });
+      return true;
+    });
+  }
+
+  // ---- ranges ----
+
+  async scanBlocks(range: IdRange, opts: ScanOptions = {}): Promise<BlockEntry[]> {
+    this.ready();
+    assertRange(range);
+    const limit = scanLimit(opts.limit);
+    const out: BlockEntry[] = [];
+    for (const piece of linearPieces(range, opts.afterId)) {
+      for (const { key: k, value } of this.meta.getRange({ ...bounds(piece), limit: limit - out.length })) {
+        out.push({ id: Buffer.from(k).toString('hex'), ...decodeMeta(value) });
+      }
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  async scanObjects(range: IdRange, opts: ScanOptions = {}): Promise<ObjectEntry[]> {
+    this.ready();
+    assertRange(range);
+    const limit = scanLimit(opts.limit);
+    const out: ObjectEntry[] = [];
+    for (const piece of linearPieces(range, opts.afterId)) {
+      for (const { key: k, value } of this.objects.getRange({ ...bounds(piece), limit: limit - out.length })) {
+        out.push({
+          id: Buffer.from(k).toString('hex'),
+          seq: readUint64(value, 0),
+          hash: Buffer.from(value.subarray(8, OBJECT_HEADER_BYTES)),
+          sizeBytes: value.length - OBJECT_HEADER_BYTES,
+        });
+      }
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  async rangeDigest(range: IdRange): Promise<{ blocks: RangeDigest; objects: RangeDigest }> {
+    this.ready();
+    assertRange(range);
+    const blocks = new XorDigest();
+    const objects = new XorDigest();
+    for (const piece of linearPieces(range)) {
+      for (const k of this.meta.getKeys(bounds(piece))) blocks.add(k);
+      for (const { key: k, value } of this.objects.getRange(bounds(piece))) objects.add(k, value.subarray(8, OBJECT_HEADER_BYTES));
+    }
+    return { blocks: blocks.result(), objects: objects.result() };
+  }
+
+  // ---- accounting ----
+
+  async bytesUsedBy(insertedBy: string): Promise<number> {
+    this.ready();
+    assertId(insertedBy, 'insertedBy');
+    const b = this.usage.getBinary(key(insertedBy));
+    return b ? readUint64(b, 0) : 0;
+  }
+
+  async totals(): Promise<StoreTotals> {
+    this.ready();
+    return this.readCounters();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.env.flushed;
+    await this.env.close();
+  }
+
+  // ---- internals: everything below runs inside a write transaction unless it only reads ----
+
+  private ready(): void {
+    if (this.closed) throw new PostError('STORE_CLOSED', 'the local store was used after close()');
+  }
+
+  /** Run `body` in one write transaction; resolve once the commit is on disk. */
+  private async write<T>(body: () => T): Promise<T> {
+    try {
+      const result = await this.env.transaction(body);
+      await this.env.flushed;
+      return result;
+    } catch (e) {
+      // Disk full, I/O error, a damaged file: the store actor must see its store fail, not a raw error.
+      const failure = new PostError('STORE_FAILED', `local store write failed: ${(e as Error).message}`);
+      failure.cause = e;
+      throw failure;
+    }
+  }
+
+  private readMeta(id: string): BlockMeta | undefined {
+    const b = this.meta.getBinary(key(id));
+    return b && decodeMeta(b);
+  }
+
+  private setExpiry(id: string, existing: BlockMeta, expiresAtMs: number): BlockMeta {
+    if (expiresAtMs <= existing.expiresAtMs) return existing;
+    const meta = { ...existing, expiresAtMs };
+    this.expiry.removeSync(expiryKey(existing.expiresAtMs, id));
+    this.expiry.putSync(expiryKey(expiresAtMs, id), EMPTY);
+    this.meta.putSync(key(id), encodeMeta(meta));
+    return meta;
+  }
+
+  private removeBlock(id: string): BlockEntry | undefined {
+    const meta = this.readMeta(id);
+    if (!meta) return undefined;
+    this.blocks.removeSync(key(id));
+    this.meta.removeSync(key(id));
+    this.expiry.removeSync(expiryKey(meta.expiresAtMs, id));
+    this.charge(meta.insertedBy, -meta.sizeBytes);
+    this.count({ blocks: -1, blockBytes: -meta.sizeBytes });
+    return { id, ...meta };
+  }
+
+  private charge(insertedBy: string, deltaBytes: number): void {
+    const k = key(insertedBy);
+    const b = this.usage.getBinary(k);
+    const used = (b ? readUint64(b, 0) : 0) + deltaBytes;
+    if (used <= 0) {
+      this.usage.removeSync(k);
+      return;
+    }
+    const out = Buffer.alloc(8);
+    writeUint64(out, 0, used);
+    this.usage.putSync(k, out);
+  }
+
+  private readCounters(): Counters {
+    const b = this.counters.getBinary(TOTALS_KEY);
+    if (!b) return { blocks: 0, blockBytes: 0, objects: 0, objectBytes: 0 };
+    return { blocks: readUint64(b, 0), blockBytes: readUint64(b, 8), objects: readUint64(b, 16), objectBytes: readUint64(b, 24) };
+  }
+
+  private count(delta: Partial<Counters>): void {
+    const c = this.readCounters();
+    const out = Buffer.alloc(32);
+    writeUint64(out, 0, c.blocks + (delta.blocks ?? 0));
+    writeUint64(out, 8, c.blockBytes + (delta.blockBytes ?? 0));
+    writeUint64(out, 16, c.objects + (delta.objects ?? 0));
+    writeUint64(out, 24, c.objectBytes + (delta.objectBytes ?? 0));
+    this.counters.putSync(TOTALS_KEY, out);
+  }
+}
+
+/** lmdb-js range bounds for a linear piece (end is exclusive by default). */
+function bounds(p: LinearRange): { start?: Buffer; end?: Buffer; exclusiveStart?: boolean } {
+  return {
+    ...(p.from !== undefined ? { start: key(p.from) } : {}),
+    ...(p.after !== undefined ? { start: key(p.after), exclusiveStart: true } : {}),
+    ...(p.to !== undefined ? { end: key(p.to) } : {}),
+  };
+}

@@ -1,0 +1,13 @@
+// Immutable data storage, the pure part: data <-> convergently encrypted blocks + a root reference.
+// The replica manager supplies `put` and `fetch`; everything here is deterministic and does no I/O.
+//
+//   const { root } = await writeBlocks(fileStream, { convergenceSecret, put });
+//   formatBlockRef(root)                      // "post1:manifest:<id>:<key>:<size>"
+//   for await (const chunk of readBlocks(root, fetch)) out.write(chunk);
+export { type BlockKind, type BlockRef, BLOCK_REF_BYTES, blockRefCodec, decodeBlockRef, encodeBlockRef, formatBlockRef, parseBlockRef, sameBlockRef } from './blockRef';
+export { BlockError, type BlockErrorCode, type BlockReadFailure } from './blockErrors';
+export { type FetchBlock, type ReadDataResult, type ReadOptions, readBlockData, readBlocks } from './blockReader';
+export { type BlockLimits, type BlockToStore, DEFAULT_BLOCK_LIMITS, type PutBlock, type WriteOptions, type WriteResult, writeBlocks } from './blockWriter';
+export { type DataSource, chunksOf } from './chunker';
+export { type Manifest, decodeManifest, encodeManifest } from './manifest';
+export { blockIdOf, matchesBlockId } from '../crypto/convergent';

@@ -1,0 +1,69 @@
+// What a replica does with a put or a read against its local store: verify first, then store, with
+// the signed-object acceptance rule applied atomically (decide against what is stored, then
+// compare-and-put; if another put got in between, decide again against the new version).
+//
+//   const d = await applyObjectPut(store, incoming, msg.replacesSeq);   // d.accept, or d.code + d.current
+//   const r = await applyBlockPut(store, id, bytes, { expiresAtMs, insertedBy });
+import { matchesBlockId } from '../crypto/convergent';
+import type { BlockMeta, LocalStore, PutBlockResult } from '../infra/store/port';
+import { ErrorCodes, type Result, err, ok } from '../protocol/errors';
+import { BLOCK_BYTES_MAX, STORE_CAS_ATTEMPTS_MAX } from '../protocol/limits';
+import { checkSignedObject, decidePut, type PutDecision, type SignedObject } from './signedObject';
+import { decodeSignedObject, storedVersionOf } from './signedObjectCodec';
+
+/** Store a block only if its bytes hash to its id (DESIGN 3: replicas verify before storing). */
+export async function applyBlockPut(
+  store: LocalStore,
+  id: string,
+  bytes: Uint8Array,
+  lease: { expiresAtMs: number; insertedBy: string },
+): Promise<Result<PutBlockResult>> {
+  if (bytes.length > BLOCK_BYTES_MAX) return err(ErrorCodes.DATA_TOO_LARGE, `block ${id} of ${bytes.length} bytes exceeds ${BLOCK_BYTES_MAX}`);
+  if (!matchesBlockId(Buffer.from(id, 'hex'), bytes)) return err(ErrorCodes.BLOCK_CORRUPT, `block ${id}: its bytes do not hash to its id; refused`);
+  return ok(await store.putBlock(id, bytes, lease));
+}
+
+export type LocalBlock = { status: 'ok'; bytes: Uint8Array; meta: BlockMeta } | { status: 'missing' } | { status: 'corrupt'; meta: BlockMeta };
+
+/** A block from the local store, verified: a corrupt copy (bit rot) is reported, never served. */
+export async function getVerifiedBlock(store: LocalStore, id: string): Promise<LocalBlock> {
+  const block = await store.getBlock(id);
+  if (!block) return { status: 'missing' };
+  if (!matchesBlockId(Buffer.from(id, 'hex'), block.bytes)) return { status: 'corrupt', meta: block.meta };
+  return { status: 'ok', ...block };
+}
+
+/** The stored version of an object if it still decodes and verifies; a damaged copy counts as absent. */
+export async function getVerifiedObject(store: LocalStore, objectId: string): Promise<SignedObject | undefined> {
+  return (await readStored(store, objectId)).object;
+}
+
+async function readStored(store: LocalStore, objectId: string) {
+  const version = await store.getObject(objectId);
+  if (!version) return { version, object: undefined };
+  const decoded = decodeSignedObject(version.bytes);
+  const object = decoded.ok && decoded.value.objectId === objectId && checkSignedObject(decoded.value).ok ? decoded.value : undefined;
+  return { version, object };
+}
+
+/**
+ * Apply a put of a signed object: decidePut against the stored version, then an atomic
+ * compare-and-put; on a lost race, decide again (at most STORE_CAS_ATTEMPTS_MAX rounds).
+ * `replacesSeq` is the writer's compare-and-swap (undefined for repair between replicas).
+ */
+export async function applyObjectPut(store: LocalStore, incoming: SignedObject, replacesSeq: number | undefined): Promise<PutDecision> {
+  for (let attempt = 0; attempt < STORE_CAS_ATTEMPTS_MAX; attempt++) {
+    const { version, object } = await readStored(store, incoming.objectId);
+    const decision = decidePut(object, incoming, replacesSeq);
+    if (!decision.accept) return decision;
+    const r = await store.compareAndPutObject(incoming.objectId, version && { seq: version.seq, hash: version.hash }, storedVersionOf(incoming));
+    if (r.swapped) return decision;
+  }
+  const current = await getVerifiedObject(store, incoming.objectId);
+  return {
+    accept: false,
+    code: ErrorCodes.CAS_MISMATCH,
+    message: `object ${incoming.objectId.slice(0, 16)}: other puts kept winning (${STORE_CAS_ATTEMPTS_MAX} rounds): re-read and retry`,
+    ...(current ? { current } : {}),
+  };
+}
