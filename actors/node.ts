@@ -2,11 +2,13 @@
 // tsyringe container, and runs them as children of one XState supervisor:
 //
 //   node supervisor (one-for-one, bounded restart intensity, then escalate)
-//   ├── transport   connecting / connected / reconnecting / closed
-//   └── router      joining / ready (heartbeat ∥ leafSet) / failed
+//   ├── transport        connecting / connected / reconnecting / closed
+//   ├── store            opening / open / failed
+//   ├── router           joining / ready (heartbeat ∥ leafSet) / failed
+//   └── replicaManager   repair ∥ antiEntropy ∥ gc ∥ scrub (sessions: one actor per write and read)
 //
-// Children start in this order and stop in reverse. Later issues add store, replicaManager, notifier,
-// logWriter and mailGateway here.
+// Children start in this order and stop in reverse. Later issues add notifier, logWriter and
+// mailGateway here.
 import 'reflect-metadata';
 import { Subject, type Subscription } from 'rxjs';
 import { container as rootContainer, type DependencyContainer, instanceCachingFactory } from 'tsyringe';
@@ -17,7 +19,11 @@ import { type ChildSpec, EscalationError, supervisorMachine } from '../machines/
 import { transportMachine } from '../machines/transport.machine';
 import type { NodeCertificate } from '../protocol/identity';
 import type { OverlayTimings } from '../protocol/limits';
+import type { LocalStore } from '../infra/store/port';
+import { storeMachine } from '../machines/store.machine';
+import type { StorageTimings } from '../protocol/limits';
 import { ControlService } from './control';
+import { ReplicaManagerService } from './storage/replicaManager';
 import { Metrics } from './metrics';
 import { RouterService } from './router';
 
@@ -28,6 +34,7 @@ export const Tokens = {
   Log: Symbol('Log'),
   Identity: Symbol('Identity'),
   Options: Symbol('Options'),
+  Store: Symbol('Store'),
 } as const;
 
 export interface NodeAdapters {
@@ -35,16 +42,23 @@ export interface NodeAdapters {
   readonly clock: Clock;
   readonly random: Random;
   readonly log: Log;
+  /** The node's local database, already open (LMDB on disk; the simulator's memory disk). */
+  readonly store: LocalStore;
 }
 
 export interface NodeIdentity {
   readonly cert: NodeCertificate;
   readonly signingSecretKey: Uint8Array;
   readonly trust: RingTrust;
+  readonly convergenceSecret: Uint8Array;
+  readonly replicationFactor: number;
 }
 
 export interface NodeOptions {
   readonly timings?: OverlayTimings;
+  readonly storageTimings?: StorageTimings;
+  /** Per-member quota on each replica (tests use small ones). */
+  readonly quotaBytes?: number;
   readonly leafHalf?: number;
   /** Receives every actor transition of this node (the XState inspector, the dashboard, tests). */
   readonly inspect?: (event: InspectionEvent) => void;
@@ -61,6 +75,7 @@ export interface RestartReport {
 export class PostNode {
   readonly id: string;
   readonly router: RouterService;
+  readonly replicas: ReplicaManagerService;
   readonly restarts$ = new Subject<RestartReport>();
   readonly metrics: Metrics;
   /** Emits once if the supervisor escalates (a child crashed beyond its restart intensity). */
@@ -75,6 +90,7 @@ export class PostNode {
     this.id = identity.cert.nodeId;
     this.metrics = c.resolve(Metrics);
     this.router = c.resolve(RouterService);
+    this.replicas = c.resolve(ReplicaManagerService);
     this.log = c.resolve<Log>(Tokens.Log);
     const options = c.resolve<NodeOptions>(Tokens.Options);
     this.control = options.control ? c.resolve(ControlService) : undefined;
@@ -89,11 +105,15 @@ export class PostNode {
     const clock = this.c.resolve<Clock>(Tokens.Clock);
     const attach: Record<string, (ref: AnyActorRef) => void> = {
       transport: (ref) => this.bindTransport(ref),
+      store: (ref) => ref.send({ type: 'OPENED' }),
       router: (ref) => this.router.attach(ref as any),
+      replicaManager: (ref) => this.replicas.attach(ref as any),
     };
     const children: ChildSpec[] = [
       { id: 'transport', logic: () => transportMachine },
+      { id: 'store', logic: () => storeMachine },
       { id: 'router', logic: () => this.router.logic(), input: this.router.input },
+      { id: 'replicaManager', logic: () => this.replicas.logic(), input: this.replicas.input },
     ];
     const machine = supervisorMachine.provide({
       actions: {
@@ -168,18 +188,19 @@ export class PostNode {
       ...this.router.status(),
       actors: snap ? Object.fromEntries(Object.entries(snap.children).map(([id, ref]) => [id, describeState(ref as AnyActorRef)])) : {},
       restarts: snap?.context.restartsTotal ?? {},
-      objects: 0,
-      bytes: 0,
+      ...this.replicas.totals(),
     };
   }
 
   /** Stop children in reverse start order, then close the adapters. */
   async stop(): Promise<void> {
     this.control?.stop();
+    this.replicas.detach();
     if (this.supervisor?.getSnapshot().status === 'active') this.supervisor.send({ type: 'STOP' });
     this.router.detach();
     for (const s of this.subscriptions.splice(0)) s.unsubscribe();
     await this.transport.close();
+    await this.c.resolve<LocalStore>(Tokens.Store).close();
   }
 }
 
@@ -196,6 +217,7 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
   c.register(Tokens.Random, { useValue: adapters.random });
   c.register(Tokens.Log, { useValue: adapters.log.child({ node: identity.cert.nodeId.slice(0, 12) }) });
   c.register(Tokens.Identity, { useValue: identity });
+  c.register(Tokens.Store, { useValue: adapters.store });
   c.register(Tokens.Options, { useValue: options });
   c.register(Metrics, { useValue: new Metrics() });
   c.register(RouterService, {
@@ -211,6 +233,26 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
           leafHalf: options.leafHalf,
           epoch: Buffer.from(adapters.random.bytes(6)).toString('base64url'),
           metrics: d.resolve(Metrics),
+        }),
+    ),
+  });
+  c.register(ReplicaManagerService, {
+    useFactory: instanceCachingFactory(
+      (d) =>
+        new ReplicaManagerService({
+          transport: d.resolve(Tokens.Transport),
+          clock: d.resolve(Tokens.Clock),
+          log: d.resolve(Tokens.Log),
+          metrics: d.resolve(Metrics),
+          router: d.resolve(RouterService),
+          trust: identity.trust,
+          store: d.resolve(Tokens.Store),
+          nodeSigner: { member: { type: 'node', cert: identity.cert }, secretKey: identity.signingSecretKey, id: identity.cert.nodeId },
+          replicationFactor: identity.replicationFactor,
+          convergenceSecret: identity.convergenceSecret,
+          timings: options.storageTimings,
+          quotaBytes: options.quotaBytes,
+          inspect: options.inspect,
         }),
     ),
   });

@@ -6,6 +6,8 @@ import { wallClock } from '../infra/clock';
 import { readNode } from '../infra/files/identity';
 import { startHttpServer } from '../infra/http/server';
 import { JsonLog } from '../infra/log';
+import { LmdbStore } from '../infra/store/lmdb';
+import { join } from 'node:path';
 import { NatsTransport } from '../infra/nats/transport';
 import { CryptoRandom } from '../infra/random';
 import { NODE_STOP_GRACE_MS, OVERLAY_TIMINGS } from '../protocol/limits';
@@ -24,10 +26,17 @@ export interface NodeProcessOptions {
 export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode> {
   const files = readNode(opts.dataDir);
   const log = new JsonLog(process.stdout, { level: opts.logLevel ?? 'info', clock: wallClock, bindings: { node: files.cert.nodeId.slice(0, 12) } });
+  const store = await LmdbStore.open(join(opts.dataDir, 'store'));
   const transport = await NatsTransport.connect({ servers: opts.natsUrls, name: files.cert.nodeId, log });
   const node = createNode(
-    { transport, clock: wallClock, random: new CryptoRandom(), log },
-    { cert: files.cert, signingSecretKey: files.signingSecretKey, trust: files.trust },
+    { transport, clock: wallClock, random: new CryptoRandom(), log, store },
+    {
+      cert: files.cert,
+      signingSecretKey: files.signingSecretKey,
+      trust: files.trust,
+      convergenceSecret: files.convergenceSecret,
+      replicationFactor: files.replicationFactor,
+    },
     { timings: OVERLAY_TIMINGS, control: true },
   );
   node.start();

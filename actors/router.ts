@@ -178,6 +178,12 @@ export class RouterService {
     return s ? [...LS.members(s.context.leafSet)] : [];
   }
 
+  /** Are the k nodes closest to `key` all known to this node (so its replica set is known here)? */
+  knowsReplicas(key: Key, k: number): boolean {
+    const s = this.snapshot;
+    return s !== undefined && s.matches('ready') && LS.knowsReplicas(s.context.leafSet, key, k, this.config.leafHalf);
+  }
+
   /** The k live nodes closest to key that this node knows of (exact when key is within the leaf set). */
   replicaSet(key: Key, k: number): NodeId[] {
     return kClosest([this.self, ...this.leafSet()], key, k);

@@ -12,6 +12,7 @@ import { silentLog } from '../infra/log';
 import { NatsCluster } from '../infra/nats/server';
 import { NatsTransport } from '../infra/nats/transport';
 import { CryptoRandom } from '../infra/random';
+import { MemoryStore } from '../infra/store/memory';
 import { OVERLAY_TIMINGS } from '../protocol/limits';
 import { SimCluster } from '../scenarios/sim/cluster';
 import { type Bench, mean, round, summary } from './stats';
@@ -84,7 +85,10 @@ async function overNats(nodesCount: number, samples: number, log: (l: string) =>
       const keys = await signingKeyPairFromSeed(randomBytes(32));
       const cert = await issueNodeCertificate(ca, keys, { nowMs: Date.now() });
       const transport = await NatsTransport.connect({ servers: [cluster.urls[i % 3]!], name: cert.nodeId });
-      const node = createNode({ transport, clock: wallClock, random: new CryptoRandom(), log: silentLog }, { cert, signingSecretKey: keys.secretKey, trust: ca });
+      const node = createNode(
+        { transport, clock: wallClock, random: new CryptoRandom(), log: silentLog, store: new MemoryStore() },
+        { cert, signingSecretKey: keys.secretKey, trust: ca, convergenceSecret: randomBytes(32), replicationFactor: 3 },
+      );
       node.start();
       await node.whenReady(15_000);
       nodes.push(node);

@@ -42,8 +42,8 @@ export async function issueNodeCertificate(
     ringId: ca.ringId,
     nodeId: nodeIdOf(node.publicKey),
     signingKey: node.publicKey,
-    issuedAtMs: opts.nowMs,
-    expiresAtMs: opts.nowMs + (opts.validityMs ?? NODE_CERT_VALIDITY_MS),
+    issuedAtMs: Math.floor(opts.nowMs),
+    expiresAtMs: Math.floor(opts.nowMs + (opts.validityMs ?? NODE_CERT_VALIDITY_MS)),
   };
   return { ...body, signature: await sign(SignatureDomain.nodeCertificate, certFields(body), ca.caSecretKey) };
 }
@@ -81,8 +81,8 @@ export async function issueUserCertificate(
     userId: userIdOf(address),
     signingKey: user.signingKey,
     boxKey: user.boxKey,
-    issuedAtMs: opts.nowMs,
-    expiresAtMs: opts.nowMs + (opts.validityMs ?? NODE_CERT_VALIDITY_MS),
+    issuedAtMs: Math.floor(opts.nowMs),
+    expiresAtMs: Math.floor(opts.nowMs + (opts.validityMs ?? NODE_CERT_VALIDITY_MS)),
   };
   return { ...body, signature: await sign(SignatureDomain.userCertificate, userFields(body), ca.caSecretKey) };
 }

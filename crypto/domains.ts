@@ -6,6 +6,8 @@ export const SignatureDomain = {
   signedObject: 'signed-object',
   notification: 'notification',
   receipt: 'receipt',
+  /** A member's authorisation of a storage insert, lease refresh or object put. */
+  storageInsert: 'storage-insert',
 } as const;
 
 export type SignatureDomainName = (typeof SignatureDomain)[keyof typeof SignatureDomain];
@@ -17,4 +19,23 @@ export const HashDomain = {
   objectId: 'POST/v1/object-id\0',
   /** Nonce of a convergently encrypted block: BLAKE2b-192(tag || block key). */
   convergentNonce: 'POST/v1/convergent-nonce\0',
+  /** Key of a user's log: BLAKE2b-256 keyed by the user's master secret over (tag || log name). */
+  logKey: 'POST/v1/log-key\0',
+  /** UIDVALIDITY of a folder: the first 32 bits of BLAKE2b-256(tag || folder id). */
+  uidValidity: 'POST/v1/uid-validity\0',
+} as const;
+
+// Associated-data domains for random-nonce AEAD (crypto/secretbox.ts): a ciphertext made for one
+// purpose never opens as another, even under the same key.
+export const SealDomain = {
+  /** A keystore sealed under a password-derived key; bound to the user's address. */
+  keystore: 'POST/v1/keystore\0',
+  /** A log head's encrypted body; bound to the log's object id. */
+  logHead: 'POST/v1/log-head\0',
+  /** A log entry block; bound to the log's object id. */
+  logEntry: 'POST/v1/log-entry\0',
+  /** One piece of a log snapshot; bound to the log, the snapshot's position and the piece's index. */
+  logSnapshot: 'POST/v1/log-snapshot\0',
+  /** The encrypted pointers inside a user's identity record; bound to its object id. */
+  identityPointer: 'POST/v1/identity-pointer\0',
 } as const;

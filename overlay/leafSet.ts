@@ -74,3 +74,16 @@ export function covers(ls: LeafSet, key: Key, half = LEAF_SET_HALF): boolean {
 export function closestMember(ls: LeafSet, key: Key): NodeId {
   return closest([ls.self, ...members(ls)], key)!;
 }
+
+/**
+ * Are the k nodes closest to `key` all in this leaf set (or self)? True when the key lies inside the
+ * arc the leaf set spans with k members to spare on each side: the k closest are consecutive around
+ * the key, so they cannot reach past the edge. (`covers` only promises the closest one.)
+ */
+export function knowsReplicas(ls: LeafSet, key: Key, k: number, half = LEAF_SET_HALF): boolean {
+  if (!isFull(ls, half)) return true;
+  if (k > half) return false;
+  const lo = ls.ccw[half - k]!;
+  const hi = ls.cw[half - k]!;
+  return cwDistance(lo, key) <= cwDistance(lo, hi);
+}

@@ -34,6 +34,24 @@ export const ErrorCodes = {
   // storage: the local store
   STORE_CLOSED: 'STORE_CLOSED',
   STORE_FAILED: 'STORE_FAILED',
+  // storage: the replicated service
+  NOT_AUTHORISED: 'NOT_AUTHORISED',
+  QUOTA_EXCEEDED: 'QUOTA_EXCEEDED',
+  UNAVAILABLE: 'UNAVAILABLE',
+  BAD_REQUEST: 'BAD_REQUEST',
+  // users: directory, keystore, login
+  UNKNOWN_USER: 'UNKNOWN_USER',
+  WRONG_PASSWORD: 'WRONG_PASSWORD',
+  CERT_REVOKED: 'CERT_REVOKED',
+  USER_EXISTS: 'USER_EXISTS',
+  KEYSTORE_INVALID: 'KEYSTORE_INVALID',
+  // single-writer logs
+  LOG_FORGED: 'LOG_FORGED',
+  LOG_ROLLBACK: 'LOG_ROLLBACK',
+  LOG_FORK: 'LOG_FORK',
+  LOG_CORRUPT: 'LOG_CORRUPT',
+  LOG_CONTENTION: 'LOG_CONTENTION',
+  LOG_TOO_LARGE: 'LOG_TOO_LARGE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -121,3 +121,100 @@ export const BLOCK_READ_BUFFER_BYTES_MAX = 256 * 1024 * 1024;
 export const BLOCK_PUTS_IN_FLIGHT_MAX = 16;
 /** Compare-and-put rounds a replica retries when concurrent puts of one object keep beating it. */
 export const STORE_CAS_ATTEMPTS_MAX = 8;
+
+// ---- storage: the replicated service ------------------------------------------------------------------
+/** A block lives this long unless its owner refreshes it (the original's 28 days). */
+export const STORAGE_LEASE_MS = 28 * 24 * 3600 * 1000;
+/** Owners refresh what they still reference this often (well inside the lease). */
+export const STORAGE_REFRESH_INTERVAL_MS = 24 * 3600 * 1000;
+/** Ids in one has/refresh/scan message: 1,000 ids of 32 bytes keep a frame near 32 KiB. */
+export const STORAGE_BATCH_IDS_MAX = 1000;
+
+export interface StorageTimings {
+  /** One request to one replica; lost requests are retried (NATS drops in-flight requests when a server dies). */
+  requestTimeoutMs: number;
+  /** Attempts per replica before it counts as failed for this operation. */
+  attemptsMax: number;
+  /** After a leaf-set change, wait this long for it to settle before moving keys. */
+  repairDebounceMs: number;
+  /** Periodic anti-entropy pass with the neighbours. */
+  antiEntropyIntervalMs: number;
+  /** Expired blocks are collected this often. */
+  gcIntervalMs: number;
+  /** Local copies are re-verified (scrubbed) this often, a bounded batch at a time. */
+  scrubIntervalMs: number;
+}
+
+export const STORAGE_TIMINGS: StorageTimings = {
+  requestTimeoutMs: 2000,
+  attemptsMax: 4,
+  repairDebounceMs: 500,
+  antiEntropyIntervalMs: 30_000,
+  gcIntervalMs: 300_000,
+  scrubIntervalMs: 60_000,
+};
+
+/** Local blocks re-verified per scrub pass (bounds the disk reads one pass costs). */
+export const SCRUB_BLOCKS_PER_PASS = 256;
+/** Transfers (pushes or fetches) one repair pass keeps in flight. */
+export const REPAIR_TRANSFERS_IN_FLIGHT_MAX = 8;
+/** Bytes a user (or node) may have charged to it on one replica (per-user quota). */
+export const QUOTA_BYTES_PER_MEMBER = 10 * 1024 * 1024 * 1024;
+/** Default replicas per object when a ring does not say. */
+export const REPLICATION_FACTOR_DEFAULT = 3;
+
+// ---- users, single-writer logs, folders -----------------------------------------------------------
+/** Longest user address (RFC 5321: 64-octet local part, "@", 255-octet domain). */
+export const USER_ADDRESS_CHARS_MAX = 320;
+/** Argon2id passes a stored keystore may ask for: a forged keystore must not make a login cost more (libsodium MODERATE is 3). */
+export const KEYSTORE_OPSLIMIT_MAX = 4;
+/** Argon2id memory a stored keystore may ask for (libsodium MODERATE): bounds what one login allocates. */
+export const KEYSTORE_MEMLIMIT_BYTES_MAX = 256 * 1024 * 1024;
+/** Largest encoded keystore: keys, master secret, certificate and KDF parameters fit with room to spare. */
+export const KEYSTORE_BYTES_MAX = 4096;
+/** Operations kept in a log head before they are flushed as one entry block (the original's COALESCE_NUM). */
+export const LOG_PENDING_OPS_MAX = 50;
+/** ... or once they take this many encoded bytes: keeps every head well inside OBJECT_PAYLOAD_BYTES_MAX. */
+export const LOG_PENDING_BYTES_MAX = 16 * 1024;
+/** Plaintext of one sealed log block (entry or snapshot piece): sealed (+24 nonce +16 tag) it stays within BLOCK_BYTES_MAX. */
+export const LOG_BLOCK_PLAINTEXT_BYTES_MAX = BLOCK_BYTES_MAX - 40;
+/** Entries between two snapshots ("every few hundred"): opening a log reads the snapshot plus at most this many entries. */
+export const LOG_SNAPSHOT_EVERY_ENTRIES = 256;
+/** Blocks of one snapshot (~512 MiB of state): far above a 1M-message folder (~130 MiB); stops a runaway state. */
+export const LOG_SNAPSHOT_BLOCKS_MAX = 512;
+/** Snapshot blocks a writer puts (or a reader fetches) at once: bounds memory to this many MiB in flight. */
+export const LOG_SNAPSHOT_BLOCKS_IN_FLIGHT_MAX = 8;
+/** Compare-and-swap rounds one append tries before failing LOG_CONTENTION (another device keeps winning). */
+export const LOG_CAS_ATTEMPTS_MAX = 16;
+/** After a lost compare-and-swap, wait a random time below base * 2^attempt (first retry at once) ... */
+export const LOG_CAS_BACKOFF_BASE_MS = 2;
+/** ... and never longer than this: two devices rarely collide twice, so keep the retry fast. */
+export const LOG_CAS_BACKOFF_MAX_MS = 200;
+/** Entries a catch-up walks back through (before the newest snapshot) before it reloads the snapshot instead. */
+export const LOG_CATCH_UP_ENTRIES_MAX = 256;
+/** Operations queued on one log while a head write is in flight; more fail QUEUE_FULL (back-pressure). */
+export const LOG_APPEND_QUEUE_OPS_MAX = 100_000;
+/** Logs whose highest seen head a reader remembers (rollback defence); the least recently used is forgotten. */
+export const LOG_HEAD_MARKS_MAX = 100_000;
+/** Messages in one folder: its snapshot (~130 bytes a message) stays far below LOG_SNAPSHOT_BLOCKS_MAX blocks. */
+export const FOLDER_MESSAGES_MAX = 1_000_000;
+/** Expunged UIDs a folder remembers with their modseq (QRESYNC VANISHED) and insert key (no re-delivery). */
+export const FOLDER_EXPUNGED_RETAINED_MAX = 10_000;
+/** UIDs named by one flag or expunge operation: keeps one operation far below a log block. */
+export const FOLDER_OP_UIDS_MAX = 10_000;
+/** Folders one user may have (IMAP clients list them all at once). */
+export const FOLDERS_PER_USER_MAX = 1000;
+/** Subscriptions one user may hold (they may name folders that do not exist). */
+export const SUBSCRIPTIONS_PER_USER_MAX = 4096;
+/** Longest folder name, in characters (full hierarchical name). */
+export const FOLDER_NAME_CHARS_MAX = 1024;
+/** Flags on one message (system flags plus keywords). */
+export const MESSAGE_FLAGS_MAX = 64;
+/** Longest flag or keyword, in characters. */
+export const FLAG_CHARS_MAX = 256;
+/** Longest insert key (notification id or append nonce) recorded with a message. */
+export const INSERT_KEY_CHARS_MAX = 128;
+/** Folder states one logged-in user keeps in memory; the least recently used is dropped beyond this. */
+export const MAILBOX_OPEN_FOLDERS_MAX = 64;
+/** Folder heads read at once when listing folders. */
+export const MAILBOX_HEAD_READS_IN_FLIGHT_MAX = 16;

@@ -16,23 +16,9 @@ import { verifySync } from '../crypto/verifySync';
 import { ErrorCodes } from '../protocol/errors';
 import { ID_BYTES, OBJECT_NAME_BYTES_MAX, OBJECT_PAYLOAD_BYTES_MAX } from '../protocol/limits';
 
-export interface SignedObject {
-  /** Lowercase hex, 64 chars: objectIdOf(owner, name). */
-  readonly objectId: string;
-  /** The owner's Ed25519 public key, 32 bytes. */
-  readonly owner: Uint8Array;
-  readonly name: string;
-  /** 1 for the first version, then +1 per version. */
-  readonly seq: number;
-  /** versionHash of version seq - 1 (32 bytes); all zeros for seq 1. */
-  readonly prev: Uint8Array;
-  /** Opaque to replicas (usually encrypted by the owner); at most OBJECT_PAYLOAD_BYTES_MAX bytes. */
-  readonly payload: Uint8Array;
-  /** Ed25519 over the signed bytes above, 64 bytes. */
-  readonly signature: Uint8Array;
-}
+export type { SignedObject } from '../protocol/objects';
+import type { SignedObject } from '../protocol/objects';
 
-/** `prev` of a first version (all zeros). Compare against it; do not write into it. */
 export const NO_PREVIOUS_VERSION: Uint8Array = new Uint8Array(ID_BYTES);
 
 export function objectIdOf(owner: Uint8Array, name: string): string {

@@ -1,48 +1,15 @@
-// The wire and disk form of a signed object: a msgpack array with a format number first,
-//   [1, objectId (32 bytes), owner (32), name, seq, prev (32), payload, signature (64)]
-// decoded with every length bounded. Decoding checks shape only; checkSignedObject verifies.
+// The disk form of a signed object (the wire codec is protocol/objects.ts): canonical bytes, decoded
+// with every length bounded. Decoding checks shape only; checkSignedObject verifies.
 import { Decoder } from '@msgpack/msgpack';
-import { arr, bytes, type Codec, FrameError, hexBytes, literal, str, uint } from '../protocol/codec';
+import { FrameError } from '../protocol/codec';
 import { ErrorCodes, type Result, err, ok } from '../protocol/errors';
 import { canonicalBytes } from '../protocol/frame';
-import { ID_BYTES, OBJECT_NAME_BYTES_MAX, OBJECT_PAYLOAD_BYTES_MAX } from '../protocol/limits';
-import { type SignedObject, versionHash } from './signedObject';
+import { OBJECT_NAME_BYTES_MAX, OBJECT_PAYLOAD_BYTES_MAX } from '../protocol/limits';
+import { SIGNED_OBJECT_FIELDS, type SignedObject, signedObjectCodec } from '../protocol/objects';
+import { versionHash } from './signedObject';
 
-const FORMAT = 1;
-const FIELDS = 8;
-
-const fieldCodecs = {
-  format: literal(FORMAT),
-  objectId: hexBytes(ID_BYTES),
-  owner: bytes({ len: 32, max: 32 }),
-  // A JS string never has more UTF-16 units than its UTF-8 bytes; the byte bound is checkSignedObject's.
-  name: str({ max: OBJECT_NAME_BYTES_MAX }),
-  seq: uint(),
-  prev: bytes({ len: ID_BYTES, max: ID_BYTES }),
-  payload: bytes({ max: OBJECT_PAYLOAD_BYTES_MAX }),
-  signature: bytes({ len: 64, max: 64 }),
-};
-
-const tuple = arr({ encode: (v: unknown) => v, decode: (w: unknown) => w }, { min: FIELDS, max: FIELDS });
-
-/** A signed object as a frame field (embed it in replica-manager messages). */
-export const signedObjectCodec: Codec<SignedObject> = {
-  encode: (o) => [FORMAT, Buffer.from(o.objectId, 'hex'), o.owner, o.name, o.seq, o.prev, o.payload, o.signature],
-  decode(wire, path) {
-    const [format, objectId, owner, name, seq, prev, payload, signature] = tuple.decode(wire, path);
-    const at = (field: string) => (path ? `${path}.${field}` : field);
-    fieldCodecs.format.decode(format, at('format'));
-    return {
-      objectId: fieldCodecs.objectId.decode(objectId, at('objectId')),
-      owner: fieldCodecs.owner.decode(owner, at('owner')),
-      name: fieldCodecs.name.decode(name, at('name')),
-      seq: fieldCodecs.seq.decode(seq, at('seq')),
-      prev: fieldCodecs.prev.decode(prev, at('prev')),
-      payload: fieldCodecs.payload.decode(payload, at('payload')),
-      signature: fieldCodecs.signature.decode(signature, at('signature')),
-    };
-  },
-};
+export { signedObjectCodec };
+const FIELDS = SIGNED_OBJECT_FIELDS;
 
 const decoder = new Decoder({
   maxStrLength: OBJECT_NAME_BYTES_MAX,

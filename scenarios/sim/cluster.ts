@@ -8,8 +8,11 @@ import { SimClock } from '../../infra/sim/clock';
 import { SimNetwork, type NetworkFaults } from '../../infra/sim/network';
 import { SimRandom } from '../../infra/sim/random';
 import { createNode, type NodeOptions, type PostNode } from '../../actors/node';
-import { closest, type Key, type NodeId } from '../../overlay/id';
-import { LEAF_SET_HALF, OVERLAY_TIMINGS, type OverlayTimings } from '../../protocol/limits';
+import { closest, kClosest, type Key, type NodeId } from '../../overlay/id';
+import { getVerifiedBlock, getVerifiedObject } from '../../storage/replicaStore';
+import { LEAF_SET_HALF, OVERLAY_TIMINGS, type OverlayTimings, type StorageTimings } from '../../protocol/limits';
+import { MemoryDisk, MemoryStore } from '../../infra/store/memory';
+import type { NodeCertificate } from '../../protocol/identity';
 import { routerInvariantViolations } from '../../overlay/router/invariants';
 import type { InspectionEvent } from 'xstate';
 
@@ -23,6 +26,8 @@ export interface SimClusterOptions {
   readonly logLines?: number;
   /** Check the router's invariants after every transition of every node (slower). */
   readonly checkInvariants?: boolean;
+  readonly replicationFactor?: number;
+  readonly storageTimings?: StorageTimings;
 }
 
 export interface RouteCheck {
@@ -38,6 +43,11 @@ export class SimCluster {
   readonly network: SimNetwork;
   readonly log: MemoryLog;
   readonly nodes = new Map<NodeId, PostNode>();
+  /** Each node's simulated disk, kept across kills so a restarted node finds its data. */
+  readonly disks = new Map<NodeId, MemoryDisk>();
+  /** Identities by node id, so a killed node can be restarted from its "data folder". */
+  private readonly identities = new Map<NodeId, { keys: { publicKey: Uint8Array; secretKey: Uint8Array }; cert: NodeCertificate; n: number }>();
+  readonly convergenceSecret: Uint8Array;
   private readonly dead = new Set<NodeId>();
   /** Invariant violations seen so far (when checkInvariants is on). */
   readonly violations: string[] = [];
@@ -49,6 +59,7 @@ export class SimCluster {
     random: SimRandom,
   ) {
     this.random = random;
+    this.convergenceSecret = random.fork('convergence').bytes(32);
     this.log = new MemoryLog({ capacity: options.logLines ?? 20_000, level: 'info', clock: this.clock });
     this.network = new SimNetwork({
       clock: this.clock,
@@ -74,11 +85,28 @@ export class SimCluster {
     const random = this.random.fork(`node-${n}`);
     const keys = await signingKeyPairFromSeed(random.bytes(32));
     const cert = await issueNodeCertificate(this.ca, keys, { nowMs: this.clock.now() });
+    this.identities.set(cert.nodeId, { keys, cert, n });
+    return this.startNode(cert.nodeId, random, extra);
+  }
+
+  /** Start a node again from its identity and disk (after `kill`), as `post lab restart` does. */
+  async restart(id: NodeId, extra: Partial<NodeOptions> = {}): Promise<PostNode> {
+    const identity = this.identities.get(id);
+    if (!identity) throw new Error(`no node ${id} to restart`);
+    this.dead.delete(id);
+    return this.startNode(id, this.random.fork(`node-${identity.n}-restart-${this.clock.now()}`), extra);
+  }
+
+  private startNode(id: NodeId, random: SimRandom, extra: Partial<NodeOptions>): PostNode {
+    const { keys, cert } = this.identities.get(id)!;
     const transport = this.network.connect(cert.nodeId);
+    const disk = this.disks.get(id) ?? new MemoryDisk();
+    this.disks.set(id, disk);
     const node = createNode(
-      { transport, clock: this.clock, random, log: this.log },
-      { cert, signingSecretKey: keys.secretKey, trust: this.ca },
+      { transport, clock: this.clock, random, log: this.log, store: new MemoryStore(disk) },
+      { cert, signingSecretKey: keys.secretKey, trust: this.ca, convergenceSecret: this.convergenceSecret, replicationFactor: this.options.replicationFactor ?? 3 },
       {
+        storageTimings: this.options.storageTimings,
         timings: this.options.timings ?? OVERLAY_TIMINGS,
         leafHalf: this.options.leafHalf ?? LEAF_SET_HALF,
         inspect: this.options.checkInvariants ? (e) => this.checkInvariants(cert.nodeId, e) : undefined,
@@ -195,6 +223,23 @@ export class SimCluster {
     }
     await this.runUntil(() => settled === count, 60_000);
     return result;
+  }
+
+  /** Ids that do not have a verified copy on every one of the k live nodes closest to them. */
+  async underReplicated(ids: readonly string[], kind: 'block' | 'object' = 'block'): Promise<{ id: string; holders: number }[]> {
+    const k = this.options.replicationFactor ?? 3;
+    const live = this.liveIds();
+    const out: { id: string; holders: number }[] = [];
+    for (const id of ids) {
+      let holders = 0;
+      for (const node of kClosest(live, id, k)) {
+        const store = new MemoryStore(this.disks.get(node)!);
+        const ok = kind === 'block' ? (await getVerifiedBlock(store, id)).status === 'ok' : (await getVerifiedObject(store, id)) !== undefined;
+        if (ok) holders++;
+      }
+      if (holders < k) out.push({ id, holders });
+    }
+    return out;
   }
 
   async stop(): Promise<void> {

@@ -1,0 +1,259 @@
+// The replica manager's housekeeping passes (scheduled one at a time by replicaManager.machine):
+//
+// - repair: every key held here goes to the k nodes that should hold it by the current leaf set;
+//   a key this node should no longer hold is deleted once all k of its replicas confirmed a verified
+//   copy (hand-over: nothing is deleted on a guess).
+// - anti-entropy: compare a range digest with the clockwise neighbour over the arc between the two
+//   (both must hold every key there); on a mismatch, list both sides and fetch what is missing here;
+//   then a repair pass pushes what is missing there and on the other replicas.
+// - gc: collect blocks whose lease ended.
+// - scrub: re-verify a bounded batch of local copies; a corrupt copy is dropped and fetched again.
+import type { LocalStore } from '../../infra/store/port';
+import type { Clock, Log } from '../../infra/ports';
+import { ErrorCodes } from '../../protocol/errors';
+import { REPAIR_TRANSFERS_IN_FLIGHT_MAX, SCRUB_BLOCKS_PER_PASS, STORAGE_BATCH_IDS_MAX, STORAGE_LEASE_MS, type StorageTimings } from '../../protocol/limits';
+import { BlockData, BlockGet, Digest, DigestReply, Has, HasReply, ObjectData, ObjectGet, Scan, ScanReply } from '../../protocol/storage';
+import { applyBlockPut, applyObjectPut, getVerifiedBlock, getVerifiedObject } from '../../storage/replicaStore';
+import { checkSignedObject } from '../../storage/signedObject';
+import type { Metrics } from '../metrics';
+import type { Peers } from './peers';
+import type { StorageClient } from './storageClient';
+
+export interface PassDeps {
+  readonly self: string;
+  readonly store: () => LocalStore;
+  readonly peers: Peers;
+  readonly clock: Clock;
+  readonly log: Log;
+  readonly metrics: Metrics;
+  readonly timings: StorageTimings;
+  readonly replicationFactor: number;
+  /** This node's own storage client (node identity): pushes and fetches during repair. */
+  readonly client: StorageClient;
+  /** The k replicas of an id, nearest first: from the leaf set when it knows them, else asked of the root. */
+  readonly replicasOf: (id: string) => Promise<string[]>;
+  /** Clockwise neighbour, if any. */
+  readonly clockwiseNeighbour: () => string | undefined;
+}
+
+const WHOLE_CIRCLE = { lo: '0'.repeat(64), hi: '0'.repeat(64) };
+
+/** Run `tasks` with at most `limit` in flight. */
+async function inParallel<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await task(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+function chunked<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+async function allEntries(store: LocalStore) {
+  const blocks = [];
+  for (let afterId: string | undefined; ; ) {
+    const page = await store.scanBlocks(WHOLE_CIRCLE, { afterId, limit: STORAGE_BATCH_IDS_MAX });
+    blocks.push(...page);
+    if (page.length < STORAGE_BATCH_IDS_MAX) break;
+    afterId = page[page.length - 1]!.id;
+  }
+  const objects = [];
+  for (let afterId: string | undefined; ; ) {
+    const page = await store.scanObjects(WHOLE_CIRCLE, { afterId, limit: STORAGE_BATCH_IDS_MAX });
+    objects.push(...page);
+    if (page.length < STORAGE_BATCH_IDS_MAX) break;
+    afterId = page[page.length - 1]!.id;
+  }
+  return { blocks, objects };
+}
+
+export interface RepairReport {
+  readonly checked: number;
+  readonly pushed: number;
+  readonly handedOver: number;
+  readonly unreachable: number;
+}
+
+/** Bring every key held here to the nodes that should hold it; hand over what is no longer ours. */
+export async function repairPass(d: PassDeps): Promise<RepairReport> {
+  const store = d.store();
+  const { blocks, objects } = await allEntries(store);
+  type Want = { blocks: string[]; objects: string[]; verifyBlocks: string[] };
+  const wants = new Map<string, Want>();
+  const want = (node: string) => wants.get(node) ?? (wants.set(node, { blocks: [], objects: [], verifyBlocks: [] }), wants.get(node)!);
+  const desiredOf = new Map<string, string[]>();
+  const handOver = new Set<string>();
+  for (const e of [...blocks, ...objects]) {
+    let desired: string[];
+    try {
+      desired = await d.replicasOf(e.id);
+    } catch {
+      continue; // the root cannot be reached now: try again next pass
+    }
+    desiredOf.set(e.id, desired);
+    const leaving = !desired.includes(d.self);
+    if (leaving) handOver.add(e.id);
+    for (const node of desired) {
+      if (node === d.self) continue;
+      const isBlock = 'insertedBy' in e;
+      if (isBlock && leaving) want(node).verifyBlocks.push(e.id);
+      else if (isBlock) want(node).blocks.push(e.id);
+      else want(node).objects.push(e.id);
+    }
+  }
+  const blockMeta = new Map(blocks.map((b) => [b.id, b]));
+  const objectSeq = new Map(objects.map((o) => [o.id, o.seq]));
+  const confirmed = new Map<string, Set<string>>();
+  const confirm = (id: string, node: string) => (confirmed.get(id) ?? (confirmed.set(id, new Set()), confirmed.get(id)!)).add(node);
+  let pushed = 0;
+  let unreachable = 0;
+
+  await inParallel([...wants], REPAIR_TRANSFERS_IN_FLIGHT_MAX, async ([node, w]) => {
+    const missingBlocks: string[] = [];
+    const staleObjects: string[] = [];
+    for (const [ids, verify] of [[w.blocks, false], [w.verifyBlocks, true]] as const)
+      for (const batch of chunked(ids, STORAGE_BATCH_IDS_MAX)) {
+        const r = await d.peers.request(node, Has, { blocks: batch, objects: [], verify }, HasReply, d.timings.requestTimeoutMs);
+        if (!r.ok) return void unreachable++;
+        batch.forEach((id, i) => (r.body.blocks[i] ? confirm(id, node) : missingBlocks.push(id)));
+      }
+    for (const batch of chunked(w.objects, STORAGE_BATCH_IDS_MAX)) {
+      const r = await d.peers.request(node, Has, { blocks: [], objects: batch, verify: false }, HasReply, d.timings.requestTimeoutMs);
+      if (!r.ok) return void unreachable++;
+      batch.forEach((id, i) => ((r.body.objects[i] ?? 0) >= (objectSeq.get(id) ?? 0) ? confirm(id, node) : staleObjects.push(id)));
+    }
+    for (const id of missingBlocks) {
+      const local = await getVerifiedBlock(store, id);
+      if (local.status !== 'ok') continue;
+      const meta = blockMeta.get(id)!;
+      try {
+        await d.client.putBlockAs(id, local.bytes, meta.expiresAtMs, meta.insertedBy, [node]);
+        confirm(id, node);
+        pushed++;
+      } catch (e) {
+        d.log.debug('storage.repair.push_failed', { block: id, to: node, error: (e as Error).message });
+      }
+    }
+    for (const id of staleObjects) {
+      const o = await getVerifiedObject(store, id);
+      if (!o) continue;
+      const r = await d.client.putObjectTo(o, undefined, [node]);
+      if (r.ok || r.code === ErrorCodes.SEQ_NOT_NEWER) {
+        confirm(id, node);
+        pushed++;
+      }
+    }
+  });
+
+  // Hand over: delete only what every one of its k replicas confirmed (a verified copy for blocks).
+  let handedOver = 0;
+  for (const id of handOver) {
+    const desired = desiredOf.get(id)!;
+    const ok = desired.every((n) => confirmed.get(id)?.has(n));
+    if (!ok) continue;
+    if (blockMeta.has(id)) await store.deleteBlock(id);
+    else await store.deleteObject(id);
+    handedOver++;
+  }
+  if (pushed) d.metrics.inc('post_storage_repair_pushed_total', 'Copies pushed to replicas that lacked them', undefined, pushed);
+  if (handedOver) d.metrics.inc('post_storage_handed_over_total', 'Local copies dropped after their new replicas confirmed them', undefined, handedOver);
+  return { checked: blocks.length + objects.length, pushed, handedOver, unreachable };
+}
+
+/** Digest the arc shared with the clockwise neighbour; on a mismatch fetch what is missing here. */
+export async function antiEntropyPass(d: PassDeps): Promise<{ fetched: number; mismatch: boolean }> {
+  const neighbour = d.clockwiseNeighbour();
+  if (!neighbour) return { fetched: 0, mismatch: false };
+  const store = d.store();
+  const range = { lo: d.self, hi: neighbour };
+  const theirs = await d.peers.request(neighbour, Digest, range, DigestReply, d.timings.requestTimeoutMs);
+  if (!theirs.ok) return { fetched: 0, mismatch: false };
+  const ours = await store.rangeDigest(range);
+  const same = (a: { count: number; xor: string }, b: { count: number; xor: string }) => a.count === b.count && a.xor === b.xor;
+  if (same(ours.blocks, theirs.body.blocks) && same(ours.objects, theirs.body.objects)) return { fetched: 0, mismatch: false };
+  d.metrics.inc('post_storage_antientropy_mismatches_total', 'Anti-entropy digests that differed from a neighbour\'s');
+  let fetched = 0;
+  for (const what of ['blocks', 'objects'] as const) {
+    for (let afterId: string | undefined; ; ) {
+      const page = await d.peers.request(neighbour, Scan, { what, ...range, afterId, limit: STORAGE_BATCH_IDS_MAX }, ScanReply, d.timings.requestTimeoutMs);
+      if (!page.ok) break;
+      for (const b of page.body.blocks) if (!(await store.hasBlock(b.id)) && (await fetchBlockFrom(d, neighbour, b))) fetched++;
+      for (const o of page.body.objects) if (((await store.getObject(o.id))?.seq ?? 0) < o.seq && (await fetchObjectFrom(d, neighbour, o.id))) fetched++;
+      const ids = what === 'blocks' ? page.body.blocks.map((b) => b.id) : page.body.objects.map((o) => o.id);
+      if (!page.body.more || ids.length === 0) break;
+      afterId = ids[ids.length - 1];
+    }
+  }
+  if (fetched) d.metrics.inc('post_storage_antientropy_fetched_total', 'Copies fetched by anti-entropy', undefined, fetched);
+  return { fetched, mismatch: true };
+}
+
+async function fetchBlockFrom(d: PassDeps, node: string, b: { id: string; expiresAtMs: number; insertedBy: string }): Promise<boolean> {
+  const r = await d.peers.request(node, BlockGet, { id: b.id }, BlockData, d.timings.requestTimeoutMs);
+  if (!r.ok || !r.body.found || !r.body.block) return false;
+  return (await applyBlockPut(d.store(), b.id, r.body.block, { expiresAtMs: b.expiresAtMs, insertedBy: b.insertedBy })).ok;
+}
+
+async function fetchObjectFrom(d: PassDeps, node: string, id: string): Promise<boolean> {
+  const r = await d.peers.request(node, ObjectGet, { objectId: id }, ObjectData, d.timings.requestTimeoutMs);
+  if (!r.ok || !r.body.found || !r.body.object || !checkSignedObject(r.body.object).ok) return false;
+  return (await applyObjectPut(d.store(), r.body.object, undefined)).accept;
+}
+
+/** Collect blocks whose lease has ended. */
+export async function gcPass(d: PassDeps): Promise<number> {
+  const store = d.store();
+  let collected = 0;
+  for (;;) {
+    const gone = await store.deleteExpired(Math.floor(d.clock.now()), { limit: STORAGE_BATCH_IDS_MAX });
+    collected += gone.length;
+    if (gone.length === 0 || gone.length < STORAGE_BATCH_IDS_MAX) break;
+  }
+  if (collected) {
+    d.metrics.inc('post_storage_collected_total', 'Blocks collected after their lease ended', undefined, collected);
+    d.log.info('storage.gc', { collected });
+  }
+  return collected;
+}
+
+/** Re-verify the next batch of local copies (the cursor wraps); repair what is corrupt. */
+export async function scrubPass(d: PassDeps, cursor: { afterId?: string }): Promise<number> {
+  const store = d.store();
+  const page = await store.scanBlocks(WHOLE_CIRCLE, { afterId: cursor.afterId, limit: SCRUB_BLOCKS_PER_PASS });
+  cursor.afterId = page.length < SCRUB_BLOCKS_PER_PASS ? undefined : page[page.length - 1]!.id;
+  let repaired = 0;
+  for (const e of page) {
+    const local = await getVerifiedBlock(store, e.id);
+    if (local.status !== 'corrupt') continue;
+    d.log.warn('storage.corrupt', { block: e.id, found: 'by scrub' });
+    await store.deleteBlock(e.id);
+    if (await refetchBlock(d, e.id, { expiresAtMs: e.expiresAtMs, insertedBy: e.insertedBy })) repaired++;
+  }
+  return repaired;
+}
+
+/** Fetch a good copy of a block from the other replicas and store it here again. */
+export async function refetchBlock(d: PassDeps, id: string, lease?: { expiresAtMs: number; insertedBy: string }): Promise<boolean> {
+  const bytes = await d.client.fetchBlock(id, [d.self]);
+  if (!bytes) {
+    d.log.error('storage.corrupt.unrepaired', { block: id, why: 'no other replica has a good copy' });
+    return false;
+  }
+  const r = await applyBlockPut(d.store(), id, bytes, lease ?? { expiresAtMs: Math.floor(d.clock.now() + STORAGE_LEASE_MS), insertedBy: d.self });
+  if (r.ok) {
+    d.metrics.inc('post_storage_corrupt_repaired_total', 'Corrupt local copies replaced from other replicas');
+    d.log.info('storage.corrupt.repaired', { block: id });
+  }
+  return r.ok;
+}
+
+/** Fetch the newest version of an object from the other replicas and store it here again. */
+export async function refetchObject(d: PassDeps, id: string): Promise<boolean> {
+  const o = await d.client.getObject(id);
+  if (!o) return false;
+  return (await applyObjectPut(d.store(), o, undefined)).accept;
+}

@@ -1,0 +1,27 @@
+// Typed request/reply with other nodes for the storage actors: encode, send to the node's direct
+// subject, decode the reply as the expected kind. Transport failures come back as values, so callers
+// (session machines) can retry lost requests.
+import { type Transport, TransportError } from '../../infra/ports';
+import type { FrameKind } from '../../protocol/frame';
+import { subjects } from '../../protocol/subjects';
+
+export type PeerReply<T> = { ok: true; body: T } | { ok: false; code: string; message: string };
+
+export class Peers {
+  constructor(
+    private readonly transport: Transport,
+    private readonly ringId: string,
+  ) {}
+
+  async request<Q, R>(node: string, kind: FrameKind<Q>, body: Q, replyKind: FrameKind<R>, timeoutMs: number): Promise<PeerReply<R>> {
+    let bytes: Uint8Array;
+    try {
+      bytes = await this.transport.request(subjects.node(this.ringId, node), kind.encode(body), { timeoutMs });
+    } catch (e) {
+      if (e instanceof TransportError) return { ok: false, code: e.code, message: e.message };
+      return { ok: false, code: 'CLOSED', message: (e as Error).message };
+    }
+    const r = replyKind.decode(bytes);
+    return r.ok ? { ok: true, body: r.body } : { ok: false, code: 'BAD_FRAME', message: r.reason };
+  }
+}

@@ -1,0 +1,216 @@
+// The replica manager actor (DESIGN section 3): serves this node's share of the ring's storage as a
+// replica, gives the other actors the StorageApi (a client per inserting member), and keeps every
+// object on its k closest live nodes: repair when the leaf set changes, anti-entropy with the
+// neighbours, lease collection and scrubbing, scheduled by replicaManager.machine one pass at a time.
+import type { Subscription } from 'rxjs';
+import type { ActorRefFrom, InspectionEvent } from 'xstate';
+import type { RingTrust } from '../../crypto/certificates';
+import type { StorageSigner } from '../../crypto/insertAuth';
+import type { LocalStore } from '../../infra/store/port';
+import type { Clock, Log, Transport } from '../../infra/ports';
+import { type PassName, replicaManagerMachine } from '../../machines/replicaManager.machine';
+import { kClosest } from '../../overlay/id';
+import { ErrorCodes, PostError } from '../../protocol/errors';
+import { LEAF_SET_SIZE, STORAGE_TIMINGS, type StorageTimings } from '../../protocol/limits';
+import { Has, HasReply, LOCATE_APP, LocateReply } from '../../protocol/storage';
+import type { Metrics } from '../metrics';
+import type { RouterService } from '../router';
+import { antiEntropyPass, type PassDeps, refetchBlock, refetchObject, repairPass, gcPass, scrubPass } from './passes';
+import { Peers } from './peers';
+import { ReplicaHandlers } from './replicaHandlers';
+import { StorageClient } from './storageClient';
+
+export interface ReplicaManagerDeps {
+  readonly transport: Transport;
+  readonly clock: Clock;
+  readonly log: Log;
+  readonly metrics: Metrics;
+  readonly router: RouterService;
+  readonly trust: RingTrust;
+  readonly store: LocalStore;
+  /** This node as an inserting member (repair pushes, operator requests). */
+  readonly nodeSigner: StorageSigner;
+  readonly replicationFactor: number;
+  readonly convergenceSecret: Uint8Array;
+  readonly timings?: StorageTimings;
+  readonly quotaBytes?: number;
+  readonly inspect?: (e: InspectionEvent) => void;
+}
+
+type ManagerRef = ActorRefFrom<typeof replicaManagerMachine>;
+
+export class ReplicaManagerService {
+  readonly timings: StorageTimings;
+  /** This node's own storage client. */
+  readonly storage: StorageClient;
+  private readonly peers: Peers;
+  private readonly handlers: ReplicaHandlers;
+  private readonly passDeps: PassDeps;
+  private readonly log: Log;
+  private ref: ManagerRef | undefined;
+  private membership: Subscription | undefined;
+  private readonly scrubCursor: { afterId?: string } = {};
+  private totalsCache = { objects: 0, bytes: 0 };
+
+  constructor(private readonly deps: ReplicaManagerDeps) {
+    this.timings = deps.timings ?? STORAGE_TIMINGS;
+    this.log = deps.log.child({ actor: 'replicaManager' });
+    this.peers = new Peers(deps.transport, deps.trust.ringId);
+    this.storage = this.client(deps.nodeSigner);
+    this.handlers = new ReplicaHandlers({
+      store: () => deps.store,
+      trust: deps.trust,
+      clock: deps.clock,
+      log: this.log,
+      metrics: deps.metrics,
+      quotaBytes: deps.quotaBytes,
+      publish: (subject, bytes) => deps.transport.publish(subject, bytes),
+      onCorrupt: (id, kind) =>
+        void (kind === 'block' ? refetchBlock(this.passDeps, id) : refetchObject(this.passDeps, id)).catch((e: Error) =>
+          this.log.warn('storage.corrupt.unrepaired', { id, error: e.message }),
+        ),
+    });
+    this.passDeps = {
+      self: deps.router.self,
+      store: () => deps.store,
+      peers: this.peers,
+      clock: deps.clock,
+      log: this.log,
+      metrics: deps.metrics,
+      timings: this.timings,
+      replicationFactor: deps.replicationFactor,
+      client: this.storage,
+      replicasOf: (id) => this.locate(id, 0),
+      clockwiseNeighbour: () => deps.router.snapshot?.context.leafSet.cw[0],
+    };
+    deps.router.registerFrames('storage.', (frame, msg) => this.handlers.handle(frame, msg));
+    deps.router.registerApp(LOCATE_APP, async ({ key, body }) => {
+      const want = Math.max(1, Math.min(body[0] ?? deps.replicationFactor, LEAF_SET_SIZE + 1));
+      return LocateReply.encode({ nodes: kClosest([deps.router.self, ...deps.router.leafSet()], key, want) });
+    });
+    deps.metrics.gauge('post_storage_objects', 'Blocks and signed objects held by this node', () => this.totalsCache.objects);
+    deps.metrics.gauge('post_storage_bytes', 'Bytes of blocks and signed objects held by this node', () => this.totalsCache.bytes);
+  }
+
+  // ---- lifecycle (driven by the supervisor) ----------------------------------------------------
+
+  logic() {
+    return replicaManagerMachine.provide({ actions: { runPass: (_, p) => void this.run(p.pass) } });
+  }
+
+  get input() {
+    return { timings: this.timings };
+  }
+
+  attach(ref: ManagerRef): void {
+    this.ref = ref;
+    this.membership?.unsubscribe();
+    this.membership = this.deps.router.membership$.subscribe(() => this.send({ type: 'LEAFSET_CHANGED' }));
+    void this.refreshTotals();
+  }
+
+  detach(): void {
+    this.membership?.unsubscribe();
+    this.membership = undefined;
+    this.ref = undefined;
+  }
+
+  private send(e: Parameters<ManagerRef['send']>[0]): void {
+    const ref = this.ref;
+    if (ref && ref.getSnapshot().status === 'active') ref.send(e);
+  }
+
+  get snapshot() {
+    return this.ref?.getSnapshot();
+  }
+
+  // ---- the API for the other actors ------------------------------------------------------------
+
+  /** A StorageApi that inserts as `signer` (a user's node-side actor, or this node). */
+  client(signer: StorageSigner): StorageClient {
+    return new StorageClient(
+      {
+        peers: this.peers,
+        clock: this.deps.clock,
+        timings: this.timings,
+        replicationFactor: this.deps.replicationFactor,
+        convergenceSecret: this.deps.convergenceSecret,
+        session: { clock: this.deps.clock, inspect: this.deps.inspect },
+        locate: (id, extra) => this.locate(id, extra),
+      },
+      signer,
+    );
+  }
+
+  /** The k (+ extra) live nodes nearest `id`, nearest first: from the leaf set, or asked of the root. */
+  async locate(id: string, extra = 0): Promise<string[]> {
+    const want = Math.min(this.deps.replicationFactor + extra, LEAF_SET_SIZE + 1);
+    const router = this.deps.router;
+    if (router.knowsReplicas(id, want)) return kClosest([router.self, ...router.leafSet()], id, want);
+    try {
+      const o = await router.route(id, { app: LOCATE_APP, body: new Uint8Array([want]) });
+      const r = LocateReply.decode(o.response ?? new Uint8Array());
+      if (r.ok) return r.body.nodes;
+      throw new PostError(ErrorCodes.BAD_FRAME, r.reason);
+    } catch (e) {
+      throw new PostError(ErrorCodes.UNAVAILABLE, `cannot find the replicas of ${id.slice(0, 16)}: ${(e as Error).message}`);
+    }
+  }
+
+  /** The nodes near `id` that hold a verified copy right now (for `post block where`). */
+  async where(id: string): Promise<string[]> {
+    const candidates = await this.locate(id, LEAF_SET_SIZE);
+    const holders: string[] = [];
+    await Promise.all(
+      candidates.map(async (node) => {
+        const r = await this.peers.request(node, Has, { blocks: [id], objects: [id], verify: true }, HasReply, this.timings.requestTimeoutMs);
+        if (r.ok && (r.body.blocks[0] || (r.body.objects[0] ?? 0) > 0)) holders.push(node);
+      }),
+    );
+    return kClosest(holders, id, holders.length);
+  }
+
+  /** Objects and bytes held here (refreshed after every pass). */
+  totals(): { objects: number; bytes: number } {
+    return this.totalsCache;
+  }
+
+  async refreshTotals(): Promise<{ objects: number; bytes: number }> {
+    const t = await this.deps.store.totals();
+    this.totalsCache = { objects: t.blocks + t.objects, bytes: t.blockBytes + t.objectBytes };
+    return this.totalsCache;
+  }
+
+  // ---- passes ------------------------------------------------------------------------------------
+
+  private async run(pass: PassName): Promise<void> {
+    const started = this.deps.clock.now();
+    try {
+      const result = await this.runPass(pass);
+      this.deps.metrics.observe('post_storage_pass_ms', `Duration of storage housekeeping passes`, this.deps.clock.now() - started);
+      this.log.debug('storage.pass', { pass, ...(typeof result === 'object' ? result : { result }) });
+      await this.refreshTotals();
+      this.send({ type: 'PASS_DONE', pass });
+    } catch (e) {
+      this.log.warn('storage.pass.failed', { pass, error: (e as Error).message });
+      this.send({ type: 'PASS_FAILED', pass, error: (e as Error).message });
+    }
+  }
+
+  private async runPass(pass: PassName): Promise<unknown> {
+    if (this.deps.router.state !== 'ready') return { skipped: 'router not ready' };
+    switch (pass) {
+      case 'repair':
+        return repairPass(this.passDeps);
+      case 'antiEntropy': {
+        const ae = await antiEntropyPass(this.passDeps);
+        const repair = await repairPass(this.passDeps);
+        return { ...ae, ...repair };
+      }
+      case 'gc':
+        return gcPass(this.passDeps);
+      case 'scrub':
+        return scrubPass(this.passDeps, this.scrubCursor);
+    }
+  }
+}

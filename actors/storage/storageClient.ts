@@ -1,0 +1,182 @@
+// The storage service for one inserting member (a user or this node): StorageApi over the ring.
+// Writes go to all k replicas and succeed at a majority; reads ask the nearest replica first and fall
+// back; everything read is verified. Lost requests are retried: every request is idempotent.
+import { blockIdOf } from '../../crypto/convergent';
+import { blake2b } from '../../crypto/hash';
+import { signInsert, type StorageSigner } from '../../crypto/insertAuth';
+import type { Clock } from '../../infra/ports';
+import { ErrorCodes, PostError } from '../../protocol/errors';
+import { STORAGE_BATCH_IDS_MAX, STORAGE_LEASE_MS, type StorageTimings } from '../../protocol/limits';
+import { BlockData, BlockGet, BlockPut, ObjectData, ObjectGet, ObjectPut, ObjectPutReply, Refresh, StorageReply } from '../../protocol/storage';
+import type { ObjectPutResult, PutOptions, StorageApi } from '../../storage/api';
+import { type BlockRef, type DataSource, readBlockData, readBlocks, writeBlocks } from '../../storage/blocks';
+import { checkSignedObject, type SignedObject, versionHash } from '../../storage/signedObject';
+import { majority } from '../../overlay/placement';
+import type { Peers } from './peers';
+import { runRead, runWrite, type SessionEnv, type WriteAnswer } from './sessions';
+
+export interface ClientDeps {
+  readonly peers: Peers;
+  readonly clock: Clock;
+  readonly timings: StorageTimings;
+  readonly replicationFactor: number;
+  readonly convergenceSecret: Uint8Array;
+  readonly session: SessionEnv;
+  /** The k (+ extra) nodes nearest an id, nearest first (local view or asked of the id's root). */
+  readonly locate: (id: string, extra: number) => Promise<string[]>;
+}
+
+/** Extra candidates a reader asks after the k replicas, for the window before repair completes. */
+const READ_EXTRA_CANDIDATES = 3;
+
+export class StorageClient implements StorageApi {
+  constructor(
+    private readonly deps: ClientDeps,
+    readonly signer: StorageSigner,
+  ) {}
+
+  private get k(): number {
+    return this.deps.replicationFactor;
+  }
+
+  private leaseEnd(opts?: PutOptions): number {
+    return Math.floor(this.deps.clock.now() + (opts?.leaseMs ?? STORAGE_LEASE_MS));
+  }
+
+  // ---- data and blocks --------------------------------------------------------------------------
+
+  async putData(data: DataSource, opts?: PutOptions): Promise<BlockRef> {
+    const { root } = await writeBlocks(data, {
+      convergenceSecret: this.deps.convergenceSecret,
+      put: async (b) => void (await this.putBlockAs(b.id, b.bytes, this.leaseEnd(opts), this.signer.id)),
+    });
+    return root;
+  }
+
+  async getData(ref: BlockRef, opts?: { maxBytes?: number }): Promise<Buffer> {
+    const r = await readBlockData(ref, (id) => this.fetchBlock(id), opts);
+    if (!r.ok) throw new PostError(r.code, r.message);
+    return r.data;
+  }
+
+  readData(ref: BlockRef): AsyncGenerator<Buffer> {
+    return readBlocks(ref, (id) => this.fetchBlock(id));
+  }
+
+  async putBlock(bytes: Uint8Array, opts?: PutOptions): Promise<string> {
+    const id = blockIdOf(bytes).toString('hex');
+    await this.putBlockAs(id, bytes, this.leaseEnd(opts), this.signer.id);
+    return id;
+  }
+
+  async getBlock(id: string): Promise<Uint8Array> {
+    const block = await this.fetchBlock(id);
+    if (!block) throw new PostError(ErrorCodes.BLOCK_MISSING, `no replica has a good copy of block ${id.slice(0, 16)}`);
+    return block;
+  }
+
+  /** Write one block to its replicas under a given lease and inserter (repair uses another inserter). */
+  async putBlockAs(id: string, bytes: Uint8Array, expiresAtMs: number, insertedBy: string, targets?: readonly string[]): Promise<readonly string[]> {
+    const nodes = targets ?? (await this.deps.locate(id, 0)).slice(0, this.k);
+    const auth = await signInsert(this.signer, [id, expiresAtMs, insertedBy]);
+    const outcome = await runWrite(this.deps.session, { targets: nodes, quorum: majority(Math.min(this.k, nodes.length)), attemptsMax: this.deps.timings.attemptsMax }, async (node) =>
+      answerOf(await this.deps.peers.request(node, BlockPut, { id, block: bytes, expiresAtMs, insertedBy, auth }, StorageReply, this.deps.timings.requestTimeoutMs)),
+    );
+    if (!outcome.ok) throw new PostError(outcome.code, `storing block ${id.slice(0, 16)}: ${outcome.message}`);
+    return outcome.acked;
+  }
+
+  /** A block, hash-verified; undefined when no candidate has a good copy. */
+  async fetchBlock(id: string, exclude: readonly string[] = []): Promise<Uint8Array | undefined> {
+    const candidates = (await this.deps.locate(id, READ_EXTRA_CANDIDATES)).filter((n) => !exclude.includes(n));
+    const { value } = await runRead<Uint8Array>(this.deps.session, { candidates, mode: 'first', attemptsMax: this.deps.timings.attemptsMax }, async (node) => {
+      const r = await this.deps.peers.request(node, BlockGet, { id }, BlockData, this.deps.timings.requestTimeoutMs);
+      if (!r.ok) return { kind: 'lost' };
+      if (!r.body.found || !r.body.block) return { kind: 'missing' };
+      return blockIdOf(r.body.block).toString('hex') === id ? { kind: 'got', value: r.body.block, rank: 0 } : { kind: 'bad' };
+    });
+    return value;
+  }
+
+  // ---- signed objects ---------------------------------------------------------------------------
+
+  async putObject(object: SignedObject, replacesSeq: number): Promise<ObjectPutResult> {
+    return this.putObjectTo(object, replacesSeq);
+  }
+
+  /** A put of a signed object; `replacesSeq` undefined is a repair put (store if newer). */
+  async putObjectTo(object: SignedObject, replacesSeq: number | undefined, targets?: readonly string[]): Promise<ObjectPutResult & { acked?: readonly string[] }> {
+    const check = checkSignedObject(object);
+    if (!check.ok) return { ok: false, code: check.code, message: check.message };
+    const nodes = targets ?? (await this.deps.locate(object.objectId, 0)).slice(0, this.k);
+    const auth = await signInsert(this.signer, [object.objectId, object.seq, versionHash(object)]);
+    const outcome = await runWrite(this.deps.session, { targets: nodes, quorum: majority(Math.min(this.k, nodes.length)), attemptsMax: this.deps.timings.attemptsMax }, async (node) => {
+      const r = await this.deps.peers.request(node, ObjectPut, { object, replaces: replacesSeq, auth }, ObjectPutReply, this.deps.timings.requestTimeoutMs);
+      if (!r.ok) return { kind: 'lost', code: r.code };
+      if (r.body.ok) return { kind: 'ack' };
+      const current = r.body.current && checkSignedObject(r.body.current).ok ? r.body.current : undefined;
+      return { kind: 'refused', refusal: { code: r.body.code ?? ErrorCodes.UNAVAILABLE, message: r.body.message ?? 'refused', detail: current } };
+    });
+    if (outcome.ok) return { ok: true, acked: outcome.acked };
+    // The newest verified version any refusing replica reported: what the writer should re-read.
+    let current: SignedObject | undefined;
+    for (const r of Object.values(outcome.refusals)) {
+      const c = r.detail as SignedObject | undefined;
+      if (c && (!current || c.seq > current.seq)) current = c;
+    }
+    return { ok: false, code: outcome.code, message: outcome.message, ...(current ? { current } : {}) };
+  }
+
+  async getObject(objectId: string): Promise<SignedObject | undefined> {
+    const candidates = (await this.deps.locate(objectId, 0)).slice(0, this.k);
+    const first = await this.readObjectFrom(objectId, candidates);
+    if (first) return first;
+    // None of the k replicas has it: look a little further (a membership change not yet repaired).
+    const wider = (await this.deps.locate(objectId, READ_EXTRA_CANDIDATES)).filter((n) => !candidates.includes(n));
+    return this.readObjectFrom(objectId, wider);
+  }
+
+  private async readObjectFrom(objectId: string, candidates: readonly string[]): Promise<SignedObject | undefined> {
+    const { value } = await runRead<SignedObject>(this.deps.session, { candidates, mode: 'all', attemptsMax: this.deps.timings.attemptsMax }, async (node) => {
+      const r = await this.deps.peers.request(node, ObjectGet, { objectId }, ObjectData, this.deps.timings.requestTimeoutMs);
+      if (!r.ok) return { kind: 'lost' };
+      if (!r.body.found || !r.body.object) return { kind: 'missing' };
+      const o = r.body.object;
+      return o.objectId === objectId && checkSignedObject(o).ok ? { kind: 'got', value: o, rank: o.seq } : { kind: 'bad' };
+    });
+    return value;
+  }
+
+  // ---- leases -------------------------------------------------------------------------------------
+
+  async refresh(blockIds: readonly string[], opts?: PutOptions): Promise<void> {
+    const expiresAtMs = this.leaseEnd(opts);
+    const byNode = new Map<string, string[]>();
+    for (const id of blockIds) for (const node of (await this.deps.locate(id, 0)).slice(0, this.k)) byNode.set(node, [...(byNode.get(node) ?? []), id]);
+    const failed: string[] = [];
+    await Promise.all(
+      [...byNode].map(async ([node, ids]) => {
+        for (let i = 0; i < ids.length; i += STORAGE_BATCH_IDS_MAX) {
+          const batch = ids.slice(i, i + STORAGE_BATCH_IDS_MAX);
+          const digest = blake2b(batch.map((id) => Buffer.from(id, 'hex')));
+          const auth = await signInsert(this.signer, [digest, expiresAtMs]);
+          let ok = false;
+          for (let attempt = 0; attempt < this.deps.timings.attemptsMax && !ok; attempt++) {
+            const r = await this.deps.peers.request(node, Refresh, { ids: batch, expiresAtMs, auth }, StorageReply, this.deps.timings.requestTimeoutMs);
+            ok = r.ok && r.body.ok;
+            if (r.ok && !r.body.ok) break;
+          }
+          if (!ok) failed.push(node);
+        }
+      }),
+    );
+    if (failed.length * 2 >= byNode.size && byNode.size > 0)
+      throw new PostError(ErrorCodes.UNAVAILABLE, `lease refresh failed on ${failed.length} of ${byNode.size} replicas`);
+  }
+}
+
+function answerOf(r: { ok: true; body: { ok: boolean; code?: string; message?: string } } | { ok: false; code: string; message: string }): WriteAnswer {
+  if (!r.ok) return { kind: 'lost', code: r.code };
+  if (r.body.ok) return { kind: 'ack' };
+  return { kind: 'refused', refusal: { code: r.body.code ?? ErrorCodes.UNAVAILABLE, message: r.body.message ?? 'refused' } };
+}

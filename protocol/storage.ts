@@ -1,0 +1,69 @@
+// Replica-manager messages between nodes (DESIGN section 3). Requests go to a replica's direct
+// subject; every reply carries a stable code when it refuses. Every insert carries the inserting
+// member's certificate and signature (scoped insertion): replicas verify them before storing.
+import { arr, bool, bytes, hexBytes, type Infer, obj, oneOf, opt, str, uint } from './codec';
+import { defineFrame } from './frame';
+import { memberCertificateCodec } from './identity';
+import { BLOCK_BYTES_MAX, FIELD_CHARS_MAX, ID_BYTES, LEAF_SET_SIZE, STORAGE_BATCH_IDS_MAX } from './limits';
+import { signedObjectCodec } from './objects';
+
+const id = hexBytes(ID_BYTES);
+const ids = arr(id, { max: STORAGE_BATCH_IDS_MAX });
+const code = opt(str({ max: 64 }));
+const message = opt(str({ max: FIELD_CHARS_MAX }));
+
+/** Who inserts, proven: a member certificate and its signature over the request's fixed fields. */
+export const insertAuthCodec = obj({ member: memberCertificateCodec, signature: bytes({ len: 64, max: 64 }) });
+export type InsertAuth = Infer<typeof insertAuthCodec>;
+
+/** A generic answer to a write: ok, or a refusal with a stable code. */
+export const StorageReply = defineFrame('storage.reply', obj({ ok: bool(), code, message }));
+
+/**
+ * Store an immutable block. Signed fields: [id, expiresAtMs, insertedBy]. A user may insert only
+ * as itself (insertedBy = its user id); a node (repair, hand-over) may carry another inserter's lease.
+ */
+export const BlockPut = defineFrame(
+  'storage.block.put',
+  obj({ id, block: bytes({ max: BLOCK_BYTES_MAX }), expiresAtMs: uint(), insertedBy: id, auth: insertAuthCodec }),
+);
+export const BlockGet = defineFrame('storage.block.get', obj({ id }));
+export const BlockData = defineFrame('storage.block.data', obj({ found: bool(), block: opt(bytes({ max: BLOCK_BYTES_MAX })), code }));
+
+/**
+ * Put a version of a signed object. `replaces` is the sequence it replaces (compare-and-swap; 0 to
+ * create); absent for repair (store if verified and newer). Signed fields: [objectId, seq, versionHash].
+ */
+export const ObjectPut = defineFrame('storage.object.put', obj({ object: signedObjectCodec, replaces: opt(uint()), auth: insertAuthCodec }));
+export const ObjectPutReply = defineFrame('storage.object.reply', obj({ ok: bool(), code, message, current: opt(signedObjectCodec) }));
+export const ObjectGet = defineFrame('storage.object.get', obj({ objectId: id }));
+export const ObjectData = defineFrame('storage.object.data', obj({ found: bool(), object: opt(signedObjectCodec), code }));
+
+/** Which of these does the replica hold (blocks: hash-verified now when `verify`; objects: stored seq, 0 if none)? */
+export const Has = defineFrame('storage.has', obj({ blocks: ids, objects: ids, verify: bool() }));
+export const HasReply = defineFrame('storage.has.reply', obj({ blocks: arr(bool(), { max: STORAGE_BATCH_IDS_MAX }), objects: arr(uint(), { max: STORAGE_BATCH_IDS_MAX }) }));
+
+/** Extend leases. Signed fields: [BLAKE2b of the concatenated ids, expiresAtMs]. */
+export const Refresh = defineFrame('storage.refresh', obj({ ids, expiresAtMs: uint(), auth: insertAuthCodec }));
+
+const digest = obj({ count: uint(), xor: hexBytes(ID_BYTES) });
+/** Anti-entropy: a digest of what the replica holds in an arc [lo, hi) of the circle. */
+export const Digest = defineFrame('storage.digest', obj({ lo: id, hi: id }));
+export const DigestReply = defineFrame('storage.digest.reply', obj({ blocks: digest, objects: digest }));
+/** Anti-entropy: list the blocks or the objects the replica holds in an arc, a page at a time. */
+export const Scan = defineFrame(
+  'storage.scan',
+  obj({ what: oneOf(['blocks', 'objects'] as const), lo: id, hi: id, afterId: opt(id), limit: uint({ max: STORAGE_BATCH_IDS_MAX }) }),
+);
+export const ScanReply = defineFrame(
+  'storage.scan.reply',
+  obj({
+    blocks: arr(obj({ id, expiresAtMs: uint(), insertedBy: id }), { max: STORAGE_BATCH_IDS_MAX }),
+    objects: arr(obj({ id, seq: uint() }), { max: STORAGE_BATCH_IDS_MAX }),
+    more: bool(),
+  }),
+);
+
+/** Routed to a key's root (router application `storage.locate`): the nodes nearest the key, nearest first. */
+export const LocateReply = defineFrame('storage.locate.reply', obj({ nodes: arr(id, { max: LEAF_SET_SIZE + 1 }) }));
+export const LOCATE_APP = 'storage.locate';

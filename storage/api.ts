@@ -1,0 +1,46 @@
+// The storage service as the other actors see it (log writer, notifier, mail gateway, the CLI):
+// the port the replica manager implements over the ring, and storage/memoryStorage.ts implements in
+// memory for tests. Everything a caller gets back has been verified (block hashes, AEAD, signatures).
+//
+// Durability: a put resolves once a majority of the object's k replicas stored it durably; the rest
+// is completed in the background. Errors are PostError values with stable codes (protocol/errors.ts):
+// TIMEOUT / UNAVAILABLE (retry later), BLOCK_MISSING, BLOCK_CORRUPT (no replica had a good copy),
+// NOT_AUTHORISED (not a member of this ring), QUOTA_EXCEEDED, DATA_TOO_LARGE.
+import type { BlockRef, DataSource } from './blocks';
+import type { SignedObject } from './signedObject';
+
+export interface PutOptions {
+  /** How long the blocks live unless refreshed (default STORAGE_LEASE_MS). */
+  readonly leaseMs?: number;
+}
+
+export type ObjectPutResult =
+  | { readonly ok: true }
+  /**
+   * CAS_MISMATCH: the stored version is not the one `replacesSeq` named; `current` is the newest
+   * verified version a majority holds (re-read, re-apply, retry). SEQ_NOT_NEWER / FORK / BAD_SIGNATURE /
+   * BAD_OBJECT_ID: the put itself was wrong.
+   */
+  | { readonly ok: false; readonly code: string; readonly message: string; readonly current?: SignedObject };
+
+export interface StorageApi {
+  /** Store data convergently (chunked under manifests as needed); resolves with its root reference. */
+  putData(data: DataSource, opts?: PutOptions): Promise<BlockRef>;
+  /** Read data by reference; every block verified. */
+  getData(ref: BlockRef, opts?: { maxBytes?: number }): Promise<Buffer>;
+  /** The same as a stream of plaintext pieces (bounded memory for large data). */
+  readData(ref: BlockRef): AsyncGenerator<Buffer>;
+
+  /** Store one already-encrypted block (e.g. a log entry sealed with a log key); resolves with its id. */
+  putBlock(bytes: Uint8Array, opts?: PutOptions): Promise<string>;
+  /** A block by id, hash-verified (BLOCK_MISSING when no replica has a good copy). */
+  getBlock(id: string): Promise<Uint8Array>;
+
+  /** Put a version of a signed object, replacing version `replacesSeq` (0: create). */
+  putObject(object: SignedObject, replacesSeq: number): Promise<ObjectPutResult>;
+  /** The newest verified version, or undefined when no replica has the object. */
+  getObject(objectId: string): Promise<SignedObject | undefined>;
+
+  /** Extend the leases of blocks still referenced (ids of chunks, manifests and entry blocks). */
+  refresh(blockIds: readonly string[], opts?: PutOptions): Promise<void>;
+}
