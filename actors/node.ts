@@ -258,7 +258,8 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
   });
   c.register(ControlService, {
     useFactory: instanceCachingFactory(
-      (d) => new ControlService({ transport: d.resolve(Tokens.Transport), log: d.resolve(Tokens.Log), trust: identity.trust, nodeId: identity.cert.nodeId, node: () => node }),
+      (d) =>
+        new ControlService({ transport: d.resolve(Tokens.Transport), clock: d.resolve(Tokens.Clock), log: d.resolve(Tokens.Log), trust: identity.trust, nodeId: identity.cert.nodeId, node: () => node }),
     ),
   });
   const node = new PostNode(c);

@@ -3,6 +3,7 @@
 import { IdentityFileError } from '../infra/files/identity';
 import { CommandError, UsageError } from './args';
 import { benchCommand } from './commands/bench';
+import { blockCommand } from './commands/block';
 import { caCommand } from './commands/ca';
 import { labCommand } from './commands/lab';
 import { nodeCommand } from './commands/node';
@@ -14,6 +15,7 @@ const commands: Record<string, { run: (argv: string[]) => Promise<void>; summary
   lab: { run: labCommand, summary: 'lab up|down|restart ...                   the local lab (NATS cluster + nodes)' },
   ring: { run: ringCommand, summary: 'ring status --lab FILE [--json]           every node: state, leaf set, objects' },
   route: { run: routeCommand, summary: 'route KEYHEX --lab FILE [--from NODEID]   route a probe to the key\'s root' },
+  block: { run: blockCommand, summary: 'block put|get|where ... --lab FILE          data into and out of the ring' },
   bench: { run: benchCommand, summary: 'bench NAME|all [--quick] [--json]         benchmarks, each against its baseline' },
 };
 

@@ -1,8 +1,11 @@
 // Operator requests to one node (the `post` command, the lab, the dashboard), on the node's control
-// subject. Replies carry JSON documents: this is the operator's view, not a protocol between nodes.
-import { bool, hexBytes, obj, opt, str, uint } from './codec';
+// subject. Replies carry JSON documents (and raw data for block reads): this is the operator's view,
+// not a protocol between nodes.
+import { bool, bytes, hexBytes, obj, opt, str, uint } from './codec';
 import { defineFrame } from './frame';
-import { FIELD_CHARS_MAX, FRAME_BYTES_MAX, ID_BYTES } from './limits';
+import { BLOCK_CHUNK_BYTES_MAX, FIELD_CHARS_MAX, FRAME_BYTES_MAX, ID_BYTES } from './limits';
+
+const session = str({ max: 64 });
 
 export const StatusRequest = defineFrame('control.status.request', obj({}));
 
@@ -10,7 +13,25 @@ export const RouteProbeRequest = defineFrame(
   'control.route.request',
   obj({ key: hexBytes(ID_BYTES), timeoutMs: opt(uint({ max: 600_000 })) }),
 );
+
+/** Upload data to store in the ring as this node: begin, send pieces in order, end (→ {ref, id, replicas}). */
+export const BlockPutBegin = defineFrame('control.block.put.begin', obj({}));
+export const BlockPutPiece = defineFrame('control.block.put.piece', obj({ session, seq: uint(), data: bytes({ max: BLOCK_CHUNK_BYTES_MAX }) }));
+export const BlockPutEnd = defineFrame('control.block.put.end', obj({ session, pieces: uint() }));
+/** Download data by reference: open (→ {session, sizeBytes}), then read pieces until `done`. */
+export const BlockOpen = defineFrame('control.block.open', obj({ ref: str({ max: 512 }) }));
+export const BlockRead = defineFrame('control.block.read', obj({ session }));
+/** Which nodes hold a verified copy of a block (→ {id, replicas}). */
+export const BlockWhere = defineFrame('control.block.where', obj({ id: hexBytes(ID_BYTES) }));
+
 export const ControlReply = defineFrame(
   'control.reply',
-  obj({ ok: bool(), json: opt(str({ max: FRAME_BYTES_MAX })), code: opt(str({ max: 64 })), error: opt(str({ max: FIELD_CHARS_MAX })) }),
+  obj({
+    ok: bool(),
+    json: opt(str({ max: FRAME_BYTES_MAX })),
+    data: opt(bytes({ max: BLOCK_CHUNK_BYTES_MAX })),
+    done: opt(bool()),
+    code: opt(str({ max: 64 })),
+    error: opt(str({ max: FIELD_CHARS_MAX })),
+  }),
 );

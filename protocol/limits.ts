@@ -218,3 +218,7 @@ export const INSERT_KEY_CHARS_MAX = 128;
 export const MAILBOX_OPEN_FOLDERS_MAX = 64;
 /** Folder heads read at once when listing folders. */
 export const MAILBOX_HEAD_READS_IN_FLIGHT_MAX = 16;
+/** Block transfers (`post block put/get`) one node serves at once. */
+export const CONTROL_SESSIONS_MAX = 16;
+/** A transfer idle this long is forgotten (its client died). */
+export const CONTROL_SESSION_IDLE_MS = 60_000;

@@ -120,6 +120,10 @@ export class ReplicaManagerService {
     if (ref && ref.getSnapshot().status === 'active') ref.send(e);
   }
 
+  get replicationFactor(): number {
+    return this.deps.replicationFactor;
+  }
+
   get snapshot() {
     return this.ref?.getSnapshot();
   }

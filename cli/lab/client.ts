@@ -2,10 +2,12 @@
 import { NatsTransport } from '../../infra/nats/transport';
 import { TransportError } from '../../infra/ports';
 import { ControlReply, RouteProbeRequest, StatusRequest } from '../../protocol/control';
+import type { FrameKind } from '../../protocol/frame';
 import { CLI_REQUEST_TIMEOUT_MS } from '../../protocol/limits';
 import { subjects } from '../../protocol/subjects';
 import { CommandError } from '../args';
-import type { LabFile, LabNode } from './labFile';
+import { findNode, type LabFile, type LabNode } from './labFile';
+import { isAlive } from '../../infra/nats/process';
 
 export class LabClient {
   private constructor(
@@ -28,7 +30,18 @@ export class LabClient {
   }
 
   /** One control request; resolves with the reply's JSON or rejects with a CommandError. */
-  async control(node: LabNode, frame: Uint8Array, timeoutMs = CLI_REQUEST_TIMEOUT_MS): Promise<unknown> {
+  async control(node: LabNode, frame: Uint8Array, timeoutMs = CLI_REQUEST_TIMEOUT_MS): Promise<any> {
+    const r = await this.controlRaw(node, frame, timeoutMs);
+    return r.json ? JSON.parse(r.json) : undefined;
+  }
+
+  /** A typed control request: `kind` and its body. */
+  ask<T>(node: LabNode, kind: FrameKind<T>, body: T, timeoutMs = CLI_REQUEST_TIMEOUT_MS): Promise<any> {
+    return this.control(node, kind.encode(body), timeoutMs);
+  }
+
+  /** One control request; resolves with the whole reply (JSON and raw data). */
+  async controlRaw(node: LabNode, frame: Uint8Array, timeoutMs = CLI_REQUEST_TIMEOUT_MS) {
     let bytes: Uint8Array;
     try {
       bytes = await this.transport.request(subjects.control(this.ringOf(node), node.id), frame, { timeoutMs });
@@ -39,7 +52,7 @@ export class LabClient {
     const r = ControlReply.decode(bytes);
     if (!r.ok) throw new CommandError(`node ${node.id.slice(0, 12)} sent a malformed reply: ${r.reason}`);
     if (!r.body.ok) throw new CommandError(`node ${node.id.slice(0, 12)}: ${r.body.code}: ${r.body.error}`);
-    return r.body.json ? JSON.parse(r.body.json) : undefined;
+    return r.body;
   }
 
   status(node: LabNode, timeoutMs?: number): Promise<any> {
@@ -48,6 +61,13 @@ export class LabClient {
 
   route(node: LabNode, key: string, timeoutMs?: number): Promise<any> {
     return this.control(node, RouteProbeRequest.encode({ key, timeoutMs }), (timeoutMs ?? CLI_REQUEST_TIMEOUT_MS) + 1000);
+  }
+
+  /** The first node of the lab that answers (or the one asked for). */
+  async anyNode(prefix?: string): Promise<LabNode> {
+    if (prefix) return findNode(this.lab, prefix);
+    for (const n of this.lab.nodes) if (isAlive(n.pid) && (await this.status(n, 2000).catch(() => undefined))?.state === 'ready') return n;
+    throw new CommandError('no node of the lab is up and ready; see `post ring status --lab FILE`');
   }
 
   async close(): Promise<void> {
