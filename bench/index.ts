@@ -2,9 +2,10 @@
 // the same run (this machine is shared and noisy) and prints its figures.
 import { convergentBench } from './convergent';
 import { routingBench } from './routing';
+import { storageBench } from './storage';
 import type { Bench } from './stats';
 
-export const benches: Bench[] = [routingBench, convergentBench];
+export const benches: Bench[] = [routingBench, convergentBench, storageBench];
 
 export function findBench(name: string): Bench | undefined {
   return benches.find((b) => b.name === name);

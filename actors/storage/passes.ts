@@ -112,23 +112,25 @@ export async function repairPass(d: PassDeps): Promise<RepairReport> {
   let pushed = 0;
   let unreachable = 0;
 
+  // Ask each replica what it lacks, then push the missing copies, many transfers at a time.
+  const pushes: { node: string; id: string; kind: 'block' | 'object' }[] = [];
   await inParallel([...wants], REPAIR_TRANSFERS_IN_FLIGHT_MAX, async ([node, w]) => {
-    const missingBlocks: string[] = [];
-    const staleObjects: string[] = [];
     for (const [ids, verify] of [[w.blocks, false], [w.verifyBlocks, true]] as const)
       for (const batch of chunked(ids, STORAGE_BATCH_IDS_MAX)) {
         const r = await d.peers.request(node, Has, { blocks: batch, objects: [], verify }, HasReply, d.timings.requestTimeoutMs);
         if (!r.ok) return void unreachable++;
-        batch.forEach((id, i) => (r.body.blocks[i] ? confirm(id, node) : missingBlocks.push(id)));
+        batch.forEach((id, i) => (r.body.blocks[i] ? confirm(id, node) : pushes.push({ node, id, kind: 'block' })));
       }
     for (const batch of chunked(w.objects, STORAGE_BATCH_IDS_MAX)) {
       const r = await d.peers.request(node, Has, { blocks: [], objects: batch, verify: false }, HasReply, d.timings.requestTimeoutMs);
       if (!r.ok) return void unreachable++;
-      batch.forEach((id, i) => ((r.body.objects[i] ?? 0) >= (objectSeq.get(id) ?? 0) ? confirm(id, node) : staleObjects.push(id)));
+      batch.forEach((id, i) => ((r.body.objects[i] ?? 0) >= (objectSeq.get(id) ?? 0) ? confirm(id, node) : pushes.push({ node, id, kind: 'object' })));
     }
-    for (const id of missingBlocks) {
+  });
+  await inParallel(pushes, REPAIR_TRANSFERS_IN_FLIGHT_MAX, async ({ node, id, kind }) => {
+    if (kind === 'block') {
       const local = await getVerifiedBlock(store, id);
-      if (local.status !== 'ok') continue;
+      if (local.status !== 'ok') return;
       const meta = blockMeta.get(id)!;
       try {
         await d.client.putBlockAs(id, local.bytes, meta.expiresAtMs, meta.insertedBy, [node]);
@@ -137,15 +139,14 @@ export async function repairPass(d: PassDeps): Promise<RepairReport> {
       } catch (e) {
         d.log.debug('storage.repair.push_failed', { block: id, to: node, error: (e as Error).message });
       }
+      return;
     }
-    for (const id of staleObjects) {
-      const o = await getVerifiedObject(store, id);
-      if (!o) continue;
-      const r = await d.client.putObjectTo(o, undefined, [node]);
-      if (r.ok || r.code === ErrorCodes.SEQ_NOT_NEWER) {
-        confirm(id, node);
-        pushed++;
-      }
+    const o = await getVerifiedObject(store, id);
+    if (!o) return;
+    const r = await d.client.putObjectTo(o, undefined, [node]);
+    if (r.ok || r.code === ErrorCodes.SEQ_NOT_NEWER) {
+      confirm(id, node);
+      pushed++;
     }
   });
 
