@@ -1,11 +1,12 @@
 // Benchmarks: `post bench NAME [--quick] [--json]` or `npm run bench`. Each measures its baseline in
 // the same run (this machine is shared and noisy) and prints its figures.
 import { convergentBench } from './convergent';
+import { logsBench } from './logs';
 import { routingBench } from './routing';
 import { storageBench } from './storage';
 import type { Bench } from './stats';
 
-export const benches: Bench[] = [routingBench, convergentBench, storageBench];
+export const benches: Bench[] = [routingBench, convergentBench, storageBench, logsBench];
 
 export function findBench(name: string): Bench | undefined {
   return benches.find((b) => b.name === name);

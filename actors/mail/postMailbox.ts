@@ -1,0 +1,103 @@
+// The mail gateway's storage side (DESIGN 6): MailAuthenticator and MailUserSession (mail/backend.ts)
+// over the users' folder logs and the StorageApi.
+//
+//   const mailbox = new PostMailbox({ storage, trust, clock, random, headWatch });
+//   new ImapServer({ authenticator: mailbox.authenticator, ... });
+//   await mailbox.deliver('alice@rice.example', { ref, sizeOctets, internalDateMs, notificationId });  // notifier
+//
+// Logging in runs the user login (directory record, keystore, Argon2id) every time, so a password is
+// always checked; the user's unlocked keys, folder index and open folders are then shared by all of
+// that user's sessions on this node and dropped when the last one closes. Only this object and the
+// sessions it hands out ever hold the keys.
+import type { RingTrust } from '../../crypto/certificates';
+import type { Clock, Random } from '../../infra/ports';
+import { type AppendResult, MailBackendError, type MailAuthenticator, type MailUserSession } from '../../mail/backend';
+import type { StorageApi } from '../../storage/api';
+import type { BlockRef } from '../../storage/blocks';
+import { INBOX, insertOp, notificationInsertKey, uidValidityOf } from '../../storage/folders/folderLogs';
+import { HeadMarks } from '../../storage/log/headMarks';
+import type { HeadWatch } from '../../storage/log/headWatch';
+import { login } from '../../storage/users/login';
+import { normaliseAddress } from '../../storage/users/userErrors';
+import { guarded } from './postMailboxErrors';
+import { PostMailboxSession } from './postMailboxSession';
+import { type MailboxDeps, UserMailbox } from './postMailboxUser';
+
+export interface PostMailboxOptions {
+  readonly storage: StorageApi;
+  /** The organisation's CA: whose users may log in here. */
+  readonly trust: RingTrust;
+  readonly clock: Clock;
+  readonly random: Random;
+  /** "A log head changed" notices between this node and the user's other devices. */
+  readonly headWatch: HeadWatch;
+  /** High-water marks of the heads this node saw (one per node); a fresh set by default. */
+  readonly marks?: HeadMarks;
+}
+
+export interface InboxDelivery {
+  /** The message's content reference (raw MIME bytes stored with putData). */
+  readonly ref: BlockRef;
+  readonly sizeOctets: number;
+  readonly internalDateMs: number;
+  /** The notification's id: the same notification delivered twice is one message. */
+  readonly notificationId: string;
+  readonly flags?: readonly string[];
+}
+
+export class PostMailbox {
+  private readonly deps: MailboxDeps;
+  private readonly users = new Map<string, Promise<UserMailbox>>();
+
+  constructor(private readonly options: PostMailboxOptions) {
+    this.deps = { storage: options.storage, clock: options.clock, random: options.random, headWatch: options.headWatch, marks: options.marks ?? new HeadMarks() };
+  }
+
+  readonly authenticator: MailAuthenticator = {
+    authenticate: (username, password) => guarded(() => this.authenticate(username, password)),
+  };
+
+  private async authenticate(username: string, password: string): Promise<MailUserSession> {
+    const { storage, trust, clock } = this.options;
+    const user = await login({ storage, trust, address: username, password, clock });
+    const mailbox = await this.userMailbox(user.address, () => UserMailbox.open(this.deps, user));
+    mailbox.sessions++;
+    return new PostMailboxSession(mailbox, () => this.sessionClosed(user.address, mailbox));
+  }
+
+  private userMailbox(address: string, open: () => Promise<UserMailbox>): Promise<UserMailbox> {
+    let mailbox = this.users.get(address);
+    if (!mailbox) {
+      mailbox = open();
+      this.users.set(address, mailbox);
+      const opening = mailbox;
+      opening.catch(() => this.users.get(address) === opening && this.users.delete(address));
+    }
+    return mailbox;
+  }
+
+  private sessionClosed(address: string, mailbox: UserMailbox): void {
+    if (--mailbox.sessions > 0) return;
+    mailbox.release();
+    void this.users.get(address)?.then((current) => current === mailbox && mailbox.sessions === 0 && this.users.delete(address));
+  }
+
+  /**
+   * Append a notified message to a logged-in user's INBOX, exactly once per notification id.
+   * UNKNOWN_USER when the user has no session on this node (their keys are not here).
+   */
+  deliver(address: string, delivery: InboxDelivery): Promise<AppendResult> {
+    return guarded(async () => {
+      const opening = this.users.get(normaliseAddress(address, this.options.trust.org));
+      if (!opening) throw new MailBackendError('UNKNOWN_USER', `${address} is not logged in on this node`);
+      const mailbox = await opening;
+      const inbox = await mailbox.requireEntry(INBOX);
+      const log = await mailbox.folder(inbox);
+      const key = notificationInsertKey(delivery.notificationId);
+      const [r] = await log.append([insertOp({ ref: delivery.ref, sizeOctets: delivery.sizeOctets, flags: delivery.flags ?? [], internalDateMs: delivery.internalDateMs, key })]);
+      const change = r!.change;
+      if (change.type !== 'insert' || !change.message) throw new MailBackendError('INTERNAL', `notification ${delivery.notificationId} was not inserted (${change.type === 'insert' ? change.outcome : change.type})`);
+      return { uidValidity: uidValidityOf(inbox.folderId), uid: change.message.uid };
+    });
+  }
+}

@@ -1,0 +1,105 @@
+// A user's folder logs: where they live, how to open them, and their keys.
+//
+//   const index = await openFolderIndex(deps, user);                  // log:folders
+//   await ensureDefaultFolders(index, random);                        // INBOX, Sent, Drafts, ...
+//   const inbox = await openFolderLog(deps, user, folderIdOf(index, 'INBOX'));
+//   const [r] = await inbox.append([insertOp({ ref, sizeOctets, flags: [], internalDateMs, key })]);
+//
+// UIDVALIDITY is derived from the folder id, so every device computes the same value and a folder
+// recreated under the same name (a new random id) gets a new one.
+import { HashDomain } from '../../crypto/domains';
+import { blake2b } from '../../crypto/hash';
+import type { Random } from '../../infra/ports';
+import type { StorageApi } from '../api';
+import { type BlockRef, encodeBlockRef } from '../blocks';
+import type { HeadMarks } from '../log/headMarks';
+import { type LogAddress, logAddressFor, type LogOwner } from '../log/logAddress';
+import { LogError } from '../log/logErrors';
+import { readHead } from '../log/logReader';
+import { type LogDeps, LogWriter } from '../log/logWriter';
+import { folderIndexModel, type FolderIndexState, type FolderIndexSummary } from './folderIndexModel';
+import type { FolderEntry, FolderIndexChange, FolderIndexOp, SpecialUseAttribute } from './folderIndexOps';
+import { FOLDER_LOG_KIND, folderModel } from './folderModel';
+import type { FolderChangeRecord, FolderOp } from './folderOps';
+import type { FolderState, FolderSummary } from './folderState';
+
+export type FolderLog = LogWriter<FolderState, FolderOp, FolderChangeRecord, FolderSummary>;
+export type FolderIndexLog = LogWriter<FolderIndexState, FolderIndexOp, FolderIndexChange, FolderIndexSummary>;
+
+/** The folder index's log name (the identity record points at it). */
+export const FOLDER_INDEX_LOG_NAME = 'folders';
+export const INBOX = 'INBOX';
+/** Created with INBOX on first use (DESIGN 6: the special folders exist from the start). */
+export const DEFAULT_SPECIAL_FOLDERS: readonly { readonly name: string; readonly specialUse: SpecialUseAttribute }[] = [
+  { name: 'Sent', specialUse: '\\Sent' },
+  { name: 'Drafts', specialUse: '\\Drafts' },
+  { name: 'Trash', specialUse: '\\Trash' },
+  { name: 'Junk', specialUse: '\\Junk' },
+  { name: 'Archive', specialUse: '\\Archive' },
+];
+
+const FOLDER_ID_BYTES = 16;
+
+export const newFolderId = (random: Random): string => Buffer.from(random.bytes(FOLDER_ID_BYTES)).toString('hex');
+
+/** UIDVALIDITY: 32 bits of BLAKE2b(tag || folder id), never 0 (RFC 3501 nz-number). */
+export function uidValidityOf(folderId: string): number {
+  const h = Buffer.from(blake2b([HashDomain.uidValidity, Buffer.from(folderId, 'hex')]));
+  return h.readUInt32BE(0) || 1;
+}
+
+export const folderLogName = (folderId: string): string => `folder:${folderId}`;
+export const folderLogAddress = (owner: LogOwner, folderId: string): LogAddress => logAddressFor(owner, folderLogName(folderId));
+export const folderIndexAddress = (owner: LogOwner, name: string = FOLDER_INDEX_LOG_NAME): LogAddress => logAddressFor(owner, name);
+
+export const openFolderIndex = (deps: LogDeps, owner: LogOwner, name: string = FOLDER_INDEX_LOG_NAME): Promise<FolderIndexLog> =>
+  LogWriter.open(deps, folderIndexAddress(owner, name), folderIndexModel);
+
+export const openFolderLog = (deps: LogDeps, owner: LogOwner, folderId: string): Promise<FolderLog> => LogWriter.open(deps, folderLogAddress(owner, folderId), folderModel);
+
+/** A folder's counters from its head alone (no entries, no snapshot): for LIST and STATUS. */
+export async function readFolderSummary(storage: StorageApi, owner: LogOwner, folderId: string, marks?: HeadMarks): Promise<FolderSummary> {
+  const address = folderLogAddress(owner, folderId);
+  const head = await readHead(storage, address, FOLDER_LOG_KIND, marks);
+  if (!head) return folderModel.summarize(folderModel.initial());
+  try {
+    return folderModel.decodeSummary(head.body.summary);
+  } catch (e) {
+    throw new LogError('LOG_CORRUPT', `head of ${address.name}: ${(e as Error).message}`, address.name);
+  }
+}
+
+/** Create INBOX and the special folders that do not exist yet, subscribed; one head write at most. */
+export async function ensureDefaultFolders(index: FolderIndexLog, random: Random): Promise<void> {
+  const missing = await index.read((s) => [{ name: INBOX }, ...DEFAULT_SPECIAL_FOLDERS].filter((f) => !s.byName.has(f.name)));
+  if (missing.length === 0) return;
+  const ops: FolderIndexOp[] = [];
+  for (const f of missing) {
+    ops.push({ type: 'create', name: f.name, folderId: newFolderId(random), ...('specialUse' in f ? { specialUse: f.specialUse } : {}) });
+    ops.push({ type: 'subscribe', name: f.name, subscribed: true });
+  }
+  // Another device may create them at the same time: its creates win, ours are no-ops (same names).
+  await index.append(ops);
+}
+
+// ---- insert keys: what makes an insert idempotent --------------------------------------------------
+
+/** A notification appended to INBOX: the same notification inserted twice is one message. */
+export const notificationInsertKey = (notificationId: string): string => `n:${notificationId}`;
+/** One APPEND/COPY: a fresh nonce, so the same bytes appended twice are two messages (IMAP), yet a retried write is not. */
+export const appendInsertKey = (random: Random): string => `a:${Buffer.from(random.bytes(12)).toString('hex')}`;
+/** Keyed by content: the same reference inserted twice is one message. */
+export const contentInsertKey = (ref: BlockRef): string => `r:${ref.id}`;
+
+export function insertOp(args: { ref: BlockRef; sizeOctets: number; flags: readonly string[]; internalDateMs: number; key?: string }): FolderOp {
+  return {
+    type: 'insert',
+    key: args.key ?? contentInsertKey(args.ref),
+    ref: encodeBlockRef(args.ref),
+    flags: args.flags,
+    internalDateMs: args.internalDateMs,
+    sizeOctets: args.sizeOctets,
+  };
+}
+
+export type { FolderEntry };

@@ -1,0 +1,142 @@
+// The folder log's model: how operations change a folder (deterministically, so every device computes
+// the same UIDs and modseqs) and how a change is undone when a compare-and-swap is lost.
+//
+// - insert: a new key gets uid = uidNext++, modseq = ++highestModseq; a key already present (or
+//   remembered as expunged) changes nothing.
+// - flags: each message whose flag set really changes takes its own new modseq; with unchangedSince,
+//   messages modified after it are reported failed and left alone (CONDSTORE).
+// - expunge: removes the present UIDs (only those flagged \Deleted when asked), all under one new
+//   modseq, remembering them as tombstones (bounded; the oldest are forgotten).
+import { FOLDER_EXPUNGED_RETAINED_MAX, FOLDER_MESSAGES_MAX } from '../../protocol/limits';
+import type { Applied, LogModel } from '../log/logModel';
+import { applyFlagUpdate, DELETED, hasFlag, normaliseFlags, SEEN, sameFlagSet } from './flags';
+import { decodeFolderState, decodeFolderSummary, encodeFolderState, encodeFolderSummary } from './folderCodec';
+import { decodeFolderOp, encodeFolderOp, type FlagChange, type FolderChangeRecord, type FolderOp } from './folderOps';
+import { emptyFolderState, type FolderMessage, type FolderState, type FolderSummary, reorder, summarizeFolder, type Tombstone } from './folderState';
+
+const unseenDelta = (flags: readonly string[]) => (hasFlag(flags, SEEN) ? 0 : 1);
+const sortedUnique = (uids: readonly number[]) => [...new Set(uids)].sort((a, b) => a - b);
+
+function applyInsert(state: FolderState, op: Extract<FolderOp, { type: 'insert' }>): Applied<FolderChangeRecord> {
+  const prevHighestModseq = state.highestModseq;
+  const known = state.byKey.get(op.key);
+  if (known !== undefined) {
+    const message = state.messages.get(known);
+    return { effective: false, change: { type: 'insert', outcome: message ? 'duplicate' : 'expunged', ...(message ? { message } : {}), prevHighestModseq } };
+  }
+  if (state.messages.size >= FOLDER_MESSAGES_MAX) return { effective: false, change: { type: 'insert', outcome: 'full', prevHighestModseq } };
+  const message: FolderMessage = {
+    uid: state.uidNext++,
+    ref: op.ref,
+    flags: normaliseFlags(op.flags),
+    internalDateMs: op.internalDateMs,
+    sizeOctets: op.sizeOctets,
+    modseq: ++state.highestModseq,
+    key: op.key,
+  };
+  state.messages.set(message.uid, message);
+  state.byKey.set(message.key, message.uid);
+  state.unseen += unseenDelta(message.flags);
+  return { effective: true, change: { type: 'insert', outcome: 'added', message, prevHighestModseq } };
+}
+
+function applyFlags(state: FolderState, op: Extract<FolderOp, { type: 'flags' }>): Applied<FolderChangeRecord> {
+  const prevHighestModseq = state.highestModseq;
+  const changed: FlagChange[] = [];
+  const failed: number[] = [];
+  for (const uid of sortedUnique(op.uids)) {
+    const m = state.messages.get(uid);
+    if (!m) continue;
+    if (op.unchangedSince !== undefined && m.modseq > op.unchangedSince) {
+      failed.push(uid);
+      continue;
+    }
+    const flags = applyFlagUpdate(m.flags, op.mode, op.flags);
+    if (sameFlagSet(flags, m.flags)) continue;
+    const modseq = ++state.highestModseq;
+    state.messages.set(uid, { ...m, flags, modseq });
+    state.unseen += unseenDelta(flags) - unseenDelta(m.flags);
+    changed.push({ uid, flags, modseq, prevFlags: m.flags, prevModseq: m.modseq });
+  }
+  return { effective: changed.length > 0, change: { type: 'flags', changed, failed, prevHighestModseq } };
+}
+
+function applyExpunge(state: FolderState, op: Extract<FolderOp, { type: 'expunge' }>): Applied<FolderChangeRecord> {
+  const prevHighestModseq = state.highestModseq;
+  const prevForgottenThroughModseq = state.forgottenThroughModseq;
+  const removed: FolderMessage[] = [];
+  for (const uid of sortedUnique(op.uids)) {
+    const m = state.messages.get(uid);
+    if (m && (!op.onlyDeleted || hasFlag(m.flags, DELETED))) removed.push(m);
+  }
+  if (removed.length === 0) return { effective: false, change: { type: 'expunge', removed, modseq: 0, dropped: [], prevForgottenThroughModseq, prevHighestModseq } };
+  const modseq = ++state.highestModseq;
+  for (const m of removed) {
+    state.messages.delete(m.uid);
+    state.unseen -= unseenDelta(m.flags);
+    state.tombstones.push({ uid: m.uid, modseq, key: m.key });
+  }
+  const dropped: Tombstone[] = [];
+  if (state.tombstones.length > FOLDER_EXPUNGED_RETAINED_MAX) {
+    dropped.push(...state.tombstones.splice(0, state.tombstones.length - FOLDER_EXPUNGED_RETAINED_MAX));
+    for (const t of dropped) {
+      if (state.byKey.get(t.key) === t.uid) state.byKey.delete(t.key);
+      state.forgottenThroughModseq = Math.max(state.forgottenThroughModseq, t.modseq);
+    }
+  }
+  return { effective: true, change: { type: 'expunge', removed, modseq, dropped, prevForgottenThroughModseq, prevHighestModseq } };
+}
+
+function revert(state: FolderState, change: FolderChangeRecord): void {
+  switch (change.type) {
+    case 'insert': {
+      const m = change.message!;
+      state.messages.delete(m.uid);
+      state.byKey.delete(m.key);
+      state.unseen -= unseenDelta(m.flags);
+      state.uidNext = m.uid;
+      break;
+    }
+    case 'flags':
+      for (let i = change.changed.length - 1; i >= 0; i--) {
+        const c = change.changed[i]!;
+        const m = state.messages.get(c.uid)!;
+        state.messages.set(c.uid, { ...m, flags: c.prevFlags, modseq: c.prevModseq });
+        state.unseen += unseenDelta(c.prevFlags) - unseenDelta(c.flags);
+      }
+      break;
+    case 'expunge': {
+      for (const t of change.dropped) if (!state.byKey.has(t.key)) state.byKey.set(t.key, t.uid);
+      state.tombstones = [...change.dropped, ...state.tombstones.slice(0, state.tombstones.length - change.removed.length)];
+      state.forgottenThroughModseq = change.prevForgottenThroughModseq;
+      const last = [...state.messages.keys()].at(-1) ?? 0;
+      for (const m of change.removed) {
+        state.messages.set(m.uid, m);
+        state.unseen += unseenDelta(m.flags);
+      }
+      if (change.removed[0]!.uid < last) reorder(state);
+      break;
+    }
+  }
+  state.highestModseq = change.prevHighestModseq;
+}
+
+export const FOLDER_LOG_KIND = 'folder';
+
+export const folderModel: LogModel<FolderState, FolderOp, FolderChangeRecord, FolderSummary> = {
+  kind: FOLDER_LOG_KIND,
+  initial: emptyFolderState,
+  apply(state, op) {
+    if (op.type === 'insert') return applyInsert(state, op);
+    if (op.type === 'flags') return applyFlags(state, op);
+    return applyExpunge(state, op);
+  },
+  revert,
+  summarize: summarizeFolder,
+  encodeOp: encodeFolderOp,
+  decodeOp: decodeFolderOp,
+  encodeState: encodeFolderState,
+  decodeState: decodeFolderState,
+  encodeSummary: encodeFolderSummary,
+  decodeSummary: decodeFolderSummary,
+};

@@ -1,0 +1,107 @@
+// Operations of a folder log (intents: evaluated against the state when applied in log order) and the
+// changes they make. Wire forms are small msgpack arrays:
+//   insert   [1, key, ref (74 bytes), flags, internalDateMs, sizeOctets]
+//   flags    [2, uids, mode (0 add, 1 remove, 2 replace), flags, unchangedSince | null]
+//   expunge  [3, uids, onlyDeleted]
+// Idempotent and keyed: an insert by its key, flag updates and expunges by UID.
+import { BLOCK_REF_BYTES } from '../blocks';
+import { FLAG_CHARS_MAX, FOLDER_OP_UIDS_MAX, INSERT_KEY_CHARS_MAX, MESSAGE_FLAGS_MAX } from '../../protocol/limits';
+import type { FlagMode } from './flags';
+import type { FolderMessage, Tombstone } from './folderState';
+
+export type FolderOp =
+  | {
+      readonly type: 'insert';
+      readonly key: string;
+      readonly ref: Uint8Array;
+      readonly flags: readonly string[];
+      readonly internalDateMs: number;
+      readonly sizeOctets: number;
+    }
+  | { readonly type: 'flags'; readonly uids: readonly number[]; readonly mode: FlagMode; readonly flags: readonly string[]; readonly unchangedSince?: number }
+  /** Remove the named messages; with onlyDeleted, only those flagged \Deleted when the op applies. */
+  | { readonly type: 'expunge'; readonly uids: readonly number[]; readonly onlyDeleted: boolean };
+
+export interface FlagChange {
+  readonly uid: number;
+  readonly flags: readonly string[];
+  readonly modseq: number;
+  readonly prevFlags: readonly string[];
+  readonly prevModseq: number;
+}
+
+export type FolderChangeRecord =
+  | {
+      readonly type: 'insert';
+      /** added: a new message; duplicate: the key is already in the folder (message = that one);
+       *  expunged: the key was inserted and expunged before; full: FOLDER_MESSAGES_MAX reached. */
+      readonly outcome: 'added' | 'duplicate' | 'expunged' | 'full';
+      readonly message?: FolderMessage;
+      readonly prevHighestModseq: number;
+    }
+  | { readonly type: 'flags'; readonly changed: readonly FlagChange[]; readonly failed: readonly number[]; readonly prevHighestModseq: number }
+  | {
+      readonly type: 'expunge';
+      readonly removed: readonly FolderMessage[];
+      readonly modseq: number;
+      /** Tombstones forgotten to keep the bound (restored by a revert). */
+      readonly dropped: readonly Tombstone[];
+      readonly prevForgottenThroughModseq: number;
+      readonly prevHighestModseq: number;
+    };
+
+const MODES: readonly FlagMode[] = ['add', 'remove', 'replace'];
+
+export function encodeFolderOp(op: FolderOp): unknown {
+  switch (op.type) {
+    case 'insert':
+      return [1, op.key, op.ref, op.flags, op.internalDateMs, op.sizeOctets];
+    case 'flags':
+      return [2, op.uids, MODES.indexOf(op.mode), op.flags, op.unchangedSince ?? null];
+    case 'expunge':
+      return [3, op.uids, op.onlyDeleted];
+  }
+}
+
+const bad = (what: string): never => {
+  throw new Error(`folder operation: ${what}`);
+};
+export const isUint = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+// Internal dates may precede 1970 (old archives): any safe integer.
+const isInt = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x);
+
+export function checkFlags(x: unknown): string[] {
+  if (!Array.isArray(x) || x.length > MESSAGE_FLAGS_MAX) return bad('flags are not a bounded list');
+  return x.map((f) => (typeof f === 'string' && f.length <= FLAG_CHARS_MAX ? f : bad('a flag is not a bounded string')));
+}
+
+function checkUids(x: unknown): number[] {
+  if (!Array.isArray(x) || x.length > FOLDER_OP_UIDS_MAX) return bad('uids are not a bounded list');
+  return x.map((u) => (isUint(u) && u >= 1 ? u : bad('a uid is not a positive integer')));
+}
+
+export function decodeFolderOp(wire: unknown): FolderOp {
+  if (!Array.isArray(wire)) return bad('not a list');
+  const [tag] = wire;
+  if (tag === 1 && wire.length === 6) {
+    const [, key, ref, flags, internalDateMs, sizeOctets] = wire;
+    if (typeof key !== 'string' || key.length > INSERT_KEY_CHARS_MAX) return bad('insert key is not a bounded string');
+    if (!(ref instanceof Uint8Array) || ref.length !== BLOCK_REF_BYTES) return bad('insert ref is not a block reference');
+    if (!isInt(internalDateMs) || !isUint(sizeOctets)) return bad('insert date or size is not an integer');
+    return { type: 'insert', key, ref, flags: checkFlags(flags), internalDateMs, sizeOctets };
+  }
+  if (tag === 2 && wire.length === 5) {
+    const [, uids, mode, flags, unchangedSince] = wire;
+    const m = MODES[mode as number];
+    if (!m) return bad('unknown flag mode');
+    if (unchangedSince !== null && !isUint(unchangedSince)) return bad('unchangedSince is not an integer');
+    const op = { type: 'flags' as const, uids: checkUids(uids), mode: m, flags: checkFlags(flags) };
+    return unchangedSince === null ? op : { ...op, unchangedSince };
+  }
+  if (tag === 3 && wire.length === 3) {
+    const [, uids, onlyDeleted] = wire;
+    if (typeof onlyDeleted !== 'boolean') return bad('onlyDeleted is not a boolean');
+    return { type: 'expunge', uids: checkUids(uids), onlyDeleted };
+  }
+  return bad(`unknown operation ${String(tag)}`);
+}

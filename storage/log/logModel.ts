@@ -1,0 +1,34 @@
+// What a log materialises: a state machine over operations. The log engine (logWriter.ts) is generic;
+// each kind of log (a folder, the folder index) supplies a model.
+//
+// Duties of a model:
+// - `apply` is deterministic: the same state and operation always give the same result, so every
+//   reader replaying the log computes the writer's state (UIDs, modseqs) exactly. It mutates the state
+//   in place and returns the change it made; `effective: false` means the operation changed nothing
+//   (a duplicate insert, flags already set): the writer does not log it, and `revert` is never called
+//   for it.
+// - `revert(state, change)` undoes exactly one effective change (applied last): the writer rolls a
+//   batch back when its compare-and-swap loses, then catches up and re-applies on top.
+// - Operations should be idempotent (keyed inserts, flag sets, expunges by UID) so that re-applying
+//   them on a newer head loses nothing and duplicates nothing.
+// - Encoders give msgpack-ready values; decoders validate (throw on anything malformed).
+export interface Applied<C> {
+  readonly effective: boolean;
+  readonly change: C;
+}
+
+export interface LogModel<S, Op, C, Sum> {
+  /** Recorded in every head: a head of one kind of log never opens as another. */
+  readonly kind: string;
+  initial(): S;
+  apply(state: S, op: Op): Applied<C>;
+  revert(state: S, change: C): void;
+  /** Small counters kept in the head, readable without loading the state (e.g. UIDNEXT, HIGHESTMODSEQ). */
+  summarize(state: S): Sum;
+  encodeOp(op: Op): unknown;
+  decodeOp(wire: unknown): Op;
+  encodeState(state: S): unknown;
+  decodeState(wire: unknown): S;
+  encodeSummary(summary: Sum): unknown;
+  decodeSummary(wire: unknown): Sum;
+}

@@ -1,0 +1,181 @@
+// Reading a log and verifying everything on the way (DESIGN 4, 9): the head must be the owner's (object
+// id, owner key, signature), no older than what this reader saw (high-water marks), open under the log
+// key, and have consistent counters; entries must hash to their ids, open under the log key, and chain
+// (index, predecessor, op range) exactly as the head says; the replayed state must reproduce the
+// head's counters. Anything else is refused with a LogError naming the log and the part at fault.
+//
+// Cost of opening: one getObject, the snapshot's pieces, and the entries since the snapshot (fewer
+// than LOG_SNAPSHOT_EVERY_ENTRIES), fetched in parallel.
+import { canonicalBytes } from '../../protocol/frame';
+import { LOG_ENTRY_FETCHES_IN_FLIGHT_MAX, LOG_CATCH_UP_ENTRIES_MAX } from '../../protocol/limits';
+import type { StorageApi } from '../api';
+import { checkSignedObject, type SignedObject } from '../signedObject';
+import type { HeadMarks } from './headMarks';
+import type { LogAddress } from './logAddress';
+import { fetchLogBlock } from './logBlocks';
+import { LogError } from './logErrors';
+import { contentDecoder, decodeEntry, stateDecoder, decodeHeadBody, entryAd, entryOpCountOf, FormatError, type LogEntryBody, type LogHeadBody, openHeadPayload } from './logFormat';
+import type { LogModel } from './logModel';
+import { readSnapshot, windowed } from './snapshot';
+
+export interface VerifiedHead {
+  readonly object: SignedObject;
+  readonly body: LogHeadBody;
+}
+
+const sameBytes = (a: Uint8Array, b: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));
+
+/** Verify a head version of the log at `address` (and record it in `marks`); throws LogError. */
+export function verifyHead(address: LogAddress, object: SignedObject, kind: string, marks?: HeadMarks): VerifiedHead {
+  const forged = (why: string) => new LogError('LOG_FORGED', `head of log ${address.name} refused: ${why}`, address.name);
+  if (object.objectId !== address.objectId) throw forged(`it is object ${String(object.objectId).slice(0, 16)}, not ${address.objectId.slice(0, 16)}`);
+  if (!(object.owner instanceof Uint8Array) || !sameBytes(object.owner, address.owner)) throw forged("it is signed by another key than the owner's");
+  if (object.name !== address.objectName) throw forged(`it is named "${String(object.name).slice(0, 64)}"`);
+  const check = checkSignedObject(object);
+  if (!check.ok) throw forged(check.message);
+  const mark = marks?.check(object);
+  if (mark && !mark.ok) throw new LogError(mark.code, mark.message, address.name);
+  const plain = openHeadPayload(address, object.payload);
+  if (!plain) throw forged('its body does not open under the log key');
+  let body: LogHeadBody;
+  try {
+    body = decodeHeadBody(plain);
+  } catch (e) {
+    if (e instanceof FormatError) throw new LogError('LOG_CORRUPT', `head of log ${address.name} seq ${object.seq}: ${e.message}`, address.name);
+    throw e;
+  }
+  if (body.model !== kind || body.name !== address.name) {
+    throw new LogError('LOG_CORRUPT', `head of log ${address.name} describes a ${body.model} log named ${body.name}`, address.name);
+  }
+  marks?.record(object);
+  return { object, body };
+}
+
+/** The newest verified head, or undefined for a log never written. */
+export async function readHead(storage: StorageApi, address: LogAddress, kind: string, marks?: HeadMarks): Promise<VerifiedHead | undefined> {
+  const object = await storage.getObject(address.objectId);
+  if (!object) {
+    const seen = marks?.get(address.objectId);
+    if (seen) throw new LogError('LOG_ROLLBACK', `log ${address.name}: no replica has its head, but seq ${seen.seq} was already seen`, address.name);
+    return undefined;
+  }
+  return verifyHead(address, object, kind, marks);
+}
+
+export async function fetchEntry(storage: StorageApi, address: LogAddress, id: string): Promise<LogEntryBody> {
+  const plain = await fetchLogBlock(storage, address, id, 'entry', entryAd(address));
+  try {
+    return decodeEntry(plain);
+  } catch (e) {
+    if (e instanceof FormatError) throw new LogError('LOG_CORRUPT', `entry ${id.slice(0, 16)} of log ${address.name}: ${e.message}`, address.name);
+    throw e;
+  }
+}
+
+/** Fetch entries by id, LOG_ENTRY_FETCHES_IN_FLIGHT_MAX at a time; results in order. */
+const fetchEntries = (storage: StorageApi, address: LogAddress, ids: readonly string[]): Promise<LogEntryBody[]> =>
+  windowed(ids.length, LOG_ENTRY_FETCHES_IN_FLIGHT_MAX, (i) => fetchEntry(storage, address, ids[i]!));
+
+/** Check that `entries` are tail[from..] of `body` exactly: index, predecessor, first op and op count. */
+function checkTailChain(address: LogAddress, body: LogHeadBody, from: number, entries: readonly LogEntryBody[]): void {
+  const base = body.snapshot;
+  const entryOps = entryOpCountOf(body);
+  entries.forEach((entry, k) => {
+    const i = from + k;
+    const t = body.tail[i]!;
+    const prev = i === 0 ? (base?.lastEntry ?? null) : body.tail[i - 1]!.id;
+    const index = (base?.entryCount ?? 0) + i;
+    const end = body.tail[i + 1]?.firstOp ?? entryOps;
+    const bad = (why: string) => new LogError('LOG_CORRUPT', `entry ${t.id.slice(0, 16)} of log ${address.name}: ${why}`, address.name);
+    if (entry.index !== index) throw bad(`its index is ${entry.index}, the head puts it at ${index}`);
+    if (entry.prev !== prev) throw bad('it does not chain to its predecessor (broken hash chain)');
+    if (entry.firstOp !== t.firstOp || entry.firstOp + entry.ops.length !== end) throw bad(`it holds ops ${entry.firstOp}..${entry.firstOp + entry.ops.length}, the head says ${t.firstOp}..${end}`);
+  });
+}
+
+export function decodeOp<S, Op, C, Sum>(address: LogAddress, model: LogModel<S, Op, C, Sum>, bytes: Uint8Array, index: number): Op {
+  try {
+    return model.decodeOp(contentDecoder.decode(bytes));
+  } catch (e) {
+    throw new LogError('LOG_CORRUPT', `operation ${index} of log ${address.name} is malformed: ${(e as Error).message.slice(0, 200)}`, address.name);
+  }
+}
+
+/** The state a head describes: snapshot, then the tail's entries, then the pending operations. */
+export async function loadState<S, Op, C, Sum>(storage: StorageApi, address: LogAddress, model: LogModel<S, Op, C, Sum>, body: LogHeadBody): Promise<S> {
+  let state: S;
+  const [snapshotBytes, entries] = await Promise.all([
+    body.snapshot ? readSnapshot(storage, address, body.snapshot) : undefined,
+    fetchEntries(
+      storage,
+      address,
+      body.tail.map((t) => t.id),
+    ),
+  ]);
+  if (snapshotBytes) {
+    try {
+      state = model.decodeState(stateDecoder.decode(snapshotBytes));
+    } catch (e) {
+      throw new LogError('LOG_CORRUPT', `snapshot of log ${address.name} does not decode: ${(e as Error).message.slice(0, 200)}`, address.name);
+    }
+  } else state = model.initial();
+  checkTailChain(address, body, 0, entries);
+  let index = body.snapshot?.opCount ?? 0;
+  for (const entry of entries) for (const bytes of entry.ops) model.apply(state, decodeOp(address, model, bytes, index++));
+  for (const bytes of body.pending) model.apply(state, decodeOp(address, model, bytes, index++));
+  if (!sameSummary(model, state, body)) {
+    throw new LogError('LOG_CORRUPT', `log ${address.name}: the replayed state does not match the head's counters`, address.name);
+  }
+  return state;
+}
+
+/** Does the state reproduce the counters the head carries? (Catches a replay that went wrong.) */
+export function sameSummary<S, Op, C, Sum>(model: LogModel<S, Op, C, Sum>, state: S, body: LogHeadBody): boolean {
+  return sameBytes(canonicalBytes(model.encodeSummary(model.summarize(state))), canonicalBytes(body.summary));
+}
+
+/**
+ * The operations with index >= `fromOp` (encoded), for a reader at `fromOp` to catch up to `body`:
+ * the pending ones, the tail's entries as needed, and, when the reader is behind the snapshot, entries
+ * walked back from it (at most LOG_CATCH_UP_ENTRIES_MAX). Undefined when the reader is too far behind:
+ * it should load the snapshot instead.
+ */
+export async function collectOpsSince(storage: StorageApi, address: LogAddress, body: LogHeadBody, fromOp: number): Promise<Uint8Array[] | undefined> {
+  const entryOps = entryOpCountOf(body);
+  if (fromOp >= entryOps) return body.pending.slice(fromOp - entryOps);
+  const tailStart = body.tail[0]?.firstOp ?? entryOps;
+  const older: LogEntryBody[] = [];
+  if (fromOp < tailStart) {
+    const snapshot = body.snapshot;
+    if (!snapshot || snapshot.lastEntry === null) throw new LogError('LOG_CORRUPT', `log ${address.name}: ops before ${tailStart} are in no entry`, address.name);
+    let id: string | null = snapshot.lastEntry;
+    let index = snapshot.entryCount - 1;
+    let end = snapshot.opCount;
+    while (id !== null) {
+      if (older.length >= LOG_CATCH_UP_ENTRIES_MAX) return undefined;
+      const entry = await fetchEntry(storage, address, id);
+      if (entry.index !== index || entry.firstOp + entry.ops.length !== end) {
+        throw new LogError('LOG_CORRUPT', `entry ${id.slice(0, 16)} of log ${address.name} is not where the chain puts it`, address.name);
+      }
+      older.unshift(entry);
+      if (entry.firstOp <= fromOp) break;
+      id = entry.prev;
+      index--;
+      end = entry.firstOp;
+    }
+    if (older[0]!.firstOp > fromOp) throw new LogError('LOG_CORRUPT', `log ${address.name}: the chain ends before op ${fromOp}`, address.name);
+  }
+  // Tail entries that end after fromOp.
+  let from = 0;
+  while (from < body.tail.length && (body.tail[from + 1]?.firstOp ?? entryOps) <= fromOp) from++;
+  const tailEntries = await fetchEntries(
+    storage,
+    address,
+    body.tail.slice(from).map((t) => t.id),
+  );
+  checkTailChain(address, body, from, tailEntries);
+  const entries = [...older, ...tailEntries];
+  const ops: Uint8Array[] = [];
+  for (const entry of entries) entry.ops.forEach((op, k) => entry.firstOp + k >= fromOp && ops.push(op));
+  return [...ops, ...body.pending];
+}

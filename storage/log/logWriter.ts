@@ -1,0 +1,357 @@
+// One node's handle on one log: the materialised state, appends with compare-and-swap, catching up
+// with heads written elsewhere (another device of the same user), and a change feed.
+//
+//   const folder = await LogWriter.open(deps, address, folderModel);
+//   const [applied] = await folder.append([{ type: 'insert', ... }]);     // applied.change.message.uid
+//   folder.subscribe((event) => ...);                                      // local and remote changes
+//   await folder.refresh();                                                // after a head notice
+//   const count = await folder.read((state) => state.messages.size);
+//
+// Appends are serialised and grouped: calls made while a head write is in flight are written together
+// by the next one (group commit). A write applies the operations to the state, stores blocks and the
+// new head with putObject(next, replacesSeq). When another writer got there first (CAS_MISMATCH), the
+// batch is reverted, the state caught up with the newer head, and the same operations applied again on
+// top (they are idempotent: nothing is lost, nothing doubled, and no fork survives because the ring
+// accepts only a head that extends the stored one). After LOG_CAS_ATTEMPTS_MAX lost rounds the callers
+// get LOG_CONTENTION and retry the same operations later. That is rare but not impossible: the writer
+// that lost a round learns of it after the winner learns it won, so against a device writing
+// back-to-back it can lose several rounds in a row (test/unit/log/twoWriters.test.ts measures it).
+//
+// Ordering duties: blocks before the head that names them; listeners and the head notice only after
+// the head is stored; state is read (read()) only between writes, never while a batch is speculative.
+import type { SigningKeyPair } from '../../crypto/sign';
+import type { Random } from '../../infra/ports';
+import { ErrorCodes, PostError } from '../../protocol/errors';
+import { canonicalBytes } from '../../protocol/frame';
+import { LOG_APPEND_QUEUE_OPS_MAX, LOG_CAS_ATTEMPTS_MAX, LOG_CAS_BACKOFF_BASE_MS, LOG_CAS_BACKOFF_MAX_MS, OBJECT_PAYLOAD_BYTES_MAX } from '../../protocol/limits';
+import type { PutOptions, StorageApi } from '../api';
+import { type SignedObject, signObjectVersion, versionHash } from '../signedObject';
+import type { HeadMarks } from './headMarks';
+import type { HeadWatch } from './headWatch';
+import type { LogAddress } from './logAddress';
+import { LogError } from './logErrors';
+import { emptyHeadBody, type LogHeadBody, sealHeadBody } from './logFormat';
+import type { Applied, LogModel } from './logModel';
+import { collectOpsSince, decodeOp, loadState, readHead, sameSummary, verifyHead } from './logReader';
+import { nextHeadBody, OP_BYTES_MAX } from './nextHead';
+
+export interface LogDeps {
+  readonly storage: StorageApi;
+  /** The owner's keys; the public key must be the log address's owner. */
+  readonly signing: SigningKeyPair;
+  readonly random: Random;
+  /**
+   * Waits `delayMs` (the node passes its Clock's timer, the simulator its simulated one): the backoff
+   * between repeatedly lost compare-and-swap rounds. Without it, retries run at once.
+   */
+  readonly pause?: (delayMs: number) => Promise<void>;
+  /** High-water marks shared by this node's readers (rollback defence). */
+  readonly marks?: HeadMarks;
+  /** Told (objectId, seq) after every head this writer stores. */
+  readonly headWatch?: HeadWatch;
+  readonly putOptions?: PutOptions;
+}
+
+export type LogEvent<S, C> =
+  /**
+   * Changes in log order: `local` from this writer's appends, `remote` from a head written elsewhere.
+   * `state` is the committed state right after them: read it during the call, keep no reference.
+   */
+  | { readonly kind: 'changes'; readonly origin: 'local' | 'remote'; readonly changes: readonly C[]; readonly seq: number; readonly state: S }
+  /** The state was reloaded from a snapshot (the writer was too far behind): compare before and after. */
+  | { readonly kind: 'reloaded'; readonly before: S; readonly after: S; readonly seq: number };
+
+export type RefreshOutcome = 'unchanged' | 'caught-up' | 'reloaded' | 'stale';
+
+interface AppendRequest<Op, C> {
+  readonly ops: readonly Op[];
+  readonly encoded: readonly Uint8Array[];
+  resolve(applied: Applied<C>[]): void;
+  reject(error: unknown): void;
+}
+
+/** Put failures after which the head may or may not have been stored. */
+const AMBIGUOUS = new Set<string>([ErrorCodes.TIMEOUT, ErrorCodes.UNAVAILABLE, ErrorCodes.CLOSED, ErrorCodes.NO_RESPONDERS]);
+const LOST_RACE = new Set<string>([ErrorCodes.CAS_MISMATCH, ErrorCodes.FORK, ErrorCodes.SEQ_NOT_NEWER]);
+
+export class LogWriter<S, Op, C, Sum> {
+  private head: SignedObject | undefined;
+  private body: LogHeadBody;
+  private committedSummary: Sum;
+  private queue: AppendRequest<Op, C>[] = [];
+  private queuedOps = 0;
+  private pumping = false;
+  private lock: Promise<unknown> = Promise.resolve();
+  private readonly listeners = new Set<(event: LogEvent<S, C>) => void>();
+  /** Head writes stored and compare-and-swap rounds lost (for tests and metrics). */
+  readonly stats = { headsWritten: 0, casLost: 0, reloads: 0 };
+
+  private constructor(
+    private readonly deps: LogDeps,
+    readonly address: LogAddress,
+    private readonly model: LogModel<S, Op, C, Sum>,
+    private state: S,
+    head: SignedObject | undefined,
+    body: LogHeadBody | undefined,
+  ) {
+    this.head = head;
+    this.body = body ?? emptyHeadBody(model.kind, address.name, model.encodeSummary(model.summarize(state)));
+    this.committedSummary = model.decodeSummary(this.body.summary);
+  }
+
+  /** Open a log: its newest head, verified, and the state it describes (a log never written is empty). */
+  static async open<S, Op, C, Sum>(deps: LogDeps, address: LogAddress, model: LogModel<S, Op, C, Sum>): Promise<LogWriter<S, Op, C, Sum>> {
+    if (!Buffer.from(deps.signing.publicKey).equals(Buffer.from(address.owner))) throw new Error(`LogWriter: log ${address.name} belongs to another key`);
+    const head = await readHead(deps.storage, address, model.kind, deps.marks);
+    if (!head) return new LogWriter(deps, address, model, model.initial(), undefined, undefined);
+    const state = await loadState(deps.storage, address, model, head.body);
+    return new LogWriter(deps, address, model, state, head.object, head.body);
+  }
+
+  /** Sequence of the newest head this writer knows (0: never written). */
+  get seq(): number {
+    return this.head?.seq ?? 0;
+  }
+
+  /** Operations in the log as this writer knows it. */
+  get opCount(): number {
+    return this.body.opCount;
+  }
+
+  /** The model's counters as of the newest committed head (never speculative). */
+  get summary(): Sum {
+    return this.committedSummary;
+  }
+
+  /** Run `reader` on the committed state, between writes. It must not keep references into the state. */
+  read<T>(reader: (state: S) => T): Promise<T> {
+    return this.exclusive(async () => reader(this.state));
+  }
+
+  subscribe(listener: (event: LogEvent<S, C>) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Apply and store `ops`; resolves with one result per op once a head containing them is stored. */
+  append(ops: readonly Op[]): Promise<Applied<C>[]> {
+    let encoded: Uint8Array[];
+    try {
+      encoded = ops.map((op) => canonicalBytes(this.model.encodeOp(op)));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const tooBig = encoded.find((bytes) => bytes.length > OP_BYTES_MAX);
+    if (tooBig) return Promise.reject(new LogError('LOG_TOO_LARGE', `an operation of ${tooBig.length} bytes exceeds ${OP_BYTES_MAX}: split it`, this.address.name));
+    if (this.queuedOps + ops.length > LOG_APPEND_QUEUE_OPS_MAX) {
+      return Promise.reject(new LogError('QUEUE_FULL', `log ${this.address.name} has ${this.queuedOps} operations queued; retry later`, this.address.name));
+    }
+    if (ops.length === 0) return Promise.resolve([]);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ ops, encoded, resolve, reject });
+      this.queuedOps += ops.length;
+      this.kick();
+    });
+  }
+
+  /** Catch up with the newest head in storage (or `hint`, a version already in hand). */
+  refresh(hint?: SignedObject): Promise<RefreshOutcome> {
+    return this.exclusive(() => this.catchUp(hint));
+  }
+
+  /** Refresh only if `seq` (from a head notice) is newer than what this writer knows. */
+  async refreshIfNewer(seq: number): Promise<RefreshOutcome> {
+    if (seq <= this.seq) return 'unchanged';
+    return this.refresh();
+  }
+
+  // ---- internals ---------------------------------------------------------------------------------
+
+  private exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.lock.then(task, task);
+    this.lock = run.catch(() => undefined);
+    return run;
+  }
+
+  private kick(): void {
+    if (this.pumping || this.queue.length === 0) return;
+    this.pumping = true;
+    void this.exclusive(async () => {
+      const batch = this.queue;
+      this.queue = [];
+      this.queuedOps = 0;
+      try {
+        await this.writeBatch(batch);
+      } catch (e) {
+        batch.forEach((r) => r.reject(e)); // a bug (a model that throws): fail the callers, never hang them
+      } finally {
+        this.pumping = false;
+        this.kick(); // one batch per turn of the lock, so reads are not starved by a stream of appends
+      }
+    });
+  }
+
+  private emit(event: LogEvent<S, C>): void {
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(event);
+      } catch {
+        // A listener must not throw; one that does loses only its own event.
+      }
+    }
+  }
+
+  private async writeBatch(batch: AppendRequest<Op, C>[]): Promise<void> {
+    const fail = (error: unknown) => batch.forEach((r) => r.reject(error));
+    for (let attempt = 1; ; attempt++) {
+      const effective: { bytes: Uint8Array; change: C }[] = [];
+      const revert = () => {
+        for (let k = effective.length - 1; k >= 0; k--) this.model.revert(this.state, effective[k]!.change);
+      };
+      let results: Applied<C>[][];
+      try {
+        results = batch.map((r) =>
+          r.ops.map((op, k) => {
+            const applied = this.model.apply(this.state, op);
+            if (applied.effective) effective.push({ bytes: r.encoded[k]!, change: applied.change });
+            return applied;
+          }),
+        );
+      } catch (e) {
+        revert();
+        throw e;
+      }
+      if (effective.length === 0) {
+        batch.forEach((r, i) => r.resolve(results[i]!));
+        return;
+      }
+      let outcome: { stored: true; head: SignedObject; body: LogHeadBody } | { stored: false; current?: SignedObject };
+      try {
+        outcome = await this.storeHead(effective.map((e) => e.bytes));
+      } catch (e) {
+        revert();
+        return fail(e);
+      }
+      if (outcome.stored) {
+        this.commit(outcome.head, outcome.body);
+        batch.forEach((r, i) => r.resolve(results[i]!));
+        this.emit({ kind: 'changes', origin: 'local', changes: effective.map((e) => e.change), seq: outcome.head.seq, state: this.state });
+        this.deps.headWatch?.publish(this.address.objectId, outcome.head.seq);
+        return;
+      }
+      revert();
+      this.stats.casLost++;
+      if (attempt >= LOG_CAS_ATTEMPTS_MAX) {
+        return fail(new LogError('LOG_CONTENTION', `log ${this.address.name}: another writer won ${attempt} compare-and-swap rounds in a row; retry later`, this.address.name));
+      }
+      try {
+        await this.catchUp(outcome.current);
+      } catch (e) {
+        return fail(e);
+      }
+      await this.backoff(attempt);
+    }
+  }
+
+  private commit(head: SignedObject, body: LogHeadBody): void {
+    this.head = head;
+    this.body = body;
+    this.committedSummary = this.model.decodeSummary(body.summary);
+    this.stats.headsWritten++;
+    this.deps.marks?.record(head);
+  }
+
+  /**
+   * A random pause that grows with the lost rounds. Of two puts racing on one replica exactly one wins,
+   * so the first retries go at once (a pause would only hand the winner more rounds); pauses matter
+   * when puts split across replicas and both writers lose, which repeats only if they stay in step.
+   */
+  private async backoff(attempt: number): Promise<void> {
+    const pause = this.deps.pause;
+    if (!pause || attempt < 3) return;
+    const ceilingMs = Math.min(LOG_CAS_BACKOFF_MAX_MS, LOG_CAS_BACKOFF_BASE_MS * 2 ** attempt);
+    await pause(this.deps.random.int(ceilingMs + 1));
+  }
+
+  /** Build, sign and put the next head; `stored: false` when another writer's head is in the way. */
+  private async storeHead(ops: readonly Uint8Array[]) {
+    const { storage, random, signing } = this.deps;
+    const body = await nextHeadBody({
+      storage,
+      address: this.address,
+      random,
+      base: this.body,
+      ops,
+      summary: this.model.encodeSummary(this.model.summarize(this.state)),
+      stateBytes: () => canonicalBytes(this.model.encodeState(this.state)),
+      ...(this.deps.putOptions ? { putOptions: this.deps.putOptions } : {}),
+    });
+    const payload = sealHeadBody(this.address, body, random);
+    if (payload.length > OBJECT_PAYLOAD_BYTES_MAX) throw new LogError('LOG_TOO_LARGE', `head of log ${this.address.name} would be ${payload.length} bytes`, this.address.name);
+    const next = await signObjectVersion({ keys: signing, name: this.address.objectName, payload, ...(this.head ? { previous: this.head } : {}) });
+    let result;
+    try {
+      result = await storage.putObject(next, this.seq);
+    } catch (e) {
+      if (e instanceof PostError && AMBIGUOUS.has(e.code) && (await this.landed(next))) return { stored: true as const, head: next, body };
+      throw e;
+    }
+    if (result.ok) return { stored: true as const, head: next, body };
+    if (LOST_RACE.has(result.code)) return { stored: false as const, ...(result.current ? { current: result.current } : {}) };
+    throw new PostError(result.code, `log ${this.address.name}: head refused: ${result.message}`);
+  }
+
+  /** After a put whose outcome is unknown: is our version the stored one? */
+  private async landed(next: SignedObject): Promise<boolean> {
+    try {
+      const stored = await this.deps.storage.getObject(next.objectId);
+      return stored !== undefined && stored.seq === next.seq && versionHash(stored).equals(versionHash(next));
+    } catch {
+      return false;
+    }
+  }
+
+  private async catchUp(hint?: SignedObject): Promise<RefreshOutcome> {
+    const { storage, marks } = this.deps;
+    const object = hint ?? (await storage.getObject(this.address.objectId));
+    if (!object) {
+      if (this.head) throw new LogError('LOG_ROLLBACK', `log ${this.address.name}: no replica has its head, but seq ${this.head.seq} was written`, this.address.name);
+      return 'unchanged';
+    }
+    if (this.head && object.seq <= this.head.seq) {
+      if (object.seq < this.head.seq) return 'stale';
+      if (versionHash(object).equals(versionHash(this.head))) return 'unchanged';
+      throw new LogError('LOG_FORK', `log ${this.address.name}: two different heads with seq ${object.seq}`, this.address.name);
+    }
+    const { body } = verifyHead(this.address, object, this.model.kind, marks);
+    if (body.opCount < this.body.opCount) throw new LogError('LOG_CORRUPT', `log ${this.address.name}: head seq ${object.seq} holds fewer operations than seq ${this.seq}`, this.address.name);
+    const ops = await collectOpsSince(storage, this.address, body, this.body.opCount);
+    if (ops) {
+      const changes: C[] = [];
+      let index = this.body.opCount;
+      for (const bytes of ops) {
+        const applied = this.model.apply(this.state, decodeOp(this.address, this.model, bytes, index++));
+        if (applied.effective) changes.push(applied.change);
+      }
+      if (sameSummary(this.model, this.state, body)) {
+        this.head = object;
+        this.body = body;
+        this.committedSummary = this.model.decodeSummary(body.summary);
+        this.emit({ kind: 'changes', origin: 'remote', changes, seq: object.seq, state: this.state });
+        return 'caught-up';
+      }
+      // The replay disagrees with the head's counters: undo it (watchers saw none of it) and trust
+      // the snapshot and tail instead.
+      for (let k = changes.length - 1; k >= 0; k--) this.model.revert(this.state, changes[k]!);
+    }
+    const before = this.state;
+    const after = await loadState(storage, this.address, this.model, body);
+    this.state = after;
+    this.head = object;
+    this.body = body;
+    this.committedSummary = this.model.decodeSummary(body.summary);
+    this.stats.reloads++;
+    this.emit({ kind: 'reloaded', before, after, seq: object.seq });
+    return 'reloaded';
+  }
+}

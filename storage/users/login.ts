@@ -1,0 +1,52 @@
+// Logging in on any node with address + password: directory record (CA-signed) -> certificate ->
+// keystore object (signed by the certified key) -> Argon2id + open -> keys in memory.
+//
+//   const user = await login({ storage, trust, address: 'alice@rice.example', password, clock });
+//   // UserError: UNKNOWN_USER, WRONG_PASSWORD, CERT_REVOKED, CERT_EXPIRED, CERT_INVALID, KEYSTORE_INVALID, UNAVAILABLE
+//
+// lookupUser is what a sender does: the recipient's verified certificate (hence keys) from the address.
+import { type RingTrust, verifyUserCertificate } from '../../crypto/certificates';
+import { openKeystore } from '../../crypto/keystore';
+import type { Clock } from '../../infra/ports';
+import type { UserCertificate } from '../../protocol/identity';
+import type { StorageApi } from '../api';
+import { FOLDER_INDEX_LOG_NAME } from '../folders/folderLogs';
+import { readDirectoryRecord } from './directory';
+import { type UnlockedUser, unlockedUser } from './unlockedUser';
+import { normaliseAddress, orUnavailable, UserError } from './userErrors';
+import { readFolderIndexPointer, readKeystore } from './userRecords';
+
+export interface LoginArgs {
+  readonly storage: StorageApi;
+  readonly trust: RingTrust;
+  readonly address: string;
+  readonly password: string;
+  readonly clock: Clock;
+}
+
+/** The verified, unrevoked, currently valid certificate of `address`; throws UserError. */
+export async function lookupUser(storage: StorageApi, trust: RingTrust, address: string, nowMs: number): Promise<UserCertificate> {
+  const normalised = normaliseAddress(address, trust.org);
+  const record = await orUnavailable(`looking up ${normalised}`, () => readDirectoryRecord(storage, trust.caPublicKey, normalised));
+  if (!record) throw new UserError('UNKNOWN_USER', `no user ${normalised}`);
+  if (record.revoked) throw new UserError('CERT_REVOKED', `user ${normalised} was revoked by the ${trust.org} CA`);
+  const check = await verifyUserCertificate(record.certificate, trust, nowMs);
+  if (!check.ok) throw new UserError(check.code === 'CERT_EXPIRED' ? 'CERT_EXPIRED' : 'CERT_INVALID', check.reason);
+  return record.certificate;
+}
+
+export async function login(args: LoginArgs): Promise<UnlockedUser> {
+  const { storage, trust, password } = args;
+  const certificate = await lookupUser(storage, trust, args.address, args.clock.now());
+  const address = certificate.address;
+  const sealed = await orUnavailable(`reading the keystore of ${address}`, () => readKeystore(storage, certificate.signingKey, address));
+  // The directory record is stored after the keystore, so a missing keystore is a replica still catching up.
+  if (!sealed) throw new UserError('UNAVAILABLE', `the keystore of ${address} is not readable yet; try again shortly`);
+  const opened = await openKeystore(sealed, password, address);
+  if (!opened.ok) throw new UserError(opened.code === 'WRONG_PASSWORD' ? 'WRONG_PASSWORD' : 'KEYSTORE_INVALID', opened.message);
+  // The directory's certificate is authoritative (the CA may have renewed it); the keys must match it.
+  const keys = { ...opened.value, certificate, folderIndexLog: FOLDER_INDEX_LOG_NAME };
+  const provisional = unlockedUser(keys);
+  const pointer = await orUnavailable(`reading the identity record of ${address}`, () => readFolderIndexPointer(storage, provisional));
+  return pointer && pointer !== FOLDER_INDEX_LOG_NAME ? unlockedUser({ ...keys, folderIndexLog: pointer }) : provisional;
+}
