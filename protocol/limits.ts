@@ -222,3 +222,26 @@ export const MAILBOX_HEAD_READS_IN_FLIGHT_MAX = 16;
 export const CONTROL_SESSIONS_MAX = 16;
 /** A transfer idle this long is forgotten (its client died). */
 export const CONTROL_SESSION_IDLE_MS = 60_000;
+
+// ---- notification --------------------------------------------------------------------------------
+/** Notifications one sender may have pending in one recipient's drop (DESIGN 5: per-sender limits). */
+export const NOTIFY_PENDING_PER_SENDER_MAX = 1000;
+/** Entries per pull page. */
+export const NOTIFY_PULL_PAGE_MAX = 200;
+/** Receipts leave tombstones this long: repair cannot resurrect a taken notification, replays are refused. */
+export const NOTIFY_TOMBSTONE_MS = 60 * 24 * 3600 * 1000;
+/** An envelope older than this (or from the future by more than NOTIFY_CLOCK_SKEW_MS) is refused as a replay. */
+export const NOTIFY_ENVELOPE_AGE_MAX_MS = 30 * 24 * 3600 * 1000;
+export const NOTIFY_CLOCK_SKEW_MS = 10 * 60 * 1000;
+/** The recipient's node pulls its drops this often as well (a safety net under live push). */
+export const NOTIFY_PULL_INTERVAL_MS = 60_000;
+/** Largest notification in a drop: a sealed reference plus envelope, never message content. */
+export const DROP_ENTRY_BYTES_MAX = 64 * 1024;
+/** Longest list inside a log's materialised state (a folder's messages): bounds snapshot decoding. */
+export const LOG_STATE_LIST_ITEMS_MAX = FOLDER_MESSAGES_MAX;
+/** Entry blocks one flush puts at once (a large append may fill several 1 MiB entries). */
+export const LOG_ENTRY_PUTS_IN_FLIGHT_MAX = 8;
+/** Entry blocks a reader fetches at once when opening a log (latency-bound; entries are usually small). */
+export const LOG_ENTRY_FETCHES_IN_FLIGHT_MAX = 16;
+/** Drop entries one local-store listing returns (with their bytes): a page stays within 16 MiB of DROP_ENTRY_BYTES_MAX entries. */
+export const DROP_LIST_ENTRIES_MAX = 256;
