@@ -24,6 +24,15 @@ import { storeMachine } from '../machines/store.machine';
 import type { StorageTimings } from '../protocol/limits';
 import { ControlService } from './control';
 import { ReplicaManagerService } from './storage/replicaManager';
+import { type HostedUserStore, MemoryHostedUsers } from '../infra/files/hostedUsers';
+import type { KdfLimits } from '../crypto/keystore';
+import { PostMailbox } from './mail/postMailbox';
+import { DropHandlers } from './notify/dropHandlers';
+import { Notifier } from './notify/notifier';
+import { TransportHeadWatch } from './users/natsHeadWatch';
+import { UserHost } from './users/userHost';
+import type { UnlockedUser } from '../storage/users/unlockedUser';
+import { userIdOf } from '../crypto/hash';
 import { Metrics } from './metrics';
 import { RouterService } from './router';
 
@@ -64,6 +73,10 @@ export interface NodeOptions {
   readonly inspect?: (event: InspectionEvent) => void;
   /** Serve operator requests on the control subject (real nodes: yes; large simulations: no). */
   readonly control?: boolean;
+  /** Where hosted users' sealed credentials are kept (the node's data folder; memory in the simulator). */
+  readonly hostedUsers?: HostedUserStore;
+  /** Argon2id limits for keystores created or opened here (cheap ones in the simulator). */
+  readonly kdf?: KdfLimits;
 }
 
 export interface RestartReport {
@@ -76,6 +89,9 @@ export class PostNode {
   readonly id: string;
   readonly router: RouterService;
   readonly replicas: ReplicaManagerService;
+  readonly notifier: Notifier;
+  readonly users: UserHost;
+  readonly mailbox: PostMailbox;
   readonly restarts$ = new Subject<RestartReport>();
   readonly metrics: Metrics;
   /** Emits once if the supervisor escalates (a child crashed beyond its restart intensity). */
@@ -91,6 +107,9 @@ export class PostNode {
     this.metrics = c.resolve(Metrics);
     this.router = c.resolve(RouterService);
     this.replicas = c.resolve(ReplicaManagerService);
+    this.notifier = c.resolve(Notifier);
+    this.users = c.resolve(UserHost);
+    this.mailbox = c.resolve(PostMailbox);
     this.log = c.resolve<Log>(Tokens.Log);
     const options = c.resolve<NodeOptions>(Tokens.Options);
     this.control = options.control ? c.resolve(ControlService) : undefined;
@@ -141,6 +160,7 @@ export class PostNode {
     });
     this.supervisor.start();
     this.control?.start();
+    void this.users.start().catch((e: Error) => this.log.error('user.host.failed', { error: e.message }));
     return this;
   }
 
@@ -195,6 +215,7 @@ export class PostNode {
   /** Stop children in reverse start order, then close the adapters. */
   async stop(): Promise<void> {
     this.control?.stop();
+    this.users.stop();
     this.replicas.detach();
     if (this.supervisor?.getSnapshot().status === 'active') this.supervisor.send({ type: 'STOP' });
     this.router.detach();
@@ -256,6 +277,73 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
         }),
     ),
   });
+  c.register(Notifier, {
+    useFactory: instanceCachingFactory((d) => {
+      const replicas = d.resolve(ReplicaManagerService);
+      const router = d.resolve(RouterService);
+      const metrics = d.resolve(Metrics);
+      const log = d.resolve<Log>(Tokens.Log);
+      const transport = d.resolve<Transport>(Tokens.Transport);
+      const drops = new DropHandlers({
+        store: () => adapters.store,
+        trusted: () => [identity.trust],
+        ringId: identity.trust.ringId,
+        clock: adapters.clock,
+        log,
+        metrics,
+        publish: (subject, bytes) => transport.publish(subject, bytes),
+      });
+      router.registerFrames('notify.', (frame, msg) => drops.handle(frame, msg));
+      return new Notifier({
+        transport,
+        peers: replicas.peers,
+        clock: adapters.clock,
+        random: adapters.random,
+        log,
+        metrics,
+        ringId: identity.trust.ringId,
+        trusted: () => [identity.trust],
+        replicationFactor: identity.replicationFactor,
+        timings: replicas.timings,
+        session: { clock: adapters.clock, inspect: options.inspect },
+        locate: (id, extra) => replicas.locate(id, extra),
+      });
+    }),
+  });
+  c.register(PostMailbox, {
+    useFactory: instanceCachingFactory((d) => {
+      const replicas = d.resolve(ReplicaManagerService);
+      return new PostMailbox({
+        storage: replicas.storage,
+        storageFor: (user) => replicas.client(userSigner(user)),
+        trust: identity.trust,
+        clock: adapters.clock,
+        random: adapters.random,
+        headWatch: new TransportHeadWatch(adapters.transport, identity.trust.ringId, d.resolve<Log>(Tokens.Log)),
+      });
+    }),
+  });
+  c.register(UserHost, {
+    useFactory: instanceCachingFactory((d) => {
+      const replicas = d.resolve(ReplicaManagerService);
+      const router = d.resolve(RouterService);
+      const mailbox = d.resolve(PostMailbox);
+      return new UserHost({
+        nodeSigningSecretKey: identity.signingSecretKey,
+        trust: identity.trust,
+        clock: adapters.clock,
+        random: adapters.random,
+        log: d.resolve<Log>(Tokens.Log),
+        store: options.hostedUsers ?? new MemoryHostedUsers(),
+        notifier: d.resolve(Notifier),
+        nodeStorage: replicas.storage,
+        storageFor: (user) => replicas.client(userSigner(user)),
+        headWatch: new TransportHeadWatch(adapters.transport, identity.trust.ringId, d.resolve<Log>(Tokens.Log)),
+        mailbox: () => mailbox,
+        ringReady: () => router.state === 'ready',
+      });
+    }),
+  });
   c.register(ControlService, {
     useFactory: instanceCachingFactory(
       (d) =>
@@ -264,4 +352,9 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
   });
   const node = new PostNode(c);
   return node;
+}
+
+/** A user as an inserting member of the ring: its certificate and signing key. */
+function userSigner(user: UnlockedUser) {
+  return { member: { type: 'user' as const, cert: user.certificate }, secretKey: user.signing.secretKey, id: userIdOf(user.address) };
 }

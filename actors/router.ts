@@ -109,6 +109,10 @@ export class RouterService {
     return routerMachine.provide({ actions: { effect: (_, effect) => this.perform(effect) } });
   }
 
+  get cert(): NodeCertificate {
+    return this.deps.cert;
+  }
+
   get input(): RouterConfig {
     return this.config;
   }

@@ -245,3 +245,9 @@ export const LOG_ENTRY_PUTS_IN_FLIGHT_MAX = 8;
 export const LOG_ENTRY_FETCHES_IN_FLIGHT_MAX = 16;
 /** Drop entries one local-store listing returns (with their bytes): a page stays within 16 MiB of DROP_ENTRY_BYTES_MAX entries. */
 export const DROP_LIST_ENTRIES_MAX = 256;
+/** Records in one user's short-message log (the lab application; a mailbox holds mail). */
+export const MESSAGES_LOG_ITEMS_MAX = 100_000;
+/** A hosted user that cannot be unlocked yet (ring not joined, replicas away) is tried again this often. */
+export const USER_UNLOCK_RETRY_MS = 2000;
+/** Bytes of drop entries in one pull or sync page: stays well inside one frame (FRAME_BYTES_MAX). */
+export const DROP_PAGE_BYTES_MAX = 1024 * 1024;

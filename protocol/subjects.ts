@@ -23,6 +23,8 @@ export const subjects = {
   inspect: (ringId: string, nodeId: string) => `${base(ringId)}.inspect.${nodeId}`,
   /** Every node's inspection stream in a ring (the dashboard subscribes). */
   inspectAll: (ringId: string) => `${base(ringId)}.inspect.*`,
+  /** "This log head changed" hints between the devices of one user (no content: subscribers re-read). */
+  head: (ringId: string, objectId: string) => `${base(ringId)}.head.${objectId}`,
   /** Operator requests to a node (status, route probes from the CLI). */
   control: (ringId: string, nodeId: string) => `${base(ringId)}.control.${nodeId}`,
 } as const;

@@ -18,6 +18,7 @@ import { INBOX, insertOp, notificationInsertKey, uidValidityOf } from '../../sto
 import { HeadMarks } from '../../storage/log/headMarks';
 import type { HeadWatch } from '../../storage/log/headWatch';
 import { login } from '../../storage/users/login';
+import type { UnlockedUser } from '../../storage/users/unlockedUser';
 import { normaliseAddress } from '../../storage/users/userErrors';
 import { guarded } from './postMailboxErrors';
 import { PostMailboxSession } from './postMailboxSession';
@@ -33,6 +34,8 @@ export interface PostMailboxOptions {
   readonly headWatch: HeadWatch;
   /** High-water marks of the heads this node saw (one per node); a fresh set by default. */
   readonly marks?: HeadMarks;
+  /** The storage client that inserts as a given user; `storage` for everyone when absent. */
+  readonly storageFor?: (user: UnlockedUser) => StorageApi;
 }
 
 export interface InboxDelivery {
@@ -50,7 +53,14 @@ export class PostMailbox {
   private readonly users = new Map<string, Promise<UserMailbox>>();
 
   constructor(private readonly options: PostMailboxOptions) {
-    this.deps = { storage: options.storage, clock: options.clock, random: options.random, headWatch: options.headWatch, marks: options.marks ?? new HeadMarks() };
+    this.deps = {
+      storage: options.storage,
+      storageFor: options.storageFor,
+      clock: options.clock,
+      random: options.random,
+      headWatch: options.headWatch,
+      marks: options.marks ?? new HeadMarks(),
+    };
   }
 
   readonly authenticator: MailAuthenticator = {
@@ -83,6 +93,15 @@ export class PostMailbox {
   }
 
   /**
+   * Keep a user's mailbox open on this node without a session: the node hosts the user (holds its
+   * keys) so notifications reach its INBOX while no client is connected.
+   */
+  async host(user: UnlockedUser): Promise<void> {
+    const mailbox = await this.userMailbox(user.address, () => UserMailbox.open(this.deps, user));
+    mailbox.sessions++;
+  }
+
+  /**
    * Append a notified message to a logged-in user's INBOX, exactly once per notification id.
    * UNKNOWN_USER when the user has no session on this node (their keys are not here).
    */
@@ -96,6 +115,9 @@ export class PostMailbox {
       const key = notificationInsertKey(delivery.notificationId);
       const [r] = await log.append([insertOp({ ref: delivery.ref, sizeOctets: delivery.sizeOctets, flags: delivery.flags ?? [], internalDateMs: delivery.internalDateMs, key })]);
       const change = r!.change;
+      // Delivered before and since expunged by the user: delivered, not to be appended again.
+      if (change.type === 'insert' && change.outcome === 'expunged') return { uidValidity: uidValidityOf(inbox.folderId), uid: 0 };
+      if (change.type === 'insert' && change.outcome === 'full') throw new MailBackendError('LIMIT', `${address}'s INBOX is full`);
       if (change.type !== 'insert' || !change.message) throw new MailBackendError('INTERNAL', `notification ${delivery.notificationId} was not inserted (${change.type === 'insert' ? change.outcome : change.type})`);
       return { uidValidity: uidValidityOf(inbox.folderId), uid: change.message.uid };
     });

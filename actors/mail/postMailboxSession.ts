@@ -220,7 +220,7 @@ export class PostMailboxSession implements MailUserSession {
   append(folder: string, raw: Uint8Array, flags: readonly string[], internalDateMs: number): Promise<AppendResult> {
     return this.run(async () => {
       const entry = await this.mailbox.requireEntry(folder);
-      const ref = await this.mailbox.deps.storage.putData(raw);
+      const ref = await this.mailbox.storage.putData(raw);
       const log = await this.mailbox.folder(entry);
       const key = appendInsertKey(this.mailbox.deps.random);
       const [r] = await log.append([insertOp({ ref, sizeOctets: raw.length, flags, internalDateMs, key })]);
@@ -285,7 +285,7 @@ export class PostMailboxSession implements MailUserSession {
     return this.run(async () => {
       const parsed = parseBlockRef(ref);
       if (!parsed.ok) throw new MailBackendError('INTERNAL', parsed.message);
-      return this.mailbox.deps.storage.getData(parsed.value);
+      return this.mailbox.storage.getData(parsed.value);
     });
   }
 

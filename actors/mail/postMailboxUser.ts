@@ -27,6 +27,8 @@ import { folderChangeOf } from './postMailboxViews';
 
 export interface MailboxDeps {
   readonly storage: StorageApi;
+  /** The storage client that inserts as this user (quota, scoped insertion); `storage` when absent. */
+  readonly storageFor?: (user: UnlockedUser) => StorageApi;
   readonly clock: Clock;
   readonly random: Random;
   readonly headWatch: HeadWatch;
@@ -47,6 +49,8 @@ export class UserMailbox {
   /** \Recent: the highest UID some session of this node claimed, per folder id (node-local, like IMAP's notion). */
   readonly recentWatermarks = new Map<string, number>();
   sessions = 0;
+  /** Storage as this user: message data and logs. */
+  readonly storage: StorageApi;
 
   private constructor(
     readonly deps: MailboxDeps,
@@ -54,13 +58,14 @@ export class UserMailbox {
     readonly logDeps: LogDeps,
     readonly index: FolderIndexLog,
   ) {
+    this.storage = logDeps.storage;
     index.subscribe((event) => this.onIndexEvent(event));
     this.headSubscriptions.push(deps.headWatch.subscribe(index.address.objectId, (seq) => void index.refreshIfNewer(seq).catch(() => undefined)));
   }
 
   static async open(deps: MailboxDeps, user: UnlockedUser): Promise<UserMailbox> {
     const pause = (delayMs: number) => new Promise<void>((resolve) => deps.clock.setTimeout(resolve, delayMs));
-    const logDeps: LogDeps = { storage: deps.storage, signing: user.signing, random: deps.random, pause, marks: deps.marks, headWatch: deps.headWatch };
+    const logDeps: LogDeps = { storage: deps.storageFor?.(user) ?? deps.storage, signing: user.signing, random: deps.random, pause, marks: deps.marks, headWatch: deps.headWatch };
     const index = await openFolderIndex(logDeps, user, user.folderIndexLog);
     const mailbox = new UserMailbox(deps, user, logDeps, index);
     await ensureDefaultFolders(index, deps.random);
@@ -161,7 +166,7 @@ export class UserMailbox {
   async summary(entry: FolderEntry, fresh: boolean): Promise<FolderSummary> {
     const open = this.writers.get(entry.folderId);
     if (open) return (await this.folder(entry, fresh)).summary;
-    return readFolderSummary(this.deps.storage, this.user, entry.folderId, this.deps.marks);
+    return readFolderSummary(this.storage, this.user, entry.folderId, this.deps.marks);
   }
 
   private onFolderEvent(folderId: string, event: LogEvent<FolderState, FolderChangeRecord>): void {

@@ -8,11 +8,12 @@
 //   then a repair pass pushes what is missing there and on the other replicas.
 // - gc: collect blocks whose lease ended.
 // - scrub: re-verify a bounded batch of local copies; a corrupt copy is dropped and fetched again.
-import type { LocalStore } from '../../infra/store/port';
+import type { LocalStore, StoredDropEntry } from '../../infra/store/port';
 import type { Clock, Log } from '../../infra/ports';
 import { ErrorCodes } from '../../protocol/errors';
-import { REPAIR_TRANSFERS_IN_FLIGHT_MAX, SCRUB_BLOCKS_PER_PASS, STORAGE_BATCH_IDS_MAX, STORAGE_LEASE_MS, type StorageTimings } from '../../protocol/limits';
+import { DROP_LIST_ENTRIES_MAX, DROP_PAGE_BYTES_MAX, REPAIR_TRANSFERS_IN_FLIGHT_MAX, SCRUB_BLOCKS_PER_PASS, STORAGE_BATCH_IDS_MAX, STORAGE_LEASE_MS, type StorageTimings } from '../../protocol/limits';
 import { BlockData, BlockGet, Digest, DigestReply, Has, HasReply, ObjectData, ObjectGet, Scan, ScanReply } from '../../protocol/storage';
+import { decodeEnvelope, DropHas, DropHasReply, DropPutReply, DropSync, type Envelope } from '../../protocol/notify';
 import { applyBlockPut, applyObjectPut, getVerifiedBlock, getVerifiedObject } from '../../storage/replicaStore';
 import { checkSignedObject } from '../../storage/signedObject';
 import type { Metrics } from '../metrics';
@@ -76,6 +77,82 @@ export interface RepairReport {
   readonly pushed: number;
   readonly handedOver: number;
   readonly unreachable: number;
+  readonly dropEntriesPushed?: number;
+}
+
+/**
+ * Inbox drops: every entry held here goes to the drop's other replicas (they keep what they lack and
+ * refuse what is tombstoned); a drop this node no longer replicates is emptied once its replicas
+ * confirmed every entry (present or taken).
+ */
+export async function repairDrops(d: PassDeps): Promise<{ pushed: number; handedOver: number }> {
+  const store = d.store();
+  let pushed = 0;
+  let handedOver = 0;
+  const drops = [];
+  for (let afterId: string | undefined; ; ) {
+    const page = await store.scanDrops(WHOLE_CIRCLE, { afterId, limit: STORAGE_BATCH_IDS_MAX });
+    drops.push(...page);
+    if (page.length < STORAGE_BATCH_IDS_MAX) break;
+    afterId = page[page.length - 1]!.dropId;
+  }
+  await inParallel(drops, REPAIR_TRANSFERS_IN_FLIGHT_MAX, async ({ dropId }) => {
+    let desired: string[];
+    try {
+      desired = await d.replicasOf(dropId);
+    } catch {
+      return;
+    }
+    const entries: StoredDropEntry[] = [];
+    for (let afterEntryId: string | undefined; ; ) {
+      const page = await store.listDrop(dropId, { afterEntryId });
+      entries.push(...page);
+      if (page.length === 0 || page.length < DROP_LIST_ENTRIES_MAX) break;
+      afterEntryId = page[page.length - 1]!.entryId;
+    }
+    if (entries.length === 0) return;
+    let confirmedEverywhere = true;
+    for (const node of desired) {
+      if (node === d.self) continue;
+      const ids = entries.map((e) => e.entryId);
+      const missing: typeof entries = [];
+      for (const batch of chunked(ids, STORAGE_BATCH_IDS_MAX)) {
+        const r = await d.peers.request(node, DropHas, { dropId, entryIds: batch }, DropHasReply, d.timings.requestTimeoutMs);
+        if (!r.ok) {
+          confirmedEverywhere = false;
+          continue;
+        }
+        batch.forEach((id, i) => !r.body.present[i] && missing.push(entries.find((e) => e.entryId === id)!));
+      }
+      // Push what it lacks, a page of at most DROP_PAGE_BYTES_MAX at a time.
+      let page: { entryId: string; envelope: Envelope }[] = [];
+      let bytes = 0;
+      const flush = async () => {
+        if (!page.length) return;
+        const r = await d.peers.request(node, DropSync, { dropId, entries: page }, DropPutReply, d.timings.requestTimeoutMs);
+        if (r.ok && r.body.ok) pushed += page.length;
+        else confirmedEverywhere = false;
+        page = [];
+        bytes = 0;
+      };
+      for (const e of missing) {
+        const decoded = decodeEnvelope(e.bytes);
+        if (!decoded.ok) continue;
+        if (bytes + e.bytes.length > DROP_PAGE_BYTES_MAX) await flush();
+        page.push({ entryId: e.entryId, envelope: decoded.envelope });
+        bytes += e.bytes.length;
+      }
+      await flush();
+    }
+    if (!desired.includes(d.self) && confirmedEverywhere) {
+      // Handed over: an already-expired tombstone, collected at once, so a later return is not refused.
+      for (const e of entries) await store.deleteDropEntry(dropId, e.entryId, { tombstoneUntilMs: 0 });
+      await store.deleteExpiredTombstones(Math.floor(d.clock.now()));
+      handedOver += entries.length;
+    }
+  });
+  if (pushed) d.metrics.inc('post_notify_repair_pushed_total', 'Drop entries pushed to replicas that lacked them', undefined, pushed);
+  return { pushed, handedOver };
 }
 
 /** Bring every key held here to the nodes that should hold it; hand over what is no longer ours. */
@@ -160,9 +237,10 @@ export async function repairPass(d: PassDeps): Promise<RepairReport> {
     else await store.deleteObject(id);
     handedOver++;
   }
+  const drops = await repairDrops(d);
   if (pushed) d.metrics.inc('post_storage_repair_pushed_total', 'Copies pushed to replicas that lacked them', undefined, pushed);
   if (handedOver) d.metrics.inc('post_storage_handed_over_total', 'Local copies dropped after their new replicas confirmed them', undefined, handedOver);
-  return { checked: blocks.length + objects.length, pushed, handedOver, unreachable };
+  return { checked: blocks.length + objects.length, pushed, handedOver, unreachable, dropEntriesPushed: drops.pushed };
 }
 
 /** Digest the arc shared with the clockwise neighbour; on a mismatch fetch what is missing here. */
@@ -205,9 +283,10 @@ async function fetchObjectFrom(d: PassDeps, node: string, id: string): Promise<b
   return (await applyObjectPut(d.store(), r.body.object, undefined)).accept;
 }
 
-/** Collect blocks whose lease has ended. */
+/** Collect blocks whose lease has ended, and tombstones past their time. */
 export async function gcPass(d: PassDeps): Promise<number> {
   const store = d.store();
+  await store.deleteExpiredTombstones(Math.floor(d.clock.now()));
   let collected = 0;
   for (;;) {
     const gone = await store.deleteExpired(Math.floor(d.clock.now()), { limit: STORAGE_BATCH_IDS_MAX });

@@ -43,7 +43,7 @@ export class ReplicaManagerService {
   readonly timings: StorageTimings;
   /** This node's own storage client. */
   readonly storage: StorageClient;
-  private readonly peers: Peers;
+  readonly peers: Peers;
   private readonly handlers: ReplicaHandlers;
   private readonly passDeps: PassDeps;
   private readonly log: Log;

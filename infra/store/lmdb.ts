@@ -6,6 +6,8 @@
 //   block-exp   expiresAtMs u64 | id       -> (empty)  lease index: garbage collection is a range scan
 //   objects     id                         -> seq u64 | hash (32 bytes) | encoded signed object
 //   usage       insertedBy (32 bytes)      -> charged bytes u64
+//   counters    "totals"                   -> the StoreTotals, as u64s
+//   drop-*      inbox drops: entries, per-drop and per-sender counts, tombstones (lmdbDrops.ts)
 //
 // Keys are raw big-endian bytes, so LMDB's order is the id circle's order. Every write is one LMDB
 // transaction over all databases (atomic: counters and indexes never disagree with the data), and a
@@ -16,29 +18,38 @@ import { mkdirSync } from 'node:fs';
 import { type Database, open, type RootDatabase } from 'lmdb';
 import { PostError } from '../../protocol/errors';
 import { readUint64, writeUint64 } from './uint64';
+import { LmdbDropTables } from './lmdbDrops';
+import { bounds, key } from './lmdbKeys';
 import type {
   BlockEntry,
   BlockMeta,
   CompareAndPutResult,
+  DropListOptions,
+  DropSummary,
+  DropTombstone,
   IdRange,
   LocalStore,
   ObjectEntry,
   ObjectVersion,
   PutBlockResult,
+  PutDropEntryResult,
   RangeDigest,
+  RangeDigests,
   ScanOptions,
   StoredBlock,
+  StoredDropEntry,
   StoreTotals,
   VersionStamp,
 } from './port';
 import {
   assertBlockBytes,
+  assertDropEntryBytes,
   assertId,
   assertRange,
   assertTimeMs,
   assertVersion,
+  dropListLimit,
   gcLimit,
-  type LinearRange,
   linearPieces,
   scanLimit,
   XorDigest,
@@ -50,8 +61,8 @@ const META_BYTES = 8 + 4 + 32;
 const OBJECT_HEADER_BYTES = 8 + 32;
 const EMPTY = Buffer.alloc(0);
 const TOTALS_KEY = Buffer.from('totals');
-
-const key = (id: string) => Buffer.from(id, 'hex');
+/** Counters in the totals record, in order; a record written before drops existed holds only the first 4. */
+const COUNTER_FIELDS = ['blocks', 'blockBytes', 'objects', 'objectBytes', 'dropEntries', 'dropBytes'] as const;
 
 function encodeMeta(m: BlockMeta): Buffer {
   const out = Buffer.alloc(META_BYTES);
@@ -86,13 +97,8 @@ const decodeObject = (b: Buffer): ObjectVersion => ({
   bytes: Buffer.from(b.subarray(OBJECT_HEADER_BYTES)),
 });
 
-/** Totals kept as 4 u64 counters, updated in the same transaction as the data they count. */
-interface Counters {
-  blocks: number;
-  blockBytes: number;
-  objects: number;
-  objectBytes: number;
-}
+/** Totals kept as u64 counters, updated in the same transaction as the data they count. */
+type Counters = { -readonly [K in keyof StoreTotals]: number };
 
 export interface LmdbStoreOptions {
   /** Initial map size in bytes; lmdb-js grows it as needed. */
@@ -107,6 +113,7 @@ export class LmdbStore implements LocalStore {
   private readonly objects: Bin;
   private readonly usage: Bin;
   private readonly counters: Bin;
+  private readonly drops: LmdbDropTables;
 
   private constructor(private readonly env: RootDatabase<Buffer, Buffer>) {
     const db = (name: string): Bin => env.openDB<Buffer, Buffer>({ name, keyEncoding: 'binary', encoding: 'binary' });
@@ -116,6 +123,7 @@ export class LmdbStore implements LocalStore {
     this.objects = db('objects');
     this.usage = db('usage');
     this.counters = db('counters');
+    this.drops = new LmdbDropTables(db, (delta) => this.count(delta));
   }
 
   /** Open (creating if needed) the store in directory `dir`. */
@@ -123,7 +131,7 @@ export class LmdbStore implements LocalStore {
     mkdirSync(dir, { recursive: true });
     const env = open<Buffer, Buffer>({
       path: dir,
-      maxDbs: 8,
+      maxDbs: 16,
       keyEncoding: 'binary',
       encoding: 'binary',
       // Durability is not negotiable: keep LMDB's syncs on (no noSync / noMetaSync).
@@ -244,6 +252,58 @@ export class LmdbStore implements LocalStore {
     });
   }
 
+  // ---- inbox drops ----
+
+  async putDropEntry(dropId: string, entryId: string, bytes: Uint8Array, meta: { sender: string; receivedAtMs: number }): Promise<PutDropEntryResult> {
+    this.ready();
+    assertDropEntry(dropId, entryId);
+    assertDropEntryBytes(bytes);
+    assertId(meta.sender, 'sender');
+    assertTimeMs(meta.receivedAtMs, 'receivedAtMs');
+    // The tombstone check and the write share one transaction: a concurrent delete cannot slip between.
+    return this.write(() => this.drops.put(dropId, entryId, bytes, meta));
+  }
+
+  async getDropEntry(dropId: string, entryId: string): Promise<StoredDropEntry | undefined> {
+    this.ready();
+    assertDropEntry(dropId, entryId);
+    return this.drops.get(dropId, entryId);
+  }
+
+  async listDrop(dropId: string, opts: DropListOptions = {}): Promise<StoredDropEntry[]> {
+    this.ready();
+    assertId(dropId, 'dropId');
+    if (opts.afterEntryId !== undefined) assertId(opts.afterEntryId, 'afterEntryId');
+    return this.drops.list(dropId, dropListLimit(opts.limit), opts.afterEntryId);
+  }
+
+  async countDrop(dropId: string, opts: { sender?: string } = {}): Promise<number> {
+    this.ready();
+    assertId(dropId, 'dropId');
+    if (opts.sender !== undefined) assertId(opts.sender, 'sender');
+    return this.drops.countOf(dropId, opts.sender);
+  }
+
+  async deleteDropEntry(dropId: string, entryId: string, opts: { tombstoneUntilMs: number }): Promise<boolean> {
+    this.ready();
+    assertDropEntry(dropId, entryId);
+    assertTimeMs(opts.tombstoneUntilMs, 'tombstoneUntilMs');
+    return this.write(() => this.drops.remove(dropId, entryId, opts.tombstoneUntilMs));
+  }
+
+  async hasTombstone(dropId: string, entryId: string): Promise<boolean> {
+    this.ready();
+    assertDropEntry(dropId, entryId);
+    return this.drops.hasTombstone(dropId, entryId);
+  }
+
+  async deleteExpiredTombstones(nowMs: number, opts: { limit?: number } = {}): Promise<DropTombstone[]> {
+    this.ready();
+    assertTimeMs(nowMs, 'nowMs');
+    const limit = gcLimit(opts.limit);
+    return this.write(() => this.drops.expireTombstones(nowMs, limit));
+  }
+
   // ---- ranges ----
 
   async scanBlocks(range: IdRange, opts: ScanOptions = {}): Promise<BlockEntry[]> {
@@ -279,7 +339,19 @@ export class LmdbStore implements LocalStore {
     return out;
   }
 
-  async rangeDigest(range: IdRange): Promise<{ blocks: RangeDigest; objects: RangeDigest }> {
+  async scanDrops(range: IdRange, opts: ScanOptions = {}): Promise<DropSummary[]> {
+    this.ready();
+    assertRange(range);
+    return this.drops.scan(range, scanLimit(opts.limit), opts.afterId);
+  }
+
+  async dropDigest(dropId: string): Promise<RangeDigest> {
+    this.ready();
+    assertId(dropId, 'dropId');
+    return this.drops.digest(dropId);
+  }
+
+  async rangeDigest(range: IdRange): Promise<RangeDigests> {
     this.ready();
     assertRange(range);
     const blocks = new XorDigest();
@@ -288,7 +360,7 @@ export class LmdbStore implements LocalStore {
       for (const k of this.meta.getKeys(bounds(piece))) blocks.add(k);
       for (const { key: k, value } of this.objects.getRange(bounds(piece))) objects.add(k, value.subarray(8, OBJECT_HEADER_BYTES));
     }
-    return { blocks: blocks.result(), objects: objects.result() };
+    return { blocks: blocks.result(), objects: objects.result(), drops: this.drops.rangeDigest(range) };
   }
 
   // ---- accounting ----
@@ -372,26 +444,20 @@ export class LmdbStore implements LocalStore {
 
   private readCounters(): Counters {
     const b = this.counters.getBinary(TOTALS_KEY);
-    if (!b) return { blocks: 0, blockBytes: 0, objects: 0, objectBytes: 0 };
-    return { blocks: readUint64(b, 0), blockBytes: readUint64(b, 8), objects: readUint64(b, 16), objectBytes: readUint64(b, 24) };
+    const c = {} as Counters;
+    COUNTER_FIELDS.forEach((field, i) => (c[field] = b && b.length >= (i + 1) * 8 ? readUint64(b, i * 8) : 0));
+    return c;
   }
 
   private count(delta: Partial<Counters>): void {
     const c = this.readCounters();
-    const out = Buffer.alloc(32);
-    writeUint64(out, 0, c.blocks + (delta.blocks ?? 0));
-    writeUint64(out, 8, c.blockBytes + (delta.blockBytes ?? 0));
-    writeUint64(out, 16, c.objects + (delta.objects ?? 0));
-    writeUint64(out, 24, c.objectBytes + (delta.objectBytes ?? 0));
+    const out = Buffer.alloc(COUNTER_FIELDS.length * 8);
+    COUNTER_FIELDS.forEach((field, i) => writeUint64(out, i * 8, c[field] + (delta[field] ?? 0)));
     this.counters.putSync(TOTALS_KEY, out);
   }
 }
 
-/** lmdb-js range bounds for a linear piece (end is exclusive by default). */
-function bounds(p: LinearRange): { start?: Buffer; end?: Buffer; exclusiveStart?: boolean } {
-  return {
-    ...(p.from !== undefined ? { start: key(p.from) } : {}),
-    ...(p.after !== undefined ? { start: key(p.after), exclusiveStart: true } : {}),
-    ...(p.to !== undefined ? { end: key(p.to) } : {}),
-  };
+function assertDropEntry(dropId: string, entryId: string): void {
+  assertId(dropId, 'dropId');
+  assertId(entryId, 'entryId');
 }

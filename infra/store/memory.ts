@@ -2,7 +2,8 @@
 // with fault injection. A MemoryDisk outlives the MemoryStore opened on it, as a real disk outlives a
 // process: a simulated node that restarts opens a new MemoryStore on the same disk and finds its data.
 //
-// Faults: `corrupt(id)` flips bytes of a stored block (or object) in place, as bit rot would;
+// Faults: `corrupt(id)` flips bytes of a stored block (or object, or with an entry id the entry of drop
+// `id`) in place, as bit rot would;
 // `loseDisk()` wipes the disk and fails the open store (every call rejects with STORE_FAILED), as a
 // dead disk would; the node's next store on that disk starts empty.
 //
@@ -14,66 +15,48 @@ import type {
   BlockEntry,
   BlockMeta,
   CompareAndPutResult,
+  DropListOptions,
+  DropSummary,
+  DropTombstone,
   IdRange,
   LocalStore,
   ObjectEntry,
   ObjectVersion,
   PutBlockResult,
+  PutDropEntryResult,
   RangeDigest,
+  RangeDigests,
   ScanOptions,
   StoredBlock,
+  StoredDropEntry,
   StoreTotals,
   VersionStamp,
 } from './port';
+import { MemoryDropTable } from './memoryDrops';
 import {
   assertBlockBytes,
+  assertDropEntryBytes,
   assertId,
   assertRange,
   assertTimeMs,
   assertVersion,
+  dropListLimit,
   gcLimit,
-  inPiece,
-  linearPieces,
   scanLimit,
   XorDigest,
 } from './range';
+import { keysInRange, SortedKeys } from './sortedKeys';
 
 interface BlockRecord {
   bytes: Uint8Array;
   meta: BlockMeta;
 }
 
-/** Keys kept sorted lazily: re-sorted on the first scan after a change (simulated stores are small). */
-class SortedKeys<V> {
-  readonly map = new Map<string, V>();
-  private sorted: string[] | undefined = [];
-
-  set(key: string, value: V): void {
-    if (!this.map.has(key)) this.sorted = undefined;
-    this.map.set(key, value);
-  }
-
-  delete(key: string): boolean {
-    const had = this.map.delete(key);
-    if (had) this.sorted = undefined;
-    return had;
-  }
-
-  keys(): string[] {
-    this.sorted ??= [...this.map.keys()].sort();
-    return this.sorted;
-  }
-
-  clear(): void {
-    this.map.clear();
-    this.sorted = [];
-  }
-}
-
 export class MemoryDisk {
   readonly blocks = new SortedKeys<BlockRecord>();
   readonly objects = new SortedKeys<ObjectVersion>();
   readonly usage = new Map<string, number>();
+  readonly drops = new MemoryDropTable();
   /** Bumped by loseDisk(): a store opened on an earlier generation has lost its disk. */
   generation = 0;
 
@@ -81,26 +64,13 @@ export class MemoryDisk {
     this.blocks.clear();
     this.objects.clear();
     this.usage.clear();
+    this.drops.clear();
     this.generation++;
   }
 }
 
 const copy = (b: Uint8Array): Uint8Array => new Uint8Array(b);
 const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
-
-/** First index in sorted `keys` whose key is in piece `p` (binary search on the lower bound). */
-function lowerBound(keys: string[], p: { from?: string; after?: string }): number {
-  let lo = 0;
-  let hi = keys.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const k = keys[mid]!;
-    const below = p.from !== undefined ? k < p.from : p.after !== undefined ? k <= p.after : false;
-    if (below) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 export class MemoryStore implements LocalStore {
   private closed = false;
@@ -112,8 +82,12 @@ export class MemoryStore implements LocalStore {
 
   // ---- fault injection ----
 
-  /** Flip the middle byte of a stored block (or, failing that, object); false if neither is stored. */
-  corrupt(id: string): boolean {
+  /**
+   * Flip the middle byte of a stored block (or, failing that, object); false if neither is stored.
+   * With `entryId`: of the entry `entryId` of drop `id` instead (false if that entry is not stored).
+   */
+  corrupt(id: string, entryId?: string): boolean {
+    if (entryId !== undefined) return this.disk.drops.corrupt(id, entryId);
     const target = this.disk.blocks.map.get(id)?.bytes ?? this.disk.objects.map.get(id)?.bytes;
     if (!target || target.length === 0) return false;
     target[target.length >> 1]! ^= 0xff;
@@ -219,6 +193,56 @@ export class MemoryStore implements LocalStore {
     return this.disk.objects.delete(id);
   }
 
+  // ---- inbox drops ----
+
+  async putDropEntry(dropId: string, entryId: string, bytes: Uint8Array, meta: { sender: string; receivedAtMs: number }): Promise<PutDropEntryResult> {
+    this.ready();
+    assertDropEntry(dropId, entryId);
+    assertDropEntryBytes(bytes);
+    assertId(meta.sender, 'sender');
+    assertTimeMs(meta.receivedAtMs, 'receivedAtMs');
+    return this.disk.drops.put(dropId, entryId, bytes, meta);
+  }
+
+  async getDropEntry(dropId: string, entryId: string): Promise<StoredDropEntry | undefined> {
+    this.ready();
+    assertDropEntry(dropId, entryId);
+    return this.disk.drops.get(dropId, entryId);
+  }
+
+  async listDrop(dropId: string, opts: DropListOptions = {}): Promise<StoredDropEntry[]> {
+    this.ready();
+    assertId(dropId, 'dropId');
+    if (opts.afterEntryId !== undefined) assertId(opts.afterEntryId, 'afterEntryId');
+    return this.disk.drops.list(dropId, dropListLimit(opts.limit), opts.afterEntryId);
+  }
+
+  async countDrop(dropId: string, opts: { sender?: string } = {}): Promise<number> {
+    this.ready();
+    assertId(dropId, 'dropId');
+    if (opts.sender !== undefined) assertId(opts.sender, 'sender');
+    return this.disk.drops.count(dropId, opts.sender);
+  }
+
+  async deleteDropEntry(dropId: string, entryId: string, opts: { tombstoneUntilMs: number }): Promise<boolean> {
+    this.ready();
+    assertDropEntry(dropId, entryId);
+    assertTimeMs(opts.tombstoneUntilMs, 'tombstoneUntilMs');
+    return this.disk.drops.delete(dropId, entryId, opts.tombstoneUntilMs);
+  }
+
+  async hasTombstone(dropId: string, entryId: string): Promise<boolean> {
+    this.ready();
+    assertDropEntry(dropId, entryId);
+    return this.disk.drops.hasTombstone(dropId, entryId);
+  }
+
+  async deleteExpiredTombstones(nowMs: number, opts: { limit?: number } = {}): Promise<DropTombstone[]> {
+    this.ready();
+    assertTimeMs(nowMs, 'nowMs');
+    return this.disk.drops.deleteExpiredTombstones(nowMs, gcLimit(opts.limit));
+  }
+
   // ---- ranges ----
 
   async scanBlocks(range: IdRange, opts: ScanOptions = {}): Promise<BlockEntry[]> {
@@ -234,13 +258,25 @@ export class MemoryStore implements LocalStore {
     });
   }
 
-  async rangeDigest(range: IdRange): Promise<{ blocks: RangeDigest; objects: RangeDigest }> {
+  async scanDrops(range: IdRange, opts: ScanOptions = {}): Promise<DropSummary[]> {
+    this.ready();
+    assertRange(range);
+    return this.disk.drops.scan(range, scanLimit(opts.limit), opts.afterId);
+  }
+
+  async dropDigest(dropId: string): Promise<RangeDigest> {
+    this.ready();
+    assertId(dropId, 'dropId');
+    return this.disk.drops.digest(dropId);
+  }
+
+  async rangeDigest(range: IdRange): Promise<RangeDigests> {
     this.ready();
     const blocks = new XorDigest();
-    for (const id of this.idsIn(this.disk.blocks, range, Infinity)) blocks.add(Buffer.from(id, 'hex'));
+    for (const id of keysInRange(this.disk.blocks, range, Infinity)) blocks.add(Buffer.from(id, 'hex'));
     const objects = new XorDigest();
-    for (const id of this.idsIn(this.disk.objects, range, Infinity)) objects.add(Buffer.from(id, 'hex'), this.disk.objects.map.get(id)!.hash);
-    return { blocks: blocks.result(), objects: objects.result() };
+    for (const id of keysInRange(this.disk.objects, range, Infinity)) objects.add(Buffer.from(id, 'hex'), this.disk.objects.map.get(id)!.hash);
+    return { blocks: blocks.result(), objects: objects.result(), drops: this.disk.drops.rangeDigest(range) };
   }
 
   // ---- accounting ----
@@ -257,7 +293,7 @@ export class MemoryStore implements LocalStore {
     for (const r of this.disk.blocks.map.values()) blockBytes += r.meta.sizeBytes;
     let objectBytes = 0;
     for (const v of this.disk.objects.map.values()) objectBytes += v.bytes.length;
-    return { blocks: this.disk.blocks.map.size, blockBytes, objects: this.disk.objects.map.size, objectBytes };
+    return { blocks: this.disk.blocks.map.size, blockBytes, objects: this.disk.objects.map.size, objectBytes, ...this.disk.drops.totals() };
   }
 
   async close(): Promise<void> {
@@ -286,19 +322,11 @@ export class MemoryStore implements LocalStore {
   }
 
   private scan<V>(keys: SortedKeys<V>, range: IdRange, opts: ScanOptions): string[] {
-    return this.idsIn(keys, range, scanLimit(opts.limit), opts.afterId);
+    return keysInRange(keys, range, scanLimit(opts.limit), opts.afterId);
   }
+}
 
-  private idsIn<V>(keys: SortedKeys<V>, range: IdRange, limit: number, afterId?: string): string[] {
-    assertRange(range);
-    const sorted = keys.keys();
-    const out: string[] = [];
-    for (const piece of linearPieces(range, afterId)) {
-      for (let i = lowerBound(sorted, piece); i < sorted.length && out.length < limit; i++) {
-        if (!inPiece(sorted[i]!, piece)) break;
-        out.push(sorted[i]!);
-      }
-    }
-    return out;
-  }
+function assertDropEntry(dropId: string, entryId: string): void {
+  assertId(dropId, 'dropId');
+  assertId(entryId, 'entryId');
 }

@@ -18,6 +18,16 @@
 //   `afterId` (the last id of the previous page).
 // - Byte accounting: a block's bytes are charged to its first inserter until the block is deleted or
 //   collected (content shared by several users is paid for once, by the first).
+// - Inbox drops (DESIGN 5): a drop (dropId) is a set of entries (entryId), each written once by one
+//   sender and kept exactly as given (at most DROP_ENTRY_BYTES_MAX bytes). A put of an entry already
+//   stored keeps its bytes and meta (idempotent: replicas and retries put the same entry many times).
+//   deleteDropEntry removes an entry and leaves a tombstone until tombstoneUntilMs (tombstones only
+//   ever grow, like leases), even for an entry this replica never had; a put of a tombstoned entry is
+//   refused in the same atomic step that checks, so repair cannot bring back what the recipient took.
+//   The store has no clock: a tombstone stands until deleteExpiredTombstones collects it. Entry counts
+//   per drop and per (drop, sender) are kept as counters, so countDrop costs one read.
+// - Drops take part in repair like blocks and objects: scanDrops pages through the drops of an arc by
+//   dropId, dropDigest summarises one drop, rangeDigest summarises all drop entries of an arc.
 
 export interface BlockMeta {
   /** The block may be collected once the clock reaches this (ms since the epoch). */
@@ -82,8 +92,16 @@ export interface ScanOptions {
 /** Summary of a range's content: equal digests mean (all but surely) equal content. */
 export interface RangeDigest {
   readonly count: number;
-  /** XOR of the block ids (blocks) or of id XOR version hash (objects), 64 hex chars. */
+  /** XOR of the block ids (blocks), of id XOR version hash (objects), of dropId XOR entryId (drop entries), 64 hex chars. */
   readonly xor: string;
+}
+
+/** rangeDigest's summary of an arc, one digest per kind of stored data. */
+export interface RangeDigests {
+  readonly blocks: RangeDigest;
+  readonly objects: RangeDigest;
+  /** Entries of the drops whose dropId is in the arc: XOR of dropId XOR entryId over them. */
+  readonly drops: RangeDigest;
 }
 
 export interface StoreTotals {
@@ -91,6 +109,52 @@ export interface StoreTotals {
   readonly blockBytes: number;
   readonly objects: number;
   readonly objectBytes: number;
+  /** Entries over all inbox drops held here, and their bytes. */
+  readonly dropEntries: number;
+  readonly dropBytes: number;
+}
+
+/** What a drop entry carries besides its bytes. */
+export interface DropEntryMeta {
+  /** Hex id of the sender the entry counts against (per-sender limits). */
+  readonly sender: string;
+  /** When this replica first stored the entry (ms since the epoch, the caller's clock). */
+  readonly receivedAtMs: number;
+  readonly sizeBytes: number;
+}
+
+/** One stored drop entry: a sealed notification, exactly as the sender's replica put it. */
+export interface StoredDropEntry extends DropEntryMeta {
+  readonly entryId: string;
+  readonly bytes: Uint8Array;
+}
+
+export interface PutDropEntryResult {
+  /** False when the entry was already stored (kept as it was) or is tombstoned (not stored). */
+  readonly created: boolean;
+  /** The recipient already took this entry: it was not stored. */
+  readonly tombstoned: boolean;
+}
+
+export interface DropListOptions {
+  /** Continue after this entry id (the last of the previous page). */
+  readonly afterEntryId?: string;
+  /** Entries to return, at most DROP_LIST_ENTRIES_MAX (the default): a page holds their bytes. */
+  readonly limit?: number;
+}
+
+/** A drop held here, as scanDrops lists it. */
+export interface DropSummary {
+  readonly dropId: string;
+  /** Entries stored (tombstones not counted); always at least 1. */
+  readonly entries: number;
+}
+
+/** A tombstone collected by deleteExpiredTombstones. */
+export interface DropTombstone {
+  readonly dropId: string;
+  readonly entryId: string;
+  readonly untilMs: number;
 }
 
 export interface LocalStore {
@@ -113,10 +177,35 @@ export interface LocalStore {
   compareAndPutObject(id: string, expected: VersionStamp | undefined, next: ObjectVersion): Promise<CompareAndPutResult>;
   deleteObject(id: string): Promise<boolean>;
 
+  // ---- inbox drops (entries per drop, tombstones for entries taken) ----
+  /**
+   * Store one entry, atomically unless tombstoned: a tombstoned entry is not stored (tombstoned: true);
+   * an entry already stored keeps its bytes and meta (created: false).
+   */
+  putDropEntry(dropId: string, entryId: string, bytes: Uint8Array, meta: { sender: string; receivedAtMs: number }): Promise<PutDropEntryResult>;
+  getDropEntry(dropId: string, entryId: string): Promise<StoredDropEntry | undefined>;
+  /** Entries of one drop in entry-id order, with their bytes; page with afterEntryId. */
+  listDrop(dropId: string, opts?: DropListOptions): Promise<StoredDropEntry[]>;
+  /** Entries stored in the drop, or only those from `sender`: a counter read, cheap. */
+  countDrop(dropId: string, opts?: { sender?: string }): Promise<number>;
+  /**
+   * The recipient took the entry: remove it (true if it was stored) and keep a tombstone until
+   * max(stored, tombstoneUntilMs), in one atomic step; a tombstone is kept even for an entry never stored.
+   */
+  deleteDropEntry(dropId: string, entryId: string, opts: { tombstoneUntilMs: number }): Promise<boolean>;
+  hasTombstone(dropId: string, entryId: string): Promise<boolean>;
+  /** Remove up to `limit` (default STORE_GC_BATCH_MAX) tombstones ended by now (untilMs <= nowMs), oldest first. */
+  deleteExpiredTombstones(nowMs: number, opts?: { limit?: number }): Promise<DropTombstone[]>;
+
   // ---- ranges, for repair and anti-entropy ----
   scanBlocks(range: IdRange, opts?: ScanOptions): Promise<BlockEntry[]>;
   scanObjects(range: IdRange, opts?: ScanOptions): Promise<ObjectEntry[]>;
-  rangeDigest(range: IdRange): Promise<{ blocks: RangeDigest; objects: RangeDigest }>;
+  /** Drops with at least one entry whose dropId is in the arc, in circle order; afterId is a dropId. */
+  scanDrops(range: IdRange, opts?: ScanOptions): Promise<DropSummary[]>;
+  /** One drop's entries: count and XOR of their entry ids (tombstones not included). */
+  dropDigest(dropId: string): Promise<RangeDigest>;
+  /** Digests of the blocks, objects and drop entries (by dropId) in the arc. */
+  rangeDigest(range: IdRange): Promise<RangeDigests>;
 
   // ---- accounting ----
   /** Bytes of the blocks charged to this user or node. */

@@ -1,7 +1,7 @@
 // Arcs of the id circle as linear key ranges, and the argument checks every store adapter shares.
 // Ids are fixed-length lowercase hex, so string order is numeric order and a wrapping arc [lo, hi)
 // with lo >= hi is two linear ranges: [lo, end of the space) then [start of the space, hi).
-import { BLOCK_BYTES_MAX, STORE_GC_BATCH_MAX, STORE_SCAN_ENTRIES_MAX } from '../../protocol/limits';
+import { BLOCK_BYTES_MAX, DROP_ENTRY_BYTES_MAX, DROP_LIST_ENTRIES_MAX, STORE_GC_BATCH_MAX, STORE_SCAN_ENTRIES_MAX } from '../../protocol/limits';
 import type { IdRange } from './port';
 
 /** One linear piece of an arc: ids > after (or >= from), and < to (no `to`: up to the end of the space). */
@@ -63,6 +63,17 @@ export function assertTimeMs(ms: number, what: string): void {
 export function assertBlockBytes(bytes: Uint8Array): void {
   if (!(bytes instanceof Uint8Array)) throw new TypeError('block bytes must be a Uint8Array');
   if (bytes.length > BLOCK_BYTES_MAX) throw new RangeError(`block of ${bytes.length} bytes exceeds ${BLOCK_BYTES_MAX}`);
+}
+
+export function assertDropEntryBytes(bytes: Uint8Array): void {
+  if (!(bytes instanceof Uint8Array)) throw new TypeError('drop entry bytes must be a Uint8Array');
+  if (bytes.length > DROP_ENTRY_BYTES_MAX) throw new RangeError(`drop entry of ${bytes.length} bytes exceeds ${DROP_ENTRY_BYTES_MAX}`);
+}
+
+export function dropListLimit(limit: number | undefined): number {
+  if (limit === undefined) return DROP_LIST_ENTRIES_MAX;
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`drop list limit must be a positive integer, got ${limit}`);
+  return Math.min(limit, DROP_LIST_ENTRIES_MAX);
 }
 
 export function assertVersion(v: { seq: number; hash: Uint8Array; bytes?: Uint8Array }): void {

@@ -12,6 +12,14 @@ import { closest, kClosest, type Key, type NodeId } from '../../overlay/id';
 import { getVerifiedBlock, getVerifiedObject } from '../../storage/replicaStore';
 import { LEAF_SET_HALF, OVERLAY_TIMINGS, type OverlayTimings, type StorageTimings } from '../../protocol/limits';
 import { MemoryDisk, MemoryStore } from '../../infra/store/memory';
+import { MemoryHostedUsers } from '../../infra/files/hostedUsers';
+import { createUser } from '../../storage/users/createUser';
+import { localUserIssuer } from '../../storage/users/issuer';
+import { KEYSTORE_KDF_CHEAP } from '../../crypto/keystore';
+import { sealToNode } from '../../crypto/nodeSeal';
+import { canonicalBytes } from '../../protocol/frame';
+import { hostedUserCodec } from '../../protocol/apps';
+import type { UserApp } from '../../actors/users/userHost';
 import type { NodeCertificate } from '../../protocol/identity';
 import { routerInvariantViolations } from '../../overlay/router/invariants';
 import type { InspectionEvent } from 'xstate';
@@ -45,6 +53,8 @@ export class SimCluster {
   readonly nodes = new Map<NodeId, PostNode>();
   /** Each node's simulated disk, kept across kills so a restarted node finds its data. */
   readonly disks = new Map<NodeId, MemoryDisk>();
+  /** Each node's hosted users (its data folder's users/), kept across kills too. */
+  readonly hosted = new Map<NodeId, MemoryHostedUsers>();
   /** Identities by node id, so a killed node can be restarted from its "data folder". */
   private readonly identities = new Map<NodeId, { keys: { publicKey: Uint8Array; secretKey: Uint8Array }; cert: NodeCertificate; n: number }>();
   readonly convergenceSecret: Uint8Array;
@@ -102,10 +112,13 @@ export class SimCluster {
     const transport = this.network.connect(cert.nodeId);
     const disk = this.disks.get(id) ?? new MemoryDisk();
     this.disks.set(id, disk);
+    const hostedUsers = this.hosted.get(id) ?? new MemoryHostedUsers();
+    this.hosted.set(id, hostedUsers);
     const node = createNode(
       { transport, clock: this.clock, random, log: this.log, store: new MemoryStore(disk) },
       { cert, signingSecretKey: keys.secretKey, trust: this.ca, convergenceSecret: this.convergenceSecret, replicationFactor: this.options.replicationFactor ?? 3 },
       {
+        hostedUsers,
         storageTimings: this.options.storageTimings,
         timings: this.options.timings ?? OVERLAY_TIMINGS,
         leafHalf: this.options.leafHalf ?? LEAF_SET_HALF,
@@ -223,6 +236,37 @@ export class SimCluster {
     }
     await this.runUntil(() => settled === count, 60_000);
     return result;
+  }
+
+  /** Create a user of the ring (cheap Argon2id limits) and host it on `node`; resolves with its app. */
+  async addUser(address: string, password: string, node: PostNode): Promise<UserApp> {
+    const created = createUser({
+      storage: node.replicas.storage,
+      issuer: localUserIssuer(this.ca),
+      address,
+      password,
+      clock: this.clock,
+      random: this.random.fork(`user-${address}`),
+      kdf: KEYSTORE_KDF_CHEAP,
+    });
+    await this.settle(created);
+    const sealed = sealToNode(node.router.cert.signingKey, canonicalBytes(hostedUserCodec.encode({ address, password })));
+    return this.settle(node.users.host(sealed));
+  }
+
+  /** Run the simulation until `p` settles (bounded); return its value or throw its error. */
+  async settle<T>(p: Promise<T>, maxMs = 120_000): Promise<T> {
+    let done = false;
+    let value: T | undefined;
+    let error: unknown;
+    p.then(
+      (v) => ((value = v), (done = true)),
+      (e) => ((error = e), (done = true)),
+    );
+    await this.runUntil(() => done, maxMs);
+    if (!done) throw new Error(`still pending after ${maxMs} ms of simulated time`);
+    if (error) throw error;
+    return value as T;
   }
 
   /** Ids that do not have a verified copy on every one of the k live nodes closest to them. */

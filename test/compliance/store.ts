@@ -1,7 +1,7 @@
 // The LocalStore port's contract (infra/store/port.ts), for the LMDB and the in-memory adapter alike.
 import { describe, expect, it } from 'vitest';
 import { blake2b, blake2bHex } from '../../crypto/hash';
-import { BLOCK_BYTES_MAX } from '../../protocol/limits';
+import { BLOCK_BYTES_MAX, DROP_ENTRY_BYTES_MAX, DROP_LIST_ENTRIES_MAX } from '../../protocol/limits';
 import type { LocalStore, ObjectVersion } from '../../infra/store/port';
 
 export interface StoreHarness {
@@ -26,6 +26,8 @@ const blockBytes = (label: string, size = 100) => {
 const version = (seq: number, label: string): ObjectVersion => ({ seq, hash: blake2b(`v/${label}/${seq}`), bytes: Buffer.from(`${label} version ${seq}`) });
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const lease = (expiresAtMs: number, insertedBy = alice) => ({ expiresAtMs, insertedBy });
+/** totals() of a store holding no drop entries. */
+const noDrops = { dropEntries: 0, dropBytes: 0 };
 
 function xorHex(values: Uint8Array[]): string {
   const acc = Buffer.alloc(32);
@@ -90,7 +92,7 @@ export function storeCompliance(label: string, make: () => Promise<StoreHarness>
         expect(hex((await store.getBlock(id))!.bytes)).toBe(hex(bytes));
         expect(await store.bytesUsedBy(alice)).toBe(300);
         expect(await store.bytesUsedBy(bob)).toBe(0);
-        expect(await store.totals()).toEqual({ blocks: 1, blockBytes: 300, objects: 0, objectBytes: 0 });
+        expect(await store.totals()).toEqual({ blocks: 1, blockBytes: 300, objects: 0, objectBytes: 0, ...noDrops });
       }));
 
     it('extendLease takes the later expiry and ignores unknown blocks', () =>
@@ -110,7 +112,7 @@ export function storeCompliance(label: string, make: () => Promise<StoreHarness>
         expect(await store.hasBlock(id)).toBe(false);
         expect(await store.deleteBlock(id)).toBeUndefined();
         expect(await store.bytesUsedBy(bob)).toBe(0);
-        expect(await store.totals()).toEqual({ blocks: 0, blockBytes: 0, objects: 0, objectBytes: 0 });
+        expect(await store.totals()).toEqual({ blocks: 0, blockBytes: 0, objects: 0, objectBytes: 0, ...noDrops });
       }));
 
     it('deleteExpired removes leases ended by now, oldest first, at most limit, and returns them', () =>
@@ -227,6 +229,7 @@ export function storeCompliance(label: string, make: () => Promise<StoreHarness>
         expect(await store.rangeDigest({ lo: idAt('10'), hi: idAt('20') })).toEqual({
           blocks: { count: 0, xor: '0'.repeat(64) },
           objects: { count: 0, xor: '0'.repeat(64) },
+          drops: { count: 0, xor: '0'.repeat(64) },
         });
 
         await store.compareAndPutObject(idAt('06'), { seq: 1, hash: version(1, '06').hash }, version(2, '06'));
@@ -244,7 +247,7 @@ export function storeCompliance(label: string, make: () => Promise<StoreHarness>
         expect(await store.bytesUsedBy(alice)).toBe(350);
         expect(await store.bytesUsedBy(bob)).toBe(40);
         expect(await store.bytesUsedBy(blake2bHex('nobody'))).toBe(0);
-        expect(await store.totals()).toEqual({ blocks: 3, blockBytes: 390, objects: 1, objectBytes: version(1, 'q').bytes.length });
+        expect(await store.totals()).toEqual({ blocks: 3, blockBytes: 390, objects: 1, objectBytes: version(1, 'q').bytes.length, ...noDrops });
       }));
 
     it('everything acknowledged is there after the store is reopened', () =>
@@ -280,6 +283,315 @@ export function storeCompliance(label: string, make: () => Promise<StoreHarness>
         await expect(store.scanBlocks({ lo: idAt('10'), hi: idAt('20') }, { afterId: idAt('30') })).rejects.toThrow(/not in the scanned range/);
         await store.close();
         await expect(store.hasBlock(idAt('01'))).rejects.toMatchObject({ code: 'STORE_CLOSED' });
+      }));
+
+    dropsCompliance(make);
+  });
+}
+
+const carol = blake2bHex('user carol');
+const entryBytes = (label: string, size = 200) => blockBytes(`entry ${label}`, size);
+const from = (sender: string, receivedAtMs = T0) => ({ sender, receivedAtMs });
+const zeros = '0'.repeat(64);
+
+/** Inbox drops (DESIGN 5): entries per drop written by many senders, tombstones for entries taken. */
+function dropsCompliance(make: () => Promise<StoreHarness>): void {
+  describe('inbox drops', () => {
+    it('stores an entry exactly as given with its sender and time; a second put keeps the first', () =>
+      withStore(make, async ({ store }) => {
+        const drop = idAt('d0');
+        const entry = idAt('e1');
+        const bytes = entryBytes('first', 300);
+        expect(await store.getDropEntry(drop, entry)).toBeUndefined();
+        expect(await store.putDropEntry(drop, entry, bytes, from(alice, T0 + 5))).toEqual({ created: true, tombstoned: false });
+        const got = await store.getDropEntry(drop, entry);
+        expect({ ...got!, bytes: hex(got!.bytes) }).toEqual({ entryId: entry, bytes: hex(bytes), sender: alice, receivedAtMs: T0 + 5, sizeBytes: 300 });
+
+        // Replicas and retries put the same entry again: nothing changes, not even for other bytes or sender.
+        expect(await store.putDropEntry(drop, entry, entryBytes('other', 20), from(bob, T0 + 9))).toEqual({ created: false, tombstoned: false });
+        const again = await store.getDropEntry(drop, entry);
+        expect({ ...again!, bytes: hex(again!.bytes) }).toEqual({ entryId: entry, bytes: hex(bytes), sender: alice, receivedAtMs: T0 + 5, sizeBytes: 300 });
+        expect(await store.countDrop(drop)).toBe(1);
+        expect(await store.countDrop(drop, { sender: alice })).toBe(1);
+        expect(await store.countDrop(drop, { sender: bob })).toBe(0);
+        expect(await store.totals()).toEqual({ blocks: 0, blockBytes: 0, objects: 0, objectBytes: 0, dropEntries: 1, dropBytes: 300 });
+      }));
+
+    it('keeps a copy of an entry, and an empty entry is an entry', () =>
+      withStore(make, async ({ store }) => {
+        const drop = idAt('d1');
+        const bytes = entryBytes('copy');
+        const original = hex(bytes);
+        await store.putDropEntry(drop, idAt('e1'), bytes, from(alice));
+        bytes[0]! ^= 0xff;
+        (await store.getDropEntry(drop, idAt('e1')))!.bytes[1]! ^= 0xff;
+        (await store.listDrop(drop))[0]!.bytes[2]! ^= 0xff;
+        expect(hex((await store.getDropEntry(drop, idAt('e1')))!.bytes)).toBe(original);
+        await store.putDropEntry(drop, idAt('e2'), new Uint8Array(0), from(alice));
+        expect((await store.getDropEntry(drop, idAt('e2')))!.sizeBytes).toBe(0);
+        expect(await store.countDrop(drop)).toBe(2);
+      }));
+
+    it('taking an entry removes it and leaves a tombstone that refuses it again, even one never stored here', () =>
+      withStore(make, async ({ store }) => {
+        const drop = idAt('d2');
+        const taken = idAt('e1');
+        await store.putDropEntry(drop, taken, entryBytes('taken'), from(alice));
+        expect(await store.hasTombstone(drop, taken)).toBe(false);
+        expect(await store.deleteDropEntry(drop, taken, { tombstoneUntilMs: T0 + 1000 })).toBe(true);
+        expect(await store.getDropEntry(drop, taken)).toBeUndefined();
+        expect(await store.hasTombstone(drop, taken)).toBe(true);
+        // A replica that missed the receipt pushes it back through repair: refused.
+        expect(await store.putDropEntry(drop, taken, entryBytes('taken'), from(alice))).toEqual({ created: false, tombstoned: true });
+        expect(await store.getDropEntry(drop, taken)).toBeUndefined();
+        expect(await store.deleteDropEntry(drop, taken, { tombstoneUntilMs: T0 + 1000 })).toBe(false);
+
+        // The receipt reached this replica before the entry did.
+        const early = idAt('e2');
+        expect(await store.deleteDropEntry(drop, early, { tombstoneUntilMs: T0 + 1000 })).toBe(false);
+        expect(await store.hasTombstone(drop, early)).toBe(true);
+        expect(await store.putDropEntry(drop, early, entryBytes('early'), from(bob))).toEqual({ created: false, tombstoned: true });
+
+        // Tombstones belong to one drop: the same entry id in another drop is a different entry.
+        expect(await store.hasTombstone(idAt('d3'), taken)).toBe(false);
+        expect(await store.putDropEntry(idAt('d3'), taken, entryBytes('elsewhere'), from(alice))).toEqual({ created: true, tombstoned: false });
+        expect(await store.countDrop(drop)).toBe(0);
+        expect(await store.countDrop(drop, { sender: alice })).toBe(0);
+        expect(await store.listDrop(drop)).toEqual([]);
+        expect(await store.totals()).toMatchObject({ dropEntries: 1, dropBytes: 200 });
+      }));
+
+    it('tombstones only grow, expire oldest first at most limit at a time, and only then may the entry return', () =>
+      withStore(make, async ({ store }) => {
+        const drop = idAt('d4');
+        const ends: [string, number][] = [['a0', T0 + 30], ['b0', T0 + 10], ['c0', T0 + 20], ['d0', T0 + 99], ['e0', T0 + 10]];
+        for (const [p, untilMs] of ends) await store.deleteDropEntry(drop, idAt(p), { tombstoneUntilMs: untilMs });
+        await store.deleteDropEntry(drop, idAt('a0'), { tombstoneUntilMs: T0 + 1000 }); // a later receipt: extended
+        await store.deleteDropEntry(drop, idAt('d0'), { tombstoneUntilMs: T0 + 5 }); // an earlier one: kept at T0 + 99
+
+        const first = await store.deleteExpiredTombstones(T0 + 30, { limit: 2 });
+        expect(first).toEqual([
+          { dropId: drop, entryId: idAt('b0'), untilMs: T0 + 10 },
+          { dropId: drop, entryId: idAt('e0'), untilMs: T0 + 10 },
+        ]);
+        expect(await store.deleteExpiredTombstones(T0 + 30)).toEqual([{ dropId: drop, entryId: idAt('c0'), untilMs: T0 + 20 }]);
+        expect(await store.deleteExpiredTombstones(T0 + 30)).toEqual([]);
+        expect(await store.hasTombstone(drop, idAt('b0'))).toBe(false);
+        expect(await store.hasTombstone(drop, idAt('a0'))).toBe(true);
+        expect(await store.hasTombstone(drop, idAt('d0'))).toBe(true);
+        expect(await store.putDropEntry(drop, idAt('b0'), entryBytes('b'), from(alice))).toEqual({ created: true, tombstoned: false });
+        expect(await store.putDropEntry(drop, idAt('d0'), entryBytes('d'), from(alice))).toEqual({ created: false, tombstoned: true });
+        expect((await store.deleteExpiredTombstones(T0 + 1000)).map((t) => [t.entryId.slice(0, 2), t.untilMs])).toEqual([
+          ['d0', T0 + 99],
+          ['a0', T0 + 1000],
+        ]);
+        expect(await store.hasTombstone(drop, idAt('a0'))).toBe(false);
+        expect(await store.countDrop(drop)).toBe(1);
+      }));
+
+    it('listDrop lists one drop in entry-id order, with bytes and meta, and pages with afterEntryId', () =>
+      withStore(make, async ({ store }) => {
+        const drop = idAt('50');
+        const entries = ['80', '00', 'ff', '3f', '40', 'c1'];
+        for (const [i, p] of entries.entries()) await store.putDropEntry(drop, idAt(p), entryBytes(p, 10 + i), from(i % 2 ? bob : alice, T0 + i));
+        // Neighbouring drops on either side, with entry ids at the edges: never listed with this one.
+        await store.putDropEntry(idAt('4f').replace(/0+$/, (z) => 'f'.repeat(z.length)), 'f'.repeat(64), entryBytes('below'), from(carol));
+        await store.putDropEntry(idAt('51'), zeros, entryBytes('above'), from(carol));
+
+        const listed = await store.listDrop(drop);
+        expect(listed.map((e) => e.entryId.slice(0, 2))).toEqual(['00', '3f', '40', '80', 'c1', 'ff']);
+        expect({ ...listed[0]!, bytes: hex(listed[0]!.bytes) }).toEqual({ entryId: idAt('00'), bytes: hex(entryBytes('00', 11)), sender: bob, receivedAtMs: T0 + 1, sizeBytes: 11 });
+
+        const paged: string[] = [];
+        let afterEntryId: string | undefined;
+        for (let page = 0; page < 10; page++) {
+          const got = await store.listDrop(drop, { limit: 4, ...(afterEntryId ? { afterEntryId } : {}) });
+          expect(got.length).toBeLessThanOrEqual(4);
+          if (got.length === 0) break;
+          paged.push(...got.map((e) => e.entryId.slice(0, 2)));
+          afterEntryId = got.at(-1)!.entryId;
+        }
+        expect(paged).toEqual(['00', '3f', '40', '80', 'c1', 'ff']);
+        // afterEntryId need not be a stored entry (it may have been taken since).
+        expect((await store.listDrop(drop, { afterEntryId: idAt('41') })).map((e) => e.entryId.slice(0, 2))).toEqual(['80', 'c1', 'ff']);
+        expect(await store.listDrop(drop, { afterEntryId: 'f'.repeat(64) })).toEqual([]);
+        expect(await store.listDrop(idAt('52'))).toEqual([]);
+      }));
+
+    it('listDrop pages hold at most DROP_LIST_ENTRIES_MAX entries', () =>
+      withStore(make, async ({ store }) => {
+        const drop = idAt('5a');
+        const n = DROP_LIST_ENTRIES_MAX + 3;
+        for (let i = 0; i < n; i++) await store.putDropEntry(drop, blake2bHex(`many ${i}`), entryBytes(`${i}`, 8), from(alice));
+        const first = await store.listDrop(drop, { limit: n });
+        expect(first).toHaveLength(DROP_LIST_ENTRIES_MAX);
+        expect(await store.listDrop(drop, { afterEntryId: first.at(-1)!.entryId })).toHaveLength(3);
+        expect(await store.countDrop(drop)).toBe(n);
+      }));
+
+    it('countDrop counts entries per drop and per sender, and follows puts, takes and restarts', () =>
+      withStore(make, async (h) => {
+        const [d, e] = [idAt('60'), idAt('61')];
+        for (let i = 0; i < 3; i++) await h.store.putDropEntry(d, idAt(`a${i}`), entryBytes(`a${i}`), from(alice));
+        for (let i = 0; i < 2; i++) await h.store.putDropEntry(d, idAt(`b${i}`), entryBytes(`b${i}`), from(bob));
+        await h.store.putDropEntry(e, idAt('b9'), entryBytes('b9'), from(bob));
+        await h.store.putDropEntry(d, idAt('a0'), entryBytes('a0'), from(alice)); // a retry: no double count
+        expect(await h.store.countDrop(d)).toBe(5);
+        expect(await h.store.countDrop(d, { sender: alice })).toBe(3);
+        expect(await h.store.countDrop(d, { sender: bob })).toBe(2);
+        expect(await h.store.countDrop(e, { sender: bob })).toBe(1);
+        expect(await h.store.countDrop(e, { sender: alice })).toBe(0);
+        await h.store.deleteDropEntry(d, idAt('a1'), { tombstoneUntilMs: T0 });
+        await h.store.deleteDropEntry(d, idAt('ee'), { tombstoneUntilMs: T0 }); // never stored: counts nothing
+        const store = await h.reopen();
+        expect(await store.countDrop(d)).toBe(4);
+        expect(await store.countDrop(d, { sender: alice })).toBe(2);
+        expect(await store.countDrop(d, { sender: bob })).toBe(2);
+        expect(await store.countDrop(idAt('62'))).toBe(0);
+        for (const p of ['a0', 'a2']) await store.deleteDropEntry(d, idAt(p), { tombstoneUntilMs: T0 });
+        expect(await store.countDrop(d, { sender: alice })).toBe(0);
+        expect(await store.countDrop(d)).toBe(2);
+      }));
+
+    it('scanDrops lists drops holding entries in circle order, wrapping past the top, paged by dropId', () =>
+      withStore(make, async ({ store }) => {
+        const drops = ['00', '10', '3f', '40', '80', 'c0', 'ff'];
+        for (const [i, p] of [...drops].reverse().entries()) {
+          for (let j = 0; j <= i; j++) await store.putDropEntry(idAt(p), idAt(`e${j}`), entryBytes(`${p}/${j}`), from(j % 2 ? bob : alice));
+        }
+        // A drop whose only entry was taken holds no entries: not listed (its tombstone stays).
+        await store.putDropEntry(idAt('20'), idAt('e0'), entryBytes('gone'), from(alice));
+        await store.deleteDropEntry(idAt('20'), idAt('e0'), { tombstoneUntilMs: T0 });
+        const list = async (lo: string, hi: string, opts = {}) => (await store.scanDrops({ lo: idAt(lo), hi: idAt(hi) }, opts)).map((d) => d.dropId.slice(0, 2));
+        expect(await list('10', '80')).toEqual(['10', '3f', '40']);
+        expect(await list('c0', '3f')).toEqual(['c0', 'ff', '00', '10']);
+        expect(await list('40', '40')).toEqual(['40', '80', 'c0', 'ff', '00', '10', '3f']);
+        expect(await list('41', '7f')).toEqual([]);
+        expect(await list('11', '3f')).toEqual([]);
+        expect(await store.scanDrops({ lo: idAt('c0'), hi: idAt('00') })).toEqual([
+          { dropId: idAt('c0'), entries: 2 },
+          { dropId: idAt('ff'), entries: 1 },
+        ]);
+
+        const paged: { dropId: string; entries: number }[] = [];
+        let afterId: string | undefined;
+        for (let page = 0; page < 10; page++) {
+          const got = await store.scanDrops({ lo: idAt('c0'), hi: idAt('80') }, { limit: 2, ...(afterId ? { afterId } : {}) });
+          expect(got.length).toBeLessThanOrEqual(2);
+          if (got.length === 0) break;
+          paged.push(...got);
+          afterId = got.at(-1)!.dropId;
+        }
+        expect(paged.map((d) => [d.dropId.slice(0, 2), d.entries])).toEqual([['c0', 2], ['ff', 1], ['00', 7], ['10', 6], ['3f', 5], ['40', 4]]);
+        await expect(store.scanDrops({ lo: idAt('10'), hi: idAt('20') }, { afterId: idAt('30') })).rejects.toThrow(/not in the scanned range/);
+      }));
+
+    it('dropDigest and rangeDigest summarise drop entries, and change when entries come and go', () =>
+      withStore(make, async ({ store }) => {
+        const content: [string, string[]][] = [['05', ['e1', 'e2', 'e3']], ['a0', ['e1']], ['f5', ['e7', 'e8']]];
+        for (const [d, es] of content) for (const e of es) await store.putDropEntry(idAt(d), idAt(e), entryBytes(`${d}/${e}`), from(alice));
+        const b = (id: string) => Buffer.from(id, 'hex');
+        expect(await store.dropDigest(idAt('05'))).toEqual({ count: 3, xor: xorHex(['e1', 'e2', 'e3'].map((e) => b(idAt(e)))) });
+        expect(await store.dropDigest(idAt('06'))).toEqual({ count: 0, xor: zeros });
+        const entryXor = (drops: [string, string[]][]) => xorHex(drops.flatMap(([d, es]) => es.flatMap((e) => [b(idAt(d)), b(idAt(e))])));
+
+        const whole = { lo: idAt('00'), hi: idAt('00') };
+        const before = await store.rangeDigest(whole);
+        expect(before.drops).toEqual({ count: 6, xor: entryXor(content) });
+        expect(before.blocks).toEqual({ count: 0, xor: zeros }); // drops are not blocks
+        expect((await store.rangeDigest({ lo: idAt('a0'), hi: idAt('10') })).drops).toEqual({ count: 6, xor: entryXor([content[1]!, content[2]!, content[0]!]) });
+        expect((await store.rangeDigest({ lo: idAt('06'), hi: idAt('a0') })).drops).toEqual({ count: 0, xor: zeros });
+
+        await store.deleteDropEntry(idAt('05'), idAt('e2'), { tombstoneUntilMs: T0 });
+        expect(await store.dropDigest(idAt('05'))).toEqual({ count: 2, xor: xorHex([b(idAt('e1')), b(idAt('e3'))]) });
+        const afterTake = await store.rangeDigest(whole);
+        expect(afterTake.drops.count).toBe(5);
+        expect(afterTake.drops.xor).not.toBe(before.drops.xor);
+        await store.putDropEntry(idAt('05'), idAt('e4'), entryBytes('e4'), from(bob));
+        expect((await store.rangeDigest(whole)).drops).toEqual({ count: 6, xor: entryXor([['05', ['e1', 'e3', 'e4']], content[1]!, content[2]!]) });
+        // A tombstone alone changes nothing a digest covers.
+        await store.deleteDropEntry(idAt('a0'), idAt('ee'), { tombstoneUntilMs: T0 });
+        expect((await store.rangeDigest(whole)).drops.count).toBe(6);
+      }));
+
+    it('totals count drop entries and their bytes apart from blocks and objects', () =>
+      withStore(make, async ({ store }) => {
+        await store.putBlock(idAt('71'), blockBytes('t', 100), lease(T0));
+        await store.compareAndPutObject(idAt('72'), undefined, version(1, 't'));
+        await store.putDropEntry(idAt('73'), idAt('e1'), entryBytes('1', 40), from(alice));
+        await store.putDropEntry(idAt('73'), idAt('e2'), entryBytes('2', 60), from(bob));
+        await store.putDropEntry(idAt('74'), idAt('e1'), entryBytes('3', 5), from(bob));
+        await store.putDropEntry(idAt('74'), idAt('e1'), entryBytes('3 again', 500), from(bob));
+        expect(await store.totals()).toEqual({ blocks: 1, blockBytes: 100, objects: 1, objectBytes: version(1, 't').bytes.length, dropEntries: 3, dropBytes: 105 });
+        await store.deleteDropEntry(idAt('73'), idAt('e2'), { tombstoneUntilMs: T0 });
+        expect(await store.totals()).toMatchObject({ dropEntries: 2, dropBytes: 45 });
+        expect(await store.bytesUsedBy(alice)).toBe(100); // drop entries are not charged as blocks
+      }));
+
+    it('concurrent puts of one entry create it once; a put racing its take never outlives the tombstone', () =>
+      withStore(make, async ({ store }) => {
+        const drop = idAt('80');
+        const puts = await Promise.all(Array.from({ length: 12 }, (_, i) => store.putDropEntry(drop, idAt('e1'), entryBytes(`w${i}`), from(i % 2 ? alice : bob))));
+        expect(puts.filter((r) => r.created)).toHaveLength(1);
+        expect(await store.countDrop(drop)).toBe(1);
+        for (let round = 0; round < 8; round++) {
+          const entry = idAt(`f${round}`);
+          const racers = [store.putDropEntry(drop, entry, entryBytes(`r${round}`), from(alice)), store.deleteDropEntry(drop, entry, { tombstoneUntilMs: T0 })];
+          await Promise.all(round % 2 ? racers.reverse() : racers);
+          expect(await store.getDropEntry(drop, entry)).toBeUndefined();
+          expect(await store.hasTombstone(drop, entry)).toBe(true);
+        }
+        expect(await store.countDrop(drop)).toBe(1);
+        expect(await store.totals()).toMatchObject({ dropEntries: 1 });
+      }));
+
+    it('acknowledged entries and tombstones are there after the store is reopened', () =>
+      withStore(make, async (h) => {
+        const drop = idAt('90');
+        const bytes = entryBytes('persist', DROP_ENTRY_BYTES_MAX);
+        await h.store.putDropEntry(drop, idAt('e1'), bytes, from(carol, T0 + 3));
+        await h.store.putDropEntry(drop, idAt('e2'), entryBytes('taken'), from(carol));
+        await h.store.deleteDropEntry(drop, idAt('e2'), { tombstoneUntilMs: T0 + 50 });
+        await h.store.deleteDropEntry(drop, idAt('e3'), { tombstoneUntilMs: T0 + 60 });
+        const store = await h.reopen();
+        const got = await store.getDropEntry(drop, idAt('e1'));
+        expect(hex(got!.bytes)).toBe(hex(bytes));
+        expect(got).toMatchObject({ sender: carol, receivedAtMs: T0 + 3, sizeBytes: DROP_ENTRY_BYTES_MAX });
+        expect(await store.putDropEntry(drop, idAt('e2'), entryBytes('taken'), from(carol))).toEqual({ created: false, tombstoned: true });
+        expect(await store.hasTombstone(drop, idAt('e3'))).toBe(true);
+        expect(await store.countDrop(drop, { sender: carol })).toBe(1);
+        expect(await store.totals()).toMatchObject({ dropEntries: 1, dropBytes: DROP_ENTRY_BYTES_MAX });
+        expect(await store.scanDrops({ lo: zeros, hi: zeros })).toEqual([{ dropId: drop, entries: 1 }]);
+        expect((await store.deleteExpiredTombstones(T0 + 60)).map((t) => t.entryId)).toEqual([idAt('e2'), idAt('e3')]);
+      }));
+
+    it('refuses programmer errors: malformed ids, oversized entries, bad times and limits, use after close', () =>
+      withStore(make, async ({ store }) => {
+        const drop = idAt('a1');
+        await expect(store.putDropEntry('D0', idAt('e1'), new Uint8Array(1), from(alice))).rejects.toThrow(/dropId/);
+        await expect(store.putDropEntry(drop, idAt('E1').toUpperCase(), new Uint8Array(1), from(alice))).rejects.toThrow(/entryId/);
+        await expect(store.putDropEntry(drop, idAt('e1'), new Uint8Array(1), from('alice'))).rejects.toThrow(/sender/);
+        await expect(store.putDropEntry(drop, idAt('e1'), new Uint8Array(1), from(alice, -1))).rejects.toThrow(/receivedAtMs/);
+        await expect(store.putDropEntry(drop, idAt('e1'), new Uint8Array(DROP_ENTRY_BYTES_MAX + 1), from(alice))).rejects.toThrow(/exceeds/);
+        await expect(store.deleteDropEntry(drop, idAt('e1'), { tombstoneUntilMs: 1.5 })).rejects.toThrow(/tombstoneUntilMs/);
+        await expect(store.listDrop(drop, { limit: 0 })).rejects.toThrow(/limit/);
+        await expect(store.listDrop(drop, { afterEntryId: 'x' })).rejects.toThrow(/afterEntryId/);
+        await expect(store.countDrop(drop, { sender: 'bob' })).rejects.toThrow(/sender/);
+        await expect(store.scanDrops({ lo: idAt('00'), hi: 'zz' })).rejects.toThrow(/range.hi/);
+        expect(await store.totals()).toMatchObject(noDrops);
+        await store.close();
+        for (const call of [
+          () => store.putDropEntry(drop, idAt('e1'), new Uint8Array(1), from(alice)),
+          () => store.getDropEntry(drop, idAt('e1')),
+          () => store.listDrop(drop),
+          () => store.countDrop(drop),
+          () => store.deleteDropEntry(drop, idAt('e1'), { tombstoneUntilMs: T0 }),
+          () => store.hasTombstone(drop, idAt('e1')),
+          () => store.deleteExpiredTombstones(T0),
+          () => store.scanDrops({ lo: zeros, hi: zeros }),
+          () => store.dropDigest(drop),
+        ])
+          await expect(call()).rejects.toMatchObject({ code: 'STORE_CLOSED' });
       }));
   });
 }

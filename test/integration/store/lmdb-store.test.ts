@@ -2,7 +2,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { open } from 'lmdb';
+import { describe, expect, it } from 'vitest';
 import { LmdbStore } from '../../../infra/store/lmdb';
+import { writeUint64 } from '../../../infra/store/uint64';
 import { storeCompliance } from '../../compliance/store';
 
 storeCompliance('lmdb', async () => {
@@ -22,4 +25,25 @@ storeCompliance('lmdb', async () => {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+});
+
+describe('LmdbStore upgrades', () => {
+  it('a store written before drops existed (4-counter totals record) opens with its totals and counts drops on', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'post-lmdb-old-'));
+    try {
+      const env = open<Buffer, Buffer>({ path: dir, maxDbs: 8, keyEncoding: 'binary', encoding: 'binary' });
+      const old = Buffer.alloc(32);
+      [3, 300, 2, 20].forEach((v, i) => writeUint64(old, i * 8, v));
+      await env.openDB<Buffer, Buffer>({ name: 'counters', keyEncoding: 'binary', encoding: 'binary' }).put(Buffer.from('totals'), old);
+      await env.close();
+
+      const store = LmdbStore.open(dir);
+      expect(await store.totals()).toEqual({ blocks: 3, blockBytes: 300, objects: 2, objectBytes: 20, dropEntries: 0, dropBytes: 0 });
+      await store.putDropEntry('d'.repeat(64), 'e'.repeat(64), Buffer.alloc(7), { sender: 'a'.repeat(64), receivedAtMs: 1 });
+      expect(await store.totals()).toEqual({ blocks: 3, blockBytes: 300, objects: 2, objectBytes: 20, dropEntries: 1, dropBytes: 7 });
+      await store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -1,0 +1,287 @@
+// The users a node hosts (DESIGN 7's logWriter: one child per unlocked user). A hosted user's
+// credentials are sealed to this node's key; at start the node logs each of them in through the ring
+// (directory record, keystore, Argon2id), then keeps for each an application context (UserApp): a
+// storage client that inserts as the user, the user's logs, and notifications received at once by
+// push and by pull, each delivered to its application and acknowledged only after it was recorded.
+import { openAsNode } from '../../crypto/nodeSeal';
+import type { RingTrust } from '../../crypto/certificates';
+import { userIdOf } from '../../crypto/hash';
+import type { HostedUserStore } from '../../infra/files/hostedUsers';
+import type { Clock, Log, Random } from '../../infra/ports';
+import { appPayloadCodec, hostedUserCodec, MAIL_APP, mailBodyCodec, MESSAGE_APP, messageBodyCodec } from '../../protocol/apps';
+import { ErrorCodes, PostError } from '../../protocol/errors';
+import { canonicalBytes } from '../../protocol/frame';
+import { USER_UNLOCK_RETRY_MS } from '../../protocol/limits';
+import type { StorageApi } from '../../storage/api';
+import { formatBlockRef, parseBlockRef } from '../../storage/blocks';
+import type { HeadWatch } from '../../storage/log/headWatch';
+import { type LogDeps, LogWriter } from '../../storage/log/logWriter';
+import { logAddressFor } from '../../storage/log/logAddress';
+import { type MessageRecord, MESSAGES_LOG_NAME, messagesModel } from '../../storage/messages/messagesModel';
+import { login, lookupUser } from '../../storage/users/login';
+import type { UnlockedUser } from '../../storage/users/unlockedUser';
+import type { PostMailbox } from '../mail/postMailbox';
+import type { DeliveryOutcome, Notification, Notifier, RecipientHandle } from '../notify/notifier';
+import { Decoder } from '@msgpack/msgpack';
+
+export interface UserHostDeps {
+  readonly nodeSigningSecretKey: Uint8Array;
+  readonly trust: RingTrust;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly log: Log;
+  readonly store: HostedUserStore;
+  readonly notifier: Notifier;
+  /** The node's own storage client (reads the directory and keystores). */
+  readonly nodeStorage: StorageApi;
+  /** A storage client that inserts as the given user. */
+  readonly storageFor: (user: UnlockedUser) => StorageApi;
+  readonly headWatch: HeadWatch;
+  readonly mailbox: () => PostMailbox | undefined;
+  /** Ready to reach the ring (the router joined): unlocking waits for it. */
+  readonly ringReady: () => boolean;
+}
+
+type MessagesLog = LogWriter<any, any, any, any>;
+
+const decoder = new Decoder();
+
+/** One hosted, unlocked user: the application API over POST's three services. */
+export class UserApp {
+  private messagesLog: Promise<MessagesLog> | undefined;
+  private inbox: RecipientHandle | undefined;
+  private readonly handlers = new Map<string, (n: Notification, body: Uint8Array) => Promise<DeliveryOutcome>>();
+
+  constructor(
+    private readonly deps: UserHostDeps,
+    readonly user: UnlockedUser,
+    readonly storage: StorageApi,
+  ) {
+    this.handlers.set(MESSAGE_APP, (n, body) => this.receiveMessage(n, body));
+    this.handlers.set(MAIL_APP, (n, body) => this.receiveMail(n, body));
+  }
+
+  get address(): string {
+    return this.user.address;
+  }
+
+  // ---- the application API: store content, logs, notify, subscribe ----------------------------------
+
+  /** Store content (convergently encrypted, replicated); returns its printable reference. */
+  async store(data: Uint8Array): Promise<string> {
+    return formatBlockRef(await this.storage.putData(data));
+  }
+
+  /** Read content by reference. */
+  async read(ref: string): Promise<Buffer> {
+    const parsed = parseBlockRef(ref);
+    if (!parsed.ok) throw new PostError(parsed.code, parsed.message);
+    return this.storage.getData(parsed.value);
+  }
+
+  /** Open one of the user's logs with its model (append, read, subscribe). */
+  openLog<S, Op, C, Sum>(name: string, model: import('../../storage/log/logModel').LogModel<S, Op, C, Sum>): Promise<LogWriter<S, Op, C, Sum>> {
+    const pause = (ms: number) => new Promise<void>((r) => this.deps.clock.setTimeout(r, ms));
+    const logDeps: LogDeps = { storage: this.storage, signing: this.user.signing, random: this.deps.random, pause, headWatch: this.deps.headWatch };
+    return LogWriter.open(logDeps, logAddressFor(this.user, name), model);
+  }
+
+  /** Notify `to` for application `app`; resolves once the notification is durable in its inbox drop. */
+  async notify(to: string, app: string, body: Uint8Array): Promise<void> {
+    const recipient = await lookupUser(this.deps.nodeStorage, this.deps.trust, to, this.deps.clock.now());
+    const payload = canonicalBytes(appPayloadCodec.encode({ app, body }));
+    await this.deps.notifier.send({ cert: this.user.certificate, signingSecretKey: this.user.signing.secretKey }, recipient, payload);
+  }
+
+  /** Handle notifications for `app` (replaces the built-in handler of that name). */
+  onNotification(app: string, handler: (n: Notification, body: Uint8Array) => Promise<DeliveryOutcome>): void {
+    this.handlers.set(app, handler);
+  }
+
+  // ---- short messages ---------------------------------------------------------------------------------
+
+  private messages(): Promise<MessagesLog> {
+    this.messagesLog ??= this.openLog(MESSAGES_LOG_NAME, messagesModel);
+    this.messagesLog.catch(() => (this.messagesLog = undefined));
+    return this.messagesLog;
+  }
+
+  /** Send a short message: the text is stored once, each recipient is notified, the sender keeps a copy. */
+  async sendMessage(to: readonly string[], text: string): Promise<{ ref: string; notified: string[]; failed: { to: string; error: string }[] }> {
+    const ref = await this.store(Buffer.from(text, 'utf8'));
+    const sentAtMs = Math.floor(this.deps.clock.now());
+    const body = canonicalBytes(messageBodyCodec.encode({ ref, from: this.address, to: [...to], sentAtMs }));
+    const notified: string[] = [];
+    const failed: { to: string; error: string }[] = [];
+    for (const recipient of to) {
+      try {
+        await this.notify(recipient, MESSAGE_APP, body);
+        notified.push(recipient);
+      } catch (e) {
+        failed.push({ to: recipient, error: `${(e as PostError).code ?? 'ERROR'}: ${(e as Error).message}` });
+      }
+    }
+    const key = `s:${Buffer.from(this.deps.random.bytes(12)).toString('hex')}`;
+    await (await this.messages()).append([{ type: 'add', record: { key, direction: 'out', from: this.address, to: [...to], ref, sentAtMs, recordedAtMs: sentAtMs } }]);
+    return { ref, notified, failed };
+  }
+
+  /** Every recorded message with its text, oldest first. */
+  async listMessages(): Promise<(MessageRecord & { text: string })[]> {
+    const log = await this.messages();
+    await log.refresh();
+    const records = await log.read((s: any) => (s.order as string[]).map((k) => s.byKey.get(k) as MessageRecord));
+    return Promise.all(records.map(async (r) => ({ ...r, text: (await this.read(r.ref)).toString('utf8') })));
+  }
+
+  private async receiveMessage(n: Notification, bodyBytes: Uint8Array): Promise<DeliveryOutcome> {
+    let body;
+    try {
+      body = messageBodyCodec.decode(decoder.decode(bodyBytes), 'message');
+    } catch {
+      return 'undeliverable';
+    }
+    if (body.from.toLowerCase() !== n.from.toLowerCase()) return 'undeliverable';
+    await (await this.messages()).append([
+      { type: 'add', record: { key: `n:${n.entryId}`, direction: 'in', from: n.from, to: body.to, ref: body.ref, sentAtMs: body.sentAtMs, recordedAtMs: Math.floor(this.deps.clock.now()) } },
+    ]);
+    return 'delivered';
+  }
+
+  private async receiveMail(n: Notification, bodyBytes: Uint8Array): Promise<DeliveryOutcome> {
+    let body;
+    try {
+      body = mailBodyCodec.decode(decoder.decode(bodyBytes), 'mail');
+    } catch {
+      return 'undeliverable';
+    }
+    const parsed = parseBlockRef(body.ref);
+    if (!parsed.ok) return 'undeliverable';
+    const mailbox = this.deps.mailbox();
+    if (!mailbox) return 'retry';
+    await mailbox.deliver(this.address, { ref: parsed.value, sizeOctets: body.sizeOctets, internalDateMs: body.internalDateMs, notificationId: n.entryId });
+    return 'delivered';
+  }
+
+  // ---- lifecycle -----------------------------------------------------------------------------------
+
+  start(): void {
+    this.inbox = this.deps.notifier.receive(
+      { cert: this.user.certificate, signingSecretKey: this.user.signing.secretKey, box: this.user.box },
+      async (n) => {
+        let payload;
+        try {
+          payload = appPayloadCodec.decode(decoder.decode(n.payload), 'payload');
+        } catch {
+          return 'undeliverable';
+        }
+        const handler = this.handlers.get(payload.app);
+        if (!handler) {
+          this.deps.log.warn('notify.undeliverable', { user: this.address, app: payload.app, why: 'no application of that name' });
+          return 'undeliverable';
+        }
+        return handler(n, payload.body);
+      },
+    );
+  }
+
+  /** Pull pending notifications now (also done on start, on reconnect and periodically). */
+  pull(): Promise<number> {
+    return this.inbox?.pull() ?? Promise.resolve(0);
+  }
+
+  stop(): void {
+    this.inbox?.stop();
+  }
+}
+
+/** The users this node hosts. */
+export class UserHost {
+  readonly users = new Map<string, UserApp>();
+  private readonly pending = new Map<string, string>();
+  private timer: unknown;
+  private stopped = false;
+  private readonly log: Log;
+
+  constructor(private readonly deps: UserHostDeps) {
+    this.log = deps.log.child({ actor: 'logWriter' });
+  }
+
+  /** Load every hosted user and unlock them as soon as the ring can be reached. */
+  async start(): Promise<void> {
+    for (const { address, sealed } of await this.deps.store.list()) {
+      const creds = this.open(sealed);
+      if (creds) this.pending.set(address, creds.password);
+      else this.log.error('user.host.unreadable', { address, why: 'not sealed to this node\'s key' });
+    }
+    this.tryUnlock();
+  }
+
+  /** Host a user from credentials sealed to this node; resolves once it is unlocked. */
+  async host(sealed: Uint8Array): Promise<UserApp> {
+    const creds = this.open(sealed);
+    if (!creds) throw new PostError(ErrorCodes.BAD_REQUEST, 'the credentials are not sealed to this node\'s key');
+    const app = await this.unlock(creds.address, creds.password);
+    await this.deps.store.save(creds.address, sealed);
+    return app;
+  }
+
+  get(address: string): UserApp {
+    const app = this.users.get(address.toLowerCase());
+    if (!app) throw new PostError(ErrorCodes.UNKNOWN_USER, `${address} is not hosted on this node${this.pending.has(address.toLowerCase()) ? ' (it is still being unlocked; try again shortly)' : ''}`);
+    return app;
+  }
+
+  status() {
+    return { hosted: [...this.users.keys()], unlocking: [...this.pending.keys()] };
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.deps.clock.clearTimeout(this.timer);
+    for (const app of this.users.values()) app.stop();
+  }
+
+  private open(sealed: Uint8Array): { address: string; password: string } | undefined {
+    const plain = openAsNode(this.deps.nodeSigningSecretKey, sealed);
+    if (!plain) return undefined;
+    try {
+      const c = hostedUserCodec.decode(decoder.decode(plain), 'hostedUser');
+      return { address: c.address.toLowerCase(), password: c.password };
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async unlock(address: string, password: string): Promise<UserApp> {
+    const user = await login({ storage: this.deps.nodeStorage, trust: this.deps.trust, address, password, clock: this.deps.clock });
+    this.users.get(user.address)?.stop();
+    const app = new UserApp(this.deps, user, this.deps.storageFor(user));
+    this.users.set(user.address, app);
+    this.pending.delete(user.address);
+    await this.deps.mailbox()?.host(user);
+    app.start();
+    this.log.info('user.hosted', { user: user.address, userId: userIdOf(user.address) });
+    return app;
+  }
+
+  /** Unlock what is pending; retry later what cannot be yet (the ring not joined, a replica away). */
+  private tryUnlock(): void {
+    if (this.stopped || this.pending.size === 0) return;
+    const attempt = async () => {
+      if (!this.deps.ringReady()) return;
+      for (const [address, password] of [...this.pending]) {
+        try {
+          await this.unlock(address, password);
+        } catch (e) {
+          const code = (e as PostError).code;
+          this.log.warn('user.unlock.failed', { user: address, code, error: (e as Error).message });
+          if (code === 'WRONG_PASSWORD' || code === 'UNKNOWN_USER' || code === 'CERT_REVOKED') this.pending.delete(address);
+        }
+      }
+    };
+    void attempt().finally(() => {
+      if (this.pending.size > 0 && !this.stopped) this.timer = this.deps.clock.setTimeout(() => this.tryUnlock(), USER_UNLOCK_RETRY_MS);
+    });
+  }
+}

@@ -1,0 +1,50 @@
+// Users hosted by a node: their credentials sealed to the node's key (crypto/nodeSeal.ts), one file
+// each in the node's data folder (users/<address>.sealed), or in memory for the simulator.
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface HostedUserStore {
+  list(): Promise<{ address: string; sealed: Uint8Array }[]>;
+  save(address: string, sealed: Uint8Array): Promise<void>;
+  remove(address: string): Promise<void>;
+}
+
+const fileName = (address: string) => `${encodeURIComponent(address.toLowerCase())}.sealed`;
+
+export class FileHostedUsers implements HostedUserStore {
+  private readonly dir: string;
+  constructor(dataDir: string) {
+    this.dir = join(dataDir, 'users');
+  }
+
+  async list() {
+    if (!existsSync(this.dir)) return [];
+    return readdirSync(this.dir)
+      .filter((f) => f.endsWith('.sealed'))
+      .map((f) => ({ address: decodeURIComponent(f.slice(0, -'.sealed'.length)), sealed: new Uint8Array(readFileSync(join(this.dir, f))) }));
+  }
+
+  async save(address: string, sealed: Uint8Array) {
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const path = join(this.dir, fileName(address));
+    writeFileSync(`${path}.tmp`, sealed, { mode: 0o600 });
+    renameSync(`${path}.tmp`, path);
+  }
+
+  async remove(address: string) {
+    rmSync(join(this.dir, fileName(address)), { force: true });
+  }
+}
+
+export class MemoryHostedUsers implements HostedUserStore {
+  private readonly users = new Map<string, Uint8Array>();
+  async list() {
+    return [...this.users].map(([address, sealed]) => ({ address, sealed }));
+  }
+  async save(address: string, sealed: Uint8Array) {
+    this.users.set(address.toLowerCase(), sealed);
+  }
+  async remove(address: string) {
+    this.users.delete(address.toLowerCase());
+  }
+}

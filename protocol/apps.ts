@@ -1,0 +1,28 @@
+// What travels inside a sealed notification: which application it is for, and that application's
+// body. The short-message application (`message`) and mail (`mail`) are the two built in.
+import { arr, bytes, type Infer, obj, str, uint } from './codec';
+import { DROP_ENTRY_BYTES_MAX } from './limits';
+
+export const appPayloadCodec = obj({ app: str({ max: 64 }), body: bytes({ max: DROP_ENTRY_BYTES_MAX }) });
+export type AppPayload = Infer<typeof appPayloadCodec>;
+
+export const MESSAGE_APP = 'message';
+export const MAIL_APP = 'mail';
+
+/** A short message: the text's reference (stored convergently by the sender), who sent it, to whom. */
+export const messageBodyCodec = obj({ ref: str({ max: 512 }), from: str({ max: 320 }), to: arr(str({ max: 320 }), { max: 1000 }), sentAtMs: uint() });
+export type MessageBody = Infer<typeof messageBodyCodec>;
+
+/** A mail: the raw message's reference, its size, the envelope sender and recipients. */
+export const mailBodyCodec = obj({
+  ref: str({ max: 512 }),
+  sizeOctets: uint(),
+  internalDateMs: uint(),
+  mailFrom: str({ max: 320 }),
+  rcptTo: arr(str({ max: 320 }), { max: 1000 }),
+  authenticated: uint({ max: 1 }),
+});
+export type MailBody = Infer<typeof mailBodyCodec>;
+
+/** Credentials a node keeps for a user it hosts (sealed to the node's key). */
+export const hostedUserCodec = obj({ address: str({ max: 320 }), password: str({ max: 1024 }) });

@@ -1,0 +1,61 @@
+// The short-message application's log (issue 4): each user's `messages` log records messages sent
+// and received, keyed so that a notification delivered twice is recorded once. The text itself is
+// stored with putData (convergent); the log holds its reference.
+import { arr, type Infer, obj, oneOf, str, uint } from '../../protocol/codec';
+import { MESSAGES_LOG_ITEMS_MAX } from '../../protocol/limits';
+import type { Applied, LogModel } from '../log/logModel';
+
+export const MESSAGES_LOG_NAME = 'messages';
+
+const recordCodec = obj({
+  /** `n:<notification id>` for received messages, `s:<random>` for sent ones. */
+  key: str({ max: 128 }),
+  direction: oneOf(['in', 'out'] as const),
+  from: str({ max: 320 }),
+  to: arr(str({ max: 320 }), { max: 1000 }),
+  /** The text's formatted BlockRef. */
+  ref: str({ max: 512 }),
+  sentAtMs: uint(),
+  recordedAtMs: uint(),
+});
+export type MessageRecord = Infer<typeof recordCodec>;
+
+export interface MessagesState {
+  readonly byKey: Map<string, MessageRecord>;
+  readonly order: string[];
+}
+
+export type MessagesOp = { readonly type: 'add'; readonly record: MessageRecord };
+export type MessagesChange = { readonly type: 'added'; readonly key: string } | { readonly type: 'duplicate'; readonly key: string };
+
+const opCodec = obj({ type: oneOf(['add'] as const), record: recordCodec });
+const stateCodec = arr(recordCodec, { max: MESSAGES_LOG_ITEMS_MAX });
+const summaryCodec = obj({ count: uint() });
+
+export const messagesModel: LogModel<MessagesState, MessagesOp, MessagesChange, { count: number }> = {
+  kind: 'messages',
+  initial: () => ({ byKey: new Map(), order: [] }),
+  apply(state, op): Applied<MessagesChange> {
+    const key = op.record.key;
+    if (state.byKey.has(key) || state.order.length >= MESSAGES_LOG_ITEMS_MAX) return { effective: false, change: { type: 'duplicate', key } };
+    state.byKey.set(key, op.record);
+    state.order.push(key);
+    return { effective: true, change: { type: 'added', key } };
+  },
+  revert(state, change) {
+    if (change.type !== 'added') return;
+    state.byKey.delete(change.key);
+    const i = state.order.lastIndexOf(change.key);
+    if (i >= 0) state.order.splice(i, 1);
+  },
+  summarize: (state) => ({ count: state.order.length }),
+  encodeOp: (op) => opCodec.encode(op),
+  decodeOp: (wire) => opCodec.decode(wire, 'messagesOp') as MessagesOp,
+  encodeState: (state) => stateCodec.encode(state.order.map((k) => state.byKey.get(k)!)),
+  decodeState(wire) {
+    const records = stateCodec.decode(wire, 'messagesState');
+    return { byKey: new Map(records.map((r) => [r.key, r])), order: records.map((r) => r.key) };
+  },
+  encodeSummary: (s) => summaryCodec.encode(s),
+  decodeSummary: (w) => summaryCodec.decode(w, 'messagesSummary'),
+};
