@@ -77,6 +77,8 @@ export interface NodeOptions {
   readonly hostedUsers?: HostedUserStore;
   /** Argon2id limits for keystores created or opened here (cheap ones in the simulator). */
   readonly kdf?: KdfLimits;
+  /** Fault injection for scenarios: a notification delivered but not yet acknowledged when the node dies. */
+  readonly faults?: { crashBeforeReceipt?: () => boolean };
 }
 
 export interface RestartReport {
@@ -307,6 +309,7 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
         timings: replicas.timings,
         session: { clock: adapters.clock, inspect: options.inspect },
         locate: (id, extra) => replicas.locate(id, extra),
+        faults: options.faults,
       });
     }),
   });

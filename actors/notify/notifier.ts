@@ -38,6 +38,8 @@ export interface NotifierDeps {
   readonly session: SessionEnv;
   /** The k (+extra) nodes nearest an id. */
   readonly locate: (id: string, extra: number) => Promise<string[]>;
+  /** Fault injection (scenarios): return true to stop dead after a delivery and before its receipt. */
+  readonly faults?: { crashBeforeReceipt?: () => boolean };
 }
 
 /** A user able to send: its certificate and signing secret key. */
@@ -187,6 +189,10 @@ class Inbox implements RecipientHandle {
       while (this.queue.length && !this.stopped) {
         const { entryId, envelope } = this.queue.shift()!;
         const outcome = await this.process(entryId, envelope);
+        if (outcome === 'delivered' && this.deps.faults?.crashBeforeReceipt?.()) {
+          this.stopped = true;
+          return;
+        }
         if (outcome !== 'retry') await this.acknowledge([entryId], outcome);
         // Forget it either way: a retry is offered again by the next pull; a re-offer of a delivered
         // one (a replica that missed the receipt) is delivered idempotently and acknowledged again.

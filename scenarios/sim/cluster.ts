@@ -250,6 +250,11 @@ export class SimCluster {
       kdf: KEYSTORE_KDF_CHEAP,
     });
     await this.settle(created);
+    return this.hostUser(node, address, password);
+  }
+
+  /** Host an existing user on another node too (another device of the same user). */
+  hostUser(node: PostNode, address: string, password: string): Promise<UserApp> {
     const sealed = sealToNode(node.router.cert.signingKey, canonicalBytes(hostedUserCodec.encode({ address, password })));
     return this.settle(node.users.host(sealed));
   }

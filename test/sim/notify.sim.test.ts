@@ -1,0 +1,159 @@
+// Users, logs and notification on the simulator (issue 4).
+import { describe, expect, test } from 'vitest';
+import { entryIdOf, dropIdOf, envelopeNonce, sealTo, signEnvelope } from '../../crypto/notification';
+import { OVERLAY_TIMINGS, STORAGE_TIMINGS } from '../../protocol/limits';
+import { DropPut, DropPutReply } from '../../protocol/notify';
+import { SimCluster } from '../../scenarios/sim/cluster';
+import { messagesModel } from '../../storage/messages/messagesModel';
+import { simSeed, withSeed } from './seed';
+
+/** Slower failure detection and housekeeping: a simulated day must stay cheap to run. */
+const DAY_TIMINGS = { ...OVERLAY_TIMINGS, heartbeatIntervalMs: 60_000, suspicionTimeoutMs: 240_000, deadProbeIntervalMs: 600_000 };
+const DAY_STORAGE = { ...STORAGE_TIMINGS, antiEntropyIntervalMs: 600_000, scrubIntervalMs: 3_600_000 };
+
+async function ring(seed: number, n: number, opts: Parameters<typeof SimCluster.create>[0] extends infer O ? Partial<O> : never = {}) {
+  const cluster = await SimCluster.create({ seed, ...opts });
+  await cluster.addNodes(n, 50);
+  await cluster.runUntil(() => cluster.allReady(), 60_000);
+  await cluster.runFor(3_000);
+  return cluster;
+}
+
+const texts = async (cluster: SimCluster, app: { listMessages(): Promise<{ direction: string; text: string }[]> }) =>
+  (await cluster.settle(app.listMessages())).filter((m) => m.direction === 'in').map((m) => m.text);
+
+describe('notification', () => {
+  test('a recipient offline for a simulated day while its drop replicas churn gets every notification exactly once', async () => {
+    const cluster = await ring(simSeed(51), 14, { timings: DAY_TIMINGS, storageTimings: DAY_STORAGE });
+    await withSeed(cluster, async () => {
+      const nodes = cluster.live();
+      const alice = await cluster.addUser('alice@sim.example', 'a-secret', nodes[0]!);
+      const bobNode = nodes[7]!;
+      await cluster.addUser('bob@sim.example', 'b-secret', bobNode);
+      await cluster.kill(bobNode.id);
+      const sent: string[] = [];
+      const hour = 3600_000;
+      for (let h = 0; h < 24; h++) {
+        const text = `hour ${h}`;
+        const r = await cluster.settle(alice.sendMessage(['bob@sim.example'], text));
+        expect(r.failed).toEqual([]);
+        sent.push(text);
+        // Churn among the drop's neighbourhood: one node dies, another joins, every few hours.
+        if (h % 6 === 3) {
+          const victims = cluster.liveIds().filter((id) => id !== nodes[0]!.id);
+          await cluster.kill(victims[cluster.random.int(victims.length)]!);
+          await cluster.addNode();
+        }
+        await cluster.runFor(hour);
+      }
+      const back = await cluster.restart(bobNode.id);
+      await cluster.runUntil(() => back.router.state === 'ready' && back.users.status().hosted.length === 1, 120_000);
+      await cluster.runFor(120_000);
+      const bob = back.users.get('bob@sim.example');
+      expect((await texts(cluster, bob)).sort()).toEqual([...sent].sort());
+      // And nothing is left pending: every replica of the drop got the receipts.
+      await cluster.runFor(60_000);
+      expect(await cluster.settle(bob.pull())).toBe(0);
+      expect(await texts(cluster, bob)).toHaveLength(sent.length);
+    });
+    await cluster.stop();
+  }, 600_000);
+
+  test('a recipient node that crashes between the INBOX append and the receipt gets no duplicate', async () => {
+    let crash = false;
+    const cluster = await SimCluster.create({ seed: simSeed(52) });
+    await withSeed(cluster, async () => {
+      await cluster.addNodes(10, 50);
+      await cluster.runUntil(() => cluster.allReady(), 20_000);
+      const bobNode = await cluster.addNode({ faults: { crashBeforeReceipt: () => crash } });
+      await cluster.runUntil(() => bobNode.router.state === 'ready', 20_000);
+      const alice = await cluster.addUser('alice@sim.example', 'a', cluster.live()[0]!);
+      await cluster.addUser('bob@sim.example', 'b', bobNode);
+      crash = true;
+      await cluster.settle(alice.sendMessage(['bob@sim.example'], 'only once'));
+      await cluster.runFor(2_000);
+      // The message is in Bob's log, the receipt was never sent: the node dies now.
+      expect(await texts(cluster, bobNode.users.get('bob@sim.example'))).toEqual(['only once']);
+      await cluster.kill(bobNode.id);
+      crash = false;
+      const back = await cluster.restart(bobNode.id);
+      await cluster.runUntil(() => back.users.status().hosted.length === 1, 60_000);
+      await cluster.runFor(10_000);
+      const bob = back.users.get('bob@sim.example');
+      expect(await texts(cluster, bob)).toEqual(['only once']);
+      expect(await cluster.settle(bob.pull())).toBe(0);
+    });
+    await cluster.stop();
+  }, 120_000);
+
+  test('two devices of one user interleaving 1,000 operations on one log converge with nothing lost', async () => {
+    const cluster = await ring(simSeed(53), 12);
+    await withSeed(cluster, async () => {
+      const [n1, n2] = [cluster.live()[1]!, cluster.live()[8]!];
+      const d1 = await cluster.addUser('carol@sim.example', 'c', n1);
+      const twice = await cluster.addUser('carol@sim.example', 'c', n2).catch((e) => e);
+      expect(String(twice.message)).toMatch(/already exists/);
+      const d2 = await cluster.hostUser(n2, 'carol@sim.example', 'c');
+      const [l1, l2] = await cluster.settle(Promise.all([d1.openLog('notes', messagesModel), d2.openLog('notes', messagesModel)]));
+      const op = (device: number, i: number) => ({ type: 'add' as const, record: { key: `d${device}-${i}`, direction: 'out' as const, from: 'carol@sim.example', to: [], ref: 'x', sentAtMs: i, recordedAtMs: i } });
+      const r = cluster.random.fork('interleave');
+      const writes: Promise<unknown>[] = [];
+      let i1 = 0;
+      let i2 = 0;
+      while (i1 < 500 || i2 < 500) {
+        const pickFirst = i2 >= 500 || (i1 < 500 && r.float() < 0.5);
+        const batch = 1 + r.int(4);
+        const ops: ReturnType<typeof op>[] = [];
+        for (let j = 0; j < batch; j++) {
+          if (pickFirst && i1 < 500) ops.push(op(1, i1++));
+          else if (!pickFirst && i2 < 500) ops.push(op(2, i2++));
+        }
+        // Retry on contention, as a client does: the operations are idempotent.
+        const log = pickFirst ? l1 : l2;
+        const write = async (): Promise<unknown> => log.append(ops).catch((e: { code?: string }) => (e.code === 'LOG_CONTENTION' ? write() : Promise.reject(e)));
+        writes.push(write());
+        if (r.float() < 0.3) await cluster.runFor(r.int(20));
+      }
+      await cluster.settle(Promise.all(writes), 600_000);
+      await cluster.settle(Promise.all([l1.refresh(), l2.refresh()]));
+      const keys1 = await l1.read((s) => [...s.order].sort());
+      const keys2 = await l2.read((s) => [...s.order].sort());
+      expect(keys1).toHaveLength(1000);
+      expect(keys2).toEqual(keys1);
+    });
+    await cluster.stop();
+  }, 600_000);
+
+  test('a forged, misaddressed or replayed notification is refused', async () => {
+    const cluster = await ring(simSeed(54), 10);
+    await withSeed(cluster, async () => {
+      const nodes = cluster.live();
+      const alice = await cluster.addUser('alice@sim.example', 'a', nodes[0]!);
+      const bob = await cluster.addUser('bob@sim.example', 'b', nodes[4]!);
+      const eve = await cluster.addUser('eve@sim.example', 'e', nodes[6]!);
+      const bobCert = bob.user.certificate;
+      const make = async (signer = alice.user, to = bobCert) => {
+        const fields = { toUserId: to.userId, to: to.address, from: 'alice@sim.example', timeMs: Math.floor(cluster.clock.now()), nonce: envelopeNonce(cluster.random), sealed: sealTo(to.boxKey, new Uint8Array([1])) };
+        return { ...fields, fromCert: alice.user.certificate, signature: await signEnvelope(fields, signer.signing.secretKey) };
+      };
+      const put = async (dropId: string, envelope: any) => {
+        const replicas = await cluster.settle(nodes[2]!.replicas.locate(dropId, 0));
+        return cluster.settle(nodes[2]!.replicas.peers.request(replicas[0]!, DropPut, { dropId, envelope }, DropPutReply, 2000));
+      };
+      // Forged: claims to be from Alice, signed by Eve.
+      const forged = await put(dropIdOf(bobCert.userId), await make(eve.user));
+      expect(forged).toMatchObject({ ok: true, body: { ok: false, code: 'BAD_SIGNATURE' } });
+      // Misaddressed: for Bob, put in Eve's drop.
+      const mis = await put(dropIdOf(eve.user.certificate.userId), await make());
+      expect(mis).toMatchObject({ ok: true, body: { ok: false, code: 'MISADDRESSED' } });
+      // Replayed: a genuine one, delivered and acknowledged, sent again.
+      const genuine = await make();
+      expect(await put(dropIdOf(bobCert.userId), genuine)).toMatchObject({ ok: true, body: { ok: true } });
+      await cluster.runFor(5_000);
+      const replay = await put(dropIdOf(bobCert.userId), genuine);
+      expect(replay).toMatchObject({ ok: true, body: { ok: false, code: 'REPLAYED' } });
+      expect(entryIdOf(genuine.signature)).toMatch(/^[0-9a-f]{64}$/);
+    });
+    await cluster.stop();
+  }, 120_000);
+});
