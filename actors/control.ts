@@ -3,7 +3,23 @@
 // put | get | where`). Replies are ControlReply frames: JSON, or raw data for block reads.
 import type { RingTrust } from '../crypto/certificates';
 import type { Clock, Log, Transport, TransportMessage, TransportSubscription } from '../infra/ports';
-import { BlockOpen, BlockPutBegin, BlockPutEnd, BlockPutPiece, BlockRead, BlockWhere, ControlReply, RouteProbeRequest, StatusRequest } from '../protocol/control';
+import {
+  BlockOpen,
+  BlockPutBegin,
+  BlockPutEnd,
+  BlockPutPiece,
+  BlockRead,
+  BlockWhere,
+  ControlReply,
+  MessageListRequest,
+  MessageSendRequest,
+  ObjectGetRequest,
+  ObjectPutRequest,
+  RouteProbeRequest,
+  StatusRequest,
+  UserHostRequest,
+} from '../protocol/control';
+import { encodeSignedObject } from '../storage/signedObjectCodec';
 import { ErrorCodes, PostError } from '../protocol/errors';
 import { decodeFrame } from '../protocol/frame';
 import { CONTROL_SESSION_IDLE_MS, CONTROL_SESSIONS_MAX } from '../protocol/limits';
@@ -148,6 +164,24 @@ export class ControlService {
       }
       case BlockWhere.kind:
         return json({ id: body.id, replicas: await node.replicas.where(body.id) });
+      case ObjectGetRequest.kind: {
+        const o = await node.replicas.storage.getObject(body.objectId);
+        return o ? { ok: true, data: encodeSignedObject(o) } : { ok: false, code: 'NOT_FOUND', error: `no object ${body.objectId.slice(0, 16)}` };
+      }
+      case ObjectPutRequest.kind: {
+        const r = await node.replicas.storage.putObject(body.object, body.replaces);
+        return r.ok ? json({ ok: true }) : { ok: true, json: JSON.stringify({ ok: false, code: r.code, message: r.message }), data: r.current ? encodeSignedObject(r.current) : undefined };
+      }
+      case UserHostRequest.kind: {
+        const app = await node.users.host(body.sealed);
+        return json({ address: app.address, node: node.id });
+      }
+      case MessageSendRequest.kind:
+        return json(await node.users.get(body.from).sendMessage(body.to, body.text));
+      case MessageListRequest.kind: {
+        const list = await node.users.get(body.user).listMessages();
+        return json(list.map((m) => ({ id: m.key, direction: m.direction, from: m.from, to: m.to, text: m.text, sentAtMs: m.sentAtMs, recordedAtMs: m.recordedAtMs })));
+      }
       default:
         throw new PostError(ErrorCodes.BAD_REQUEST, `${kind} is not a control request`);
     }

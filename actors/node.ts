@@ -211,6 +211,8 @@ export class PostNode {
       actors: snap ? Object.fromEntries(Object.entries(snap.children).map(([id, ref]) => [id, describeState(ref as AnyActorRef)])) : {},
       restarts: snap?.context.restartsTotal ?? {},
       ...this.replicas.totals(),
+      signingKey: Buffer.from(identity.cert.signingKey).toString('hex'),
+      users: this.users.status(),
     };
   }
 

@@ -7,6 +7,7 @@ import { readNode } from '../infra/files/identity';
 import { startHttpServer } from '../infra/http/server';
 import { JsonLog } from '../infra/log';
 import { LmdbStore } from '../infra/store/lmdb';
+import { FileHostedUsers } from '../infra/files/hostedUsers';
 import { join } from 'node:path';
 import { NatsTransport } from '../infra/nats/transport';
 import { CryptoRandom } from '../infra/random';
@@ -37,12 +38,16 @@ export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode
       convergenceSecret: files.convergenceSecret,
       replicationFactor: files.replicationFactor,
     },
-    { timings: OVERLAY_TIMINGS, control: true },
+    { timings: OVERLAY_TIMINGS, control: true, hostedUsers: new FileHostedUsers(opts.dataDir) },
   );
   node.start();
   const http = await startHttpServer({ state: () => node.status(), metrics: () => node.metrics.render() }, { port: opts.httpPort ?? 8025 });
   log.info('node.started', { nodeId: node.id, org: files.trust.org, nats: opts.natsUrls, http: http.port });
-  node.router.stateChanges$.subscribe((s) => s === 'ready' && log.info('node.ready', { nodeId: node.id }));
+  let was = '';
+  node.router.stateChanges$.subscribe((s) => {
+    if (s === 'ready' && was !== 'ready') log.info('node.ready', { nodeId: node.id });
+    was = s;
+  });
 
   let stopping = false;
   const stop = async (code: number, why: string) => {

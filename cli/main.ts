@@ -4,6 +4,8 @@ import { IdentityFileError } from '../infra/files/identity';
 import { CommandError, UsageError } from './args';
 import { benchCommand } from './commands/bench';
 import { blockCommand } from './commands/block';
+import { messageCommand } from './commands/message';
+import { userCommand } from './commands/user';
 import { caCommand } from './commands/ca';
 import { labCommand } from './commands/lab';
 import { nodeCommand } from './commands/node';
@@ -15,6 +17,8 @@ const commands: Record<string, { run: (argv: string[]) => Promise<void>; summary
   lab: { run: labCommand, summary: 'lab up|down|restart ...                   the local lab (NATS cluster + nodes)' },
   ring: { run: ringCommand, summary: 'ring status --lab FILE [--json]           every node: state, leaf set, objects' },
   route: { run: routeCommand, summary: 'route KEYHEX --lab FILE [--from NODEID]   route a probe to the key\'s root' },
+  user: { run: userCommand, summary: 'user add ADDRESS --ca DIR --password-file FILE --lab FILE   a user, hosted by a node' },
+  message: { run: messageCommand, summary: 'message send|list --lab FILE ...         short messages between users' },
   block: { run: blockCommand, summary: 'block put|get|where ... --lab FILE          data into and out of the ring' },
   bench: { run: benchCommand, summary: 'bench NAME|all [--quick] [--json]         benchmarks, each against its baseline' },
 };

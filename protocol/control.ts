@@ -1,7 +1,8 @@
 // Operator requests to one node (the `post` command, the lab, the dashboard), on the node's control
 // subject. Replies carry JSON documents (and raw data for block reads): this is the operator's view,
 // not a protocol between nodes.
-import { bool, bytes, hexBytes, obj, opt, str, uint } from './codec';
+import { arr, bool, bytes, hexBytes, obj, opt, str, uint } from './codec';
+import { signedObjectCodec } from './objects';
 import { defineFrame } from './frame';
 import { BLOCK_CHUNK_BYTES_MAX, FIELD_CHARS_MAX, FRAME_BYTES_MAX, ID_BYTES } from './limits';
 
@@ -23,6 +24,18 @@ export const BlockOpen = defineFrame('control.block.open', obj({ ref: str({ max:
 export const BlockRead = defineFrame('control.block.read', obj({ session }));
 /** Which nodes hold a verified copy of a block (→ {id, replicas}). */
 export const BlockWhere = defineFrame('control.block.where', obj({ id: hexBytes(ID_BYTES) }));
+
+/** Signed objects through a node, for tools that hold keys (the CA's `post user add`). */
+export const ObjectGetRequest = defineFrame('control.object.get', obj({ objectId: hexBytes(ID_BYTES) }));
+export const ObjectPutRequest = defineFrame('control.object.put', obj({ object: signedObjectCodec, replaces: uint() }));
+/** Host a user on this node: its credentials sealed to this node's key (→ {address}). */
+export const UserHostRequest = defineFrame('control.user.host', obj({ sealed: bytes({ max: 4096 }) }));
+/** Short messages (the smallest application on POST's three services). */
+export const MessageSendRequest = defineFrame(
+  'control.message.send',
+  obj({ from: str({ max: 320 }), to: arr(str({ max: 320 }), { max: 1000 }), text: str({ max: 64 * 1024 }) }),
+);
+export const MessageListRequest = defineFrame('control.message.list', obj({ user: str({ max: 320 }) }));
 
 export const ControlReply = defineFrame(
   'control.reply',

@@ -11,6 +11,7 @@ import { labPath, runningPids, startNodeProcess, stopProcess, waitReady } from '
 import { DEFAULT_REPLICATION_FACTOR } from '../../infra/files/identity';
 import { initOrganisation } from './ca';
 import { initNode } from './node';
+import { addUser, newPassword } from '../lab/users';
 
 const DEFAULT_DIR = '.lab';
 const DEFAULT_NODES = 5;
@@ -63,7 +64,7 @@ async function labUp(argv: string[]): Promise<void> {
   const replication = intOption(values.replication, 'replication', DEFAULT_REPLICATION_FACTOR, { min: 1, max: 16 });
   const domains = (values.orgs ?? DEFAULT_ORG).split(',').map((d) => d.trim().toLowerCase()).filter(Boolean);
   if (domains.length === 0) throw new CommandError('--orgs needs at least one domain');
-  if (values.users !== undefined) throw new CommandError('--users needs user accounts, which this build does not have yet');
+  const userCount = intOption(values.users, 'users', 0, { min: 0, max: 1000 });
   const path = labPath(dir);
   if (existsSync(path)) {
     const old = readLab(path);
@@ -112,6 +113,16 @@ async function labUp(argv: string[]): Promise<void> {
     for (const n of rest) n.pid = startNodeProcess(n, lab.nats);
     writeLab(path, lab);
     await waitReady(client, rest);
+    // Users user1..userN in every organisation, spread over that organisation's nodes.
+    for (const org of orgs) {
+      const orgNodes = nodes.filter((n) => n.org === org.domain);
+      for (let i = 1; i <= userCount; i++) {
+        const password = newPassword();
+        const r = await addUser(client, orgNodes[(i - 1) % orgNodes.length]!, org.ca, `user${i}@${org.domain}`, password);
+        lab.users.push({ address: r.address, password, node: r.node });
+        writeLab(path, lab);
+      }
+    }
   } finally {
     await client.close();
   }

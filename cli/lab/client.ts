@@ -63,11 +63,14 @@ export class LabClient {
     return this.control(node, RouteProbeRequest.encode({ key, timeoutMs }), (timeoutMs ?? CLI_REQUEST_TIMEOUT_MS) + 1000);
   }
 
-  /** The first node of the lab that answers (or the one asked for). */
-  async anyNode(prefix?: string): Promise<LabNode> {
+  /** The node asked for, or the first ready node of the lab (of one organisation, when given). */
+  async anyNode(prefix?: string, org?: string): Promise<LabNode> {
     if (prefix) return findNode(this.lab, prefix);
-    for (const n of this.lab.nodes) if (isAlive(n.pid) && (await this.status(n, 2000).catch(() => undefined))?.state === 'ready') return n;
-    throw new CommandError('no node of the lab is up and ready; see `post ring status --lab FILE`');
+    for (const n of this.lab.nodes) {
+      if (org && n.org !== org) continue;
+      if ((n.pid === 0 || isAlive(n.pid)) && (await this.status(n, 2000).catch(() => undefined))?.state === 'ready') return n;
+    }
+    throw new CommandError(`no node${org ? ` of ${org}` : ''} is up and ready; see \`post ring status --lab FILE\``);
   }
 
   async close(): Promise<void> {

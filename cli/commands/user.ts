@@ -1,0 +1,63 @@
+// `post user add`: a user with keys, a certificate from the organisation's CA, a keystore under its
+// password in the ring, and a node that hosts it (receives its notifications).
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { readRingTrust } from '../../infra/files/identity';
+import { CommandError, defineCommand, helpText, parse, printJson, required } from '../args';
+import { LabClient } from '../lab/client';
+import { type LabFile, readLab, writeLab } from '../lab/labFile';
+import { addUser } from '../lab/users';
+
+const spec = defineCommand({
+  usage: 'post user add ADDRESS --ca DIR --password-file FILE (--lab FILE | --nats URL[,URL...] --node NODEID) [--node NODEID] [--json]',
+  summary: 'Create a user of the CA\'s organisation (keys, certificate, keystore in the ring) hosted on a node.',
+  options: {
+    ca: { type: 'string', description: 'the organisation\'s CA folder (from `post ca init`)' },
+    'password-file': { type: 'string', description: 'file holding the user\'s password (first line)' },
+    lab: { type: 'string', description: 'a lab.json: the user is added to it' },
+    nats: { type: 'string', description: 'NATS URLs of the ring (instead of --lab)' },
+    node: { type: 'string', description: 'node to host the user (default: the first ready node of the organisation)' },
+    json: { type: 'boolean', description: 'one JSON document on stdout' },
+  },
+  positionals: ['ADDRESS'],
+});
+
+export async function userCommand(argv: string[]): Promise<void> {
+  const [sub, ...rest] = argv;
+  if (sub !== 'add') throw new CommandError(`unknown command: post user ${sub ?? ''}\nusage: ${spec.usage}`);
+  const { values, positionals, help } = parse(spec, rest);
+  if (help) return void console.log(helpText(spec));
+  const address = positionals[0]!.toLowerCase();
+  const caDir = resolve(required(values.ca, 'ca', spec.usage));
+  const passwordFile = resolve(required(values['password-file'], 'password-file', spec.usage));
+  let password: string;
+  try {
+    password = readFileSync(passwordFile, 'utf8').split('\n')[0]!.replace(/\r$/, '');
+  } catch (e) {
+    throw new CommandError(`cannot read the password file ${passwordFile}: ${(e as Error).message}`);
+  }
+  const trust = readRingTrust(caDir);
+  let lab: LabFile;
+  let labPath: string | undefined;
+  if (values.lab) {
+    labPath = resolve(values.lab);
+    lab = readLab(labPath);
+  } else if (values.nats) {
+    if (!values.node) throw new CommandError('with --nats, say which node hosts the user: --node NODEID (64 hex digits)');
+    lab = { nats: values.nats.split(','), natsPidFile: '', orgs: [{ domain: trust.org, ringId: trust.ringId, ca: caDir }], nodes: [{ id: values.node, org: trust.org, pid: 0, data: '', log: '', imap: { host: '', port: 0 }, smtp: { host: '', port: 0 }, http: { host: '', port: 0 } }], users: [] };
+  } else throw new CommandError(`give --lab FILE or --nats URL --node NODEID\nusage: ${spec.usage}`);
+  const client = await LabClient.connect(lab);
+  try {
+    const node = await client.anyNode(values.node, trust.org);
+    const r = await addUser(client, node, caDir, address, password);
+    if (labPath) {
+      const fresh = readLab(labPath);
+      fresh.users.push({ address: r.address, password, node: r.node });
+      writeLab(labPath, fresh);
+    }
+    if (values.json) printJson(r);
+    else console.log(`user ${r.address} created, hosted on node ${r.node}`);
+  } finally {
+    await client.close();
+  }
+}

@@ -1,0 +1,36 @@
+// Creating a user from the command line: the tool holds the CA, so it issues the certificate and
+// signs the directory record itself, creates the user's keys and keystore (Argon2id of the password),
+// has a node store the records, and hosts the user on that node (credentials sealed to the node's key).
+import { randomBytes } from 'node:crypto';
+import { sealToNode } from '../../crypto/nodeSeal';
+import { wallClock } from '../../infra/clock';
+import { readOrganisation } from '../../infra/files/identity';
+import { CryptoRandom } from '../../infra/random';
+import { hostedUserCodec } from '../../protocol/apps';
+import { UserHostRequest } from '../../protocol/control';
+import { canonicalBytes } from '../../protocol/frame';
+import { createUser } from '../../storage/users/createUser';
+import { localUserIssuer } from '../../storage/users/issuer';
+import { CommandError } from '../args';
+import type { LabClient } from './client';
+import type { LabNode } from './labFile';
+import { controlStorage } from './controlStorage';
+
+export async function addUser(client: LabClient, node: LabNode, caDir: string, address: string, password: string): Promise<{ address: string; node: string }> {
+  const org = readOrganisation(caDir);
+  const domain = address.split('@')[1]?.toLowerCase();
+  if (domain !== org.ca.org) throw new CommandError(`${address} is not an address of ${org.ca.org} (the CA in ${caDir})`);
+  if (password.length < 1) throw new CommandError('the password is empty; put it in the password file');
+  try {
+    await createUser({ storage: controlStorage(client, node), issuer: localUserIssuer(org.ca), address, password, clock: wallClock, random: new CryptoRandom() });
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    throw new CommandError(`cannot create ${address}: ${code ? `${code}: ` : ''}${(e as Error).message}`);
+  }
+  const status = await client.status(node);
+  const sealed = sealToNode(Buffer.from(status.signingKey, 'hex'), canonicalBytes(hostedUserCodec.encode({ address: address.toLowerCase(), password })));
+  await client.ask(node, UserHostRequest, { sealed }, 60_000);
+  return { address: address.toLowerCase(), node: node.id };
+}
+
+export const newPassword = (): string => randomBytes(12).toString('base64url');
