@@ -346,6 +346,7 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
         headWatch: new TransportHeadWatch(adapters.transport, identity.trust.ringId, d.resolve<Log>(Tokens.Log)),
         mailbox: () => mailbox,
         ringReady: () => router.state === 'ready',
+        refreshIntervalMs: replicas.timings.refreshIntervalMs,
       });
     }),
   });

@@ -131,6 +131,10 @@ export const STORAGE_REFRESH_INTERVAL_MS = 24 * 3600 * 1000;
 export const STORAGE_BATCH_IDS_MAX = 1000;
 
 export interface StorageTimings {
+  /** Lease of what is stored (STORAGE_LEASE_MS; shorter only in tests). */
+  leaseMs: number;
+  /** Owners refresh what they reference this often (STORAGE_REFRESH_INTERVAL_MS). */
+  refreshIntervalMs: number;
   /** One request to one replica; lost requests are retried (NATS drops in-flight requests when a server dies). */
   requestTimeoutMs: number;
   /** Attempts per replica before it counts as failed for this operation. */
@@ -146,6 +150,8 @@ export interface StorageTimings {
 }
 
 export const STORAGE_TIMINGS: StorageTimings = {
+  leaseMs: STORAGE_LEASE_MS,
+  refreshIntervalMs: STORAGE_REFRESH_INTERVAL_MS,
   requestTimeoutMs: 2000,
   attemptsMax: 4,
   repairDebounceMs: 500,

@@ -13,7 +13,8 @@ import type { RingTrust } from '../../crypto/certificates';
 import type { Clock, Random } from '../../infra/ports';
 import { type AppendResult, MailBackendError, type MailAuthenticator, type MailUserSession } from '../../mail/backend';
 import type { StorageApi } from '../../storage/api';
-import type { BlockRef } from '../../storage/blocks';
+import { type BlockRef, decodeBlockRef } from '../../storage/blocks';
+import { contentBlockIds } from '../../storage/leases';
 import { INBOX, insertOp, notificationInsertKey, uidValidityOf } from '../../storage/folders/folderLogs';
 import { HeadMarks } from '../../storage/log/headMarks';
 import type { HeadWatch } from '../../storage/log/headWatch';
@@ -99,6 +100,27 @@ export class PostMailbox {
   async host(user: UnlockedUser): Promise<void> {
     const mailbox = await this.userMailbox(user.address, () => UserMailbox.open(this.deps, user));
     mailbox.sessions++;
+  }
+
+  /**
+   * Every block a hosted user's mailbox still references: the live blocks of its folder index and
+   * folder logs, and every block of every message in them (for the owner's lease refresh).
+   */
+  async liveBlockIds(address: string, storage: StorageApi): Promise<string[]> {
+    const opening = this.users.get(normaliseAddress(address, this.options.trust.org));
+    if (!opening) return [];
+    const mailbox = await opening;
+    const ids = [...mailbox.index.liveBlockIds()];
+    for (const entry of mailbox.entries()) {
+      const log = await mailbox.folder(entry);
+      ids.push(...log.liveBlockIds());
+      const refs = await log.read((state) => [...state.messages.values()].map((m) => m.ref));
+      for (const bytes of refs) {
+        const ref = decodeBlockRef(bytes);
+        if (ref.ok) ids.push(...(await contentBlockIds(storage, ref.value)));
+      }
+    }
+    return ids;
   }
 
   /**

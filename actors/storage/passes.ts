@@ -11,7 +11,7 @@
 import type { LocalStore, StoredDropEntry } from '../../infra/store/port';
 import type { Clock, Log } from '../../infra/ports';
 import { ErrorCodes } from '../../protocol/errors';
-import { DROP_LIST_ENTRIES_MAX, DROP_PAGE_BYTES_MAX, REPAIR_TRANSFERS_IN_FLIGHT_MAX, SCRUB_BLOCKS_PER_PASS, STORAGE_BATCH_IDS_MAX, STORAGE_LEASE_MS, type StorageTimings } from '../../protocol/limits';
+import { DROP_LIST_ENTRIES_MAX, DROP_PAGE_BYTES_MAX, REPAIR_TRANSFERS_IN_FLIGHT_MAX, SCRUB_BLOCKS_PER_PASS, STORAGE_BATCH_IDS_MAX, type StorageTimings } from '../../protocol/limits';
 import { BlockData, BlockGet, Digest, DigestReply, Has, HasReply, ObjectData, ObjectGet, Scan, ScanReply } from '../../protocol/storage';
 import { decodeEnvelope, DropHas, DropHasReply, DropPutReply, DropSync, type Envelope } from '../../protocol/notify';
 import { applyBlockPut, applyObjectPut, getVerifiedBlock, getVerifiedObject } from '../../storage/replicaStore';
@@ -323,7 +323,7 @@ export async function refetchBlock(d: PassDeps, id: string, lease?: { expiresAtM
     d.log.error('storage.corrupt.unrepaired', { block: id, why: 'no other replica has a good copy' });
     return false;
   }
-  const r = await applyBlockPut(d.store(), id, bytes, lease ?? { expiresAtMs: Math.floor(d.clock.now() + STORAGE_LEASE_MS), insertedBy: d.self });
+  const r = await applyBlockPut(d.store(), id, bytes, lease ?? { expiresAtMs: Math.floor(d.clock.now() + d.timings.leaseMs), insertedBy: d.self });
   if (r.ok) {
     d.metrics.inc('post_storage_corrupt_repaired_total', 'Corrupt local copies replaced from other replicas');
     d.log.info('storage.corrupt.repaired', { block: id });

@@ -6,7 +6,7 @@ import { blake2b } from '../../crypto/hash';
 import { signInsert, type StorageSigner } from '../../crypto/insertAuth';
 import type { Clock } from '../../infra/ports';
 import { ErrorCodes, PostError } from '../../protocol/errors';
-import { STORAGE_BATCH_IDS_MAX, STORAGE_LEASE_MS, type StorageTimings } from '../../protocol/limits';
+import { STORAGE_BATCH_IDS_MAX, type StorageTimings } from '../../protocol/limits';
 import { BlockData, BlockGet, BlockPut, ObjectData, ObjectGet, ObjectPut, ObjectPutReply, Refresh, StorageReply } from '../../protocol/storage';
 import type { ObjectPutResult, PutOptions, StorageApi } from '../../storage/api';
 import { type BlockRef, type DataSource, readBlockData, readBlocks, writeBlocks } from '../../storage/blocks';
@@ -40,7 +40,7 @@ export class StorageClient implements StorageApi {
   }
 
   private leaseEnd(opts?: PutOptions): number {
-    return Math.floor(this.deps.clock.now() + (opts?.leaseMs ?? STORAGE_LEASE_MS));
+    return Math.floor(this.deps.clock.now() + (opts?.leaseMs ?? this.deps.timings.leaseMs));
   }
 
   // ---- data and blocks --------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import { appPayloadCodec, hostedUserCodec, MAIL_APP, mailBodyCodec, MESSAGE_APP,
 import { ErrorCodes, PostError } from '../../protocol/errors';
 import { canonicalBytes } from '../../protocol/frame';
 import { USER_UNLOCK_RETRY_MS } from '../../protocol/limits';
+import { contentBlockIds } from '../../storage/leases';
 import type { StorageApi } from '../../storage/api';
 import { formatBlockRef, parseBlockRef } from '../../storage/blocks';
 import type { HeadWatch } from '../../storage/log/headWatch';
@@ -40,6 +41,8 @@ export interface UserHostDeps {
   readonly mailbox: () => PostMailbox | undefined;
   /** Ready to reach the ring (the router joined): unlocking waits for it. */
   readonly ringReady: () => boolean;
+  /** How often owners refresh the leases of what they reference. */
+  readonly refreshIntervalMs: number;
 }
 
 type MessagesLog = LogWriter<any, any, any, any>;
@@ -49,6 +52,7 @@ const decoder = new Decoder();
 /** One hosted, unlocked user: the application API over POST's three services. */
 export class UserApp {
   private messagesLog: Promise<MessagesLog> | undefined;
+  private refreshTimer: unknown;
   private inbox: RecipientHandle | undefined;
   private readonly handlers = new Map<string, (n: Notification, body: Uint8Array) => Promise<DeliveryOutcome>>();
 
@@ -183,6 +187,36 @@ export class UserApp {
         return handler(n, payload.body);
       },
     );
+    this.scheduleRefresh();
+  }
+
+  /**
+   * The owner's lease refresh: every block this user still references (live log blocks, message and
+   * text content) gets a new lease. Runs every refresh interval while the user is hosted.
+   */
+  async refreshLeases(): Promise<number> {
+    const ids = new Set<string>();
+    const messages = await this.messages();
+    for (const id of messages.liveBlockIds()) ids.add(id);
+    const refs = await messages.read((s: any) => (s.order as string[]).map((k) => (s.byKey.get(k) as MessageRecord).ref));
+    for (const text of refs) {
+      const parsed = parseBlockRef(text);
+      if (parsed.ok) for (const id of await contentBlockIds(this.storage, parsed.value)) ids.add(id);
+    }
+    for (const id of (await this.deps.mailbox()?.liveBlockIds(this.address, this.storage)) ?? []) ids.add(id);
+    if (ids.size) await this.storage.refresh([...ids]);
+    this.deps.log.info('user.leases.refreshed', { user: this.address, blocks: ids.size });
+    return ids.size;
+  }
+
+  private scheduleRefresh(): void {
+    // Spread hosted users over the interval, so a node does not refresh everyone at once.
+    const delay = this.deps.refreshIntervalMs * (0.5 + this.deps.random.float() / 2);
+    this.refreshTimer = this.deps.clock.setTimeout(() => {
+      void this.refreshLeases()
+        .catch((e: Error) => this.deps.log.warn('user.leases.failed', { user: this.address, error: e.message }))
+        .finally(() => this.scheduleRefresh());
+    }, delay);
   }
 
   /** Pull pending notifications now (also done on start, on reconnect and periodically). */
@@ -192,6 +226,7 @@ export class UserApp {
 
   stop(): void {
     this.inbox?.stop();
+    this.deps.clock.clearTimeout(this.refreshTimer);
   }
 }
 

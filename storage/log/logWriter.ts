@@ -109,6 +109,14 @@ export class LogWriter<S, Op, C, Sum> {
   }
 
   /** Sequence of the newest head this writer knows (0: never written). */
+  /**
+   * Blocks this log still needs: its snapshot's pieces and the entries since the snapshot (what an
+   * opener reads). The owner refreshes their leases; older entries may expire.
+   */
+  liveBlockIds(): string[] {
+    return [...(this.body.snapshot?.blocks ?? []), ...this.body.tail.map((t) => t.id)];
+  }
+
   get seq(): number {
     return this.head?.seq ?? 0;
   }

@@ -156,4 +156,22 @@ describe('notification', () => {
     });
     await cluster.stop();
   }, 120_000);
+
+  test('owners refresh what their logs reference: messages outlive many leases, unreferenced data does not', async () => {
+    const storageTimings = { ...STORAGE_TIMINGS, leaseMs: 10 * 60_000, refreshIntervalMs: 3 * 60_000, gcIntervalMs: 60_000 };
+    const cluster = await ring(simSeed(55), 10, { storageTimings });
+    await withSeed(cluster, async () => {
+      const nodes = cluster.live();
+      const alice = await cluster.addUser('alice@sim.example', 'a', nodes[0]!);
+      const bob = await cluster.addUser('bob@sim.example', 'b', nodes[5]!);
+      for (let i = 0; i < 5; i++) await cluster.settle(alice.sendMessage(['bob@sim.example'], `note ${i}`));
+      const orphan = await cluster.settle(nodes[2]!.replicas.storage.putBlock(new Uint8Array(500).fill(7)));
+      await cluster.runFor(60 * 60_000); // six leases
+      expect(await texts(cluster, bob)).toHaveLength(5);
+      expect((await cluster.settle(alice.listMessages())).map((m) => m.text)).toEqual(['note 0', 'note 1', 'note 2', 'note 3', 'note 4']);
+      expect([...cluster.disks.values()].some((d) => d.blocks.map.has(orphan))).toBe(false);
+      expect(cluster.log.entries().some((e) => e.event === 'user.leases.refreshed')).toBe(true);
+    });
+    await cluster.stop();
+  }, 300_000);
 });
