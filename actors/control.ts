@@ -2,7 +2,7 @@
 // dashboard), route probes (`post route`), and data in and out of the ring as this node (`post block
 // put | get | where`). Replies are ControlReply frames: JSON, or raw data for block reads.
 import type { RingTrust } from '../crypto/certificates';
-import type { Clock, Log, Transport, TransportMessage, TransportSubscription } from '../infra/ports';
+import { type Clock, type Log, publishQuietly, type Transport, type TransportMessage, type TransportSubscription } from '../infra/ports';
 import {
   BlockOpen,
   BlockPutBegin,
@@ -95,7 +95,7 @@ export class ControlService {
 
   private async handle(msg: TransportMessage): Promise<void> {
     if (!msg.reply) return;
-    const answer = (body: ReplyBody) => this.deps.transport.publish(msg.reply!, ControlReply.encode(body));
+    const answer = (body: ReplyBody) => publishQuietly(this.deps.transport, msg.reply!, ControlReply.encode(body), this.deps.log);
     const r = decodeFrame(msg.data);
     if (!r.ok) {
       this.deps.log.warn('frame.dropped', { subject: msg.subject, reason: r.reason });

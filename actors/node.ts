@@ -14,7 +14,7 @@ import { Subject, type Subscription } from 'rxjs';
 import { container as rootContainer, type DependencyContainer, instanceCachingFactory } from 'tsyringe';
 import { type Actor, type AnyActorRef, createActor, type InspectionEvent } from 'xstate';
 import type { RingTrust } from '../crypto/certificates';
-import type { Clock, Log, Random, Transport } from '../infra/ports';
+import { type Clock, type Log, publishQuietly, type Random, type Transport } from '../infra/ports';
 import { type ChildSpec, EscalationError, supervisorMachine } from '../machines/supervisor.machine';
 import { transportMachine } from '../machines/transport.machine';
 import type { NodeCertificate } from '../protocol/identity';
@@ -30,7 +30,7 @@ import { PostMailbox } from './mail/postMailbox';
 import { DropHandlers } from './notify/dropHandlers';
 import { Notifier } from './notify/notifier';
 import { TransportHeadWatch } from './users/natsHeadWatch';
-import { UserHost } from './users/userHost';
+import { Directory, UserHost } from './users/userHost';
 import type { UnlockedUser } from '../storage/users/unlockedUser';
 import { userIdOf } from '../crypto/hash';
 import { Metrics } from './metrics';
@@ -295,7 +295,7 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
         clock: adapters.clock,
         log,
         metrics,
-        publish: (subject, bytes) => transport.publish(subject, bytes),
+        publish: (subject, bytes) => publishQuietly(transport, subject, bytes, log),
       });
       router.registerFrames('notify.', (frame, msg) => drops.handle(frame, msg));
       return new Notifier({
@@ -347,6 +347,7 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
         mailbox: () => mailbox,
         ringReady: () => router.state === 'ready',
         refreshIntervalMs: replicas.timings.refreshIntervalMs,
+        directory: new Directory({ storage: replicas.storage, trust: identity.trust, clock: adapters.clock }),
       });
     }),
   });

@@ -34,7 +34,7 @@ import {
   type RouteResultBody,
 } from '../protocol/overlay';
 import { JOIN_QUEUE_GROUP, subjects } from '../protocol/subjects';
-import { type Clock, type Log, type Transport, TransportError, type TransportMessage, type TransportSubscription } from '../infra/ports';
+import { type Clock, type Log, publishQuietly, type Transport, TransportError, type TransportMessage, type TransportSubscription } from '../infra/ports';
 
 export interface MembershipChange {
   readonly added: readonly NodeId[];
@@ -356,11 +356,7 @@ export class RouterService {
   }
 
   private publish(subject: string, frame: { kind: FrameKind<any>; body: unknown }): void {
-    try {
-      this.deps.transport.publish(subject, frame.kind.encode(frame.body));
-    } catch (e) {
-      this.log.warn('transport.publish.failed', { subject, error: (e as Error).message });
-    }
+    publishQuietly(this.deps.transport, subject, frame.kind.encode(frame.body), this.log);
   }
 
   private async request(effect: Extract<RouterEffect, { type: 'request' }>): Promise<void> {

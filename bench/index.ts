@@ -2,11 +2,12 @@
 // the same run (this machine is shared and noisy) and prints its figures.
 import { convergentBench } from './convergent';
 import { logsBench } from './logs';
+import { notifyBench } from './notify';
 import { routingBench } from './routing';
 import { storageBench } from './storage';
 import type { Bench } from './stats';
 
-export const benches: Bench[] = [routingBench, convergentBench, storageBench, logsBench];
+export const benches: Bench[] = [routingBench, convergentBench, storageBench, logsBench, notifyBench];
 
 export function findBench(name: string): Bench | undefined {
   return benches.find((b) => b.name === name);

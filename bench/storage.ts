@@ -2,59 +2,11 @@
 // run: put and get latency and throughput against the raw NATS request round trip (same payload size,
 // same concurrency), and the repair rate after a node is lost.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createNode, type PostNode } from '../actors/node';
-import { createCertificateAuthority, issueNodeCertificate } from '../crypto/certificates';
-import { signingKeyPairFromSeed } from '../crypto/sign';
-import { wallClock } from '../infra/clock';
-import { silentLog } from '../infra/log';
-import { NatsCluster } from '../infra/nats/server';
 import { NatsTransport } from '../infra/nats/transport';
-import { CryptoRandom } from '../infra/random';
-import { LmdbStore } from '../infra/store/lmdb';
 import { kClosest } from '../overlay/id';
+import { startRing, stopRing } from './ring';
 import { getVerifiedBlock } from '../storage/replicaStore';
 import { type Bench, round, summary } from './stats';
-
-interface Ring {
-  nodes: PostNode[];
-  stores: Map<string, LmdbStore>;
-  cluster: NatsCluster;
-  dir: string;
-}
-
-async function startRing(count: number): Promise<Ring> {
-  const dir = mkdtempSync(join(tmpdir(), 'post-bench-storage-'));
-  const cluster = await NatsCluster.start({ dir: join(dir, 'nats'), size: 3 });
-  const ca = await createCertificateAuthority('bench.example', randomBytes(32));
-  const convergenceSecret = randomBytes(32);
-  const nodes: PostNode[] = [];
-  const stores = new Map<string, LmdbStore>();
-  for (let i = 0; i < count; i++) {
-    const keys = await signingKeyPairFromSeed(randomBytes(32));
-    const cert = await issueNodeCertificate(ca, keys, { nowMs: Date.now() });
-    const transport = await NatsTransport.connect({ servers: [cluster.urls[i % 3]!], name: cert.nodeId });
-    const store = LmdbStore.open(join(dir, `node-${i}`));
-    stores.set(cert.nodeId, store);
-    const node = createNode(
-      { transport, clock: wallClock, random: new CryptoRandom(), log: silentLog, store },
-      { cert, signingSecretKey: keys.secretKey, trust: ca, convergenceSecret, replicationFactor: 3 },
-    );
-    node.start();
-    await node.whenReady(15_000);
-    nodes.push(node);
-  }
-  await new Promise((r) => setTimeout(r, 1500));
-  return { nodes, stores, cluster, dir };
-}
-
-async function stopRing(ring: Ring): Promise<void> {
-  for (const n of ring.nodes) await n.stop().catch(() => {});
-  await ring.cluster.stop();
-  rmSync(ring.dir, { recursive: true, force: true });
-}
 
 /** Latency (sequential) and throughput (`inFlight` at a time) of an async operation. */
 async function measure(op: (i: number) => Promise<unknown>, count: number, inFlight: number) {

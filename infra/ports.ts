@@ -92,3 +92,15 @@ export interface Log {
   /** A log whose lines all carry `bindings` (e.g. { node, actor }). */
   child(bindings: LogFields): Log;
 }
+
+/**
+ * Publish, ignoring a transport that has closed (the node is shutting down and the answer has nobody
+ * left to reach). Other failures are logged by the caller's log if given.
+ */
+export function publishQuietly(transport: Transport, subject: string, data: Uint8Array, log?: Log): void {
+  try {
+    transport.publish(subject, data);
+  } catch (e) {
+    if (!(e instanceof TransportError && e.code === 'CLOSED')) log?.warn('transport.publish.failed', { subject, error: (e as Error).message });
+  }
+}

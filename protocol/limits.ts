@@ -257,3 +257,6 @@ export const MESSAGES_LOG_ITEMS_MAX = 100_000;
 export const USER_UNLOCK_RETRY_MS = 2000;
 /** Bytes of drop entries in one pull or sync page: stays well inside one frame (FRAME_BYTES_MAX). */
 export const DROP_PAGE_BYTES_MAX = 1024 * 1024;
+/** A recipient's certificate is re-read from the directory after this long (how late a revocation bites senders). */
+export const DIRECTORY_CACHE_MS = 60_000;
+export const DIRECTORY_CACHE_ENTRIES_MAX = 10_000;

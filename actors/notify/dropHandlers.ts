@@ -133,7 +133,9 @@ export class DropHandlers {
         return refuse('INBOX_FULL', `${e.from} already has ${pending} notifications pending for ${e.to} (limit ${max}); try again once they are taken`);
     }
     const r = await store.putDropEntry(dropId, check.entryId, encodeEnvelope(e), { sender: e.fromCert.userId, receivedAtMs: Math.floor(this.deps.clock.now()) });
-    if (r.tombstoned) return fromSender ? refuse('REPLAYED', `notification ${check.entryId.slice(0, 12)} was already delivered`) : { ok: true };
+    // Taken already: the recipient was faster than this replica (a live push from another replica), or
+    // this is a replay. Either way it is not stored again; for the sender it is delivered.
+    if (r.tombstoned) return { ok: true, code: 'ALREADY_DELIVERED', message: `notification ${check.entryId.slice(0, 12)} was already delivered; not stored again` };
     if (r.created) {
       this.deps.metrics.inc('post_notify_stored_total', 'Notifications stored in inbox drops held here');
       this.deps.publish(subjects.inbox(this.deps.ringId, e.toUserId), InboxPush.encode({ dropId, entryId: check.entryId, envelope: e }));

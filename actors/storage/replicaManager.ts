@@ -7,7 +7,7 @@ import type { ActorRefFrom, InspectionEvent } from 'xstate';
 import type { RingTrust } from '../../crypto/certificates';
 import type { StorageSigner } from '../../crypto/insertAuth';
 import type { LocalStore } from '../../infra/store/port';
-import type { Clock, Log, Transport } from '../../infra/ports';
+import { type Clock, type Log, publishQuietly, type Transport } from '../../infra/ports';
 import { type PassName, replicaManagerMachine } from '../../machines/replicaManager.machine';
 import { kClosest } from '../../overlay/id';
 import { ErrorCodes, PostError } from '../../protocol/errors';
@@ -64,7 +64,7 @@ export class ReplicaManagerService {
       log: this.log,
       metrics: deps.metrics,
       quotaBytes: deps.quotaBytes,
-      publish: (subject, bytes) => deps.transport.publish(subject, bytes),
+      publish: (subject, bytes) => publishQuietly(deps.transport, subject, bytes, this.log),
       onCorrupt: (id, kind) =>
         void (kind === 'block' ? refetchBlock(this.passDeps, id) : refetchObject(this.passDeps, id)).catch((e: Error) =>
           this.log.warn('storage.corrupt.unrepaired', { id, error: e.message }),

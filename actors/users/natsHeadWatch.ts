@@ -1,7 +1,7 @@
 // Head notices over the transport: a writer publishes (objectId, seq) on the log's head subject, and
 // every node with that log open (the user's other devices) re-reads the head. Hints only: lost or
 // repeated notices cost a delay, never correctness (readers always verify the head they read).
-import type { Log, Transport } from '../../infra/ports';
+import { type Log, publishQuietly, type Transport } from '../../infra/ports';
 import { decodeFrame } from '../../protocol/frame';
 import { HeadNotice } from '../../protocol/notify';
 import { subjects } from '../../protocol/subjects';
@@ -15,11 +15,7 @@ export class TransportHeadWatch implements HeadWatch {
   ) {}
 
   publish(objectId: string, seq: number): void {
-    try {
-      this.transport.publish(subjects.head(this.ringId, objectId), HeadNotice.encode({ objectId, seq }));
-    } catch (e) {
-      this.log.debug('log.head.notice.failed', { objectId, error: (e as Error).message });
-    }
+    publishQuietly(this.transport, subjects.head(this.ringId, objectId), HeadNotice.encode({ objectId, seq }), this.log);
   }
 
   subscribe(objectId: string, onHead: (seq: number) => void): HeadWatchSubscription {

@@ -11,7 +11,7 @@ import type { Clock, Log, Random } from '../../infra/ports';
 import { appPayloadCodec, hostedUserCodec, MAIL_APP, mailBodyCodec, MESSAGE_APP, messageBodyCodec } from '../../protocol/apps';
 import { ErrorCodes, PostError } from '../../protocol/errors';
 import { canonicalBytes } from '../../protocol/frame';
-import { USER_UNLOCK_RETRY_MS } from '../../protocol/limits';
+import { DIRECTORY_CACHE_ENTRIES_MAX, DIRECTORY_CACHE_MS, USER_UNLOCK_RETRY_MS } from '../../protocol/limits';
 import { contentBlockIds } from '../../storage/leases';
 import type { StorageApi } from '../../storage/api';
 import { formatBlockRef, parseBlockRef } from '../../storage/blocks';
@@ -24,6 +24,7 @@ import type { UnlockedUser } from '../../storage/users/unlockedUser';
 import type { PostMailbox } from '../mail/postMailbox';
 import type { DeliveryOutcome, Notification, Notifier, RecipientHandle } from '../notify/notifier';
 import { Decoder } from '@msgpack/msgpack';
+import { Subject } from 'rxjs';
 
 export interface UserHostDeps {
   readonly nodeSigningSecretKey: Uint8Array;
@@ -43,6 +44,28 @@ export interface UserHostDeps {
   readonly ringReady: () => boolean;
   /** How often owners refresh the leases of what they reference. */
   readonly refreshIntervalMs: number;
+  /** Recipients' certificates, from the ring's directory (cached briefly). */
+  readonly directory: Directory;
+}
+
+/**
+ * Recipients' verified certificates by address, cached for DIRECTORY_CACHE_MS: a sender notifying
+ * the same people does not re-read the directory every time (a revocation takes effect within that).
+ */
+export class Directory {
+  private readonly cache = new Map<string, { cert: import('../../protocol/identity').UserCertificate; untilMs: number }>();
+  constructor(private readonly deps: { storage: StorageApi; trust: RingTrust; clock: Clock }) {}
+
+  async lookup(address: string) {
+    const key = address.toLowerCase();
+    const now = this.deps.clock.now();
+    const hit = this.cache.get(key);
+    if (hit && hit.untilMs > now) return hit.cert;
+    const cert = await lookupUser(this.deps.storage, this.deps.trust, key, now);
+    if (this.cache.size >= DIRECTORY_CACHE_ENTRIES_MAX) this.cache.clear();
+    this.cache.set(key, { cert, untilMs: now + DIRECTORY_CACHE_MS });
+    return cert;
+  }
 }
 
 type MessagesLog = LogWriter<any, any, any, any>;
@@ -51,6 +74,8 @@ const decoder = new Decoder();
 
 /** One hosted, unlocked user: the application API over POST's three services. */
 export class UserApp {
+  /** Every notification delivered to this user (after it was recorded), for dashboards and benchmarks. */
+  readonly delivered$ = new Subject<{ entryId: string; app: string; from: string; sentAtMs: number }>();
   private messagesLog: Promise<MessagesLog> | undefined;
   private refreshTimer: unknown;
   private inbox: RecipientHandle | undefined;
@@ -92,7 +117,7 @@ export class UserApp {
 
   /** Notify `to` for application `app`; resolves once the notification is durable in its inbox drop. */
   async notify(to: string, app: string, body: Uint8Array): Promise<void> {
-    const recipient = await lookupUser(this.deps.nodeStorage, this.deps.trust, to, this.deps.clock.now());
+    const recipient = await this.deps.directory.lookup(to);
     const payload = canonicalBytes(appPayloadCodec.encode({ app, body }));
     await this.deps.notifier.send({ cert: this.user.certificate, signingSecretKey: this.user.signing.secretKey }, recipient, payload);
   }
@@ -184,7 +209,9 @@ export class UserApp {
           this.deps.log.warn('notify.undeliverable', { user: this.address, app: payload.app, why: 'no application of that name' });
           return 'undeliverable';
         }
-        return handler(n, payload.body);
+        const outcome = await handler(n, payload.body);
+        if (outcome === 'delivered') this.delivered$.next({ entryId: n.entryId, app: payload.app, from: n.from, sentAtMs: n.timeMs });
+        return outcome;
       },
     );
     this.scheduleRefresh();

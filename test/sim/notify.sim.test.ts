@@ -4,6 +4,7 @@ import { entryIdOf, dropIdOf, envelopeNonce, sealTo, signEnvelope } from '../../
 import { OVERLAY_TIMINGS, STORAGE_TIMINGS } from '../../protocol/limits';
 import { DropPut, DropPutReply } from '../../protocol/notify';
 import { SimCluster } from '../../scenarios/sim/cluster';
+import { MemoryStore } from '../../infra/store/memory';
 import { messagesModel } from '../../storage/messages/messagesModel';
 import { simSeed, withSeed } from './seed';
 
@@ -146,13 +147,19 @@ describe('notification', () => {
       // Misaddressed: for Bob, put in Eve's drop.
       const mis = await put(dropIdOf(eve.user.certificate.userId), await make());
       expect(mis).toMatchObject({ ok: true, body: { ok: false, code: 'MISADDRESSED' } });
-      // Replayed: a genuine one, delivered and acknowledged, sent again.
+      // Replayed: a genuine one, delivered and acknowledged, sent again: not stored, not delivered again.
       const genuine = await make();
       expect(await put(dropIdOf(bobCert.userId), genuine)).toMatchObject({ ok: true, body: { ok: true } });
       await cluster.runFor(5_000);
       const replay = await put(dropIdOf(bobCert.userId), genuine);
-      expect(replay).toMatchObject({ ok: true, body: { ok: false, code: 'REPLAYED' } });
-      expect(entryIdOf(genuine.signature)).toMatch(/^[0-9a-f]{64}$/);
+      expect(replay).toMatchObject({ ok: true, body: { ok: true, code: 'ALREADY_DELIVERED' } });
+      await cluster.runFor(5_000);
+      const entryId = entryIdOf(genuine.signature);
+      for (const disk of cluster.disks.values()) expect(await new MemoryStore(disk).getDropEntry(dropIdOf(bobCert.userId), entryId)).toBeUndefined();
+      // Replayed from long ago (outside the freshness window): refused outright.
+      const old = { ...(await make()), timeMs: Math.floor(cluster.clock.now()) - 40 * 24 * 3600_000 };
+      const stale = await put(dropIdOf(bobCert.userId), { ...old, signature: await signEnvelope(old, alice.user.signing.secretKey) });
+      expect(stale).toMatchObject({ ok: true, body: { ok: false, code: 'REPLAYED' } });
     });
     await cluster.stop();
   }, 120_000);
