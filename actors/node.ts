@@ -31,6 +31,8 @@ import { DropHandlers } from './notify/dropHandlers';
 import { Notifier } from './notify/notifier';
 import { TransportHeadWatch } from './users/natsHeadWatch';
 import { Directory, UserHost } from './users/userHost';
+import { MailGatewayService, type MailGatewayOptions } from './mail/mailGateway';
+import { PostSubmission } from './mail/postSubmission';
 import type { UnlockedUser } from '../storage/users/unlockedUser';
 import { userIdOf } from '../crypto/hash';
 import { Metrics } from './metrics';
@@ -79,6 +81,10 @@ export interface NodeOptions {
   readonly kdf?: KdfLimits;
   /** Fault injection for scenarios: a notification delivered but not yet acknowledged when the node dies. */
   readonly faults?: { crashBeforeReceipt?: () => boolean };
+  /** The mail gateway's listeners (none in simulations). */
+  readonly mail?: MailGatewayOptions;
+  /** On an MX node: the hosted user inbound Internet mail is stored and notified under. */
+  readonly gatewayUser?: string;
 }
 
 export interface RestartReport {
@@ -94,6 +100,7 @@ export class PostNode {
   readonly notifier: Notifier;
   readonly users: UserHost;
   readonly mailbox: PostMailbox;
+  readonly mail: MailGatewayService;
   readonly restarts$ = new Subject<RestartReport>();
   readonly metrics: Metrics;
   /** Emits once if the supervisor escalates (a child crashed beyond its restart intensity). */
@@ -112,6 +119,7 @@ export class PostNode {
     this.notifier = c.resolve(Notifier);
     this.users = c.resolve(UserHost);
     this.mailbox = c.resolve(PostMailbox);
+    this.mail = c.resolve(MailGatewayService);
     this.log = c.resolve<Log>(Tokens.Log);
     const options = c.resolve<NodeOptions>(Tokens.Options);
     this.control = options.control ? c.resolve(ControlService) : undefined;
@@ -129,12 +137,14 @@ export class PostNode {
       store: (ref) => ref.send({ type: 'OPENED' }),
       router: (ref) => this.router.attach(ref as any),
       replicaManager: (ref) => this.replicas.attach(ref as any),
+      mailGateway: (ref) => this.mail.attach(ref as any),
     };
     const children: ChildSpec[] = [
       { id: 'transport', logic: () => transportMachine },
       { id: 'store', logic: () => storeMachine },
       { id: 'router', logic: () => this.router.logic(), input: this.router.input },
       { id: 'replicaManager', logic: () => this.replicas.logic(), input: this.replicas.input },
+      { id: 'mailGateway', logic: () => this.mail.logic() },
     ];
     const machine = supervisorMachine.provide({
       actions: {
@@ -213,12 +223,14 @@ export class PostNode {
       ...this.replicas.totals(),
       signingKey: Buffer.from(identity.cert.signingKey).toString('hex'),
       users: this.users.status(),
+      mail: this.mail.endpoints(),
     };
   }
 
   /** Stop children in reverse start order, then close the adapters. */
   async stop(): Promise<void> {
     this.control?.stop();
+    await this.mail.close();
     this.users.stop();
     this.replicas.detach();
     if (this.supervisor?.getSnapshot().status === 'active') this.supervisor.send({ type: 'STOP' });
@@ -349,6 +361,22 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
         refreshIntervalMs: replicas.timings.refreshIntervalMs,
         directory: new Directory({ storage: replicas.storage, trust: identity.trust, clock: adapters.clock }),
       });
+    }),
+  });
+  c.register(MailGatewayService, {
+    useFactory: instanceCachingFactory((d) => {
+      const replicas = d.resolve(ReplicaManagerService);
+      const users = d.resolve(UserHost);
+      const submission = new PostSubmission({
+        trust: identity.trust,
+        clock: adapters.clock,
+        log: d.resolve<Log>(Tokens.Log),
+        nodeStorage: replicas.storage,
+        directory: users.directory,
+        appFor: (user) => users.appFor(user),
+        gatewayUser: options.gatewayUser ? () => users.users.get(options.gatewayUser!.toLowerCase())?.user : undefined,
+      });
+      return new MailGatewayService({ authenticator: d.resolve(PostMailbox).authenticator, submission, clock: adapters.clock, log: d.resolve<Log>(Tokens.Log) }, options.mail ?? {});
     }),
   });
   c.register(ControlService, {

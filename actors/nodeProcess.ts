@@ -21,6 +21,12 @@ export interface NodeProcessOptions {
   readonly imapPort?: number;
   readonly smtpPort?: number;
   readonly gateway?: boolean;
+  /** The inbound MX port (Internet mail for local users), on an organisation's gateway node. */
+  readonly mxPort?: number;
+  /** The hosted user inbound mail is stored and notified under. */
+  readonly gatewayUser?: string;
+  /** Relay for non-POST recipients: host:port. */
+  readonly smarthost?: { host: string; port: number };
   readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -38,7 +44,13 @@ export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode
       convergenceSecret: files.convergenceSecret,
       replicationFactor: files.replicationFactor,
     },
-    { timings: OVERLAY_TIMINGS, control: true, hostedUsers: new FileHostedUsers(opts.dataDir) },
+    {
+      timings: OVERLAY_TIMINGS,
+      control: true,
+      hostedUsers: new FileHostedUsers(opts.dataDir),
+      mail: { imapPort: opts.imapPort, smtpPort: opts.smtpPort, mxPort: opts.mxPort, serverName: files.trust.org, smarthost: opts.smarthost },
+      gatewayUser: opts.gatewayUser,
+    },
   );
   node.start();
   const http = await startHttpServer({ state: () => node.status(), metrics: () => node.metrics.render() }, { port: opts.httpPort ?? 8025 });

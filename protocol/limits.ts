@@ -260,3 +260,6 @@ export const DROP_PAGE_BYTES_MAX = 1024 * 1024;
 /** A recipient's certificate is re-read from the directory after this long (how late a revocation bites senders). */
 export const DIRECTORY_CACHE_MS = 60_000;
 export const DIRECTORY_CACHE_ENTRIES_MAX = 10_000;
+/** A retried submission (same idempotency key) does not notify again within this window. */
+export const SUBMISSION_DEDUP_MS = 24 * 3600 * 1000;
+export const SUBMISSION_DEDUP_ENTRIES_MAX = 100_000;

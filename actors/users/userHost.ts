@@ -269,6 +269,10 @@ export class UserHost {
     this.log = deps.log.child({ actor: 'logWriter' });
   }
 
+  get directory(): Directory {
+    return this.deps.directory;
+  }
+
   /** Load every hosted user and unlock them as soon as the ring can be reached. */
   async start(): Promise<void> {
     for (const { address, sealed } of await this.deps.store.list()) {
@@ -286,6 +290,11 @@ export class UserHost {
     const app = await this.unlock(creds.address, creds.password);
     await this.deps.store.save(creds.address, sealed);
     return app;
+  }
+
+  /** The application context for a user unlocked elsewhere (an SMTP login): the hosted one, or a fresh one that only stores and sends. */
+  appFor(user: UnlockedUser): UserApp {
+    return this.users.get(user.address) ?? new UserApp(this.deps, user, this.deps.storageFor(user));
   }
 
   get(address: string): UserApp {

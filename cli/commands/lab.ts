@@ -81,13 +81,15 @@ async function labUp(argv: string[]): Promise<void> {
     const trust = await initOrganisation(domain, ca, replication);
     orgs.push({ domain, ringId: trust.ringId, ca });
   }
-  const ports = await freePorts(count * 3);
+  const ports = await freePorts(count * 3 + orgs.length);
   const nodes: LabNode[] = [];
   for (let i = 0; i < count; i++) {
     const org = orgs[i % orgs.length]!;
     const data = join(dir, 'nodes', `node-${i + 1}`);
     const cert = await initNode(org.ca, data);
     const host = '127.0.0.1';
+    // Each organisation's first node is its MX: inbound Internet mail, stored under postmaster@DOMAIN.
+    const first = i < orgs.length;
     nodes.push({
       id: cert.nodeId,
       org: org.domain,
@@ -97,6 +99,7 @@ async function labUp(argv: string[]): Promise<void> {
       imap: { host, port: ports[i * 3]! },
       smtp: { host, port: ports[i * 3 + 1]! },
       http: { host, port: ports[i * 3 + 2]! },
+      ...(first ? { mx: { host, port: ports[count * 3 + i]! }, gatewayUser: `postmaster@${org.domain}` } : {}),
     });
   }
   const lab: LabFile = { nats: nats.urls, natsPidFile: nats.pidFile, orgs, nodes, users: [] };
@@ -113,8 +116,13 @@ async function labUp(argv: string[]): Promise<void> {
     for (const n of rest) n.pid = startNodeProcess(n, lab.nats);
     writeLab(path, lab);
     await waitReady(client, rest);
-    // Users user1..userN in every organisation, spread over that organisation's nodes.
+    // Users user1..userN in every organisation, spread over that organisation's nodes, and each
+    // organisation's postmaster on its MX node.
     for (const org of orgs) {
+      const mxNode = nodes.find((n) => n.org === org.domain && n.gatewayUser)!;
+      const postmasterPassword = newPassword();
+      await addUser(client, mxNode, org.ca, mxNode.gatewayUser!, postmasterPassword);
+      lab.users.push({ address: mxNode.gatewayUser!, password: postmasterPassword, node: mxNode.id });
       const orgNodes = nodes.filter((n) => n.org === org.domain);
       for (let i = 1; i <= userCount; i++) {
         const password = newPassword();

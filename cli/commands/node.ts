@@ -19,7 +19,7 @@ const initSpec = defineCommand({
 });
 
 const startSpec = defineCommand({
-  usage: 'post node start --data DIR --nats URL[,URL...] [--imap PORT] [--smtp PORT] [--http PORT] [--gateway] [--log-level LEVEL]',
+  usage: 'post node start --data DIR --nats URL[,URL...] [--imap PORT] [--smtp PORT] [--http PORT] [--gateway] [--mx PORT --gateway-user ADDRESS] [--smarthost HOST:PORT] [--log-level LEVEL]',
   summary: 'Run a node: join its organisation\'s ring over NATS and serve until SIGTERM.',
   options: {
     data: { type: 'string', description: 'the node\'s data folder (from `post node init`)' },
@@ -28,6 +28,9 @@ const startSpec = defineCommand({
     smtp: { type: 'string', description: 'SMTP submission port (default 2525)' },
     http: { type: 'string', description: 'HTTP port for /state and /metrics (default 8025)' },
     gateway: { type: 'boolean', description: 'also act as a gateway node' },
+    mx: { type: 'string', description: 'inbound MX port: accept Internet mail for local users (needs --gateway-user)' },
+    'gateway-user': { type: 'string', description: 'the hosted user inbound mail is stored under (e.g. postmaster@DOMAIN)' },
+    smarthost: { type: 'string', description: 'relay for non-POST recipients, HOST:PORT' },
     'log-level': { type: 'string', description: 'debug, info (default), warn or error' },
   },
 });
@@ -45,6 +48,12 @@ export async function initNode(caDir: string, dataDir: string, force = false) {
     replicationFactor: org.replicationFactor,
   });
   return cert;
+}
+
+function parseHostPort(s: string): { host: string; port: number } {
+  const m = /^([^:]+):(\d+)$/.exec(s);
+  if (!m) throw new CommandError(`--smarthost must be HOST:PORT, got ${s}`);
+  return { host: m[1]!, port: Number(m[2]) };
 }
 
 export async function nodeCommand(argv: string[]): Promise<void> {
@@ -72,6 +81,9 @@ export async function nodeCommand(argv: string[]): Promise<void> {
       imapPort: intOption(values.imap, 'imap', 1143, { min: 0, max: 65535 }),
       smtpPort: intOption(values.smtp, 'smtp', 2525, { min: 0, max: 65535 }),
       gateway: values.gateway === true,
+      mxPort: values.mx === undefined ? undefined : intOption(values.mx, 'mx', 2526, { min: 0, max: 65535 }),
+      gatewayUser: values['gateway-user'],
+      smarthost: values.smarthost ? parseHostPort(values.smarthost) : undefined,
       logLevel: level as 'info',
     });
     return new Promise(() => {}); // serve until a signal stops the process

@@ -17,6 +17,9 @@ export interface LabNode {
   readonly smtp: Endpoint;
   readonly http: Endpoint;
   readonly gateway?: boolean;
+  /** The inbound MX, on each organisation's first node. */
+  readonly mx?: Endpoint;
+  readonly gatewayUser?: string;
 }
 
 export interface LabOrg {

@@ -25,6 +25,8 @@ export function startNodeProcess(node: Omit<LabNode, 'pid'>, nats: readonly stri
     '--smtp',
     String(node.smtp.port),
     ...(node.gateway ? ['--gateway'] : []),
+    ...(node.mx ? ['--mx', String(node.mx.port)] : []),
+    ...(node.gatewayUser ? ['--gateway-user', node.gatewayUser] : []),
   ];
   const [exe, argv] = postCommand(args);
   const out = openSync(node.log, 'a');

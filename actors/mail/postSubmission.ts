@@ -1,0 +1,140 @@
+// The SMTP gateway's storage side (DESIGN 6): MailSubmission over POST. A submission stores the raw
+// message convergently (as the sender, so identical messages are stored once) and puts one `mail`
+// notification per POST recipient into that recipient's inbox drop; it resolves only when all of that
+// is durable at a majority of replicas, so a 250 means nothing can be lost.
+//
+// Idempotence: a client retrying after a 4xx or a lost connection resubmits the same message under
+// the same idempotency key; recipients already notified under that key are not notified again (kept
+// for SUBMISSION_DEDUP_MS in a bounded map).
+import type { RingTrust } from '../../crypto/certificates';
+import type { Clock, Log } from '../../infra/ports';
+import { type MailSubmission, type RecipientClass, type RecipientQuery, type SubmissionErrorCode, SubmissionError, type SubmissionReceipt, type SubmittedMessage, type SubmitterIdentity } from '../../mail/submission';
+import { MAIL_APP, mailBodyCodec } from '../../protocol/apps';
+import { canonicalBytes } from '../../protocol/frame';
+import { SUBMISSION_DEDUP_ENTRIES_MAX, SUBMISSION_DEDUP_MS } from '../../protocol/limits';
+import type { StorageApi } from '../../storage/api';
+import { formatBlockRef } from '../../storage/blocks';
+import { login } from '../../storage/users/login';
+import type { UnlockedUser } from '../../storage/users/unlockedUser';
+import type { Directory, UserApp } from '../users/userHost';
+
+export interface PostSubmissionDeps {
+  readonly trust: RingTrust;
+  readonly clock: Clock;
+  readonly log: Log;
+  /** The node's storage client: directory reads, logins. */
+  readonly nodeStorage: StorageApi;
+  readonly directory: Directory;
+  /** Storage and notification as a given (unlocked) user. */
+  readonly appFor: (user: UnlockedUser) => Pick<UserApp, 'storage' | 'notify'>;
+  /** The identity inbound (unauthenticated) mail is stored and notified under, on an MX node. */
+  readonly gatewayUser?: () => UnlockedUser | undefined;
+}
+
+/** PostError codes to what the SMTP side answers. */
+function submissionCode(code: string | undefined): SubmissionErrorCode {
+  switch (code) {
+    case 'UNKNOWN_USER':
+    case 'WRONG_PASSWORD':
+    case 'SENDER_BLOCKED':
+    case 'INBOX_FULL':
+      return code;
+    case 'QUOTA_EXCEEDED':
+      return 'OVER_QUOTA';
+    case 'DATA_TOO_LARGE':
+      return 'TOO_BIG';
+    case 'CERT_REVOKED':
+    case 'CERT_EXPIRED':
+      return 'UNKNOWN_USER';
+    default:
+      return 'UNAVAILABLE';
+  }
+}
+
+export class PostSubmission implements MailSubmission {
+  /** Users logged in over SMTP recently (their keys are needed to sign at submit time). */
+  private readonly sessions = new Map<string, UnlockedUser>();
+  private readonly notified = new Map<string, number>();
+
+  constructor(private readonly deps: PostSubmissionDeps) {}
+
+  async authenticate(username: string, password: string): Promise<SubmitterIdentity> {
+    try {
+      const user = await login({ storage: this.deps.nodeStorage, trust: this.deps.trust, address: username, password, clock: this.deps.clock });
+      this.sessions.set(user.address, user);
+      return { user: user.address, sendAs: [user.address] };
+    } catch (e) {
+      const code = submissionCode((e as { code?: string }).code);
+      throw new SubmissionError(code === 'WRONG_PASSWORD' || code === 'UNKNOWN_USER' ? code : 'UNAVAILABLE', (e as Error).message);
+    }
+  }
+
+  async classifyRecipient(query: RecipientQuery): Promise<RecipientClass> {
+    const domain = query.address.split('@')[1]?.toLowerCase();
+    if (domain !== this.deps.trust.org) return { kind: 'external' };
+    try {
+      await this.deps.directory.lookup(query.address);
+      return { kind: 'post', local: true };
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code === 'UNKNOWN_USER' || code === 'CERT_REVOKED' || code === 'CERT_EXPIRED')
+        return { kind: 'refused', refusal: 'UNKNOWN_USER', detail: (e as Error).message };
+      throw new SubmissionError('UNAVAILABLE', `cannot look up ${query.address} now: ${(e as Error).message}`);
+    }
+  }
+
+  async submit(message: SubmittedMessage): Promise<SubmissionReceipt> {
+    const { envelope } = message;
+    const sender = envelope.authenticated ? this.sessions.get(envelope.submitter ?? '') : this.deps.gatewayUser?.();
+    if (!sender)
+      throw new SubmissionError('UNAVAILABLE', envelope.authenticated ? `${envelope.submitter} is not logged in on this node; authenticate again` : 'this node has no gateway identity for inbound mail');
+    const app = this.deps.appFor(sender);
+    // Inbound mail is marked: readers must not trust its From header (the original's X-ePOST-Secure).
+    const raw = envelope.authenticated ? message.raw : Buffer.concat([Buffer.from('X-ePOST-Secure: False\r\n'), message.raw]);
+    let ref: string;
+    try {
+      ref = formatBlockRef(await app.storage.putData(raw));
+    } catch (e) {
+      throw new SubmissionError(submissionCode((e as { code?: string }).code), `storing the message: ${(e as Error).message}`);
+    }
+    const body = canonicalBytes(
+      mailBodyCodec.encode({
+        ref,
+        sizeOctets: raw.length,
+        internalDateMs: Math.floor(envelope.receivedAtMs),
+        mailFrom: envelope.mailFrom,
+        rcptTo: [...envelope.postRecipients],
+        authenticated: envelope.authenticated ? 1 : 0,
+      }),
+    );
+    this.expire();
+    const notified: string[] = [];
+    const failures: { to: string; code: SubmissionErrorCode; message: string }[] = [];
+    for (const to of envelope.postRecipients) {
+      const key = `${message.idempotencyKey}\n${to}`;
+      if (this.notified.has(key)) {
+        notified.push(to);
+        continue;
+      }
+      try {
+        await app.notify(to, MAIL_APP, body);
+        this.notified.set(key, this.deps.clock.now());
+        notified.push(to);
+      } catch (e) {
+        failures.push({ to, code: submissionCode((e as { code?: string }).code), message: (e as Error).message });
+      }
+    }
+    if (failures.length) {
+      const first = failures[0]!;
+      this.deps.log.warn('mail.submit.partial', { notified, failed: failures.map((f) => `${f.to}: ${f.code}`) });
+      throw new SubmissionError(first.code, failures.map((f) => `${f.to}: ${f.message}`).join('; '), failures.map((f) => f.to));
+    }
+    this.deps.log.info('mail.submitted', { from: envelope.mailFrom, recipients: notified.length, bytes: raw.length, authenticated: envelope.authenticated });
+    return { messageRef: ref, notified };
+  }
+
+  private expire(): void {
+    const old = this.deps.clock.now() - SUBMISSION_DEDUP_MS;
+    for (const [k, at] of this.notified) if (at < old || this.notified.size > SUBMISSION_DEDUP_ENTRIES_MAX) this.notified.delete(k);
+  }
+}
