@@ -25,6 +25,8 @@ export const subjects = {
   inspectAll: (ringId: string) => `${base(ringId)}.inspect.*`,
   /** "This log head changed" hints between the devices of one user (no content: subscribers re-read). */
   head: (ringId: string, objectId: string) => `${base(ringId)}.head.${objectId}`,
+  /** Scenario progress (operations, faults, verdicts) for the lab dashboard; not ring traffic. */
+  scenario: () => 'post.lab.scenario',
   /** Operator requests to a node (status, route probes from the CLI). */
   control: (ringId: string, nodeId: string) => `${base(ringId)}.control.${nodeId}`,
 } as const;
