@@ -13,7 +13,7 @@ import 'reflect-metadata';
 import { Subject, type Subscription } from 'rxjs';
 import { container as rootContainer, type DependencyContainer, instanceCachingFactory } from 'tsyringe';
 import { type Actor, type AnyActorRef, createActor, type InspectionEvent } from 'xstate';
-import type { RingTrust } from '../crypto/certificates';
+import { type RingTrust, verifyNodeCertificate } from '../crypto/certificates';
 import { type Clock, type Log, publishQuietly, type Random, type Transport } from '../infra/ports';
 import { type ChildSpec, EscalationError, supervisorMachine } from '../machines/supervisor.machine';
 import { transportMachine } from '../machines/transport.machine';
@@ -33,6 +33,11 @@ import { TransportHeadWatch } from './users/natsHeadWatch';
 import { Directory, UserHost } from './users/userHost';
 import { MailGatewayService, type MailGatewayOptions } from './mail/mailGateway';
 import { PostSubmission } from './mail/postSubmission';
+import { Federation } from './federation/federation';
+import { FederatedStorage } from './federation/federatedStorage';
+import { GatewayService } from './federation/gateway';
+import { ErrorCodes, PostError } from '../protocol/errors';
+import { GLOBAL_RING_ID } from '../protocol/subjects';
 import type { UnlockedUser } from '../storage/users/unlockedUser';
 import { userIdOf } from '../crypto/hash';
 import { Metrics } from './metrics';
@@ -63,6 +68,8 @@ export interface NodeIdentity {
   readonly trust: RingTrust;
   readonly convergenceSecret: Uint8Array;
   readonly replicationFactor: number;
+  /** The organisations this ring federates with (their CA keys and rings): configuration. */
+  readonly federated?: readonly RingTrust[];
 }
 
 export interface NodeOptions {
@@ -85,6 +92,8 @@ export interface NodeOptions {
   readonly mail?: MailGatewayOptions;
   /** On an MX node: the hosted user inbound Internet mail is stored and notified under. */
   readonly gatewayUser?: string;
+  /** A gateway node: also a member of the global ring, carrying requests between organisations. */
+  readonly gateway?: boolean;
 }
 
 export interface RestartReport {
@@ -101,6 +110,8 @@ export class PostNode {
   readonly users: UserHost;
   readonly mailbox: PostMailbox;
   readonly mail: MailGatewayService;
+  /** On a gateway node: its membership of the global ring and the requests it carries. */
+  readonly gateway: GatewayService | undefined;
   readonly restarts$ = new Subject<RestartReport>();
   readonly metrics: Metrics;
   /** Emits once if the supervisor escalates (a child crashed beyond its restart intensity). */
@@ -120,6 +131,7 @@ export class PostNode {
     this.users = c.resolve(UserHost);
     this.mailbox = c.resolve(PostMailbox);
     this.mail = c.resolve(MailGatewayService);
+    this.gateway = c.resolve<NodeOptions>(Tokens.Options).gateway ? c.resolve(GatewayService) : undefined;
     this.log = c.resolve<Log>(Tokens.Log);
     const options = c.resolve<NodeOptions>(Tokens.Options);
     this.control = options.control ? c.resolve(ControlService) : undefined;
@@ -138,6 +150,7 @@ export class PostNode {
       router: (ref) => this.router.attach(ref as any),
       replicaManager: (ref) => this.replicas.attach(ref as any),
       mailGateway: (ref) => this.mail.attach(ref as any),
+      globalRouter: (ref) => this.gateway?.globalRouter.attach(ref as any),
     };
     const children: ChildSpec[] = [
       { id: 'transport', logic: () => transportMachine },
@@ -145,6 +158,7 @@ export class PostNode {
       { id: 'router', logic: () => this.router.logic(), input: this.router.input },
       { id: 'replicaManager', logic: () => this.replicas.logic(), input: this.replicas.input },
       { id: 'mailGateway', logic: () => this.mail.logic() },
+      ...(this.gateway ? [{ id: 'globalRouter', logic: () => this.gateway!.globalRouter.logic(), input: this.gateway.globalRouter.input }] : []),
     ];
     const machine = supervisorMachine.provide({
       actions: {
@@ -172,6 +186,7 @@ export class PostNode {
     });
     this.supervisor.start();
     this.control?.start();
+    this.gateway?.start();
     void this.users.start().catch((e: Error) => this.log.error('user.host.failed', { error: e.message }));
     return this;
   }
@@ -217,6 +232,7 @@ export class PostNode {
       id: this.id,
       org: identity.trust.org,
       ringId: identity.trust.ringId,
+      replicationFactor: identity.replicationFactor,
       ...this.router.status(),
       actors: snap ? Object.fromEntries(Object.entries(snap.children).map(([id, ref]) => [id, describeState(ref as AnyActorRef)])) : {},
       restarts: snap?.context.restartsTotal ?? {},
@@ -224,12 +240,15 @@ export class PostNode {
       signingKey: Buffer.from(identity.cert.signingKey).toString('hex'),
       users: this.users.status(),
       mail: this.mail.endpoints(),
+      ...(this.gateway ? { global: { state: this.gateway.globalRouter.state, leafSet: this.gateway.globalRouter.leafSet() } } : {}),
     };
   }
 
   /** Stop children in reverse start order, then close the adapters. */
   async stop(): Promise<void> {
     this.control?.stop();
+    this.gateway?.stop();
+    this.gateway?.globalRouter.detach();
     await this.mail.close();
     this.users.stop();
     this.replicas.detach();
@@ -264,7 +283,8 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
           transport: d.resolve(Tokens.Transport),
           clock: d.resolve(Tokens.Clock),
           log: d.resolve(Tokens.Log),
-          trust: identity.trust,
+          ringId: identity.trust.ringId,
+          verifyPeer: (cert, nowMs) => verifyNodeCertificate(cert, identity.trust, nowMs),
           cert: identity.cert,
           timings: options.timings,
           leafHalf: options.leafHalf,
@@ -293,8 +313,12 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
         }),
     ),
   });
+  c.register(Federation, {
+    useValue: new Federation({ transport: adapters.transport, log: adapters.log, own: identity.trust, federated: identity.federated ?? [] }),
+  });
   c.register(Notifier, {
     useFactory: instanceCachingFactory((d) => {
+      const federation = d.resolve(Federation);
       const replicas = d.resolve(ReplicaManagerService);
       const router = d.resolve(RouterService);
       const metrics = d.resolve(Metrics);
@@ -302,7 +326,7 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
       const transport = d.resolve<Transport>(Tokens.Transport);
       const drops = new DropHandlers({
         store: () => adapters.store,
-        trusted: () => [identity.trust],
+        trusted: () => federation.trusted(),
         ringId: identity.trust.ringId,
         clock: adapters.clock,
         log,
@@ -318,12 +342,17 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
         log,
         metrics,
         ringId: identity.trust.ringId,
-        trusted: () => [identity.trust],
+        trusted: () => federation.trusted(),
         replicationFactor: identity.replicationFactor,
         timings: replicas.timings,
         session: { clock: adapters.clock, inspect: options.inspect },
         locate: (id, extra) => replicas.locate(id, extra),
         faults: options.faults,
+        foreignDropPut: async (recipient, dropId, envelope) => {
+          const ring = federation.ringOf(recipient.ringId);
+          if (!ring) throw new PostError(ErrorCodes.NOT_AUTHORISED, `${recipient.address}: ${recipient.org} is not federated with ${identity.trust.org}`);
+          await federation.dropPut(ring, dropId, envelope);
+        },
       });
     }),
   });
@@ -332,7 +361,7 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
       const replicas = d.resolve(ReplicaManagerService);
       return new PostMailbox({
         storage: replicas.storage,
-        storageFor: (user) => replicas.client(userSigner(user)),
+        storageFor: (user) => new FederatedStorage(replicas.client(userSigner(user)), d.resolve(Federation)),
         trust: identity.trust,
         clock: adapters.clock,
         random: adapters.random,
@@ -354,12 +383,12 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
         store: options.hostedUsers ?? new MemoryHostedUsers(),
         notifier: d.resolve(Notifier),
         nodeStorage: replicas.storage,
-        storageFor: (user) => replicas.client(userSigner(user)),
+        storageFor: (user) => new FederatedStorage(replicas.client(userSigner(user)), d.resolve(Federation)),
         headWatch: new TransportHeadWatch(adapters.transport, identity.trust.ringId, d.resolve<Log>(Tokens.Log)),
         mailbox: () => mailbox,
         ringReady: () => router.state === 'ready',
         refreshIntervalMs: replicas.timings.refreshIntervalMs,
-        directory: new Directory({ storage: replicas.storage, trust: identity.trust, clock: adapters.clock }),
+        directory: new Directory({ storage: replicas.storage, trust: identity.trust, clock: adapters.clock, federation: d.resolve(Federation) }),
       });
     }),
   });
@@ -373,10 +402,45 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
         log: d.resolve<Log>(Tokens.Log),
         nodeStorage: replicas.storage,
         directory: users.directory,
+        isFederated: (domain) => d.resolve(Federation).orgOf(domain) !== undefined,
         appFor: (user) => users.appFor(user),
         gatewayUser: options.gatewayUser ? () => users.users.get(options.gatewayUser!.toLowerCase())?.user : undefined,
       });
       return new MailGatewayService({ authenticator: d.resolve(PostMailbox).authenticator, submission, clock: adapters.clock, log: d.resolve<Log>(Tokens.Log) }, options.mail ?? {});
+    }),
+  });
+  c.register(GatewayService, {
+    useFactory: instanceCachingFactory((d) => {
+      const federation = d.resolve(Federation);
+      const trusted = () => federation.trusted();
+      // The same node id in the global ring, whose members are the gateways of every federated organisation.
+      const globalRouter = new RouterService({
+        transport: adapters.transport,
+        clock: adapters.clock,
+        log: d.resolve(Tokens.Log),
+        ringId: GLOBAL_RING_ID,
+        verifyPeer: async (cert, nowMs) => {
+          const trust = trusted().find((t) => t.ringId === cert.ringId && t.org === cert.org);
+          return trust ? verifyNodeCertificate(cert, trust, nowMs) : { ok: false, code: ErrorCodes.WRONG_RING, reason: `${cert.org} is not a federated organisation` };
+        },
+        cert: identity.cert,
+        timings: options.timings,
+        leafHalf: options.leafHalf,
+        epoch: Buffer.from(adapters.random.bytes(6)).toString('base64url'),
+        metrics: new Metrics(),
+      });
+      const replicas = d.resolve(ReplicaManagerService);
+      const notifier = d.resolve(Notifier);
+      return new GatewayService({
+        transport: adapters.transport,
+        log: d.resolve(Tokens.Log),
+        metrics: d.resolve(Metrics),
+        own: identity.trust,
+        federated: () => identity.federated ?? [],
+        globalRouter,
+        storage: replicas.storage,
+        storeEnvelope: (dropId, envelope) => notifier.storeEnvelope(dropId, envelope),
+      });
     }),
   });
   c.register(ControlService, {

@@ -1,7 +1,10 @@
 // A real node process (`post node start`): the composition root for real adapters. Loads the node's
 // identity from its data folder, connects to NATS, runs the node's supervisor tree and its HTTP port,
 // logs JSON lines to stdout, stops gracefully on SIGTERM/SIGINT, and exits non-zero if the supervisor
-// escalates (so whatever started the process can restart it).
+// escalates (so whatever started the process can restart it). With an inspector URL, every actor
+// transition also streams to the XState inspector (@statelyai/inspect over WebSocket).
+import { createWebSocketInspector } from '@statelyai/inspect';
+import type { AnyActorRef, InspectionEvent } from 'xstate';
 import { wallClock } from '../infra/clock';
 import { readNode } from '../infra/files/identity';
 import { startHttpServer } from '../infra/http/server';
@@ -11,7 +14,9 @@ import { FileHostedUsers } from '../infra/files/hostedUsers';
 import { join } from 'node:path';
 import { NatsTransport } from '../infra/nats/transport';
 import { CryptoRandom } from '../infra/random';
+import type { Log } from '../infra/ports';
 import { NODE_STOP_GRACE_MS, OVERLAY_TIMINGS } from '../protocol/limits';
+import { InspectionPublisher } from './inspection';
 import { createNode, type PostNode } from './node';
 
 export interface NodeProcessOptions {
@@ -28,13 +33,19 @@ export interface NodeProcessOptions {
   /** Relay for non-POST recipients: host:port. */
   readonly smarthost?: { host: string; port: number };
   readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** Stream every actor transition to the XState inspector at this WebSocket URL. */
+  readonly inspectUrl?: string;
 }
+
+/** Where @statelyai/inspect's WebSocket inspector (and its relay, createInspectorServer) listens by default. */
+export const DEFAULT_INSPECT_URL = 'ws://localhost:8080';
 
 export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode> {
   const files = readNode(opts.dataDir);
   const log = new JsonLog(process.stdout, { level: opts.logLevel ?? 'info', clock: wallClock, bindings: { node: files.cert.nodeId.slice(0, 12) } });
   const store = await LmdbStore.open(join(opts.dataDir, 'store'));
   const transport = await NatsTransport.connect({ servers: opts.natsUrls, name: files.cert.nodeId, log });
+  const inspector = opts.inspectUrl ? connectInspector(opts.inspectUrl, log) : undefined;
   const node = createNode(
     { transport, clock: wallClock, random: new CryptoRandom(), log, store },
     {
@@ -43,6 +54,7 @@ export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode
       trust: files.trust,
       convergenceSecret: files.convergenceSecret,
       replicationFactor: files.replicationFactor,
+      federated: files.federated,
     },
     {
       timings: OVERLAY_TIMINGS,
@@ -50,9 +62,14 @@ export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode
       hostedUsers: new FileHostedUsers(opts.dataDir),
       mail: { imapPort: opts.imapPort, smtpPort: opts.smtpPort, mxPort: opts.mxPort, serverName: files.trust.org, smarthost: opts.smarthost },
       gatewayUser: opts.gatewayUser,
+      gateway: opts.gateway,
+      inspect: inspector?.inspect,
     },
   );
   node.start();
+  // The node's view for the lab dashboard, on subjects.inspect(ring, node) (actors/inspection.ts).
+  const inspection = new InspectionPublisher({ transport, clock: wallClock, log, node, store });
+  inspection.start();
   const http = await startHttpServer({ state: () => node.status(), metrics: () => node.metrics.render() }, { port: opts.httpPort ?? 8025 });
   log.info('node.started', { nodeId: node.id, org: files.trust.org, nats: opts.natsUrls, http: http.port });
   let was = '';
@@ -70,7 +87,9 @@ export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode
     force.unref();
     try {
       await http.close();
+      await inspection.stop();
       await node.stop();
+      inspector?.stop();
     } finally {
       process.exit(code);
     }
@@ -82,4 +101,136 @@ export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode
     if (s === 'failed') void stop(3, `router failed: ${node.router.status().failure?.reason ?? 'unknown'}`);
   });
   return node;
+}
+
+// ---- the XState inspector ----------------------------------------------------------------------------
+
+/** Inspection events held while the inspector is unreachable (the newest are kept). */
+const INSPECT_BUFFER_EVENTS_MAX = 1000;
+/** Reconnect delay after the inspector closed the connection (its adapter retries errors itself, every 5 s). */
+const INSPECT_RECONNECT_MS = 5000;
+/** How deep contexts and events are copied for the inspector; below that the package's serializer decides. */
+const INSPECT_REDACT_DEPTH_MAX = 8;
+/** Live actors remembered for re-announcing; beyond this, finished ones are forgotten first. */
+const INSPECT_LIVE_ACTORS_MAX = 10_000;
+
+interface NodeInspector {
+  readonly inspect: (event: InspectionEvent) => void;
+  stop(): void;
+}
+
+/**
+ * The node never waits for the inspector: events are buffered (bounded) until it connects; an
+ * unreachable inspector is logged once per outage and retried in the background. Byte arrays (keys,
+ * payloads) go out as their length only.
+ */
+function connectInspector(url: string, log: Log): NodeInspector {
+  const inspector = createWebSocketInspector({
+    url,
+    autoStart: false,
+    maxDeferredEvents: INSPECT_BUFFER_EVENTS_MAX,
+    sanitizeContext: (context) => redactBytes(context),
+    sanitizeEvent: (event) => redactBytes(event),
+  });
+  let stopped = false;
+  let reported = false;
+  let reconnect: ReturnType<typeof setTimeout> | undefined;
+  // The buffer keeps only the newest events: on every connection, announce the actors alive now, so an
+  // inspector that comes late still learns the actor tree.
+  const live = new Map<string, AnyActorRef>();
+  const forgetFinished = () => {
+    for (const [id, ref] of live) if (ref.getSnapshot().status !== 'active') live.delete(id);
+  };
+  const announceLive = () => {
+    forgetFinished();
+    for (const ref of live.values()) {
+      const s = ref.getSnapshot() as { status: 'active'; context?: unknown; value?: unknown };
+      inspector.actor(ref, { status: s.status, context: s.context, value: s.value });
+    }
+  };
+  const watched = watchSockets(inspector.adapter, {
+    open: () => {
+      reported = false;
+      log.info('inspect.connected', { url });
+      setTimeout(announceLive, 0); // after the adapter's own open handler has marked the socket open
+    },
+    failed: (error) => {
+      if (reported || stopped) return;
+      reported = true;
+      log.warn('inspect.unavailable', { url, error, note: 'the node runs on; it retries in the background' });
+    },
+    closedByPeer: () => {
+      if (stopped) return;
+      if (!reported) log.warn('inspect.unavailable', { url, error: 'the inspector closed the connection', note: 'retrying in the background' });
+      reported = true;
+      reconnect = setTimeout(() => stopped || inspector.start(), INSPECT_RECONNECT_MS);
+      reconnect.unref();
+    },
+  });
+  inspector.start();
+  log.info('inspect.started', { url, status: watched ? 'connecting' : 'unknown' });
+  return {
+    inspect: (event) => {
+      if (event.type !== '@xstate.actor' && event.type !== '@xstate.event' && event.type !== '@xstate.snapshot') return;
+      if (event.type === '@xstate.actor') {
+        if (live.size >= INSPECT_LIVE_ACTORS_MAX) forgetFinished();
+        if (live.size < INSPECT_LIVE_ACTORS_MAX) live.set(event.actorRef.sessionId, event.actorRef as AnyActorRef);
+      } else if (event.type === '@xstate.snapshot' && event.snapshot.status !== 'active') live.delete(event.actorRef.sessionId);
+      // The package serialises a snapshot before sanitizeContext sees it: redact its context first.
+      const e = event.type === '@xstate.snapshot' ? { ...event, snapshot: { ...event.snapshot, context: redactBytes((event.snapshot as { context?: unknown }).context) } } : event;
+      inspector.inspect.next?.(e as InspectionEvent);
+    },
+    stop: () => {
+      stopped = true;
+      if (reconnect) clearTimeout(reconnect);
+      inspector.stop();
+    },
+  };
+}
+
+/**
+ * The WebSocket adapter of @statelyai/inspect 0.7 keeps its socket in `ws` and reports nothing: watch
+ * each socket it opens, to log the inspector's reachability and to reconnect after a clean close (the
+ * adapter retries only after errors). Returns false if the adapter is not shaped as expected.
+ */
+function watchSockets(adapter: object, on: { open(): void; failed(error: string): void; closedByPeer(): void }): boolean {
+  const field = Object.getOwnPropertyDescriptor(adapter, 'ws');
+  if (!field || !field.configurable) return false;
+  let socket: unknown = field.value;
+  Object.defineProperty(adapter, 'ws', {
+    configurable: true,
+    enumerable: true,
+    get: () => socket,
+    set: (next: unknown) => {
+      socket = next;
+      const ws = next as { addEventListener?: (type: string, listener: (e: { message?: string }) => void) => void };
+      if (typeof ws?.addEventListener !== 'function') return;
+      let opened = false;
+      let errored = false;
+      ws.addEventListener('open', () => {
+        opened = true;
+        on.open();
+      });
+      ws.addEventListener('error', (e) => {
+        errored = true;
+        on.failed(e.message ?? 'connection failed');
+      });
+      ws.addEventListener('close', () => {
+        if (opened && !errored) on.closedByPeer();
+      });
+    },
+  });
+  return true;
+}
+
+/** A copy with every byte array replaced by its length (secrets and payloads stay in the node). */
+function redactBytes<T>(value: T, depth = 0): T {
+  if (value instanceof Uint8Array) return `<${value.byteLength} bytes>` as T;
+  if (value === null || typeof value !== 'object' || depth >= INSPECT_REDACT_DEPTH_MAX) return value;
+  if (Array.isArray(value)) return value.map((v) => redactBytes(v, depth + 1)) as T;
+  if (value instanceof Map) return Object.fromEntries([...value].map(([k, v]) => [String(k), redactBytes(v, depth + 1)])) as T;
+  if (value instanceof Set) return [...value].map((v) => redactBytes(v, depth + 1)) as T;
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return value; // actor refs, errors: the package serialises them
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactBytes(v, depth + 1)])) as T;
 }

@@ -4,7 +4,7 @@
 // other actors `route`, `replicaSet` and the `membership$` stream.
 import { Subject } from 'rxjs';
 import type { ActorRefFrom, SnapshotFrom } from 'xstate';
-import { type RingTrust, verifyNodeCertificate } from '../crypto/certificates';
+import type { CertCheck } from '../crypto/certificates';
 import { routerMachine, type RouterEvent } from '../machines/router.machine';
 import { type Key, kClosest, type NodeId } from '../overlay/id';
 import { Metrics } from './metrics';
@@ -33,7 +33,7 @@ import {
   RouteResult,
   type RouteResultBody,
 } from '../protocol/overlay';
-import { JOIN_QUEUE_GROUP, subjects } from '../protocol/subjects';
+import { GLOBAL_RING_ID, JOIN_QUEUE_GROUP, subjects } from '../protocol/subjects';
 import { type Clock, type Log, publishQuietly, type Transport, TransportError, type TransportMessage, type TransportSubscription } from '../infra/ports';
 
 export interface MembershipChange {
@@ -60,7 +60,10 @@ export interface RouterDeps {
   readonly transport: Transport;
   readonly clock: Clock;
   readonly log: Log;
-  readonly trust: RingTrust;
+  /** The ring this router is a member of: its organisation's, or the global ring (gateways). */
+  readonly ringId: string;
+  /** Is this certificate a member's? (Organisation ring: its CA; global ring: any federated CA.) */
+  readonly verifyPeer: (cert: NodeCertificate, nowMs: number) => Promise<CertCheck>;
   readonly cert: NodeCertificate;
   readonly timings?: OverlayTimings;
   readonly leafHalf?: number;
@@ -95,7 +98,7 @@ export class RouterService {
 
   constructor(private readonly deps: RouterDeps) {
     this.self = deps.cert.nodeId;
-    this.log = deps.log.child({ actor: 'router' });
+    this.log = deps.log.child({ actor: deps.ringId === GLOBAL_RING_ID ? 'globalRouter' : 'router' });
     this.config = { self: this.self, cert: deps.cert, timings: deps.timings ?? OVERLAY_TIMINGS, leafHalf: deps.leafHalf ?? LEAF_SET_HALF };
     this.metrics = deps.metrics ?? new Metrics();
     this.metrics.gauge('post_overlay_leafset_members', 'Members in this node\'s leaf set', () => this.leafSet().length);
@@ -120,7 +123,7 @@ export class RouterService {
   attach(ref: RouterRef): void {
     this.detachSubscriptions();
     this.ref = ref;
-    this.direct = this.deps.transport.subscribe(subjects.node(this.deps.trust.ringId, this.self), (m) => this.ingress(m));
+    this.direct = this.deps.transport.subscribe(subjects.node(this.deps.ringId, this.self), (m) => this.ingress(m));
     ref.subscribe({
       next: (s) => {
         if (this.ref !== ref) return;
@@ -157,7 +160,7 @@ export class RouterService {
     }
     const ready = s.matches('ready');
     const alone = ready && LS.members(s.context.leafSet).length === 0;
-    const ring = this.deps.trust.ringId;
+    const ring = this.deps.ringId;
     if (ready && !this.join) this.join = this.deps.transport.subscribe(subjects.join(ring), (m) => this.ingress(m), { queue: JOIN_QUEUE_GROUP });
     if (!ready && this.join) (this.join.unsubscribe(), (this.join = undefined));
     if (alone && !this.discover) this.discover = this.deps.transport.subscribe(subjects.discover(ring), (m) => this.ingress(m));
@@ -304,7 +307,7 @@ export class RouterService {
 
   private async checkCert(cert: NodeCertificate): Promise<{ ok: true } | { ok: false; code: string; reason: string }> {
     if (this.verified.has(cert.nodeId)) return { ok: true };
-    const check = await verifyNodeCertificate(cert, this.deps.trust, this.deps.clock.now());
+    const check = await this.deps.verifyPeer(cert, this.deps.clock.now());
     if (check.ok) {
       if (this.verified.size >= VERIFIED_CACHE_MAX) this.verified.clear();
       this.verified.add(cert.nodeId);
@@ -319,7 +322,7 @@ export class RouterService {
       this.crashNext = false;
       throw new Error('injected crash (fault injection)');
     }
-    const ring = this.deps.trust.ringId;
+    const ring = this.deps.ringId;
     switch (effect.type) {
       case 'send':
         return this.publish(subjects.node(ring, effect.to), effect.frame);
@@ -368,7 +371,7 @@ export class RouterService {
     };
     let bytes: Uint8Array;
     try {
-      bytes = await this.deps.transport.request(subjects.node(this.deps.trust.ringId, to), effect.frame.kind.encode(effect.frame.body), {
+      bytes = await this.deps.transport.request(subjects.node(this.deps.ringId, to), effect.frame.kind.encode(effect.frame.body), {
         timeoutMs: effect.timeoutMs,
       });
     } catch (e) {
@@ -398,7 +401,7 @@ export class RouterService {
     const { to, pending } = effect;
     let code: string = ErrorCodes.BAD_FRAME;
     try {
-      const bytes = await this.deps.transport.request(subjects.node(this.deps.trust.ringId, to), Route.encode(pending.msg), { timeoutMs: effect.timeoutMs });
+      const bytes = await this.deps.transport.request(subjects.node(this.deps.ringId, to), Route.encode(pending.msg), { timeoutMs: effect.timeoutMs });
       if (HopAck.decode(bytes).ok) return;
     } catch (e) {
       code = e instanceof TransportError ? e.code : ErrorCodes.CLOSED;
@@ -410,7 +413,7 @@ export class RouterService {
   private async requestJoin(frame: { kind: FrameKind<any>; body: unknown }, timeoutMs: number): Promise<void> {
     const send = (e: RouterEvent) => this.send(e);
     try {
-      const bytes = await this.deps.transport.request(subjects.join(this.deps.trust.ringId), frame.kind.encode(frame.body), { timeoutMs });
+      const bytes = await this.deps.transport.request(subjects.join(this.deps.ringId), frame.kind.encode(frame.body), { timeoutMs });
       const r = JoinAck.decode(bytes);
       if (!r.ok) return void send({ type: 'JOIN_UNANSWERED' });
       send({ type: 'JOIN_ACK', accepted: r.body.accepted, reason: r.body.reason });
@@ -436,7 +439,7 @@ export class RouterService {
   private sendResult(msg: RouteMessage, r: { response?: Uint8Array; error?: string }): void {
     const body: RouteResultBody = { msgId: msg.msgId, key: msg.key, root: this.self, path: msg.path, ...r };
     if (msg.origin === this.self) return this.settleRoute(body);
-    this.publish(subjects.node(this.deps.trust.ringId, msg.origin), { kind: RouteResult, body });
+    this.publish(subjects.node(this.deps.ringId, msg.origin), { kind: RouteResult, body });
   }
 
   private settleRoute(r: RouteResultBody): void {

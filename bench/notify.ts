@@ -114,12 +114,49 @@ async function bytesPerMessage(counts: number[], log: (l: string) => void) {
   return rows;
 }
 
+/** Same-organisation and cross-organisation delivery, measured alternately in one run. */
+async function acrossOrganisations(samples: number, log: (l: string) => void) {
+  const ring = await startRing(3, { orgs: ['a.example', 'b.example'], gateways: 2 });
+  try {
+    const [a0, b0, a1] = [ring.nodes[4]!, ring.nodes[5]!, ring.nodes[2]!]; // ordinary nodes, not gateways
+    const hostOn = async (node: PostNode, ca: CertificateAuthority, address: string) => {
+      const password = randomBytes(9).toString('base64url');
+      await createUser({ storage: node.replicas.storage, issuer: localUserIssuer(ca), address, password, clock: wallClock, random: new CryptoRandom(), kdf: KEYSTORE_KDF_CHEAP });
+      return node.users.host(sealToNode(node.router.cert.signingKey, canonicalBytes(hostedUserCodec.encode({ address, password }))));
+    };
+    const alice = await hostOn(a0, ring.cas[0]!, 'alice@a.example');
+    const carol = await hostOn(a1, ring.cas[0]!, 'carol@a.example');
+    const bob = await hostOn(b0, ring.cas[1]!, 'bob@b.example');
+    await new Promise((r) => setTimeout(r, 2000));
+    const time = async (to: typeof bob) => {
+      const got = firstValueFrom(to.delivered$);
+      const t = performance.now();
+      await alice.sendMessage([to.address], 'x');
+      await got;
+      return performance.now() - t;
+    };
+    for (let i = 0; i < 5; i++) (await time(carol), await time(bob));
+    const same: number[] = [];
+    const cross: number[] = [];
+    for (let i = 0; i < samples; i++) {
+      same.push(await time(carol));
+      cross.push(await time(bob));
+    }
+    const result = { sameOrgMs: summary(same), crossOrgMs: summary(cross), ratioP50: round(summary(cross).p50 / summary(same).p50, 2) };
+    log(`  message to the recipient's log: same organisation p50 ${result.sameOrgMs.p50} ms p99 ${result.sameOrgMs.p99} ms; across organisations (two gateways) p50 ${result.crossOrgMs.p50} ms p99 ${result.crossOrgMs.p99} ms (${result.ratioP50}x)`);
+    return result;
+  } finally {
+    await stopRing(ring);
+  }
+}
+
 export const notifyBench: Bench = {
   name: 'notify',
-  summary: 'notification latency send → recipient log over real NATS (vs raw request); bytes stored per message for 1..100 recipients',
+  summary: 'notification latency send → recipient log over real NATS (vs raw request); across organisations vs within; bytes stored per message for 1..100 recipients',
   async run({ quick, log }) {
     const latency = await latencyOverNats(quick ? 100 : 300, log);
+    const organisations = await acrossOrganisations(quick ? 30 : 100, log);
     const bytes = await bytesPerMessage(quick ? [1, 10] : [1, 10, 100], log);
-    return { latency, bytesPerMessage: bytes };
+    return { latency, organisations, bytesPerMessage: bytes };
   },
 };

@@ -16,35 +16,54 @@ import { LmdbStore } from '../infra/store/lmdb';
 
 export interface Ring {
   ca: CertificateAuthority;
+  /** Every organisation's CA (the first is `ca`), when the ring was started with several. */
+  cas: CertificateAuthority[];
   nodes: PostNode[];
   stores: Map<string, LmdbStore>;
   cluster: NatsCluster;
   dir: string;
 }
 
-export async function startRing(count: number): Promise<Ring> {
+/**
+ * `count` nodes per organisation (one organisation, bench.example, unless `orgs` names several: then
+ * the first `gateways` nodes of each are gateways and every organisation federates with the others).
+ */
+export async function startRing(count: number, opts: { orgs?: string[]; gateways?: number } = {}): Promise<Ring> {
   const dir = mkdtempSync(join(tmpdir(), 'post-bench-storage-'));
   const cluster = await NatsCluster.start({ dir: join(dir, 'nats'), size: 3 });
-  const ca = await createCertificateAuthority('bench.example', randomBytes(32));
-  const convergenceSecret = randomBytes(32);
+  const orgs = opts.orgs ?? ['bench.example'];
+  const cas: CertificateAuthority[] = [];
+  for (const org of orgs) cas.push(await createCertificateAuthority(org, randomBytes(32)));
+  const ca = cas[0]!;
+  const secrets = cas.map(() => randomBytes(32));
   const nodes: PostNode[] = [];
   const stores = new Map<string, LmdbStore>();
-  for (let i = 0; i < count; i++) {
+  for (let i = 0; i < count * orgs.length; i++) {
+    const o = i % orgs.length;
+    const own = cas[o]!;
     const keys = await signingKeyPairFromSeed(randomBytes(32));
-    const cert = await issueNodeCertificate(ca, keys, { nowMs: Date.now() });
+    const cert = await issueNodeCertificate(own, keys, { nowMs: Date.now() });
     const transport = await NatsTransport.connect({ servers: [cluster.urls[i % 3]!], name: cert.nodeId });
     const store = LmdbStore.open(join(dir, `node-${i}`));
     stores.set(cert.nodeId, store);
     const node = createNode(
       { transport, clock: wallClock, random: new CryptoRandom(), log: silentLog, store },
-      { cert, signingSecretKey: keys.secretKey, trust: ca, convergenceSecret, replicationFactor: 3 },
+      {
+        cert,
+        signingSecretKey: keys.secretKey,
+        trust: own,
+        convergenceSecret: secrets[o]!,
+        replicationFactor: 3,
+        federated: cas.filter((c) => c !== own).map((c) => ({ org: c.org, ringId: c.ringId, caPublicKey: c.caPublicKey })),
+      },
+      { gateway: orgs.length > 1 && Math.floor(i / orgs.length) < (opts.gateways ?? 2) },
     );
     node.start();
     await node.whenReady(15_000);
     nodes.push(node);
   }
   await new Promise((r) => setTimeout(r, 1500));
-  return { nodes, stores, cluster, dir, ca };
+  return { nodes, stores, cluster, dir, ca, cas };
 }
 
 export async function stopRing(ring: Ring): Promise<void> {

@@ -25,6 +25,12 @@ export const subjects = {
   inspectAll: (ringId: string) => `${base(ringId)}.inspect.*`,
   /** "This log head changed" hints between the devices of one user (no content: subscribers re-read). */
   head: (ringId: string, objectId: string) => `${base(ringId)}.head.${objectId}`,
+  /** Everything of the global ring: what leaf-node links between organisations' clusters may carry. */
+  globalAll: () => 'post.global.>',
+  /** A ring's nodes reach other organisations through their own gateways (queue group `gateway`). */
+  gateway: (ringId: string) => `${base(ringId)}.gateway`,
+  /** In the global ring: requests for organisation `ringId`, answered by one of its gateways (queue group `gateway`). */
+  ringGateways: (ringId: string) => `post.global.ring.${ringLabel(ringId)}`,
   /** Scenario progress (operations, faults, verdicts) for the lab dashboard; not ring traffic. */
   scenario: () => 'post.lab.scenario',
   /** Operator requests to a node (status, route probes from the CLI). */
@@ -32,3 +38,4 @@ export const subjects = {
 } as const;
 
 export const JOIN_QUEUE_GROUP = 'join';
+export const GATEWAY_QUEUE_GROUP = 'gateway';

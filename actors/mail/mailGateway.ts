@@ -38,6 +38,15 @@ export class MailGatewayService {
     private readonly options: MailGatewayOptions,
   ) {}
 
+  /** The storage side of SMTP (what a 250 means), for scenarios that submit without a socket. */
+  get submission(): MailSubmission {
+    return this.deps.submission;
+  }
+
+  get authenticator(): MailAuthenticator {
+    return this.deps.authenticator;
+  }
+
   get enabled(): boolean {
     return this.options.imapPort !== undefined || this.options.smtpPort !== undefined || this.options.mxPort !== undefined;
   }

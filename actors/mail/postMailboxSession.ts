@@ -223,7 +223,7 @@ export class PostMailboxSession implements MailUserSession {
       const ref = await this.mailbox.storage.putData(raw);
       const log = await this.mailbox.folder(entry);
       const key = appendInsertKey(this.mailbox.deps.random);
-      const [r] = await log.append([insertOp({ ref, sizeOctets: raw.length, flags, internalDateMs, key })]);
+      const [r] = await log.append([insertOp({ ref, sizeOctets: raw.length, flags, internalDateMs: Math.floor(internalDateMs), key })]);
       return { uidValidity: uidValidityOf(entry.folderId), uid: insertedUid(r!.change) };
     });
   }

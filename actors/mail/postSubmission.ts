@@ -26,7 +26,9 @@ export interface PostSubmissionDeps {
   readonly nodeStorage: StorageApi;
   readonly directory: Directory;
   /** Storage and notification as a given (unlocked) user. */
-  readonly appFor: (user: UnlockedUser) => Pick<UserApp, 'storage' | 'notify'>;
+  readonly appFor: (user: UnlockedUser) => Pick<UserApp, 'storage' | 'notify' | 'recordSentMail'>;
+  /** Is this a mail domain of an organisation we federate with? */
+  readonly isFederated: (domain: string) => boolean;
   /** The identity inbound (unauthenticated) mail is stored and notified under, on an MX node. */
   readonly gatewayUser?: () => UnlockedUser | undefined;
 }
@@ -70,11 +72,12 @@ export class PostSubmission implements MailSubmission {
   }
 
   async classifyRecipient(query: RecipientQuery): Promise<RecipientClass> {
-    const domain = query.address.split('@')[1]?.toLowerCase();
-    if (domain !== this.deps.trust.org) return { kind: 'external' };
+    const domain = query.address.split('@')[1]?.toLowerCase() ?? '';
+    const local = domain === this.deps.trust.org;
+    if (!local && !this.deps.isFederated(domain)) return { kind: 'external' };
     try {
       await this.deps.directory.lookup(query.address);
-      return { kind: 'post', local: true };
+      return { kind: 'post', local };
     } catch (e) {
       const code = (e as { code?: string }).code;
       if (code === 'UNKNOWN_USER' || code === 'CERT_REVOKED' || code === 'CERT_EXPIRED')
@@ -129,8 +132,10 @@ export class PostSubmission implements MailSubmission {
       this.deps.log.warn('mail.submit.partial', { notified, failed: failures.map((f) => `${f.to}: ${f.code}`) });
       throw new SubmissionError(first.code, failures.map((f) => `${f.to}: ${f.message}`).join('; '), failures.map((f) => f.to));
     }
+    // The sender keeps the content alive for its recipients (refreshes its leases).
+    await app.recordSentMail(ref, notified).catch((e: Error) => this.deps.log.warn('mail.sent.record.failed', { error: e.message }));
     this.deps.log.info('mail.submitted', { from: envelope.mailFrom, recipients: notified.length, bytes: raw.length, authenticated: envelope.authenticated });
-    return { messageRef: ref, notified };
+    return { messageRef: ref.split(':')[2] ?? ref, notified };
   }
 
   private expire(): void {

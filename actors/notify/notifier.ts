@@ -40,6 +40,8 @@ export interface NotifierDeps {
   readonly locate: (id: string, extra: number) => Promise<string[]>;
   /** Fault injection (scenarios): return true to stop dead after a delivery and before its receipt. */
   readonly faults?: { crashBeforeReceipt?: () => boolean };
+  /** Recipients of other organisations: their drops are reached through the gateways. */
+  readonly foreignDropPut?: (recipient: UserCertificate, dropId: string, envelope: Envelope) => Promise<void>;
 }
 
 /** A user able to send: its certificate and signing secret key. */
@@ -89,17 +91,25 @@ export class Notifier {
     };
     const envelope: Envelope = { ...fields, fromCert: sender.cert, signature: await signEnvelope(fields, sender.signingSecretKey) };
     const dropId = dropIdOf(recipient.userId);
-    const targets = (await this.deps.locate(dropId, 0)).slice(0, this.deps.replicationFactor);
     const started = this.deps.clock.now();
+    if (recipient.ringId !== this.deps.ringId) {
+      if (!this.deps.foreignDropPut) throw new PostError(ErrorCodes.NOT_AUTHORISED, `${recipient.address} is in another organisation, and this node federates with none`);
+      await this.deps.foreignDropPut(recipient, dropId, envelope);
+    } else await this.storeEnvelope(dropId, envelope);
+    this.deps.metrics.observe('post_notify_send_ms', 'Time to store a notification at a majority of the drop', this.deps.clock.now() - started);
+    return { entryId: entryIdOf(envelope.signature) };
+  }
+
+  /** Store an envelope in a drop of this ring: to all its replicas, done at a majority. */
+  async storeEnvelope(dropId: string, envelope: Envelope): Promise<void> {
+    const targets = (await this.deps.locate(dropId, 0)).slice(0, this.deps.replicationFactor);
     const outcome = await runWrite(this.deps.session, { targets, quorum: majority(Math.min(this.deps.replicationFactor, targets.length)), attemptsMax: this.deps.timings.attemptsMax }, async (node) => {
       const r = await this.deps.peers.request(node, DropPut, { dropId, envelope }, DropPutReply, this.deps.timings.requestTimeoutMs);
       if (!r.ok) return { kind: 'lost', code: r.code };
       if (r.body.ok) return { kind: 'ack' };
       return { kind: 'refused', refusal: { code: r.body.code ?? ErrorCodes.UNAVAILABLE, message: r.body.message ?? 'refused' } };
     });
-    if (!outcome.ok) throw new PostError(outcome.code, `notifying ${recipient.address}: ${outcome.message}`);
-    this.deps.metrics.observe('post_notify_send_ms', 'Time to store a notification at a majority of the drop', this.deps.clock.now() - started);
-    return { entryId: entryIdOf(envelope.signature) };
+    if (!outcome.ok) throw new PostError(outcome.code, `notifying ${envelope.to}: ${outcome.message}`);
   }
 
   // ---- receiving ---------------------------------------------------------------------------------

@@ -75,6 +75,8 @@ export class StorageClient implements StorageApi {
     return block;
   }
 
+  /** Blocks are read nearest first; when none of the nearest answered, say unreachable rather than missing. */
+
   /** Write one block to its replicas under a given lease and inserter (repair uses another inserter). */
   async putBlockAs(id: string, bytes: Uint8Array, expiresAtMs: number, insertedBy: string, targets?: readonly string[]): Promise<readonly string[]> {
     const nodes = targets ?? (await this.deps.locate(id, 0)).slice(0, this.k);
@@ -127,24 +129,31 @@ export class StorageClient implements StorageApi {
     return { ok: false, code: outcome.code, message: outcome.message, ...(current ? { current } : {}) };
   }
 
+  /**
+   * The newest verified version, or undefined when the object does not exist: a majority of its
+   * replicas said so. When too few answered to tell "absent" from "unreachable", UNAVAILABLE.
+   */
   async getObject(objectId: string): Promise<SignedObject | undefined> {
     const candidates = (await this.deps.locate(objectId, 0)).slice(0, this.k);
     const first = await this.readObjectFrom(objectId, candidates);
-    if (first) return first;
+    if (first.value) return first.value;
     // None of the k replicas has it: look a little further (a membership change not yet repaired).
     const wider = (await this.deps.locate(objectId, READ_EXTRA_CANDIDATES)).filter((n) => !candidates.includes(n));
-    return this.readObjectFrom(objectId, wider);
+    const second = await this.readObjectFrom(objectId, wider);
+    if (second.value) return second.value;
+    if (first.outcome.misses.length + first.outcome.bad.length < majority(Math.max(1, candidates.length)))
+      throw new PostError(ErrorCodes.UNAVAILABLE, `object ${objectId.slice(0, 16)}: only ${first.outcome.misses.length} of ${candidates.length} replicas answered; cannot tell whether it exists`);
+    return undefined;
   }
 
-  private async readObjectFrom(objectId: string, candidates: readonly string[]): Promise<SignedObject | undefined> {
-    const { value } = await runRead<SignedObject>(this.deps.session, { candidates, mode: 'all', attemptsMax: this.deps.timings.attemptsMax }, async (node) => {
+  private async readObjectFrom(objectId: string, candidates: readonly string[]) {
+    return runRead<SignedObject>(this.deps.session, { candidates, mode: 'all', attemptsMax: this.deps.timings.attemptsMax }, async (node) => {
       const r = await this.deps.peers.request(node, ObjectGet, { objectId }, ObjectData, this.deps.timings.requestTimeoutMs);
       if (!r.ok) return { kind: 'lost' };
       if (!r.body.found || !r.body.object) return { kind: 'missing' };
       const o = r.body.object;
       return o.objectId === objectId && checkSignedObject(o).ok ? { kind: 'got', value: o, rank: o.seq } : { kind: 'bad' };
     });
-    return value;
   }
 
   // ---- leases -------------------------------------------------------------------------------------

@@ -18,11 +18,12 @@ import { formatBlockRef, parseBlockRef } from '../../storage/blocks';
 import type { HeadWatch } from '../../storage/log/headWatch';
 import { type LogDeps, LogWriter } from '../../storage/log/logWriter';
 import { logAddressFor } from '../../storage/log/logAddress';
-import { type MessageRecord, MESSAGES_LOG_NAME, messagesModel } from '../../storage/messages/messagesModel';
+import { type MessageRecord, MESSAGES_LOG_NAME, messagesModel, SENT_MAIL_LOG_NAME } from '../../storage/messages/messagesModel';
 import { login, lookupUser } from '../../storage/users/login';
 import type { UnlockedUser } from '../../storage/users/unlockedUser';
 import type { PostMailbox } from '../mail/postMailbox';
 import type { DeliveryOutcome, Notification, Notifier, RecipientHandle } from '../notify/notifier';
+import type { Federation } from '../federation/federation';
 import { Decoder } from '@msgpack/msgpack';
 import { Subject } from 'rxjs';
 
@@ -54,14 +55,20 @@ export interface UserHostDeps {
  */
 export class Directory {
   private readonly cache = new Map<string, { cert: import('../../protocol/identity').UserCertificate; untilMs: number }>();
-  constructor(private readonly deps: { storage: StorageApi; trust: RingTrust; clock: Clock }) {}
+  constructor(private readonly deps: { storage: StorageApi; trust: RingTrust; clock: Clock; federation?: Federation }) {}
 
+  /** A user of our organisation, or of a federated one (read from its ring through the gateways). */
   async lookup(address: string) {
     const key = address.toLowerCase();
     const now = this.deps.clock.now();
     const hit = this.cache.get(key);
     if (hit && hit.untilMs > now) return hit.cert;
-    const cert = await lookupUser(this.deps.storage, this.deps.trust, key, now);
+    const domain = key.split('@')[1] ?? '';
+    const foreign = domain !== this.deps.trust.org ? this.deps.federation?.orgOf(domain) : undefined;
+    if (domain !== this.deps.trust.org && !foreign) throw new PostError(ErrorCodes.UNKNOWN_USER, `${key} is not a user of ${this.deps.trust.org} or of an organisation it federates with`);
+    const cert = foreign
+      ? await lookupUser(this.deps.federation!.storageOf(foreign), foreign, key, now)
+      : await lookupUser(this.deps.storage, this.deps.trust, key, now);
     if (this.cache.size >= DIRECTORY_CACHE_ENTRIES_MAX) this.cache.clear();
     this.cache.set(key, { cert, untilMs: now + DIRECTORY_CACHE_MS });
     return cert;
@@ -128,6 +135,24 @@ export class UserApp {
   }
 
   // ---- short messages ---------------------------------------------------------------------------------
+
+  private sentMailLog: Promise<MessagesLog> | undefined;
+
+  /**
+   * Mail this user sent over SMTP: its content stays in this user's ring and this user keeps it alive
+   * (refreshes its leases) for the recipients, as senders pay for content (DESIGN 5).
+   */
+  private sentMail(): Promise<MessagesLog> {
+    this.sentMailLog ??= this.openLog(SENT_MAIL_LOG_NAME, messagesModel);
+    this.sentMailLog.catch(() => (this.sentMailLog = undefined));
+    return this.sentMailLog;
+  }
+
+  async recordSentMail(ref: string, to: readonly string[]): Promise<void> {
+    const now = Math.floor(this.deps.clock.now());
+    const key = `m:${ref}`;
+    await (await this.sentMail()).append([{ type: 'add', record: { key, direction: 'out', from: this.address, to: [...to], ref, sentAtMs: now, recordedAtMs: now } }]);
+  }
 
   private messages(): Promise<MessagesLog> {
     this.messagesLog ??= this.openLog(MESSAGES_LOG_NAME, messagesModel);
@@ -223,12 +248,13 @@ export class UserApp {
    */
   async refreshLeases(): Promise<number> {
     const ids = new Set<string>();
-    const messages = await this.messages();
-    for (const id of messages.liveBlockIds()) ids.add(id);
-    const refs = await messages.read((s: any) => (s.order as string[]).map((k) => (s.byKey.get(k) as MessageRecord).ref));
-    for (const text of refs) {
-      const parsed = parseBlockRef(text);
-      if (parsed.ok) for (const id of await contentBlockIds(this.storage, parsed.value)) ids.add(id);
+    for (const log of [await this.messages(), await this.sentMail()]) {
+      for (const id of log.liveBlockIds()) ids.add(id);
+      const refs = await log.read((s: any) => (s.order as string[]).map((k) => (s.byKey.get(k) as MessageRecord).ref));
+      for (const text of refs) {
+        const parsed = parseBlockRef(text);
+        if (parsed.ok) for (const id of await contentBlockIds(this.storage, parsed.value)) ids.add(id);
+      }
     }
     for (const id of (await this.deps.mailbox()?.liveBlockIds(this.address, this.storage)) ?? []) ids.add(id);
     if (ids.size) await this.storage.refresh([...ids]);

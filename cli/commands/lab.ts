@@ -7,13 +7,19 @@ import { startDetached, stopByPidFile } from '../../infra/nats/server';
 import { defineCommand, CommandError, helpText, intOption, parse, printJson } from '../args';
 import { LabClient } from '../lab/client';
 import { findNode, type LabFile, type LabNode, type LabOrg, readLab, writeLab } from '../lab/labFile';
-import { labPath, runningPids, startNodeProcess, stopProcess, waitReady } from '../lab/processes';
+import { labPath, runningPids, startDashboardProcess, startNodeProcess, stopProcess, waitDashboard, waitReady } from '../lab/processes';
+import { dashboardCommand, dashboardSpec } from './dashboard';
 import { DEFAULT_REPLICATION_FACTOR } from '../../infra/files/identity';
 import { initOrganisation } from './ca';
 import { initNode } from './node';
 import { addUser, newPassword } from '../lab/users';
+import { natsOf } from '../lab/labFile';
+import { subjects } from '../../protocol/subjects';
+import { randomBytes } from 'node:crypto';
 
 const DEFAULT_DIR = '.lab';
+/** The leaf-node user organisations' clusters connect to the hub with: global-ring subjects only. */
+const LEAF_USER = { user: 'post-leaf', password: randomBytes(12).toString('hex'), allow: [subjects.globalAll()] };
 const DEFAULT_NODES = 5;
 const DEFAULT_ORG = 'lab.example';
 
@@ -25,8 +31,10 @@ const upSpec = defineCommand({
     orgs: { type: 'string', description: `organisations, comma-separated (default ${DEFAULT_ORG})` },
     users: { type: 'string', description: 'users per organisation (user1@DOMAIN ...)' },
     dir: { type: 'string', description: `lab folder (default ./${DEFAULT_DIR})` },
+    'nats-topology': { type: 'string', description: 'shared (one NATS cluster, default) or per-org (a cluster per organisation, linked by leaf nodes)' },
     replication: { type: 'string', description: `replicas per object in each organisation (default ${DEFAULT_REPLICATION_FACTOR})` },
     json: { type: 'boolean', description: 'print {"lab": PATH} as JSON' },
+    'no-dashboard': { type: 'boolean', description: 'do not start the live dashboard (otherwise on a free port, recorded in lab.json)' },
   },
 });
 
@@ -53,7 +61,10 @@ export async function labCommand(argv: string[]): Promise<void> {
   if (sub === 'up') return labUp(rest);
   if (sub === 'down') return labDown(rest);
   if (sub === 'restart') return labRestart(rest);
-  throw new CommandError(`unknown command: post lab ${sub ?? ''}\nusage: ${upSpec.usage}\n       ${downSpec.usage}\n       ${restartSpec.usage}`);
+  if (sub === 'dashboard') return dashboardCommand(rest);
+  throw new CommandError(
+    `unknown command: post lab ${sub ?? ''}\nusage: ${upSpec.usage}\n       ${downSpec.usage}\n       ${restartSpec.usage}\n       ${dashboardSpec.usage}`,
+  );
 }
 
 async function labUp(argv: string[]): Promise<void> {
@@ -69,27 +80,39 @@ async function labUp(argv: string[]): Promise<void> {
   if (existsSync(path)) {
     const old = readLab(path);
     if (runningPids(old).length > 0) throw new CommandError(`a lab is already running in ${dir}; stop it with \`post lab down --dir ${dir}\``);
+    if (old.dashboard) await stopProcess(old.dashboard.pid);
+    for (const org of old.orgs) if (org.natsPidFile) await stopByPidFile(org.natsPidFile).catch(() => {});
     await stopByPidFile(old.natsPidFile).catch(() => {});
     rmSync(dir, { recursive: true, force: true });
   }
   mkdirSync(dir, { recursive: true });
 
-  const nats = await startDetached({ dir: join(dir, 'nats'), size: 3 });
+  const topology = values['nats-topology'] ?? 'shared';
+  if (topology !== 'shared' && topology !== 'per-org') throw new CommandError(`--nats-topology must be shared or per-org, got ${topology}`);
+  const nats = await startDetached({ dir: join(dir, 'nats'), size: 3, ...(topology === 'per-org' && domains.length > 1 ? { acceptLeafs: { users: [LEAF_USER] } } : {}) });
   const orgs: LabOrg[] = [];
-  for (const domain of domains) {
+  for (const [i, domain] of domains.entries()) {
     const ca = join(dir, 'orgs', domain, 'ca');
     const trust = await initOrganisation(domain, ca, replication);
-    orgs.push({ domain, ringId: trust.ringId, ca });
+    // per-org: the first organisation's cluster is the hub; every other one has its own cluster,
+    // linked to the hub by leaf-node connections that carry only the global ring's subjects.
+    const own =
+      topology === 'per-org' && i > 0
+        ? await startDetached({ dir: join(dir, 'orgs', domain, 'nats'), size: 3, clusterName: `post-${i}`, leafRemotes: [{ urls: nats.leafUrls, user: LEAF_USER.user, password: LEAF_USER.password }] })
+        : undefined;
+    orgs.push({ domain, ringId: trust.ringId, ca, ...(own ? { nats: own.urls, natsPidFile: own.pidFile } : {}) });
   }
   const ports = await freePorts(count * 3 + orgs.length);
   const nodes: LabNode[] = [];
   for (let i = 0; i < count; i++) {
     const org = orgs[i % orgs.length]!;
     const data = join(dir, 'nodes', `node-${i + 1}`);
-    const cert = await initNode(org.ca, data);
+    const cert = await initNode(org.ca, data, false, orgs.map((o) => o.ca));
     const host = '127.0.0.1';
     // Each organisation's first node is its MX: inbound Internet mail, stored under postmaster@DOMAIN.
     const first = i < orgs.length;
+    // With several organisations, the first two nodes of each are its gateways (one may die).
+    const gateway = orgs.length > 1 && i < 2 * orgs.length;
     nodes.push({
       id: cert.nodeId,
       org: org.domain,
@@ -100,20 +123,28 @@ async function labUp(argv: string[]): Promise<void> {
       smtp: { host, port: ports[i * 3 + 1]! },
       http: { host, port: ports[i * 3 + 2]! },
       ...(first ? { mx: { host, port: ports[count * 3 + i]! }, gatewayUser: `postmaster@${org.domain}` } : {}),
+      ...(gateway ? { gateway: true } : {}),
     });
   }
   const lab: LabFile = { nats: nats.urls, natsPidFile: nats.pidFile, orgs, nodes, users: [] };
   writeLab(path, lab);
+  // The live dashboard (`post lab dashboard`) follows the lab from its first node on.
+  const dashboardLog = join(dir, 'dashboard.log');
+  if (!values['no-dashboard']) {
+    const [port] = await freePorts(1);
+    lab.dashboard = startDashboardProcess(path, { host: '127.0.0.1', port: port! }, dashboardLog);
+    writeLab(path, lab);
+  }
 
   const client = await LabClient.connect(lab);
   try {
     // The first node of each organisation founds its ring; the others join once it is ready.
     const founders = orgs.map((o) => nodes.find((n) => n.org === o.domain)).filter((n): n is LabNode => n !== undefined);
-    for (const n of founders) n.pid = startNodeProcess(n, lab.nats);
+    for (const n of founders) n.pid = startNodeProcess(n, natsOf(lab, n));
     writeLab(path, lab);
     await waitReady(client, founders);
     const rest = nodes.filter((n) => !founders.includes(n));
-    for (const n of rest) n.pid = startNodeProcess(n, lab.nats);
+    for (const n of rest) n.pid = startNodeProcess(n, natsOf(lab, n));
     writeLab(path, lab);
     await waitReady(client, rest);
     // Users user1..userN in every organisation, spread over that organisation's nodes, and each
@@ -134,6 +165,8 @@ async function labUp(argv: string[]): Promise<void> {
   } finally {
     await client.close();
   }
+  // The lab is usable without its dashboard: say so, but do not fail.
+  if (lab.dashboard) await waitDashboard(lab.dashboard, dashboardLog).catch((e: Error) => console.error(`post lab: the lab is up, but its dashboard is not: ${e.message}`));
   if (values.json) printJson({ lab: path });
   else console.log(path);
 }
@@ -149,7 +182,8 @@ async function labDown(argv: string[]): Promise<void> {
     return;
   }
   const lab = readLab(path);
-  await Promise.all(lab.nodes.map((n) => (n.pid > 0 ? stopProcess(n.pid) : undefined)));
+  await Promise.all([...lab.nodes.map((n) => (n.pid > 0 ? stopProcess(n.pid) : undefined)), lab.dashboard ? stopProcess(lab.dashboard.pid) : undefined]);
+  for (const org of lab.orgs) if (org.natsPidFile) await stopByPidFile(org.natsPidFile).catch(() => {});
   await stopByPidFile(lab.natsPidFile);
   if (!values.keep) rmSync(dir, { recursive: true, force: true });
   console.log(`lab in ${dir} stopped`);
@@ -164,7 +198,7 @@ async function labRestart(argv: string[]): Promise<void> {
   const lab = readLab(path);
   const node = findNode(lab, values.node);
   await stopProcess(node.pid);
-  node.pid = startNodeProcess(node, lab.nats);
+  node.pid = startNodeProcess(node, natsOf(lab, node));
   writeLab(path, lab);
   const client = await LabClient.connect(lab);
   try {

@@ -3,23 +3,24 @@ import { resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { issueNodeCertificate } from '../../crypto/certificates';
 import { signingKeyPairFromSeed } from '../../crypto/sign';
-import { nodeExists, readNode, readOrganisation, writeNode } from '../../infra/files/identity';
-import { runNodeProcess } from '../../actors/nodeProcess';
+import { nodeExists, readNode, readOrganisation, readRingTrust, writeFederation, writeNode } from '../../infra/files/identity';
+import { DEFAULT_INSPECT_URL, runNodeProcess } from '../../actors/nodeProcess';
 import { defineCommand, CommandError, helpText, intOption, parse, printJson, required } from '../args';
 
 const initSpec = defineCommand({
-  usage: 'post node init --ca DIR --data DIR [--force] [--json]',
+  usage: 'post node init --ca DIR --data DIR [--federate CADIR,...] [--force] [--json]',
   summary: 'Create a node identity (Ed25519 key; node id = BLAKE2b-256 of it) certified by the organisation CA in DIR.',
   options: {
     ca: { type: 'string', description: 'the CA folder written by `post ca init`' },
     data: { type: 'string', description: 'the node\'s data folder' },
     force: { type: 'boolean', description: 'replace an existing identity in the data folder' },
+    federate: { type: 'string', description: 'CA folders of organisations to federate with, comma-separated' },
     json: { type: 'boolean', description: 'print the result as JSON' },
   },
 });
 
 const startSpec = defineCommand({
-  usage: 'post node start --data DIR --nats URL[,URL...] [--imap PORT] [--smtp PORT] [--http PORT] [--gateway] [--mx PORT --gateway-user ADDRESS] [--smarthost HOST:PORT] [--log-level LEVEL]',
+  usage: 'post node start --data DIR --nats URL[,URL...] [--imap PORT] [--smtp PORT] [--http PORT] [--gateway] [--mx PORT --gateway-user ADDRESS] [--smarthost HOST:PORT] [--log-level LEVEL] [--inspect [URL]]',
   summary: 'Run a node: join its organisation\'s ring over NATS and serve until SIGTERM.',
   options: {
     data: { type: 'string', description: 'the node\'s data folder (from `post node init`)' },
@@ -32,10 +33,11 @@ const startSpec = defineCommand({
     'gateway-user': { type: 'string', description: 'the hosted user inbound mail is stored under (e.g. postmaster@DOMAIN)' },
     smarthost: { type: 'string', description: 'relay for non-POST recipients, HOST:PORT' },
     'log-level': { type: 'string', description: 'debug, info (default), warn or error' },
+    inspect: { type: 'string', description: `stream actor transitions to the XState inspector at this WebSocket URL (alone: ${DEFAULT_INSPECT_URL})` },
   },
 });
 
-export async function initNode(caDir: string, dataDir: string, force = false) {
+export async function initNode(caDir: string, dataDir: string, force = false, federate: readonly string[] = []) {
   if (nodeExists(dataDir) && !force) throw new CommandError(`${dataDir} already holds a node identity; pass --force to replace it`);
   const org = readOrganisation(caDir);
   const keys = await signingKeyPairFromSeed(randomBytes(32));
@@ -47,7 +49,23 @@ export async function initNode(caDir: string, dataDir: string, force = false) {
     convergenceSecret: org.convergenceSecret,
     replicationFactor: org.replicationFactor,
   });
+  writeFederation(
+    dataDir,
+    federate.map((d) => readRingTrust(d)).filter((t) => t.ringId !== org.ca.ringId),
+  );
   return cert;
+}
+
+/** `--inspect` without a URL (last, or followed by another option) means the inspector's default URL. */
+function withInspectDefault(argv: string[]): string[] {
+  return argv.map((arg, i) => (arg === '--inspect' && (i + 1 === argv.length || argv[i + 1]!.startsWith('-')) ? `--inspect=${DEFAULT_INSPECT_URL}` : arg));
+}
+
+function inspectUrl(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!URL.canParse(value) || !['ws:', 'wss:'].includes(new URL(value).protocol))
+    throw new CommandError(`--inspect must be the inspector's WebSocket URL (ws://HOST:PORT), got ${value}`);
+  return value;
 }
 
 function parseHostPort(s: string): { host: string; port: number } {
@@ -62,13 +80,14 @@ export async function nodeCommand(argv: string[]): Promise<void> {
     const { values, help } = parse(initSpec, rest);
     if (help) return void console.log(helpText(initSpec));
     const data = resolve(required(values.data, 'data', initSpec.usage));
-    const cert = await initNode(resolve(required(values.ca, 'ca', initSpec.usage)), data, values.force === true);
+    const federate = (values.federate ?? '').split(',').map((d) => d.trim()).filter(Boolean).map((d) => resolve(d));
+    const cert = await initNode(resolve(required(values.ca, 'ca', initSpec.usage)), data, values.force === true, federate);
     if (values.json) printJson({ id: cert.nodeId, org: cert.org, ringId: cert.ringId, data });
     else console.log(`node ${cert.nodeId} of ${cert.org}\nidentity written to ${data}`);
     return;
   }
   if (sub === 'start') {
-    const { values, help } = parse(startSpec, rest);
+    const { values, help } = parse(startSpec, withInspectDefault(rest));
     if (help) return void console.log(helpText(startSpec));
     const data = resolve(required(values.data, 'data', startSpec.usage));
     readNode(data); // fail early, with the file's own message
@@ -85,6 +104,7 @@ export async function nodeCommand(argv: string[]): Promise<void> {
       gatewayUser: values['gateway-user'],
       smarthost: values.smarthost ? parseHostPort(values.smarthost) : undefined,
       logLevel: level as 'info',
+      inspectUrl: inspectUrl(values.inspect),
     });
     return new Promise(() => {}); // serve until a signal stops the process
   }

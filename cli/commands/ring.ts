@@ -37,14 +37,19 @@ export async function ringCommand(argv: string[]): Promise<void> {
       lab.nodes.map(async (n) => {
         try {
           const s = await client.status(n, 3000);
-          return { id: n.id, org: n.org, state: s.state, leafSet: s.leafSet, objects: s.objects, bytes: s.bytes, actors: s.actors, restarts: s.restarts };
+          return { id: n.id, org: n.org, state: s.state, leafSet: s.leafSet, objects: s.objects, bytes: s.bytes, actors: s.actors, restarts: s.restarts, ...(s.global ? { global: s.global } : {}) };
         } catch (e) {
           return { id: n.id, org: n.org, state: isAlive(n.pid) ? 'unreachable' : 'down', error: (e as Error).message, leafSet: [], objects: 0, bytes: 0 };
         }
       }),
     );
     if (values.json) printJson({ nodes });
-    else for (const n of nodes) console.log(`${n.id.slice(0, 16)}  ${n.org.padEnd(16)} ${String(n.state).padEnd(12)} leaf set ${n.leafSet.length}  objects ${n.objects}  bytes ${n.bytes}`);
+    else
+      for (const n of nodes)
+        console.log(
+          `${n.id.slice(0, 16)}  ${n.org.padEnd(16)} ${String(n.state).padEnd(12)} leaf set ${n.leafSet.length}  objects ${n.objects}  bytes ${n.bytes}` +
+            ('global' in n && n.global ? `  global ring: ${n.global.state}, ${n.global.leafSet.length} gateways` : ''),
+        );
   } finally {
     await client.close();
   }

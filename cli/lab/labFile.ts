@@ -26,6 +26,14 @@ export interface LabOrg {
   readonly domain: string;
   readonly ringId: string;
   readonly ca: string;
+  /** The organisation's own NATS cluster (per-org topology); the lab's `nats` otherwise. */
+  readonly nats?: string[];
+  readonly natsPidFile?: string;
+}
+
+/** The NATS URLs a node of the lab connects to: its organisation's cluster, or the shared one. */
+export function natsOf(lab: LabFile, node: { org: string }): string[] {
+  return lab.orgs.find((o) => o.domain === node.org)?.nats ?? lab.nats;
 }
 
 export interface LabUser {
@@ -41,6 +49,14 @@ export interface LabFile {
   readonly orgs: LabOrg[];
   readonly nodes: LabNode[];
   readonly users: LabUser[];
+  /** The live dashboard `post lab up` started (`post lab dashboard`); stopped by `post lab down`. */
+  dashboard?: LabDashboard;
+}
+
+export interface LabDashboard {
+  readonly host: string;
+  readonly port: number;
+  readonly pid: number;
 }
 
 export function readLab(path: string): LabFile {

@@ -4,11 +4,11 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAlive } from '../../infra/nats/process';
-import { LAB_READY_TIMEOUT_MS, NODE_STOP_GRACE_MS } from '../../protocol/limits';
+import { DASHBOARD_START_TIMEOUT_MS, LAB_READY_TIMEOUT_MS, NODE_STOP_GRACE_MS } from '../../protocol/limits';
 import { CommandError } from '../args';
 import { postCommand } from '../paths';
 import type { LabClient } from './client';
-import type { LabFile, LabNode } from './labFile';
+import type { LabDashboard, LabFile, LabNode } from './labFile';
 
 export function startNodeProcess(node: Omit<LabNode, 'pid'>, nats: readonly string[]): number {
   const args = [
@@ -59,7 +59,7 @@ export async function stopProcess(pid: number, graceMs = NODE_STOP_GRACE_MS): Pr
   }
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function logTail(path: string, lines = 15): string {
   if (!existsSync(path)) return '(no log)';
@@ -90,4 +90,32 @@ export function labPath(dir: string): string {
 
 export function runningPids(lab: LabFile): number[] {
   return lab.nodes.map((n) => n.pid).filter((pid) => pid > 0 && isAlive(pid));
+}
+
+/** Start `post lab dashboard` for the lab at `labFile`, detached, logging to `log`; returns its entry for lab.json. */
+export function startDashboardProcess(labFile: string, endpoint: { host: string; port: number }, log: string): LabDashboard {
+  const [exe, argv] = postCommand(['lab', 'dashboard', '--lab', labFile, '--host', endpoint.host, '--port', String(endpoint.port)]);
+  const out = openSync(log, 'a');
+  try {
+    const child = spawn(exe, argv, { detached: true, stdio: ['ignore', out, out], env: process.env });
+    child.unref();
+    if (child.pid === undefined) throw new CommandError(`could not start the lab's dashboard; see ${log}`);
+    return { host: endpoint.host, port: endpoint.port, pid: child.pid };
+  } finally {
+    closeSync(out);
+  }
+}
+
+/** Wait until the dashboard answers /api/state; a dashboard that exited or stays silent fails with its log's tail. */
+export async function waitDashboard(dashboard: LabDashboard, log: string, timeoutMs = DASHBOARD_START_TIMEOUT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (!isAlive(dashboard.pid)) throw new CommandError(`the lab's dashboard exited while starting; its log (${log}) ends:\n${logTail(log)}`);
+    const ok = await fetch(`http://${dashboard.host}:${dashboard.port}/api/state`, { signal: AbortSignal.timeout(1000) })
+      .then((r) => r.ok)
+      .catch(() => false);
+    if (ok) return;
+    if (Date.now() > deadline) throw new CommandError(`the lab's dashboard did not answer on ${dashboard.host}:${dashboard.port} within ${timeoutMs} ms; see ${log}`);
+    await sleep(200);
+  }
 }

@@ -21,6 +21,8 @@ export interface NodeFiles {
   readonly trust: RingTrust;
   readonly convergenceSecret: Uint8Array;
   readonly replicationFactor: number;
+  /** Organisations this node's ring federates with (federation.json; none when absent). */
+  readonly federated: readonly RingTrust[];
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -90,7 +92,7 @@ export function readOrganisation(dir: string): OrganisationFiles {
 
 // ---- node data folder ----------------------------------------------------------------------------
 
-export function writeNode(dir: string, node: NodeFiles): void {
+export function writeNode(dir: string, node: Omit<NodeFiles, 'federated'>): void {
   mkdirSync(dir, { recursive: true });
   const c = node.cert;
   writeJson(join(dir, 'node.json'), {
@@ -107,6 +109,22 @@ export function writeNode(dir: string, node: NodeFiles): void {
     ring: { org: node.trust.org, ringId: node.trust.ringId, caPublicKey: hex(node.trust.caPublicKey), replicationFactor: node.replicationFactor },
   });
   writeJson(join(dir, 'node.secret.json'), { signingSecretKey: hex(node.signingSecretKey), convergenceSecret: hex(node.convergenceSecret) }, true);
+}
+
+/** The organisations a node's ring federates with: their public CA records (federation.json). */
+export function writeFederation(dir: string, federated: readonly RingTrust[]): void {
+  writeJson(
+    join(dir, 'federation.json'),
+    federated.map((t) => ({ org: t.org, ringId: t.ringId, caPublicKey: hex(t.caPublicKey) })),
+  );
+}
+
+function readFederation(dir: string): RingTrust[] {
+  const file = join(dir, 'federation.json');
+  if (!existsSync(file)) return [];
+  const list = readJson(file, 'federation.json lists federated organisations');
+  if (!Array.isArray(list)) throw new IdentityFileError(file, 'must be a list of {org, ringId, caPublicKey}');
+  return list.map((t: any) => ({ org: String(t.org), ringId: String(t.ringId), caPublicKey: unhex(t.caPublicKey, 'caPublicKey', file) }));
 }
 
 export function nodeExists(dir: string): boolean {
@@ -133,5 +151,6 @@ export function readNode(dir: string): NodeFiles {
     replicationFactor: Number(j.ring?.replicationFactor ?? DEFAULT_REPLICATION_FACTOR),
     signingSecretKey: unhex(s.signingSecretKey, 'signingSecretKey', secretFile),
     convergenceSecret: unhex(s.convergenceSecret, 'convergenceSecret', secretFile),
+    federated: readFederation(dir),
   };
 }

@@ -11,7 +11,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { findNatsServer } from './binary';
-import { natsServerConfig } from './config';
+import { type LeafRemote, type LeafUser, natsServerConfig } from './config';
 import { freePorts } from './free-ports';
 import { isNatsServerWithConfig, NatsServerProcess, type NatsServerSpec } from './process';
 
@@ -29,12 +29,18 @@ export interface NatsClusterOptions {
   detached?: boolean;
   /** Defaults to findNatsServer(). */
   binary?: string;
+  /** Accept leaf-node connections (the hub of linked organisations), with these users' allow-lists. */
+  acceptLeafs?: { users: readonly LeafUser[] };
+  /** Connect every member as a leaf node to these remotes (an organisation's cluster linked to the hub). */
+  leafRemotes?: readonly LeafRemote[];
 }
 
 export interface NatsClusterMember extends NatsServerSpec {
   port: number;
   clusterPort: number | undefined;
   httpPort: number;
+  /** Where the member accepts leaf-node connections (hub clusters only). */
+  leafPort?: number;
 }
 
 /** What the pid file records: enough to stop, or adopt and restart, the servers from another process. */
@@ -81,15 +87,16 @@ export class NatsCluster {
     const host = opts.host ?? '127.0.0.1';
     const dir = resolve(opts.dir);
     mkdirSync(dir, { recursive: true });
-    const ports = await freePorts(size * 3, host);
+    const ports = await freePorts(size * 4, host);
     const members: NatsClusterMember[] = Array.from({ length: size }, (_, i) => {
       const name = `nats-${i}`;
-      const [port, clusterPort, httpPort] = [ports[3 * i]!, ports[3 * i + 1]!, ports[3 * i + 2]!];
+      const [port, clusterPort, httpPort, leafPort] = [ports[4 * i]!, ports[4 * i + 1]!, ports[4 * i + 2]!, ports[4 * i + 3]!];
       return {
         name,
         port,
         clusterPort: size > 1 ? clusterPort : undefined,
         httpPort,
+        ...(opts.acceptLeafs ? { leafPort } : {}),
         clientUrl: `nats://${host}:${port}`,
         httpUrl: `http://${host}:${httpPort}`,
         configPath: join(dir, `${name}.conf`),
@@ -108,6 +115,13 @@ export class NatsCluster {
           member.clusterPort === undefined
             ? undefined
             : { name: opts.clusterName ?? 'post', host, port: member.clusterPort, routes },
+        leafnodes:
+          opts.acceptLeafs || opts.leafRemotes
+            ? {
+                ...(opts.acceptLeafs && member.leafPort ? { accept: { host, port: member.leafPort, users: opts.acceptLeafs.users } } : {}),
+                ...(opts.leafRemotes ? { remotes: opts.leafRemotes } : {}),
+              }
+            : undefined,
       });
       writeFileSync(member.configPath, config);
       writeFileSync(member.logPath, ''); // a fresh cluster starts a fresh log (restarts append)
@@ -221,11 +235,12 @@ export function startNatsServer(opts: Omit<NatsClusterOptions, 'size'>): Promise
  * Starts servers that outlive this process (the lab), writes `<dir>/nats.pid.json` and returns
  * its path and the client URLs. Stop them later, from any process, with stopByPidFile.
  */
-export async function startDetached(opts: Omit<NatsClusterOptions, 'detached'>): Promise<{ pidFile: string; urls: string[] }> {
+export async function startDetached(opts: Omit<NatsClusterOptions, 'detached'>): Promise<{ pidFile: string; urls: string[]; leafUrls: string[] }> {
   const cluster = await NatsCluster.start({ ...opts, detached: true });
   const pidFile = join(resolve(opts.dir), PID_FILE_NAME);
   cluster.writePidFile(pidFile);
-  return { pidFile, urls: cluster.urls };
+  const host = opts.host ?? '127.0.0.1';
+  return { pidFile, urls: cluster.urls, leafUrls: cluster.members.filter((m) => m.leafPort).map((m) => `nats-leaf://${host}:${m.leafPort}`) };
 }
 
 /** Stops every server recorded in a pid file (only processes that still run that nats-server config), then removes the file. */

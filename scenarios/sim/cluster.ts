@@ -27,6 +27,8 @@ import type { InspectionEvent } from 'xstate';
 export interface SimClusterOptions {
   readonly seed: number | string;
   readonly org?: string;
+  /** More organisations, each with its own CA, ring and convergence secret, all federated. */
+  readonly moreOrgs?: readonly string[];
   readonly timings?: OverlayTimings;
   readonly faults?: Partial<NetworkFaults>;
   readonly leafHalf?: number;
@@ -56,8 +58,10 @@ export class SimCluster {
   /** Each node's hosted users (its data folder's users/), kept across kills too. */
   readonly hosted = new Map<NodeId, MemoryHostedUsers>();
   /** Identities by node id, so a killed node can be restarted from its "data folder". */
-  private readonly identities = new Map<NodeId, { keys: { publicKey: Uint8Array; secretKey: Uint8Array }; cert: NodeCertificate; n: number }>();
+  private readonly identities = new Map<NodeId, { keys: { publicKey: Uint8Array; secretKey: Uint8Array }; cert: NodeCertificate; n: number; org: string }>();
   readonly convergenceSecret: Uint8Array;
+  /** Every organisation's CA and convergence secret, the first being `ca`'s. */
+  readonly orgs = new Map<string, { ca: CertificateAuthority; convergenceSecret: Uint8Array }>();
   private readonly dead = new Set<NodeId>();
   /** Invariant violations seen so far (when checkInvariants is on). */
   readonly violations: string[] = [];
@@ -67,9 +71,12 @@ export class SimCluster {
     readonly options: SimClusterOptions,
     readonly ca: CertificateAuthority,
     random: SimRandom,
+    more: readonly CertificateAuthority[],
   ) {
     this.random = random;
     this.convergenceSecret = random.fork('convergence').bytes(32);
+    this.orgs.set(ca.org, { ca, convergenceSecret: this.convergenceSecret });
+    for (const other of more) this.orgs.set(other.org, { ca: other, convergenceSecret: random.fork(`convergence-${other.org}`).bytes(32) });
     this.log = new MemoryLog({ capacity: options.logLines ?? 20_000, level: 'info', clock: this.clock });
     this.network = new SimNetwork({
       clock: this.clock,
@@ -82,7 +89,9 @@ export class SimCluster {
   static async create(options: SimClusterOptions): Promise<SimCluster> {
     const random = new SimRandom(options.seed);
     const ca = await createCertificateAuthority(options.org ?? 'sim.example', random.fork('ca').bytes(32));
-    return new SimCluster(options, ca, random);
+    const more = [];
+    for (const org of options.moreOrgs ?? []) more.push(await createCertificateAuthority(org, random.fork(`ca-${org}`).bytes(32)));
+    return new SimCluster(options, ca, random, more);
   }
 
   get seed(): string {
@@ -90,12 +99,15 @@ export class SimCluster {
   }
 
   /** Start one more node (it joins through whichever ready member the join queue group picks). */
-  async addNode(extra: Partial<NodeOptions> = {}): Promise<PostNode> {
+  async addNode(extra: Partial<NodeOptions> & { org?: string } = {}): Promise<PostNode> {
     const n = this.count++;
     const random = this.random.fork(`node-${n}`);
     const keys = await signingKeyPairFromSeed(random.bytes(32));
-    const cert = await issueNodeCertificate(this.ca, keys, { nowMs: this.clock.now() });
-    this.identities.set(cert.nodeId, { keys, cert, n });
+    const org = extra.org ?? this.ca.org;
+    const ca = this.orgs.get(org)?.ca;
+    if (!ca) throw new Error(`no organisation ${org} in this simulation`);
+    const cert = await issueNodeCertificate(ca, keys, { nowMs: this.clock.now() });
+    this.identities.set(cert.nodeId, { keys, cert, n, org });
     return this.startNode(cert.nodeId, random, extra);
   }
 
@@ -108,7 +120,9 @@ export class SimCluster {
   }
 
   private startNode(id: NodeId, random: SimRandom, extra: Partial<NodeOptions>): PostNode {
-    const { keys, cert } = this.identities.get(id)!;
+    const { keys, cert, org } = this.identities.get(id)!;
+    const own = this.orgs.get(org)!;
+    const federated = [...this.orgs.values()].filter((o) => o.ca.org !== org).map((o) => o.ca);
     const transport = this.network.connect(cert.nodeId);
     const disk = this.disks.get(id) ?? new MemoryDisk();
     this.disks.set(id, disk);
@@ -116,7 +130,14 @@ export class SimCluster {
     this.hosted.set(id, hostedUsers);
     const node = createNode(
       { transport, clock: this.clock, random, log: this.log, store: new MemoryStore(disk) },
-      { cert, signingSecretKey: keys.secretKey, trust: this.ca, convergenceSecret: this.convergenceSecret, replicationFactor: this.options.replicationFactor ?? 3 },
+      {
+        cert,
+        signingSecretKey: keys.secretKey,
+        trust: own.ca,
+        convergenceSecret: own.convergenceSecret,
+        replicationFactor: this.options.replicationFactor ?? 3,
+        federated: federated.map((ca) => ({ org: ca.org, ringId: ca.ringId, caPublicKey: ca.caPublicKey })),
+      },
       {
         hostedUsers,
         storageTimings: this.options.storageTimings,
@@ -164,8 +185,13 @@ export class SimCluster {
     return [...this.nodes.values()];
   }
 
-  liveIds(): NodeId[] {
-    return [...this.nodes.keys()];
+  /** Live nodes' ids, of one organisation when given. */
+  liveIds(org?: string): NodeId[] {
+    return [...this.nodes.keys()].filter((id) => org === undefined || this.identities.get(id)!.org === org);
+  }
+
+  orgOf(id: NodeId): string {
+    return this.identities.get(id)!.org;
   }
 
   allReady(): boolean {
@@ -199,19 +225,21 @@ export class SimCluster {
   /** Nodes whose leaf set differs from the L/2 nearest live nodes on each side. */
   wrongLeafSets(): { node: NodeId; missing: NodeId[]; extra: NodeId[] }[] {
     // Hex ids of equal length sort like the numbers they are: neighbours on the circle are neighbours
-    // in the sorted list, wrapping around.
-    const sorted = this.liveIds().sort();
-    const n = sorted.length;
-    const half = Math.min(this.options.leafHalf ?? LEAF_SET_HALF, n - 1);
+    // in the sorted list, wrapping around. Each organisation is its own ring.
     const out: { node: NodeId; missing: NodeId[]; extra: NodeId[] }[] = [];
-    for (let i = 0; i < n; i++) {
-      const node = this.nodes.get(sorted[i]!)!;
-      const expected = new Set<NodeId>();
-      for (let d = 1; d <= half; d++) expected.add(sorted[(i + d) % n]!).add(sorted[(i - d + n * d) % n]!);
-      const actual = new Set(node.router.leafSet());
-      const missing = [...expected].filter((x) => !actual.has(x));
-      const extra = [...actual].filter((x) => !expected.has(x));
-      if (missing.length || extra.length) out.push({ node: node.id, missing, extra });
+    for (const org of this.orgs.keys()) {
+      const sorted = this.liveIds(org).sort();
+      const n = sorted.length;
+      const half = Math.min(this.options.leafHalf ?? LEAF_SET_HALF, n - 1);
+      for (let i = 0; i < n; i++) {
+        const node = this.nodes.get(sorted[i]!)!;
+        const expected = new Set<NodeId>();
+        for (let d = 1; d <= half; d++) expected.add(sorted[(i + d) % n]!).add(sorted[(i - d + n * d) % n]!);
+        const actual = new Set(node.router.leafSet());
+        const missing = [...expected].filter((x) => !actual.has(x));
+        const extra = [...actual].filter((x) => !expected.has(x));
+        if (missing.length || extra.length) out.push({ node: node.id, missing, extra });
+      }
     }
     return out;
   }
@@ -240,9 +268,10 @@ export class SimCluster {
 
   /** Create a user of the ring (cheap Argon2id limits) and host it on `node`; resolves with its app. */
   async addUser(address: string, password: string, node: PostNode): Promise<UserApp> {
+    const ca = this.orgs.get(address.split('@')[1]!)?.ca ?? this.ca;
     const created = createUser({
       storage: node.replicas.storage,
-      issuer: localUserIssuer(this.ca),
+      issuer: localUserIssuer(ca),
       address,
       password,
       clock: this.clock,

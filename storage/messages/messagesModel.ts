@@ -6,6 +6,8 @@ import { MESSAGES_LOG_ITEMS_MAX } from '../../protocol/limits';
 import type { Applied, LogModel } from '../log/logModel';
 
 export const MESSAGES_LOG_NAME = 'messages';
+/** The same model keeps the references of mail a user sent (the sender keeps the content alive). */
+export const SENT_MAIL_LOG_NAME = 'sent-mail';
 
 const recordCodec = obj({
   /** `n:<notification id>` for received messages, `s:<random>` for sent ones. */

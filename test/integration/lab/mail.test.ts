@@ -51,7 +51,7 @@ describe('lab: mail with real clients', () => {
   beforeAll(async () => {
     mkdirSync(dir, { recursive: true });
     const r = await post(['lab', 'up', '--nodes', '5', '--users', '3', '--dir', dir], { timeoutMs: 150_000 });
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     lab = JSON.parse(readFileSync(r.stdout.trim(), 'utf8'));
   }, 200_000);
 

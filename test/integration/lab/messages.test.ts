@@ -16,7 +16,7 @@ const lab = () => JSON.parse(readFileSync(labFile, 'utf8'));
 describe('lab: users and short messages', () => {
   beforeAll(async () => {
     const r = await post(['lab', 'up', '--nodes', '5', '--dir', dir], { timeoutMs: 120_000 });
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     labFile = r.stdout.trim();
     // A on node 1, B on node 4, created with `post user add` as an operator would.
     const ca = lab().orgs[0].ca;
@@ -57,7 +57,7 @@ describe('lab: users and short messages', () => {
       expect(sent.notified).toEqual(['bob@lab.example']);
     }
     const r = await post(['lab', 'restart', '--node', bobNode.id, '--dir', dir]);
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     let got: string[] = [];
     for (let i = 0; i < 60; i++) {
       const l = await postJson(['message', 'list', '--lab', labFile, '--user', 'bob@lab.example']).catch(() => undefined);

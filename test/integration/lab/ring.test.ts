@@ -44,7 +44,7 @@ describe('lab: 8 nodes over a three-server NATS cluster', () => {
   beforeAll(async () => {
     const r = await post(['lab', 'up', '--nodes', String(NODES), '--dir', dir], { timeoutMs: 120_000 });
     expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     labFile = r.stdout.trim();
   }, 150_000);
 
@@ -86,7 +86,7 @@ describe('lab: 8 nodes over a three-server NATS cluster', () => {
   test('the killed node restarts from its data folder and rejoins', async () => {
     const victim = lab().nodes[3];
     const r = await post(['lab', 'restart', '--node', victim.id, '--dir', dir]);
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     const nodes = await statusUntil((ns) => ns.every((n) => n.state === 'ready' && n.leafSet.length === NODES - 1), 30_000);
     expect(nodes.every((n) => n.leafSet.length === NODES - 1)).toBe(true);
     await checkRoutes(lab().nodes.map((n: any) => n.id), 8);
