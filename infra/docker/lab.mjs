@@ -1,0 +1,164 @@
+#!/usr/bin/env node
+// Identities and users of the compose lab (docker-compose.yml), in the shared volume LAB_DIR (/lab):
+//
+//   node infra/docker/lab.mjs init    `post ca init` per organisation, `post node init` per node, and
+//                                     lab.json describing the lab as seen inside the compose network
+//                                     (what the dashboard and `post ... --lab` read). Done once: a volume
+//                                     that already holds lab.json is left as it is.
+//   node infra/docker/lab.mjs users   once every node is ready: postmaster@DOMAIN on the organisation's
+//                                     MX node and user1..userN@DOMAIN spread over its nodes (`post user
+//                                     add`); passwords go to lab.json and users.txt. Done once as well.
+//
+// Environment: LAB_TOPOLOGY "DOMAIN=NODE,NODE,... DOMAIN=..." (the first node of each organisation is
+// its MX), LAB_NATS (comma-separated URLs), LAB_USERS (users per organisation, default 2),
+// LAB_READY_TIMEOUT_S (default 300), LAB_DIR (default /lab).
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The ports a node serves on inside the network (infra/docker/expose.mjs forwards them). */
+const NODE_PORTS = { imap: 1143, smtp: 2525, http: 8025, mx: 2526 };
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const POST = join(ROOT, 'bin', 'post');
+const LAB_DIR = process.env.LAB_DIR ?? '/lab';
+const LAB_FILE = join(LAB_DIR, 'lab.json');
+
+const say = (message) => console.log(`lab: ${message}`);
+function fail(message) {
+  console.error(`lab: ${message}`);
+  process.exit(1);
+}
+
+function post(args) {
+  try {
+    return execFileSync(POST, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    fail(`post ${args.join(' ')} failed: ${(e.stderr || e.message).trim()}`);
+  }
+}
+const postJson = (args) => JSON.parse(post([...args, '--json']));
+
+/** "a.example=node-a1,node-a2 b.example=node-b1" → [{ domain, nodes: [names] }] */
+function parseTopology(spec) {
+  const orgs = (spec ?? '')
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((part) => {
+      const [domain, names] = part.split('=');
+      const nodes = (names ?? '').split(',').filter(Boolean);
+      if (!domain || nodes.length === 0) fail(`LAB_TOPOLOGY: expected DOMAIN=NODE,NODE..., got ${part}`);
+      return { domain: domain.toLowerCase(), nodes };
+    });
+  if (orgs.length === 0) fail('LAB_TOPOLOGY is empty: set it to "DOMAIN=NODE,NODE,... DOMAIN=..."');
+  return orgs;
+}
+
+function writeLab(lab) {
+  writeFileSync(`${LAB_FILE}.tmp`, JSON.stringify(lab, null, 2) + '\n');
+  renameSync(`${LAB_FILE}.tmp`, LAB_FILE);
+}
+
+function init() {
+  if (existsSync(LAB_FILE)) return say(`${LAB_FILE} exists: identities are already in place (\`docker compose down -v\` starts afresh)`);
+  const topology = parseTopology(process.env.LAB_TOPOLOGY);
+  const nats = (process.env.LAB_NATS ?? '').split(',').filter(Boolean);
+  if (nats.length === 0) fail('LAB_NATS is empty: set it to the NATS URLs, comma-separated');
+  mkdirSync(LAB_DIR, { recursive: true });
+  const orgs = [];
+  const nodes = [];
+  for (const { domain, nodes: names } of topology) {
+    const ca = join(LAB_DIR, 'orgs', domain, 'ca');
+    const org = postJson(['ca', 'init', '--org', domain, '--out', ca, '--force']);
+    orgs.push({ domain, ringId: org.ringId, ca });
+    say(`organisation ${domain}: ring ${org.ringId.slice(0, 16)}`);
+    names.forEach((name, i) => {
+      const data = join(LAB_DIR, 'nodes', name);
+      const node = postJson(['node', 'init', '--ca', ca, '--data', data, '--force']);
+      const at = (port) => ({ host: name, port });
+      nodes.push({
+        id: node.id,
+        org: domain,
+        name,
+        pid: 0, // runs in its own container, not a process of this one
+        data,
+        log: '',
+        imap: at(NODE_PORTS.imap),
+        smtp: at(NODE_PORTS.smtp),
+        http: at(NODE_PORTS.http),
+        ...(i === 0 ? { mx: at(NODE_PORTS.mx), gatewayUser: `postmaster@${domain}` } : {}),
+      });
+      say(`node ${name} of ${domain}: ${node.id.slice(0, 16)}${i === 0 ? ' (MX)' : ''}`);
+    });
+  }
+  writeLab({ nats, natsPidFile: '', orgs, nodes, users: [] });
+  say(`${LAB_FILE} written: ${orgs.length} organisations, ${nodes.length} nodes`);
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function waitReady(timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let states = [];
+    try {
+      states = JSON.parse(execFileSync(POST, ['ring', 'status', '--lab', LAB_FILE, '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })).nodes;
+    } catch {
+      /* NATS not reachable yet */
+    }
+    const waiting = states.filter((n) => n.state !== 'ready');
+    if (states.length > 0 && waiting.length === 0) return;
+    if (Date.now() > deadline) fail(`nodes not ready after ${timeoutMs / 1000} s: ${waiting.map((n) => `${n.id.slice(0, 12)} ${n.state}`).join(', ') || 'no answer'}`);
+    await sleep(2000);
+  }
+}
+
+async function users() {
+  if (!existsSync(LAB_FILE)) fail(`no ${LAB_FILE}: the init service has not run`);
+  let lab = JSON.parse(readFileSync(LAB_FILE, 'utf8'));
+  if (lab.users.length > 0) return report(lab, 'users already exist');
+  const perOrg = Number(process.env.LAB_USERS ?? 2);
+  if (!Number.isInteger(perOrg) || perOrg < 0 || perOrg > 1000) fail(`LAB_USERS must be a whole number from 0 to 1000, got ${process.env.LAB_USERS}`);
+  await waitReady(Number(process.env.LAB_READY_TIMEOUT_S ?? 300) * 1000);
+  const secrets = mkdtempSync(join(tmpdir(), 'lab-passwords-'));
+  try {
+    for (const org of lab.orgs) {
+      const orgNodes = lab.nodes.filter((n) => n.org === org.domain);
+      const mx = orgNodes.find((n) => n.gatewayUser) ?? orgNodes[0];
+      const wanted = [
+        ...(mx.gatewayUser ? [{ address: mx.gatewayUser, node: mx }] : []),
+        ...Array.from({ length: perOrg }, (_, i) => ({ address: `user${i + 1}@${org.domain}`, node: orgNodes[i % orgNodes.length] })),
+      ];
+      for (const { address, node } of wanted) {
+        const passwordFile = join(secrets, address);
+        writeFileSync(passwordFile, randomBytes(12).toString('base64url') + '\n', { mode: 0o600 });
+        post(['user', 'add', address, '--ca', org.ca, '--password-file', passwordFile, '--lab', LAB_FILE, '--node', node.id]);
+        say(`user ${address} on ${node.name ?? node.id.slice(0, 12)}`);
+      }
+    }
+  } finally {
+    rmSync(secrets, { recursive: true, force: true });
+  }
+  lab = JSON.parse(readFileSync(LAB_FILE, 'utf8'));
+  report(lab, 'users created');
+}
+
+/** Who can log in where: printed and kept in LAB_DIR/users.txt. */
+function report(lab, what) {
+  const byId = new Map(lab.nodes.map((n) => [n.id, n]));
+  const lines = lab.users.map((u) => {
+    const node = byId.get(u.node);
+    return `${u.address.padEnd(28)} ${u.password}  ${node?.name ?? u.node.slice(0, 12)} (IMAP ${node?.imap.port}, SMTP ${node?.smtp.port} in the network; see README for the host ports)`;
+  });
+  writeFileSync(join(LAB_DIR, 'users.txt'), lines.join('\n') + '\n', { mode: 0o600 });
+  say(`${what}:\n${lines.join('\n')}`);
+}
+
+const [step] = process.argv.slice(2);
+if (step === 'init') init();
+else if (step === 'users') await users();
+else fail('usage: node infra/docker/lab.mjs init|users');

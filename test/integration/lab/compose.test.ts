@@ -1,0 +1,362 @@
+// The compose lab (docker-compose.yml, Dockerfile, infra/docker/): Compose 1.29 (Debian's
+// docker-compose) validates the file; its normalised form has three clustered NATS servers, at least
+// six nodes in two organisations running `post node start` with IMAP and SMTP published, identities
+// and users from the init steps, and the dashboard on 8080. No Docker engine runs here, so the last
+// part runs the compose file's own commands as local processes (paths, hosts and ports rewritten):
+// init, two nodes behind infra/docker/expose.mjs, their healthcheck, users, then IMAP and SMTP
+// through the forwarded ports.
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { ImapFlow } from 'imapflow';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { NATS_MAX_PAYLOAD_BYTES } from '../../../infra/nats/config';
+import { freePorts } from '../../../infra/nats/free-ports';
+import { NatsCluster } from '../../../infra/nats/server';
+import { NODE_STOP_GRACE_MS } from '../../../protocol/limits';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url)).replace(/\/$/, '');
+const COMPOSE_FILE = join(ROOT, 'docker-compose.yml');
+const run = promisify(execFile);
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+// ---- docker-compose config: validation and its normalised YAML --------------------------------------
+
+const INSTALL_HINT = 'install it with `apt-get install -y --no-install-recommends docker-compose` (npm test does so when run as root)';
+
+function dockerCompose(...args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync('docker-compose', ['-f', COMPOSE_FILE, ...args], { encoding: 'utf8', timeout: 60_000 });
+  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`docker-compose is missing: the compose lab cannot be validated; ${INSTALL_HINT}`);
+  if (r.error) throw r.error;
+  return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
+}
+
+type Yaml = string | Yaml[] | { [key: string]: Yaml };
+
+/**
+ * The subset of YAML `docker-compose config` prints (PyYAML's block style): mappings, indentless
+ * sequences of scalars, plain and quoted scalars folded over several lines, `{}` and `[]`.
+ */
+function parseComposeYaml(text: string): Yaml {
+  const lines = text
+    .split('\n')
+    .map((raw) => ({ indent: raw.length - raw.trimStart().length, text: raw.trim() }))
+    .filter((l) => l.text !== '' && !l.text.startsWith('#'));
+  let i = 0;
+  const isItem = (t: string) => t === '-' || t.startsWith('- ');
+  const block = (indent: number): Yaml => (isItem(lines[i]!.text) ? sequence(indent) : mapping(indent));
+  const scalar = (first: string, indent: number): Yaml => {
+    let text = first;
+    while (i < lines.length && lines[i]!.indent > indent) text += ` ${lines[i++]!.text}`;
+    if (text === '{}') return {};
+    if (text === '[]') return [];
+    if (text.startsWith("'")) return text.slice(1, -1).replace(/''/g, "'");
+    if (text.startsWith('"')) return JSON.parse(text) as string;
+    return text;
+  };
+  function sequence(indent: number): Yaml[] {
+    const items: Yaml[] = [];
+    while (i < lines.length && lines[i]!.indent === indent && isItem(lines[i]!.text)) {
+      const rest = lines[i++]!.text.slice(2);
+      if (/^[^'"]+?:( |$)/.test(rest)) throw new Error(`unexpected mapping in a sequence: ${rest}`);
+      items.push(scalar(rest, indent));
+    }
+    return items;
+  }
+  function mapping(indent: number): { [key: string]: Yaml } {
+    const out: { [key: string]: Yaml } = {};
+    while (i < lines.length && lines[i]!.indent === indent && !isItem(lines[i]!.text)) {
+      const line = lines[i++]!;
+      const m = /^('[^']*'|"[^"]*"|[^:]+?):(?: (.*))?$/.exec(line.text);
+      if (!m) throw new Error(`cannot read line ${i}: ${line.text}`);
+      const key = m[1]!.replace(/^['"]|['"]$/g, '');
+      const next = lines[i];
+      if (m[2]) out[key] = scalar(m[2], indent);
+      else if (next && (next.indent > indent || (next.indent === indent && isItem(next.text)))) out[key] = block(next.indent);
+      else out[key] = '';
+    }
+    return out;
+  }
+  return block(lines[0]!.indent);
+}
+
+/** The services of `docker-compose config` output. */
+const composeServices = (yaml: string) => (parseComposeYaml(yaml) as unknown as { services: Record<string, Service> }).services;
+
+interface Service {
+  entrypoint?: string[];
+  command?: string[];
+  environment?: Record<string, string>;
+  ports?: string[];
+  depends_on?: Record<string, { condition: string }>;
+  healthcheck?: { test: string[] };
+  volumes?: string[];
+  image?: string;
+}
+
+const argAfter = (args: readonly string[], flag: string) => {
+  const i = args.indexOf(flag);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+/** The Dockerfile's ENTRYPOINT, for services that keep it (checked against the Dockerfile below). */
+const IMAGE_ENTRYPOINT = ['/app/bin/post'];
+const argv = (s: Service) => [...(s.entrypoint ?? IMAGE_ENTRYPOINT), ...(s.command ?? [])];
+const isNats = (s: Service) => argv(s)[0] === 'nats-server';
+/** The `post` arguments a service runs (after expose.mjs's forwards and `--`, if any). */
+const postArgs = (s: Service) => {
+  const all = argv(s);
+  const at = all.findIndex((a) => a.endsWith('bin/post'));
+  return at >= 0 ? all.slice(at + 1) : [];
+};
+const isNode = (s: Service) => postArgs(s)[0] === 'node' && postArgs(s)[1] === 'start';
+/** expose.mjs forwards "PORT=LOCAL": the container port that reaches a loopback port. */
+const forwardedTo = (s: Service, local: string) => argv(s).find((a) => a.endsWith(`=${local}`))?.split('=')[0];
+/** "127.0.0.1:11143:1143/tcp" → { host: '11143', container: '1143' } */
+const published = (s: Service) =>
+  (s.ports ?? []).map((p) => {
+    const parts = p.replace(/\/(tcp|udp)$/, '').split(':');
+    return { host: parts[parts.length - 2]!, container: parts[parts.length - 1]! };
+  });
+
+describe('docker-compose.yml (Compose 1.29 schema)', () => {
+  let services: Record<string, Service>;
+  let topology: Map<string, string>; // node service → organisation
+
+  beforeAll(() => {
+    const check = dockerCompose('config', '-q');
+    expect(check.stderr, 'docker-compose config -q').toBe('');
+    expect(check.code).toBe(0);
+    const config = dockerCompose('config');
+    expect(config.code, config.stderr).toBe(0);
+    services = composeServices(config.stdout);
+    const init = Object.values(services).find((s) => argv(s).some((a) => a.endsWith('infra/docker/lab.mjs')) && argv(s).includes('init'));
+    topology = new Map(
+      (init?.environment?.LAB_TOPOLOGY ?? '')
+        .split(/\s+/)
+        .filter(Boolean)
+        .flatMap((part) => part.split('=')[1]!.split(',').map((name) => [name, part.split('=')[0]!] as [string, string])),
+    );
+  });
+
+  test('validates with docker-compose config -q and uses no top-level keys Compose 1.29 lacks', () => {
+    const top = readFileSync(COMPOSE_FILE, 'utf8').match(/^[a-z][\w-]*(?=:)/gm) ?? [];
+    expect(top).not.toContain('name');
+    expect(top).not.toContain('include');
+    expect(top).toContain('services');
+  });
+
+  test('three NATS servers from nats.conf, clustered with routes to each other', () => {
+    const nats = Object.entries(services).filter(([, s]) => isNats(s));
+    expect(nats.map(([name]) => name).sort()).toEqual(['nats-1', 'nats-2', 'nats-3']);
+    const conf = readFileSync(join(ROOT, 'infra', 'docker', 'nats.conf'), 'utf8');
+    for (const [name, s] of nats) {
+      expect(argAfter(argv(s), '--config')).toBe('/app/infra/docker/nats.conf');
+      expect(argAfter(argv(s), '--server_name')).toBe(name);
+      expect(conf).toContain(`"nats-route://${name}:6222"`);
+      expect(s.healthcheck?.test.join(' ')).toContain('/healthz');
+    }
+    expect(conf).toMatch(/cluster\s*\{[^}]*routes/);
+    expect(Number(/max_payload:\s*(\d+)/.exec(conf)?.[1])).toBe(NATS_MAX_PAYLOAD_BYTES);
+    const t = spawnSync('nats-server', ['-t', '-c', join(ROOT, 'infra', 'docker', 'nats.conf'), '--server_name', 'nats-1'], { encoding: 'utf8', cwd: tmpdir(), timeout: 30_000 });
+    expect(t.status, `nats-server -t: ${t.stderr}`).toBe(0);
+  });
+
+  test('at least six nodes in two organisations run `post node start` against all three NATS servers', () => {
+    const nodes = Object.entries(services).filter(([, s]) => isNode(s));
+    expect(nodes.length).toBeGreaterThanOrEqual(6);
+    const orgs = new Map<string, string[]>();
+    for (const [name, s] of nodes) {
+      expect(argAfter(postArgs(s), '--data')).toBe(`/lab/nodes/${name}`);
+      expect(s.volumes).toContain('lab:/lab:rw');
+      const urls = argAfter(postArgs(s), '--nats')!.split(',');
+      expect(urls.map((u) => new URL(u).hostname).sort()).toEqual(['nats-1', 'nats-2', 'nats-3']);
+      const org = topology.get(name);
+      expect(org, `${name} is in LAB_TOPOLOGY of the init service`).toBeDefined();
+      orgs.set(org!, [...(orgs.get(org!) ?? []), name]);
+    }
+    expect(orgs.size).toBeGreaterThanOrEqual(2);
+    for (const members of orgs.values()) expect(members.length).toBeGreaterThanOrEqual(3);
+    // Each organisation's MX node takes inbound mail for its postmaster.
+    for (const [org, members] of orgs) expect(members.some((m) => argAfter(postArgs(services[m]!), '--gateway-user') === `postmaster@${org}`)).toBe(true);
+  });
+
+  test('every node publishes its IMAP and SMTP ports (and HTTP) on distinct host ports', () => {
+    const hostPorts: string[] = [];
+    for (const s of Object.values(services).filter(isNode)) {
+      for (const flag of ['--imap', '--smtp', '--http']) {
+        const container = forwardedTo(s, argAfter(postArgs(s), flag)!);
+        expect(container, `${flag} is forwarded out of the container`).toBeDefined();
+        const port = published(s).find((p) => p.container === container);
+        expect(port, `${flag} (container port ${container}) is published`).toBeDefined();
+        hostPorts.push(port!.host);
+      }
+    }
+    expect(new Set(hostPorts).size).toBe(hostPorts.length);
+  });
+
+  test('init creates identities before the nodes start; users are added once every node is healthy', () => {
+    const byCommand = (step: string) => Object.entries(services).find(([, s]) => argv(s).some((a) => a.endsWith('infra/docker/lab.mjs')) && argv(s).includes(step));
+    const [initName] = byCommand('init')!;
+    const [, users] = byCommand('users')!;
+    const dependsOnInit = (name: string, seen = new Set<string>()): boolean => {
+      if (seen.has(name)) return false;
+      seen.add(name);
+      return Object.entries(services[name]?.depends_on ?? {}).some(([dep, d]) => (dep === initName && d.condition === 'service_completed_successfully') || dependsOnInit(dep, seen));
+    };
+    const nodes = Object.keys(services).filter((n) => isNode(services[n]!));
+    for (const node of nodes) expect(dependsOnInit(node), `${node} waits for init`).toBe(true);
+    for (const node of nodes) expect(users.depends_on?.[node]?.condition, `users waits for ${node}`).toBe('service_healthy');
+    for (const [name, s] of Object.entries(services))
+      for (const [dep, d] of Object.entries(s.depends_on ?? {})) {
+        expect(['service_started', 'service_healthy', 'service_completed_successfully'], `${name} → ${dep}`).toContain(d.condition);
+        if (d.condition === 'service_healthy') expect(services[dep]?.healthcheck, `${dep} has a healthcheck`).toBeDefined();
+      }
+  });
+
+  test('the dashboard runs `post lab dashboard` on the lab file, published on 8080', () => {
+    const dashboards = Object.values(services).filter((s) => postArgs(s)[0] === 'lab' && postArgs(s)[1] === 'dashboard');
+    expect(dashboards).toHaveLength(1);
+    const d = dashboards[0]!;
+    expect(argAfter(postArgs(d), '--lab')).toBe('/lab/lab.json');
+    expect(argAfter(postArgs(d), '--port')).toBe('8080');
+    expect(published(d)).toContainEqual({ host: '8080', container: '8080' });
+  });
+
+  test('one image for every service: the Dockerfile builds `post` on node:20-bookworm with npm ci and nats-server', () => {
+    const images = new Set(Object.values(services).map((s) => s.image));
+    expect(images.size).toBe(1);
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/^FROM node:20-bookworm(-slim)?$/m);
+    expect(dockerfile).toMatch(/apt-get install -y[^\n]*nats-server/);
+    expect(dockerfile).toMatch(/^RUN npm ci\b/m);
+    expect(dockerfile).toContain(`ENTRYPOINT ${JSON.stringify(IMAGE_ENTRYPOINT)}`);
+    for (const s of Object.values(services)) for (const a of argv(s)) if (a.startsWith('/app/')) expect(existsSync(join(ROOT, a.slice('/app/'.length))), a).toBe(true);
+    expect(readFileSync(join(ROOT, '.dockerignore'), 'utf8')).toMatch(/^node_modules$/m);
+  });
+});
+
+// ---- the compose file's commands, run here -----------------------------------------------------------
+
+describe('the compose lab\'s init, node, healthcheck and users commands, run as local processes', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'post-compose-'));
+  const labDir = join(dir, 'lab');
+  let nats: NatsCluster;
+  let services: Record<string, Service>;
+  const children: ChildProcess[] = [];
+  /** Per node service: its container-side port numbers → free loopback ports here. */
+  const portMaps = new Map<string, Map<string, string>>();
+  let founders: string[] = [];
+
+  /** Paths under /app and /lab, NATS hosts and (per service) port numbers, as they are on this machine. */
+  function rewrite(arg: string, ports = new Map<string, string>()): string {
+    let out = arg
+      .replace(/^\/app\//, `${ROOT}/`)
+      .replace(/^\/lab(?=\/|$)/, labDir)
+      .replace(/nats:\/\/nats-(\d):4222/g, (_, n: string) => nats.urls[Number(n) - 1]!);
+    out = out.replace(/^(\d+)=(\d+)$/, (_, p: string, l: string) => `${ports.get(p) ?? p}=${ports.get(l) ?? l}`);
+    out = out.replace(/^\d+$/, (n) => ports.get(n) ?? n);
+    return out.replace(/127\.0\.0\.1:(\d+)/g, (m, n: string) => (ports.has(n) ? `127.0.0.1:${ports.get(n)}` : m));
+  }
+
+  const labEnv = () => ({
+    ...process.env,
+    ...services.init!.environment,
+    LAB_DIR: labDir,
+    LAB_TOPOLOGY: founders.map((f) => `${topologyOf(f)}=${f}`).join(' '),
+    LAB_NATS: nats.urls.join(','),
+    LAB_USERS: '1',
+    EXPOSE_HOST: '127.0.0.1',
+  });
+  const topologyOf = (node: string) =>
+    services.init!.environment!.LAB_TOPOLOGY!.split(/\s+/).find((p) => p.split('=')[1]!.split(',').includes(node))!.split('=')[0]!;
+
+  async function runStep(step: 'init' | 'users', timeoutMs: number) {
+    const s = Object.values(services).find((x) => argv(x).some((a) => a.endsWith('infra/docker/lab.mjs')) && argv(x).includes(step))!;
+    const [exe, ...args] = argv(s).map((a) => rewrite(a));
+    return run(exe!, args, { env: labEnv(), timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 });
+  }
+
+  async function healthy(name: string, timeoutMs: number): Promise<void> {
+    const [cmd, ...args] = services[name]!.healthcheck!.test.slice(1).map((a) => rewrite(a, portMaps.get(name)));
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (spawnSync(cmd!, args, { timeout: 10_000 }).status === 0) return;
+      if (Date.now() > deadline) throw new Error(`${name}'s healthcheck did not pass within ${timeoutMs} ms`);
+      await sleep(500);
+    }
+  }
+
+  beforeAll(async () => {
+    services = composeServices(dockerCompose('config').stdout);
+    // One node per organisation (its MX, the one that founds the ring) keeps this quick.
+    founders = Object.keys(services).filter((n) => isNode(services[n]!) && argAfter(postArgs(services[n]!), '--gateway-user'));
+    nats = await NatsCluster.start({ dir: join(dir, 'nats'), size: 3 });
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all(
+      children.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.exitCode !== null || c.signalCode !== null) return resolve();
+            const kill = setTimeout(() => c.kill('SIGKILL'), NODE_STOP_GRACE_MS + 2000);
+            c.once('exit', () => (clearTimeout(kill), resolve()));
+            c.kill('SIGTERM');
+          }),
+      ),
+    );
+    await nats?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  test('init, nodes behind expose.mjs, healthchecks and users: mail clients log in through the published ports', async () => {
+    expect(founders.length).toBeGreaterThanOrEqual(2);
+    const init = await runStep('init', 60_000);
+    expect(init.stdout).toContain('lab.json written');
+    const lab0 = JSON.parse(readFileSync(join(labDir, 'lab.json'), 'utf8'));
+    expect(lab0.nodes.map((n: any) => n.name)).toEqual(founders);
+    expect((await runStep('init', 60_000)).stdout).toContain('already in place');
+
+    for (const name of founders) {
+      const s = services[name]!;
+      const numbers = [...new Set(argv(s).flatMap((a) => (/^\d+=\d+$/.test(a) ? a.split('=') : [])))];
+      const free = await freePorts(numbers.length);
+      const ports = new Map(numbers.map((n, i) => [n, String(free[i])]));
+      portMaps.set(name, ports);
+      const [exe, ...args] = argv(s).map((a) => rewrite(a, ports));
+      const child = spawn(exe!, args, { env: labEnv(), stdio: ['ignore', 'ignore', 'inherit'] });
+      children.push(child);
+    }
+    for (const name of founders) await healthy(name, 60_000);
+
+    const users = await runStep('users', 120_000);
+    expect(users.stdout).toContain('users created');
+    const lab = JSON.parse(readFileSync(join(labDir, 'lab.json'), 'utf8'));
+    const orgs = founders.map(topologyOf);
+    expect(lab.users.map((u: any) => u.address).sort()).toEqual(orgs.flatMap((o) => [`postmaster@${o}`, `user1@${o}`]).sort());
+    expect(readFileSync(join(labDir, 'users.txt'), 'utf8')).toContain(`user1@${orgs[0]}`);
+
+    // A mail client on the host: IMAP login and the SMTP greeting through the forwarded ports.
+    const founder = founders[0]!;
+    const node = lab.nodes.find((n: any) => n.name === founder);
+    const user = lab.users.find((u: any) => u.address === `user1@${orgs[0]}`);
+    expect(user.node).toBe(node.id);
+    const ports = portMaps.get(founder)!;
+    const client = new ImapFlow({ host: '127.0.0.1', port: Number(ports.get(String(node.imap.port))), secure: false, auth: { user: user.address, pass: user.password }, logger: false });
+    await client.connect();
+    const inbox = await client.status('INBOX', { messages: true });
+    expect(inbox && inbox.messages).toBe(0);
+    await client.logout();
+    const greeting = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(ports.get(String(node.smtp.port))), '127.0.0.1');
+      socket.setTimeout(10_000, () => socket.destroy(new Error('no SMTP greeting within 10 s')));
+      socket.once('data', (b) => (resolve(b.toString('utf8')), socket.destroy()));
+      socket.once('error', reject);
+    });
+    expect(greeting).toMatch(/^220 /);
+  }, 240_000);
+});
