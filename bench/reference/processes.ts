@@ -1,0 +1,119 @@
+// Daemons of the reference instance, each started in a process group of its own so that it and
+// every process it forks can be found (by group, in /proc) and stopped, also when the daemon
+// re-parents or detaches a child. Linux only (/proc), like the rest of the benchmark harness.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
+
+const STOP_GRACE_MS = 5000;
+const KILL_WAIT_MS = 2000;
+const POLL_MS = 50;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Group leaders started by this process: killed if it exits without stopping them. */
+const groups = new Set<number>();
+let exitHookInstalled = false;
+function killGroupsOnExit(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const pgid of groups) signalGroup(pgid, 'SIGKILL');
+  });
+}
+
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // no such group left
+  }
+}
+
+/** Clock ticks per second of /proc/PID/stat times (USER_HZ, 100 on Linux for every architecture we run on). */
+const TICKS_PER_SECOND = 100;
+
+/** Live (non-zombie) processes whose process group or session is one of `pgids`, with their CPU time. */
+export function processesInGroups(pgids: readonly number[]): { pid: number; command: string; cpuMs: number }[] {
+  if (pgids.length === 0) return [];
+  const wanted = new Set(pgids);
+  const found: { pid: number; command: string; cpuMs: number }[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    const close = stat.lastIndexOf(')');
+    // Fields after the command: state ppid pgrp session ... utime(12) stime(13) cutime(14) cstime(15).
+    const fields = stat.slice(close + 2).split(' ');
+    if (fields[0] === 'Z') continue;
+    if (!wanted.has(Number(fields[2])) && !wanted.has(Number(fields[3]))) continue;
+    const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i] ?? 0), 0);
+    found.push({ pid: Number(entry), command: stat.slice(stat.indexOf('(') + 1, close), cpuMs: (ticks * 1000) / TICKS_PER_SECOND });
+  }
+  return found;
+}
+
+/** CPU time used so far by the live processes of the groups (and the children they reaped). */
+export function groupsCpuMs(pgids: readonly number[]): number {
+  return processesInGroups(pgids).reduce((sum, p) => sum + p.cpuMs, 0);
+}
+
+export class Daemon {
+  private readonly child: ChildProcess;
+  readonly pgid: number;
+
+  /** Starts `command` as the leader of a new process group, output appended to `logPath`. */
+  constructor(
+    readonly name: string,
+    command: string,
+    args: readonly string[],
+    readonly logPath: string,
+  ) {
+    const log = openSync(logPath, 'a');
+    try {
+      this.child = spawn(command, args, { stdio: ['ignore', log, log], detached: true });
+    } finally {
+      closeSync(log);
+    }
+    this.child.on('error', () => {}); // seen as `exited` by the readiness wait, with the log
+    if (this.child.pid === undefined) throw new Error(`${name}: could not start ${command}`);
+    this.pgid = this.child.pid;
+    groups.add(this.pgid);
+    killGroupsOnExit();
+  }
+
+  get exited(): boolean {
+    return this.child.exitCode !== null || this.child.signalCode !== null;
+  }
+
+  get exitStatus(): string {
+    return this.child.signalCode ?? `exit code ${this.child.exitCode}`;
+  }
+
+  /**
+   * SIGTERM to the daemon (it stops its own children), then SIGKILL to whatever is left of its group
+   * after a grace period; waits until none is left.
+   */
+  async stop(): Promise<void> {
+    if (!this.exited) this.child.kill('SIGTERM');
+    const killAt = Date.now() + STOP_GRACE_MS;
+    while (processesInGroups([this.pgid]).length > 0 && Date.now() < killAt) await sleep(POLL_MS);
+    const left = processesInGroups([this.pgid]);
+    for (const { pid } of left) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }
+    signalGroup(this.pgid, 'SIGKILL');
+    const giveUpAt = Date.now() + KILL_WAIT_MS;
+    while (processesInGroups([this.pgid]).length > 0 && Date.now() < giveUpAt) await sleep(POLL_MS);
+    groups.delete(this.pgid);
+    const stuck = processesInGroups([this.pgid]);
+    if (stuck.length > 0) throw new Error(`${this.name}: processes still running after SIGKILL: ${stuck.map((p) => `${p.pid} ${p.command}`).join(', ')}`);
+  }
+}
