@@ -4,6 +4,7 @@
 import type { RingTrust } from '../crypto/certificates';
 import { type Clock, type Log, publishQuietly, type Transport, type TransportMessage, type TransportSubscription } from '../infra/ports';
 import {
+  AuditRequest,
   BlockOpen,
   BlockPutBegin,
   BlockPutEnd,
@@ -18,6 +19,7 @@ import {
   RouteProbeRequest,
   StatusRequest,
   UserHostRequest,
+  UsersPullRequest,
 } from '../protocol/control';
 import { encodeSignedObject } from '../storage/signedObjectCodec';
 import { ErrorCodes, PostError } from '../protocol/errors';
@@ -113,6 +115,7 @@ export class ControlService {
     const json = (v: unknown): ReplyBody => ({ ok: true, json: JSON.stringify(v) });
     switch (kind) {
       case StatusRequest.kind:
+        await node.replicas.refreshTotals();
         return json(node.status());
       case RouteProbeRequest.kind: {
         const o = await node.router.route(body.key, { timeoutMs: body.timeoutMs });
@@ -161,6 +164,13 @@ export class ControlService {
           return { ok: true, done: true };
         }
         return { ok: true, data: piece.value, done: false };
+      }
+      case AuditRequest.kind:
+        return json(await node.replicas.audit());
+      case UsersPullRequest.kind: {
+        const apps = [...node.users.users.values()];
+        await Promise.all(apps.map((app) => app.pull()));
+        return json({ users: apps.map((app) => app.address) });
       }
       case BlockWhere.kind:
         return json({ id: body.id, replicas: await node.replicas.where(body.id) });

@@ -8,8 +8,10 @@ import { messageCommand } from './commands/message';
 import { userCommand } from './commands/user';
 import { caCommand } from './commands/ca';
 import { labCommand } from './commands/lab';
+import { machinesCommand } from './commands/machines';
 import { nodeCommand } from './commands/node';
 import { ringCommand, routeCommand } from './commands/ring';
+import { scenarioCommand } from './commands/scenario';
 
 const commands: Record<string, { run: (argv: string[]) => Promise<void>; summary: string }> = {
   ca: { run: caCommand, summary: 'ca init --org DOMAIN --out DIR            an organisation: CA keys, ring id, convergence secret' },
@@ -20,6 +22,8 @@ const commands: Record<string, { run: (argv: string[]) => Promise<void>; summary
   user: { run: userCommand, summary: 'user add ADDRESS --ca DIR --password-file FILE --lab FILE   a user, hosted by a node' },
   message: { run: messageCommand, summary: 'message send|list --lab FILE ...         short messages between users' },
   block: { run: blockCommand, summary: 'block put|get|where ... --lab FILE          data into and out of the ring' },
+  machines: { run: machinesCommand, summary: 'machines export --out DIR                 every machine definition as JSON, for the XState visualizer' },
+  scenario: { run: scenarioCommand, summary: 'scenario list | run NAME|all [--sim --seed N | --lab FILE]   fault injection, judged by checkers' },
   bench: { run: benchCommand, summary: 'bench NAME|all [--quick] [--json]         benchmarks, each against its baseline' },
 };
 

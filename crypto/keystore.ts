@@ -63,10 +63,18 @@ function checkLimits(limits: KdfLimits): string | undefined {
   return undefined;
 }
 
-/** Argon2id(password, salt) off the event loop (libsodium's async variant runs on the thread pool). */
+/**
+ * Argon2id(password, salt) off the event loop (libsodium's async variant runs on the thread pool).
+ * At the minimum limits (microseconds) it runs inline instead: a thread-pool callback lands at a
+ * wall-clock moment, which would let the deterministic simulator's time move while it runs.
+ */
 function passwordKey(password: string, salt: Uint8Array, limits: KdfLimits): Promise<Buffer> {
   const out = Buffer.alloc(SECRETBOX_KEY_BYTES);
   const pw = Buffer.from(password.normalize('NFC'), 'utf8');
+  if (limits.opsLimit <= KEYSTORE_KDF_CHEAP.opsLimit && limits.memLimitBytes <= KEYSTORE_KDF_CHEAP.memLimitBytes) {
+    native.crypto_pwhash(out, pw, Buffer.from(salt), limits.opsLimit, limits.memLimitBytes, native.crypto_pwhash_ALG_ARGON2ID13);
+    return Promise.resolve(out);
+  }
   return new Promise((resolve, reject) => {
     native.crypto_pwhash_async(out, pw, Buffer.from(salt), limits.opsLimit, limits.memLimitBytes, native.crypto_pwhash_ALG_ARGON2ID13, (e: Error | null) =>
       e ? reject(e) : resolve(out),

@@ -37,6 +37,11 @@ export const MessageSendRequest = defineFrame(
 );
 export const MessageListRequest = defineFrame('control.message.list', obj({ user: str({ max: 320 }) }));
 
+/** A read-only audit of what the node holds: under-replicated ids and forked objects (→ {underReplicated, forks}). */
+export const AuditRequest = defineFrame('control.audit', obj({}));
+/** Every user hosted on the node pulls its pending notifications now, as on reconnect (→ {users}). */
+export const UsersPullRequest = defineFrame('control.users.pull', obj({}));
+
 export const ControlReply = defineFrame(
   'control.reply',
   obj({

@@ -91,6 +91,12 @@ export const NODE_STOP_GRACE_MS = 5000;
 export const LAB_READY_TIMEOUT_MS = 60_000;
 /** Requests from the CLI to a node (status, route probes). */
 export const CLI_REQUEST_TIMEOUT_MS = 10_000;
+/**
+ * Scenarios on the real lab: a mail client's connect and command timeouts (a submission that times
+ * out is recorded as unknown), an audit or pull request to one node, how long a "slow" node runs
+ * between its stops, and how long (polled how often) a device waits to see another device's message.
+ */
+export const SCENARIO_LAB_TIMINGS = { connectMs: 5_000, submitMs: 30_000, controlMs: 120_000, slowAwakeMs: 250, visibleMs: 15_000, pollMs: 250 } as const;
 
 // ---- storage: blocks, manifests, signed objects, the local store --------------------------------
 /** Largest plaintext chunk of a block: DESIGN 3's 1 MiB; a sealed chunk (+16-byte tag) fits a frame. */
@@ -263,3 +269,47 @@ export const DIRECTORY_CACHE_ENTRIES_MAX = 10_000;
 /** A retried submission (same idempotency key) does not notify again within this window. */
 export const SUBMISSION_DEDUP_MS = 24 * 3600 * 1000;
 export const SUBMISSION_DEDUP_ENTRIES_MAX = 100_000;
+
+// ---- inspection and the lab dashboard ---------------------------------------------------------------
+/** Each node publishes its view this often: fresh enough to watch a fault, ~1-2 KB a second per node. */
+export const INSPECT_INTERVAL_MS = 1000;
+/** Notable events (router state change, restart) publish at once, but never closer than this: a restart storm stays cheap. */
+export const INSPECT_EVENT_GAP_MS = 100;
+/** Restart events a frame carries (newest last): enough to see a crash loop, the counts carry the rest. */
+export const INSPECT_RECENT_RESTARTS_MAX = 8;
+/** Hosted users a frame names (the count is always exact): keeps a frame small on a node hosting thousands. */
+export const INSPECT_USERS_LISTED_MAX = 32;
+/** Longest actor-tree JSON in a frame: the node's tree is ~1 KB; deeper trees are cut at a depth, not here. */
+export const INSPECT_ACTORS_JSON_CHARS_MAX = 16 * 1024;
+/** Levels of the actor tree described below the supervisor (children and their children). */
+export const INSPECT_ACTOR_DEPTH_MAX = 2;
+/** Actors described per level (the rest are counted): session actors come and go by the thousand. */
+export const INSPECT_ACTORS_PER_LEVEL_MAX = 16;
+/** Replica health is re-checked after a repair pass, but not more often than this (it asks each replica). */
+export const INSPECT_HEALTH_MIN_INTERVAL_MS = 10_000;
+/** Local objects one replica-health check covers; beyond this the count is marked partial (bounds its cost). */
+export const INSPECT_HEALTH_IDS_MAX = 20_000;
+/** A dashboard calls a node silent after this many intervals without a frame (one lost frame is not news) ... */
+export const DASHBOARD_SILENT_AFTER_INTERVALS = 3;
+/** ... and down after this many (a SIGKILLed node is shown down within ~6 s). */
+export const DASHBOARD_DOWN_AFTER_INTERVALS = 6;
+/** The dashboard re-judges liveness this often. */
+export const DASHBOARD_TICK_MS = 500;
+/** Scenario events the dashboard keeps (newest) for its log panel and /api/state. */
+export const DASHBOARD_SCENARIO_EVENTS_MAX = 500;
+/** Largest scenario event accepted (JSON): progress events are small; a bigger one is counted and dropped. */
+export const DASHBOARD_SCENARIO_EVENT_BYTES_MAX = 16 * 1024;
+/** Browsers following /events at once; more are refused with 503 (each costs a socket and a write per frame). */
+export const DASHBOARD_SSE_CLIENTS_MAX = 32;
+/** Nodes the dashboard tracks: a lab has at most 200; frames from more distinct nodes are ignored. */
+export const DASHBOARD_NODES_MAX = 1024;
+/** `post lab up` waits this long for the dashboard it started to answer. */
+export const DASHBOARD_START_TIMEOUT_MS = 15_000;
+/** The dashboard re-reads lab.json this often (lab restart changes pids; it learns the lab's nodes before they speak). */
+export const DASHBOARD_LAB_REREAD_MS = 2000;
+
+// ---- federation (organisations and gateways) -------------------------------------------------------------
+/** One request through two gateways and the target ring (a quorum write at the end). */
+export const FEDERATION_REQUEST_TIMEOUT_MS = 10_000;
+/** Attempts through the gateways: a gateway that dies mid-request costs one attempt, not the request. */
+export const FEDERATION_ATTEMPTS_MAX = 3;

@@ -11,8 +11,9 @@ import { type Clock, type Log, publishQuietly, type Transport } from '../../infr
 import { type PassName, replicaManagerMachine } from '../../machines/replicaManager.machine';
 import { kClosest } from '../../overlay/id';
 import { ErrorCodes, PostError } from '../../protocol/errors';
-import { LEAF_SET_SIZE, STORAGE_TIMINGS, type StorageTimings } from '../../protocol/limits';
-import { Has, HasReply, LOCATE_APP, LocateReply } from '../../protocol/storage';
+import { LEAF_SET_SIZE, STORAGE_BATCH_IDS_MAX, STORAGE_TIMINGS, type StorageTimings } from '../../protocol/limits';
+import { Has, HasReply, LOCATE_APP, LocateReply, ObjectData, ObjectGet } from '../../protocol/storage';
+import { versionHash } from '../../storage/signedObject';
 import type { Metrics } from '../metrics';
 import type { RouterService } from '../router';
 import { antiEntropyPass, type PassDeps, refetchBlock, refetchObject, repairPass, gcPass, scrubPass } from './passes';
@@ -172,6 +173,54 @@ export class ReplicaManagerService {
       }),
     );
     return kClosest(holders, id, holders.length);
+  }
+
+  /**
+   * A read-only audit of what this node holds (scenario checkers, operators): blocks and objects of
+   * which fewer than k of their replicas hold a verified copy, and objects whose replicas hold two
+   * different versions under one sequence number (a fork).
+   */
+  async audit(): Promise<{ underReplicated: string[]; forks: string[] }> {
+    const store = this.deps.store;
+    const k = this.deps.replicationFactor;
+    const all = { lo: '0'.repeat(64), hi: '0'.repeat(64) };
+    const underReplicated: string[] = [];
+    const forks: string[] = [];
+    for (let afterId: string | undefined; ; ) {
+      const page = await store.scanBlocks(all, { afterId, limit: STORAGE_BATCH_IDS_MAX });
+      for (const b of page) {
+        const replicas = await this.locate(b.id, 0);
+        let held = 0;
+        for (const node of replicas.slice(0, k)) {
+          const r = await this.peers.request(node, Has, { blocks: [b.id], objects: [], verify: true }, HasReply, this.timings.requestTimeoutMs);
+          if (r.ok && r.body.blocks[0]) held++;
+        }
+        if (held < k) underReplicated.push(b.id);
+      }
+      if (page.length < STORAGE_BATCH_IDS_MAX) break;
+      afterId = page[page.length - 1]!.id;
+    }
+    for (let afterId: string | undefined; ; ) {
+      const page = await store.scanObjects(all, { afterId, limit: STORAGE_BATCH_IDS_MAX });
+      for (const o of page) {
+        const versions = new Map<number, Set<string>>();
+        let held = 0;
+        for (const node of (await this.locate(o.id, 0)).slice(0, k)) {
+          const r = await this.peers.request(node, ObjectGet, { objectId: o.id }, ObjectData, this.timings.requestTimeoutMs);
+          if (!r.ok || !r.body.found || !r.body.object) continue;
+          held++;
+          const v = r.body.object;
+          const set = versions.get(v.seq) ?? new Set<string>();
+          set.add(versionHash(v).toString('hex'));
+          versions.set(v.seq, set);
+        }
+        if (held < k) underReplicated.push(o.id);
+        for (const [seq, hashes] of versions) if (hashes.size > 1) forks.push(`object ${o.id.slice(0, 16)} has ${hashes.size} versions at seq ${seq}`);
+      }
+      if (page.length < STORAGE_BATCH_IDS_MAX) break;
+      afterId = page[page.length - 1]!.id;
+    }
+    return { underReplicated, forks };
   }
 
   /** Objects and bytes held here (refreshed after every pass). */

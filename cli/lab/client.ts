@@ -1,15 +1,18 @@
 // The operator's connection to a running lab: NATS from lab.json, control requests to its nodes.
 import { NatsTransport } from '../../infra/nats/transport';
-import { TransportError } from '../../infra/ports';
+import { publishQuietly, TransportError } from '../../infra/ports';
 import { ControlReply, RouteProbeRequest, StatusRequest } from '../../protocol/control';
 import type { FrameKind } from '../../protocol/frame';
 import { CLI_REQUEST_TIMEOUT_MS } from '../../protocol/limits';
 import { subjects } from '../../protocol/subjects';
 import { CommandError } from '../args';
-import { findNode, type LabFile, type LabNode } from './labFile';
+import { findNode, type LabFile, type LabNode, natsOf } from './labFile';
 import { isAlive } from '../../infra/nats/process';
 
 export class LabClient {
+  /** One connection per NATS cluster (organisations may each have their own). */
+  private readonly others = new Map<string, Promise<NatsTransport>>();
+
   private constructor(
     readonly lab: LabFile,
     private readonly transport: NatsTransport,
@@ -20,6 +23,22 @@ export class LabClient {
       return new LabClient(lab, await NatsTransport.connect({ servers: lab.nats, name: 'post-cli' }));
     } catch (e) {
       throw new CommandError(`cannot reach the lab's NATS servers (${lab.nats.join(', ')}): is the lab up? (${(e as Error).message})`);
+    }
+  }
+
+  /** The connection to the cluster a node of the lab is on. */
+  private async transportOf(node: LabNode): Promise<NatsTransport> {
+    const urls = natsOf(this.lab, node);
+    if (urls.join() === this.lab.nats.join()) return this.transport;
+    let t = this.others.get(urls.join());
+    if (!t) {
+      t = NatsTransport.connect({ servers: urls, name: 'post-cli' });
+      this.others.set(urls.join(), t);
+    }
+    try {
+      return await t;
+    } catch (e) {
+      throw new CommandError(`cannot reach ${node.org}'s NATS servers (${urls.join(', ')}): ${(e as Error).message}`);
     }
   }
 
@@ -44,7 +63,7 @@ export class LabClient {
   async controlRaw(node: LabNode, frame: Uint8Array, timeoutMs = CLI_REQUEST_TIMEOUT_MS) {
     let bytes: Uint8Array;
     try {
-      bytes = await this.transport.request(subjects.control(this.ringOf(node), node.id), frame, { timeoutMs });
+      bytes = await (await this.transportOf(node)).request(subjects.control(this.ringOf(node), node.id), frame, { timeoutMs });
     } catch (e) {
       const code = e instanceof TransportError ? e.code : 'ERROR';
       throw new CommandError(`node ${node.id.slice(0, 12)} did not answer (${code})`);
@@ -63,6 +82,16 @@ export class LabClient {
     return this.control(node, RouteProbeRequest.encode({ key, timeoutMs }), (timeoutMs ?? CLI_REQUEST_TIMEOUT_MS) + 1000);
   }
 
+  /** Publish on every NATS cluster of the lab (events the dashboard follows, such as scenario progress). */
+  async broadcast(subject: string, data: Uint8Array): Promise<void> {
+    const urls = new Set([this.lab.nats.join(), ...this.lab.orgs.filter((o) => o.nats).map((o) => o.nats!.join())]);
+    for (const u of urls) {
+      const node = this.lab.nodes.find((n) => natsOf(this.lab, n).join() === u);
+      const t = node ? await this.transportOf(node).catch(() => undefined) : this.transport;
+      if (t) publishQuietly(t, subject, data);
+    }
+  }
+
   /** The node asked for, or the first ready node of the lab (of one organisation, when given). */
   async anyNode(prefix?: string, org?: string): Promise<LabNode> {
     if (prefix) return findNode(this.lab, prefix);
@@ -74,6 +103,7 @@ export class LabClient {
   }
 
   async close(): Promise<void> {
+    for (const t of this.others.values()) await (await t.catch(() => undefined))?.close();
     await this.transport.close();
   }
 }

@@ -34,6 +34,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Whether `pid` is a live process (zombies count as dead). */
 export function isAlive(pid: number): boolean {
+  // 0 and negative pids name process groups: never "alive" as one process (and never signalled).
+  if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
   } catch {

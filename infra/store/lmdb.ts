@@ -211,6 +211,24 @@ export class LmdbStore implements LocalStore {
     });
   }
 
+  /**
+   * Fault injection (scenarios on the real lab): flip bytes of up to `count` stored blocks in place,
+   * as disk rot would, leaving their metadata intact. Returns the ids corrupted. Safe while a node
+   * process has the same store open (LMDB serialises writers across processes).
+   */
+  async corruptBlocks(count: number): Promise<string[]> {
+    this.ready();
+    return this.write(() => {
+      const ids = [...this.blocks.getKeys({ limit: count })].map((k) => Buffer.from(k).toString('hex'));
+      for (const id of ids) {
+        const bytes = Buffer.from(this.blocks.getBinary(key(id))!);
+        bytes[bytes.length >> 1] = bytes[bytes.length >> 1]! ^ 0xff;
+        this.blocks.putSync(key(id), bytes);
+      }
+      return ids;
+    });
+  }
+
   // ---- signed objects ----
 
   async getObject(id: string): Promise<ObjectVersion | undefined> {

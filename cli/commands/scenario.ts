@@ -1,0 +1,104 @@
+// `post scenario list | run`: fault-injection scenarios (issue 7) on the deterministic simulator
+// (--sim, the default; --seed N replays a run exactly) or on a running local lab (--lab FILE). A run
+// prints each checker's verdict and exits 1 when any check fails; progress goes to stderr (and, on
+// the lab, to the dashboard).
+import { randomInt } from 'node:crypto';
+import { resolve } from 'node:path';
+import { findScenario, runScenario, scenarios, type ScenarioPlan, type Verdict } from '../../scenarios/catalog';
+import { Unsupported, type ScenarioEnv } from '../../scenarios/env/env';
+import { CommandError, defineCommand, helpText, parse, printJson } from '../args';
+
+const listSpec = defineCommand({
+  usage: 'post scenario list [--json]',
+  summary: 'The fault-injection scenarios, and where each can run (sim, lab).',
+  options: { json: { type: 'boolean', description: 'print the list as JSON' } },
+});
+
+const runSpec = defineCommand({
+  usage: 'post scenario run NAME|all [--sim] [--seed N|random] [--lab FILE] [--broken replication] [--json]',
+  positionals: ['NAME'],
+  summary:
+    'Run a scenario: a mail workload, its faults, a heal phase and final reads, judged by the checkers (no acknowledged mail lost, exactly once in INBOX, k replicas, no forks, a throughput floor). Exits 1 on a violation.',
+  options: {
+    sim: { type: 'boolean', description: 'on the deterministic simulator (the default without --lab)' },
+    seed: { type: 'string', description: 'simulator seed: a number, or random (printed, to replay); default 1' },
+    lab: { type: 'string', description: 'on the running local lab described by this lab.json (post lab up --users 2 or more)' },
+    broken: { type: 'string', description: 'simulator only: run a deliberately broken build (replication: one copy, no repair) to see the checkers fail' },
+    json: { type: 'boolean', description: 'print the verdicts (with every operation) as JSON' },
+  },
+});
+
+export async function scenarioCommand(argv: string[]): Promise<void> {
+  const [sub, ...rest] = argv;
+  if (sub === 'list') return list(rest);
+  if (sub === 'run') return run(rest);
+  throw new CommandError(`unknown command: post scenario ${sub ?? ''}\nusage: ${listSpec.usage}\n       ${runSpec.usage}`);
+}
+
+function list(argv: string[]): void {
+  const { values, help } = parse(listSpec, argv);
+  if (help) return void console.log(helpText(listSpec));
+  const rows = scenarios.map((s) => ({ name: s.name, envs: s.envs, description: s.description }));
+  if (values.json) return printJson(rows);
+  for (const r of rows) console.log(`${r.name.padEnd(17)} ${r.envs.join(',').padEnd(8)} ${r.description}`);
+}
+
+async function run(argv: string[]): Promise<void> {
+  const { values, positionals, help } = parse(runSpec, argv);
+  if (help) return void console.log(helpText(runSpec));
+  const name = positionals[0]!;
+  const onLab = values.lab !== undefined;
+  if (onLab && values.sim) throw new CommandError('choose --sim or --lab FILE, not both', 2);
+  if (onLab && (values.seed !== undefined || values.broken !== undefined)) throw new CommandError('--seed and --broken are for the simulator (--sim); the lab runs the build it was started with', 2);
+  if (values.broken !== undefined && values.broken !== 'replication') throw new CommandError(`--broken knows only replication, not ${values.broken}`, 2);
+  const seed = values.seed === 'random' ? String(randomInt(1, 2 ** 31)) : (values.seed ?? '1');
+  if (!/^\d{1,15}$/.test(seed)) throw new CommandError(`--seed must be a number or random, not ${seed}`, 2);
+  const kind = onLab ? 'lab' : 'sim';
+  const plans = selected(name, kind);
+
+  const verdicts: Verdict[] = [];
+  for (const plan of plans) {
+    const env = await openEnv(kind, { lab: values.lab, seed, broken: values.broken as 'replication' | undefined });
+    try {
+      const verdict = await runScenario(plan, env, { seed: onLab ? undefined : seed });
+      verdicts.push(verdict);
+      if (!values.json) printVerdict(verdict);
+    } catch (e) {
+      if (e instanceof Unsupported) throw new CommandError(e.message, 2);
+      throw e;
+    } finally {
+      await env.close();
+    }
+  }
+  if (values.json) printJson(verdicts.length === 1 ? verdicts[0] : verdicts);
+  const failed = verdicts.filter((v) => !v.ok);
+  if (failed.length > 0) throw new CommandError(`${failed.map((v) => v.scenario).join(', ')}: a check failed (see above)`, 1);
+}
+
+function selected(name: string, kind: 'sim' | 'lab'): ScenarioPlan[] {
+  if (name === 'all') return scenarios.filter((s) => s.envs.includes(kind));
+  const plan = findScenario(name);
+  if (!plan) throw new CommandError(`no scenario ${name}; there are: ${scenarios.map((s) => s.name).join(', ')}`, 2);
+  if (!plan.envs.includes(kind)) throw new CommandError(`${name} runs only on the simulator: its fault (${plan.description}) cannot be made between processes on one machine; run it with --sim`, 2);
+  return [plan];
+}
+
+async function openEnv(kind: 'sim' | 'lab', o: { lab?: string; seed: string; broken?: 'replication' }): Promise<ScenarioEnv> {
+  if (kind === 'lab') {
+    const { LabEnv } = await import('../../scenarios/env/labEnv');
+    try {
+      return await LabEnv.open(resolve(o.lab!));
+    } catch (e) {
+      throw new CommandError((e as Error).message);
+    }
+  }
+  const { SimEnv } = await import('../../scenarios/env/simEnv');
+  return SimEnv.create({ seed: Number(o.seed), broken: o.broken });
+}
+
+function printVerdict(v: Verdict): void {
+  const s = v.stats;
+  console.log(`scenario ${v.scenario} on the ${v.env === 'sim' ? `simulator (seed ${v.seed})` : 'lab'}: ${v.ok ? 'PASS' : 'FAIL'}`);
+  console.log(`  ${s.mails} mails: ${s.ok} ok, ${s.failed} failed, ${s.unknown} unknown; ${s.faults} faults and heals; workload ${(s.workloadMs / 1000).toFixed(1)} s`);
+  for (const c of v.checks) console.log(`  ${c.ok ? 'pass' : 'FAIL'}  ${c.name}: ${c.detail}`);
+}

@@ -1,0 +1,74 @@
+// What a scenario can do to a system and ask of it, on the deterministic simulator or on the real
+// local lab. Scenarios are written once against this; faults a target cannot produce say so.
+import type { Outcome } from '../history';
+import type { Inboxes } from '../checkers';
+
+export class Unsupported extends Error {
+  constructor(what: string, env: string) {
+    super(`${what} is not available on the ${env}; run this scenario with --sim`);
+    this.name = 'Unsupported';
+  }
+}
+
+export interface ScenarioEnv {
+  readonly kind: 'sim' | 'lab';
+  /** Replicas per object the checkers expect. */
+  readonly k: number;
+  /** Milliseconds (simulated on the simulator). */
+  now(): number;
+  /** Let time pass (the simulator runs its clock; the lab sleeps). */
+  wait(ms: number): Promise<void>;
+  /** Mail users (addresses) the workload may use. */
+  users(): string[];
+  /** Live nodes, by id. */
+  nodes(): string[];
+  /** Nodes that host a user (killing them takes a user offline). */
+  userNodes(): string[];
+  /** Submit a mail as SMTP would: ok = 250; failed = a permanent refusal; unknown = timeout / temporary. */
+  sendMail(from: string, to: string, subject: string): Promise<{ outcome: Outcome; error?: string }>;
+  /** Subjects in each user's INBOX, with their counts. */
+  inboxes(): Promise<Inboxes>;
+  kill(node: string): Promise<void>;
+  restart(node: string): Promise<void>;
+  partition(groups: string[][]): Promise<void>;
+  heal(): Promise<void>;
+  /** A NATS server dies with messages in flight (and comes back on heal). */
+  crashNats(): Promise<void>;
+  restoreNats(): Promise<void>;
+  slow(node: string, extraMs: number): Promise<void>;
+  unslow(node: string): Promise<void>;
+  /** Flip bytes of `count` blocks on a node's disk; returns how many were corrupted. */
+  corrupt(node: string, count: number): Promise<number>;
+  /** One device of `user` logged in on `node`: append messages to a folder, set flags (two at once = two devices). */
+  device(user: string, node: string): Promise<Device>;
+  /** Every hosted user pulls its pending notifications now (what a node does on reconnect, and every minute). */
+  flush(): Promise<void>;
+  /** Under-replicated block and object ids, and forked objects, across the whole system. */
+  audit(): Promise<{ underReplicated: number; forks: string[] }>;
+  /** Start several operations at once (two devices writing together) and wait for all of them. */
+  together<T>(fs: (() => Promise<T>)[]): Promise<T[]>;
+  /** Progress for people watching (stderr, and the lab dashboard). */
+  progress(event: Record<string, unknown>): void;
+  close(): Promise<void>;
+}
+
+export interface Device {
+  append(folder: string, subject: string): Promise<Outcome>;
+  flag(folder: string, subject: string, flag: string): Promise<Outcome>;
+  /** Subject -> flags, as this device sees the folder now. */
+  list(folder: string): Promise<Map<string, string[]>>;
+  close(): Promise<void>;
+}
+
+/** A minimal RFC 5322 message with a unique subject. */
+export function rawMail(from: string, to: string, subject: string, dateMs: number): Buffer {
+  return Buffer.from(
+    `From: <${from}>\r\nTo: <${to}>\r\nSubject: ${subject}\r\nDate: ${new Date(dateMs).toUTCString()}\r\nMessage-ID: <${subject.replace(/\W/g, '.')}@scenario>\r\n\r\n${subject}\r\n`,
+  );
+}
+
+/** The Subject header of a raw message. */
+export function subjectOf(raw: Uint8Array): string {
+  const head = Buffer.from(raw.subarray(0, Math.min(raw.length, 8192))).toString('latin1');
+  return /^Subject: ?(.*)$/im.exec(head.split('\r\n\r\n')[0] ?? '')?.[1]?.trim() ?? '';
+}

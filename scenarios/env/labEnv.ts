@@ -1,0 +1,317 @@
+// Scenarios on the real local lab (`post lab up --users N`): mail goes in over SMTP (nodemailer) and
+// is read back over IMAP (imapflow), as a user's mail client would; nodes are killed with SIGKILL
+// and restarted from their data folders; a NATS server of the lab is killed and restarted; a slow
+// node is a process stopped and continued (SIGSTOP / SIGCONT); disk rot flips bytes in a node's
+// LMDB store. A network partition cannot be made between processes on one loopback: it says so.
+import { ImapFlow } from 'imapflow';
+import { join } from 'node:path';
+import nodemailer from 'nodemailer';
+import { LabClient } from '../../cli/lab/client';
+import { type LabFile, type LabNode, type LabUser, natsOf, readLab, writeLab } from '../../cli/lab/labFile';
+import { sleep, startNodeProcess, waitReady } from '../../cli/lab/processes';
+import { isAlive } from '../../infra/nats/process';
+import { NatsCluster } from '../../infra/nats/server';
+import { LmdbStore } from '../../infra/store/lmdb';
+import { AuditRequest, UsersPullRequest } from '../../protocol/control';
+import { SCENARIO_LAB_TIMINGS as T } from '../../protocol/limits';
+import { subjects } from '../../protocol/subjects';
+import type { Inboxes } from '../checkers';
+import type { Outcome } from '../history';
+import { type Device, rawMail, type ScenarioEnv, subjectOf, Unsupported } from './env';
+
+/** An operation bounded in time: a hung server makes it `undefined`, not a hung scenario. */
+async function within<T>(ms: number, p: Promise<T>): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export class LabEnv implements ScenarioEnv {
+  readonly kind = 'lab' as const;
+  /** Nodes currently stopped with SIGSTOP, with the loop that keeps them slow. */
+  private readonly slowed = new Map<string, { stop: boolean; done: Promise<void> }>();
+  private readonly natsCluster: NatsCluster;
+  private crashedNats: number | undefined;
+
+  private constructor(
+    private readonly path: string,
+    private readonly lab: LabFile,
+    private readonly client: LabClient,
+    readonly k: number,
+    private readonly mailUsers: readonly LabUser[],
+  ) {
+    this.natsCluster = NatsCluster.attach(lab.natsPidFile);
+  }
+
+  /** Attach to a running lab from its lab.json; it needs at least two mail users (`post lab up --users 2`). */
+  static async open(path: string): Promise<LabEnv> {
+    const lab = readLab(path);
+    const users = lab.users.filter((u) => !lab.nodes.some((n) => n.gatewayUser === u.address));
+    if (users.length < 2) throw new Error(`the lab in ${path} has ${users.length} mail users; scenarios need two or more (post lab up --users 2)`);
+    const client = await LabClient.connect(lab);
+    try {
+      const status = await client.status(await client.anyNode());
+      return new LabEnv(path, lab, client, status.replicationFactor ?? 3, users);
+    } catch (e) {
+      await client.close();
+      throw e;
+    }
+  }
+
+  now(): number {
+    return Date.now();
+  }
+
+  wait(ms: number): Promise<void> {
+    return sleep(ms);
+  }
+
+  users(): string[] {
+    return this.mailUsers.map((u) => u.address);
+  }
+
+  nodes(): string[] {
+    return this.lab.nodes.filter((n) => isAlive(n.pid)).map((n) => n.id);
+  }
+
+  userNodes(): string[] {
+    return [...new Set(this.lab.users.map((u) => u.node))];
+  }
+
+  private node(id: string): LabNode {
+    const n = this.lab.nodes.find((x) => x.id === id);
+    if (!n) throw new Error(`lab.json names no node ${id.slice(0, 12)}`);
+    return n;
+  }
+
+  private user(address: string): LabUser {
+    const u = this.mailUsers.find((x) => x.address === address);
+    if (!u) throw new Error(`lab.json names no user ${address}`);
+    return u;
+  }
+
+  async sendMail(from: string, to: string, subject: string): Promise<{ outcome: Outcome; error?: string }> {
+    const u = this.user(from);
+    const node = this.node(u.node);
+    const transport = nodemailer.createTransport({
+      host: node.smtp.host,
+      port: node.smtp.port,
+      secure: false,
+      auth: { user: u.address, pass: u.password },
+      tls: { rejectUnauthorized: false },
+      connectionTimeout: T.connectMs,
+      greetingTimeout: T.connectMs,
+      socketTimeout: T.submitMs,
+    });
+    try {
+      await transport.sendMail({ envelope: { from, to: [to] }, raw: rawMail(from, to, subject, Date.now()) });
+      return { outcome: 'ok' };
+    } catch (e) {
+      const x = e as { responseCode?: number; code?: string; message: string };
+      // Refused before anything was accepted (5xx, or no server to talk to): failed. A timeout or a
+      // temporary 4xx may follow a write that landed: unknown.
+      const refused = (x.responseCode !== undefined && x.responseCode >= 500) || x.code === 'ECONNREFUSED';
+      return { outcome: refused ? 'failed' : 'unknown', error: x.message };
+    } finally {
+      transport.close();
+    }
+  }
+
+  private async imap(address: string, nodeId?: string): Promise<ImapFlow> {
+    const u = this.user(address);
+    const node = this.node(nodeId ?? u.node);
+    const c = new ImapFlow({ host: node.imap.host, port: node.imap.port, secure: false, auth: { user: u.address, pass: u.password }, logger: false, socketTimeout: T.submitMs });
+    c.on('error', () => {}); // reported by the call that was waiting
+    await c.connect();
+    return c;
+  }
+
+  /** Subject -> flags of every message in a folder. */
+  private async folder(c: ImapFlow, folder: string): Promise<{ subject: string; uid: number; flags: string[] }[]> {
+    const lock = await c.getMailboxLock(folder);
+    try {
+      const mailbox = c.mailbox;
+      if (!mailbox || mailbox.exists === 0) return [];
+      // A flag change made elsewhere may arrive during the FETCH as an unsolicited FETCH (FLAGS) of
+      // the same message, after its solicited response: merge by sequence number, latest flags win.
+      const bySeq = new Map<number, { subject: string; uid: number; flags: string[] }>();
+      for await (const m of c.fetch('1:*', { uid: true, flags: true, headers: ['subject'] })) {
+        const seen = bySeq.get(m.seq);
+        bySeq.set(m.seq, {
+          subject: m.headers ? subjectOf(m.headers) : (seen?.subject ?? ''),
+          uid: m.uid ?? seen?.uid,
+          flags: m.flags ? [...m.flags] : (seen?.flags ?? []),
+        });
+      }
+      return [...bySeq.values()];
+    } finally {
+      lock.release();
+    }
+  }
+
+  async inboxes(): Promise<Inboxes> {
+    const out = new Map<string, Map<string, number>>();
+    for (const user of this.users()) {
+      const counts = new Map<string, number>();
+      out.set(user, counts);
+      // A user whose INBOX cannot be read holds nothing, as far as the checkers are concerned.
+      const c = await this.imap(user).catch(() => undefined);
+      if (!c) continue;
+      try {
+        for (const m of await this.folder(c, 'INBOX')) counts.set(m.subject, (counts.get(m.subject) ?? 0) + 1);
+      } catch {
+        /* unreadable: counted as lost */
+      } finally {
+        await c.logout().catch(() => c.close());
+      }
+    }
+    return out;
+  }
+
+  async kill(id: string): Promise<void> {
+    const node = this.node(id);
+    if (!isAlive(node.pid)) return;
+    process.kill(node.pid, 'SIGKILL');
+    for (let i = 0; i < 100 && isAlive(node.pid); i++) await sleep(50);
+  }
+
+  async restart(id: string): Promise<void> {
+    const node = this.node(id);
+    if (isAlive(node.pid)) await this.kill(id);
+    node.pid = startNodeProcess(node, natsOf(this.lab, node));
+    writeLab(this.path, this.lab);
+    await waitReady(this.client, [node]);
+  }
+
+  async partition(): Promise<void> {
+    throw new Unsupported('a network partition', 'local lab');
+  }
+
+  async heal(): Promise<void> {
+    throw new Unsupported('a network partition', 'local lab');
+  }
+
+  async crashNats(): Promise<void> {
+    this.crashedNats = 0;
+    await this.natsCluster.kill(0, 'SIGKILL');
+  }
+
+  async restoreNats(): Promise<void> {
+    if (this.crashedNats === undefined) return;
+    await this.natsCluster.restart(this.crashedNats, { detached: true });
+    this.crashedNats = undefined;
+  }
+
+  /** Slow: the process is stopped for `extraMs`, continued briefly, stopped again, until unslow. */
+  async slow(id: string, extraMs: number): Promise<void> {
+    const pid = this.node(id).pid;
+    const state = { stop: false, done: Promise.resolve() };
+    state.done = (async () => {
+      while (!state.stop && isAlive(pid)) {
+        process.kill(pid, 'SIGSTOP');
+        await sleep(extraMs);
+        process.kill(pid, 'SIGCONT');
+        await sleep(T.slowAwakeMs);
+      }
+    })().catch(() => {});
+    this.slowed.set(id, state);
+  }
+
+  async unslow(id: string): Promise<void> {
+    const state = this.slowed.get(id);
+    if (!state) return;
+    state.stop = true;
+    await state.done;
+    this.slowed.delete(id);
+    const pid = this.node(id).pid;
+    if (isAlive(pid)) process.kill(pid, 'SIGCONT');
+  }
+
+  async corrupt(id: string, count: number): Promise<number> {
+    const store = LmdbStore.open(join(this.node(id).data, 'store'));
+    try {
+      return (await store.corruptBlocks(count)).length;
+    } finally {
+      await store.close();
+    }
+  }
+
+  async device(user: string, nodeId: string): Promise<Device> {
+    const c = await this.imap(user, nodeId);
+    const guard = async (f: () => Promise<unknown>): Promise<Outcome> => ((await within(T.submitMs, f().then(() => true, () => false))) ? 'ok' : 'unknown');
+    const ensured = new Set<string>();
+    const ensure = async (folder: string) => {
+      if (ensured.has(folder)) return;
+      if (!(await c.list()).some((f) => f.path === folder)) await c.mailboxCreate(folder).catch(() => {}); // the other device may have made it
+      ensured.add(folder);
+    };
+    return {
+      append: (folder, subject) =>
+        guard(async () => {
+          await ensure(folder);
+          const r = await c.append(folder, rawMail(user, user, subject, Date.now()));
+          if (!r) throw new Error('APPEND refused');
+        }),
+      flag: (folder, subject, flag) =>
+        guard(async () => {
+          // The other device's message shows up once this session hears of it (NOOP asks).
+          let m: { uid: number } | undefined;
+          for (const deadline = Date.now() + T.visibleMs; !m && Date.now() < deadline; await sleep(T.pollMs)) {
+            await c.noop();
+            m = (await this.folder(c, folder)).find((x) => x.subject === subject);
+          }
+          if (!m) throw new Error('no such message');
+          const lock = await c.getMailboxLock(folder);
+          try {
+            if (!(await c.messageFlagsAdd(String(m.uid), [flag], { uid: true }))) throw new Error('STORE refused');
+          } finally {
+            lock.release();
+          }
+        }),
+      list: async (folder) => new Map((await this.folder(c, folder)).map((m) => [m.subject, m.flags])),
+      close: async () => void (await c.logout().catch(() => c.close())),
+    };
+  }
+
+  async flush(): Promise<void> {
+    await Promise.all(this.liveNodes().map((n) => this.client.ask(n, UsersPullRequest, {}, T.controlMs).catch(() => {})));
+  }
+
+  async audit(): Promise<{ underReplicated: number; forks: string[] }> {
+    const under = new Set<string>();
+    const forks = new Set<string>();
+    for (const n of this.liveNodes()) {
+      const a = await this.client.ask(n, AuditRequest, {}, T.controlMs).catch(() => undefined);
+      // A node that cannot answer its audit counts as holding under-replicated data: never a pass by silence.
+      if (!a) under.add(`unanswered audit of ${n.id}`);
+      for (const id of a?.underReplicated ?? []) under.add(id);
+      for (const f of a?.forks ?? []) forks.add(f);
+    }
+    return { underReplicated: under.size, forks: [...forks] };
+  }
+
+  private liveNodes(): LabNode[] {
+    return this.lab.nodes.filter((n) => isAlive(n.pid));
+  }
+
+  together<T>(fs: (() => Promise<T>)[]): Promise<T[]> {
+    return Promise.all(fs.map((f) => f()));
+  }
+
+  progress(event: Record<string, unknown>): void {
+    const line = JSON.stringify({ t: new Date().toISOString(), ...event });
+    process.stderr.write(`scenario: ${line}\n`);
+    void this.client.broadcast(subjects.scenario(), Buffer.from(line));
+  }
+
+  async close(): Promise<void> {
+    for (const id of [...this.slowed.keys()]) await this.unslow(id);
+    await this.restoreNats().catch(() => {});
+    // Whatever a scenario killed and did not restart comes back, so the lab is left as it was found.
+    for (const n of this.lab.nodes) if (!isAlive(n.pid)) await this.restart(n.id).catch(() => {});
+    await this.client.close();
+  }
+}

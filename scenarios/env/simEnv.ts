@@ -1,0 +1,285 @@
+// Scenarios on the deterministic simulator: a SimCluster of nodes hosting mail users, faults injected
+// through the simulated network, clock and disks. The same seed replays a run exactly.
+import type { PostNode } from '../../actors/node';
+import { MemoryStore } from '../../infra/store/memory';
+import type { MailUserSession } from '../../mail/backend';
+import { SimCluster } from '../sim/cluster';
+import type { Inboxes } from '../checkers';
+import type { Outcome } from '../history';
+import { type Device, rawMail, type ScenarioEnv, subjectOf } from './env';
+
+export interface SimEnvOptions {
+  readonly seed: number | string;
+  readonly nodes?: number;
+  readonly users?: number;
+  /** A deliberately broken build: one copy of everything, no repair (the checkers must catch it). */
+  readonly broken?: 'replication';
+}
+
+/** Mail submissions slower than this count as unknown (a client would have timed out). */
+const SUBMIT_TIMEOUT_MS = 30_000;
+
+export class SimEnv implements ScenarioEnv {
+  readonly kind = 'sim' as const;
+  readonly k = 3;
+  private readonly passwords = new Map<string, string>();
+  private readonly hosts = new Map<string, string>();
+
+  /** True while a drive() runs the clock: calls made inside it must not run it again. */
+  private driving = false;
+
+  private constructor(readonly cluster: SimCluster) {}
+
+  /** Run the simulated clock until `p` settles (unless already doing so for an enclosing call). */
+  private async drive<T>(p: Promise<T>): Promise<T> {
+    if (this.driving) return p;
+    this.driving = true;
+    try {
+      return await this.cluster.settle(p, 600_000);
+    } finally {
+      this.driving = false;
+    }
+  }
+
+  /** Start several operations at once and run them to completion together. */
+  together<T>(fs: (() => Promise<T>)[]): Promise<T[]> {
+    if (this.driving) return Promise.all(fs.map((f) => f()));
+    this.driving = true;
+    const all = Promise.all(fs.map((f) => f()));
+    this.driving = false;
+    return this.drive(all);
+  }
+
+  static async create(opts: SimEnvOptions): Promise<SimEnv> {
+    const broken = opts.broken === 'replication';
+    const cluster = await SimCluster.create({
+      seed: opts.seed,
+      ...(broken ? { replicationFactor: 1, storageTimings: { ...(await import('../../protocol/limits')).STORAGE_TIMINGS, repairDebounceMs: 1e12, antiEntropyIntervalMs: 1e12 } } : {}),
+    });
+    await cluster.addNodes(opts.nodes ?? 12, 50);
+    await cluster.runUntil(() => cluster.allReady(), 60_000);
+    await cluster.runFor(3_000);
+    const env = new SimEnv(cluster);
+    const nodes = cluster.live();
+    for (let i = 1; i <= (opts.users ?? 6); i++) {
+      const address = `user${i}@sim.example`;
+      const node = nodes[(i * 5) % nodes.length]!;
+      await cluster.addUser(address, `pw${i}`, node);
+      env.passwords.set(address, `pw${i}`);
+      env.hosts.set(address, node.id);
+    }
+    return env;
+  }
+
+  now(): number {
+    return this.cluster.clock.now();
+  }
+
+  wait(ms: number): Promise<void> {
+    return this.cluster.runFor(ms);
+  }
+
+  users(): string[] {
+    return [...this.passwords.keys()];
+  }
+
+  nodes(): string[] {
+    return this.cluster.liveIds();
+  }
+
+  userNodes(): string[] {
+    return [...new Set(this.hosts.values())];
+  }
+
+  private node(id: string): PostNode {
+    const n = this.cluster.nodes.get(id);
+    if (!n) throw new Error(`node ${id.slice(0, 12)} is not running`);
+    return n;
+  }
+
+  /** A live node to submit through: the sender's own, or any other if it is down. */
+  private gatewayFor(user: string): PostNode | undefined {
+    return this.cluster.nodes.get(this.hosts.get(user)!) ?? this.cluster.live()[0];
+  }
+
+  sendMail(from: string, to: string, subject: string): Promise<{ outcome: Outcome; error?: string }> {
+    return this.drive(this.submit(from, to, subject));
+  }
+
+  private async submit(from: string, to: string, subject: string): Promise<{ outcome: Outcome; error?: string }> {
+    const node = this.gatewayFor(from);
+    if (!node) return { outcome: 'failed', error: '421 no node is up' };
+    const submission = node.mail.submission;
+    const attempt = (async () => {
+      await submission.authenticate(from, this.passwords.get(from)!);
+      const raw = rawMail(from, to, subject, this.now());
+      await submission.submit({
+        envelope: {
+          authenticated: true,
+          submitter: from,
+          mailFrom: from,
+          postRecipients: [to],
+          externalRecipients: [],
+          client: { address: '127.0.0.1', helo: 'scenario', protocol: 'ESMTPA', tls: false },
+          eightBitMime: false,
+          smtpUtf8: false,
+          receivedAtMs: this.now(),
+          sessionId: subject,
+        },
+        raw,
+        idempotencyKey: subject,
+      });
+    })();
+    const result = attempt.then(
+      () => ({ outcome: 'ok' as Outcome }),
+      (e: { code?: string; message?: string }) =>
+        // A permanent refusal is failed; anything temporary may still have been stored somewhere.
+        ({ outcome: (['UNKNOWN_USER', 'WRONG_PASSWORD', 'SENDER_BLOCKED', 'TOO_BIG'].includes(e.code ?? '') ? 'failed' : 'unknown') as Outcome, error: `${e.code}: ${e.message}` }),
+    );
+    return Promise.race([result, new Promise<{ outcome: Outcome; error: string }>((r) => this.cluster.clock.setTimeout(() => r({ outcome: 'unknown', error: 'timed out' }), SUBMIT_TIMEOUT_MS))]);
+  }
+
+  private async session(user: string, nodeId?: string): Promise<MailUserSession> {
+    const node = nodeId ? this.node(nodeId) : (this.cluster.nodes.get(this.hosts.get(user)!) ?? this.cluster.live()[0]!);
+    return node.mail.authenticator.authenticate(user, this.passwords.get(user)!);
+  }
+
+  inboxes(): Promise<Inboxes> {
+    return this.drive(this.readInboxes());
+  }
+
+  private async readInboxes(): Promise<Inboxes> {
+    const out = new Map<string, Map<string, number>>();
+    for (const user of this.users()) {
+      const counts = new Map<string, number>();
+      out.set(user, counts);
+      // What cannot be read (a lost log head, a lost message block) is simply not there: the
+      // checkers count it as lost mail rather than the run failing.
+      const s = await this.session(user).catch(() => undefined);
+      if (!s) continue;
+      try {
+        const snap = await s.openFolder('INBOX');
+        for (const m of snap.messages) {
+          const raw = await s.readMessage(m.ref).catch(() => undefined);
+          if (!raw) continue;
+          const subject = subjectOf(raw);
+          counts.set(subject, (counts.get(subject) ?? 0) + 1);
+        }
+      } catch {
+        /* the folder itself is unreadable: nothing in it counts */
+      } finally {
+        await s.close();
+      }
+    }
+    return out;
+  }
+
+  async kill(node: string): Promise<void> {
+    await this.drive(this.cluster.kill(node));
+  }
+
+  async restart(node: string): Promise<void> {
+    const n = await this.cluster.restart(node);
+    if (!this.driving) await this.cluster.runUntil(() => n.router.state === 'ready', 60_000);
+  }
+
+  async partition(groups: string[][]): Promise<void> {
+    this.cluster.network.partition(groups);
+  }
+
+  async heal(): Promise<void> {
+    this.cluster.network.heal();
+  }
+
+  async crashNats(): Promise<void> {
+    this.cluster.network.dropInFlight({ reconnectMs: 500 });
+  }
+
+  async restoreNats(): Promise<void> {}
+
+  async slow(node: string, extraMs: number): Promise<void> {
+    this.cluster.network.slow(node, extraMs);
+  }
+
+  async unslow(node: string): Promise<void> {
+    this.cluster.network.slow(node, 0);
+  }
+
+  async corrupt(node: string, count: number): Promise<number> {
+    const disk = this.cluster.disks.get(node);
+    if (!disk) return 0;
+    const store = new MemoryStore(disk);
+    const ids = [...disk.blocks.map.keys()].slice(0, count);
+    return ids.filter((id) => store.corrupt(id)).length;
+  }
+
+  async device(user: string, node: string): Promise<Device> {
+    const s = await this.drive(this.session(user, node));
+    const uidOf = async (folder: string, subject: string) => {
+      const snap = await s.openFolder(folder);
+      for (const m of snap.messages) if (subjectOf(await s.readMessage(m.ref)) === subject) return m.uid;
+      return undefined;
+    };
+    const guard = async (f: () => Promise<unknown>): Promise<Outcome> => {
+      try {
+        await f();
+        return 'ok';
+      } catch {
+        return 'unknown';
+      }
+    };
+    return {
+      append: (folder, subject) => this.drive(guard(() => s.append(folder, rawMail(user, user, subject, this.now()), [], Math.floor(this.now())))),
+      flag: (folder, subject, flag) =>
+        this.drive(
+          guard(async () => {
+            const uid = await uidOf(folder, subject);
+            if (uid === undefined) throw new Error('no such message');
+            await s.storeFlags(folder, [uid], { mode: 'add', flags: [flag] });
+          }),
+        ),
+      list: (folder) =>
+        this.drive(
+          (async () => {
+            const snap = await s.openFolder(folder);
+            const out = new Map<string, string[]>();
+            for (const m of snap.messages) out.set(subjectOf(await s.readMessage(m.ref)), [...m.flags]);
+            return out;
+          })(),
+        ),
+      close: () => this.drive(s.close()),
+    };
+  }
+
+  flush(): Promise<void> {
+    return this.drive(Promise.all(this.cluster.live().flatMap((n) => [...n.users.users.values()].map((app) => app.pull()))).then(() => {}));
+  }
+
+  audit(): Promise<{ underReplicated: number; forks: string[] }> {
+    return this.drive(this.runAudit());
+  }
+
+  private async runAudit(): Promise<{ underReplicated: number; forks: string[] }> {
+    const ids = new Set<string>();
+    const objects = new Set<string>();
+    for (const disk of this.cluster.disks.values()) {
+      for (const id of disk.blocks.map.keys()) ids.add(id);
+      for (const id of disk.objects.map.keys()) objects.add(id);
+    }
+    const under = (await this.cluster.underReplicated([...ids], 'block')).length + (await this.cluster.underReplicated([...objects], 'object')).length;
+    const forks = new Set<string>();
+    for (const node of this.cluster.live()) {
+      const a = await node.replicas.audit();
+      for (const f of a.forks) forks.add(f);
+    }
+    return { underReplicated: under, forks: [...forks] };
+  }
+
+  progress(event: Record<string, unknown>): void {
+    process.stderr.write(`scenario: ${JSON.stringify({ t: Math.round(this.now() - 1_700_000_000_000), ...event })}\n`);
+  }
+
+  async close(): Promise<void> {
+    await this.cluster.stop();
+  }
+}

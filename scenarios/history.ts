@@ -1,0 +1,71 @@
+// A scenario's history (Jepsen style): every operation is recorded when invoked and again when it
+// completes as ok, failed, or unknown (a timeout: it may or may not have happened). Checkers judge
+// the history against the final state, never the operations' own claims alone.
+export type Outcome = 'ok' | 'failed' | 'unknown';
+
+export interface MailOp {
+  readonly id: number;
+  readonly kind: 'mail';
+  readonly from: string;
+  readonly to: string;
+  readonly subject: string;
+  readonly invokedAtMs: number;
+  completedAtMs?: number;
+  outcome?: Outcome;
+  error?: string;
+}
+
+export interface FaultOp {
+  readonly id: number;
+  readonly kind: 'fault' | 'heal';
+  readonly what: string;
+  readonly invokedAtMs: number;
+}
+
+export type Operation = MailOp | FaultOp;
+
+export class History {
+  private readonly list: Operation[] = [];
+  private next = 1;
+
+  /**
+   * @param run a tag unique to this run, in every subject it writes: a lab keeps its mailboxes
+   * between runs, and one run must never find (or be judged by) another's mail.
+   */
+  constructor(
+    private readonly now: () => number,
+    readonly run: string,
+  ) {}
+
+  mail(from: string, to: string, subject: string): MailOp {
+    const op: MailOp = { id: this.next++, kind: 'mail', from, to, subject, invokedAtMs: this.now() };
+    this.list.push(op);
+    return op;
+  }
+
+  complete(op: MailOp, outcome: Outcome, error?: string): void {
+    op.completedAtMs = this.now();
+    op.outcome = outcome;
+    if (error) op.error = error;
+  }
+
+  fault(what: string, kind: 'fault' | 'heal' = 'fault'): FaultOp {
+    const op: FaultOp = { id: this.next++, kind, what, invokedAtMs: this.now() };
+    this.list.push(op);
+    return op;
+  }
+
+  get operations(): readonly Operation[] {
+    return this.list;
+  }
+
+  mails(): MailOp[] {
+    return this.list.filter((o): o is MailOp => o.kind === 'mail');
+  }
+
+  summary() {
+    const mails = this.mails();
+    const count = (o: Outcome) => mails.filter((m) => m.outcome === o).length;
+    return { mails: mails.length, ok: count('ok'), failed: count('failed'), unknown: count('unknown'), faults: this.list.filter((o) => o.kind !== 'mail').length };
+  }
+}
