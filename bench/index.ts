@@ -2,12 +2,16 @@
 // the same run (this machine is shared and noisy) and prints its figures.
 import { convergentBench } from './convergent';
 import { logsBench } from './logs';
+import { mailBench, registerMailTarget } from './mail';
+import { postMailTarget } from './mailPost';
 import { notifyBench } from './notify';
 import { routingBench } from './routing';
 import { storageBench } from './storage';
 import type { Bench } from './stats';
 
-export const benches: Bench[] = [routingBench, convergentBench, storageBench, logsBench, notifyBench];
+registerMailTarget(postMailTarget);
+
+export const benches: Bench[] = [routingBench, convergentBench, storageBench, logsBench, notifyBench, mailBench];
 
 export function findBench(name: string): Bench | undefined {
   return benches.find((b) => b.name === name);

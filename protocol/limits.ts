@@ -240,6 +240,11 @@ export const CONTROL_SESSION_IDLE_MS = 60_000;
 export const NOTIFY_PENDING_PER_SENDER_MAX = 1000;
 /** Entries per pull page. */
 export const NOTIFY_PULL_PAGE_MAX = 200;
+/**
+ * Notifications a recipient delivers at once: their INBOX appends share one head write (the log's
+ * group commit) and their receipts one signed receipt per outcome. At most STORAGE_BATCH_IDS_MAX.
+ */
+export const NOTIFY_DELIVER_BATCH_MAX = 32;
 /** Receipts leave tombstones this long: repair cannot resurrect a taken notification, replays are refused. */
 export const NOTIFY_TOMBSTONE_MS = 60 * 24 * 3600 * 1000;
 /** An envelope older than this (or from the future by more than NOTIFY_CLOCK_SKEW_MS) is refused as a replay. */

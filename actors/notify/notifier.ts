@@ -16,7 +16,7 @@ import { majority } from '../../overlay/placement';
 import { ErrorCodes, PostError } from '../../protocol/errors';
 import { decodeFrame } from '../../protocol/frame';
 import type { UserCertificate } from '../../protocol/identity';
-import { NOTIFY_PULL_INTERVAL_MS, NOTIFY_PULL_PAGE_MAX, type StorageTimings } from '../../protocol/limits';
+import { NOTIFY_DELIVER_BATCH_MAX, NOTIFY_PULL_INTERVAL_MS, NOTIFY_PULL_PAGE_MAX, type StorageTimings } from '../../protocol/limits';
 import { DropAck, DropList, DropListReply, DropPut, DropPutReply, type Envelope, InboxPush } from '../../protocol/notify';
 import { subjects } from '../../protocol/subjects';
 import type { Metrics } from '../metrics';
@@ -197,16 +197,22 @@ class Inbox implements RecipientHandle {
     this.draining = true;
     try {
       while (this.queue.length && !this.stopped) {
-        const { entryId, envelope } = this.queue.shift()!;
-        const outcome = await this.process(entryId, envelope);
-        if (outcome === 'delivered' && this.deps.faults?.crashBeforeReceipt?.()) {
+        // A batch at a time: the deliveries run together (their INBOX appends are written as one
+        // head by the log's group commit), then one receipt per outcome covers the whole batch.
+        const batch = this.queue.splice(0, NOTIFY_DELIVER_BATCH_MAX);
+        const outcomes = await Promise.all(batch.map(({ entryId, envelope }) => this.process(entryId, envelope)));
+        if (outcomes.includes('delivered') && this.deps.faults?.crashBeforeReceipt?.()) {
           this.stopped = true;
           return;
         }
-        if (outcome !== 'retry') await this.acknowledge([entryId], outcome);
-        // Forget it either way: a retry is offered again by the next pull; a re-offer of a delivered
+        const ids = (which: DeliveryOutcome) => batch.filter((_, i) => outcomes[i] === which).map((b) => b.entryId);
+        for (const outcome of ['delivered', 'undeliverable'] as const) {
+          const done = ids(outcome);
+          if (done.length) await this.acknowledge(done, outcome);
+        }
+        // Forget them either way: a retry is offered again by the next pull; a re-offer of a delivered
         // one (a replica that missed the receipt) is delivered idempotently and acknowledged again.
-        this.seen.delete(entryId);
+        for (const { entryId } of batch) this.seen.delete(entryId);
       }
     } finally {
       this.draining = false;
