@@ -5,10 +5,13 @@
 //   ├── transport        connecting / connected / reconnecting / closed
 //   ├── store            opening / open / failed
 //   ├── router           joining / ready (heartbeat ∥ leafSet) / failed
-//   └── replicaManager   repair ∥ antiEntropy ∥ gc ∥ scrub (sessions: one actor per write and read)
+//   ├── replicaManager   repair ∥ antiEntropy ∥ gc ∥ scrub (sessions: one actor per write and read)
+//   ├── notifier         one inbox actor per hosted user: pull ∥ delivery
+//   ├── logWriter        one actor per user, and under it one logAppend actor per open log
+//   ├── mailGateway      the IMAP and SMTP listeners (one session actor per connection)
+//   └── globalRouter     on a gateway node: its membership of the global ring
 //
-// Children start in this order and stop in reverse. Later issues add notifier, logWriter and
-// mailGateway here.
+// Children start in this order and stop in reverse.
 import 'reflect-metadata';
 import { Subject, type Subscription } from 'rxjs';
 import { container as rootContainer, type DependencyContainer, instanceCachingFactory } from 'tsyringe';
@@ -31,6 +34,7 @@ import { DropHandlers } from './notify/dropHandlers';
 import { Notifier } from './notify/notifier';
 import { TransportHeadWatch } from './users/natsHeadWatch';
 import { Directory, UserHost } from './users/userHost';
+import { LogWriterHost } from './users/logWriterHost';
 import { MailGatewayService, type MailGatewayOptions } from './mail/mailGateway';
 import { PostSubmission } from './mail/postSubmission';
 import { Federation } from './federation/federation';
@@ -107,6 +111,7 @@ export class PostNode {
   readonly router: RouterService;
   readonly replicas: ReplicaManagerService;
   readonly notifier: Notifier;
+  readonly logWriters: LogWriterHost;
   readonly users: UserHost;
   readonly mailbox: PostMailbox;
   readonly mail: MailGatewayService;
@@ -128,6 +133,7 @@ export class PostNode {
     this.router = c.resolve(RouterService);
     this.replicas = c.resolve(ReplicaManagerService);
     this.notifier = c.resolve(Notifier);
+    this.logWriters = c.resolve(LogWriterHost);
     this.users = c.resolve(UserHost);
     this.mailbox = c.resolve(PostMailbox);
     this.mail = c.resolve(MailGatewayService);
@@ -149,6 +155,8 @@ export class PostNode {
       store: (ref) => ref.send({ type: 'OPENED' }),
       router: (ref) => this.router.attach(ref as any),
       replicaManager: (ref) => this.replicas.attach(ref as any),
+      notifier: (ref) => this.notifier.attach(ref as any),
+      logWriter: (ref) => this.logWriters.attach(ref),
       mailGateway: (ref) => this.mail.attach(ref as any),
       globalRouter: (ref) => this.gateway?.globalRouter.attach(ref as any),
     };
@@ -157,6 +165,8 @@ export class PostNode {
       { id: 'store', logic: () => storeMachine },
       { id: 'router', logic: () => this.router.logic(), input: this.router.input },
       { id: 'replicaManager', logic: () => this.replicas.logic(), input: this.replicas.input },
+      { id: 'notifier', logic: () => this.notifier.logic() },
+      { id: 'logWriter', logic: () => this.logWriters.logic() },
       { id: 'mailGateway', logic: () => this.mail.logic() },
       ...(this.gateway ? [{ id: 'globalRouter', logic: () => this.gateway!.globalRouter.logic(), input: this.gateway.globalRouter.input }] : []),
     ];
@@ -200,9 +210,14 @@ export class PostNode {
     return this.supervisor?.getSnapshot();
   }
 
-  /** Fault injection: the next effect of `child` throws, as a programming error would. */
-  injectCrash(child: 'router'): void {
-    if (child === 'router') this.router.injectCrash();
+  /**
+   * Fault injection: `child` fails as a programming error would (the router at its next effect, the
+   * notifier and logWriter at once), and the supervisor restarts it.
+   */
+  injectCrash(child: 'router' | 'notifier' | 'logWriter'): void {
+    if (child === 'router') return this.router.injectCrash();
+    const ref = (this.supervisor?.getSnapshot().children as Record<string, AnyActorRef | undefined> | undefined)?.[child];
+    if (ref?.getSnapshot().status === 'active') ref.send({ type: 'CRASH' });
   }
 
   /** Resolves when the router is ready; rejects if it fails or the deadline passes. */
@@ -276,6 +291,7 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
   c.register(Tokens.Store, { useValue: adapters.store });
   c.register(Tokens.Options, { useValue: options });
   c.register(Metrics, { useValue: new Metrics() });
+  c.register(LogWriterHost, { useValue: new LogWriterHost(adapters.log.child({ node: identity.cert.nodeId.slice(0, 12), actor: 'logWriter' })) });
   c.register(RouterService, {
     useFactory: instanceCachingFactory(
       (d) =>
@@ -366,6 +382,7 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
         clock: adapters.clock,
         random: adapters.random,
         headWatch: new TransportHeadWatch(adapters.transport, identity.trust.ringId, d.resolve<Log>(Tokens.Log)),
+        logActors: (user) => d.resolve(LogWriterHost).actorsFor(user.address),
       });
     }),
   });
@@ -386,6 +403,7 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
         storageFor: (user) => new FederatedStorage(replicas.client(userSigner(user)), d.resolve(Federation)),
         headWatch: new TransportHeadWatch(adapters.transport, identity.trust.ringId, d.resolve<Log>(Tokens.Log)),
         mailbox: () => mailbox,
+        logActors: (address) => d.resolve(LogWriterHost).actorsFor(address),
         ringReady: () => router.state === 'ready',
         refreshIntervalMs: replicas.timings.refreshIntervalMs,
         directory: new Directory({ storage: replicas.storage, trust: identity.trust, clock: adapters.clock, federation: d.resolve(Federation) }),

@@ -231,6 +231,10 @@ function redactBytes<T>(value: T, depth = 0): T {
   if (value instanceof Map) return Object.fromEntries([...value].map(([k, v]) => [String(k), redactBytes(v, depth + 1)])) as T;
   if (value instanceof Set) return [...value].map((v) => redactBytes(v, depth + 1)) as T;
   const proto = Object.getPrototypeOf(value);
+  // Actor logic travels in events (RECEIVE spawns a child): its name, not its whole definition.
+  if (typeof (value as { transition?: unknown }).transition === 'function' && typeof (value as { getInitialSnapshot?: unknown }).getInitialSnapshot === 'function') {
+    return `<actor logic ${(value as { id?: string }).id ?? ''}>` as T;
+  }
   if (proto !== Object.prototype && proto !== null) return value; // actor refs, errors: the package serialises them
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactBytes(v, depth + 1)])) as T;
 }

@@ -148,6 +148,9 @@ function childFailed(extra?: 'childEscalated'): any {
         const spec = context.specs.find((s: ChildSpec) => s.id === id)!;
         const recent = (context.recent[id] ?? 0) + 1;
         enqueue({ type: 'reportRestart', params: { id, error: failureOf(event), recent } });
+        const failed = context.refs[id];
+        // After this transition: stopping actors inside it would run their exits within ours.
+        enqueue(() => queueMicrotask(() => stopDescendants(failed)));
         enqueue(stopChild(id));
         enqueue.assign({
           recent: { ...context.recent, [id]: recent },
@@ -166,6 +169,20 @@ function childFailed(extra?: 'childEscalated'): any {
       ],
     },
   ];
+}
+
+/**
+ * An actor that fails stops, but XState (5.x) leaves the actors it spawned running, orphaned (its own
+ * source says so: "children don't belong entirely to the actor"). Stop them, deepest first, before the
+ * replacement starts new ones. `stop()` refuses non-root actors, and the dead parent can no longer run
+ * a stopChild action, so this uses the actor's internal `_stop` (what stopChild itself calls).
+ */
+function stopDescendants(ref: AnyActorRef | undefined): void {
+  for (const child of Object.values((ref?.getSnapshot()?.children ?? {}) as Record<string, AnyActorRef | undefined>)) {
+    if (!child) continue;
+    stopDescendants(child);
+    (child as unknown as { _stop?: () => void })._stop?.();
+  }
 }
 
 // `enqueue` is typed loosely: XState's enqueue type does not survive being passed to a helper.

@@ -286,8 +286,8 @@ export const INSPECT_RECENT_RESTARTS_MAX = 8;
 export const INSPECT_USERS_LISTED_MAX = 32;
 /** Longest actor-tree JSON in a frame: the node's tree is ~1 KB; deeper trees are cut at a depth, not here. */
 export const INSPECT_ACTORS_JSON_CHARS_MAX = 16 * 1024;
-/** Levels of the actor tree described below the supervisor (children and their children). */
-export const INSPECT_ACTOR_DEPTH_MAX = 2;
+/** Levels of the actor tree described below the supervisor (down to logWriter → user → log actor). */
+export const INSPECT_ACTOR_DEPTH_MAX = 3;
 /** Actors described per level (the rest are counted): session actors come and go by the thousand. */
 export const INSPECT_ACTORS_PER_LEVEL_MAX = 16;
 /** Replica health is re-checked after a repair pass, but not more often than this (it asks each replica). */

@@ -21,7 +21,8 @@ import type { FolderChangeRecord } from '../../storage/folders/folderOps';
 import type { FolderState, FolderSummary } from '../../storage/folders/folderState';
 import type { HeadMarks } from '../../storage/log/headMarks';
 import type { HeadWatch, HeadWatchSubscription } from '../../storage/log/headWatch';
-import type { LogDeps, LogEvent } from '../../storage/log/logWriter';
+import type { LogActors, LogDeps, LogEvent } from '../../storage/log/logWriter';
+import { standaloneLogActors } from '../../machines/logAppend.machine';
 import type { UnlockedUser } from '../../storage/users/unlockedUser';
 import { folderChangeOf } from './postMailboxViews';
 
@@ -33,6 +34,8 @@ export interface MailboxDeps {
   readonly random: Random;
   readonly headWatch: HeadWatch;
   readonly marks: HeadMarks;
+  /** Where a user's log actors live (the node's logWriter); standalone actors when absent. */
+  readonly logActors?: (user: UnlockedUser) => LogActors;
 }
 
 type Watcher = (change: FolderChange) => void;
@@ -65,7 +68,8 @@ export class UserMailbox {
 
   static async open(deps: MailboxDeps, user: UnlockedUser): Promise<UserMailbox> {
     const pause = (delayMs: number) => new Promise<void>((resolve) => deps.clock.setTimeout(resolve, delayMs));
-    const logDeps: LogDeps = { storage: deps.storageFor?.(user) ?? deps.storage, signing: user.signing, random: deps.random, pause, marks: deps.marks, headWatch: deps.headWatch };
+    const actors = deps.logActors?.(user) ?? standaloneLogActors;
+    const logDeps: LogDeps = { storage: deps.storageFor?.(user) ?? deps.storage, signing: user.signing, random: deps.random, pause, marks: deps.marks, headWatch: deps.headWatch, actors };
     const index = await openFolderIndex(logDeps, user, user.folderIndexLog);
     const mailbox = new UserMailbox(deps, user, logDeps, index);
     await ensureDefaultFolders(index, deps.random);
@@ -180,6 +184,7 @@ export class UserMailbox {
   }
 
   private closeWriter(folderId: string): void {
+    void this.writers.get(folderId)?.then((log) => log.close(), () => undefined);
     this.writers.delete(folderId);
     this.folderSubscriptions.get(folderId)?.unsubscribe();
     this.folderSubscriptions.delete(folderId);

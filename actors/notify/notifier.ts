@@ -9,6 +9,7 @@
 //   signed receipt that lets the replicas drop it. A notification that can never be delivered (bad
 //   signature, not for us, blocked sender) is acknowledged as undeliverable so it is never retried.
 import type { Subscription } from 'rxjs';
+import { type ActorRefFrom, type AnyActorRef, fromPromise } from 'xstate';
 import type { RingTrust } from '../../crypto/certificates';
 import { dropIdOf, entryIdOf, envelopeNonce, openSealed, sealTo, signEnvelope, signReceipt } from '../../crypto/notification';
 import type { Clock, Log, Random, Transport, TransportSubscription } from '../../infra/ports';
@@ -16,13 +17,16 @@ import { majority } from '../../overlay/placement';
 import { ErrorCodes, PostError } from '../../protocol/errors';
 import { decodeFrame } from '../../protocol/frame';
 import type { UserCertificate } from '../../protocol/identity';
-import { NOTIFY_DELIVER_BATCH_MAX, NOTIFY_PULL_INTERVAL_MS, NOTIFY_PULL_PAGE_MAX, type StorageTimings } from '../../protocol/limits';
+import { NOTIFY_PULL_PAGE_MAX, type StorageTimings } from '../../protocol/limits';
 import { DropAck, DropList, DropListReply, DropPut, DropPutReply, type Envelope, InboxPush } from '../../protocol/notify';
 import { subjects } from '../../protocol/subjects';
 import type { Metrics } from '../metrics';
 import type { Peers } from '../storage/peers';
 import { runWrite, type SessionEnv } from '../storage/sessions';
 import { checkEnvelope } from './dropHandlers';
+import { type DeliveryOutcome, type InboxContext, type InboxEntry, type InboxEvent, inboxMachine } from '../../machines/inbox.machine';
+import { notifierMachine } from '../../machines/notifier.machine';
+import { spawnIn } from '../../machines/host';
 
 export interface NotifierDeps {
   readonly transport: Transport;
@@ -65,7 +69,7 @@ export interface Notification {
 }
 
 /** What the application did: appended it (delivered), can never take it (undeliverable), or try later. */
-export type DeliveryOutcome = 'delivered' | 'undeliverable' | 'retry';
+export type { DeliveryOutcome };
 export type Deliver = (n: Notification) => Promise<DeliveryOutcome>;
 
 export interface RecipientHandle {
@@ -112,70 +116,146 @@ export class Notifier {
     if (!outcome.ok) throw new PostError(outcome.code, `notifying ${envelope.to}: ${outcome.message}`);
   }
 
-  // ---- receiving ---------------------------------------------------------------------------------
+  // ---- receiving (the supervised `notifier` actor and one `inbox` child per hosted user) ---------------
+
+  private ref: ActorRefFrom<typeof notifierMachine> | undefined;
+  private readonly inboxes = new Map<string, Inbox>();
+
+  /** The notifier actor's logic, a fresh one for each (re)start by the node supervisor. */
+  logic() {
+    return notifierMachine.provide({
+      actions: {
+        childFailed: (_, p) => {
+          this.deps.log.error('notify.inbox.failed', { inbox: p.id, error: String((p.error as Error)?.message ?? p.error) });
+          const inbox = [...this.inboxes.values()].find((i) => i.actorId === p.id);
+          if (inbox) queueMicrotask(() => this.spawn(inbox));
+        },
+      },
+    });
+  }
+
+  /** The supervisor started (or restarted) the notifier actor: give it every hosted user's inbox. */
+  attach(ref: ActorRefFrom<typeof notifierMachine>): void {
+    this.ref = ref;
+    // Called while the supervisor's transition starts the actor: give it its inboxes once it runs.
+    queueMicrotask(() => {
+      if (this.ref === ref) for (const inbox of this.inboxes.values()) this.spawn(inbox);
+    });
+  }
 
   /** Start receiving for a hosted user: live push, pulls, delivery, receipts. */
   receive(user: Recipient, deliver: Deliver): RecipientHandle {
-    return new Inbox(this.deps, user, deliver);
+    this.inboxes.get(user.cert.userId)?.stop();
+    const inbox = new Inbox(this.deps, user, deliver, () => {
+      if (this.inboxes.get(user.cert.userId) === inbox) this.inboxes.delete(user.cert.userId);
+      if (this.ref?.getSnapshot().status === 'active') this.ref.send({ type: 'RELEASE', id: inbox.actorId });
+    });
+    this.inboxes.set(user.cert.userId, inbox);
+    this.spawn(inbox);
+    return inbox;
+  }
+
+  private spawn(inbox: Inbox): void {
+    if (!inbox.stopped) inbox.bind(spawnIn(this.ref, inbox.actorId, inbox.logic()));
   }
 }
 
-/** One hosted user's incoming notifications, processed one at a time. */
+/**
+ * One hosted user's incoming notifications: the effects of its `inbox` actor (pull, deliver,
+ * acknowledge) and the I/O that feeds it (the live push subscription, reconnects).
+ */
 class Inbox implements RecipientHandle {
+  readonly actorId: string;
   private readonly dropId: string;
-  private readonly seen = new Set<string>();
-  private readonly queue: { entryId: string; envelope: Envelope }[] = [];
-  private draining = false;
+  private actor: AnyActorRef | undefined;
   private push: TransportSubscription | undefined;
   private status: Subscription | undefined;
-  private timer: unknown;
-  private stopped = false;
+  stopped = false;
   private readonly log: Log;
 
   constructor(
     private readonly deps: NotifierDeps,
     private readonly user: Recipient,
     private readonly deliver: Deliver,
+    private readonly release: () => void,
   ) {
     this.dropId = dropIdOf(user.cert.userId);
+    this.actorId = `inbox:${user.cert.address}`;
     this.log = deps.log.child({ actor: 'notifier', user: user.cert.address });
     this.push = deps.transport.subscribe(subjects.inbox(deps.ringId, user.cert.userId), (m) => {
       const r = decodeFrame(m.data);
       if (!r.ok || r.frame.kind !== InboxPush.kind) return this.log.warn('frame.dropped', { subject: m.subject, reason: r.ok ? `unexpected ${r.frame.kind}` : r.reason });
       const body = r.frame.body as { dropId: string; entryId: string; envelope: Envelope };
-      if (body.dropId === this.dropId) this.enqueue(body.entryId, body.envelope);
+      if (body.dropId === this.dropId) this.send({ type: 'QUEUED', entries: [{ entryId: body.entryId, envelope: body.envelope }] });
     });
     let wasDown = false;
     this.status = deps.transport.status$.subscribe((s) => {
       if (s === 'reconnecting') wasDown = true;
       if (s === 'connected' && wasDown) {
         wasDown = false;
-        void this.pull().catch(() => {});
+        this.send({ type: 'RECONNECTED' });
       }
     });
-    void this.pull().catch((e: Error) => this.log.warn('notify.pull.failed', { error: e.message }));
-    this.schedule();
   }
 
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = this.deps.clock.setTimeout(() => {
-      void this.pull()
-        .catch((e: Error) => this.log.debug('notify.pull.failed', { error: e.message }))
-        .finally(() => this.schedule());
-    }, NOTIFY_PULL_INTERVAL_MS);
+  /** The inbox actor's logic: the machine with this user's effects. */
+  logic() {
+    return inboxMachine.provide({
+      actors: {
+        pullDrop: fromPromise(async () => {
+          try {
+            return await this.listDrop();
+          } catch (e) {
+            this.log.debug('notify.pull.failed', { error: (e as Error).message });
+            throw e;
+          }
+        }),
+        deliverBatch: fromPromise(async ({ input }) => {
+          // The deliveries run together (their INBOX appends are written as one head by the log's
+          // group commit); the receipts then cover the whole batch, one per outcome.
+          const outcomes = await Promise.all(input.batch.map((e) => this.process(e.entryId, e.envelope as Envelope)));
+          const halt = outcomes.includes('delivered') && this.deps.faults?.crashBeforeReceipt?.() === true;
+          if (halt) this.stopped = true;
+          return { outcomes, halt };
+        }),
+        acknowledge: fromPromise(async ({ input }) => {
+          for (const outcome of ['delivered', 'undeliverable'] as const) {
+            const done = input.batch.filter((_, i) => input.outcomes[i] === outcome).map((e) => e.entryId);
+            if (done.length) await this.acknowledge(done, outcome);
+          }
+        }),
+      },
+    });
   }
 
-  /** Pull every pending entry from every replica of the drop (the union: any replica may have it). */
+  bind(actor: AnyActorRef | undefined): void {
+    this.actor = actor;
+  }
+
+  private send(event: InboxEvent): void {
+    const actor = this.actor;
+    if (!this.stopped && actor && actor.getSnapshot().status === 'active') actor.send(event);
+  }
+
+  /** Pull everything pending now and queue it; resolves with how many were new to the queue. */
   async pull(): Promise<number> {
+    const entries = await this.listDrop();
+    const seen = (this.actor?.getSnapshot().context as InboxContext | undefined)?.seen ?? {};
+    const fresh = new Set(entries.filter((e) => !seen[e.entryId]).map((e) => e.entryId)).size;
+    this.send({ type: 'QUEUED', entries });
+    return this.actor ? fresh : 0;
+  }
+
+  /** Every pending entry from every replica of the drop (the union: any replica may have it). */
+  private async listDrop(): Promise<InboxEntry[]> {
     const replicas = (await this.deps.locate(this.dropId, 0)).slice(0, this.deps.replicationFactor);
-    let found = 0;
+    const found: InboxEntry[] = [];
     await Promise.all(
       replicas.map(async (node) => {
         for (let afterEntryId: string | undefined; ; ) {
           const r = await this.deps.peers.request(node, DropList, { dropId: this.dropId, afterEntryId, limit: NOTIFY_PULL_PAGE_MAX }, DropListReply, this.deps.timings.requestTimeoutMs);
           if (!r.ok) return;
-          for (const e of r.body.entries) if (this.enqueue(e.entryId, e.envelope)) found++;
+          for (const e of r.body.entries) found.push({ entryId: e.entryId, envelope: e.envelope });
           if (!r.body.more || r.body.entries.length === 0) return;
           afterEntryId = r.body.entries[r.body.entries.length - 1]!.entryId;
         }
@@ -183,42 +263,6 @@ class Inbox implements RecipientHandle {
     );
     return found;
   }
-
-  private enqueue(entryId: string, envelope: Envelope): boolean {
-    if (this.stopped || this.seen.has(entryId)) return false;
-    this.seen.add(entryId);
-    this.queue.push({ entryId, envelope });
-    void this.drain();
-    return true;
-  }
-
-  private async drain(): Promise<void> {
-    if (this.draining) return;
-    this.draining = true;
-    try {
-      while (this.queue.length && !this.stopped) {
-        // A batch at a time: the deliveries run together (their INBOX appends are written as one
-        // head by the log's group commit), then one receipt per outcome covers the whole batch.
-        const batch = this.queue.splice(0, NOTIFY_DELIVER_BATCH_MAX);
-        const outcomes = await Promise.all(batch.map(({ entryId, envelope }) => this.process(entryId, envelope)));
-        if (outcomes.includes('delivered') && this.deps.faults?.crashBeforeReceipt?.()) {
-          this.stopped = true;
-          return;
-        }
-        const ids = (which: DeliveryOutcome) => batch.filter((_, i) => outcomes[i] === which).map((b) => b.entryId);
-        for (const outcome of ['delivered', 'undeliverable'] as const) {
-          const done = ids(outcome);
-          if (done.length) await this.acknowledge(done, outcome);
-        }
-        // Forget them either way: a retry is offered again by the next pull; a re-offer of a delivered
-        // one (a replica that missed the receipt) is delivered idempotently and acknowledged again.
-        for (const { entryId } of batch) this.seen.delete(entryId);
-      }
-    } finally {
-      this.draining = false;
-    }
-  }
-
   private async process(entryId: string, e: Envelope): Promise<DeliveryOutcome> {
     const check = await checkEnvelope(e, this.deps.trusted(), this.deps.clock.now());
     if (!check.ok || check.entryId !== entryId) {
@@ -263,9 +307,11 @@ class Inbox implements RecipientHandle {
   }
 
   stop(): void {
+    if (this.stopped && !this.push) return;
     this.stopped = true;
     this.push?.unsubscribe();
+    this.push = undefined;
     this.status?.unsubscribe();
-    this.deps.clock.clearTimeout(this.timer);
+    this.release();
   }
 }

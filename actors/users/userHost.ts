@@ -1,4 +1,4 @@
-// The users a node hosts (DESIGN 7's logWriter: one child per unlocked user). A hosted user's
+// The users a node hosts (their logs' actors live under the node's logWriter: actors/users/logWriterHost.ts). A hosted user's
 // credentials are sealed to this node's key; at start the node logs each of them in through the ring
 // (directory record, keystore, Argon2id), then keeps for each an application context (UserApp): a
 // storage client that inserts as the user, the user's logs, and notifications received at once by
@@ -16,8 +16,9 @@ import { contentBlockIds } from '../../storage/leases';
 import type { StorageApi } from '../../storage/api';
 import { formatBlockRef, parseBlockRef } from '../../storage/blocks';
 import type { HeadWatch } from '../../storage/log/headWatch';
-import { type LogDeps, LogWriter } from '../../storage/log/logWriter';
+import { type LogActors, type LogDeps, LogWriter } from '../../storage/log/logWriter';
 import { logAddressFor } from '../../storage/log/logAddress';
+import { standaloneLogActors } from '../../machines/logAppend.machine';
 import { type MessageRecord, MESSAGES_LOG_NAME, messagesModel, SENT_MAIL_LOG_NAME } from '../../storage/messages/messagesModel';
 import { login, lookupUser } from '../../storage/users/login';
 import type { UnlockedUser } from '../../storage/users/unlockedUser';
@@ -41,6 +42,8 @@ export interface UserHostDeps {
   readonly storageFor: (user: UnlockedUser) => StorageApi;
   readonly headWatch: HeadWatch;
   readonly mailbox: () => PostMailbox | undefined;
+  /** Where a user's log actors live (the node's logWriter); standalone actors when absent. */
+  readonly logActors?: (address: string) => LogActors;
   /** Ready to reach the ring (the router joined): unlocking waits for it. */
   readonly ringReady: () => boolean;
   /** How often owners refresh the leases of what they reference. */
@@ -118,7 +121,8 @@ export class UserApp {
   /** Open one of the user's logs with its model (append, read, subscribe). */
   openLog<S, Op, C, Sum>(name: string, model: import('../../storage/log/logModel').LogModel<S, Op, C, Sum>): Promise<LogWriter<S, Op, C, Sum>> {
     const pause = (ms: number) => new Promise<void>((r) => this.deps.clock.setTimeout(r, ms));
-    const logDeps: LogDeps = { storage: this.storage, signing: this.user.signing, random: this.deps.random, pause, headWatch: this.deps.headWatch };
+    const actors = this.deps.logActors?.(this.address) ?? standaloneLogActors;
+    const logDeps: LogDeps = { storage: this.storage, signing: this.user.signing, random: this.deps.random, pause, headWatch: this.deps.headWatch, actors };
     return LogWriter.open(logDeps, logAddressFor(this.user, name), model);
   }
 
@@ -280,6 +284,7 @@ export class UserApp {
   stop(): void {
     this.inbox?.stop();
     this.deps.clock.clearTimeout(this.refreshTimer);
+    for (const log of [this.messagesLog, this.sentMailLog]) void log?.then((l) => l.close(), () => undefined);
   }
 }
 

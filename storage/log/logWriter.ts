@@ -7,23 +7,27 @@
 //   await folder.refresh();                                                // after a head notice
 //   const count = await folder.read((state) => state.messages.size);
 //
-// Appends are serialised and grouped: calls made while a head write is in flight are written together
-// by the next one (group commit). A write applies the operations to the state, stores blocks and the
-// new head with putObject(next, replacesSeq). When another writer got there first (CAS_MISMATCH), the
-// batch is reverted, the state caught up with the newer head, and the same operations applied again on
-// top (they are idempotent: nothing is lost, nothing doubled, and no fork survives because the ring
+// Appends are grouped: calls made while a head write is in flight are written together by the next one
+// (group commit). The append protocol is the `logAppend` machine (machines/logAppend.machine.ts), one
+// actor per open log (in a node, a child of its user's actor under the logWriter); this class supplies
+// its effects. A round applies the batch to the state, stores blocks and the new head with
+// putObject(next, replacesSeq). When another writer got there first (CAS_MISMATCH), the batch is
+// reverted, the state caught up with the newer head, and the same operations applied again on top
+// (they are idempotent: nothing is lost, nothing doubled, and no fork survives because the ring
 // accepts only a head that extends the stored one). After LOG_CAS_ATTEMPTS_MAX lost rounds the callers
 // get LOG_CONTENTION and retry the same operations later. That is rare but not impossible: the writer
 // that lost a round learns of it after the winner learns it won, so against a device writing
 // back-to-back it can lose several rounds in a row (test/unit/log/twoWriters.test.ts measures it).
 //
 // Ordering duties: blocks before the head that names them; listeners and the head notice only after
-// the head is stored; state is read (read()) only between writes, never while a batch is speculative.
+// the head is stored; state is read (read()) only between rounds, never while a batch is speculative
+// (rounds, catch-ups, reads and refreshes take turns on one lock).
 import type { SigningKeyPair } from '../../crypto/sign';
+import type { AnyActorRef } from 'xstate';
 import type { Random } from '../../infra/ports';
 import { ErrorCodes, PostError } from '../../protocol/errors';
 import { canonicalBytes } from '../../protocol/frame';
-import { LOG_APPEND_QUEUE_OPS_MAX, LOG_CAS_ATTEMPTS_MAX, LOG_CAS_BACKOFF_BASE_MS, LOG_CAS_BACKOFF_MAX_MS, OBJECT_PAYLOAD_BYTES_MAX } from '../../protocol/limits';
+import { LOG_APPEND_QUEUE_OPS_MAX, LOG_CAS_BACKOFF_BASE_MS, LOG_CAS_BACKOFF_MAX_MS, OBJECT_PAYLOAD_BYTES_MAX } from '../../protocol/limits';
 import type { PutOptions, StorageApi } from '../api';
 import { type SignedObject, signObjectVersion, versionHash } from '../signedObject';
 import type { HeadMarks } from './headMarks';
@@ -50,6 +54,36 @@ export interface LogDeps {
   /** Told (objectId, seq) after every head this writer stores. */
   readonly headWatch?: HeadWatch;
   readonly putOptions?: PutOptions;
+  /**
+   * Starts this log's append actor (the `logAppend` machine, machines/logAppend.machine.ts, with these
+   * effects): in a node under its user's actor in the logWriter; `standaloneLogActors` elsewhere.
+   */
+  readonly actors: LogActors;
+}
+
+/** How a round of a batch ended: stored, nothing to store (every operation already applied), or lost the CAS. */
+export type RoundOutcome = 'stored' | 'nothing' | 'lost';
+
+/** What the append protocol asks of its log (the effects it names). */
+export interface AppendEffects {
+  /** Apply the batch and store the next head. */
+  writeRound(): Promise<RoundOutcome>;
+  /** Catch up with the head that won the compare-and-swap. */
+  catchUp(): Promise<void>;
+  /** A random pause that grows with the lost rounds (`attempt` is the round just lost). */
+  backoff(attempt: number): Promise<void>;
+  /** Take every queued append as the next batch. */
+  takeBatch(): void;
+  /** The batch is over (written or failed): start the next one if appends are queued. */
+  batchEnded(): void;
+  /** Fail the batch's callers; `attempts` set when the compare-and-swap was lost that many times. */
+  failBatch(error: unknown, attempts?: number): void;
+}
+
+/** Where log actors run: start one as child `id` with a log's effects; release it when the log is closed. */
+export interface LogActors {
+  start(id: string, effects: AppendEffects): AnyActorRef;
+  release(ref: AnyActorRef): void;
 }
 
 export type LogEvent<S, C> =
@@ -80,7 +114,12 @@ export class LogWriter<S, Op, C, Sum> {
   private committedSummary: Sum;
   private queue: AppendRequest<Op, C>[] = [];
   private queuedOps = 0;
-  private pumping = false;
+  /** The batch the append actor is writing (taken from the queue); empty between batches. */
+  private inflight: AppendRequest<Op, C>[] = [];
+  /** The head that beat the last round, if the put returned it. */
+  private lostTo: SignedObject | undefined;
+  private actor: AnyActorRef | undefined;
+  private closing = false;
   private lock: Promise<unknown> = Promise.resolve();
   private readonly listeners = new Set<(event: LogEvent<S, C>) => void>();
   /** Head writes stored and compare-and-swap rounds lost (for tests and metrics). */
@@ -181,22 +220,72 @@ export class LogWriter<S, Op, C, Sum> {
     return run;
   }
 
+  /** Start a batch if the append actor is idle (it ignores KICK while writing, and looks again after). */
   private kick(): void {
-    if (this.pumping || this.queue.length === 0) return;
-    this.pumping = true;
-    void this.exclusive(async () => {
-      const batch = this.queue;
-      this.queue = [];
-      this.queuedOps = 0;
+    if (this.queue.length === 0 && this.inflight.length === 0) return;
+    this.ensureActor().send({ type: 'KICK' });
+  }
+
+  private ensureActor(): AnyActorRef {
+    if (this.actor?.getSnapshot().status === 'active') return this.actor;
+    this.actor = this.deps.actors.start(`log:${this.address.name}`, this.effects());
+    return this.actor;
+  }
+
+  /** The append protocol's effects on this log. */
+  private effects(): AppendEffects {
+    // An effect that outlives its actor (the node's logWriter restarted, or the log was closed mid-batch)
+    // hands the batch to a new actor: the batch stays in `inflight` until written or failed.
+    const guarded = <A extends unknown[], T>(run: (...args: A) => Promise<T>) => async (...args: A): Promise<T> => {
+      const owner = this.actor;
       try {
-        await this.writeBatch(batch);
-      } catch (e) {
-        batch.forEach((r) => r.reject(e)); // a bug (a model that throws): fail the callers, never hang them
+        return await run(...args);
       } finally {
-        this.pumping = false;
-        this.kick(); // one batch per turn of the lock, so reads are not starved by a stream of appends
+        if (owner?.getSnapshot().status !== 'active') queueMicrotask(() => this.kick());
       }
-    });
+    };
+    return {
+      writeRound: guarded(() => this.exclusive(() => this.round())),
+      catchUp: guarded(() =>
+        this.exclusive(async () => {
+          const hint = this.lostTo;
+          this.lostTo = undefined;
+          await this.catchUp(hint);
+        }),
+      ),
+      backoff: guarded((attempt: number) => this.backoff(attempt)),
+      takeBatch: () => {
+        this.inflight = [...this.inflight, ...this.queue];
+        this.queue = [];
+        this.queuedOps = 0;
+      },
+      batchEnded: () => {
+        if (this.queue.length || this.inflight.length) queueMicrotask(() => this.kick());
+        else if (this.closing && this.actor) queueMicrotask(() => this.retire());
+      },
+      failBatch: (error, attempts) => {
+        const batch = this.inflight;
+        this.inflight = [];
+        const e = attempts !== undefined ? new LogError('LOG_CONTENTION', `log ${this.address.name}: another writer won ${attempts} compare-and-swap rounds in a row; retry later`, this.address.name) : error;
+        batch.forEach((r) => r.reject(e));
+      },
+    };
+  }
+
+  /**
+   * This handle is no longer cached by its owner: once its batches are written, its actor is released
+   * (a later append starts a new one).
+   */
+  close(): void {
+    this.closing = true;
+    if (this.queue.length === 0 && this.inflight.length === 0) this.retire();
+  }
+
+  private retire(): void {
+    const actor = this.actor;
+    if (!actor || this.queue.length || this.inflight.length) return;
+    this.actor = undefined;
+    this.deps.actors.release(actor);
   }
 
   private emit(event: LogEvent<S, C>): void {
@@ -209,56 +298,53 @@ export class LogWriter<S, Op, C, Sum> {
     }
   }
 
-  private async writeBatch(batch: AppendRequest<Op, C>[]): Promise<void> {
-    const fail = (error: unknown) => batch.forEach((r) => r.reject(error));
-    for (let attempt = 1; ; attempt++) {
-      const effective: { bytes: Uint8Array; change: C }[] = [];
-      const revert = () => {
-        for (let k = effective.length - 1; k >= 0; k--) this.model.revert(this.state, effective[k]!.change);
-      };
-      let results: Applied<C>[][];
-      try {
-        results = batch.map((r) =>
-          r.ops.map((op, k) => {
-            const applied = this.model.apply(this.state, op);
-            if (applied.effective) effective.push({ bytes: r.encoded[k]!, change: applied.change });
-            return applied;
-          }),
-        );
-      } catch (e) {
-        revert();
-        throw e;
-      }
-      if (effective.length === 0) {
-        batch.forEach((r, i) => r.resolve(results[i]!));
-        return;
-      }
-      let outcome: { stored: true; head: SignedObject; body: LogHeadBody } | { stored: false; current?: SignedObject };
-      try {
-        outcome = await this.storeHead(effective.map((e) => e.bytes));
-      } catch (e) {
-        revert();
-        return fail(e);
-      }
-      if (outcome.stored) {
-        this.commit(outcome.head, outcome.body);
-        batch.forEach((r, i) => r.resolve(results[i]!));
-        this.emit({ kind: 'changes', origin: 'local', changes: effective.map((e) => e.change), seq: outcome.head.seq, state: this.state });
-        this.deps.headWatch?.publish(this.address.objectId, outcome.head.seq);
-        return;
-      }
+  /** One round of the current batch: applied, then stored ('stored'), or beaten by another head ('lost'). */
+  private async round(): Promise<RoundOutcome> {
+    const batch = this.inflight;
+    if (batch.length === 0) return 'nothing';
+    const effective: { bytes: Uint8Array; change: C }[] = [];
+    const revert = () => {
+      for (let k = effective.length - 1; k >= 0; k--) this.model.revert(this.state, effective[k]!.change);
+    };
+    let results: Applied<C>[][];
+    try {
+      results = batch.map((r) =>
+        r.ops.map((op, k) => {
+          const applied = this.model.apply(this.state, op);
+          if (applied.effective) effective.push({ bytes: r.encoded[k]!, change: applied.change });
+          return applied;
+        }),
+      );
+    } catch (e) {
       revert();
-      this.stats.casLost++;
-      if (attempt >= LOG_CAS_ATTEMPTS_MAX) {
-        return fail(new LogError('LOG_CONTENTION', `log ${this.address.name}: another writer won ${attempt} compare-and-swap rounds in a row; retry later`, this.address.name));
-      }
-      try {
-        await this.catchUp(outcome.current);
-      } catch (e) {
-        return fail(e);
-      }
-      await this.backoff(attempt);
+      throw e;
     }
+    const resolve = () => {
+      if (this.inflight === batch) this.inflight = [];
+      batch.forEach((r, i) => r.resolve(results[i]!));
+    };
+    if (effective.length === 0) {
+      resolve();
+      return 'nothing';
+    }
+    let outcome: { stored: true; head: SignedObject; body: LogHeadBody } | { stored: false; current?: SignedObject };
+    try {
+      outcome = await this.storeHead(effective.map((e) => e.bytes));
+    } catch (e) {
+      revert();
+      throw e;
+    }
+    if (outcome.stored) {
+      this.commit(outcome.head, outcome.body);
+      resolve();
+      this.emit({ kind: 'changes', origin: 'local', changes: effective.map((e) => e.change), seq: outcome.head.seq, state: this.state });
+      this.deps.headWatch?.publish(this.address.objectId, outcome.head.seq);
+      return 'stored';
+    }
+    revert();
+    this.stats.casLost++;
+    this.lostTo = outcome.current;
+    return 'lost';
   }
 
   private commit(head: SignedObject, body: LogHeadBody): void {

@@ -1,5 +1,6 @@
 // Supervision of a node's actors on the simulator: a crashed router is restarted (observably) and
-// rejoins; crashing beyond the restart intensity escalates and the node reports failure.
+// rejoins; a crashed notifier or logWriter is restarted with its children and mail keeps flowing;
+// crashing beyond the restart intensity escalates and the node reports failure.
 import { describe, expect, test } from 'vitest';
 import type { InspectionEvent } from 'xstate';
 import { SimCluster } from '../../scenarios/sim/cluster';
@@ -32,6 +33,40 @@ describe('supervision', () => {
       const r = await cluster.checkRoutes(300);
       expect(r.wrongRoot).toEqual([]);
       expect(r.failed).toEqual([]);
+    });
+    await cluster.stop();
+  }, 60_000);
+
+  test('a crashed notifier and a crashed logWriter are restarted with their children; messages still arrive once', async () => {
+    const cluster = await SimCluster.create({ seed: simSeed(23) });
+    await withSeed(cluster, async () => {
+      await cluster.addNodes(8, 50);
+      await cluster.runUntil(() => cluster.allReady(), 20_000);
+      const bobNode = cluster.live()[3]!;
+      const alice = await cluster.addUser('alice@sim.example', 'a', cluster.live()[0]!);
+      await cluster.addUser('bob@sim.example', 'b', bobNode);
+      const children = (id: string) => Object.keys(((bobNode.supervisorSnapshot?.children as Record<string, any>)[id]?.getSnapshot().children ?? {}) as object);
+      const received = async () => (await cluster.settle(bobNode.users.get('bob@sim.example').listMessages())).filter((m) => m.direction === 'in').map((m) => m.text);
+      await cluster.settle(alice.sendMessage(['bob@sim.example'], 'before'));
+      await cluster.runUntil(() => children('logWriter').length > 0, 10_000);
+      expect(children('notifier')).toEqual(['inbox:bob@sim.example']);
+      expect(children('logWriter')).toEqual(['user:bob@sim.example']);
+
+      const restarts: string[] = [];
+      bobNode.restarts$.subscribe((r) => restarts.push(r.child));
+      bobNode.injectCrash('notifier');
+      bobNode.injectCrash('logWriter');
+      await cluster.runFor(100);
+      expect(restarts).toEqual(['notifier', 'logWriter']);
+      expect(bobNode.status().restarts).toMatchObject({ notifier: 1, logWriter: 1 });
+      expect(children('notifier')).toEqual(['inbox:bob@sim.example']); // the inbox is given to the new notifier at once
+      expect(children('logWriter')).toEqual([]); // log actors come back with the next append
+
+      await cluster.settle(alice.sendMessage(['bob@sim.example'], 'after'));
+      await cluster.runUntil(() => children('logWriter').length > 0, 10_000);
+      await cluster.runFor(3_000);
+      expect((await received()).sort()).toEqual(['after', 'before']);
+      expect(children('logWriter')).toEqual(['user:bob@sim.example']);
     });
     await cluster.stop();
   }, 60_000);

@@ -119,7 +119,7 @@ describe('post node start --inspect', () => {
     // Alone in its ring, the router founds it: a snapshot in `ready` follows.
     await inspector.waitFor((m) => m?.type === '@xstate.snapshot' && m.sessionId === snapshot.sessionId && typeof m.snapshot?.value === 'object' && 'ready' in m.snapshot.value, RETRY_WINDOW_MS, 'router snapshot in ready');
     const names = inspector.messages.filter((m: any) => m?.type === '@xstate.actor').map((m: any) => m.name);
-    expect(names).toEqual(expect.arrayContaining(['supervisor', 'transport', 'store', 'router', 'replicaManager', 'mailGateway']));
+    expect(names).toEqual(expect.arrayContaining(['supervisor', 'transport', 'store', 'router', 'replicaManager', 'notifier', 'logWriter', 'mailGateway']));
     expect(inspector.messages.some((m: any) => m?.type === '@xstate.event')).toBe(true);
     // Byte arrays (keys, payloads) leave the node as their length only.
     expect(JSON.stringify(inspector.messages)).not.toMatch(/\{"0":\d+,"1":\d+,"2":\d+/);

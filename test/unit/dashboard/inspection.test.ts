@@ -54,7 +54,7 @@ describe('inspection publisher (simulated ring)', () => {
         expect(new Set(last.router.leafSet)).toEqual(new Set(cluster.liveIds().filter((n) => n !== id)));
         const actors = parseActors(last)!;
         expect(actors.id).toBe('node');
-        expect(actors.children!.map((c) => c.id)).toEqual(['transport', 'store', 'router', 'replicaManager', 'mailGateway']);
+        expect(actors.children!.map((c) => c.id)).toEqual(['transport', 'store', 'router', 'replicaManager', 'notifier', 'logWriter', 'mailGateway']);
         expect(actors.children!.find((c) => c.id === 'router')!.value).toMatchObject({ ready: expect.anything() });
         expect(actors.children!.find((c) => c.id === 'replicaManager')!.value).toMatchObject({ repair: expect.any(String), scrub: expect.any(String) });
         expect(last.passes).toMatchObject({ repair: expect.any(Number), antiEntropy: expect.any(Number) });

@@ -3,6 +3,7 @@
 import { signingKeyPairFromSeed } from '../../../crypto/sign';
 import { deriveLogKey } from '../../../crypto/userKeys';
 import { SimRandom } from '../../../infra/sim/random';
+import { standaloneLogActors } from '../../../machines/logAppend.machine';
 import type { StorageApi } from '../../../storage/api';
 import { encodeBlockRef } from '../../../storage/blocks';
 import { insertOp } from '../../../storage/folders/folderLogs';
@@ -19,7 +20,7 @@ export async function testOwner(seed: number): Promise<LogOwner> {
 }
 
 export function depsFor(storage: StorageApi, owner: LogOwner, seed: string, extra: Partial<LogDeps> = {}): LogDeps {
-  return { storage, signing: owner.signing, random: new SimRandom(seed), marks: new HeadMarks(), ...extra };
+  return { storage, signing: owner.signing, random: new SimRandom(seed), marks: new HeadMarks(), actors: standaloneLogActors, ...extra };
 }
 
 /** A syntactically valid content reference numbered `i` (no content behind it: logs never read it). */

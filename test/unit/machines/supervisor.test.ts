@@ -1,7 +1,7 @@
 // The supervisor machine on a simulated clock: one-for-one restarts, bounded intensity, escalation,
 // reverse-order stop.
 import { describe, expect, test } from 'vitest';
-import { createActor, fromCallback, type InspectionEvent } from 'xstate';
+import { createActor, fromCallback, type InspectionEvent, setup, spawnChild } from 'xstate';
 import { SimClock } from '../../../infra/sim/clock';
 import { supervisorMachine } from '../../../machines/supervisor.machine';
 
@@ -103,5 +103,27 @@ describe('supervisor', () => {
     expect(s.failure()).toBeUndefined();
     expect(s.restarts).toHaveLength(10);
     expect(s.actor.getSnapshot().context.recent).toEqual({ a: 0 });
+  });
+
+  test('the actors a crashed child spawned are stopped, not left running beside its replacement', async () => {
+    const events: string[] = [];
+    const parent = setup({
+      actors: { grandchild: recorder('grandchild', events) },
+      actions: {
+        crash: () => {
+          throw new Error('parent crashed');
+        },
+      },
+    }).createMachine({
+      entry: spawnChild('grandchild', { id: 'g' }),
+      on: { CRASH: { actions: 'crash' } },
+    });
+    const actor = createActor(supervisorMachine, { input: { children: [{ id: 'p', logic: () => parent }] } }).start();
+    expect(events).toEqual(['start grandchild']);
+    (actor.getSnapshot().children as Record<string, any>).p.send({ type: 'CRASH' });
+    await Promise.resolve();
+    expect(events).toEqual(['start grandchild', 'start grandchild', 'stop grandchild']);
+    actor.send({ type: 'STOP' });
+    expect(events).toEqual(['start grandchild', 'start grandchild', 'stop grandchild', 'stop grandchild']);
   });
 });

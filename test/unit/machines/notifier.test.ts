@@ -1,0 +1,150 @@
+// The notifier and inbox machines on a simulated clock, with scripted effects: pulls on start, on the
+// interval and after a reconnect; batches bounded by NOTIFY_DELIVER_BATCH_MAX; duplicates (a push and a
+// pull of the same entry) delivered once per offer; receipts only after delivery; the crash fault
+// halts before the receipt; the notifier spawns, replaces and releases inboxes.
+import { describe, expect, test } from 'vitest';
+import { createActor, fromCallback, fromPromise } from 'xstate';
+import { SimClock } from '../../../infra/sim/clock';
+import { type DeliveryOutcome, type InboxEntry, inboxMachine } from '../../../machines/inbox.machine';
+import { notifierMachine } from '../../../machines/notifier.machine';
+import { NOTIFY_DELIVER_BATCH_MAX, NOTIFY_PULL_INTERVAL_MS } from '../../../protocol/limits';
+
+const entry = (n: number): InboxEntry => ({ entryId: `e${String(n).padStart(4, '0')}`, envelope: { n } });
+
+function inbox(opts: { drop?: InboxEntry[]; hold?: Promise<void>; halt?: boolean; outcome?: (e: InboxEntry) => DeliveryOutcome; failPull?: boolean } = {}) {
+  const clock = new SimClock();
+  const log = { pulls: 0, batches: [] as string[][], receipts: [] as { ids: string[]; outcomes: DeliveryOutcome[] }[] };
+  let releasePull: (() => void) | undefined;
+  const logic = inboxMachine.provide({
+    actors: {
+      pullDrop: fromPromise(async () => {
+        log.pulls++;
+        if (opts.failPull) throw new Error('no replica answered');
+        await new Promise<void>((r) => (releasePull = r));
+        return opts.drop ?? [];
+      }),
+      deliverBatch: fromPromise(async ({ input }) => {
+        log.batches.push(input.batch.map((e) => e.entryId));
+        await opts.hold;
+        return { outcomes: input.batch.map((e) => opts.outcome?.(e) ?? 'delivered'), halt: opts.halt ?? false };
+      }),
+      acknowledge: fromPromise(async ({ input }) => void log.receipts.push({ ids: input.batch.map((e) => e.entryId), outcomes: [...input.outcomes] })),
+    },
+  });
+  const actor = createActor(logic, { clock }).start();
+  const settle = () => new Promise((r) => setTimeout(r, 5));
+  const finishPull = async () => {
+    await settle();
+    releasePull?.();
+    releasePull = undefined;
+    await settle();
+  };
+  return { clock, actor, log, finishPull, settle, value: () => actor.getSnapshot().value as Record<string, string> };
+}
+
+describe('inbox machine', () => {
+  test('pulls at start, delivers what it found in bounded batches, then acknowledges each batch', async () => {
+    const drop = Array.from({ length: NOTIFY_DELIVER_BATCH_MAX + 5 }, (_, i) => entry(i));
+    const t = inbox({ drop });
+    expect(t.value().pull).toBe('pulling');
+    await t.finishPull();
+    expect(t.log.batches.map((b) => b.length)).toEqual([NOTIFY_DELIVER_BATCH_MAX, 5]);
+    expect(t.log.receipts.map((r) => r.ids)).toEqual(t.log.batches);
+    expect(t.value()).toEqual({ pull: 'waiting', delivery: 'idle' });
+    expect(t.actor.getSnapshot().context.counts.delivered).toBe(drop.length);
+    expect(t.actor.getSnapshot().context.seen).toEqual({});
+  });
+
+  test('a pushed entry that is also pulled while it is being delivered is delivered once', async () => {
+    let release!: () => void;
+    const t = inbox({ drop: [entry(1), entry(2)], hold: new Promise<void>((r) => (release = r)) });
+    t.actor.send({ type: 'QUEUED', entries: [entry(1), entry(1)] });
+    await t.finishPull();
+    release();
+    await t.settle();
+    expect(t.log.batches).toEqual([['e0001'], ['e0002']]);
+  });
+
+  test('pulls again on the interval, on PULL and right after a pull that a reconnect interrupted', async () => {
+    const t = inbox();
+    await t.finishPull();
+    expect(t.log.pulls).toBe(1);
+    await t.clock.runFor(NOTIFY_PULL_INTERVAL_MS);
+    expect(t.log.pulls).toBe(2);
+    t.actor.send({ type: 'RECONNECTED' }); // during the second pull
+    await t.finishPull();
+    expect(t.log.pulls).toBe(3);
+    await t.finishPull();
+    t.actor.send({ type: 'PULL' });
+    await t.settle();
+    expect(t.log.pulls).toBe(4);
+  });
+
+  test('a failed pull is counted and retried on the interval', async () => {
+    const t = inbox({ failPull: true });
+    await t.settle();
+    expect(t.value().pull).toBe('waiting');
+    expect(t.actor.getSnapshot().context.counts.pullFailures).toBe(1);
+    await t.clock.runFor(NOTIFY_PULL_INTERVAL_MS);
+    await t.settle();
+    expect(t.actor.getSnapshot().context.counts.pullFailures).toBe(2);
+  });
+
+  test('outcomes go to the receipt; retries are forgotten so the next offer delivers them again', async () => {
+    let first = true;
+    const t = inbox({ outcome: (e) => (e.entryId === 'e0002' && first ? ((first = false), 'retry') : 'delivered') });
+    await t.finishPull();
+    t.actor.send({ type: 'QUEUED', entries: [entry(1), entry(2)] });
+    await t.settle();
+    expect(t.log.receipts[0]).toEqual({ ids: ['e0001', 'e0002'], outcomes: ['delivered', 'retry'] });
+    t.actor.send({ type: 'QUEUED', entries: [entry(2)] });
+    await t.settle();
+    expect(t.log.receipts[1]).toEqual({ ids: ['e0002'], outcomes: ['delivered'] });
+  });
+
+  test('the crash fault halts after delivery and before the receipt', async () => {
+    const t = inbox({ halt: true, drop: [entry(1)] });
+    await t.finishPull();
+    expect(t.log.batches).toEqual([['e0001']]);
+    expect(t.log.receipts).toEqual([]);
+    expect(t.value().delivery).toBe('halted');
+    t.actor.send({ type: 'QUEUED', entries: [entry(2)] });
+    await t.settle();
+    expect(t.log.batches).toHaveLength(1);
+  });
+});
+
+describe('notifier machine', () => {
+  const child = (id: string, events: string[], crash = false) =>
+    fromCallback(({ receive }) => {
+      events.push(`start ${id}`);
+      receive(() => {
+        if (crash) throw new Error(`${id} broke`);
+      });
+      return () => events.push(`stop ${id}`);
+    });
+
+  test('RECEIVE spawns one inbox per user (a second replaces the first), RELEASE stops it', () => {
+    const events: string[] = [];
+    const actor = createActor(notifierMachine).start();
+    actor.send({ type: 'RECEIVE', id: 'inbox:a', logic: child('a1', events) });
+    actor.send({ type: 'RECEIVE', id: 'inbox:b', logic: child('b', events) });
+    actor.send({ type: 'RECEIVE', id: 'inbox:a', logic: child('a2', events) });
+    expect(Object.keys(actor.getSnapshot().children).sort()).toEqual(['inbox:a', 'inbox:b']);
+    actor.send({ type: 'RELEASE', id: 'inbox:b' });
+    expect(Object.keys(actor.getSnapshot().children)).toEqual(['inbox:a']);
+    expect(events).toEqual(['start a1', 'start b', 'stop a1', 'start a2', 'stop b']);
+    actor.stop();
+    expect(events.at(-1)).toBe('stop a2');
+  });
+
+  test('an inbox that fails is reported and removed; the notifier keeps serving', () => {
+    const failed: string[] = [];
+    const actor = createActor(notifierMachine.provide({ actions: { childFailed: (_, p) => void failed.push(p.id) } })).start();
+    actor.send({ type: 'RECEIVE', id: 'inbox:a', logic: child('a', [], true) });
+    (actor.getSnapshot().children as Record<string, any>)['inbox:a'].send({ type: 'POKE' });
+    expect(failed).toEqual(['inbox:a']);
+    expect(actor.getSnapshot().value).toBe('serving');
+    expect(actor.getSnapshot().context.children).toEqual({});
+  });
+});
