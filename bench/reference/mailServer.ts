@@ -183,21 +183,27 @@ export async function startReferenceMail(opts: ReferenceMailOptions): Promise<Re
   try {
     prepare(layout, ports, opts.users);
     postfixCheck(layout);
+    // Dovecot first, and answering (auth included) before Postfix starts: a submission smtpd that
+    // finds no SASL socket exits, and Postfix's master then throttles smtpd for a minute.
+    const timeoutMs = opts.readyTimeoutMs ?? READY_TIMEOUT_MS;
     daemons.push(new Daemon('dovecot', '/usr/sbin/dovecot', ['-F', '-c', join(root, 'dovecot', 'dovecot.conf')], join(layout.logDir, 'dovecot.out')));
-    daemons.push(new Daemon('postfix', '/usr/lib/postfix/sbin/master', ['-d', '-c', layout.postfixConfigDir], join(layout.logDir, 'postfix.out')));
+    const dovecot = { daemon: daemons[0]!, logs: [daemons[0]!.logPath, logs.dovecot] };
     const smtp = { host: LOOPBACK, port: ports.submission };
     const imapEndpoint = { host: LOOPBACK, port: ports.imap };
     await waitReady(
-      [
-        { daemon: daemons[0]!, logs: [daemons[0]!.logPath, logs.dovecot] },
-        { daemon: daemons[1]!, logs: [daemons[1]!.logPath, logs.postfix] },
-      ],
+      [dovecot],
       [
         { name: 'Dovecot IMAP', endpoint: imapEndpoint, greeting: '* OK', log: logs.dovecot },
         { name: 'Dovecot LMTP', endpoint: { host: LOOPBACK, port: ports.lmtp }, greeting: '220', log: logs.dovecot },
-        { name: 'Postfix submission', endpoint: smtp, greeting: '220', log: logs.postfix },
+        { name: 'Dovecot auth', endpoint: { host: LOOPBACK, port: ports.auth }, greeting: 'VERSION', log: logs.dovecot },
       ],
-      opts.readyTimeoutMs ?? READY_TIMEOUT_MS,
+      timeoutMs,
+    );
+    daemons.push(new Daemon('postfix', '/usr/lib/postfix/sbin/master', ['-d', '-c', layout.postfixConfigDir], join(layout.logDir, 'postfix.out')));
+    await waitReady(
+      [dovecot, { daemon: daemons[1]!, logs: [daemons[1]!.logPath, logs.postfix] }],
+      [{ name: 'Postfix submission', endpoint: smtp, greeting: '220', log: logs.postfix }],
+      timeoutMs,
     );
     const processGroups = daemons.map((d) => d.pgid);
     return { smtp, imap: imapEndpoint, processGroups, cpuMs: () => groupsCpuMs(processGroups), logs, stop };
