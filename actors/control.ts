@@ -20,6 +20,7 @@ import {
   StatusRequest,
   UserHostRequest,
   UsersPullRequest,
+  ActorCrashRequest,
 } from '../protocol/control';
 import { encodeSignedObject } from '../storage/signedObjectCodec';
 import { ErrorCodes, PostError } from '../protocol/errors';
@@ -172,6 +173,9 @@ export class ControlService {
         await Promise.all(apps.map((app) => app.pull()));
         return json({ users: apps.map((app) => app.address) });
       }
+      case ActorCrashRequest.kind:
+        node.injectCrash(body.actor);
+        return json({ actor: body.actor });
       case BlockWhere.kind:
         return json({ id: body.id, replicas: await node.replicas.where(body.id) });
       case ObjectGetRequest.kind: {

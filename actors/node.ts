@@ -42,6 +42,7 @@ import { FederatedStorage } from './federation/federatedStorage';
 import { GatewayService } from './federation/gateway';
 import { ErrorCodes, PostError } from '../protocol/errors';
 import { GLOBAL_RING_ID } from '../protocol/subjects';
+import type { CrashableActor } from '../protocol/control';
 import type { UnlockedUser } from '../storage/users/unlockedUser';
 import { userIdOf } from '../crypto/hash';
 import { Metrics } from './metrics';
@@ -214,7 +215,7 @@ export class PostNode {
    * Fault injection: `child` fails as a programming error would (the router at its next effect, the
    * notifier and logWriter at once), and the supervisor restarts it.
    */
-  injectCrash(child: 'router' | 'notifier' | 'logWriter'): void {
+  injectCrash(child: CrashableActor): void {
     if (child === 'router') return this.router.injectCrash();
     const ref = (this.supervisor?.getSnapshot().children as Record<string, AnyActorRef | undefined> | undefined)?.[child];
     if (ref?.getSnapshot().status === 'active') ref.send({ type: 'CRASH' });

@@ -130,7 +130,9 @@ export class RouterService {
         this.syncSubscriptions(s);
         this.stateChanges$.next(this.state);
       },
-      error: () => this.ref === ref && this.stateChanges$.next('failed'),
+      // A crashed router actor is not a failed router: the supervisor restarts it (and attaches the new
+      // one here), or escalates, which fails the node. Reporting 'failed' would stop the node process.
+      error: () => undefined,
     });
     this.syncSubscriptions(ref.getSnapshot());
   }

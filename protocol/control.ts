@@ -1,7 +1,7 @@
 // Operator requests to one node (the `post` command, the lab, the dashboard), on the node's control
 // subject. Replies carry JSON documents (and raw data for block reads): this is the operator's view,
 // not a protocol between nodes.
-import { arr, bool, bytes, hexBytes, obj, opt, str, uint } from './codec';
+import { arr, bool, bytes, hexBytes, obj, oneOf, opt, str, uint } from './codec';
 import { signedObjectCodec } from './objects';
 import { defineFrame } from './frame';
 import { BLOCK_CHUNK_BYTES_MAX, FIELD_CHARS_MAX, FRAME_BYTES_MAX, ID_BYTES } from './limits';
@@ -41,6 +41,11 @@ export const MessageListRequest = defineFrame('control.message.list', obj({ user
 export const AuditRequest = defineFrame('control.audit', obj({}));
 /** Every user hosted on the node pulls its pending notifications now, as on reconnect (→ {users}). */
 export const UsersPullRequest = defineFrame('control.users.pull', obj({}));
+/** Actors fault injection may crash (the supervisor restarts them). */
+export const CRASHABLE_ACTORS = ['router', 'notifier', 'logWriter'] as const;
+export type CrashableActor = (typeof CRASHABLE_ACTORS)[number];
+/** Fault injection: the actor fails as a bug would and is restarted by the supervisor (→ {actor}). */
+export const ActorCrashRequest = defineFrame('control.actor.crash', obj({ actor: oneOf(CRASHABLE_ACTORS) }));
 
 export const ControlReply = defineFrame(
   'control.reply',

@@ -4,6 +4,7 @@
 import { exactlyOnce, noForks, noLostMail, replicasBack, throughputFloor, type CheckResult } from './checkers';
 import { type ScenarioEnv } from './env/env';
 import { History, type Operation } from './history';
+import { CRASHABLE_ACTORS } from '../protocol/control';
 
 export interface ScenarioPlan {
   readonly name: string;
@@ -28,6 +29,11 @@ export interface Verdict {
   /** Every operation, as invoked and completed (ok, failed, unknown), and every fault. */
   readonly history: readonly Operation[];
 }
+
+/** Crashes of each actor on each user node in actor-crash (the supervisor allows more in its window). */
+const ACTOR_CRASH_ROUNDS = 2;
+/** actor-crash: restart counts before the faults, per run. */
+const crashBaselines = new WeakMap<History, Map<string, Record<string, number>>>();
 
 /** Mails per workload round and pause between them. */
 const WORKLOAD = { mails: 40, pauseMs: 250 };
@@ -121,6 +127,37 @@ export const scenarios: readonly ScenarioPlan[] = [
         const n = await env.corrupt(v, 20);
         history.fault(`corrupt ${n} blocks on ${v.slice(0, 12)}`);
       }
+    },
+  },
+  {
+    name: 'actor-crash',
+    description: 'the notifier, logWriter and router actors of the users\' nodes crash (as bugs would) while mail flows; their supervisors restart them',
+    envs: ['sim', 'lab'],
+    async faults(env, history) {
+      const victims = env.userNodes().sort();
+      const before = new Map<string, Record<string, number>>();
+      for (const v of victims) before.set(v, (await env.restarts(v)) ?? {});
+      crashBaselines.set(history, before);
+      for (let round = 0; round < ACTOR_CRASH_ROUNDS; round++) {
+        for (const v of victims) {
+          for (const actor of CRASHABLE_ACTORS) {
+            history.fault(`crash ${actor} on ${v.slice(0, 12)}`);
+            await env.crashActor(v, actor);
+          }
+        }
+        await env.wait(3_000);
+      }
+    },
+    async extraChecks(env, history) {
+      const before = crashBaselines.get(history) ?? new Map<string, Record<string, number>>();
+      const short: string[] = [];
+      for (const [node, was] of before) {
+        const now = await env.restarts(node);
+        if (!now) short.push(`${node.slice(0, 12)} does not answer`);
+        else for (const actor of CRASHABLE_ACTORS) if ((now[actor] ?? 0) - (was[actor] ?? 0) < ACTOR_CRASH_ROUNDS) short.push(`${actor} on ${node.slice(0, 12)} restarted ${(now[actor] ?? 0) - (was[actor] ?? 0)} times`);
+      }
+      const crashes = before.size * CRASHABLE_ACTORS.length * ACTOR_CRASH_ROUNDS;
+      return [{ name: 'every crashed actor was restarted', ok: before.size > 0 && short.length === 0, detail: short.length ? short.slice(0, 4).join('; ') : `${crashes} crashes, ${crashes} restarts, no node failed` }];
     },
   },
   {

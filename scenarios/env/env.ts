@@ -2,6 +2,7 @@
 // local lab. Scenarios are written once against this; faults a target cannot produce say so.
 import type { Outcome } from '../history';
 import type { Inboxes } from '../checkers';
+import type { CrashableActor } from '../../protocol/control';
 
 export class Unsupported extends Error {
   constructor(what: string, env: string) {
@@ -37,6 +38,10 @@ export interface ScenarioEnv {
   restoreNats(): Promise<void>;
   slow(node: string, extraMs: number): Promise<void>;
   unslow(node: string): Promise<void>;
+  /** An actor of a node fails as a bug would (its supervisor restarts it). */
+  crashActor(node: string, actor: CrashableActor): Promise<void>;
+  /** Supervisor restarts per actor on a node since it started; undefined when the node does not answer. */
+  restarts(node: string): Promise<Record<string, number> | undefined>;
   /** Flip bytes of `count` blocks on a node's disk; returns how many were corrupted. */
   corrupt(node: string, count: number): Promise<number>;
   /** One device of `user` logged in on `node`: append messages to a folder, set flags (two at once = two devices). */

@@ -12,7 +12,7 @@ import { sleep, startNodeProcess, waitReady } from '../../cli/lab/processes';
 import { isAlive } from '../../infra/nats/process';
 import { NatsCluster } from '../../infra/nats/server';
 import { LmdbStore } from '../../infra/store/lmdb';
-import { AuditRequest, UsersPullRequest } from '../../protocol/control';
+import { ActorCrashRequest, AuditRequest, type CrashableActor, UsersPullRequest } from '../../protocol/control';
 import { SCENARIO_LAB_TIMINGS as T } from '../../protocol/limits';
 import { subjects } from '../../protocol/subjects';
 import type { Inboxes } from '../checkers';
@@ -228,6 +228,15 @@ export class LabEnv implements ScenarioEnv {
     this.slowed.delete(id);
     const pid = this.node(id).pid;
     if (isAlive(pid)) process.kill(pid, 'SIGCONT');
+  }
+
+  async crashActor(id: string, actor: CrashableActor): Promise<void> {
+    await this.client.ask(this.node(id), ActorCrashRequest, { actor }, T.controlMs);
+  }
+
+  async restarts(id: string): Promise<Record<string, number> | undefined> {
+    const s = await this.client.status(this.node(id), T.controlMs).catch(() => undefined);
+    return s?.restarts;
   }
 
   async corrupt(id: string, count: number): Promise<number> {

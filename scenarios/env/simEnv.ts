@@ -7,6 +7,7 @@ import { SimCluster } from '../sim/cluster';
 import type { Inboxes } from '../checkers';
 import type { Outcome } from '../history';
 import { type Device, rawMail, type ScenarioEnv, subjectOf } from './env';
+import type { CrashableActor } from '../../protocol/control';
 
 export interface SimEnvOptions {
   readonly seed: number | string;
@@ -189,6 +190,15 @@ export class SimEnv implements ScenarioEnv {
 
   async heal(): Promise<void> {
     this.cluster.network.heal();
+  }
+
+  async crashActor(node: string, actor: CrashableActor): Promise<void> {
+    this.node(node).injectCrash(actor);
+  }
+
+  async restarts(node: string): Promise<Record<string, number> | undefined> {
+    const n = this.cluster.nodes.get(node);
+    return n ? { ...n.status().restarts } : undefined;
   }
 
   async crashNats(): Promise<void> {

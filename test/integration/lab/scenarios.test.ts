@@ -1,6 +1,6 @@
 // Issue 7: fault-injection scenarios through the `post scenario` command. On the real local lab (six
-// node processes, three NATS servers, mail over SMTP and IMAP): two nodes die for good, and a NATS
-// server is SIGKILLed, while mail flows; the checkers pass and the progress reaches the lab's NATS
+// node processes, three NATS servers, mail over SMTP and IMAP): two nodes die for good, a NATS
+// server is SIGKILLed, and actors crash inside their nodes, while mail flows; the checkers pass and the progress reaches the lab's NATS
 // (where the dashboard shows it). On the simulator: a verdict as JSON, and a broken build that the
 // checkers catch with a non-zero exit.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -55,6 +55,18 @@ describe('scenarios on the real lab', () => {
     const v = verdictOf(r.stdout);
     expect(failing(v), r.stderr.slice(-3000)).toEqual([]);
     expect(r.code).toBe(0);
+  }, 450_000);
+
+  test('actor-crash: the notifier, logWriter and router of the users\' nodes crash twice each; restarted in place, nothing lost', async () => {
+    const pids = lab().nodes.map((n: { pid: number }) => n.pid);
+    const r = await post(['scenario', 'run', 'actor-crash', '--lab', labFile, '--json'], { timeoutMs: 420_000 });
+    const v = verdictOf(r.stdout);
+    expect(failing(v), r.stderr.slice(-3000)).toEqual([]);
+    expect(r.code).toBe(0);
+    expect(v.checks.find((c) => c.name === 'every crashed actor was restarted')?.detail).toMatch(/^18 crashes, 18 restarts/);
+    // The supervisors restarted the actors inside the running processes: no node process restarted.
+    expect(lab().nodes.map((n: { pid: number }) => n.pid)).toEqual(pids);
+    for (const pid of pids) expect(isAlive(pid)).toBe(true);
   }, 450_000);
 
   test('a fault the lab cannot make is refused with a clear error', async () => {
