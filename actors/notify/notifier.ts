@@ -146,9 +146,13 @@ export class Notifier {
   /** Start receiving for a hosted user: live push, pulls, delivery, receipts. */
   receive(user: Recipient, deliver: Deliver): RecipientHandle {
     this.inboxes.get(user.cert.userId)?.stop();
-    const inbox = new Inbox(this.deps, user, deliver, () => {
+    const inbox = new Inbox(this.deps, user, deliver, (actor) => {
       if (this.inboxes.get(user.cert.userId) === inbox) this.inboxes.delete(user.cert.userId);
-      if (this.ref?.getSnapshot().status === 'active') this.ref.send({ type: 'RELEASE', id: inbox.actorId });
+      // Only its own actor: a newer inbox of the same user has the same id.
+      const ref = this.ref;
+      if (actor && ref?.getSnapshot().status === 'active' && (ref.getSnapshot().children as Record<string, AnyActorRef | undefined>)[inbox.actorId] === actor) {
+        ref.send({ type: 'RELEASE', id: inbox.actorId });
+      }
     });
     this.inboxes.set(user.cert.userId, inbox);
     this.spawn(inbox);
@@ -177,7 +181,7 @@ class Inbox implements RecipientHandle {
     private readonly deps: NotifierDeps,
     private readonly user: Recipient,
     private readonly deliver: Deliver,
-    private readonly release: () => void,
+    private readonly release: (actor: AnyActorRef | undefined) => void,
   ) {
     this.dropId = dropIdOf(user.cert.userId);
     this.actorId = `inbox:${user.cert.address}`;
@@ -312,6 +316,6 @@ class Inbox implements RecipientHandle {
     this.push?.unsubscribe();
     this.push = undefined;
     this.status?.unsubscribe();
-    this.release();
+    this.release(this.actor);
   }
 }
