@@ -19,6 +19,7 @@ import { type Actor, type AnyActorRef, createActor, type InspectionEvent } from 
 import { type RingTrust, verifyNodeCertificate } from '../crypto/certificates';
 import { type Clock, type Log, publishQuietly, type Random, type Transport } from '../infra/ports';
 import { type ChildSpec, EscalationError, supervisorMachine } from '../machines/supervisor.machine';
+import { childOf } from '../machines/host';
 import { transportMachine } from '../machines/transport.machine';
 import type { NodeCertificate } from '../protocol/identity';
 import type { OverlayTimings } from '../protocol/limits';
@@ -217,7 +218,7 @@ export class PostNode {
    */
   injectCrash(child: CrashableActor): void {
     if (child === 'router') return this.router.injectCrash();
-    const ref = (this.supervisor?.getSnapshot().children as Record<string, AnyActorRef | undefined> | undefined)?.[child];
+    const ref = childOf(this.supervisor, child);
     if (ref?.getSnapshot().status === 'active') ref.send({ type: 'CRASH' });
   }
 

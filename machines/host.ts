@@ -56,9 +56,15 @@ export function hostMachine(id: string) {
 
 const without = (children: Readonly<Record<string, AnyActorRef>>, id: string) => Object.fromEntries(Object.entries(children).filter(([k]) => k !== id));
 
+/** A running actor's child `id`, if it has one. */
+export function childOf(parent: AnyActorRef | undefined, id: string): AnyActorRef | undefined {
+  if (!parent || parent.getSnapshot().status !== 'active') return undefined;
+  return (parent.getSnapshot().children as Record<string, AnyActorRef | undefined>)[id];
+}
+
 /** Spawn `logic` as child `id` of a host actor; its ref, or undefined when the host is not running. */
 export function spawnIn(host: AnyActorRef | undefined, id: string, logic: AnyActorLogic): AnyActorRef | undefined {
   if (!host || host.getSnapshot().status !== 'active') return undefined;
   host.send({ type: 'RECEIVE', id, logic });
-  return (host.getSnapshot().children as Record<string, AnyActorRef | undefined>)[id];
+  return childOf(host, id);
 }

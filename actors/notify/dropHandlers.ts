@@ -9,7 +9,7 @@ import { dropIdOf, entryIdOf, verifyEnvelope, verifyReceipt } from '../../crypto
 import type { LocalStore } from '../../infra/store/port';
 import type { Clock, Log, TransportMessage } from '../../infra/ports';
 import { ErrorCodes } from '../../protocol/errors';
-import type { AnyFrame, FrameKind } from '../../protocol/frame';
+import type { AnyFrame } from '../../protocol/frame';
 import type { UserCertificate } from '../../protocol/identity';
 import { DROP_PAGE_BYTES_MAX, NOTIFY_CLOCK_SKEW_MS, NOTIFY_ENVELOPE_AGE_MAX_MS, NOTIFY_PENDING_PER_SENDER_MAX, NOTIFY_TOMBSTONE_MS } from '../../protocol/limits';
 import {
@@ -28,6 +28,7 @@ import {
 } from '../../protocol/notify';
 import { subjects } from '../../protocol/subjects';
 import type { Metrics } from '../metrics';
+import { type Answer, serveRequest } from '../storage/serveRequest';
 
 export interface DropDeps {
   readonly store: () => LocalStore;
@@ -43,7 +44,6 @@ export interface DropDeps {
   readonly pendingPerSenderMax?: number;
 }
 
-type Answer = <T>(kind: FrameKind<T>, body: T) => void;
 export type EnvelopeCheck = { ok: true; entryId: string } | { ok: false; code: string; message: string };
 
 /** Checks a replica and a recipient both make: certificate, signature, freshness. */
@@ -64,13 +64,7 @@ export class DropHandlers {
   constructor(private readonly deps: DropDeps) {}
 
   handle(frame: AnyFrame, msg: TransportMessage): void {
-    const reply = msg.reply;
-    if (!reply) return;
-    const answer: Answer = (kind, body) => this.deps.publish(reply, kind.encode(body));
-    this.dispatch(frame, answer).catch((e: Error) => {
-      this.deps.log.error('notify.request.failed', { kind: frame.kind, error: e.message });
-      answer(DropPutReply, { ok: false, code: ErrorCodes.UNAVAILABLE, message: `replica failed: ${e.message}` });
-    });
+    serveRequest(frame, msg, this.deps, { event: 'notify.request.failed', failure: DropPutReply }, (f, answer) => this.dispatch(f, answer));
   }
 
   private async dispatch(frame: AnyFrame, answer: Answer): Promise<void> {

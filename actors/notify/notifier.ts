@@ -26,7 +26,7 @@ import { runWrite, type SessionEnv } from '../storage/sessions';
 import { checkEnvelope } from './dropHandlers';
 import { type DeliveryOutcome, type InboxContext, type InboxEntry, type InboxEvent, inboxMachine } from '../../machines/inbox.machine';
 import { notifierMachine } from '../../machines/notifier.machine';
-import { spawnIn } from '../../machines/host';
+import { childOf, spawnIn } from '../../machines/host';
 
 export interface NotifierDeps {
   readonly transport: Transport;
@@ -149,10 +149,7 @@ export class Notifier {
     const inbox = new Inbox(this.deps, user, deliver, (actor) => {
       if (this.inboxes.get(user.cert.userId) === inbox) this.inboxes.delete(user.cert.userId);
       // Only its own actor: a newer inbox of the same user has the same id.
-      const ref = this.ref;
-      if (actor && ref?.getSnapshot().status === 'active' && (ref.getSnapshot().children as Record<string, AnyActorRef | undefined>)[inbox.actorId] === actor) {
-        ref.send({ type: 'RELEASE', id: inbox.actorId });
-      }
+      if (actor && childOf(this.ref, inbox.actorId) === actor) this.ref!.send({ type: 'RELEASE', id: inbox.actorId });
     });
     this.inboxes.set(user.cert.userId, inbox);
     this.spawn(inbox);

@@ -9,7 +9,7 @@ import { verifyInsert } from '../../crypto/insertAuth';
 import type { LocalStore } from '../../infra/store/port';
 import type { Clock, Log, TransportMessage } from '../../infra/ports';
 import { ErrorCodes } from '../../protocol/errors';
-import type { AnyFrame, FrameKind } from '../../protocol/frame';
+import type { AnyFrame } from '../../protocol/frame';
 import { QUOTA_BYTES_PER_MEMBER, STORAGE_LEASE_MS } from '../../protocol/limits';
 import {
   BlockData,
@@ -31,6 +31,7 @@ import {
 import { applyBlockPut, applyObjectPut, getVerifiedBlock, getVerifiedObject } from '../../storage/replicaStore';
 import { versionHash } from '../../storage/signedObject';
 import type { Metrics } from '../metrics';
+import { type Answer, serveRequest } from './serveRequest';
 
 export interface ReplicaDeps {
   readonly store: () => LocalStore;
@@ -44,8 +45,6 @@ export interface ReplicaDeps {
   readonly publish: (subject: string, bytes: Uint8Array) => void;
 }
 
-type Answer = <T>(kind: FrameKind<T>, body: T) => void;
-
 export class ReplicaHandlers {
   private readonly certs = new Map<string, { id: string; signingKey: Uint8Array; expiresAtMs: number }>();
 
@@ -53,13 +52,7 @@ export class ReplicaHandlers {
 
   /** Entry point for every `storage.*` frame on this node's subject. */
   handle(frame: AnyFrame, msg: TransportMessage): void {
-    const reply = msg.reply;
-    if (!reply) return;
-    const answer: Answer = (kind, body) => this.deps.publish(reply, kind.encode(body));
-    this.dispatch(frame, answer).catch((e: Error) => {
-      this.deps.log.error('storage.request.failed', { kind: frame.kind, error: e.message });
-      answer(StorageReply, { ok: false, code: ErrorCodes.UNAVAILABLE, message: `replica failed: ${e.message}` });
-    });
+    serveRequest(frame, msg, this.deps, { event: 'storage.request.failed', failure: StorageReply }, (f, answer) => this.dispatch(f, answer));
   }
 
   private async dispatch(frame: AnyFrame, answer: Answer): Promise<void> {

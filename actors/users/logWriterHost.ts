@@ -5,7 +5,7 @@
 // that was being written when its actor stopped is carried over to the new one.
 import type { AnyActorRef } from 'xstate';
 import type { Log } from '../../infra/ports';
-import { spawnIn } from '../../machines/host';
+import { childOf, spawnIn } from '../../machines/host';
 import { logAppendLogic, standaloneLogActors } from '../../machines/logAppend.machine';
 import { logWriterMachine } from '../../machines/logWriter.machine';
 import { userLogsMachine } from '../../machines/userLogs.machine';
@@ -34,14 +34,13 @@ export class LogWriterHost {
         // The node is stopping (no logWriter to live under): the log still works, on an actor of its own.
         if (!user) return this.root(base, effects);
         // Two handles on one log (rare: a mailbox and an application) get distinct actors.
-        const children = user.getSnapshot().children as Record<string, AnyActorRef | undefined>;
         let id = base;
-        for (let n = 2; children[id]?.getSnapshot().status === 'active'; n++) id = `${base}#${n}`;
+        for (let n = 2; childOf(user, id)?.getSnapshot().status === 'active'; n++) id = `${base}#${n}`;
         return spawnIn(user, id, logAppendLogic(effects)) ?? this.root(base, effects);
       },
       release: (ref) => {
         const user = this.existingUserActor(address);
-        if (user && (user.getSnapshot().children as Record<string, AnyActorRef | undefined>)[ref.id] === ref) user.send({ type: 'RELEASE', id: ref.id });
+        if (user && childOf(user, ref.id) === ref) user.send({ type: 'RELEASE', id: ref.id });
         else if (this.roots.has(ref)) standaloneLogActors.release(ref);
         // Otherwise it stopped with its parent already.
       },
@@ -55,9 +54,7 @@ export class LogWriterHost {
   }
 
   private existingUserActor(address: string): AnyActorRef | undefined {
-    const ref = this.ref;
-    if (!ref || ref.getSnapshot().status !== 'active') return undefined;
-    const existing = (ref.getSnapshot().children as Record<string, AnyActorRef | undefined>)[userChildId(address)];
+    const existing = childOf(this.ref, userChildId(address));
     return existing?.getSnapshot().status === 'active' ? existing : undefined;
   }
 

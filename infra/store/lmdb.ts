@@ -43,7 +43,8 @@ import type {
 } from './port';
 import {
   assertBlockBytes,
-  assertDropEntryBytes,
+  assertDropEntry,
+  assertDropEntryPut,
   assertId,
   assertRange,
   assertTimeMs,
@@ -274,10 +275,7 @@ export class LmdbStore implements LocalStore {
 
   async putDropEntry(dropId: string, entryId: string, bytes: Uint8Array, meta: { sender: string; receivedAtMs: number }): Promise<PutDropEntryResult> {
     this.ready();
-    assertDropEntry(dropId, entryId);
-    assertDropEntryBytes(bytes);
-    assertId(meta.sender, 'sender');
-    assertTimeMs(meta.receivedAtMs, 'receivedAtMs');
+    assertDropEntryPut(dropId, entryId, bytes, meta);
     // The tombstone check and the write share one transaction: a concurrent delete cannot slip between.
     return this.write(() => this.drops.put(dropId, entryId, bytes, meta));
   }
@@ -473,9 +471,4 @@ export class LmdbStore implements LocalStore {
     COUNTER_FIELDS.forEach((field, i) => writeUint64(out, i * 8, c[field] + (delta[field] ?? 0)));
     this.counters.putSync(TOTALS_KEY, out);
   }
-}
-
-function assertDropEntry(dropId: string, entryId: string): void {
-  assertId(dropId, 'dropId');
-  assertId(entryId, 'entryId');
 }

@@ -35,7 +35,8 @@ import type {
 import { MemoryDropTable } from './memoryDrops';
 import {
   assertBlockBytes,
-  assertDropEntryBytes,
+  assertDropEntry,
+  assertDropEntryPut,
   assertId,
   assertRange,
   assertTimeMs,
@@ -197,10 +198,7 @@ export class MemoryStore implements LocalStore {
 
   async putDropEntry(dropId: string, entryId: string, bytes: Uint8Array, meta: { sender: string; receivedAtMs: number }): Promise<PutDropEntryResult> {
     this.ready();
-    assertDropEntry(dropId, entryId);
-    assertDropEntryBytes(bytes);
-    assertId(meta.sender, 'sender');
-    assertTimeMs(meta.receivedAtMs, 'receivedAtMs');
+    assertDropEntryPut(dropId, entryId, bytes, meta);
     return this.disk.drops.put(dropId, entryId, bytes, meta);
   }
 
@@ -324,9 +322,4 @@ export class MemoryStore implements LocalStore {
   private scan<V>(keys: SortedKeys<V>, range: IdRange, opts: ScanOptions): string[] {
     return keysInRange(keys, range, scanLimit(opts.limit), opts.afterId);
   }
-}
-
-function assertDropEntry(dropId: string, entryId: string): void {
-  assertId(dropId, 'dropId');
-  assertId(entryId, 'entryId');
 }

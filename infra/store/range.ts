@@ -70,6 +70,19 @@ export function assertDropEntryBytes(bytes: Uint8Array): void {
   if (bytes.length > DROP_ENTRY_BYTES_MAX) throw new RangeError(`drop entry of ${bytes.length} bytes exceeds ${DROP_ENTRY_BYTES_MAX}`);
 }
 
+export function assertDropEntry(dropId: string, entryId: string): void {
+  assertId(dropId, 'dropId');
+  assertId(entryId, 'entryId');
+}
+
+/** What every store checks before putDropEntry. */
+export function assertDropEntryPut(dropId: string, entryId: string, bytes: Uint8Array, meta: { sender: string; receivedAtMs: number }): void {
+  assertDropEntry(dropId, entryId);
+  assertDropEntryBytes(bytes);
+  assertId(meta.sender, 'sender');
+  assertTimeMs(meta.receivedAtMs, 'receivedAtMs');
+}
+
 export function dropListLimit(limit: number | undefined): number {
   if (limit === undefined) return DROP_LIST_ENTRIES_MAX;
   if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`drop list limit must be a positive integer, got ${limit}`);
