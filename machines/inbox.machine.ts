@@ -33,12 +33,17 @@ export interface InboxContext {
 
 export type InboxEvent = { type: 'QUEUED'; entries: readonly InboxEntry[] } | { type: 'PULL' } | { type: 'RECONNECTED' };
 
+/** Entries not seen yet (a pull from k replicas offers each entry up to k times) join the queue. */
 const enqueue = (context: InboxContext, entries: readonly InboxEntry[]) => {
-  const fresh = entries.filter((e, i) => !context.seen[e.entryId] && entries.findIndex((o) => o.entryId === e.entryId) === i);
-  if (fresh.length === 0) return {};
-  const seen = { ...context.seen };
-  for (const e of fresh) seen[e.entryId] = true;
-  return { queue: [...context.queue, ...fresh], seen };
+  let seen: Record<string, true> | undefined;
+  const fresh: InboxEntry[] = [];
+  for (const e of entries) {
+    if ((seen ?? context.seen)[e.entryId]) continue;
+    seen ??= { ...context.seen };
+    seen[e.entryId] = true;
+    fresh.push(e);
+  }
+  return seen ? { queue: [...context.queue, ...fresh], seen } : {};
 };
 
 export const inboxMachine = setup({
