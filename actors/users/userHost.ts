@@ -154,7 +154,9 @@ export class UserApp {
 
   async recordSentMail(ref: string, to: readonly string[]): Promise<void> {
     const now = Math.floor(this.deps.clock.now());
-    const key = `m:${ref}`;
+    // Keyed by the content's block id (a reference also carries its key: too long for a record key).
+    const parsed = parseBlockRef(ref);
+    const key = `m:${parsed.ok ? parsed.value.id : ref}`;
     await (await this.sentMail()).append([{ type: 'add', record: { key, direction: 'out', from: this.address, to: [...to], ref, sentAtMs: now, recordedAtMs: now } }]);
   }
 

@@ -118,6 +118,12 @@ export class LogWriter<S, Op, C, Sum> {
   private inflight: AppendRequest<Op, C>[] = [];
   /** The head that beat the last round, if the put returned it. */
   private lostTo: SignedObject | undefined;
+  /**
+   * A head put that lost or failed may still have reached some replicas: a version at this sequence
+   * that is not the one committed there (by us later, or by another device). Repair only carries newer versions, so such an orphan would
+   * stay beside the committed head (a fork) until the next write; see supersedeOrphan().
+   */
+  private orphanSeq: number | undefined;
   private actor: AnyActorRef | undefined;
   private closing = false;
   private lock: Promise<unknown> = Promise.resolve();
@@ -187,6 +193,15 @@ export class LogWriter<S, Op, C, Sum> {
       encoded = ops.map((op) => canonicalBytes(this.model.encodeOp(op)));
     } catch (e) {
       return Promise.reject(e);
+    }
+    // An operation its own schema would refuse on reading must never be written: every reader of the
+    // log (another device, a catch-up after a lost compare-and-swap) would stop at it.
+    for (const bytes of encoded) {
+      try {
+        decodeOp(this.address, this.model, bytes, this.opCount);
+      } catch (e) {
+        return Promise.reject(new PostError(ErrorCodes.BAD_REQUEST, `log ${this.address.name}: an operation does not pass its schema: ${(e as Error).message}`));
+      }
     }
     const tooBig = encoded.find((bytes) => bytes.length > OP_BYTES_MAX);
     if (tooBig) return Promise.reject(new LogError('LOG_TOO_LARGE', `an operation of ${tooBig.length} bytes exceeds ${OP_BYTES_MAX}: split it`, this.address.name));
@@ -325,6 +340,7 @@ export class LogWriter<S, Op, C, Sum> {
     };
     if (effective.length === 0) {
       resolve();
+      await this.supersedeOrphan();
       return 'nothing';
     }
     let outcome: { stored: true; head: SignedObject; body: LogHeadBody } | { stored: false; current?: SignedObject };
@@ -339,12 +355,34 @@ export class LogWriter<S, Op, C, Sum> {
       resolve();
       this.emit({ kind: 'changes', origin: 'local', changes: effective.map((e) => e.change), seq: outcome.head.seq, state: this.state });
       this.deps.headWatch?.publish(this.address.objectId, outcome.head.seq);
+      await this.supersedeOrphan();
       return 'stored';
     }
     revert();
     this.stats.casLost++;
     this.lostTo = outcome.current;
     return 'lost';
+  }
+
+  /**
+   * The committed head is at the sequence where an earlier put of ours that lost or failed may have
+   * been left on some replica: store one more head with no new operations, which repair carries over
+   * the orphan (it is newer). When our operations still need a head, that head does it instead. Best
+   * effort: if it fails too, the orphan is remembered at that sequence and the next write retries.
+   */
+  private async supersedeOrphan(): Promise<void> {
+    const orphan = this.orphanSeq;
+    if (orphan === undefined || this.seq < orphan) return;
+    this.orphanSeq = undefined;
+    if (this.seq !== orphan) return; // already superseded by a newer head
+    try {
+      const outcome = await this.storeHead([]);
+      if (!outcome.stored) return; // another device wrote on top: that head supersedes the orphan
+      this.commit(outcome.head, outcome.body);
+      this.deps.headWatch?.publish(this.address.objectId, outcome.head.seq);
+    } catch {
+      // Remembered by storeHead: retried after the next write.
+    }
   }
 
   private commit(head: SignedObject, body: LogHeadBody): void {
@@ -388,9 +426,12 @@ export class LogWriter<S, Op, C, Sum> {
       result = await storage.putObject(next, this.seq);
     } catch (e) {
       if (e instanceof PostError && AMBIGUOUS.has(e.code) && (await this.landed(next))) return { stored: true as const, head: next, body };
+      this.orphanSeq = next.seq;
       throw e;
     }
     if (result.ok) return { stored: true as const, head: next, body };
+    // Lost or failed, our version may still sit on a replica that took it.
+    this.orphanSeq = next.seq;
     if (LOST_RACE.has(result.code)) return { stored: false as const, ...(result.current ? { current: result.current } : {}) };
     throw new PostError(result.code, `log ${this.address.name}: head refused: ${result.message}`);
   }

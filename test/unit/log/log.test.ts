@@ -12,6 +12,9 @@ import { fetchEntry } from '../../../storage/log/logReader';
 import { MemoryStorage } from '../../../storage/memoryStorage';
 import type { SignedObject } from '../../../storage/signedObject';
 import { depsFor, insertFor, testOwner } from './logFixtures';
+import { LogWriter } from '../../../storage/log/logWriter';
+import { logAddressFor } from '../../../storage/log/logAddress';
+import { messagesModel } from '../../../storage/messages/messagesModel';
 
 const FOLDER = 'f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0';
 const stateBytes = (log: FolderLog) => log.read((s) => Buffer.from(canonicalBytes(encodeFolderState(s))));
@@ -193,5 +196,19 @@ describe('logs', () => {
     expect(next!.change).toMatchObject({ message: { uid: 3 } });
     const reader = await openFolderLog(depsFor(storage, alice, 'r'), alice, FOLDER);
     expect((await stateBytes(reader)).equals(await stateBytes(log))).toBe(true);
+  });
+
+  it('refuses an operation its own schema would refuse on reading, and the log stays readable', async () => {
+    const storage = new MemoryStorage();
+    const alice = await testOwner(7);
+    const deps = depsFor(storage, alice, 'm');
+    const log = await LogWriter.open(deps, logAddressFor(alice, 'notes'), messagesModel);
+    const record = (key: string) => ({ key, direction: 'out' as const, from: 'a@x.example', to: [], ref: 'r', sentAtMs: 1, recordedAtMs: 1 });
+    await log.append([{ type: 'add', record: record('short') }]);
+    const refused = await log.append([{ type: 'add', record: record('k'.repeat(200)) }]).catch((e: PostError) => e);
+    expect((refused as PostError).code).toBe('BAD_REQUEST');
+    expect(String((refused as PostError).message)).toMatch(/exceeds 128/);
+    const reader = await LogWriter.open(depsFor(storage, alice, 'r'), logAddressFor(alice, 'notes'), messagesModel);
+    expect(reader.opCount).toBe(1);
   });
 });
