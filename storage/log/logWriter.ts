@@ -20,8 +20,8 @@
 // back-to-back it can lose several rounds in a row (test/unit/log/twoWriters.test.ts measures it).
 //
 // Ordering duties: blocks before the head that names them; listeners and the head notice only after
-// the head is stored; state is read (read()) only between rounds, never while a batch is speculative
-// (rounds, catch-ups, reads and refreshes take turns on one lock).
+// the head is stored; state is read (read()) only between batches, never while a batch is speculative
+// (a batch, all its rounds and catch-ups included, is one turn of the lock reads and refreshes take).
 import type { SigningKeyPair } from '../../crypto/sign';
 import type { AnyActorRef } from 'xstate';
 import type { Random } from '../../infra/ports';
@@ -126,6 +126,10 @@ export class LogWriter<S, Op, C, Sum> {
   private orphanSeq: number | undefined;
   private actor: AnyActorRef | undefined;
   private closing = false;
+  /** Held from a batch's start to its end: reads and refreshes wait for the whole batch, as one turn. */
+  private batchHold: { ready: Promise<void>; release: () => void } | undefined;
+  /** Rounds and catch-ups of batches, one at a time (an effect can outlive a restarted actor). */
+  private rounds: Promise<unknown> = Promise.resolve();
   private lock: Promise<unknown> = Promise.resolve();
   private readonly listeners = new Set<(event: LogEvent<S, C>) => void>();
   /** Head writes stored and compare-and-swap rounds lost (for tests and metrics). */
@@ -235,6 +239,26 @@ export class LogWriter<S, Op, C, Sum> {
     return run;
   }
 
+  /** Take the lock until release(): `ready` once every earlier holder is done. */
+  private holdLock(): { ready: Promise<void>; release: () => void } {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const ready = this.lock.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.lock = ready.then(() => held);
+    return { ready, release };
+  }
+
+  /** A step of the current batch: inside the batch's turn of the lock, after the steps before it. */
+  private inBatch<T>(task: () => Promise<T>): Promise<T> {
+    const ready = this.batchHold?.ready ?? Promise.resolve();
+    const run = this.rounds.then(() => ready).then(task);
+    this.rounds = run.catch(() => undefined);
+    return run;
+  }
+
   /** Start a batch if the append actor is idle (it ignores KICK while writing, and looks again after). */
   private kick(): void {
     if (this.queue.length === 0 && this.inflight.length === 0) return;
@@ -260,21 +284,29 @@ export class LogWriter<S, Op, C, Sum> {
       }
     };
     return {
-      writeRound: guarded(() => this.exclusive(() => this.round())),
+      writeRound: guarded(() => this.inBatch(() => this.round())),
       catchUp: guarded(() =>
-        this.exclusive(async () => {
-          const hint = this.lostTo;
+        this.inBatch(async () => {
+          // A refresh (a head notice) may have caught up past the head that beat us while the actor was
+          // between rounds: then that head is stale news, and storage has the newest.
+          const hint = this.lostTo && this.lostTo.seq > this.seq ? this.lostTo : undefined;
           this.lostTo = undefined;
           await this.catchUp(hint);
         }),
       ),
       backoff: guarded((attempt: number) => this.backoff(attempt)),
       takeBatch: () => {
+        this.batchHold ??= this.holdLock();
         this.inflight = [...this.inflight, ...this.queue];
         this.queue = [];
         this.queuedOps = 0;
       },
       batchEnded: () => {
+        // The batch is over (a new actor's first idle, with a carried-over batch, is not its end).
+        if (this.inflight.length === 0) {
+          this.batchHold?.release();
+          this.batchHold = undefined;
+        }
         if (this.queue.length || this.inflight.length) queueMicrotask(() => this.kick());
         else if (this.closing && this.actor) queueMicrotask(() => this.retire());
       },
