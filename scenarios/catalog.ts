@@ -104,8 +104,10 @@ export const scenarios: readonly ScenarioPlan[] = [
     name: 'slow-node',
     description: 'one node answers slowly (seconds) while mail flows; then it recovers',
     envs: ['sim', 'lab'],
-    // Its own users' submissions wait on it (seconds each) or time out: a lower floor than the others.
-    throughputFloorPerSecond: 0.1,
+    // Its own user's submissions wait on it or time out, and the workload sends one mail at a time, so
+    // every timed-out submission holds up the rest: across seeds 0.06 to 0.19 mails/s were measured
+    // (0.1 had been set from seed 1 and failed random seeds). The floor says mail still flows.
+    throughputFloorPerSecond: 0.02,
     async faults(env, history) {
       const v = pick(env.userNodes().sort(), 0);
       history.fault(`slow ${v.slice(0, 12)}`);
