@@ -45,6 +45,7 @@ import { ErrorCodes, PostError } from '../protocol/errors';
 import { GLOBAL_RING_ID } from '../protocol/subjects';
 import type { CrashableActor } from '../protocol/control';
 import type { UnlockedUser } from '../storage/users/unlockedUser';
+import { normaliseAddress } from '../storage/users/userErrors';
 import { userIdOf } from '../crypto/hash';
 import { Metrics } from './metrics';
 import { RouterService } from './router';
@@ -426,7 +427,17 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
         appFor: (user) => users.appFor(user),
         gatewayUser: options.gatewayUser ? () => users.users.get(options.gatewayUser!.toLowerCase())?.user : undefined,
       });
-      return new MailGatewayService({ authenticator: d.resolve(PostMailbox).authenticator, submission, clock: adapters.clock, log: d.resolve<Log>(Tokens.Log) }, options.mail ?? {});
+      return new MailGatewayService(
+        {
+          authenticator: d.resolve(PostMailbox).authenticator,
+          submission,
+          clock: adapters.clock,
+          log: d.resolve<Log>(Tokens.Log),
+          metrics: d.resolve(Metrics),
+          accountOf: (username) => normaliseAddress(username, identity.trust.org),
+        },
+        options.mail ?? {},
+      );
     }),
   });
   c.register(GatewayService, {

@@ -277,10 +277,15 @@ export const smtpSessionMachine = setup({
                         actions: [assign({ failedAuths: ({ context }) => context.failedAuths + 1 }), disconnect(() => replies.tooManyAuthFailures())],
                       },
                       {
+                        // A wrong password, or an attempt the node's login throttle refused: both
+                        // count against this connection and are answered after the penalty.
                         target: 'penalised',
                         actions: assign({
                           failedAuths: ({ context }) => context.failedAuths + 1,
-                          heldReply: () => replies.authFailed(),
+                          heldReply: ({ event }) => {
+                            const result = output<AuthResult>(event);
+                            return result.kind === 'refused' ? replies.loginRefused(result.text) : replies.authFailed();
+                          },
                           authDelayMs: ({ context }) => context.limits.failedAuthDelayMs * (context.failedAuths + 1),
                         }),
                       },

@@ -3,9 +3,12 @@
 import type { ActorRefFrom } from 'xstate';
 import type { Clock, Log } from '../../infra/ports';
 import type { MailAuthenticator } from '../../mail/backend';
+import { LoginThrottle, type LoginThrottleLimits } from '../../mail/loginThrottle';
 import type { MailSubmission } from '../../mail/submission';
 import { mailGatewayMachine } from '../../machines/mailGateway.machine';
+import type { Metrics } from '../metrics';
 import { type ImapServer, startImapServer } from './imapServer';
+import { LoginGuard } from './loginGuard';
 import { type SmtpServer, startSmtpServer } from './smtpServer';
 import type { SmarthostOptions } from './smtpRelay';
 
@@ -18,6 +21,8 @@ export interface MailGatewayOptions {
   readonly serverName?: string;
   readonly tls?: { key: string | Buffer; cert: string | Buffer };
   readonly smarthost?: SmarthostOptions;
+  /** The login throttle's bounds (defaults in protocol/limits.ts); tests shorten them. */
+  readonly loginThrottle?: Partial<LoginThrottleLimits>;
 }
 
 export interface MailGatewayDeps {
@@ -25,6 +30,9 @@ export interface MailGatewayDeps {
   readonly submission: MailSubmission;
   readonly clock: Clock;
   readonly log: Log;
+  readonly metrics?: Metrics;
+  /** The account a login name means (POST: the organisation's domain added when missing), for the throttle. */
+  readonly accountOf?: (username: string) => string;
 }
 
 export class MailGatewayService {
@@ -32,11 +40,20 @@ export class MailGatewayService {
   private smtp: SmtpServer | undefined;
   private mx: SmtpServer | undefined;
   private ref: ActorRefFrom<typeof mailGatewayMachine> | undefined;
+  /** One per node: IMAP and SMTP logins share it, and it outlives listener restarts. */
+  readonly loginGuard: LoginGuard;
 
   constructor(
     private readonly deps: MailGatewayDeps,
     private readonly options: MailGatewayOptions,
-  ) {}
+  ) {
+    this.loginGuard = new LoginGuard({
+      throttle: new LoginThrottle(deps.clock, options.loginThrottle),
+      log: deps.log.child({ component: 'login' }),
+      ...(deps.metrics ? { metrics: deps.metrics } : {}),
+      ...(deps.accountOf ? { accountOf: deps.accountOf } : {}),
+    });
+  }
 
   /** The storage side of SMTP (what a 250 means), for scenarios that submit without a socket. */
   get submission(): MailSubmission {
@@ -79,10 +96,11 @@ export class MailGatewayService {
     try {
       await this.close();
       if (this.options.imapPort !== undefined)
-        this.imap = await startImapServer({ authenticator: this.deps.authenticator, clock, log, host, port: this.options.imapPort, tls: this.options.tls });
+        this.imap = await startImapServer({ authenticator: this.deps.authenticator, loginGuard: this.loginGuard, clock, log, host, port: this.options.imapPort, tls: this.options.tls });
       if (this.options.smtpPort !== undefined)
         this.smtp = await startSmtpServer({
           submission: this.deps.submission,
+          loginGuard: this.loginGuard,
           clock,
           log,
           host,

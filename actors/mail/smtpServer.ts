@@ -11,12 +11,15 @@ import { MessageBudget } from '../../mail/smtp/messageBudget';
 import { replies } from '../../mail/smtp/replies';
 import type { MailSubmission } from '../../mail/submission';
 import type { SmtpSessionLimits } from '../../machines/smtpSession.machine';
+import type { LoginGuard } from './loginGuard';
 import { SmtpGatewayConnection } from './smtpConnection';
 import { SmarthostRelay, type SmarthostOptions } from './smtpRelay';
 import { SmtpSession } from './smtpSession';
 
 export interface SmtpServerOptions {
   readonly submission: MailSubmission;
+  /** The node's login throttle, shared with IMAP; every AUTH passes it (submission mode). */
+  readonly loginGuard?: LoginGuard;
   readonly clock: Clock;
   readonly log: Log;
   /** `submission` (default): AUTH required, POST and relayed recipients. `inbound`: the MX, no AUTH, local users only. */
@@ -155,6 +158,7 @@ export async function startSmtpServer(options: SmtpServerOptions): Promise<SmtpS
       budget,
       lookupTimeoutMs: timeouts.lookupTimeoutMs,
       submitTimeoutMs: timeouts.submitTimeoutMs,
+      ...(options.loginGuard && mode === 'submission' ? { loginGuard: options.loginGuard } : {}),
     });
     sessions.set(connection.id, session);
     void session.closed.then(() => sessions.delete(connection.id));

@@ -12,6 +12,8 @@ import type { SmtpReply } from '../../mail/smtp/replies';
 import type { MailSubmission } from '../../mail/submission';
 import { smtpSessionMachine, type Answer, type DeliveryInput, type RecipientCheckInput, type ReceivedMessage, type SmtpSessionLimits } from '../../machines/smtpSession.machine';
 import type { SmtpConnectionHooks, SmtpGatewayConnection } from './smtpConnection';
+import type { LoginGuard } from './loginGuard';
+import { smtpLoginOutcome } from './loginGuard';
 import { withDeadline } from './smtpDeadline';
 import { deliverMessage } from './smtpDelivery';
 import type { SmarthostRelay } from './smtpRelay';
@@ -28,6 +30,8 @@ export interface SmtpSessionDeps {
   readonly budget: MessageBudget;
   readonly lookupTimeoutMs: number;
   readonly submitTimeoutMs: number;
+  /** The node's login throttle, shared with IMAP; absent on the inbound MX (no AUTH there). */
+  readonly loginGuard?: LoginGuard;
 }
 
 /** A waiting smtp-server callback, in the two ways the machine can resolve it. */
@@ -210,8 +214,10 @@ export class SmtpSession implements SmtpConnectionHooks {
   private async authenticate(username: string): Promise<AuthResult> {
     const password = this.password ?? '';
     this.password = undefined;
+    const check = () => withDeadline(this.deps.clock, this.deps.submission.authenticate(username, password), this.deps.lookupTimeoutMs, 'authenticate');
+    const guard = this.deps.loginGuard;
     try {
-      const identity = await withDeadline(this.deps.clock, this.deps.submission.authenticate(username, password), this.deps.lookupTimeoutMs, 'authenticate');
+      const identity = guard ? await guard.attempt('smtp', this.connection.remoteAddress, username, check, smtpLoginOutcome) : await check();
       this.log.info('smtp.auth.ok', { user: identity.user });
       return { kind: 'ok', identity };
     } catch (error) {

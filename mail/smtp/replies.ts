@@ -26,6 +26,8 @@ export const replies = {
   authFailed: () => reply(535, '5.7.8', 'Authentication credentials invalid: check the user name and password'),
   authUnavailable: () =>
     reply(454, '4.7.0', 'Temporary authentication failure: the POST user directory is unreachable; try again in a few minutes'),
+  /** RFC 4954: 454 4.7.0 is a temporary authentication failure; the text says how long to wait. */
+  loginRefused: (text: string) => reply(454, '4.7.0', text),
   tooManyAuthFailures: () => reply(421, '4.7.0', 'Too many failed authentication attempts; closing the connection'),
   tooManyBadCommands: () => reply(421, '4.7.0', 'Too many bad commands; closing the connection'),
   tooManyRefusedRecipients: () => reply(421, '4.7.0', 'Too many refused recipients; closing the connection'),
