@@ -4,6 +4,8 @@ import type { ActorRefFrom } from 'xstate';
 import type { Clock, Log } from '../../infra/ports';
 import type { MailAuthenticator } from '../../mail/backend';
 import { LoginThrottle, type LoginThrottleLimits } from '../../mail/loginThrottle';
+import type { FromPolicy } from '../../mail/smtp/senderAlignment';
+import { SenderRate, type SenderRateLimits } from '../../mail/smtp/senderRate';
 import type { MailSubmission } from '../../mail/submission';
 import { mailGatewayMachine } from '../../machines/mailGateway.machine';
 import type { Metrics } from '../metrics';
@@ -23,6 +25,10 @@ export interface MailGatewayOptions {
   readonly smarthost?: SmarthostOptions;
   /** The login throttle's bounds (defaults in protocol/limits.ts); tests shorten them. */
   readonly loginThrottle?: Partial<LoginThrottleLimits>;
+  /** A submitted message whose From: is not the user's: refused (default) or sent with a Sender: header. */
+  readonly fromPolicy?: FromPolicy;
+  /** Per-sender submission rate (defaults in protocol/limits.ts). */
+  readonly submissionRate?: Partial<SenderRateLimits>;
 }
 
 export interface MailGatewayDeps {
@@ -42,6 +48,8 @@ export class MailGatewayService {
   private ref: ActorRefFrom<typeof mailGatewayMachine> | undefined;
   /** One per node: IMAP and SMTP logins share it, and it outlives listener restarts. */
   readonly loginGuard: LoginGuard;
+  /** One per node, like the login guard. */
+  readonly senderRate: SenderRate;
 
   constructor(
     private readonly deps: MailGatewayDeps,
@@ -53,6 +61,7 @@ export class MailGatewayService {
       ...(deps.metrics ? { metrics: deps.metrics } : {}),
       ...(deps.accountOf ? { accountOf: deps.accountOf } : {}),
     });
+    this.senderRate = new SenderRate(deps.clock, options.submissionRate);
   }
 
   /** The storage side of SMTP (what a 250 means), for scenarios that submit without a socket. */
@@ -101,6 +110,8 @@ export class MailGatewayService {
         this.smtp = await startSmtpServer({
           submission: this.deps.submission,
           loginGuard: this.loginGuard,
+          senderRate: this.senderRate,
+          ...(this.options.fromPolicy ? { fromPolicy: this.options.fromPolicy } : {}),
           clock,
           log,
           host,

@@ -41,6 +41,18 @@ export const replies = {
       '5.7.1',
       `${mailFrom ? `<${mailFrom}>` : 'The null sender <>'} is not an address you may send as (logged in as ${user}); use your own address`,
     ),
+  fromNotAligned: (foreign: readonly string[], user: string) =>
+    reply(
+      550,
+      '5.7.1',
+      `The message's From:/Sender: ${list(foreign)} is not an address you may send as (logged in as ${user}); put your own address in From:; nothing was delivered`,
+    ),
+  sendingRateExceeded: (user: string, burst: number, perMinute: number, retryAfterMs: number) =>
+    reply(
+      450,
+      '4.7.1',
+      `${user} has sent too many messages: at most ${burst} at once, then ${perMinute} a minute; try again in ${Math.max(1, Math.ceil(retryAfterMs / 1000))} s`,
+    ),
   unknownUser: (rcpt: string) => reply(550, '5.1.1', `<${rcpt}>: no such user here; check the address`),
   senderBlocked: (rcpt: string) => reply(550, '5.7.1', `<${rcpt}> does not accept mail from this sender`),
   inboxFull: (rcpt: string) =>
