@@ -1,6 +1,8 @@
 // One IMAP connection: the session machine bound to a byte stream. It supplies the machine's effects
 // (writing responses with backpressure, running frames through the dispatcher, STARTTLS, closing),
-// feeds it the parser's events, and pauses reading while too many commands are queued.
+// and feeds it the parser's events one at a time: once pipelinedCommandsHighWater commands wait in
+// the machine's queue it stops taking events and pauses the socket, and it goes on when the queue
+// is down to half. A client pipelining thousands of commands is slowed, never dropped.
 import type { Duplex } from 'node:stream';
 import { createActor, fromPromise, type Actor } from 'xstate';
 import type { Clock, Log } from '../../infra/ports';
@@ -35,6 +37,7 @@ export class ImapConnection {
   private socket: Duplex;
   private readonly parser: ImapParser;
   private paused = false;
+  private pumpScheduled = false;
   private ended = false;
   private resolveClosed!: () => void;
   private readonly log: Log;
@@ -83,9 +86,13 @@ export class ImapConnection {
     this.actor = createActor(machine, { input: { limits: options.limits ?? {} }, clock: options.clock });
     this.actor.subscribe({
       next: (snapshot) => {
-        if (this.paused && snapshot.context.queue.length < imapLimits.pipelinedCommandsHighWater / 2) {
-          this.paused = false;
-          this.socket.resume();
+        // Not from inside the machine's own transition: pump() needs the queue it sees to be current.
+        if (this.paused && !this.pumpScheduled && snapshot.context.queue.length < imapLimits.pipelinedCommandsHighWater / 2) {
+          this.pumpScheduled = true;
+          queueMicrotask(() => {
+            this.pumpScheduled = false;
+            this.pump();
+          });
         }
       },
       error: (error) => {
@@ -108,9 +115,34 @@ export class ImapConnection {
 
   private readonly onData = (data: Buffer): void => {
     if (this.ended) return;
-    for (const event of this.parser.push(data)) {
-      // The session may end in the middle of a chunk (BYE); the rest of the chunk is dropped.
+    this.parser.write(data);
+    this.pump();
+  };
+
+  /**
+   * Hands parsed events to the machine while its queue is below the high-water mark; above it the
+   * socket pauses, and the rest of what was read waits in the parser. Resumes reading once the
+   * parser has nothing left to give.
+   */
+  private pump(): void {
+    for (;;) {
+      // The session may end in the middle of what was read (BYE); the rest is dropped.
       if (this.ended || this.actor.getSnapshot().status !== 'active') return;
+      if (this.actor.getSnapshot().context.queue.length >= imapLimits.pipelinedCommandsHighWater) {
+        if (!this.paused) {
+          this.paused = true;
+          this.socket.pause();
+        }
+        return;
+      }
+      const event = this.parser.next();
+      if (!event) {
+        if (this.paused) {
+          this.paused = false;
+          this.socket.resume();
+        }
+        return;
+      }
       switch (event.kind) {
         case 'frame':
           this.actor.send({ type: 'FRAME', frame: event.frame });
@@ -126,11 +158,7 @@ export class ImapConnection {
           break;
       }
     }
-    if (!this.paused && this.actor.getSnapshot().context.queue.length >= imapLimits.pipelinedCommandsHighWater) {
-      this.paused = true;
-      this.socket.pause();
-    }
-  };
+  }
 
   private readonly onClose = (): void => {
     this.ended = true;
@@ -180,6 +208,11 @@ export class ImapConnection {
     const plain = this.socket;
     this.unbind(plain);
     this.parser.reset();
+    // What was paused for plaintext pipelining is discarded; the TLS socket reads afresh.
+    if (this.paused) {
+      this.paused = false;
+      plain.resume();
+    }
     const secure = await upgradeToTls(plain);
     this.socket = secure;
     this.session.tlsActive = true;

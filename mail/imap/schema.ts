@@ -2,7 +2,7 @@
 // before the handler runs, so handlers see typed values and malformed input gets BAD early.
 import { canonicalFlags, FlagError } from './flags';
 import { parseImapDateTime } from './dateTime';
-import { decodeMailboxName, MailboxNameError } from './mailboxNames';
+import { decodeMailboxToken, MailboxNameError } from './mailboxNames';
 import type { ImapToken } from './parser';
 import { isSequenceSetSyntax, parseSequenceSet, SequenceSetError, type SequenceSet } from './sequenceSet';
 
@@ -85,7 +85,7 @@ function convert(spec: ArgSpec, token: ImapToken, context: SchemaContext): unkno
     case 'mailbox':
     case 'pattern':
       try {
-        return decodeMailboxName(tokenText(token)!, context.utf8);
+        return decodeMailboxToken(token, context.utf8);
       } catch (error) {
         if (error instanceof MailboxNameError) throw new ArgumentError(`${spec.name}: ${error.message}`);
         throw error;
