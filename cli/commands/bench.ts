@@ -3,10 +3,11 @@ import { benches, findBench } from '../../bench/index';
 import { CommandError, defineCommand, helpText, parse, printJson } from '../args';
 
 const spec = defineCommand({
-  usage: 'post bench NAME|all [--quick] [--json]',
+  usage: 'post bench NAME|all [--quick] [--seed S] [--json]',
   summary: `Run a benchmark (${benches.map((b) => b.name).join(', ')}) or all of them.`,
   options: {
     quick: { type: 'boolean', description: 'smaller sizes, for a fast look' },
+    seed: { type: 'string', description: 'seed of benchmarks that generate their inputs (fuzz; default 1)' },
     json: { type: 'boolean', description: 'print results as one JSON document on stdout (progress goes to stderr)' },
   },
   positionals: ['NAME'],
@@ -22,7 +23,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
   const results: Record<string, unknown> = {};
   for (const b of chosen) {
     log(`bench ${b.name}: ${b.summary}`);
-    results[b.name] = await b.run({ quick: values.quick === true, log });
+    results[b.name] = await b.run({ quick: values.quick === true, ...(values.seed !== undefined ? { seed: values.seed } : {}), log });
   }
   if (values.json) printJson(results);
 }
