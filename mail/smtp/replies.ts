@@ -20,7 +20,22 @@ export function formatReply(r: SmtpReply): string {
 
 export const isTemporary = (r: SmtpReply): boolean => r.code >= 400 && r.code < 500;
 
-const list = (addresses: readonly string[]): string => addresses.map((a) => `<${a}>`).join(', ');
+/** Longest address shown in a reply, and how many: a reply line stays short. */
+const REPLY_ADDRESS_CHARS_MAX = 100;
+const REPLY_ADDRESSES_MAX = 5;
+
+/**
+ * Addresses as `<a>, <b>` for a reply line. They may come from a message's header (sender
+ * alignment), where a bare CR or other control character can hide: shown as "?", so a reply
+ * is always one line (found by fuzzing: a From: with a CR split the 550 into two lines).
+ */
+const list = (addresses: readonly string[]): string => {
+  const shown = addresses.slice(0, REPLY_ADDRESSES_MAX).map((a) => {
+    const printable = a.replace(/[\x00-\x1f\x7f]/g, '?');
+    return `<${printable.length > REPLY_ADDRESS_CHARS_MAX ? `${printable.slice(0, REPLY_ADDRESS_CHARS_MAX)}...` : printable}>`;
+  });
+  return addresses.length > REPLY_ADDRESSES_MAX ? `${shown.join(', ')} and ${addresses.length - REPLY_ADDRESSES_MAX} more` : shown.join(', ');
+};
 
 export const replies = {
   authFailed: () => reply(535, '5.7.8', 'Authentication credentials invalid: check the user name and password'),

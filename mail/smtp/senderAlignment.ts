@@ -67,17 +67,31 @@ export function headerToAdd(alignment: FromAlignment, policy: FromPolicy, user: 
   return undefined;
 }
 
-/** The message with its `name` fields replaced by `name: <address>` at the top of the header. */
+/** Where the message starts once leading lines that begin with white space are skipped. */
+function skipLeadingContinuations(raw: Uint8Array): number {
+  let start = 0;
+  while (start < raw.length && (raw[start] === 0x20 || raw[start] === 0x09)) {
+    const newline = raw.indexOf(0x0a, start);
+    start = newline < 0 ? raw.length : newline + 1;
+  }
+  return start;
+}
+
+/**
+ * The message with its `name` fields replaced by `name: <address>`, first in the header. Lines at
+ * the very top that begin with white space continue no field; they are dropped, or they would
+ * fold into the added one (`From: <alice>` + ` , ceo@...` reads as two authors; found by fuzzing).
+ */
 export function withHeader(raw: Uint8Array, header: AddedHeader): Uint8Array {
-  const eol = lineEndingOf(raw);
-  const parts: Uint8Array[] = [Buffer.from(`${header.name}: <${header.address}>${eol}`, 'utf8')];
+  const message = raw.subarray(skipLeadingContinuations(raw));
   const name = header.name.toLowerCase();
+  const parts: Uint8Array[] = [Buffer.from(`${header.name}: <${header.address}>${lineEndingOf(raw)}`, 'utf8')];
   let pos = 0;
-  for (const field of topHeader(raw)) {
+  for (const field of topHeader(message)) {
     if (field.name !== name) continue;
-    parts.push(raw.subarray(pos, field.start));
+    parts.push(message.subarray(pos, field.start));
     pos = field.end;
   }
-  parts.push(raw.subarray(pos));
+  parts.push(message.subarray(pos));
   return Buffer.concat(parts);
 }

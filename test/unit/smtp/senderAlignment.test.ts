@@ -1,5 +1,6 @@
 // Sender alignment (From:/Sender: must be the submitter's own) and the per-sender token bucket.
 import { describe, expect, it } from 'vitest';
+import { replies } from '../../../mail/smtp/replies';
 import { checkFromAlignment, headerToAdd, withHeader } from '../../../mail/smtp/senderAlignment';
 import { SenderRate } from '../../../mail/smtp/senderRate';
 import { ManualClock } from '../imap/manualClock';
@@ -29,7 +30,15 @@ describe('sender alignment', () => {
     expect(checkFromAlignment(msg('From: alice@rice.example.evil.example'), alice)).toEqual({ kind: 'foreign', foreign: ['alice@rice.example.evil.example'] });
   });
 
-  it('a message without a From: address is not aligned', () => {
+  it('the refusal is one reply line even when the From: hides a CR (found by fuzzing)', () => {
+    const alignment = checkFromAlignment(Buffer.from('From: The CEO <ceo@rice.example>\r.example>\r\n\r\nbody'), alice);
+    expect(alignment.kind).toBe('foreign');
+    const reply = replies.fromNotAligned(alignment.kind === 'foreign' ? alignment.foreign : [], alice.user);
+    expect(reply.text).not.toMatch(/[\r\n]/);
+    expect(replies.fromNotAligned(Array.from({ length: 50 }, (_, i) => `x${i}@${'y'.repeat(500)}`), alice.user).text.length).toBeLessThan(1_000);
+  });
+
+  it('a message without a From: address is missing one (the submission adds the user’s)', () => {
     expect(checkFromAlignment(msg('Subject: no from'), alice)).toEqual({ kind: 'missing' });
     expect(checkFromAlignment(msg('From: undisclosed:;'), alice)).toEqual({ kind: 'missing' });
     expect(checkFromAlignment(Buffer.from('no header at all'), alice)).toEqual({ kind: 'missing' });
@@ -48,14 +57,27 @@ describe('sender alignment', () => {
     expect(headerToAdd({ kind: 'missing' }, 'refuse', user)).toEqual({ name: 'From', address: user });
   });
 
-  it('withHeader puts the user in Sender: (or From:), replacing earlier ones, and keeps every other byte', () => {
+  it('withHeader puts the user in Sender: (or From:) first in the header, replacing earlier ones, every other byte kept', () => {
     const sender = { name: 'Sender', address: 'alice@rice.example' } as const;
+    const from = { name: 'From', address: 'alice@rice.example' } as const;
     const raw = msg('From: ceo@rice.example\r\nSender: bob@rice.example\r\nSubject: x\r\nsender:\r\n  carol@rice.example');
     expect(Buffer.from(withHeader(raw, sender)).toString()).toBe('Sender: <alice@rice.example>\r\nFrom: ceo@rice.example\r\nSubject: x\r\n\r\nhello\r\n');
     expect(Buffer.from(withHeader(Buffer.from('From: x@y\n\nbare LF\n'), sender)).toString()).toBe('Sender: <alice@rice.example>\nFrom: x@y\n\nbare LF\n');
-    expect(Buffer.from(withHeader(msg('From: undisclosed:;\r\nSubject: x'), { name: 'From', address: 'alice@rice.example' })).toString()).toBe(
-      'From: <alice@rice.example>\r\nSubject: x\r\n\r\nhello\r\n',
-    );
+    expect(Buffer.from(withHeader(msg('From: undisclosed:;\r\nSubject: x'), from)).toString()).toBe('From: <alice@rice.example>\r\nSubject: x\r\n\r\nhello\r\n');
+    // Found by fuzzing: an emptied last line, a stray CR, no blank line at all.
+    for (const odd of ['From: undis\\clo;ed:', 'Subject: s\r\nFrom: ', 'From: fr\niends: a\rb;\r\n\r', '\r\nbody only', 'Subject: no end']) {
+      const added = withHeader(Buffer.from(odd, 'latin1'), from);
+      const header = Buffer.from(added).toString('latin1').split(/\r?\n/)[0];
+      expect(header, odd).toBe('From: <alice@rice.example>');
+    }
+  });
+
+  it('an added From: cannot be extended by a leading continuation line (found by fuzzing)', () => {
+    const raw = Buffer.from(' , ceo@rice.example\r\n\t more\r\nSubject: x\r\n\r\nbody\r\n');
+    expect(checkFromAlignment(raw, alice)).toEqual({ kind: 'missing' });
+    const added = withHeader(raw, { name: 'From', address: alice.user });
+    expect(Buffer.from(added).toString()).toBe('From: <alice@rice.example>\r\nSubject: x\r\n\r\nbody\r\n');
+    expect(checkFromAlignment(added, alice)).toEqual({ kind: 'aligned' });
   });
 });
 
