@@ -33,7 +33,7 @@ interface Bucket {
 
 export class SenderRate {
   readonly limits: SenderRateLimits;
-  /** Least recently used first. */
+  /** Oldest first. Updated in place: a Map key deleted and set again keeps dead slots in its chain. */
   private readonly buckets = new Map<string, Bucket>();
 
   constructor(
@@ -72,23 +72,27 @@ export class SenderRate {
   }
 
   private refilled(sender: string, now: number): Bucket {
-    let bucket = this.buckets.get(sender);
+    const bucket = this.buckets.get(sender);
     if (bucket) {
-      this.buckets.delete(sender);
       bucket.tokens = this.level(bucket, now);
       bucket.atMs = now;
-    } else {
-      this.makeRoom(now);
-      bucket = { tokens: this.limits.burstMessages, atMs: now };
+      return bucket;
     }
-    this.buckets.set(sender, bucket);
-    return bucket;
+    this.makeRoom(now);
+    const created = { tokens: this.limits.burstMessages, atMs: now };
+    this.buckets.set(sender, created);
+    return created;
   }
 
-  /** A full bucket is the same as none: those go first, then the least recently used. */
+  /** A full bucket is the same as none: those go first, then the oldest, a 16th of the bound at a time. */
   private makeRoom(now: number): void {
     if (this.buckets.size < this.limits.sendersMax) return;
     for (const [sender, bucket] of this.buckets) if (this.level(bucket, now) >= this.limits.burstMessages) this.buckets.delete(sender);
-    while (this.buckets.size >= this.limits.sendersMax) this.buckets.delete(this.buckets.keys().next().value as string);
+    if (this.buckets.size < this.limits.sendersMax) return;
+    let left = Math.max(this.buckets.size - this.limits.sendersMax + 1, Math.ceil(this.limits.sendersMax / 16));
+    for (const sender of this.buckets.keys()) {
+      this.buckets.delete(sender);
+      if (--left <= 0) break;
+    }
   }
 }
