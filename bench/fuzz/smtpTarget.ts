@@ -212,23 +212,33 @@ class Session {
     return new Promise((resolve) => setImmediate(resolve));
   }
 
-  onAnswer(answer: Answer): void {
-    if (!this.waiting) {
-      this.violation ??= new FuzzViolation(`answered ${answer.kind} with no callback waiting`);
-      return;
+  /** Effects run inside the machine's transition: a violation is kept for send() to throw, never thrown here. */
+  private check(test: () => void): void {
+    try {
+      test();
+    } catch (error) {
+      this.violation ??= error instanceof FuzzViolation ? error : new FuzzViolation(String(error));
     }
+  }
+
+  onAnswer(answer: Answer): void {
     const callback = this.waiting;
     this.waiting = undefined;
-    if (answer.kind === 'refuse') checkReply(answer.reply, `${callback} refused`);
-    if (answer.kind === 'accept' && answer.reply) checkReply(answer.reply, `${callback} accepted`);
-    if (callback === 'DATA' && answer.kind === 'accept' && !this.lastDelivered) this.violation ??= new FuzzViolation('DATA accepted for a message that was not delivered');
+    this.check(() => {
+      if (!callback) throw new FuzzViolation(`answered ${answer.kind} with no callback waiting`);
+      if (answer.kind === 'refuse') checkReply(answer.reply, `${callback} refused`);
+      if (answer.kind === 'accept' && answer.reply) checkReply(answer.reply, `${callback} accepted`);
+      if (callback === 'DATA' && answer.kind === 'accept' && !this.lastDelivered) throw new FuzzViolation('DATA accepted for a message that was not delivered');
+    });
     this.context.count(`${callback} ${answer.kind === 'accept' ? (answer.reply?.code ?? 'ok') : answer.reply.code}`);
   }
 
   onDisconnect(reply: SmtpReply): void {
-    checkReply(reply, 'disconnect');
-    if (reply.code !== 421) this.violation ??= new FuzzViolation(`disconnected with ${reply.code}, not 421`);
     this.waiting = undefined;
+    this.check(() => {
+      checkReply(reply, 'disconnect');
+      if (reply.code !== 421) throw new FuzzViolation(`disconnected with ${reply.code}, not 421`);
+    });
     this.context.count(`disconnect ${reply.enhanced}`);
   }
 
@@ -272,6 +282,19 @@ class Session {
 
   async deliver(input: DeliveryInput): Promise<DeliveryReport> {
     this.lastDelivered = false;
+    this.check(() => this.checkDelivery(input));
+    if (this.random.chance(0.02)) throw new Error('delivery crashed');
+    if (this.random.chance(0.15)) return { kind: 'submitFailed', failure: { code: this.random.pick([...submitFailures, 'TIMEOUT'] as const), message: 'scripted', recipients: input.postRecipients.slice(0, 1) } };
+    const relay =
+      input.externalRecipients.length === 0 || this.random.chance(0.7)
+        ? ({ kind: input.externalRecipients.length === 0 ? 'none' : 'relayed', recipients: input.externalRecipients } as const)
+        : ({ kind: 'failed', temporary: this.random.chance(0.5), enhanced: this.random.pick(['4.4.1', '5.1.1', '2.0.0', '9.9.9']), reason: 'scripted', relayed: [], failed: input.externalRecipients } as const);
+    this.lastDelivered = relay.kind !== 'failed';
+    return { kind: 'delivered', messageRef: input.postRecipients.length > 0 ? 'ref0123456789abcdef' : undefined, notified: input.postRecipients, relay: relay.kind === 'none' ? { kind: 'none' } : relay };
+  }
+
+  /** What the machine hands to delivery: the envelope it accepted, and the header it adds. */
+  private checkDelivery(input: DeliveryInput): void {
     if (!this.message) throw new FuzzViolation('deliver without a received message');
     if (input.postRecipients.length + input.externalRecipients.length === 0) throw new FuzzViolation('deliver without recipients');
     if (this.mode === 'submission' && (!input.identity || !senderAllowed(input.identity, input.mailFrom))) throw new FuzzViolation(`delivering from <${input.mailFrom}>`);
@@ -281,16 +304,8 @@ class Session {
       const name = input.addHeader.name.toLowerCase();
       const fields = parseHeaderFields(rewritten, 0, findBodyStart(rewritten, 0, rewritten.length)).filter((f) => f.name === name);
       if (fields.length !== 1 || normalizeAddress(fields[0]!.value.replace(/^<|>$/g, '')) !== input.identity.user)
-        throw new FuzzViolation(`after adding ${input.addHeader.name}: the message has ${fields.length} such fields`);
+        throw new FuzzViolation(`after adding ${input.addHeader.name}: the message has ${fields.length} such fields: ${excerpt(rewritten)} from ${excerpt(this.message!)}`);
     }
-    if (this.random.chance(0.02)) throw new Error('delivery crashed');
-    if (this.random.chance(0.15)) return { kind: 'submitFailed', failure: { code: this.random.pick([...submitFailures, 'TIMEOUT'] as const), message: 'scripted', recipients: input.postRecipients.slice(0, 1) } };
-    const relay =
-      input.externalRecipients.length === 0 || this.random.chance(0.7)
-        ? ({ kind: input.externalRecipients.length === 0 ? 'none' : 'relayed', recipients: input.externalRecipients } as const)
-        : ({ kind: 'failed', temporary: this.random.chance(0.5), enhanced: this.random.pick(['4.4.1', '5.1.1', '2.0.0', '9.9.9']), reason: 'scripted', relayed: [], failed: input.externalRecipients } as const);
-    this.lastDelivered = relay.kind !== 'failed';
-    return { kind: 'delivered', messageRef: input.postRecipients.length > 0 ? 'ref0123456789abcdef' : undefined, notified: input.postRecipients, relay: relay.kind === 'none' ? { kind: 'none' } : relay };
   }
 
   // ---- lines to events, as smtp-server dispatches them ---------------------------------------------
