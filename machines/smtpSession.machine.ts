@@ -14,8 +14,8 @@
 //
 // An authenticated submitter is held to its own addresses twice: MAIL FROM (553 otherwise) and the
 // message's From:/Sender: header (refused 550 5.7.1, or a Sender: header added, as the operator's
-// fromPolicy says; a missing From: is added), and to a per-sender rate (one token per transaction at MAIL FROM, 450 4.7.1
-// past it). The inbound MX has no submitter and none of these checks.
+// fromPolicy says; a missing From: is added), and to a per-sender rate (one token per transaction
+// at MAIL FROM, 450 4.7.1 past it). The inbound MX has no submitter and none of these checks.
 //
 // Ordering duties:
 // - Every smtp-server callback that reaches the machine is answered exactly once (states that

@@ -224,12 +224,13 @@ export class LoginThrottle {
     return entry.inFlight === 0 && now >= Math.max(entry.lastMs, entry.lockedUntilMs) + this.limits.forgetMs;
   }
 
-  /** The live entry of a key; a stale one is forgotten. */
+  /** The entry of a key; a stale one is cleared in place (what it remembered is forgotten). */
   private current(key: string, now: number): Entry | undefined {
     const entry = this.entries.get(key);
     if (entry && this.stale(entry, now)) {
-      this.entries.delete(key);
-      return undefined;
+      entry.failures = 0;
+      entry.locks = 0;
+      entry.lockedUntilMs = 0;
     }
     return entry;
   }

@@ -22,8 +22,7 @@ import {
   type SmtpSessionLimits,
 } from '../../machines/smtpSession.machine';
 import type { SmtpConnectionHooks, SmtpGatewayConnection } from './smtpConnection';
-import type { LoginGuard } from './loginGuard';
-import { smtpLoginOutcome } from './loginGuard';
+import { smtpLoginOutcome, type LoginGuard } from './loginGuard';
 import { withDeadline } from './smtpDeadline';
 import { deliverMessage } from './smtpDelivery';
 import type { SmarthostRelay } from './smtpRelay';

@@ -25,6 +25,7 @@ export type FramerEvent =
 const literalMarker = /~?\{(\d{1,20})(\+?)\}$/;
 const tagPattern = /^([^\s(){%*"\\\]+]+)/;
 const lf = 0x0a;
+const noBytes = Buffer.alloc(0);
 const cr = 0x0d;
 
 export interface FramerLimits {
@@ -57,7 +58,7 @@ export class CommandFramer {
   private discarding = false;
   private broken = false;
   /** Bytes written and not cut yet: `input` from `inputOffset` on. */
-  private input: Buffer = Buffer.alloc(0);
+  private input: Buffer = noBytes;
   private inputOffset = 0;
   /** Events cut and not taken yet (a step yields at most two). */
   private ready: FramerEvent[] = [];
@@ -70,7 +71,7 @@ export class CommandFramer {
     this.lineBytes = 0;
     this.resetFrame();
     this.broken = false;
-    this.input = Buffer.alloc(0);
+    this.input = noBytes;
     this.inputOffset = 0;
     this.ready = [];
   }
@@ -91,7 +92,7 @@ export class CommandFramer {
   next(): FramerEvent | undefined {
     while (this.ready.length === 0 && this.inputOffset < this.input.length && !this.broken) this.step();
     if (this.inputOffset >= this.input.length && this.input.length > 0) {
-      this.input = Buffer.alloc(0);
+      this.input = noBytes;
       this.inputOffset = 0;
     }
     return this.ready.shift();

@@ -208,7 +208,7 @@ export function frameText(frame: CommandFrame): string | undefined {
 
 export type { CommandFrame, FramerEvent };
 
-/** Incremental command reader: bytes in, framer events out (pulled one at a time, or all at once). */
+/** Incremental command reader: bytes in, framer events out, pulled one at a time. */
 export class ImapParser {
   private readonly framer: CommandFramer;
   constructor(limits?: FramerLimits) {
@@ -219,12 +219,6 @@ export class ImapParser {
   }
   next(): FramerEvent | undefined {
     return this.framer.next();
-  }
-  push(data: Buffer): FramerEvent[] {
-    return this.framer.push(data);
-  }
-  get pendingBytes(): number {
-    return this.framer.pendingBytes;
   }
   reset(): void {
     this.framer.reset();
