@@ -1,6 +1,7 @@
 // One IMAP connection: the session machine bound to a byte stream. It supplies the machine's effects
 // (writing responses with backpressure, running frames through the dispatcher, STARTTLS, closing),
 // feeds it the parser's events, and pauses reading while too many commands are queued.
+import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createActor, fromPromise, type Actor } from 'xstate';
 import type { Clock, Log } from '../../infra/ports';
@@ -161,7 +162,11 @@ export class ImapConnection {
     const socket = this.socket;
     if (this.ended || socket.destroyed || !socket.writable) return Promise.resolve();
     let flowing = true;
+    // One response's pieces leave in one segment where they fit (the socket has no Nagle delay).
+    const corked = chunks.length > 1 && 'cork' in socket;
+    if (corked) (socket as net.Socket).cork();
     for (const chunk of chunks) flowing = socket.write(chunk);
+    if (corked) (socket as net.Socket).uncork();
     if (flowing) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {

@@ -91,8 +91,8 @@ export async function startImapServer(options: ImapServerOptions): Promise<ImapS
 
   const server =
     options.implicitTls && options.tls
-      ? tls.createServer({ key: options.tls.key, cert: options.tls.cert }, (socket) => accept(socket, true))
-      : net.createServer((socket) => accept(socket, false));
+      ? tls.createServer({ key: options.tls.key, cert: options.tls.cert, noDelay: true }, (socket) => accept(socket, true))
+      : net.createServer({ noDelay: true }, (socket) => accept(socket, false));
   server.on('error', (error) => log.error('imap.listener.error', { error: error.message }));
   server.on('tlsClientError', (error: Error) => log.debug('imap.tls.handshake_failed', { error: error.message }));
   const host = options.host ?? '127.0.0.1';

@@ -56,6 +56,8 @@ class GatewayListener extends SMTPServer {
   onConnection: ((connection: SmtpGatewayConnection) => void) | undefined;
 
   override connect(socket: net.Socket, socketOptions?: ConstructorParameters<typeof SmtpGatewayConnection>[2]): void {
+    // A reply written in pieces must not wait for the client's delayed ACK (Nagle: ~40 ms a command).
+    socket.setNoDelay(true);
     const connection = new SmtpGatewayConnection(this, socket, socketOptions);
     this.connections.add(connection);
     connection.on('error', (err: Error) => this._onError(err));
