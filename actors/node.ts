@@ -327,7 +327,6 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
           convergenceSecret: identity.convergenceSecret,
           timings: options.storageTimings,
           quotaBytes: options.quotaBytes,
-          inspect: options.inspect,
         }),
     ),
   });
@@ -363,7 +362,6 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
         trusted: () => federation.trusted(),
         replicationFactor: identity.replicationFactor,
         timings: replicas.timings,
-        session: { clock: adapters.clock, inspect: options.inspect },
         locate: (id, extra) => replicas.locate(id, extra),
         faults: options.faults,
         foreignDropPut: async (recipient, dropId, envelope) => {
@@ -384,7 +382,7 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
         clock: adapters.clock,
         random: adapters.random,
         headWatch: new TransportHeadWatch(adapters.transport, identity.trust.ringId, d.resolve<Log>(Tokens.Log)),
-        logActors: (user) => d.resolve(LogWriterHost).actorsFor(user.address),
+        logRegistry: d.resolve(LogWriterHost),
       });
     }),
   });
@@ -405,7 +403,7 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
         storageFor: (user) => new FederatedStorage(replicas.client(userSigner(user)), d.resolve(Federation)),
         headWatch: new TransportHeadWatch(adapters.transport, identity.trust.ringId, d.resolve<Log>(Tokens.Log)),
         mailbox: () => mailbox,
-        logActors: (address) => d.resolve(LogWriterHost).actorsFor(address),
+        logRegistry: d.resolve(LogWriterHost),
         ringReady: () => router.state === 'ready',
         refreshIntervalMs: replicas.timings.refreshIntervalMs,
         directory: new Directory({ storage: replicas.storage, trust: identity.trust, clock: adapters.clock, federation: d.resolve(Federation) }),

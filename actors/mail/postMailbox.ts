@@ -24,7 +24,7 @@ import { normaliseAddress } from '../../storage/users/userErrors';
 import { guarded } from './postMailboxErrors';
 import { PostMailboxSession } from './postMailboxSession';
 import { type MailboxDeps, UserMailbox } from './postMailboxUser';
-import type { LogActors } from '../../storage/log/logWriter';
+import type { LogRegistry } from '../../storage/log/logWriter';
 
 export interface PostMailboxOptions {
   readonly storage: StorageApi;
@@ -38,8 +38,8 @@ export interface PostMailboxOptions {
   readonly marks?: HeadMarks;
   /** The storage client that inserts as a given user; `storage` for everyone when absent. */
   readonly storageFor?: (user: UnlockedUser) => StorageApi;
-  /** Where a user's log actors live (the node's logWriter); standalone actors when absent. */
-  readonly logActors?: (user: UnlockedUser) => LogActors;
+  /** The node's registry of open logs (the logWriter). */
+  readonly logRegistry?: LogRegistry;
 }
 
 export interface InboxDelivery {
@@ -64,7 +64,7 @@ export class PostMailbox {
       random: options.random,
       headWatch: options.headWatch,
       marks: options.marks ?? new HeadMarks(),
-      ...(options.logActors ? { logActors: options.logActors } : {}),
+      ...(options.logRegistry ? { logRegistry: options.logRegistry } : {}),
     };
   }
 

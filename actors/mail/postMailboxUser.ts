@@ -21,8 +21,7 @@ import type { FolderChangeRecord } from '../../storage/folders/folderOps';
 import type { FolderState, FolderSummary } from '../../storage/folders/folderState';
 import type { HeadMarks } from '../../storage/log/headMarks';
 import type { HeadWatch, HeadWatchSubscription } from '../../storage/log/headWatch';
-import type { LogActors, LogDeps, LogEvent } from '../../storage/log/logWriter';
-import { standaloneLogActors } from '../../machines/logAppend.machine';
+import type { LogDeps, LogEvent, LogRegistry } from '../../storage/log/logWriter';
 import type { UnlockedUser } from '../../storage/users/unlockedUser';
 import { folderChangeOf } from './postMailboxViews';
 
@@ -34,8 +33,8 @@ export interface MailboxDeps {
   readonly random: Random;
   readonly headWatch: HeadWatch;
   readonly marks: HeadMarks;
-  /** Where a user's log actors live (the node's logWriter); standalone actors when absent. */
-  readonly logActors?: (user: UnlockedUser) => LogActors;
+  /** The node's registry of open logs (the logWriter). */
+  readonly logRegistry?: LogRegistry;
 }
 
 type Watcher = (change: FolderChange) => void;
@@ -68,8 +67,7 @@ export class UserMailbox {
 
   static async open(deps: MailboxDeps, user: UnlockedUser): Promise<UserMailbox> {
     const pause = (delayMs: number) => new Promise<void>((resolve) => deps.clock.setTimeout(resolve, delayMs));
-    const actors = deps.logActors?.(user) ?? standaloneLogActors;
-    const logDeps: LogDeps = { storage: deps.storageFor?.(user) ?? deps.storage, signing: user.signing, random: deps.random, pause, marks: deps.marks, headWatch: deps.headWatch, actors };
+    const logDeps: LogDeps = { storage: deps.storageFor?.(user) ?? deps.storage, signing: user.signing, random: deps.random, pause, marks: deps.marks, headWatch: deps.headWatch, ...(deps.logRegistry ? { registry: deps.logRegistry } : {}) };
     const index = await openFolderIndex(logDeps, user, user.folderIndexLog);
     const mailbox = new UserMailbox(deps, user, logDeps, index);
     await ensureDefaultFolders(index, deps.random);

@@ -13,7 +13,7 @@ import { type BlockRef, type DataSource, readBlockData, readBlocks, writeBlocks 
 import { checkSignedObject, type SignedObject, versionHash } from '../../storage/signedObject';
 import { majority } from '../../overlay/placement';
 import type { Peers } from './peers';
-import { runRead, runWrite, type SessionEnv, type WriteAnswer } from './sessions';
+import { runRead, runWrite, type WriteAnswer } from './sessions';
 
 export interface ClientDeps {
   readonly peers: Peers;
@@ -21,7 +21,6 @@ export interface ClientDeps {
   readonly timings: StorageTimings;
   readonly replicationFactor: number;
   readonly convergenceSecret: Uint8Array;
-  readonly session: SessionEnv;
   /** The k (+ extra) nodes nearest an id, nearest first (local view or asked of the id's root). */
   readonly locate: (id: string, extra: number) => Promise<string[]>;
 }
@@ -81,7 +80,7 @@ export class StorageClient implements StorageApi {
   async putBlockAs(id: string, bytes: Uint8Array, expiresAtMs: number, insertedBy: string, targets?: readonly string[]): Promise<readonly string[]> {
     const nodes = targets ?? (await this.deps.locate(id, 0)).slice(0, this.k);
     const auth = await signInsert(this.signer, [id, expiresAtMs, insertedBy]);
-    const outcome = await runWrite(this.deps.session, { targets: nodes, quorum: majority(Math.min(this.k, nodes.length)), attemptsMax: this.deps.timings.attemptsMax }, async (node) =>
+    const outcome = await runWrite({ targets: nodes, quorum: majority(Math.min(this.k, nodes.length)), attemptsMax: this.deps.timings.attemptsMax }, async (node) =>
       answerOf(await this.deps.peers.request(node, BlockPut, { id, block: bytes, expiresAtMs, insertedBy, auth }, StorageReply, this.deps.timings.requestTimeoutMs)),
     );
     if (!outcome.ok) throw new PostError(outcome.code, `storing block ${id.slice(0, 16)}: ${outcome.message}`);
@@ -91,7 +90,7 @@ export class StorageClient implements StorageApi {
   /** A block, hash-verified; undefined when no candidate has a good copy. */
   async fetchBlock(id: string, exclude: readonly string[] = []): Promise<Uint8Array | undefined> {
     const candidates = (await this.deps.locate(id, READ_EXTRA_CANDIDATES)).filter((n) => !exclude.includes(n));
-    const { value } = await runRead<Uint8Array>(this.deps.session, { candidates, mode: 'first', attemptsMax: this.deps.timings.attemptsMax }, async (node) => {
+    const { value } = await runRead<Uint8Array>({ candidates, mode: 'first', attemptsMax: this.deps.timings.attemptsMax }, async (node) => {
       const r = await this.deps.peers.request(node, BlockGet, { id }, BlockData, this.deps.timings.requestTimeoutMs);
       if (!r.ok) return { kind: 'lost' };
       if (!r.body.found || !r.body.block) return { kind: 'missing' };
@@ -112,7 +111,7 @@ export class StorageClient implements StorageApi {
     if (!check.ok) return { ok: false, code: check.code, message: check.message };
     const nodes = targets ?? (await this.deps.locate(object.objectId, 0)).slice(0, this.k);
     const auth = await signInsert(this.signer, [object.objectId, object.seq, versionHash(object)]);
-    const outcome = await runWrite(this.deps.session, { targets: nodes, quorum: majority(Math.min(this.k, nodes.length)), attemptsMax: this.deps.timings.attemptsMax }, async (node) => {
+    const outcome = await runWrite({ targets: nodes, quorum: majority(Math.min(this.k, nodes.length)), attemptsMax: this.deps.timings.attemptsMax }, async (node) => {
       const r = await this.deps.peers.request(node, ObjectPut, { object, replaces: replacesSeq, auth }, ObjectPutReply, this.deps.timings.requestTimeoutMs);
       if (!r.ok) return { kind: 'lost', code: r.code };
       if (r.body.ok) return { kind: 'ack' };
@@ -147,7 +146,7 @@ export class StorageClient implements StorageApi {
   }
 
   private async readObjectFrom(objectId: string, candidates: readonly string[]) {
-    return runRead<SignedObject>(this.deps.session, { candidates, mode: 'all', attemptsMax: this.deps.timings.attemptsMax }, async (node) => {
+    return runRead<SignedObject>({ candidates, mode: 'all', attemptsMax: this.deps.timings.attemptsMax }, async (node) => {
       const r = await this.deps.peers.request(node, ObjectGet, { objectId }, ObjectData, this.deps.timings.requestTimeoutMs);
       if (!r.ok) return { kind: 'lost' };
       if (!r.body.found || !r.body.object) return { kind: 'missing' };

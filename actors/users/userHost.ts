@@ -16,9 +16,8 @@ import { contentBlockIds } from '../../storage/leases';
 import type { StorageApi } from '../../storage/api';
 import { formatBlockRef, parseBlockRef } from '../../storage/blocks';
 import type { HeadWatch } from '../../storage/log/headWatch';
-import { type LogActors, type LogDeps, LogWriter } from '../../storage/log/logWriter';
+import { type LogDeps, type LogRegistry, LogWriter } from '../../storage/log/logWriter';
 import { logAddressFor } from '../../storage/log/logAddress';
-import { standaloneLogActors } from '../../machines/logAppend.machine';
 import { type MessageRecord, MESSAGES_LOG_NAME, messagesModel, SENT_MAIL_LOG_NAME } from '../../storage/messages/messagesModel';
 import { login, lookupUser } from '../../storage/users/login';
 import type { UnlockedUser } from '../../storage/users/unlockedUser';
@@ -42,8 +41,8 @@ export interface UserHostDeps {
   readonly storageFor: (user: UnlockedUser) => StorageApi;
   readonly headWatch: HeadWatch;
   readonly mailbox: () => PostMailbox | undefined;
-  /** Where a user's log actors live (the node's logWriter); standalone actors when absent. */
-  readonly logActors?: (address: string) => LogActors;
+  /** The node's registry of open logs (the logWriter). */
+  readonly logRegistry?: LogRegistry;
   /** Ready to reach the ring (the router joined): unlocking waits for it. */
   readonly ringReady: () => boolean;
   /** How often owners refresh the leases of what they reference. */
@@ -121,8 +120,7 @@ export class UserApp {
   /** Open one of the user's logs with its model (append, read, subscribe). */
   openLog<S, Op, C, Sum>(name: string, model: import('../../storage/log/logModel').LogModel<S, Op, C, Sum>): Promise<LogWriter<S, Op, C, Sum>> {
     const pause = (ms: number) => new Promise<void>((r) => this.deps.clock.setTimeout(r, ms));
-    const actors = this.deps.logActors?.(this.address) ?? standaloneLogActors;
-    const logDeps: LogDeps = { storage: this.storage, signing: this.user.signing, random: this.deps.random, pause, headWatch: this.deps.headWatch, actors };
+    const logDeps: LogDeps = { storage: this.storage, signing: this.user.signing, random: this.deps.random, pause, headWatch: this.deps.headWatch, ...(this.deps.logRegistry ? { registry: this.deps.logRegistry } : {}) };
     return LogWriter.open(logDeps, logAddressFor(this.user, name), model);
   }
 

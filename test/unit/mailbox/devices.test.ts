@@ -4,7 +4,6 @@
 import { ImapFlow } from 'imapflow';
 import { describe, expect, it } from 'vitest';
 import { startImapServer } from '../../../actors/mail/imapServer';
-import { standaloneLogActors } from '../../../machines/logAppend.machine';
 import type { FolderChange, MailUserSession } from '../../../mail/backend';
 import { SimRandom } from '../../../infra/sim/random';
 import { LOG_CATCH_UP_ENTRIES_MAX, LOG_PENDING_OPS_MAX, LOG_SNAPSHOT_EVERY_ENTRIES } from '../../../protocol/limits';
@@ -141,7 +140,7 @@ describe('several devices of one user', () => {
     r.headWatch.publish = () => undefined; // the laptop hears nothing: a partition
     // Another device writes more than two snapshot periods of entries into Archive, directly on the log.
     const user = await login({ storage: r.storage, trust: await testCa(), address: alice.username, password: alice.password, clock: new TestClock() });
-    const deps = { storage: r.storage, signing: user.signing, random: new SimRandom('bulk'), actors: standaloneLogActors };
+    const deps = { storage: r.storage, signing: user.signing, random: new SimRandom('bulk') };
     const folderId = await (await openFolderIndex(deps, user)).read((s) => s.byName.get('Archive')!.folderId);
     const archive = await openFolderLog(deps, user, folderId);
     const ref = await r.storage.putData(raw('bulk'));
