@@ -35,6 +35,7 @@ import { DropHandlers } from './notify/dropHandlers';
 import { Notifier } from './notify/notifier';
 import { TransportHeadWatch } from './users/natsHeadWatch';
 import { Directory, UserHost } from './users/userHost';
+import { LoginCache } from './users/logins';
 import { LogWriterHost } from './users/logWriterHost';
 import { MailGatewayService, type MailGatewayOptions } from './mail/mailGateway';
 import { PostSubmission } from './mail/postSubmission';
@@ -267,6 +268,7 @@ export class PostNode {
     this.gateway?.stop();
     this.gateway?.globalRouter.detach();
     await this.mail.close();
+    this.mailbox.close();
     this.users.stop();
     this.replicas.detach();
     if (this.supervisor?.getSnapshot().status === 'active') this.supervisor.send({ type: 'STOP' });
@@ -372,10 +374,14 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
       });
     }),
   });
+  c.register(LoginCache, {
+    useFactory: instanceCachingFactory((d) => new LoginCache({ storage: d.resolve(ReplicaManagerService).storage, trust: identity.trust, clock: adapters.clock })),
+  });
   c.register(PostMailbox, {
     useFactory: instanceCachingFactory((d) => {
       const replicas = d.resolve(ReplicaManagerService);
       return new PostMailbox({
+        logins: d.resolve(LoginCache),
         storage: replicas.storage,
         storageFor: (user) => new FederatedStorage(replicas.client(userSigner(user)), d.resolve(Federation)),
         trust: identity.trust,
@@ -383,6 +389,7 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
         random: adapters.random,
         headWatch: new TransportHeadWatch(adapters.transport, identity.trust.ringId, d.resolve<Log>(Tokens.Log)),
         logRegistry: d.resolve(LogWriterHost),
+        log: d.resolve<Log>(Tokens.Log).child({ actor: 'mailGateway' }),
       });
     }),
   });
@@ -419,6 +426,7 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
         clock: adapters.clock,
         log: d.resolve<Log>(Tokens.Log),
         nodeStorage: replicas.storage,
+        logins: d.resolve(LoginCache),
         directory: users.directory,
         isFederated: (domain) => d.resolve(Federation).orgOf(domain) !== undefined,
         appFor: (user) => users.appFor(user),

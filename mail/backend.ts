@@ -76,6 +76,8 @@ export interface ExpungeResult {
 export interface AppendResult {
   readonly uidValidity: number;
   readonly uid: number;
+  /** The stored message's reference, when the backend can tell (the server then caches the bytes it has). */
+  readonly ref?: MessageRef;
 }
 
 export interface CopyResult {

@@ -20,7 +20,7 @@ import {
   type RecentClaim,
 } from '../../mail/backend';
 import { FOLDER_OP_UIDS_MAX, MAILBOX_HEAD_READS_IN_FLIGHT_MAX } from '../../protocol/limits';
-import { parseBlockRef } from '../../storage/blocks';
+import { formatBlockRef, parseBlockRef } from '../../storage/blocks';
 import { DELETED, hasFlag } from '../../storage/folders/flags';
 import type { FolderEntry, FolderIndexOp } from '../../storage/folders/folderIndexOps';
 import { appendInsertKey, type FolderLog, INBOX, insertOp, newFolderId, uidValidityOf } from '../../storage/folders/folderLogs';
@@ -78,7 +78,7 @@ export class PostMailboxSession implements MailUserSession {
 
   listFolders(): Promise<readonly FolderInfo[]> {
     return this.run(async () => {
-      await this.mailbox.index.refresh();
+      this.mailbox.freshIndex();
       const entries = this.mailbox.entries().sort(byFolderOrder);
       return mapWindow(entries, MAILBOX_HEAD_READS_IN_FLIGHT_MAX, (entry) => this.info(entry));
     });
@@ -224,7 +224,7 @@ export class PostMailboxSession implements MailUserSession {
       const log = await this.mailbox.folder(entry);
       const key = appendInsertKey(this.mailbox.deps.random);
       const [r] = await log.append([insertOp({ ref, sizeOctets: raw.length, flags, internalDateMs: Math.floor(internalDateMs), key })]);
-      return { uidValidity: uidValidityOf(entry.folderId), uid: insertedUid(r!.change) };
+      return { uidValidity: uidValidityOf(entry.folderId), uid: insertedUid(r!.change), ref: formatBlockRef(ref) };
     });
   }
 

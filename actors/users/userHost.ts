@@ -19,7 +19,7 @@ import type { HeadWatch } from '../../storage/log/headWatch';
 import { type LogDeps, type LogRegistry, LogWriter } from '../../storage/log/logWriter';
 import { logAddressFor } from '../../storage/log/logAddress';
 import { type MessageRecord, MESSAGES_LOG_NAME, messagesModel, SENT_MAIL_LOG_NAME } from '../../storage/messages/messagesModel';
-import { login, lookupUser } from '../../storage/users/login';
+import { loginWithKeystore, lookupUser } from '../../storage/users/login';
 import type { UnlockedUser } from '../../storage/users/unlockedUser';
 import type { PostMailbox } from '../mail/postMailbox';
 import type { DeliveryOutcome, Notification, Notifier, RecipientHandle } from '../notify/notifier';
@@ -356,12 +356,13 @@ export class UserHost {
   }
 
   private async unlock(address: string, password: string): Promise<UserApp> {
-    const user = await login({ storage: this.deps.nodeStorage, trust: this.deps.trust, address, password, clock: this.deps.clock });
+    const record = await loginWithKeystore({ storage: this.deps.nodeStorage, trust: this.deps.trust, address, password, clock: this.deps.clock });
+    const { user } = record;
     this.users.get(user.address)?.stop();
     const app = new UserApp(this.deps, user, this.deps.storageFor(user));
     this.users.set(user.address, app);
     this.pending.delete(user.address);
-    await this.deps.mailbox()?.host(user);
+    await this.deps.mailbox()?.host(record, password);
     app.start();
     this.log.info('user.hosted', { user: user.address, userId: userIdOf(user.address) });
     return app;

@@ -62,6 +62,11 @@ export class MessageCache {
     return structure;
   }
 
+  /** Bytes the server already has (an APPEND): later reads of `ref` need no storage read. */
+  remember(ref: string, raw: Uint8Array): void {
+    this.rememberRaw(ref, raw);
+  }
+
   private rememberRaw(ref: string, raw: Uint8Array): void {
     if (this.raws.has(ref) || raw.length > this.rawBytesMax / 4) return; // huge messages are not cached
     this.raws.set(ref, raw);

@@ -36,6 +36,8 @@ export const appendCommand = defineCommand({
     if (raw.length === 0) return no('Message is empty', 'CANNOT');
     try {
       const result = await session.userOrThrow().append(mailbox, raw, flags ?? [], internalDate ?? session.deps.clock.now());
+      // The client usually fetches what it just appended: keep the bytes rather than read them back from storage.
+      if (result.ref !== undefined) session.deps.cache.remember(result.ref, raw);
       return ok('APPEND completed', `APPENDUID ${result.uidValidity} ${result.uid}`);
     } catch (error) {
       if (error instanceof MailBackendError) {
