@@ -3,7 +3,7 @@
 // back; everything read is verified. Lost requests are retried: every request is idempotent.
 import { blockIdOf } from '../../crypto/convergent';
 import { blake2b } from '../../crypto/hash';
-import { signInsert, type StorageSigner } from '../../crypto/insertAuth';
+import { signInsert, signObjectInsert, type StorageSigner } from '../../crypto/insertAuth';
 import type { Clock } from '../../infra/ports';
 import { ErrorCodes, PostError } from '../../protocol/errors';
 import { STORAGE_BATCH_IDS_MAX, type StorageTimings } from '../../protocol/limits';
@@ -107,10 +107,9 @@ export class StorageClient implements StorageApi {
 
   /** A put of a signed object; `replacesSeq` undefined is a repair put (store if newer). */
   async putObjectTo(object: SignedObject, replacesSeq: number | undefined, targets?: readonly string[]): Promise<ObjectPutResult & { acked?: readonly string[] }> {
-    const check = checkSignedObject(object);
-    if (!check.ok) return { ok: false, code: check.code, message: check.message };
+    // Not verified here: the writer just signed it (or repair read it verified); every replica verifies it.
     const nodes = targets ?? (await this.deps.locate(object.objectId, 0)).slice(0, this.k);
-    const auth = await signInsert(this.signer, [object.objectId, object.seq, versionHash(object)]);
+    const auth = await signObjectInsert(this.signer, object.owner, [object.objectId, object.seq, versionHash(object)]);
     const outcome = await runWrite({ targets: nodes, quorum: majority(Math.min(this.k, nodes.length)), attemptsMax: this.deps.timings.attemptsMax }, async (node) => {
       const r = await this.deps.peers.request(node, ObjectPut, { object, replaces: replacesSeq, auth }, ObjectPutReply, this.deps.timings.requestTimeoutMs);
       if (!r.ok) return { kind: 'lost', code: r.code };
