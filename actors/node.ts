@@ -38,6 +38,7 @@ import { Directory, UserHost } from './users/userHost';
 import { LoginCache } from './users/logins';
 import { LogWriterHost } from './users/logWriterHost';
 import { MailGatewayService, type MailGatewayOptions } from './mail/mailGateway';
+import { metricsObserver } from './mail/mailMetrics';
 import { PostSubmission } from './mail/postSubmission';
 import { Federation } from './federation/federation';
 import { FederatedStorage } from './federation/federatedStorage';
@@ -257,6 +258,7 @@ export class PostNode {
       ...this.replicas.totals(),
       signingKey: Buffer.from(identity.cert.signingKey).toString('hex'),
       users: this.users.status(),
+      logs: this.logWriters.openLogs(),
       mail: this.mail.endpoints(),
       ...(this.gateway ? { global: { state: this.gateway.globalRouter.state, leafSet: this.gateway.globalRouter.leafSet() } } : {}),
     };
@@ -432,7 +434,10 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
         appFor: (user) => users.appFor(user),
         gatewayUser: options.gatewayUser ? () => users.users.get(options.gatewayUser!.toLowerCase())?.user : undefined,
       });
-      return new MailGatewayService({ authenticator: d.resolve(PostMailbox).authenticator, submission, clock: adapters.clock, log: d.resolve<Log>(Tokens.Log) }, options.mail ?? {});
+      return new MailGatewayService(
+        { authenticator: d.resolve(PostMailbox).authenticator, submission, clock: adapters.clock, log: d.resolve<Log>(Tokens.Log), observer: metricsObserver(d.resolve(Metrics)) },
+        options.mail ?? {},
+      );
     }),
   });
   c.register(GatewayService, {

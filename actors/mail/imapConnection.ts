@@ -14,6 +14,7 @@ import type { MessageCache } from '../../mail/imap/messageCache';
 import { ImapParser } from '../../mail/imap/parser';
 import { ImapSession, type ResponseOutput } from '../../mail/imap/session';
 import { imapSessionMachine, type ImapSessionLimits, type StatusParams } from '../../machines/imapSession.machine';
+import type { MailCommandObserver } from './mailMetrics';
 
 export interface ImapConnectionOptions {
   readonly socket: Duplex;
@@ -26,6 +27,7 @@ export interface ImapConnectionOptions {
   readonly clock: Clock;
   readonly log: Log;
   readonly limits?: Partial<ImapSessionLimits>;
+  readonly observer?: MailCommandObserver;
 }
 
 export class ImapConnection {
@@ -76,7 +78,12 @@ export class ImapConnection {
         },
       },
       actors: {
-        runFrame: fromPromise(({ input }) => runFrame(this.session, input.frame, input.mode)),
+        runFrame: fromPromise(async ({ input }) => {
+          const started = performance.now();
+          const outcome = await runFrame(this.session, input.frame, input.mode);
+          if (outcome.kind === 'reply' && outcome.command) options.observer?.imap(outcome.command, outcome.status, performance.now() - started);
+          return outcome;
+        }),
         flushUpdates: fromPromise(() => this.session.flushUpdates(true)),
         upgradeTls: fromPromise(() => this.upgrade()),
       },

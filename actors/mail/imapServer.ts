@@ -12,6 +12,7 @@ import { imapLimits } from '../../mail/imap/limits';
 import { MessageCache } from '../../mail/imap/messageCache';
 import type { ImapSessionLimits } from '../../machines/imapSession.machine';
 import { ImapConnection } from './imapConnection';
+import type { MailCommandObserver } from './mailMetrics';
 
 export interface ImapServerOptions {
   readonly authenticator: MailAuthenticator;
@@ -31,6 +32,8 @@ export interface ImapServerOptions {
   readonly appendLimitBytes?: number;
   readonly sessionLimits?: Partial<ImapSessionLimits>;
   readonly connectionsMax?: number;
+  /** Told of every command answered (metrics). */
+  readonly observer?: MailCommandObserver;
 }
 
 export interface ImapServer {
@@ -83,6 +86,7 @@ export async function startImapServer(options: ImapServerOptions): Promise<ImapS
       clock: options.clock,
       log,
       ...(options.sessionLimits ? { limits: options.sessionLimits } : {}),
+      ...(options.observer ? { observer: options.observer } : {}),
     });
     connections.add(connection);
     void connection.closed.then(() => connections.delete(connection));

@@ -14,11 +14,14 @@ import type { SmtpSessionLimits } from '../../machines/smtpSession.machine';
 import { SmtpGatewayConnection } from './smtpConnection';
 import { SmarthostRelay, type SmarthostOptions } from './smtpRelay';
 import { SmtpSession } from './smtpSession';
+import type { MailCommandObserver } from './mailMetrics';
 
 export interface SmtpServerOptions {
   readonly submission: MailSubmission;
   readonly clock: Clock;
   readonly log: Log;
+  /** Told of every command answered (metrics). */
+  readonly observer?: MailCommandObserver;
   /** `submission` (default): AUTH required, POST and relayed recipients. `inbound`: the MX, no AUTH, local users only. */
   readonly mode?: GatewayMode;
   /** Default 127.0.0.1. */
@@ -157,6 +160,7 @@ export async function startSmtpServer(options: SmtpServerOptions): Promise<SmtpS
       budget,
       lookupTimeoutMs: timeouts.lookupTimeoutMs,
       submitTimeoutMs: timeouts.submitTimeoutMs,
+      ...(options.observer ? { observer: options.observer } : {}),
     });
     sessions.set(connection.id, session);
     void session.closed.then(() => sessions.delete(connection.id));

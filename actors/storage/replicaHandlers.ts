@@ -52,7 +52,12 @@ export class ReplicaHandlers {
 
   /** Entry point for every `storage.*` frame on this node's subject. */
   handle(frame: AnyFrame, msg: TransportMessage): void {
-    serveRequest(frame, msg, this.deps, { event: 'storage.request.failed', failure: StorageReply }, (f, answer) => this.dispatch(f, answer));
+    const started = performance.now();
+    serveRequest(frame, msg, this.deps, { event: 'storage.request.failed', failure: StorageReply }, (f, answer) =>
+      this.dispatch(f, answer).finally(() =>
+        this.deps.metrics.observe('post_storage_replica_ms', 'Storage requests this replica served, by kind, from arrival to answer', performance.now() - started, { kind: frame.kind }),
+      ),
+    );
   }
 
   private async dispatch(frame: AnyFrame, answer: Answer): Promise<void> {

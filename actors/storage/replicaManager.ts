@@ -140,6 +140,7 @@ export class ReplicaManagerService {
         replicationFactor: this.deps.replicationFactor,
         convergenceSecret: this.deps.convergenceSecret,
         locate: (id, extra) => this.locate(id, extra),
+        observe: (op, ok, ms) => this.deps.metrics.observe('post_storage_client_ms', 'Replicated reads and writes this node made, by operation and outcome', ms, { op, outcome: ok ? 'ok' : 'failed' }),
       },
       signer,
     );

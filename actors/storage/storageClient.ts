@@ -23,7 +23,11 @@ export interface ClientDeps {
   readonly convergenceSecret: Uint8Array;
   /** The k (+ extra) nodes nearest an id, nearest first (local view or asked of the id's root). */
   readonly locate: (id: string, extra: number) => Promise<string[]>;
+  /** Told of every replicated read and write: what, whether it succeeded, how long it took (metrics). */
+  readonly observe?: (op: StorageOp, ok: boolean, ms: number) => void;
 }
+
+export type StorageOp = 'putBlock' | 'getBlock' | 'putObject' | 'getObject' | 'refresh';
 
 /** Extra candidates a reader asks after the k replicas, for the window before repair completes. */
 const READ_EXTRA_CANDIDATES = 3;
@@ -33,6 +37,21 @@ export class StorageClient implements StorageApi {
     private readonly deps: ClientDeps,
     readonly signer: StorageSigner,
   ) {}
+
+  /** Run a replicated operation and report it to `observe`. */
+  private async timed<T>(op: StorageOp, run: () => Promise<T>, succeeded: (value: T) => boolean = () => true): Promise<T> {
+    const observe = this.deps.observe;
+    if (!observe) return run();
+    const started = performance.now();
+    try {
+      const value = await run();
+      observe(op, succeeded(value), performance.now() - started);
+      return value;
+    } catch (e) {
+      observe(op, false, performance.now() - started);
+      throw e;
+    }
+  }
 
   private get k(): number {
     return this.deps.replicationFactor;
@@ -77,7 +96,11 @@ export class StorageClient implements StorageApi {
   /** Blocks are read nearest first; when none of the nearest answered, say unreachable rather than missing. */
 
   /** Write one block to its replicas under a given lease and inserter (repair uses another inserter). */
-  async putBlockAs(id: string, bytes: Uint8Array, expiresAtMs: number, insertedBy: string, targets?: readonly string[]): Promise<readonly string[]> {
+  putBlockAs(id: string, bytes: Uint8Array, expiresAtMs: number, insertedBy: string, targets?: readonly string[]): Promise<readonly string[]> {
+    return this.timed('putBlock', () => this.putBlockTo(id, bytes, expiresAtMs, insertedBy, targets));
+  }
+
+  private async putBlockTo(id: string, bytes: Uint8Array, expiresAtMs: number, insertedBy: string, targets?: readonly string[]): Promise<readonly string[]> {
     const nodes = targets ?? (await this.deps.locate(id, 0)).slice(0, this.k);
     const auth = await signInsert(this.signer, [id, expiresAtMs, insertedBy]);
     const outcome = await runWrite({ targets: nodes, quorum: majority(Math.min(this.k, nodes.length)), attemptsMax: this.deps.timings.attemptsMax }, async (node) =>
@@ -88,7 +111,11 @@ export class StorageClient implements StorageApi {
   }
 
   /** A block, hash-verified; undefined when no candidate has a good copy. */
-  async fetchBlock(id: string, exclude: readonly string[] = []): Promise<Uint8Array | undefined> {
+  fetchBlock(id: string, exclude: readonly string[] = []): Promise<Uint8Array | undefined> {
+    return this.timed('getBlock', () => this.fetchBlockFrom(id, exclude), (block) => block !== undefined);
+  }
+
+  private async fetchBlockFrom(id: string, exclude: readonly string[]): Promise<Uint8Array | undefined> {
     const candidates = (await this.deps.locate(id, READ_EXTRA_CANDIDATES)).filter((n) => !exclude.includes(n));
     const { value } = await runRead<Uint8Array>({ candidates, mode: 'first', attemptsMax: this.deps.timings.attemptsMax }, async (node) => {
       const r = await this.deps.peers.request(node, BlockGet, { id }, BlockData, this.deps.timings.requestTimeoutMs);
@@ -106,7 +133,11 @@ export class StorageClient implements StorageApi {
   }
 
   /** A put of a signed object; `replacesSeq` undefined is a repair put (store if newer). */
-  async putObjectTo(object: SignedObject, replacesSeq: number | undefined, targets?: readonly string[]): Promise<ObjectPutResult & { acked?: readonly string[] }> {
+  putObjectTo(object: SignedObject, replacesSeq: number | undefined, targets?: readonly string[]): Promise<ObjectPutResult & { acked?: readonly string[] }> {
+    return this.timed('putObject', () => this.putObjectAt(object, replacesSeq, targets), (r) => r.ok);
+  }
+
+  private async putObjectAt(object: SignedObject, replacesSeq: number | undefined, targets?: readonly string[]): Promise<ObjectPutResult & { acked?: readonly string[] }> {
     // Not verified here: the writer just signed it (or repair read it verified); every replica verifies it.
     const nodes = targets ?? (await this.deps.locate(object.objectId, 0)).slice(0, this.k);
     const auth = await signObjectInsert(this.signer, object.owner, [object.objectId, object.seq, versionHash(object)]);
@@ -131,7 +162,11 @@ export class StorageClient implements StorageApi {
    * The newest verified version, or undefined when the object does not exist: a majority of its
    * replicas said so. When too few answered to tell "absent" from "unreachable", UNAVAILABLE.
    */
-  async getObject(objectId: string): Promise<SignedObject | undefined> {
+  getObject(objectId: string): Promise<SignedObject | undefined> {
+    return this.timed('getObject', () => this.newestObject(objectId));
+  }
+
+  private async newestObject(objectId: string): Promise<SignedObject | undefined> {
     const candidates = (await this.deps.locate(objectId, 0)).slice(0, this.k);
     const first = await this.readObjectFrom(objectId, candidates);
     if (first.value) return first.value;
@@ -156,7 +191,11 @@ export class StorageClient implements StorageApi {
 
   // ---- leases -------------------------------------------------------------------------------------
 
-  async refresh(blockIds: readonly string[], opts?: PutOptions): Promise<void> {
+  refresh(blockIds: readonly string[], opts?: PutOptions): Promise<void> {
+    return this.timed('refresh', () => this.refreshLeases(blockIds, opts));
+  }
+
+  private async refreshLeases(blockIds: readonly string[], opts?: PutOptions): Promise<void> {
     const expiresAtMs = this.leaseEnd(opts);
     const byNode = new Map<string, string[]>();
     for (const id of blockIds) for (const node of (await this.deps.locate(id, 0)).slice(0, this.k)) byNode.set(node, [...(byNode.get(node) ?? []), id]);

@@ -66,11 +66,19 @@ export interface OpenLogInfo {
   readonly phase: AppendState['phase'];
   readonly seq: number;
   readonly counts: AppendState['counts'];
+  /** Times the state was rebuilt from storage (a snapshot reload or a supervisor's restart). */
+  readonly reloads: number;
+}
+
+/** An open log as its node's registry holds it. */
+export interface RegisteredLog {
+  info(): OpenLogInfo;
+  rebuild(): Promise<RefreshOutcome>;
 }
 
 export interface LogRegistry {
-  opened(log: { info(): OpenLogInfo }): void;
-  closed(log: { info(): OpenLogInfo }): void;
+  opened(log: RegisteredLog): void;
+  closed(log: RegisteredLog): void;
 }
 
 export type LogEvent<S, C> =
@@ -114,6 +122,8 @@ export class LogWriter<S, Op, C, Sum> {
   private refreshHint: SignedObject | undefined;
   /** Some waiting refresh gave no hint: it reads the newest head from storage. */
   private refreshFromStorage = false;
+  /** The next refresh rebuilds the state from storage rather than catching up (rebuild()). */
+  private rebuildWanted = false;
   /** The head that beat the last round, if the put returned it. */
   private lostTo: SignedObject | undefined;
   /**
@@ -174,7 +184,7 @@ export class LogWriter<S, Op, C, Sum> {
   }
 
   info(): OpenLogInfo {
-    return { name: this.address.name, phase: this.protocol.phase, seq: this.seq, counts: this.protocol.counts };
+    return { name: this.address.name, phase: this.protocol.phase, seq: this.seq, counts: this.protocol.counts, reloads: this.stats.reloads };
   }
 
   /** Run `reader` on the committed state. It must not keep references into the state. */
@@ -234,6 +244,16 @@ export class LogWriter<S, Op, C, Sum> {
       this.refreshes.push({ resolve, reject });
       this.dispatch({ type: 'REFRESH' });
     });
+  }
+
+  /**
+   * Throw the in-memory state away and load it again from the newest head in storage, once the log is
+   * not busy (the node's logWriter was restarted: whatever a bug did to memory does not survive it).
+   * Watchers hear the difference, as after any reload.
+   */
+  rebuild(): Promise<RefreshOutcome> {
+    this.rebuildWanted = true;
+    return this.refresh();
   }
 
   /** Refresh only if `seq` (from a head notice) is newer than what this writer knows. */
@@ -299,10 +319,12 @@ export class LogWriter<S, Op, C, Sum> {
         const waiting = this.refreshes;
         this.refreshes = [];
         const hint = this.refreshFromStorage ? undefined : this.refreshHint;
+        const rebuild = this.rebuildWanted;
         this.refreshHint = undefined;
         this.refreshFromStorage = false;
+        this.rebuildWanted = false;
         return this.settle(
-          () => this.catchUp(hint),
+          () => (rebuild ? this.reload() : this.catchUp(hint)),
           (outcome) => {
             for (const r of waiting) r.resolve(outcome);
             return { type: 'REFRESHED' };
@@ -479,6 +501,28 @@ export class LogWriter<S, Op, C, Sum> {
     }
   }
 
+  /** Load the state afresh from the newest head in storage (rebuild()). */
+  private async reload(): Promise<RefreshOutcome> {
+    const head = await readHead(this.deps.storage, this.address, this.model.kind, this.deps.marks);
+    if (!head) {
+      if (this.head) throw new LogError('LOG_ROLLBACK', `log ${this.address.name}: no replica has its head, but seq ${this.head.seq} was written`, this.address.name);
+      return 'unchanged';
+    }
+    if (this.head && head.object.seq < this.head.seq) return 'stale';
+    this.replaceState(head.object, head.body, await loadState(this.deps.storage, this.address, this.model, head.body));
+    return 'reloaded';
+  }
+
+  private replaceState(object: SignedObject, body: LogHeadBody, after: S): void {
+    const before = this.state;
+    this.state = after;
+    this.head = object;
+    this.body = body;
+    this.committedSummary = this.model.decodeSummary(body.summary);
+    this.stats.reloads++;
+    this.emit({ kind: 'reloaded', before, after, seq: object.seq });
+  }
+
   private async catchUp(hint?: SignedObject): Promise<RefreshOutcome> {
     const { storage, marks } = this.deps;
     const object = hint ?? (await storage.getObject(this.address.objectId));
@@ -513,14 +557,7 @@ export class LogWriter<S, Op, C, Sum> {
       // the snapshot and tail instead.
       for (let k = changes.length - 1; k >= 0; k--) this.model.revert(this.state, changes[k]!);
     }
-    const before = this.state;
-    const after = await loadState(storage, this.address, this.model, body);
-    this.state = after;
-    this.head = object;
-    this.body = body;
-    this.committedSummary = this.model.decodeSummary(body.summary);
-    this.stats.reloads++;
-    this.emit({ kind: 'reloaded', before, after, seq: object.seq });
+    this.replaceState(object, body, await loadState(storage, this.address, this.model, body));
     return 'reloaded';
   }
 }
