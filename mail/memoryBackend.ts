@@ -346,7 +346,7 @@ class MemoryUserSession implements MailUserSession {
     this.ready();
     const source = folderOf(this.user, name);
     const target = folderOf(this.user, destination);
-    if (source === target) throw new MailBackendError('CANNOT', 'messages cannot be moved into the folder they are in');
+    // RFC 6851 allows a move into the same folder: new UIDs, the old ones expunged.
     const messages = [...new Set(uids)]
       .sort((a, b) => a - b)
       .map((uid) => source.messages.get(uid))

@@ -272,9 +272,7 @@ export class PostMailboxSession implements MailUserSession {
 
   move(folder: string, uids: readonly number[], destination: string): Promise<CopyResult> {
     return this.run(async () => {
-      const sourceEntry = await this.mailbox.requireEntry(folder);
-      const targetEntry = await this.mailbox.requireEntry(destination);
-      if (sourceEntry.folderId === targetEntry.folderId) throw new MailBackendError('CANNOT', 'messages cannot be moved into the folder they are in');
+      // Into the same folder too (RFC 6851): the copies get new UIDs, then the originals go.
       const { source, result } = await this.copyMessages(folder, uids, destination);
       await expungeAll(source, result.mapping.map((m) => m.source));
       return result;

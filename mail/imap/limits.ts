@@ -56,8 +56,6 @@ export const imapLimits = {
   closeFlushMs: 5_000,
   /** UIDs a client may list as known in SELECT (QRESYNC ...): bounds the set we expand. */
   qresyncKnownUidsMax: 1_000_000,
-  /** Distinct charset decoders kept: charset labels come from untrusted messages. */
-  charsetDecodersMax: 256,
   /** Field/value pairs in an ID command (RFC 2971 allows at most 30). */
   idFieldsMax: 30,
   /** Untagged change notices buffered per selected mailbox before the view resynchronises. */

@@ -52,7 +52,7 @@ export async function fetchItemsFor(session: ImapSession, message: ViewMessage, 
         push('UID', message.uid);
         break;
       case 'FLAGS':
-        push('FLAGS', session.flagsValue(message));
+        push('FLAGS', await session.flagsValue(message));
         break;
       case 'INTERNALDATE':
         push('INTERNALDATE', formatInternalDate(message.internalDateMs));
@@ -83,7 +83,7 @@ export async function fetchItemsFor(session: ImapSession, message: ViewMessage, 
         break;
     }
   }
-  if (options.addFlags) push('FLAGS', session.flagsValue(message));
+  if (options.addFlags && !emitted.has('FLAGS')) push('FLAGS', await session.flagsValue(message));
   if (options.addModseq) push('MODSEQ', [message.modseq]);
   return out;
 }

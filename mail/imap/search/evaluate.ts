@@ -6,7 +6,7 @@ import { hasFlag } from '../flags';
 import type { LoadedMessage } from '../messageCache';
 import type { ViewMessage } from '../selectedMailbox';
 import { sequenceSetContains } from '../sequenceSet';
-import { bodyText, headerBlockText, headerValues } from './messageText';
+import { bodyText, headerBlockText, headerSearchValues, headerValues } from './messageText';
 import type { DateOp, SearchKey } from './searchProgram';
 
 export interface SearchSubject {
@@ -94,7 +94,7 @@ class Evaluation {
       }
       case 'header': {
         const { raw, structure } = await this.content();
-        const values = headerValues(raw, structure, key.field);
+        const values = headerSearchValues(raw, structure, key.field);
         if (key.value.length === 0) return values.length > 0;
         return values.some((v) => contains(v, key.value));
       }

@@ -1,6 +1,7 @@
 // The searchable text of a message: header values with encoded words decoded, and the decoded
 // text of its text parts (transfer encoding and charset undone), so BODY "café" finds a
 // quoted-printable ISO-8859-1 body.
+import { mailboxAddress, parseAddressList } from '../../mime/addresses';
 import { decodeCharset } from '../../mime/charset';
 import { paramValue } from '../../mime/contentType';
 import { decodeEncodedWords } from '../../mime/encodedWords';
@@ -17,6 +18,27 @@ export function headerValues(raw: Uint8Array, root: MimeEntity, name: string): s
   return fieldsOf(raw, root)
     .filter((f) => f.name === name)
     .map((f) => decodeEncodedWords(f.value));
+}
+
+const addressFields = new Set(['from', 'sender', 'reply-to', 'to', 'cc', 'bcc', 'resent-from', 'resent-sender', 'resent-to', 'resent-cc', 'resent-bcc']);
+
+/**
+ * What SEARCH FROM/TO/CC/BCC (and HEADER on an address field) look in: the decoded value, and each
+ * address as "name <local@domain>", so comments and folding whitespace inside an address
+ * ("<user (comment)@ (comment) domain.org>") do not hide it.
+ */
+export function headerSearchValues(raw: Uint8Array, root: MimeEntity, name: string): string[] {
+  const values = headerValues(raw, root, name);
+  if (!addressFields.has(name)) return values;
+  return values.map((value) => {
+    const addresses = parseAddressList(value).flatMap((a) => (a.kind === 'group' ? [a.name, ...a.members.map(mailboxText)] : [mailboxText(a)]));
+    return [value, ...addresses].join('\n');
+  });
+}
+
+function mailboxText(address: Parameters<typeof mailboxAddress>[0]): string {
+  const name = address.name === undefined ? '' : `${decodeEncodedWords(address.name)} `;
+  return `${name}<${mailboxAddress(address)}>`;
 }
 
 export function headerBlockText(raw: Uint8Array, entity: MimeEntity): string {
