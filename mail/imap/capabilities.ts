@@ -28,6 +28,9 @@ const common = [
   'CONDSTORE',
   'QRESYNC',
   'UTF8=ACCEPT',
+  'ESEARCH',
+  'SEARCHRES',
+  'WITHIN',
 ];
 
 export function capabilityList(settings: ImapServerSettings, tlsActive: boolean, authenticated: boolean): string[] {

@@ -5,7 +5,7 @@ import { canonicalFlags, FlagError } from './flags';
 import { parseImapDateTime } from './dateTime';
 import { decodeMailboxName, MailboxNameError } from './mailboxNames';
 import type { ImapToken } from './parser';
-import { isSequenceSetSyntax, parseSequenceSet, SequenceSetError, type SequenceSet } from './sequenceSet';
+import { isSequenceSetSyntax, parseSequenceSet, savedResultSet, SequenceSetError, type SequenceSet } from './sequenceSet';
 import { decodeMailboxUtf7, Utf7Error } from './utf7';
 
 export interface ArgValueMap {
@@ -65,7 +65,7 @@ function shapeMatches(kind: ArgKind, token: ImapToken): boolean {
     case 'string':
       return token.kind === 'string';
     case 'sequenceSet':
-      return token.kind === 'atom' && isSequenceSetSyntax(token.value);
+      return token.kind === 'atom' && (token.value === '$' || isSequenceSetSyntax(token.value));
     case 'number':
       return token.kind === 'atom' && numberPattern.test(token.value);
     case 'list':
@@ -117,6 +117,7 @@ function convert(spec: ArgSpec, token: ImapToken, context: SchemaContext): unkno
     case 'pattern':
       return decodeName(spec, token, context);
     case 'sequenceSet':
+      if ((token as { value: string }).value === '$') return savedResultSet;
       try {
         return parseSequenceSet((token as { value: string }).value);
       } catch (error) {

@@ -50,6 +50,8 @@ export class SelectedMailbox {
   readonly uidValidity: number;
   uidNext: number;
   highestModseq: number;
+  /** UIDs saved by SEARCH ... RETURN (SAVE), what "$" stands for (RFC 5182); empty at SELECT. */
+  savedUids: ReadonlySet<number> = new Set();
   /** Keywords the client was told about with FLAGS, by lower-case name (RFC 3501 7.2.6). */
   readonly keywords = new Map<string, string>();
   private pending: FolderChange[] = [];

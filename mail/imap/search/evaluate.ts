@@ -16,6 +16,10 @@ export interface SearchSubject {
   readonly exists: number;
   /** Largest UID in the mailbox ("*" in a UID set). */
   readonly largestUid: number;
+  /** The clock's now, for WITHIN. */
+  readonly nowMs: number;
+  /** UIDs of the saved search result ("$"). */
+  readonly saved: ReadonlySet<number>;
   load(): Promise<LoadedMessage>;
 }
 
@@ -86,6 +90,12 @@ class Evaluation {
         return sequenceSetContains(key.set, this.subject.seq, this.subject.exists);
       case 'uidSet':
         return sequenceSetContains(key.set, message.uid, this.subject.largestUid);
+      case 'saved':
+        return this.subject.saved.has(message.uid);
+      case 'age': {
+        const ageSeconds = (this.subject.nowMs - message.internalDateMs) / 1000;
+        return key.younger ? ageSeconds <= key.seconds : ageSeconds >= key.seconds;
+      }
       case 'sentDate': {
         const { raw, structure } = await this.content();
         const date = headerValues(raw, structure, 'date')[0];
