@@ -31,6 +31,10 @@ const common = [
   'ESEARCH',
   'SEARCHRES',
   'WITHIN',
+  'SORT',
+  'ESORT',
+  'THREAD=ORDEREDSUBJECT',
+  'THREAD=REFERENCES',
 ];
 
 export function capabilityList(settings: ImapServerSettings, tlsActive: boolean, authenticated: boolean): string[] {

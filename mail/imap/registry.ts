@@ -23,10 +23,12 @@ import { noopCommand } from './commands/noop';
 import { renameCommand } from './commands/rename';
 import { searchCommand } from './commands/search';
 import { examineCommand, selectCommand } from './commands/select';
+import { sortCommand } from './commands/sort';
 import { starttlsCommand } from './commands/starttls';
 import { statusCommand } from './commands/status';
 import { storeCommand } from './commands/store';
 import { subscribeCommand } from './commands/subscribe';
+import { threadCommand } from './commands/thread';
 import { unselectCommand } from './commands/unselect';
 import { unsubscribeCommand } from './commands/unsubscribe';
 import { xlistCommand } from './commands/xlist';
@@ -56,10 +58,12 @@ const commands: readonly CommandSpec<any>[] = [
   renameCommand,
   searchCommand,
   selectCommand,
+  sortCommand,
   starttlsCommand,
   statusCommand,
   storeCommand,
   subscribeCommand,
+  threadCommand,
   unselectCommand,
   unsubscribeCommand,
   xlistCommand,
