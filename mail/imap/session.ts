@@ -119,6 +119,11 @@ export class ImapSession {
     this.selected = undefined;
   }
 
+  loadRaw(message: ViewMessage): Promise<Uint8Array> {
+    const user = this.userOrThrow();
+    return this.deps.cache.raw(message.ref, () => user.readMessage(message.ref));
+  }
+
   loadMessage(message: ViewMessage): Promise<LoadedMessage> {
     const user = this.userOrThrow();
     return this.deps.cache.message(message.ref, () => user.readMessage(message.ref));

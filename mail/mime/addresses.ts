@@ -85,8 +85,34 @@ function lenientMailbox(address: LenientMailbox): MailboxAddress | undefined {
   return { kind: 'mailbox', name, route: undefined, local, domain: at < 0 ? undefined : address.address.slice(at + 1) };
 }
 
+const atext = "A-Za-z0-9!#$%&'*+\\-/=?^_`{|}~\\u0080-\\uffff";
+const simpleAddrSpec = new RegExp(`^([${atext}]+(?:\\.[${atext}]+)*)@([A-Za-z0-9\\u0080-\\uffff-]+(?:\\.[A-Za-z0-9\\u0080-\\uffff-]+)*)$`);
+const simpleNameAddr = new RegExp(`^([${atext}. ]*?) *<([^<>@\\s]+@[^<>@\\s]+)>$`);
+
+/**
+ * The common shapes ("a@b", "Name <a@b>", lists of them) without the full grammar, which costs
+ * about 100 µs per address (SORT FROM over 100,000 messages); anything else returns undefined.
+ */
+function parseSimple(value: string): ParsedAddress[] | undefined {
+  if (/[()"\\:;[\]]/.test(value)) return undefined;
+  const result: ParsedAddress[] = [];
+  for (const item of value.split(',')) {
+    const text = item.trim();
+    if (text.length === 0) return undefined;
+    const named = simpleNameAddr.exec(text);
+    const spec = simpleAddrSpec.exec(named ? named[2]! : text);
+    if (!spec) return undefined;
+    const name = named?.[1]?.trim();
+    result.push({ kind: 'mailbox', name: name ? name : undefined, route: undefined, local: spec[1]!, domain: spec[2]! });
+  }
+  return result;
+}
+
 /** The addresses of a header value; never throws (a hopeless value gives what could be read). */
 export function parseAddressList(value: string): ParsedAddress[] {
+  if (value.trim().length === 0) return [];
+  const simple = parseSimple(value);
+  if (simple) return simple;
   const strict = parseStrict(value);
   if (strict) return strict;
   const result: ParsedAddress[] = [];

@@ -6,7 +6,7 @@ import { hasFlag } from '../flags';
 import type { LoadedMessage } from '../messageCache';
 import type { ViewMessage } from '../selectedMailbox';
 import { sequenceSetContains } from '../sequenceSet';
-import { bodyText, headerBlockText, headerSearchValues, headerValues } from './messageText';
+import { bodyText, certainlyLacks, headerBlockText, headerCertainlyLacks, headerSearchValues, headerValues } from './messageText';
 import type { DateOp, SearchKey } from './searchProgram';
 
 export interface SearchSubject {
@@ -21,6 +21,8 @@ export interface SearchSubject {
   /** UIDs of the saved search result ("$"). */
   readonly saved: ReadonlySet<number>;
   load(): Promise<LoadedMessage>;
+  /** The raw bytes only (no MIME parsing). */
+  loadRaw(): Promise<Uint8Array>;
 }
 
 function compareDay(day: number, op: DateOp, target: number): boolean {
@@ -103,14 +105,17 @@ class Evaluation {
         return compareDay(day, key.op, key.day);
       }
       case 'header': {
+        if (!this.loaded && key.value.length > 0 && headerCertainlyLacks(await this.subject.loadRaw(), key.value)) return false;
         const { raw, structure } = await this.content();
         const values = headerSearchValues(raw, structure, key.field);
         if (key.value.length === 0) return values.length > 0;
         return values.some((v) => contains(v, key.value));
       }
       case 'body':
+        if (!this.loaded && certainlyLacks(await this.subject.loadRaw(), key.value)) return false;
         return contains(await this.bodyText(), key.value);
       case 'text': {
+        if (!this.loaded && certainlyLacks(await this.subject.loadRaw(), key.value)) return false;
         const { raw, structure } = await this.content();
         return contains(headerBlockText(raw, structure), key.value) || contains(await this.bodyText(), key.value);
       }

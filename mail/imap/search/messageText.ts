@@ -31,6 +31,8 @@ export function headerSearchValues(raw: Uint8Array, root: MimeEntity, name: stri
   const values = headerValues(raw, root, name);
   if (!addressFields.has(name)) return values;
   return values.map((value) => {
+    // Without comments, quotes, encoded words or odd spacing, the parsed form adds nothing.
+    if (!/[("\\]|=\?|\s\s/.test(value)) return value;
     const addresses = parseAddressList(value).flatMap((a) => (a.kind === 'group' ? [a.name, ...a.members.map(mailboxText)] : [mailboxText(a)]));
     return [value, ...addresses].join('\n');
   });
@@ -39,6 +41,32 @@ export function headerSearchValues(raw: Uint8Array, root: MimeEntity, name: stri
 function mailboxText(address: Parameters<typeof mailboxAddress>[0]): string {
   const name = address.name === undefined ? '' : `${decodeEncodedWords(address.name)} `;
   return `${name}<${mailboxAddress(address)}>`;
+}
+
+/**
+ * Whether a message certainly does not contain `needle` in its searchable text, judged from its raw
+ * bytes alone (no MIME parsing): true only for an ASCII needle absent from the raw bytes of a
+ * message that has nothing encoded (no base64, quoted-printable, encoded words or 16/32-bit
+ * charsets). SEARCH BODY/TEXT over a big folder skips most messages this way.
+ */
+export function certainlyLacks(raw: Uint8Array, needle: string): boolean {
+  if (!/^[\x21-\x7e]+$/.test(needle)) return false;
+  const text = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('latin1');
+  if (/base64|quoted-printable|=\?|utf-?(?:7|16|32)|ucs-?[24]/i.test(text)) return false;
+  return !text.toLowerCase().includes(needle.toLowerCase());
+}
+
+/**
+ * The same judgement for a header search (FROM, SUBJECT, HEADER ...): the needle is absent from a
+ * header block that has no encoded words, comments, quoted strings or folded lines.
+ */
+export function headerCertainlyLacks(raw: Uint8Array, needle: string): boolean {
+  if (!/^[\x21-\x7e]+$/.test(needle)) return false;
+  const buffer = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+  const end = buffer.indexOf('\r\n\r\n');
+  const header = buffer.toString('latin1', 0, end < 0 ? buffer.length : end);
+  if (/[("\\]|=\?|\n[ \t]|[^\x00-\x7f]/.test(header)) return false;
+  return !header.toLowerCase().includes(needle.toLowerCase());
 }
 
 export function headerBlockText(raw: Uint8Array, entity: MimeEntity): string {

@@ -25,6 +25,7 @@ export async function runSearch(session: ImapSession, program: SearchProgram): P
       nowMs,
       saved: view.savedUids,
       load: () => session.loadMessage(message),
+      loadRaw: () => session.loadRaw(message),
     });
     if (matched) found.push({ seq: i + 1, message });
   }

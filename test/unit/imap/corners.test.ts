@@ -118,3 +118,20 @@ describe('keywords', () => {
     expect((await h.command('n3 FETCH 1 FLAGS')).lines[0]).toBe('* 1 FETCH (FLAGS (\\Seen \\Recent))');
   });
 });
+
+describe('the raw-bytes prefilter of SEARCH over big folders', () => {
+  it('never hides a match that only decoding, unfolding or address parsing reveals', async () => {
+    const h = await session();
+    await h.appendMessage('INBOX', message({ body: 'Caf=C3=A9 ze=\r\nbra', extraHeaders: 'Content-Transfer-Encoding: quoted-printable' }));
+    await h.appendMessage('INBOX', message({ subject: '=?utf-8?B?c2VjcmV0IHdvcmQ=?=' }));
+    await h.appendMessage('INBOX', message({ subject: 'folded\r\n line', from: 'xy (a comment) @example.org' }));
+    await h.appendMessage('INBOX', message({ body: 'plain zebra text' }));
+    await h.command('q0 SELECT INBOX');
+    expect((await h.command('q1 SEARCH BODY zebra')).lines[0]).toBe('* SEARCH 1 4');
+    expect((await h.command('q2 SEARCH SUBJECT secret')).lines[0]).toBe('* SEARCH 2');
+    expect((await h.command('q3 SEARCH TEXT secret')).lines[0]).toBe('* SEARCH 2');
+    expect((await h.command('q4 SEARCH SUBJECT "folded line"')).lines[0]).toBe('* SEARCH 3');
+    expect((await h.command('q5 SEARCH FROM xy@example.org')).lines[0]).toBe('* SEARCH 3');
+    expect((await h.command('q6 SEARCH BODY ZEBRA')).lines[0]).toBe('* SEARCH 1 4');
+  });
+});
