@@ -35,6 +35,7 @@ const common = [
   'ESORT',
   'THREAD=ORDEREDSUBJECT',
   'THREAD=REFERENCES',
+  'BINARY',
 ];
 
 export function capabilityList(settings: ImapServerSettings, tlsActive: boolean, authenticated: boolean): string[] {

@@ -1,5 +1,6 @@
-// APPEND (RFC 3501 6.3.11) with UIDPLUS's APPENDUID (RFC 4315), APPENDLIMIT (RFC 7889) and the
-// UTF8 (~{n}) form of UTF8=ACCEPT (RFC 6855). A missing folder answers [TRYCREATE].
+// APPEND (RFC 3501 6.3.11) with UIDPLUS's APPENDUID (RFC 4315), APPENDLIMIT (RFC 7889), the
+// UTF8 (~{n}) form of UTF8=ACCEPT (RFC 6855) and binary ~{n} messages (RFC 3516 4.4). A missing
+// folder answers [TRYCREATE].
 import { MailBackendError } from '../../backend';
 import { noReplyFor } from '../backendErrors';
 import { defineCommand, failBad, no, ok } from '../command';
@@ -8,7 +9,6 @@ import type { ImapToken } from '../parser';
 function messageBytes(tokens: readonly ImapToken[], utf8Enabled: boolean): Buffer {
   const [first, second] = tokens;
   if (tokens.length === 1 && first?.kind === 'string' && first.literal) {
-    if (first.literal8) failBad('APPEND: ~{n} literals are only allowed inside UTF8 (...)');
     return first.value;
   }
   if (tokens.length === 2 && first?.kind === 'atom' && first.value.toUpperCase() === 'UTF8' && second?.kind === 'list') {
