@@ -36,6 +36,9 @@ const common = [
   'THREAD=ORDEREDSUBJECT',
   'THREAD=REFERENCES',
   'BINARY',
+  'LIST-EXTENDED',
+  'LIST-STATUS',
+  'STATUS=SIZE',
 ];
 
 export function capabilityList(settings: ImapServerSettings, tlsActive: boolean, authenticated: boolean): string[] {
