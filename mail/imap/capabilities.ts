@@ -39,6 +39,8 @@ const common = [
   'LIST-EXTENDED',
   'LIST-STATUS',
   'STATUS=SIZE',
+  'MULTIAPPEND',
+  'CATENATE',
 ];
 
 export function capabilityList(settings: ImapServerSettings, tlsActive: boolean, authenticated: boolean): string[] {
