@@ -22,7 +22,7 @@ import { type ChildSpec, EscalationError, supervisorMachine } from '../machines/
 import { childOf } from '../machines/host';
 import { transportMachine } from '../machines/transport.machine';
 import type { NodeCertificate } from '../protocol/identity';
-import type { OverlayTimings } from '../protocol/limits';
+import { MAIL_QUOTA_BYTES_PER_USER_DEFAULT, type OverlayTimings } from '../protocol/limits';
 import type { LocalStore } from '../infra/store/port';
 import { storeMachine } from '../machines/store.machine';
 import type { StorageTimings } from '../protocol/limits';
@@ -74,6 +74,8 @@ export interface NodeIdentity {
   readonly trust: RingTrust;
   readonly convergenceSecret: Uint8Array;
   readonly replicationFactor: number;
+  /** The organisation's per-user mail storage limit (IMAP QUOTA); the default of protocol/limits when absent. */
+  readonly mailQuotaBytesPerUser?: number;
   /** The organisations this ring federates with (their CA keys and rings): configuration. */
   readonly federated?: readonly RingTrust[];
 }
@@ -385,6 +387,7 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
         random: adapters.random,
         headWatch: new TransportHeadWatch(adapters.transport, identity.trust.ringId, d.resolve<Log>(Tokens.Log)),
         logActors: (user) => d.resolve(LogWriterHost).actorsFor(user.address),
+        mailQuotaBytes: identity.mailQuotaBytesPerUser ?? MAIL_QUOTA_BYTES_PER_USER_DEFAULT,
       });
     }),
   });

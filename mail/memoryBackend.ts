@@ -17,6 +17,7 @@ import {
   type MailUserSession,
   type MessageRef,
   type RecentClaim,
+  type StorageQuota,
 } from './backend';
 import { MemoryFolder } from './memoryFolder';
 
@@ -359,6 +360,12 @@ class MemoryUserSession implements MailUserSession {
   async readMessage(ref: MessageRef): Promise<Uint8Array> {
     this.ready();
     return this.store.content(ref);
+  }
+
+  async quota(): Promise<StorageQuota | undefined> {
+    this.ready();
+    const limitBytes = this.user.options.quotaBytes;
+    return limitBytes === undefined ? undefined : { usedBytes: this.user.usedBytes(), limitBytes };
   }
 
   async close(): Promise<void> {

@@ -40,6 +40,8 @@ export interface PostMailboxOptions {
   readonly storageFor?: (user: UnlockedUser) => StorageApi;
   /** Where a user's log actors live (the node's logWriter); standalone actors when absent. */
   readonly logActors?: (user: UnlockedUser) => LogActors;
+  /** The organisation's per-user mail storage limit, reported by IMAP QUOTA; none when absent. */
+  readonly mailQuotaBytes?: number;
 }
 
 export interface InboxDelivery {
@@ -65,6 +67,7 @@ export class PostMailbox {
       headWatch: options.headWatch,
       marks: options.marks ?? new HeadMarks(),
       ...(options.logActors ? { logActors: options.logActors } : {}),
+      ...(options.mailQuotaBytes !== undefined ? { mailQuotaBytes: options.mailQuotaBytes } : {}),
     };
   }
 

@@ -18,6 +18,7 @@ import {
   type MailUserSession,
   type MessageRef,
   type RecentClaim,
+  type StorageQuota,
 } from '../../mail/backend';
 import { FOLDER_OP_UIDS_MAX, MAILBOX_HEAD_READS_IN_FLIGHT_MAX } from '../../protocol/limits';
 import { parseBlockRef } from '../../storage/blocks';
@@ -284,6 +285,24 @@ export class PostMailboxSession implements MailUserSession {
       const parsed = parseBlockRef(ref);
       if (!parsed.ok) throw new MailBackendError('INTERNAL', parsed.message);
       return this.mailbox.storage.getData(parsed.value);
+    });
+  }
+
+  /** QUOTA: the sizes of the user's messages in every folder, against the organisation's per-user limit. */
+  quota(): Promise<StorageQuota | undefined> {
+    return this.run(async () => {
+      const limitBytes = this.mailbox.deps.mailQuotaBytes;
+      if (limitBytes === undefined) return undefined;
+      let usedBytes = 0;
+      for (const entry of this.mailbox.entries()) {
+        const log = await this.mailbox.folder(entry);
+        usedBytes += await log.read((s) => {
+          let bytes = 0;
+          for (const m of s.messages.values()) bytes += m.sizeOctets;
+          return bytes;
+        });
+      }
+      return { usedBytes, limitBytes };
     });
   }
 

@@ -36,6 +36,8 @@ export interface MailboxDeps {
   readonly marks: HeadMarks;
   /** Where a user's log actors live (the node's logWriter); standalone actors when absent. */
   readonly logActors?: (user: UnlockedUser) => LogActors;
+  /** The organisation's per-user mail storage limit (IMAP QUOTA); none when absent. */
+  readonly mailQuotaBytes?: number;
 }
 
 type Watcher = (change: FolderChange) => void;

@@ -41,6 +41,8 @@ const common = [
   'STATUS=SIZE',
   'MULTIAPPEND',
   'CATENATE',
+  'QUOTA',
+  'QUOTA=RES-STORAGE',
 ];
 
 export function capabilityList(settings: ImapServerSettings, tlsActive: boolean, authenticated: boolean): string[] {

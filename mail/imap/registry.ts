@@ -20,6 +20,7 @@ import { lsubCommand } from './commands/lsub';
 import { moveCommand } from './commands/move';
 import { namespaceCommand } from './commands/namespace';
 import { noopCommand } from './commands/noop';
+import { getQuotaCommand, getQuotaRootCommand, setQuotaCommand } from './commands/quota';
 import { renameCommand } from './commands/rename';
 import { searchCommand } from './commands/search';
 import { examineCommand, selectCommand } from './commands/select';
@@ -55,6 +56,9 @@ const commands: readonly CommandSpec<any>[] = [
   moveCommand,
   namespaceCommand,
   noopCommand,
+  getQuotaCommand,
+  getQuotaRootCommand,
+  setQuotaCommand,
   renameCommand,
   searchCommand,
   selectCommand,

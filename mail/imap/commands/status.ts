@@ -1,12 +1,15 @@
-// STATUS (RFC 3501 6.3.10) with HIGHESTMODSEQ (RFC 7162) and APPENDLIMIT (RFC 7889); the same
-// items serve LIST ... RETURN (STATUS (...)) (LIST-STATUS, RFC 5819).
+// STATUS (RFC 3501 6.3.10) with HIGHESTMODSEQ (RFC 7162), APPENDLIMIT (RFC 7889), SIZE (RFC
+// 8438) and DELETED / DELETED-STORAGE (RFC 9208); the same items serve LIST ... RETURN (STATUS
+// (...)) (LIST-STATUS, RFC 5819).
 import { defineCommand, failBad, ok } from '../command';
 import { atom, type ImapValue } from '../encoder';
 import { encodeMailboxName } from '../mailboxNames';
 import type { ImapToken } from '../parser';
+import { hasFlag } from '../flags';
 import type { ImapSession } from '../session';
+import { storageUnits } from './quota';
 
-const statusItems = new Set(['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'HIGHESTMODSEQ', 'APPENDLIMIT', 'SIZE']);
+const statusItems = new Set(['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'HIGHESTMODSEQ', 'APPENDLIMIT', 'SIZE', 'DELETED', 'DELETED-STORAGE']);
 
 export function parseStatusItems(items: readonly ImapToken[], command: string): string[] {
   const names = items.map((item) => {
@@ -23,6 +26,9 @@ export async function writeStatus(session: ImapSession, mailbox: string, names: 
   if (names.includes('HIGHESTMODSEQ')) session.condstore = true;
   const user = session.userOrThrow();
   const status = await user.folderStatus(mailbox);
+  let snapshot: Awaited<ReturnType<typeof user.openFolder>> | undefined;
+  const messages = async () => (snapshot ??= await user.openFolder(mailbox)).messages;
+  const deleted = async () => (await messages()).filter((m) => hasFlag(m.flags, '\\Deleted'));
   const values: Record<string, () => Promise<number> | number> = {
     MESSAGES: () => status.messages,
     RECENT: () => status.recent,
@@ -32,7 +38,10 @@ export async function writeStatus(session: ImapSession, mailbox: string, names: 
     HIGHESTMODSEQ: () => status.highestModseq,
     APPENDLIMIT: () => session.deps.settings.appendLimitBytes,
     // STATUS=SIZE (RFC 8438): the folder's messages' total size.
-    SIZE: async () => (await user.openFolder(mailbox)).messages.reduce((sum, m) => sum + m.sizeOctets, 0),
+    SIZE: async () => (await messages()).reduce((sum, m) => sum + m.sizeOctets, 0),
+    // RFC 9208 4.2: what EXPUNGE would free, in messages and in STORAGE units.
+    DELETED: async () => (await deleted()).length,
+    'DELETED-STORAGE': async () => storageUnits((await deleted()).reduce((sum, m) => sum + m.sizeOctets, 0)),
   };
   const result: ImapValue[] = [];
   for (const name of names) result.push(atom(name), await values[name]!());

@@ -6,7 +6,7 @@ import { hasFlag } from '../flags';
 import type { LoadedMessage } from '../messageCache';
 import type { ViewMessage } from '../selectedMailbox';
 import { sequenceSetContains } from '../sequenceSet';
-import { bodyText, certainlyLacks, headerBlockText, headerCertainlyLacks, headerSearchValues, headerValues } from './messageText';
+import { bodyText, headerBlockText, headerCertainlyLacks, headerSearchValues, headerValues, rawSearchVerdict } from './messageText';
 import type { DateOp, SearchKey } from './searchProgram';
 
 export interface SearchSubject {
@@ -111,11 +111,13 @@ class Evaluation {
         if (key.value.length === 0) return values.length > 0;
         return values.some((v) => contains(v, key.value));
       }
-      case 'body':
-        if (!this.loaded && certainlyLacks(await this.subject.loadRaw(), key.value)) return false;
-        return contains(await this.bodyText(), key.value);
+      case 'body': {
+        const verdict = this.loaded ? undefined : rawSearchVerdict(await this.subject.loadRaw(), key.value, true);
+        return verdict ?? contains(await this.bodyText(), key.value);
+      }
       case 'text': {
-        if (!this.loaded && certainlyLacks(await this.subject.loadRaw(), key.value)) return false;
+        const verdict = this.loaded ? undefined : rawSearchVerdict(await this.subject.loadRaw(), key.value, false);
+        if (verdict !== undefined) return verdict;
         const { raw, structure } = await this.content();
         return contains(headerBlockText(raw, structure), key.value) || contains(await this.bodyText(), key.value);
       }

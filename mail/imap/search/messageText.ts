@@ -44,16 +44,22 @@ function mailboxText(address: Parameters<typeof mailboxAddress>[0]): string {
 }
 
 /**
- * Whether a message certainly does not contain `needle` in its searchable text, judged from its raw
- * bytes alone (no MIME parsing): true only for an ASCII needle absent from the raw bytes of a
- * message that has nothing encoded (no base64, quoted-printable, encoded words or 16/32-bit
- * charsets). SEARCH BODY/TEXT over a big folder skips most messages this way.
+ * SEARCH BODY or TEXT judged from the raw bytes alone, without MIME parsing or decoding, when that
+ * is certain: for an ASCII needle without spaces, in a message with nothing encoded (no base64,
+ * quoted-printable, encoded words, or charsets that are not ASCII-compatible). Absent from the raw
+ * bytes means absent from the decoded text; present in a single text part means present. Undefined
+ * when only the full evaluation can tell. SEARCH over a big folder decides most messages this way.
  */
-export function certainlyLacks(raw: Uint8Array, needle: string): boolean {
-  if (!/^[\x21-\x7e]+$/.test(needle)) return false;
+export function rawSearchVerdict(raw: Uint8Array, needle: string, bodyOnly: boolean): boolean | undefined {
+  if (!/^[\x21-\x7e]+$/.test(needle)) return undefined;
   const text = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('latin1');
-  if (/base64|quoted-printable|=\?|utf-?(?:7|16|32)|ucs-?[24]/i.test(text)) return false;
-  return !text.toLowerCase().includes(needle.toLowerCase());
+  if (/base64|quoted-printable|=\?|utf-?(?:7|16|32)|ucs-?[24]|iso-2022/i.test(text)) return undefined;
+  const blank = /\r?\n\r?\n/.exec(text);
+  const headerEnd = blank ? blank.index : text.length;
+  const haystack = (bodyOnly ? text.slice(blank ? blank.index + blank[0].length : text.length) : text).toLowerCase();
+  if (!haystack.includes(needle.toLowerCase())) return false;
+  // Found: certain only when the body is one text part (no MIME headers or binary parts inside).
+  return /content-type:[ \t]*(?:multipart|message|image|audio|video|application)/i.test(text.slice(0, headerEnd)) ? undefined : true;
 }
 
 /**

@@ -254,6 +254,18 @@ export function describeMailBackendCompliance(name: string, factory: ComplianceF
         expect(inbox.messages[1]!.internalDateMs).toBe(7_000);
       }));
 
+    it('quota, when offered, is the sum of the sizes of the user\'s messages in every folder', () =>
+      withUser(async (user) => {
+        if (!user.quota) return;
+        const before = await user.quota();
+        expect(before, 'the compliance users have a limit').toBeDefined();
+        await user.append('INBOX', raw('one'), [], 0);
+        await user.append('Archive', raw('two', 'a longer body'), [], 0);
+        const after = (await user.quota())!;
+        expect(after.usedBytes - before!.usedBytes).toBe(raw('one').length + raw('two', 'a longer body').length);
+        expect(after.limitBytes).toBe(10_000_000);
+      }));
+
     it('the change feed reports adds, flag changes, expunges and deletion, in modseq order', () =>
       withUser(async (user, backend) => {
         const changes: FolderChange[] = [];

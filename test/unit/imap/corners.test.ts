@@ -2,6 +2,7 @@
 // not modified UTF-7, MOVE into the selected mailbox, addresses with comments in SEARCH, and
 // keywords announced before a FETCH shows them.
 import { afterEach, describe, expect, it } from 'vitest';
+import { multipartMessage } from './fixtures';
 import { ImapHarness, message, newStore } from './harness';
 
 const open: ImapHarness[] = [];
@@ -126,12 +127,17 @@ describe('the raw-bytes prefilter of SEARCH over big folders', () => {
     await h.appendMessage('INBOX', message({ subject: '=?utf-8?B?c2VjcmV0IHdvcmQ=?=' }));
     await h.appendMessage('INBOX', message({ subject: 'folded\r\n line', from: 'xy (a comment) @example.org' }));
     await h.appendMessage('INBOX', message({ body: 'plain zebra text' }));
+    await h.appendMessage('INBOX', multipartMessage);
     await h.command('q0 SELECT INBOX');
-    expect((await h.command('q1 SEARCH BODY zebra')).lines[0]).toBe('* SEARCH 1 4');
+    expect((await h.command('q1 SEARCH BODY zebra')).lines[0]).toBe('* SEARCH 1 4 5');
     expect((await h.command('q2 SEARCH SUBJECT secret')).lines[0]).toBe('* SEARCH 2');
     expect((await h.command('q3 SEARCH TEXT secret')).lines[0]).toBe('* SEARCH 2');
     expect((await h.command('q4 SEARCH SUBJECT "folded line"')).lines[0]).toBe('* SEARCH 3');
     expect((await h.command('q5 SEARCH FROM xy@example.org')).lines[0]).toBe('* SEARCH 3');
-    expect((await h.command('q6 SEARCH BODY ZEBRA')).lines[0]).toBe('* SEARCH 1 4');
+    expect((await h.command('q6 SEARCH BODY ZEBRA')).lines[0]).toBe('* SEARCH 1 4 5');
+    // In the raw bytes of message 5, but only in MIME headers: not in its text.
+    expect((await h.command('q7 SEARCH BODY octet-stream')).lines[0]).toBe('* SEARCH');
+    expect((await h.command('q8 SEARCH TEXT octet-stream')).lines[0]).toBe('* SEARCH');
+    expect((await h.command('q9 SEARCH TEXT hello')).lines[0]).toBe('* SEARCH 1 2 3 4');
   });
 });

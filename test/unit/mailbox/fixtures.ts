@@ -27,6 +27,6 @@ export async function ring(): Promise<Ring> {
   return {
     storage,
     headWatch,
-    node: async (name) => new PostMailbox({ storage, trust, clock: new TestClock(), random: new SimRandom(`node ${name}`), headWatch }),
+    node: async (name) => new PostMailbox({ storage, trust, clock: new TestClock(), random: new SimRandom(`node ${name}`), headWatch, mailQuotaBytes: 10_000_000 }),
   };
 }
