@@ -106,7 +106,7 @@ describe('imapflow', () => {
       expect(fetched.bodyParts!.get('1.1')!.toString('utf8')).toBe('Café plain with searchable zebra');
       const { content } = await client.download('1', '3', { binary: true });
       const chunks: Buffer[] = [];
-      for await (const chunk of content) chunks.push(chunk as Buffer);
+      for await (const chunk of content!) chunks.push(chunk as Buffer);
       expect([...Buffer.concat(chunks)]).toEqual([0, 1, 2, 3]);
     } finally {
       lock.release();
