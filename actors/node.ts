@@ -22,7 +22,7 @@ import { type ChildSpec, EscalationError, supervisorMachine } from '../machines/
 import { childOf } from '../machines/host';
 import { transportMachine } from '../machines/transport.machine';
 import type { NodeCertificate } from '../protocol/identity';
-import type { OverlayTimings } from '../protocol/limits';
+import { MAIL_QUOTA_BYTES_PER_USER_DEFAULT, type OverlayTimings } from '../protocol/limits';
 import type { LocalStore } from '../infra/store/port';
 import { storeMachine } from '../machines/store.machine';
 import type { StorageTimings } from '../protocol/limits';
@@ -76,6 +76,8 @@ export interface NodeIdentity {
   readonly trust: RingTrust;
   readonly convergenceSecret: Uint8Array;
   readonly replicationFactor: number;
+  /** The organisation's per-user mail storage limit (IMAP QUOTA); the default of protocol/limits when absent. */
+  readonly mailQuotaBytesPerUser?: number;
   /** The organisations this ring federates with (their CA keys and rings): configuration. */
   readonly federated?: readonly RingTrust[];
 }
@@ -392,6 +394,7 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
         headWatch: new TransportHeadWatch(adapters.transport, identity.trust.ringId, d.resolve<Log>(Tokens.Log)),
         logRegistry: d.resolve(LogWriterHost),
         log: d.resolve<Log>(Tokens.Log).child({ actor: 'mailGateway' }),
+        mailQuotaBytes: identity.mailQuotaBytesPerUser ?? MAIL_QUOTA_BYTES_PER_USER_DEFAULT,
       });
     }),
   });

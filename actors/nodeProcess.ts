@@ -54,6 +54,7 @@ export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode
       trust: files.trust,
       convergenceSecret: files.convergenceSecret,
       replicationFactor: files.replicationFactor,
+      mailQuotaBytesPerUser: files.mailQuotaBytesPerUser,
       federated: files.federated,
     },
     {

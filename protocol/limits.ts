@@ -172,6 +172,8 @@ export const SCRUB_BLOCKS_PER_PASS = 256;
 export const REPAIR_TRANSFERS_IN_FLIGHT_MAX = 8;
 /** Bytes a user (or node) may have charged to it on one replica (per-user quota). */
 export const QUOTA_BYTES_PER_MEMBER = 10 * 1024 * 1024 * 1024;
+/** A user's mail (the sizes of their messages) when the organisation sets no limit: IMAP QUOTA reports it. */
+export const MAIL_QUOTA_BYTES_PER_USER_DEFAULT = QUOTA_BYTES_PER_MEMBER;
 /** Default replicas per object when a ring does not say. */
 export const REPLICATION_FACTOR_DEFAULT = 3;
 

@@ -46,6 +46,8 @@ export interface PostMailboxOptions {
   readonly log?: Log;
   /** The node's logins (shared with SMTP AUTH); one of its own when absent. */
   readonly logins?: LoginCache;
+  /** The organisation's per-user mail storage limit, reported by IMAP QUOTA; none when absent. */
+  readonly mailQuotaBytes?: number;
 }
 
 export interface InboxDelivery {
@@ -75,6 +77,7 @@ export class PostMailbox {
       marks: options.marks ?? new HeadMarks(),
       ...(options.logRegistry ? { logRegistry: options.logRegistry } : {}),
       ...(options.log ? { log: options.log } : {}),
+      ...(options.mailQuotaBytes !== undefined ? { mailQuotaBytes: options.mailQuotaBytes } : {}),
     };
   }
 

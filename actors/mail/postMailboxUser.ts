@@ -38,6 +38,8 @@ export interface MailboxDeps {
   /** The node's registry of open logs (the logWriter). */
   readonly logRegistry?: LogRegistry;
   readonly log?: Log;
+  /** The organisation's per-user mail storage limit (IMAP QUOTA); none when absent. */
+  readonly mailQuotaBytes?: number;
 }
 
 type Watcher = (change: FolderChange) => void;

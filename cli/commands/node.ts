@@ -5,6 +5,7 @@ import { issueNodeCertificate } from '../../crypto/certificates';
 import { signingKeyPairFromSeed } from '../../crypto/sign';
 import { nodeExists, readNode, readOrganisation, readRingTrust, writeFederation, writeNode } from '../../infra/files/identity';
 import { DEFAULT_INSPECT_URL, runNodeProcess } from '../../actors/nodeProcess';
+import { MAIL_QUOTA_BYTES_PER_USER_DEFAULT } from '../../protocol/limits';
 import { defineCommand, CommandError, helpText, intOption, parse, printJson, required } from '../args';
 
 const initSpec = defineCommand({
@@ -48,6 +49,7 @@ export async function initNode(caDir: string, dataDir: string, force = false, fe
     trust: { org: org.ca.org, ringId: org.ca.ringId, caPublicKey: org.ca.caPublicKey },
     convergenceSecret: org.convergenceSecret,
     replicationFactor: org.replicationFactor,
+    mailQuotaBytesPerUser: org.mailQuotaBytesPerUser ?? MAIL_QUOTA_BYTES_PER_USER_DEFAULT,
   });
   writeFederation(
     dataDir,

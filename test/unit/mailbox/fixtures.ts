@@ -32,6 +32,6 @@ export async function ring(clock: TestClock | ManualClock = new TestClock()): Pr
     storage,
     headWatch,
     clock,
-    node: async (name) => new PostMailbox({ storage, trust, clock, random: new SimRandom(`node ${name}`), headWatch }),
+    node: async (name) => new PostMailbox({ storage, trust, clock, random: new SimRandom(`node ${name}`), headWatch, mailQuotaBytes: 10_000_000 }),
   };
 }
