@@ -2,6 +2,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { natsClientSecurity } from '../../infra/nats/clientSecurity';
+import { NatsConnectError } from '../../infra/nats/transport';
 import { defaultNodeNatsFiles, initNodeNatsCredentials, nodeNatsFiles } from '../../infra/nats/nodeCredentials';
 import { randomBytes } from 'node:crypto';
 import { issueNodeCertificate } from '../../crypto/certificates';
@@ -135,6 +136,8 @@ export async function nodeCommand(argv: string[]): Promise<void> {
       smarthost: values.smarthost ? parseHostPort(values.smarthost) : undefined,
       logLevel: level as 'info',
       inspectUrl: inspectUrl(values.inspect),
+    }).catch((e) => {
+      throw e instanceof NatsConnectError ? new CommandError(e.message) : e;
     });
     return new Promise(() => {}); // serve until a signal stops the process
   }

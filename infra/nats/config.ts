@@ -96,7 +96,7 @@ export function natsServerBody(config: Omit<NatsServerConfig, 'serverName'>): st
   if (config.tls) lines.push(...tlsBlock('tls', config.tls, false));
   if (config.cluster) lines.push(...clusterBlock(config.cluster, config.tls));
   if (config.leafnodes) lines.push(...leafBlock(config.leafnodes, config.tls));
-  if (config.accounts) lines.push(...accountsBlock(config.accounts));
+  if (config.accounts) lines.push(...accountsBlock(config.accounts)); // keep last: see natsAccountsConfig
   return lines;
 }
 
@@ -144,6 +144,11 @@ function leafBlock(leaf: LeafConfig, tls: NatsTlsFiles | undefined): string[] {
   }
   lines.push('}');
   return lines;
+}
+
+/** The `accounts { ... }` block alone: last in a generated file, so that it can be replaced and reloaded (SIGHUP). */
+export function natsAccountsConfig(accounts: readonly NatsAccount[]): string {
+  return accountsBlock(accounts).join('\n') + '\n';
 }
 
 function accountsBlock(accounts: readonly NatsAccount[]): string[] {

@@ -61,6 +61,14 @@ export interface NatsTransportOptions {
   log?: Log;
 }
 
+/** The first connection failed: no server, refused credentials, or TLS; the message says which and what to do. */
+export class NatsConnectError extends Error {
+  constructor(message: string, cause: unknown) {
+    super(message, { cause });
+    this.name = 'NatsConnectError';
+  }
+}
+
 export const NATS_DEFAULTS = {
   pingIntervalMs: 1000,
   maxPingOut: 2,
@@ -96,7 +104,7 @@ export class NatsTransport implements Transport {
       nc = await connect(clientOptions(opts));
     } catch (error) {
       const servers = opts.servers.join(', ');
-      throw new Error(`could not connect to NATS at ${servers}: ${(error as Error).message}. ${connectAdvice(error, opts)}`, { cause: error });
+      throw new NatsConnectError(`could not connect to NATS at ${servers}: ${(error as Error).message}. ${connectAdvice(error, opts)}`, error);
     }
     log.info('nats.connected', { server: nc.getServer() });
     return new NatsTransport(nc, opts, log);
