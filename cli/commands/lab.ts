@@ -1,5 +1,6 @@
 // `post lab up | down | restart`: the local lab as processes on this machine: a three-server NATS
-// cluster on loopback and N node processes in one or more organisations, described by lab.json.
+// cluster on loopback (TLS, a key per node, an account per organisation: cli/lab/nats.ts) and N node
+// processes in one or more organisations, described by lab.json.
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { freePorts } from '../../infra/nats/free-ports';
@@ -24,7 +25,8 @@ const DEFAULT_ORG = 'lab.example';
 
 const upSpec = defineCommand({
   usage: 'post lab up [--nodes N] [--orgs DOMAIN,...] [--users N] [--dir DIR] [--json]',
-  summary: 'Start a local lab: a three-server NATS cluster on loopback and N nodes; prints the path of lab.json.',
+  summary:
+    'Start a local lab: a three-server NATS cluster on loopback (TLS under a CA of its own, a key per node; natsCa and natsCreds in lab.json) and N nodes; prints the path of lab.json.',
   options: {
     nodes: { type: 'string', description: `node processes (default ${DEFAULT_NODES}), spread over the organisations` },
     orgs: { type: 'string', description: `organisations, comma-separated (default ${DEFAULT_ORG})` },

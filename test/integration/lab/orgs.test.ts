@@ -133,4 +133,9 @@ describe('lab: two organisations on their own NATS clusters', () => {
     await send('user1@b.example', 'user1@a.example', 'reply across');
     expect((await readSource('user1@a.example', 'reply across')).toString()).toContain('reply across');
   }, 120_000);
+
+  test('nothing the nodes did in this lab was refused by NATS: their permissions cover the whole protocol', () => {
+    const refused = lab.nodes.flatMap((n: any) => readFileSync(n.log, 'utf8').split('\n').filter((l: string) => /Permissions Violation/.test(l)));
+    expect(refused).toEqual([]);
+  });
 });
