@@ -122,7 +122,7 @@ async function labUp(argv: string[]): Promise<void> {
     });
   }
   const natsUsers = nodes.map((n) => natsUserOfNode(n.data, n.gateway === true));
-  const secured = { tls: security.tls, size: 3 };
+  const tlsCluster = { tls: security.tls, size: 3 };
   // shared: one cluster, an account per organisation. per-org: the first organisation's cluster is the
   // hub; every other one has its own cluster, whose global-ring account is linked to the hub's by
   // leaf-node connections (TLS, a password per link) that carry only the global ring's subjects.
@@ -131,7 +131,7 @@ async function labUp(argv: string[]): Promise<void> {
   const hubRings = perOrg ? [trusts[0]!.ringId] : trusts.map((t) => t.ringId);
   const nats = await startDetached({
     dir: join(dir, 'nats'),
-    ...secured,
+    ...tlsCluster,
     accounts: clusterAccounts({ rings: hubRings, nodes: natsUsers.filter((u) => hubRings.includes(u.ringId)), operatorCreds: security.operatorCreds, leafUsers }),
     ...(perOrg ? { acceptLeafs: true } : {}),
   });
@@ -141,7 +141,7 @@ async function labUp(argv: string[]): Promise<void> {
     const own = leaf
       ? await startDetached({
           dir: join(dir, 'orgs', t.domain, 'nats'),
-          ...secured,
+          ...tlsCluster,
           clusterName: `post-${i}`,
           accounts: clusterAccounts({ rings: [t.ringId], nodes: natsUsers.filter((u) => u.ringId === t.ringId), operatorCreds: security.operatorCreds }),
           leafRemotes: [{ urls: nats.leafUrls, user: leaf.user, password: leaf.password, account: GLOBAL_ACCOUNT, caFile: security.tls.caFile }],

@@ -26,7 +26,7 @@ const initSpec = defineCommand({
 });
 
 const startSpec = defineCommand({
-  usage: 'post node start --data DIR --nats URL[,URL...] [--nats-creds FILE] [--nats-ca FILE] [--imap PORT] [--smtp PORT] [--http PORT] [--gateway] [--mx PORT --gateway-user ADDRESS] [--smarthost HOST:PORT] [--log-level LEVEL] [--inspect [URL]]',
+  usage: 'post node start --data DIR --nats URL[,URL...] [--nats-creds FILE] [--nats-ca FILE] [--nats-global-creds FILE] [--imap PORT] [--smtp PORT] [--http PORT] [--gateway] [--mx PORT --gateway-user ADDRESS] [--smarthost HOST:PORT] [--log-level LEVEL] [--inspect [URL]]',
   summary: 'Run a node: join its organisation\'s ring over NATS and serve until SIGTERM.',
   options: {
     data: { type: 'string', description: 'the node\'s data folder (from `post node init`)' },
@@ -63,7 +63,10 @@ export async function initNode(caDir: string, dataDir: string, force = false, fe
     federate.map((d) => readRingTrust(d)).filter((t) => t.ringId !== org.ca.ringId),
   );
   // A new identity gets new NATS keys too (a kept CA stays).
-  if (force) for (const path of [nodeNatsFiles(dataDir).credsFile, nodeNatsFiles(dataDir).globalCredsFile]) rmSync(path, { force: true });
+  if (force) {
+    const old = nodeNatsFiles(dataDir);
+    for (const path of [old.credsFile, old.globalCredsFile]) rmSync(path, { force: true });
+  }
   const nats = initNodeNatsCredentials(dataDir, natsCa);
   return { ...cert, nats };
 }

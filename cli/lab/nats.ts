@@ -8,7 +8,7 @@ import type { NatsAccount } from '../../infra/nats/config';
 import { ensureUserNkey } from '../../infra/nats/nkeys';
 import { nodeNatsUser } from '../../infra/nats/nodeCredentials';
 import { createNatsTls, type NatsTlsFiles } from '../../infra/nats/tls';
-import { type LabFile, natsOf } from './labFile';
+import type { LabFile } from './labFile';
 import { natsClientSecurity } from '../../infra/nats/clientSecurity';
 import type { NatsTransportOptions } from '../../infra/nats/transport';
 
@@ -44,9 +44,4 @@ export function clusterAccounts(opts: { rings: readonly string[]; nodes: readonl
 /** Transport options for the operator's connection to one of the lab's clusters (lab.json's natsCreds and natsCa). */
 export function operatorNatsOptions(lab: LabFile, servers: readonly string[] = lab.nats): Pick<NatsTransportOptions, 'servers' | 'credentials' | 'tls'> {
   return natsClientSecurity(servers, { credsFile: lab.natsCreds, caFile: lab.natsCa });
-}
-
-/** The same for the cluster a node of the lab is on. */
-export function operatorNatsOptionsFor(lab: LabFile, node: { org: string }) {
-  return operatorNatsOptions(lab, natsOf(lab, node));
 }

@@ -14,10 +14,10 @@
 import { gatewayPermissions, nodePermissions, operatorImports, REPLY_SUBJECTS, ringLabel, subjects } from '../../protocol/subjects';
 import type { NatsAccount, NatsUser } from './config';
 
-export const OPERATOR_ACCOUNT = 'OPS';
+const OPERATOR_ACCOUNT = 'OPS';
 export const GLOBAL_ACCOUNT = 'GLOBAL';
 
-export const orgAccount = (ringId: string): string => `ORG_${ringLabel(ringId)}`;
+const orgAccount = (ringId: string): string => `ORG_${ringLabel(ringId)}`;
 
 /** One node's NATS identity: its org connection's nkey, and its global-ring nkey when it is a gateway. */
 export interface NatsNodeUser {
@@ -42,7 +42,7 @@ export interface PostAccountsSpec {
 }
 
 /** What may cross a leaf link between GLOBAL accounts: the global ring and its replies. */
-export const LEAF_LINK_PERMISSIONS = { publish: [subjects.globalAll(), REPLY_SUBJECTS], subscribe: [subjects.globalAll(), REPLY_SUBJECTS] };
+const LEAF_LINK_PERMISSIONS = { publish: [subjects.globalAll(), REPLY_SUBJECTS], subscribe: [subjects.globalAll(), REPLY_SUBJECTS] };
 
 export function postAccounts(spec: PostAccountsSpec): NatsAccount[] {
   for (const node of spec.nodes)

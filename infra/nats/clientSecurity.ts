@@ -11,8 +11,8 @@ export interface NatsClientFiles {
   readonly caFile?: string;
 }
 
-/** The URL scheme of a server that requires TLS. */
-export const TLS_URL_SCHEME = 'tls:';
+/** How the URL of a server that takes TLS only starts. */
+const TLS_URL_PREFIX = 'tls://';
 
 export class PlaintextNatsUrlError extends Error {
   constructor(url: string, caFile: string) {
@@ -37,12 +37,13 @@ function credentialsOf(path: string): NatsCredentials {
 /** Transport options for `servers` with these files; a CA with a plaintext URL is refused (PlaintextNatsUrlError). */
 export function natsClientSecurity(servers: readonly string[], files: NatsClientFiles): Pick<NatsTransportOptions, 'servers' | 'credentials' | 'tls'> {
   if (files.caFile !== undefined) {
-    const plain = servers.find((url) => !url.toLowerCase().startsWith(`${TLS_URL_SCHEME}//`));
+    const plain = servers.find((url) => !url.toLowerCase().startsWith(TLS_URL_PREFIX));
     if (plain !== undefined) throw new PlaintextNatsUrlError(plain, files.caFile);
   }
   return {
     servers,
     ...(files.credsFile !== undefined ? { credentials: credentialsOf(files.credsFile) } : {}),
-    ...(files.caFile !== undefined ? { tls: { caFile: files.caFile } } : servers.some((u) => u.startsWith(`${TLS_URL_SCHEME}//`)) ? { tls: {} } : {}),
+    // tls:// without a CA of our own: the system's trusted CAs.
+    ...(files.caFile !== undefined ? { tls: { caFile: files.caFile } } : servers.some((u) => u.toLowerCase().startsWith(TLS_URL_PREFIX)) ? { tls: {} } : {}),
   };
 }

@@ -93,16 +93,16 @@ export function natsServerBody(config: Omit<NatsServerConfig, 'serverName'>): st
   const lines = [`listen: ${str(`${config.host}:${config.port}`)}`, `max_payload: ${config.maxPayloadBytes ?? NATS_MAX_PAYLOAD_BYTES}`];
   if (config.http) lines.push(`http: ${str(`${config.http.host}:${config.http.port}`)}`);
   if (config.pidFile) lines.push(`pid_file: ${str(config.pidFile)}`);
-  if (config.tls) lines.push(...tlsBlock('tls', config.tls, false));
+  if (config.tls) lines.push(...tlsBlock(config.tls, false));
   if (config.cluster) lines.push(...clusterBlock(config.cluster, config.tls));
   if (config.leafnodes) lines.push(...leafBlock(config.leafnodes, config.tls));
   if (config.accounts) lines.push(...accountsBlock(config.accounts)); // keep last: see natsAccountsConfig
   return lines;
 }
 
-function tlsBlock(name: string, tls: NatsTlsFiles, verifyPeer: boolean, indent = ''): string[] {
+function tlsBlock(tls: NatsTlsFiles, verifyPeer: boolean, indent = ''): string[] {
   return [
-    `${indent}${name} {`,
+    `${indent}tls {`,
     `${indent}  cert_file: ${str(tls.certFile)}`,
     `${indent}  key_file: ${str(tls.keyFile)}`,
     `${indent}  ca_file: ${str(tls.caFile)}`,
@@ -120,7 +120,7 @@ function clusterBlock(cluster: ClusterConfig, tls: NatsTlsFiles | undefined): st
     // Clients get the URLs they were configured with, never members' addresses the certificate may not name.
     '  no_advertise: true',
     // Routes present the server certificate both ways: only holders of a CA-signed one join the mesh.
-    ...(tls ? tlsBlock('tls', tls, true, '  ') : []),
+    ...(tls ? tlsBlock(tls, true, '  ') : []),
     `  routes: ${list(cluster.routes)}`,
     '}',
   ];
@@ -130,7 +130,7 @@ function leafBlock(leaf: LeafConfig, tls: NatsTlsFiles | undefined): string[] {
   const lines = ['leafnodes {'];
   if (leaf.accept) {
     lines.push(`  listen: ${str(`${leaf.accept.host}:${leaf.accept.port}`)}`, '  no_advertise: true');
-    if (tls) lines.push(...tlsBlock('tls', tls, false, '  '));
+    if (tls) lines.push(...tlsBlock(tls, false, '  '));
   }
   if (leaf.remotes && leaf.remotes.length > 0) {
     lines.push('  remotes: [');
