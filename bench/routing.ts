@@ -107,6 +107,12 @@ async function overNats(nodesCount: number, samples: number, secured: boolean, l
     const echoSubject = subjects.node(ca.ringId, echo[1]);
     b.subscribe(echoSubject, (m) => m.reply && b.publish(m.reply, m.data));
     await b.flush();
+    // b's interest reaches a's server over the route a little later: wait (bounded) for the first answer.
+    for (let i = 0; i < 100; i++) {
+      const answered = await a.request(echoSubject, new Uint8Array(1), { timeoutMs: 500 }).then(() => true, () => false);
+      if (answered) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     const payload = randomBytes(200);
     for (let i = 0; i < 200; i++) await a.request(echoSubject, payload, { timeoutMs: 2000 });
     const raw: number[] = [];
