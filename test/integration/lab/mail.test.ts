@@ -262,4 +262,9 @@ for line in [b'A1 FROB\\r\\n', b'garbage without tag\\r\\n', b'A2 LOGIN\\r\\n', 
     const c = await imap(u.address);
     await c.logout();
   }, 60_000);
+
+  test('nothing the nodes did for these clients was refused by NATS (their keys allow the whole mail path)', () => {
+    const refused = lab.nodes.flatMap((n: any) => readFileSync(n.log, 'utf8').split('\n').filter((l: string) => /Permissions Violation/.test(l)));
+    expect(refused).toEqual([]);
+  });
 });
