@@ -63,6 +63,12 @@ export const Tokens = {
 
 export interface NodeAdapters {
   readonly transport: Transport;
+  /**
+   * A gateway's connection to the global ring, when the deployment keeps the global ring apart from
+   * the organisations (its own NATS account); the node's transport otherwise (the simulator). Whoever
+   * connected it closes it after stop().
+   */
+  readonly globalTransport?: Transport;
   readonly clock: Clock;
   readonly random: Random;
   readonly log: Log;
@@ -448,8 +454,9 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
       const federation = d.resolve(Federation);
       const trusted = () => federation.trusted();
       // The same node id in the global ring, whose members are the gateways of every federated organisation.
+      const globalTransport = adapters.globalTransport ?? adapters.transport;
       const globalRouter = new RouterService({
-        transport: adapters.transport,
+        transport: globalTransport,
         clock: adapters.clock,
         log: d.resolve(Tokens.Log),
         ringId: GLOBAL_RING_ID,
@@ -467,6 +474,7 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
       const notifier = d.resolve(Notifier);
       return new GatewayService({
         transport: adapters.transport,
+        globalTransport,
         log: d.resolve(Tokens.Log),
         metrics: d.resolve(Metrics),
         own: identity.trust,

@@ -279,4 +279,9 @@ for line in [b'A1 FROB\\r\\n', b'garbage without tag\\r\\n', b'A2 LOGIN\\r\\n', 
     expect(senderText).toMatch(/^post_smtp_command_ms_count\{command="DATA",code="250"\} [1-9]\d*$/m);
     expect(senderText).toMatch(/^post_smtp_command_ms_count\{command="AUTH",code="235"\} [1-9]\d*$/m);
   }, 30_000);
+
+  test('nothing the nodes did for these clients was refused by NATS (their keys allow the whole mail path)', () => {
+    const refused = lab.nodes.flatMap((n: any) => readFileSync(n.log, 'utf8').split('\n').filter((l: string) => /Permissions Violation/.test(l)));
+    expect(refused).toEqual([]);
+  });
 });
