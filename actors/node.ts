@@ -44,7 +44,8 @@ import { Federation } from './federation/federation';
 import { FederatedStorage } from './federation/federatedStorage';
 import { GatewayService } from './federation/gateway';
 import { ErrorCodes, PostError } from '../protocol/errors';
-import { GLOBAL_RING_ID } from '../protocol/subjects';
+import { GLOBAL_RING_ID, subjects } from '../protocol/subjects';
+import { LocalLoopTransport } from '../infra/localLoop';
 import type { CrashableActor } from '../protocol/control';
 import type { UnlockedUser } from '../storage/users/unlockedUser';
 import { userIdOf } from '../crypto/hash';
@@ -297,7 +298,10 @@ function describeState(ref: AnyActorRef | undefined): unknown {
 /** Build a node from its adapters and identity: the one place concrete services are chosen. */
 export function createNode(adapters: NodeAdapters, identity: NodeIdentity, options: NodeOptions = {}): PostNode {
   const c = rootContainer.createChildContainer();
-  c.register(Tokens.Transport, { useValue: adapters.transport });
+  // Requests to this node's own direct subject (it is one of the replicas it writes to) stay in-process.
+  const ownSubject = subjects.node(identity.trust.ringId, identity.cert.nodeId);
+  const transport = new LocalLoopTransport(adapters.transport, (subject) => subject === ownSubject, adapters.clock, adapters.log);
+  c.register(Tokens.Transport, { useValue: transport });
   c.register(Tokens.Clock, { useValue: adapters.clock });
   c.register(Tokens.Random, { useValue: adapters.random });
   c.register(Tokens.Log, { useValue: adapters.log.child({ node: identity.cert.nodeId.slice(0, 12) }) });
@@ -343,7 +347,7 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
     ),
   });
   c.register(Federation, {
-    useValue: new Federation({ transport: adapters.transport, log: adapters.log, own: identity.trust, federated: identity.federated ?? [] }),
+    useValue: new Federation({ transport, log: adapters.log, own: identity.trust, federated: identity.federated ?? [] }),
   });
   c.register(Notifier, {
     useFactory: instanceCachingFactory((d) => {
@@ -397,7 +401,7 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
         trust: identity.trust,
         clock: adapters.clock,
         random: adapters.random,
-        headWatch: new TransportHeadWatch(adapters.transport, identity.trust.ringId, d.resolve<Log>(Tokens.Log)),
+        headWatch: new TransportHeadWatch(transport, identity.trust.ringId, d.resolve<Log>(Tokens.Log)),
         logRegistry: d.resolve(LogWriterHost),
         log: d.resolve<Log>(Tokens.Log).child({ actor: 'mailGateway' }),
         mailQuotaBytes: identity.mailQuotaBytesPerUser ?? MAIL_QUOTA_BYTES_PER_USER_DEFAULT,
@@ -419,7 +423,7 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
         notifier: d.resolve(Notifier),
         nodeStorage: replicas.storage,
         storageFor: (user) => new FederatedStorage(replicas.client(userSigner(user)), d.resolve(Federation)),
-        headWatch: new TransportHeadWatch(adapters.transport, identity.trust.ringId, d.resolve<Log>(Tokens.Log)),
+        headWatch: new TransportHeadWatch(transport, identity.trust.ringId, d.resolve<Log>(Tokens.Log)),
         mailbox: () => mailbox,
         logRegistry: d.resolve(LogWriterHost),
         ringReady: () => router.state === 'ready',
@@ -454,7 +458,7 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
       const federation = d.resolve(Federation);
       const trusted = () => federation.trusted();
       // The same node id in the global ring, whose members are the gateways of every federated organisation.
-      const globalTransport = adapters.globalTransport ?? adapters.transport;
+      const globalTransport = adapters.globalTransport ?? transport;
       const globalRouter = new RouterService({
         transport: globalTransport,
         clock: adapters.clock,
@@ -473,7 +477,7 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
       const replicas = d.resolve(ReplicaManagerService);
       const notifier = d.resolve(Notifier);
       return new GatewayService({
-        transport: adapters.transport,
+        transport: transport,
         globalTransport,
         log: d.resolve(Tokens.Log),
         metrics: d.resolve(Metrics),
