@@ -8,6 +8,7 @@
 //   npx tsx bench/storageRequirements.ts [--quick] [--json] [--seed N]
 import { pathToFileURL } from 'node:url';
 import { SimRandom } from '../infra/sim/random';
+import { NOTIFY_TOMBSTONE_MS } from '../protocol/limits';
 import { calibrate, type Calibration } from './storageReq/calibration';
 import { CONTENT, type Category, Ledger, METADATA, type NodeStats } from './storageReq/ledger';
 import { MailYear, type TraceCounts } from './storageReq/mailYear';
@@ -144,7 +145,9 @@ export async function runStorageRequirements(opts: { quick: boolean; log: (line:
   log('');
   log(
     'single-copy = each MIME part its own convergent datum (DESIGN 3; submit() does not split parts yet). as built = what submit() stores today: ' +
-      'the raw message once for all its recipients (its Received header makes every submission unique) and the Sent copy apart.',
+      'the raw message once for all its recipients (its Received header makes every submission unique) and the Sent copy apart. ' +
+      'Counted as a replica\'s store totals count (block bytes, encoded objects, drop entries); not counted: drop tombstones (LMDB keys kept ' +
+      `${NOTIFY_TOMBSTONE_MS / 86_400_000} days after a notification is taken) and the database's own overhead.`,
   );
   return { seed, params, calibration, trace: { ...c, months }, rings: figures };
 }

@@ -106,13 +106,13 @@ export class FolderShadow implements LogStateKeeper<FolderOp> {
   apply(op: FolderOp, _encoded: Uint8Array): boolean {
     if (op.type === 'insert') {
       if (op.key !== this.keyOf(this.uidNext)) throw new Error(`FolderShadow: insert key ${op.key} is not keyOf(${this.uidNext})`);
-      const flags = normaliseFlags(op.flags);
+      const list = this.listOf(op.flags);
       this.uidNext++;
       this.sizes.push(op.sizeOctets);
       this.dates.push(op.internalDateMs);
       this.modseqs.push(++this.highestModseq);
-      this.flagSets.push(this.listOf(flags));
-      if (!flags.includes(SEEN)) this.unseen++;
+      this.flagSets.push(list);
+      if (!this.lists[list]!.includes(SEEN)) this.unseen++;
       return true;
     }
     if (op.type !== 'flags' || op.mode !== 'add' || op.uids.length !== 1 || op.flags.length !== 1 || op.unchangedSince !== undefined) {
@@ -120,12 +120,12 @@ export class FolderShadow implements LogStateKeeper<FolderOp> {
     }
     const i = op.uids[0]! - 1;
     if (i < 0 || i >= this.sizes.length) return false;
-    const current = this.lists[this.flagSets.get(i)]!;
-    const next = normaliseFlags([...current, ...op.flags]);
-    if (next.length === current.length) return false;
-    this.flagSets.set(i, this.listOf(next));
+    const before = this.flagSets.get(i);
+    const after = this.listOf([...this.lists[before]!, ...op.flags]);
+    if (after === before) return false;
+    this.flagSets.set(i, after);
     this.modseqs.set(i, ++this.highestModseq);
-    if (next.includes(SEEN) && !current.includes(SEEN)) this.unseen--;
+    if (this.lists[after]!.includes(SEEN) && !this.lists[before]!.includes(SEEN)) this.unseen--;
     return true;
   }
 
@@ -163,14 +163,20 @@ export class FolderShadow implements LogStateKeeper<FolderOp> {
     return canonicalBytes(encodeFolderState(this.materialise()));
   }
 
-  private listOf(flags: string[]): number {
-    const key = flags.join('\n');
-    let i = this.listIndex.get(key);
+  /** The index of normaliseFlags(flags) among the lists met so far (memoised: a few distinct lists recur). */
+  private listOf(flags: readonly string[]): number {
+    const given = flags.join('\n');
+    let i = this.listIndex.get(given);
+    if (i !== undefined) return i;
+    const normal = normaliseFlags(flags);
+    const key = normal.join('\n');
+    i = this.listIndex.get(key);
     if (i === undefined) {
-      i = this.lists.push(flags) - 1;
+      i = this.lists.push(normal) - 1;
       if (i > 255) throw new Error('FolderShadow: more than 256 distinct flag lists');
       this.listIndex.set(key, i);
     }
+    this.listIndex.set(given, i);
     return i;
   }
 }
