@@ -123,7 +123,7 @@ export async function runStorageRequirements(opts: { quick: boolean; log: (line:
     const endMs = Date.UTC(YEAR, m + 1, 1);
     const before = { messages: year.counts.messages, deliveries: year.counts.deliveries };
     for (; startMs + day * 86_400_000 < endMs; day++) await year.day(day);
-    await year.settle(endMs, day - 1);
+    await year.settle(endMs);
     const month = `${YEAR}-${String(m + 1).padStart(2, '0')}`;
     months.push({ month, messages: year.counts.messages - before.messages, deliveries: year.counts.deliveries - before.deliveries, pendingNotifications: year.pendingCount });
     rings.forEach((_, r) => KS.forEach((k, ki) => perRing[r * KS.length + ki]!.push(monthFigures(ledger, r, k, month))));

@@ -74,7 +74,8 @@ class Column<A extends Float64Array | Uint32Array | Uint8Array> {
  * A folder log whose operations are inserts and single-flag additions (no deletion in this trace),
  * with folderModel's numbering: an insert takes uid = uidNext++ and the next modseq; a flag that is
  * not set yet is appended to the message's flags (normaliseFlags) and takes the next modseq.
- * Insert keys are `keyOf(uid)` and every reference is `ref`: only their lengths reach the bytes.
+ * Callers insert with key `keyOf(uid)` and reference `ref` (materialise() gives every message those):
+ * only their lengths reach the bytes.
  */
 export class FolderShadow implements LogStateKeeper<FolderOp> {
   readonly kind = FOLDER_LOG_KIND;
@@ -105,7 +106,6 @@ export class FolderShadow implements LogStateKeeper<FolderOp> {
 
   apply(op: FolderOp, _encoded: Uint8Array): boolean {
     if (op.type === 'insert') {
-      if (op.key !== this.keyOf(this.uidNext)) throw new Error(`FolderShadow: insert key ${op.key} is not keyOf(${this.uidNext})`);
       const list = this.listOf(op.flags);
       this.uidNext++;
       this.sizes.push(op.sizeOctets);

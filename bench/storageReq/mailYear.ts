@@ -39,6 +39,8 @@ interface Logs {
   readonly inbox: LogAccount<FolderOp, FolderShadow> | undefined;
   readonly sent: LogAccount<FolderOp, FolderShadow> | undefined;
   readonly sentMail: LogAccount<MessagesOp>;
+  /** The folder index's first write (ensureDefaultFolders: INBOX and the special folders, subscribed). */
+  readonly defaultFolders: readonly FolderIndexOp[];
 }
 
 interface Pending {
@@ -72,8 +74,6 @@ export class MailYear {
   private readonly absences: [number, number][][];
   private readonly ids: SimRandom;
   private readonly draws: SimRandom;
-  /** Each user's first folder-index write, made by start(). */
-  private readonly defaultFolders = new Map<Logs, FolderIndexOp[]>();
 
   private constructor(
     private readonly org: Organisation,
@@ -92,8 +92,10 @@ export class MailYear {
     const days = Math.round((Date.UTC(2026, params.months, 1) - startMs) / DAY_MS);
     const spells = random.fork('absences');
     this.absences = org.members.map(() => {
-      const count = Math.round(((ABSENCE_SPELLS[0]! + spells.int(ABSENCE_SPELLS[1]! - ABSENCE_SPELLS[0]! + 1)) * params.months) / 12 + spells.float() - 0.5);
-      return Array.from({ length: Math.max(0, count) }, () => {
+      // A year's spells, in proportion to the simulated months (rounded at random).
+      const perYear = ABSENCE_SPELLS[0]! + spells.int(ABSENCE_SPELLS[1]! - ABSENCE_SPELLS[0]! + 1);
+      const count = Math.floor((perYear * params.months) / 12 + spells.float());
+      return Array.from({ length: count }, () => {
         const start = spells.int(days);
         const workingDays = ABSENCE_DAYS[0]! + spells.int(ABSENCE_DAYS[1]! - ABSENCE_DAYS[0]! + 1);
         return [start, start + Math.ceil((workingDays * 7) / 5)] as [number, number];
@@ -105,8 +107,7 @@ export class MailYear {
 
   static async start(org: Organisation, params: TraceParams, ledger: Ledger, random: SimRandom, startMs: number): Promise<MailYear> {
     const year = new MailYear(org, params, ledger, random, startMs);
-    for (const logs of [...year.logs, year.postmaster]) await logs.index.append(...(year.defaultFolders.get(logs) ?? []));
-    year.defaultFolders.clear();
+    for (const logs of [...year.logs, year.postmaster]) await logs.index.append(...logs.defaultFolders);
     return year;
   }
 
@@ -122,16 +123,15 @@ export class MailYear {
     }
     const ref = new Uint8Array(BLOCK_REF_BYTES);
     const folder = (name: string, keyOf: (uid: number) => string) => new LogAccount(folderLogAddress(user, ids.get(name)!), user.signing, new FolderShadow(keyOf, ref), this.env);
-    const logs: Logs = {
+    return {
       user,
       index: new LogAccount(folderIndexAddress(user), user.signing, new RealModelState(folderIndexModel), this.env),
       // INBOX keys are the notification's id (notificationInsertKey); Sent keys an APPEND nonce (appendInsertKey).
       inbox: mail ? folder(INBOX, (uid) => `n:${uid.toString(16).padStart(64, '0')}`) : undefined,
       sent: mail ? folder('Sent', (uid) => `a:${uid.toString(16).padStart(24, '0')}`) : undefined,
       sentMail: new LogAccount(logAddressFor(user, SENT_MAIL_LOG_NAME), user.signing, new MessagesShadow(), this.env),
+      defaultFolders: ops,
     };
-    this.defaultFolders.set(logs, ops);
-    return logs;
   }
 
   // ---- days ----------------------------------------------------------------------------------------
@@ -252,7 +252,7 @@ export class MailYear {
   // ---- a month's end -------------------------------------------------------------------------------
 
   /** What is stored at `endMs` besides content: superseded log blocks collected, heads, waiting notifications. */
-  async settle(endMs: number, day: number): Promise<void> {
+  async settle(endMs: number): Promise<void> {
     this.nowMs = endMs;
     this.env.expiring.collect(endMs, this.ledger);
     this.ledger.reset('objects');
@@ -264,7 +264,6 @@ export class MailYear {
     }
     this.ledger.reset('drops');
     for (const member of this.org.members) {
-      if (!this.isAway(member.index, day)) continue;
       for (const p of this.pending[member.index]!) {
         const sender = p.message.from >= 0 ? this.org.members[p.message.from]!.user : this.org.postmaster;
         const body = {
