@@ -80,7 +80,7 @@ const GB = (bytes: number) => (bytes / 1e9).toFixed(bytes < 1e10 ? 2 : 1);
 function printRing(f: RingFigures, log: (line: string) => void): void {
   log('');
   log(`ring of ${f.nodes} nodes, k = ${f.k}: bytes per node at each month's end (MB = 10^6 B; total over the ring in GB), content + metadata`);
-  const cols = (s: NodeStats) => [MB(s.mean), MB(s.p50), MB(s.p99), MB(s.max), GB(s.total)].map((x, i) => x.padStart(i === 4 ? 8 : 8)).join('');
+  const cols = (s: NodeStats) => [MB(s.mean), MB(s.p50), MB(s.p99), MB(s.max), GB(s.total)].map((x) => x.padStart(8)).join('');
   const head = ['mean', 'p50', 'p99', 'max', 'total'].map((x) => x.padStart(8)).join('');
   log(`          ${'unique: one copy per recipient'.padEnd(40)}  ${'single-copy: identical MIME parts once'.padEnd(40)}  single/  as built/  metadata`);
   log(`month   ${head}  ${head}  unique   unique    mean MB`);

@@ -58,6 +58,8 @@ const BOUNDARY_LINE = 44; // "--" + 40-char boundary + CRLF, before each child
 const ADDRESS_IN_HEADER = 40; // "Name Surname <user@domain>, "
 const REFERENCE_IN_HEADER = 64; // a Message-ID in References / In-Reply-To
 const INTERNAL_HEADERS = 650; // From, Date, Message-ID, Subject, MIME-Version, User-Agent, ...
+/** Documents still circulating: older ones are no longer sent. */
+const CIRCULATING_DOCUMENTS_MAX = 500;
 
 export class TraceComposer {
   private nextMessage = 1;
@@ -218,6 +220,7 @@ export class TraceComposer {
   private circulatingDocument(): Leaf {
     const r = this.r;
     if (this.documents.length === 0 || r.chance(0.2)) this.documents.push(this.leaf(base64Bytes(logNormal(r, 2 * P.ATTACHMENT_MEDIAN, P.ATTACHMENT_SIGMA, 2000, P.ATTACHMENT_MAX)), true));
+    if (this.documents.length > CIRCULATING_DOCUMENTS_MAX) this.documents.shift();
     return this.documents[this.documents.length - 1 - zipf(r, this.documents.length)]!;
   }
 
