@@ -7,7 +7,7 @@ import { dropIdOf } from '../../crypto/notification';
 import { nodeIdOf } from '../../crypto/hash';
 import { signingKeyPairFromSeed } from '../../crypto/sign';
 import type { SimRandom } from '../../infra/sim/random';
-import type { ObjectPutResult } from '../../storage/api';
+import type { ObjectPutResult, PutOptions } from '../../storage/api';
 import { MemoryStorage } from '../../storage/memoryStorage';
 import type { SignedObject } from '../../storage/signedObject';
 import { encodeSignedObject } from '../../storage/signedObjectCodec';
@@ -30,7 +30,7 @@ export class RecordingStorage extends MemoryStorage {
     return r;
   }
 
-  override async putBlock(bytes: Uint8Array, opts?: { leaseMs?: number }): Promise<string> {
+  override async putBlock(bytes: Uint8Array, opts?: PutOptions): Promise<string> {
     const id = await super.putBlock(bytes, opts);
     this.blockBytes.set(id, bytes.length);
     return id;
