@@ -129,7 +129,9 @@ export async function calibrate(org: Organisation, rings: readonly RingPlacement
 
   // What one message leaves behind, in the real formats.
   const shadow = new FolderShadow(inboxKey, ref);
-  const [insert, seen] = folderOps(2, shadow);
+  const ops = folderOps(3, shadow);
+  const insert = ops.find((op) => op.type === 'insert');
+  const seen = ops.find((op) => op.type === 'flags');
   const recipient = org.members[1]!;
   const records = [...org.records.values()];
   const sizes = {

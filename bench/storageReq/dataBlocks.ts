@@ -7,7 +7,7 @@ import { BLOCK_TAG_BYTES } from '../../protocol/limits';
 import { type BlockLimits, BLOCK_REF_BYTES, DEFAULT_BLOCK_LIMITS, encodeManifest, writeBlocks } from '../../storage/blocks';
 
 /** A manifest's plaintext around its references, measured on the real encoder. */
-export const MANIFEST_HEADER_BYTES = encodeManifest([{ id: '0'.repeat(64), key: new Uint8Array(32), kind: 'chunk', sizeBytes: 0 }]).length - BLOCK_REF_BYTES;
+const MANIFEST_HEADER_BYTES = encodeManifest([{ id: '0'.repeat(64), key: new Uint8Array(32), kind: 'chunk', sizeBytes: 0 }]).length - BLOCK_REF_BYTES;
 
 /** Ciphertext bytes of every block writeBlocks puts for `plainBytes` of data, in put order. */
 export function dataBlockSizes(plainBytes: number, limits: BlockLimits = DEFAULT_BLOCK_LIMITS): number[] {

@@ -20,7 +20,7 @@ import type { Ledger } from './ledger';
 import type { LogStateKeeper } from './logStates';
 
 /** A superseded block is gone at most a lease after its owner's last refresh. */
-export const SUPERSEDED_BLOCK_KEPT_MS = STORAGE_LEASE_MS + STORAGE_REFRESH_INTERVAL_MS;
+const SUPERSEDED_BLOCK_KEPT_MS = STORAGE_LEASE_MS + STORAGE_REFRESH_INTERVAL_MS;
 
 /** Superseded log blocks in the order they stop being refreshed (time only grows). */
 export class ExpiryQueue {
