@@ -8,11 +8,12 @@ import { postMailTarget } from './mailPost';
 import { notifyBench } from './notify';
 import { routingBench } from './routing';
 import { storageBench } from './storage';
+import { storageRequirementsBench } from './storageRequirements';
 import type { Bench } from './stats';
 
 registerMailTarget(postMailTarget);
 
-export const benches: Bench[] = [routingBench, convergentBench, storageBench, logsBench, notifyBench, mailBench, imapBigBench];
+export const benches: Bench[] = [routingBench, convergentBench, storageBench, storageRequirementsBench, logsBench, notifyBench, mailBench, imapBigBench];
 
 export function findBench(name: string): Bench | undefined {
   return benches.find((b) => b.name === name);
