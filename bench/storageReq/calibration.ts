@@ -6,7 +6,6 @@
 //   - the log accounting (logAccount.ts with its state shadows) = the real LogWriter over the
 //     in-memory StorageApi, for a folder and a sent-mail log: blocks and head, to the byte.
 import { SimRandom } from '../../infra/sim/random';
-import { standaloneLogActors } from '../../machines/logAppend.machine';
 import { BLOCK_CHUNK_BYTES_MAX, LOG_PENDING_OPS_MAX, LOG_SNAPSHOT_EVERY_ENTRIES, MANIFEST_ENTRIES_MAX } from '../../protocol/limits';
 import { BLOCK_REF_BYTES } from '../../storage/blocks';
 import { folderLogAddress } from '../../storage/folders/folderLogs';
@@ -79,7 +78,7 @@ function batches<Op>(ops: readonly Op[]): Op[][] {
 export async function checkLogAccount<S, Op, C, Sum>(owner: UnlockedUser, name: string, model: LogModel<S, Op, C, Sum>, keeper: LogStateKeeper<Op>, ops: readonly Op[], ring: RingPlacement): Promise<LogCheck> {
   const storage = new RecordingStorage();
   const address = logAddressFor(owner, name);
-  const writer = await LogWriter.open({ storage, signing: owner.signing, random: new SimRandom('log check'), actors: standaloneLogActors }, address, model);
+  const writer = await LogWriter.open({ storage, signing: owner.signing, random: new SimRandom('log check') }, address, model);
   for (const batch of batches(ops)) await writer.append(batch);
   writer.close();
   const real = { blocks: storage.blockBytes.size, blockBytes: [...storage.blockBytes.values()].reduce((a, b) => a + b, 0), headBytes: storage.objectBytes.get(address.objectId) ?? 0 };

@@ -13,7 +13,7 @@ import type { SignedObject } from '../../protocol/objects';
 import type { StorageApi } from '../../storage/api';
 import type { LogAddress } from '../../storage/log/logAddress';
 import { emptyHeadBody, type LogHeadBody, OP_FRAMING_BYTES, sealHeadBody } from '../../storage/log/logFormat';
-import { nextHeadBody } from '../../storage/log/nextHead';
+import { nextHeadBody, planNextHead } from '../../storage/log/nextHead';
 import { signObjectVersion } from '../../storage/signedObject';
 import { encodeSignedObject } from '../../storage/signedObjectCodec';
 import type { Ledger } from './ledger';
@@ -150,7 +150,7 @@ export class LogAccount<Op, K extends LogStateKeeper<Op> = LogStateKeeper<Op>> {
       base: this.body,
       ops,
       summary: this.keeper.summaryWire(),
-      stateBytes: () => this.keeper.stateBytes(),
+      ...(planNextHead(this.body, ops).snapshotDue ? { stateBytes: this.keeper.stateBytes() } : {}),
     });
     if (this.body.snapshot !== snapshotBefore) this.dropSuperseded();
   }
