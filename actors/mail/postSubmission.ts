@@ -122,9 +122,14 @@ export class PostSubmission implements MailSubmission {
       }),
     );
     this.expire();
-    // The sender keeps the content alive for its recipients (refreshes its leases): recorded while the
+    // The sender keeps the content alive for recipients in other organisations (they cannot refresh
+    // leases in this ring; recipients here do, through their mailboxes): recorded while the
     // notifications go out (both after the content is stored), not after them.
-    const recorded = app.recordSentMail(ref, [...envelope.postRecipients]).catch((e: Error) => this.deps.log.warn('mail.sent.record.failed', { error: e.message }));
+    const foreign = envelope.postRecipients.filter((to) => to.split('@')[1]?.toLowerCase() !== this.deps.trust.org);
+    const recorded =
+      foreign.length === 0
+        ? Promise.resolve()
+        : app.recordSentMail(ref, foreign).catch((e: Error) => this.deps.log.warn('mail.sent.record.failed', { error: e.message }));
     const notified: string[] = [];
     const failures: { to: string; code: SubmissionErrorCode; message: string }[] = [];
     await inWindow(envelope.postRecipients, SUBMISSION_NOTIFY_IN_FLIGHT_MAX, async (to) => {

@@ -11,7 +11,7 @@ import type { Clock, Log, Random } from '../../infra/ports';
 import { appPayloadCodec, hostedUserCodec, MAIL_APP, mailBodyCodec, MESSAGE_APP, messageBodyCodec } from '../../protocol/apps';
 import { ErrorCodes, PostError } from '../../protocol/errors';
 import { canonicalBytes } from '../../protocol/frame';
-import { DIRECTORY_CACHE_ENTRIES_MAX, DIRECTORY_CACHE_MS, USER_UNLOCK_RETRY_MS } from '../../protocol/limits';
+import { DIRECTORY_CACHE_ENTRIES_MAX, DIRECTORY_CACHE_MS, MESSAGES_LOG_ITEMS_MAX, USER_UNLOCK_RETRY_MS } from '../../protocol/limits';
 import { contentBlockIds } from '../../storage/leases';
 import type { StorageApi } from '../../storage/api';
 import { formatBlockRef, parseBlockRef } from '../../storage/blocks';
@@ -155,7 +155,9 @@ export class UserApp {
     // Keyed by the content's block id (a reference also carries its key: too long for a record key).
     const parsed = parseBlockRef(ref);
     const key = `m:${parsed.ok ? parsed.value.id : ref}`;
-    await (await this.sentMail()).append([{ type: 'add', record: { key, direction: 'out', from: this.address, to: [...to], ref, sentAtMs: now, recordedAtMs: now } }]);
+    const [r] = await (await this.sentMail()).append([{ type: 'add', record: { key, direction: 'out', from: this.address, to: [...to], ref, sentAtMs: now, recordedAtMs: now } }]);
+    // A full log would stop keeping the content alive for the recipients: say so, never drop it quietly.
+    if (r?.change.type === 'full') throw new PostError(ErrorCodes.QUOTA_EXCEEDED, `${this.address}'s sent-mail log is full (${MESSAGES_LOG_ITEMS_MAX} records): the content of ${key} will not be refreshed for its recipients`);
   }
 
   private messages(): Promise<MessagesLog> {
