@@ -38,6 +38,9 @@ export class ImapConnection {
   private socket: Duplex;
   private readonly parser: ImapParser;
   private paused = false;
+  /** Response bytes written this turn, sent together at its end (write()). */
+  private outbox: Buffer[] = [];
+  private flushed: Promise<void> | undefined;
   private ended = false;
   private resolveClosed!: () => void;
   private readonly log: Log;
@@ -165,11 +168,30 @@ export class ImapConnection {
     socket.off('error', this.onError);
   }
 
+  /**
+   * Queue response bytes; everything written in one turn leaves together at its end, in one segment
+   * where it fits (a SELECT's untagged lines and tagged reply are one write, not ten: the socket has no
+   * Nagle delay, so each write would be a packet and a system call). Resolves once the bytes are handed
+   * to the socket, after a drain when its buffer is full (backpressure).
+   */
   private write(chunks: readonly Buffer[]): Promise<void> {
+    if (this.ended || this.socket.destroyed || !this.socket.writable) return Promise.resolve();
+    this.outbox.push(...chunks);
+    this.flushed ??= new Promise((resolve) =>
+      queueMicrotask(() => {
+        this.flushed = undefined;
+        void this.flushOutbox().then(resolve);
+      }),
+    );
+    return this.flushed;
+  }
+
+  private flushOutbox(): Promise<void> {
     const socket = this.socket;
-    if (this.ended || socket.destroyed || !socket.writable) return Promise.resolve();
+    const chunks = this.outbox;
+    this.outbox = [];
+    if (chunks.length === 0 || socket.destroyed || !socket.writable) return Promise.resolve();
     let flowing = true;
-    // One response's pieces leave in one segment where they fit (the socket has no Nagle delay).
     const corked = chunks.length > 1 && 'cork' in socket;
     if (corked) (socket as net.Socket).cork();
     for (const chunk of chunks) flowing = socket.write(chunk);
@@ -190,6 +212,7 @@ export class ImapConnection {
     const upgradeToTls = this.options.upgradeToTls;
     if (!upgradeToTls) throw new Error('STARTTLS without a TLS configuration');
     const plain = this.socket;
+    await this.flushOutbox(); // the reply to STARTTLS leaves in clear, before the handshake
     this.unbind(plain);
     this.parser.reset();
     const secure = await upgradeToTls(plain);
@@ -200,6 +223,7 @@ export class ImapConnection {
 
   private end(): void {
     if (this.ended) return;
+    void this.flushOutbox();
     this.ended = true;
     this.socket.end();
     // A peer that never reads would keep the socket half-open; give it a bounded time.
