@@ -405,6 +405,8 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
         logRegistry: d.resolve(LogWriterHost),
         log: d.resolve<Log>(Tokens.Log).child({ actor: 'mailGateway' }),
         mailQuotaBytes: identity.mailQuotaBytesPerUser ?? MAIL_QUOTA_BYTES_PER_USER_DEFAULT,
+        // A user active here but hosted elsewhere gets their mail delivered here too (issue 13).
+        presence: { opened: (user) => d.resolve(UserHost).visit(user), released: (address) => d.resolve(UserHost).leave(address) },
       });
     }),
   });
@@ -442,6 +444,7 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
         log: d.resolve<Log>(Tokens.Log),
         nodeStorage: replicas.storage,
         logins: d.resolve(LoginCache),
+        visit: (record) => d.resolve(PostMailbox).visit(record),
         directory: users.directory,
         isFederated: (domain) => d.resolve(Federation).orgOf(domain) !== undefined,
         appFor: (user) => users.appFor(user),
