@@ -3,6 +3,7 @@
 // and feeds it the parser's events one at a time: once pipelinedCommandsHighWater commands wait in
 // the machine's queue it stops taking events and pauses the socket, and it goes on when the queue
 // is down to half. A client pipelining thousands of commands is slowed, never dropped.
+import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createActor, fromPromise, type Actor } from 'xstate';
 import type { Clock, Log } from '../../infra/ports';
@@ -15,6 +16,7 @@ import type { MessageCache } from '../../mail/imap/messageCache';
 import { ImapParser } from '../../mail/imap/parser';
 import { ImapSession, type ResponseOutput } from '../../mail/imap/session';
 import { imapSessionMachine, type ImapSessionLimits, type StatusParams } from '../../machines/imapSession.machine';
+import type { MailCommandObserver } from './mailMetrics';
 
 export interface ImapConnectionOptions {
   readonly socket: Duplex;
@@ -27,6 +29,7 @@ export interface ImapConnectionOptions {
   readonly clock: Clock;
   readonly log: Log;
   readonly limits?: Partial<ImapSessionLimits>;
+  readonly observer?: MailCommandObserver;
 }
 
 export class ImapConnection {
@@ -38,6 +41,9 @@ export class ImapConnection {
   private readonly parser: ImapParser;
   private paused = false;
   private pumpScheduled = false;
+  /** Response bytes written this turn, sent together at its end (write()). */
+  private outbox: Buffer[] = [];
+  private flushed: Promise<void> | undefined;
   private ended = false;
   private resolveClosed!: () => void;
   private readonly log: Log;
@@ -78,7 +84,12 @@ export class ImapConnection {
         },
       },
       actors: {
-        runFrame: fromPromise(({ input }) => runFrame(this.session, input.frame, input.mode)),
+        runFrame: fromPromise(async ({ input }) => {
+          const started = performance.now();
+          const outcome = await runFrame(this.session, input.frame, input.mode);
+          if (outcome.kind === 'reply' && outcome.command) options.observer?.imap(outcome.command, outcome.status, performance.now() - started);
+          return outcome;
+        }),
         flushUpdates: fromPromise(() => this.session.flushUpdates(true)),
         upgradeTls: fromPromise(() => this.upgrade()),
       },
@@ -185,11 +196,34 @@ export class ImapConnection {
     socket.off('error', this.onError);
   }
 
+  /**
+   * Queue response bytes; everything written in one turn leaves together at its end, in one segment
+   * where it fits (a SELECT's untagged lines and tagged reply are one write, not ten: the socket has no
+   * Nagle delay, so each write would be a packet and a system call). Resolves once the bytes are handed
+   * to the socket, after a drain when its buffer is full (backpressure).
+   */
   private write(chunks: readonly Buffer[]): Promise<void> {
+    if (this.ended || this.socket.destroyed || !this.socket.writable) return Promise.resolve();
+    this.outbox.push(...chunks);
+    this.flushed ??= new Promise((resolve) =>
+      queueMicrotask(() => {
+        this.flushed = undefined;
+        void this.flushOutbox().then(resolve);
+      }),
+    );
+    return this.flushed;
+  }
+
+  private flushOutbox(): Promise<void> {
     const socket = this.socket;
-    if (this.ended || socket.destroyed || !socket.writable) return Promise.resolve();
+    const chunks = this.outbox;
+    this.outbox = [];
+    if (chunks.length === 0 || socket.destroyed || !socket.writable) return Promise.resolve();
     let flowing = true;
+    const corked = chunks.length > 1 && 'cork' in socket;
+    if (corked) (socket as net.Socket).cork();
     for (const chunk of chunks) flowing = socket.write(chunk);
+    if (corked) (socket as net.Socket).uncork();
     if (flowing) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
@@ -206,6 +240,7 @@ export class ImapConnection {
     const upgradeToTls = this.options.upgradeToTls;
     if (!upgradeToTls) throw new Error('STARTTLS without a TLS configuration');
     const plain = this.socket;
+    await this.flushOutbox(); // the reply to STARTTLS leaves in clear, before the handshake
     this.unbind(plain);
     this.parser.reset();
     // What was paused for plaintext pipelining is discarded; the TLS socket reads afresh.
@@ -221,6 +256,7 @@ export class ImapConnection {
 
   private end(): void {
     if (this.ended) return;
+    void this.flushOutbox();
     this.ended = true;
     this.socket.end();
     // A peer that never reads would keep the socket half-open; give it a bounded time.

@@ -12,6 +12,7 @@ import type { SmtpReply } from '../../mail/smtp/replies';
 import { checkFromAlignment, withHeader, type FromPolicy } from '../../mail/smtp/senderAlignment';
 import type { RateDecision, SenderRate } from '../../mail/smtp/senderRate';
 import type { MailSubmission } from '../../mail/submission';
+import type { MailCommandObserver } from './mailMetrics';
 import {
   smtpSessionMachine,
   type Answer,
@@ -45,7 +46,14 @@ export interface SmtpSessionDeps {
   readonly senderRate?: SenderRate;
   /** A From: that is not the submitter's: refused (default) or sent with a Sender: header. */
   readonly fromPolicy?: FromPolicy;
+  /** Told of every command answered (metrics). */
+  readonly observer?: MailCommandObserver;
 }
+
+/** The SMTP command each awaited event answers, as /metrics names it. */
+const COMMAND_OF_EVENT: Record<string, string> = { CONNECTED: 'CONNECT', TLS_ESTABLISHED: 'STARTTLS', AUTH: 'AUTH', MAIL_FROM: 'MAIL', RCPT_TO: 'RCPT', DATA: 'DATA' };
+/** What smtp-server answers when a command is accepted without a reply of ours. */
+const ACCEPT_CODE: Record<string, number> = { CONNECT: 220, STARTTLS: 220, AUTH: 235 };
 
 /** A waiting smtp-server callback, in the two ways the machine can resolve it. */
 interface PendingCallback {
@@ -67,6 +75,7 @@ export class SmtpSession implements SmtpConnectionHooks {
   /** Resolves when the connection is gone and the machine stopped. */
   readonly closed: Promise<void>;
   private pending: PendingCallback | undefined;
+  private pendingSince: { command: string; atMs: number } | undefined;
   private password: string | undefined;
   private dataStream: SMTPServerDataStream | undefined;
   private message: Uint8Array | undefined;
@@ -194,7 +203,14 @@ export class SmtpSession implements SmtpConnectionHooks {
     }
     if (this.pending) this.log.error('smtp.session.overlapping_callbacks', { event: event.type });
     this.pending = callback;
+    this.pendingSince = { command: COMMAND_OF_EVENT[event.type] ?? event.type, atMs: performance.now() };
     this.actor.send(event);
+  }
+
+  private observe(code: number): void {
+    const since = this.pendingSince;
+    this.pendingSince = undefined;
+    if (since) this.deps.observer?.smtp(since.command, code, performance.now() - since.atMs);
   }
 
   private answer(answer: Answer): void {
@@ -204,6 +220,7 @@ export class SmtpSession implements SmtpConnectionHooks {
       this.log.error('smtp.session.answer_without_callback', { kind: answer.kind });
       return;
     }
+    this.observe(answer.kind === 'accept' ? (answer.reply?.code ?? ACCEPT_CODE[this.pendingSince?.command ?? ''] ?? 250) : answer.reply.code);
     if (answer.kind === 'accept') pending.accept(answer);
     else pending.refuse(answer.reply);
   }
