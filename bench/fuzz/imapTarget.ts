@@ -2,7 +2,8 @@
 // stream (valid commands, token- and byte-level mutations of them, pathological shapes, random
 // bytes) cut into socket-sized chunks and fed to a fresh framer; every frame goes through the
 // tokenizer, the command registry, the argument schema and the argument parsers the handlers call
-// (FETCH items and modifiers, SEARCH programs, SASL responses).
+// (FETCH items and modifiers, SEARCH programs and RETURN options, SORT criteria, THREAD algorithms,
+// STATUS items, SASL responses).
 //
 // Documented results are the ones the dispatcher turns into replies: ImapSyntaxError, ArgumentError
 // and CommandFailure (BAD/NO). Any other error would reach the client as NO [SERVERBUG]: a finding.
@@ -16,7 +17,11 @@ import { frameText, ImapSyntaxError, parseCommand, type ImapToken } from '../../
 import { findCommand } from '../../mail/imap/registry';
 import { decodeSaslBase64, startSasl } from '../../mail/imap/sasl';
 import { applySchema, ArgumentError } from '../../mail/imap/schema';
+import { parseCharsetAndCriteria } from '../../mail/imap/commands/sort';
+import { parseStatusItems } from '../../mail/imap/commands/status';
 import { parseSearchProgram } from '../../mail/imap/search/searchProgram';
+import { parseReturnOptions } from '../../mail/imap/search/searchReturn';
+import { parseSortCriteria } from '../../mail/imap/sort/sortOrder';
 import { excerpt, FuzzViolation, type FuzzContext, type FuzzRunner, type FuzzTarget } from './harness';
 import { bytesOf, chunked, mutateBytes, mutateTokens } from './mutate';
 
@@ -72,6 +77,14 @@ const corpus = [
   'A43 STARTTLS',
   'A44 LOGOUT',
   'A45 SELECT "Entwürfe/日本語"',
+  'A46 UID SORT (REVERSE ARRIVAL SUBJECT) UTF-8 ALL',
+  'A47 SORT RETURN (MIN MAX COUNT) (DATE REVERSE FROM) UTF-8 UNSEEN',
+  'A48 UID THREAD REFERENCES UTF-8 SINCE 1-Jan-2024',
+  'A49 THREAD ORDEREDSUBJECT US-ASCII ALL',
+  'A50 SEARCH RETURN (ALL SAVE) OR FROM a TO b',
+  'A51 UID SEARCH RETURN () $',
+  'A52 GETQUOTAROOT INBOX',
+  'A53 APPEND INBOX CATENATE (URL "/INBOX;UIDVALIDITY=1/;UID=1" TEXT {5+}\r\nhello)',
 ];
 
 const dictionary = [
@@ -79,7 +92,7 @@ const dictionary = [
   '0', '4294967296', '<0.4294967295>', '<5>', 'BODY[', 'BODY[]', 'BODY.PEEK[HEADER.FIELDS (A B)]', 'BODY[1.2.3.MIME]', 'BODY[0]',
   'BINARY[1]', 'BINARY.SIZE[1]', '\\Seen', '\\Bogus', '\\Recent', '$kw', 'OR', 'NOT', 'UID', 'CHARSET', 'UTF-8', 'X-UNKNOWN', 'INBOX',
   '&Jjo-', '&AGE-', '&-', 'caf\u00e9', '\u00ff\u00fe', '\u0000', '%', '(((((', ')))))', 'MODSEQ', 'CHANGEDSINCE', 'VANISHED',
-  'UNCHANGEDSINCE', '+FLAGS', '-FLAGS', 'FLAGS.SILENT', 'RETURN', 'SPECIAL-USE', 'DONE', '=', 'AGFsaWNlAA==', 'a'.repeat(300),
+  'UNCHANGEDSINCE', '+FLAGS', '-FLAGS', 'FLAGS.SILENT', 'RETURN', '(MIN MAX)', '(SAVE)', 'REVERSE', 'ARRIVAL', 'REFERENCES', 'SPECIAL-USE', 'DONE', '=', 'AGFsaWNlAA==', 'a'.repeat(300),
   '1,2,3', '1:2:3', ',', ':', '"\\"', 'FETCH', 'SEARCH', 'STORE', 'APPEND', 'UTF8', '(~{2+}', '"14-Jul-2023 02:44:25 -0700"',
   '31-Feb-2024', 'HEADER', 'TEXT', 'MIME', 'HEADER.FIELDS', 'ALL', 'FAST', 'FULL', 'ENVELOPE', 'BODYSTRUCTURE',
 ];
@@ -155,7 +168,16 @@ export const imapFuzzTarget: FuzzTarget = {
         parseFetchItems(items);
         parseFetchModifiers(modifiers?.kind === 'list' ? modifiers.items : undefined);
       } else if (spec.names.includes('SEARCH')) {
-        parseSearchProgram(args.criteria as ImapToken[], utf8);
+        const { rest } = parseReturnOptions(args.criteria as ImapToken[], 'SEARCH');
+        parseSearchProgram(rest, utf8);
+      } else if (spec.names.includes('SORT')) {
+        const { rest } = parseReturnOptions(args.args as ImapToken[], 'SORT');
+        parseSortCriteria(rest[0]);
+        parseCharsetAndCriteria(rest.slice(1), 'SORT', utf8);
+      } else if (spec.names.includes('THREAD')) {
+        parseCharsetAndCriteria(args.criteria as ImapToken[], 'THREAD', utf8);
+      } else if (spec.names.includes('STATUS')) {
+        parseStatusItems(args.items as ImapToken[], 'STATUS');
       } else if (spec.names.includes('AUTHENTICATE') && typeof args.initialResponse === 'string') {
         startSasl(command.tag, String(args.mechanism).toUpperCase() === 'LOGIN' ? 'LOGIN' : 'PLAIN', decodeSaslBase64(args.initialResponse));
       }
