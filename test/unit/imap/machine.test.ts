@@ -35,13 +35,21 @@ function harness(script: (line: string, mode: FrameMode) => CommandOutcome) {
       discardInput: () => effects.push('discardInput'),
       closeConnection: () => effects.push('close'),
       endSession: () => effects.push('endSession'),
-    },
-    actors: {
-      runFrame: fromPromise(async ({ input }: { input: { frame: CommandFrame; mode: FrameMode } }) => {
+      runFrame: (_, input: { frame: CommandFrame; mode: FrameMode }) => {
         const line = input.frame.lines[0]!.toString();
         frames.push({ line, mode: input.mode });
-        return script(line, input.mode);
-      }),
+        // Answered in a later turn, as the connection actor does.
+        void Promise.resolve().then(() => {
+          try {
+            const outcome = script(line, input.mode);
+            if (actor.getSnapshot().status === 'active') actor.send({ type: 'FRAME_DONE', outcome });
+          } catch (error) {
+            if (actor.getSnapshot().status === 'active') actor.send({ type: 'FRAME_FAILED', error });
+          }
+        });
+      },
+    },
+    actors: {
       flushUpdates: fromPromise(async () => {
         flushes++;
         return flushResult;
@@ -94,6 +102,21 @@ const reply = (tag: string, status: 'OK' | 'NO' | 'BAD', next: CommandOutcome ex
 });
 
 describe('imapSession machine', () => {
+  it('a command that fails as a bug answers NO [SERVERBUG] and the session goes on', async () => {
+    const h = harness((line) => {
+      const [tag, name] = line.split(' ');
+      if (name === 'LOGIN') return reply(tag!, 'OK', 'authenticated');
+      if (name === 'FROB') throw new TypeError('a bug');
+      return reply(tag!, 'OK', 'authenticated');
+    });
+    await h.send('a LOGIN x y');
+    await h.send('b FROB');
+    expect(h.sent.at(-1)).toMatchObject({ tag: 'b', kind: 'NO', code: 'SERVERBUG' });
+    await h.send('c NOOP');
+    expect(h.sent.at(-1)).toMatchObject({ tag: 'c', kind: 'OK' });
+    expect(h.state()).toBe('{"authenticated":"waiting"}');
+  });
+
   it('greets, runs commands in order, and moves between the RFC 3501 states', async () => {
     const h = harness((line) => {
       const [tag, name] = line.split(' ');
