@@ -14,7 +14,7 @@ import { ringCommand, routeCommand } from './commands/ring';
 import { scenarioCommand } from './commands/scenario';
 
 const commands: Record<string, { run: (argv: string[]) => Promise<void>; summary: string }> = {
-  ca: { run: caCommand, summary: 'ca init --org DOMAIN --out DIR            an organisation: CA keys, ring id, convergence secret' },
+  ca: { run: caCommand, summary: 'ca init|operator ...                      an organisation (CA, ring id, secrets, operator key); another operator key' },
   node: { run: nodeCommand, summary: 'node init|start ...                       a node identity; run a node' },
   lab: { run: labCommand, summary: 'lab up|down|restart ...                   the local lab (NATS cluster + nodes)' },
   ring: { run: ringCommand, summary: 'ring status --lab FILE [--json]           every node: state, leaf set, objects' },

@@ -9,7 +9,7 @@ import { LabClient } from '../lab/client';
 import { findNode, type LabFile, type LabNode, type LabOrg, readLab, writeLab } from '../lab/labFile';
 import { labPath, runningPids, startDashboardProcess, startNodeProcess, stopProcess, waitDashboard, waitReady } from '../lab/processes';
 import { dashboardCommand, dashboardSpec } from './dashboard';
-import { DEFAULT_REPLICATION_FACTOR } from '../../infra/files/identity';
+import { DEFAULT_REPLICATION_FACTOR, OPERATOR_FILE } from '../../infra/files/identity';
 import { initOrganisation } from './ca';
 import { initNode } from './node';
 import { addUser, newPassword } from '../lab/users';
@@ -100,7 +100,7 @@ async function labUp(argv: string[]): Promise<void> {
       topology === 'per-org' && i > 0
         ? await startDetached({ dir: join(dir, 'orgs', domain, 'nats'), size: 3, clusterName: `post-${i}`, leafRemotes: [{ urls: nats.leafUrls, user: LEAF_USER.user, password: LEAF_USER.password }] })
         : undefined;
-    orgs.push({ domain, ringId: trust.ringId, ca, ...(own ? { nats: own.urls, natsPidFile: own.pidFile } : {}) });
+    orgs.push({ domain, ringId: trust.ringId, ca, operator: join(ca, OPERATOR_FILE), ...(own ? { nats: own.urls, natsPidFile: own.pidFile } : {}) });
   }
   const ports = await freePorts(count * 3 + orgs.length);
   const nodes: LabNode[] = [];
