@@ -6,11 +6,13 @@
 // taken only when: it is addressed to this node; its operator certificate verifies against the
 // organisation's CA; it is stamped within the window and its nonce is new; the operator's signature
 // verifies; the operator has the role the request needs (controlPolicy); and, for a request made as a
-// user, that user is hosted here and signed it too. The reply to a request made as a user is sealed
-// to the user's box key. Data an operator stores is charged to the operator's id on every replica.
+// user, that user is hosted here and signed it too. A request made as a user travels sealed to this
+// node's key, and its reply sealed to the user's box key: a user's content is never on the bus in
+// clear. Data an operator stores is charged to the operator's id on every replica.
 import { type RingTrust, verifyOperatorCertificate } from '../crypto/certificates';
 import { type ControlFields, verifyControlSignature, verifyControlUser } from '../crypto/controlAuth';
 import type { StorageSigner } from '../crypto/insertAuth';
+import { openAsNode } from '../crypto/nodeSeal';
 import { sealTo } from '../crypto/notification';
 import { NonceWindow } from '../crypto/replay';
 import { type Clock, type Log, publishQuietly, type Transport, type TransportMessage, type TransportSubscription } from '../infra/ports';
@@ -186,7 +188,9 @@ export class ControlService {
     const fresh = this.nonces.check(`${operator.operatorId}:${Buffer.from(env.nonce).toString('hex')}`, env.timeMs, nowMs);
     if (fresh === 'replayed') return refuse(ErrorCodes.REPLAYED, 'this request was already taken once (its nonce is spent): a replay');
     if (fresh === 'full') return refuse(ErrorCodes.QUEUE_FULL, `more than ${CONTROL_NONCES_MAX} control requests within ${CONTROL_REQUEST_SKEW_MS / 1000} s; try again shortly`);
-    const inner = decodeFrame(env.request);
+    const plain = env.sealed ? openAsNode(this.deps.nodeSigner.secretKey, env.request) : env.request;
+    if (!plain) return refuse(ErrorCodes.BAD_REQUEST, 'the request is not sealed to this node\'s key');
+    const inner = decodeFrame(plain);
     if (!inner.ok) return refuse(ErrorCodes.BAD_FRAME, inner.reason);
     const rule = controlPolicy[inner.frame.kind];
     if (!rule) return refuse(ErrorCodes.BAD_REQUEST, `${inner.frame.kind} is not a control request`);
@@ -200,6 +204,7 @@ export class ControlService {
       return refuse(ErrorCodes.NOT_AUTHORISED, `a request made as ${address} needs ${address}'s own signature: the post command logs in as the user with its password`);
     if (!verifyControlUser(fields, operator.operatorId, env.userSignature, user.user.signing.publicKey))
       return refuse(ErrorCodes.BAD_SIGNATURE, `the request is not signed by ${address}'s key`);
+    if (!env.sealed) return refuse(ErrorCodes.BAD_REQUEST, `a request made as ${address} must be sealed to this node's key: its content is the user's`);
     return { ok: true, caller: { operator, user }, request: inner.frame };
   }
 

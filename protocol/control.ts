@@ -65,8 +65,10 @@ export const SignedControl = defineFrame(
     nodeId: hexBytes(ID_BYTES),
     timeMs: uint(),
     nonce: bytes({ len: 16, max: 16 }),
-    /** The encoded control frame (one of the kinds above). */
+    /** The encoded control frame (one of the kinds above), sealed to the node's key when `sealed`. */
     request: bytes({ max: CONTROL_REQUEST_BYTES_MAX }),
+    /** A request made as a user is sealed to the addressed node's key: its content is the user's. */
+    sealed: opt(bool()),
     signature: bytes({ len: 64, max: 64 }),
     userSignature: opt(bytes({ len: 64, max: 64 })),
   }),

@@ -1,5 +1,6 @@
 // The operator's connection to a running lab: NATS from lab.json, control requests to its nodes,
 // each signed with the organisation's operator key (cli/lab/operator.ts).
+import { nodeIdOf } from '../../crypto/hash';
 import { openSealed } from '../../crypto/notification';
 import { NatsTransport } from '../../infra/nats/transport';
 import { publishQuietly, TransportError } from '../../infra/ports';
@@ -17,6 +18,8 @@ export class LabClient {
   /** One connection per NATS cluster (organisations may each have their own). */
   private readonly others = new Map<string, Promise<NatsTransport>>();
   private readonly signer = new ControlSigner();
+  /** Nodes' Ed25519 keys (from their status), for requests sealed to them. */
+  private readonly nodeKeys = new Map<string, Uint8Array>();
 
   private constructor(
     readonly lab: LabFile,
@@ -73,9 +76,12 @@ export class LabClient {
     return this.control(node, kind.encode(body), timeoutMs, user);
   }
 
-  /** One control request (signed here); resolves with the whole reply (JSON, opened when sealed to `as`, and raw data). */
+  /**
+   * One control request (signed here; made as `as`: sealed to the node and signed by the user too);
+   * resolves with the whole reply (JSON, opened when sealed to `as`, and raw data).
+   */
   async controlRaw(node: LabNode, frame: Uint8Array, timeoutMs = CLI_REQUEST_TIMEOUT_MS, as?: UnlockedUser) {
-    const signed = this.signer.sign(this.orgOf(node), node.id, frame, as);
+    const signed = this.signer.sign(this.orgOf(node), node.id, frame, as ? { user: as, nodeKey: await this.nodeKey(node) } : undefined);
     let bytes: Uint8Array;
     try {
       bytes = await (await this.transportOf(node)).request(subjects.control(this.ringOf(node), node.id), signed, { timeoutMs });
@@ -90,6 +96,16 @@ export class LabClient {
     const opened = as ? openSealed(r.body.sealed, as.box) : undefined;
     if (!opened) throw new CommandError(`node ${node.id.slice(0, 12)} sealed its reply to a key this command does not hold`);
     return { ...r.body, json: Buffer.from(opened).toString('utf8') };
+  }
+
+  private async nodeKey(node: LabNode): Promise<Uint8Array> {
+    let key = this.nodeKeys.get(node.id);
+    if (key) return key;
+    key = Buffer.from((await this.status(node)).signingKey ?? '', 'hex');
+    // A node's id is the hash of its key: an answer with another key is not the node's.
+    if (nodeIdOf(key) !== node.id) throw new CommandError(`node ${node.id.slice(0, 12)} answered with a key that is not its own`);
+    this.nodeKeys.set(node.id, key);
+    return key;
   }
 
   status(node: LabNode, timeoutMs?: number): Promise<any> {

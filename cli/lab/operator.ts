@@ -1,11 +1,12 @@
 // The operator's key as the `post` command holds it: one operator file per organisation (lab.json's
 // `orgs[].operator`, else `operator.json` in the organisation's CA folder), and the signed envelope
-// every control request travels in. A request made as a user is signed by that user too (the user's
-// keys come from logging in with its password: cli/lab/users.ts).
+// every control request travels in. A request made as a user is sealed to the node's key and signed
+// by that user too (the user's keys come from logging in with its password: cli/lab/users.ts).
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { signControl } from '../../crypto/controlAuth';
+import { sealToNode } from '../../crypto/nodeSeal';
 import { OPERATOR_FILE, type OperatorFile, readOperator } from '../../infra/files/identity';
 import { SignedControl } from '../../protocol/control';
 import type { UnlockedUser } from '../../storage/users/unlockedUser';
@@ -33,11 +34,15 @@ export class ControlSigner {
     return op;
   }
 
-  /** A control request for `nodeId` of `org`, signed by its operator (and by `as`, for a request made as that user). */
-  sign(org: LabOrg, nodeId: string, request: Uint8Array, as?: UnlockedUser): Uint8Array {
+  /**
+   * A control request for `nodeId` of `org`, signed by its operator. A request made as a user (`as`)
+   * is sealed to the node's key (`nodeKey`, its Ed25519 key) and signed by the user too.
+   */
+  sign(org: LabOrg, nodeId: string, request: Uint8Array, as?: { user: UnlockedUser; nodeKey: Uint8Array }): Uint8Array {
     const operator = this.operatorOf(org);
-    const fields = { ringId: org.ringId, nodeId, timeMs: Date.now(), nonce: randomBytes(16), request };
-    const signatures = signControl(fields, operator, as?.signing.secretKey);
-    return SignedControl.encode({ operator: operator.cert, nodeId, timeMs: fields.timeMs, nonce: fields.nonce, request, ...signatures });
+    const body = as ? sealToNode(as.nodeKey, request) : request;
+    const fields = { ringId: org.ringId, nodeId, timeMs: Date.now(), nonce: randomBytes(16), request: body };
+    const signatures = signControl(fields, operator, as?.user.signing.secretKey);
+    return SignedControl.encode({ operator: operator.cert, nodeId, timeMs: fields.timeMs, nonce: fields.nonce, request: body, ...(as ? { sealed: true } : {}), ...signatures });
   }
 }

@@ -2,11 +2,11 @@
 // frames (and counts them), so spoofed heartbeats cannot keep a dead node in leaf sets; the control
 // service takes only what a certified operator signed, charges an operator's data to its own quota,
 // and seals what it answers a user to that user.
-import { randomBytes } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { OverlayChannel } from '../../actors/overlayChannel';
 import { issueNodeCertificate, issueOperatorCertificate, verifyNodeCertificateSync } from '../../crypto/certificates';
 import { type OperatorSigner, signControl } from '../../crypto/controlAuth';
+import { sealToNode } from '../../crypto/nodeSeal';
 import { openSealed } from '../../crypto/notification';
 import { signingKeyPairFromSeed } from '../../crypto/sign';
 import type { Transport } from '../../infra/ports';
@@ -18,7 +18,16 @@ import { FrameRefused } from '../../protocol/refusal';
 import { subjects } from '../../protocol/subjects';
 import { OVERLAY_TIMINGS } from '../../protocol/limits';
 import { SimCluster } from '../../scenarios/sim/cluster';
+import type { SimRandom } from '../../infra/sim/random';
 import { simSeed, withSeed } from './seed';
+
+/** The test's own draws (keys, nonces, data), from the seeded source: a seed replays a run exactly. */
+const draws = new WeakMap<SimCluster, SimRandom>();
+const randomBytes = (cluster: SimCluster, n: number): Uint8Array => {
+  let r = draws.get(cluster);
+  if (!r) draws.set(cluster, (r = cluster.random.fork('bus-auth-test')));
+  return r.bytes(n);
+};
 
 /** Forged-frame counts of a node's /metrics, by reason. */
 function forgedCounts(metrics: string): Record<string, number> {
@@ -45,7 +54,7 @@ describe('overlay frames are authenticated', () => {
       tap.unsubscribe();
       expect(recorded.length).toBeGreaterThan(0);
       // An insider: a node the CA certified, not in the ring, claiming to be the victim inside its own envelope.
-      const keys = await signingKeyPairFromSeed(randomBytes(32));
+      const keys = await signingKeyPairFromSeed(randomBytes(cluster, 32));
       const insiderCert = await issueNodeCertificate(cluster.ca, keys, { nowMs: cluster.clock.now() });
       const insider = new OverlayChannel({ ringId: ring, cert: insiderCert, signingSecretKey: keys.secretKey, clock: cluster.clock, verifyPeer: (c, n) => verifyNodeCertificateSync(c, cluster.ca, n) });
 
@@ -114,15 +123,20 @@ describe('control requests', () => {
   }
 
   const operator = async (cluster: SimCluster, name: string, roles: OperatorRole[]): Promise<OperatorSigner> => {
-    const keys = await signingKeyPairFromSeed(randomBytes(32));
+    const keys = await signingKeyPairFromSeed(randomBytes(cluster, 32));
     return { cert: await issueOperatorCertificate(cluster.ca, { name, signingKey: keys.publicKey, roles }, { nowMs: cluster.clock.now() }), secretKey: keys.secretKey };
   };
 
-  /** A control request over the simulated network, signed by `op` (and by a user's key, when given). */
-  async function ask(cluster: SimCluster, via: Transport, nodeId: string, request: Uint8Array, op?: OperatorSigner, userSecretKey?: Uint8Array) {
-    const fields = { ringId: cluster.ca.ringId, nodeId, timeMs: Math.floor(cluster.clock.now()), nonce: randomBytes(16), request };
+  /**
+   * A control request over the simulated network, signed by `op`; made as a user: signed by the
+   * user's key too and, unless `clear`, sealed to the node's key.
+   */
+  async function ask(cluster: SimCluster, via: Transport, nodeId: string, request: Uint8Array, op?: OperatorSigner, userSecretKey?: Uint8Array, clear = false) {
+    const sealed = userSecretKey !== undefined && !clear;
+    const body = sealed ? sealToNode(cluster.nodes.get(nodeId)!.router.cert.signingKey, request) : request;
+    const fields = { ringId: cluster.ca.ringId, nodeId, timeMs: Math.floor(cluster.clock.now()), nonce: randomBytes(cluster, 16), request: body };
     const bytes = op
-      ? SignedControl.encode({ operator: op.cert, nodeId, timeMs: fields.timeMs, nonce: fields.nonce, request, ...signControl(fields, op, userSecretKey) })
+      ? SignedControl.encode({ operator: op.cert, nodeId, timeMs: fields.timeMs, nonce: fields.nonce, request: body, sealed, ...signControl(fields, op, userSecretKey) })
       : request;
     const reply = ControlReply.decode(await cluster.settle(via.request(subjects.control(cluster.ca.ringId, nodeId), bytes, { timeoutMs: 60_000 })));
     if (!reply.ok) throw new Error(reply.reason);
@@ -142,12 +156,17 @@ describe('control requests', () => {
         await ask(cluster, via, node, BlockPutPiece.encode({ session, seq: 0, data }), op);
         return ask(cluster, via, node, BlockPutEnd.encode({ session, pieces: 1 }), op);
       };
-      expect(await put(alice, randomBytes(40 * 1024))).toMatchObject({ ok: true });
-      const over = await put(alice, randomBytes(40 * 1024));
-      expect(over.ok).toBe(false);
-      expect(`${over.code} ${over.error}`).toMatch(/QUOTA_EXCEEDED/);
+      // A quota of 64 KiB per replica holds one 40 KiB block: each put takes a majority of 3 of the 5
+      // nodes, so Alice's third put at the latest finds no majority with room left.
+      expect(await put(alice, randomBytes(cluster, 40 * 1024))).toMatchObject({ ok: true });
+      let over: Awaited<ReturnType<typeof put>> | undefined;
+      for (let i = 0; i < 3 && !over; i++) {
+        const r = await put(alice, randomBytes(cluster, 40 * 1024));
+        if (!r.ok) over = r;
+      }
+      expect(`${over?.code} ${over?.error}`).toMatch(/QUOTA_EXCEEDED/);
       // Another operator is charged apart.
-      expect(await put(bob, randomBytes(40 * 1024))).toMatchObject({ ok: true });
+      expect(await put(bob, randomBytes(cluster, 40 * 1024))).toMatchObject({ ok: true });
       // Bob cannot feed (or end) Alice's transfer.
       const { session } = JSON.parse((await ask(cluster, via, node, BlockPutBegin.encode({}), alice)).json!);
       expect(await ask(cluster, via, node, BlockPutPiece.encode({ session, seq: 0, data: new Uint8Array(8) }), bob)).toMatchObject({ ok: false, code: 'NOT_AUTHORISED' });
@@ -160,7 +179,7 @@ describe('control requests', () => {
     await cluster.stop();
   }, 120_000);
 
-  test("a request made as a user needs that user's signature, and its answer is sealed to the user", async () => {
+  test("a request made as a user needs that user's signature, travels sealed to the node, and its answer is sealed to the user", async () => {
     const cluster = await controlRing(simSeed(124));
     await withSeed(cluster, async () => {
       const host = cluster.live()[1]!;
@@ -171,6 +190,8 @@ describe('control requests', () => {
       const list = MessageListRequest.encode({ user: 'carol@sim.example' });
       expect(await ask(cluster, via, host.id, list, op)).toMatchObject({ ok: false, code: 'NOT_AUTHORISED' });
       expect(await ask(cluster, via, host.id, list, op, dave.user.signing.secretKey)).toMatchObject({ ok: false, code: 'BAD_SIGNATURE' });
+      // Made as Carol, but in clear on the bus: refused (her request's content is hers).
+      expect(await ask(cluster, via, host.id, list, op, app.user.signing.secretKey, true)).toMatchObject({ ok: false, code: 'BAD_REQUEST' });
       const reply = await ask(cluster, via, host.id, list, op, app.user.signing.secretKey);
       expect(reply).toMatchObject({ ok: true });
       expect(reply.json).toBeUndefined();

@@ -144,15 +144,17 @@ describe('lab: attacks on the bus (issue 12)', () => {
     const stranger = await signingKeyPairFromSeed(randomBytes(32));
     const proved = await control(node, signed(node, MessageListRequest.encode({ user: 'user1@lab.example' }), op, { userSecretKey: stranger.secretKey }));
     expect(proved).toMatchObject({ ok: false, code: 'BAD_SIGNATURE' });
-    // user1 itself (the command logs in with its password) reads it; the reply on the bus is sealed.
+    // user1 itself (the command logs in with its password) reads it. Neither the request (sealed to
+    // the node) nor the reply (sealed to user1) shows a message's text on the bus.
     const onTheBus: Uint8Array[] = [];
     const sniff = nc.subscribe('>', { callback: (_e, m) => void onTheBus.push(Uint8Array.from(m.data)) });
     await nc.flush();
+    await postJson(['message', 'send', '--lab', labFile, '--from', 'user1@lab.example', '--to', 'user2@lab.example', 'a reply from user1']);
     const mine = await postJson(['message', 'list', '--lab', labFile, '--user', 'user1@lab.example']);
     sniff.unsubscribe();
-    expect(mine.map((m: any) => m.text)).toContain('for user1 only');
+    expect(mine.map((m: any) => m.text)).toEqual(expect.arrayContaining(['for user1 only', 'a reply from user1']));
     expect(onTheBus.length).toBeGreaterThan(0);
-    for (const bytes of onTheBus) expect(Buffer.from(bytes).includes('for user1 only')).toBe(false);
+    for (const bytes of onTheBus) for (const text of ['for user1 only', 'a reply from user1']) expect(Buffer.from(bytes).includes(text)).toBe(false);
   }, 90_000);
 
   test('actor crash injection is refused unsigned, and from an operator without the admin role', async () => {
