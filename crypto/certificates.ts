@@ -1,6 +1,7 @@
 // Organisation CAs and node certificates. A node's id is BLAKE2b-256 of its signing key, and its
 // certificate binds (org, ring, node id, key, validity) under the CA's domain-separated signature.
 import { ErrorCodes } from '../protocol/errors';
+import { canonicalBytes } from '../protocol/frame';
 import type { MemberCertificate, NodeCertificate, OperatorCertificate, OperatorRole, UserCertificate } from '../protocol/identity';
 import { NODE_CERT_VALIDITY_MS, OPERATOR_CERT_VALIDITY_MS } from '../protocol/limits';
 import { HashDomain, SignatureDomain } from './domains';
@@ -56,6 +57,24 @@ export async function verifyNodeCertificate(cert: NodeCertificate, trust: RingTr
   return verifyNodeCertificateSync(cert, trust, nowMs);
 }
 
+/**
+ * Node certificates whose CA signature verified, by a hash of everything that verification reads
+ * (CA key, fields, signature): every router of this process shares them (a gateway's two rings, the
+ * simulator's many nodes), so one certificate costs one Ed25519 verification per process.
+ */
+const caVerified = new Set<string>();
+const CA_VERIFIED_MAX = 10_000;
+
+function caSigned(cert: NodeCertificate, caPublicKey: Uint8Array): boolean {
+  const fields = certFields(cert);
+  const key = blake2bHex([caPublicKey, canonicalBytes(fields), cert.signature]);
+  if (caVerified.has(key)) return true;
+  if (!verifySync(SignatureDomain.nodeCertificate, fields, cert.signature, caPublicKey)) return false;
+  if (caVerified.size >= CA_VERIFIED_MAX) caVerified.clear();
+  caVerified.add(key);
+  return true;
+}
+
 /** The same check, synchronous: the router authenticates overlay frames in arrival order. */
 export function verifyNodeCertificateSync(cert: NodeCertificate, trust: RingTrust, nowMs: number): CertCheck {
   const who = `node ${cert.nodeId.slice(0, 12)}`;
@@ -63,7 +82,7 @@ export function verifyNodeCertificateSync(cert: NodeCertificate, trust: RingTrus
     return { ok: false, code: ErrorCodes.WRONG_RING, reason: `${who} is certified for ${cert.org}, not for ${trust.org}` };
   if (nodeIdOf(cert.signingKey) !== cert.nodeId)
     return { ok: false, code: ErrorCodes.CERT_INVALID, reason: `${who}: node id is not the hash of the certified key` };
-  if (!verifySync(SignatureDomain.nodeCertificate, certFields(cert), cert.signature, trust.caPublicKey))
+  if (!caSigned(cert, trust.caPublicKey))
     return { ok: false, code: ErrorCodes.CERT_INVALID, reason: `${who}: certificate does not verify against the CA of ${trust.org}` };
   if (nowMs < cert.issuedAtMs || nowMs >= cert.expiresAtMs)
     return { ok: false, code: ErrorCodes.CERT_EXPIRED, reason: `${who}: certificate is not valid now (expired or not yet valid)` };

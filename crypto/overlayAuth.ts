@@ -48,6 +48,27 @@ function header(f: OverlayFrameFields): Buffer {
   return h;
 }
 
+/**
+ * X25519 forms of Ed25519 public keys (~70 us each): a function of public data only, so every router
+ * of this process shares them (a gateway's two rings, the simulator's many nodes).
+ */
+const curveKeys = new Map<string, Buffer | undefined>();
+const CURVE_KEYS_MAX = 10_000;
+
+function curveKeyOf(signingKey: Uint8Array): Buffer | undefined {
+  const id = toBuffer(signingKey).toString('hex');
+  if (curveKeys.has(id)) return curveKeys.get(id);
+  let curve: Buffer | undefined = Buffer.alloc(native.crypto_box_PUBLICKEYBYTES);
+  try {
+    native.crypto_sign_ed25519_pk_to_curve25519(curve, toBuffer(signingKey));
+  } catch {
+    curve = undefined; // not a point: no key can be agreed with it
+  }
+  if (curveKeys.size >= CURVE_KEYS_MAX) curveKeys.clear();
+  curveKeys.set(id, curve);
+  return curve;
+}
+
 /** This node's X25519 secret key, from its Ed25519 secret key (computed once per router). */
 export function channelSecretOf(signingSecretKey: Uint8Array): Uint8Array {
   const secret = Buffer.alloc(native.crypto_box_SECRETKEYBYTES);
@@ -60,13 +81,13 @@ export function channelSecretOf(signingSecretKey: Uint8Array): Uint8Array {
  * certified Ed25519 key is `peerKey`; undefined when that key is not a usable curve point.
  */
 export function channelKeyOf(ownSecret: Uint8Array, ownKey: Uint8Array, peerKey: Uint8Array): Uint8Array | undefined {
-  const peerCurve = Buffer.alloc(native.crypto_box_PUBLICKEYBYTES);
+  const peerCurve = curveKeyOf(peerKey);
+  if (!peerCurve) return undefined;
   const shared = Buffer.alloc(native.crypto_scalarmult_BYTES);
   try {
-    native.crypto_sign_ed25519_pk_to_curve25519(peerCurve, toBuffer(peerKey));
     native.crypto_scalarmult(shared, toBuffer(ownSecret), peerCurve);
   } catch {
-    return undefined; // a small-order or malformed point: no key can be agreed with it
+    return undefined; // a small-order point: no key can be agreed with it
   }
   const [lo, hi] = Buffer.compare(toBuffer(ownKey), toBuffer(peerKey)) <= 0 ? [ownKey, peerKey] : [peerKey, ownKey];
   return blake2b([HashDomain.overlayChannelKey, shared, lo, hi]);

@@ -13,7 +13,7 @@ export type Freshness = 'ok' | 'stale' | 'replayed';
  * are forgotten oldest first.
  */
 export class StampWindow {
-  private readonly senders = new Map<string, { newest: number; floor: number; seen: Set<number> }>();
+  private readonly senders = new Map<string, SenderStamps>();
 
   constructor(private readonly opts: { skewUs: number; reorderUs: number; sendersMax: number; perSenderMax: number }) {}
 
@@ -27,7 +27,7 @@ export class StampWindow {
     let s = this.senders.get(sender);
     if (!s) {
       if (this.senders.size >= this.opts.sendersMax) this.senders.delete(this.senders.keys().next().value!);
-      s = { newest: stampUs, floor: stampUs - this.opts.reorderUs, seen: new Set() };
+      s = { newest: stampUs, floor: stampUs - this.opts.reorderUs, seen: new Set(), prunedSize: 0 };
       this.senders.set(sender, s);
     }
     if (stampUs <= s.floor || s.seen.has(stampUs)) return 'replayed';
@@ -36,19 +36,32 @@ export class StampWindow {
       s.newest = stampUs;
       s.floor = Math.max(s.floor, stampUs - this.opts.reorderUs);
     }
-    if (s.seen.size > this.opts.perSenderMax) this.compact(s);
+    // Forget what fell below the floor once the set has doubled since the last time: amortised O(1).
+    if (s.seen.size > Math.max(16, 2 * s.prunedSize)) this.prune(s);
     return 'ok';
   }
 
   /** Forget stamps at or below the floor; a sender still over its bound has its floor raised to its median stamp. */
-  private compact(s: { newest: number; floor: number; seen: Set<number> }): void {
+  private prune(s: SenderStamps): void {
     for (const x of s.seen) if (x <= s.floor) s.seen.delete(x);
-    if (s.seen.size <= this.opts.perSenderMax / 2) return;
-    const sorted = [...s.seen].sort((a, b) => a - b);
-    const half = sorted.length >> 1;
-    s.floor = sorted[half - 1]!;
-    s.seen = new Set(sorted.slice(half));
+    if (s.seen.size > this.opts.perSenderMax) {
+      const sorted = [...s.seen].sort((a, b) => a - b);
+      const half = sorted.length >> 1;
+      s.floor = sorted[half - 1]!;
+      s.seen = new Set(sorted.slice(half));
+    }
+    s.prunedSize = s.seen.size;
   }
+}
+
+interface SenderStamps {
+  newest: number;
+  /** Stamps at or below this are refused: older than the reorder window behind the newest. */
+  floor: number;
+  /** Stamps taken above the floor. */
+  seen: Set<number>;
+  /** The set's size after the last prune. */
+  prunedSize: number;
 }
 
 /**
