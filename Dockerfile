@@ -5,9 +5,10 @@
 #   docker run --rm post-lab --help
 FROM node:20-bookworm-slim
 
-# nats-server 2.9 from Debian (the version the tests run against); ca-certificates for TLS clients.
+# nats-server 2.9 from Debian (the version the tests run against); ca-certificates for TLS clients;
+# openssl makes the lab's NATS CA and server certificate (`post nats init`).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends nats-server ca-certificates \
+ && apt-get install -y --no-install-recommends nats-server ca-certificates openssl \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

@@ -1,17 +1,26 @@
 // Counters, gauges and histograms for /metrics (Prometheus text format). One registry per node.
 export type Labels = Record<string, string>;
 
-const key = (name: string, labels?: Labels) =>
-  labels && Object.keys(labels).length ? `${name}{${Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, '_')}"`).join(',')}}` : name;
+const labelsText = (labels: Labels) => Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, '_')}"`).join(',');
+const key = (name: string, labels?: Labels) => (labels && Object.keys(labels).length ? `${name}{${labelsText(labels)}}` : name);
 
 /** Default latency buckets, in milliseconds. */
-export const LATENCY_BUCKETS_MS = [0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000];
+export const LATENCY_BUCKETS_MS = [0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000];
+
+interface Histogram {
+  readonly labels: string;
+  readonly counts: number[];
+  sum: number;
+  count: number;
+}
 
 interface Family {
   type: 'counter' | 'gauge' | 'histogram';
   help: string;
   values: Map<string, number>;
   buckets?: number[];
+  /** Histograms by their label set (the rendered `k="v",...`, '' for none). */
+  histograms?: Map<string, Histogram>;
   gauge?: () => number;
 }
 
@@ -35,13 +44,17 @@ export class Metrics {
     this.family(name, 'gauge', help).gauge = read;
   }
 
-  observe(name: string, help: string, value: number, buckets = LATENCY_BUCKETS_MS): void {
+  /** One observation of a histogram (a latency in ms by default), optionally by labels (e.g. command). */
+  observe(name: string, help: string, value: number, labels?: Labels, buckets = LATENCY_BUCKETS_MS): void {
     const f = this.family(name, 'histogram', help, buckets);
-    if (f.values.size === 0) for (const b of buckets) f.values.set(`${name}_bucket{le="${b}"}`, 0);
-    for (const b of buckets) if (value <= b) f.values.set(`${name}_bucket{le="${b}"}`, (f.values.get(`${name}_bucket{le="${b}"}`) ?? 0) + 1);
-    f.values.set(`${name}_bucket{le="+Inf"}`, (f.values.get(`${name}_bucket{le="+Inf"}`) ?? 0) + 1);
-    f.values.set(`${name}_sum`, (f.values.get(`${name}_sum`) ?? 0) + value);
-    f.values.set(`${name}_count`, (f.values.get(`${name}_count`) ?? 0) + 1);
+    const labelText = labels ? labelsText(labels) : '';
+    f.histograms ??= new Map();
+    let h = f.histograms.get(labelText);
+    if (!h) f.histograms.set(labelText, (h = { labels: labelText, counts: new Array<number>(f.buckets!.length).fill(0), sum: 0, count: 0 }));
+    const bounds = f.buckets!;
+    for (let i = 0; i < bounds.length; i++) if (value <= bounds[i]!) h.counts[i]!++;
+    h.sum += value;
+    h.count++;
   }
 
   render(): string {
@@ -50,6 +63,13 @@ export class Metrics {
       lines.push(`# HELP ${name} ${f.help}`, `# TYPE ${name} ${f.type}`);
       if (f.gauge) lines.push(`${name} ${f.gauge()}`);
       for (const [k, v] of f.values) lines.push(`${k} ${v}`);
+      for (const h of f.histograms?.values() ?? []) {
+        const sep = h.labels ? ',' : '';
+        f.buckets!.forEach((b, i) => lines.push(`${name}_bucket{${h.labels}${sep}le="${b}"} ${h.counts[i]}`));
+        lines.push(`${name}_bucket{${h.labels}${sep}le="+Inf"} ${h.count}`);
+        const suffix = h.labels ? `{${h.labels}}` : '';
+        lines.push(`${name}_sum${suffix} ${h.sum}`, `${name}_count${suffix} ${h.count}`);
+      }
     }
     return lines.join('\n') + '\n';
   }

@@ -22,7 +22,7 @@ import { type ChildSpec, EscalationError, supervisorMachine } from '../machines/
 import { childOf } from '../machines/host';
 import { transportMachine } from '../machines/transport.machine';
 import type { NodeCertificate } from '../protocol/identity';
-import type { OverlayTimings } from '../protocol/limits';
+import { MAIL_QUOTA_BYTES_PER_USER_DEFAULT, type OverlayTimings } from '../protocol/limits';
 import type { LocalStore } from '../infra/store/port';
 import { storeMachine } from '../machines/store.machine';
 import type { StorageTimings } from '../protocol/limits';
@@ -36,14 +36,17 @@ import { DropHandlers } from './notify/dropHandlers';
 import { Notifier } from './notify/notifier';
 import { TransportHeadWatch } from './users/natsHeadWatch';
 import { Directory, UserHost } from './users/userHost';
+import { LoginCache } from './users/logins';
 import { LogWriterHost } from './users/logWriterHost';
 import { MailGatewayService, type MailGatewayOptions } from './mail/mailGateway';
+import { metricsObserver } from './mail/mailMetrics';
 import { PostSubmission } from './mail/postSubmission';
 import { Federation } from './federation/federation';
 import { FederatedStorage } from './federation/federatedStorage';
 import { GatewayService } from './federation/gateway';
 import { ErrorCodes, PostError } from '../protocol/errors';
-import { GLOBAL_RING_ID } from '../protocol/subjects';
+import { GLOBAL_RING_ID, subjects } from '../protocol/subjects';
+import { LocalLoopTransport } from '../infra/localLoop';
 import type { CrashableActor } from '../protocol/control';
 import type { UnlockedUser } from '../storage/users/unlockedUser';
 import { userIdOf } from '../crypto/hash';
@@ -62,6 +65,12 @@ export const Tokens = {
 
 export interface NodeAdapters {
   readonly transport: Transport;
+  /**
+   * A gateway's connection to the global ring, when the deployment keeps the global ring apart from
+   * the organisations (its own NATS account); the node's transport otherwise (the simulator). Whoever
+   * connected it closes it after stop().
+   */
+  readonly globalTransport?: Transport;
   readonly clock: Clock;
   readonly random: Random;
   readonly log: Log;
@@ -75,6 +84,8 @@ export interface NodeIdentity {
   readonly trust: RingTrust;
   readonly convergenceSecret: Uint8Array;
   readonly replicationFactor: number;
+  /** The organisation's per-user mail storage limit (IMAP QUOTA); the default of protocol/limits when absent. */
+  readonly mailQuotaBytesPerUser?: number;
   /** The organisations this ring federates with (their CA keys and rings): configuration. */
   readonly federated?: readonly RingTrust[];
 }
@@ -257,6 +268,7 @@ export class PostNode {
       ...this.replicas.totals(),
       signingKey: Buffer.from(identity.cert.signingKey).toString('hex'),
       users: this.users.status(),
+      logs: this.logWriters.openLogs(),
       mail: this.mail.endpoints(),
       ...(this.gateway ? { global: { state: this.gateway.globalRouter.state, leafSet: this.gateway.globalRouter.leafSet() } } : {}),
     };
@@ -268,6 +280,7 @@ export class PostNode {
     this.gateway?.stop();
     this.gateway?.globalRouter.detach();
     await this.mail.close();
+    this.mailbox.close();
     this.users.stop();
     this.replicas.detach();
     if (this.supervisor?.getSnapshot().status === 'active') this.supervisor.send({ type: 'STOP' });
@@ -286,7 +299,10 @@ function describeState(ref: AnyActorRef | undefined): unknown {
 /** Build a node from its adapters and identity: the one place concrete services are chosen. */
 export function createNode(adapters: NodeAdapters, identity: NodeIdentity, options: NodeOptions = {}): PostNode {
   const c = rootContainer.createChildContainer();
-  c.register(Tokens.Transport, { useValue: adapters.transport });
+  // Requests to this node's own direct subject (it is one of the replicas it writes to) stay in-process.
+  const ownSubject = subjects.node(identity.trust.ringId, identity.cert.nodeId);
+  const transport = new LocalLoopTransport(adapters.transport, (subject) => subject === ownSubject, adapters.clock, adapters.log);
+  c.register(Tokens.Transport, { useValue: transport });
   c.register(Tokens.Clock, { useValue: adapters.clock });
   c.register(Tokens.Random, { useValue: adapters.random });
   c.register(Tokens.Log, { useValue: adapters.log.child({ node: identity.cert.nodeId.slice(0, 12) }) });
@@ -329,12 +345,11 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
           convergenceSecret: identity.convergenceSecret,
           timings: options.storageTimings,
           quotaBytes: options.quotaBytes,
-          inspect: options.inspect,
         }),
     ),
   });
   c.register(Federation, {
-    useValue: new Federation({ transport: adapters.transport, log: adapters.log, own: identity.trust, federated: identity.federated ?? [] }),
+    useValue: new Federation({ transport, log: adapters.log, own: identity.trust, federated: identity.federated ?? [] }),
   });
   c.register(Notifier, {
     useFactory: instanceCachingFactory((d) => {
@@ -365,7 +380,6 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
         trusted: () => federation.trusted(),
         replicationFactor: identity.replicationFactor,
         timings: replicas.timings,
-        session: { clock: adapters.clock, inspect: options.inspect },
         locate: (id, extra) => replicas.locate(id, extra),
         faults: options.faults,
         foreignDropPut: async (recipient, dropId, envelope) => {
@@ -376,17 +390,23 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
       });
     }),
   });
+  c.register(LoginCache, {
+    useFactory: instanceCachingFactory((d) => new LoginCache({ storage: d.resolve(ReplicaManagerService).storage, trust: identity.trust, clock: adapters.clock })),
+  });
   c.register(PostMailbox, {
     useFactory: instanceCachingFactory((d) => {
       const replicas = d.resolve(ReplicaManagerService);
       return new PostMailbox({
+        logins: d.resolve(LoginCache),
         storage: replicas.storage,
         storageFor: (user) => new FederatedStorage(replicas.client(userSigner(user)), d.resolve(Federation)),
         trust: identity.trust,
         clock: adapters.clock,
         random: adapters.random,
-        headWatch: new TransportHeadWatch(adapters.transport, identity.trust.ringId, d.resolve<Log>(Tokens.Log)),
-        logActors: (user) => d.resolve(LogWriterHost).actorsFor(user.address),
+        headWatch: new TransportHeadWatch(transport, identity.trust.ringId, d.resolve<Log>(Tokens.Log)),
+        logRegistry: d.resolve(LogWriterHost),
+        log: d.resolve<Log>(Tokens.Log).child({ actor: 'mailGateway' }),
+        mailQuotaBytes: identity.mailQuotaBytesPerUser ?? MAIL_QUOTA_BYTES_PER_USER_DEFAULT,
       });
     }),
   });
@@ -405,9 +425,9 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
         notifier: d.resolve(Notifier),
         nodeStorage: replicas.storage,
         storageFor: (user) => new FederatedStorage(replicas.client(userSigner(user)), d.resolve(Federation)),
-        headWatch: new TransportHeadWatch(adapters.transport, identity.trust.ringId, d.resolve<Log>(Tokens.Log)),
+        headWatch: new TransportHeadWatch(transport, identity.trust.ringId, d.resolve<Log>(Tokens.Log)),
         mailbox: () => mailbox,
-        logActors: (address) => d.resolve(LogWriterHost).actorsFor(address),
+        logRegistry: d.resolve(LogWriterHost),
         ringReady: () => router.state === 'ready',
         refreshIntervalMs: replicas.timings.refreshIntervalMs,
         directory: new Directory({ storage: replicas.storage, trust: identity.trust, clock: adapters.clock, federation: d.resolve(Federation) }),
@@ -423,12 +443,16 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
         clock: adapters.clock,
         log: d.resolve<Log>(Tokens.Log),
         nodeStorage: replicas.storage,
+        logins: d.resolve(LoginCache),
         directory: users.directory,
         isFederated: (domain) => d.resolve(Federation).orgOf(domain) !== undefined,
         appFor: (user) => users.appFor(user),
         gatewayUser: options.gatewayUser ? () => users.users.get(options.gatewayUser!.toLowerCase())?.user : undefined,
       });
-      return new MailGatewayService({ authenticator: d.resolve(PostMailbox).authenticator, submission, clock: adapters.clock, log: d.resolve<Log>(Tokens.Log) }, options.mail ?? {});
+      return new MailGatewayService(
+        { authenticator: d.resolve(PostMailbox).authenticator, submission, clock: adapters.clock, log: d.resolve<Log>(Tokens.Log), observer: metricsObserver(d.resolve(Metrics)) },
+        options.mail ?? {},
+      );
     }),
   });
   c.register(GatewayService, {
@@ -436,8 +460,9 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
       const federation = d.resolve(Federation);
       const trusted = () => federation.trusted();
       // The same node id in the global ring, whose members are the gateways of every federated organisation.
+      const globalTransport = adapters.globalTransport ?? transport;
       const globalRouter = new RouterService({
-        transport: adapters.transport,
+        transport: globalTransport,
         clock: adapters.clock,
         log: d.resolve(Tokens.Log),
         ringId: GLOBAL_RING_ID,
@@ -455,7 +480,8 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
       const replicas = d.resolve(ReplicaManagerService);
       const notifier = d.resolve(Notifier);
       return new GatewayService({
-        transport: adapters.transport,
+        transport: transport,
+        globalTransport,
         log: d.resolve(Tokens.Log),
         metrics: d.resolve(Metrics),
         own: identity.trust,

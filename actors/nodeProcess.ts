@@ -13,6 +13,8 @@ import { LmdbStore } from '../infra/store/lmdb';
 import { FileHostedUsers } from '../infra/files/hostedUsers';
 import { join } from 'node:path';
 import { NatsTransport } from '../infra/nats/transport';
+import { type NatsClientFiles, natsClientSecurity } from '../infra/nats/clientSecurity';
+import { replyPrefix } from '../protocol/subjects';
 import { CryptoRandom } from '../infra/random';
 import type { Log } from '../infra/ports';
 import { NODE_STOP_GRACE_MS, OVERLAY_TIMINGS } from '../protocol/limits';
@@ -22,6 +24,10 @@ import { createNode, type PostNode } from './node';
 export interface NodeProcessOptions {
   readonly dataDir: string;
   readonly natsUrls: readonly string[];
+  /** The node's NATS credentials and the CA of the servers' certificates (none: a plaintext test server). */
+  readonly nats?: NatsClientFiles;
+  /** On a gateway: its credentials in the global ring's account (its own connection when `nats.credsFile` is set). */
+  readonly natsGlobalCredsFile?: string;
   readonly httpPort?: number;
   readonly imapPort?: number;
   readonly smtpPort?: number;
@@ -44,16 +50,33 @@ export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode
   const files = readNode(opts.dataDir);
   const log = new JsonLog(process.stdout, { level: opts.logLevel ?? 'info', clock: wallClock, bindings: { node: files.cert.nodeId.slice(0, 12) } });
   const store = await LmdbStore.open(join(opts.dataDir, 'store'));
-  const transport = await NatsTransport.connect({ servers: opts.natsUrls, name: files.cert.nodeId, log });
+  const security = natsClientSecurity(opts.natsUrls, opts.nats ?? {});
+  const nodeId = files.cert.nodeId;
+  const transport = await NatsTransport.connect({ ...security, name: nodeId, inboxPrefix: replyPrefix(nodeId), log });
+  // On authenticated NATS the global ring is an account of its own (infra/nats/accounts.ts): a gateway
+  // joins it with a second connection under its global-ring key.
+  const globalTransport =
+    opts.gateway && opts.nats?.credsFile !== undefined
+      ? await NatsTransport.connect({
+          ...natsClientSecurity(opts.natsUrls, { ...opts.nats, credsFile: required(opts.natsGlobalCredsFile, 'a gateway needs its global-ring NATS key (nats/global.nk in its data folder, or --nats-global-creds)') }),
+          name: `${nodeId}.global`,
+          inboxPrefix: replyPrefix(nodeId),
+          log,
+        }).catch(async (e) => {
+          await transport.close();
+          throw e;
+        })
+      : undefined;
   const inspector = opts.inspectUrl ? connectInspector(opts.inspectUrl, log) : undefined;
   const node = createNode(
-    { transport, clock: wallClock, random: new CryptoRandom(), log, store },
+    { transport, ...(globalTransport ? { globalTransport } : {}), clock: wallClock, random: new CryptoRandom(), log, store },
     {
       cert: files.cert,
       signingSecretKey: files.signingSecretKey,
       trust: files.trust,
       convergenceSecret: files.convergenceSecret,
       replicationFactor: files.replicationFactor,
+      mailQuotaBytesPerUser: files.mailQuotaBytesPerUser,
       federated: files.federated,
     },
     {
@@ -89,6 +112,7 @@ export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode
       await http.close();
       await inspection.stop();
       await node.stop();
+      await globalTransport?.close();
       inspector?.stop();
     } finally {
       process.exit(code);
@@ -101,6 +125,11 @@ export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode
     if (s === 'failed') void stop(3, `router failed: ${node.router.status().failure?.reason ?? 'unknown'}`);
   });
   return node;
+}
+
+function required<T>(value: T | undefined, why: string): T {
+  if (value === undefined) throw new Error(why);
+  return value;
 }
 
 // ---- the XState inspector ----------------------------------------------------------------------------

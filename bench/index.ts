@@ -1,17 +1,19 @@
 // Benchmarks: `post bench NAME [--quick] [--json]` or `npm run bench`. Each measures its baseline in
 // the same run (this machine is shared and noisy) and prints its figures.
 import { convergentBench } from './convergent';
+import { imapBigBench } from './imapBig';
 import { logsBench } from './logs';
 import { mailBench, registerMailTarget } from './mail';
 import { postMailTarget } from './mailPost';
 import { notifyBench } from './notify';
 import { routingBench } from './routing';
 import { storageBench } from './storage';
+import { storageRequirementsBench } from './storageRequirements';
 import type { Bench } from './stats';
 
 registerMailTarget(postMailTarget);
 
-export const benches: Bench[] = [routingBench, convergentBench, storageBench, logsBench, notifyBench, mailBench];
+export const benches: Bench[] = [routingBench, convergentBench, storageBench, storageRequirementsBench, logsBench, notifyBench, mailBench, imapBigBench];
 
 export function findBench(name: string): Bench | undefined {
   return benches.find((b) => b.name === name);

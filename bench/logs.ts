@@ -14,7 +14,6 @@ import { openWithKey, sealWithKey } from '../crypto/secretbox';
 import { signingKeyPairFromSeed, sign, verify } from '../crypto/sign';
 import { deriveLogKey } from '../crypto/userKeys';
 import { SimRandom } from '../infra/sim/random';
-import { standaloneLogActors } from '../machines/logAppend.machine';
 import { LOG_PENDING_OPS_MAX } from '../protocol/limits';
 import { encodeBlockRef } from '../storage/blocks';
 import { openFolderLog } from '../storage/folders/folderLogs';
@@ -41,7 +40,7 @@ async function owner(): Promise<LogOwner> {
 const folderId = (n: number) => n.toString(16).padStart(32, '0');
 
 async function appendFigures(user: LogOwner, count: number, log: (line: string) => void) {
-  const deps = (seed: string) => ({ storage: new MemoryStorage(), signing: user.signing, random: new SimRandom(seed), actors: standaloneLogActors });
+  const deps = (seed: string) => ({ storage: new MemoryStorage(), signing: user.signing, random: new SimRandom(seed) });
   const time = async (work: () => Promise<unknown>) => {
     const t = nowMs();
     await work();
@@ -90,15 +89,15 @@ async function appendFigures(user: LogOwner, count: number, log: (line: string) 
 
 async function openFigures(user: LogOwner, size: number, rounds: number) {
   const storage = new MemoryStorage();
-  const writer = await openFolderLog({ storage, signing: user.signing, random: new SimRandom('build'), actors: standaloneLogActors }, user, folderId(size));
+  const writer = await openFolderLog({ storage, signing: user.signing, random: new SimRandom('build') }, user, folderId(size));
   for (let i = 0; i < size; i += ENTRY_OPS) await writer.append(Array.from({ length: Math.min(ENTRY_OPS, size - i) }, (_, k) => insert(i + k)));
-  await openFolderLog({ storage, signing: user.signing, random: new SimRandom('warm'), actors: standaloneLogActors }, user, folderId(size)); // warm-up
+  await openFolderLog({ storage, signing: user.signing, random: new SimRandom('warm') }, user, folderId(size)); // warm-up
   const openTimes: number[] = [];
   let calls = 0;
   for (let r = 0; r < rounds; r++) {
     storage.resetCalls();
     const t = nowMs();
-    const reader = await openFolderLog({ storage, signing: user.signing, random: new SimRandom('read'), actors: standaloneLogActors }, user, folderId(size));
+    const reader = await openFolderLog({ storage, signing: user.signing, random: new SimRandom('read') }, user, folderId(size));
     openTimes.push(nowMs() - t);
     calls = storage.callTotal();
     if (reader.summary.messages !== size) throw new Error(`opened ${reader.summary.messages} of ${size} messages`);

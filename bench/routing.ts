@@ -1,5 +1,6 @@
 // Routing benchmark (issue 2): hops and routing state per node at N = 100, 1,000 and 10,000 simulated
-// nodes; and route latency over real NATS against the raw NATS request round trip, in the same run.
+// nodes; and route latency over real NATS against the raw NATS request round trip, in the same run,
+// on NATS as shipped (TLS, per-node keys) and on plaintext servers: the difference is their cost.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,11 @@ import { wallClock } from '../infra/clock';
 import { silentLog } from '../infra/log';
 import { NatsCluster } from '../infra/nats/server';
 import { NatsTransport } from '../infra/nats/transport';
+import { postAccounts } from '../infra/nats/accounts';
+import { natsClientSecurity } from '../infra/nats/clientSecurity';
+import { ensureUserNkey } from '../infra/nats/nkeys';
+import { createNatsTls } from '../infra/nats/tls';
+import { replyPrefix, subjects } from '../protocol/subjects';
 import { CryptoRandom } from '../infra/random';
 import { MemoryStore } from '../infra/store/memory';
 import { OVERLAY_TIMINGS } from '../protocol/limits';
@@ -59,32 +65,65 @@ async function simulated(n: number, keys: number, log: (l: string) => void) {
   return result;
 }
 
-async function overNats(nodesCount: number, samples: number, log: (l: string) => void) {
+/**
+ * `secured`: as every shipped deployment runs NATS (TLS on clients and routes, a key and permissions per
+ * node, the organisation's account: infra/nats/accounts.ts); otherwise plaintext servers without
+ * accounts. Both in one run give the cost of TLS and authorisation.
+ */
+async function overNats(nodesCount: number, samples: number, secured: boolean, log: (l: string) => void) {
   const dir = mkdtempSync(join(tmpdir(), 'post-bench-'));
-  const cluster = await NatsCluster.start({ dir, size: 3 });
+  const ca = await createCertificateAuthority('bench.example', randomBytes(32));
+  const identities = await Promise.all(
+    Array.from({ length: nodesCount }, async () => {
+      const keys = await signingKeyPairFromSeed(randomBytes(32));
+      return { keys, cert: await issueNodeCertificate(ca, keys, { nowMs: Date.now() }) };
+    }),
+  );
+  // The raw baseline's two clients are users of the organisation's account too, as nodes would be.
+  const echo = ['ec'.repeat(32), 'ed'.repeat(32)] as const;
+  const keyFile = (id: string) => join(dir, 'keys', `${id}.nk`);
+  const tls = secured ? createNatsTls(join(dir, 'tls'), ['127.0.0.1', 'localhost']) : undefined;
+  const accounts = secured
+    ? postAccounts({
+        rings: [ca.ringId],
+        nodes: [...echo, ...identities.map((x) => x.cert.nodeId)].map((nodeId) => ({ nodeId, ringId: ca.ringId, nkey: ensureUserNkey(keyFile(nodeId)) })),
+        operatorNkey: ensureUserNkey(keyFile('operator')),
+      })
+    : undefined;
+  const cluster = await NatsCluster.start({ dir: join(dir, 'nats'), size: 3, tls, accounts });
+  const connect = (server: string, nodeId: string) =>
+    NatsTransport.connect({
+      ...natsClientSecurity([server], secured ? { credsFile: keyFile(nodeId), caFile: tls!.caFile } : {}),
+      name: nodeId,
+      inboxPrefix: replyPrefix(nodeId),
+    });
   const nodes: PostNode[] = [];
   const transports: NatsTransport[] = [];
   try {
     // Raw baseline: request/reply between two clients on different servers of the same cluster.
-    const a = await NatsTransport.connect({ servers: [cluster.urls[0]!] });
-    const b = await NatsTransport.connect({ servers: [cluster.urls[1]!] });
+    const a = await connect(cluster.urls[0]!, echo[0]);
+    const b = await connect(cluster.urls[1]!, echo[1]);
     transports.push(a, b);
-    b.subscribe('bench.echo', (m) => m.reply && b.publish(m.reply, m.data));
+    const echoSubject = subjects.node(ca.ringId, echo[1]);
+    b.subscribe(echoSubject, (m) => m.reply && b.publish(m.reply, m.data));
     await b.flush();
+    // b's interest reaches a's server over the route a little later: wait (bounded) for the first answer.
+    for (let i = 0; i < 100; i++) {
+      const answered = await a.request(echoSubject, new Uint8Array(1), { timeoutMs: 500 }).then(() => true, () => false);
+      if (answered) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     const payload = randomBytes(200);
-    for (let i = 0; i < 200; i++) await a.request('bench.echo', payload, { timeoutMs: 2000 });
+    for (let i = 0; i < 200; i++) await a.request(echoSubject, payload, { timeoutMs: 2000 });
     const raw: number[] = [];
     for (let i = 0; i < samples; i++) {
       const t = performance.now();
-      await a.request('bench.echo', payload, { timeoutMs: 2000 });
+      await a.request(echoSubject, payload, { timeoutMs: 2000 });
       raw.push(performance.now() - t);
     }
     // A ring of real nodes in this process, each with its own NATS connection, spread over the servers.
-    const ca = await createCertificateAuthority('bench.example', randomBytes(32));
-    for (let i = 0; i < nodesCount; i++) {
-      const keys = await signingKeyPairFromSeed(randomBytes(32));
-      const cert = await issueNodeCertificate(ca, keys, { nowMs: Date.now() });
-      const transport = await NatsTransport.connect({ servers: [cluster.urls[i % 3]!], name: cert.nodeId });
+    for (const [i, { keys, cert }] of identities.entries()) {
+      const transport = await connect(cluster.urls[i % 3]!, cert.nodeId);
       const node = createNode(
         { transport, clock: wallClock, random: new CryptoRandom(), log: silentLog, store: new MemoryStore() },
         { cert, signingSecretKey: keys.secretKey, trust: ca, convergenceSecret: randomBytes(32), replicationFactor: 3 },
@@ -107,6 +146,7 @@ async function overNats(nodesCount: number, samples: number, log: (l: string) =>
     const result = {
       nodes: nodesCount,
       natsServers: 3,
+      nats: secured ? 'TLS, nkey per node, accounts' : 'plaintext, open',
       rawRequestMs: summary(raw),
       routeMs: summary(route),
       routeHops: summary(hops),
@@ -114,7 +154,7 @@ async function overNats(nodesCount: number, samples: number, log: (l: string) =>
       ratioPerHopP50: round(summary(route).p50 / summary(raw).p50 / Math.max(1, mean(hops)), 2),
     };
     log(
-      `  NATS (${nodesCount} nodes, 3 servers): raw request p50 ${result.rawRequestMs.p50} ms p99 ${result.rawRequestMs.p99} ms; ` +
+      `  NATS ${result.nats} (${nodesCount} nodes, 3 servers): raw request p50 ${result.rawRequestMs.p50} ms p99 ${result.rawRequestMs.p99} ms; ` +
         `route p50 ${result.routeMs.p50} ms p99 ${result.routeMs.p99} ms, mean ${round(mean(hops), 2)} hops; route/raw p50 = ${result.ratioP50}`,
     );
     return result;
@@ -133,7 +173,12 @@ export const routingBench: Bench = {
     const sizes = quick ? [100, 1000] : [100, 1000, 10_000];
     const sim = [];
     for (const n of sizes) sim.push(await simulated(n, n >= 10_000 ? 2000 : 5000, log));
-    const nats = await overNats(8, quick ? 300 : 1000, log);
-    return { simulated: sim, nats };
+    const nats = await overNats(8, quick ? 300 : 1000, true, log);
+    const plaintext = await overNats(8, quick ? 300 : 1000, false, log);
+    log(
+      `  TLS and authorisation cost: raw request p50 ${round(nats.rawRequestMs.p50 - plaintext.rawRequestMs.p50, 3)} ms, ` +
+        `route p50 ${round(nats.routeMs.p50 - plaintext.routeMs.p50, 3)} ms (secured minus plaintext)`,
+    );
+    return { simulated: sim, nats, plaintextNats: plaintext };
   },
 };

@@ -10,12 +10,14 @@ import { caCommand } from './commands/ca';
 import { labCommand } from './commands/lab';
 import { machinesCommand } from './commands/machines';
 import { nodeCommand } from './commands/node';
+import { natsCommand } from './commands/nats';
 import { ringCommand, routeCommand } from './commands/ring';
 import { scenarioCommand } from './commands/scenario';
 
 const commands: Record<string, { run: (argv: string[]) => Promise<void>; summary: string }> = {
   ca: { run: caCommand, summary: 'ca init|operator ...                      an organisation (CA, ring id, secrets, operator key); another operator key' },
   node: { run: nodeCommand, summary: 'node init|start ...                       a node identity; run a node' },
+  nats: { run: natsCommand, summary: 'nats init|config ...                      TLS, keys and nats-server configuration for a deployment' },
   lab: { run: labCommand, summary: 'lab up|down|restart ...                   the local lab (NATS cluster + nodes)' },
   ring: { run: ringCommand, summary: 'ring status --lab FILE [--json]           every node: state, leaf set, objects' },
   route: { run: routeCommand, summary: 'route KEYHEX --lab FILE [--from NODEID]   route a probe to the key\'s root' },

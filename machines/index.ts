@@ -4,19 +4,15 @@
 import type { AnyStateMachine } from 'xstate';
 import { imapSessionMachine } from './imapSession.machine';
 import { inboxMachine } from './inbox.machine';
-import { logAppendMachine } from './logAppend.machine';
 import { logWriterMachine } from './logWriter.machine';
 import { mailGatewayMachine } from './mailGateway.machine';
 import { notifierMachine } from './notifier.machine';
 import { replicaManagerMachine } from './replicaManager.machine';
 import { routerMachine } from './router.machine';
 import { smtpSessionMachine } from './smtpSession.machine';
-import { storageReadMachine } from './storageRead.machine';
-import { storageWriteMachine } from './storageWrite.machine';
 import { storeMachine } from './store.machine';
 import { supervisorMachine } from './supervisor.machine';
 import { transportMachine } from './transport.machine';
-import { userLogsMachine } from './userLogs.machine';
 
 export interface MachineEntry {
   readonly machine: AnyStateMachine;
@@ -37,19 +33,12 @@ export const machineRegistry = {
     description: 'Pastry membership and routing: joining (seeking, awaitingReply, backoff, announcing), ready (heartbeat ∥ leafSet), failed',
   },
   replicaManager: { machine: replicaManagerMachine, description: 'replica housekeeping, one pass at a time per region: repair ∥ antiEntropy ∥ gc ∥ scrub' },
-  storageWrite: { machine: storageWriteMachine, description: 'one replicated write to the k replicas of an id: writing, committed at a majority, done or failed' },
-  storageRead: { machine: storageReadMachine, description: 'one replicated read: candidates asked nearest first (blocks) or all at once (signed objects), found or notFound' },
   notifier: { machine: notifierMachine, description: 'the node\'s notifier: serving, with one inbox child per hosted user (RECEIVE spawns, RELEASE stops)' },
   inbox: {
     machine: inboxMachine,
     description: 'one hosted user\'s notifications: pull (pulling, waiting) ∥ delivery (idle, delivering, acknowledging, halted)',
   },
-  logWriter: { machine: logWriterMachine, description: 'the node\'s log writer: serving, with one userLogs child per user whose logs this node writes' },
-  userLogs: { machine: userLogsMachine, description: 'one user under the log writer: serving, with one logAppend child per open log' },
-  logAppend: {
-    machine: logAppendMachine,
-    description: 'one log\'s append queue and compare-and-swap: idle, writing, then catchingUp and backingOff after a lost round',
-  },
+  logWriter: { machine: logWriterMachine, description: 'the node\'s log writer: serving (each open log runs its append protocol, storage/log/appendProtocol.ts, listed in /state)' },
   mailGateway: { machine: mailGatewayMachine, description: 'the mail listeners (IMAP, SMTP submission, inbound MX): stopped, starting, listening, stopping, failed' },
   imapSession: { machine: imapSessionMachine, description: 'one IMAP connection (RFC 3501): notAuthenticated, authenticated, selected, logout; IDLE, SASL, STARTTLS, throttling' },
   smtpSession: { machine: smtpSessionMachine, description: 'one SMTP connection: protocol (greeting to delivering) ∥ conduct (calm ⇄ throttled), then closing, closed' },

@@ -76,6 +76,8 @@ export interface ExpungeResult {
 export interface AppendResult {
   readonly uidValidity: number;
   readonly uid: number;
+  /** The stored message's reference, when the backend can tell (the server then caches the bytes it has). */
+  readonly ref?: MessageRef;
 }
 
 export interface CopyResult {
@@ -89,6 +91,14 @@ export interface RecentClaim {
   /** Messages with uid > recentAfterUid and <= claimedThroughUid are \Recent for the caller. */
   readonly recentAfterUid: number;
   readonly claimedThroughUid: number;
+}
+
+/** The user's storage accounting, for QUOTA (RFC 9208). */
+export interface StorageQuota {
+  /** Sum of the sizes of the user's messages, in every folder. */
+  readonly usedBytes: number;
+  /** The per-user limit. */
+  readonly limitBytes: number;
 }
 
 export type FolderChange =
@@ -138,6 +148,11 @@ export interface MailUserSession {
   move(folder: string, uids: readonly number[], destination: string): Promise<CopyResult>;
   /** The message's raw RFC 5322 bytes. */
   readMessage(ref: MessageRef): Promise<Uint8Array>;
+  /**
+   * Optional: the user's storage against the per-user limit (QUOTA). Undefined when the user has
+   * no limit; a backend without storage accounting leaves the method out.
+   */
+  quota?(): Promise<StorageQuota | undefined>;
 
   /** Logout: release what this session holds. */
   close(): Promise<void>;

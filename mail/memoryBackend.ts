@@ -17,6 +17,7 @@ import {
   type MailUserSession,
   type MessageRef,
   type RecentClaim,
+  type StorageQuota,
 } from './backend';
 import { MemoryFolder } from './memoryFolder';
 
@@ -346,7 +347,7 @@ class MemoryUserSession implements MailUserSession {
     this.ready();
     const source = folderOf(this.user, name);
     const target = folderOf(this.user, destination);
-    if (source === target) throw new MailBackendError('CANNOT', 'messages cannot be moved into the folder they are in');
+    // RFC 6851 allows a move into the same folder: new UIDs, the old ones expunged.
     const messages = [...new Set(uids)]
       .sort((a, b) => a - b)
       .map((uid) => source.messages.get(uid))
@@ -359,6 +360,12 @@ class MemoryUserSession implements MailUserSession {
   async readMessage(ref: MessageRef): Promise<Uint8Array> {
     this.ready();
     return this.store.content(ref);
+  }
+
+  async quota(): Promise<StorageQuota | undefined> {
+    this.ready();
+    const limitBytes = this.user.options.quotaBytes;
+    return limitBytes === undefined ? undefined : { usedBytes: this.user.usedBytes(), limitBytes };
   }
 
   async close(): Promise<void> {

@@ -176,6 +176,8 @@ export const SCRUB_BLOCKS_PER_PASS = 256;
 export const REPAIR_TRANSFERS_IN_FLIGHT_MAX = 8;
 /** Bytes a user (or node) may have charged to it on one replica (per-user quota). */
 export const QUOTA_BYTES_PER_MEMBER = 10 * 1024 * 1024 * 1024;
+/** A user's mail (the sizes of their messages) when the organisation sets no limit: IMAP QUOTA reports it. */
+export const MAIL_QUOTA_BYTES_PER_USER_DEFAULT = QUOTA_BYTES_PER_MEMBER;
 /** Default replicas per object when a ring does not say. */
 export const REPLICATION_FACTOR_DEFAULT = 3;
 
@@ -232,6 +234,17 @@ export const FLAG_CHARS_MAX = 256;
 export const INSERT_KEY_CHARS_MAX = 128;
 /** Folder states one logged-in user keeps in memory; the least recently used is dropped beyond this. */
 export const MAILBOX_OPEN_FOLDERS_MAX = 64;
+/**
+ * A log a mailbox has open is kept current by head notices; one not confirmed against storage for this
+ * long is re-read in the background when a command uses it (notices can be lost).
+ */
+export const MAILBOX_FRESH_MS = 30_000;
+/** A user's keys and open folders stay on a node this long after their last session closes (clients reconnect). */
+export const MAILBOX_LINGER_MS = 5 * 60_000;
+/** A node forgets a login (keys and password verifier) unused this long, unless it hosts the user. */
+export const LOGIN_KEPT_MS = 5 * 60_000;
+/** Logins one node remembers at most (the least recently remembered non-hosted ones go first). */
+export const LOGINS_KNOWN_MAX = 10_000;
 /** Folder heads read at once when listing folders. */
 export const MAILBOX_HEAD_READS_IN_FLIGHT_MAX = 16;
 /** Block transfers (`post block put/get`) one node serves at once. */
@@ -278,6 +291,8 @@ export const DIRECTORY_CACHE_ENTRIES_MAX = 10_000;
 /** A retried submission (same idempotency key) does not notify again within this window. */
 export const SUBMISSION_DEDUP_MS = 24 * 3600 * 1000;
 export const SUBMISSION_DEDUP_ENTRIES_MAX = 100_000;
+/** Recipients of one submission notified at once (each a replicated drop put). */
+export const SUBMISSION_NOTIFY_IN_FLIGHT_MAX = 16;
 
 // ---- inspection and the lab dashboard ---------------------------------------------------------------
 /** Each node publishes its view this often: fresh enough to watch a fault, ~1-2 KB a second per node. */

@@ -34,7 +34,9 @@ export const BlockData = defineFrame('storage.block.data', obj({ found: bool(), 
  * Put a version of a signed object. `replaces` is the sequence it replaces (compare-and-swap; 0 to
  * create); absent for repair (store if verified and newer). Signed fields: [objectId, seq, versionHash].
  */
-export const ObjectPut = defineFrame('storage.object.put', obj({ object: signedObjectCodec, replaces: opt(uint()), auth: insertAuthCodec }));
+/** An object put's authorisation: no signature when the member owns the object (its signature on the object is the proof). */
+export const objectInsertAuthCodec = obj({ member: memberCertificateCodec, signature: opt(bytes({ len: 64, max: 64 })) });
+export const ObjectPut = defineFrame('storage.object.put', obj({ object: signedObjectCodec, replaces: opt(uint()), auth: objectInsertAuthCodec }));
 export const ObjectPutReply = defineFrame('storage.object.reply', obj({ ok: bool(), code, message, current: opt(signedObjectCodec) }));
 export const ObjectGet = defineFrame('storage.object.get', obj({ objectId: id }));
 export const ObjectData = defineFrame('storage.object.data', obj({ found: bool(), object: opt(signedObjectCodec), code }));

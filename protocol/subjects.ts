@@ -39,3 +39,52 @@ export const subjects = {
 
 export const JOIN_QUEUE_GROUP = 'join';
 export const GATEWAY_QUEUE_GROUP = 'gateway';
+
+/** Where a connection's request replies arrive: `<prefix>.<nuid>.<token>` (the NATS client's inbox prefix). */
+export const REPLY_SUBJECTS = '_INBOX.>';
+/** Replies to requests that reached a node through another NATS account's service import. */
+export const IMPORTED_REPLY_SUBJECTS = '_R_.>';
+
+/** The reply-inbox prefix of one node's connection, so that only that node may subscribe to its replies. */
+export function replyPrefix(nodeId: string): string {
+  return `_INBOX.${nodeId}`;
+}
+
+/** What one NATS user may publish and subscribe to (nats-server allow-lists). */
+export interface SubjectPermissions {
+  readonly publish: readonly string[];
+  readonly subscribe: readonly string[];
+}
+
+/**
+ * The NATS permissions of a node's connection to its organisation's account: it publishes to any
+ * member's direct subject (routing, replicas), the ring's shared subjects and replies, and its own
+ * inspection stream; it subscribes to its own direct, control and reply subjects and the ring's shared
+ * ones (users are hosted wherever they log in, so every inbox and head subject of the ring). It can
+ * neither publish a control request nor another node's inspection, nor listen to another node's traffic.
+ */
+export function nodePermissions(ringId: string, nodeId: string): SubjectPermissions {
+  const shared = [subjects.join(ringId), subjects.discover(ringId), subjects.inbox(ringId, '*'), subjects.head(ringId, '*'), subjects.gateway(ringId)];
+  return {
+    publish: [subjects.node(ringId, '*'), ...shared, subjects.inspect(ringId, nodeId), REPLY_SUBJECTS, IMPORTED_REPLY_SUBJECTS],
+    subscribe: [subjects.node(ringId, nodeId), subjects.control(ringId, nodeId), ...shared, `${replyPrefix(nodeId)}.>`],
+  };
+}
+
+/**
+ * A gateway node's connection to the global ring's account: the global ring's subjects (any member,
+ * any organisation's gateways) and replies; it answers only for its own organisation.
+ */
+export function gatewayPermissions(ringId: string, nodeId: string): SubjectPermissions {
+  const g = GLOBAL_RING_ID;
+  const shared = [subjects.join(g), subjects.discover(g)];
+  return {
+    publish: [subjects.node(g, '*'), ...shared, subjects.ringGateways('*'), REPLY_SUBJECTS],
+    subscribe: [subjects.node(g, nodeId), ...shared, subjects.ringGateways(ringId), `${replyPrefix(nodeId)}.>`],
+  };
+}
+
+/** What an organisation's account shares with the operator's account: control requests in, inspection out. */
+export function operatorImports(ringId: string): { services: readonly string[]; streams: readonly string[] } {
+  return { services: [subjects.control(ringId, '*')], streams: [subjects.inspectAll(ringId)] };
+}

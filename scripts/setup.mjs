@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // One-time set-up for a fresh machine, run by `npm test` and `npm run lab`: installs the npm
-// dependencies when missing or stale, and the system packages the tests use (nats-server;
-// docker-compose to validate the compose lab; isync for the mbsync test; chromium for the dashboard's
-// browser test) when they are missing and this user can install them. Otherwise it says how.
+// dependencies when missing or stale, and the system packages the tests use (nats-server; openssl for
+// the NATS TLS certificates; docker-compose to validate the compose lab; isync for the mbsync test;
+// chromium for the dashboard's browser test) when they are missing and this user can install them.
+// Otherwise it says how.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -41,6 +42,8 @@ function aptInstall(pkgs) {
 /** System packages: [command it provides, Debian package, needed (fail without) or optional]. */
 const system = [
   ['nats-server', 'nats-server', true],
+  // Makes the NATS TLS CA and server certificates of every lab (infra/nats/tls.ts).
+  ['openssl', 'openssl', true],
   ['docker-compose', 'docker-compose', true], // validates the compose lab (no Docker engine needed)
   ['mbsync', 'isync', false],
   // Headless browser for the lab dashboard's browser test (playwright-core drives it; it downloads nothing).

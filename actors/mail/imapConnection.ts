@@ -1,6 +1,7 @@
 // One IMAP connection: the session machine bound to a byte stream. It supplies the machine's effects
 // (writing responses with backpressure, running frames through the dispatcher, STARTTLS, closing),
 // feeds it the parser's events, and pauses reading while too many commands are queued.
+import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createActor, fromPromise, type Actor } from 'xstate';
 import type { Clock, Log } from '../../infra/ports';
@@ -13,6 +14,7 @@ import type { MessageCache } from '../../mail/imap/messageCache';
 import { ImapParser } from '../../mail/imap/parser';
 import { ImapSession, type ResponseOutput } from '../../mail/imap/session';
 import { imapSessionMachine, type ImapSessionLimits, type StatusParams } from '../../machines/imapSession.machine';
+import type { MailCommandObserver } from './mailMetrics';
 
 export interface ImapConnectionOptions {
   readonly socket: Duplex;
@@ -25,6 +27,7 @@ export interface ImapConnectionOptions {
   readonly clock: Clock;
   readonly log: Log;
   readonly limits?: Partial<ImapSessionLimits>;
+  readonly observer?: MailCommandObserver;
 }
 
 export class ImapConnection {
@@ -75,7 +78,12 @@ export class ImapConnection {
         },
       },
       actors: {
-        runFrame: fromPromise(({ input }) => runFrame(this.session, input.frame, input.mode)),
+        runFrame: fromPromise(async ({ input }) => {
+          const started = performance.now();
+          const outcome = await runFrame(this.session, input.frame, input.mode);
+          if (outcome.kind === 'reply' && outcome.command) options.observer?.imap(outcome.command, outcome.status, performance.now() - started);
+          return outcome;
+        }),
         flushUpdates: fromPromise(() => this.session.flushUpdates(true)),
         upgradeTls: fromPromise(() => this.upgrade()),
       },
@@ -161,7 +169,11 @@ export class ImapConnection {
     const socket = this.socket;
     if (this.ended || socket.destroyed || !socket.writable) return Promise.resolve();
     let flowing = true;
+    // One response's pieces leave in one segment where they fit (the socket has no Nagle delay).
+    const corked = chunks.length > 1 && 'cork' in socket;
+    if (corked) (socket as net.Socket).cork();
     for (const chunk of chunks) flowing = socket.write(chunk);
+    if (corked) (socket as net.Socket).uncork();
     if (flowing) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {

@@ -12,6 +12,7 @@ import { imapLimits } from '../../mail/imap/limits';
 import { MessageCache } from '../../mail/imap/messageCache';
 import type { ImapSessionLimits } from '../../machines/imapSession.machine';
 import { ImapConnection } from './imapConnection';
+import type { MailCommandObserver } from './mailMetrics';
 
 export interface ImapServerOptions {
   readonly authenticator: MailAuthenticator;
@@ -31,6 +32,8 @@ export interface ImapServerOptions {
   readonly appendLimitBytes?: number;
   readonly sessionLimits?: Partial<ImapSessionLimits>;
   readonly connectionsMax?: number;
+  /** Told of every command answered (metrics). */
+  readonly observer?: MailCommandObserver;
 }
 
 export interface ImapServer {
@@ -83,6 +86,7 @@ export async function startImapServer(options: ImapServerOptions): Promise<ImapS
       clock: options.clock,
       log,
       ...(options.sessionLimits ? { limits: options.sessionLimits } : {}),
+      ...(options.observer ? { observer: options.observer } : {}),
     });
     connections.add(connection);
     void connection.closed.then(() => connections.delete(connection));
@@ -91,8 +95,8 @@ export async function startImapServer(options: ImapServerOptions): Promise<ImapS
 
   const server =
     options.implicitTls && options.tls
-      ? tls.createServer({ key: options.tls.key, cert: options.tls.cert }, (socket) => accept(socket, true))
-      : net.createServer((socket) => accept(socket, false));
+      ? tls.createServer({ key: options.tls.key, cert: options.tls.cert, noDelay: true }, (socket) => accept(socket, true))
+      : net.createServer({ noDelay: true }, (socket) => accept(socket, false));
   server.on('error', (error) => log.error('imap.listener.error', { error: error.message }));
   server.on('tlsClientError', (error: Error) => log.debug('imap.tls.handshake_failed', { error: error.message }));
   const host = options.host ?? '127.0.0.1';

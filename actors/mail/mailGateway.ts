@@ -8,6 +8,7 @@ import { mailGatewayMachine } from '../../machines/mailGateway.machine';
 import { type ImapServer, startImapServer } from './imapServer';
 import { type SmtpServer, startSmtpServer } from './smtpServer';
 import type { SmarthostOptions } from './smtpRelay';
+import type { MailCommandObserver } from './mailMetrics';
 
 export interface MailGatewayOptions {
   readonly host?: string;
@@ -25,6 +26,8 @@ export interface MailGatewayDeps {
   readonly submission: MailSubmission;
   readonly clock: Clock;
   readonly log: Log;
+  /** Told of every IMAP and SMTP command answered (the node's /metrics). */
+  readonly observer?: MailCommandObserver;
 }
 
 export class MailGatewayService {
@@ -75,11 +78,12 @@ export class MailGatewayService {
 
   private async open(): Promise<void> {
     const { clock, log } = this.deps;
+    const observer = this.deps.observer ? { observer: this.deps.observer } : {};
     const host = this.options.host ?? '127.0.0.1';
     try {
       await this.close();
       if (this.options.imapPort !== undefined)
-        this.imap = await startImapServer({ authenticator: this.deps.authenticator, clock, log, host, port: this.options.imapPort, tls: this.options.tls });
+        this.imap = await startImapServer({ authenticator: this.deps.authenticator, clock, log, host, port: this.options.imapPort, tls: this.options.tls, ...observer });
       if (this.options.smtpPort !== undefined)
         this.smtp = await startSmtpServer({
           submission: this.deps.submission,
@@ -91,9 +95,10 @@ export class MailGatewayService {
           serverName: this.options.serverName,
           tls: this.options.tls,
           smarthost: this.options.smarthost,
+          ...observer,
         });
       if (this.options.mxPort !== undefined)
-        this.mx = await startSmtpServer({ submission: this.deps.submission, clock, log, host, port: this.options.mxPort, mode: 'inbound', serverName: this.options.serverName, tls: this.options.tls });
+        this.mx = await startSmtpServer({ submission: this.deps.submission, clock, log, host, port: this.options.mxPort, mode: 'inbound', serverName: this.options.serverName, tls: this.options.tls, ...observer });
       log.info('mail.listening', this.endpoints());
       this.send({ type: 'LISTENING', endpoints: this.endpoints() });
     } catch (e) {

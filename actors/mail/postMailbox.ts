@@ -5,12 +5,15 @@
 //   new ImapServer({ authenticator: mailbox.authenticator, ... });
 //   await mailbox.deliver('alice@rice.example', { ref, sizeOctets, internalDateMs, notificationId });  // notifier
 //
-// Logging in runs the user login (directory record, keystore, Argon2id) every time, so a password is
-// always checked; the user's unlocked keys, folder index and open folders are then shared by all of
-// that user's sessions on this node and dropped when the last one closes. Only this object and the
-// sessions it hands out ever hold the keys.
+// Logging in goes through the node's LoginCache (actors/users/logins.ts: the full user login the first
+// time, an in-memory password check after); the user's folder index and open folders are then shared
+// by all of that user's sessions on this node, and kept for MAILBOX_LINGER_MS after the last one
+// closes (mail clients reconnect often). Only this object, the login cache and the sessions it hands
+// out ever hold the keys.
 import type { RingTrust } from '../../crypto/certificates';
-import type { Clock, Random } from '../../infra/ports';
+import type { Clock, Log, Random, TimerHandle } from '../../infra/ports';
+import { MAILBOX_LINGER_MS } from '../../protocol/limits';
+import { LoginCache } from '../users/logins';
 import { type AppendResult, MailBackendError, type MailAuthenticator, type MailUserSession } from '../../mail/backend';
 import type { StorageApi } from '../../storage/api';
 import { type BlockRef, decodeBlockRef } from '../../storage/blocks';
@@ -18,13 +21,13 @@ import { contentBlockIds } from '../../storage/leases';
 import { INBOX, insertOp, notificationInsertKey, uidValidityOf } from '../../storage/folders/folderLogs';
 import { HeadMarks } from '../../storage/log/headMarks';
 import type { HeadWatch } from '../../storage/log/headWatch';
-import { login } from '../../storage/users/login';
+import type { LoginRecord } from '../../storage/users/login';
 import type { UnlockedUser } from '../../storage/users/unlockedUser';
 import { normaliseAddress } from '../../storage/users/userErrors';
 import { guarded } from './postMailboxErrors';
 import { PostMailboxSession } from './postMailboxSession';
 import { type MailboxDeps, UserMailbox } from './postMailboxUser';
-import type { LogActors } from '../../storage/log/logWriter';
+import type { LogRegistry } from '../../storage/log/logWriter';
 
 export interface PostMailboxOptions {
   readonly storage: StorageApi;
@@ -38,8 +41,13 @@ export interface PostMailboxOptions {
   readonly marks?: HeadMarks;
   /** The storage client that inserts as a given user; `storage` for everyone when absent. */
   readonly storageFor?: (user: UnlockedUser) => StorageApi;
-  /** Where a user's log actors live (the node's logWriter); standalone actors when absent. */
-  readonly logActors?: (user: UnlockedUser) => LogActors;
+  /** The node's registry of open logs (the logWriter). */
+  readonly logRegistry?: LogRegistry;
+  readonly log?: Log;
+  /** The node's logins (shared with SMTP AUTH); one of its own when absent. */
+  readonly logins?: LoginCache;
+  /** The organisation's per-user mail storage limit, reported by IMAP QUOTA; none when absent. */
+  readonly mailQuotaBytes?: number;
 }
 
 export interface InboxDelivery {
@@ -55,8 +63,11 @@ export interface InboxDelivery {
 export class PostMailbox {
   private readonly deps: MailboxDeps;
   private readonly users = new Map<string, Promise<UserMailbox>>();
+  private readonly lingering = new Map<string, TimerHandle>();
+  readonly logins: LoginCache;
 
   constructor(private readonly options: PostMailboxOptions) {
+    this.logins = options.logins ?? new LoginCache({ storage: options.storage, trust: options.trust, clock: options.clock });
     this.deps = {
       storage: options.storage,
       storageFor: options.storageFor,
@@ -64,7 +75,9 @@ export class PostMailbox {
       random: options.random,
       headWatch: options.headWatch,
       marks: options.marks ?? new HeadMarks(),
-      ...(options.logActors ? { logActors: options.logActors } : {}),
+      ...(options.logRegistry ? { logRegistry: options.logRegistry } : {}),
+      ...(options.log ? { log: options.log } : {}),
+      ...(options.mailQuotaBytes !== undefined ? { mailQuotaBytes: options.mailQuotaBytes } : {}),
     };
   }
 
@@ -73,11 +86,14 @@ export class PostMailbox {
   };
 
   private async authenticate(username: string, password: string): Promise<MailUserSession> {
-    const { storage, trust, clock } = this.options;
-    const user = await login({ storage, trust, address: username, password, clock });
-    const mailbox = await this.userMailbox(user.address, () => UserMailbox.open(this.deps, user));
+    const { user } = await this.logins.login(username, password);
+    return this.newSession(user.address, await this.userMailbox(user.address, () => UserMailbox.open(this.deps, user)));
+  }
+
+  private newSession(address: string, mailbox: UserMailbox): MailUserSession {
     mailbox.sessions++;
-    return new PostMailboxSession(mailbox, () => this.sessionClosed(user.address, mailbox));
+    this.stopLingering(address);
+    return new PostMailboxSession(mailbox, () => this.sessionClosed(address, mailbox));
   }
 
   private userMailbox(address: string, open: () => Promise<UserMailbox>): Promise<UserMailbox> {
@@ -91,19 +107,45 @@ export class PostMailbox {
     return mailbox;
   }
 
+  /** The last session closed: keep the keys and folders for MAILBOX_LINGER_MS (a client reconnecting), then drop them. */
   private sessionClosed(address: string, mailbox: UserMailbox): void {
     if (--mailbox.sessions > 0) return;
-    mailbox.release();
-    void this.users.get(address)?.then((current) => current === mailbox && mailbox.sessions === 0 && this.users.delete(address));
+    this.stopLingering(address);
+    this.lingering.set(
+      address,
+      this.options.clock.setTimeout(() => {
+        this.lingering.delete(address);
+        void this.users.get(address)?.then((current) => {
+          if (current !== mailbox || mailbox.sessions > 0) return;
+          mailbox.release();
+          this.users.delete(address);
+        });
+      }, MAILBOX_LINGER_MS),
+    );
+  }
+
+  private stopLingering(address: string): void {
+    const timer = this.lingering.get(address);
+    if (timer === undefined) return;
+    this.options.clock.clearTimeout(timer);
+    this.lingering.delete(address);
   }
 
   /**
    * Keep a user's mailbox open on this node without a session: the node hosts the user (holds its
-   * keys) so notifications reach its INBOX while no client is connected.
+   * keys) so notifications reach its INBOX while no client is connected. With the password it was
+   * unlocked with, the user's logins here take the fast path.
    */
-  async host(user: UnlockedUser): Promise<void> {
+  async host(record: LoginRecord, password?: string): Promise<void> {
+    const { user } = record;
+    if (password !== undefined) this.logins.keep(record, password);
     const mailbox = await this.userMailbox(user.address, () => UserMailbox.open(this.deps, user));
     mailbox.sessions++;
+  }
+
+  /** Stop lingering timers (the node is stopping). */
+  close(): void {
+    for (const address of [...this.lingering.keys()]) this.stopLingering(address);
   }
 
   /**

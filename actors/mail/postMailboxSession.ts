@@ -18,9 +18,10 @@ import {
   type MailUserSession,
   type MessageRef,
   type RecentClaim,
+  type StorageQuota,
 } from '../../mail/backend';
 import { FOLDER_OP_UIDS_MAX, MAILBOX_HEAD_READS_IN_FLIGHT_MAX } from '../../protocol/limits';
-import { parseBlockRef } from '../../storage/blocks';
+import { formatBlockRef, parseBlockRef } from '../../storage/blocks';
 import { DELETED, hasFlag } from '../../storage/folders/flags';
 import type { FolderEntry, FolderIndexOp } from '../../storage/folders/folderIndexOps';
 import { appendInsertKey, type FolderLog, INBOX, insertOp, newFolderId, uidValidityOf } from '../../storage/folders/folderLogs';
@@ -78,7 +79,7 @@ export class PostMailboxSession implements MailUserSession {
 
   listFolders(): Promise<readonly FolderInfo[]> {
     return this.run(async () => {
-      await this.mailbox.index.refresh();
+      this.mailbox.freshIndex();
       const entries = this.mailbox.entries().sort(byFolderOrder);
       return mapWindow(entries, MAILBOX_HEAD_READS_IN_FLIGHT_MAX, (entry) => this.info(entry));
     });
@@ -224,7 +225,7 @@ export class PostMailboxSession implements MailUserSession {
       const log = await this.mailbox.folder(entry);
       const key = appendInsertKey(this.mailbox.deps.random);
       const [r] = await log.append([insertOp({ ref, sizeOctets: raw.length, flags, internalDateMs: Math.floor(internalDateMs), key })]);
-      return { uidValidity: uidValidityOf(entry.folderId), uid: insertedUid(r!.change) };
+      return { uidValidity: uidValidityOf(entry.folderId), uid: insertedUid(r!.change), ref: formatBlockRef(ref) };
     });
   }
 
@@ -272,9 +273,7 @@ export class PostMailboxSession implements MailUserSession {
 
   move(folder: string, uids: readonly number[], destination: string): Promise<CopyResult> {
     return this.run(async () => {
-      const sourceEntry = await this.mailbox.requireEntry(folder);
-      const targetEntry = await this.mailbox.requireEntry(destination);
-      if (sourceEntry.folderId === targetEntry.folderId) throw new MailBackendError('CANNOT', 'messages cannot be moved into the folder they are in');
+      // Into the same folder too (RFC 6851): the copies get new UIDs, then the originals go.
       const { source, result } = await this.copyMessages(folder, uids, destination);
       await expungeAll(source, result.mapping.map((m) => m.source));
       return result;
@@ -286,6 +285,24 @@ export class PostMailboxSession implements MailUserSession {
       const parsed = parseBlockRef(ref);
       if (!parsed.ok) throw new MailBackendError('INTERNAL', parsed.message);
       return this.mailbox.storage.getData(parsed.value);
+    });
+  }
+
+  /** QUOTA: the sizes of the user's messages in every folder, against the organisation's per-user limit. */
+  quota(): Promise<StorageQuota | undefined> {
+    return this.run(async () => {
+      const limitBytes = this.mailbox.deps.mailQuotaBytes;
+      if (limitBytes === undefined) return undefined;
+      let usedBytes = 0;
+      for (const entry of this.mailbox.entries()) {
+        const log = await this.mailbox.folder(entry);
+        usedBytes += await log.read((s) => {
+          let bytes = 0;
+          for (const m of s.messages.values()) bytes += m.sizeOctets;
+          return bytes;
+        });
+      }
+      return { usedBytes, limitBytes };
     });
   }
 

@@ -1,28 +1,29 @@
 // One logged-in user's mail on this node, shared by all of the user's sessions here (IMAP connections,
 // the notifier): the unlocked keys, the folder index log, the open folder logs, and the change feed.
 //
-// Freshness: every log this node has open is watched through the HeadWatch port; a notice about a
-// newer head (another device wrote it) makes the log catch up, and its changes reach the watchers.
-// Without notices (a lost message), SELECT, STATUS and LIST re-read the heads they use, and a write
-// that loses its compare-and-swap catches up by itself.
+// Freshness: every log this node has open, and every folder whose counters it has shown, is watched
+// through the HeadWatch port; a notice about a newer head (another device wrote it) makes the log catch
+// up, and its changes reach the watchers. Commands therefore answer from memory, with no read of the
+// ring (issue 11). Notices may be lost: a log not confirmed against storage for MAILBOX_FRESH_MS is
+// re-read in the background when a command uses it (SELECT, STATUS, LIST), and what that finds reaches
+// the sessions as untagged updates; a write that loses its compare-and-swap catches up by itself.
 //
 // Ordering duty: a folder's watchers hear each change after its head is stored, in modseq order,
 // whether this node or another device made it.
 import type { FolderChange } from '../../mail/backend';
 import { MailBackendError } from '../../mail/backend';
-import type { Clock, Random } from '../../infra/ports';
-import { MAILBOX_OPEN_FOLDERS_MAX } from '../../protocol/limits';
+import type { Clock, Log, Random } from '../../infra/ports';
+import { MAILBOX_FRESH_MS, MAILBOX_OPEN_FOLDERS_MAX } from '../../protocol/limits';
 import type { StorageApi } from '../../storage/api';
 import { diffFolderStates, eventsOfChange } from '../../storage/folders/folderEvents';
 import type { FolderIndexState } from '../../storage/folders/folderIndexModel';
 import type { FolderEntry, FolderIndexChange } from '../../storage/folders/folderIndexOps';
-import { ensureDefaultFolders, type FolderIndexLog, type FolderLog, openFolderIndex, openFolderLog, readFolderSummary } from '../../storage/folders/folderLogs';
+import { ensureDefaultFolders, type FolderIndexLog, type FolderLog, folderLogAddress, openFolderIndex, openFolderLog, readFolderSummary } from '../../storage/folders/folderLogs';
 import type { FolderChangeRecord } from '../../storage/folders/folderOps';
 import type { FolderState, FolderSummary } from '../../storage/folders/folderState';
 import type { HeadMarks } from '../../storage/log/headMarks';
 import type { HeadWatch, HeadWatchSubscription } from '../../storage/log/headWatch';
-import type { LogActors, LogDeps, LogEvent } from '../../storage/log/logWriter';
-import { standaloneLogActors } from '../../machines/logAppend.machine';
+import type { LogDeps, LogEvent, LogRegistry } from '../../storage/log/logWriter';
 import type { UnlockedUser } from '../../storage/users/unlockedUser';
 import { folderChangeOf } from './postMailboxViews';
 
@@ -34,8 +35,11 @@ export interface MailboxDeps {
   readonly random: Random;
   readonly headWatch: HeadWatch;
   readonly marks: HeadMarks;
-  /** Where a user's log actors live (the node's logWriter); standalone actors when absent. */
-  readonly logActors?: (user: UnlockedUser) => LogActors;
+  /** The node's registry of open logs (the logWriter). */
+  readonly logRegistry?: LogRegistry;
+  readonly log?: Log;
+  /** The organisation's per-user mail storage limit (IMAP QUOTA); none when absent. */
+  readonly mailQuotaBytes?: number;
 }
 
 type Watcher = (change: FolderChange) => void;
@@ -48,7 +52,12 @@ export class UserMailbox {
   private readonly writers = new Map<string, Promise<FolderLog>>();
   private readonly watchers = new Map<string, Set<Watcher>>();
   private readonly headSubscriptions: HeadWatchSubscription[] = [];
+  /** Head notices of folders, by folder id: for open logs and for folders whose counters are cached. */
   private readonly folderSubscriptions = new Map<string, HeadWatchSubscription>();
+  /** Counters of folders that are not open, from their heads; dropped when a notice says the head moved. */
+  private readonly summaries = new Map<string, { summary: FolderSummary; readAtMs: number }>();
+  /** When each open log (by object id) was last known to match storage: opened, written, refreshed. */
+  private readonly confirmedAtMs = new Map<string, number>();
   /** \Recent: the highest UID some session of this node claimed, per folder id (node-local, like IMAP's notion). */
   readonly recentWatermarks = new Map<string, number>();
   sessions = 0;
@@ -62,14 +71,48 @@ export class UserMailbox {
     readonly index: FolderIndexLog,
   ) {
     this.storage = logDeps.storage;
+    this.confirm(index);
     index.subscribe((event) => this.onIndexEvent(event));
-    this.headSubscriptions.push(deps.headWatch.subscribe(index.address.objectId, (seq) => void index.refreshIfNewer(seq).catch(() => undefined)));
+    this.headSubscriptions.push(deps.headWatch.subscribe(index.address.objectId, (seq) => this.onNotice(index, seq)));
+  }
+
+  // ---- freshness -------------------------------------------------------------------------------------
+
+  private confirm(log: { address: { objectId: string } }): void {
+    this.confirmedAtMs.set(log.address.objectId, this.deps.clock.now());
+  }
+
+  /** A head notice: catch up if it is news (the writer confirmed itself with its own write). */
+  private onNotice(log: FolderIndexLog | FolderLog, seq: number): void {
+    void (log as FolderLog)
+      .refreshIfNewer(seq)
+      .then(() => this.confirm(log))
+      .catch((e: Error) => this.deps.log?.warn('mailbox.refresh.failed', { user: this.user.address, log: log.address.name, error: e.message }));
+  }
+
+  /** Re-read a log in the background when it has not been confirmed against storage lately. */
+  private keepFresh(log: FolderIndexLog | FolderLog): void {
+    const at = this.confirmedAtMs.get(log.address.objectId) ?? 0;
+    if (this.deps.clock.now() - at < MAILBOX_FRESH_MS) return;
+    this.confirm(log); // one background read at a time per log
+    void (log as FolderLog)
+      .refresh()
+      .then(() => this.confirm(log))
+      .catch((e: Error) => {
+        this.confirmedAtMs.delete(log.address.objectId);
+        this.deps.log?.warn('mailbox.refresh.failed', { user: this.user.address, log: log.address.name, error: e.message });
+      });
+  }
+
+  /** The folder index, as this node knows it (LIST); re-read in the background when not confirmed lately. */
+  freshIndex(): FolderIndexLog {
+    this.keepFresh(this.index);
+    return this.index;
   }
 
   static async open(deps: MailboxDeps, user: UnlockedUser): Promise<UserMailbox> {
     const pause = (delayMs: number) => new Promise<void>((resolve) => deps.clock.setTimeout(resolve, delayMs));
-    const actors = deps.logActors?.(user) ?? standaloneLogActors;
-    const logDeps: LogDeps = { storage: deps.storageFor?.(user) ?? deps.storage, signing: user.signing, random: deps.random, pause, marks: deps.marks, headWatch: deps.headWatch, actors };
+    const logDeps: LogDeps = { storage: deps.storageFor?.(user) ?? deps.storage, signing: user.signing, random: deps.random, pause, marks: deps.marks, headWatch: deps.headWatch, ...(deps.logRegistry ? { registry: deps.logRegistry } : {}) };
     const index = await openFolderIndex(logDeps, user, user.folderIndexLog);
     const mailbox = new UserMailbox(deps, user, logDeps, index);
     await ensureDefaultFolders(index, deps.random);
@@ -143,34 +186,57 @@ export class UserMailbox {
 
   // ---- folder logs ---------------------------------------------------------------------------------
 
-  /** The folder's log, opened once and shared; `fresh` re-reads its head first (SELECT, STATUS). */
+  /**
+   * The folder's log, opened once and shared. `fresh` (SELECT, STATUS, EXPUNGE): a log not confirmed
+   * against storage lately is re-read in the background; the command answers from memory now.
+   */
   async folder(entry: FolderEntry, fresh = false): Promise<FolderLog> {
     const cached = this.writers.get(entry.folderId);
     if (cached) {
       this.writers.delete(entry.folderId);
       this.writers.set(entry.folderId, cached);
       const log = await cached;
-      if (fresh) await log.refresh();
+      if (fresh) this.keepFresh(log);
       return log;
     }
     const opening = openFolderLog(this.logDeps, this.user, entry.folderId);
     this.writers.set(entry.folderId, opening);
     opening.catch(() => this.writers.get(entry.folderId) === opening && this.writers.delete(entry.folderId));
     const log = await opening;
-    log.subscribe((event) => this.onFolderEvent(entry.folderId, event));
-    this.folderSubscriptions.set(
-      entry.folderId,
-      this.deps.headWatch.subscribe(log.address.objectId, (seq) => void log.refreshIfNewer(seq).catch(() => undefined)),
-    );
+    this.confirm(log);
+    this.summaries.delete(entry.folderId);
+    log.subscribe((event) => {
+      if (event.kind === 'changes' && event.origin === 'local') this.confirm(log);
+      this.onFolderEvent(entry.folderId, event);
+    });
+    this.watchHead(entry.folderId, log.address.objectId);
     this.evictIdle();
     return log;
   }
 
-  /** The counters of a folder: from its open log, or from its head alone. */
+  /** Head notices of one folder: an open log catches up; cached counters are dropped (read again when asked). */
+  private watchHead(folderId: string, objectId: string): void {
+    if (this.folderSubscriptions.has(folderId)) return;
+    const onHead = (seq: number) => {
+      const open = this.writers.get(folderId);
+      if (open) void open.then((log) => this.onNotice(log, seq), () => undefined);
+      else this.summaries.delete(folderId);
+    };
+    this.folderSubscriptions.set(folderId, this.deps.headWatch.subscribe(objectId, onHead));
+  }
+
+  /** The counters of a folder: from its open log, or from its head alone (cached while notices say it has not moved). */
   async summary(entry: FolderEntry, fresh: boolean): Promise<FolderSummary> {
     const open = this.writers.get(entry.folderId);
     if (open) return (await this.folder(entry, fresh)).summary;
-    return readFolderSummary(this.storage, this.user, entry.folderId, this.deps.marks);
+    const cached = this.summaries.get(entry.folderId);
+    if (cached && (!fresh || this.deps.clock.now() - cached.readAtMs < MAILBOX_FRESH_MS)) return cached.summary;
+    const objectId = folderLogAddress(this.user, entry.folderId).objectId;
+    this.watchHead(entry.folderId, objectId);
+    const readAtMs = this.deps.clock.now();
+    const summary = await readFolderSummary(this.storage, this.user, entry.folderId, this.deps.marks);
+    if (!this.writers.has(entry.folderId)) this.summaries.set(entry.folderId, { summary, readAtMs });
+    return summary;
   }
 
   private onFolderEvent(folderId: string, event: LogEvent<FolderState, FolderChangeRecord>): void {
@@ -184,7 +250,10 @@ export class UserMailbox {
   }
 
   private closeWriter(folderId: string): void {
-    void this.writers.get(folderId)?.then((log) => log.close(), () => undefined);
+    void this.writers.get(folderId)?.then((log) => {
+      log.close();
+      this.confirmedAtMs.delete(log.address.objectId);
+    }, () => undefined);
     this.writers.delete(folderId);
     this.folderSubscriptions.get(folderId)?.unsubscribe();
     this.folderSubscriptions.delete(folderId);
@@ -216,6 +285,9 @@ export class UserMailbox {
   release(): void {
     for (const s of this.headSubscriptions) s.unsubscribe();
     for (const folderId of [...this.writers.keys()]) this.closeWriter(folderId);
+    for (const s of this.folderSubscriptions.values()) s.unsubscribe();
+    this.folderSubscriptions.clear();
+    this.summaries.clear();
     this.watchers.clear();
   }
 }

@@ -13,10 +13,17 @@ export function folderInfoOf(entry: FolderEntry, summary: FolderSummary, subscri
   return entry.specialUse ? { ...info, specialUse: entry.specialUse } : info;
 }
 
+/** Formatted references by the encoded one a folder state holds (the same bytes object while it lives). */
+const formatted = new WeakMap<Uint8Array, string>();
+
 export function messageRefOf(ref: Uint8Array): string {
+  const known = formatted.get(ref);
+  if (known !== undefined) return known;
   const decoded = decodeBlockRef(ref);
   if (!decoded.ok) throw new Error(`a folder holds a malformed reference: ${decoded.message}`);
-  return formatBlockRef(decoded.value);
+  const text = formatBlockRef(decoded.value);
+  formatted.set(ref, text);
+  return text;
 }
 
 export const messageMetaOf = (m: FolderMessage): MessageMeta => ({

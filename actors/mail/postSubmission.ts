@@ -11,19 +11,21 @@ import type { Clock, Log } from '../../infra/ports';
 import { type MailSubmission, type RecipientClass, type RecipientQuery, type SubmissionErrorCode, SubmissionError, type SubmissionReceipt, type SubmittedMessage, type SubmitterIdentity } from '../../mail/submission';
 import { MAIL_APP, mailBodyCodec } from '../../protocol/apps';
 import { canonicalBytes } from '../../protocol/frame';
-import { SUBMISSION_DEDUP_ENTRIES_MAX, SUBMISSION_DEDUP_MS } from '../../protocol/limits';
+import { SUBMISSION_DEDUP_ENTRIES_MAX, SUBMISSION_DEDUP_MS, SUBMISSION_NOTIFY_IN_FLIGHT_MAX } from '../../protocol/limits';
 import type { StorageApi } from '../../storage/api';
 import { formatBlockRef } from '../../storage/blocks';
-import { login } from '../../storage/users/login';
 import type { UnlockedUser } from '../../storage/users/unlockedUser';
+import type { LoginCache } from '../users/logins';
 import type { Directory, UserApp } from '../users/userHost';
 
 export interface PostSubmissionDeps {
   readonly trust: RingTrust;
   readonly clock: Clock;
   readonly log: Log;
-  /** The node's storage client: directory reads, logins. */
+  /** The node's storage client: directory reads. */
   readonly nodeStorage: StorageApi;
+  /** The node's logins (shared with IMAP): the full user login once, a fast check after. */
+  readonly logins: LoginCache;
   readonly directory: Directory;
   /** Storage and notification as a given (unlocked) user. */
   readonly appFor: (user: UnlockedUser) => Pick<UserApp, 'storage' | 'notify' | 'recordSentMail'>;
@@ -53,6 +55,15 @@ function submissionCode(code: string | undefined): SubmissionErrorCode {
   }
 }
 
+/** Run `work` on every item, at most `window` at a time. */
+async function inWindow<T>(items: readonly T[], window: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(window, items.length) }, worker));
+}
+
 export class PostSubmission implements MailSubmission {
   /** Users logged in over SMTP recently (their keys are needed to sign at submit time). */
   private readonly sessions = new Map<string, UnlockedUser>();
@@ -62,7 +73,7 @@ export class PostSubmission implements MailSubmission {
 
   async authenticate(username: string, password: string): Promise<SubmitterIdentity> {
     try {
-      const user = await login({ storage: this.deps.nodeStorage, trust: this.deps.trust, address: username, password, clock: this.deps.clock });
+      const { user } = await this.deps.logins.login(username, password);
       this.sessions.set(user.address, user);
       return { user: user.address, sendAs: [user.address] };
     } catch (e) {
@@ -111,14 +122,19 @@ export class PostSubmission implements MailSubmission {
       }),
     );
     this.expire();
+    // The sender keeps the content alive for recipients in other organisations (they cannot refresh
+    // leases in this ring; recipients here do, through their mailboxes): recorded while the
+    // notifications go out (both after the content is stored), not after them.
+    const foreign = envelope.postRecipients.filter((to) => to.split('@')[1]?.toLowerCase() !== this.deps.trust.org);
+    const recorded =
+      foreign.length === 0
+        ? Promise.resolve()
+        : app.recordSentMail(ref, foreign).catch((e: Error) => this.deps.log.warn('mail.sent.record.failed', { error: e.message }));
     const notified: string[] = [];
     const failures: { to: string; code: SubmissionErrorCode; message: string }[] = [];
-    for (const to of envelope.postRecipients) {
+    await inWindow(envelope.postRecipients, SUBMISSION_NOTIFY_IN_FLIGHT_MAX, async (to) => {
       const key = `${message.idempotencyKey}\n${to}`;
-      if (this.notified.has(key)) {
-        notified.push(to);
-        continue;
-      }
+      if (this.notified.has(key)) return void notified.push(to);
       try {
         await app.notify(to, MAIL_APP, body);
         this.notified.set(key, this.deps.clock.now());
@@ -126,14 +142,13 @@ export class PostSubmission implements MailSubmission {
       } catch (e) {
         failures.push({ to, code: submissionCode((e as { code?: string }).code), message: (e as Error).message });
       }
-    }
+    });
+    await recorded;
     if (failures.length) {
       const first = failures[0]!;
       this.deps.log.warn('mail.submit.partial', { notified, failed: failures.map((f) => `${f.to}: ${f.code}`) });
       throw new SubmissionError(first.code, failures.map((f) => `${f.to}: ${f.message}`).join('; '), failures.map((f) => f.to));
     }
-    // The sender keeps the content alive for its recipients (refreshes its leases).
-    await app.recordSentMail(ref, notified).catch((e: Error) => this.deps.log.warn('mail.sent.record.failed', { error: e.message }));
     this.deps.log.info('mail.submitted', { from: envelope.mailFrom, recipients: notified.length, bytes: raw.length, authenticated: envelope.authenticated });
     return { messageRef: ref.split(':')[2] ?? ref, notified };
   }

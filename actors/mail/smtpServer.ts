@@ -14,11 +14,14 @@ import type { SmtpSessionLimits } from '../../machines/smtpSession.machine';
 import { SmtpGatewayConnection } from './smtpConnection';
 import { SmarthostRelay, type SmarthostOptions } from './smtpRelay';
 import { SmtpSession } from './smtpSession';
+import type { MailCommandObserver } from './mailMetrics';
 
 export interface SmtpServerOptions {
   readonly submission: MailSubmission;
   readonly clock: Clock;
   readonly log: Log;
+  /** Told of every command answered (metrics). */
+  readonly observer?: MailCommandObserver;
   /** `submission` (default): AUTH required, POST and relayed recipients. `inbound`: the MX, no AUTH, local users only. */
   readonly mode?: GatewayMode;
   /** Default 127.0.0.1. */
@@ -56,6 +59,8 @@ class GatewayListener extends SMTPServer {
   onConnection: ((connection: SmtpGatewayConnection) => void) | undefined;
 
   override connect(socket: net.Socket, socketOptions?: ConstructorParameters<typeof SmtpGatewayConnection>[2]): void {
+    // A reply written in pieces must not wait for the client's delayed ACK (Nagle: ~40 ms a command).
+    socket.setNoDelay(true);
     const connection = new SmtpGatewayConnection(this, socket, socketOptions);
     this.connections.add(connection);
     connection.on('error', (err: Error) => this._onError(err));
@@ -155,6 +160,7 @@ export async function startSmtpServer(options: SmtpServerOptions): Promise<SmtpS
       budget,
       lookupTimeoutMs: timeouts.lookupTimeoutMs,
       submitTimeoutMs: timeouts.submitTimeoutMs,
+      ...(options.observer ? { observer: options.observer } : {}),
     });
     sessions.set(connection.id, session);
     void session.closed.then(() => sessions.delete(connection.id));

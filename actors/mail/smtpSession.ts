@@ -10,6 +10,7 @@ import { authResultOf, type AuthResult, type RecipientCheck } from '../../mail/s
 import type { MessageBudget } from '../../mail/smtp/messageBudget';
 import type { SmtpReply } from '../../mail/smtp/replies';
 import type { MailSubmission } from '../../mail/submission';
+import type { MailCommandObserver } from './mailMetrics';
 import { smtpSessionMachine, type Answer, type DeliveryInput, type RecipientCheckInput, type ReceivedMessage, type SmtpSessionLimits } from '../../machines/smtpSession.machine';
 import type { SmtpConnectionHooks, SmtpGatewayConnection } from './smtpConnection';
 import { withDeadline } from './smtpDeadline';
@@ -28,7 +29,14 @@ export interface SmtpSessionDeps {
   readonly budget: MessageBudget;
   readonly lookupTimeoutMs: number;
   readonly submitTimeoutMs: number;
+  /** Told of every command answered (metrics). */
+  readonly observer?: MailCommandObserver;
 }
+
+/** The SMTP command each awaited event answers, as /metrics names it. */
+const COMMAND_OF_EVENT: Record<string, string> = { CONNECTED: 'CONNECT', TLS_ESTABLISHED: 'STARTTLS', AUTH: 'AUTH', MAIL_FROM: 'MAIL', RCPT_TO: 'RCPT', DATA: 'DATA' };
+/** What smtp-server answers when a command is accepted without a reply of ours. */
+const ACCEPT_CODE: Record<string, number> = { CONNECT: 220, STARTTLS: 220, AUTH: 235 };
 
 /** A waiting smtp-server callback, in the two ways the machine can resolve it. */
 interface PendingCallback {
@@ -50,6 +58,7 @@ export class SmtpSession implements SmtpConnectionHooks {
   /** Resolves when the connection is gone and the machine stopped. */
   readonly closed: Promise<void>;
   private pending: PendingCallback | undefined;
+  private pendingSince: { command: string; atMs: number } | undefined;
   private password: string | undefined;
   private dataStream: SMTPServerDataStream | undefined;
   private message: Uint8Array | undefined;
@@ -176,7 +185,14 @@ export class SmtpSession implements SmtpConnectionHooks {
     }
     if (this.pending) this.log.error('smtp.session.overlapping_callbacks', { event: event.type });
     this.pending = callback;
+    this.pendingSince = { command: COMMAND_OF_EVENT[event.type] ?? event.type, atMs: performance.now() };
     this.actor.send(event);
+  }
+
+  private observe(code: number): void {
+    const since = this.pendingSince;
+    this.pendingSince = undefined;
+    if (since) this.deps.observer?.smtp(since.command, code, performance.now() - since.atMs);
   }
 
   private answer(answer: Answer): void {
@@ -186,6 +202,7 @@ export class SmtpSession implements SmtpConnectionHooks {
       this.log.error('smtp.session.answer_without_callback', { kind: answer.kind });
       return;
     }
+    this.observe(answer.kind === 'accept' ? (answer.reply?.code ?? ACCEPT_CODE[this.pendingSince?.command ?? ''] ?? 250) : answer.reply.code);
     if (answer.kind === 'accept') pending.accept(answer);
     else pending.refuse(answer.reply);
   }

@@ -22,7 +22,7 @@ import { DropAck, DropList, DropListReply, DropPut, DropPutReply, type Envelope,
 import { subjects } from '../../protocol/subjects';
 import type { Metrics } from '../metrics';
 import type { Peers } from '../storage/peers';
-import { runWrite, type SessionEnv } from '../storage/sessions';
+import { runWrite } from '../storage/sessions';
 import { checkEnvelope } from './dropHandlers';
 import { type DeliveryOutcome, type InboxContext, type InboxEntry, type InboxEvent, inboxMachine } from '../../machines/inbox.machine';
 import { notifierMachine } from '../../machines/notifier.machine';
@@ -39,7 +39,6 @@ export interface NotifierDeps {
   readonly trusted: () => readonly RingTrust[];
   readonly replicationFactor: number;
   readonly timings: StorageTimings;
-  readonly session: SessionEnv;
   /** The k (+extra) nodes nearest an id. */
   readonly locate: (id: string, extra: number) => Promise<string[]>;
   /** Fault injection (scenarios): return true to stop dead after a delivery and before its receipt. */
@@ -107,7 +106,7 @@ export class Notifier {
   /** Store an envelope in a drop of this ring: to all its replicas, done at a majority. */
   async storeEnvelope(dropId: string, envelope: Envelope): Promise<void> {
     const targets = (await this.deps.locate(dropId, 0)).slice(0, this.deps.replicationFactor);
-    const outcome = await runWrite(this.deps.session, { targets, quorum: majority(Math.min(this.deps.replicationFactor, targets.length)), attemptsMax: this.deps.timings.attemptsMax }, async (node) => {
+    const outcome = await runWrite({ targets, quorum: majority(Math.min(this.deps.replicationFactor, targets.length)), attemptsMax: this.deps.timings.attemptsMax }, async (node) => {
       const r = await this.deps.peers.request(node, DropPut, { dropId, envelope }, DropPutReply, this.deps.timings.requestTimeoutMs);
       if (!r.ok) return { kind: 'lost', code: r.code };
       if (r.body.ok) return { kind: 'ack' };

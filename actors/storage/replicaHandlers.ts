@@ -5,7 +5,7 @@
 import { blockIdOf } from '../../crypto/convergent';
 import type { RingTrust } from '../../crypto/certificates';
 import { blake2b } from '../../crypto/hash';
-import { verifyInsert } from '../../crypto/insertAuth';
+import { verifyInsert, verifyObjectInsert } from '../../crypto/insertAuth';
 import type { LocalStore } from '../../infra/store/port';
 import type { Clock, Log, TransportMessage } from '../../infra/ports';
 import { ErrorCodes } from '../../protocol/errors';
@@ -52,7 +52,12 @@ export class ReplicaHandlers {
 
   /** Entry point for every `storage.*` frame on this node's subject. */
   handle(frame: AnyFrame, msg: TransportMessage): void {
-    serveRequest(frame, msg, this.deps, { event: 'storage.request.failed', failure: StorageReply }, (f, answer) => this.dispatch(f, answer));
+    const started = performance.now();
+    serveRequest(frame, msg, this.deps, { event: 'storage.request.failed', failure: StorageReply }, (f, answer) =>
+      this.dispatch(f, answer).finally(() =>
+        this.deps.metrics.observe('post_storage_replica_ms', 'Storage requests this replica served, by kind, from arrival to answer', performance.now() - started, { kind: frame.kind }),
+      ),
+    );
   }
 
   private async dispatch(frame: AnyFrame, answer: Answer): Promise<void> {
@@ -139,7 +144,7 @@ export class ReplicaHandlers {
   private async objectPut(body: { object: any; replaces?: number; auth: any }, answer: Answer): Promise<void> {
     const o = body.object;
     const what = `object ${o.objectId.slice(0, 16)}`;
-    const auth = await verifyInsert(body.auth, [o.objectId, o.seq, versionHash(o)], this.deps.trust, this.deps.clock.now(), this.certs);
+    const auth = await verifyObjectInsert(body.auth, [o.objectId, o.seq, versionHash(o)], o.owner, this.deps.trust, this.deps.clock.now(), this.certs);
     if (!auth.ok) return this.refuse(answer, ErrorCodes.NOT_AUTHORISED, `${what}: ${auth.reason}`, what, ObjectPutReply);
     // A user writes only its own objects; nodes write for the CA (directory records) and repair.
     if (auth.kind === 'user' && Buffer.compare(Buffer.from(auth.signingKey), Buffer.from(o.owner)) !== 0)

@@ -3,7 +3,7 @@
 // object on its k closest live nodes: repair when the leaf set changes, anti-entropy with the
 // neighbours, lease collection and scrubbing, scheduled by replicaManager.machine one pass at a time.
 import type { Subscription } from 'rxjs';
-import type { ActorRefFrom, InspectionEvent } from 'xstate';
+import type { ActorRefFrom } from 'xstate';
 import type { RingTrust } from '../../crypto/certificates';
 import type { StorageSigner } from '../../crypto/insertAuth';
 import type { LocalStore } from '../../infra/store/port';
@@ -35,7 +35,6 @@ export interface ReplicaManagerDeps {
   readonly convergenceSecret: Uint8Array;
   readonly timings?: StorageTimings;
   readonly quotaBytes?: number;
-  readonly inspect?: (e: InspectionEvent) => void;
 }
 
 type ManagerRef = ActorRefFrom<typeof replicaManagerMachine>;
@@ -140,8 +139,8 @@ export class ReplicaManagerService {
         timings: this.timings,
         replicationFactor: this.deps.replicationFactor,
         convergenceSecret: this.deps.convergenceSecret,
-        session: { clock: this.deps.clock, inspect: this.deps.inspect },
         locate: (id, extra) => this.locate(id, extra),
+        observe: (op, ok, ms) => this.deps.metrics.observe('post_storage_client_ms', 'Replicated reads and writes this node made, by operation and outcome', ms, { op, outcome: ok ? 'ok' : 'failed' }),
       },
       signer,
     );

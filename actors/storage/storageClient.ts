@@ -3,7 +3,7 @@
 // back; everything read is verified. Lost requests are retried: every request is idempotent.
 import { blockIdOf } from '../../crypto/convergent';
 import { blake2b } from '../../crypto/hash';
-import { signInsert, type StorageSigner } from '../../crypto/insertAuth';
+import { signInsert, signObjectInsert, type StorageSigner } from '../../crypto/insertAuth';
 import type { Clock } from '../../infra/ports';
 import { ErrorCodes, PostError } from '../../protocol/errors';
 import { STORAGE_BATCH_IDS_MAX, type StorageTimings } from '../../protocol/limits';
@@ -13,7 +13,7 @@ import { type BlockRef, type DataSource, readBlockData, readBlocks, writeBlocks 
 import { checkSignedObject, type SignedObject, versionHash } from '../../storage/signedObject';
 import { majority } from '../../overlay/placement';
 import type { Peers } from './peers';
-import { runRead, runWrite, type SessionEnv, type WriteAnswer } from './sessions';
+import { runRead, runWrite, type WriteAnswer } from './sessions';
 
 export interface ClientDeps {
   readonly peers: Peers;
@@ -21,10 +21,13 @@ export interface ClientDeps {
   readonly timings: StorageTimings;
   readonly replicationFactor: number;
   readonly convergenceSecret: Uint8Array;
-  readonly session: SessionEnv;
   /** The k (+ extra) nodes nearest an id, nearest first (local view or asked of the id's root). */
   readonly locate: (id: string, extra: number) => Promise<string[]>;
+  /** Told of every replicated read and write: what, whether it succeeded, how long it took (metrics). */
+  readonly observe?: (op: StorageOp, ok: boolean, ms: number) => void;
 }
+
+export type StorageOp = 'putBlock' | 'getBlock' | 'putObject' | 'getObject' | 'refresh';
 
 /** Extra candidates a reader asks after the k replicas, for the window before repair completes. */
 const READ_EXTRA_CANDIDATES = 3;
@@ -34,6 +37,21 @@ export class StorageClient implements StorageApi {
     private readonly deps: ClientDeps,
     readonly signer: StorageSigner,
   ) {}
+
+  /** Run a replicated operation and report it to `observe`. */
+  private async timed<T>(op: StorageOp, run: () => Promise<T>, succeeded: (value: T) => boolean = () => true): Promise<T> {
+    const observe = this.deps.observe;
+    if (!observe) return run();
+    const started = performance.now();
+    try {
+      const value = await run();
+      observe(op, succeeded(value), performance.now() - started);
+      return value;
+    } catch (e) {
+      observe(op, false, performance.now() - started);
+      throw e;
+    }
+  }
 
   private get k(): number {
     return this.deps.replicationFactor;
@@ -78,10 +96,14 @@ export class StorageClient implements StorageApi {
   /** Blocks are read nearest first; when none of the nearest answered, say unreachable rather than missing. */
 
   /** Write one block to its replicas under a given lease and inserter (repair uses another inserter). */
-  async putBlockAs(id: string, bytes: Uint8Array, expiresAtMs: number, insertedBy: string, targets?: readonly string[]): Promise<readonly string[]> {
+  putBlockAs(id: string, bytes: Uint8Array, expiresAtMs: number, insertedBy: string, targets?: readonly string[]): Promise<readonly string[]> {
+    return this.timed('putBlock', () => this.putBlockTo(id, bytes, expiresAtMs, insertedBy, targets));
+  }
+
+  private async putBlockTo(id: string, bytes: Uint8Array, expiresAtMs: number, insertedBy: string, targets?: readonly string[]): Promise<readonly string[]> {
     const nodes = targets ?? (await this.deps.locate(id, 0)).slice(0, this.k);
     const auth = await signInsert(this.signer, [id, expiresAtMs, insertedBy]);
-    const outcome = await runWrite(this.deps.session, { targets: nodes, quorum: majority(Math.min(this.k, nodes.length)), attemptsMax: this.deps.timings.attemptsMax }, async (node) =>
+    const outcome = await runWrite({ targets: nodes, quorum: majority(Math.min(this.k, nodes.length)), attemptsMax: this.deps.timings.attemptsMax }, async (node) =>
       answerOf(await this.deps.peers.request(node, BlockPut, { id, block: bytes, expiresAtMs, insertedBy, auth }, StorageReply, this.deps.timings.requestTimeoutMs)),
     );
     if (!outcome.ok) throw new PostError(outcome.code, `storing block ${id.slice(0, 16)}: ${outcome.message}`);
@@ -89,9 +111,13 @@ export class StorageClient implements StorageApi {
   }
 
   /** A block, hash-verified; undefined when no candidate has a good copy. */
-  async fetchBlock(id: string, exclude: readonly string[] = []): Promise<Uint8Array | undefined> {
+  fetchBlock(id: string, exclude: readonly string[] = []): Promise<Uint8Array | undefined> {
+    return this.timed('getBlock', () => this.fetchBlockFrom(id, exclude), (block) => block !== undefined);
+  }
+
+  private async fetchBlockFrom(id: string, exclude: readonly string[]): Promise<Uint8Array | undefined> {
     const candidates = (await this.deps.locate(id, READ_EXTRA_CANDIDATES)).filter((n) => !exclude.includes(n));
-    const { value } = await runRead<Uint8Array>(this.deps.session, { candidates, mode: 'first', attemptsMax: this.deps.timings.attemptsMax }, async (node) => {
+    const { value } = await runRead<Uint8Array>({ candidates, mode: 'first', attemptsMax: this.deps.timings.attemptsMax }, async (node) => {
       const r = await this.deps.peers.request(node, BlockGet, { id }, BlockData, this.deps.timings.requestTimeoutMs);
       if (!r.ok) return { kind: 'lost' };
       if (!r.body.found || !r.body.block) return { kind: 'missing' };
@@ -107,12 +133,15 @@ export class StorageClient implements StorageApi {
   }
 
   /** A put of a signed object; `replacesSeq` undefined is a repair put (store if newer). */
-  async putObjectTo(object: SignedObject, replacesSeq: number | undefined, targets?: readonly string[]): Promise<ObjectPutResult & { acked?: readonly string[] }> {
-    const check = checkSignedObject(object);
-    if (!check.ok) return { ok: false, code: check.code, message: check.message };
+  putObjectTo(object: SignedObject, replacesSeq: number | undefined, targets?: readonly string[]): Promise<ObjectPutResult & { acked?: readonly string[] }> {
+    return this.timed('putObject', () => this.putObjectAt(object, replacesSeq, targets), (r) => r.ok);
+  }
+
+  private async putObjectAt(object: SignedObject, replacesSeq: number | undefined, targets?: readonly string[]): Promise<ObjectPutResult & { acked?: readonly string[] }> {
+    // Not verified here: the writer just signed it (or repair read it verified); every replica verifies it.
     const nodes = targets ?? (await this.deps.locate(object.objectId, 0)).slice(0, this.k);
-    const auth = await signInsert(this.signer, [object.objectId, object.seq, versionHash(object)]);
-    const outcome = await runWrite(this.deps.session, { targets: nodes, quorum: majority(Math.min(this.k, nodes.length)), attemptsMax: this.deps.timings.attemptsMax }, async (node) => {
+    const auth = await signObjectInsert(this.signer, object.owner, [object.objectId, object.seq, versionHash(object)]);
+    const outcome = await runWrite({ targets: nodes, quorum: majority(Math.min(this.k, nodes.length)), attemptsMax: this.deps.timings.attemptsMax }, async (node) => {
       const r = await this.deps.peers.request(node, ObjectPut, { object, replaces: replacesSeq, auth }, ObjectPutReply, this.deps.timings.requestTimeoutMs);
       if (!r.ok) return { kind: 'lost', code: r.code };
       if (r.body.ok) return { kind: 'ack' };
@@ -133,7 +162,11 @@ export class StorageClient implements StorageApi {
    * The newest verified version, or undefined when the object does not exist: a majority of its
    * replicas said so. When too few answered to tell "absent" from "unreachable", UNAVAILABLE.
    */
-  async getObject(objectId: string): Promise<SignedObject | undefined> {
+  getObject(objectId: string): Promise<SignedObject | undefined> {
+    return this.timed('getObject', () => this.newestObject(objectId));
+  }
+
+  private async newestObject(objectId: string): Promise<SignedObject | undefined> {
     const candidates = (await this.deps.locate(objectId, 0)).slice(0, this.k);
     const first = await this.readObjectFrom(objectId, candidates);
     if (first.value) return first.value;
@@ -147,7 +180,7 @@ export class StorageClient implements StorageApi {
   }
 
   private async readObjectFrom(objectId: string, candidates: readonly string[]) {
-    return runRead<SignedObject>(this.deps.session, { candidates, mode: 'all', attemptsMax: this.deps.timings.attemptsMax }, async (node) => {
+    return runRead<SignedObject>({ candidates, mode: 'all', attemptsMax: this.deps.timings.attemptsMax }, async (node) => {
       const r = await this.deps.peers.request(node, ObjectGet, { objectId }, ObjectData, this.deps.timings.requestTimeoutMs);
       if (!r.ok) return { kind: 'lost' };
       if (!r.body.found || !r.body.object) return { kind: 'missing' };
@@ -158,7 +191,11 @@ export class StorageClient implements StorageApi {
 
   // ---- leases -------------------------------------------------------------------------------------
 
-  async refresh(blockIds: readonly string[], opts?: PutOptions): Promise<void> {
+  refresh(blockIds: readonly string[], opts?: PutOptions): Promise<void> {
+    return this.timed('refresh', () => this.refreshLeases(blockIds, opts));
+  }
+
+  private async refreshLeases(blockIds: readonly string[], opts?: PutOptions): Promise<void> {
     const expiresAtMs = this.leaseEnd(opts);
     const byNode = new Map<string, string[]>();
     for (const id of blockIds) for (const node of (await this.deps.locate(id, 0)).slice(0, this.k)) byNode.set(node, [...(byNode.get(node) ?? []), id]);

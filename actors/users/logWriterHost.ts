@@ -1,20 +1,17 @@
-// The node's `logWriter` actor (DESIGN 7): one `user:<address>` child per user whose logs this node
-// writes, each the parent of that user's `log:<name>` actors (the append queue and compare-and-swap
-// retries of one open log; storage/log/logWriter.ts). The log handles spawn their actors lazily, so
-// after the supervisor restarts the logWriter each log's next append starts a new actor, and a batch
-// that was being written when its actor stopped is carried over to the new one.
+// The node's `logWriter` actor (DESIGN 7) and the registry of the logs this node has open. Each open
+// log runs its own append protocol (storage/log/appendProtocol.ts, a pure transition function driven
+// by its LogWriter handle); the registry lists them with their phases for /state and the dashboard.
+// The actor is the unit of supervision for them: when the supervisor restarts it (a bug crashed it),
+// every open log throws its in-memory state away and loads it again from storage, so nothing a bug
+// did to memory outlives the restart; appends queued meanwhile are written after the reload.
 import type { AnyActorRef } from 'xstate';
 import type { Log } from '../../infra/ports';
-import { childOf, spawnIn } from '../../machines/host';
-import { logAppendLogic, standaloneLogActors } from '../../machines/logAppend.machine';
 import { logWriterMachine } from '../../machines/logWriter.machine';
-import { userLogsMachine } from '../../machines/userLogs.machine';
-import type { AppendEffects, LogActors } from '../../storage/log/logWriter';
+import type { LogRegistry, OpenLogInfo, RegisteredLog } from '../../storage/log/logWriter';
 
-export class LogWriterHost {
-  private ref: AnyActorRef | undefined;
-  /** Log actors started on their own (no logWriter to live under): this host stops them itself. */
-  private readonly roots = new WeakSet<AnyActorRef>();
+export class LogWriterHost implements LogRegistry {
+  private started = false;
+  private readonly open = new Set<RegisteredLog>();
 
   constructor(private readonly log: Log) {}
 
@@ -22,50 +19,32 @@ export class LogWriterHost {
     return logWriterMachine.provide({ actions: { childFailed: (_, p) => this.failed(p.id, p.error) } });
   }
 
-  attach(ref: AnyActorRef): void {
-    this.ref = ref;
+  /** The supervisor started the actor: a second start is a restart, and every open log is rebuilt. */
+  attach(_ref: AnyActorRef): void {
+    if (this.started) this.rebuildAll();
+    this.started = true;
   }
 
-  /** Where the actors of `address`'s logs live. */
-  actorsFor(address: string): LogActors {
-    return {
-      start: (base, effects) => {
-        const user = this.userActor(address);
-        // The node is stopping (no logWriter to live under): the log still works, on an actor of its own.
-        if (!user) return this.root(base, effects);
-        // Two handles on one log (rare: a mailbox and an application) get distinct actors.
-        let id = base;
-        for (let n = 2; childOf(user, id)?.getSnapshot().status === 'active'; n++) id = `${base}#${n}`;
-        return spawnIn(user, id, logAppendLogic(effects)) ?? this.root(base, effects);
-      },
-      release: (ref) => {
-        const user = this.existingUserActor(address);
-        if (user && childOf(user, ref.id) === ref) user.send({ type: 'RELEASE', id: ref.id });
-        else if (this.roots.has(ref)) standaloneLogActors.release(ref);
-        // Otherwise it stopped with its parent already.
-      },
-    };
+  opened(log: RegisteredLog): void {
+    this.open.add(log);
   }
 
-  private root(id: string, effects: AppendEffects): AnyActorRef {
-    const ref = standaloneLogActors.start(id, effects);
-    this.roots.add(ref);
-    return ref;
+  closed(log: RegisteredLog): void {
+    this.open.delete(log);
   }
 
-  private existingUserActor(address: string): AnyActorRef | undefined {
-    const existing = childOf(this.ref, userChildId(address));
-    return existing?.getSnapshot().status === 'active' ? existing : undefined;
+  /** Every open log of this node and its append protocol's phase. */
+  openLogs(): OpenLogInfo[] {
+    return [...this.open].map((l) => l.info());
   }
 
-  private userActor(address: string): AnyActorRef | undefined {
-    const id = userChildId(address);
-    return this.existingUserActor(address) ?? spawnIn(this.ref, id, userLogsMachine.provide({ actions: { childFailed: (_, p) => this.failed(`${id}/${p.id}`, p.error) } }));
+  private rebuildAll(): void {
+    this.log.warn('log.rebuild', { logs: this.open.size });
+    for (const log of this.open)
+      log.rebuild().catch((e: Error) => this.log.error('log.rebuild.failed', { log: log.info().name, error: e.message }));
   }
 
   private failed(id: string, error: unknown): void {
     this.log.error('log.actor.failed', { actor: id, error: String((error as Error)?.message ?? error) });
   }
 }
-
-const userChildId = (address: string) => `user:${address.toLowerCase()}`;

@@ -11,16 +11,15 @@ import type { Clock, Log, Random } from '../../infra/ports';
 import { appPayloadCodec, hostedUserCodec, MAIL_APP, mailBodyCodec, MESSAGE_APP, messageBodyCodec } from '../../protocol/apps';
 import { ErrorCodes, PostError } from '../../protocol/errors';
 import { canonicalBytes } from '../../protocol/frame';
-import { DIRECTORY_CACHE_ENTRIES_MAX, DIRECTORY_CACHE_MS, USER_UNLOCK_RETRY_MS } from '../../protocol/limits';
+import { DIRECTORY_CACHE_ENTRIES_MAX, DIRECTORY_CACHE_MS, MESSAGES_LOG_ITEMS_MAX, USER_UNLOCK_RETRY_MS } from '../../protocol/limits';
 import { contentBlockIds } from '../../storage/leases';
 import type { StorageApi } from '../../storage/api';
 import { formatBlockRef, parseBlockRef } from '../../storage/blocks';
 import type { HeadWatch } from '../../storage/log/headWatch';
-import { type LogActors, type LogDeps, LogWriter } from '../../storage/log/logWriter';
+import { type LogDeps, type LogRegistry, LogWriter } from '../../storage/log/logWriter';
 import { logAddressFor } from '../../storage/log/logAddress';
-import { standaloneLogActors } from '../../machines/logAppend.machine';
 import { type MessageRecord, MESSAGES_LOG_NAME, messagesModel, SENT_MAIL_LOG_NAME } from '../../storage/messages/messagesModel';
-import { login, lookupUser } from '../../storage/users/login';
+import { loginWithKeystore, lookupUser } from '../../storage/users/login';
 import type { UnlockedUser } from '../../storage/users/unlockedUser';
 import type { PostMailbox } from '../mail/postMailbox';
 import type { DeliveryOutcome, Notification, Notifier, RecipientHandle } from '../notify/notifier';
@@ -42,8 +41,8 @@ export interface UserHostDeps {
   readonly storageFor: (user: UnlockedUser) => StorageApi;
   readonly headWatch: HeadWatch;
   readonly mailbox: () => PostMailbox | undefined;
-  /** Where a user's log actors live (the node's logWriter); standalone actors when absent. */
-  readonly logActors?: (address: string) => LogActors;
+  /** The node's registry of open logs (the logWriter). */
+  readonly logRegistry?: LogRegistry;
   /** Ready to reach the ring (the router joined): unlocking waits for it. */
   readonly ringReady: () => boolean;
   /** How often owners refresh the leases of what they reference. */
@@ -121,8 +120,7 @@ export class UserApp {
   /** Open one of the user's logs with its model (append, read, subscribe). */
   openLog<S, Op, C, Sum>(name: string, model: import('../../storage/log/logModel').LogModel<S, Op, C, Sum>): Promise<LogWriter<S, Op, C, Sum>> {
     const pause = (ms: number) => new Promise<void>((r) => this.deps.clock.setTimeout(r, ms));
-    const actors = this.deps.logActors?.(this.address) ?? standaloneLogActors;
-    const logDeps: LogDeps = { storage: this.storage, signing: this.user.signing, random: this.deps.random, pause, headWatch: this.deps.headWatch, actors };
+    const logDeps: LogDeps = { storage: this.storage, signing: this.user.signing, random: this.deps.random, pause, headWatch: this.deps.headWatch, ...(this.deps.logRegistry ? { registry: this.deps.logRegistry } : {}) };
     return LogWriter.open(logDeps, logAddressFor(this.user, name), model);
   }
 
@@ -157,7 +155,9 @@ export class UserApp {
     // Keyed by the content's block id (a reference also carries its key: too long for a record key).
     const parsed = parseBlockRef(ref);
     const key = `m:${parsed.ok ? parsed.value.id : ref}`;
-    await (await this.sentMail()).append([{ type: 'add', record: { key, direction: 'out', from: this.address, to: [...to], ref, sentAtMs: now, recordedAtMs: now } }]);
+    const [r] = await (await this.sentMail()).append([{ type: 'add', record: { key, direction: 'out', from: this.address, to: [...to], ref, sentAtMs: now, recordedAtMs: now } }]);
+    // A full log would stop keeping the content alive for the recipients: say so, never drop it quietly.
+    if (r?.change.type === 'full') throw new PostError(ErrorCodes.QUOTA_EXCEEDED, `${this.address}'s sent-mail log is full (${MESSAGES_LOG_ITEMS_MAX} records): the content of ${key} will not be refreshed for its recipients`);
   }
 
   private messages(): Promise<MessagesLog> {
@@ -358,12 +358,13 @@ export class UserHost {
   }
 
   private async unlock(address: string, password: string): Promise<UserApp> {
-    const user = await login({ storage: this.deps.nodeStorage, trust: this.deps.trust, address, password, clock: this.deps.clock });
+    const record = await loginWithKeystore({ storage: this.deps.nodeStorage, trust: this.deps.trust, address, password, clock: this.deps.clock });
+    const { user } = record;
     this.users.get(user.address)?.stop();
     const app = new UserApp(this.deps, user, this.deps.storageFor(user));
     this.users.set(user.address, app);
     this.pending.delete(user.address);
-    await this.deps.mailbox()?.host(user);
+    await this.deps.mailbox()?.host(record, password);
     app.start();
     this.log.info('user.hosted', { user: user.address, userId: userIdOf(user.address) });
     return app;

@@ -3,18 +3,19 @@ import { benches, findBench } from '../../bench/index';
 import { CommandError, defineCommand, helpText, parse, printJson } from '../args';
 
 const spec = defineCommand({
-  usage: 'post bench NAME|all [--quick] [--json]',
+  usage: 'post bench NAME|all [--quick] [--json] [--seed N]',
   summary: `Run a benchmark (${benches.map((b) => b.name).join(', ')}) or all of them.`,
   options: {
     quick: { type: 'boolean', description: 'smaller sizes, for a fast look' },
     json: { type: 'boolean', description: 'print results as one JSON document on stdout (progress goes to stderr)' },
+    seed: { type: 'string', description: 'seed of the simulated benches (storage-requirements): the same seed prints the same figures (default 1)' },
   },
   positionals: ['NAME'],
 });
 
 export async function benchCommand(argv: string[]): Promise<void> {
   const { values, positionals, help } = parse(spec, argv);
-  if (help) return void console.log(helpText(spec) + '\n\n' + benches.map((b) => `  ${b.name.padEnd(12)} ${b.summary}`).join('\n'));
+  if (help) return void console.log(helpText(spec) + '\n\n' + benches.map((b) => `  ${b.name.padEnd(Math.max(...benches.map((x) => x.name.length)) + 1)} ${b.summary}`).join('\n'));
   const name = positionals[0]!;
   const chosen = name === 'all' ? benches : [findBench(name)].filter((b) => b !== undefined);
   if (chosen.length === 0) throw new CommandError(`no benchmark ${name}; choose one of: all, ${benches.map((b) => b.name).join(', ')}`);
@@ -22,7 +23,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
   const results: Record<string, unknown> = {};
   for (const b of chosen) {
     log(`bench ${b.name}: ${b.summary}`);
-    results[b.name] = await b.run({ quick: values.quick === true, log });
+    results[b.name] = await b.run({ quick: values.quick === true, log, ...(values.seed !== undefined ? { seed: String(values.seed) } : {}) });
   }
   if (values.json) printJson(results);
 }

@@ -11,6 +11,7 @@ import { DashboardFeed } from '../dashboard/feed';
 import { type DashboardServer, startDashboardServer } from '../dashboard/server';
 import { DashboardState } from '../dashboard/state';
 import { type LabFile, readLab } from '../lab/labFile';
+import { operatorNatsOptions } from '../lab/nats';
 
 export const DEFAULT_DASHBOARD_PORT = 8026;
 
@@ -61,7 +62,8 @@ export async function runDashboard(labPath: string, opts: { host: string; port: 
     throw new CommandError(`cannot serve the dashboard on ${opts.host}:${opts.port}: ${why}`);
   }
   const emit = server.broadcast.bind(server);
-  const connect = (servers: readonly string[]) => NatsTransport.connect({ servers, name: 'post-dashboard' });
+  // lab.json may change (a restarted lab): the credentials of the lab as last read.
+  const connect = (servers: readonly string[]) => NatsTransport.connect({ ...operatorNatsOptions(lab, servers), name: 'post-dashboard' });
   const feed = new DashboardFeed({ connect, state, emit, now });
   emit(state.setLab(lab, now()));
   try {

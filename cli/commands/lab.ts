@@ -1,5 +1,6 @@
 // `post lab up | down | restart`: the local lab as processes on this machine: a three-server NATS
-// cluster on loopback and N node processes in one or more organisations, described by lab.json.
+// cluster on loopback (TLS, a key per node, an account per organisation: cli/lab/nats.ts) and N node
+// processes in one or more organisations, described by lab.json.
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { freePorts } from '../../infra/nats/free-ports';
@@ -14,18 +15,18 @@ import { initOrganisation } from './ca';
 import { initNode } from './node';
 import { addUser, newPassword } from '../lab/users';
 import { natsOf } from '../lab/labFile';
-import { subjects } from '../../protocol/subjects';
+import { GLOBAL_ACCOUNT } from '../../infra/nats/accounts';
+import { clusterAccounts, initNatsSecurity, LOOPBACK_NAMES, natsUserOfNode } from '../lab/nats';
 import { randomBytes } from 'node:crypto';
 
 const DEFAULT_DIR = '.lab';
-/** The leaf-node user organisations' clusters connect to the hub with: global-ring subjects only. */
-const LEAF_USER = { user: 'post-leaf', password: randomBytes(12).toString('hex'), allow: [subjects.globalAll()] };
 const DEFAULT_NODES = 5;
 const DEFAULT_ORG = 'lab.example';
 
 const upSpec = defineCommand({
   usage: 'post lab up [--nodes N] [--orgs DOMAIN,...] [--users N] [--dir DIR] [--json]',
-  summary: 'Start a local lab: a three-server NATS cluster on loopback and N nodes; prints the path of lab.json.',
+  summary:
+    'Start a local lab: a three-server NATS cluster on loopback (TLS under a CA of its own, a key per node; natsCa and natsCreds in lab.json) and N nodes; prints the path of lab.json.',
   options: {
     nodes: { type: 'string', description: `node processes (default ${DEFAULT_NODES}), spread over the organisations` },
     orgs: { type: 'string', description: `organisations, comma-separated (default ${DEFAULT_ORG})` },
@@ -89,30 +90,24 @@ async function labUp(argv: string[]): Promise<void> {
 
   const topology = values['nats-topology'] ?? 'shared';
   if (topology !== 'shared' && topology !== 'per-org') throw new CommandError(`--nats-topology must be shared or per-org, got ${topology}`);
-  const nats = await startDetached({ dir: join(dir, 'nats'), size: 3, ...(topology === 'per-org' && domains.length > 1 ? { acceptLeafs: { users: [LEAF_USER] } } : {}) });
-  const orgs: LabOrg[] = [];
-  for (const [i, domain] of domains.entries()) {
+  const trusts: { domain: string; ca: string; ringId: string }[] = [];
+  for (const domain of domains) {
     const ca = join(dir, 'orgs', domain, 'ca');
-    const trust = await initOrganisation(domain, ca, replication);
-    // per-org: the first organisation's cluster is the hub; every other one has its own cluster,
-    // linked to the hub by leaf-node connections that carry only the global ring's subjects.
-    const own =
-      topology === 'per-org' && i > 0
-        ? await startDetached({ dir: join(dir, 'orgs', domain, 'nats'), size: 3, clusterName: `post-${i}`, leafRemotes: [{ urls: nats.leafUrls, user: LEAF_USER.user, password: LEAF_USER.password }] })
-        : undefined;
-    orgs.push({ domain, ringId: trust.ringId, ca, operator: join(ca, OPERATOR_FILE), ...(own ? { nats: own.urls, natsPidFile: own.pidFile } : {}) });
+    trusts.push({ domain, ca, ringId: (await initOrganisation(domain, ca, replication)).ringId });
   }
-  const ports = await freePorts(count * 3 + orgs.length);
+  // NATS takes TLS and per-node credentials: a CA and server certificate for loopback, the operator's key.
+  const security = initNatsSecurity(join(dir, 'nats'), LOOPBACK_NAMES);
+  const ports = await freePorts(count * 3 + trusts.length);
   const nodes: LabNode[] = [];
   for (let i = 0; i < count; i++) {
-    const org = orgs[i % orgs.length]!;
+    const org = trusts[i % trusts.length]!;
     const data = join(dir, 'nodes', `node-${i + 1}`);
-    const cert = await initNode(org.ca, data, false, orgs.map((o) => o.ca));
+    const cert = await initNode(org.ca, data, false, trusts.map((o) => o.ca), security.tls.caFile);
     const host = '127.0.0.1';
     // Each organisation's first node is its MX: inbound Internet mail, stored under postmaster@DOMAIN.
-    const first = i < orgs.length;
+    const first = i < trusts.length;
     // With several organisations, the first two nodes of each are its gateways (one may die).
-    const gateway = orgs.length > 1 && i < 2 * orgs.length;
+    const gateway = trusts.length > 1 && i < 2 * trusts.length;
     nodes.push({
       id: cert.nodeId,
       org: org.domain,
@@ -126,7 +121,35 @@ async function labUp(argv: string[]): Promise<void> {
       ...(gateway ? { gateway: true } : {}),
     });
   }
-  const lab: LabFile = { nats: nats.urls, natsPidFile: nats.pidFile, orgs, nodes, users: [] };
+  const natsUsers = nodes.map((n) => natsUserOfNode(n.data, n.gateway === true));
+  const tlsCluster = { tls: security.tls, size: 3 };
+  // shared: one cluster, an account per organisation. per-org: the first organisation's cluster is the
+  // hub; every other one has its own cluster, whose global-ring account is linked to the hub's by
+  // leaf-node connections (TLS, a password per link) that carry only the global ring's subjects.
+  const perOrg = topology === 'per-org' && trusts.length > 1;
+  const leafUsers = perOrg ? trusts.slice(1).map((t) => ({ user: `leaf-${t.domain}`, password: randomBytes(18).toString('base64url') })) : [];
+  const hubRings = perOrg ? [trusts[0]!.ringId] : trusts.map((t) => t.ringId);
+  const nats = await startDetached({
+    dir: join(dir, 'nats'),
+    ...tlsCluster,
+    accounts: clusterAccounts({ rings: hubRings, nodes: natsUsers.filter((u) => hubRings.includes(u.ringId)), operatorCreds: security.operatorCreds, leafUsers }),
+    ...(perOrg ? { acceptLeafs: true } : {}),
+  });
+  const orgs: LabOrg[] = [];
+  for (const [i, t] of trusts.entries()) {
+    const leaf = perOrg && i > 0 ? leafUsers[i - 1]! : undefined;
+    const own = leaf
+      ? await startDetached({
+          dir: join(dir, 'orgs', t.domain, 'nats'),
+          ...tlsCluster,
+          clusterName: `post-${i}`,
+          accounts: clusterAccounts({ rings: [t.ringId], nodes: natsUsers.filter((u) => u.ringId === t.ringId), operatorCreds: security.operatorCreds }),
+          leafRemotes: [{ urls: nats.leafUrls, user: leaf.user, password: leaf.password, account: GLOBAL_ACCOUNT, caFile: security.tls.caFile }],
+        })
+      : undefined;
+    orgs.push({ domain: t.domain, ringId: t.ringId, ca: t.ca, operator: join(t.ca, OPERATOR_FILE), ...(own ? { nats: own.urls, natsPidFile: own.pidFile } : {}) });
+  }
+  const lab: LabFile = { nats: nats.urls, natsCreds: security.operatorCreds, natsCa: security.tls.caFile, natsPidFile: nats.pidFile, orgs, nodes, users: [] };
   writeLab(path, lab);
   // The live dashboard (`post lab dashboard`) follows the lab from its first node on.
   const dashboardLog = join(dir, 'dashboard.log');

@@ -1,18 +1,25 @@
 // `post node init` (a node identity certified by an organisation's CA) and `post node start`.
+import { existsSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { natsClientSecurity } from '../../infra/nats/clientSecurity';
+import { NatsConnectError } from '../../infra/nats/transport';
+import { defaultNodeNatsFiles, initNodeNatsCredentials, nodeNatsFiles } from '../../infra/nats/nodeCredentials';
 import { randomBytes } from 'node:crypto';
 import { issueNodeCertificate } from '../../crypto/certificates';
 import { signingKeyPairFromSeed } from '../../crypto/sign';
 import { nodeExists, readNode, readOrganisation, readRingTrust, writeFederation, writeNode } from '../../infra/files/identity';
 import { DEFAULT_INSPECT_URL, runNodeProcess } from '../../actors/nodeProcess';
+import { MAIL_QUOTA_BYTES_PER_USER_DEFAULT } from '../../protocol/limits';
 import { defineCommand, CommandError, helpText, intOption, parse, printJson, required } from '../args';
 
 const initSpec = defineCommand({
-  usage: 'post node init --ca DIR --data DIR [--federate CADIR,...] [--force] [--json]',
-  summary: 'Create a node identity (Ed25519 key; node id = BLAKE2b-256 of it) certified by the organisation CA in DIR.',
+  usage: 'post node init --ca DIR --data DIR [--nats-ca FILE] [--federate CADIR,...] [--force] [--json]',
+  summary:
+    'Create a node identity (Ed25519 key; node id = BLAKE2b-256 of it) certified by the organisation CA in DIR, and its NATS keys (DATA/nats/node.nk, global.nk).',
   options: {
     ca: { type: 'string', description: 'the CA folder written by `post ca init`' },
     data: { type: 'string', description: 'the node\'s data folder' },
+    'nats-ca': { type: 'string', description: 'the CA certificate of the NATS servers (`post nats init` writes it): kept as DATA/nats/ca.pem' },
     force: { type: 'boolean', description: 'replace an existing identity in the data folder' },
     federate: { type: 'string', description: 'CA folders of organisations to federate with, comma-separated' },
     json: { type: 'boolean', description: 'print the result as JSON' },
@@ -20,11 +27,14 @@ const initSpec = defineCommand({
 });
 
 const startSpec = defineCommand({
-  usage: 'post node start --data DIR --nats URL[,URL...] [--imap PORT] [--smtp PORT] [--http PORT] [--gateway] [--mx PORT --gateway-user ADDRESS] [--smarthost HOST:PORT] [--log-level LEVEL] [--inspect [URL]]',
+  usage: 'post node start --data DIR --nats URL[,URL...] [--nats-creds FILE] [--nats-ca FILE] [--nats-global-creds FILE] [--imap PORT] [--smtp PORT] [--http PORT] [--gateway] [--mx PORT --gateway-user ADDRESS] [--smarthost HOST:PORT] [--log-level LEVEL] [--inspect [URL]]',
   summary: 'Run a node: join its organisation\'s ring over NATS and serve until SIGTERM.',
   options: {
     data: { type: 'string', description: 'the node\'s data folder (from `post node init`)' },
-    nats: { type: 'string', description: 'NATS server URLs, comma-separated (a cluster)' },
+    nats: { type: 'string', description: 'NATS server URLs, comma-separated (a cluster): tls://HOST:PORT when the servers take TLS' },
+    'nats-creds': { type: 'string', description: 'the node\'s NATS credentials (default DATA/nats/node.nk)' },
+    'nats-global-creds': { type: 'string', description: 'a gateway\'s credentials in the global ring (default DATA/nats/global.nk)' },
+    'nats-ca': { type: 'string', description: 'the CA that signed the NATS servers\' certificates (default DATA/nats/ca.pem); with it, only tls:// URLs' },
     imap: { type: 'string', description: 'IMAP port (default 1143)' },
     smtp: { type: 'string', description: 'SMTP submission port (default 2525)' },
     http: { type: 'string', description: 'HTTP port for /state and /metrics (default 8025)' },
@@ -37,7 +47,7 @@ const startSpec = defineCommand({
   },
 });
 
-export async function initNode(caDir: string, dataDir: string, force = false, federate: readonly string[] = []) {
+export async function initNode(caDir: string, dataDir: string, force = false, federate: readonly string[] = [], natsCa?: string) {
   if (nodeExists(dataDir) && !force) throw new CommandError(`${dataDir} already holds a node identity; pass --force to replace it`);
   const org = readOrganisation(caDir);
   const keys = await signingKeyPairFromSeed(randomBytes(32));
@@ -48,12 +58,19 @@ export async function initNode(caDir: string, dataDir: string, force = false, fe
     trust: { org: org.ca.org, ringId: org.ca.ringId, caPublicKey: org.ca.caPublicKey },
     convergenceSecret: org.convergenceSecret,
     replicationFactor: org.replicationFactor,
+    mailQuotaBytesPerUser: org.mailQuotaBytesPerUser ?? MAIL_QUOTA_BYTES_PER_USER_DEFAULT,
   });
   writeFederation(
     dataDir,
     federate.map((d) => readRingTrust(d)).filter((t) => t.ringId !== org.ca.ringId),
   );
-  return cert;
+  // A new identity gets new NATS keys too (a kept CA stays).
+  if (force) {
+    const old = nodeNatsFiles(dataDir);
+    for (const path of [old.credsFile, old.globalCredsFile]) rmSync(path, { force: true });
+  }
+  const nats = initNodeNatsCredentials(dataDir, natsCa);
+  return { ...cert, nats };
 }
 
 /** `--inspect` without a URL (last, or followed by another option) means the inspector's default URL. */
@@ -81,9 +98,15 @@ export async function nodeCommand(argv: string[]): Promise<void> {
     if (help) return void console.log(helpText(initSpec));
     const data = resolve(required(values.data, 'data', initSpec.usage));
     const federate = (values.federate ?? '').split(',').map((d) => d.trim()).filter(Boolean).map((d) => resolve(d));
-    const cert = await initNode(resolve(required(values.ca, 'ca', initSpec.usage)), data, values.force === true, federate);
-    if (values.json) printJson({ id: cert.nodeId, org: cert.org, ringId: cert.ringId, data });
-    else console.log(`node ${cert.nodeId} of ${cert.org}\nidentity written to ${data}`);
+    const natsCa = values['nats-ca'] === undefined ? undefined : resolve(values['nats-ca']);
+    if (natsCa !== undefined && !existsSync(natsCa)) throw new CommandError(`--nats-ca: no file ${natsCa}; give the NATS CA certificate (\`post nats init\` writes ca.pem)`);
+    const cert = await initNode(resolve(required(values.ca, 'ca', initSpec.usage)), data, values.force === true, federate, natsCa);
+    if (values.json) printJson({ id: cert.nodeId, org: cert.org, ringId: cert.ringId, data, natsUser: cert.nats.nkey, natsGlobalUser: cert.nats.globalNkey });
+    else
+      console.log(
+        `node ${cert.nodeId} of ${cert.org}\nidentity and NATS keys written to ${data}\n` +
+          `NATS user ${cert.nats.nkey} (global ring: ${cert.nats.globalNkey}); \`post nats config --nodes ${data}\` puts them in the servers' configuration`,
+      );
     return;
   }
   if (sub === 'start') {
@@ -91,11 +114,24 @@ export async function nodeCommand(argv: string[]): Promise<void> {
     if (help) return void console.log(helpText(startSpec));
     const data = resolve(required(values.data, 'data', startSpec.usage));
     readNode(data); // fail early, with the file's own message
+    const defaults = defaultNodeNatsFiles(data);
+    const nats = {
+      credsFile: values['nats-creds'] === undefined ? defaults.credsFile : resolve(values['nats-creds']),
+      caFile: values['nats-ca'] === undefined ? defaults.caFile : resolve(values['nats-ca']),
+    };
+    const natsUrls = required(values.nats, 'nats', startSpec.usage).split(',').map((s) => s.trim()).filter(Boolean);
+    try {
+      natsClientSecurity(natsUrls, nats);
+    } catch (e) {
+      throw new CommandError((e as Error).message);
+    }
     const level = values['log-level'] ?? 'info';
     if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new CommandError(`--log-level must be debug, info, warn or error`);
     await runNodeProcess({
       dataDir: data,
-      natsUrls: required(values.nats, 'nats', startSpec.usage).split(',').map((s) => s.trim()).filter(Boolean),
+      natsUrls,
+      nats,
+      natsGlobalCredsFile: values['nats-global-creds'] === undefined ? defaults.globalCredsFile : resolve(values['nats-global-creds']),
       httpPort: intOption(values.http, 'http', 8025, { min: 0, max: 65535 }),
       imapPort: intOption(values.imap, 'imap', 1143, { min: 0, max: 65535 }),
       smtpPort: intOption(values.smtp, 'smtp', 2525, { min: 0, max: 65535 }),
@@ -105,6 +141,8 @@ export async function nodeCommand(argv: string[]): Promise<void> {
       smarthost: values.smarthost ? parseHostPort(values.smarthost) : undefined,
       logLevel: level as 'info',
       inspectUrl: inspectUrl(values.inspect),
+    }).catch((e) => {
+      throw e instanceof NatsConnectError ? new CommandError(e.message) : e;
     });
     return new Promise(() => {}); // serve until a signal stops the process
   }

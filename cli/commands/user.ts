@@ -9,13 +9,16 @@ import { type LabFile, readLab, writeLab } from '../lab/labFile';
 import { addUser } from '../lab/users';
 
 const spec = defineCommand({
-  usage: 'post user add ADDRESS --ca DIR --password-file FILE (--lab FILE | --nats URL[,URL...] --node NODEID) [--node NODEID] [--json]',
+  usage:
+    'post user add ADDRESS --ca DIR --password-file FILE (--lab FILE | --nats URL[,URL...] --nats-creds FILE --nats-ca FILE --node NODEID) [--node NODEID] [--json]',
   summary: 'Create a user of the CA\'s organisation (keys, certificate, keystore in the ring) hosted on a node.',
   options: {
     ca: { type: 'string', description: 'the organisation\'s CA folder (from `post ca init`)' },
     'password-file': { type: 'string', description: 'file holding the user\'s password (first line)' },
     lab: { type: 'string', description: 'a lab.json: the user is added to it' },
     nats: { type: 'string', description: 'NATS URLs of the ring (instead of --lab)' },
+    'nats-creds': { type: 'string', description: 'with --nats: the operator\'s NATS credentials (`post nats init` writes operator.nk)' },
+    'nats-ca': { type: 'string', description: 'with --nats: the CA of the NATS servers\' certificates' },
     node: { type: 'string', description: 'node to host the user (default: the first ready node of the organisation)' },
     json: { type: 'boolean', description: 'one JSON document on stdout' },
   },
@@ -44,7 +47,11 @@ export async function userCommand(argv: string[]): Promise<void> {
     lab = readLab(labPath);
   } else if (values.nats) {
     if (!values.node) throw new CommandError('with --nats, say which node hosts the user: --node NODEID (64 hex digits)');
-    lab = { nats: values.nats.split(','), natsPidFile: '', orgs: [{ domain: trust.org, ringId: trust.ringId, ca: caDir }], nodes: [{ id: values.node, org: trust.org, pid: 0, data: '', log: '', imap: { host: '', port: 0 }, smtp: { host: '', port: 0 }, http: { host: '', port: 0 } }], users: [] };
+    const natsFiles = {
+      ...(values['nats-creds'] ? { natsCreds: resolve(values['nats-creds']) } : {}),
+      ...(values['nats-ca'] ? { natsCa: resolve(values['nats-ca']) } : {}),
+    };
+    lab = { nats: values.nats.split(','), ...natsFiles, natsPidFile: '', orgs: [{ domain: trust.org, ringId: trust.ringId, ca: caDir }], nodes: [{ id: values.node, org: trust.org, pid: 0, data: '', log: '', imap: { host: '', port: 0 }, smtp: { host: '', port: 0 }, http: { host: '', port: 0 } }], users: [] };
   } else throw new CommandError(`give --lab FILE or --nats URL --node NODEID\nusage: ${spec.usage}`);
   const client = await LabClient.connect(lab);
   try {

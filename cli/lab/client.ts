@@ -13,6 +13,7 @@ import { CommandError } from '../args';
 import { findNode, type LabFile, type LabNode, type LabOrg, natsOf } from './labFile';
 import { isAlive } from '../../infra/nats/process';
 import { ControlSigner } from './operator';
+import { operatorNatsOptions } from './nats';
 
 export class LabClient {
   /** One connection per NATS cluster (organisations may each have their own). */
@@ -28,7 +29,7 @@ export class LabClient {
 
   static async connect(lab: LabFile): Promise<LabClient> {
     try {
-      return new LabClient(lab, await NatsTransport.connect({ servers: lab.nats, name: 'post-cli' }));
+      return new LabClient(lab, await NatsTransport.connect({ ...operatorNatsOptions(lab), name: 'post-cli' }));
     } catch (e) {
       throw new CommandError(`cannot reach the lab's NATS servers (${lab.nats.join(', ')}): is the lab up? (${(e as Error).message})`);
     }
@@ -40,7 +41,7 @@ export class LabClient {
     if (urls.join() === this.lab.nats.join()) return this.transport;
     let t = this.others.get(urls.join());
     if (!t) {
-      t = NatsTransport.connect({ servers: urls, name: 'post-cli' });
+      t = NatsTransport.connect({ ...operatorNatsOptions(this.lab, urls), name: 'post-cli' });
       this.others.set(urls.join(), t);
     }
     try {

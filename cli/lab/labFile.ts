@@ -46,6 +46,10 @@ export interface LabUser {
 
 export interface LabFile {
   readonly nats: string[];
+  /** The operator's NATS credentials (an nkey seed file): what the CLI and the dashboard connect with. */
+  readonly natsCreds?: string;
+  /** The CA certificate that signed the NATS servers' certificates (their URLs are then tls://). */
+  readonly natsCa?: string;
   /** nats-server pid file (for `lab down`). */
   readonly natsPidFile: string;
   readonly orgs: LabOrg[];

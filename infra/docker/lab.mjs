@@ -1,16 +1,20 @@
 #!/usr/bin/env node
 // Identities and users of the compose lab (docker-compose.yml), in the shared volume LAB_DIR (/lab):
 //
-//   node infra/docker/lab.mjs init    `post ca init` per organisation, `post node init` per node, and
-//                                     lab.json describing the lab as seen inside the compose network
-//                                     (what the dashboard and `post ... --lab` read). Done once: a volume
-//                                     that already holds lab.json is left as it is.
+//   node infra/docker/lab.mjs init    NATS's TLS CA, server certificate and operator key (`post nats
+//                                     init`), `post ca init` per organisation, `post node init` per node
+//                                     (its NATS keys and the CA), the servers' configuration with a user
+//                                     per node (`post nats config` → LAB_DIR/nats/nats.conf), and lab.json
+//                                     describing the lab as seen inside the compose network (what the
+//                                     dashboard and `post ... --lab` read). Done once: a volume that
+//                                     already holds lab.json is left as it is.
 //   node infra/docker/lab.mjs users   once every node is ready: postmaster@DOMAIN on the organisation's
 //                                     MX node and user1..userN@DOMAIN spread over its nodes (`post user
 //                                     add`); passwords go to lab.json and users.txt. Done once as well.
 //
 // Environment: LAB_TOPOLOGY "DOMAIN=NODE,NODE,... DOMAIN=..." (the first node of each organisation is
-// its MX), LAB_NATS (comma-separated URLs), LAB_USERS (users per organisation, default 2),
+// its MX), LAB_NATS (comma-separated tls://HOST:4222 URLs: the hosts are the cluster's members, their
+// routes on 6222), LAB_USERS (users per organisation, default 2),
 // LAB_READY_TIMEOUT_S (default 300), LAB_DIR (default /lab).
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -21,6 +25,8 @@ import { fileURLToPath } from 'node:url';
 
 /** The ports a node serves on inside the network (infra/docker/expose.mjs forwards them). */
 const NODE_PORTS = { imap: 1143, smtp: 2525, http: 8025, mx: 2526 };
+/** A NATS member's ports: clients (TLS), routes (mutual TLS), monitoring (its container's loopback: the healthcheck). */
+const NATS_PORTS = { client: 4222, route: 6222, http: 8222 };
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const POST = join(ROOT, 'bin', 'post');
@@ -68,7 +74,14 @@ function init() {
   const topology = parseTopology(process.env.LAB_TOPOLOGY);
   const nats = (process.env.LAB_NATS ?? '').split(',').filter(Boolean);
   if (nats.length === 0) fail('LAB_NATS is empty: set it to the NATS URLs, comma-separated');
+  const natsHosts = nats.map((url) => {
+    if (!url.startsWith('tls://')) fail(`LAB_NATS: the lab's NATS takes TLS only: give tls://HOST:${NATS_PORTS.client}, got ${url}`);
+    return new URL(url).hostname;
+  });
   mkdirSync(LAB_DIR, { recursive: true });
+  const natsDir = join(LAB_DIR, 'nats');
+  const security = postJson(['nats', 'init', '--dir', natsDir, '--hosts', [...natsHosts, 'localhost', '127.0.0.1'].join(',')]);
+  say(`NATS: CA ${security.ca}, operator ${security.operatorUser.slice(0, 12)}...`);
   const orgs = [];
   const nodes = [];
   for (const { domain, nodes: names } of topology) {
@@ -78,7 +91,7 @@ function init() {
     say(`organisation ${domain}: ring ${org.ringId.slice(0, 16)}`);
     names.forEach((name, i) => {
       const data = join(LAB_DIR, 'nodes', name);
-      const node = postJson(['node', 'init', '--ca', ca, '--data', data, '--force']);
+      const node = postJson(['node', 'init', '--ca', ca, '--data', data, '--nats-ca', security.ca, '--force']);
       const at = (port) => ({ host: name, port });
       nodes.push({
         id: node.id,
@@ -95,7 +108,12 @@ function init() {
       say(`node ${name} of ${domain}: ${node.id.slice(0, 16)}${i === 0 ? ' (MX)' : ''}`);
     });
   }
-  writeLab({ nats, natsPidFile: '', orgs, nodes, users: [] });
+  // One configuration for every member (each gets its name with --server_name); the routes list them all.
+  const routes = natsHosts.map((host) => `nats-route://${host}:${NATS_PORTS.route}`);
+  post(['nats', 'config', '--dir', natsDir, '--nodes', nodes.map((n) => n.data).join(','), '--listen', `0.0.0.0:${NATS_PORTS.client}`,
+    '--http', `127.0.0.1:${NATS_PORTS.http}`, '--cluster', `0.0.0.0:${NATS_PORTS.route}`, '--routes', routes.join(','), '--cluster-name', 'post-lab', '--out', join(natsDir, 'nats.conf')]);
+  say(`${join(natsDir, 'nats.conf')} written: TLS, a NATS user per node`);
+  writeLab({ nats, natsCreds: security.operatorCreds, natsCa: security.ca, natsPidFile: '', orgs, nodes, users: [] });
   say(`${LAB_FILE} written: ${orgs.length} organisations, ${nodes.length} nodes`);
 }
 

@@ -4,6 +4,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import type { CertificateAuthority, RingTrust } from '../../crypto/certificates';
 import type { NodeCertificate, OperatorCertificate } from '../../protocol/identity';
+import { MAIL_QUOTA_BYTES_PER_USER_DEFAULT } from '../../protocol/limits';
 
 export const DEFAULT_REPLICATION_FACTOR = 3;
 
@@ -12,6 +13,8 @@ export interface OrganisationFiles {
   readonly ca: CertificateAuthority;
   readonly convergenceSecret: Uint8Array;
   readonly replicationFactor: number;
+  /** Each user's mail storage limit (the sizes of their messages), reported by IMAP QUOTA. */
+  readonly mailQuotaBytesPerUser?: number;
 }
 
 /** What `post node init` writes into a node's data folder. */
@@ -21,6 +24,8 @@ export interface NodeFiles {
   readonly trust: RingTrust;
   readonly convergenceSecret: Uint8Array;
   readonly replicationFactor: number;
+  /** The organisation's per-user mail storage limit (copied from ca.json at `post node init`). */
+  readonly mailQuotaBytesPerUser: number;
   /** Organisations this node's ring federates with (federation.json; none when absent). */
   readonly federated: readonly RingTrust[];
 }
@@ -64,11 +69,12 @@ export function writeOrganisation(dir: string, org: OrganisationFiles): void {
     ringId: org.ca.ringId,
     caPublicKey: hex(org.ca.caPublicKey),
     replicationFactor: org.replicationFactor,
+    ...(org.mailQuotaBytesPerUser !== undefined ? { mailQuotaBytesPerUser: org.mailQuotaBytesPerUser } : {}),
   });
   writeJson(join(dir, 'ca.secret.json'), { caSecretKey: hex(org.ca.caSecretKey), convergenceSecret: hex(org.convergenceSecret) }, true);
 }
 
-export function readRingTrust(dir: string): RingTrust & { replicationFactor: number } {
+export function readRingTrust(dir: string): RingTrust & { replicationFactor: number; mailQuotaBytesPerUser: number } {
   const file = join(dir, 'ca.json');
   const j = readJson(file, 'run `post ca init --org DOMAIN --out DIR` first');
   return {
@@ -76,6 +82,7 @@ export function readRingTrust(dir: string): RingTrust & { replicationFactor: num
     ringId: String(j.ringId),
     caPublicKey: unhex(j.caPublicKey, 'caPublicKey', file),
     replicationFactor: Number(j.replicationFactor ?? DEFAULT_REPLICATION_FACTOR),
+    mailQuotaBytesPerUser: Number(j.mailQuotaBytesPerUser ?? MAIL_QUOTA_BYTES_PER_USER_DEFAULT),
   };
 }
 
@@ -87,6 +94,7 @@ export function readOrganisation(dir: string): OrganisationFiles {
     ca: { ...trust, caSecretKey: unhex(s.caSecretKey, 'caSecretKey', file) },
     convergenceSecret: unhex(s.convergenceSecret, 'convergenceSecret', file),
     replicationFactor: trust.replicationFactor,
+    mailQuotaBytesPerUser: trust.mailQuotaBytesPerUser,
   };
 }
 
@@ -106,7 +114,13 @@ export function writeNode(dir: string, node: Omit<NodeFiles, 'federated'>): void
       expiresAtMs: c.expiresAtMs,
       signature: hex(c.signature),
     },
-    ring: { org: node.trust.org, ringId: node.trust.ringId, caPublicKey: hex(node.trust.caPublicKey), replicationFactor: node.replicationFactor },
+    ring: {
+      org: node.trust.org,
+      ringId: node.trust.ringId,
+      caPublicKey: hex(node.trust.caPublicKey),
+      replicationFactor: node.replicationFactor,
+      mailQuotaBytesPerUser: node.mailQuotaBytesPerUser,
+    },
   });
   writeJson(join(dir, 'node.secret.json'), { signingSecretKey: hex(node.signingSecretKey), convergenceSecret: hex(node.convergenceSecret) }, true);
 }
@@ -149,6 +163,7 @@ export function readNode(dir: string): NodeFiles {
     },
     trust: { org: String(j.ring?.org), ringId: String(j.ring?.ringId), caPublicKey: unhex(j.ring?.caPublicKey, 'ring.caPublicKey', file) },
     replicationFactor: Number(j.ring?.replicationFactor ?? DEFAULT_REPLICATION_FACTOR),
+    mailQuotaBytesPerUser: Number(j.ring?.mailQuotaBytesPerUser ?? MAIL_QUOTA_BYTES_PER_USER_DEFAULT),
     signingSecretKey: unhex(s.signingSecretKey, 'signingSecretKey', secretFile),
     convergenceSecret: unhex(s.convergenceSecret, 'convergenceSecret', secretFile),
     federated: readFederation(dir),

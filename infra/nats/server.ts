@@ -11,9 +11,10 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { findNatsServer } from './binary';
-import { type LeafRemote, type LeafUser, natsServerConfig } from './config';
+import { type LeafRemote, type NatsAccount, natsServerConfig } from './config';
 import { freePorts } from './free-ports';
 import { isNatsServerWithConfig, NatsServerProcess, type NatsServerSpec } from './process';
+import type { NatsTlsFiles } from './tls';
 
 export interface NatsClusterOptions {
   /** Config files, logs (and the pid file when detached) go here; created if missing. */
@@ -29,10 +30,14 @@ export interface NatsClusterOptions {
   detached?: boolean;
   /** Defaults to findNatsServer(). */
   binary?: string;
-  /** Accept leaf-node connections (the hub of linked organisations), with these users' allow-lists. */
-  acceptLeafs?: { users: readonly LeafUser[] };
+  /** Accept leaf-node connections (the hub of linked organisations); their users are in `accounts`. */
+  acceptLeafs?: boolean;
   /** Connect every member as a leaf node to these remotes (an organisation's cluster linked to the hub). */
   leafRemotes?: readonly LeafRemote[];
+  /** TLS on every port; clients are then given `tls://` URLs. */
+  tls?: NatsTlsFiles;
+  /** Accounts and users: without them the servers are open (test harness only). */
+  accounts?: readonly NatsAccount[];
 }
 
 export interface NatsClusterMember extends NatsServerSpec {
@@ -97,7 +102,7 @@ export class NatsCluster {
         clusterPort: size > 1 ? clusterPort : undefined,
         httpPort,
         ...(opts.acceptLeafs ? { leafPort } : {}),
-        clientUrl: `nats://${host}:${port}`,
+        clientUrl: `${opts.tls ? 'tls' : 'nats'}://${host}:${port}`,
         httpUrl: `http://${host}:${httpPort}`,
         configPath: join(dir, `${name}.conf`),
         logPath: join(dir, `${name}.log`),
@@ -118,12 +123,15 @@ export class NatsCluster {
         leafnodes:
           opts.acceptLeafs || opts.leafRemotes
             ? {
-                ...(opts.acceptLeafs && member.leafPort ? { accept: { host, port: member.leafPort, users: opts.acceptLeafs.users } } : {}),
+                ...(opts.acceptLeafs && member.leafPort ? { accept: { host, port: member.leafPort } } : {}),
                 ...(opts.leafRemotes ? { remotes: opts.leafRemotes } : {}),
               }
             : undefined,
+        tls: opts.tls,
+        accounts: opts.accounts,
       });
-      writeFileSync(member.configPath, config);
+      // Leaf-link passwords may be in it.
+      writeFileSync(member.configPath, config, { mode: 0o600 });
       writeFileSync(member.logPath, ''); // a fresh cluster starts a fresh log (restarts append)
     }
     const processes = members.map((member) => new NatsServerProcess(member, binary));

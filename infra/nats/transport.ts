@@ -28,7 +28,7 @@ import { TransportError } from '../ports';
 import { assertPublishSubject, assertSubscribeSubject } from '../subject';
 import { transportCodeOf, transportError } from './errors';
 
-/** Credentials, from the node's configuration; the lab runs without any. */
+/** Credentials, from the node's configuration (natsClientSecurity builds them from files). */
 export type NatsCredentials =
   | { kind: 'userPass'; user: string; pass: string }
   | { kind: 'token'; token: string }
@@ -44,6 +44,11 @@ export interface NatsTransportOptions {
   /** Passed to the client as is (caFile, certFile, keyFile, handshakeFirst, ...). */
   tls?: NodeConnectionOptions['tls'];
   credentials?: NatsCredentials;
+  /**
+   * Where this connection's request replies arrive (protocol/subjects.ts replyPrefix): a node's NATS
+   * user may subscribe only to its own, so it must not use the client's default `_INBOX`.
+   */
+  inboxPrefix?: string;
   /** Client ping period; with maxPingOut, how fast a silent server is declared dead. */
   pingIntervalMs?: number;
   maxPingOut?: number;
@@ -54,6 +59,14 @@ export interface NatsTransportOptions {
   /** Bound on close(): pending publishes get this long to reach the server. */
   closeFlushMs?: number;
   log?: Log;
+}
+
+/** The first connection failed: no server, refused credentials, or TLS; the message says which and what to do. */
+export class NatsConnectError extends Error {
+  constructor(message: string, cause: unknown) {
+    super(message, { cause });
+    this.name = 'NatsConnectError';
+  }
 }
 
 export const NATS_DEFAULTS = {
@@ -91,11 +104,7 @@ export class NatsTransport implements Transport {
       nc = await connect(clientOptions(opts));
     } catch (error) {
       const servers = opts.servers.join(', ');
-      throw new Error(
-        `could not connect to NATS at ${servers}: ${(error as Error).message}. ` +
-          'Check that nats-server is running there (see infra/nats/server.ts) and that the URLs are right.',
-        { cause: error },
-      );
+      throw new NatsConnectError(`could not connect to NATS at ${servers}: ${(error as Error).message}. ${connectAdvice(error, opts)}`, error);
     }
     log.info('nats.connected', { server: nc.getServer() });
     return new NatsTransport(nc, opts, log);
@@ -165,7 +174,7 @@ export class NatsTransport implements Transport {
   }
 
   newInbox(): string {
-    return createInbox();
+    return createInbox(this.opts.inboxPrefix);
   }
 
   async flush(): Promise<void> {
@@ -260,6 +269,18 @@ export class NatsTransport implements Transport {
   }
 }
 
+/** What to check when the first connection fails: credentials and CA, or whether a server runs there at all. */
+function connectAdvice(error: unknown, opts: NatsTransportOptions): string {
+  const text = String((error as Error)?.message ?? error);
+  if (/authorization|authentication|permissions/i.test(text))
+    return opts.credentials === undefined
+      ? 'The servers require credentials: give the NATS credentials file (--nats-creds, or natsCreds in lab.json).'
+      : 'The servers refused these credentials: check that this key is in their configuration (post nats config).';
+  if (/certificate|self[- ]signed|tls|ssl/i.test(text))
+    return 'TLS failed: give the CA that signed the servers\' certificates (--nats-ca, or natsCa in lab.json).';
+  return 'Check that nats-server is running there (see infra/nats/server.ts) and that the URLs are right.';
+}
+
 function toMessage(msg: Msg): TransportMessage {
   const { subject, data, reply } = msg;
   return reply ? { subject, data, reply } : { subject, data };
@@ -284,6 +305,7 @@ function clientOptions(opts: NatsTransportOptions): NodeConnectionOptions {
   };
   if (opts.name !== undefined) options.name = opts.name;
   if (opts.tls !== undefined) options.tls = opts.tls;
+  if (opts.inboxPrefix !== undefined) options.inboxPrefix = opts.inboxPrefix;
   const credentials = opts.credentials;
   if (credentials !== undefined) {
     switch (credentials.kind) {

@@ -28,6 +28,21 @@ const common = [
   'CONDSTORE',
   'QRESYNC',
   'UTF8=ACCEPT',
+  'ESEARCH',
+  'SEARCHRES',
+  'WITHIN',
+  'SORT',
+  'ESORT',
+  'THREAD=ORDEREDSUBJECT',
+  'THREAD=REFERENCES',
+  'BINARY',
+  'LIST-EXTENDED',
+  'LIST-STATUS',
+  'STATUS=SIZE',
+  'MULTIAPPEND',
+  'CATENATE',
+  'QUOTA',
+  'QUOTA=RES-STORAGE',
 ];
 
 export function capabilityList(settings: ImapServerSettings, tlsActive: boolean, authenticated: boolean): string[] {

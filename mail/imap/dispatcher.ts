@@ -27,6 +27,8 @@ export type CommandOutcome =
       readonly text: string;
       readonly next: SessionStateName;
       readonly penalty?: Penalty;
+      /** The command answered (for metrics); absent for a line that was not one. */
+      readonly command?: string;
     }
   | { readonly kind: 'idle' }
   | { readonly kind: 'saslContinue' }
@@ -57,7 +59,7 @@ function resultFromError(session: ImapSession, commandName: string, error: unkno
   return { kind: 'done', status: 'NO', code: 'SERVERBUG', text: `${commandName} failed because of an internal error; it was logged` };
 }
 
-async function finish(session: ImapSession, tag: string | undefined, result: CommandResult, allowExpunge: boolean): Promise<CommandOutcome> {
+async function finish(session: ImapSession, tag: string | undefined, result: CommandResult, allowExpunge: boolean, command?: string): Promise<CommandOutcome> {
   if (result.kind === 'idle' || result.kind === 'saslContinue') return result;
   if (result.kind === 'startTls') return { kind: 'startTls', tag: tag!, text: result.text };
   let next = result.next ?? session.state;
@@ -78,6 +80,7 @@ async function finish(session: ImapSession, tag: string | undefined, result: Com
     next,
     ...(result.code ? { code: result.code } : {}),
     ...(penalty ? { penalty } : {}),
+    ...(command ? { command } : {}),
   };
 }
 
@@ -92,7 +95,7 @@ async function runCommand(session: ImapSession, frame: CommandFrame): Promise<Co
   const spec = findCommand(command.name);
   if (!spec) return finish(session, command.tag, { kind: 'done', status: 'BAD', text: `Unknown command ${command.name}` }, true);
   if (!spec.states.includes(session.state)) {
-    return finish(session, command.tag, { kind: 'done', status: 'BAD', text: wrongStateText(command.name, session.state, spec.states) }, true);
+    return finish(session, command.tag, { kind: 'done', status: 'BAD', text: wrongStateText(command.name, session.state, spec.states) }, true, command.name);
   }
   const uid = command.name.startsWith('UID ');
   let result: CommandResult;
@@ -102,15 +105,15 @@ async function runCommand(session: ImapSession, frame: CommandFrame): Promise<Co
   } catch (error) {
     result = resultFromError(session, command.name, error);
   }
-  return finish(session, command.tag, result, !(spec.holdsExpunges && !uid));
+  return finish(session, command.tag, result, !(spec.holdsExpunges && !uid), command.name);
 }
 
 async function endIdle(session: ImapSession, frame: CommandFrame): Promise<CommandOutcome> {
   const tag = session.idleTag;
   session.idleTag = undefined;
   const text = frameText(frame)?.trim().toUpperCase();
-  if (text !== 'DONE') return finish(session, tag, { kind: 'done', status: 'BAD', text: 'Expected DONE to end IDLE' }, true);
-  return finish(session, tag, { kind: 'done', status: 'OK', text: 'IDLE terminated' }, true);
+  if (text !== 'DONE') return finish(session, tag, { kind: 'done', status: 'BAD', text: 'Expected DONE to end IDLE' }, true, 'IDLE');
+  return finish(session, tag, { kind: 'done', status: 'OK', text: 'IDLE terminated' }, true, 'IDLE');
 }
 
 async function continueSasl(session: ImapSession, frame: CommandFrame): Promise<CommandOutcome> {
@@ -131,7 +134,7 @@ async function continueSasl(session: ImapSession, frame: CommandFrame): Promise<
   } catch (error) {
     result = resultFromError(session, 'AUTHENTICATE', error);
   }
-  return finish(session, exchange.tag, result, true);
+  return finish(session, exchange.tag, result, true, 'AUTHENTICATE');
 }
 
 export function runFrame(session: ImapSession, frame: CommandFrame, mode: FrameMode): Promise<CommandOutcome> {

@@ -6,7 +6,12 @@ export interface ImapAtom {
   readonly atom: string;
 }
 
-export type ImapValue = null | number | bigint | string | Buffer | ImapAtom | readonly ImapValue[];
+/** Bytes sent as a literal8 (~{n}, RFC 3516): binary content that may hold NUL. */
+export interface ImapLiteral8 {
+  readonly literal8: Buffer;
+}
+
+export type ImapValue = null | number | bigint | string | Buffer | ImapAtom | ImapLiteral8 | readonly ImapValue[];
 
 export interface EncodeOptions {
   /** UTF8=ACCEPT enabled: UTF-8 may appear inside quoted strings. */
@@ -39,8 +44,8 @@ class ChunkWriter {
     this.text += text;
   }
 
-  literal(data: Buffer): void {
-    this.text += `{${data.length}}${crlf}`;
+  literal(data: Buffer, eightBit = false): void {
+    this.text += `${eightBit ? '~' : ''}{${data.length}}${crlf}`;
     this.flushText();
     if (data.length > 0) this.chunks.push(data);
   }
@@ -73,7 +78,8 @@ function encodeValue(out: ChunkWriter, value: ImapValue, options: EncodeOptions)
       encodeValue(out, item, options);
     });
     out.write(')');
-  } else out.write((value as ImapAtom).atom);
+  } else if ('literal8' in value) out.literal(value.literal8, true);
+  else out.write((value as ImapAtom).atom);
 }
 
 /** Human-readable response text: one line, no CR/LF, never empty. */

@@ -16,6 +16,8 @@ export function canonicalFlag(flag: string): string | undefined {
     if (!canonical) throw new FlagError(`unknown system flag ${flag}`);
     return canonical;
   }
+  // "NIL" is an atom, but a client reading FLAGS (NIL) sees nil, not a keyword.
+  if (flag.toUpperCase() === 'NIL') throw new FlagError('NIL cannot be used as a keyword');
   if (flag.length > imapLimits.keywordBytesMax) throw new FlagError(`keyword longer than ${imapLimits.keywordBytesMax} characters`);
   if (!keywordPattern.test(flag)) throw new FlagError(`"${flag}" is not a valid keyword`);
   return flag;

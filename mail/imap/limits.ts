@@ -36,6 +36,10 @@ export const imapLimits = {
   messageCacheBytesMax: 96 * 1024 * 1024,
   /** Parsed MIME structures cached across sessions (each a few hundred bytes). */
   structureCacheEntriesMax: 20_000,
+  /** SORT/THREAD keys cached across sessions (about 200 bytes each): two 100,000-message folders. */
+  sortKeyCacheEntriesMax: 250_000,
+  /** Message loads in flight while one command reads many messages (SORT keys of a cold folder). */
+  messageLoadsInFlightMax: 16,
   /** MIME nesting depth parsed: deeper parts are treated as opaque leaves. */
   mimeDepthMax: 40,
   /** MIME parts indexed per message: a message with more is indexed up to this many. */
@@ -56,8 +60,6 @@ export const imapLimits = {
   closeFlushMs: 5_000,
   /** UIDs a client may list as known in SELECT (QRESYNC ...): bounds the set we expand. */
   qresyncKnownUidsMax: 1_000_000,
-  /** Distinct charset decoders kept: charset labels come from untrusted messages. */
-  charsetDecodersMax: 256,
   /** Field/value pairs in an ID command (RFC 2971 allows at most 30). */
   idFieldsMax: 30,
   /** Untagged change notices buffered per selected mailbox before the view resynchronises. */

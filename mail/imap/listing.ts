@@ -1,11 +1,16 @@
 // The mailbox listing behind LIST, LSUB and XLIST: pattern matching, \Noselect for missing
-// superiors, CHILDREN attributes (RFC 3348), special-use attributes (RFC 6154).
+// superiors, CHILDREN attributes (RFC 3348), special-use attributes (RFC 6154), and the
+// LIST-EXTENDED selection (RFC 5258: SUBSCRIBED, RECURSIVEMATCH with CHILDINFO).
 import type { FolderInfo } from '../backend';
 import { hierarchyDelimiter, patternToRegExp } from './mailboxNames';
 
 export interface ListEntry {
   readonly name: string;
   readonly attributes: readonly string[];
+  /** RECURSIVEMATCH: the mailbox has a subscribed inferior (RFC 5258 CHILDINFO "SUBSCRIBED"). */
+  readonly childInfoSubscribed?: boolean;
+  /** The folder exists (LIST-STATUS reports only these). */
+  readonly exists: boolean;
 }
 
 export interface ListOptions {
@@ -13,6 +18,8 @@ export interface ListOptions {
   readonly specialUseOnly: boolean;
   /** Add \Subscribed (LIST ... RETURN (SUBSCRIBED)). */
   readonly markSubscribed: boolean;
+  /** RECURSIVEMATCH (with subscribedOnly): also parents of subscribed mailboxes, with CHILDINFO. */
+  readonly recursiveMatch?: boolean;
 }
 
 function ancestors(name: string): string[] {
@@ -42,18 +49,25 @@ export function listEntries(folders: readonly FolderInfo[], subscriptions: reado
     for (const other of names) if (other.startsWith(prefix)) return true;
     return false;
   };
+  // RECURSIVEMATCH: a matching name with a subscribed inferior that the pattern itself does not list.
+  const subscribedBelow = (name: string): boolean => {
+    const prefix = `${name}${hierarchyDelimiter}`;
+    for (const other of subscribed) if (other.startsWith(prefix) && !matches(other)) return true;
+    return false;
+  };
   const entries: ListEntry[] = [];
   for (const name of names) {
     if (!matches(name)) continue;
     const folder = existing.get(name);
-    if (options.subscribedOnly && !subscribed.has(name)) continue;
+    const childInfo = options.recursiveMatch === true && subscribedBelow(name);
+    if (options.subscribedOnly && !subscribed.has(name) && !childInfo) continue;
     if (options.specialUseOnly && !folder?.specialUse) continue;
     const attributes: string[] = [];
     if (!folder) attributes.push(options.subscribedOnly ? '\\NonExistent' : '\\Noselect');
     attributes.push(hasChildren(name) ? '\\HasChildren' : '\\HasNoChildren');
     if (folder?.specialUse) attributes.push(folder.specialUse);
     if (options.markSubscribed && subscribed.has(name)) attributes.push('\\Subscribed');
-    entries.push({ name, attributes });
+    entries.push({ name, attributes, exists: folder !== undefined, ...(childInfo ? { childInfoSubscribed: true } : {}) });
   }
   return entries.sort(byListOrder);
 }
@@ -65,10 +79,10 @@ export function lsubEntries(folders: readonly FolderInfo[], subscriptions: reado
   const subscribed = new Set(subscriptions);
   const entries = new Map<string, ListEntry>();
   for (const name of subscribed) {
-    if (regex.test(name)) entries.set(name, { name, attributes: existing.has(name) ? [] : ['\\Noselect'] });
+    if (regex.test(name)) entries.set(name, { name, attributes: existing.has(name) ? [] : ['\\Noselect'], exists: existing.has(name) });
     if (!pattern.includes('%')) continue;
     for (const ancestor of ancestors(name)) {
-      if (!subscribed.has(ancestor) && regex.test(ancestor) && !entries.has(ancestor)) entries.set(ancestor, { name: ancestor, attributes: ['\\Noselect'] });
+      if (!subscribed.has(ancestor) && regex.test(ancestor) && !entries.has(ancestor)) entries.set(ancestor, { name: ancestor, attributes: ['\\Noselect'], exists: existing.has(ancestor) });
     }
   }
   return [...entries.values()].sort(byListOrder);

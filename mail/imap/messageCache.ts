@@ -1,8 +1,10 @@
-// Raw message bytes and parsed MIME structures, shared by every session of a server and keyed by
-// content reference (copies of one message share an entry). Both caches are LRU and bounded:
-// raw bytes by total size, structures by count. Concurrent loads of one reference share a promise.
+// Raw message bytes, parsed MIME structures and SORT/THREAD keys, shared by every session of a
+// server and keyed by content reference (copies of one message share an entry). The caches are LRU
+// and bounded: raw bytes by total size, structures and sort keys by count. Concurrent loads of one
+// reference share a promise.
 import { parseMessageStructure, type MimeEntity } from '../mime/structure';
 import { imapLimits } from './limits';
+import { sortKeysOf, type SortKeys } from './sort/sortKeys';
 
 export interface LoadedMessage {
   readonly raw: Uint8Array;
@@ -14,11 +16,33 @@ export class MessageCache {
   private rawBytes = 0;
   private readonly structures = new Map<string, MimeEntity>();
   private readonly loading = new Map<string, Promise<Uint8Array>>();
+  private readonly sortKeyEntries = new Map<string, SortKeys>();
 
   constructor(
     private readonly rawBytesMax: number = imapLimits.messageCacheBytesMax,
     private readonly structuresMax: number = imapLimits.structureCacheEntriesMax,
+    private readonly sortKeysMax: number = imapLimits.sortKeyCacheEntriesMax,
   ) {}
+
+  /** Sort keys when cached, without loading anything (the fast path of SORT over a big folder). */
+  cachedSortKeys(ref: string): SortKeys | undefined {
+    return this.sortKeyEntries.get(ref);
+  }
+
+  /**
+   * A message's SORT/THREAD keys. On a miss only the header is read, and the raw bytes are not
+   * kept (a SORT over 100,000 messages must not flush the raw cache).
+   */
+  async sortKeys(ref: string, load: () => Promise<Uint8Array>): Promise<SortKeys> {
+    const cached = this.sortKeyEntries.get(ref);
+    if (cached) return cached;
+    const raw = this.raws.get(ref) ?? (await (this.loading.get(ref) ?? load()));
+    const keys = sortKeysOf(raw);
+    this.sortKeyEntries.set(ref, keys);
+    // Insertion order is age: the oldest keys go first (a hit does not reorder: too costly per message).
+    while (this.sortKeyEntries.size > this.sortKeysMax) this.sortKeyEntries.delete(this.sortKeyEntries.keys().next().value!);
+    return keys;
+  }
 
   async raw(ref: string, load: () => Promise<Uint8Array>): Promise<Uint8Array> {
     const cached = this.raws.get(ref);
@@ -60,6 +84,11 @@ export class MessageCache {
     this.structures.set(ref, structure);
     while (this.structures.size > this.structuresMax) this.structures.delete(this.structures.keys().next().value!);
     return structure;
+  }
+
+  /** Bytes the server already has (an APPEND): later reads of `ref` need no storage read. */
+  remember(ref: string, raw: Uint8Array): void {
+    this.rememberRaw(ref, raw);
   }
 
   private rememberRaw(ref: string, raw: Uint8Array): void {

@@ -1,7 +1,7 @@
 // A sequence set of a command, resolved against the session's view: by sequence number or by UID.
 import { failBad } from './command';
 import type { SelectedMailbox, ViewMessage } from './selectedMailbox';
-import { resolveSequenceNumbers, resolveUidIndexes, SequenceSetError, type SequenceSet } from './sequenceSet';
+import { resolveSequenceNumbers, resolveUidIndexes, savedResultSet, SequenceSetError, type SequenceSet } from './sequenceSet';
 
 export interface SelectedMessage {
   readonly seq: number;
@@ -9,6 +9,11 @@ export interface SelectedMessage {
 }
 
 export function selectMessages(view: SelectedMailbox, set: SequenceSet, byUid: boolean): SelectedMessage[] {
+  if (set === savedResultSet) {
+    // Messages expunged since the SEARCH simply drop out (RFC 5182 2.1).
+    const indexes = [...view.savedUids].map((uid) => view.indexOfUid(uid)).filter((index) => index >= 0);
+    return indexes.sort((a, b) => a - b).map((index) => ({ seq: index + 1, message: view.messages[index]! }));
+  }
   if (byUid) {
     return resolveUidIndexes(set, view.messages.map((m) => m.uid)).map((index) => ({ seq: index + 1, message: view.messages[index]! }));
   }

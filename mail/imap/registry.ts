@@ -20,13 +20,16 @@ import { lsubCommand } from './commands/lsub';
 import { moveCommand } from './commands/move';
 import { namespaceCommand } from './commands/namespace';
 import { noopCommand } from './commands/noop';
+import { getQuotaCommand, getQuotaRootCommand, setQuotaCommand } from './commands/quota';
 import { renameCommand } from './commands/rename';
 import { searchCommand } from './commands/search';
 import { examineCommand, selectCommand } from './commands/select';
+import { sortCommand } from './commands/sort';
 import { starttlsCommand } from './commands/starttls';
 import { statusCommand } from './commands/status';
 import { storeCommand } from './commands/store';
 import { subscribeCommand } from './commands/subscribe';
+import { threadCommand } from './commands/thread';
 import { unselectCommand } from './commands/unselect';
 import { unsubscribeCommand } from './commands/unsubscribe';
 import { xlistCommand } from './commands/xlist';
@@ -53,13 +56,18 @@ const commands: readonly CommandSpec<any>[] = [
   moveCommand,
   namespaceCommand,
   noopCommand,
+  getQuotaCommand,
+  getQuotaRootCommand,
+  setQuotaCommand,
   renameCommand,
   searchCommand,
   selectCommand,
+  sortCommand,
   starttlsCommand,
   statusCommand,
   storeCommand,
   subscribeCommand,
+  threadCommand,
   unselectCommand,
   unsubscribeCommand,
   xlistCommand,

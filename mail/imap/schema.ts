@@ -1,10 +1,12 @@
 // Argument schemas: each command declares its arguments; they are checked and converted here
 // before the handler runs, so handlers see typed values and malformed input gets BAD early.
+import { CommandFailure } from './command';
 import { canonicalFlags, FlagError } from './flags';
 import { parseImapDateTime } from './dateTime';
 import { decodeMailboxName, MailboxNameError } from './mailboxNames';
 import type { ImapToken } from './parser';
-import { isSequenceSetSyntax, parseSequenceSet, SequenceSetError, type SequenceSet } from './sequenceSet';
+import { isSequenceSetSyntax, parseSequenceSet, savedResultSet, SequenceSetError, type SequenceSet } from './sequenceSet';
+import { decodeMailboxUtf7, Utf7Error } from './utf7';
 
 export interface ArgValueMap {
   atom: string;
@@ -27,6 +29,8 @@ export interface ArgSpec {
   readonly name: string;
   readonly kind: ArgKind;
   readonly optional?: boolean;
+  /** A mailbox name about to be created: a name that cannot exist is refused with CANNOT, not NONEXISTENT. */
+  readonly creates?: boolean;
 }
 
 export type ArgSchema = readonly ArgSpec[];
@@ -61,7 +65,7 @@ function shapeMatches(kind: ArgKind, token: ImapToken): boolean {
     case 'string':
       return token.kind === 'string';
     case 'sequenceSet':
-      return token.kind === 'atom' && isSequenceSetSyntax(token.value);
+      return token.kind === 'atom' && (token.value === '$' || isSequenceSetSyntax(token.value));
     case 'number':
       return token.kind === 'atom' && numberPattern.test(token.value);
     case 'list':
@@ -76,6 +80,31 @@ function shapeMatches(kind: ArgKind, token: ImapToken): boolean {
   }
 }
 
+/**
+ * A well-formed name that is not valid modified UTF-7 (a bare "&", say) names no mailbox: the
+ * command is fine, so the answer is NO, not BAD (some clients drop the connection on a BAD).
+ */
+function refuseInvalidUtf7(spec: ArgSpec, wire: string, context: SchemaContext): void {
+  if (context.utf8) return;
+  try {
+    decodeMailboxUtf7(wire);
+  } catch (error) {
+    if (!(error instanceof Utf7Error)) throw error;
+    if (!error.notModifiedUtf7) return; // 8-bit names stay a syntax error (BAD), below
+    if (spec.creates) throw new CommandFailure('NO', `${error.message}; no such mailbox can be created`, 'CANNOT');
+    throw new CommandFailure('NO', `${error.message}, so no such mailbox exists`, 'NONEXISTENT');
+  }
+}
+
+function decodeName(spec: ArgSpec, token: ImapToken, context: SchemaContext): string {
+  try {
+    return decodeMailboxName(tokenText(token)!, context.utf8);
+  } catch (error) {
+    if (error instanceof MailboxNameError) throw new ArgumentError(`${spec.name}: ${error.message}`);
+    throw error;
+  }
+}
+
 function convert(spec: ArgSpec, token: ImapToken, context: SchemaContext): unknown {
   switch (spec.kind) {
     case 'atom':
@@ -83,14 +112,12 @@ function convert(spec: ArgSpec, token: ImapToken, context: SchemaContext): unkno
     case 'string':
       return tokenText(token);
     case 'mailbox':
+      refuseInvalidUtf7(spec, tokenText(token)!, context);
+      return decodeName(spec, token, context);
     case 'pattern':
-      try {
-        return decodeMailboxName(tokenText(token)!, context.utf8);
-      } catch (error) {
-        if (error instanceof MailboxNameError) throw new ArgumentError(`${spec.name}: ${error.message}`);
-        throw error;
-      }
+      return decodeName(spec, token, context);
     case 'sequenceSet':
+      if ((token as { value: string }).value === '$') return savedResultSet;
       try {
         return parseSequenceSet((token as { value: string }).value);
       } catch (error) {

@@ -5,6 +5,11 @@
 import type { FolderChange, FolderSnapshot, MessageMeta } from '../backend';
 import { imapLimits } from './limits';
 
+/** A stored flag a client can be shown: "NIL" (from an older server or another client) cannot. */
+export function isShowableFlag(flag: string): boolean {
+  return flag.toUpperCase() !== 'NIL';
+}
+
 export interface ViewMessage {
   readonly uid: number;
   flags: readonly string[];
@@ -45,6 +50,10 @@ export class SelectedMailbox {
   readonly uidValidity: number;
   uidNext: number;
   highestModseq: number;
+  /** UIDs saved by SEARCH ... RETURN (SAVE), what "$" stands for (RFC 5182); empty at SELECT. */
+  savedUids: ReadonlySet<number> = new Set();
+  /** Keywords the client was told about with FLAGS, by lower-case name (RFC 3501 7.2.6). */
+  readonly keywords = new Map<string, string>();
   private pending: FolderChange[] = [];
   private lost = false;
 
@@ -57,6 +66,18 @@ export class SelectedMailbox {
     this.uidValidity = snapshot.folder.uidValidity;
     this.uidNext = snapshot.folder.uidNext;
     this.highestModseq = snapshot.folder.highestModseq;
+    for (const message of this.messages) this.learnKeywords(message.flags);
+  }
+
+  /** Adds the keywords among `flags` not known yet; returns whether there were any. */
+  learnKeywords(flags: readonly string[]): boolean {
+    let learned = false;
+    for (const flag of flags) {
+      if (flag.startsWith('\\') || !isShowableFlag(flag) || this.keywords.has(flag.toLowerCase())) continue;
+      this.keywords.set(flag.toLowerCase(), flag);
+      learned = true;
+    }
+    return learned;
   }
 
   get exists(): number {

@@ -10,6 +10,12 @@ export type SequenceSet = readonly SequenceRange[];
 
 const uint32Max = 0xffffffff;
 
+/**
+ * "$" (RFC 5182 SEARCHRES): the messages saved by the last SEARCH ... RETURN (SAVE). A marker
+ * compared by identity; commands resolve it against the selected mailbox (see messageSet.ts).
+ */
+export const savedResultSet: SequenceSet = Object.freeze([]);
+
 export class SequenceSetError extends Error {
   constructor(message: string) {
     super(message);

@@ -4,9 +4,10 @@
 import type { Clock, Log } from '../../infra/ports';
 import type { FolderWatch, MailAuthenticator, MailUserSession } from '../backend';
 import type { ImapServerSettings } from './capabilities';
-import { atom, encodeContinuation, encodeStatus, encodeUntagged, type ImapValue, type StatusKind } from './encoder';
+import { systemFlags } from '../backend';
+import { atom, encodeContinuation, encodeInline, encodeStatus, encodeUntagged, type ImapValue, type StatusKind } from './encoder';
 import type { LoadedMessage, MessageCache } from './messageCache';
-import { SelectedMailbox, type ViewMessage } from './selectedMailbox';
+import { isShowableFlag, SelectedMailbox, type ViewMessage } from './selectedMailbox';
 import { formatSequenceSet } from './sequenceSet';
 
 export type SessionStateName = 'notAuthenticated' | 'authenticated' | 'selected' | 'logout';
@@ -118,15 +119,33 @@ export class ImapSession {
     this.selected = undefined;
   }
 
+  loadRaw(message: ViewMessage): Promise<Uint8Array> {
+    const user = this.userOrThrow();
+    return this.deps.cache.raw(message.ref, () => user.readMessage(message.ref));
+  }
+
   loadMessage(message: ViewMessage): Promise<LoadedMessage> {
     const user = this.userOrThrow();
     return this.deps.cache.message(message.ref, () => user.readMessage(message.ref));
   }
 
-  flagsValue(message: ViewMessage): ImapValue {
-    const flags = message.flags.map((f) => atom(f));
+  /**
+   * The FLAGS value of a message. A keyword the client has not been told about yet is announced
+   * first with FLAGS and PERMANENTFLAGS (RFC 3501 7.2.6), so call this before writing the FETCH.
+   */
+  async flagsValue(message: ViewMessage): Promise<ImapValue> {
+    if (this.selected?.learnKeywords(message.flags)) await this.announceFlags(this.selected);
+    const flags = message.flags.filter(isShowableFlag).map((f) => atom(f));
     if (message.recent) flags.push(atom('\\Recent'));
     return flags;
+  }
+
+  /** FLAGS and PERMANENTFLAGS for the view's known keywords (SELECT, and when a keyword appears). */
+  async announceFlags(view: SelectedMailbox): Promise<void> {
+    const flags: ImapValue[] = [...systemFlags, ...view.keywords.values()].map(atom);
+    await this.untagged([atom('FLAGS'), flags]);
+    const permanent = view.readOnly ? '()' : `(${encodeInline([...flags, atom('\\*')], { utf8: this.utf8 })})`;
+    await this.status(undefined, 'OK', view.readOnly ? 'No permanent flags: read-only' : 'Flags permitted', `PERMANENTFLAGS ${permanent}`);
   }
 
   /**
@@ -154,7 +173,7 @@ export class ImapSession {
     }
     for (const message of updates.flagChanges) {
       const seq = view.indexOfUid(message.uid) + 1;
-      const items: ImapValue[] = [atom('UID'), message.uid, atom('FLAGS'), this.flagsValue(message)];
+      const items: ImapValue[] = [atom('UID'), message.uid, atom('FLAGS'), await this.flagsValue(message)];
       if (this.condstore) items.push(atom('MODSEQ'), [message.modseq]);
       await this.untagged([seq, atom('FETCH'), items]);
     }

@@ -1,42 +1,17 @@
-// Content-Transfer-Encoding decoding, for searching text inside encoded parts.
+// Content-Transfer-Encoding decoding, for SEARCH inside encoded parts and for BINARY (RFC 3516).
+// Quoted-printable is libqp's (kept); base64 is Node's own decoder, which skips line breaks and
+// stops at padding, as RFC 2045 readers must.
+import { decode as decodeQuotedPrintable } from 'libqp';
 
-export function decodeBase64(bytes: Uint8Array): Buffer {
-  return Buffer.from(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1'), 'base64');
-}
-
-export function decodeQuotedPrintable(bytes: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(bytes.length);
-  let length = 0;
-  const hex = (b: number): number =>
-    b >= 0x30 && b <= 0x39 ? b - 0x30 : b >= 0x41 && b <= 0x46 ? b - 0x37 : b >= 0x61 && b <= 0x66 ? b - 0x57 : -1;
-  for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i]!;
-    if (b !== 0x3d) {
-      out[length++] = b;
-      continue;
-    }
-    // Soft line break: "=" at end of line.
-    if (bytes[i + 1] === 0x0d && bytes[i + 2] === 0x0a) {
-      i += 2;
-      continue;
-    }
-    if (bytes[i + 1] === 0x0a) {
-      i += 1;
-      continue;
-    }
-    const high = hex(bytes[i + 1] ?? -1);
-    const low = hex(bytes[i + 2] ?? -1);
-    if (high >= 0 && low >= 0) {
-      out[length++] = high * 16 + low;
-      i += 2;
-    } else out[length++] = b;
-  }
-  return out.subarray(0, length);
+/** Encodings a server can undo; any other makes BINARY answer [UNKNOWN-CTE]. */
+export function isKnownTransferEncoding(encoding: string): boolean {
+  return ['7bit', '8bit', 'binary', 'base64', 'quoted-printable'].includes(encoding.trim().toLowerCase());
 }
 
 export function decodeTransfer(bytes: Uint8Array, encoding: string): Uint8Array {
-  const name = encoding.toLowerCase();
-  if (name === 'base64') return decodeBase64(bytes);
-  if (name === 'quoted-printable') return decodeQuotedPrintable(bytes);
+  const name = encoding.trim().toLowerCase();
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (name === 'base64') return Buffer.from(buffer.toString('latin1'), 'base64');
+  if (name === 'quoted-printable') return decodeQuotedPrintable(buffer);
   return bytes;
 }

@@ -8,28 +8,30 @@
 //   const count = await folder.read((state) => state.messages.size);
 //
 // Appends are grouped: calls made while a head write is in flight are written together by the next one
-// (group commit). The append protocol is the `logAppend` machine (machines/logAppend.machine.ts), one
-// actor per open log (in a node, a child of its user's actor under the logWriter); this class supplies
-// its effects. A round applies the batch to the state, stores blocks and the new head with
-// putObject(next, replacesSeq). When another writer got there first (CAS_MISMATCH), the batch is
-// reverted, the state caught up with the newer head, and the same operations applied again on top
-// (they are idempotent: nothing is lost, nothing doubled, and no fork survives because the ring
-// accepts only a head that extends the stored one). After LOG_CAS_ATTEMPTS_MAX lost rounds the callers
-// get LOG_CONTENTION and retry the same operations later. That is rare but not impossible: the writer
-// that lost a round learns of it after the winner learns it won, so against a device writing
-// back-to-back it can lose several rounds in a row (test/unit/log/twoWriters.test.ts measures it).
+// (group commit). The append protocol is a pure transition function (appendProtocol.ts: idle, writing,
+// catchingUp, backingOff, refreshing); this class holds its state and performs its effects. A round
+// applies the batch to the state to learn the next head's counters and reverts it at once (in the same
+// turn), stores blocks and the new head with putObject(next, replacesSeq), and only then applies the
+// batch for good: the state a reader sees is always the committed one, so reads never wait for a
+// write. When another writer got there first (CAS_MISMATCH), the state catches up with the newer head
+// and the same operations go again on top (they are idempotent: nothing is lost, nothing doubled, and
+// no fork survives because the ring accepts only a head that extends the stored one). After
+// LOG_CAS_ATTEMPTS_MAX lost rounds the callers get LOG_CONTENTION and retry the same operations later.
+// That is rare but not impossible: the writer that lost a round learns of it after the winner learns it
+// won, so against a device writing back-to-back it can lose several rounds in a row
+// (test/unit/log/twoWriters.test.ts measures it).
 //
 // Ordering duties: blocks before the head that names them; listeners and the head notice only after
-// the head is stored; state is read (read()) only between batches, never while a batch is speculative
-// (a batch, all its rounds and catch-ups included, is one turn of the lock reads and refreshes take).
+// the head is stored; one effect that changes the state at a time (the protocol's phases), and every
+// change to the state made within one turn, so a synchronous reader never sees half of one.
 import type { SigningKeyPair } from '../../crypto/sign';
-import type { AnyActorRef } from 'xstate';
 import type { Random } from '../../infra/ports';
 import { ErrorCodes, PostError } from '../../protocol/errors';
 import { canonicalBytes } from '../../protocol/frame';
 import { LOG_APPEND_QUEUE_OPS_MAX, LOG_CAS_BACKOFF_BASE_MS, LOG_CAS_BACKOFF_MAX_MS, OBJECT_PAYLOAD_BYTES_MAX } from '../../protocol/limits';
 import type { PutOptions, StorageApi } from '../api';
 import { type SignedObject, signObjectVersion, versionHash } from '../signedObject';
+import { type AppendEffect, type AppendEvent, type AppendState, appendStep, initialAppendState, type RoundOutcome } from './appendProtocol';
 import type { HeadMarks } from './headMarks';
 import type { HeadWatch } from './headWatch';
 import type { LogAddress } from './logAddress';
@@ -37,7 +39,7 @@ import { LogError } from './logErrors';
 import { emptyHeadBody, type LogHeadBody, sealHeadBody } from './logFormat';
 import type { Applied, LogModel } from './logModel';
 import { collectOpsSince, decodeOp, loadState, readHead, sameSummary, verifyHead } from './logReader';
-import { nextHeadBody, OP_BYTES_MAX } from './nextHead';
+import { nextHeadBody, OP_BYTES_MAX, planNextHead } from './nextHead';
 
 export interface LogDeps {
   readonly storage: StorageApi;
@@ -54,36 +56,29 @@ export interface LogDeps {
   /** Told (objectId, seq) after every head this writer stores. */
   readonly headWatch?: HeadWatch;
   readonly putOptions?: PutOptions;
-  /**
-   * Starts this log's append actor (the `logAppend` machine, machines/logAppend.machine.ts, with these
-   * effects): in a node under its user's actor in the logWriter; `standaloneLogActors` elsewhere.
-   */
-  readonly actors: LogActors;
+  /** Where the node keeps track of its open logs (/state, the dashboard): told when a handle opens and closes. */
+  readonly registry?: LogRegistry;
 }
 
-/** How a round of a batch ended: stored, nothing to store (every operation already applied), or lost the CAS. */
-export type RoundOutcome = 'stored' | 'nothing' | 'lost';
-
-/** What the append protocol asks of its log (the effects it names). */
-export interface AppendEffects {
-  /** Apply the batch and store the next head. */
-  writeRound(): Promise<RoundOutcome>;
-  /** Catch up with the head that won the compare-and-swap. */
-  catchUp(): Promise<void>;
-  /** A random pause that grows with the lost rounds (`attempt` is the round just lost). */
-  backoff(attempt: number): Promise<void>;
-  /** Take every queued append as the next batch. */
-  takeBatch(): void;
-  /** The batch is over (written or failed): start the next one if appends are queued. */
-  batchEnded(): void;
-  /** Fail the batch's callers; `attempts` set when the compare-and-swap was lost that many times. */
-  failBatch(error: unknown, attempts?: number): void;
+/** What a node's registry of open logs sees of one (for /state and the dashboard). */
+export interface OpenLogInfo {
+  readonly name: string;
+  readonly phase: AppendState['phase'];
+  readonly seq: number;
+  readonly counts: AppendState['counts'];
+  /** Times the state was rebuilt from storage (a snapshot reload or a supervisor's restart). */
+  readonly reloads: number;
 }
 
-/** Where log actors run: start one as child `id` with a log's effects; release it when the log is closed. */
-export interface LogActors {
-  start(id: string, effects: AppendEffects): AnyActorRef;
-  release(ref: AnyActorRef): void;
+/** An open log as its node's registry holds it. */
+export interface RegisteredLog {
+  info(): OpenLogInfo;
+  rebuild(): Promise<RefreshOutcome>;
+}
+
+export interface LogRegistry {
+  opened(log: RegisteredLog): void;
+  closed(log: RegisteredLog): void;
 }
 
 export type LogEvent<S, C> =
@@ -104,6 +99,11 @@ interface AppendRequest<Op, C> {
   reject(error: unknown): void;
 }
 
+interface RefreshRequest {
+  resolve(outcome: RefreshOutcome): void;
+  reject(error: unknown): void;
+}
+
 /** Put failures after which the head may or may not have been stored. */
 const AMBIGUOUS = new Set<string>([ErrorCodes.TIMEOUT, ErrorCodes.UNAVAILABLE, ErrorCodes.CLOSED, ErrorCodes.NO_RESPONDERS]);
 const LOST_RACE = new Set<string>([ErrorCodes.CAS_MISMATCH, ErrorCodes.FORK, ErrorCodes.SEQ_NOT_NEWER]);
@@ -112,10 +112,18 @@ export class LogWriter<S, Op, C, Sum> {
   private head: SignedObject | undefined;
   private body: LogHeadBody;
   private committedSummary: Sum;
+  private protocol: AppendState = initialAppendState;
   private queue: AppendRequest<Op, C>[] = [];
   private queuedOps = 0;
-  /** The batch the append actor is writing (taken from the queue); empty between batches. */
-  private inflight: AppendRequest<Op, C>[] = [];
+  /** The batch being written (taken from the queue by the protocol's takeBatch). */
+  private batch: AppendRequest<Op, C>[] = [];
+  /** Refreshes waiting for the next catch-up with storage, and a head already in hand if one was given. */
+  private refreshes: RefreshRequest[] = [];
+  private refreshHint: SignedObject | undefined;
+  /** Some waiting refresh gave no hint: it reads the newest head from storage. */
+  private refreshFromStorage = false;
+  /** The next refresh rebuilds the state from storage rather than catching up (rebuild()). */
+  private rebuildWanted = false;
   /** The head that beat the last round, if the put returned it. */
   private lostTo: SignedObject | undefined;
   /**
@@ -124,13 +132,7 @@ export class LogWriter<S, Op, C, Sum> {
    * stay beside the committed head (a fork) until the next write; see supersedeOrphan().
    */
   private orphanSeq: number | undefined;
-  private actor: AnyActorRef | undefined;
-  private closing = false;
-  /** Held from a batch's start to its end: reads and refreshes wait for the whole batch, as one turn. */
-  private batchHold: { ready: Promise<void>; release: () => void } | undefined;
-  /** Rounds and catch-ups of batches, one at a time (an effect can outlive a restarted actor). */
-  private rounds: Promise<unknown> = Promise.resolve();
-  private lock: Promise<unknown> = Promise.resolve();
+  private closed = false;
   private readonly listeners = new Set<(event: LogEvent<S, C>) => void>();
   /** Head writes stored and compare-and-swap rounds lost (for tests and metrics). */
   readonly stats = { headsWritten: 0, casLost: 0, reloads: 0 };
@@ -146,6 +148,7 @@ export class LogWriter<S, Op, C, Sum> {
     this.head = head;
     this.body = body ?? emptyHeadBody(model.kind, address.name, model.encodeSummary(model.summarize(state)));
     this.committedSummary = model.decodeSummary(this.body.summary);
+    deps.registry?.opened(this);
   }
 
   /** Open a log: its newest head, verified, and the state it describes (a log never written is empty). */
@@ -157,7 +160,6 @@ export class LogWriter<S, Op, C, Sum> {
     return new LogWriter(deps, address, model, state, head.object, head.body);
   }
 
-  /** Sequence of the newest head this writer knows (0: never written). */
   /**
    * Blocks this log still needs: its snapshot's pieces and the entries since the snapshot (what an
    * opener reads). The owner refreshes their leases; older entries may expire.
@@ -166,6 +168,7 @@ export class LogWriter<S, Op, C, Sum> {
     return [...(this.body.snapshot?.blocks ?? []), ...this.body.tail.map((t) => t.id)];
   }
 
+  /** Sequence of the newest head this writer knows (0: never written). */
   get seq(): number {
     return this.head?.seq ?? 0;
   }
@@ -175,14 +178,27 @@ export class LogWriter<S, Op, C, Sum> {
     return this.body.opCount;
   }
 
-  /** The model's counters as of the newest committed head (never speculative). */
+  /** The model's counters as of the newest committed head. */
   get summary(): Sum {
     return this.committedSummary;
   }
 
-  /** Run `reader` on the committed state, between writes. It must not keep references into the state. */
+  info(): OpenLogInfo {
+    return { name: this.address.name, phase: this.protocol.phase, seq: this.seq, counts: this.protocol.counts, reloads: this.stats.reloads };
+  }
+
+  /** Run `reader` on the committed state. It must not keep references into the state. */
   read<T>(reader: (state: S) => T): Promise<T> {
-    return this.exclusive(async () => reader(this.state));
+    try {
+      return Promise.resolve(this.readNow(reader));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** `read`, synchronously: the state is always the committed one, so nobody waits. */
+  readNow<T>(reader: (state: S) => T): T {
+    return reader(this.state);
   }
 
   subscribe(listener: (event: LogEvent<S, C>) => void): () => void {
@@ -216,13 +232,28 @@ export class LogWriter<S, Op, C, Sum> {
     return new Promise((resolve, reject) => {
       this.queue.push({ ops, encoded, resolve, reject });
       this.queuedOps += ops.length;
-      this.kick();
+      this.dispatch({ type: 'QUEUED' });
     });
   }
 
-  /** Catch up with the newest head in storage (or `hint`, a version already in hand). */
+  /** Catch up with the newest head in storage (or `hint`, a version already in hand), once the log is not busy. */
   refresh(hint?: SignedObject): Promise<RefreshOutcome> {
-    return this.exclusive(() => this.catchUp(hint));
+    if (!hint) this.refreshFromStorage = true;
+    else if (!this.refreshHint || hint.seq > this.refreshHint.seq) this.refreshHint = hint;
+    return new Promise((resolve, reject) => {
+      this.refreshes.push({ resolve, reject });
+      this.dispatch({ type: 'REFRESH' });
+    });
+  }
+
+  /**
+   * Throw the in-memory state away and load it again from the newest head in storage, once the log is
+   * not busy (the node's logWriter was restarted: whatever a bug did to memory does not survive it).
+   * Watchers hear the difference, as after any reload.
+   */
+  rebuild(): Promise<RefreshOutcome> {
+    this.rebuildWanted = true;
+    return this.refresh();
   }
 
   /** Refresh only if `seq` (from a head notice) is newer than what this writer knows. */
@@ -231,108 +262,90 @@ export class LogWriter<S, Op, C, Sum> {
     return this.refresh();
   }
 
-  // ---- internals ---------------------------------------------------------------------------------
-
-  private exclusive<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.lock.then(task, task);
-    this.lock = run.catch(() => undefined);
-    return run;
+  /** This handle is no longer cached by its owner: appends already queued are still written. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.deps.registry?.closed(this);
   }
 
-  /** Take the lock until release(): `ready` once every earlier holder is done. */
-  private holdLock(): { ready: Promise<void>; release: () => void } {
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
-    const ready = this.lock.then(
-      () => undefined,
-      () => undefined,
+  // ---- the append protocol: its state here, its transitions in appendProtocol.ts ------------------
+
+  private dispatch(event: AppendEvent): void {
+    const step = appendStep(this.protocol, event);
+    this.protocol = step.state;
+    for (const effect of step.effects) this.perform(effect);
+  }
+
+  /** Run an async effect; its outcome comes back as the event `done` or `failed` makes of it. */
+  private settle<T>(run: () => Promise<T>, done: (value: T) => AppendEvent, failed: (error: unknown) => AppendEvent): void {
+    run().then(
+      (value) => this.dispatch(done(value)),
+      (error: unknown) => this.dispatch(failed(error)),
     );
-    this.lock = ready.then(() => held);
-    return { ready, release };
   }
 
-  /** A step of the current batch: inside the batch's turn of the lock, after the steps before it. */
-  private inBatch<T>(task: () => Promise<T>): Promise<T> {
-    const ready = this.batchHold?.ready ?? Promise.resolve();
-    const run = this.rounds.then(() => ready).then(task);
-    this.rounds = run.catch(() => undefined);
-    return run;
-  }
-
-  /** Start a batch if the append actor is idle (it ignores KICK while writing, and looks again after). */
-  private kick(): void {
-    if (this.queue.length === 0 && this.inflight.length === 0) return;
-    this.ensureActor().send({ type: 'KICK' });
-  }
-
-  private ensureActor(): AnyActorRef {
-    if (this.actor?.getSnapshot().status === 'active') return this.actor;
-    this.actor = this.deps.actors.start(`log:${this.address.name}`, this.effects());
-    return this.actor;
-  }
-
-  /** The append protocol's effects on this log. */
-  private effects(): AppendEffects {
-    // An effect that outlives its actor (the node's logWriter restarted, or the log was closed mid-batch)
-    // hands the batch to a new actor: the batch stays in `inflight` until written or failed.
-    const guarded = <A extends unknown[], T>(run: (...args: A) => Promise<T>) => async (...args: A): Promise<T> => {
-      const owner = this.actor;
-      try {
-        return await run(...args);
-      } finally {
-        if (owner?.getSnapshot().status !== 'active') queueMicrotask(() => this.kick());
-      }
-    };
-    return {
-      writeRound: guarded(() => this.inBatch(() => this.round())),
-      catchUp: guarded(() =>
-        this.inBatch(async () => {
-          // A refresh (a head notice) may have caught up past the head that beat us while the actor was
-          // between rounds: then that head is stale news, and storage has the newest.
-          const hint = this.lostTo && this.lostTo.seq > this.seq ? this.lostTo : undefined;
-          this.lostTo = undefined;
-          await this.catchUp(hint);
-        }),
-      ),
-      backoff: guarded((attempt: number) => this.backoff(attempt)),
-      takeBatch: () => {
-        this.batchHold ??= this.holdLock();
-        this.inflight = [...this.inflight, ...this.queue];
+  private perform(effect: AppendEffect): void {
+    switch (effect.type) {
+      case 'takeBatch':
+        this.batch = [...this.batch, ...this.queue];
         this.queue = [];
         this.queuedOps = 0;
-      },
-      batchEnded: () => {
-        // The batch is over (a new actor's first idle, with a carried-over batch, is not its end).
-        if (this.inflight.length === 0) {
-          this.batchHold?.release();
-          this.batchHold = undefined;
-        }
-        if (this.queue.length || this.inflight.length) queueMicrotask(() => this.kick());
-        else if (this.closing && this.actor) queueMicrotask(() => this.retire());
-      },
-      failBatch: (error, attempts) => {
-        const batch = this.inflight;
-        this.inflight = [];
-        const e = attempts !== undefined ? new LogError('LOG_CONTENTION', `log ${this.address.name}: another writer won ${attempts} compare-and-swap rounds in a row; retry later`, this.address.name) : error;
-        batch.forEach((r) => r.reject(e));
-      },
-    };
-  }
-
-  /**
-   * This handle is no longer cached by its owner: once its batches are written, its actor is released
-   * (a later append starts a new one).
-   */
-  close(): void {
-    this.closing = true;
-    if (this.queue.length === 0 && this.inflight.length === 0) this.retire();
-  }
-
-  private retire(): void {
-    const actor = this.actor;
-    if (!actor || this.queue.length || this.inflight.length) return;
-    this.actor = undefined;
-    this.deps.actors.release(actor);
+        return;
+      case 'writeRound':
+        return this.settle(
+          () => this.round(),
+          (outcome) => ({ type: 'ROUND_DONE', outcome }),
+          (error) => ({ type: 'ROUND_FAILED', error }),
+        );
+      case 'catchUp':
+        return this.settle(
+          () => {
+            // A refresh may have caught up past the head that beat us: then that head is stale news.
+            const hint = this.lostTo && this.lostTo.seq > this.seq ? this.lostTo : undefined;
+            this.lostTo = undefined;
+            return this.catchUp(hint);
+          },
+          () => ({ type: 'CAUGHT_UP' }),
+          (error) => ({ type: 'CATCH_UP_FAILED', error }),
+        );
+      case 'backoff':
+        return this.settle(
+          () => this.backoff(effect.attempt),
+          () => ({ type: 'BACKED_OFF' }),
+          () => ({ type: 'BACKED_OFF' }),
+        );
+      case 'refresh': {
+        const waiting = this.refreshes;
+        this.refreshes = [];
+        const hint = this.refreshFromStorage ? undefined : this.refreshHint;
+        const rebuild = this.rebuildWanted;
+        this.refreshHint = undefined;
+        this.refreshFromStorage = false;
+        this.rebuildWanted = false;
+        return this.settle(
+          () => (rebuild ? this.reload() : this.catchUp(hint)),
+          (outcome) => {
+            for (const r of waiting) r.resolve(outcome);
+            return { type: 'REFRESHED' };
+          },
+          (error) => {
+            for (const r of waiting) r.reject(error);
+            return { type: 'REFRESH_FAILED', error };
+          },
+        );
+      }
+      case 'failBatch': {
+        const batch = this.batch;
+        this.batch = [];
+        const e =
+          effect.attempts !== undefined
+            ? new LogError('LOG_CONTENTION', `log ${this.address.name}: another writer won ${effect.attempts} compare-and-swap rounds in a row; retry later`, this.address.name)
+            : effect.error;
+        for (const r of batch) r.reject(e);
+        return;
+      }
+    }
   }
 
   private emit(event: LogEvent<S, C>): void {
@@ -345,55 +358,63 @@ export class LogWriter<S, Op, C, Sum> {
     }
   }
 
-  /** One round of the current batch: applied, then stored ('stored'), or beaten by another head ('lost'). */
-  private async round(): Promise<RoundOutcome> {
-    const batch = this.inflight;
-    if (batch.length === 0) return 'nothing';
+  /** Apply every operation of `batch` to the state, in order: the results, and the effective changes with their bytes. */
+  private applyBatch(batch: readonly AppendRequest<Op, C>[]) {
     const effective: { bytes: Uint8Array; change: C }[] = [];
-    const revert = () => {
-      for (let k = effective.length - 1; k >= 0; k--) this.model.revert(this.state, effective[k]!.change);
-    };
-    let results: Applied<C>[][];
     try {
-      results = batch.map((r) =>
+      const results = batch.map((r) =>
         r.ops.map((op, k) => {
           const applied = this.model.apply(this.state, op);
           if (applied.effective) effective.push({ bytes: r.encoded[k]!, change: applied.change });
           return applied;
         }),
       );
+      return { results, effective };
     } catch (e) {
-      revert();
+      this.revert(effective);
       throw e;
     }
-    const resolve = () => {
-      if (this.inflight === batch) this.inflight = [];
-      batch.forEach((r, i) => r.resolve(results[i]!));
-    };
-    if (effective.length === 0) {
-      resolve();
+  }
+
+  private revert(effective: readonly { change: C }[]): void {
+    for (let k = effective.length - 1; k >= 0; k--) this.model.revert(this.state, effective[k]!.change);
+  }
+
+  /**
+   * One round of the current batch. The batch is applied to learn what the next head holds (its
+   * operations, counters and, when one is due, the snapshot) and reverted in the same turn; once the
+   * head is stored it is applied for good, again in one turn: the same state and operations give the
+   * same changes, since nothing else changes the state while a round is out (the protocol's phases).
+   */
+  private async round(): Promise<RoundOutcome> {
+    const batch = this.batch;
+    if (batch.length === 0) return 'nothing';
+    const trial = this.applyBatch(batch);
+    const ops = trial.effective.map((e) => e.bytes);
+    const summary = this.model.encodeSummary(this.model.summarize(this.state));
+    const stateBytes = ops.length > 0 && planNextHead(this.body, ops).snapshotDue ? canonicalBytes(this.model.encodeState(this.state)) : undefined;
+    this.revert(trial.effective);
+    if (ops.length === 0) {
+      this.batch = [];
+      batch.forEach((r, i) => r.resolve(trial.results[i]!));
       await this.supersedeOrphan();
       return 'nothing';
     }
-    let outcome: { stored: true; head: SignedObject; body: LogHeadBody } | { stored: false; current?: SignedObject };
-    try {
-      outcome = await this.storeHead(effective.map((e) => e.bytes));
-    } catch (e) {
-      revert();
-      throw e;
+    const outcome = await this.storeHead(ops, summary, stateBytes);
+    if (!outcome.stored) {
+      this.stats.casLost++;
+      this.lostTo = outcome.current;
+      return 'lost';
     }
-    if (outcome.stored) {
-      this.commit(outcome.head, outcome.body);
-      resolve();
-      this.emit({ kind: 'changes', origin: 'local', changes: effective.map((e) => e.change), seq: outcome.head.seq, state: this.state });
-      this.deps.headWatch?.publish(this.address.objectId, outcome.head.seq);
-      await this.supersedeOrphan();
-      return 'stored';
-    }
-    revert();
-    this.stats.casLost++;
-    this.lostTo = outcome.current;
-    return 'lost';
+    const final = this.applyBatch(batch);
+    if (final.effective.length !== ops.length) throw new Error(`log ${this.address.name}: the batch applied differently after its head was stored`);
+    this.commit(outcome.head, outcome.body);
+    this.batch = [];
+    batch.forEach((r, i) => r.resolve(final.results[i]!));
+    this.emit({ kind: 'changes', origin: 'local', changes: final.effective.map((e) => e.change), seq: outcome.head.seq, state: this.state });
+    this.deps.headWatch?.publish(this.address.objectId, outcome.head.seq);
+    await this.supersedeOrphan();
+    return 'stored';
   }
 
   /**
@@ -408,12 +429,13 @@ export class LogWriter<S, Op, C, Sum> {
     this.orphanSeq = undefined;
     if (this.seq !== orphan) return; // already superseded by a newer head
     try {
-      const outcome = await this.storeHead([]);
+      const outcome = await this.storeHead([], this.model.encodeSummary(this.model.summarize(this.state)), undefined);
       if (!outcome.stored) return; // another device wrote on top: that head supersedes the orphan
       this.commit(outcome.head, outcome.body);
       this.deps.headWatch?.publish(this.address.objectId, outcome.head.seq);
-    } catch {
-      // Remembered by storeHead: retried after the next write.
+    } catch (e) {
+      // Remembered by storeHead (orphanSeq): retried after the next write. Only operating errors are expected here.
+      if (!(e instanceof PostError)) throw e;
     }
   }
 
@@ -438,7 +460,7 @@ export class LogWriter<S, Op, C, Sum> {
   }
 
   /** Build, sign and put the next head; `stored: false` when another writer's head is in the way. */
-  private async storeHead(ops: readonly Uint8Array[]) {
+  private async storeHead(ops: readonly Uint8Array[], summary: unknown, stateBytes: Uint8Array | undefined) {
     const { storage, random, signing } = this.deps;
     const body = await nextHeadBody({
       storage,
@@ -446,8 +468,8 @@ export class LogWriter<S, Op, C, Sum> {
       random,
       base: this.body,
       ops,
-      summary: this.model.encodeSummary(this.model.summarize(this.state)),
-      stateBytes: () => canonicalBytes(this.model.encodeState(this.state)),
+      summary,
+      ...(stateBytes ? { stateBytes } : {}),
       ...(this.deps.putOptions ? { putOptions: this.deps.putOptions } : {}),
     });
     const payload = sealHeadBody(this.address, body, random);
@@ -473,9 +495,32 @@ export class LogWriter<S, Op, C, Sum> {
     try {
       const stored = await this.deps.storage.getObject(next.objectId);
       return stored !== undefined && stored.seq === next.seq && versionHash(stored).equals(versionHash(next));
-    } catch {
-      return false;
+    } catch (e) {
+      if (e instanceof PostError) return false; // still unknown: treated as not landed (the orphan is superseded later)
+      throw e;
     }
+  }
+
+  /** Load the state afresh from the newest head in storage (rebuild()). */
+  private async reload(): Promise<RefreshOutcome> {
+    const head = await readHead(this.deps.storage, this.address, this.model.kind, this.deps.marks);
+    if (!head) {
+      if (this.head) throw new LogError('LOG_ROLLBACK', `log ${this.address.name}: no replica has its head, but seq ${this.head.seq} was written`, this.address.name);
+      return 'unchanged';
+    }
+    if (this.head && head.object.seq < this.head.seq) return 'stale';
+    this.replaceState(head.object, head.body, await loadState(this.deps.storage, this.address, this.model, head.body));
+    return 'reloaded';
+  }
+
+  private replaceState(object: SignedObject, body: LogHeadBody, after: S): void {
+    const before = this.state;
+    this.state = after;
+    this.head = object;
+    this.body = body;
+    this.committedSummary = this.model.decodeSummary(body.summary);
+    this.stats.reloads++;
+    this.emit({ kind: 'reloaded', before, after, seq: object.seq });
   }
 
   private async catchUp(hint?: SignedObject): Promise<RefreshOutcome> {
@@ -494,10 +539,11 @@ export class LogWriter<S, Op, C, Sum> {
     if (body.opCount < this.body.opCount) throw new LogError('LOG_CORRUPT', `log ${this.address.name}: head seq ${object.seq} holds fewer operations than seq ${this.seq}`, this.address.name);
     const ops = await collectOpsSince(storage, this.address, body, this.body.opCount);
     if (ops) {
+      // Decode everything first: a malformed operation changes nothing.
+      const decoded = ops.map((bytes, k) => decodeOp(this.address, this.model, bytes, this.body.opCount + k));
       const changes: C[] = [];
-      let index = this.body.opCount;
-      for (const bytes of ops) {
-        const applied = this.model.apply(this.state, decodeOp(this.address, this.model, bytes, index++));
+      for (const op of decoded) {
+        const applied = this.model.apply(this.state, op);
         if (applied.effective) changes.push(applied.change);
       }
       if (sameSummary(this.model, this.state, body)) {
@@ -511,14 +557,7 @@ export class LogWriter<S, Op, C, Sum> {
       // the snapshot and tail instead.
       for (let k = changes.length - 1; k >= 0; k--) this.model.revert(this.state, changes[k]!);
     }
-    const before = this.state;
-    const after = await loadState(storage, this.address, this.model, body);
-    this.state = after;
-    this.head = object;
-    this.body = body;
-    this.committedSummary = this.model.decodeSummary(body.summary);
-    this.stats.reloads++;
-    this.emit({ kind: 'reloaded', before, after, seq: object.seq });
+    this.replaceState(object, body, await loadState(storage, this.address, this.model, body));
     return 'reloaded';
   }
 }

@@ -26,8 +26,8 @@ export interface NextHeadArgs {
   readonly ops: readonly Uint8Array[];
   /** The model's summary of the state after them (encoded). */
   readonly summary: unknown;
-  /** The encoded state after them: called only when a snapshot is due. */
-  readonly stateBytes: () => Uint8Array;
+  /** The encoded state after them: given when planNextHead says a snapshot is due. */
+  readonly stateBytes?: Uint8Array;
   readonly putOptions?: PutOptions;
 }
 
@@ -53,11 +53,24 @@ function cutEntries(ops: readonly Uint8Array[]): Uint8Array[][] {
   return entries;
 }
 
+const fitsPending = (pending: readonly Uint8Array[]) => pending.length <= LOG_PENDING_OPS_MAX && bytesOf(pending) <= LOG_PENDING_BYTES_MAX;
+
+/**
+ * What the next head after `ops` will need, known before anything is stored: whether the pending batch
+ * is flushed into entries, and whether a snapshot of the state after `ops` is due (the writer then
+ * encodes the state while it has it: see LogWriter.round).
+ */
+export function planNextHead(base: LogHeadBody, ops: readonly Uint8Array[]): { readonly flush: boolean; readonly snapshotDue: boolean } {
+  const pending = [...base.pending, ...ops];
+  if (fitsPending(pending)) return { flush: false, snapshotDue: false };
+  return { flush: true, snapshotDue: base.tail.length + cutEntries(pending).length >= LOG_SNAPSHOT_EVERY_ENTRIES };
+}
+
 export async function nextHeadBody(args: NextHeadArgs): Promise<LogHeadBody> {
   const { storage, address, random, base, ops } = args;
   const pending = [...base.pending, ...ops];
   const opCount = base.opCount + ops.length;
-  if (pending.length <= LOG_PENDING_OPS_MAX && bytesOf(pending) <= LOG_PENDING_BYTES_MAX) {
+  if (fitsPending(pending)) {
     return { ...base, opCount, pending, summary: args.summary };
   }
   // Flush the whole batch: seal every entry first (ids are hashes, so the chain is known before any put).
@@ -87,6 +100,7 @@ export async function nextHeadBody(args: NextHeadArgs): Promise<LogHeadBody> {
   if (tail.length < LOG_SNAPSHOT_EVERY_ENTRIES) {
     return { ...base, ...position, tail, pending: [], summary: args.summary };
   }
-  const snapshot = await writeSnapshot({ storage, address, stateBytes: args.stateBytes(), position, random, ...(args.putOptions ? { putOptions: args.putOptions } : {}) });
+  if (!args.stateBytes) throw new Error('nextHeadBody: a snapshot is due but the state was not given (planNextHead)');
+  const snapshot = await writeSnapshot({ storage, address, stateBytes: args.stateBytes, position, random, ...(args.putOptions ? { putOptions: args.putOptions } : {}) });
   return { ...base, ...position, tail: [], snapshot, pending: [], summary: args.summary };
 }

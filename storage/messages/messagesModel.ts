@@ -28,7 +28,7 @@ export interface MessagesState {
 }
 
 export type MessagesOp = { readonly type: 'add'; readonly record: MessageRecord };
-export type MessagesChange = { readonly type: 'added'; readonly key: string } | { readonly type: 'duplicate'; readonly key: string };
+export type MessagesChange = { readonly type: 'added' | 'duplicate' | 'full'; readonly key: string };
 
 const opCodec = obj({ type: oneOf(['add'] as const), record: recordCodec });
 const stateCodec = arr(recordCodec, { max: MESSAGES_LOG_ITEMS_MAX });
@@ -39,7 +39,8 @@ export const messagesModel: LogModel<MessagesState, MessagesOp, MessagesChange, 
   initial: () => ({ byKey: new Map(), order: [] }),
   apply(state, op): Applied<MessagesChange> {
     const key = op.record.key;
-    if (state.byKey.has(key) || state.order.length >= MESSAGES_LOG_ITEMS_MAX) return { effective: false, change: { type: 'duplicate', key } };
+    if (state.byKey.has(key)) return { effective: false, change: { type: 'duplicate', key } };
+    if (state.order.length >= MESSAGES_LOG_ITEMS_MAX) return { effective: false, change: { type: 'full', key } };
     state.byKey.set(key, op.record);
     state.order.push(key);
     return { effective: true, change: { type: 'added', key } };

@@ -6,6 +6,7 @@
 //
 // lookupUser is what a sender does: the recipient's verified certificate (hence keys) from the address.
 import { type RingTrust, verifyUserCertificate } from '../../crypto/certificates';
+import { blake2b } from '../../crypto/hash';
 import { openKeystore } from '../../crypto/keystore';
 import type { Clock } from '../../infra/ports';
 import type { UserCertificate } from '../../protocol/identity';
@@ -36,6 +37,29 @@ export async function lookupUser(storage: StorageApi, trust: RingTrust, address:
 }
 
 export async function login(args: LoginArgs): Promise<UnlockedUser> {
+  return (await loginWithKeystore(args)).user;
+}
+
+/** What a node that logged a user in may keep to recognise the same login later without Argon2id. */
+export interface LoginRecord {
+  readonly user: UnlockedUser;
+  /** BLAKE2b of the sealed keystore the password opened: a changed password changes it. */
+  readonly keystoreDigest: Uint8Array;
+}
+
+/**
+ * Is a login made earlier still good: the directory still certifies the user (not revoked, not
+ * expired) and the keystore is the one the password opened then (the password was not changed)?
+ * Throws UserError like login (CERT_REVOKED, UNAVAILABLE, ...); false when the keystore changed.
+ */
+export async function loginStillValid(storage: StorageApi, trust: RingTrust, record: LoginRecord, nowMs: number): Promise<boolean> {
+  const certificate = await lookupUser(storage, trust, record.user.address, nowMs);
+  if (!Buffer.from(certificate.signingKey).equals(Buffer.from(record.user.signing.publicKey))) return false;
+  const sealed = await orUnavailable(`reading the keystore of ${record.user.address}`, () => readKeystore(storage, certificate.signingKey, record.user.address));
+  return sealed !== undefined && Buffer.from(blake2b(sealed)).equals(Buffer.from(record.keystoreDigest));
+}
+
+export async function loginWithKeystore(args: LoginArgs): Promise<LoginRecord> {
   const { storage, trust, password } = args;
   const certificate = await lookupUser(storage, trust, args.address, args.clock.now());
   const address = certificate.address;
@@ -48,5 +72,6 @@ export async function login(args: LoginArgs): Promise<UnlockedUser> {
   const keys = { ...opened.value, certificate, folderIndexLog: FOLDER_INDEX_LOG_NAME };
   const provisional = unlockedUser(keys);
   const pointer = await orUnavailable(`reading the identity record of ${address}`, () => readFolderIndexPointer(storage, provisional));
-  return pointer && pointer !== FOLDER_INDEX_LOG_NAME ? unlockedUser({ ...keys, folderIndexLog: pointer }) : provisional;
+  const user = pointer && pointer !== FOLDER_INDEX_LOG_NAME ? unlockedUser({ ...keys, folderIndexLog: pointer }) : provisional;
+  return { user, keystoreDigest: blake2b(sealed) };
 }

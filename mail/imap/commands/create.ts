@@ -5,7 +5,7 @@ import { MailboxNameError, validateNewMailboxName } from '../mailboxNames';
 export const createCommand = defineCommand({
   names: ['CREATE'],
   states: ['authenticated', 'selected'],
-  schema: [{ name: 'mailbox', kind: 'mailbox' }],
+  schema: [{ name: 'mailbox', kind: 'mailbox', creates: true }],
   async handle({ session }, { mailbox }) {
     let name: string;
     try {

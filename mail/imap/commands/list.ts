@@ -1,12 +1,14 @@
-// LIST (RFC 3501 6.3.8), accepting the RFC 5258 extended forms that clients send when they see
-// SPECIAL-USE: "LIST (SPECIAL-USE) "" *" and "LIST "" * RETURN (SPECIAL-USE SUBSCRIBED CHILDREN)".
+// LIST (RFC 3501 6.3.8) and LIST-EXTENDED (RFC 5258): selection options SUBSCRIBED, REMOTE,
+// RECURSIVEMATCH and SPECIAL-USE (RFC 6154), several patterns, return options SUBSCRIBED,
+// CHILDREN, SPECIAL-USE and STATUS (LIST-STATUS, RFC 5819).
 import { defineCommand, failBad, ok } from '../command';
-import { atom } from '../encoder';
+import { atom, type ImapValue } from '../encoder';
 import { listEntries, type ListOptions } from '../listing';
 import { combineListPattern, decodeMailboxName, encodeMailboxName, hierarchyDelimiter, MailboxNameError } from '../mailboxNames';
 import type { ImapToken } from '../parser';
 import { tokenText } from '../schema';
 import type { ImapSession } from '../session';
+import { parseStatusItems, writeStatus } from './status';
 
 function decodePattern(session: ImapSession, token: ImapToken | undefined, what: string): string {
   const text = token ? tokenText(token) : undefined;
@@ -34,10 +36,14 @@ export async function runList(session: ImapSession, args: readonly ImapToken[], 
     for (const name of optionNames(args[0], 'selection options')) {
       if (name === 'SUBSCRIBED') options.subscribedOnly = options.markSubscribed = true;
       else if (name === 'SPECIAL-USE') options.specialUseOnly = true;
-      else if (name !== 'REMOTE' && name !== 'RECURSIVEMATCH') failBad(`LIST: unsupported selection option ${name}`);
+      else if (name === 'RECURSIVEMATCH') options.recursiveMatch = true;
+      else if (name !== 'REMOTE') failBad(`LIST: unsupported selection option ${name}`);
     }
+    // RECURSIVEMATCH only qualifies another selection option (RFC 5258 3).
+    if (options.recursiveMatch && !options.subscribedOnly) failBad('LIST: RECURSIVEMATCH needs another selection option such as SUBSCRIBED');
     index++;
   }
+  let statusItems: string[] | undefined;
   const reference = decodePattern(session, args[index++], 'reference name');
   const patternToken = args[index++];
   const patterns =
@@ -48,9 +54,17 @@ export async function runList(session: ImapSession, args: readonly ImapToken[], 
     if (args[index]!.kind !== 'atom' || (args[index] as { value: string }).value.toUpperCase() !== 'RETURN') failBad('LIST: unexpected arguments');
     const returnOptions = args[index + 1];
     if (!returnOptions || args.length !== index + 2) failBad('LIST: RETURN needs a list of options');
-    for (const name of optionNames(returnOptions, 'return options')) {
+    if (returnOptions.kind !== 'list') failBad('LIST: return options must be a list');
+    const items = returnOptions.items;
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i]!;
+      const name = item.kind === 'atom' ? item.value.toUpperCase() : '';
       if (name === 'SUBSCRIBED') options.markSubscribed = true;
-      else if (name !== 'CHILDREN' && name !== 'SPECIAL-USE') failBad(`LIST: unsupported return option ${name}`);
+      else if (name === 'STATUS') {
+        const list = items[++i];
+        if (list?.kind !== 'list') failBad('LIST: RETURN STATUS needs a list of status items');
+        statusItems = parseStatusItems(list.items, 'LIST');
+      } else if (name !== 'CHILDREN' && name !== 'SPECIAL-USE') failBad(`LIST: unsupported return option ${name || '(non-atom)'}`);
     }
   }
   if (patterns.length === 1 && patterns[0] === '') {
@@ -67,7 +81,11 @@ export async function runList(session: ImapSession, args: readonly ImapToken[], 
       attributes = attributes.map((a) => (a === '\\Junk' ? '\\Spam' : a));
       if (entry.name === 'INBOX') attributes.push('\\Inbox');
     }
-    await session.untagged([atom(command), attributes.map(atom), hierarchyDelimiter, encodeMailboxName(entry.name, session.utf8)]);
+    const line: ImapValue[] = [atom(command), attributes.map(atom), hierarchyDelimiter, encodeMailboxName(entry.name, session.utf8)];
+    if (entry.childInfoSubscribed) line.push(['CHILDINFO', ['SUBSCRIBED']]);
+    await session.untagged(line);
+    // LIST-STATUS: STATUS right after the LIST line of each selectable mailbox (RFC 5819).
+    if (statusItems && entry.exists) await writeStatus(session, entry.name, statusItems);
   }
 }
 

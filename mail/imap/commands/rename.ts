@@ -8,7 +8,7 @@ export const renameCommand = defineCommand({
   states: ['authenticated', 'selected'],
   schema: [
     { name: 'from', kind: 'mailbox' },
-    { name: 'to', kind: 'mailbox' },
+    { name: 'to', kind: 'mailbox', creates: true },
   ],
   async handle({ session }, { from, to }) {
     let target: string;

@@ -1,41 +1,43 @@
-// SEARCH and UID SEARCH (RFC 3501 6.4.4), with MODSEQ (RFC 7162 3.1.5).
-import { defineCommand, ok } from '../command';
+// SEARCH and UID SEARCH (RFC 3501 6.4.4), with MODSEQ (RFC 7162 3.1.5), RETURN options (ESEARCH,
+// RFC 4731), SAVE and "$" (SEARCHRES, RFC 5182) and YOUNGER/OLDER (WITHIN, RFC 5032).
+import { MailBackendError } from '../../backend';
+import { CommandFailure, defineCommand, ok } from '../command';
 import { atom, type ImapValue } from '../encoder';
-import { matchesSearch, needsContent } from '../search/evaluate';
+import { runSearch } from '../search/runSearch';
 import { parseSearchProgram } from '../search/searchProgram';
+import { esearchResponse, parseReturnOptions, savedSelection } from '../search/searchReturn';
 
 export const searchCommand = defineCommand({
   names: ['SEARCH', 'UID SEARCH'],
   states: ['selected'],
   holdsExpunges: true,
   schema: [{ name: 'criteria', kind: 'rest' }],
-  async handle({ session, uid }, { criteria }) {
+  async handle({ session, uid, tag }, { criteria }) {
     const view = session.selectedOrThrow();
-    const program = parseSearchProgram(criteria, session.utf8);
+    const { options, rest } = parseReturnOptions(criteria, 'SEARCH');
+    const program = parseSearchProgram(rest, session.utf8);
     if (program.usesModseq) session.condstore = true;
-    const content = needsContent(program.key);
-    const vanishing = content ? view.pendingExpungedUids() : new Set<number>();
-    const largestUid = view.messages[view.messages.length - 1]?.uid ?? 0;
-    const found: number[] = [];
-    let highestModseq = 0;
-    const messages = [...view.messages];
-    for (let i = 0; i < messages.length; i++) {
-      const message = messages[i]!;
-      if (vanishing.has(message.uid)) continue; // content may be gone; it will be expunged anyway
-      const matched = await matchesSearch(program.key, {
-        seq: i + 1,
-        message,
-        exists: messages.length,
-        largestUid,
-        load: () => session.loadMessage(message),
-      });
-      if (!matched) continue;
-      found.push(uid ? message.uid : i + 1);
-      highestModseq = Math.max(highestModseq, message.modseq);
+    let found;
+    try {
+      found = await runSearch(session, program);
+    } catch (error) {
+      // A SAVE whose SEARCH failed leaves "$" empty (RFC 5182 2.1).
+      if (options?.has('SAVE') && (error instanceof MailBackendError || error instanceof CommandFailure)) view.savedUids = new Set();
+      throw error;
     }
-    const response: ImapValue[] = [atom('SEARCH'), ...found];
-    if (program.usesModseq && found.length > 0) response.push([atom('MODSEQ'), highestModseq]);
-    await session.untagged(response);
+    const ids = found.map((m) => (uid ? m.message.uid : m.seq));
+    const modseq = program.usesModseq && found.length > 0 ? found.reduce((n, m) => Math.max(n, m.message.modseq), 0) : undefined;
+    if (!options) {
+      const response: ImapValue[] = [atom('SEARCH'), ...ids];
+      if (modseq !== undefined) response.push([atom('MODSEQ'), modseq]);
+      await session.untagged(response);
+      return ok('SEARCH completed');
+    }
+    const first = found[0];
+    const last = found[found.length - 1];
+    if (options.has('SAVE')) view.savedUids = new Set(savedSelection(options, found, first, last).map((m) => m.message.uid));
+    const response = esearchResponse(options, { tag, uid, ids, min: ids[0], max: ids[ids.length - 1], modseq });
+    if (response) await session.untagged(response);
     return ok('SEARCH completed');
   },
 });

@@ -3,7 +3,7 @@
 import { MailBackendError } from '../../backend';
 import { noReplyFor } from '../backendErrors';
 import { defineCommand, failBad, ok, type CommandContext, type CommandResult } from '../command';
-import { atom, encodeInline, type ImapValue } from '../encoder';
+import { atom } from '../encoder';
 import { imapLimits } from '../limits';
 import { encodeMailboxName } from '../mailboxNames';
 import type { ImapToken } from '../parser';
@@ -15,8 +15,6 @@ interface QresyncParams {
   readonly modseq: number;
   readonly knownUids: SequenceSet | undefined;
 }
-
-const systemFlagList = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
 
 function numberOf(token: ImapToken | undefined, what: string): number {
   if (token?.kind !== 'atom' || !/^\d{1,19}$/.test(token.value)) failBad(`QRESYNC: ${what} must be a number`);
@@ -68,7 +66,7 @@ async function reportQresync(context: CommandContext, view: SelectedMailbox, par
   for (let i = 0; i < view.messages.length; i++) {
     const message = view.messages[i]!;
     if (message.modseq <= params.modseq) continue;
-    await session.untagged([i + 1, atom('FETCH'), [atom('UID'), message.uid, atom('FLAGS'), session.flagsValue(message), atom('MODSEQ'), [message.modseq]]]);
+    await session.untagged([i + 1, atom('FETCH'), [atom('UID'), message.uid, atom('FLAGS'), await session.flagsValue(message), atom('MODSEQ'), [message.modseq]]]);
   }
 }
 
@@ -91,13 +89,7 @@ async function select(context: CommandContext, mailbox: string, paramTokens: rea
     }
     throw error;
   }
-  const keywords = new Set<string>();
-  for (const message of view.messages) for (const flag of message.flags) if (!flag.startsWith('\\')) keywords.add(flag);
-  const flags: ImapValue[] = [...systemFlagList, ...keywords].map(atom);
-  const utf8 = { utf8: session.utf8 };
-  await session.untagged([atom('FLAGS'), flags]);
-  const permanent = readOnly ? '()' : `(${encodeInline([...flags, atom('\\*')], utf8)})`;
-  await session.status(undefined, 'OK', readOnly ? 'No permanent flags: read-only' : 'Flags permitted', `PERMANENTFLAGS ${permanent}`);
+  await session.announceFlags(view);
   await session.untagged([view.exists, atom('EXISTS')]);
   await session.untagged([view.recentCount, atom('RECENT')]);
   const firstUnseen = view.messages.findIndex((m) => !m.flags.includes('\\Seen'));

@@ -47,7 +47,8 @@ export const storeCommand = defineCommand({
     const view = session.selectedOrThrow();
     const unchangedSince = parseUnchangedSince(modifiers);
     const { mode, silent } = parseItem(item);
-    const flagList = parseFlags(flags);
+    // Keywords are case-insensitive: one the mailbox knows keeps the case it has there.
+    const flagList = parseFlags(flags).map((flag) => view.keywords.get(flag.toLowerCase()) ?? flag);
     if (view.readOnly) return no('Mailbox is read-only', 'READ-ONLY');
     if (unchangedSince !== undefined) session.condstore = true;
     const selected = selectMessages(view, messages, uid);
@@ -71,7 +72,7 @@ export const storeCommand = defineCommand({
       if (!report) continue;
       const items: ImapValue[] = [];
       if (uid) items.push(atom('UID'), message.uid);
-      if (!silent) items.push(atom('FLAGS'), session.flagsValue(message));
+      if (!silent) items.push(atom('FLAGS'), await session.flagsValue(message));
       if (session.condstore) items.push(atom('MODSEQ'), [message.modseq]);
       await session.untagged([seq, atom('FETCH'), items]);
     }

@@ -1,5 +1,5 @@
-// FETCH data items (RFC 3501 6.4.5, RFC 7162 3.1.4): macros, BODY[section]<partial>, and the
-// CHANGEDSINCE / VANISHED modifiers.
+// FETCH data items (RFC 3501 6.4.5, RFC 7162 3.1.4): macros, BODY[section]<partial>,
+// BINARY[part]<partial> and BINARY.SIZE[part] (RFC 3516), and the CHANGEDSINCE / VANISHED modifiers.
 import { failBad } from '../command';
 import type { ImapToken } from '../parser';
 import { tokenText } from '../schema';
@@ -22,6 +22,8 @@ export type FetchItem =
   | { readonly kind: 'simple'; readonly name: SimpleItem }
   | {
       readonly kind: 'section';
+      /** BODY: bytes as stored; BINARY: content transfer encoding undone; SIZE: BINARY.SIZE. */
+      readonly binary: 'none' | 'content' | 'size';
       readonly peek: boolean;
       readonly spec: SectionSpec;
       readonly partial: { readonly offset: number; readonly length?: number } | undefined;
@@ -85,20 +87,31 @@ function parseSection(tokens: readonly ImapToken[]): { spec: SectionSpec; text: 
   return { spec: { path, specifier: specifier as SectionSpecifier, fieldNames }, text };
 }
 
+/** BINARY sections are part numbers only (RFC 3516 section-binary). */
+function parseBinarySection(tokens: readonly ImapToken[]): { spec: SectionSpec; text: string } {
+  if (tokens.length === 0) return { spec: { path: [], specifier: '', fieldNames: [] }, text: '' };
+  const first = tokens[0]!;
+  if (tokens.length !== 1 || first.kind !== 'atom' || !/^[1-9]\d{0,8}(\.[1-9]\d{0,8})*$/.test(first.value)) failBad('BINARY sections are part numbers, e.g. BINARY[1.2]');
+  return { spec: { path: first.value.split('.').map(Number), specifier: '', fieldNames: [] }, text: first.value };
+}
+
 function parseItem(token: ImapToken, items: FetchItem[], allowMacro: boolean): void {
   if (token.kind !== 'atom') failBad('fetch items must be atoms');
   const name = token.value.toUpperCase();
   if (token.section) {
-    if (name !== 'BODY' && name !== 'BODY.PEEK') failBad(`${name}[...] is not supported (BINARY is not advertised)`);
-    const { spec, text } = parseSection(token.section);
+    const binary = name === 'BINARY.SIZE' ? 'size' : name.startsWith('BINARY') ? 'content' : 'none';
+    const { spec, text } = binary === 'none' ? parseSection(token.section) : parseBinarySection(token.section);
     const partial = token.partial;
     if (partial && partial.length === 0) failBad('partial length must be positive');
+    if (partial && binary === 'size') failBad('BINARY.SIZE takes no partial range');
+    const base = binary === 'size' ? 'BINARY.SIZE' : binary === 'content' ? 'BINARY' : 'BODY';
     items.push({
       kind: 'section',
-      peek: name === 'BODY.PEEK',
+      binary,
+      peek: name.endsWith('.PEEK') || binary === 'size',
       spec,
       partial,
-      label: `BODY[${text}]${partial ? `<${partial.offset}>` : ''}`,
+      label: `${base}[${text}]${partial ? `<${partial.offset}>` : ''}`,
     });
     return;
   }

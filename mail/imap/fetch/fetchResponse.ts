@@ -8,7 +8,7 @@ import type { ImapSession } from '../session';
 import { bodyStructureValue } from './bodyStructure';
 import { envelopeValue } from './envelope';
 import type { FetchItem } from './fetchItems';
-import { partialBytes, sectionBytes } from './sections';
+import { binaryBytes, partialBytes, sectionBytes } from './sections';
 
 const contentItems = new Set(['ENVELOPE', 'BODY', 'BODYSTRUCTURE', 'RFC822', 'RFC822.HEADER', 'RFC822.TEXT']);
 
@@ -42,9 +42,14 @@ export async function fetchItemsFor(session: ImapSession, message: ViewMessage, 
   if (options.uid) push('UID', message.uid);
   for (const item of items) {
     if (item.kind === 'section') {
-      const bytes = sectionBytes(loaded!.raw, loaded!.structure, item.spec);
+      const bytes = item.binary === 'none' ? sectionBytes(loaded!.raw, loaded!.structure, item.spec) : binaryBytes(loaded!.raw, loaded!.structure, item.spec.path);
+      if (item.binary === 'size') {
+        push(item.label, bytes?.length ?? 0);
+        continue;
+      }
       const value = bytes === undefined ? null : item.partial ? partialBytes(bytes, item.partial.offset, item.partial.length) : bytes;
-      push(item.label, value);
+      // Decoded content may hold NUL: then only a literal8 can carry it (RFC 3516 4.2).
+      push(item.label, value !== null && item.binary === 'content' && value.includes(0) ? { literal8: value } : value);
       continue;
     }
     switch (item.name) {
@@ -52,7 +57,7 @@ export async function fetchItemsFor(session: ImapSession, message: ViewMessage, 
         push('UID', message.uid);
         break;
       case 'FLAGS':
-        push('FLAGS', session.flagsValue(message));
+        push('FLAGS', await session.flagsValue(message));
         break;
       case 'INTERNALDATE':
         push('INTERNALDATE', formatInternalDate(message.internalDateMs));
@@ -83,7 +88,7 @@ export async function fetchItemsFor(session: ImapSession, message: ViewMessage, 
         break;
     }
   }
-  if (options.addFlags) push('FLAGS', session.flagsValue(message));
+  if (options.addFlags && !emitted.has('FLAGS')) push('FLAGS', await session.flagsValue(message));
   if (options.addModseq) push('MODSEQ', [message.modseq]);
   return out;
 }

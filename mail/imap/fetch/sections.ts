@@ -3,6 +3,8 @@
 // the header-field selections, which are small.
 import { parseHeaderFields } from '../../mime/headers';
 import type { MimeEntity } from '../../mime/structure';
+import { decodeTransfer, isKnownTransferEncoding } from '../../mime/transferEncoding';
+import { failNo } from '../command';
 
 export type SectionSpecifier = '' | 'HEADER' | 'HEADER.FIELDS' | 'HEADER.FIELDS.NOT' | 'TEXT' | 'MIME';
 
@@ -66,6 +68,22 @@ export function sectionBytes(raw: Uint8Array, root: MimeEntity, spec: SectionSpe
   if (spec.specifier === 'HEADER') return slice(raw, message.headerStart, message.bodyStart);
   if (spec.specifier === 'TEXT') return slice(raw, message.bodyStart, message.bodyEnd);
   return selectFields(raw, message, spec.fieldNames, spec.specifier === 'HEADER.FIELDS');
+}
+
+/**
+ * BINARY[part] (RFC 3516): the part's body with its content transfer encoding undone; the whole
+ * message for an empty path; multiparts and encapsulated messages as stored. Undefined when the
+ * part does not exist; NO [UNKNOWN-CTE] for an encoding this server cannot undo.
+ */
+export function binaryBytes(raw: Uint8Array, root: MimeEntity, path: readonly number[]): Buffer | undefined {
+  if (path.length === 0) return slice(raw, 0, raw.length);
+  const part = resolvePart(root, path);
+  if (!part) return undefined;
+  const body = slice(raw, part.bodyStart, part.bodyEnd);
+  if (part.children || part.message) return body;
+  if (!isKnownTransferEncoding(part.encoding)) failNo(`part ${path.join('.')} has the unknown content transfer encoding ${part.encoding}`, 'UNKNOWN-CTE');
+  const decoded = decodeTransfer(body, part.encoding);
+  return Buffer.isBuffer(decoded) ? decoded : Buffer.from(decoded.buffer, decoded.byteOffset, decoded.byteLength);
 }
 
 /** Applies <offset.length>: RFC 3501 returns "" when the offset is past the end. */

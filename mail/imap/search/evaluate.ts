@@ -6,7 +6,7 @@ import { hasFlag } from '../flags';
 import type { LoadedMessage } from '../messageCache';
 import type { ViewMessage } from '../selectedMailbox';
 import { sequenceSetContains } from '../sequenceSet';
-import { bodyText, headerBlockText, headerValues } from './messageText';
+import { bodyText, headerBlockText, headerCertainlyLacks, headerSearchValues, headerValues, rawSearchVerdict } from './messageText';
 import type { DateOp, SearchKey } from './searchProgram';
 
 export interface SearchSubject {
@@ -16,7 +16,13 @@ export interface SearchSubject {
   readonly exists: number;
   /** Largest UID in the mailbox ("*" in a UID set). */
   readonly largestUid: number;
+  /** The clock's now, for WITHIN. */
+  readonly nowMs: number;
+  /** UIDs of the saved search result ("$"). */
+  readonly saved: ReadonlySet<number>;
   load(): Promise<LoadedMessage>;
+  /** The raw bytes only (no MIME parsing). */
+  loadRaw(): Promise<Uint8Array>;
 }
 
 function compareDay(day: number, op: DateOp, target: number): boolean {
@@ -86,6 +92,12 @@ class Evaluation {
         return sequenceSetContains(key.set, this.subject.seq, this.subject.exists);
       case 'uidSet':
         return sequenceSetContains(key.set, message.uid, this.subject.largestUid);
+      case 'saved':
+        return this.subject.saved.has(message.uid);
+      case 'age': {
+        const ageSeconds = (this.subject.nowMs - message.internalDateMs) / 1000;
+        return key.younger ? ageSeconds <= key.seconds : ageSeconds >= key.seconds;
+      }
       case 'sentDate': {
         const { raw, structure } = await this.content();
         const date = headerValues(raw, structure, 'date')[0];
@@ -93,14 +105,19 @@ class Evaluation {
         return compareDay(day, key.op, key.day);
       }
       case 'header': {
+        if (!this.loaded && key.value.length > 0 && headerCertainlyLacks(await this.subject.loadRaw(), key.value)) return false;
         const { raw, structure } = await this.content();
-        const values = headerValues(raw, structure, key.field);
+        const values = headerSearchValues(raw, structure, key.field);
         if (key.value.length === 0) return values.length > 0;
         return values.some((v) => contains(v, key.value));
       }
-      case 'body':
-        return contains(await this.bodyText(), key.value);
+      case 'body': {
+        const verdict = this.loaded ? undefined : rawSearchVerdict(await this.subject.loadRaw(), key.value, true);
+        return verdict ?? contains(await this.bodyText(), key.value);
+      }
       case 'text': {
+        const verdict = this.loaded ? undefined : rawSearchVerdict(await this.subject.loadRaw(), key.value, false);
+        if (verdict !== undefined) return verdict;
         const { raw, structure } = await this.content();
         return contains(headerBlockText(raw, structure), key.value) || contains(await this.bodyText(), key.value);
       }

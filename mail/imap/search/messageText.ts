@@ -1,6 +1,7 @@
 // The searchable text of a message: header values with encoded words decoded, and the decoded
 // text of its text parts (transfer encoding and charset undone), so BODY "café" finds a
 // quoted-printable ISO-8859-1 body.
+import { mailboxAddress, parseAddressList } from '../../mime/addresses';
 import { decodeCharset } from '../../mime/charset';
 import { paramValue } from '../../mime/contentType';
 import { decodeEncodedWords } from '../../mime/encodedWords';
@@ -17,6 +18,61 @@ export function headerValues(raw: Uint8Array, root: MimeEntity, name: string): s
   return fieldsOf(raw, root)
     .filter((f) => f.name === name)
     .map((f) => decodeEncodedWords(f.value));
+}
+
+const addressFields = new Set(['from', 'sender', 'reply-to', 'to', 'cc', 'bcc', 'resent-from', 'resent-sender', 'resent-to', 'resent-cc', 'resent-bcc']);
+
+/**
+ * What SEARCH FROM/TO/CC/BCC (and HEADER on an address field) look in: the decoded value, and each
+ * address as "name <local@domain>", so comments and folding whitespace inside an address
+ * ("<user (comment)@ (comment) domain.org>") do not hide it.
+ */
+export function headerSearchValues(raw: Uint8Array, root: MimeEntity, name: string): string[] {
+  const values = headerValues(raw, root, name);
+  if (!addressFields.has(name)) return values;
+  return values.map((value) => {
+    // Without comments, quotes, encoded words or odd spacing, the parsed form adds nothing.
+    if (!/[("\\]|=\?|\s\s/.test(value)) return value;
+    const addresses = parseAddressList(value).flatMap((a) => (a.kind === 'group' ? [a.name, ...a.members.map(mailboxText)] : [mailboxText(a)]));
+    return [value, ...addresses].join('\n');
+  });
+}
+
+function mailboxText(address: Parameters<typeof mailboxAddress>[0]): string {
+  const name = address.name === undefined ? '' : `${decodeEncodedWords(address.name)} `;
+  return `${name}<${mailboxAddress(address)}>`;
+}
+
+/**
+ * SEARCH BODY or TEXT judged from the raw bytes alone, without MIME parsing or decoding, when that
+ * is certain: for an ASCII needle without spaces, in a message with nothing encoded (no base64,
+ * quoted-printable, encoded words, or charsets that are not ASCII-compatible). Absent from the raw
+ * bytes means absent from the decoded text; present in a single text part means present. Undefined
+ * when only the full evaluation can tell. SEARCH over a big folder decides most messages this way.
+ */
+export function rawSearchVerdict(raw: Uint8Array, needle: string, bodyOnly: boolean): boolean | undefined {
+  if (!/^[\x21-\x7e]+$/.test(needle)) return undefined;
+  const text = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('latin1');
+  if (/base64|quoted-printable|=\?|utf-?(?:7|16|32)|ucs-?[24]|iso-2022/i.test(text)) return undefined;
+  const blank = /\r?\n\r?\n/.exec(text);
+  const headerEnd = blank ? blank.index : text.length;
+  const haystack = (bodyOnly ? text.slice(blank ? blank.index + blank[0].length : text.length) : text).toLowerCase();
+  if (!haystack.includes(needle.toLowerCase())) return false;
+  // Found: certain only when the body is one text part (no MIME headers or binary parts inside).
+  return /content-type:[ \t]*(?:multipart|message|image|audio|video|application)/i.test(text.slice(0, headerEnd)) ? undefined : true;
+}
+
+/**
+ * The same judgement for a header search (FROM, SUBJECT, HEADER ...): the needle is absent from a
+ * header block that has no encoded words, comments, quoted strings or folded lines.
+ */
+export function headerCertainlyLacks(raw: Uint8Array, needle: string): boolean {
+  if (!/^[\x21-\x7e]+$/.test(needle)) return false;
+  const buffer = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+  const end = buffer.indexOf('\r\n\r\n');
+  const header = buffer.toString('latin1', 0, end < 0 ? buffer.length : end);
+  if (/[("\\]|=\?|\n[ \t]|[^\x00-\x7f]/.test(header)) return false;
+  return !header.toLowerCase().includes(needle.toLowerCase());
 }
 
 export function headerBlockText(raw: Uint8Array, entity: MimeEntity): string {

@@ -24,6 +24,10 @@ export type SearchKey =
   | { readonly k: 'seqSet'; readonly set: SequenceSet }
   | { readonly k: 'uidSet'; readonly set: SequenceSet }
   | { readonly k: 'modseq'; readonly modseq: number }
+  /** WITHIN (RFC 5032): internal date at most (younger) or at least (older) this many seconds ago. */
+  | { readonly k: 'age'; readonly younger: boolean; readonly seconds: number }
+  /** "$" (RFC 5182): the messages the last SEARCH ... RETURN (SAVE) saved. */
+  | { readonly k: 'saved' }
   | { readonly k: 'not'; readonly key: SearchKey }
   | { readonly k: 'or'; readonly a: SearchKey; readonly b: SearchKey }
   | { readonly k: 'and'; readonly keys: readonly SearchKey[] };
@@ -113,6 +117,7 @@ function parseKey(reader: Reader, depth: number): SearchKey {
   }
   if (token.kind !== 'atom' || token.section) failBad('SEARCH: expected a search key');
   const name = token.value.toUpperCase();
+  if (token.value === '$') return { k: 'saved' };
   if (isSequenceSetSyntax(token.value)) {
     try {
       return { k: 'seqSet', set: parseSequenceSet(token.value) };
@@ -164,8 +169,12 @@ function parseKey(reader: Reader, depth: number): SearchKey {
       return { k: 'size', larger: true, octets: reader.number('LARGER size') };
     case 'SMALLER':
       return { k: 'size', larger: false, octets: reader.number('SMALLER size') };
+    case 'YOUNGER':
+    case 'OLDER':
+      return { k: 'age', younger: name === 'YOUNGER', seconds: reader.number(`${name} interval`) };
     case 'UID': {
       const text = reader.atom('UID set');
+      if (text === '$') return { k: 'saved' };
       try {
         return { k: 'uidSet', set: parseSequenceSet(text) };
       } catch (error) {

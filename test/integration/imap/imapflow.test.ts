@@ -86,6 +86,36 @@ describe('imapflow', () => {
     expect((await client.list()).map((f) => f.path)).toContain('Projects/Été');
   });
 
+  it('uses ESEARCH, BINARY and QUOTA when the server advertises them', async () => {
+    running = await startTestServer();
+    running.store.addUser('quota@lab.example', 'pw', { quotaBytes: 1024 * 1024 });
+    client = connect(running.server.port, { auth: { user: 'quota@lab.example', pass: 'pw' } });
+    await client.connect();
+    expect([...client.capabilities.keys()]).toEqual(expect.arrayContaining(['ESEARCH', 'BINARY', 'QUOTA', 'SORT', 'THREAD=REFERENCES']));
+    await client.append('INBOX', multipartMessage);
+    await client.append('INBOX', 'From: carol@example.org\r\nSubject: Second\r\n\r\nPlain body\r\n', ['\\Flagged']);
+    const lock = await client.getMailboxLock('INBOX');
+    try {
+      const esearch = await client.search({ all: true }, { uid: true, returnOptions: ['MIN', 'MAX', 'COUNT', 'ALL'] });
+      expect(esearch).toMatchObject({ min: 1, max: 2, count: 2, all: '1:2' });
+      expect(await client.search({ flagged: true }, { returnOptions: ['COUNT'] })).toMatchObject({ count: 1 });
+      // BINARY: the server undoes base64 and quoted-printable.
+      const fetched = await client.fetchOne('1', { bodyParts: ['3', '1.1'] }, { binary: true });
+      if (!fetched) throw new Error('message 1 missing');
+      expect([...fetched.bodyParts!.get('3')!]).toEqual([0, 1, 2, 3]);
+      expect(fetched.bodyParts!.get('1.1')!.toString('utf8')).toBe('Café plain with searchable zebra');
+      const { content } = await client.download('1', '3', { binary: true });
+      const chunks: Buffer[] = [];
+      for await (const chunk of content!) chunks.push(chunk as Buffer);
+      expect([...Buffer.concat(chunks)]).toEqual([0, 1, 2, 3]);
+    } finally {
+      lock.release();
+    }
+    const quota = await client.getQuota('INBOX');
+    expect(quota).toMatchObject({ path: 'INBOX', storage: { limit: 1024 * 1024 } });
+    expect((quota as { storage: { usage: number } }).storage.usage).toBeGreaterThan(0);
+  });
+
   it('is told about a new message while IDLE', async () => {
     running = await startTestServer();
     client = connect(running.server.port);

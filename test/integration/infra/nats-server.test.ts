@@ -1,5 +1,5 @@
 // The nats-server harness: finding the binary, detached clusters stopped from another process, and
-// the leaf-node configuration the multi-organisation lab relies on (only allowed subjects cross).
+// the leaf-node configuration the multi-organisation lab relies on (only the global ring crosses).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +12,11 @@ import { leafConnections } from '../../../infra/nats/monitor';
 import { isAlive, NatsServerProcess } from '../../../infra/nats/process';
 import { NatsCluster, startDetached } from '../../../infra/nats/server';
 import { NatsTransport } from '../../../infra/nats/transport';
+import { GLOBAL_ACCOUNT, postAccounts } from '../../../infra/nats/accounts';
+import { natsClientSecurity } from '../../../infra/nats/clientSecurity';
+import { ensureUserNkey } from '../../../infra/nats/nkeys';
+import { createNatsTls } from '../../../infra/nats/tls';
+import { replyPrefix, subjects } from '../../../protocol/subjects';
 import type { TransportMessage } from '../../../infra/ports';
 import { waitInRealTime } from '../../compliance/fabric';
 
@@ -68,15 +73,33 @@ describe('detached cluster (the lab)', () => {
 });
 
 describe('leaf-node link between two organisations', () => {
+  // Each organisation's server has its own account and a GLOBAL account; the leaf link joins the two
+  // GLOBAL accounts (TLS, a password), so only the global ring crosses. A gateway of each organisation
+  // is in its server's GLOBAL account with its global-ring key.
+  const RING_A = 'a1'.repeat(32);
+  const RING_B = 'b2'.repeat(32);
+  const [GW_A, GW_B, NODE_A, NODE_B] = ['11', '21', '12', '22'].map((b) => b.repeat(32)) as [string, string, string, string];
+  const LINK = { user: 'leaf-b', password: 's3cret' };
   let dir: string;
   const servers: NatsServerProcess[] = [];
   let hubUrl = '';
   let leafUrl = '';
+  let caFile = '';
+  const key = (name: string) => join(dir, `${name}.nk`);
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'post-nats-leaf-'));
+    const tls = createNatsTls(join(dir, 'tls'), ['127.0.0.1', 'localhost']);
+    caFile = tls.caFile;
     const [hubPort, hubHttp, hubLeaf, leafPort, leafHttp] = await freePorts(5, HOST);
-    hubUrl = `nats://${HOST}:${hubPort}`;
-    leafUrl = `nats://${HOST}:${leafPort}`;
+    hubUrl = `tls://${HOST}:${hubPort}`;
+    leafUrl = `tls://${HOST}:${leafPort}`;
+    const operatorNkey = ensureUserNkey(key('operator'));
+    const user = (name: string, nodeId: string, ringId: string, gateway: boolean) => ({
+      nodeId,
+      ringId,
+      nkey: ensureUserNkey(key(name)),
+      ...(gateway ? { globalNkey: ensureUserNkey(key(`${name}-global`)) } : {}),
+    });
     const configs: [string, NatsServerConfig][] = [
       [
         'hub',
@@ -85,7 +108,9 @@ describe('leaf-node link between two organisations', () => {
           host: HOST,
           port: hubPort!,
           http: { host: HOST, port: hubHttp! },
-          leafnodes: { accept: { host: HOST, port: hubLeaf!, users: [{ user: 'org-b', password: 's3cret', allow: ['post.global.>'] }] } },
+          tls,
+          leafnodes: { accept: { host: HOST, port: hubLeaf! } },
+          accounts: postAccounts({ rings: [RING_A], nodes: [user('gw-a', GW_A, RING_A, true), user('node-a', NODE_A, RING_A, false)], operatorNkey, leafUsers: [LINK] }),
         },
       ],
       [
@@ -95,7 +120,9 @@ describe('leaf-node link between two organisations', () => {
           host: HOST,
           port: leafPort!,
           http: { host: HOST, port: leafHttp! },
-          leafnodes: { remotes: [{ urls: [`nats-leaf://${HOST}:${hubLeaf}`], user: 'org-b', password: 's3cret' }] },
+          tls,
+          leafnodes: { remotes: [{ urls: [`nats-leaf://${HOST}:${hubLeaf}`], ...LINK, account: GLOBAL_ACCOUNT, caFile }] },
+          accounts: postAccounts({ rings: [RING_B], nodes: [user('gw-b', GW_B, RING_B, true), user('node-b', NODE_B, RING_B, false)], operatorNkey }),
         },
       ],
     ];
@@ -104,7 +131,7 @@ describe('leaf-node link between two organisations', () => {
       const configPath = join(dir, `${name}.conf`);
       writeFileSync(configPath, natsServerConfig(config));
       const server = new NatsServerProcess(
-        { name, configPath, logPath: join(dir, `${name}.log`), clientUrl: `nats://${HOST}:${config.port}`, httpUrl: `http://${HOST}:${config.http!.port}` },
+        { name, configPath, logPath: join(dir, `${name}.log`), clientUrl: `tls://${HOST}:${config.port}`, httpUrl: `http://${HOST}:${config.http!.port}` },
         binary,
       );
       servers.push(server);
@@ -122,18 +149,20 @@ describe('leaf-node link between two organisations', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('carries the global ring subjects both ways (request/reply included) and nothing else', async () => {
-    const hub = await NatsTransport.connect({ servers: [hubUrl], name: 'org-a-node' });
-    const leaf = await NatsTransport.connect({ servers: [leafUrl], name: 'org-b-node' });
+  const connect = (url: string, name: string, nodeId: string) =>
+    NatsTransport.connect({ ...natsClientSecurity([url], { credsFile: key(name), caFile }), name, inboxPrefix: replyPrefix(nodeId) });
+
+  it("carries the global ring both ways (request/reply included), and no organisation's own subjects", async () => {
+    const hub = await connect(hubUrl, 'gw-a-global', GW_A);
+    const leaf = await connect(leafUrl, 'gw-b-global', GW_B);
+    const nodeA = await connect(hubUrl, 'node-a', NODE_A);
+    const nodeB = await connect(leafUrl, 'node-b', NODE_B);
     try {
-      const onLeaf: TransportMessage[] = [];
-      const onHub: TransportMessage[] = [];
-      for (const [transport, got] of [[leaf, onLeaf], [hub, onHub]] as const) {
-        transport.subscribe('post.global.>', (msg) => got.push(msg));
-        transport.subscribe('post.0123456789abcdef.>', (msg) => got.push(msg));
-      }
-      hub.subscribe('post.global.node.a', (msg) => hub.publish(msg.reply!, enc.encode('from org-a')));
-      leaf.subscribe('post.global.node.b', (msg) => leaf.publish(msg.reply!, enc.encode('from org-b')));
+      const onNodeB: TransportMessage[] = [];
+      nodeB.subscribe(subjects.node(RING_B, NODE_B), (msg) => onNodeB.push(msg));
+      nodeB.subscribe(subjects.join(RING_B), (msg) => onNodeB.push(msg));
+      hub.subscribe(subjects.ringGateways(RING_A), (msg) => hub.publish(msg.reply!, enc.encode('from org-a')));
+      leaf.subscribe(subjects.ringGateways(RING_B), (msg) => leaf.publish(msg.reply!, enc.encode('from org-b')));
 
       // Interest crosses the link asynchronously: retry (bounded) until the first request goes through.
       const ask = async (from: NatsTransport, subject: string) => {
@@ -146,18 +175,17 @@ describe('leaf-node link between two organisations', () => {
         }
         throw new Error(`no reply on ${subject} across the leaf link`);
       };
-      expect(await ask(leaf, 'post.global.node.a')).toBe('from org-a');
-      expect(await ask(hub, 'post.global.node.b')).toBe('from org-b');
+      expect(await ask(leaf, subjects.ringGateways(RING_A))).toBe('from org-a');
+      expect(await ask(hub, subjects.ringGateways(RING_B))).toBe('from org-b');
 
-      // The public message follows the private one over the same link: once it is here, the private one would be too.
-      for (const [from, to, got] of [[hub, 'leaf', onLeaf], [leaf, 'hub', onHub]] as const) {
-        from.publish('post.0123456789abcdef.node.x', enc.encode(`private to ${to}`));
-        from.publish('post.global.node.x', enc.encode(`public to ${to}`));
-        expect(await waitInRealTime(() => got.some((m) => dec.decode(m.data) === `public to ${to}`), 10_000)).toBe(true);
-        expect(got.map((m) => dec.decode(m.data))).not.toContain(`private to ${to}`);
-      }
+      // org-a's node may publish only in its own ring: b's subjects (in any account) stay out of reach.
+      nodeA.publish(subjects.node(RING_B, NODE_B), enc.encode('from a node of org-a'));
+      nodeA.publish(subjects.join(RING_B), enc.encode('from a node of org-a'));
+      nodeB.publish(subjects.node(RING_B, NODE_B), enc.encode('own ring'));
+      expect(await waitInRealTime(() => onNodeB.some((m) => dec.decode(m.data) === 'own ring'), 10_000)).toBe(true);
+      expect(onNodeB.map((m) => dec.decode(m.data))).not.toContain('from a node of org-a');
     } finally {
-      await Promise.all([hub.close(), leaf.close()]);
+      await Promise.all([hub.close(), leaf.close(), nodeA.close(), nodeB.close()]);
     }
   });
 });

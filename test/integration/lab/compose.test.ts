@@ -6,7 +6,7 @@
 // init, two nodes behind infra/docker/expose.mjs, their healthcheck, users, then IMAP and SMTP
 // through the forwarded ports.
 import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,9 @@ import { ImapFlow } from 'imapflow';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { NATS_MAX_PAYLOAD_BYTES } from '../../../infra/nats/config';
 import { freePorts } from '../../../infra/nats/free-ports';
-import { NatsCluster } from '../../../infra/nats/server';
+import { findNatsServer } from '../../../infra/nats/binary';
+import { NatsServerProcess } from '../../../infra/nats/process';
+import { nkeyPublicKey } from '../../../infra/nats/nkeys';
 import { NODE_STOP_GRACE_MS } from '../../../protocol/limits';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url)).replace(/\/$/, '');
@@ -149,20 +151,19 @@ describe('docker-compose.yml (Compose 1.29 schema)', () => {
     expect(top).toContain('services');
   });
 
-  test('three NATS servers from nats.conf, clustered with routes to each other', () => {
+  test('three NATS servers from the configuration init writes, after init, on the lab volume', () => {
     const nats = Object.entries(services).filter(([, s]) => isNats(s));
     expect(nats.map(([name]) => name).sort()).toEqual(['nats-1', 'nats-2', 'nats-3']);
-    const conf = readFileSync(join(ROOT, 'infra', 'docker', 'nats.conf'), 'utf8');
+    const init = Object.entries(services).find(([, s]) => argv(s).some((a) => a.endsWith('infra/docker/lab.mjs')) && argv(s).includes('init'))!;
     for (const [name, s] of nats) {
-      expect(argAfter(argv(s), '--config')).toBe('/app/infra/docker/nats.conf');
+      expect(argAfter(argv(s), '--config')).toBe('/lab/nats/nats.conf');
       expect(argAfter(argv(s), '--server_name')).toBe(name);
-      expect(conf).toContain(`"nats-route://${name}:6222"`);
+      expect(s.depends_on?.[init[0]]?.condition).toBe('service_completed_successfully');
+      expect(s.volumes?.some((v) => v.startsWith('lab:/lab'))).toBe(true);
       expect(s.healthcheck?.test.join(' ')).toContain('/healthz');
     }
-    expect(conf).toMatch(/cluster\s*\{[^}]*routes/);
-    expect(Number(/max_payload:\s*(\d+)/.exec(conf)?.[1])).toBe(NATS_MAX_PAYLOAD_BYTES);
-    const t = spawnSync('nats-server', ['-t', '-c', join(ROOT, 'infra', 'docker', 'nats.conf'), '--server_name', 'nats-1'], { encoding: 'utf8', cwd: tmpdir(), timeout: 30_000 });
-    expect(t.status, `nats-server -t: ${t.stderr}`).toBe(0);
+    // Clients reach them over TLS only.
+    expect(init[1].environment?.LAB_NATS?.split(',').map((u) => new URL(u).protocol)).toEqual(['tls:', 'tls:', 'tls:']);
   });
 
   test('at least six nodes in two organisations run `post node start` against all three NATS servers', () => {
@@ -174,6 +175,7 @@ describe('docker-compose.yml (Compose 1.29 schema)', () => {
       expect(s.volumes).toContain('lab:/lab:rw');
       const urls = argAfter(postArgs(s), '--nats')!.split(',');
       expect(urls.map((u) => new URL(u).hostname).sort()).toEqual(['nats-1', 'nats-2', 'nats-3']);
+      expect(urls.every((u) => u.startsWith('tls://'))).toBe(true);
       const org = topology.get(name);
       expect(org, `${name} is in LAB_TOPOLOGY of the init service`).toBeDefined();
       orgs.set(org!, [...(orgs.get(org!) ?? []), name]);
@@ -244,7 +246,9 @@ describe('docker-compose.yml (Compose 1.29 schema)', () => {
 describe('the compose lab\'s init, node, healthcheck and users commands, run as local processes', () => {
   const dir = mkdtempSync(join(tmpdir(), 'post-compose-'));
   const labDir = join(dir, 'lab');
-  let nats: NatsCluster;
+  /** The three members of nats.conf, on loopback ports here. */
+  const nats: NatsServerProcess[] = [];
+  const natsUrls: string[] = [];
   let services: Record<string, Service>;
   const children: ChildProcess[] = [];
   /** Per node service: its container-side port numbers → free loopback ports here. */
@@ -256,7 +260,7 @@ describe('the compose lab\'s init, node, healthcheck and users commands, run as 
     let out = arg
       .replace(/^\/app\//, `${ROOT}/`)
       .replace(/^\/lab(?=\/|$)/, labDir)
-      .replace(/nats:\/\/nats-(\d):4222/g, (_, n: string) => nats.urls[Number(n) - 1]!);
+      .replace(/tls:\/\/nats-(\d):4222/g, (_, n: string) => natsUrls[Number(n) - 1]!);
     out = out.replace(/^(\d+)=(\d+)$/, (_, p: string, l: string) => `${ports.get(p) ?? p}=${ports.get(l) ?? l}`);
     out = out.replace(/^\d+$/, (n) => ports.get(n) ?? n);
     return out.replace(/127\.0\.0\.1:(\d+)/g, (m, n: string) => (ports.has(n) ? `127.0.0.1:${ports.get(n)}` : m));
@@ -267,7 +271,6 @@ describe('the compose lab\'s init, node, healthcheck and users commands, run as 
     ...services.init!.environment,
     LAB_DIR: labDir,
     LAB_TOPOLOGY: founders.map((f) => `${topologyOf(f)}=${f}`).join(' '),
-    LAB_NATS: nats.urls.join(','),
     LAB_USERS: '1',
     EXPOSE_HOST: '127.0.0.1',
   });
@@ -294,8 +297,29 @@ describe('the compose lab\'s init, node, healthcheck and users commands, run as 
     services = composeServices(dockerCompose('config').stdout);
     // One node per organisation (its MX, the one that founds the ring) keeps this quick.
     founders = Object.keys(services).filter((n) => isNode(services[n]!) && argAfter(postArgs(services[n]!), '--gateway-user'));
-    nats = await NatsCluster.start({ dir: join(dir, 'nats'), size: 3 });
   }, 60_000);
+
+  /** nats.conf as init wrote it, each member on its own loopback ports here (routes rewritten to match). */
+  async function startNats(): Promise<void> {
+    const conf = readFileSync(join(labDir, 'nats', 'nats.conf'), 'utf8');
+    const names = Object.keys(services).filter((n) => isNats(services[n]!)).sort();
+    const ports = await freePorts(names.length * 3);
+    const at = (i: number) => ({ client: ports[3 * i]!, route: ports[3 * i + 1]!, http: ports[3 * i + 2]! });
+    for (const [i, name] of names.entries()) {
+      const mine = at(i);
+      const text = conf
+        .replace('"0.0.0.0:4222"', `"127.0.0.1:${mine.client}"`)
+        .replace('"127.0.0.1:8222"', `"127.0.0.1:${mine.http}"`)
+        .replace('"0.0.0.0:6222"', `"127.0.0.1:${mine.route}"`)
+        .replace(/nats-route:\/\/nats-(\d):6222/g, (_, n: string) => `nats-route://127.0.0.1:${at(names.indexOf(`nats-${n}`)).route}`);
+      const configPath = join(dir, `${name}.conf`);
+      writeFileSync(configPath, `server_name: ${JSON.stringify(name)}\n${text}`);
+      natsUrls.push(`tls://127.0.0.1:${mine.client}`);
+      nats.push(new NatsServerProcess({ name, configPath, logPath: join(dir, `${name}.log`), clientUrl: natsUrls[i]!, httpUrl: `http://127.0.0.1:${mine.http}` }, findNatsServer()));
+    }
+    for (const server of nats) server.start();
+    await Promise.all(nats.map((server) => server.waitReady(nats.length - 1, 30_000)));
+  }
 
   afterAll(async () => {
     await Promise.all(
@@ -309,7 +333,7 @@ describe('the compose lab\'s init, node, healthcheck and users commands, run as 
           }),
       ),
     );
-    await nats?.stop();
+    await Promise.all(nats.map((server) => server.stop()));
     rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
@@ -320,6 +344,20 @@ describe('the compose lab\'s init, node, healthcheck and users commands, run as 
     const lab0 = JSON.parse(readFileSync(join(labDir, 'lab.json'), 'utf8'));
     expect(lab0.nodes.map((n: any) => n.name)).toEqual(founders);
     expect((await runStep('init', 60_000)).stdout).toContain('already in place');
+
+    // The NATS servers' configuration: TLS on clients and routes, a user per node, routes to every member.
+    const conf = readFileSync(join(labDir, 'nats', 'nats.conf'), 'utf8');
+    for (const name of Object.keys(services).filter((n) => isNats(services[n]!))) expect(conf).toContain(`"nats-route://${name}:6222"`);
+    expect(conf).toMatch(/cluster\s*\{[\s\S]*tls\s*\{[\s\S]*verify: true[\s\S]*routes/);
+    expect(Number(/max_payload:\s*(\d+)/.exec(conf)?.[1])).toBe(NATS_MAX_PAYLOAD_BYTES);
+    for (const n of lab0.nodes) expect(conf).toContain(`nkey: "${nkeyPublicKey(join(n.data, 'nats', 'node.nk'))}"`);
+    const t = spawnSync('nats-server', ['-t', '-c', join(labDir, 'nats', 'nats.conf'), '--server_name', 'nats-1'], { encoding: 'utf8', cwd: tmpdir(), timeout: 30_000 });
+    expect(t.status, `nats-server -t: ${t.stderr}`).toBe(0);
+    expect(lab0.natsCa).toBe(join(labDir, 'nats', 'tls', 'ca.pem'));
+    expect(lab0.natsCreds).toBe(join(labDir, 'nats', 'operator.nk'));
+    await startNats();
+    // lab.json names the servers as the compose network does; here they are on loopback.
+    writeFileSync(join(labDir, 'lab.json'), JSON.stringify({ ...lab0, nats: natsUrls }, null, 2));
 
     for (const name of founders) {
       const s = services[name]!;

@@ -12,6 +12,7 @@ import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { isAlive } from '../../../infra/nats/process';
 import { NatsTransport } from '../../../infra/nats/transport';
+import { operatorNatsOptions } from '../../../cli/lab/nats';
 import { DASHBOARD_DOWN_AFTER_INTERVALS, INSPECT_INTERVAL_MS, OVERLAY_TIMINGS } from '../../../protocol/limits';
 import { subjects } from '../../../protocol/subjects';
 import { post } from './cli';
@@ -90,7 +91,7 @@ describe.skipIf(!hasChromium)('lab dashboard in headless Chromium', () => {
   }, 90_000);
 
   test('a scenario event published on the scenario subject appears in the log as it happens', async () => {
-    nats = await NatsTransport.connect({ servers: lab().nats, name: 'dashboard-test' });
+    nats = await NatsTransport.connect({ ...operatorNatsOptions(lab()), name: 'dashboard-test' });
     const publish = (e: object) => nats!.publish(subjects.scenario(), Buffer.from(JSON.stringify(e)));
     publish({ scenario: 'dashboard-smoke', run: 'r1', phase: 'workload', op: 'send', node: 'n1', result: 'ok' });
     publish({ scenario: 'dashboard-smoke', run: 'r1', phase: 'done', verdict: 'pass', checks: { readable: true } });

@@ -262,4 +262,26 @@ for line in [b'A1 FROB\\r\\n', b'garbage without tag\\r\\n', b'A2 LOGIN\\r\\n', 
     const c = await imap(u.address);
     await c.logout();
   }, 60_000);
+
+  test('/metrics counts and times every IMAP and SMTP command and every replicated read and write', async () => {
+    const u = user('user2@lab.example');
+    const node = nodeOf(u.node);
+    const text = await (await fetch(`http://127.0.0.1:${node.http.port}/metrics`)).text();
+    const count = (re: RegExp) => Number(re.exec(text)?.[1] ?? 0);
+    // Earlier tests logged user2 in on its node, selected and fetched; user1 and user3 sent to it.
+    expect(count(/^post_imap_command_ms_count\{command="LOGIN",status="OK"\} (\d+)/m)).toBeGreaterThan(0);
+    expect(count(/^post_imap_command_ms_count\{command="SELECT",status="OK"\} (\d+)/m)).toBeGreaterThan(0);
+    expect(text).toMatch(/^post_imap_command_ms_bucket\{command="[A-Z ]+",status="(OK|NO|BAD)",le="\+Inf"\} \d+$/m);
+    expect(count(/^post_storage_client_ms_count\{op="putObject",outcome="ok"\} (\d+)/m)).toBeGreaterThan(0);
+    expect(count(/^post_storage_replica_ms_count\{kind="storage\.object\.put"\} (\d+)/m)).toBeGreaterThan(0);
+    const sender = nodeOf(user('user1@lab.example').node);
+    const senderText = await (await fetch(`http://127.0.0.1:${sender.http.port}/metrics`)).text();
+    expect(senderText).toMatch(/^post_smtp_command_ms_count\{command="DATA",code="250"\} [1-9]\d*$/m);
+    expect(senderText).toMatch(/^post_smtp_command_ms_count\{command="AUTH",code="235"\} [1-9]\d*$/m);
+  }, 30_000);
+
+  test('nothing the nodes did for these clients was refused by NATS (their keys allow the whole mail path)', () => {
+    const refused = lab.nodes.flatMap((n: any) => readFileSync(n.log, 'utf8').split('\n').filter((l: string) => /Permissions Violation/.test(l)));
+    expect(refused).toEqual([]);
+  });
 });

@@ -1,7 +1,8 @@
 // Issue 6 on the real lab: two organisations, each on its own NATS cluster, linked by leaf-node
 // connections that carry only the global ring's subjects. A mail from user1@a.example to
 // user1@b.example is read by its recipient over IMAP; its content blocks are held only by a.example's
-// nodes; killing one of a.example's gateways does not stop the next mail.
+// nodes; killing one of a.example's gateways does not stop the next mail. Both clusters take TLS and
+// per-node keys only.
 import { readFileSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,10 @@ import { sealConvergent } from '../../../crypto/convergent';
 import { readOrganisation } from '../../../infra/files/identity';
 import { isAlive } from '../../../infra/nats/process';
 import { post, postJson } from './cli';
+import { natsClientSecurity } from '../../../infra/nats/clientSecurity';
+import { NatsTransport } from '../../../infra/nats/transport';
+import { MemoryLog } from '../../../infra/log';
+import { replyPrefix, subjects } from '../../../protocol/subjects';
 
 const dir = join(tmpdir(), `post-lab-orgs-${process.pid}`);
 let lab: any;
@@ -94,6 +99,28 @@ describe('lab: two organisations on their own NATS clusters', () => {
     expect(inB.replicas).toEqual([]);
   }, 90_000);
 
+  test("the lab's NATS (both clusters) refuses anonymous and plaintext clients; a node's key cannot listen to '>' or reach the other organisation", async () => {
+    for (const urls of [lab.nats, lab.orgs[1].nats]) {
+      await expect(NatsTransport.connect({ ...natsClientSecurity(urls, { caFile: lab.natsCa }), connectTimeoutMs: 3000 })).rejects.toThrow(/Authorization Violation/);
+      await expect(NatsTransport.connect({ servers: urls.map((u: string) => u.replace('tls://', 'nats://')), connectTimeoutMs: 3000 })).rejects.toThrow();
+    }
+    const aNode = lab.nodes.find((n: any) => n.org === 'a.example');
+    const bNode = lab.nodes.find((n: any) => n.org === 'b.example');
+    const log = new MemoryLog({ level: 'warn' });
+    const t = await NatsTransport.connect({ ...natsClientSecurity(lab.nats, { credsFile: join(aNode.data, 'nats', 'node.nk'), caFile: lab.natsCa }), inboxPrefix: replyPrefix(aNode.id), log });
+    try {
+      t.subscribe('>', () => {});
+      t.publish(subjects.node(lab.orgs[1].ringId, bNode.id), new Uint8Array(1));
+      await t.flush().catch(() => {});
+      const refused = () => log.entries().map((e) => (e.error as Error | undefined)?.message ?? '');
+      const wanted = ['Permissions Violation for Subscription to ">"', `Permissions Violation for Publish to "${subjects.node(lab.orgs[1].ringId, bNode.id)}"`];
+      for (let i = 0; i < 100 && !wanted.every((w) => refused().includes(w)); i++) await sleep(50);
+      for (const w of wanted) expect(refused()).toContain(w);
+    } finally {
+      await t.close();
+    }
+  }, 60_000);
+
   test("killing one of a.example's gateways does not stop the next mail", async () => {
     const alice = user('user1@a.example');
     const gateway = lab.nodes.find((n: any) => n.org === 'a.example' && n.gateway && n.id !== alice.node);
@@ -106,4 +133,9 @@ describe('lab: two organisations on their own NATS clusters', () => {
     await send('user1@b.example', 'user1@a.example', 'reply across');
     expect((await readSource('user1@a.example', 'reply across')).toString()).toContain('reply across');
   }, 120_000);
+
+  test('nothing the nodes did in this lab was refused by NATS: their permissions cover the whole protocol', () => {
+    const refused = lab.nodes.flatMap((n: any) => readFileSync(n.log, 'utf8').split('\n').filter((l: string) => /Permissions Violation/.test(l)));
+    expect(refused).toEqual([]);
+  });
 });

@@ -2,12 +2,14 @@
 // correctly; after one NATS server and one node are killed with SIGKILL, routing is correct again.
 // Driven through the `post` command exactly as an operator would.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { closest } from '../../../overlay/id';
 import { isAlive } from '../../../infra/nats/process';
+import { natsAccountsConfig } from '../../../infra/nats/config';
+import { clusterAccounts, natsUserOfNode } from '../../../cli/lab/nats';
 import { post, postJson } from './cli';
 
 const NODES = 8;
@@ -92,12 +94,30 @@ describe('lab: 8 nodes over a three-server NATS cluster', () => {
     await checkRoutes(lab().nodes.map((n: any) => n.id), 8);
   }, 120_000);
 
-  test('a node certified by another CA is refused at join, with a clear log line', async () => {
+  test('a node certified by another CA: refused by NATS without the lab\'s keys, and at join with them, with clear log lines', async () => {
     const rogueCa = join(dir, 'rogue-ca');
     const rogueData = join(dir, 'rogue-node');
+    const l = lab();
     expect((await post(['ca', 'init', '--org', 'lab.example', '--out', rogueCa])).code).toBe(0);
-    expect((await post(['node', 'init', '--ca', rogueCa, '--data', rogueData])).code).toBe(0);
-    const r = await post(['node', 'start', '--data', rogueData, '--nats', lab().nats.join(','), '--http', '0'], { timeoutMs: 60_000 });
+    expect((await post(['node', 'init', '--ca', rogueCa, '--data', rogueData, '--nats-ca', l.natsCa])).code).toBe(0);
+    const start = () => post(['node', 'start', '--data', rogueData, '--nats', l.nats.join(','), '--http', '0'], { timeoutMs: 60_000 });
+    const unknown = await start();
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toMatch(/Authorization Violation/);
+
+    // An operator who wrongly gives it a NATS user in the organisation's account (same domain, same ring id):
+    // the ring still refuses it at join, because its certificate is not from lab.example's CA.
+    const ringId = l.orgs[0].ringId;
+    const users = [...l.nodes.map((n: any) => natsUserOfNode(n.data, false)), natsUserOfNode(rogueData, false)];
+    const accounts = natsAccountsConfig(clusterAccounts({ rings: [ringId], nodes: users, operatorCreds: l.natsCreds }));
+    // (The NATS server killed above stays down.)
+    for (const member of JSON.parse(readFileSync(l.natsPidFile, 'utf8')).members.filter((m: any) => isAlive(m.pid))) {
+      const conf = readFileSync(member.configPath, 'utf8');
+      writeFileSync(member.configPath, conf.slice(0, conf.indexOf('accounts {')) + accounts);
+      process.kill(member.pid, 'SIGHUP');
+    }
+    await sleep(500);
+    const r = await start();
     expect(r.code).not.toBe(0);
     expect(r.stdout).toMatch(/overlay\.join\.refused.*does not verify against the CA of lab\.example/);
     const members = (await postJson(['ring', 'status', '--lab', labFile])).nodes;

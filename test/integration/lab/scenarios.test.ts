@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { isAlive } from '../../../infra/nats/process';
 import { NatsTransport } from '../../../infra/nats/transport';
+import { operatorNatsOptions } from '../../../cli/lab/nats';
 import { subjects } from '../../../protocol/subjects';
 import { post } from './cli';
 
@@ -26,7 +27,7 @@ describe('scenarios on the real lab', () => {
     const r = await post(['lab', 'up', '--nodes', '6', '--users', '3', '--dir', dir, '--no-dashboard'], { timeoutMs: 180_000 });
     expect(r.code, r.stderr).toBe(0);
     labFile = r.stdout.trim();
-    nats = await NatsTransport.connect({ servers: lab().nats, name: 'scenario-test' });
+    nats = await NatsTransport.connect({ ...operatorNatsOptions(lab()), name: 'scenario-test' });
     nats.subscribe(subjects.scenario(), (m) => events.push(JSON.parse(Buffer.from(m.data).toString('utf8'))));
   }, 200_000);
 

@@ -240,6 +240,32 @@ export function describeMailBackendCompliance(name: string, factory: ComplianceF
         await expectCode(user.move('Trash', [result.mapping[0]!.target], 'Nowhere'), 'NO_SUCH_FOLDER');
       }));
 
+    it('move into the same folder gives new UIDs and removes the old ones (RFC 6851)', () =>
+      withUser(async (user) => {
+        const a = await user.append('INBOX', raw('a'), ['\\Flagged'], 7_000);
+        const b = await user.append('INBOX', raw('b'), [], 8_000);
+        const result = await user.move('INBOX', [a.uid], 'INBOX');
+        expect(result.mapping).toHaveLength(1);
+        expect(result.mapping[0]!.target).toBeGreaterThan(b.uid);
+        const inbox = await user.openFolder('INBOX');
+        expect(result.uidValidity).toBe(inbox.folder.uidValidity);
+        expect(inbox.messages.map((m) => m.uid)).toEqual([b.uid, result.mapping[0]!.target]);
+        expect(inbox.messages[1]!.flags).toEqual(['\\Flagged']);
+        expect(inbox.messages[1]!.internalDateMs).toBe(7_000);
+      }));
+
+    it('quota, when offered, is the sum of the sizes of the user\'s messages in every folder', () =>
+      withUser(async (user) => {
+        if (!user.quota) return;
+        const before = await user.quota();
+        expect(before, 'the compliance users have a limit').toBeDefined();
+        await user.append('INBOX', raw('one'), [], 0);
+        await user.append('Archive', raw('two', 'a longer body'), [], 0);
+        const after = (await user.quota())!;
+        expect(after.usedBytes - before!.usedBytes).toBe(raw('one').length + raw('two', 'a longer body').length);
+        expect(after.limitBytes).toBe(10_000_000);
+      }));
+
     it('the change feed reports adds, flag changes, expunges and deletion, in modseq order', () =>
       withUser(async (user, backend) => {
         const changes: FolderChange[] = [];

@@ -4,7 +4,7 @@ import { describeMailBackendCompliance } from './backend.compliance';
 
 describeMailBackendCompliance('memory', async () => {
   const store = new MemoryMailStore();
-  store.addUser('alice', 'secret');
+  store.addUser('alice', 'secret', { quotaBytes: 10_000_000 });
   store.addUser('bob', 'hunter2');
   return {
     authenticator: store.authenticator,

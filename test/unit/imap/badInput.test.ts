@@ -53,7 +53,7 @@ describe('argument checking before handlers', () => {
     expect((await harness.command('a2 FETCH x FLAGS')).tagged).toBe('a2 BAD FETCH: invalid messages');
     expect((await harness.command('a3 FETCH 1:* BOGUS')).tagged).toBe('a3 BAD unknown fetch item BOGUS');
     expect((await harness.command('a4 STORE 1 FLAGS (\\Bogus)')).tagged).toBe('a4 BAD STORE: unknown system flag \\Bogus');
-    expect((await harness.command('a5 SELECT &Jjo')).tagged).toBe('a5 BAD SELECT: mailbox: mailbox name has an unterminated "&" shift sequence');
+    expect((await harness.command('a5 SELECT &Jjo')).tagged).toBe('a5 NO [NONEXISTENT] mailbox name "&Jjo" is not valid modified UTF-7 (write "&" as "&-"), so no such mailbox exists');
     expect((await harness.command('a6 FETCH 5 FLAGS')).tagged).toBe('a6 BAD message 5 does not exist: the mailbox is empty');
     expect((await harness.command('a7 APPEND INBOX (\\Seen) "not a date" {1+}\r\nx')).tagged).toMatch(/^a7 BAD APPEND: internalDate is not a valid date-time/);
     expect((await harness.command('a8 SEARCH BOGUSKEY')).tagged).toBe('a8 BAD SEARCH: unknown search key BOGUSKEY');

@@ -54,6 +54,8 @@ export function newStore(): MemoryMailStore {
 export class ImapHarness {
   readonly store: MemoryMailStore;
   readonly clock: ManualClock;
+  /** Shared by every session of a server; pass it to a second harness to share it. */
+  readonly cache: MessageCache;
   readonly socket = new FakeSocket();
   readonly connection: ImapConnection;
   readonly log = memoryLog();
@@ -62,12 +64,13 @@ export class ImapHarness {
   constructor(options: HarnessOptions = {}) {
     this.store = options.store ?? newStore();
     this.clock = options.clock ?? new ManualClock();
+    this.cache = options.cache ?? new MessageCache();
     this.connection = new ImapConnection({
       socket: this.socket,
       tlsActive: false,
       settings: { serverName: 'ePOST-test', tlsAvailable: false, requireTls: false, appendLimitBytes: 64 * 1024 * 1024, ...options.settings },
       authenticator: this.store.authenticator,
-      cache: options.cache ?? new MessageCache(),
+      cache: this.cache,
       clock: this.clock,
       log: this.log,
       // Transcripts send several bad commands on purpose; throttling has its own tests.

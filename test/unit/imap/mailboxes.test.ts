@@ -95,9 +95,9 @@ describe('LIST and LSUB', () => {
     const folder = (name: string) => ({ name, uidValidity: 1, uidNext: 1, highestModseq: 1, subscribed: false });
     const entries = listEntries([folder('INBOX'), folder('A/B/C')], [], ['%', 'A/%'], { subscribedOnly: false, specialUseOnly: false, markSubscribed: false });
     expect(entries).toEqual([
-      { name: 'INBOX', attributes: ['\\HasNoChildren'] },
-      { name: 'A', attributes: ['\\Noselect', '\\HasChildren'] },
-      { name: 'A/B', attributes: ['\\Noselect', '\\HasChildren'] },
+      { name: 'INBOX', attributes: ['\\HasNoChildren'], exists: true },
+      { name: 'A', attributes: ['\\Noselect', '\\HasChildren'], exists: false },
+      { name: 'A/B', attributes: ['\\Noselect', '\\HasChildren'], exists: false },
     ]);
   });
 

@@ -15,7 +15,9 @@ afterEach(async () => {
 
 describe('STORE', () => {
   it('+FLAGS, -FLAGS and FLAGS answer with the resulting flags', async () => {
-    expect((await harness.command('t1 STORE 1:2 +FLAGS (\\Seen $Work)')).lines.slice(0, 2)).toEqual([
+    expect((await harness.command('t1 STORE 1:2 +FLAGS (\\Seen $Work)')).lines.slice(0, 4)).toEqual([
+      '* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work)',
+      '* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work \\*)] Flags permitted',
       '* 1 FETCH (FLAGS (\\Seen $Work \\Recent))',
       '* 2 FETCH (FLAGS (\\Seen $Work \\Recent))',
     ]);

@@ -3,7 +3,6 @@
 import { signingKeyPairFromSeed } from '../../../crypto/sign';
 import { deriveLogKey } from '../../../crypto/userKeys';
 import { SimRandom } from '../../../infra/sim/random';
-import { standaloneLogActors } from '../../../machines/logAppend.machine';
 import type { StorageApi } from '../../../storage/api';
 import { encodeBlockRef } from '../../../storage/blocks';
 import { insertOp } from '../../../storage/folders/folderLogs';
@@ -20,7 +19,7 @@ export async function testOwner(seed: number): Promise<LogOwner> {
 }
 
 export function depsFor(storage: StorageApi, owner: LogOwner, seed: string, extra: Partial<LogDeps> = {}): LogDeps {
-  return { storage, signing: owner.signing, random: new SimRandom(seed), marks: new HeadMarks(), actors: standaloneLogActors, ...extra };
+  return { storage, signing: owner.signing, random: new SimRandom(seed), marks: new HeadMarks(), ...extra };
 }
 
 /** A syntactically valid content reference numbered `i` (no content behind it: logs never read it). */

@@ -4,10 +4,9 @@
 import { ImapFlow } from 'imapflow';
 import { describe, expect, it } from 'vitest';
 import { startImapServer } from '../../../actors/mail/imapServer';
-import { standaloneLogActors } from '../../../machines/logAppend.machine';
 import type { FolderChange, MailUserSession } from '../../../mail/backend';
 import { SimRandom } from '../../../infra/sim/random';
-import { LOG_CATCH_UP_ENTRIES_MAX, LOG_PENDING_OPS_MAX, LOG_SNAPSHOT_EVERY_ENTRIES } from '../../../protocol/limits';
+import { LOG_CATCH_UP_ENTRIES_MAX, LOG_PENDING_OPS_MAX, LOG_SNAPSHOT_EVERY_ENTRIES, MAILBOX_FRESH_MS } from '../../../protocol/limits';
 import { insertOp, openFolderIndex, openFolderLog } from '../../../storage/folders/folderLogs';
 import { login } from '../../../storage/users/login';
 import { testCa, TestClock } from '../users/fixtures';
@@ -57,15 +56,26 @@ describe('several devices of one user', () => {
     await close(phone, laptop);
   });
 
-  it('without head notices, SELECT and LIST still see the other device (heads are re-read)', async () => {
+  it('without head notices, what a device has not confirmed for MAILBOX_FRESH_MS is re-read when used, and its watchers hear it', async () => {
     const { r, phone, laptop } = await twoDevices();
     await laptop.openFolder('INBOX');
+    const changes: FolderChange[] = [];
+    laptop.watchFolder('INBOX', (c) => changes.push(c));
     const publish = r.headWatch.publish.bind(r.headWatch);
     r.headWatch.publish = () => undefined; // every notice lost
     await phone.append('INBOX', raw('quiet'), ['\\Seen'], 0);
     await phone.createFolder('Projects/2025');
+    // Commands answer from memory: no read of the ring while the log was confirmed lately.
+    r.storage.resetCalls();
+    expect((await laptop.openFolder('INBOX')).messages).toHaveLength(0);
+    expect(r.storage.calls.getObject).toBe(0);
+    r.clock.advance(MAILBOX_FRESH_MS);
+    await laptop.openFolder('INBOX'); // re-reads in the background
+    await eventually(() => changes.length === 1, 'the message the phone added, as an untagged change');
     expect((await laptop.openFolder('INBOX')).messages).toHaveLength(1);
     expect((await laptop.folderStatus('INBOX')).messages).toBe(1);
+    await laptop.listFolders(); // the index, likewise
+    await eventually(async () => (await laptop.listFolders()).some((f) => f.name === 'Projects/2025'), 'the folder the phone created');
     expect((await laptop.listFolders()).map((f) => f.name)).toEqual(expect.arrayContaining(['Projects', 'Projects/2025']));
     r.headWatch.publish = publish;
     await close(phone, laptop);
@@ -141,7 +151,7 @@ describe('several devices of one user', () => {
     r.headWatch.publish = () => undefined; // the laptop hears nothing: a partition
     // Another device writes more than two snapshot periods of entries into Archive, directly on the log.
     const user = await login({ storage: r.storage, trust: await testCa(), address: alice.username, password: alice.password, clock: new TestClock() });
-    const deps = { storage: r.storage, signing: user.signing, random: new SimRandom('bulk'), actors: standaloneLogActors };
+    const deps = { storage: r.storage, signing: user.signing, random: new SimRandom('bulk') };
     const folderId = await (await openFolderIndex(deps, user)).read((s) => s.byName.get('Archive')!.folderId);
     const archive = await openFolderLog(deps, user, folderId);
     const ref = await r.storage.putData(raw('bulk'));
@@ -152,6 +162,9 @@ describe('several devices of one user', () => {
     r.headWatch.publish = publish;
     const n = entries * (LOG_PENDING_OPS_MAX + 1);
     r.storage.resetCalls();
+    r.clock.advance(MAILBOX_FRESH_MS);
+    await laptop.folderStatus('Archive'); // not confirmed lately: re-read in the background
+    await eventually(() => changes.length === n, 'every change of the reload', 20_000);
     expect((await laptop.folderStatus('Archive')).messages).toBe(n);
     // Reloaded from the newest snapshot (a few blocks and its tail), not replayed entry by entry.
     expect(r.storage.calls.getBlock).toBeLessThan(LOG_CATCH_UP_ENTRIES_MAX + 20);

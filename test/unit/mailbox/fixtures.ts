@@ -5,6 +5,7 @@ import { SimRandom } from '../../../infra/sim/random';
 import { MemoryHeadWatch } from '../../../storage/log/headWatch';
 import { MemoryStorage } from '../../../storage/memoryStorage';
 import { makeUser, testCa, TestClock } from '../users/fixtures';
+import { ManualClock } from '../imap/manualClock';
 
 export const USERS = [
   { username: 'alice@lab.example', password: 'alice-password' },
@@ -14,11 +15,14 @@ export const USERS = [
 export interface Ring {
   readonly storage: MemoryStorage;
   readonly headWatch: MemoryHeadWatch;
+  /** The nodes' clock (one for the ring): tests move it to age what the mailboxes confirmed. */
+  readonly clock: TestClock | ManualClock;
   /** A node ("device") of the ring: its own PostMailbox (own marks, own caches) over the shared storage. */
   node(name: string): Promise<PostMailbox>;
 }
 
-export async function ring(): Promise<Ring> {
+/** `clock`: the nodes' clock (a ManualClock runs their timers only when the test advances it). */
+export async function ring(clock: TestClock | ManualClock = new TestClock()): Promise<Ring> {
   const storage = new MemoryStorage();
   const headWatch = new MemoryHeadWatch();
   await makeUser(storage, 'alice');
@@ -27,6 +31,7 @@ export async function ring(): Promise<Ring> {
   return {
     storage,
     headWatch,
-    node: async (name) => new PostMailbox({ storage, trust, clock: new TestClock(), random: new SimRandom(`node ${name}`), headWatch }),
+    clock,
+    node: async (name) => new PostMailbox({ storage, trust, clock, random: new SimRandom(`node ${name}`), headWatch, mailQuotaBytes: 10_000_000 }),
   };
 }

@@ -18,6 +18,10 @@ export class TestClock implements Clock {
   now(): number {
     return this.nowMs;
   }
+  /** Move time forward (timers run on real time regardless). */
+  advance(ms: number): void {
+    this.nowMs += ms;
+  }
   setTimeout(fn: () => void, delayMs: number): TimerHandle {
     return globalThis.setTimeout(fn, delayMs);
   }
