@@ -1,13 +1,15 @@
 // Issue 12, on the real lab: the attacks an outsider made on the bus, each made again here by a raw
-// NATS client of the test (today an anonymous client; once the lab's NATS requires credentials, the
-// same client is an insider holding a node's or a leaked credential, and every check still holds).
+// NATS client of the test. The lab's NATS refuses anonymous clients, so the attacker is an insider
+// with a leaked credential: the operator's NATS key from lab.json (it reaches every node's control
+// subject, but holds no operator signing key), or a node's NATS key from its data folder (it sends to
+// any node's subject and hears its own node's traffic; the dead node's key, for the spoofing).
 //
 // - control requests: unsigned, signed by a key the CA did not certify, signed with a certified
 //   operator's public certificate but another key, replayed from the bus, made as a user without
 //   that user's proof, crash injection unsigned or by an operator without the admin role;
 // - liveness: spoofed and replayed heartbeats for a SIGKILLed node, and who receives its frames;
 // - validation: a malformed request on a node's subject is answered BAD_FRAME at once.
-import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import { connect, type NatsConnection, nkeyAuthenticator } from '@nats-io/transport-node';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,32 +21,43 @@ import { signControl } from '../../../crypto/controlAuth';
 import { signingKeyPairFromSeed } from '../../../crypto/sign';
 import { isAlive } from '../../../infra/nats/process';
 import { readOperator } from '../../../infra/files/identity';
+import { nodeNatsFiles } from '../../../infra/nats/nodeCredentials';
 import { ActorCrashRequest, ControlReply, MessageListRequest, MessageSendRequest, SignedControl, StatusRequest } from '../../../protocol/control';
 import { decodeFrame } from '../../../protocol/frame';
 import { Heartbeat, OverlayAuth } from '../../../protocol/overlay';
 import { FrameRefused } from '../../../protocol/refusal';
-import { subjects } from '../../../protocol/subjects';
+import { replyPrefix, subjects } from '../../../protocol/subjects';
 import { post, postJson } from './cli';
 
 const NODES = 5;
 const dir = mkdtempSync(join(tmpdir(), 'post-lab-attacks-'));
 let labFile = '';
+/** The attacker with the operator's leaked NATS key (no operator signing key). */
 let nc: NatsConnection;
+const insiders: NatsConnection[] = [];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const lab = () => JSON.parse(readFileSync(labFile, 'utf8'));
 const org = () => lab().orgs[0];
 const controlSubject = (node: { id: string }) => subjects.control(org().ringId, node.id);
 
-/** The attacker's connection: whatever lab.json lets a client have (no credentials in today's lab). */
-async function attacker(): Promise<NatsConnection> {
-  const l = lab();
+/** A raw NATS client with a leaked nkey seed (and the servers' CA, when the lab has one). */
+function leaked(seedFile: string, caFile: string | undefined, inboxPrefix?: string): Promise<NatsConnection> {
   return connect({
-    servers: l.nats,
+    servers: lab().nats,
     name: 'attacker',
-    ...(l.natsCreds ? { authenticator: credsAuthenticator(readFileSync(l.natsCreds)) } : {}),
-    ...(l.natsCa ? { tls: { caFile: l.natsCa } } : {}),
+    authenticator: nkeyAuthenticator(new TextEncoder().encode(readFileSync(seedFile, 'utf8').trim())),
+    ...(caFile ? { tls: { caFile } } : {}),
+    ...(inboxPrefix ? { inboxPrefix } : {}),
   });
+}
+
+/** An insider holding a node's NATS key: what that node may send and hear, nothing more. */
+async function asNode(node: { id: string; data: string }): Promise<NatsConnection> {
+  const files = nodeNatsFiles(node.data);
+  const c = await leaked(files.credsFile, lab().natsCa, replyPrefix(node.id));
+  insiders.push(c);
+  return c;
 }
 
 /** A raw control request; the node's reply, decoded. */
@@ -75,10 +88,11 @@ describe('lab: attacks on the bus (issue 12)', () => {
     const r = await post(['lab', 'up', '--nodes', String(NODES), '--users', '2', '--dir', dir, '--no-dashboard'], { timeoutMs: 180_000 });
     expect(r.code, r.stderr).toBe(0);
     labFile = r.stdout.trim();
-    nc = await attacker();
+    nc = await leaked(lab().natsCreds, lab().natsCa);
   }, 200_000);
 
   afterAll(async () => {
+    for (const c of insiders) await c.close().catch(() => undefined);
     await nc?.close();
     await post(['lab', 'down', '--dir', dir]);
     rmSync(dir, { recursive: true, force: true });
@@ -116,10 +130,11 @@ describe('lab: attacks on the bus (issue 12)', () => {
 
   test('a control request replayed from the bus is refused, inside its window and after it', async () => {
     const node = lab().nodes[0];
-    // Sniff what `post ring status` sends to the node, then send it again.
+    // Sniff what `post ring status` sends to the node (with the node's own NATS key), then send it again.
+    const tap = await asNode(node);
     const captured: Uint8Array[] = [];
-    const sub = nc.subscribe(controlSubject(node), { callback: (_e, m) => void captured.push(Uint8Array.from(m.data)) });
-    await nc.flush();
+    const sub = tap.subscribe(controlSubject(node), { callback: (_e, m) => void captured.push(Uint8Array.from(m.data)) });
+    await tap.flush();
     await postJson(['ring', 'status', '--lab', labFile]);
     sub.unsubscribe();
     expect(captured.length).toBeGreaterThan(0);
@@ -145,13 +160,20 @@ describe('lab: attacks on the bus (issue 12)', () => {
     const proved = await control(node, signed(node, MessageListRequest.encode({ user: 'user1@lab.example' }), op, { userSecretKey: stranger.secretKey }));
     expect(proved).toMatchObject({ ok: false, code: 'BAD_SIGNATURE' });
     // user1 itself (the command logs in with its password) reads it. Neither the request (sealed to
-    // the node) nor the reply (sealed to user1) shows a message's text on the bus.
+    // the node) nor the reply (sealed to user1) shows a message's text: not to the node's NATS key on
+    // its control subject, not to the operator's NATS key on everything of the operator's account.
     const onTheBus: Uint8Array[] = [];
-    const sniff = nc.subscribe('>', { callback: (_e, m) => void onTheBus.push(Uint8Array.from(m.data)) });
-    await nc.flush();
+    const host = await asNode(node);
+    const sniffs = [nc.subscribe('>'), host.subscribe(controlSubject(node))].map((sub) => {
+      void (async () => {
+        for await (const m of sub) onTheBus.push(Uint8Array.from(m.data));
+      })();
+      return sub;
+    });
+    await Promise.all([nc.flush(), host.flush()]);
     await postJson(['message', 'send', '--lab', labFile, '--from', 'user1@lab.example', '--to', 'user2@lab.example', 'a reply from user1']);
     const mine = await postJson(['message', 'list', '--lab', labFile, '--user', 'user1@lab.example']);
-    sniff.unsubscribe();
+    for (const sub of sniffs) sub.unsubscribe();
     expect(mine.map((m: any) => m.text)).toEqual(expect.arrayContaining(['for user1 only', 'a reply from user1']));
     expect(onTheBus.length).toBeGreaterThan(0);
     for (const bytes of onTheBus) for (const text of ['for user1 only', 'a reply from user1']) expect(Buffer.from(bytes).includes(text)).toBe(false);
@@ -173,13 +195,14 @@ describe('lab: attacks on the bus (issue 12)', () => {
 
   test('a malformed request on a node subject is answered BAD_FRAME at once', async () => {
     const node = lab().nodes[2];
+    const insider = await asNode(lab().nodes[0]);
     for (const garbage of [randomBytes(40), Heartbeat.encode({ from: node.id }).subarray(0, 9)]) {
-      const m = await nc.request(subjects.node(org().ringId, node.id), garbage, { timeout: 5_000 });
+      const m = await insider.request(subjects.node(org().ringId, node.id), garbage, { timeout: 5_000 });
       const r = FrameRefused.decode(m.data);
       expect(r.ok && r.body.code).toBe('BAD_FRAME');
     }
     // An unauthenticated overlay request is refused at once too, rather than left to time out.
-    const m = await nc.request(subjects.node(org().ringId, node.id), Heartbeat.encode({ from: lab().nodes[0].id }), { timeout: 5_000 });
+    const m = await insider.request(subjects.node(org().ringId, node.id), Heartbeat.encode({ from: lab().nodes[0].id }), { timeout: 5_000 });
     const r = FrameRefused.decode(m.data);
     expect(r.ok && r.body.code).toBe('UNSIGNED');
   }, 30_000);
@@ -189,10 +212,14 @@ describe('lab: attacks on the bus (issue 12)', () => {
     const victim = nodes[4];
     const others = nodes.filter((n: any) => n.id !== victim.id);
     const ring = org().ringId;
-    // Record the victim's real frames to the others (whatever their form), to replay them after its death.
+    // The spoofer holds the victim's NATS key (and another node's, to record what the victim sends it).
+    const spoofer = await asNode(victim);
+    const witness = others[0];
+    const recorder = await asNode(witness);
+    // Record the victim's real frames to that node (whatever their form), to replay them after its death.
     const recorded: { subject: string; data: Uint8Array }[] = [];
     let victimCert: Uint8Array | undefined;
-    const tap = nc.subscribe(subjects.node(ring, '*'), {
+    const tap = recorder.subscribe(subjects.node(ring, witness.id), {
       callback: (_e, m) => {
         const f = decodeFrame(m.data);
         if (!f.ok || (f.frame.body as any)?.from !== victim.id) return;
@@ -206,7 +233,7 @@ describe('lab: attacks on the bus (issue 12)', () => {
 
     // What reaches the dead node's subject from now on, by kind of frame inside.
     const received: { atMs: number; kind: string }[] = [];
-    const inbox = nc.subscribe(subjects.node(ring, victim.id), {
+    const inbox = spoofer.subscribe(subjects.node(ring, victim.id), {
       callback: (_e, m) => {
         const f = decodeFrame(m.data);
         const inner = f.ok && f.frame.kind === OverlayAuth.kind ? decodeFrame((f.frame.body as any).frame) : f;
@@ -217,15 +244,16 @@ describe('lab: attacks on the bus (issue 12)', () => {
     for (let i = 0; i < 100 && isAlive(victim.pid); i++) await sleep(50);
     const killedAt = Date.now();
     let spoofing = true;
-    const spoofer = (async () => {
+    const spoofing$ = (async () => {
       while (spoofing) {
         for (const n of others) {
           const subject = subjects.node(ring, n.id);
-          nc.publish(subject, Heartbeat.encode({ from: victim.id }));
+          spoofer.publish(subject, Heartbeat.encode({ from: victim.id }));
           if (victimCert)
-            nc.publish(subject, OverlayAuth.encode({ from: victim.id, cert: victimCert, to: n.id, stampUs: Date.now() * 1000, frame: Heartbeat.encode({ from: victim.id }), mac: randomBytes(32) }));
+            spoofer.publish(subject, OverlayAuth.encode({ from: victim.id, cert: victimCert, to: n.id, stampUs: Date.now() * 1000, frame: Heartbeat.encode({ from: victim.id }), mac: randomBytes(32) }));
         }
-        for (const r of recorded) nc.publish(r.subject, r.data);
+        // Replayed to the node they were for, and to another one.
+        for (const r of recorded) for (const n of others.slice(0, 2)) spoofer.publish(subjects.node(ring, n.id), r.data);
         await sleep(200);
       }
     })();
@@ -238,7 +266,12 @@ describe('lab: attacks on the bus (issue 12)', () => {
         else await sleep(500);
       }
       expect(removedAt, 'the dead node is still in a leaf set').toBeDefined();
-      console.log(`attacks: dead node out of every leaf set ${removedAt! - killedAt} ms after SIGKILL, spoofed all along`);
+      // When each node declared it dead, from the nodes' own logs (the polling above is coarser).
+      const declared = others.map((n: any) => {
+        const line = readFileSync(n.log, 'utf8').split('\n').reverse().find((l: string) => l.includes('overlay.member.dead') && l.includes(victim.id));
+        return line ? Date.parse(JSON.parse(line).time) - killedAt : undefined;
+      });
+      console.log(`attacks: dead node declared dead by its leaf set ${JSON.stringify(declared)} ms after SIGKILL, seen out of every leaf set by ${removedAt! - killedAt} ms; spoofed all along`);
       // From a second after its removal on, the dead node's subject carries nothing but the probes of
       // the recently dead (which only the dead node's key could answer).
       await sleep(5000);
@@ -246,14 +279,14 @@ describe('lab: attacks on the bus (issue 12)', () => {
       expect(late.filter((k) => k !== 'overlay.leafset.request')).toEqual([]);
     } finally {
       spoofing = false;
-      await spoofer;
+      await spoofing$;
       inbox.unsubscribe();
     }
     // Counted and logged by the nodes that dropped them.
-    const metrics = await (await fetch(`http://${others[0].http.host}:${others[0].http.port}/metrics`)).text();
+    const metrics = await (await fetch(`http://${witness.http.host}:${witness.http.port}/metrics`)).text();
     const forged = [...metrics.matchAll(/^post_overlay_forged_total\{reason="([a-z_]+)"\} (\d+)$/gm)].map((m) => [m[1], Number(m[2])]);
     expect(Object.fromEntries(forged)).toMatchObject({ unsigned: expect.any(Number), bad_mac: expect.any(Number), replayed: expect.any(Number) });
-    expect(readFileSync(others[0].log, 'utf8')).toMatch(/overlay\.forged/);
+    expect(readFileSync(witness.log, 'utf8')).toMatch(/overlay\.forged/);
     const back = await post(['lab', 'restart', '--node', victim.id, '--dir', dir]);
     expect(back.code, back.stderr).toBe(0);
   }, 120_000);
