@@ -93,9 +93,14 @@ export function channelKeyOf(ownSecret: Uint8Array, ownKey: Uint8Array, peerKey:
   return blake2b([HashDomain.overlayChannelKey, shared, lo, hi]);
 }
 
+/** Scratch for the MAC's input: calls are synchronous, so one buffer serves them all (convergent.ts does the same). */
+let macScratch = Buffer.allocUnsafe(8 * 1024);
+
 /** One native call over one buffer: this runs for every overlay frame sent and received. */
 export function overlayMac(channelKey: Uint8Array, f: OverlayFrameFields): Uint8Array {
-  const input = Buffer.allocUnsafe(MAC_TAG.length + HEADER_BYTES + f.frame.length);
+  const length = MAC_TAG.length + HEADER_BYTES + f.frame.length;
+  if (macScratch.length < length) macScratch = Buffer.allocUnsafe(Math.max(length, 2 * macScratch.length));
+  const input = macScratch.subarray(0, length);
   MAC_TAG.copy(input, 0);
   writeHeader(input, MAC_TAG.length, f);
   input.set(f.frame, MAC_TAG.length + HEADER_BYTES);
