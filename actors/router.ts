@@ -33,6 +33,7 @@ import {
   LeafSetReply,
   LeafSetRequest,
   OverlayAuth,
+  type OverlayAuthBody,
   Route,
   type RouteMessage,
   type RoutePayload,
@@ -285,7 +286,7 @@ export class RouterService {
       if (frame.kind.startsWith('overlay.')) return this.forged(msg, { reason: 'unsigned', detail: `a bare ${frame.kind}`, code: ErrorCodes.UNSIGNED });
       return this.refuse(msg, ErrorCodes.BAD_FRAME, `no handler for ${frame.kind}`);
     }
-    const opened = this.open(frame.body as any, msg);
+    const opened = this.open(frame.body as OverlayAuthBody, msg);
     if (!opened) return;
     const { from, frame: inner } = opened;
     const send = (e: RouterEvent) => this.send(e);
@@ -324,7 +325,7 @@ export class RouterService {
    * Authenticate an envelope that arrived on one of our subjects: the frame inside, and the node that
    * sent it, or undefined when it was refused (counted, logged and, for a request, answered).
    */
-  private open(env: Parameters<OverlayChannel['open']>[0], msg: TransportMessage): { from: NodeId; frame: AnyFrame } | undefined {
+  private open(env: OverlayAuthBody, msg: TransportMessage): { from: NodeId; frame: AnyFrame } | undefined {
     const opened = this.channel.open(env);
     if (!opened.ok) {
       this.refused(opened, msg);
@@ -391,14 +392,15 @@ export class RouterService {
       this.log.warn('overlay.request.refused', { by: to, code: body.code, reason: body.reason });
       return { ok: false, code: body.code };
     }
+    const reply = { subject: `a reply from ${to.slice(0, 12)}`, data: bytes };
     if (r.frame.kind !== OverlayAuth.kind) {
-      this.forged({ subject: 'reply', data: bytes }, { reason: 'unsigned', detail: `a bare ${r.frame.kind} in reply`, code: ErrorCodes.UNSIGNED });
+      this.forged(reply, { reason: 'unsigned', detail: `a bare ${r.frame.kind} in reply`, code: ErrorCodes.UNSIGNED });
       return { ok: false, code: ErrorCodes.UNSIGNED };
     }
-    const opened = this.open(r.frame.body as any, { subject: 'reply', data: bytes });
+    const opened = this.open(r.frame.body as OverlayAuthBody, reply);
     if (!opened) return { ok: false, code: ErrorCodes.NOT_AUTHORISED };
     if (opened.from !== to) {
-      this.forged({ subject: 'reply', data: bytes }, { reason: 'wrong_sender', detail: `node ${opened.from.slice(0, 12)} answered a request to ${to.slice(0, 12)}`, code: ErrorCodes.NOT_AUTHORISED });
+      this.forged(reply, { reason: 'wrong_sender', detail: `node ${opened.from.slice(0, 12)} answered a request to ${to.slice(0, 12)}`, code: ErrorCodes.NOT_AUTHORISED });
       return { ok: false, code: ErrorCodes.NOT_AUTHORISED };
     }
     return { ok: true, frame: opened.frame };

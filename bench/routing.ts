@@ -70,7 +70,7 @@ async function simulated(n: number, keys: number, log: (l: string) => void) {
  * node, the organisation's account: infra/nats/accounts.ts); otherwise plaintext servers without
  * accounts. Both in one run give the cost of TLS and authorisation.
  */
-export async function overNats(nodesCount: number, samples: number, secured: boolean, log: (l: string) => void) {
+async function overNats(nodesCount: number, samples: number, secured: boolean, log: (l: string) => void) {
   const dir = mkdtempSync(join(tmpdir(), 'post-bench-'));
   const ca = await createCertificateAuthority('bench.example', randomBytes(32));
   const identities = await Promise.all(
