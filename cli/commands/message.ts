@@ -3,14 +3,13 @@
 // the mail gateway is involved. The command logs in as the user (its password from lab.json or a
 // password file) and signs as that user: the user's node acts on nothing less, and seals its answer
 // to the user.
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { MessageListRequest, MessageSendRequest } from '../../protocol/control';
 import type { UnlockedUser } from '../../storage/users/unlockedUser';
 import { CommandError, defineCommand, helpText, parse, printJson, required } from '../args';
 import { LabClient } from '../lab/client';
 import { findNode, type LabFile, type LabNode, readLab } from '../lab/labFile';
-import { loginAs } from '../lab/users';
+import { loginAs, readPasswordFile } from '../lab/users';
 
 const sendSpec = defineCommand({
   usage: 'post message send --lab FILE --from ADDRESS --to ADDRESS[,...] TEXT [--password-file FILE] [--json]',
@@ -40,15 +39,7 @@ const listSpec = defineCommand({
 function hostOf(lab: LabFile, address: string, passwordFile: string | undefined): { node: LabNode; password: string } {
   const user = lab.users.find((u) => u.address === address.toLowerCase());
   if (!user) throw new CommandError(`${address} is not a user of this lab; \`post lab up --users N\` or \`post user add\` creates users`);
-  return { node: findNode(lab, user.node), password: passwordFile ? readPassword(passwordFile) : user.password };
-}
-
-function readPassword(file: string): string {
-  try {
-    return readFileSync(resolve(file), 'utf8').split('\n')[0]!.replace(/\r$/, '');
-  } catch (e) {
-    throw new CommandError(`cannot read the password file ${file}: ${(e as Error).message}`);
-  }
+  return { node: findNode(lab, user.node), password: passwordFile ? readPasswordFile(resolve(passwordFile)) : user.password };
 }
 
 /** Connect, log in as `address` through its node, and run `body` as that user. */

@@ -4,6 +4,7 @@
 // Acting as a user: the tool logs in itself (directory record and keystore read through a node,
 // Argon2id and the keystore opened here), so that it can sign requests made as that user.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { sealToNode } from '../../crypto/nodeSeal';
 import { wallClock } from '../../infra/clock';
 import { readOrganisation, readRingTrust } from '../../infra/files/identity';
@@ -49,3 +50,12 @@ export async function loginAs(client: LabClient, node: LabNode, address: string,
 }
 
 export const newPassword = (): string => randomBytes(12).toString('base64url');
+
+/** A password from the first line of a file. */
+export function readPasswordFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n')[0]!.replace(/\r$/, '');
+  } catch (e) {
+    throw new CommandError(`cannot read the password file ${file}: ${(e as Error).message}`);
+  }
+}
