@@ -49,6 +49,7 @@ import { GLOBAL_RING_ID, subjects } from '../protocol/subjects';
 import { LocalLoopTransport } from '../infra/localLoop';
 import type { CrashableActor } from '../protocol/control';
 import type { UnlockedUser } from '../storage/users/unlockedUser';
+import { normaliseAddress } from '../storage/users/userErrors';
 import { userIdOf } from '../crypto/hash';
 import { Metrics } from './metrics';
 import { RouterService } from './router';
@@ -407,6 +408,8 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
         logRegistry: d.resolve(LogWriterHost),
         log: d.resolve<Log>(Tokens.Log).child({ actor: 'mailGateway' }),
         mailQuotaBytes: identity.mailQuotaBytesPerUser ?? MAIL_QUOTA_BYTES_PER_USER_DEFAULT,
+        // A user active here but hosted elsewhere gets their mail delivered here too (issue 13).
+        presence: { opened: (user) => d.resolve(UserHost).visit(user), released: (address) => d.resolve(UserHost).leave(address) },
       });
     }),
   });
@@ -444,13 +447,22 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
         log: d.resolve<Log>(Tokens.Log),
         nodeStorage: replicas.storage,
         logins: d.resolve(LoginCache),
+        visit: (record) => d.resolve(PostMailbox).visit(record),
         directory: users.directory,
         isFederated: (domain) => d.resolve(Federation).orgOf(domain) !== undefined,
         appFor: (user) => users.appFor(user),
         gatewayUser: options.gatewayUser ? () => users.users.get(options.gatewayUser!.toLowerCase())?.user : undefined,
       });
       return new MailGatewayService(
-        { authenticator: d.resolve(PostMailbox).authenticator, submission, clock: adapters.clock, log: d.resolve<Log>(Tokens.Log), observer: metricsObserver(d.resolve(Metrics)) },
+        {
+          authenticator: d.resolve(PostMailbox).authenticator,
+          submission,
+          clock: adapters.clock,
+          log: d.resolve<Log>(Tokens.Log),
+          metrics: d.resolve(Metrics),
+          accountOf: (username) => normaliseAddress(username, identity.trust.org),
+          observer: metricsObserver(d.resolve(Metrics)),
+        },
         options.mail ?? {},
       );
     }),

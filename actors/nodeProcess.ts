@@ -17,6 +17,8 @@ import { type NatsClientFiles, natsClientSecurity } from '../infra/nats/clientSe
 import { replyPrefix } from '../protocol/subjects';
 import { CryptoRandom } from '../infra/random';
 import type { Log } from '../infra/ports';
+import type { FromPolicy } from '../mail/smtp/senderAlignment';
+import type { SenderRateLimits } from '../mail/smtp/senderRate';
 import { NODE_STOP_GRACE_MS, OVERLAY_TIMINGS } from '../protocol/limits';
 import { InspectionPublisher } from './inspection';
 import { createNode, type PostNode } from './node';
@@ -38,6 +40,10 @@ export interface NodeProcessOptions {
   readonly gatewayUser?: string;
   /** Relay for non-POST recipients: host:port. */
   readonly smarthost?: { host: string; port: number };
+  /** A submitted From: that is not the user's: refused (default) or sent with a Sender: header. */
+  readonly fromPolicy?: FromPolicy;
+  /** Per-sender submission rate (defaults in protocol/limits.ts). */
+  readonly submissionRate?: Partial<SenderRateLimits>;
   readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
   /** Stream every actor transition to the XState inspector at this WebSocket URL. */
   readonly inspectUrl?: string;
@@ -83,7 +89,15 @@ export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode
       timings: OVERLAY_TIMINGS,
       control: true,
       hostedUsers: new FileHostedUsers(opts.dataDir),
-      mail: { imapPort: opts.imapPort, smtpPort: opts.smtpPort, mxPort: opts.mxPort, serverName: files.trust.org, smarthost: opts.smarthost },
+      mail: {
+        imapPort: opts.imapPort,
+        smtpPort: opts.smtpPort,
+        mxPort: opts.mxPort,
+        serverName: files.trust.org,
+        smarthost: opts.smarthost,
+        ...(opts.fromPolicy ? { fromPolicy: opts.fromPolicy } : {}),
+        ...(opts.submissionRate ? { submissionRate: opts.submissionRate } : {}),
+      },
       gatewayUser: opts.gatewayUser,
       gateway: opts.gateway,
       inspect: inspector?.inspect,

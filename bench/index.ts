@@ -1,6 +1,7 @@
 // Benchmarks: `post bench NAME [--quick] [--json]` or `npm run bench`. Each measures its baseline in
 // the same run (this machine is shared and noisy) and prints its figures.
 import { convergentBench } from './convergent';
+import { fuzzBench } from './fuzz';
 import { imapBigBench } from './imapBig';
 import { logsBench } from './logs';
 import { mailBench, registerMailTarget } from './mail';
@@ -13,7 +14,7 @@ import type { Bench } from './stats';
 
 registerMailTarget(postMailTarget);
 
-export const benches: Bench[] = [routingBench, convergentBench, storageBench, storageRequirementsBench, logsBench, notifyBench, mailBench, imapBigBench];
+export const benches: Bench[] = [routingBench, convergentBench, storageBench, storageRequirementsBench, logsBench, notifyBench, mailBench, imapBigBench, fuzzBench];
 
 export function findBench(name: string): Bench | undefined {
   return benches.find((b) => b.name === name);

@@ -17,6 +17,6 @@ export const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 1
 export interface Bench {
   readonly name: string;
   readonly summary: string;
-  /** `seed` is for benches that simulate (the same seed gives the same figures); others ignore it. */
+  /** `seed` is for benches that simulate or generate their inputs (the same seed, the same figures or inputs); others ignore it. */
   run(opts: { quick: boolean; log: (line: string) => void; seed?: string }): Promise<unknown>;
 }

@@ -1,8 +1,8 @@
 // The SMTP session machine: one per connection, fed by smtp-server's callbacks through the session
 // actor (actors/mail/smtpSession.ts). Two regions run side by side while the connection is open:
 //
-//   protocol: greeting → ready ─AUTH→ authenticating ─ok→ authenticated ─MAIL→ mailFrom ─RCPT→
-//             recipientCheck → rcptTo ─DATA→ data → delivering → (ready | authenticated)
+//   protocol: greeting → ready ─AUTH→ authenticating ─ok→ authenticated ─MAIL→ senderCheck →
+//             mailFrom ─RCPT→ recipientCheck → rcptTo ─DATA→ data → delivering → (ready | authenticated)
 //             (inbound gateway: ready ─MAIL→ mailFrom directly; RSET/HELO/EHLO go back to idle)
 //   conduct:  calm ⇄ throttled   (bad commands: counted, then delayed, then 421)
 //
@@ -10,7 +10,12 @@
 //
 // Pure: the machine decides; the actor supplies the effects (`answer` resolves the smtp-server
 // callback that is waiting, `disconnect` replies 421 and closes) and the invoked work
-// (authenticate, checkRecipient, receiveMessage, deliver). Timers run on the actor's clock.
+// (authenticate, checkSendRate, checkRecipient, receiveMessage, deliver). Timers run on the actor's clock.
+//
+// An authenticated submitter is held to its own addresses twice: MAIL FROM (553 otherwise) and the
+// message's From:/Sender: header (refused 550 5.7.1, or a Sender: header added, as the operator's
+// fromPolicy says; a missing From: is added), and to a per-sender rate (one token per transaction
+// at MAIL FROM, 450 4.7.1 past it). The inbound MX has no submitter and none of these checks.
 //
 // Ordering duties:
 // - Every smtp-server callback that reaches the machine is answered exactly once (states that
@@ -25,6 +30,8 @@ import { addRecipient, decideRecipient, recipientsByRoute, senderAllowed, type A
 import { smtpLimits } from '../mail/smtp/limits';
 import type { AuthResult, RecipientCheck } from '../mail/smtp/portOutcomes';
 import { deliveryReply, replies, type DeliveryReport, type SmtpReply } from '../mail/smtp/replies';
+import { headerToAdd, type AddedHeader, type FromAlignment, type FromPolicy } from '../mail/smtp/senderAlignment';
+import type { RateDecision } from '../mail/smtp/senderRate';
 import type { SubmitterIdentity } from '../mail/submission';
 
 export interface SmtpSessionLimits {
@@ -37,10 +44,21 @@ export interface SmtpSessionLimits {
   readonly messageBytesMax: number;
 }
 
+/** MAIL FROM as the client gave it, held while the sending rate is checked. */
+export interface MailFromParams {
+  readonly address: string;
+  readonly eightBitMime: boolean;
+  readonly smtpUtf8: boolean;
+}
+
 export interface SmtpSessionContext {
   readonly mode: GatewayMode;
   readonly limits: SmtpSessionLimits;
+  readonly fromPolicy: FromPolicy;
   readonly identity: SubmitterIdentity | undefined;
+  readonly pendingSender: MailFromParams | undefined;
+  /** The header the message gets: From: when it had none, Sender: under add-sender when From: is not the user's. */
+  readonly addHeader: AddedHeader | undefined;
   readonly mailFrom: string | undefined;
   readonly eightBitMime: boolean;
   readonly smtpUtf8: boolean;
@@ -71,6 +89,8 @@ export interface DeliveryInput {
   readonly externalRecipients: readonly string[];
   readonly eightBitMime: boolean;
   readonly smtpUtf8: boolean;
+  /** Put this header on the message (its earlier fields of that name removed). */
+  readonly addHeader?: AddedHeader;
 }
 
 export interface RecipientCheckInput {
@@ -84,6 +104,13 @@ export interface ReceivedMessage {
   readonly oversized: boolean;
   /** Dropped while receiving: the listener's in-memory budget was used up. */
   readonly overBudget: boolean;
+  /** Whether From:/Sender: are the submitter's own; absent when there is no submitter (inbound). */
+  readonly fromAlignment?: FromAlignment;
+}
+
+/** What receiveMessage needs: whose From: to check (none on the inbound MX). */
+export interface ReceiveInput {
+  readonly identity: SubmitterIdentity | undefined;
 }
 
 export type SmtpSessionEvent =
@@ -102,6 +129,8 @@ export type SmtpSessionEvent =
 export interface SmtpSessionInput {
   readonly mode: GatewayMode;
   readonly limits?: Partial<SmtpSessionLimits>;
+  /** A From: that is not the submitter's: refused (default) or sent with a Sender: header. */
+  readonly fromPolicy?: FromPolicy;
 }
 
 const defaultLimits: SmtpSessionLimits = {
@@ -140,6 +169,8 @@ export const smtpSessionMachine = setup({
     disconnect: (_: unknown, _params: SmtpReply) => notProvided('disconnect')(),
     // Pure bookkeeping.
     clearTransaction: assign({
+      pendingSender: undefined,
+      addHeader: undefined,
       mailFrom: undefined,
       recipients: () => [],
       pendingRecipient: undefined,
@@ -154,15 +185,20 @@ export const smtpSessionMachine = setup({
     clearIdentity: assign({ identity: undefined }),
     startShutdown: assign({ shuttingDown: true }),
     countBadCommand: assign({ badCommands: ({ context }) => context.badCommands + 1 }),
-    startTransaction: assign(({ event }) => {
+    takeSender: assign(({ event }) => {
       const e = event as Ev<'MAIL_FROM'>;
-      return { mailFrom: e.address, eightBitMime: e.eightBitMime, smtpUtf8: e.smtpUtf8, recipients: [] as readonly AcceptedRecipient[] };
+      return { pendingSender: { address: e.address, eightBitMime: e.eightBitMime, smtpUtf8: e.smtpUtf8 } };
+    }),
+    startTransaction: assign(({ context }) => {
+      const sender = context.pendingSender!;
+      return { pendingSender: undefined, mailFrom: sender.address, eightBitMime: sender.eightBitMime, smtpUtf8: sender.smtpUtf8, recipients: [] as readonly AcceptedRecipient[] };
     }),
   },
   actors: {
     authenticate: fromPromise<AuthResult, { username: string }>(async () => notProvided('authenticate')()),
+    checkSendRate: fromPromise<RateDecision, { user: string }>(async () => notProvided('checkSendRate')()),
     checkRecipient: fromPromise<RecipientCheck, RecipientCheckInput>(async () => notProvided('checkRecipient')()),
-    receiveMessage: fromPromise<ReceivedMessage, void>(async () => notProvided('receiveMessage')()),
+    receiveMessage: fromPromise<ReceivedMessage, ReceiveInput>(async () => notProvided('receiveMessage')()),
     deliver: fromPromise<DeliveryReport, DeliveryInput>(async () => notProvided('deliver')()),
   },
   guards: {
@@ -186,6 +222,8 @@ export const smtpSessionMachine = setup({
     recipientAccepted: ({ context, event }) => recipientDecisionOf(context, event)?.accept === true,
     recipientUnavailable: ({ event }) => output<RecipientCheck>(event).kind === 'unavailable',
     refusalsOverLimit: ({ context }) => context.refusedRecipients + 1 >= context.limits.refusedRecipientsMax,
+    sendRateOk: ({ event }) => output<RateDecision>(event).ok,
+    fromRefused: ({ context, event }) => context.fromPolicy === 'refuse' && output<ReceivedMessage>(event).fromAlignment?.kind === 'foreign',
     oversized: ({ event }) => output<ReceivedMessage>(event).oversized,
     overBudget: ({ event }) => output<ReceivedMessage>(event).overBudget,
     delivered: ({ event }) => deliveryReply(output<DeliveryReport>(event)).code === 250,
@@ -199,7 +237,10 @@ export const smtpSessionMachine = setup({
   context: ({ input }) => ({
     mode: input.mode,
     limits: { ...defaultLimits, ...input.limits },
+    fromPolicy: input.fromPolicy ?? 'refuse',
     identity: undefined,
+    pendingSender: undefined,
+    addHeader: undefined,
     mailFrom: undefined,
     eightBitMime: false,
     smtpUtf8: false,
@@ -249,7 +290,7 @@ export const smtpSessionMachine = setup({
               on: {
                 AUTH: { target: 'authenticating' },
                 MAIL_FROM: [
-                  { guard: 'inbound', target: 'mailFrom', actions: ['startTransaction', accept()] },
+                  { guard: 'inbound', target: 'mailFrom', actions: ['takeSender', 'startTransaction', accept()] },
                   { actions: refuse(() => replies.authRequired()) },
                 ],
               },
@@ -277,10 +318,15 @@ export const smtpSessionMachine = setup({
                         actions: [assign({ failedAuths: ({ context }) => context.failedAuths + 1 }), disconnect(() => replies.tooManyAuthFailures())],
                       },
                       {
+                        // A wrong password, or an attempt the node's login throttle refused: both
+                        // count against this connection and are answered after the penalty.
                         target: 'penalised',
                         actions: assign({
                           failedAuths: ({ context }) => context.failedAuths + 1,
-                          heldReply: () => replies.authFailed(),
+                          heldReply: ({ event }) => {
+                            const result = output<AuthResult>(event);
+                            return result.kind === 'refused' ? replies.loginRefused(result.text) : replies.authFailed();
+                          },
                           authDelayMs: ({ context }) => context.limits.failedAuthDelayMs * (context.failedAuths + 1),
                         }),
                       },
@@ -302,11 +348,32 @@ export const smtpSessionMachine = setup({
               always: { guard: 'shuttingDown', target: '#smtpSession.closing', actions: disconnect(() => replies.shuttingDown()) },
               on: {
                 MAIL_FROM: [
-                  { guard: 'senderAllowed', target: 'mailFrom', actions: ['startTransaction', accept()] },
+                  { guard: 'senderAllowed', target: 'senderCheck', actions: 'takeSender' },
                   {
                     actions: refuse(({ context, event }) => replies.senderNotAllowed((event as Ev<'MAIL_FROM'>).address, context.identity?.user ?? '')),
                   },
                 ],
+              },
+            },
+            // The transaction takes a token from the submitter's bucket, or waits for later.
+            senderCheck: {
+              invoke: {
+                src: 'checkSendRate',
+                input: ({ context }) => ({ user: context.identity!.user }),
+                onDone: [
+                  { guard: 'sendRateOk', target: 'mailFrom', actions: ['startTransaction', accept()] },
+                  {
+                    target: 'idle',
+                    actions: [
+                      refuse(({ context, event }) => {
+                        const limited = output<Extract<RateDecision, { ok: false }>>(event);
+                        return replies.sendingRateExceeded(context.identity!.user, limited.burstMessages, limited.messagesPerMinute, limited.retryAfterMs);
+                      }),
+                      'clearTransaction',
+                    ],
+                  },
+                ],
+                onError: { target: 'idle', actions: [refuse(() => replies.internalError()), 'clearTransaction'] },
               },
             },
             mailFrom: {
@@ -369,6 +436,7 @@ export const smtpSessionMachine = setup({
             data: {
               invoke: {
                 src: 'receiveMessage',
+                input: ({ context }) => ({ identity: context.identity }),
                 onDone: [
                   {
                     guard: 'oversized',
@@ -380,7 +448,26 @@ export const smtpSessionMachine = setup({
                     target: 'idle',
                     actions: [refuse(() => replies.insufficientStorage()), 'clearTransaction'],
                   },
-                  { target: 'delivering' },
+                  {
+                    guard: 'fromRefused',
+                    target: 'idle',
+                    actions: [
+                      refuse(({ context, event }) => {
+                        const alignment = output<ReceivedMessage>(event).fromAlignment as Extract<FromAlignment, { kind: 'foreign' }>;
+                        return replies.fromNotAligned(alignment.foreign, context.identity!.user);
+                      }),
+                      'clearTransaction',
+                    ],
+                  },
+                  {
+                    target: 'delivering',
+                    actions: assign({
+                      addHeader: ({ context, event }) => {
+                        const alignment = output<ReceivedMessage>(event).fromAlignment;
+                        return alignment && context.identity ? headerToAdd(alignment, context.fromPolicy, context.identity.user) : undefined;
+                      },
+                    }),
+                  },
                 ],
                 // The client went away or the stream broke: nothing is delivered.
                 onError: { target: 'idle', actions: [refuse(() => replies.messageIncomplete()), 'clearTransaction'] },
@@ -397,6 +484,7 @@ export const smtpSessionMachine = setup({
                   externalRecipients: recipientsByRoute(context.recipients, 'external', 'original'),
                   eightBitMime: context.eightBitMime,
                   smtpUtf8: context.smtpUtf8,
+                  ...(context.addHeader ? { addHeader: context.addHeader } : {}),
                 }),
                 onDone: [
                   {

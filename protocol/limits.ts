@@ -338,6 +338,35 @@ export const FEDERATION_REQUEST_TIMEOUT_MS = 10_000;
 /** Attempts through the gateways: a gateway that dies mid-request costs one attempt, not the request. */
 export const FEDERATION_ATTEMPTS_MAX = 3;
 
+// ---- mail gateway: logins and submission -----------------------------------------------------------
+// One login throttle per node, shared by IMAP LOGIN/AUTHENTICATE and SMTP AUTH (mail/loginThrottle.ts).
+/** Failed logins per account and per client address answered at once: typos cost nothing. */
+export const LOGIN_FAILURES_FREE = 3;
+/** First wait after the free failures; it doubles with each further failure (1, 2, 4, ... s). */
+export const LOGIN_DELAY_BASE_MS = 1000;
+/** Longest wait between two attempts of one client address: a sprayer gets ~30 guesses an hour. */
+export const LOGIN_DELAY_MAX_MS = 2 * 60 * 1000;
+/** Failed logins of one account (from anywhere) that lock it: distributed guessing stops here. */
+export const LOGIN_ACCOUNT_LOCK_FAILURES = 10;
+/** First lock of an account; each further lock while its failures are remembered doubles it. */
+export const LOGIN_ACCOUNT_LOCK_MS = 15 * 60 * 1000;
+/** Longest lock: the owner is never shut out for more than an afternoon. */
+export const LOGIN_ACCOUNT_LOCK_MAX_MS = 4 * 3600 * 1000;
+/** Failures are forgotten after this long without another (and after the lock ended). */
+export const LOGIN_FAILURES_FORGET_MS = 3600 * 1000;
+/** Accounts and client addresses the throttle remembers (~200 bytes each); the least recently seen goes beyond. */
+export const LOGIN_THROTTLE_ENTRIES_MAX = 50_000;
+/** IPv6 clients are throttled per /64: one subscriber usually holds a whole /64. */
+export const LOGIN_CLIENT_IPV6_PREFIX_BITS = 64;
+
+// Per-sender submission rate (mail/smtp/senderRate.ts): a token bucket per authenticated user.
+/** Messages a user may submit at once (a burst): a reply-all or a small mailing goes out. */
+export const SUBMISSION_BURST_MESSAGES = 60;
+/** Sustained rate after the burst: 20 messages a minute is far beyond a person, far below a flood. */
+export const SUBMISSION_MESSAGES_PER_MINUTE = 20;
+/** Senders whose buckets are kept; a full bucket is the same as none, so the fullest go first. */
+export const SUBMISSION_RATE_SENDERS_MAX = 10_000;
+
 // ---- authentication on the bus (issue 12) ------------------------------------------------------------
 /** A control request stamped further than this from the node's clock is refused STALE (a replay, or clocks apart). */
 export const CONTROL_REQUEST_SKEW_MS = 60_000;

@@ -1,6 +1,8 @@
 // One IMAP connection: the session machine bound to a byte stream. It supplies the machine's effects
 // (writing responses with backpressure, running frames through the dispatcher, STARTTLS, closing),
-// feeds it the parser's events, and pauses reading while too many commands are queued.
+// and feeds it the parser's events one at a time: once pipelinedCommandsHighWater commands wait in
+// the machine's queue it stops taking events and pauses the socket, and it goes on when the queue
+// is down to half. A client pipelining thousands of commands is slowed, never dropped.
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createActor, fromPromise, type Actor } from 'xstate';
@@ -38,6 +40,10 @@ export class ImapConnection {
   private socket: Duplex;
   private readonly parser: ImapParser;
   private paused = false;
+  private pumpScheduled = false;
+  /** Response bytes written this turn, sent together at its end (write()). */
+  private outbox: Buffer[] = [];
+  private flushed: Promise<void> | undefined;
   private ended = false;
   private resolveClosed!: () => void;
   private readonly log: Log;
@@ -91,9 +97,13 @@ export class ImapConnection {
     this.actor = createActor(machine, { input: { limits: options.limits ?? {} }, clock: options.clock });
     this.actor.subscribe({
       next: (snapshot) => {
-        if (this.paused && snapshot.context.queue.length < imapLimits.pipelinedCommandsHighWater / 2) {
-          this.paused = false;
-          this.socket.resume();
+        // Not from inside the machine's own transition: pump() needs the queue it sees to be current.
+        if (this.paused && !this.pumpScheduled && snapshot.context.queue.length < imapLimits.pipelinedCommandsHighWater / 2) {
+          this.pumpScheduled = true;
+          queueMicrotask(() => {
+            this.pumpScheduled = false;
+            this.pump();
+          });
         }
       },
       error: (error) => {
@@ -116,9 +126,34 @@ export class ImapConnection {
 
   private readonly onData = (data: Buffer): void => {
     if (this.ended) return;
-    for (const event of this.parser.push(data)) {
-      // The session may end in the middle of a chunk (BYE); the rest of the chunk is dropped.
+    this.parser.write(data);
+    this.pump();
+  };
+
+  /**
+   * Hands parsed events to the machine while its queue is below the high-water mark; above it the
+   * socket pauses, and the rest of what was read waits in the parser. Resumes reading once the
+   * parser has nothing left to give.
+   */
+  private pump(): void {
+    for (;;) {
+      // The session may end in the middle of what was read (BYE); the rest is dropped.
       if (this.ended || this.actor.getSnapshot().status !== 'active') return;
+      if (this.actor.getSnapshot().context.queue.length >= imapLimits.pipelinedCommandsHighWater) {
+        if (!this.paused) {
+          this.paused = true;
+          this.socket.pause();
+        }
+        return;
+      }
+      const event = this.parser.next();
+      if (!event) {
+        if (this.paused) {
+          this.paused = false;
+          this.socket.resume();
+        }
+        return;
+      }
       switch (event.kind) {
         case 'frame':
           this.actor.send({ type: 'FRAME', frame: event.frame });
@@ -134,11 +169,7 @@ export class ImapConnection {
           break;
       }
     }
-    if (!this.paused && this.actor.getSnapshot().context.queue.length >= imapLimits.pipelinedCommandsHighWater) {
-      this.paused = true;
-      this.socket.pause();
-    }
-  };
+  }
 
   private readonly onClose = (): void => {
     this.ended = true;
@@ -165,11 +196,30 @@ export class ImapConnection {
     socket.off('error', this.onError);
   }
 
+  /**
+   * Queue response bytes; everything written in one turn leaves together at its end, in one segment
+   * where it fits (a SELECT's untagged lines and tagged reply are one write, not ten: the socket has no
+   * Nagle delay, so each write would be a packet and a system call). Resolves once the bytes are handed
+   * to the socket, after a drain when its buffer is full (backpressure).
+   */
   private write(chunks: readonly Buffer[]): Promise<void> {
+    if (this.ended || this.socket.destroyed || !this.socket.writable) return Promise.resolve();
+    this.outbox.push(...chunks);
+    this.flushed ??= new Promise((resolve) =>
+      queueMicrotask(() => {
+        this.flushed = undefined;
+        void this.flushOutbox().then(resolve);
+      }),
+    );
+    return this.flushed;
+  }
+
+  private flushOutbox(): Promise<void> {
     const socket = this.socket;
-    if (this.ended || socket.destroyed || !socket.writable) return Promise.resolve();
+    const chunks = this.outbox;
+    this.outbox = [];
+    if (chunks.length === 0 || socket.destroyed || !socket.writable) return Promise.resolve();
     let flowing = true;
-    // One response's pieces leave in one segment where they fit (the socket has no Nagle delay).
     const corked = chunks.length > 1 && 'cork' in socket;
     if (corked) (socket as net.Socket).cork();
     for (const chunk of chunks) flowing = socket.write(chunk);
@@ -190,8 +240,14 @@ export class ImapConnection {
     const upgradeToTls = this.options.upgradeToTls;
     if (!upgradeToTls) throw new Error('STARTTLS without a TLS configuration');
     const plain = this.socket;
+    await this.flushOutbox(); // the reply to STARTTLS leaves in clear, before the handshake
     this.unbind(plain);
     this.parser.reset();
+    // What was paused for plaintext pipelining is discarded; the TLS socket reads afresh.
+    if (this.paused) {
+      this.paused = false;
+      plain.resume();
+    }
     const secure = await upgradeToTls(plain);
     this.socket = secure;
     this.session.tlsActive = true;
@@ -200,6 +256,7 @@ export class ImapConnection {
 
   private end(): void {
     if (this.ended) return;
+    void this.flushOutbox();
     this.ended = true;
     this.socket.end();
     // A peer that never reads would keep the socket half-open; give it a bounded time.

@@ -12,10 +12,13 @@ import { imapLimits } from '../../mail/imap/limits';
 import { MessageCache } from '../../mail/imap/messageCache';
 import type { ImapSessionLimits } from '../../machines/imapSession.machine';
 import { ImapConnection } from './imapConnection';
+import type { LoginGuard } from './loginGuard';
 import type { MailCommandObserver } from './mailMetrics';
 
 export interface ImapServerOptions {
   readonly authenticator: MailAuthenticator;
+  /** The node's login throttle, shared with SMTP AUTH; every LOGIN/AUTHENTICATE passes it. */
+  readonly loginGuard?: LoginGuard;
   readonly clock: Clock;
   readonly log: Log;
   /** Default 127.0.0.1. */
@@ -81,7 +84,7 @@ export async function startImapServer(options: ImapServerOptions): Promise<ImapS
       tlsActive,
       ...(upgradeToTls && !tlsActive ? { upgradeToTls } : {}),
       settings,
-      authenticator: options.authenticator,
+      authenticator: options.loginGuard ? options.loginGuard.imapAuthenticator(options.authenticator, (socket as net.Socket).remoteAddress) : options.authenticator,
       cache,
       clock: options.clock,
       log,

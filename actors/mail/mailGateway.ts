@@ -3,9 +3,14 @@
 import type { ActorRefFrom } from 'xstate';
 import type { Clock, Log } from '../../infra/ports';
 import type { MailAuthenticator } from '../../mail/backend';
+import { LoginThrottle, type LoginThrottleLimits } from '../../mail/loginThrottle';
+import type { FromPolicy } from '../../mail/smtp/senderAlignment';
+import { SenderRate, type SenderRateLimits } from '../../mail/smtp/senderRate';
 import type { MailSubmission } from '../../mail/submission';
 import { mailGatewayMachine } from '../../machines/mailGateway.machine';
+import type { Metrics } from '../metrics';
 import { type ImapServer, startImapServer } from './imapServer';
+import { LoginGuard } from './loginGuard';
 import { type SmtpServer, startSmtpServer } from './smtpServer';
 import type { SmarthostOptions } from './smtpRelay';
 import type { MailCommandObserver } from './mailMetrics';
@@ -19,6 +24,12 @@ export interface MailGatewayOptions {
   readonly serverName?: string;
   readonly tls?: { key: string | Buffer; cert: string | Buffer };
   readonly smarthost?: SmarthostOptions;
+  /** The login throttle's bounds (defaults in protocol/limits.ts); tests shorten them. */
+  readonly loginThrottle?: Partial<LoginThrottleLimits>;
+  /** A submitted message whose From: is not the user's: refused (default) or sent with a Sender: header. */
+  readonly fromPolicy?: FromPolicy;
+  /** Per-sender submission rate (defaults in protocol/limits.ts). */
+  readonly submissionRate?: Partial<SenderRateLimits>;
 }
 
 export interface MailGatewayDeps {
@@ -26,6 +37,9 @@ export interface MailGatewayDeps {
   readonly submission: MailSubmission;
   readonly clock: Clock;
   readonly log: Log;
+  readonly metrics?: Metrics;
+  /** The account a login name means (POST: the organisation's domain added when missing), for the throttle. */
+  readonly accountOf?: (username: string) => string;
   /** Told of every IMAP and SMTP command answered (the node's /metrics). */
   readonly observer?: MailCommandObserver;
 }
@@ -35,11 +49,23 @@ export class MailGatewayService {
   private smtp: SmtpServer | undefined;
   private mx: SmtpServer | undefined;
   private ref: ActorRefFrom<typeof mailGatewayMachine> | undefined;
+  /** One per node: IMAP and SMTP logins share it, and it outlives listener restarts. */
+  readonly loginGuard: LoginGuard;
+  /** One per node, like the login guard. */
+  readonly senderRate: SenderRate;
 
   constructor(
     private readonly deps: MailGatewayDeps,
     private readonly options: MailGatewayOptions,
-  ) {}
+  ) {
+    this.loginGuard = new LoginGuard({
+      throttle: new LoginThrottle(deps.clock, options.loginThrottle),
+      log: deps.log.child({ component: 'login' }),
+      ...(deps.metrics ? { metrics: deps.metrics } : {}),
+      ...(deps.accountOf ? { accountOf: deps.accountOf } : {}),
+    });
+    this.senderRate = new SenderRate(deps.clock, options.submissionRate);
+  }
 
   /** The storage side of SMTP (what a 250 means), for scenarios that submit without a socket. */
   get submission(): MailSubmission {
@@ -83,10 +109,13 @@ export class MailGatewayService {
     try {
       await this.close();
       if (this.options.imapPort !== undefined)
-        this.imap = await startImapServer({ authenticator: this.deps.authenticator, clock, log, host, port: this.options.imapPort, tls: this.options.tls, ...observer });
+        this.imap = await startImapServer({ authenticator: this.deps.authenticator, loginGuard: this.loginGuard, clock, log, host, port: this.options.imapPort, tls: this.options.tls, ...observer });
       if (this.options.smtpPort !== undefined)
         this.smtp = await startSmtpServer({
           submission: this.deps.submission,
+          loginGuard: this.loginGuard,
+          senderRate: this.senderRate,
+          ...(this.options.fromPolicy ? { fromPolicy: this.options.fromPolicy } : {}),
           clock,
           log,
           host,

@@ -48,6 +48,8 @@ export interface PostMailboxOptions {
   readonly logins?: LoginCache;
   /** The organisation's per-user mail storage limit, reported by IMAP QUOTA; none when absent. */
   readonly mailQuotaBytes?: number;
+  /** A user's mailbox opened on this node (a session, a hosted user, an SMTP login) and, later, was released. */
+  readonly presence?: { opened(user: UnlockedUser): void; released(address: string): void };
 }
 
 export interface InboxDelivery {
@@ -102,9 +104,24 @@ export class PostMailbox {
       mailbox = open();
       this.users.set(address, mailbox);
       const opening = mailbox;
-      opening.catch(() => this.users.get(address) === opening && this.users.delete(address));
+      opening.then(
+        (m) => this.options.presence?.opened(m.user),
+        () => this.users.get(address) === opening && this.users.delete(address),
+      );
     }
     return mailbox;
+  }
+
+  /**
+   * An SMTP login: keep the user's mailbox open here for MAILBOX_LINGER_MS, as after an IMAP session,
+   * so that the user's mail is delivered on this node meanwhile (their home node may be down).
+   */
+  async visit(record: LoginRecord): Promise<void> {
+    const { user } = record;
+    const mailbox = await this.userMailbox(user.address, () => UserMailbox.open(this.deps, user));
+    mailbox.sessions++;
+    this.stopLingering(user.address);
+    this.sessionClosed(user.address, mailbox);
   }
 
   /** The last session closed: keep the keys and folders for MAILBOX_LINGER_MS (a client reconnecting), then drop them. */
@@ -119,6 +136,7 @@ export class PostMailbox {
           if (current !== mailbox || mailbox.sessions > 0) return;
           mailbox.release();
           this.users.delete(address);
+          this.options.presence?.released(address);
         });
       }, MAILBOX_LINGER_MS),
     );

@@ -16,6 +16,7 @@ import type { StorageApi } from '../../storage/api';
 import { formatBlockRef } from '../../storage/blocks';
 import type { UnlockedUser } from '../../storage/users/unlockedUser';
 import type { LoginCache } from '../users/logins';
+import type { LoginRecord } from '../../storage/users/login';
 import type { Directory, UserApp } from '../users/userHost';
 
 export interface PostSubmissionDeps {
@@ -26,6 +27,8 @@ export interface PostSubmissionDeps {
   readonly nodeStorage: StorageApi;
   /** The node's logins (shared with IMAP): the full user login once, a fast check after. */
   readonly logins: LoginCache;
+  /** After an SMTP login: keep the user's mailbox (and so their delivery) on this node for a while. */
+  readonly visit?: (record: LoginRecord) => Promise<void>;
   readonly directory: Directory;
   /** Storage and notification as a given (unlocked) user. */
   readonly appFor: (user: UnlockedUser) => Pick<UserApp, 'storage' | 'notify' | 'recordSentMail'>;
@@ -73,7 +76,9 @@ export class PostSubmission implements MailSubmission {
 
   async authenticate(username: string, password: string): Promise<SubmitterIdentity> {
     try {
-      const { user } = await this.deps.logins.login(username, password);
+      const record = await this.deps.logins.login(username, password);
+      const { user } = record;
+      this.deps.visit?.(record).catch((e: Error) => this.deps.log.warn('mail.visit.failed', { user: user.address, error: e.message }));
       this.sessions.set(user.address, user);
       return { user: user.address, sendAs: [user.address] };
     } catch (e) {

@@ -9,8 +9,11 @@ import type { GatewayMode } from '../../mail/smtp/envelope';
 import { smtpLimits } from '../../mail/smtp/limits';
 import { MessageBudget } from '../../mail/smtp/messageBudget';
 import { replies } from '../../mail/smtp/replies';
+import type { FromPolicy } from '../../mail/smtp/senderAlignment';
+import { SenderRate } from '../../mail/smtp/senderRate';
 import type { MailSubmission } from '../../mail/submission';
 import type { SmtpSessionLimits } from '../../machines/smtpSession.machine';
+import type { LoginGuard } from './loginGuard';
 import { SmtpGatewayConnection } from './smtpConnection';
 import { SmarthostRelay, type SmarthostOptions } from './smtpRelay';
 import { SmtpSession } from './smtpSession';
@@ -18,6 +21,12 @@ import type { MailCommandObserver } from './mailMetrics';
 
 export interface SmtpServerOptions {
   readonly submission: MailSubmission;
+  /** The node's login throttle, shared with IMAP; every AUTH passes it (submission mode). */
+  readonly loginGuard?: LoginGuard;
+  /** The node's per-sender submission rate (submission mode; one per node; this listener's own by default). */
+  readonly senderRate?: SenderRate;
+  /** A submitted From: that is not the user's: refused (default) or sent with a Sender: header. */
+  readonly fromPolicy?: FromPolicy;
   readonly clock: Clock;
   readonly log: Log;
   /** Told of every command answered (metrics). */
@@ -79,6 +88,7 @@ export async function startSmtpServer(options: SmtpServerOptions): Promise<SmtpS
   const timeouts = { ...smtpLimits, ...options.timeouts };
   const relay = options.smarthost && mode === 'submission' ? new SmarthostRelay({ clientName: serverName, ...options.smarthost }, options.clock, log) : undefined;
   if (options.smarthost && mode === 'inbound') log.warn('smtp.smarthost.ignored', { reason: 'the inbound gateway relays nothing' });
+  const senderRate = mode === 'submission' ? (options.senderRate ?? new SenderRate(options.clock)) : undefined;
   const sessions = new Map<string, SmtpSession>();
   const budget = new MessageBudget(options.inFlightMessageBytesMax ?? smtpLimits.inFlightMessageBytesMax);
   const sessionLimits: SmtpSessionLimits = {
@@ -160,6 +170,13 @@ export async function startSmtpServer(options: SmtpServerOptions): Promise<SmtpS
       budget,
       lookupTimeoutMs: timeouts.lookupTimeoutMs,
       submitTimeoutMs: timeouts.submitTimeoutMs,
+      ...(mode === 'submission'
+        ? {
+            ...(options.loginGuard ? { loginGuard: options.loginGuard } : {}),
+            ...(senderRate ? { senderRate } : {}),
+            ...(options.fromPolicy ? { fromPolicy: options.fromPolicy } : {}),
+          }
+        : {}),
       ...(options.observer ? { observer: options.observer } : {}),
     });
     sessions.set(connection.id, session);

@@ -9,10 +9,21 @@ import { normalizeAddress, type GatewayMode } from '../../mail/smtp/envelope';
 import { authResultOf, type AuthResult, type RecipientCheck } from '../../mail/smtp/portOutcomes';
 import type { MessageBudget } from '../../mail/smtp/messageBudget';
 import type { SmtpReply } from '../../mail/smtp/replies';
+import { checkFromAlignment, withHeader, type FromPolicy } from '../../mail/smtp/senderAlignment';
+import type { RateDecision, SenderRate } from '../../mail/smtp/senderRate';
 import type { MailSubmission } from '../../mail/submission';
 import type { MailCommandObserver } from './mailMetrics';
-import { smtpSessionMachine, type Answer, type DeliveryInput, type RecipientCheckInput, type ReceivedMessage, type SmtpSessionLimits } from '../../machines/smtpSession.machine';
+import {
+  smtpSessionMachine,
+  type Answer,
+  type DeliveryInput,
+  type ReceiveInput,
+  type RecipientCheckInput,
+  type ReceivedMessage,
+  type SmtpSessionLimits,
+} from '../../machines/smtpSession.machine';
 import type { SmtpConnectionHooks, SmtpGatewayConnection } from './smtpConnection';
+import { smtpLoginOutcome, type LoginGuard } from './loginGuard';
 import { withDeadline } from './smtpDeadline';
 import { deliverMessage } from './smtpDelivery';
 import type { SmarthostRelay } from './smtpRelay';
@@ -29,6 +40,12 @@ export interface SmtpSessionDeps {
   readonly budget: MessageBudget;
   readonly lookupTimeoutMs: number;
   readonly submitTimeoutMs: number;
+  /** The node's login throttle, shared with IMAP; absent on the inbound MX (no AUTH there). */
+  readonly loginGuard?: LoginGuard;
+  /** The node's per-sender submission rate; absent: no rate (the inbound MX). */
+  readonly senderRate?: SenderRate;
+  /** A From: that is not the submitter's: refused (default) or sent with a Sender: header. */
+  readonly fromPolicy?: FromPolicy;
   /** Told of every command answered (metrics). */
   readonly observer?: MailCommandObserver;
 }
@@ -81,12 +98,13 @@ export class SmtpSession implements SmtpConnectionHooks {
       },
       actors: {
         authenticate: fromPromise(({ input }: { input: { username: string } }) => this.authenticate(input.username)),
+        checkSendRate: fromPromise(async ({ input }: { input: { user: string } }): Promise<RateDecision> => this.deps.senderRate?.take(input.user) ?? { ok: true }),
         checkRecipient: fromPromise(({ input }: { input: RecipientCheckInput }) => this.checkRecipient(input)),
-        receiveMessage: fromPromise(() => this.receiveMessage()),
+        receiveMessage: fromPromise(({ input }: { input: ReceiveInput }) => this.receiveMessage(input)),
         deliver: fromPromise(({ input }: { input: DeliveryInput }) => this.deliver(input)),
       },
     });
-    this.actor = createActor(machine, { input: { mode: deps.mode, limits: deps.limits }, clock: deps.clock });
+    this.actor = createActor(machine, { input: { mode: deps.mode, limits: deps.limits, ...(deps.fromPolicy ? { fromPolicy: deps.fromPolicy } : {}) }, clock: deps.clock });
     this.actor.subscribe({
       next: (snapshot) => {
         if (this.heldCommand && !snapshot.matches({ open: { conduct: 'throttled' } })) this.releaseCommand();
@@ -227,8 +245,10 @@ export class SmtpSession implements SmtpConnectionHooks {
   private async authenticate(username: string): Promise<AuthResult> {
     const password = this.password ?? '';
     this.password = undefined;
+    const check = () => withDeadline(this.deps.clock, this.deps.submission.authenticate(username, password), this.deps.lookupTimeoutMs, 'authenticate');
+    const guard = this.deps.loginGuard;
     try {
-      const identity = await withDeadline(this.deps.clock, this.deps.submission.authenticate(username, password), this.deps.lookupTimeoutMs, 'authenticate');
+      const identity = guard ? await guard.attempt('smtp', this.connection.remoteAddress, username, check, smtpLoginOutcome) : await check();
       this.log.info('smtp.auth.ok', { user: identity.user });
       return { kind: 'ok', identity };
     } catch (error) {
@@ -254,9 +274,10 @@ export class SmtpSession implements SmtpConnectionHooks {
 
   /**
    * Reads DATA, keeping at most messageBytesMax bytes and only while the listener's budget lasts;
-   * the rest of an oversized or over-budget message is read and dropped.
+   * the rest of an oversized or over-budget message is read and dropped. A submitter's message is
+   * checked for sender alignment (From:/Sender: its own).
    */
-  private receiveMessage(): Promise<ReceivedMessage> {
+  private receiveMessage(input: ReceiveInput): Promise<ReceivedMessage> {
     const stream = this.dataStream;
     if (!stream) return Promise.reject(new Error('DATA without a stream'));
     const limit = this.deps.limits.messageBytesMax;
@@ -281,7 +302,9 @@ export class SmtpSession implements SmtpConnectionHooks {
         if (oversized || overBudget) this.dropChunks(chunks);
         else this.message = Buffer.concat(chunks, size);
         if (overBudget) this.log.warn('smtp.data.over_budget', { bytes: size, budgetBytes: this.deps.budget.bytesMax });
-        resolve({ sizeOctets: size, oversized, overBudget });
+        const fromAlignment = this.message && input.identity ? checkFromAlignment(this.message, input.identity) : undefined;
+        if (fromAlignment?.kind === 'foreign') this.log.info('smtp.from.not_aligned', { user: input.identity!.user, from: fromAlignment.foreign, policy: this.deps.fromPolicy ?? 'refuse' });
+        resolve({ sizeOctets: size, oversized, overBudget, ...(fromAlignment ? { fromAlignment } : {}) });
       });
       stream.once('error', (error) => {
         this.dropChunks(chunks);
@@ -308,7 +331,7 @@ export class SmtpSession implements SmtpConnectionHooks {
   }
 
   private async deliver(input: DeliveryInput) {
-    const message = this.message;
+    const message = this.message && input.addHeader ? withHeader(this.message, input.addHeader) : this.message;
     this.dataStream = undefined;
     if (!message) throw new Error('deliver without a received message');
     const session = this.connection.session;

@@ -225,7 +225,11 @@ export class UserApp {
 
   // ---- lifecycle -----------------------------------------------------------------------------------
 
-  start(): void {
+  /**
+   * Receive this user's notifications on this node (push and pull, delivered and acknowledged) and,
+   * where the node hosts the user, refresh the leases of what the user references.
+   */
+  start(opts: { refreshLeases: boolean } = { refreshLeases: true }): void {
     this.inbox = this.deps.notifier.receive(
       { cert: this.user.certificate, signingSecretKey: this.user.signing.secretKey, box: this.user.box },
       async (n) => {
@@ -245,7 +249,7 @@ export class UserApp {
         return outcome;
       },
     );
-    this.scheduleRefresh();
+    if (opts.refreshLeases) this.scheduleRefresh();
   }
 
   /**
@@ -290,9 +294,16 @@ export class UserApp {
   }
 }
 
-/** The users this node hosts. */
+/**
+ * The users this node hosts, and the users visiting it: a user with a session here (IMAP, or an SMTP
+ * login) whom the node does not host. A visitor's notifications are delivered here too while the
+ * session lasts (DESIGN 5: every node where the user is active delivers; issue 13): the home node and
+ * any visited node deliver concurrently, exactly once, as two devices append to one log (INBOX inserts
+ * are keyed by notification id, receipts are idempotent).
+ */
 export class UserHost {
   readonly users = new Map<string, UserApp>();
+  private readonly visitors = new Map<string, UserApp>();
   private readonly pending = new Map<string, string>();
   private timer: unknown;
   private stopped = false;
@@ -337,13 +348,33 @@ export class UserHost {
   }
 
   status() {
-    return { hosted: [...this.users.keys()], unlocking: [...this.pending.keys()] };
+    return { hosted: [...this.users.keys()], unlocking: [...this.pending.keys()], visiting: [...this.visitors.keys()] };
+  }
+
+  /** A user's mailbox opened on this node: deliver its notifications here while it stays open (unless hosted: done already). */
+  visit(user: UnlockedUser): void {
+    if (this.stopped || this.users.has(user.address) || this.visitors.has(user.address)) return;
+    const app = new UserApp(this.deps, user, this.deps.storageFor(user));
+    this.visitors.set(user.address, app);
+    app.start({ refreshLeases: false });
+    this.log.info('user.visiting', { user: user.address });
+  }
+
+  /** The visitor's mailbox closed (its last session ended and lingered): its home node and other sessions deliver. */
+  leave(address: string): void {
+    const app = this.visitors.get(address);
+    if (!app) return;
+    this.visitors.delete(address);
+    app.stop();
+    this.log.info('user.left', { user: address });
   }
 
   stop(): void {
     this.stopped = true;
     this.deps.clock.clearTimeout(this.timer);
     for (const app of this.users.values()) app.stop();
+    for (const app of this.visitors.values()) app.stop();
+    this.visitors.clear();
   }
 
   private open(sealed: Uint8Array): { address: string; password: string } | undefined {
@@ -361,6 +392,7 @@ export class UserHost {
     const record = await loginWithKeystore({ storage: this.deps.nodeStorage, trust: this.deps.trust, address, password, clock: this.deps.clock });
     const { user } = record;
     this.users.get(user.address)?.stop();
+    this.leave(user.address); // hosted from now on: the hosted app delivers
     const app = new UserApp(this.deps, user, this.deps.storageFor(user));
     this.users.set(user.address, app);
     this.pending.delete(user.address);

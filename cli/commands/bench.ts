@@ -8,7 +8,7 @@ const spec = defineCommand({
   options: {
     quick: { type: 'boolean', description: 'smaller sizes, for a fast look' },
     json: { type: 'boolean', description: 'print results as one JSON document on stdout (progress goes to stderr)' },
-    seed: { type: 'string', description: 'seed of the simulated benches (storage-requirements): the same seed prints the same figures (default 1)' },
+    seed: { type: 'string', description: 'seed of the simulated and generated benches (storage-requirements, fuzz): the same seed, the same figures or inputs (default 1)' },
   },
   positionals: ['NAME'],
 });

@@ -12,7 +12,7 @@ import { labPath, runningPids, startDashboardProcess, startNodeProcess, stopProc
 import { dashboardCommand, dashboardSpec } from './dashboard';
 import { DEFAULT_REPLICATION_FACTOR, OPERATOR_FILE } from '../../infra/files/identity';
 import { initOrganisation } from './ca';
-import { initNode } from './node';
+import { initNode, parseSubmissionRate } from './node';
 import { addUser, newPassword } from '../lab/users';
 import { natsOf } from '../lab/labFile';
 import { GLOBAL_ACCOUNT } from '../../infra/nats/accounts';
@@ -24,7 +24,7 @@ const DEFAULT_NODES = 5;
 const DEFAULT_ORG = 'lab.example';
 
 const upSpec = defineCommand({
-  usage: 'post lab up [--nodes N] [--orgs DOMAIN,...] [--users N] [--dir DIR] [--json]',
+  usage: 'post lab up [--nodes N] [--orgs DOMAIN,...] [--users N] [--dir DIR] [--submission-rate PER_MINUTE[/BURST]] [--json]',
   summary:
     'Start a local lab: a three-server NATS cluster on loopback (TLS under a CA of its own, a key per node; natsCa and natsCreds in lab.json) and N nodes; prints the path of lab.json.',
   options: {
@@ -34,6 +34,7 @@ const upSpec = defineCommand({
     dir: { type: 'string', description: `lab folder (default ./${DEFAULT_DIR})` },
     'nats-topology': { type: 'string', description: 'shared (one NATS cluster, default) or per-org (a cluster per organisation, linked by leaf nodes)' },
     replication: { type: 'string', description: `replicas per object in each organisation (default ${DEFAULT_REPLICATION_FACTOR})` },
+    'submission-rate': { type: 'string', description: 'every node\'s per-user submission rate (post node start --submission-rate); benchmarks raise it' },
     json: { type: 'boolean', description: 'print {"lab": PATH} as JSON' },
     'no-dashboard': { type: 'boolean', description: 'do not start the live dashboard (otherwise on a free port, recorded in lab.json)' },
   },
@@ -77,6 +78,8 @@ async function labUp(argv: string[]): Promise<void> {
   const domains = (values.orgs ?? DEFAULT_ORG).split(',').map((d) => d.trim().toLowerCase()).filter(Boolean);
   if (domains.length === 0) throw new CommandError('--orgs needs at least one domain');
   const userCount = intOption(values.users, 'users', 0, { min: 0, max: 1000 });
+  const submissionRate = values['submission-rate'];
+  if (submissionRate !== undefined) parseSubmissionRate(submissionRate);
   const path = labPath(dir);
   if (existsSync(path)) {
     const old = readLab(path);
@@ -119,6 +122,7 @@ async function labUp(argv: string[]): Promise<void> {
       http: { host, port: ports[i * 3 + 2]! },
       ...(first ? { mx: { host, port: ports[count * 3 + i]! }, gatewayUser: `postmaster@${org.domain}` } : {}),
       ...(gateway ? { gateway: true } : {}),
+      ...(submissionRate !== undefined ? { submissionRate } : {}),
     });
   }
   const natsUsers = nodes.map((n) => natsUserOfNode(n.data, n.gateway === true));

@@ -9,7 +9,9 @@ import { issueNodeCertificate } from '../../crypto/certificates';
 import { signingKeyPairFromSeed } from '../../crypto/sign';
 import { nodeExists, readNode, readOrganisation, readRingTrust, writeFederation, writeNode } from '../../infra/files/identity';
 import { DEFAULT_INSPECT_URL, runNodeProcess } from '../../actors/nodeProcess';
-import { MAIL_QUOTA_BYTES_PER_USER_DEFAULT } from '../../protocol/limits';
+import { fromPolicies, type FromPolicy } from '../../mail/smtp/senderAlignment';
+import type { SenderRateLimits } from '../../mail/smtp/senderRate';
+import { MAIL_QUOTA_BYTES_PER_USER_DEFAULT, SUBMISSION_BURST_MESSAGES, SUBMISSION_MESSAGES_PER_MINUTE } from '../../protocol/limits';
 import { defineCommand, CommandError, helpText, intOption, parse, printJson, required } from '../args';
 
 const initSpec = defineCommand({
@@ -27,7 +29,7 @@ const initSpec = defineCommand({
 });
 
 const startSpec = defineCommand({
-  usage: 'post node start --data DIR --nats URL[,URL...] [--nats-creds FILE] [--nats-ca FILE] [--nats-global-creds FILE] [--imap PORT] [--smtp PORT] [--http PORT] [--gateway] [--mx PORT --gateway-user ADDRESS] [--smarthost HOST:PORT] [--log-level LEVEL] [--inspect [URL]]',
+  usage: 'post node start --data DIR --nats URL[,URL...] [--nats-creds FILE] [--nats-ca FILE] [--nats-global-creds FILE] [--imap PORT] [--smtp PORT] [--http PORT] [--gateway] [--mx PORT --gateway-user ADDRESS] [--smarthost HOST:PORT] [--from-mismatch refuse|add-sender] [--submission-rate PER_MINUTE[/BURST]] [--log-level LEVEL] [--inspect [URL]]',
   summary: 'Run a node: join its organisation\'s ring over NATS and serve until SIGTERM.',
   options: {
     data: { type: 'string', description: 'the node\'s data folder (from `post node init`)' },
@@ -42,6 +44,11 @@ const startSpec = defineCommand({
     mx: { type: 'string', description: 'inbound MX port: accept Internet mail for local users (needs --gateway-user)' },
     'gateway-user': { type: 'string', description: 'the hosted user inbound mail is stored under (e.g. postmaster@DOMAIN)' },
     smarthost: { type: 'string', description: 'relay for non-POST recipients, HOST:PORT' },
+    'from-mismatch': { type: 'string', description: "a submitted From: that is not the user's own: refuse (550 5.7.1, default) or add-sender (sent with Sender: <user>)" },
+    'submission-rate': {
+      type: 'string',
+      description: `messages a user may submit per minute, and at once (default ${SUBMISSION_MESSAGES_PER_MINUTE}/${SUBMISSION_BURST_MESSAGES}); past it MAIL FROM gets 450 4.7.1`,
+    },
     'log-level': { type: 'string', description: 'debug, info (default), warn or error' },
     inspect: { type: 'string', description: `stream actor transitions to the XState inspector at this WebSocket URL (alone: ${DEFAULT_INSPECT_URL})` },
   },
@@ -83,6 +90,20 @@ function inspectUrl(value: string | undefined): string | undefined {
   if (!URL.canParse(value) || !['ws:', 'wss:'].includes(new URL(value).protocol))
     throw new CommandError(`--inspect must be the inspector's WebSocket URL (ws://HOST:PORT), got ${value}`);
   return value;
+}
+
+/** `--submission-rate PER_MINUTE[/BURST]`, e.g. `20/60`. */
+export function parseSubmissionRate(s: string): Pick<SenderRateLimits, 'messagesPerMinute' | 'burstMessages'> {
+  const m = /^(\d{1,9})(?:\/(\d{1,9}))?$/.exec(s.trim());
+  const perMinute = Number(m?.[1]);
+  const burst = m?.[2] === undefined ? SUBMISSION_BURST_MESSAGES : Number(m[2]);
+  if (!m || perMinute < 1 || burst < 1) throw new CommandError(`--submission-rate must be PER_MINUTE or PER_MINUTE/BURST with both at least 1, e.g. 20/60; got ${s}`);
+  return { messagesPerMinute: perMinute, burstMessages: burst };
+}
+
+function parseFromPolicy(s: string): FromPolicy {
+  if (!(fromPolicies as readonly string[]).includes(s)) throw new CommandError(`--from-mismatch must be ${fromPolicies.join(' or ')}, got ${s}`);
+  return s as FromPolicy;
 }
 
 function parseHostPort(s: string): { host: string; port: number } {
@@ -139,6 +160,8 @@ export async function nodeCommand(argv: string[]): Promise<void> {
       mxPort: values.mx === undefined ? undefined : intOption(values.mx, 'mx', 2526, { min: 0, max: 65535 }),
       gatewayUser: values['gateway-user'],
       smarthost: values.smarthost ? parseHostPort(values.smarthost) : undefined,
+      ...(values['from-mismatch'] ? { fromPolicy: parseFromPolicy(values['from-mismatch']) } : {}),
+      ...(values['submission-rate'] ? { submissionRate: parseSubmissionRate(values['submission-rate']) } : {}),
       logLevel: level as 'info',
       inspectUrl: inspectUrl(values.inspect),
     }).catch((e) => {

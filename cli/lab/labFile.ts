@@ -20,6 +20,8 @@ export interface LabNode {
   /** The inbound MX, on each organisation's first node. */
   readonly mx?: Endpoint;
   readonly gatewayUser?: string;
+  /** `post node start --submission-rate` (PER_MINUTE[/BURST]) when the lab was started with one. */
+  readonly submissionRate?: string;
 }
 
 export interface LabOrg {

@@ -27,6 +27,7 @@ export function startNodeProcess(node: Omit<LabNode, 'pid'>, nats: readonly stri
     ...(node.gateway ? ['--gateway'] : []),
     ...(node.mx ? ['--mx', String(node.mx.port)] : []),
     ...(node.gatewayUser ? ['--gateway-user', node.gatewayUser] : []),
+    ...(node.submissionRate ? ['--submission-rate', node.submissionRate] : []),
   ];
   const [exe, argv] = postCommand(args);
   const out = openSync(node.log, 'a');

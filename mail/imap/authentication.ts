@@ -1,6 +1,8 @@
 // Logging a user in, shared by LOGIN and AUTHENTICATE: the backend decides; failures are answered
-// alike for unknown users and wrong passwords, and marked for throttling.
+// alike for unknown users and wrong passwords, and marked for throttling. An attempt the node's
+// login throttle refused is answered [UNAVAILABLE] with its reason (wait, or the account is locked).
 import { MailBackendError } from '../backend';
+import { LoginRefused } from '../loginThrottle';
 import { noReplyFor } from './backendErrors';
 import { capabilityList, loginAllowed } from './capabilities';
 import type { CommandResult } from './command';
@@ -21,6 +23,11 @@ export async function logIn(session: ImapSession, username: string, password: st
   try {
     session.user = await session.deps.authenticator.authenticate(username, password);
   } catch (error) {
+    if (error instanceof LoginRefused) {
+      // Not a wrong password (it was not checked), but it costs the connection like one.
+      session.log.info('imap.login.refused', { username, reason: error.refusal.kind });
+      return { kind: 'done', status: 'NO', code: 'UNAVAILABLE', text: error.message, failedLogin: true };
+    }
     if (error instanceof MailBackendError && (error.code === 'WRONG_PASSWORD' || error.code === 'UNKNOWN_USER')) {
       session.log.info('imap.login.failed', { username, reason: error.code });
       return { kind: 'done', status: 'NO', code: 'AUTHENTICATIONFAILED', text: 'Authentication failed: wrong user name or password', failedLogin: true };

@@ -1,6 +1,10 @@
 // Cuts the client's byte stream into command frames: the command's line segments with the literals
 // between them. It decides literal sizes before buffering (so an oversized literal is refused or
 // skipped, never stored), and asks for "+" continuations for synchronising literals.
+//
+// Pull-based: write() hands it bytes, next() cuts the next event out of them. A reader that has
+// enough commands queued stops calling next() (and stops reading its socket); the bytes not cut
+// yet wait here, so a client pipelining thousands of commands is slowed down, never dropped.
 import { imapLimits } from './limits';
 
 /** One complete client line group: lines[i] ends with a literal marker whose data is literals[i]. */
@@ -21,6 +25,7 @@ export type FramerEvent =
 const literalMarker = /~?\{(\d{1,20})(\+?)\}$/;
 const tagPattern = /^([^\s(){%*"\\\]+]+)/;
 const lf = 0x0a;
+const noBytes = Buffer.alloc(0);
 const cr = 0x0d;
 
 export interface FramerLimits {
@@ -52,6 +57,11 @@ export class CommandFramer {
   /** The current command was refused; its remaining bytes are read and dropped. */
   private discarding = false;
   private broken = false;
+  /** Bytes written and not cut yet: `input` from `inputOffset` on. */
+  private input: Buffer = noBytes;
+  private inputOffset = 0;
+  /** Events cut and not taken yet (a step yields at most two). */
+  private ready: FramerEvent[] = [];
 
   constructor(private readonly limits: FramerLimits = imapLimits) {}
 
@@ -61,36 +71,68 @@ export class CommandFramer {
     this.lineBytes = 0;
     this.resetFrame();
     this.broken = false;
+    this.input = noBytes;
+    this.inputOffset = 0;
+    this.ready = [];
   }
 
-  push(data: Buffer): FramerEvent[] {
-    const events: FramerEvent[] = [];
-    let offset = 0;
-    while (offset < data.length && !this.broken) {
-      if (this.inLiteral) {
-        const take = Math.min(this.literalRemaining, data.length - offset);
-        if (!this.discarding) this.literalChunks.push(data.subarray(offset, offset + take));
-        offset += take;
-        this.literalRemaining -= take;
-        if (this.literalRemaining === 0) this.finishLiteral();
-        continue;
-      }
-      const newline = data.indexOf(lf, offset);
-      const end = newline < 0 ? data.length : newline;
-      const piece = data.subarray(offset, end);
-      this.lineBytes += piece.length;
-      if (this.frameLineBytes + this.lineBytes > this.limits.commandLineBytesMax) {
-        const head = this.lines[0] ?? Buffer.concat([...this.lineChunks, piece]);
-        events.push({ kind: 'lineTooLong', tag: tagOfLine(head) });
-        this.broken = true;
-        break;
-      }
-      this.lineChunks.push(piece);
-      if (newline < 0) break;
-      offset = newline + 1;
-      this.finishLine(events);
+  /** Client bytes not cut into events yet (bounded by what the reader lets in before it pauses). */
+  get pendingBytes(): number {
+    return this.input.length - this.inputOffset;
+  }
+
+  /** Takes client bytes; next() cuts them into events. */
+  write(data: Buffer): void {
+    if (this.pendingBytes === 0) this.input = data;
+    else this.input = Buffer.concat([this.input.subarray(this.inputOffset), data]);
+    this.inputOffset = 0;
+  }
+
+  /** The next event in the bytes written so far, or undefined when they hold no complete one. */
+  next(): FramerEvent | undefined {
+    while (this.ready.length === 0 && this.inputOffset < this.input.length && !this.broken) this.step();
+    if (this.inputOffset >= this.input.length && this.input.length > 0) {
+      this.input = noBytes;
+      this.inputOffset = 0;
     }
+    return this.ready.shift();
+  }
+
+  /** write() and every event that follows. */
+  push(data: Buffer): FramerEvent[] {
+    this.write(data);
+    const events: FramerEvent[] = [];
+    for (let event = this.next(); event; event = this.next()) events.push(event);
     return events;
+  }
+
+  /** Consumes one literal piece or one line (complete or not) of the input. */
+  private step(): void {
+    const data = this.input;
+    const offset = this.inputOffset;
+    if (this.inLiteral) {
+      const take = Math.min(this.literalRemaining, data.length - offset);
+      if (!this.discarding) this.literalChunks.push(data.subarray(offset, offset + take));
+      this.inputOffset += take;
+      this.literalRemaining -= take;
+      if (this.literalRemaining === 0) this.finishLiteral();
+      return;
+    }
+    const newline = data.indexOf(lf, offset);
+    const end = newline < 0 ? data.length : newline;
+    const piece = data.subarray(offset, end);
+    this.lineBytes += piece.length;
+    if (this.frameLineBytes + this.lineBytes > this.limits.commandLineBytesMax) {
+      const head = this.lines[0] ?? Buffer.concat([...this.lineChunks, piece]);
+      this.ready.push({ kind: 'lineTooLong', tag: tagOfLine(head) });
+      this.broken = true;
+      this.inputOffset = data.length;
+      return;
+    }
+    // Copy a partial line: it waits for more input and must not keep the whole chunk alive.
+    this.lineChunks.push(newline < 0 ? Buffer.from(piece) : piece);
+    this.inputOffset = newline < 0 ? data.length : newline + 1;
+    if (newline >= 0) this.finishLine(this.ready);
   }
 
   private finishLine(events: FramerEvent[]): void {

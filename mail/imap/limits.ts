@@ -10,9 +10,9 @@ export const imapLimits = {
   appendMessageBytesMax: 64 * 1024 * 1024,
   /** Literals in one command: no legitimate command needs more. */
   literalsPerCommandMax: 64,
-  /** Commands parsed ahead of the one running; above it the socket is paused, not dropped. */
+  /** Commands parsed ahead of the one running; at it the connection stops parsing and pauses the socket (resumes at half). */
   pipelinedCommandsHighWater: 32,
-  /** Hard cap on queued commands even if the socket does not pause in time. */
+  /** Backstop on queued commands: the connection never queues more than the high-water mark, so reaching it is a bug (BYE). */
   pipelinedCommandsMax: 512,
   /** Nesting depth of parenthesised lists in a command: stops stack exhaustion. */
   listNestingDepthMax: 32,

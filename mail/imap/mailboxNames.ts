@@ -1,6 +1,8 @@
 // Mailbox names between the wire and the backend: modified UTF-7 or UTF-8 (UTF8=ACCEPT), INBOX
 // case-insensitivity, validity checks, and LIST wildcard matching.
+import { isUtf8 } from 'node:buffer';
 import { imapLimits } from './limits';
+import type { ImapToken } from './parser';
 import { decodeMailboxUtf7, encodeMailboxUtf7 } from './utf7';
 
 export const hierarchyDelimiter = '/';
@@ -23,6 +25,22 @@ export function decodeMailboxName(wire: string, utf8: boolean): string {
     throw new MailboxNameError((error as Error).message);
   }
   return normaliseInbox(name);
+}
+
+/**
+ * A name or pattern argument (atom or string) to backend form; undefined for other tokens. With
+ * UTF8=ACCEPT its bytes must be UTF-8: a malformed name is refused, not rewritten to U+FFFD.
+ */
+export function decodeMailboxToken(token: ImapToken, utf8: boolean): string | undefined {
+  let wire: string;
+  if (token.kind === 'string') {
+    if (utf8 && !isUtf8(token.value)) throw new MailboxNameError('mailbox name is not valid UTF-8; send it in UTF-8');
+    wire = token.value.toString('utf8');
+  } else if (token.kind === 'atom' && !token.section) {
+    if (utf8 && token.invalidUtf8) throw new MailboxNameError('mailbox name is not valid UTF-8; send it in UTF-8');
+    wire = token.value;
+  } else return undefined;
+  return decodeMailboxName(wire, utf8);
 }
 
 export function encodeMailboxName(name: string, utf8: boolean): string {

@@ -1,6 +1,7 @@
 // Turns client bytes into IMAP commands: the framer cuts frames (literals included), the tokenizer
 // here turns one frame into tag, command name and argument tokens. Syntax errors are values
 // (ImapSyntaxError), answered with BAD; nothing a client sends throws anything else.
+import { isUtf8 } from 'node:buffer';
 import { CommandFramer, type CommandFrame, type FramerEvent, type FramerLimits } from './framer';
 import { imapLimits } from './limits';
 
@@ -12,6 +13,8 @@ export type ImapToken =
       readonly section?: readonly ImapToken[];
       /** <offset.length> after a section. */
       readonly partial?: { readonly offset: number; readonly length?: number };
+      /** The atom's bytes are not UTF-8 (`value` has U+FFFD in their place): names refuse it. */
+      readonly invalidUtf8?: true;
     }
   | { readonly kind: 'string'; readonly value: Buffer; readonly literal: boolean; readonly literal8: boolean }
   | { readonly kind: 'list'; readonly items: readonly ImapToken[] };
@@ -140,7 +143,8 @@ class FrameCursor {
       this.pos++;
     }
     if (this.pos === start) this.fail(`unexpected character "${String.fromCharCode(line[start] ?? 0x3f)}"`);
-    return { kind: 'atom', value: line.subarray(start, this.pos).toString('utf8') };
+    const bytes = line.subarray(start, this.pos);
+    return { kind: 'atom', value: bytes.toString('utf8'), ...(isUtf8(bytes) ? {} : { invalidUtf8: true as const }) };
   }
 
   private readSectionAtom(name: string, depth: number): ImapToken {
@@ -204,14 +208,17 @@ export function frameText(frame: CommandFrame): string | undefined {
 
 export type { CommandFrame, FramerEvent };
 
-/** Incremental command reader: bytes in, framer events out. */
+/** Incremental command reader: bytes in, framer events out, pulled one at a time. */
 export class ImapParser {
   private readonly framer: CommandFramer;
   constructor(limits?: FramerLimits) {
     this.framer = new CommandFramer(limits);
   }
-  push(data: Buffer): FramerEvent[] {
-    return this.framer.push(data);
+  write(data: Buffer): void {
+    this.framer.write(data);
+  }
+  next(): FramerEvent | undefined {
+    return this.framer.next();
   }
   reset(): void {
     this.framer.reset();

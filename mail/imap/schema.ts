@@ -3,7 +3,7 @@
 import { CommandFailure } from './command';
 import { canonicalFlags, FlagError } from './flags';
 import { parseImapDateTime } from './dateTime';
-import { decodeMailboxName, MailboxNameError } from './mailboxNames';
+import { decodeMailboxToken, MailboxNameError } from './mailboxNames';
 import type { ImapToken } from './parser';
 import { isSequenceSetSyntax, parseSequenceSet, savedResultSet, SequenceSetError, type SequenceSet } from './sequenceSet';
 import { decodeMailboxUtf7, Utf7Error } from './utf7';
@@ -98,7 +98,7 @@ function refuseInvalidUtf7(spec: ArgSpec, wire: string, context: SchemaContext):
 
 function decodeName(spec: ArgSpec, token: ImapToken, context: SchemaContext): string {
   try {
-    return decodeMailboxName(tokenText(token)!, context.utf8);
+    return decodeMailboxToken(token, context.utf8)!;
   } catch (error) {
     if (error instanceof MailboxNameError) throw new ArgumentError(`${spec.name}: ${error.message}`);
     throw error;

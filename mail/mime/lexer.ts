@@ -13,7 +13,9 @@ export function tokenizeStructured(value: string, specials: string): HeaderToken
   let i = 0;
   while (i < value.length) {
     const ch = value[i]!;
-    if (ch === ' ' || ch === '\t' || ch === '\r' || ch === '\n') {
+    // Any white space, as the atom branch below stops at any (form feed, NBSP, ...): a character
+    // neither branch consumed would loop forever (found by the fuzzer: `From: a\fb`).
+    if (/\s/.test(ch)) {
       while (i < value.length && /\s/.test(value[i]!)) i++;
       tokens.push({ kind: 'space' });
     } else if (ch === '"') {

@@ -20,12 +20,29 @@ export function formatReply(r: SmtpReply): string {
 
 export const isTemporary = (r: SmtpReply): boolean => r.code >= 400 && r.code < 500;
 
-const list = (addresses: readonly string[]): string => addresses.map((a) => `<${a}>`).join(', ');
+/** Longest address shown in a reply, and how many: a reply line stays short. */
+const REPLY_ADDRESS_CHARS_MAX = 100;
+const REPLY_ADDRESSES_MAX = 5;
+
+/**
+ * Addresses as `<a>, <b>` for a reply line. They may come from a message's header (sender
+ * alignment), where a bare CR or other control character can hide: shown as "?", so a reply
+ * is always one line (found by fuzzing: a From: with a CR split the 550 into two lines).
+ */
+const list = (addresses: readonly string[]): string => {
+  const shown = addresses.slice(0, REPLY_ADDRESSES_MAX).map((a) => {
+    const printable = a.replace(/[\x00-\x1f\x7f]/g, '?');
+    return `<${printable.length > REPLY_ADDRESS_CHARS_MAX ? `${printable.slice(0, REPLY_ADDRESS_CHARS_MAX)}...` : printable}>`;
+  });
+  return addresses.length > REPLY_ADDRESSES_MAX ? `${shown.join(', ')} and ${addresses.length - REPLY_ADDRESSES_MAX} more` : shown.join(', ');
+};
 
 export const replies = {
   authFailed: () => reply(535, '5.7.8', 'Authentication credentials invalid: check the user name and password'),
   authUnavailable: () =>
     reply(454, '4.7.0', 'Temporary authentication failure: the POST user directory is unreachable; try again in a few minutes'),
+  /** RFC 4954: 454 4.7.0 is a temporary authentication failure; the text says how long to wait. */
+  loginRefused: (text: string) => reply(454, '4.7.0', text),
   tooManyAuthFailures: () => reply(421, '4.7.0', 'Too many failed authentication attempts; closing the connection'),
   tooManyBadCommands: () => reply(421, '4.7.0', 'Too many bad commands; closing the connection'),
   tooManyRefusedRecipients: () => reply(421, '4.7.0', 'Too many refused recipients; closing the connection'),
@@ -38,6 +55,18 @@ export const replies = {
       553,
       '5.7.1',
       `${mailFrom ? `<${mailFrom}>` : 'The null sender <>'} is not an address you may send as (logged in as ${user}); use your own address`,
+    ),
+  fromNotAligned: (foreign: readonly string[], user: string) =>
+    reply(
+      550,
+      '5.7.1',
+      `The message's From:/Sender: ${list(foreign)} is not an address you may send as (logged in as ${user}); put your own address in From:; nothing was delivered`,
+    ),
+  sendingRateExceeded: (user: string, burst: number, perMinute: number, retryAfterMs: number) =>
+    reply(
+      450,
+      '4.7.1',
+      `${user} has sent too many messages: at most ${burst} at once, then ${perMinute} a minute; try again in ${Math.max(1, Math.ceil(retryAfterMs / 1000))} s`,
     ),
   unknownUser: (rcpt: string) => reply(550, '5.1.1', `<${rcpt}>: no such user here; check the address`),
   senderBlocked: (rcpt: string) => reply(550, '5.7.1', `<${rcpt}> does not accept mail from this sender`),

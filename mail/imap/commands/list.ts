@@ -4,17 +4,16 @@
 import { defineCommand, failBad, ok } from '../command';
 import { atom, type ImapValue } from '../encoder';
 import { listEntries, type ListOptions } from '../listing';
-import { combineListPattern, decodeMailboxName, encodeMailboxName, hierarchyDelimiter, MailboxNameError } from '../mailboxNames';
+import { combineListPattern, decodeMailboxToken, encodeMailboxName, hierarchyDelimiter, MailboxNameError } from '../mailboxNames';
 import type { ImapToken } from '../parser';
-import { tokenText } from '../schema';
 import type { ImapSession } from '../session';
 import { parseStatusItems, writeStatus } from './status';
 
 function decodePattern(session: ImapSession, token: ImapToken | undefined, what: string): string {
-  const text = token ? tokenText(token) : undefined;
-  if (text === undefined) failBad(`LIST: missing or invalid ${what}`);
   try {
-    return decodeMailboxName(text, session.utf8);
+    const name = token ? decodeMailboxToken(token, session.utf8) : undefined;
+    if (name === undefined) failBad(`LIST: missing or invalid ${what}`);
+    return name;
   } catch (error) {
     if (error instanceof MailboxNameError) failBad(`LIST: ${error.message}`);
     throw error;

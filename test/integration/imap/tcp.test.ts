@@ -1,5 +1,6 @@
 // The TCP listener itself: port 0, raw sockets sending garbage or vanishing mid-literal, the
-// connection limit, and shutdown while a client sits in IDLE.
+// connection limit, shutdown while a client sits in IDLE, and thousands of pipelined commands in
+// one write (read back-pressured, every one answered).
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually, startTestServer, type RunningServer } from './serverFixture';
@@ -66,5 +67,28 @@ describe('IMAP TCP listener', () => {
     expect(client.text()).toContain('* BYE Server shutting down');
     await eventually(() => client.closed(), 5_000, 'the socket to close');
     expect(Date.now() - started).toBeLessThan(3_000);
+  });
+
+  it('5,000 commands pipelined in one write are all answered, in order (reading pauses instead of BYE)', async () => {
+    running = await startTestServer();
+    for (let i = 1; i <= 3; i++) await running.store.deliver('alice@lab.example', 'INBOX', `From: a@example.org\r\nSubject: m${i}\r\n\r\nbody ${i}\r\n`);
+    const client = await rawClient(running.server.port);
+    client.socket.write('a1 LOGIN alice@lab.example "correct horse"\r\na2 SELECT INBOX\r\n');
+    await eventually(() => client.text().includes('a2 OK'), 5_000, 'SELECT');
+    const count = 5_000;
+    const batch = Array.from({ length: count }, (_, i) => (i % 2 === 0 ? `p${i} NOOP\r\n` : `p${i} UID FETCH 1:* (FLAGS)\r\n`)).join('');
+    const before = client.text().length;
+    client.socket.write(batch);
+    await eventually(() => client.text().includes(`p${count - 1} OK`) || client.closed(), 30_000, 'the last pipelined command to be answered');
+    const replies = client
+      .text()
+      .slice(before)
+      .split('\r\n')
+      .filter((line) => /^p\d+ /.test(line));
+    expect(client.text()).not.toContain('BYE');
+    expect(replies).toHaveLength(count);
+    expect(replies.every((line, i) => line.startsWith(`p${i} OK `))).toBe(true);
+    expect(running.log.lines.filter((l) => l.level === 'error')).toEqual([]);
+    client.socket.destroy();
   });
 });

@@ -145,8 +145,9 @@ export class RawSmtpClient {
     void this.closed.then(() => this.waiter?.());
   }
 
-  static async connect(port: number, timeoutMs = 5_000): Promise<{ client: RawSmtpClient; greeting: SmtpReplyLines }> {
-    const socket = net.connect(port, '127.0.0.1');
+  /** `localAddress`: another loopback address (127.0.0.2, ...) to look like another client. */
+  static async connect(port: number, timeoutMs = 5_000, localAddress?: string): Promise<{ client: RawSmtpClient; greeting: SmtpReplyLines }> {
+    const socket = net.connect({ port, host: '127.0.0.1', ...(localAddress ? { localAddress } : {}) });
     const client = new RawSmtpClient(socket);
     const greeting = await client.reply(timeoutMs);
     return { client, greeting };

@@ -141,6 +141,9 @@ export class ImapHarness {
   async command(line: string | Buffer, until?: RegExp): Promise<Reply> {
     const text = typeof line === 'string' ? line : line.toString('latin1');
     const tag = text.split(' ')[0]!;
+    // Output is written at the end of a turn (ImapConnection batches a turn's writes): let what earlier
+    // events produced land before marking where this command's output starts.
+    await this.settle(1);
     this.mark = this.output.length;
     this.send(typeof line === 'string' ? `${line}\r\n` : Buffer.concat([line, Buffer.from('\r\n')]));
     const pattern = until ?? new RegExp(`(^|\\r\\n)${tag.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} (OK|NO|BAD)[^\\r\\n]*\\r\\n`);

@@ -158,6 +158,22 @@ describe('mailbox names', () => {
     expect((await harness.command('u2 CREATE "Entwürfe"')).tagged).toBe('u2 OK CREATE completed');
     expect(listLines((await harness.command('u3 LIST "" "Entw*"')).text)).toEqual(['* LIST (\\HasNoChildren) "/" "Entwürfe"']);
   });
+
+  it('with UTF8=ACCEPT, a name that is not valid UTF-8 is refused with BAD, not rewritten to U+FFFD', async () => {
+    harness = await ImapHarness.loggedIn();
+    await harness.command('u1 ENABLE UTF8=ACCEPT');
+    const latin1 = (line: string) => Buffer.from(line, 'latin1');
+    expect((await harness.command(latin1('u2 CREATE "caf\xe9"'))).tagged).toBe('u2 BAD CREATE: mailbox: mailbox name is not valid UTF-8; send it in UTF-8');
+    expect((await harness.command(latin1('u3 CREATE caf\xe9'))).tagged).toBe('u3 BAD CREATE: mailbox: mailbox name is not valid UTF-8; send it in UTF-8');
+    expect((await harness.command(latin1('u4 RENAME INBOX "\xc3\x28"'))).tagged).toMatch(/^u4 BAD RENAME: .*not valid UTF-8/);
+    expect((await harness.command(latin1('u5 LIST "" "caf\xe9*"'))).tagged).toBe('u5 BAD LIST: mailbox name is not valid UTF-8; send it in UTF-8');
+    harness.send(latin1('u6 SELECT {4+}\r\ncaf\xe9\r\n'));
+    expect(await harness.waitFor(/u6 /)).toMatch(/^u6 BAD SELECT: mailbox: mailbox name is not valid UTF-8/);
+    const folders = await (await harness.store.sessionFor('alice')).listFolders();
+    expect(folders.map((f) => f.name).filter((n) => n.includes('\ufffd'))).toEqual([]);
+    // A real U+FFFD sent as UTF-8 is a character like any other.
+    expect((await harness.command('u7 CREATE "odd\ufffdname"')).tagged).toBe('u7 OK CREATE completed');
+  });
 });
 
 describe('STATUS', () => {

@@ -90,6 +90,13 @@ describe('ENVELOPE', () => {
     expect(parseAddressList('"Last, First" <lf@example.org>, x@example.org')).toHaveLength(2);
   });
 
+  it('takes any white space between words (a form feed or NBSP once looped forever; found by fuzzing)', () => {
+    expect(parseAddressList('Alice\f<alice@example.org>')).toEqual([{ kind: 'mailbox', name: 'Alice', route: undefined, local: 'alice', domain: 'example.org' }]);
+    expect(parseAddressList('a\u00a0b@example.org, c\vd@example.org')).toHaveLength(2);
+    const message = Buffer.from('From: Alice <A\fICE@example.org>\r\nContent-Type: text/plain;\fcharset=utf-8\r\n\r\nbody\r\n');
+    expect(inline(envelopeValue(parseMessageStructure(message).fields!))).toContain('"example.org"');
+  });
+
   it('decodes RFC 2047 words for searching', () => {
     expect(decodeEncodedWords('=?utf-8?Q?Andr=C3=A9?= =?utf-8?B?IFPDuGJ5?=')).toBe('André Søby');
     expect(decodeEncodedWords('=?iso-8859-1?Q?caf=E9?=')).toBe('café');

@@ -31,6 +31,22 @@ describe('framer', () => {
     expect(events.map((e) => e.kind)).toEqual(['frame', 'frame']);
   });
 
+  it('cuts one event at a time on demand; bytes not cut yet wait in the framer', () => {
+    const framer = new CommandFramer(limits);
+    const batch = 'A1 NOOP\r\nA2 LOGIN {5}\r\nalice x\r\nA3 NOOP\r\nA4 NO';
+    framer.write(Buffer.from(batch));
+    expect(framer.next()).toMatchObject({ kind: 'frame' });
+    expect(framer.pendingBytes).toBe(batch.length - 'A1 NOOP\r\n'.length);
+    expect(framer.next()).toEqual({ kind: 'literalContinue' });
+    expect(framer.next()).toMatchObject({ kind: 'frame' });
+    expect(framer.next()).toMatchObject({ kind: 'frame' });
+    expect(framer.next()).toBeUndefined();
+    expect(framer.pendingBytes).toBe(0);
+    framer.write(Buffer.from('OP\r\n'));
+    const last = framer.next();
+    expect(last?.kind === 'frame' && last.frame.lines[0]!.toString()).toBe('A4 NOOP');
+  });
+
   it('asks for a continuation on a synchronising literal and not on a non-synchronising one', () => {
     const sync = feed('A1 LOGIN {5}\r\n', 'alice secret\r\n');
     expect(sync.map((e) => e.kind)).toEqual(['literalContinue', 'frame']);

@@ -6,6 +6,8 @@ import { createActor, fromPromise, type AnyActorRef } from 'xstate';
 import type { AuthResult, RecipientCheck } from '../../../mail/smtp/portOutcomes';
 import type { DeliveryReport, SmtpReply } from '../../../mail/smtp/replies';
 import type { GatewayMode } from '../../../mail/smtp/envelope';
+import type { FromPolicy } from '../../../mail/smtp/senderAlignment';
+import type { RateDecision } from '../../../mail/smtp/senderRate';
 import {
   smtpSessionMachine,
   type Answer,
@@ -26,6 +28,7 @@ interface Script {
   recipient?: (address: string) => RecipientCheck;
   received?: () => ReceivedMessage | Promise<ReceivedMessage>;
   deliver?: (input: DeliveryInput) => DeliveryReport | Promise<DeliveryReport>;
+  rate?: (user: string) => RateDecision;
 }
 
 function checkInvariants(value: unknown, context: SmtpSessionContext): void {
@@ -35,11 +38,11 @@ function checkInvariants(value: unknown, context: SmtpSessionContext): void {
   if (state.includes('rcptTo') || state.includes('"data"') || state.includes('delivering')) expect(context.recipients.length).toBeGreaterThan(0);
   if (state.includes('mailFrom') || state.includes('rcptTo')) expect(context.mailFrom).toBeDefined();
   if (state.includes('"authenticated"')) expect(context.identity).toBeDefined();
-  if (state.includes('penalised')) expect(context.heldReply?.code).toBe(535);
+  if (state.includes('penalised')) expect([535, 454]).toContain(context.heldReply?.code);
   if (context.mode === 'inbound') expect(context.recipients.every((r) => r.route === 'post')).toBe(true);
 }
 
-function harness(mode: GatewayMode, script: Script = {}, limits: Partial<SmtpSessionLimits> = {}) {
+function harness(mode: GatewayMode, script: Script = {}, limits: Partial<SmtpSessionLimits> = {}, fromPolicy?: FromPolicy) {
   const clock = new ManualClock();
   const answers: Answer[] = [];
   const disconnects: SmtpReply[] = [];
@@ -61,6 +64,7 @@ function harness(mode: GatewayMode, script: Script = {}, limits: Partial<SmtpSes
       authenticate: fromPromise(async ({ input }: { input: { username: string } }) =>
         script.auth ? script.auth(input.username) : ({ kind: 'ok', identity: alice } as const),
       ),
+      checkSendRate: fromPromise(async ({ input }: { input: { user: string } }) => (script.rate ? script.rate(input.user) : ({ ok: true } as const))),
       checkRecipient: fromPromise(async ({ input }: { input: RecipientCheckInput }) =>
         script.recipient ? script.recipient(input.address) : ({ kind: 'classified', cls: { kind: 'post', local: true }, relay: { kind: 'up' } } as const),
       ),
@@ -73,7 +77,7 @@ function harness(mode: GatewayMode, script: Script = {}, limits: Partial<SmtpSes
   });
   const actor = createActor(machine, {
     clock,
-    input: { mode, limits: { failedAuthsMax: 3, failedAuthDelayMs: 100, badCommandsBeforeDelay: 1, badCommandsMax: 4, badCommandDelayMs: 50, refusedRecipientsMax: 3, messageBytesMax: 1000, ...limits } },
+    input: { mode, ...(fromPolicy ? { fromPolicy } : {}), limits: { failedAuthsMax: 3, failedAuthDelayMs: 100, badCommandsBeforeDelay: 1, badCommandsMax: 4, badCommandDelayMs: 50, refusedRecipientsMax: 3, messageBytesMax: 1000, ...limits } },
     inspect: (event) => {
       if (event.type === '@xstate.snapshot' && (event.actorRef as AnyActorRef) === actor) {
         const snapshot = event.snapshot as unknown as { value: unknown; context: SmtpSessionContext };
@@ -275,6 +279,59 @@ describe('smtpSession machine: submission', () => {
     await h.send({ type: 'DATA' });
     expect(h.last()).toMatchObject({ kind: 'refuse', reply: { code: 452, enhanced: '4.3.1' } });
     expect(h.deliveries).toHaveLength(0);
+  });
+
+  it('a From: that is not the user’s is refused 550 5.7.1 by default, and never delivered', async () => {
+    const h = harness('submission', { received: () => ({ sizeOctets: 100, oversized: false, overBudget: false, fromAlignment: { kind: 'foreign', foreign: ['ceo@rice.example'] } }) });
+    await h.login();
+    await h.transaction(['bob@rice.example']);
+    await h.send({ type: 'DATA' });
+    expect(h.last()).toMatchObject({ kind: 'refuse', reply: { code: 550, enhanced: '5.7.1' } });
+    expect((h.last() as { reply: SmtpReply }).reply.text).toBe(
+      "The message's From:/Sender: <ceo@rice.example> is not an address you may send as (logged in as alice@rice.example); put your own address in From:; nothing was delivered",
+    );
+    expect(h.deliveries).toHaveLength(0);
+    expect(h.protocol()).toBe('authenticated');
+  });
+
+  it('with fromPolicy add-sender, a foreign From: goes out with the user in Sender:; an aligned one as it is', async () => {
+    let alignment: ReceivedMessage['fromAlignment'] = { kind: 'foreign', foreign: ['ceo@rice.example'] };
+    const h = harness('submission', { received: () => ({ sizeOctets: 100, oversized: false, overBudget: false, fromAlignment: alignment }) }, {}, 'add-sender');
+    await h.login();
+    await h.transaction(['bob@rice.example']);
+    await h.send({ type: 'DATA' });
+    expect(h.last()).toMatchObject({ kind: 'accept', reply: { code: 250 } });
+    alignment = { kind: 'aligned' };
+    await h.transaction(['bob@rice.example']);
+    await h.send({ type: 'DATA' });
+    expect(h.deliveries.map((d) => d.addHeader)).toEqual([{ name: 'Sender', address: 'alice@rice.example' }, undefined]);
+  });
+
+  it('a message without a From: address is delivered with the user’s, under either policy', async () => {
+    for (const policy of ['refuse', 'add-sender'] as const) {
+      const h = harness('submission', { received: () => ({ sizeOctets: 100, oversized: false, overBudget: false, fromAlignment: { kind: 'missing' } }) }, {}, policy);
+      await h.login();
+      await h.transaction(['bob@rice.example']);
+      await h.send({ type: 'DATA' });
+      expect(h.last()).toMatchObject({ kind: 'accept', reply: { code: 250 } });
+      expect(h.deliveries[0]!.addHeader).toEqual({ name: 'From', address: 'alice@rice.example' });
+    }
+  });
+
+  it('past the sending rate, MAIL FROM is answered 450 4.7.1 with the wait; the session goes on', async () => {
+    let limited = true;
+    const h = harness('submission', { rate: () => (limited ? { ok: false, retryAfterMs: 2_500, burstMessages: 60, messagesPerMinute: 20 } : { ok: true }) });
+    await h.login();
+    await h.send({ type: 'MAIL_FROM', address: 'alice@rice.example', eightBitMime: false, smtpUtf8: false });
+    expect(h.last()).toEqual({
+      kind: 'refuse',
+      reply: { code: 450, enhanced: '4.7.1', text: 'alice@rice.example has sent too many messages: at most 60 at once, then 20 a minute; try again in 3 s' },
+    });
+    expect(h.protocol()).toBe('authenticated');
+    expect(h.actor.getSnapshot().context.mailFrom).toBeUndefined();
+    limited = false;
+    await h.send({ type: 'MAIL_FROM', address: 'alice@rice.example', eightBitMime: false, smtpUtf8: false });
+    expect(h.protocol()).toBe('mailFrom');
   });
 
   it('a message cut off mid-DATA is never delivered', async () => {
