@@ -15,7 +15,7 @@ import { ringCommand, routeCommand } from './commands/ring';
 import { scenarioCommand } from './commands/scenario';
 
 const commands: Record<string, { run: (argv: string[]) => Promise<void>; summary: string }> = {
-  ca: { run: caCommand, summary: 'ca init --org DOMAIN --out DIR            an organisation: CA keys, ring id, convergence secret' },
+  ca: { run: caCommand, summary: 'ca init|operator ...                      an organisation (CA, ring id, secrets, operator key); another operator key' },
   node: { run: nodeCommand, summary: 'node init|start ...                       a node identity; run a node' },
   nats: { run: natsCommand, summary: 'nats init|config ...                      TLS, keys and nats-server configuration for a deployment' },
   lab: { run: labCommand, summary: 'lab up|down|restart ...                   the local lab (NATS cluster + nodes)' },

@@ -18,6 +18,10 @@ export const ID_HEX_CHARS = ID_BYTES * 2;
 export const RING_LABEL_HEX_CHARS = 16;
 /** Node certificates are valid for a year unless the CA says otherwise. */
 export const NODE_CERT_VALIDITY_MS = 365 * 24 * 3600 * 1000;
+/** An encoded node certificate: two keys, a signature, an organisation name of at most FIELD_CHARS_MAX characters. */
+export const NODE_CERT_BYTES_MAX = FIELD_CHARS_MAX + 512;
+/** Operator certificates (the `post` command's key) likewise; `post ca operator --days N` issues shorter ones. */
+export const OPERATOR_CERT_VALIDITY_MS = 365 * 24 * 3600 * 1000;
 
 // ---- overlay (Pastry) --------------------------------------------------------------------------
 /** b: bits per routing digit (hex digits). */
@@ -362,3 +366,23 @@ export const SUBMISSION_BURST_MESSAGES = 60;
 export const SUBMISSION_MESSAGES_PER_MINUTE = 20;
 /** Senders whose buckets are kept; a full bucket is the same as none, so the fullest go first. */
 export const SUBMISSION_RATE_SENDERS_MAX = 10_000;
+
+// ---- authentication on the bus (issue 12) ------------------------------------------------------------
+/** A control request stamped further than this from the node's clock is refused STALE (a replay, or clocks apart). */
+export const CONTROL_REQUEST_SKEW_MS = 60_000;
+/** Control-request nonces a node remembers (each until its request leaves the window): more requests than this in one window are refused. */
+export const CONTROL_NONCES_MAX = 100_000;
+/** Largest control request inside its signed envelope: a block piece (BLOCK_CHUNK_BYTES_MAX) plus its headers. */
+export const CONTROL_REQUEST_BYTES_MAX = BLOCK_CHUNK_BYTES_MAX + 64 * 1024;
+/** Operator certificates a node remembers as verified (by signature); the oldest is forgotten beyond this. */
+export const CONTROL_OPERATORS_CACHED_MAX = 1024;
+/** An overlay frame stamped further than this from the receiver's clock is refused: replays of old frames; clocks apart beyond what NTP allows. */
+export const OVERLAY_CLOCK_SKEW_MS = 30_000;
+/** One sender's overlay frames may arrive this much out of stamp order (replies and direct frames travel on different subjects). */
+export const OVERLAY_REORDER_WINDOW_MS = 2_000;
+/** Stamps remembered per sender inside the reorder window: a sender faster than this per window loses its stragglers, never its order. */
+export const OVERLAY_STAMPS_PER_PEER_MAX = 4096;
+/** Peers whose verified certificate, channel key and recent stamps a router keeps; the oldest is forgotten (and re-verified on its next frame). */
+export const OVERLAY_PEERS_MAX = 10_000;
+/** Refused overlay frames and control requests are logged at most once per reason this often (each is counted in /metrics). */
+export const REFUSED_LOG_GAP_MS = 1_000;
