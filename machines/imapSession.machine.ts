@@ -61,9 +61,9 @@ export type ImapSessionEvent =
   | { readonly type: 'MAILBOX_CHANGED' }
   | { readonly type: 'CONNECTION_CLOSED' }
   | { readonly type: 'SHUTDOWN' }
-  /** The frame the machine asked to run (runFrame) finished, or failed as a bug. */
-  | { readonly type: 'FRAME_DONE'; readonly outcome: CommandOutcome }
-  | { readonly type: 'FRAME_FAILED'; readonly error: unknown };
+  /** The frame the machine asked to run (the runFrame effect) finished, or failed as a bug. */
+  | { readonly type: 'runFrame.done'; readonly output: CommandOutcome }
+  | { readonly type: 'runFrame.error'; readonly error: unknown };
 
 export interface ImapSessionInput {
   readonly limits?: Partial<ImapSessionLimits>;
@@ -81,7 +81,7 @@ function replyParams(outcome: ReplyOutcome): StatusParams {
 }
 
 function outcomeOf(event: unknown): CommandOutcome {
-  return (event as { outcome: CommandOutcome }).outcome;
+  return (event as { output: CommandOutcome }).output;
 }
 
 function asReply(event: unknown): ReplyOutcome | undefined {
@@ -115,7 +115,7 @@ export const imapSessionMachine = setup({
     sendGreeting: notProvided('sendGreeting'),
     sendStatus: (_: unknown, _params: StatusParams) => notProvided('sendStatus')(),
     sendLiteralContinuation: notProvided('sendLiteralContinuation'),
-    /** Run the current frame; the actor answers FRAME_DONE (or FRAME_FAILED). An effect, not a child actor: one per command cost ~0.2-0.5 ms. */
+    /** Run the current frame; answered by runFrame.done (or runFrame.error): machines/work.ts. */
     runFrame: (_: unknown, _params: RunFrameInput) => notProvided('runFrame')(),
     discardInput: notProvided('discardInput'),
     closeConnection: notProvided('closeConnection'),
@@ -256,7 +256,7 @@ export const imapSessionMachine = setup({
         },
         executing: {
           entry: { type: 'runFrame', params: ({ context }) => ({ frame: context.current!, mode: context.mode }) },
-          on: { FRAME_DONE: routeOutcome('preAuth'), FRAME_FAILED: serverBug() },
+          on: { 'runFrame.done': routeOutcome('preAuth'), 'runFrame.error': serverBug() },
         },
         throttled: { after: { throttleDelay: { target: 'waiting', actions: sendHeldReply() } } },
         authenticating: {
@@ -368,7 +368,7 @@ function levelStates(level: 'authenticated' | 'selected') {
       },
       executing: {
         entry: { type: 'runFrame' as const, params: ({ context }: { context: ImapSessionContext }) => ({ frame: context.current!, mode: context.mode }) },
-        on: { FRAME_DONE: routeOutcome('authenticatedLevel'), FRAME_FAILED: serverBug() },
+        on: { 'runFrame.done': routeOutcome('authenticatedLevel'), 'runFrame.error': serverBug() },
       },
       throttled: { after: { throttleDelay: { target: 'waiting', actions: sendHeldReply() } } },
       idling: {

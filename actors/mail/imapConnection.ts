@@ -15,6 +15,7 @@ import { imapLimits } from '../../mail/imap/limits';
 import type { MessageCache } from '../../mail/imap/messageCache';
 import { ImapParser } from '../../mail/imap/parser';
 import { ImapSession, type ResponseOutput } from '../../mail/imap/session';
+import { workEffect } from '../../machines/work';
 import { imapSessionMachine, type ImapSessionLimits, type RunFrameInput, type StatusParams } from '../../machines/imapSession.machine';
 import type { MailCommandObserver } from './mailMetrics';
 
@@ -82,18 +83,12 @@ export class ImapConnection {
         endSession: () => {
           this.session.release().catch((error: unknown) => this.log.warn('imap.session.release_failed', { error: String(error) }));
         },
-        runFrame: (_, input: RunFrameInput) => {
+        runFrame: workEffect('runFrame', async (input: RunFrameInput) => {
           const started = performance.now();
-          runFrame(this.session, input.frame, input.mode).then(
-            (outcome) => {
-              if (outcome.kind === 'reply' && outcome.command) options.observer?.imap(outcome.command, outcome.status, performance.now() - started);
-              if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'FRAME_DONE', outcome });
-            },
-            (error: unknown) => {
-              if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'FRAME_FAILED', error });
-            },
-          );
-        },
+          const outcome = await runFrame(this.session, input.frame, input.mode);
+          if (outcome.kind === 'reply' && outcome.command) options.observer?.imap(outcome.command, outcome.status, performance.now() - started);
+          return outcome;
+        }),
       },
       actors: {
         flushUpdates: fromPromise(() => this.session.flushUpdates(true)),

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createActor, fromPromise, type AnyActorRef } from 'xstate';
 import type { CommandOutcome, FrameMode } from '../../../mail/imap/dispatcher';
 import type { CommandFrame } from '../../../mail/imap/framer';
+import { workEffect } from '../../../machines/work';
 import { imapSessionMachine, type ImapSessionContext, type StatusParams } from '../../../machines/imapSession.machine';
 import { ManualClock } from './manualClock';
 
@@ -35,19 +36,11 @@ function harness(script: (line: string, mode: FrameMode) => CommandOutcome) {
       discardInput: () => effects.push('discardInput'),
       closeConnection: () => effects.push('close'),
       endSession: () => effects.push('endSession'),
-      runFrame: (_, input: { frame: CommandFrame; mode: FrameMode }) => {
+      runFrame: workEffect('runFrame', async (input: { frame: CommandFrame; mode: FrameMode }) => {
         const line = input.frame.lines[0]!.toString();
         frames.push({ line, mode: input.mode });
-        // Answered in a later turn, as the connection actor does.
-        void Promise.resolve().then(() => {
-          try {
-            const outcome = script(line, input.mode);
-            if (actor.getSnapshot().status === 'active') actor.send({ type: 'FRAME_DONE', outcome });
-          } catch (error) {
-            if (actor.getSnapshot().status === 'active') actor.send({ type: 'FRAME_FAILED', error });
-          }
-        });
-      },
+        return script(line, input.mode);
+      }),
     },
     actors: {
       flushUpdates: fromPromise(async () => {
