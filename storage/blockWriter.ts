@@ -15,7 +15,7 @@
 // started; the result resolves after every put resolved, so the root reference is handed out only
 // when all of its blocks were acknowledged.
 import { sealConvergent } from '../crypto/convergent';
-import { BLOCK_CHUNK_BYTES_MAX, BLOCK_PUTS_IN_FLIGHT_MAX, BLOCK_TAG_BYTES, MANIFEST_DEPTH_MAX, MANIFEST_ENTRIES_MAX } from '../protocol/limits';
+import { BLOCK_CHUNK_BYTES_MAX, BLOCK_PUTS_IN_FLIGHT_MAX, BLOCK_TAG_BYTES, MAIL_LAYOUT_INLINE_BYTES_MAX, MAIL_LAYOUT_PARTS_MAX, MANIFEST_DEPTH_MAX, MANIFEST_ENTRIES_MAX } from '../protocol/limits';
 import type { BlockKind, BlockRef } from './blockRef';
 import { type DataSource, chunksOf } from './chunker';
 import { encodeMailLayout, type LayoutSegment, type MailSegment } from './mailLayout';
@@ -84,7 +84,13 @@ export async function writeMailLayout(segments: readonly MailSegment[], opts: Wr
     if (s.kind === 'inline' && last?.kind === 'inline') pieces[pieces.length - 1] = { kind: 'inline', bytes: Buffer.concat([last.bytes, s.bytes]) };
     else if (s.bytes.length > 0) pieces.push(s);
   }
-  if (!pieces.some((s) => s.kind === 'part')) return writeBlocks(pieces[0]?.bytes ?? new Uint8Array(0), opts);
+  const parts = pieces.filter((s) => s.kind === 'part').length;
+  if (parts === 0) return writeBlocks(pieces[0]?.bytes ?? new Uint8Array(0), opts);
+  // The caller (mail/mime/messageSegments.ts) keeps within the layout's bounds: check before storing anything.
+  const inlineBytes = pieces.reduce((n, s) => n + (s.kind === 'inline' ? s.bytes.length : 0), 0);
+  if (parts > MAIL_LAYOUT_PARTS_MAX || inlineBytes > MAIL_LAYOUT_INLINE_BYTES_MAX) {
+    throw new RangeError(`a mail layout holds at most ${MAIL_LAYOUT_PARTS_MAX} parts and ${MAIL_LAYOUT_INLINE_BYTES_MAX} inline bytes, got ${parts} and ${inlineBytes}`);
+  }
   return write(opts, async (sink) => {
     const layout: LayoutSegment[] = [];
     for (const s of pieces) layout.push(s.kind === 'inline' ? { inline: s.bytes } : { part: await sealDatum(s.bytes, sink) });
@@ -101,7 +107,7 @@ class BlockSink {
   constructor(
     readonly limits: BlockLimits,
     private readonly convergenceSecret: Uint8Array,
-    readonly window: PutWindow,
+    private readonly window: PutWindow,
     private readonly pool: BufferPool | undefined,
   ) {}
 

@@ -144,6 +144,15 @@ describe('writing and reading a message by parts', () => {
     expect(empty.root).toMatchObject({ kind: 'chunk', sizeBytes: 0 });
   });
 
+  it('refuses segments beyond the layout\'s bounds before storing anything', async () => {
+    const blocks = new Blocks();
+    const tooMany = Array.from({ length: MAIL_LAYOUT_PARTS_MAX + 1 }, (_, i) => [inline(`h${i}`), part(Buffer.from(`p${i}`))]).flat();
+    await expect(writeMailLayout(tooMany, { convergenceSecret: secret, put: blocks.put })).rejects.toThrow(/at most 1024 parts/);
+    const wide = [{ kind: 'inline' as const, bytes: Buffer.alloc(MAIL_LAYOUT_INLINE_BYTES_MAX + 1) }, part(attachment)];
+    await expect(writeMailLayout(wide, { convergenceSecret: secret, put: blocks.put })).rejects.toThrow(/inline bytes/);
+    expect(blocks.puts).toHaveLength(0);
+  });
+
   it('puts the layout while the parts are still being stored, and resolves only when all are acknowledged', async () => {
     const started: string[] = [];
     const acks: (() => void)[] = [];
