@@ -176,7 +176,7 @@ describe('lab: mail with real clients', () => {
       // As delivered: the gateway's Received header in front of the client's bytes.
       expect(delivered.subarray(delivered.length - first.length).equals(first)).toBe(true);
       const afterSend = await ringBytes();
-      expect(afterSend - start).toBeGreaterThan(3 * stored); // k = 3 copies of the attachment: the measure sees storing
+      expect(afterSend - start).toBeGreaterThan(2 * stored); // k = 3 copies of the attachment (at least a majority): the measure sees storing
       await sender.append('Sent', first, ['\\Seen']);
       expect((await source(sender, 'Sent', 'the report')).equals(first)).toBe(true);
       const afterAppend = await ringBytes();
