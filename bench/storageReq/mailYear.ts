@@ -6,9 +6,9 @@
 //   asBuilt    single-copy as PostSubmission.submit() and IMAP APPEND store it: the message once for
 //              all its recipients, and the Sent copy, each a layout record with its bodies of 8 KiB or
 //              more as parts shared by both copies and across messages (or whole, without such a body);
-//   single     single-copy per MIME part (DESIGN 3, not built yet): each leaf body its own datum,
-//              converging across messages and users; the rest of the message (headers, part headers,
-//              boundaries, a 74-byte reference per leaf) one datum per copy;
+//   single     single-copy per MIME part (DESIGN 3's ideal): each leaf body, whatever its size, its
+//              own datum, converging across messages and users; the rest of the message (headers, part
+//              headers, boundaries, a 74-byte reference per leaf) one datum per copy;
 // metadata, the same for all three (written through the real log and notification code):
 //   each recipient's INBOX insert (and \Seen when read, \Answered / $Forwarded when answered), the
 //   sender's Sent insert and sent-mail record (the MX's postmaster records inbound mail), the heads,
