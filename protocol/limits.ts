@@ -131,6 +131,17 @@ export const BLOCK_READ_BUFFER_BYTES_MAX = 256 * 1024 * 1024;
 export const BLOCK_PUTS_IN_FLIGHT_MAX = 16;
 /** Compare-and-put rounds a replica retries when concurrent puts of one object keep beating it. */
 export const STORE_CAS_ATTEMPTS_MAX = 8;
+/**
+ * A mail leaf body (raw, transfer-encoded) this long or longer is stored as a datum of its own, so it
+ * converges across messages and users (DESIGN 3); shorter ones stay inline in the message's layout:
+ * a separate part costs a 74-byte reference, a 16-byte tag and a replicated put, and short bodies are
+ * mostly a message's own text, which never recurs.
+ */
+export const MAIL_PART_BYTES_MIN = 8 * 1024;
+/** Separate parts in one mail layout: 1024 references (~80 KiB) keep it within one chunk; a message with more is stored whole. */
+export const MAIL_LAYOUT_PARTS_MAX = 1024;
+/** Headers, boundaries and short bodies inline in one mail layout: with the references it stays within one chunk; more is stored whole. */
+export const MAIL_LAYOUT_INLINE_BYTES_MAX = 512 * 1024;
 
 // ---- storage: the replicated service ------------------------------------------------------------------
 /** A block lives this long unless its owner refreshes it (the original's 28 days). */
