@@ -17,5 +17,7 @@ export const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 1
 export interface Bench {
   readonly name: string;
   readonly summary: string;
-  run(opts: { quick: boolean; log: (line: string) => void }): Promise<unknown>;
+  /** Parts that can be run alone (`--phase a,b`), when the benchmark has them. */
+  readonly phases?: readonly string[];
+  run(opts: { quick: boolean; log: (line: string) => void; phases?: string[] }): Promise<unknown>;
 }

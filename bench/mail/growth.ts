@@ -1,0 +1,267 @@
+// Phase growth: memory, and command latency as things grow.
+//   folder   one folder grows 100 -> 1,000 -> 10,000 -> 100,000 messages (full mode), filled with
+//            APPENDs pipelined over several connections (fill rate printed); at each size: SELECT,
+//            FETCH 1:* (FLAGS), STORE +FLAGS of one message, UID SEARCH SUBJECT, APPEND 4 KiB (p50/p99),
+//            the server's memory, and the memory one more session with the folder open costs.
+//   users    a host with no users yet hosts 1 -> 10 -> 100 -> 1,000 (full mode): at each count its
+//            memory (per hosted user) and the same commands for one of them. Only where the target
+//            has such a host (POST: another node of the lab); the reference keeps nothing per user
+//            until the user logs in, so this part is POST's alone.
+// A level whose fill would not end within the fill budget (at the rate measured so far) is skipped.
+import { randomBytes } from 'node:crypto';
+import { round } from '../stats';
+import { checkFetchAll } from './commandLatency';
+import { appendCommand, fillFolder, loggedIn, type FillResult } from './fill';
+import { measureRuns, type CommandFigures } from './measure';
+import { mailboxFlags, mailboxMessage, MAIL_DOMAIN, SUBJECT_TOPICS, subjectMatches } from './messages';
+import { definePhase, type BenchSize, type Comparison } from './phase';
+import { expectOk, fetchResponses, flagsOf, ImapProtocolError, numberedResponses, quote, RawImapClient, searchResults } from './rawImap';
+import { cpuMeter, cpuText, mib, sleep, userNamed, warnIfClientBound, type Endpoint, type Log, type MailTarget, type MailUser, type MemorySample } from './target';
+
+export interface GrowthOptions {
+  folderLevels: number[];
+  userLevels: number[];
+  /** Timed runs of each command per level (a quarter, at least 3, from 100,000 messages). */
+  runs: number;
+  /** Sessions opened on the grown folder to see what one more open folder costs in memory. */
+  openFolderSessions: number;
+  /** Messages in the INBOX of the user whose commands are timed in the user-count growth. */
+  probeMessages: number;
+  /** Total time the folder fills may take; a level that would not fit is skipped. */
+  fillBudgetMs: number;
+  /** Users created on the host at once. */
+  userAddConcurrency: number;
+  messageBytes: number;
+}
+
+export function growthOptions(size: BenchSize): GrowthOptions {
+  return {
+    folderLevels: { tiny: [20, 60], quick: [100, 1000], full: [100, 1000, 10_000, 100_000] }[size],
+    userLevels: { tiny: [1, 2], quick: [1, 10], full: [1, 10, 100, 1000] }[size],
+    runs: { tiny: 2, quick: 10, full: 20 }[size],
+    openFolderSessions: size === 'tiny' ? 2 : 5,
+    probeMessages: size === 'tiny' ? 10 : 100,
+    fillBudgetMs: { tiny: 60_000, quick: 5 * 60_000, full: 90 * 60_000 }[size],
+    userAddConcurrency: 4,
+    messageBytes: 4096,
+  };
+}
+
+const FOLDER = 'Growth';
+const TOPIC = 3;
+
+const MEMORY_SAMPLES = 5;
+const MEMORY_SAMPLE_GAP_MS = 200;
+
+/** The median of a few samples a moment apart: a garbage-collected heap moves by megabytes. */
+async function settledMemory(memory: () => MemorySample): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < MEMORY_SAMPLES; i++) {
+    if (i > 0) await sleep(MEMORY_SAMPLE_GAP_MS);
+    samples.push(memory().pssBytes);
+  }
+  return samples.sort((a, b) => a - b)[Math.floor(samples.length / 2)]!;
+}
+
+const runsAt = (opts: GrowthOptions, messages: number) => (messages >= 100_000 ? Math.max(3, Math.ceil(opts.runs / 4)) : opts.runs);
+
+/**
+ * The commands timed at each level, on a session with `folder` selected that holds `count()`
+ * messages 0 .. count-1 (mailboxMessage); APPEND adds the next ones (and bumps the count).
+ */
+async function timeFolderCommands(
+  target: MailTarget,
+  session: RawImapClient,
+  user: MailUser,
+  folder: string,
+  counter: { count: number },
+  runs: number,
+  opts: GrowthOptions,
+  login?: { imap: Endpoint },
+): Promise<Record<string, CommandFigures>> {
+  const figures: Record<string, CommandFigures> = {};
+  const measure = async (once: (run: number) => Promise<Record<string, number>>) => Object.assign(figures, await measureRuns(target, runs, 1, once));
+  const fail = (what: string, why: string): never => {
+    throw new ImapProtocolError(`${what} (${counter.count} messages): ${why}`);
+  };
+  if (login) {
+    await measure(async () => {
+      const client = await RawImapClient.connect(login.imap);
+      const reply = expectOk(await client.command(`LOGIN ${quote(user.address)} ${quote(user.password)}`), 'LOGIN');
+      await client.close();
+      return { LOGIN: reply.ms };
+    });
+  }
+  await measure(async () => {
+    const reply = expectOk(await session.command(`SELECT ${quote(folder)}`), 'SELECT');
+    const exists = numberedResponses(reply.untagged, 'EXISTS').at(-1);
+    if (exists !== counter.count) fail('SELECT', `${exists} EXISTS, expected ${counter.count}`);
+    return { SELECT: reply.ms };
+  });
+  await measure(async () => {
+    const reply = await session.command('FETCH 1:* (FLAGS)');
+    checkFetchAll(reply, counter.count, ['FLAGS'], 'FETCH 1:* (FLAGS)');
+    return { 'FETCH 1:* (FLAGS)': reply.ms };
+  });
+  await measure(async (run) => {
+    const seq = 1 + ((run * 7919) % counter.count);
+    const reply = expectOk(await session.command(`STORE ${seq} +FLAGS (\\Answered)`), 'STORE');
+    const fetched = fetchResponses(reply.untagged);
+    if (!fetched.some((f) => f.seq === seq && flagsOf(f.items.FLAGS)?.includes('\\Answered'))) fail('STORE', 'the answer did not carry the new FLAGS');
+    expectOk(await session.command(`STORE ${seq} -FLAGS.SILENT (\\Answered)`), 'STORE -FLAGS');
+    return { 'STORE +FLAGS': reply.ms };
+  });
+  await measure(async () => {
+    const reply = expectOk(await session.command(`UID SEARCH SUBJECT ${quote(SUBJECT_TOPICS[TOPIC]!)}`), 'UID SEARCH');
+    const found = searchResults(reply.untagged).length;
+    if (found !== subjectMatches(counter.count, TOPIC)) fail('UID SEARCH SUBJECT', `${found} UIDs, expected ${subjectMatches(counter.count, TOPIC)}`);
+    return { 'UID SEARCH SUBJECT': reply.ms };
+  });
+  await measure(async () => {
+    const i = counter.count;
+    const reply = expectOk(await session.command(appendCommand(folder, mailboxFlags(i)), mailboxMessage(i, user.address, opts.messageBytes)), 'APPEND');
+    counter.count++;
+    return { 'APPEND 4 KiB': reply.ms };
+  });
+  return figures;
+}
+
+/** What `sessions` more sessions with the folder selected cost the server, per session. */
+async function openFolderBytes(imap: Endpoint, user: MailUser, folder: string, sessions: number, memory: () => MemorySample): Promise<number> {
+  const before = await settledMemory(memory);
+  const clients: RawImapClient[] = [];
+  try {
+    for (let i = 0; i < sessions; i++) {
+      const client = await loggedIn(imap, user);
+      clients.push(client);
+      expectOk(await client.command(`SELECT ${quote(folder)}`), 'SELECT');
+    }
+    return ((await settledMemory(memory)) - before) / sessions;
+  } finally {
+    await Promise.all(clients.map((c) => c.close()));
+  }
+}
+
+const summaryOf = (figures: Record<string, CommandFigures>) => Object.fromEntries(Object.entries(figures).map(([label, f]) => [label, f.latencyMs]));
+const printLevel = (log: Log, head: string, figures: Record<string, CommandFigures>) =>
+  log(`      ${head}: ${Object.entries(figures).map(([label, f]) => `${label} p50 ${f.latencyMs.p50} p99 ${f.latencyMs.p99}`).join('; ')} (ms)`);
+
+async function folderGrowth(target: MailTarget, opts: GrowthOptions, log: Log) {
+  const user = userNamed(target, 'growth');
+  const session = await loggedIn(target.imap, user);
+  const memory = target.serverMemory;
+  const levels: { messages: number; fill: FillResult; commands: Record<string, CommandFigures>; serverMemoryBytes: number | null; openFolderBytes: number | null }[] = [];
+  const skipped: string[] = [];
+  const counter = { count: 0 };
+  let fillMs = 0;
+  try {
+    expectOk(await session.command(`CREATE ${FOLDER}`), `CREATE ${FOLDER}`);
+    for (const level of opts.folderLevels) {
+      const rate = levels.at(-1)?.fill.perSecond;
+      const projectedMs = rate ? ((level - counter.count) / rate) * 1000 : 0;
+      if (fillMs + projectedMs > opts.fillBudgetMs) {
+        skipped.push(`${level} messages: filling ${level - counter.count} more at ${rate} msg/s would take ${Math.round(projectedMs / 1000)} s, past the fill budget of ${opts.fillBudgetMs / 1000} s`);
+        log(`      folder growth stops before ${level} messages: ${skipped.at(-1)}`);
+        break;
+      }
+      if (levels.length > 0) expectOk(await session.command('UNSELECT'), 'UNSELECT'); // the fill is not watched by an open session
+      const fill = await fillFolder({
+        imap: target.imap,
+        user,
+        folder: FOLDER,
+        from: counter.count,
+        to: level,
+        message: (i) => ({ raw: mailboxMessage(i, user.address, opts.messageBytes), flags: mailboxFlags(i) }),
+      });
+      fillMs += fill.seconds * 1000;
+      counter.count = level;
+      const commands = await timeFolderCommands(target, session, user, FOLDER, counter, runsAt(opts, level), opts);
+      const serverMemoryBytes = memory ? await settledMemory(memory) : null;
+      const perOpen = memory ? await openFolderBytes(target.imap, user, FOLDER, opts.openFolderSessions, memory) : null;
+      levels.push({ messages: level, fill, commands, serverMemoryBytes, openFolderBytes: perOpen === null ? null : Math.round(perOpen) });
+      printLevel(log, `folder of ${level} (filled at ${fill.perSecond} msg/s by ${fill.method}; server ${serverMemoryBytes === null ? '-' : mib(serverMemoryBytes)} MiB, +${perOpen === null ? '-' : mib(perOpen)} MiB per open folder)`, commands);
+    }
+  } finally {
+    await session.close();
+  }
+  return { levels: levels.map((l) => ({ ...l, commands: summaryOf(l.commands), serverCpuMsPerOp: Object.fromEntries(Object.entries(l.commands).map(([k, f]) => [k, f.serverCpuMsPerOp])) })), skipped };
+}
+
+async function userGrowth(target: MailTarget, opts: GrowthOptions, log: Log) {
+  const host = target.spareHost;
+  if (!host) {
+    log('      user-count growth: not measured on this target (it keeps nothing per user until the user logs in)');
+    return null;
+  }
+  const users: MailUser[] = Array.from({ length: Math.max(...opts.userLevels) }, (_, i) => ({
+    address: `host${String(i + 1).padStart(4, '0')}@${MAIL_DOMAIN}`,
+    password: `bench-${randomBytes(9).toString('base64url')}`,
+  }));
+  const probe = users[0]!;
+  const empty = await settledMemory(() => host.memory());
+  const levels: { users: number; addSeconds: number; usersPerSecond: number; memoryBytes: number; perUserBytes: number; commands: Record<string, CommandFigures> }[] = [];
+  const counter = { count: opts.probeMessages };
+  let hosted = 0;
+  for (const level of opts.userLevels) {
+    const t0 = performance.now();
+    await host.addUsers(users.slice(hosted, level), log);
+    const addSeconds = (performance.now() - t0) / 1000;
+    const added = level - hosted;
+    hosted = level;
+    if (levels.length === 0) {
+      await fillFolder({ imap: host.imap, user: probe, folder: 'INBOX', from: 0, to: opts.probeMessages, message: (i) => ({ raw: mailboxMessage(i, probe.address, opts.messageBytes), flags: mailboxFlags(i) }) });
+    }
+    const memoryBytes = await settledMemory(() => host.memory());
+    const session = await loggedIn(host.imap, probe);
+    let commands: Record<string, CommandFigures>;
+    try {
+      commands = await timeFolderCommands(target, session, probe, 'INBOX', counter, opts.runs, opts, { imap: host.imap });
+    } finally {
+      await session.close();
+    }
+    const perUserBytes = Math.round((memoryBytes - empty) / level);
+    levels.push({ users: level, addSeconds: round(addSeconds, 1), usersPerSecond: round(added / addSeconds, 2), memoryBytes, perUserBytes, commands });
+    printLevel(log, `${level} users hosted (added at ${round(added / addSeconds, 2)}/s; host ${mib(memoryBytes)} MiB, ${round(perUserBytes / 1024, 0)} KiB per user over the empty host's ${mib(empty)} MiB${level < 100 ? ', noisy below 100 users' : ''})`, commands);
+  }
+  return { emptyHostBytes: empty, levels: levels.map((l) => ({ ...l, commands: summaryOf(l.commands) })) };
+}
+
+async function growth(target: MailTarget, opts: GrowthOptions, log: Log) {
+  const meter = cpuMeter(target);
+  log(`    growth: one folder ${opts.folderLevels.join(' -> ')} messages; a host with ${opts.userLevels.join(' -> ')} users`);
+  const folder = await folderGrowth(target, opts, log);
+  const users = await userGrowth(target, opts, log);
+  const cpu = meter();
+  log(`    growth: ${cpuText(cpu)}`);
+  warnIfClientBound(cpu, 'growth', log);
+  return { folder, users, cpu };
+}
+
+export type GrowthResult = Awaited<ReturnType<typeof growth>>;
+
+export const growthPhase = definePhase<GrowthOptions, GrowthResult>({
+  name: 'growth',
+  summary: 'memory per hosted user and per open folder; latency as a folder grows to 100,000 messages and a host to 1,000 users',
+  options: growthOptions,
+  users: () => ['growth'],
+  run: growth,
+  compare(post, reference) {
+    const rows: Comparison[] = [];
+    for (const p of post.folder.levels) {
+      const r = reference.folder.levels.find((l) => l.messages === p.messages);
+      // Fill rates compare only when both filled the same way (the reference may take MULTIAPPEND).
+      const sameFill = r && r.fill.method === p.fill.method;
+      rows.push({ figure: `folder ${p.messages}: fill msg/s (${p.fill.method})`, reference: sameFill ? r.fill.perSecond : null, post: p.fill.perSecond, better: 'higher' });
+      for (const [label, latency] of Object.entries(p.commands)) {
+        rows.push({ figure: `folder ${p.messages}: ${label} p50 ms`, reference: r?.commands[label]?.p50 ?? null, post: latency.p50, better: 'lower' });
+      }
+      rows.push({ figure: `folder ${p.messages}: MiB per open folder`, reference: r?.openFolderBytes == null ? null : mib(r.openFolderBytes), post: p.openFolderBytes === null ? null : mib(p.openFolderBytes), better: 'lower' });
+    }
+    for (const p of post.users?.levels ?? []) {
+      rows.push({ figure: `${p.users} users: KiB per hosted user (POST only)`, reference: null, post: round(p.perUserBytes / 1024, 0), better: 'lower' });
+      rows.push({ figure: `${p.users} users: LOGIN p50 ms (POST only)`, reference: null, post: p.commands.LOGIN?.p50 ?? null, better: 'lower' });
+      rows.push({ figure: `${p.users} users: SELECT p50 ms (POST only)`, reference: null, post: p.commands.SELECT?.p50 ?? null, better: 'lower' });
+    }
+    return rows;
+  },
+});
