@@ -148,7 +148,9 @@ export async function runMailBench(opts: MailBenchOptions) {
   if (!postProvider) {
     log('  POST target: missing (nothing registered with registerMailTarget); reference figures only, no ratios');
   } else {
+    const startedAtMs = performance.now();
     const post = await postProvider(users);
+    log(`  ${post.target.name}: started with ${users.length} users in ${Math.round((performance.now() - startedAtMs) / 1000)} s`);
     try {
       postOutcomes = await runMailPhases(post.target, plan, log);
     } finally {

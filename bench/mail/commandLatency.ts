@@ -7,7 +7,7 @@
 // CPU per command is the row's loop (with its untimed helper commands) divided by its runs.
 import { fillFolder, loggedIn } from './fill';
 import { measureRuns, type CommandFigures } from './measure';
-import { mailboxFlags, mailboxMessage, SUBJECT_TOPICS, subjectMatches } from './messages';
+import { mailboxFlags, mailboxMessage, mailboxMessageIndex, SUBJECT_TOPICS, subjectMatches } from './messages';
 import { definePhase, type BenchSize, type Comparison } from './phase';
 import { expectOk, fetchResponses, flagsOf, ImapProtocolError, numberedResponses, quote, RawImapClient, searchResults, untaggedNamed, type ImapReply } from './rawImap';
 import { cpuMeter, cpuText, userNamed, warnIfClientBound, type Log, type MailTarget } from './target';
@@ -140,8 +140,8 @@ async function commandLatency(target: MailTarget, opts: LatencyOptions, log: Log
     const uidOf = new Map<number, number>();
     for (const f of fetchResponses(expectOk(await session.command('UID FETCH 1:* (UID ENVELOPE)'), 'UID FETCH 1:* (UID ENVELOPE)').untagged)) {
       const envelope = f.items.ENVELOPE;
-      const index = /^<mbox\.(\d+)\./.exec(Array.isArray(envelope) ? String(envelope[9]) : '')?.[1];
-      if (index !== undefined) uidOf.set(Number(index), Number(f.items.UID));
+      const index = mailboxMessageIndex(Array.isArray(envelope) ? String(envelope[9]) : '');
+      if (index !== undefined) uidOf.set(index, Number(f.items.UID));
     }
     if (uidOf.size !== 100) fail('UID FETCH 1:* (UID ENVELOPE)', `${uidOf.size} of the 100 messages appended to F100 found by Message-ID`);
     const uids = [...uidOf.values()];

@@ -9,10 +9,10 @@ import { expectOk, ImapProtocolError, quote, RawImapClient } from './rawImap';
 import type { Endpoint, MailUser } from './target';
 
 /** Dovecot allows 10 IMAP connections per user and address by default; leave room for the measuring session. */
-export const FILL_CONNECTIONS = 6;
-export const FILL_IN_FLIGHT = 4;
+const FILL_CONNECTIONS = 6;
+const FILL_IN_FLIGHT = 4;
 /** Messages per MULTIAPPEND command (~200 KiB of 4 KiB messages). */
-export const FILL_BATCH = 50;
+const FILL_BATCH = 50;
 
 export interface FillPlan {
   imap: Endpoint;
@@ -33,9 +33,9 @@ export interface FillResult {
   method: 'APPEND' | 'MULTIAPPEND';
 }
 
-/** Logs a user in on a fresh connection. */
-export async function loggedIn(imap: Endpoint, user: MailUser): Promise<RawImapClient> {
-  const client = await RawImapClient.connect(imap);
+/** Logs a user in on a fresh connection (each command of which may take up to `timeoutMs`). */
+export async function loggedIn(imap: Endpoint, user: MailUser, timeoutMs?: number): Promise<RawImapClient> {
+  const client = await RawImapClient.connect(imap, timeoutMs === undefined ? {} : { timeoutMs });
   try {
     expectOk(await client.command(`LOGIN ${quote(user.address)} ${quote(user.password)}`), `LOGIN ${user.address}`);
   } catch (error) {

@@ -38,7 +38,7 @@ export function growthOptions(size: BenchSize): GrowthOptions {
   return {
     folderLevels: { tiny: [20, 60], quick: [100, 1000], full: [100, 1000, 10_000, 100_000] }[size],
     userLevels: { tiny: [1, 2], quick: [1, 10], full: [1, 10, 100, 1000] }[size],
-    runs: { tiny: 2, quick: 10, full: 20 }[size],
+    runs: { tiny: 2, quick: 6, full: 20 }[size],
     openFolderSessions: size === 'tiny' ? 2 : 5,
     probeMessages: size === 'tiny' ? 10 : 100,
     fillBudgetMs: { tiny: 60_000, quick: 5 * 60_000, full: 90 * 60_000 }[size],
@@ -48,10 +48,12 @@ export function growthOptions(size: BenchSize): GrowthOptions {
 }
 
 const FOLDER = 'Growth';
+/** A command on a 100,000-message folder may take long on a slow server; it still has an end. */
+const COMMAND_TIMEOUT_MS = 10 * 60_000;
 const TOPIC = 3;
 
-const MEMORY_SAMPLES = 5;
-const MEMORY_SAMPLE_GAP_MS = 200;
+const MEMORY_SAMPLES = 3;
+const MEMORY_SAMPLE_GAP_MS = 150;
 
 /** The median of a few samples a moment apart: a garbage-collected heap moves by megabytes. */
 async function settledMemory(memory: () => MemorySample): Promise<number> {
@@ -146,45 +148,78 @@ const summaryOf = (figures: Record<string, CommandFigures>) => Object.fromEntrie
 const printLevel = (log: Log, head: string, figures: Record<string, CommandFigures>) =>
   log(`      ${head}: ${Object.entries(figures).map(([label, f]) => `${label} p50 ${f.latencyMs.p50} p99 ${f.latencyMs.p99}`).join('; ')} (ms)`);
 
+interface FolderLevel {
+  messages: number;
+  fill: FillResult;
+  commands: Record<string, CommandFigures>;
+  serverMemoryBytes: number | null;
+  openFolderBytes: number | null;
+}
+
 async function folderGrowth(target: MailTarget, opts: GrowthOptions, log: Log) {
   const user = userNamed(target, 'growth');
-  const session = await loggedIn(target.imap, user);
-  const memory = target.serverMemory;
-  const levels: { messages: number; fill: FillResult; commands: Record<string, CommandFigures>; serverMemoryBytes: number | null; openFolderBytes: number | null }[] = [];
+  const session = await loggedIn(target.imap, user, COMMAND_TIMEOUT_MS);
+  const levels: FolderLevel[] = [];
   const skipped: string[] = [];
+  let failed: string | undefined;
   const counter = { count: 0 };
   let fillMs = 0;
   try {
     expectOk(await session.command(`CREATE ${FOLDER}`), `CREATE ${FOLDER}`);
-    for (const level of opts.folderLevels) {
+    for (const messages of opts.folderLevels) {
       const rate = levels.at(-1)?.fill.perSecond;
-      const projectedMs = rate ? ((level - counter.count) / rate) * 1000 : 0;
+      const projectedMs = rate ? ((messages - counter.count) / rate) * 1000 : 0;
       if (fillMs + projectedMs > opts.fillBudgetMs) {
-        skipped.push(`${level} messages: filling ${level - counter.count} more at ${rate} msg/s would take ${Math.round(projectedMs / 1000)} s, past the fill budget of ${opts.fillBudgetMs / 1000} s`);
-        log(`      folder growth stops before ${level} messages: ${skipped.at(-1)}`);
+        skipped.push(`${messages} messages: filling ${messages - counter.count} more at ${rate} msg/s would take ${Math.round(projectedMs / 1000)} s, past the fill budget of ${opts.fillBudgetMs / 1000} s`);
+        log(`      folder growth stops before ${skipped.at(-1)}`);
         break;
       }
-      if (levels.length > 0) expectOk(await session.command('UNSELECT'), 'UNSELECT'); // the fill is not watched by an open session
-      const fill = await fillFolder({
-        imap: target.imap,
-        user,
-        folder: FOLDER,
-        from: counter.count,
-        to: level,
-        message: (i) => ({ raw: mailboxMessage(i, user.address, opts.messageBytes), flags: mailboxFlags(i) }),
-      });
-      fillMs += fill.seconds * 1000;
-      counter.count = level;
-      const commands = await timeFolderCommands(target, session, user, FOLDER, counter, runsAt(opts, level), opts);
-      const serverMemoryBytes = memory ? await settledMemory(memory) : null;
-      const perOpen = memory ? await openFolderBytes(target.imap, user, FOLDER, opts.openFolderSessions, memory) : null;
-      levels.push({ messages: level, fill, commands, serverMemoryBytes, openFolderBytes: perOpen === null ? null : Math.round(perOpen) });
-      printLevel(log, `folder of ${level} (filled at ${fill.perSecond} msg/s by ${fill.method}; server ${serverMemoryBytes === null ? '-' : mib(serverMemoryBytes)} MiB, +${perOpen === null ? '-' : mib(perOpen)} MiB per open folder)`, commands);
+      try {
+        if (levels.length > 0) expectOk(await session.command('UNSELECT'), 'UNSELECT'); // no open session watches the fill
+        const level = await folderLevel(target, session, user, counter, messages, opts);
+        fillMs += level.fill.seconds * 1000;
+        levels.push(level);
+        const { fill, serverMemoryBytes, openFolderBytes } = level;
+        printLevel(log, `folder of ${messages} (filled at ${fill.perSecond} msg/s by ${fill.method}; server ${serverMemoryBytes === null ? '-' : mib(serverMemoryBytes)} MiB, +${openFolderBytes === null ? '-' : round(openFolderBytes / 1024, 0)} KiB per open folder)`, level.commands);
+      } catch (error) {
+        // Keep the levels measured so far: a server that fails at this size is a finding, not a lost run.
+        failed = `folder of ${messages} messages: ${(error as Error).message}`;
+        log(`      FAILED: ${failed}`);
+        break;
+      }
     }
   } finally {
     await session.close();
   }
-  return { levels: levels.map((l) => ({ ...l, commands: summaryOf(l.commands), serverCpuMsPerOp: Object.fromEntries(Object.entries(l.commands).map(([k, f]) => [k, f.serverCpuMsPerOp])) })), skipped };
+  const serverCpuMsPerOp = (l: FolderLevel) => Object.fromEntries(Object.entries(l.commands).map(([k, f]) => [k, f.serverCpuMsPerOp]));
+  return { levels: levels.map((l) => ({ ...l, commands: summaryOf(l.commands), serverCpuMsPerOp: serverCpuMsPerOp(l) })), skipped, failed };
+}
+
+/** Fills the folder up to `messages`, times the commands on it, and takes the server's memory. */
+async function folderLevel(target: MailTarget, session: RawImapClient, user: MailUser, counter: { count: number }, messages: number, opts: GrowthOptions): Promise<FolderLevel> {
+  const fill = await fillFolder({
+    imap: target.imap,
+    user,
+    folder: FOLDER,
+    from: counter.count,
+    to: messages,
+    message: (i) => ({ raw: mailboxMessage(i, user.address, opts.messageBytes), flags: mailboxFlags(i) }),
+  });
+  counter.count = messages;
+  const commands = await timeFolderCommands(target, session, user, FOLDER, counter, runsAt(opts, messages), opts);
+  const memory = target.serverMemory;
+  const serverMemoryBytes = memory ? await settledMemory(memory) : null;
+  const perOpen = memory ? await openFolderBytes(target.imap, user, FOLDER, opts.openFolderSessions, memory) : null;
+  return { messages, fill, commands, serverMemoryBytes, openFolderBytes: perOpen === null ? null : Math.round(perOpen) };
+}
+
+interface UserLevel {
+  users: number;
+  addSeconds: number;
+  usersPerSecond: number;
+  memoryBytes: number;
+  perUserBytes: number;
+  commands: Record<string, CommandFigures>;
 }
 
 async function userGrowth(target: MailTarget, opts: GrowthOptions, log: Log) {
@@ -199,31 +234,39 @@ async function userGrowth(target: MailTarget, opts: GrowthOptions, log: Log) {
   }));
   const probe = users[0]!;
   const empty = await settledMemory(() => host.memory());
-  const levels: { users: number; addSeconds: number; usersPerSecond: number; memoryBytes: number; perUserBytes: number; commands: Record<string, CommandFigures> }[] = [];
+  const levels: UserLevel[] = [];
+  let failed: string | undefined;
   const counter = { count: opts.probeMessages };
-  let hosted = 0;
   for (const level of opts.userLevels) {
-    const t0 = performance.now();
-    await host.addUsers(users.slice(hosted, level), log);
-    const addSeconds = (performance.now() - t0) / 1000;
-    const added = level - hosted;
-    hosted = level;
-    if (levels.length === 0) {
-      await fillFolder({ imap: host.imap, user: probe, folder: 'INBOX', from: 0, to: opts.probeMessages, message: (i) => ({ raw: mailboxMessage(i, probe.address, opts.messageBytes), flags: mailboxFlags(i) }) });
-    }
-    const memoryBytes = await settledMemory(() => host.memory());
-    const session = await loggedIn(host.imap, probe);
-    let commands: Record<string, CommandFigures>;
     try {
-      commands = await timeFolderCommands(target, session, probe, 'INBOX', counter, opts.runs, opts, { imap: host.imap });
-    } finally {
-      await session.close();
+      const hosted = levels.at(-1)?.users ?? 0;
+      const t0 = performance.now();
+      await host.addUsers(users.slice(hosted, level), log);
+      const addSeconds = (performance.now() - t0) / 1000;
+      if (hosted === 0) {
+        const message = (i: number) => ({ raw: mailboxMessage(i, probe.address, opts.messageBytes), flags: mailboxFlags(i) });
+        await fillFolder({ imap: host.imap, user: probe, folder: 'INBOX', from: 0, to: opts.probeMessages, message });
+      }
+      const memoryBytes = await settledMemory(() => host.memory());
+      const session = await loggedIn(host.imap, probe, COMMAND_TIMEOUT_MS);
+      let commands: Record<string, CommandFigures>;
+      try {
+        commands = await timeFolderCommands(target, session, probe, 'INBOX', counter, opts.runs, opts, { imap: host.imap });
+      } finally {
+        await session.close();
+      }
+      const perUserBytes = Math.round((memoryBytes - empty) / level);
+      const usersPerSecond = round((level - hosted) / addSeconds, 2);
+      levels.push({ users: level, addSeconds: round(addSeconds, 1), usersPerSecond, memoryBytes, perUserBytes, commands });
+      const noisy = level < 100 ? ', noisy below 100 users' : '';
+      printLevel(log, `${level} users hosted (added at ${usersPerSecond}/s; host ${mib(memoryBytes)} MiB, ${round(perUserBytes / 1024, 0)} KiB per user over the empty host's ${mib(empty)} MiB${noisy})`, commands);
+    } catch (error) {
+      failed = `${level} users: ${(error as Error).message}`;
+      log(`      FAILED: ${failed}`);
+      break;
     }
-    const perUserBytes = Math.round((memoryBytes - empty) / level);
-    levels.push({ users: level, addSeconds: round(addSeconds, 1), usersPerSecond: round(added / addSeconds, 2), memoryBytes, perUserBytes, commands });
-    printLevel(log, `${level} users hosted (added at ${round(added / addSeconds, 2)}/s; host ${mib(memoryBytes)} MiB, ${round(perUserBytes / 1024, 0)} KiB per user over the empty host's ${mib(empty)} MiB${level < 100 ? ', noisy below 100 users' : ''})`, commands);
   }
-  return { emptyHostBytes: empty, levels: levels.map((l) => ({ ...l, commands: summaryOf(l.commands) })) };
+  return { emptyHostBytes: empty, levels: levels.map((l) => ({ ...l, commands: summaryOf(l.commands) })), failed };
 }
 
 async function growth(target: MailTarget, opts: GrowthOptions, log: Log) {
@@ -245,6 +288,7 @@ export const growthPhase = definePhase<GrowthOptions, GrowthResult>({
   options: growthOptions,
   users: () => ['growth'],
   run: growth,
+  problems: (r) => [r.folder.failed, r.users?.failed].filter((f) => f !== undefined).map((f) => `growth stopped: ${f}`),
   compare(post, reference) {
     const rows: Comparison[] = [];
     for (const p of post.folder.levels) {
@@ -255,7 +299,8 @@ export const growthPhase = definePhase<GrowthOptions, GrowthResult>({
       for (const [label, latency] of Object.entries(p.commands)) {
         rows.push({ figure: `folder ${p.messages}: ${label} p50 ms`, reference: r?.commands[label]?.p50 ?? null, post: latency.p50, better: 'lower' });
       }
-      rows.push({ figure: `folder ${p.messages}: MiB per open folder`, reference: r?.openFolderBytes == null ? null : mib(r.openFolderBytes), post: p.openFolderBytes === null ? null : mib(p.openFolderBytes), better: 'lower' });
+      const kib = (bytes: number | null | undefined) => (bytes == null ? null : round(bytes / 1024, 0));
+      rows.push({ figure: `folder ${p.messages}: KiB per open folder`, reference: kib(r?.openFolderBytes), post: kib(p.openFolderBytes), better: 'lower' });
     }
     for (const p of post.users?.levels ?? []) {
       rows.push({ figure: `${p.users} users: KiB per hosted user (POST only)`, reference: null, post: round(p.perUserBytes / 1024, 0), better: 'lower' });

@@ -37,10 +37,18 @@ export function e2eMessage(runId: string, i: number, from: string, to: string, b
   return { messageId, raw: withBody(headers, (left) => fillerText(left, i + 1), bytes) };
 }
 
+export const mailboxMessageId = (i: number, to: string) => `<mbox.${i}.${to}>`;
+
+/** The index i of a mailboxMessage, from its Message-ID (undefined for any other). */
+export function mailboxMessageIndex(messageId: string): number | undefined {
+  const match = /^<mbox\.(\d+)\./.exec(messageId);
+  return match ? Number(match[1]) : undefined;
+}
+
 /** Message i of an IMAP client's mailbox; every fourth is multipart with an attachment. */
 export function mailboxMessage(i: number, to: string, bytes: number): Buffer {
   const from = `${FROM_NAMES[i % FROM_NAMES.length]}@partners.example`;
-  const headers = [`From: <${from}>`, `To: <${to}>`, `Subject: Status report ${SUBJECT_TOPICS[i % SUBJECT_TOPICS.length]} #${i}`, `Message-ID: <mbox.${i}.${to}>`, `Date: ${DATE}`, 'MIME-Version: 1.0'];
+  const headers = [`From: <${from}>`, `To: <${to}>`, `Subject: Status report ${SUBJECT_TOPICS[i % SUBJECT_TOPICS.length]} #${i}`, `Message-ID: ${mailboxMessageId(i, to)}`, `Date: ${DATE}`, 'MIME-Version: 1.0'];
   const marker = bodyMarker(i % BODY_MARKERS);
   if (i % 4 !== 3) {
     headers.push('Content-Type: text/plain; charset=us-ascii', 'Content-Transfer-Encoding: 7bit');

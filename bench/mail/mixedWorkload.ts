@@ -7,7 +7,7 @@
 import { round, summary } from '../stats';
 import { fillFolder } from './fill';
 import { MailboxModel, type ModelMessage } from './mailboxModel';
-import { mailboxFlags, mailboxMessage } from './messages';
+import { mailboxFlags, mailboxMessage, mailboxMessageId, mailboxMessageIndex } from './messages';
 import { definePhase, type BenchSize } from './phase';
 import { fetchResponses, quote, RawImapClient, type ImapReply } from './rawImap';
 import { cpuMeter, cpuPerOp, cpuText, perOpText, seededRandom, userNamed, warnIfClientBound, type Log, type MailTarget, type MailUser } from './target';
@@ -78,7 +78,7 @@ class MixedClient {
   }
 
   private messageId(i: number): string {
-    return `<mbox.${i}.${this.user.address}>`;
+    return mailboxMessageId(i, this.user.address);
   }
 
   private pick<T>(items: readonly T[]): T {
@@ -110,16 +110,28 @@ class MixedClient {
     this.model.applySelect(await this.command('SELECT', 'SELECT INBOX'));
   }
 
-  /** Startup, untimed: the INBOX as filled, every message the one appended with its flags. */
+  /** A fresh session, untimed, and the model taken from what the server says now. */
+  private async resyncFromServer(): Promise<void> {
+    const session = await RawImapClient.connect(this.target.imap);
+    this.session = session;
+    try {
+      await this.command(undefined, `LOGIN ${quote(this.user.address)} ${quote(this.user.password)}`);
+      const selected = await this.command(undefined, 'SELECT INBOX');
+      const fetched = fetchResponses((await this.command(undefined, 'FETCH 1:* (UID FLAGS ENVELOPE)')).untagged);
+      this.model.resync(fetched, this.known);
+      this.model.applySelect(selected);
+    } catch (error) {
+      session.destroy();
+      this.session = undefined;
+      throw error;
+    }
+  }
+
+  /** Startup: the INBOX as filled, every message the one appended, with its flags. */
   async start(): Promise<void> {
-    this.session = await RawImapClient.connect(this.target.imap);
-    await this.command(undefined, `LOGIN ${quote(this.user.address)} ${quote(this.user.password)}`);
-    const selected = await this.command(undefined, 'SELECT INBOX');
-    const fetched = fetchResponses((await this.command(undefined, 'FETCH 1:* (UID FLAGS ENVELOPE)')).untagged);
-    this.model.resync(fetched, this.known);
-    this.model.applySelect(selected);
-    const expectedFlags = (m: ModelMessage) => mailboxFlags(Number(/^<mbox\.(\d+)\./.exec(m.messageId)?.[1])).sort().join(' ');
-    if (this.model.view.length !== this.opts.initialMessages || this.model.view.some((m) => !m.messageId || [...m.flags].sort().join(' ') !== expectedFlags(m))) {
+    await this.resyncFromServer();
+    const flagsAsAppended = (m: ModelMessage) => [...m.flags].sort().join(' ') === mailboxFlags(mailboxMessageIndex(m.messageId) ?? -1).sort().join(' ');
+    if (this.model.view.length !== this.opts.initialMessages || !this.model.view.every((m) => m.messageId && flagsAsAppended(m))) {
       this.model.errors.push(`INBOX holds ${this.model.view.length} messages after the fill, expected ${this.opts.initialMessages} with the flags appended`);
     }
     this.countErrors();
@@ -222,23 +234,16 @@ class MixedClient {
     }
   }
 
-  /** After an error: a fresh session, and the model taken from what the server says now. */
+  /** After an error: start over from what the server says now (that is the new truth, not a new error). */
   private async recover(): Promise<void> {
     await this.session?.close();
     this.session = undefined;
     try {
-      this.session = await RawImapClient.connect(this.target.imap);
-      await this.command(undefined, `LOGIN ${quote(this.user.address)} ${quote(this.user.password)}`);
-      const selected = await this.command(undefined, 'SELECT INBOX');
-      const fetched = fetchResponses((await this.command(undefined, 'FETCH 1:* (UID FLAGS ENVELOPE)')).untagged);
-      this.model.resync(fetched, this.known);
-      this.model.applySelect(selected);
-      this.model.errors.splice(0); // what the server says now is the new truth, not a new error
+      await this.resyncFromServer();
+      this.model.errors.splice(0);
     } catch (error) {
       this.model.errors.push(`reconnecting after an error: ${(error as Error).message}`);
       this.countErrors();
-      this.session?.destroy();
-      this.session = undefined;
     }
   }
 }

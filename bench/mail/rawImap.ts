@@ -229,10 +229,6 @@ export class RawImapClient {
     this.socket.destroy();
   }
 
-  get closed(): boolean {
-    return this.failure !== undefined;
-  }
-
   /**
    * Sends one command (without its tag; a literal, when given, goes last) and resolves with its
    * reply. Commands may be pipelined: call again before the previous one is answered.
@@ -271,13 +267,6 @@ export class RawImapClient {
       this.socket.write(Buffer.concat(pieces[0]!));
       for (const piece of pieces.slice(1)) this.continuations.push({ tag, write: () => this.socket.write(Buffer.concat(piece)) });
     });
-  }
-
-  /** Untagged responses that arrived with no command running (IDLE-less polling sees them on the next command). */
-  takeUnsolicited(): ResponseUnit[] {
-    const units = this.unsolicited;
-    this.unsolicited = [];
-    return units;
   }
 
   /** Closes the socket without a word (after the server's BYE). */
