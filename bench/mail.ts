@@ -88,7 +88,8 @@ export interface RatedComparison extends Comparison {
 
 export function rate(row: Comparison): RatedComparison {
   const { reference, post } = row;
-  const ratio = reference === null || post === null || reference === 0 ? null : round(post / reference, 3);
+  // A ratio needs two measured values; a memory delta below the heap's noise can come out negative.
+  const ratio = reference === null || post === null || reference <= 0 || post < 0 ? null : round(post / reference, 3);
   let goalMet: boolean | null = null;
   const goal = /^(<=|>=) ([\d.]+)(x?)$/.exec(row.goal ?? '');
   if (goal && post !== null) {

@@ -29,8 +29,6 @@ export interface GrowthOptions {
   probeMessages: number;
   /** Total time the folder fills may take; a level that would not fit is skipped. */
   fillBudgetMs: number;
-  /** Users created on the host at once. */
-  userAddConcurrency: number;
   messageBytes: number;
 }
 
@@ -42,7 +40,6 @@ export function growthOptions(size: BenchSize): GrowthOptions {
     openFolderSessions: size === 'tiny' ? 2 : 5,
     probeMessages: size === 'tiny' ? 10 : 100,
     fillBudgetMs: { tiny: 60_000, quick: 5 * 60_000, full: 90 * 60_000 }[size],
-    userAddConcurrency: 4,
     messageBytes: 4096,
   };
 }
