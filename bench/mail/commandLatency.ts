@@ -9,7 +9,7 @@ import { fillFolder, loggedIn } from './fill';
 import { measureRuns, type CommandFigures } from './measure';
 import { mailboxFlags, mailboxMessage, mailboxMessageIndex, SUBJECT_TOPICS, subjectMatches } from './messages';
 import { definePhase, type BenchSize, type Comparison } from './phase';
-import { expectOk, fetchResponses, flagsOf, ImapProtocolError, numberedResponses, quote, RawImapClient, searchResults, untaggedNamed, type ImapReply } from './rawImap';
+import { checkFetchAll, expectOk, fetchResponses, flagsOf, ImapProtocolError, numberedResponses, quote, RawImapClient, searchResults, untaggedNamed, type ImapReply } from './rawImap';
 import { cpuMeter, cpuText, userNamed, warnIfClientBound, type Log, type MailTarget } from './target';
 
 export interface LatencyOptions {
@@ -50,17 +50,6 @@ const GOALS_MS: Record<string, number> = {
 
 function fail(what: string, why: string): never {
   throw new ImapProtocolError(`${what}: ${why}`);
-}
-
-/** Checks that a FETCH 1:* answered `count` messages, in order, each with the items named. */
-export function checkFetchAll(reply: ImapReply, count: number, items: readonly string[], what: string): void {
-  expectOk(reply, what);
-  const fetched = fetchResponses(reply.untagged);
-  if (fetched.length !== count) fail(what, `${fetched.length} messages returned, expected ${count}`);
-  fetched.forEach((f, i) => {
-    if (f.seq !== i + 1) fail(what, `message ${i + 1} came as sequence number ${f.seq}`);
-    for (const item of items) if (!(item in f.items)) fail(what, `message ${f.seq} has no ${item}`);
-  });
 }
 
 function existsOf(reply: ImapReply): number | undefined {

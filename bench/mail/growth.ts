@@ -1,6 +1,7 @@
 // Phase growth: memory, and command latency as things grow.
 //   folder   one folder grows 100 -> 1,000 -> 10,000 -> 100,000 messages (full mode), filled with
-//            APPENDs pipelined over several connections (fill rate printed); at each size: SELECT,
+//            APPENDs pipelined over several connections, or MULTIAPPEND where the server offers it
+//            (bench/mail/fill.ts; fill rate printed); at each size: SELECT,
 //            FETCH 1:* (FLAGS), STORE +FLAGS of one message, UID SEARCH SUBJECT, APPEND 4 KiB (p50/p99),
 //            the server's memory, and the memory one more session with the folder open costs.
 //   users    a host with no users yet hosts 1 -> 10 -> 100 -> 1,000 (full mode): at each count its
@@ -10,12 +11,11 @@
 // A level whose fill would not end within the fill budget (at the rate measured so far) is skipped.
 import { randomBytes } from 'node:crypto';
 import { round } from '../stats';
-import { checkFetchAll } from './commandLatency';
 import { appendCommand, fillFolder, loggedIn, type FillResult } from './fill';
 import { measureRuns, type CommandFigures } from './measure';
 import { mailboxFlags, mailboxMessage, MAIL_DOMAIN, SUBJECT_TOPICS, subjectMatches } from './messages';
 import { definePhase, type BenchSize, type Comparison } from './phase';
-import { expectOk, fetchResponses, flagsOf, ImapProtocolError, numberedResponses, quote, RawImapClient, searchResults } from './rawImap';
+import { checkFetchAll, expectOk, fetchResponses, flagsOf, ImapProtocolError, numberedResponses, quote, RawImapClient, searchResults } from './rawImap';
 import { cpuMeter, cpuText, mib, sleep, userNamed, warnIfClientBound, type Endpoint, type Log, type MailTarget, type MailUser, type MemorySample } from './target';
 
 export interface GrowthOptions {

@@ -382,6 +382,17 @@ export interface FetchResponse {
   readonly items: Record<string, ImapValue>;
 }
 
+/** Checks that a FETCH 1:* answered `count` messages, in order, each with the items named. */
+export function checkFetchAll(reply: ImapReply, count: number, items: readonly string[], what: string): void {
+  expectOk(reply, what);
+  const fetched = fetchResponses(reply.untagged);
+  if (fetched.length !== count) throw new ImapProtocolError(`${what}: ${fetched.length} messages returned, expected ${count}`);
+  fetched.forEach((f, i) => {
+    if (f.seq !== i + 1) throw new ImapProtocolError(`${what}: message ${i + 1} came as sequence number ${f.seq}`);
+    for (const item of items) if (!(item in f.items)) throw new ImapProtocolError(`${what}: message ${f.seq} has no ${item}`);
+  });
+}
+
 /** Untagged `* n KEYWORD` responses (EXISTS, EXPUNGE, RECENT) with their numbers, in order. */
 export function numberedResponses(units: readonly ResponseUnit[], keyword: string): number[] {
   const found: number[] = [];

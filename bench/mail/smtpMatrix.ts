@@ -167,7 +167,7 @@ async function runCell(target: MailTarget, opts: SmtpMatrixOptions, cellIndex: n
     const cpu = meter();
     const result = {
       mode,
-      messageBytes: raw0Bytes(runId, recipient.address, body),
+      messageBytes: cellMessage(runId, 0, senders[0]!.address, recipient.address, body).length,
       messages: accepted,
       acceptedPerSecond: round(accepted / ((lastAcceptAtMs - t0) / 1000), 1),
       visiblePerSecond: round(accepted / ((visibleAtMs - t0) / 1000), 1),
@@ -185,11 +185,6 @@ async function runCell(target: MailTarget, opts: SmtpMatrixOptions, cellIndex: n
     await Promise.all(persistent.map((s) => s.quit()));
     await watcher.close();
   }
-}
-
-/** Size of a cell's message (they differ only in their sequence digits). */
-function raw0Bytes(runId: string, to: string, body: string): number {
-  return cellMessage(runId, 0, 'x', to, body).length;
 }
 
 async function smtpMatrix(target: MailTarget, opts: SmtpMatrixOptions, log: Log) {
