@@ -52,14 +52,18 @@ const TOPIC = 3;
 const MEMORY_SAMPLES = 3;
 const MEMORY_SAMPLE_GAP_MS = 150;
 
-/** The median of a few samples a moment apart: a garbage-collected heap moves by megabytes. */
-async function settledMemory(memory: () => MemorySample): Promise<number> {
-  const samples: number[] = [];
+/**
+ * The median (by PSS) of a few samples a moment apart: a garbage-collected heap moves by megabytes.
+ * PSS is the figure compared: over Dovecot's many processes it does not count shared pages once per
+ * process; for one node process its differences are those of RSS, which is recorded as well.
+ */
+async function settledMemory(memory: () => MemorySample): Promise<MemorySample> {
+  const samples: MemorySample[] = [];
   for (let i = 0; i < MEMORY_SAMPLES; i++) {
     if (i > 0) await sleep(MEMORY_SAMPLE_GAP_MS);
-    samples.push(memory().pssBytes);
+    samples.push(memory());
   }
-  return samples.sort((a, b) => a - b)[Math.floor(samples.length / 2)]!;
+  return samples.sort((a, b) => a.pssBytes - b.pssBytes)[Math.floor(samples.length / 2)]!;
 }
 
 const runsAt = (opts: GrowthOptions, messages: number) => (messages >= 100_000 ? Math.max(3, Math.ceil(opts.runs / 4)) : opts.runs);
@@ -127,7 +131,7 @@ async function timeFolderCommands(
 
 /** What `sessions` more sessions with the folder selected cost the server, per session. */
 async function openFolderBytes(imap: Endpoint, user: MailUser, folder: string, sessions: number, memory: () => MemorySample): Promise<number> {
-  const before = await settledMemory(memory);
+  const before = (await settledMemory(memory)).pssBytes;
   const clients: RawImapClient[] = [];
   try {
     for (let i = 0; i < sessions; i++) {
@@ -135,7 +139,7 @@ async function openFolderBytes(imap: Endpoint, user: MailUser, folder: string, s
       clients.push(client);
       expectOk(await client.command(`SELECT ${quote(folder)}`), 'SELECT');
     }
-    return ((await settledMemory(memory)) - before) / sessions;
+    return ((await settledMemory(memory)).pssBytes - before) / sessions;
   } finally {
     await Promise.all(clients.map((c) => c.close()));
   }
@@ -205,7 +209,7 @@ async function folderLevel(target: MailTarget, session: RawImapClient, user: Mai
   counter.count = messages;
   const commands = await timeFolderCommands(target, session, user, FOLDER, counter, runsAt(opts, messages), opts);
   const memory = target.serverMemory;
-  const serverMemoryBytes = memory ? await settledMemory(memory) : null;
+  const serverMemoryBytes = memory ? (await settledMemory(memory)).pssBytes : null;
   const perOpen = memory ? await openFolderBytes(target.imap, user, FOLDER, opts.openFolderSessions, memory) : null;
   return { messages, fill, commands, serverMemoryBytes, openFolderBytes: perOpen === null ? null : Math.round(perOpen) };
 }
@@ -214,8 +218,10 @@ interface UserLevel {
   users: number;
   addSeconds: number;
   usersPerSecond: number;
-  memoryBytes: number;
+  memory: MemorySample;
+  /** (PSS now - PSS of the empty host) / users; perUserRssBytes the same with RSS. */
   perUserBytes: number;
+  perUserRssBytes: number;
   commands: Record<string, CommandFigures>;
 }
 
@@ -244,7 +250,7 @@ async function userGrowth(target: MailTarget, opts: GrowthOptions, log: Log) {
         const message = (i: number) => ({ raw: mailboxMessage(i, probe.address, opts.messageBytes), flags: mailboxFlags(i) });
         await fillFolder({ imap: host.imap, user: probe, folder: 'INBOX', from: 0, to: opts.probeMessages, message });
       }
-      const memoryBytes = await settledMemory(() => host.memory());
+      const memory = await settledMemory(() => host.memory());
       const session = await loggedIn(host.imap, probe, COMMAND_TIMEOUT_MS);
       let commands: Record<string, CommandFigures>;
       try {
@@ -252,18 +258,19 @@ async function userGrowth(target: MailTarget, opts: GrowthOptions, log: Log) {
       } finally {
         await session.close();
       }
-      const perUserBytes = Math.round((memoryBytes - empty) / level);
+      const perUserBytes = Math.round((memory.pssBytes - empty.pssBytes) / level);
+      const perUserRssBytes = Math.round((memory.rssBytes - empty.rssBytes) / level);
       const usersPerSecond = round((level - hosted) / addSeconds, 2);
-      levels.push({ users: level, addSeconds: round(addSeconds, 1), usersPerSecond, memoryBytes, perUserBytes, commands });
+      levels.push({ users: level, addSeconds: round(addSeconds, 1), usersPerSecond, memory, perUserBytes, perUserRssBytes, commands });
       const noisy = level < 100 ? ', noisy below 100 users' : '';
-      printLevel(log, `${level} users hosted (added at ${usersPerSecond}/s; host ${mib(memoryBytes)} MiB, ${round(perUserBytes / 1024, 0)} KiB per user over the empty host's ${mib(empty)} MiB${noisy})`, commands);
+      printLevel(log, `${level} users hosted (added at ${usersPerSecond}/s; host ${mib(memory.pssBytes)} MiB, ${round(perUserBytes / 1024, 0)} KiB per user over the empty host's ${mib(empty.pssBytes)} MiB${noisy})`, commands);
     } catch (error) {
       failed = `${level} users: ${(error as Error).message}`;
       log(`      FAILED: ${failed}`);
       break;
     }
   }
-  return { emptyHostBytes: empty, levels: levels.map((l) => ({ ...l, commands: summaryOf(l.commands) })), failed };
+  return { emptyHost: empty, levels: levels.map((l) => ({ ...l, commands: summaryOf(l.commands) })), failed };
 }
 
 async function growth(target: MailTarget, opts: GrowthOptions, log: Log) {
