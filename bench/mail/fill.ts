@@ -24,10 +24,14 @@ export interface FillPlan {
   message: (i: number) => { raw: Buffer; flags: readonly string[] };
   connections?: number;
   inFlight?: number;
+  /** performance.now() after which no more APPENDs are started: the fill may stop short of `to`. */
+  deadlineMs?: number;
 }
 
 export interface FillResult {
+  /** Messages appended: from .. from + messages - 1, all of them unless the deadline came first. */
   messages: number;
+  complete: boolean;
   seconds: number;
   perSecond: number;
   method: 'APPEND' | 'MULTIAPPEND';
@@ -53,7 +57,7 @@ export async function fillFolder(plan: FillPlan): Promise<FillResult> {
   const method = probe.capabilities.has('MULTIAPPEND') ? 'MULTIAPPEND' : 'APPEND';
   if (count === 0) {
     await probe.close();
-    return { messages: 0, seconds: 0, perSecond: 0, method };
+    return { messages: 0, complete: true, seconds: 0, perSecond: 0, method };
   }
   const perCommand = method === 'MULTIAPPEND' ? FILL_BATCH : 1;
   const inFlight = probe.literalPlus ? (plan.inFlight ?? FILL_IN_FLIGHT) : 1;
@@ -63,7 +67,7 @@ export async function fillFolder(plan: FillPlan): Promise<FillResult> {
   const t0 = performance.now();
   try {
     const lane = async (client: RawImapClient) => {
-      while (next < plan.to) {
+      while (next < plan.to && !(plan.deadlineMs !== undefined && performance.now() > plan.deadlineMs)) {
         const first = next;
         next = Math.min(plan.to, next + perCommand);
         const parts: (string | Buffer)[] = [`APPEND ${quote(plan.folder)}`];
@@ -81,5 +85,6 @@ export async function fillFolder(plan: FillPlan): Promise<FillResult> {
     await Promise.all(clients.map((c) => c.close()));
   }
   const seconds = (performance.now() - t0) / 1000;
-  return { messages: count, seconds: round(seconds, 2), perSecond: round(count / seconds, 1), method };
+  const appended = next - plan.from;
+  return { messages: appended, complete: next === plan.to, seconds: round(seconds, 2), perSecond: round(appended / seconds, 1), method };
 }

@@ -8,7 +8,8 @@
 //            memory (per hosted user) and the same commands for one of them. Only where the target
 //            has such a host (POST: another node of the lab); the reference keeps nothing per user
 //            until the user logs in, so this part is POST's alone.
-// A level whose fill would not end within the fill budget (at the rate measured so far) is skipped.
+// A level whose fill would not end within the fill budget (at the rate measured so far) is skipped, and
+// a fill that runs out of budget stops where it is; the levels measured before are kept.
 import { randomBytes } from 'node:crypto';
 import { round } from '../stats';
 import { appendCommand, fillFolder, loggedIn, type FillResult } from './fill';
@@ -177,10 +178,15 @@ async function folderGrowth(target: MailTarget, opts: GrowthOptions, log: Log) {
       }
       try {
         if (levels.length > 0) expectOk(await session.command('UNSELECT'), 'UNSELECT'); // no open session watches the fill
-        const level = await folderLevel(target, session, user, counter, messages, opts);
-        fillMs += level.fill.seconds * 1000;
+        const { fill, level } = await folderLevel(target, session, user, counter, messages, performance.now() + opts.fillBudgetMs - fillMs, opts);
+        fillMs += fill.seconds * 1000;
+        if (!level) {
+          skipped.push(`${messages} messages: the fill budget of ${opts.fillBudgetMs / 1000} s ran out at ${counter.count} messages (${fill.perSecond} msg/s)`);
+          log(`      folder growth stops before ${skipped.at(-1)}`);
+          break;
+        }
         levels.push(level);
-        const { fill, serverMemoryBytes, openFolderBytes } = level;
+        const { serverMemoryBytes, openFolderBytes } = level;
         printLevel(log, `folder of ${messages} (filled at ${fill.perSecond} msg/s by ${fill.method}; server ${serverMemoryBytes === null ? '-' : mib(serverMemoryBytes)} MiB, +${openFolderBytes === null ? '-' : round(openFolderBytes / 1024, 0)} KiB per open folder)`, level.commands);
       } catch (error) {
         // Keep the levels measured so far: a server that fails at this size is a finding, not a lost run.
@@ -196,8 +202,11 @@ async function folderGrowth(target: MailTarget, opts: GrowthOptions, log: Log) {
   return { levels: levels.map((l) => ({ ...l, commands: summaryOf(l.commands), serverCpuMsPerOp: serverCpuMsPerOp(l) })), skipped, failed };
 }
 
-/** Fills the folder up to `messages`, times the commands on it, and takes the server's memory. */
-async function folderLevel(target: MailTarget, session: RawImapClient, user: MailUser, counter: { count: number }, messages: number, opts: GrowthOptions): Promise<FolderLevel> {
+/**
+ * Fills the folder up to `messages` (stopping at `deadlineMs`: then there is no level, the folder
+ * holds what the counter says), times the commands on it, and takes the server's memory.
+ */
+async function folderLevel(target: MailTarget, session: RawImapClient, user: MailUser, counter: { count: number }, messages: number, deadlineMs: number, opts: GrowthOptions): Promise<{ fill: FillResult; level?: FolderLevel }> {
   const fill = await fillFolder({
     imap: target.imap,
     user,
@@ -205,13 +214,15 @@ async function folderLevel(target: MailTarget, session: RawImapClient, user: Mai
     from: counter.count,
     to: messages,
     message: (i) => ({ raw: mailboxMessage(i, user.address, opts.messageBytes), flags: mailboxFlags(i) }),
+    deadlineMs,
   });
-  counter.count = messages;
+  counter.count += fill.messages;
+  if (!fill.complete) return { fill };
   const commands = await timeFolderCommands(target, session, user, FOLDER, counter, runsAt(opts, messages), opts);
   const memory = target.serverMemory;
   const serverMemoryBytes = memory ? (await settledMemory(memory)).pssBytes : null;
   const perOpen = memory ? await openFolderBytes(target.imap, user, FOLDER, opts.openFolderSessions, memory) : null;
-  return { messages, fill, commands, serverMemoryBytes, openFolderBytes: perOpen === null ? null : Math.round(perOpen) };
+  return { fill, level: { messages, fill, commands, serverMemoryBytes, openFolderBytes: perOpen === null ? null : Math.round(perOpen) } };
 }
 
 interface UserLevel {

@@ -4,6 +4,7 @@
 // SMTP phases too: mailBench.test.ts.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mailBenchUsers, planMailBench, runMailPhases } from '../../../bench/mail';
+import { fillFolder } from '../../../bench/mail/fill';
 import type { MailTarget } from '../../../bench/mail/target';
 import { startTestServer, type RunningServer } from '../imap/serverFixture';
 
@@ -41,4 +42,13 @@ describe('mail benchmark phases on the in-memory IMAP server', () => {
     expect(growth.folder.levels[1].commands['FETCH 1:* (FLAGS)'].n).toBeGreaterThan(0);
     expect(growth.users).toBeNull(); // no spare host on this target
   }, 120_000);
+
+  it('mail bench: a fill stops at its deadline and says how far it got', async () => {
+    const user = target.users.find((u) => u.address.startsWith('growth@'))!;
+    const message = () => ({ raw: Buffer.from('Subject: x\r\n\r\nbody\r\n'), flags: [] });
+    const stopped = await fillFolder({ imap: target.imap, user, folder: 'INBOX', from: 0, to: 50, message, deadlineMs: performance.now() - 1 });
+    expect(stopped).toMatchObject({ messages: 0, complete: false });
+    const done = await fillFolder({ imap: target.imap, user, folder: 'INBOX', from: 0, to: 50, message, deadlineMs: performance.now() + 60_000 });
+    expect(done).toMatchObject({ messages: 50, complete: true });
+  });
 });
