@@ -71,7 +71,9 @@ const runsAt = (opts: GrowthOptions, messages: number) => (messages >= 100_000 ?
 
 /**
  * The commands timed at each level, on a session with `folder` selected that holds `count()`
- * messages 0 .. count-1 (mailboxMessage); APPEND adds the next ones (and bumps the count).
+ * messages 0 .. count-1 (mailboxMessage); APPEND adds the next ones (and bumps the count). The
+ * first command that fails (a wrong answer, or none within the timeout) ends the level: the figures
+ * of the commands before it are kept, and `failure` says what happened.
  */
 async function timeFolderCommands(
   target: MailTarget,
@@ -82,52 +84,77 @@ async function timeFolderCommands(
   runs: number,
   opts: GrowthOptions,
   login?: { imap: Endpoint },
-): Promise<Record<string, CommandFigures>> {
+): Promise<{ figures: Record<string, CommandFigures>; failure?: string }> {
   const figures: Record<string, CommandFigures> = {};
-  const measure = async (once: (run: number) => Promise<Record<string, number>>) => Object.assign(figures, await measureRuns(target, runs, 1, once));
   const fail = (what: string, why: string): never => {
     throw new ImapProtocolError(`${what} (${counter.count} messages): ${why}`);
   };
+  const commands: [string, (run: number) => Promise<number>][] = [
+    [
+      'SELECT',
+      async () => {
+        const reply = expectOk(await session.command(`SELECT ${quote(folder)}`), 'SELECT');
+        const exists = numberedResponses(reply.untagged, 'EXISTS').at(-1);
+        if (exists !== counter.count) fail('SELECT', `${exists} EXISTS, expected ${counter.count}`);
+        return reply.ms;
+      },
+    ],
+    [
+      'FETCH 1:* (FLAGS)',
+      async () => {
+        const reply = await session.command('FETCH 1:* (FLAGS)');
+        checkFetchAll(reply, counter.count, ['FLAGS'], 'FETCH 1:* (FLAGS)');
+        return reply.ms;
+      },
+    ],
+    [
+      'STORE +FLAGS',
+      async (run) => {
+        const seq = 1 + ((run * 7919) % counter.count);
+        const reply = expectOk(await session.command(`STORE ${seq} +FLAGS (\\Answered)`), 'STORE');
+        if (!fetchResponses(reply.untagged).some((f) => f.seq === seq && flagsOf(f.items.FLAGS)?.includes('\\Answered'))) fail('STORE', 'the answer did not carry the new FLAGS');
+        expectOk(await session.command(`STORE ${seq} -FLAGS.SILENT (\\Answered)`), 'STORE -FLAGS');
+        return reply.ms;
+      },
+    ],
+    [
+      'UID SEARCH SUBJECT',
+      async () => {
+        const reply = expectOk(await session.command(`UID SEARCH SUBJECT ${quote(SUBJECT_TOPICS[TOPIC]!)}`), 'UID SEARCH');
+        const [found, expected] = [searchResults(reply.untagged).length, subjectMatches(counter.count, TOPIC)];
+        if (found !== expected) fail('UID SEARCH SUBJECT', `${found} UIDs, expected ${expected}`);
+        return reply.ms;
+      },
+    ],
+    [
+      'APPEND 4 KiB',
+      async () => {
+        const i = counter.count;
+        const reply = expectOk(await session.command(appendCommand(folder, mailboxFlags(i)), mailboxMessage(i, user.address, opts.messageBytes)), 'APPEND');
+        counter.count++;
+        return reply.ms;
+      },
+    ],
+  ];
   if (login) {
-    await measure(async () => {
-      const client = await RawImapClient.connect(login.imap);
-      const reply = expectOk(await client.command(`LOGIN ${quote(user.address)} ${quote(user.password)}`), 'LOGIN');
-      await client.close();
-      return { LOGIN: reply.ms };
-    });
+    commands.unshift([
+      'LOGIN',
+      async () => {
+        const client = await RawImapClient.connect(login.imap);
+        const reply = expectOk(await client.command(`LOGIN ${quote(user.address)} ${quote(user.password)}`), 'LOGIN');
+        await client.close();
+        return reply.ms;
+      },
+    ]);
   }
-  await measure(async () => {
-    const reply = expectOk(await session.command(`SELECT ${quote(folder)}`), 'SELECT');
-    const exists = numberedResponses(reply.untagged, 'EXISTS').at(-1);
-    if (exists !== counter.count) fail('SELECT', `${exists} EXISTS, expected ${counter.count}`);
-    return { SELECT: reply.ms };
-  });
-  await measure(async () => {
-    const reply = await session.command('FETCH 1:* (FLAGS)');
-    checkFetchAll(reply, counter.count, ['FLAGS'], 'FETCH 1:* (FLAGS)');
-    return { 'FETCH 1:* (FLAGS)': reply.ms };
-  });
-  await measure(async (run) => {
-    const seq = 1 + ((run * 7919) % counter.count);
-    const reply = expectOk(await session.command(`STORE ${seq} +FLAGS (\\Answered)`), 'STORE');
-    const fetched = fetchResponses(reply.untagged);
-    if (!fetched.some((f) => f.seq === seq && flagsOf(f.items.FLAGS)?.includes('\\Answered'))) fail('STORE', 'the answer did not carry the new FLAGS');
-    expectOk(await session.command(`STORE ${seq} -FLAGS.SILENT (\\Answered)`), 'STORE -FLAGS');
-    return { 'STORE +FLAGS': reply.ms };
-  });
-  await measure(async () => {
-    const reply = expectOk(await session.command(`UID SEARCH SUBJECT ${quote(SUBJECT_TOPICS[TOPIC]!)}`), 'UID SEARCH');
-    const found = searchResults(reply.untagged).length;
-    if (found !== subjectMatches(counter.count, TOPIC)) fail('UID SEARCH SUBJECT', `${found} UIDs, expected ${subjectMatches(counter.count, TOPIC)}`);
-    return { 'UID SEARCH SUBJECT': reply.ms };
-  });
-  await measure(async () => {
-    const i = counter.count;
-    const reply = expectOk(await session.command(appendCommand(folder, mailboxFlags(i)), mailboxMessage(i, user.address, opts.messageBytes)), 'APPEND');
-    counter.count++;
-    return { 'APPEND 4 KiB': reply.ms };
-  });
-  return figures;
+  for (const [label, once] of commands) {
+    try {
+      Object.assign(figures, await measureRuns(target, runs, 1, async (run) => ({ [label]: await once(run) })));
+    } catch (error) {
+      return { figures, failure: `${label}: ${(error as Error).message}` };
+    }
+  }
+  return { figures };
 }
 
 /** What `sessions` more sessions with the folder selected cost the server, per session. */
@@ -156,6 +183,8 @@ interface FolderLevel {
   commands: Record<string, CommandFigures>;
   serverMemoryBytes: number | null;
   openFolderBytes: number | null;
+  /** The command that failed at this size (the figures of those before it are kept). */
+  failure?: string;
 }
 
 async function folderGrowth(target: MailTarget, opts: GrowthOptions, log: Log) {
@@ -188,6 +217,7 @@ async function folderGrowth(target: MailTarget, opts: GrowthOptions, log: Log) {
         levels.push(level);
         const { serverMemoryBytes, openFolderBytes } = level;
         printLevel(log, `folder of ${messages} (filled at ${fill.perSecond} msg/s by ${fill.method}; server ${serverMemoryBytes === null ? '-' : mib(serverMemoryBytes)} MiB, +${openFolderBytes === null ? '-' : round(openFolderBytes / 1024, 0)} KiB per open folder)`, level.commands);
+        if (level.failure) throw new Error(level.failure);
       } catch (error) {
         // Keep the levels measured so far: a server that fails at this size is a finding, not a lost run.
         failed = `folder of ${messages} messages: ${(error as Error).message}`;
@@ -218,7 +248,8 @@ async function folderLevel(target: MailTarget, session: RawImapClient, user: Mai
   });
   counter.count += fill.messages;
   if (!fill.complete) return { fill };
-  const commands = await timeFolderCommands(target, session, user, FOLDER, counter, runsAt(opts, messages), opts);
+  const { figures: commands, failure } = await timeFolderCommands(target, session, user, FOLDER, counter, runsAt(opts, messages), opts);
+  if (failure) return { fill, level: { messages, fill, commands, serverMemoryBytes: null, openFolderBytes: null, failure } };
   const memory = target.serverMemory;
   const serverMemoryBytes = memory ? (await settledMemory(memory)).pssBytes : null;
   const perOpen = memory ? await openFolderBytes(target.imap, user, FOLDER, opts.openFolderSessions, memory) : null;
@@ -263,18 +294,20 @@ async function userGrowth(target: MailTarget, opts: GrowthOptions, log: Log) {
       }
       const memory = await settledMemory(() => host.memory());
       const session = await loggedIn(host.imap, probe, COMMAND_TIMEOUT_MS);
-      let commands: Record<string, CommandFigures>;
+      let timed: Awaited<ReturnType<typeof timeFolderCommands>>;
       try {
-        commands = await timeFolderCommands(target, session, probe, 'INBOX', counter, opts.runs, opts, { imap: host.imap });
+        timed = await timeFolderCommands(target, session, probe, 'INBOX', counter, opts.runs, opts, { imap: host.imap });
       } finally {
         await session.close();
       }
+      const commands = timed.figures;
       const perUserBytes = Math.round((memory.pssBytes - empty.pssBytes) / level);
       const perUserRssBytes = Math.round((memory.rssBytes - empty.rssBytes) / level);
       const usersPerSecond = round((level - hosted) / addSeconds, 2);
       levels.push({ users: level, addSeconds: round(addSeconds, 1), usersPerSecond, memory, perUserBytes, perUserRssBytes, commands });
       const noisy = level < 100 ? ', noisy below 100 users' : '';
       printLevel(log, `${level} users hosted (added at ${usersPerSecond}/s; host ${mib(memory.pssBytes)} MiB, ${round(perUserBytes / 1024, 0)} KiB per user over the empty host's ${mib(empty.pssBytes)} MiB${noisy})`, commands);
+      if (timed.failure) throw new Error(timed.failure); // the levels measured so far are kept
     } catch (error) {
       failed = `${level} users: ${(error as Error).message}`;
       log(`      FAILED: ${failed}`);
