@@ -184,7 +184,7 @@ export async function runMailBench(opts: MailBenchOptions) {
       else printRows(rows, log);
     }
   }
-  for (const problem of problems) log(`  INVALID: ${problem}`);
+  for (const problem of problems) log(`  PROBLEM: ${problem}`);
   const valid = problems.length === 0;
   const options = Object.fromEntries(plan.map(({ phase, options }) => [phase.name, options]));
   return { size: opts.size, phases: plan.map((p) => p.phase.name), options, reference: referenceOutcomes, post: postOutcomes, comparison, valid, problems };

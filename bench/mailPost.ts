@@ -30,11 +30,18 @@ async function post(args: string[]): Promise<string> {
   return (await run(exe, argv, { timeout: LAB_COMMAND_TIMEOUT_MS })).stdout;
 }
 
-async function addUsers(client: LabClient, lab: LabFile, node: LabNode, users: readonly MailUser[], log: Log): Promise<void> {
-  await inPool(users, USER_ADD_CONCURRENCY, async (u, i) => {
-    await addUser(client, node, lab.orgs[0]!.ca, u.address, u.password);
+/** Creates and hosts the users on `node`, a few at once; returns those that failed (the others are hosted). */
+async function addUsers(client: LabClient, lab: LabFile, node: LabNode, users: readonly MailUser[], log: Log): Promise<{ failed: { user: MailUser; error: string }[] }> {
+  const failed: { user: MailUser; error: string }[] = [];
+  await inPool(users, USER_ADD_CONCURRENCY, async (user, i) => {
+    try {
+      await addUser(client, node, lab.orgs[0]!.ca, user.address, user.password);
+    } catch (error) {
+      failed.push({ user, error: (error as Error).message });
+    }
     if ((i + 1) % USER_ADD_PROGRESS_EVERY === 0) log(`      ${i + 1} of ${users.length} users added to node ${node.id.slice(0, 12)}`);
   });
+  return { failed };
 }
 
 export const postMailTarget: MailTargetProvider = async (users) => {
@@ -50,7 +57,8 @@ export const postMailTarget: MailTargetProvider = async (users) => {
     const lab = readLab((await post(['lab', 'up', '--nodes', String(BENCH_LAB_NODES), '--orgs', domain, '--dir', dir, '--no-dashboard'])).trim());
     const [node, spare] = [lab.nodes[0]!, lab.nodes[1]!];
     client = await LabClient.connect(lab);
-    await addUsers(client, lab, node, users, () => {});
+    const { failed } = await addUsers(client, lab, node, users, () => {});
+    if (failed.length > 0) throw new Error(`POST: ${failed.length} of the benchmark's users could not be created, e.g. ${failed[0]!.user.address}: ${failed[0]!.error}`);
     const labClient = client;
     const pids = lab.nodes.map((n) => n.pid);
     return {

@@ -17,7 +17,7 @@ import { measureRuns, type CommandFigures } from './measure';
 import { mailboxFlags, mailboxMessage, MAIL_DOMAIN, SUBJECT_TOPICS, subjectMatches } from './messages';
 import { definePhase, type BenchSize, type Comparison } from './phase';
 import { checkFetchAll, expectOk, fetchResponses, flagsOf, ImapProtocolError, numberedResponses, quote, RawImapClient, searchResults } from './rawImap';
-import { cpuMeter, cpuText, mib, sleep, userNamed, warnIfClientBound, type Endpoint, type Log, type MailTarget, type MailUser, type MemorySample } from './target';
+import { cpuMeter, cpuText, mib, sleep, userNamed, warnIfClientBound, type Endpoint, type Log, type MailTarget, type MailUser, type MemorySample, type SpareHost } from './target';
 
 export interface GrowthOptions {
   folderLevels: number[];
@@ -256,6 +256,29 @@ async function folderLevel(target: MailTarget, session: RawImapClient, user: Mai
   return { fill, level: { messages, fill, commands, serverMemoryBytes, openFolderBytes: perOpen === null ? null : Math.round(perOpen) } };
 }
 
+const REPLACEMENT_ROUNDS_MAX = 3;
+
+/**
+ * Hosts the users; one whose creation fails is replaced by a user of another address (a few rounds),
+ * so the host reaches its count. Returns the users hosted and the failures (each a finding about the target).
+ */
+async function addWithReplacements(host: SpareHost, users: readonly MailUser[], log: Log): Promise<{ hosted: MailUser[]; failures: string[] }> {
+  const failures: string[] = [];
+  const hosted: MailUser[] = [];
+  let batch = users;
+  for (let round = 1; batch.length > 0; round++) {
+    const { failed } = await host.addUsers(batch, log);
+    hosted.push(...batch.filter((u) => !failed.some((f) => f.user === u)));
+    for (const { user, error } of failed) {
+      failures.push(`${user.address}: ${error}`);
+      log(`      could not create ${user.address}${round <= REPLACEMENT_ROUNDS_MAX ? ', creating another user instead' : ''}: ${error}`);
+    }
+    if (failed.length > 0 && round > REPLACEMENT_ROUNDS_MAX) throw new Error(`${failed.length} users could not be created after ${REPLACEMENT_ROUNDS_MAX} rounds of replacements, e.g. ${failures.at(-1)}`);
+    batch = failed.map(({ user }) => ({ address: user.address.replace('@', `r${round}@`), password: user.password }));
+  }
+  return { hosted, failures };
+}
+
 interface UserLevel {
   users: number;
   addSeconds: number;
@@ -277,17 +300,21 @@ async function userGrowth(target: MailTarget, opts: GrowthOptions, log: Log) {
     address: `host${String(i + 1).padStart(4, '0')}@${MAIL_DOMAIN}`,
     password: `bench-${randomBytes(9).toString('base64url')}`,
   }));
-  const probe = users[0]!;
   const empty = await settledMemory(() => host.memory());
   const levels: UserLevel[] = [];
   let failed: string | undefined;
+  const creationFailures: string[] = [];
+  const hostedUsers: MailUser[] = [];
   const counter = { count: opts.probeMessages };
   for (const level of opts.userLevels) {
     try {
       const hosted = levels.at(-1)?.users ?? 0;
       const t0 = performance.now();
-      await host.addUsers(users.slice(hosted, level), log);
+      const added = await addWithReplacements(host, users.slice(hosted, level), log);
+      hostedUsers.push(...added.hosted);
+      creationFailures.push(...added.failures);
       const addSeconds = (performance.now() - t0) / 1000;
+      const probe = hostedUsers[0]!; // its commands are timed at every level
       if (hosted === 0) {
         const message = (i: number) => ({ raw: mailboxMessage(i, probe.address, opts.messageBytes), flags: mailboxFlags(i) });
         await fillFolder({ imap: host.imap, user: probe, folder: 'INBOX', from: 0, to: opts.probeMessages, message });
@@ -314,7 +341,7 @@ async function userGrowth(target: MailTarget, opts: GrowthOptions, log: Log) {
       break;
     }
   }
-  return { emptyHost: empty, levels: levels.map((l) => ({ ...l, commands: summaryOf(l.commands) })), failed };
+  return { emptyHost: empty, levels: levels.map((l) => ({ ...l, commands: summaryOf(l.commands) })), failed, creationFailures };
 }
 
 async function growth(target: MailTarget, opts: GrowthOptions, log: Log) {
@@ -336,7 +363,10 @@ export const growthPhase = definePhase<GrowthOptions, GrowthResult>({
   options: growthOptions,
   users: () => ['growth'],
   run: growth,
-  problems: (r) => [r.folder.failed, r.users?.failed].filter((f) => f !== undefined).map((f) => `growth stopped: ${f}`),
+  problems: (r) => [
+    ...[r.folder.failed, r.users?.failed].filter((f) => f !== undefined).map((f) => `growth stopped: ${f}`),
+    ...(r.users?.creationFailures.length ? [`${r.users.creationFailures.length} users could not be created (others were hosted instead), e.g. ${r.users.creationFailures[0]}`] : []),
+  ],
   compare(post, reference) {
     const rows: Comparison[] = [];
     for (const p of post.folder.levels) {

@@ -13,8 +13,8 @@ export interface SpareHost {
   imap: Endpoint;
   /** Memory of the host's processes. */
   memory(): MemorySample;
-  /** Creates the users and hosts them here; resolves once each can log in. */
-  addUsers(users: readonly MailUser[], log: Log): Promise<void>;
+  /** Creates the users and hosts them here; resolves once each can log in, or with those that failed and why. */
+  addUsers(users: readonly MailUser[], log: Log): Promise<{ failed: { user: MailUser; error: string }[] }>;
 }
 
 export interface MailTarget {

@@ -1,27 +1,46 @@
 // The mail benchmark's raw-client phases (latency, mixed, growth) at a tiny size against the real IMAP
-// server over the in-memory backend: every phase produces figures, and the mixed workload's
-// consistency checker finds 0 errors on a correct server. (Against POST and the reference, with the
-// SMTP phases too: mailBench.test.ts.)
+// server over the in-memory backend (a second one is the spare host of the user-count growth, and
+// refuses to create one user): every phase produces figures, and the mixed workload's consistency
+// checker finds 0 errors on a correct server. (Against POST and the reference, with the SMTP phases
+// too: mailBench.test.ts.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mailBenchUsers, planMailBench, runMailPhases } from '../../../bench/mail';
 import { fillFolder } from '../../../bench/mail/fill';
-import type { MailTarget } from '../../../bench/mail/target';
+import { growthPhase } from '../../../bench/mail/growth';
+import type { MailTarget, MailUser } from '../../../bench/mail/target';
+import { processesMemory } from '../../../bench/reference/processes';
 import { startTestServer, type RunningServer } from '../imap/serverFixture';
 
 let running: RunningServer;
+let spare: RunningServer;
 let target: MailTarget;
+const refused: string[] = [];
 const plan = planMailBench({ size: 'tiny', phases: ['latency', 'mixed', 'growth'] });
 
 beforeAll(async () => {
   running = await startTestServer();
+  spare = await startTestServer();
   const users = mailBenchUsers(plan);
   for (const user of users) running.store.addUser(user.address, user.password);
   const endpoint = { host: '127.0.0.1', port: running.server.port };
-  target = { name: 'in-memory IMAP', imap: endpoint, smtp: endpoint, users };
+  const addUsers = async (more: readonly MailUser[]) => {
+    const failed: { user: MailUser; error: string }[] = [];
+    for (const user of more) {
+      // The first user of the second batch is refused once, as a target may refuse one under load.
+      if (more.length === 1 && refused.length === 0 && user.address.startsWith('host0002')) {
+        refused.push(user.address);
+        failed.push({ user, error: 'refused by the test' });
+      } else spare.store.addUser(user.address, user.password);
+    }
+    return { failed };
+  };
+  const spareHost = { imap: { host: '127.0.0.1', port: spare.server.port }, memory: () => processesMemory([process.pid]), addUsers };
+  target = { name: 'in-memory IMAP', imap: endpoint, smtp: endpoint, users, spareHost };
 });
 
 afterAll(async () => {
   await running?.server.close();
+  await spare?.server.close();
 });
 
 describe('mail benchmark phases on the in-memory IMAP server', () => {
@@ -40,7 +59,11 @@ describe('mail benchmark phases on the in-memory IMAP server', () => {
     for (const command of ['LOGIN', 'SELECT', 'FETCH', 'STORE', 'APPEND']) expect(mixed.perCommand[command].n, command).toBeGreaterThan(0);
     expect(growth.folder.levels.map((l: { messages: number }) => l.messages)).toEqual([20, 60]);
     expect(growth.folder.levels[1].commands['FETCH 1:* (FLAGS)'].n).toBeGreaterThan(0);
-    expect(growth.users).toBeNull(); // no spare host on this target
+    expect(growth.users.levels.map((l: { users: number }) => l.users)).toEqual([1, 2]);
+    expect(growth.users.levels[1].commands.LOGIN.n).toBeGreaterThan(0);
+    expect(refused).toEqual(['host0002@bench.example']);
+    expect(growth.users.creationFailures).toEqual(['host0002@bench.example: refused by the test']);
+    expect(growthPhase.problems!(growth)).toEqual(['1 users could not be created (others were hosted instead), e.g. host0002@bench.example: refused by the test']);
   }, 120_000);
 
   it('mail bench: a fill stops at its deadline and says how far it got', async () => {
