@@ -133,8 +133,10 @@ export function processesMemory(pids: readonly number[]): MemorySample {
     let text: string;
     try {
       text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-    } catch {
-      continue; // exited meanwhile
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ESRCH') continue; // exited meanwhile
+      throw error;
     }
     const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0) * 1024;
     sample.rssBytes += kib('Rss');
