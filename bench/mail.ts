@@ -24,8 +24,7 @@ import { sleep, type Log, type MailTarget, type MailTargetProvider, type MailUse
 import { startReferenceMail } from './reference/mailServer';
 import { type Bench, round } from './stats';
 
-export type { Endpoint, MailTarget, MailTargetProvider, MailUser, MemorySample, SpareHost } from './mail/target';
-export { MAIL_DOMAIN };
+export type { MailTarget, MailTargetProvider, MailUser } from './mail/target';
 
 /** In the order they run: growth last, as it leaves the largest folder and the most users behind. */
 export const MAIL_PHASES: readonly MailPhase[] = [endToEndPhase, imapClientsPhase, commandLatencyPhase, mixedWorkloadPhase, smtpMatrixPhase, growthPhase];
@@ -189,8 +188,6 @@ export async function runMailBench(opts: MailBenchOptions) {
   const options = Object.fromEntries(plan.map(({ phase, options }) => [phase.name, options]));
   return { size: opts.size, phases: plan.map((p) => p.phase.name), options, reference: referenceOutcomes, post: postOutcomes, comparison, valid, problems };
 }
-
-export type MailBenchResult = Awaited<ReturnType<typeof runMailBench>>;
 
 export const mailBench: Bench = {
   name: 'mail',
