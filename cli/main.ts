@@ -26,7 +26,7 @@ const commands: Record<string, { run: (argv: string[]) => Promise<void>; summary
   block: { run: blockCommand, summary: 'block put|get|where ... --lab FILE          data into and out of the ring' },
   machines: { run: machinesCommand, summary: 'machines export --out DIR                 every machine definition as JSON, for the XState visualizer' },
   scenario: { run: scenarioCommand, summary: 'scenario list | run NAME|all [--sim --seed N | --lab FILE]   fault injection, judged by checkers' },
-  bench: { run: benchCommand, summary: 'bench NAME|all [--quick] [--json]         benchmarks, each against its baseline' },
+  bench: { run: benchCommand, summary: 'bench NAME|all [--quick] [--phase LIST] [--json]   benchmarks, each against its baseline' },
 };
 
 function usage(): string {
