@@ -1,27 +1,37 @@
 // The replica manager's housekeeping passes (scheduled one at a time by replicaManager.machine):
 //
-// - repair: every key held here goes to the k nodes that should hold it by the current leaf set;
-//   a key this node should no longer hold is deleted once all k of its replicas confirmed a verified
-//   copy (hand-over: nothing is deleted on a guess).
+// - repair: every key held here goes to the k nodes that should hold it by the current leaf set:
+//   blocks are offered (signed lists of ids and leases) and each replica fetches what it lacks in
+//   bulk (repairFetcher.ts), once however many holders offered it; signed objects are pushed. A key
+//   this node should no longer hold is deleted once all k of its replicas confirmed a verified copy
+//   (hand-over: nothing is deleted on a guess; a copy still being fetched is confirmed next pass).
 // - anti-entropy: compare a range digest with the clockwise neighbour over the arc between the two
-//   (both must hold every key there); on a mismatch, list both sides and fetch what is missing here;
-//   then a repair pass pushes what is missing there and on the other replicas.
+//   (both must hold every key there); on a mismatch, list the neighbour's side (signed pages, offers
+//   like a repair's) and fetch what is missing here; then a repair pass offers what is missing there
+//   and on the other replicas.
 // - gc: collect blocks whose lease ended.
 // - scrub: re-verify a bounded batch of local copies; a corrupt copy is dropped and fetched again.
+import { type InsertAuthValue, signOffer, type StorageSigner } from '../../crypto/insertAuth';
 import type { LocalStore, StoredDropEntry } from '../../infra/store/port';
 import type { Clock, Log } from '../../infra/ports';
 import { ErrorCodes } from '../../protocol/errors';
 import { DROP_LIST_ENTRIES_MAX, DROP_PAGE_BYTES_MAX, REPAIR_TRANSFERS_IN_FLIGHT_MAX, SCRUB_BLOCKS_PER_PASS, STORAGE_BATCH_IDS_MAX, type StorageTimings } from '../../protocol/limits';
-import { BlockData, BlockGet, Digest, DigestReply, Has, HasReply, ObjectData, ObjectGet, Scan, ScanReply } from '../../protocol/storage';
+import { BlockOffer, BlockOfferReply, Digest, DigestReply, Has, HasReply, ObjectData, ObjectGet, type OfferedBlock, Scan, ScanReply } from '../../protocol/storage';
 import { decodeEnvelope, DropHas, DropHasReply, DropPutReply, DropSync, type Envelope } from '../../protocol/notify';
+import { offerDigest } from '../../storage/repair';
 import { applyBlockPut, applyObjectPut, getVerifiedBlock, getVerifiedObject } from '../../storage/replicaStore';
 import { checkSignedObject } from '../../storage/signedObject';
 import type { Metrics } from '../metrics';
 import type { Peers } from './peers';
+import type { OfferAnswer } from './replicaHandlers';
 import type { StorageClient } from './storageClient';
 
 export interface PassDeps {
   readonly self: string;
+  /** This node as a member: signs its repair offers. */
+  readonly signer: StorageSigner;
+  /** Take an offer of blocks as if it had arrived from its signer (anti-entropy pages are offers). */
+  readonly takeOffer: (offer: { blocks: readonly OfferedBlock[]; verify: boolean; auth?: InsertAuthValue }) => Promise<OfferAnswer>;
   readonly store: () => LocalStore;
   readonly peers: Peers;
   readonly clock: Clock;
@@ -74,6 +84,9 @@ async function allEntries(store: LocalStore) {
 
 export interface RepairReport {
   readonly checked: number;
+  /** Blocks offered to replicas that lacked them (they fetch them). */
+  readonly offered: number;
+  /** Signed objects pushed to replicas that lacked them. */
   readonly pushed: number;
   readonly handedOver: number;
   readonly unreachable: number;
@@ -186,38 +199,36 @@ export async function repairPass(d: PassDeps): Promise<RepairReport> {
   const objectSeq = new Map(objects.map((o) => [o.id, o.seq]));
   const confirmed = new Map<string, Set<string>>();
   const confirm = (id: string, node: string) => (confirmed.get(id) ?? (confirmed.set(id, new Set()), confirmed.get(id)!)).add(node);
+  let offered = 0;
   let pushed = 0;
   let unreachable = 0;
 
-  // Ask each replica what it lacks, then push the missing copies, many transfers at a time.
-  const pushes: { node: string; id: string; kind: 'block' | 'object' }[] = [];
+  // Offer each replica the blocks it should hold (it fetches what it lacks); ask it which objects it
+  // lacks and push those. Many replicas at a time.
+  const pushes: { node: string; id: string }[] = [];
   await inParallel([...wants], REPAIR_TRANSFERS_IN_FLIGHT_MAX, async ([node, w]) => {
     for (const [ids, verify] of [[w.blocks, false], [w.verifyBlocks, true]] as const)
       for (const batch of chunked(ids, STORAGE_BATCH_IDS_MAX)) {
-        const r = await d.peers.request(node, Has, { blocks: batch, objects: [], verify }, HasReply, d.timings.requestTimeoutMs);
-        if (!r.ok) return void unreachable++;
-        batch.forEach((id, i) => (r.body.blocks[i] ? confirm(id, node) : pushes.push({ node, id, kind: 'block' })));
+        const blocksOffered = batch.map((id) => {
+          const m = blockMeta.get(id)!;
+          return { id, expiresAtMs: m.expiresAtMs, insertedBy: m.insertedBy, sizeBytes: m.sizeBytes };
+        });
+        const auth = await signOffer(d.signer, offerDigest(blocksOffered));
+        const r = await d.peers.request(node, BlockOffer, { blocks: blocksOffered, verify, auth }, BlockOfferReply, d.timings.requestTimeoutMs);
+        if (!r.ok || !r.body.ok || !r.body.held) {
+          if (r.ok) d.log.warn('storage.repair.offer_refused', { to: node, code: r.body.code, message: r.body.message });
+          return void unreachable++;
+        }
+        const held = r.body.held;
+        batch.forEach((id, i) => (held[i] ? confirm(id, node) : offered++));
       }
     for (const batch of chunked(w.objects, STORAGE_BATCH_IDS_MAX)) {
       const r = await d.peers.request(node, Has, { blocks: [], objects: batch, verify: false }, HasReply, d.timings.requestTimeoutMs);
       if (!r.ok) return void unreachable++;
-      batch.forEach((id, i) => ((r.body.objects[i] ?? 0) >= (objectSeq.get(id) ?? 0) ? confirm(id, node) : pushes.push({ node, id, kind: 'object' })));
+      batch.forEach((id, i) => ((r.body.objects[i] ?? 0) >= (objectSeq.get(id) ?? 0) ? confirm(id, node) : pushes.push({ node, id })));
     }
   });
-  await inParallel(pushes, REPAIR_TRANSFERS_IN_FLIGHT_MAX, async ({ node, id, kind }) => {
-    if (kind === 'block') {
-      const local = await getVerifiedBlock(store, id);
-      if (local.status !== 'ok') return;
-      const meta = blockMeta.get(id)!;
-      try {
-        await d.client.putBlockAs(id, local.bytes, meta.expiresAtMs, meta.insertedBy, [node]);
-        confirm(id, node);
-        pushed++;
-      } catch (e) {
-        d.log.debug('storage.repair.push_failed', { block: id, to: node, error: (e as Error).message });
-      }
-      return;
-    }
+  await inParallel(pushes, REPAIR_TRANSFERS_IN_FLIGHT_MAX, async ({ node, id }) => {
     const o = await getVerifiedObject(store, id);
     if (!o) return;
     const r = await d.client.putObjectTo(o, undefined, [node]);
@@ -238,43 +249,51 @@ export async function repairPass(d: PassDeps): Promise<RepairReport> {
     handedOver++;
   }
   const drops = await repairDrops(d);
-  if (pushed) d.metrics.inc('post_storage_repair_pushed_total', 'Copies pushed to replicas that lacked them', undefined, pushed);
+  if (offered) d.metrics.inc('post_storage_repair_offered_total', 'Blocks offered to replicas that lacked them (they fetch them)', undefined, offered);
+  if (pushed) d.metrics.inc('post_storage_repair_pushed_total', 'Signed objects pushed to replicas that lacked them', undefined, pushed);
   if (handedOver) d.metrics.inc('post_storage_handed_over_total', 'Local copies dropped after their new replicas confirmed them', undefined, handedOver);
-  return { checked: blocks.length + objects.length, pushed, handedOver, unreachable, dropEntriesPushed: drops.pushed };
+  return { checked: blocks.length + objects.length, offered, pushed, handedOver, unreachable, dropEntriesPushed: drops.pushed };
 }
 
-/** Digest the arc shared with the clockwise neighbour; on a mismatch fetch what is missing here. */
-export async function antiEntropyPass(d: PassDeps): Promise<{ fetched: number; mismatch: boolean }> {
+/**
+ * Digest the arc shared with the clockwise neighbour; on a mismatch list the neighbour's side: the
+ * blocks missing here are queued for fetching (a listed page is a signed offer), missing or older
+ * objects are fetched and verified.
+ */
+export async function antiEntropyPass(d: PassDeps): Promise<{ fetched: number; queued: number; mismatch: boolean }> {
   const neighbour = d.clockwiseNeighbour();
-  if (!neighbour) return { fetched: 0, mismatch: false };
+  if (!neighbour) return { fetched: 0, queued: 0, mismatch: false };
   const store = d.store();
   const range = { lo: d.self, hi: neighbour };
   const theirs = await d.peers.request(neighbour, Digest, range, DigestReply, d.timings.requestTimeoutMs);
-  if (!theirs.ok) return { fetched: 0, mismatch: false };
+  if (!theirs.ok) return { fetched: 0, queued: 0, mismatch: false };
   const ours = await store.rangeDigest(range);
   const same = (a: { count: number; xor: string }, b: { count: number; xor: string }) => a.count === b.count && a.xor === b.xor;
-  if (same(ours.blocks, theirs.body.blocks) && same(ours.objects, theirs.body.objects)) return { fetched: 0, mismatch: false };
+  if (same(ours.blocks, theirs.body.blocks) && same(ours.objects, theirs.body.objects)) return { fetched: 0, queued: 0, mismatch: false };
   d.metrics.inc('post_storage_antientropy_mismatches_total', 'Anti-entropy digests that differed from a neighbour\'s');
   let fetched = 0;
+  let queued = 0;
   for (const what of ['blocks', 'objects'] as const) {
     for (let afterId: string | undefined; ; ) {
       const page = await d.peers.request(neighbour, Scan, { what, ...range, afterId, limit: STORAGE_BATCH_IDS_MAX }, ScanReply, d.timings.requestTimeoutMs);
       if (!page.ok) break;
-      for (const b of page.body.blocks) if (!(await store.hasBlock(b.id)) && (await fetchBlockFrom(d, neighbour, b))) fetched++;
+      if (page.body.blocks.length > 0) {
+        const taken = await d.takeOffer({ blocks: page.body.blocks, verify: false, auth: page.body.auth });
+        if (!taken.ok) {
+          d.log.warn('storage.antientropy.refused', { from: neighbour, code: taken.code, message: taken.message });
+          break;
+        }
+        queued += taken.queued;
+      }
       for (const o of page.body.objects) if (((await store.getObject(o.id))?.seq ?? 0) < o.seq && (await fetchObjectFrom(d, neighbour, o.id))) fetched++;
       const ids = what === 'blocks' ? page.body.blocks.map((b) => b.id) : page.body.objects.map((o) => o.id);
       if (!page.body.more || ids.length === 0) break;
       afterId = ids[ids.length - 1];
     }
   }
-  if (fetched) d.metrics.inc('post_storage_antientropy_fetched_total', 'Copies fetched by anti-entropy', undefined, fetched);
-  return { fetched, mismatch: true };
-}
-
-async function fetchBlockFrom(d: PassDeps, node: string, b: { id: string; expiresAtMs: number; insertedBy: string }): Promise<boolean> {
-  const r = await d.peers.request(node, BlockGet, { id: b.id }, BlockData, d.timings.requestTimeoutMs);
-  if (!r.ok || !r.body.found || !r.body.block) return false;
-  return (await applyBlockPut(d.store(), b.id, r.body.block, { expiresAtMs: b.expiresAtMs, insertedBy: b.insertedBy })).ok;
+  if (fetched) d.metrics.inc('post_storage_antientropy_fetched_total', 'Signed objects fetched by anti-entropy', undefined, fetched);
+  if (queued) d.metrics.inc('post_storage_antientropy_queued_total', 'Blocks anti-entropy found missing here and queued for fetching', undefined, queued);
+  return { fetched, queued, mismatch: true };
 }
 
 async function fetchObjectFrom(d: PassDeps, node: string, id: string): Promise<boolean> {

@@ -11,13 +11,14 @@ import { type Clock, type Log, publishQuietly, type Transport } from '../../infr
 import { type PassName, replicaManagerMachine } from '../../machines/replicaManager.machine';
 import { kClosest } from '../../overlay/id';
 import { ErrorCodes, PostError } from '../../protocol/errors';
-import { LEAF_SET_SIZE, STORAGE_BATCH_IDS_MAX, STORAGE_TIMINGS, type StorageTimings } from '../../protocol/limits';
+import { LEAF_SET_SIZE, QUOTA_BYTES_PER_MEMBER, STORAGE_BATCH_IDS_MAX, STORAGE_TIMINGS, type StorageTimings } from '../../protocol/limits';
 import { Has, HasReply, LOCATE_APP, LocateReply, ObjectData, ObjectGet } from '../../protocol/storage';
 import { versionHash } from '../../storage/signedObject';
 import type { Metrics } from '../metrics';
 import type { RouterService } from '../router';
 import { antiEntropyPass, type PassDeps, refetchBlock, refetchObject, repairPass, gcPass, scrubPass } from './passes';
 import { Peers } from './peers';
+import { RepairFetcher } from './repairFetcher';
 import { ReplicaHandlers } from './replicaHandlers';
 import { StorageClient } from './storageClient';
 
@@ -45,6 +46,8 @@ export class ReplicaManagerService {
   readonly storage: StorageClient;
   readonly peers: Peers;
   private readonly handlers: ReplicaHandlers;
+  /** Repair's pull side: fetches what holders offered and this node lacks. */
+  private readonly fetcher: RepairFetcher;
   private readonly passDeps: PassDeps;
   private readonly log: Log;
   private ref: ManagerRef | undefined;
@@ -65,13 +68,26 @@ export class ReplicaManagerService {
       metrics: deps.metrics,
       quotaBytes: deps.quotaBytes,
       publish: (subject, bytes) => publishQuietly(deps.transport, subject, bytes, this.log),
+      signer: deps.nodeSigner,
+      fetchOffered: (source, blocks) => this.fetcher.offer(source, blocks),
       onCorrupt: (id, kind) =>
         void (kind === 'block' ? refetchBlock(this.passDeps, id) : refetchObject(this.passDeps, id)).catch((e: Error) =>
           this.log.warn('storage.corrupt.unrepaired', { id, error: e.message }),
         ),
     });
+    this.fetcher = new RepairFetcher({
+      store: () => deps.store,
+      peers: this.peers,
+      log: this.log,
+      metrics: deps.metrics,
+      timings: this.timings,
+      quotaBytes: deps.quotaBytes ?? QUOTA_BYTES_PER_MEMBER,
+      leaseCapAtMs: () => this.handlers.leaseCapAtMs(),
+    });
     this.passDeps = {
       self: deps.router.self,
+      signer: deps.nodeSigner,
+      takeOffer: (offer) => this.handlers.takeOffer(offer),
       store: () => deps.store,
       peers: this.peers,
       clock: deps.clock,
@@ -113,6 +129,7 @@ export class ReplicaManagerService {
     this.membership?.unsubscribe();
     this.membership = undefined;
     this.ref = undefined;
+    this.fetcher.stop();
   }
 
   private send(e: Parameters<ManagerRef['send']>[0]): void {
