@@ -182,9 +182,9 @@ export const REPAIR_TRANSFERS_IN_FLIGHT_MAX = 8;
  */
 export const REPAIR_BATCH_BYTES_MAX = FRAME_BYTES_MAX - 128 * 1024;
 /** Bulk fetches a replica keeps in flight to one source: the link stays busy while a reply is verified and stored. */
-export const REPAIR_FETCHES_PER_SOURCE_MAX = 4;
+export const REPAIR_FETCHES_PER_SOURCE_MAX = 8;
 /** Bulk fetches a replica keeps in flight over all its sources: bounds repair memory to this many frames (~30 MiB). */
-export const REPAIR_FETCHES_IN_FLIGHT_MAX = 16;
+export const REPAIR_FETCHES_IN_FLIGHT_MAX = 32;
 /**
  * Offered blocks a replica remembers until fetched (~150 bytes each, so ~30 MiB at most); offers beyond
  * it are answered "not held" and offered again at the holder's next pass.

@@ -10,9 +10,13 @@
 //                  └──missing / corrupt (that source is dropped) / lost (kept)──┘  at most attemptsMax,
 //                                                                                  while a source is left
 //
+// A request holds one of its source's perSourceMax slots until its answer arrives (received), so the
+// next request to that source goes out while the batch is verified and stored; it counts against
+// inFlightMax (memory: a batch a request) until it is settled.
+//
 // Invariants (check(), run by the tests after every step): a block is in at most one request; the
-// requests in flight per source and overall stay within their limits; a request asks for at most
-// batchIdsMax blocks and, unless it is a single block, at most batchBytesMax of offered sizes.
+// requests awaiting an answer per source, and all requests, stay within their limits; a request asks
+// for at most batchIdsMax blocks and, unless it is a single block, at most batchBytesMax of offered sizes.
 import { blake2b } from '../crypto/hash';
 import type { OfferedBlock } from '../protocol/storage';
 import { writeUint64 } from './uint64';
@@ -50,6 +54,11 @@ export interface FetchRequest {
   readonly ids: readonly string[];
 }
 
+interface Pending extends FetchRequest {
+  /** The answer arrived: the source's slot is free again. */
+  received: boolean;
+}
+
 /**
  * What became of one block of a request. stored: here now. refused: this replica will not take it
  * (quota, size): not retried. missing / corrupt: this source cannot give it: its other sources are
@@ -75,7 +84,7 @@ export class RepairQueue {
   private readonly wanted = new Map<string, Wanted>();
   private readonly bySource = new Map<string, SourceQueue>();
   private readonly busy = new Map<string, number>();
-  private readonly requests = new Map<number, FetchRequest>();
+  private readonly requests = new Map<number, Pending>();
   private nextRequestId = 1;
   /** Blocks given up on (attempts spent or no source left) since the queue was made. */
   dropped = 0;
@@ -127,7 +136,7 @@ export class RepairQueue {
         const ids = this.take(source);
         if (ids.length === 0) continue;
         const request = { requestId: this.nextRequestId++, source, ids };
-        this.requests.set(request.requestId, request);
+        this.requests.set(request.requestId, { ...request, received: false });
         this.busy.set(source, (this.busy.get(source) ?? 0) + 1);
         started.push(request);
         progress = true;
@@ -136,14 +145,22 @@ export class RepairQueue {
     return started;
   }
 
-  /** A request was answered: the outcome of each of its blocks (a block not named was lost). */
-  settle(requestId: number, outcomes: ReadonlyMap<string, FetchOutcome>): void {
+  /** A request's answer (or its failure) arrived: its source may be asked again while the batch is stored. */
+  received(requestId: number): void {
     const request = this.requests.get(requestId);
-    if (!request) return; // cleared meanwhile
-    this.requests.delete(requestId);
+    if (!request || request.received) return;
+    request.received = true;
     const busy = (this.busy.get(request.source) ?? 1) - 1;
     if (busy > 0) this.busy.set(request.source, busy);
     else this.busy.delete(request.source);
+  }
+
+  /** A request is done: the outcome of each of its blocks (a block not named was lost). */
+  settle(requestId: number, outcomes: ReadonlyMap<string, FetchOutcome>): void {
+    const request = this.requests.get(requestId);
+    if (!request) return; // cleared meanwhile
+    this.received(requestId);
+    this.requests.delete(requestId);
     for (const id of request.ids) {
       const w = this.wanted.get(id);
       if (!w) continue;
@@ -181,7 +198,7 @@ export class RepairQueue {
     const inRequests = new Map<string, number>();
     const perSource = new Map<string, number>();
     for (const r of this.requests.values()) {
-      perSource.set(r.source, (perSource.get(r.source) ?? 0) + 1);
+      if (!r.received) perSource.set(r.source, (perSource.get(r.source) ?? 0) + 1);
       if (r.ids.length === 0 || r.ids.length > this.limits.batchIdsMax) violations.push(`request ${r.requestId} asks for ${r.ids.length} blocks`);
       const bytes = r.ids.reduce((sum, id) => sum + (this.wanted.get(id)?.block.sizeBytes ?? 0), 0);
       if (r.ids.length > 1 && bytes > this.limits.batchBytesMax) violations.push(`request ${r.requestId} asks for ${bytes} bytes`);
@@ -189,7 +206,8 @@ export class RepairQueue {
     }
     for (const [id, n] of inRequests) if (n > 1) violations.push(`block ${id.slice(0, 8)} is in ${n} requests`);
     for (const [id, w] of this.wanted) if (w.fetching !== inRequests.has(id)) violations.push(`block ${id.slice(0, 8)} fetching=${w.fetching} but in ${inRequests.get(id) ?? 0} requests`);
-    for (const [s, n] of perSource) {
+    for (const s of new Set([...perSource.keys(), ...this.busy.keys()])) {
+      const n = perSource.get(s) ?? 0;
       if (n > this.limits.perSourceMax) violations.push(`${n} requests in flight to ${s.slice(0, 8)}`);
       if (n !== (this.busy.get(s) ?? 0)) violations.push(`busy count of ${s.slice(0, 8)} is ${this.busy.get(s)}, not ${n}`);
     }

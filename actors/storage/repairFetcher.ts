@@ -3,7 +3,7 @@
 // holder that offered it, and checked when the offer arrived) and stores a fetched batch in one
 // durable write. A bad block in a batch is refused alone and counted; the good ones are kept.
 import type { LocalStore } from '../../infra/store/port';
-import type { Log } from '../../infra/ports';
+import type { Clock, Log } from '../../infra/ports';
 import { ErrorCodes } from '../../protocol/errors';
 import {
   REPAIR_BATCH_BYTES_MAX,
@@ -22,6 +22,7 @@ import type { Peers } from './peers';
 export interface RepairFetcherDeps {
   readonly store: () => LocalStore;
   readonly peers: Peers;
+  readonly clock: Clock;
   readonly log: Log;
   readonly metrics: Metrics;
   readonly timings: StorageTimings;
@@ -34,6 +35,8 @@ export class RepairFetcher {
   private readonly queue: RepairQueue;
   /** Bumped by stop(): answers to requests sent before are ignored. */
   private generation = 0;
+  /** Since the queue last filled: what was fetched (logged once it drains again). */
+  private episode: { startedAtMs: number; blocks: number; bytes: number; refused: number; dropped: number } | undefined;
 
   constructor(private readonly deps: RepairFetcherDeps) {
     this.queue = new RepairQueue({
@@ -50,6 +53,7 @@ export class RepairFetcher {
   /** `source` (a verified offer's signer) holds `blocks`, which this node lacks; returns how many are queued. */
   offer(source: string, blocks: readonly OfferedBlock[]): number {
     const queued = this.queue.offer(source, blocks);
+    if (queued > 0) this.episode ??= { startedAtMs: this.deps.clock.now(), blocks: 0, bytes: 0, refused: 0, dropped: 0 };
     this.pump();
     return queued;
   }
@@ -72,30 +76,48 @@ export class RepairFetcher {
   private async fetch(request: FetchRequest, generation: number): Promise<void> {
     let outcomes: Map<string, FetchOutcome>;
     try {
-      outcomes = await this.transfer(request);
+      outcomes = await this.transfer(request, generation);
     } catch (e) {
       // The store failed or closed under us: every block of the request counts as lost.
       this.deps.log.warn('storage.repair.fetch_failed', { from: request.source, blocks: request.ids.length, error: (e as Error).message });
       outcomes = new Map();
     }
     if (generation !== this.generation) return;
-    const dropped = this.queue.dropped;
+    const before = this.queue.dropped;
     this.queue.settle(request.requestId, outcomes);
-    if (this.queue.dropped > dropped)
-      this.deps.metrics.inc('post_storage_repair_dropped_total', 'Offered blocks given up on after failed fetches (offered again later)', undefined, this.queue.dropped - dropped);
+    const dropped = this.queue.dropped - before;
+    if (dropped) {
+      this.deps.metrics.inc('post_storage_repair_dropped_total', 'Offered blocks given up on after failed fetches (offered again later)', undefined, dropped);
+      if (this.episode) this.episode.dropped += dropped;
+    }
     this.pump();
+    if (this.queue.size === 0 && this.episode) {
+      const { startedAtMs, ...fetched } = this.episode;
+      this.episode = undefined;
+      this.deps.log.info('storage.repair.fetched', { ...fetched, ms: Math.round(this.deps.clock.now() - startedAtMs) });
+    }
   }
 
   /** One bulk fetch: ask, verify, store in one write; the outcome of each block asked for. */
-  private async transfer(request: FetchRequest): Promise<Map<string, FetchOutcome>> {
+  private async transfer(request: FetchRequest, generation: number): Promise<Map<string, FetchOutcome>> {
     const { store: storeOf, peers, timings, metrics, log } = this.deps;
     const store = storeOf();
     const outcomes = new Map<string, FetchOutcome>();
     const ids: string[] = [];
-    for (const id of request.ids) if (await store.hasBlock(id)) outcomes.set(id, 'stored');
-    else ids.push(id);
+    for (const id of request.ids) {
+      if (await store.hasBlock(id)) outcomes.set(id, 'stored');
+      else ids.push(id);
+    }
     if (ids.length === 0) return outcomes;
+    const askedAt = performance.now();
     const r = await peers.request(request.source, BlocksGet, { ids }, BlocksData, timings.bulkRequestTimeoutMs);
+    if (generation === this.generation) {
+      // Ask this source for more while this batch is verified and stored.
+      this.queue.received(request.requestId);
+      this.pump();
+    }
+    const storingAt = performance.now();
+    metrics.observe('post_storage_repair_fetch_ms', 'Bulk repair fetches: waiting for the source, and verifying and storing a batch', storingAt - askedAt, { stage: 'transfer' });
     if (!r.ok) {
       log.debug('storage.repair.fetch_lost', { from: request.source, blocks: ids.length, code: r.code });
       return outcomes;
@@ -109,6 +131,7 @@ export class RepairFetcher {
       else arrivals.push({ id: b.id, bytes: b.block, expiresAtMs: offered.expiresAtMs, insertedBy: offered.insertedBy });
     }
     const results = await acceptBlocks(store, arrivals, { quotaBytes: this.deps.quotaBytes, leaseCapAtMs: this.deps.leaseCapAtMs() });
+    metrics.observe('post_storage_repair_fetch_ms', 'Bulk repair fetches: waiting for the source, and verifying and storing a batch', performance.now() - storingAt, { stage: 'store' });
     let created = 0;
     let bytes = 0;
     results.forEach((result, i) => {
@@ -122,9 +145,14 @@ export class RepairFetcher {
         return;
       }
       outcomes.set(a.id, result.code === ErrorCodes.BLOCK_CORRUPT ? 'corrupt' : 'refused');
+      if (this.episode) this.episode.refused++;
       metrics.inc('post_storage_refused_total', 'Storage requests refused by this replica', { code: result.code });
       log.warn('storage.repair.refused', { block: a.id, from: request.source, code: result.code, message: result.message });
     });
+    if (created && this.episode) {
+      this.episode.blocks += created;
+      this.episode.bytes += bytes;
+    }
     if (created) {
       metrics.inc('post_storage_blocks_stored_total', 'Blocks this replica stored', undefined, created);
       metrics.inc('post_storage_repair_fetched_total', 'Blocks this replica fetched from holders during repair', undefined, created);

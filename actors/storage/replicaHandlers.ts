@@ -163,7 +163,16 @@ export class ReplicaHandlers {
     const held: boolean[] = [];
     const lacking: OfferedBlock[] = [];
     for (const b of offer.blocks) {
-      const here = offer.verify ? (await getVerifiedBlock(store, b.id)).status === 'ok' : await store.hasBlock(b.id);
+      let here: boolean;
+      if (offer.verify) {
+        const local = await getVerifiedBlock(store, b.id);
+        // A rotten copy goes, so that the good one fetched from the offerer can take its place.
+        if (local.status === 'corrupt') {
+          this.deps.log.warn('storage.corrupt', { block: b.id, found: 'on a repair offer' });
+          await store.deleteBlock(b.id);
+        }
+        here = local.status === 'ok';
+      } else here = await store.hasBlock(b.id);
       held.push(here);
       if (!here) lacking.push(b);
     }

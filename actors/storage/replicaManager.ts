@@ -78,6 +78,7 @@ export class ReplicaManagerService {
     this.fetcher = new RepairFetcher({
       store: () => deps.store,
       peers: this.peers,
+      clock: deps.clock,
       log: this.log,
       metrics: deps.metrics,
       timings: this.timings,

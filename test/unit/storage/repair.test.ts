@@ -43,6 +43,22 @@ describe('repair queue: fetching what holders offered', () => {
     expect(q.check()).toEqual([]);
   });
 
+  it('a source is asked again once an answer arrived, while that batch is stored; all requests count until settled', () => {
+    const q = new RepairQueue({ ...LIMITS, inFlightMax: 3 });
+    q.offer('a', blocks(1, 20));
+    const first = q.start();
+    expect(first.map((r) => r.source)).toEqual(['a', 'a']); // perSourceMax
+    q.received(first[0]!.requestId);
+    const second = q.start();
+    expect(second.map((r) => r.source)).toEqual(['a']);
+    expect(q.check()).toEqual([]);
+    q.received(second[0]!.requestId);
+    expect(q.start()).toEqual([]); // three requests not yet settled: inFlightMax
+    q.settle(first[0]!.requestId, outcomes(first[0]!.ids, 'stored'));
+    expect(q.start()).toHaveLength(1);
+    expect(q.check()).toEqual([]);
+  });
+
   it('a block one source lacks or has corrupt is fetched from another; one no source can give is dropped', () => {
     const q = new RepairQueue(LIMITS);
     q.offer('a', [block(1), block(2)]);
@@ -103,6 +119,7 @@ describe('repair queue: fetching what holders offered', () => {
         q.offer(sources[random.int(sources.length)]!, blocks(from, 1 + random.int(6), random.int(2) ? 1000 : MiB));
       }
       inFlight.push(...q.start());
+      if (inFlight.length > 0 && random.int(3) === 0) q.received(inFlight[random.int(inFlight.length)]!.requestId);
       if (inFlight.length > 0 && random.int(2) === 0) {
         const r = inFlight.splice(random.int(inFlight.length), 1)[0]!;
         const kinds: FetchOutcome[] = ['stored', 'stored', 'stored', 'missing', 'corrupt', 'lost', 'refused'];
