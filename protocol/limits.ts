@@ -174,6 +174,8 @@ export const STORAGE_TIMINGS: StorageTimings = {
 
 /** Local blocks re-verified per scrub pass (bounds the disk reads one pass costs). */
 export const SCRUB_BLOCKS_PER_PASS = 256;
+/** Arcs (around nodes that left or joined) a repair pass looks at; beyond this many it looks at every key held. */
+export const REPAIR_ARCS_MAX = 64;
 /** Transfers (offers, object pushes, drop syncs) one repair pass keeps in flight. */
 export const REPAIR_TRANSFERS_IN_FLIGHT_MAX = 8;
 /**
