@@ -16,7 +16,7 @@ import 'reflect-metadata';
 import { Subject, type Subscription } from 'rxjs';
 import { container as rootContainer, type DependencyContainer, instanceCachingFactory } from 'tsyringe';
 import { type Actor, type AnyActorRef, createActor, type InspectionEvent } from 'xstate';
-import { type RingTrust, verifyNodeCertificate } from '../crypto/certificates';
+import { type RingTrust, verifyNodeCertificateSync } from '../crypto/certificates';
 import { type Clock, type Log, publishQuietly, type Random, type Transport } from '../infra/ports';
 import { type ChildSpec, EscalationError, supervisorMachine } from '../machines/supervisor.machine';
 import { childOf } from '../machines/host';
@@ -30,6 +30,7 @@ import { ControlService } from './control';
 import { ReplicaManagerService } from './storage/replicaManager';
 import { type HostedUserStore, MemoryHostedUsers } from '../infra/files/hostedUsers';
 import type { KdfLimits } from '../crypto/keystore';
+import type { StorageSigner } from '../crypto/insertAuth';
 import { PostMailbox } from './mail/postMailbox';
 import { DropHandlers } from './notify/dropHandlers';
 import { Notifier } from './notify/notifier';
@@ -319,8 +320,9 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
           clock: d.resolve(Tokens.Clock),
           log: d.resolve(Tokens.Log),
           ringId: identity.trust.ringId,
-          verifyPeer: (cert, nowMs) => verifyNodeCertificate(cert, identity.trust, nowMs),
+          verifyPeer: (cert, nowMs) => verifyNodeCertificateSync(cert, identity.trust, nowMs),
           cert: identity.cert,
+          signingSecretKey: identity.signingSecretKey,
           timings: options.timings,
           leafHalf: options.leafHalf,
           epoch: Buffer.from(adapters.random.bytes(6)).toString('base64url'),
@@ -339,7 +341,7 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
           router: d.resolve(RouterService),
           trust: identity.trust,
           store: d.resolve(Tokens.Store),
-          nodeSigner: { member: { type: 'node', cert: identity.cert }, secretKey: identity.signingSecretKey, id: identity.cert.nodeId },
+          nodeSigner: nodeSigner(identity),
           replicationFactor: identity.replicationFactor,
           convergenceSecret: identity.convergenceSecret,
           timings: options.storageTimings,
@@ -476,11 +478,12 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
         clock: adapters.clock,
         log: d.resolve(Tokens.Log),
         ringId: GLOBAL_RING_ID,
-        verifyPeer: async (cert, nowMs) => {
+        verifyPeer: (cert, nowMs) => {
           const trust = trusted().find((t) => t.ringId === cert.ringId && t.org === cert.org);
-          return trust ? verifyNodeCertificate(cert, trust, nowMs) : { ok: false, code: ErrorCodes.WRONG_RING, reason: `${cert.org} is not a federated organisation` };
+          return trust ? verifyNodeCertificateSync(cert, trust, nowMs) : { ok: false, code: ErrorCodes.WRONG_RING, reason: `${cert.org} is not a federated organisation` };
         },
         cert: identity.cert,
+        signingSecretKey: identity.signingSecretKey,
         timings: options.timings,
         leafHalf: options.leafHalf,
         epoch: Buffer.from(adapters.random.bytes(6)).toString('base64url'),
@@ -504,11 +507,25 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
   c.register(ControlService, {
     useFactory: instanceCachingFactory(
       (d) =>
-        new ControlService({ transport: d.resolve(Tokens.Transport), clock: d.resolve(Tokens.Clock), log: d.resolve(Tokens.Log), trust: identity.trust, nodeId: identity.cert.nodeId, node: () => node }),
+        new ControlService({
+          transport: d.resolve(Tokens.Transport),
+          clock: d.resolve(Tokens.Clock),
+          log: d.resolve(Tokens.Log),
+          trust: identity.trust,
+          nodeId: identity.cert.nodeId,
+          node: () => node,
+          metrics: d.resolve(Metrics),
+          nodeSigner: nodeSigner(identity),
+        }),
     ),
   });
   const node = new PostNode(c);
   return node;
+}
+
+/** This node as an inserting member of the ring. */
+function nodeSigner(identity: NodeIdentity): StorageSigner {
+  return { member: { type: 'node', cert: identity.cert }, secretKey: identity.signingSecretKey, id: identity.cert.nodeId };
 }
 
 /** A user as an inserting member of the ring: its certificate and signing key. */

@@ -1,20 +1,25 @@
 // The router actor: binds the pure router machine to the transport. It owns the node's direct
-// subscription (and the join/discover subjects while they apply), validates and verifies every
-// incoming frame before it becomes a machine event, performs the machine's effects, and offers the
-// other actors `route`, `replicaSet` and the `membership$` stream.
+// subscription (and the join/discover subjects while they apply), validates and authenticates every
+// incoming frame before it becomes a machine event (actors/overlayChannel.ts: the sender's
+// certificate, MAC or signature, freshness), performs the machine's effects, and offers the other
+// actors `route`, `replicaSet` and the `membership$` stream. A frame that fails is dropped, counted
+// (post_overlay_forged_total) and logged; when it was a request, its requester gets a refusal at once.
 import { Subject } from 'rxjs';
 import type { ActorRefFrom, SnapshotFrom } from 'xstate';
 import type { CertCheck } from '../crypto/certificates';
 import { routerMachine, type RouterEvent } from '../machines/router.machine';
 import { type Key, kClosest, type NodeId } from '../overlay/id';
 import { Metrics } from './metrics';
+import { type Opened, OverlayChannel } from './overlayChannel';
+import { Refusals } from './refusals';
 import * as LS from '../overlay/leafSet';
 import { size as tableSize } from '../overlay/routingTable';
-import type { RouterConfig, RouterEffect } from '../overlay/router/state';
+import type { OutFrame, RouterConfig, RouterEffect } from '../overlay/router/state';
 import { ErrorCodes, PostError } from '../protocol/errors';
 import { type AnyFrame, decodeFrame, type FrameKind } from '../protocol/frame';
 import type { NodeCertificate } from '../protocol/identity';
-import { OVERLAY_TIMINGS, type OverlayTimings, LEAF_SET_HALF } from '../protocol/limits';
+import { REFUSED_LOG_GAP_MS, OVERLAY_TIMINGS, type OverlayTimings, LEAF_SET_HALF } from '../protocol/limits';
+import { FrameRefused } from '../protocol/refusal';
 import {
   Announce,
   AnnounceAck,
@@ -27,6 +32,8 @@ import {
   JoinRequest,
   LeafSetReply,
   LeafSetRequest,
+  OverlayAuth,
+  type OverlayAuthBody,
   Route,
   type RouteMessage,
   type RoutePayload,
@@ -62,9 +69,11 @@ export interface RouterDeps {
   readonly log: Log;
   /** The ring this router is a member of: its organisation's, or the global ring (gateways). */
   readonly ringId: string;
-  /** Is this certificate a member's? (Organisation ring: its CA; global ring: any federated CA.) */
-  readonly verifyPeer: (cert: NodeCertificate, nowMs: number) => Promise<CertCheck>;
+  /** Is this certificate a member's? (Organisation ring: its CA; global ring: any federated CA.) Synchronous: frames are checked in arrival order. */
+  readonly verifyPeer: (cert: NodeCertificate, nowMs: number) => CertCheck;
   readonly cert: NodeCertificate;
+  /** The key the certificate certifies: it signs and MACs this node's overlay frames. */
+  readonly signingSecretKey: Uint8Array;
   readonly timings?: OverlayTimings;
   readonly leafHalf?: number;
   /** A per-process prefix for message ids, so a restarted router never reuses an id in flight. */
@@ -75,7 +84,33 @@ export interface RouterDeps {
 type RouterRef = ActorRefFrom<typeof routerMachine>;
 type RouterSnapshot = SnapshotFrom<typeof routerMachine>;
 
-const VERIFIED_CACHE_MAX = 10_000;
+/** Frames with no single receiver (join and discover subjects): signed, never MACed. */
+const BROADCAST_KINDS: ReadonlySet<string> = new Set([JoinRequest.kind, Discover.kind]);
+
+/** The node a frame says it comes from: it must be the node that authenticated it. */
+function claimedSender(frame: AnyFrame): NodeId | undefined {
+  const body = frame.body as any;
+  switch (frame.kind) {
+    case Heartbeat.kind:
+    case Hello.kind:
+    case LeafSetRequest.kind:
+    case AnnounceAck.kind:
+    case HopAck.kind:
+      return body.from;
+    case JoinRequest.kind:
+    case Announce.kind:
+    case Discover.kind:
+    case LeafSetReply.kind:
+      return body.cert.nodeId;
+    case Route.kind:
+      return body.path[body.path.length - 1];
+    case RouteResult.kind:
+    case JoinReply.kind:
+      return body.root;
+    default:
+      return undefined;
+  }
+}
 
 export class RouterService {
   readonly self: NodeId;
@@ -91,7 +126,8 @@ export class RouterService {
   private readonly metrics: Metrics;
   private readonly apps = new Map<string, AppHandler>();
   private readonly frameHandlers = new Map<string, FrameHandler>();
-  private readonly verified = new Set<NodeId>();
+  private readonly channel: OverlayChannel;
+  private readonly refusals: Refusals;
   private seq = 0;
   private readonly log: Log;
   private readonly config: RouterConfig;
@@ -101,6 +137,11 @@ export class RouterService {
     this.log = deps.log.child({ actor: deps.ringId === GLOBAL_RING_ID ? 'globalRouter' : 'router' });
     this.config = { self: this.self, cert: deps.cert, timings: deps.timings ?? OVERLAY_TIMINGS, leafHalf: deps.leafHalf ?? LEAF_SET_HALF };
     this.metrics = deps.metrics ?? new Metrics();
+    this.refusals = new Refusals(
+      { log: this.log, clock: deps.clock, metrics: this.metrics, gapMs: REFUSED_LOG_GAP_MS },
+      { name: 'post_overlay_forged_total', help: 'Overlay frames dropped as unauthenticated, forged or replayed', event: 'overlay.forged' },
+    );
+    this.channel = new OverlayChannel({ ringId: deps.ringId, cert: deps.cert, signingSecretKey: deps.signingSecretKey, clock: deps.clock, verifyPeer: deps.verifyPeer });
     this.metrics.gauge('post_overlay_leafset_members', 'Members in this node\'s leaf set', () => this.leafSet().length);
     this.metrics.gauge('post_overlay_routing_table_entries', 'Entries in this node\'s routing table', () => this.status().routingTableEntries);
   }
@@ -234,52 +275,99 @@ export class RouterService {
     };
   }
 
-  // ---- ingress: validate, verify, then hand to the machine ----------------------------------------
+  // ---- ingress: validate, authenticate, then hand to the machine ---------------------------------
 
   private ingress(msg: TransportMessage): void {
     const decoded = decodeFrame(msg.data);
-    if (!decoded.ok) {
-      this.log.warn('frame.dropped', { subject: msg.subject, reason: decoded.reason });
-      return;
-    }
+    if (!decoded.ok) return this.refuse(msg, ErrorCodes.BAD_FRAME, decoded.reason);
     const frame = decoded.frame;
+    if (frame.kind !== OverlayAuth.kind) {
+      for (const [prefix, handler] of this.frameHandlers) if (frame.kind.startsWith(prefix)) return handler(frame, msg);
+      if (frame.kind.startsWith('overlay.')) return this.forged(msg, { reason: 'unsigned', detail: `a bare ${frame.kind}`, code: ErrorCodes.UNSIGNED });
+      return this.refuse(msg, ErrorCodes.BAD_FRAME, `no handler for ${frame.kind}`);
+    }
+    const opened = this.open(frame.body as OverlayAuthBody, msg);
+    if (!opened) return;
+    const { from, frame: inner } = opened;
     const send = (e: RouterEvent) => this.send(e);
     const reply = msg.reply;
-    const body = frame.body as any;
-    switch (frame.kind) {
+    const body = inner.body as any;
+    switch (inner.kind) {
       case JoinRequest.kind:
-        if (reply) void this.verifyThen(body.cert, reply, JoinAck, (joiner) => send({ type: 'JOIN_REQUEST', joiner, replyTo: reply, msgId: this.nextMsgId() }));
+        if (reply) send({ type: 'JOIN_REQUEST', joiner: from, replyTo: reply, msgId: this.nextMsgId() });
         return;
       case Announce.kind:
-        if (reply) void this.verifyThen(body.cert, reply, AnnounceAck, (from) => send({ type: 'ANNOUNCE', from, replyTo: reply }));
+        if (reply) send({ type: 'ANNOUNCE', from, replyTo: reply });
         return;
       case Discover.kind:
-        void this.verifyThen(body.cert, undefined, undefined, (from) => send({ type: 'DISCOVER', from }));
-        return;
+        return send({ type: 'DISCOVER', from });
       case Heartbeat.kind:
-        send({ type: 'HEARTBEAT', from: body.from, echo: body.echo === true });
-        return;
+        return send({ type: 'HEARTBEAT', from, echo: body.echo === true });
       case LeafSetRequest.kind:
-        if (reply) send({ type: 'LEAFSET_REQUEST', from: body.from, replyTo: reply });
+        if (reply) send({ type: 'LEAFSET_REQUEST', from, replyTo: reply });
         return;
       case Hello.kind:
-        send({ type: 'HELLO', from: body.from });
-        return;
+        return send({ type: 'HELLO', from });
       case Route.kind:
         // Acknowledge receipt at once: the previous hop only needs to know we have it.
-        if (reply) this.publish(reply, { kind: HopAck, body: { from: this.self } });
-        send({ type: 'ROUTE_IN', msg: body as RouteMessage });
-        return;
+        if (reply) this.publish(reply, { kind: HopAck, body: { from: this.self } }, from);
+        return send({ type: 'ROUTE_IN', msg: body as RouteMessage });
       case JoinReply.kind:
-        send({ type: 'JOIN_REPLY', root: body.root, leafSet: body.leafSet, rows: body.rows });
-        return;
+        return send({ type: 'JOIN_REPLY', root: body.root, leafSet: body.leafSet, rows: body.rows });
       case RouteResult.kind:
-        this.settleRoute(body as RouteResultBody);
-        return;
+        return this.settleRoute(body as RouteResultBody);
       default:
-        for (const [prefix, handler] of this.frameHandlers) if (frame.kind.startsWith(prefix)) return handler(frame, msg);
-        this.log.warn('frame.dropped', { subject: msg.subject, reason: `no handler for ${frame.kind}` });
+        this.refuse(msg, ErrorCodes.BAD_FRAME, `${inner.kind} is not sent to a node's subject`);
     }
+  }
+
+  /**
+   * Authenticate an envelope that arrived on one of our subjects: the frame inside, and the node that
+   * sent it, or undefined when it was refused (counted, logged and, for a request, answered).
+   */
+  private open(env: OverlayAuthBody, msg: TransportMessage): { from: NodeId; frame: AnyFrame } | undefined {
+    const opened = this.channel.open(env);
+    if (!opened.ok) {
+      this.refused(opened, msg);
+      return undefined;
+    }
+    if (claimedSender(opened.frame) !== opened.from) {
+      this.forged(msg, { reason: 'wrong_sender', detail: `a ${opened.frame.kind} of another node inside node ${opened.from.slice(0, 12)}'s envelope`, code: ErrorCodes.NOT_AUTHORISED });
+      return undefined;
+    }
+    if (opened.to === undefined && !BROADCAST_KINDS.has(opened.frame.kind)) {
+      this.forged(msg, { reason: 'misaddressed', detail: `a ${opened.frame.kind} addressed to nobody`, code: ErrorCodes.NOT_AUTHORISED });
+      return undefined;
+    }
+    return opened;
+  }
+
+  /** A refused envelope: a node that proved its key but is not a member is told why; anything else is a forgery. */
+  private refused(opened: Extract<Opened, { ok: false }>, msg: TransportMessage): void {
+    const presented = opened.presented;
+    if (!presented) return this.forged(msg, opened);
+    const peer = presented.cert.nodeId;
+    this.log.warn('overlay.peer.refused', { peer, code: opened.code, reason: opened.detail });
+    this.metrics.inc('post_overlay_peers_refused_total', 'Nodes refused because their certificate is not a member\'s');
+    if (!msg.reply) return;
+    if (presented.frame.kind === JoinRequest.kind) return this.publishBare(msg.reply, { kind: JoinAck, body: { accepted: false, reason: opened.detail } });
+    if (presented.frame.kind === Announce.kind)
+      return this.publish(msg.reply, { kind: AnnounceAck, body: { from: this.self, accepted: false, reason: opened.detail, leafSet: [] } }, peer);
+    this.publishBare(msg.reply, { kind: FrameRefused, body: { code: opened.code, reason: opened.detail } });
+  }
+
+  /** Drop a frame that is not what it claims: count it, log it (a flood is summarised), answer a request with a refusal. */
+  private forged(msg: TransportMessage, why: { reason: string; detail: string; code: string }): void {
+    this.refusals.note(why.reason, { detail: why.detail, subject: msg.subject });
+    // A replayed or stale request is a copy of one already answered (or never valid): a refusal could
+    // overtake the real answer to a duplicated request, so a copy gets none.
+    if (msg.reply && why.reason !== 'replayed' && why.reason !== 'stale') this.publishBare(msg.reply, { kind: FrameRefused, body: { code: why.code, reason: why.detail } });
+  }
+
+  /** A frame that failed validation: logged, and refused at once when it was a request. */
+  private refuse(msg: TransportMessage, code: string, reason: string): void {
+    this.log.warn('frame.dropped', { subject: msg.subject, reason });
+    if (msg.reply) this.publishBare(msg.reply, { kind: FrameRefused, body: { code, reason } });
   }
 
   /** Events for the machine; dropped once it has stopped (a late reply after a restart or shutdown). */
@@ -292,29 +380,30 @@ export class RouterService {
     return `${this.deps.epoch}-${(this.seq++).toString(36)}`;
   }
 
-  /** Verify a peer's certificate against the ring CA (cached per node id); refuse clearly if it fails. */
-  private async verifyThen(
-    cert: NodeCertificate,
-    replyTo: string | undefined,
-    refusal: FrameKind<any> | undefined,
-    then: (nodeId: NodeId) => void,
-  ): Promise<void> {
-    const check = await this.checkCert(cert);
-    if (check.ok) return then(cert.nodeId);
-    this.log.warn('overlay.peer.refused', { peer: cert.nodeId, code: check.code, reason: check.reason });
-    if (replyTo && refusal === JoinAck) this.publish(replyTo, { kind: JoinAck, body: { accepted: false, reason: check.reason } });
-    if (replyTo && refusal === AnnounceAck)
-      this.publish(replyTo, { kind: AnnounceAck, body: { from: this.self, accepted: false, reason: check.reason, leafSet: [] } });
-  }
-
-  private async checkCert(cert: NodeCertificate): Promise<{ ok: true } | { ok: false; code: string; reason: string }> {
-    if (this.verified.has(cert.nodeId)) return { ok: true };
-    const check = await this.deps.verifyPeer(cert, this.deps.clock.now());
-    if (check.ok) {
-      if (this.verified.size >= VERIFIED_CACHE_MAX) this.verified.clear();
-      this.verified.add(cert.nodeId);
+  /** Authenticate the answer to a request we sent to `to`: its frame, or why it is not one. */
+  private openReply(bytes: Uint8Array, to: NodeId): { ok: true; frame: AnyFrame } | { ok: false; code: string } {
+    const r = decodeFrame(bytes);
+    if (!r.ok) {
+      this.log.warn('frame.dropped', { from: to, reason: r.reason });
+      return { ok: false, code: ErrorCodes.BAD_FRAME };
     }
-    return check;
+    if (r.frame.kind === FrameRefused.kind) {
+      const body = r.frame.body as { code: string; reason: string };
+      this.log.warn('overlay.request.refused', { by: to, code: body.code, reason: body.reason });
+      return { ok: false, code: body.code };
+    }
+    const reply = { subject: `a reply from ${to.slice(0, 12)}`, data: bytes };
+    if (r.frame.kind !== OverlayAuth.kind) {
+      this.forged(reply, { reason: 'unsigned', detail: `a bare ${r.frame.kind} in reply`, code: ErrorCodes.UNSIGNED });
+      return { ok: false, code: ErrorCodes.UNSIGNED };
+    }
+    const opened = this.open(r.frame.body as OverlayAuthBody, reply);
+    if (!opened) return { ok: false, code: ErrorCodes.NOT_AUTHORISED };
+    if (opened.from !== to) {
+      this.forged(reply, { reason: 'wrong_sender', detail: `node ${opened.from.slice(0, 12)} answered a request to ${to.slice(0, 12)}`, code: ErrorCodes.NOT_AUTHORISED });
+      return { ok: false, code: ErrorCodes.NOT_AUTHORISED };
+    }
+    return { ok: true, frame: opened.frame };
   }
 
   // ---- effects ----------------------------------------------------------------------------------
@@ -327,9 +416,12 @@ export class RouterService {
     const ring = this.deps.ringId;
     switch (effect.type) {
       case 'send':
-        return this.publish(subjects.node(ring, effect.to), effect.frame);
+        return this.publish(subjects.node(ring, effect.to), effect.frame, effect.to);
       case 'reply':
-        return this.publish(effect.replyTo, effect.frame);
+        // A join's acknowledgement is the one frame left bare: a joiner refused for its certificate
+        // cannot verify the member that refuses it, and must still learn why.
+        if (effect.frame.kind === JoinAck) return this.publishBare(effect.replyTo, effect.frame);
+        return this.publish(effect.replyTo, effect.frame, effect.to);
       case 'request':
         return void this.request(effect);
       case 'forward':
@@ -346,7 +438,7 @@ export class RouterService {
         if (effect.removed.length) this.metrics.inc('post_overlay_members_removed_total', 'Leaf-set members removed (dead or displaced)', undefined, effect.removed.length);
         return this.membership$.next({ added: effect.added, removed: effect.removed, leafSet: this.leafSetAfter(effect) });
       case 'publishDiscover':
-        return this.publish(subjects.discover(ring), { kind: Discover, body: { cert: this.deps.cert } });
+        return this.publish(subjects.discover(ring), { kind: Discover, body: { cert: this.deps.cert } }, undefined);
       case 'log':
         return this.log[effect.level](effect.event, effect.fields);
     }
@@ -360,7 +452,12 @@ export class RouterService {
     return [...now];
   }
 
-  private publish(subject: string, frame: { kind: FrameKind<any>; body: unknown }): void {
+  /** Publish a frame inside this node's envelope, for `to` (MACed or signed) or for anyone (signed). */
+  private publish(subject: string, frame: OutFrame, to: NodeId | undefined): void {
+    publishQuietly(this.deps.transport, subject, this.channel.seal(frame, to), this.log);
+  }
+
+  private publishBare(subject: string, frame: { kind: FrameKind<any>; body: unknown }): void {
     publishQuietly(this.deps.transport, subject, frame.kind.encode(frame.body), this.log);
   }
 
@@ -373,27 +470,15 @@ export class RouterService {
     };
     let bytes: Uint8Array;
     try {
-      bytes = await this.deps.transport.request(subjects.node(this.deps.ringId, to), effect.frame.kind.encode(effect.frame.body), {
-        timeoutMs: effect.timeoutMs,
-      });
+      bytes = await this.deps.transport.request(subjects.node(this.deps.ringId, to), this.channel.seal(effect.frame, to), { timeoutMs: effect.timeoutMs });
     } catch (e) {
       return failed(e instanceof TransportError ? e.code : ErrorCodes.CLOSED);
     }
-    const r = decodeFrame(bytes);
-    if (!r.ok) {
-      this.log.warn('frame.dropped', { from: to, reason: r.reason });
-      return failed(ErrorCodes.BAD_FRAME);
-    }
+    const r = this.openReply(bytes, to);
+    if (!r.ok) return failed(r.code);
     const body = r.frame.body as any;
     if (tag === 'announce' && r.frame.kind === AnnounceAck.kind) return void send({ type: 'ANNOUNCE_ACK', ...body, from: to });
-    if (tag === 'probe' && r.frame.kind === LeafSetReply.kind) {
-      const check = body.cert.nodeId === to ? await this.checkCert(body.cert) : { ok: false as const, code: ErrorCodes.CERT_INVALID, reason: 'reply from another node' };
-      if (!check.ok) {
-        this.log.warn('overlay.peer.refused', { peer: to, code: check.code, reason: check.reason });
-        return failed(check.code);
-      }
-      return void send({ type: 'LEAFSET_REPLY', from: to, leafSet: body.leafSet, ready: body.ready });
-    }
+    if (tag === 'probe' && r.frame.kind === LeafSetReply.kind) return void send({ type: 'LEAFSET_REPLY', from: to, leafSet: body.leafSet, ready: body.ready });
     this.log.warn('frame.dropped', { from: to, reason: `unexpected ${r.frame.kind} in reply to ${tag}` });
     failed(ErrorCodes.BAD_FRAME);
   }
@@ -403,8 +488,10 @@ export class RouterService {
     const { to, pending } = effect;
     let code: string = ErrorCodes.BAD_FRAME;
     try {
-      const bytes = await this.deps.transport.request(subjects.node(this.deps.ringId, to), Route.encode(pending.msg), { timeoutMs: effect.timeoutMs });
-      if (HopAck.decode(bytes).ok) return;
+      const bytes = await this.deps.transport.request(subjects.node(this.deps.ringId, to), this.channel.seal({ kind: Route, body: pending.msg }, to), { timeoutMs: effect.timeoutMs });
+      const r = this.openReply(bytes, to);
+      if (r.ok && r.frame.kind === HopAck.kind) return;
+      if (!r.ok) code = r.code;
     } catch (e) {
       code = e instanceof TransportError ? e.code : ErrorCodes.CLOSED;
     }
@@ -412,10 +499,10 @@ export class RouterService {
     this.send({ type: 'FORWARD_FAILED', pending, to, code });
   }
 
-  private async requestJoin(frame: { kind: FrameKind<any>; body: unknown }, timeoutMs: number): Promise<void> {
+  private async requestJoin(frame: OutFrame, timeoutMs: number): Promise<void> {
     const send = (e: RouterEvent) => this.send(e);
     try {
-      const bytes = await this.deps.transport.request(subjects.join(this.deps.ringId), frame.kind.encode(frame.body), { timeoutMs });
+      const bytes = await this.deps.transport.request(subjects.join(this.deps.ringId), this.channel.seal(frame, undefined), { timeoutMs });
       const r = JoinAck.decode(bytes);
       if (!r.ok) return void send({ type: 'JOIN_UNANSWERED' });
       send({ type: 'JOIN_ACK', accepted: r.body.accepted, reason: r.body.reason });
@@ -441,7 +528,7 @@ export class RouterService {
   private sendResult(msg: RouteMessage, r: { response?: Uint8Array; error?: string }): void {
     const body: RouteResultBody = { msgId: msg.msgId, key: msg.key, root: this.self, path: msg.path, ...r };
     if (msg.origin === this.self) return this.settleRoute(body);
-    this.publish(subjects.node(this.deps.ringId, msg.origin), { kind: RouteResult, body });
+    this.publish(subjects.node(this.deps.ringId, msg.origin), { kind: RouteResult, body }, msg.origin);
   }
 
   private settleRoute(r: RouteResultBody): void {

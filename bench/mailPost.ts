@@ -1,18 +1,21 @@
 // The POST side of the mail benchmark: a real local lab (five node processes of one organisation on
 // three nats-server processes, started with `post lab up` as an operator would) whose first node hosts
 // every benchmark user; the clients talk SMTP and IMAP to that node, as a user's mail client talks to
-// its own node. Its CPU is the node processes' (each is its own process group).
+// its own node. Its CPU is the node processes' (each is its own process group); its memory is the
+// first node's. The second node hosts nobody at first: the spare host of the user-count growth, to
+// which users are added as `post user add` does (through the lab's control path).
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { LabClient } from '../cli/lab/client';
-import { readLab } from '../cli/lab/labFile';
+import { readLab, type LabFile, type LabNode } from '../cli/lab/labFile';
 import { addUser } from '../cli/lab/users';
 import { postCommand } from '../cli/paths';
-import type { MailTargetProvider } from './mail';
-import { groupsCpuMs } from './reference/processes';
+import type { MailTargetProvider, MailUser } from './mail';
+import { inPool, type Log } from './mail/target';
+import { groupsCpuMs, groupsMemory } from './reference/processes';
 
 const run = promisify(execFile);
 /** Nodes of the benchmark lab: k = 3 replicas, so every write goes to three processes. */
@@ -20,31 +23,58 @@ const BENCH_LAB_NODES = 5;
 const LAB_COMMAND_TIMEOUT_MS = 180_000;
 /** Messages per minute / at once a benchmark user may submit (post node start --submission-rate). */
 const BENCH_SUBMISSION_RATE = '1000000/100000';
+/** Users created at once: each costs an Argon2id here and one on the node, which run on other cores. */
+const USER_ADD_CONCURRENCY = 4;
+const USER_ADD_PROGRESS_EVERY = 100;
 
 async function post(args: string[]): Promise<string> {
   const [exe, argv] = postCommand(args);
   return (await run(exe, argv, { timeout: LAB_COMMAND_TIMEOUT_MS })).stdout;
 }
 
+/** Creates and hosts the users on `node`, a few at once; returns those that failed (the others are hosted). */
+async function addUsers(client: LabClient, lab: LabFile, node: LabNode, users: readonly MailUser[], log: Log): Promise<{ failed: { user: MailUser; error: string }[] }> {
+  const failed: { user: MailUser; error: string }[] = [];
+  await inPool(users, USER_ADD_CONCURRENCY, async (user, i) => {
+    try {
+      await addUser(client, node, lab.orgs[0]!.ca, user.address, user.password);
+    } catch (error) {
+      failed.push({ user, error: (error as Error).message });
+    }
+    if ((i + 1) % USER_ADD_PROGRESS_EVERY === 0) log(`      ${i + 1} of ${users.length} users added to node ${node.id.slice(0, 12)}`);
+  });
+  return { failed };
+}
+
 export const postMailTarget: MailTargetProvider = async (users) => {
   const domain = users[0]!.address.split('@')[1]!;
   const dir = mkdtempSync(join(tmpdir(), 'post-bench-mail-'));
+  let client: LabClient | undefined;
   const stop = async () => {
+    await client?.close();
     await post(['lab', 'down', '--dir', dir]).catch(() => {});
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    // One benchmark user submits over a thousand messages in a minute: far past a person's rate limit.
     const lab = readLab((await post(['lab', 'up', '--nodes', String(BENCH_LAB_NODES), '--orgs', domain, '--dir', dir, '--no-dashboard', '--submission-rate', BENCH_SUBMISSION_RATE])).trim());
-    const node = lab.nodes[0]!;
-    const client = await LabClient.connect(lab);
-    try {
-      for (const u of users) await addUser(client, node, lab.orgs[0]!.ca, u.address, u.password);
-    } finally {
-      await client.close();
-    }
+    const [node, spare] = [lab.nodes[0]!, lab.nodes[1]!];
+    client = await LabClient.connect(lab);
+    const { failed } = await addUsers(client, lab, node, users, () => {});
+    if (failed.length > 0) throw new Error(`POST: ${failed.length} of the benchmark's users could not be created, e.g. ${failed[0]!.user.address}: ${failed[0]!.error}`);
+    const labClient = client;
     const pids = lab.nodes.map((n) => n.pid);
-    return { target: { name: `POST (${BENCH_LAB_NODES} nodes)`, smtp: node.smtp, imap: node.imap, users, serverCpuMs: () => groupsCpuMs(pids) }, stop };
+    return {
+      target: {
+        name: `POST (${BENCH_LAB_NODES} nodes)`,
+        smtp: node.smtp,
+        imap: node.imap,
+        users,
+        serverCpuMs: () => groupsCpuMs(pids),
+        serverMemory: () => groupsMemory([node.pid]),
+        spareHost: { imap: spare.imap, memory: () => groupsMemory([spare.pid]), addUsers: (more, log) => addUsers(labClient, lab, spare, more, log) },
+      },
+      stop,
+    };
   } catch (e) {
     await stop();
     throw e;

@@ -17,6 +17,8 @@ export const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 1
 export interface Bench {
   readonly name: string;
   readonly summary: string;
+  /** Parts that can be run alone (`--phase a,b`), when the benchmark has them. */
+  readonly phases?: readonly string[];
   /** `seed` is for benches that simulate or generate their inputs (the same seed, the same figures or inputs); others ignore it. */
-  run(opts: { quick: boolean; log: (line: string) => void; seed?: string }): Promise<unknown>;
+  run(opts: { quick: boolean; log: (line: string) => void; seed?: string; phases?: string[] }): Promise<unknown>;
 }

@@ -3,12 +3,13 @@
 // deletion, everything inserted in the organisation's own ring, and the storage each node holds at
 // every month's end, for k = 3 and k = 10, on a ring of one machine per user and on a smaller ring:
 // every message stored once per recipient (a conventional server) against single-copy storage
-// (convergent encryption: identical MIME parts are one datum), metadata included. Sizes come from
+// (convergent encryption: identical MIME parts are one datum) and against what the code stores (as
+// built: large parts apart, the rest in a layout per copy), metadata included. Sizes come from
 // the real formats (see storageReq/calibration.ts for what is computed and how it is checked).
 //   npx tsx bench/storageRequirements.ts [--quick] [--json] [--seed N]
 import { pathToFileURL } from 'node:url';
 import { SimRandom } from '../infra/sim/random';
-import { NOTIFY_TOMBSTONE_MS } from '../protocol/limits';
+import { MAIL_PART_BYTES_MIN, NOTIFY_TOMBSTONE_MS } from '../protocol/limits';
 import { calibrate, type Calibration } from './storageReq/calibration';
 import { CONTENT, type Category, Ledger, METADATA, type NodeStats } from './storageReq/ledger';
 import { MailYear, type TraceCounts } from './storageReq/mailYear';
@@ -144,8 +145,9 @@ export async function runStorageRequirements(opts: { quick: boolean; log: (line:
   for (const f of figures) printRing(f, log);
   log('');
   log(
-    'single-copy = each MIME part its own convergent datum (DESIGN 3; submit() does not split parts yet). as built = what submit() stores today: ' +
-      'the raw message once for all its recipients (its Received header makes every submission unique) and the Sent copy apart. ' +
+    `single-copy = each MIME part its own convergent datum (DESIGN 3). as built = what submit() and APPEND store: each leaf body of ${MAIL_PART_BYTES_MIN / 1024} KiB or more ` +
+      'its own datum, shared by the submission, the Sent copy and any other message carrying it; per copy a layout record with the rest inline ' +
+      '(headers, boundaries, short bodies: its Received header makes every submission\'s layout unique); a message without such a body stored whole. ' +
       'Counted as a replica\'s store totals count (block bytes, encoded objects, drop entries); not counted: drop tombstones (LMDB keys kept ' +
       `${NOTIFY_TOMBSTONE_MS / 86_400_000} days after a notification is taken) and the database's own overhead.`,
   );

@@ -15,7 +15,7 @@ import { ringCommand, routeCommand } from './commands/ring';
 import { scenarioCommand } from './commands/scenario';
 
 const commands: Record<string, { run: (argv: string[]) => Promise<void>; summary: string }> = {
-  ca: { run: caCommand, summary: 'ca init --org DOMAIN --out DIR            an organisation: CA keys, ring id, convergence secret' },
+  ca: { run: caCommand, summary: 'ca init|operator ...                      an organisation (CA, ring id, secrets, operator key); another operator key' },
   node: { run: nodeCommand, summary: 'node init|start ...                       a node identity; run a node' },
   nats: { run: natsCommand, summary: 'nats init|config ...                      TLS, keys and nats-server configuration for a deployment' },
   lab: { run: labCommand, summary: 'lab up|down|restart ...                   the local lab (NATS cluster + nodes)' },
@@ -26,7 +26,7 @@ const commands: Record<string, { run: (argv: string[]) => Promise<void>; summary
   block: { run: blockCommand, summary: 'block put|get|where ... --lab FILE          data into and out of the ring' },
   machines: { run: machinesCommand, summary: 'machines export --out DIR                 every machine definition as JSON, for the XState visualizer' },
   scenario: { run: scenarioCommand, summary: 'scenario list | run NAME|all [--sim --seed N | --lab FILE]   fault injection, judged by checkers' },
-  bench: { run: benchCommand, summary: 'bench NAME|all [--quick] [--json]         benchmarks, each against its baseline' },
+  bench: { run: benchCommand, summary: 'bench NAME|all [--quick] [--phase LIST] [--json]   benchmarks, each against its baseline' },
 };
 
 function usage(): string {

@@ -1,11 +1,13 @@
 // Organisation CAs and node certificates. A node's id is BLAKE2b-256 of its signing key, and its
 // certificate binds (org, ring, node id, key, validity) under the CA's domain-separated signature.
 import { ErrorCodes } from '../protocol/errors';
-import type { MemberCertificate, NodeCertificate, UserCertificate } from '../protocol/identity';
-import { NODE_CERT_VALIDITY_MS } from '../protocol/limits';
-import { SignatureDomain } from './domains';
-import { nodeIdOf, ringIdOf, userIdOf } from './hash';
+import { canonicalBytes } from '../protocol/frame';
+import type { MemberCertificate, NodeCertificate, OperatorCertificate, OperatorRole, UserCertificate } from '../protocol/identity';
+import { NODE_CERT_VALIDITY_MS, OPERATOR_CERT_VALIDITY_MS } from '../protocol/limits';
+import { HashDomain, SignatureDomain } from './domains';
+import { blake2bHex, nodeIdOf, ringIdOf, userIdOf } from './hash';
 import { sign, signingKeyPairFromSeed, type SigningKeyPair, verify } from './sign';
+import { verifySync } from './verifySync';
 
 /** What every member of a ring needs to know about the ring's CA. */
 export interface RingTrust {
@@ -52,15 +54,77 @@ export type CertCheck = { ok: true } | { ok: false; code: string; reason: string
 
 /** Is this a currently valid certificate of a member of the ring `trust` describes? */
 export async function verifyNodeCertificate(cert: NodeCertificate, trust: RingTrust, nowMs: number): Promise<CertCheck> {
+  return verifyNodeCertificateSync(cert, trust, nowMs);
+}
+
+/**
+ * Node certificates whose CA signature verified, by a hash of everything that verification reads
+ * (CA key, fields, signature): every router of this process shares them (a gateway's two rings, the
+ * simulator's many nodes), so one certificate costs one Ed25519 verification per process.
+ */
+const caVerified = new Set<string>();
+const CA_VERIFIED_MAX = 10_000;
+
+function caSigned(cert: NodeCertificate, caPublicKey: Uint8Array): boolean {
+  const fields = certFields(cert);
+  const key = blake2bHex([caPublicKey, canonicalBytes(fields), cert.signature]);
+  if (caVerified.has(key)) return true;
+  if (!verifySync(SignatureDomain.nodeCertificate, fields, cert.signature, caPublicKey)) return false;
+  if (caVerified.size >= CA_VERIFIED_MAX) caVerified.clear();
+  caVerified.add(key);
+  return true;
+}
+
+/** The same check, synchronous: the router authenticates overlay frames in arrival order. */
+export function verifyNodeCertificateSync(cert: NodeCertificate, trust: RingTrust, nowMs: number): CertCheck {
   const who = `node ${cert.nodeId.slice(0, 12)}`;
   if (cert.ringId !== trust.ringId || cert.org !== trust.org)
     return { ok: false, code: ErrorCodes.WRONG_RING, reason: `${who} is certified for ${cert.org}, not for ${trust.org}` };
   if (nodeIdOf(cert.signingKey) !== cert.nodeId)
     return { ok: false, code: ErrorCodes.CERT_INVALID, reason: `${who}: node id is not the hash of the certified key` };
-  if (!(await verify(SignatureDomain.nodeCertificate, certFields(cert), cert.signature, trust.caPublicKey)))
+  if (!caSigned(cert, trust.caPublicKey))
     return { ok: false, code: ErrorCodes.CERT_INVALID, reason: `${who}: certificate does not verify against the CA of ${trust.org}` };
   if (nowMs < cert.issuedAtMs || nowMs >= cert.expiresAtMs)
     return { ok: false, code: ErrorCodes.CERT_EXPIRED, reason: `${who}: certificate is not valid now (expired or not yet valid)` };
+  return { ok: true };
+}
+
+// ---- operators ---------------------------------------------------------------------------------------
+
+/** An operator's id: BLAKE2b-256(tag || key). Tagged, so that it can never be a node's id (the bare hash). */
+export const operatorIdOf = (signingKey: Uint8Array): string => blake2bHex([HashDomain.operatorId, signingKey]);
+
+const operatorFields = (c: Omit<OperatorCertificate, 'signature'>) => [c.name, c.org, c.ringId, c.operatorId, [...c.roles], c.signingKey, c.issuedAtMs, c.expiresAtMs];
+
+export async function issueOperatorCertificate(
+  ca: CertificateAuthority,
+  operator: { name: string; signingKey: Uint8Array; roles: readonly OperatorRole[] },
+  opts: { nowMs: number; validityMs?: number },
+): Promise<OperatorCertificate> {
+  const body = {
+    name: operator.name,
+    org: ca.org,
+    ringId: ca.ringId,
+    operatorId: operatorIdOf(operator.signingKey),
+    roles: [...operator.roles],
+    signingKey: operator.signingKey,
+    issuedAtMs: Math.floor(opts.nowMs),
+    expiresAtMs: Math.floor(opts.nowMs + (opts.validityMs ?? OPERATOR_CERT_VALIDITY_MS)),
+  };
+  return { ...body, signature: await sign(SignatureDomain.operatorCertificate, operatorFields(body), ca.caSecretKey) };
+}
+
+/** Is this a currently valid operator certificate of `trust`'s organisation? */
+export function verifyOperatorCertificate(cert: OperatorCertificate, trust: RingTrust, nowMs: number): CertCheck {
+  const who = `operator ${cert.name} (${cert.operatorId.slice(0, 12)})`;
+  if (cert.ringId !== trust.ringId || cert.org !== trust.org)
+    return { ok: false, code: ErrorCodes.WRONG_RING, reason: `${who} is certified for ${cert.org}, not for ${trust.org}` };
+  if (operatorIdOf(cert.signingKey) !== cert.operatorId)
+    return { ok: false, code: ErrorCodes.CERT_INVALID, reason: `${who}: operator id is not the hash of the certified key` };
+  if (!verifySync(SignatureDomain.operatorCertificate, operatorFields(cert), cert.signature, trust.caPublicKey))
+    return { ok: false, code: ErrorCodes.CERT_INVALID, reason: `${who}: certificate does not verify against the CA of ${trust.org}` };
+  if (nowMs < cert.issuedAtMs || nowMs >= cert.expiresAtMs)
+    return { ok: false, code: ErrorCodes.CERT_EXPIRED, reason: `${who}: certificate is not valid now (expired or not yet valid); \`post ca operator\` issues a new one` };
   return { ok: true };
 }
 

@@ -10,6 +10,14 @@ export const SignatureDomain = {
   storageInsert: 'storage-insert',
   /** A node's repair offer: the blocks it holds and their leases, for a replica to fetch. */
   storageOffer: 'storage-offer',
+  /** The CA's certificate of an operator key. */
+  operatorCertificate: 'operator-cert',
+  /** An operator's control request to one node. */
+  controlRequest: 'control-request',
+  /** A user's consent to a control request made as that user. */
+  controlUser: 'control-user',
+  /** An overlay frame from a node that does not hold the receiver's key yet (otherwise it is MACed). */
+  overlayFrame: 'overlay-frame',
 } as const;
 
 export type SignatureDomainName = (typeof SignatureDomain)[keyof typeof SignatureDomain];
@@ -25,6 +33,12 @@ export const HashDomain = {
   logKey: 'POST/v1/log-key\0',
   /** UIDVALIDITY of a folder: the first 32 bits of BLAKE2b-256(tag || folder id). */
   uidValidity: 'POST/v1/uid-validity\0',
+  /** An operator's id: BLAKE2b-256(tag || signing key), never equal to a node id (the bare hash). */
+  operatorId: 'POST/v1/operator-id\0',
+  /** The key two nodes share: BLAKE2b-256(tag || X25519(a, B) || lower key || higher key). */
+  overlayChannelKey: 'POST/v1/overlay-channel-key\0',
+  /** An overlay frame's MAC: BLAKE2b-256 keyed by the channel key over (tag || header || frame). */
+  overlayMac: 'POST/v1/overlay-mac\0',
 } as const;
 
 // Associated-data domains for random-nonce AEAD (crypto/secretbox.ts): a ciphertext made for one

@@ -43,7 +43,8 @@ type CertCache = Map<string, { id: string; signingKey: Uint8Array; expiresAtMs: 
 
 /** The member's certificate, verified against the ring's CA (cached by signature until it expires). */
 async function knownMember(member: MemberCertificate, trust: RingTrust, nowMs: number, certChecked?: CertCache) {
-  const key = Buffer.from(member.cert.signature).toString('base64');
+  // Keyed by kind too: a certificate verified as a user's must never pass as a node's (or back).
+  const key = `${member.type}:${Buffer.from(member.cert.signature).toString('base64')}`;
   const cached = certChecked?.get(key);
   if (cached && nowMs < cached.expiresAtMs) return { ok: true as const, known: cached };
   const check = await verifyMember(member, trust, nowMs);

@@ -1,6 +1,7 @@
-// Synchronous verification of domain-separated Ed25519 signatures (the same bytes and libsodium
-// function as sign.ts' async `verify`). Replicas verify every signed object they are offered inside a
-// pure, synchronous acceptance rule (storage/signedObject.ts), so this one must not be async.
+// Synchronous domain-separated Ed25519 (the same bytes and libsodium functions as sign.ts' async
+// `sign` and `verify`). Replicas verify every signed object they are offered inside a pure,
+// synchronous acceptance rule (storage/signedObject.ts), and the router authenticates every overlay
+// frame before it becomes a machine event, in arrival order: neither may wait on a promise.
 import type { SignatureDomainName } from './domains';
 import { signedBytes } from './sign';
 import { native, toBuffer } from './sodium';
@@ -12,4 +13,11 @@ export function verifySync(domain: SignatureDomainName, fields: unknown[], signa
   } catch {
     return false;
   }
+}
+
+export function signSync(domain: SignatureDomainName, fields: unknown[], secretKey: Uint8Array): Uint8Array {
+  if (secretKey.length !== 64) throw new RangeError(`an Ed25519 secret key is 64 bytes, got ${secretKey.length}`);
+  const signature = Buffer.alloc(64);
+  native.crypto_sign_detached(signature, toBuffer(signedBytes(domain, fields)), toBuffer(secretKey));
+  return signature;
 }

@@ -60,7 +60,10 @@ export type ImapSessionEvent =
   | { readonly type: 'LINE_TOO_LONG'; readonly tag: string | undefined }
   | { readonly type: 'MAILBOX_CHANGED' }
   | { readonly type: 'CONNECTION_CLOSED' }
-  | { readonly type: 'SHUTDOWN' };
+  | { readonly type: 'SHUTDOWN' }
+  /** The frame the machine asked to run (the runFrame effect) finished, or failed as a bug. */
+  | { readonly type: 'runFrame.done'; readonly output: CommandOutcome }
+  | { readonly type: 'runFrame.error'; readonly error: unknown };
 
 export interface ImapSessionInput {
   readonly limits?: Partial<ImapSessionLimits>;
@@ -112,6 +115,8 @@ export const imapSessionMachine = setup({
     sendGreeting: notProvided('sendGreeting'),
     sendStatus: (_: unknown, _params: StatusParams) => notProvided('sendStatus')(),
     sendLiteralContinuation: notProvided('sendLiteralContinuation'),
+    /** Run the current frame; answered by runFrame.done (or runFrame.error): machines/work.ts. */
+    runFrame: (_: unknown, _params: RunFrameInput) => notProvided('runFrame')(),
     discardInput: notProvided('discardInput'),
     closeConnection: notProvided('closeConnection'),
     endSession: notProvided('endSession'),
@@ -150,7 +155,6 @@ export const imapSessionMachine = setup({
     clearChangeWhileFlushing: assign({ changedWhileFlushing: () => false }),
   },
   actors: {
-    runFrame: fromPromise<CommandOutcome, RunFrameInput>(async () => notProvided('runFrame')()),
     flushUpdates: fromPromise<boolean, void>(async () => notProvided('flushUpdates')()),
     upgradeTls: fromPromise<void, void>(async () => notProvided('upgradeTls')()),
   },
@@ -250,7 +254,10 @@ export const imapSessionMachine = setup({
             },
           },
         },
-        executing: { invoke: { src: 'runFrame', input: ({ context }) => ({ frame: context.current!, mode: context.mode }), onDone: routeOutcome('preAuth'), onError: serverBug() } },
+        executing: {
+          entry: { type: 'runFrame', params: ({ context }) => ({ frame: context.current!, mode: context.mode }) },
+          on: { 'runFrame.done': routeOutcome('preAuth'), 'runFrame.error': serverBug() },
+        },
         throttled: { after: { throttleDelay: { target: 'waiting', actions: sendHeldReply() } } },
         authenticating: {
           always: { guard: 'hasQueuedFrame', target: 'executing', actions: 'takeFrame' },
@@ -360,12 +367,8 @@ function levelStates(level: 'authenticated' | 'selected') {
         },
       },
       executing: {
-        invoke: {
-          src: 'runFrame' as const,
-          input: ({ context }: { context: ImapSessionContext }) => ({ frame: context.current!, mode: context.mode }),
-          onDone: routeOutcome('authenticatedLevel'),
-          onError: serverBug(),
-        },
+        entry: { type: 'runFrame' as const, params: ({ context }: { context: ImapSessionContext }) => ({ frame: context.current!, mode: context.mode }) },
+        on: { 'runFrame.done': routeOutcome('authenticatedLevel'), 'runFrame.error': serverBug() },
       },
       throttled: { after: { throttleDelay: { target: 'waiting', actions: sendHeldReply() } } },
       idling: {

@@ -25,7 +25,7 @@
 //   delivered.
 // - A failed AUTH is answered only after its penalty delay; at the limit the reply is 421.
 // - Shutdown waits for the command in progress (a DATA being delivered included), then 421.
-import { assign, fromPromise, setup } from 'xstate';
+import { assign, setup } from 'xstate';
 import { addRecipient, decideRecipient, recipientsByRoute, senderAllowed, type AcceptedRecipient, type GatewayMode } from '../mail/smtp/envelope';
 import { smtpLimits } from '../mail/smtp/limits';
 import type { AuthResult, RecipientCheck } from '../mail/smtp/portOutcomes';
@@ -124,7 +124,21 @@ export type SmtpSessionEvent =
   | { readonly type: 'RCPT_TO'; readonly address: string; readonly original: string }
   | { readonly type: 'DATA' }
   | { readonly type: 'CLOSED' }
-  | { readonly type: 'SHUTDOWN' };
+  | { readonly type: 'SHUTDOWN' }
+  // The work an effect started (authenticate, checkSendRate, ...) finished or failed.
+  | { readonly type: 'authenticate.done'; readonly output: AuthResult }
+  | { readonly type: 'checkSendRate.done'; readonly output: RateDecision }
+  | { readonly type: 'checkRecipient.done'; readonly output: RecipientCheck }
+  | { readonly type: 'receiveMessage.done'; readonly output: ReceivedMessage }
+  | { readonly type: 'deliver.done'; readonly output: DeliveryReport }
+  | { readonly type: `${SmtpWork}.error`; readonly error: unknown };
+
+/**
+ * The work the machine starts as effects and hears back about as `<name>.done` / `<name>.error`
+ * (not as invoked child actors: one per command cost more CPU than the command). smtp-server asks one
+ * command at a time, so at most one is out, and it is always the one the current state started.
+ */
+export type SmtpWork = 'authenticate' | 'checkSendRate' | 'checkRecipient' | 'receiveMessage' | 'deliver';
 
 export interface SmtpSessionInput {
   readonly mode: GatewayMode;
@@ -167,6 +181,11 @@ export const smtpSessionMachine = setup({
     // Effects: supplied by the session actor.
     answer: (_: unknown, _params: Answer) => notProvided('answer')(),
     disconnect: (_: unknown, _params: SmtpReply) => notProvided('disconnect')(),
+    authenticate: (_: unknown, _params: { username: string }) => notProvided('authenticate')(),
+    checkSendRate: (_: unknown, _params: { user: string }) => notProvided('checkSendRate')(),
+    checkRecipient: (_: unknown, _params: RecipientCheckInput) => notProvided('checkRecipient')(),
+    receiveMessage: (_: unknown, _params: ReceiveInput) => notProvided('receiveMessage')(),
+    deliver: (_: unknown, _params: DeliveryInput) => notProvided('deliver')(),
     // Pure bookkeeping.
     clearTransaction: assign({
       pendingSender: undefined,
@@ -193,13 +212,6 @@ export const smtpSessionMachine = setup({
       const sender = context.pendingSender!;
       return { pendingSender: undefined, mailFrom: sender.address, eightBitMime: sender.eightBitMime, smtpUtf8: sender.smtpUtf8, recipients: [] as readonly AcceptedRecipient[] };
     }),
-  },
-  actors: {
-    authenticate: fromPromise<AuthResult, { username: string }>(async () => notProvided('authenticate')()),
-    checkSendRate: fromPromise<RateDecision, { user: string }>(async () => notProvided('checkSendRate')()),
-    checkRecipient: fromPromise<RecipientCheck, RecipientCheckInput>(async () => notProvided('checkRecipient')()),
-    receiveMessage: fromPromise<ReceivedMessage, ReceiveInput>(async () => notProvided('receiveMessage')()),
-    deliver: fromPromise<DeliveryReport, DeliveryInput>(async () => notProvided('deliver')()),
   },
   guards: {
     shuttingDown: ({ context }) => context.shuttingDown,
@@ -299,10 +311,9 @@ export const smtpSessionMachine = setup({
               initial: 'checking',
               states: {
                 checking: {
-                  invoke: {
-                    src: 'authenticate',
-                    input: ({ event }) => ({ username: (event as Ev<'AUTH'>).username }),
-                    onDone: [
+                  entry: { type: 'authenticate', params: ({ event }) => ({ username: (event as Ev<'AUTH'>).username }) },
+                  on: {
+                    'authenticate.done': [
                       {
                         guard: 'authOk',
                         target: '#smtpSession.open.protocol.authenticated',
@@ -331,7 +342,7 @@ export const smtpSessionMachine = setup({
                         }),
                       },
                     ],
-                    onError: { target: '#smtpSession.open.protocol.idle', actions: refuse(() => replies.authUnavailable()) },
+                    'authenticate.error': { target: '#smtpSession.open.protocol.idle', actions: refuse(() => replies.authUnavailable()) },
                   },
                 },
                 penalised: {
@@ -357,10 +368,9 @@ export const smtpSessionMachine = setup({
             },
             // The transaction takes a token from the submitter's bucket, or waits for later.
             senderCheck: {
-              invoke: {
-                src: 'checkSendRate',
-                input: ({ context }) => ({ user: context.identity!.user }),
-                onDone: [
+              entry: { type: 'checkSendRate', params: ({ context }) => ({ user: context.identity!.user }) },
+              on: {
+                'checkSendRate.done': [
                   { guard: 'sendRateOk', target: 'mailFrom', actions: ['startTransaction', accept()] },
                   {
                     target: 'idle',
@@ -373,7 +383,7 @@ export const smtpSessionMachine = setup({
                     ],
                   },
                 ],
-                onError: { target: 'idle', actions: [refuse(() => replies.internalError()), 'clearTransaction'] },
+                'checkSendRate.error': { target: 'idle', actions: [refuse(() => replies.internalError()), 'clearTransaction'] },
               },
             },
             mailFrom: {
@@ -384,10 +394,9 @@ export const smtpSessionMachine = setup({
               },
             },
             recipientCheck: {
-              invoke: {
-                src: 'checkRecipient',
-                input: ({ context }) => ({ address: context.pendingRecipient!, mailFrom: context.mailFrom ?? '', submitter: context.identity?.user }),
-                onDone: [
+              entry: { type: 'checkRecipient', params: ({ context }) => ({ address: context.pendingRecipient!, mailFrom: context.mailFrom ?? '', submitter: context.identity?.user }) },
+              on: {
+                'checkRecipient.done': [
                   { guard: 'recipientUnavailable', target: 'afterRecipient', actions: refuse(({ context }) => replies.recipientCheckUnavailable(context.pendingRecipient!)) },
                   {
                     guard: 'recipientAccepted',
@@ -419,7 +428,7 @@ export const smtpSessionMachine = setup({
                     ],
                   },
                 ],
-                onError: { target: 'afterRecipient', actions: refuse(({ context }) => replies.recipientCheckUnavailable(context.pendingRecipient!)) },
+                'checkRecipient.error': { target: 'afterRecipient', actions: refuse(({ context }) => replies.recipientCheckUnavailable(context.pendingRecipient!)) },
               },
             },
             afterRecipient: {
@@ -434,10 +443,9 @@ export const smtpSessionMachine = setup({
               },
             },
             data: {
-              invoke: {
-                src: 'receiveMessage',
-                input: ({ context }) => ({ identity: context.identity }),
-                onDone: [
+              entry: { type: 'receiveMessage', params: ({ context }) => ({ identity: context.identity }) },
+              on: {
+                'receiveMessage.done': [
                   {
                     guard: 'oversized',
                     target: 'idle',
@@ -469,14 +477,11 @@ export const smtpSessionMachine = setup({
                     }),
                   },
                 ],
-                // The client went away or the stream broke: nothing is delivered.
-                onError: { target: 'idle', actions: [refuse(() => replies.messageIncomplete()), 'clearTransaction'] },
+                'receiveMessage.error': { target: 'idle', actions: [refuse(() => replies.messageIncomplete()), 'clearTransaction'] },
               },
             },
             delivering: {
-              invoke: {
-                src: 'deliver',
-                input: ({ context }) => ({
+              entry: { type: 'deliver', params: ({ context }) => ({
                   identity: context.identity,
                   mailFrom: context.mailFrom ?? '',
                   postRecipients: recipientsByRoute(context.recipients, 'post'),
@@ -485,8 +490,9 @@ export const smtpSessionMachine = setup({
                   eightBitMime: context.eightBitMime,
                   smtpUtf8: context.smtpUtf8,
                   ...(context.addHeader ? { addHeader: context.addHeader } : {}),
-                }),
-                onDone: [
+                }) },
+              on: {
+                'deliver.done': [
                   {
                     guard: 'delivered',
                     target: 'idle',
@@ -501,7 +507,7 @@ export const smtpSessionMachine = setup({
                     actions: [refuse(({ event }) => deliveryReply(output<DeliveryReport>(event))), 'clearTransaction'],
                   },
                 ],
-                onError: { target: 'idle', actions: [refuse(() => replies.internalError()), 'clearTransaction'] },
+                'deliver.error': { target: 'idle', actions: [refuse(() => replies.internalError()), 'clearTransaction'] },
               },
             },
             // Between commands: back to where the session's authentication puts it.

@@ -1,10 +1,15 @@
-// Operator requests to one node (the `post` command, the lab, the dashboard), on the node's control
+// Operator requests to one node (the `post` command, the lab, scenarios), on the node's control
 // subject. Replies carry JSON documents (and raw data for block reads): this is the operator's view,
 // not a protocol between nodes.
+//
+// Every request travels inside a SignedControl envelope (issue 12): signed by an operator key the
+// organisation's CA certified, stamped and with a nonce so that a replay is refused, addressed to
+// one node. What each request needs beyond that is `controlPolicy` below.
 import { arr, bool, bytes, hexBytes, obj, oneOf, opt, str, uint } from './codec';
 import { signedObjectCodec } from './objects';
 import { defineFrame } from './frame';
-import { BLOCK_CHUNK_BYTES_MAX, FIELD_CHARS_MAX, FRAME_BYTES_MAX, ID_BYTES } from './limits';
+import { type OperatorRole, operatorCertificateCodec } from './identity';
+import { BLOCK_CHUNK_BYTES_MAX, CONTROL_REQUEST_BYTES_MAX, FIELD_CHARS_MAX, FRAME_BYTES_MAX, ID_BYTES } from './limits';
 
 const session = str({ max: 64 });
 
@@ -47,11 +52,62 @@ export type CrashableActor = (typeof CRASHABLE_ACTORS)[number];
 /** Fault injection: the actor fails as a bug would and is restarted by the supervisor (→ {actor}). */
 export const ActorCrashRequest = defineFrame('control.actor.crash', obj({ actor: oneOf(CRASHABLE_ACTORS) }));
 
+/**
+ * A control request as it travels. The operator signs [ringId, nodeId, timeMs, nonce, BLAKE2b(request)]
+ * (domain `control-request`); a request made as a user also carries that user's signature over the
+ * same fields and the operator id (domain `control-user`), checked against the user the node hosts.
+ */
+export const SignedControl = defineFrame(
+  'control.signed',
+  obj({
+    operator: operatorCertificateCodec,
+    /** The node addressed: a request signed for one node is refused by every other. */
+    nodeId: hexBytes(ID_BYTES),
+    timeMs: uint(),
+    nonce: bytes({ len: 16, max: 16 }),
+    /** The encoded control frame (one of the kinds above), sealed to the node's key when `sealed`. */
+    request: bytes({ max: CONTROL_REQUEST_BYTES_MAX }),
+    /** A request made as a user is sealed to the addressed node's key: its content is the user's. */
+    sealed: opt(bool()),
+    signature: bytes({ len: 64, max: 64 }),
+    userSignature: opt(bytes({ len: 64, max: 64 })),
+  }),
+);
+
+/** What a request needs besides a certified operator: a role, and for a request made as a user, the user it is made as. */
+export interface ControlRule {
+  readonly role?: OperatorRole;
+  readonly actingUser?: (body: any) => string;
+}
+
+/** Every control request kind and what it needs; a kind not listed here is not a control request. */
+export const controlPolicy: Readonly<Record<string, ControlRule>> = {
+  [StatusRequest.kind]: {},
+  [RouteProbeRequest.kind]: {},
+  [BlockWhere.kind]: {},
+  [AuditRequest.kind]: {},
+  [BlockPutBegin.kind]: { role: 'store' },
+  [BlockPutPiece.kind]: { role: 'store' },
+  [BlockPutEnd.kind]: { role: 'store' },
+  [BlockOpen.kind]: { role: 'store' },
+  [BlockRead.kind]: { role: 'store' },
+  [ObjectGetRequest.kind]: { role: 'store' },
+  [ObjectPutRequest.kind]: { role: 'store' },
+  [UserHostRequest.kind]: { role: 'admin' },
+  [UsersPullRequest.kind]: { role: 'admin' },
+  [ActorCrashRequest.kind]: { role: 'admin' },
+  // Made as a user: the operator only carries them; the user's signature is the authority.
+  [MessageSendRequest.kind]: { actingUser: (b: { from: string }) => b.from },
+  [MessageListRequest.kind]: { actingUser: (b: { user: string }) => b.user },
+};
+
 export const ControlReply = defineFrame(
   'control.reply',
   obj({
     ok: bool(),
     json: opt(str({ max: FRAME_BYTES_MAX })),
+    /** A reply to a request made as a user: its JSON sealed to that user's box key (only the user reads it). */
+    sealed: opt(bytes({ max: FRAME_BYTES_MAX })),
     data: opt(bytes({ max: BLOCK_CHUNK_BYTES_MAX })),
     done: opt(bool()),
     code: opt(str({ max: 64 })),

@@ -52,6 +52,10 @@ export const ErrorCodes = {
   LOG_CORRUPT: 'LOG_CORRUPT',
   LOG_CONTENTION: 'LOG_CONTENTION',
   LOG_TOO_LARGE: 'LOG_TOO_LARGE',
+  // authentication on the bus: operator requests and overlay frames
+  UNSIGNED: 'UNSIGNED',
+  STALE: 'STALE',
+  REPLAYED: 'REPLAYED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

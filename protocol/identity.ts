@@ -1,5 +1,5 @@
 // Wire forms of certificates. Their signatures are made and checked in crypto/certificates.ts.
-import { bytes, hexBytes, type Infer, obj, str, tagged, uint } from './codec';
+import { arr, bytes, hexBytes, type Infer, obj, oneOf, str, tagged, uint } from './codec';
 import { FIELD_CHARS_MAX, ID_BYTES } from './limits';
 
 export const nodeCertificateCodec = obj({
@@ -37,3 +37,29 @@ export const memberCertificateCodec = tagged({
 });
 
 export type MemberCertificate = Infer<typeof memberCertificateCodec>;
+
+/**
+ * What an operator may do beyond looking (status, route probes, block where, audit), which any
+ * certified operator may: `store` moves data in and out of the ring (charged to the operator's quota)
+ * and reads or writes signed objects; `admin` hosts users on a node, makes hosted users pull, and
+ * injects actor crashes. Requests made as a user need that user's own proof besides (protocol/control.ts).
+ */
+export const OPERATOR_ROLES = ['store', 'admin'] as const;
+export type OperatorRole = (typeof OPERATOR_ROLES)[number];
+
+/** An operator's key, certified by the organisation's CA: what signs the `post` command's control requests. */
+export const operatorCertificateCodec = obj({
+  /** A label for logs ("lab", "alice-laptop"). */
+  name: str({ max: 64 }),
+  org: str({ max: FIELD_CHARS_MAX }),
+  ringId: hexBytes(ID_BYTES),
+  /** BLAKE2b-256 of a tag and the key: what the operator's storage is charged to, never a node's or a user's id. */
+  operatorId: hexBytes(ID_BYTES),
+  roles: arr(oneOf(OPERATOR_ROLES), { max: OPERATOR_ROLES.length }),
+  signingKey: bytes({ max: 32, len: 32 }),
+  issuedAtMs: uint(),
+  expiresAtMs: uint(),
+  signature: bytes({ max: 64, len: 64 }),
+});
+
+export type OperatorCertificate = Infer<typeof operatorCertificateCodec>;

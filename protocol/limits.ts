@@ -18,6 +18,10 @@ export const ID_HEX_CHARS = ID_BYTES * 2;
 export const RING_LABEL_HEX_CHARS = 16;
 /** Node certificates are valid for a year unless the CA says otherwise. */
 export const NODE_CERT_VALIDITY_MS = 365 * 24 * 3600 * 1000;
+/** An encoded node certificate: two keys, a signature, an organisation name of at most FIELD_CHARS_MAX characters. */
+export const NODE_CERT_BYTES_MAX = FIELD_CHARS_MAX + 512;
+/** Operator certificates (the `post` command's key) likewise; `post ca operator --days N` issues shorter ones. */
+export const OPERATOR_CERT_VALIDITY_MS = 365 * 24 * 3600 * 1000;
 
 // ---- overlay (Pastry) --------------------------------------------------------------------------
 /** b: bits per routing digit (hex digits). */
@@ -127,6 +131,17 @@ export const BLOCK_READ_BUFFER_BYTES_MAX = 256 * 1024 * 1024;
 export const BLOCK_PUTS_IN_FLIGHT_MAX = 16;
 /** Compare-and-put rounds a replica retries when concurrent puts of one object keep beating it. */
 export const STORE_CAS_ATTEMPTS_MAX = 8;
+/**
+ * A mail leaf body (raw, transfer-encoded) this long or longer is stored as a datum of its own, so it
+ * converges across messages and users (DESIGN 3); shorter ones stay inline in the message's layout:
+ * a separate part costs a 74-byte reference, a 16-byte tag and a replicated put, and short bodies are
+ * mostly a message's own text, which never recurs.
+ */
+export const MAIL_PART_BYTES_MIN = 8 * 1024;
+/** Separate parts in one mail layout: 1024 references (~80 KiB) keep it within one chunk; a message with more is stored whole. */
+export const MAIL_LAYOUT_PARTS_MAX = 1024;
+/** Headers, boundaries and short bodies inline in one mail layout: with the references it stays within one chunk; more is stored whole. */
+export const MAIL_LAYOUT_INLINE_BYTES_MAX = 512 * 1024;
 
 // ---- storage: the replicated service ------------------------------------------------------------------
 /** A block lives this long unless its owner refreshes it (the original's 28 days). */
@@ -384,3 +399,23 @@ export const SUBMISSION_BURST_MESSAGES = 60;
 export const SUBMISSION_MESSAGES_PER_MINUTE = 20;
 /** Senders whose buckets are kept; a full bucket is the same as none, so the fullest go first. */
 export const SUBMISSION_RATE_SENDERS_MAX = 10_000;
+
+// ---- authentication on the bus (issue 12) ------------------------------------------------------------
+/** A control request stamped further than this from the node's clock is refused STALE (a replay, or clocks apart). */
+export const CONTROL_REQUEST_SKEW_MS = 60_000;
+/** Control-request nonces a node remembers (each until its request leaves the window): more requests than this in one window are refused. */
+export const CONTROL_NONCES_MAX = 100_000;
+/** Largest control request inside its signed envelope: a block piece (BLOCK_CHUNK_BYTES_MAX) plus its headers. */
+export const CONTROL_REQUEST_BYTES_MAX = BLOCK_CHUNK_BYTES_MAX + 64 * 1024;
+/** Operator certificates a node remembers as verified (by signature); the oldest is forgotten beyond this. */
+export const CONTROL_OPERATORS_CACHED_MAX = 1024;
+/** An overlay frame stamped further than this from the receiver's clock is refused: replays of old frames; clocks apart beyond what NTP allows. */
+export const OVERLAY_CLOCK_SKEW_MS = 30_000;
+/** One sender's overlay frames may arrive this much out of stamp order (replies and direct frames travel on different subjects). */
+export const OVERLAY_REORDER_WINDOW_MS = 2_000;
+/** Stamps remembered per sender inside the reorder window: a sender faster than this per window loses its stragglers, never its order. */
+export const OVERLAY_STAMPS_PER_PEER_MAX = 4096;
+/** Peers whose verified certificate, channel key and recent stamps a router keeps; the oldest is forgotten (and re-verified on its next frame). */
+export const OVERLAY_PEERS_MAX = 10_000;
+/** Refused overlay frames and control requests are logged at most once per reason this often (each is counted in /metrics). */
+export const REFUSED_LOG_GAP_MS = 1_000;

@@ -6,7 +6,7 @@
 // is completed in the background. Errors are PostError values with stable codes (protocol/errors.ts):
 // TIMEOUT / UNAVAILABLE (retry later), BLOCK_MISSING, BLOCK_CORRUPT (no replica had a good copy),
 // NOT_AUTHORISED (not a member of this ring), QUOTA_EXCEEDED, DATA_TOO_LARGE.
-import type { BlockRef, DataSource } from './blocks';
+import type { BlockRef, DataSource, MailSegment } from './blocks';
 import type { SignedObject } from './signedObject';
 
 export interface PutOptions {
@@ -26,7 +26,13 @@ export type ObjectPutResult =
 export interface StorageApi {
   /** Store data convergently (chunked under manifests as needed); resolves with its root reference. */
   putData(data: DataSource, opts?: PutOptions): Promise<BlockRef>;
-  /** Read data by reference; every block verified. */
+  /**
+   * Store a message by parts (storage/mailLayout.ts): each `part` segment a convergent datum of its own,
+   * the rest inline in a layout block; resolves with the layout's 'mail' reference, which getData and
+   * readData read back whole. Without a `part` segment: exactly putData of the bytes (one datum).
+   */
+  putMail(segments: readonly MailSegment[], opts?: PutOptions): Promise<BlockRef>;
+  /** Read data by reference (of any kind: a mail layout gives the whole message); every block verified. */
   getData(ref: BlockRef, opts?: { maxBytes?: number }): Promise<Buffer>;
   /** The same as a stream of plaintext pieces (bounded memory for large data). */
   readData(ref: BlockRef): AsyncGenerator<Buffer>;

@@ -1,6 +1,8 @@
 // Root reference -> the data, verifying every block on the way: its bytes must hash to its id, open
-// under its key, and hold exactly the size its reference claims; manifests must be well formed and at
-// most MANIFEST_DEPTH_MAX deep. The first failure stops the read with a BlockError naming the block.
+// under its key, and hold exactly the size its reference claims; manifests and mail layouts must be
+// well formed (and add up to their reference's size), manifests at most MANIFEST_DEPTH_MAX deep. The
+// first failure stops the read with a BlockError naming the block: a part missing from a mail layout
+// fails the read (BLOCK_MISSING), never yields a shorter message.
 //
 // `fetch` returns a block's bytes as some replica holds them, or undefined when no replica has it.
 // A fetch that tries several replicas should itself skip copies that fail `matchesBlockId`
@@ -10,8 +12,9 @@
 import { openConvergent } from '../crypto/convergent';
 import { ErrorCodes } from '../protocol/errors';
 import { BLOCK_READ_AHEAD_MAX, BLOCK_READ_BUFFER_BYTES_MAX, BLOCK_TAG_BYTES, MANIFEST_DEPTH_MAX } from '../protocol/limits';
-import { BlockError, type BlockReadFailure } from './blockErrors';
+import { BlockError, type BlockErrorCode, type BlockReadFailure } from './blockErrors';
 import type { BlockRef } from './blockRef';
+import { layoutOf } from './mailLayout';
 import { decodeManifest } from './manifest';
 
 export type FetchBlock = (id: string) => Promise<Uint8Array | undefined>;
@@ -34,10 +37,23 @@ async function openBlock(ref: BlockRef, fetch: FetchBlock, out?: Buffer): Promis
   return opened.plaintext;
 }
 
-/** The chunk references under `ref`, in data order, opening manifests depth first. */
-async function* chunkRefs(ref: BlockRef, fetch: FetchBlock, manifestsAbove: number): AsyncGenerator<BlockRef> {
+/** What a datum is made of, in data order: chunks to fetch, and a mail layout's inline bytes. */
+type Piece = { readonly chunk: BlockRef } | { readonly inline: Buffer };
+
+/** The pieces under `ref`, in data order, opening manifests and mail layouts depth first. */
+async function* piecesOf(ref: BlockRef, fetch: FetchBlock, manifestsAbove: number): AsyncGenerator<Piece> {
   if (ref.kind === 'chunk') {
-    yield ref;
+    yield { chunk: ref };
+    return;
+  }
+  if (ref.kind === 'mail') {
+    // Its parts are chunks or manifests (decodeMailLayout refuses anything else): no layout nests.
+    const layout = layoutOf(ref, await openBlock(ref, fetch));
+    if (!layout.ok) throw new BlockError(layout.code as BlockErrorCode, layout.message, ref.id);
+    for (const s of layout.value.segments) {
+      if ('inline' in s) yield { inline: Buffer.from(s.inline.buffer, s.inline.byteOffset, s.inline.length) };
+      else yield* piecesOf(s.part, fetch, manifestsAbove);
+    }
     return;
   }
   if (manifestsAbove >= MANIFEST_DEPTH_MAX) {
@@ -48,12 +64,12 @@ async function* chunkRefs(ref: BlockRef, fetch: FetchBlock, manifestsAbove: numb
   if (manifest.value.totalBytes !== ref.sizeBytes) {
     throw new BlockError(ErrorCodes.BAD_REFERENCE, `manifest ${ref.id} covers ${manifest.value.totalBytes} bytes, its reference says ${ref.sizeBytes}`, ref.id);
   }
-  for (const entry of manifest.value.entries) yield* chunkRefs(entry, fetch, manifestsAbove + 1);
+  for (const entry of manifest.value.entries) yield* piecesOf(entry, fetch, manifestsAbove + 1);
 }
 
 /**
  * The data under `root` as verified plaintext chunks, in order; throws BlockError at the first bad
- * block. Memory: the read-ahead window plus one manifest per level.
+ * block. Memory: the read-ahead window plus one manifest per level (and a mail layout).
  */
 export function readBlocks(root: BlockRef, fetch: FetchBlock, opts: ReadOptions = {}): AsyncGenerator<Buffer> {
   return verifiedChunks(root, fetch, opts);
@@ -62,17 +78,32 @@ export function readBlocks(root: BlockRef, fetch: FetchBlock, opts: ReadOptions 
 /** readBlocks; with `into` (root.sizeBytes long) every chunk is decrypted in place there, no copies. */
 async function* verifiedChunks(root: BlockRef, fetch: FetchBlock, opts: ReadOptions, into?: Buffer): AsyncGenerator<Buffer> {
   const window = Math.min(Math.max(1, opts.readAheadBlocks ?? 4), BLOCK_READ_AHEAD_MAX);
-  const pending: Promise<Buffer>[] = [];
+  // Inline pieces are ready at once: only fetches count against the window.
+  const pending: { opening: Promise<Buffer>; fetched: boolean }[] = [];
+  let fetching = 0;
   let offset = 0;
-  for await (const ref of chunkRefs(root, fetch, 0)) {
-    // Offsets stay inside `into`: every manifest's entries were checked to add up to its reference's size.
-    const opening = openBlock(ref, fetch, into?.subarray(offset, offset + ref.sizeBytes));
-    offset += ref.sizeBytes;
-    opening.catch(() => {}); // observed when its turn comes; never an unhandled rejection meanwhile
-    pending.push(opening);
-    if (pending.length >= window) yield await pending.shift()!;
+  for await (const piece of piecesOf(root, fetch, 0)) {
+    // Offsets stay inside `into`: every manifest's entries and every layout's segments were checked to add up to its reference's size.
+    if ('inline' in piece) {
+      const bytes = into ? into.subarray(offset, offset + piece.inline.length) : piece.inline;
+      if (into) piece.inline.copy(bytes);
+      offset += piece.inline.length;
+      pending.push({ opening: Promise.resolve(bytes), fetched: false });
+    } else {
+      const ref = piece.chunk;
+      const opening = openBlock(ref, fetch, into?.subarray(offset, offset + ref.sizeBytes));
+      offset += ref.sizeBytes;
+      opening.catch(() => {}); // observed when its turn comes; never an unhandled rejection meanwhile
+      pending.push({ opening, fetched: true });
+      fetching++;
+    }
+    while (fetching >= window) {
+      const next = pending.shift()!;
+      if (next.fetched) fetching--;
+      yield await next.opening;
+    }
   }
-  while (pending.length > 0) yield await pending.shift()!;
+  while (pending.length > 0) yield await pending.shift()!.opening;
 }
 
 export type ReadDataResult = { ok: true; data: Buffer } | BlockReadFailure;

@@ -8,13 +8,17 @@
 // so the same data always gives the same blocks and root id. Memory: one chunk, the puts in flight,
 // and at most one manifest's references per level.
 //
-// Ordering duty: a manifest is put only after the puts of everything it references were started; the
-// result resolves after every put resolved, so the root reference is handed out only when all of its
-// blocks were acknowledged.
+// A message stored by parts (writeMailLayout) is several such data, one per large part, under a mail
+// layout block (storage/mailLayout.ts) instead of a manifest.
+//
+// Ordering duty: a manifest (or layout) is put only after the puts of everything it references were
+// started; the result resolves after every put resolved, so the root reference is handed out only
+// when all of its blocks were acknowledged.
 import { sealConvergent } from '../crypto/convergent';
-import { BLOCK_CHUNK_BYTES_MAX, BLOCK_PUTS_IN_FLIGHT_MAX, BLOCK_TAG_BYTES, MANIFEST_DEPTH_MAX, MANIFEST_ENTRIES_MAX } from '../protocol/limits';
+import { BLOCK_CHUNK_BYTES_MAX, BLOCK_PUTS_IN_FLIGHT_MAX, BLOCK_TAG_BYTES, MAIL_LAYOUT_INLINE_BYTES_MAX, MAIL_LAYOUT_PARTS_MAX, MANIFEST_DEPTH_MAX, MANIFEST_ENTRIES_MAX } from '../protocol/limits';
 import type { BlockKind, BlockRef } from './blockRef';
 import { type DataSource, chunksOf } from './chunker';
+import { encodeMailLayout, type LayoutSegment, type MailSegment } from './mailLayout';
 import { encodeManifest, manifestTotalBytes } from './manifest';
 
 /**
@@ -62,6 +66,72 @@ export interface WriteResult {
 }
 
 export async function writeBlocks(data: DataSource, opts: WriteOptions): Promise<WriteResult> {
+  return write(opts, (sink) => sealDatum(data, sink));
+}
+
+/**
+ * A message by parts (storage/mailLayout.ts): each `part` segment is sealed as a datum of its own, the
+ * inline ones go into the layout, sealed last; the root is the layout's 'mail' reference. The layout's
+ * put starts once the puts of every part block started (so it goes out in parallel with them, within
+ * the window), and the result resolves after every put resolved, as for a manifest. Without any part
+ * segment this is writeBlocks over the segments' bytes: the same single datum as ever.
+ */
+export async function writeMailLayout(segments: readonly MailSegment[], opts: WriteOptions): Promise<WriteResult> {
+  const pieces: MailSegment[] = [];
+  for (const s of segments) {
+    if (s.kind === 'part' && s.bytes.length === 0) throw new RangeError('a mail part holds at least one byte');
+    const last = pieces.at(-1);
+    if (s.kind === 'inline' && last?.kind === 'inline') pieces[pieces.length - 1] = { kind: 'inline', bytes: Buffer.concat([last.bytes, s.bytes]) };
+    else if (s.bytes.length > 0) pieces.push(s);
+  }
+  const parts = pieces.filter((s) => s.kind === 'part').length;
+  if (parts === 0) return writeBlocks(pieces[0]?.bytes ?? new Uint8Array(0), opts);
+  // The caller (mail/mime/messageSegments.ts) keeps within the layout's bounds: check before storing anything.
+  const inlineBytes = pieces.reduce((n, s) => n + (s.kind === 'inline' ? s.bytes.length : 0), 0);
+  if (parts > MAIL_LAYOUT_PARTS_MAX || inlineBytes > MAIL_LAYOUT_INLINE_BYTES_MAX) {
+    throw new RangeError(`a mail layout holds at most ${MAIL_LAYOUT_PARTS_MAX} parts and ${MAIL_LAYOUT_INLINE_BYTES_MAX} inline bytes, got ${parts} and ${inlineBytes}`);
+  }
+  return write(opts, async (sink) => {
+    const layout: LayoutSegment[] = [];
+    for (const s of pieces) layout.push(s.kind === 'inline' ? { inline: s.bytes } : { part: await sealDatum(s.bytes, sink) });
+    const totalBytes = pieces.reduce((n, s) => n + s.bytes.length, 0);
+    return sink.store('mail', encodeMailLayout({ totalBytes, segments: layout }), totalBytes);
+  });
+}
+
+/** One write: its limits, put window, buffers and counters, shared by every datum it seals. */
+class BlockSink {
+  blockCount = 0;
+  storedBytes = 0;
+
+  constructor(
+    readonly limits: BlockLimits,
+    private readonly convergenceSecret: Uint8Array,
+    private readonly window: PutWindow,
+    private readonly pool: BufferPool | undefined,
+  ) {}
+
+  /** Seal `plaintext` and start its put; resolves with its reference once the window has room again. */
+  async store(kind: BlockKind, plaintext: Uint8Array, sizeBytes: number): Promise<BlockRef> {
+    // Sealed synchronously: `plaintext` may be the chunker's reused buffer.
+    const out = this.pool?.acquire(plaintext.length + BLOCK_TAG_BYTES);
+    const sealed = sealConvergent(this.convergenceSecret, plaintext, out);
+    const ref: BlockRef = { id: sealed.id.toString('hex'), key: sealed.key, kind, sizeBytes };
+    this.blockCount++;
+    this.storedBytes += sealed.ciphertext.length;
+    await this.window.add({ id: ref.id, kind, bytes: sealed.ciphertext }, out && (() => this.pool!.release(out)));
+    return ref;
+  }
+}
+
+/** Seal one datum's chunks and manifests; resolves with its root once every one of its puts started. */
+async function sealDatum(data: DataSource, sink: BlockSink): Promise<BlockRef> {
+  const tree = new ManifestTree((entries) => sink.store('manifest', encodeManifest(entries), manifestTotalBytes(entries)), sink.limits.manifestEntriesMax);
+  for await (const chunk of chunksOf(data, sink.limits.chunkBytesMax)) await tree.add(await sink.store('chunk', chunk, chunk.length));
+  return tree.finish();
+}
+
+async function write(opts: WriteOptions, seal: (sink: BlockSink) => Promise<BlockRef>): Promise<WriteResult> {
   const limits = { ...DEFAULT_BLOCK_LIMITS, ...opts.limits };
   if (!(limits.chunkBytesMax >= 1 && limits.chunkBytesMax <= BLOCK_CHUNK_BYTES_MAX)) throw new RangeError(`chunkBytesMax out of range: ${limits.chunkBytesMax}`);
   if (!(limits.manifestEntriesMax >= 2 && limits.manifestEntriesMax <= MANIFEST_ENTRIES_MAX)) {
@@ -69,27 +139,11 @@ export async function writeBlocks(data: DataSource, opts: WriteOptions): Promise
   }
   const putsInFlightMax = Math.min(Math.max(1, opts.putsInFlightMax ?? 4), BLOCK_PUTS_IN_FLIGHT_MAX);
   const window = new PutWindow(opts.put, putsInFlightMax);
-  const pool = opts.reuseBuffers ? new BufferPool(putsInFlightMax + 1) : undefined;
-  let blockCount = 0;
-  let storedBytes = 0;
-
-  const store = async (kind: BlockKind, plaintext: Uint8Array, sizeBytes: number): Promise<BlockRef> => {
-    // Sealed synchronously: `plaintext` may be the chunker's reused buffer.
-    const out = pool?.acquire(plaintext.length + BLOCK_TAG_BYTES);
-    const sealed = sealConvergent(opts.convergenceSecret, plaintext, out);
-    const ref: BlockRef = { id: sealed.id.toString('hex'), key: sealed.key, kind, sizeBytes };
-    blockCount++;
-    storedBytes += sealed.ciphertext.length;
-    await window.add({ id: ref.id, kind, bytes: sealed.ciphertext }, out && (() => pool!.release(out)));
-    return ref;
-  };
-  const tree = new ManifestTree((entries) => store('manifest', encodeManifest(entries), manifestTotalBytes(entries)), limits.manifestEntriesMax);
-
+  const sink = new BlockSink(limits, opts.convergenceSecret, window, opts.reuseBuffers ? new BufferPool(putsInFlightMax + 1) : undefined);
   try {
-    for await (const chunk of chunksOf(data, limits.chunkBytesMax)) await tree.add(await store('chunk', chunk, chunk.length));
-    const root = await tree.finish();
+    const root = await seal(sink);
     await window.drain();
-    return { root, blockCount, storedBytes };
+    return { root, blockCount: sink.blockCount, storedBytes: sink.storedBytes };
   } finally {
     await window.settle();
   }

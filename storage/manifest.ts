@@ -5,7 +5,8 @@
 //   [0] format 1 | [1..9) total plaintext bytes, u64 BE | [9..13) entry count, u32 BE
 //   | count x 74-byte block references (storage/blockRef.ts), in data order
 //
-// An entry may be a chunk or a nested manifest; `total` equals the sum of the entries' sizes.
+// An entry may be a chunk or a nested manifest (never a mail layout); `total` equals the sum of the
+// entries' sizes.
 import { ErrorCodes, type Result, err, ok } from '../protocol/errors';
 import { BLOCK_CHUNK_BYTES_MAX, MANIFEST_ENTRIES_MAX } from '../protocol/limits';
 import { BLOCK_REF_BYTES, type BlockRef, decodeBlockRef, encodeBlockRef } from './blockRef';
@@ -52,6 +53,7 @@ export function decodeManifest(plaintext: Uint8Array, id: string): Result<Manife
     const at = HEADER_BYTES + i * BLOCK_REF_BYTES;
     const r = decodeBlockRef(b.subarray(at, at + BLOCK_REF_BYTES));
     if (!r.ok) return bad(`entry ${i}: ${r.message}`);
+    if (r.value.kind === 'mail') return bad(`entry ${i} is a mail layout: a manifest lists chunks and manifests only`);
     entries.push(r.value);
     sum += r.value.sizeBytes;
   }

@@ -11,13 +11,13 @@ import { ErrorCodes, PostError } from '../protocol/errors';
 import { BLOCK_BYTES_MAX, CONVERGENCE_SECRET_BYTES } from '../protocol/limits';
 import type { ObjectPutResult, PutOptions, StorageApi } from './api';
 import { BlockError } from './blockErrors';
-import { blockIdOf, type BlockRef, type DataSource, matchesBlockId, readBlockData, readBlocks, writeBlocks } from './blocks';
+import { blockIdOf, type BlockRef, type DataSource, type MailSegment, matchesBlockId, readBlockData, readBlocks, type WriteOptions, writeBlocks, writeMailLayout } from './blocks';
 import { decidePut, type SignedObject } from './signedObject';
 import { encodeSignedObject } from './signedObjectCodec';
 
-export type StorageCall = 'putData' | 'getData' | 'readData' | 'putBlock' | 'getBlock' | 'putObject' | 'getObject' | 'refresh';
+export type StorageCall = 'putData' | 'putMail' | 'getData' | 'readData' | 'putBlock' | 'getBlock' | 'putObject' | 'getObject' | 'refresh';
 
-const CALLS: readonly StorageCall[] = ['putData', 'getData', 'readData', 'putBlock', 'getBlock', 'putObject', 'getObject', 'refresh'];
+const CALLS: readonly StorageCall[] = ['putData', 'putMail', 'getData', 'readData', 'putBlock', 'getBlock', 'putObject', 'getObject', 'refresh'];
 
 export interface MemoryStorageOptions {
   /** The ring's convergence secret (32 bytes); a fixed test secret by default. */
@@ -111,11 +111,16 @@ export class MemoryStorage implements StorageApi {
 
   async putData(data: DataSource, opts?: PutOptions): Promise<BlockRef> {
     await this.enter('putData');
-    const { root } = await writeBlocks(data, {
-      convergenceSecret: this.convergenceSecret,
-      put: async (block) => this.storeBlock(block.id, block.bytes, opts),
-    });
-    return root;
+    return (await writeBlocks(data, this.writeOptions(opts))).root;
+  }
+
+  async putMail(segments: readonly MailSegment[], opts?: PutOptions): Promise<BlockRef> {
+    await this.enter('putMail');
+    return (await writeMailLayout(segments, this.writeOptions(opts))).root;
+  }
+
+  private writeOptions(opts?: PutOptions): WriteOptions {
+    return { convergenceSecret: this.convergenceSecret, put: async (block) => this.storeBlock(block.id, block.bytes, opts) };
   }
 
   async getData(ref: BlockRef, opts?: { maxBytes?: number }): Promise<Buffer> {

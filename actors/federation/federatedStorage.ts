@@ -3,7 +3,7 @@
 // another organisation stays in the sender's ring and is read from there (DESIGN 5).
 import { ErrorCodes, PostError } from '../../protocol/errors';
 import type { ObjectPutResult, PutOptions, StorageApi } from '../../storage/api';
-import { type BlockRef, type DataSource, readBlockData, readBlocks } from '../../storage/blocks';
+import { type BlockRef, type DataSource, type MailSegment, readBlockData, readBlocks } from '../../storage/blocks';
 import type { SignedObject } from '../../storage/signedObject';
 import type { StorageClient } from '../storage/storageClient';
 import type { Federation } from './federation';
@@ -46,6 +46,10 @@ export class FederatedStorage implements StorageApi {
 
   putData(data: DataSource, opts?: PutOptions): Promise<BlockRef> {
     return this.home.putData(data, opts);
+  }
+
+  putMail(segments: readonly MailSegment[], opts?: PutOptions): Promise<BlockRef> {
+    return this.home.putMail(segments, opts);
   }
 
   putBlock(bytes: Uint8Array, opts?: PutOptions): Promise<string> {

@@ -102,6 +102,7 @@ export class Federation {
       },
       readData: (ref: BlockRef) => readBlocks(ref, fetch),
       putData: refused('storing data'),
+      putMail: refused('storing mail'),
       putBlock: refused('storing a block'),
       putObject: refused('writing an object'),
       refresh: refused('refreshing leases'),

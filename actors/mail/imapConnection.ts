@@ -15,7 +15,8 @@ import { imapLimits } from '../../mail/imap/limits';
 import type { MessageCache } from '../../mail/imap/messageCache';
 import { ImapParser } from '../../mail/imap/parser';
 import { ImapSession, type ResponseOutput } from '../../mail/imap/session';
-import { imapSessionMachine, type ImapSessionLimits, type StatusParams } from '../../machines/imapSession.machine';
+import { workEffect } from '../../machines/work';
+import { imapSessionMachine, type ImapSessionLimits, type RunFrameInput, type StatusParams } from '../../machines/imapSession.machine';
 import type { MailCommandObserver } from './mailMetrics';
 
 export interface ImapConnectionOptions {
@@ -82,14 +83,14 @@ export class ImapConnection {
         endSession: () => {
           this.session.release().catch((error: unknown) => this.log.warn('imap.session.release_failed', { error: String(error) }));
         },
-      },
-      actors: {
-        runFrame: fromPromise(async ({ input }) => {
+        runFrame: workEffect('runFrame', async (input: RunFrameInput) => {
           const started = performance.now();
           const outcome = await runFrame(this.session, input.frame, input.mode);
           if (outcome.kind === 'reply' && outcome.command) options.observer?.imap(outcome.command, outcome.status, performance.now() - started);
           return outcome;
         }),
+      },
+      actors: {
         flushUpdates: fromPromise(() => this.session.flushUpdates(true)),
         upgradeTls: fromPromise(() => this.upgrade()),
       },

@@ -53,7 +53,7 @@ export interface PostMailboxOptions {
 }
 
 export interface InboxDelivery {
-  /** The message's content reference (raw MIME bytes stored with putData). */
+  /** The message's content reference (raw MIME bytes stored with putMail, or putData before messages were stored by parts). */
   readonly ref: BlockRef;
   readonly sizeOctets: number;
   readonly internalDateMs: number;

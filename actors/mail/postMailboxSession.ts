@@ -1,8 +1,9 @@
 // One authenticated session (an IMAP connection) over a user's folder logs: MailUserSession of
 // mail/backend.ts. Folder management goes through the folder index log, messages through each folder's
-// log; message bytes are stored convergently (putData of the raw MIME bytes) and referenced by their
-// formatted BlockRef. Several operations on one log from any number of sessions are grouped by the log
-// writer into few head writes.
+// log; message bytes are stored convergently by parts (putMail of the raw MIME bytes cut by
+// mail/mime/messageSegments.ts: a large body converges with the same body in any other message) and
+// referenced by their formatted BlockRef; readMessage reads any reference back whole. Several
+// operations on one log from any number of sessions are grouped by the log writer into few head writes.
 import {
   type AppendResult,
   type CopyResult,
@@ -20,6 +21,7 @@ import {
   type RecentClaim,
   type StorageQuota,
 } from '../../mail/backend';
+import { messageSegments } from '../../mail/mime/messageSegments';
 import { FOLDER_OP_UIDS_MAX, MAILBOX_HEAD_READS_IN_FLIGHT_MAX } from '../../protocol/limits';
 import { formatBlockRef, parseBlockRef } from '../../storage/blocks';
 import { DELETED, hasFlag } from '../../storage/folders/flags';
@@ -221,7 +223,7 @@ export class PostMailboxSession implements MailUserSession {
   append(folder: string, raw: Uint8Array, flags: readonly string[], internalDateMs: number): Promise<AppendResult> {
     return this.run(async () => {
       const entry = await this.mailbox.requireEntry(folder);
-      const ref = await this.mailbox.storage.putData(raw);
+      const ref = await this.mailbox.storage.putMail(messageSegments(raw));
       const log = await this.mailbox.folder(entry);
       const key = appendInsertKey(this.mailbox.deps.random);
       const [r] = await log.append([insertOp({ ref, sizeOctets: raw.length, flags, internalDateMs: Math.floor(internalDateMs), key })]);

@@ -9,6 +9,7 @@
 import type { RingTrust } from '../../crypto/certificates';
 import type { Clock, Log } from '../../infra/ports';
 import { type MailSubmission, type RecipientClass, type RecipientQuery, type SubmissionErrorCode, SubmissionError, type SubmissionReceipt, type SubmittedMessage, type SubmitterIdentity } from '../../mail/submission';
+import { messageSegments } from '../../mail/mime/messageSegments';
 import { MAIL_APP, mailBodyCodec } from '../../protocol/apps';
 import { canonicalBytes } from '../../protocol/frame';
 import { SUBMISSION_DEDUP_ENTRIES_MAX, SUBMISSION_DEDUP_MS, SUBMISSION_NOTIFY_IN_FLIGHT_MAX } from '../../protocol/limits';
@@ -112,7 +113,7 @@ export class PostSubmission implements MailSubmission {
     const raw = envelope.authenticated ? message.raw : Buffer.concat([Buffer.from('X-ePOST-Secure: False\r\n'), message.raw]);
     let ref: string;
     try {
-      ref = formatBlockRef(await app.storage.putData(raw));
+      ref = formatBlockRef(await app.storage.putMail(messageSegments(raw)));
     } catch (e) {
       throw new SubmissionError(submissionCode((e as { code?: string }).code), `storing the message: ${(e as Error).message}`);
     }

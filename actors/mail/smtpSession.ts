@@ -3,7 +3,8 @@
 // waiting (smtp-server handles one command at a time, so there is at most one); its invoked work
 // runs here against the MailSubmission port, the smarthost and the DATA stream.
 import type { SMTPServerAuthenticationResponse, SMTPServerDataStream } from 'smtp-server';
-import { createActor, fromPromise, type Actor } from 'xstate';
+import { createActor, type Actor } from 'xstate';
+import { workEffect } from '../../machines/work';
 import type { Clock, Log } from '../../infra/ports';
 import { normalizeAddress, type GatewayMode } from '../../mail/smtp/envelope';
 import { authResultOf, type AuthResult, type RecipientCheck } from '../../mail/smtp/portOutcomes';
@@ -95,13 +96,11 @@ export class SmtpSession implements SmtpConnectionHooks {
       actions: {
         answer: (_, answer: Answer) => this.answer(answer),
         disconnect: (_, reply: SmtpReply) => this.disconnect(reply),
-      },
-      actors: {
-        authenticate: fromPromise(({ input }: { input: { username: string } }) => this.authenticate(input.username)),
-        checkSendRate: fromPromise(async ({ input }: { input: { user: string } }): Promise<RateDecision> => this.deps.senderRate?.take(input.user) ?? { ok: true }),
-        checkRecipient: fromPromise(({ input }: { input: RecipientCheckInput }) => this.checkRecipient(input)),
-        receiveMessage: fromPromise(({ input }: { input: ReceiveInput }) => this.receiveMessage(input)),
-        deliver: fromPromise(({ input }: { input: DeliveryInput }) => this.deliver(input)),
+        authenticate: workEffect('authenticate', (input: { username: string }) => this.authenticate(input.username)),
+        checkSendRate: workEffect('checkSendRate', async (input: { user: string }): Promise<RateDecision> => this.deps.senderRate?.take(input.user) ?? { ok: true }),
+        checkRecipient: workEffect('checkRecipient', (input: RecipientCheckInput) => this.checkRecipient(input)),
+        receiveMessage: workEffect('receiveMessage', (input: ReceiveInput) => this.receiveMessage(input)),
+        deliver: workEffect('deliver', (input: DeliveryInput) => this.deliver(input)),
       },
     });
     this.actor = createActor(machine, { input: { mode: deps.mode, limits: deps.limits, ...(deps.fromPolicy ? { fromPolicy: deps.fromPolicy } : {}) }, clock: deps.clock });

@@ -3,6 +3,7 @@
 // (session machines) can retry lost requests.
 import { type Transport, TransportError } from '../../infra/ports';
 import type { FrameKind } from '../../protocol/frame';
+import { FrameRefused } from '../../protocol/refusal';
 import { subjects } from '../../protocol/subjects';
 
 export type PeerReply<T> = { ok: true; body: T } | { ok: false; code: string; message: string };
@@ -22,6 +23,9 @@ export class Peers {
       return { ok: false, code: 'CLOSED', message: (e as Error).message };
     }
     const r = replyKind.decode(bytes);
-    return r.ok ? { ok: true, body: r.body } : { ok: false, code: 'BAD_FRAME', message: r.reason };
+    if (r.ok) return { ok: true, body: r.body };
+    // The node could not take the request at all (it failed validation there): say why at once.
+    const refused = FrameRefused.decode(bytes);
+    return refused.ok ? { ok: false, code: refused.body.code, message: refused.body.reason } : { ok: false, code: 'BAD_FRAME', message: r.reason };
   }
 }

@@ -9,7 +9,7 @@ import { ErrorCodes, PostError } from '../../protocol/errors';
 import { STORAGE_BATCH_IDS_MAX, type StorageTimings } from '../../protocol/limits';
 import { BlockData, BlockGet, BlockPut, ObjectData, ObjectGet, ObjectPut, ObjectPutReply, Refresh, StorageReply } from '../../protocol/storage';
 import type { ObjectPutResult, PutOptions, StorageApi } from '../../storage/api';
-import { type BlockRef, type DataSource, readBlockData, readBlocks, writeBlocks } from '../../storage/blocks';
+import { type BlockRef, type DataSource, type MailSegment, readBlockData, readBlocks, type WriteOptions, writeBlocks, writeMailLayout } from '../../storage/blocks';
 import { checkSignedObject, type SignedObject, versionHash } from '../../storage/signedObject';
 import { majority } from '../../overlay/placement';
 import type { Peers } from './peers';
@@ -64,11 +64,15 @@ export class StorageClient implements StorageApi {
   // ---- data and blocks --------------------------------------------------------------------------
 
   async putData(data: DataSource, opts?: PutOptions): Promise<BlockRef> {
-    const { root } = await writeBlocks(data, {
-      convergenceSecret: this.deps.convergenceSecret,
-      put: async (b) => void (await this.putBlockAs(b.id, b.bytes, this.leaseEnd(opts), this.signer.id)),
-    });
-    return root;
+    return (await writeBlocks(data, this.writeOptions(opts))).root;
+  }
+
+  async putMail(segments: readonly MailSegment[], opts?: PutOptions): Promise<BlockRef> {
+    return (await writeMailLayout(segments, this.writeOptions(opts))).root;
+  }
+
+  private writeOptions(opts?: PutOptions): WriteOptions {
+    return { convergenceSecret: this.deps.convergenceSecret, put: async (b) => void (await this.putBlockAs(b.id, b.bytes, this.leaseEnd(opts), this.signer.id)) };
   }
 
   async getData(ref: BlockRef, opts?: { maxBytes?: number }): Promise<Buffer> {

@@ -15,7 +15,8 @@
 // session machine's own): failures and bad commands within their bounds, an envelope only with a
 // MAIL FROM the submitter may use, recipients present wherever DATA may run, a 250 after DATA only
 // for a delivered message, an added From:/Sender: header that names the submitter.
-import { createActor, fromPromise, type AnyActorRef } from 'xstate';
+import { createActor, type AnyActorRef } from 'xstate';
+import { workEffect } from '../../machines/work';
 import { commandNameOf } from '../../actors/mail/smtpConnection';
 import { SimClock } from '../../infra/sim/clock';
 import type { SimRandom } from '../../infra/sim/random';
@@ -128,13 +129,11 @@ const fuzzMachine = smtpSessionMachine.provide({
   actions: {
     answer: (_, answer: Answer) => on().onAnswer(answer),
     disconnect: (_, reply: SmtpReply) => on().onDisconnect(reply),
-  },
-  actors: {
-    authenticate: fromPromise(async () => on().authenticate()),
-    checkSendRate: fromPromise(async () => on().checkSendRate()),
-    checkRecipient: fromPromise(async ({ input }: { input: RecipientCheckInput }) => on().checkRecipient(input)),
-    receiveMessage: fromPromise(async ({ input }: { input: ReceiveInput }) => on().receive(input)),
-    deliver: fromPromise(async ({ input }: { input: DeliveryInput }) => on().deliver(input)),
+    authenticate: workEffect('authenticate', async () => on().authenticate()),
+    checkSendRate: workEffect('checkSendRate', async () => on().checkSendRate()),
+    checkRecipient: workEffect('checkRecipient', async (input: RecipientCheckInput) => on().checkRecipient(input)),
+    receiveMessage: workEffect('receiveMessage', async (input: ReceiveInput) => on().receive(input)),
+    deliver: workEffect('deliver', async (input: DeliveryInput) => on().deliver(input)),
   },
 });
 

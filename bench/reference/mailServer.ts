@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePorts } from '../../infra/nats/free-ports';
 import { LOOPBACK, dovecotConf, dovecotUsers, postfixMailboxes, postfixMainCf, postfixMasterCf, type ReferenceLayout, type ReferencePorts } from './config';
-import { Daemon, groupsCpuMs, processesInGroups } from './processes';
+import { Daemon, groupsCpuMs, groupsMemory, processesInGroups, type MemorySample } from './processes';
 import { ensureReferencePackages } from './packages';
 
 export interface MailUser {
@@ -33,6 +33,8 @@ export interface ReferenceMail {
   processGroups: readonly number[];
   /** CPU time used so far by the instance's processes (those still running and what they reaped). */
   cpuMs(): number;
+  /** Memory of Dovecot's processes (they hold the mailboxes and the IMAP sessions). */
+  dovecotMemory(): MemorySample;
   /** Log files of both daemons. */
   logs: { postfix: string; dovecot: string };
   /** Stops both daemons and every process they started; removes the directory if it created it. */
@@ -206,7 +208,8 @@ export async function startReferenceMail(opts: ReferenceMailOptions): Promise<Re
       timeoutMs,
     );
     const processGroups = daemons.map((d) => d.pgid);
-    return { smtp, imap: imapEndpoint, processGroups, cpuMs: () => groupsCpuMs(processGroups), logs, stop };
+    const dovecotGroup = [daemons[0]!.pgid];
+    return { smtp, imap: imapEndpoint, processGroups, cpuMs: () => groupsCpuMs(processGroups), dovecotMemory: () => groupsMemory(dovecotGroup), logs, stop };
   } catch (error) {
     await stop().catch(() => {});
     throw error;

@@ -117,3 +117,36 @@ export class Daemon {
     if (stuck.length > 0) throw new Error(`${this.name}: processes still running after SIGKILL: ${stuck.map((p) => `${p.pid} ${p.command}`).join(', ')}`);
   }
 }
+
+export interface MemorySample {
+  /** Resident set: every page the processes have in memory (pages shared between them counted in each). */
+  rssBytes: number;
+  /** Proportional set: shared pages divided among the processes sharing them (the fair sum over many processes). */
+  pssBytes: number;
+  processes: number;
+}
+
+/** Memory of live processes, from /proc/PID/smaps_rollup (processes that exited meanwhile count nothing). */
+export function processesMemory(pids: readonly number[]): MemorySample {
+  const sample: MemorySample = { rssBytes: 0, pssBytes: 0, processes: 0 };
+  for (const pid of pids) {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ESRCH') continue; // exited meanwhile
+      throw error;
+    }
+    const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0) * 1024;
+    sample.rssBytes += kib('Rss');
+    sample.pssBytes += kib('Pss');
+    sample.processes++;
+  }
+  return sample;
+}
+
+/** Memory of the live processes of the groups. */
+export function groupsMemory(pgids: readonly number[]): MemorySample {
+  return processesMemory(processesInGroups(pgids).map((p) => p.pid));
+}

@@ -2,11 +2,12 @@
 // formats give the records a message leaves behind, printed so a reader can check the arithmetic.
 //   - putData's blocks by arithmetic (dataBlocks.ts) = what writeBlocks puts, at the default limits
 //     and at tiny ones (deep manifest trees);
+//   - mail layout records by arithmetic (layouts.ts) = what encodeMailLayout writes;
 //   - placement (placement.ts) = overlay kClosest, on both rings;
 //   - the log accounting (logAccount.ts with its state shadows) = the real LogWriter over the
 //     in-memory StorageApi, for a folder and a sent-mail log: blocks and head, to the byte.
 import { SimRandom } from '../../infra/sim/random';
-import { BLOCK_CHUNK_BYTES_MAX, LOG_PENDING_OPS_MAX, LOG_SNAPSHOT_EVERY_ENTRIES, MANIFEST_ENTRIES_MAX } from '../../protocol/limits';
+import { BLOCK_CHUNK_BYTES_MAX, LOG_PENDING_OPS_MAX, LOG_SNAPSHOT_EVERY_ENTRIES, MAIL_LAYOUT_INLINE_BYTES_MAX, MAIL_LAYOUT_PARTS_MAX, MANIFEST_ENTRIES_MAX } from '../../protocol/limits';
 import { BLOCK_REF_BYTES } from '../../storage/blocks';
 import { folderLogAddress } from '../../storage/folders/folderLogs';
 import { folderModel } from '../../storage/folders/folderModel';
@@ -19,6 +20,7 @@ import type { UnlockedUser } from '../../storage/users/unlockedUser';
 import { round } from '../stats';
 import { checkAgainstWriteBlocks } from './dataBlocks';
 import { dropEntryBytes } from './envelopes';
+import { checkLayoutRecordBytes } from './layouts';
 import { Ledger } from './ledger';
 import { ExpiryQueue, LogAccount } from './logAccount';
 import { FolderShadow, type LogStateKeeper, MessagesShadow } from './logStates';
@@ -26,6 +28,17 @@ import { ORG_DOMAIN, type Organisation, RecordingStorage } from './organisation'
 import { checkAgainstKClosest, RingPlacement } from './placement';
 
 const CHECK_START_MS = Date.UTC(2026, 0, 1);
+
+/** Layout records checked against the real encoder: every length prefix size, empty runs, the bounds. */
+const LAYOUT_SHAPES: { runs: number[]; partBytes: number }[] = [
+  { runs: [300, 0], partBytes: 8192 },
+  { runs: [1, 1], partBytes: 100 },
+  { runs: [127, 128, 255, 256], partBytes: 2 ** 32 },
+  { runs: [65_535, 65_536, 0], partBytes: 70_000 },
+  { runs: [4000, ...Array.from({ length: 15 }, () => 230)], partBytes: 50_000 },
+  { runs: [4000, ...Array.from({ length: 16 }, () => 230)], partBytes: 50_000 },
+  { runs: [MAIL_LAYOUT_INLINE_BYTES_MAX - 1000, ...Array.from({ length: MAIL_LAYOUT_PARTS_MAX }, () => 0)], partBytes: 1 },
+];
 
 /** Folder operations like the trace's: inserts, and \Seen on every other message. */
 export function folderOps(count: number, shadow: FolderShadow): FolderOp[] {
@@ -93,6 +106,7 @@ export async function checkLogAccount<S, Op, C, Sum>(owner: UnlockedUser, name: 
 
 export interface Calibration {
   dataBlocks: { sizes: number; wrong: number[] };
+  layoutRecords: { shapes: number; wrong: string[] };
   placement: { keys: number; wrong: number };
   logs: { folder: LogCheck; sentMail: LogCheck };
   sizes: Record<string, number>;
@@ -107,6 +121,8 @@ export async function calibrate(org: Organisation, rings: readonly RingPlacement
     ...(await checkAgainstWriteBlocks(tinySizes, { chunkBytesMax: 16, manifestEntriesMax: 4 }, secret)),
   ];
   log(`  putData blocks by arithmetic vs writeBlocks: ${defaultSizes.length + tinySizes.length} sizes (1 MiB chunks; 16-byte chunks under 4-way manifests), ${wrong.length} differ`);
+  const layoutWrong = checkLayoutRecordBytes(LAYOUT_SHAPES);
+  log(`  mail layout records by arithmetic vs encodeMailLayout: ${LAYOUT_SHAPES.length} shapes (1 to ${MAIL_LAYOUT_PARTS_MAX} parts, runs of 0 B to 512 KiB), ${layoutWrong.length} differ`);
 
   const keys = new SimRandom('placement check');
   const sample = Array.from({ length: 2000 }, () => Buffer.from(keys.bytes(32)).toString('hex'));
@@ -144,5 +160,5 @@ export async function calibrate(org: Organisation, rings: readonly RingPlacement
     `  one message's records (real formats): INBOX insert op ${sizes.inboxInsertOpBytes} B, \\Seen op ${sizes.seenFlagOpBytes} B, sent-mail record (2 recipients) ${sizes.sentMailRecordOpBytes} B, ` +
       `drop entry (1 recipient) ${sizes.dropEntryBytes} B; each user's keystore, identity and directory records ${sizes.userRecordsBytes} B`,
   );
-  return { dataBlocks: { sizes: defaultSizes.length + tinySizes.length, wrong }, placement: { keys: sample.length * rings.length, wrong: placementWrong }, logs: { folder, sentMail }, sizes };
+  return { dataBlocks: { sizes: defaultSizes.length + tinySizes.length, wrong }, layoutRecords: { shapes: LAYOUT_SHAPES.length, wrong: layoutWrong }, placement: { keys: sample.length * rings.length, wrong: placementWrong }, logs: { folder, sentMail }, sizes };
 }

@@ -10,7 +10,7 @@ export const CATEGORIES = [
   'contentUnique',
   /** Mail content single-copy, each MIME part its own convergent datum (DESIGN 3). */
   'contentSingle',
-  /** Mail content single-copy as submit() stores it today: the whole raw message as one datum. */
+  /** Mail content single-copy as submit() and APPEND store it: a layout per copy, bodies of 8 KiB or more as shared parts. */
   'contentAsBuilt',
   /** Log entry and snapshot blocks still held (superseded ones leave once their lease runs out). */
   'logBlocks',

@@ -90,6 +90,7 @@ export class LogAccount<Op, K extends LogStateKeeper<Op> = LogStateKeeper<Op>> {
         return id;
       },
       putData: unused('putData'),
+      putMail: unused('putMail'),
       getData: unused('getData'),
       readData: unused('readData'),
       getBlock: unused('getBlock'),

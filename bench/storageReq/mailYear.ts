@@ -3,11 +3,12 @@
 // content, three ways (each datum's blocks as putData would write them, storage/blockWriter.ts):
 //   unique     every POST recipient's copy of the raw message (with the gateway's Received header),
 //              and the sender's Sent copy (the client's APPEND, without it): a conventional server;
-//   asBuilt    single-copy as PostSubmission.submit() stores it today: the raw message once for all
-//              its recipients, and the Sent copy (other bytes: no Received header);
-//   single     single-copy per MIME part (DESIGN 3, not built yet): each leaf body its own datum,
-//              converging across messages and users; the rest of the message (headers, part headers,
-//              boundaries, a 74-byte reference per leaf) one datum per copy;
+//   asBuilt    single-copy as PostSubmission.submit() and IMAP APPEND store it: the message once for
+//              all its recipients, and the Sent copy, each a layout record with its bodies of 8 KiB or
+//              more as parts shared by both copies and across messages (or whole, without such a body);
+//   single     single-copy per MIME part (DESIGN 3's ideal): each leaf body, whatever its size, its
+//              own datum, converging across messages and users; the rest of the message (headers, part
+//              headers, boundaries, a 74-byte reference per leaf) one datum per copy;
 // metadata, the same for all three (written through the real log and notification code):
 //   each recipient's INBOX insert (and \Seen when read, \Answered / $Forwarded when answered), the
 //   sender's Sent insert and sent-mail record (the MX's postmaster records inbound mail), the heads,
@@ -70,6 +71,7 @@ export class MailYear {
   private readonly logs: Logs[];
   private readonly postmaster: Logs;
   private readonly storedLeaves = new Set<number>();
+  private readonly storedParts = new Set<number>();
   private readonly pending: Pending[][];
   private readonly absences: [number, number][][];
   private readonly ids: SimRandom;
@@ -218,35 +220,41 @@ export class MailYear {
   /** Every layout's data on the ledger; the as-built reference recipients are notified of ('' when not submitted). */
   private storeContent(data: MessageData): string {
     for (const bytes of data.unique) this.storeDatum(CONTENT.unique, bytes);
-    const roots = data.asBuilt.map((bytes) => this.storeDatum(CONTENT.asBuilt, bytes));
+    const roots = data.asBuilt.copies.map((copy) => this.storeDatum(CONTENT.asBuilt, copy.bytes, copy.layoutOf));
+    this.storeLeaves(CONTENT.asBuilt, data.asBuilt.parts, this.storedParts);
     for (const bytes of data.single.data) this.storeDatum(CONTENT.single, bytes);
-    this.storeLeaves(data.single.leaves);
+    this.counts.recurringLeafHits += this.storeLeaves(CONTENT.single, data.single.leaves, this.storedLeaves);
     return data.submitted ? formatBlockRef(roots[0]!) : '';
   }
 
-  private storeLeaves(leaves: readonly Leaf[]): void {
+  /** Each leaf its own datum, a shared one only once (`stored`); returns how many were stored already. */
+  private storeLeaves(category: (typeof CONTENT)[keyof typeof CONTENT], leaves: readonly Leaf[], stored: Set<number>): number {
+    let hits = 0;
     for (const leaf of leaves) {
-      if (leaf.shared && this.storedLeaves.has(leaf.id)) {
-        this.counts.recurringLeafHits++;
+      if (leaf.shared && stored.has(leaf.id)) {
+        hits++;
         continue;
       }
-      if (leaf.shared) this.storedLeaves.add(leaf.id);
-      this.storeDatum(CONTENT.single, leaf.bytes);
+      if (leaf.shared) stored.add(leaf.id);
+      this.storeDatum(category, leaf.bytes);
     }
+    return hits;
   }
 
   /**
    * The blocks putData writes for `plainBytes` of new data, placed on the ring. Their ids are drawn
-   * from the seeded source: real ids are hashes of the ciphertext, uniform on the ring alike.
+   * from the seeded source: real ids are hashes of the ciphertext, uniform on the ring alike. A mail
+   * layout (one chunk) is referenced with the size of the message it lays out (`layoutOf`).
    */
-  private storeDatum(category: (typeof CONTENT)[keyof typeof CONTENT], plainBytes: number) {
+  private storeDatum(category: (typeof CONTENT)[keyof typeof CONTENT], plainBytes: number, layoutOf?: number) {
     const sizes = dataBlockSizes(plainBytes);
     let rootId = '';
     for (const size of sizes) {
       rootId = Buffer.from(this.ids.bytes(32)).toString('hex');
       this.ledger.add(category, rootId, size);
     }
-    return { id: rootId, key: this.ids.bytes(32), kind: sizes.length > 1 ? ('manifest' as const) : ('chunk' as const), sizeBytes: plainBytes };
+    const kind = layoutOf !== undefined ? ('mail' as const) : sizes.length > 1 ? ('manifest' as const) : ('chunk' as const);
+    return { id: rootId, key: this.ids.bytes(32), kind, sizeBytes: layoutOf ?? plainBytes };
   }
 
   // ---- a month's end -------------------------------------------------------------------------------

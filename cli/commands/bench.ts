@@ -3,10 +3,11 @@ import { benches, findBench } from '../../bench/index';
 import { CommandError, defineCommand, helpText, parse, printJson } from '../args';
 
 const spec = defineCommand({
-  usage: 'post bench NAME|all [--quick] [--json] [--seed N]',
+  usage: 'post bench NAME|all [--quick] [--phase LIST] [--json] [--seed N]',
   summary: `Run a benchmark (${benches.map((b) => b.name).join(', ')}) or all of them.`,
   options: {
     quick: { type: 'boolean', description: 'smaller sizes, for a fast look' },
+    phase: { type: 'string', description: 'only these phases, comma-separated (mail: e2e,imap,latency,mixed,smtp,growth)' },
     json: { type: 'boolean', description: 'print results as one JSON document on stdout (progress goes to stderr)' },
     seed: { type: 'string', description: 'seed of the simulated and generated benches (storage-requirements, fuzz): the same seed, the same figures or inputs (default 1)' },
   },
@@ -19,11 +20,19 @@ export async function benchCommand(argv: string[]): Promise<void> {
   const name = positionals[0]!;
   const chosen = name === 'all' ? benches : [findBench(name)].filter((b) => b !== undefined);
   if (chosen.length === 0) throw new CommandError(`no benchmark ${name}; choose one of: all, ${benches.map((b) => b.name).join(', ')}`);
+  const phases = values.phase?.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  if (phases) {
+    for (const b of chosen) {
+      if (!b.phases) throw new CommandError(`bench ${b.name} has no phases; --phase is for ${benches.filter((x) => x.phases).map((x) => x.name).join(', ')}`);
+      const unknown = phases.filter((p) => !b.phases!.includes(p));
+      if (unknown.length > 0) throw new CommandError(`bench ${b.name} has no phase ${unknown.join(', ')}; choose from ${b.phases.join(', ')}`);
+    }
+  }
   const log = (line: string) => (values.json ? process.stderr : process.stdout).write(line + '\n');
   const results: Record<string, unknown> = {};
   for (const b of chosen) {
     log(`bench ${b.name}: ${b.summary}`);
-    results[b.name] = await b.run({ quick: values.quick === true, log, ...(values.seed !== undefined ? { seed: String(values.seed) } : {}) });
+    results[b.name] = await b.run({ quick: values.quick === true, log, ...(values.seed !== undefined ? { seed: String(values.seed) } : {}), ...(phases ? { phases } : {}) });
   }
   if (values.json) printJson(results);
 }

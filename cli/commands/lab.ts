@@ -10,7 +10,7 @@ import { LabClient } from '../lab/client';
 import { findNode, type LabFile, type LabNode, type LabOrg, readLab, writeLab } from '../lab/labFile';
 import { labPath, runningPids, startDashboardProcess, startNodeProcess, stopProcess, waitDashboard, waitReady } from '../lab/processes';
 import { dashboardCommand, dashboardSpec } from './dashboard';
-import { DEFAULT_REPLICATION_FACTOR } from '../../infra/files/identity';
+import { DEFAULT_REPLICATION_FACTOR, OPERATOR_FILE } from '../../infra/files/identity';
 import { initOrganisation } from './ca';
 import { initNode, parseSubmissionRate } from './node';
 import { addUser, newPassword } from '../lab/users';
@@ -151,7 +151,7 @@ async function labUp(argv: string[]): Promise<void> {
           leafRemotes: [{ urls: nats.leafUrls, user: leaf.user, password: leaf.password, account: GLOBAL_ACCOUNT, caFile: security.tls.caFile }],
         })
       : undefined;
-    orgs.push({ domain: t.domain, ringId: t.ringId, ca: t.ca, ...(own ? { nats: own.urls, natsPidFile: own.pidFile } : {}) });
+    orgs.push({ domain: t.domain, ringId: t.ringId, ca: t.ca, operator: join(t.ca, OPERATOR_FILE), ...(own ? { nats: own.urls, natsPidFile: own.pidFile } : {}) });
   }
   const lab: LabFile = { nats: nats.urls, natsCreds: security.operatorCreds, natsCa: security.tls.caFile, natsPidFile: nats.pidFile, orgs, nodes, users: [] };
   writeLab(path, lab);

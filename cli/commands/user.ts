@@ -1,12 +1,11 @@
 // `post user add`: a user with keys, a certificate from the organisation's CA, a keystore under its
 // password in the ring, and a node that hosts it (receives its notifications).
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { readRingTrust } from '../../infra/files/identity';
 import { CommandError, defineCommand, helpText, parse, printJson, required } from '../args';
 import { LabClient } from '../lab/client';
 import { type LabFile, readLab, writeLab } from '../lab/labFile';
-import { addUser } from '../lab/users';
+import { addUser, readPasswordFile } from '../lab/users';
 
 const spec = defineCommand({
   usage:
@@ -33,12 +32,7 @@ export async function userCommand(argv: string[]): Promise<void> {
   const address = positionals[0]!.toLowerCase();
   const caDir = resolve(required(values.ca, 'ca', spec.usage));
   const passwordFile = resolve(required(values['password-file'], 'password-file', spec.usage));
-  let password: string;
-  try {
-    password = readFileSync(passwordFile, 'utf8').split('\n')[0]!.replace(/\r$/, '');
-  } catch (e) {
-    throw new CommandError(`cannot read the password file ${passwordFile}: ${(e as Error).message}`);
-  }
+  const password = readPasswordFile(passwordFile);
   const trust = readRingTrust(caDir);
   let lab: LabFile;
   let labPath: string | undefined;

@@ -1,18 +1,26 @@
-// The operator's connection to a running lab: NATS from lab.json, control requests to its nodes.
+// The operator's connection to a running lab: NATS from lab.json, control requests to its nodes,
+// each signed with the organisation's operator key (cli/lab/operator.ts).
+import { nodeIdOf } from '../../crypto/hash';
+import { openSealed } from '../../crypto/notification';
 import { NatsTransport } from '../../infra/nats/transport';
 import { publishQuietly, TransportError } from '../../infra/ports';
 import { ControlReply, RouteProbeRequest, StatusRequest } from '../../protocol/control';
 import type { FrameKind } from '../../protocol/frame';
 import { CLI_REQUEST_TIMEOUT_MS } from '../../protocol/limits';
 import { subjects } from '../../protocol/subjects';
+import type { UnlockedUser } from '../../storage/users/unlockedUser';
 import { CommandError } from '../args';
-import { findNode, type LabFile, type LabNode, natsOf } from './labFile';
+import { findNode, type LabFile, type LabNode, type LabOrg, natsOf } from './labFile';
 import { isAlive } from '../../infra/nats/process';
+import { ControlSigner } from './operator';
 import { operatorNatsOptions } from './nats';
 
 export class LabClient {
   /** One connection per NATS cluster (organisations may each have their own). */
   private readonly others = new Map<string, Promise<NatsTransport>>();
+  private readonly signer = new ControlSigner();
+  /** Nodes' Ed25519 keys (from their status), for requests sealed to them. */
+  private readonly nodeKeys = new Map<string, Uint8Array>();
 
   private constructor(
     readonly lab: LabFile,
@@ -43,15 +51,19 @@ export class LabClient {
     }
   }
 
-  ringOf(node: LabNode): string {
+  orgOf(node: LabNode): LabOrg {
     const org = this.lab.orgs.find((o) => o.domain === node.org);
     if (!org) throw new CommandError(`lab.json names no organisation ${node.org}`);
-    return org.ringId;
+    return org;
+  }
+
+  ringOf(node: LabNode): string {
+    return this.orgOf(node).ringId;
   }
 
   /** One control request; resolves with the reply's JSON or rejects with a CommandError. */
-  async control(node: LabNode, frame: Uint8Array, timeoutMs = CLI_REQUEST_TIMEOUT_MS): Promise<any> {
-    const r = await this.controlRaw(node, frame, timeoutMs);
+  async control(node: LabNode, frame: Uint8Array, timeoutMs = CLI_REQUEST_TIMEOUT_MS, as?: UnlockedUser): Promise<any> {
+    const r = await this.controlRaw(node, frame, timeoutMs, as);
     return r.json ? JSON.parse(r.json) : undefined;
   }
 
@@ -60,11 +72,20 @@ export class LabClient {
     return this.control(node, kind.encode(body), timeoutMs);
   }
 
-  /** One control request; resolves with the whole reply (JSON and raw data). */
-  async controlRaw(node: LabNode, frame: Uint8Array, timeoutMs = CLI_REQUEST_TIMEOUT_MS) {
+  /** A typed control request made as a logged-in user: signed by the user too, its reply sealed to the user. */
+  askAs<T>(user: UnlockedUser, node: LabNode, kind: FrameKind<T>, body: T, timeoutMs = CLI_REQUEST_TIMEOUT_MS): Promise<any> {
+    return this.control(node, kind.encode(body), timeoutMs, user);
+  }
+
+  /**
+   * One control request (signed here; made as `as`: sealed to the node and signed by the user too);
+   * resolves with the whole reply (JSON, opened when sealed to `as`, and raw data).
+   */
+  async controlRaw(node: LabNode, frame: Uint8Array, timeoutMs = CLI_REQUEST_TIMEOUT_MS, as?: UnlockedUser) {
+    const signed = this.signer.sign(this.orgOf(node), node.id, frame, as ? { user: as, nodeKey: await this.nodeKey(node) } : undefined);
     let bytes: Uint8Array;
     try {
-      bytes = await (await this.transportOf(node)).request(subjects.control(this.ringOf(node), node.id), frame, { timeoutMs });
+      bytes = await (await this.transportOf(node)).request(subjects.control(this.ringOf(node), node.id), signed, { timeoutMs });
     } catch (e) {
       const code = e instanceof TransportError ? e.code : 'ERROR';
       throw new CommandError(`node ${node.id.slice(0, 12)} did not answer (${code})`);
@@ -72,7 +93,20 @@ export class LabClient {
     const r = ControlReply.decode(bytes);
     if (!r.ok) throw new CommandError(`node ${node.id.slice(0, 12)} sent a malformed reply: ${r.reason}`);
     if (!r.body.ok) throw new CommandError(`node ${node.id.slice(0, 12)}: ${r.body.code}: ${r.body.error}`);
-    return r.body;
+    if (!r.body.sealed) return r.body;
+    const opened = as ? openSealed(r.body.sealed, as.box) : undefined;
+    if (!opened) throw new CommandError(`node ${node.id.slice(0, 12)} sealed its reply to a key this command does not hold`);
+    return { ...r.body, json: Buffer.from(opened).toString('utf8') };
+  }
+
+  private async nodeKey(node: LabNode): Promise<Uint8Array> {
+    let key = this.nodeKeys.get(node.id);
+    if (key) return key;
+    key = Buffer.from((await this.status(node)).signingKey ?? '', 'hex');
+    // A node's id is the hash of its key: an answer with another key is not the node's.
+    if (nodeIdOf(key) !== node.id) throw new CommandError(`node ${node.id.slice(0, 12)} answered with a key that is not its own`);
+    this.nodeKeys.set(node.id, key);
+    return key;
   }
 
   status(node: LabNode, timeoutMs?: number): Promise<any> {

@@ -36,6 +36,7 @@ export function controlStorage(client: LabClient, node: LabNode): StorageApi {
       return { ok: false, code: j.code, message: j.message, ...(current?.ok ? { current: current.value } : {}) };
     },
     putData: unsupported('putData'),
+    putMail: unsupported('putMail'),
     getData: unsupported('getData'),
     readData: unsupported('readData') as StorageApi['readData'],
     putBlock: unsupported('putBlock'),

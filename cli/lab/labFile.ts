@@ -31,6 +31,8 @@ export interface LabOrg {
   /** The organisation's own NATS cluster (per-org topology); the lab's `nats` otherwise. */
   readonly nats?: string[];
   readonly natsPidFile?: string;
+  /** The operator file control requests to this organisation's nodes are signed with (default: CA folder's operator.json). */
+  readonly operator?: string;
 }
 
 /** The NATS URLs a node of the lab connects to: its organisation's cluster, or the shared one. */

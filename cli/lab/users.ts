@@ -1,16 +1,21 @@
 // Creating a user from the command line: the tool holds the CA, so it issues the certificate and
 // signs the directory record itself, creates the user's keys and keystore (Argon2id of the password),
 // has a node store the records, and hosts the user on that node (credentials sealed to the node's key).
+// Acting as a user: the tool logs in itself (directory record and keystore read through a node,
+// Argon2id and the keystore opened here), so that it can sign requests made as that user.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { sealToNode } from '../../crypto/nodeSeal';
 import { wallClock } from '../../infra/clock';
-import { readOrganisation } from '../../infra/files/identity';
+import { readOrganisation, readRingTrust } from '../../infra/files/identity';
 import { CryptoRandom } from '../../infra/random';
 import { hostedUserCodec } from '../../protocol/apps';
 import { UserHostRequest } from '../../protocol/control';
 import { canonicalBytes } from '../../protocol/frame';
 import { createUser } from '../../storage/users/createUser';
 import { localUserIssuer } from '../../storage/users/issuer';
+import { login } from '../../storage/users/login';
+import type { UnlockedUser } from '../../storage/users/unlockedUser';
 import { CommandError } from '../args';
 import type { LabClient } from './client';
 import type { LabNode } from './labFile';
@@ -33,4 +38,24 @@ export async function addUser(client: LabClient, node: LabNode, caDir: string, a
   return { address: address.toLowerCase(), node: node.id };
 }
 
+/** Log in as `address` with its password, through `node` (which must be of the user's organisation). */
+export async function loginAs(client: LabClient, node: LabNode, address: string, password: string): Promise<UnlockedUser> {
+  const trust = readRingTrust(client.orgOf(node).ca);
+  try {
+    return await login({ storage: controlStorage(client, node), trust, address, password, clock: wallClock });
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    throw new CommandError(`cannot log in as ${address}: ${code ? `${code}: ` : ''}${(e as Error).message}`);
+  }
+}
+
 export const newPassword = (): string => randomBytes(12).toString('base64url');
+
+/** A password from the first line of a file. */
+export function readPasswordFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n')[0]!.replace(/\r$/, '');
+  } catch (e) {
+    throw new CommandError(`cannot read the password file ${file}: ${(e as Error).message}`);
+  }
+}

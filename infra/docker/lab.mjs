@@ -87,7 +87,7 @@ function init() {
   for (const { domain, nodes: names } of topology) {
     const ca = join(LAB_DIR, 'orgs', domain, 'ca');
     const org = postJson(['ca', 'init', '--org', domain, '--out', ca, '--force']);
-    orgs.push({ domain, ringId: org.ringId, ca });
+    orgs.push({ domain, ringId: org.ringId, ca, operator: org.operator });
     say(`organisation ${domain}: ring ${org.ringId.slice(0, 16)}`);
     names.forEach((name, i) => {
       const data = join(LAB_DIR, 'nodes', name);

@@ -3,7 +3,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CertificateAuthority, RingTrust } from '../../crypto/certificates';
-import type { NodeCertificate } from '../../protocol/identity';
+import type { NodeCertificate, OperatorCertificate } from '../../protocol/identity';
 import { MAIL_QUOTA_BYTES_PER_USER_DEFAULT } from '../../protocol/limits';
 
 export const DEFAULT_REPLICATION_FACTOR = 3;
@@ -167,5 +167,48 @@ export function readNode(dir: string): NodeFiles {
     signingSecretKey: unhex(s.signingSecretKey, 'signingSecretKey', secretFile),
     convergenceSecret: unhex(s.convergenceSecret, 'convergenceSecret', secretFile),
     federated: readFederation(dir),
+  };
+}
+
+// ---- operator file -----------------------------------------------------------------------------------
+
+/** The file `post ca init` writes next to the CA: the key the `post` command signs control requests with. */
+export const OPERATOR_FILE = 'operator.json';
+
+/** What an operator file holds: the CA's certificate of the key, and the key (the file is secret, mode 0600). */
+export interface OperatorFile {
+  readonly cert: OperatorCertificate;
+  readonly secretKey: Uint8Array;
+}
+
+export function writeOperator(path: string, op: OperatorFile): void {
+  const c = op.cert;
+  writeJson(
+    path,
+    {
+      cert: { ...c, signingKey: hex(c.signingKey), signature: hex(c.signature) },
+      secretKey: hex(op.secretKey),
+    },
+    true,
+  );
+}
+
+export function readOperator(path: string): OperatorFile {
+  const j = readJson(path, 'an operator file: `post ca init` writes one next to the CA, `post ca operator` issues more');
+  const c = j.cert ?? {};
+  const roles = Array.isArray(c.roles) ? c.roles.map(String) : [];
+  return {
+    cert: {
+      name: String(c.name),
+      org: String(c.org),
+      ringId: String(c.ringId),
+      operatorId: String(c.operatorId),
+      roles: roles as OperatorCertificate['roles'],
+      signingKey: unhex(c.signingKey, 'cert.signingKey', path),
+      issuedAtMs: Number(c.issuedAtMs),
+      expiresAtMs: Number(c.expiresAtMs),
+      signature: unhex(c.signature, 'cert.signature', path),
+    },
+    secretKey: unhex(j.secretKey, 'secretKey', path),
   };
 }

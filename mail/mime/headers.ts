@@ -35,9 +35,11 @@ export function findBodyStart(raw: Uint8Array, start: number, end: number): numb
   return end;
 }
 
+/** First `byte` in [from, end), or -1. Searches only that range: a header line without a colon must not scan the rest of a 50 MB message. */
 export function indexOfByte(raw: Uint8Array, byte: number, from: number, end: number): number {
-  const index = raw.indexOf(byte, from);
-  return index < 0 || index >= end ? -1 : index;
+  if (from >= end) return -1;
+  const index = raw.subarray(from, end).indexOf(byte);
+  return index < 0 ? -1 : from + index;
 }
 
 function toText(raw: Uint8Array, start: number, end: number): string {

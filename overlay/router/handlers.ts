@@ -5,6 +5,7 @@
 // of its leaf set acknowledged its announcement; a node is added to a leaf set only on direct evidence
 // that it is alive (it announced, replied, or heartbeated) and, for second-hand candidates, only after
 // a probe answered with a verified certificate (the actor verifies before the event reaches us).
+// Every `from` an event carries is the node that authenticated the frame (actors/overlayChannel.ts).
 import {
   Announce,
   AnnounceAck,
@@ -211,7 +212,7 @@ export function becomeReady(ctx: RouterContext, alone: boolean): Step {
 /** A verified node asks to join through us: route a join message towards its id. */
 export function onJoinRequest(ctx: RouterContext, joiner: NodeId, replyTo: string, msgId: string): Step {
   const b = new StepBuilder(ctx);
-  b.emit({ type: 'reply', replyTo, frame: out(JoinAck, { accepted: true }) });
+  b.emit({ type: 'reply', replyTo, to: joiner, frame: out(JoinAck, { accepted: true }) });
   routeStep(b, { msgId, key: joiner, origin: self(ctx), path: [self(ctx)], payload: { type: 'join', joiner, rows: [] } }, []);
   return b.done();
 }
@@ -223,6 +224,7 @@ export function onAnnounce(ctx: RouterContext, from: NodeId, replyTo: string): S
   b.emit({
     type: 'reply',
     replyTo,
+    to: from,
     frame: out(AnnounceAck, { from: self(ctx), accepted: true, leafSet: [...LS.members(b.ctx.leafSet)] }),
   });
   return b.done();
@@ -267,6 +269,7 @@ export function onLeafSetRequest(ctx: RouterContext, from: NodeId, replyTo: stri
   b.emit({
     type: 'reply',
     replyTo,
+    to: from,
     frame: out(LeafSetReply, { cert: ctx.config.cert, leafSet: LS.members(ctx.leafSet), ready: isReady }),
   });
   heardFrom(b, from);

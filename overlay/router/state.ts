@@ -79,7 +79,8 @@ export type RouterEffect =
   /** Hand a routed message to the next hop; if it does not acknowledge, FORWARD_FAILED brings `pending` back. */
   | { type: 'forward'; to: NodeId; pending: PendingForward; timeoutMs: number }
   | { type: 'requestJoin'; frame: OutFrame; timeoutMs: number }
-  | { type: 'reply'; replyTo: string; frame: OutFrame }
+  /** Answer a request from node `to` on its reply subject. */
+  | { type: 'reply'; replyTo: string; to: NodeId; frame: OutFrame }
   /** This node is the root of a routed message (probe or application payload). */
   | { type: 'deliver'; msg: RouteMessage }
   /** A routed message could not be delivered: tell its origin. */

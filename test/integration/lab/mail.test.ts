@@ -14,6 +14,7 @@ import { post } from './cli';
 const run = promisify(execFile);
 const dir = join(tmpdir(), `post-lab-mail-${process.pid}`);
 let lab: any;
+let labFile: string;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const user = (address: string) => lab.users.find((u: any) => u.address === address);
 const nodeOf = (id: string) => lab.nodes.find((n: any) => n.id === id);
@@ -52,7 +53,8 @@ describe('lab: mail with real clients', () => {
     mkdirSync(dir, { recursive: true });
     const r = await post(['lab', 'up', '--nodes', '5', '--users', '3', '--dir', dir], { timeoutMs: 150_000 });
     expect(r.code, r.stderr).toBe(0);
-    lab = JSON.parse(readFileSync(r.stdout.trim(), 'utf8'));
+    labFile = r.stdout.trim();
+    lab = JSON.parse(readFileSync(labFile, 'utf8'));
   }, 200_000);
 
   afterAll(async () => {
@@ -132,6 +134,64 @@ describe('lab: mail with real clients', () => {
       }
     }
   }, 90_000);
+
+  test('a 100 KiB attachment sent over SMTP, APPENDed to Sent and mailed again is stored once; each message reads back byte for byte', async () => {
+    const [a, b, c] = ['user1@lab.example', 'user2@lab.example', 'user3@lab.example'];
+    const attachment = Buffer.alloc(100 * 1024);
+    for (let i = 0; i < attachment.length; i++) attachment[i] = (i * 2654435761) >>> 24;
+    const compose = async (from: string, to: string, subject: string, text: string) =>
+      (await nodemailer.createTransport({ streamTransport: true, buffer: true }).sendMail({ from, to, subject, text, attachments: [{ filename: 'report.bin', content: attachment }] })).message as Buffer;
+    const stored = attachment.toString('base64').length; // one copy of the attachment as it travels
+    // Bytes the whole ring holds, once replicas stopped changing (a put returns at a majority; the rest follows).
+    const ringBytes = async () => {
+      let last = -1;
+      for (let i = 0; i < 20; i++) {
+        const r = await post(['ring', 'status', '--lab', labFile, '--json']);
+        const total = (JSON.parse(r.stdout).nodes as { bytes: number }[]).reduce((n, x) => n + x.bytes, 0);
+        if (total === last) return total;
+        last = total;
+        await sleep(300);
+      }
+      throw new Error('the ring kept changing for 6 s');
+    };
+    const source = async (client: ImapFlow, folder: string, subject: string) => {
+      const uid = await waitForSubject(client, folder, subject);
+      const lock = await client.getMailboxLock(folder);
+      try {
+        const m = await client.fetchOne(String(uid), { source: true }, { uid: true });
+        if (!m || !m.source) throw new Error(`no source for "${subject}" in ${folder}`);
+        return m.source;
+      } finally {
+        lock.release();
+      }
+    };
+    const first = await compose(a, b, 'the report', 'Here it is.');
+    const second = await compose(c, a, 'the same report', 'You may have this one already.');
+    const reader = await imap(b);
+    const sender = await imap(a);
+    try {
+      const start = await ringBytes();
+      await smtp(a).sendMail({ envelope: { from: a, to: [b] }, raw: first });
+      const delivered = await source(reader, 'INBOX', 'the report');
+      // As delivered: the gateway's Received header in front of the client's bytes.
+      expect(delivered.subarray(delivered.length - first.length).equals(first)).toBe(true);
+      const afterSend = await ringBytes();
+      expect(afterSend - start).toBeGreaterThan(2 * stored); // k = 3 copies of the attachment (at least a majority): the measure sees storing
+      await sender.append('Sent', first, ['\\Seen']);
+      expect((await source(sender, 'Sent', 'the report')).equals(first)).toBe(true);
+      const afterAppend = await ringBytes();
+      await smtp(c).sendMail({ envelope: { from: c, to: [a] }, raw: second });
+      const again = await source(sender, 'INBOX', 'the same report');
+      expect(again.subarray(again.length - second.length).equals(second)).toBe(true);
+      const afterSecond = await ringBytes();
+      console.log(`mail parts: ring bytes +${afterSend - start} for the submission, +${afterAppend - afterSend} for its Sent copy, +${afterSecond - afterAppend} for another message with the same attachment`);
+      expect(afterAppend - afterSend).toBeLessThan(stored);
+      expect(afterSecond - afterAppend).toBeLessThan(stored);
+    } finally {
+      await reader.logout().catch(() => {});
+      await sender.logout().catch(() => {});
+    }
+  }, 120_000);
 
   test('Python smtplib sends and imaplib reads', async () => {
     const a = user('user3@lab.example');

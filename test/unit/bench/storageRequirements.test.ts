@@ -1,8 +1,9 @@
 // `post bench storage-requirements` (issue 11): the quick form runs, and what must hold does. Single-
 // copy never stores more than one copy per recipient; k = 10 stores exactly 10/3 of k = 3; the same
 // seed prints the same figures; a message to one recipient costs the same whether shared or not
-// (the per-part layout pays exactly its references and tags); and the shortcuts the bench takes
-// (block sizes by arithmetic, placement by a walk, log states in shadows) agree with the real code.
+// (the per-part layouts pay exactly their references, framing and tags); and the shortcuts the bench
+// takes (block and layout sizes by arithmetic, placement by a walk, log states in shadows) agree with
+// the real code, which is what "as built" follows.
 import { describe, expect, it } from 'vitest';
 import { SimRandom } from '../../../infra/sim/random';
 import { BLOCK_TAG_BYTES } from '../../../protocol/limits';
@@ -13,7 +14,7 @@ import { messagesModel } from '../../../storage/messages/messagesModel';
 import { runStorageRequirements, type StorageRequirementsResult } from '../../../bench/storageRequirements';
 import { folderOps, sentMailOps } from '../../../bench/storageReq/calibration';
 import { checkAgainstWriteBlocks, dataBytes } from '../../../bench/storageReq/dataBlocks';
-import { messageBytes, messageData } from '../../../bench/storageReq/layouts';
+import { checkLayoutRecordBytes, inlineRuns, layoutRecordBytes, messageBytes, messageData } from '../../../bench/storageReq/layouts';
 import { FolderShadow, MessagesShadow, RealModelState } from '../../../bench/storageReq/logStates';
 import { checkAgainstKClosest, RingPlacement } from '../../../bench/storageReq/placement';
 import type { Leaf, TraceMessage } from '../../../bench/storageReq/trace';
@@ -27,6 +28,7 @@ describe('storage-requirements bench, quick form', () => {
   it('runs, and checks its shortcuts against the real code first', async () => {
     first = await runStorageRequirements({ quick: true, log: quiet, seed: '7' });
     expect(first.calibration.dataBlocks.wrong).toEqual([]);
+    expect(first.calibration.layoutRecords.wrong).toEqual([]);
     expect(first.calibration.placement.wrong).toBe(0);
     expect(first.calibration.logs.folder.equal).toBe(true);
     expect(first.calibration.logs.sentMail.equal).toBe(true);
@@ -108,23 +110,40 @@ describe('storage-requirements bench, one message', () => {
   });
   const stored = (data: ReturnType<typeof messageData>) => ({
     unique: sum(data.unique.map(dataBytes)),
-    asBuilt: sum(data.asBuilt.map(dataBytes)),
+    asBuilt: sum(data.asBuilt.copies.map((c) => dataBytes(c.bytes))) + sum(data.asBuilt.parts.map((l) => dataBytes(l.bytes))),
     single: sum(data.single.data.map(dataBytes)) + sum(data.single.leaves.map((l) => dataBytes(l.bytes))),
   });
 
-  it('to one recipient costs the same stored once or per recipient; the per-part layout adds its references and tags', () => {
+  it('to one recipient costs the same stored once or per recipient; the per-part layouts add their references, framing and tags', () => {
     const m = message(-1, [3]);
-    const cost = stored(messageData(m, messageBytes(m, ['user4@storage.example'])));
-    expect(cost.asBuilt).toBe(cost.unique);
+    const bytes = messageBytes(m, ['user4@storage.example']);
+    const data = messageData(m, bytes);
+    const cost = stored(data);
     expect(cost.single - cost.unique).toBe(leaves.length * (BLOCK_REF_BYTES + BLOCK_TAG_BYTES));
+    // As built, only the 150,000-byte attachment is a part: the layout holds the rest inline, the
+    // headers and short bodies before it, the structure (700 bytes) after it.
+    expect(data.asBuilt.parts).toEqual([leaves[2]]);
+    const inline = bytes.delivered - 150_000;
+    const layout = layoutRecordBytes(bytes.delivered, [inline - 700, 700]);
+    expect(data.asBuilt.copies).toEqual([{ bytes: layout, layoutOf: bytes.delivered }]);
+    expect(cost.asBuilt - cost.unique).toBe(layout - inline + BLOCK_TAG_BYTES);
+    expect(cost.asBuilt - cost.unique).toBeLessThan(BLOCK_REF_BYTES + 2 * BLOCK_TAG_BYTES + 20);
   });
 
-  it('from a user to one colleague (with the Sent copy): the same as built; per part the copies share their parts', () => {
+  it('from a user to one colleague (with the Sent copy): the copies share their parts, as built and per part', () => {
     const m = message(0, [3]);
     const bytes = messageBytes(m, ['user4@storage.example']);
     const cost = stored(messageData(m, bytes));
-    expect(cost.asBuilt).toBe(cost.unique);
-    expect(cost.single).toBeLessThan(cost.unique);
+    expect(cost.asBuilt).toBeLessThan(cost.unique - 140_000);
+    expect(cost.single).toBeLessThan(cost.unique - 140_000);
+  });
+
+  it('without a body of 8 KiB or more, as built stores each copy whole, as before', () => {
+    const small = { ...message(0, [3]), leaves: leaves.slice(0, 2), attachments: [] };
+    const bytes = messageBytes(small, ['user4@storage.example']);
+    const data = messageData(small, bytes);
+    expect(data.asBuilt).toEqual({ copies: [{ bytes: bytes.delivered }, { bytes: bytes.client }], parts: [] });
+    expect(stored(data).asBuilt).toBe(stored(data).unique);
   });
 
   it('to ten recipients: one copy per recipient against one copy', () => {
@@ -133,12 +152,19 @@ describe('storage-requirements bench, one message', () => {
     const bytes = messageBytes(m, to.map((i) => `user${i + 1}@storage.example`));
     const data = messageData(m, bytes);
     expect(data.unique).toHaveLength(11);
-    expect(data.asBuilt).toEqual([bytes.delivered, bytes.client]);
+    expect(data.asBuilt.copies.map((c) => c.layoutOf)).toEqual([bytes.delivered, bytes.client]);
     expect(stored(data).asBuilt * 5).toBeLessThan(stored(data).unique);
   });
 });
 
 describe('storage-requirements bench, its shortcuts against the real code', () => {
+  it('layout record sizes by arithmetic are what encodeMailLayout writes', () => {
+    const shapes = [1, 2, 15, 16, 40].flatMap((parts) =>
+      [0, 1, 200, 300, 70_000].map((structure) => ({ runs: inlineRuns(900, structure, parts), partBytes: 9000 })),
+    );
+    expect(checkLayoutRecordBytes(shapes)).toEqual([]);
+  });
+
   it('block sizes by arithmetic are what writeBlocks puts (deep manifest trees included)', async () => {
     const sizes = Array.from({ length: 300 }, (_, i) => i * 13);
     expect(await checkAgainstWriteBlocks(sizes, { chunkBytesMax: 16, manifestEntriesMax: 4 }, new Uint8Array(32).fill(3))).toEqual([]);

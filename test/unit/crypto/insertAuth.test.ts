@@ -49,4 +49,16 @@ describe('object insert authorisation', () => {
     expect(await verifyObjectInsert({ member: rogue.signer.member }, fields, rogue.keys.publicKey, ca, now)).toMatchObject({ ok: false });
     expect(await verifyObjectInsert(await signInsert(rogue.signer, fields), fields, rogue.keys.publicKey, ca, now)).toMatchObject({ ok: false });
   });
+
+  test('a certificate checked as one kind of member does not pass as another kind from the cache', async () => {
+    const ca = await createCertificateAuthority('lab.example', seed(9));
+    const node = await member(ca, 2);
+    const cache = new Map();
+    expect(await verifyObjectInsert({ member: node.signer.member }, fields, node.keys.publicKey, ca, now, cache)).toMatchObject({ ok: true, kind: 'node' });
+    // The same certificate bytes presented as a user's: verified afresh (and refused), not taken from the cache.
+    // (On the wire the frame schema already refuses the shape; this is the cache's own guard.)
+    const disguised = { member: { type: 'user', cert: node.signer.member.cert } } as never;
+    const accepted = await verifyObjectInsert(disguised, fields, node.keys.publicKey, ca, now, cache).then((r) => r.ok, () => false);
+    expect(accepted).toBe(false);
+  });
 });

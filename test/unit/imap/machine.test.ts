@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createActor, fromPromise, type AnyActorRef } from 'xstate';
 import type { CommandOutcome, FrameMode } from '../../../mail/imap/dispatcher';
 import type { CommandFrame } from '../../../mail/imap/framer';
+import { workEffect } from '../../../machines/work';
 import { imapSessionMachine, type ImapSessionContext, type StatusParams } from '../../../machines/imapSession.machine';
 import { ManualClock } from './manualClock';
 
@@ -35,13 +36,13 @@ function harness(script: (line: string, mode: FrameMode) => CommandOutcome) {
       discardInput: () => effects.push('discardInput'),
       closeConnection: () => effects.push('close'),
       endSession: () => effects.push('endSession'),
-    },
-    actors: {
-      runFrame: fromPromise(async ({ input }: { input: { frame: CommandFrame; mode: FrameMode } }) => {
+      runFrame: workEffect('runFrame', async (input: { frame: CommandFrame; mode: FrameMode }) => {
         const line = input.frame.lines[0]!.toString();
         frames.push({ line, mode: input.mode });
         return script(line, input.mode);
       }),
+    },
+    actors: {
       flushUpdates: fromPromise(async () => {
         flushes++;
         return flushResult;
@@ -94,6 +95,21 @@ const reply = (tag: string, status: 'OK' | 'NO' | 'BAD', next: CommandOutcome ex
 });
 
 describe('imapSession machine', () => {
+  it('a command that fails as a bug answers NO [SERVERBUG] and the session goes on', async () => {
+    const h = harness((line) => {
+      const [tag, name] = line.split(' ');
+      if (name === 'LOGIN') return reply(tag!, 'OK', 'authenticated');
+      if (name === 'FROB') throw new TypeError('a bug');
+      return reply(tag!, 'OK', 'authenticated');
+    });
+    await h.send('a LOGIN x y');
+    await h.send('b FROB');
+    expect(h.sent.at(-1)).toMatchObject({ tag: 'b', kind: 'NO', code: 'SERVERBUG' });
+    await h.send('c NOOP');
+    expect(h.sent.at(-1)).toMatchObject({ tag: 'c', kind: 'OK' });
+    expect(h.state()).toBe('{"authenticated":"waiting"}');
+  });
+
   it('greets, runs commands in order, and moves between the RFC 3501 states', async () => {
     const h = harness((line) => {
       const [tag, name] = line.split(' ');

@@ -2,7 +2,8 @@
 // from greeting to closed, AUTH penalties, envelope rules, throttling of bad commands, shutdown,
 // and invariants checked after every transition (every callback answered exactly once).
 import { describe, expect, it } from 'vitest';
-import { createActor, fromPromise, type AnyActorRef } from 'xstate';
+import { createActor, type AnyActorRef } from 'xstate';
+import { workEffect } from '../../../machines/work';
 import type { AuthResult, RecipientCheck } from '../../../mail/smtp/portOutcomes';
 import type { DeliveryReport, SmtpReply } from '../../../mail/smtp/replies';
 import type { GatewayMode } from '../../../mail/smtp/envelope';
@@ -59,17 +60,15 @@ function harness(mode: GatewayMode, script: Script = {}, limits: Partial<SmtpSes
         waiting = 0;
         disconnects.push(reply);
       },
-    },
-    actors: {
-      authenticate: fromPromise(async ({ input }: { input: { username: string } }) =>
+      authenticate: workEffect('authenticate', async (input: { username: string }) =>
         script.auth ? script.auth(input.username) : ({ kind: 'ok', identity: alice } as const),
       ),
-      checkSendRate: fromPromise(async ({ input }: { input: { user: string } }) => (script.rate ? script.rate(input.user) : ({ ok: true } as const))),
-      checkRecipient: fromPromise(async ({ input }: { input: RecipientCheckInput }) =>
+      checkSendRate: workEffect('checkSendRate', async (input: { user: string }) => (script.rate ? script.rate(input.user) : ({ ok: true } as const))),
+      checkRecipient: workEffect('checkRecipient', async (input: RecipientCheckInput) =>
         script.recipient ? script.recipient(input.address) : ({ kind: 'classified', cls: { kind: 'post', local: true }, relay: { kind: 'up' } } as const),
       ),
-      receiveMessage: fromPromise(async () => (script.received ? script.received() : { sizeOctets: 100, oversized: false, overBudget: false })),
-      deliver: fromPromise(async ({ input }: { input: DeliveryInput }) => {
+      receiveMessage: workEffect('receiveMessage', async () => (script.received ? script.received() : { sizeOctets: 100, oversized: false, overBudget: false })),
+      deliver: workEffect('deliver', async (input: DeliveryInput) => {
         deliveries.push(input);
         return script.deliver ? script.deliver(input) : { kind: 'delivered', messageRef: 'ref0123456789abcdef', notified: input.postRecipients, relay: { kind: 'none' } };
       }),

@@ -1,0 +1,218 @@
+// Phase smtp: SMTP submission throughput, 10 sessions (each its own sender, raw SMTP client with AUTH
+// PLAIN) to one recipient, in a matrix: (a) persistent sessions, (b) a new connection (and AUTH) per
+// message; each at 4 KiB and 100 KiB. Per cell: accepted msg/s (250s over the time to the last 250)
+// and visible msg/s (the recipient's IMAP session, polling NOOP every 5 ms, sees EXISTS reach every
+// message accepted; over the time to that moment), SMTP latency per message, CPU of both sides.
+// A cell sends for `durationMs` or `messages`, whichever ends first, after one untimed message per
+// session (so the first connection, AUTH and caches are outside the figures).
+import { randomBytes } from 'node:crypto';
+import { round, summary } from '../stats';
+import { loggedIn } from './fill';
+import { MAIL_DOMAIN } from './messages';
+import { definePhase, type BenchSize, type Comparison } from './phase';
+import { expectOk, numberedResponses, type RawImapClient } from './rawImap';
+import { RawSmtpSession } from './rawSmtp';
+import { cpuMeter, cpuPerOp, cpuText, sleep, userNamed, warnIfClientBound, type Log, type MailTarget, type MailUser } from './target';
+
+export interface SmtpMatrixOptions {
+  sessions: number;
+  durationMs: number;
+  /** Most messages per cell, by size: bounds the mailbox (and disk) on a fast server. */
+  messagesMax: { small: number; large: number };
+  smallBytes: number;
+  largeBytes: number;
+  deliveryTimeoutMs: number;
+}
+
+export function smtpMatrixOptions(size: BenchSize): SmtpMatrixOptions {
+  return {
+    sessions: size === 'tiny' ? 2 : 10,
+    durationMs: { tiny: 1000, quick: 5000, full: 20_000 }[size],
+    messagesMax: { tiny: { small: 20, large: 10 }, quick: { small: 1500, large: 500 }, full: { small: 6000, large: 2000 } }[size],
+    smallBytes: 4096,
+    largeBytes: 100 * 1024,
+    deliveryTimeoutMs: size === 'full' ? 300_000 : 120_000,
+  };
+}
+
+type Mode = 'persistent' | 'per-message';
+const CELLS: { mode: Mode; size: 'small' | 'large' }[] = [
+  { mode: 'persistent', size: 'small' },
+  { mode: 'persistent', size: 'large' },
+  { mode: 'per-message', size: 'small' },
+  { mode: 'per-message', size: 'large' },
+];
+const senderName = (i: number) => `smtp${String(i + 1).padStart(2, '0')}`;
+const recipientName = (cell: number) => `smtprcpt${cell + 1}`;
+const NOOP_POLL_MS = 5;
+
+/** Headers unique per message (a unique block for a content-addressed store), a body shared by the cell. */
+function cellMessage(runId: string, i: number, from: string, to: string, body: string): Buffer {
+  const headers = [`From: <${from}>`, `To: <${to}>`, `Subject: smtp ${runId} #${i}`, `Message-ID: <${runId}.${i}@${MAIL_DOMAIN}>`, 'Date: Mon, 01 Jan 2024 10:00:00 +0000', 'MIME-Version: 1.0', 'Content-Type: text/plain; charset=us-ascii'];
+  return Buffer.from(`${headers.join('\r\n')}\r\n\r\nmessage ${runId} #${i}\r\n${body}`);
+}
+
+function fillerBody(bytes: number): string {
+  const line = 'quarterly ledger review notes for the harbour team, budget draft and agenda follow\r\n';
+  return line.repeat(Math.ceil(bytes / line.length)).slice(0, bytes - 2) + '\r\n';
+}
+
+/** A session of the recipient on INBOX that polls NOOP and remembers when each EXISTS count was first seen. */
+class ExistsWatcher {
+  private highest = 0;
+  private readonly reachedAtMs: { count: number; atMs: number }[] = [];
+  private stopped = false;
+  private failure: Error | undefined;
+  private readonly polling: Promise<void>;
+
+  private constructor(
+    private readonly client: RawImapClient,
+    readonly base: number,
+  ) {
+    this.highest = base;
+    this.polling = this.poll();
+  }
+
+  static async open(target: MailTarget, recipient: MailUser): Promise<ExistsWatcher> {
+    const client = await loggedIn(target.imap, recipient);
+    const selected = expectOk(await client.command('SELECT INBOX'), 'SELECT INBOX');
+    return new ExistsWatcher(client, numberedResponses(selected.untagged, 'EXISTS').at(-1) ?? 0);
+  }
+
+  private async poll(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        const reply = expectOk(await this.client.command('NOOP'), 'NOOP');
+        const atMs = performance.now();
+        const count = numberedResponses(reply.untagged, 'EXISTS').at(-1);
+        if (count !== undefined && count > this.highest) {
+          this.highest = count;
+          this.reachedAtMs.push({ count, atMs });
+        }
+      } catch (error) {
+        this.failure ??= error as Error;
+        return;
+      }
+      await sleep(NOOP_POLL_MS);
+    }
+  }
+
+  /** When the INBOX first held `count` messages; waits for it (bounded). */
+  async reached(count: number, timeoutMs: number): Promise<number> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      if (this.failure) throw this.failure;
+      const hit = this.reachedAtMs.find((r) => r.count >= count);
+      if (hit) return hit.atMs;
+      if (performance.now() > deadline) throw new Error(`${this.highest - this.base} of ${count - this.base} messages were visible over IMAP within ${timeoutMs} ms`);
+      await sleep(NOOP_POLL_MS);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    await this.polling;
+    await this.client.close();
+  }
+}
+
+async function runCell(target: MailTarget, opts: SmtpMatrixOptions, cellIndex: number, log: Log) {
+  const { mode, size } = CELLS[cellIndex]!;
+  const bytes = size === 'small' ? opts.smallBytes : opts.largeBytes;
+  const messagesMax = opts.messagesMax[size];
+  const senders = Array.from({ length: opts.sessions }, (_, i) => userNamed(target, senderName(i)));
+  const recipient = userNamed(target, recipientName(cellIndex));
+  const runId = `m${cellIndex}${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
+  const body = fillerBody(bytes - 300);
+  let sequence = 0;
+  const message = (from: string) => cellMessage(runId, sequence++, from, recipient.address, body);
+
+  const watcher = await ExistsWatcher.open(target, recipient);
+  const persistent: RawSmtpSession[] = [];
+  try {
+    // One untimed message per session: connections, AUTH and caches warm.
+    const warmUp = async (sender: MailUser, i: number) => {
+      const session = await RawSmtpSession.open(target.smtp, sender);
+      await session.send(sender.address, recipient.address, message(sender.address));
+      if (mode === 'persistent') persistent[i] = session;
+      else await session.quit();
+    };
+    await Promise.all(senders.map(warmUp));
+    const base = watcher.base + opts.sessions;
+    await watcher.reached(base, opts.deliveryTimeoutMs);
+
+    const acceptMs: number[] = [];
+    let started = 0;
+    let accepted = 0;
+    let lastAcceptAtMs = 0;
+    const meter = cpuMeter(target);
+    const t0 = performance.now();
+    const endAtMs = t0 + opts.durationMs;
+    await Promise.all(
+      senders.map(async (sender, i) => {
+        while (started < messagesMax && performance.now() < endAtMs) {
+          started++;
+          const raw = message(sender.address);
+          const startMs = performance.now();
+          const session = mode === 'persistent' ? persistent[i]! : await RawSmtpSession.open(target.smtp, sender);
+          await session.send(sender.address, recipient.address, raw);
+          lastAcceptAtMs = performance.now();
+          acceptMs.push(lastAcceptAtMs - startMs);
+          accepted++;
+          if (mode === 'per-message') await session.quit();
+        }
+      }),
+    );
+    const visibleAtMs = await watcher.reached(base + accepted, opts.deliveryTimeoutMs);
+    const cpu = meter();
+    const result = {
+      mode,
+      messageBytes: cellMessage(runId, 0, senders[0]!.address, recipient.address, body).length,
+      messages: accepted,
+      acceptedPerSecond: round(accepted / ((lastAcceptAtMs - t0) / 1000), 1),
+      visiblePerSecond: round(accepted / ((visibleAtMs - t0) / 1000), 1),
+      smtpMs: summary(acceptMs),
+      ...cpuPerOp(cpu, accepted),
+      cpu,
+    };
+    log(
+      `    SMTP ${mode}, ${opts.sessions} sessions, ${Math.round(bytes / 1024)} KiB: ${result.acceptedPerSecond} msg/s accepted (p50 ${result.smtpMs.p50} ms, p99 ${result.smtpMs.p99} ms), ` +
+        `${result.visiblePerSecond} msg/s visible over IMAP (${accepted} messages); ${cpuText(cpu)}; CPU per message: server ${result.serverCpuMsPerOp ?? '-'} ms, clients ${result.clientCpuMsPerOp} ms`,
+    );
+    warnIfClientBound(cpu, `SMTP ${mode} ${Math.round(bytes / 1024)} KiB`, log);
+    return result;
+  } finally {
+    await Promise.all(persistent.map((s) => s.quit()));
+    await watcher.close();
+  }
+}
+
+async function smtpMatrix(target: MailTarget, opts: SmtpMatrixOptions, log: Log) {
+  const cells: Record<string, Awaited<ReturnType<typeof runCell>>> = {};
+  for (let i = 0; i < CELLS.length; i++) {
+    const { mode, size } = CELLS[i]!;
+    cells[`${mode} ${size === 'small' ? opts.smallBytes / 1024 : opts.largeBytes / 1024} KiB`] = await runCell(target, opts, i, log);
+    await sleep(500); // let the last deliveries' background work settle
+  }
+  return { sessions: opts.sessions, cells };
+}
+
+export type SmtpMatrixResult = Awaited<ReturnType<typeof smtpMatrix>>;
+
+export const smtpMatrixPhase = definePhase<SmtpMatrixOptions, SmtpMatrixResult>({
+  name: 'smtp',
+  summary: 'SMTP submission, 10 sessions, persistent and a connection per message, 4 KiB and 100 KiB: accepted and visible over IMAP',
+  options: smtpMatrixOptions,
+  users: (opts) => [...Array.from({ length: opts.sessions }, (_, i) => senderName(i)), ...CELLS.map((_, i) => recipientName(i))],
+  run: smtpMatrix,
+  compare(post, reference) {
+    const rows: Comparison[] = [];
+    for (const [cell, p] of Object.entries(post.cells)) {
+      const r = reference.cells[cell];
+      rows.push({ figure: `SMTP ${cell} accepted msg/s`, reference: r?.acceptedPerSecond ?? null, post: p.acceptedPerSecond, better: 'higher', goal: '>= 1.0x' });
+      rows.push({ figure: `SMTP ${cell} visible msg/s`, reference: r?.visiblePerSecond ?? null, post: p.visiblePerSecond, better: 'higher', goal: '>= 1.0x' });
+      rows.push({ figure: `SMTP ${cell} server CPU ms/msg`, reference: r?.serverCpuMsPerOp ?? null, post: p.serverCpuMsPerOp, better: 'lower' });
+    }
+    return rows;
+  },
+});

@@ -1,0 +1,66 @@
+// `post bench mail` at a tiny size, every phase, against POST (a real five-node lab) and, where it
+// can be started (root, Debian packages), the reference Postfix + Dovecot: each phase produces
+// figures on each target, the comparison has rows for each, and the mixed workload's consistency
+// checker reports 0 errors. Times are not asserted.
+import { describe, expect, it } from 'vitest';
+import { mailBenchUsers, mailPhaseNames, planMailBench, runMailBench, runMailPhases, type PhaseOutcome } from '../../../bench/mail';
+import { postMailTarget } from '../../../bench/mailPost';
+import { ensureReferencePackages, ReferenceMailUnavailableError } from '../../../bench/reference/packages';
+import '../../../bench/index'; // registers the POST target
+
+async function referenceUnavailable(): Promise<string | undefined> {
+  if (process.getuid?.() !== 0) return 'Postfix and Dovecot need root to start';
+  try {
+    await ensureReferencePackages();
+    return undefined;
+  } catch (error) {
+    if (error instanceof ReferenceMailUnavailableError) return error.message;
+    throw error;
+  }
+}
+
+const skipReference = await referenceUnavailable();
+const TEST_TIMEOUT_MS = 15 * 60_000;
+
+function expectFigures(outcomes: Record<string, PhaseOutcome>, lines: string[]): void {
+  for (const name of mailPhaseNames) expect(outcomes[name], `${name}:\n${lines.slice(-30).join('\n')}`).toMatchObject({ ok: true });
+  const result = (name: string) => (outcomes[name] as { ok: true; result: any }).result;
+  const mixed = result('mixed');
+  expect(mixed.errors, mixed.errorExamples.join('\n')).toBe(0);
+  expect(mixed.commands).toBeGreaterThan(0);
+  expect(Object.keys(result('latency').commands)).toContain('SELECT Big');
+  expect(Object.keys(result('smtp').cells)).toHaveLength(4);
+  expect(result('growth').folder.levels.length).toBeGreaterThan(0);
+}
+
+/** POST hosts users on a spare node: per-user memory and latency at 1 and 2 users. */
+function expectUserGrowth(outcomes: Record<string, PhaseOutcome>): void {
+  const growth = outcomes.growth as { ok: true; result: any };
+  expect(growth.result.users.levels.map((l: { users: number }) => l.users)).toEqual([1, 2]);
+}
+
+describe('post bench mail, tiny', () => {
+  it.skipIf(skipReference === undefined)(`mail bench: every phase produces figures on POST (the reference is skipped: ${skipReference})`, async () => {
+    const lines: string[] = [];
+    const plan = planMailBench({ size: 'tiny' });
+    const post = await postMailTarget(mailBenchUsers(plan));
+    try {
+      const outcomes = await runMailPhases(post.target, plan, (line) => lines.push(line));
+      expectFigures(outcomes, lines);
+      expectUserGrowth(outcomes);
+    } finally {
+      await post.stop();
+    }
+  }, TEST_TIMEOUT_MS);
+
+  it.skipIf(skipReference !== undefined)('mail bench: every phase produces figures on POST and the reference, with a comparison for each, and 0 consistency errors', async () => {
+    const lines: string[] = [];
+    const result = await runMailBench({ size: 'tiny', log: (line) => lines.push(line) });
+    expectFigures(result.reference, lines);
+    expectFigures(result.post!, lines);
+    expectUserGrowth(result.post!);
+    for (const name of mailPhaseNames) expect(result.comparison[name]?.length, name).toBeGreaterThan(0);
+    expect(result.problems).toEqual([]);
+    expect(result.valid).toBe(true);
+  }, TEST_TIMEOUT_MS);
+});
