@@ -199,9 +199,17 @@ export const REPAIR_TRANSFERS_IN_FLIGHT_MAX = 8;
  */
 export const REPAIR_BATCH_BYTES_MAX = FRAME_BYTES_MAX - 128 * 1024;
 /** Bulk fetches a replica keeps in flight to one source: the link stays busy while a reply is verified and stored. */
-export const REPAIR_FETCHES_PER_SOURCE_MAX = 8;
-/** Bulk fetches a replica keeps in flight over all its sources: bounds repair memory to this many frames (~30 MiB). */
-export const REPAIR_FETCHES_IN_FLIGHT_MAX = 32;
+export const REPAIR_FETCHES_PER_SOURCE_MAX = 2;
+/**
+ * Bulk fetches a replica keeps awaiting their answers, over all its sources (~7.5 MiB on the way).
+ * Everything else this node receives (heartbeats, NATS PONGs) queues behind them on its one
+ * connection: at a few tens of MB/s they must drain well within a heartbeat period and the client's
+ * ping deadline, or repair traffic gets live nodes declared dead and connections dropped (32 in
+ * flight did both on the lab).
+ */
+export const REPAIR_FETCHES_AWAITING_MAX = 4;
+/** Bulk fetches not yet settled (awaiting, or verified and stored): bounds repair memory to this many frames (~15 MiB). */
+export const REPAIR_FETCHES_IN_FLIGHT_MAX = 8;
 /**
  * Offered blocks a replica remembers until fetched (~150 bytes each, so ~30 MiB at most); offers beyond
  * it are answered "not held" and offered again at the holder's next pass.

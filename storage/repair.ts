@@ -10,12 +10,13 @@
 //                  └──missing / corrupt (that source is dropped) / lost (kept)──┘  at most attemptsMax,
 //                                                                                  while a source is left
 //
-// A request holds one of its source's perSourceMax slots until its answer arrives (received), so the
-// next request to that source goes out while the batch is verified and stored; it counts against
-// inFlightMax (memory: a batch a request) until it is settled.
+// A request holds one of its source's perSourceMax slots, and one of awaitingMax overall (answers on
+// their way share this node's connection with its heartbeats), until its answer arrives (received),
+// so the next request goes out while the batch is verified and stored; it counts against inFlightMax
+// (memory: a batch a request) until it is settled.
 //
 // Invariants (check(), run by the tests after every step): a block is in at most one request; the
-// requests awaiting an answer per source, and all requests, stay within their limits; a request asks
+// requests awaiting an answer per source and overall, and all requests, stay within their limits; a request asks
 // for at most batchIdsMax blocks and, unless it is a single block, at most batchBytesMax of offered sizes.
 import { blake2b } from '../crypto/hash';
 import type { OfferedBlock } from '../protocol/storage';
@@ -40,7 +41,11 @@ export function offerDigest(blocks: readonly OfferedBlock[]): Uint8Array {
 export interface RepairQueueLimits {
   /** Blocks remembered until fetched; further offers are not queued. */
   readonly queueMax: number;
+  /** Requests awaiting their answer from one source. */
   readonly perSourceMax: number;
+  /** Requests awaiting their answer, over all sources: bounds the bytes on their way to this node. */
+  readonly awaitingMax: number;
+  /** Requests not yet settled (awaiting, or their batch being verified and stored): bounds memory. */
   readonly inFlightMax: number;
   readonly batchIdsMax: number;
   readonly batchBytesMax: number;
@@ -85,6 +90,8 @@ export class RepairQueue {
   private readonly bySource = new Map<string, SourceQueue>();
   private readonly busy = new Map<string, number>();
   private readonly requests = new Map<number, Pending>();
+  /** Requests whose answer has not arrived. */
+  private awaiting = 0;
   private nextRequestId = 1;
   /** Blocks given up on (attempts spent or no source left) since the queue was made. */
   dropped = 0;
@@ -128,16 +135,18 @@ export class RepairQueue {
   /** The requests to send now: a batch from each source with room, in turn, until the limits are reached. */
   start(): FetchRequest[] {
     const started: FetchRequest[] = [];
-    for (let progress = true; progress && this.requests.size < this.limits.inFlightMax; ) {
+    const room = () => this.requests.size < this.limits.inFlightMax && this.awaiting < this.limits.awaitingMax;
+    for (let progress = true; progress && room(); ) {
       progress = false;
       for (const source of [...this.bySource.keys()]) {
-        if (this.requests.size >= this.limits.inFlightMax) break;
+        if (!room()) break;
         if ((this.busy.get(source) ?? 0) >= this.limits.perSourceMax) continue;
         const ids = this.take(source);
         if (ids.length === 0) continue;
         const request = { requestId: this.nextRequestId++, source, ids };
         this.requests.set(request.requestId, { ...request, received: false });
         this.busy.set(source, (this.busy.get(source) ?? 0) + 1);
+        this.awaiting++;
         started.push(request);
         progress = true;
       }
@@ -150,6 +159,7 @@ export class RepairQueue {
     const request = this.requests.get(requestId);
     if (!request || request.received) return;
     request.received = true;
+    this.awaiting--;
     const busy = (this.busy.get(request.source) ?? 1) - 1;
     if (busy > 0) this.busy.set(request.source, busy);
     else this.busy.delete(request.source);
@@ -190,6 +200,7 @@ export class RepairQueue {
     this.bySource.clear();
     this.busy.clear();
     this.requests.clear();
+    this.awaiting = 0;
   }
 
   /** Invariant violations (none when the queue is sound). */
@@ -211,6 +222,9 @@ export class RepairQueue {
       if (n > this.limits.perSourceMax) violations.push(`${n} requests in flight to ${s.slice(0, 8)}`);
       if (n !== (this.busy.get(s) ?? 0)) violations.push(`busy count of ${s.slice(0, 8)} is ${this.busy.get(s)}, not ${n}`);
     }
+    const awaiting = [...this.requests.values()].filter((r) => !r.received).length;
+    if (awaiting !== this.awaiting) violations.push(`awaiting count is ${this.awaiting}, not ${awaiting}`);
+    if (awaiting > this.limits.awaitingMax) violations.push(`${awaiting} requests awaiting their answer`);
     if (this.requests.size > this.limits.inFlightMax) violations.push(`${this.requests.size} requests in flight`);
     if (this.wanted.size > this.limits.queueMax) violations.push(`${this.wanted.size} blocks queued`);
     return violations;

@@ -7,6 +7,7 @@ import type { Clock, Log } from '../../infra/ports';
 import { ErrorCodes } from '../../protocol/errors';
 import {
   REPAIR_BATCH_BYTES_MAX,
+  REPAIR_FETCHES_AWAITING_MAX,
   REPAIR_FETCHES_IN_FLIGHT_MAX,
   REPAIR_FETCHES_PER_SOURCE_MAX,
   REPAIR_QUEUE_BLOCKS_MAX,
@@ -42,6 +43,7 @@ export class RepairFetcher {
     this.queue = new RepairQueue({
       queueMax: REPAIR_QUEUE_BLOCKS_MAX,
       perSourceMax: REPAIR_FETCHES_PER_SOURCE_MAX,
+      awaitingMax: REPAIR_FETCHES_AWAITING_MAX,
       inFlightMax: REPAIR_FETCHES_IN_FLIGHT_MAX,
       batchIdsMax: STORAGE_BATCH_IDS_MAX,
       batchBytesMax: REPAIR_BATCH_BYTES_MAX,

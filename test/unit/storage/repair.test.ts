@@ -4,7 +4,7 @@ import type { OfferedBlock } from '../../../protocol/storage';
 import { type FetchOutcome, type FetchRequest, offerDigest, RepairQueue, type RepairQueueLimits } from '../../../storage/repair';
 
 const MiB = 1024 * 1024;
-const LIMITS: RepairQueueLimits = { queueMax: 1000, perSourceMax: 2, inFlightMax: 3, batchIdsMax: 4, batchBytesMax: 2 * MiB, attemptsMax: 3 };
+const LIMITS: RepairQueueLimits = { queueMax: 1000, perSourceMax: 2, awaitingMax: 3, inFlightMax: 3, batchIdsMax: 4, batchBytesMax: 2 * MiB, attemptsMax: 3 };
 const id = (n: number) => n.toString(16).padStart(64, '0');
 const block = (n: number, sizeBytes = 1000): OfferedBlock => ({ id: id(n), expiresAtMs: 1_000_000 + n, insertedBy: 'ab'.repeat(32), sizeBytes });
 const blocks = (from: number, count: number, sizeBytes?: number) => Array.from({ length: count }, (_, i) => block(from + i, sizeBytes));
@@ -54,6 +54,27 @@ describe('repair queue: fetching what holders offered', () => {
     expect(q.check()).toEqual([]);
     q.received(second[0]!.requestId);
     expect(q.start()).toEqual([]); // three requests not yet settled: inFlightMax
+    q.settle(first[0]!.requestId, outcomes(first[0]!.ids, 'stored'));
+    expect(q.start()).toHaveLength(1);
+    expect(q.check()).toEqual([]);
+  });
+
+  it('at most awaitingMax requests await their answers; answered ones being stored count only against inFlightMax', () => {
+    const q = new RepairQueue({ ...LIMITS, awaitingMax: 2, inFlightMax: 4 });
+    q.offer('a', blocks(1, 40));
+    q.offer('b', blocks(100, 40));
+    q.offer('c', blocks(200, 40));
+    const first = q.start();
+    expect(first).toHaveLength(2);
+    expect(q.start()).toEqual([]);
+    q.received(first[0]!.requestId);
+    const second = q.start();
+    expect(second).toHaveLength(1);
+    expect(q.check()).toEqual([]);
+    q.received(first[1]!.requestId);
+    q.received(second[0]!.requestId);
+    expect(q.start()).toHaveLength(1); // three being stored, one awaiting: inFlightMax
+    expect(q.check()).toEqual([]);
     q.settle(first[0]!.requestId, outcomes(first[0]!.ids, 'stored'));
     expect(q.start()).toHaveLength(1);
     expect(q.check()).toEqual([]);
@@ -109,7 +130,7 @@ describe('repair queue: fetching what holders offered', () => {
 
   it('under random offers and answers, the invariants hold and every block ends stored or dropped', () => {
     const random = new SimRandom(7);
-    const q = new RepairQueue(LIMITS);
+    const q = new RepairQueue({ ...LIMITS, awaitingMax: 2, inFlightMax: 4 });
     const sources = ['a', 'b', 'c', 'd'];
     const inFlight: FetchRequest[] = [];
     const settled = new Set<string>();
