@@ -40,6 +40,8 @@ const SEED_INSERTER = 'be'.repeat(32);
 /** Bytes of blocks seeded per write to each store. */
 const SEED_WRITE_BYTES = 64 * MiB;
 const REPAIR_DEADLINE_MS = 900_000;
+/** After seeding, the nodes' anti-entropy may still fetch what it saw half-written; waited out this long at most. */
+const QUIET_DEADLINE_MS = 60_000;
 /** The nodes' idle CPU is sampled this long before the kill. */
 const IDLE_SAMPLE_MS = 3000;
 const WHOLE = { lo: '0'.repeat(64), hi: '0'.repeat(64) };
@@ -186,6 +188,29 @@ async function stillMissing(stores: ReadonlyMap<string, LmdbStore>, copies: Retu
   return missing;
 }
 
+/** Blocks the nodes have queued for fetching (post_storage_repair_queued), from their /metrics. */
+async function queuedFetches(lab: LabFile): Promise<number> {
+  let total = 0;
+  for (const n of lab.nodes) {
+    const text = await (await fetch(`http://${n.http.host}:${n.http.port}/metrics`)).text();
+    total += Number(/^post_storage_repair_queued (\d+)/m.exec(text)?.[1] ?? 0);
+  }
+  return total;
+}
+
+/**
+ * Wait until no node has fetches queued twice in a row: an anti-entropy pass that compared digests
+ * while the seed was half-written fetches blocks the seed was about to write, and would count as idle work.
+ */
+async function quiet(lab: LabFile): Promise<void> {
+  const deadline = performance.now() + QUIET_DEADLINE_MS;
+  for (let calm = 0; calm < 2; ) {
+    if (performance.now() > deadline) throw new Error(`the nodes still had fetches queued ${QUIET_DEADLINE_MS} ms after seeding`);
+    calm = (await queuedFetches(lab)) === 0 ? calm + 1 : 0;
+    await sleep(500);
+  }
+}
+
 export interface RepairProbe {
   beforeKill?(lab: LabFile, victim: string): Promise<void>;
   afterRepair?(lab: LabFile, live: readonly string[]): Promise<void>;
@@ -212,6 +237,7 @@ export async function labRepair({ quick, log, probe }: { quick: boolean; log: (l
     const t = performance.now();
     await seed(stores, loadMiB);
     log(`  [lab] stored ${loadMiB} MiB (k=${K}; 3/4 in 1 MiB blocks, 1/4 in ${SMALL_BLOCK_BYTES / 1024} KiB blocks) in ${round((performance.now() - t) / 1000, 1)} s`);
+    await quiet(lab);
 
     const held = new Map<string, number>();
     for (const [id, s] of stores) held.set(id, (await s.totals()).blockBytes);
