@@ -46,6 +46,8 @@ const QUIET_DEADLINE_MS = 60_000;
 const IDLE_SAMPLE_MS = 3000;
 const WHOLE = { lo: '0'.repeat(64), hi: '0'.repeat(64) };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
+const FETCHED_BYTES = 'post_storage_repair_fetched_bytes_total';
 
 async function post(args: string[]): Promise<string> {
   const [exe, argv] = postCommand(args);
@@ -67,6 +69,12 @@ export interface RepairFigures {
    * (heartbeats, inspection, passes) over the same time, per MB, sampled before the kill (part of `nodes`).
    */
   readonly cpuMsPerMB: { nodes: number; nodesIdle: number; nats: number };
+  /**
+   * The replica that fetched the most bytes (repair ends when it is done; on a small ring one new
+   * replica may take half of the loss): what it fetched, as a share of the loss, and its own CPU per
+   * fetched MB beyond its idle work (verifying, storing, the NATS client and serving its own offers).
+   */
+  readonly busiestReplica: { fetchedMB: number; shareOfLost: number; cpuMsPerMB: number };
   /** The machine's 1-minute load average when the node was killed (two cores, shared). */
   readonly loadAverage: number;
   readonly baselines: {
@@ -193,13 +201,16 @@ async function stillMissing(stores: ReadonlyMap<string, LmdbStore>, copies: Retu
   return missing;
 }
 
-/** Blocks the nodes have queued for fetching (post_storage_repair_queued), from their /metrics. */
+/** An unlabelled counter or gauge of a node's /metrics (0 when absent). */
+async function nodeMetric(node: LabFile['nodes'][number], name: string): Promise<number> {
+  const text = await (await fetch(`http://${node.http.host}:${node.http.port}/metrics`)).text();
+  return Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+}
+
+/** Blocks the nodes have queued for fetching. */
 async function queuedFetches(lab: LabFile): Promise<number> {
   let total = 0;
-  for (const n of lab.nodes) {
-    const text = await (await fetch(`http://${n.http.host}:${n.http.port}/metrics`)).text();
-    total += Number(/^post_storage_repair_queued (\d+)/m.exec(text)?.[1] ?? 0);
-  }
+  for (const n of lab.nodes) total += await nodeMetric(n, 'post_storage_repair_queued');
   return total;
 }
 
@@ -216,12 +227,7 @@ async function quiet(lab: LabFile): Promise<void> {
   }
 }
 
-export interface RepairProbe {
-  beforeKill?(lab: LabFile, victim: string): Promise<void>;
-  afterRepair?(lab: LabFile, live: readonly string[]): Promise<void>;
-}
-
-export async function labRepair({ quick, log, probe }: { quick: boolean; log: (line: string) => void; probe?: RepairProbe }): Promise<RepairFigures> {
+export async function labRepair({ quick, log }: { quick: boolean; log: (line: string) => void }): Promise<RepairFigures> {
   const dir = mkdtempSync(join(tmpdir(), 'post-bench-repair-'));
   const stores = new Map<string, LmdbStore>();
   let watch: NatsTransport | undefined;
@@ -272,13 +278,14 @@ export async function labRepair({ quick, log, probe }: { quick: boolean; log: (l
       if (!f.body.router.leafSet.includes(victimId)) detectedAt = performance.now();
     });
     await watch.flush();
-    await probe?.beforeKill?.(lab, victimId);
-    const survivors = lab.nodes.filter((n) => n.id !== victimId).map((n) => n.pid);
+    const survivorNodes = lab.nodes.filter((n) => n.id !== victimId);
+    const survivors = survivorNodes.map((n) => n.pid);
     // What the survivors spend idle (heartbeats, inspection, passes), so that repair's own cost shows.
-    const idleFrom = { at: performance.now(), nodes: groupsCpuMs(survivors) };
+    const idleFrom = { at: performance.now(), cpu: survivors.map((pid) => groupsCpuMs([pid])) };
     await sleep(IDLE_SAMPLE_MS);
-    const idleCpuPerMs = (groupsCpuMs(survivors) - idleFrom.nodes) / (performance.now() - idleFrom.at);
-    const cpuBefore = { nodes: groupsCpuMs(survivors), nats: groupsCpuMs(natsPids) };
+    const idleCpuPerMs = survivors.map((pid, i) => (groupsCpuMs([pid]) - idleFrom.cpu[i]!) / (performance.now() - idleFrom.at));
+    const fetchedBefore = await Promise.all(survivorNodes.map((n) => nodeMetric(n, FETCHED_BYTES)));
+    const cpuBefore = { nodes: survivors.map((pid) => groupsCpuMs([pid])), nats: groupsCpuMs(natsPids) };
     const loadAverage = round(loadavg()[0]!, 1);
     killedAt = performance.now();
     process.kill(victim.pid, 'SIGKILL');
@@ -291,12 +298,12 @@ export async function labRepair({ quick, log, probe }: { quick: boolean; log: (l
       await sleep(100);
     }
     const doneAt = performance.now();
-    const cpuMs = {
-      nodes: groupsCpuMs(survivors) - cpuBefore.nodes,
-      nodesIdle: idleCpuPerMs * (doneAt - killedAt),
-      nats: groupsCpuMs(natsPids) - cpuBefore.nats,
-    };
-    await probe?.afterRepair?.(lab, live);
+    const nodeCpuMs = survivors.map((pid, i) => groupsCpuMs([pid]) - cpuBefore.nodes[i]!);
+    const nodeIdleMs = idleCpuPerMs.map((perMs) => perMs * (doneAt - killedAt));
+    const cpuMs = { nodes: sum(nodeCpuMs), nodesIdle: sum(nodeIdleMs), nats: groupsCpuMs(natsPids) - cpuBefore.nats };
+    // The replica that fetched most: the ring is back to k copies only when it is done.
+    const fetched = (await Promise.all(survivorNodes.map((n) => nodeMetric(n, FETCHED_BYTES)))).map((b, i) => b - fetchedBefore[i]!);
+    const busiest = fetched.indexOf(Math.max(...fetched));
 
     // Every copy the repair made, verified as a reader would.
     let verifiedCopies = 0;
@@ -321,6 +328,11 @@ export async function labRepair({ quick, log, probe }: { quick: boolean; log: (l
         nodesIdle: round(cpuMs.nodesIdle / (lostBytes / 1e6), 1),
         nats: round(cpuMs.nats / (lostBytes / 1e6), 1),
       },
+      busiestReplica: {
+        fetchedMB: round(fetched[busiest]! / 1e6, 1),
+        shareOfLost: round(fetched[busiest]! / lostBytes, 2),
+        cpuMsPerMB: round((nodeCpuMs[busiest]! - nodeIdleMs[busiest]!) / (fetched[busiest]! / 1e6), 1),
+      },
       loadAverage,
       baselines: { ...nats, ...lmdb },
     };
@@ -329,7 +341,9 @@ export async function labRepair({ quick, log, probe }: { quick: boolean; log: (l
         `detected after ${figures.detectionMs} ms; k=${K} verified copies again ${figures.repairMs} ms later = ${figures.repairMBs} MB/s ` +
         `(raw: NATS 1 MiB ${nats.nats1MiBMBs} MB/s, LMDB ${lmdb.lmdbDurablePutMBs}/${lmdb.lmdbBatchedPutMBs} MB/s); ` +
         `CPU per repaired MB: ${figures.cpuMsPerMB.nodes} ms in the nodes (${figures.cpuMsPerMB.nodesIdle} of it their idle work), ` +
-        `${figures.cpuMsPerMB.nats} ms in NATS (raw 1 MiB: ${nats.nats1MiBCpuMsPerMB}); load average ${loadAverage} on ${cpus().length} cores`,
+        `${figures.cpuMsPerMB.nats} ms in NATS (raw 1 MiB: ${nats.nats1MiBCpuMsPerMB}); the busiest replica fetched ${figures.busiestReplica.fetchedMB} MB ` +
+        `(${Math.round(figures.busiestReplica.shareOfLost * 100)}% of the loss) at ${figures.busiestReplica.cpuMsPerMB} ms of its CPU per MB beyond idle; ` +
+        `load average ${loadAverage} on ${cpus().length} cores`,
     );
     return figures;
   } finally {

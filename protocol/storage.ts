@@ -53,7 +53,7 @@ export type OfferedBlock = Infer<typeof offeredBlockCodec>;
  * Repair, pull side: a node holding these blocks tells a node that should hold them too. The replica
  * answers which it holds already (hash-verified now when `verify`, for a hand-over) and fetches the
  * others from the offerer with BlocksGet, verifying each. Only nodes offer (they carry other members'
- * leases); signed fields: [storage/repairOffer.ts offerDigest(blocks)].
+ * leases); signed fields: [storage/repair.ts offerDigest(blocks)].
  */
 export const BlockOffer = defineFrame(
   'storage.block.offer',
