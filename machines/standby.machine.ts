@@ -8,10 +8,12 @@
 //
 // Pure: it names two effects, takeOver (entering delivering) and handBack (leaving it), which the
 // standby host supplies. HOME_GONE means the home node and every standby ranked before this one are
-// out of this node's leaf set; HOME_BACK that one of them is in it again. Being wrong is safe: a
-// standby and a live home deliver together exactly once (INBOX inserts keyed by notification id,
-// idempotent receipts); the delays only keep a quick restart, or a home still unlocking its users,
-// from moving delivery back and forth.
+// out of this node's leaf set; HOME_BACK that one of them is in it again, or that this node lost so
+// much of its leaf set that it is more likely cut off than they are dead. While the ring is whole a
+// wrong guess is harmless: a standby and a live home deliver together exactly once (INBOX inserts
+// keyed by notification id, idempotent receipts, compare-and-swap heads). Across a partition it is
+// not (each side writes at its own side's replicas), hence the cut-off rule; the delays keep a quick
+// restart, or a home still unlocking its users, from moving delivery back and forth.
 import { assign, setup } from 'xstate';
 
 export interface StandbyInput {

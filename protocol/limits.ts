@@ -305,6 +305,13 @@ export const STANDBY_HOSTS_MAX = 4;
  */
 export const STANDBY_TAKEOVER_HEARTBEATS = 3;
 /**
+ * A standby whose leaf set fell to half or less within this many heartbeat intervals is more likely
+ * cut off by a partition than its user's home is dead: it stands down until the ring or the home
+ * returns (two writers on the two sides of a partition would lose one side's INBOX entries).
+ * Covers the spread of one partition's removals (suspicion timeout) plus the takeover delay.
+ */
+export const STANDBY_CUTOFF_WINDOW_HEARTBEATS = 10;
+/**
  * A standby hands delivery back once the home has been in its leaf set again this many heartbeat
  * intervals (time for the home to unlock its users); both deliver meanwhile, exactly once.
  */

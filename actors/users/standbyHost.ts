@@ -18,7 +18,7 @@ import type { Clock, Log } from '../../infra/ports';
 import { standbyMachine } from '../../machines/standby.machine';
 import { type StandbyGrant, standbyGrantCodec } from '../../protocol/apps';
 import { ErrorCodes, PostError } from '../../protocol/errors';
-import { STANDBY_HANDBACK_HEARTBEATS, STANDBY_TAKEOVER_HEARTBEATS, USER_UNLOCK_RETRY_MS } from '../../protocol/limits';
+import { STANDBY_CUTOFF_WINDOW_HEARTBEATS, STANDBY_HANDBACK_HEARTBEATS, STANDBY_TAKEOVER_HEARTBEATS, USER_UNLOCK_RETRY_MS } from '../../protocol/limits';
 import type { StorageApi } from '../../storage/api';
 import { lookupUser, unlockWithSecrets } from '../../storage/users/login';
 import type { UnlockedUser } from '../../storage/users/unlockedUser';
@@ -57,6 +57,8 @@ interface Standing {
   readonly actor: Actor<typeof standbyMachine>;
   /** Last liveness sent to the machine. */
   verdict: 'gone' | 'back' | undefined;
+  /** Standing down since the leaf set fell to half of this many members or fewer, until it grows back or a watched node returns. */
+  cutFrom: number | undefined;
   /** Bumped by every takeover and handback: a takeover still unlocking after a handback undoes itself. */
   generation: number;
   /** This standing keeps the user's mailbox open here (mailbox.hold). */
@@ -67,6 +69,8 @@ const decoder = new Decoder();
 
 export class StandbyHost {
   private readonly standings = new Map<string, Standing>();
+  /** Sizes of the leaf set over the last cut-off window: [time, members], oldest first. */
+  private readonly sizes: [number, number][] = [];
   private subscription: Subscription | undefined;
   private stopped = false;
   private readonly log: Log;
@@ -131,23 +135,45 @@ export class StandbyHost {
     const effects = { takeOver: () => this.takeOver(standing), handBack: () => this.handBack(standing) };
     const input = { takeoverMs: STANDBY_TAKEOVER_HEARTBEATS * this.deps.heartbeatIntervalMs, handbackMs: STANDBY_HANDBACK_HEARTBEATS * this.deps.heartbeatIntervalMs };
     const actor = createActor(standbyMachine.provide({ actions: effects }), { input, clock: this.deps.clock, id: `standby-${grant.address}` } as any);
-    const standing: Standing = { grant, rank: grant.standbys.indexOf(this.deps.nodeId), actor, verdict: undefined, generation: 0, held: false };
+    const standing: Standing = { grant, rank: grant.standbys.indexOf(this.deps.nodeId), actor, verdict: undefined, cutFrom: undefined, generation: 0, held: false };
     this.standings.set(grant.address, standing);
     actor.start();
     return standing;
   }
 
-  /** Tell each machine whether the nodes it stands behind are all gone, or one is back. */
+  /**
+   * Tell each machine whether the nodes it stands behind are all gone, or one is back. A node whose
+   * leaf set fell to half or less within the cut-off window is more likely cut off than they are
+   * dead: in a partition, a standby and a live home on the two sides would each write the user's INBOX
+   * at a majority of their own side's replicas, and one side's entries would not survive the heal. It
+   * stands down (as if the home were back) until a watched node or the rest of the ring is back.
+   */
   private evaluate(): void {
     if (this.stopped || !this.deps.overlay.ready()) return;
     const members = new Set(this.deps.overlay.leafSet());
+    const recentMax = this.recordSize(members.size);
     for (const s of this.standings.values()) {
       const watched = [s.grant.home, ...s.grant.standbys.slice(0, s.rank)];
-      const verdict = watched.some((id) => members.has(id)) ? 'back' : watched.every((id) => this.deps.overlay.covers(id)) ? 'gone' : undefined;
+      const seen = watched.some((id) => members.has(id));
+      if (seen) s.cutFrom = undefined;
+      else if (s.cutFrom === undefined && members.size * 2 <= recentMax) {
+        s.cutFrom = recentMax;
+        this.log.warn('standby.cut.off', { user: s.grant.address, leafSet: members.size, before: recentMax });
+      } else if (s.cutFrom !== undefined && members.size * 2 > s.cutFrom) s.cutFrom = undefined;
+      const verdict = seen || s.cutFrom !== undefined ? 'back' : watched.every((id) => this.deps.overlay.covers(id)) ? 'gone' : undefined;
       if (verdict === undefined || verdict === s.verdict) continue;
       s.verdict = verdict;
       s.actor.send({ type: verdict === 'gone' ? 'HOME_GONE' : 'HOME_BACK' });
     }
+  }
+
+  /** Record the leaf set's size now; the largest it was within the cut-off window. */
+  private recordSize(size: number): number {
+    const now = this.deps.clock.now();
+    const windowMs = STANDBY_CUTOFF_WINDOW_HEARTBEATS * this.deps.heartbeatIntervalMs;
+    while (this.sizes.length > 0 && now - this.sizes[0]![0] > windowMs) this.sizes.shift();
+    if (this.sizes.at(-1)?.[1] !== size) this.sizes.push([now, size]);
+    return Math.max(size, ...this.sizes.map(([, n]) => n));
   }
 
   private takeOver(s: Standing): void {
