@@ -69,7 +69,10 @@ const decoder = new Decoder();
 
 export class StandbyHost {
   private readonly standings = new Map<string, Standing>();
-  /** Sizes of the leaf set over the last cut-off window: [time, members], oldest first. */
+  /**
+   * The leaf set's sizes over the last cut-off window, [time, members], each smaller than the one
+   * before (a sliding-window maximum: the first is the largest; at most LEAF_SET_SIZE + 1 of them).
+   */
   private readonly sizes: [number, number][] = [];
   private subscription: Subscription | undefined;
   private stopped = false;
@@ -134,7 +137,7 @@ export class StandbyHost {
     this.standings.get(grant.address)?.actor.stop();
     const effects = { takeOver: () => this.takeOver(standing), handBack: () => this.handBack(standing) };
     const input = { takeoverMs: STANDBY_TAKEOVER_HEARTBEATS * this.deps.heartbeatIntervalMs, handbackMs: STANDBY_HANDBACK_HEARTBEATS * this.deps.heartbeatIntervalMs };
-    const actor = createActor(standbyMachine.provide({ actions: effects }), { input, clock: this.deps.clock, id: `standby-${grant.address}` } as any);
+    const actor = createActor(standbyMachine.provide({ actions: effects }), { input, clock: this.deps.clock, id: `standby-${grant.address}` });
     const standing: Standing = { grant, rank: grant.standbys.indexOf(this.deps.nodeId), actor, verdict: undefined, cutFrom: undefined, generation: 0, held: false };
     this.standings.set(grant.address, standing);
     actor.start();
@@ -172,8 +175,9 @@ export class StandbyHost {
     const now = this.deps.clock.now();
     const windowMs = STANDBY_CUTOFF_WINDOW_HEARTBEATS * this.deps.heartbeatIntervalMs;
     while (this.sizes.length > 0 && now - this.sizes[0]![0] > windowMs) this.sizes.shift();
-    if (this.sizes.at(-1)?.[1] !== size) this.sizes.push([now, size]);
-    return Math.max(size, ...this.sizes.map(([, n]) => n));
+    while (this.sizes.length > 0 && this.sizes.at(-1)![1] <= size) this.sizes.pop();
+    this.sizes.push([now, size]);
+    return this.sizes[0]![1];
   }
 
   private takeOver(s: Standing): void {
@@ -208,7 +212,8 @@ export class StandbyHost {
         this.deps.users.visit(user, { refreshLeases: true });
         return;
       } catch (e) {
-        const code = (e as PostError).code;
+        if (!(e instanceof PostError)) throw e; // a programming error: crash, do not retry it
+        const code = e.code;
         this.log.warn('standby.unlock.failed', { user: s.grant.address, code, error: (e as Error).message });
         // Revoked, deleted or re-keyed users stay so: waiting would not help.
         if (code === 'CERT_REVOKED' || code === 'UNKNOWN_USER' || code === 'KEYSTORE_INVALID') return;
