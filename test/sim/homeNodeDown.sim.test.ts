@@ -8,6 +8,8 @@ import type { FolderChange } from '../../mail/backend';
 import type { PostNode } from '../../actors/node';
 import { SimCluster } from '../../scenarios/sim/cluster';
 import { subjectOf } from '../../scenarios/env/env';
+import { openUserSecrets } from '../../storage/users/login';
+import { sealStandbyGrants } from '../../storage/users/standbyGrants';
 import { simSeed, withSeed } from './seed';
 
 function rawMail(from: string, to: string, subject: string): Buffer {
@@ -93,13 +95,21 @@ describe('standby hosting', () => {
     await withSeed(cluster, async () => {
       await cluster.addNodes(8, 50);
       await cluster.runUntil(() => cluster.allReady(), 20_000);
-      const [aliceNode, bobHome] = [cluster.live()[0]!, cluster.live()[3]!];
-      await cluster.addUser('alice@sim.example', 'a', aliceNode);
+      const bobHome = cluster.live()[3]!;
       await cluster.addUser('bob@sim.example', 'b', bobHome, { standbys: 2 });
       const standbys = cluster.live().filter((n) => n.standby.status().some((s) => s.address === 'bob@sim.example'));
+      // Alice sends from a node that is neither bob's home nor one of his standbys.
+      const aliceNode = cluster.live().find((n) => n !== bobHome && !standbys.includes(n))!;
+      await cluster.addUser('alice@sim.example', 'a', aliceNode);
       expect(standbys).toHaveLength(2);
-      const standing = (n: PostNode) => n.standby.status().find((s) => s.address === 'bob@sim.example')!;
+      const standing = (n: PostNode) => cluster.nodes.get(n.id)!.standby.status().find((s) => s.address === 'bob@sim.example')!;
       const [first, second] = [...standbys].sort((a, b) => standing(a).rank - standing(b).rank) as [PostNode, PostNode];
+      // The keys are sealed to the standbys only: a grant for the first opens on no other node.
+      const { secrets } = await cluster.settle(openUserSecrets({ storage: aliceNode.replicas.storage, trust: cluster.ca, address: 'bob@sim.example', password: 'b', clock: cluster.clock }));
+      const [forFirst] = sealStandbyGrants(secrets, bobHome.id, [{ id: first.id, signingKey: first.router.cert.signingKey }]);
+      const outsider = cluster.live().find((n) => n !== first && n !== second && n !== bobHome)!;
+      await expect(cluster.settle(outsider.standby.grant(forFirst!.sealed))).rejects.toThrow(/not sealed to this node/);
+      expect(outsider.standby.status()).toEqual([]);
 
       const subjects: string[] = [];
       const send = async (subject: string) => {
@@ -121,7 +131,16 @@ describe('standby hosting', () => {
       expect(standing(first).delivered).toBe(12);
       // The second standby stands behind the first, which is alive: one node delivers.
       expect(standing(second).state).toBe('watching');
-      for (const n of cluster.live()) expect(n.users.status().visiting).toEqual(n === first ? ['bob@sim.example'] : []);
+      for (const n of cluster.live()) expect(n.users.status().visiting).toEqual(n.id === first.id ? ['bob@sim.example'] : []);
+
+      // A standby that restarts keeps its grant (sealed in its data folder) and carries on.
+      await cluster.kill(first.id);
+      await cluster.restart(first.id);
+      await cluster.runUntil(() => standing(first)?.state === 'delivering.active', 30_000);
+      await send('standby-restarted');
+      await cluster.runUntil(() => standing(first).delivered >= 1, 10_000);
+      expect(standing(first).delivered).toBe(1);
+      expect(standing(second).state).toBe('watching');
 
       // The home node comes back: it takes over again and the standby hands back, mail still coming.
       await cluster.restart(bobHome.id);
@@ -132,7 +151,7 @@ describe('standby hosting', () => {
       await cluster.runUntil(() => standing(first).state === 'watching', 30_000);
       expect(standing(first).state).toBe('watching');
       expect(standing(first).takeovers).toBe(1);
-      expect(first.users.status().visiting).toEqual([]);
+      expect(cluster.nodes.get(first.id)!.users.status().visiting).toEqual([]);
       const home = cluster.nodes.get(bobHome.id)!;
       expect(home.users.status().hosted).toContain('bob@sim.example');
       await send('after-handback');
