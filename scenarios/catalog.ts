@@ -233,7 +233,7 @@ export const scenarios: readonly ScenarioPlan[] = [
   },
   {
     name: 'home-node-down',
-    description: 'a user\'s home node dies for good while mail keeps coming: the mail shows on a login on another node, then reaches INBOX through a standby host with no login at all; the home comes back and takes over again',
+    description: 'a user\'s home node dies while mail keeps coming: the mail shows on a login on another node, then reaches INBOX through a standby host with no login at all; the home comes back and takes over again',
     envs: ['sim', 'lab'],
     async faults(env, history) {
       const seen: CheckResult[] = [];
