@@ -324,6 +324,28 @@ export const DROP_LIST_ENTRIES_MAX = 256;
 export const MESSAGES_LOG_ITEMS_MAX = 100_000;
 /** A hosted user that cannot be unlocked yet (ring not joined, replicas away) is tried again this often. */
 export const USER_UNLOCK_RETRY_MS = 2000;
+/** Standby hosts an organisation gives each user by default: the next nodes after the user's home in the ring (issue 13). */
+export const STANDBY_HOSTS_DEFAULT = 2;
+/** Most standby hosts of one user: each holds the user's keys, so their number bounds the exposure. */
+export const STANDBY_HOSTS_MAX = 4;
+/**
+ * A standby takes over delivery once the home node (and every standby before it) has been out of its
+ * leaf set this many heartbeat intervals, on top of the suspicion timeout that removed it: a quick
+ * restart of the home moves nothing.
+ */
+export const STANDBY_TAKEOVER_HEARTBEATS = 3;
+/**
+ * A standby whose leaf set fell to half or less within this many heartbeat intervals is more likely
+ * cut off by a partition than its user's home is dead: it stands down until the ring or the home
+ * returns (two writers on the two sides of a partition would lose one side's INBOX entries).
+ * Covers the spread of one partition's removals (suspicion timeout) plus the takeover delay.
+ */
+export const STANDBY_CUTOFF_WINDOW_HEARTBEATS = 10;
+/**
+ * A standby hands delivery back once the home has been in its leaf set again this many heartbeat
+ * intervals (time for the home to unlock its users); both deliver meanwhile, exactly once.
+ */
+export const STANDBY_HANDBACK_HEARTBEATS = 3;
 /** Bytes of drop entries in one pull or sync page: stays well inside one frame (FRAME_BYTES_MAX). */
 export const DROP_PAGE_BYTES_MAX = 1024 * 1024;
 /** A recipient's certificate is re-read from the directory after this long (how late a revocation bites senders). */
