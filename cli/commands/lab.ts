@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { freePorts } from '../../infra/nats/free-ports';
 import { startDetached, stopByPidFile } from '../../infra/nats/server';
-import { defineCommand, CommandError, helpText, intOption, parse, printJson } from '../args';
+import { defineCommand, CommandError, helpText, intOption, parse, printJson, subcommandHelp } from '../args';
 import { LabClient } from '../lab/client';
 import { findNode, type LabFile, type LabNode, type LabOrg, readLab, writeLab } from '../lab/labFile';
 import { labPath, runningPids, startDashboardProcess, startNodeProcess, stopProcess, waitDashboard, waitReady } from '../lab/processes';
@@ -64,9 +64,7 @@ export async function labCommand(argv: string[]): Promise<void> {
   if (sub === 'down') return labDown(rest);
   if (sub === 'restart') return labRestart(rest);
   if (sub === 'dashboard') return dashboardCommand(rest);
-  throw new CommandError(
-    `unknown command: post lab ${sub ?? ''}\nusage: ${upSpec.usage}\n       ${downSpec.usage}\n       ${restartSpec.usage}\n       ${dashboardSpec.usage}`,
-  );
+  return subcommandHelp('lab', sub, [upSpec, downSpec, restartSpec, dashboardSpec]);
 }
 
 async function labUp(argv: string[]): Promise<void> {

@@ -12,7 +12,7 @@ import { DEFAULT_INSPECT_URL, runNodeProcess } from '../../actors/nodeProcess';
 import { fromPolicies, type FromPolicy } from '../../mail/smtp/senderAlignment';
 import type { SenderRateLimits } from '../../mail/smtp/senderRate';
 import { MAIL_QUOTA_BYTES_PER_USER_DEFAULT, SUBMISSION_BURST_MESSAGES, SUBMISSION_MESSAGES_PER_MINUTE } from '../../protocol/limits';
-import { defineCommand, CommandError, helpText, intOption, parse, printJson, required } from '../args';
+import { defineCommand, CommandError, helpText, intOption, parse, printJson, required, subcommandHelp } from '../args';
 
 const initSpec = defineCommand({
   usage: 'post node init --ca DIR --data DIR [--nats-ca FILE] [--federate CADIR,...] [--force] [--json]',
@@ -169,5 +169,5 @@ export async function nodeCommand(argv: string[]): Promise<void> {
     });
     return new Promise(() => {}); // serve until a signal stops the process
   }
-  throw new CommandError(`unknown command: post node ${sub ?? ''}\nusage: ${initSpec.usage}\n       ${startSpec.usage}`);
+  return subcommandHelp('node', sub, [initSpec, startSpec]);
 }

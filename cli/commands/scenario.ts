@@ -6,7 +6,7 @@ import { randomInt } from 'node:crypto';
 import { resolve } from 'node:path';
 import { findScenario, runScenario, scenarios, type ScenarioPlan, type Verdict } from '../../scenarios/catalog';
 import { Unsupported, type ScenarioEnv } from '../../scenarios/env/env';
-import { CommandError, defineCommand, helpText, parse, printJson } from '../args';
+import { CommandError, defineCommand, helpText, parse, printJson, subcommandHelp } from '../args';
 
 const listSpec = defineCommand({
   usage: 'post scenario list [--json]',
@@ -32,7 +32,7 @@ export async function scenarioCommand(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
   if (sub === 'list') return list(rest);
   if (sub === 'run') return run(rest);
-  throw new CommandError(`unknown command: post scenario ${sub ?? ''}\nusage: ${listSpec.usage}\n       ${runSpec.usage}`);
+  return subcommandHelp('scenario', sub, [listSpec, runSpec]);
 }
 
 function list(argv: string[]): void {
