@@ -20,7 +20,7 @@ import type { Log } from '../infra/ports';
 import type { FromPolicy } from '../mail/smtp/senderAlignment';
 import type { SenderRateLimits } from '../mail/smtp/senderRate';
 import { NODE_STOP_GRACE_MS, OVERLAY_TIMINGS } from '../protocol/limits';
-import { InspectionPublisher } from './inspection';
+import { actorTree, InspectionPublisher } from './inspection';
 import { createNode, type PostNode } from './node';
 
 export interface NodeProcessOptions {
@@ -107,7 +107,8 @@ export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode
   // The node's view for the lab dashboard, on subjects.inspect(ring, node) (actors/inspection.ts).
   const inspection = new InspectionPublisher({ transport, clock: wallClock, log, node, store });
   inspection.start();
-  const http = await startHttpServer({ state: () => node.status(), metrics: () => node.metrics.render() }, { port: opts.httpPort ?? 8025 });
+  // /state: the node's status with its whole actor tree (status().actors names only the supervisor's children).
+  const http = await startHttpServer({ state: () => ({ ...node.status(), actorTree: actorTree(node) }), metrics: () => node.metrics.render() }, { port: opts.httpPort ?? 8025 });
   log.info('node.started', { nodeId: node.id, org: files.trust.org, nats: opts.natsUrls, http: http.port });
   let was = '';
   node.router.stateChanges$.subscribe((s) => {
