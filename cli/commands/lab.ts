@@ -112,6 +112,7 @@ async function labUp(argv: string[]): Promise<void> {
     nodes.push({
       id: cert.nodeId,
       org: org.domain,
+      name: `node-${i + 1}`,
       pid: 0,
       data,
       log: join(data, 'node.log'),
