@@ -163,7 +163,7 @@ const SCRIPT = String.raw`
       s += '<circle cx="' + x.toFixed(1) + '" cy="' + y.toFixed(1) + '" r="' + (ready ? 6 : 5) + '" fill="' + (HEALTH_COLOUR[n.health] || '#888') + '"' +
         (ready ? '' : ' stroke="#d29922" stroke-width="2"') + '><title>' + esc(n.id.slice(0, 12) + ' ' + n.health + (n.view ? ' ' + n.view.router.state : '')) + '</title></circle>';
       var lx = c + (r + 10) * Math.cos(a), ly = c + (r + 10) * Math.sin(a) + 3, anchor = Math.cos(a) < -0.3 ? 'end' : Math.cos(a) > 0.3 ? 'start' : 'middle';
-      if (nodes.length <= 24) s += '<text x="' + lx.toFixed(1) + '" y="' + (ly + (anchor === 'middle' ? (Math.sin(a) > 0 ? 6 : -4) : 0)).toFixed(1) + '" fill="#8593a3" font-size="9" text-anchor="' + anchor + '">' + esc(n.id.slice(0, 4)) + '</text>';
+      if (nodes.length <= 24) s += '<text x="' + lx.toFixed(1) + '" y="' + (ly + (anchor === 'middle' ? (Math.sin(a) > 0 ? 6 : -4) : 0)).toFixed(1) + '" fill="#8593a3" font-size="9" text-anchor="' + anchor + '">' + esc(n.name || n.id.slice(0, 4)) + '</text>';
     });
     return s + '</svg>';
   }
@@ -171,7 +171,8 @@ const SCRIPT = String.raw`
   function ringsOf() {
     var byOrg = {}, order = [];
     model.orgs.forEach(function (o) { byOrg[o.domain] = { domain: o.domain, ringId: o.ringId, nodes: [] }; order.push(o.domain); });
-    Object.keys(model.nodes).sort().forEach(function (id) {
+    var label = function (id) { return model.nodes[id].name || id; };
+    Object.keys(model.nodes).sort(function (a, b) { return label(a) < label(b) ? -1 : label(a) > label(b) ? 1 : 0; }).forEach(function (id) {
       var n = model.nodes[id];
       if (!byOrg[n.org]) { byOrg[n.org] = { domain: n.org, ringId: n.ringId || '', nodes: [] }; order.push(n.org); }
       byOrg[n.org].nodes.push(n);
