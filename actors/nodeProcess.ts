@@ -19,7 +19,7 @@ import { CryptoRandom } from '../infra/random';
 import type { Log } from '../infra/ports';
 import type { FromPolicy } from '../mail/smtp/senderAlignment';
 import type { SenderRateLimits } from '../mail/smtp/senderRate';
-import { NODE_STOP_GRACE_MS, OVERLAY_TIMINGS } from '../protocol/limits';
+import { NODE_STOP_GRACE_MS, OVERLAY_TIMINGS, type StorageTimings } from '../protocol/limits';
 import { actorTree, InspectionPublisher } from './inspection';
 import { createNode, type PostNode } from './node';
 
@@ -47,6 +47,8 @@ export interface NodeProcessOptions {
   readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
   /** Stream every actor transition to the XState inspector at this WebSocket URL. */
   readonly inspectUrl?: string;
+  /** Leases and GC passes other than the defaults (a lab that watches garbage collection). */
+  readonly storageTimings?: StorageTimings;
 }
 
 /** Where @statelyai/inspect's WebSocket inspector (and its relay, createInspectorServer) listens by default. */
@@ -87,6 +89,7 @@ export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode
     },
     {
       timings: OVERLAY_TIMINGS,
+      ...(opts.storageTimings ? { storageTimings: opts.storageTimings } : {}),
       control: true,
       hostedUsers: new FileHostedUsers(opts.dataDir),
       mail: {
