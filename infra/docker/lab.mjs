@@ -18,6 +18,8 @@
 // Environment: LAB_TOPOLOGY "DOMAIN=NODE,NODE,... DOMAIN=..." (the first node of each organisation is
 // its MX), LAB_NATS (comma-separated tls://HOST:4222 URLs: the hosts are the cluster's members, their
 // routes on 6222), LAB_USERS (users per organisation, default 2),
+// LAB_HOST_PORTS ("NAME=NN ...": where docker-compose.yml publishes each node's ports on the host,
+// NN143 IMAP, NN525 SMTP, NN025 HTTP, NN526 MX; lab.json and the dashboard show them),
 // LAB_READY_TIMEOUT_S (default 300), LAB_DIR (default /lab).
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -78,8 +80,17 @@ function writeLab(lab) {
  */
 const LAB_VOLUME_VERSION = 2;
 
-/** Host ports of the k-th node of LAB_TOPOLOGY (from 1), as docker-compose.yml publishes them: 1k143, 1k525, 1k025, 1k526. */
-const hostPorts = (k) => ({ imap: 10_000 + k * 1000 + 143, smtp: 10_000 + k * 1000 + 525, http: 10_000 + k * 1000 + 25, mx: 10_000 + k * 1000 + 526 });
+/** LAB_HOST_PORTS "NAME=NN ...": the node's ports on the host are NN143 (IMAP), NN525 (SMTP), NN025 (HTTP), NN526 (MX). */
+function parseHostPorts(spec) {
+  const out = new Map();
+  for (const part of (spec ?? '').trim().split(/\s+/).filter(Boolean)) {
+    const m = /^([\w.-]+)=([1-6]\d?)$/.exec(part);
+    if (!m) fail(`LAB_HOST_PORTS: expected NAME=NN (ports NN143, NN525, NN025, NN526), got ${part}`);
+    const at = (suffix) => ({ host: '127.0.0.1', port: Number(`${m[2]}${suffix}`) });
+    out.set(m[1], { imap: at('143'), smtp: at('525'), http: at('025'), mx: at('526') });
+  }
+  return out;
+}
 
 function checkVolume() {
   let version;
@@ -117,8 +128,8 @@ function init() {
     say(`organisation ${domain}: ring ${org.ringId.slice(0, 16)}`);
     return { domain, ringId: org.ringId, ca, operator: org.operator };
   });
+  const hostPorts = parseHostPorts(process.env.LAB_HOST_PORTS);
   const nodes = [];
-  let k = 0;
   for (const [o, { domain, nodes: names }] of topology.entries()) {
     const ca = orgs[o].ca;
     const federate = orgs.filter((other) => other.domain !== domain).map((other) => other.ca);
@@ -126,7 +137,7 @@ function init() {
       const data = join(LAB_DIR, 'nodes', name);
       const node = postJson(['node', 'init', '--ca', ca, '--data', data, '--nats-ca', security.ca, ...(federate.length > 0 ? ['--federate', federate.join(',')] : []), '--force']);
       const at = (port) => ({ host: name, port });
-      const published = hostPorts(++k);
+      const published = hostPorts.get(name);
       // With several organisations, the first two nodes of each are its gateways (one may die), as in `post lab up`.
       const gateway = orgs.length > 1 && i < 2;
       nodes.push({
@@ -141,12 +152,7 @@ function init() {
         http: at(NODE_PORTS.http),
         ...(gateway ? { gateway: true } : {}),
         ...(i === 0 ? { mx: at(NODE_PORTS.mx), gatewayUser: `postmaster@${domain}` } : {}),
-        published: {
-          imap: { host: '127.0.0.1', port: published.imap },
-          smtp: { host: '127.0.0.1', port: published.smtp },
-          http: { host: '127.0.0.1', port: published.http },
-          ...(i === 0 ? { mx: { host: '127.0.0.1', port: published.mx } } : {}),
-        },
+        ...(published ? { published: { imap: published.imap, smtp: published.smtp, http: published.http, ...(i === 0 ? { mx: published.mx } : {}) } } : {}),
       });
       say(`node ${name} of ${domain}: ${node.id.slice(0, 16)}${i === 0 ? ' (MX)' : ''}${gateway ? ' (gateway)' : ''}`);
     });

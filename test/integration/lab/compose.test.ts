@@ -1,10 +1,10 @@
 // The compose lab (docker-compose.yml, Dockerfile, infra/docker/): Compose 1.29 (Debian's
 // docker-compose) validates the file; its normalised form has three clustered NATS servers, at least
 // six nodes in two organisations running `post node start` with IMAP and SMTP published, identities
-// and users from the init steps, and the dashboard on 8080. No Docker engine runs here, so the last
-// part runs the compose file's own commands as local processes (paths, hosts and ports rewritten):
-// init, two nodes behind infra/docker/expose.mjs, their healthcheck, users, then IMAP and SMTP
-// through the forwarded ports.
+// and users from the init steps, and the dashboard on 8080. The compose file's own commands run as
+// local processes (paths, hosts and ports rewritten): init (and its refusal of an older volume), two
+// nodes behind infra/docker/expose.mjs, their healthcheck, users, then IMAP and SMTP through the
+// forwarded ports. Last, where a Docker engine runs or can be started, the whole lab for real.
 import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -21,7 +21,7 @@ import { findNatsServer } from '../../../infra/nats/binary';
 import { NatsServerProcess } from '../../../infra/nats/process';
 import { nkeyPublicKey } from '../../../infra/nats/nkeys';
 import { NODE_STOP_GRACE_MS } from '../../../protocol/limits';
-import { dockerEngine } from './docker';
+import { type DockerEngine, dockerEngine, noDockerEngine } from './docker';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url)).replace(/\/$/, '');
 const COMPOSE_FILE = join(ROOT, 'docker-compose.yml');
@@ -346,6 +346,23 @@ describe('the compose lab\'s init, node, healthcheck and users commands, run as 
     const lab0 = JSON.parse(readFileSync(join(labDir, 'lab.json'), 'utf8'));
     expect(lab0.nodes.map((n: any) => n.name)).toEqual(founders);
     expect((await runStep('init', 60_000)).stdout).toContain('already in place');
+    // Federated organisations, two gateways each, and the host ports the compose file publishes.
+    for (const n of lab0.nodes) {
+      expect(n.gateway, `${n.name} (its organisation's first node) is a gateway`).toBe(true);
+      expect(postArgs(services[n.name]!)).toContain('--gateway');
+      const ports = published(services[n.name]!);
+      for (const [what, port] of Object.entries(n.published as Record<string, { port: number }>))
+        expect(ports.find((p) => p.host === String(port.port))?.container, `${n.name} publishes its ${what} on ${port.port}`).toBe(String(n[what].port));
+    }
+    // A volume an older image made (lab.json without this image's version) is refused, saying what to do.
+    const labJson = readFileSync(join(labDir, 'lab.json'), 'utf8');
+    writeFileSync(join(labDir, 'lab.json'), JSON.stringify({ ...lab0, version: undefined }));
+    const refused = await runStep('init', 60_000).then(
+      () => undefined,
+      (e: { stderr?: string }) => e,
+    );
+    expect(refused?.stderr).toContain('run `docker-compose down -v`');
+    writeFileSync(join(labDir, 'lab.json'), labJson);
 
     // The NATS servers' configuration: TLS on clients and routes, a user per node, routes to every member.
     const conf = readFileSync(join(labDir, 'nats', 'nats.conf'), 'utf8');
@@ -415,14 +432,16 @@ const COMPOSE_ARTIFACT = join(ROOT, 'test-artifacts', 'compose-dashboard.png');
 const BUILD_TIMEOUT_MS = 15 * 60_000;
 const UP_TIMEOUT_MS = 12 * 60_000;
 const MAIL_TIMEOUT_MS = 90_000;
-const engineLog = join(tmpdir(), `post-compose-dockerd-${process.pid}.log`);
-const engine = await dockerEngine(engineLog);
-if (typeof engine === 'string') console.warn(`skipping the compose lab run: ${engine}`);
+const noEngine = noDockerEngine();
+if (noEngine) console.warn(`skipping the compose lab run: ${noEngine}`);
 
-describe.skipIf(typeof engine === 'string')('the compose lab in Docker: docker-compose up, mail between organisations, a node killed', () => {
+describe.skipIf(noEngine !== undefined)('the compose lab in Docker: docker-compose up, mail between organisations, a node killed', () => {
   const env = { ...process.env, COMPOSE_HTTP_TIMEOUT: '600', LAB_USERS: '1' };
   let lab: any;
   let started = false;
+  let engine: DockerEngine | string = 'not started';
+  /** Each test skips, saying why, when the engine could not be started after all. */
+  const needEngine = (ctx: { skip: (note?: string) => void }) => typeof engine === 'string' && ctx.skip(`no Docker engine: ${engine}`);
 
   function compose(args: string[], timeoutMs: number): string {
     const r = spawnSync('docker-compose', ['-f', COMPOSE_FILE, '-p', PROJECT, ...args], { encoding: 'utf8', env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
@@ -474,6 +493,8 @@ describe.skipIf(typeof engine === 'string')('the compose lab in Docker: docker-c
   }
 
   beforeAll(async () => {
+    engine = await dockerEngine(join(tmpdir(), `post-compose-dockerd-${process.pid}.log`));
+    if (typeof engine === 'string') return console.warn(`skipping the compose lab run: ${engine}`);
     const t0 = Date.now();
     const base = spawnSync(join(ROOT, 'infra', 'docker', 'stand-in-base.sh'), [], { encoding: 'utf8', timeout: BUILD_TIMEOUT_MS });
     expect(base.status, `the stand-in base: ${base.stderr}`).toBe(0);
@@ -497,7 +518,8 @@ describe.skipIf(typeof engine === 'string')('the compose lab in Docker: docker-c
     }
   }, 6 * 60_000);
 
-  test('two federated organisations with gateways: mail a.example → b.example and back, read over IMAP on the host ports', async () => {
+  test('two federated organisations with gateways: mail a.example → b.example and back, read over IMAP on the host ports', async (ctx) => {
+    needEngine(ctx);
     expect(lab.version).toBe(2);
     expect(lab.orgs.map((o: any) => o.domain).sort()).toEqual(['a.example', 'b.example']);
     for (const org of ['a.example', 'b.example']) expect(lab.nodes.filter((n: any) => n.org === org && n.gateway)).toHaveLength(2);
@@ -513,6 +535,7 @@ describe.skipIf(typeof engine === 'string')('the compose lab in Docker: docker-c
   }, 4 * MAIL_TIMEOUT_MS);
 
   test('the dashboard shows every node by service name with its host ports, at once on load', async (ctx) => {
+    needEngine(ctx);
     if (!existsSync('/usr/bin/chromium')) return ctx.skip('/usr/bin/chromium is missing (apt-get install -y chromium)');
     const { chromium } = await import('playwright-core');
     const dir = mkdtempSync(join(tmpdir(), 'post-compose-chromium-'));
@@ -542,7 +565,8 @@ describe.skipIf(typeof engine === 'string')('the compose lab in Docker: docker-c
     }
   }, 120_000);
 
-  test('a killed node: mail still flows both ways, the ring heals, and it comes back', async () => {
+  test('a killed node: mail still flows both ways, the ring heals, and it comes back', async (ctx) => {
+    needEngine(ctx);
     const victim = nodeNamed('node-a3');
     const others = lab.nodes.filter((n: any) => n.org === 'a.example' && n.id !== victim.id).map((n: any) => n.name);
     for (const name of others) expect((await state(name)).leafSet).toContain(victim.id);

@@ -17,18 +17,27 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const engineAnswers = () => spawnSync('docker', ['version', '--format', '{{.Server.Version}}'], { encoding: 'utf8', timeout: 20_000 }).status === 0;
 const which = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout.trim();
 
-/** The running engine, or one started now; a string says why there is none. */
-export async function dockerEngine(logPath: string): Promise<DockerEngine | string> {
+const dockerdPath = () => which('dockerd') || (existsSync('/usr/sbin/dockerd') ? '/usr/sbin/dockerd' : '');
+
+/** Why no engine can run here (checked without starting one), or undefined when one runs or can be started. */
+export function noDockerEngine(): string | undefined {
   if (!which('docker')) return 'the docker command is missing (apt-get install -y docker.io; `node scripts/setup.mjs` does it as root)';
   if (!which('docker-compose')) return 'docker-compose is missing (apt-get install -y docker-compose)';
-  if (engineAnswers()) return { stop: async () => {} };
-  const dockerd = which('dockerd') || (existsSync('/usr/sbin/dockerd') ? '/usr/sbin/dockerd' : '');
-  if (!dockerd) return 'no Docker engine answers and dockerd is not installed (apt-get install -y docker.io)';
+  if (engineAnswers()) return undefined;
+  if (!dockerdPath()) return 'no Docker engine answers and dockerd is not installed (apt-get install -y docker.io)';
   if (process.getuid?.() !== 0) return 'no Docker engine answers and only root can start dockerd here';
+  return undefined;
+}
+
+/** The running engine, or one started now; a string says why there is none. */
+export async function dockerEngine(logPath: string): Promise<DockerEngine | string> {
+  const missing = noDockerEngine();
+  if (missing) return missing;
+  if (engineAnswers()) return { stop: async () => {} };
   const out = openSync(logPath, 'a');
   let child: ChildProcess;
   try {
-    child = spawn(dockerd, [], { detached: true, stdio: ['ignore', out, out] });
+    child = spawn(dockerdPath(), [], { detached: true, stdio: ['ignore', out, out] });
   } finally {
     closeSync(out);
   }
