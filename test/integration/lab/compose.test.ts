@@ -361,7 +361,7 @@ describe('the compose lab\'s init, node, healthcheck and users commands, run as 
       () => undefined,
       (e: { stderr?: string }) => e,
     );
-    expect(refused?.stderr).toContain('run `docker-compose down -v`');
+    expect(refused?.stderr).toContain('Run `docker-compose down -v`');
     writeFileSync(join(labDir, 'lab.json'), labJson);
 
     // The NATS servers' configuration: TLS on clients and routes, a user per node, routes to every member.
