@@ -2,7 +2,7 @@
 // reads, judged by the checkers. The same scenario runs on the simulator and on the real lab (faults
 // the lab cannot produce, such as a network partition, are simulator-only and say so).
 import { exactlyOnce, noForks, noLostMail, replicasBack, throughputFloor, type CheckResult } from './checkers';
-import { type ScenarioEnv, Unsupported } from './env/env';
+import { type ScenarioEnv } from './env/env';
 import { History, type Operation } from './history';
 import { CRASHABLE_ACTORS } from '../protocol/control';
 
@@ -17,6 +17,8 @@ export interface ScenarioPlan {
   readonly extraChecks?: (env: ScenarioEnv, history: History) => Promise<CheckResult[]>;
   /** Acknowledged mails per second the workload must sustain (simulated seconds on the simulator). */
   readonly throughputFloorPerSecond?: number;
+  /** What this environment lacks for the scenario (how to start it instead), checked before the workload; undefined: it can run. */
+  readonly missing?: (env: ScenarioEnv) => string | undefined;
 }
 
 export interface Verdict {
@@ -218,11 +220,12 @@ export const scenarios: readonly ScenarioPlan[] = [
     name: 'gc-expunged',
     description: 'a user stores mails with content of their own and expunges half; after the lease and GC passes the expunged content is collected and everything still referenced is kept',
     envs: ['lab'],
+    missing: (env) => (env.gcTimings?.() && env.storedBytes ? undefined : 'gc-expunged needs a lab with short leases: post lab up --users 2 --gc-lease 30 --gc-interval 2'),
     async faults(env, history) {
       const gc = env.gcTimings?.();
-      if (!gc || !env.storedBytes) throw new Unsupported('watching GC', `${env.kind} with the default 28-day lease`, 'start the lab with short leases: post lab up --users 2 --gc-lease 30 --gc-interval 2');
+      if (!gc || !env.storedBytes) throw new Error('gc-expunged started without short leases (missing() says what to do)');
       const device = await env.device(env.users()[0]!, env.userNodes().sort()[0]!);
-      if (!device.appendBody || !device.expunge || !device.read) throw new Unsupported('appending and expunging', env.kind);
+      if (!device.appendBody || !device.expunge || !device.read) throw new Error(`the ${env.kind}'s devices cannot append, expunge and read back`);
       try {
         // Bodies of their own (unique to the run, so no other copy converges with them).
         const mails = Array.from({ length: GC_MAILS }, (_, i) => {

@@ -5,8 +5,8 @@ import type { Inboxes } from '../checkers';
 import type { CrashableActor } from '../../protocol/control';
 
 export class Unsupported extends Error {
-  constructor(what: string, env: string, instead = 'run this scenario with --sim') {
-    super(`${what} is not available on the ${env}; ${instead}`);
+  constructor(what: string, env: string) {
+    super(`${what} is not available on the ${env}; run this scenario with --sim`);
     this.name = 'Unsupported';
   }
 }
