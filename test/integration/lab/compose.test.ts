@@ -341,11 +341,11 @@ describe('the compose lab\'s init, node, healthcheck and users commands, run as 
 
   test('init, nodes behind expose.mjs, healthchecks and users: mail clients log in through the published ports', async () => {
     expect(founders.length).toBeGreaterThanOrEqual(2);
-    const init = await runStep('init', 60_000);
+    const init = await runStep('init', 180_000);
     expect(init.stdout).toContain('lab.json written');
     const lab0 = JSON.parse(readFileSync(join(labDir, 'lab.json'), 'utf8'));
     expect(lab0.nodes.map((n: any) => n.name)).toEqual(founders);
-    expect((await runStep('init', 60_000)).stdout).toContain('already in place');
+    expect((await runStep('init', 180_000)).stdout).toContain('already in place');
     // Federated organisations, two gateways each, and the host ports the compose file publishes.
     for (const n of lab0.nodes) {
       expect(n.gateway, `${n.name} (its organisation's first node) is a gateway`).toBe(true);
@@ -357,7 +357,7 @@ describe('the compose lab\'s init, node, healthcheck and users commands, run as 
     // A volume an older image made (lab.json without this image's version) is refused, saying what to do.
     const labJson = readFileSync(join(labDir, 'lab.json'), 'utf8');
     writeFileSync(join(labDir, 'lab.json'), JSON.stringify({ ...lab0, version: undefined }));
-    const refused = await runStep('init', 60_000).then(
+    const refused = await runStep('init', 180_000).then(
       () => undefined,
       (e: { stderr?: string }) => e,
     );
@@ -388,9 +388,9 @@ describe('the compose lab\'s init, node, healthcheck and users commands, run as 
       const child = spawn(exe!, args, { env: labEnv(), stdio: ['ignore', 'ignore', 'inherit'] });
       children.push(child);
     }
-    for (const name of founders) await healthy(name, 60_000);
+    for (const name of founders) await healthy(name, 180_000);
 
-    const users = await runStep('users', 120_000);
+    const users = await runStep('users', 300_000);
     expect(users.stdout).toContain('users created');
     const lab = JSON.parse(readFileSync(join(labDir, 'lab.json'), 'utf8'));
     const orgs = founders.map(topologyOf);
@@ -415,7 +415,7 @@ describe('the compose lab\'s init, node, healthcheck and users commands, run as 
       socket.once('error', reject);
     });
     expect(greeting).toMatch(/^220 /);
-  }, 240_000);
+  }, 900_000);
 });
 
 // ---- the compose lab, run for real ---------------------------------------------------------------------
