@@ -259,20 +259,24 @@ export class InspectionPublisher {
 
 // ---- the actor tree --------------------------------------------------------------------------------
 
-/** The supervisor and its children (and theirs), bounded in depth and breadth, as JSON. */
-export function actorsJson(node: PostNode): string {
+/** The supervisor and its children (and theirs) down to `depth` levels, at most INSPECT_ACTORS_PER_LEVEL_MAX per level: the node's /state. */
+export function actorTree(node: PostNode, depth = INSPECT_ACTOR_DEPTH_MAX): ActorNode {
   const snap = node.supervisorSnapshot;
-  const root = (depth: number): ActorNode => ({
+  return {
     id: 'node',
     status: snap?.status ?? 'stopped',
     value: snap?.value,
     ...describeChildren((snap?.children ?? {}) as Record<string, AnyActorRef | undefined>, depth),
-  });
+  };
+}
+
+/** The actor tree as JSON for an inspect frame: shallower until it fits the frame. */
+export function actorsJson(node: PostNode): string {
   for (let depth = INSPECT_ACTOR_DEPTH_MAX; depth >= 1; depth--) {
-    const json = JSON.stringify(root(depth));
+    const json = JSON.stringify(actorTree(node, depth));
     if (json.length <= INSPECT_ACTORS_JSON_CHARS_MAX) return json;
   }
-  return JSON.stringify({ id: 'node', status: snap?.status ?? 'stopped', value: 'tree too large to publish' });
+  return JSON.stringify({ id: 'node', status: node.supervisorSnapshot?.status ?? 'stopped', value: 'tree too large to publish' });
 }
 
 function describeChildren(children: Record<string, AnyActorRef | undefined>, depth: number): { children?: ActorNode[]; more?: number } {

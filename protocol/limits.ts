@@ -187,6 +187,22 @@ export const STORAGE_TIMINGS: StorageTimings = {
   scrubIntervalMs: 60_000,
 };
 
+/** `--gc-lease` (seconds) a lab may shorten the lease to: the owners' refresh (a quarter of it) must still get through. */
+export const GC_LEASE_S_MIN = 20;
+/** `--gc-interval` (seconds): from one GC pass a second (watching it) to the default's order. */
+export const GC_INTERVAL_S_MIN = 1;
+export const GC_INTERVAL_S_MAX = 3600;
+
+/**
+ * Storage timings with a short lease and frequent GC passes, to watch garbage collection in a lab
+ * (`post node start --gc-lease --gc-interval`): owners refresh what they still reference four times
+ * per lease, so only what nobody references expires.
+ */
+export function gcWatchTimings(leaseS: number, gcIntervalS: number): StorageTimings {
+  const leaseMs = leaseS * 1000;
+  return { ...STORAGE_TIMINGS, leaseMs, refreshIntervalMs: Math.min(STORAGE_TIMINGS.refreshIntervalMs, Math.floor(leaseMs / 4)), gcIntervalMs: gcIntervalS * 1000 };
+}
+
 /** Local blocks re-verified per scrub pass (bounds the disk reads one pass costs). */
 export const SCRUB_BLOCKS_PER_PASS = 256;
 /** Arcs (around nodes that left or joined) a repair pass looks at; beyond this many it looks at every key held. */

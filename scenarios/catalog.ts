@@ -17,6 +17,8 @@ export interface ScenarioPlan {
   readonly extraChecks?: (env: ScenarioEnv, history: History) => Promise<CheckResult[]>;
   /** Acknowledged mails per second the workload must sustain (simulated seconds on the simulator). */
   readonly throughputFloorPerSecond?: number;
+  /** What this environment lacks for the scenario (how to start it instead), checked before the workload; undefined: it can run. */
+  readonly missing?: (env: ScenarioEnv) => string | undefined;
 }
 
 export interface Verdict {
@@ -57,6 +59,12 @@ async function waitFor(env: ScenarioEnv, withinMs: number, check: () => Promise<
   }
   return undefined;
 }
+
+/** gc-expunged: mails stored (half of them expunged) and their bodies' size. */
+const GC_MAILS = 6;
+const GC_BODY_BYTES = 64 * 1024;
+/** gc-expunged: what the nodes held before the mails, with them, and after the lease; the kept mails. */
+const gcRuns = new WeakMap<History, { before: number; stored: number; after: number; expungedBytes: number; kept: { subject: string; body: string }[] }>();
 
 /** Mails per workload round and pause between them. */
 const WORKLOAD = { mails: 40, pauseMs: 250 };
@@ -297,6 +305,67 @@ export const scenarios: readonly ScenarioPlan[] = [
     },
     async extraChecks(_env, history) {
       return homeNodeDownSeen.get(history) ?? [{ name: 'home-node-down ran its faults', ok: false, detail: 'no record of the faults' }];
+    },
+  },
+  {
+    name: 'gc-expunged',
+    description: 'a user stores mails with content of their own and expunges half; after the lease and GC passes the expunged content is collected and everything still referenced is kept',
+    envs: ['lab'],
+    missing: (env) => (env.gcTimings?.() && env.storedBytes ? undefined : 'gc-expunged needs a lab with short leases: post lab up --users 2 --gc-lease 30 --gc-interval 2'),
+    async faults(env, history) {
+      const gc = env.gcTimings?.();
+      if (!gc || !env.storedBytes) throw new Error('gc-expunged started without short leases (missing() says what to do)');
+      const device = await env.device(env.users()[0]!, env.userNodes().sort()[0]!);
+      if (!device.appendBody || !device.expunge || !device.read) throw new Error(`the ${env.kind}'s devices cannot append, expunge and read back`);
+      try {
+        // Bodies of their own (unique to the run, so no other copy converges with them).
+        const mails = Array.from({ length: GC_MAILS }, (_, i) => {
+          const subject = `gc-expunged ${history.run} mail ${i}`;
+          const line = `${subject}: content that only this mail holds\r\n`;
+          return { subject, body: line.repeat(Math.ceil(GC_BODY_BYTES / line.length)) };
+        });
+        const before = await env.storedBytes();
+        history.fault(`store ${GC_MAILS} mails of ${GC_BODY_BYTES} bytes`);
+        for (const m of mails) if ((await device.appendBody('GC', m.subject, m.body)) !== 'ok') throw new Error(`APPEND of "${m.subject}" did not complete`);
+        const stored = await env.storedBytes();
+        const [expunged, kept] = [mails.slice(0, GC_MAILS / 2), mails.slice(GC_MAILS / 2)];
+        history.fault(`expunge ${expunged.length} of them; wait out the lease (${gc.leaseMs / 1000} s) and GC passes`);
+        if ((await device.expunge('GC', expunged.map((m) => m.subject))) !== 'ok') throw new Error('EXPUNGE did not complete');
+        // A block's lease ends at most one lease after its last refresh; then a GC pass collects it.
+        await env.wait(gc.leaseMs + 3 * gc.gcIntervalMs + 5_000);
+        gcRuns.set(history, { before, stored, after: await env.storedBytes(), expungedBytes: expunged.length * mails[0]!.body.length, kept });
+      } finally {
+        await device.close();
+      }
+    },
+    async extraChecks(env, history) {
+      const run = gcRuns.get(history);
+      if (!run) return [{ name: 'expunged content is collected', ok: false, detail: 'the GC phase did not run' }];
+      const device = await env.device(env.users()[0]!, env.userNodes().sort()[0]!);
+      const unreadable: string[] = [];
+      try {
+        for (const m of run.kept) if (!(await device.read!('GC', m.subject))?.toString('utf8').includes(m.body)) unreadable.push(m.subject);
+      } finally {
+        await device.close();
+      }
+      const k = env.k;
+      const freed = run.stored - run.after;
+      // Encryption and layout add a little to each copy; mail, logs and receipts of the workload a little more.
+      const wantFreed = 0.9 * run.expungedBytes * k;
+      const keptBytes = run.kept.reduce((n, m) => n + m.body.length, 0) * k;
+      const mb = (n: number) => `${(n / 1048576).toFixed(2)} MiB`;
+      return [
+        {
+          name: 'expunged content is collected after its lease',
+          ok: freed >= wantFreed,
+          detail: `${mb(run.stored)} stored with the mails, ${mb(run.after)} after the lease: ${mb(freed)} freed of ${mb(run.expungedBytes * k)} expunged (k=${k})`,
+        },
+        {
+          name: 'everything still referenced is kept',
+          ok: unreadable.length === 0 && run.after - run.before >= 0.9 * keptBytes,
+          detail: unreadable.length ? `unreadable after the lease: ${unreadable.join(', ')}` : `${run.kept.length} kept mails read back whole; ${mb(run.after - run.before)} still stored for ${mb(keptBytes)} kept`,
+        },
+      ];
     },
   },
 ];

@@ -6,7 +6,7 @@ import { randomInt } from 'node:crypto';
 import { resolve } from 'node:path';
 import { findScenario, runScenario, scenarios, type ScenarioPlan, type Verdict } from '../../scenarios/catalog';
 import { Unsupported, type ScenarioEnv } from '../../scenarios/env/env';
-import { CommandError, defineCommand, helpText, parse, printJson } from '../args';
+import { CommandError, defineCommand, helpText, parse, printJson, subcommandHelp } from '../args';
 
 const listSpec = defineCommand({
   usage: 'post scenario list [--json]',
@@ -32,7 +32,7 @@ export async function scenarioCommand(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
   if (sub === 'list') return list(rest);
   if (sub === 'run') return run(rest);
-  throw new CommandError(`unknown command: post scenario ${sub ?? ''}\nusage: ${listSpec.usage}\n       ${runSpec.usage}`);
+  return subcommandHelp('scenario', sub, [listSpec, runSpec]);
 }
 
 function list(argv: string[]): void {
@@ -60,6 +60,12 @@ async function run(argv: string[]): Promise<void> {
   for (const plan of plans) {
     const env = await openEnv(kind, { lab: values.lab, seed, broken: values.broken as 'replication' | undefined });
     try {
+      const missing = plan.missing?.(env);
+      if (missing && plans.length > 1) {
+        console.error(`scenario: ${plan.name} skipped: ${missing}`);
+        continue;
+      }
+      if (missing) throw new CommandError(missing, 2);
       const verdict = await runScenario(plan, env, { seed: onLab ? undefined : seed });
       verdicts.push(verdict);
       if (!values.json) printVerdict(verdict);
@@ -79,7 +85,13 @@ function selected(name: string, kind: 'sim' | 'lab'): ScenarioPlan[] {
   if (name === 'all') return scenarios.filter((s) => s.envs.includes(kind));
   const plan = findScenario(name);
   if (!plan) throw new CommandError(`no scenario ${name}; there are: ${scenarios.map((s) => s.name).join(', ')}`, 2);
-  if (!plan.envs.includes(kind)) throw new CommandError(`${name} runs only on the simulator: its fault (${plan.description}) cannot be made between processes on one machine; run it with --sim`, 2);
+  if (!plan.envs.includes(kind))
+    throw new CommandError(
+      kind === 'lab'
+        ? `${name} runs only on the simulator: its fault (${plan.description}) cannot be made between processes on one machine; run it with --sim`
+        : `${name} runs only on a lab: post lab up, then post scenario run ${name} --lab FILE`,
+      2,
+    );
   return [plan];
 }
 

@@ -2,7 +2,7 @@
 // password in the ring, and a node that hosts it (receives its notifications).
 import { resolve } from 'node:path';
 import { readRingTrust } from '../../infra/files/identity';
-import { CommandError, defineCommand, helpText, parse, printJson, required } from '../args';
+import { CommandError, defineCommand, helpText, parse, printJson, required, subcommandHelp } from '../args';
 import { LabClient } from '../lab/client';
 import { type LabFile, readLab, writeLab } from '../lab/labFile';
 import { addUser, readPasswordFile } from '../lab/users';
@@ -28,7 +28,7 @@ const spec = defineCommand({
 
 export async function userCommand(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
-  if (sub !== 'add') throw new CommandError(`unknown command: post user ${sub ?? ''}\nusage: ${spec.usage}`);
+  if (sub !== 'add') return subcommandHelp('user', sub, [spec]);
   const { values, positionals, help } = parse(spec, rest);
   if (help) return void console.log(helpText(spec));
   const address = positionals[0]!.toLowerCase();

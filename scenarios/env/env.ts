@@ -56,6 +56,10 @@ export interface ScenarioEnv {
   audit(): Promise<{ underReplicated: number; forks: string[] }>;
   /** Start several operations at once (two devices writing together) and wait for all of them. */
   together<T>(fs: (() => Promise<T>)[]): Promise<T[]>;
+  /** The nodes' lease and GC pass when a lab shortened them to watch GC (`post lab up --gc-lease`); undefined: the defaults, or not supported. */
+  gcTimings?(): { leaseMs: number; gcIntervalMs: number } | undefined;
+  /** Bytes stored on every live node, replicas included. */
+  storedBytes?(): Promise<number>;
   /** Progress for people watching (stderr, and the lab dashboard). */
   progress(event: Record<string, unknown>): void;
   close(): Promise<void>;
@@ -74,13 +78,19 @@ export interface Device {
   flag(folder: string, subject: string, flag: string): Promise<Outcome>;
   /** Subject -> flags, as this device sees the folder now. */
   list(folder: string): Promise<Map<string, string[]>>;
+  /** Append a message with this body (a mail with content of its own); where the target supports it. */
+  appendBody?(folder: string, subject: string, body: string): Promise<Outcome>;
+  /** Delete and expunge these messages (by subject). */
+  expunge?(folder: string, subjects: readonly string[]): Promise<Outcome>;
+  /** The whole message, read back; undefined when it is not there or cannot be read. */
+  read?(folder: string, subject: string): Promise<Buffer | undefined>;
   close(): Promise<void>;
 }
 
 /** A minimal RFC 5322 message with a unique subject. */
-export function rawMail(from: string, to: string, subject: string, dateMs: number): Buffer {
+export function rawMail(from: string, to: string, subject: string, dateMs: number, body = `${subject}\r\n`): Buffer {
   return Buffer.from(
-    `From: <${from}>\r\nTo: <${to}>\r\nSubject: ${subject}\r\nDate: ${new Date(dateMs).toUTCString()}\r\nMessage-ID: <${subject.replace(/\W/g, '.')}@scenario>\r\n\r\n${subject}\r\n`,
+    `From: <${from}>\r\nTo: <${to}>\r\nSubject: ${subject}\r\nDate: ${new Date(dateMs).toUTCString()}\r\nMessage-ID: <${subject.replace(/\W/g, '.')}@scenario>\r\n\r\n${body}`,
   );
 }
 
