@@ -43,6 +43,7 @@ const common = [
   'CATENATE',
   'QUOTA',
   'QUOTA=RES-STORAGE',
+  'COMPRESS=DEFLATE',
 ];
 
 export function capabilityList(settings: ImapServerSettings, tlsActive: boolean, authenticated: boolean): string[] {

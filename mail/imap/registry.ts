@@ -5,6 +5,7 @@ import { authenticateCommand } from './commands/authenticate';
 import { capabilityCommand } from './commands/capability';
 import { checkCommand } from './commands/check';
 import { closeCommand } from './commands/close';
+import { compressCommand } from './commands/compress';
 import { copyCommand } from './commands/copy';
 import { createCommand } from './commands/create';
 import { deleteCommand } from './commands/delete';
@@ -40,6 +41,7 @@ const commands: readonly CommandSpec<any>[] = [
   capabilityCommand,
   checkCommand,
   closeCommand,
+  compressCommand,
   copyCommand,
   createCommand,
   deleteCommand,

@@ -44,6 +44,8 @@ export class ImapSession {
   readonly enabled = new Set<string>();
   /** CONDSTORE is active: enabled, or implied by a CONDSTORE-aware command (RFC 7162 3.1). */
   condstore = false;
+  /** COMPRESS=DEFLATE is on (set by the connection once the deflate layer is in place). */
+  compressionActive = false;
   sasl: SaslExchange | undefined;
   idleTag: string | undefined;
   private watch: FolderWatch | undefined;
