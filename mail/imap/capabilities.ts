@@ -13,6 +13,7 @@ export interface ImapServerSettings {
 
 const common = [
   'IMAP4rev1',
+  'IMAP4rev2',
   'LITERAL+',
   'SASL-IR',
   'ID',

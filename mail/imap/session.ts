@@ -55,8 +55,17 @@ export class ImapSession {
     public tlsActive: boolean,
   ) {}
 
+  /** Mailbox names and quoted strings in UTF-8: UTF8=ACCEPT (RFC 6855 3), or IMAP4rev2 (RFC 9051 5.1). */
   get utf8(): boolean {
-    return this.enabled.has('UTF8=ACCEPT');
+    return this.enabled.has('UTF8=ACCEPT') || this.rev2;
+  }
+
+  /**
+   * ENABLE IMAP4rev2 (RFC 9051): no \Recent flag nor RECENT response, SEARCH answers with ESEARCH,
+   * SELECT sends LIST and no UNSEEN code (its appendix E). Off, the session is IMAP4rev1.
+   */
+  get rev2(): boolean {
+    return this.enabled.has('IMAP4rev2');
   }
 
   get qresync(): boolean {
@@ -154,7 +163,7 @@ export class ImapSession {
   async flagsValue(message: ViewMessage): Promise<ImapValue> {
     if (this.selected?.learnKeywords(message.flags)) await this.announceFlags(this.selected);
     const flags = message.flags.filter(isShowableFlag).map((f) => atom(f));
-    if (message.recent) flags.push(atom('\\Recent'));
+    if (message.recent && !this.rev2) flags.push(atom('\\Recent'));
     return flags;
   }
 
@@ -167,7 +176,7 @@ export class ImapSession {
   }
 
   /**
-   * Reports queued backend changes: EXPUNGE (or VANISHED with QRESYNC), EXISTS and RECENT, and
+   * Reports queued backend changes: EXPUNGE (or VANISHED with QRESYNC), EXISTS and RECENT (not in IMAP4rev2), and
    * FETCH for flag changes. Returns false when the mailbox is lost and the connection must end.
    */
   async flushUpdates(allowExpunge: boolean): Promise<boolean> {
@@ -187,7 +196,7 @@ export class ImapSession {
       const claim = await this.userOrThrow().claimRecent(view.name, !view.readOnly);
       const recent = view.markRecent(claim.recentAfterUid, claim.claimedThroughUid);
       await this.untagged([view.exists, atom('EXISTS')]);
-      await this.untagged([recent, atom('RECENT')]);
+      if (!this.rev2) await this.untagged([recent, atom('RECENT')]);
     }
     for (const message of updates.flagChanges) {
       const seq = view.indexOfUid(message.uid) + 1;

@@ -1,5 +1,6 @@
 // SEARCH and UID SEARCH (RFC 3501 6.4.4), with MODSEQ (RFC 7162 3.1.5), RETURN options (ESEARCH,
-// RFC 4731), SAVE and "$" (SEARCHRES, RFC 5182) and YOUNGER/OLDER (WITHIN, RFC 5032).
+// RFC 4731), SAVE and "$" (SEARCHRES, RFC 5182) and YOUNGER/OLDER (WITHIN, RFC 5032). With IMAP4rev2
+// enabled a SEARCH without RETURN answers ESEARCH, as RETURN (ALL) would (RFC 9051 6.4.4).
 import { MailBackendError } from '../../backend';
 import { CommandFailure, defineCommand, ok } from '../command';
 import { atom, type ImapValue } from '../encoder';
@@ -14,7 +15,9 @@ export const searchCommand = defineCommand({
   schema: [{ name: 'criteria', kind: 'rest' }],
   async handle({ session, uid, tag }, { criteria }) {
     const view = session.selectedOrThrow();
-    const { options, rest } = parseReturnOptions(criteria, 'SEARCH');
+    const parsed = parseReturnOptions(criteria, 'SEARCH');
+    const { rest } = parsed;
+    const options = parsed.options ?? (session.rev2 ? new Set(['ALL' as const]) : undefined);
     const program = parseSearchProgram(rest, session.utf8);
     if (program.usesModseq) session.condstore = true;
     let found;
