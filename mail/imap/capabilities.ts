@@ -34,6 +34,8 @@ const common = [
   'WITHIN',
   'SORT',
   'ESORT',
+  'CONTEXT=SEARCH',
+  'CONTEXT=SORT',
   'THREAD=ORDEREDSUBJECT',
   'THREAD=REFERENCES',
   'BINARY',

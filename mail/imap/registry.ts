@@ -2,6 +2,7 @@
 import type { CommandSpec } from './command';
 import { appendCommand } from './commands/append';
 import { authenticateCommand } from './commands/authenticate';
+import { cancelUpdateCommand } from './commands/cancelupdate';
 import { capabilityCommand } from './commands/capability';
 import { checkCommand } from './commands/check';
 import { closeCommand } from './commands/close';
@@ -38,6 +39,7 @@ import { xlistCommand } from './commands/xlist';
 const commands: readonly CommandSpec<any>[] = [
   appendCommand,
   authenticateCommand,
+  cancelUpdateCommand,
   capabilityCommand,
   checkCommand,
   closeCommand,

@@ -10,6 +10,7 @@ import type { LoadedMessage, MessageCache } from './messageCache';
 import { isShowableFlag, SelectedMailbox, type ViewMessage } from './selectedMailbox';
 import { formatSequenceSet } from './sequenceSet';
 import { imapLimits } from './limits';
+import { reportContextChanges, reportContextRemovals } from './search/searchContexts';
 
 export type SessionStateName = 'notAuthenticated' | 'authenticated' | 'selected' | 'logout';
 
@@ -181,7 +182,13 @@ export class ImapSession {
    */
   async flushUpdates(allowExpunge: boolean): Promise<boolean> {
     const view = this.selected;
-    if (!view || !view.hasPending) return true;
+    if (!view) return true;
+    if (view.hasPending && !(await this.reportPending(view, allowExpunge))) return false;
+    if (view.contextsStale && this.selected === view) await reportContextChanges(this, view);
+    return true;
+  }
+
+  private async reportPending(view: SelectedMailbox, allowExpunge: boolean): Promise<boolean> {
     const updates = view.applyPending(allowExpunge);
     if (updates.lost) {
       await this.untagged([atom('BYE'), atom('The selected mailbox was deleted or renamed elsewhere; reconnect to continue')]);
@@ -189,6 +196,7 @@ export class ImapSession {
       return false;
     }
     if (updates.expungedUids.length > 0) {
+      await reportContextRemovals(this, view, updates.expungedSeqByUid);
       if (this.qresync) await this.untagged([atom('VANISHED'), atom(formatSequenceSet(updates.expungedUids))]);
       else for (const seq of updates.expungedSeqs) await this.untagged([seq, atom('EXPUNGE')]);
     }
