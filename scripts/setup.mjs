@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // One-time set-up for a fresh machine, run by `npm test` and `npm run lab`: installs the npm
 // dependencies when missing or stale, and the system packages the tests use (nats-server; openssl for
-// the NATS TLS certificates; docker-compose to validate the compose lab; isync, fetchmail and
-// offlineimap3 for the real-client IMAP tests;
+// the NATS TLS certificates; docker-compose to validate the compose lab; isync, fetchmail,
+// offlineimap3 and mutt for the real-client IMAP tests;
 // chromium for the dashboard's browser test) when they are missing and this user can install them.
 // Otherwise it says how.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -49,6 +49,7 @@ const system = [
   ['mbsync', 'isync', false],
   ['fetchmail', 'fetchmail', false],
   ['offlineimap', 'offlineimap3', false],
+  ['mutt', 'mutt', false],
   // Headless browser for the lab dashboard's browser test (playwright-core drives it; it downloads nothing).
   ['chromium', 'chromium', false],
 ];
