@@ -269,6 +269,7 @@ export class ImapConnection {
   private async startCompression(): Promise<void> {
     const plain = this.socket;
     await this.flushOutbox();
+    if (this.ended || plain.destroyed) return; // the client left: onClose has released the session
     this.unbind(plain);
     const head = this.parser.takeRemaining();
     const compressed = new DeflateStream(plain, head);

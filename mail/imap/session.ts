@@ -177,8 +177,9 @@ export class ImapSession {
   }
 
   /**
-   * Reports queued backend changes: EXPUNGE (or VANISHED with QRESYNC), EXISTS and RECENT (not in IMAP4rev2), and
-   * FETCH for flag changes. Returns false when the mailbox is lost and the connection must end.
+   * Reports queued backend changes: EXPUNGE (or VANISHED with QRESYNC), EXISTS and RECENT (not in
+   * IMAP4rev2), FETCH for flag changes, and what they changed in live search results (RFC 5267).
+   * Returns false when the mailbox is lost and the connection must end.
    */
   async flushUpdates(allowExpunge: boolean): Promise<boolean> {
     const view = this.selected;

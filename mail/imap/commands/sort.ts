@@ -1,6 +1,6 @@
 // SORT and UID SORT (RFC 5256), with RETURN options (ESORT and CONTEXT=SORT, RFC 5267; SAVE of
-// RFC 5182) and MODSEQ (RFC 7162). The header keys come from the shared sort-key cache, so sorting a big folder
-// again reads no message.
+// RFC 5182) and MODSEQ (RFC 7162). The header keys come from the shared sort-key cache, so sorting
+// a big folder again reads no message.
 import { defineCommand, failBad, ok } from '../command';
 import { atom, type ImapValue } from '../encoder';
 import type { ImapToken } from '../parser';
