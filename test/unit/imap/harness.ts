@@ -23,7 +23,7 @@ class FakeSocket extends Duplex {
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     this.text += chunk.toString('utf8');
     this.bytesOut += chunk.length;
-    this.chunksOut.push(Buffer.from(chunk));
+    this.chunksOut.push(chunk);
     callback();
   }
   override _read(): void {}
