@@ -175,3 +175,91 @@ describe('RETURN (UPDATE) contexts (RFC 5267 4.3)', () => {
     ]);
   });
 });
+
+/** "1:3,7" as the numbers it lists, in its order (ranges ascend: RFC 5267 3.2). */
+function expandSet(set: string): number[] {
+  return set.split(',').flatMap((part) => {
+    const [a, b] = part.split(':').map(Number) as [number, number | undefined];
+    if (b === undefined) return [a];
+    const out: number[] = [];
+    for (let v = Math.min(a, b); v <= Math.max(a, b); v++) out.push(v);
+    return out;
+  });
+}
+
+/** A client's copy of one context, kept only from ADDTO, REMOVEFROM and EXPUNGE as RFC 5267 4.3 says. */
+class ClientContext {
+  ids: number[] = [];
+  constructor(
+    readonly tag: string,
+    readonly uid: boolean,
+  ) {}
+
+  apply(line: string): void {
+    if (!this.uid) {
+      const expunged = /^\* (\d+) EXPUNGE$/.exec(line);
+      if (expunged) {
+        const seq = Number(expunged[1]);
+        expect(this.ids).not.toContain(seq); // REMOVEFROM came first
+        this.ids = this.ids.map((id) => (id > seq ? id - 1 : id));
+        return;
+      }
+    }
+    if (!line.startsWith(`* ESEARCH (TAG "${this.tag}")`)) return;
+    for (const match of line.matchAll(/(ADDTO|REMOVEFROM) \(([^)]*)\)/g)) {
+      const items = match[2]!.split(' ');
+      for (let i = 0; i < items.length; i += 2) {
+        const position = Number(items[i]);
+        const ids = expandSet(items[i + 1]!);
+        if (match[1] === 'ADDTO') {
+          if (position === 0) this.ids = [...this.ids, ...ids].sort((a, b) => a - b);
+          else this.ids.splice(position - 1, 0, ...ids);
+        } else if (position === 0) {
+          this.ids = this.ids.filter((id) => !ids.includes(id));
+        } else {
+          expect(this.ids.slice(position - 1, position - 1 + ids.length)).toEqual(ids);
+          this.ids.splice(position - 1, ids.length);
+        }
+      }
+    }
+  }
+}
+
+describe('RETURN (UPDATE) contexts against a fresh search, under random changes', () => {
+  for (const seed of [1, 2, 3]) {
+    it(`seed ${seed}: the client's copy of every context equals the search run again`, async () => {
+      let state = seed;
+      const random = (n: number): number => {
+        state = (state * 1_103_515_245 + 12_345) % 2_147_483_648;
+        return (state >>> 16) % n; // the low bits of this generator cycle
+      };
+      const subjects = ['kiwi', 'apple', 'fig', 'date', 'lime', 'pear', 'plum'];
+      const { h, other } = await twoSessions(subjects.slice(0, 5));
+      const contexts = [
+        { client: new ClientContext('K1', true), start: 'K1 UID SEARCH RETURN (UPDATE ALL) FLAGGED', fresh: 'UID SEARCH FLAGGED', word: 'SEARCH' },
+        { client: new ClientContext('K2', true), start: 'K2 UID SORT RETURN (UPDATE ALL) (SUBJECT) UTF-8 FLAGGED', fresh: 'UID SORT (SUBJECT) UTF-8 FLAGGED', word: 'SORT' },
+        { client: new ClientContext('K3', false), start: 'K3 SORT RETURN (UPDATE ALL) (REVERSE ARRIVAL) UTF-8 UNFLAGGED', fresh: 'SORT (REVERSE ARRIVAL) UTF-8 UNFLAGGED', word: 'SORT' },
+      ];
+      for (const context of contexts) {
+        const all = /ALL (\S+)/.exec((await h.command(context.start)).lines[0]!)?.[1];
+        context.client.ids = all ? expandSet(all) : [];
+      }
+      for (let round = 0; round < 30; round++) {
+        const exists = Number(/\* (\d+) EXISTS/.exec((await other.command(`O${round}a NOOP`)).text)?.[1] ?? '0');
+        if (random(3) === 0) await h.store.deliver('alice', 'INBOX', message({ subject: subjects[random(subjects.length)]! }), random(2) ? ['\\Flagged'] : [], 1_700_000_500_000 + round * 1000);
+        const some = (): string => [0, 1, 2].map(() => 1 + random(Math.max(exists, 1))).join(',');
+        if (exists > 0) await other.command(`O${round}b STORE ${some()} ${random(2) ? '+' : '-'}FLAGS (\\Flagged)`);
+        if (exists > 3 && round % 3 === 2) {
+          await other.command(`O${round}c STORE ${some()} +FLAGS (\\Deleted)`);
+          await other.command(`O${round}d EXPUNGE`);
+        }
+        for (const line of (await h.command(`N${round} NOOP`)).lines) for (const context of contexts) context.client.apply(line);
+        for (const context of contexts) {
+          const line = (await h.command(`F${round} ${context.fresh}`)).lines[0]!;
+          const fresh = line === `* ${context.word}` ? [] : line.slice(`* ${context.word} `.length).split(' ').map(Number);
+          expect(context.client.ids, `${context.client.tag} after round ${round}`).toEqual(fresh);
+        }
+      }
+    });
+  }
+});
