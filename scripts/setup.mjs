@@ -3,8 +3,8 @@
 // dependencies when missing or stale, and the system packages the tests use (nats-server; openssl for
 // the NATS TLS certificates; docker-compose to validate the compose lab; docker.io and debootstrap to
 // run it (the test starts dockerd and builds a stand-in base image where no image registry is
-// reachable); isync for the mbsync test; chromium for the dashboard's browser tests) when they are
-// missing and this user can install them. Otherwise it says how.
+// reachable); isync, fetchmail, offlineimap3 and mutt for the real-client IMAP tests; chromium for the
+// dashboard's browser tests) when they are missing and this user can install them. Otherwise it says how.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -51,6 +51,9 @@ const system = [
   ['dockerd', 'docker.io', false],
   ['debootstrap', 'debootstrap', false],
   ['mbsync', 'isync', false],
+  ['fetchmail', 'fetchmail', false],
+  ['offlineimap', 'offlineimap3', false],
+  ['mutt', 'mutt', false],
   // Headless browser for the lab dashboard's browser test (playwright-core drives it; it downloads nothing).
   ['chromium', 'chromium', false],
 ];
