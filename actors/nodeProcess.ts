@@ -55,7 +55,8 @@ export const DEFAULT_INSPECT_URL = 'ws://localhost:8080';
 export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode> {
   const files = readNode(opts.dataDir);
   const log = new JsonLog(process.stdout, { level: opts.logLevel ?? 'info', clock: wallClock, bindings: { node: files.cert.nodeId.slice(0, 12) } });
-  const store = await LmdbStore.open(join(opts.dataDir, 'store'));
+  const storeDir = join(opts.dataDir, 'store');
+  const store = LmdbStore.open(storeDir);
   const security = natsClientSecurity(opts.natsUrls, opts.nats ?? {});
   const nodeId = files.cert.nodeId;
   const transport = await NatsTransport.connect({ ...security, name: nodeId, inboxPrefix: replyPrefix(nodeId), log });
@@ -75,7 +76,7 @@ export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode
       : undefined;
   const inspector = opts.inspectUrl ? connectInspector(opts.inspectUrl, log) : undefined;
   const node = createNode(
-    { transport, ...(globalTransport ? { globalTransport } : {}), clock: wallClock, random: new CryptoRandom(), log, store },
+    { transport, ...(globalTransport ? { globalTransport } : {}), clock: wallClock, random: new CryptoRandom(), log, store, reopenStore: () => LmdbStore.open(storeDir) },
     {
       cert: files.cert,
       signingSecretKey: files.signingSecretKey,
@@ -105,7 +106,7 @@ export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode
   );
   node.start();
   // The node's view for the lab dashboard, on subjects.inspect(ring, node) (actors/inspection.ts).
-  const inspection = new InspectionPublisher({ transport, clock: wallClock, log, node, store });
+  const inspection = new InspectionPublisher({ transport, clock: wallClock, log, node, store: node.store });
   inspection.start();
   const http = await startHttpServer({ state: () => node.status(), metrics: () => node.metrics.render() }, { port: opts.httpPort ?? 8025 });
   log.info('node.started', { nodeId: node.id, org: files.trust.org, nats: opts.natsUrls, http: http.port });

@@ -15,7 +15,7 @@ import { LEAF_SET_SIZE, STORAGE_BATCH_IDS_MAX, STORAGE_TIMINGS, type StorageTimi
 import { Has, HasReply, LOCATE_APP, LocateReply, ObjectData, ObjectGet } from '../../protocol/storage';
 import { versionHash } from '../../storage/signedObject';
 import type { Metrics } from '../metrics';
-import type { RouterService } from '../router';
+import type { RouterApi } from '../routerHandle';
 import { antiEntropyPass, type PassDeps, refetchBlock, refetchObject, repairPass, gcPass, scrubPass } from './passes';
 import { Peers } from './peers';
 import { ReplicaHandlers } from './replicaHandlers';
@@ -26,7 +26,7 @@ export interface ReplicaManagerDeps {
   readonly clock: Clock;
   readonly log: Log;
   readonly metrics: Metrics;
-  readonly router: RouterService;
+  readonly router: RouterApi;
   readonly trust: RingTrust;
   readonly store: LocalStore;
   /** This node as an inserting member (repair pushes, operator requests). */
@@ -106,7 +106,7 @@ export class ReplicaManagerService {
     this.ref = ref;
     this.membership?.unsubscribe();
     this.membership = this.deps.router.membership$.subscribe(() => this.send({ type: 'LEAFSET_CHANGED' }));
-    void this.refreshTotals();
+    void this.refreshTotals().catch((e: Error) => this.log.warn('storage.totals.failed', { error: e.message }));
   }
 
   detach(): void {
