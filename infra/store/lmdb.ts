@@ -131,6 +131,8 @@ export interface LmdbStoreOptions {
 
 export class LmdbStore implements LocalStore {
   private closed = false;
+  /** A commit failed (disk full, EIO): the environment is only good for reading and closing. */
+  private commitFailed = false;
   private readonly blocks: Bin;
   private readonly meta: Bin;
   private readonly expiry: Bin;
@@ -431,8 +433,10 @@ export class LmdbStore implements LocalStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    // After a failed commit there is nothing left to flush, and what failed was already reported.
-    await Promise.resolve(this.env.flushed).catch(() => undefined);
+    // After a failed commit lmdb-js never settles its flush promise, and close() waits for it forever:
+    // start the close and return (nothing is left to flush; reopening the directory works meanwhile).
+    if (this.commitFailed) return void this.env.close();
+    await this.env.flushed;
     await this.env.close();
   }
 
@@ -452,6 +456,7 @@ export class LmdbStore implements LocalStore {
       // Disk full, I/O error, a damaged file: the store actor must see its store fail, not a raw error.
       // A bug inside `body` (a TypeError, a failed assertion) is not a store failure: it propagates.
       const { cause, commit } = await commitCause(e);
+      if (commit) this.commitFailed = true;
       throw storeFailure('local store write failed', cause, commit) ?? cause;
     }
   }
