@@ -576,7 +576,7 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
             ? first
             : new MailGatewayService({ ...deps, loginGuard: first.loginGuard, senderRate: first.senderRate, predecessorClosed: closing }, mail),
         retire: (old) => {
-          closing = old.close();
+          closing = old.close('Server restarting; reconnect in a moment');
         },
       });
     }),

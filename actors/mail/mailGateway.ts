@@ -153,9 +153,10 @@ export class MailGatewayService {
    * Stop listening and close every session: IMAP clients get `* BYE` and SMTP clients a 421 (try again
    * later), and reconnect to the gateway that replaces this one.
    */
-  async close(): Promise<void> {
-    const servers = [this.mx, this.smtp, this.imap].filter((s) => s !== undefined);
+  async close(reason?: string): Promise<void> {
+    const imap = this.imap;
+    const smtp = [this.mx, this.smtp].filter((s) => s !== undefined);
     this.imap = this.smtp = this.mx = undefined;
-    await Promise.all(servers.map((s) => s!.close().catch(() => {})));
+    await Promise.all([imap?.close(reason), ...smtp.map((s) => s!.close())].map((p) => p?.catch((e: Error) => this.deps.log.warn('mail.close.failed', { error: e.message }))));
   }
 }

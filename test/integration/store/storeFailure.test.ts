@@ -11,20 +11,14 @@ import { mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createNode, type PostNode } from '../../../actors/node';
+import type { PostNode } from '../../../actors/node';
 import { Peers } from '../../../actors/storage/peers';
-import { createCertificateAuthority, issueNodeCertificate } from '../../../crypto/certificates';
-import { signingKeyPairFromSeed } from '../../../crypto/sign';
-import { wallClock } from '../../../infra/clock';
-import { MemoryLog } from '../../../infra/log';
 import { type NatsCluster, startNatsServer } from '../../../infra/nats/server';
 import { NatsTransport } from '../../../infra/nats/transport';
-import { CryptoRandom } from '../../../infra/random';
-import { LmdbStore } from '../../../infra/store/lmdb';
 import { PostError } from '../../../protocol/errors';
 import { BlockData, BlockGet } from '../../../protocol/storage';
+import { type SoloNode, startSoloNode } from '../fixtures/soloNode';
 
-const READY_TIMEOUT_MS = 30_000;
 const BLOCK_BYTES = 256 * 1024;
 /** Blocks written before giving up on filling the tmpfs (2 MB: about 8 fit). */
 const FILL_BLOCKS_MAX = 40;
@@ -32,7 +26,7 @@ const REQUEST_TIMEOUT_MS = 5_000;
 
 const dir = mkdtempSync(join(tmpdir(), 'post-store-failure-'));
 const mounts: string[] = [];
-const nodes: PostNode[] = [];
+const nodes: SoloNode[] = [];
 const transports: NatsTransport[] = [];
 let nats: NatsCluster;
 
@@ -50,22 +44,10 @@ function mountTmpfs(path: string): boolean {
 }
 const canMount = mountTmpfs(join(dir, 'probe'));
 
-/** A node alone in a ring of its own (its own organisation), so that it alone stores what it is given. */
 async function startNode(name: string, storeDir: string, holdMs: number): Promise<PostNode> {
-  const ca = await createCertificateAuthority(`${name}.example`, randomBytes(32));
-  const keys = await signingKeyPairFromSeed(randomBytes(32));
-  const cert = await issueNodeCertificate(ca, keys, { nowMs: Date.now() });
-  const transport = await NatsTransport.connect({ servers: nats.urls, name });
-  transports.push(transport);
-  const log = new MemoryLog({ capacity: 2_000, level: 'info', clock: wallClock });
-  const node: PostNode = createNode(
-    { transport, clock: wallClock, random: new CryptoRandom(), log, store: LmdbStore.open(storeDir), reopenStore: () => LmdbStore.open(storeDir) },
-    { cert, signingSecretKey: keys.secretKey, trust: ca, convergenceSecret: randomBytes(32), replicationFactor: 3 },
-    { storeFailedHoldMs: holdMs },
-  );
-  nodes.push(node.start());
-  await node.whenReady(READY_TIMEOUT_MS);
-  return node;
+  const solo = await startSoloNode(nats.urls, name, storeDir, { storeFailedHoldMs: holdMs });
+  nodes.push(solo);
+  return solo.node;
 }
 
 /** Write blocks through the node until one fails; the ids written and the failure. */
@@ -103,7 +85,7 @@ describe('store actor on real LMDB failures', () => {
   }, 60_000);
 
   afterAll(async () => {
-    for (const node of nodes) await node.stop().catch((e: Error) => console.warn(`stopping a node: ${e.message}`));
+    for (const solo of nodes) await solo.stop().catch((e: Error) => console.warn(`stopping a node: ${e.message}`));
     await Promise.all(transports.map((t) => t.close()));
     await nats?.stop();
     // Lazily: the failed environment of the first node keeps its file mapped until this process ends.
