@@ -75,10 +75,11 @@ export const Tokens = {
   ReplicaManagerChild: Symbol('ReplicaManagerChild'),
   NotifierChild: Symbol('NotifierChild'),
   MailGatewayChild: Symbol('MailGatewayChild'),
+  GlobalRouterChild: Symbol('GlobalRouterChild'),
 } as const;
 
 /** The node supervisor's children that fault injection may crash (tests; the control protocol offers CRASHABLE_ACTORS). */
-export type SupervisedChild = CrashableActor | 'store' | 'replicaManager' | 'mailGateway';
+export type SupervisedChild = CrashableActor | 'store' | 'replicaManager' | 'mailGateway' | 'globalRouter';
 
 export interface NodeAdapters {
   readonly transport: Transport;
@@ -169,6 +170,7 @@ export class PostNode {
   private readonly replicaChild: Supervised<ReplicaManagerService>;
   private readonly notifierChild: Supervised<NotifierService>;
   private readonly mailChild: Supervised<MailGatewayService>;
+  private readonly globalChild: Supervised<RouterService> | undefined;
 
   constructor(private readonly c: DependencyContainer) {
     const identity = c.resolve<NodeIdentity>(Tokens.Identity);
@@ -185,6 +187,7 @@ export class PostNode {
     this.mailbox = c.resolve(PostMailbox);
     this.mailChild = c.resolve(Tokens.MailGatewayChild);
     this.gateway = c.resolve<NodeOptions>(Tokens.Options).gateway ? c.resolve(GatewayService) : undefined;
+    this.globalChild = this.gateway ? c.resolve(Tokens.GlobalRouterChild) : undefined;
     this.log = c.resolve<Log>(Tokens.Log);
     const options = c.resolve<NodeOptions>(Tokens.Options);
     this.control = options.control ? c.resolve(ControlService) : undefined;
@@ -222,7 +225,7 @@ export class PostNode {
       notifier: (ref) => this.notifierChild.current.attach(ref as any),
       logWriter: (ref) => this.logWriters.attach(ref),
       mailGateway: (ref) => this.mailChild.current.attach(ref as any),
-      globalRouter: (ref) => this.gateway?.globalRouter.attach(ref as any),
+      globalRouter: (ref) => this.gateway?.globalRouter.current.attach(ref as any),
     };
     const started = <S>(child: Supervised<S>, adopt?: (service: S) => void): S => {
       const service = child.start();
@@ -237,7 +240,9 @@ export class PostNode {
       { id: 'notifier', logic: () => started(this.notifierChild, (n) => this.notifier.adopt(n)).logic() },
       { id: 'logWriter', logic: () => this.logWriters.logic() },
       { id: 'mailGateway', logic: () => started(this.mailChild).logic() },
-      ...(this.gateway ? [{ id: 'globalRouter', logic: () => this.gateway!.globalRouter.logic(), input: this.gateway.globalRouter.input }] : []),
+      ...(this.gateway
+        ? [{ id: 'globalRouter', logic: () => started(this.globalChild!, (r) => this.gateway!.globalRouter.adopt(r)).logic(), input: this.gateway.globalRouter.current.input }]
+        : []),
     ];
     const machine = supervisorMachine.provide({
       actions: {
@@ -285,6 +290,7 @@ export class PostNode {
    */
   injectCrash(child: SupervisedChild): void {
     if (child === 'router') return this.router.injectCrash();
+    if (child === 'globalRouter') return this.gateway?.globalRouter.injectCrash();
     const ref = childOf(this.supervisor, child);
     if (ref?.getSnapshot().status === 'active') ref.send({ type: 'CRASH' });
   }
@@ -334,7 +340,7 @@ export class PostNode {
   async stop(): Promise<void> {
     this.control?.stop();
     this.gateway?.stop();
-    this.gateway?.globalRouter.detach();
+    this.gateway?.globalRouter.current.detach();
     await this.mail.close();
     this.mailbox.close();
     this.users.stop();
@@ -587,22 +593,29 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
       const trusted = () => federation.trusted();
       // The same node id in the global ring, whose members are the gateways of every federated organisation.
       const globalTransport = adapters.globalTransport ?? transport;
-      const globalRouter = new RouterService({
-        transport: globalTransport,
-        clock: adapters.clock,
-        log: d.resolve(Tokens.Log),
-        ringId: GLOBAL_RING_ID,
-        verifyPeer: (cert, nowMs) => {
-          const trust = trusted().find((t) => t.ringId === cert.ringId && t.org === cert.org);
-          return trust ? verifyNodeCertificateSync(cert, trust, nowMs) : { ok: false, code: ErrorCodes.WRONG_RING, reason: `${cert.org} is not a federated organisation` };
-        },
-        cert: identity.cert,
-        signingSecretKey: identity.signingSecretKey,
-        timings: options.timings,
-        leafHalf: options.leafHalf,
-        epoch: Buffer.from(adapters.random.bytes(6)).toString('base64url'),
-        metrics: new Metrics(),
+      const globalMetrics = new Metrics();
+      const globalChild = new Supervised<RouterService>('globalRouter', {
+        build: () =>
+          new RouterService({
+            transport: globalTransport,
+            clock: adapters.clock,
+            log: d.resolve(Tokens.Log),
+            ringId: GLOBAL_RING_ID,
+            verifyPeer: (cert, nowMs) => {
+              const trust = trusted().find((t) => t.ringId === cert.ringId && t.org === cert.org);
+              return trust ? verifyNodeCertificateSync(cert, trust, nowMs) : { ok: false, code: ErrorCodes.WRONG_RING, reason: `${cert.org} is not a federated organisation` };
+            },
+            cert: identity.cert,
+            signingSecretKey: identity.signingSecretKey,
+            timings: options.timings,
+            leafHalf: options.leafHalf,
+            epoch: Buffer.from(adapters.random.bytes(6)).toString('base64url'),
+            metrics: globalMetrics,
+          }),
+        retire: (old) => old.retire(),
       });
+      c.register(Tokens.GlobalRouterChild, { useValue: globalChild });
+      const globalRouter = new RouterHandle(globalChild.current);
       const notifier = d.resolve(Notifier);
       return new GatewayService({
         transport: transport,

@@ -127,6 +127,31 @@ describe('supervision', () => {
     await cluster.stop();
   }, 60_000);
 
+  test('a crashed global router on a gateway is a fresh router that rejoins the global ring', async () => {
+    const cluster = await SimCluster.create({ seed: simSeed(25), org: 'a.example', moreOrgs: ['b.example'] });
+    await withSeed(cluster, async () => {
+      for (const org of ['a.example', 'b.example'])
+        for (let i = 0; i < 3; i++) {
+          await cluster.addNode({ org, gateway: i < 2 });
+          await cluster.runFor(50);
+        }
+      const gateways = cluster.live().filter((n) => n.gateway);
+      await cluster.runUntil(() => cluster.allReady() && gateways.every((g) => g.gateway!.globalRouter.state === 'ready' && g.gateway!.globalRouter.leafSet().length === 3), 60_000);
+      const node = gateways[0]!;
+      const crashed = node.gateway!.globalRouter.current;
+      const restarts: string[] = [];
+      node.restarts$.subscribe((r) => restarts.push(r.child));
+      node.injectCrash('globalRouter');
+      await cluster.runFor(3_000);
+      expect(restarts).toEqual(['globalRouter']);
+      expect(node.gateway!.globalRouter.current).not.toBe(crashed);
+      expect(crashed.state).toBe('stopped');
+      await cluster.runUntil(() => node.gateway!.globalRouter.state === 'ready' && node.gateway!.globalRouter.leafSet().length === 3, 30_000);
+      expect(node.router.state).toBe('ready'); // its own ring's router never stopped
+    });
+    await cluster.stop();
+  }, 60_000);
+
   test('a router crashing beyond the restart intensity escalates: the node fails', async () => {
     const cluster = await SimCluster.create({ seed: simSeed(22) });
     await withSeed(cluster, async () => {
