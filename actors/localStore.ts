@@ -58,10 +58,8 @@ export interface StoreBindingDeps {
 }
 
 type Forwarded = Pick<LocalStore, Operation>;
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export interface StoreBinding extends Forwarded {}
 
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class StoreBinding implements LocalStore {
   private current: LocalStore;
   private ref: StoreRef | undefined;

@@ -374,7 +374,8 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
   c.register(StoreBinding, { useValue: store });
   c.register(Tokens.Store, { useValue: store });
   c.register(Tokens.Options, { useValue: options });
-  c.register(Metrics, { useValue: new Metrics() });
+  const metrics = new Metrics();
+  c.register(Metrics, { useValue: metrics });
   c.register(LogWriterHost, { useValue: new LogWriterHost(adapters.log.child({ node: identity.cert.nodeId.slice(0, 12), actor: 'logWriter' })) });
   const storageTimings = options.storageTimings ?? STORAGE_TIMINGS;
 
@@ -440,7 +441,7 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
         replicationFactor: identity.replicationFactor,
         convergenceSecret: identity.convergenceSecret,
         locate: (id, extra) => replicas().locate(id, extra),
-        observe: (op, ok, ms) => c.resolve(Metrics).observe('post_storage_client_ms', 'Replicated reads and writes this node made, by operation and outcome', ms, { op, outcome: ok ? 'ok' : 'failed' }),
+        observe: (op, ok, ms) => metrics.observe('post_storage_client_ms', 'Replicated reads and writes this node made, by operation and outcome', ms, { op, outcome: ok ? 'ok' : 'failed' }),
       },
       signer,
     );
@@ -452,19 +453,13 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
   });
 
   // ---- the notifier child: fresh inboxes (subscriptions, queues) and drop handlers each start ----
-  c.register(Notifier, {
-    useFactory: instanceCachingFactory((d) => {
-      const federation = d.resolve(Federation);
-      return new Notifier(notifierDeps(d, federation));
-    }),
-  });
-  const notifierDeps = (d: DependencyContainer, federation: Federation) => ({
+  const notifierDeps = (federation: Federation) => ({
     transport,
     peers,
     clock: adapters.clock,
     random: adapters.random,
     log,
-    metrics: d.resolve(Metrics),
+    metrics,
     ringId: identity.trust.ringId,
     trusted: () => federation.trusted(),
     replicationFactor: identity.replicationFactor,
@@ -476,6 +471,12 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
       if (!ring) throw new PostError(ErrorCodes.NOT_AUTHORISED, `${recipient.address}: ${recipient.org} is not federated with ${identity.trust.org}`);
       await federation.dropPut(ring, dropId, envelope);
     },
+  });
+  c.register(Notifier, {
+    useFactory: instanceCachingFactory((d) => {
+      const federation = d.resolve(Federation);
+      return new Notifier(notifierDeps(federation));
+    }),
   });
   c.register(Tokens.NotifierChild, {
     useFactory: instanceCachingFactory((d) => {
@@ -491,11 +492,11 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
             ringId: identity.trust.ringId,
             clock: adapters.clock,
             log,
-            metrics: d.resolve(Metrics),
+            metrics,
             publish: (subject, bytes) => publishQuietly(transport, subject, bytes, log),
           });
           router.registerFrames('notify.', (frame, msg) => drops.handle(frame, msg));
-          return new NotifierService(notifierDeps(d, federation), notifier.registered());
+          return new NotifierService(notifierDeps(federation), notifier.registered());
         },
         retire: (old) => old.retire(),
       });
@@ -572,11 +573,11 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
         accountOf: (username) => normaliseAddress(username, identity.trust.org),
         observer: metricsObserver(d.resolve(Metrics)),
       };
-      // Security bounds, not the gateway's working state: a client that could crash the gateway must
-      // not reset its own login throttle or submission rate by doing so.
       const first = new MailGatewayService(deps, mail);
       let closing: Promise<void> | undefined;
       return new Supervised<MailGatewayService>('mailGateway', {
+        // The login guard and submission rate are security bounds, not the gateway's working state: a
+        // client that could crash the gateway must not reset its own throttle by doing so.
         build: () =>
           closing === undefined
             ? first
@@ -587,14 +588,15 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
       });
     }),
   });
-  c.register(GatewayService, {
+  // ---- on a gateway, the globalRouter child: the same node id in the global ring, whose members are
+  // the gateways of every federated organisation; a fresh RouterService each start ----
+  const globalTransport = adapters.globalTransport ?? transport;
+  c.register(Tokens.GlobalRouterChild, {
     useFactory: instanceCachingFactory((d) => {
       const federation = d.resolve(Federation);
       const trusted = () => federation.trusted();
-      // The same node id in the global ring, whose members are the gateways of every federated organisation.
-      const globalTransport = adapters.globalTransport ?? transport;
       const globalMetrics = new Metrics();
-      const globalChild = new Supervised<RouterService>('globalRouter', {
+      return new Supervised<RouterService>('globalRouter', {
         build: () =>
           new RouterService({
             transport: globalTransport,
@@ -614,8 +616,11 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
           }),
         retire: (old) => old.retire(),
       });
-      c.register(Tokens.GlobalRouterChild, { useValue: globalChild });
-      const globalRouter = new RouterHandle(globalChild.current);
+    }),
+  });
+  c.register(GatewayService, {
+    useFactory: instanceCachingFactory((d) => {
+      const globalRouter = new RouterHandle(d.resolve<Supervised<RouterService>>(Tokens.GlobalRouterChild).current);
       const notifier = d.resolve(Notifier);
       return new GatewayService({
         transport: transport,
