@@ -481,7 +481,6 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
   c.register(Tokens.NotifierChild, {
     useFactory: instanceCachingFactory((d) => {
       const federation = d.resolve(Federation);
-      const notifier = d.resolve(Notifier);
       const router = d.resolve(RouterHandle);
       return new Supervised<NotifierService>('notifier', {
         build: () => {
@@ -496,7 +495,7 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
             publish: (subject, bytes) => publishQuietly(transport, subject, bytes, log),
           });
           router.registerFrames('notify.', (frame, msg) => drops.handle(frame, msg));
-          return new NotifierService(notifierDeps(federation), notifier.registered());
+          return new NotifierService(notifierDeps(federation));
         },
         retire: (old) => old.retire(),
       });

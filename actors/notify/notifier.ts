@@ -124,11 +124,7 @@ export class Notifier {
   /** The notifier service the supervisor (re)started: it serves every registered user from now on. */
   adopt(service: NotifierService): void {
     this.service = service;
-  }
-
-  /** The users registered to receive, for a fresh notifier service. */
-  registered(): Receiver[] {
-    return [...this.receivers.values()];
+    for (const receiver of this.receivers.values()) service.receive(receiver);
   }
 
   /** Start receiving for a hosted user: live push, pulls, delivery, receipts, by whichever notifier service runs. */
@@ -164,12 +160,7 @@ export class NotifierService {
   private readonly inboxes = new Map<string, Inbox>();
   private retired = false;
 
-  constructor(
-    private readonly deps: NotifierDeps,
-    receivers: readonly Receiver[],
-  ) {
-    for (const receiver of receivers) this.receive(receiver);
-  }
+  constructor(private readonly deps: NotifierDeps) {}
 
   /** The notifier actor's logic. */
   logic() {
