@@ -70,7 +70,7 @@ export class MailGatewayService {
     this.senderRate = deps.senderRate ?? new SenderRate(deps.clock, options.submissionRate);
   }
 
-  static loginGuard(deps: Pick<MailGatewayDeps, 'clock' | 'log' | 'metrics' | 'accountOf'>, options: MailGatewayOptions): LoginGuard {
+  private static loginGuard(deps: Pick<MailGatewayDeps, 'clock' | 'log' | 'metrics' | 'accountOf'>, options: MailGatewayOptions): LoginGuard {
     return new LoginGuard({
       throttle: new LoginThrottle(deps.clock, options.loginThrottle),
       log: deps.log.child({ component: 'login' }),
