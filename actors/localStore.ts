@@ -18,6 +18,7 @@ type StoreRef = ActorRefFrom<typeof storeMachine>;
 /** Every LocalStore operation but close: each is forwarded the same way. */
 const OPERATIONS = [
   'putBlock',
+  'putBlocks',
   'getBlock',
   'hasBlock',
   'blockMeta',

@@ -45,6 +45,7 @@ import { DropHandlers } from './notify/dropHandlers';
 import { Notifier, NotifierService } from './notify/notifier';
 import { TransportHeadWatch } from './users/natsHeadWatch';
 import { Directory, UserHost } from './users/userHost';
+import { StandbyHost } from './users/standbyHost';
 import { LoginCache } from './users/logins';
 import { LogWriterHost } from './users/logWriterHost';
 import { MailGatewayService, type MailGatewayDeps, type MailGatewayOptions } from './mail/mailGateway';
@@ -125,6 +126,8 @@ export interface NodeOptions {
   readonly control?: boolean;
   /** Where hosted users' sealed credentials are kept (the node's data folder; memory in the simulator). */
   readonly hostedUsers?: HostedUserStore;
+  /** Where the grants of the users this node is a standby host for are kept (sealed to its key). */
+  readonly standbyGrants?: HostedUserStore;
   /** Argon2id limits for keystores created or opened here (cheap ones in the simulator). */
   readonly kdf?: KdfLimits;
   /** Fault injection for scenarios: a notification delivered but not yet acknowledged when the node dies. */
@@ -153,6 +156,8 @@ export class PostNode {
   readonly notifier: Notifier;
   readonly logWriters: LogWriterHost;
   readonly users: UserHost;
+  /** The users this node stands in for when their home node is gone (issue 13). */
+  readonly standby: StandbyHost;
   readonly mailbox: PostMailbox;
   /** The local database as the actors use it (UNAVAILABLE while the store actor is not open). */
   readonly store: StoreBinding;
@@ -184,6 +189,7 @@ export class PostNode {
     this.notifier = c.resolve(Notifier);
     this.logWriters = c.resolve(LogWriterHost);
     this.users = c.resolve(UserHost);
+    this.standby = c.resolve(StandbyHost);
     this.mailbox = c.resolve(PostMailbox);
     this.mailChild = c.resolve(Tokens.MailGatewayChild);
     this.gateway = c.resolve<NodeOptions>(Tokens.Options).gateway ? c.resolve(GatewayService) : undefined;
@@ -272,6 +278,7 @@ export class PostNode {
     this.control?.start();
     this.gateway?.start();
     void this.users.start().catch((e: Error) => this.log.error('user.host.failed', { error: e.message }));
+    void this.standby.start().catch((e: Error) => this.log.error('standby.failed', { error: e.message }));
     return this;
   }
 
@@ -330,6 +337,7 @@ export class PostNode {
       ...this.replicas.totals(),
       signingKey: Buffer.from(identity.cert.signingKey).toString('hex'),
       users: this.users.status(),
+      standby: this.standby.status(),
       logs: this.logWriters.openLogs(),
       mail: this.mail.endpoints(),
       ...(this.gateway ? { global: { state: this.gateway.globalRouter.state, leafSet: this.gateway.globalRouter.leafSet() } } : {}),
@@ -343,6 +351,7 @@ export class PostNode {
     this.gateway?.globalRouter.current.detach();
     await this.mail.close();
     this.mailbox.close();
+    this.standby.stop();
     this.users.stop();
     this.replicas.detach();
     if (this.supervisor?.getSnapshot().status === 'active') this.supervisor.send({ type: 'STOP' });
@@ -542,6 +551,24 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
         ringReady: () => router.state === 'ready',
         refreshIntervalMs: storageTimings.refreshIntervalMs,
         directory: new Directory({ storage: nodeStorage, trust: identity.trust, clock: adapters.clock, federation: d.resolve(Federation) }),
+      });
+    }),
+  });
+  c.register(StandbyHost, {
+    useFactory: instanceCachingFactory((d) => {
+      const router = d.resolve(RouterHandle);
+      return new StandbyHost({
+        nodeId: identity.cert.nodeId,
+        nodeSigningSecretKey: identity.signingSecretKey,
+        trust: identity.trust,
+        clock: adapters.clock,
+        log: d.resolve<Log>(Tokens.Log),
+        store: options.standbyGrants ?? new MemoryHostedUsers(),
+        nodeStorage,
+        overlay: { ready: () => router.state === 'ready', leafSet: () => router.leafSet(), covers: (id) => router.knowsReplicas(id, 1), changes$: router.stateChanges$ },
+        heartbeatIntervalMs: router.current.input.timings.heartbeatIntervalMs,
+        users: d.resolve(UserHost),
+        mailbox: d.resolve(PostMailbox),
       });
     }),
   });

@@ -90,6 +90,7 @@ export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode
       timings: OVERLAY_TIMINGS,
       control: true,
       hostedUsers: new FileHostedUsers(opts.dataDir),
+      standbyGrants: new FileHostedUsers(opts.dataDir, 'standby'),
       mail: {
         imapPort: opts.imapPort,
         smtpPort: opts.smtpPort,

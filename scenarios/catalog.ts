@@ -35,6 +35,29 @@ const ACTOR_CRASH_ROUNDS = 2;
 /** actor-crash: restart counts before the faults, per run. */
 const crashBaselines = new WeakMap<History, Map<string, Record<string, number>>>();
 
+/** home-node-down: what its faults saw, judged by its extra checks. */
+const homeNodeDownSeen = new WeakMap<History, CheckResult[]>();
+/** home-node-down: mails sent to the user while only a standby can deliver, and how long to wait for each step. */
+const HOME_NODE_DOWN = { standbyMails: 6, pauseMs: 1_000, visibleMs: 15_000, takeoverMs: 60_000, handbackMs: 60_000, pollMs: 250 };
+
+/** Send a mail inside a scenario's faults, recorded in its history like the workload's. */
+async function sendRecorded(env: ScenarioEnv, history: History, from: string, to: string, what: string): Promise<string> {
+  const op = history.mail(from, to, `home-node-down ${history.run} ${what} ${from}->${to}`);
+  const r = await env.sendMail(op.from, op.to, op.subject);
+  history.complete(op, r.outcome, r.error);
+  return op.subject;
+}
+
+/** Poll `check` every HOME_NODE_DOWN.pollMs until it holds or `withinMs` passed; the time it took, or undefined. */
+async function waitFor(env: ScenarioEnv, withinMs: number, check: () => Promise<boolean>): Promise<number | undefined> {
+  const started = env.now();
+  while (env.now() - started <= withinMs) {
+    if (await check()) return env.now() - started;
+    await env.wait(HOME_NODE_DOWN.pollMs);
+  }
+  return undefined;
+}
+
 /** Mails per workload round and pause between them. */
 const WORKLOAD = { mails: 40, pauseMs: 250 };
 
@@ -206,6 +229,74 @@ export const scenarios: readonly ScenarioPlan[] = [
               : `identical folders, but a flag one device set is missing (flag operations: ${flagged.join(', ')})`,
         },
       ];
+    },
+  },
+  {
+    name: 'home-node-down',
+    description: 'a user\'s home node dies while mail keeps coming: the mail shows on a login on another node, then reaches INBOX through a standby host with no login at all; the home comes back and takes over again',
+    envs: ['sim', 'lab'],
+    async faults(env, history) {
+      const seen: CheckResult[] = [];
+      homeNodeDownSeen.set(history, seen);
+      const users = [...env.users()].sort();
+      let user: string | undefined;
+      for (const u of users) if (!user && (await env.standbys(u)).length > 0) user = u;
+      if (!user) throw new Error('no user has standby hosts: create the lab\'s users with standby hosts (post lab up and post user add give two by default)');
+      const home = env.homeOf(user);
+      const standbyNodes = (await env.standbys(user)).map((s) => s.node);
+      const senders = users.filter((u) => env.homeOf(u) !== home);
+      const from = (i: number) => pick(senders, i);
+      history.fault(`kill ${home.slice(0, 12)}, home of ${user}`);
+      await env.kill(home);
+      const killedAt = env.now();
+
+      // The user logs in on another node (neither home nor standby): new mail shows there.
+      const elsewhere = env.nodes().sort().find((n) => n !== home && !standbyNodes.includes(n));
+      if (!elsewhere) throw new Error('every live node is the user\'s home or standby: the scenario needs one more node');
+      const device = await env.device(user, elsewhere);
+      const subject = await sendRecorded(env, history, from(0), user, 'while logged in elsewhere');
+      const visibleMs = await waitFor(env, HOME_NODE_DOWN.visibleMs, async () => (await device.list('INBOX')).has(subject));
+      await device.close();
+      seen.push({
+        name: 'visible on a login elsewhere while the home node is down',
+        ok: visibleMs !== undefined,
+        detail: visibleMs !== undefined ? `shown on ${elsewhere.slice(0, 12)} ${Math.round(visibleMs)} ms after its submission` : `not shown on ${elsewhere.slice(0, 12)} within ${HOME_NODE_DOWN.visibleMs} ms`,
+      });
+      // That node forgets the login (a restart, instead of waiting out the mailbox's linger): from now
+      // on nobody is logged in as the user anywhere, and mail keeps coming.
+      history.fault(`restart ${elsewhere.slice(0, 12)}: the login elsewhere is gone`);
+      await env.restart(elsewhere);
+      for (let i = 1; i <= HOME_NODE_DOWN.standbyMails; i++) {
+        await sendRecorded(env, history, from(i), user, `with no login #${i}`);
+        await env.wait(HOME_NODE_DOWN.pauseMs);
+      }
+      let via: { node: string; delivered: number } | undefined;
+      const tookMs = await waitFor(env, HOME_NODE_DOWN.takeoverMs, async () => {
+        via = (await env.standbys(user)).find((s) => s.state.startsWith('delivering') && s.delivered >= HOME_NODE_DOWN.standbyMails);
+        return via !== undefined;
+      });
+      seen.push({
+        name: 'delivered through a standby host with no login',
+        ok: tookMs !== undefined,
+        detail: via
+          ? `standby ${via.node.slice(0, 12)} delivered ${via.delivered} mails; all in by ${Math.round((env.now() - killedAt) / 1000)} s after the home died`
+          : `no standby delivered the ${HOME_NODE_DOWN.standbyMails} mails within ${HOME_NODE_DOWN.takeoverMs} ms (${JSON.stringify(await env.standbys(user))})`,
+      });
+      return [home, user];
+    },
+    async heal(env, history, [home, user]) {
+      if (!home || !user) return;
+      history.fault(`restart ${home.slice(0, 12)}, home of ${user}`, 'heal');
+      await env.restart(home);
+      const tookMs = await waitFor(env, HOME_NODE_DOWN.handbackMs, async () => (await env.standbys(user)).every((s) => !s.state.startsWith('delivering')));
+      homeNodeDownSeen.get(history)?.push({
+        name: 'the standby hands delivery back to the returning home',
+        ok: tookMs !== undefined,
+        detail: tookMs !== undefined ? `handed back ${Math.round(tookMs)} ms after the home restarted` : `a standby still delivers ${HOME_NODE_DOWN.handbackMs} ms after the home restarted`,
+      });
+    },
+    async extraChecks(_env, history) {
+      return homeNodeDownSeen.get(history) ?? [{ name: 'home-node-down ran its faults', ok: false, detail: 'no record of the faults' }];
     },
   },
 ];

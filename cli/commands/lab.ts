@@ -179,13 +179,13 @@ async function labUp(argv: string[]): Promise<void> {
     for (const org of orgs) {
       const mxNode = nodes.find((n) => n.org === org.domain && n.gatewayUser)!;
       const postmasterPassword = newPassword();
-      await addUser(client, mxNode, org.ca, mxNode.gatewayUser!, postmasterPassword);
-      lab.users.push({ address: mxNode.gatewayUser!, password: postmasterPassword, node: mxNode.id });
+      const postmaster = await addUser(client, mxNode, org.ca, mxNode.gatewayUser!, postmasterPassword);
+      lab.users.push({ address: mxNode.gatewayUser!, password: postmasterPassword, node: mxNode.id, standbys: postmaster.standbys });
       const orgNodes = nodes.filter((n) => n.org === org.domain);
       for (let i = 1; i <= userCount; i++) {
         const password = newPassword();
         const r = await addUser(client, orgNodes[(i - 1) % orgNodes.length]!, org.ca, `user${i}@${org.domain}`, password);
-        lab.users.push({ address: r.address, password, node: r.node });
+        lab.users.push({ address: r.address, password, node: r.node, standbys: r.standbys });
         writeLab(path, lab);
       }
     }

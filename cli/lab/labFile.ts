@@ -44,6 +44,8 @@ export interface LabUser {
   readonly address: string;
   readonly password: string;
   readonly node: string;
+  /** The user's standby hosts, in rank order (issue 13). */
+  readonly standbys?: readonly string[];
 }
 
 export interface LabFile {

@@ -23,6 +23,7 @@ import { bounds, key } from './lmdbKeys';
 import type {
   BlockEntry,
   BlockMeta,
+  BlockWrite,
   CompareAndPutResult,
   DropListOptions,
   DropSummary,
@@ -42,7 +43,7 @@ import type {
   VersionStamp,
 } from './port';
 import {
-  assertBlockBytes,
+  assertBlockWrite,
   assertDropEntry,
   assertDropEntryPut,
   assertId,
@@ -182,21 +183,15 @@ export class LmdbStore implements LocalStore {
 
   async putBlock(id: string, bytes: Uint8Array, lease: { expiresAtMs: number; insertedBy: string }): Promise<PutBlockResult> {
     this.ready();
-    assertId(id);
-    assertBlockBytes(bytes);
-    assertTimeMs(lease.expiresAtMs, 'expiresAtMs');
-    assertId(lease.insertedBy, 'insertedBy');
-    return this.write(() => {
-      const existing = this.readMeta(id);
-      if (existing) return { created: false, meta: this.setExpiry(id, existing, lease.expiresAtMs) };
-      const meta: BlockMeta = { expiresAtMs: lease.expiresAtMs, insertedBy: lease.insertedBy, sizeBytes: bytes.length };
-      this.blocks.putSync(key(id), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
-      this.meta.putSync(key(id), encodeMeta(meta));
-      this.expiry.putSync(expiryKey(meta.expiresAtMs, id), EMPTY);
-      this.charge(meta.insertedBy, meta.sizeBytes);
-      this.count({ blocks: 1, blockBytes: meta.sizeBytes });
-      return { created: true, meta };
-    });
+    assertBlockWrite({ id, bytes, lease });
+    return this.write(() => this.storeBlock({ id, bytes, lease }));
+  }
+
+  async putBlocks(blocks: readonly BlockWrite[]): Promise<PutBlockResult[]> {
+    this.ready();
+    blocks.forEach(assertBlockWrite);
+    if (blocks.length === 0) return [];
+    return this.write(() => blocks.map((b) => this.storeBlock(b)));
   }
 
   async getBlock(id: string): Promise<StoredBlock | undefined> {
@@ -459,6 +454,18 @@ export class LmdbStore implements LocalStore {
       if (commit) this.commitFailed = true;
       throw storeFailure('local store write failed', cause, commit) ?? cause;
     }
+  }
+
+  private storeBlock({ id, bytes, lease }: BlockWrite): PutBlockResult {
+    const existing = this.readMeta(id);
+    if (existing) return { created: false, meta: this.setExpiry(id, existing, lease.expiresAtMs) };
+    const meta: BlockMeta = { expiresAtMs: lease.expiresAtMs, insertedBy: lease.insertedBy, sizeBytes: bytes.length };
+    this.blocks.putSync(key(id), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
+    this.meta.putSync(key(id), encodeMeta(meta));
+    this.expiry.putSync(expiryKey(meta.expiresAtMs, id), EMPTY);
+    this.charge(meta.insertedBy, meta.sizeBytes);
+    this.count({ blocks: 1, blockBytes: meta.sizeBytes });
+    return { created: true, meta };
   }
 
   private readMeta(id: string): BlockMeta | undefined {

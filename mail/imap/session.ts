@@ -9,6 +9,7 @@ import { atom, encodeContinuation, encodeInline, encodeStatus, encodeUntagged, t
 import type { LoadedMessage, MessageCache } from './messageCache';
 import { isShowableFlag, SelectedMailbox, type ViewMessage } from './selectedMailbox';
 import { formatSequenceSet } from './sequenceSet';
+import { imapLimits } from './limits';
 
 export type SessionStateName = 'notAuthenticated' | 'authenticated' | 'selected' | 'logout';
 
@@ -122,6 +123,21 @@ export class ImapSession {
   loadRaw(message: ViewMessage): Promise<Uint8Array> {
     const user = this.userOrThrow();
     return this.deps.cache.raw(message.ref, () => user.readMessage(message.ref));
+  }
+
+  /**
+   * For a command that reads many messages in order: call the returned function with the index it
+   * is about to read, and the next messageLoadsInFlightMax messages are already being read, so the
+   * command waits about one storage round trip per window rather than one per message (a SEARCH BODY
+   * or FETCH ENVELOPE over a cold 100,000-message folder). The cache keeps what arrives. A read that
+   * fails here is not hidden: the command's own read of that message tries again and reports it.
+   */
+  readAhead(messages: readonly ViewMessage[]): (index: number) => void {
+    let started = 0;
+    return (index) => {
+      const until = Math.min(messages.length, index + 1 + imapLimits.messageLoadsInFlightMax);
+      for (; started < until; started++) this.loadRaw(messages[started]!).catch(() => undefined);
+    };
   }
 
   loadMessage(message: ViewMessage): Promise<LoadedMessage> {

@@ -25,6 +25,10 @@ export interface ScenarioEnv {
   nodes(): string[];
   /** Nodes that host a user (killing them takes a user offline). */
   userNodes(): string[];
+  /** The node hosting `user` (its home). */
+  homeOf(user: string): string;
+  /** The standby hosts of `user` that answer, with where their standby machine is and what it delivered since taking over. */
+  standbys(user: string): Promise<StandbyView[]>;
   /** Submit a mail as SMTP would: ok = 250; failed = a permanent refusal; unknown = timeout / temporary. */
   sendMail(from: string, to: string, subject: string): Promise<{ outcome: Outcome; error?: string }>;
   /** Subjects in each user's INBOX, with their counts. */
@@ -55,6 +59,14 @@ export interface ScenarioEnv {
   /** Progress for people watching (stderr, and the lab dashboard). */
   progress(event: Record<string, unknown>): void;
   close(): Promise<void>;
+}
+
+export interface StandbyView {
+  readonly node: string;
+  readonly rank: number;
+  /** 'watching', 'suspecting', 'delivering.active', 'delivering.handingBack'. */
+  readonly state: string;
+  readonly delivered: number;
 }
 
 export interface Device {

@@ -17,7 +17,7 @@ import { SCENARIO_LAB_TIMINGS as T } from '../../protocol/limits';
 import { subjects } from '../../protocol/subjects';
 import type { Inboxes } from '../checkers';
 import type { Outcome } from '../history';
-import { type Device, rawMail, type ScenarioEnv, subjectOf, Unsupported } from './env';
+import { type Device, rawMail, type ScenarioEnv, type StandbyView, subjectOf, Unsupported } from './env';
 
 /** An operation bounded in time: a hung server makes it `undefined`, not a hung scenario. */
 async function within<T>(ms: number, p: Promise<T>): Promise<T | undefined> {
@@ -79,6 +79,19 @@ export class LabEnv implements ScenarioEnv {
 
   userNodes(): string[] {
     return [...new Set(this.lab.users.map((u) => u.node))];
+  }
+
+  homeOf(user: string): string {
+    return this.user(user).node;
+  }
+
+  async standbys(user: string): Promise<StandbyView[]> {
+    const out: StandbyView[] = [];
+    for (const n of this.liveNodes()) {
+      const status = await this.client.status(n, T.controlMs).catch(() => undefined);
+      for (const s of (status?.standby ?? []) as (StandbyView & { address: string })[]) if (s.address === user) out.push({ node: n.id, rank: s.rank, state: s.state, delivered: s.delivered });
+    }
+    return out;
   }
 
   private node(id: string): LabNode {

@@ -24,7 +24,7 @@ describe('scenarios on the simulator', () => {
     expect(failures(v), `reproduce: post scenario run ${name} --sim --seed ${seed}`).toEqual([]);
     expect(v.ok).toBe(true);
     // The workload really ran, and the faults really happened.
-    expect(v.stats.mails).toBe(40);
+    expect(v.stats.mails).toBeGreaterThanOrEqual(40); // home-node-down sends more of its own during its faults
     expect(v.stats.ok).toBeGreaterThan(20);
     expect(v.stats.faults).toBeGreaterThan(0);
     expect(v.history.filter((o) => o.kind === 'mail').every((o) => o.kind === 'mail' && o.outcome !== undefined)).toBe(true);
