@@ -13,8 +13,6 @@ export interface ChildFactory<S> {
 export class Supervised<S> {
   private service: S;
   private taken = false;
-  /** How many objects were built: 1 until the first restart. */
-  private built = 1;
 
   constructor(
     readonly id: string,
@@ -28,7 +26,6 @@ export class Supervised<S> {
     if (this.taken) {
       this.factory.retire?.(this.service);
       this.service = this.factory.build();
-      this.built++;
     }
     this.taken = true;
     return this.service;
@@ -37,9 +34,5 @@ export class Supervised<S> {
   /** The running object (the latest built). */
   get current(): S {
     return this.service;
-  }
-
-  get generation(): number {
-    return this.built;
   }
 }
