@@ -13,7 +13,8 @@
 // replica, no data moves) and counts the objects fewer than k replicas confirm.
 import type { Subscription } from 'rxjs';
 import type { AnyActorRef } from 'xstate';
-import type { LocalStore } from '../infra/store/port';
+import type { LocalStore, StoreTotals } from '../infra/store/port';
+import { ErrorCodes, PostError } from '../protocol/errors';
 import { type Clock, type Log, publishQuietly, type TimerHandle, type Transport } from '../infra/ports';
 import { type ActorNode, InspectFrame, type InspectReason, type InspectView } from '../protocol/inspect';
 import {
@@ -65,6 +66,8 @@ export class InspectionPublisher {
   private healthDue = false;
   private healthAtMs = -Infinity;
   private passesSeen = -1;
+  /** What the store held when last read: shown while it is unavailable (failed, reopening). */
+  private lastTotals: StoreTotals = { blocks: 0, blockBytes: 0, objects: 0, objectBytes: 0, dropEntries: 0, dropBytes: 0 };
 
   constructor(private readonly deps: InspectionDeps) {
     this.intervalMs = deps.intervalMs ?? INSPECT_INTERVAL_MS;
@@ -107,7 +110,11 @@ export class InspectionPublisher {
   async view(reason: InspectReason, seq = this.seq): Promise<InspectView> {
     const { node, store, clock } = this.deps;
     const status = node.status();
-    const totals = await store.totals();
+    // A failed store is exactly what the operator must see: the view goes out with its last totals.
+    const totals = (this.lastTotals = await store.totals().catch((e: unknown) => {
+      if (e instanceof PostError && e.code === ErrorCodes.UNAVAILABLE) return this.lastTotals;
+      throw e;
+    }));
     const manager = node.replicas.snapshot?.context;
     const hosted = status.users.hosted;
     return {

@@ -57,7 +57,8 @@ export const DEFAULT_INSPECT_URL = 'ws://localhost:8080';
 export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode> {
   const files = readNode(opts.dataDir);
   const log = new JsonLog(process.stdout, { level: opts.logLevel ?? 'info', clock: wallClock, bindings: { node: files.cert.nodeId.slice(0, 12) } });
-  const store = await LmdbStore.open(join(opts.dataDir, 'store'));
+  const storeDir = join(opts.dataDir, 'store');
+  const store = LmdbStore.open(storeDir);
   const security = natsClientSecurity(opts.natsUrls, opts.nats ?? {});
   const nodeId = files.cert.nodeId;
   const transport = await NatsTransport.connect({ ...security, name: nodeId, inboxPrefix: replyPrefix(nodeId), log });
@@ -77,7 +78,7 @@ export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode
       : undefined;
   const inspector = opts.inspectUrl ? connectInspector(opts.inspectUrl, log) : undefined;
   const node = createNode(
-    { transport, ...(globalTransport ? { globalTransport } : {}), clock: wallClock, random: new CryptoRandom(), log, store },
+    { transport, ...(globalTransport ? { globalTransport } : {}), clock: wallClock, random: new CryptoRandom(), log, store, reopenStore: () => LmdbStore.open(storeDir) },
     {
       cert: files.cert,
       signingSecretKey: files.signingSecretKey,
@@ -109,7 +110,7 @@ export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode
   );
   node.start();
   // The node's view for the lab dashboard, on subjects.inspect(ring, node) (actors/inspection.ts).
-  const inspection = new InspectionPublisher({ transport, clock: wallClock, log, node, store });
+  const inspection = new InspectionPublisher({ transport, clock: wallClock, log, node, store: node.store });
   inspection.start();
   // /state: the node's status with its whole actor tree (status().actors names only the supervisor's children).
   const http = await startHttpServer({ state: () => ({ ...node.status(), actorTree: actorTree(node) }), metrics: () => node.metrics.render() }, { port: opts.httpPort ?? 8025 });

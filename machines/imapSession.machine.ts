@@ -62,7 +62,7 @@ export type ImapSessionEvent =
   | { readonly type: 'LINE_TOO_LONG'; readonly tag: string | undefined }
   | { readonly type: 'MAILBOX_CHANGED' }
   | { readonly type: 'CONNECTION_CLOSED' }
-  | { readonly type: 'SHUTDOWN' }
+  | { readonly type: 'SHUTDOWN'; readonly text?: string }
   /** The frame the machine asked to run (the runFrame effect) finished, or failed as a bug. */
   | { readonly type: 'runFrame.done'; readonly output: CommandOutcome }
   | { readonly type: 'runFrame.error'; readonly error: unknown };
@@ -242,7 +242,7 @@ export const imapSessionMachine = setup({
     CONNECTION_CLOSED: { target: '.logout' },
     SHUTDOWN: {
       target: '.logout',
-      actions: { type: 'sendStatus', params: { tag: undefined, kind: 'BYE', text: 'Server shutting down' } },
+      actions: { type: 'sendStatus', params: ({ event }) => ({ tag: undefined, kind: 'BYE', text: (event as { text?: string }).text ?? 'Server shutting down' }) },
     },
   },
   states: {

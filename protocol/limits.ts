@@ -87,6 +87,11 @@ export const ROUTE_QUEUE_MAX = 1024;
 export const SUPERVISOR_RESTARTS_MAX = 5;
 /** ... within this window escalates to the parent (OTP's defaults are 3 in 5 s; we allow a bit more). */
 export const SUPERVISOR_WINDOW_MS = 10_000;
+/**
+ * A failed local store answers UNAVAILABLE this long before its actor fails and the supervisor reopens
+ * the database (a restart counted in the intensity above): long enough not to spin on a full disk.
+ */
+export const STORE_FAILED_HOLD_MS = 1_000;
 
 // ---- processes and the lab ---------------------------------------------------------------------
 /** A node process given this long to stop on SIGTERM before SIGKILL. */

@@ -129,9 +129,9 @@ export class ImapConnection {
     this.actor.start();
   }
 
-  /** Server shutdown: BYE and close. */
-  shutdown(): void {
-    if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'SHUTDOWN' });
+  /** Server shutdown: BYE (with `text`, when the server says why) and close. */
+  shutdown(text?: string): void {
+    if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'SHUTDOWN', ...(text ? { text } : {}) });
     else this.end();
   }
 

@@ -16,7 +16,8 @@ import { LEAF_SET_SIZE, QUOTA_BYTES_PER_MEMBER, REPAIR_ARCS_MAX, STORAGE_BATCH_I
 import { Has, HasReply, LOCATE_APP, LocateReply, ObjectData, ObjectGet } from '../../protocol/storage';
 import { versionHash } from '../../storage/signedObject';
 import type { Metrics } from '../metrics';
-import type { MembershipChange, RouterService } from '../router';
+import type { MembershipChange } from '../router';
+import type { RouterApi } from '../routerHandle';
 import { antiEntropyPass, type PassDeps, refetchBlock, refetchObject, repairPass, gcPass, scrubPass } from './passes';
 import { Peers } from './peers';
 import { RepairFetcher } from './repairFetcher';
@@ -28,7 +29,7 @@ export interface ReplicaManagerDeps {
   readonly clock: Clock;
   readonly log: Log;
   readonly metrics: Metrics;
-  readonly router: RouterService;
+  readonly router: RouterApi;
   readonly trust: RingTrust;
   readonly store: LocalStore;
   /** This node as an inserting member (repair pushes, operator requests). */
@@ -130,7 +131,7 @@ export class ReplicaManagerService {
       this.noteChange(change);
       this.send({ type: 'LEAFSET_CHANGED' });
     });
-    void this.refreshTotals();
+    void this.refreshTotals().catch((e: Error) => this.log.warn('storage.totals.failed', { error: e.message }));
   }
 
   detach(): void {
