@@ -26,7 +26,8 @@ interface RunningNode {
   readonly child: ChildProcess;
   /** The node's JSON log lines so far. */
   readonly log: { event?: string; [k: string]: unknown }[];
-  waitLog(event: string, timeoutMs: number): Promise<void>;
+  /** Until the node has logged `event` `times` times (its stdout is read apart from the inspector's socket). */
+  waitLog(event: string, timeoutMs: number, times?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -53,9 +54,9 @@ function startNode(data: string, inspectUrl: string): RunningNode {
   const node: RunningNode = {
     child,
     log,
-    waitLog: async (event, timeoutMs) => {
+    waitLog: async (event, timeoutMs, times = 1) => {
       const deadline = Date.now() + timeoutMs;
-      while (!log.some((l) => l.event === event)) {
+      while (log.filter((l) => l.event === event).length < times) {
         if (child.exitCode !== null) throw new Error(`the node exited (${child.exitCode}) before logging ${event}: ${stderr}`);
         if (Date.now() > deadline) throw new Error(`the node did not log ${event} within ${timeoutMs} ms; it logged: ${log.map((l) => l.event).join(', ')}`);
         await sleep(100);
@@ -143,6 +144,7 @@ describe('post node start --inspect', () => {
     await first.close();
     const second = await standIn(port);
     await routerSnapshot(second, RETRY_WINDOW_MS); // the actor tree again, for an inspector that came late
+    await node.waitLog('inspect.connected', 5_000, 2);
     expect(node.log.filter((l) => l.event === 'inspect.connected')).toHaveLength(2);
     expect(node.child.exitCode).toBeNull();
     await node.stop();
