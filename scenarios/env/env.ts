@@ -52,6 +52,13 @@ export interface ScenarioEnv {
   audit(): Promise<{ underReplicated: number; forks: string[] }>;
   /** Start several operations at once (two devices writing together) and wait for all of them. */
   together<T>(fs: (() => Promise<T>)[]): Promise<T[]>;
+  /**
+   * Run a whole scenario (concurrent senders, faults, final reads) as one: on the simulator its clock
+   * runs until `f` settles, at most `maxMs` of simulated time, and nothing inside runs it again.
+   */
+  run<T>(f: () => Promise<T>, maxMs: number): Promise<T>;
+  /** Restart every node that is down (killed by an earlier fault); returns their ids. */
+  revive(): Promise<string[]>;
   /** Progress for people watching (stderr, and the lab dashboard). */
   progress(event: Record<string, unknown>): void;
   close(): Promise<void>;
