@@ -109,9 +109,10 @@ export const SCENARIO_LAB_TIMINGS = { connectMs: 5_000, submitMs: 30_000, contro
  * no simulated time, so its senders pause longer (the suite's cost stays near the old sequential
  * workload's). `calibrationMails` are sent unfaulted first: their rate is the baseline that each
  * scenario's throughput floor is a fraction of. A scenario's workload sends at least `mailsMin` and
- * keeps sending while its faults last, up to `mailsMax`.
+ * keeps sending while its faults last, up to `mailsMax`, with a progress line every `progressEvery`
+ * mails (the soak reports per fault instead).
  */
-export const SCENARIO_LOAD = { senders: 8, pauseMs: { lab: 250, sim: 2_000 }, calibrationMails: 32, mailsMin: 96, mailsMax: 5_000 } as const;
+export const SCENARIO_LOAD = { senders: 8, pauseMs: { lab: 250, sim: 2_000 }, calibrationMails: 32, mailsMin: 96, mailsMax: 5_000, progressEvery: 50 } as const;
 /** Default throughput floor: a faulted workload keeps at least this fraction of the run's unfaulted rate. */
 export const SCENARIO_THROUGHPUT_FLOOR_FRACTION = 0.2;
 /**

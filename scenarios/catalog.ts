@@ -225,7 +225,7 @@ export async function runScenario(plan: ScenarioPlan, env: ScenarioEnv, opts: { 
     const baseline = await measureBaseline(env, history, plan.name);
     env.progress({ scenario: plan.name, phase: 'workload', env: env.kind });
     const started = env.now();
-    const load = new MailLoad(env, history, { scenario: plan.name, part: 'workload', mailsMax: SCENARIO_LOAD.mailsMax }).start();
+    const load = new MailLoad(env, history, { scenario: plan.name, part: 'workload', mailsMax: SCENARIO_LOAD.mailsMax, progressEvery: SCENARIO_LOAD.progressEvery }).start();
     await env.wait(1_000);
     env.progress({ scenario: plan.name, phase: 'faults' });
     const victims = (await plan.faults(env, history)) ?? [];

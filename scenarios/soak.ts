@@ -45,7 +45,7 @@ export async function runSoak(env: ScenarioEnv, opts: { minutes: number; seed: s
     const started = env.now();
     const end = started + opts.minutes * 60_000;
     const load = new MailLoad(env, history, { scenario: SOAK, part: 'load', mailsMax: SCENARIO_SOAK.mailsMax }).start();
-    env.progress({ scenario: SOAK, phase: 'workload', env: env.kind, minutes: opts.minutes, seed: opts.seed, faults: plans.map((p) => p.name) });
+    env.progress({ scenario: SOAK, phase: 'workload', env: env.kind, minutes: opts.minutes, faults: plans.map((p) => p.name) });
     const faults: SoakFault[] = [];
     let order: ScenarioPlan[] = [];
     while (env.now() < end) {

@@ -19,11 +19,12 @@ export class MailLoad {
    * @param opts.scenario names the progress lines; with `part` and the run's tag it is in every
    *   subject, so that each mail is told apart in INBOX.
    * @param opts.mailsMax the load stops by itself after this many mails.
+   * @param opts.progressEvery a progress line after every this many mails (none without it).
    */
   constructor(
     private readonly env: ScenarioEnv,
     private readonly history: History,
-    private readonly opts: { scenario: string; part: string; mailsMax: number },
+    private readonly opts: { scenario: string; part: string; mailsMax: number; progressEvery?: number },
   ) {}
 
   /** Starts the senders; they run until stop() or mailsMax. */
@@ -67,7 +68,7 @@ export class MailLoad {
       const r = await this.env.sendMail(op.from, op.to, op.subject);
       this.history.complete(op, r.outcome, r.error);
       if (r.outcome === 'ok') this.acknowledged++;
-      if ((i + 1) % 50 === 0) this.env.progress({ scenario: this.opts.scenario, phase: this.opts.part, sent: i + 1, ...this.history.summary() });
+      if (this.opts.progressEvery && (i + 1) % this.opts.progressEvery === 0) this.env.progress({ scenario: this.opts.scenario, phase: this.opts.part, sent: i + 1, ...this.history.summary() });
       await this.env.wait(SCENARIO_LOAD.pauseMs[this.env.kind]);
     }
   }

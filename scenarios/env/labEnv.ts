@@ -40,6 +40,8 @@ export class LabEnv implements ScenarioEnv {
   private readonly natsCluster: NatsCluster;
   private crashedNats: number | undefined;
   private partitioned = false;
+  /** The scenario whose progress this lab reports (from its events). */
+  private scenario: string | undefined;
 
   private constructor(
     private readonly path: string,
@@ -367,7 +369,9 @@ export class LabEnv implements ScenarioEnv {
   }
 
   progress(event: Record<string, unknown>): void {
-    const line = JSON.stringify({ t: new Date().toISOString(), ...event });
+    // The lab's own events (a partition's sides) belong to the scenario running.
+    if (typeof event.scenario === 'string') this.scenario = event.scenario;
+    const line = JSON.stringify({ t: new Date().toISOString(), ...(this.scenario ? { scenario: this.scenario } : {}), ...event });
     process.stderr.write(`scenario: ${line}\n`);
     void this.client.broadcast(subjects.scenario(), Buffer.from(line));
   }
