@@ -16,14 +16,21 @@ import { SCENARIO_LOAD } from '../../../protocol/limits';
 import { subjects } from '../../../protocol/subjects';
 import { post } from './cli';
 
-const verdictOf = (stdout: string) =>
-  JSON.parse(stdout) as {
+type LabVerdict = {
     ok: boolean;
     scenario: string;
     checks: { name: string; ok: boolean; detail: string }[];
     stats: { mails: number; ok: number; unknown: number; faults: number; baselinePerSecond: number; workloadPerSecond: number };
     faults?: { n: number; scenario: string; ok: number; perSecond: number; floorPerSecond: number }[];
   };
+/** The verdict a run printed; a run that printed none (killed at its deadline) fails with its progress's tail. */
+function verdictOf(r: { code: number; stdout: string; stderr: string }): LabVerdict {
+  try {
+    return JSON.parse(r.stdout) as LabVerdict;
+  } catch {
+    throw new Error(`no verdict on stdout (exit ${r.code}); stderr ends:\n${r.stderr.slice(-4000)}`);
+  }
+}
 const failing = (v: ReturnType<typeof verdictOf>) => v.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);
 
 describe('scenarios on the real lab', () => {
@@ -50,7 +57,7 @@ describe('scenarios on the real lab', () => {
 
   test('replicas-killed: two nodes die for good while mail flows; nothing acknowledged is lost, k replicas again', async () => {
     const r = await post(['scenario', 'run', 'replicas-killed', '--lab', labFile, '--json'], { timeoutMs: 420_000 });
-    const v = verdictOf(r.stdout);
+    const v = verdictOf(r);
     expect(failing(v), r.stderr.slice(-3000)).toEqual([]);
     expect(r.code).toBe(0);
     expect(v.stats.mails).toBeGreaterThanOrEqual(SCENARIO_LOAD.calibrationMails + SCENARIO_LOAD.mailsMin);
@@ -65,7 +72,7 @@ describe('scenarios on the real lab', () => {
 
   test('nats-crash: a NATS server is SIGKILLed with mail in flight and restarted; nothing lost, nothing doubled', async () => {
     const r = await post(['scenario', 'run', 'nats-crash', '--lab', labFile, '--json'], { timeoutMs: 420_000 });
-    const v = verdictOf(r.stdout);
+    const v = verdictOf(r);
     expect(failing(v), r.stderr.slice(-3000)).toEqual([]);
     expect(r.code).toBe(0);
   }, 450_000);
@@ -73,7 +80,7 @@ describe('scenarios on the real lab', () => {
   test('actor-crash: the notifier, logWriter and router of the users\' nodes crash twice each; restarted in place, nothing lost', async () => {
     const pids = lab().nodes.map((n: { pid: number }) => n.pid);
     const r = await post(['scenario', 'run', 'actor-crash', '--lab', labFile, '--json'], { timeoutMs: 420_000 });
-    const v = verdictOf(r.stdout);
+    const v = verdictOf(r);
     expect(failing(v), r.stderr.slice(-3000)).toEqual([]);
     expect(r.code).toBe(0);
     expect(v.checks.find((c) => c.name === 'every crashed actor was restarted')?.detail).toMatch(/^18 crashes, 18 restarts/);
@@ -84,7 +91,7 @@ describe('scenarios on the real lab', () => {
 
   test('partition-heal: the NATS cluster is cut in two, each side\'s nodes on its own servers; healed, nothing lost, no fork', async () => {
     const r = await post(['scenario', 'run', 'partition-heal', '--lab', labFile, '--json'], { timeoutMs: 420_000 });
-    const v = verdictOf(r.stdout);
+    const v = verdictOf(r);
     expect(failing(v), r.stderr.slice(-3000)).toEqual([]);
     expect(r.code).toBe(0);
     // While cut, the servers themselves (their /connz) had each side's nodes and no other.
@@ -106,7 +113,7 @@ describe('scenarios on the real lab', () => {
 
   test('soak: random faults of every scenario under a steady load for half a minute; a line per fault, the checkers at the end', async () => {
     const r = await post(['scenario', 'run', 'soak', '--lab', labFile, '--minutes', '0.5', '--json'], { timeoutMs: 540_000 });
-    const v = verdictOf(r.stdout);
+    const v = verdictOf(r);
     expect(failing(v), r.stderr.slice(-3000)).toEqual([]);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/soak on the lab for 0.5 min, seed \d+, faults from replicas-killed, partition-heal/);
