@@ -5,7 +5,7 @@
 import { exactlyOnce, noForks, noLostMail, rateOf, replicasBack, throughputFloor, type CheckResult } from './checkers';
 import { type ScenarioEnv } from './env/env';
 import { History, type Operation } from './history';
-import { MailLoad, measureBaseline } from './workload';
+import { MailLoad, measureBaseline, pick } from './workload';
 import { CRASHABLE_ACTORS } from '../protocol/control';
 import { SCENARIO_LOAD, SCENARIO_SIM_RUN_MS_MAX, SCENARIO_THROUGHPUT_FLOOR_FRACTION } from '../protocol/limits';
 
@@ -37,8 +37,6 @@ export interface Verdict {
 const ACTOR_CRASH_ROUNDS = 2;
 /** actor-crash: restart counts before the faults, per run. */
 const crashBaselines = new WeakMap<History, Map<string, Record<string, number>>>();
-
-const pick = <T>(items: readonly T[], i: number): T => items[((i % items.length) + items.length) % items.length]!;
 
 /** Nodes that host no user: killing them takes no user offline (the workload keeps sending). */
 const spareNodes = (env: ScenarioEnv) => env.nodes().filter((n) => !env.userNodes().includes(n));

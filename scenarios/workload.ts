@@ -7,7 +7,8 @@ import { type Rate, rateOf } from './checkers';
 import type { ScenarioEnv } from './env/env';
 import type { History } from './history';
 
-const pick = <T>(items: readonly T[], i: number): T => items[((i % items.length) + items.length) % items.length]!;
+/** The i-th of `items`, cyclically. */
+export const pick = <T>(items: readonly T[], i: number): T => items[((i % items.length) + items.length) % items.length]!;
 
 export class MailLoad {
   private started = 0;
@@ -33,11 +34,7 @@ export class MailLoad {
     return this;
   }
 
-  /** Mails submitted so far (completed or not), and how many of them were acknowledged. */
-  get sent(): number {
-    return this.started;
-  }
-
+  /** Mails acknowledged so far. */
   get ok(): number {
     return this.acknowledged;
   }
