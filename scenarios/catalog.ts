@@ -102,9 +102,10 @@ export const scenarios: readonly ScenarioPlan[] = [
     name: 'slow-node',
     description: 'one node answers slowly (seconds) while mail flows; then it recovers',
     envs: ['sim', 'lab'],
-    // Its own user's submissions wait on it or time out, and each one holds up its sender: the floor
-    // says mail still flows.
-    throughputFloorFraction: 0.02,
+    // Its own user's submissions wait on it or time out, each holding up its sender, while the other
+    // senders go on: about half the unfaulted rate was measured (0.46 on the simulator, seeds 2-6;
+    // 0.57 on the lab). The floor says mail still flows.
+    throughputFloorFraction: 0.1,
     async faults(env, history) {
       const v = pick(env.userNodes().sort(), 0);
       history.fault(`slow ${v.slice(0, 12)}`);
