@@ -32,6 +32,7 @@ import {
   RouteProbeRequest,
   StatusRequest,
   UserHostRequest,
+  UserStandbyRequest,
   UsersPullRequest,
   ActorCrashRequest,
   controlPolicy,
@@ -302,6 +303,8 @@ export class ControlService {
         const app = await node.users.host(body.sealed);
         return json({ address: app.address, node: node.id });
       }
+      case UserStandbyRequest.kind:
+        return json(await node.standby.grant(body.sealed));
       case MessageSendRequest.kind:
         return json(await caller.user!.sendMessage(body.to, body.text));
       case MessageListRequest.kind: {

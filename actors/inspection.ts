@@ -13,7 +13,8 @@
 // replica, no data moves) and counts the objects fewer than k replicas confirm.
 import type { Subscription } from 'rxjs';
 import type { AnyActorRef } from 'xstate';
-import type { LocalStore } from '../infra/store/port';
+import type { LocalStore, StoreTotals } from '../infra/store/port';
+import { ErrorCodes, PostError } from '../protocol/errors';
 import { type Clock, type Log, publishQuietly, type TimerHandle, type Transport } from '../infra/ports';
 import { type ActorNode, InspectFrame, type InspectReason, type InspectView } from '../protocol/inspect';
 import {
@@ -65,6 +66,8 @@ export class InspectionPublisher {
   private healthDue = false;
   private healthAtMs = -Infinity;
   private passesSeen = -1;
+  /** What the store held when last read: shown while it is unavailable (failed, reopening). */
+  private lastTotals: StoreTotals = { blocks: 0, blockBytes: 0, objects: 0, objectBytes: 0, dropEntries: 0, dropBytes: 0 };
 
   constructor(private readonly deps: InspectionDeps) {
     this.intervalMs = deps.intervalMs ?? INSPECT_INTERVAL_MS;
@@ -107,7 +110,11 @@ export class InspectionPublisher {
   async view(reason: InspectReason, seq = this.seq): Promise<InspectView> {
     const { node, store, clock } = this.deps;
     const status = node.status();
-    const totals = await store.totals();
+    // A failed store is exactly what the operator must see: the view goes out with its last totals.
+    const totals = (this.lastTotals = await store.totals().catch((e: unknown) => {
+      if (e instanceof PostError && e.code === ErrorCodes.UNAVAILABLE) return this.lastTotals;
+      throw e;
+    }));
     const manager = node.replicas.snapshot?.context;
     const hosted = status.users.hosted;
     return {
@@ -259,20 +266,24 @@ export class InspectionPublisher {
 
 // ---- the actor tree --------------------------------------------------------------------------------
 
-/** The supervisor and its children (and theirs), bounded in depth and breadth, as JSON. */
-export function actorsJson(node: PostNode): string {
+/** The supervisor and its children (and theirs) down to `depth` levels, at most INSPECT_ACTORS_PER_LEVEL_MAX per level: the node's /state. */
+export function actorTree(node: PostNode, depth = INSPECT_ACTOR_DEPTH_MAX): ActorNode {
   const snap = node.supervisorSnapshot;
-  const root = (depth: number): ActorNode => ({
+  return {
     id: 'node',
     status: snap?.status ?? 'stopped',
     value: snap?.value,
     ...describeChildren((snap?.children ?? {}) as Record<string, AnyActorRef | undefined>, depth),
-  });
+  };
+}
+
+/** The actor tree as JSON for an inspect frame: shallower until it fits the frame. */
+export function actorsJson(node: PostNode): string {
   for (let depth = INSPECT_ACTOR_DEPTH_MAX; depth >= 1; depth--) {
-    const json = JSON.stringify(root(depth));
+    const json = JSON.stringify(actorTree(node, depth));
     if (json.length <= INSPECT_ACTORS_JSON_CHARS_MAX) return json;
   }
-  return JSON.stringify({ id: 'node', status: snap?.status ?? 'stopped', value: 'tree too large to publish' });
+  return JSON.stringify({ id: 'node', status: node.supervisorSnapshot?.status ?? 'stopped', value: 'tree too large to publish' });
 }
 
 function describeChildren(children: Record<string, AnyActorRef | undefined>, depth: number): { children?: ActorNode[]; more?: number } {

@@ -11,7 +11,11 @@
 //   ├── mailGateway      the IMAP and SMTP listeners (one session actor per connection)
 //   └── globalRouter     on a gateway node: its membership of the global ring
 //
-// Children start in this order and stop in reverse.
+// Children start in this order and stop in reverse. Each (re)start of the store, router,
+// replicaManager, notifier and mailGateway children runs a fresh service object built by the child's
+// factory (actors/supervised.ts); the other actors reach them through handles that always mean the
+// running one (RouterHandle, Notifier, StoreBinding, PostNode's getters), so nothing a crashed child
+// held in memory outlives it.
 import 'reflect-metadata';
 import { Subject, type Subscription } from 'rxjs';
 import { container as rootContainer, type DependencyContainer, instanceCachingFactory } from 'tsyringe';
@@ -21,24 +25,30 @@ import { type Clock, type Log, publishQuietly, type Random, type Transport } fro
 import { type ChildSpec, EscalationError, supervisorMachine } from '../machines/supervisor.machine';
 import { childOf } from '../machines/host';
 import { transportMachine } from '../machines/transport.machine';
-import type { NodeCertificate } from '../protocol/identity';
-import { MAIL_QUOTA_BYTES_PER_USER_DEFAULT, type OverlayTimings } from '../protocol/limits';
+import type { NodeCertificate, UserCertificate } from '../protocol/identity';
+import type { Envelope } from '../protocol/notify';
+import { MAIL_QUOTA_BYTES_PER_USER_DEFAULT, type OverlayTimings, STORAGE_TIMINGS } from '../protocol/limits';
 import type { LocalStore } from '../infra/store/port';
-import { storeMachine } from '../machines/store.machine';
 import type { StorageTimings } from '../protocol/limits';
 import { ControlService } from './control';
 import { ReplicaManagerService } from './storage/replicaManager';
+import { Peers } from './storage/peers';
+import { StorageClient } from './storage/storageClient';
+import { StoreBinding } from './localStore';
+import { RouterHandle } from './routerHandle';
+import { Supervised } from './supervised';
 import { type HostedUserStore, MemoryHostedUsers } from '../infra/files/hostedUsers';
 import type { KdfLimits } from '../crypto/keystore';
 import type { StorageSigner } from '../crypto/insertAuth';
 import { PostMailbox } from './mail/postMailbox';
 import { DropHandlers } from './notify/dropHandlers';
-import { Notifier } from './notify/notifier';
+import { Notifier, NotifierService } from './notify/notifier';
 import { TransportHeadWatch } from './users/natsHeadWatch';
 import { Directory, UserHost } from './users/userHost';
+import { StandbyHost } from './users/standbyHost';
 import { LoginCache } from './users/logins';
 import { LogWriterHost } from './users/logWriterHost';
-import { MailGatewayService, type MailGatewayOptions } from './mail/mailGateway';
+import { MailGatewayService, type MailGatewayDeps, type MailGatewayOptions } from './mail/mailGateway';
 import { metricsObserver } from './mail/mailMetrics';
 import { PostSubmission } from './mail/postSubmission';
 import { Federation } from './federation/federation';
@@ -62,7 +72,15 @@ export const Tokens = {
   Identity: Symbol('Identity'),
   Options: Symbol('Options'),
   Store: Symbol('Store'),
+  RouterChild: Symbol('RouterChild'),
+  ReplicaManagerChild: Symbol('ReplicaManagerChild'),
+  NotifierChild: Symbol('NotifierChild'),
+  MailGatewayChild: Symbol('MailGatewayChild'),
+  GlobalRouterChild: Symbol('GlobalRouterChild'),
 } as const;
+
+/** The node supervisor's children that fault injection may crash (tests; the control protocol offers CRASHABLE_ACTORS). */
+export type SupervisedChild = CrashableActor | 'store' | 'replicaManager' | 'mailGateway' | 'globalRouter';
 
 export interface NodeAdapters {
   readonly transport: Transport;
@@ -77,6 +95,11 @@ export interface NodeAdapters {
   readonly log: Log;
   /** The node's local database, already open (LMDB on disk; the simulator's memory disk). */
   readonly store: LocalStore;
+  /**
+   * Open the database again, for a restarted store actor (LMDB: a fresh environment on the same
+   * directory). Absent (the simulator's memory disk), a restart keeps the same handle.
+   */
+  readonly reopenStore?: () => LocalStore | Promise<LocalStore>;
 }
 
 export interface NodeIdentity {
@@ -103,6 +126,8 @@ export interface NodeOptions {
   readonly control?: boolean;
   /** Where hosted users' sealed credentials are kept (the node's data folder; memory in the simulator). */
   readonly hostedUsers?: HostedUserStore;
+  /** Where the grants of the users this node is a standby host for are kept (sealed to its key). */
+  readonly standbyGrants?: HostedUserStore;
   /** Argon2id limits for keystores created or opened here (cheap ones in the simulator). */
   readonly kdf?: KdfLimits;
   /** Fault injection for scenarios: a notification delivered but not yet acknowledged when the node dies. */
@@ -113,6 +138,8 @@ export interface NodeOptions {
   readonly gatewayUser?: string;
   /** A gateway node: also a member of the global ring, carrying requests between organisations. */
   readonly gateway?: boolean;
+  /** How long a failed local store answers UNAVAILABLE before the supervisor reopens it (STORE_FAILED_HOLD_MS). */
+  readonly storeFailedHoldMs?: number;
 }
 
 export interface RestartReport {
@@ -123,13 +150,17 @@ export interface RestartReport {
 
 export class PostNode {
   readonly id: string;
-  readonly router: RouterService;
-  readonly replicas: ReplicaManagerService;
+  /** The running router, whichever object the supervisor started last. */
+  readonly router: RouterHandle;
+  /** Sending, and the users registered to receive; the running notifier service serves them. */
   readonly notifier: Notifier;
   readonly logWriters: LogWriterHost;
   readonly users: UserHost;
+  /** The users this node stands in for when their home node is gone (issue 13). */
+  readonly standby: StandbyHost;
   readonly mailbox: PostMailbox;
-  readonly mail: MailGatewayService;
+  /** The local database as the actors use it (UNAVAILABLE while the store actor is not open). */
+  readonly store: StoreBinding;
   /** On a gateway node: its membership of the global ring and the requests it carries. */
   readonly gateway: GatewayService | undefined;
   readonly restarts$ = new Subject<RestartReport>();
@@ -140,19 +171,29 @@ export class PostNode {
   private readonly subscriptions: Subscription[] = [];
   private readonly log: Log;
   private readonly control: ControlService | undefined;
+  private readonly routerChild: Supervised<RouterService>;
+  private readonly replicaChild: Supervised<ReplicaManagerService>;
+  private readonly notifierChild: Supervised<NotifierService>;
+  private readonly mailChild: Supervised<MailGatewayService>;
+  private readonly globalChild: Supervised<RouterService> | undefined;
 
   constructor(private readonly c: DependencyContainer) {
     const identity = c.resolve<NodeIdentity>(Tokens.Identity);
     this.id = identity.cert.nodeId;
     this.metrics = c.resolve(Metrics);
-    this.router = c.resolve(RouterService);
-    this.replicas = c.resolve(ReplicaManagerService);
+    this.store = c.resolve(StoreBinding);
+    this.routerChild = c.resolve(Tokens.RouterChild);
+    this.router = c.resolve(RouterHandle);
+    this.replicaChild = c.resolve(Tokens.ReplicaManagerChild);
+    this.notifierChild = c.resolve(Tokens.NotifierChild);
     this.notifier = c.resolve(Notifier);
     this.logWriters = c.resolve(LogWriterHost);
     this.users = c.resolve(UserHost);
+    this.standby = c.resolve(StandbyHost);
     this.mailbox = c.resolve(PostMailbox);
-    this.mail = c.resolve(MailGatewayService);
+    this.mailChild = c.resolve(Tokens.MailGatewayChild);
     this.gateway = c.resolve<NodeOptions>(Tokens.Options).gateway ? c.resolve(GatewayService) : undefined;
+    this.globalChild = this.gateway ? c.resolve(Tokens.GlobalRouterChild) : undefined;
     this.log = c.resolve<Log>(Tokens.Log);
     const options = c.resolve<NodeOptions>(Tokens.Options);
     this.control = options.control ? c.resolve(ControlService) : undefined;
@@ -162,28 +203,52 @@ export class PostNode {
     return this.c.resolve<Transport>(Tokens.Transport);
   }
 
+  /** The running replica manager (a fresh object after each restart). */
+  get replicas(): ReplicaManagerService {
+    return this.replicaChild.current;
+  }
+
+  /** The running mail gateway (a fresh object after each restart). */
+  get mail(): MailGatewayService {
+    return this.mailChild.current;
+  }
+
+  /** The running service object of a supervised child: a restart builds a new one (tests compare them). */
+  service(child: 'router' | 'replicaManager' | 'notifier' | 'mailGateway'): object {
+    return { router: this.routerChild, replicaManager: this.replicaChild, notifier: this.notifierChild, mailGateway: this.mailChild }[child].current as object;
+  }
+
   start(): this {
     const options = this.c.resolve<NodeOptions>(Tokens.Options);
     const clock = this.c.resolve<Clock>(Tokens.Clock);
+    // A child's logic() builds its fresh service (a restart) before the supervisor spawns it; attach
+    // binds that service to the actor right after.
     const attach: Record<string, (ref: AnyActorRef) => void> = {
       transport: (ref) => this.bindTransport(ref),
-      store: (ref) => ref.send({ type: 'OPENED' }),
-      router: (ref) => this.router.attach(ref as any),
-      replicaManager: (ref) => this.replicas.attach(ref as any),
-      notifier: (ref) => this.notifier.attach(ref as any),
+      store: (ref) => this.store.attach(ref as any),
+      router: (ref) => this.routerChild.current.attach(ref as any),
+      replicaManager: (ref) => this.replicaChild.current.attach(ref as any),
+      notifier: (ref) => this.notifierChild.current.attach(ref as any),
       logWriter: (ref) => this.logWriters.attach(ref),
-      mailGateway: (ref) => this.mail.attach(ref as any),
-      globalRouter: (ref) => this.gateway?.globalRouter.attach(ref as any),
+      mailGateway: (ref) => this.mailChild.current.attach(ref as any),
+      globalRouter: (ref) => this.gateway?.globalRouter.current.attach(ref as any),
+    };
+    const started = <S>(child: Supervised<S>, adopt?: (service: S) => void): S => {
+      const service = child.start();
+      adopt?.(service);
+      return service;
     };
     const children: ChildSpec[] = [
       { id: 'transport', logic: () => transportMachine },
-      { id: 'store', logic: () => storeMachine },
-      { id: 'router', logic: () => this.router.logic(), input: this.router.input },
-      { id: 'replicaManager', logic: () => this.replicas.logic(), input: this.replicas.input },
-      { id: 'notifier', logic: () => this.notifier.logic() },
+      { id: 'store', logic: () => this.store.logic(), input: this.store.input },
+      { id: 'router', logic: () => started(this.routerChild, (r) => this.router.adopt(r)).logic(), input: this.routerChild.current.input },
+      { id: 'replicaManager', logic: () => started(this.replicaChild).logic(), input: this.replicaChild.current.input },
+      { id: 'notifier', logic: () => started(this.notifierChild, (n) => this.notifier.adopt(n)).logic() },
       { id: 'logWriter', logic: () => this.logWriters.logic() },
-      { id: 'mailGateway', logic: () => this.mail.logic() },
-      ...(this.gateway ? [{ id: 'globalRouter', logic: () => this.gateway!.globalRouter.logic(), input: this.gateway.globalRouter.input }] : []),
+      { id: 'mailGateway', logic: () => started(this.mailChild).logic() },
+      ...(this.gateway
+        ? [{ id: 'globalRouter', logic: () => started(this.globalChild!, (r) => this.gateway!.globalRouter.adopt(r)).logic(), input: this.gateway.globalRouter.current.input }]
+        : []),
     ];
     const machine = supervisorMachine.provide({
       actions: {
@@ -213,6 +278,7 @@ export class PostNode {
     this.control?.start();
     this.gateway?.start();
     void this.users.start().catch((e: Error) => this.log.error('user.host.failed', { error: e.message }));
+    void this.standby.start().catch((e: Error) => this.log.error('standby.failed', { error: e.message }));
     return this;
   }
 
@@ -227,10 +293,11 @@ export class PostNode {
 
   /**
    * Fault injection: `child` fails as a programming error would (the router at its next effect, the
-   * notifier and logWriter at once), and the supervisor restarts it.
+   * others at once), and the supervisor restarts it.
    */
-  injectCrash(child: CrashableActor): void {
+  injectCrash(child: SupervisedChild): void {
     if (child === 'router') return this.router.injectCrash();
+    if (child === 'globalRouter') return this.gateway?.globalRouter.injectCrash();
     const ref = childOf(this.supervisor, child);
     if (ref?.getSnapshot().status === 'active') ref.send({ type: 'CRASH' });
   }
@@ -264,11 +331,13 @@ export class PostNode {
       ringId: identity.trust.ringId,
       replicationFactor: identity.replicationFactor,
       ...this.router.status(),
+      store: { state: this.store.state },
       actors: snap ? Object.fromEntries(Object.entries(snap.children).map(([id, ref]) => [id, describeState(ref as AnyActorRef)])) : {},
       restarts: snap?.context.restartsTotal ?? {},
       ...this.replicas.totals(),
       signingKey: Buffer.from(identity.cert.signingKey).toString('hex'),
       users: this.users.status(),
+      standby: this.standby.status(),
       logs: this.logWriters.openLogs(),
       mail: this.mail.endpoints(),
       ...(this.gateway ? { global: { state: this.gateway.globalRouter.state, leafSet: this.gateway.globalRouter.leafSet() } } : {}),
@@ -279,16 +348,17 @@ export class PostNode {
   async stop(): Promise<void> {
     this.control?.stop();
     this.gateway?.stop();
-    this.gateway?.globalRouter.detach();
+    this.gateway?.globalRouter.current.detach();
     await this.mail.close();
     this.mailbox.close();
+    this.standby.stop();
     this.users.stop();
     this.replicas.detach();
     if (this.supervisor?.getSnapshot().status === 'active') this.supervisor.send({ type: 'STOP' });
-    this.router.detach();
+    this.router.current.detach();
     for (const s of this.subscriptions.splice(0)) s.unsubscribe();
     await this.transport.close();
-    await this.c.resolve<LocalStore>(Tokens.Store).close();
+    await this.store.close();
   }
 }
 
@@ -306,101 +376,149 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
   c.register(Tokens.Transport, { useValue: transport });
   c.register(Tokens.Clock, { useValue: adapters.clock });
   c.register(Tokens.Random, { useValue: adapters.random });
-  c.register(Tokens.Log, { useValue: adapters.log.child({ node: identity.cert.nodeId.slice(0, 12) }) });
+  const log = adapters.log.child({ node: identity.cert.nodeId.slice(0, 12) });
+  c.register(Tokens.Log, { useValue: log });
   c.register(Tokens.Identity, { useValue: identity });
-  c.register(Tokens.Store, { useValue: adapters.store });
+  const store = new StoreBinding({ store: adapters.store, reopen: adapters.reopenStore, log, holdMs: options.storeFailedHoldMs });
+  c.register(StoreBinding, { useValue: store });
+  c.register(Tokens.Store, { useValue: store });
   c.register(Tokens.Options, { useValue: options });
-  c.register(Metrics, { useValue: new Metrics() });
+  const metrics = new Metrics();
+  c.register(Metrics, { useValue: metrics });
   c.register(LogWriterHost, { useValue: new LogWriterHost(adapters.log.child({ node: identity.cert.nodeId.slice(0, 12), actor: 'logWriter' })) });
-  c.register(RouterService, {
+  const storageTimings = options.storageTimings ?? STORAGE_TIMINGS;
+
+  // ---- the router child: a fresh RouterService each start (a new epoch for its message ids) ----
+  c.register(Tokens.RouterChild, {
     useFactory: instanceCachingFactory(
       (d) =>
-        new RouterService({
-          transport: d.resolve(Tokens.Transport),
-          clock: d.resolve(Tokens.Clock),
-          log: d.resolve(Tokens.Log),
-          ringId: identity.trust.ringId,
-          verifyPeer: (cert, nowMs) => verifyNodeCertificateSync(cert, identity.trust, nowMs),
-          cert: identity.cert,
-          signingSecretKey: identity.signingSecretKey,
-          timings: options.timings,
-          leafHalf: options.leafHalf,
-          epoch: Buffer.from(adapters.random.bytes(6)).toString('base64url'),
-          metrics: d.resolve(Metrics),
+        new Supervised<RouterService>('router', {
+          build: () =>
+            new RouterService({
+              transport,
+              clock: adapters.clock,
+              log,
+              ringId: identity.trust.ringId,
+              verifyPeer: (cert, nowMs) => verifyNodeCertificateSync(cert, identity.trust, nowMs),
+              cert: identity.cert,
+              signingSecretKey: identity.signingSecretKey,
+              timings: options.timings,
+              leafHalf: options.leafHalf,
+              epoch: Buffer.from(adapters.random.bytes(6)).toString('base64url'),
+              metrics: d.resolve(Metrics),
+            }),
+          retire: (old) => old.retire(),
         }),
     ),
   });
-  c.register(ReplicaManagerService, {
+  c.register(RouterHandle, { useFactory: instanceCachingFactory((d) => new RouterHandle(d.resolve<Supervised<RouterService>>(Tokens.RouterChild).current)) });
+
+  // ---- the replicaManager child: fresh handlers, passes and subscriptions each start ----
+  c.register(Tokens.ReplicaManagerChild, {
     useFactory: instanceCachingFactory(
       (d) =>
-        new ReplicaManagerService({
-          transport: d.resolve(Tokens.Transport),
-          clock: d.resolve(Tokens.Clock),
-          log: d.resolve(Tokens.Log),
-          metrics: d.resolve(Metrics),
-          router: d.resolve(RouterService),
-          trust: identity.trust,
-          store: d.resolve(Tokens.Store),
-          nodeSigner: nodeSigner(identity),
-          replicationFactor: identity.replicationFactor,
-          convergenceSecret: identity.convergenceSecret,
-          timings: options.storageTimings,
-          quotaBytes: options.quotaBytes,
+        new Supervised<ReplicaManagerService>('replicaManager', {
+          build: () =>
+            new ReplicaManagerService({
+              transport,
+              clock: adapters.clock,
+              log,
+              metrics: d.resolve(Metrics),
+              router: d.resolve(RouterHandle),
+              trust: identity.trust,
+              store,
+              nodeSigner: nodeSigner(identity),
+              replicationFactor: identity.replicationFactor,
+              convergenceSecret: identity.convergenceSecret,
+              timings: options.storageTimings,
+              quotaBytes: options.quotaBytes,
+            }),
+          retire: (old) => old.detach(),
         }),
     ),
   });
+  const replicas = () => c.resolve<Supervised<ReplicaManagerService>>(Tokens.ReplicaManagerChild).current;
+  // The ring's storage as the other actors use it: a client holds no state, and finds replicas through
+  // whichever replica manager runs.
+  const peers = new Peers(transport, identity.trust.ringId);
+  const clientFor = (signer: StorageSigner) =>
+    new StorageClient(
+      {
+        peers,
+        clock: adapters.clock,
+        timings: storageTimings,
+        replicationFactor: identity.replicationFactor,
+        convergenceSecret: identity.convergenceSecret,
+        locate: (id, extra) => replicas().locate(id, extra),
+        observe: (op, ok, ms) => metrics.observe('post_storage_client_ms', 'Replicated reads and writes this node made, by operation and outcome', ms, { op, outcome: ok ? 'ok' : 'failed' }),
+      },
+      signer,
+    );
+  const nodeStorage = clientFor(nodeSigner(identity));
+  const storageFor = (user: UnlockedUser) => new FederatedStorage(clientFor(userSigner(user)), c.resolve(Federation));
+
   c.register(Federation, {
     useValue: new Federation({ transport, log: adapters.log, own: identity.trust, federated: identity.federated ?? [] }),
+  });
+
+  // ---- the notifier child: fresh inboxes (subscriptions, queues) and drop handlers each start ----
+  const notifierDeps = (federation: Federation) => ({
+    transport,
+    peers,
+    clock: adapters.clock,
+    random: adapters.random,
+    log,
+    metrics,
+    ringId: identity.trust.ringId,
+    trusted: () => federation.trusted(),
+    replicationFactor: identity.replicationFactor,
+    timings: storageTimings,
+    locate: (id: string, extra: number) => replicas().locate(id, extra),
+    faults: options.faults,
+    foreignDropPut: async (recipient: UserCertificate, dropId: string, envelope: Envelope) => {
+      const ring = federation.ringOf(recipient.ringId);
+      if (!ring) throw new PostError(ErrorCodes.NOT_AUTHORISED, `${recipient.address}: ${recipient.org} is not federated with ${identity.trust.org}`);
+      await federation.dropPut(ring, dropId, envelope);
+    },
   });
   c.register(Notifier, {
     useFactory: instanceCachingFactory((d) => {
       const federation = d.resolve(Federation);
-      const replicas = d.resolve(ReplicaManagerService);
-      const router = d.resolve(RouterService);
-      const metrics = d.resolve(Metrics);
-      const log = d.resolve<Log>(Tokens.Log);
-      const transport = d.resolve<Transport>(Tokens.Transport);
-      const drops = new DropHandlers({
-        store: () => adapters.store,
-        trusted: () => federation.trusted(),
-        ringId: identity.trust.ringId,
-        clock: adapters.clock,
-        log,
-        metrics,
-        publish: (subject, bytes) => publishQuietly(transport, subject, bytes, log),
-      });
-      router.registerFrames('notify.', (frame, msg) => drops.handle(frame, msg));
-      return new Notifier({
-        transport,
-        peers: replicas.peers,
-        clock: adapters.clock,
-        random: adapters.random,
-        log,
-        metrics,
-        ringId: identity.trust.ringId,
-        trusted: () => federation.trusted(),
-        replicationFactor: identity.replicationFactor,
-        timings: replicas.timings,
-        locate: (id, extra) => replicas.locate(id, extra),
-        faults: options.faults,
-        foreignDropPut: async (recipient, dropId, envelope) => {
-          const ring = federation.ringOf(recipient.ringId);
-          if (!ring) throw new PostError(ErrorCodes.NOT_AUTHORISED, `${recipient.address}: ${recipient.org} is not federated with ${identity.trust.org}`);
-          await federation.dropPut(ring, dropId, envelope);
+      return new Notifier(notifierDeps(federation));
+    }),
+  });
+  c.register(Tokens.NotifierChild, {
+    useFactory: instanceCachingFactory((d) => {
+      const federation = d.resolve(Federation);
+      const router = d.resolve(RouterHandle);
+      return new Supervised<NotifierService>('notifier', {
+        build: () => {
+          // The replica side of inbox drops belongs to the notifier: a fresh one with each start.
+          const drops = new DropHandlers({
+            store: () => store,
+            trusted: () => federation.trusted(),
+            ringId: identity.trust.ringId,
+            clock: adapters.clock,
+            log,
+            metrics,
+            publish: (subject, bytes) => publishQuietly(transport, subject, bytes, log),
+          });
+          router.registerFrames('notify.', (frame, msg) => drops.handle(frame, msg));
+          return new NotifierService(notifierDeps(federation));
         },
+        retire: (old) => old.retire(),
       });
     }),
   });
   c.register(LoginCache, {
-    useFactory: instanceCachingFactory((d) => new LoginCache({ storage: d.resolve(ReplicaManagerService).storage, trust: identity.trust, clock: adapters.clock })),
+    useFactory: instanceCachingFactory(() => new LoginCache({ storage: nodeStorage, trust: identity.trust, clock: adapters.clock })),
   });
   c.register(PostMailbox, {
     useFactory: instanceCachingFactory((d) => {
-      const replicas = d.resolve(ReplicaManagerService);
       return new PostMailbox({
         logins: d.resolve(LoginCache),
-        storage: replicas.storage,
-        storageFor: (user) => new FederatedStorage(replicas.client(userSigner(user)), d.resolve(Federation)),
+        storage: nodeStorage,
+        storageFor,
         trust: identity.trust,
         clock: adapters.clock,
         random: adapters.random,
@@ -415,8 +533,7 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
   });
   c.register(UserHost, {
     useFactory: instanceCachingFactory((d) => {
-      const replicas = d.resolve(ReplicaManagerService);
-      const router = d.resolve(RouterService);
+      const router = d.resolve(RouterHandle);
       const mailbox = d.resolve(PostMailbox);
       return new UserHost({
         nodeSigningSecretKey: identity.signingSecretKey,
@@ -426,26 +543,45 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
         log: d.resolve<Log>(Tokens.Log),
         store: options.hostedUsers ?? new MemoryHostedUsers(),
         notifier: d.resolve(Notifier),
-        nodeStorage: replicas.storage,
-        storageFor: (user) => new FederatedStorage(replicas.client(userSigner(user)), d.resolve(Federation)),
+        nodeStorage,
+        storageFor,
         headWatch: new TransportHeadWatch(transport, identity.trust.ringId, d.resolve<Log>(Tokens.Log)),
         mailbox: () => mailbox,
         logRegistry: d.resolve(LogWriterHost),
         ringReady: () => router.state === 'ready',
-        refreshIntervalMs: replicas.timings.refreshIntervalMs,
-        directory: new Directory({ storage: replicas.storage, trust: identity.trust, clock: adapters.clock, federation: d.resolve(Federation) }),
+        refreshIntervalMs: storageTimings.refreshIntervalMs,
+        directory: new Directory({ storage: nodeStorage, trust: identity.trust, clock: adapters.clock, federation: d.resolve(Federation) }),
       });
     }),
   });
-  c.register(MailGatewayService, {
+  c.register(StandbyHost, {
     useFactory: instanceCachingFactory((d) => {
-      const replicas = d.resolve(ReplicaManagerService);
+      const router = d.resolve(RouterHandle);
+      return new StandbyHost({
+        nodeId: identity.cert.nodeId,
+        nodeSigningSecretKey: identity.signingSecretKey,
+        trust: identity.trust,
+        clock: adapters.clock,
+        log: d.resolve<Log>(Tokens.Log),
+        store: options.standbyGrants ?? new MemoryHostedUsers(),
+        nodeStorage,
+        overlay: { ready: () => router.state === 'ready', leafSet: () => router.leafSet(), covers: (id) => router.knowsReplicas(id, 1), changes$: router.stateChanges$ },
+        heartbeatIntervalMs: router.current.input.timings.heartbeatIntervalMs,
+        users: d.resolve(UserHost),
+        mailbox: d.resolve(PostMailbox),
+      });
+    }),
+  });
+
+  // ---- the mailGateway child: fresh listeners each start; the login guard and rate outlive it ----
+  c.register(Tokens.MailGatewayChild, {
+    useFactory: instanceCachingFactory((d) => {
       const users = d.resolve(UserHost);
       const submission = new PostSubmission({
         trust: identity.trust,
         clock: adapters.clock,
         log: d.resolve<Log>(Tokens.Log),
-        nodeStorage: replicas.storage,
+        nodeStorage,
         logins: d.resolve(LoginCache),
         visit: (record) => d.resolve(PostMailbox).visit(record),
         directory: users.directory,
@@ -453,43 +589,64 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
         appFor: (user) => users.appFor(user),
         gatewayUser: options.gatewayUser ? () => users.users.get(options.gatewayUser!.toLowerCase())?.user : undefined,
       });
-      return new MailGatewayService(
-        {
-          authenticator: d.resolve(PostMailbox).authenticator,
-          submission,
-          clock: adapters.clock,
-          log: d.resolve<Log>(Tokens.Log),
-          metrics: d.resolve(Metrics),
-          accountOf: (username) => normaliseAddress(username, identity.trust.org),
-          observer: metricsObserver(d.resolve(Metrics)),
+      const mail = options.mail ?? {};
+      const deps: MailGatewayDeps = {
+        authenticator: d.resolve(PostMailbox).authenticator,
+        submission,
+        clock: adapters.clock,
+        log: d.resolve<Log>(Tokens.Log),
+        metrics: d.resolve(Metrics),
+        accountOf: (username) => normaliseAddress(username, identity.trust.org),
+        observer: metricsObserver(d.resolve(Metrics)),
+      };
+      const first = new MailGatewayService(deps, mail);
+      let closing: Promise<void> | undefined;
+      return new Supervised<MailGatewayService>('mailGateway', {
+        // The login guard and submission rate are security bounds, not the gateway's working state: a
+        // client that could crash the gateway must not reset its own throttle by doing so.
+        build: () =>
+          closing === undefined
+            ? first
+            : new MailGatewayService({ ...deps, loginGuard: first.loginGuard, senderRate: first.senderRate, predecessorClosed: closing }, mail),
+        retire: (old) => {
+          closing = old.close('Server restarting; reconnect in a moment');
         },
-        options.mail ?? {},
-      );
+      });
+    }),
+  });
+  // ---- on a gateway, the globalRouter child: the same node id in the global ring, whose members are
+  // the gateways of every federated organisation; a fresh RouterService each start ----
+  const globalTransport = adapters.globalTransport ?? transport;
+  c.register(Tokens.GlobalRouterChild, {
+    useFactory: instanceCachingFactory((d) => {
+      const federation = d.resolve(Federation);
+      const trusted = () => federation.trusted();
+      const globalMetrics = new Metrics();
+      return new Supervised<RouterService>('globalRouter', {
+        build: () =>
+          new RouterService({
+            transport: globalTransport,
+            clock: adapters.clock,
+            log: d.resolve(Tokens.Log),
+            ringId: GLOBAL_RING_ID,
+            verifyPeer: (cert, nowMs) => {
+              const trust = trusted().find((t) => t.ringId === cert.ringId && t.org === cert.org);
+              return trust ? verifyNodeCertificateSync(cert, trust, nowMs) : { ok: false, code: ErrorCodes.WRONG_RING, reason: `${cert.org} is not a federated organisation` };
+            },
+            cert: identity.cert,
+            signingSecretKey: identity.signingSecretKey,
+            timings: options.timings,
+            leafHalf: options.leafHalf,
+            epoch: Buffer.from(adapters.random.bytes(6)).toString('base64url'),
+            metrics: globalMetrics,
+          }),
+        retire: (old) => old.retire(),
+      });
     }),
   });
   c.register(GatewayService, {
     useFactory: instanceCachingFactory((d) => {
-      const federation = d.resolve(Federation);
-      const trusted = () => federation.trusted();
-      // The same node id in the global ring, whose members are the gateways of every federated organisation.
-      const globalTransport = adapters.globalTransport ?? transport;
-      const globalRouter = new RouterService({
-        transport: globalTransport,
-        clock: adapters.clock,
-        log: d.resolve(Tokens.Log),
-        ringId: GLOBAL_RING_ID,
-        verifyPeer: (cert, nowMs) => {
-          const trust = trusted().find((t) => t.ringId === cert.ringId && t.org === cert.org);
-          return trust ? verifyNodeCertificateSync(cert, trust, nowMs) : { ok: false, code: ErrorCodes.WRONG_RING, reason: `${cert.org} is not a federated organisation` };
-        },
-        cert: identity.cert,
-        signingSecretKey: identity.signingSecretKey,
-        timings: options.timings,
-        leafHalf: options.leafHalf,
-        epoch: Buffer.from(adapters.random.bytes(6)).toString('base64url'),
-        metrics: new Metrics(),
-      });
-      const replicas = d.resolve(ReplicaManagerService);
+      const globalRouter = new RouterHandle(d.resolve<Supervised<RouterService>>(Tokens.GlobalRouterChild).current);
       const notifier = d.resolve(Notifier);
       return new GatewayService({
         transport: transport,
@@ -499,7 +656,7 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
         own: identity.trust,
         federated: () => identity.federated ?? [],
         globalRouter,
-        storage: replicas.storage,
+        storage: nodeStorage,
         storeEnvelope: (dropId, envelope) => notifier.storeEnvelope(dropId, envelope),
       });
     }),

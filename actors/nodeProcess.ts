@@ -19,8 +19,8 @@ import { CryptoRandom } from '../infra/random';
 import type { Log } from '../infra/ports';
 import type { FromPolicy } from '../mail/smtp/senderAlignment';
 import type { SenderRateLimits } from '../mail/smtp/senderRate';
-import { NODE_STOP_GRACE_MS, OVERLAY_TIMINGS } from '../protocol/limits';
-import { InspectionPublisher } from './inspection';
+import { NODE_STOP_GRACE_MS, OVERLAY_TIMINGS, type StorageTimings } from '../protocol/limits';
+import { actorTree, InspectionPublisher } from './inspection';
 import { createNode, type PostNode } from './node';
 
 export interface NodeProcessOptions {
@@ -47,6 +47,8 @@ export interface NodeProcessOptions {
   readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
   /** Stream every actor transition to the XState inspector at this WebSocket URL. */
   readonly inspectUrl?: string;
+  /** Leases and GC passes other than the defaults (a lab that watches garbage collection). */
+  readonly storageTimings?: StorageTimings;
 }
 
 /** Where @statelyai/inspect's WebSocket inspector (and its relay, createInspectorServer) listens by default. */
@@ -55,7 +57,8 @@ export const DEFAULT_INSPECT_URL = 'ws://localhost:8080';
 export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode> {
   const files = readNode(opts.dataDir);
   const log = new JsonLog(process.stdout, { level: opts.logLevel ?? 'info', clock: wallClock, bindings: { node: files.cert.nodeId.slice(0, 12) } });
-  const store = await LmdbStore.open(join(opts.dataDir, 'store'));
+  const storeDir = join(opts.dataDir, 'store');
+  const store = LmdbStore.open(storeDir);
   const security = natsClientSecurity(opts.natsUrls, opts.nats ?? {});
   const nodeId = files.cert.nodeId;
   const transport = await NatsTransport.connect({ ...security, name: nodeId, inboxPrefix: replyPrefix(nodeId), log });
@@ -75,7 +78,7 @@ export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode
       : undefined;
   const inspector = opts.inspectUrl ? connectInspector(opts.inspectUrl, log) : undefined;
   const node = createNode(
-    { transport, ...(globalTransport ? { globalTransport } : {}), clock: wallClock, random: new CryptoRandom(), log, store },
+    { transport, ...(globalTransport ? { globalTransport } : {}), clock: wallClock, random: new CryptoRandom(), log, store, reopenStore: () => LmdbStore.open(storeDir) },
     {
       cert: files.cert,
       signingSecretKey: files.signingSecretKey,
@@ -87,8 +90,10 @@ export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode
     },
     {
       timings: OVERLAY_TIMINGS,
+      ...(opts.storageTimings ? { storageTimings: opts.storageTimings } : {}),
       control: true,
       hostedUsers: new FileHostedUsers(opts.dataDir),
+      standbyGrants: new FileHostedUsers(opts.dataDir, 'standby'),
       mail: {
         imapPort: opts.imapPort,
         smtpPort: opts.smtpPort,
@@ -105,9 +110,10 @@ export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode
   );
   node.start();
   // The node's view for the lab dashboard, on subjects.inspect(ring, node) (actors/inspection.ts).
-  const inspection = new InspectionPublisher({ transport, clock: wallClock, log, node, store });
+  const inspection = new InspectionPublisher({ transport, clock: wallClock, log, node, store: node.store });
   inspection.start();
-  const http = await startHttpServer({ state: () => node.status(), metrics: () => node.metrics.render() }, { port: opts.httpPort ?? 8025 });
+  // /state: the node's status with its whole actor tree (status().actors names only the supervisor's children).
+  const http = await startHttpServer({ state: () => ({ ...node.status(), actorTree: actorTree(node) }), metrics: () => node.metrics.render() }, { port: opts.httpPort ?? 8025 });
   log.info('node.started', { nodeId: node.id, org: files.trust.org, nats: opts.natsUrls, http: http.port });
   let was = '';
   node.router.stateChanges$.subscribe((s) => {

@@ -188,6 +188,21 @@ export class RouterService {
     this.ref = undefined;
   }
 
+  /**
+   * The supervisor replaced this router with a fresh one: stop listening, and fail the routes still
+   * waiting here at once (their results would come to the new router, which never sent them).
+   */
+  retire(): void {
+    this.detach();
+    for (const [msgId, p] of this.pending) {
+      this.deps.clock.clearTimeout(p.timer);
+      p.reject(new PostError(ErrorCodes.NOT_READY, 'the router restarted while this route was in flight; try again'));
+      this.pending.delete(msgId);
+    }
+    this.membership$.complete();
+    this.stateChanges$.complete();
+  }
+
   private detachSubscriptions(): void {
     for (const s of [this.direct, this.join, this.discover]) s?.unsubscribe();
     this.direct = this.join = this.discover = undefined;

@@ -37,7 +37,8 @@ async function addUsers(client: LabClient, lab: LabFile, node: LabNode, users: r
   const failed: { user: MailUser; error: string }[] = [];
   await inPool(users, USER_ADD_CONCURRENCY, async (user, i) => {
     try {
-      await addUser(client, node, lab.orgs[0]!.ca, user.address, user.password);
+      // No standby hosts: the bench measures what hosting costs, and each grant opens the keystore again.
+      await addUser(client, node, lab.orgs[0]!.ca, user.address, user.password, { standbys: 0 });
     } catch (error) {
       failed.push({ user, error: (error as Error).message });
     }

@@ -69,6 +69,15 @@ export function helpText<O extends Options>(spec: CommandSpec<O>): string {
   return lines.join('\n');
 }
 
+/**
+ * `post NAME SUB` where SUB is not one of the command's subcommands: `--help`, `-h` or `help` prints
+ * every subcommand's usage and summary (exit 0); anything else (or nothing) is an error listing them.
+ */
+export function subcommandHelp(name: string, sub: string | undefined, specs: readonly { usage: string; summary: string }[]): void {
+  if (sub === '--help' || sub === '-h' || sub === 'help') return void console.log(specs.map((s) => `usage: ${s.usage}\n  ${s.summary}`).join('\n\n'));
+  throw new CommandError(`${sub ? `unknown command ${sub}` : 'which one?'}\nusage: ${specs.map((s) => s.usage).join('\n       ')}\n(post ${name} --help says more)`);
+}
+
 export function required(value: string | undefined, flag: string, usage: string): string {
   if (value === undefined || value === '') throw new UsageError(`--${flag} is required\nusage: ${usage}`);
   return value;

@@ -8,6 +8,8 @@ export const SignatureDomain = {
   receipt: 'receipt',
   /** A member's authorisation of a storage insert, lease refresh or object put. */
   storageInsert: 'storage-insert',
+  /** A node's repair offer: the blocks it holds and their leases, for a replica to fetch. */
+  storageOffer: 'storage-offer',
   /** The CA's certificate of an operator key. */
   operatorCertificate: 'operator-cert',
   /** An operator's control request to one node. */

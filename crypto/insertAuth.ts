@@ -3,7 +3,7 @@
 // cache) before storing anything.
 import type { MemberCertificate } from '../protocol/identity';
 import { type CertCheck, type RingTrust, verifyMember } from './certificates';
-import { SignatureDomain } from './domains';
+import { SignatureDomain, type SignatureDomainName } from './domains';
 import { sign, verify } from './sign';
 
 /** A member able to sign storage requests: its certificate and its signing secret key. */
@@ -58,12 +58,35 @@ async function knownMember(member: MemberCertificate, trust: RingTrust, nowMs: n
 }
 
 export async function verifyInsert(auth: InsertAuthValue, fields: unknown[], trust: RingTrust, nowMs: number, certChecked?: CertCache): Promise<InsertCheck> {
+  return verifySigned(SignatureDomain.storageInsert, 'insert', auth, fields, trust, nowMs, certChecked);
+}
+
+async function verifySigned(
+  domain: SignatureDomainName,
+  what: string,
+  auth: InsertAuthValue,
+  fields: unknown[],
+  trust: RingTrust,
+  nowMs: number,
+  certChecked?: CertCache,
+): Promise<InsertCheck> {
   const member = await knownMember(auth.member, trust, nowMs, certChecked);
   if (!member.ok) return member;
   const { known } = member;
-  if (!(await verify(SignatureDomain.storageInsert, fields, auth.signature, known.signingKey)))
-    return { ok: false, code: 'BAD_SIGNATURE', reason: `the insert is not signed by ${auth.member.type} ${known.id.slice(0, 12)}` };
+  if (!(await verify(domain, fields, auth.signature, known.signingKey)))
+    return { ok: false, code: 'BAD_SIGNATURE', reason: `the ${what} is not signed by ${auth.member.type} ${known.id.slice(0, 12)}` };
   return { ok: true, memberId: known.id, kind: auth.member.type, signingKey: known.signingKey };
+}
+
+/** A node's repair offer, signed over the offer's digest (storage/repair.ts offerDigest). */
+export async function signOffer(signer: StorageSigner, digest: Uint8Array): Promise<InsertAuthValue> {
+  return { member: signer.member, signature: await sign(SignatureDomain.storageOffer, [digest], signer.secretKey) };
+}
+
+/** A repair offer's authorisation: a node of the ring (only nodes carry other members' leases), signed. */
+export async function verifyOffer(auth: InsertAuthValue, digest: Uint8Array, trust: RingTrust, nowMs: number, certChecked?: CertCache): Promise<InsertCheck> {
+  if (auth.member.type !== 'node') return { ok: false, code: 'NOT_AUTHORISED', reason: `a ${auth.member.type} may not offer blocks for repair; only nodes do` };
+  return verifySigned(SignatureDomain.storageOffer, 'offer', auth, [digest], trust, nowMs, certChecked);
 }
 
 /**

@@ -1,7 +1,7 @@
 // The IMAP session machine: one per connection. States follow RFC 3501 3: notAuthenticated,
 // authenticated, selected, logout; inside each, waiting (for a command), executing, throttled
 // (a penalised reply waits out its delay), plus idling (IDLE), authenticating (a SASL exchange)
-// and upgrading (STARTTLS).
+// upgrading (STARTTLS) and compressing (COMPRESS DEFLATE).
 //
 // The machine is pure: it decides what happens next and names its effects; the connection actor
 // (actors/mail/imapConnection.ts) supplies them with machine.provide(). Timers run on the actor's
@@ -13,6 +13,8 @@
 //   response the command wrote.
 // - STARTTLS: the OK is written, then everything the client sent after STARTTLS in plaintext is
 //   discarded (queue and parser buffer) before the socket is upgraded (CVE-2011-0411 class).
+// - COMPRESS: the OK is written in clear, then the deflate layer goes in; the parser stopped after
+//   the COMPRESS line, and the bytes it holds are the start of the deflate stream (RFC 4978 3).
 // - A penalised reply (bad command beyond the tolerance, failed login) is held for a delay; at the
 //   limit the reply is followed by BYE and the connection closes.
 import { assign, fromPromise, setup } from 'xstate';
@@ -60,7 +62,7 @@ export type ImapSessionEvent =
   | { readonly type: 'LINE_TOO_LONG'; readonly tag: string | undefined }
   | { readonly type: 'MAILBOX_CHANGED' }
   | { readonly type: 'CONNECTION_CLOSED' }
-  | { readonly type: 'SHUTDOWN' }
+  | { readonly type: 'SHUTDOWN'; readonly text?: string }
   /** The frame the machine asked to run (the runFrame effect) finished, or failed as a bug. */
   | { readonly type: 'runFrame.done'; readonly output: CommandOutcome }
   | { readonly type: 'runFrame.error'; readonly error: unknown };
@@ -157,6 +159,7 @@ export const imapSessionMachine = setup({
   actors: {
     flushUpdates: fromPromise<boolean, void>(async () => notProvided('flushUpdates')()),
     upgradeTls: fromPromise<void, void>(async () => notProvided('upgradeTls')()),
+    startCompression: fromPromise<void, void>(async () => notProvided('startCompression')()),
   },
   guards: {
     hasQueuedFrame: ({ context }) => context.queue.length > 0,
@@ -164,6 +167,7 @@ export const imapSessionMachine = setup({
     outcomeIdle: ({ event }) => outcomeOf(event).kind === 'idle',
     outcomeSasl: ({ event }) => outcomeOf(event).kind === 'saslContinue',
     outcomeStartTls: ({ event }) => outcomeOf(event).kind === 'startTls',
+    outcomeCompress: ({ event }) => outcomeOf(event).kind === 'compress',
     penaltyOverLimit: ({ context, event }) => {
       const outcome = asReply(event);
       if (outcome?.penalty === 'failedLogin') return context.failedLogins + 1 >= context.limits.failedLoginsMax;
@@ -238,7 +242,7 @@ export const imapSessionMachine = setup({
     CONNECTION_CLOSED: { target: '.logout' },
     SHUTDOWN: {
       target: '.logout',
-      actions: { type: 'sendStatus', params: { tag: undefined, kind: 'BYE', text: 'Server shutting down' } },
+      actions: { type: 'sendStatus', params: ({ event }) => ({ tag: undefined, kind: 'BYE', text: (event as { text?: string }).text ?? 'Server shutting down' }) },
     },
   },
   states: {
@@ -305,21 +309,22 @@ function serverBug() {
   };
 }
 
+/** The tagged OK of STARTTLS or COMPRESS, sent before the layer under it changes. */
+function layerChangeReply() {
+  return {
+    type: 'sendStatus' as const,
+    params: ({ event }: { event: unknown }) => {
+      const outcome = outcomeOf(event) as Extract<CommandOutcome, { kind: 'startTls' | 'compress' }>;
+      return { tag: outcome.tag, kind: 'OK' as const, text: outcome.text };
+    },
+  };
+}
+
 function startTlsRoute() {
   return {
     guard: 'outcomeStartTls' as const,
     target: 'upgrading',
-    actions: [
-      {
-        type: 'sendStatus' as const,
-        params: ({ event }: { event: unknown }) => {
-          const outcome = outcomeOf(event) as Extract<CommandOutcome, { kind: 'startTls' }>;
-          return { tag: outcome.tag, kind: 'OK' as const, text: outcome.text };
-        },
-      },
-      'discardInput' as const,
-      'clearQueue' as const,
-    ],
+    actions: [layerChangeReply(), 'discardInput' as const, 'clearQueue' as const],
   };
 }
 
@@ -328,7 +333,10 @@ function routeOutcome(level: 'preAuth' | 'authenticatedLevel') {
   const sendReply = { type: 'sendStatus' as const, params: ({ event }: { event: unknown }) => replyParams(asReply(event)!) };
   const special =
     level === 'authenticatedLevel'
-      ? [{ guard: 'outcomeIdle' as const, target: 'idling', actions: 'readIdleEnd' as const }]
+      ? [
+          { guard: 'outcomeIdle' as const, target: 'idling', actions: 'readIdleEnd' as const },
+          { guard: 'outcomeCompress' as const, target: 'compressing', actions: ['readCommands' as const, layerChangeReply()] },
+        ]
       : [
           { guard: 'outcomeSasl' as const, target: 'authenticating', actions: 'readSaslResponse' as const },
           startTlsRoute(),
@@ -371,6 +379,9 @@ function levelStates(level: 'authenticated' | 'selected') {
         on: { 'runFrame.done': routeOutcome('authenticatedLevel'), 'runFrame.error': serverBug() },
       },
       throttled: { after: { throttleDelay: { target: 'waiting', actions: sendHeldReply() } } },
+      compressing: {
+        invoke: { src: 'startCompression' as const, onDone: { target: 'waiting' }, onError: { target: '#imapSession.logout' } },
+      },
       idling: {
         initial: 'listening' as const,
         after: {

@@ -10,6 +10,7 @@ import { notifierMachine } from './notifier.machine';
 import { replicaManagerMachine } from './replicaManager.machine';
 import { routerMachine } from './router.machine';
 import { smtpSessionMachine } from './smtpSession.machine';
+import { standbyMachine } from './standby.machine';
 import { storeMachine } from './store.machine';
 import { supervisorMachine } from './supervisor.machine';
 import { transportMachine } from './transport.machine';
@@ -42,6 +43,7 @@ export const machineRegistry = {
   mailGateway: { machine: mailGatewayMachine, description: 'the mail listeners (IMAP, SMTP submission, inbound MX): stopped, starting, listening, stopping, failed' },
   imapSession: { machine: imapSessionMachine, description: 'one IMAP connection (RFC 3501): notAuthenticated, authenticated, selected, logout; IDLE, SASL, STARTTLS, throttling' },
   smtpSession: { machine: smtpSessionMachine, description: 'one SMTP connection: protocol (greeting to delivering) ∥ conduct (calm ⇄ throttled), then closing, closed' },
+  standby: { machine: standbyMachine, description: 'one user this node is a standby host for: watching, suspecting, delivering (active, handingBack) while the user\'s home node is gone' },
 } as const satisfies Record<string, MachineEntry>;
 
 export type MachineName = keyof typeof machineRegistry;

@@ -8,7 +8,8 @@ export type MailGatewayEvent =
   | { type: 'LISTENING'; endpoints: Record<string, number> }
   | { type: 'FAILED'; error: string }
   | { type: 'STOP' }
-  | { type: 'STOPPED' };
+  | { type: 'STOPPED' }
+  | { type: 'CRASH' };
 
 export const mailGatewayMachine = setup({
   types: { events: {} as MailGatewayEvent, context: {} as { endpoints: Record<string, number>; error?: string } },
@@ -16,11 +17,16 @@ export const mailGatewayMachine = setup({
     /** Effects the gateway actor performs. */
     openListeners: () => {},
     closeListeners: () => {},
+    crash: () => {
+      throw new Error('injected crash (fault injection)');
+    },
   },
 }).createMachine({
   id: 'mailGateway',
   context: { endpoints: {} },
   initial: 'stopped',
+  // Fault injection: the actor fails as a bug would, and its supervisor restarts it.
+  on: { CRASH: { actions: 'crash' } },
   states: {
     stopped: { on: { START: 'starting' } },
     starting: {

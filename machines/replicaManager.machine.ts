@@ -16,6 +16,7 @@ import type { StorageTimings } from '../protocol/limits';
 export type PassName = 'repair' | 'antiEntropy' | 'gc' | 'scrub';
 
 export type ReplicaManagerEvent =
+  | { type: 'CRASH' }
   | { type: 'LEAFSET_CHANGED' }
   | { type: 'PASS_DONE'; pass: PassName }
   | { type: 'PASS_FAILED'; pass: PassName; error: string };
@@ -32,6 +33,9 @@ export const replicaManagerMachine = setup({
   types: { context: {} as ReplicaManagerContext, input: {} as { timings: StorageTimings }, events: {} as ReplicaManagerEvent },
   actions: {
     runPass: (_, _params: { pass: PassName }) => {},
+    crash: () => {
+      throw new Error('injected crash (fault injection)');
+    },
     countPass: assign(({ context, event }, params: { pass: PassName }) =>
       event.type === 'PASS_FAILED'
         ? { failures: { ...context.failures, [params.pass]: context.failures[params.pass] + 1 } }
@@ -57,6 +61,8 @@ export const replicaManagerMachine = setup({
     failures: { repair: 0, antiEntropy: 0, gc: 0, scrub: 0 },
   }),
   type: 'parallel',
+  // Fault injection: the actor fails as a bug would, and its supervisor restarts it.
+  on: { CRASH: { actions: 'crash' } },
   states: {
     repair: {
       initial: 'idle',

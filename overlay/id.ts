@@ -65,9 +65,20 @@ export function digit(id: string, i: number): number {
   return parseInt(id[i]!, 16);
 }
 
-/** The k ids closest to key, closest first. */
+/**
+ * The k ids closest to key, closest first (ties as in `closer`). Each candidate's distance is worked
+ * out once: repair places every key a node holds, so this runs millions of times on a large store.
+ */
 export function kClosest(candidates: Iterable<string>, key: string, k: number): string[] {
-  return [...new Set(candidates)].sort((a, b) => (closer(a, b, key) ? -1 : closer(b, a, key) ? 1 : 0)).slice(0, k);
+  const at = toBig(key);
+  const ranked: { id: string; d: bigint }[] = [];
+  for (const id of new Set(candidates)) {
+    let d = at - toBig(id);
+    if (d < 0n) d += RING;
+    ranked.push({ id, d: d > HALF ? RING - d : d });
+  }
+  ranked.sort((a, b) => (a.d < b.d ? -1 : a.d > b.d ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return ranked.slice(0, k).map((r) => r.id);
 }
 
 export const shortId = (id: string): string => id.slice(0, 8);

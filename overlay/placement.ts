@@ -1,6 +1,6 @@
 // Where objects live: on the k live nodes numerically closest to their id (DESIGN section 3). Pure:
 // callers pass the node's current view (itself plus its leaf set).
-import { kClosest } from './id';
+import { cwDistance, kClosest } from './id';
 
 /** The k nodes (of `self` and `members`) closest to `id`, closest first. */
 export function replicasFor(id: string, self: string, members: readonly string[], k: number): string[] {
@@ -14,3 +14,38 @@ export function isReplica(id: string, self: string, members: readonly string[], 
 
 /** A majority of k replicas: writes succeed once this many stored the value. */
 export const majority = (k: number): number => Math.floor(k / 2) + 1;
+
+/** An arc of the id circle, [lo, hi) clockwise; lo === hi is the whole circle (the store's IdRange). */
+export interface Arc {
+  readonly lo: string;
+  readonly hi: string;
+}
+
+export const WHOLE_CIRCLE: Arc = { lo: '0'.repeat(64), hi: '0'.repeat(64) };
+
+/**
+ * Where the k closest nodes of a key may differ between two views of `self` that differ by the nodes
+ * `changed`: for each, the arc from the k-th node before it to the k-th node after it, in `view` (which
+ * must hold it: the view before a node left, or after one joined). A key outside that arc has k nodes
+ * nearer than the changed one whichever way round, so its replicas are the same in both views.
+ *
+ * The view (self and its leaf set: the nodes following and preceding it) is laid out clockwise with
+ * self in the middle, and an arc stops at its ends: beyond them lie keys whose k closest nodes do not
+ * include self, which this node does not replicate. With fewer than k + 1 nodes on either side, the
+ * whole circle.
+ */
+export function arcsAround(self: string, view: readonly string[], changed: readonly string[], k: number): Arc[] {
+  const members = [...new Set(view)].filter((n) => n !== self);
+  // Self's own keys reach k + 1 nodes out on the side a node left: the view must hold that much both ways.
+  if (members.length < 2 * (k + 1)) return changed.some((n) => members.includes(n)) ? [WHOLE_CIRCLE] : [];
+  // Clockwise from self: the nearer half follows self, the farther half precedes it.
+  const clockwise = members.sort((a, b) => (cwDistance(self, a) < cwDistance(self, b) ? -1 : 1));
+  const following = Math.ceil(clockwise.length / 2);
+  const line = [...clockwise.slice(following), self, ...clockwise.slice(0, following)];
+  const arcs: Arc[] = [];
+  for (const node of changed) {
+    const at = line.indexOf(node);
+    if (at >= 0) arcs.push({ lo: line[Math.max(0, at - k)]!, hi: line[Math.min(line.length - 1, at + k)]! });
+  }
+  return arcs;
+}

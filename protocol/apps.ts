@@ -1,7 +1,7 @@
 // What travels inside a sealed notification: which application it is for, and that application's
 // body. The short-message application (`message`) and mail (`mail`) are the two built in.
-import { arr, bytes, type Infer, obj, str, uint } from './codec';
-import { DROP_ENTRY_BYTES_MAX } from './limits';
+import { arr, bytes, hexBytes, type Infer, obj, str, uint } from './codec';
+import { DROP_ENTRY_BYTES_MAX, ID_BYTES, STANDBY_HOSTS_MAX } from './limits';
 
 export const appPayloadCodec = obj({ app: str({ max: 64 }), body: bytes({ max: DROP_ENTRY_BYTES_MAX }) });
 export type AppPayload = Infer<typeof appPayloadCodec>;
@@ -26,3 +26,18 @@ export type MailBody = Infer<typeof mailBodyCodec>;
 
 /** Credentials a node keeps for a user it hosts (sealed to the node's key). */
 export const hostedUserCodec = obj({ address: str({ max: 320 }), password: str({ max: 1024 }) });
+
+/**
+ * What a standby host of a user keeps (sealed to its node key): the user's unlocked keys, never the
+ * password, and the nodes it stands in for. `standbys` lists the user's standby hosts in order; a
+ * standby takes over when the home and every standby listed before it are gone.
+ */
+export const standbyGrantCodec = obj({
+  address: str({ max: 320 }),
+  home: hexBytes(ID_BYTES),
+  standbys: arr(hexBytes(ID_BYTES), { max: STANDBY_HOSTS_MAX, min: 1 }),
+  signingSecretKey: bytes({ len: 64, max: 64 }),
+  boxSecretKey: bytes({ len: 32, max: 32 }),
+  masterSecret: bytes({ len: 32, max: 32 }),
+});
+export type StandbyGrant = Infer<typeof standbyGrantCodec>;

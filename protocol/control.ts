@@ -35,6 +35,8 @@ export const ObjectGetRequest = defineFrame('control.object.get', obj({ objectId
 export const ObjectPutRequest = defineFrame('control.object.put', obj({ object: signedObjectCodec, replaces: uint() }));
 /** Host a user on this node: its credentials sealed to this node's key (→ {address}). */
 export const UserHostRequest = defineFrame('control.user.host', obj({ sealed: bytes({ max: 4096 }) }));
+/** Make this node a standby host of a user: the grant sealed to this node's key (→ {address, home, rank}). */
+export const UserStandbyRequest = defineFrame('control.user.standby', obj({ sealed: bytes({ max: 4096 }) }));
 /** Short messages (the smallest application on POST's three services). */
 export const MessageSendRequest = defineFrame(
   'control.message.send',
@@ -94,6 +96,7 @@ export const controlPolicy: Readonly<Record<string, ControlRule>> = {
   [ObjectGetRequest.kind]: { role: 'store' },
   [ObjectPutRequest.kind]: { role: 'store' },
   [UserHostRequest.kind]: { role: 'admin' },
+  [UserStandbyRequest.kind]: { role: 'admin' },
   [UsersPullRequest.kind]: { role: 'admin' },
   [ActorCrashRequest.kind]: { role: 'admin' },
   // Made as a user: the operator only carries them; the user's signature is the authority.

@@ -87,6 +87,11 @@ export const ROUTE_QUEUE_MAX = 1024;
 export const SUPERVISOR_RESTARTS_MAX = 5;
 /** ... within this window escalates to the parent (OTP's defaults are 3 in 5 s; we allow a bit more). */
 export const SUPERVISOR_WINDOW_MS = 10_000;
+/**
+ * A failed local store answers UNAVAILABLE this long before its actor fails and the supervisor reopens
+ * the database (a restart counted in the intensity above): long enough not to spin on a full disk.
+ */
+export const STORE_FAILED_HOLD_MS = 1_000;
 
 // ---- processes and the lab ---------------------------------------------------------------------
 /** A node process given this long to stop on SIGTERM before SIGKILL. */
@@ -182,6 +187,11 @@ export interface StorageTimings {
   requestTimeoutMs: number;
   /** Attempts per replica before it counts as failed for this operation. */
   attemptsMax: number;
+  /**
+   * One bulk repair fetch (a frame of up to REPAIR_BATCH_BYTES_MAX): longer than a small request's
+   * timeout, since it queues behind the other fetches on a busy link and a lost one is simply asked again.
+   */
+  bulkRequestTimeoutMs: number;
   /** After a leaf-set change, wait this long for it to settle before moving keys. */
   repairDebounceMs: number;
   /** Periodic anti-entropy pass with the neighbours. */
@@ -197,16 +207,57 @@ export const STORAGE_TIMINGS: StorageTimings = {
   refreshIntervalMs: STORAGE_REFRESH_INTERVAL_MS,
   requestTimeoutMs: 2000,
   attemptsMax: 4,
+  bulkRequestTimeoutMs: 10_000,
   repairDebounceMs: 500,
   antiEntropyIntervalMs: 30_000,
   gcIntervalMs: 300_000,
   scrubIntervalMs: 60_000,
 };
 
+/** `--gc-lease` (seconds) a lab may shorten the lease to: the owners' refresh (a quarter of it) must still get through. */
+export const GC_LEASE_S_MIN = 20;
+/** `--gc-interval` (seconds): from one GC pass a second (watching it) to the default's order. */
+export const GC_INTERVAL_S_MIN = 1;
+export const GC_INTERVAL_S_MAX = 3600;
+
+/**
+ * Storage timings with a short lease and frequent GC passes, to watch garbage collection in a lab
+ * (`post node start --gc-lease --gc-interval`): owners refresh what they still reference four times
+ * per lease, so only what nobody references expires.
+ */
+export function gcWatchTimings(leaseS: number, gcIntervalS: number): StorageTimings {
+  const leaseMs = leaseS * 1000;
+  return { ...STORAGE_TIMINGS, leaseMs, refreshIntervalMs: Math.min(STORAGE_TIMINGS.refreshIntervalMs, Math.floor(leaseMs / 4)), gcIntervalMs: gcIntervalS * 1000 };
+}
+
 /** Local blocks re-verified per scrub pass (bounds the disk reads one pass costs). */
 export const SCRUB_BLOCKS_PER_PASS = 256;
-/** Transfers (pushes or fetches) one repair pass keeps in flight. */
+/** Arcs (around nodes that left or joined) a repair pass looks at; beyond this many it looks at every key held. */
+export const REPAIR_ARCS_MAX = 64;
+/** Transfers (offers, object pushes, drop syncs) one repair pass keeps in flight. */
 export const REPAIR_TRANSFERS_IN_FLIGHT_MAX = 8;
+/**
+ * Bytes of blocks one bulk repair fetch returns: a frame (FRAME_BYTES_MAX) less room for its ids and
+ * headers. One full 1 MiB block, or up to STORAGE_BATCH_IDS_MAX small ones (mail is mostly small).
+ */
+export const REPAIR_BATCH_BYTES_MAX = FRAME_BYTES_MAX - 128 * 1024;
+/** Bulk fetches a replica keeps in flight to one source: the link stays busy while a reply is verified and stored. */
+export const REPAIR_FETCHES_PER_SOURCE_MAX = 2;
+/**
+ * Bulk fetches a replica keeps awaiting their answers, over all its sources (~7.5 MiB on the way).
+ * Everything else this node receives (heartbeats, NATS PONGs) queues behind them on its one
+ * connection: at a few tens of MB/s they must drain well within a heartbeat period and the client's
+ * ping deadline, or repair traffic gets live nodes declared dead and connections dropped (32 in
+ * flight did both on the lab).
+ */
+export const REPAIR_FETCHES_AWAITING_MAX = 4;
+/** Bulk fetches not yet settled (awaiting, or verified and stored): bounds repair memory to this many frames (~15 MiB). */
+export const REPAIR_FETCHES_IN_FLIGHT_MAX = 8;
+/**
+ * Offered blocks a replica remembers until fetched (~150 bytes each, so ~30 MiB at most); offers beyond
+ * it are answered "not held" and offered again at the holder's next pass.
+ */
+export const REPAIR_QUEUE_BLOCKS_MAX = 200_000;
 /** Bytes a user (or node) may have charged to it on one replica (per-user quota). */
 export const QUOTA_BYTES_PER_MEMBER = 10 * 1024 * 1024 * 1024;
 /** A user's mail (the sizes of their messages) when the organisation sets no limit: IMAP QUOTA reports it. */
@@ -316,6 +367,28 @@ export const DROP_LIST_ENTRIES_MAX = 256;
 export const MESSAGES_LOG_ITEMS_MAX = 100_000;
 /** A hosted user that cannot be unlocked yet (ring not joined, replicas away) is tried again this often. */
 export const USER_UNLOCK_RETRY_MS = 2000;
+/** Standby hosts an organisation gives each user by default: the next nodes after the user's home in the ring (issue 13). */
+export const STANDBY_HOSTS_DEFAULT = 2;
+/** Most standby hosts of one user: each holds the user's keys, so their number bounds the exposure. */
+export const STANDBY_HOSTS_MAX = 4;
+/**
+ * A standby takes over delivery once the home node (and every standby before it) has been out of its
+ * leaf set this many heartbeat intervals, on top of the suspicion timeout that removed it: a quick
+ * restart of the home moves nothing.
+ */
+export const STANDBY_TAKEOVER_HEARTBEATS = 3;
+/**
+ * A standby whose leaf set fell to half or less within this many heartbeat intervals is more likely
+ * cut off by a partition than its user's home is dead: it stands down until the ring or the home
+ * returns (two writers on the two sides of a partition would lose one side's INBOX entries).
+ * Covers the spread of one partition's removals (suspicion timeout) plus the takeover delay.
+ */
+export const STANDBY_CUTOFF_WINDOW_HEARTBEATS = 10;
+/**
+ * A standby hands delivery back once the home has been in its leaf set again this many heartbeat
+ * intervals (time for the home to unlock its users); both deliver meanwhile, exactly once.
+ */
+export const STANDBY_HANDBACK_HEARTBEATS = 3;
 /** Bytes of drop entries in one pull or sync page: stays well inside one frame (FRAME_BYTES_MAX). */
 export const DROP_PAGE_BYTES_MAX = 1024 * 1024;
 /** A recipient's certificate is re-read from the directory after this long (how late a revocation bites senders). */

@@ -45,6 +45,37 @@ export const ObjectData = defineFrame('storage.object.data', obj({ found: bool()
 export const Has = defineFrame('storage.has', obj({ blocks: ids, objects: ids, verify: bool() }));
 export const HasReply = defineFrame('storage.has.reply', obj({ blocks: arr(bool(), { max: STORAGE_BATCH_IDS_MAX }), objects: arr(uint(), { max: STORAGE_BATCH_IDS_MAX }) }));
 
+/** A block as a repair offer names it: its lease and inserter (what the new copy keeps) and its size. */
+export const offeredBlockCodec = obj({ id, expiresAtMs: uint(), insertedBy: id, sizeBytes: uint({ max: BLOCK_BYTES_MAX }) });
+export type OfferedBlock = Infer<typeof offeredBlockCodec>;
+
+/**
+ * Repair, pull side: a node holding these blocks tells a node that should hold them too. The replica
+ * answers which it holds already (hash-verified now when `verify`, for a hand-over) and fetches the
+ * others from the offerer with BlocksGet, verifying each. Only nodes offer (they carry other members'
+ * leases); signed fields: [storage/repair.ts offerDigest(blocks)].
+ */
+export const BlockOffer = defineFrame(
+  'storage.block.offer',
+  obj({ blocks: arr(offeredBlockCodec, { max: STORAGE_BATCH_IDS_MAX }), verify: bool(), auth: insertAuthCodec }),
+);
+/** When ok, `held[i]`: blocks[i] is here already; `queued`: how many of the others will be fetched (the rest: offer again later). */
+export const BlockOfferReply = defineFrame(
+  'storage.block.offer.reply',
+  obj({ ok: bool(), code, message, held: opt(arr(bool(), { max: STORAGE_BATCH_IDS_MAX })), queued: opt(uint({ max: STORAGE_BATCH_IDS_MAX })) }),
+);
+/**
+ * Repair's bulk read: the blocks the source holds among `ids`, in order, as many as fit in
+ * REPAIR_BATCH_BYTES_MAX (the fetcher asks for fewer ids than that by their offered sizes). A block
+ * not held comes back without bytes; ids beyond the byte budget are left out. Not verified by the
+ * source: the fetching replica verifies every block before storing it.
+ */
+export const BlocksGet = defineFrame('storage.blocks.get', obj({ ids }));
+export const BlocksData = defineFrame(
+  'storage.blocks.data',
+  obj({ blocks: arr(obj({ id, block: opt(bytes({ max: BLOCK_BYTES_MAX })) }), { max: STORAGE_BATCH_IDS_MAX }) }),
+);
+
 /** Extend leases. Signed fields: [BLAKE2b of the concatenated ids, expiresAtMs]. */
 export const Refresh = defineFrame('storage.refresh', obj({ ids, expiresAtMs: uint(), auth: insertAuthCodec }));
 
@@ -52,7 +83,7 @@ const digest = obj({ count: uint(), xor: hexBytes(ID_BYTES) });
 /** Anti-entropy: a digest of what the replica holds in an arc [lo, hi) of the circle. */
 export const Digest = defineFrame('storage.digest', obj({ lo: id, hi: id }));
 export const DigestReply = defineFrame('storage.digest.reply', obj({ blocks: digest, objects: digest }));
-/** Anti-entropy: list the blocks or the objects the replica holds in an arc, a page at a time. */
+/** Anti-entropy: list the blocks or the objects the replica holds in an arc, a page at a time (blocks as an offer). */
 export const Scan = defineFrame(
   'storage.scan',
   obj({ what: oneOf(['blocks', 'objects'] as const), lo: id, hi: id, afterId: opt(id), limit: uint({ max: STORAGE_BATCH_IDS_MAX }) }),
@@ -60,9 +91,11 @@ export const Scan = defineFrame(
 export const ScanReply = defineFrame(
   'storage.scan.reply',
   obj({
-    blocks: arr(obj({ id, expiresAtMs: uint(), insertedBy: id }), { max: STORAGE_BATCH_IDS_MAX }),
+    blocks: arr(offeredBlockCodec, { max: STORAGE_BATCH_IDS_MAX }),
     objects: arr(obj({ id, seq: uint() }), { max: STORAGE_BATCH_IDS_MAX }),
     more: bool(),
+    /** A page of blocks is an offer: signed like BlockOffer by the answering node (absent without blocks). */
+    auth: opt(insertAuthCodec),
   }),
 );
 

@@ -20,6 +20,8 @@ export interface ScenarioPlan {
   readonly extraChecks?: (env: ScenarioEnv, history: History) => Promise<CheckResult[]>;
   /** The workload under faults keeps this fraction of the run's unfaulted rate (default SCENARIO_THROUGHPUT_FLOOR_FRACTION). */
   readonly throughputFloorFraction?: number;
+  /** What this environment lacks for the scenario (how to start it instead), checked before the workload; undefined: it can run. */
+  readonly missing?: (env: ScenarioEnv) => string | undefined;
 }
 
 export interface Verdict {
@@ -37,6 +39,35 @@ export interface Verdict {
 const ACTOR_CRASH_ROUNDS = 2;
 /** actor-crash: restart counts before the faults, per run. */
 const crashBaselines = new WeakMap<History, Map<string, Record<string, number>>>();
+
+/** home-node-down: what its faults saw, judged by its extra checks. */
+const homeNodeDownSeen = new WeakMap<History, CheckResult[]>();
+/** home-node-down: mails sent to the user while only a standby can deliver, and how long to wait for each step. */
+const HOME_NODE_DOWN = { standbyMails: 6, pauseMs: 1_000, visibleMs: 15_000, takeoverMs: 60_000, handbackMs: 60_000, pollMs: 250 };
+
+/** Send a mail inside a scenario's faults, recorded in its history like the workload's. */
+async function sendRecorded(env: ScenarioEnv, history: History, from: string, to: string, what: string): Promise<string> {
+  const op = history.mail(from, to, `home-node-down ${history.run} ${what} ${from}->${to}`);
+  const r = await env.sendMail(op.from, op.to, op.subject);
+  history.complete(op, r.outcome, r.error);
+  return op.subject;
+}
+
+/** Poll `check` every HOME_NODE_DOWN.pollMs until it holds or `withinMs` passed; the time it took, or undefined. */
+async function waitFor(env: ScenarioEnv, withinMs: number, check: () => Promise<boolean>): Promise<number | undefined> {
+  const started = env.now();
+  while (env.now() - started <= withinMs) {
+    if (await check()) return env.now() - started;
+    await env.wait(HOME_NODE_DOWN.pollMs);
+  }
+  return undefined;
+}
+
+/** gc-expunged: mails stored (half of them expunged) and their bodies' size. */
+const GC_MAILS = 6;
+const GC_BODY_BYTES = 64 * 1024;
+/** gc-expunged: what the nodes held before the mails, with them, and after the lease; the kept mails. */
+const gcRuns = new WeakMap<History, { before: number; stored: number; after: number; expungedBytes: number; kept: { subject: string; body: string }[] }>();
 
 /** Nodes that host no user: killing them takes no user offline (the workload keeps sending). */
 const spareNodes = (env: ScenarioEnv) => env.nodes().filter((n) => !env.userNodes().includes(n));
@@ -203,6 +234,135 @@ export const scenarios: readonly ScenarioPlan[] = [
             : flagsKept
               ? 'identical folders, both flags set'
               : `identical folders, but a flag one device set is missing (flag operations: ${flagged.join(', ')})`,
+        },
+      ];
+    },
+  },
+  {
+    name: 'home-node-down',
+    description: 'a user\'s home node dies while mail keeps coming: the mail shows on a login on another node, then reaches INBOX through a standby host with no login at all; the home comes back and takes over again',
+    envs: ['sim', 'lab'],
+    async faults(env, history) {
+      const seen: CheckResult[] = [];
+      homeNodeDownSeen.set(history, seen);
+      const users = [...env.users()].sort();
+      let user: string | undefined;
+      for (const u of users) if (!user && (await env.standbys(u)).length > 0) user = u;
+      if (!user) throw new Error('no user has standby hosts: create the lab\'s users with standby hosts (post lab up and post user add give two by default)');
+      const home = env.homeOf(user);
+      const standbyNodes = (await env.standbys(user)).map((s) => s.node);
+      const senders = users.filter((u) => env.homeOf(u) !== home);
+      const from = (i: number) => pick(senders, i);
+      history.fault(`kill ${home.slice(0, 12)}, home of ${user}`);
+      await env.kill(home);
+      const killedAt = env.now();
+
+      // The user logs in on another node (neither home nor standby): new mail shows there.
+      const elsewhere = env.nodes().sort().find((n) => n !== home && !standbyNodes.includes(n));
+      if (!elsewhere) throw new Error('every live node is the user\'s home or standby: the scenario needs one more node');
+      const device = await env.device(user, elsewhere);
+      const subject = await sendRecorded(env, history, from(0), user, 'while logged in elsewhere');
+      const visibleMs = await waitFor(env, HOME_NODE_DOWN.visibleMs, async () => (await device.list('INBOX')).has(subject));
+      await device.close();
+      seen.push({
+        name: 'visible on a login elsewhere while the home node is down',
+        ok: visibleMs !== undefined,
+        detail: visibleMs !== undefined ? `shown on ${elsewhere.slice(0, 12)} ${Math.round(visibleMs)} ms after its submission` : `not shown on ${elsewhere.slice(0, 12)} within ${HOME_NODE_DOWN.visibleMs} ms`,
+      });
+      // That node forgets the login (a restart, instead of waiting out the mailbox's linger): from now
+      // on nobody is logged in as the user anywhere, and mail keeps coming.
+      history.fault(`restart ${elsewhere.slice(0, 12)}: the login elsewhere is gone`);
+      await env.restart(elsewhere);
+      for (let i = 1; i <= HOME_NODE_DOWN.standbyMails; i++) {
+        await sendRecorded(env, history, from(i), user, `with no login #${i}`);
+        await env.wait(HOME_NODE_DOWN.pauseMs);
+      }
+      let via: { node: string; delivered: number } | undefined;
+      const tookMs = await waitFor(env, HOME_NODE_DOWN.takeoverMs, async () => {
+        via = (await env.standbys(user)).find((s) => s.state.startsWith('delivering') && s.delivered >= HOME_NODE_DOWN.standbyMails);
+        return via !== undefined;
+      });
+      seen.push({
+        name: 'delivered through a standby host with no login',
+        ok: tookMs !== undefined,
+        detail: via
+          ? `standby ${via.node.slice(0, 12)} delivered ${via.delivered} mails; all in by ${Math.round((env.now() - killedAt) / 1000)} s after the home died`
+          : `no standby delivered the ${HOME_NODE_DOWN.standbyMails} mails within ${HOME_NODE_DOWN.takeoverMs} ms (${JSON.stringify(await env.standbys(user))})`,
+      });
+      return [home, user];
+    },
+    async heal(env, history, [home, user]) {
+      if (!home || !user) return;
+      history.fault(`restart ${home.slice(0, 12)}, home of ${user}`, 'heal');
+      await env.restart(home);
+      const tookMs = await waitFor(env, HOME_NODE_DOWN.handbackMs, async () => (await env.standbys(user)).every((s) => !s.state.startsWith('delivering')));
+      homeNodeDownSeen.get(history)?.push({
+        name: 'the standby hands delivery back to the returning home',
+        ok: tookMs !== undefined,
+        detail: tookMs !== undefined ? `handed back ${Math.round(tookMs)} ms after the home restarted` : `a standby still delivers ${HOME_NODE_DOWN.handbackMs} ms after the home restarted`,
+      });
+    },
+    async extraChecks(_env, history) {
+      return homeNodeDownSeen.get(history) ?? [{ name: 'home-node-down ran its faults', ok: false, detail: 'no record of the faults' }];
+    },
+  },
+  {
+    name: 'gc-expunged',
+    description: 'a user stores mails with content of their own and expunges half; after the lease and GC passes the expunged content is collected and everything still referenced is kept',
+    envs: ['lab'],
+    missing: (env) => (env.gcTimings?.() && env.storedBytes ? undefined : 'gc-expunged needs a lab with short leases: post lab up --users 2 --gc-lease 30 --gc-interval 2'),
+    async faults(env, history) {
+      const gc = env.gcTimings?.();
+      if (!gc || !env.storedBytes) throw new Error('gc-expunged started without short leases (missing() says what to do)');
+      const device = await env.device(env.users()[0]!, env.userNodes().sort()[0]!);
+      if (!device.appendBody || !device.expunge || !device.read) throw new Error(`the ${env.kind}'s devices cannot append, expunge and read back`);
+      try {
+        // Bodies of their own (unique to the run, so no other copy converges with them).
+        const mails = Array.from({ length: GC_MAILS }, (_, i) => {
+          const subject = `gc-expunged ${history.run} mail ${i}`;
+          const line = `${subject}: content that only this mail holds\r\n`;
+          return { subject, body: line.repeat(Math.ceil(GC_BODY_BYTES / line.length)) };
+        });
+        const before = await env.storedBytes();
+        history.fault(`store ${GC_MAILS} mails of ${GC_BODY_BYTES} bytes`);
+        for (const m of mails) if ((await device.appendBody('GC', m.subject, m.body)) !== 'ok') throw new Error(`APPEND of "${m.subject}" did not complete`);
+        const stored = await env.storedBytes();
+        const [expunged, kept] = [mails.slice(0, GC_MAILS / 2), mails.slice(GC_MAILS / 2)];
+        history.fault(`expunge ${expunged.length} of them; wait out the lease (${gc.leaseMs / 1000} s) and GC passes`);
+        if ((await device.expunge('GC', expunged.map((m) => m.subject))) !== 'ok') throw new Error('EXPUNGE did not complete');
+        // A block's lease ends at most one lease after its last refresh; then a GC pass collects it.
+        await env.wait(gc.leaseMs + 3 * gc.gcIntervalMs + 5_000);
+        gcRuns.set(history, { before, stored, after: await env.storedBytes(), expungedBytes: expunged.length * mails[0]!.body.length, kept });
+      } finally {
+        await device.close();
+      }
+    },
+    async extraChecks(env, history) {
+      const run = gcRuns.get(history);
+      if (!run) return [{ name: 'expunged content is collected', ok: false, detail: 'the GC phase did not run' }];
+      const device = await env.device(env.users()[0]!, env.userNodes().sort()[0]!);
+      const unreadable: string[] = [];
+      try {
+        for (const m of run.kept) if (!(await device.read!('GC', m.subject))?.toString('utf8').includes(m.body)) unreadable.push(m.subject);
+      } finally {
+        await device.close();
+      }
+      const k = env.k;
+      const freed = run.stored - run.after;
+      // Encryption and layout add a little to each copy; mail, logs and receipts of the workload a little more.
+      const wantFreed = 0.9 * run.expungedBytes * k;
+      const keptBytes = run.kept.reduce((n, m) => n + m.body.length, 0) * k;
+      const mb = (n: number) => `${(n / 1048576).toFixed(2)} MiB`;
+      return [
+        {
+          name: 'expunged content is collected after its lease',
+          ok: freed >= wantFreed,
+          detail: `${mb(run.stored)} stored with the mails, ${mb(run.after)} after the lease: ${mb(freed)} freed of ${mb(run.expungedBytes * k)} expunged (k=${k})`,
+        },
+        {
+          name: 'everything still referenced is kept',
+          ok: unreadable.length === 0 && run.after - run.before >= 0.9 * keptBytes,
+          detail: unreadable.length ? `unreadable after the lease: ${unreadable.join(', ')}` : `${run.kept.length} kept mails read back whole; ${mb(run.after - run.before)} still stored for ${mb(keptBytes)} kept`,
         },
       ];
     },

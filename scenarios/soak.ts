@@ -32,12 +32,12 @@ export interface SoakVerdict extends Verdict {
   readonly faults: readonly SoakFault[];
 }
 
-/** The scenarios a soak draws its faults from: every one that runs on this env. */
-export const soakPlans = (kind: 'sim' | 'lab'): ScenarioPlan[] => scenarios.filter((s) => s.envs.includes(kind));
+/** The scenarios a soak draws its faults from: every one that runs on this env as it is (see ScenarioPlan.missing). */
+export const soakPlans = (env: ScenarioEnv): ScenarioPlan[] => scenarios.filter((s) => s.envs.includes(env.kind) && !s.missing?.(env));
 
 export async function runSoak(env: ScenarioEnv, opts: { minutes: number; seed: string }): Promise<SoakVerdict> {
   if (!(opts.minutes > 0 && opts.minutes <= SCENARIO_SOAK.minutesMax)) throw new RangeError(`a soak lasts more than 0 and at most ${SCENARIO_SOAK.minutesMax} minutes, not ${opts.minutes}`);
-  const plans = soakPlans(env.kind);
+  const plans = soakPlans(env);
   const random = new SimRandom(opts.seed).fork(SOAK);
   const history = new History(() => env.now(), Math.round(env.now()).toString(36));
   return env.run(async () => {

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // One-time set-up for a fresh machine, run by `npm test` and `npm run lab`: installs the npm
 // dependencies when missing or stale, and the system packages the tests use (nats-server; openssl for
-// the NATS TLS certificates; docker-compose to validate the compose lab; isync for the mbsync test;
-// chromium for the dashboard's browser test) when they are missing and this user can install them.
-// Otherwise it says how.
+// the NATS TLS certificates; docker-compose to validate the compose lab; docker.io and debootstrap to
+// run it (the test starts dockerd and builds a stand-in base image where no image registry is
+// reachable); isync, fetchmail, offlineimap3 and mutt for the real-client IMAP tests; chromium for the
+// dashboard's browser tests) when they are missing and this user can install them. Otherwise it says how.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -45,7 +46,14 @@ const system = [
   // Makes the NATS TLS CA and server certificates of every lab (infra/nats/tls.ts).
   ['openssl', 'openssl', true],
   ['docker-compose', 'docker-compose', true], // validates the compose lab (no Docker engine needed)
+  // The compose lab run for real: the Docker engine (the test starts dockerd as root) and debootstrap
+  // for a stand-in of the Dockerfile's base image (infra/docker/stand-in-base.sh).
+  ['dockerd', 'docker.io', false],
+  ['debootstrap', 'debootstrap', false],
   ['mbsync', 'isync', false],
+  ['fetchmail', 'fetchmail', false],
+  ['offlineimap', 'offlineimap3', false],
+  ['mutt', 'mutt', false],
   // Headless browser for the lab dashboard's browser test (playwright-core drives it; it downloads nothing).
   ['chromium', 'chromium', false],
 ];

@@ -5,7 +5,7 @@
 //   const d = await applyObjectPut(store, incoming, msg.replacesSeq);   // d.accept, or d.code + d.current
 //   const r = await applyBlockPut(store, id, bytes, { expiresAtMs, insertedBy });
 import { matchesBlockId } from '../crypto/convergent';
-import type { BlockMeta, LocalStore, PutBlockResult } from '../infra/store/port';
+import type { BlockMeta, BlockWrite, LocalStore, PutBlockResult } from '../infra/store/port';
 import { ErrorCodes, type Result, err, ok } from '../protocol/errors';
 import { BLOCK_BYTES_MAX, STORE_CAS_ATTEMPTS_MAX } from '../protocol/limits';
 import { checkSignedObject, decidePut, type PutDecision, type SignedObject, versionHash } from './signedObject';
@@ -21,6 +21,60 @@ export async function applyBlockPut(
   if (bytes.length > BLOCK_BYTES_MAX) return err(ErrorCodes.DATA_TOO_LARGE, `block ${id} of ${bytes.length} bytes exceeds ${BLOCK_BYTES_MAX}`);
   if (!matchesBlockId(Buffer.from(id, 'hex'), bytes)) return err(ErrorCodes.BLOCK_CORRUPT, `block ${id}: its bytes do not hash to its id; refused`);
   return ok(await store.putBlock(id, bytes, lease));
+}
+
+/** A block arriving at a replica, with the lease and inserter it is to be kept under. */
+export interface BlockArrival {
+  readonly id: string;
+  readonly bytes: Uint8Array;
+  readonly expiresAtMs: number;
+  readonly insertedBy: string;
+}
+
+export type ArrivalOutcome = Result<{ created: boolean }>;
+
+/**
+ * Take blocks as a replica (DESIGN 3): each must hash to its id and, if new here, fit its inserter's
+ * quota; its lease is capped at `leaseCapAtMs`. The good ones are stored in one durable write, a bad
+ * one is refused alone. Outcomes in the order of `arrivals`.
+ */
+export async function acceptBlocks(
+  store: LocalStore,
+  arrivals: readonly BlockArrival[],
+  opts: { quotaBytes: number; leaseCapAtMs: number },
+): Promise<ArrivalOutcome[]> {
+  const outcomes: ArrivalOutcome[] = new Array(arrivals.length);
+  const writes: BlockWrite[] = [];
+  const written: number[] = [];
+  /** Bytes charged to each inserter here, counting the new blocks of this batch so far. */
+  const charged = new Map<string, number>();
+  for (const [i, a] of arrivals.entries()) {
+    const what = `block ${a.id.slice(0, 16)}`;
+    if (a.bytes.length > BLOCK_BYTES_MAX) {
+      outcomes[i] = err(ErrorCodes.DATA_TOO_LARGE, `${what} of ${a.bytes.length} bytes exceeds ${BLOCK_BYTES_MAX}`);
+      continue;
+    }
+    if (!matchesBlockId(Buffer.from(a.id, 'hex'), a.bytes)) {
+      outcomes[i] = err(ErrorCodes.BLOCK_CORRUPT, `${what}: its bytes do not hash to its id; refused`);
+      continue;
+    }
+    if (!(await store.hasBlock(a.id))) {
+      const used = charged.get(a.insertedBy) ?? (await store.bytesUsedBy(a.insertedBy));
+      if (used + a.bytes.length > opts.quotaBytes) {
+        outcomes[i] = err(
+          ErrorCodes.QUOTA_EXCEEDED,
+          `${what}: ${a.insertedBy.slice(0, 12)} would use ${used + a.bytes.length} bytes here, over its quota of ${opts.quotaBytes}`,
+        );
+        continue;
+      }
+      charged.set(a.insertedBy, used + a.bytes.length);
+    }
+    writes.push({ id: a.id, bytes: a.bytes, lease: { expiresAtMs: Math.min(a.expiresAtMs, opts.leaseCapAtMs), insertedBy: a.insertedBy } });
+    written.push(i);
+  }
+  const results = await store.putBlocks(writes);
+  results.forEach((r, j) => (outcomes[written[j]!] = ok({ created: r.created })));
+  return outcomes;
 }
 
 export type LocalBlock = { status: 'ok'; bytes: Uint8Array; meta: BlockMeta } | { status: 'missing' } | { status: 'corrupt'; meta: BlockMeta };

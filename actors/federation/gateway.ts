@@ -14,7 +14,7 @@ import type { Envelope } from '../../protocol/notify';
 import { GATEWAY_QUEUE_GROUP, subjects } from '../../protocol/subjects';
 import { encodeSignedObject } from '../../storage/signedObjectCodec';
 import type { Metrics } from '../metrics';
-import type { RouterService } from '../router';
+import type { RouterHandle } from '../routerHandle';
 import type { StorageClient } from '../storage/storageClient';
 
 export interface GatewayDeps {
@@ -26,8 +26,8 @@ export interface GatewayDeps {
   readonly metrics: Metrics;
   readonly own: RingTrust;
   readonly federated: () => readonly RingTrust[];
-  /** This node in the global ring. */
-  readonly globalRouter: RouterService;
+  /** This node in the global ring (whichever router object its supervised child runs). */
+  readonly globalRouter: RouterHandle;
   /** This node's storage client in its own ring. */
   readonly storage: StorageClient;
   /** Store a notification in a drop of this ring (the notifier's write session). */
@@ -45,7 +45,7 @@ export class GatewayService {
     this.log = deps.log.child({ actor: 'gateway' });
   }
 
-  get globalRouter(): RouterService {
+  get globalRouter(): RouterHandle {
     return this.deps.globalRouter;
   }
 

@@ -17,6 +17,7 @@ import { ImapParser } from '../../mail/imap/parser';
 import { ImapSession, type ResponseOutput } from '../../mail/imap/session';
 import { workEffect } from '../../machines/work';
 import { imapSessionMachine, type ImapSessionLimits, type RunFrameInput, type StatusParams } from '../../machines/imapSession.machine';
+import { DeflateStream } from './deflateStream';
 import type { MailCommandObserver } from './mailMetrics';
 
 export interface ImapConnectionOptions {
@@ -86,13 +87,22 @@ export class ImapConnection {
         runFrame: workEffect('runFrame', async (input: RunFrameInput) => {
           const started = performance.now();
           const outcome = await runFrame(this.session, input.frame, input.mode);
+          // The framer stopped after this COMPRESS line; refused, what follows is plaintext after all.
+          if (this.parser.heldBy === input.frame && outcome.kind !== 'compress') {
+            this.parser.release();
+            queueMicrotask(() => this.pump());
+          }
           if (outcome.kind === 'reply' && outcome.command) options.observer?.imap(outcome.command, outcome.status, performance.now() - started);
+          if (outcome.kind === 'startTls' || outcome.kind === 'compress') {
+            options.observer?.imap(outcome.kind === 'compress' ? 'COMPRESS' : 'STARTTLS', 'OK', performance.now() - started);
+          }
           return outcome;
         }),
       },
       actors: {
         flushUpdates: fromPromise(() => this.session.flushUpdates(true)),
         upgradeTls: fromPromise(() => this.upgrade()),
+        startCompression: fromPromise(() => this.startCompression()),
       },
     });
     this.actor = createActor(machine, { input: { limits: options.limits ?? {} }, clock: options.clock });
@@ -119,9 +129,9 @@ export class ImapConnection {
     this.actor.start();
   }
 
-  /** Server shutdown: BYE and close. */
-  shutdown(): void {
-    if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'SHUTDOWN' });
+  /** Server shutdown: BYE (with `text`, when the server says why) and close. */
+  shutdown(text?: string): void {
+    if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'SHUTDOWN', ...(text ? { text } : {}) });
     else this.end();
   }
 
@@ -253,6 +263,23 @@ export class ImapConnection {
     this.socket = secure;
     this.session.tlsActive = true;
     this.bind(secure);
+  }
+
+  /** COMPRESS DEFLATE accepted: the OK leaves in clear, everything after it is deflated both ways. */
+  private async startCompression(): Promise<void> {
+    const plain = this.socket;
+    await this.flushOutbox();
+    if (this.ended || plain.destroyed) return; // the client left: onClose has released the session
+    this.unbind(plain);
+    const head = this.parser.takeRemaining();
+    const compressed = new DeflateStream(plain, head);
+    this.socket = compressed;
+    this.session.compressionActive = true;
+    this.bind(compressed);
+    if (this.paused) {
+      this.paused = false;
+      plain.resume();
+    }
   }
 
   private end(): void {

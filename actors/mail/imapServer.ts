@@ -44,7 +44,8 @@ export interface ImapServer {
   readonly port: number;
   /** Open connections. */
   readonly connectionCount: number;
-  close(): Promise<void>;
+  /** `reason`: the BYE text sessions get (default: server shutting down). */
+  close(reason?: string): Promise<void>;
 }
 
 export async function startImapServer(options: ImapServerOptions): Promise<ImapServer> {
@@ -119,10 +120,10 @@ export async function startImapServer(options: ImapServerOptions): Promise<ImapS
     get connectionCount() {
       return connections.size;
     },
-    async close() {
+    async close(reason?: string) {
       accepting = false;
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const connection of connections) connection.shutdown();
+      for (const connection of connections) connection.shutdown(reason);
       const allClosed = Promise.all([...connections].map((c) => c.closed));
       await new Promise<void>((resolve) => {
         const timer = options.clock.setTimeout(() => {

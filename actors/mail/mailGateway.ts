@@ -42,6 +42,14 @@ export interface MailGatewayDeps {
   readonly accountOf?: (username: string) => string;
   /** Told of every IMAP and SMTP command answered (the node's /metrics). */
   readonly observer?: MailCommandObserver;
+  /**
+   * The node's login guard and submission rate, when they must outlive this service (a restarted
+   * gateway must not forget a password-guessing client or a sender over its rate); a fresh one else.
+   */
+  readonly loginGuard?: LoginGuard;
+  readonly senderRate?: SenderRate;
+  /** The listeners of the gateway this one replaces, still closing: ports are opened after them. */
+  readonly predecessorClosed?: Promise<void>;
 }
 
 export class MailGatewayService {
@@ -58,13 +66,17 @@ export class MailGatewayService {
     private readonly deps: MailGatewayDeps,
     private readonly options: MailGatewayOptions,
   ) {
-    this.loginGuard = new LoginGuard({
+    this.loginGuard = deps.loginGuard ?? MailGatewayService.loginGuard(deps, options);
+    this.senderRate = deps.senderRate ?? new SenderRate(deps.clock, options.submissionRate);
+  }
+
+  private static loginGuard(deps: Pick<MailGatewayDeps, 'clock' | 'log' | 'metrics' | 'accountOf'>, options: MailGatewayOptions): LoginGuard {
+    return new LoginGuard({
       throttle: new LoginThrottle(deps.clock, options.loginThrottle),
       log: deps.log.child({ component: 'login' }),
       ...(deps.metrics ? { metrics: deps.metrics } : {}),
       ...(deps.accountOf ? { accountOf: deps.accountOf } : {}),
     });
-    this.senderRate = new SenderRate(deps.clock, options.submissionRate);
   }
 
   /** The storage side of SMTP (what a 250 means), for scenarios that submit without a socket. */
@@ -107,6 +119,7 @@ export class MailGatewayService {
     const observer = this.deps.observer ? { observer: this.deps.observer } : {};
     const host = this.options.host ?? '127.0.0.1';
     try {
+      await this.deps.predecessorClosed;
       await this.close();
       if (this.options.imapPort !== undefined)
         this.imap = await startImapServer({ authenticator: this.deps.authenticator, loginGuard: this.loginGuard, clock, log, host, port: this.options.imapPort, tls: this.options.tls, ...observer });
@@ -136,9 +149,14 @@ export class MailGatewayService {
     }
   }
 
-  async close(): Promise<void> {
-    const servers = [this.mx, this.smtp, this.imap].filter((s) => s !== undefined);
+  /**
+   * Stop listening and close every session: IMAP clients get `* BYE` and SMTP clients a 421 (try again
+   * later), and reconnect to the gateway that replaces this one.
+   */
+  async close(reason?: string): Promise<void> {
+    const imap = this.imap;
+    const smtp = [this.mx, this.smtp].filter((s) => s !== undefined);
     this.imap = this.smtp = this.mx = undefined;
-    await Promise.all(servers.map((s) => s!.close().catch(() => {})));
+    await Promise.all([imap?.close(reason), ...smtp.map((s) => s!.close())].map((p) => p?.catch((e: Error) => this.deps.log.warn('mail.close.failed', { error: e.message }))));
   }
 }

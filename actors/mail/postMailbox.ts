@@ -134,12 +134,16 @@ export class PostMailbox {
         this.lingering.delete(address);
         void this.users.get(address)?.then((current) => {
           if (current !== mailbox || mailbox.sessions > 0) return;
-          mailbox.release();
-          this.users.delete(address);
-          this.options.presence?.released(address);
+          this.releaseMailbox(address, mailbox);
         });
       }, MAILBOX_LINGER_MS),
     );
+  }
+
+  private releaseMailbox(address: string, mailbox: UserMailbox): void {
+    mailbox.release();
+    this.users.delete(address);
+    this.options.presence?.released(address);
   }
 
   private stopLingering(address: string): void {
@@ -159,6 +163,24 @@ export class PostMailbox {
     if (password !== undefined) this.logins.keep(record, password);
     const mailbox = await this.userMailbox(user.address, () => UserMailbox.open(this.deps, user));
     mailbox.sessions++;
+  }
+
+  /**
+   * A standby host taking over a user's delivery (actors/users/standbyHost.ts): keep the user's mailbox
+   * open here without a session, as for a hosted user, until `letGo`.
+   */
+  async hold(user: UnlockedUser): Promise<void> {
+    const mailbox = await this.userMailbox(user.address, () => UserMailbox.open(this.deps, user));
+    mailbox.sessions++;
+    this.stopLingering(user.address);
+  }
+
+  /** The standby handed delivery back: drop the mailbox at once, unless a session of the user still uses it. */
+  async letGo(address: string): Promise<void> {
+    const mailbox = await this.users.get(address);
+    if (!mailbox || --mailbox.sessions > 0) return;
+    this.stopLingering(address);
+    this.releaseMailbox(address, mailbox);
   }
 
   /** Stop lingering timers (the node is stopping). */

@@ -8,7 +8,9 @@
 //    counts syntax and sequence errors the library answers itself (500, 501, 503, ...).
 // 3. Every command passes a gate the session actor controls: while the session is throttled, the
 //    next command waits (on the node's Clock) instead of being answered at once.
-// It also answers 530 5.7.0 (RFC 3207) where the library would answer its non-standard 538.
+// It also answers 530 5.7.0 (RFC 3207) where the library would answer its non-standard 538, and
+// greets a submission client at once: the library waits 100 ms before every greeting to catch
+// spammers that talk before it (a port-25 defence; on submission every client must log in first).
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import { replies } from '../../mail/smtp/replies';
 
@@ -28,7 +30,18 @@ export function commandNameOf(line: Buffer | string): string {
 
 export class SmtpGatewayConnection extends SMTPConnection {
   hooks: SmtpConnectionHooks | undefined;
+  /** Wait for early talkers before the greeting (the library's 100 ms), or greet at once. */
+  greetPause = true;
   private currentCommand = '';
+
+  override init(): void {
+    if (this.greetPause) return super.init();
+    this._setListeners(() => {
+      const { maxClients } = this._server.options;
+      if (maxClients && this._server.connections.size > maxClients) return this.send(421, `${this.name} Too many connected clients, try again in a moment`, false);
+      this.connectionReady();
+    });
+  }
 
   override send(code: number, data?: string | string[] | null, context?: string | false): void {
     if (code === 538) {

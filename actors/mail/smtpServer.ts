@@ -66,11 +66,14 @@ export interface SmtpServer {
 /** smtp-server with our connection class (see smtpConnection.ts for why). */
 class GatewayListener extends SMTPServer {
   onConnection: ((connection: SmtpGatewayConnection) => void) | undefined;
+  /** Early-talker pause before the greeting: on inbound (port 25) only. */
+  greetPause = true;
 
   override connect(socket: net.Socket, socketOptions?: ConstructorParameters<typeof SmtpGatewayConnection>[2]): void {
     // A reply written in pieces must not wait for the client's delayed ACK (Nagle: ~40 ms a command).
     socket.setNoDelay(true);
     const connection = new SmtpGatewayConnection(this, socket, socketOptions);
+    connection.greetPause = this.greetPause;
     this.connections.add(connection);
     connection.on('error', (err: Error) => this._onError(err));
     connection.on('connect', (data) => this._onClientConnect(data));
@@ -158,6 +161,7 @@ export async function startSmtpServer(options: SmtpServerOptions): Promise<SmtpS
   };
 
   const listener = new GatewayListener(smtpOptions);
+  listener.greetPause = mode === 'inbound';
   listener.onConnection = (connection) => {
     const session = new SmtpSession(connection, {
       mode,

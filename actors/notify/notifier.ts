@@ -72,7 +72,7 @@ export type { DeliveryOutcome };
 export type Deliver = (n: Notification) => Promise<DeliveryOutcome>;
 
 export interface RecipientHandle {
-  /** Pull everything pending now (also done on start, on reconnect and every NOTIFY_PULL_INTERVAL_MS). */
+  /** Pull everything pending now (also done on start, on reconnect and every NOTIFY_PULL_INTERVAL_MS); how many were new. */
   pull(): Promise<number>;
   stop(): void;
 }
@@ -115,12 +115,54 @@ export class Notifier {
     if (!outcome.ok) throw new PostError(outcome.code, `notifying ${envelope.to}: ${outcome.message}`);
   }
 
-  // ---- receiving (the supervised `notifier` actor and one `inbox` child per hosted user) ---------------
+  // ---- receiving: the users registered here, served by the running notifier actor ------------------
 
+  /** Who receives here (registered by the user host): each fresh notifier service subscribes them all. */
+  private readonly receivers = new Map<string, Receiver>();
+  private service: NotifierService | undefined;
+
+  /** The notifier service the supervisor (re)started: it serves every registered user from now on. */
+  adopt(service: NotifierService): void {
+    this.service = service;
+    for (const receiver of this.receivers.values()) service.receive(receiver);
+  }
+
+  /** Start receiving for a hosted user: live push, pulls, delivery, receipts, by whichever notifier service runs. */
+  receive(user: Recipient, deliver: Deliver): RecipientHandle {
+    const receiver: Receiver = { user, deliver };
+    const userId = user.cert.userId;
+    this.receivers.set(userId, receiver);
+    this.service?.receive(receiver);
+    return {
+      pull: async () => (this.receivers.get(userId) === receiver ? ((await this.service?.pull(userId)) ?? 0) : 0),
+      stop: () => {
+        if (this.receivers.get(userId) !== receiver) return;
+        this.receivers.delete(userId);
+        this.service?.release(userId);
+      },
+    };
+  }
+}
+
+/** A user registered to receive here, and what delivers to them. */
+export interface Receiver {
+  readonly user: Recipient;
+  readonly deliver: Deliver;
+}
+
+/**
+ * The supervised `notifier` actor's service: one object per (re)start (actors/supervised.ts), the parent
+ * of one `inbox` actor per registered user. A fresh service makes fresh inboxes (new push and status
+ * subscriptions, nothing queued or seen): it pulls each drop again, and delivery is idempotent.
+ */
+export class NotifierService {
   private ref: ActorRefFrom<typeof notifierMachine> | undefined;
   private readonly inboxes = new Map<string, Inbox>();
+  private retired = false;
 
-  /** The notifier actor's logic, a fresh one for each (re)start by the node supervisor. */
+  constructor(private readonly deps: NotifierDeps) {}
+
+  /** The notifier actor's logic. */
   logic() {
     return notifierMachine.provide({
       actions: {
@@ -133,7 +175,7 @@ export class Notifier {
     });
   }
 
-  /** The supervisor started (or restarted) the notifier actor: give it every hosted user's inbox. */
+  /** The supervisor started the notifier actor: give it every registered user's inbox. */
   attach(ref: ActorRefFrom<typeof notifierMachine>): void {
     this.ref = ref;
     // Called while the supervisor's transition starts the actor: give it its inboxes once it runs.
@@ -142,17 +184,38 @@ export class Notifier {
     });
   }
 
-  /** Start receiving for a hosted user: live push, pulls, delivery, receipts. */
-  receive(user: Recipient, deliver: Deliver): RecipientHandle {
-    this.inboxes.get(user.cert.userId)?.stop();
-    const inbox = new Inbox(this.deps, user, deliver, (actor) => {
-      if (this.inboxes.get(user.cert.userId) === inbox) this.inboxes.delete(user.cert.userId);
+  receive(receiver: Receiver): void {
+    if (this.retired) return;
+    const userId = receiver.user.cert.userId;
+    this.inboxes.get(userId)?.stop();
+    const inbox = new Inbox(this.deps, receiver.user, receiver.deliver, (actor) => {
+      if (this.inboxes.get(userId) === inbox) this.inboxes.delete(userId);
       // Only its own actor: a newer inbox of the same user has the same id.
       if (actor && childOf(this.ref, inbox.actorId) === actor) this.ref!.send({ type: 'RELEASE', id: inbox.actorId });
     });
-    this.inboxes.set(user.cert.userId, inbox);
+    this.inboxes.set(userId, inbox);
     this.spawn(inbox);
-    return inbox;
+  }
+
+  pull(userId: string): Promise<number> {
+    return this.inboxes.get(userId)?.pull() ?? Promise.resolve(0);
+  }
+
+  release(userId: string): void {
+    this.inboxes.get(userId)?.stop();
+  }
+
+  /** Inboxes this service runs (tests: a restart replaced them all). */
+  inboxCount(): number {
+    return this.inboxes.size;
+  }
+
+  /** Replaced by a fresh service: drop every subscription (the users stay registered with the Notifier). */
+  retire(): void {
+    this.retired = true;
+    for (const inbox of [...this.inboxes.values()]) inbox.stop();
+    this.inboxes.clear();
+    this.ref = undefined;
   }
 
   private spawn(inbox: Inbox): void {
@@ -164,7 +227,7 @@ export class Notifier {
  * One hosted user's incoming notifications: the effects of its `inbox` actor (pull, deliver,
  * acknowledge) and the I/O that feeds it (the live push subscription, reconnects).
  */
-class Inbox implements RecipientHandle {
+class Inbox {
   readonly actorId: string;
   private readonly dropId: string;
   private actor: AnyActorRef | undefined;

@@ -1,27 +1,37 @@
 // The replica manager's housekeeping passes (scheduled one at a time by replicaManager.machine):
 //
-// - repair: every key held here goes to the k nodes that should hold it by the current leaf set;
-//   a key this node should no longer hold is deleted once all k of its replicas confirmed a verified
-//   copy (hand-over: nothing is deleted on a guess).
+// - repair: every key held here goes to the k nodes that should hold it by the current leaf set:
+//   blocks are offered (signed lists of ids and leases) and each replica fetches what it lacks in
+//   bulk (repairFetcher.ts), once however many holders offered it; signed objects are pushed. A key
+//   this node should no longer hold is deleted once all k of its replicas confirmed a verified copy
+//   (hand-over: nothing is deleted on a guess; a copy still being fetched is confirmed next pass).
 // - anti-entropy: compare a range digest with the clockwise neighbour over the arc between the two
-//   (both must hold every key there); on a mismatch, list both sides and fetch what is missing here;
-//   then a repair pass pushes what is missing there and on the other replicas.
+//   (both must hold every key there); on a mismatch, list the neighbour's side (signed pages, offers
+//   like a repair's) and fetch what is missing here; then a repair pass offers what is missing there
+//   and on the other replicas.
 // - gc: collect blocks whose lease ended.
 // - scrub: re-verify a bounded batch of local copies; a corrupt copy is dropped and fetched again.
-import type { LocalStore, StoredDropEntry } from '../../infra/store/port';
+import { type InsertAuthValue, signOffer, type StorageSigner } from '../../crypto/insertAuth';
+import type { BlockEntry, IdRange, LocalStore, ObjectEntry, StoredDropEntry } from '../../infra/store/port';
 import type { Clock, Log } from '../../infra/ports';
 import { ErrorCodes } from '../../protocol/errors';
 import { DROP_LIST_ENTRIES_MAX, DROP_PAGE_BYTES_MAX, REPAIR_TRANSFERS_IN_FLIGHT_MAX, SCRUB_BLOCKS_PER_PASS, STORAGE_BATCH_IDS_MAX, type StorageTimings } from '../../protocol/limits';
-import { BlockData, BlockGet, Digest, DigestReply, Has, HasReply, ObjectData, ObjectGet, Scan, ScanReply } from '../../protocol/storage';
+import { BlockOffer, BlockOfferReply, Digest, DigestReply, Has, HasReply, ObjectData, ObjectGet, type OfferedBlock, Scan, ScanReply } from '../../protocol/storage';
 import { decodeEnvelope, DropHas, DropHasReply, DropPutReply, DropSync, type Envelope } from '../../protocol/notify';
+import { offerDigest } from '../../storage/repair';
 import { applyBlockPut, applyObjectPut, getVerifiedBlock, getVerifiedObject } from '../../storage/replicaStore';
 import { checkSignedObject } from '../../storage/signedObject';
 import type { Metrics } from '../metrics';
 import type { Peers } from './peers';
+import type { OfferAnswer } from './replicaHandlers';
 import type { StorageClient } from './storageClient';
 
 export interface PassDeps {
   readonly self: string;
+  /** This node as a member: signs its repair offers. */
+  readonly signer: StorageSigner;
+  /** Take an offer of blocks as if it had arrived from its signer (anti-entropy pages are offers). */
+  readonly takeOffer: (offer: { blocks: readonly OfferedBlock[]; verify: boolean; auth?: InsertAuthValue }) => Promise<OfferAnswer>;
   readonly store: () => LocalStore;
   readonly peers: Peers;
   readonly clock: Clock;
@@ -54,26 +64,11 @@ function chunked<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
-async function allEntries(store: LocalStore) {
-  const blocks = [];
-  for (let afterId: string | undefined; ; ) {
-    const page = await store.scanBlocks(WHOLE_CIRCLE, { afterId, limit: STORAGE_BATCH_IDS_MAX });
-    blocks.push(...page);
-    if (page.length < STORAGE_BATCH_IDS_MAX) break;
-    afterId = page[page.length - 1]!.id;
-  }
-  const objects = [];
-  for (let afterId: string | undefined; ; ) {
-    const page = await store.scanObjects(WHOLE_CIRCLE, { afterId, limit: STORAGE_BATCH_IDS_MAX });
-    objects.push(...page);
-    if (page.length < STORAGE_BATCH_IDS_MAX) break;
-    afterId = page[page.length - 1]!.id;
-  }
-  return { blocks, objects };
-}
-
 export interface RepairReport {
   readonly checked: number;
+  /** Blocks offered to replicas that lacked them (they fetch them). */
+  readonly offered: number;
+  /** Signed objects pushed to replicas that lacked them. */
   readonly pushed: number;
   readonly handedOver: number;
   readonly unreachable: number;
@@ -85,17 +80,18 @@ export interface RepairReport {
  * refuse what is tombstoned); a drop this node no longer replicates is emptied once its replicas
  * confirmed every entry (present or taken).
  */
-export async function repairDrops(d: PassDeps): Promise<{ pushed: number; handedOver: number }> {
+export async function repairDrops(d: PassDeps, arcs: readonly IdRange[] = [WHOLE_CIRCLE]): Promise<{ pushed: number; handedOver: number }> {
   const store = d.store();
   let pushed = 0;
   let handedOver = 0;
   const drops = [];
-  for (let afterId: string | undefined; ; ) {
-    const page = await store.scanDrops(WHOLE_CIRCLE, { afterId, limit: STORAGE_BATCH_IDS_MAX });
-    drops.push(...page);
-    if (page.length < STORAGE_BATCH_IDS_MAX) break;
-    afterId = page[page.length - 1]!.dropId;
-  }
+  for (const range of arcs)
+    for (let afterId: string | undefined; ; ) {
+      const page = await store.scanDrops(range, { afterId, limit: STORAGE_BATCH_IDS_MAX });
+      drops.push(...page);
+      if (page.length < STORAGE_BATCH_IDS_MAX) break;
+      afterId = page[page.length - 1]!.dropId;
+    }
   await inParallel(drops, REPAIR_TRANSFERS_IN_FLIGHT_MAX, async ({ dropId }) => {
     let desired: string[];
     try {
@@ -155,16 +151,43 @@ export async function repairDrops(d: PassDeps): Promise<{ pushed: number; handed
   return { pushed, handedOver };
 }
 
-/** Bring every key held here to the nodes that should hold it; hand over what is no longer ours. */
-export async function repairPass(d: PassDeps): Promise<RepairReport> {
+/**
+ * Bring every key held here (in `arcs`, or all) to the nodes that should hold it; hand over what is no
+ * longer ours. A page of keys at a time, so that a pass over millions holds one page in memory; a
+ * replica that does not answer is skipped for the rest of the pass (the next pass tries it again).
+ */
+export async function repairPass(d: PassDeps, arcs: readonly IdRange[] = [WHOLE_CIRCLE]): Promise<RepairReport> {
   const store = d.store();
-  const { blocks, objects } = await allEntries(store);
-  type Want = { blocks: string[]; objects: string[]; verifyBlocks: string[] };
-  const wants = new Map<string, Want>();
-  const want = (node: string) => wants.get(node) ?? (wants.set(node, { blocks: [], objects: [], verifyBlocks: [] }), wants.get(node)!);
+  const report: Tally = { checked: 0, offered: 0, pushed: 0, handedOver: 0, unreachable: 0 };
+  const down = new Set<string>();
+  for (const range of arcs) {
+    for (let afterId: string | undefined; ; ) {
+      const page = await store.scanBlocks(range, { afterId, limit: STORAGE_BATCH_IDS_MAX });
+      await repairBlocks(d, page, down, report);
+      if (page.length < STORAGE_BATCH_IDS_MAX) break;
+      afterId = page[page.length - 1]!.id;
+    }
+    for (let afterId: string | undefined; ; ) {
+      const page = await store.scanObjects(range, { afterId, limit: STORAGE_BATCH_IDS_MAX });
+      await repairObjects(d, page, down, report);
+      if (page.length < STORAGE_BATCH_IDS_MAX) break;
+      afterId = page[page.length - 1]!.id;
+    }
+  }
+  const drops = await repairDrops(d, arcs);
+  if (report.offered) d.metrics.inc('post_storage_repair_offered_total', 'Blocks offered to replicas that lacked them (they fetch them)', undefined, report.offered);
+  if (report.pushed) d.metrics.inc('post_storage_repair_pushed_total', 'Signed objects pushed to replicas that lacked them', undefined, report.pushed);
+  if (report.handedOver) d.metrics.inc('post_storage_handed_over_total', 'Local copies dropped after their new replicas confirmed them', undefined, report.handedOver);
+  return { ...report, dropEntriesPushed: drops.pushed };
+}
+
+type Tally = { -readonly [K in Exclude<keyof RepairReport, 'dropEntriesPushed'>]: number };
+
+/** Where each key of a page should live: per replica (not this node) the keys it should hold. */
+async function placePage<T extends { id: string }>(d: PassDeps, page: readonly T[]) {
+  const wants = new Map<string, T[]>();
   const desiredOf = new Map<string, string[]>();
-  const handOver = new Set<string>();
-  for (const e of [...blocks, ...objects]) {
+  for (const e of page) {
     let desired: string[];
     try {
       desired = await d.replicasOf(e.id);
@@ -172,109 +195,125 @@ export async function repairPass(d: PassDeps): Promise<RepairReport> {
       continue; // the root cannot be reached now: try again next pass
     }
     desiredOf.set(e.id, desired);
-    const leaving = !desired.includes(d.self);
-    if (leaving) handOver.add(e.id);
     for (const node of desired) {
       if (node === d.self) continue;
-      const isBlock = 'insertedBy' in e;
-      if (isBlock && leaving) want(node).verifyBlocks.push(e.id);
-      else if (isBlock) want(node).blocks.push(e.id);
-      else want(node).objects.push(e.id);
+      const list = wants.get(node);
+      if (list) list.push(e);
+      else wants.set(node, [e]);
     }
   }
-  const blockMeta = new Map(blocks.map((b) => [b.id, b]));
-  const objectSeq = new Map(objects.map((o) => [o.id, o.seq]));
-  const confirmed = new Map<string, Set<string>>();
-  const confirm = (id: string, node: string) => (confirmed.get(id) ?? (confirmed.set(id, new Set()), confirmed.get(id)!)).add(node);
-  let pushed = 0;
-  let unreachable = 0;
+  return { wants, desiredOf };
+}
 
-  // Ask each replica what it lacks, then push the missing copies, many transfers at a time.
-  const pushes: { node: string; id: string; kind: 'block' | 'object' }[] = [];
-  await inParallel([...wants], REPAIR_TRANSFERS_IN_FLIGHT_MAX, async ([node, w]) => {
-    for (const [ids, verify] of [[w.blocks, false], [w.verifyBlocks, true]] as const)
-      for (const batch of chunked(ids, STORAGE_BATCH_IDS_MAX)) {
-        const r = await d.peers.request(node, Has, { blocks: batch, objects: [], verify }, HasReply, d.timings.requestTimeoutMs);
-        if (!r.ok) return void unreachable++;
-        batch.forEach((id, i) => (r.body.blocks[i] ? confirm(id, node) : pushes.push({ node, id, kind: 'block' })));
+/** Keys of a page this node no longer replicates, once every one of their replicas confirmed them. */
+function handOverPage(d: PassDeps, desiredOf: ReadonlyMap<string, readonly string[]>, confirmed: ReadonlyMap<string, ReadonlySet<string>>): string[] {
+  return [...desiredOf].filter(([id, desired]) => !desired.includes(d.self) && desired.every((n) => confirmed.get(id)?.has(n))).map(([id]) => id);
+}
+
+/** Offer a page of blocks to the replicas that should hold them (verified copies asked of, for a hand-over). */
+async function repairBlocks(d: PassDeps, page: readonly BlockEntry[], down: Set<string>, report: Tally): Promise<void> {
+  report.checked += page.length;
+  const { wants, desiredOf } = await placePage(d, page);
+  const confirmed = new Map<string, Set<string>>();
+  await inParallel([...wants].filter(([node]) => !down.has(node)), REPAIR_TRANSFERS_IN_FLIGHT_MAX, async ([node, entries]) => {
+    const leaving = entries.filter((e) => !desiredOf.get(e.id)!.includes(d.self));
+    const staying = entries.filter((e) => desiredOf.get(e.id)!.includes(d.self));
+    for (const [batch, verify] of [[staying, false], [leaving, true]] as const) {
+      if (batch.length === 0 || down.has(node)) continue;
+      const blocks = batch.map((e) => ({ id: e.id, expiresAtMs: e.expiresAtMs, insertedBy: e.insertedBy, sizeBytes: e.sizeBytes }));
+      const auth = await signOffer(d.signer, offerDigest(blocks));
+      const r = await d.peers.request(node, BlockOffer, { blocks, verify, auth }, BlockOfferReply, d.timings.requestTimeoutMs);
+      if (!r.ok || !r.body.ok || !r.body.held) {
+        if (r.ok) d.log.warn('storage.repair.offer_refused', { to: node, code: r.body.code, message: r.body.message });
+        down.add(node);
+        report.unreachable++;
+        continue;
       }
-    for (const batch of chunked(w.objects, STORAGE_BATCH_IDS_MAX)) {
-      const r = await d.peers.request(node, Has, { blocks: [], objects: batch, verify: false }, HasReply, d.timings.requestTimeoutMs);
-      if (!r.ok) return void unreachable++;
-      batch.forEach((id, i) => ((r.body.objects[i] ?? 0) >= (objectSeq.get(id) ?? 0) ? confirm(id, node) : pushes.push({ node, id, kind: 'object' })));
+      const held = r.body.held;
+      batch.forEach((e, i) => (held[i] ? addTo(confirmed, e.id, node) : report.offered++));
     }
   });
-  await inParallel(pushes, REPAIR_TRANSFERS_IN_FLIGHT_MAX, async ({ node, id, kind }) => {
-    if (kind === 'block') {
-      const local = await getVerifiedBlock(store, id);
-      if (local.status !== 'ok') return;
-      const meta = blockMeta.get(id)!;
-      try {
-        await d.client.putBlockAs(id, local.bytes, meta.expiresAtMs, meta.insertedBy, [node]);
-        confirm(id, node);
-        pushed++;
-      } catch (e) {
-        d.log.debug('storage.repair.push_failed', { block: id, to: node, error: (e as Error).message });
-      }
+  for (const id of handOverPage(d, desiredOf, confirmed)) {
+    await d.store().deleteBlock(id);
+    report.handedOver++;
+  }
+}
+
+/** Ask the replicas that should hold a page of signed objects which they lack (or hold older), and push those. */
+async function repairObjects(d: PassDeps, page: readonly ObjectEntry[], down: Set<string>, report: Tally): Promise<void> {
+  report.checked += page.length;
+  const { wants, desiredOf } = await placePage(d, page);
+  const confirmed = new Map<string, Set<string>>();
+  const pushes: { node: string; id: string }[] = [];
+  await inParallel([...wants].filter(([node]) => !down.has(node)), REPAIR_TRANSFERS_IN_FLIGHT_MAX, async ([node, entries]) => {
+    const r = await d.peers.request(node, Has, { blocks: [], objects: entries.map((e) => e.id), verify: false }, HasReply, d.timings.requestTimeoutMs);
+    if (!r.ok) {
+      down.add(node);
+      report.unreachable++;
       return;
     }
-    const o = await getVerifiedObject(store, id);
+    entries.forEach((e, i) => ((r.body.objects[i] ?? 0) >= e.seq ? addTo(confirmed, e.id, node) : pushes.push({ node, id: e.id })));
+  });
+  await inParallel(pushes, REPAIR_TRANSFERS_IN_FLIGHT_MAX, async ({ node, id }) => {
+    const o = await getVerifiedObject(d.store(), id);
     if (!o) return;
     const r = await d.client.putObjectTo(o, undefined, [node]);
     if (r.ok || r.code === ErrorCodes.SEQ_NOT_NEWER) {
-      confirm(id, node);
-      pushed++;
+      addTo(confirmed, id, node);
+      report.pushed++;
     }
   });
-
-  // Hand over: delete only what every one of its k replicas confirmed (a verified copy for blocks).
-  let handedOver = 0;
-  for (const id of handOver) {
-    const desired = desiredOf.get(id)!;
-    const ok = desired.every((n) => confirmed.get(id)?.has(n));
-    if (!ok) continue;
-    if (blockMeta.has(id)) await store.deleteBlock(id);
-    else await store.deleteObject(id);
-    handedOver++;
+  for (const id of handOverPage(d, desiredOf, confirmed)) {
+    await d.store().deleteObject(id);
+    report.handedOver++;
   }
-  const drops = await repairDrops(d);
-  if (pushed) d.metrics.inc('post_storage_repair_pushed_total', 'Copies pushed to replicas that lacked them', undefined, pushed);
-  if (handedOver) d.metrics.inc('post_storage_handed_over_total', 'Local copies dropped after their new replicas confirmed them', undefined, handedOver);
-  return { checked: blocks.length + objects.length, pushed, handedOver, unreachable, dropEntriesPushed: drops.pushed };
 }
 
-/** Digest the arc shared with the clockwise neighbour; on a mismatch fetch what is missing here. */
-export async function antiEntropyPass(d: PassDeps): Promise<{ fetched: number; mismatch: boolean }> {
+function addTo(confirmed: Map<string, Set<string>>, id: string, node: string): void {
+  const nodes = confirmed.get(id);
+  if (nodes) nodes.add(node);
+  else confirmed.set(id, new Set([node]));
+}
+
+/**
+ * Digest the arc shared with the clockwise neighbour; on a mismatch list the neighbour's side: the
+ * blocks missing here are queued for fetching (a listed page is a signed offer), missing or older
+ * objects are fetched and verified.
+ */
+export async function antiEntropyPass(d: PassDeps): Promise<{ fetched: number; queued: number; mismatch: boolean }> {
   const neighbour = d.clockwiseNeighbour();
-  if (!neighbour) return { fetched: 0, mismatch: false };
+  if (!neighbour) return { fetched: 0, queued: 0, mismatch: false };
   const store = d.store();
   const range = { lo: d.self, hi: neighbour };
   const theirs = await d.peers.request(neighbour, Digest, range, DigestReply, d.timings.requestTimeoutMs);
-  if (!theirs.ok) return { fetched: 0, mismatch: false };
+  if (!theirs.ok) return { fetched: 0, queued: 0, mismatch: false };
   const ours = await store.rangeDigest(range);
   const same = (a: { count: number; xor: string }, b: { count: number; xor: string }) => a.count === b.count && a.xor === b.xor;
-  if (same(ours.blocks, theirs.body.blocks) && same(ours.objects, theirs.body.objects)) return { fetched: 0, mismatch: false };
+  if (same(ours.blocks, theirs.body.blocks) && same(ours.objects, theirs.body.objects)) return { fetched: 0, queued: 0, mismatch: false };
   d.metrics.inc('post_storage_antientropy_mismatches_total', 'Anti-entropy digests that differed from a neighbour\'s');
   let fetched = 0;
+  let queued = 0;
   for (const what of ['blocks', 'objects'] as const) {
     for (let afterId: string | undefined; ; ) {
       const page = await d.peers.request(neighbour, Scan, { what, ...range, afterId, limit: STORAGE_BATCH_IDS_MAX }, ScanReply, d.timings.requestTimeoutMs);
       if (!page.ok) break;
-      for (const b of page.body.blocks) if (!(await store.hasBlock(b.id)) && (await fetchBlockFrom(d, neighbour, b))) fetched++;
+      if (page.body.blocks.length > 0) {
+        const taken = await d.takeOffer({ blocks: page.body.blocks, verify: false, auth: page.body.auth });
+        if (!taken.ok) {
+          d.log.warn('storage.antientropy.refused', { from: neighbour, code: taken.code, message: taken.message });
+          break;
+        }
+        queued += taken.queued;
+      }
       for (const o of page.body.objects) if (((await store.getObject(o.id))?.seq ?? 0) < o.seq && (await fetchObjectFrom(d, neighbour, o.id))) fetched++;
       const ids = what === 'blocks' ? page.body.blocks.map((b) => b.id) : page.body.objects.map((o) => o.id);
       if (!page.body.more || ids.length === 0) break;
       afterId = ids[ids.length - 1];
     }
   }
-  if (fetched) d.metrics.inc('post_storage_antientropy_fetched_total', 'Copies fetched by anti-entropy', undefined, fetched);
-  return { fetched, mismatch: true };
-}
-
-async function fetchBlockFrom(d: PassDeps, node: string, b: { id: string; expiresAtMs: number; insertedBy: string }): Promise<boolean> {
-  const r = await d.peers.request(node, BlockGet, { id: b.id }, BlockData, d.timings.requestTimeoutMs);
-  if (!r.ok || !r.body.found || !r.body.block) return false;
-  return (await applyBlockPut(d.store(), b.id, r.body.block, { expiresAtMs: b.expiresAtMs, insertedBy: b.insertedBy })).ok;
+  if (fetched) d.metrics.inc('post_storage_antientropy_fetched_total', 'Signed objects fetched by anti-entropy', undefined, fetched);
+  if (queued) d.metrics.inc('post_storage_antientropy_queued_total', 'Blocks anti-entropy found missing here and queued for fetching', undefined, queued);
+  return { fetched, queued, mismatch: true };
 }
 
 async function fetchObjectFrom(d: PassDeps, node: string, id: string): Promise<boolean> {

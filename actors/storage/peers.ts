@@ -4,6 +4,7 @@
 import { type Transport, TransportError } from '../../infra/ports';
 import type { FrameKind } from '../../protocol/frame';
 import { FrameRefused } from '../../protocol/refusal';
+import { StorageReply } from '../../protocol/storage';
 import { subjects } from '../../protocol/subjects';
 
 export type PeerReply<T> = { ok: true; body: T } | { ok: false; code: string; message: string };
@@ -26,6 +27,10 @@ export class Peers {
     if (r.ok) return { ok: true, body: r.body };
     // The node could not take the request at all (it failed validation there): say why at once.
     const refused = FrameRefused.decode(bytes);
-    return refused.ok ? { ok: false, code: refused.body.code, message: refused.body.reason } : { ok: false, code: 'BAD_FRAME', message: r.reason };
+    if (refused.ok) return { ok: false, code: refused.body.code, message: refused.body.reason };
+    // The replica failed while serving it (its store unavailable): the generic failure reply, with its code.
+    const failed = StorageReply.decode(bytes);
+    if (failed.ok && !failed.body.ok) return { ok: false, code: failed.body.code ?? 'UNAVAILABLE', message: failed.body.message ?? 'the replica failed' };
+    return { ok: false, code: 'BAD_FRAME', message: r.reason };
   }
 }

@@ -2,19 +2,22 @@
 // Verify first (block hash, member certificate and insert signature, object signature and sequence),
 // check the inserter's quota, then store durably, then answer. Every refusal is a reply with a stable
 // code; nothing a peer sends can crash the actor.
-import { blockIdOf } from '../../crypto/convergent';
 import type { RingTrust } from '../../crypto/certificates';
 import { blake2b } from '../../crypto/hash';
-import { verifyInsert, verifyObjectInsert } from '../../crypto/insertAuth';
+import { type InsertAuthValue, signOffer, type StorageSigner, verifyInsert, verifyObjectInsert, verifyOffer } from '../../crypto/insertAuth';
 import type { LocalStore } from '../../infra/store/port';
 import type { Clock, Log, TransportMessage } from '../../infra/ports';
 import { ErrorCodes } from '../../protocol/errors';
 import type { AnyFrame } from '../../protocol/frame';
-import { QUOTA_BYTES_PER_MEMBER, STORAGE_LEASE_MS } from '../../protocol/limits';
+import { QUOTA_BYTES_PER_MEMBER, REPAIR_BATCH_BYTES_MAX, STORAGE_LEASE_MS } from '../../protocol/limits';
 import {
   BlockData,
   BlockGet,
+  BlockOffer,
+  BlockOfferReply,
   BlockPut,
+  BlocksData,
+  BlocksGet,
   Digest,
   DigestReply,
   Has,
@@ -23,12 +26,14 @@ import {
   ObjectGet,
   ObjectPut,
   ObjectPutReply,
+  type OfferedBlock,
   Refresh,
   Scan,
   ScanReply,
   StorageReply,
 } from '../../protocol/storage';
-import { applyBlockPut, applyObjectPut, getVerifiedBlock, getVerifiedObject } from '../../storage/replicaStore';
+import { offerDigest } from '../../storage/repair';
+import { acceptBlocks, applyObjectPut, getVerifiedBlock, getVerifiedObject } from '../../storage/replicaStore';
 import { versionHash } from '../../storage/signedObject';
 import type { Metrics } from '../metrics';
 import { type Answer, serveRequest } from './serveRequest';
@@ -43,7 +48,14 @@ export interface ReplicaDeps {
   /** A local copy was found corrupt and removed: fetch a good one from the other replicas. */
   readonly onCorrupt: (id: string, kind: 'block' | 'object') => void;
   readonly publish: (subject: string, bytes: Uint8Array) => void;
+  /** This node as a member: signs the pages of blocks it lists for anti-entropy (they are offers). */
+  readonly signer: StorageSigner;
+  /** A verified repair offer from node `source` of blocks this replica lacks: fetch them; returns how many are queued. */
+  readonly fetchOffered: (source: string, blocks: readonly OfferedBlock[]) => number;
 }
+
+/** What an offer got: which blocks were here, how many of the others are queued; or a refusal. */
+export type OfferAnswer = { ok: true; held: boolean[]; queued: number } | { ok: false; code: string; message: string };
 
 export class ReplicaHandlers {
   private readonly certs = new Map<string, { id: string; signingKey: Uint8Array; expiresAtMs: number }>();
@@ -73,6 +85,13 @@ export class ReplicaHandlers {
         return this.objectGet(body.objectId, answer);
       case Has.kind:
         return this.has(body, answer);
+      case BlockOffer.kind: {
+        const r = await this.takeOffer(body);
+        if (!r.ok) return this.refuse(answer, r.code!, r.message!, 'offer', BlockOfferReply);
+        return answer(BlockOfferReply, r);
+      }
+      case BlocksGet.kind:
+        return this.blocksGet(body.ids, answer);
       case Refresh.kind:
         return this.refresh(body, answer);
       case Digest.kind: {
@@ -83,12 +102,18 @@ export class ReplicaHandlers {
         const range = { lo: body.lo, hi: body.hi };
         const store = this.deps.store();
         const opts = { afterId: body.afterId, limit: body.limit };
-        const blocks = body.what === 'blocks' ? await store.scanBlocks(range, opts) : [];
+        const blocks = (body.what === 'blocks' ? await store.scanBlocks(range, opts) : []).map((b) => ({
+          id: b.id,
+          expiresAtMs: b.expiresAtMs,
+          insertedBy: b.insertedBy,
+          sizeBytes: b.sizeBytes,
+        }));
         const objects = body.what === 'objects' ? await store.scanObjects(range, opts) : [];
         return answer(ScanReply, {
-          blocks: blocks.map((b) => ({ id: b.id, expiresAtMs: b.expiresAtMs, insertedBy: b.insertedBy })),
+          blocks,
           objects: objects.map((o) => ({ id: o.id, seq: o.seq })),
           more: blocks.length + objects.length === body.limit,
+          auth: blocks.length > 0 ? await signOffer(this.deps.signer, offerDigest(blocks)) : undefined,
         });
       }
       default:
@@ -96,37 +121,85 @@ export class ReplicaHandlers {
     }
   }
 
-  /** Refuse with a stable code; object puts answer in their own reply kind. */
-  private refuse(answer: Answer, code: string, message: string, what: string, kind: typeof StorageReply | typeof ObjectPutReply = StorageReply): void {
+  /** Refuse with a stable code; object puts and offers answer in their own reply kinds. */
+  private refuse(answer: Answer, code: string, message: string, what: string, kind: typeof StorageReply | typeof ObjectPutReply | typeof BlockOfferReply = StorageReply): void {
     this.deps.metrics.inc('post_storage_refused_total', 'Storage requests refused by this replica', { code });
     this.deps.log.info('storage.refused', { what, code, message });
     answer(kind, { ok: false, code, message });
   }
 
   /** Leases are capped: nobody may pin data for longer than twice the standard lease. */
+  leaseCapAtMs(): number {
+    return Math.floor(this.deps.clock.now() + 2 * STORAGE_LEASE_MS);
+  }
+
   private capLease(expiresAtMs: number): number {
-    return Math.min(expiresAtMs, Math.floor(this.deps.clock.now() + 2 * STORAGE_LEASE_MS));
+    return Math.min(expiresAtMs, this.leaseCapAtMs());
   }
 
   private async blockPut(body: { id: string; block: Uint8Array; expiresAtMs: number; insertedBy: string; auth: any }, answer: Answer): Promise<void> {
     const what = `block ${body.id.slice(0, 16)}`;
-    if (blockIdOf(body.block).toString('hex') !== body.id)
-      return this.refuse(answer, ErrorCodes.BLOCK_CORRUPT, `${what}: its bytes do not hash to its id`, what);
     const auth = await verifyInsert(body.auth, [body.id, body.expiresAtMs, body.insertedBy], this.deps.trust, this.deps.clock.now(), this.certs);
     if (!auth.ok) return this.refuse(answer, ErrorCodes.NOT_AUTHORISED, `${what}: ${auth.reason}`, what);
     if (auth.kind === 'user' && auth.memberId !== body.insertedBy)
       return this.refuse(answer, ErrorCodes.NOT_AUTHORISED, `${what}: a user may insert only as itself`, what);
-    const store = this.deps.store();
-    if (!(await store.hasBlock(body.id))) {
-      const used = await store.bytesUsedBy(body.insertedBy);
-      const quota = this.deps.quotaBytes ?? QUOTA_BYTES_PER_MEMBER;
-      if (used + body.block.length > quota)
-        return this.refuse(answer, ErrorCodes.QUOTA_EXCEEDED, `${what}: ${body.insertedBy.slice(0, 12)} would use ${used + body.block.length} bytes here, over its quota of ${quota}`, what);
-    }
-    const r = await applyBlockPut(store, body.id, body.block, { expiresAtMs: this.capLease(body.expiresAtMs), insertedBy: body.insertedBy });
-    if (!r.ok) return this.refuse(answer, r.code, r.message, what);
-    if (r.value.created) this.deps.metrics.inc('post_storage_blocks_stored_total', 'Blocks this replica stored');
+    const [r] = await acceptBlocks(this.deps.store(), [{ id: body.id, bytes: body.block, expiresAtMs: body.expiresAtMs, insertedBy: body.insertedBy }], this.acceptance());
+    if (!r!.ok) return this.refuse(answer, r!.code, r!.message, what);
+    if (r!.value.created) this.deps.metrics.inc('post_storage_blocks_stored_total', 'Blocks this replica stored');
     answer(StorageReply, { ok: true });
+  }
+
+  /** What a block must meet here: its inserter's quota, and the lease cap. */
+  private acceptance(): { quotaBytes: number; leaseCapAtMs: number } {
+    return { quotaBytes: this.deps.quotaBytes ?? QUOTA_BYTES_PER_MEMBER, leaseCapAtMs: this.leaseCapAtMs() };
+  }
+
+  /**
+   * A repair offer (or an anti-entropy page, which is one): which of the blocks are here; the others
+   * are queued for fetching from the offering node, if its signature shows it is one of the ring's.
+   */
+  async takeOffer(offer: { blocks: readonly OfferedBlock[]; verify: boolean; auth?: InsertAuthValue }): Promise<OfferAnswer> {
+    const store = this.deps.store();
+    const held: boolean[] = [];
+    const lacking: OfferedBlock[] = [];
+    for (const b of offer.blocks) {
+      let here: boolean;
+      if (offer.verify) {
+        const local = await getVerifiedBlock(store, b.id);
+        // A rotten copy goes, so that the good one fetched from the offerer can take its place.
+        if (local.status === 'corrupt') {
+          this.deps.log.warn('storage.corrupt', { block: b.id, found: 'on a repair offer' });
+          await store.deleteBlock(b.id);
+        }
+        here = local.status === 'ok';
+      } else here = await store.hasBlock(b.id);
+      held.push(here);
+      if (!here) lacking.push(b);
+    }
+    if (lacking.length === 0) return { ok: true, held, queued: 0 };
+    // Only now does the offer's word matter (the leases the copies will be kept under): check it.
+    if (!offer.auth) return { ok: false, code: ErrorCodes.NOT_AUTHORISED, message: 'repair offer: not signed' };
+    const auth = await verifyOffer(offer.auth, offerDigest(offer.blocks), this.deps.trust, this.deps.clock.now(), this.certs);
+    if (!auth.ok) return { ok: false, code: ErrorCodes.NOT_AUTHORISED, message: `repair offer: ${auth.reason}` };
+    return { ok: true, held, queued: this.deps.fetchOffered(auth.memberId, lacking) };
+  }
+
+  /** Repair's bulk read: the blocks asked for, in order, up to REPAIR_BATCH_BYTES_MAX (the fetcher verifies them). */
+  private async blocksGet(ids: string[], answer: Answer): Promise<void> {
+    const store = this.deps.store();
+    const blocks: { id: string; block?: Uint8Array }[] = [];
+    let bytes = 0;
+    for (const id of ids) {
+      const stored = await store.getBlock(id);
+      if (!stored) {
+        blocks.push({ id });
+        continue;
+      }
+      if (bytes + stored.bytes.length > REPAIR_BATCH_BYTES_MAX) break;
+      bytes += stored.bytes.length;
+      blocks.push({ id, block: stored.bytes });
+    }
+    answer(BlocksData, { blocks });
   }
 
   private async blockGet(id: string, answer: Answer): Promise<void> {

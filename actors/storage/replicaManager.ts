@@ -10,14 +10,17 @@ import type { LocalStore } from '../../infra/store/port';
 import { type Clock, type Log, publishQuietly, type Transport } from '../../infra/ports';
 import { type PassName, replicaManagerMachine } from '../../machines/replicaManager.machine';
 import { kClosest } from '../../overlay/id';
+import { type Arc, arcsAround } from '../../overlay/placement';
 import { ErrorCodes, PostError } from '../../protocol/errors';
-import { LEAF_SET_SIZE, STORAGE_BATCH_IDS_MAX, STORAGE_TIMINGS, type StorageTimings } from '../../protocol/limits';
+import { LEAF_SET_SIZE, QUOTA_BYTES_PER_MEMBER, REPAIR_ARCS_MAX, STORAGE_BATCH_IDS_MAX, STORAGE_TIMINGS, type StorageTimings } from '../../protocol/limits';
 import { Has, HasReply, LOCATE_APP, LocateReply, ObjectData, ObjectGet } from '../../protocol/storage';
 import { versionHash } from '../../storage/signedObject';
 import type { Metrics } from '../metrics';
-import type { RouterService } from '../router';
+import type { MembershipChange } from '../router';
+import type { RouterApi } from '../routerHandle';
 import { antiEntropyPass, type PassDeps, refetchBlock, refetchObject, repairPass, gcPass, scrubPass } from './passes';
 import { Peers } from './peers';
+import { RepairFetcher } from './repairFetcher';
 import { ReplicaHandlers } from './replicaHandlers';
 import { StorageClient } from './storageClient';
 
@@ -26,7 +29,7 @@ export interface ReplicaManagerDeps {
   readonly clock: Clock;
   readonly log: Log;
   readonly metrics: Metrics;
-  readonly router: RouterService;
+  readonly router: RouterApi;
   readonly trust: RingTrust;
   readonly store: LocalStore;
   /** This node as an inserting member (repair pushes, operator requests). */
@@ -45,11 +48,15 @@ export class ReplicaManagerService {
   readonly storage: StorageClient;
   readonly peers: Peers;
   private readonly handlers: ReplicaHandlers;
+  /** Repair's pull side: fetches what holders offered and this node lacks. */
+  private readonly fetcher: RepairFetcher;
   private readonly passDeps: PassDeps;
   private readonly log: Log;
   private ref: ManagerRef | undefined;
   private membership: Subscription | undefined;
   private readonly scrubCursor: { afterId?: string } = {};
+  /** Where keys may have changed replicas since the last repair pass began (the first pass looks everywhere). */
+  private changedArcs: Arc[] | 'all' = 'all';
   private totalsCache = { objects: 0, bytes: 0 };
 
   constructor(private readonly deps: ReplicaManagerDeps) {
@@ -65,13 +72,27 @@ export class ReplicaManagerService {
       metrics: deps.metrics,
       quotaBytes: deps.quotaBytes,
       publish: (subject, bytes) => publishQuietly(deps.transport, subject, bytes, this.log),
+      signer: deps.nodeSigner,
+      fetchOffered: (source, blocks) => this.fetcher.offer(source, blocks),
       onCorrupt: (id, kind) =>
         void (kind === 'block' ? refetchBlock(this.passDeps, id) : refetchObject(this.passDeps, id)).catch((e: Error) =>
           this.log.warn('storage.corrupt.unrepaired', { id, error: e.message }),
         ),
     });
+    this.fetcher = new RepairFetcher({
+      store: () => deps.store,
+      peers: this.peers,
+      clock: deps.clock,
+      log: this.log,
+      metrics: deps.metrics,
+      timings: this.timings,
+      quotaBytes: deps.quotaBytes ?? QUOTA_BYTES_PER_MEMBER,
+      leaseCapAtMs: () => this.handlers.leaseCapAtMs(),
+    });
     this.passDeps = {
       self: deps.router.self,
+      signer: deps.nodeSigner,
+      takeOffer: (offer) => this.handlers.takeOffer(offer),
       store: () => deps.store,
       peers: this.peers,
       clock: deps.clock,
@@ -104,15 +125,20 @@ export class ReplicaManagerService {
 
   attach(ref: ManagerRef): void {
     this.ref = ref;
+    this.changedArcs = 'all';
     this.membership?.unsubscribe();
-    this.membership = this.deps.router.membership$.subscribe(() => this.send({ type: 'LEAFSET_CHANGED' }));
-    void this.refreshTotals();
+    this.membership = this.deps.router.membership$.subscribe((change) => {
+      this.noteChange(change);
+      this.send({ type: 'LEAFSET_CHANGED' });
+    });
+    void this.refreshTotals().catch((e: Error) => this.log.warn('storage.totals.failed', { error: e.message }));
   }
 
   detach(): void {
     this.membership?.unsubscribe();
     this.membership = undefined;
     this.ref = undefined;
+    this.fetcher.stop();
   }
 
   private send(e: Parameters<ManagerRef['send']>[0]): void {
@@ -249,11 +275,30 @@ export class ReplicaManagerService {
     }
   }
 
+  /** The arcs where a membership change may have moved replicas: around each node that left or joined. */
+  private noteChange(change: MembershipChange): void {
+    if (this.changedArcs === 'all') return;
+    const after = change.leafSet;
+    const before = [...after.filter((n) => !change.added.includes(n)), ...change.removed];
+    const k = this.deps.replicationFactor;
+    const self = this.deps.router.self;
+    const arcs = [...this.changedArcs, ...arcsAround(self, before, change.removed, k), ...arcsAround(self, after, change.added, k)];
+    this.changedArcs = arcs.length > REPAIR_ARCS_MAX || arcs.some((a) => a.lo === a.hi) ? 'all' : arcs;
+  }
+
   private async runPass(pass: PassName): Promise<unknown> {
     if (this.deps.router.state !== 'ready') return { skipped: 'router not ready' };
     switch (pass) {
-      case 'repair':
-        return repairPass(this.passDeps);
+      case 'repair': {
+        const arcs = this.changedArcs;
+        this.changedArcs = [];
+        try {
+          return { arcs: arcs === 'all' ? 'all' : arcs.length, ...(await repairPass(this.passDeps, arcs === 'all' ? undefined : arcs)) };
+        } catch (e) {
+          this.changedArcs = 'all'; // look everywhere next time
+          throw e;
+        }
+      }
       case 'antiEntropy': {
         const ae = await antiEntropyPass(this.passDeps);
         const repair = await repairPass(this.passDeps);

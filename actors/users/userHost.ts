@@ -85,6 +85,8 @@ const decoder = new Decoder();
 export class UserApp {
   /** Every notification delivered to this user (after it was recorded), for dashboards and benchmarks. */
   readonly delivered$ = new Subject<{ entryId: string; app: string; from: string; sentAtMs: number }>();
+  /** Notifications delivered by this context since it started. */
+  deliveredCount = 0;
   private messagesLog: Promise<MessagesLog> | undefined;
   private refreshTimer: unknown;
   private inbox: RecipientHandle | undefined;
@@ -245,11 +247,19 @@ export class UserApp {
           return 'undeliverable';
         }
         const outcome = await handler(n, payload.body);
-        if (outcome === 'delivered') this.delivered$.next({ entryId: n.entryId, app: payload.app, from: n.from, sentAtMs: n.timeMs });
+        if (outcome === 'delivered') {
+          this.deliveredCount++;
+          this.delivered$.next({ entryId: n.entryId, app: payload.app, from: n.from, sentAtMs: n.timeMs });
+        }
         return outcome;
       },
     );
-    if (opts.refreshLeases) this.scheduleRefresh();
+    if (opts.refreshLeases) this.refreshPeriodically();
+  }
+
+  /** Refresh the leases of what the user references every refresh interval from now on (idempotent). */
+  refreshPeriodically(): void {
+    if (this.refreshTimer === undefined) this.scheduleRefresh();
   }
 
   /**
@@ -351,13 +361,26 @@ export class UserHost {
     return { hosted: [...this.users.keys()], unlocking: [...this.pending.keys()], visiting: [...this.visitors.keys()] };
   }
 
-  /** A user's mailbox opened on this node: deliver its notifications here while it stays open (unless hosted: done already). */
-  visit(user: UnlockedUser): void {
-    if (this.stopped || this.users.has(user.address) || this.visitors.has(user.address)) return;
+  /**
+   * A user's mailbox opened on this node: deliver its notifications here while it stays open (unless
+   * hosted: done already). A standby host standing in for the user's home also refreshes its leases.
+   */
+  visit(user: UnlockedUser, opts: { refreshLeases: boolean } = { refreshLeases: false }): void {
+    if (this.stopped || this.users.has(user.address)) return;
+    const visiting = this.visitors.get(user.address);
+    if (visiting) {
+      if (opts.refreshLeases) visiting.refreshPeriodically();
+      return;
+    }
     const app = new UserApp(this.deps, user, this.deps.storageFor(user));
     this.visitors.set(user.address, app);
-    app.start({ refreshLeases: false });
+    app.start(opts);
     this.log.info('user.visiting', { user: user.address });
+  }
+
+  /** The application context delivering for a visiting user (a session here, or a standby standing in). */
+  visitor(address: string): UserApp | undefined {
+    return this.visitors.get(address);
   }
 
   /** The visitor's mailbox closed (its last session ended and lingered): its home node and other sessions deliver. */

@@ -3,7 +3,7 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { BlockOpen, BlockPutBegin, BlockPutEnd, BlockPutPiece, BlockRead, BlockWhere } from '../../protocol/control';
 import { BLOCK_CHUNK_BYTES_MAX } from '../../protocol/limits';
-import { CommandError, defineCommand, helpText, parse, printJson, required } from '../args';
+import { CommandError, defineCommand, helpText, parse, printJson, required, subcommandHelp } from '../args';
 import { LabClient } from '../lab/client';
 import { readLab } from '../lab/labFile';
 
@@ -40,7 +40,7 @@ export async function blockCommand(argv: string[]): Promise<void> {
   if (sub === 'put') return put(rest);
   if (sub === 'get') return get(rest);
   if (sub === 'where') return where(rest);
-  throw new CommandError(`unknown command: post block ${sub ?? ''}\nusage: ${putSpec.usage}\n       ${getSpec.usage}\n       ${whereSpec.usage}`);
+  return subcommandHelp('block', sub, [putSpec, getSpec, whereSpec]);
 }
 
 async function withLab<T>(labPath: string, nodePrefix: string | undefined, body: (c: LabClient, node: Awaited<ReturnType<LabClient['anyNode']>>) => Promise<T>): Promise<T> {

@@ -9,7 +9,7 @@ import { signingKeyPairFromSeed } from '../../crypto/sign';
 import { DEFAULT_REPLICATION_FACTOR, OPERATOR_FILE, readOrganisation, readRingTrust, writeOperator, writeOrganisation } from '../../infra/files/identity';
 import { OPERATOR_ROLES, type OperatorCertificate, type OperatorRole } from '../../protocol/identity';
 import { MAIL_QUOTA_BYTES_PER_USER_DEFAULT } from '../../protocol/limits';
-import { defineCommand, CommandError, helpText, intOption, parse, printJson, required } from '../args';
+import { defineCommand, CommandError, helpText, intOption, parse, printJson, required, subcommandHelp } from '../args';
 
 const spec = defineCommand({
   usage: 'post ca init --org DOMAIN --out DIR [--replication K] [--force] [--json]',
@@ -65,7 +65,7 @@ function parseRoles(value: string | undefined): OperatorRole[] {
 export async function caCommand(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
   if (sub === 'operator') return operatorCommand(rest);
-  if (sub !== 'init') throw new CommandError(`unknown command: post ca ${sub ?? ''}\nusage: ${spec.usage}\n       ${operatorSpec.usage}`);
+  if (sub !== 'init') return subcommandHelp('ca', sub, [spec, operatorSpec]);
   const { values, help } = parse(spec, rest);
   if (help) return void console.log(helpText(spec));
   const out = resolve(required(values.out, 'out', spec.usage));

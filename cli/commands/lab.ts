@@ -5,14 +5,14 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { freePorts } from '../../infra/nats/free-ports';
 import { startDetached, stopByPidFile } from '../../infra/nats/server';
-import { defineCommand, CommandError, helpText, intOption, parse, printJson } from '../args';
+import { defineCommand, CommandError, helpText, intOption, parse, printJson, subcommandHelp } from '../args';
 import { LabClient } from '../lab/client';
 import { findNode, type LabFile, type LabNode, type LabOrg, readLab, writeLab } from '../lab/labFile';
 import { labPath, runningPids, startDashboardProcess, startNodeProcess, stopProcess, waitDashboard, waitReady } from '../lab/processes';
 import { dashboardCommand, dashboardSpec } from './dashboard';
 import { DEFAULT_REPLICATION_FACTOR, OPERATOR_FILE } from '../../infra/files/identity';
 import { initOrganisation } from './ca';
-import { initNode, parseSubmissionRate } from './node';
+import { gcOptions, initNode, parseSubmissionRate } from './node';
 import { addUser, newPassword } from '../lab/users';
 import { natsOf } from '../lab/labFile';
 import { GLOBAL_ACCOUNT } from '../../infra/nats/accounts';
@@ -24,7 +24,7 @@ const DEFAULT_NODES = 5;
 const DEFAULT_ORG = 'lab.example';
 
 const upSpec = defineCommand({
-  usage: 'post lab up [--nodes N] [--orgs DOMAIN,...] [--users N] [--dir DIR] [--submission-rate PER_MINUTE[/BURST]] [--json]',
+  usage: 'post lab up [--nodes N] [--orgs DOMAIN,...] [--users N] [--dir DIR] [--submission-rate PER_MINUTE[/BURST]] [--gc-lease SECONDS --gc-interval SECONDS] [--json]',
   summary:
     'Start a local lab: a three-server NATS cluster on loopback (TLS under a CA of its own, a key per node; natsCa and natsCreds in lab.json) and N nodes; prints the path of lab.json.',
   options: {
@@ -35,6 +35,8 @@ const upSpec = defineCommand({
     'nats-topology': { type: 'string', description: 'shared (one NATS cluster, default) or per-org (a cluster per organisation, linked by leaf nodes)' },
     replication: { type: 'string', description: `replicas per object in each organisation (default ${DEFAULT_REPLICATION_FACTOR})` },
     'submission-rate': { type: 'string', description: 'every node\'s per-user submission rate (post node start --submission-rate); benchmarks raise it' },
+    'gc-lease': { type: 'string', description: 'lease of stored data in seconds on every node (post node start --gc-lease): watch GC, e.g. 60' },
+    'gc-interval': { type: 'string', description: 'seconds between GC passes on every node (post node start --gc-interval), e.g. 5' },
     json: { type: 'boolean', description: 'print {"lab": PATH} as JSON' },
     'no-dashboard': { type: 'boolean', description: 'do not start the live dashboard (otherwise on a free port, recorded in lab.json)' },
   },
@@ -64,9 +66,7 @@ export async function labCommand(argv: string[]): Promise<void> {
   if (sub === 'down') return labDown(rest);
   if (sub === 'restart') return labRestart(rest);
   if (sub === 'dashboard') return dashboardCommand(rest);
-  throw new CommandError(
-    `unknown command: post lab ${sub ?? ''}\nusage: ${upSpec.usage}\n       ${downSpec.usage}\n       ${restartSpec.usage}\n       ${dashboardSpec.usage}`,
-  );
+  return subcommandHelp('lab', sub, [upSpec, downSpec, restartSpec, dashboardSpec]);
 }
 
 async function labUp(argv: string[]): Promise<void> {
@@ -80,6 +80,8 @@ async function labUp(argv: string[]): Promise<void> {
   const userCount = intOption(values.users, 'users', 0, { min: 0, max: 1000 });
   const submissionRate = values['submission-rate'];
   if (submissionRate !== undefined) parseSubmissionRate(submissionRate);
+  const gcTimings = gcOptions(values['gc-lease'], values['gc-interval']).storageTimings;
+  const gc = gcTimings ? { leaseS: gcTimings.leaseMs / 1000, intervalS: gcTimings.gcIntervalMs / 1000 } : undefined;
   const path = labPath(dir);
   if (existsSync(path)) {
     const old = readLab(path);
@@ -114,6 +116,7 @@ async function labUp(argv: string[]): Promise<void> {
     nodes.push({
       id: cert.nodeId,
       org: org.domain,
+      name: `node-${i + 1}`,
       pid: 0,
       data,
       log: join(data, 'node.log'),
@@ -123,6 +126,7 @@ async function labUp(argv: string[]): Promise<void> {
       ...(first ? { mx: { host, port: ports[count * 3 + i]! }, gatewayUser: `postmaster@${org.domain}` } : {}),
       ...(gateway ? { gateway: true } : {}),
       ...(submissionRate !== undefined ? { submissionRate } : {}),
+      ...(gc ? { gc } : {}),
     });
   }
   const natsUsers = nodes.map((n) => natsUserOfNode(n.data, n.gateway === true));
@@ -179,13 +183,13 @@ async function labUp(argv: string[]): Promise<void> {
     for (const org of orgs) {
       const mxNode = nodes.find((n) => n.org === org.domain && n.gatewayUser)!;
       const postmasterPassword = newPassword();
-      await addUser(client, mxNode, org.ca, mxNode.gatewayUser!, postmasterPassword);
-      lab.users.push({ address: mxNode.gatewayUser!, password: postmasterPassword, node: mxNode.id });
+      const postmaster = await addUser(client, mxNode, org.ca, mxNode.gatewayUser!, postmasterPassword);
+      lab.users.push({ address: mxNode.gatewayUser!, password: postmasterPassword, node: mxNode.id, standbys: postmaster.standbys });
       const orgNodes = nodes.filter((n) => n.org === org.domain);
       for (let i = 1; i <= userCount; i++) {
         const password = newPassword();
         const r = await addUser(client, orgNodes[(i - 1) % orgNodes.length]!, org.ca, `user${i}@${org.domain}`, password);
-        lab.users.push({ address: r.address, password, node: r.node });
+        lab.users.push({ address: r.address, password, node: r.node, standbys: r.standbys });
         writeLab(path, lab);
       }
     }

@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { AnyStateMachine, AnyStateNode } from 'xstate';
 import { machineFile, machineNames, machineRegistry, type MachineName } from '../../machines/index';
-import { CommandError, defineCommand, helpText, parse, printJson, required } from '../args';
+import { CommandError, defineCommand, helpText, parse, printJson, required, subcommandHelp } from '../args';
 
 const exportSpec = defineCommand({
   usage: 'post machines export --out DIR [--json]',
@@ -44,7 +44,7 @@ export interface MachineIndex {
 
 export async function machinesCommand(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
-  if (sub !== 'export') throw new CommandError(`unknown command: post machines ${sub ?? ''}\nusage: ${exportSpec.usage}`);
+  if (sub !== 'export') return subcommandHelp('machines', sub, [exportSpec]);
   const { values, help } = parse(exportSpec, rest);
   if (help) return void console.log(helpText(exportSpec));
   const out = resolve(required(values.out, 'out', exportSpec.usage));

@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { MessageListRequest, MessageSendRequest } from '../../protocol/control';
 import type { UnlockedUser } from '../../storage/users/unlockedUser';
-import { CommandError, defineCommand, helpText, parse, printJson, required } from '../args';
+import { CommandError, defineCommand, helpText, parse, printJson, required, subcommandHelp } from '../args';
 import { LabClient } from '../lab/client';
 import { findNode, type LabFile, type LabNode, readLab } from '../lab/labFile';
 import { loginAs, readPasswordFile } from '../lab/users';
@@ -77,5 +77,5 @@ export async function messageCommand(argv: string[]): Promise<void> {
     else for (const m of list) console.log(`${new Date(m.sentAtMs).toISOString()} ${m.direction === 'in' ? `from ${m.from}` : `to ${m.to.join(',')}`}: ${m.text}`);
     return;
   }
-  throw new CommandError(`unknown command: post message ${sub ?? ''}\nusage: ${sendSpec.usage}\n       ${listSpec.usage}`);
+  return subcommandHelp('message', sub, [sendSpec, listSpec]);
 }

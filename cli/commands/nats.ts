@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { natsServerBody } from '../../infra/nats/config';
 import { nkeyPublicKey } from '../../infra/nats/nkeys';
-import { CommandError, defineCommand, helpText, parse, printJson, required } from '../args';
+import { CommandError, defineCommand, helpText, parse, printJson, required, subcommandHelp } from '../args';
 import { clusterAccounts, initNatsSecurity, natsUserOfNode } from '../lab/nats';
 
 const initSpec = defineCommand({
@@ -92,5 +92,5 @@ export async function natsCommand(argv: string[]): Promise<void> {
     } else process.stdout.write(text);
     return;
   }
-  throw new CommandError(`unknown command: post nats ${sub ?? ''}\nusage: ${initSpec.usage}\n       ${configSpec.usage}`);
+  return subcommandHelp('nats', sub, [initSpec, configSpec]);
 }

@@ -11,8 +11,19 @@ import { nodeExists, readNode, readOrganisation, readRingTrust, writeFederation,
 import { DEFAULT_INSPECT_URL, runNodeProcess } from '../../actors/nodeProcess';
 import { fromPolicies, type FromPolicy } from '../../mail/smtp/senderAlignment';
 import type { SenderRateLimits } from '../../mail/smtp/senderRate';
-import { MAIL_QUOTA_BYTES_PER_USER_DEFAULT, SUBMISSION_BURST_MESSAGES, SUBMISSION_MESSAGES_PER_MINUTE } from '../../protocol/limits';
-import { defineCommand, CommandError, helpText, intOption, parse, printJson, required } from '../args';
+import {
+  GC_INTERVAL_S_MAX,
+  GC_INTERVAL_S_MIN,
+  GC_LEASE_S_MIN,
+  gcWatchTimings,
+  MAIL_QUOTA_BYTES_PER_USER_DEFAULT,
+  STORAGE_LEASE_MS,
+  STORAGE_TIMINGS,
+  type StorageTimings,
+  SUBMISSION_BURST_MESSAGES,
+  SUBMISSION_MESSAGES_PER_MINUTE,
+} from '../../protocol/limits';
+import { defineCommand, CommandError, helpText, intOption, parse, printJson, required, subcommandHelp } from '../args';
 
 const initSpec = defineCommand({
   usage: 'post node init --ca DIR --data DIR [--nats-ca FILE] [--federate CADIR,...] [--force] [--json]',
@@ -29,7 +40,7 @@ const initSpec = defineCommand({
 });
 
 const startSpec = defineCommand({
-  usage: 'post node start --data DIR --nats URL[,URL...] [--nats-creds FILE] [--nats-ca FILE] [--nats-global-creds FILE] [--imap PORT] [--smtp PORT] [--http PORT] [--gateway] [--mx PORT --gateway-user ADDRESS] [--smarthost HOST:PORT] [--from-mismatch refuse|add-sender] [--submission-rate PER_MINUTE[/BURST]] [--log-level LEVEL] [--inspect [URL]]',
+  usage: 'post node start --data DIR --nats URL[,URL...] [--nats-creds FILE] [--nats-ca FILE] [--nats-global-creds FILE] [--imap PORT] [--smtp PORT] [--http PORT] [--gateway] [--mx PORT --gateway-user ADDRESS] [--smarthost HOST:PORT] [--from-mismatch refuse|add-sender] [--submission-rate PER_MINUTE[/BURST]] [--gc-lease SECONDS --gc-interval SECONDS] [--log-level LEVEL] [--inspect [URL]]',
   summary: 'Run a node: join its organisation\'s ring over NATS and serve until SIGTERM.',
   options: {
     data: { type: 'string', description: 'the node\'s data folder (from `post node init`)' },
@@ -49,6 +60,8 @@ const startSpec = defineCommand({
       type: 'string',
       description: `messages a user may submit per minute, and at once (default ${SUBMISSION_MESSAGES_PER_MINUTE}/${SUBMISSION_BURST_MESSAGES}); past it MAIL FROM gets 450 4.7.1`,
     },
+    'gc-lease': { type: 'string', description: `lease of what this node stores, in seconds (default ${STORAGE_LEASE_MS / 1000}; at least ${GC_LEASE_S_MIN}): a lab that watches GC` },
+    'gc-interval': { type: 'string', description: `seconds between GC passes (default ${STORAGE_TIMINGS.gcIntervalMs / 1000})` },
     'log-level': { type: 'string', description: 'debug, info (default), warn or error' },
     inspect: { type: 'string', description: `stream actor transitions to the XState inspector at this WebSocket URL (alone: ${DEFAULT_INSPECT_URL})` },
   },
@@ -164,10 +177,19 @@ export async function nodeCommand(argv: string[]): Promise<void> {
       ...(values['submission-rate'] ? { submissionRate: parseSubmissionRate(values['submission-rate']) } : {}),
       logLevel: level as 'info',
       inspectUrl: inspectUrl(values.inspect),
+      ...gcOptions(values['gc-lease'], values['gc-interval']),
     }).catch((e) => {
       throw e instanceof NatsConnectError ? new CommandError(e.message) : e;
     });
     return new Promise(() => {}); // serve until a signal stops the process
   }
-  throw new CommandError(`unknown command: post node ${sub ?? ''}\nusage: ${initSpec.usage}\n       ${startSpec.usage}`);
+  return subcommandHelp('node', sub, [initSpec, startSpec]);
+}
+
+/** `--gc-lease` and `--gc-interval` (seconds), either alone keeping the other's default. */
+export function gcOptions(leaseS: string | undefined, intervalS: string | undefined): { storageTimings?: StorageTimings } {
+  if (leaseS === undefined && intervalS === undefined) return {};
+  const lease = intOption(leaseS, 'gc-lease', STORAGE_LEASE_MS / 1000, { min: GC_LEASE_S_MIN, max: STORAGE_LEASE_MS / 1000 });
+  const interval = intOption(intervalS, 'gc-interval', STORAGE_TIMINGS.gcIntervalMs / 1000, { min: GC_INTERVAL_S_MIN, max: GC_INTERVAL_S_MAX });
+  return { storageTimings: gcWatchTimings(lease, interval) };
 }

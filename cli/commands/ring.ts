@@ -1,6 +1,6 @@
 // `post ring status` and `post route`: the operator's view of a running lab's rings.
 import { resolve } from 'node:path';
-import { defineCommand, CommandError, helpText, parse, printJson, required } from '../args';
+import { defineCommand, CommandError, helpText, parse, printJson, required, subcommandHelp } from '../args';
 import { LabClient } from '../lab/client';
 import { findNode, readLab } from '../lab/labFile';
 import { isAlive } from '../../infra/nats/process';
@@ -27,7 +27,7 @@ const routeSpec = defineCommand({
 
 export async function ringCommand(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
-  if (sub !== 'status') throw new CommandError(`unknown command: post ring ${sub ?? ''}\nusage: ${statusSpec.usage}`);
+  if (sub !== 'status') return subcommandHelp('ring', sub, [statusSpec]);
   const { values, help } = parse(statusSpec, rest);
   if (help) return void console.log(helpText(statusSpec));
   const lab = readLab(resolve(required(values.lab, 'lab', statusSpec.usage)));

@@ -9,7 +9,7 @@ import { findScenario, runScenario, scenarios, type ScenarioPlan, type Verdict }
 import { Unsupported, type ScenarioEnv } from '../../scenarios/env/env';
 import { runSoak, SOAK, soakPlans, type SoakVerdict } from '../../scenarios/soak';
 import { SCENARIO_SOAK } from '../../protocol/limits';
-import { CommandError, defineCommand, helpText, parse, printJson } from '../args';
+import { CommandError, defineCommand, helpText, parse, printJson, subcommandHelp } from '../args';
 
 /** A soak without --minutes. */
 const DEFAULT_SOAK_MINUTES = 10;
@@ -39,7 +39,7 @@ export async function scenarioCommand(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
   if (sub === 'list') return list(rest);
   if (sub === 'run') return run(rest);
-  throw new CommandError(`unknown command: post scenario ${sub ?? ''}\nusage: ${listSpec.usage}\n       ${runSpec.usage}`);
+  return subcommandHelp('scenario', sub, [listSpec, runSpec]);
 }
 
 function list(argv: string[]): void {
@@ -73,6 +73,12 @@ async function run(argv: string[]): Promise<void> {
   for (const plan of plans) {
     const env = await openEnv(kind, { lab: values.lab, seed, broken: values.broken as 'replication' | undefined });
     try {
+      const missing = plan.missing?.(env);
+      if (missing && plans.length > 1) {
+        console.error(`scenario: ${plan.name} skipped: ${missing}`);
+        continue;
+      }
+      if (missing) throw new CommandError(missing, 2);
       const verdict = await runScenario(plan, env, { seed: onLab ? undefined : seed });
       verdicts.push(verdict);
       if (!values.json) printVerdict(verdict);
@@ -91,10 +97,12 @@ async function run(argv: string[]): Promise<void> {
 async function runSoakCommand(kind: 'sim' | 'lab', o: { lab?: string; seed: string; broken?: 'replication'; minutes?: string; json: boolean }): Promise<void> {
   const minutes = o.minutes === undefined ? DEFAULT_SOAK_MINUTES : Number(o.minutes);
   if (!(minutes > 0 && minutes <= SCENARIO_SOAK.minutesMax)) throw new CommandError(`--minutes must be a number above 0 and at most ${SCENARIO_SOAK.minutesMax}, not ${o.minutes}`, 2);
-  process.stderr.write(`scenario: soak on the ${kind} for ${minutes} min, seed ${o.seed}, faults from ${soakPlans(kind).map((p) => p.name).join(', ')}\n`);
   const env = await openEnv(kind, o);
   let verdict: SoakVerdict;
   try {
+    const plans = soakPlans(env);
+    const left = scenarios.filter((s) => s.envs.includes(kind) && !plans.includes(s)).map((s) => `${s.name} (${s.missing?.(env)})`);
+    process.stderr.write(`scenario: soak on the ${kind} for ${minutes} min, seed ${o.seed}, faults from ${plans.map((p) => p.name).join(', ')}${left.length ? `; left out: ${left.join(', ')}` : ''}\n`);
     verdict = await runSoak(env, { minutes, seed: o.seed });
   } catch (e) {
     if (e instanceof Unsupported) throw new CommandError(e.message, 2);
@@ -111,7 +119,13 @@ function selected(name: string, kind: 'sim' | 'lab'): ScenarioPlan[] {
   if (name === 'all') return scenarios.filter((s) => s.envs.includes(kind));
   const plan = findScenario(name);
   if (!plan) throw new CommandError(`no scenario ${name}; there are: ${scenarios.map((s) => s.name).join(', ')}`, 2);
-  if (!plan.envs.includes(kind)) throw new CommandError(`${name} runs only on the simulator: its fault (${plan.description}) cannot be made between processes on one machine; run it with --sim`, 2);
+  if (!plan.envs.includes(kind))
+    throw new CommandError(
+      kind === 'lab'
+        ? `${name} runs only on the simulator: its fault (${plan.description}) cannot be made between processes on one machine; run it with --sim`
+        : `${name} runs only on a lab: post lab up, then post scenario run ${name} --lab FILE`,
+      2,
+    );
   return [plan];
 }
 

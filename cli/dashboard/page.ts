@@ -6,9 +6,16 @@
 // and scripts can read the page as well as people.
 //
 // The script is plain ES2020 in a String.raw literal: it must not contain a backtick or a dollar-brace.
+import type { DashboardSnapshot } from './state';
 
-export function dashboardPage(): string {
-  return PAGE;
+/**
+ * The page, with the dashboard's state as of this request inside it: the browser draws every node at
+ * once, before /events has said anything (a quiet lab sends nothing for a while).
+ */
+export function dashboardPage(initial?: DashboardSnapshot): string {
+  // JSON inside <script>: no "<" may close the element early.
+  const state = initial ? JSON.stringify(initial).replace(/</g, '\\u003c') : 'null';
+  return PAGE_HEAD + `<script id="initial-state" type="application/json">${state}</script>\n` + PAGE_TAIL;
 }
 
 const CSS = String.raw`
@@ -43,7 +50,7 @@ code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size:12
 .badge.stale { opacity:.6; font-style:italic; }
 .facts div b { font-weight:600; } .warn { color:var(--silent); } .bad { color:var(--down); } .good { color:var(--live); }
 ul.tree { list-style:none; margin:4px 0 0; padding-left:12px; border-left:1px dashed var(--line); }
-ul.tree li { margin:1px 0; } .tree .id { color:var(--accent); } .tree .val { color:var(--text); }
+ul.tree li { margin:1px 0; overflow-wrap:anywhere; } .ports { margin:2px 0; overflow-wrap:anywhere; } .tree .id { color:var(--accent); } .tree .val { color:var(--text); }
 .small { font-size:11px; } .restarts { margin-top:4px; }
 aside { background:var(--panel); border:1px solid var(--line); border-radius:8px; padding:12px; align-self:start; position:sticky; top:52px; max-height:calc(100vh - 70px); overflow:auto; }
 aside h2 { font-size:15px; margin:0 0 8px; } aside h3 { font-size:13px; margin:12px 0 4px; }
@@ -98,7 +105,8 @@ const SCRIPT = String.raw`
     }
     var status = a.status && a.status !== 'active' ? ' <span class="bad small">[' + esc(a.status) + ']</span>' : '';
     var restarts = view && view.restarts && view.restarts[a.id] ? ' <span class="warn small">\u21bb' + view.restarts[a.id] + '</span>' : '';
-    var html = '<li data-actor="' + esc(a.id) + '"><span class="id">' + esc(a.id) + '</span>: <span class="val">' + esc(fmtValue(a.value)) + '</span>' + status + restarts + extra;
+    var shortId = String(a.id).replace(/[0-9a-f]{16,}/g, function (hex) { return hex.slice(0, 8) + '\u2026'; });
+    var html = '<li data-actor="' + esc(a.id) + '"><span class="id" title="' + esc(a.id) + '">' + esc(shortId) + '</span>: <span class="val">' + esc(fmtValue(a.value)) + '</span>' + status + restarts + extra;
     if (a.children && a.children.length) html += '<ul class="tree">' + a.children.map(function (c) { return renderTree(c, view); }).join('') + '</ul>';
     if (a.more) html += '<div class="dim small">+' + a.more + ' more</div>';
     return html + '</li>';
@@ -107,10 +115,13 @@ const SCRIPT = String.raw`
   function renderNode(n) {
     var v = n.view;
     var state = v ? v.router.state : 'unknown';
-    var h = '<header><code title="' + esc(n.id) + '">' + esc(n.id.slice(0, 12)) + '</code>' +
+    var h = '<header>' + (n.name ? '<b data-role="name">' + esc(n.name) + '</b>' : '') + '<code class="dim" title="' + esc(n.id) + '">' + esc(n.id.slice(0, n.name ? 8 : 12)) + '</code>' +
       '<span class="badge h-' + esc(n.health) + '" data-role="health">' + esc(n.health) + '</span>' +
       '<span class="badge s-' + esc(state) + (n.health === 'live' ? '' : ' stale') + '" data-role="state" title="' + (n.health === 'live' ? 'router state' : 'last state it reported') + '">' + esc(state) + '</span>' +
       (n.pid ? '<span class="dim small">pid ' + n.pid + '</span>' : '') + '</header>';
+    var ep = n.endpoints || {};
+    var eps = ['imap', 'smtp', 'mx', 'http'].filter(function (k) { return ep[k]; });
+    if (eps.length) h += '<div class="small ports" data-role="ports">' + eps.map(function (k) { return '<span class="dim">' + k + '</span> ' + esc(ep[k]); }).join(' \u00b7 ') + '</div>';
     if (!v) return h + '<div class="dim">no frame yet</div>';
     var health = v.health;
     var under = health ? '<b class="' + (health.underReplicated ? 'bad' : 'good') + '" data-role="under">' + health.underReplicated + '</b> of ' + health.checked + (health.partial ? '+' : '') :
@@ -131,7 +142,7 @@ const SCRIPT = String.raw`
     h += '<div class="small"><span class="dim">users</span> <b data-role="users">' + users.hosted + '</b>' + (users.unlocking ? ' <span class="warn">(+' + users.unlocking + ' unlocking)</span>' : '') +
       (users.listed.length ? ' ' + users.listed.map(esc).join(', ') + (users.hosted > users.listed.length ? ', \u2026' : '') : '') + '</div>';
     var mail = Object.keys(v.mail || {});
-    if (mail.length) h += '<div class="small"><span class="dim">mail</span> ' + mail.map(function (k) { return esc(k) + ' ' + v.mail[k]; }).join(' \u00b7 ') + '</div>';
+    if (mail.length && !eps.length) h += '<div class="small"><span class="dim">mail</span> ' + mail.map(function (k) { return esc(k) + ' ' + v.mail[k]; }).join(' \u00b7 ') + '</div>';
     if (showTrees && v.actors) h += '<ul class="tree" data-role="actors">' + renderTree(v.actors, v) + '</ul>';
     if (v.recentRestarts && v.recentRestarts.length) {
       h += '<div class="restarts small">' + v.recentRestarts.slice().reverse().map(function (r) {
@@ -152,7 +163,7 @@ const SCRIPT = String.raw`
       s += '<circle cx="' + x.toFixed(1) + '" cy="' + y.toFixed(1) + '" r="' + (ready ? 6 : 5) + '" fill="' + (HEALTH_COLOUR[n.health] || '#888') + '"' +
         (ready ? '' : ' stroke="#d29922" stroke-width="2"') + '><title>' + esc(n.id.slice(0, 12) + ' ' + n.health + (n.view ? ' ' + n.view.router.state : '')) + '</title></circle>';
       var lx = c + (r + 10) * Math.cos(a), ly = c + (r + 10) * Math.sin(a) + 3, anchor = Math.cos(a) < -0.3 ? 'end' : Math.cos(a) > 0.3 ? 'start' : 'middle';
-      if (nodes.length <= 24) s += '<text x="' + lx.toFixed(1) + '" y="' + (ly + (anchor === 'middle' ? (Math.sin(a) > 0 ? 6 : -4) : 0)).toFixed(1) + '" fill="#8593a3" font-size="9" text-anchor="' + anchor + '">' + esc(n.id.slice(0, 4)) + '</text>';
+      if (nodes.length <= 24) s += '<text x="' + lx.toFixed(1) + '" y="' + (ly + (anchor === 'middle' ? (Math.sin(a) > 0 ? 6 : -4) : 0)).toFixed(1) + '" fill="#8593a3" font-size="9" text-anchor="' + anchor + '">' + esc(n.name || n.id.slice(0, 4)) + '</text>';
     });
     return s + '</svg>';
   }
@@ -160,7 +171,8 @@ const SCRIPT = String.raw`
   function ringsOf() {
     var byOrg = {}, order = [];
     model.orgs.forEach(function (o) { byOrg[o.domain] = { domain: o.domain, ringId: o.ringId, nodes: [] }; order.push(o.domain); });
-    Object.keys(model.nodes).sort().forEach(function (id) {
+    var label = function (id) { return model.nodes[id].name || id; };
+    Object.keys(model.nodes).sort(function (a, b) { return label(a) < label(b) ? -1 : label(a) > label(b) ? 1 : 0; }).forEach(function (id) {
       var n = model.nodes[id];
       if (!byOrg[n.org]) { byOrg[n.org] = { domain: n.org, ringId: n.ringId || '', nodes: [] }; order.push(n.org); }
       byOrg[n.org].nodes.push(n);
@@ -297,6 +309,9 @@ const SCRIPT = String.raw`
     });
   }
 
+  // The state as of the page's request: drawn now, then kept current by /events.
+  var initial = JSON.parse(document.getElementById('initial-state').textContent || 'null');
+  if (initial) { onState(initial); renderRings(); renderScenario(); }
   document.getElementById('trees').addEventListener('change', function (ev) { showTrees = ev.target.checked; dirty.all = true; schedule(); });
   // Ages ("last frame 2.1 s ago") move on even when nothing arrives.
   setInterval(function () {
@@ -310,7 +325,7 @@ const SCRIPT = String.raw`
 })();
 `;
 
-const PAGE = `<!doctype html>
+const PAGE_HEAD = `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -335,7 +350,8 @@ const PAGE = `<!doctype html>
     <ol id="log"></ol>
   </aside>
 </main>
-<script>${SCRIPT}</script>
+`;
+const PAGE_TAIL = `<script>${SCRIPT}</script>
 </body>
 </html>
 `;

@@ -1,4 +1,5 @@
-// The dashboard's HTTP side: `/` the page (one static HTML document, nothing fetched from elsewhere),
+// The dashboard's HTTP side: `/` the page (one HTML document with the state as of the request inside,
+// nothing fetched from elsewhere),
 // `/events` Server-Sent Events (a `state` event with everything on connect, then `node`, `health`,
 // `scenario` and `lab` events as they happen), `/api/state` the same snapshot as JSON. Read-only.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -23,7 +24,6 @@ export interface DashboardServer {
 export async function startDashboardServer(state: DashboardState, opts: { host: string; port: number; now?: () => number }): Promise<DashboardServer> {
   const now = opts.now ?? (() => Date.now());
   const clients = new Set<ServerResponse>();
-  const page = dashboardPage();
 
   const sse = (req: IncomingMessage, res: ServerResponse) => {
     if (clients.size >= DASHBOARD_SSE_CLIENTS_MAX)
@@ -40,7 +40,7 @@ export async function startDashboardServer(state: DashboardState, opts: { host: 
       if (req.method !== 'GET' && req.method !== 'HEAD') return void res.writeHead(405, { 'content-type': 'text/plain' }).end('only GET\n');
       const path = (req.url ?? '/').split('?')[0];
       if (path === '/' || path === '/index.html')
-        return void res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(page);
+        return void res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(dashboardPage(state.snapshot(now())));
       if (path === '/events') return sse(req, res);
       if (path === '/favicon.ico') return void res.writeHead(204).end();
       if (path === '/api/state')

@@ -29,8 +29,12 @@ export interface NodeEntry {
   lastSeenMs?: number;
   /** Since when the dashboard has expected to hear from this node (lab.json named it with a pid). */
   expectedSinceMs?: number;
-  /** Process id from lab.json (0: not started yet). */
+  /** Process id from lab.json (0: not started yet, or not a process of this machine: a container). */
   pid?: number;
+  /** What lab.json calls it (the compose lab's service name, `node-a1`). */
+  name?: string;
+  /** Where a person connects, from lab.json: the host's published ports when it names them ("127.0.0.1:11143"). */
+  endpoints?: NodeEndpoints;
   /** Times the node's frame sequence went back to 0 after the first frame: process restarts seen. */
   processRestarts: number;
   view?: NodeView;
@@ -55,9 +59,33 @@ export interface ScenarioRun {
   lastMs: number;
 }
 
+export interface NodeEndpoints {
+  readonly imap?: string;
+  readonly smtp?: string;
+  readonly http?: string;
+  readonly mx?: string;
+}
+
+interface Endpoint {
+  readonly host: string;
+  readonly port: number;
+}
+type LabEndpoints = { readonly imap?: Endpoint; readonly smtp?: Endpoint; readonly http?: Endpoint; readonly mx?: Endpoint };
+
 export interface LabShape {
   readonly orgs: readonly { domain: string; ringId: string }[];
-  readonly nodes: readonly { id: string; org: string; pid: number }[];
+  readonly nodes: readonly ({ id: string; org: string; pid: number; name?: string; published?: LabEndpoints } & LabEndpoints)[];
+}
+
+/** A node's addresses as a person on this machine reaches them: published on the host when lab.json says so. */
+function endpointsOf(n: LabShape['nodes'][number]): NodeEndpoints {
+  const at = n.published ?? n;
+  const out: Record<string, string> = {};
+  for (const k of ['imap', 'smtp', 'http', 'mx'] as const) {
+    const e = at[k];
+    if (e) out[k] = `${e.host}:${e.port}`;
+  }
+  return out;
 }
 
 export type DashboardEvent =
@@ -98,14 +126,16 @@ export class DashboardState {
         e = { id: n.id, org: n.org, ringId: this.ringOf(n.org), health: 'waiting', processRestarts: 0 };
         this.nodes.set(n.id, e);
       }
+      const endpoints = endpointsOf(n);
+      const named = e.name !== n.name || JSON.stringify(e.endpoints) !== JSON.stringify(endpoints);
+      e.name = n.name;
+      e.endpoints = endpoints;
       const changed = e.pid !== n.pid;
       e.pid = n.pid;
       // A node (re)started by the lab: expect to hear from it from now on.
       if (changed && n.pid > 0) e.expectedSinceMs = nowMs;
-      if (changed) {
-        this.judge(e, nowMs);
-        out.push({ type: 'node', node: e });
-      }
+      if (changed) this.judge(e, nowMs);
+      if (changed || named) out.push({ type: 'node', node: e });
     }
     return out;
   }

@@ -99,7 +99,8 @@ export class LabClient {
     return { ...r.body, json: Buffer.from(opened).toString('utf8') };
   }
 
-  private async nodeKey(node: LabNode): Promise<Uint8Array> {
+  /** A node's signing public key, from its status, checked against its id. */
+  async nodeKey(node: LabNode): Promise<Uint8Array> {
     let key = this.nodeKeys.get(node.id);
     if (key) return key;
     key = Buffer.from((await this.status(node)).signingKey ?? '', 'hex');

@@ -10,6 +10,8 @@ export interface Endpoint {
 export interface LabNode {
   readonly id: string;
   readonly org: string;
+  /** What people call it: the data folder's name (`node-3`), the compose lab's service (`node-a1`). */
+  readonly name?: string;
   pid: number;
   readonly data: string;
   readonly log: string;
@@ -22,6 +24,13 @@ export interface LabNode {
   readonly gatewayUser?: string;
   /** `post node start --submission-rate` (PER_MINUTE[/BURST]) when the lab was started with one. */
   readonly submissionRate?: string;
+  /** `post node start --gc-lease --gc-interval` (seconds) when the lab was started with them. */
+  readonly gc?: { readonly leaseS: number; readonly intervalS: number };
+  /**
+   * Where a mail client on the host reaches this node when imap/smtp/http/mx are addresses of another
+   * network (the compose lab: container names and ports there, published on the host's loopback).
+   */
+  readonly published?: { readonly imap: Endpoint; readonly smtp: Endpoint; readonly http: Endpoint; readonly mx?: Endpoint };
 }
 
 export interface LabOrg {
@@ -44,9 +53,13 @@ export interface LabUser {
   readonly address: string;
   readonly password: string;
   readonly node: string;
+  /** The user's standby hosts, in rank order (issue 13). */
+  readonly standbys?: readonly string[];
 }
 
 export interface LabFile {
+  /** The compose lab's volume layout (infra/docker/lab.mjs refuses a volume of another version). */
+  readonly version?: number;
   readonly nats: string[];
   /** The operator's NATS credentials (an nkey seed file): what the CLI and the dashboard connect with. */
   readonly natsCreds?: string;

@@ -28,6 +28,7 @@ export function startNodeProcess(node: Omit<LabNode, 'pid'>, nats: readonly stri
     ...(node.mx ? ['--mx', String(node.mx.port)] : []),
     ...(node.gatewayUser ? ['--gateway-user', node.gatewayUser] : []),
     ...(node.submissionRate ? ['--submission-rate', node.submissionRate] : []),
+    ...(node.gc ? ['--gc-lease', String(node.gc.leaseS), '--gc-interval', String(node.gc.intervalS)] : []),
   ];
   const [exe, argv] = postCommand(args);
   const out = openSync(node.log, 'a');

@@ -3,11 +3,14 @@
 //
 //   node infra/docker/lab.mjs init    NATS's TLS CA, server certificate and operator key (`post nats
 //                                     init`), `post ca init` per organisation, `post node init` per node
-//                                     (its NATS keys and the CA), the servers' configuration with a user
-//                                     per node (`post nats config` → LAB_DIR/nats/nats.conf), and lab.json
-//                                     describing the lab as seen inside the compose network (what the
-//                                     dashboard and `post ... --lab` read). Done once: a volume that
-//                                     already holds lab.json is left as it is.
+//                                     (its NATS keys and the CA; every other organisation federated), the
+//                                     servers' configuration with a user per node and the gateways (the
+//                                     first two nodes of each organisation) in the global ring (`post nats
+//                                     config` → LAB_DIR/nats/nats.conf), and lab.json describing the lab
+//                                     as seen inside the compose network, with each node's host ports
+//                                     (what the dashboard and `post ... --lab` read). Done once: a volume
+//                                     that already holds this image's lab.json is left as it is; one from
+//                                     an older image is refused (run `docker-compose down -v`).
 //   node infra/docker/lab.mjs users   once every node is ready: postmaster@DOMAIN on the organisation's
 //                                     MX node and user1..userN@DOMAIN spread over its nodes (`post user
 //                                     add`); passwords go to lab.json and users.txt. Done once as well.
@@ -15,6 +18,8 @@
 // Environment: LAB_TOPOLOGY "DOMAIN=NODE,NODE,... DOMAIN=..." (the first node of each organisation is
 // its MX), LAB_NATS (comma-separated tls://HOST:4222 URLs: the hosts are the cluster's members, their
 // routes on 6222), LAB_USERS (users per organisation, default 2),
+// LAB_HOST_PORTS ("NAME=NN ...": where docker-compose.yml publishes each node's ports on the host,
+// NN143 IMAP, NN525 SMTP, NN025 HTTP, NN526 MX; lab.json and the dashboard show them),
 // LAB_READY_TIMEOUT_S (default 300), LAB_DIR (default /lab).
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -69,8 +74,42 @@ function writeLab(lab) {
   renameSync(`${LAB_FILE}.tmp`, LAB_FILE);
 }
 
+/**
+ * What this image writes into the volume. A volume from an image without this number (or another one)
+ * is refused: its identities were made otherwise (before federation and gateways, version 2).
+ */
+const LAB_VOLUME_VERSION = 2;
+
+/** LAB_HOST_PORTS "NAME=NN ...": the node's ports on the host are NN143 (IMAP), NN525 (SMTP), NN025 (HTTP), NN526 (MX). */
+function parseHostPorts(spec) {
+  const out = new Map();
+  for (const part of (spec ?? '').trim().split(/\s+/).filter(Boolean)) {
+    const m = /^([\w.-]+)=([1-6]\d?)$/.exec(part);
+    if (!m) fail(`LAB_HOST_PORTS: expected NAME=NN (ports NN143, NN525, NN025, NN526), got ${part}`);
+    const at = (suffix) => ({ host: '127.0.0.1', port: Number(`${m[2]}${suffix}`) });
+    out.set(m[1], { imap: at('143'), smtp: at('525'), http: at('025'), mx: at('526') });
+  }
+  return out;
+}
+
+function checkVolume() {
+  let version;
+  try {
+    version = JSON.parse(readFileSync(LAB_FILE, 'utf8')).version;
+  } catch (e) {
+    fail(`${LAB_FILE} cannot be read (${e.message}): run \`docker-compose down -v\` to start afresh`);
+  }
+  if (version !== LAB_VOLUME_VERSION)
+    fail(
+      `the lab volume was made by an older image (lab.json version ${version ?? 1}, this image writes ${LAB_VOLUME_VERSION}: ` +
+        'organisations that federate, gateway nodes): its identities cannot be used. Run `docker-compose down -v` ' +
+        '(this forgets the lab\'s users and mail), then `docker-compose up -d` again.',
+    );
+  say(`${LAB_FILE} exists: identities are already in place (\`docker-compose down -v\` starts afresh)`);
+}
+
 function init() {
-  if (existsSync(LAB_FILE)) return say(`${LAB_FILE} exists: identities are already in place (\`docker compose down -v\` starts afresh)`);
+  if (existsSync(LAB_FILE)) return checkVolume();
   const topology = parseTopology(process.env.LAB_TOPOLOGY);
   const nats = (process.env.LAB_NATS ?? '').split(',').filter(Boolean);
   if (nats.length === 0) fail('LAB_NATS is empty: set it to the NATS URLs, comma-separated');
@@ -82,17 +121,25 @@ function init() {
   const natsDir = join(LAB_DIR, 'nats');
   const security = postJson(['nats', 'init', '--dir', natsDir, '--hosts', [...natsHosts, 'localhost', '127.0.0.1'].join(',')]);
   say(`NATS: CA ${security.ca}, operator ${security.operatorUser.slice(0, 12)}...`);
-  const orgs = [];
-  const nodes = [];
-  for (const { domain, nodes: names } of topology) {
+  // Every organisation first: each node trusts the others' CAs (federation), as `post lab up` does.
+  const orgs = topology.map(({ domain }) => {
     const ca = join(LAB_DIR, 'orgs', domain, 'ca');
     const org = postJson(['ca', 'init', '--org', domain, '--out', ca, '--force']);
-    orgs.push({ domain, ringId: org.ringId, ca, operator: org.operator });
     say(`organisation ${domain}: ring ${org.ringId.slice(0, 16)}`);
+    return { domain, ringId: org.ringId, ca, operator: org.operator };
+  });
+  const hostPorts = parseHostPorts(process.env.LAB_HOST_PORTS);
+  const nodes = [];
+  for (const [o, { domain, nodes: names }] of topology.entries()) {
+    const ca = orgs[o].ca;
+    const federate = orgs.filter((other) => other.domain !== domain).map((other) => other.ca);
     names.forEach((name, i) => {
       const data = join(LAB_DIR, 'nodes', name);
-      const node = postJson(['node', 'init', '--ca', ca, '--data', data, '--nats-ca', security.ca, '--force']);
+      const node = postJson(['node', 'init', '--ca', ca, '--data', data, '--nats-ca', security.ca, ...(federate.length > 0 ? ['--federate', federate.join(',')] : []), '--force']);
       const at = (port) => ({ host: name, port });
+      const published = hostPorts.get(name);
+      // With several organisations, the first two nodes of each are its gateways (one may die), as in `post lab up`.
+      const gateway = orgs.length > 1 && i < 2;
       nodes.push({
         id: node.id,
         org: domain,
@@ -103,17 +150,21 @@ function init() {
         imap: at(NODE_PORTS.imap),
         smtp: at(NODE_PORTS.smtp),
         http: at(NODE_PORTS.http),
+        ...(gateway ? { gateway: true } : {}),
         ...(i === 0 ? { mx: at(NODE_PORTS.mx), gatewayUser: `postmaster@${domain}` } : {}),
+        ...(published ? { published: { imap: published.imap, smtp: published.smtp, http: published.http, ...(i === 0 ? { mx: published.mx } : {}) } } : {}),
       });
-      say(`node ${name} of ${domain}: ${node.id.slice(0, 16)}${i === 0 ? ' (MX)' : ''}`);
+      say(`node ${name} of ${domain}: ${node.id.slice(0, 16)}${i === 0 ? ' (MX)' : ''}${gateway ? ' (gateway)' : ''}`);
     });
   }
   // One configuration for every member (each gets its name with --server_name); the routes list them all.
   const routes = natsHosts.map((host) => `nats-route://${host}:${NATS_PORTS.route}`);
-  post(['nats', 'config', '--dir', natsDir, '--nodes', nodes.map((n) => n.data).join(','), '--listen', `0.0.0.0:${NATS_PORTS.client}`,
-    '--http', `127.0.0.1:${NATS_PORTS.http}`, '--cluster', `0.0.0.0:${NATS_PORTS.route}`, '--routes', routes.join(','), '--cluster-name', 'post-lab', '--out', join(natsDir, 'nats.conf')]);
-  say(`${join(natsDir, 'nats.conf')} written: TLS, a NATS user per node`);
-  writeLab({ nats, natsCreds: security.operatorCreds, natsCa: security.ca, natsPidFile: '', orgs, nodes, users: [] });
+  const gateways = nodes.filter((n) => n.gateway).map((n) => n.data);
+  post(['nats', 'config', '--dir', natsDir, '--nodes', nodes.map((n) => n.data).join(','), ...(gateways.length > 0 ? ['--gateways', gateways.join(',')] : []),
+    '--listen', `0.0.0.0:${NATS_PORTS.client}`, '--http', `127.0.0.1:${NATS_PORTS.http}`, '--cluster', `0.0.0.0:${NATS_PORTS.route}`, '--routes', routes.join(','),
+    '--cluster-name', 'post-lab', '--out', join(natsDir, 'nats.conf')]);
+  say(`${join(natsDir, 'nats.conf')} written: TLS, a NATS user per node, the global ring for gateways`);
+  writeLab({ version: LAB_VOLUME_VERSION, nats, natsCreds: security.operatorCreds, natsCa: security.ca, natsPidFile: '', orgs, nodes, users: [] });
   say(`${LAB_FILE} written: ${orgs.length} organisations, ${nodes.length} nodes`);
 }
 
@@ -170,7 +221,8 @@ function report(lab, what) {
   const byId = new Map(lab.nodes.map((n) => [n.id, n]));
   const lines = lab.users.map((u) => {
     const node = byId.get(u.node);
-    return `${u.address.padEnd(28)} ${u.password}  ${node?.name ?? u.node.slice(0, 12)} (IMAP ${node?.imap.port}, SMTP ${node?.smtp.port} in the network; see README for the host ports)`;
+    const at = node?.published ?? node;
+    return `${u.address.padEnd(28)} ${u.password}  ${node?.name ?? u.node.slice(0, 12)}: IMAP ${at?.imap.host}:${at?.imap.port}, SMTP ${at?.smtp.host}:${at?.smtp.port}`;
   });
   writeFileSync(join(LAB_DIR, 'users.txt'), lines.join('\n') + '\n', { mode: 0o600 });
   say(`${what}:\n${lines.join('\n')}`);

@@ -1,5 +1,6 @@
 // Users hosted by a node: their credentials sealed to the node's key (crypto/nodeSeal.ts), one file
-// each in the node's data folder (users/<address>.sealed), or in memory for the simulator.
+// each in the node's data folder (users/<address>.sealed), or in memory for the simulator. The same
+// store keeps the standby grants of the users the node stands in for (standby/<address>.sealed).
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -13,8 +14,9 @@ const fileName = (address: string) => `${encodeURIComponent(address.toLowerCase(
 
 export class FileHostedUsers implements HostedUserStore {
   private readonly dir: string;
-  constructor(dataDir: string) {
-    this.dir = join(dataDir, 'users');
+  /** `folder`: users/ for hosted users, standby/ for the grants of users the node stands in for. */
+  constructor(dataDir: string, folder = 'users') {
+    this.dir = join(dataDir, folder);
   }
 
   async list() {

@@ -14,6 +14,7 @@ import { PostError } from '../../protocol/errors';
 import type {
   BlockEntry,
   BlockMeta,
+  BlockWrite,
   CompareAndPutResult,
   DropListOptions,
   DropSummary,
@@ -34,7 +35,7 @@ import type {
 } from './port';
 import { MemoryDropTable } from './memoryDrops';
 import {
-  assertBlockBytes,
+  assertBlockWrite,
   assertDropEntry,
   assertDropEntryPut,
   assertId,
@@ -104,10 +105,17 @@ export class MemoryStore implements LocalStore {
 
   async putBlock(id: string, bytes: Uint8Array, lease: { expiresAtMs: number; insertedBy: string }): Promise<PutBlockResult> {
     this.ready();
-    assertId(id);
-    assertBlockBytes(bytes);
-    assertTimeMs(lease.expiresAtMs, 'expiresAtMs');
-    assertId(lease.insertedBy, 'insertedBy');
+    assertBlockWrite({ id, bytes, lease });
+    return this.storeBlock({ id, bytes, lease });
+  }
+
+  async putBlocks(blocks: readonly BlockWrite[]): Promise<PutBlockResult[]> {
+    this.ready();
+    blocks.forEach(assertBlockWrite);
+    return blocks.map((b) => this.storeBlock(b));
+  }
+
+  private storeBlock({ id, bytes, lease }: BlockWrite): PutBlockResult {
     const existing = this.disk.blocks.map.get(id);
     if (existing) {
       existing.meta = { ...existing.meta, expiresAtMs: Math.max(existing.meta.expiresAtMs, lease.expiresAtMs) };

@@ -47,6 +47,13 @@ export interface StoredBlock {
   readonly meta: BlockMeta;
 }
 
+/** One block of a putBlocks call. */
+export interface BlockWrite {
+  readonly id: string;
+  readonly bytes: Uint8Array;
+  readonly lease: { readonly expiresAtMs: number; readonly insertedBy: string };
+}
+
 export interface PutBlockResult {
   /** False when the block was already stored (its lease may have been extended). */
   readonly created: boolean;
@@ -161,6 +168,11 @@ export interface LocalStore {
   // ---- immutable blocks ----
   /** Store a block, or extend the lease of the stored one (bytes and inserter unchanged). */
   putBlock(id: string, bytes: Uint8Array, lease: { expiresAtMs: number; insertedBy: string }): Promise<PutBlockResult>;
+  /**
+   * Several putBlock in one durable write (one transaction, one flush: repair stores a fetched batch
+   * at once); results in order. A block named twice is stored once (the second extends its lease).
+   */
+  putBlocks(blocks: readonly BlockWrite[]): Promise<PutBlockResult[]>;
   getBlock(id: string): Promise<StoredBlock | undefined>;
   hasBlock(id: string): Promise<boolean>;
   blockMeta(id: string): Promise<BlockMeta | undefined>;

@@ -2,7 +2,7 @@
 // Ids are fixed-length lowercase hex, so string order is numeric order and a wrapping arc [lo, hi)
 // with lo >= hi is two linear ranges: [lo, end of the space) then [start of the space, hi).
 import { BLOCK_BYTES_MAX, DROP_ENTRY_BYTES_MAX, DROP_LIST_ENTRIES_MAX, STORE_GC_BATCH_MAX, STORE_SCAN_ENTRIES_MAX } from '../../protocol/limits';
-import type { IdRange } from './port';
+import type { BlockWrite, IdRange } from './port';
 
 /** One linear piece of an arc: ids > after (or >= from), and < to (no `to`: up to the end of the space). */
 export interface LinearRange {
@@ -63,6 +63,14 @@ export function assertTimeMs(ms: number, what: string): void {
 export function assertBlockBytes(bytes: Uint8Array): void {
   if (!(bytes instanceof Uint8Array)) throw new TypeError('block bytes must be a Uint8Array');
   if (bytes.length > BLOCK_BYTES_MAX) throw new RangeError(`block of ${bytes.length} bytes exceeds ${BLOCK_BYTES_MAX}`);
+}
+
+/** A putBlock's arguments: id, bytes within BLOCK_BYTES_MAX, a lease time and an inserter id. */
+export function assertBlockWrite(b: BlockWrite): void {
+  assertId(b.id);
+  assertBlockBytes(b.bytes);
+  assertTimeMs(b.lease.expiresAtMs, 'expiresAtMs');
+  assertId(b.lease.insertedBy, 'insertedBy');
 }
 
 export function assertDropEntryBytes(bytes: Uint8Array): void {

@@ -13,6 +13,7 @@ export interface ImapServerSettings {
 
 const common = [
   'IMAP4rev1',
+  'IMAP4rev2',
   'LITERAL+',
   'SASL-IR',
   'ID',
@@ -33,6 +34,8 @@ const common = [
   'WITHIN',
   'SORT',
   'ESORT',
+  'CONTEXT=SEARCH',
+  'CONTEXT=SORT',
   'THREAD=ORDEREDSUBJECT',
   'THREAD=REFERENCES',
   'BINARY',
@@ -43,6 +46,7 @@ const common = [
   'CATENATE',
   'QUOTA',
   'QUOTA=RES-STORAGE',
+  'COMPRESS=DEFLATE',
 ];
 
 export function capabilityList(settings: ImapServerSettings, tlsActive: boolean, authenticated: boolean): string[] {

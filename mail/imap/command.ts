@@ -22,7 +22,9 @@ export type CommandResult =
   /** AUTHENTICATE sent a challenge; the next line is the client's response. */
   | { readonly kind: 'saslContinue' }
   /** STARTTLS accepted; the machine sends the reply and then upgrades the connection. */
-  | { readonly kind: 'startTls'; readonly text: string };
+  | { readonly kind: 'startTls'; readonly text: string }
+  /** COMPRESS accepted; the machine sends the reply and then deflates the connection. */
+  | { readonly kind: 'compress'; readonly text: string };
 
 export interface CommandContext {
   readonly tag: string;

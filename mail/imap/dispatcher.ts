@@ -32,7 +32,7 @@ export type CommandOutcome =
     }
   | { readonly kind: 'idle' }
   | { readonly kind: 'saslContinue' }
-  | { readonly kind: 'startTls'; readonly tag: string; readonly text: string };
+  | { readonly kind: 'startTls' | 'compress'; readonly tag: string; readonly text: string };
 
 const stateNames: Record<SessionStateName, string> = {
   notAuthenticated: 'not authenticated',
@@ -61,7 +61,7 @@ function resultFromError(session: ImapSession, commandName: string, error: unkno
 
 async function finish(session: ImapSession, tag: string | undefined, result: CommandResult, allowExpunge: boolean, command?: string): Promise<CommandOutcome> {
   if (result.kind === 'idle' || result.kind === 'saslContinue') return result;
-  if (result.kind === 'startTls') return { kind: 'startTls', tag: tag!, text: result.text };
+  if (result.kind === 'startTls' || result.kind === 'compress') return { kind: result.kind, tag: tag!, text: result.text };
   let next = result.next ?? session.state;
   if (next === 'selected' || (next === session.state && session.selected)) {
     const stillSelected = await session.flushUpdates(allowExpunge).catch((error: unknown) => {

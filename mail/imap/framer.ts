@@ -44,6 +44,10 @@ function isAppendLine(line: Buffer): boolean {
   return /^\S+ APPEND /i.test(line.subarray(0, 64).toString('latin1'));
 }
 
+function isCompressLine(line: Buffer): boolean {
+  return /^[^ ]+ COMPRESS( |$)/i.test(line.subarray(0, 64).toString('latin1'));
+}
+
 export class CommandFramer {
   private lineChunks: Buffer[] = [];
   private lineBytes = 0;
@@ -62,6 +66,11 @@ export class CommandFramer {
   private inputOffset = 0;
   /** Events cut and not taken yet (a step yields at most two). */
   private ready: FramerEvent[] = [];
+  /**
+   * A COMPRESS command was cut: what follows it may be deflate data (RFC 4978 3), so nothing more
+   * is cut until the reader knows the outcome: release() (refused) or takeRemaining() (accepted).
+   */
+  private holdingFrame: CommandFrame | undefined;
 
   constructor(private readonly limits: FramerLimits = imapLimits) {}
 
@@ -74,6 +83,24 @@ export class CommandFramer {
     this.input = noBytes;
     this.inputOffset = 0;
     this.ready = [];
+    this.holdingFrame = undefined;
+  }
+
+  /** The COMPRESS frame the framer stopped after, until release() or takeRemaining(). */
+  get heldBy(): CommandFrame | undefined {
+    return this.holdingFrame;
+  }
+
+  /** The COMPRESS command was refused: the bytes after it are plaintext commands after all. */
+  release(): void {
+    this.holdingFrame = undefined;
+  }
+
+  /** The COMPRESS command was accepted: hands back the bytes after it (deflate data) and starts afresh. */
+  takeRemaining(): Buffer {
+    const rest = Buffer.from(this.input.subarray(this.inputOffset));
+    this.reset();
+    return rest;
   }
 
   /** Client bytes not cut into events yet (bounded by what the reader lets in before it pauses). */
@@ -90,7 +117,7 @@ export class CommandFramer {
 
   /** The next event in the bytes written so far, or undefined when they hold no complete one. */
   next(): FramerEvent | undefined {
-    while (this.ready.length === 0 && this.inputOffset < this.input.length && !this.broken) this.step();
+    while (this.ready.length === 0 && this.inputOffset < this.input.length && !this.broken && !this.holdingFrame) this.step();
     if (this.inputOffset >= this.input.length && this.input.length > 0) {
       this.input = noBytes;
       this.inputOffset = 0;
@@ -145,7 +172,11 @@ export class CommandFramer {
     this.lines.push(Buffer.from(line));
     const marker = literalMarker.exec(line.subarray(Math.max(0, line.length - 26)).toString('latin1'));
     if (!marker) {
-      if (!this.discarding) events.push({ kind: 'frame', frame: { lines: this.lines, literals: this.literals } });
+      if (!this.discarding) {
+        const frame: CommandFrame = { lines: this.lines, literals: this.literals };
+        events.push({ kind: 'frame', frame });
+        if (this.lines.length === 1 && isCompressLine(line)) this.holdingFrame = frame;
+      }
       this.resetFrame();
       return;
     }

@@ -64,4 +64,6 @@ export const imapLimits = {
   idFieldsMax: 30,
   /** Untagged change notices buffered per selected mailbox before the view resynchronises. */
   pendingChangesMax: 10_000,
+  /** SEARCH/SORT ... RETURN (UPDATE) contexts per session (RFC 5267 4.3.1: at least one); each is re-run on every change. */
+  searchContextsMax: 8,
 } as const;

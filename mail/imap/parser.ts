@@ -223,4 +223,14 @@ export class ImapParser {
   reset(): void {
     this.framer.reset();
   }
+  /** Set while the reader waits for a COMPRESS command's outcome (framer.ts). */
+  get heldBy(): CommandFrame | undefined {
+    return this.framer.heldBy;
+  }
+  release(): void {
+    this.framer.release();
+  }
+  takeRemaining(): Buffer {
+    return this.framer.takeRemaining();
+  }
 }

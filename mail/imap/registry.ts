@@ -2,9 +2,11 @@
 import type { CommandSpec } from './command';
 import { appendCommand } from './commands/append';
 import { authenticateCommand } from './commands/authenticate';
+import { cancelUpdateCommand } from './commands/cancelupdate';
 import { capabilityCommand } from './commands/capability';
 import { checkCommand } from './commands/check';
 import { closeCommand } from './commands/close';
+import { compressCommand } from './commands/compress';
 import { copyCommand } from './commands/copy';
 import { createCommand } from './commands/create';
 import { deleteCommand } from './commands/delete';
@@ -37,9 +39,11 @@ import { xlistCommand } from './commands/xlist';
 const commands: readonly CommandSpec<any>[] = [
   appendCommand,
   authenticateCommand,
+  cancelUpdateCommand,
   capabilityCommand,
   checkCommand,
   closeCommand,
+  compressCommand,
   copyCommand,
   createCommand,
   deleteCommand,

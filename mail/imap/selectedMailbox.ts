@@ -4,6 +4,7 @@
 // holds stay valid (no EXPUNGE during FETCH, STORE or SEARCH by sequence number).
 import type { FolderChange, FolderSnapshot, MessageMeta } from '../backend';
 import { imapLimits } from './limits';
+import type { SearchContext } from './search/searchContexts';
 
 /** A stored flag a client can be shown: "NIL" (from an older server or another client) cannot. */
 export function isShowableFlag(flag: string): boolean {
@@ -25,6 +26,8 @@ export interface AppliedUpdates {
   readonly expungedSeqs: readonly number[];
   /** The same messages' UIDs, for VANISHED. */
   readonly expungedUids: readonly number[];
+  /** The sequence number each had before (for REMOVEFROM, sent before EXPUNGE). */
+  readonly expungedSeqByUid: ReadonlyMap<number, number>;
   /** Messages added (already in the view), to report with EXISTS/RECENT. */
   readonly added: readonly ViewMessage[];
   /** Messages whose flags changed and that the client knew before this update. */
@@ -52,6 +55,10 @@ export class SelectedMailbox {
   highestModseq: number;
   /** UIDs saved by SEARCH ... RETURN (SAVE), what "$" stands for (RFC 5182); empty at SELECT. */
   savedUids: ReadonlySet<number> = new Set();
+  /** RETURN (UPDATE) searches kept up to date, by tag (RFC 5267 4.3). */
+  readonly contexts = new Map<string, SearchContext>();
+  /** Flags or messages changed since the contexts were last run. */
+  contextsStale = false;
   /** Keywords the client was told about with FLAGS, by lower-case name (RFC 3501 7.2.6). */
   readonly keywords = new Map<string, string>();
   private pending: FolderChange[] = [];
@@ -132,19 +139,24 @@ export class SelectedMailbox {
     if (modseq > message.modseq) {
       message.flags = [...flags];
       message.modseq = modseq;
+      if (this.contexts.size > 0) this.contextsStale = true;
     }
     this.highestModseq = Math.max(this.highestModseq, modseq);
     return message;
   }
 
-  /** Removes messages this session expunged; returns their sequence numbers in sending order. */
-  removeOwn(uids: readonly number[], modseq?: number): number[] {
+  /**
+   * Removes messages this session expunged; returns their sequence numbers in sending order. Each
+   * is also the number the client knew the message by (the highest go first), as `seqByUid` records.
+   */
+  removeOwn(uids: readonly number[], modseq?: number, seqByUid?: Map<number, number>): number[] {
     const seqs: number[] = [];
     for (const uid of [...uids].sort((a, b) => b - a)) {
       const index = this.indexOfUid(uid);
       if (index < 0) continue;
       this.messages.splice(index, 1);
       seqs.push(index + 1);
+      seqByUid?.set(uid, index + 1);
     }
     if (modseq !== undefined) this.highestModseq = Math.max(this.highestModseq, modseq);
     return seqs;
@@ -193,11 +205,14 @@ export class SelectedMailbox {
     }
     this.pending = deferred;
     this.lost = false;
-    const expungedSeqs = this.removeOwn(expungedUids);
+    if (this.contexts.size > 0 && (added.length > 0 || changed.size > 0)) this.contextsStale = true;
+    const expungedSeqByUid = new Map<number, number>();
+    const expungedSeqs = this.removeOwn(expungedUids, undefined, expungedSeqByUid);
     const addedStill = added.filter((m) => this.indexOfUid(m.uid) >= 0);
     return {
       expungedSeqs,
       expungedUids: [...expungedUids].sort((a, b) => a - b),
+      expungedSeqByUid,
       added: addedStill,
       flagChanges: [...changed.values()].filter((m) => this.indexOfUid(m.uid) >= 0),
       lost,

@@ -9,6 +9,8 @@ import { atom, encodeContinuation, encodeInline, encodeStatus, encodeUntagged, t
 import type { LoadedMessage, MessageCache } from './messageCache';
 import { isShowableFlag, SelectedMailbox, type ViewMessage } from './selectedMailbox';
 import { formatSequenceSet } from './sequenceSet';
+import { imapLimits } from './limits';
+import { reportContextChanges, reportContextRemovals } from './search/searchContexts';
 
 export type SessionStateName = 'notAuthenticated' | 'authenticated' | 'selected' | 'logout';
 
@@ -43,6 +45,8 @@ export class ImapSession {
   readonly enabled = new Set<string>();
   /** CONDSTORE is active: enabled, or implied by a CONDSTORE-aware command (RFC 7162 3.1). */
   condstore = false;
+  /** COMPRESS=DEFLATE is on (set by the connection once the deflate layer is in place). */
+  compressionActive = false;
   sasl: SaslExchange | undefined;
   idleTag: string | undefined;
   private watch: FolderWatch | undefined;
@@ -52,8 +56,17 @@ export class ImapSession {
     public tlsActive: boolean,
   ) {}
 
+  /** Mailbox names and quoted strings in UTF-8: UTF8=ACCEPT (RFC 6855 3), or IMAP4rev2 (RFC 9051 5.1). */
   get utf8(): boolean {
-    return this.enabled.has('UTF8=ACCEPT');
+    return this.enabled.has('UTF8=ACCEPT') || this.rev2;
+  }
+
+  /**
+   * ENABLE IMAP4rev2 (RFC 9051): no \Recent flag nor RECENT response, SEARCH answers with ESEARCH,
+   * SELECT sends LIST and no UNSEEN code (its appendix E). Off, the session is IMAP4rev1.
+   */
+  get rev2(): boolean {
+    return this.enabled.has('IMAP4rev2');
   }
 
   get qresync(): boolean {
@@ -124,6 +137,21 @@ export class ImapSession {
     return this.deps.cache.raw(message.ref, () => user.readMessage(message.ref));
   }
 
+  /**
+   * For a command that reads many messages in order: call the returned function with the index it
+   * is about to read, and the next messageLoadsInFlightMax messages are already being read, so the
+   * command waits about one storage round trip per window rather than one per message (a SEARCH BODY
+   * or FETCH ENVELOPE over a cold 100,000-message folder). The cache keeps what arrives. A read that
+   * fails here is not hidden: the command's own read of that message tries again and reports it.
+   */
+  readAhead(messages: readonly ViewMessage[]): (index: number) => void {
+    let started = 0;
+    return (index) => {
+      const until = Math.min(messages.length, index + 1 + imapLimits.messageLoadsInFlightMax);
+      for (; started < until; started++) this.loadRaw(messages[started]!).catch(() => undefined);
+    };
+  }
+
   loadMessage(message: ViewMessage): Promise<LoadedMessage> {
     const user = this.userOrThrow();
     return this.deps.cache.message(message.ref, () => user.readMessage(message.ref));
@@ -136,7 +164,7 @@ export class ImapSession {
   async flagsValue(message: ViewMessage): Promise<ImapValue> {
     if (this.selected?.learnKeywords(message.flags)) await this.announceFlags(this.selected);
     const flags = message.flags.filter(isShowableFlag).map((f) => atom(f));
-    if (message.recent) flags.push(atom('\\Recent'));
+    if (message.recent && !this.rev2) flags.push(atom('\\Recent'));
     return flags;
   }
 
@@ -149,12 +177,19 @@ export class ImapSession {
   }
 
   /**
-   * Reports queued backend changes: EXPUNGE (or VANISHED with QRESYNC), EXISTS and RECENT, and
-   * FETCH for flag changes. Returns false when the mailbox is lost and the connection must end.
+   * Reports queued backend changes: EXPUNGE (or VANISHED with QRESYNC), EXISTS and RECENT (not in
+   * IMAP4rev2), FETCH for flag changes, and what they changed in live search results (RFC 5267).
+   * Returns false when the mailbox is lost and the connection must end.
    */
   async flushUpdates(allowExpunge: boolean): Promise<boolean> {
     const view = this.selected;
-    if (!view || !view.hasPending) return true;
+    if (!view) return true;
+    if (view.hasPending && !(await this.reportPending(view, allowExpunge))) return false;
+    if (view.contextsStale && this.selected === view) await reportContextChanges(this, view);
+    return true;
+  }
+
+  private async reportPending(view: SelectedMailbox, allowExpunge: boolean): Promise<boolean> {
     const updates = view.applyPending(allowExpunge);
     if (updates.lost) {
       await this.untagged([atom('BYE'), atom('The selected mailbox was deleted or renamed elsewhere; reconnect to continue')]);
@@ -162,6 +197,7 @@ export class ImapSession {
       return false;
     }
     if (updates.expungedUids.length > 0) {
+      await reportContextRemovals(this, view, updates.expungedSeqByUid);
       if (this.qresync) await this.untagged([atom('VANISHED'), atom(formatSequenceSet(updates.expungedUids))]);
       else for (const seq of updates.expungedSeqs) await this.untagged([seq, atom('EXPUNGE')]);
     }
@@ -169,7 +205,7 @@ export class ImapSession {
       const claim = await this.userOrThrow().claimRecent(view.name, !view.readOnly);
       const recent = view.markRecent(claim.recentAfterUid, claim.claimedThroughUid);
       await this.untagged([view.exists, atom('EXISTS')]);
-      await this.untagged([recent, atom('RECENT')]);
+      if (!this.rev2) await this.untagged([recent, atom('RECENT')]);
     }
     for (const message of updates.flagChanges) {
       const seq = view.indexOfUid(message.uid) + 1;

@@ -25,6 +25,10 @@ export interface ScenarioEnv {
   nodes(): string[];
   /** Nodes that host a user (killing them takes a user offline). */
   userNodes(): string[];
+  /** The node hosting `user` (its home). */
+  homeOf(user: string): string;
+  /** The standby hosts of `user` that answer, with where their standby machine is and what it delivered since taking over. */
+  standbys(user: string): Promise<StandbyView[]>;
   /** Submit a mail as SMTP would: ok = 250; failed = a permanent refusal; unknown = timeout / temporary. */
   sendMail(from: string, to: string, subject: string): Promise<{ outcome: Outcome; error?: string }>;
   /** Subjects in each user's INBOX, with their counts. */
@@ -59,9 +63,21 @@ export interface ScenarioEnv {
   run<T>(f: () => Promise<T>, maxMs: number): Promise<T>;
   /** Restart every node that is down (killed by an earlier fault); returns their ids. */
   revive(): Promise<string[]>;
+  /** The nodes' lease and GC pass when a lab shortened them to watch GC (`post lab up --gc-lease`); undefined: the defaults, or not supported. */
+  gcTimings?(): { leaseMs: number; gcIntervalMs: number } | undefined;
+  /** Bytes stored on every live node, replicas included. */
+  storedBytes?(): Promise<number>;
   /** Progress for people watching (stderr, and the lab dashboard). */
   progress(event: Record<string, unknown>): void;
   close(): Promise<void>;
+}
+
+export interface StandbyView {
+  readonly node: string;
+  readonly rank: number;
+  /** 'watching', 'suspecting', 'delivering.active', 'delivering.handingBack'. */
+  readonly state: string;
+  readonly delivered: number;
 }
 
 export interface Device {
@@ -69,13 +85,19 @@ export interface Device {
   flag(folder: string, subject: string, flag: string): Promise<Outcome>;
   /** Subject -> flags, as this device sees the folder now. */
   list(folder: string): Promise<Map<string, string[]>>;
+  /** Append a message with this body (a mail with content of its own); where the target supports it. */
+  appendBody?(folder: string, subject: string, body: string): Promise<Outcome>;
+  /** Delete and expunge these messages (by subject). */
+  expunge?(folder: string, subjects: readonly string[]): Promise<Outcome>;
+  /** The whole message, read back; undefined when it is not there or cannot be read. */
+  read?(folder: string, subject: string): Promise<Buffer | undefined>;
   close(): Promise<void>;
 }
 
 /** A minimal RFC 5322 message with a unique subject. */
-export function rawMail(from: string, to: string, subject: string, dateMs: number): Buffer {
+export function rawMail(from: string, to: string, subject: string, dateMs: number, body = `${subject}\r\n`): Buffer {
   return Buffer.from(
-    `From: <${from}>\r\nTo: <${to}>\r\nSubject: ${subject}\r\nDate: ${new Date(dateMs).toUTCString()}\r\nMessage-ID: <${subject.replace(/\W/g, '.')}@scenario>\r\n\r\n${subject}\r\n`,
+    `From: <${from}>\r\nTo: <${to}>\r\nSubject: ${subject}\r\nDate: ${new Date(dateMs).toUTCString()}\r\nMessage-ID: <${subject.replace(/\W/g, '.')}@scenario>\r\n\r\n${body}`,
   );
 }
 

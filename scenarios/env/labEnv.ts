@@ -21,7 +21,7 @@ import { SCENARIO_LAB_TIMINGS as T, SUBMISSION_BURST_MESSAGES, SUBMISSION_MESSAG
 import { subjects } from '../../protocol/subjects';
 import type { Inboxes } from '../checkers';
 import type { Outcome } from '../history';
-import { type Device, rawMail, type ScenarioEnv, subjectOf, Unsupported } from './env';
+import { type Device, rawMail, type ScenarioEnv, type StandbyView, subjectOf, Unsupported } from './env';
 
 /** An operation bounded in time: a hung server makes it `undefined`, not a hung scenario. */
 async function within<T>(ms: number, p: Promise<T>): Promise<T | undefined> {
@@ -91,6 +91,19 @@ export class LabEnv implements ScenarioEnv {
 
   userNodes(): string[] {
     return [...new Set(this.lab.users.map((u) => u.node))];
+  }
+
+  homeOf(user: string): string {
+    return this.user(user).node;
+  }
+
+  async standbys(user: string): Promise<StandbyView[]> {
+    const out: StandbyView[] = [];
+    for (const n of this.liveNodes()) {
+      const status = await this.client.status(n, T.controlMs).catch(() => undefined);
+      for (const s of (status?.standby ?? []) as (StandbyView & { address: string })[]) if (s.address === user) out.push({ node: n.id, rank: s.rank, state: s.state, delivered: s.delivered });
+    }
+    return out;
   }
 
   private node(id: string): LabNode {
@@ -329,6 +342,33 @@ export class LabEnv implements ScenarioEnv {
           }
         }),
       list: async (folder) => new Map((await this.folder(c, folder)).map((m) => [m.subject, m.flags])),
+      appendBody: (folder, subject, body) =>
+        guard(async () => {
+          await ensure(folder);
+          if (!(await c.append(folder, rawMail(user, user, subject, Date.now(), body)))) throw new Error('APPEND refused');
+        }),
+      expunge: (folder, subjects) =>
+        guard(async () => {
+          const uids = (await this.folder(c, folder)).filter((m) => subjects.includes(m.subject)).map((m) => m.uid);
+          if (uids.length !== subjects.length) throw new Error(`${subjects.length - uids.length} of the messages are not in ${folder}`);
+          const lock = await c.getMailboxLock(folder);
+          try {
+            if (!(await c.messageDelete(uids.join(','), { uid: true }))) throw new Error('EXPUNGE refused');
+          } finally {
+            lock.release();
+          }
+        }),
+      read: async (folder, subject) => {
+        const m = (await this.folder(c, folder)).find((x) => x.subject === subject);
+        if (!m) return undefined;
+        const lock = await c.getMailboxLock(folder);
+        try {
+          const fetched = await within(T.submitMs, c.fetchOne(String(m.uid), { source: true }, { uid: true }));
+          return (fetched && fetched.source) || undefined;
+        } finally {
+          lock.release();
+        }
+      },
       close: async () => void (await c.logout().catch(() => c.close())),
     };
   }
@@ -348,6 +388,20 @@ export class LabEnv implements ScenarioEnv {
       for (const f of a?.forks ?? []) forks.add(f);
     }
     return { underReplicated: under.size, forks: [...forks] };
+  }
+
+  gcTimings(): { leaseMs: number; gcIntervalMs: number } | undefined {
+    const gc = this.lab.nodes[0]?.gc;
+    return gc && this.lab.nodes.every((n) => n.gc?.leaseS === gc.leaseS && n.gc.intervalS === gc.intervalS) ? { leaseMs: gc.leaseS * 1000, gcIntervalMs: gc.intervalS * 1000 } : undefined;
+  }
+
+  async storedBytes(): Promise<number> {
+    let total = 0;
+    for (const n of this.liveNodes()) {
+      const s = await this.client.status(n, T.controlMs);
+      total += s.bytes ?? 0;
+    }
+    return total;
   }
 
   private liveNodes(): LabNode[] {

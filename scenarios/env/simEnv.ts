@@ -6,8 +6,9 @@ import type { MailUserSession } from '../../mail/backend';
 import { SimCluster } from '../sim/cluster';
 import type { Inboxes } from '../checkers';
 import type { Outcome } from '../history';
-import { type Device, rawMail, type ScenarioEnv, subjectOf } from './env';
+import { type Device, rawMail, type ScenarioEnv, type StandbyView, subjectOf } from './env';
 import type { CrashableActor } from '../../protocol/control';
+import { STANDBY_HOSTS_DEFAULT } from '../../protocol/limits';
 
 export interface SimEnvOptions {
   readonly seed: number | string;
@@ -86,7 +87,8 @@ export class SimEnv implements ScenarioEnv {
     for (let i = 1; i <= (opts.users ?? 6); i++) {
       const address = `user${i}@sim.example`;
       const node = nodes[(i * 5) % nodes.length]!;
-      await cluster.addUser(address, `pw${i}`, node);
+      // The organisation's default: the next nodes after the home stand in for it (issue 13).
+      await cluster.addUser(address, `pw${i}`, node, { standbys: STANDBY_HOSTS_DEFAULT });
       env.passwords.set(address, `pw${i}`);
       env.hosts.set(address, node.id);
     }
@@ -111,6 +113,14 @@ export class SimEnv implements ScenarioEnv {
 
   userNodes(): string[] {
     return [...new Set(this.hosts.values())];
+  }
+
+  homeOf(user: string): string {
+    return this.hosts.get(user)!;
+  }
+
+  async standbys(user: string): Promise<StandbyView[]> {
+    return this.cluster.live().flatMap((n) => n.standby.status().filter((s) => s.address === user).map((s) => ({ node: n.id, rank: s.rank, state: s.state, delivered: s.delivered })));
   }
 
   private node(id: string): PostNode {
@@ -202,6 +212,8 @@ export class SimEnv implements ScenarioEnv {
   }
 
   async restart(node: string): Promise<void> {
+    // As on the lab: a running node is killed first.
+    if (this.cluster.nodes.has(node)) await this.kill(node);
     this.killed.delete(node);
     const n = await this.cluster.restart(node);
     if (!this.driving) await this.cluster.runUntil(() => n.router.state === 'ready', READY_WAIT_MS);

@@ -15,6 +15,9 @@ import { MemoryDisk, MemoryStore } from '../../infra/store/memory';
 import { MemoryHostedUsers } from '../../infra/files/hostedUsers';
 import { createUser } from '../../storage/users/createUser';
 import { localUserIssuer } from '../../storage/users/issuer';
+import { openUserSecrets } from '../../storage/users/login';
+import { sealStandbyGrants } from '../../storage/users/standbyGrants';
+import { standbyHostsFor } from '../../overlay/standby';
 import { KEYSTORE_KDF_CHEAP } from '../../crypto/keystore';
 import { sealToNode } from '../../crypto/nodeSeal';
 import { canonicalBytes } from '../../protocol/frame';
@@ -57,6 +60,8 @@ export class SimCluster {
   readonly disks = new Map<NodeId, MemoryDisk>();
   /** Each node's hosted users (its data folder's users/), kept across kills too. */
   readonly hosted = new Map<NodeId, MemoryHostedUsers>();
+  /** Each node's standby grants (its data folder's standby/), kept across kills too. */
+  readonly standbyGrants = new Map<NodeId, MemoryHostedUsers>();
   /** Identities by node id, so a killed node can be restarted from its "data folder". */
   private readonly identities = new Map<NodeId, { keys: { publicKey: Uint8Array; secretKey: Uint8Array }; cert: NodeCertificate; n: number; org: string }>();
   readonly convergenceSecret: Uint8Array;
@@ -128,6 +133,8 @@ export class SimCluster {
     this.disks.set(id, disk);
     const hostedUsers = this.hosted.get(id) ?? new MemoryHostedUsers();
     this.hosted.set(id, hostedUsers);
+    const standbyGrants = this.standbyGrants.get(id) ?? new MemoryHostedUsers();
+    this.standbyGrants.set(id, standbyGrants);
     const node = createNode(
       { transport, clock: this.clock, random, log: this.log, store: new MemoryStore(disk) },
       {
@@ -140,6 +147,7 @@ export class SimCluster {
       },
       {
         hostedUsers,
+        standbyGrants,
         storageTimings: this.options.storageTimings,
         timings: this.options.timings ?? OVERLAY_TIMINGS,
         leafHalf: this.options.leafHalf ?? LEAF_SET_HALF,
@@ -267,7 +275,8 @@ export class SimCluster {
   }
 
   /** Create a user of the ring (cheap Argon2id limits) and host it on `node`; resolves with its app. */
-  async addUser(address: string, password: string, node: PostNode): Promise<UserApp> {
+  /** A user hosted on `node`; with `standbys`, that many of the next nodes in the ring are its standby hosts. */
+  async addUser(address: string, password: string, node: PostNode, opts: { standbys?: number } = {}): Promise<UserApp> {
     const ca = this.orgs.get(address.split('@')[1]!)?.ca ?? this.ca;
     const created = createUser({
       storage: node.replicas.storage,
@@ -279,7 +288,24 @@ export class SimCluster {
       kdf: KEYSTORE_KDF_CHEAP,
     });
     await this.settle(created);
-    return this.hostUser(node, address, password);
+    const app = await this.hostUser(node, address, password);
+    if (opts.standbys) await this.addStandbys(address, password, node, opts.standbys);
+    return app;
+  }
+
+  /**
+   * Make the `count` live nodes after `home` in the ring (of the user's organisation) standby hosts of
+   * the user, as `post user add` does: its keys, opened here with the password, sealed to each of them.
+   */
+  async addStandbys(address: string, password: string, home: PostNode, count: number): Promise<PostNode[]> {
+    const org = address.split('@')[1]!;
+    const ca = this.orgs.get(org)!.ca;
+    const members = this.live().filter((n) => this.identities.get(n.id)?.org === org);
+    const standbys = standbyHostsFor(home.id, members.map((n) => n.id), count).map((id) => this.nodes.get(id)!);
+    const { secrets } = await this.settle(openUserSecrets({ storage: home.replicas.storage, trust: ca, address, password, clock: this.clock }));
+    const grants = sealStandbyGrants(secrets, home.id, standbys.map((n) => ({ id: n.id, signingKey: n.router.cert.signingKey })));
+    for (const g of grants) await this.settle(this.nodes.get(g.node)!.standby.grant(g.sealed));
+    return standbys;
   }
 
   /** Host an existing user on another node too (another device of the same user). */

@@ -7,7 +7,7 @@
 // lookupUser is what a sender does: the recipient's verified certificate (hence keys) from the address.
 import { type RingTrust, verifyUserCertificate } from '../../crypto/certificates';
 import { blake2b } from '../../crypto/hash';
-import { openKeystore } from '../../crypto/keystore';
+import { type KeystoreSecrets, openKeystore } from '../../crypto/keystore';
 import type { Clock } from '../../infra/ports';
 import type { UserCertificate } from '../../protocol/identity';
 import type { StorageApi } from '../api';
@@ -60,6 +60,16 @@ export async function loginStillValid(storage: StorageApi, trust: RingTrust, rec
 }
 
 export async function loginWithKeystore(args: LoginArgs): Promise<LoginRecord> {
+  const { secrets, keystoreDigest } = await openUserSecrets(args);
+  return { user: await unlockWithSecrets(args.storage, secrets), keystoreDigest };
+}
+
+/**
+ * The user's keys from its keystore in the ring, opened with the password (Argon2id), with the
+ * directory's certificate: what a login unlocks, and what the CA's tool seals to a user's standby
+ * hosts (storage/users/standbyGrants.ts). Throws UserError like login.
+ */
+export async function openUserSecrets(args: LoginArgs): Promise<{ secrets: KeystoreSecrets; keystoreDigest: Uint8Array }> {
   const { storage, trust, password } = args;
   const certificate = await lookupUser(storage, trust, args.address, args.clock.now());
   const address = certificate.address;
@@ -69,9 +79,14 @@ export async function loginWithKeystore(args: LoginArgs): Promise<LoginRecord> {
   const opened = await openKeystore(sealed, password, address);
   if (!opened.ok) throw new UserError(opened.code === 'WRONG_PASSWORD' ? 'WRONG_PASSWORD' : 'KEYSTORE_INVALID', opened.message);
   // The directory's certificate is authoritative (the CA may have renewed it); the keys must match it.
-  const keys = { ...opened.value, certificate, folderIndexLog: FOLDER_INDEX_LOG_NAME };
+  return { secrets: { ...opened.value, certificate }, keystoreDigest: blake2b(sealed) };
+}
+
+/** The unlocked user from its keys (checked against the certificate) and its identity record's folder index pointer. */
+export async function unlockWithSecrets(storage: StorageApi, secrets: KeystoreSecrets): Promise<UnlockedUser> {
+  const keys = { ...secrets, folderIndexLog: FOLDER_INDEX_LOG_NAME };
   const provisional = unlockedUser(keys);
+  const address = provisional.address;
   const pointer = await orUnavailable(`reading the identity record of ${address}`, () => readFolderIndexPointer(storage, provisional));
-  const user = pointer && pointer !== FOLDER_INDEX_LOG_NAME ? unlockedUser({ ...keys, folderIndexLog: pointer }) : provisional;
-  return { user, keystoreDigest: blake2b(sealed) };
+  return pointer && pointer !== FOLDER_INDEX_LOG_NAME ? unlockedUser({ ...keys, folderIndexLog: pointer }) : provisional;
 }

@@ -95,6 +95,31 @@ export function storeCompliance(label: string, make: () => Promise<StoreHarness>
         expect(await store.totals()).toEqual({ blocks: 1, blockBytes: 300, objects: 0, objectBytes: 0, ...noDrops });
       }));
 
+    it('putBlocks stores a batch as putBlock would, in order: new, already stored, and named twice', () =>
+      withStore(make, async ({ store }) => {
+        const [a, b, c] = ['b1', 'b2', 'b3'].map((seed, i) => blockBytes(seed, 100 * (i + 1)));
+        const [ida, idb, idc] = [a!, b!, c!].map((x) => blake2bHex(x));
+        await store.putBlock(idb!, b!, lease(T0 + 100, bob));
+        const results = await store.putBlocks([
+          { id: ida!, bytes: a!, lease: lease(T0 + 500, alice) },
+          { id: idb!, bytes: b!, lease: lease(T0 + 900, alice) },
+          { id: idc!, bytes: c!, lease: lease(T0 + 10, alice) },
+          { id: idc!, bytes: c!, lease: lease(T0 + 20, bob) },
+        ]);
+        expect(results).toEqual([
+          { created: true, meta: { expiresAtMs: T0 + 500, insertedBy: alice, sizeBytes: 100 } },
+          { created: false, meta: { expiresAtMs: T0 + 900, insertedBy: bob, sizeBytes: 200 } },
+          { created: true, meta: { expiresAtMs: T0 + 10, insertedBy: alice, sizeBytes: 300 } },
+          { created: false, meta: { expiresAtMs: T0 + 20, insertedBy: alice, sizeBytes: 300 } },
+        ]);
+        expect(hex((await store.getBlock(idc!))!.bytes)).toBe(hex(c!));
+        expect(await store.bytesUsedBy(alice)).toBe(400);
+        expect(await store.bytesUsedBy(bob)).toBe(200);
+        expect(await store.totals()).toEqual({ blocks: 3, blockBytes: 600, objects: 0, objectBytes: 0, ...noDrops });
+        expect(await store.putBlocks([])).toEqual([]);
+        await expect(store.putBlocks([{ id: 'nothex', bytes: a!, lease: lease(T0) }])).rejects.toThrow();
+      }));
+
     it('extendLease takes the later expiry and ignores unknown blocks', () =>
       withStore(make, async ({ store }) => {
         const id = idAt('aa');

@@ -1,10 +1,15 @@
 // Issue 13: a user's home node being down never hides their mail. A session of the user on another
 // node delivers while it lasts: mail pushed then shows within 1 s (simulated), mail that waited in the
 // drop within 5 s of login; the home node, back, and the visited node deliver each message exactly once.
+// With no session at all, the user's standby host takes over delivery once the home has been gone
+// longer than its bound, and hands it back when the home returns.
 import { describe, expect, test } from 'vitest';
 import type { FolderChange } from '../../mail/backend';
 import type { PostNode } from '../../actors/node';
 import { SimCluster } from '../../scenarios/sim/cluster';
+import { subjectOf } from '../../scenarios/env/env';
+import { openUserSecrets } from '../../storage/users/login';
+import { sealStandbyGrants } from '../../storage/users/standbyGrants';
 import { simSeed, withSeed } from './seed';
 
 function rawMail(from: string, to: string, subject: string): Buffer {
@@ -82,4 +87,84 @@ describe('home node down', () => {
     });
     await cluster.stop();
   }, 120_000);
+});
+
+describe('standby hosting', () => {
+  test('with no login anywhere, a standby host delivers while the home node is gone and hands back when it returns: exactly once, no fork', async () => {
+    const cluster = await SimCluster.create({ seed: simSeed(37) });
+    await withSeed(cluster, async () => {
+      await cluster.addNodes(8, 50);
+      await cluster.runUntil(() => cluster.allReady(), 20_000);
+      const bobHome = cluster.live()[3]!;
+      await cluster.addUser('bob@sim.example', 'b', bobHome, { standbys: 2 });
+      const standbys = cluster.live().filter((n) => n.standby.status().some((s) => s.address === 'bob@sim.example'));
+      // Alice sends from a node that is neither bob's home nor one of his standbys.
+      const aliceNode = cluster.live().find((n) => n !== bobHome && !standbys.includes(n))!;
+      await cluster.addUser('alice@sim.example', 'a', aliceNode);
+      expect(standbys).toHaveLength(2);
+      const standing = (n: PostNode) => cluster.nodes.get(n.id)!.standby.status().find((s) => s.address === 'bob@sim.example')!;
+      const [first, second] = [...standbys].sort((a, b) => standing(a).rank - standing(b).rank) as [PostNode, PostNode];
+      // The keys are sealed to the standbys only: a grant for the first opens on no other node.
+      const { secrets } = await cluster.settle(openUserSecrets({ storage: aliceNode.replicas.storage, trust: cluster.ca, address: 'bob@sim.example', password: 'b', clock: cluster.clock }));
+      const [forFirst] = sealStandbyGrants(secrets, bobHome.id, [{ id: first.id, signingKey: first.router.cert.signingKey }]);
+      const outsider = cluster.live().find((n) => n !== first && n !== second && n !== bobHome)!;
+      await expect(cluster.settle(outsider.standby.grant(forFirst!.sealed))).rejects.toThrow(/not sealed to this node/);
+      expect(outsider.standby.status()).toEqual([]);
+
+      const subjects: string[] = [];
+      const send = async (subject: string) => {
+        subjects.push(subject);
+        await submit(cluster, aliceNode, 'alice@sim.example', 'a', 'bob@sim.example', subject);
+      };
+      await send('home-up');
+      await cluster.runFor(2_000);
+      expect(standing(first).state).toBe('watching');
+
+      // The home node dies for good while mail keeps coming; nobody logs in as bob anywhere.
+      await cluster.kill(bobHome.id);
+      for (let i = 0; i < 12; i++) {
+        await send(`home-gone-${i}`);
+        await cluster.runFor(1_000);
+      }
+      await cluster.runUntil(() => standing(first).state === 'delivering.active' && standing(first).delivered >= 12, 30_000);
+      expect(standing(first).state).toBe('delivering.active');
+      expect(standing(first).delivered).toBe(12);
+      // The second standby stands behind the first, which is alive: one node delivers.
+      expect(standing(second).state).toBe('watching');
+      for (const n of cluster.live()) expect(n.users.status().visiting).toEqual(n.id === first.id ? ['bob@sim.example'] : []);
+
+      // A standby that restarts keeps its grant (sealed in its data folder) and carries on.
+      await cluster.kill(first.id);
+      await cluster.restart(first.id);
+      await cluster.runUntil(() => standing(first)?.state === 'delivering.active', 30_000);
+      await send('standby-restarted');
+      await cluster.runUntil(() => standing(first).delivered >= 1, 10_000);
+      expect(standing(first).delivered).toBe(1);
+      expect(standing(second).state).toBe('watching');
+
+      // The home node comes back: it takes over again and the standby hands back, mail still coming.
+      await cluster.restart(bobHome.id);
+      for (let i = 0; i < 8; i++) {
+        await send(`home-back-${i}`);
+        await cluster.runFor(1_000);
+      }
+      await cluster.runUntil(() => standing(first).state === 'watching', 30_000);
+      expect(standing(first).state).toBe('watching');
+      expect(standing(first).takeovers).toBe(1);
+      expect(cluster.nodes.get(first.id)!.users.status().visiting).toEqual([]);
+      const home = cluster.nodes.get(bobHome.id)!;
+      expect(home.users.status().hosted).toContain('bob@sim.example');
+      await send('after-handback');
+      await cluster.runFor(5_000);
+
+      // Every mail in bob's INBOX exactly once, and every log head agrees across its replicas.
+      const session = await cluster.settle(home.mail.authenticator.authenticate('bob@sim.example', 'b'));
+      const inbox = await cluster.settle(session.openFolder('INBOX'));
+      const seen = await cluster.settle(Promise.all(inbox.messages.map(async (m) => subjectOf(await session.readMessage(m.ref)))));
+      expect([...seen].sort()).toEqual([...subjects].sort());
+      await cluster.settle(session.close());
+      for (const n of cluster.live()) expect((await cluster.settle(n.replicas.audit())).forks).toEqual([]);
+    });
+    await cluster.stop();
+  }, 180_000);
 });

@@ -36,8 +36,11 @@ async function run(name: string, seed: number, broken?: 'replication'): Promise<
 
 const failures = (v: Verdict) => v.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);
 
+/** The scenarios the simulator runs (gc-expunged needs a lab with short leases). */
+const onSim = scenarios.filter((s) => s.envs.includes('sim'));
+
 describe('scenarios on the simulator', () => {
-  test.each(scenarios.map((s) => s.name))('%s passes with a fixed seed', async (name) => {
+  test.each(onSim.map((s) => s.name))('%s passes with a fixed seed', async (name) => {
     const seed = simSeed(1);
     const v = await run(name, seed);
     expect(failures(v), `reproduce: post scenario run ${name} --sim --seed ${seed}`).toEqual([]);
@@ -45,14 +48,15 @@ describe('scenarios on the simulator', () => {
     // The workload really ran, with its senders at once, and the faults really happened.
     expect(v.stats.mails).toBeGreaterThanOrEqual(SCENARIO_LOAD.calibrationMails + SCENARIO_LOAD.mailsMin);
     expect(v.stats.ok).toBeGreaterThan(v.stats.mails / 2);
-    expect(mostInFlight(v.history)).toBe(SCENARIO_LOAD.senders);
+    // (home-node-down sends mails of its own during its faults, besides the senders')
+    expect(mostInFlight(v.history)).toBeGreaterThanOrEqual(SCENARIO_LOAD.senders);
     expect(v.stats.baselinePerSecond).toBeGreaterThan(0);
     expect(v.stats.faults).toBeGreaterThan(0);
     expect(v.history.filter((o) => o.kind === 'mail').every((o) => o.kind === 'mail' && o.outcome !== undefined)).toBe(true);
   }, 180_000);
 
   // Three random (scenario, seed) pairs per run: new interleavings every time CI runs.
-  const randomRuns = Array.from({ length: 3 }, () => ({ name: scenarios[Math.floor(Math.random() * scenarios.length)]!.name, seed: 1 + Math.floor(Math.random() * 1e9) }));
+  const randomRuns = Array.from({ length: 3 }, () => ({ name: onSim[Math.floor(Math.random() * onSim.length)]!.name, seed: 1 + Math.floor(Math.random() * 1e9) }));
   test.each(randomRuns)('$name passes with random seed $seed', async ({ name, seed }) => {
     const v = await run(name, seed);
     expect(failures(v), `reproduce: post scenario run ${name} --sim --seed ${seed}`).toEqual([]);
@@ -82,7 +86,7 @@ describe('scenarios on the simulator', () => {
       expect(v.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`), `reproduce: post scenario run soak --sim --seed ${seed} --minutes 1.5`).toEqual([]);
       expect(v.ok).toBe(true);
       // Faults follow one another, each scenario once before any repeats, and each has its progress line.
-      const names = soakPlans('sim').map((p) => p.name);
+      const names = soakPlans(env).map((p) => p.name);
       expect(v.faults.length).toBeGreaterThanOrEqual(3);
       const firstRound = v.faults.slice(0, names.length).map((f) => f.scenario);
       expect(new Set(firstRound).size).toBe(firstRound.length);

@@ -2,11 +2,15 @@
 // then churn; every block stays readable and returns to k verified replicas within a bounded time.
 import { describe, expect, test } from 'vitest';
 import { createCertificateAuthority, issueUserCertificate } from '../../crypto/certificates';
+import { blockIdOf } from '../../crypto/convergent';
 import { signingKeyPairFromSeed } from '../../crypto/sign';
-import type { StorageSigner } from '../../crypto/insertAuth';
+import { signOffer, type StorageSigner } from '../../crypto/insertAuth';
 import { userIdOf } from '../../crypto/hash';
+import { MemoryStore } from '../../infra/store/memory';
 import { OVERLAY_TIMINGS, STORAGE_TIMINGS } from '../../protocol/limits';
+import { BlockOffer, BlockOfferReply, type OfferedBlock } from '../../protocol/storage';
 import { SimCluster } from '../../scenarios/sim/cluster';
+import { offerDigest } from '../../storage/repair';
 import { signObjectVersion } from '../../storage/signedObject';
 import { simSeed, withSeed } from './seed';
 
@@ -182,6 +186,53 @@ describe('storage: rules', () => {
     });
     await cluster.stop();
   }, 120_000);
+
+  test('repair fetches a batch: the good blocks are stored, a corrupt one is refused and counted; only nodes may offer', async () => {
+    const cluster = await SimCluster.create({ seed: simSeed(48) });
+    await withSeed(cluster, async () => {
+      await cluster.addNodes(6, 30);
+      await cluster.runUntil(() => cluster.allReady(), 20_000);
+      await cluster.runFor(2_000);
+      const [source, receiver] = cluster.live();
+      // Blocks only the source holds (as after a loss), one of them rotten on its disk.
+      const disk = new MemoryStore(cluster.disks.get(source!.id)!);
+      const r = cluster.random.fork('batch');
+      const expiresAtMs = Math.floor(cluster.clock.now() + 3_600_000);
+      const blocks: OfferedBlock[] = [];
+      for (let i = 0; i < 6; i++) {
+        const bytes = r.bytes(2000 + i);
+        const id = blockIdOf(bytes).toString('hex');
+        await disk.putBlock(id, bytes, { expiresAtMs, insertedBy: source!.id });
+        blocks.push({ id, expiresAtMs, insertedBy: source!.id, sizeBytes: bytes.length });
+      }
+      const rotten = blocks[2]!.id;
+      disk.corrupt(rotten);
+      const offer = async (signer: StorageSigner) => {
+        const auth = await signOffer(signer, offerDigest(blocks));
+        return cluster.settle(source!.replicas.peers.request(receiver!.id, BlockOffer, { blocks, verify: false, auth }, BlockOfferReply, 2_000));
+      };
+
+      // A user cannot have replicas take blocks under leases it names for others.
+      const byUser = await offer(await userSigner(cluster, 'mallory@sim.example'));
+      expect(byUser).toMatchObject({ ok: true, body: { ok: false, code: 'NOT_AUTHORISED' } });
+      await cluster.runFor(1_000);
+      expect(blocks.some((b) => cluster.disks.get(receiver!.id)!.blocks.map.has(b.id))).toBe(false);
+      const taken = await offer(source!.replicas.storage.signer);
+      expect(taken).toMatchObject({ ok: true, body: { ok: true, held: blocks.map(() => false), queued: blocks.length } });
+      await cluster.runFor(2_000);
+
+      const stored = [...cluster.disks.get(receiver!.id)!.blocks.map.keys()];
+      expect(blocks.filter((b) => b.id !== rotten).every((b) => stored.includes(b.id))).toBe(true);
+      expect(stored).not.toContain(rotten);
+      // One bulk request carried the whole batch, the rotten block with the good ones.
+      expect(source!.metrics.render()).toMatch(/^post_storage_replica_ms_count\{kind="storage.blocks.get"\} 1$/m);
+      const metrics = receiver!.metrics.render();
+      expect(metrics).toMatch(/^post_storage_refused_total\{code="BLOCK_CORRUPT"\} 1$/m);
+      expect(metrics).toMatch(/^post_storage_repair_fetched_total 5$/m);
+      expect(cluster.log.entries().some((e) => e.event === 'storage.repair.refused' && e.block === rotten)).toBe(true);
+    });
+    await cluster.stop();
+  }, 60_000);
 
   test('leases: what the owner refreshes lives on, what nobody refreshes is collected', async () => {
     const cluster = await SimCluster.create({ seed: simSeed(46), storageTimings: { ...STORAGE_TIMINGS, gcIntervalMs: 10_000 } });

@@ -4,13 +4,16 @@ import { defineCommand, failBad, no, ok } from '../command';
 import { atom } from '../encoder';
 import { selectMessages } from '../messageSet';
 import type { ImapSession } from '../session';
+import { reportContextRemovals } from '../search/searchContexts';
 import { formatSequenceSet } from '../sequenceSet';
 
 export async function reportExpunged(session: ImapSession, uids: readonly number[], modseq?: number): Promise<void> {
   const view = session.selectedOrThrow();
   const present = uids.filter((uid) => view.indexOfUid(uid) >= 0);
-  const seqs = view.removeOwn(present, modseq);
+  const seqByUid = new Map<number, number>();
+  const seqs = view.removeOwn(present, modseq, seqByUid);
   if (present.length === 0) return;
+  await reportContextRemovals(session, view, seqByUid);
   if (session.qresync) await session.untagged([atom('VANISHED'), atom(formatSequenceSet([...present].sort((a, b) => a - b)))]);
   else for (const seq of seqs) await session.untagged([seq, atom('EXPUNGE')]);
 }

@@ -4,7 +4,7 @@ import { MailBackendError } from '../../backend';
 import { defineCommand, failBad, no, ok } from '../command';
 import { atom } from '../encoder';
 import { parseFetchItems, parseFetchModifiers } from '../fetch/fetchItems';
-import { fetchItemsFor, setsSeen } from '../fetch/fetchResponse';
+import { fetchItemsFor, needsContent, setsSeen } from '../fetch/fetchResponse';
 import { hasFlag } from '../flags';
 import { selectMessages } from '../messageSet';
 import { formatSequenceSet, resolveUidIndexes } from '../sequenceSet';
@@ -53,7 +53,10 @@ export const fetchCommand = defineCommand({
 
     const vanishing = view.pendingExpungedUids();
     let missing = 0;
-    for (const { seq, message } of selected) {
+    const ahead = needsContent(items) ? session.readAhead(selected.map((m) => m.message)) : undefined;
+    for (let i = 0; i < selected.length; i++) {
+      const { seq, message } = selected[i]!;
+      ahead?.(i);
       try {
         const values = await fetchItemsFor(session, message, items, {
           uid,

@@ -1,11 +1,12 @@
 // SELECT and EXAMINE (RFC 3501 6.3.1-2) with the CONDSTORE and QRESYNC parameters (RFC 7162).
-// A failed SELECT leaves no mailbox selected.
+// A failed SELECT leaves no mailbox selected. With IMAP4rev2 enabled (RFC 9051 6.3.2) there is no
+// RECENT nor UNSEEN, and a LIST response gives the mailbox's canonical name.
 import { MailBackendError } from '../../backend';
 import { noReplyFor } from '../backendErrors';
 import { defineCommand, failBad, ok, type CommandContext, type CommandResult } from '../command';
 import { atom } from '../encoder';
 import { imapLimits } from '../limits';
-import { encodeMailboxName } from '../mailboxNames';
+import { encodeMailboxName, hierarchyDelimiter } from '../mailboxNames';
 import type { ImapToken } from '../parser';
 import type { SelectedMailbox } from '../selectedMailbox';
 import { expandSequenceSet, formatSequenceSet, parseSequenceSet, SequenceSetError, type SequenceSet } from '../sequenceSet';
@@ -91,9 +92,13 @@ async function select(context: CommandContext, mailbox: string, paramTokens: rea
   }
   await session.announceFlags(view);
   await session.untagged([view.exists, atom('EXISTS')]);
-  await session.untagged([view.recentCount, atom('RECENT')]);
-  const firstUnseen = view.messages.findIndex((m) => !m.flags.includes('\\Seen'));
-  if (firstUnseen >= 0) await session.status(undefined, 'OK', `Message ${firstUnseen + 1} is the first unseen`, `UNSEEN ${firstUnseen + 1}`);
+  if (session.rev2) {
+    await session.untagged([atom('LIST'), [], hierarchyDelimiter, encodeMailboxName(view.name, session.utf8)]);
+  } else {
+    await session.untagged([view.recentCount, atom('RECENT')]);
+    const firstUnseen = view.messages.findIndex((m) => !m.flags.includes('\\Seen'));
+    if (firstUnseen >= 0) await session.status(undefined, 'OK', `Message ${firstUnseen + 1} is the first unseen`, `UNSEEN ${firstUnseen + 1}`);
+  }
   await session.status(undefined, 'OK', 'UIDs valid', `UIDVALIDITY ${view.uidValidity}`);
   await session.status(undefined, 'OK', 'Predicted next UID', `UIDNEXT ${view.uidNext}`);
   await session.status(undefined, 'OK', 'Highest mod-sequence', `HIGHESTMODSEQ ${view.highestModseq}`);

@@ -1,13 +1,13 @@
-// SORT and UID SORT (RFC 5256), with RETURN options (ESORT, RFC 5267; SAVE of RFC 5182) and
-// MODSEQ (RFC 7162). The header keys come from the shared sort-key cache, so sorting a big folder
-// again reads no message.
+// SORT and UID SORT (RFC 5256), with RETURN options (ESORT and CONTEXT=SORT, RFC 5267; SAVE of
+// RFC 5182) and MODSEQ (RFC 7162). The header keys come from the shared sort-key cache, so sorting
+// a big folder again reads no message.
 import { defineCommand, failBad, ok } from '../command';
 import { atom, type ImapValue } from '../encoder';
 import type { ImapToken } from '../parser';
-import { runSearch } from '../search/runSearch';
+import { checkContextTag, keepContext, orderedResult } from '../search/searchContexts';
 import { parseSearchProgram, type SearchProgram } from '../search/searchProgram';
 import { esearchResponse, parseReturnOptions, savedSelection } from '../search/searchReturn';
-import { loadSortKeys, needsHeaderKeys, parseSortCriteria, sortMessages } from '../sort/sortOrder';
+import { parseSortCriteria } from '../sort/sortOrder';
 
 /** "charset criteria..." as SORT and THREAD write it: the charset is positional, not CHARSET x. */
 export function parseCharsetAndCriteria(tokens: readonly ImapToken[], command: string, utf8: boolean): SearchProgram {
@@ -23,15 +23,14 @@ export const sortCommand = defineCommand({
   schema: [{ name: 'args', kind: 'rest' }],
   async handle({ session, uid, tag }, { args }) {
     const view = session.selectedOrThrow();
-    const { options, rest } = parseReturnOptions(args, 'SORT');
+    const { options, partial, rest } = parseReturnOptions(args, 'SORT');
     const criteria = parseSortCriteria(rest[0]);
     const program = parseCharsetAndCriteria(rest.slice(1), 'SORT', session.utf8);
     if (program.usesModseq) session.condstore = true;
-    const found = await runSearch(session, program);
-    const keys = needsHeaderKeys(criteria) ? await loadSortKeys(session, found) : [];
-    const sorted = sortMessages(found, keys, criteria);
+    if (options?.has('UPDATE')) checkContextTag(view, tag);
+    const sorted = await orderedResult(session, program, criteria);
     const ids = sorted.map((m) => (uid ? m.message.uid : m.seq));
-    const modseq = program.usesModseq && found.length > 0 ? found.reduce((n, m) => Math.max(n, m.message.modseq), 0) : undefined;
+    const modseq = program.usesModseq && sorted.length > 0 ? sorted.reduce((n, m) => Math.max(n, m.message.modseq), 0) : undefined;
     if (!options) {
       const response: ImapValue[] = [atom('SORT'), ...ids];
       if (modseq !== undefined) response.push([atom('MODSEQ'), modseq]);
@@ -42,8 +41,9 @@ export const sortCommand = defineCommand({
     const first = sorted[0];
     const last = sorted[sorted.length - 1];
     if (options.has('SAVE')) view.savedUids = new Set(savedSelection(options, sorted, first, last).map((m) => m.message.uid));
-    const response = esearchResponse(options, { tag, uid, ids, min: ids[0], max: ids[ids.length - 1], modseq });
+    const kept = options.has('UPDATE') && (await keepContext(session, view, { tag, uid, program, sort: criteria, uids: sorted.map((m) => m.message.uid) }));
+    const response = esearchResponse(options, { tag, uid, ids, min: ids[0], max: ids[ids.length - 1], modseq, ...(partial ? { partial } : {}) });
     if (response) await session.untagged(response);
-    return ok('SORT completed');
+    return ok(options.has('UPDATE') && !kept ? 'SORT completed, will not notify' : 'SORT completed');
   },
 });

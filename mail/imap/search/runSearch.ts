@@ -14,9 +14,11 @@ export async function runSearch(session: ImapSession, program: SearchProgram): P
   const largestUid = messages[messages.length - 1]?.uid ?? 0;
   const nowMs = session.deps.clock.now();
   const found: SelectedMessage[] = [];
+  const ahead = content ? session.readAhead(messages) : undefined;
   for (let i = 0; i < messages.length; i++) {
     const message = messages[i]!;
     if (vanishing.has(message.uid)) continue;
+    ahead?.(i);
     const matched = await matchesSearch(program.key, {
       seq: i + 1,
       message,

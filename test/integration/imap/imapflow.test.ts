@@ -1,6 +1,6 @@
 // imapflow (a real IMAP client library) against the TCP server over the memory backend: login,
 // list, append, fetch (envelope, bodyStructure, source), search, flags, IDLE, MOVE, expunge,
-// and STARTTLS.
+// STARTTLS, and COMPRESS=DEFLATE (on its own and after STARTTLS).
 import { ImapFlow } from 'imapflow';
 import { afterEach, describe, expect, it } from 'vitest';
 import { multipartMessage } from '../../unit/imap/fixtures';
@@ -151,6 +151,47 @@ describe('imapflow', () => {
     await client.connect();
     expect(client.secureConnection).toBe(true);
     expect((await client.list()).length).toBe(6);
+  });
+
+  it('compresses with COMPRESS=DEFLATE, alone and after STARTTLS, and everything still works', async () => {
+    const certificate = selfSignedCertificate();
+    for (const tls of certificate ? [false, true] : [false]) {
+      const commands: string[] = [];
+      const observer = { imap: (command: string, status: string) => commands.push(`${command} ${status}`), smtp: () => undefined };
+      running = await startTestServer({ observer, ...(tls && certificate ? { tls: certificate, requireTls: true } : {}) });
+      const writes: { compress: boolean; secure: boolean }[] = [];
+      const trace = (entry: { msg?: string; compress?: boolean; secure?: boolean }): void => {
+        if (entry.msg === 'write to socket') writes.push({ compress: entry.compress === true, secure: entry.secure === true });
+      };
+      const quiet = (): void => undefined;
+      client = connect(running.server.port, {
+        disableCompression: false,
+        logRaw: true,
+        logger: { trace, debug: quiet, info: quiet, warn: quiet, error: quiet },
+        ...(tls ? { tls: { rejectUnauthorized: false }, doSTARTTLS: true } : {}),
+      });
+      await client.connect();
+      expect(commands).toContain('COMPRESS OK');
+      const body = 'Compressible line of text, repeated.\r\n'.repeat(5_000);
+      await client.append('INBOX', `From: carol@example.org\r\nSubject: Big\r\n\r\n${body}`);
+      const lock = await client.getMailboxLock('INBOX');
+      try {
+        const fetched = await client.fetchOne('1', { source: true, envelope: true });
+        expect(fetched && fetched.envelope?.subject).toBe('Big');
+        expect(fetched && fetched.source?.toString()).toContain(body);
+        expect(await client.search({ body: 'repeated' })).toEqual([1]);
+      } finally {
+        lock.release();
+      }
+      // Every command after COMPRESS went out deflated (and over TLS when it was up).
+      const afterCompress = writes.slice(writes.findIndex((w) => w.compress));
+      expect(afterCompress.length).toBeGreaterThan(3);
+      expect(afterCompress.every((w) => w.compress && w.secure === tls)).toBe(true);
+      await client.logout();
+      client = undefined;
+      await running.server.close();
+      running = undefined;
+    }
   });
 
   it('close() says BYE to connected clients and stops accepting', async () => {

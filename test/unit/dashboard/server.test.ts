@@ -96,3 +96,32 @@ describe('dashboard server', () => {
     expect(await extra.text()).toMatch(/close one/);
   });
 });
+
+describe('dashboard page: the last known state is in the page', () => {
+  test('/ carries the snapshot as of the request (names and host ports from lab.json), with no "<" to end its script early', async () => {
+    const state = new DashboardState();
+    state.setLab(
+      {
+        orgs: [{ domain: 'a.example', ringId: RING }],
+        nodes: [
+          {
+            id: A,
+            org: 'a.example',
+            pid: 0,
+            name: 'node-a1</script><b>',
+            imap: { host: 'node-a1', port: 1143 },
+            published: { imap: { host: '127.0.0.1', port: 11143 }, smtp: { host: '127.0.0.1', port: 11525 }, http: { host: '127.0.0.1', port: 11025 } },
+          },
+        ],
+      },
+      0,
+    );
+    const html = await (await fetch(await start(state))).text();
+    const json = /<script id="initial-state" type="application\/json">(.*?)<\/script>/s.exec(html)?.[1];
+    expect(json, 'the initial state element').toBeDefined();
+    expect(json).not.toContain('<');
+    const initial = JSON.parse(json!);
+    expect(initial.nodes).toHaveLength(1);
+    expect(initial.nodes[0]).toMatchObject({ id: A, name: 'node-a1</script><b>', endpoints: { imap: '127.0.0.1:11143', smtp: '127.0.0.1:11525', http: '127.0.0.1:11025' } });
+  });
+});

@@ -48,7 +48,7 @@ describe('ESEARCH (RFC 4731)', () => {
 
   it('refuses unknown options and a RETURN without a list; needs a selected mailbox', async () => {
     const h = await mailbox();
-    expect((await h.command('b1 SEARCH RETURN (PARTIAL 1:10) ALL')).tagged).toBe('b1 BAD SEARCH: unknown result option PARTIAL; use MIN, MAX, ALL, COUNT or SAVE');
+    expect((await h.command('b1 SEARCH RETURN (LATEST) ALL')).tagged).toBe('b1 BAD SEARCH: unknown result option LATEST; use MIN, MAX, ALL, COUNT, SAVE, CONTEXT, UPDATE or PARTIAL');
     expect((await h.command('b2 SEARCH RETURN ALL')).tagged).toBe('b2 BAD SEARCH: RETURN needs a parenthesised list of result options');
     expect((await h.command('b3 SEARCH CHARSET UTF-8 RETURN (MIN) ALL')).tagged).toBe('b3 BAD SEARCH: unknown search key RETURN');
     await h.command('b4 UNSELECT');

@@ -2,7 +2,8 @@
 // \Seen on non-peek fetches, UID ranges with "*" and reversed ranges.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { multipartMessage } from './fixtures';
-import { ImapHarness, message } from './harness';
+import { imapLimits } from '../../../mail/imap/limits';
+import { ImapHarness, message, newStore } from './harness';
 
 let harness: ImapHarness;
 const simple = message({ subject: 'Simple', body: 'Hello Alice.' });
@@ -116,5 +117,54 @@ describe('message sets', () => {
 
   it('refuses sequence numbers past the end', async () => {
     expect((await harness.command('r1 FETCH 4 UID')).tagged).toBe('r1 BAD message 4 does not exist: the mailbox has 3 messages');
+  });
+});
+
+describe('commands over many messages read ahead', () => {
+  // A backend whose reads each take a turn, counting how many are out at once: a FETCH or SEARCH
+  // over a cold folder must not wait one storage round trip per message.
+  async function countingHarness() {
+    const store = newStore();
+    const authenticate = store.authenticator.authenticate;
+    const reads = { inFlight: 0, most: 0, total: 0 };
+    (store.authenticator as { authenticate: typeof authenticate }).authenticate = async (username, password) => {
+      const session = await authenticate(username, password);
+      const read = session.readMessage.bind(session);
+      (session as { readMessage: typeof read }).readMessage = async (ref) => {
+        reads.total++;
+        reads.most = Math.max(reads.most, ++reads.inFlight);
+        await new Promise((resolve) => setImmediate(resolve));
+        try {
+          return await read(ref);
+        } finally {
+          reads.inFlight--;
+        }
+      };
+      return session;
+    };
+    for (let i = 0; i < 40; i++) await store.deliver('alice', 'INBOX', message({ subject: `Note ${i}`, body: i % 4 === 0 ? 'needle here' : 'hay' }));
+    const many = await ImapHarness.loggedIn({ store });
+    await many.command('s1 SELECT INBOX');
+    return { many, reads };
+  }
+
+  it('FETCH ENVELOPE of 40 cold messages keeps several reads in flight, answers in order', async () => {
+    const { many, reads } = await countingHarness();
+    const reply = await many.command('f1 FETCH 1:* (ENVELOPE)');
+    expect(reply.tagged).toBe('f1 OK FETCH completed');
+    const subjects = reply.lines.filter((l) => l.startsWith('* ')).map((l) => /"Note (\d+)"/.exec(l)?.[1]);
+    expect(subjects).toEqual(Array.from({ length: 40 }, (_, i) => String(i)));
+    expect(reads.most).toBeGreaterThan(1);
+    expect(reads.most).toBeLessThanOrEqual(imapLimits.messageLoadsInFlightMax + 1);
+    await many.close();
+  });
+
+  it('SEARCH BODY of 40 cold messages reads ahead and finds the same messages', async () => {
+    const { many, reads } = await countingHarness();
+    const reply = await many.command('q1 SEARCH BODY needle');
+    expect(reply.lines[0]).toBe(`* SEARCH ${Array.from({ length: 10 }, (_, i) => i * 4 + 1).join(' ')}`);
+    expect(reads.most).toBeGreaterThan(1);
+    expect(reads.total).toBe(40);
+    await many.close();
   });
 });

@@ -14,6 +14,8 @@ import { memoryLog } from './testLog';
 class FakeSocket extends Duplex {
   text = '';
   bytesOut = 0;
+  /** What the server wrote, as bytes (the text view garbles compressed output). */
+  readonly chunksOut: Buffer[] = [];
   constructor() {
     super({ allowHalfOpen: false });
     this.on('finish', () => this.destroy());
@@ -21,6 +23,7 @@ class FakeSocket extends Duplex {
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     this.text += chunk.toString('utf8');
     this.bytesOut += chunk.length;
+    this.chunksOut.push(chunk);
     callback();
   }
   override _read(): void {}

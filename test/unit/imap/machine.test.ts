@@ -1,5 +1,5 @@
 // The session machine on its own, with stub effects: transitions for commands, IDLE, SASL,
-// STARTTLS, throttling and shutdown, and invariants checked after every transition.
+// STARTTLS, COMPRESS, throttling and shutdown, and invariants checked after every transition.
 import { describe, expect, it } from 'vitest';
 import { createActor, fromPromise, type AnyActorRef } from 'xstate';
 import type { CommandOutcome, FrameMode } from '../../../mail/imap/dispatcher';
@@ -49,6 +49,9 @@ function harness(script: (line: string, mode: FrameMode) => CommandOutcome) {
       }),
       upgradeTls: fromPromise(async () => {
         effects.push('upgraded');
+      }),
+      startCompression: fromPromise(async () => {
+        effects.push(`compressing after ${sent.length} replies`);
       }),
     },
   });
@@ -180,6 +183,23 @@ describe('imapSession machine', () => {
     expect(h.effects).toEqual(['greeting', 'discardInput', 'upgraded']);
     expect(h.frames.map((f) => f.line)).toEqual(['s STARTTLS']);
     expect(h.state()).toBe('{"notAuthenticated":"waiting"}');
+  });
+
+  it('COMPRESS: replies OK first, then changes the layer, then runs the commands queued behind it', async () => {
+    const h = harness((line) => {
+      if (line.startsWith('l ')) return reply('l', 'OK', 'authenticated');
+      if (line.includes('COMPRESS')) return { kind: 'compress', tag: 'z', text: 'DEFLATE active' };
+      return reply(line.split(' ')[0]!, 'OK', 'selected');
+    });
+    await h.send('l LOGIN alice secret');
+    await h.send('s SELECT INBOX');
+    h.actor.send({ type: 'FRAME', frame: frame('z COMPRESS DEFLATE') });
+    h.actor.send({ type: 'FRAME', frame: frame('n NOOP') });
+    await h.settle();
+    expect(h.sent.map((s) => s.tag)).toEqual(['l', 's', 'z', 'n']);
+    expect(h.effects).toEqual(['greeting', 'compressing after 3 replies']);
+    expect(h.frames.map((f) => f.line)).toEqual(['l LOGIN alice secret', 's SELECT INBOX', 'z COMPRESS DEFLATE', 'n NOOP']);
+    expect(h.state()).toBe('{"selected":"waiting"}');
   });
 
   it('throttles failed logins on the clock and closes at the limit', async () => {

@@ -93,6 +93,26 @@ describe('framer', () => {
   it('accepts bare LF line endings', () => {
     expect(feed('A1 NOOP\n').map((e) => e.kind)).toEqual(['frame']);
   });
+
+  it('stops after a COMPRESS line until told: released, the rest is commands; taken, the rest is handed back', () => {
+    const framer = new CommandFramer(limits);
+    framer.write(Buffer.from('A1 COMPRESS DEFLATE\r\nA2 NOOP\r\n'));
+    const first = framer.next();
+    expect(first).toMatchObject({ kind: 'frame' });
+    expect(framer.heldBy).toBe(first?.kind === 'frame' ? first.frame : undefined);
+    expect(framer.next()).toBeUndefined();
+    framer.write(Buffer.from('A3 NOOP\r\n'));
+    expect(framer.next()).toBeUndefined();
+    framer.release();
+    expect([framer.next(), framer.next()].map((e) => e?.kind)).toEqual(['frame', 'frame']);
+
+    framer.write(Buffer.from('B1 compress deflate\r\n\x00\xff deflate bytes', 'latin1'));
+    expect(framer.next()).toMatchObject({ kind: 'frame' });
+    expect(framer.takeRemaining()).toEqual(Buffer.from('\x00\xff deflate bytes', 'latin1'));
+    expect(framer.heldBy).toBeUndefined();
+    // Only a COMPRESS command holds: an APPEND whose literal says COMPRESS does not.
+    expect(feed('C1 APPEND INBOX {21+}\r\nC2 COMPRESS DEFLATE\r\n\r\nC3 NOOP\r\n').map((e) => e.kind)).toEqual(['frame', 'frame']);
+  });
 });
 
 describe('command tokens', () => {

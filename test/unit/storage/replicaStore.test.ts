@@ -5,7 +5,7 @@ import { sealConvergent } from '../../../crypto/convergent';
 import { blake2b, blake2bHex } from '../../../crypto/hash';
 import { signingKeyPairFromSeed } from '../../../crypto/sign';
 import { MemoryStore } from '../../../infra/store/memory';
-import { applyBlockPut, applyObjectPut, getVerifiedBlock, getVerifiedObject } from '../../../storage/replicaStore';
+import { acceptBlocks, applyBlockPut, applyObjectPut, getVerifiedBlock, getVerifiedObject } from '../../../storage/replicaStore';
 import { signObjectVersion, versionHash } from '../../../storage/signedObject';
 
 const user = blake2bHex('user alice');
@@ -33,6 +33,44 @@ describe('replica store: blocks', () => {
     store.corrupt(id);
     expect(await getVerifiedBlock(store, id)).toMatchObject({ status: 'corrupt', meta: { sizeBytes: sealed.ciphertext.length } });
     expect(await getVerifiedBlock(store, blake2bHex('absent'))).toEqual({ status: 'missing' });
+  });
+});
+
+describe('replica store: a batch of blocks', () => {
+  const sealedBlock = (text: string) => {
+    const sealed = sealConvergent(blake2b('secret'), Buffer.from(text));
+    return { id: sealed.id.toString('hex'), bytes: new Uint8Array(sealed.ciphertext) };
+  };
+  const opts = { quotaBytes: 1_000_000, leaseCapAtMs: 4000 };
+
+  it('a corrupt block is refused alone: the good ones are stored in one write, leases capped', async () => {
+    const store = new MemoryStore();
+    const [a, b, c] = ['part a', 'part b', 'part c'].map(sealedBlock);
+    const rotten = { ...b!, bytes: Uint8Array.from(b!.bytes, (x, i) => (i === 3 ? x ^ 0xff : x)) };
+    let writes = 0;
+    const putBlocks = store.putBlocks.bind(store);
+    store.putBlocks = (blocks) => (writes++, putBlocks(blocks));
+    const outcomes = await acceptBlocks(store, [a!, rotten, c!].map((x) => ({ ...x, ...lease })), opts);
+    expect(outcomes).toEqual([
+      { ok: true, value: { created: true } },
+      { ok: false, code: 'BLOCK_CORRUPT', message: expect.stringMatching(/do not hash to its id/) },
+      { ok: true, value: { created: true } },
+    ]);
+    expect(writes).toBe(1);
+    expect(await store.hasBlock(b!.id)).toBe(false);
+    expect((await store.blockMeta(a!.id))!.expiresAtMs).toBe(4000);
+    expect((await getVerifiedBlock(store, c!.id)).status).toBe('ok');
+  });
+
+  it("a new block over its inserter's quota is refused; one already stored only has its lease extended", async () => {
+    const store = new MemoryStore();
+    const [a, b] = ['quota a', 'quota b'].map(sealedBlock);
+    const quotaBytes = a!.bytes.length + 1;
+    await store.putBlock(b!.id, b!.bytes, { expiresAtMs: 100, insertedBy: user });
+    const outcomes = await acceptBlocks(store, [a!, b!].map((x) => ({ ...x, ...lease })), { ...opts, quotaBytes });
+    expect(outcomes[0]).toMatchObject({ ok: false, code: 'QUOTA_EXCEEDED' });
+    expect(outcomes[1]).toEqual({ ok: true, value: { created: false } });
+    expect((await store.blockMeta(b!.id))!.expiresAtMs).toBe(4000);
   });
 });
 

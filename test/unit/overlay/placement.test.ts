@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { SimRandom } from '../../../infra/sim/random';
+import { cwDistance, kClosest } from '../../../overlay/id';
+import { type Arc, arcsAround, WHOLE_CIRCLE } from '../../../overlay/placement';
+
+const K = 3;
+const LEAF_HALF = 8;
+const inArc = (arc: Arc, key: string) => arc.lo === arc.hi || cwDistance(arc.lo, key) < cwDistance(arc.lo, arc.hi);
+
+/** Self and its leaf set: the LEAF_HALF nearest on each side (everyone in a small ring). */
+function viewOf(ring: readonly string[], self: string): string[] {
+  const sorted = [...ring].sort();
+  if (sorted.length <= 2 * LEAF_HALF + 1) return sorted;
+  const at = sorted.indexOf(self);
+  return Array.from({ length: 2 * LEAF_HALF + 1 }, (_, i) => sorted[(at - LEAF_HALF + i + sorted.length) % sorted.length]!);
+}
+
+describe('placement: the arcs a membership change can move replicas in', () => {
+  it('every key this node holds or should hold whose k closest changed lies in an arc (random rings, leaves and joins)', () => {
+    const random = new SimRandom('arcs');
+    const id = () => Buffer.from(random.bytes(32)).toString('hex');
+    for (let trial = 0; trial < 300; trial++) {
+      const ring = Array.from({ length: 5 + random.int(60) }, id);
+      const self = ring[random.int(ring.length)]!;
+      const view = viewOf(ring, self);
+      const others = view.filter((n) => n !== self);
+      const leaving = others[random.int(others.length)]!;
+      const joining = id();
+      const [before, after, changed, viewWith] =
+        random.int(2) === 0 ? [ring, ring.filter((n) => n !== leaving), leaving, view] : [ring, [...ring, joining], joining, viewOf([...ring, joining], self)];
+      const arcs = arcsAround(self, viewWith, [changed], K);
+      for (let i = 0; i < 400; i++) {
+        const key = id();
+        const was = kClosest(before, key, K);
+        const now = kClosest(after, key, K);
+        if (!was.includes(self) && !now.includes(self)) continue;
+        if (was.join() !== now.join()) expect(arcs.some((a) => inArc(a, key)), `trial ${trial}: key ${key.slice(0, 8)} moved outside the arcs`).toBe(true);
+      }
+    }
+  });
+
+  it('a small ring is looked at whole; a change outside the view, not at all', () => {
+    const nodes = ['10', '30', '50', '70', '90', 'b0', 'd0'].map((p) => p.padEnd(64, '0'));
+    expect(arcsAround(nodes[0]!, nodes, [nodes[2]!], K)).toEqual([WHOLE_CIRCLE]);
+    expect(arcsAround(nodes[0]!, nodes, ['ff'.repeat(32)], K)).toEqual([]);
+  });
+});
