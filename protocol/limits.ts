@@ -103,9 +103,31 @@ export const CLI_REQUEST_TIMEOUT_MS = 10_000;
 /**
  * Scenarios on the real lab: a mail client's connect and command timeouts (a submission that times
  * out is recorded as unknown), an audit or pull request to one node, how long a "slow" node runs
- * between its stops, and how long (polled how often) a device waits to see another device's message.
+ * between its stops, how long (polled how often) a device waits to see another device's message, and
+ * how long a cut or healed NATS cluster may take until its routes and every node's connection agree.
  */
-export const SCENARIO_LAB_TIMINGS = { connectMs: 5_000, submitMs: 30_000, controlMs: 120_000, slowAwakeMs: 250, visibleMs: 15_000, pollMs: 250 } as const;
+export const SCENARIO_LAB_TIMINGS = { connectMs: 5_000, submitMs: 30_000, controlMs: 120_000, slowAwakeMs: 250, visibleMs: 15_000, pollMs: 250, partitionMs: 30_000 } as const;
+
+/**
+ * A scenario's mail load (issue 13): concurrent senders, each sending one mail at a time with a pause
+ * between its mails, as several mail clients would. On the simulator a mail costs real CPU and almost
+ * no simulated time, so its senders pause longer (the suite's cost stays near the old sequential
+ * workload's). `calibrationMails` are sent unfaulted first: their rate is the baseline that each
+ * scenario's throughput floor is a fraction of. A scenario's workload sends at least `mailsMin` and
+ * keeps sending while its faults last, up to `mailsMax`, with a progress line every `progressEvery`
+ * mails (the soak reports per fault instead).
+ */
+export const SCENARIO_LOAD = { senders: 8, pauseMs: { lab: 250, sim: 2_000 }, calibrationMails: 32, mailsMin: 96, mailsMax: 5_000, progressEvery: 50 } as const;
+/** Default throughput floor: a faulted workload keeps at least this fraction of the run's unfaulted rate. */
+export const SCENARIO_THROUGHPUT_FLOOR_FRACTION = 0.2;
+/**
+ * The soak (post scenario run soak): at most this many minutes (a bound for a mistyped --minutes), how
+ * long each fault is held under the load before its heal, the pause after a heal before the next fault
+ * (repair and delivery catch up), and a bound on its mails.
+ */
+export const SCENARIO_SOAK = { minutesMax: 24 * 60, holdMs: 10_000, settleMs: 5_000, mailsMax: 1_000_000 } as const;
+/** Simulated time a scenario may take beyond its own length (a soak's minutes): past it, the simulated run is hung. */
+export const SCENARIO_SIM_RUN_MS_MAX = 30 * 60_000;
 
 // ---- storage: blocks, manifests, signed objects, the local store --------------------------------
 /** Largest plaintext chunk of a block: DESIGN 3's 1 MiB; a sealed chunk (+16-byte tag) fits a frame. */

@@ -146,6 +146,34 @@ function leafBlock(leaf: LeafConfig, tls: NatsTlsFiles | undefined): string[] {
   return lines;
 }
 
+/** What a cluster member keeps while the cluster is cut (NatsCluster.cut): routes to its own side, and every user but the refused. */
+export interface MemberCut {
+  /** Route URLs (`nats-route://host:port`) of the members on this member's side. */
+  readonly routes: readonly string[];
+  /** Nkeys (`U...`) of the users this member refuses: on reload it closes their connections. */
+  readonly refusedNkeys: readonly string[];
+}
+
+/**
+ * A generated cluster member's configuration (natsServerConfig) as it is while the cluster is cut:
+ * only the route line and the refused users' lines change, so that nats-server's reload (SIGHUP)
+ * drops the routes to the other side and the connections of the other side's users.
+ */
+export function cutConfig(config: string, cut: MemberCut): string {
+  const refused = new Set(cut.refusedNkeys);
+  let routed = false;
+  const lines = config.split('\n').flatMap((line) => {
+    if (/^ {2}routes: \[/.test(line)) {
+      routed = true;
+      return [`  routes: ${list(cut.routes)}`];
+    }
+    const nkey = /^\s+\{ nkey: "([^"]+)"/.exec(line)?.[1];
+    return nkey !== undefined && refused.has(nkey) ? [] : [line];
+  });
+  if (!routed) throw new Error('not a cluster member\'s configuration (no routes line): only a cluster can be cut');
+  return lines.join('\n');
+}
+
 /** The `accounts { ... }` block alone: last in a generated file, so that it can be replaced and reloaded (SIGHUP). */
 export function natsAccountsConfig(accounts: readonly NatsAccount[]): string {
   return accountsBlock(accounts).join('\n') + '\n';

@@ -33,3 +33,22 @@ export async function leafConnections(httpUrl: string): Promise<number> {
   const leafz = (await getJson(`${httpUrl}/leafz`)) as { leafnodes?: number };
   return leafz.leafnodes ?? 0;
 }
+
+/** The server's own id (/varz), as other members' /routez name it. */
+export async function serverId(httpUrl: string): Promise<string> {
+  const varz = (await getJson(`${httpUrl}/varz`)) as { server_id?: string };
+  if (!varz.server_id) throw new Error(`${httpUrl}/varz names no server_id`);
+  return varz.server_id;
+}
+
+/** Ids of the cluster members this server has a route to now. */
+export async function routedServerIds(httpUrl: string): Promise<Set<string>> {
+  const routez = (await getJson(`${httpUrl}/routez`)) as { routes?: { remote_id?: string }[] | null };
+  return new Set((routez.routes ?? []).map((route) => route.remote_id ?? ''));
+}
+
+/** Connection names (a node names its connection by its id) of the clients connected to this server now. */
+export async function clientNames(httpUrl: string, limit: number): Promise<string[]> {
+  const connz = (await getJson(`${httpUrl}/connz?limit=${limit}`)) as { connections?: { name?: string }[] | null };
+  return (connz.connections ?? []).map((c) => c.name ?? '');
+}

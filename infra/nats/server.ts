@@ -4,15 +4,18 @@
 //   const cluster = await NatsCluster.start({ dir, size: 3 });   // every member ready, routes up
 //   await cluster.kill(0);                                        // SIGKILL: a crashed server
 //   await cluster.restart(0);                                     // same ports, rejoins the mesh
+//   await cluster.cut([{ members: [0], refusedNkeys: [...] }, { members: [1, 2], refusedNkeys: [...] }]);
+//   await cluster.heal();                                         // a partition, by config reload
 //   await cluster.stop();
 //
 // The lab starts the cluster detached (the servers outlive `post lab up`) and records it in a pid
 // file that `post lab down` hands to stopByPidFile.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { findNatsServer } from './binary';
-import { type LeafRemote, type NatsAccount, natsServerConfig } from './config';
+import { cutConfig, type LeafRemote, type NatsAccount, natsServerConfig } from './config';
 import { freePorts } from './free-ports';
+import { routedServerIds, serverId } from './monitor';
 import { isNatsServerWithConfig, NatsServerProcess, type NatsServerSpec } from './process';
 import type { NatsTlsFiles } from './tls';
 
@@ -60,6 +63,20 @@ export const DEFAULT_READY_TIMEOUT_MS = 15_000;
 export const PID_FILE_NAME = 'nats.pid.json';
 /** Start attempts when a chosen port was taken by someone else meanwhile. */
 const START_ATTEMPTS_MAX = 3;
+/** While cutting: how often the routes are checked, and how often the reload is signalled again. */
+const CUT_POLL_MS = 100;
+const CUT_RESIGNAL_MS = 1000;
+
+/** One side of a cut cluster: its members (indexes), and the users (nkeys) they refuse. */
+export interface ClusterSide {
+  readonly members: readonly number[];
+  readonly refusedNkeys: readonly string[];
+}
+
+/** Where a member's whole configuration is kept while the cluster is cut. */
+const wholeConfigPath = (member: NatsClusterMember) => `${member.configPath}.whole`;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class NatsCluster {
   /** Where the pids are recorded (detached clusters): kept current across restarts. */
@@ -195,6 +212,66 @@ export class NatsCluster {
     fresh.start(opts);
     if (this.pidFile !== undefined) this.writePidFile(this.pidFile);
     await fresh.waitReady(this.runningPeers(i), this.readyTimeoutMs);
+  }
+
+  /**
+   * A network partition made by configuration: every member of a side keeps routes only to its own
+   * side and refuses the side's `refusedNkeys` (the other side's nodes), by a reload (SIGHUP) that
+   * closes the other routes and those users' connections; a refused client fails over to a server
+   * that admits it. Waits until every running member's routes are exactly its side's. The whole
+   * configurations are kept beside (`<config>.whole`) until heal(). Only running members are cut.
+   */
+  async cut(sides: readonly ClusterSide[]): Promise<void> {
+    const sideOf = new Map<number, number>();
+    sides.forEach((side, s) =>
+      side.members.forEach((i) => {
+        if (sideOf.has(i)) throw new RangeError(`member ${i} is on two sides of the cut`);
+        if (this.members[i]?.clusterPort === undefined) throw new RangeError(`no cluster member ${i} to cut (size ${this.members.length})`);
+        sideOf.set(i, s);
+      }),
+    );
+    const ids = new Map<number, string>();
+    for (const i of sideOf.keys()) if (this.running(i)) ids.set(i, await serverId(this.members[i]!.httpUrl));
+    for (const [i, s] of sideOf) {
+      const member = this.members[i]!;
+      if (!existsSync(wholeConfigPath(member))) copyFileSync(member.configPath, wholeConfigPath(member));
+      const routes = sides[s]!.members.filter((j) => j !== i).map((j) => this.routeUrl(j));
+      writeFileSync(member.configPath, cutConfig(readFileSync(wholeConfigPath(member), 'utf8'), { routes, refusedNkeys: sides[s]!.refusedNkeys }), { mode: 0o600 });
+    }
+    // A member that still solicits a route to one already reloaded may bring it back for a moment:
+    // the reload is signalled again until every running member's routes are its side's alone.
+    const wanted = (i: number) => [...ids.keys()].filter((j) => j !== i && sideOf.get(j) === sideOf.get(i)).map((j) => ids.get(j)!).sort().join(',');
+    const deadline = Date.now() + this.readyTimeoutMs;
+    let signalled = 0;
+    for (;;) {
+      if (Date.now() >= signalled + CUT_RESIGNAL_MS) {
+        for (const i of ids.keys()) await this.kill(i, 'SIGHUP');
+        signalled = Date.now();
+      }
+      const wrong: string[] = [];
+      for (const i of ids.keys()) {
+        const routed = [...(await routedServerIds(this.members[i]!.httpUrl).catch(() => new Set(['(no answer)'])))].sort().join(',');
+        if (routed !== wanted(i)) wrong.push(`${this.members[i]!.name} routes to [${routed}], wanted [${wanted(i)}]`);
+      }
+      if (wrong.length === 0) return;
+      if (Date.now() > deadline) throw new Error(`the NATS cluster is not cut after ${this.readyTimeoutMs} ms: ${wrong.join('; ')}`);
+      await sleep(CUT_POLL_MS);
+    }
+  }
+
+  /** Undoes cut(): every member's whole configuration back and reloaded; waits until the mesh is whole. */
+  async heal(): Promise<void> {
+    for (const [i, member] of this.members.entries()) {
+      if (!existsSync(wholeConfigPath(member))) continue;
+      renameSync(wholeConfigPath(member), member.configPath);
+      await this.kill(i, 'SIGHUP');
+    }
+    await this.waitReady();
+  }
+
+  private routeUrl(i: number): string {
+    const member = this.members[i]!;
+    return `nats-route://${new URL(member.clientUrl).hostname}:${member.clusterPort}`;
   }
 
   /** Waits until every running member is ready and routed to every other running member. */

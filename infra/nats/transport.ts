@@ -302,6 +302,10 @@ function clientOptions(opts: NatsTransportOptions): NodeConnectionOptions {
     // nats.js otherwise builds an Error per request (and per timeout timer) to keep the caller's stack
     // for a possible failure: ~6% of a busy mail node's CPU. Our errors carry codes and subjects instead.
     noAsyncTraces: true,
+    // A server that refuses us while others admit us (credentials rotated on one server first, or a
+    // partition: NatsCluster.cut) must not end the connection: nats.js otherwise gives up after two
+    // refusals in a row. The first connection still fails once every server refused it.
+    ignoreAuthErrorAbort: true,
   };
   if (opts.name !== undefined) options.name = opts.name;
   if (opts.tls !== undefined) options.tls = opts.tls;

@@ -56,6 +56,13 @@ export interface ScenarioEnv {
   audit(): Promise<{ underReplicated: number; forks: string[] }>;
   /** Start several operations at once (two devices writing together) and wait for all of them. */
   together<T>(fs: (() => Promise<T>)[]): Promise<T[]>;
+  /**
+   * Run a whole scenario (concurrent senders, faults, final reads) as one: on the simulator its clock
+   * runs until `f` settles, at most `maxMs` of simulated time, and nothing inside runs it again.
+   */
+  run<T>(f: () => Promise<T>, maxMs: number): Promise<T>;
+  /** Restart every node that is down (killed by an earlier fault); returns their ids. */
+  revive(): Promise<string[]>;
   /** The nodes' lease and GC pass when a lab shortened them to watch GC (`post lab up --gc-lease`); undefined: the defaults, or not supported. */
   gcTimings?(): { leaseMs: number; gcIntervalMs: number } | undefined;
   /** Bytes stored on every live node, replicas included. */

@@ -2,7 +2,9 @@
 // is read back over IMAP (imapflow), as a user's mail client would; nodes are killed with SIGKILL
 // and restarted from their data folders; a NATS server of the lab is killed and restarted; a slow
 // node is a process stopped and continued (SIGSTOP / SIGCONT); disk rot flips bytes in a node's
-// LMDB store. A network partition cannot be made between processes on one loopback: it says so.
+// LMDB store. A network partition cuts the lab's NATS cluster by configuration reload (NatsCluster.cut):
+// each side's servers route only to each other and refuse the other side's nodes, which fail over to
+// a server of their own side; heal restores the whole configurations.
 import { ImapFlow } from 'imapflow';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
@@ -10,10 +12,12 @@ import { LabClient } from '../../cli/lab/client';
 import { type LabFile, type LabNode, type LabUser, natsOf, readLab, writeLab } from '../../cli/lab/labFile';
 import { sleep, startNodeProcess, waitReady } from '../../cli/lab/processes';
 import { isAlive } from '../../infra/nats/process';
-import { NatsCluster } from '../../infra/nats/server';
+import { clientNames } from '../../infra/nats/monitor';
+import { type ClusterSide, NatsCluster } from '../../infra/nats/server';
+import { natsUserOfNode } from '../../cli/lab/nats';
 import { LmdbStore } from '../../infra/store/lmdb';
 import { ActorCrashRequest, AuditRequest, type CrashableActor, UsersPullRequest } from '../../protocol/control';
-import { SCENARIO_LAB_TIMINGS as T } from '../../protocol/limits';
+import { SCENARIO_LAB_TIMINGS as T, SUBMISSION_BURST_MESSAGES, SUBMISSION_MESSAGES_PER_MINUTE } from '../../protocol/limits';
 import { subjects } from '../../protocol/subjects';
 import type { Inboxes } from '../checkers';
 import type { Outcome } from '../history';
@@ -35,6 +39,9 @@ export class LabEnv implements ScenarioEnv {
   private readonly slowed = new Map<string, { stop: boolean; done: Promise<void> }>();
   private readonly natsCluster: NatsCluster;
   private crashedNats: number | undefined;
+  private partitioned = false;
+  /** The scenario whose progress this lab reports (from its events). */
+  private scenario: string | undefined;
 
   private constructor(
     private readonly path: string,
@@ -51,6 +58,11 @@ export class LabEnv implements ScenarioEnv {
     const lab = readLab(path);
     const users = lab.users.filter((u) => !lab.nodes.some((n) => n.gatewayUser === u.address));
     if (users.length < 2) throw new Error(`the lab in ${path} has ${users.length} mail users; scenarios need two or more (post lab up --users 2)`);
+    // The default rate limit turns a steady load into 4xx answers (unknown outcomes) within minutes.
+    if (lab.nodes.some((n) => !n.submissionRate))
+      process.stderr.write(
+        `scenario: warning: this lab's nodes let each user submit ${SUBMISSION_BURST_MESSAGES} mails at once and ${SUBMISSION_MESSAGES_PER_MINUTE} a minute after that; the scenarios' load soon gets 4xx answers. Start the lab with post lab up --submission-rate 100000/10000 for load.\n`,
+      );
     const client = await LabClient.connect(lab);
     try {
       const status = await client.status(await client.anyNode());
@@ -199,12 +211,48 @@ export class LabEnv implements ScenarioEnv {
     await waitReady(this.client, [node]);
   }
 
-  async partition(): Promise<void> {
-    throw new Unsupported('a network partition', 'local lab');
+  /**
+   * Group i's nodes keep only the NATS servers of side i (the running servers dealt round-robin to
+   * the groups); resolves once every live node is connected to a server of its own side.
+   */
+  async partition(groups: string[][]): Promise<void> {
+    if (this.lab.orgs.some((o) => o.nats)) throw new Unsupported('a network partition of a lab whose organisations have NATS clusters of their own (--nats-topology per-org)', 'local lab');
+    const running = this.natsCluster.members.map((_, i) => i).filter((i) => this.natsCluster.running(i));
+    if (running.length < groups.length) throw new Error(`a cut into ${groups.length} sides needs as many running NATS servers; ${running.length} run`);
+    const nkeysOf = (ids: readonly string[]) => ids.flatMap((id) => {
+      const n = this.node(id);
+      const u = natsUserOfNode(n.data, n.gateway === true);
+      return u.globalNkey ? [u.nkey, u.globalNkey] : [u.nkey];
+    });
+    const sides: ClusterSide[] = groups.map((_, s) => ({ members: running.filter((_, j) => j % groups.length === s), refusedNkeys: nkeysOf(groups.filter((_, o) => o !== s).flat()) }));
+    this.partitioned = true;
+    await this.natsCluster.cut(sides);
+    const placed = await this.awaitSides(groups, sides);
+    this.progress({ phase: 'partition', sides: placed });
+  }
+
+  /** Polls the servers' connections until each live node of a group is on its side's servers only. */
+  private async awaitSides(groups: readonly string[][], sides: readonly ClusterSide[]): Promise<{ servers: string[]; nodes: string[] }[]> {
+    const deadline = Date.now() + T.partitionMs;
+    for (;;) {
+      const placed = await Promise.all(
+        sides.map(async (side) => ({
+          servers: side.members.map((i) => this.natsCluster.members[i]!.name),
+          nodes: (await Promise.all(side.members.map((i) => clientNames(this.natsCluster.members[i]!.httpUrl, this.lab.nodes.length * 4).catch(() => [])))).flat().filter((name) => this.lab.nodes.some((n) => n.id === name)),
+        })),
+      );
+      const live = new Set(this.nodes());
+      const astray = groups.flatMap((g, s) => g.filter((id) => live.has(id) && (!placed[s]!.nodes.includes(id) || placed.some((p, o) => o !== s && p.nodes.includes(id)))));
+      if (astray.length === 0) return placed.map((p) => ({ ...p, nodes: [...new Set(p.nodes)].sort() }));
+      if (Date.now() > deadline) throw new Error(`nodes not on their side's NATS servers ${T.partitionMs} ms after the cut: ${astray.map((id) => id.slice(0, 12)).join(', ')}`);
+      await sleep(T.pollMs);
+    }
   }
 
   async heal(): Promise<void> {
-    throw new Unsupported('a network partition', 'local lab');
+    if (!this.partitioned) return;
+    await this.natsCluster.heal();
+    this.partitioned = false;
   }
 
   async crashNats(): Promise<void> {
@@ -364,17 +412,31 @@ export class LabEnv implements ScenarioEnv {
     return Promise.all(fs.map((f) => f()));
   }
 
+  run<T>(f: () => Promise<T>): Promise<T> {
+    return f();
+  }
+
+  async revive(): Promise<string[]> {
+    const down = this.lab.nodes.filter((n) => !isAlive(n.pid)).map((n) => n.id);
+    for (const id of down) await this.restart(id);
+    return down;
+  }
+
   progress(event: Record<string, unknown>): void {
-    const line = JSON.stringify({ t: new Date().toISOString(), ...event });
+    // The lab's own events (a partition's sides) belong to the scenario running.
+    if (typeof event.scenario === 'string') this.scenario = event.scenario;
+    const line = JSON.stringify({ t: new Date().toISOString(), ...(this.scenario ? { scenario: this.scenario } : {}), ...event });
     process.stderr.write(`scenario: ${line}\n`);
     void this.client.broadcast(subjects.scenario(), Buffer.from(line));
   }
 
   async close(): Promise<void> {
     for (const id of [...this.slowed.keys()]) await this.unslow(id);
+    // Whatever a scenario cut, killed and did not restore comes back, so the lab is left as it was found.
+    const warn = (what: string) => (e: Error) => process.stderr.write(`scenario: could not ${what}: ${e.message}\n`);
+    await this.heal().catch(warn('heal the NATS cluster (post lab down, then up, starts a whole one)'));
     await this.restoreNats().catch(() => {});
-    // Whatever a scenario killed and did not restart comes back, so the lab is left as it was found.
-    for (const n of this.lab.nodes) if (!isAlive(n.pid)) await this.restart(n.id).catch(() => {});
+    await this.revive().catch(warn('restart every node (post lab restart --node ID restarts one)'));
     await this.client.close();
   }
 }

@@ -20,12 +20,19 @@ export interface SimEnvOptions {
 
 /** Mail submissions slower than this count as unknown (a client would have timed out). */
 const SUBMIT_TIMEOUT_MS = 30_000;
+/** Simulated time one driven call may take before it counts as hung. */
+const DRIVE_MAX_MS = 600_000;
+/** A restarted node ready within this much simulated time (polled every READY_POLL_MS), or the scenario goes on without it. */
+const READY_WAIT_MS = 60_000;
+const READY_POLL_MS = 100;
 
 export class SimEnv implements ScenarioEnv {
   readonly kind = 'sim' as const;
   readonly k = 3;
   private readonly passwords = new Map<string, string>();
   private readonly hosts = new Map<string, string>();
+  /** Nodes killed and not restarted. */
+  private readonly killed = new Set<string>();
 
   /** True while a drive() runs the clock: calls made inside it must not run it again. */
   private driving = false;
@@ -33,11 +40,11 @@ export class SimEnv implements ScenarioEnv {
   private constructor(readonly cluster: SimCluster) {}
 
   /** Run the simulated clock until `p` settles (unless already doing so for an enclosing call). */
-  private async drive<T>(p: Promise<T>): Promise<T> {
+  private async drive<T>(p: Promise<T>, maxMs = DRIVE_MAX_MS): Promise<T> {
     if (this.driving) return p;
     this.driving = true;
     try {
-      return await this.cluster.settle(p, 600_000);
+      return await this.cluster.settle(p, maxMs);
     } finally {
       this.driving = false;
     }
@@ -45,11 +52,25 @@ export class SimEnv implements ScenarioEnv {
 
   /** Start several operations at once and run them to completion together. */
   together<T>(fs: (() => Promise<T>)[]): Promise<T[]> {
-    if (this.driving) return Promise.all(fs.map((f) => f()));
+    return this.run(() => Promise.all(fs.map((f) => f())), DRIVE_MAX_MS);
+  }
+
+  /** `f` starts with the clock already counted as driven: what it calls waits on timers, never runs the clock. */
+  run<T>(f: () => Promise<T>, maxMs: number): Promise<T> {
+    if (this.driving) return f();
     this.driving = true;
-    const all = Promise.all(fs.map((f) => f()));
-    this.driving = false;
-    return this.drive(all);
+    let started: Promise<T>;
+    try {
+      started = f();
+    } finally {
+      this.driving = false;
+    }
+    return this.drive(started, maxMs);
+  }
+
+  /** Simulated time passing, on the clock's timers: inside a driven call, running the clock again would nest. */
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.cluster.clock.setTimeout(resolve, ms));
   }
 
   static async create(opts: SimEnvOptions): Promise<SimEnv> {
@@ -79,7 +100,7 @@ export class SimEnv implements ScenarioEnv {
   }
 
   wait(ms: number): Promise<void> {
-    return this.cluster.runFor(ms);
+    return this.driving ? this.sleep(ms) : this.cluster.runFor(ms);
   }
 
   users(): string[] {
@@ -186,14 +207,23 @@ export class SimEnv implements ScenarioEnv {
   }
 
   async kill(node: string): Promise<void> {
+    this.killed.add(node);
     await this.drive(this.cluster.kill(node));
   }
 
   async restart(node: string): Promise<void> {
     // As on the lab: a running node is killed first.
     if (this.cluster.nodes.has(node)) await this.kill(node);
+    this.killed.delete(node);
     const n = await this.cluster.restart(node);
-    if (!this.driving) await this.cluster.runUntil(() => n.router.state === 'ready', 60_000);
+    if (!this.driving) await this.cluster.runUntil(() => n.router.state === 'ready', READY_WAIT_MS);
+    else for (let waited = 0; n.router.state !== 'ready' && waited < READY_WAIT_MS; waited += READY_POLL_MS) await this.sleep(READY_POLL_MS);
+  }
+
+  async revive(): Promise<string[]> {
+    const down = [...this.killed].sort();
+    for (const node of down) await this.restart(node);
+    return down;
   }
 
   async partition(groups: string[][]): Promise<void> {

@@ -1,10 +1,29 @@
 // Issue 7: every fault-injection scenario on the deterministic simulator, with a fixed seed and with
 // a few random ones (printed, to replay with `post scenario run NAME --sim --seed N`), and a
-// deliberately broken build (one copy, no repair) that the checkers must catch.
+// deliberately broken build (one copy, no repair) that the checkers must catch. Issue 13: the
+// workload is concurrent senders, and the soak runs faults of every scenario one after another.
 import { describe, expect, test } from 'vitest';
 import { findScenario, runScenario, scenarios, type Verdict } from '../../scenarios/catalog';
 import { SimEnv } from '../../scenarios/env/simEnv';
+import type { MailOp, Operation } from '../../scenarios/history';
+import { runSoak, soakPlans } from '../../scenarios/soak';
+import { SCENARIO_LOAD } from '../../protocol/limits';
 import { simSeed } from './seed';
+
+/** The most mails submitted at once at any moment of a history. */
+function mostInFlight(history: readonly Operation[]): number {
+  const mails = history.filter((o): o is MailOp => o.kind === 'mail');
+  const edges = mails.flatMap((m) => [
+    { at: m.invokedAtMs, d: 1 },
+    { at: m.completedAtMs ?? Infinity, d: -1 },
+  ]);
+  // At one instant, completions first: a sender's next mail never overlaps its last.
+  edges.sort((a, b) => a.at - b.at || a.d - b.d);
+  let now = 0;
+  let most = 0;
+  for (const e of edges) most = Math.max(most, (now += e.d));
+  return most;
+}
 
 async function run(name: string, seed: number, broken?: 'replication'): Promise<Verdict> {
   const env = await SimEnv.create({ seed, broken });
@@ -26,9 +45,12 @@ describe('scenarios on the simulator', () => {
     const v = await run(name, seed);
     expect(failures(v), `reproduce: post scenario run ${name} --sim --seed ${seed}`).toEqual([]);
     expect(v.ok).toBe(true);
-    // The workload really ran, and the faults really happened.
-    expect(v.stats.mails).toBeGreaterThanOrEqual(40); // home-node-down sends more of its own during its faults
-    expect(v.stats.ok).toBeGreaterThan(20);
+    // The workload really ran, with its senders at once, and the faults really happened.
+    expect(v.stats.mails).toBeGreaterThanOrEqual(SCENARIO_LOAD.calibrationMails + SCENARIO_LOAD.mailsMin);
+    expect(v.stats.ok).toBeGreaterThan(v.stats.mails / 2);
+    // (home-node-down sends mails of its own during its faults, besides the senders')
+    expect(mostInFlight(v.history)).toBeGreaterThanOrEqual(SCENARIO_LOAD.senders);
+    expect(v.stats.baselinePerSecond).toBeGreaterThan(0);
     expect(v.stats.faults).toBeGreaterThan(0);
     expect(v.history.filter((o) => o.kind === 'mail').every((o) => o.kind === 'mail' && o.outcome !== undefined)).toBe(true);
   }, 180_000);
@@ -52,4 +74,30 @@ describe('scenarios on the simulator', () => {
     const failed = new Set(v.checks.filter((c) => !c.ok).map((c) => c.name));
     expect([...failed]).toEqual(expect.arrayContaining(['no acknowledged mail lost', 'every block back to k=3 verified replicas']));
   }, 180_000);
+
+  test('soak: faults of every scenario one after another under a steady load, each reported, the checkers at the end', async () => {
+    const seed = simSeed(5);
+    const env = await SimEnv.create({ seed });
+    const lines: Record<string, unknown>[] = [];
+    const progress = env.progress.bind(env);
+    env.progress = (e) => (lines.push(e), progress(e));
+    try {
+      const v = await runSoak(env, { minutes: 1.5, seed: String(seed) });
+      expect(v.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`), `reproduce: post scenario run soak --sim --seed ${seed} --minutes 1.5`).toEqual([]);
+      expect(v.ok).toBe(true);
+      // Faults follow one another, each scenario once before any repeats, and each has its progress line.
+      const names = soakPlans(env).map((p) => p.name);
+      expect(v.faults.length).toBeGreaterThanOrEqual(3);
+      const firstRound = v.faults.slice(0, names.length).map((f) => f.scenario);
+      expect(new Set(firstRound).size).toBe(firstRound.length);
+      for (const f of v.faults) expect(names).toContain(f.scenario);
+      expect(lines.filter((l) => l.phase === 'fault done').map((l) => l.fault)).toEqual(v.faults.map((f) => f.scenario));
+      // The load was steady: mail went on during every fault, and at the senders' bound.
+      for (const f of v.faults) expect(f.ok, `fault #${f.n} ${f.scenario}`).toBeGreaterThan(0);
+      expect(mostInFlight(v.history)).toBe(SCENARIO_LOAD.senders);
+      expect(v.stats.mails).toBeGreaterThan(200);
+    } finally {
+      await env.close();
+    }
+  }, 300_000);
 });

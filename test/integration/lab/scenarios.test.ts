@@ -1,19 +1,36 @@
 // Issue 7: fault-injection scenarios through the `post scenario` command. On the real local lab (six
 // node processes, three NATS servers, mail over SMTP and IMAP): two nodes die for good, a NATS
-// server is SIGKILLed, and actors crash inside their nodes, while mail flows; the checkers pass and the progress reaches the lab's NATS
-// (where the dashboard shows it). On the simulator: a verdict as JSON, and a broken build that the
-// checkers catch with a non-zero exit.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// server is SIGKILLed, actors crash inside their nodes, and the NATS cluster is cut in two (issue 13),
+// while eight senders send mail at once; the checkers pass and the progress reaches the lab's NATS
+// (where the dashboard shows it). A half-minute soak runs faults of every scenario under a steady load.
+// On the simulator: a verdict as JSON, and a broken build that the checkers catch with a non-zero exit.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { isAlive } from '../../../infra/nats/process';
 import { NatsTransport } from '../../../infra/nats/transport';
 import { operatorNatsOptions } from '../../../cli/lab/nats';
+import { routedServers } from '../../../infra/nats/monitor';
+import { SCENARIO_LOAD } from '../../../protocol/limits';
 import { subjects } from '../../../protocol/subjects';
 import { post } from './cli';
 
-const verdictOf = (stdout: string) => JSON.parse(stdout) as { ok: boolean; scenario: string; checks: { name: string; ok: boolean; detail: string }[]; stats: { mails: number; ok: number; faults: number } };
+type LabVerdict = {
+    ok: boolean;
+    scenario: string;
+    checks: { name: string; ok: boolean; detail: string }[];
+    stats: { mails: number; ok: number; unknown: number; faults: number; baselinePerSecond: number; workloadPerSecond: number };
+    faults?: { n: number; scenario: string; ok: number; perSecond: number; floorPerSecond: number }[];
+  };
+/** The verdict a run printed; a run that printed none (killed at its deadline) fails with its progress's tail. */
+function verdictOf(r: { code: number; stdout: string; stderr: string }): LabVerdict {
+  try {
+    return JSON.parse(r.stdout) as LabVerdict;
+  } catch {
+    throw new Error(`no verdict on stdout (exit ${r.code}); stderr ends:\n${r.stderr.slice(-4000)}`);
+  }
+}
 const failing = (v: ReturnType<typeof verdictOf>) => v.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);
 
 describe('scenarios on the real lab', () => {
@@ -24,7 +41,8 @@ describe('scenarios on the real lab', () => {
   const events: any[] = [];
 
   beforeAll(async () => {
-    const r = await post(['lab', 'up', '--nodes', '6', '--users', '3', '--dir', dir, '--no-dashboard'], { timeoutMs: 180_000 });
+    // The load outruns the default per-user submission rate (20 a minute): the lab is started without it.
+    const r = await post(['lab', 'up', '--nodes', '6', '--users', '3', '--dir', dir, '--no-dashboard', '--submission-rate', '100000/10000'], { timeoutMs: 180_000 });
     expect(r.code, r.stderr).toBe(0);
     labFile = r.stdout.trim();
     nats = await NatsTransport.connect({ ...operatorNatsOptions(lab()), name: 'scenario-test' });
@@ -39,11 +57,12 @@ describe('scenarios on the real lab', () => {
 
   test('replicas-killed: two nodes die for good while mail flows; nothing acknowledged is lost, k replicas again', async () => {
     const r = await post(['scenario', 'run', 'replicas-killed', '--lab', labFile, '--json'], { timeoutMs: 420_000 });
-    const v = verdictOf(r.stdout);
+    const v = verdictOf(r);
     expect(failing(v), r.stderr.slice(-3000)).toEqual([]);
     expect(r.code).toBe(0);
-    expect(v.stats.mails).toBe(40);
+    expect(v.stats.mails).toBeGreaterThanOrEqual(SCENARIO_LOAD.calibrationMails + SCENARIO_LOAD.mailsMin);
     expect(v.stats.faults).toBe(2);
+    expect(v.stats.baselinePerSecond).toBeGreaterThan(0);
     // Progress went to stderr and onto the lab's NATS, phase by phase.
     expect(r.stderr).toMatch(/"phase":"faults"/);
     expect(events.filter((e) => e.scenario === 'replicas-killed').map((e) => e.phase)).toEqual(expect.arrayContaining(['workload', 'faults', 'heal', 'final reads', 'verdict']));
@@ -53,7 +72,7 @@ describe('scenarios on the real lab', () => {
 
   test('nats-crash: a NATS server is SIGKILLed with mail in flight and restarted; nothing lost, nothing doubled', async () => {
     const r = await post(['scenario', 'run', 'nats-crash', '--lab', labFile, '--json'], { timeoutMs: 420_000 });
-    const v = verdictOf(r.stdout);
+    const v = verdictOf(r);
     expect(failing(v), r.stderr.slice(-3000)).toEqual([]);
     expect(r.code).toBe(0);
   }, 450_000);
@@ -61,7 +80,7 @@ describe('scenarios on the real lab', () => {
   test('actor-crash: the notifier, logWriter and router of the users\' nodes crash twice each; restarted in place, nothing lost', async () => {
     const pids = lab().nodes.map((n: { pid: number }) => n.pid);
     const r = await post(['scenario', 'run', 'actor-crash', '--lab', labFile, '--json'], { timeoutMs: 420_000 });
-    const v = verdictOf(r.stdout);
+    const v = verdictOf(r);
     expect(failing(v), r.stderr.slice(-3000)).toEqual([]);
     expect(r.code).toBe(0);
     expect(v.checks.find((c) => c.name === 'every crashed actor was restarted')?.detail).toMatch(/^18 crashes, 18 restarts/);
@@ -70,11 +89,42 @@ describe('scenarios on the real lab', () => {
     for (const pid of pids) expect(isAlive(pid)).toBe(true);
   }, 450_000);
 
-  test('a fault the lab cannot make is refused with a clear error', async () => {
-    const r = await post(['scenario', 'run', 'partition-heal', '--lab', labFile]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/runs only on the simulator.*--sim/);
-  });
+  test('partition-heal: the NATS cluster is cut in two, each side\'s nodes on its own servers; healed, nothing lost, no fork', async () => {
+    const r = await post(['scenario', 'run', 'partition-heal', '--lab', labFile, '--json'], { timeoutMs: 420_000 });
+    const v = verdictOf(r);
+    expect(failing(v), r.stderr.slice(-3000)).toEqual([]);
+    expect(r.code).toBe(0);
+    // While cut, the servers themselves (their /connz) had each side's nodes and no other.
+    const cut = r.stderr.split('\n').filter((l) => l.includes('"phase":"partition"')).map((l) => JSON.parse(l.slice(l.indexOf('{'))));
+    expect(cut).toHaveLength(1);
+    const sides = cut[0].sides as { servers: string[]; nodes: string[] }[];
+    expect(sides).toHaveLength(2);
+    expect(sides[0]!.servers.filter((s) => sides[1]!.servers.includes(s))).toEqual([]);
+    expect(sides[0]!.nodes.filter((n) => sides[1]!.nodes.includes(n))).toEqual([]);
+    const ids = lab().nodes.map((n: { id: string }) => n.id).sort();
+    expect([...sides[0]!.nodes, ...sides[1]!.nodes].sort()).toEqual(ids);
+    expect(sides.map((s) => s.nodes.length)).toEqual([3, 3]);
+    // Healed: every server's whole configuration is back and the mesh is full again.
+    for (const m of JSON.parse(readFileSync(lab().natsPidFile, 'utf8')).members) {
+      expect(existsSync(`${m.configPath}.whole`)).toBe(false);
+      expect(await routedServers(m.httpUrl)).toBe(2);
+    }
+  }, 450_000);
+
+  test('soak: random faults of every scenario under a steady load for half a minute; a line per fault, the checkers at the end', async () => {
+    const r = await post(['scenario', 'run', 'soak', '--lab', labFile, '--minutes', '0.5', '--json'], { timeoutMs: 540_000 });
+    const v = verdictOf(r);
+    expect(failing(v), r.stderr.slice(-3000)).toEqual([]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/soak on the lab for 0.5 min, seed \d+, faults from replicas-killed, partition-heal/);
+    // Half a minute holds one fault or a few (a churn alone takes longer); the simulator's soak test sees several in a row.
+    expect(v.faults!.length).toBeGreaterThanOrEqual(1);
+    const lines = r.stderr.split('\n').filter((l) => l.includes('"phase":"fault done"'));
+    expect(lines).toHaveLength(v.faults!.length);
+    for (const f of v.faults!) expect(f.ok, `fault #${f.n} ${f.scenario}`).toBeGreaterThan(0);
+    expect(v.stats.mails).toBeGreaterThan(SCENARIO_LOAD.calibrationMails + SCENARIO_LOAD.senders);
+    for (const n of lab().nodes) expect(isAlive(n.pid)).toBe(true);
+  }, 570_000);
 });
 
 describe('post scenario on the simulator', () => {
@@ -82,7 +132,8 @@ describe('post scenario on the simulator', () => {
     const r = await post(['scenario', 'list', '--json']);
     expect(r.code).toBe(0);
     const names = JSON.parse(r.stdout).map((s: any) => s.name);
-    expect(names).toEqual(expect.arrayContaining(['replicas-killed', 'partition-heal', 'nats-crash', 'churn-mail-load', 'slow-node', 'corrupt-disk', 'two-devices']));
+    expect(names).toEqual(expect.arrayContaining(['replicas-killed', 'partition-heal', 'nats-crash', 'churn-mail-load', 'slow-node', 'corrupt-disk', 'two-devices', 'soak']));
+    expect(JSON.parse(r.stdout).find((s: any) => s.name === 'partition-heal').envs).toEqual(['sim', 'lab']);
   });
 
   test('a run prints its verdict and every operation as JSON', async () => {
@@ -90,7 +141,7 @@ describe('post scenario on the simulator', () => {
     expect(r.code, r.stderr.slice(-2000)).toBe(0);
     const v = JSON.parse(r.stdout);
     expect(v).toMatchObject({ scenario: 'two-devices', env: 'sim', seed: '3', ok: true });
-    expect(v.history.filter((o: any) => o.kind === 'mail')).toHaveLength(40);
+    expect(v.history.filter((o: any) => o.kind === 'mail').length).toBeGreaterThanOrEqual(SCENARIO_LOAD.calibrationMails + SCENARIO_LOAD.mailsMin);
   }, 200_000);
 
   test('a broken build (no replication) fails the replica and lost-mail checkers and exits 1', async () => {
@@ -105,5 +156,7 @@ describe('post scenario on the simulator', () => {
     expect((await post(['scenario', 'run', 'no-such-thing'])).stderr).toMatch(/no scenario no-such-thing; there are: replicas-killed/);
     expect((await post(['scenario', 'run', 'two-devices', '--seed', 'x'])).stderr).toMatch(/--seed must be a number or random/);
     expect((await post(['scenario', 'run', 'two-devices', '--broken', 'disks'])).stderr).toMatch(/--broken knows only replication/);
+    expect((await post(['scenario', 'run', 'two-devices', '--minutes', '3'])).stderr).toMatch(/--minutes is for the soak/);
+    expect((await post(['scenario', 'run', 'soak', '--minutes', '0'])).stderr).toMatch(/--minutes must be a number above 0/);
   });
 });
