@@ -20,6 +20,11 @@ export interface ScenarioPlan {
   readonly extraChecks?: (env: ScenarioEnv, history: History) => Promise<CheckResult[]>;
   /** The workload under faults keeps this fraction of the run's unfaulted rate (default SCENARIO_THROUGHPUT_FLOOR_FRACTION). */
   readonly throughputFloorFraction?: number;
+  /**
+   * Runs its faults without the concurrent mail load, and so without a throughput floor: a scenario that
+   * measures what the ring stores (gc-expunged) would otherwise count the load's mails too.
+   */
+  readonly withoutLoad?: boolean;
   /** What this environment lacks for the scenario (how to start it instead), checked before the workload; undefined: it can run. */
   readonly missing?: (env: ScenarioEnv) => string | undefined;
 }
@@ -310,6 +315,7 @@ export const scenarios: readonly ScenarioPlan[] = [
     name: 'gc-expunged',
     description: 'a user stores mails with content of their own and expunges half; after the lease and GC passes the expunged content is collected and everything still referenced is kept',
     envs: ['lab'],
+    withoutLoad: true,
     missing: (env) => (env.gcTimings?.() && env.storedBytes ? undefined : 'gc-expunged needs a lab with short leases: post lab up --users 2 --gc-lease 30 --gc-interval 2'),
     async faults(env, history) {
       const gc = env.gcTimings?.();
@@ -381,22 +387,24 @@ export function findScenario(name: string): ScenarioPlan | undefined {
 export async function runScenario(plan: ScenarioPlan, env: ScenarioEnv, opts: { seed?: string } = {}): Promise<Verdict> {
   const history = new History(() => env.now(), Math.round(env.now()).toString(36));
   return env.run(async () => {
-    const baseline = await measureBaseline(env, history, plan.name);
+    const baseline = plan.withoutLoad ? undefined : await measureBaseline(env, history, plan.name);
     env.progress({ scenario: plan.name, phase: 'workload', env: env.kind });
     const started = env.now();
-    const load = new MailLoad(env, history, { scenario: plan.name, part: 'workload', mailsMax: SCENARIO_LOAD.mailsMax, progressEvery: SCENARIO_LOAD.progressEvery }).start();
-    await env.wait(1_000);
+    const load = plan.withoutLoad ? undefined : new MailLoad(env, history, { scenario: plan.name, part: 'workload', mailsMax: SCENARIO_LOAD.mailsMax, progressEvery: SCENARIO_LOAD.progressEvery }).start();
+    if (load) await env.wait(1_000);
     env.progress({ scenario: plan.name, phase: 'faults' });
     const victims = (await plan.faults(env, history)) ?? [];
-    await load.until(SCENARIO_LOAD.mailsMin);
-    await load.stop();
-    const workload = rateOf(load.ok, env.now() - started);
+    if (load) {
+      await load.until(SCENARIO_LOAD.mailsMin);
+      await load.stop();
+    }
+    const workload = rateOf(load?.ok ?? 0, env.now() - started);
     env.progress({ scenario: plan.name, phase: 'heal' });
     await plan.heal?.(env, history, victims);
     const checks = await finalChecks(env, history, plan.name);
-    checks.push(throughputFloor(workload, baseline, plan.throughputFloorFraction ?? SCENARIO_THROUGHPUT_FLOOR_FRACTION));
+    if (baseline) checks.push(throughputFloor(workload, baseline, plan.throughputFloorFraction ?? SCENARIO_THROUGHPUT_FLOOR_FRACTION));
     if (plan.extraChecks) checks.push(...(await plan.extraChecks(env, history)));
-    const stats = { ...history.summary(), workloadMs: workload.ms, baselinePerSecond: baseline.perSecond, workloadPerSecond: workload.perSecond };
+    const stats = { ...history.summary(), workloadMs: workload.ms, baselinePerSecond: baseline?.perSecond ?? 0, workloadPerSecond: workload.perSecond };
     const verdict: Verdict = { scenario: plan.name, env: env.kind, seed: opts.seed, ok: checks.every((c) => c.ok), checks, stats, history: history.operations };
     env.progress({ scenario: plan.name, phase: 'verdict', verdict: verdict.ok ? 'pass' : 'FAIL' });
     return verdict;
