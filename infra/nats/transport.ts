@@ -76,6 +76,8 @@ export const NATS_DEFAULTS = {
   reconnectJitterMs: 100,
   connectTimeoutMs: 5000,
   closeFlushMs: 2000,
+  /** First connections tried when nats.js gives no reason (see connect). */
+  connectAttempts: 2,
 } as const;
 
 export class NatsTransport implements Transport {
@@ -99,12 +101,20 @@ export class NatsTransport implements Transport {
   /** Connects to the first reachable server; rejects with advice when none answers. */
   static async connect(opts: NatsTransportOptions): Promise<NatsTransport> {
     const log = (opts.log ?? silentLog).child({ transport: opts.name ?? 'nats' });
-    let nc: NatsConnection;
-    try {
-      nc = await connect(clientOptions(opts));
-    } catch (error) {
-      const servers = opts.servers.join(', ');
-      throw new NatsConnectError(`could not connect to NATS at ${servers}: ${(error as Error).message}. ${connectAdvice(error, opts)}`, error);
+    let nc: NatsConnection | undefined;
+    for (let attempt = 1; !nc; attempt++) {
+      try {
+        nc = await connect(clientOptions(opts));
+      } catch (error) {
+        // nats.js says only "connection refused" when a server closed the socket before its error line
+        // (an authorization violation under load): once more, to learn the server's own words.
+        if (attempt < NATS_DEFAULTS.connectAttempts && (error as Error).message === 'connection refused') {
+          await new Promise((r) => setTimeout(r, NATS_DEFAULTS.reconnectWaitMs));
+          continue;
+        }
+        const servers = opts.servers.join(', ');
+        throw new NatsConnectError(`could not connect to NATS at ${servers}: ${(error as Error).message}. ${connectAdvice(error, opts)}`, error);
+      }
     }
     log.info('nats.connected', { server: nc.getServer() });
     return new NatsTransport(nc, opts, log);
