@@ -294,6 +294,8 @@ export const LOG_CAS_BACKOFF_BASE_MS = 2;
 export const LOG_CAS_BACKOFF_MAX_MS = 200;
 /** Entries a catch-up walks back through (before the newest snapshot) before it reloads the snapshot instead. */
 export const LOG_CATCH_UP_ENTRIES_MAX = 256;
+/** Attempts to append what a fork's losing branch held on top of the winner (each after a pause) before giving up. */
+export const LOG_FORK_CARRY_ATTEMPTS_MAX = 5;
 /** Operations queued on one log while a head write is in flight; more fail QUEUE_FULL (back-pressure). */
 export const LOG_APPEND_QUEUE_OPS_MAX = 100_000;
 /** Logs whose highest seen head a reader remembers (rollback defence); the least recently used is forgotten. */
@@ -353,6 +355,8 @@ export const NOTIFY_ENVELOPE_AGE_MAX_MS = 30 * 24 * 3600 * 1000;
 export const NOTIFY_CLOCK_SKEW_MS = 10 * 60 * 1000;
 /** The recipient's node pulls its drops this often as well (a safety net under live push). */
 export const NOTIFY_PULL_INTERVAL_MS = 60_000;
+/** After a delivery that failed for now (or receipts that did not reach the drop), the drop is pulled again this soon. */
+export const NOTIFY_RETRY_MS = 2_000;
 /** Largest notification in a drop: a sealed reference plus envelope, never message content. */
 export const DROP_ENTRY_BYTES_MAX = 64 * 1024;
 /** Longest list inside a log's materialised state (a folder's messages): bounds snapshot decoding. */

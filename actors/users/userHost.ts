@@ -122,7 +122,15 @@ export class UserApp {
   /** Open one of the user's logs with its model (append, read, subscribe). */
   openLog<S, Op, C, Sum>(name: string, model: import('../../storage/log/logModel').LogModel<S, Op, C, Sum>): Promise<LogWriter<S, Op, C, Sum>> {
     const pause = (ms: number) => new Promise<void>((r) => this.deps.clock.setTimeout(r, ms));
-    const logDeps: LogDeps = { storage: this.storage, signing: this.user.signing, random: this.deps.random, pause, headWatch: this.deps.headWatch, ...(this.deps.logRegistry ? { registry: this.deps.logRegistry } : {}) };
+    const logDeps: LogDeps = {
+      storage: this.storage,
+      signing: this.user.signing,
+      random: this.deps.random,
+      pause,
+      headWatch: this.deps.headWatch,
+      ...(this.deps.logRegistry ? { registry: this.deps.logRegistry } : {}),
+      onFork: (fork) => this.deps.log.warn('log.fork.merged', { user: this.address, ...fork }),
+    };
     return LogWriter.open(logDeps, logAddressFor(this.user, name), model);
   }
 

@@ -133,6 +133,21 @@ function decodeState(wire: unknown): FolderIndexState {
   return state;
 }
 
+/**
+ * A fork's lost branch carried into the winner (LogModel.recover): folders it created that the winner
+ * does not have (by folder id, under their name if it is free), and its subscriptions. The index keeps
+ * no tombstones, so a folder deleted or renamed on one side only comes back under its old name:
+ * nothing is lost, the user deletes it again.
+ */
+function recover(lost: FolderIndexState, winner: FolderIndexState): FolderIndexOp[] {
+  const ops: FolderIndexOp[] = [];
+  for (const e of lost.byName.values()) {
+    if (!winner.byId.has(e.folderId) && !winner.byName.has(e.name)) ops.push({ type: 'create', name: e.name, folderId: e.folderId, ...(e.specialUse ? { specialUse: e.specialUse } : {}) });
+  }
+  for (const name of lost.subscriptions) if (!winner.subscriptions.has(name)) ops.push({ type: 'subscribe', name, subscribed: true });
+  return ops;
+}
+
 export const FOLDER_INDEX_LOG_KIND = 'folder-index';
 
 export const folderIndexModel: LogModel<FolderIndexState, FolderIndexOp, FolderIndexChange, FolderIndexSummary> = {
@@ -140,6 +155,7 @@ export const folderIndexModel: LogModel<FolderIndexState, FolderIndexOp, FolderI
   initial: () => ({ byName: new Map(), byId: new Map(), subscriptions: new Set() }),
   apply,
   revert,
+  recover,
   summarize: (s) => ({ folders: s.byName.size, subscriptions: s.subscriptions.size }),
   encodeOp: encodeFolderIndexOp,
   decodeOp: decodeFolderIndexOp,

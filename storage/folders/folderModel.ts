@@ -7,7 +7,7 @@
 //   messages modified after it are reported failed and left alone (CONDSTORE).
 // - expunge: removes the present UIDs (only those flagged \Deleted when asked), all under one new
 //   modseq, remembering them as tombstones (bounded; the oldest are forgotten).
-import { FOLDER_EXPUNGED_RETAINED_MAX, FOLDER_MESSAGES_MAX } from '../../protocol/limits';
+import { FOLDER_EXPUNGED_RETAINED_MAX, FOLDER_MESSAGES_MAX, FOLDER_OP_UIDS_MAX } from '../../protocol/limits';
 import type { Applied, LogModel } from '../log/logModel';
 import { applyFlagUpdate, DELETED, hasFlag, normaliseFlags, SEEN, sameFlagSet } from './flags';
 import { decodeFolderState, decodeFolderSummary, encodeFolderState, encodeFolderSummary } from './folderCodec';
@@ -121,6 +121,26 @@ function revert(state: FolderState, change: FolderChangeRecord): void {
   state.highestModseq = change.prevHighestModseq;
 }
 
+/**
+ * A fork's lost branch carried into the winner (LogModel.recover): the messages the winner never saw
+ * (in INBOX, mail delivered on the losing side of a partition) are inserted again with the flags they
+ * had, and the messages the lost branch expunged and the winner still shows are expunged. A flag
+ * changed on one side only cannot be told from one changed on the other: the winner's flags stand.
+ */
+function recover(lost: FolderState, winner: FolderState): FolderOp[] {
+  const ops: FolderOp[] = [];
+  for (const m of lost.messages.values()) {
+    if (!winner.byKey.has(m.key)) ops.push({ type: 'insert', key: m.key, ref: m.ref, flags: m.flags, internalDateMs: m.internalDateMs, sizeOctets: m.sizeOctets });
+  }
+  const gone: number[] = [];
+  for (const t of lost.tombstones) {
+    const uid = winner.byKey.get(t.key);
+    if (uid !== undefined && winner.messages.has(uid)) gone.push(uid);
+  }
+  for (let i = 0; i < gone.length; i += FOLDER_OP_UIDS_MAX) ops.push({ type: 'expunge', uids: gone.slice(i, i + FOLDER_OP_UIDS_MAX), onlyDeleted: false });
+  return ops;
+}
+
 export const FOLDER_LOG_KIND = 'folder';
 
 export const folderModel: LogModel<FolderState, FolderOp, FolderChangeRecord, FolderSummary> = {
@@ -132,6 +152,7 @@ export const folderModel: LogModel<FolderState, FolderOp, FolderChangeRecord, Fo
     return applyExpunge(state, op);
   },
   revert,
+  recover,
   summarize: summarizeFolder,
   encodeOp: encodeFolderOp,
   decodeOp: decodeFolderOp,

@@ -11,6 +11,12 @@
 //   batch back when its compare-and-swap loses, then catches up and re-applies on top.
 // - Operations should be idempotent (keyed inserts, flag sets, expunges by UID) so that re-applying
 //   them on a newer head loses nothing and duplicates nothing.
+// - `recover(lost, winner)` carries what a fork's other branch holds into the winner: after a partition
+//   both sides may have written the log; the branch with the newer head survives the heal (repair keeps
+//   the newest), and the first writer that sees both (LogWriter.catchUp) appends these operations on
+//   top of the winner. They must be what the lost branch added that the winner does not know (mail
+//   delivered on the losing side above all); a branch is never merged twice, since re-applying known
+//   things is no change.
 // - Encoders give msgpack-ready values; decoders validate (throw on anything malformed).
 export interface Applied<C> {
   readonly effective: boolean;
@@ -31,4 +37,6 @@ export interface LogModel<S, Op, C, Sum> {
   decodeState(wire: unknown): S;
   encodeSummary(summary: Sum): unknown;
   decodeSummary(wire: unknown): Sum;
+  /** Operations that carry into `winner` what `lost` (the other branch of a fork) holds and `winner` does not. Without it, a lost branch's operations are dropped. */
+  recover?(lost: S, winner: S): Op[];
 }

@@ -179,3 +179,52 @@ export async function collectOpsSince(storage: StorageApi, address: LogAddress, 
   for (const entry of entries) entry.ops.forEach((op, k) => entry.firstOp + k >= fromOp && ops.push(op));
   return [...ops, ...body.pending];
 }
+
+/** Id of entry `index` (< body.entryCount) in body's chain when the head names it (the tail or the snapshot's last entry). */
+function namedEntryId(body: LogHeadBody, index: number): string | undefined {
+  const baseCount = body.snapshot?.entryCount ?? 0;
+  if (index >= baseCount) return body.tail[index - baseCount]?.id;
+  return index === baseCount - 1 ? (body.snapshot!.lastEntry ?? undefined) : undefined;
+}
+
+/** Id of entry `index` (< body.entryCount), walking back from the snapshot; undefined when more than LOG_CATCH_UP_ENTRIES_MAX entries back. */
+async function walkToEntry(storage: StorageApi, address: LogAddress, body: LogHeadBody, index: number): Promise<string | undefined> {
+  let id = body.snapshot!.lastEntry;
+  let at = body.snapshot!.entryCount - 1;
+  for (let steps = 0; id !== null; steps++) {
+    if (at === index) return id;
+    if (steps >= LOG_CATCH_UP_ENTRIES_MAX) return undefined;
+    const entry = await fetchEntry(storage, address, id);
+    if (entry.index !== at) throw new LogError('LOG_CORRUPT', `entry ${id.slice(0, 16)} of log ${address.name} is not where the chain puts it`, address.name);
+    id = entry.prev;
+    at--;
+  }
+  throw new LogError('LOG_CORRUPT', `log ${address.name}: the chain ends before entry ${index}`, address.name);
+}
+
+/**
+ * How `newer` relates to `older` (two heads of one log): `extends` when older's history is a prefix of
+ * newer's, with the operations that follow it; `forked` when the two went apart (a partition healed
+ * after both sides wrote: the writer that learns it merges, DESIGN 4); `too-far` when telling would
+ * walk more than LOG_CATCH_UP_ENTRIES_MAX entries. Entries are hash-chained, so the same entry at
+ * older's last entry index means the same entries before it; older's pending operations must then
+ * follow byte for byte. With `walk: false`, an older head whose last entry newer's head does not name
+ * is `too-far` rather than walked to.
+ */
+export type Continuation = { readonly kind: 'extends'; readonly ops: Uint8Array[] } | { readonly kind: 'forked' } | { readonly kind: 'too-far' };
+
+export async function continuation(storage: StorageApi, address: LogAddress, newer: LogHeadBody, older: LogHeadBody, opts: { walk: boolean } = { walk: true }): Promise<Continuation> {
+  if (newer.opCount < older.opCount || newer.entryCount < older.entryCount) return { kind: 'forked' };
+  if (older.entryCount > 0) {
+    // Usually named in newer's head (no fetch, no wait: a catch-up is on every notice's path).
+    const named = namedEntryId(newer, older.entryCount - 1);
+    if (named === undefined && !opts.walk) return { kind: 'too-far' };
+    const id = named ?? (await walkToEntry(storage, address, newer, older.entryCount - 1));
+    if (id === undefined) return { kind: 'too-far' };
+    if (id !== older.lastEntry) return { kind: 'forked' };
+  }
+  const ops = await collectOpsSince(storage, address, newer, entryOpCountOf(older));
+  if (!ops) return { kind: 'too-far' };
+  if (!older.pending.every((op, k) => sameBytes(op, ops[k]!))) return { kind: 'forked' };
+  return { kind: 'extends', ops: ops.slice(older.pending.length) };
+}

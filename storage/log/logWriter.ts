@@ -28,7 +28,7 @@ import type { SigningKeyPair } from '../../crypto/sign';
 import type { Random } from '../../infra/ports';
 import { ErrorCodes, PostError } from '../../protocol/errors';
 import { canonicalBytes } from '../../protocol/frame';
-import { LOG_APPEND_QUEUE_OPS_MAX, LOG_CAS_BACKOFF_BASE_MS, LOG_CAS_BACKOFF_MAX_MS, OBJECT_PAYLOAD_BYTES_MAX } from '../../protocol/limits';
+import { LOG_APPEND_QUEUE_OPS_MAX, LOG_CAS_BACKOFF_BASE_MS, LOG_CAS_BACKOFF_MAX_MS, LOG_FORK_CARRY_ATTEMPTS_MAX, OBJECT_PAYLOAD_BYTES_MAX } from '../../protocol/limits';
 import type { PutOptions, StorageApi } from '../api';
 import { type SignedObject, signObjectVersion, versionHash } from '../signedObject';
 import { type AppendEffect, type AppendEvent, type AppendState, appendStep, initialAppendState, type RoundOutcome } from './appendProtocol';
@@ -38,7 +38,7 @@ import type { LogAddress } from './logAddress';
 import { LogError } from './logErrors';
 import { emptyHeadBody, type LogHeadBody, sealHeadBody } from './logFormat';
 import type { Applied, LogModel } from './logModel';
-import { collectOpsSince, decodeOp, loadState, readHead, sameSummary, verifyHead } from './logReader';
+import { continuation, decodeOp, loadState, readHead, sameSummary, verifyHead } from './logReader';
 import { nextHeadBody, OP_BYTES_MAX, planNextHead } from './nextHead';
 
 export interface LogDeps {
@@ -58,6 +58,8 @@ export interface LogDeps {
   readonly putOptions?: PutOptions;
   /** Where the node keeps track of its open logs (/state, the dashboard): told when a handle opens and closes. */
   readonly registry?: LogRegistry;
+  /** Told when this writer found its log forked and merged the other branch (or failed to carry it over). */
+  readonly onFork?: (info: { readonly log: string; readonly why: string; readonly carried: number }) => void;
 }
 
 /** What a node's registry of open logs sees of one (for /state and the dashboard). */
@@ -135,7 +137,9 @@ export class LogWriter<S, Op, C, Sum> {
   private closed = false;
   private readonly listeners = new Set<(event: LogEvent<S, C>) => void>();
   /** Head writes stored and compare-and-swap rounds lost (for tests and metrics). */
-  readonly stats = { headsWritten: 0, casLost: 0, reloads: 0 };
+  readonly stats = { headsWritten: 0, casLost: 0, reloads: 0, forksMerged: 0 };
+  /** Appends carrying a fork's lost branch over (see merge). */
+  private carrying: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly deps: LogDeps,
@@ -260,6 +264,16 @@ export class LogWriter<S, Op, C, Sum> {
   async refreshIfNewer(seq: number): Promise<RefreshOutcome> {
     if (seq <= this.seq) return 'unchanged';
     return this.refresh();
+  }
+
+  /**
+   * Before this handle is put away by a node that will not watch the log any more (a session's node,
+   * a standby handing back): catch up with the newest head, which carries our branch over if it lost a
+   * fork meanwhile, and wait for that. Nobody else would notice what only this writer wrote.
+   */
+  async reconcile(): Promise<void> {
+    await this.refresh();
+    await this.carrying;
   }
 
   /** This handle is no longer cached by its owner: appends already queued are still written. */
@@ -501,16 +515,39 @@ export class LogWriter<S, Op, C, Sum> {
     }
   }
 
-  /** Load the state afresh from the newest head in storage (rebuild()). */
+  /**
+   * Load the state afresh from the newest head in storage (rebuild()). If that head is another
+   * branch than ours (our writes lost a fork), what our own head held is carried over on top, read
+   * from storage rather than from the memory a rebuild distrusts.
+   */
   private async reload(): Promise<RefreshOutcome> {
-    const head = await readHead(this.deps.storage, this.address, this.model.kind, this.deps.marks);
-    if (!head) {
+    const { storage, marks } = this.deps;
+    const object = await storage.getObject(this.address.objectId);
+    if (!object) {
       if (this.head) throw new LogError('LOG_ROLLBACK', `log ${this.address.name}: no replica has its head, but seq ${this.head.seq} was written`, this.address.name);
       return 'unchanged';
     }
-    if (this.head && head.object.seq < this.head.seq) return 'stale';
-    this.replaceState(head.object, head.body, await loadState(this.deps.storage, this.address, this.model, head.body));
+    if (this.head && object.seq <= this.head.seq && !versionHash(object).equals(versionHash(this.head))) {
+      await this.mergeOlderBranch(object);
+      return object.seq < this.head.seq ? 'stale' : 'unchanged';
+    }
+    const { body } = verifyHead(this.address, object, this.model.kind, marks);
+    const mine = this.head ? this.body : undefined;
+    const lost = mine && (await continuation(storage, this.address, body, mine)).kind === 'forked' ? await this.stateOf(mine) : undefined;
+    this.replaceState(object, body, await loadState(storage, this.address, this.model, body));
+    if (lost) this.merge(lost, `seq ${object.seq} does not extend this writer's seq`);
     return 'reloaded';
+  }
+
+  /** The state a head of this log describes, or undefined when it cannot be read any more (its blocks gone). */
+  private async stateOf(body: LogHeadBody): Promise<S | undefined> {
+    try {
+      return await loadState(this.deps.storage, this.address, this.model, body);
+    } catch (e) {
+      if (!(e instanceof PostError || e instanceof LogError)) throw e;
+      this.deps.onFork?.({ log: this.address.name, why: `the lost branch cannot be read: ${e.message}`, carried: 0 });
+      return undefined;
+    }
   }
 
   private replaceState(object: SignedObject, body: LogHeadBody, after: S): void {
@@ -531,16 +568,15 @@ export class LogWriter<S, Op, C, Sum> {
       return 'unchanged';
     }
     if (this.head && object.seq <= this.head.seq) {
-      if (object.seq < this.head.seq) return 'stale';
       if (versionHash(object).equals(versionHash(this.head))) return 'unchanged';
-      throw new LogError('LOG_FORK', `log ${this.address.name}: two different heads with seq ${object.seq}`, this.address.name);
+      await this.mergeOlderBranch(object);
+      return object.seq < this.head.seq ? 'stale' : 'unchanged';
     }
     const { body } = verifyHead(this.address, object, this.model.kind, marks);
-    if (body.opCount < this.body.opCount) throw new LogError('LOG_CORRUPT', `log ${this.address.name}: head seq ${object.seq} holds fewer operations than seq ${this.seq}`, this.address.name);
-    const ops = await collectOpsSince(storage, this.address, body, this.body.opCount);
-    if (ops) {
+    const next = await continuation(storage, this.address, body, this.body);
+    if (next.kind === 'extends') {
       // Decode everything first: a malformed operation changes nothing.
-      const decoded = ops.map((bytes, k) => decodeOp(this.address, this.model, bytes, this.body.opCount + k));
+      const decoded = next.ops.map((bytes, k) => decodeOp(this.address, this.model, bytes, this.body.opCount + k));
       const changes: C[] = [];
       for (const op of decoded) {
         const applied = this.model.apply(this.state, op);
@@ -557,7 +593,56 @@ export class LogWriter<S, Op, C, Sum> {
       // the snapshot and tail instead.
       for (let k = changes.length - 1; k >= 0; k--) this.model.revert(this.state, changes[k]!);
     }
+    const before = this.state;
     this.replaceState(object, body, await loadState(storage, this.address, this.model, body));
+    // Our branch lost (a partition healed and the other side's head is newer): carry what it held over.
+    if (next.kind === 'forked') this.merge(before, `seq ${object.seq} does not extend this writer's seq`);
     return 'reloaded';
+  }
+
+  /**
+   * A head no newer than ours and not ours: a stale replica (our own history), an orphan of ours, or
+   * the other branch of a fork that a replica still holds, which our newer head would bury at the
+   * heal. Open it and carry what it holds over. Best effort: a head that does not verify or whose
+   * blocks are gone is ignored, as a stale one always was.
+   */
+  private async mergeOlderBranch(object: SignedObject): Promise<void> {
+    if (!this.model.recover) return;
+    const { storage } = this.deps;
+    try {
+      // Not checked against the high-water marks: it is older than them by definition.
+      const { body } = verifyHead(this.address, object, this.model.kind);
+      // Only as far back as our head names entries: a stale replica far behind costs no walk.
+      if ((await continuation(storage, this.address, this.body, body, { walk: false })).kind !== 'forked') return;
+      const lost = await this.stateOf(body);
+      if (lost) this.merge(lost, `seq ${object.seq} is not in this writer's history`);
+    } catch (e) {
+      if (!(e instanceof PostError || e instanceof LogError)) throw e;
+    }
+  }
+
+  /** Append what `lost` (a fork's other branch) holds and the state does not. */
+  private merge(lost: S | undefined, why: string): void {
+    if (!lost) return;
+    const ops = this.model.recover?.(lost, this.state) ?? [];
+    this.stats.forksMerged++;
+    this.deps.onFork?.({ log: this.address.name, why, carried: ops.length });
+    if (ops.length > 0) this.carrying = Promise.all([this.carrying, this.carry(ops)]);
+  }
+
+  /** Append what a merge carries over, retried after a pause (another writer may be merging too). */
+  private async carry(ops: readonly Op[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.append(ops);
+        return;
+      } catch (e) {
+        if (attempt >= LOG_FORK_CARRY_ATTEMPTS_MAX || !(e instanceof PostError || e instanceof LogError)) {
+          this.deps.onFork?.({ log: this.address.name, why: `carrying ${ops.length} operations failed: ${(e as Error).message}`, carried: 0 });
+          return;
+        }
+        await this.deps.pause?.(LOG_CAS_BACKOFF_MAX_MS);
+      }
+    }
   }
 }

@@ -51,6 +51,8 @@ export const messagesModel: LogModel<MessagesState, MessagesOp, MessagesChange, 
     const i = state.order.lastIndexOf(change.key);
     if (i >= 0) state.order.splice(i, 1);
   },
+  // A fork's lost branch: the records the winner does not have (the log only adds).
+  recover: (lost, winner) => lost.order.filter((k) => !winner.byKey.has(k)).map((k) => ({ type: 'add', record: lost.byKey.get(k)! })),
   summarize: (state) => ({ count: state.order.length }),
   encodeOp: (op) => opCodec.encode(op),
   decodeOp: (wire) => opCodec.decode(wire, 'messagesOp') as MessagesOp,

@@ -1,0 +1,164 @@
+// A partition splits the replicas of one log; a writer on each side (the home node and a session or a
+// standby on the other side) goes on writing; at the heal, repair keeps the newer head. The writer
+// that learns of the other branch merges it (LogWriter.catchUp, LogModel.recover): mail delivered on
+// either side is in the folder once, an expunge on either side holds, nothing else moves.
+import { describe, expect, it } from 'vitest';
+import type { ObjectPutResult, StorageApi } from '../../../storage/api';
+import { type FolderLog, openFolderLog } from '../../../storage/folders/folderLogs';
+import { MemoryStorage } from '../../../storage/memoryStorage';
+import { LogWriter } from '../../../storage/log/logWriter';
+import { logAddressFor } from '../../../storage/log/logAddress';
+import { messagesModel } from '../../../storage/messages/messagesModel';
+import { decidePut, type SignedObject } from '../../../storage/signedObject';
+import { depsFor, insertFor, testOwner } from './logFixtures';
+
+const FOLDER = 'f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0';
+
+/**
+ * One ring cut in two: blocks are shared (content-addressed; after the heal repair carries them
+ * anyway), but each side's replicas hold their own version of each head. heal() is repair: every
+ * replica takes the newer version (an equal sequence stays as each side has it).
+ */
+class Partition {
+  readonly storage = new MemoryStorage();
+  private readonly heads: [Map<string, SignedObject>, Map<string, SignedObject>] = [new Map(), new Map()];
+  private cut = false;
+
+  side(i: 0 | 1): StorageApi {
+    const heads = () => (this.cut ? this.heads[i] : this.heads[0]);
+    return new Proxy(this.storage, {
+      get: (target, prop, receiver) => {
+        if (prop === 'putObject') {
+          return async (object: SignedObject, replacesSeq: number): Promise<ObjectPutResult> => {
+            const stored = heads().get(object.objectId);
+            const d = decidePut(stored, object, replacesSeq);
+            if (!d.accept) return { ok: false, code: d.code, message: d.message, ...(d.current ? { current: d.current } : {}) };
+            heads().set(object.objectId, object);
+            return { ok: true };
+          };
+        }
+        if (prop === 'getObject') return async (id: string) => heads().get(id);
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  }
+
+  split(): void {
+    this.cut = true;
+    this.heads[1] = new Map(this.heads[0]);
+  }
+
+  heal(): void {
+    this.cut = false;
+    const [a, b] = this.heads;
+    for (const [id, v] of b) {
+      const mine = a.get(id);
+      if (!mine || v.seq > mine.seq) a.set(id, v);
+    }
+  }
+
+  /** A replica of side 1 still holding its own version: what a put there would be told (CAS_MISMATCH with it). */
+  sideOneVersion(id: string): SignedObject | undefined {
+    return this.heads[1].get(id);
+  }
+}
+
+const keysOf = (log: FolderLog) => log.readNow((s) => [...s.messages.values()].map((m) => m.key).sort());
+const uidsUnique = (log: FolderLog) => log.readNow((s) => new Set([...s.messages.values()].map((m) => m.uid)).size === s.messages.size);
+
+async function pair(p: Partition) {
+  const owner = await testOwner(7);
+  const forks: string[] = [];
+  const deps = (side: 0 | 1) => depsFor(p.side(side), owner, `writer-${side}`, { onFork: (f) => forks.push(`${f.log}: ${f.why} (${f.carried})`) });
+  const home = await openFolderLog(deps(0), owner, FOLDER);
+  await home.append([insertFor(1, 'n:before-1'), insertFor(2, 'n:before-2'), insertFor(3, 'n:before-3')]);
+  const away = await openFolderLog(deps(1), owner, FOLDER);
+  return { owner, home, away, forks, deps };
+}
+
+describe('a log written on both sides of a partition', () => {
+  it('the losing side catches up with the winner and carries its own mail and expunges over', async () => {
+    const p = new Partition();
+    const { home, away, forks } = await pair(p);
+    p.split();
+    // Home side: two mails and an expunge; the other side: one mail (so home's head is newer) and an expunge.
+    await home.append([insertFor(10, 'n:home-a')]);
+    await home.append([insertFor(11, 'n:home-b')]);
+    await home.append([{ type: 'expunge', uids: [1], onlyDeleted: false }]);
+    await away.append([insertFor(20, 'n:away-a'), insertFor(10, 'n:home-a')]); // one notification delivered on both sides
+    await away.append([{ type: 'expunge', uids: [2], onlyDeleted: false }]);
+    expect(home.seq).toBeGreaterThan(away.seq);
+    p.heal();
+
+    // The away writer hears of the newer head (a notice, or its next write's lost compare-and-swap).
+    expect(await away.refresh()).toBe('reloaded');
+    await expect.poll(() => keysOf(away)).toEqual(['n:away-a', 'n:before-3', 'n:home-a', 'n:home-b']);
+    expect(forks.join('\n')).toMatch(/does not extend/);
+    // Home catches up with the merged head as with any other device's writes: a plain replay.
+    expect(await home.refresh()).toBe('caught-up');
+    expect(keysOf(home)).toEqual(keysOf(away));
+    expect(uidsUnique(home)).toBe(true);
+    expect(home.seq).toBe(away.seq);
+  });
+
+  it('the winning side merges a losing branch a replica still holds (its writer may be gone)', async () => {
+    const p = new Partition();
+    const { home, away } = await pair(p);
+    p.split();
+    await home.append([insertFor(10, 'n:home-a')]);
+    await home.append([insertFor(11, 'n:home-b')]);
+    await away.append([insertFor(20, 'n:away-a')]);
+    away.close(); // the session on the far side ended before the heal
+    const lost = p.sideOneVersion(away.address.objectId)!;
+    p.heal();
+    // A put of the winner reaches a replica of the far side before repair did: CAS_MISMATCH with its
+    // version, which the writer is handed as a hint.
+    expect(await home.refresh(lost)).toBe('stale');
+    await expect.poll(() => keysOf(home)).toContain('n:away-a');
+    expect(keysOf(home)).toEqual(['n:away-a', 'n:before-1', 'n:before-2', 'n:before-3', 'n:home-a', 'n:home-b']);
+  });
+
+  it('two heads with one sequence: no LOG_FORK, the other branch is carried over on top', async () => {
+    const p = new Partition();
+    const { home, away } = await pair(p);
+    p.split();
+    await home.append([insertFor(10, 'n:home-a')]);
+    await away.append([insertFor(20, 'n:away-a')]);
+    expect(home.seq).toBe(away.seq);
+    const other = p.sideOneVersion(away.address.objectId)!;
+    p.heal();
+    expect(await home.refresh(other)).toBe('unchanged');
+    await expect.poll(() => keysOf(home)).toEqual(['n:away-a', 'n:before-1', 'n:before-2', 'n:before-3', 'n:home-a']);
+    expect(await away.refresh()).toBe('reloaded');
+    await expect.poll(() => keysOf(away)).toEqual(keysOf(home));
+  });
+
+  it('a stale replica of our own history, or a head we extend, merges nothing', async () => {
+    const p = new Partition();
+    const { home, away, forks } = await pair(p);
+    const old = p.sideOneVersion(home.address.objectId) ?? (await p.side(0).getObject(home.address.objectId))!;
+    await home.append([insertFor(10, 'n:home-a')]);
+    expect(await home.refresh(old)).toBe('stale');
+    expect(await away.refresh()).toBe('caught-up');
+    expect(forks).toEqual([]);
+    expect(home.stats.forksMerged).toBe(0);
+  });
+
+  it('the messages log: records added on the losing side are added again', async () => {
+    const p = new Partition();
+    const owner = await testOwner(9);
+    const address = logAddressFor(owner, 'messages');
+    const rec = (key: string) => ({ type: 'add' as const, record: { key, direction: 'in' as const, from: 'a@x', to: ['b@x'], ref: 'r', sentAtMs: 1, recordedAtMs: 1 } });
+    const a = await LogWriter.open(depsFor(p.side(0), owner, 'a'), address, messagesModel);
+    await a.append([rec('n:1')]);
+    const b = await LogWriter.open(depsFor(p.side(1), owner, 'b'), address, messagesModel);
+    p.split();
+    await a.append([rec('n:2')]);
+    await a.append([rec('n:3')]);
+    await b.append([rec('n:4')]);
+    p.heal();
+    expect(await b.refresh()).toBe('reloaded');
+    await expect.poll(() => b.readNow((s) => [...s.order].sort())).toEqual(['n:1', 'n:2', 'n:3', 'n:4']);
+  });
+});
