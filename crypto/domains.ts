@@ -31,6 +31,8 @@ export const HashDomain = {
   convergentNonce: 'POST/v1/convergent-nonce\0',
   /** Key of a user's log: BLAKE2b-256 keyed by the user's master secret over (tag || log name). */
   logKey: 'POST/v1/log-key\0',
+  /** Id of a user's INBOX: the first 16 bytes of BLAKE2b-256(tag || the folder index's log key). */
+  inboxFolderId: 'POST/v1/inbox-folder-id\0',
   /** UIDVALIDITY of a folder: the first 32 bits of BLAKE2b-256(tag || folder id). */
   uidValidity: 'POST/v1/uid-validity\0',
   /** An operator's id: BLAKE2b-256(tag || signing key), never equal to a node id (the bare hash). */

@@ -3,14 +3,16 @@
 //   inbox (parallel)
 //   ├── pull        pulling ──done/failed──▶ waiting ──(pull interval | PULL | RECONNECTED)──▶ pulling
 //   └── delivery    idle ──(queue not empty)──▶ delivering ──▶ acknowledging ──▶ idle
+//                   (acknowledging ──a delivery to retry, or receipts that failed──▶ backingOff
+//                    ──NOTIFY_RETRY_MS, raises PULL──▶ idle: a transient failure waits seconds, not the pull interval)
 //                   (delivering ──crash fault──▶ halted: the node "dies" between append and receipt)
 //
 // Pure: it names three effects (pullDrop, deliverBatch, acknowledge) that the notifier service
 // supplies per recipient; notifications reach the queue as QUEUED events, from the live push and from
 // pulls, and are dropped from `seen` once their batch was processed (a re-offer is then delivered
 // again idempotently and acknowledged again).
-import { assign, fromPromise, setup } from 'xstate';
-import { NOTIFY_DELIVER_BATCH_MAX, NOTIFY_PULL_INTERVAL_MS } from '../protocol/limits';
+import { assign, fromPromise, raise, setup } from 'xstate';
+import { NOTIFY_DELIVER_BATCH_MAX, NOTIFY_PULL_INTERVAL_MS, NOTIFY_RETRY_MS } from '../protocol/limits';
 
 /** One pending notification: its id in the drop and its envelope (opaque to the machine). */
 export interface InboxEntry {
@@ -70,8 +72,9 @@ export const inboxMachine = setup({
   guards: {
     hasQueue: ({ context }) => context.queue.length > 0,
     pullAgain: ({ context }) => context.pullAgain,
+    anyRetry: ({ context }) => context.outcomes.includes('retry'),
   },
-  delays: { pullInterval: NOTIFY_PULL_INTERVAL_MS },
+  delays: { pullInterval: NOTIFY_PULL_INTERVAL_MS, retry: NOTIFY_RETRY_MS },
 }).createMachine({
   id: 'inbox',
   context: { queue: [], seen: {}, batch: [], outcomes: [], pullAgain: false, counts: { pulls: 0, pullFailures: 0, delivered: 0, undeliverable: 0, retried: 0 } },
@@ -118,11 +121,16 @@ export const inboxMachine = setup({
           invoke: {
             src: 'acknowledge',
             input: ({ context }) => ({ batch: context.batch, outcomes: context.outcomes }),
-            onDone: { target: 'idle', actions: ['countBatch', 'forgetBatch'] },
+            onDone: [
+              { guard: 'anyRetry', target: 'backingOff', actions: ['countBatch', 'forgetBatch'] },
+              { target: 'idle', actions: ['countBatch', 'forgetBatch'] },
+            ],
             // Receipts that did not reach every replica: the entries are re-offered and acknowledged again.
-            onError: { target: 'idle', actions: ['countBatch', 'forgetBatch'] },
+            onError: { target: 'backingOff', actions: ['countBatch', 'forgetBatch'] },
           },
         },
+        // Some of the batch failed for now (storage unsettled, a restarting router): pull again soon, which re-offers it.
+        backingOff: { after: { retry: { target: 'idle', actions: raise({ type: 'PULL' }) } } },
         halted: {},
       },
     },

@@ -140,10 +140,11 @@ export class PostMailbox {
     );
   }
 
+  /** Put a mailbox away: what only its writers wrote (the far side of a partition) is reconciled first, then it is closed. */
   private releaseMailbox(address: string, mailbox: UserMailbox): void {
-    mailbox.release();
     this.users.delete(address);
     this.options.presence?.released(address);
+    void mailbox.reconcile().finally(() => mailbox.release());
   }
 
   private stopLingering(address: string): void {

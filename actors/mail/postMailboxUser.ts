@@ -112,7 +112,16 @@ export class UserMailbox {
 
   static async open(deps: MailboxDeps, user: UnlockedUser): Promise<UserMailbox> {
     const pause = (delayMs: number) => new Promise<void>((resolve) => deps.clock.setTimeout(resolve, delayMs));
-    const logDeps: LogDeps = { storage: deps.storageFor?.(user) ?? deps.storage, signing: user.signing, random: deps.random, pause, marks: deps.marks, headWatch: deps.headWatch, ...(deps.logRegistry ? { registry: deps.logRegistry } : {}) };
+    const logDeps: LogDeps = {
+      storage: deps.storageFor?.(user) ?? deps.storage,
+      signing: user.signing,
+      random: deps.random,
+      pause,
+      marks: deps.marks,
+      headWatch: deps.headWatch,
+      ...(deps.logRegistry ? { registry: deps.logRegistry } : {}),
+      onFork: (fork) => deps.log?.warn('log.fork.merged', { user: user.address, ...fork }),
+    };
     const index = await openFolderIndex(logDeps, user, user.folderIndexLog);
     const mailbox = new UserMailbox(deps, user, logDeps, index);
     await ensureDefaultFolders(index, deps.random);
@@ -282,6 +291,21 @@ export class UserMailbox {
   }
 
   /** The last session left: stop listening for heads and drop the folder states. */
+  /**
+   * Catch every open log up with its newest head before the mailbox is put away: a log this node wrote
+   * on the losing side of a fork carries its entries over now, while it still can (LogWriter.reconcile).
+   */
+  async reconcile(): Promise<void> {
+    const logs: (FolderIndexLog | FolderLog)[] = [this.index];
+    for (const opening of this.writers.values()) {
+      const log = await opening.catch(() => undefined);
+      if (log) logs.push(log);
+    }
+    await Promise.all(
+      logs.map((log) => log.reconcile().catch((e: Error) => this.deps.log?.warn('mailbox.reconcile.failed', { user: this.user.address, log: log.address.name, error: e.message }))),
+    );
+  }
+
   release(): void {
     for (const s of this.headSubscriptions) s.unsubscribe();
     for (const folderId of [...this.writers.keys()]) this.closeWriter(folderId);

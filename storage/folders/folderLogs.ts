@@ -42,6 +42,15 @@ const FOLDER_ID_BYTES = 16;
 
 export const newFolderId = (random: Random): string => Buffer.from(random.bytes(FOLDER_ID_BYTES)).toString('hex');
 
+/**
+ * INBOX's id: the same on every device of the user, so two nodes that each found no folder index (a
+ * new user's first logins at once, or the two sides of a partition) create the same INBOX, and its
+ * log merges rather than one INBOX hiding the other's mail. INBOX cannot be deleted (RFC 3501 6.3.4),
+ * so the id never comes back with old contents; the other default folders, which can, get random
+ * ids. Derived from the index's secret log key, so it links nothing for whoever sees only the ring.
+ */
+export const inboxFolderId = (index: LogAddress): string => Buffer.from(blake2b([HashDomain.inboxFolderId, index.key])).subarray(0, FOLDER_ID_BYTES).toString('hex');
+
 /** UIDVALIDITY: 32 bits of BLAKE2b(tag || folder id), never 0 (RFC 3501 nz-number). */
 export function uidValidityOf(folderId: string): number {
   const h = Buffer.from(blake2b([HashDomain.uidValidity, Buffer.from(folderId, 'hex')]));
@@ -75,7 +84,7 @@ export async function ensureDefaultFolders(index: FolderIndexLog, random: Random
   if (missing.length === 0) return;
   const ops: FolderIndexOp[] = [];
   for (const f of missing) {
-    ops.push({ type: 'create', name: f.name, folderId: newFolderId(random), ...('specialUse' in f ? { specialUse: f.specialUse } : {}) });
+    ops.push({ type: 'create', name: f.name, folderId: f.name === INBOX ? inboxFolderId(index.address) : newFolderId(random), ...('specialUse' in f ? { specialUse: f.specialUse } : {}) });
     ops.push({ type: 'subscribe', name: f.name, subscribed: true });
   }
   // Another device may create them at the same time: its creates win, ours are no-ops (same names).

@@ -62,6 +62,14 @@ describe('scenarios on the simulator', () => {
     expect(failures(v), `reproduce: post scenario run ${name} --sim --seed ${seed}`).toEqual([]);
   }, 180_000);
 
+  // Seeds that once failed, kept as regressions: actor-crash 601810605 restarts every router at once,
+  // so for seconds the nodes disagree on who is alive; a standby took over user2, found no folder index
+  // in its view and created a second INBOX, and the mail it delivered there was lost when it handed back.
+  test.each([{ name: 'actor-crash', seed: 601810605 }])('$name passes with seed $seed (once lost a mail)', async ({ name, seed }) => {
+    const v = await run(name, seed);
+    expect(failures(v), `reproduce: post scenario run ${name} --sim --seed ${seed}`).toEqual([]);
+  }, 180_000);
+
   test('the same seed replays the same history', async () => {
     const [a, b] = [await run('churn-mail-load', 7), await run('churn-mail-load', 7)];
     expect(JSON.stringify(b.history)).toBe(JSON.stringify(a.history));

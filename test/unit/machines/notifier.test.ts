@@ -7,7 +7,7 @@ import { createActor, fromCallback, fromPromise } from 'xstate';
 import { SimClock } from '../../../infra/sim/clock';
 import { type DeliveryOutcome, type InboxEntry, inboxMachine } from '../../../machines/inbox.machine';
 import { notifierMachine } from '../../../machines/notifier.machine';
-import { NOTIFY_DELIVER_BATCH_MAX, NOTIFY_PULL_INTERVAL_MS } from '../../../protocol/limits';
+import { NOTIFY_DELIVER_BATCH_MAX, NOTIFY_PULL_INTERVAL_MS, NOTIFY_RETRY_MS } from '../../../protocol/limits';
 
 const entry = (n: number): InboxEntry => ({ entryId: `e${String(n).padStart(4, '0')}`, envelope: { n } });
 
@@ -90,16 +90,21 @@ describe('inbox machine', () => {
     expect(t.actor.getSnapshot().context.counts.pullFailures).toBe(2);
   });
 
-  test('outcomes go to the receipt; retries are forgotten so the next offer delivers them again', async () => {
+  test('outcomes go to the receipt; a retry is forgotten and the drop pulled again after NOTIFY_RETRY_MS, which delivers it', async () => {
     let first = true;
-    const t = inbox({ outcome: (e) => (e.entryId === 'e0002' && first ? ((first = false), 'retry') : 'delivered') });
+    const t = inbox({ drop: [entry(2)], outcome: (e) => (e.entryId === 'e0002' && first ? ((first = false), 'retry') : 'delivered') });
     await t.finishPull();
-    t.actor.send({ type: 'QUEUED', entries: [entry(1), entry(2)] });
+    expect(t.log.receipts[0]).toEqual({ ids: ['e0002'], outcomes: ['retry'] });
+    expect(t.value()).toEqual({ pull: 'waiting', delivery: 'backingOff' });
+    t.actor.send({ type: 'QUEUED', entries: [entry(1)] });
     await t.settle();
-    expect(t.log.receipts[0]).toEqual({ ids: ['e0001', 'e0002'], outcomes: ['delivered', 'retry'] });
-    t.actor.send({ type: 'QUEUED', entries: [entry(2)] });
-    await t.settle();
-    expect(t.log.receipts[1]).toEqual({ ids: ['e0002'], outcomes: ['delivered'] });
+    expect(t.log.receipts).toHaveLength(1); // backing off: nothing delivered meanwhile
+    const pulls = t.log.pulls;
+    await t.clock.runFor(NOTIFY_RETRY_MS);
+    expect(t.log.pulls).toBe(pulls + 1); // well before the pull interval
+    await t.finishPull();
+    expect(t.log.receipts.slice(1)).toEqual([{ ids: ['e0001'], outcomes: ['delivered'] }, { ids: ['e0002'], outcomes: ['delivered'] }]);
+    expect(t.value()).toEqual({ pull: 'waiting', delivery: 'idle' });
   });
 
   test('the crash fault halts after delivery and before the receipt', async () => {
