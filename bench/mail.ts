@@ -8,10 +8,12 @@
 //   mixed    10 clients, seeded LOGIN/SELECT/FETCH/STORE/EXPUNGE/APPEND/LOGOUT mix, every reply checked (0 errors or invalid)
 //   smtp     SMTP submission matrix: persistent / a connection per message, 4 KiB / 100 KiB; accepted and visible
 //   growth   memory per hosted user and per open folder; latency as a folder and a host's user count grow
+//   away     a session on a node that does not host the user: mail waiting at login, push with the home killed and back
 // Every phase reports the CPU used by the clients (this process) and by the server (the target's
 // processes), and warns when the clients used more: such a phase measures the clients too.
 // `post bench mail --phase latency,mixed` runs a subset.
 import { randomBytes } from 'node:crypto';
+import { awayPhase } from './mail/away';
 import { commandLatencyPhase } from './mail/commandLatency';
 import { endToEndPhase } from './mail/endToEnd';
 import { growthPhase } from './mail/growth';
@@ -26,8 +28,8 @@ import { type Bench, round } from './stats';
 
 export type { MailTarget, MailTargetProvider, MailUser } from './mail/target';
 
-/** In the order they run: growth last, as it leaves the largest folder and the most users behind. */
-export const MAIL_PHASES: readonly MailPhase[] = [endToEndPhase, imapClientsPhase, commandLatencyPhase, mixedWorkloadPhase, smtpMatrixPhase, growthPhase];
+/** In the order they run: growth late, as it leaves the largest folder and the most users behind; away last, as it kills and restarts the users' node. */
+export const MAIL_PHASES: readonly MailPhase[] = [endToEndPhase, imapClientsPhase, commandLatencyPhase, mixedWorkloadPhase, smtpMatrixPhase, growthPhase, awayPhase];
 
 export const mailPhaseNames = MAIL_PHASES.map((p) => p.name);
 
@@ -191,7 +193,7 @@ export async function runMailBench(opts: MailBenchOptions) {
 
 export const mailBench: Bench = {
   name: 'mail',
-  summary: 'POST vs Postfix+Dovecot on the same phases: e2e SMTP->IMAP, imapflow clients, per-command latency, mixed 10-client load, SMTP matrix, growth',
+  summary: 'POST vs Postfix+Dovecot on the same phases: e2e SMTP->IMAP, imapflow clients, per-command latency, mixed 10-client load, SMTP matrix, growth, a session away from the home node',
   phases: mailPhaseNames,
   run: ({ quick, log, phases }) => runMailBench({ size: quick ? 'quick' : 'full', log, ...(phases ? { phases } : {}) }),
 };

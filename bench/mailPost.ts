@@ -14,7 +14,8 @@ import { readLab, type LabFile, type LabNode } from '../cli/lab/labFile';
 import { addUser } from '../cli/lab/users';
 import { postCommand } from '../cli/paths';
 import type { MailTargetProvider, MailUser } from './mail';
-import { inPool, type Log } from './mail/target';
+import { inPool, sleep, type Log } from './mail/target';
+import { isAlive } from '../infra/nats/process';
 import { groupsCpuMs, groupsMemory } from './reference/processes';
 
 const run = promisify(execFile);
@@ -57,7 +58,8 @@ export const postMailTarget: MailTargetProvider = async (users) => {
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const lab = readLab((await post(['lab', 'up', '--nodes', String(BENCH_LAB_NODES), '--orgs', domain, '--dir', dir, '--no-dashboard', '--submission-rate', BENCH_SUBMISSION_RATE])).trim());
+    const labFile = (await post(['lab', 'up', '--nodes', String(BENCH_LAB_NODES), '--orgs', domain, '--dir', dir, '--no-dashboard', '--submission-rate', BENCH_SUBMISSION_RATE])).trim();
+    const lab = readLab(labFile);
     const [node, spare] = [lab.nodes[0]!, lab.nodes[1]!];
     client = await LabClient.connect(lab);
     const { failed } = await addUsers(client, lab, node, users, () => {});
@@ -73,6 +75,21 @@ export const postMailTarget: MailTargetProvider = async (users) => {
         serverCpuMs: () => groupsCpuMs(pids),
         serverMemory: () => groupsMemory([node.pid]),
         spareHost: { imap: spare.imap, memory: () => groupsMemory([spare.pid]), addUsers: (more, log) => addUsers(labClient, lab, spare, more, log) },
+        // The third node: the away phase's user logs in there while the users' node is killed and restarted.
+        awayHost: {
+          smtp: lab.nodes[2]!.smtp,
+          imap: lab.nodes[2]!.imap,
+          stopHome: async () => {
+            const pid = readLab(labFile).nodes[0]!.pid; // a restart gave it a new one
+            try {
+              process.kill(-pid, 'SIGKILL');
+            } catch {
+              /* already gone */
+            }
+            while (isAlive(pid)) await sleep(20);
+          },
+          startHome: async () => void (await post(['lab', 'restart', '--node', node.id, '--dir', dir])),
+        },
       },
       stop,
     };

@@ -38,7 +38,7 @@ export function endToEndOptions(size: BenchSize): EndToEndOptions {
   };
 }
 
-function smtpSubmitter(target: MailTarget, user: MailUser) {
+export function smtpSubmitter(target: { smtp: MailTarget['smtp'] }, user: MailUser) {
   return nodemailer.createTransport({
     host: target.smtp.host,
     port: target.smtp.port,
@@ -63,7 +63,7 @@ const NOOP_POLL_MS = 5;
  * Each EXISTS is timestamped on arrival; the new messages are then identified by Message-ID
  * (FETCH ENVELOPE) and given that timestamp.
  */
-class InboxWatcher {
+export class InboxWatcher {
   readonly seenAtMs = new Map<string, number>();
   private knownCount = 0;
   private readonly arrivals: { from: number; to: number; atMs: number }[] = [];
@@ -76,7 +76,7 @@ class InboxWatcher {
     private readonly mode: 'idle' | 'poll',
   ) {}
 
-  static async open(target: MailTarget, recipient: MailUser, mode: 'idle' | 'poll'): Promise<InboxWatcher> {
+  static async open(target: Pick<MailTarget, 'name' | 'imap'>, recipient: MailUser, mode: 'idle' | 'poll'): Promise<InboxWatcher> {
     const client = await imapClient(target, recipient, { disableAutoIdle: true });
     const watcher = new InboxWatcher(client, mode);
     const mailbox = await client.mailboxOpen('INBOX');
@@ -163,7 +163,7 @@ class InboxWatcher {
   }
 }
 
-async function submit(transport: ReturnType<typeof smtpSubmitter>, target: MailTarget, from: string, to: string, raw: Buffer): Promise<void> {
+export async function submit(transport: ReturnType<typeof smtpSubmitter>, target: Pick<MailTarget, 'name' | 'smtp'>, from: string, to: string, raw: Buffer): Promise<void> {
   try {
     await transport.sendMail({ envelope: { from, to: [to] }, raw });
   } catch (error) {

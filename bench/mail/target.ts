@@ -17,6 +17,19 @@ export interface SpareHost {
   addUsers(users: readonly MailUser[], log: Log): Promise<{ failed: { user: MailUser; error: string }[] }>;
 }
 
+/**
+ * Another node of the users' organisation, where a user hosted elsewhere logs in (POST: a session
+ * there delivers the user's mail itself, issue 13), and control of the users' home node.
+ */
+export interface AwayHost {
+  smtp: Endpoint;
+  imap: Endpoint;
+  /** Kills the node that hosts the users (SIGKILL), resolving once it is gone. */
+  stopHome(): Promise<void>;
+  /** Starts it again from its data, resolving once it serves. */
+  startHome(): Promise<void>;
+}
+
 export interface MailTarget {
   name: string;
   smtp: Endpoint;
@@ -29,6 +42,8 @@ export interface MailTarget {
   serverMemory?: () => MemorySample;
   /** A host with no users yet (POST: another node of the lab); absent where users cost nothing until they log in. */
   spareHost?: SpareHost;
+  /** Absent where there is one server (the reference): nothing is away from home there. */
+  awayHost?: AwayHost;
 }
 
 export type MailTargetProvider = (users: readonly MailUser[]) => Promise<{ target: MailTarget; stop: () => Promise<void> }>;

@@ -7,7 +7,7 @@ const spec = defineCommand({
   summary: `Run a benchmark (${benches.map((b) => b.name).join(', ')}) or all of them.`,
   options: {
     quick: { type: 'boolean', description: 'smaller sizes, for a fast look' },
-    phase: { type: 'string', description: 'only these phases, comma-separated (mail: e2e,imap,latency,mixed,smtp,growth)' },
+    phase: { type: 'string', description: 'only these phases, comma-separated (mail: e2e,imap,latency,mixed,smtp,growth,away)' },
     json: { type: 'boolean', description: 'print results as one JSON document on stdout (progress goes to stderr)' },
     seed: { type: 'string', description: 'seed of the simulated and generated benches (storage-requirements, fuzz): the same seed, the same figures or inputs (default 1)' },
   },

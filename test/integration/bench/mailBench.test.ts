@@ -33,10 +33,14 @@ function expectFigures(outcomes: Record<string, PhaseOutcome>, lines: string[]):
   expect(result('growth').folder.levels.length).toBeGreaterThan(0);
 }
 
-/** POST hosts users on a spare node: per-user memory and latency at 1 and 2 users. */
+/** POST hosts users on a spare node: per-user memory and latency at 1 and 2 users; and a session on another node delivers with the home killed. */
 function expectUserGrowth(outcomes: Record<string, PhaseOutcome>): void {
   const growth = outcomes.growth as { ok: true; result: any };
   expect(growth.result.users.levels.map((l: { users: number }) => l.users)).toEqual([1, 2]);
+  const away = (outcomes.away as { ok: true; result: any }).result;
+  expect(away.skipped).toBeUndefined();
+  expect(away.homeDownMs.n).toBe(away.homeUpMs.n);
+  expect(away.afterLoginMs).toBeGreaterThan(0);
 }
 
 describe('post bench mail, tiny', () => {
