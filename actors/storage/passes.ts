@@ -15,7 +15,7 @@ import { type InsertAuthValue, signOffer, type StorageSigner } from '../../crypt
 import type { BlockEntry, IdRange, LocalStore, ObjectEntry, StoredDropEntry } from '../../infra/store/port';
 import type { Clock, Log } from '../../infra/ports';
 import { ErrorCodes } from '../../protocol/errors';
-import { DROP_LIST_ENTRIES_MAX, DROP_PAGE_BYTES_MAX, REPAIR_TRANSFERS_IN_FLIGHT_MAX, SCRUB_BLOCKS_PER_PASS, STORAGE_BATCH_IDS_MAX, type StorageTimings } from '../../protocol/limits';
+import { DROP_LIST_ENTRIES_MAX, DROP_PAGE_BYTES_MAX, NOTIFY_PULL_PAGE_MAX, REPAIR_TRANSFERS_IN_FLIGHT_MAX, SCRUB_BLOCKS_PER_PASS, STORAGE_BATCH_IDS_MAX, type StorageTimings } from '../../protocol/limits';
 import { BlockOffer, BlockOfferReply, Digest, DigestReply, Has, HasReply, ObjectData, ObjectGet, type OfferedBlock, Scan, ScanReply } from '../../protocol/storage';
 import { decodeEnvelope, DropHas, DropHasReply, DropPutReply, DropSync, type Envelope } from '../../protocol/notify';
 import { offerDigest } from '../../storage/repair';
@@ -110,17 +110,17 @@ export async function repairDrops(d: PassDeps, arcs: readonly IdRange[] = [WHOLE
     let confirmedEverywhere = true;
     for (const node of desired) {
       if (node === d.self) continue;
-      const ids = entries.map((e) => e.entryId);
       const missing: typeof entries = [];
-      for (const batch of chunked(ids, STORAGE_BATCH_IDS_MAX)) {
-        const r = await d.peers.request(node, DropHas, { dropId, entryIds: batch }, DropHasReply, d.timings.requestTimeoutMs);
+      for (const batch of chunked(entries, STORAGE_BATCH_IDS_MAX)) {
+        const r = await d.peers.request(node, DropHas, { dropId, entryIds: batch.map((e) => e.entryId) }, DropHasReply, d.timings.requestTimeoutMs);
         if (!r.ok) {
           confirmedEverywhere = false;
           continue;
         }
-        batch.forEach((id, i) => !r.body.present[i] && missing.push(entries.find((e) => e.entryId === id)!));
+        batch.forEach((e, i) => !r.body.present[i] && missing.push(e));
       }
-      // Push what it lacks, a page of at most DROP_PAGE_BYTES_MAX at a time.
+      // Push what it lacks, a page of at most NOTIFY_PULL_PAGE_MAX entries and DROP_PAGE_BYTES_MAX at a
+      // time (a longer page is refused whole by the receiver's decoder).
       let page: { entryId: string; envelope: Envelope }[] = [];
       let bytes = 0;
       const flush = async () => {
@@ -134,7 +134,7 @@ export async function repairDrops(d: PassDeps, arcs: readonly IdRange[] = [WHOLE
       for (const e of missing) {
         const decoded = decodeEnvelope(e.bytes);
         if (!decoded.ok) continue;
-        if (bytes + e.bytes.length > DROP_PAGE_BYTES_MAX) await flush();
+        if (bytes + e.bytes.length > DROP_PAGE_BYTES_MAX || page.length === NOTIFY_PULL_PAGE_MAX) await flush();
         page.push({ entryId: e.entryId, envelope: decoded.envelope });
         bytes += e.bytes.length;
       }

@@ -5,7 +5,7 @@
 //   await cluster.kill(0);                                        // SIGKILL: a crashed server
 //   await cluster.restart(0);                                     // same ports, rejoins the mesh
 //   await cluster.cut([{ members: [0], refusedNkeys: [...] }, { members: [1, 2], refusedNkeys: [...] }]);
-//   await cluster.heal();                                         // a partition, by config reload
+//   await cluster.heal();                                         // a partition, by config reload; healed by restarts
 //   await cluster.stop();
 //
 // The lab starts the cluster detached (the servers outlive `post lab up`) and records it in a pid
@@ -259,12 +259,19 @@ export class NatsCluster {
     }
   }
 
-  /** Undoes cut(): every member's whole configuration back and reloaded; waits until the mesh is whole. */
+  /**
+   * Undoes cut(): every member's whole configuration back, and each running member restarted with it,
+   * one after another; waits until the mesh is whole. A restart, not a reload: nats-server 2.9.10
+   * reloaded with its routes back keeps stale interest (duplicate routes resolved while subscriptions
+   * exist), and then answers "no responders" to a share of requests to a queue group with members on
+   * every server, long after the heal (test/integration/infra/nats-partition.test.ts). A restarted
+   * member's clients fail over to the others and come back as they would after any server restart.
+   */
   async heal(): Promise<void> {
     for (const [i, member] of this.members.entries()) {
       if (!existsSync(wholeConfigPath(member))) continue;
       renameSync(wholeConfigPath(member), member.configPath);
-      await this.kill(i, 'SIGHUP');
+      if (this.running(i)) await this.restart(i, { detached: this.pidFile !== undefined });
     }
     await this.waitReady();
   }

@@ -1,7 +1,8 @@
 // Users, logs and notification on the simulator (issue 4).
 import { describe, expect, test } from 'vitest';
 import { entryIdOf, dropIdOf, envelopeNonce, sealTo, signEnvelope } from '../../crypto/notification';
-import { OVERLAY_TIMINGS, STORAGE_TIMINGS } from '../../protocol/limits';
+import { NOTIFY_PULL_PAGE_MAX, OVERLAY_TIMINGS, STORAGE_TIMINGS } from '../../protocol/limits';
+import { kClosest } from '../../overlay/id';
 import { DropPut, DropPutReply } from '../../protocol/notify';
 import { SimCluster } from '../../scenarios/sim/cluster';
 import { MemoryStore } from '../../infra/store/memory';
@@ -163,6 +164,47 @@ describe('notification', () => {
     });
     await cluster.stop();
   }, 120_000);
+
+  test('a drop holding more entries than one sync page reaches a new replica whole', async () => {
+    const cluster = await ring(simSeed(55), 8);
+    await withSeed(cluster, async () => {
+      const nodes = cluster.live();
+      const alice = await cluster.addUser('alice@sim.example', 'a', nodes[0]!);
+      const bobNode = nodes[4]!;
+      const bobCert = (await cluster.addUser('bob@sim.example', 'b', bobNode)).user.certificate;
+      await cluster.kill(bobNode.id); // nobody takes the entries: they wait in the drop
+      await cluster.runFor(30_000); // the ring knows it is gone
+      const dropId = dropIdOf(bobCert.userId);
+      const live = () => nodes.filter((n) => cluster.liveIds().includes(n.id));
+      const via = live()[0]!;
+      const waiting = NOTIFY_PULL_PAGE_MAX + 30;
+      for (let i = 0; i < waiting; i++) {
+        const fields = { toUserId: bobCert.userId, to: bobCert.address, from: 'alice@sim.example', timeMs: Math.floor(cluster.clock.now()), nonce: envelopeNonce(cluster.random), sealed: sealTo(bobCert.boxKey, new Uint8Array([i & 0xff])) };
+        const envelope = { ...fields, fromCert: alice.user.certificate, signature: await signEnvelope(fields, alice.user.signing.secretKey) };
+        // Put at every replica, as a sender's notifier does.
+        for (const replica of await cluster.settle(via.replicas.locate(dropId, 0))) {
+          const from = live().find((n) => n.id !== replica)!;
+          expect(await cluster.settle(from.replicas.peers.request(replica, DropPut, { dropId, envelope }, DropPutReply, 2000))).toMatchObject({ ok: true, body: { ok: true } });
+        }
+      }
+      const held = async (nodeId: string) => {
+        const store = new MemoryStore(cluster.disks.get(nodeId)!);
+        let n = 0;
+        for (let after: string | undefined, page; (page = await store.listDrop(dropId, { afterEntryId: after })).length > 0; after = page[page.length - 1]!.entryId) n += page.length;
+        return n;
+      };
+      // The drop's nearest replica dies for good: the next node in line becomes a replica and is
+      // given every entry by the repair pass, several sync pages of them.
+      const before = kClosest(cluster.liveIds(), dropId, 3);
+      await cluster.kill(before[0]!);
+      const after = kClosest(cluster.liveIds(), dropId, 3);
+      const newcomer = after.find((id) => !before.includes(id))!;
+      expect(await held(newcomer)).toBe(0);
+      await cluster.runFor(STORAGE_TIMINGS.antiEntropyIntervalMs * 3);
+      for (const id of after) expect(await held(id), id.slice(0, 8)).toBe(waiting);
+    });
+    await cluster.stop();
+  }, 300_000);
 
   test('owners refresh what their logs reference: messages outlive many leases, unreferenced data does not', async () => {
     const storageTimings = { ...STORAGE_TIMINGS, leaseMs: 10 * 60_000, refreshIntervalMs: 3 * 60_000, gcIntervalMs: 60_000 };
