@@ -52,7 +52,8 @@ const HOME_NODE_DOWN = { standbyMails: 6, pauseMs: 1_000, visibleMs: 15_000, tak
 
 /** Send a mail inside a scenario's faults, recorded in its history like the workload's. */
 async function sendRecorded(env: ScenarioEnv, history: History, from: string, to: string, what: string): Promise<string> {
-  const op = history.mail(from, to, `home-node-down ${history.run} ${what} ${from}->${to}`);
+  // The id makes the subject this round's own: a soak runs home-node-down again and again.
+  const op = history.mail(from, to, `home-node-down ${history.run}.${history.nextId} ${what} ${from}->${to}`);
   const r = await env.sendMail(op.from, op.to, op.subject);
   history.complete(op, r.outcome, r.error);
   return op.subject;

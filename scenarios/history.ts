@@ -27,6 +27,7 @@ export type Operation = MailOp | FaultOp;
 export class History {
   private readonly list: Operation[] = [];
   private next = 1;
+  private readonly subjects = new Set<string>();
 
   /**
    * @param run a tag unique to this run, in every subject it writes: a lab keeps its mailboxes
@@ -37,7 +38,13 @@ export class History {
     readonly run: string,
   ) {}
 
+  /**
+   * Record a mail about to be sent. Its subject must be new to this history: the checkers find mail
+   * by subject, so two mails with one subject would read as a duplicate (a soak repeats scenarios).
+   */
   mail(from: string, to: string, subject: string): MailOp {
+    if (this.subjects.has(subject)) throw new Error(`scenario bug: the subject "${subject}" was used before in this history; make it unique (History.nextId)`);
+    this.subjects.add(subject);
     const op: MailOp = { id: this.next++, kind: 'mail', from, to, subject, invokedAtMs: this.now() };
     this.list.push(op);
     return op;
@@ -53,6 +60,11 @@ export class History {
     const op: FaultOp = { id: this.next++, kind, what, invokedAtMs: this.now() };
     this.list.push(op);
     return op;
+  }
+
+  /** The id the next recorded operation gets: tells a repeated scenario's round from an earlier one. */
+  get nextId(): number {
+    return this.next;
   }
 
   get operations(): readonly Operation[] {

@@ -1,0 +1,27 @@
+// A scenario's history: every mail's subject is its own, since the checkers find mail by subject (a
+// soak that ran home-node-down seven times read its seven rounds' mails as one mail delivered 7 times).
+import { describe, expect, test } from 'vitest';
+import { exactlyOnce } from '../../../scenarios/checkers';
+import { History } from '../../../scenarios/history';
+
+describe('scenario history', () => {
+  test('a subject used twice is a scenario bug, refused at once', () => {
+    const h = new History(() => 0, 'run1');
+    h.mail('a@x', 'b@x', 'hello');
+    expect(() => h.mail('a@x', 'b@x', 'hello')).toThrow(/used before/);
+  });
+
+  test('nextId tells rounds apart, and exactlyOnce judges each round by its own subject', () => {
+    const h = new History(() => 0, 'run1');
+    const subjects = [1, 2].map(() => {
+      const op = h.mail('a@x', 'b@x', `round ${h.nextId}`);
+      h.complete(op, 'ok');
+      h.fault('between rounds');
+      return op.subject;
+    });
+    expect(new Set(subjects).size).toBe(2);
+    const inboxes = new Map([['b@x', new Map(subjects.map((s) => [s, 1]))]]);
+    expect(exactlyOnce(h, inboxes).ok).toBe(true);
+    expect(exactlyOnce(h, new Map([['b@x', new Map([[subjects[0]!, 2]])]])).ok).toBe(false);
+  });
+});
