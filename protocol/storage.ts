@@ -43,14 +43,7 @@ export const ObjectData = defineFrame('storage.object.data', obj({ found: bool()
 
 /** Which of these does the replica hold (blocks: hash-verified now when `verify`; objects: stored seq, 0 if none)? */
 export const Has = defineFrame('storage.has', obj({ blocks: ids, objects: ids, verify: bool() }));
-/**
- * Per asked block: held; per asked object: the sequence held (0 = none) and, in `objectHashes`, the
- * held version's hash (empty when none), so repair can tell two versions at one sequence apart.
- */
-export const HasReply = defineFrame(
-  'storage.has.reply',
-  obj({ blocks: arr(bool(), { max: STORAGE_BATCH_IDS_MAX }), objects: arr(uint(), { max: STORAGE_BATCH_IDS_MAX }), objectHashes: opt(arr(bytes({ max: 32 }), { max: STORAGE_BATCH_IDS_MAX })) }),
-);
+export const HasReply = defineFrame('storage.has.reply', obj({ blocks: arr(bool(), { max: STORAGE_BATCH_IDS_MAX }), objects: arr(uint(), { max: STORAGE_BATCH_IDS_MAX }) }));
 
 /** A block as a repair offer names it: its lease and inserter (what the new copy keeps) and its size. */
 export const offeredBlockCodec = obj({ id, expiresAtMs: uint(), insertedBy: id, sizeBytes: uint({ max: BLOCK_BYTES_MAX }) });

@@ -119,10 +119,7 @@ export type PutDecision =
  *   replica holds exactly that sequence (else CAS_MISMATCH with the current version), `incoming` is
  *   newer (else SEQ_NOT_NEWER) and extends it: seq = stored seq + 1 and prev = its hash (else FORK).
  * - `replacesSeq` undefined (repair between replicas): accepted if verified and newer than what is
- *   stored, or of the same sequence with a lower version hash (a fork: the version every reader
- *   already picks, see rankVersions). No chain check: a replica left on a losing fork must still
- *   converge to the owner's newest. A writer left holding the other version finds out at its next put
- *   (FORK: its prev is no longer what is stored) and merges.
+ *   stored. No chain check: a replica left on a losing fork must still converge to the owner's newest.
  *
  * Checks run cheapest-first, but a bad version is refused (BAD_OBJECT, BAD_OBJECT_ID, BAD_SIGNATURE)
  * before any sequence comparison, so a forgery never learns anything about the stored state.
@@ -143,7 +140,6 @@ export function decidePut(stored: SignedObject | undefined, incoming: SignedObje
   if (replacesSeq !== undefined && replacesSeq !== storedSeq) {
     return { accept: false, code: ErrorCodes.CAS_MISMATCH, message: `${who}: the put replaces seq ${replacesSeq}, but seq ${storedSeq} is stored: re-read and retry`, ...current };
   }
-  if (replacesSeq === undefined && stored && incoming.seq === storedSeq && Buffer.compare(versionHash(incoming), versionHash(stored)) < 0) return { accept: true };
   if (incoming.seq <= storedSeq) {
     return { accept: false, code: ErrorCodes.SEQ_NOT_NEWER, message: `${who}: seq ${incoming.seq} is not newer than the stored seq ${storedSeq}`, ...current };
   }

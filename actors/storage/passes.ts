@@ -252,7 +252,7 @@ async function repairObjects(d: PassDeps, page: readonly ObjectEntry[], down: Se
       report.unreachable++;
       return;
     }
-    entries.forEach((e, i) => (holdsAsGoodAs(r.body, i, e) ? addTo(confirmed, e.id, node) : pushes.push({ node, id: e.id })));
+    entries.forEach((e, i) => ((r.body.objects[i] ?? 0) >= e.seq ? addTo(confirmed, e.id, node) : pushes.push({ node, id: e.id })));
   });
   await inParallel(pushes, REPAIR_TRANSFERS_IN_FLIGHT_MAX, async ({ node, id }) => {
     const o = await getVerifiedObject(d.store(), id);
@@ -267,18 +267,6 @@ async function repairObjects(d: PassDeps, page: readonly ObjectEntry[], down: Se
     await d.store().deleteObject(id);
     report.handedOver++;
   }
-}
-
-/**
- * Does a replica's answer show a version at least as good as ours: newer, or the same sequence and not
- * a higher version hash (of two versions at one sequence, every reader picks the lower hash, and
- * replicas converge to it)? A replica that gave no hash is taken at its sequence.
- */
-function holdsAsGoodAs(reply: { objects: number[]; objectHashes?: Uint8Array[] }, i: number, ours: ObjectEntry): boolean {
-  const seq = reply.objects[i] ?? 0;
-  if (seq !== ours.seq) return seq > ours.seq;
-  const hash = reply.objectHashes?.[i];
-  return hash === undefined || hash.length === 0 || Buffer.compare(hash, ours.hash) <= 0;
 }
 
 function addTo(confirmed: Map<string, Set<string>>, id: string, node: string): void {

@@ -251,13 +251,8 @@ export class ReplicaHandlers {
     const blocks: boolean[] = [];
     for (const id of body.blocks) blocks.push(body.verify ? (await getVerifiedBlock(store, id)).status === 'ok' : await store.hasBlock(id));
     const objects: number[] = [];
-    const objectHashes: Uint8Array[] = [];
-    for (const id of body.objects) {
-      const held = body.verify ? await getVerifiedObject(store, id) : await store.getObject(id);
-      objects.push(held?.seq ?? 0);
-      objectHashes.push(held === undefined ? new Uint8Array() : 'hash' in held ? held.hash : versionHash(held));
-    }
-    answer(HasReply, { blocks, objects, objectHashes });
+    for (const id of body.objects) objects.push(body.verify ? ((await getVerifiedObject(store, id))?.seq ?? 0) : ((await store.getObject(id))?.seq ?? 0));
+    answer(HasReply, { blocks, objects });
   }
 
   private async refresh(body: { ids: string[]; expiresAtMs: number; auth: any }, answer: Answer): Promise<void> {
