@@ -294,6 +294,12 @@ export const LOG_CAS_BACKOFF_BASE_MS = 2;
 export const LOG_CAS_BACKOFF_MAX_MS = 200;
 /** Entries a catch-up walks back through (before the newest snapshot) before it reloads the snapshot instead. */
 export const LOG_CATCH_UP_ENTRIES_MAX = 256;
+/**
+ * How often a node looks, for every mailbox it has open, for a fork left at a log's newest sequence
+ * (LogWriter.settleForks: one read of every replica per open log) and settles it: as often as
+ * anti-entropy runs, which then carries the settling head to every replica.
+ */
+export const LOG_FORK_SWEEP_INTERVAL_MS = 30_000;
 /** Attempts to append what a fork's losing branch held on top of the winner (each after a pause) before giving up. */
 export const LOG_FORK_CARRY_ATTEMPTS_MAX = 5;
 /** Operations queued on one log while a head write is in flight; more fail QUEUE_FULL (back-pressure). */

@@ -46,6 +46,11 @@ export interface StorageApi {
   putObject(object: SignedObject, replacesSeq: number): Promise<ObjectPutResult>;
   /** The newest verified version, or undefined when no replica has the object. */
   getObject(objectId: string): Promise<SignedObject | undefined>;
+  /**
+   * Every distinct verified version the object's replicas hold, newest first (two at one sequence: a
+   * fork, in the order readers pick them). Where a writer looks for a fork to settle.
+   */
+  getObjectVersions?(objectId: string): Promise<SignedObject[]>;
 
   /** Extend the leases of blocks still referenced (ids of chunks, manifests and entry blocks). */
   refresh(blockIds: readonly string[], opts?: PutOptions): Promise<void>;

@@ -64,6 +64,10 @@ export class FederatedStorage implements StorageApi {
     return this.home.getObject(objectId);
   }
 
+  getObjectVersions(objectId: string): Promise<SignedObject[]> {
+    return this.home.getObjectVersions(objectId);
+  }
+
   refresh(blockIds: readonly string[], opts?: PutOptions): Promise<void> {
     return this.home.refresh(blockIds, opts);
   }

@@ -12,7 +12,7 @@
 // out ever hold the keys.
 import type { RingTrust } from '../../crypto/certificates';
 import type { Clock, Log, Random, TimerHandle } from '../../infra/ports';
-import { MAILBOX_LINGER_MS } from '../../protocol/limits';
+import { LOG_FORK_SWEEP_INTERVAL_MS, MAILBOX_LINGER_MS } from '../../protocol/limits';
 import { LoginCache } from '../users/logins';
 import { type AppendResult, MailBackendError, type MailAuthenticator, type MailUserSession } from '../../mail/backend';
 import type { StorageApi } from '../../storage/api';
@@ -66,6 +66,7 @@ export class PostMailbox {
   private readonly deps: MailboxDeps;
   private readonly users = new Map<string, Promise<UserMailbox>>();
   private readonly lingering = new Map<string, TimerHandle>();
+  private forkSweep: TimerHandle | undefined;
   readonly logins: LoginCache;
 
   constructor(private readonly options: PostMailboxOptions) {
@@ -103,6 +104,7 @@ export class PostMailbox {
     if (!mailbox) {
       mailbox = open();
       this.users.set(address, mailbox);
+      this.scheduleForkSweep();
       const opening = mailbox;
       opening.then(
         (m) => this.options.presence?.opened(m.user),
@@ -187,6 +189,24 @@ export class PostMailbox {
   /** Stop lingering timers (the node is stopping). */
   close(): void {
     for (const address of [...this.lingering.keys()]) this.stopLingering(address);
+    if (this.forkSweep !== undefined) this.options.clock.clearTimeout(this.forkSweep);
+    this.forkSweep = undefined;
+  }
+
+  /**
+   * While mailboxes are open here, every LOG_FORK_SWEEP_INTERVAL_MS settle the forks their logs were
+   * left with (a hosted user's mailbox is never released, so its reconcile alone would never run).
+   */
+  private scheduleForkSweep(): void {
+    if (this.forkSweep !== undefined) return;
+    this.forkSweep = this.options.clock.setTimeout(() => {
+      void (async () => {
+        for (const opening of [...this.users.values()]) await (await opening.catch(() => undefined))?.settleForks();
+      })().finally(() => {
+        this.forkSweep = undefined;
+        if (this.users.size > 0) this.scheduleForkSweep();
+      });
+    }, LOG_FORK_SWEEP_INTERVAL_MS);
   }
 
   /**

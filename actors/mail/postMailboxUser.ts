@@ -296,14 +296,26 @@ export class UserMailbox {
    * on the losing side of a fork carries its entries over now, while it still can (LogWriter.reconcile).
    */
   async reconcile(): Promise<void> {
+    const logs = await this.openLogs();
+    await Promise.all(
+      logs.map((log) => log.reconcile().catch((e: Error) => this.deps.log?.warn('mailbox.reconcile.failed', { user: this.user.address, log: log.address.name, error: e.message }))),
+    );
+  }
+
+  private async openLogs(): Promise<(FolderIndexLog | FolderLog)[]> {
     const logs: (FolderIndexLog | FolderLog)[] = [this.index];
     for (const opening of this.writers.values()) {
       const log = await opening.catch(() => undefined);
       if (log) logs.push(log);
     }
-    await Promise.all(
-      logs.map((log) => log.reconcile().catch((e: Error) => this.deps.log?.warn('mailbox.reconcile.failed', { user: this.user.address, log: log.address.name, error: e.message }))),
-    );
+    return logs;
+  }
+
+  /** Settle a fork left at the newest sequence of each open log (LogWriter.settleForks); failures are logged. */
+  async settleForks(): Promise<void> {
+    for (const log of await this.openLogs()) {
+      await log.settleForks().catch((e: Error) => this.deps.log?.warn('mailbox.fork.settle.failed', { user: this.user.address, log: log.address.name, error: e.message }));
+    }
   }
 
   release(): void {

@@ -229,18 +229,20 @@ export class ReplicaManagerService {
       const page = await store.scanObjects(all, { afterId, limit: STORAGE_BATCH_IDS_MAX });
       for (const o of page) {
         const versions = new Map<number, Set<string>>();
+        let name = '';
         let held = 0;
         for (const node of (await this.locate(o.id, 0)).slice(0, k)) {
           const r = await this.peers.request(node, ObjectGet, { objectId: o.id }, ObjectData, this.timings.requestTimeoutMs);
           if (!r.ok || !r.body.found || !r.body.object) continue;
           held++;
           const v = r.body.object;
+          name = v.name;
           const set = versions.get(v.seq) ?? new Set<string>();
           set.add(versionHash(v).toString('hex'));
           versions.set(v.seq, set);
         }
         if (held < k) underReplicated.push(o.id);
-        for (const [seq, hashes] of versions) if (hashes.size > 1) forks.push(`object ${o.id.slice(0, 16)} has ${hashes.size} versions at seq ${seq}`);
+        for (const [seq, hashes] of versions) if (hashes.size > 1) forks.push(`object ${o.id.slice(0, 16)} (${name}) has ${hashes.size} versions at seq ${seq}`);
       }
       if (page.length < STORAGE_BATCH_IDS_MAX) break;
       afterId = page[page.length - 1]!.id;

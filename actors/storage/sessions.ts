@@ -50,7 +50,7 @@ export type ReadAnswer<T> = { kind: 'got'; value: T; rank: number } | { kind: 'm
 export function runRead<T>(
   opts: { candidates: readonly string[]; mode: ReadMode; attemptsMax: number },
   ask: (node: string) => Promise<ReadAnswer<T>>,
-): Promise<{ value?: T; outcome: ReadOutcome }> {
+): Promise<{ value?: T; outcome: ReadOutcome; all: T[] }> {
   const values = new Map<string, T>();
   return new Promise((resolve) => {
     let state: ReadState;
@@ -58,7 +58,7 @@ export function runRead<T>(
       for (const effect of effects) {
         if (effect.type === 'settle') {
           const outcome = effect.outcome;
-          resolve({ ...(outcome.from !== undefined ? { value: values.get(outcome.from) } : {}), outcome });
+          resolve({ ...(outcome.from !== undefined ? { value: values.get(outcome.from) } : {}), outcome, all: [...values.values()] });
         } else
           void ask(effect.node).then((answer) => {
             let reported: QuorumReadAnswer;

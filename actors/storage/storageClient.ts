@@ -10,7 +10,7 @@ import { STORAGE_BATCH_IDS_MAX, type StorageTimings } from '../../protocol/limit
 import { BlockData, BlockGet, BlockPut, ObjectData, ObjectGet, ObjectPut, ObjectPutReply, Refresh, StorageReply } from '../../protocol/storage';
 import type { ObjectPutResult, PutOptions, StorageApi } from '../../storage/api';
 import { type BlockRef, type DataSource, type MailSegment, readBlockData, readBlocks, type WriteOptions, writeBlocks, writeMailLayout } from '../../storage/blocks';
-import { checkSignedObject, type SignedObject, versionHash } from '../../storage/signedObject';
+import { checkSignedObject, rankVersions, type SignedObject, versionHash } from '../../storage/signedObject';
 import { majority } from '../../overlay/placement';
 import type { Peers } from './peers';
 import { runRead, runWrite, type WriteAnswer } from './sessions';
@@ -168,6 +168,17 @@ export class StorageClient implements StorageApi {
    */
   getObject(objectId: string): Promise<SignedObject | undefined> {
     return this.timed('getObject', () => this.newestObject(objectId));
+  }
+
+  getObjectVersions(objectId: string): Promise<SignedObject[]> {
+    return this.timed('getObject', async () => {
+      const { all } = await this.readObjectFrom(objectId, (await this.deps.locate(objectId, 0)).slice(0, this.k));
+      const seen = new Set<string>();
+      return rankVersions(all, objectId).valid.filter((v) => {
+        const hash = versionHash(v).toString('hex');
+        return !seen.has(hash) && (seen.add(hash), true);
+      });
+    });
   }
 
   private async newestObject(objectId: string): Promise<SignedObject | undefined> {

@@ -233,6 +233,11 @@ export class LogWriter<S, Op, C, Sum> {
       return Promise.reject(new LogError('QUEUE_FULL', `log ${this.address.name} has ${this.queuedOps} operations queued; retry later`, this.address.name));
     }
     if (ops.length === 0) return Promise.resolve([]);
+    return this.enqueue(ops, encoded);
+  }
+
+  /** Queue a batch for the next round (an empty one still runs a round: supersedeOrphan's head). */
+  private enqueue(ops: readonly Op[], encoded: Uint8Array[]): Promise<Applied<C>[]> {
     return new Promise((resolve, reject) => {
       this.queue.push({ ops, encoded, resolve, reject });
       this.queuedOps += ops.length;
@@ -274,6 +279,30 @@ export class LogWriter<S, Op, C, Sum> {
   async reconcile(): Promise<void> {
     await this.refresh();
     await this.carrying;
+    await this.settleForks();
+  }
+
+  /**
+   * A fork left at the newest sequence (two writers each stored a head there, on replicas that did not
+   * overlap while views were split; nobody wrote since) is settled here: every other version at that
+   * sequence is opened and what it holds carried over (as after any fork), and if that carried nothing,
+   * one more head with no new operations is stored on top, which repair then carries over every
+   * replica of the fork (it is newer). No replica may drop a version at one sequence by itself: only
+   * its owner can merge what it holds. Returns how many other versions were found.
+   */
+  async settleForks(): Promise<number> {
+    const versions = (await this.deps.storage.getObjectVersions?.(this.address.objectId)) ?? [];
+    const top = versions[0]?.seq;
+    const atTop = versions.filter((v) => v.seq === top);
+    if (atTop.length < 2) return 0;
+    for (const v of atTop) if (!this.head || !versionHash(v).equals(versionHash(this.head))) await this.refresh(v);
+    await this.carrying;
+    if (this.seq === top) {
+      // Nothing carried: bury the fork under an empty head (supersedeOrphan writes it in the next round).
+      this.orphanSeq = top;
+      await this.enqueue([], []);
+    }
+    return atTop.length - 1;
   }
 
   /** This handle is no longer cached by its owner: appends already queued are still written. */
@@ -410,8 +439,8 @@ export class LogWriter<S, Op, C, Sum> {
     this.revert(trial.effective);
     if (ops.length === 0) {
       this.batch = [];
+      await this.supersedeOrphan(); // before answering: settleForks waits for its empty head
       batch.forEach((r, i) => r.resolve(trial.results[i]!));
-      await this.supersedeOrphan();
       return 'nothing';
     }
     const outcome = await this.storeHead(ops, summary, stateBytes);

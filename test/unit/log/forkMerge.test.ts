@@ -9,7 +9,7 @@ import { MemoryStorage } from '../../../storage/memoryStorage';
 import { LogWriter } from '../../../storage/log/logWriter';
 import { logAddressFor } from '../../../storage/log/logAddress';
 import { messagesModel } from '../../../storage/messages/messagesModel';
-import { decidePut, type SignedObject } from '../../../storage/signedObject';
+import { decidePut, rankVersions, type SignedObject, versionHash } from '../../../storage/signedObject';
 import { depsFor, insertFor, testOwner } from './logFixtures';
 
 const FOLDER = 'f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0';
@@ -38,6 +38,8 @@ class Partition {
           };
         }
         if (prop === 'getObject') return async (id: string) => heads().get(id);
+        // What a writer reading every replica sees: after the heal, each side's version.
+        if (prop === 'getObjectVersions') return async (id: string) => this.versions(id);
         const value = Reflect.get(target, prop, receiver) as unknown;
         return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
       },
@@ -55,6 +57,22 @@ class Partition {
     for (const [id, v] of b) {
       const mine = a.get(id);
       if (!mine || v.seq > mine.seq) a.set(id, v);
+    }
+  }
+
+  /** Every distinct version the two sides' replicas hold, as readers rank them. */
+  versions(id: string): SignedObject[] {
+    const all = this.cut ? [this.heads[0].get(id)] : [this.heads[0].get(id), this.heads[1].get(id)];
+    return rankVersions(all).valid.filter((v, i, vs) => vs.findIndex((w) => versionHash(w).equals(versionHash(v))) === i);
+  }
+
+  /** Repair after the heal: each replica takes the other's version when it is newer. */
+  repair(): void {
+    const [a, b] = this.heads;
+    for (const id of new Set([...a.keys(), ...b.keys()])) {
+      const [va, vb] = [a.get(id), b.get(id)];
+      if (vb && (!va || vb.seq > va.seq)) a.set(id, vb);
+      else if (va && (!vb || va.seq > vb.seq)) b.set(id, va);
     }
   }
 
@@ -132,6 +150,41 @@ describe('a log written on both sides of a partition', () => {
     await expect.poll(() => keysOf(home)).toEqual(['n:away-a', 'n:before-1', 'n:before-2', 'n:before-3', 'n:home-a']);
     expect(await away.refresh()).toBe('reloaded');
     await expect.poll(() => keysOf(away)).toEqual(keysOf(home));
+  });
+
+  it('a fork at one sequence that nobody writes on again is settled at reconcile: one newer head holding both', async () => {
+    const p = new Partition();
+    const { home, away } = await pair(p);
+    p.split();
+    await home.append([insertFor(10, 'n:home-a')]);
+    await away.append([insertFor(20, 'n:away-a')]);
+    away.close(); // the far side's session ended; nobody writes this log again
+    p.heal();
+    const id = home.address.objectId;
+    expect(p.versions(id)).toHaveLength(2);
+    await home.reconcile();
+    p.repair();
+    expect(p.versions(id)).toHaveLength(1);
+    expect(p.versions(id)[0]!.seq).toBe(home.seq);
+    expect(keysOf(home)).toEqual(['n:away-a', 'n:before-1', 'n:before-2', 'n:before-3', 'n:home-a']);
+  });
+
+  it('a fork at one sequence whose branches hold the same entries is buried under an empty head', async () => {
+    const p = new Partition();
+    const { home, away, forks } = await pair(p);
+    p.split();
+    await home.append([insertFor(10, 'n:both')]); // one notification delivered on both sides
+    await away.append([insertFor(10, 'n:both')]);
+    away.close();
+    p.heal();
+    const id = home.address.objectId;
+    const seq = home.seq;
+    expect(p.versions(id)).toHaveLength(2);
+    expect(await home.settleForks()).toBe(1);
+    expect(forks).toEqual([]); // the same entries on both: nothing to carry
+    p.repair();
+    expect(p.versions(id).map((v) => v.seq)).toEqual([seq + 1]);
+    expect(await home.settleForks()).toBe(0);
   });
 
   it('a stale replica of our own history, or a head we extend, merges nothing', async () => {
