@@ -184,6 +184,15 @@ export function rankVersions(versions: readonly (SignedObject | undefined)[], ex
   return { valid: valid.map((v) => v.version), rejected };
 }
 
+/** The versions that verify, each once (replicas holding the same version count once), in rankVersions' order. */
+export function distinctVersions(versions: readonly (SignedObject | undefined)[], expectedObjectId?: string): SignedObject[] {
+  const seen = new Set<string>();
+  return rankVersions(versions, expectedObjectId).valid.filter((v) => {
+    const hash = versionHash(v).toString('hex');
+    return !seen.has(hash) && (seen.add(hash), true);
+  });
+}
+
 /** The highest-sequence version that verifies, skipping forged or malformed ones; undefined if none does. */
 export const pickNewest = (versions: readonly (SignedObject | undefined)[], expectedObjectId?: string): SignedObject | undefined =>
   rankVersions(versions, expectedObjectId).valid[0];

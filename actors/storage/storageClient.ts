@@ -10,7 +10,7 @@ import { STORAGE_BATCH_IDS_MAX, type StorageTimings } from '../../protocol/limit
 import { BlockData, BlockGet, BlockPut, ObjectData, ObjectGet, ObjectPut, ObjectPutReply, Refresh, StorageReply } from '../../protocol/storage';
 import type { ObjectPutResult, PutOptions, StorageApi } from '../../storage/api';
 import { type BlockRef, type DataSource, type MailSegment, readBlockData, readBlocks, type WriteOptions, writeBlocks, writeMailLayout } from '../../storage/blocks';
-import { checkSignedObject, rankVersions, type SignedObject, versionHash } from '../../storage/signedObject';
+import { checkSignedObject, distinctVersions, type SignedObject, versionHash } from '../../storage/signedObject';
 import { majority } from '../../overlay/placement';
 import type { Peers } from './peers';
 import { runRead, runWrite, type WriteAnswer } from './sessions';
@@ -173,11 +173,7 @@ export class StorageClient implements StorageApi {
   getObjectVersions(objectId: string): Promise<SignedObject[]> {
     return this.timed('getObject', async () => {
       const { all } = await this.readObjectFrom(objectId, (await this.deps.locate(objectId, 0)).slice(0, this.k));
-      const seen = new Set<string>();
-      return rankVersions(all, objectId).valid.filter((v) => {
-        const hash = versionHash(v).toString('hex');
-        return !seen.has(hash) && (seen.add(hash), true);
-      });
+      return distinctVersions(all, objectId);
     });
   }
 

@@ -9,7 +9,7 @@ import { MemoryStorage } from '../../../storage/memoryStorage';
 import { LogWriter } from '../../../storage/log/logWriter';
 import { logAddressFor } from '../../../storage/log/logAddress';
 import { messagesModel } from '../../../storage/messages/messagesModel';
-import { decidePut, rankVersions, type SignedObject, versionHash } from '../../../storage/signedObject';
+import { decidePut, distinctVersions, type SignedObject } from '../../../storage/signedObject';
 import { depsFor, insertFor, testOwner } from './logFixtures';
 
 const FOLDER = 'f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0';
@@ -63,7 +63,7 @@ class Partition {
   /** Every distinct version the two sides' replicas hold, as readers rank them. */
   versions(id: string): SignedObject[] {
     const all = this.cut ? [this.heads[0].get(id)] : [this.heads[0].get(id), this.heads[1].get(id)];
-    return rankVersions(all).valid.filter((v, i, vs) => vs.findIndex((w) => versionHash(w).equals(versionHash(v))) === i);
+    return distinctVersions(all);
   }
 
   /** Repair after the heal: each replica takes the other's version when it is newer. */
