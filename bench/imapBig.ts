@@ -58,6 +58,7 @@ class RawClient {
   static connect(port: number): Promise<RawClient> {
     return new Promise((resolve, reject) => {
       const socket = net.connect(port, '127.0.0.1', () => resolve(new RawClient(socket)));
+      socket.setNoDelay(true); // a command's reply and our next command must not wait for a delayed ACK
       socket.once('error', reject);
     });
   }
