@@ -9,14 +9,14 @@
 // (the connection closed) simply ignores it.
 import type { AnyActorRef } from 'xstate';
 
-export function workEffect<I, O>(name: string, run: (input: I) => Promise<O>) {
+export function workEffect<I, O>(name: string, run: (input: I, self: AnyActorRef) => Promise<O>) {
   return ({ self }: { self: AnyActorRef }, input: I): void => {
     const answer = (event: { type: string; output?: O; error?: unknown }) => {
       if (self.getSnapshot().status === 'active') self.send(event);
     };
     let started: Promise<O>;
     try {
-      started = run(input);
+      started = run(input, self);
     } catch (error) {
       started = Promise.reject(error);
     }
