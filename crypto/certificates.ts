@@ -3,10 +3,10 @@
 import { ErrorCodes } from '../protocol/errors';
 import { canonicalBytes } from '../protocol/frame';
 import type { MemberCertificate, NodeCertificate, OperatorCertificate, OperatorRole, UserCertificate } from '../protocol/identity';
-import { NODE_CERT_VALIDITY_MS, OPERATOR_CERT_VALIDITY_MS } from '../protocol/limits';
+import { NODE_CERT_VALIDITY_MS, OPERATOR_CERT_VALIDITY_MS, VERIFIED_USER_CERTS_MAX } from '../protocol/limits';
 import { HashDomain, SignatureDomain } from './domains';
 import { blake2bHex, nodeIdOf, ringIdOf, userIdOf } from './hash';
-import { sign, signingKeyPairFromSeed, type SigningKeyPair, verify } from './sign';
+import { sign, signedBytes, signingKeyPairFromSeed, type SigningKeyPair, verify } from './sign';
 import { verifySync } from './verifySync';
 
 /** What every member of a ring needs to know about the ring's CA. */
@@ -151,6 +151,25 @@ export async function issueUserCertificate(
   return { ...body, signature: await sign(SignatureDomain.userCertificate, userFields(body), ca.caSecretKey) };
 }
 
+/**
+ * Signed bytes of user certificates that verified, by signature and CA key. A hit needs the very same
+ * bytes: the signature alone would let a forger reuse it on other fields. (Every notification and
+ * storage insert carries its user's certificate: a third of a mail node's Ed25519 verifications were
+ * of certificates it had verified before.)
+ */
+const verifiedUserCerts = new Map<string, Uint8Array>();
+
+async function verifyUserCertSignature(cert: UserCertificate, caPublicKey: Uint8Array): Promise<boolean> {
+  const bytes = signedBytes(SignatureDomain.userCertificate, userFields(cert));
+  const key = Buffer.from(cert.signature).toString('hex') + Buffer.from(caPublicKey).toString('hex');
+  const known = verifiedUserCerts.get(key);
+  if (known && Buffer.compare(known, bytes) === 0) return true;
+  if (!(await verify(SignatureDomain.userCertificate, userFields(cert), cert.signature, caPublicKey))) return false;
+  if (verifiedUserCerts.size >= VERIFIED_USER_CERTS_MAX) verifiedUserCerts.delete(verifiedUserCerts.keys().next().value!);
+  verifiedUserCerts.set(key, bytes);
+  return true;
+}
+
 /** Is this a currently valid certificate of a user of `trust`'s organisation? */
 export async function verifyUserCertificate(cert: UserCertificate, trust: RingTrust, nowMs: number): Promise<CertCheck> {
   const who = `user ${cert.address}`;
@@ -159,7 +178,7 @@ export async function verifyUserCertificate(cert: UserCertificate, trust: RingTr
     return { ok: false, code: ErrorCodes.WRONG_RING, reason: `${who} is certified for ${cert.org}, not for ${trust.org}` };
   if (domain !== cert.org) return { ok: false, code: ErrorCodes.CERT_INVALID, reason: `${who}: address is not in ${cert.org}` };
   if (userIdOf(cert.address) !== cert.userId) return { ok: false, code: ErrorCodes.CERT_INVALID, reason: `${who}: user id is not the hash of the address` };
-  if (!(await verify(SignatureDomain.userCertificate, userFields(cert), cert.signature, trust.caPublicKey)))
+  if (!(await verifyUserCertSignature(cert, trust.caPublicKey)))
     return { ok: false, code: ErrorCodes.CERT_INVALID, reason: `${who}: certificate does not verify against the CA of ${trust.org}` };
   if (nowMs < cert.issuedAtMs || nowMs >= cert.expiresAtMs)
     return { ok: false, code: ErrorCodes.CERT_EXPIRED, reason: `${who}: certificate is not valid now (expired or not yet valid)` };

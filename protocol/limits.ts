@@ -22,6 +22,11 @@ export const NODE_CERT_VALIDITY_MS = 365 * 24 * 3600 * 1000;
 export const NODE_CERT_BYTES_MAX = FIELD_CHARS_MAX + 512;
 /** Operator certificates (the `post` command's key) likewise; `post ca operator --days N` issues shorter ones. */
 export const OPERATOR_CERT_VALIDITY_MS = 365 * 24 * 3600 * 1000;
+/**
+ * User certificates whose CA signature a process remembers having verified (oldest forgotten first):
+ * every notification and storage insert carries one, and a busy node sees the same few hundred.
+ */
+export const VERIFIED_USER_CERTS_MAX = 4096;
 
 // ---- overlay (Pastry) --------------------------------------------------------------------------
 /** b: bits per routing digit (hex digits). */

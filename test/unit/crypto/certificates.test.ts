@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { createCertificateAuthority, issueNodeCertificate, verifyNodeCertificate } from '../../../crypto/certificates';
+import { createCertificateAuthority, issueNodeCertificate, issueUserCertificate, verifyNodeCertificate, verifyUserCertificate } from '../../../crypto/certificates';
 import { nodeIdOf, ringIdOf } from '../../../crypto/hash';
 import { signingKeyPairFromSeed, sign, verify } from '../../../crypto/sign';
 import { SignatureDomain } from '../../../crypto/domains';
@@ -50,5 +50,19 @@ describe('identity', () => {
     expect(await verify(SignatureDomain.nodeCertificate, ['x', 1], sig, kp.publicKey)).toBe(true);
     expect(await verify(SignatureDomain.userCertificate, ['x', 1], sig, kp.publicKey)).toBe(false);
     expect(await verify(SignatureDomain.nodeCertificate, ['x', 2], sig, kp.publicKey)).toBe(false);
+  });
+
+  test('a user certificate verified before is still checked whole: its signature on other fields, another CA or a later expiry are refused', async () => {
+    const ca = await createCertificateAuthority('lab.example', seed(9));
+    const kp = await signingKeyPairFromSeed(seed(5));
+    const cert = await issueUserCertificate(ca, { address: 'ann@lab.example', signingKey: kp.publicKey, boxKey: new Uint8Array(32).fill(7) }, { nowMs: now, validityMs: 1000 });
+    // Twice: the second answer may come from the remembered verification.
+    expect(await verifyUserCertificate(cert, ca, now)).toEqual({ ok: true });
+    expect(await verifyUserCertificate(cert, ca, now)).toEqual({ ok: true });
+    expect(await verifyUserCertificate({ ...cert, boxKey: new Uint8Array(32).fill(8) }, ca, now)).toMatchObject({ ok: false, code: 'CERT_INVALID' });
+    expect(await verifyUserCertificate({ ...cert, expiresAtMs: cert.expiresAtMs + 1 }, ca, now)).toMatchObject({ ok: false, code: 'CERT_INVALID' });
+    const rogue = await createCertificateAuthority('lab.example', seed(10));
+    expect(await verifyUserCertificate(cert, rogue, now)).toMatchObject({ ok: false, code: 'CERT_INVALID' });
+    expect(await verifyUserCertificate(cert, ca, now + 5000)).toMatchObject({ ok: false, code: 'CERT_EXPIRED' });
   });
 });
