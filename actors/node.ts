@@ -527,6 +527,7 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
         log: d.resolve<Log>(Tokens.Log).child({ actor: 'mailGateway' }),
         mailQuotaBytes: identity.mailQuotaBytesPerUser ?? MAIL_QUOTA_BYTES_PER_USER_DEFAULT,
         // A user active here but hosted elsewhere gets their mail delivered here too (issue 13).
+        hosts: (address) => d.resolve(UserHost).users.has(address),
         presence: { opened: (user) => d.resolve(UserHost).visit(user), released: (address) => d.resolve(UserHost).leave(address) },
       });
     }),

@@ -336,6 +336,12 @@ export const MAILBOX_OPEN_FOLDERS_MAX = 64;
  * long is re-read in the background when a command uses it (notices can be lost).
  */
 export const MAILBOX_FRESH_MS = 30_000;
+/**
+ * The same bound for a user this node does not host (a session away from home): the mail it shows was
+ * most often written by another node (the home, a standby), so it learns of it only by notice or re-read.
+ * Watched (selected) folders are re-read at least this often while a session lasts, IDLE included.
+ */
+export const MAILBOX_VISITOR_FRESH_MS = 5_000;
 /** A user's keys and open folders stay on a node this long after their last session closes (clients reconnect). */
 export const MAILBOX_LINGER_MS = 5 * 60_000;
 /** A node forgets a login (keys and password verifier) unused this long, unless it hosts the user. */
@@ -366,6 +372,12 @@ export const NOTIFY_ENVELOPE_AGE_MAX_MS = 30 * 24 * 3600 * 1000;
 export const NOTIFY_CLOCK_SKEW_MS = 10 * 60 * 1000;
 /** The recipient's node pulls its drops this often as well (a safety net under live push). */
 export const NOTIFY_PULL_INTERVAL_MS = 60_000;
+/**
+ * A node delivering for a visiting user (a session away from the home node, or a standby standing in)
+ * pulls this often: there the push may be the only other path, and a lost one must not hide mail for
+ * a minute (issue 13: new mail shows within seconds on a login elsewhere).
+ */
+export const NOTIFY_VISITOR_PULL_INTERVAL_MS = 5_000;
 /** After a delivery that failed for now (or receipts that did not reach the drop), the drop is pulled again this soon. */
 export const NOTIFY_RETRY_MS = 2_000;
 /** Largest notification in a drop: a sealed reference plus envelope, never message content. */

@@ -48,6 +48,8 @@ export interface PostMailboxOptions {
   readonly logins?: LoginCache;
   /** The organisation's per-user mail storage limit, reported by IMAP QUOTA; none when absent. */
   readonly mailQuotaBytes?: number;
+  /** Whether this node hosts the user (UserHost); a user it does not is kept fresher (MAILBOX_VISITOR_FRESH_MS). */
+  readonly hosts?: (address: string) => boolean;
   /** A user's mailbox opened on this node (a session, a hosted user, an SMTP login) and, later, was released. */
   readonly presence?: { opened(user: UnlockedUser): void; released(address: string): void };
 }
@@ -81,6 +83,7 @@ export class PostMailbox {
       ...(options.logRegistry ? { logRegistry: options.logRegistry } : {}),
       ...(options.log ? { log: options.log } : {}),
       ...(options.mailQuotaBytes !== undefined ? { mailQuotaBytes: options.mailQuotaBytes } : {}),
+      ...(options.hosts ? { hosts: options.hosts } : {}),
     };
   }
 

@@ -5,15 +5,17 @@
 // through the HeadWatch port; a notice about a newer head (another device wrote it) makes the log catch
 // up, and its changes reach the watchers. Commands therefore answer from memory, with no read of the
 // ring (issue 11). Notices may be lost: a log not confirmed against storage for MAILBOX_FRESH_MS is
-// re-read in the background when a command uses it (SELECT, STATUS, LIST), and what that finds reaches
-// the sessions as untagged updates; a write that loses its compare-and-swap catches up by itself.
+// re-read in the background when a command uses it (SELECT, STATUS, LIST) and, while a session watches
+// its folder, by a timer (IDLE sends no commands); what that finds reaches the sessions as untagged
+// updates; a write that loses its compare-and-swap catches up by itself. A user the node does not host
+// (a session away from home) gets the shorter MAILBOX_VISITOR_FRESH_MS: its mail is written elsewhere.
 //
 // Ordering duty: a folder's watchers hear each change after its head is stored, in modseq order,
 // whether this node or another device made it.
 import type { FolderChange } from '../../mail/backend';
 import { MailBackendError } from '../../mail/backend';
-import type { Clock, Log, Random } from '../../infra/ports';
-import { MAILBOX_FRESH_MS, MAILBOX_OPEN_FOLDERS_MAX } from '../../protocol/limits';
+import type { Clock, Log, Random, TimerHandle } from '../../infra/ports';
+import { MAILBOX_FRESH_MS, MAILBOX_OPEN_FOLDERS_MAX, MAILBOX_VISITOR_FRESH_MS } from '../../protocol/limits';
 import type { StorageApi } from '../../storage/api';
 import { diffFolderStates, eventsOfChange } from '../../storage/folders/folderEvents';
 import type { FolderIndexState } from '../../storage/folders/folderIndexModel';
@@ -40,6 +42,8 @@ export interface MailboxDeps {
   readonly log?: Log;
   /** The organisation's per-user mail storage limit (IMAP QUOTA); none when absent. */
   readonly mailQuotaBytes?: number;
+  /** Whether this node hosts the user; a user it does not (a session away from home) is kept fresher. */
+  readonly hosts?: (address: string) => boolean;
 }
 
 type Watcher = (change: FolderChange) => void;
@@ -61,6 +65,9 @@ export class UserMailbox {
   /** \Recent: the highest UID some session of this node claimed, per folder id (node-local, like IMAP's notion). */
   readonly recentWatermarks = new Map<string, number>();
   sessions = 0;
+  /** Re-reads the watched folders that went unconfirmed too long (see keepWatchedFresh). */
+  private freshnessTimer: TimerHandle | undefined;
+  private released = false;
   /** Storage as this user: message data and logs. */
   readonly storage: StorageApi;
 
@@ -90,10 +97,18 @@ export class UserMailbox {
       .catch((e: Error) => this.deps.log?.warn('mailbox.refresh.failed', { user: this.user.address, log: log.address.name, error: e.message }));
   }
 
+  /**
+   * How long a log may go unconfirmed here: MAILBOX_FRESH_MS, or MAILBOX_VISITOR_FRESH_MS where the node
+   * does not host the user (the home or a standby writes most of its mail, known here only by notice).
+   */
+  private freshMs(): number {
+    return this.deps.hosts && !this.deps.hosts(this.user.address) ? MAILBOX_VISITOR_FRESH_MS : MAILBOX_FRESH_MS;
+  }
+
   /** Re-read a log in the background when it has not been confirmed against storage lately. */
   private keepFresh(log: FolderIndexLog | FolderLog): void {
     const at = this.confirmedAtMs.get(log.address.objectId) ?? 0;
-    if (this.deps.clock.now() - at < MAILBOX_FRESH_MS) return;
+    if (this.deps.clock.now() - at < this.freshMs()) return;
     this.confirm(log); // one background read at a time per log
     void (log as FolderLog)
       .refresh()
@@ -102,6 +117,20 @@ export class UserMailbox {
         this.confirmedAtMs.delete(log.address.objectId);
         this.deps.log?.warn('mailbox.refresh.failed', { user: this.user.address, log: log.address.name, error: e.message });
       });
+  }
+
+  /**
+   * While some session watches a folder (selected, IDLE or not), its log is re-read when unconfirmed for
+   * the fresh bound, checked every half bound: a lost notice delays what another node wrote by at most
+   * about 1.5 bounds, even for a client that sends no commands.
+   */
+  private keepWatchedFresh(): void {
+    if (this.freshnessTimer !== undefined || this.released || this.watchers.size === 0) return;
+    this.freshnessTimer = this.deps.clock.setTimeout(() => {
+      this.freshnessTimer = undefined;
+      for (const folderId of this.watchers.keys()) void this.writers.get(folderId)?.then((log) => this.keepFresh(log), () => undefined);
+      this.keepWatchedFresh();
+    }, this.freshMs() / 2);
   }
 
   /** The folder index, as this node knows it (LIST); re-read in the background when not confirmed lately. */
@@ -284,6 +313,7 @@ export class UserMailbox {
     set.add(watcher);
     // Open (and watch) the log now, so changes from now on reach the watcher.
     void this.folder(entry).catch(() => undefined);
+    this.keepWatchedFresh();
     return () => {
       set.delete(watcher);
       if (set.size === 0 && this.watchers.get(entry.folderId) === set) this.watchers.delete(entry.folderId);
@@ -319,6 +349,9 @@ export class UserMailbox {
   }
 
   release(): void {
+    this.released = true;
+    this.deps.clock.clearTimeout(this.freshnessTimer);
+    this.freshnessTimer = undefined;
     for (const s of this.headSubscriptions) s.unsubscribe();
     for (const folderId of [...this.writers.keys()]) this.closeWriter(folderId);
     for (const s of this.folderSubscriptions.values()) s.unsubscribe();

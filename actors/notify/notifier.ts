@@ -17,7 +17,7 @@ import { majority } from '../../overlay/placement';
 import { ErrorCodes, PostError } from '../../protocol/errors';
 import { decodeFrame } from '../../protocol/frame';
 import type { UserCertificate } from '../../protocol/identity';
-import { NOTIFY_PULL_PAGE_MAX, type StorageTimings } from '../../protocol/limits';
+import { NOTIFY_PULL_INTERVAL_MS, NOTIFY_PULL_PAGE_MAX, type StorageTimings } from '../../protocol/limits';
 import { DropAck, DropList, DropListReply, DropPut, DropPutReply, type Envelope, InboxPush } from '../../protocol/notify';
 import { subjects } from '../../protocol/subjects';
 import type { Metrics } from '../metrics';
@@ -72,7 +72,7 @@ export type { DeliveryOutcome };
 export type Deliver = (n: Notification) => Promise<DeliveryOutcome>;
 
 export interface RecipientHandle {
-  /** Pull everything pending now (also done on start, on reconnect and every NOTIFY_PULL_INTERVAL_MS); how many were new. */
+  /** Pull everything pending now (also done on start, on reconnect and every pull interval); how many were new. */
   pull(): Promise<number>;
   stop(): void;
 }
@@ -127,9 +127,12 @@ export class Notifier {
     for (const receiver of this.receivers.values()) service.receive(receiver);
   }
 
-  /** Start receiving for a hosted user: live push, pulls, delivery, receipts, by whichever notifier service runs. */
-  receive(user: Recipient, deliver: Deliver): RecipientHandle {
-    const receiver: Receiver = { user, deliver };
+  /**
+   * Start receiving for a user: live push, pulls (every `pullIntervalMs`, NOTIFY_PULL_INTERVAL_MS by
+   * default), delivery, receipts, by whichever notifier service runs.
+   */
+  receive(user: Recipient, deliver: Deliver, opts: { pullIntervalMs?: number } = {}): RecipientHandle {
+    const receiver: Receiver = { user, deliver, pullIntervalMs: opts.pullIntervalMs ?? NOTIFY_PULL_INTERVAL_MS };
     const userId = user.cert.userId;
     this.receivers.set(userId, receiver);
     this.service?.receive(receiver);
@@ -148,6 +151,8 @@ export class Notifier {
 export interface Receiver {
   readonly user: Recipient;
   readonly deliver: Deliver;
+  /** The drop is pulled this often besides the live push. */
+  readonly pullIntervalMs: number;
 }
 
 /**
@@ -188,7 +193,7 @@ export class NotifierService {
     if (this.retired) return;
     const userId = receiver.user.cert.userId;
     this.inboxes.get(userId)?.stop();
-    const inbox = new Inbox(this.deps, receiver.user, receiver.deliver, (actor) => {
+    const inbox = new Inbox(this.deps, receiver, (actor) => {
       if (this.inboxes.get(userId) === inbox) this.inboxes.delete(userId);
       // Only its own actor: a newer inbox of the same user has the same id.
       if (actor && childOf(this.ref, inbox.actorId) === actor) this.ref!.send({ type: 'RELEASE', id: inbox.actorId });
@@ -238,10 +243,10 @@ class Inbox {
 
   constructor(
     private readonly deps: NotifierDeps,
-    private readonly user: Recipient,
-    private readonly deliver: Deliver,
+    private readonly receiver: Receiver,
     private readonly release: (actor: AnyActorRef | undefined) => void,
   ) {
+    const user = receiver.user;
     this.dropId = dropIdOf(user.cert.userId);
     this.actorId = `inbox:${user.cert.address}`;
     this.log = deps.log.child({ actor: 'notifier', user: user.cert.address });
@@ -264,6 +269,7 @@ class Inbox {
   /** The inbox actor's logic: the machine with this user's effects. */
   logic() {
     return inboxMachine.provide({
+      delays: { pullInterval: this.receiver.pullIntervalMs },
       actors: {
         pullDrop: fromPromise(async () => {
           try {
@@ -332,17 +338,17 @@ class Inbox {
       this.log.warn('notify.undeliverable', { entryId, from: e.from, why: check.ok ? 'entry id does not match' : check.message });
       return 'undeliverable';
     }
-    if (e.toUserId !== this.user.cert.userId) {
+    if (e.toUserId !== this.receiver.user.cert.userId) {
       this.log.warn('notify.undeliverable', { entryId, from: e.from, why: 'addressed to someone else' });
       return 'undeliverable';
     }
-    const payload = openSealed(e.sealed, this.user.box);
+    const payload = openSealed(e.sealed, this.receiver.user.box);
     if (!payload) {
       this.log.warn('notify.undeliverable', { entryId, from: e.from, why: 'not sealed to this user\'s key' });
       return 'undeliverable';
     }
     try {
-      const outcome = await this.deliver({ entryId, from: e.from, fromCert: e.fromCert, timeMs: e.timeMs, payload });
+      const outcome = await this.receiver.deliver({ entryId, from: e.from, fromCert: e.fromCert, timeMs: e.timeMs, payload });
       if (outcome === 'delivered') {
         this.deps.metrics.inc('post_notify_delivered_total', 'Notifications delivered to a hosted user');
         this.deps.metrics.observe('post_notify_latency_ms', 'From a notification\'s send time to its delivery', Math.max(0, this.deps.clock.now() - e.timeMs));
@@ -357,7 +363,7 @@ class Inbox {
   /** A signed receipt to every replica of the drop: they remove the entries and keep tombstones. */
   private async acknowledge(entryIds: string[], outcome: 'delivered' | 'undeliverable'): Promise<void> {
     const r = { dropId: this.dropId, entryIds, outcome, timeMs: Math.floor(this.deps.clock.now()) };
-    const receipt = { ...r, recipientCert: this.user.cert, signature: await signReceipt(r, this.user.signingSecretKey) };
+    const receipt = { ...r, recipientCert: this.receiver.user.cert, signature: await signReceipt(r, this.receiver.user.signingSecretKey) };
     const replicas = (await this.deps.locate(this.dropId, 0)).slice(0, this.deps.replicationFactor);
     await Promise.all(
       replicas.map(async (node) => {

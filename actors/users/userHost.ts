@@ -11,7 +11,7 @@ import type { Clock, Log, Random } from '../../infra/ports';
 import { appPayloadCodec, hostedUserCodec, MAIL_APP, mailBodyCodec, MESSAGE_APP, messageBodyCodec } from '../../protocol/apps';
 import { ErrorCodes, PostError } from '../../protocol/errors';
 import { canonicalBytes } from '../../protocol/frame';
-import { DIRECTORY_CACHE_ENTRIES_MAX, DIRECTORY_CACHE_MS, MESSAGES_LOG_ITEMS_MAX, USER_UNLOCK_RETRY_MS } from '../../protocol/limits';
+import { DIRECTORY_CACHE_ENTRIES_MAX, DIRECTORY_CACHE_MS, MESSAGES_LOG_ITEMS_MAX, NOTIFY_PULL_INTERVAL_MS, NOTIFY_VISITOR_PULL_INTERVAL_MS, USER_UNLOCK_RETRY_MS } from '../../protocol/limits';
 import { contentBlockIds } from '../../storage/leases';
 import type { StorageApi } from '../../storage/api';
 import { formatBlockRef, parseBlockRef } from '../../storage/blocks';
@@ -237,9 +237,10 @@ export class UserApp {
 
   /**
    * Receive this user's notifications on this node (push and pull, delivered and acknowledged) and,
-   * where the node hosts the user, refresh the leases of what the user references.
+   * where the node hosts the user, refresh the leases of what the user references. A visitor's drop
+   * is pulled more often (NOTIFY_VISITOR_PULL_INTERVAL_MS).
    */
-  start(opts: { refreshLeases: boolean } = { refreshLeases: true }): void {
+  start(opts: { refreshLeases: boolean; visitor?: boolean } = { refreshLeases: true }): void {
     this.inbox = this.deps.notifier.receive(
       { cert: this.user.certificate, signingSecretKey: this.user.signing.secretKey, box: this.user.box },
       async (n) => {
@@ -261,6 +262,7 @@ export class UserApp {
         }
         return outcome;
       },
+      { pullIntervalMs: opts.visitor ? NOTIFY_VISITOR_PULL_INTERVAL_MS : NOTIFY_PULL_INTERVAL_MS },
     );
     if (opts.refreshLeases) this.refreshPeriodically();
   }
@@ -382,7 +384,7 @@ export class UserHost {
     }
     const app = new UserApp(this.deps, user, this.deps.storageFor(user));
     this.visitors.set(user.address, app);
-    app.start(opts);
+    app.start({ ...opts, visitor: true });
     this.log.info('user.visiting', { user: user.address });
   }
 

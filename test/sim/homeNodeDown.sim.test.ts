@@ -11,6 +11,7 @@ import { subjectOf } from '../../scenarios/env/env';
 import { openUserSecrets } from '../../storage/users/login';
 import { sealStandbyGrants } from '../../storage/users/standbyGrants';
 import { simSeed, withSeed } from './seed';
+import { MAILBOX_VISITOR_FRESH_MS, NOTIFY_VISITOR_PULL_INTERVAL_MS } from '../../protocol/limits';
 
 function rawMail(from: string, to: string, subject: string): Buffer {
   return Buffer.from(`From: <${from}>\r\nTo: <${to}>\r\nSubject: ${subject}\r\nMessage-ID: <${subject}@sim.example>\r\n\r\n${subject}\r\n`);
@@ -84,6 +85,44 @@ describe('home node down', () => {
       await cluster.settle(homeSession.close());
       await cluster.runFor(6 * 60_000);
       expect(visited.users.status().visiting).toEqual([]);
+    });
+    await cluster.stop();
+  }, 120_000);
+});
+
+describe('home node down, pushes and head notices lost', () => {
+  test('a session on another node still shows new mail within the visitor bounds (its own pulls, re-reads of the watched INBOX), exactly once', async () => {
+    const cluster = await SimCluster.create({ seed: simSeed(41) });
+    await withSeed(cluster, async () => {
+      await cluster.addNodes(8, 50);
+      await cluster.runUntil(() => cluster.allReady(), 20_000);
+      const [aliceNode, bobHome] = [cluster.live()[0]!, cluster.live()[3]!];
+      await cluster.addUser('alice@sim.example', 'a', aliceNode);
+      await cluster.addUser('bob@sim.example', 'b', bobHome, { standbys: 2 });
+      await cluster.kill(bobHome.id);
+      // A standby takes over after its bound; bob logs in on a node that is neither home nor standby.
+      await cluster.runFor(20_000);
+      const standbys = new Set(cluster.live().filter((n) => n.users.status().visiting.includes('bob@sim.example')).map((n) => n.id));
+      const visited = cluster.live().find((n) => n.id !== aliceNode.id && !standbys.has(n.id))!;
+      const session = await cluster.settle(visited.mail.authenticator.authenticate('bob@sim.example', 'b'));
+      await cluster.settle(session.openFolder('INBOX'));
+      const changes: FolderChange[] = [];
+      session.watchFolder('INBOX', (c) => changes.push(c)); // IDLE: no command from now on
+      await cluster.runFor(2_000);
+
+      // From now on no push reaches an inbox and no head notice a reader (the soak saw such losses
+      // after NATS server restarts): whoever delivers, the session learns of it by itself.
+      const send = cluster.network.send.bind(cluster.network);
+      cluster.network.send = (from, subject, ...rest) => (/\.(inbox|head)\./.test(subject) ? undefined : send(from, subject, ...rest));
+      const sentAt = cluster.clock.now();
+      await submit(cluster, aliceNode, 'alice@sim.example', 'a', 'bob@sim.example', 'push-lost');
+      const boundMs = NOTIFY_VISITOR_PULL_INTERVAL_MS + 1.5 * MAILBOX_VISITOR_FRESH_MS + 1_000;
+      await cluster.runUntil(() => changes.some((c) => c.kind === 'added'), boundMs);
+      expect(cluster.clock.now() - sentAt).toBeLessThanOrEqual(boundMs);
+      await cluster.runFor(10_000);
+      expect((await cluster.settle(session.openFolder('INBOX'))).messages).toHaveLength(1);
+      cluster.network.send = send;
+      await cluster.settle(session.close());
     });
     await cluster.stop();
   }, 120_000);

@@ -6,12 +6,12 @@ import { describe, expect, it } from 'vitest';
 import { startImapServer } from '../../../actors/mail/imapServer';
 import type { FolderChange, MailUserSession } from '../../../mail/backend';
 import { SimRandom } from '../../../infra/sim/random';
-import { LOG_CATCH_UP_ENTRIES_MAX, LOG_PENDING_OPS_MAX, LOG_SNAPSHOT_EVERY_ENTRIES, MAILBOX_FRESH_MS } from '../../../protocol/limits';
+import { LOG_CATCH_UP_ENTRIES_MAX, LOG_PENDING_OPS_MAX, LOG_SNAPSHOT_EVERY_ENTRIES, MAILBOX_FRESH_MS, MAILBOX_VISITOR_FRESH_MS } from '../../../protocol/limits';
 import { insertOp, openFolderIndex, openFolderLog } from '../../../storage/folders/folderLogs';
 import { login } from '../../../storage/users/login';
 import { testCa, TestClock } from '../users/fixtures';
 import { memoryLog } from '../imap/testLog';
-import { wallClock } from '../imap/manualClock';
+import { ManualClock, wallClock } from '../imap/manualClock';
 import { ring, USERS } from './fixtures';
 
 const raw = (subject: string) => Buffer.from(`From: a@example.org\r\nTo: alice@lab.example\r\nSubject: ${subject}\r\n\r\nHello.\r\n`);
@@ -79,6 +79,35 @@ describe('several devices of one user', () => {
     expect((await laptop.listFolders()).map((f) => f.name)).toEqual(expect.arrayContaining(['Projects', 'Projects/2025']));
     r.headWatch.publish = publish;
     await close(phone, laptop);
+  });
+
+  it('without head notices or commands, a watched folder is re-read by a timer: within the visitor bound on a node that does not host the user, the usual bound on its home', async () => {
+    const clock = new ManualClock();
+    const r = await ring(clock);
+    const writer = await (await r.node('home', { hosts: () => true })).authenticator.authenticate(alice.username, alice.password);
+    const idleAt = async (name: string, hosted: boolean) => {
+      const session = await (await r.node(name, { hosts: () => hosted })).authenticator.authenticate(alice.username, alice.password);
+      await session.openFolder('INBOX');
+      const changes: FolderChange[] = [];
+      session.watchFolder('INBOX', (c) => changes.push(c)); // an IDLE client: no command from now on
+      return { session, changes };
+    };
+    const away = await idleAt('away', false);
+    const second = await idleAt('second-home', true);
+    r.headWatch.publish = () => undefined; // every notice lost
+    await writer.append('INBOX', raw('written at home'), [], 0);
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+    for (let waited = 0; waited <= MAILBOX_VISITOR_FRESH_MS * 1.5; waited += MAILBOX_VISITOR_FRESH_MS / 4) {
+      clock.advance(MAILBOX_VISITOR_FRESH_MS / 4);
+      await settle();
+    }
+    await eventually(() => away.changes.length === 1, 'the message, on the session away from home');
+    expect(second.changes).toHaveLength(0);
+    clock.advance(MAILBOX_FRESH_MS);
+    await settle();
+    clock.advance(MAILBOX_FRESH_MS / 2);
+    await eventually(() => second.changes.length === 1, 'the message, on the home-hosted session, within 1.5 MAILBOX_FRESH_MS');
+    await close(writer, away.session, second.session);
   });
 
   it('a folder deleted or renamed on one device is gone for watchers on the other; UIDVALIDITY agrees', async () => {

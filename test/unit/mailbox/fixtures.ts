@@ -17,8 +17,11 @@ export interface Ring {
   readonly headWatch: MemoryHeadWatch;
   /** The nodes' clock (one for the ring): tests move it to age what the mailboxes confirmed. */
   readonly clock: TestClock | ManualClock;
-  /** A node ("device") of the ring: its own PostMailbox (own marks, own caches) over the shared storage. */
-  node(name: string): Promise<PostMailbox>;
+  /**
+   * A node ("device") of the ring: its own PostMailbox (own marks, own caches) over the shared storage;
+   * `hosts` says whether it hosts a user (a session away from home when not).
+   */
+  node(name: string, opts?: { hosts?: (address: string) => boolean }): Promise<PostMailbox>;
 }
 
 /** `clock`: the nodes' clock (a ManualClock runs their timers only when the test advances it). */
@@ -32,6 +35,6 @@ export async function ring(clock: TestClock | ManualClock = new TestClock()): Pr
     storage,
     headWatch,
     clock,
-    node: async (name) => new PostMailbox({ storage, trust, clock, random: new SimRandom(`node ${name}`), headWatch, mailQuotaBytes: 10_000_000 }),
+    node: async (name, opts = {}) => new PostMailbox({ storage, trust, clock, random: new SimRandom(`node ${name}`), headWatch, mailQuotaBytes: 10_000_000, ...opts }),
   };
 }
