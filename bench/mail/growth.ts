@@ -2,8 +2,10 @@
 //   folder   one folder grows 100 -> 1,000 -> 10,000 -> 100,000 messages (full mode), filled with
 //            APPENDs pipelined over several connections, or MULTIAPPEND where the server offers it
 //            (bench/mail/fill.ts; fill rate printed); at each size: SELECT,
-//            FETCH 1:* (FLAGS), STORE +FLAGS of one message, UID SEARCH SUBJECT, APPEND 4 KiB (p50/p99),
-//            the server's memory, and the memory one more session with the folder open costs.
+//            FETCH 1:* (FLAGS), STORE +FLAGS of one message, UID SEARCH SUBJECT, APPEND 4 KiB, then
+//            what a client sorting or threading a big folder asks (issue 14): UID SORT (SUBJECT),
+//            UID THREAD REFERENCES, UID SEARCH BODY (p50/p99, every answer checked), the server's
+//            memory, and the memory one more session with the folder open costs.
 //   users    a host with no users yet hosts 1 -> 10 -> 100 -> 1,000 (full mode): at each count its
 //            memory (per hosted user) and the same commands for one of them. Only where the target
 //            has such a host (POST: another node of the lab); the reference keeps nothing per user
@@ -14,9 +16,9 @@ import { randomBytes } from 'node:crypto';
 import { round } from '../stats';
 import { appendCommand, fillFolder, loggedIn, type FillResult } from './fill';
 import { measureRuns, type CommandFigures } from './measure';
-import { mailboxFlags, mailboxMessage, MAIL_DOMAIN, SUBJECT_TOPICS, subjectMatches } from './messages';
+import { bodyMatches, mailboxBodyMarker, mailboxFlags, mailboxMessage, MAIL_DOMAIN, SUBJECT_TOPICS, subjectMatches } from './messages';
 import { definePhase, type BenchSize, type Comparison } from './phase';
-import { checkFetchAll, expectOk, fetchResponses, flagsOf, ImapProtocolError, numberedResponses, quote, RawImapClient, searchResults } from './rawImap';
+import { checkFetchAll, expectOk, fetchResponses, flagsOf, ImapProtocolError, numberedResponses, quote, RawImapClient, searchResults, unitLine, untaggedNamed } from './rawImap';
 import { cpuMeter, cpuText, mib, sleep, userNamed, warnIfClientBound, type Endpoint, type Log, type MailTarget, type MailUser, type MemorySample, type SpareHost } from './target';
 
 export interface GrowthOptions {
@@ -132,6 +134,34 @@ async function timeFolderCommands(
         const i = counter.count;
         const reply = expectOk(await session.command(appendCommand(folder, mailboxFlags(i)), mailboxMessage(i, user.address, opts.messageBytes)), 'APPEND');
         counter.count++;
+        return reply.ms;
+      },
+    ],
+    // Last: they read every message (SEARCH BODY) or every header, and may be what a server fails at.
+    [
+      'UID SORT (SUBJECT)',
+      async () => {
+        const reply = expectOk(await session.command('UID SORT (SUBJECT) US-ASCII ALL'), 'UID SORT');
+        const uids = untaggedNamed(reply.untagged, 'SORT').flatMap((values) => values.slice(2).map(Number));
+        if (uids.length !== counter.count) fail('UID SORT (SUBJECT)', `${uids.length} UIDs, expected ${counter.count}`);
+        return reply.ms;
+      },
+    ],
+    [
+      'UID THREAD REFERENCES',
+      async () => {
+        const reply = expectOk(await session.command('UID THREAD REFERENCES US-ASCII ALL'), 'UID THREAD');
+        const threaded = new Set(reply.untagged.map(unitLine).filter((line) => /^\* THREAD/i.test(line)).flatMap((line) => line.match(/\d+/g) ?? []));
+        if (threaded.size !== counter.count) fail('UID THREAD REFERENCES', `${threaded.size} messages in threads, expected ${counter.count}`);
+        return reply.ms;
+      },
+    ],
+    [
+      'UID SEARCH BODY',
+      async (run) => {
+        const reply = expectOk(await session.command(`UID SEARCH BODY ${quote(mailboxBodyMarker(run))}`), 'UID SEARCH BODY');
+        const [found, expected] = [searchResults(reply.untagged).length, bodyMatches(counter.count, run)];
+        if (found !== expected) fail('UID SEARCH BODY', `${found} UIDs, expected ${expected}`);
         return reply.ms;
       },
     ],

@@ -93,8 +93,16 @@ export function searchQueries(count: number): { query: { subject?: string; from?
   ];
 }
 
-
 /** How many of messages 0 .. count-1 (mailboxMessage) have SUBJECT_TOPICS[topic] in their subject. */
 export function subjectMatches(count: number, topic: number): number {
   return count > topic ? Math.floor((count - 1 - topic) / SUBJECT_TOPICS.length) + 1 : 0;
+}
+
+/** The body marker `k` of mailboxMessage (in every message i with i % BODY_MARKERS = k, and nowhere else). */
+export const mailboxBodyMarker = (k: number) => bodyMarker(k % BODY_MARKERS);
+
+/** How many of messages 0 .. count-1 (mailboxMessage) carry body marker `k`. */
+export function bodyMatches(count: number, k: number): number {
+  const marker = k % BODY_MARKERS;
+  return count > marker ? Math.floor((count - 1 - marker) / BODY_MARKERS) + 1 : 0;
 }

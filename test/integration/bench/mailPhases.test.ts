@@ -59,6 +59,9 @@ describe('mail benchmark phases on the in-memory IMAP server', () => {
     for (const command of ['LOGIN', 'SELECT', 'FETCH', 'STORE', 'APPEND']) expect(mixed.perCommand[command].n, command).toBeGreaterThan(0);
     expect(growth.folder.levels.map((l: { messages: number }) => l.messages)).toEqual([20, 60]);
     expect(growth.folder.levels[1].commands['FETCH 1:* (FLAGS)'].n).toBeGreaterThan(0);
+    // Sorting, threading and body search of the grown folder: answered, and every answer checked.
+    for (const label of ['UID SORT (SUBJECT)', 'UID THREAD REFERENCES', 'UID SEARCH BODY']) expect(growth.folder.levels[1].commands[label].n).toBeGreaterThan(0);
+    expect(growth.folder.failed).toBeUndefined();
     expect(growth.users.levels.map((l: { users: number }) => l.users)).toEqual([1, 2]);
     expect(growth.users.levels[1].commands.LOGIN.n).toBeGreaterThan(0);
     expect(refused).toEqual(['host0002@bench.example']);
