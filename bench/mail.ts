@@ -24,6 +24,7 @@ import type { BenchSize, Comparison, MailPhase } from './mail/phase';
 import { smtpMatrixPhase } from './mail/smtpMatrix';
 import { sleep, type Log, type MailTarget, type MailTargetProvider, type MailUser } from './mail/target';
 import { startReferenceMail } from './reference/mailServer';
+import { stopOnInterrupt } from './interrupt';
 import { type Bench, round } from './stats';
 
 export type { MailTarget, MailTargetProvider, MailUser } from './mail/target';
@@ -139,11 +140,13 @@ export async function runMailBench(opts: MailBenchOptions) {
   const users = mailBenchUsers(plan);
   log(`  phases: ${plan.map((p) => p.phase.name).join(', ')} (${opts.size}); ${users.length} users on each target`);
   const reference = await startReferenceMail({ users, log });
+  const forgetReference = stopOnInterrupt(() => reference.stop());
   let referenceOutcomes: Record<string, PhaseOutcome>;
   try {
     const target: MailTarget = { name: 'reference (Postfix + Dovecot)', smtp: reference.smtp, imap: reference.imap, users, serverCpuMs: reference.cpuMs, serverMemory: reference.dovecotMemory };
     referenceOutcomes = await runMailPhases(target, plan, log);
   } finally {
+    forgetReference();
     await reference.stop();
   }
   let postOutcomes: Record<string, PhaseOutcome> | null = null;
@@ -152,10 +155,12 @@ export async function runMailBench(opts: MailBenchOptions) {
   } else {
     const startedAtMs = performance.now();
     const post = await postProvider(users);
+    const forgetPost = stopOnInterrupt(() => post.stop());
     log(`  ${post.target.name}: started with ${users.length} users in ${Math.round((performance.now() - startedAtMs) / 1000)} s`);
     try {
       postOutcomes = await runMailPhases(post.target, plan, log);
     } finally {
+      forgetPost();
       await post.stop();
     }
   }

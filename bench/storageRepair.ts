@@ -26,6 +26,7 @@ import { subjects } from '../protocol/subjects';
 import { getVerifiedBlock } from '../storage/replicaStore';
 import { groupsCpuMs } from './reference/processes';
 import { round, summary } from './stats';
+import { stopOnInterrupt } from './interrupt';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -231,6 +232,7 @@ export async function labRepair({ quick, log }: { quick: boolean; log: (line: st
   const dir = mkdtempSync(join(tmpdir(), 'post-bench-repair-'));
   const stores = new Map<string, LmdbStore>();
   let watch: NatsTransport | undefined;
+  const forget = stopOnInterrupt(() => post(['lab', 'down', '--dir', dir]).then(() => undefined));
   try {
     const lab = readLab((await post(['lab', 'up', '--nodes', String(LAB_NODES), '--dir', dir, '--no-dashboard'])).trim());
     const natsPids = (JSON.parse(readFileSync(lab.natsPidFile, 'utf8')) as { members: { pid?: number }[] }).members.flatMap((m) => (m.pid ? [m.pid] : []));
@@ -347,6 +349,7 @@ export async function labRepair({ quick, log }: { quick: boolean; log: (line: st
     );
     return figures;
   } finally {
+    forget();
     await watch?.close();
     for (const s of stores.values()) await s.close().catch(() => {});
     await post(['lab', 'down', '--dir', dir]).catch(() => {});

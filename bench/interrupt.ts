@@ -1,0 +1,28 @@
+// What a benchmark starts outside its own process (the reference mail servers, a lab's detached nodes
+// and NATS servers) is stopped when the run is interrupted (SIGINT, SIGTERM) as it is when the run
+// ends: a signal ends the process without running its `finally` blocks.
+//
+//   const forget = stopOnInterrupt(() => lab.stop());
+//   try { ... } finally { forget(); await lab.stop(); }
+
+/** Bound on the stops after a signal: then the process exits anyway. */
+const INTERRUPT_STOP_MS = 20_000;
+
+const stops = new Set<() => Promise<void>>();
+let installed = false;
+
+/** Runs `stop` if the process is interrupted before the returned function is called. */
+export function stopOnInterrupt(stop: () => Promise<void>): () => void {
+  if (!installed) {
+    installed = true;
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.stderr.write(`bench: ${signal}: stopping what the benchmark started\n`);
+      const bounded = new Promise((resolve) => setTimeout(resolve, INTERRUPT_STOP_MS).unref());
+      void Promise.race([Promise.allSettled([...stops].map((s) => s())), bounded]).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  }
+  stops.add(stop);
+  return () => void stops.delete(stop);
+}
