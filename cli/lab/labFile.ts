@@ -1,5 +1,6 @@
 // lab.json: what `post lab up` started (DESIGN section 10). Every command that takes --lab reads it.
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFileDurably } from '../../infra/files/durable';
 import { CommandError } from '../args';
 
 export interface Endpoint {
@@ -93,10 +94,9 @@ export function readLab(path: string): LabFile {
   return lab;
 }
 
-/** Atomic replace, so a reader never sees half a file. */
+/** Atomic and durable replace, so a reader never sees half a file, nor an empty one after a crash. */
 export function writeLab(path: string, lab: LabFile): void {
-  writeFileSync(`${path}.tmp`, JSON.stringify(lab, null, 2) + '\n');
-  renameSync(`${path}.tmp`, path);
+  writeFileDurably(path, JSON.stringify(lab, null, 2) + '\n', 0o644);
 }
 
 export function findNode(lab: LabFile, id: string): LabNode {

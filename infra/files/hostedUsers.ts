@@ -1,8 +1,9 @@
 // Users hosted by a node: their credentials sealed to the node's key (crypto/nodeSeal.ts), one file
 // each in the node's data folder (users/<address>.sealed), or in memory for the simulator. The same
 // store keeps the standby grants of the users the node stands in for (standby/<address>.sealed).
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { removeFileDurably, writeFileDurably } from './durable';
 
 export interface HostedUserStore {
   list(): Promise<{ address: string; sealed: Uint8Array }[]>;
@@ -28,13 +29,12 @@ export class FileHostedUsers implements HostedUserStore {
 
   async save(address: string, sealed: Uint8Array) {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    const path = join(this.dir, fileName(address));
-    writeFileSync(`${path}.tmp`, sealed, { mode: 0o600 });
-    renameSync(`${path}.tmp`, path);
+    // Durably: a node that crashes right after `post user add` answered still hosts the user.
+    writeFileDurably(join(this.dir, fileName(address)), sealed);
   }
 
   async remove(address: string) {
-    rmSync(join(this.dir, fileName(address)), { force: true });
+    removeFileDurably(join(this.dir, fileName(address)));
   }
 }
 

@@ -1,6 +1,7 @@
 // On-disk identity: an organisation's CA folder and a node's data folder. JSON with hex for bytes;
 // secrets in their own files, mode 0600. Every read says which file is wrong and how to fix it.
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { writeFileDurably } from './durable';
 import { join } from 'node:path';
 import type { CertificateAuthority, RingTrust } from '../../crypto/certificates';
 import type { NodeCertificate, OperatorCertificate } from '../../protocol/identity';
@@ -47,8 +48,7 @@ export class IdentityFileError extends Error {
 }
 
 function writeJson(path: string, value: unknown, secret = false): void {
-  writeFileSync(path, JSON.stringify(value, null, 2) + '\n', { mode: secret ? 0o600 : 0o644 });
-  if (secret) chmodSync(path, 0o600);
+  writeFileDurably(path, JSON.stringify(value, null, 2) + '\n', secret ? 0o600 : 0o644);
 }
 
 function readJson(path: string, hint: string): any {
