@@ -37,7 +37,7 @@ import { StorageClient } from './storage/storageClient';
 import { StoreBinding } from './localStore';
 import { RouterHandle } from './routerHandle';
 import { Supervised } from './supervised';
-import { type HostedUserStore, MemoryHostedUsers } from '../infra/files/hostedUsers';
+import type { HostedUserStore } from '../infra/files/hostedUsers';
 import type { KdfLimits } from '../crypto/keystore';
 import type { StorageSigner } from '../crypto/insertAuth';
 import { PostMailbox } from './mail/postMailbox';
@@ -125,9 +125,9 @@ export interface NodeOptions {
   /** Serve operator requests on the control subject (real nodes: yes; large simulations: no). */
   readonly control?: boolean;
   /** Where hosted users' sealed credentials are kept (the node's data folder; memory in the simulator). */
-  readonly hostedUsers?: HostedUserStore;
+  readonly hostedUsers: HostedUserStore;
   /** Where the grants of the users this node is a standby host for are kept (sealed to its key). */
-  readonly standbyGrants?: HostedUserStore;
+  readonly standbyGrants: HostedUserStore;
   /** Argon2id limits for keystores created or opened here (cheap ones in the simulator). */
   readonly kdf?: KdfLimits;
   /** Fault injection for scenarios: a notification delivered but not yet acknowledged when the node dies. */
@@ -368,7 +368,7 @@ function describeState(ref: AnyActorRef | undefined): unknown {
 }
 
 /** Build a node from its adapters and identity: the one place concrete services are chosen. */
-export function createNode(adapters: NodeAdapters, identity: NodeIdentity, options: NodeOptions = {}): PostNode {
+export function createNode(adapters: NodeAdapters, identity: NodeIdentity, options: NodeOptions): PostNode {
   const c = rootContainer.createChildContainer();
   // Requests to this node's own direct subject (it is one of the replicas it writes to) stay in-process.
   const ownSubject = subjects.node(identity.trust.ringId, identity.cert.nodeId);
@@ -542,7 +542,7 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
         clock: adapters.clock,
         random: adapters.random,
         log: d.resolve<Log>(Tokens.Log),
-        store: options.hostedUsers ?? new MemoryHostedUsers(),
+        store: options.hostedUsers,
         notifier: d.resolve(Notifier),
         nodeStorage,
         storageFor,
@@ -564,7 +564,7 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
         trust: identity.trust,
         clock: adapters.clock,
         log: d.resolve<Log>(Tokens.Log),
-        store: options.standbyGrants ?? new MemoryHostedUsers(),
+        store: options.standbyGrants,
         nodeStorage,
         overlay: { ready: () => router.state === 'ready', leafSet: () => router.leafSet(), covers: (id) => router.knowsReplicas(id, 1), changes$: router.stateChanges$ },
         heartbeatIntervalMs: router.current.input.timings.heartbeatIntervalMs,

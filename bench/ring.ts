@@ -13,6 +13,7 @@ import { NatsCluster } from '../infra/nats/server';
 import { NatsTransport } from '../infra/nats/transport';
 import { CryptoRandom } from '../infra/random';
 import { LmdbStore } from '../infra/store/lmdb';
+import { FileHostedUsers } from '../infra/files/hostedUsers';
 
 export interface Ring {
   ca: CertificateAuthority;
@@ -56,7 +57,11 @@ export async function startRing(count: number, opts: { orgs?: string[]; gateways
         replicationFactor: 3,
         federated: cas.filter((c) => c !== own).map((c) => ({ org: c.org, ringId: c.ringId, caPublicKey: c.caPublicKey })),
       },
-      { gateway: orgs.length > 1 && Math.floor(i / orgs.length) < (opts.gateways ?? 2) },
+      {
+        gateway: orgs.length > 1 && Math.floor(i / orgs.length) < (opts.gateways ?? 2),
+        hostedUsers: new FileHostedUsers(join(dir, `node-${i}`)),
+        standbyGrants: new FileHostedUsers(join(dir, `node-${i}`), 'standby'),
+      },
     );
     node.start();
     await node.whenReady(15_000);

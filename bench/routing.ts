@@ -25,6 +25,7 @@ import { MemoryStore } from '../infra/store/memory';
 import { OVERLAY_TIMINGS } from '../protocol/limits';
 import { SimCluster } from '../scenarios/sim/cluster';
 import { type Bench, mean, round, summary } from './stats';
+import { MemoryHostedUsers } from '../infra/sim/hostedUsers';
 
 /** Failure detection is not what this measures: at 10,000 nodes heartbeats would dominate the run. */
 const QUIET_TIMINGS = { ...OVERLAY_TIMINGS, heartbeatIntervalMs: 60_000, suspicionTimeoutMs: 240_000, deadProbeIntervalMs: 600_000 };
@@ -130,6 +131,7 @@ async function overNats(nodesCount: number, samples: number, secured: boolean, l
       const node = createNode(
         { transport, clock: wallClock, random: new CryptoRandom(), log: silentLog, store: new MemoryStore() },
         { cert, signingSecretKey: keys.secretKey, trust: ca, convergenceSecret: randomBytes(32), replicationFactor: 3 },
+        { hostedUsers: new MemoryHostedUsers(), standbyGrants: new MemoryHostedUsers() },
       );
       node.start();
       await node.whenReady(15_000);

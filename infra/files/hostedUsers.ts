@@ -1,5 +1,6 @@
 // Users hosted by a node: their credentials sealed to the node's key (crypto/nodeSeal.ts), one file
-// each in the node's data folder (users/<address>.sealed), or in memory for the simulator. The same
+// each in the node's data folder (users/<address>.sealed); the simulator's are in memory
+// (infra/sim/hostedUsers.ts). The same
 // store keeps the standby grants of the users the node stands in for (standby/<address>.sealed).
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,18 +36,5 @@ export class FileHostedUsers implements HostedUserStore {
 
   async remove(address: string) {
     removeFileDurably(join(this.dir, fileName(address)));
-  }
-}
-
-export class MemoryHostedUsers implements HostedUserStore {
-  private readonly users = new Map<string, Uint8Array>();
-  async list() {
-    return [...this.users].map(([address, sealed]) => ({ address, sealed }));
-  }
-  async save(address: string, sealed: Uint8Array) {
-    this.users.set(address.toLowerCase(), sealed);
-  }
-  async remove(address: string) {
-    this.users.delete(address.toLowerCase());
   }
 }

@@ -12,7 +12,7 @@ import { closest, kClosest, type Key, type NodeId } from '../../overlay/id';
 import { getVerifiedBlock, getVerifiedObject } from '../../storage/replicaStore';
 import { LEAF_SET_HALF, OVERLAY_TIMINGS, type OverlayTimings, type StorageTimings } from '../../protocol/limits';
 import { MemoryDisk, MemoryStore } from '../../infra/store/memory';
-import { MemoryHostedUsers } from '../../infra/files/hostedUsers';
+import { MemoryHostedUsers } from '../../infra/sim/hostedUsers';
 import { createUser } from '../../storage/users/createUser';
 import { localUserIssuer } from '../../storage/users/issuer';
 import { openUserSecrets } from '../../storage/users/login';
