@@ -494,6 +494,7 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
       return new Supervised<NotifierService>('notifier', {
         build: () => {
           // The replica side of inbox drops belongs to the notifier: a fresh one with each start.
+          const service = new NotifierService(notifierDeps(federation));
           const drops = new DropHandlers({
             store: () => store,
             trusted: () => federation.trusted(),
@@ -502,9 +503,10 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
             log,
             metrics,
             publish: (subject, bytes) => publishQuietly(transport, subject, bytes, log),
+            onBug: () => service.crash(),
           });
           router.registerFrames('notify.', (frame, msg) => drops.handle(frame, msg));
-          return new NotifierService(notifierDeps(federation));
+          return service;
         },
         retire: (old) => old.retire(),
       });

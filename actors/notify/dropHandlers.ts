@@ -42,6 +42,8 @@ export interface DropDeps {
   /** Senders the recipient blocks (its own signed list), if known. */
   readonly blockedSenders?: (toUserId: string) => Promise<readonly string[]>;
   readonly pendingPerSenderMax?: number;
+  /** A request failed with a programmer error (serveRequest): crash the notifier. */
+  readonly onBug?: (error: unknown) => void;
 }
 
 export type EnvelopeCheck = { ok: true; entryId: string } | { ok: false; code: string; message: string };

@@ -52,6 +52,8 @@ export interface ReplicaDeps {
   readonly signer: StorageSigner;
   /** A verified repair offer from node `source` of blocks this replica lacks: fetch them; returns how many are queued. */
   readonly fetchOffered: (source: string, blocks: readonly OfferedBlock[]) => number;
+  /** A request failed with a programmer error (serveRequest): crash the replica manager. */
+  readonly onBug?: (error: unknown) => void;
 }
 
 /** What an offer got: which blocks were here, how many of the others are queued; or a refusal. */

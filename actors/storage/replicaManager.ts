@@ -74,6 +74,8 @@ export class ReplicaManagerService {
       publish: (subject, bytes) => publishQuietly(deps.transport, subject, bytes, this.log),
       signer: deps.nodeSigner,
       fetchOffered: (source, blocks) => this.fetcher.offer(source, blocks),
+      // A bug serving a request: the actor fails as it would in its own code, and is restarted.
+      onBug: () => this.ref?.send({ type: 'CRASH' }),
       onCorrupt: (id, kind) =>
         void (kind === 'block' ? refetchBlock(this.passDeps, id) : refetchObject(this.passDeps, id)).catch((e: Error) =>
           this.log.warn('storage.corrupt.unrepaired', { id, error: e.message }),
