@@ -204,7 +204,7 @@ export class ImapConnection {
     if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'CONNECTION_CLOSED' });
     this.session
       .release()
-      .catch(() => undefined)
+      .catch((error: unknown) => this.log.warn('imap.session.release_failed', { error: String((error as Error)?.message ?? error) }))
       .finally(() => this.resolveClosed());
   };
 

@@ -150,6 +150,7 @@ export class UserMailbox {
       headWatch: deps.headWatch,
       ...(deps.logRegistry ? { registry: deps.logRegistry } : {}),
       onFork: (fork) => deps.log?.warn('log.fork.merged', { user: user.address, ...fork }),
+      ...(deps.log ? { log: deps.log } : {}),
     };
     const index = await openFolderIndex(logDeps, user, user.folderIndexLog);
     const mailbox = new UserMailbox(deps, user, logDeps, index);
@@ -187,7 +188,7 @@ export class UserMailbox {
   private folderGone(folderId: string, deleted: boolean): void {
     const set = this.watchers.get(folderId);
     this.watchers.delete(folderId);
-    for (const watcher of set ?? []) safely(watcher, { kind: 'gone' });
+    for (const watcher of set ?? []) this.tell(watcher, { kind: 'gone' });
     if (deleted) this.closeWriter(folderId);
   }
 
@@ -283,7 +284,7 @@ export class UserMailbox {
     const events = event.kind === 'changes' ? event.changes.flatMap(eventsOfChange) : diffFolderStates(event.before, event.after);
     for (const e of events) {
       const change = folderChangeOf(e);
-      for (const watcher of [...set]) safely(watcher, change);
+      for (const watcher of [...set]) this.tell(watcher, change);
     }
   }
 
@@ -311,8 +312,9 @@ export class UserMailbox {
     let set = this.watchers.get(entry.folderId);
     if (!set) this.watchers.set(entry.folderId, (set = new Set()));
     set.add(watcher);
-    // Open (and watch) the log now, so changes from now on reach the watcher.
-    void this.folder(entry).catch(() => undefined);
+    // Open (and watch) the log now, so changes from now on reach the watcher. If it cannot be opened
+    // now, the session's next command opens it again (and reports why it cannot).
+    void this.folder(entry).catch((e: Error) => this.deps.log?.warn('mailbox.watch.open_failed', { user: this.user.address, folder: entry.name, error: e.message }));
     this.keepWatchedFresh();
     return () => {
       set.delete(watcher);
@@ -348,6 +350,15 @@ export class UserMailbox {
     }
   }
 
+  /** A watcher must not throw; one that does (a bug in a session) loses only its own notification, and is reported. */
+  private tell(watcher: Watcher, change: FolderChange): void {
+    try {
+      watcher(change);
+    } catch (error) {
+      this.deps.log?.error('mailbox.watcher.failed', { user: this.user.address, change: change.kind, error: String((error as Error)?.stack ?? error) });
+    }
+  }
+
   release(): void {
     this.released = true;
     this.deps.clock.clearTimeout(this.freshnessTimer);
@@ -358,13 +369,5 @@ export class UserMailbox {
     this.folderSubscriptions.clear();
     this.summaries.clear();
     this.watchers.clear();
-  }
-}
-
-function safely(watcher: Watcher, change: FolderChange): void {
-  try {
-    watcher(change);
-  } catch {
-    // Watchers must not throw; one that does loses only its own notification.
   }
 }

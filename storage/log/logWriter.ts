@@ -25,7 +25,7 @@
 // the head is stored; one effect that changes the state at a time (the protocol's phases), and every
 // change to the state made within one turn, so a synchronous reader never sees half of one.
 import type { SigningKeyPair } from '../../crypto/sign';
-import type { Random } from '../../infra/ports';
+import type { Log, Random } from '../../infra/ports';
 import { ErrorCodes, PostError } from '../../protocol/errors';
 import { canonicalBytes } from '../../protocol/frame';
 import { LOG_APPEND_QUEUE_OPS_MAX, LOG_CAS_BACKOFF_BASE_MS, LOG_CAS_BACKOFF_MAX_MS, LOG_FORK_CARRY_ATTEMPTS_MAX, OBJECT_PAYLOAD_BYTES_MAX } from '../../protocol/limits';
@@ -60,6 +60,8 @@ export interface LogDeps {
   readonly registry?: LogRegistry;
   /** Told when this writer found its log forked and merged the other branch (or failed to carry it over). */
   readonly onFork?: (info: { readonly log: string; readonly why: string; readonly carried: number }) => void;
+  /** Where a listener that threw is reported (a bug in the listener; the others still hear the event). */
+  readonly log?: Log;
 }
 
 /** What a node's registry of open logs sees of one (for /state and the dashboard). */
@@ -395,8 +397,9 @@ export class LogWriter<S, Op, C, Sum> {
     for (const listener of [...this.listeners]) {
       try {
         listener(event);
-      } catch {
-        // A listener must not throw; one that does loses only its own event.
+      } catch (error) {
+        // A listener must not throw; one that does loses only its own event, and is reported.
+        this.deps.log?.error('log.listener.failed', { log: this.address.name, error: String((error as Error)?.stack ?? error) });
       }
     }
   }

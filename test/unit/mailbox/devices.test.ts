@@ -11,6 +11,7 @@ import { insertOp, openFolderIndex, openFolderLog } from '../../../storage/folde
 import { login } from '../../../storage/users/login';
 import { testCa, TestClock } from '../users/fixtures';
 import { memoryLog } from '../imap/testLog';
+import { MemoryLog } from '../../../infra/log';
 import { ManualClock, wallClock } from '../imap/manualClock';
 import { ring, USERS } from './fixtures';
 
@@ -108,6 +109,22 @@ describe('several devices of one user', () => {
     clock.advance(MAILBOX_FRESH_MS / 2);
     await eventually(() => second.changes.length === 1, 'the message, on the home-hosted session, within 1.5 MAILBOX_FRESH_MS');
     await close(writer, away.session, second.session);
+  });
+
+  it('a watcher that throws loses only its own notification, and is reported in the log', async () => {
+    const r = await ring();
+    const log = new MemoryLog();
+    const session = await (await r.node('laptop', { log })).authenticator.authenticate(alice.username, alice.password);
+    await session.openFolder('INBOX');
+    const heard: FolderChange[] = [];
+    session.watchFolder('INBOX', () => {
+      throw new TypeError('a bug in a session');
+    });
+    session.watchFolder('INBOX', (c) => heard.push(c));
+    await session.append('INBOX', raw('still heard'), [], 0);
+    await eventually(() => heard.length === 1, 'the change, on the watcher that did not throw');
+    expect(log.entries().filter((e) => e.event === 'mailbox.watcher.failed').map((e) => String(e.error))).toEqual([expect.stringContaining('a bug in a session')]);
+    await close(session);
   });
 
   it('a folder deleted or renamed on one device is gone for watchers on the other; UIDVALIDITY agrees', async () => {

@@ -1,6 +1,7 @@
 // A PostMailbox over an in-memory StorageApi with two users, as one node (or several nodes sharing the
 // storage and the head notices: "devices").
 import { PostMailbox } from '../../../actors/mail/postMailbox';
+import type { Log } from '../../../infra/ports';
 import { SimRandom } from '../../../infra/sim/random';
 import { MemoryHeadWatch } from '../../../storage/log/headWatch';
 import { MemoryStorage } from '../../../storage/memoryStorage';
@@ -21,7 +22,7 @@ export interface Ring {
    * A node ("device") of the ring: its own PostMailbox (own marks, own caches) over the shared storage;
    * `hosts` says whether it hosts a user (a session away from home when not).
    */
-  node(name: string, opts?: { hosts?: (address: string) => boolean }): Promise<PostMailbox>;
+  node(name: string, opts?: { hosts?: (address: string) => boolean; log?: Log }): Promise<PostMailbox>;
 }
 
 /** `clock`: the nodes' clock (a ManualClock runs their timers only when the test advances it). */
