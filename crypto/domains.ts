@@ -41,6 +41,8 @@ export const HashDomain = {
   overlayChannelKey: 'POST/v1/overlay-channel-key\0',
   /** An overlay frame's MAC: BLAKE2b-256 keyed by the channel key over (tag || header || frame). */
   overlayMac: 'POST/v1/overlay-mac\0',
+  /** An SMTP submission's idempotency key: BLAKE2b-256(tag || submitter || MAIL FROM || message). */
+  submissionKey: 'POST/v1/smtp-submission-key\0',
 } as const;
 
 // Associated-data domains for random-nonce AEAD (crypto/secretbox.ts): a ciphertext made for one

@@ -34,3 +34,6 @@ export class CryptoRandom implements Random {
     return x;
   }
 }
+
+/** One CryptoRandom for the `post` command's own draws (new keys, secrets, nonces, passwords, seeds). */
+export const osRandom: Random = new CryptoRandom();

@@ -2,7 +2,7 @@
 // Content is stored once per distinct byte string (as convergent encryption would), a
 // notification is one inbox-drop entry per recipient, and a submission is all-or-nothing: every
 // recipient is checked before anything is recorded.
-import { createHash } from 'node:crypto';
+import { blake2bHex } from '../crypto/hash';
 import {
   SubmissionError,
   type MailSubmission,
@@ -119,7 +119,7 @@ export class MemorySubmission implements MailSubmission {
     const storedBy = envelope.authenticated ? envelope.submitter ?? envelope.mailFrom : this.gatewayIdentity;
     const fresh = envelope.postRecipients.filter((r) => !this.inbox(r).some((n) => n.idempotencyKey === message.idempotencyKey));
     this.checkRecipients(fresh, envelope, sender);
-    const messageRef = createHash('sha256').update(message.raw).digest('hex');
+    const messageRef = blake2bHex(message.raw);
     const owner = this.users.get(storedBy);
     if (!this.contents.has(messageRef) && owner && fresh.length > 0) {
       if (owner.usedBytes + message.raw.byteLength > owner.quotaBytes) {

@@ -1,9 +1,9 @@
 // `post ca init`: an organisation: CA keys, ring id, convergence secret, replication factor, and the
 // first operator key (operator.json), which the `post` command signs control requests with.
 // `post ca operator`: another operator key certified by the CA (a name, roles, a validity).
+import { osRandom } from '../../infra/random';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { type CertificateAuthority, createCertificateAuthority, issueOperatorCertificate } from '../../crypto/certificates';
 import { signingKeyPairFromSeed } from '../../crypto/sign';
 import { DEFAULT_REPLICATION_FACTOR, OPERATOR_FILE, readOrganisation, readRingTrust, writeOperator, writeOrganisation } from '../../infra/files/identity';
@@ -40,7 +40,7 @@ const operatorSpec = defineCommand({
 
 /** A fresh operator key certified by `ca`, written to `out`. */
 export async function issueOperator(ca: CertificateAuthority, out: string, opts: { name: string; roles: readonly OperatorRole[]; validityMs?: number }): Promise<OperatorCertificate> {
-  const keys = await signingKeyPairFromSeed(randomBytes(32));
+  const keys = await signingKeyPairFromSeed(osRandom.bytes(32));
   const cert = await issueOperatorCertificate(ca, { name: opts.name, signingKey: keys.publicKey, roles: opts.roles }, { nowMs: Date.now(), validityMs: opts.validityMs });
   writeOperator(out, { cert, secretKey: keys.secretKey });
   return cert;
@@ -50,8 +50,8 @@ export async function initOrganisation(domain: string, out: string, replicationF
   if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i.test(domain))
     throw new CommandError(`--org must be a mail domain like rice.example, got ${domain}`);
   if (existsSync(join(out, 'ca.json')) && !force) throw new CommandError(`${out} already holds a CA; pass --force to replace it (every node certificate it issued becomes invalid)`);
-  const ca = await createCertificateAuthority(domain, randomBytes(32));
-  writeOrganisation(out, { ca, convergenceSecret: randomBytes(32), replicationFactor, ...(mailQuotaBytesPerUser !== undefined ? { mailQuotaBytesPerUser } : {}) });
+  const ca = await createCertificateAuthority(domain, osRandom.bytes(32));
+  writeOrganisation(out, { ca, convergenceSecret: osRandom.bytes(32), replicationFactor, ...(mailQuotaBytesPerUser !== undefined ? { mailQuotaBytesPerUser } : {}) });
   await issueOperator(ca, join(out, OPERATOR_FILE), { name: 'admin', roles: OPERATOR_ROLES });
   return readRingTrust(out);
 }

@@ -1,6 +1,7 @@
 // `post lab up | down | restart`: the local lab as processes on this machine: a three-server NATS
 // cluster on loopback (TLS, a key per node, an account per organisation: cli/lab/nats.ts) and N node
 // processes in one or more organisations, described by lab.json.
+import { osRandom } from '../../infra/random';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { freePorts } from '../../infra/nats/free-ports';
@@ -17,7 +18,6 @@ import { addUser, newPassword } from '../lab/users';
 import { natsOf } from '../lab/labFile';
 import { GLOBAL_ACCOUNT } from '../../infra/nats/accounts';
 import { clusterAccounts, initNatsSecurity, LOOPBACK_NAMES, natsUserOfNode } from '../lab/nats';
-import { randomBytes } from 'node:crypto';
 
 const DEFAULT_DIR = '.lab';
 const DEFAULT_NODES = 5;
@@ -135,7 +135,7 @@ async function labUp(argv: string[]): Promise<void> {
   // hub; every other one has its own cluster, whose global-ring account is linked to the hub's by
   // leaf-node connections (TLS, a password per link) that carry only the global ring's subjects.
   const perOrg = topology === 'per-org' && trusts.length > 1;
-  const leafUsers = perOrg ? trusts.slice(1).map((t) => ({ user: `leaf-${t.domain}`, password: randomBytes(18).toString('base64url') })) : [];
+  const leafUsers = perOrg ? trusts.slice(1).map((t) => ({ user: `leaf-${t.domain}`, password: Buffer.from(osRandom.bytes(18)).toString('base64url') })) : [];
   const hubRings = perOrg ? [trusts[0]!.ringId] : trusts.map((t) => t.ringId);
   const nats = await startDetached({
     dir: join(dir, 'nats'),

@@ -1,10 +1,10 @@
 // `post node init` (a node identity certified by an organisation's CA) and `post node start`.
+import { osRandom } from '../../infra/random';
 import { existsSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { natsClientSecurity } from '../../infra/nats/clientSecurity';
 import { NatsConnectError } from '../../infra/nats/transport';
 import { defaultNodeNatsFiles, initNodeNatsCredentials, nodeNatsFiles } from '../../infra/nats/nodeCredentials';
-import { randomBytes } from 'node:crypto';
 import { issueNodeCertificate } from '../../crypto/certificates';
 import { signingKeyPairFromSeed } from '../../crypto/sign';
 import { nodeExists, readNode, readOrganisation, readRingTrust, writeFederation, writeNode } from '../../infra/files/identity';
@@ -70,7 +70,7 @@ const startSpec = defineCommand({
 export async function initNode(caDir: string, dataDir: string, force = false, federate: readonly string[] = [], natsCa?: string) {
   if (nodeExists(dataDir) && !force) throw new CommandError(`${dataDir} already holds a node identity; pass --force to replace it`);
   const org = readOrganisation(caDir);
-  const keys = await signingKeyPairFromSeed(randomBytes(32));
+  const keys = await signingKeyPairFromSeed(osRandom.bytes(32));
   const cert = await issueNodeCertificate(org.ca, keys, { nowMs: Date.now() });
   writeNode(dataDir, {
     cert,

@@ -3,7 +3,7 @@
 // soak (issue 13: random faults of every scenario under a steady mail load for --minutes). A run
 // prints each checker's verdict and exits 1 when any check fails; progress goes to stderr (and, on
 // the lab, to the dashboard).
-import { randomInt } from 'node:crypto';
+import { osRandom } from '../../infra/random';
 import { resolve } from 'node:path';
 import { findScenario, runScenario, scenarios, type ScenarioPlan, type Verdict } from '../../scenarios/catalog';
 import { Unsupported, type ScenarioEnv } from '../../scenarios/env/env';
@@ -63,7 +63,7 @@ async function run(argv: string[]): Promise<void> {
   if (onLab && ((values.seed !== undefined && !soak) || values.broken !== undefined)) throw new CommandError('--seed and --broken are for the simulator (--sim); the lab runs the build it was started with', 2);
   if (values.broken !== undefined && values.broken !== 'replication') throw new CommandError(`--broken knows only replication, not ${values.broken}`, 2);
   if (values.minutes !== undefined && !soak) throw new CommandError('--minutes is for the soak (post scenario run soak)', 2);
-  const seed = values.seed === 'random' || (soak && onLab && values.seed === undefined) ? String(randomInt(1, 2 ** 31)) : (values.seed ?? '1');
+  const seed = values.seed === 'random' || (soak && onLab && values.seed === undefined) ? String(1 + osRandom.int(2 ** 31 - 1)) : (values.seed ?? '1');
   if (!/^\d{1,15}$/.test(seed)) throw new CommandError(`--seed must be a number or random, not ${seed}`, 2);
   const kind = onLab ? 'lab' : 'sim';
   if (soak) return runSoakCommand(kind, { lab: values.lab, seed, broken: values.broken as 'replication' | undefined, minutes: values.minutes, json: values.json === true });

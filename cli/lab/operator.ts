@@ -2,7 +2,7 @@
 // `orgs[].operator`, else `operator.json` in the organisation's CA folder), and the signed envelope
 // every control request travels in. A request made as a user is sealed to the node's key and signed
 // by that user too (the user's keys come from logging in with its password: cli/lab/users.ts).
-import { randomBytes } from 'node:crypto';
+import { osRandom } from '../../infra/random';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { signControl } from '../../crypto/controlAuth';
@@ -41,7 +41,7 @@ export class ControlSigner {
   sign(org: LabOrg, nodeId: string, request: Uint8Array, as?: { user: UnlockedUser; nodeKey: Uint8Array }): Uint8Array {
     const operator = this.operatorOf(org);
     const body = as ? sealToNode(as.nodeKey, request) : request;
-    const fields = { ringId: org.ringId, nodeId, timeMs: Date.now(), nonce: randomBytes(16), request: body };
+    const fields = { ringId: org.ringId, nodeId, timeMs: Date.now(), nonce: osRandom.bytes(16), request: body };
     const signatures = signControl(fields, operator, as?.user.signing.secretKey);
     return SignedControl.encode({ operator: operator.cert, nodeId, timeMs: fields.timeMs, nonce: fields.nonce, request: body, ...(as ? { sealed: true } : {}), ...signatures });
   }

@@ -5,12 +5,11 @@
 // (opened here from the keystore, never the password) sealed to each of them (issue 13).
 // Acting as a user: the tool logs in itself (directory record and keystore read through a node,
 // Argon2id and the keystore opened here), so that it can sign requests made as that user.
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { sealToNode } from '../../crypto/nodeSeal';
 import { wallClock } from '../../infra/clock';
 import { readOrganisation, readRingTrust } from '../../infra/files/identity';
-import { CryptoRandom } from '../../infra/random';
+import { osRandom } from '../../infra/random';
 import { hostedUserCodec } from '../../protocol/apps';
 import { UserHostRequest, UserStandbyRequest } from '../../protocol/control';
 import { STANDBY_HOSTS_DEFAULT, STANDBY_HOSTS_MAX } from '../../protocol/limits';
@@ -39,7 +38,7 @@ export async function addUser(
   if (domain !== org.ca.org) throw new CommandError(`${address} is not an address of ${org.ca.org} (the CA in ${caDir})`);
   if (password.length < 1) throw new CommandError('the password is empty; put it in the password file');
   try {
-    await createUser({ storage: controlStorage(client, node), issuer: localUserIssuer(org.ca), address, password, clock: wallClock, random: new CryptoRandom() });
+    await createUser({ storage: controlStorage(client, node), issuer: localUserIssuer(org.ca), address, password, clock: wallClock, random: osRandom });
   } catch (e) {
     const code = (e as { code?: string }).code;
     throw new CommandError(`cannot create ${address}: ${code ? `${code}: ` : ''}${(e as Error).message}`);
@@ -87,7 +86,7 @@ export async function loginAs(client: LabClient, node: LabNode, address: string,
   }
 }
 
-export const newPassword = (): string => randomBytes(12).toString('base64url');
+export const newPassword = (): string => Buffer.from(osRandom.bytes(12)).toString('base64url');
 
 /** A password from the first line of a file. */
 export function readPasswordFile(file: string): string {

@@ -4,13 +4,9 @@
 // purpose: a retry usually carries fewer of them (the ones refused or already served are dropped),
 // and the storage side deduplicates per (key, recipient). Our Received header is left out too:
 // it differs on every attempt.
-import { createHash } from 'node:crypto';
-
-const domain = 'epost-smtp-submission-v1';
+import { HashDomain } from '../../crypto/domains';
+import { blake2bHex } from '../../crypto/hash';
 
 export function submissionKey(opts: { readonly submitter: string | undefined; readonly mailFrom: string; readonly raw: Uint8Array }): string {
-  const hash = createHash('sha256');
-  hash.update(`${domain}\0${opts.submitter ?? '(unauthenticated)'}\0${opts.mailFrom}\0`);
-  hash.update(opts.raw);
-  return hash.digest('hex');
+  return blake2bHex([HashDomain.submissionKey, `${opts.submitter ?? '(unauthenticated)'}\0${opts.mailFrom}\0`, opts.raw]);
 }

@@ -72,6 +72,21 @@ describe('architecture', () => {
     expect(bad).toEqual([]);
   });
 
+  test('only crypto/ calls libsodium or node:crypto (outside tests and benchmarks, whose baselines call them raw)', () => {
+    /** Each exception with its reason. */
+    const allowed: Record<string, string> = {
+      'infra/random.ts': 'the Random port\'s adapter: operating-system randomness for real nodes and the post command',
+    };
+    const bad: string[] = [];
+    for (const layer of ['protocol', 'overlay', 'storage', 'mail', 'machines', 'actors', 'infra', 'cli', 'scenarios'])
+      for (const file of files(join(ROOT, layer))) {
+        const name = relative(ROOT, file);
+        if (name in allowed) continue;
+        if (/from\s+'(node:)?crypto'|from\s+'(sodium-native|sodium-plus|libsodium[^']*)'/.test(readFileSync(file, 'utf8'))) bad.push(name);
+      }
+    expect(bad).toEqual([]);
+  });
+
   test('NATS subjects are built only in protocol/subjects.ts', () => {
     const bad: string[] = [];
     for (const layer of ['protocol', 'crypto', 'overlay', 'storage', 'mail', 'machines', 'actors', 'cli', 'scenarios'])
