@@ -4,8 +4,8 @@ import { resolve } from 'node:path';
 import { BlockOpen, BlockPutBegin, BlockPutEnd, BlockPutPiece, BlockRead, BlockWhere } from '../../protocol/control';
 import { BLOCK_CHUNK_BYTES_MAX } from '../../protocol/limits';
 import { CommandError, defineCommand, helpText, parse, printJson, required, subcommandHelp } from '../args';
-import { LabClient } from '../lab/client';
-import { readLab } from '../lab/labFile';
+import { LabClient } from '../../lab/client';
+import { readLab } from '../../lab/labFile';
 
 /** Transfers wait longer than a status request: a piece is stored at a majority before the answer. */
 const TRANSFER_TIMEOUT_MS = 120_000;

@@ -10,8 +10,8 @@ import { CommandError, defineCommand, helpText, intOption, parse, printJson, req
 import { DashboardFeed } from '../dashboard/feed';
 import { type DashboardServer, startDashboardServer } from '../dashboard/server';
 import { DashboardState } from '../dashboard/state';
-import { type LabFile, readLab } from '../lab/labFile';
-import { operatorNatsOptions } from '../lab/nats';
+import { type LabFile, readLab } from '../../lab/labFile';
+import { operatorNatsOptions } from '../../lab/nats';
 
 export const DEFAULT_DASHBOARD_PORT = 8026;
 

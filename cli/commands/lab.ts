@@ -1,5 +1,5 @@
 // `post lab up | down | restart`: the local lab as processes on this machine: a three-server NATS
-// cluster on loopback (TLS, a key per node, an account per organisation: cli/lab/nats.ts) and N node
+// cluster on loopback (TLS, a key per node, an account per organisation: lab/nats.ts) and N node
 // processes in one or more organisations, described by lab.json.
 import { osRandom } from '../../infra/random';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
@@ -7,17 +7,17 @@ import { join, resolve } from 'node:path';
 import { freePorts } from '../../infra/nats/free-ports';
 import { startDetached, stopByPidFile } from '../../infra/nats/server';
 import { defineCommand, CommandError, helpText, intOption, parse, printJson, subcommandHelp } from '../args';
-import { LabClient } from '../lab/client';
-import { findNode, type LabFile, type LabNode, type LabOrg, readLab, writeLab } from '../lab/labFile';
-import { labPath, runningPids, startDashboardProcess, startNodeProcess, stopProcess, waitDashboard, waitReady } from '../lab/processes';
+import { LabClient } from '../../lab/client';
+import { findNode, type LabFile, type LabNode, type LabOrg, readLab, writeLab } from '../../lab/labFile';
+import { labPath, runningPids, startDashboardProcess, startNodeProcess, stopProcess, waitDashboard, waitReady } from '../../lab/processes';
 import { dashboardCommand, dashboardSpec } from './dashboard';
 import { DEFAULT_REPLICATION_FACTOR, OPERATOR_FILE } from '../../infra/files/identity';
 import { initOrganisation } from './ca';
 import { gcOptions, initNode, parseSubmissionRate } from './node';
-import { addUser, newPassword } from '../lab/users';
-import { natsOf } from '../lab/labFile';
+import { addUser, newPassword } from '../../lab/users';
+import { natsOf } from '../../lab/labFile';
 import { GLOBAL_ACCOUNT } from '../../infra/nats/accounts';
-import { clusterAccounts, initNatsSecurity, LOOPBACK_NAMES, natsUserOfNode } from '../lab/nats';
+import { clusterAccounts, initNatsSecurity, LOOPBACK_NAMES, natsUserOfNode } from '../../lab/nats';
 
 const DEFAULT_DIR = '.lab';
 const DEFAULT_NODES = 5;

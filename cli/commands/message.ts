@@ -7,9 +7,9 @@ import { resolve } from 'node:path';
 import { MessageListRequest, MessageSendRequest } from '../../protocol/control';
 import type { UnlockedUser } from '../../storage/users/unlockedUser';
 import { CommandError, defineCommand, helpText, parse, printJson, required, subcommandHelp } from '../args';
-import { LabClient } from '../lab/client';
-import { findNode, type LabFile, type LabNode, readLab } from '../lab/labFile';
-import { loginAs, readPasswordFile } from '../lab/users';
+import { LabClient } from '../../lab/client';
+import { findNode, type LabFile, type LabNode, readLab } from '../../lab/labFile';
+import { loginAs, readPasswordFile } from '../../lab/users';
 
 const sendSpec = defineCommand({
   usage: 'post message send --lab FILE --from ADDRESS --to ADDRESS[,...] TEXT [--password-file FILE] [--json]',

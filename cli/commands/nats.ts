@@ -7,7 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { natsServerBody } from '../../infra/nats/config';
 import { nkeyPublicKey } from '../../infra/nats/nkeys';
 import { CommandError, defineCommand, helpText, parse, printJson, required, subcommandHelp } from '../args';
-import { clusterAccounts, initNatsSecurity, natsUserOfNode } from '../lab/nats';
+import { clusterAccounts, initNatsSecurity, natsUserOfNode } from '../../lab/nats';
 
 const initSpec = defineCommand({
   usage: 'post nats init --dir DIR --hosts NAME,... [--json]',

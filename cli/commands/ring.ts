@@ -1,8 +1,8 @@
 // `post ring status` and `post route`: the operator's view of a running lab's rings.
 import { resolve } from 'node:path';
 import { defineCommand, CommandError, helpText, parse, printJson, required, subcommandHelp } from '../args';
-import { LabClient } from '../lab/client';
-import { findNode, readLab } from '../lab/labFile';
+import { LabClient } from '../../lab/client';
+import { findNode, readLab } from '../../lab/labFile';
 import { isAlive } from '../../infra/nats/process';
 
 const statusSpec = defineCommand({

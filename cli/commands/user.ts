@@ -3,9 +3,9 @@
 import { resolve } from 'node:path';
 import { readRingTrust } from '../../infra/files/identity';
 import { CommandError, defineCommand, helpText, parse, printJson, required, subcommandHelp } from '../args';
-import { LabClient } from '../lab/client';
-import { type LabFile, readLab, writeLab } from '../lab/labFile';
-import { addUser, readPasswordFile } from '../lab/users';
+import { LabClient } from '../../lab/client';
+import { type LabFile, readLab, writeLab } from '../../lab/labFile';
+import { addUser, readPasswordFile } from '../../lab/users';
 import { STANDBY_HOSTS_DEFAULT, STANDBY_HOSTS_MAX } from '../../protocol/limits';
 
 const spec = defineCommand({

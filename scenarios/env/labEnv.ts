@@ -8,13 +8,13 @@
 import { ImapFlow } from 'imapflow';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
-import { LabClient } from '../../cli/lab/client';
-import { type LabFile, type LabNode, type LabUser, natsOf, readLab, writeLab } from '../../cli/lab/labFile';
-import { sleep, startNodeProcess, waitReady } from '../../cli/lab/processes';
+import { LabClient } from '../../lab/client';
+import { type LabFile, type LabNode, type LabUser, natsOf, readLab, writeLab } from '../../lab/labFile';
+import { sleep, startNodeProcess, waitReady } from '../../lab/processes';
 import { isAlive } from '../../infra/nats/process';
 import { clientNames } from '../../infra/nats/monitor';
 import { type ClusterSide, NatsCluster } from '../../infra/nats/server';
-import { natsUserOfNode } from '../../cli/lab/nats';
+import { natsUserOfNode } from '../../lab/nats';
 import { LmdbStore } from '../../infra/store/lmdb';
 import { ActorCrashRequest, AuditRequest, type CrashableActor, UsersPullRequest } from '../../protocol/control';
 import { SCENARIO_LAB_TIMINGS as T, SUBMISSION_BURST_MESSAGES, SUBMISSION_MESSAGES_PER_MINUTE } from '../../protocol/limits';

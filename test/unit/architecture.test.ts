@@ -1,6 +1,7 @@
 // The layout's rules, checked mechanically (STYLE.md): imports flow
-// protocol <- crypto <- {overlay, storage, mail} <- machines <- actors; adapters in infra/ depend only
-// on ports and protocol/; pure code never reads time or randomness directly.
+// protocol <- crypto <- {overlay, storage, mail} <- machines <- actors <- lab <- scenarios <- bench, cli;
+// adapters in infra/ depend only on ports and protocol/; pure code never reads time or randomness
+// directly; nothing imports the post command (cli/), and only the command imports the benchmarks.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +20,9 @@ const ALLOWED: Record<string, string[]> = {
   machines: ['protocol', 'crypto', 'overlay', 'storage', 'mail', 'machines', ...PORTS],
   actors: ['protocol', 'crypto', 'overlay', 'storage', 'mail', 'machines', 'actors', 'infra'],
   infra: ['protocol', 'infra'],
+  lab: ['protocol', 'crypto', 'overlay', 'storage', 'mail', 'machines', 'actors', 'infra', 'lab'],
+  scenarios: ['protocol', 'crypto', 'overlay', 'storage', 'mail', 'machines', 'actors', 'infra', 'lab', 'scenarios'],
+  bench: ['protocol', 'crypto', 'overlay', 'storage', 'mail', 'machines', 'actors', 'infra', 'lab', 'scenarios', 'bench'],
 };
 /** Type-only imports adapters may make (shapes of what they persist). */
 const INFRA_TYPE_ONLY = ['crypto', 'storage'];

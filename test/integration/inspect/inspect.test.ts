@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { postCommand } from '../../../cli/paths';
+import { postCommand } from '../../../lab/paths';
 import { freePorts } from '../../../infra/nats/free-ports';
 import { type NatsCluster, startNatsServer } from '../../../infra/nats/server';
 import { NODE_STOP_GRACE_MS } from '../../../protocol/limits';

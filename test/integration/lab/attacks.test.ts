@@ -15,7 +15,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { operatorFileOf } from '../../../cli/lab/operator';
+import { operatorFileOf } from '../../../lab/operator';
 import { createCertificateAuthority, issueOperatorCertificate } from '../../../crypto/certificates';
 import { signControl } from '../../../crypto/controlAuth';
 import { signingKeyPairFromSeed } from '../../../crypto/sign';

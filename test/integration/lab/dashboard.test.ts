@@ -12,7 +12,7 @@ import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { isAlive } from '../../../infra/nats/process';
 import { NatsTransport } from '../../../infra/nats/transport';
-import { operatorNatsOptions } from '../../../cli/lab/nats';
+import { operatorNatsOptions } from '../../../lab/nats';
 import { DASHBOARD_DOWN_AFTER_INTERVALS, INSPECT_INTERVAL_MS, OVERLAY_TIMINGS } from '../../../protocol/limits';
 import { subjects } from '../../../protocol/subjects';
 import { post } from './cli';

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { closest } from '../../../overlay/id';
 import { isAlive } from '../../../infra/nats/process';
 import { natsAccountsConfig } from '../../../infra/nats/config';
-import { clusterAccounts, natsUserOfNode } from '../../../cli/lab/nats';
+import { clusterAccounts, natsUserOfNode } from '../../../lab/nats';
 import { post, postJson } from './cli';
 
 const NODES = 8;

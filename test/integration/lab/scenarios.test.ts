@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { isAlive } from '../../../infra/nats/process';
 import { NatsTransport } from '../../../infra/nats/transport';
-import { operatorNatsOptions } from '../../../cli/lab/nats';
+import { operatorNatsOptions } from '../../../lab/nats';
 import { routedServers } from '../../../infra/nats/monitor';
 import { SCENARIO_LOAD } from '../../../protocol/limits';
 import { subjects } from '../../../protocol/subjects';

@@ -2,15 +2,15 @@
 // key, and the servers' accounts built from the nodes' data folders. `post lab up` (both topologies),
 // `post nats init|config` (the compose lab, an operator's own servers) all go through here.
 import { join, resolve } from 'node:path';
-import { readNode } from '../../infra/files/identity';
-import { type NatsNodeUser, postAccounts, type LeafLinkUser } from '../../infra/nats/accounts';
-import type { NatsAccount } from '../../infra/nats/config';
-import { ensureUserNkey } from '../../infra/nats/nkeys';
-import { nodeNatsUser } from '../../infra/nats/nodeCredentials';
-import { createNatsTls, type NatsTlsFiles } from '../../infra/nats/tls';
+import { readNode } from '../infra/files/identity';
+import { type NatsNodeUser, postAccounts, type LeafLinkUser } from '../infra/nats/accounts';
+import type { NatsAccount } from '../infra/nats/config';
+import { ensureUserNkey } from '../infra/nats/nkeys';
+import { nodeNatsUser } from '../infra/nats/nodeCredentials';
+import { createNatsTls, type NatsTlsFiles } from '../infra/nats/tls';
 import type { LabFile } from './labFile';
-import { natsClientSecurity } from '../../infra/nats/clientSecurity';
-import type { NatsTransportOptions } from '../../infra/nats/transport';
+import { natsClientSecurity } from '../infra/nats/clientSecurity';
+import type { NatsTransportOptions } from '../infra/nats/transport';
 
 /** What `post nats init` writes into its folder: the TLS material and the operator's key. */
 export interface NatsSecurityFiles {

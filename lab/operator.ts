@@ -1,16 +1,16 @@
 // The operator's key as the `post` command holds it: one operator file per organisation (lab.json's
 // `orgs[].operator`, else `operator.json` in the organisation's CA folder), and the signed envelope
 // every control request travels in. A request made as a user is sealed to the node's key and signed
-// by that user too (the user's keys come from logging in with its password: cli/lab/users.ts).
-import { osRandom } from '../../infra/random';
+// by that user too (the user's keys come from logging in with its password: lab/users.ts).
+import { osRandom } from '../infra/random';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { signControl } from '../../crypto/controlAuth';
-import { sealToNode } from '../../crypto/nodeSeal';
-import { OPERATOR_FILE, type OperatorFile, readOperator } from '../../infra/files/identity';
-import { SignedControl } from '../../protocol/control';
-import type { UnlockedUser } from '../../storage/users/unlockedUser';
-import { CommandError } from '../args';
+import { signControl } from '../crypto/controlAuth';
+import { sealToNode } from '../crypto/nodeSeal';
+import { OPERATOR_FILE, type OperatorFile, readOperator } from '../infra/files/identity';
+import { SignedControl } from '../protocol/control';
+import type { UnlockedUser } from '../storage/users/unlockedUser';
+import { LabError } from './errors';
 import type { LabOrg } from './labFile';
 
 /** Where an organisation's operator file is: what lab.json says, or the CA folder's. */
@@ -25,11 +25,11 @@ export class ControlSigner {
     if (op) return op;
     const file = operatorFileOf(org);
     if (!existsSync(file))
-      throw new CommandError(
+      throw new LabError(
         `no operator key for ${org.domain} at ${file}: control requests must be signed. \`post ca operator --ca CADIR --name NAME --out FILE\` makes one; put its path in lab.json as orgs[].operator`,
       );
     op = readOperator(file);
-    if (op.cert.org !== org.domain) throw new CommandError(`${file} is an operator of ${op.cert.org}, not of ${org.domain}`);
+    if (op.cert.org !== org.domain) throw new LabError(`${file} is an operator of ${op.cert.org}, not of ${org.domain}`);
     this.loaded.set(org.domain, op);
     return op;
   }

@@ -1,12 +1,12 @@
 // The storage service as seen through one node's control subject: enough of StorageApi for tools
 // that hold keys themselves (`post user add` signs the directory record with the CA and the user's
 // records with the new user's keys, then has the node store them).
-import { ErrorCodes, PostError } from '../../protocol/errors';
-import { ObjectGetRequest, ObjectPutRequest } from '../../protocol/control';
-import type { ObjectPutResult, StorageApi } from '../../storage/api';
-import type { SignedObject } from '../../storage/signedObject';
-import { decodeSignedObject } from '../../storage/signedObjectCodec';
-import { CommandError } from '../args';
+import { ErrorCodes, PostError } from '../protocol/errors';
+import { ObjectGetRequest, ObjectPutRequest } from '../protocol/control';
+import type { ObjectPutResult, StorageApi } from '../storage/api';
+import type { SignedObject } from '../storage/signedObject';
+import { decodeSignedObject } from '../storage/signedObjectCodec';
+import { LabError } from './errors';
 import type { LabClient } from './client';
 import type { LabNode } from './labFile';
 
@@ -24,7 +24,7 @@ export function controlStorage(client: LabClient, node: LabNode): StorageApi {
         if (!d.ok) throw new PostError(d.code, d.message);
         return d.value;
       } catch (e) {
-        if (e instanceof CommandError && /NOT_FOUND/.test(e.message)) return undefined;
+        if (e instanceof LabError && /NOT_FOUND/.test(e.message)) return undefined;
         throw e;
       }
     },
