@@ -40,7 +40,7 @@ import {
 } from '../protocol/control';
 import { encodeSignedObject } from '../storage/signedObjectCodec';
 import { ErrorCodes, PostError } from '../protocol/errors';
-import { type AnyFrame, canonicalBytes, decodeFrame } from '../protocol/frame';
+import { type AnyFrame, canonicalBytes, decodeFrame, frameHandlers, on } from '../protocol/frame';
 import { type OperatorCertificate, operatorCertificateCodec } from '../protocol/identity';
 import {
   CONTROL_NONCES_MAX,
@@ -118,6 +118,8 @@ interface Session {
   download?: AsyncGenerator<Buffer>;
 }
 
+const json = (v: unknown): ReplyBody => ({ ok: true, json: JSON.stringify(v) });
+
 export class ControlService {
   private sub: TransportSubscription | undefined;
   private readonly sessions = new Map<string, Session>();
@@ -160,7 +162,7 @@ export class ControlService {
     }
     const { caller, request } = auth;
     try {
-      const reply = await this.dispatch(request.kind, request.body as any, caller);
+      const reply = await this.dispatch(request, caller);
       answer(caller.user && reply.json !== undefined ? { ok: reply.ok, sealed: sealTo(caller.user.user.box.publicKey, Buffer.from(reply.json, 'utf8')) } : reply);
     } catch (e) {
       answer({ ok: false, code: e instanceof PostError ? e.code : 'INTERNAL', error: (e as Error).message });
@@ -221,40 +223,41 @@ export class ControlService {
     return check;
   }
 
-  private async dispatch(kind: string, body: any, caller: Caller): Promise<ReplyBody> {
-    const operatorId = caller.operator.operatorId;
-    const node = this.deps.node();
-    const json = (v: unknown): ReplyBody => ({ ok: true, json: JSON.stringify(v) });
-    switch (kind) {
-      case StatusRequest.kind:
+  /** One handler per control request kind, each with its body as its codec decoded it. */
+  private readonly dispatch = frameHandlers<[Caller], Promise<ReplyBody>>(
+    [
+      on(StatusRequest, async () => {
+        const node = this.deps.node();
         await node.replicas.refreshTotals();
         return json(node.status());
-      case RouteProbeRequest.kind: {
-        const o = await node.router.route(body.key, { timeoutMs: body.timeoutMs });
+      }),
+      on(RouteProbeRequest, async (body) => {
+        const o = await this.deps.node().router.route(body.key, { timeoutMs: body.timeoutMs });
         return json({ key: o.key, root: o.root, hops: o.hops, path: o.path });
-      }
-      case BlockPutBegin.kind: {
+      }),
+      on(BlockPutBegin, async (_, caller) => {
+        const operatorId = caller.operator.operatorId;
         const id = this.open({ operatorId, upload: new Upload() });
         const s = this.sessions.get(id)!;
         // Put by this node, charged to the operator on every replica (its quota, like a member's).
-        const storage = node.replicas.client({ ...this.deps.nodeSigner, id: operatorId });
+        const storage = this.deps.node().replicas.client({ ...this.deps.nodeSigner, id: operatorId });
         s.upload!.result = (async () => {
           const ref = await storage.putData(s.upload!.stream());
           return { ref: formatBlockRef(ref), id: ref.id, replicas: await this.settledReplicas(ref.id) };
         })();
         s.upload!.result.catch(() => {}); // reported at end
         return json({ session: id });
-      }
-      case BlockPutPiece.kind: {
-        const s = this.session(body.session, operatorId);
+      }),
+      on(BlockPutPiece, async (body, caller) => {
+        const s = this.session(body.session, caller.operator.operatorId);
         if (!s.upload) throw new PostError(ErrorCodes.BAD_REQUEST, 'not an upload session');
         if (body.seq !== s.upload.next) throw new PostError(ErrorCodes.BAD_REQUEST, `piece ${body.seq} out of order (expected ${s.upload.next})`);
         s.upload.next++;
         s.upload.push(body.data);
         return { ok: true };
-      }
-      case BlockPutEnd.kind: {
-        const s = this.session(body.session, operatorId);
+      }),
+      on(BlockPutEnd, async (body, caller) => {
+        const s = this.session(body.session, caller.operator.operatorId);
         if (!s.upload || body.pieces !== s.upload.next) throw new PostError(ErrorCodes.BAD_REQUEST, `upload ended after ${s.upload?.next} pieces, not ${body.pieces}`);
         s.upload.end();
         try {
@@ -262,15 +265,15 @@ export class ControlService {
         } finally {
           this.sessions.delete(body.session);
         }
-      }
-      case BlockOpen.kind: {
+      }),
+      on(BlockOpen, async (body, caller) => {
         const parsed = parseBlockRef(body.ref);
         if (!parsed.ok) throw new PostError(parsed.code, parsed.message);
-        const id = this.open({ operatorId, download: node.replicas.storage.readData(parsed.value) });
+        const id = this.open({ operatorId: caller.operator.operatorId, download: this.deps.node().replicas.storage.readData(parsed.value) });
         return json({ session: id, sizeBytes: parsed.value.sizeBytes });
-      }
-      case BlockRead.kind: {
-        const s = this.session(body.session, operatorId);
+      }),
+      on(BlockRead, async (body, caller) => {
+        const s = this.session(body.session, caller.operator.operatorId);
         if (!s.download) throw new PostError(ErrorCodes.BAD_REQUEST, 'not a download session');
         const piece = await s.download.next();
         if (piece.done) {
@@ -278,43 +281,42 @@ export class ControlService {
           return { ok: true, done: true };
         }
         return { ok: true, data: piece.value, done: false };
-      }
-      case AuditRequest.kind:
-        return json(await node.replicas.audit());
-      case UsersPullRequest.kind: {
-        const apps = [...node.users.users.values()];
+      }),
+      on(AuditRequest, async () => json(await this.deps.node().replicas.audit())),
+      on(UsersPullRequest, async () => {
+        const apps = [...this.deps.node().users.users.values()];
         await Promise.all(apps.map((app) => app.pull()));
         return json({ users: apps.map((app) => app.address) });
-      }
-      case ActorCrashRequest.kind:
-        node.injectCrash(body.actor);
+      }),
+      on(ActorCrashRequest, async (body) => {
+        this.deps.node().injectCrash(body.actor);
         return json({ actor: body.actor });
-      case BlockWhere.kind:
-        return json({ id: body.id, replicas: await node.replicas.where(body.id) });
-      case ObjectGetRequest.kind: {
-        const o = await node.replicas.storage.getObject(body.objectId);
+      }),
+      on(BlockWhere, async (body) => json({ id: body.id, replicas: await this.deps.node().replicas.where(body.id) })),
+      on(ObjectGetRequest, async (body) => {
+        const o = await this.deps.node().replicas.storage.getObject(body.objectId);
         return o ? { ok: true, data: encodeSignedObject(o) } : { ok: false, code: 'NOT_FOUND', error: `no object ${body.objectId.slice(0, 16)}` };
-      }
-      case ObjectPutRequest.kind: {
-        const r = await node.replicas.storage.putObject(body.object, body.replaces);
+      }),
+      on(ObjectPutRequest, async (body) => {
+        const r = await this.deps.node().replicas.storage.putObject(body.object, body.replaces);
         return r.ok ? json({ ok: true }) : { ok: true, json: JSON.stringify({ ok: false, code: r.code, message: r.message }), data: r.current ? encodeSignedObject(r.current) : undefined };
-      }
-      case UserHostRequest.kind: {
+      }),
+      on(UserHostRequest, async (body) => {
+        const node = this.deps.node();
         const app = await node.users.host(body.sealed);
         return json({ address: app.address, node: node.id });
-      }
-      case UserStandbyRequest.kind:
-        return json(await node.standby.grant(body.sealed));
-      case MessageSendRequest.kind:
-        return json(await caller.user!.sendMessage(body.to, body.text));
-      case MessageListRequest.kind: {
+      }),
+      on(UserStandbyRequest, async (body) => json(await this.deps.node().standby.grant(body.sealed))),
+      on(MessageSendRequest, async (body, caller) => json(await caller.user!.sendMessage(body.to, body.text))),
+      on(MessageListRequest, async (_, caller) => {
         const list = await caller.user!.listMessages();
         return json(list.map((m) => ({ id: m.key, direction: m.direction, from: m.from, to: m.to, text: m.text, sentAtMs: m.sentAtMs, recordedAtMs: m.recordedAtMs })));
-      }
-      default:
-        throw new PostError(ErrorCodes.BAD_REQUEST, `${kind} is not a control request`);
-    }
-  }
+      }),
+    ],
+    async (frame) => {
+      throw new PostError(ErrorCodes.BAD_REQUEST, `${frame.kind} is not a control request`);
+    },
+  );
 
   /** Where a block just written is held, once the background writes past the majority have landed (bounded wait). */
   private async settledReplicas(id: string): Promise<string[]> {

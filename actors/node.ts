@@ -223,15 +223,18 @@ export class PostNode {
     const clock = this.c.resolve<Clock>(Tokens.Clock);
     // A child's logic() builds its fresh service (a restart) before the supervisor spawns it; attach
     // binds that service to the actor right after.
+    // The supervisor spawns each child by id from its spec: the ref it reports is of that child's
+    // machine, which the spec's logic() built (the one cast from the untyped ref is here).
+    const refOf = <S extends { attach(ref: never): void }>(ref: AnyActorRef) => ref as Parameters<S['attach']>[0];
     const attach: Record<string, (ref: AnyActorRef) => void> = {
       transport: (ref) => this.bindTransport(ref),
-      store: (ref) => this.store.attach(ref as any),
-      router: (ref) => this.routerChild.current.attach(ref as any),
-      replicaManager: (ref) => this.replicaChild.current.attach(ref as any),
-      notifier: (ref) => this.notifierChild.current.attach(ref as any),
+      store: (ref) => this.store.attach(refOf<typeof this.store>(ref)),
+      router: (ref) => this.routerChild.current.attach(refOf<RouterService>(ref)),
+      replicaManager: (ref) => this.replicaChild.current.attach(refOf<ReplicaManagerService>(ref)),
+      notifier: (ref) => this.notifierChild.current.attach(refOf<NotifierService>(ref)),
       logWriter: (ref) => this.logWriters.attach(ref),
-      mailGateway: (ref) => this.mailChild.current.attach(ref as any),
-      globalRouter: (ref) => this.gateway?.globalRouter.current.attach(ref as any),
+      mailGateway: (ref) => this.mailChild.current.attach(refOf<typeof this.mailChild.current>(ref)),
+      globalRouter: (ref) => this.gateway?.globalRouter.current.attach(refOf<RouterService>(ref)),
     };
     const started = <S>(child: Supervised<S>, adopt?: (service: S) => void): S => {
       const service = child.start();
@@ -262,7 +265,7 @@ export class PostNode {
         reportEscalation: (_, p) => this.log.error('supervisor.escalate', { child: p.id, error: String((p.error as Error)?.message ?? p.error) }),
       },
     });
-    this.supervisor = createActor(machine, { input: { children }, clock, inspect: options.inspect, systemId: 'node' } as any);
+    this.supervisor = createActor(machine, { input: { children }, clock, inspect: options.inspect, systemId: 'node' });
     const fail = (e: Error) => {
       this.log.error('node.failed', { error: e.message });
       this.failed$.next(e);

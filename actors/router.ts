@@ -16,7 +16,7 @@ import * as LS from '../overlay/leafSet';
 import { size as tableSize } from '../overlay/routingTable';
 import type { OutFrame, RouterConfig, RouterEffect } from '../overlay/router/state';
 import { ErrorCodes, PostError } from '../protocol/errors';
-import { type AnyFrame, decodeFrame, type FrameKind } from '../protocol/frame';
+import { type AnyFrame, decodeFrame, type FrameKind, frameHandlers, isKind, on } from '../protocol/frame';
 import type { NodeCertificate } from '../protocol/identity';
 import { REFUSED_LOG_GAP_MS, OVERLAY_TIMINGS, type OverlayTimings, LEAF_SET_HALF } from '../protocol/limits';
 import { FrameRefused } from '../protocol/refusal';
@@ -88,29 +88,23 @@ type RouterSnapshot = SnapshotFrom<typeof routerMachine>;
 const BROADCAST_KINDS: ReadonlySet<string> = new Set([JoinRequest.kind, Discover.kind]);
 
 /** The node a frame says it comes from: it must be the node that authenticated it. */
-function claimedSender(frame: AnyFrame): NodeId | undefined {
-  const body = frame.body as any;
-  switch (frame.kind) {
-    case Heartbeat.kind:
-    case Hello.kind:
-    case LeafSetRequest.kind:
-    case AnnounceAck.kind:
-    case HopAck.kind:
-      return body.from;
-    case JoinRequest.kind:
-    case Announce.kind:
-    case Discover.kind:
-    case LeafSetReply.kind:
-      return body.cert.nodeId;
-    case Route.kind:
-      return body.path[body.path.length - 1];
-    case RouteResult.kind:
-    case JoinReply.kind:
-      return body.root;
-    default:
-      return undefined;
-  }
-}
+const claimedSender = frameHandlers<[], NodeId | undefined>(
+  [
+    on(Heartbeat, (body) => body.from),
+    on(Hello, (body) => body.from),
+    on(LeafSetRequest, (body) => body.from),
+    on(AnnounceAck, (body) => body.from),
+    on(HopAck, (body) => body.from),
+    on(JoinRequest, (body) => body.cert.nodeId),
+    on(Announce, (body) => body.cert.nodeId),
+    on(Discover, (body) => body.cert.nodeId),
+    on(LeafSetReply, (body) => body.cert.nodeId),
+    on(Route, (body) => body.path[body.path.length - 1]),
+    on(RouteResult, (body) => body.root),
+    on(JoinReply, (body) => body.root),
+  ],
+  () => undefined,
+);
 
 export class RouterService {
   readonly self: NodeId;
@@ -126,6 +120,25 @@ export class RouterService {
   private readonly metrics: Metrics;
   private readonly apps = new Map<string, AppHandler>();
   private readonly frameHandlers = new Map<string, FrameHandler>();
+  /** What an authenticated frame on this node's subject becomes: one handler per kind, its body typed. */
+  private readonly authenticated = frameHandlers<[NodeId, TransportMessage], void>(
+    [
+      on(JoinRequest, (_, from, msg) => void (msg.reply && this.send({ type: 'JOIN_REQUEST', joiner: from, replyTo: msg.reply, msgId: this.nextMsgId() }))),
+      on(Announce, (_, from, msg) => void (msg.reply && this.send({ type: 'ANNOUNCE', from, replyTo: msg.reply }))),
+      on(Discover, (_, from) => this.send({ type: 'DISCOVER', from })),
+      on(Heartbeat, (body, from) => this.send({ type: 'HEARTBEAT', from, echo: body.echo === true })),
+      on(LeafSetRequest, (_, from, msg) => void (msg.reply && this.send({ type: 'LEAFSET_REQUEST', from, replyTo: msg.reply }))),
+      on(Hello, (_, from) => this.send({ type: 'HELLO', from })),
+      on(Route, (body, from, msg) => {
+        // Acknowledge receipt at once: the previous hop only needs to know we have it.
+        if (msg.reply) this.publish(msg.reply, { kind: HopAck, body: { from: this.self } }, from);
+        this.send({ type: 'ROUTE_IN', msg: body });
+      }),
+      on(JoinReply, (body) => this.send({ type: 'JOIN_REPLY', root: body.root, leafSet: body.leafSet, rows: body.rows })),
+      on(RouteResult, (body) => this.settleRoute(body)),
+    ],
+    (frame, _from, msg) => this.refuse(msg, ErrorCodes.BAD_FRAME, `${frame.kind} is not sent to a node's subject`),
+  );
   private readonly channel: OverlayChannel;
   private readonly refusals: Refusals;
   private seq = 0;
@@ -304,36 +317,7 @@ export class RouterService {
     const opened = this.open(frame.body as OverlayAuthBody, msg);
     if (!opened) return;
     const { from, frame: inner } = opened;
-    const send = (e: RouterEvent) => this.send(e);
-    const reply = msg.reply;
-    const body = inner.body as any;
-    switch (inner.kind) {
-      case JoinRequest.kind:
-        if (reply) send({ type: 'JOIN_REQUEST', joiner: from, replyTo: reply, msgId: this.nextMsgId() });
-        return;
-      case Announce.kind:
-        if (reply) send({ type: 'ANNOUNCE', from, replyTo: reply });
-        return;
-      case Discover.kind:
-        return send({ type: 'DISCOVER', from });
-      case Heartbeat.kind:
-        return send({ type: 'HEARTBEAT', from, echo: body.echo === true });
-      case LeafSetRequest.kind:
-        if (reply) send({ type: 'LEAFSET_REQUEST', from, replyTo: reply });
-        return;
-      case Hello.kind:
-        return send({ type: 'HELLO', from });
-      case Route.kind:
-        // Acknowledge receipt at once: the previous hop only needs to know we have it.
-        if (reply) this.publish(reply, { kind: HopAck, body: { from: this.self } }, from);
-        return send({ type: 'ROUTE_IN', msg: body as RouteMessage });
-      case JoinReply.kind:
-        return send({ type: 'JOIN_REPLY', root: body.root, leafSet: body.leafSet, rows: body.rows });
-      case RouteResult.kind:
-        return this.settleRoute(body as RouteResultBody);
-      default:
-        this.refuse(msg, ErrorCodes.BAD_FRAME, `${inner.kind} is not sent to a node's subject`);
-    }
+    this.authenticated(inner, from, msg);
   }
 
   /**
@@ -491,9 +475,9 @@ export class RouterService {
     }
     const r = this.openReply(bytes, to);
     if (!r.ok) return failed(r.code);
-    const body = r.frame.body as any;
-    if (tag === 'announce' && r.frame.kind === AnnounceAck.kind) return void send({ type: 'ANNOUNCE_ACK', ...body, from: to });
-    if (tag === 'probe' && r.frame.kind === LeafSetReply.kind) return void send({ type: 'LEAFSET_REPLY', from: to, leafSet: body.leafSet, ready: body.ready });
+    const frame = r.frame;
+    if (tag === 'announce' && isKind(frame, AnnounceAck)) return void send({ type: 'ANNOUNCE_ACK', ...frame.body, from: to });
+    if (tag === 'probe' && isKind(frame, LeafSetReply)) return void send({ type: 'LEAFSET_REPLY', from: to, leafSet: frame.body.leafSet, ready: frame.body.ready });
     this.log.warn('frame.dropped', { from: to, reason: `unexpected ${r.frame.kind} in reply to ${tag}` });
     failed(ErrorCodes.BAD_FRAME);
   }

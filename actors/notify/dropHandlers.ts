@@ -9,7 +9,7 @@ import { dropIdOf, entryIdOf, verifyEnvelope, verifyReceipt } from '../../crypto
 import type { LocalStore } from '../../infra/store/port';
 import type { Clock, Log, TransportMessage } from '../../infra/ports';
 import { ErrorCodes } from '../../protocol/errors';
-import type { AnyFrame } from '../../protocol/frame';
+import { type AnyFrame, type BodyOf, frameHandlers, on } from '../../protocol/frame';
 import type { UserCertificate } from '../../protocol/identity';
 import { DROP_PAGE_BYTES_MAX, NOTIFY_CLOCK_SKEW_MS, NOTIFY_ENVELOPE_AGE_MAX_MS, NOTIFY_PENDING_PER_SENDER_MAX, NOTIFY_TOMBSTONE_MS } from '../../protocol/limits';
 import {
@@ -69,44 +69,44 @@ export class DropHandlers {
     serveRequest(frame, msg, this.deps, { event: 'notify.request.failed', failure: DropPutReply }, (f, answer) => this.dispatch(f, answer));
   }
 
-  private async dispatch(frame: AnyFrame, answer: Answer): Promise<void> {
-    const body = frame.body as any;
-    switch (frame.kind) {
-      case DropPut.kind:
-        return answer(DropPutReply, await this.accept(body.dropId, body.envelope, true));
-      case DropSync.kind: {
+  /** One handler per drop request kind, each with its body as its codec decoded it. */
+  private readonly dispatch = frameHandlers<[Answer], Promise<void>>(
+    [
+      on(DropPut, async (body, answer) => answer(DropPutReply, await this.accept(body.dropId, body.envelope, true))),
+      on(DropSync, async (body, answer) => {
         for (const e of body.entries) await this.accept(body.dropId, e.envelope, false);
         return answer(DropPutReply, { ok: true });
-      }
-      case DropList.kind: {
-        const entries = await this.deps.store().listDrop(body.dropId, { afterEntryId: body.afterEntryId, limit: body.limit });
-        const out = [];
-        let bytes = 0;
-        let cut = false;
-        for (const e of entries) {
-          // A page must fit one frame: stop early and say there is more.
-          if (bytes + e.bytes.length > DROP_PAGE_BYTES_MAX && out.length > 0) {
-            cut = true;
-            break;
-          }
-          const d = decodeEnvelope(e.bytes);
-          if (d.ok) out.push({ entryId: e.entryId, envelope: d.envelope });
-          else this.deps.log.warn('notify.corrupt', { dropId: body.dropId, entryId: e.entryId, reason: d.reason });
-          bytes += e.bytes.length;
-        }
-        return answer(DropListReply, { entries: out, more: cut || entries.length === body.limit });
-      }
-      case DropHas.kind: {
+      }),
+      on(DropList, (body, answer) => this.list(body, answer)),
+      on(DropHas, async (body, answer) => {
         const store = this.deps.store();
         const present: boolean[] = [];
         for (const id of body.entryIds) present.push((await store.getDropEntry(body.dropId, id)) !== undefined || (await store.hasTombstone(body.dropId, id)));
         return answer(DropHasReply, { present });
+      }),
+      on(DropAck, async (body, answer) => answer(DropPutReply, await this.receipt(body.receipt))),
+    ],
+    async (frame, answer) => answer(DropPutReply, { ok: false, code: ErrorCodes.BAD_REQUEST, message: `${frame.kind} is not a drop request` }),
+  );
+
+  /** A page of the drop's entries, cut to fit one frame. */
+  private async list(body: BodyOf<typeof DropList>, answer: Answer): Promise<void> {
+    const entries = await this.deps.store().listDrop(body.dropId, { afterEntryId: body.afterEntryId, limit: body.limit });
+    const out = [];
+    let bytes = 0;
+    let cut = false;
+    for (const e of entries) {
+      // A page must fit one frame: stop early and say there is more.
+      if (bytes + e.bytes.length > DROP_PAGE_BYTES_MAX && out.length > 0) {
+        cut = true;
+        break;
       }
-      case DropAck.kind:
-        return answer(DropPutReply, await this.receipt(body.receipt));
-      default:
-        answer(DropPutReply, { ok: false, code: ErrorCodes.BAD_REQUEST, message: `${frame.kind} is not a drop request` });
+      const d = decodeEnvelope(e.bytes);
+      if (d.ok) out.push({ entryId: e.entryId, envelope: d.envelope });
+      else this.deps.log.warn('notify.corrupt', { dropId: body.dropId, entryId: e.entryId, reason: d.reason });
+      bytes += e.bytes.length;
     }
+    return answer(DropListReply, { entries: out, more: cut || entries.length === body.limit });
   }
 
   /** Store a notification (a sender's put, or a repair sync from another replica). */

@@ -8,7 +8,7 @@ import { type InsertAuthValue, signOffer, type StorageSigner, verifyInsert, veri
 import type { LocalStore } from '../../infra/store/port';
 import type { Clock, Log, TransportMessage } from '../../infra/ports';
 import { ErrorCodes } from '../../protocol/errors';
-import type { AnyFrame } from '../../protocol/frame';
+import { type AnyFrame, type BodyOf, frameHandlers, on } from '../../protocol/frame';
 import { QUOTA_BYTES_PER_MEMBER, REPAIR_BATCH_BYTES_MAX, STORAGE_LEASE_MS } from '../../protocol/limits';
 import {
   BlockData,
@@ -74,53 +74,44 @@ export class ReplicaHandlers {
     );
   }
 
-  private async dispatch(frame: AnyFrame, answer: Answer): Promise<void> {
-    const body = frame.body as any;
-    switch (frame.kind) {
-      case BlockPut.kind:
-        return this.blockPut(body, answer);
-      case BlockGet.kind:
-        return this.blockGet(body.id, answer);
-      case ObjectPut.kind:
-        return this.objectPut(body, answer);
-      case ObjectGet.kind:
-        return this.objectGet(body.objectId, answer);
-      case Has.kind:
-        return this.has(body, answer);
-      case BlockOffer.kind: {
+  /** One handler per storage request kind, each with its body as its codec decoded it. */
+  private readonly dispatch = frameHandlers<[Answer], Promise<void>>(
+    [
+      on(BlockPut, (body, answer) => this.blockPut(body, answer)),
+      on(BlockGet, (body, answer) => this.blockGet(body.id, answer)),
+      on(ObjectPut, (body, answer) => this.objectPut(body, answer)),
+      on(ObjectGet, (body, answer) => this.objectGet(body.objectId, answer)),
+      on(Has, (body, answer) => this.has(body, answer)),
+      on(BlockOffer, async (body, answer) => {
         const r = await this.takeOffer(body);
         if (!r.ok) return this.refuse(answer, r.code!, r.message!, 'offer', BlockOfferReply);
         return answer(BlockOfferReply, r);
-      }
-      case BlocksGet.kind:
-        return this.blocksGet(body.ids, answer);
-      case Refresh.kind:
-        return this.refresh(body, answer);
-      case Digest.kind: {
-        const d = await this.deps.store().rangeDigest({ lo: body.lo, hi: body.hi });
-        return answer(DigestReply, d);
-      }
-      case Scan.kind: {
-        const range = { lo: body.lo, hi: body.hi };
-        const store = this.deps.store();
-        const opts = { afterId: body.afterId, limit: body.limit };
-        const blocks = (body.what === 'blocks' ? await store.scanBlocks(range, opts) : []).map((b) => ({
-          id: b.id,
-          expiresAtMs: b.expiresAtMs,
-          insertedBy: b.insertedBy,
-          sizeBytes: b.sizeBytes,
-        }));
-        const objects = body.what === 'objects' ? await store.scanObjects(range, opts) : [];
-        return answer(ScanReply, {
-          blocks,
-          objects: objects.map((o) => ({ id: o.id, seq: o.seq })),
-          more: blocks.length + objects.length === body.limit,
-          auth: blocks.length > 0 ? await signOffer(this.deps.signer, offerDigest(blocks)) : undefined,
-        });
-      }
-      default:
-        answer(StorageReply, { ok: false, code: ErrorCodes.BAD_REQUEST, message: `${frame.kind} is not a storage request` });
-    }
+      }),
+      on(BlocksGet, (body, answer) => this.blocksGet(body.ids, answer)),
+      on(Refresh, (body, answer) => this.refresh(body, answer)),
+      on(Digest, async (body, answer) => answer(DigestReply, await this.deps.store().rangeDigest({ lo: body.lo, hi: body.hi }))),
+      on(Scan, (body, answer) => this.scan(body, answer)),
+    ],
+    async (frame, answer) => answer(StorageReply, { ok: false, code: ErrorCodes.BAD_REQUEST, message: `${frame.kind} is not a storage request` }),
+  );
+
+  private async scan(body: BodyOf<typeof Scan>, answer: Answer): Promise<void> {
+    const range = { lo: body.lo, hi: body.hi };
+    const store = this.deps.store();
+    const opts = { afterId: body.afterId, limit: body.limit };
+    const blocks = (body.what === 'blocks' ? await store.scanBlocks(range, opts) : []).map((b) => ({
+      id: b.id,
+      expiresAtMs: b.expiresAtMs,
+      insertedBy: b.insertedBy,
+      sizeBytes: b.sizeBytes,
+    }));
+    const objects = body.what === 'objects' ? await store.scanObjects(range, opts) : [];
+    return answer(ScanReply, {
+      blocks,
+      objects: objects.map((o) => ({ id: o.id, seq: o.seq })),
+      more: blocks.length + objects.length === body.limit,
+      auth: blocks.length > 0 ? await signOffer(this.deps.signer, offerDigest(blocks)) : undefined,
+    });
   }
 
   /** Refuse with a stable code; object puts and offers answer in their own reply kinds. */

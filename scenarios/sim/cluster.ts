@@ -25,7 +25,8 @@ import { hostedUserCodec } from '../../protocol/apps';
 import type { UserApp } from '../../actors/users/userHost';
 import type { NodeCertificate } from '../../protocol/identity';
 import { routerInvariantViolations } from '../../overlay/router/invariants';
-import type { InspectionEvent } from 'xstate';
+import type { InspectionEvent, SnapshotFrom } from 'xstate';
+import type { routerMachine } from '../../machines/router.machine';
 
 export interface SimClusterOptions {
   readonly seed: number | string;
@@ -162,11 +163,12 @@ export class SimCluster {
 
   private checkInvariants(node: NodeId, e: InspectionEvent): void {
     if (e.type !== '@xstate.snapshot' || (e.actorRef as { id?: string }).id !== 'router') return;
-    const snap = e.snapshot as any;
+    // The router's own snapshot (the id says whose): its machine's type.
+    const snap = e.snapshot as SnapshotFrom<typeof routerMachine>;
     if (snap.status !== 'active' && snap.status !== 'done') return;
     const state = snap.matches('ready') ? 'ready' : snap.matches('failed') ? 'failed' : 'joining';
     for (const v of routerInvariantViolations(snap.context, state))
-      if (this.violations.length < 100) this.violations.push(`${node.slice(0, 8)} after ${(e as any).event?.type}: ${v}`);
+      if (this.violations.length < 100) this.violations.push(`${node.slice(0, 8)} after ${e.event.type}: ${v}`);
   }
 
   /** Add nodes one after another, `spacingMs` of simulated time apart. */

@@ -91,6 +91,22 @@ describe('architecture', () => {
     expect(bad).toEqual([]);
   });
 
+  test('`as any` only where the allowlist says why (outside tests and benchmarks)', () => {
+    /** Each place with its reason, by file: how many casts it may hold. */
+    const allowed: Record<string, { count: number; why: string }> = {
+      'protocol/codec.ts': { count: 1, why: 'a tagged union\'s decoder: the variant\'s decoded fields plus its tag are the union member, which TypeScript cannot follow through the variant table' },
+      'machines/host.ts': { count: 1, why: 'spawn of logic given at run time (RECEIVE): XState types spawn by the machine\'s declared actors' },
+    };
+    const found: Record<string, number> = {};
+    for (const layer of ['protocol', 'crypto', 'overlay', 'storage', 'mail', 'machines', 'actors', 'infra', 'lab', 'scenarios', 'cli'])
+      for (const file of files(join(ROOT, layer))) {
+        const n = (readFileSync(file, 'utf8').match(/\bas any\b/g) ?? []).length;
+        if (n > 0) found[relative(ROOT, file)] = n;
+      }
+    const over = Object.entries(found).filter(([file, n]) => n > (allowed[file]?.count ?? 0)).map(([file, n]) => `${file}: ${n} (allowed ${allowed[file]?.count ?? 0})`);
+    expect(over).toEqual([]);
+  });
+
   test('NATS subjects are built only in protocol/subjects.ts', () => {
     const bad: string[] = [];
     for (const layer of ['protocol', 'crypto', 'overlay', 'storage', 'mail', 'machines', 'actors', 'cli', 'scenarios'])
