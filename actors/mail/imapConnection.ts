@@ -3,7 +3,6 @@
 // and feeds it the parser's events one at a time: once pipelinedCommandsHighWater commands wait in
 // the machine's queue it stops taking events and pauses the socket, and it goes on when the queue
 // is down to half. A client pipelining thousands of commands is slowed, never dropped.
-import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createActor, fromPromise, type Actor, type ActorSystem } from 'xstate';
 import type { Clock, Log } from '../../infra/ports';
@@ -93,9 +92,10 @@ export class ImapConnection {
   private readonly parser: ImapParser;
   private paused = false;
   private pumpScheduled = false;
-  /** Response bytes written this turn, sent together at its end (write()). */
+  /** Response bytes not written to the socket yet, sent together (write()). */
   private outbox: Buffer[] = [];
-  private flushed: Promise<void> | undefined;
+  private outboxBytes = 0;
+  private flushScheduled: ReturnType<typeof setImmediate> | undefined;
   private ended = false;
   private resolveClosed!: () => void;
   private readonly log: Log;
@@ -230,28 +230,33 @@ export class ImapConnection {
    * Nagle delay, so each write would be a packet and a system call). Resolves once the bytes are handed
    * to the socket, after a drain when its buffer is full (backpressure).
    */
+  /**
+   * Queues response bytes. They leave in one write when the command's work next yields to I/O (or
+   * ends), or at once when outboxFlushBytes are waiting: then the promise resolves once the socket
+   * took them (backpressure for a large FETCH); otherwise at once.
+   */
   private write(chunks: readonly Buffer[]): Promise<void> {
     if (this.ended || this.socket.destroyed || !this.socket.writable) return Promise.resolve();
     this.outbox.push(...chunks);
-    this.flushed ??= new Promise((resolve) =>
-      queueMicrotask(() => {
-        this.flushed = undefined;
-        void this.flushOutbox().then(resolve);
-      }),
-    );
-    return this.flushed;
+    for (const chunk of chunks) this.outboxBytes += chunk.length;
+    if (this.outboxBytes >= imapLimits.outboxFlushBytes) return this.flushOutbox();
+    this.flushScheduled ??= setImmediate(() => {
+      this.flushScheduled = undefined;
+      void this.flushOutbox();
+    });
+    return Promise.resolve();
   }
 
   private flushOutbox(): Promise<void> {
     const socket = this.socket;
     const chunks = this.outbox;
     this.outbox = [];
+    this.outboxBytes = 0;
+    if (this.flushScheduled) clearImmediate(this.flushScheduled);
+    this.flushScheduled = undefined;
     if (chunks.length === 0 || socket.destroyed || !socket.writable) return Promise.resolve();
-    let flowing = true;
-    const corked = chunks.length > 1 && 'cork' in socket;
-    if (corked) (socket as net.Socket).cork();
-    for (const chunk of chunks) flowing = socket.write(chunk);
-    if (corked) (socket as net.Socket).uncork();
+    // One write: a stream (TLS, COMPRESS) would otherwise seal or deflate each piece on its own.
+    const flowing = socket.write(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
     if (flowing) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {

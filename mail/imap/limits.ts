@@ -10,6 +10,11 @@ export const imapLimits = {
   appendMessageBytesMax: 64 * 1024 * 1024,
   /** Literals in one command: no legitimate command needs more. */
   literalsPerCommandMax: 64,
+  /**
+   * Response bytes a connection collects before it writes them out in one go (otherwise it writes once
+   * the command's work yields to I/O): a FETCH of 10,000 messages was 10,000 socket writes.
+   */
+  outboxFlushBytes: 256 * 1024,
   /** Commands parsed ahead of the one running; at it the connection stops parsing and pauses the socket (resumes at half). */
   pipelinedCommandsHighWater: 32,
   /** Backstop on queued commands: the connection never queues more than the high-water mark, so reaching it is a bug (BYE). */

@@ -168,3 +168,23 @@ describe('commands over many messages read ahead', () => {
     await many.close();
   });
 });
+
+describe('large responses leave in few writes', () => {
+  it('FETCH 1:* (FLAGS) of 2,000 messages is a handful of socket writes, not one per message; a larger one is cut at outboxFlushBytes', async () => {
+    const store = newStore();
+    for (let i = 0; i < 2000; i++) await store.deliver('alice', 'INBOX', message({ subject: `n${i}`, body: 'x' }), i % 2 ? ['\\Seen'] : []);
+    const h = await ImapHarness.loggedIn({ store });
+    await h.command('s1 SELECT INBOX');
+    await h.settle();
+    const before = h.socket.chunksOut.length;
+    const reply = await h.command('f1 FETCH 1:* (FLAGS)');
+    expect(reply.lines.filter((l) => l.startsWith('* '))).toHaveLength(2000);
+    expect(h.socket.chunksOut.length - before).toBeLessThanOrEqual(4);
+    // Bodies: 2,000 x ~100 bytes, more than one outbox: flushed in pieces of about outboxFlushBytes.
+    const big = await h.command('f2 FETCH 1:* (FLAGS BODY.PEEK[])');
+    expect(big.tagged).toBe('f2 OK FETCH completed');
+    const chunks = h.socket.chunksOut.slice(before);
+    expect(Math.max(...chunks.map((c) => c.length))).toBeLessThanOrEqual(imapLimits.outboxFlushBytes + 64 * 1024);
+    await h.close();
+  });
+});
