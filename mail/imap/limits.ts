@@ -43,6 +43,12 @@ export const imapLimits = {
   structureCacheEntriesMax: 20_000,
   /** SORT/THREAD keys cached across sessions (about 200 bytes each): two 100,000-message folders. */
   sortKeyCacheEntriesMax: 250_000,
+  /**
+   * SEARCH SUBJECT/FROM/TO/CC/BCC values cached across sessions (a few hundred bytes each): without
+   * them a header search of a folder bigger than the raw cache read every message again (77 s for
+   * SUBJECT over 100,000 messages).
+   */
+  headerSearchCacheEntriesMax: 250_000,
   /** Message loads in flight while one command reads many messages (SORT keys of a cold folder). */
   messageLoadsInFlightMax: 16,
   /** MIME nesting depth parsed: deeper parts are treated as opaque leaves. */

@@ -4,6 +4,7 @@
 // reference share a promise.
 import { parseMessageStructure, type MimeEntity } from '../mime/structure';
 import { imapLimits } from './limits';
+import { cachedSearchValues, type CachedSearchField } from './search/messageText';
 import { sortKeysOf, type SortKeys } from './sort/sortKeys';
 
 export interface LoadedMessage {
@@ -17,12 +18,35 @@ export class MessageCache {
   private readonly structures = new Map<string, MimeEntity>();
   private readonly loading = new Map<string, Promise<Uint8Array>>();
   private readonly sortKeyEntries = new Map<string, SortKeys>();
+  private readonly headerSearchEntries = new Map<string, Record<CachedSearchField, string[]>>();
+  private readonly headerSearchLoading = new Map<string, Promise<Record<CachedSearchField, string[]>>>();
 
   constructor(
     private readonly rawBytesMax: number = imapLimits.messageCacheBytesMax,
     private readonly structuresMax: number = imapLimits.structureCacheEntriesMax,
     private readonly sortKeysMax: number = imapLimits.sortKeyCacheEntriesMax,
+    private readonly headerSearchMax: number = imapLimits.headerSearchCacheEntriesMax,
   ) {}
+
+  /**
+   * What SEARCH SUBJECT/FROM/TO/CC/BCC look in for a message (messageText.ts cachedSearchValues). On a
+   * miss the raw bytes are read (the raw cache serves them when it has them) but not kept for this.
+   */
+  async headerSearch(ref: string, load: () => Promise<Uint8Array>): Promise<Record<CachedSearchField, string[]>> {
+    const cached = this.headerSearchEntries.get(ref);
+    if (cached) return cached;
+    let pending = this.headerSearchLoading.get(ref);
+    if (!pending) {
+      // A read ahead and the search's own read of one message share the load.
+      pending = (async () => cachedSearchValues(this.raws.get(ref) ?? (await (this.loading.get(ref) ?? load()))))().finally(() => this.headerSearchLoading.delete(ref));
+      this.headerSearchLoading.set(ref, pending);
+    }
+    const values = await pending;
+    this.headerSearchEntries.set(ref, values);
+    // Insertion order is age, as for the sort keys.
+    while (this.headerSearchEntries.size > this.headerSearchMax) this.headerSearchEntries.delete(this.headerSearchEntries.keys().next().value!);
+    return values;
+  }
 
   /** Sort keys when cached, without loading anything (the fast path of SORT over a big folder). */
   cachedSortKeys(ref: string): SortKeys | undefined {

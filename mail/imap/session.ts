@@ -7,6 +7,7 @@ import type { ImapServerSettings } from './capabilities';
 import { systemFlags } from '../backend';
 import { atom, encodeContinuation, encodeInline, encodeStatus, encodeUntagged, type ImapValue, type StatusKind } from './encoder';
 import type { LoadedMessage, MessageCache } from './messageCache';
+import type { CachedSearchField } from './search/messageText';
 import { isShowableFlag, SelectedMailbox, type ViewMessage } from './selectedMailbox';
 import { formatSequenceSet } from './sequenceSet';
 import { imapLimits } from './limits';
@@ -143,13 +144,20 @@ export class ImapSession {
    * command waits about one storage round trip per window rather than one per message (a SEARCH BODY
    * or FETCH ENVELOPE over a cold 100,000-message folder). The cache keeps what arrives. A read that
    * fails here is not hidden: the command's own read of that message tries again and reports it.
+   * `load`: what to read ahead (the raw bytes, or only what a header search needs).
    */
-  readAhead(messages: readonly ViewMessage[]): (index: number) => void {
+  readAhead(messages: readonly ViewMessage[], load: (message: ViewMessage) => Promise<unknown> = (m) => this.loadRaw(m)): (index: number) => void {
     let started = 0;
     return (index) => {
       const until = Math.min(messages.length, index + 1 + imapLimits.messageLoadsInFlightMax);
-      for (; started < until; started++) this.loadRaw(messages[started]!).catch(() => undefined);
+      for (; started < until; started++) load(messages[started]!).catch(() => undefined);
     };
+  }
+
+  /** What a header search of the common fields looks in (cached per message across sessions). */
+  loadHeaderSearch(message: ViewMessage): Promise<Record<CachedSearchField, string[]>> {
+    const user = this.userOrThrow();
+    return this.deps.cache.headerSearch(message.ref, () => user.readMessage(message.ref));
   }
 
   loadMessage(message: ViewMessage): Promise<LoadedMessage> {

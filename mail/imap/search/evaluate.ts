@@ -6,7 +6,7 @@ import { hasFlag } from '../flags';
 import type { LoadedMessage } from '../messageCache';
 import type { ViewMessage } from '../selectedMailbox';
 import { sequenceSetContains } from '../sequenceSet';
-import { bodyText, headerBlockText, headerCertainlyLacks, headerSearchValues, headerValues, rawSearchVerdict } from './messageText';
+import { bodyText, type CachedSearchField, headerBlockText, headerCertainlyLacks, headerSearchValues, headerValues, isCachedSearchField, rawSearchVerdict } from './messageText';
 import type { DateOp, SearchKey } from './searchProgram';
 
 export interface SearchSubject {
@@ -23,6 +23,8 @@ export interface SearchSubject {
   load(): Promise<LoadedMessage>;
   /** The raw bytes only (no MIME parsing). */
   loadRaw(): Promise<Uint8Array>;
+  /** The search values of the common header fields, cached per message (a big folder's SUBJECT search reads nothing again). */
+  headerSearch(): Promise<Record<CachedSearchField, string[]>>;
 }
 
 function compareDay(day: number, op: DateOp, target: number): boolean {
@@ -35,23 +37,30 @@ function contains(haystack: string, needle: string): boolean {
   return haystack.toLowerCase().includes(needle.toLowerCase());
 }
 
-export function needsContent(key: SearchKey): boolean {
+/**
+ * What evaluating `key` reads of each message: nothing (flags, sizes, dates it already has), the
+ * cached search values of the common header fields, or the content (other headers, bodies).
+ */
+export function messageNeeds(key: SearchKey): 'nothing' | 'headers' | 'content' {
   switch (key.k) {
     case 'header':
+      return isCachedSearchField(key.field) ? 'headers' : 'content';
     case 'body':
     case 'text':
     case 'sentDate':
-      return true;
+      return 'content';
     case 'not':
-      return needsContent(key.key);
+      return messageNeeds(key.key);
     case 'or':
-      return needsContent(key.a) || needsContent(key.b);
+      return most([messageNeeds(key.a), messageNeeds(key.b)]);
     case 'and':
-      return key.keys.some(needsContent);
+      return most(key.keys.map(messageNeeds));
     default:
-      return false;
+      return 'nothing';
   }
 }
+
+const most = (needs: readonly ('nothing' | 'headers' | 'content')[]) => (needs.includes('content') ? 'content' : needs.includes('headers') ? 'headers' : 'nothing');
 
 class Evaluation {
   private loaded: LoadedMessage | undefined;
@@ -105,6 +114,10 @@ class Evaluation {
         return compareDay(day, key.op, key.day);
       }
       case 'header': {
+        if (!this.loaded && isCachedSearchField(key.field)) {
+          const cached = (await this.subject.headerSearch())[key.field];
+          return key.value.length === 0 ? cached.length > 0 : cached.some((v) => contains(v, key.value));
+        }
         if (!this.loaded && key.value.length > 0 && headerCertainlyLacks(await this.subject.loadRaw(), key.value)) return false;
         const { raw, structure } = await this.content();
         const values = headerSearchValues(raw, structure, key.field);

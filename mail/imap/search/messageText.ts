@@ -5,7 +5,7 @@ import { mailboxAddress, parseAddressList } from '../../mime/addresses';
 import { decodeCharset } from '../../mime/charset';
 import { paramValue } from '../../mime/contentType';
 import { decodeEncodedWords } from '../../mime/encodedWords';
-import { parseHeaderFields, type HeaderField } from '../../mime/headers';
+import { findBodyStart, parseHeaderFields, type HeaderField } from '../../mime/headers';
 import type { MimeEntity } from '../../mime/structure';
 import { decodeTransfer } from '../../mime/transferEncoding';
 
@@ -15,10 +15,10 @@ function fieldsOf(raw: Uint8Array, entity: MimeEntity): readonly HeaderField[] {
 
 /** Decoded values of every field with this name (lower case). */
 export function headerValues(raw: Uint8Array, root: MimeEntity, name: string): string[] {
-  return fieldsOf(raw, root)
-    .filter((f) => f.name === name)
-    .map((f) => decodeEncodedWords(f.value));
+  return valuesOf(fieldsOf(raw, root), name);
 }
+
+const valuesOf = (fields: readonly HeaderField[], name: string): string[] => fields.filter((f) => f.name === name).map((f) => decodeEncodedWords(f.value));
 
 const addressFields = new Set(['from', 'sender', 'reply-to', 'to', 'cc', 'bcc', 'resent-from', 'resent-sender', 'resent-to', 'resent-cc', 'resent-bcc']);
 
@@ -28,7 +28,11 @@ const addressFields = new Set(['from', 'sender', 'reply-to', 'to', 'cc', 'bcc', 
  * ("<user (comment)@ (comment) domain.org>") do not hide it.
  */
 export function headerSearchValues(raw: Uint8Array, root: MimeEntity, name: string): string[] {
-  const values = headerValues(raw, root, name);
+  return searchValuesOf(fieldsOf(raw, root), name);
+}
+
+function searchValuesOf(fields: readonly HeaderField[], name: string): string[] {
+  const values = valuesOf(fields, name);
   if (!addressFields.has(name)) return values;
   return values.map((value) => {
     // Without comments, quotes, encoded words or odd spacing, the parsed form adds nothing.
@@ -36,6 +40,17 @@ export function headerSearchValues(raw: Uint8Array, root: MimeEntity, name: stri
     const addresses = parseAddressList(value).flatMap((a) => (a.kind === 'group' ? [a.name, ...a.members.map(mailboxText)] : [mailboxText(a)]));
     return [value, ...addresses].join('\n');
   });
+}
+
+/** The header fields whose search values a server keeps per message (MessageCache.headerSearch): what mail clients search. */
+export const CACHED_SEARCH_FIELDS = ['subject', 'from', 'to', 'cc', 'bcc'] as const;
+export type CachedSearchField = (typeof CACHED_SEARCH_FIELDS)[number];
+export const isCachedSearchField = (name: string): name is CachedSearchField => (CACHED_SEARCH_FIELDS as readonly string[]).includes(name);
+
+/** headerSearchValues of each cached field, read from the message's top-level header alone (no MIME parse). */
+export function cachedSearchValues(raw: Uint8Array): Record<CachedSearchField, string[]> {
+  const fields = parseHeaderFields(raw, 0, findBodyStart(raw, 0, raw.length));
+  return { subject: searchValuesOf(fields, 'subject'), from: searchValuesOf(fields, 'from'), to: searchValuesOf(fields, 'to'), cc: searchValuesOf(fields, 'cc'), bcc: searchValuesOf(fields, 'bcc') };
 }
 
 function mailboxText(address: Parameters<typeof mailboxAddress>[0]): string {

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { multipartMessage } from './fixtures';
 import { imapLimits } from '../../../mail/imap/limits';
 import { ImapHarness, message, newStore } from './harness';
+import { MessageCache } from '../../../mail/imap/messageCache';
 
 let harness: ImapHarness;
 const simple = message({ subject: 'Simple', body: 'Hello Alice.' });
@@ -185,6 +186,35 @@ describe('large responses leave in few writes', () => {
     expect(big.tagged).toBe('f2 OK FETCH completed');
     const chunks = h.socket.chunksOut.slice(before);
     expect(Math.max(...chunks.map((c) => c.length))).toBeLessThanOrEqual(imapLimits.outboxFlushBytes + 64 * 1024);
+    await h.close();
+  });
+});
+
+describe('header searches of a folder bigger than the raw cache', () => {
+  it('SEARCH SUBJECT/FROM read each message once; later ones read nothing, and find what a full parse finds', async () => {
+    const store = newStore();
+    const authenticate = store.authenticator.authenticate;
+    let reads = 0;
+    (store.authenticator as { authenticate: typeof authenticate }).authenticate = async (username, password) => {
+      const session = await authenticate(username, password);
+      const read = session.readMessage.bind(session);
+      (session as { readMessage: typeof read }).readMessage = async (ref) => {
+        reads++;
+        return read(ref);
+      };
+      return session;
+    };
+    for (let i = 0; i < 60; i++) await store.deliver('alice', 'INBOX', message({ subject: i % 3 === 0 ? `=?UTF-8?Q?caf=C3=A9_${i}?=` : `plain ${i}`, body: 'x' }));
+    // A raw cache of a few hundred bytes: every message falls out of it at once.
+    const h = await ImapHarness.loggedIn({ store, cache: new MessageCache(512) });
+    await h.command('s1 SELECT INBOX');
+    const first = await h.command('q1 SEARCH SUBJECT café');
+    expect(first.lines[0]).toBe(`* SEARCH ${Array.from({ length: 20 }, (_, i) => i * 3 + 1).join(' ')}`);
+    const afterFirst = reads;
+    expect(afterFirst).toBe(60);
+    const again = await h.command('q2 SEARCH OR SUBJECT "plain 1" FROM nobody@example.org');
+    expect(again.lines[0]).toMatch(/^\* SEARCH 2 /);
+    expect(reads).toBe(afterFirst);
     await h.close();
   });
 });
