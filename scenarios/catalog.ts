@@ -269,13 +269,23 @@ export const scenarios: readonly ScenarioPlan[] = [
       const elsewhere = env.nodes().sort().find((n) => n !== home && !standbyNodes.includes(n));
       if (!elsewhere) throw new Error('every live node is the user\'s home or standby: the scenario needs one more node');
       const device = await env.device(user, elsewhere);
+      // As a mail client does at login, the device first syncs the mailbox (here: every message's
+      // subject). That node was restarted by the previous round, so on a big INBOX this first sync
+      // reads every message cold; the check is about the new mail, timed from its submission.
+      const syncStarted = env.now();
+      const synced = (await device.list('INBOX')).size;
+      const syncMs = env.now() - syncStarted;
       const subject = await sendRecorded(env, history, from(0), user, 'while logged in elsewhere');
       const visibleMs = await waitFor(env, HOME_NODE_DOWN.visibleMs, async () => (await device.list('INBOX')).has(subject));
       await device.close();
+      const sync = `first sync of ${synced} messages took ${Math.round(syncMs)} ms`;
       seen.push({
         name: 'visible on a login elsewhere while the home node is down',
         ok: visibleMs !== undefined,
-        detail: visibleMs !== undefined ? `shown on ${elsewhere.slice(0, 12)} ${Math.round(visibleMs)} ms after its submission` : `not shown on ${elsewhere.slice(0, 12)} within ${HOME_NODE_DOWN.visibleMs} ms`,
+        detail:
+          visibleMs !== undefined
+            ? `shown on ${elsewhere.slice(0, 12)} ${Math.round(visibleMs)} ms after its submission (${sync})`
+            : `not shown on ${elsewhere.slice(0, 12)} within ${HOME_NODE_DOWN.visibleMs} ms (${sync})`,
       });
       // That node forgets the login (a restart, instead of waiting out the mailbox's linger): from now
       // on nobody is logged in as the user anywhere, and mail keeps coming.
