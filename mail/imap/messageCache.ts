@@ -41,7 +41,11 @@ export class MessageCache {
       pending = (async () => cachedSearchValues(this.raws.get(ref) ?? (await (this.loading.get(ref) ?? load()))))().finally(() => this.headerSearchLoading.delete(ref));
       this.headerSearchLoading.set(ref, pending);
     }
-    return remember(this.headerSearchEntries, ref, await pending, this.headerSearchMax);
+    const values = await pending;
+    this.headerSearchEntries.set(ref, values);
+    // Insertion order is age, as for the sort keys.
+    while (this.headerSearchEntries.size > this.headerSearchMax) this.headerSearchEntries.delete(this.headerSearchEntries.keys().next().value!);
+    return values;
   }
 
   /** Sort keys when cached, without loading anything (the fast path of SORT over a big folder). */
@@ -57,7 +61,11 @@ export class MessageCache {
     const cached = this.sortKeyEntries.get(ref);
     if (cached) return cached;
     const raw = this.raws.get(ref) ?? (await (this.loading.get(ref) ?? load()));
-    return remember(this.sortKeyEntries, ref, sortKeysOf(raw), this.sortKeysMax);
+    const keys = sortKeysOf(raw);
+    this.sortKeyEntries.set(ref, keys);
+    // Insertion order is age: the oldest keys go first (a hit does not reorder: too costly per message).
+    while (this.sortKeyEntries.size > this.sortKeysMax) this.sortKeyEntries.delete(this.sortKeyEntries.keys().next().value!);
+    return keys;
   }
 
   async raw(ref: string, load: () => Promise<Uint8Array>): Promise<Uint8Array> {
@@ -96,7 +104,10 @@ export class MessageCache {
   }
 
   private rememberStructure(ref: string, raw: Uint8Array): MimeEntity {
-    return remember(this.structures, ref, parseMessageStructure(raw), this.structuresMax);
+    const structure = parseMessageStructure(raw);
+    this.structures.set(ref, structure);
+    while (this.structures.size > this.structuresMax) this.structures.delete(this.structures.keys().next().value!);
+    return structure;
   }
 
   /** Bytes the server already has (an APPEND): later reads of `ref` need no storage read. */
@@ -114,14 +125,4 @@ export class MessageCache {
       this.raws.delete(oldest);
     }
   }
-}
-
-/**
- * Keeps `value` under `key`, forgetting the oldest entries beyond `max`. Insertion order is age: a hit
- * does not reorder (too costly per message for the per-message keys of a big folder).
- */
-function remember<V>(entries: Map<string, V>, key: string, value: V, max: number): V {
-  entries.set(key, value);
-  while (entries.size > max) entries.delete(entries.keys().next().value!);
-  return value;
 }
