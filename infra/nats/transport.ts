@@ -127,8 +127,9 @@ export class NatsTransport implements Transport {
           await new Promise((r) => setTimeout(r, NATS_DEFAULTS.reconnectWaitMs));
           continue;
         }
+        const told = await mostTellingRefusal(error, opts);
         const servers = opts.servers.join(', ');
-        throw new NatsConnectError(`could not connect to NATS at ${servers}: ${(error as Error).message}. ${connectAdvice(error, opts)}`, error);
+        throw new NatsConnectError(`could not connect to NATS at ${servers}: ${told.message}. ${connectAdvice(told.error, opts)}`, told.error);
       }
     }
     log.info('nats.connected', { server: nc.getServer() });
@@ -335,14 +336,43 @@ export class NatsTransport implements Transport {
   }
 }
 
+/** How much a refusal tells the operator: credentials (2), TLS (1), or only that no server answered (0). */
+const refusalRank = (error: unknown): number => {
+  const text = String((error as Error)?.message ?? error);
+  if (/authorization|authentication|permissions/i.test(text)) return 2;
+  if (/certificate|self[- ]signed|tls|ssl/i.test(text)) return 1;
+  return 0;
+};
+
+/**
+ * nats.js reports only the last server it tried, in random order: with one server down and the others
+ * refusing our credentials, the operator would be told "connection refused" a third of the time. When
+ * several servers are given and the reason is not already about credentials or TLS, each server is
+ * asked alone, and the most telling reason is given with the server that gave it.
+ */
+async function mostTellingRefusal(error: unknown, opts: NatsTransportOptions): Promise<{ error: unknown; message: string }> {
+  const message = String((error as Error)?.message ?? error);
+  if (opts.servers.length < 2 || refusalRank(error) > 0) return { error, message };
+  let best: { error: unknown; message: string } = { error, message };
+  for (const server of opts.servers) {
+    try {
+      const nc = await connect(clientOptions({ ...opts, servers: [server] }));
+      await nc.close(); // admitted now: the first failure stands
+    } catch (alone) {
+      if (refusalRank(alone) > refusalRank(best.error)) best = { error: alone, message: `${server} said: ${(alone as Error).message}` };
+    }
+  }
+  return best;
+}
+
 /** What to check when the first connection fails: credentials and CA, or whether a server runs there at all. */
 function connectAdvice(error: unknown, opts: NatsTransportOptions): string {
-  const text = String((error as Error)?.message ?? error);
-  if (/authorization|authentication|permissions/i.test(text))
+  const rank = refusalRank(error);
+  if (rank === 2)
     return opts.credentials === undefined
       ? 'The servers require credentials: give the NATS credentials file (--nats-creds, or natsCreds in lab.json).'
       : 'The servers refused these credentials: check that this key is in their configuration (post nats config).';
-  if (/certificate|self[- ]signed|tls|ssl/i.test(text))
+  if (rank === 1)
     return 'TLS failed: give the CA that signed the servers\' certificates (--nats-ca, or natsCa in lab.json).';
   return 'Check that nats-server is running there (see infra/nats/server.ts) and that the URLs are right.';
 }
