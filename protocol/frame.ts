@@ -77,13 +77,13 @@ export function isKind<T>(frame: AnyFrame, fk: FrameKind<T>): frame is { kind: s
 export type BodyOf<F> = F extends FrameKind<infer T> ? T : never;
 
 /** A handler of one frame kind, its body typed by the kind's codec (see `on` and `frameHandlers`). */
-export interface FrameHandler<A extends unknown[], R> {
+export interface KindHandler<A extends unknown[], R> {
   readonly kind: string;
   readonly handle: (body: unknown, ...args: A) => R;
 }
 
 /** The handler of frames of kind `fk`: it receives their body as the codec decoded it. */
-export function on<T, A extends unknown[], R>(fk: FrameKind<T>, handle: (body: T, ...args: A) => R): FrameHandler<A, R> {
+export function on<T, A extends unknown[], R>(fk: FrameKind<T>, handle: (body: T, ...args: A) => R): KindHandler<A, R> {
   // decodeFrame decoded this body with fk's codec: its type is T (the one place this is asserted).
   return { kind: fk.kind, handle: (body, ...args) => handle(body as T, ...args) };
 }
@@ -92,8 +92,8 @@ export function on<T, A extends unknown[], R>(fk: FrameKind<T>, handle: (body: T
  * One handler per frame kind (libp2p's rpc handlers): a frame goes to the handler of its kind, with
  * its typed body; `unhandled` answers kinds without one. Two handlers for one kind are a bug.
  */
-export function frameHandlers<A extends unknown[], R>(handlers: readonly FrameHandler<A, R>[], unhandled: (frame: AnyFrame, ...args: A) => R): (frame: AnyFrame, ...args: A) => R {
-  const byKind = new Map<string, FrameHandler<A, R>['handle']>();
+export function frameHandlers<A extends unknown[], R>(handlers: readonly KindHandler<A, R>[], unhandled: (frame: AnyFrame, ...args: A) => R): (frame: AnyFrame, ...args: A) => R {
+  const byKind = new Map<string, KindHandler<A, R>['handle']>();
   for (const h of handlers) {
     if (byKind.has(h.kind)) throw new Error(`two handlers for frame kind ${h.kind}`);
     byKind.set(h.kind, h.handle);

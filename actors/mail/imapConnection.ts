@@ -225,15 +225,11 @@ export class ImapConnection {
   }
 
   /**
-   * Queue response bytes; everything written in one turn leaves together at its end, in one segment
-   * where it fits (a SELECT's untagged lines and tagged reply are one write, not ten: the socket has no
-   * Nagle delay, so each write would be a packet and a system call). Resolves once the bytes are handed
-   * to the socket, after a drain when its buffer is full (backpressure).
-   */
-  /**
    * Queues response bytes. They leave in one write when the command's work next yields to I/O (or
-   * ends), or at once when outboxFlushBytes are waiting: then the promise resolves once the socket
-   * took them (backpressure for a large FETCH); otherwise at once.
+   * ends), so a SELECT's untagged lines and tagged reply, or a FETCH's thousand responses, are one
+   * write, not one each (the socket has no Nagle delay: each write would be a packet and a system
+   * call). When outboxFlushBytes are waiting they leave at once, and the promise resolves once the
+   * socket took them (backpressure for a large FETCH); otherwise it resolves at once.
    */
   private write(chunks: readonly Buffer[]): Promise<void> {
     if (this.ended || this.socket.destroyed || !this.socket.writable) return Promise.resolve();

@@ -11,7 +11,7 @@ import type { Clock, Log, Random } from '../../infra/ports';
 import { appPayloadCodec, hostedUserCodec, MAIL_APP, mailBodyCodec, MESSAGE_APP, messageBodyCodec } from '../../protocol/apps';
 import { ErrorCodes, PostError } from '../../protocol/errors';
 import { canonicalBytes } from '../../protocol/frame';
-import { DIRECTORY_CACHE_ENTRIES_MAX, DIRECTORY_CACHE_MS, MESSAGES_LOG_ITEMS_MAX, NOTIFY_PULL_INTERVAL_MS, NOTIFY_VISITOR_PULL_INTERVAL_MS, USER_UNLOCK_RETRY_MS } from '../../protocol/limits';
+import { DIRECTORY_CACHE_ENTRIES_MAX, DIRECTORY_CACHE_MS, MESSAGES_LOG_ITEMS_MAX, NOTIFY_VISITOR_PULL_INTERVAL_MS, USER_UNLOCK_RETRY_MS } from '../../protocol/limits';
 import { contentBlockIds } from '../../storage/leases';
 import type { StorageApi } from '../../storage/api';
 import { formatBlockRef, parseBlockRef } from '../../storage/blocks';
@@ -262,7 +262,7 @@ export class UserApp {
         }
         return outcome;
       },
-      { pullIntervalMs: opts.visitor ? NOTIFY_VISITOR_PULL_INTERVAL_MS : NOTIFY_PULL_INTERVAL_MS },
+      opts.visitor ? { pullIntervalMs: NOTIFY_VISITOR_PULL_INTERVAL_MS } : {},
     );
     if (opts.refreshLeases) this.refreshPeriodically();
   }

@@ -41,11 +41,7 @@ export class MessageCache {
       pending = (async () => cachedSearchValues(this.raws.get(ref) ?? (await (this.loading.get(ref) ?? load()))))().finally(() => this.headerSearchLoading.delete(ref));
       this.headerSearchLoading.set(ref, pending);
     }
-    const values = await pending;
-    this.headerSearchEntries.set(ref, values);
-    // Insertion order is age, as for the sort keys.
-    while (this.headerSearchEntries.size > this.headerSearchMax) this.headerSearchEntries.delete(this.headerSearchEntries.keys().next().value!);
-    return values;
+    return remember(this.headerSearchEntries, ref, await pending, this.headerSearchMax);
   }
 
   /** Sort keys when cached, without loading anything (the fast path of SORT over a big folder). */
@@ -61,11 +57,7 @@ export class MessageCache {
     const cached = this.sortKeyEntries.get(ref);
     if (cached) return cached;
     const raw = this.raws.get(ref) ?? (await (this.loading.get(ref) ?? load()));
-    const keys = sortKeysOf(raw);
-    this.sortKeyEntries.set(ref, keys);
-    // Insertion order is age: the oldest keys go first (a hit does not reorder: too costly per message).
-    while (this.sortKeyEntries.size > this.sortKeysMax) this.sortKeyEntries.delete(this.sortKeyEntries.keys().next().value!);
-    return keys;
+    return remember(this.sortKeyEntries, ref, sortKeysOf(raw), this.sortKeysMax);
   }
 
   async raw(ref: string, load: () => Promise<Uint8Array>): Promise<Uint8Array> {
@@ -104,10 +96,7 @@ export class MessageCache {
   }
 
   private rememberStructure(ref: string, raw: Uint8Array): MimeEntity {
-    const structure = parseMessageStructure(raw);
-    this.structures.set(ref, structure);
-    while (this.structures.size > this.structuresMax) this.structures.delete(this.structures.keys().next().value!);
-    return structure;
+    return remember(this.structures, ref, parseMessageStructure(raw), this.structuresMax);
   }
 
   /** Bytes the server already has (an APPEND): later reads of `ref` need no storage read. */
@@ -125,4 +114,14 @@ export class MessageCache {
       this.raws.delete(oldest);
     }
   }
+}
+
+/**
+ * Keeps `value` under `key`, forgetting the oldest entries beyond `max`. Insertion order is age: a hit
+ * does not reorder (too costly per message for the per-message keys of a big folder).
+ */
+function remember<V>(entries: Map<string, V>, key: string, value: V, max: number): V {
+  entries.set(key, value);
+  while (entries.size > max) entries.delete(entries.keys().next().value!);
+  return value;
 }
