@@ -9,16 +9,9 @@ export class UsageError extends Error {
   }
 }
 
-/** An operating failure the user can act on: printed as one sentence, exit code 1. */
-export class CommandError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
-    this.name = 'CommandError';
-  }
-}
+/** An operating failure the user can act on: printed as one sentence, exit code 1 (the lab's own failures are the same class). */
+import { OperatorError as CommandError } from '../lab/errors';
+export { CommandError };
 
 export interface OptionSpec {
   readonly type: 'string' | 'boolean';

@@ -2,7 +2,6 @@
 // stdout; errors go to stderr as a sentence saying what to do, with a non-zero exit.
 import { IdentityFileError } from '../infra/files/identity';
 import { CommandError, UsageError } from './args';
-import { LabError } from '../lab/errors';
 import { benchCommand } from './commands/bench';
 import { blockCommand } from './commands/block';
 import { messageCommand } from './commands/message';
@@ -50,9 +49,9 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof UsageError) console.error(`post ${name}: ${e.message}`);
-    else if (e instanceof CommandError || e instanceof LabError || e instanceof IdentityFileError) console.error(`post ${name}: ${e.message}`);
+    else if (e instanceof CommandError || e instanceof IdentityFileError) console.error(`post ${name}: ${e.message}`);
     else console.error(`post ${name}: unexpected error: ${(e as Error).stack ?? e}`);
-    return e instanceof UsageError ? 2 : e instanceof CommandError || e instanceof LabError ? e.exitCode : 1;
+    return e instanceof UsageError ? 2 : e instanceof CommandError ? e.exitCode : 1;
   }
 }
 

@@ -9,7 +9,7 @@ import type { FrameKind } from '../protocol/frame';
 import { CLI_REQUEST_TIMEOUT_MS } from '../protocol/limits';
 import { subjects } from '../protocol/subjects';
 import type { UnlockedUser } from '../storage/users/unlockedUser';
-import { LabError } from './errors';
+import { OperatorError } from './errors';
 import { findNode, type LabFile, type LabNode, type LabOrg, natsOf } from './labFile';
 import { isAlive } from '../infra/nats/process';
 import { ControlSigner } from './operator';
@@ -31,7 +31,7 @@ export class LabClient {
     try {
       return new LabClient(lab, await NatsTransport.connect({ ...operatorNatsOptions(lab), name: 'post-cli' }));
     } catch (e) {
-      throw new LabError(`cannot reach the lab's NATS servers (${lab.nats.join(', ')}): is the lab up? (${(e as Error).message})`);
+      throw new OperatorError(`cannot reach the lab's NATS servers (${lab.nats.join(', ')}): is the lab up? (${(e as Error).message})`);
     }
   }
 
@@ -47,13 +47,13 @@ export class LabClient {
     try {
       return await t;
     } catch (e) {
-      throw new LabError(`cannot reach ${node.org}'s NATS servers (${urls.join(', ')}): ${(e as Error).message}`);
+      throw new OperatorError(`cannot reach ${node.org}'s NATS servers (${urls.join(', ')}): ${(e as Error).message}`);
     }
   }
 
   orgOf(node: LabNode): LabOrg {
     const org = this.lab.orgs.find((o) => o.domain === node.org);
-    if (!org) throw new LabError(`lab.json names no organisation ${node.org}`);
+    if (!org) throw new OperatorError(`lab.json names no organisation ${node.org}`);
     return org;
   }
 
@@ -61,7 +61,7 @@ export class LabClient {
     return this.orgOf(node).ringId;
   }
 
-  /** One control request; resolves with the reply's JSON or rejects with a LabError. */
+  /** One control request; resolves with the reply's JSON or rejects with a OperatorError. */
   async control(node: LabNode, frame: Uint8Array, timeoutMs = CLI_REQUEST_TIMEOUT_MS, as?: UnlockedUser): Promise<any> {
     const r = await this.controlRaw(node, frame, timeoutMs, as);
     return r.json ? JSON.parse(r.json) : undefined;
@@ -88,14 +88,14 @@ export class LabClient {
       bytes = await (await this.transportOf(node)).request(subjects.control(this.ringOf(node), node.id), signed, { timeoutMs });
     } catch (e) {
       const code = e instanceof TransportError ? e.code : 'ERROR';
-      throw new LabError(`node ${node.id.slice(0, 12)} did not answer (${code})`);
+      throw new OperatorError(`node ${node.id.slice(0, 12)} did not answer (${code})`);
     }
     const r = ControlReply.decode(bytes);
-    if (!r.ok) throw new LabError(`node ${node.id.slice(0, 12)} sent a malformed reply: ${r.reason}`);
-    if (!r.body.ok) throw new LabError(`node ${node.id.slice(0, 12)}: ${r.body.code}: ${r.body.error}`);
+    if (!r.ok) throw new OperatorError(`node ${node.id.slice(0, 12)} sent a malformed reply: ${r.reason}`);
+    if (!r.body.ok) throw new OperatorError(`node ${node.id.slice(0, 12)}: ${r.body.code}: ${r.body.error}`);
     if (!r.body.sealed) return r.body;
     const opened = as ? openSealed(r.body.sealed, as.box) : undefined;
-    if (!opened) throw new LabError(`node ${node.id.slice(0, 12)} sealed its reply to a key this command does not hold`);
+    if (!opened) throw new OperatorError(`node ${node.id.slice(0, 12)} sealed its reply to a key this command does not hold`);
     return { ...r.body, json: Buffer.from(opened).toString('utf8') };
   }
 
@@ -105,7 +105,7 @@ export class LabClient {
     if (key) return key;
     key = Buffer.from((await this.status(node)).signingKey ?? '', 'hex');
     // A node's id is the hash of its key: an answer with another key is not the node's.
-    if (nodeIdOf(key) !== node.id) throw new LabError(`node ${node.id.slice(0, 12)} answered with a key that is not its own`);
+    if (nodeIdOf(key) !== node.id) throw new OperatorError(`node ${node.id.slice(0, 12)} answered with a key that is not its own`);
     this.nodeKeys.set(node.id, key);
     return key;
   }
@@ -135,7 +135,7 @@ export class LabClient {
       if (org && n.org !== org) continue;
       if ((n.pid === 0 || isAlive(n.pid)) && (await this.status(n, 2000).catch(() => undefined))?.state === 'ready') return n;
     }
-    throw new LabError(`no node${org ? ` of ${org}` : ''} is up and ready; see \`post ring status --lab FILE\``);
+    throw new OperatorError(`no node${org ? ` of ${org}` : ''} is up and ready; see \`post ring status --lab FILE\``);
   }
 
   async close(): Promise<void> {

@@ -6,7 +6,7 @@ import { ObjectGetRequest, ObjectPutRequest } from '../protocol/control';
 import type { ObjectPutResult, StorageApi } from '../storage/api';
 import type { SignedObject } from '../storage/signedObject';
 import { decodeSignedObject } from '../storage/signedObjectCodec';
-import { LabError } from './errors';
+import { OperatorError } from './errors';
 import type { LabClient } from './client';
 import type { LabNode } from './labFile';
 
@@ -24,7 +24,7 @@ export function controlStorage(client: LabClient, node: LabNode): StorageApi {
         if (!d.ok) throw new PostError(d.code, d.message);
         return d.value;
       } catch (e) {
-        if (e instanceof LabError && /NOT_FOUND/.test(e.message)) return undefined;
+        if (e instanceof OperatorError && /NOT_FOUND/.test(e.message)) return undefined;
         throw e;
       }
     },

@@ -1,7 +1,7 @@
 // lab.json: what `post lab up` started (DESIGN section 10). Every command that takes --lab reads it.
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFileDurably } from '../infra/files/durable';
-import { LabError } from './errors';
+import { OperatorError } from './errors';
 
 export interface Endpoint {
   readonly host: string;
@@ -82,15 +82,15 @@ export interface LabDashboard {
 }
 
 export function readLab(path: string): LabFile {
-  if (!existsSync(path)) throw new LabError(`no lab file at ${path}: start a lab with \`post lab up\` (it prints the path of its lab.json)`);
+  if (!existsSync(path)) throw new OperatorError(`no lab file at ${path}: start a lab with \`post lab up\` (it prints the path of its lab.json)`);
   let lab: LabFile;
   try {
     lab = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
-    throw new LabError(`${path} is not valid JSON (${(e as Error).message}); run \`post lab down\` and \`post lab up\` again`);
+    throw new OperatorError(`${path} is not valid JSON (${(e as Error).message}); run \`post lab down\` and \`post lab up\` again`);
   }
   if (!Array.isArray(lab.nats) || !Array.isArray(lab.nodes) || !Array.isArray(lab.orgs))
-    throw new LabError(`${path} is not a lab file (needs nats, orgs and nodes)`);
+    throw new OperatorError(`${path} is not a lab file (needs nats, orgs and nodes)`);
   return lab;
 }
 
@@ -102,6 +102,6 @@ export function writeLab(path: string, lab: LabFile): void {
 export function findNode(lab: LabFile, id: string): LabNode {
   const matches = lab.nodes.filter((n) => n.id === id || n.id.startsWith(id));
   if (matches.length === 1) return matches[0]!;
-  if (matches.length === 0) throw new LabError(`no node ${id} in the lab; \`post ring status --lab FILE --json\` lists them`);
-  throw new LabError(`node prefix ${id} is ambiguous; give more hex digits`);
+  if (matches.length === 0) throw new OperatorError(`no node ${id} in the lab; \`post ring status --lab FILE --json\` lists them`);
+  throw new OperatorError(`node prefix ${id} is ambiguous; give more hex digits`);
 }

@@ -10,7 +10,7 @@ import { sealToNode } from '../crypto/nodeSeal';
 import { OPERATOR_FILE, type OperatorFile, readOperator } from '../infra/files/identity';
 import { SignedControl } from '../protocol/control';
 import type { UnlockedUser } from '../storage/users/unlockedUser';
-import { LabError } from './errors';
+import { OperatorError } from './errors';
 import type { LabOrg } from './labFile';
 
 /** Where an organisation's operator file is: what lab.json says, or the CA folder's. */
@@ -25,11 +25,11 @@ export class ControlSigner {
     if (op) return op;
     const file = operatorFileOf(org);
     if (!existsSync(file))
-      throw new LabError(
+      throw new OperatorError(
         `no operator key for ${org.domain} at ${file}: control requests must be signed. \`post ca operator --ca CADIR --name NAME --out FILE\` makes one; put its path in lab.json as orgs[].operator`,
       );
     op = readOperator(file);
-    if (op.cert.org !== org.domain) throw new LabError(`${file} is an operator of ${op.cert.org}, not of ${org.domain}`);
+    if (op.cert.org !== org.domain) throw new OperatorError(`${file} is an operator of ${op.cert.org}, not of ${org.domain}`);
     this.loaded.set(org.domain, op);
     return op;
   }

@@ -5,7 +5,7 @@ import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAlive } from '../infra/nats/process';
 import { DASHBOARD_START_TIMEOUT_MS, LAB_READY_TIMEOUT_MS, NODE_STOP_GRACE_MS } from '../protocol/limits';
-import { LabError } from './errors';
+import { OperatorError } from './errors';
 import { postCommand } from './paths';
 import type { LabClient } from './client';
 import type { LabDashboard, LabFile, LabNode } from './labFile';
@@ -35,7 +35,7 @@ export function startNodeProcess(node: Omit<LabNode, 'pid'>, nats: readonly stri
   try {
     const child = spawn(exe, argv, { detached: true, stdio: ['ignore', out, out], env: process.env });
     child.unref();
-    if (child.pid === undefined) throw new LabError(`could not start node ${node.id.slice(0, 12)}; see ${node.log}`);
+    if (child.pid === undefined) throw new OperatorError(`could not start node ${node.id.slice(0, 12)}; see ${node.log}`);
     return child.pid;
   } finally {
     closeSync(out);
@@ -74,14 +74,14 @@ export async function waitReady(client: LabClient, nodes: readonly LabNode[], ti
   const pending = new Set(nodes);
   while (pending.size > 0) {
     for (const node of [...pending]) {
-      if (!isAlive(node.pid)) throw new LabError(`node ${node.id.slice(0, 12)} exited while starting; its log (${node.log}) ends:\n${logTail(node.log)}`);
+      if (!isAlive(node.pid)) throw new OperatorError(`node ${node.id.slice(0, 12)} exited while starting; its log (${node.log}) ends:\n${logTail(node.log)}`);
       const s = await client.status(node, 1000).catch(() => undefined);
       if (s?.state === 'ready') pending.delete(node);
-      else if (s?.state === 'failed') throw new LabError(`node ${node.id.slice(0, 12)} failed to join: ${s.failure?.reason ?? 'see its log'} (${node.log})`);
+      else if (s?.state === 'failed') throw new OperatorError(`node ${node.id.slice(0, 12)} failed to join: ${s.failure?.reason ?? 'see its log'} (${node.log})`);
     }
     if (pending.size === 0) return;
     if (Date.now() > deadline)
-      throw new LabError(`nodes not ready after ${timeoutMs} ms: ${[...pending].map((n) => `${n.id.slice(0, 12)} (${n.log})`).join(', ')}`);
+      throw new OperatorError(`nodes not ready after ${timeoutMs} ms: ${[...pending].map((n) => `${n.id.slice(0, 12)} (${n.log})`).join(', ')}`);
     await sleep(200);
   }
 }
@@ -101,7 +101,7 @@ export function startDashboardProcess(labFile: string, endpoint: { host: string;
   try {
     const child = spawn(exe, argv, { detached: true, stdio: ['ignore', out, out], env: process.env });
     child.unref();
-    if (child.pid === undefined) throw new LabError(`could not start the lab's dashboard; see ${log}`);
+    if (child.pid === undefined) throw new OperatorError(`could not start the lab's dashboard; see ${log}`);
     return { host: endpoint.host, port: endpoint.port, pid: child.pid };
   } finally {
     closeSync(out);
@@ -112,12 +112,12 @@ export function startDashboardProcess(labFile: string, endpoint: { host: string;
 export async function waitDashboard(dashboard: LabDashboard, log: string, timeoutMs = DASHBOARD_START_TIMEOUT_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (!isAlive(dashboard.pid)) throw new LabError(`the lab's dashboard exited while starting; its log (${log}) ends:\n${logTail(log)}`);
+    if (!isAlive(dashboard.pid)) throw new OperatorError(`the lab's dashboard exited while starting; its log (${log}) ends:\n${logTail(log)}`);
     const ok = await fetch(`http://${dashboard.host}:${dashboard.port}/api/state`, { signal: AbortSignal.timeout(1000) })
       .then((r) => r.ok)
       .catch(() => false);
     if (ok) return;
-    if (Date.now() > deadline) throw new LabError(`the lab's dashboard did not answer on ${dashboard.host}:${dashboard.port} within ${timeoutMs} ms; see ${log}`);
+    if (Date.now() > deadline) throw new OperatorError(`the lab's dashboard did not answer on ${dashboard.host}:${dashboard.port} within ${timeoutMs} ms; see ${log}`);
     await sleep(200);
   }
 }

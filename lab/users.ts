@@ -20,7 +20,7 @@ import { createUser } from '../storage/users/createUser';
 import { localUserIssuer } from '../storage/users/issuer';
 import { login, openUserSecrets } from '../storage/users/login';
 import type { UnlockedUser } from '../storage/users/unlockedUser';
-import { LabError } from './errors';
+import { OperatorError } from './errors';
 import type { LabClient } from './client';
 import type { LabNode } from './labFile';
 import { controlStorage } from './controlStorage';
@@ -35,13 +35,13 @@ export async function addUser(
 ): Promise<{ address: string; node: string; standbys: string[] }> {
   const org = readOrganisation(caDir);
   const domain = address.split('@')[1]?.toLowerCase();
-  if (domain !== org.ca.org) throw new LabError(`${address} is not an address of ${org.ca.org} (the CA in ${caDir})`);
-  if (password.length < 1) throw new LabError('the password is empty; put it in the password file');
+  if (domain !== org.ca.org) throw new OperatorError(`${address} is not an address of ${org.ca.org} (the CA in ${caDir})`);
+  if (password.length < 1) throw new OperatorError('the password is empty; put it in the password file');
   try {
     await createUser({ storage: controlStorage(client, node), issuer: localUserIssuer(org.ca), address, password, clock: wallClock, random: osRandom });
   } catch (e) {
     const code = (e as { code?: string }).code;
-    throw new LabError(`cannot create ${address}: ${code ? `${code}: ` : ''}${(e as Error).message}`);
+    throw new OperatorError(`cannot create ${address}: ${code ? `${code}: ` : ''}${(e as Error).message}`);
   }
   const status = await client.status(node);
   const sealed = sealToNode(Buffer.from(status.signingKey, 'hex'), canonicalBytes(hostedUserCodec.encode({ address: address.toLowerCase(), password })));
@@ -57,7 +57,7 @@ export async function addUser(
  */
 async function addStandbys(client: LabClient, home: LabNode, address: string, password: string, count: number): Promise<string[]> {
   if (count <= 0) return [];
-  if (count > STANDBY_HOSTS_MAX) throw new LabError(`at most ${STANDBY_HOSTS_MAX} standby hosts per user (each holds the user's keys)`);
+  if (count > STANDBY_HOSTS_MAX) throw new OperatorError(`at most ${STANDBY_HOSTS_MAX} standby hosts per user (each holds the user's keys)`);
   const status = await client.status(home);
   const ids = standbyHostsFor(home.id, status.leafSet as string[], count);
   if (ids.length === 0) return [];
@@ -66,7 +66,7 @@ async function addStandbys(client: LabClient, home: LabNode, address: string, pa
   try {
     ({ secrets } = await openUserSecrets({ storage: controlStorage(client, home), trust, address, password, clock: wallClock }));
   } catch (e) {
-    throw new LabError(`cannot open the keystore of ${address} to give it standby hosts: ${(e as Error).message}`);
+    throw new OperatorError(`cannot open the keystore of ${address} to give it standby hosts: ${(e as Error).message}`);
   }
   const nodes: LabNode[] = ids.map((id) => client.lab.nodes.find((n) => n.id === id) ?? { ...home, id });
   const keyed = [];
@@ -82,7 +82,7 @@ export async function loginAs(client: LabClient, node: LabNode, address: string,
     return await login({ storage: controlStorage(client, node), trust, address, password, clock: wallClock });
   } catch (e) {
     const code = (e as { code?: string }).code;
-    throw new LabError(`cannot log in as ${address}: ${code ? `${code}: ` : ''}${(e as Error).message}`);
+    throw new OperatorError(`cannot log in as ${address}: ${code ? `${code}: ` : ''}${(e as Error).message}`);
   }
 }
 
@@ -93,6 +93,6 @@ export function readPasswordFile(file: string): string {
   try {
     return readFileSync(file, 'utf8').split('\n')[0]!.replace(/\r$/, '');
   } catch (e) {
-    throw new LabError(`cannot read the password file ${file}: ${(e as Error).message}`);
+    throw new OperatorError(`cannot read the password file ${file}: ${(e as Error).message}`);
   }
 }
