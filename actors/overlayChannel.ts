@@ -24,8 +24,8 @@ export interface ChannelDeps {
   readonly verifyPeer: (cert: NodeCertificate, nowMs: number) => CertCheck;
 }
 
-/** Why an envelope was refused: the label of post_overlay_forged_total. */
-export type ForgeryReason = 'unsigned' | 'self' | 'misaddressed' | 'stale' | 'bad_mac' | 'bad_signature' | 'replayed' | 'bad_frame' | 'certificate';
+/** Why an envelope was refused: the label of post_overlay_forged_total ('echo', our own broadcast, is not counted). */
+export type ForgeryReason = 'echo' | 'unsigned' | 'self' | 'misaddressed' | 'stale' | 'bad_mac' | 'bad_signature' | 'replayed' | 'bad_frame' | 'certificate';
 
 export type Opened =
   | { ok: true; from: NodeId; to: NodeId | undefined; frame: AnyFrame }
@@ -78,7 +78,11 @@ export class OverlayChannel {
     const nowMs = this.deps.clock.now();
     const fields: OverlayFrameFields = { ringId: this.deps.ringId, from, to: env.to, stampUs: env.stampUs, frame: env.frame };
     const refuse = (reason: ForgeryReason, detail: string, code: string = ErrorCodes.NOT_AUTHORISED): Opened => ({ ok: false, reason, detail, code });
-    if (from === this.self) return refuse('self', 'a frame claiming to come from this node');
+    if (from === this.self) {
+      // A node alone listens on the discover subject it broadcasts to: its own broadcast comes back.
+      const own = env.to === undefined && env.signature !== undefined && verifyOverlay(this.deps.cert.signingKey, fields, env.signature);
+      return own ? refuse('echo', 'our own broadcast') : refuse('self', 'a frame claiming to come from this node');
+    }
     if (env.to !== undefined && env.to !== this.self) return refuse('misaddressed', `a frame for node ${env.to.slice(0, 12)}`);
     if (!this.stamps.fresh(env.stampUs, nowMs * 1000))
       return refuse('stale', `stamped ${Math.round((env.stampUs / 1000 - nowMs) / 1000)} s from this node's clock (a replay, or clocks apart: check NTP)`, ErrorCodes.STALE);

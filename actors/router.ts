@@ -343,6 +343,7 @@ export class RouterService {
 
   /** A refused envelope: a node that proved its key but is not a member is told why; anything else is a forgery. */
   private refused(opened: Extract<Opened, { ok: false }>, msg: TransportMessage): void {
+    if (opened.reason === 'echo') return;
     const presented = opened.presented;
     if (!presented) return this.forged(msg, opened);
     const peer = presented.cert.nodeId;

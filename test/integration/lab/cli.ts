@@ -1,5 +1,6 @@
 // Run the real `post` command as a user would, from tests.
 import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -26,4 +27,29 @@ export async function postJson<T = any>(args: string[], opts?: { timeoutMs?: num
   const r = await post([...args, '--json'], opts);
   if (r.code !== 0) throw new Error(`post ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
   return JSON.parse(r.stdout) as T;
+}
+
+const LOG_TAIL_LINES = 40;
+
+/**
+ * For a failed lab test: which nodes are gone, and the last lines of each node's log (warnings and
+ * errors first), so that a failure on a loaded CI machine can be read after the lab is removed.
+ */
+export function labTrouble(lab: { nodes: { id: string; pid: number; log: string }[] } | undefined): string {
+  if (!lab) return 'no lab';
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  return lab.nodes
+    .map((n) => {
+      const lines = existsSync(n.log) ? readFileSync(n.log, 'utf8').trimEnd().split('\n') : [];
+      const loud = lines.filter((l) => /"level":"(warn|error|fatal)"/.test(l)).slice(-LOG_TAIL_LINES);
+      return [`node ${n.id.slice(0, 8)} pid ${n.pid} ${alive(n.pid) ? 'alive' : 'GONE'} (${n.log})`, ...loud, '  ...', ...lines.slice(-LOG_TAIL_LINES)].join('\n  ');
+    })
+    .join('\n');
 }

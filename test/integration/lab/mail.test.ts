@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ImapFlow } from 'imapflow';
 import nodemailer from 'nodemailer';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { post } from './cli';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { labTrouble, post } from './cli';
 
 const run = promisify(execFile);
 const dir = join(tmpdir(), `post-lab-mail-${process.pid}`);
@@ -56,6 +56,10 @@ describe('lab: mail with real clients', () => {
     labFile = r.stdout.trim();
     lab = JSON.parse(readFileSync(labFile, 'utf8'));
   }, 200_000);
+
+  afterEach((ctx) => {
+    if (ctx.task.result?.state === 'fail') console.error(`lab after "${ctx.task.name}" failed:\n${labTrouble(lab)}`);
+  });
 
   afterAll(async () => {
     await post(['lab', 'down', '--dir', dir]);
