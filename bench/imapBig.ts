@@ -109,6 +109,8 @@ export const imapBigBench: Bench = {
       const commands = [
         ['baseline NOOP', 'NOOP'],
         ['baseline SEARCH ALL', 'SEARCH ALL'],
+        ['FETCH 1:* (FLAGS)', 'FETCH 1:* (FLAGS)'],
+        ['UID FETCH 1:* (UID FLAGS RFC822.SIZE)', 'UID FETCH 1:* (UID FLAGS RFC822.SIZE)'],
         ['SORT (DATE) cold', 'SORT (DATE) UTF-8 ALL'],
         ['SORT (DATE)', 'SORT (DATE) UTF-8 ALL'],
         ['SORT (SUBJECT)', 'SORT (SUBJECT) UTF-8 ALL'],

@@ -229,10 +229,10 @@ export class ImapConnection {
    * ends), so a SELECT's untagged lines and tagged reply, or a FETCH's thousand responses, are one
    * write, not one each (the socket has no Nagle delay: each write would be a packet and a system
    * call). When outboxFlushBytes are waiting they leave at once, and the promise resolves once the
-   * socket took them (backpressure for a large FETCH); otherwise it resolves at once.
+   * socket took them (backpressure for a large FETCH); otherwise there is nothing to wait for.
    */
-  private write(chunks: readonly Buffer[]): Promise<void> {
-    if (this.ended || this.socket.destroyed || !this.socket.writable) return Promise.resolve();
+  private write(chunks: readonly Buffer[]): Promise<void> | undefined {
+    if (this.ended || this.socket.destroyed || !this.socket.writable) return undefined;
     this.outbox.push(...chunks);
     for (const chunk of chunks) this.outboxBytes += chunk.length;
     if (this.outboxBytes >= imapLimits.outboxFlushBytes) return this.flushOutbox();
@@ -240,7 +240,7 @@ export class ImapConnection {
       this.flushScheduled = undefined;
       void this.flushOutbox();
     });
-    return Promise.resolve();
+    return undefined;
   }
 
   private flushOutbox(): Promise<void> {

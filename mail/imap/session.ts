@@ -15,9 +15,12 @@ import { reportContextChanges, reportContextRemovals } from './search/searchCont
 
 export type SessionStateName = 'notAuthenticated' | 'authenticated' | 'selected' | 'logout';
 
-/** Where responses go. Resolves when the transport can take more (backpressure). */
+/**
+ * Where responses go. A promise means: wait for it before writing more (backpressure); undefined
+ * means the bytes were queued and more may follow at once.
+ */
 export interface ResponseOutput {
-  write(chunks: readonly Buffer[]): Promise<void>;
+  write(chunks: readonly Buffer[]): Promise<void> | undefined;
 }
 
 export interface SessionDeps {
@@ -88,15 +91,15 @@ export class ImapSession {
     return this.selected;
   }
 
-  untagged(values: readonly ImapValue[]): Promise<void> {
+  untagged(values: readonly ImapValue[]): Promise<void> | undefined {
     return this.deps.output.write(encodeUntagged(values, { utf8: this.utf8 }));
   }
 
-  status(tag: string | undefined, kind: StatusKind, text: string, code?: string): Promise<void> {
+  status(tag: string | undefined, kind: StatusKind, text: string, code?: string): Promise<void> | undefined {
     return this.deps.output.write([encodeStatus(tag, kind, text, code)]);
   }
 
-  continuation(text: string): Promise<void> {
+  continuation(text: string): Promise<void> | undefined {
     return this.deps.output.write([encodeContinuation(text)]);
   }
 
@@ -170,8 +173,20 @@ export class ImapSession {
    * first with FLAGS and PERMANENTFLAGS (RFC 3501 7.2.6), so call this before writing the FETCH.
    */
   async flagsValue(message: ViewMessage): Promise<ImapValue> {
-    if (this.selected?.learnKeywords(message.flags)) await this.announceFlags(this.selected);
-    const flags = message.flags.filter(isShowableFlag).map((f) => atom(f));
+    await this.announceKeywordsOf(message);
+    return this.flagAtoms(message);
+  }
+
+  /** Announces the message's keywords the client has not been told about yet; undefined when there are none. */
+  announceKeywordsOf(message: ViewMessage): Promise<void> | undefined {
+    const view = this.selected;
+    return view?.learnKeywords(message.flags) ? this.announceFlags(view) : undefined;
+  }
+
+  /** The FLAGS value as it stands (announce new keywords first: announceKeywordsOf). */
+  flagAtoms(message: ViewMessage): ImapValue[] {
+    const flags: ImapValue[] = [];
+    for (const flag of message.flags) if (isShowableFlag(flag)) flags.push(atom(flag));
     if (message.recent && !this.rev2) flags.push(atom('\\Recent'));
     return flags;
   }

@@ -4,7 +4,8 @@ import { MailBackendError } from '../../backend';
 import { defineCommand, failBad, no, ok } from '../command';
 import { atom } from '../encoder';
 import { parseFetchItems, parseFetchModifiers } from '../fetch/fetchItems';
-import { fetchItemsFor, needsContent, setsSeen } from '../fetch/fetchResponse';
+import { fetchValues, needsContent, setsSeen, showsFlags } from '../fetch/fetchResponse';
+import type { LoadedMessage } from '../messageCache';
 import { hasFlag } from '../flags';
 import { selectMessages } from '../messageSet';
 import { formatSequenceSet, resolveUidIndexes } from '../sequenceSet';
@@ -53,25 +54,34 @@ export const fetchCommand = defineCommand({
 
     const vanishing = view.pendingExpungedUids();
     let missing = 0;
-    const ahead = needsContent(items) ? session.readAhead(selected.map((m) => m.message)) : undefined;
+    const content = needsContent(items);
+    const ahead = content ? session.readAhead(selected.map((m) => m.message)) : undefined;
     for (let i = 0; i < selected.length; i++) {
       const { seq, message } = selected[i]!;
-      ahead?.(i);
-      try {
-        const values = await fetchItemsFor(session, message, items, {
-          uid,
-          addFlags: seenChanged.has(message.uid),
-          addModseq: modifiers.changedSince !== undefined || (session.condstore && seenChanged.has(message.uid)),
-        });
-        await session.untagged([seq, atom('FETCH'), values]);
-      } catch (error) {
-        // A message expunged elsewhere may already have lost its content; it is reported later.
-        if (vanishing.has(message.uid) && error instanceof MailBackendError) {
-          missing++;
-          continue;
+      let loaded: LoadedMessage | undefined;
+      if (content) {
+        ahead!(i);
+        try {
+          loaded = await session.loadMessage(message);
+        } catch (error) {
+          // A message expunged elsewhere may already have lost its content; it is reported later.
+          if (vanishing.has(message.uid) && error instanceof MailBackendError) {
+            missing++;
+            continue;
+          }
+          throw error;
         }
-        throw error;
       }
+      const options = {
+        uid,
+        addFlags: seenChanged.has(message.uid),
+        addModseq: modifiers.changedSince !== undefined || (session.condstore && seenChanged.has(message.uid)),
+      };
+      const announcing = showsFlags(items, options) ? session.announceKeywordsOf(message) : undefined;
+      if (announcing) await announcing;
+      // Awaited only when the connection asks to wait (its buffer is full): no await per message otherwise.
+      const wait = session.untagged([seq, atom('FETCH'), fetchValues(session, message, items, loaded, options)]);
+      if (wait) await wait;
     }
     if (missing > 0) return no(`${missing} of the requested messages were expunged meanwhile`, 'EXPUNGEISSUED');
     return ok('FETCH completed');

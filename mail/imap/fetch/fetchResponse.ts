@@ -30,65 +30,74 @@ export interface FetchOptions {
   readonly addModseq: boolean;
 }
 
-export async function fetchItemsFor(session: ImapSession, message: ViewMessage, items: readonly FetchItem[], options: FetchOptions): Promise<ImapValue[]> {
-  const loaded: LoadedMessage | undefined = needsContent(items) ? await session.loadMessage(message) : undefined;
+/** Adds `name value` unless the name was given already (a client may ask for an item twice). */
+function pushOnce(out: ImapValue[], name: string, value: ImapValue): void {
+  for (let i = 0; i < out.length; i += 2) if ((out[i] as { atom: string }).atom === name) return;
+  out.push(atom(name), value);
+}
+
+/** Whether the response carries FLAGS: the caller announces new keywords first (ImapSession.announceKeywordsOf). */
+export function showsFlags(items: readonly FetchItem[], options: FetchOptions): boolean {
+  return options.addFlags || items.some((item) => item.kind === 'simple' && item.name === 'FLAGS');
+}
+
+/**
+ * The data items of one FETCH response, synchronously: `loaded` is the message's content when
+ * needsContent(items), and new keywords were announced before (so a 100,000-message FETCH FLAGS
+ * takes no await per message).
+ */
+export function fetchValues(session: ImapSession, message: ViewMessage, items: readonly FetchItem[], loaded: LoadedMessage | undefined, options: FetchOptions): ImapValue[] {
   const out: ImapValue[] = [];
-  const emitted = new Set<string>();
-  const push = (name: string, value: ImapValue): void => {
-    if (emitted.has(name)) return;
-    emitted.add(name);
-    out.push(atom(name), value);
-  };
-  if (options.uid) push('UID', message.uid);
+  if (options.uid) out.push(atom('UID'), message.uid);
   for (const item of items) {
     if (item.kind === 'section') {
       const bytes = item.binary === 'none' ? sectionBytes(loaded!.raw, loaded!.structure, item.spec) : binaryBytes(loaded!.raw, loaded!.structure, item.spec.path);
       if (item.binary === 'size') {
-        push(item.label, bytes?.length ?? 0);
+        pushOnce(out, item.label, bytes?.length ?? 0);
         continue;
       }
       const value = bytes === undefined ? null : item.partial ? partialBytes(bytes, item.partial.offset, item.partial.length) : bytes;
       // Decoded content may hold NUL: then only a literal8 can carry it (RFC 3516 4.2).
-      push(item.label, value !== null && item.binary === 'content' && value.includes(0) ? { literal8: value } : value);
+      pushOnce(out, item.label, value !== null && item.binary === 'content' && value.includes(0) ? { literal8: value } : value);
       continue;
     }
     switch (item.name) {
       case 'UID':
-        push('UID', message.uid);
+        pushOnce(out, 'UID', message.uid);
         break;
       case 'FLAGS':
-        push('FLAGS', await session.flagsValue(message));
+        pushOnce(out, 'FLAGS', session.flagAtoms(message));
         break;
       case 'INTERNALDATE':
-        push('INTERNALDATE', formatInternalDate(message.internalDateMs));
+        pushOnce(out, 'INTERNALDATE', formatInternalDate(message.internalDateMs));
         break;
       case 'RFC822.SIZE':
-        push('RFC822.SIZE', message.sizeOctets);
+        pushOnce(out, 'RFC822.SIZE', message.sizeOctets);
         break;
       case 'MODSEQ':
-        push('MODSEQ', [message.modseq]);
+        pushOnce(out, 'MODSEQ', [message.modseq]);
         break;
       case 'ENVELOPE':
-        push('ENVELOPE', envelopeValue(loaded!.structure.fields ?? []));
+        pushOnce(out, 'ENVELOPE', envelopeValue(loaded!.structure.fields ?? []));
         break;
       case 'BODY':
-        push('BODY', bodyStructureValue(loaded!.structure, false));
+        pushOnce(out, 'BODY', bodyStructureValue(loaded!.structure, false));
         break;
       case 'BODYSTRUCTURE':
-        push('BODYSTRUCTURE', bodyStructureValue(loaded!.structure, true));
+        pushOnce(out, 'BODYSTRUCTURE', bodyStructureValue(loaded!.structure, true));
         break;
       case 'RFC822':
-        push('RFC822', sectionBytes(loaded!.raw, loaded!.structure, { path: [], specifier: '', fieldNames: [] }) ?? null);
+        pushOnce(out, 'RFC822', sectionBytes(loaded!.raw, loaded!.structure, { path: [], specifier: '', fieldNames: [] }) ?? null);
         break;
       case 'RFC822.HEADER':
-        push('RFC822.HEADER', sectionBytes(loaded!.raw, loaded!.structure, { path: [], specifier: 'HEADER', fieldNames: [] }) ?? null);
+        pushOnce(out, 'RFC822.HEADER', sectionBytes(loaded!.raw, loaded!.structure, { path: [], specifier: 'HEADER', fieldNames: [] }) ?? null);
         break;
       case 'RFC822.TEXT':
-        push('RFC822.TEXT', sectionBytes(loaded!.raw, loaded!.structure, { path: [], specifier: 'TEXT', fieldNames: [] }) ?? null);
+        pushOnce(out, 'RFC822.TEXT', sectionBytes(loaded!.raw, loaded!.structure, { path: [], specifier: 'TEXT', fieldNames: [] }) ?? null);
         break;
     }
   }
-  if (options.addFlags && !emitted.has('FLAGS')) push('FLAGS', await session.flagsValue(message));
-  if (options.addModseq) push('MODSEQ', [message.modseq]);
+  if (options.addFlags) pushOnce(out, 'FLAGS', session.flagAtoms(message));
+  if (options.addModseq) pushOnce(out, 'MODSEQ', [message.modseq]);
   return out;
 }
