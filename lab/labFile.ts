@@ -16,12 +16,13 @@ export interface LabNode {
   pid: number;
   readonly data: string;
   readonly log: string;
-  readonly imap: Endpoint;
-  readonly smtp: Endpoint;
-  readonly http: Endpoint;
+  /** Listeners: found free just before the node first starts (lab/processes.ts assignFreePorts), then kept. */
+  imap: Endpoint;
+  smtp: Endpoint;
+  http: Endpoint;
   readonly gateway?: boolean;
   /** The inbound MX, on each organisation's first node. */
-  readonly mx?: Endpoint;
+  mx?: Endpoint;
   readonly gatewayUser?: string;
   /** `post node start --submission-rate` (PER_MINUTE[/BURST]) when the lab was started with one. */
   readonly submissionRate?: string;

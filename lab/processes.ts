@@ -4,7 +4,8 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAlive } from '../infra/nats/process';
-import { DASHBOARD_START_TIMEOUT_MS, LAB_READY_TIMEOUT_MS, NODE_STOP_GRACE_MS } from '../protocol/limits';
+import { freePorts } from '../infra/nats/free-ports';
+import { DASHBOARD_START_TIMEOUT_MS, LAB_PORT_ATTEMPTS, LAB_READY_TIMEOUT_MS, NODE_STOP_GRACE_MS } from '../protocol/limits';
 import { OperatorError } from './errors';
 import { postCommand } from './paths';
 import type { LabClient } from './client';
@@ -68,13 +69,43 @@ function logTail(path: string, lines = 15): string {
   return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
 }
 
-/** Wait until every given node answers `ready`; a node whose process died fails with its log's tail. */
-export async function waitReady(client: LabClient, nodes: readonly LabNode[], timeoutMs = LAB_READY_TIMEOUT_MS): Promise<void> {
+/** Fresh free ports on the node's host for its IMAP, SMTP, HTTP (and MX) listeners, found just before it starts. */
+export async function assignFreePorts(node: LabNode): Promise<void> {
+  const [imap, smtp, http, mx] = await freePorts(node.mx ? 4 : 3, node.imap.host);
+  node.imap = { ...node.imap, port: imap! };
+  node.smtp = { ...node.smtp, port: smtp! };
+  node.http = { ...node.http, port: http! };
+  if (node.mx) node.mx = { ...node.mx, port: mx! };
+}
+
+/** A node that exited because a port it was given was taken meanwhile (its log's last lines say EADDRINUSE). */
+const lostItsPort = (node: LabNode): boolean => /EADDRINUSE/.test(logTail(node.log, 40));
+
+/**
+ * Wait until every given node answers `ready`; a node whose process died fails with its log's tail.
+ * With `startOnFreshPorts`, a node that died because one of its ports was taken is started again
+ * through it (fresh ports, a new pid), up to LAB_PORT_ATTEMPTS starts in all.
+ */
+export async function waitReady(
+  client: LabClient,
+  nodes: readonly LabNode[],
+  opts: { timeoutMs?: number; startOnFreshPorts?: (node: LabNode) => Promise<void> } = {},
+): Promise<void> {
+  const timeoutMs = opts.timeoutMs ?? LAB_READY_TIMEOUT_MS;
   const deadline = Date.now() + timeoutMs;
   const pending = new Set(nodes);
+  const starts = new Map<LabNode, number>(nodes.map((n) => [n, 1]));
   while (pending.size > 0) {
     for (const node of [...pending]) {
-      if (!isAlive(node.pid)) throw new OperatorError(`node ${node.id.slice(0, 12)} exited while starting; its log (${node.log}) ends:\n${logTail(node.log)}`);
+      if (!isAlive(node.pid)) {
+        const started = starts.get(node)!;
+        if (opts.startOnFreshPorts && started < LAB_PORT_ATTEMPTS && lostItsPort(node)) {
+          starts.set(node, started + 1);
+          await opts.startOnFreshPorts(node);
+          continue;
+        }
+        throw new OperatorError(`node ${node.id.slice(0, 12)} exited while starting; its log (${node.log}) ends:\n${logTail(node.log)}`);
+      }
       const s = await client.status(node, 1000).catch(() => undefined);
       if (s?.state === 'ready') pending.delete(node);
       else if (s?.state === 'failed') throw new OperatorError(`node ${node.id.slice(0, 12)} failed to join: ${s.failure?.reason ?? 'see its log'} (${node.log})`);

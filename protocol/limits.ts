@@ -103,6 +103,11 @@ export const STORE_FAILED_HOLD_MS = 1_000;
 export const NODE_STOP_GRACE_MS = 5000;
 /** The lab waits this long for every node to report ready. */
 export const LAB_READY_TIMEOUT_MS = 60_000;
+/**
+ * Starts of one lab node on fresh ports when the ports found free were taken before it bound them
+ * (parallel labs, or any process binding port 0 meanwhile): `post lab up` picks them again.
+ */
+export const LAB_PORT_ATTEMPTS = 3;
 /** Requests from the CLI to a node (status, route probes). */
 export const CLI_REQUEST_TIMEOUT_MS = 10_000;
 /**

@@ -9,7 +9,7 @@ import { startDetached, stopByPidFile } from '../../infra/nats/server';
 import { defineCommand, CommandError, helpText, intOption, parse, printJson, subcommandHelp } from '../args';
 import { LabClient } from '../../lab/client';
 import { findNode, type LabFile, type LabNode, type LabOrg, readLab, writeLab } from '../../lab/labFile';
-import { labPath, runningPids, startDashboardProcess, startNodeProcess, stopProcess, waitDashboard, waitReady } from '../../lab/processes';
+import { assignFreePorts, labPath, runningPids, startDashboardProcess, startNodeProcess, stopProcess, waitDashboard, waitReady } from '../../lab/processes';
 import { dashboardCommand, dashboardSpec } from './dashboard';
 import { DEFAULT_REPLICATION_FACTOR, OPERATOR_FILE } from '../../infra/files/identity';
 import { initOrganisation } from './ca';
@@ -102,7 +102,8 @@ async function labUp(argv: string[]): Promise<void> {
   }
   // NATS takes TLS and per-node credentials: a CA and server certificate for loopback, the operator's key.
   const security = initNatsSecurity(join(dir, 'nats'), LOOPBACK_NAMES);
-  const ports = await freePorts(count * 3 + trusts.length);
+  // Ports are found free just before each node starts (assignFreePorts), and found again if taken meanwhile.
+  const unassigned = 0;
   const nodes: LabNode[] = [];
   for (let i = 0; i < count; i++) {
     const org = trusts[i % trusts.length]!;
@@ -120,10 +121,10 @@ async function labUp(argv: string[]): Promise<void> {
       pid: 0,
       data,
       log: join(data, 'node.log'),
-      imap: { host, port: ports[i * 3]! },
-      smtp: { host, port: ports[i * 3 + 1]! },
-      http: { host, port: ports[i * 3 + 2]! },
-      ...(first ? { mx: { host, port: ports[count * 3 + i]! }, gatewayUser: `postmaster@${org.domain}` } : {}),
+      imap: { host, port: unassigned },
+      smtp: { host, port: unassigned },
+      http: { host, port: unassigned },
+      ...(first ? { mx: { host, port: unassigned }, gatewayUser: `postmaster@${org.domain}` } : {}),
       ...(gateway ? { gateway: true } : {}),
       ...(submissionRate !== undefined ? { submissionRate } : {}),
       ...(gc ? { gc } : {}),
@@ -171,13 +172,16 @@ async function labUp(argv: string[]): Promise<void> {
   try {
     // The first node of each organisation founds its ring; the others join once it is ready.
     const founders = orgs.map((o) => nodes.find((n) => n.org === o.domain)).filter((n): n is LabNode => n !== undefined);
-    for (const n of founders) n.pid = startNodeProcess(n, natsOf(lab, n));
-    writeLab(path, lab);
-    await waitReady(client, founders);
+    const startOnFreshPorts = async (n: LabNode): Promise<void> => {
+      await assignFreePorts(n);
+      n.pid = startNodeProcess(n, natsOf(lab, n));
+      writeLab(path, lab);
+    };
+    for (const n of founders) await startOnFreshPorts(n);
+    await waitReady(client, founders, { startOnFreshPorts });
     const rest = nodes.filter((n) => !founders.includes(n));
-    for (const n of rest) n.pid = startNodeProcess(n, natsOf(lab, n));
-    writeLab(path, lab);
-    await waitReady(client, rest);
+    for (const n of rest) await startOnFreshPorts(n);
+    await waitReady(client, rest, { startOnFreshPorts });
     // Users user1..userN in every organisation, spread over that organisation's nodes, and each
     // organisation's postmaster on its MX node.
     for (const org of orgs) {
