@@ -107,6 +107,31 @@ describe('architecture', () => {
     expect(over).toEqual([]);
   });
 
+  test('unit tests never wait on the wall clock: no sleeps, no real timers, no elapsed times (STYLE: drive machines instead)', () => {
+    /** Each exception with its reason. */
+    const allowed: Record<string, string> = {
+      'test/unit/users/fixtures.ts': 'TestClock, a Clock adapter: the code under test sets its timers there; the tests never wait on them',
+      'test/unit/imap/backend.compliance.ts': 'being rewritten by another change; its 20 and 50 ms waits go then',
+    };
+    const WAITS = [
+      /(?<![.\w])(setTimeout|setInterval)\s*\((?!fn: )/, // the process's timers (a Clock's method declaration aside)
+      /\bglobalThis\.(setTimeout|setInterval)\(/,
+      /(?<![.\w])sleep\(|\bdelay\(\s*\d/,
+      /'(node:)?timers\/promises'/,
+      /\b(Date|performance)\.now\(/, // elapsed times and wall-clock deadlines
+    ];
+    const bad: string[] = [];
+    for (const file of files(join(ROOT, 'test', 'unit'))) {
+      const name = relative(ROOT, file);
+      if (name in allowed) continue;
+      readFileSync(file, 'utf8')
+        .replace(/\/\/.*$/gm, '')
+        .split('\n')
+        .forEach((line, i) => WAITS.some((w) => w.test(line)) && bad.push(`${name}:${i + 1}: ${line.trim()}`));
+    }
+    expect(bad).toEqual([]);
+  });
+
   test('NATS subjects are built only in protocol/subjects.ts', () => {
     const bad: string[] = [];
     for (const layer of ['protocol', 'crypto', 'overlay', 'storage', 'mail', 'machines', 'actors', 'cli', 'scenarios'])
