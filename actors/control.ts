@@ -39,7 +39,7 @@ import {
   SignedControl,
 } from '../protocol/control';
 import { encodeSignedObject } from '../storage/signedObjectCodec';
-import { ErrorCodes, PostError } from '../protocol/errors';
+import { ErrorCodes, PostError, type ErrorCode } from '../protocol/errors';
 import { type AnyFrame, canonicalBytes, decodeFrame, frameHandlers, on } from '../protocol/frame';
 import { type OperatorCertificate, operatorCertificateCodec } from '../protocol/identity';
 import {
@@ -77,7 +77,7 @@ interface Caller {
   readonly user?: UserApp;
 }
 
-type Authenticated = { ok: true; caller: Caller; request: AnyFrame } | { ok: false; code: string; reason: string };
+type Authenticated = { ok: true; caller: Caller; request: AnyFrame } | { ok: false; code: ErrorCode; reason: string };
 
 /** After a put, wait up to 10 x 200 ms for the writes beyond the majority before reporting replicas. */
 const PUT_SETTLE_POLLS_MAX = 10;
@@ -171,7 +171,7 @@ export class ControlService {
 
   /** Everything a request must prove before it is taken (see the top of this file), in order of cost. */
   private authenticate(frame: AnyFrame): Authenticated {
-    const refuse = (code: string, reason: string): Authenticated => ({ ok: false, code, reason });
+    const refuse = (code: ErrorCode, reason: string): Authenticated => ({ ok: false, code, reason });
     const { trust, nodeId, clock } = this.deps;
     if (frame.kind !== SignedControl.kind) {
       const what = controlPolicy[frame.kind] ? `${frame.kind} is not signed` : `${frame.kind} is not a control request`;
@@ -212,7 +212,7 @@ export class ControlService {
   }
 
   /** The operator certificate, verified against the CA once per certificate (and again once expired). */
-  private checkOperator(cert: OperatorCertificate, nowMs: number): { ok: true } | { ok: false; code: string; reason: string } {
+  private checkOperator(cert: OperatorCertificate, nowMs: number): { ok: true } | { ok: false; code: ErrorCode; reason: string } {
     const key = Buffer.from(canonicalBytes(operatorCertificateCodec.encode(cert))).toString('base64');
     const until = this.operators.get(key);
     if (until !== undefined && nowMs < until) return { ok: true };

@@ -9,7 +9,7 @@ import { StampWindow } from '../crypto/replay';
 import type { Clock } from '../infra/ports';
 import type { NodeId } from '../overlay/id';
 import type { OutFrame } from '../overlay/router/state';
-import { ErrorCodes } from '../protocol/errors';
+import { ErrorCodes, type ErrorCode } from '../protocol/errors';
 import { type AnyFrame, decodeFrame } from '../protocol/frame';
 import type { NodeCertificate } from '../protocol/identity';
 import { OVERLAY_CLOCK_SKEW_MS, OVERLAY_PEERS_MAX, OVERLAY_REORDER_WINDOW_MS, OVERLAY_STAMPS_PER_PEER_MAX } from '../protocol/limits';
@@ -33,7 +33,7 @@ export type Opened =
    * Refused. `presented` is set when only the certificate failed while the signature verified
    * under the key it presents: a node that is not (or no longer) a member, told why, not a forger.
    */
-  | { ok: false; reason: ForgeryReason; detail: string; code: string; presented?: { cert: NodeCertificate; frame: AnyFrame } };
+  | { ok: false; reason: ForgeryReason; detail: string; code: ErrorCode; presented?: { cert: NodeCertificate; frame: AnyFrame } };
 
 interface Peer {
   readonly ok: true;
@@ -77,7 +77,7 @@ export class OverlayChannel {
     const from = env.from;
     const nowMs = this.deps.clock.now();
     const fields: OverlayFrameFields = { ringId: this.deps.ringId, from, to: env.to, stampUs: env.stampUs, frame: env.frame };
-    const refuse = (reason: ForgeryReason, detail: string, code: string = ErrorCodes.NOT_AUTHORISED): Opened => ({ ok: false, reason, detail, code });
+    const refuse = (reason: ForgeryReason, detail: string, code: ErrorCode = ErrorCodes.NOT_AUTHORISED): Opened => ({ ok: false, reason, detail, code });
     if (from === this.self) {
       // A node alone listens on the discover subject it broadcasts to: its own broadcast comes back.
       const own = env.to === undefined && env.signature !== undefined && verifyOverlay(this.deps.cert.signingKey, fields, env.signature);
@@ -110,7 +110,7 @@ export class OverlayChannel {
    * The sender's certificate, checked once per certificate (and again once it has expired). When it
    * fails, `presented` is the certificate as decoded, if it was one of `from` at all.
    */
-  private peerOf(from: NodeId, certBytes: Uint8Array, nowMs: number): Peer | { ok: false; code: string; reason: string; presented?: NodeCertificate } {
+  private peerOf(from: NodeId, certBytes: Uint8Array, nowMs: number): Peer | { ok: false; code: ErrorCode; reason: string; presented?: NodeCertificate } {
     const known = this.peers.get(from);
     if (known && nowMs < known.expiresAtMs && known.certBytes.equals(certBytes)) return known;
     const decoded = decodeNodeCertificate(certBytes);

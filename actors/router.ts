@@ -15,7 +15,7 @@ import { Refusals } from './refusals';
 import * as LS from '../overlay/leafSet';
 import { size as tableSize } from '../overlay/routingTable';
 import type { OutFrame, RouterConfig, RouterEffect } from '../overlay/router/state';
-import { ErrorCodes, PostError } from '../protocol/errors';
+import { type ErrorCode, errorCodeOf, ErrorCodes, PostError } from '../protocol/errors';
 import { type AnyFrame, decodeFrame, type FrameKind, frameHandlers, isKind, on } from '../protocol/frame';
 import type { NodeCertificate } from '../protocol/identity';
 import { REFUSED_LOG_GAP_MS, OVERLAY_TIMINGS, type OverlayTimings, LEAF_SET_HALF } from '../protocol/limits';
@@ -357,7 +357,7 @@ export class RouterService {
   }
 
   /** Drop a frame that is not what it claims: count it, log it (a flood is summarised), answer a request with a refusal. */
-  private forged(msg: TransportMessage, why: { reason: string; detail: string; code: string }): void {
+  private forged(msg: TransportMessage, why: { reason: string; detail: string; code: ErrorCode }): void {
     this.refusals.note(why.reason, { detail: why.detail, subject: msg.subject });
     // A replayed or stale request is a copy of one already answered (or never valid): a refusal could
     // overtake the real answer to a duplicated request, so a copy gets none.
@@ -365,7 +365,7 @@ export class RouterService {
   }
 
   /** A frame that failed validation: logged, and refused at once when it was a request. */
-  private refuse(msg: TransportMessage, code: string, reason: string): void {
+  private refuse(msg: TransportMessage, code: ErrorCode, reason: string): void {
     this.log.warn('frame.dropped', { subject: msg.subject, reason });
     if (msg.reply) this.publishBare(msg.reply, { kind: FrameRefused, body: { code, reason } });
   }
@@ -381,7 +381,7 @@ export class RouterService {
   }
 
   /** Authenticate the answer to a request we sent to `to`: its frame, or why it is not one. */
-  private openReply(bytes: Uint8Array, to: NodeId): { ok: true; frame: AnyFrame } | { ok: false; code: string } {
+  private openReply(bytes: Uint8Array, to: NodeId): { ok: true; frame: AnyFrame } | { ok: false; code: ErrorCode } {
     const r = decodeFrame(bytes);
     if (!r.ok) {
       this.log.warn('frame.dropped', { from: to, reason: r.reason });
@@ -390,7 +390,7 @@ export class RouterService {
     if (r.frame.kind === FrameRefused.kind) {
       const body = r.frame.body as { code: string; reason: string };
       this.log.warn('overlay.request.refused', { by: to, code: body.code, reason: body.reason });
-      return { ok: false, code: body.code };
+      return { ok: false, code: errorCodeOf(body.code, ErrorCodes.ROUTE_FAILED) };
     }
     const reply = { subject: `a reply from ${to.slice(0, 12)}`, data: bytes };
     if (r.frame.kind !== OverlayAuth.kind) {
@@ -464,7 +464,7 @@ export class RouterService {
   private async request(effect: Extract<RouterEffect, { type: 'request' }>): Promise<void> {
     const send = (e: RouterEvent) => this.send(e);
     const { to, tag } = effect;
-    const failed = (code: string) => {
+    const failed = (code: ErrorCode) => {
       if (tag === 'announce') send({ type: 'ANNOUNCE_FAILED', to });
       else if (tag === 'probe') send({ type: 'PROBE_FAILED', to });
     };
@@ -486,7 +486,7 @@ export class RouterService {
   /** A hop: the next node acknowledges receipt; without that, the machine picks another route. */
   private async forward(effect: Extract<RouterEffect, { type: 'forward' }>): Promise<void> {
     const { to, pending } = effect;
-    let code: string = ErrorCodes.BAD_FRAME;
+    let code: ErrorCode = ErrorCodes.BAD_FRAME;
     try {
       const bytes = await this.deps.transport.request(subjects.node(this.deps.ringId, to), this.channel.seal({ kind: Route, body: pending.msg }, to), { timeoutMs: effect.timeoutMs });
       const r = this.openReply(bytes, to);

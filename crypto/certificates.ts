@@ -1,6 +1,6 @@
 // Organisation CAs and node certificates. A node's id is BLAKE2b-256 of its signing key, and its
 // certificate binds (org, ring, node id, key, validity) under the CA's domain-separated signature.
-import { ErrorCodes } from '../protocol/errors';
+import { ErrorCodes, type ErrorCode } from '../protocol/errors';
 import { canonicalBytes } from '../protocol/frame';
 import type { MemberCertificate, NodeCertificate, OperatorCertificate, OperatorRole, UserCertificate } from '../protocol/identity';
 import { NODE_CERT_VALIDITY_MS, OPERATOR_CERT_VALIDITY_MS, VERIFIED_USER_CERTS_MAX } from '../protocol/limits';
@@ -50,7 +50,7 @@ export async function issueNodeCertificate(
   return { ...body, signature: await sign(SignatureDomain.nodeCertificate, certFields(body), ca.caSecretKey) };
 }
 
-export type CertCheck = { ok: true } | { ok: false; code: string; reason: string };
+export type CertCheck = { ok: true } | { ok: false; code: ErrorCode; reason: string };
 
 /** Is this a currently valid certificate of a member of the ring `trust` describes? */
 export async function verifyNodeCertificate(cert: NodeCertificate, trust: RingTrust, nowMs: number): Promise<CertCheck> {

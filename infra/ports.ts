@@ -2,6 +2,7 @@
 // Real adapters (NATS, wall clock, crypto random, JSON-lines log) and simulated ones (infra/sim/)
 // implement them; only the composition root (actors/node.ts, the simulator) picks which.
 import type { Observable } from 'rxjs';
+import type { ErrorCode } from '../protocol/errors';
 
 // ---- Clock -------------------------------------------------------------------------------------
 
@@ -45,7 +46,7 @@ export interface TransportSubscription {
 export type TransportStatus = 'connecting' | 'connected' | 'reconnecting' | 'closed';
 
 /** Why a request produced no reply. Stable codes; see protocol/errors.ts. */
-export type TransportErrorCode = 'TIMEOUT' | 'NO_RESPONDERS' | 'CLOSED' | 'PAYLOAD_TOO_LARGE';
+export type TransportErrorCode = Extract<ErrorCode, 'TIMEOUT' | 'NO_RESPONDERS' | 'CLOSED' | 'PAYLOAD_TOO_LARGE'>;
 
 export class TransportError extends Error {
   constructor(

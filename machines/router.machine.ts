@@ -9,6 +9,7 @@
 // `effect` (send, request, reply, deliver, membership, log), which the router actor provides. Time
 // enters only through `after` delays on the actor's clock. Certificates are verified by the actor
 // before a message becomes an event here.
+import type { ErrorCode } from '../protocol/errors';
 import { assign, enqueueActions, setup } from 'xstate';
 import type { NodeId } from '../overlay/id';
 import * as H from '../overlay/router/handlers';
@@ -32,7 +33,7 @@ export type RouterEvent =
   | { type: 'DISCOVER'; from: NodeId }
   | { type: 'ROUTE_IN'; msg: RouteMessage }
   | { type: 'ROUTE'; msg: RouteMessage }
-  | { type: 'FORWARD_FAILED'; pending: PendingForward; to: NodeId; code: string };
+  | { type: 'FORWARD_FAILED'; pending: PendingForward; to: NodeId; code: ErrorCode };
 
 type E<T extends RouterEvent['type']> = Extract<RouterEvent, { type: T }>;
 

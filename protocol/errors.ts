@@ -6,6 +6,7 @@ export const ErrorCodes = {
   TIMEOUT: 'TIMEOUT',
   NO_RESPONDERS: 'NO_RESPONDERS',
   CLOSED: 'CLOSED',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   // wire
   BAD_FRAME: 'BAD_FRAME',
   // identity
@@ -39,6 +40,7 @@ export const ErrorCodes = {
   QUOTA_EXCEEDED: 'QUOTA_EXCEEDED',
   UNAVAILABLE: 'UNAVAILABLE',
   BAD_REQUEST: 'BAD_REQUEST',
+  NOT_FOUND: 'NOT_FOUND',
   // users: directory, keystore, login
   UNKNOWN_USER: 'UNKNOWN_USER',
   WRONG_PASSWORD: 'WRONG_PASSWORD',
@@ -56,14 +58,27 @@ export const ErrorCodes = {
   UNSIGNED: 'UNSIGNED',
   STALE: 'STALE',
   REPLAYED: 'REPLAYED',
+  // notifications: a drop's refusals and answers
+  ALREADY_DELIVERED: 'ALREADY_DELIVERED',
+  MISADDRESSED: 'MISADDRESSED',
+  SENDER_BLOCKED: 'SENDER_BLOCKED',
+  INBOX_FULL: 'INBOX_FULL',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
+const KNOWN_CODES: ReadonlySet<string> = new Set(Object.values(ErrorCodes));
+
+/**
+ * A code heard from another node (frames carry it as a string): ours as is; one we do not know (a node
+ * of a later version) or none becomes `fallback`, so every code in this process is an ErrorCode.
+ */
+export const errorCodeOf = (wire: string | undefined, fallback: ErrorCode): ErrorCode => (wire !== undefined && KNOWN_CODES.has(wire) ? (wire as ErrorCode) : fallback);
+
 /** An operating error: something that can happen in a correct system (timeouts, bad input, dead peers). */
 export class PostError extends Error {
   constructor(
-    readonly code: ErrorCode | string,
+    readonly code: ErrorCode,
     message: string,
   ) {
     super(message);
@@ -71,6 +86,6 @@ export class PostError extends Error {
   }
 }
 
-export type Result<T> = { ok: true; value: T } | { ok: false; code: ErrorCode | string; message: string };
+export type Result<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; message: string };
 export const ok = <T>(value: T): Result<T> => ({ ok: true, value });
-export const err = <T = never>(code: ErrorCode | string, message: string): Result<T> => ({ ok: false, code, message });
+export const err = <T = never>(code: ErrorCode, message: string): Result<T> => ({ ok: false, code, message });

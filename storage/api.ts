@@ -6,6 +6,7 @@
 // is completed in the background. Errors are PostError values with stable codes (protocol/errors.ts):
 // TIMEOUT / UNAVAILABLE (retry later), BLOCK_MISSING, BLOCK_CORRUPT (no replica had a good copy),
 // NOT_AUTHORISED (not a member of this ring), QUOTA_EXCEEDED, DATA_TOO_LARGE.
+import type { ErrorCode } from '../protocol/errors';
 import type { BlockRef, DataSource, MailSegment } from './blocks';
 import type { SignedObject } from './signedObject';
 
@@ -21,7 +22,7 @@ export type ObjectPutResult =
    * verified version a majority holds (re-read, re-apply, retry). SEQ_NOT_NEWER / FORK / BAD_SIGNATURE /
    * BAD_OBJECT_ID: the put itself was wrong.
    */
-  | { readonly ok: false; readonly code: string; readonly message: string; readonly current?: SignedObject };
+  | { readonly ok: false; readonly code: ErrorCode; readonly message: string; readonly current?: SignedObject };
 
 export interface StorageApi {
   /** Store data convergently (chunked under manifests as needed); resolves with its root reference. */

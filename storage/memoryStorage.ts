@@ -7,7 +7,7 @@
 // every call, and `beforeCall` is awaited first by every call: a test delays calls there (on its
 // clock) or interleaves concurrent callers (yield a seeded random number of microtasks). `calls`
 // counts every call by kind, so a test can prove what an operation cost.
-import { ErrorCodes, PostError } from '../protocol/errors';
+import { type ErrorCode, ErrorCodes, PostError } from '../protocol/errors';
 import { BLOCK_BYTES_MAX, CONVERGENCE_SECRET_BYTES } from '../protocol/limits';
 import type { ObjectPutResult, PutOptions, StorageApi } from './api';
 import { BlockError } from './blockErrors';
@@ -36,7 +36,7 @@ export class MemoryStorage implements StorageApi {
   private readonly objects = new Map<string, { bytes: Uint8Array; version: SignedObject }>();
   private readonly leases = new Map<string, number>();
   private readonly convergenceSecret: Uint8Array;
-  private failures: { remaining: number; code: string } = { remaining: 0, code: ErrorCodes.UNAVAILABLE };
+  private failures: { remaining: number; code: ErrorCode } = { remaining: 0, code: ErrorCodes.UNAVAILABLE };
   /** Calls made, by kind (reset with resetCalls). Internal block writes of putData are not counted as putBlock. */
   calls: CallCounts = zeroCounts();
   /** While true, every call fails UNAVAILABLE (a partition from every replica). */
@@ -51,7 +51,7 @@ export class MemoryStorage implements StorageApi {
   // ---- fault injection and inspection (tests) --------------------------------------------------
 
   /** Fail the next `count` calls with `code` (then behave normally again). */
-  failNext(count: number, code: string = ErrorCodes.UNAVAILABLE): void {
+  failNext(count: number, code: ErrorCode = ErrorCodes.UNAVAILABLE): void {
     this.failures = { remaining: count, code };
   }
 

@@ -17,11 +17,12 @@
 // Invariants (checkWrite / checkRead, run after every step in tests): a replica is counted in at most
 // one of acked / refused / lost; settle is emitted exactly once; no request goes out after settling a
 // read or finishing a write; attempts never exceed attemptsMax.
+import type { ErrorCode } from '../protocol/errors';
 
 // ---- writes -----------------------------------------------------------------------------------------
 
 export interface WriteRefusal {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly message: string;
   /** Extra data a refusal carries (e.g. the current version on CAS_MISMATCH). */
   readonly detail?: unknown;
@@ -29,7 +30,7 @@ export interface WriteRefusal {
 
 export type WriteOutcome =
   | { readonly ok: true; readonly acked: readonly string[] }
-  | { readonly ok: false; readonly code: string; readonly message: string; readonly refusals: Readonly<Record<string, WriteRefusal>>; readonly acked: readonly string[] };
+  | { readonly ok: false; readonly code: ErrorCode; readonly message: string; readonly refusals: Readonly<Record<string, WriteRefusal>>; readonly acked: readonly string[] };
 
 export interface WriteInput {
   readonly targets: readonly string[];
@@ -48,7 +49,7 @@ export interface WriteState extends WriteInput {
   readonly lost: readonly string[];
 }
 
-export type WriteAnswer = { kind: 'ack' } | { kind: 'refused'; refusal: WriteRefusal } | { kind: 'lost'; code: string };
+export type WriteAnswer = { kind: 'ack' } | { kind: 'refused'; refusal: WriteRefusal } | { kind: 'lost'; code: ErrorCode };
 
 export type WriteEffect = { readonly type: 'send'; readonly node: string; readonly attempt: number } | { readonly type: 'settle'; readonly outcome: WriteOutcome };
 

@@ -13,7 +13,7 @@ import { HashDomain, SignatureDomain } from '../crypto/domains';
 import { blake2b, blake2bHex } from '../crypto/hash';
 import { sign, type SigningKeyPair, signedBytes } from '../crypto/sign';
 import { verifySync } from '../crypto/verifySync';
-import { ErrorCodes } from '../protocol/errors';
+import { ErrorCodes, type ErrorCode } from '../protocol/errors';
 import { ID_BYTES, OBJECT_NAME_BYTES_MAX, OBJECT_PAYLOAD_BYTES_MAX } from '../protocol/limits';
 
 export type { SignedObject } from '../protocol/objects';
@@ -160,7 +160,7 @@ export interface RankedVersions {
   /** Versions that verify (and are of the expected object), newest first. */
   valid: SignedObject[];
   /** Versions that do not, with why: a reader may report or repair these replicas. */
-  rejected: { index: number; code: string; message: string }[];
+  rejected: { index: number; code: ErrorCode; message: string }[];
 }
 
 /**

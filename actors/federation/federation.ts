@@ -7,7 +7,7 @@
 // that dies with the request inside it costs a timeout, and the request is sent again.
 import type { RingTrust } from '../../crypto/certificates';
 import { type Log, type Transport, TransportError } from '../../infra/ports';
-import { ErrorCodes, PostError } from '../../protocol/errors';
+import { errorCodeOf, ErrorCodes, PostError } from '../../protocol/errors';
 import { GatewayReply, GatewayRequest } from '../../protocol/gateway';
 import { FEDERATION_ATTEMPTS_MAX, FEDERATION_REQUEST_TIMEOUT_MS } from '../../protocol/limits';
 import type { Envelope } from '../../protocol/notify';
@@ -72,7 +72,7 @@ export class Federation {
   /** Put a notification into a drop of another organisation's ring (its replicas verify it there). */
   async dropPut(target: RingTrust, dropId: string, envelope: Envelope): Promise<void> {
     const r = await this.request(target, { type: 'dropPut', dropId, envelope });
-    if (!r.ok) throw new PostError(r.code ?? ErrorCodes.UNAVAILABLE, r.message ?? `${target.org} refused the notification`);
+    if (!r.ok) throw new PostError(errorCodeOf(r.code, ErrorCodes.UNAVAILABLE), r.message ?? `${target.org} refused the notification`);
   }
 
   /** Reading another organisation's ring: signed objects and blocks it holds. Writes stay at home. */
@@ -80,7 +80,7 @@ export class Federation {
     const refused = (what: string) => () => Promise.reject(new PostError(ErrorCodes.NOT_AUTHORISED, `${what} in ${target.org}'s ring: an organisation's storage takes writes only from its own members`));
     const getBlock = async (id: string): Promise<Uint8Array> => {
       const r = await this.request(target, { type: 'blockGet', id });
-      if (!r.ok || !r.data) throw new PostError(r.code ?? ErrorCodes.BLOCK_MISSING, r.message ?? `no block ${id.slice(0, 16)} in ${target.org}'s ring`);
+      if (!r.ok || !r.data) throw new PostError(errorCodeOf(r.code, ErrorCodes.BLOCK_MISSING), r.message ?? `no block ${id.slice(0, 16)} in ${target.org}'s ring`);
       // Verified here too: we trust no gateway with content.
       if (blockIdOf(r.data).toString('hex') !== id) throw new PostError(ErrorCodes.BLOCK_CORRUPT, `block ${id.slice(0, 16)} from ${target.org} does not match its id`);
       return r.data;

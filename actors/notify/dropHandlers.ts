@@ -8,7 +8,7 @@ import { verifyUserCertificate } from '../../crypto/certificates';
 import { dropIdOf, entryIdOf, verifyEnvelope, verifyReceipt } from '../../crypto/notification';
 import type { LocalStore } from '../../infra/store/port';
 import type { Clock, Log, TransportMessage } from '../../infra/ports';
-import { ErrorCodes } from '../../protocol/errors';
+import { ErrorCodes, type ErrorCode } from '../../protocol/errors';
 import { type AnyFrame, type BodyOf, frameHandlers, on } from '../../protocol/frame';
 import type { UserCertificate } from '../../protocol/identity';
 import { DROP_PAGE_BYTES_MAX, NOTIFY_CLOCK_SKEW_MS, NOTIFY_ENVELOPE_AGE_MAX_MS, NOTIFY_PENDING_PER_SENDER_MAX, NOTIFY_TOMBSTONE_MS } from '../../protocol/limits';
@@ -46,7 +46,7 @@ export interface DropDeps {
   readonly onBug?: (error: unknown) => void;
 }
 
-export type EnvelopeCheck = { ok: true; entryId: string } | { ok: false; code: string; message: string };
+export type EnvelopeCheck = { ok: true; entryId: string } | { ok: false; code: ErrorCode; message: string };
 
 /** Checks a replica and a recipient both make: certificate, signature, freshness. */
 export async function checkEnvelope(e: Envelope, trusted: readonly RingTrust[], nowMs: number): Promise<EnvelopeCheck> {
@@ -110,8 +110,8 @@ export class DropHandlers {
   }
 
   /** Store a notification (a sender's put, or a repair sync from another replica). */
-  private async accept(dropId: string, e: Envelope, fromSender: boolean): Promise<{ ok: boolean; code?: string; message?: string }> {
-    const refuse = (code: string, message: string) => {
+  private async accept(dropId: string, e: Envelope, fromSender: boolean): Promise<{ ok: boolean; code?: ErrorCode; message?: string }> {
+    const refuse = (code: ErrorCode, message: string) => {
       this.deps.metrics.inc('post_notify_refused_total', 'Notifications refused by this replica', { code });
       if (fromSender) this.deps.log.info('notify.refused', { code, message });
       return { ok: false, code, message };

@@ -14,7 +14,7 @@ import type { RingTrust } from '../../crypto/certificates';
 import { dropIdOf, entryIdOf, envelopeNonce, openSealed, sealTo, signEnvelope, signReceipt } from '../../crypto/notification';
 import type { Clock, Log, Random, Transport, TransportSubscription } from '../../infra/ports';
 import { majority } from '../../overlay/placement';
-import { ErrorCodes, PostError } from '../../protocol/errors';
+import { errorCodeOf, ErrorCodes, PostError } from '../../protocol/errors';
 import { decodeFrame } from '../../protocol/frame';
 import type { UserCertificate } from '../../protocol/identity';
 import { NOTIFY_PULL_INTERVAL_MS, NOTIFY_PULL_PAGE_MAX, type StorageTimings } from '../../protocol/limits';
@@ -110,7 +110,7 @@ export class Notifier {
       const r = await this.deps.peers.request(node, DropPut, { dropId, envelope }, DropPutReply, this.deps.timings.requestTimeoutMs);
       if (!r.ok) return { kind: 'lost', code: r.code };
       if (r.body.ok) return { kind: 'ack' };
-      return { kind: 'refused', refusal: { code: r.body.code ?? ErrorCodes.UNAVAILABLE, message: r.body.message ?? 'refused' } };
+      return { kind: 'refused', refusal: { code: errorCodeOf(r.body.code, ErrorCodes.UNAVAILABLE), message: r.body.message ?? 'refused' } };
     });
     if (!outcome.ok) throw new PostError(outcome.code, `notifying ${envelope.to}: ${outcome.message}`);
   }

@@ -2,12 +2,13 @@
 // subject, decode the reply as the expected kind. Transport failures come back as values, so callers
 // (session machines) can retry lost requests.
 import { type Transport, TransportError } from '../../infra/ports';
+import { errorCodeOf, type ErrorCode } from '../../protocol/errors';
 import type { FrameKind } from '../../protocol/frame';
 import { FrameRefused } from '../../protocol/refusal';
 import { StorageReply } from '../../protocol/storage';
 import { subjects } from '../../protocol/subjects';
 
-export type PeerReply<T> = { ok: true; body: T } | { ok: false; code: string; message: string };
+export type PeerReply<T> = { ok: true; body: T } | { ok: false; code: ErrorCode; message: string };
 
 export class Peers {
   constructor(
@@ -27,10 +28,10 @@ export class Peers {
     if (r.ok) return { ok: true, body: r.body };
     // The node could not take the request at all (it failed validation there): say why at once.
     const refused = FrameRefused.decode(bytes);
-    if (refused.ok) return { ok: false, code: refused.body.code, message: refused.body.reason };
+    if (refused.ok) return { ok: false, code: errorCodeOf(refused.body.code, 'BAD_REQUEST'), message: refused.body.reason };
     // The replica failed while serving it (its store unavailable): the generic failure reply, with its code.
     const failed = StorageReply.decode(bytes);
-    if (failed.ok && !failed.body.ok) return { ok: false, code: failed.body.code ?? 'UNAVAILABLE', message: failed.body.message ?? 'the replica failed' };
+    if (failed.ok && !failed.body.ok) return { ok: false, code: errorCodeOf(failed.body.code, 'UNAVAILABLE'), message: failed.body.message ?? 'the replica failed' };
     return { ok: false, code: 'BAD_FRAME', message: r.reason };
   }
 }

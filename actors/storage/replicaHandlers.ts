@@ -7,7 +7,7 @@ import { blake2b } from '../../crypto/hash';
 import { type InsertAuthValue, signOffer, type StorageSigner, verifyInsert, verifyObjectInsert, verifyOffer } from '../../crypto/insertAuth';
 import type { LocalStore } from '../../infra/store/port';
 import type { Clock, Log, TransportMessage } from '../../infra/ports';
-import { ErrorCodes } from '../../protocol/errors';
+import { ErrorCodes, type ErrorCode } from '../../protocol/errors';
 import { type AnyFrame, type BodyOf, frameHandlers, on } from '../../protocol/frame';
 import { QUOTA_BYTES_PER_MEMBER, REPAIR_BATCH_BYTES_MAX, STORAGE_LEASE_MS } from '../../protocol/limits';
 import {
@@ -57,7 +57,7 @@ export interface ReplicaDeps {
 }
 
 /** What an offer got: which blocks were here, how many of the others are queued; or a refusal. */
-export type OfferAnswer = { ok: true; held: boolean[]; queued: number } | { ok: false; code: string; message: string };
+export type OfferAnswer = { ok: true; held: boolean[]; queued: number } | { ok: false; code: ErrorCode; message: string };
 
 export class ReplicaHandlers {
   private readonly certs = new Map<string, { id: string; signingKey: Uint8Array; expiresAtMs: number }>();
@@ -115,7 +115,7 @@ export class ReplicaHandlers {
   }
 
   /** Refuse with a stable code; object puts and offers answer in their own reply kinds. */
-  private refuse(answer: Answer, code: string, message: string, what: string, kind: typeof StorageReply | typeof ObjectPutReply | typeof BlockOfferReply = StorageReply): void {
+  private refuse(answer: Answer, code: ErrorCode, message: string, what: string, kind: typeof StorageReply | typeof ObjectPutReply | typeof BlockOfferReply = StorageReply): void {
     this.deps.metrics.inc('post_storage_refused_total', 'Storage requests refused by this replica', { code });
     this.deps.log.info('storage.refused', { what, code, message });
     answer(kind, { ok: false, code, message });

@@ -6,13 +6,13 @@
 // its supervisor restarts it and counts the restart (issue 18: nothing disappears).
 import { type Log, TransportError, type TransportMessage } from '../../infra/ports';
 import { FrameError } from '../../protocol/codec';
-import { ErrorCodes, PostError } from '../../protocol/errors';
+import { type ErrorCode, ErrorCodes, PostError } from '../../protocol/errors';
 import type { AnyFrame, FrameKind } from '../../protocol/frame';
 
 export type Answer = <T>(kind: FrameKind<T>, body: T) => void;
 
 /** The failure reply kinds share this body shape. */
-type FailureBody = { ok: false; code: string; message: string };
+type FailureBody = { ok: false; code: ErrorCode; message: string };
 
 export interface ServeDeps {
   readonly publish: (subject: string, bytes: Uint8Array) => void;
@@ -22,7 +22,7 @@ export interface ServeDeps {
 }
 
 /** The code of an operating failure; undefined for a programmer error. */
-export function operatingCode(error: unknown): string | undefined {
+export function operatingCode(error: unknown): ErrorCode | undefined {
   if (error instanceof PostError || error instanceof TransportError) return error.code;
   if (error instanceof FrameError) return ErrorCodes.BAD_FRAME;
   return undefined;

@@ -5,7 +5,7 @@ import { blockIdOf } from '../../crypto/convergent';
 import { blake2b } from '../../crypto/hash';
 import { signInsert, signObjectInsert, type StorageSigner } from '../../crypto/insertAuth';
 import type { Clock } from '../../infra/ports';
-import { ErrorCodes, PostError } from '../../protocol/errors';
+import { type ErrorCode, errorCodeOf, ErrorCodes, PostError } from '../../protocol/errors';
 import { STORAGE_BATCH_IDS_MAX, type StorageTimings } from '../../protocol/limits';
 import { BlockData, BlockGet, BlockPut, ObjectData, ObjectGet, ObjectPut, ObjectPutReply, Refresh, StorageReply } from '../../protocol/storage';
 import type { ObjectPutResult, PutOptions, StorageApi } from '../../storage/api';
@@ -150,7 +150,7 @@ export class StorageClient implements StorageApi {
       if (!r.ok) return { kind: 'lost', code: r.code };
       if (r.body.ok) return { kind: 'ack' };
       const current = r.body.current && checkSignedObject(r.body.current).ok ? r.body.current : undefined;
-      return { kind: 'refused', refusal: { code: r.body.code ?? ErrorCodes.UNAVAILABLE, message: r.body.message ?? 'refused', detail: current } };
+      return { kind: 'refused', refusal: { code: errorCodeOf(r.body.code, ErrorCodes.UNAVAILABLE), message: r.body.message ?? 'refused', detail: current } };
     });
     if (outcome.ok) return { ok: true, acked: outcome.acked };
     // The newest verified version any refusing replica reported: what the writer should re-read.
@@ -232,8 +232,8 @@ export class StorageClient implements StorageApi {
   }
 }
 
-function answerOf(r: { ok: true; body: { ok: boolean; code?: string; message?: string } } | { ok: false; code: string; message: string }): WriteAnswer {
+function answerOf(r: { ok: true; body: { ok: boolean; code?: string; message?: string } } | { ok: false; code: ErrorCode; message: string }): WriteAnswer {
   if (!r.ok) return { kind: 'lost', code: r.code };
   if (r.body.ok) return { kind: 'ack' };
-  return { kind: 'refused', refusal: { code: r.body.code ?? ErrorCodes.UNAVAILABLE, message: r.body.message ?? 'refused' } };
+  return { kind: 'refused', refusal: { code: errorCodeOf(r.body.code, ErrorCodes.UNAVAILABLE), message: r.body.message ?? 'refused' } };
 }

@@ -18,7 +18,7 @@ import {
   LeafSetRequest,
   type RouteMessage,
 } from '../../protocol/overlay';
-import { ErrorCodes } from '../../protocol/errors';
+import { ErrorCodes, type ErrorCode } from '../../protocol/errors';
 import { ANNOUNCE_ROUNDS_MAX, DEAD_NODES_MAX, JOIN_ATTEMPTS_MAX, ROUTE_HOPS_MAX, ROUTE_QUEUE_MAX, ROUTE_RETRIES_MAX, ROUTE_SAME_HOP_ATTEMPTS_MAX, ROUTING_ROWS } from '../../protocol/limits';
 import { type NodeId, sharedPrefixLength } from '../id';
 import * as LS from '../leafSet';
@@ -395,7 +395,7 @@ export function onRouteLocal(ctx: RouterContext, msg: RouteMessage, isReady: boo
  * if it is really dead, failure detection removes it. Any other hop is dropped from the routing table
  * (lazy repair) and the message goes another way.
  */
-export function onForwardFailed(ctx: RouterContext, pending: PendingForward, to: NodeId, code: string): Step {
+export function onForwardFailed(ctx: RouterContext, pending: PendingForward, to: NodeId, code: ErrorCode): Step {
   const b = new StepBuilder(ctx);
   if (code === ErrorCodes.TIMEOUT && LS.has(ctx.leafSet, to) && pending.attempt < ROUTE_SAME_HOP_ATTEMPTS_MAX) {
     b.emit({ type: 'forward', to, pending: { ...pending, attempt: pending.attempt + 1 }, timeoutMs: t(ctx).hopAckTimeoutMs });

@@ -1,6 +1,7 @@
 // The router's state and the effects it asks for. Pure data: the machine holds it as context, the
 // handlers in this folder compute the next state and a list of effects, and the router actor
 // performs the effects (encode, publish, request) and feeds replies back as events.
+import type { ErrorCode } from '../../protocol/errors';
 import type { NodeCertificate } from '../../protocol/identity';
 import type { FrameKind } from '../../protocol/frame';
 import type { RouteMessage } from '../../protocol/overlay';
@@ -42,7 +43,7 @@ export interface RouterContext {
   readonly announceRounds: number;
   readonly joinAttempts: number;
   /** Why joining failed, when it did. */
-  readonly failure?: { code: string; reason: string };
+  readonly failure?: { code: ErrorCode; reason: string };
   /** Routed messages that arrived before this node was ready. */
   readonly held: readonly RouteMessage[];
 }
@@ -84,7 +85,7 @@ export type RouterEffect =
   /** This node is the root of a routed message (probe or application payload). */
   | { type: 'deliver'; msg: RouteMessage }
   /** A routed message could not be delivered: tell its origin. */
-  | { type: 'routeFailed'; msg: RouteMessage; code: string; reason: string }
+  | { type: 'routeFailed'; msg: RouteMessage; code: ErrorCode; reason: string }
   | { type: 'membership'; added: readonly NodeId[]; removed: readonly NodeId[] }
   | { type: 'publishDiscover' }
   | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; event: string; fields?: Record<string, unknown> };

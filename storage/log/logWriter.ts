@@ -576,7 +576,7 @@ export class LogWriter<S, Op, C, Sum> {
     try {
       return await loadState(this.deps.storage, this.address, this.model, body);
     } catch (e) {
-      if (!(e instanceof PostError || e instanceof LogError)) throw e;
+      if (!(e instanceof PostError)) throw e;
       this.deps.onFork?.({ log: this.address.name, why: `the lost branch cannot be read: ${e.message}`, carried: 0 });
       return undefined;
     }
@@ -649,7 +649,7 @@ export class LogWriter<S, Op, C, Sum> {
       const lost = await this.stateOf(body);
       if (lost) this.merge(lost, `seq ${object.seq} is not in this writer's history`);
     } catch (e) {
-      if (!(e instanceof PostError || e instanceof LogError)) throw e;
+      if (!(e instanceof PostError)) throw e;
     }
   }
 
@@ -669,7 +669,7 @@ export class LogWriter<S, Op, C, Sum> {
         await this.append(ops);
         return;
       } catch (e) {
-        if (attempt >= LOG_FORK_CARRY_ATTEMPTS_MAX || !(e instanceof PostError || e instanceof LogError)) {
+        if (attempt >= LOG_FORK_CARRY_ATTEMPTS_MAX || !(e instanceof PostError)) {
           this.deps.onFork?.({ log: this.address.name, why: `carrying ${ops.length} operations failed: ${(e as Error).message}`, carried: 0 });
           return;
         }

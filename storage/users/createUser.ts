@@ -14,7 +14,7 @@ import { FOLDER_INDEX_LOG_NAME } from '../folders/folderLogs';
 import { publishDirectoryRecord, readDirectoryRecord } from './directory';
 import type { UserIssuer } from './issuer';
 import { type UnlockedUser, unlockedUser } from './unlockedUser';
-import { normaliseAddress, orUnavailable, UserError } from './userErrors';
+import { normaliseAddress, orUnavailable, userError } from './userErrors';
 import { storeIdentityRecord, storeKeystore } from './userRecords';
 
 export interface CreateUserArgs {
@@ -34,10 +34,10 @@ export async function createUser(args: CreateUserArgs): Promise<{ user: Unlocked
   const { storage, issuer, clock, random } = args;
   const address = normaliseAddress(args.address, issuer.trust.org);
   if (!ADDRESS.test(address) || address.length > USER_ADDRESS_CHARS_MAX || address.split('@')[1] !== issuer.trust.org) {
-    throw new UserError('BAD_REQUEST', `"${address.slice(0, 80)}" is not an address of ${issuer.trust.org}`);
+    throw userError('BAD_REQUEST', `"${address.slice(0, 80)}" is not an address of ${issuer.trust.org}`);
   }
   if (await orUnavailable('checking the directory', () => readDirectoryRecord(storage, issuer.trust.caPublicKey, address))) {
-    throw new UserError('USER_EXISTS', `user ${address} already exists`);
+    throw userError('USER_EXISTS', `user ${address} already exists`);
   }
   const keys = await generateUserKeys(random);
   const certificate = await issuer.issue({ address, signingKey: keys.signing.publicKey, boxKey: keys.box.publicKey }, clock.now());

@@ -15,7 +15,7 @@ import { type UserCertificate, userCertificateCodec } from '../../protocol/ident
 import type { StorageApi } from '../api';
 import { checkSignedObject, objectIdOf, type SignedObject } from '../signedObject';
 import type { UserIssuer } from './issuer';
-import { UserError } from './userErrors';
+import { userError } from './userErrors';
 
 export interface DirectoryRecord {
   readonly certificate: UserCertificate;
@@ -38,7 +38,7 @@ export async function readDirectoryRecord(storage: StorageApi, caPublicKey: Uint
   const objectId = directoryObjectId(caPublicKey, address);
   const version = await storage.getObject(objectId);
   if (!version) return undefined;
-  const invalid = (why: string) => new UserError('CERT_INVALID', `directory record of ${address}: ${why}`);
+  const invalid = (why: string) => userError('CERT_INVALID', `directory record of ${address}: ${why}`);
   if (version.objectId !== objectId || !Buffer.from(version.owner).equals(Buffer.from(caPublicKey))) throw invalid('not signed by the organisation CA');
   const check = checkSignedObject(version);
   if (!check.ok) throw invalid(check.message);
@@ -59,16 +59,16 @@ export async function publishDirectoryRecord(storage: StorageApi, issuer: UserIs
   const version = await issuer.signObject(directoryName(certificate.address), encodeDirectoryPayload(certificate));
   const r = await storage.putObject(version, 0);
   if (r.ok) return;
-  if (r.code === 'CAS_MISMATCH') throw new UserError('USER_EXISTS', `user ${certificate.address} already exists`);
-  throw new UserError('CERT_INVALID', `directory record of ${certificate.address} refused: ${r.message}`);
+  if (r.code === 'CAS_MISMATCH') throw userError('USER_EXISTS', `user ${certificate.address} already exists`);
+  throw userError('CERT_INVALID', `directory record of ${certificate.address} refused: ${r.message}`);
 }
 
 /** The CA revokes a user: a newer directory version with `revoked` set; logins and lookups then fail CERT_REVOKED. */
 export async function revokeUser(storage: StorageApi, issuer: UserIssuer, address: string, nowMs: number): Promise<void> {
   const current = await readDirectoryRecord(storage, issuer.trust.caPublicKey, address);
-  if (!current) throw new UserError('UNKNOWN_USER', `no user ${address}`);
+  if (!current) throw userError('UNKNOWN_USER', `no user ${address}`);
   if (current.revoked) return;
   const next = await issuer.signObject(directoryName(address), encodeDirectoryPayload(current.certificate, nowMs), current.version);
   const r = await storage.putObject(next, current.version.seq);
-  if (!r.ok) throw new UserError('UNAVAILABLE', `revocation of ${address} not stored (${r.code}): ${r.message}; retry`);
+  if (!r.ok) throw userError('UNAVAILABLE', `revocation of ${address} not stored (${r.code}): ${r.message}; retry`);
 }

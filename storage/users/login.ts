@@ -14,7 +14,7 @@ import type { StorageApi } from '../api';
 import { FOLDER_INDEX_LOG_NAME } from '../folders/folderLogs';
 import { readDirectoryRecord } from './directory';
 import { type UnlockedUser, unlockedUser } from './unlockedUser';
-import { normaliseAddress, orUnavailable, UserError } from './userErrors';
+import { normaliseAddress, orUnavailable, userError } from './userErrors';
 import { readFolderIndexPointer, readKeystore } from './userRecords';
 
 export interface LoginArgs {
@@ -29,10 +29,10 @@ export interface LoginArgs {
 export async function lookupUser(storage: StorageApi, trust: RingTrust, address: string, nowMs: number): Promise<UserCertificate> {
   const normalised = normaliseAddress(address, trust.org);
   const record = await orUnavailable(`looking up ${normalised}`, () => readDirectoryRecord(storage, trust.caPublicKey, normalised));
-  if (!record) throw new UserError('UNKNOWN_USER', `no user ${normalised}`);
-  if (record.revoked) throw new UserError('CERT_REVOKED', `user ${normalised} was revoked by the ${trust.org} CA`);
+  if (!record) throw userError('UNKNOWN_USER', `no user ${normalised}`);
+  if (record.revoked) throw userError('CERT_REVOKED', `user ${normalised} was revoked by the ${trust.org} CA`);
   const check = await verifyUserCertificate(record.certificate, trust, nowMs);
-  if (!check.ok) throw new UserError(check.code === 'CERT_EXPIRED' ? 'CERT_EXPIRED' : 'CERT_INVALID', check.reason);
+  if (!check.ok) throw userError(check.code === 'CERT_EXPIRED' ? 'CERT_EXPIRED' : 'CERT_INVALID', check.reason);
   return record.certificate;
 }
 
@@ -75,9 +75,9 @@ export async function openUserSecrets(args: LoginArgs): Promise<{ secrets: Keyst
   const address = certificate.address;
   const sealed = await orUnavailable(`reading the keystore of ${address}`, () => readKeystore(storage, certificate.signingKey, address));
   // The directory record is stored after the keystore, so a missing keystore is a replica still catching up.
-  if (!sealed) throw new UserError('UNAVAILABLE', `the keystore of ${address} is not readable yet; try again shortly`);
+  if (!sealed) throw userError('UNAVAILABLE', `the keystore of ${address} is not readable yet; try again shortly`);
   const opened = await openKeystore(sealed, password, address);
-  if (!opened.ok) throw new UserError(opened.code === 'WRONG_PASSWORD' ? 'WRONG_PASSWORD' : 'KEYSTORE_INVALID', opened.message);
+  if (!opened.ok) throw userError(opened.code === 'WRONG_PASSWORD' ? 'WRONG_PASSWORD' : 'KEYSTORE_INVALID', opened.message);
   // The directory's certificate is authoritative (the CA may have renewed it); the keys must match it.
   return { secrets: { ...opened.value, certificate }, keystoreDigest: blake2b(sealed) };
 }

@@ -4,7 +4,7 @@ import type { SigningKeyPair } from '../../crypto/sign';
 import { type BoxKeyPair, boxPublicKeyOf, deriveLogKey, signingPublicKeyOf } from '../../crypto/userKeys';
 import type { UserCertificate } from '../../protocol/identity';
 import type { LogOwner } from '../log/logAddress';
-import { UserError } from './userErrors';
+import { userError } from './userErrors';
 
 export interface UnlockedUser extends LogOwner {
   readonly address: string;
@@ -29,7 +29,7 @@ export function unlockedUser(args: {
   const signingPublic = signingPublicKeyOf(args.signingSecretKey);
   const boxPublic = boxPublicKeyOf(args.boxSecretKey);
   if (!Buffer.from(signingPublic).equals(Buffer.from(certificate.signingKey)) || !Buffer.from(boxPublic).equals(Buffer.from(certificate.boxKey))) {
-    throw new UserError('KEYSTORE_INVALID', `the keystore of ${certificate.address} holds keys its certificate does not certify`);
+    throw userError('KEYSTORE_INVALID', `the keystore of ${certificate.address} holds keys its certificate does not certify`);
   }
   const masterSecret = Uint8Array.from(args.masterSecret);
   const keys = new Map<string, Uint8Array>();

@@ -12,24 +12,21 @@ import { PostError } from '../../protocol/errors';
 
 export type UserErrorCode = 'UNKNOWN_USER' | 'WRONG_PASSWORD' | 'CERT_REVOKED' | 'CERT_EXPIRED' | 'CERT_INVALID' | 'KEYSTORE_INVALID' | 'USER_EXISTS' | 'UNAVAILABLE' | 'BAD_REQUEST';
 
-export class UserError extends PostError {
-  constructor(
-    override readonly code: UserErrorCode,
-    message: string,
-  ) {
-    super(code, message);
-    this.name = 'UserError';
-  }
+/** A PostError with one of the codes above; named UserError in logs, as the family it belongs to. */
+export function userError(code: UserErrorCode, message: string): PostError {
+  const error = new PostError(code, message);
+  error.name = 'UserError';
+  return error;
 }
 
 const STORAGE_UNAVAILABLE = new Set(['TIMEOUT', 'UNAVAILABLE', 'NO_RESPONDERS', 'CLOSED', 'BLOCK_MISSING', 'NOT_READY', 'ROUTE_FAILED']);
 
-/** Run a storage call; availability failures become UserError UNAVAILABLE, everything else is rethrown. */
+/** Run a storage call; availability failures become a UserError UNAVAILABLE, everything else is rethrown. */
 export async function orUnavailable<T>(what: string, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (e) {
-    if (e instanceof PostError && STORAGE_UNAVAILABLE.has(e.code)) throw new UserError('UNAVAILABLE', `${what}: storage is unreachable (${e.code}); try again shortly`);
+    if (e instanceof PostError && STORAGE_UNAVAILABLE.has(e.code)) throw userError('UNAVAILABLE', `${what}: storage is unreachable (${e.code}); try again shortly`);
     throw e;
   }
 }

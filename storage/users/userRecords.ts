@@ -15,7 +15,7 @@ import { userCertificateCodec } from '../../protocol/identity';
 import type { StorageApi } from '../api';
 import { checkSignedObject, objectIdOf, type SignedObject, signObjectVersion } from '../signedObject';
 import type { UnlockedUser } from './unlockedUser';
-import { UserError } from './userErrors';
+import { userError } from './userErrors';
 
 export const KEYSTORE_OBJECT_NAME = 'keystore';
 export const IDENTITY_OBJECT_NAME = 'identity';
@@ -26,7 +26,7 @@ const decoder = new Decoder({ maxStrLength: 4096, maxBinLength: 4096, maxArrayLe
 
 async function putFirstVersion(storage: StorageApi, version: SignedObject, what: string): Promise<void> {
   const r = await storage.putObject(version, 0);
-  if (!r.ok) throw new UserError(r.code === 'CAS_MISMATCH' ? 'USER_EXISTS' : 'KEYSTORE_INVALID', `${what} refused (${r.code}): ${r.message}`);
+  if (!r.ok) throw userError(r.code === 'CAS_MISMATCH' ? 'USER_EXISTS' : 'KEYSTORE_INVALID', `${what} refused (${r.code}): ${r.message}`);
 }
 
 export async function storeKeystore(storage: StorageApi, user: UnlockedUser, sealedKeystore: Uint8Array): Promise<void> {
@@ -40,7 +40,7 @@ export async function readKeystore(storage: StorageApi, signingKey: Uint8Array, 
   const version = await storage.getObject(objectId);
   if (!version) return undefined;
   if (version.objectId !== objectId || !Buffer.from(version.owner).equals(Buffer.from(signingKey)) || !checkSignedObject(version).ok) {
-    throw new UserError('KEYSTORE_INVALID', `the stored keystore of ${address} is not signed by its key`);
+    throw userError('KEYSTORE_INVALID', `the stored keystore of ${address} is not signed by its key`);
   }
   return version.payload;
 }
@@ -60,7 +60,7 @@ export async function readFolderIndexPointer(storage: StorageApi, user: Pick<Unl
   const objectId = objectIdOf(user.signing.publicKey, IDENTITY_OBJECT_NAME);
   const version = await storage.getObject(objectId);
   if (!version) return undefined;
-  const invalid = (why: string) => new UserError('KEYSTORE_INVALID', `identity record of ${user.address}: ${why}`);
+  const invalid = (why: string) => userError('KEYSTORE_INVALID', `identity record of ${user.address}: ${why}`);
   if (!Buffer.from(version.owner).equals(Buffer.from(user.signing.publicKey)) || !checkSignedObject(version).ok) throw invalid('not signed by the user');
   try {
     const wire = decoder.decode(version.payload);

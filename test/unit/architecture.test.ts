@@ -5,6 +5,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
 import { describe, expect, test } from 'vitest';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -27,6 +28,34 @@ const ALLOWED: Record<string, string[]> = {
 /** Type-only imports adapters may make (shapes of what they persist). */
 const INFRA_TYPE_ONLY = ['crypto', 'storage'];
 const PURE = ['protocol', 'crypto', 'overlay', 'storage', 'mail', 'machines'];
+/** The code the project ships (tests and benchmarks aside). */
+const SHIPPED = ['protocol', 'crypto', 'overlay', 'storage', 'mail', 'machines', 'actors', 'infra', 'lab', 'scenarios', 'cli'];
+/** Characters in a line at most: what all but a handful of today's lines keep (measured 2026-12). */
+const LINE_CHARS_MAX = 240;
+/** Lines in a function's body at most (nested functions count within it too): all but seven keep it. */
+const FUNCTION_LINES_MAX = 80;
+
+/** Each function's name (what a reader would search for) and how many lines its body spans. */
+function functionLengths(file: string): { name: string; lines: number }[] {
+  const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
+  const line = (pos: number) => source.getLineAndCharacterOfPosition(pos).line;
+  const nameOf = (n: ts.Node): string => {
+    if ((ts.isFunctionDeclaration(n) || ts.isMethodDeclaration(n) || ts.isAccessor(n)) && n.name) return n.name.getText(source);
+    if (ts.isConstructorDeclaration(n)) return 'constructor';
+    const p = n.parent;
+    return (ts.isVariableDeclaration(p) || ts.isPropertyAssignment(p) || ts.isPropertyDeclaration(p)) ? p.name.getText(source) : '<anonymous>';
+  };
+  const out: { name: string; lines: number }[] = [];
+  const visit = (n: ts.Node): void => {
+    if (ts.isFunctionLike(n) && 'body' in n && n.body && ts.isBlock(n.body as ts.Node)) {
+      const body = n.body as ts.Block;
+      out.push({ name: nameOf(n), lines: line(body.end) - line(body.getStart(source)) + 1 });
+    }
+    ts.forEachChild(n, visit);
+  };
+  visit(source);
+  return out;
+}
 
 function files(dir: string): string[] {
   const out: string[] = [];
@@ -105,6 +134,73 @@ describe('architecture', () => {
       }
     const over = Object.entries(found).filter(([file, n]) => n > (allowed[file]?.count ?? 0)).map(([file, n]) => `${file}: ${n} (allowed ${allowed[file]?.count ?? 0})`);
     expect(over).toEqual([]);
+  });
+
+  test('unit tests never wait on the wall clock: no sleeps, no real timers, no elapsed times (STYLE: drive machines instead)', () => {
+    /** Each exception with its reason. */
+    const allowed: Record<string, string> = {
+      'test/unit/users/fixtures.ts': 'TestClock, a Clock adapter: the code under test sets its timers there; the tests never wait on them',
+      'test/unit/imap/backend.compliance.ts': 'being rewritten by another change; its 20 and 50 ms waits go then',
+    };
+    const WAITS = [
+      /(?<![.\w])(setTimeout|setInterval)\s*\((?!fn: )/, // the process's timers (a Clock's method declaration aside)
+      /\bglobalThis\.(setTimeout|setInterval)\(/,
+      /(?<![.\w])sleep\(|\bdelay\(\s*\d/,
+      /'(node:)?timers\/promises'/,
+      /\b(Date|performance)\.now\(/, // elapsed times and wall-clock deadlines
+    ];
+    const bad: string[] = [];
+    for (const file of files(join(ROOT, 'test', 'unit'))) {
+      const name = relative(ROOT, file);
+      if (name in allowed) continue;
+      readFileSync(file, 'utf8')
+        .replace(/\/\/.*$/gm, '')
+        .split('\n')
+        .forEach((line, i) => WAITS.some((w) => w.test(line)) && bad.push(`${name}:${i + 1}: ${line.trim()}`));
+    }
+    expect(bad).toEqual([]);
+  });
+
+  test(`lines fit in ${LINE_CHARS_MAX} characters (outside tests and benchmarks)`, () => {
+    /** Each exception with its reason. */
+    const allowed: Record<string, string> = {
+      'cli/commands/node.ts': 'the usage line, kept as the one line `post node start --help` prints',
+      'cli/commands/scenario.ts': 'the usage text and a report line, kept as printed',
+      'cli/commands/user.ts': 'a lab description for one user command, one object literal (to be wrapped)',
+      'cli/dashboard/page.ts': 'the browser script inside a template literal, which builds its SVG by concatenation',
+      'scenarios/env/labEnv.ts': 'a warning printed as one line',
+    };
+    const bad: string[] = [];
+    for (const layer of SHIPPED)
+      for (const file of files(join(ROOT, layer))) {
+        const name = relative(ROOT, file);
+        if (name in allowed) continue;
+        readFileSync(file, 'utf8')
+          .split('\n')
+          .forEach((text, i) => text.length > LINE_CHARS_MAX && bad.push(`${name}:${i + 1}: ${text.length} characters`));
+      }
+    expect(bad).toEqual([]);
+  });
+
+  test(`functions fit in ${FUNCTION_LINES_MAX} lines (outside tests and benchmarks)`, () => {
+    /** Each exception, as file#function, with its reason. */
+    const allowed: Record<string, string> = {
+      'actors/node.ts#createNode': 'the composition root: every adapter and service registered in one place (issue 18 asks what DI should make of it)',
+      'actors/nodeProcess.ts#runNodeProcess': 'a node process in the order it must come up: files, signals, NATS, the node',
+      'actors/mail/smtpServer.ts#startSmtpServer': "smtp-server's options, whose callbacks close over the session table",
+      'actors/mail/imapServer.ts#startImapServer': 'the IMAP listener, whose callbacks close over the connection table',
+      'cli/commands/lab.ts#labUp': "the lab's start, step by step with what it tells the operator",
+      'mail/imap/sort/thread.ts#referencesThreads': "RFC 5256 REFERENCES threading: the RFC's steps in its order",
+      'mail/imap/search/searchProgram.ts#parseKey': 'one case per RFC 3501 search key',
+    };
+    const bad: string[] = [];
+    for (const layer of SHIPPED)
+      for (const file of files(join(ROOT, layer)))
+        for (const { name, lines } of functionLengths(file)) {
+          const key = `${relative(ROOT, file)}#${name}`;
+          if (lines > FUNCTION_LINES_MAX && !(key in allowed)) bad.push(`${key}: ${lines} lines`);
+        }
+    expect(bad).toEqual([]);
   });
 
   test('NATS subjects are built only in protocol/subjects.ts', () => {

@@ -4,6 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { wallClock } from '../../../infra/clock';
+import type { Clock, TimerHandle } from '../../../infra/ports';
 import { RawSmtpClient, eventually, plainToken, startGateway, users, type RunningGateway } from './smtpFixture';
 
 let running: RunningGateway | undefined;
@@ -28,11 +30,23 @@ async function loggedIn(port: number): Promise<RawSmtpClient> {
   return c;
 }
 
-const timed = async <T>(work: Promise<T>): Promise<{ value: T; ms: number }> => {
-  const started = Date.now();
-  const value = await work;
-  return { value, ms: Date.now() - started };
-};
+/**
+ * The wall clock, noting each timer as it fires: an answer the session holds back is released by its
+ * penalty timer, so "the answer waited" is "that timer fired before it", whatever the machine's load.
+ */
+class FiredTimers implements Clock {
+  readonly fired: number[] = [];
+  now = () => wallClock.now();
+  setTimeout(fn: () => void, delayMs: number): TimerHandle {
+    return wallClock.setTimeout(() => {
+      this.fired.push(delayMs);
+      fn();
+    }, delayMs);
+  }
+  clearTimeout = (handle: TimerHandle) => wallClock.clearTimeout(handle);
+  /** How many timers of `delayMs` have fired. */
+  count = (delayMs: number) => this.fired.filter((d) => d === delayMs).length;
+}
 
 /** A complete transaction on a logged-in client; resolves with the final reply. */
 async function sendMessage(c: RawSmtpClient, body = 'Subject: t\r\n\r\nbody\r\n') {
@@ -82,18 +96,20 @@ describe('bad input', () => {
   });
 
   it('repeated bad commands: tolerated, then the next command waits, then 421 and disconnect', async () => {
-    running = await startGateway({ sessionLimits: { badCommandsBeforeDelay: 2, badCommandsMax: 5, badCommandDelayMs: 300 } });
+    const clock = new FiredTimers();
+    running = await startGateway({ clock, sessionLimits: { badCommandsBeforeDelay: 2, badCommandsMax: 5, badCommandDelayMs: 300 } });
     const c = await connect(running.server.port);
     expect((await c.command('BAD1')).code).toBe(500);
     expect((await c.command('BAD2')).code).toBe(500);
+    expect(clock.count(300)).toBe(0); // tolerated: answered at once
     expect((await c.command('BAD3')).code).toBe(500);
-    const noop = await timed(c.command('NOOP'));
-    expect(noop.value.code).toBe(250);
-    expect(noop.ms).toBeGreaterThanOrEqual(250);
+    const held = clock.count(300);
+    expect((await c.command('NOOP')).code).toBe(250);
+    expect(clock.count(300)).toBe(held + 1); // the answer waited for the penalty timer
     expect((await c.command('BAD4')).code).toBe(500);
-    const last = await timed(c.command('BAD5'));
-    expect(last.value.code).toBe(500);
-    expect(last.ms).toBeGreaterThanOrEqual(250);
+    const beforeLast = clock.count(300);
+    expect((await c.command('BAD5')).code).toBe(500);
+    expect(clock.count(300)).toBe(beforeLast + 1);
     const bye = await c.reply();
     expect(bye.code).toBe(421);
     expect(bye.text).toMatch(/^4\.7\.0 Too many bad commands/);
@@ -101,15 +117,16 @@ describe('bad input', () => {
   });
 
   it('failed AUTH: each answer waits longer, the third closes the connection with 421', async () => {
-    running = await startGateway({ sessionLimits: { failedAuthDelayMs: 200, failedAuthsMax: 3 } });
+    const clock = new FiredTimers();
+    running = await startGateway({ clock, sessionLimits: { failedAuthDelayMs: 200, failedAuthsMax: 3 } });
     const c = await connect(running.server.port);
     await c.command('EHLO client.example');
-    const first = await timed(c.command(`AUTH PLAIN ${plainToken(users.alice.address, 'guess1')}`));
-    expect(`${first.value.code} ${first.value.text}`).toMatch(/^535 5\.7\.8 /);
-    expect(first.ms).toBeGreaterThanOrEqual(180);
-    const second = await timed(c.command(`AUTH PLAIN ${plainToken(users.alice.address, 'guess2')}`));
-    expect(second.value.code).toBe(535);
-    expect(second.ms).toBeGreaterThanOrEqual(380);
+    const first = await c.command(`AUTH PLAIN ${plainToken(users.alice.address, 'guess1')}`);
+    expect(`${first.code} ${first.text}`).toMatch(/^535 5\.7\.8 /);
+    expect([clock.count(200), clock.count(400)]).toEqual([1, 0]); // held back by a 200 ms penalty
+    const second = await c.command(`AUTH PLAIN ${plainToken(users.alice.address, 'guess2')}`);
+    expect(second.code).toBe(535);
+    expect([clock.count(200), clock.count(400)]).toEqual([1, 1]); // then a longer one
     const third = await c.command(`AUTH PLAIN ${plainToken(users.alice.address, 'guess3')}`);
     expect(`${third.code} ${third.text}`).toMatch(/^421 4\.7\.0 Too many failed authentication attempts/);
     expect(await c.closesWithin(7_000)).toBe(true);
@@ -222,14 +239,15 @@ describe('protocol behaviour', () => {
   });
 
   it('close() is bounded: a delivery that never finishes is cut after the grace period', async () => {
-    running = await startGateway({ timeouts: { shutdownGraceMs: 300 } });
-    running.submission.submitHook = () => new Promise<void>(() => undefined);
+    const clock = new FiredTimers();
+    running = await startGateway({ clock, timeouts: { shutdownGraceMs: 300 } });
+    let delivering = false;
+    running.submission.submitHook = () => ((delivering = true), new Promise<void>(() => undefined));
     const busy = await loggedIn(running.server.port);
     void sendMessage(busy).catch(() => undefined);
-    await eventually(() => running!.log.lines.some((l) => l.event === 'smtp.auth.ok'), 5_000, 'login');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const { ms } = await timed(running.server.close());
-    expect(ms).toBeLessThan(3_000);
+    await eventually(() => delivering, 5_000, 'the delivery to start');
+    await running.server.close(); // returns at all: the delivery never will
+    expect(clock.count(300)).toBe(1); // cut by the grace timer
     expect(await busy.closesWithin(2_000)).toBe(true);
     expect(running.log.lines.some((l) => l.event === 'smtp.shutdown.forced')).toBe(true);
     running = undefined;

@@ -29,11 +29,14 @@ async function follow(url: string) {
   const res = await fetch(`${url}/events`, { signal: abort.signal });
   const events: { event: string; data: any }[] = [];
   let buffer = '';
+  let ended = false;
+  let heard: (() => void) | undefined; // wakes until() on each chunk and at the end of the stream
   const reader = res.body!.getReader();
   void (async () => {
     for (;;) {
       const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
-      if (done) return;
+      heard?.();
+      if (done) return void (ended = true);
       buffer += Buffer.from(value!).toString('utf8');
       let end: number;
       while ((end = buffer.indexOf('\n\n')) >= 0) {
@@ -45,8 +48,9 @@ async function follow(url: string) {
       }
     }
   })();
+  /** Reads the stream until `pred` holds (or the stream ends): what it waits for is the server's writes. */
   const until = async (pred: () => boolean) => {
-    for (let i = 0; i < 200 && !pred(); i++) await new Promise((r) => setTimeout(r, 10));
+    while (!pred() && !ended) await new Promise<void>((r) => (heard = r));
     expect(pred()).toBe(true);
   };
   return { res, events, until };

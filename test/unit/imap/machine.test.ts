@@ -7,6 +7,7 @@ import type { CommandFrame } from '../../../mail/imap/framer';
 import { workEffect } from '../../../machines/work';
 import { imapSessionMachine, type ImapSessionContext, type StatusParams } from '../../../machines/imapSession.machine';
 import { ManualClock } from './manualClock';
+import { nextTurn } from '../turns';
 
 const frame = (line: string): CommandFrame => ({ lines: [Buffer.from(line)], literals: [] });
 
@@ -66,7 +67,8 @@ function harness(script: (line: string, mode: FrameMode) => CommandOutcome) {
     },
   });
   actor.start();
-  const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
+  /** The stub effects resolve at once: one turn runs their continuations and the transitions they cause. */
+  const settle = nextTurn;
   return {
     actor,
     clock,

@@ -48,9 +48,5 @@ export class ManualClock implements Clock {
   }
 }
 
-/** Wall time, for tests that talk to real clients over TCP. */
-export const wallClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, delayMs) => setTimeout(fn, delayMs),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
+/** Wall time, for tests that talk to real clients over TCP: the node's own adapter. */
+export { wallClock } from '../../../infra/clock';

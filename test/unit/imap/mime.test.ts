@@ -154,15 +154,15 @@ describe('search text', () => {
 });
 
 describe('a 50 MB message', () => {
+  // No time bound: the memory bounds show the 50 MB are neither copied nor decoded, and the test's own
+  // timeout catches a parser that scans them more than linearly.
   it('is indexed without copying its bytes, and sections are views into it', () => {
     const attachment = Buffer.alloc(50 * 1024 * 1024, 'QUJD');
     const head = Buffer.from('Subject: big\r\nContent-Type: multipart/mixed; boundary=zz\r\n\r\n--zz\r\nContent-Type: text/plain\r\n\r\nhello\r\n--zz\r\nContent-Type: application/zip\r\nContent-Transfer-Encoding: base64\r\n\r\n');
     const tail = Buffer.from('\r\n--zz--\r\n');
     const big = Buffer.concat([head, attachment, tail]);
     const before = process.memoryUsage();
-    const started = performance.now();
     const structure = parseMessageStructure(big);
-    const elapsedMs = performance.now() - started;
     const after = process.memoryUsage();
     expect(structure.children).toHaveLength(2);
     const part = sectionBytes(big, structure, { path: [2], specifier: '', fieldNames: [] })!;
@@ -170,6 +170,5 @@ describe('a 50 MB message', () => {
     expect(part.buffer).toBe(big.buffer);
     expect(after.arrayBuffers - before.arrayBuffers).toBeLessThan(8 * 1024 * 1024);
     expect(after.heapUsed - before.heapUsed).toBeLessThan(32 * 1024 * 1024);
-    expect(elapsedMs).toBeLessThan(5_000);
   });
 });

@@ -32,7 +32,8 @@ function inbox(opts: { drop?: InboxEntry[]; hold?: Promise<void>; halt?: boolean
     },
   });
   const actor = createActor(logic, { clock }).start();
-  const settle = () => new Promise((r) => setTimeout(r, 5));
+  /** Runs what is ready at this simulated instant (the stubs' promise continuations); time does not move. */
+  const settle = () => clock.runFor(0);
   const finishPull = async () => {
     await settle();
     releasePull?.();

@@ -4,6 +4,7 @@ import { describe, expect, test } from 'vitest';
 import { createActor, fromCallback, type InspectionEvent, setup, spawnChild } from 'xstate';
 import { SimClock } from '../../../infra/sim/clock';
 import { supervisorMachine } from '../../../machines/supervisor.machine';
+import { Supervised } from '../../../actors/supervised';
 
 /** A child that records its starts and stops, and throws when told to CRASH. */
 function recorder(id: string, events: string[]) {
@@ -125,5 +126,36 @@ describe('supervisor', () => {
     expect(events).toEqual(['start grandchild', 'start grandchild', 'stop grandchild']);
     actor.send({ type: 'STOP' });
     expect(events).toEqual(['start grandchild', 'start grandchild', 'stop grandchild', 'stop grandchild']);
+  });
+
+  test('a restart runs a fresh service object: the crashed one is retired first, nothing it held carries over', () => {
+    let built = 0;
+    const retired: number[] = [];
+    const child = new Supervised('svc', { build: () => ({ generation: ++built, heard: [] as string[] }), retire: (old) => void retired.push(old.generation) });
+    const logic = () => {
+      const service = child.start();
+      return fromCallback(({ receive }) =>
+        receive((e) => {
+          if (e.type === 'CRASH') throw new Error('svc crashed');
+          service.heard.push(e.type);
+        }),
+      );
+    };
+    const bound: number[] = [];
+    const machine = supervisorMachine.provide({ actions: { childStarted: () => void bound.push(child.current.generation) } });
+    const actor = createActor(machine, { input: { children: [{ id: 'svc', logic }] } }).start();
+    const svc = () => (actor.getSnapshot().children as Record<string, any>).svc;
+    svc().send({ type: 'NOTE' });
+    const crashed = child.current;
+    expect(crashed.heard).toEqual(['NOTE']);
+    svc().send({ type: 'CRASH' });
+    expect(retired).toEqual([1]);
+    expect(child.current).not.toBe(crashed);
+    expect(child.current.heard).toEqual([]);
+    expect(bound).toEqual([1, 2]); // the restarted actor was bound to the new service
+    svc().send({ type: 'AFTER' });
+    expect(child.current.heard).toEqual(['AFTER']);
+    expect(crashed.heard).toEqual(['NOTE']);
+    actor.send({ type: 'STOP' });
   });
 });

@@ -20,6 +20,7 @@ import {
   type SmtpSessionLimits,
 } from '../../../machines/smtpSession.machine';
 import { ManualClock } from '../imap/manualClock';
+import { nextTurn } from '../turns';
 
 const callbackEvents = new Set(['CONNECTED', 'TLS_ESTABLISHED', 'AUTH', 'MAIL_FROM', 'RCPT_TO', 'DATA']);
 const alice = { user: 'alice@rice.example', sendAs: ['alice@rice.example', 'a.smith@rice.example'] };
@@ -85,7 +86,8 @@ function harness(mode: GatewayMode, script: Script = {}, limits: Partial<SmtpSes
     },
   });
   actor.start();
-  const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
+  /** The stub effects resolve at once: one turn runs their continuations and the transitions they cause. */
+  const settle = nextTurn;
   const h = {
     actor,
     clock,

@@ -64,7 +64,7 @@ describe('quorum: replicated writes', () => {
       for (let i = 0; i < 50 && inFlight.length > 0; i++) {
         const node = inFlight.splice(random.int(inFlight.length), 1)[0]!;
         const roll = random.int(3);
-        const answer: WriteAnswer = roll === 0 ? { kind: 'ack' } : roll === 1 ? { kind: 'refused', refusal: { code: 'X', message: 'x' } } : { kind: 'lost', code: 'TIMEOUT' };
+        const answer: WriteAnswer = roll === 0 ? { kind: 'ack' } : roll === 1 ? { kind: 'refused', refusal: { code: 'FORK', message: 'x' } } : { kind: 'lost', code: 'TIMEOUT' };
         step = onWriteAnswer(step.state, node, answer);
         expect(checkWrite(step.state)).toBeUndefined();
         settled += settles(step.effects).length;
