@@ -6,7 +6,7 @@
 //   * LIST (\HasNoChildren) "/" "New" ("OLDNAME" ("Old"))      renamed
 //   * LIST (\NonExistent) "/" "Old"                            deleted
 //   * LIST (\HasNoChildren \Subscribed) "/" "New"              subscribed (unsubscribed: no \Subscribed)
-import type { FolderInfo, FolderStatus } from '../../backend';
+import type { FolderStatus, SpecialUse } from '../../backend';
 import { atom, type ImapValue } from '../encoder';
 import { encodeMailboxName, hierarchyDelimiter } from '../mailboxNames';
 import type { MailboxNotice } from './notifyQueue';
@@ -33,19 +33,22 @@ export function statusResponse(name: string, status: FolderStatus, items: readon
   return { values: [atom('STATUS'), encodeMailboxName(name, utf8), list], key: items.map((item) => byItem[item]).join(' ') };
 }
 
-function attributes(name: string, folders: ReadonlyMap<string, FolderInfo>): string[] {
+/** The folder list as a session knows it: each existing name with its special use. */
+export type FolderNames = ReadonlyMap<string, SpecialUse | undefined>;
+
+function attributes(name: string, folders: FolderNames): string[] {
   const prefix = `${name}${hierarchyDelimiter}`;
   let children = false;
   for (const other of folders.keys()) if (other.startsWith(prefix)) children = true;
-  const folder = folders.get(name);
-  const out = folder ? [] : ['\\NonExistent'];
+  const out = folders.has(name) ? [] : ['\\NonExistent'];
   out.push(children ? '\\HasChildren' : '\\HasNoChildren');
-  if (folder?.specialUse) out.push(folder.specialUse);
+  const specialUse = folders.get(name);
+  if (specialUse) out.push(specialUse);
   return out;
 }
 
 /** The LIST response for a notice; `folders`: the folder list as it is now (for the attributes). */
-export function noticeResponse(notice: MailboxNotice, folders: ReadonlyMap<string, FolderInfo>, utf8: boolean): ImapValue[] {
+export function noticeResponse(notice: MailboxNotice, folders: FolderNames, utf8: boolean): ImapValue[] {
   const list = (attrs: readonly string[], name: string, extended?: ImapValue[]): ImapValue[] => [
     atom('LIST'),
     attrs.map(atom),

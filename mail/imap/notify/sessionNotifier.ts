@@ -12,7 +12,7 @@
 //   changes no counter the client sees (without CONDSTORE) goes unreported, as 5.1 allows.
 // - NOTIFICATIONOVERFLOW: queued notices past notifyQueuedNoticesMax, or more mailboxes to watch than
 //   notifyWatchedMailboxesMax, end NOTIFY (untagged OK [NOTIFICATIONOVERFLOW]) as NOTIFY NONE would.
-import { MailBackendError, type FolderChange, type FolderInfo, type FolderListChange, type FolderWatch } from '../../backend';
+import { MailBackendError, type FolderChange, type FolderListChange, type FolderWatch, type SpecialUse } from '../../backend';
 import { failNo } from '../command';
 import { imapLimits } from '../limits';
 import type { ImapSession } from '../session';
@@ -24,8 +24,11 @@ import type { NotifyEvent, NotifySpec } from './notifySpec';
 const eventOf: Record<Exclude<FolderChange['kind'], 'gone'>, NotifyEvent> = { added: 'MessageNew', expunged: 'MessageExpunge', flags: 'FlagChange' };
 
 export class SessionNotifier {
-  /** The folder list as the feed told it: names and subscriptions (which mailboxes the groups cover). */
-  private readonly folders = new Set<string>();
+  /**
+   * The folder list as the feed told it: names with their special use (a created folder has none, a
+   * renamed one keeps its own), and subscriptions: which mailboxes the groups cover, LIST's attributes.
+   */
+  private readonly folders = new Map<string, SpecialUse | undefined>();
   private readonly subscriptions = new Set<string>();
   private readonly watches = new Map<string, FolderWatch>();
   private listWatch: FolderWatch | undefined;
@@ -49,12 +52,12 @@ export class SessionNotifier {
     this.listWatch = user.watchFolderList((change) => this.onListChange(change));
     try {
       const [folders, subscriptions] = await Promise.all([user.listFolders(), user.listSubscriptions()]);
-      for (const folder of folders) this.folders.add(folder.name);
+      for (const folder of folders) this.folders.set(folder.name, folder.specialUse);
       for (const name of subscriptions) this.subscriptions.add(name);
       const early = this.early ?? [];
       this.early = undefined;
       for (const change of early) this.onListChange(change);
-      const targets = watchTargets(this.spec, this.folders, this.subscriptions);
+      const targets = watchTargets(this.spec, this.folders.keys(), this.subscriptions);
       if (targets.length > imapLimits.notifyWatchedMailboxesMax) {
         failNo(`NOTIFY would watch ${targets.length} mailboxes; one session may watch at most ${imapLimits.notifyWatchedMailboxesMax}: name fewer`, 'NOTIFICATIONOVERFLOW');
       }
@@ -105,15 +108,12 @@ export class SessionNotifier {
       this.session.endNotify(this);
       return;
     }
-    if (notices.length > 0) {
-      const infos = new Map<string, FolderInfo>((await this.session.userOrThrow().listFolders()).map((f) => [f.name, f]));
-      for (const notice of notices) await this.session.untagged(noticeResponse(notice, infos, this.session.utf8));
-    }
+    for (const notice of notices) await this.session.untagged(noticeResponse(notice, this.folders, this.session.utf8));
     for (const name of statusDue) if (name !== this.session.selected?.name) await this.writeStatus(name, false);
   }
 
   private sortedFolders(): string[] {
-    return [...this.folders].sort((a, b) => (a === 'INBOX' ? -1 : b === 'INBOX' ? 1 : a < b ? -1 : a > b ? 1 : 0));
+    return [...this.folders.keys()].sort((a, b) => (a === 'INBOX' ? -1 : b === 'INBOX' ? 1 : a < b ? -1 : a > b ? 1 : 0));
   }
 
   private async writeStatus(name: string, always: boolean): Promise<void> {
@@ -153,7 +153,7 @@ export class SessionNotifier {
     const wanted = (name: string, subscribed: boolean, event: NotifyEvent) => wants(this.spec, name, subscribed, event);
     switch (change.kind) {
       case 'created':
-        this.folders.add(change.name);
+        this.folders.set(change.name, undefined);
         return wanted(change.name, this.subscriptions.has(change.name), 'MailboxName') ? change : undefined;
       case 'deleted': {
         this.folders.delete(change.name);
@@ -163,8 +163,8 @@ export class SessionNotifier {
         return wanted(change.name, this.subscriptions.has(change.name), 'MailboxName') ? change : undefined;
       }
       case 'renamed': {
+        this.folders.set(change.to, this.folders.get(change.from));
         this.folders.delete(change.from);
-        this.folders.add(change.to);
         // Subscriptions move along with a rename.
         const subscribed = this.subscriptions.delete(change.from);
         if (subscribed) this.subscriptions.add(change.to);
@@ -188,7 +188,7 @@ export class SessionNotifier {
 
   /** Watches exactly the mailboxes the groups cover for message events; too many ends NOTIFY (overflow). */
   private refreshWatches(): void {
-    const targets = new Set(watchTargets(this.spec, this.folders, this.subscriptions));
+    const targets = new Set(watchTargets(this.spec, this.folders.keys(), this.subscriptions));
     if (targets.size > imapLimits.notifyWatchedMailboxesMax) {
       this.queue.overflow();
       for (const name of [...this.watches.keys()]) this.unwatch(name);

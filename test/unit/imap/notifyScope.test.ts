@@ -1,7 +1,6 @@
 // NOTIFY's pure parts: which group covers a mailbox, which mailboxes a session watches, the queue of
 // notices (order, coalescing, overflow) and the LIST/STATUS values it sends (RFC 5465 5, 6).
 import { describe, expect, it } from 'vitest';
-import type { FolderInfo } from '../../../mail/backend';
 import { encodeUntagged } from '../../../mail/imap/encoder';
 import { NotificationQueue, StatusMemory } from '../../../mail/imap/notify/notifyQueue';
 import { noticeResponse, notifyStatusItems, statusResponse } from '../../../mail/imap/notify/notifyResponses';
@@ -77,8 +76,12 @@ describe('NOTIFY queue', () => {
 });
 
 describe('NOTIFY responses', () => {
-  const info = (name: string, specialUse?: FolderInfo['specialUse']): FolderInfo => ({ name, uidValidity: 7, uidNext: 1, highestModseq: 1, subscribed: false, ...(specialUse ? { specialUse } : {}) });
-  const folders = new Map([info('Trash', '\\Trash'), info('Work'), info('Work/2025'), info('Caf\u00e9')].map((f) => [f.name, f]));
+  const folders = new Map([
+    ['Trash', '\\Trash' as const],
+    ['Work', undefined],
+    ['Work/2025', undefined],
+    ['Caf\u00e9', undefined],
+  ]);
 
   it('LIST for created, renamed (OLDNAME), deleted (\\NonExistent) and subscription changes, names in modified UTF-7', () => {
     expect(line(noticeResponse({ kind: 'created', name: 'Work' }, folders, false))).toBe('* LIST (\\HasChildren) "/" "Work"\r\n');
@@ -90,7 +93,7 @@ describe('NOTIFY responses', () => {
   });
 
   it('STATUS with MESSAGES UIDNEXT UIDVALIDITY UNSEEN, and HIGHESTMODSEQ when asked', () => {
-    const status = { ...info('Sent'), uidNext: 9, highestModseq: 44, messages: 8, unseen: 3, recent: 0 };
+    const status = { name: 'Sent', uidValidity: 7, subscribed: true, uidNext: 9, highestModseq: 44, messages: 8, unseen: 3, recent: 0 };
     const plain = statusResponse('Sent', status, notifyStatusItems(false), false);
     expect(line(plain.values)).toBe('* STATUS "Sent" (MESSAGES 8 UIDNEXT 9 UIDVALIDITY 7 UNSEEN 3)\r\n');
     expect(line(statusResponse('Sent', status, notifyStatusItems(true), false).values)).toBe('* STATUS "Sent" (MESSAGES 8 UIDNEXT 9 UIDVALIDITY 7 UNSEEN 3 HIGHESTMODSEQ 44)\r\n');
