@@ -1,7 +1,8 @@
 // The IMAP session machine: one per connection. States follow RFC 3501 3: notAuthenticated,
 // authenticated, selected, logout; inside each, waiting (for a command), executing, throttled
 // (a penalised reply waits out its delay), plus idling (IDLE), authenticating (a SASL exchange)
-// upgrading (STARTTLS) and compressing (COMPRESS DEFLATE).
+// upgrading (STARTTLS) and compressing (COMPRESS DEFLATE). Waiting is quiet, or notifying: pushing
+// what NOTIFY (RFC 5465) has for the client while no command runs.
 //
 // The machine is pure: it decides what happens next and names its effects; the connection actor
 // (actors/mail/imapConnection.ts) supplies them with machine.provide(). Timers run on the actor's
@@ -17,6 +18,10 @@
 //   the COMPRESS line, and the bytes it holds are the start of the deflate stream (RFC 4978 3).
 // - A penalised reply (bad command beyond the tolerance, failed login) is held for a delay; at the
 //   limit the reply is followed by BYE and the connection closes.
+// - NOTIFY's unsolicited responses go out only while no command runs (waiting.notifying) or during
+//   IDLE, never inside a command's output; a command that arrives meanwhile waits for the push to
+//   end. A notice that comes while a command runs is remembered and pushed once it has answered.
+//   Pushing is not client activity: the autologout timer runs on across it.
 import { assign, fromPromise, setup } from 'xstate';
 import type { CommandOutcome, FrameMode } from '../mail/imap/dispatcher';
 import type { CommandFrame } from '../mail/imap/framer';
@@ -53,6 +58,8 @@ export interface ImapSessionContext {
   readonly failedLogins: number;
   readonly throttleDelayMs: number;
   readonly changedWhileFlushing: boolean;
+  /** NOTIFY has something to push that arrived when it could not be pushed at once. */
+  readonly notificationPending: boolean;
 }
 
 export type ImapSessionEvent =
@@ -61,6 +68,8 @@ export type ImapSessionEvent =
   | { readonly type: 'LITERAL_REJECTED'; readonly tag: string | undefined; readonly forAppend: boolean; readonly reason: string }
   | { readonly type: 'LINE_TOO_LONG'; readonly tag: string | undefined }
   | { readonly type: 'MAILBOX_CHANGED' }
+  /** NOTIFY queued something to push now. */
+  | { readonly type: 'NOTIFICATION_PENDING' }
   | { readonly type: 'CONNECTION_CLOSED' }
   | { readonly type: 'SHUTDOWN'; readonly text?: string }
   /** The frame the machine asked to run (the runFrame effect) finished, or failed as a bug. */
@@ -155,9 +164,13 @@ export const imapSessionMachine = setup({
     }),
     noteChangeWhileFlushing: assign({ changedWhileFlushing: () => true }),
     clearChangeWhileFlushing: assign({ changedWhileFlushing: () => false }),
+    noteNotificationPending: assign({ notificationPending: () => true }),
+    clearNotificationPending: assign({ notificationPending: () => false }),
   },
   actors: {
     flushUpdates: fromPromise<boolean, void>(async () => notProvided('flushUpdates')()),
+    /** Writes what NOTIFY has for the client between commands; false when the selected mailbox is lost. */
+    pushNotifications: fromPromise<boolean, void>(async () => notProvided('pushNotifications')()),
     upgradeTls: fromPromise<void, void>(async () => notProvided('upgradeTls')()),
     startCompression: fromPromise<void, void>(async () => notProvided('startCompression')()),
   },
@@ -185,6 +198,7 @@ export const imapSessionMachine = setup({
     tooManyBadLiterals: ({ context }) => context.badCommands + 1 >= context.limits.badCommandsMax,
     mailboxLost: ({ event }) => (event as unknown as { output: boolean }).output === false,
     changedWhileFlushing: ({ context }) => context.changedWhileFlushing,
+    notificationPending: ({ context }) => context.notificationPending,
   },
   delays: {
     throttleDelay: ({ context }) => context.throttleDelayMs,
@@ -203,6 +217,7 @@ export const imapSessionMachine = setup({
     failedLogins: 0,
     throttleDelayMs: 0,
     changedWhileFlushing: false,
+    notificationPending: false,
   }),
   entry: 'sendGreeting',
   initial: 'notAuthenticated',
@@ -240,6 +255,8 @@ export const imapSessionMachine = setup({
       ],
     },
     CONNECTION_CLOSED: { target: '.logout' },
+    // While a command runs (and in any state without a handler of its own): push it afterwards.
+    NOTIFICATION_PENDING: { actions: 'noteNotificationPending' },
     SHUTDOWN: {
       target: '.logout',
       actions: { type: 'sendStatus', params: ({ event }) => ({ tag: undefined, kind: 'BYE', text: (event as { text?: string }).text ?? 'Server shutting down' }) },
@@ -366,11 +383,30 @@ function levelStates(level: 'authenticated' | 'selected') {
     initial: 'waiting' as const,
     states: {
       waiting: {
-        always: { guard: 'hasQueuedFrame' as const, target: 'executing', actions: 'takeFrame' as const },
+        initial: 'quiet' as const,
+        // On the parent: moving between quiet and notifying does not restart it.
         after: {
           autologout: {
             target: '#imapSession.logout',
             actions: { type: 'sendStatus' as const, params: { tag: undefined, kind: 'BYE' as const, text: 'Autologout: idle for too long' } },
+          },
+        },
+        states: {
+          quiet: {
+            always: [
+              { guard: 'hasQueuedFrame' as const, target: `#imapSession.${level}.executing`, actions: 'takeFrame' as const },
+              { guard: 'notificationPending' as const, target: 'notifying' },
+            ],
+            on: { NOTIFICATION_PENDING: 'notifying' },
+          },
+          notifying: {
+            entry: 'clearNotificationPending' as const,
+            on: { NOTIFICATION_PENDING: { actions: 'noteNotificationPending' as const } },
+            invoke: {
+              src: 'pushNotifications' as const,
+              onDone: [{ guard: 'mailboxLost' as const, target: '#imapSession.logout' }, { target: 'quiet' }],
+              onError: { target: 'quiet' },
+            },
           },
         },
       },
@@ -392,12 +428,18 @@ function levelStates(level: 'authenticated' | 'selected') {
         },
         states: {
           listening: {
-            always: { guard: 'hasQueuedFrame' as const, target: `#imapSession.${level}.executing`, actions: 'takeFrame' as const },
-            on: { MAILBOX_CHANGED: 'flushing' },
+            always: [
+              { guard: 'hasQueuedFrame' as const, target: `#imapSession.${level}.executing`, actions: 'takeFrame' as const },
+              { guard: 'notificationPending' as const, target: 'flushing' },
+            ],
+            on: { MAILBOX_CHANGED: 'flushing', NOTIFICATION_PENDING: 'flushing' },
           },
           flushing: {
-            entry: 'clearChangeWhileFlushing' as const,
-            on: { MAILBOX_CHANGED: { actions: 'noteChangeWhileFlushing' as const } },
+            entry: ['clearChangeWhileFlushing' as const, 'clearNotificationPending' as const],
+            on: {
+              MAILBOX_CHANGED: { actions: 'noteChangeWhileFlushing' as const },
+              NOTIFICATION_PENDING: { actions: 'noteChangeWhileFlushing' as const },
+            },
             invoke: {
               src: 'flushUpdates' as const,
               onDone: [

@@ -12,6 +12,8 @@
 //   "\\Flagged", "\\Deleted", "\\Draft") and keywords (atoms). "\\Recent" is never stored.
 // - Every change, whoever made it (this session, another session, another device), is delivered to
 //   every watcher of the folder, in modseq order. Watchers must not throw.
+// - Likewise every change to the folder list (create, delete, rename, subscribe) is delivered to every
+//   folder-list watcher, in the order the folder index applied them.
 // - Failures reject with MailBackendError; its code is stable and says what kind of failure it was.
 
 /** Opaque, stable reference to a message's content (for the log backend: manifest id + key). */
@@ -112,6 +114,18 @@ export interface FolderWatch {
   close(): void;
 }
 
+/**
+ * A change to the user's folder list. A rename reports each folder that moved (inferiors too); renaming
+ * INBOX reports the folder its messages moved to as created. Subscriptions moved by a rename are part
+ * of the rename, not reported on their own.
+ */
+export type FolderListChange =
+  | { readonly kind: 'created'; readonly name: string }
+  | { readonly kind: 'deleted'; readonly name: string }
+  | { readonly kind: 'renamed'; readonly from: string; readonly to: string }
+  /** The subscription of `name` was turned on or off (it changed: setting it to what it was is no change). */
+  | { readonly kind: 'subscription'; readonly name: string; readonly subscribed: boolean };
+
 /** One authenticated user's mail. Obtained from MailAuthenticator; closed at logout. */
 export interface MailUserSession {
   readonly username: string;
@@ -134,6 +148,11 @@ export interface MailUserSession {
   openFolder(name: string): Promise<FolderSnapshot>;
   /** Starts the change feed of a folder; changes after this call are delivered. */
   watchFolder(name: string, onChange: (change: FolderChange) => void): FolderWatch;
+  /**
+   * Starts the change feed of the folder list; changes after this call are delivered. A watcher may
+   * call watchFolder on a folder it was just told about.
+   */
+  watchFolderList(onChange: (change: FolderListChange) => void): FolderWatch;
   /** Claims unclaimed messages as \Recent for the caller; `claim: false` only looks. */
   claimRecent(folder: string, claim: boolean): Promise<RecentClaim>;
   /** UIDs expunged with a modseq above `modseq` (for QRESYNC's VANISHED (EARLIER)). */

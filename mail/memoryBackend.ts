@@ -10,6 +10,7 @@ import {
   type FlagUpdateResult,
   type FolderChange,
   type FolderInfo,
+  type FolderListChange,
   type FolderSnapshot,
   type FolderStatus,
   type FolderWatch,
@@ -36,12 +37,25 @@ export interface MemoryUserOptions {
 class MemoryUser {
   readonly folders = new Map<string, MemoryFolder>();
   readonly subscriptions = new Set<string>();
+  /** Every session's folder-list watchers (watchFolderList). */
+  readonly listWatchers = new Set<(change: FolderListChange) => void>();
   initialised = false;
   constructor(
     readonly username: string,
     public password: string,
     readonly options: MemoryUserOptions,
   ) {}
+
+  /** Tells every folder-list watcher; call once the folder map shows the change. */
+  emitList(change: FolderListChange): void {
+    for (const watcher of [...this.listWatchers]) {
+      try {
+        watcher(change);
+      } catch {
+        // A watcher must not throw; one that does loses only its own notification.
+      }
+    }
+  }
 
   usedBytes(): number {
     let total = 0;
@@ -129,6 +143,7 @@ export class MemoryMailStore {
     }
     const folder = new MemoryFolder(name, this.nextUidValidity++ >>> 0, specialUse);
     user.folders.set(name, folder);
+    user.emitList({ kind: 'created', name });
     return folder;
   }
 
@@ -227,6 +242,7 @@ class MemoryUserSession implements MailUserSession {
     for (const parent of parentNames(to)) {
       if (!this.user.folders.has(parent)) this.store.newFolder(this.user, parent, undefined);
     }
+    const moves: { from: string; to: string }[] = [];
     for (const folder of moving) {
       const oldName = folder.name;
       const newName = to + oldName.slice(from.length);
@@ -235,7 +251,9 @@ class MemoryUserSession implements MailUserSession {
       folder.name = newName;
       this.user.folders.set(newName, folder);
       if (this.user.subscriptions.delete(oldName)) this.user.subscriptions.add(newName);
+      moves.push({ from: oldName, to: newName });
     }
+    for (const move of moves) this.user.emitList({ kind: 'renamed', ...move });
   }
 
   private renameInbox(inbox: MemoryFolder, to: string): void {
@@ -257,12 +275,15 @@ class MemoryUserSession implements MailUserSession {
     }
     this.user.folders.delete(name);
     folder.gone();
+    this.user.emitList({ kind: 'deleted', name });
   }
 
   async setSubscribed(name: string, subscribed: boolean): Promise<void> {
     this.ready();
+    if (this.user.subscriptions.has(name) === subscribed) return;
     if (subscribed) this.user.subscriptions.add(name);
     else this.user.subscriptions.delete(name);
+    this.user.emitList({ kind: 'subscription', name, subscribed });
   }
 
   async folderStatus(name: string): Promise<FolderStatus> {
@@ -288,6 +309,18 @@ class MemoryUserSession implements MailUserSession {
     folder.watchers.add(onChange);
     const close = (): void => {
       folder.watchers.delete(onChange);
+      this.watches.delete(close);
+    };
+    this.watches.add(close);
+    return { close };
+  }
+
+  watchFolderList(onChange: (change: FolderListChange) => void): FolderWatch {
+    // A fresh function per watch: the same callback watched twice is two watches.
+    const watcher = (change: FolderListChange): void => onChange(change);
+    this.user.listWatchers.add(watcher);
+    const close = (): void => {
+      this.user.listWatchers.delete(watcher);
       this.watches.delete(close);
     };
     this.watches.add(close);

@@ -78,7 +78,8 @@ export class ImapConnection {
       }),
     },
     actors: {
-      flushUpdates: fromPromise(({ system }) => ImapConnection.of(system).session.flushUpdates(true)),
+      flushUpdates: fromPromise(({ system }) => ImapConnection.of(system).session.pushIdle()),
+      pushNotifications: fromPromise(({ system }) => ImapConnection.of(system).session.pushUnsolicited()),
       upgradeTls: fromPromise(({ system }) => ImapConnection.of(system).upgrade()),
       startCompression: fromPromise(({ system }) => ImapConnection.of(system).startCompression()),
     },
@@ -92,6 +93,7 @@ export class ImapConnection {
   private readonly parser: ImapParser;
   private paused = false;
   private pumpScheduled = false;
+  private notificationScheduled = false;
   /** Response bytes not written to the socket yet, sent together (write()). */
   private outbox: Buffer[] = [];
   private outboxBytes = 0;
@@ -117,6 +119,17 @@ export class ImapConnection {
         output,
         onMailboxChange: () => {
           if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'MAILBOX_CHANGED' });
+        },
+        // Told from inside the backend's feed, maybe mid-operation (a CREATE that makes several
+        // folders): the machine hears of it once that operation's synchronous part is over, so the
+        // push neither re-enters the backend nor reports half an operation.
+        onNotification: () => {
+          if (this.notificationScheduled) return;
+          this.notificationScheduled = true;
+          queueMicrotask(() => {
+            this.notificationScheduled = false;
+            if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'NOTIFICATION_PENDING' });
+          });
         },
       },
       options.tlsActive,

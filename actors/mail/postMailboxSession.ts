@@ -12,6 +12,7 @@ import {
   type FlagUpdateResult,
   type FolderChange,
   type FolderInfo,
+  type FolderListChange,
   type FolderSnapshot,
   type FolderStatus,
   type FolderWatch,
@@ -184,6 +185,18 @@ export class PostMailboxSession implements MailUserSession {
     const entry = this.mailbox.entry(name);
     if (!entry) throw new MailBackendError('NO_SUCH_FOLDER', `folder "${name}" does not exist`);
     const unwatch = this.mailbox.watch(entry, onChange);
+    const close = () => {
+      unwatch();
+      this.watches.delete(close);
+    };
+    this.watches.add(close);
+    return { close };
+  }
+
+  /** The folder index log's changes (this node's writes and other devices', from head notices) reach the watcher. */
+  watchFolderList(onChange: (change: FolderListChange) => void): FolderWatch {
+    // A fresh function per watch: the same callback watched twice is two watches.
+    const unwatch = this.mailbox.watchList((change) => onChange(change));
     const close = () => {
       unwatch();
       this.watches.delete(close);

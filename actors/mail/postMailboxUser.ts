@@ -12,7 +12,7 @@
 //
 // Ordering duty: a folder's watchers hear each change after its head is stored, in modseq order,
 // whether this node or another device made it.
-import type { FolderChange } from '../../mail/backend';
+import type { FolderChange, FolderListChange } from '../../mail/backend';
 import { MailBackendError } from '../../mail/backend';
 import type { Clock, Log, Random, TimerHandle } from '../../infra/ports';
 import { MAILBOX_FRESH_MS, MAILBOX_OPEN_FOLDERS_MAX, MAILBOX_VISITOR_FRESH_MS } from '../../protocol/limits';
@@ -27,7 +27,7 @@ import type { HeadMarks } from '../../storage/log/headMarks';
 import type { HeadWatch, HeadWatchSubscription } from '../../storage/log/headWatch';
 import type { LogDeps, LogEvent, LogRegistry } from '../../storage/log/logWriter';
 import type { UnlockedUser } from '../../storage/users/unlockedUser';
-import { folderChangeOf } from './postMailboxViews';
+import { folderChangeOf, folderListChangesOf, folderListDiff } from './postMailboxViews';
 
 export interface MailboxDeps {
   readonly storage: StorageApi;
@@ -47,6 +47,7 @@ export interface MailboxDeps {
 }
 
 type Watcher = (change: FolderChange) => void;
+type ListWatcher = (change: FolderListChange) => void;
 
 export class UserMailbox {
   /** Committed folder index, mirrored synchronously from the index log's events. */
@@ -55,6 +56,8 @@ export class UserMailbox {
   /** Open folder logs by folder id, least recently used first. */
   private readonly writers = new Map<string, Promise<FolderLog>>();
   private readonly watchers = new Map<string, Set<Watcher>>();
+  /** Folder-list watchers of every session (IMAP NOTIFY): fed from the index log's events, local or remote. */
+  private readonly listWatchers = new Set<ListWatcher>();
   private readonly headSubscriptions: HeadWatchSubscription[] = [];
   /** Head notices of folders, by folder id: for open logs and for folders whose counters are cached. */
   private readonly folderSubscriptions = new Map<string, HeadWatchSubscription>();
@@ -168,20 +171,31 @@ export class UserMailbox {
 
   private onIndexEvent(event: LogEvent<FolderIndexState, FolderIndexChange>): void {
     const gone: { folderId: string; deleted: boolean }[] = [];
+    let listChanges: FolderListChange[];
     if (event.kind === 'changes') {
       for (const c of event.changes) {
         if (c.type === 'rename') for (const m of c.moves) gone.push({ folderId: m.entry.folderId, deleted: false });
         if (c.type === 'delete' && c.entry) gone.push({ folderId: c.entry.folderId, deleted: true });
       }
       this.mirror(event.state);
+      listChanges = this.listWatchers.size > 0 ? folderListChangesOf(event.changes) : [];
     } else {
       for (const [folderId, entry] of event.before.byId) {
         const now = event.after.byId.get(folderId);
         if (now?.name !== entry.name) gone.push({ folderId, deleted: now === undefined });
       }
       this.mirror(event.after);
+      listChanges = this.listWatchers.size > 0 ? folderListDiff(event.before, event.after) : [];
     }
     for (const { folderId, deleted } of gone) this.folderGone(folderId, deleted);
+    // After the mirror: a watcher told of a new name may watch that folder at once.
+    for (const change of listChanges) for (const watcher of [...this.listWatchers]) this.tellList(watcher, change);
+  }
+
+  /** Watch the folder list (create, delete, rename, subscribe), whoever changes it; returns the unwatch. */
+  watchList(watcher: ListWatcher): () => void {
+    this.listWatchers.add(watcher);
+    return () => this.listWatchers.delete(watcher);
   }
 
   /** A selected folder was renamed away or deleted: its sessions must leave it (FolderChange 'gone'). */
@@ -359,8 +373,17 @@ export class UserMailbox {
     }
   }
 
+  private tellList(watcher: ListWatcher, change: FolderListChange): void {
+    try {
+      watcher(change);
+    } catch (error) {
+      this.deps.log?.error('mailbox.list_watcher.failed', { user: this.user.address, change: change.kind, error: String((error as Error)?.stack ?? error) });
+    }
+  }
+
   release(): void {
     this.released = true;
+    this.listWatchers.clear();
     this.deps.clock.clearTimeout(this.freshnessTimer);
     this.freshnessTimer = undefined;
     for (const s of this.headSubscriptions) s.unsubscribe();

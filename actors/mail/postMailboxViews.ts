@@ -1,10 +1,11 @@
 // The folder logs' records as the MailBackend port shows them: FolderInfo from an index entry and a
-// head summary, MessageMeta from a folder message (its reference formatted as `post1:...`), and
-// FolderChange from the folder's events.
-import type { FolderChange, FolderInfo, MessageMeta } from '../../mail/backend';
+// head summary, MessageMeta from a folder message (its reference formatted as `post1:...`),
+// FolderChange from the folder's events and FolderListChange from the folder index's.
+import type { FolderChange, FolderInfo, FolderListChange, MessageMeta } from '../../mail/backend';
 import { decodeBlockRef, formatBlockRef } from '../../storage/blocks';
 import type { FolderEvent } from '../../storage/folders/folderEvents';
-import type { FolderEntry } from '../../storage/folders/folderIndexOps';
+import type { FolderIndexState } from '../../storage/folders/folderIndexModel';
+import type { FolderEntry, FolderIndexChange } from '../../storage/folders/folderIndexOps';
 import { uidValidityOf } from '../../storage/folders/folderLogs';
 import type { FolderMessage, FolderSummary } from '../../storage/folders/folderState';
 
@@ -49,3 +50,29 @@ export function folderChangeOf(event: FolderEvent): FolderChange {
 /** INBOX first, then by name: the order LIST shows. */
 export const byFolderOrder = (a: { name: string }, b: { name: string }): number =>
   a.name === 'INBOX' ? -1 : b.name === 'INBOX' ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+
+/** What the folder index's applied changes did to the folder list (changes that changed nothing are left out). */
+export function folderListChangesOf(changes: readonly FolderIndexChange[]): FolderListChange[] {
+  const out: FolderListChange[] = [];
+  for (const c of changes) {
+    if (c.type === 'create' && c.outcome === 'created' && c.entry) out.push({ kind: 'created', name: c.entry.name });
+    else if (c.type === 'rename' && c.outcome === 'renamed') for (const m of c.moves) out.push({ kind: 'renamed', from: m.from, to: m.to });
+    else if (c.type === 'delete' && c.outcome === 'deleted' && c.entry) out.push({ kind: 'deleted', name: c.entry.name });
+    else if (c.type === 'subscribe' && c.outcome === 'changed') out.push({ kind: 'subscription', name: c.name, subscribed: c.subscribed });
+  }
+  return out;
+}
+
+/** The folder list changes between two index states (after a reload from a snapshot), by folder id. */
+export function folderListDiff(before: FolderIndexState, after: FolderIndexState): FolderListChange[] {
+  const out: FolderListChange[] = [];
+  for (const [folderId, entry] of before.byId) {
+    const now = after.byId.get(folderId);
+    if (!now) out.push({ kind: 'deleted', name: entry.name });
+    else if (now.name !== entry.name) out.push({ kind: 'renamed', from: entry.name, to: now.name });
+  }
+  for (const [folderId, entry] of after.byId) if (!before.byId.has(folderId)) out.push({ kind: 'created', name: entry.name });
+  for (const name of before.subscriptions) if (!after.subscriptions.has(name)) out.push({ kind: 'subscription', name, subscribed: false });
+  for (const name of after.subscriptions) if (!before.subscriptions.has(name)) out.push({ kind: 'subscription', name, subscribed: true });
+  return out;
+}

@@ -47,6 +47,7 @@ const common = [
   'QUOTA',
   'QUOTA=RES-STORAGE',
   'COMPRESS=DEFLATE',
+  'NOTIFY',
 ];
 
 export function capabilityList(settings: ImapServerSettings, tlsActive: boolean, authenticated: boolean): string[] {

@@ -70,6 +70,10 @@ async function finish(session: ImapSession, tag: string | undefined, result: Com
     });
     if (!stillSelected) next = 'logout';
   }
+  // NOTIFY: what came for other mailboxes and the folder list goes before the tagged reply.
+  if (next !== 'logout' && session.notifier) {
+    await session.flushNotifications().catch((error: unknown) => session.log.warn('imap.notify.flush_failed', { error: String(error) }));
+  }
   session.state = next;
   const penalty = result.failedLogin ? 'failedLogin' : result.status === 'BAD' ? 'badCommand' : undefined;
   return {

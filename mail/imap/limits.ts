@@ -77,4 +77,20 @@ export const imapLimits = {
   pendingChangesMax: 10_000,
   /** SEARCH/SORT ... RETURN (UPDATE) contexts per session (RFC 5267 4.3.1: at least one); each is re-run on every change. */
   searchContextsMax: 8,
+  /** Event groups in one NOTIFY SET (RFC 5465): a client needs a handful (selected, inboxes, a few subtrees). */
+  notifyEventGroupsMax: 32,
+  /** Mailbox names listed in one NOTIFY SET, SUBTREE and MAILBOXES together: more is refused with NO [LIMIT]. */
+  notifyMailboxNamesMax: 100,
+  /**
+   * Mailboxes one session watches for message events under NOTIFY, besides the selected one: each holds
+   * a folder change feed (in the log backend, an open folder log). More is refused, or ends NOTIFY with
+   * NOTIFICATIONOVERFLOW when the set grows past it later.
+   */
+  notifyWatchedMailboxesMax: 200,
+  /**
+   * Mailbox-list notices (LIST responses for created, renamed, deleted, (un)subscribed mailboxes) queued
+   * for one session while it cannot take them (a long command, a client not reading): past this the
+   * session is told NOTIFICATIONOVERFLOW and NOTIFY is off, as after NOTIFY NONE (RFC 5465).
+   */
+  notifyQueuedNoticesMax: 1_000,
 } as const;

@@ -22,6 +22,7 @@ import { lsubCommand } from './commands/lsub';
 import { moveCommand } from './commands/move';
 import { namespaceCommand } from './commands/namespace';
 import { noopCommand } from './commands/noop';
+import { notifyCommand } from './commands/notify';
 import { getQuotaCommand, getQuotaRootCommand, setQuotaCommand } from './commands/quota';
 import { renameCommand } from './commands/rename';
 import { searchCommand } from './commands/search';
@@ -60,6 +61,7 @@ const commands: readonly CommandSpec<any>[] = [
   moveCommand,
   namespaceCommand,
   noopCommand,
+  notifyCommand,
   getQuotaCommand,
   getQuotaRootCommand,
   setQuotaCommand,

@@ -2,7 +2,7 @@
 // mailbox view, enabled extensions, and the way out to the client. Control flow (which state, what
 // runs next, timers, throttling) is the session machine's; this object holds no timers.
 import type { Clock, Log } from '../../infra/ports';
-import type { FolderWatch, MailAuthenticator, MailUserSession } from '../backend';
+import { MailBackendError, type FolderWatch, type MailAuthenticator, type MailUserSession } from '../backend';
 import type { ImapServerSettings } from './capabilities';
 import { systemFlags } from '../backend';
 import { atom, encodeContinuation, encodeInline, encodeStatus, encodeUntagged, type ImapValue, type StatusKind } from './encoder';
@@ -11,6 +11,9 @@ import type { CachedSearchField } from './search/messageText';
 import { isShowableFlag, SelectedMailbox, type ViewMessage } from './selectedMailbox';
 import { formatSequenceSet } from './sequenceSet';
 import { imapLimits } from './limits';
+import { fetchItemsFor } from './fetch/fetchResponse';
+import { SessionNotifier } from './notify/sessionNotifier';
+import type { NotifySpec } from './notify/notifySpec';
 import { reportContextChanges, reportContextRemovals } from './search/searchContexts';
 
 export type SessionStateName = 'notAuthenticated' | 'authenticated' | 'selected' | 'logout';
@@ -32,6 +35,11 @@ export interface SessionDeps {
   readonly output: ResponseOutput;
   /** The selected mailbox changed in the backend: the actor tells the machine (drives IDLE). */
   readonly onMailboxChange: () => void;
+  /**
+   * NOTIFY has something to push now (RFC 5465): the actor tells the machine, which calls
+   * pushUnsolicited() as soon as no command is running (or flushes it during IDLE).
+   */
+  readonly onNotification: () => void;
 }
 
 /** A SASL exchange waiting for the client's next response line. */
@@ -53,6 +61,8 @@ export class ImapSession {
   compressionActive = false;
   sasl: SaslExchange | undefined;
   idleTag: string | undefined;
+  /** NOTIFY SET in force (RFC 5465); undefined before NOTIFY and after NOTIFY NONE. */
+  notifier: SessionNotifier | undefined;
   private watch: FolderWatch | undefined;
 
   constructor(
@@ -113,7 +123,9 @@ export class ImapSession {
     const watch = user.watchFolder(name, (change) => {
       if (view) view.enqueue(change);
       else early.push(change);
-      if (view) this.deps.onMailboxChange();
+      if (!view) return;
+      this.deps.onMailboxChange();
+      if (this.notifier?.pushesSelected(change)) this.deps.onNotification();
     });
     try {
       const snapshot = await user.openFolder(name);
@@ -229,6 +241,7 @@ export class ImapSession {
       const recent = view.markRecent(claim.recentAfterUid, claim.claimedThroughUid);
       await this.untagged([view.exists, atom('EXISTS')]);
       if (!this.rev2) await this.untagged([recent, atom('RECENT')]);
+      await this.fetchNewMessages(view, updates.added);
     }
     for (const message of updates.flagChanges) {
       const seq = view.indexOfUid(message.uid) + 1;
@@ -239,8 +252,73 @@ export class ImapSession {
     return true;
   }
 
+  /**
+   * NOTIFY SET ... (SELECTED (MessageNew (fetch-att ...) ...)): a FETCH of those attributes for each new
+   * message, after its EXISTS (RFC 5465 5.2). Never sets \Seen: BODY[] is read as BODY.PEEK[].
+   */
+  private async fetchNewMessages(view: SelectedMailbox, added: readonly ViewMessage[]): Promise<void> {
+    const items = this.notifier?.spec.selected?.fetch;
+    if (!items) return;
+    for (const message of added) {
+      const index = view.indexOfUid(message.uid);
+      if (index < 0) continue;
+      let values: ImapValue[];
+      try {
+        values = await fetchItemsFor(this, message, items, { uid: false, addFlags: false, addModseq: false });
+      } catch (error) {
+        // Expunged elsewhere meanwhile, its content gone: its EXPUNGE follows.
+        if (error instanceof MailBackendError) continue;
+        throw error;
+      }
+      await this.untagged([index + 1, atom('FETCH'), values]);
+    }
+  }
+
+  /** NOTIFY SET: replaces what is in force once the new feeds are up (a failure leaves the old one). */
+  async startNotify(spec: NotifySpec): Promise<void> {
+    const next = new SessionNotifier(this, spec);
+    await next.start();
+    this.notifier?.stop();
+    this.notifier = next;
+    if (spec.status) await next.sendInitialStatus();
+  }
+
+  /** NOTIFY NONE, or NOTIFY ended by the server (`only`: end it only if that one is still in force). */
+  endNotify(only?: SessionNotifier): void {
+    if (only && this.notifier !== only) return;
+    this.notifier?.stop();
+    this.notifier = undefined;
+  }
+
+  /** Writes what NOTIFY queued about other mailboxes and the folder list (a response may go now). */
+  async flushNotifications(): Promise<void> {
+    await this.notifier?.flush();
+  }
+
+  /**
+   * Between commands, under NOTIFY: what the client asked to hear at once. The selected mailbox's
+   * changes only with a SELECTED group (expunges held back with SELECTED-DELAYED, as RFC 3501 7.4.1
+   * wants them held while no command runs). Returns false when the mailbox is lost (BYE sent).
+   */
+  async pushUnsolicited(): Promise<boolean> {
+    const notifier = this.notifier;
+    if (!notifier) return true;
+    const selected = notifier.spec.selected;
+    if (this.selected && selected && selected.events.size > 0 && !(await this.flushUpdates(!selected.delayed))) return false;
+    await this.flushNotifications();
+    return true;
+  }
+
+  /** During IDLE: every change of the selected mailbox, and what NOTIFY queued. */
+  async pushIdle(): Promise<boolean> {
+    if (!(await this.flushUpdates(true))) return false;
+    await this.flushNotifications();
+    return true;
+  }
+
   /** Ends the session's hold on the backend (logout, connection lost). */
   async release(): Promise<void> {
+    this.endNotify();
     this.closeMailbox();
     const user = this.user;
     this.user = undefined;

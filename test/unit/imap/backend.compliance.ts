@@ -5,7 +5,7 @@
 //
 // The factory returns a fresh backend with the two users it names, each never logged in before.
 import { describe, expect, it } from 'vitest';
-import { MailBackendError, type FolderChange, type MailAuthenticator, type MailUserSession } from '../../../mail/backend';
+import { MailBackendError, type FolderChange, type FolderListChange, type MailAuthenticator, type MailUserSession } from '../../../mail/backend';
 
 export interface ComplianceBackend {
   readonly authenticator: MailAuthenticator;
@@ -20,6 +20,15 @@ export type ComplianceFactory = () => Promise<ComplianceBackend>;
 
 const raw = (subject: string, body = 'Body text.'): Uint8Array =>
   Buffer.from(`From: a@example.org\r\nTo: b@example.org\r\nSubject: ${subject}\r\n\r\n${body}\r\n`, 'utf8');
+
+/** Waits (in real time: backends may deliver after an I/O turn) until `check` holds. */
+async function eventually(check: () => boolean, what: string, timeoutMs = 2_000): Promise<void> {
+  const started = Date.now();
+  while (!check()) {
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
 
 async function expectCode(promise: Promise<unknown>, code: MailBackendError['code']): Promise<void> {
   const error = await promise.then(
@@ -291,6 +300,83 @@ export function describeMailBackendCompliance(name: string, factory: ComplianceF
         expect(doomed.map((c) => c.kind)).toContain('gone');
         await other.close();
       }));
+
+    it('the folder-list feed reports creates (superiors first), renames with inferiors, deletes and subscription changes by another session, in order', () =>
+      withUser(async (user, backend) => {
+        const changes: FolderListChange[] = [];
+        const watch = user.watchFolderList((change) => changes.push(change));
+        const other = await backend.authenticator.authenticate(backend.users[0].username, backend.users[0].password);
+        await other.createFolder('Work/Projects');
+        await other.renameFolder('Work', 'Job');
+        await other.setSubscribed('Job/Projects', true);
+        await other.setSubscribed('Job/Projects', true); // no change: not reported
+        await other.setSubscribed('Job/Projects', false);
+        await other.deleteFolder('Job/Projects');
+        const expected: FolderListChange[] = [
+          { kind: 'created', name: 'Work' },
+          { kind: 'created', name: 'Work/Projects' },
+          { kind: 'renamed', from: 'Work', to: 'Job' },
+          { kind: 'renamed', from: 'Work/Projects', to: 'Job/Projects' },
+          { kind: 'subscription', name: 'Job/Projects', subscribed: true },
+          { kind: 'subscription', name: 'Job/Projects', subscribed: false },
+          { kind: 'deleted', name: 'Job/Projects' },
+        ];
+        await eventually(() => changes.length >= expected.length, 'seven folder-list changes');
+        // Renames of one command may come in either order; everything else in the order applied.
+        const sorted = (list: FolderListChange[]) => [...list.slice(0, 2), ...list.slice(2, 4).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))), ...list.slice(4)];
+        expect(sorted(changes)).toEqual(expected);
+        watch.close();
+        await other.createFolder('After');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        expect(changes).toHaveLength(expected.length);
+        await other.close();
+      }));
+
+    it("the folder-list feed reports this session's own changes, and renaming INBOX as a created folder", () =>
+      withUser(async (user) => {
+        const changes: FolderListChange[] = [];
+        user.watchFolderList((change) => changes.push(change));
+        await user.append('INBOX', raw('moves along'), [], 0);
+        await user.createFolder('Mine');
+        await user.renameFolder('INBOX', 'Old/Inbox');
+        await eventually(() => changes.length >= 3, 'three folder-list changes');
+        expect(changes).toEqual([
+          { kind: 'created', name: 'Mine' },
+          { kind: 'created', name: 'Old' },
+          { kind: 'created', name: 'Old/Inbox' },
+        ]);
+      }));
+
+    it('a folder-list watcher may watch a folder as soon as it is told it was created', () =>
+      withUser(async (user, backend) => {
+        const feed: FolderChange[] = [];
+        user.watchFolderList((change) => {
+          if (change.kind === 'created' && change.name === 'Fresh') user.watchFolder('Fresh', (c) => feed.push(c));
+        });
+        const other = await backend.authenticator.authenticate(backend.users[0].username, backend.users[0].password);
+        await other.createFolder('Fresh');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        await other.append('Fresh', raw('first'), [], 0);
+        await eventually(() => feed.length === 1, 'the message added to the new folder');
+        expect(feed[0]!.kind).toBe('added');
+        await other.close();
+      }));
+
+    it("a user's folder-list feed hears nothing of another user's folders", async () => {
+      const backend = await factory();
+      const [first, second] = backend.users;
+      const a = await backend.authenticator.authenticate(first.username, first.password);
+      const b = await backend.authenticator.authenticate(second.username, second.password);
+      const heard: FolderListChange[] = [];
+      b.watchFolderList((change) => heard.push(change));
+      await a.createFolder('Private');
+      await a.setSubscribed('Private', true);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(heard).toEqual([]);
+      await a.close();
+      await b.close();
+      await backend.dispose?.();
+    });
 
     it('claimRecent hands each message to one claimer; a peek claims nothing', () =>
       withUser(async (user, backend) => {

@@ -3,6 +3,7 @@
 // as "A1 LOGIN alice secret" and read what the server answered.
 import { Duplex } from 'node:stream';
 import { ImapConnection } from '../../../actors/mail/imapConnection';
+import type { MailAuthenticator } from '../../../mail/backend';
 import type { ImapServerSettings } from '../../../mail/imap/capabilities';
 import { MessageCache } from '../../../mail/imap/messageCache';
 import { MemoryMailStore } from '../../../mail/memoryBackend';
@@ -39,10 +40,17 @@ export interface Reply {
 
 export interface HarnessOptions {
   readonly store?: MemoryMailStore;
+  /** Another backend than `store`'s (the log-backed mailbox); appendMessage still goes to `store`. */
+  readonly authenticator?: MailAuthenticator;
   readonly settings?: Partial<ImapServerSettings>;
   readonly limits?: Partial<ImapSessionLimits>;
   readonly clock?: ManualClock;
   readonly cache?: MessageCache;
+  /**
+   * How long (real time) to wait for output once the event loop is idle: a backend doing real I/O or
+   * crypto (the log-backed mailbox) needs more than a few thousand turns.
+   */
+  readonly patienceMs?: number;
 }
 
 const settleRoundsMax = 5_000;
@@ -63,16 +71,18 @@ export class ImapHarness {
   readonly connection: ImapConnection;
   readonly log = memoryLog();
   private mark = 0;
+  private readonly patienceMs: number;
 
   constructor(options: HarnessOptions = {}) {
     this.store = options.store ?? newStore();
     this.clock = options.clock ?? new ManualClock();
     this.cache = options.cache ?? new MessageCache();
+    this.patienceMs = options.patienceMs ?? 0;
     this.connection = new ImapConnection({
       socket: this.socket,
       tlsActive: false,
       settings: { serverName: 'ePOST-test', tlsAvailable: false, requireTls: false, appendLimitBytes: 64 * 1024 * 1024, ...options.settings },
-      authenticator: this.store.authenticator,
+      authenticator: options.authenticator ?? this.store.authenticator,
       cache: this.cache,
       clock: this.clock,
       log: this.log,
@@ -119,11 +129,13 @@ export class ImapHarness {
 
   /** Waits until the output since the mark matches; throws with the transcript if it never does. */
   async waitFor(pattern: RegExp): Promise<string> {
-    for (let i = 0; i < settleRoundsMax; i++) {
+    const deadline = Date.now() + this.patienceMs;
+    for (let i = 0; i < settleRoundsMax || Date.now() < deadline; i++) {
       const text = this.output.slice(this.mark);
       if (pattern.test(text)) return text;
       if (this.closed && i > 50) break;
-      await new Promise((resolve) => setImmediate(resolve));
+      if (i < settleRoundsMax) await new Promise((resolve) => setImmediate(resolve));
+      else await new Promise((resolve) => setTimeout(resolve, 2));
     }
     throw new Error(`server never wrote ${pattern}; it wrote:\n${this.output.slice(this.mark)}`);
   }

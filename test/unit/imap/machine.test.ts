@@ -22,13 +22,16 @@ function checkInvariants(value: unknown, context: ImapSessionContext): void {
 }
 
 /** Runs the machine with scripted outcomes per command line. */
-function harness(script: (line: string, mode: FrameMode) => CommandOutcome) {
+function harness(script: (line: string, mode: FrameMode) => CommandOutcome | Promise<CommandOutcome>) {
   const clock = new ManualClock();
   const sent: StatusParams[] = [];
   const effects: string[] = [];
   const frames: { line: string; mode: FrameMode }[] = [];
   let flushes = 0;
   let flushResult = true;
+  const pushes: string[] = [];
+  let pushResult = true;
+  let pushGate: Promise<void> | undefined;
   const machine = imapSessionMachine.provide({
     actions: {
       sendGreeting: () => effects.push('greeting'),
@@ -47,6 +50,11 @@ function harness(script: (line: string, mode: FrameMode) => CommandOutcome) {
       flushUpdates: fromPromise(async () => {
         flushes++;
         return flushResult;
+      }),
+      pushNotifications: fromPromise(async () => {
+        pushes.push(`push after ${sent.length} replies`);
+        await pushGate;
+        return pushResult;
       }),
       upgradeTls: fromPromise(async () => {
         effects.push('upgraded');
@@ -81,6 +89,19 @@ function harness(script: (line: string, mode: FrameMode) => CommandOutcome) {
     setFlushResult: (value: boolean) => {
       flushResult = value;
     },
+    pushes,
+    setPushResult: (value: boolean) => {
+      pushResult = value;
+    },
+    /** Pushes wait until the returned function is called. */
+    holdPushes: () => {
+      let release!: () => void;
+      pushGate = new Promise((resolve) => (release = resolve));
+      return () => {
+        pushGate = undefined;
+        release();
+      };
+    },
     send: async (line: string) => {
       actor.send({ type: 'FRAME', frame: frame(line) });
       await settle();
@@ -112,7 +133,7 @@ describe('imapSession machine', () => {
     expect(h.sent.at(-1)).toMatchObject({ tag: 'b', kind: 'NO', code: 'SERVERBUG' });
     await h.send('c NOOP');
     expect(h.sent.at(-1)).toMatchObject({ tag: 'c', kind: 'OK' });
-    expect(h.state()).toBe('{"authenticated":"waiting"}');
+    expect(h.state()).toBe('{"authenticated":{"waiting":"quiet"}}');
   });
 
   it('greets, runs commands in order, and moves between the RFC 3501 states', async () => {
@@ -130,9 +151,9 @@ describe('imapSession machine', () => {
     h.actor.send({ type: 'FRAME', frame: frame('b SELECT INBOX') });
     await h.settle();
     expect(h.frames.map((f) => f.line)).toEqual(['a LOGIN x y', 'b SELECT INBOX']);
-    expect(h.state()).toBe('{"selected":"waiting"}');
+    expect(h.state()).toBe('{"selected":{"waiting":"quiet"}}');
     await h.send('c CLOSE');
-    expect(h.state()).toBe('{"authenticated":"waiting"}');
+    expect(h.state()).toBe('{"authenticated":{"waiting":"quiet"}}');
     await h.send('d LOGOUT');
     expect(h.actor.getSnapshot().status).toBe('done');
     expect(h.sent.map((s) => s.tag)).toEqual(['a', 'b', 'c', 'd']);
@@ -154,7 +175,7 @@ describe('imapSession machine', () => {
     expect(h.state()).toBe('{"selected":{"idling":"listening"}}');
     await h.send('DONE');
     expect(h.frames.at(-1)).toEqual({ line: 'DONE', mode: 'idle' });
-    expect(h.state()).toBe('{"selected":"waiting"}');
+    expect(h.state()).toBe('{"selected":{"waiting":"quiet"}}');
   });
 
   it('IDLE: a lost mailbox during a flush ends the session', async () => {
@@ -167,13 +188,94 @@ describe('imapSession machine', () => {
     expect(h.actor.getSnapshot().status).toBe('done');
   });
 
+  it('NOTIFY: a notice while waiting is pushed at once; one that comes during a command, after its reply', async () => {
+    let finishCommand!: () => void;
+    const h = harness((line) => reply(line.split(' ')[0]!, 'OK', 'selected'));
+    await h.send('a LOGIN x y');
+    h.actor.send({ type: 'NOTIFICATION_PENDING' });
+    await h.settle();
+    expect(h.pushes).toEqual(['push after 1 replies']);
+    expect(h.state()).toBe('{"selected":{"waiting":"quiet"}}');
+    // A slow command: the notice waits for its reply.
+    const gate = new Promise<void>((resolve) => (finishCommand = resolve));
+    const h2 = harness((line) => {
+      if (line.startsWith('s ')) return gate.then(() => reply('s', 'OK', 'selected'));
+      return reply(line.split(' ')[0]!, 'OK', 'selected');
+    });
+    await h2.send('a LOGIN x y');
+    h2.actor.send({ type: 'FRAME', frame: frame('s SEARCH ALL') });
+    await h2.settle();
+    expect(h2.state()).toBe('{"selected":"executing"}');
+    h2.actor.send({ type: 'NOTIFICATION_PENDING' });
+    await h2.settle();
+    expect(h2.pushes).toEqual([]);
+    finishCommand();
+    await h2.settle();
+    expect(h2.pushes).toEqual(['push after 2 replies']);
+    expect(h2.state()).toBe('{"selected":{"waiting":"quiet"}}');
+  });
+
+  it('NOTIFY: a command that arrives during a push runs after it; notices during a push push again', async () => {
+    const h = harness((line) => reply(line.split(' ')[0]!, 'OK', 'selected'));
+    await h.send('a LOGIN x y');
+    const release = h.holdPushes();
+    h.actor.send({ type: 'NOTIFICATION_PENDING' });
+    await h.settle();
+    expect(h.state()).toBe('{"selected":{"waiting":"notifying"}}');
+    h.actor.send({ type: 'FRAME', frame: frame('n NOOP') });
+    h.actor.send({ type: 'NOTIFICATION_PENDING' });
+    await h.settle();
+    expect(h.frames.map((f) => f.line)).toEqual(['a LOGIN x y']);
+    release();
+    await h.settle();
+    // The queued command first (the notice is remembered), then the second push.
+    expect(h.frames.map((f) => f.line)).toEqual(['a LOGIN x y', 'n NOOP']);
+    expect(h.pushes).toEqual(['push after 1 replies', 'push after 2 replies']);
+    expect(h.state()).toBe('{"selected":{"waiting":"quiet"}}');
+  });
+
+  it('NOTIFY: pushes are not client activity (autologout runs on); a lost mailbox during a push ends the session', async () => {
+    const h = harness((line) => reply(line.split(' ')[0]!, 'OK', 'selected'));
+    await h.send('a LOGIN x y');
+    h.clock.advance(20 * 60_000);
+    h.actor.send({ type: 'NOTIFICATION_PENDING' });
+    await h.settle();
+    expect(h.pushes).toHaveLength(1);
+    h.clock.advance(10 * 60_000);
+    expect(h.sent.at(-1)).toMatchObject({ kind: 'BYE', text: 'Autologout: idle for too long' });
+    expect(h.actor.getSnapshot().status).toBe('done');
+
+    const lost = harness((line) => reply(line.split(' ')[0]!, 'OK', 'selected'));
+    await lost.send('a LOGIN x y');
+    lost.setPushResult(false);
+    lost.actor.send({ type: 'NOTIFICATION_PENDING' });
+    await lost.settle();
+    expect(lost.actor.getSnapshot().status).toBe('done');
+  });
+
+  it('NOTIFY during IDLE: a notice flushes like a mailbox change; one during a flush flushes again', async () => {
+    const h = harness((line, mode) => {
+      if (mode === 'idle') return reply('i', 'OK', 'selected');
+      if (line.includes('LOGIN')) return reply('a', 'OK', 'selected');
+      return { kind: 'idle' };
+    });
+    await h.send('a LOGIN x y');
+    await h.send('i IDLE');
+    h.actor.send({ type: 'NOTIFICATION_PENDING' });
+    h.actor.send({ type: 'NOTIFICATION_PENDING' });
+    await h.settle();
+    expect(h.flushes).toBe(2);
+    expect(h.pushes).toEqual([]);
+    expect(h.state()).toBe('{"selected":{"idling":"listening"}}');
+  });
+
   it('SASL: after a challenge the next frame is read as a SASL response', async () => {
     const h = harness((_line, mode) => (mode === 'sasl' ? reply('a', 'OK', 'authenticated') : { kind: 'saslContinue' }));
     await h.send('a AUTHENTICATE PLAIN');
     expect(h.state()).toBe('{"notAuthenticated":"authenticating"}');
     await h.send('AGFsaWNlAHNlY3JldA==');
     expect(h.frames.at(-1)?.mode).toBe('sasl');
-    expect(h.state()).toBe('{"authenticated":"waiting"}');
+    expect(h.state()).toBe('{"authenticated":{"waiting":"quiet"}}');
   });
 
   it('STARTTLS: replies OK, discards pipelined plaintext, upgrades, then reads commands again', async () => {
@@ -201,7 +303,7 @@ describe('imapSession machine', () => {
     expect(h.sent.map((s) => s.tag)).toEqual(['l', 's', 'z', 'n']);
     expect(h.effects).toEqual(['greeting', 'compressing after 3 replies']);
     expect(h.frames.map((f) => f.line)).toEqual(['l LOGIN alice secret', 's SELECT INBOX', 'z COMPRESS DEFLATE', 'n NOOP']);
-    expect(h.state()).toBe('{"selected":"waiting"}');
+    expect(h.state()).toBe('{"selected":{"waiting":"quiet"}}');
   });
 
   it('throttles failed logins on the clock and closes at the limit', async () => {

@@ -4,7 +4,7 @@
 import { ImapFlow } from 'imapflow';
 import { describe, expect, it } from 'vitest';
 import { startImapServer } from '../../../actors/mail/imapServer';
-import type { FolderChange, MailUserSession } from '../../../mail/backend';
+import type { FolderChange, FolderListChange, MailUserSession } from '../../../mail/backend';
 import { SimRandom } from '../../../infra/sim/random';
 import { LOG_CATCH_UP_ENTRIES_MAX, LOG_PENDING_OPS_MAX, LOG_SNAPSHOT_EVERY_ENTRIES, MAILBOX_FRESH_MS, MAILBOX_VISITOR_FRESH_MS } from '../../../protocol/limits';
 import { insertOp, openFolderIndex, openFolderLog } from '../../../storage/folders/folderLogs';
@@ -50,6 +50,34 @@ describe('several devices of one user', () => {
     const modseqs = changes.map((c) => (c.kind === 'added' ? c.message.modseq : c.kind === 'gone' ? 0 : c.modseq));
     expect([...modseqs].sort((a, b) => a - b)).toEqual(modseqs);
     watch.close();
+    await close(phone, laptop);
+  });
+
+  it("folders another device creates, renames, subscribes and deletes reach the first device's folder-list feed through head notices", async () => {
+    const { phone, laptop } = await twoDevices();
+    const changes: FolderListChange[] = [];
+    laptop.watchFolderList((c) => changes.push(c));
+    await phone.createFolder('Trips');
+    await eventually(() => changes.length === 1, 'the created folder');
+    await phone.renameFolder('Trips', 'Travel');
+    await phone.setSubscribed('Travel', true);
+    await phone.deleteFolder('Travel');
+    await eventually(() => changes.length === 4, 'rename, subscribe and delete');
+    expect(changes).toEqual([
+      { kind: 'created', name: 'Trips' },
+      { kind: 'renamed', from: 'Trips', to: 'Travel' },
+      { kind: 'subscription', name: 'Travel', subscribed: true },
+      { kind: 'deleted', name: 'Travel' },
+    ]);
+    // A folder the laptop watches because it was just told of it hears the phone's messages too.
+    const feed: FolderChange[] = [];
+    laptop.watchFolderList((c) => {
+      if (c.kind === 'created' && c.name === 'Receipts') laptop.watchFolder('Receipts', (change) => feed.push(change));
+    });
+    await phone.createFolder('Receipts');
+    await eventually(() => changes.length === 5, 'the second created folder');
+    await phone.append('Receipts', raw('a receipt'), [], 0);
+    await eventually(() => feed.length === 1, "the phone's message in the new folder");
     await close(phone, laptop);
   });
 
