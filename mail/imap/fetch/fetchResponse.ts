@@ -101,3 +101,10 @@ export function fetchValues(session: ImapSession, message: ViewMessage, items: r
   if (options.addModseq) pushOnce(out, 'MODSEQ', [message.modseq]);
   return out;
 }
+
+/** One message's FETCH values, loading its content and announcing new keywords first as needed (a few messages, e.g. NOTIFY's MessageNew). */
+export async function fetchItemsFor(session: ImapSession, message: ViewMessage, items: readonly FetchItem[], options: FetchOptions): Promise<ImapValue[]> {
+  const loaded = needsContent(items) ? await session.loadMessage(message) : undefined;
+  if (showsFlags(items, options)) await session.announceKeywordsOf(message);
+  return fetchValues(session, message, items, loaded, options);
+}

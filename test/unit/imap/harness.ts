@@ -47,10 +47,11 @@ export interface HarnessOptions {
   readonly clock?: ManualClock;
   readonly cache?: MessageCache;
   /**
-   * How long (real time) to wait for output once the event loop is idle: a backend doing real I/O or
-   * crypto (the log-backed mailbox) needs more than a few thousand turns.
+   * How to wait for output once a few thousand event-loop turns did not bring it: a backend doing real
+   * I/O or crypto (the log-backed mailbox, in integration tests) waits `rounds` more times on `idle`.
+   * Unit tests leave it out and never wait on the clock.
    */
-  readonly patienceMs?: number;
+  readonly patience?: { readonly rounds: number; readonly idle: () => Promise<void> };
 }
 
 const settleRoundsMax = 5_000;
@@ -71,13 +72,13 @@ export class ImapHarness {
   readonly connection: ImapConnection;
   readonly log = memoryLog();
   private mark = 0;
-  private readonly patienceMs: number;
+  private readonly patience: { readonly rounds: number; readonly idle: () => Promise<void> } | undefined;
 
   constructor(options: HarnessOptions = {}) {
     this.store = options.store ?? newStore();
     this.clock = options.clock ?? new ManualClock();
     this.cache = options.cache ?? new MessageCache();
-    this.patienceMs = options.patienceMs ?? 0;
+    this.patience = options.patience;
     this.connection = new ImapConnection({
       socket: this.socket,
       tlsActive: false,
@@ -129,13 +130,13 @@ export class ImapHarness {
 
   /** Waits until the output since the mark matches; throws with the transcript if it never does. */
   async waitFor(pattern: RegExp): Promise<string> {
-    const deadline = Date.now() + this.patienceMs;
-    for (let i = 0; i < settleRoundsMax || Date.now() < deadline; i++) {
+    const rounds = settleRoundsMax + (this.patience?.rounds ?? 0);
+    for (let i = 0; i < rounds; i++) {
       const text = this.output.slice(this.mark);
       if (pattern.test(text)) return text;
       if (this.closed && i > 50) break;
       if (i < settleRoundsMax) await new Promise((resolve) => setImmediate(resolve));
-      else await new Promise((resolve) => setTimeout(resolve, 2));
+      else await this.patience!.idle();
     }
     throw new Error(`server never wrote ${pattern}; it wrote:\n${this.output.slice(this.mark)}`);
   }

@@ -3,12 +3,16 @@
 // another device change things; A hears of them while no command runs, during IDLE, and after its
 // own commands, never inside another command's output. The RFC's examples, its checks (BAD, NO
 // [BADEVENT]), every state, pipelining, NOTIFY NONE, and NOTIFICATIONOVERFLOW.
+// In integration: the log backend does real crypto and I/O, so its runs wait on real time.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PostMailbox } from '../../../actors/mail/postMailbox';
 import type { MailAuthenticator, MailUserSession } from '../../../mail/backend';
 import { imapLimits } from '../../../mail/imap/limits';
-import { ring, USERS } from '../mailbox/fixtures';
-import { ImapHarness, message, newStore } from './harness';
+import { ring, USERS } from '../../unit/mailbox/fixtures';
+import { ImapHarness, message, newStore } from '../../unit/imap/harness';
+
+/** The log-backed mailbox does real crypto and I/O: once the event loop is idle, wait up to ~5 s of real time for output. */
+const REAL_TIME_PATIENCE = { rounds: 2_500, idle: () => new Promise<void>((resolve) => setTimeout(resolve, 2)) };
 
 const open: ImapHarness[] = [];
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -96,8 +100,8 @@ const logBackend: BackendCase = {
     };
     const gate = new Gate();
     const home = await node('home');
-    const a = await ImapHarness.loggedIn({ authenticator: gate.wrap(home.authenticator), patienceMs: 5_000 }, alice.username, alice.password);
-    const b = await ImapHarness.loggedIn({ authenticator: (await node('phone')).authenticator, patienceMs: 5_000 }, alice.username, alice.password);
+    const a = await ImapHarness.loggedIn({ authenticator: gate.wrap(home.authenticator), patience: REAL_TIME_PATIENCE }, alice.username, alice.password);
+    const b = await ImapHarness.loggedIn({ authenticator: (await node('phone')).authenticator, patience: REAL_TIME_PATIENCE }, alice.username, alice.password);
     open.push(a, b);
     const device = await (await node('tablet')).authenticator.authenticate(alice.username, alice.password);
     const neighbour = await home.authenticator.authenticate(alice.username, alice.password);
