@@ -21,7 +21,7 @@ export type ComplianceFactory = () => Promise<ComplianceBackend>;
 const raw = (subject: string, body = 'Body text.'): Uint8Array =>
   Buffer.from(`From: a@example.org\r\nTo: b@example.org\r\nSubject: ${subject}\r\n\r\n${body}\r\n`, 'utf8');
 
-/** Waits (in real time: backends may deliver after an I/O turn) until `check` holds. */
+/** Waits (in real time, bounded: the log-backed runner delivers after crypto and I/O turns) until `check` holds. */
 async function eventually(check: () => boolean, what: string, timeoutMs = 2_000): Promise<void> {
   const started = Date.now();
   while (!check()) {
@@ -283,21 +283,24 @@ export function describeMailBackendCompliance(name: string, factory: ComplianceF
         const { uid } = await other.append('INBOX', raw('from another device'), [], 0);
         await other.storeFlags('INBOX', [uid], { mode: 'add', flags: ['\\Deleted'] });
         await other.expunge('INBOX');
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        await eventually(() => changes.length >= 3, 'three changes');
         expect(changes.map((c) => c.kind)).toEqual(['added', 'flags', 'expunged']);
         const modseqs = changes.map((c) => (c.kind === 'added' ? c.message.modseq : c.kind === 'gone' ? 0 : c.modseq));
         expect([...modseqs].sort((x, y) => x - y)).toEqual(modseqs);
         watch.close();
+        // A watcher still open hears the next change: by then the closed one would have heard it too.
+        const open: FolderChange[] = [];
+        const still = user.watchFolder('INBOX', (change) => open.push(change));
         await other.append('INBOX', raw('after close'), [], 0);
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        await eventually(() => open.length >= 1, 'the open watcher to hear the append');
         expect(changes).toHaveLength(3);
+        still.close();
 
         await other.createFolder('Doomed');
         const doomed: FolderChange[] = [];
         user.watchFolder('Doomed', (change) => doomed.push(change));
         await other.deleteFolder('Doomed');
-        await new Promise((resolve) => setTimeout(resolve, 20));
-        expect(doomed.map((c) => c.kind)).toContain('gone');
+        await eventually(() => doomed.some((c) => c.kind === 'gone'), "the deleted folder's gone");
         await other.close();
       }));
 
@@ -326,8 +329,10 @@ export function describeMailBackendCompliance(name: string, factory: ComplianceF
         const sorted = (list: FolderListChange[]) => [...list.slice(0, 2), ...list.slice(2, 4).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))), ...list.slice(4)];
         expect(sorted(changes)).toEqual(expected);
         watch.close();
+        const open: FolderListChange[] = [];
+        user.watchFolderList((change) => open.push(change));
         await other.createFolder('After');
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        await eventually(() => open.length >= 1, 'the open watcher to hear the create');
         expect(changes).toHaveLength(expected.length);
         await other.close();
       }));
@@ -350,12 +355,15 @@ export function describeMailBackendCompliance(name: string, factory: ComplianceF
     it('a folder-list watcher may watch a folder as soon as it is told it was created', () =>
       withUser(async (user, backend) => {
         const feed: FolderChange[] = [];
+        let watching = false;
         user.watchFolderList((change) => {
-          if (change.kind === 'created' && change.name === 'Fresh') user.watchFolder('Fresh', (c) => feed.push(c));
+          if (change.kind !== 'created' || change.name !== 'Fresh') return;
+          user.watchFolder('Fresh', (c) => feed.push(c));
+          watching = true;
         });
         const other = await backend.authenticator.authenticate(backend.users[0].username, backend.users[0].password);
         await other.createFolder('Fresh');
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        await eventually(() => watching, 'the watcher to be told of the new folder');
         await other.append('Fresh', raw('first'), [], 0);
         await eventually(() => feed.length === 1, 'the message added to the new folder');
         expect(feed[0]!.kind).toBe('added');
@@ -371,8 +379,10 @@ export function describeMailBackendCompliance(name: string, factory: ComplianceF
       b.watchFolderList((change) => heard.push(change));
       await a.createFolder('Private');
       await a.setSubscribed('Private', true);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      expect(heard).toEqual([]);
+      // b's own change, made after a's, is heard; a's never are.
+      await b.createFolder('Mine');
+      await eventually(() => heard.length >= 1, "b's own create");
+      expect(heard).toEqual([{ kind: 'created', name: 'Mine' }]);
       await a.close();
       await b.close();
       await backend.dispose?.();
