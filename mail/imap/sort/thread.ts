@@ -30,14 +30,16 @@ function sortValue(input: Input, node: Node): [number, number] {
   return first ? sortValue(input, first) : [Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER];
 }
 
+/** Sorts every set of siblings under `nodes`, and `nodes`, by sent date then sequence number. */
 function sortSiblings(input: Input, nodes: Node[]): void {
-  for (const node of nodes) sortSiblings(input, node.children);
-  const values = new Map(nodes.map((n) => [n, sortValue(input, n)]));
-  nodes.sort((a, b) => {
-    const [da, sa] = values.get(a)!;
-    const [db, sb] = values.get(b)!;
-    return da - db || sa - sb;
+  for (const node of nodes) if (node.children.length > 0) sortSiblings(input, node.children);
+  if (nodes.length < 2) return; // most sets in a big folder: nothing to order, nothing to allocate
+  const keyed = nodes.map((node) => {
+    const [date, seq] = sortValue(input, node);
+    return { node, date, seq };
   });
+  keyed.sort((a, b) => a.date - b.date || a.seq - b.seq);
+  for (let i = 0; i < keyed.length; i++) nodes[i] = keyed[i]!.node;
 }
 
 function adopt(parent: Node, child: Node): void {
@@ -148,11 +150,13 @@ export function referencesThreads(input: Input): Node[] {
     if (!held || (root.index === undefined && held.index !== undefined) || (heldIsReply && !info.reply)) table.set(info.subject, root);
   }
   const merged: Node[] = [];
+  /** Where each root kept so far sits in `merged` (a dummy replaces a held root in place). */
+  const position = new Map<Node, number>();
   for (const root of roots) {
     const info = subjectOf(root);
     const held = info && info.subject !== '' ? table.get(info.subject) : undefined;
     if (!held || held === root) {
-      merged.push(root);
+      position.set(root, merged.push(root) - 1);
       continue;
     }
     if (held.index === undefined && root.index === undefined) {
@@ -163,12 +167,12 @@ export function referencesThreads(input: Input): Node[] {
       adopt(held, root);
     } else {
       const dummy = newNode();
-      const at = merged.indexOf(held);
+      const at = position.get(held);
       adopt(dummy, held);
       adopt(dummy, root);
       table.set(info!.subject, dummy);
-      if (at >= 0) merged[at] = dummy;
-      else merged.push(dummy);
+      if (at !== undefined) merged[at] = dummy;
+      position.set(dummy, at ?? merged.push(dummy) - 1);
     }
   }
   // (7) Every set of siblings by date.

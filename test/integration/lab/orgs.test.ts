@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImapFlow } from 'imapflow';
 import nodemailer from 'nodemailer';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { sealConvergent } from '../../../crypto/convergent';
 import { readOrganisation } from '../../../infra/files/identity';
 import { isAlive } from '../../../infra/nats/process';
-import { post, postJson } from './cli';
+import { labTrouble, post, postJson } from './cli';
 import { natsClientSecurity } from '../../../infra/nats/clientSecurity';
 import { NatsTransport } from '../../../infra/nats/transport';
 import { MemoryLog } from '../../../infra/log';
@@ -31,10 +31,18 @@ async function send(from: string, to: string, subject: string) {
   return t.sendMail({ from, to, subject, text: `${subject}\n` });
 }
 
+/** imapflow's "Command failed", with the command and the server's words. */
+function imapFailure(e: unknown): Error {
+  const x = e as { message?: string; executedCommand?: string; responseStatus?: string; responseText?: string };
+  return x.responseStatus ? new Error(`${x.message}: ${x.executedCommand ?? '?'} -> ${x.responseStatus} ${x.responseText ?? ''}`) : (e as Error);
+}
+
 async function readSource(address: string, subject: string): Promise<Buffer> {
   const u = user(address);
   const c = new ImapFlow({ host: '127.0.0.1', port: nodeOf(u.node).imap.port, secure: false, auth: { user: u.address, pass: u.password }, logger: false });
-  await c.connect();
+  await c.connect().catch((e) => {
+    throw imapFailure(e);
+  });
   try {
     for (let i = 0; i < 60; i++) {
       const lock = await c.getMailboxLock('INBOX');
@@ -50,6 +58,8 @@ async function readSource(address: string, subject: string): Promise<Buffer> {
       await sleep(250);
     }
     throw new Error(`"${subject}" never reached ${address}`);
+  } catch (e) {
+    throw imapFailure(e);
   } finally {
     await c.logout().catch(() => {});
   }
@@ -64,6 +74,10 @@ describe('lab: two organisations on their own NATS clusters', () => {
     labFile = r.stdout.trim();
     lab = JSON.parse(readFileSync(labFile, 'utf8'));
   }, 240_000);
+
+  afterEach((ctx) => {
+    if (ctx.task.result?.state === 'fail') console.error(`lab after "${ctx.task.name}" failed:\n${labTrouble(lab)}`);
+  });
 
   afterAll(async () => {
     await post(['lab', 'down', '--dir', dir]);
