@@ -3,12 +3,10 @@
 // notifyQueuedNoticesMax (past it the queue overflows and keeps nothing: NOTIFICATIONOVERFLOW), the
 // STATUS set by the mailboxes watched. A burst of changes in one mailbox is one STATUS, sent with the
 // values of when it is sent; StatusMemory drops a STATUS that would repeat the last one.
+import type { FolderListChange } from '../../backend';
 
-export type MailboxNotice =
-  | { readonly kind: 'created'; readonly name: string }
-  | { readonly kind: 'deleted'; readonly name: string }
-  | { readonly kind: 'renamed'; readonly from: string; readonly to: string }
-  | { readonly kind: 'subscription'; readonly name: string; readonly subscribed: boolean };
+/** A folder-list change as the backend reports it, queued until it can be sent. */
+export type MailboxNotice = FolderListChange;
 
 export interface QueuedNotifications {
   /** Too much came in to keep: the client must be told, and NOTIFY ends. */
