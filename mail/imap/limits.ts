@@ -49,6 +49,8 @@ export const imapLimits = {
    * SUBJECT over 100,000 messages).
    */
   headerSearchCacheEntriesMax: 250_000,
+  /** Distinct flag sets one selected-mailbox view shares among its messages; past it, messages keep their own copy. */
+  viewFlagSetsMax: 4096,
   /** Message loads in flight while one command reads many messages (SORT keys of a cold folder). */
   messageLoadsInFlightMax: 16,
   /** MIME nesting depth parsed: deeper parts are treated as opaque leaves. */

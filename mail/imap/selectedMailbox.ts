@@ -36,10 +36,33 @@ export interface AppliedUpdates {
   readonly lost: boolean;
 }
 
-function toView(meta: MessageMeta): ViewMessage {
+const NO_FLAGS: readonly string[] = Object.freeze([]);
+
+/**
+ * One shared array per distinct flag set of a view: a big folder has a handful of them (unread,
+ * read, read and answered, ...), and an open folder of 100,000 messages otherwise held 100,000 copies.
+ * Flag arrays are never changed in place (a change assigns a new one), so sharing is safe.
+ */
+class FlagSets {
+  private readonly sets = new Map<string, readonly string[]>();
+
+  intern(flags: readonly string[]): readonly string[] {
+    if (flags.length === 0) return NO_FLAGS;
+    const key = flags.length === 1 ? flags[0]! : flags.join('\n');
+    let shared = this.sets.get(key);
+    if (!shared) {
+      if (this.sets.size >= imapLimits.viewFlagSetsMax) return [...flags];
+      shared = Object.freeze([...flags]);
+      this.sets.set(key, shared);
+    }
+    return shared;
+  }
+}
+
+function toView(meta: MessageMeta, flagSets: FlagSets): ViewMessage {
   return {
     uid: meta.uid,
-    flags: [...meta.flags],
+    flags: flagSets.intern(meta.flags),
     modseq: meta.modseq,
     internalDateMs: meta.internalDateMs,
     sizeOctets: meta.sizeOctets,
@@ -63,13 +86,14 @@ export class SelectedMailbox {
   readonly keywords = new Map<string, string>();
   private pending: FolderChange[] = [];
   private lost = false;
+  private readonly flagSets = new FlagSets();
 
   constructor(
     readonly name: string,
     readonly readOnly: boolean,
     snapshot: FolderSnapshot,
   ) {
-    this.messages = snapshot.messages.map(toView);
+    this.messages = snapshot.messages.map((meta) => toView(meta, this.flagSets));
     this.uidValidity = snapshot.folder.uidValidity;
     this.uidNext = snapshot.folder.uidNext;
     this.highestModseq = snapshot.folder.highestModseq;
@@ -137,7 +161,7 @@ export class SelectedMailbox {
     if (index < 0) return undefined;
     const message = this.messages[index]!;
     if (modseq > message.modseq) {
-      message.flags = [...flags];
+      message.flags = this.flagSets.intern(flags);
       message.modseq = modseq;
       if (this.contexts.size > 0) this.contextsStale = true;
     }
@@ -174,7 +198,7 @@ export class SelectedMailbox {
         lost = true;
       } else if (change.kind === 'added') {
         if (this.indexOfUid(change.message.uid) >= 0) continue;
-        const view = toView(change.message);
+        const view = toView(change.message, this.flagSets);
         const last = this.messages[this.messages.length - 1];
         if (!last || last.uid < view.uid) this.messages.push(view);
         else {
@@ -189,7 +213,7 @@ export class SelectedMailbox {
         if (index < 0) continue;
         const message = this.messages[index]!;
         if (change.modseq <= message.modseq) continue; // already known (e.g. our own STORE)
-        message.flags = [...change.flags];
+        message.flags = this.flagSets.intern(change.flags);
         message.modseq = change.modseq;
         if (!added.includes(message)) changed.set(message.uid, message);
         this.highestModseq = Math.max(this.highestModseq, change.modseq);
