@@ -8,7 +8,7 @@ import net from 'node:net';
 import { startImapServer } from '../actors/mail/imapServer';
 import { wallClock } from '../infra/clock';
 import { silentLog } from '../infra/log';
-import { MemoryMailStore } from '../mail/memoryBackend';
+import { MemoryMailStore } from '../mail/memory/backend';
 import { type Bench, round } from './stats';
 
 const words = ['budget', 'lunch', 'release', 'meeting', 'report', 'holiday', 'invoice', 'server', 'review', 'draft', 'plan', 'garden'];

@@ -19,7 +19,7 @@ import { encodeBlockRef } from '../storage/blocks';
 import { openFolderLog } from '../storage/folders/folderLogs';
 import type { FolderOp } from '../storage/folders/folderOps';
 import type { LogOwner } from '../storage/log/logAddress';
-import { MemoryStorage } from '../storage/memoryStorage';
+import { MemoryStorage } from '../storage/memory/storage';
 import { type Bench, percentile, round } from './stats';
 
 const nowMs = () => Number(process.hrtime.bigint()) / 1e6;

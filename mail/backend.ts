@@ -1,5 +1,5 @@
 // The MailBackend port: the only way the IMAP core reaches a user's mail. The storage side
-// implements it over encrypted, signed per-folder logs; mail/memoryBackend.ts is the in-memory
+// implements it over encrypted, signed per-folder logs; mail/memory/backend.ts is the in-memory
 // reference implementation, and test/unit/imap/backend.compliance.ts is the suite both must pass.
 //
 // Conventions every implementation keeps:

@@ -1,6 +1,6 @@
 // The MailSubmission port: the only way the SMTP gateway reaches storage. The storage side
 // implements it over the ring (convergent blocks, inbox drops, identity records);
-// mail/memorySubmission.ts is the in-memory reference implementation, and
+// mail/memory/submission.ts is the in-memory reference implementation, and
 // test/unit/smtp/submission.compliance.ts is the suite both must pass.
 //
 // Duties of every implementation:

@@ -1,5 +1,5 @@
 // The storage service as the other actors see it (log writer, notifier, mail gateway, the CLI):
-// the port the replica manager implements over the ring, and storage/memoryStorage.ts implements in
+// the port the replica manager implements over the ring, and storage/memory/storage.ts implements in
 // memory for tests. Everything a caller gets back has been verified (block hashes, AEAD, signatures).
 //
 // Durability: a put resolves once a majority of the object's k replicas stored it durably; the rest

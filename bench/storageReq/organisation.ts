@@ -8,7 +8,7 @@ import { nodeIdOf } from '../../crypto/hash';
 import { signingKeyPairFromSeed } from '../../crypto/sign';
 import type { SimRandom } from '../../infra/sim/random';
 import type { ObjectPutResult, PutOptions } from '../../storage/api';
-import { MemoryStorage } from '../../storage/memoryStorage';
+import { MemoryStorage } from '../../storage/memory/storage';
 import type { SignedObject } from '../../storage/signedObject';
 import { encodeSignedObject } from '../../storage/signedObjectCodec';
 import { createUser } from '../../storage/users/createUser';

@@ -95,6 +95,18 @@ describe('architecture', () => {
     });
   }
 
+  test('the in-memory backends (mail/memory/, storage/memory/) are harnesses: nothing shipped imports them', () => {
+    const HARNESSES = ['mail/memory', 'storage/memory'];
+    const bad: string[] = [];
+    for (const layer of SHIPPED)
+      for (const file of files(join(ROOT, layer))) {
+        const name = relative(ROOT, file);
+        if (HARNESSES.some((h) => name.startsWith(`${h}/`))) continue;
+        for (const { target } of imports(file)) if (HARNESSES.some((h) => target === h || target.startsWith(`${h}/`))) bad.push(`${name} -> ${target}`);
+      }
+    expect(bad).toEqual([]);
+  });
+
   test('pure code takes time and randomness only through ports', () => {
     const bad: string[] = [];
     for (const layer of PURE)

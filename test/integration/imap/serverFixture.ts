@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startImapServer, type ImapServer, type ImapServerOptions } from '../../../actors/mail/imapServer';
-import { MemoryMailStore } from '../../../mail/memoryBackend';
+import { MemoryMailStore } from '../../../mail/memory/backend';
 import { wallClock } from '../../unit/imap/manualClock';
 import { memoryLog } from '../../unit/imap/testLog';
 

@@ -11,8 +11,8 @@ import { createActor } from 'xstate';
 import { MailGatewayService } from '../../../actors/mail/mailGateway';
 import { Metrics } from '../../../actors/metrics';
 import type { Clock } from '../../../infra/ports';
-import { MemoryMailStore } from '../../../mail/memoryBackend';
-import { MemorySubmission } from '../../../mail/memorySubmission';
+import { MemoryMailStore } from '../../../mail/memory/backend';
+import { MemorySubmission } from '../../../mail/memory/submission';
 import { memoryLog } from '../../unit/imap/testLog';
 import { eventually, plainToken, RawSmtpClient } from '../smtp/smtpFixture';
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { startSmtpServer, type SmtpServer, type SmtpServerOptions } from '../../../actors/mail/smtpServer';
 import { wallClock } from '../../../infra/clock';
-import { MemorySubmission } from '../../../mail/memorySubmission';
+import { MemorySubmission } from '../../../mail/memory/submission';
 import { memoryLog } from '../../unit/imap/testLog';
 
 export interface RunningGateway {

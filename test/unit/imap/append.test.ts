@@ -118,7 +118,7 @@ describe('APPEND', () => {
   });
 
   it('reports quota exhaustion as OVERQUOTA', async () => {
-    const { MemoryMailStore } = await import('../../../mail/memoryBackend');
+    const { MemoryMailStore } = await import('../../../mail/memory/backend');
     const store = new MemoryMailStore({ uidValidityStart: 1000 });
     store.addUser('alice', 'secret', { quotaBytes: size + 10 });
     harness = await ImapHarness.loggedIn({ store });

@@ -1,5 +1,5 @@
 // The in-memory backend passes the MailBackend port compliance suite.
-import { MemoryMailStore } from '../../../mail/memoryBackend';
+import { MemoryMailStore } from '../../../mail/memory/backend';
 import { describeMailBackendCompliance } from './backend.compliance';
 
 describeMailBackendCompliance('memory', async () => {

@@ -6,7 +6,7 @@ import { ImapConnection } from '../../../actors/mail/imapConnection';
 import type { MailAuthenticator } from '../../../mail/backend';
 import type { ImapServerSettings } from '../../../mail/imap/capabilities';
 import { MessageCache } from '../../../mail/imap/messageCache';
-import { MemoryMailStore } from '../../../mail/memoryBackend';
+import { MemoryMailStore } from '../../../mail/memory/backend';
 import type { ImapSessionLimits } from '../../../machines/imapSession.machine';
 import { ManualClock } from './manualClock';
 import { memoryLog } from './testLog';

@@ -2,7 +2,7 @@
 // messages assembled from text and URL parts), in every state, pipelined, and seen by a second
 // session of the mailbox.
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryMailStore } from '../../../mail/memoryBackend';
+import { MemoryMailStore } from '../../../mail/memory/backend';
 import { multipartMessage } from './fixtures';
 import { ImapHarness, message, newStore } from './harness';
 

@@ -2,7 +2,7 @@
 // GETQUOTA, SETQUOTA refused, OVERQUOTA on APPEND and COPY, STATUS DELETED / DELETED-STORAGE,
 // every state, pipelining, and two sessions sharing one account.
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryMailStore } from '../../../mail/memoryBackend';
+import { MemoryMailStore } from '../../../mail/memory/backend';
 import { ImapHarness, message } from './harness';
 
 const open: ImapHarness[] = [];

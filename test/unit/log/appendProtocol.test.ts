@@ -7,7 +7,7 @@ import { SimRandom } from '../../../infra/sim/random';
 import { LOG_CAS_ATTEMPTS_MAX } from '../../../protocol/limits';
 import { type AppendEvent, type AppendState, appendStep, checkAppend, initialAppendState } from '../../../storage/log/appendProtocol';
 import { openFolderLog } from '../../../storage/folders/folderLogs';
-import { MemoryStorage } from '../../../storage/memoryStorage';
+import { MemoryStorage } from '../../../storage/memory/storage';
 import type { ObjectPutResult } from '../../../storage/api';
 import type { SignedObject } from '../../../storage/signedObject';
 import { depsFor, insertFor, testOwner } from './logFixtures';

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ObjectPutResult, StorageApi } from '../../../storage/api';
 import { type FolderLog, openFolderLog } from '../../../storage/folders/folderLogs';
-import { MemoryStorage } from '../../../storage/memoryStorage';
+import { MemoryStorage } from '../../../storage/memory/storage';
 import { LogWriter } from '../../../storage/log/logWriter';
 import { logAddressFor } from '../../../storage/log/logAddress';
 import { messagesModel } from '../../../storage/messages/messagesModel';

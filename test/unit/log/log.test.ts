@@ -9,7 +9,7 @@ import { encodeFolderState } from '../../../storage/folders/folderCodec';
 import { type FolderLog, folderLogAddress, openFolderLog } from '../../../storage/folders/folderLogs';
 import { HeadMarks } from '../../../storage/log/headMarks';
 import { fetchEntry } from '../../../storage/log/logReader';
-import { MemoryStorage } from '../../../storage/memoryStorage';
+import { MemoryStorage } from '../../../storage/memory/storage';
 import type { SignedObject } from '../../../storage/signedObject';
 import { depsFor, insertFor, testOwner } from './logFixtures';
 import { LogWriter } from '../../../storage/log/logWriter';

@@ -2,7 +2,7 @@
 // objects through the replica's acceptance rule, and injected faults.
 import { describe, expect, it } from 'vitest';
 import { signingKeyPairFromSeed } from '../../../crypto/sign';
-import { MemoryStorage } from '../../../storage/memoryStorage';
+import { MemoryStorage } from '../../../storage/memory/storage';
 import { signObjectVersion } from '../../../storage/signedObject';
 
 async function codeOf(p: Promise<unknown>): Promise<string | undefined> {

@@ -5,7 +5,7 @@ import { LOG_SNAPSHOT_EVERY_ENTRIES } from '../../../protocol/limits';
 import { folderLogAddress, openFolderLog } from '../../../storage/folders/folderLogs';
 import { FOLDER_LOG_KIND } from '../../../storage/folders/folderModel';
 import { readHead } from '../../../storage/log/logReader';
-import { MemoryStorage } from '../../../storage/memoryStorage';
+import { MemoryStorage } from '../../../storage/memory/storage';
 import { depsFor, insertFor, testOwner } from './logFixtures';
 
 const FOLDER = 'c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0';

@@ -7,7 +7,7 @@ import { SimRandom } from '../../../infra/sim/random';
 import { canonicalBytes } from '../../../protocol/frame';
 import { encodeFolderState } from '../../../storage/folders/folderCodec';
 import { type FolderLog, openFolderLog } from '../../../storage/folders/folderLogs';
-import { MemoryStorage } from '../../../storage/memoryStorage';
+import { MemoryStorage } from '../../../storage/memory/storage';
 import { depsFor, insertFor, testOwner } from './logFixtures';
 
 const FOLDER = 'd0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0';

@@ -9,7 +9,7 @@ import { messageSegments } from '../../../mail/mime/messageSegments';
 import { prependHeader, receivedHeader } from '../../../mail/smtp/receivedHeader';
 import { formatBlockRef, parseBlockRef } from '../../../storage/blocks';
 import { contentBlockIds } from '../../../storage/leases';
-import { MemoryStorage } from '../../../storage/memoryStorage';
+import { MemoryStorage } from '../../../storage/memory/storage';
 import { ring, USERS } from './fixtures';
 
 const [alice, bob] = USERS;

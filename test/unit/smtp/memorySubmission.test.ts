@@ -1,7 +1,7 @@
 // The in-memory MailSubmission passes the port compliance suite, plus its own extras (quota,
 // inbox-drop limit per sender, the gateway identity).
 import { describe, expect, it } from 'vitest';
-import { MemorySubmission } from '../../../mail/memorySubmission';
+import { MemorySubmission } from '../../../mail/memory/submission';
 import { SubmissionError, type SubmittedMessage } from '../../../mail/submission';
 import { describeMailSubmissionCompliance } from './submission.compliance';
 

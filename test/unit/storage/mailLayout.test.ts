@@ -24,7 +24,7 @@ import {
   writeMailLayout,
 } from '../../../storage/blocks';
 import { contentBlockIds } from '../../../storage/leases';
-import { MemoryStorage } from '../../../storage/memoryStorage';
+import { MemoryStorage } from '../../../storage/memory/storage';
 
 const secret = blake2b('ring lab.example convergence secret');
 

@@ -6,7 +6,7 @@ import { KEYSTORE_KDF_CHEAP, KEYSTORE_KDF_INTERACTIVE, openKeystore, sealKeystor
 import { SimRandom } from '../../../infra/sim/random';
 import { canonicalBytes } from '../../../protocol/frame';
 import type { StorageApi } from '../../../storage/api';
-import { MemoryStorage } from '../../../storage/memoryStorage';
+import { MemoryStorage } from '../../../storage/memory/storage';
 import { objectIdOf } from '../../../storage/signedObject';
 import { createUser } from '../../../storage/users/createUser';
 import { directoryObjectId, revokeUser } from '../../../storage/users/directory';

@@ -2,7 +2,7 @@
 // Content is stored once per distinct byte string (as convergent encryption would), a
 // notification is one inbox-drop entry per recipient, and a submission is all-or-nothing: every
 // recipient is checked before anything is recorded.
-import { blake2bHex } from '../crypto/hash';
+import { blake2bHex } from '../../crypto/hash';
 import {
   SubmissionError,
   type MailSubmission,
@@ -12,7 +12,7 @@ import {
   type SubmissionReceipt,
   type SubmittedMessage,
   type SubmitterIdentity,
-} from './submission';
+} from '../submission';
 
 export interface MemorySubmissionOptions {
   /** Domains of this node's own organisation. */

@@ -1,6 +1,6 @@
 // One folder of the in-memory backend: messages by UID, modseq counter, expunge tombstones for
 // QRESYNC, the \Recent watermark, and the watchers that receive its change feed.
-import type { FlagUpdate, FlagUpdateResult, FolderChange, FolderInfo, MessageMeta, SpecialUse } from './backend';
+import type { FlagUpdate, FlagUpdateResult, FolderChange, FolderInfo, MessageMeta, SpecialUse } from '../backend';
 
 export interface StoredMessage {
   uid: number;

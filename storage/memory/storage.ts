@@ -7,13 +7,13 @@
 // every call, and `beforeCall` is awaited first by every call: a test delays calls there (on its
 // clock) or interleaves concurrent callers (yield a seeded random number of microtasks). `calls`
 // counts every call by kind, so a test can prove what an operation cost.
-import { type ErrorCode, ErrorCodes, PostError } from '../protocol/errors';
-import { BLOCK_BYTES_MAX, CONVERGENCE_SECRET_BYTES } from '../protocol/limits';
-import type { ObjectPutResult, PutOptions, StorageApi } from './api';
-import { BlockError } from './blockErrors';
-import { blockIdOf, type BlockRef, type DataSource, type MailSegment, matchesBlockId, readBlockData, readBlocks, type WriteOptions, writeBlocks, writeMailLayout } from './blocks';
-import { decidePut, type SignedObject } from './signedObject';
-import { encodeSignedObject } from './signedObjectCodec';
+import { type ErrorCode, ErrorCodes, PostError } from '../../protocol/errors';
+import { BLOCK_BYTES_MAX, CONVERGENCE_SECRET_BYTES } from '../../protocol/limits';
+import type { ObjectPutResult, PutOptions, StorageApi } from '../api';
+import { BlockError } from '../blockErrors';
+import { blockIdOf, type BlockRef, type DataSource, type MailSegment, matchesBlockId, readBlockData, readBlocks, type WriteOptions, writeBlocks, writeMailLayout } from '../blocks';
+import { decidePut, type SignedObject } from '../signedObject';
+import { encodeSignedObject } from '../signedObjectCodec';
 
 export type StorageCall = 'putData' | 'putMail' | 'getData' | 'readData' | 'putBlock' | 'getBlock' | 'putObject' | 'getObject' | 'refresh';
 

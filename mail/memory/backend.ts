@@ -19,8 +19,8 @@ import {
   type MessageRef,
   type RecentClaim,
   type StorageQuota,
-} from './backend';
-import { MemoryFolder } from './memoryFolder';
+} from '../backend';
+import { MemoryFolder } from './folder';
 
 export interface MemoryMailStoreOptions {
   /** First UIDVALIDITY handed out; each new folder takes the next value. */
