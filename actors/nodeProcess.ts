@@ -9,7 +9,7 @@ import { wallClock } from '../infra/clock';
 import { readNode } from '../infra/files/identity';
 import { startHttpServer } from '../infra/http/server';
 import { JsonLog } from '../infra/log';
-import { LmdbStore } from '../infra/store/lmdb';
+import { LmdbStore, type StoreWriteObserver } from '../infra/store/lmdb';
 import { FileHostedUsers } from '../infra/files/hostedUsers';
 import { join } from 'node:path';
 import { NatsTransport } from '../infra/nats/transport';
@@ -58,7 +58,14 @@ export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode
   const files = readNode(opts.dataDir);
   const log = new JsonLog(process.stdout, { level: opts.logLevel ?? 'info', clock: wallClock, bindings: { node: files.cert.nodeId.slice(0, 12) } });
   const storeDir = join(opts.dataDir, 'store');
-  const store = LmdbStore.open(storeDir);
+  // Each write's commit and flush times, on /metrics once the node (and its metrics) exist.
+  let observeWrite: StoreWriteObserver = () => {};
+  const openStore = (): LmdbStore => {
+    const opened = LmdbStore.open(storeDir);
+    opened.observeWrites((commitMs, flushMs) => observeWrite(commitMs, flushMs));
+    return opened;
+  };
+  const store = openStore();
   const security = natsClientSecurity(opts.natsUrls, opts.nats ?? {});
   const nodeId = files.cert.nodeId;
   const transport = await NatsTransport.connect({ ...security, name: nodeId, inboxPrefix: replyPrefix(nodeId), log });
@@ -78,7 +85,7 @@ export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode
       : undefined;
   const inspector = opts.inspectUrl ? connectInspector(opts.inspectUrl, log) : undefined;
   const node = createNode(
-    { transport, ...(globalTransport ? { globalTransport } : {}), clock: wallClock, random: new CryptoRandom(), log, store, reopenStore: () => LmdbStore.open(storeDir) },
+    { transport, ...(globalTransport ? { globalTransport } : {}), clock: wallClock, random: new CryptoRandom(), log, store, reopenStore: openStore },
     {
       cert: files.cert,
       signingSecretKey: files.signingSecretKey,
@@ -108,6 +115,11 @@ export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode
       inspect: inspector?.inspect,
     },
   );
+  observeWrite = (commitMs, flushMs) => {
+    const help = 'Local store write transactions: from the call to the commit (queueing included), and from the commit to on disk';
+    node.metrics.observe('post_store_write_ms', help, commitMs, { phase: 'commit' });
+    node.metrics.observe('post_store_write_ms', help, flushMs, { phase: 'flush' });
+  };
   node.start();
   // The node's view for the lab dashboard, on subjects.inspect(ring, node) (actors/inspection.ts).
   const inspection = new InspectionPublisher({ transport, clock: wallClock, log, node, store: node.store });

@@ -130,8 +130,12 @@ export interface LmdbStoreOptions {
   mapSizeBytes?: number;
 }
 
+/** Told of each write transaction: from the call to its commit (queueing included), and from commit to on disk. */
+export type StoreWriteObserver = (commitMs: number, flushMs: number) => void;
+
 export class LmdbStore implements LocalStore {
   private closed = false;
+  private writeObserver: StoreWriteObserver | undefined;
   /** A commit failed (disk full, EIO): the environment is only good for reading and closing. */
   private commitFailed = false;
   private readonly blocks: Bin;
@@ -157,6 +161,11 @@ export class LmdbStore implements LocalStore {
    * Open (creating if needed) the store in directory `dir`. A directory or database that cannot be
    * opened (no permission, read-only, no space, damaged) throws a PostError STORE_FAILED.
    */
+  /** Times every write from now on (the node's /metrics: post_store_write_ms). */
+  observeWrites(observer: StoreWriteObserver): void {
+    this.writeObserver = observer;
+  }
+
   static open(dir: string, opts: LmdbStoreOptions = {}): LmdbStore {
     try {
       mkdirSync(dir, { recursive: true });
@@ -444,8 +453,11 @@ export class LmdbStore implements LocalStore {
   /** Run `body` in one write transaction; resolve once the commit is on disk. */
   private async write<T>(body: () => T): Promise<T> {
     try {
+      const started = performance.now();
       const result = await this.env.transaction(body);
+      const committed = performance.now();
       await this.env.flushed;
+      this.writeObserver?.(committed - started, performance.now() - committed);
       return result;
     } catch (e) {
       // Disk full, I/O error, a damaged file: the store actor must see its store fail, not a raw error.

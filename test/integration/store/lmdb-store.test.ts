@@ -47,3 +47,23 @@ describe('LmdbStore upgrades', () => {
     }
   });
 });
+
+describe('LmdbStore write timing', () => {
+  it('tells its observer the commit and flush time of every write, and nothing of reads', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'post-lmdb-timed-'));
+    const store = LmdbStore.open(dir);
+    try {
+      const seen: [number, number][] = [];
+      store.observeWrites((commitMs, flushMs) => seen.push([commitMs, flushMs]));
+      const id = 'ab'.repeat(32);
+      await store.putBlock(id, new Uint8Array(16), { expiresAtMs: 2_000_000_000_000, insertedBy: 'cd'.repeat(32) });
+      await store.getBlock(id);
+      await store.deleteBlock(id);
+      expect(seen).toHaveLength(2);
+      for (const [commitMs, flushMs] of seen) expect(commitMs >= 0 && flushMs >= 0).toBe(true);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
