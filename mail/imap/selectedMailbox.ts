@@ -100,6 +100,12 @@ export class SelectedMailbox {
     for (const message of this.messages) this.learnKeywords(message.flags);
   }
 
+  /** Whether `flags` hold a keyword the client was not told about yet (learnKeywords then announces it). */
+  keywordsNew(flags: readonly string[]): boolean {
+    for (const flag of flags) if (!flag.startsWith('\\') && isShowableFlag(flag) && !this.keywords.has(flag.toLowerCase())) return true;
+    return false;
+  }
+
   /** Adds the keywords among `flags` not known yet; returns whether there were any. */
   learnKeywords(flags: readonly string[]): boolean {
     let learned = false;

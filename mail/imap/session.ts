@@ -105,6 +105,11 @@ export class ImapSession {
     return this.deps.output.write(encodeUntagged(values, { utf8: this.utf8 }));
   }
 
+  /** Response lines already encoded (each ending in CRLF), written as they are. */
+  encoded(text: string): Promise<void> | undefined {
+    return this.deps.output.write([Buffer.from(text, 'utf8')]);
+  }
+
   status(tag: string | undefined, kind: StatusKind, text: string, code?: string): Promise<void> | undefined {
     return this.deps.output.write([encodeStatus(tag, kind, text, code)]);
   }

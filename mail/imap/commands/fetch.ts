@@ -4,7 +4,10 @@ import { MailBackendError } from '../../backend';
 import { defineCommand, failBad, no, ok } from '../command';
 import { atom } from '../encoder';
 import { parseFetchItems, parseFetchModifiers } from '../fetch/fetchItems';
-import { fetchValues, needsContent, setsSeen, showsFlags } from '../fetch/fetchResponse';
+import { type FetchOptions, fetchValues, metadataFetchLine, metadataNames, metadataOnly, needsContent, setsSeen, showsFlags } from '../fetch/fetchResponse';
+import type { FetchItem } from '../fetch/fetchItems';
+import type { SelectedMessage } from '../messageSet';
+import type { ImapSession } from '../session';
 import type { LoadedMessage } from '../messageCache';
 import { hasFlag } from '../flags';
 import { selectMessages } from '../messageSet';
@@ -52,6 +55,10 @@ export const fetchCommand = defineCommand({
       }
     }
 
+    if (metadataOnly(items) && seenChanged.size === 0) {
+      await writeMetadata(session, selected, items, { uid, addFlags: false, addModseq: modifiers.changedSince !== undefined });
+      return ok('FETCH completed');
+    }
     const vanishing = view.pendingExpungedUids();
     let missing = 0;
     const content = needsContent(items);
@@ -87,3 +94,32 @@ export const fetchCommand = defineCommand({
     return ok('FETCH completed');
   },
 });
+
+/** Text collected before it is handed to the connection: a few hundred responses per write call. */
+const METADATA_BATCH_CHARS = 64 * 1024;
+
+/**
+ * FETCH of metadata only (UID, FLAGS, INTERNALDATE, RFC822.SIZE, MODSEQ): each response written as
+ * text, collected into batches; new keywords are announced (after what is collected) before the
+ * response that shows them.
+ */
+async function writeMetadata(session: ImapSession, selected: readonly SelectedMessage[], items: readonly FetchItem[], options: FetchOptions): Promise<void> {
+  const names = metadataNames(items, options);
+  const flags = names.includes('FLAGS');
+  let batch = '';
+  for (const { seq, message } of selected) {
+    if (flags && session.selected?.keywordsNew(message.flags)) {
+      const wait = batch ? session.encoded(batch) : undefined;
+      batch = '';
+      if (wait) await wait;
+      await session.announceKeywordsOf(message);
+    }
+    batch += metadataFetchLine(session, seq, message, names);
+    if (batch.length >= METADATA_BATCH_CHARS) {
+      const wait = session.encoded(batch);
+      batch = '';
+      if (wait) await wait;
+    }
+  }
+  if (batch) await session.encoded(batch);
+}

@@ -3,7 +3,7 @@
 import { atom, type ImapValue } from '../encoder';
 import { formatInternalDate } from '../dateTime';
 import type { LoadedMessage } from '../messageCache';
-import type { ViewMessage } from '../selectedMailbox';
+import { isShowableFlag, type ViewMessage } from '../selectedMailbox';
 import type { ImapSession } from '../session';
 import { bodyStructureValue } from './bodyStructure';
 import { envelopeValue } from './envelope';
@@ -107,4 +107,60 @@ export async function fetchItemsFor(session: ImapSession, message: ViewMessage, 
   const loaded = needsContent(items) ? await session.loadMessage(message) : undefined;
   if (showsFlags(items, options)) await session.announceKeywordsOf(message);
   return fetchValues(session, message, items, loaded, options);
+}
+
+const METADATA_ITEMS = new Set<string>(['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'MODSEQ']);
+
+/** Every item is message metadata (no content): metadataFetchLine can write the responses. */
+export function metadataOnly(items: readonly FetchItem[]): boolean {
+  return items.every((item) => item.kind === 'simple' && METADATA_ITEMS.has(item.name));
+}
+
+/** The showable flags of a flags array, space separated: once per array (a view shares one array per flag set). */
+const flagsTexts = new WeakMap<readonly string[], string>();
+function showableFlagsText(flags: readonly string[]): string {
+  let text = flagsTexts.get(flags);
+  if (text === undefined) {
+    text = flags.filter(isShowableFlag).join(' ');
+    flagsTexts.set(flags, text);
+  }
+  return text;
+}
+
+function metadataValue(session: ImapSession, message: ViewMessage, name: string): string {
+  switch (name) {
+    case 'UID':
+      return String(message.uid);
+    case 'FLAGS': {
+      const flags = showableFlagsText(message.flags);
+      return message.recent && !session.rev2 ? `(${flags}${flags ? ' ' : ''}\\Recent)` : `(${flags})`;
+    }
+    case 'INTERNALDATE':
+      return `"${formatInternalDate(message.internalDateMs)}"`;
+    case 'RFC822.SIZE':
+      return String(message.sizeOctets);
+    default:
+      return `(${message.modseq})`;
+  }
+}
+
+/** The item names of a metadata-only FETCH response, in fetchValues' order, each once. */
+export function metadataNames(items: readonly FetchItem[], options: FetchOptions): string[] {
+  const names: string[] = options.uid ? ['UID'] : [];
+  for (const item of items) if (item.kind === 'simple' && !names.includes(item.name)) names.push(item.name);
+  if (options.addFlags && !names.includes('FLAGS')) names.push('FLAGS');
+  if (options.addModseq && !names.includes('MODSEQ')) names.push('MODSEQ');
+  return names;
+}
+
+/**
+ * The FETCH response of metadata-only items (`names` from metadataNames) as text, byte for byte what
+ * encodeUntagged makes of fetchValues' values (a test holds them equal), without building them:
+ * FETCH 1:* (FLAGS) of a 100,000-message folder is what a client sends on opening it. Announce new
+ * keywords first.
+ */
+export function metadataFetchLine(session: ImapSession, seq: number, message: ViewMessage, names: readonly string[]): string {
+  let line = `* ${seq} FETCH (`;
+  for (let i = 0; i < names.length; i++) line += `${i > 0 ? ' ' : ''}${names[i]} ${metadataValue(session, message, names[i]!)}`;
+  return `${line})\r\n`;
 }
