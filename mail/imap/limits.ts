@@ -49,6 +49,8 @@ export const imapLimits = {
    * SUBJECT over 100,000 messages).
    */
   headerSearchCacheEntriesMax: 250_000,
+  /** Metadata-only FETCH responses collected as text before they are handed to the connection (a few hundred per write). */
+  fetchTextBatchChars: 64 * 1024,
   /** Distinct flag sets one selected-mailbox view shares among its messages; past it, messages keep their own copy. */
   viewFlagSetsMax: 4096,
   /** Message loads in flight while one command reads many messages (SORT keys of a cold folder). */

@@ -10,6 +10,7 @@ import type { SelectedMessage } from '../messageSet';
 import type { ImapSession } from '../session';
 import type { LoadedMessage } from '../messageCache';
 import { hasFlag } from '../flags';
+import { imapLimits } from '../limits';
 import { selectMessages } from '../messageSet';
 import { formatSequenceSet, resolveUidIndexes } from '../sequenceSet';
 
@@ -95,9 +96,6 @@ export const fetchCommand = defineCommand({
   },
 });
 
-/** Text collected before it is handed to the connection: a few hundred responses per write call. */
-const METADATA_BATCH_CHARS = 64 * 1024;
-
 /**
  * FETCH of metadata only (UID, FLAGS, INTERNALDATE, RFC822.SIZE, MODSEQ): each response written as
  * text, collected into batches; new keywords are announced (after what is collected) before the
@@ -115,7 +113,7 @@ async function writeMetadata(session: ImapSession, selected: readonly SelectedMe
       await session.announceKeywordsOf(message);
     }
     batch += metadataFetchLine(session, seq, message, names);
-    if (batch.length >= METADATA_BATCH_CHARS) {
+    if (batch.length >= imapLimits.fetchTextBatchChars) {
       const wait = session.encoded(batch);
       batch = '';
       if (wait) await wait;
