@@ -92,7 +92,14 @@ function applyPut(state: CalendarState, op: Extract<CalendarOp, { type: 'put' }>
   if (!holds(op.expect, current)) return none('precondition-failed');
   if (!current && state.objects.size >= CALENDAR_OBJECTS_MAX) return none('full');
   const tombstoneBefore = state.tombstones.get(op.name);
-  const change: CalendarChange = { type: 'put', outcome: current ? 'updated' : 'created', name: op.name, ...(current ? { before: current } : {}), ...(tombstoneBefore !== undefined ? { tombstoneBefore } : {}), highestBefore: state.highestModseq };
+  const change: CalendarChange = {
+    type: 'put',
+    outcome: current ? 'updated' : 'created',
+    name: op.name,
+    ...(current ? { before: current } : {}),
+    ...(tombstoneBefore !== undefined ? { tombstoneBefore } : {}),
+    highestBefore: state.highestModseq,
+  };
   state.highestModseq++;
   state.tombstones.delete(op.name);
   state.objects.set(op.name, { name: op.name, ref: op.ref, etag: op.etag, sizeOctets: op.sizeOctets, modseq: state.highestModseq });
