@@ -75,3 +75,14 @@ try {
 } catch {
   say('python3 is missing: the Python client tests will fail; install python3');
 }
+/** Python libraries the client tests drive the lab with: [module, Debian package]. Optional: their tests skip with a reason. */
+const pythonModules = [['caldav', 'python3-caldav']];
+const hasModule = (mod) => spawnSync('python3', ['-c', `import ${mod}`], { stdio: 'ignore' }).status === 0;
+for (const [mod, pkg] of pythonModules) {
+  if (hasModule(mod)) continue;
+  if (canApt) {
+    say(`installing ${pkg} (apt-get)`);
+    if (aptInstall([pkg]) && hasModule(mod)) continue;
+  }
+  say(`python3 module ${mod} is missing (optional: the tests that use it are skipped with a reason); install it with: sudo apt-get install -y ${pkg}`);
+}
