@@ -67,27 +67,61 @@ async function multiget(body: XmlElement, r: CalendarResourceRef, ctx: DavContex
   return { status: 207, headers: XML, body: multistatus(out.join('')) };
 }
 
-/** The query's filter: VCALENDAR > one component type, with an optional time range. */
-function filterOf(body: XmlElement): { type?: string; range?: TimeRange } {
-  const unsupported = () => new DavFailure(403, 'only comp-filter with time-range is supported in calendar-query', [NS.caldav, 'supported-filter']);
-  const top = child(child(body, NS.caldav, 'filter'), NS.caldav, 'comp-filter');
-  if (!top) throw new DavFailure(400, 'a calendar-query needs a filter with a VCALENDAR comp-filter', [NS.caldav, 'valid-filter']);
-  if ((top.attrs.name ?? '').toUpperCase() !== 'VCALENDAR' || top.children.some((c) => !is(c, NS.caldav, 'comp-filter'))) throw unsupported();
-  const inner = top.children[0];
-  if (!inner) return {};
-  if (top.children.length > 1 || inner.children.some((c) => !is(c, NS.caldav, 'time-range'))) throw unsupported();
-  const type = (inner.attrs.name ?? '').toUpperCase();
-  const tr = child(inner, NS.caldav, 'time-range');
-  if (!tr) return { type };
+/** A prop-filter (RFC 4791 9.7.2) on the queried component: absent, or containing a text (case-insensitive). */
+export interface PropFilter {
+  readonly name: string;
+  readonly isNotDefined: boolean;
+  readonly text?: string;
+  readonly negate: boolean;
+}
+
+export interface QueryFilter {
+  readonly type?: string;
+  readonly range?: TimeRange;
+  readonly props: readonly PropFilter[];
+}
+
+const unsupported = () => new DavFailure(403, 'calendar-query supports comp-filter with time-range and prop-filter with text-match or is-not-defined', [NS.caldav, 'supported-filter']);
+
+function propFilterOf(el: XmlElement): PropFilter {
+  const name = (el.attrs.name ?? '').toUpperCase();
+  if (!name || el.children.some((c) => !is(c, NS.caldav, 'text-match') && !is(c, NS.caldav, 'is-not-defined'))) throw unsupported();
+  const match = child(el, NS.caldav, 'text-match');
+  const negate = (match?.attrs['negate-condition'] ?? 'no').toLowerCase() === 'yes';
+  return { name, isNotDefined: child(el, NS.caldav, 'is-not-defined') !== undefined, ...(match ? { text: match.text } : {}), negate };
+}
+
+function timeRangeOf(tr: XmlElement): TimeRange {
   const startMs = tr.attrs.start === undefined ? undefined : parseUtcDateTime(tr.attrs.start);
   const endMs = tr.attrs.end === undefined ? undefined : parseUtcDateTime(tr.attrs.end);
   if ((tr.attrs.start !== undefined && startMs === undefined) || (tr.attrs.end !== undefined && endMs === undefined) || (startMs === undefined && endMs === undefined)) {
     throw new DavFailure(400, 'a time-range has start and/or end as UTC date-times (20260101T000000Z)', [NS.caldav, 'valid-filter']);
   }
-  return { type, range: { ...(startMs !== undefined ? { startMs } : {}), ...(endMs !== undefined ? { endMs } : {}) } };
+  return { ...(startMs !== undefined ? { startMs } : {}), ...(endMs !== undefined ? { endMs } : {}) };
 }
 
-function matches(text: string, filter: { type?: string; range?: TimeRange }): boolean {
+/** The query's filter: VCALENDAR > one component type, with an optional time range and property filters. */
+export function filterOf(body: XmlElement): QueryFilter {
+  const top = child(child(body, NS.caldav, 'filter'), NS.caldav, 'comp-filter');
+  if (!top) throw new DavFailure(400, 'a calendar-query needs a filter with a VCALENDAR comp-filter', [NS.caldav, 'valid-filter']);
+  if ((top.attrs.name ?? '').toUpperCase() !== 'VCALENDAR' || top.children.some((c) => !is(c, NS.caldav, 'comp-filter'))) throw unsupported();
+  const inner = top.children[0];
+  if (!inner) return { props: [] };
+  if (top.children.length > 1 || inner.children.some((c) => !is(c, NS.caldav, 'time-range') && !is(c, NS.caldav, 'prop-filter'))) throw unsupported();
+  const tr = child(inner, NS.caldav, 'time-range');
+  const props = inner.children.filter((c) => is(c, NS.caldav, 'prop-filter')).map(propFilterOf);
+  return { type: (inner.attrs.name ?? '').toUpperCase(), ...(tr ? { range: timeRangeOf(tr) } : {}), props };
+}
+
+function propMatches(values: readonly string[], f: PropFilter): boolean {
+  if (f.isNotDefined) return values.length === 0;
+  if (values.length === 0) return false;
+  if (f.text === undefined) return true;
+  const found = values.some((v) => v.toLowerCase().includes(f.text!.toLowerCase()));
+  return f.negate ? !found : found;
+}
+
+export function matches(text: string, filter: QueryFilter): boolean {
   let resource;
   try {
     resource = parseCalendarResource(text);
@@ -96,6 +130,9 @@ function matches(text: string, filter: { type?: string; range?: TimeRange }): bo
   }
   if (filter.type === undefined) return true;
   if (!resource.components.includes(filter.type)) return false;
+  const items = resource.root.getAllSubcomponents(filter.type.toLowerCase());
+  const valuesOf = (name: string) => items.flatMap((c) => c.getAllProperties(name.toLowerCase()).map((p) => String(p.getFirstValue() ?? '')));
+  if (!filter.props.every((f) => propMatches(valuesOf(f.name), f))) return false;
   return filter.range === undefined || hasInstanceIn(resource, filter.type, filter.range);
 }
 

@@ -77,7 +77,9 @@ try {
 }
 /** Python libraries the client tests drive the lab with: [module, Debian package]. Optional: their tests skip with a reason. */
 const pythonModules = [['caldav', 'python3-caldav']];
-const hasModule = (mod) => spawnSync('python3', ['-c', `import ${mod}`], { stdio: 'ignore' }).status === 0;
+/** Debian's python3 (its packages), not a python3 of pyenv or a virtualenv earlier on the PATH. */
+const debianPython = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+const hasModule = (mod) => spawnSync(debianPython, ['-c', `import ${mod}`], { stdio: 'ignore' }).status === 0;
 for (const [mod, pkg] of pythonModules) {
   if (hasModule(mod)) continue;
   if (canApt) {

@@ -83,6 +83,20 @@ describe('CalDAV core over a user\'s calendar logs', () => {
     expect(await hits('20260101T000000Z', '20260401T000000Z')).toEqual(['once.ics', 'weekly.ics']);
   });
 
+  test('calendar-query by UID (a prop-filter with text-match, as clients look an event up) and by a missing property', async () => {
+    const { alice } = await withCalendar();
+    await alice.send('PUT', `${CAL}a.ics`, event('first-uid', 'LOCATION:Room 1'));
+    await alice.send('PUT', `${CAL}b.ics`, event('second-uid'));
+    const byProp = (inner: string) =>
+      `<c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop><d:getetag/></d:prop><c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT">${inner}</c:comp-filter></c:comp-filter></c:filter></c:calendar-query>`;
+    const hits = async (inner: string) => hrefsIn((await alice.send('REPORT', CAL, byProp(inner), { depth: '1' })).text).map((h) => h.slice(CAL.length)).sort();
+    expect(await hits('<c:prop-filter name="UID"><c:text-match collation="i;octet">second-uid</c:text-match></c:prop-filter>')).toEqual(['b.ics']);
+    expect(await hits('<c:prop-filter name="LOCATION"><c:is-not-defined/></c:prop-filter>')).toEqual(['b.ics']);
+    expect(await hits('<c:prop-filter name="UID"><c:text-match negate-condition="yes">first</c:text-match></c:prop-filter>')).toEqual(['b.ics']);
+    const refused = await alice.send('REPORT', CAL, byProp('<c:prop-filter name="X"><c:param-filter name="Y"/></c:prop-filter>'));
+    expect([refused.status, refused.text.includes('supported-filter')]).toEqual([403, true]);
+  });
+
   test('calendar-multiget returns the asked resources with their data, and 404 for the rest', async () => {
     const { alice } = await withCalendar();
     await alice.send('PUT', `${CAL}a.ics`, event('a'));
