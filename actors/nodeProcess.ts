@@ -118,6 +118,7 @@ export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode
   const caldav = new CalDavHttp({
     loginGuard: () => node.mail.loginGuard,
     login: (username, password) => node.mailbox.logins.login(username, password),
+    hostedCalendars: (address) => node.users.users.get(address)?.calendarLogs(),
     appFor: (user) => node.users.appFor(user),
     random: new CryptoRandom(),
     log: log.child({ actor: 'caldav' }),

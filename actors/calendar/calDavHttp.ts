@@ -25,6 +25,8 @@ const REALM = 'Basic realm="POST calendars", charset="UTF-8"';
 export interface CalDavDeps {
   readonly loginGuard: () => LoginGuard;
   readonly login: (username: string, password: string) => Promise<LoginRecord>;
+  /** A user the node hosts keeps their calendars in their application context (its lease refresh covers them). */
+  readonly hostedCalendars: (address: string) => PostCalendars | undefined;
   readonly appFor: (user: UnlockedUser) => CalendarApp;
   readonly random: Random;
   readonly log: Log;
@@ -68,7 +70,7 @@ function basicCredentials(header: string | undefined): { username: string; passw
 }
 
 export class CalDavHttp implements HttpApplication {
-  /** Each user's calendar logs, kept open between requests (the oldest dropped beyond LOGINS_KNOWN_MAX). */
+  /** Visiting users' calendar logs, kept open between requests (the oldest dropped beyond LOGINS_KNOWN_MAX). */
   private readonly calendars = new Map<string, PostCalendars>();
 
   constructor(private readonly deps: CalDavDeps) {}
@@ -121,7 +123,10 @@ export class CalDavHttp implements HttpApplication {
     }
   }
 
+  /** The hosted user's calendars, or (a user hosted elsewhere, logged in here) calendars this service opened and keeps. */
   private calendarsOf(user: UnlockedUser): PostCalendars {
+    const hosted = this.deps.hostedCalendars(user.address);
+    if (hosted) return hosted;
     let calendars = this.calendars.get(user.address);
     if (!calendars) {
       if (this.calendars.size >= LOGINS_KNOWN_MAX) {

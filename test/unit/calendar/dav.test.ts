@@ -1,4 +1,6 @@
 import { describe, expect, test } from 'vitest';
+import { contentBlockIds } from '../../../storage/leases';
+import { parseBlockRef } from '../../../storage/blocks';
 import { MemoryStorage } from '../../../storage/memory/storage';
 import { ALICE, Device, event, hrefsIn, propfindBody, queryBody, syncBody } from './davFixtures';
 
@@ -131,5 +133,21 @@ describe('CalDAV core over a user\'s calendar logs', () => {
     expect((await phone.send('PUT', `${CAL}a.ics`, event('a', 'LOCATION:phone'), { 'if-match': put.headers.etag! })).status).toBe(204);
     expect((await alice.send('PUT', `${CAL}a.ics`, event('a', 'LOCATION:laptop'), { 'if-match': put.headers.etag! })).status).toBe(412);
     expect((await alice.send('GET', `${CAL}a.ics`)).text).toContain('LOCATION:phone');
+  });
+});
+
+describe('calendar leases', () => {
+  test('the owner\'s lease refresh covers every calendar log block and every resource\'s content', async () => {
+    const { storage, alice } = await withCalendar();
+    await alice.send('PUT', `${CAL}a.ics`, event('a'));
+    await alice.send('PUT', `${CAL}b.ics`, event('b'));
+    const refs = await (await alice.calendars.calendarLog((await (await alice.calendars.indexLog()).read((s) => s.get('work')))!)).read((s) => [...s.objects.values()].map((o) => o.ref));
+    const contentIds = async (ref: string) => {
+      const parsed = parseBlockRef(ref);
+      return parsed.ok ? contentBlockIds(storage, parsed.value) : [];
+    };
+    const live = new Set(await alice.calendars.liveBlockIds(contentIds));
+    for (const ref of refs) for (const id of await contentIds(ref)) expect(live.has(id)).toBe(true);
+    expect(refs).toHaveLength(2);
   });
 });
