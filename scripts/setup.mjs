@@ -54,6 +54,8 @@ const system = [
   ['fetchmail', 'fetchmail', false],
   ['offlineimap', 'offlineimap3', false],
   ['mutt', 'mutt', false],
+  // A CalDAV client syncing both ways with a folder (issue 16's lab test).
+  ['vdirsyncer', 'vdirsyncer', false],
   // Headless browser for the lab dashboard's browser test (playwright-core drives it; it downloads nothing).
   ['chromium', 'chromium', false],
 ];

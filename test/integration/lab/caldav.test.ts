@@ -4,7 +4,7 @@
 // its home node and on another node of the ring. Around it, raw HTTP: the well-known redirect, HTTP
 // Basic (no or wrong credentials: 401), another user's calendars (403), and bad requests (400, 413).
 import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,7 @@ const CLIENT = fileURLToPath(new URL('../clients/caldav_client.py', import.meta.
 /** Debian's python3 (where python3-caldav is), not a pyenv or virtualenv python3 earlier on the PATH. */
 const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 const hasCaldav = spawnSync(PYTHON, ['-c', 'import caldav'], { stdio: 'ignore' }).status === 0;
+const hasVdirsyncer = spawnSync('sh', ['-c', 'command -v vdirsyncer'], { stdio: 'ignore' }).status === 0;
 
 const dir = mkdtempSync(join(tmpdir(), 'post-lab-caldav-'));
 let labFile = '';
@@ -39,7 +40,7 @@ async function runClient(url: string, u: { address: string; password: string }) 
   }
 }
 
-describe.skipIf(!hasCaldav)('lab: CalDAV with a real client (python3-caldav)', () => {
+describe.skipIf(!hasCaldav)('lab: CalDAV with real clients (python3-caldav; vdirsyncer when installed)', () => {
   beforeAll(async () => {
     const r = await post(['lab', 'up', '--nodes', '3', '--users', '2', '--dir', dir], { timeoutMs: 150_000 });
     expect(r.code, r.stderr).toBe(0);
@@ -103,4 +104,40 @@ describe.skipIf(!hasCaldav)('lab: CalDAV with a real client (python3-caldav)', (
     const got = await fetch(`${home}cal/k.ics`, { headers: auth });
     expect([got.status, await got.text()]).toEqual([200, event]);
   });
+
+  test.skipIf(!hasVdirsyncer)('vdirsyncer syncs a calendar both ways with a local folder: uploads, downloads, an edit and a deletion', async () => {
+    const u = userN(1);
+    const url = homeOf(u).caldav;
+    const calendarUrl = `${url}calendars/${u.address}/personal/`;
+    const auth = { authorization: basic(u) };
+    expect((await fetch(calendarUrl, { method: 'MKCALENDAR', headers: auth })).status).toBe(201);
+    const v = join(dir, 'vdirsyncer');
+    mkdirSync(join(v, 'local'), { recursive: true });
+    const config = join(v, 'config');
+    writeFileSync(
+      config,
+      [`[general]`, `status_path = "${v}/status/"`, `[pair cal]`, `a = "local"`, `b = "post"`, `collections = ["personal"]`, `conflict_resolution = "a wins"`,
+        `[storage local]`, `type = "filesystem"`, `path = "${v}/local/"`, `fileext = ".ics"`,
+        `[storage post]`, `type = "caldav"`, `url = "${url}"`, `username = "${u.address}"`, `password = "${u.password}"`, ''].join('\n'),
+    );
+    const vdirsyncer = (...args: string[]) => {
+      const r = spawnSync('vdirsyncer', ['-c', config, ...args], { input: 'y\n', encoding: 'utf8', timeout: 60_000 });
+      expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+    };
+    const ics = (uid: string, summary: string) =>
+      `BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:${uid}\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20260201T100000Z\r\nDTEND:20260201T110000Z\r\nSUMMARY:${summary}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n`;
+    vdirsyncer('discover');
+    const folder = join(v, 'local', 'personal');
+    writeFileSync(join(folder, 'local-1.ics'), ics('local-1', 'from the folder'));
+    expect((await fetch(`${calendarUrl}remote-1.ics`, { method: 'PUT', headers: auth, body: ics('remote-1', 'from the server') })).status).toBe(201);
+    vdirsyncer('sync');
+    expect((await fetch(`${calendarUrl}local-1.ics`, { headers: auth })).status).toBe(200);
+    const downloaded = readdirSync(folder).find((f) => readFileSync(join(folder, f), 'utf8').includes('UID:remote-1'));
+    expect(downloaded).toBeDefined();
+    writeFileSync(join(folder, 'local-1.ics'), ics('local-1', 'edited in the folder'));
+    rmSync(join(folder, downloaded!));
+    vdirsyncer('sync');
+    expect(await (await fetch(`${calendarUrl}local-1.ics`, { headers: auth })).text()).toContain('SUMMARY:edited in the folder');
+    expect((await fetch(`${calendarUrl}remote-1.ics`, { headers: auth })).status).toBe(404);
+  }, 120_000);
 });
