@@ -20,6 +20,7 @@ import type { Log } from '../infra/ports';
 import type { FromPolicy } from '../mail/smtp/senderAlignment';
 import type { SenderRateLimits } from '../mail/smtp/senderRate';
 import { NODE_STOP_GRACE_MS, OVERLAY_TIMINGS, type StorageTimings } from '../protocol/limits';
+import { CalDavHttp } from './calendar/calDavHttp';
 import { actorTree, InspectionPublisher } from './inspection';
 import { createNode, type PostNode } from './node';
 
@@ -125,7 +126,20 @@ export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode
   const inspection = new InspectionPublisher({ transport, clock: wallClock, log, node, store: node.store });
   inspection.start();
   // /state: the node's status with its whole actor tree (status().actors names only the supervisor's children).
-  const http = await startHttpServer({ state: () => ({ ...node.status(), actorTree: actorTree(node) }), metrics: () => node.metrics.render() }, { port: opts.httpPort ?? 8025 });
+  // CalDAV (issue 16) on the same port: the node's login path and login guard, each user's own calendars.
+  const caldav = new CalDavHttp({
+    loginGuard: () => node.mail.loginGuard,
+    login: (username, password) => node.mailbox.logins.login(username, password),
+    hostedCalendars: (address) => node.users.users.get(address)?.calendarLogs(),
+    appFor: (user) => node.users.appFor(user),
+    random: new CryptoRandom(),
+    log: log.child({ actor: 'caldav' }),
+    metrics: node.metrics,
+  });
+  const http = await startHttpServer(
+    { state: () => ({ ...node.status(), actorTree: actorTree(node) }), metrics: () => node.metrics.render(), applications: [caldav] },
+    { port: opts.httpPort ?? 8025 },
+  );
   log.info('node.started', { nodeId: node.id, org: files.trust.org, nats: opts.natsUrls, http: http.port });
   let was = '';
   node.router.stateChanges$.subscribe((s) => {
@@ -142,6 +156,7 @@ export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode
     force.unref();
     try {
       await http.close();
+      caldav.close();
       await inspection.stop();
       await node.stop();
       await globalTransport?.close();

@@ -43,6 +43,8 @@ export const HashDomain = {
   overlayMac: 'POST/v1/overlay-mac\0',
   /** An SMTP submission's idempotency key: BLAKE2b-256(tag || submitter || MAIL FROM || message). */
   submissionKey: 'POST/v1/smtp-submission-key\0',
+  /** A calendar resource's ETag: the first 16 bytes of BLAKE2b-256(tag || its iCalendar bytes), the same on every device. */
+  calendarEtag: 'POST/v1/calendar-etag\0',
 } as const;
 
 // Associated-data domains for random-nonce AEAD (crypto/secretbox.ts): a ciphertext made for one

@@ -70,11 +70,15 @@ function logTail(path: string, lines = 15): string {
 }
 
 /** Fresh free ports on the node's host for its IMAP, SMTP, HTTP (and MX) listeners, found just before it starts. */
+/** Where a CalDAV client finds the node's calendars (DESIGN 10: lab.json's `caldav`). */
+export const caldavUrlOf = (http: { host: string; port: number }): string => `http://${http.host}:${http.port}/dav/`;
+
 export async function assignFreePorts(node: LabNode): Promise<void> {
   const [imap, smtp, http, mx] = await freePorts(node.mx ? 4 : 3, node.imap.host);
   node.imap = { ...node.imap, port: imap! };
   node.smtp = { ...node.smtp, port: smtp! };
   node.http = { ...node.http, port: http! };
+  node.caldav = caldavUrlOf(node.http);
   if (node.mx) node.mx = { ...node.mx, port: mx! };
 }
 

@@ -524,3 +524,23 @@ export const OVERLAY_STAMPS_PER_PEER_MAX = 4096;
 export const OVERLAY_PEERS_MAX = 10_000;
 /** Refused overlay frames and control requests are logged at most once per reason this often (each is counted in /metrics). */
 export const REFUSED_LOG_GAP_MS = 1_000;
+
+// ---- calendars (issue 16: CalDAV over a user's logs) ---------------------------------------------------
+/** Calendars a user may have: a person keeps a handful; the index log stays one small snapshot. */
+export const CALENDARS_PER_USER_MAX = 200;
+/** iCalendar resources in one calendar: ten years of a busy diary, and the bench's 10,000-event calendar. */
+export const CALENDAR_OBJECTS_MAX = 100_000;
+/** Deleted resources a calendar remembers for sync-collection; a client whose token is older gets 403 valid-sync-token and resyncs. */
+export const CALENDAR_TOMBSTONES_MAX = 10_000;
+/** Characters in a resource or calendar name (a path segment): clients use UUIDs plus ".ics". */
+export const CALENDAR_NAME_CHARS_MAX = 255;
+/** Characters in a calendar's display name, description or colour. */
+export const CALENDAR_PROPERTY_CHARS_MAX = 1024;
+/** One iCalendar resource (PUT body): Radicale and most servers take 10 MiB; a recurring event with attachments inline stays far below. */
+export const CALDAV_RESOURCE_BYTES_MAX = 10 * 1024 * 1024;
+/** A request's XML body (PROPFIND, REPORT, MKCALENDAR): a multiget of thousands of hrefs fits. */
+export const CALDAV_XML_BYTES_MAX = 1024 * 1024;
+/** Hrefs in one calendar-multiget: clients fetch in batches of tens to hundreds. */
+export const CALDAV_MULTIGET_HREFS_MAX = 5_000;
+/** Occurrences of one recurring event examined for a time-range match: an endless rule stops here. */
+export const CALDAV_RECURRENCE_EXPANSION_MAX = 10_000;

@@ -54,6 +54,8 @@ const system = [
   ['fetchmail', 'fetchmail', false],
   ['offlineimap', 'offlineimap3', false],
   ['mutt', 'mutt', false],
+  // A CalDAV client syncing both ways with a folder (issue 16's lab test).
+  ['vdirsyncer', 'vdirsyncer', false],
   // Headless browser for the lab dashboard's browser test (playwright-core drives it; it downloads nothing).
   ['chromium', 'chromium', false],
 ];
@@ -74,4 +76,17 @@ try {
   execFileSync('python3', ['--version'], { stdio: 'ignore' });
 } catch {
   say('python3 is missing: the Python client tests will fail; install python3');
+}
+/** Python libraries the client tests drive the lab with: [module, Debian package]. Optional: their tests skip with a reason. */
+const pythonModules = [['caldav', 'python3-caldav']];
+/** Debian's python3 (its packages), not a python3 of pyenv or a virtualenv earlier on the PATH. */
+const debianPython = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+const hasModule = (mod) => spawnSync(debianPython, ['-c', `import ${mod}`], { stdio: 'ignore' }).status === 0;
+for (const [mod, pkg] of pythonModules) {
+  if (hasModule(mod)) continue;
+  if (canApt) {
+    say(`installing ${pkg} (apt-get)`);
+    if (aptInstall([pkg]) && hasModule(mod)) continue;
+  }
+  say(`python3 module ${mod} is missing (optional: the tests that use it are skipped with a reason); install it with: sudo apt-get install -y ${pkg}`);
 }

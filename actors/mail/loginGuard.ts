@@ -13,7 +13,8 @@ import { clientKeyOf, LoginRefused, type LoginNotice, type LoginOutcome, type Lo
 import { SubmissionError } from '../../mail/submission';
 import type { Metrics } from '../metrics';
 
-export type LoginProtocol = 'imap' | 'smtp';
+/** CalDAV's HTTP Basic logins share the guard (issue 16): a guesser gains nothing by switching to the calendar port. */
+export type LoginProtocol = 'imap' | 'smtp' | 'caldav';
 
 export interface LoginGuardDeps {
   readonly throttle: LoginThrottle;

@@ -21,6 +21,7 @@ import { logAddressFor } from '../../storage/log/logAddress';
 import { type MessageRecord, MESSAGES_LOG_NAME, messagesModel, SENT_MAIL_LOG_NAME } from '../../storage/messages/messagesModel';
 import { loginWithKeystore, lookupUser } from '../../storage/users/login';
 import type { UnlockedUser } from '../../storage/users/unlockedUser';
+import { PostCalendars } from '../calendar/postCalendars';
 import type { PostMailbox } from '../mail/postMailbox';
 import type { DeliveryOutcome, Notification, Notifier, RecipientHandle } from '../notify/notifier';
 import type { Federation } from '../federation/federation';
@@ -132,6 +133,14 @@ export class UserApp {
       onFork: (fork) => this.deps.log.warn('log.fork.merged', { user: this.address, ...fork }),
     };
     return LogWriter.open(logDeps, logAddressFor(this.user, name), model);
+  }
+
+  private calendars: PostCalendars | undefined;
+
+  /** The user's calendars (issue 16): logs opened on first use and kept while this context lives. */
+  calendarLogs(): PostCalendars {
+    this.calendars ??= new PostCalendars(this, this.deps.random);
+    return this.calendars;
   }
 
   /** Notify `to` for application `app`; resolves once the notification is durable in its inbox drop. */
@@ -287,6 +296,17 @@ export class UserApp {
       }
     }
     for (const id of (await this.deps.mailbox()?.liveBlockIds(this.address, this.storage)) ?? []) ids.add(id);
+    // Calendars too, whether or not a CalDAV client came by since the node started: their content must not expire.
+    const calendarContent = async (ref: string) => {
+      const parsed = parseBlockRef(ref);
+      return parsed.ok ? contentBlockIds(this.storage, parsed.value) : [];
+    };
+    try {
+      for (const id of await this.calendarLogs().liveBlockIds(calendarContent)) ids.add(id);
+    } catch (e) {
+      // The rest is still refreshed now; the calendars are tried again at the next interval, well within a lease.
+      this.deps.log.warn('user.leases.calendars_failed', { user: this.address, error: (e as Error).message, code: (e as PostError).code });
+    }
     if (ids.size) await this.storage.refresh([...ids]);
     this.deps.log.info('user.leases.refreshed', { user: this.address, blocks: ids.size });
     return ids.size;
@@ -311,6 +331,7 @@ export class UserApp {
     this.inbox?.stop();
     this.deps.clock.clearTimeout(this.refreshTimer);
     for (const log of [this.messagesLog, this.sentMailLog]) void log?.then((l) => l.close(), () => undefined);
+    this.calendars?.close();
   }
 }
 

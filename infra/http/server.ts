@@ -1,9 +1,17 @@
-// The node's HTTP port: /state (JSON) and /metrics (Prometheus text). Read-only; loopback by default.
-import { createServer, type Server } from 'node:http';
+// The node's HTTP port: /state (JSON) and /metrics (Prometheus text), read-only; and, when given, the
+// paths an application serves itself (CalDAV under /dav/ and /.well-known/caldav). Loopback by default.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+
+/** An application's part of the HTTP port: the requests whose path `owns`, any method. */
+export interface HttpApplication {
+  owns(path: string): boolean;
+  handle(req: IncomingMessage, res: ServerResponse): void;
+}
 
 export interface HttpRoutes {
   readonly state: () => unknown;
   readonly metrics: () => string;
+  readonly applications?: readonly HttpApplication[];
 }
 
 export interface HttpServer {
@@ -14,6 +22,8 @@ export interface HttpServer {
 export async function startHttpServer(routes: HttpRoutes, opts: { host?: string; port: number }): Promise<HttpServer> {
   const server: Server = createServer((req, res) => {
     try {
+      const app = routes.applications?.find((a) => a.owns((req.url ?? '/').split('?')[0]!));
+      if (app) return void app.handle(req, res);
       if (req.method !== 'GET') return void res.writeHead(405).end('only GET\n');
       const path = (req.url ?? '/').split('?')[0];
       if (path === '/state') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(routes.state(), null, 2));

@@ -1,0 +1,154 @@
+// CalDAV on the node's HTTP port (issue 16): /.well-known/caldav redirects to /dav/ (RFC 6764), and
+// every request under /dav/ is authenticated with HTTP Basic through the same login path and login
+// guard as IMAP and SMTP (one throttle per node: switching protocol gains a guesser nothing), then
+// answered by the CalDAV core with a backend holding that user's calendars only.
+//
+// What an operator sees: `caldav.request` (debug) per request, `caldav.failed` (error) when the core or
+// the ring failed, and on /metrics post_caldav_requests_total{method,status}.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { HttpApplication } from '../../infra/http/server';
+import type { Log, Random } from '../../infra/ports';
+import { handleDav } from '../../dav/handler';
+import type { DavResponse } from '../../dav/response';
+import { LoginRefused, type LoginOutcome } from '../../mail/loginThrottle';
+import { CALDAV_RESOURCE_BYTES_MAX, LOGINS_KNOWN_MAX } from '../../protocol/limits';
+import type { LoginRecord } from '../../storage/users/login';
+import type { UnlockedUser } from '../../storage/users/unlockedUser';
+import type { LoginGuard } from '../mail/loginGuard';
+import type { Metrics } from '../metrics';
+import { type CalendarApp, PostCalendars } from './postCalendars';
+
+export const DAV_BASE = '/dav/';
+const WELL_KNOWN = '/.well-known/caldav';
+const REALM = 'Basic realm="POST calendars", charset="UTF-8"';
+
+export interface CalDavDeps {
+  readonly loginGuard: () => LoginGuard;
+  readonly login: (username: string, password: string) => Promise<LoginRecord>;
+  /** A user the node hosts keeps their calendars in their application context (its lease refresh covers them). */
+  readonly hostedCalendars: (address: string) => PostCalendars | undefined;
+  readonly appFor: (user: UnlockedUser) => CalendarApp;
+  readonly random: Random;
+  readonly log: Log;
+  readonly metrics?: Metrics;
+}
+
+/** A wrong password or an unknown user is a failed guess; anything else (the ring away) is not the client's doing. */
+export const caldavLoginOutcome = (error: unknown): LoginOutcome => {
+  const code = (error as { code?: string }).code;
+  return code === 'WRONG_PASSWORD' || code === 'UNKNOWN_USER' ? 'failure' : 'other';
+};
+
+class TooLarge extends Error {}
+
+/** The request body, refused beyond `max` bytes without reading the rest into memory. */
+function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > max) return Promise.reject(new TooLarge());
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new TooLarge());
+      } else parts.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(parts)));
+    req.on('error', reject);
+  });
+}
+
+function basicCredentials(header: string | undefined): { username: string; password: string } | undefined {
+  const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '');
+  if (!m) return undefined;
+  const text = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const colon = text.indexOf(':');
+  return colon < 0 ? undefined : { username: text.slice(0, colon), password: text.slice(colon + 1) };
+}
+
+export class CalDavHttp implements HttpApplication {
+  /** Visiting users' calendar logs, kept open between requests (the oldest dropped beyond LOGINS_KNOWN_MAX). */
+  private readonly calendars = new Map<string, PostCalendars>();
+
+  constructor(private readonly deps: CalDavDeps) {}
+
+  owns(path: string): boolean {
+    return path === WELL_KNOWN || path === DAV_BASE.slice(0, -1) || path.startsWith(DAV_BASE);
+  }
+
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    void this.serve(req, res).catch((e: Error) => {
+      this.deps.log.error('caldav.failed', { method: req.method, path: req.url, error: e.message, code: (e as { code?: string }).code });
+      if (!res.headersSent) this.send(req, res, { status: 503, headers: { 'content-type': 'text/plain', 'retry-after': '5' }, body: 'the calendar store is unavailable right now; try again shortly\n' });
+    });
+  }
+
+  private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0]!;
+    if (path === WELL_KNOWN) return this.send(req, res, { status: 301, headers: { location: DAV_BASE } });
+    const record = await this.authenticate(req, res);
+    if (!record) return;
+    let body: Buffer;
+    try {
+      body = await readBody(req, CALDAV_RESOURCE_BYTES_MAX);
+    } catch (e) {
+      if (e instanceof TooLarge) return this.send(req, res, { status: 413, headers: { 'content-type': 'text/plain', connection: 'close' }, body: `the body is over ${CALDAV_RESOURCE_BYTES_MAX} bytes\n` });
+      throw e;
+    }
+    const header = (name: string) => {
+      const v = req.headers[name.toLowerCase()];
+      return Array.isArray(v) ? v.join(', ') : v;
+    };
+    const backend = this.calendarsOf(record.user).backend();
+    const response = await handleDav({ method: req.method ?? 'GET', path, header, body }, { base: DAV_BASE, backend });
+    this.send(req, res, response);
+  }
+
+  private async authenticate(req: IncomingMessage, res: ServerResponse): Promise<LoginRecord | undefined> {
+    const credentials = basicCredentials(req.headers.authorization);
+    const challenge = () => this.send(req, res, { status: 401, headers: { 'www-authenticate': REALM, 'content-type': 'text/plain' }, body: 'log in with your POST address and password\n' });
+    if (!credentials) return void challenge();
+    try {
+      return await this.deps.loginGuard().attempt('caldav', req.socket.remoteAddress, credentials.username, () => this.deps.login(credentials.username, credentials.password), caldavLoginOutcome);
+    } catch (e) {
+      if (e instanceof LoginRefused) {
+        const retryAfter = String(Math.ceil(e.refusal.retryAfterMs / 1000));
+        return void this.send(req, res, { status: 429, headers: { 'retry-after': retryAfter, 'content-type': 'text/plain' }, body: `${e.message}\n` });
+      }
+      if (caldavLoginOutcome(e) === 'failure') return void challenge();
+      throw e;
+    }
+  }
+
+  /** The hosted user's calendars, or (a user hosted elsewhere, logged in here) calendars this service opened and keeps. */
+  private calendarsOf(user: UnlockedUser): PostCalendars {
+    const hosted = this.deps.hostedCalendars(user.address);
+    if (hosted) return hosted;
+    let calendars = this.calendars.get(user.address);
+    if (!calendars) {
+      if (this.calendars.size >= LOGINS_KNOWN_MAX) {
+        const [oldest, old] = this.calendars.entries().next().value!;
+        this.calendars.delete(oldest);
+        old.close();
+      }
+      calendars = new PostCalendars(this.deps.appFor(user), this.deps.random);
+      this.calendars.set(user.address, calendars);
+    }
+    return calendars;
+  }
+
+  private send(req: IncomingMessage, res: ServerResponse, response: DavResponse): void {
+    this.deps.metrics?.inc('post_caldav_requests_total', 'CalDAV requests answered, by method and status', { method: req.method ?? '', status: String(response.status) });
+    this.deps.log.debug('caldav.request', { method: req.method, path: req.url, status: response.status });
+    res.writeHead(response.status, { ...response.headers });
+    res.end(response.body === undefined ? undefined : response.body);
+  }
+
+  close(): void {
+    for (const c of this.calendars.values()) c.close();
+    this.calendars.clear();
+  }
+}

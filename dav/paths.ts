@@ -1,0 +1,61 @@
+// Where things are under the DAV base (e.g. /dav/): one principal and one calendar home per user.
+//   principals/<address>/              the user (current-user-principal, calendar-home-set)
+//   calendars/<address>/               the calendar home (the user's calendars)
+//   calendars/<address>/<calendar>/    a calendar collection
+//   calendars/<address>/<calendar>/<name>.ics   an iCalendar resource
+export type DavResource =
+  | { readonly kind: 'root' }
+  | { readonly kind: 'principal'; readonly user: string }
+  | { readonly kind: 'home'; readonly user: string }
+  | { readonly kind: 'calendar'; readonly user: string; readonly slug: string }
+  | { readonly kind: 'object'; readonly user: string; readonly slug: string; readonly name: string };
+
+const seg = (s: string) => encodeURIComponent(s).replace(/%40/g, '@');
+
+export const hrefs = {
+  root: (base: string) => base,
+  principal: (base: string, user: string) => `${base}principals/${seg(user)}/`,
+  home: (base: string, user: string) => `${base}calendars/${seg(user)}/`,
+  calendar: (base: string, user: string, slug: string) => `${base}calendars/${seg(user)}/${seg(slug)}/`,
+  object: (base: string, user: string, slug: string, name: string) => `${base}calendars/${seg(user)}/${seg(slug)}/${seg(name)}`,
+};
+
+export function hrefOf(base: string, r: DavResource): string {
+  switch (r.kind) {
+    case 'root':
+      return hrefs.root(base);
+    case 'principal':
+      return hrefs.principal(base, r.user);
+    case 'home':
+      return hrefs.home(base, r.user);
+    case 'calendar':
+      return hrefs.calendar(base, r.user, r.slug);
+    case 'object':
+      return hrefs.object(base, r.user, r.slug, r.name);
+  }
+}
+
+/** The resource a path (or an absolute URL's path) names under `base`; undefined: not ours, or not decodable. */
+export function resourceAt(base: string, pathOrUrl: string): DavResource | undefined {
+  let path = pathOrUrl;
+  if (/^https?:\/\//i.test(path)) path = new URL(path).pathname;
+  path = path.split('?')[0]!;
+  if (`${path}/` === base) path = base;
+  if (!path.startsWith(base)) return undefined;
+  let parts: string[];
+  try {
+    parts = path.slice(base.length).split('/').filter((p) => p !== '').map((p) => decodeURIComponent(p));
+  } catch {
+    return undefined;
+  }
+  if (parts.some((p) => p === '.' || p === '..')) return undefined;
+  const [area, user, slug, name, ...rest] = parts;
+  if (rest.length > 0) return undefined;
+  if (area === undefined) return { kind: 'root' };
+  if (user === undefined) return undefined;
+  const owner = user.toLowerCase();
+  if (area === 'principals') return slug === undefined ? { kind: 'principal', user: owner } : undefined;
+  if (area !== 'calendars') return undefined;
+  if (slug === undefined) return { kind: 'home', user: owner };
+  return name === undefined ? { kind: 'calendar', user: owner, slug } : { kind: 'object', user: owner, slug, name };
+}

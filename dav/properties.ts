@@ -1,0 +1,104 @@
+// Live properties of each kind of resource (RFC 4918 15, RFC 4791 5.2 and 6.2, RFC 5397, RFC 6578),
+// as the inner XML of their element: a property a resource does not have is `undefined` (404 in its
+// propstat). calendar-data is given only where a REPORT asked for it and the content was read.
+import { CALDAV_RESOURCE_BYTES_MAX } from '../protocol/limits';
+import type { DavCalendar, DavObject } from './backend';
+import { hrefs, type DavResource } from './paths';
+import { escapeXml, NS } from './xml';
+
+export interface PropertyContext {
+  readonly base: string;
+  readonly owner: string;
+  readonly calendar?: DavCalendar;
+  readonly object?: DavObject;
+  readonly calendarData?: string;
+}
+
+export type PropertyName = readonly [ns: string, name: string];
+
+export const syncTokenOf = (c: DavCalendar): string => `urn:post:sync:${c.collectionId}:${c.modseq}`;
+
+/** The modseq a client's sync token names in `c`; undefined when it is not one of this calendar's tokens. */
+export function modseqOfToken(c: DavCalendar, token: string): number | undefined {
+  const prefix = `urn:post:sync:${c.collectionId}:`;
+  if (!token.startsWith(prefix)) return undefined;
+  const n = Number(token.slice(prefix.length));
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}
+
+const href = (h: string) => `<d:href>${escapeXml(h)}</d:href>`;
+const PRIVILEGES = ['read', 'write', 'write-properties', 'write-content', 'bind', 'unbind', 'read-current-user-privilege-set'];
+const REPORTS = [`<c:calendar-multiget/>`, `<c:calendar-query/>`, `<d:sync-collection/>`];
+
+function davProperty(name: string, r: DavResource, ctx: PropertyContext): string | undefined {
+  const principal = hrefs.principal(ctx.base, ctx.owner);
+  switch (name) {
+    case 'resourcetype':
+      return r.kind === 'principal' ? '<d:principal/>' : r.kind === 'calendar' ? '<d:collection/><c:calendar/>' : r.kind === 'object' ? '' : '<d:collection/>';
+    case 'current-user-principal':
+      return href(principal);
+    case 'principal-URL':
+      return r.kind === 'principal' ? href(principal) : undefined;
+    case 'owner':
+      return r.kind === 'root' ? undefined : href(principal);
+    case 'displayname':
+      return r.kind === 'calendar' ? escapeXml(ctx.calendar?.props.displayName || ctx.calendar?.slug || '') : r.kind === 'principal' ? escapeXml(ctx.owner) : undefined;
+    case 'getetag':
+      return ctx.object ? escapeXml(`"${ctx.object.etag}"`) : undefined;
+    case 'getcontenttype':
+      return r.kind === 'object' ? 'text/calendar; charset=utf-8' : r.kind === 'root' ? undefined : 'httpd/unix-directory';
+    case 'getcontentlength':
+      return ctx.object ? String(ctx.object.sizeOctets) : undefined;
+    case 'sync-token':
+      return r.kind === 'calendar' && ctx.calendar ? escapeXml(syncTokenOf(ctx.calendar)) : undefined;
+    case 'supported-report-set':
+      return r.kind === 'calendar' ? REPORTS.map((x) => `<d:supported-report><d:report>${x}</d:report></d:supported-report>`).join('') : undefined;
+    case 'current-user-privilege-set':
+      return r.kind === 'root' ? undefined : PRIVILEGES.map((p) => `<d:privilege><d:${p}/></d:privilege>`).join('');
+    default:
+      return undefined;
+  }
+}
+
+function caldavProperty(name: string, r: DavResource, ctx: PropertyContext): string | undefined {
+  switch (name) {
+    case 'calendar-home-set':
+      return r.kind === 'principal' || r.kind === 'root' ? href(hrefs.home(ctx.base, ctx.owner)) : undefined;
+    case 'calendar-user-address-set':
+      return r.kind === 'principal' ? href(`mailto:${ctx.owner}`) : undefined;
+    case 'supported-calendar-component-set':
+      return r.kind === 'calendar' && ctx.calendar ? ctx.calendar.props.components.map((c) => `<c:comp name="${escapeXml(c)}"/>`).join('') : undefined;
+    case 'calendar-description':
+      return r.kind === 'calendar' && ctx.calendar ? escapeXml(ctx.calendar.props.description) : undefined;
+    case 'max-resource-size':
+      return r.kind === 'calendar' ? String(CALDAV_RESOURCE_BYTES_MAX) : undefined;
+    case 'supported-calendar-data':
+      return r.kind === 'calendar' ? '<c:calendar-data content-type="text/calendar" version="2.0"/>' : undefined;
+    case 'calendar-data':
+      return ctx.calendarData !== undefined ? escapeXml(ctx.calendarData) : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** The property's value on `r`, or undefined when `r` has no such property. */
+export function propertyValue([ns, name]: PropertyName, r: DavResource, ctx: PropertyContext): string | undefined {
+  if (ns === NS.dav) return davProperty(name, r, ctx);
+  if (ns === NS.caldav) return caldavProperty(name, r, ctx);
+  if (ns === NS.cs && name === 'getctag') return r.kind === 'calendar' && ctx.calendar ? escapeXml(syncTokenOf(ctx.calendar)) : undefined;
+  if (ns === NS.ical && name === 'calendar-color') return r.kind === 'calendar' && ctx.calendar?.props.color ? escapeXml(ctx.calendar.props.color) : undefined;
+  return undefined;
+}
+
+/** What `allprop` returns (RFC 4918 9.1: the live properties defined there, and ours that are cheap). */
+export const ALL_PROPERTIES: readonly PropertyName[] = [
+  [NS.dav, 'resourcetype'],
+  [NS.dav, 'displayname'],
+  [NS.dav, 'getetag'],
+  [NS.dav, 'getcontenttype'],
+  [NS.dav, 'getcontentlength'],
+  [NS.dav, 'current-user-principal'],
+  [NS.dav, 'sync-token'],
+  [NS.caldav, 'supported-calendar-component-set'],
+  [NS.caldav, 'calendar-home-set'],
+];

@@ -1,0 +1,143 @@
+// Issue 16 on the real lab: a real CalDAV client (Python's caldav library, Debian's python3-caldav)
+// discovers its calendars from lab.json's `caldav` URL, makes a calendar, PUTs, GETs, updates and
+// DELETEs events, runs time-range queries over a recurring event and syncs with sync-collection, on
+// its home node and on another node of the ring. Around it, raw HTTP: the well-known redirect, HTTP
+// Basic (no or wrong credentials: 401), another user's calendars (403), and bad requests (400, 413).
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { labTrouble, post } from './cli';
+
+const run = promisify(execFile);
+const CLIENT = fileURLToPath(new URL('../clients/caldav_client.py', import.meta.url));
+/** Debian's python3 (where python3-caldav is), not a pyenv or virtualenv python3 earlier on the PATH. */
+const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+const hasCaldav = spawnSync(PYTHON, ['-c', 'import caldav'], { stdio: 'ignore' }).status === 0;
+const hasVdirsyncer = spawnSync('sh', ['-c', 'command -v vdirsyncer'], { stdio: 'ignore' }).status === 0;
+
+const dir = mkdtempSync(join(tmpdir(), 'post-lab-caldav-'));
+let labFile = '';
+interface Lab {
+  nodes: { id: string; pid: number; log: string; caldav: string }[];
+  users: { address: string; password: string; node: string }[];
+}
+const lab = (): Lab => JSON.parse(readFileSync(labFile, 'utf8'));
+const userN = (n: number) => lab().users.find((u) => u.address === `user${n}@lab.example`)!;
+const homeOf = (u: { node: string }) => lab().nodes.find((n) => n.id === u.node)!;
+const basic = (u: { address: string; password: string }) => `Basic ${Buffer.from(`${u.address}:${u.password}`).toString('base64')}`;
+
+async function runClient(url: string, u: { address: string; password: string }) {
+  try {
+    const r = await run(PYTHON, [CLIENT, url, u.address, u.password], { timeout: 120_000 });
+    return JSON.parse(r.stdout);
+  } catch (e) {
+    const x = e as { stdout?: string; stderr?: string };
+    throw new Error(`caldav client failed: ${x.stdout ?? ''}\n${x.stderr ?? ''}\n${labTrouble(lab())}`);
+  }
+}
+
+describe.skipIf(!hasCaldav)('lab: CalDAV with real clients (python3-caldav; vdirsyncer when installed)', () => {
+  beforeAll(async () => {
+    const r = await post(['lab', 'up', '--nodes', '3', '--users', '2', '--dir', dir], { timeoutMs: 150_000 });
+    expect(r.code, r.stderr).toBe(0);
+    labFile = r.stdout.trim();
+  }, 200_000);
+
+  afterAll(async () => {
+    await post(['lab', 'down', '--dir', dir]);
+    rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  test('lab.json gives every node its CalDAV base URL, and /.well-known/caldav leads there', async () => {
+    for (const node of lab().nodes) expect(node.caldav).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/dav\/$/);
+    const origin = new URL(lab().nodes[0]!.caldav).origin;
+    const res = await fetch(`${origin}/.well-known/caldav`, { redirect: 'manual' });
+    expect([res.status, res.headers.get('location')]).toEqual([301, '/dav/']);
+  });
+
+  test('the client discovers, makes a calendar, writes, queries a recurring event and syncs, on its home node', async () => {
+    const u = userN(1);
+    const result = await runClient(homeOf(u).caldav, u);
+    expect(result.ok).toBe(true);
+    expect(result.seen).toMatchObject({ week3: ['weekly'], after_last: [], march1: ['once'], sync_initial: 2, sync_changes: ['third.ics', 'weekly.ics'] });
+  }, 150_000);
+
+  test('the same user on another node of the ring sees the same calendars and works there too', async () => {
+    const u = userN(1);
+    const other = lab().nodes.find((n) => n.id !== u.node)!;
+    const made = await fetch(`${homeOf(u).caldav}calendars/${u.address}/made-at-home/`, { method: 'MKCALENDAR', headers: { authorization: basic(u) } });
+    expect(made.status).toBe(201);
+    const listed = await fetch(`${other.caldav}calendars/${u.address}/`, { method: 'PROPFIND', headers: { depth: '1', authorization: basic(u) } });
+    expect(await listed.text()).toContain(`/made-at-home/</d:href>`);
+    const result = await runClient(other.caldav, u);
+    expect(result.ok).toBe(true);
+  }, 150_000);
+
+  test('no credentials or a wrong password: 401 with a Basic challenge; another user\'s calendars: 403', async () => {
+    const [alice, bob] = [userN(1), userN(2)];
+    const url = homeOf(alice).caldav;
+    const anonymous = await fetch(url, { method: 'PROPFIND', headers: { depth: '0' } });
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('www-authenticate')).toMatch(/^Basic /);
+    expect((await fetch(url, { method: 'PROPFIND', headers: { depth: '0', authorization: basic({ ...alice, password: 'wrong' }) } })).status).toBe(401);
+    const aliceHome = `${url}calendars/${alice.address}/`;
+    expect((await fetch(aliceHome, { method: 'PROPFIND', headers: { depth: '1', authorization: basic(alice) } })).status).toBe(207);
+    const asBob = await fetch(aliceHome, { method: 'PROPFIND', headers: { depth: '1', authorization: basic(bob) } });
+    expect(asBob.status).toBe(403);
+    expect(await asBob.text()).not.toContain(alice.address.split('@')[0] + '@lab.example/work');
+  });
+
+  test('malformed XML is a 400, a body over the bound a 413, and the calendar is untouched', async () => {
+    const u = userN(2);
+    const home = `${homeOf(u).caldav}calendars/${u.address}/`;
+    const auth = { authorization: basic(u) };
+    expect((await fetch(`${home}cal/`, { method: 'MKCALENDAR', headers: auth })).status).toBe(201);
+    const event = 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:k\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20260101T100000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n';
+    expect((await fetch(`${home}cal/k.ics`, { method: 'PUT', headers: auth, body: event })).status).toBe(201);
+    expect((await fetch(`${home}cal/`, { method: 'PROPFIND', headers: { ...auth, depth: '1' }, body: '<d:propfind xmlns:d="DAV:"><d:prop>' })).status).toBe(400);
+    expect((await fetch(`${home}cal/x.ics`, { method: 'PUT', headers: auth, body: 'not a calendar' })).status).toBe(400);
+    expect((await fetch(`${home}cal/big.ics`, { method: 'PUT', headers: auth, body: Buffer.alloc(10 * 1024 * 1024 + 1, 0x41) })).status).toBe(413);
+    const got = await fetch(`${home}cal/k.ics`, { headers: auth });
+    expect([got.status, await got.text()]).toEqual([200, event]);
+  });
+
+  test.skipIf(!hasVdirsyncer)('vdirsyncer syncs a calendar both ways with a local folder: uploads, downloads, an edit and a deletion', async () => {
+    const u = userN(1);
+    const url = homeOf(u).caldav;
+    const calendarUrl = `${url}calendars/${u.address}/personal/`;
+    const auth = { authorization: basic(u) };
+    expect((await fetch(calendarUrl, { method: 'MKCALENDAR', headers: auth })).status).toBe(201);
+    const v = join(dir, 'vdirsyncer');
+    mkdirSync(join(v, 'local'), { recursive: true });
+    const config = join(v, 'config');
+    writeFileSync(
+      config,
+      [`[general]`, `status_path = "${v}/status/"`, `[pair cal]`, `a = "local"`, `b = "post"`, `collections = ["personal"]`, `conflict_resolution = "a wins"`,
+        `[storage local]`, `type = "filesystem"`, `path = "${v}/local/"`, `fileext = ".ics"`,
+        `[storage post]`, `type = "caldav"`, `url = "${url}"`, `username = "${u.address}"`, `password = "${u.password}"`, ''].join('\n'),
+    );
+    const vdirsyncer = (...args: string[]) => {
+      const r = spawnSync('vdirsyncer', ['-c', config, ...args], { input: 'y\n', encoding: 'utf8', timeout: 60_000 });
+      expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+    };
+    const ics = (uid: string, summary: string) =>
+      `BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:${uid}\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20260201T100000Z\r\nDTEND:20260201T110000Z\r\nSUMMARY:${summary}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n`;
+    vdirsyncer('discover');
+    const folder = join(v, 'local', 'personal');
+    writeFileSync(join(folder, 'local-1.ics'), ics('local-1', 'from the folder'));
+    expect((await fetch(`${calendarUrl}remote-1.ics`, { method: 'PUT', headers: auth, body: ics('remote-1', 'from the server') })).status).toBe(201);
+    vdirsyncer('sync');
+    expect((await fetch(`${calendarUrl}local-1.ics`, { headers: auth })).status).toBe(200);
+    const downloaded = readdirSync(folder).find((f) => readFileSync(join(folder, f), 'utf8').includes('UID:remote-1'));
+    expect(downloaded).toBeDefined();
+    writeFileSync(join(folder, 'local-1.ics'), ics('local-1', 'edited in the folder'));
+    rmSync(join(folder, downloaded!));
+    vdirsyncer('sync');
+    expect(await (await fetch(`${calendarUrl}local-1.ics`, { headers: auth })).text()).toContain('SUMMARY:edited in the folder');
+    expect((await fetch(`${calendarUrl}remote-1.ics`, { headers: auth })).status).toBe(404);
+  }, 120_000);
+});
