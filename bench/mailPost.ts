@@ -16,6 +16,7 @@ import { postCommand } from '../lab/paths';
 import type { MailTargetProvider, MailUser } from './mail';
 import { inPool, sleep, type Log } from './mail/target';
 import { isAlive } from '../infra/nats/process';
+import { stopByPidFile } from '../infra/nats/server';
 import { groupsCpuMs, groupsMemory } from './reference/processes';
 
 const run = promisify(execFile);
@@ -52,14 +53,31 @@ export const postMailTarget: MailTargetProvider = async (users) => {
   const domain = users[0]!.address.split('@')[1]!;
   const dir = mkdtempSync(join(tmpdir(), 'post-bench-mail-'));
   let client: LabClient | undefined;
+  let started: LabFile | undefined;
   const stop = async () => {
     await client?.close();
-    await post(['lab', 'down', '--dir', dir]).catch(() => {});
+    const down = await post(['lab', 'down', '--dir', dir]).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    if (down && started) {
+      // `post lab down` itself failed (e.g. the checkout changed under the benchmark): stop what we know of.
+      process.stderr.write(`bench: post lab down failed (${down.message.split('\n')[0]}); stopping the lab's processes directly\n`);
+      let nodes = started.nodes;
+      try {
+        nodes = readLab(join(dir, 'lab.json')).nodes; // a restarted node has a new pid there
+      } catch {
+        /* the lab file as it was at the start, then */
+      }
+      for (const { pid } of nodes) if (pid > 0 && isAlive(pid)) process.kill(pid, 'SIGKILL');
+      await stopByPidFile(started.natsPidFile).catch(() => {});
+    }
     rmSync(dir, { recursive: true, force: true });
   };
   try {
     const labFile = (await post(['lab', 'up', '--nodes', String(BENCH_LAB_NODES), '--orgs', domain, '--dir', dir, '--no-dashboard', '--submission-rate', BENCH_SUBMISSION_RATE])).trim();
     const lab = readLab(labFile);
+    started = lab;
     const [node, spare] = [lab.nodes[0]!, lab.nodes[1]!];
     client = await LabClient.connect(lab);
     const { failed } = await addUsers(client, lab, node, users, () => {});
