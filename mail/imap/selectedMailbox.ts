@@ -102,15 +102,20 @@ export class SelectedMailbox {
 
   /** Whether `flags` hold a keyword the client was not told about yet (learnKeywords then announces it). */
   keywordsNew(flags: readonly string[]): boolean {
-    for (const flag of flags) if (!flag.startsWith('\\') && isShowableFlag(flag) && !this.keywords.has(flag.toLowerCase())) return true;
+    for (const flag of flags) if (this.unknownKeyword(flag)) return true; // no closure: called per message
     return false;
+  }
+
+  /** A keyword (not a system flag, not NIL) the client was not told about yet. */
+  private unknownKeyword(flag: string): boolean {
+    return !flag.startsWith('\\') && isShowableFlag(flag) && !this.keywords.has(flag.toLowerCase());
   }
 
   /** Adds the keywords among `flags` not known yet; returns whether there were any. */
   learnKeywords(flags: readonly string[]): boolean {
     let learned = false;
     for (const flag of flags) {
-      if (flag.startsWith('\\') || !isShowableFlag(flag) || this.keywords.has(flag.toLowerCase())) continue;
+      if (!this.unknownKeyword(flag)) continue;
       this.keywords.set(flag.toLowerCase(), flag);
       learned = true;
     }

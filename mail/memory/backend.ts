@@ -174,6 +174,14 @@ function folderOf(user: MemoryUser, name: string): MemoryFolder {
   return folder;
 }
 
+/** The messages of `uids` that exist in `folder`, each once, ascending (what COPY and MOVE act on). */
+function existing(folder: MemoryFolder, uids: readonly number[]) {
+  return [...new Set(uids)]
+    .sort((a, b) => a - b)
+    .map((uid) => folder.messages.get(uid))
+    .filter((m) => m !== undefined);
+}
+
 function checkQuota(user: MemoryUser, addedBytes: number): void {
   const quota = user.options.quotaBytes;
   if (quota !== undefined && user.usedBytes() + addedBytes > quota) {
@@ -367,10 +375,7 @@ class MemoryUserSession implements MailUserSession {
     this.ready();
     const source = folderOf(this.user, name);
     const target = folderOf(this.user, destination);
-    const messages = [...new Set(uids)]
-      .sort((a, b) => a - b)
-      .map((uid) => source.messages.get(uid))
-      .filter((m) => m !== undefined);
+    const messages = existing(source, uids);
     checkQuota(this.user, messages.reduce((sum, m) => sum + m.sizeOctets, 0));
     const mapping = messages.map((m) => ({ source: m.uid, target: target.add(m.ref, m.sizeOctets, m.flags, m.internalDateMs).uid }));
     return { uidValidity: target.uidValidity, mapping };
@@ -381,10 +386,7 @@ class MemoryUserSession implements MailUserSession {
     const source = folderOf(this.user, name);
     const target = folderOf(this.user, destination);
     // RFC 6851 allows a move into the same folder: new UIDs, the old ones expunged.
-    const messages = [...new Set(uids)]
-      .sort((a, b) => a - b)
-      .map((uid) => source.messages.get(uid))
-      .filter((m) => m !== undefined);
+    const messages = existing(source, uids);
     const mapping = messages.map((m) => ({ source: m.uid, target: target.add(m.ref, m.sizeOctets, m.flags, m.internalDateMs).uid }));
     source.remove(messages.map((m) => m.uid));
     return { uidValidity: target.uidValidity, mapping };

@@ -1,6 +1,7 @@
 // Run the real `post` command as a user would, from tests.
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { isAlive } from '../../../infra/nats/process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -37,19 +38,11 @@ const LOG_TAIL_LINES = 40;
  */
 export function labTrouble(lab: { nodes: { id: string; pid: number; log: string }[] } | undefined): string {
   if (!lab) return 'no lab';
-  const alive = (pid: number) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
   return lab.nodes
     .map((n) => {
       const lines = existsSync(n.log) ? readFileSync(n.log, 'utf8').trimEnd().split('\n') : [];
       const loud = lines.filter((l) => /"level":"(warn|error|fatal)"/.test(l)).slice(-LOG_TAIL_LINES);
-      return [`node ${n.id.slice(0, 8)} pid ${n.pid} ${alive(n.pid) ? 'alive' : 'GONE'} (${n.log})`, ...loud, '  ...', ...lines.slice(-LOG_TAIL_LINES)].join('\n  ');
+      return [`node ${n.id.slice(0, 8)} pid ${n.pid} ${isAlive(n.pid) ? 'alive' : 'GONE'} (${n.log})`, ...loud, '  ...', ...lines.slice(-LOG_TAIL_LINES)].join('\n  ');
     })
     .join('\n');
 }
