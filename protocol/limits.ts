@@ -544,3 +544,42 @@ export const CALDAV_XML_BYTES_MAX = 1024 * 1024;
 export const CALDAV_MULTIGET_HREFS_MAX = 5_000;
 /** Occurrences of one recurring event examined for a time-range match: an endless rule stops here. */
 export const CALDAV_RECURRENCE_EXPANSION_MAX = 10_000;
+
+// ---- instant messaging (issue 17: XMPP client-to-server over POST) --------------------------------------
+/** Default XMPP client port of a node started by hand (RFC 6120's 5222 is often taken by a system Prosody). */
+export const XMPP_DEFAULT_PORT = 5222;
+/** One stanza's bytes on the wire: Prosody's c2s default (256 KiB); a chat message is far below. */
+export const XMPP_STANZA_BYTES_MAX = 256 * 1024;
+/** Nesting of elements inside one stanza: MAM results and forwarded carbons need about 6. */
+export const XMPP_ELEMENT_DEPTH_MAX = 32;
+/** Attributes on one element: real stanzas carry fewer than ten. */
+export const XMPP_ATTRIBUTES_MAX = 64;
+/** Bytes of a stream header (`<stream:stream ...>`) before its `>`: a few hundred in practice. */
+export const XMPP_STREAM_HEADER_BYTES_MAX = 4096;
+/** Characters of a chat message body stored as a POST message (the rest of the stanza limit is markup). */
+export const XMPP_BODY_CHARS_MAX = 64 * 1024;
+/** Open client connections per node: each holds a socket and a parser. */
+export const XMPP_CONNECTIONS_MAX = 10_000;
+/** Resources (sessions) one account may bind at once, across its connections to a node. */
+export const XMPP_RESOURCES_PER_USER_MAX = 16;
+/** Time from connect to a bound resource: a client that does not log in in time is disconnected. */
+export const XMPP_LOGIN_TIMEOUT_MS = 60_000;
+/** Stanzas a connection may send per second, sustained: a person types far slower, a client syncing bursts. */
+export const XMPP_STANZAS_PER_SECOND = 50;
+/** Burst allowance on top of the rate (token bucket size): a client's start (roster, disco, MAM) fits. */
+export const XMPP_STANZAS_BURST = 200;
+/** Outgoing bytes queued to a slow client before its connection is closed (a reader that stopped reading). */
+export const XMPP_SEND_QUEUE_BYTES_MAX = 4 * 1024 * 1024;
+/** Items in a user's roster log: a large address book fits. */
+export const XMPP_ROSTER_ITEMS_MAX = 5_000;
+/** Groups one roster item may be in, and characters of a name or group. */
+export const XMPP_ROSTER_GROUPS_MAX = 32;
+export const XMPP_ROSTER_TEXT_CHARS_MAX = 256;
+/** Messages in one MAM page (XEP-0313 with XEP-0059): clients ask for 20 to 100. */
+export const XMPP_MAM_PAGE_MAX = 250;
+/** PBKDF2 iterations of the SCRAM credentials a node derives (RFC 7677 asks for at least 4096). */
+export const XMPP_SCRAM_ITERATIONS = 4096;
+/** SCRAM exchanges a client may start per connection before it is asked to go away. */
+export const XMPP_SASL_ATTEMPTS_MAX = 5;
+/** Stream-management (XEP-0198) unacknowledged stanzas kept per session before the stream is closed. */
+export const XMPP_SM_UNACKED_MAX = 1_000;

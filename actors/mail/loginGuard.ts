@@ -14,7 +14,7 @@ import { SubmissionError } from '../../mail/submission';
 import type { Metrics } from '../metrics';
 
 /** CalDAV's HTTP Basic logins share the guard (issue 16): a guesser gains nothing by switching to the calendar port. */
-export type LoginProtocol = 'imap' | 'smtp' | 'caldav';
+export type LoginProtocol = 'imap' | 'smtp' | 'caldav' | 'xmpp';
 
 export interface LoginGuardDeps {
   readonly throttle: LoginThrottle;

@@ -1,0 +1,76 @@
+// What the XMPP core (xmpp/session.ts) needs from the node, as ports: logging in, one account's
+// roster and conversations (POST's `messages` log and notifications, the same store `post message`
+// uses), and the node's live routing between sessions (actors/xmpp/). The core holds no I/O itself.
+import type { ScramCredentials, ScramHash } from '../crypto/scram';
+import type { RosterItem } from '../storage/xmpp/rosterModel';
+import type { SaslFailure } from './sasl';
+import type { XmlElement } from './xml';
+
+/** One record of the user's conversation store, its text read. */
+export interface ChatRecord {
+  /** The record's key in the `messages` log: the XMPP stanza-id and MAM id. */
+  readonly key: string;
+  readonly direction: 'in' | 'out';
+  readonly from: string;
+  readonly to: readonly string[];
+  readonly text: string;
+  readonly sentAtMs: number;
+}
+
+export type LoginResult = { readonly ok: true; readonly account: XmppAccount } | { readonly ok: false; readonly failure: SaslFailure; readonly text: string };
+
+export interface XmppLogin {
+  /** Check a password through the node's login path and throttle (the IMAP one). */
+  plain(username: string, password: string): Promise<LoginResult>;
+  /** The SCRAM keys this node holds for the user (derived when it last verified their password), if any. */
+  scramCredentials(username: string, hash: ScramHash): ScramCredentials | undefined;
+  /** Finish a SCRAM login: `proofValid` runs behind the throttle (a wrong proof is a failed guess). */
+  scram(username: string, proofValid: () => boolean): Promise<LoginResult>;
+}
+
+export interface XmppAccount {
+  /** The user's POST address: the bare JID. */
+  readonly address: string;
+  roster(): Promise<RosterItem[]>;
+  setRosterItem(item: RosterItem): Promise<'ok' | 'full'>;
+  removeRosterItem(jid: string): Promise<boolean>;
+  /** Send a chat message through POST (stored once, the recipient notified); `key` is the record's key in the sender's log. */
+  sendChat(to: string, text: string, key: string): Promise<{ readonly sentAtMs: number }>;
+  /** The conversation store, oldest first (MAM). */
+  history(): Promise<ChatRecord[]>;
+}
+
+/** A bound session as the node's router sees it. */
+export interface RoutedSession {
+  readonly address: string;
+  readonly resource: string;
+  readonly available: boolean;
+  readonly carbons: boolean;
+  /** Write a stanza to this session's client (already addressed). */
+  push(stanza: XmlElement): void;
+}
+
+export interface XmppHub {
+  /** Bind `resource` for the session's account: 'conflict' when another session holds it, 'too-many' beyond the per-user bound. */
+  bind(session: RoutedSession, account: XmppAccount): 'ok' | 'conflict' | 'too-many';
+  unbind(session: RoutedSession): void;
+  /** The session sent its initial presence: give it the messages no client has seen yet, then live ones. */
+  becameAvailable(session: RoutedSession): void;
+  /** A message record this session just sent (by key): its own sessions get a carbon from the session itself, not from the log. */
+  sending(address: string, key: string): void;
+  /** Presence of a session to broadcast to the account's other sessions and to contacts on this node. */
+  presence(session: RoutedSession, stanza: XmlElement): void;
+  /** A stanza without stored content (chat state, receipt) for `to`: delivered to its sessions on this node; false when none. */
+  signal(fromFull: string, to: string, stanza: XmlElement): boolean;
+  /** Every bound session of `address` on this node. */
+  sessionsOf(address: string): readonly RoutedSession[];
+}
+
+export interface XmppServerInfo {
+  /** The organisation's domain: users log in as local@domain. */
+  readonly domain: string;
+  readonly tlsAvailable: boolean;
+  /** Fresh ids (stream ids, nonces, resources, message keys): from the node's random source. */
+  newId(): string;
+  now(): number;
+}
