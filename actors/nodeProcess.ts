@@ -21,6 +21,7 @@ import type { FromPolicy } from '../mail/smtp/senderAlignment';
 import type { SenderRateLimits } from '../mail/smtp/senderRate';
 import { NODE_STOP_GRACE_MS, OVERLAY_TIMINGS, type StorageTimings } from '../protocol/limits';
 import { CalDavHttp } from './calendar/calDavHttp';
+import { startXmppServer, type XmppServer } from './xmpp/xmppServer';
 import { actorTree, InspectionPublisher } from './inspection';
 import { createNode, type PostNode } from './node';
 
@@ -34,6 +35,8 @@ export interface NodeProcessOptions {
   readonly httpPort?: number;
   readonly imapPort?: number;
   readonly smtpPort?: number;
+  /** The XMPP client port (issue 17); no XMPP listener without it. */
+  readonly xmppPort?: number;
   readonly gateway?: boolean;
   /** The inbound MX port (Internet mail for local users), on an organisation's gateway node. */
   readonly mxPort?: number;
@@ -140,7 +143,9 @@ export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode
     { state: () => ({ ...node.status(), actorTree: actorTree(node) }), metrics: () => node.metrics.render(), applications: [caldav] },
     { port: opts.httpPort ?? 8025 },
   );
-  log.info('node.started', { nodeId: node.id, org: files.trust.org, nats: opts.natsUrls, http: http.port });
+  // XMPP (issue 17): the node's login path and guard, each user's conversation store and roster logs.
+  const xmpp = opts.xmppPort === undefined ? undefined : await startNodeXmpp(node, opts.xmppPort, files.trust.org, log);
+  log.info('node.started', { nodeId: node.id, org: files.trust.org, nats: opts.natsUrls, http: http.port, ...(xmpp ? { xmpp: xmpp.port } : {}) });
   let was = '';
   node.router.stateChanges$.subscribe((s) => {
     if (s === 'ready' && was !== 'ready') log.info('node.ready', { nodeId: node.id });
@@ -157,6 +162,7 @@ export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode
     try {
       await http.close();
       caldav.close();
+      await xmpp?.close();
       await inspection.stop();
       await node.stop();
       await globalTransport?.close();
@@ -172,6 +178,29 @@ export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode
     if (s === 'failed') void stop(3, `router failed: ${node.router.status().failure?.reason ?? 'unknown'}`);
   });
   return node;
+}
+
+/** The XMPP listener on the loopback address (as IMAP's), with the node's login path and its users' application contexts. */
+function startNodeXmpp(node: PostNode, port: number, domain: string, log: Log): Promise<XmppServer> {
+  return startXmppServer({
+    port,
+    domain,
+    loginGuard: () => node.mail.loginGuard,
+    login: (username, password) => node.mailbox.logins.login(username, password),
+    // A user hosted elsewhere is delivered for here while logged in (as IMAP does: DESIGN 5).
+    imAppFor: (record) => {
+      const address = record.user.address;
+      const hosted = node.users.users.get(address);
+      if (hosted) return hosted;
+      node.users.visit(record.user);
+      return node.users.visitor(address) ?? node.users.appFor(record.user);
+    },
+    lookup: (address) => node.users.directory.lookup(address),
+    clock: wallClock,
+    random: new CryptoRandom(),
+    log: log.child({ actor: 'xmpp' }),
+    metrics: node.metrics,
+  });
 }
 
 function required<T>(value: T | undefined, why: string): T {

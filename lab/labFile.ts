@@ -20,6 +20,8 @@ export interface LabNode {
   imap: Endpoint;
   smtp: Endpoint;
   http: Endpoint;
+  /** The node's XMPP client port (issue 17); absent in labs started before it existed (then no listener). */
+  xmpp?: Endpoint;
   /** The node's CalDAV base URL (issue 16): served on its HTTP port under /dav/; kept in step with `http`. */
   caldav?: string;
   readonly gateway?: boolean;

@@ -25,6 +25,7 @@ export function startNodeProcess(node: Omit<LabNode, 'pid'>, nats: readonly stri
     String(node.imap.port),
     '--smtp',
     String(node.smtp.port),
+    ...(node.xmpp ? ['--xmpp', String(node.xmpp.port)] : []),
     ...(node.gateway ? ['--gateway'] : []),
     ...(node.mx ? ['--mx', String(node.mx.port)] : []),
     ...(node.gatewayUser ? ['--gateway-user', node.gatewayUser] : []),
@@ -69,16 +70,17 @@ function logTail(path: string, lines = 15): string {
   return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
 }
 
-/** Fresh free ports on the node's host for its IMAP, SMTP, HTTP (and MX) listeners, found just before it starts. */
 /** Where a CalDAV client finds the node's calendars (DESIGN 10: lab.json's `caldav`). */
 export const caldavUrlOf = (http: { host: string; port: number }): string => `http://${http.host}:${http.port}/dav/`;
 
+/** Fresh free ports on the node's host for its IMAP, SMTP, HTTP, XMPP (and MX) listeners, found just before it starts. */
 export async function assignFreePorts(node: LabNode): Promise<void> {
-  const [imap, smtp, http, mx] = await freePorts(node.mx ? 4 : 3, node.imap.host);
+  const [imap, smtp, http, xmpp, mx] = await freePorts(node.mx ? 5 : 4, node.imap.host);
   node.imap = { ...node.imap, port: imap! };
   node.smtp = { ...node.smtp, port: smtp! };
   node.http = { ...node.http, port: http! };
   node.caldav = caldavUrlOf(node.http);
+  if (node.xmpp) node.xmpp = { ...node.xmpp, port: xmpp! };
   if (node.mx) node.mx = { ...node.mx, port: mx! };
 }
 

@@ -92,6 +92,6 @@ async function archive(iq: XmlElement, query: XmlElement, ctx: IqContext): Promi
   if (!parsed.ok) return ctx.session.push(stanzaError(iq, 'bad-request', parsed.text));
   const page = mamPage(await ctx.account.history(), parsed.query, ctx.account.address);
   if (page.unknownId) return ctx.session.push(stanzaError(iq, 'item-not-found', 'no archived message has that id'));
-  for (const r of page.records) ctx.session.push(mamResult(r, parsed.query, ctx.account.address, ctx.session.fullJid));
+  for (const r of await ctx.account.withText(page.records)) ctx.session.push(mamResult(r, parsed.query, ctx.account.address, ctx.session.fullJid));
   ctx.session.push(iqResult(iq, mamFin(page)));
 }

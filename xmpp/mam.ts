@@ -2,7 +2,7 @@
 // query's filters (with, start, end from its data form), paging (XEP-0059: max, after, before), and
 // the result messages and <fin/>. Ids are the records' keys in the `messages` log.
 import { XMPP_MAM_PAGE_MAX } from '../protocol/limits';
-import type { ChatRecord } from './ports';
+import type { ChatMeta, ChatRecord } from './ports';
 import { isoTime, NS } from './stanzas';
 import { NS_CLIENT } from './streamParser';
 import { el, type XmlElement } from './xml';
@@ -49,17 +49,17 @@ export function parseMamQuery(query: XmlElement): MamParse {
   return { ok: true, query: q };
 }
 
-export interface MamPage {
-  readonly records: readonly ChatRecord[];
+export interface MamPage<R extends ChatMeta = ChatMeta> {
+  readonly records: readonly R[];
   readonly complete: boolean;
   readonly count: number;
   /** An `after`/`before` id that names no record: item-not-found. */
   readonly unknownId?: boolean;
 }
 
-const peerOf = (r: ChatRecord, bare: string): string[] => (r.direction === 'in' ? [r.from.toLowerCase()] : r.to.map((t) => t.toLowerCase()).filter((t) => t !== bare));
+const peerOf = (r: ChatMeta, bare: string): string[] => (r.direction === 'in' ? [r.from.toLowerCase()] : r.to.map((t) => t.toLowerCase()).filter((t) => t !== bare));
 
-export function mamPage(records: readonly ChatRecord[], q: MamQuery, bare: string): MamPage {
+export function mamPage<R extends ChatMeta>(records: readonly R[], q: MamQuery, bare: string): MamPage<R> {
   const matching = records.filter(
     (r) => (q.with === undefined || peerOf(r, bare).includes(q.with.split('/')[0]!)) && (q.startMs === undefined || r.sentAtMs >= q.startMs) && (q.endMs === undefined || r.sentAtMs <= q.endMs),
   );

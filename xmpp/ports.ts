@@ -6,15 +6,19 @@ import type { RosterItem } from '../storage/xmpp/rosterModel';
 import type { SaslFailure } from './sasl';
 import type { XmlElement } from './xml';
 
-/** One record of the user's conversation store, its text read. */
-export interface ChatRecord {
+/** One record of the user's conversation store, its text not read yet. */
+export interface ChatMeta {
   /** The record's key in the `messages` log: the XMPP stanza-id and MAM id. */
   readonly key: string;
   readonly direction: 'in' | 'out';
   readonly from: string;
   readonly to: readonly string[];
-  readonly text: string;
   readonly sentAtMs: number;
+}
+
+/** A record with its text (read from the ring). */
+export interface ChatRecord extends ChatMeta {
+  readonly text: string;
 }
 
 export type LoginResult = { readonly ok: true; readonly account: XmppAccount } | { readonly ok: false; readonly failure: SaslFailure; readonly text: string };
@@ -36,8 +40,9 @@ export interface XmppAccount {
   removeRosterItem(jid: string): Promise<boolean>;
   /** Send a chat message through POST (stored once, the recipient notified); `key` is the record's key in the sender's log. */
   sendChat(to: string, text: string, key: string): Promise<{ readonly sentAtMs: number }>;
-  /** The conversation store, oldest first (MAM). */
-  history(): Promise<ChatRecord[]>;
+  /** The conversation store, oldest first, without the texts (MAM pages it, then reads only the page's). */
+  history(): Promise<ChatMeta[]>;
+  withText(records: readonly ChatMeta[]): Promise<ChatRecord[]>;
 }
 
 /** A bound session as the node's router sees it. */

@@ -64,6 +64,10 @@ export class XmppSession implements RoutedSession {
     return `${this.address}/${this.resource}`;
   }
 
+  get isBound(): boolean {
+    return this.bound;
+  }
+
   get isClosed(): boolean {
     return this.stage === 'closed';
   }

@@ -179,14 +179,15 @@ export class UserApp {
     if (r?.change.type === 'full') throw new PostError(ErrorCodes.QUOTA_EXCEEDED, `${this.address}'s sent-mail log is full (${MESSAGES_LOG_ITEMS_MAX} records): the content of ${key} will not be refreshed for its recipients`);
   }
 
-  private messages(): Promise<MessagesLog> {
+  /** The user's conversation store (the `messages` log): `post message` and XMPP (issue 17) read and follow it. */
+  messages(): Promise<MessagesLog> {
     this.messagesLog ??= this.openLog(MESSAGES_LOG_NAME, messagesModel);
     this.messagesLog.catch(() => (this.messagesLog = undefined));
     return this.messagesLog;
   }
 
   /** Send a short message: the text is stored once, each recipient is notified, the sender keeps a copy. */
-  async sendMessage(to: readonly string[], text: string): Promise<{ ref: string; notified: string[]; failed: { to: string; error: string }[] }> {
+  async sendMessage(to: readonly string[], text: string, opts: { key?: string } = {}): Promise<{ ref: string; key: string; notified: string[]; failed: { to: string; error: string }[] }> {
     const ref = await this.store(Buffer.from(text, 'utf8'));
     const sentAtMs = Math.floor(this.deps.clock.now());
     const body = canonicalBytes(messageBodyCodec.encode({ ref, from: this.address, to: [...to], sentAtMs }));
@@ -200,9 +201,10 @@ export class UserApp {
         failed.push({ to: recipient, error: `${(e as PostError).code ?? 'ERROR'}: ${(e as Error).message}` });
       }
     }
-    const key = `s:${Buffer.from(this.deps.random.bytes(12)).toString('hex')}`;
+    // The caller may name the record (an XMPP session, to know its own message when the log reports it).
+    const key = opts.key ?? `s:${Buffer.from(this.deps.random.bytes(12)).toString('hex')}`;
     await (await this.messages()).append([{ type: 'add', record: { key, direction: 'out', from: this.address, to: [...to], ref, sentAtMs, recordedAtMs: sentAtMs } }]);
-    return { ref, notified, failed };
+    return { ref, key, notified, failed };
   }
 
   /** Every recorded message with its text, oldest first. */

@@ -124,6 +124,7 @@ async function labUp(argv: string[]): Promise<void> {
       imap: { host, port: unassigned },
       smtp: { host, port: unassigned },
       http: { host, port: unassigned },
+      xmpp: { host, port: unassigned },
       ...(first ? { mx: { host, port: unassigned }, gatewayUser: `postmaster@${org.domain}` } : {}),
       ...(gateway ? { gateway: true } : {}),
       ...(submissionRate !== undefined ? { submissionRate } : {}),

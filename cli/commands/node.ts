@@ -22,6 +22,7 @@ import {
   type StorageTimings,
   SUBMISSION_BURST_MESSAGES,
   SUBMISSION_MESSAGES_PER_MINUTE,
+  XMPP_DEFAULT_PORT,
 } from '../../protocol/limits';
 import { defineCommand, CommandError, helpText, intOption, parse, printJson, required, subcommandHelp } from '../args';
 
@@ -40,7 +41,7 @@ const initSpec = defineCommand({
 });
 
 const startSpec = defineCommand({
-  usage: 'post node start --data DIR --nats URL[,URL...] [--nats-creds FILE] [--nats-ca FILE] [--nats-global-creds FILE] [--imap PORT] [--smtp PORT] [--http PORT] [--gateway] [--mx PORT --gateway-user ADDRESS] [--smarthost HOST:PORT] [--from-mismatch refuse|add-sender] [--submission-rate PER_MINUTE[/BURST]] [--gc-lease SECONDS --gc-interval SECONDS] [--log-level LEVEL] [--inspect [URL]]',
+  usage: 'post node start --data DIR --nats URL[,URL...] [--nats-creds FILE] [--nats-ca FILE] [--nats-global-creds FILE] [--imap PORT] [--smtp PORT] [--http PORT] [--xmpp PORT] [--gateway] [--mx PORT --gateway-user ADDRESS] [--smarthost HOST:PORT] [--from-mismatch refuse|add-sender] [--submission-rate PER_MINUTE[/BURST]] [--gc-lease SECONDS --gc-interval SECONDS] [--log-level LEVEL] [--inspect [URL]]',
   summary: 'Run a node: join its organisation\'s ring over NATS and serve until SIGTERM.',
   options: {
     data: { type: 'string', description: 'the node\'s data folder (from `post node init`)' },
@@ -49,6 +50,7 @@ const startSpec = defineCommand({
     'nats-global-creds': { type: 'string', description: 'a gateway\'s credentials in the global ring (default DATA/nats/global.nk)' },
     'nats-ca': { type: 'string', description: 'the CA that signed the NATS servers\' certificates (default DATA/nats/ca.pem); with it, only tls:// URLs' },
     imap: { type: 'string', description: 'IMAP port (default 1143)' },
+    xmpp: { type: 'string', description: 'XMPP client port (RFC 6120; off unless given: 5222 is the usual one)' },
     smtp: { type: 'string', description: 'SMTP submission port (default 2525)' },
     http: { type: 'string', description: 'HTTP port for /state and /metrics (default 8025)' },
     gateway: { type: 'boolean', description: 'also act as a gateway node' },
@@ -169,6 +171,7 @@ export async function nodeCommand(argv: string[]): Promise<void> {
       httpPort: intOption(values.http, 'http', 8025, { min: 0, max: 65535 }),
       imapPort: intOption(values.imap, 'imap', 1143, { min: 0, max: 65535 }),
       smtpPort: intOption(values.smtp, 'smtp', 2525, { min: 0, max: 65535 }),
+      ...(values.xmpp === undefined ? {} : { xmppPort: intOption(values.xmpp, 'xmpp', XMPP_DEFAULT_PORT, { min: 0, max: 65535 }) }),
       gateway: values.gateway === true,
       mxPort: values.mx === undefined ? undefined : intOption(values.mx, 'mx', 2526, { min: 0, max: 65535 }),
       gatewayUser: values['gateway-user'],

@@ -1,7 +1,7 @@
 // In-memory ports for the XMPP core's tests: a login with one password per user, accounts whose
 // conversation store is a list, a hub routing between the sessions of one process.
 import { deriveScramCredentials, type ScramCredentials, type ScramHash } from '../../../crypto/scram';
-import type { ChatRecord, LoginResult, RoutedSession, XmppAccount, XmppHub, XmppLogin, XmppServerInfo } from '../../../xmpp/ports';
+import type { ChatMeta, ChatRecord, LoginResult, RoutedSession, XmppAccount, XmppHub, XmppLogin, XmppServerInfo } from '../../../xmpp/ports';
 import { XmppSession } from '../../../xmpp/session';
 import { StreamParser, type StreamEvent } from '../../../xmpp/streamParser';
 import type { XmlElement } from '../../../xmpp/xml';
@@ -35,6 +35,9 @@ export class FakeAccount implements XmppAccount {
   }
   async history() {
     return [...this.records];
+  }
+  async withText(records: readonly ChatMeta[]) {
+    return records as ChatRecord[];
   }
 }
 
