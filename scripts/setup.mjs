@@ -78,7 +78,8 @@ try {
   say('python3 is missing: the Python client tests will fail; install python3');
 }
 /** Python libraries the client tests drive the lab with: [module, Debian package]. Optional: their tests skip with a reason. */
-const pythonModules = [['caldav', 'python3-caldav']];
+// slixmpp: the XMPP client of issue 17's lab test.
+const pythonModules = [['caldav', 'python3-caldav'], ['slixmpp', 'python3-slixmpp']];
 /** Debian's python3 (its packages), not a python3 of pyenv or a virtualenv earlier on the PATH. */
 const debianPython = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 const hasModule = (mod) => spawnSync(debianPython, ['-c', `import ${mod}`], { stdio: 'ignore' }).status === 0;

@@ -1,0 +1,154 @@
+#!/usr/bin/python3
+# Real XMPP clients (Python's slixmpp, Debian's python3-slixmpp) against POST nodes, for the lab tests
+# of issue 17. Usage: xmpp_client.py SCENARIO CONFIG_JSON; prints one JSON document on stdout.
+#   CONFIG_JSON: {"a": {"jid", "password", "host", "port"}, "b": {...}, "text": "..."}
+# Scenarios:
+#   converse  a and b online (each on its own node): a -> b, then b -> a
+#   send      a sends config.texts to b and logs out (b offline)
+#   receive   b logs in, sends its initial presence and collects config.expect messages (offline delivery)
+#   carbons   two resources of a with carbons on: a/one -> b is carbon-copied to a/two; b -> a reaches both
+#   mam       a pages its archive of the conversation with b, config.page messages at a time
+import asyncio
+import json
+import logging
+import sys
+
+import slixmpp
+
+TIMEOUT_S = 30
+
+
+class Client(slixmpp.ClientXMPP):
+    def __init__(self, account, resource):
+        super().__init__(f"{account['jid']}/{resource}", account['password'],
+                         plugin_config={'feature_mechanisms': {'unencrypted_plain': True}})
+        self.account = account
+        for plugin in ('xep_0030', 'xep_0199', 'xep_0280', 'xep_0313', 'xep_0059', 'xep_0203', 'xep_0085'):
+            self.register_plugin(plugin)
+        self.received = []
+        self.carbons_sent = []
+        self.carbons_received = []
+        self.started = asyncio.get_event_loop().create_future()
+        self.arrived = asyncio.Event()
+        self.add_event_handler('session_start', self.on_start)
+        self.add_event_handler('failed_all_auth', lambda _: self.fail('authentication failed'))
+        self.add_event_handler('message', self.on_message)
+        self.add_event_handler('carbon_sent', lambda m: self.carbons_sent.append(m['carbon_sent']['body']))
+        self.add_event_handler('carbon_received', lambda m: self.carbons_received.append(m['carbon_received']['body']))
+
+    def fail(self, why):
+        if not self.started.done():
+            self.started.set_exception(RuntimeError(why))
+
+    async def on_start(self, _):
+        await self.get_roster()
+        self.send_presence()
+        if not self.started.done():
+            self.started.set_result(True)
+
+    def on_message(self, msg):
+        if msg['type'] in ('chat', 'normal') and msg['body']:
+            self.received.append({'from': str(msg['from'].bare), 'body': msg['body'], 'delayed': bool(msg.xml.find('{urn:xmpp:delay}delay') is not None)})
+            self.arrived.set()
+
+    async def online(self):
+        self.connect(address=(self.account['host'], self.account['port']), force_starttls=False, disable_starttls=True)
+        await asyncio.wait_for(self.started, TIMEOUT_S)
+        return self
+
+    async def wait_for(self, count):
+        async def loop():
+            while len(self.received) < count:
+                self.arrived.clear()
+                await self.arrived.wait()
+        await asyncio.wait_for(loop(), TIMEOUT_S)
+
+    def chat(self, to, text):
+        self.send_message(mto=to, mbody=text, mtype='chat')
+
+    async def offline(self):
+        self.disconnect()
+        await asyncio.sleep(0.2)
+
+
+async def converse(cfg):
+    a = await Client(cfg['a'], 'laptop').online()
+    b = await Client(cfg['b'], 'phone').online()
+    a.chat(cfg['b']['jid'], 'hello b, from a')
+    await b.wait_for(1)
+    b.chat(cfg['a']['jid'], 'hello a, from b')
+    await a.wait_for(1)
+    await a.offline()
+    await b.offline()
+    return {'a_received': a.received, 'b_received': b.received}
+
+
+async def send(cfg):
+    a = await Client(cfg['a'], 'laptop').online()
+    for text in cfg['texts']:
+        a.chat(cfg['b']['jid'], text)
+    # A ping's answer comes after the messages were handled (the server handles stanzas in order).
+    await a['xep_0199'].ping(jid=cfg['a']['jid'].split('@')[1], timeout=TIMEOUT_S)
+    await a.offline()
+    return {'sent': cfg['texts']}
+
+
+async def receive(cfg):
+    b = await Client(cfg['b'], 'phone').online()
+    await b.wait_for(cfg['expect'])
+    await b.offline()
+    return {'b_received': b.received}
+
+
+async def carbons(cfg):
+    one = await Client(cfg['a'], 'one').online()
+    two = await Client(cfg['a'], 'two').online()
+    for c in (one, two):
+        await c['xep_0280'].enable()
+    b = await Client(cfg['b'], 'phone').online()
+    one.chat(cfg['b']['jid'], 'sent from one')
+    await b.wait_for(1)
+
+    async def carbon():
+        while not two.carbons_sent:
+            await asyncio.sleep(0.05)
+    await asyncio.wait_for(carbon(), TIMEOUT_S)
+    b.chat(cfg['a']['jid'], 'to both resources')
+    await one.wait_for(1)
+    await two.wait_for(1)
+    for c in (one, two, b):
+        await c.offline()
+    return {'two_carbons_sent': two.carbons_sent, 'one_received': one.received, 'two_received': two.received, 'b_received': b.received}
+
+
+async def mam(cfg):
+    a = await Client(cfg['a'], 'archive').online()
+    pages = []
+    after = None
+    while len(pages) < 20:
+        rsm = {'max': cfg['page']}
+        if after:
+            rsm['after'] = after
+        iq = await a['xep_0313'].retrieve(with_jid=slixmpp.JID(cfg['b']['jid']), rsm=rsm, timeout=TIMEOUT_S)
+        results = iq['mam']['results']
+        pages.append([r['mam_result']['forwarded']['stanza']['body'] for r in results])
+        fin = iq['mam_fin']
+        after = fin['rsm']['last']
+        # slixmpp 1.8 does not read <fin complete='true'/>: look at the attribute itself.
+        if fin.xml.get('complete') == 'true' or not results:
+            break
+    await a.offline()
+    return {'pages': pages}
+
+
+SCENARIOS = {'converse': converse, 'send': send, 'receive': receive, 'carbons': carbons, 'mam': mam}
+
+if __name__ == '__main__':
+    logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
+    scenario, cfg = sys.argv[1], json.loads(sys.argv[2])
+    try:
+        result = asyncio.get_event_loop().run_until_complete(SCENARIOS[scenario](cfg))
+        print(json.dumps({'ok': True, **result}))
+    except Exception as e:  # the test prints it with the lab's logs
+        print(json.dumps({'ok': False, 'error': f'{type(e).__name__}: {e}'}))
+        sys.exit(1)
