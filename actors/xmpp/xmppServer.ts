@@ -13,7 +13,7 @@ import type { Duplex } from 'node:stream';
 import type { Clock, Log, Random } from '../../infra/ports';
 import { NODE_STOP_GRACE_MS, XMPP_CONNECTIONS_MAX, XMPP_LOGIN_TIMEOUT_MS, XMPP_SEND_QUEUE_BYTES_MAX } from '../../protocol/limits';
 import type { LoginRecord } from '../../storage/users/login';
-import { XmppSession } from '../../xmpp/session';
+import { type XmppConnection, XmppSession } from '../../xmpp/session';
 import { STREAM_CLOSE, streamError, streamHeader } from '../../xmpp/stanzas';
 import type { LoginGuard } from '../mail/loginGuard';
 import type { Metrics } from '../metrics';
@@ -50,86 +50,37 @@ export interface XmppServer {
   close(): Promise<void>;
 }
 
+interface ServerContext {
+  readonly options: XmppServerOptions;
+  readonly log: Log;
+  readonly hub: NodeXmppHub;
+  readonly scram: ScramKeys;
+  readonly connections: Map<net.Socket, XmppSession>;
+  readonly secureContext: tls.SecureContext | undefined;
+  readonly newId: () => string;
+}
+
 export async function startXmppServer(options: XmppServerOptions): Promise<XmppServer> {
   const log = options.log.child({ component: 'xmpp' });
-  const secureContext = options.tls ? tls.createSecureContext({ key: options.tls.key, cert: options.tls.cert }) : undefined;
-  const hub = new NodeXmppHub(log);
-  const scram = new ScramKeys({ clock: options.clock, random: options.random, domain: options.domain });
-  const connections = new Map<net.Socket, XmppSession>();
-  const newId = () => Buffer.from(options.random.bytes(9)).toString('base64url');
-  const metrics = options.metrics;
-  metrics?.gauge('post_xmpp_connections', 'Open XMPP client connections', () => connections.size);
-  metrics?.gauge('post_xmpp_sessions', 'XMPP sessions with a bound resource', () => hub.sessionCount);
-
-  const accept = (socket: net.Socket): void => {
-    socket.setNoDelay(true);
-    socket.on('error', (e) => log.debug('xmpp.socket.error', { error: e.message }));
-    if (connections.size >= XMPP_CONNECTIONS_MAX) {
-      socket.end(streamHeader(options.domain, newId()) + streamError('resource-constraint', 'too many connections; try again later') + STREAM_CLOSE);
-      return;
-    }
-    let stream: Duplex = socket;
-    const held: string[] = [];
-    const onData = (chunk: Buffer) => session.receive(chunk);
-    const session: XmppSession = new XmppSession({
-      info: { domain: options.domain, tlsAvailable: secureContext !== undefined, newId, now: () => options.clock.now() },
-      hub,
-      login: xmppLogin(
-        {
-          guard: options.loginGuard(),
-          login: options.login,
-          scram,
-          accountFor: (record: LoginRecord) => {
-            held.push(record.user.address);
-            return hub.acquire(record.user.address, () => UserThread.open(options.imAppFor(record), { domain: options.domain, lookup: options.lookup, log }));
-          },
-        },
-        socket.remoteAddress,
-      ),
-      connection: {
-        write: (text) => {
-          if (stream.destroyed) return;
-          stream.write(text);
-          // A client that stopped reading: drop it rather than queue without bound.
-          if (stream.writableLength > XMPP_SEND_QUEUE_BYTES_MAX) stream.destroy();
-        },
-        startTls: () =>
-          new Promise((resolve, reject) => {
-            socket.off('data', onData);
-            const secure = new tls.TLSSocket(socket, { isServer: true, secureContext: secureContext! });
-            secure.on('error', () => undefined);
-            secure.once('secure', () => {
-              stream = secure;
-              secure.on('data', onData);
-              resolve();
-            });
-            secure.once('error', reject);
-          }),
-        close: () => stream.end(),
-      },
-      observe: (event, fields) => {
-        if (event === 'xmpp.stream.error') metrics?.inc('post_xmpp_stream_errors_total', 'XMPP streams closed with an error, by condition', { condition: String(fields.condition) });
-        log.info(event, { client: socket.remoteAddress, ...fields });
-      },
-    });
-    connections.set(socket, session);
-    socket.on('data', onData);
-    const deadline = options.clock.setTimeout(() => session.isBound || session.end('connection-timeout', 'log in and bind a resource sooner'), XMPP_LOGIN_TIMEOUT_MS);
-    socket.on('close', () => {
-      options.clock.clearTimeout(deadline);
-      session.end();
-      connections.delete(socket);
-      for (const address of held) hub.release(address);
-    });
+  const ctx: ServerContext = {
+    options,
+    log,
+    hub: new NodeXmppHub(log),
+    scram: new ScramKeys({ clock: options.clock, random: options.random, domain: options.domain }),
+    connections: new Map(),
+    secureContext: options.tls ? tls.createSecureContext({ key: options.tls.key, cert: options.tls.cert }) : undefined,
+    newId: () => Buffer.from(options.random.bytes(9)).toString('base64url'),
   };
-
-  const server = net.createServer(accept);
+  const { hub, connections } = ctx;
+  options.metrics?.gauge('post_xmpp_connections', 'Open XMPP client connections', () => connections.size);
+  options.metrics?.gauge('post_xmpp_sessions', 'XMPP sessions with a bound resource', () => hub.sessionCount);
+  const server = net.createServer((socket) => accept(ctx, socket));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
   });
   const address = server.address() as net.AddressInfo;
-  log.info('xmpp.listening', { host: address.address, port: address.port, tls: secureContext !== undefined });
+  log.info('xmpp.listening', { host: address.address, port: address.port, tls: ctx.secureContext !== undefined });
   return {
     host: address.address,
     port: address.port,
@@ -147,5 +98,74 @@ export async function startXmppServer(options: XmppServerOptions): Promise<XmppS
       for (const socket of connections.keys()) socket.destroy();
       hub.close();
     },
+  };
+}
+
+/** One client connection: its session, its socket (upgraded in place by STARTTLS), its login deadline. */
+function accept(ctx: ServerContext, socket: net.Socket): void {
+  const { options, hub, log } = ctx;
+  socket.setNoDelay(true);
+  socket.on('error', (e) => log.debug('xmpp.socket.error', { error: e.message }));
+  if (ctx.connections.size >= XMPP_CONNECTIONS_MAX) {
+    socket.end(streamHeader(options.domain, ctx.newId()) + streamError('resource-constraint', 'too many connections; try again later') + STREAM_CLOSE);
+    return;
+  }
+  const held: string[] = [];
+  const onData = (chunk: Buffer) => session.receive(chunk);
+  const session: XmppSession = new XmppSession({
+    info: { domain: options.domain, tlsAvailable: ctx.secureContext !== undefined, newId: ctx.newId, now: () => options.clock.now() },
+    hub,
+    login: xmppLogin(
+      {
+        guard: options.loginGuard(),
+        login: options.login,
+        scram: ctx.scram,
+        accountFor: (record: LoginRecord) => {
+          held.push(record.user.address);
+          return hub.acquire(record.user.address, () => UserThread.open(options.imAppFor(record), { domain: options.domain, lookup: options.lookup, log }));
+        },
+      },
+      socket.remoteAddress,
+    ),
+    connection: connectionPort(ctx, socket, onData),
+    observe: (event, fields) => {
+      if (event === 'xmpp.stream.error') options.metrics?.inc('post_xmpp_stream_errors_total', 'XMPP streams closed with an error, by condition', { condition: String(fields.condition) });
+      log.info(event, { client: socket.remoteAddress, ...fields });
+    },
+  });
+  ctx.connections.set(socket, session);
+  socket.on('data', onData);
+  const deadline = options.clock.setTimeout(() => session.isBound || session.end('connection-timeout', 'log in and bind a resource sooner'), XMPP_LOGIN_TIMEOUT_MS);
+  socket.on('close', () => {
+    options.clock.clearTimeout(deadline);
+    session.end();
+    ctx.connections.delete(socket);
+    for (const address of held) hub.release(address);
+  });
+}
+
+/** The session's view of its socket: writes bounded by what the client has not read yet, and the TLS upgrade. */
+function connectionPort(ctx: ServerContext, socket: net.Socket, onData: (chunk: Buffer) => void): XmppConnection {
+  let stream: Duplex = socket;
+  return {
+    write: (text) => {
+      if (stream.destroyed) return;
+      stream.write(text);
+      // A client that stopped reading: drop it rather than queue without bound.
+      if (stream.writableLength > XMPP_SEND_QUEUE_BYTES_MAX) stream.destroy();
+    },
+    startTls: () =>
+      new Promise((resolve, reject) => {
+        socket.off('data', onData);
+        const secure = new tls.TLSSocket(socket, { isServer: true, secureContext: ctx.secureContext! });
+        secure.on('error', () => undefined);
+        secure.once('secure', () => {
+          stream = secure;
+          secure.on('data', onData);
+          resolve();
+        });
+        secure.once('error', reject);
+      }),
+    close: () => stream.end(),
   };
 }
