@@ -581,5 +581,3 @@ export const XMPP_MAM_PAGE_MAX = 250;
 export const XMPP_SCRAM_ITERATIONS = 4096;
 /** SCRAM exchanges a client may start per connection before it is asked to go away. */
 export const XMPP_SASL_ATTEMPTS_MAX = 5;
-/** Stream-management (XEP-0198) unacknowledged stanzas kept per session before the stream is closed. */
-export const XMPP_SM_UNACKED_MAX = 1_000;

@@ -45,6 +45,8 @@ export class XmppSession implements RoutedSession {
   available = false;
   carbons = false;
   private bound = false;
+  /** XEP-0198 once enabled: stanzas handled from the client, stanzas sent to it, and what it acknowledged. */
+  private sm: { inbound: number; outbound: number; acked: number } | undefined;
   private scram: ScramExchange | undefined;
   private saslAttempts = 0;
   private queue: Promise<void> = Promise.resolve();
@@ -80,7 +82,9 @@ export class XmppSession implements RoutedSession {
 
   /** A stanza for this client, from the node's router. */
   push(stanza: XmlElement): void {
-    if (this.stage === 'open' && this.bound) this.deps.connection.write(stanza.toString());
+    if (this.stage !== 'open' || !this.bound) return;
+    this.deps.connection.write(stanza.toString());
+    if (this.sm) this.sm.outbound++;
   }
 
   /** The socket closed or the node is stopping: end the stream (with `condition` when the server ends it). */
@@ -132,12 +136,13 @@ export class XmppSession implements RoutedSession {
         this.deps.info.tlsAvailable && !this.tls && el('starttls', { xmlns: NS.tls }),
         el('mechanisms', { xmlns: NS.sasl }, ...MECHANISMS.map((m) => el('mechanism', {}, m))),
       );
-    return el('stream:features', {}, el('bind', { xmlns: NS.bind }), el('session', { xmlns: NS.session }, el('optional')));
+    return el('stream:features', {}, el('bind', { xmlns: NS.bind }), el('session', { xmlns: NS.session }, el('optional')), el('sm', { xmlns: NS.sm }));
   }
 
   private async stanza(stanza: XmlElement): Promise<void> {
     if (stanza.xmlns === NS.tls && stanza.name === 'starttls') return this.startTls();
     if (stanza.xmlns === NS.sasl) return this.sasl(stanza);
+    if (stanza.xmlns === NS.sm) return this.streamManagement(stanza);
     if (stanza.xmlns !== NS_CLIENT || !['iq', 'message', 'presence'].includes(stanza.name)) return this.fail('unsupported-stanza-type', `<${stanza.name}/> in ${stanza.xmlns} is not a stanza`);
     if (!this.account) return this.fail('not-authorized', 'log in first');
     if (!this.bound) {
@@ -152,6 +157,7 @@ export class XmppSession implements RoutedSession {
     const from = stanza.attr('from');
     if (from !== undefined && from !== this.fullJid && from !== this.address) return this.fail('invalid-from', 'from is not this stream\'s address');
     const stamped = this.stamped(stanza);
+    if (this.sm) this.sm.inbound++;
     if (stanza.name === 'iq') return handleIq(stamped, { session: this, account: this.account, hub: this.deps.hub, info: this.deps.info });
     if (stanza.name === 'message') return this.message(stamped);
     return this.presence(stamped);
@@ -171,6 +177,29 @@ export class XmppSession implements RoutedSession {
     if (this.tokens < 1) return false;
     this.tokens--;
     return true;
+  }
+
+  /**
+   * XEP-0198 without resumption: acknowledgements both ways, so a client knows what the server
+   * handled (a stanza handled here is stored or answered). A stream lost is not resumed: <resume/>
+   * fails with item-not-found and the client starts a new session (offline messages cover the gap).
+   */
+  private streamManagement(element: XmlElement): void {
+    if (element.name === 'resume') return void this.deps.connection.write(el('failed', { xmlns: NS.sm }, el('item-not-found', { xmlns: NS.stanzas })).toString());
+    if (element.name === 'enable') {
+      if (!this.bound || this.sm) return void this.deps.connection.write(el('failed', { xmlns: NS.sm }, el('unexpected-request', { xmlns: NS.stanzas })).toString());
+      this.sm = { inbound: 0, outbound: 0, acked: 0 };
+      return void this.deps.connection.write(el('enabled', { xmlns: NS.sm }).toString());
+    }
+    if (!this.sm) return this.fail('unsupported-stanza-type', 'enable stream management first');
+    if (element.name === 'r') return void this.deps.connection.write(el('a', { xmlns: NS.sm, h: String(this.sm.inbound % 2 ** 32) }).toString());
+    if (element.name === 'a') {
+      const h = Number(element.attr('h'));
+      if (!Number.isSafeInteger(h) || h < 0 || h > this.sm.outbound) return this.fail('undefined-condition', 'h acknowledges stanzas never sent');
+      this.sm.acked = h;
+      return;
+    }
+    this.fail('unsupported-stanza-type', `<${element.name}/> is not a stream management element`);
   }
 
   private async startTls(): Promise<void> {

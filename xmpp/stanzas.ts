@@ -55,6 +55,7 @@ export const STANZA_ERRORS = {
   'service-unavailable': 'cancel',
   'remote-server-not-found': 'cancel',
   'undefined-condition': 'cancel',
+  'unexpected-request': 'wait',
 } as const;
 export type StanzaErrorCondition = keyof typeof STANZA_ERRORS;
 

@@ -28,6 +28,7 @@ export type StreamErrorCondition =
   | 'resource-constraint'
   | 'restricted-xml'
   | 'system-shutdown'
+  | 'undefined-condition'
   | 'unsupported-encoding'
   | 'unsupported-stanza-type'
   | 'unsupported-version';

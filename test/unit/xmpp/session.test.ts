@@ -244,3 +244,29 @@ describe('xmpp session: stanzas', () => {
     expect(c.closed).toBe(true);
   });
 });
+
+describe('xmpp session: stream management (XEP-0198, no resumption)', () => {
+  test('enable, then <r/> is answered with the count of stanzas handled; <a/> beyond what was sent ends the stream', async () => {
+    const c = new TestClient(world);
+    const bound = await c.loginPlain('alice', 'alice-pw', 'phone');
+    expect(bound).toBeDefined();
+    const enabled = c.stanzas(await c.send("<enable xmlns='urn:xmpp:sm:3'/>"))[0]!;
+    expect([enabled.name, enabled.xmlns, enabled.attr('resume')]).toEqual(['enabled', 'urn:xmpp:sm:3', undefined]);
+    await c.send(`<iq type='get' id='p1' to='${DOMAIN}'><ping xmlns='urn:xmpp:ping'/></iq><presence/>`);
+    const ack = c.stanzas(await c.send("<r xmlns='urn:xmpp:sm:3'/>"))[0]!;
+    expect([ack.name, ack.attr('h')]).toEqual(['a', '2']);
+    const resume = c.stanzas(await c.send("<resume xmlns='urn:xmpp:sm:3' previd='x' h='0'/>"))[0]!;
+    expect(resume.name).toBe('failed');
+    expect(c.closed).toBe(false);
+    expect(errorCondition(await c.send("<a xmlns='urn:xmpp:sm:3' h='99'/>"))).toBe('undefined-condition');
+  });
+
+  test('stream management is offered after login only, and <r/> before enabling ends the stream', async () => {
+    const c = new TestClient(world);
+    const features = c.stanzas(await c.send(TestClient.header()))[0]!;
+    expect(features.child('sm', 'urn:xmpp:sm:3')).toBeUndefined();
+    const d = new TestClient(world);
+    await d.loginPlain('alice', 'alice-pw', 'phone');
+    expect(errorCondition(await d.send("<r xmlns='urn:xmpp:sm:3'/>"))).toBe('unsupported-stanza-type');
+  });
+});
