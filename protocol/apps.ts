@@ -1,6 +1,6 @@
 // What travels inside a sealed notification: which application it is for, and that application's
 // body. The short-message application (`message`) and mail (`mail`) are the two built in.
-import { arr, bytes, hexBytes, type Infer, obj, str, uint } from './codec';
+import { arr, bytes, hexBytes, type Infer, obj, oneOf, str, uint } from './codec';
 import { DROP_ENTRY_BYTES_MAX, ID_BYTES, STANDBY_HOSTS_MAX } from './limits';
 
 export const appPayloadCodec = obj({ app: str({ max: 64 }), body: bytes({ max: DROP_ENTRY_BYTES_MAX }) });
@@ -8,6 +8,14 @@ export type AppPayload = Infer<typeof appPayloadCodec>;
 
 export const MESSAGE_APP = 'message';
 export const MAIL_APP = 'mail';
+/** XMPP presence between users (issue 17): subscriptions, availability and probes, signed and sealed like any notification. */
+export const XMPP_APP = 'xmpp';
+
+export const XMPP_SIGNAL_KINDS = ['subscribe', 'subscribed', 'unsubscribe', 'unsubscribed', 'available', 'unavailable', 'probe'] as const;
+export type XmppSignalKind = (typeof XMPP_SIGNAL_KINDS)[number];
+/** One presence signal; `from` must be the notification's signer. */
+export const xmppSignalCodec = obj({ kind: oneOf(XMPP_SIGNAL_KINDS), from: str({ max: 320 }), sentAtMs: uint() });
+export type XmppSignal = Infer<typeof xmppSignalCodec>;
 
 /** A short message: the text's reference (stored convergently by the sender), who sent it, to whom. */
 export const messageBodyCodec = obj({ ref: str({ max: 512 }), from: str({ max: 320 }), to: arr(str({ max: 320 }), { max: 1000 }), sentAtMs: uint() });

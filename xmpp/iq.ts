@@ -50,7 +50,7 @@ function discoInfo(target: 'server' | 'account', node: string | undefined): XmlE
   return el('query', { xmlns: NS.discoInfo, node }, identity, ...features.map((f) => el('feature', { var: f })));
 }
 
-function rosterItemXml(item: RosterItem): XmlElement {
+export function rosterItemXml(item: RosterItem): XmlElement {
   return el('item', { jid: item.jid, name: item.name, subscription: item.subscription, ask: item.ask }, ...item.groups.map((g) => el('group', {}, g)));
 }
 
@@ -83,8 +83,11 @@ async function roster(iq: XmlElement, query: XmlElement, ctx: IqContext): Promis
 
 /** RFC 6121 2.1.6: a roster change is pushed to every session of the account (interested resources). */
 function pushRoster(ctx: IqContext, item: XmlElement): void {
-  for (const s of ctx.hub.sessionsOf(ctx.account.address))
-    s.push(el('iq', { xmlns: NS_CLIENT, type: 'set', id: `push-${ctx.info.newId()}`, to: `${s.address}/${s.resource}` }, el('query', { xmlns: NS.roster }, item)));
+  for (const s of ctx.hub.sessionsOf(ctx.account.address)) s.push(rosterPush(item, `${s.address}/${s.resource}`, `push-${ctx.info.newId()}`));
+}
+
+export function rosterPush(item: XmlElement, toFull: string, id: string): XmlElement {
+  return el('iq', { xmlns: NS_CLIENT, type: 'set', id, to: toFull }, el('query', { xmlns: NS.roster }, item));
 }
 
 async function archive(iq: XmlElement, query: XmlElement, ctx: IqContext): Promise<void> {

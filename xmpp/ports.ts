@@ -63,8 +63,10 @@ export interface XmppHub {
   becameAvailable(session: RoutedSession): void;
   /** A message record this session just sent (by key): its own sessions get a carbon from the session itself, not from the log. */
   sending(address: string, key: string): void;
-  /** Presence of a session to broadcast to the account's other sessions and to contacts on this node. */
-  presence(session: RoutedSession, stanza: XmlElement): void;
+  /** Presence of a session to broadcast to the account's other sessions and, as it comes and goes, to subscribed contacts. */
+  presence(session: RoutedSession, stanza: XmlElement, wasAvailable: boolean): void;
+  /** A subscription request or answer (RFC 6121 3) from the session's user to `to`: recorded in the roster, then sent. */
+  subscription(session: RoutedSession, kind: 'subscribe' | 'subscribed' | 'unsubscribe' | 'unsubscribed', to: string): Promise<void>;
   /** A stanza without stored content (chat state, receipt) for `to`: delivered to its sessions on this node; false when none. */
   signal(fromFull: string, to: string, stanza: XmlElement): boolean;
   /** Every bound session of `address` on this node. */

@@ -149,6 +149,8 @@ export class XmppSession implements RoutedSession {
       if (stanza.name === 'iq' && stanza.child('bind', NS.bind)) return this.bind(stanza);
       return this.fail('not-authorized', 'bind a resource first');
     }
+    // XEP-0198 counts every stanza the server took care of, refused ones included (they were answered).
+    if (this.sm) this.sm.inbound++;
     if (!this.admit()) {
       if (stanza.name !== 'presence' && stanza.attr('type') !== 'error' && stanza.attr('type') !== 'result')
         this.push(stanzaError(this.stamped(stanza), 'policy-violation', 'too many stanzas; slow down'));
@@ -157,7 +159,6 @@ export class XmppSession implements RoutedSession {
     const from = stanza.attr('from');
     if (from !== undefined && from !== this.fullJid && from !== this.address) return this.fail('invalid-from', 'from is not this stream\'s address');
     const stamped = this.stamped(stanza);
-    if (this.sm) this.sm.inbound++;
     if (stanza.name === 'iq') return handleIq(stamped, { session: this, account: this.account, hub: this.deps.hub, info: this.deps.info });
     if (stanza.name === 'message') return this.message(stamped);
     return this.presence(stamped);
@@ -329,12 +330,21 @@ export class XmppSession implements RoutedSession {
     }
   }
 
-  private presence(stanza: XmlElement): void {
+  private async presence(stanza: XmlElement): Promise<void> {
     const type = stanza.attr('type');
-    if (stanza.attr('to') !== undefined || (type !== undefined && type !== 'unavailable')) return; // subscriptions: not yet served
+    const to = stanza.attr('to');
+    if (to !== undefined) {
+      const bareTo = bareJid(to);
+      if (type === 'subscribe' || type === 'subscribed' || type === 'unsubscribe' || type === 'unsubscribed') {
+        if (!bareTo || !bareTo.includes('@') || bareTo === this.address) return this.push(stanzaError(stanza, 'bad-request', 'subscriptions are between users'));
+        return this.deps.hub.subscription(this, type, bareTo);
+      }
+      return; // directed presence and probes from clients: not served
+    }
+    if (type !== undefined && type !== 'unavailable') return;
     const wasAvailable = this.available;
     this.available = type !== 'unavailable';
-    this.deps.hub.presence(this, stanza);
+    this.deps.hub.presence(this, stanza, wasAvailable);
     if (this.available && !wasAvailable) this.deps.hub.becameAvailable(this);
   }
 

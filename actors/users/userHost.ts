@@ -8,7 +8,9 @@ import type { RingTrust } from '../../crypto/certificates';
 import { userIdOf } from '../../crypto/hash';
 import type { HostedUserStore } from '../../infra/files/hostedUsers';
 import type { Clock, Log, Random } from '../../infra/ports';
-import { appPayloadCodec, hostedUserCodec, MAIL_APP, mailBodyCodec, MESSAGE_APP, messageBodyCodec } from '../../protocol/apps';
+import { appPayloadCodec, hostedUserCodec, MAIL_APP, mailBodyCodec, MESSAGE_APP, messageBodyCodec, XMPP_APP, type XmppSignal, xmppSignalCodec, type XmppSignalKind } from '../../protocol/apps';
+import { ROSTER_LOG_NAME, rosterModel } from '../../storage/xmpp/rosterModel';
+import { inbound, isSubscriptionKind } from '../../storage/xmpp/subscriptions';
 import { ErrorCodes, PostError } from '../../protocol/errors';
 import { canonicalBytes } from '../../protocol/frame';
 import { DIRECTORY_CACHE_ENTRIES_MAX, DIRECTORY_CACHE_MS, MESSAGES_LOG_ITEMS_MAX, NOTIFY_VISITOR_PULL_INTERVAL_MS, USER_UNLOCK_RETRY_MS } from '../../protocol/limits';
@@ -100,6 +102,7 @@ export class UserApp {
   ) {
     this.handlers.set(MESSAGE_APP, (n, body) => this.receiveMessage(n, body));
     this.handlers.set(MAIL_APP, (n, body) => this.receiveMail(n, body));
+    this.handlers.set(XMPP_APP, (n, body) => this.receiveXmppSignal(n, body));
   }
 
   get address(): string {
@@ -229,6 +232,48 @@ export class UserApp {
     return 'delivered';
   }
 
+  // ---- XMPP presence (issue 17) ----------------------------------------------------------------------
+
+  /** Presence signals that reached this user here, after the roster recorded them (the XMPP sessions on this node listen). */
+  readonly xmppSignals$ = new Subject<XmppSignal>();
+  private rosterLog: Promise<LogWriter<any, any, any, any>> | undefined;
+
+  /** The user's XMPP roster log, opened once and kept while this context lives. */
+  xmppRoster(): Promise<LogWriter<import('../../storage/xmpp/rosterModel').RosterState, import('../../storage/xmpp/rosterModel').RosterOp, import('../../storage/xmpp/rosterModel').RosterChange, { items: number }>> {
+    this.rosterLog ??= this.openLog(ROSTER_LOG_NAME, rosterModel);
+    this.rosterLog.catch(() => (this.rosterLog = undefined));
+    return this.rosterLog;
+  }
+
+  /** Send a presence signal to `to` (durable like any notification: a subscription request waits for its recipient). */
+  async sendXmppSignal(to: string, kind: XmppSignalKind): Promise<void> {
+    const body = canonicalBytes(xmppSignalCodec.encode({ kind, from: this.address, sentAtMs: Math.floor(this.deps.clock.now()) }));
+    await this.notify(to, XMPP_APP, body);
+  }
+
+  /** A contact's subscription change is recorded in the roster before anyone is told; a pre-approved request is answered at once. */
+  private async receiveXmppSignal(n: Notification, bodyBytes: Uint8Array): Promise<DeliveryOutcome> {
+    let signal: XmppSignal;
+    try {
+      signal = xmppSignalCodec.decode(decoder.decode(bodyBytes), 'xmppSignal');
+    } catch {
+      return 'undeliverable';
+    }
+    if (signal.from.toLowerCase() !== n.from.toLowerCase()) return 'undeliverable';
+    const from = signal.from.toLowerCase();
+    if (isSubscriptionKind(signal.kind)) {
+      const roster = await this.xmppRoster();
+      await roster.refresh();
+      const current = roster.readNow((s) => s.items.get(from));
+      const step = inbound(current, from, signal.kind);
+      if (step.item) await roster.append([{ type: 'set', item: step.item }]);
+      if (step.answer) await this.sendXmppSignal(from, step.answer);
+      if (!step.deliver) return 'delivered';
+    }
+    this.xmppSignals$.next({ ...signal, from });
+    return 'delivered';
+  }
+
   private async receiveMail(n: Notification, bodyBytes: Uint8Array): Promise<DeliveryOutcome> {
     let body;
     try {
@@ -304,6 +349,8 @@ export class UserApp {
       return parsed.ok ? contentBlockIds(this.storage, parsed.value) : [];
     };
     try {
+      // The XMPP roster too, whichever node the user's clients wrote it from.
+      for (const id of (await this.xmppRoster()).liveBlockIds()) ids.add(id);
       for (const id of await this.calendarLogs().liveBlockIds(calendarContent)) ids.add(id);
     } catch (e) {
       // The rest is still refreshed now; the calendars are tried again at the next interval, well within a lease.
@@ -332,7 +379,7 @@ export class UserApp {
   stop(): void {
     this.inbox?.stop();
     this.deps.clock.clearTimeout(this.refreshTimer);
-    for (const log of [this.messagesLog, this.sentMailLog]) void log?.then((l) => l.close(), () => undefined);
+    for (const log of [this.messagesLog, this.sentMailLog, this.rosterLog]) void log?.then((l) => l.close(), () => undefined);
     this.calendars?.close();
   }
 }

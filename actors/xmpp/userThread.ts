@@ -9,7 +9,12 @@
 import type { Log } from '../../infra/ports';
 import type { LogWriter } from '../../storage/log/logWriter';
 import type { MessageRecord, MessagesChange, MessagesState } from '../../storage/messages/messagesModel';
-import { ROSTER_LOG_NAME, type RosterChange, type RosterItem, rosterModel, type RosterOp, type RosterState } from '../../storage/xmpp/rosterModel';
+import type { RosterChange, RosterItem, RosterOp, RosterState } from '../../storage/xmpp/rosterModel';
+import { outbound } from '../../storage/xmpp/subscriptions';
+import type { XmppSignal, XmppSignalKind } from '../../protocol/apps';
+import { rosterItemXml, rosterPush } from '../../xmpp/iq';
+import { NS_CLIENT } from '../../xmpp/streamParser';
+import { el } from '../../xmpp/xml';
 import { incomingChat, sentCarbon } from '../../xmpp/chat';
 import type { ChatMeta, ChatRecord, RoutedSession, XmppAccount } from '../../xmpp/ports';
 import { ErrorCodes, PostError } from '../../protocol/errors';
@@ -21,9 +26,12 @@ type RosterLog = LogWriter<RosterState, RosterOp, RosterChange, { items: number 
 export interface ImApp {
   readonly address: string;
   messages(): Promise<MessagesLog>;
-  openLog(name: typeof ROSTER_LOG_NAME, model: typeof rosterModel): Promise<RosterLog>;
+  xmppRoster(): Promise<RosterLog>;
   read(ref: string): Promise<Buffer>;
   sendMessage(to: readonly string[], text: string, opts: { key?: string }): Promise<{ failed: { to: string; error: string }[] }>;
+  /** Presence signals delivered to this user on this node (after the roster recorded them). */
+  readonly xmppSignals$: { subscribe(listener: (signal: XmppSignal) => void): { unsubscribe(): void } };
+  sendXmppSignal(to: string, kind: XmppSignalKind): Promise<void>;
 }
 
 const metaOf = (r: MessageRecord): ChatMeta => ({ key: r.key, direction: r.direction, from: r.from, to: r.to, sentAtMs: r.sentAtMs });
@@ -45,7 +53,7 @@ export class UserThread implements XmppAccount {
   ) {}
 
   static async open(app: ImApp, opts: UserThread['opts']): Promise<UserThread> {
-    const [messages, roster] = await Promise.all([app.messages(), app.openLog(ROSTER_LOG_NAME, rosterModel)]);
+    const [messages, roster] = await Promise.all([app.messages(), app.xmppRoster()]);
     await Promise.all([messages.refresh(), roster.refresh()]);
     const thread = new UserThread(app, messages, roster, opts);
     thread.delivered = roster.readNow((s) => s.seen);
@@ -57,6 +65,12 @@ export class UserThread implements XmppAccount {
       const from = known - records.length;
       records.forEach((r, i) => thread.serially(() => thread.arrived(r, from + i)));
     });
+    const signals = app.xmppSignals$.subscribe((signal) => thread.serially(() => thread.signalled(signal)));
+    const unsubscribeMessages = thread.unsubscribe;
+    thread.unsubscribe = () => {
+      unsubscribeMessages();
+      signals.unsubscribe();
+    };
     return thread;
   }
 
@@ -105,6 +119,73 @@ export class UserThread implements XmppAccount {
     this.localSends.add(key);
   }
 
+  // ---- presence (RFC 6121 3 and 4) -------------------------------------------------------------------
+
+  /** Contacts that announced themselves available here, with their last presence (a session that comes later sees them). */
+  private readonly contactsOnline = new Set<string>();
+  private pushes = 0;
+
+  private toAvailable(stanza: (s: RoutedSession) => ReturnType<typeof el>): void {
+    for (const s of this.sessions) if (s.available) s.push(stanza(s));
+  }
+
+  private pushRosterItem(item: RosterItem | undefined, jid: string): void {
+    const xml = item ? rosterItemXml(item) : el('item', { jid, subscription: 'remove' });
+    for (const s of this.sessions) s.push(rosterPush(xml, `${s.address}/${s.resource}`, `push-r${++this.pushes}`));
+  }
+
+  private async signalled(signal: XmppSignal): Promise<void> {
+    const from = signal.from;
+    if (signal.kind === 'probe') {
+      const item = await this.rosterLog.read((s) => s.items.get(from));
+      if ([...this.sessions].some((s) => s.available) && (item?.subscription === 'from' || item?.subscription === 'both')) await this.app.sendXmppSignal(from, 'available');
+      return;
+    }
+    if (signal.kind === 'available' || signal.kind === 'unavailable') {
+      if (signal.kind === 'available') this.contactsOnline.add(from);
+      else this.contactsOnline.delete(from);
+      this.toAvailable((s) => el('presence', { xmlns: NS_CLIENT, from: `${from}/post`, to: `${s.address}/${s.resource}`, type: signal.kind === 'unavailable' ? 'unavailable' : undefined }));
+      return;
+    }
+    this.pushRosterItem(await this.rosterLog.read((s) => s.items.get(from)), from);
+    this.toAvailable((s) => el('presence', { xmlns: NS_CLIENT, from, to: `${s.address}/${s.resource}`, type: signal.kind }));
+  }
+
+  /** The user's own request or answer: the roster first (and pushed), then the contact is told. */
+  async subscription(kind: 'subscribe' | 'subscribed' | 'unsubscribe' | 'unsubscribed', to: string): Promise<void> {
+    await this.rosterLog.refresh();
+    const step = outbound(this.rosterLog.readNow((s) => s.items.get(to)), to, kind);
+    if (step.item) {
+      await this.rosterLog.append([{ type: 'set', item: step.item }]);
+      this.pushRosterItem(step.item, to);
+    }
+    if (!step.send) return;
+    await this.app.sendXmppSignal(to, kind);
+    // Approving a request also tells the contact we are here (RFC 6121 3.1.5).
+    if (kind === 'subscribed' && [...this.sessions].some((s) => s.available)) await this.app.sendXmppSignal(to, 'available');
+  }
+
+  /**
+   * The user's availability changed on this node: the first available session announces it to the
+   * contacts subscribed to the user and probes those the user is subscribed to; the last one leaving
+   * says unavailable. A new session also sees pending requests and contacts already known online.
+   */
+  presenceChanged(session: RoutedSession, wasAnyAvailable: boolean): void {
+    const anyAvailable = [...this.sessions].some((s) => s.available);
+    this.serially(async () => {
+      const items = await this.rosterLog.read((s) => [...s.items.values()]);
+      if (session.available) {
+        for (const item of items) if (item.pendingIn) session.push(el('presence', { xmlns: NS_CLIENT, from: item.jid, to: `${session.address}/${session.resource}`, type: 'subscribe' }));
+        for (const contact of this.contactsOnline) session.push(el('presence', { xmlns: NS_CLIENT, from: `${contact}/post`, to: `${session.address}/${session.resource}` }));
+      }
+      if (anyAvailable === wasAnyAvailable) return;
+      const kind = anyAvailable ? 'available' : 'unavailable';
+      const tell = items.filter((i) => i.subscription === 'from' || i.subscription === 'both');
+      const probe = anyAvailable ? items.filter((i) => i.subscription === 'to' || i.subscription === 'both') : [];
+      await Promise.all([...tell.map((i) => this.app.sendXmppSignal(i.jid, kind)), ...probe.map((i) => this.app.sendXmppSignal(i.jid, 'probe'))]);
+    });
+  }
+
   // ---- XmppAccount ----------------------------------------------------------------------------------
 
   async roster(): Promise<RosterItem[]> {
@@ -141,6 +222,5 @@ export class UserThread implements XmppAccount {
 
   close(): void {
     this.unsubscribe?.();
-    this.rosterLog.close();
   }
 }

@@ -60,7 +60,9 @@ export class NodeXmppHub implements XmppHub {
   unbind(session: RoutedSession): void {
     const t = this.threads.get(session.address);
     if (!t || !t.sessions.delete(session)) return;
-    if (session.available) this.presence(session, el('presence', { xmlns: NS_CLIENT, type: 'unavailable' }));
+    if (!session.available) return;
+    this.broadcast(session, el('presence', { xmlns: NS_CLIENT, type: 'unavailable' }));
+    t.presenceChanged(session, true);
   }
 
   becameAvailable(session: RoutedSession): void {
@@ -71,8 +73,19 @@ export class NodeXmppHub implements XmppHub {
     this.threads.get(address)?.sending(key);
   }
 
+  presence(session: RoutedSession, stanza: XmlElement, wasAvailable: boolean): void {
+    const t = this.threads.get(session.address);
+    const othersAvailable = this.sessionsOf(session.address).some((s) => s !== session && s.available);
+    this.broadcast(session, stanza);
+    t?.presenceChanged(session, othersAvailable || wasAvailable);
+  }
+
+  async subscription(session: RoutedSession, kind: 'subscribe' | 'subscribed' | 'unsubscribe' | 'unsubscribed', to: string): Promise<void> {
+    await this.threads.get(session.address)?.subscription(kind, to);
+  }
+
   /** RFC 6121 4.2.2 and 4.4.2: a session's presence goes to every available session of the account, itself included. */
-  presence(session: RoutedSession, stanza: XmlElement): void {
+  private broadcast(session: RoutedSession, stanza: XmlElement): void {
     const from = `${session.address}/${session.resource}`;
     for (const s of this.sessionsOf(session.address)) {
       if (!s.available && s !== session) continue;

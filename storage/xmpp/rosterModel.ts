@@ -19,6 +19,8 @@ const itemCodec = obj({
   subscription: oneOf(SUBSCRIPTIONS),
   /** A subscription request sent and not yet answered (RFC 6121 2.1.2.2: ask='subscribe'). */
   ask: opt(oneOf(['subscribe'] as const)),
+  /** A subscription request received and not yet answered (RFC 6121 3.1.3: pending in); shown again at each login. */
+  pendingIn: opt(oneOf(['subscribe'] as const)),
 });
 export type RosterItem = Infer<typeof itemCodec>;
 

@@ -8,6 +8,8 @@
 #   receive   b logs in, sends its initial presence and collects config.expect messages (offline delivery)
 #   carbons   two resources of a with carbons on: a/one -> b is carbon-copied to a/two; b -> a reaches both
 #   mam       a pages its archive of the conversation with b, config.page messages at a time
+#   presence  a asks b for a subscription; b's client approves and asks back (slixmpp's defaults), a
+#             approves: both rosters say 'both' and each sees the other available
 import asyncio
 import json
 import logging
@@ -23,7 +25,7 @@ class Client(slixmpp.ClientXMPP):
         super().__init__(f"{account['jid']}/{resource}", account['password'],
                          plugin_config={'feature_mechanisms': {'unencrypted_plain': True}})
         self.account = account
-        for plugin in ('xep_0030', 'xep_0199', 'xep_0280', 'xep_0313', 'xep_0059', 'xep_0203', 'xep_0085'):
+        for plugin in ('xep_0030', 'xep_0199', 'xep_0280', 'xep_0313', 'xep_0059', 'xep_0203', 'xep_0085', 'xep_0198'):
             self.register_plugin(plugin)
         self.received = []
         self.carbons_sent = []
@@ -141,7 +143,39 @@ async def mam(cfg):
     return {'pages': pages}
 
 
-SCENARIOS = {'converse': converse, 'send': send, 'receive': receive, 'carbons': carbons, 'mam': mam}
+async def presence(cfg):
+    a = await Client(cfg['a'], 'laptop').online()
+    b = await Client(cfg['b'], 'phone').online()
+    a.send_presence_subscription(pto=cfg['b']['jid'])
+
+    def settled():
+        ra, rb = a.client_roster, b.client_roster
+        return (cfg['b']['jid'] in ra and ra[cfg['b']['jid']]['subscription'] == 'both'
+                and cfg['a']['jid'] in rb and rb[cfg['a']['jid']]['subscription'] == 'both'
+                and ra[cfg['b']['jid']].resources and rb[cfg['a']['jid']].resources)
+
+    async def wait():
+        while not settled():
+            await asyncio.sleep(0.05)
+    try:
+        await asyncio.wait_for(wait(), TIMEOUT_S)
+    finally:
+        state = {
+            'a_sees_b': {'subscription': a.client_roster[cfg['b']['jid']]['subscription'], 'online': bool(a.client_roster[cfg['b']['jid']].resources)},
+            'b_sees_a': {'subscription': b.client_roster[cfg['a']['jid']]['subscription'], 'online': bool(b.client_roster[cfg['a']['jid']].resources)},
+        }
+        print(json.dumps(state), file=sys.stderr)
+    await b.offline()
+
+    async def gone():
+        while a.client_roster[cfg['b']['jid']].resources:
+            await asyncio.sleep(0.05)
+    await asyncio.wait_for(gone(), TIMEOUT_S)
+    await a.offline()
+    return {**state, 'a_saw_b_leave': True}
+
+
+SCENARIOS = {'converse': converse, 'send': send, 'receive': receive, 'carbons': carbons, 'mam': mam, 'presence': presence}
 
 if __name__ == '__main__':
     logging.basicConfig(level=logging.ERROR, stream=sys.stderr)

@@ -2,7 +2,8 @@
 // to lab.json's `xmpp` port of each user's home node with the user's POST password. Two users on two
 // nodes chat both ways; messages sent while the recipient is offline arrive, marked delayed, at its
 // next login; two resources of one user get carbons; the archive (MAM) pages through the
-// conversation; and the same conversation is what `post message list` shows (one store). Around it,
+// conversation; and the same conversation is what `post message list` shows (one store); presence
+// subscriptions settle across nodes and each side sees the other come and go. Around it,
 // raw TCP: malformed XML and an oversized stanza get stream errors and the node lives on.
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -116,6 +117,13 @@ describe.skipIf(!hasSlixmpp)('lab: XMPP with a real client (python3-slixmpp)', (
     expect(sent.code, sent.stderr).toBe(0);
     const r = await client('receive', { a: account(1), b: account(2), expect: 1 });
     expect(r.b_received).toEqual([{ from: 'user1@lab.example', body: 'from the post command', delayed: true }]);
+  }, 150_000);
+
+  test('presence subscriptions across nodes: a asks, b approves and asks back, both see each other come and go', async () => {
+    const r = await client('presence', { a: account(1), b: account(2) });
+    expect(r.a_sees_b).toEqual({ subscription: 'both', online: true });
+    expect(r.b_sees_a).toEqual({ subscription: 'both', online: true });
+    expect(r.a_saw_b_leave).toBe(true);
   }, 150_000);
 
   test('malformed XML and an oversized stanza get stream errors; a wrong password is refused; the node lives on', async () => {

@@ -58,8 +58,12 @@ export class FakeHub implements XmppHub {
     for (const r of records.slice(this.seen.get(session.address) ?? 0)) if (r.direction === 'in') session.push(this.world.render(r, session, true));
     this.seen.set(session.address, records.length);
   }
+  readonly subscriptions: string[] = [];
   sending() {}
   presence() {}
+  async subscription(session: RoutedSession, kind: string, to: string) {
+    this.subscriptions.push(`${session.address} ${kind} ${to}`);
+  }
   signal(_from: string, to: string, stanza: XmlElement) {
     const targets = this.sessionsOf(to);
     for (const s of targets) s.push(stanza);

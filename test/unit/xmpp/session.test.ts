@@ -270,3 +270,14 @@ describe('xmpp session: stream management (XEP-0198, no resumption)', () => {
     expect(errorCondition(await d.send("<r xmlns='urn:xmpp:sm:3'/>"))).toBe('unsupported-stanza-type');
   });
 });
+
+describe('xmpp session: presence', () => {
+  test('subscription requests go to the hub with the bare JID; one to oneself is a bad request', async () => {
+    const c = new TestClient(world);
+    await c.loginPlain('alice', 'alice-pw', 'phone');
+    await c.send(`<presence to='Bob@${DOMAIN}/desk' type='subscribe'/><presence to='bob@${DOMAIN}' type='subscribed'/>`);
+    expect(world.hub.subscriptions).toEqual([`alice@${DOMAIN} subscribe bob@${DOMAIN}`, `alice@${DOMAIN} subscribed bob@${DOMAIN}`]);
+    const self = c.stanzas(await c.send(`<presence to='alice@${DOMAIN}' type='subscribe'/>`))[0]!;
+    expect(self.child('error')!.elements()[0]!.name).toBe('bad-request');
+  });
+});
