@@ -45,11 +45,15 @@ export class XmppSession implements RoutedSession {
   available = false;
   carbons = false;
   private bound = false;
+  /** The full JID once bound, kept after the stream closed (stanzas queued before the close still carry it). */
+  private boundJid: string | undefined;
   /** XEP-0198 once enabled: stanzas handled from the client, stanzas sent to it, and what it acknowledged. */
   private sm: { inbound: number; outbound: number; acked: number } | undefined;
   private scram: ScramExchange | undefined;
   private saslAttempts = 0;
   private queue: Promise<void> = Promise.resolve();
+  /** After a stream error, stanzas still queued are dropped; after an orderly close they are still handled (RFC 6120 4.4). */
+  private discarding = false;
   private queued = 0;
   private tokens = XMPP_STANZAS_BURST;
   private tokensAtMs: number;
@@ -99,7 +103,7 @@ export class XmppSession implements RoutedSession {
     if (this.queued >= XMPP_STANZAS_BURST) return this.fail('policy-violation', 'too many stanzas waiting; slow down');
     this.queued++;
     this.queue = this.queue
-      .then(() => (this.stage === 'closed' ? undefined : this.handle(event)))
+      .then(() => (this.discarding ? undefined : this.handle(event)))
       .catch((e: Error) => {
         this.deps.observe?.('xmpp.failed', { error: e.message, code: (e as { code?: string }).code });
         this.fail('internal-server-error', 'the server failed; try again');
@@ -113,6 +117,8 @@ export class XmppSession implements RoutedSession {
   }
 
   private async handle(event: StreamEvent): Promise<void> {
+    // The client closed its stream (or its socket) behind a chat message: the message is still sent.
+    if (this.stage === 'closed') return event.kind === 'stanza' && this.boundJid && event.element.name === 'message' && event.element.xmlns === NS_CLIENT ? this.message(this.stamped(event.element)) : undefined;
     if (event.kind === 'open') return this.openStream(event.attrs);
     if (event.kind === 'close') return this.finish();
     if (event.kind === 'stanza') return this.stanza(event.element);
@@ -166,7 +172,7 @@ export class XmppSession implements RoutedSession {
 
   /** The stanza as routed: from = this session's full JID (RFC 6120 8.1.2.1). */
   private stamped(stanza: XmlElement): XmlElement {
-    stanza.attrs.from = this.fullJid;
+    stanza.attrs.from = this.boundJid ?? this.fullJid;
     return stanza;
   }
 
@@ -293,6 +299,7 @@ export class XmppSession implements RoutedSession {
     }
     if (outcome !== 'ok') return void this.deps.connection.write(stanzaError(iq, outcome === 'too-many' ? 'resource-constraint' : 'conflict').toString());
     this.bound = true;
+    this.boundJid = this.fullJid;
     this.deps.connection.write(el('iq', { xmlns: NS_CLIENT, type: 'result', id: iq.attr('id') }, el('bind', { xmlns: NS.bind }, el('jid', {}, this.fullJid))).toString());
   }
 
@@ -352,6 +359,7 @@ export class XmppSession implements RoutedSession {
 
   private fail(condition: StreamErrorCondition, text?: string): void {
     if (this.stage === 'closed') return;
+    this.discarding = true;
     this.deps.observe?.('xmpp.stream.error', { condition, text });
     if (!this.headerSent) this.deps.connection.write(streamHeader(this.deps.info.domain, this.deps.info.newId()));
     this.deps.connection.write(streamError(condition, text) + STREAM_CLOSE);

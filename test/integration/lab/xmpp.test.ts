@@ -1,4 +1,5 @@
-// Issue 17 on the real lab: a real XMPP client (Python's slixmpp, Debian's python3-slixmpp) logs in
+// Issue 17 on the real lab: a real XMPP client (Python's slixmpp, Debian's python3-slixmpp; and
+// sendxmpp, Perl's Net::XMPP, for one message) logs in
 // to lab.json's `xmpp` port of each user's home node with the user's POST password. Two users on two
 // nodes chat both ways; messages sent while the recipient is offline arrive, marked delayed, at its
 // next login; two resources of one user get carbons; the archive (MAM) pages through the
@@ -21,6 +22,7 @@ const CLIENT = fileURLToPath(new URL('../clients/xmpp_client.py', import.meta.ur
 /** Debian's python3 (where python3-slixmpp is), not a pyenv or virtualenv python3 earlier on the PATH. */
 const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 const hasSlixmpp = spawnSync(PYTHON, ['-c', 'import slixmpp'], { stdio: 'ignore' }).status === 0;
+const hasSendxmpp = spawnSync('sh', ['-c', 'command -v sendxmpp'], { stdio: 'ignore' }).status === 0;
 
 const dir = mkdtempSync(join(tmpdir(), 'post-lab-xmpp-'));
 let labFile = '';
@@ -117,6 +119,19 @@ describe.skipIf(!hasSlixmpp)('lab: XMPP with a real client (python3-slixmpp)', (
     expect(sent.code, sent.stderr).toBe(0);
     const r = await client('receive', { a: account(1), b: account(2), expect: 1 });
     expect(r.b_received).toEqual([{ from: 'user1@lab.example', body: 'from the post command', delayed: true }]);
+  }, 150_000);
+
+  test.skipIf(!hasSendxmpp)('sendxmpp (Perl Net::XMPP) sends a message that the recipient gets at its next login', async () => {
+    const a = account(1);
+    const sent = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = execFile('sendxmpp', ['-u', 'user1', '-p', a.password, '-j', `${a.host}:${a.port}`, '-o', 'lab.example', 'user2@lab.example'], { timeout: 60_000 }, (e, stdout, stderr) =>
+        resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` }),
+      );
+      child.stdin!.end('sent with sendxmpp\n');
+    });
+    expect(sent.code, sent.out).toBe(0);
+    const r = await client('receive', { a: account(1), b: account(2), expect: 1 });
+    expect(r.b_received.map((m: { body: string }) => m.body.trim())).toEqual(['sent with sendxmpp']);
   }, 150_000);
 
   test('presence subscriptions across nodes: a asks, b approves and asks back, both see each other come and go', async () => {

@@ -281,3 +281,37 @@ describe('xmpp session: presence', () => {
     expect(self.child('error')!.elements()[0]!.name).toBe('bad-request');
   });
 });
+
+describe('xmpp session: the end of a stream', () => {
+  test('a chat message queued before the client closed its stream is still sent; after a stream error, queued stanzas are dropped', async () => {
+    const alice = new TestClient(world);
+    await alice.loginPlain('alice', 'alice-pw', 'phone');
+    // Hold the queue with a roster get that waits, then close behind a message (what sendxmpp does).
+    const account = world.accounts.get(`alice@${DOMAIN}`)!;
+    const roster = account.roster.bind(account);
+    const gated = () => {
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      account.roster = async () => {
+        await gate;
+        return roster();
+      };
+      return release;
+    };
+    let release = gated();
+    alice.session.receive(Buffer.from(`<iq type='get' id='r'><query xmlns='jabber:iq:roster'/></iq><message to='bob@${DOMAIN}' type='chat'><body>last words</body></message>`));
+    alice.session.end();
+    release();
+    await alice.session.idle();
+    expect(world.accounts.get(`bob@${DOMAIN}`)!.records.map((r) => r.text)).toEqual(['last words']);
+
+    const mallory = new TestClient(world);
+    await mallory.loginPlain('alice', 'alice-pw', 'tablet');
+    release = gated();
+    mallory.session.receive(Buffer.from(`<iq type='get' id='r'><query xmlns='jabber:iq:roster'/></iq><message to='bob@${DOMAIN}' type='chat'><body>never</body></message><bad`));
+    mallory.session.end('policy-violation');
+    release();
+    await mallory.session.idle();
+    expect(world.accounts.get(`bob@${DOMAIN}`)!.records.map((r) => r.text)).toEqual(['last words']);
+  });
+});
