@@ -29,7 +29,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The ports a node serves on inside the network (infra/docker/expose.mjs forwards them). */
-const NODE_PORTS = { imap: 1143, smtp: 2525, http: 8025, mx: 2526 };
+const NODE_PORTS = { imap: 1143, smtp: 2525, http: 8025, xmpp: 5222, mx: 2526 };
 /** A NATS member's ports: clients (TLS), routes (mutual TLS), monitoring (its container's loopback: the healthcheck). */
 const NATS_PORTS = { client: 4222, route: 6222, http: 8222 };
 
@@ -80,14 +80,14 @@ function writeLab(lab) {
  */
 const LAB_VOLUME_VERSION = 2;
 
-/** LAB_HOST_PORTS "NAME=NN ...": the node's ports on the host are NN143 (IMAP), NN525 (SMTP), NN025 (HTTP), NN526 (MX). */
+/** LAB_HOST_PORTS "NAME=NN ...": the node's ports on the host are NN143 (IMAP), NN525 (SMTP), NN025 (HTTP), NN222 (XMPP), NN526 (MX). */
 function parseHostPorts(spec) {
   const out = new Map();
   for (const part of (spec ?? '').trim().split(/\s+/).filter(Boolean)) {
     const m = /^([\w.-]+)=([1-6]\d?)$/.exec(part);
     if (!m) fail(`LAB_HOST_PORTS: expected NAME=NN (ports NN143, NN525, NN025, NN526), got ${part}`);
     const at = (suffix) => ({ host: '127.0.0.1', port: Number(`${m[2]}${suffix}`) });
-    out.set(m[1], { imap: at('143'), smtp: at('525'), http: at('025'), mx: at('526') });
+    out.set(m[1], { imap: at('143'), smtp: at('525'), http: at('025'), xmpp: at('222'), mx: at('526') });
   }
   return out;
 }
@@ -150,9 +150,10 @@ function init() {
         imap: at(NODE_PORTS.imap),
         smtp: at(NODE_PORTS.smtp),
         http: at(NODE_PORTS.http),
+        xmpp: at(NODE_PORTS.xmpp),
         ...(gateway ? { gateway: true } : {}),
         ...(i === 0 ? { mx: at(NODE_PORTS.mx), gatewayUser: `postmaster@${domain}` } : {}),
-        ...(published ? { published: { imap: published.imap, smtp: published.smtp, http: published.http, ...(i === 0 ? { mx: published.mx } : {}) } } : {}),
+        ...(published ? { published: { imap: published.imap, smtp: published.smtp, http: published.http, xmpp: published.xmpp, ...(i === 0 ? { mx: published.mx } : {}) } } : {}),
       });
       say(`node ${name} of ${domain}: ${node.id.slice(0, 16)}${i === 0 ? ' (MX)' : ''}${gateway ? ' (gateway)' : ''}`);
     });

@@ -188,10 +188,10 @@ describe('docker-compose.yml (Compose 1.29 schema)', () => {
     for (const [org, members] of orgs) expect(members.some((m) => argAfter(postArgs(services[m]!), '--gateway-user') === `postmaster@${org}`)).toBe(true);
   });
 
-  test('every node publishes its IMAP and SMTP ports (and HTTP) on distinct host ports', () => {
+  test('every node publishes its IMAP, SMTP and XMPP ports (and HTTP) on distinct host ports', () => {
     const hostPorts: string[] = [];
     for (const s of Object.values(services).filter(isNode)) {
-      for (const flag of ['--imap', '--smtp', '--http']) {
+      for (const flag of ['--imap', '--smtp', '--http', '--xmpp']) {
         const container = forwardedTo(s, argAfter(postArgs(s), flag)!);
         expect(container, `${flag} is forwarded out of the container`).toBeDefined();
         const port = published(s).find((p) => p.container === container);
