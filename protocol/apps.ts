@@ -1,6 +1,6 @@
 // What travels inside a sealed notification: which application it is for, and that application's
 // body. The short-message application (`message`) and mail (`mail`) are the two built in.
-import { arr, bytes, hexBytes, type Infer, obj, oneOf, str, uint } from './codec';
+import { arr, bytes, hexBytes, type Infer, obj, oneOf, opt, str, uint } from './codec';
 import { DROP_ENTRY_BYTES_MAX, ID_BYTES, STANDBY_HOSTS_MAX } from './limits';
 
 export const appPayloadCodec = obj({ app: str({ max: 64 }), body: bytes({ max: DROP_ENTRY_BYTES_MAX }) });
@@ -11,14 +11,24 @@ export const MAIL_APP = 'mail';
 /** XMPP presence between users (issue 17): subscriptions, availability and probes, signed and sealed like any notification. */
 export const XMPP_APP = 'xmpp';
 
-export const XMPP_SIGNAL_KINDS = ['subscribe', 'subscribed', 'unsubscribe', 'unsubscribed', 'available', 'unavailable', 'probe'] as const;
+export const XMPP_SIGNAL_KINDS = ['subscribe', 'subscribed', 'unsubscribe', 'unsubscribed', 'available', 'unavailable', 'probe', 'receipt', 'chatstate'] as const;
 export type XmppSignalKind = (typeof XMPP_SIGNAL_KINDS)[number];
-/** One presence signal; `from` must be the notification's signer. */
-export const xmppSignalCodec = obj({ kind: oneOf(XMPP_SIGNAL_KINDS), from: str({ max: 320 }), sentAtMs: uint() });
+/** XEP-0085's states. */
+export const CHAT_STATES = ['active', 'composing', 'paused', 'inactive', 'gone'] as const;
+/** One signal (presence, a delivery receipt with the message's id, a chat state); `from` must be the notification's signer. */
+export const xmppSignalCodec = obj({ kind: oneOf(XMPP_SIGNAL_KINDS), from: str({ max: 320 }), sentAtMs: uint(), id: opt(str({ max: 256 })), state: opt(oneOf(CHAT_STATES)) });
 export type XmppSignal = Infer<typeof xmppSignalCodec>;
 
 /** A short message: the text's reference (stored convergently by the sender), who sent it, to whom. */
-export const messageBodyCodec = obj({ ref: str({ max: 512 }), from: str({ max: 320 }), to: arr(str({ max: 320 }), { max: 1000 }), sentAtMs: uint() });
+export const messageBodyCodec = obj({
+  ref: str({ max: 512 }),
+  from: str({ max: 320 }),
+  to: arr(str({ max: 320 }), { max: 1000 }),
+  sentAtMs: uint(),
+  /** Sent from an XMPP client (issue 17): its message id, and 1 when it asked for a delivery receipt (XEP-0184). */
+  xmppId: opt(str({ max: 256 })),
+  receipt: opt(uint({ max: 1 })),
+});
 export type MessageBody = Infer<typeof messageBodyCodec>;
 
 /** A mail: the raw message's reference, its size, the envelope sender and recipients. */

@@ -19,7 +19,7 @@ export interface IqContext {
 }
 
 /** Features the server (and each account, for MAM) announce in disco#info. */
-export const SERVER_FEATURES = [NS.discoInfo, NS.discoItems, NS.ping, NS.roster, NS.carbons, 'msgoffline'];
+export const SERVER_FEATURES = [NS.discoInfo, NS.discoItems, NS.ping, NS.roster, NS.carbons, NS.receipts, NS.chatStates, 'msgoffline'];
 export const ACCOUNT_FEATURES = [NS.discoInfo, NS.mam];
 
 export async function handleIq(iq: XmlElement, ctx: IqContext): Promise<void> {

@@ -14,7 +14,13 @@ export interface ChatMeta {
   readonly from: string;
   readonly to: readonly string[];
   readonly sentAtMs: number;
+  /** The sending client's message id (XMPP senders only), and whether it asked for a receipt (XEP-0184). */
+  readonly xmppId?: string;
+  readonly receipt?: boolean;
 }
+
+/** A message without stored content: a delivery receipt (XEP-0184) or a chat state (XEP-0085). */
+export type ChatSignal = { readonly kind: 'receipt'; readonly id: string } | { readonly kind: 'chatstate'; readonly state: 'active' | 'composing' | 'paused' | 'inactive' | 'gone' };
 
 /** A record with its text (read from the ring). */
 export interface ChatRecord extends ChatMeta {
@@ -39,7 +45,7 @@ export interface XmppAccount {
   setRosterItem(item: RosterItem): Promise<'ok' | 'full'>;
   removeRosterItem(jid: string): Promise<boolean>;
   /** Send a chat message through POST (stored once, the recipient notified); `key` is the record's key in the sender's log. */
-  sendChat(to: string, text: string, key: string): Promise<{ readonly sentAtMs: number }>;
+  sendChat(to: string, text: string, key: string, opts?: { readonly xmppId?: string; readonly receipt?: boolean }): Promise<{ readonly sentAtMs: number }>;
   /** The conversation store, oldest first, without the texts (MAM pages it, then reads only the page's). */
   history(): Promise<ChatMeta[]>;
   withText(records: readonly ChatMeta[]): Promise<ChatRecord[]>;
@@ -67,8 +73,8 @@ export interface XmppHub {
   presence(session: RoutedSession, stanza: XmlElement, wasAvailable: boolean): void;
   /** A subscription request or answer (RFC 6121 3) from the session's user to `to`: recorded in the roster, then sent. */
   subscription(session: RoutedSession, kind: 'subscribe' | 'subscribed' | 'unsubscribe' | 'unsubscribed', to: string): Promise<void>;
-  /** A stanza without stored content (chat state, receipt) for `to`: delivered to its sessions on this node; false when none. */
-  signal(fromFull: string, to: string, stanza: XmlElement): boolean;
+  /** A receipt or chat state for `to`: carried to its sessions wherever they are. */
+  signal(session: RoutedSession, to: string, signal: ChatSignal): Promise<void>;
   /** Every bound session of `address` on this node. */
   sessionsOf(address: string): readonly RoutedSession[];
 }

@@ -8,6 +8,7 @@
 // are handled one at a time in arrival order (a bounded queue); a client over its rate gets
 // policy-violation stanza errors, and one that floods the queue loses its stream.
 import { XMPP_BODY_CHARS_MAX, XMPP_SASL_ATTEMPTS_MAX, XMPP_STANZAS_BURST, XMPP_STANZAS_PER_SECOND } from '../protocol/limits';
+import { signalOf } from './chat';
 import { handleIq } from './iq';
 import { bareJid, parseJid } from './jid';
 import type { RoutedSession, XmppAccount, XmppHub, XmppLogin, XmppServerInfo } from './ports';
@@ -312,15 +313,17 @@ export class XmppSession implements RoutedSession {
     const bareTo = `${to.local}@${to.domain}`;
     const body = stanza.childText('body');
     if (body === undefined) {
-      // Chat states and receipts are not stored: handed to the recipient's sessions on this node.
-      this.deps.hub.signal(this.fullJid, bareTo, stanza);
+      // Receipts and chat states are not stored in the conversation: carried to the recipient's sessions.
+      const signal = signalOf(stanza);
+      if (signal && !(signal.kind === 'receipt' && signal.id.length > 256)) await this.deps.hub.signal(this, bareTo, signal);
       return;
     }
     if (body.length > XMPP_BODY_CHARS_MAX) return this.push(stanzaError(stanza, 'policy-violation', `a message body is at most ${XMPP_BODY_CHARS_MAX} characters`));
     const key = `s:${this.deps.info.newId()}`;
     this.deps.hub.sending(this.address, key);
     try {
-      await this.account!.sendChat(bareTo, body, key);
+      const xmppId = stanza.attr('id');
+      await this.account!.sendChat(bareTo, body, key, { ...(xmppId && xmppId.length <= 256 ? { xmppId } : {}), receipt: stanza.child('request', NS.receipts) !== undefined });
     } catch (e) {
       this.deps.observe?.('xmpp.message.failed', { to: bareTo, error: (e as Error).message, code: (e as { code?: string }).code });
       return this.push(stanzaError(stanza, (e as { code?: string }).code === 'UNKNOWN_USER' ? 'service-unavailable' : 'recipient-unavailable', (e as Error).message));

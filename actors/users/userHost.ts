@@ -190,10 +190,15 @@ export class UserApp {
   }
 
   /** Send a short message: the text is stored once, each recipient is notified, the sender keeps a copy. */
-  async sendMessage(to: readonly string[], text: string, opts: { key?: string } = {}): Promise<{ ref: string; key: string; notified: string[]; failed: { to: string; error: string }[] }> {
+  async sendMessage(
+    to: readonly string[],
+    text: string,
+    opts: { key?: string; xmppId?: string; receipt?: boolean } = {},
+  ): Promise<{ ref: string; key: string; notified: string[]; failed: { to: string; error: string }[] }> {
     const ref = await this.store(Buffer.from(text, 'utf8'));
     const sentAtMs = Math.floor(this.deps.clock.now());
-    const body = canonicalBytes(messageBodyCodec.encode({ ref, from: this.address, to: [...to], sentAtMs }));
+    const xmpp = { ...(opts.xmppId !== undefined ? { xmppId: opts.xmppId } : {}), ...(opts.receipt ? { receipt: 1 } : {}) };
+    const body = canonicalBytes(messageBodyCodec.encode({ ref, from: this.address, to: [...to], sentAtMs, ...xmpp }));
     const notified: string[] = [];
     const failed: { to: string; error: string }[] = [];
     for (const recipient of to) {
@@ -206,7 +211,7 @@ export class UserApp {
     }
     // The caller may name the record (an XMPP session, to know its own message when the log reports it).
     const key = opts.key ?? `s:${Buffer.from(this.deps.random.bytes(12)).toString('hex')}`;
-    await (await this.messages()).append([{ type: 'add', record: { key, direction: 'out', from: this.address, to: [...to], ref, sentAtMs, recordedAtMs: sentAtMs } }]);
+    await (await this.messages()).append([{ type: 'add', record: { key, direction: 'out', from: this.address, to: [...to], ref, sentAtMs, recordedAtMs: sentAtMs, ...xmpp } }]);
     return { ref, key, notified, failed };
   }
 
@@ -227,7 +232,20 @@ export class UserApp {
     }
     if (body.from.toLowerCase() !== n.from.toLowerCase()) return 'undeliverable';
     await (await this.messages()).append([
-      { type: 'add', record: { key: `n:${n.entryId}`, direction: 'in', from: n.from, to: body.to, ref: body.ref, sentAtMs: body.sentAtMs, recordedAtMs: Math.floor(this.deps.clock.now()) } },
+      {
+        type: 'add',
+        record: {
+          key: `n:${n.entryId}`,
+          direction: 'in',
+          from: n.from,
+          to: body.to,
+          ref: body.ref,
+          sentAtMs: body.sentAtMs,
+          recordedAtMs: Math.floor(this.deps.clock.now()),
+          ...(body.xmppId !== undefined ? { xmppId: body.xmppId } : {}),
+          ...(body.receipt ? { receipt: body.receipt } : {}),
+        },
+      },
     ]);
     return 'delivered';
   }
@@ -246,8 +264,8 @@ export class UserApp {
   }
 
   /** Send a presence signal to `to` (durable like any notification: a subscription request waits for its recipient). */
-  async sendXmppSignal(to: string, kind: XmppSignalKind): Promise<void> {
-    const body = canonicalBytes(xmppSignalCodec.encode({ kind, from: this.address, sentAtMs: Math.floor(this.deps.clock.now()) }));
+  async sendXmppSignal(to: string, kind: XmppSignalKind, extra: Pick<XmppSignal, 'id' | 'state'> = {}): Promise<void> {
+    const body = canonicalBytes(xmppSignalCodec.encode({ kind, from: this.address, sentAtMs: Math.floor(this.deps.clock.now()), ...extra }));
     await this.notify(to, XMPP_APP, body);
   }
 

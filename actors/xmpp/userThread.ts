@@ -15,8 +15,8 @@ import type { XmppSignal, XmppSignalKind } from '../../protocol/apps';
 import { rosterItemXml, rosterPush } from '../../xmpp/iq';
 import { NS_CLIENT } from '../../xmpp/streamParser';
 import { el } from '../../xmpp/xml';
-import { incomingChat, sentCarbon } from '../../xmpp/chat';
-import type { ChatMeta, ChatRecord, RoutedSession, XmppAccount } from '../../xmpp/ports';
+import { incomingChat, sentCarbon, signalMessage } from '../../xmpp/chat';
+import type { ChatMeta, ChatRecord, ChatSignal, RoutedSession, XmppAccount } from '../../xmpp/ports';
 import { ErrorCodes, PostError } from '../../protocol/errors';
 
 type MessagesLog = LogWriter<MessagesState, { type: 'add'; record: MessageRecord }, MessagesChange, { count: number }>;
@@ -28,13 +28,21 @@ export interface ImApp {
   messages(): Promise<MessagesLog>;
   xmppRoster(): Promise<RosterLog>;
   read(ref: string): Promise<Buffer>;
-  sendMessage(to: readonly string[], text: string, opts: { key?: string }): Promise<{ failed: { to: string; error: string }[] }>;
+  sendMessage(to: readonly string[], text: string, opts: { key?: string; xmppId?: string; receipt?: boolean }): Promise<{ failed: { to: string; error: string }[] }>;
   /** Presence signals delivered to this user on this node (after the roster recorded them). */
   readonly xmppSignals$: { subscribe(listener: (signal: XmppSignal) => void): { unsubscribe(): void } };
-  sendXmppSignal(to: string, kind: XmppSignalKind): Promise<void>;
+  sendXmppSignal(to: string, kind: XmppSignalKind, extra?: Pick<XmppSignal, 'id' | 'state'>): Promise<void>;
 }
 
-const metaOf = (r: MessageRecord): ChatMeta => ({ key: r.key, direction: r.direction, from: r.from, to: r.to, sentAtMs: r.sentAtMs });
+const metaOf = (r: MessageRecord): ChatMeta => ({
+  key: r.key,
+  direction: r.direction,
+  from: r.from,
+  to: r.to,
+  sentAtMs: r.sentAtMs,
+  ...(r.xmppId !== undefined ? { xmppId: r.xmppId } : {}),
+  ...(r.receipt ? { receipt: true } : {}),
+});
 
 export class UserThread implements XmppAccount {
   readonly sessions = new Set<RoutedSession>();
@@ -134,8 +142,18 @@ export class UserThread implements XmppAccount {
     for (const s of this.sessions) s.push(rosterPush(xml, `${s.address}/${s.resource}`, `push-r${++this.pushes}`));
   }
 
+  /** A receipt or chat state to `to`: a signed notification like presence (the recipient's sessions may be on any node). */
+  async signalOut(to: string, signal: ChatSignal): Promise<void> {
+    await this.app.sendXmppSignal(to, signal.kind, signal.kind === 'receipt' ? { id: signal.id } : { state: signal.state });
+  }
+
   private async signalled(signal: XmppSignal): Promise<void> {
     const from = signal.from;
+    if (signal.kind === 'receipt' || signal.kind === 'chatstate') {
+      const chat: ChatSignal | undefined = signal.kind === 'receipt' ? (signal.id !== undefined ? { kind: 'receipt', id: signal.id } : undefined) : signal.state ? { kind: 'chatstate', state: signal.state } : undefined;
+      if (chat) this.toAvailable((s) => signalMessage(chat, from, `${s.address}/${s.resource}`));
+      return;
+    }
     if (signal.kind === 'probe') {
       const item = await this.rosterLog.read((s) => s.items.get(from));
       if ([...this.sessions].some((s) => s.available) && (item?.subscription === 'from' || item?.subscription === 'both')) await this.app.sendXmppSignal(from, 'available');
@@ -202,9 +220,9 @@ export class UserThread implements XmppAccount {
     return r!.change.type === 'remove';
   }
 
-  async sendChat(to: string, text: string, key: string): Promise<{ sentAtMs: number }> {
+  async sendChat(to: string, text: string, key: string, opts: { xmppId?: string; receipt?: boolean } = {}): Promise<{ sentAtMs: number }> {
     await this.opts.lookup(to); // an unknown recipient is refused before anything is stored
-    const result = await this.app.sendMessage([to], text, { key });
+    const result = await this.app.sendMessage([to], text, { key, ...opts });
     const failure = result.failed[0];
     if (failure) throw new PostError(ErrorCodes.UNAVAILABLE, `not delivered to ${to}: ${failure.error}`);
     return { sentAtMs: this.messagesLog.readNow((s) => s.byKey.get(key)?.sentAtMs ?? 0) };

@@ -3,7 +3,7 @@
 // own sessions, and stanzas that are not stored (chat states, receipts) between sessions on this node.
 import type { Log } from '../../infra/ports';
 import { XMPP_RESOURCES_PER_USER_MAX } from '../../protocol/limits';
-import type { RoutedSession, XmppAccount, XmppHub } from '../../xmpp/ports';
+import type { ChatSignal, RoutedSession, XmppAccount, XmppHub } from '../../xmpp/ports';
 import { NS_CLIENT } from '../../xmpp/streamParser';
 import { el, type XmlElement } from '../../xmpp/xml';
 import type { UserThread } from './userThread';
@@ -93,10 +93,8 @@ export class NodeXmppHub implements XmppHub {
     }
   }
 
-  signal(fromFull: string, to: string, stanza: XmlElement): boolean {
-    const targets = this.sessionsOf(to).filter((s) => s.available);
-    for (const s of targets) s.push(el(stanza.name, { ...stanza.attrs, from: fromFull, to: `${s.address}/${s.resource}` }, ...stanza.children));
-    return targets.length > 0;
+  async signal(session: RoutedSession, to: string, signal: ChatSignal): Promise<void> {
+    await this.threads.get(session.address)?.signalOut(to, signal);
   }
 
   sessionsOf(address: string): readonly RoutedSession[] {

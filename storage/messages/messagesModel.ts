@@ -1,7 +1,7 @@
 // The short-message application's log (issue 4): each user's `messages` log records messages sent
 // and received, keyed so that a notification delivered twice is recorded once. The text itself is
 // stored with putData (convergent); the log holds its reference.
-import { arr, type Infer, obj, oneOf, str, uint } from '../../protocol/codec';
+import { arr, type Infer, obj, oneOf, opt, str, uint } from '../../protocol/codec';
 import { MESSAGES_LOG_ITEMS_MAX } from '../../protocol/limits';
 import type { Applied, LogModel } from '../log/logModel';
 
@@ -19,6 +19,9 @@ const recordCodec = obj({
   ref: str({ max: 512 }),
   sentAtMs: uint(),
   recordedAtMs: uint(),
+  /** A message an XMPP client sent (issue 17): its id, and 1 when it asked for a delivery receipt. */
+  xmppId: opt(str({ max: 256 })),
+  receipt: opt(uint({ max: 1 })),
 });
 export type MessageRecord = Infer<typeof recordCodec>;
 

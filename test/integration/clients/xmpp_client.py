@@ -8,6 +8,8 @@
 #   receive   b logs in, sends its initial presence and collects config.expect messages (offline delivery)
 #   carbons   two resources of a with carbons on: a/one -> b is carbon-copied to a/two; b -> a reaches both
 #   mam       a pages its archive of the conversation with b, config.page messages at a time
+#   receipts  a sends b a message asking for a receipt (XEP-0184) and then a chat state (XEP-0085):
+#             b's client acknowledges it (slixmpp's default), a gets the receipt with its id
 #   presence  a asks b for a subscription; b's client approves and asks back (slixmpp's defaults), a
 #             approves: both rosters say 'both' and each sees the other available
 import asyncio
@@ -25,7 +27,7 @@ class Client(slixmpp.ClientXMPP):
         super().__init__(f"{account['jid']}/{resource}", account['password'],
                          plugin_config={'feature_mechanisms': {'unencrypted_plain': True}})
         self.account = account
-        for plugin in ('xep_0030', 'xep_0199', 'xep_0280', 'xep_0313', 'xep_0059', 'xep_0203', 'xep_0085', 'xep_0198'):
+        for plugin in ('xep_0030', 'xep_0199', 'xep_0280', 'xep_0313', 'xep_0059', 'xep_0203', 'xep_0085', 'xep_0198', 'xep_0184'):
             self.register_plugin(plugin)
         self.received = []
         self.carbons_sent = []
@@ -37,6 +39,10 @@ class Client(slixmpp.ClientXMPP):
         self.add_event_handler('message', self.on_message)
         self.add_event_handler('carbon_sent', lambda m: self.carbons_sent.append(m['carbon_sent']['body']))
         self.add_event_handler('carbon_received', lambda m: self.carbons_received.append(m['carbon_received']['body']))
+        self.receipts = []
+        self.chat_states = []
+        self.add_event_handler('receipt_received', lambda m: self.receipts.append(m['receipt']))
+        self.add_event_handler('chatstate', lambda m: self.chat_states.append(m['chat_state']))
 
     def fail(self, why):
         if not self.started.done():
@@ -143,6 +149,31 @@ async def mam(cfg):
     return {'pages': pages}
 
 
+async def until(check):
+    async def loop():
+        while not check():
+            await asyncio.sleep(0.05)
+    await asyncio.wait_for(loop(), TIMEOUT_S)
+
+
+async def receipts(cfg):
+    a = await Client(cfg['a'], 'laptop').online()
+    b = await Client(cfg['b'], 'phone').online()
+    msg = a.make_message(mto=cfg['b']['jid'], mbody='please confirm', mtype='chat')
+    msg['id'] = 'receipt-test-1'
+    msg['request_receipt'] = True
+    msg.send()
+    await b.wait_for(1)
+    await until(lambda: a.receipts)
+    state = a.make_message(mto=cfg['b']['jid'], mtype='chat')
+    state['chat_state'] = 'composing'
+    state.send()
+    await until(lambda: b.chat_states)
+    await a.offline()
+    await b.offline()
+    return {'a_receipts': a.receipts, 'b_received_id_asked': b.received[0]['body'], 'b_chat_states': b.chat_states}
+
+
 async def presence(cfg):
     a = await Client(cfg['a'], 'laptop').online()
     b = await Client(cfg['b'], 'phone').online()
@@ -175,7 +206,7 @@ async def presence(cfg):
     return {**state, 'a_saw_b_leave': True}
 
 
-SCENARIOS = {'converse': converse, 'send': send, 'receive': receive, 'carbons': carbons, 'mam': mam, 'presence': presence}
+SCENARIOS = {'converse': converse, 'send': send, 'receive': receive, 'carbons': carbons, 'mam': mam, 'presence': presence, 'receipts': receipts}
 
 if __name__ == '__main__':
     logging.basicConfig(level=logging.ERROR, stream=sys.stderr)

@@ -134,6 +134,12 @@ describe.skipIf(!hasSlixmpp)('lab: XMPP with a real client (python3-slixmpp)', (
     expect(r.b_received.map((m: { body: string }) => m.body.trim())).toEqual(['sent with sendxmpp']);
   }, 150_000);
 
+  test('delivery receipts and chat states cross nodes: a gets b\'s receipt for its message id; b sees a composing', async () => {
+    const r = await client('receipts', { a: account(1), b: account(2) });
+    expect(r.a_receipts).toEqual(['receipt-test-1']);
+    expect(r.b_chat_states).toEqual(['composing']);
+  }, 150_000);
+
   test('presence subscriptions across nodes: a asks, b approves and asks back, both see each other come and go', async () => {
     const r = await client('presence', { a: account(1), b: account(2) });
     expect(r.a_sees_b).toEqual({ subscription: 'both', online: true });

@@ -1,7 +1,7 @@
 // In-memory ports for the XMPP core's tests: a login with one password per user, accounts whose
 // conversation store is a list, a hub routing between the sessions of one process.
 import { deriveScramCredentials, type ScramCredentials, type ScramHash } from '../../../crypto/scram';
-import type { ChatMeta, ChatRecord, LoginResult, RoutedSession, XmppAccount, XmppHub, XmppLogin, XmppServerInfo } from '../../../xmpp/ports';
+import type { ChatMeta, ChatRecord, ChatSignal, LoginResult, RoutedSession, XmppAccount, XmppHub, XmppLogin, XmppServerInfo } from '../../../xmpp/ports';
 import { XmppSession } from '../../../xmpp/session';
 import { StreamParser, type StreamEvent } from '../../../xmpp/streamParser';
 import type { XmlElement } from '../../../xmpp/xml';
@@ -23,12 +23,12 @@ export class FakeAccount implements XmppAccount {
   async removeRosterItem(jid: string) {
     return this.rosterItems.delete(jid);
   }
-  async sendChat(to: string, text: string, key: string) {
+  async sendChat(to: string, text: string, key: string, opts: { xmppId?: string; receipt?: boolean } = {}) {
     const recipient = this.world.accounts.get(to);
     if (!recipient) throw Object.assign(new Error(`${to} is not a user`), { code: 'UNKNOWN_USER' });
     const sentAtMs = this.world.nowMs;
     this.records.push({ key, direction: 'out', from: this.address, to: [to], text, sentAtMs });
-    const record: ChatRecord = { key: `n:${this.world.nextId()}`, direction: 'in', from: this.address, to: [to], text, sentAtMs };
+    const record: ChatRecord = { key: `n:${this.world.nextId()}`, direction: 'in', from: this.address, to: [to], text, sentAtMs, ...opts };
     recipient.records.push(record);
     this.world.hub.arrived(to, record);
     return { sentAtMs };
@@ -64,10 +64,9 @@ export class FakeHub implements XmppHub {
   async subscription(session: RoutedSession, kind: string, to: string) {
     this.subscriptions.push(`${session.address} ${kind} ${to}`);
   }
-  signal(_from: string, to: string, stanza: XmlElement) {
-    const targets = this.sessionsOf(to);
-    for (const s of targets) s.push(stanza);
-    return targets.length > 0;
+  readonly signals: string[] = [];
+  async signal(session: RoutedSession, to: string, signal: ChatSignal) {
+    this.signals.push(`${session.address} ${to} ${JSON.stringify(signal)}`);
   }
   sessionsOf(address: string) {
     return [...this.sessions].filter((s) => s.address === address);

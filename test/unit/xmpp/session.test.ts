@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, test } from 'vitest';
 import { scramClientProof } from '../../../crypto/scram';
-import { incomingChat } from '../../../xmpp/chat';
+import { incomingChat, signalMessage } from '../../../xmpp/chat';
 import { DOMAIN, FakeWorld, TestClient } from './fakes';
 
 const SASL = "xmlns='urn:ietf:params:xml:ns:xmpp-sasl'";
@@ -313,5 +313,33 @@ describe('xmpp session: the end of a stream', () => {
     release();
     await mallory.session.idle();
     expect(world.accounts.get(`bob@${DOMAIN}`)!.records.map((r) => r.text)).toEqual(['last words']);
+  });
+});
+
+describe('xmpp session: receipts (XEP-0184) and chat states (XEP-0085)', () => {
+  test('a receipt request travels with the message and its id; the receipt and chat states go to the hub as signals', async () => {
+    const alice = new TestClient(world);
+    await alice.loginPlain('alice', 'alice-pw', 'phone');
+    const bob = new TestClient(world);
+    await bob.loginPlain('bob', 'bob-pw', 'desk');
+    await bob.send('<presence/>');
+    const before = bob.received.length;
+    await alice.send(`<message to='bob@${DOMAIN}' type='chat' id='m-1'><body>did you get this?</body><request xmlns='urn:xmpp:receipts'/></message>`);
+    const got = bob.stanzas(bob.received.slice(before))[0]!;
+    expect(got.attr('id')).toBe('m-1');
+    expect(got.child('request', 'urn:xmpp:receipts')).toBeDefined();
+    await bob.send(`<message to='alice@${DOMAIN}/phone' id='r-1'><received xmlns='urn:xmpp:receipts' id='m-1'/></message>`);
+    await alice.send(`<message to='bob@${DOMAIN}' type='chat'><composing xmlns='http://jabber.org/protocol/chatstates'/></message>`);
+    await alice.send(`<message to='bob@${DOMAIN}' type='chat'><unknown xmlns='urn:example'/></message>`);
+    expect(world.hub.signals).toEqual([
+      `bob@${DOMAIN} alice@${DOMAIN} {"kind":"receipt","id":"m-1"}`,
+      `alice@${DOMAIN} bob@${DOMAIN} {"kind":"chatstate","state":"composing"}`,
+    ]);
+  });
+
+  test('a signal as its recipient sees it: from the sender\'s bare JID, the receipt\'s id or the state element', () => {
+    const receipt = signalMessage({ kind: 'receipt', id: 'm-1' }, `alice@${DOMAIN}`, `bob@${DOMAIN}/desk`);
+    expect(receipt.toString()).toBe(`<message xmlns="jabber:client" type="chat" from="alice@${DOMAIN}" to="bob@${DOMAIN}/desk"><received xmlns="urn:xmpp:receipts" id="m-1"/></message>`);
+    expect(signalMessage({ kind: 'chatstate', state: 'paused' }, `alice@${DOMAIN}`, `bob@${DOMAIN}/desk`).child('paused', 'http://jabber.org/protocol/chatstates')).toBeDefined();
   });
 });
