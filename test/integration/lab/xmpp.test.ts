@@ -147,6 +147,14 @@ describe.skipIf(!hasSlixmpp)('lab: XMPP with a real client (python3-slixmpp)', (
     expect(r.a_saw_b_leave).toBe(true);
   }, 150_000);
 
+  test('a user logged in on a node that does not host it (a visitor there) chats live too', async () => {
+    const b = account(2);
+    const elsewhere = lab().nodes.find((n) => n.xmpp!.port !== b.port)!.xmpp!;
+    const r = await client('converse', { a: account(1), b: { ...b, ...elsewhere } });
+    expect(r.b_received).toEqual([{ from: 'user1@lab.example', body: 'hello b, from a', delayed: false }]);
+    expect(r.a_received).toEqual([{ from: 'user2@lab.example', body: 'hello a, from b', delayed: false }]);
+  }, 150_000);
+
   test('malformed XML and an oversized stanza get stream errors; a wrong password is refused; the node lives on', async () => {
     const endpoint = account(1);
     const malformed = await rawSession(endpoint, [HEADER, '<message><body>x</message>']);
