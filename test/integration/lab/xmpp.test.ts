@@ -4,7 +4,9 @@
 // nodes chat both ways; messages sent while the recipient is offline arrive, marked delayed, at its
 // next login; two resources of one user get carbons; the archive (MAM) pages through the
 // conversation; and the same conversation is what `post message list` shows (one store); presence
-// subscriptions settle across nodes and each side sees the other come and go. Around it,
+// subscriptions settle across nodes and each side sees the other come and go; receipts and chat
+// states cross nodes; a user logged in on a node that does not host it chats too; and users of two
+// organisations chat through the gateways. Around it,
 // raw TCP: malformed XML and an oversized stanza get stream errors and the node lives on.
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -24,7 +26,7 @@ const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 const hasSlixmpp = spawnSync(PYTHON, ['-c', 'import slixmpp'], { stdio: 'ignore' }).status === 0;
 const hasSendxmpp = spawnSync('sh', ['-c', 'command -v sendxmpp'], { stdio: 'ignore' }).status === 0;
 
-const dir = mkdtempSync(join(tmpdir(), 'post-lab-xmpp-'));
+let dir = '';
 let labFile = '';
 interface Lab {
   nodes: { id: string; pid: number; log: string; xmpp?: { host: string; port: number } }[];
@@ -66,12 +68,14 @@ const HEADER = "<?xml version='1.0'?><stream:stream to='lab.example' xmlns='jabb
 
 describe.skipIf(!hasSlixmpp)('lab: XMPP with a real client (python3-slixmpp)', () => {
   beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'post-lab-xmpp-'));
     const r = await post(['lab', 'up', '--nodes', '2', '--users', '2', '--dir', dir], { timeoutMs: 150_000 });
     expect(r.code, r.stderr).toBe(0);
     labFile = r.stdout.trim();
   }, 200_000);
 
   afterAll(async () => {
+    if (!dir) return;
     await post(['lab', 'down', '--dir', dir]);
     rmSync(dir, { recursive: true, force: true });
   }, 60_000);
@@ -171,5 +175,42 @@ describe.skipIf(!hasSlixmpp)('lab: XMPP with a real client (python3-slixmpp)', (
     // And it still serves: a real client logs in and chats.
     const r = await client('converse', { a: account(1), b: account(2) });
     expect(r.ok).toBe(true);
+  }, 150_000);
+});
+
+describe.skipIf(!hasSlixmpp)('lab: XMPP between two organisations', () => {
+  let orgsDir = '';
+  let orgsLab = '';
+  const orgsAccount = (address: string) => {
+    const l = JSON.parse(readFileSync(orgsLab, 'utf8')) as Lab;
+    const u = l.users.find((x) => x.address === address)!;
+    const { host, port } = l.nodes.find((x) => x.id === u.node)!.xmpp!;
+    return { jid: u.address, password: u.password, host, port };
+  };
+
+  beforeAll(async () => {
+    orgsDir = mkdtempSync(join(tmpdir(), 'post-lab-xmpp-orgs-'));
+    const r = await post(['lab', 'up', '--nodes', '6', '--orgs', 'a.example,b.example', '--users', '1', '--dir', orgsDir], { timeoutMs: 200_000 });
+    expect(r.code, r.stderr).toBe(0);
+    orgsLab = r.stdout.trim();
+  }, 240_000);
+
+  afterAll(async () => {
+    if (!orgsDir) return;
+    await post(['lab', 'down', '--dir', orgsDir]);
+    rmSync(orgsDir, { recursive: true, force: true });
+  }, 60_000);
+
+  test('user1@a.example and user1@b.example chat both ways through the gateways', async () => {
+    let r;
+    try {
+      r = await run(PYTHON, [CLIENT, 'converse', JSON.stringify({ a: orgsAccount('user1@a.example'), b: orgsAccount('user1@b.example') })], { timeout: 120_000 });
+    } catch (e) {
+      const x = e as { stdout?: string; stderr?: string };
+      throw new Error(`xmpp client failed: ${x.stdout ?? ''}\n${x.stderr ?? ''}\n${labTrouble(JSON.parse(readFileSync(orgsLab, 'utf8')))}`);
+    }
+    const result = JSON.parse(r.stdout);
+    expect(result.b_received).toEqual([{ from: 'user1@a.example', body: 'hello b, from a', delayed: false }]);
+    expect(result.a_received).toEqual([{ from: 'user1@b.example', body: 'hello a, from b', delayed: false }]);
   }, 150_000);
 });
