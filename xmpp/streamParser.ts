@@ -122,7 +122,9 @@ export class StreamParser {
     const attributes = Object.values(tag.attributes);
     if (attributes.length > this.limits.attributesMax) return this.fail('policy-violation', `an element has more than ${this.limits.attributesMax} attributes`);
     const attrs: Record<string, string> = {};
-    for (const a of attributes) if (a.uri !== NS_XMLNS) attrs[a.name] = a.value;
+    // Attributes in other namespaces are dropped: their prefix declarations are not kept, and a stanza
+    // passed on (a carbon, a presence) must not carry an unbound prefix to another client.
+    for (const a of attributes) if (a.prefix === '' || a.prefix === 'xml') attrs[a.name] = a.value;
     attrs.xmlns = tag.uri;
     const element = new XmlElement(tag.local, attrs);
     this.stack.at(-1)?.children.push(element);

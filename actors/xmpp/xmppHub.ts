@@ -2,6 +2,8 @@
 // a login here (opened by the first connection, closed with the last), presence between a user's
 // own sessions, and stanzas that are not stored (chat states, receipts) between sessions on this node.
 import type { Log } from '../../infra/ports';
+import { ErrorCodes, type PostError } from '../../protocol/errors';
+import { stanzaError } from '../../xmpp/stanzas';
 import { XMPP_RESOURCES_PER_USER_MAX } from '../../protocol/limits';
 import type { ChatSignal, RoutedSession, XmppAccount, XmppHub } from '../../xmpp/ports';
 import { NS_CLIENT } from '../../xmpp/streamParser';
@@ -80,8 +82,15 @@ export class NodeXmppHub implements XmppHub {
     t?.presenceChanged(session, othersAvailable || wasAvailable);
   }
 
+  /** A request to an address that is no user (or a ring away) is answered with a presence error, not the end of the stream. */
   async subscription(session: RoutedSession, kind: 'subscribe' | 'subscribed' | 'unsubscribe' | 'unsubscribed', to: string): Promise<void> {
-    await this.threads.get(session.address)?.subscription(kind, to);
+    try {
+      await this.threads.get(session.address)?.subscription(kind, to);
+    } catch (e) {
+      const unknown = (e as PostError).code === ErrorCodes.UNKNOWN_USER;
+      this.log.info('xmpp.subscription.failed', { user: session.address, to, kind, error: (e as Error).message });
+      session.push(stanzaError(el('presence', { type: kind, from: `${session.address}/${session.resource}`, to }), unknown ? 'item-not-found' : 'remote-server-not-found', (e as Error).message));
+    }
   }
 
   /** RFC 6121 4.2.2 and 4.4.2: a session's presence goes to every available session of the account, itself included. */
@@ -93,8 +102,12 @@ export class NodeXmppHub implements XmppHub {
     }
   }
 
+  /** Receipts and chat states are best effort: one that cannot be sent is logged, the stream goes on. */
   async signal(session: RoutedSession, to: string, signal: ChatSignal): Promise<void> {
-    await this.threads.get(session.address)?.signalOut(to, signal);
+    await this.threads
+      .get(session.address)
+      ?.signalOut(to, signal)
+      .catch((e: Error) => this.log.info('xmpp.signal.failed', { user: session.address, to, kind: signal.kind, error: e.message, code: (e as PostError).code }));
   }
 
   sessionsOf(address: string): readonly RoutedSession[] {

@@ -111,7 +111,15 @@ function accept(ctx: ServerContext, socket: net.Socket): void {
     return;
   }
   const held: string[] = [];
-  const onData = (chunk: Buffer) => session.receive(chunk);
+  // Nothing a client sends may take the node down: a failure inside the core ends this stream only.
+  const onData = (chunk: Buffer) => {
+    try {
+      session.receive(chunk);
+    } catch (e) {
+      log.error('xmpp.failed', { client: socket.remoteAddress, error: (e as Error).message });
+      session.end('internal-server-error', 'the server failed; try again');
+    }
+  };
   const session: XmppSession = new XmppSession({
     info: { domain: options.domain, tlsAvailable: ctx.secureContext !== undefined, newId: ctx.newId, now: () => options.clock.now() },
     hub,

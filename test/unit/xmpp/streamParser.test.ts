@@ -81,3 +81,14 @@ describe('xmpp stream parser (saxes underneath)', () => {
     expect(errorOf(feed(new StreamParser(limits), `<stream:stream ${'a'.repeat(2000)}`))?.condition).toBe('policy-violation');
   });
 });
+
+describe('xmpp stream parser: what it passes on', () => {
+  test('attributes in foreign namespaces are dropped (their prefix would be unbound in a stanza passed on); xml:lang is kept', () => {
+    const p = new StreamParser();
+    feed(p, HEADER);
+    const [event] = feed(p, "<message xmlns:evil='urn:evil' evil:x='1' xml:lang='fr' to='bob@lab.example'><body>salut</body></message>");
+    const element = (event as { element: XmlElement }).element;
+    expect(element.attrs).toEqual({ 'xml:lang': 'fr', to: 'bob@lab.example', xmlns: 'jabber:client' });
+    expect(element.toString()).not.toContain('evil');
+  });
+});
