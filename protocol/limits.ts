@@ -579,5 +579,7 @@ export const XMPP_ROSTER_TEXT_CHARS_MAX = 256;
 export const XMPP_MAM_PAGE_MAX = 250;
 /** PBKDF2 iterations of the SCRAM credentials a node derives (RFC 7677 asks for at least 4096). */
 export const XMPP_SCRAM_ITERATIONS = 4096;
+/** Presence, receipt and chat-state notifications a user's context remembers having handled: push and pull may both hand it the same one. */
+export const XMPP_SIGNALS_REMEMBERED_MAX = 1024;
 /** SCRAM exchanges a client may start per connection before it is asked to go away. */
 export const XMPP_SASL_ATTEMPTS_MAX = 5;

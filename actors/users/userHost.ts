@@ -13,7 +13,7 @@ import { ROSTER_LOG_NAME, rosterModel } from '../../storage/xmpp/rosterModel';
 import { inbound, isSubscriptionKind } from '../../storage/xmpp/subscriptions';
 import { ErrorCodes, PostError } from '../../protocol/errors';
 import { canonicalBytes } from '../../protocol/frame';
-import { DIRECTORY_CACHE_ENTRIES_MAX, DIRECTORY_CACHE_MS, MESSAGES_LOG_ITEMS_MAX, NOTIFY_VISITOR_PULL_INTERVAL_MS, USER_UNLOCK_RETRY_MS } from '../../protocol/limits';
+import { DIRECTORY_CACHE_ENTRIES_MAX, DIRECTORY_CACHE_MS, MESSAGES_LOG_ITEMS_MAX, NOTIFY_VISITOR_PULL_INTERVAL_MS, USER_UNLOCK_RETRY_MS, XMPP_SIGNALS_REMEMBERED_MAX } from '../../protocol/limits';
 import { contentBlockIds } from '../../storage/leases';
 import type { StorageApi } from '../../storage/api';
 import { formatBlockRef, parseBlockRef } from '../../storage/blocks';
@@ -254,6 +254,7 @@ export class UserApp {
 
   /** Presence signals that reached this user here, after the roster recorded them (the XMPP sessions on this node listen). */
   readonly xmppSignals$ = new Subject<XmppSignal>();
+  private readonly signalsHandled = new Set<string>();
   private rosterLog: Promise<LogWriter<any, any, any, any>> | undefined;
 
   /** The user's XMPP roster log, opened once and kept while this context lives. */
@@ -278,6 +279,11 @@ export class UserApp {
       return 'undeliverable';
     }
     if (signal.from.toLowerCase() !== n.from.toLowerCase()) return 'undeliverable';
+    // Unlike messages (keyed in the log), signals leave no record: remember the ones handled here, so a
+    // notification handed over by both push and pull is shown once.
+    if (this.signalsHandled.has(n.entryId)) return 'delivered';
+    if (this.signalsHandled.size >= XMPP_SIGNALS_REMEMBERED_MAX) this.signalsHandled.delete(this.signalsHandled.values().next().value!);
+    this.signalsHandled.add(n.entryId);
     const from = signal.from.toLowerCase();
     if (isSubscriptionKind(signal.kind)) {
       const roster = await this.xmppRoster();
