@@ -412,8 +412,10 @@ export const STANDBY_TAKEOVER_HEARTBEATS = 3;
 /**
  * A standby whose leaf set fell to half or less within this many heartbeat intervals is more likely
  * cut off by a partition than its user's home is dead: it stands down until the ring or the home
- * returns (two writers on the two sides of a partition would lose one side's INBOX entries).
- * Covers the spread of one partition's removals (suspicion timeout) plus the takeover delay.
+ * returns (two writers on the two sides of a partition would lose one side's INBOX entries), and
+ * after the rest of the ring is back, for this long again before it may take over (the home may be
+ * the last member a heal brings back). Covers the spread of one partition's removals (suspicion
+ * timeout) plus the takeover delay.
  */
 export const STANDBY_CUTOFF_WINDOW_HEARTBEATS = 10;
 /**
