@@ -433,6 +433,15 @@ export const SUBMISSION_DEDUP_MS = 24 * 3600 * 1000;
 export const SUBMISSION_DEDUP_ENTRIES_MAX = 100_000;
 /** Recipients of one submission notified at once (each a replicated drop put). */
 export const SUBMISSION_NOTIFY_IN_FLIGHT_MAX = 16;
+/**
+ * A submitted mail this small, to at most SUBMISSION_INLINE_RECIPIENTS_MAX recipients of this
+ * organisation, travels inside its notifications: durable in the recipients' drops (k replicas each)
+ * when accepted, one replicated write before the 250 instead of two; each recipient's node stores it
+ * as the usual convergent blocks when it delivers (the same blocks whoever stores them). Bigger mail,
+ * or mail to many, is stored once by the sender. Well inside DROP_ENTRY_BYTES_MAX with the envelope.
+ */
+export const SUBMISSION_INLINE_BYTES_MAX = 32 * 1024;
+export const SUBMISSION_INLINE_RECIPIENTS_MAX = 8;
 
 // ---- inspection and the lab dashboard ---------------------------------------------------------------
 /** Each node publishes its view this often: fresh enough to watch a fault, ~1-2 KB a second per node. */
