@@ -14,9 +14,9 @@ export interface CliResult {
   stderr: string;
 }
 
-export async function post(args: string[], opts: { timeoutMs?: number } = {}): Promise<CliResult> {
+export async function post(args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
   try {
-    const r = await run(POST, args, { timeout: opts.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024 });
+    const r = await run(POST, args, { timeout: opts.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024, ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}) });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
     const x = e as { code?: number; stdout?: string; stderr?: string };
