@@ -37,6 +37,7 @@ export function controlStorage(client: LabClient, node: LabNode): StorageApi {
     },
     putData: unsupported('putData'),
     putMail: unsupported('putMail'),
+    mailRefOf: unsupported('mailRefOf'),
     getData: unsupported('getData'),
     readData: unsupported('readData') as StorageApi['readData'],
     putBlock: unsupported('putBlock'),

@@ -55,7 +55,11 @@ export const inboxMachine = setup({
     pullDrop: fromPromise<InboxEntry[]>(async () => []),
     /** Effect: verify, open and hand each entry to its application; `halt` is the crash fault. */
     deliverBatch: fromPromise<{ outcomes: DeliveryOutcome[]; halt: boolean }, { batch: readonly InboxEntry[] }>(async ({ input }) => ({ outcomes: input.batch.map(() => 'retry' as const), halt: false })),
-    /** Effect: signed receipts to the drop's replicas, one per outcome that is final. */
+    /**
+     * Effect: signed receipts to the drop's replicas, one per outcome that is final. The notifier sends
+     * them without waiting for the replicas (a lost receipt only means a later re-offer, delivered again
+     * idempotently), so the next batch does not wait a replicated round.
+     */
     acknowledge: fromPromise<void, { batch: readonly InboxEntry[]; outcomes: readonly DeliveryOutcome[] }>(async () => {}),
   },
   actions: {

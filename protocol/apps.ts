@@ -1,7 +1,7 @@
 // What travels inside a sealed notification: which application it is for, and that application's
-// body. The short-message application (`message`) and mail (`mail`) are the two built in.
+// body. The short-message application (`message`), mail (`mail`) and XMPP presence (`xmpp`) are built in.
 import { arr, bytes, hexBytes, type Infer, obj, oneOf, opt, str, uint } from './codec';
-import { DROP_ENTRY_BYTES_MAX, ID_BYTES, STANDBY_HOSTS_MAX } from './limits';
+import { DROP_ENTRY_BYTES_MAX, ID_BYTES, STANDBY_HOSTS_MAX, SUBMISSION_INLINE_BYTES_MAX } from './limits';
 
 export const appPayloadCodec = obj({ app: str({ max: 64 }), body: bytes({ max: DROP_ENTRY_BYTES_MAX }) });
 export type AppPayload = Infer<typeof appPayloadCodec>;
@@ -33,7 +33,10 @@ export type MessageBody = Infer<typeof messageBodyCodec>;
 
 /** A mail: the raw message's reference, its size, the envelope sender and recipients. */
 export const mailBodyCodec = obj({
+  /** The content's reference (putMail's): stored by the sender, or by the recipient from `content`. */
   ref: str({ max: 512 }),
+  /** The message itself, when it travels inline (SUBMISSION_INLINE_BYTES_MAX): the recipient stores it. */
+  content: opt(bytes({ max: SUBMISSION_INLINE_BYTES_MAX })),
   sizeOctets: uint(),
   internalDateMs: uint(),
   mailFrom: str({ max: 320 }),

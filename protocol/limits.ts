@@ -412,8 +412,10 @@ export const STANDBY_TAKEOVER_HEARTBEATS = 3;
 /**
  * A standby whose leaf set fell to half or less within this many heartbeat intervals is more likely
  * cut off by a partition than its user's home is dead: it stands down until the ring or the home
- * returns (two writers on the two sides of a partition would lose one side's INBOX entries).
- * Covers the spread of one partition's removals (suspicion timeout) plus the takeover delay.
+ * returns (two writers on the two sides of a partition would lose one side's INBOX entries), and
+ * after the rest of the ring is back, for this long again before it may take over (the home may be
+ * the last member a heal brings back). Covers the spread of one partition's removals (suspicion
+ * timeout) plus the takeover delay.
  */
 export const STANDBY_CUTOFF_WINDOW_HEARTBEATS = 10;
 /**
@@ -431,6 +433,15 @@ export const SUBMISSION_DEDUP_MS = 24 * 3600 * 1000;
 export const SUBMISSION_DEDUP_ENTRIES_MAX = 100_000;
 /** Recipients of one submission notified at once (each a replicated drop put). */
 export const SUBMISSION_NOTIFY_IN_FLIGHT_MAX = 16;
+/**
+ * A submitted mail this small, to at most SUBMISSION_INLINE_RECIPIENTS_MAX recipients of this
+ * organisation, travels inside its notifications: durable in the recipients' drops (k replicas each)
+ * when accepted, one replicated write before the 250 instead of two; each recipient's node stores it
+ * as the usual convergent blocks when it delivers (the same blocks whoever stores them). Bigger mail,
+ * or mail to many, is stored once by the sender. Well inside DROP_ENTRY_BYTES_MAX with the envelope.
+ */
+export const SUBMISSION_INLINE_BYTES_MAX = 32 * 1024;
+export const SUBMISSION_INLINE_RECIPIENTS_MAX = 8;
 
 // ---- inspection and the lab dashboard ---------------------------------------------------------------
 /** Each node publishes its view this often: fresh enough to watch a fault, ~1-2 KB a second per node. */

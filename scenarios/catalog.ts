@@ -444,5 +444,8 @@ export async function finalChecks(env: ScenarioEnv, history: History, scenario: 
   await env.wait(5_000);
   env.progress({ scenario, phase: 'final reads' });
   const inboxes = await env.inboxes();
-  return [noLostMail(history, inboxes), exactlyOnce(history, inboxes), replicasBack(audit.underReplicated, env.k), noForks(audit.forks)];
+  let lost = noLostMail(history, inboxes);
+  // Mail missing: say whether it still waits in a drop (a delivery that stalled) or is gone.
+  if (!lost.ok) lost = noLostMail(history, inboxes, (await env.audit()).pendingDrops);
+  return [lost, exactlyOnce(history, inboxes), replicasBack(audit.underReplicated, env.k), noForks(audit.forks)];
 }

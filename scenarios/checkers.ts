@@ -16,12 +16,14 @@ export interface CheckResult {
 /** What each recipient's INBOX holds: subject -> how many times. */
 export type Inboxes = ReadonlyMap<string, ReadonlyMap<string, number>>;
 
-export function noLostMail(history: History, inboxes: Inboxes): CheckResult {
+/** `pendingDrops`: the audit's undelivered notifications, named when mail is missing (stuck in a drop, or gone). */
+export function noLostMail(history: History, inboxes: Inboxes, pendingDrops: readonly string[] = []): CheckResult {
   const lost = history.mails().filter((m) => m.outcome === 'ok' && !(inboxes.get(m.to)?.get(m.subject) ?? 0));
+  const pending = pendingDrops.length ? `; notifications still pending: ${pendingDrops.slice(0, 6).join('; ')}` : '; no notification pending in any drop';
   return {
     name: 'no acknowledged mail lost',
     ok: lost.length === 0,
-    detail: lost.length ? `${lost.length} acknowledged mails missing, e.g. ${lost.slice(0, 3).map((m) => `#${m.id} ${m.from}->${m.to} "${m.subject}"`).join('; ')}` : `${history.summary().ok} acknowledged mails all delivered`,
+    detail: lost.length ? `${lost.length} acknowledged mails missing, e.g. ${lost.slice(0, 3).map((m) => `#${m.id} ${m.from}->${m.to} "${m.subject}"`).join('; ')}${pending}` : `${history.summary().ok} acknowledged mails all delivered`,
   };
 }
 

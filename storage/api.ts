@@ -33,6 +33,8 @@ export interface StorageApi {
    * readData read back whole. Without a `part` segment: exactly putData of the bytes (one datum).
    */
   putMail(segments: readonly MailSegment[], opts?: PutOptions): Promise<BlockRef>;
+  /** The reference putMail would give these segments, storing nothing (the blocks are convergent). */
+  mailRefOf(segments: readonly MailSegment[]): Promise<BlockRef>;
   /** Read data by reference (of any kind: a mail layout gives the whole message); every block verified. */
   getData(ref: BlockRef, opts?: { maxBytes?: number }): Promise<Buffer>;
   /** The same as a stream of plaintext pieces (bounded memory for large data). */

@@ -52,6 +52,10 @@ export class FederatedStorage implements StorageApi {
     return this.home.putMail(segments, opts);
   }
 
+  mailRefOf(segments: readonly MailSegment[]): Promise<BlockRef> {
+    return this.home.mailRefOf(segments);
+  }
+
   putBlock(bytes: Uint8Array, opts?: PutOptions): Promise<string> {
     return this.home.putBlock(bytes, opts);
   }

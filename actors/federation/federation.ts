@@ -103,6 +103,7 @@ export class Federation {
       readData: (ref: BlockRef) => readBlocks(ref, fetch),
       putData: refused('storing data'),
       putMail: refused('storing mail'),
+      mailRefOf: refused('sealing mail'),
       putBlock: refused('storing a block'),
       putObject: refused('writing an object'),
       refresh: refused('refreshing leases'),

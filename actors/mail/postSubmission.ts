@@ -1,7 +1,10 @@
 // The SMTP gateway's storage side (DESIGN 6): MailSubmission over POST. A submission stores the raw
 // message convergently (as the sender, so identical messages are stored once) and puts one `mail`
 // notification per POST recipient into that recipient's inbox drop; it resolves only when all of that
-// is durable at a majority of replicas, so a 250 means nothing can be lost.
+// is durable at a majority of replicas, so a 250 means nothing can be lost. Small mail to a few
+// recipients of this organisation (SUBMISSION_INLINE_BYTES_MAX) is not stored by the sender: it
+// travels inside the notifications, durable in each drop, and each recipient's node stores it as the
+// same convergent blocks when it delivers; one replicated write before the 250 instead of two.
 //
 // Idempotence: a client retrying after a 4xx or a lost connection resubmits the same message under
 // the same idempotency key; recipients already notified under that key are not notified again (kept
@@ -12,7 +15,7 @@ import { type MailSubmission, type RecipientClass, type RecipientQuery, type Sub
 import { messageSegments } from '../../mail/mime/messageSegments';
 import { MAIL_APP, mailBodyCodec } from '../../protocol/apps';
 import { canonicalBytes } from '../../protocol/frame';
-import { SUBMISSION_DEDUP_ENTRIES_MAX, SUBMISSION_DEDUP_MS, SUBMISSION_NOTIFY_IN_FLIGHT_MAX } from '../../protocol/limits';
+import { SUBMISSION_DEDUP_ENTRIES_MAX, SUBMISSION_DEDUP_MS, SUBMISSION_INLINE_BYTES_MAX, SUBMISSION_INLINE_RECIPIENTS_MAX, SUBMISSION_NOTIFY_IN_FLIGHT_MAX } from '../../protocol/limits';
 import type { StorageApi } from '../../storage/api';
 import { formatBlockRef } from '../../storage/blocks';
 import type { UnlockedUser } from '../../storage/users/unlockedUser';
@@ -111,15 +114,21 @@ export class PostSubmission implements MailSubmission {
     const app = this.deps.appFor(sender);
     // Inbound mail is marked: readers must not trust its From header (the original's X-ePOST-Secure).
     const raw = envelope.authenticated ? message.raw : Buffer.concat([Buffer.from('X-ePOST-Secure: False\r\n'), message.raw]);
+    const foreign = envelope.postRecipients.filter((to) => to.split('@')[1]?.toLowerCase() !== this.deps.trust.org);
+    // Small mail to a few recipients here travels inside the notifications (SUBMISSION_INLINE_BYTES_MAX):
+    // durable at k replicas of each drop once notified, and stored as blocks by each recipient's node.
+    const inline = raw.length <= SUBMISSION_INLINE_BYTES_MAX && envelope.postRecipients.length <= SUBMISSION_INLINE_RECIPIENTS_MAX && foreign.length === 0;
     let ref: string;
     try {
-      ref = formatBlockRef(await app.storage.putMail(messageSegments(raw)));
+      const segments = messageSegments(raw);
+      ref = formatBlockRef(await (inline ? app.storage.mailRefOf(segments) : app.storage.putMail(segments)));
     } catch (e) {
       throw new SubmissionError(submissionCode((e as { code?: string }).code), `storing the message: ${(e as Error).message}`);
     }
     const body = canonicalBytes(
       mailBodyCodec.encode({
         ref,
+        ...(inline ? { content: raw } : {}),
         sizeOctets: raw.length,
         internalDateMs: Math.floor(envelope.receivedAtMs),
         mailFrom: envelope.mailFrom,
@@ -131,7 +140,6 @@ export class PostSubmission implements MailSubmission {
     // The sender keeps the content alive for recipients in other organisations (they cannot refresh
     // leases in this ring; recipients here do, through their mailboxes): recorded while the
     // notifications go out (both after the content is stored), not after them.
-    const foreign = envelope.postRecipients.filter((to) => to.split('@')[1]?.toLowerCase() !== this.deps.trust.org);
     const recorded =
       foreign.length === 0
         ? Promise.resolve()

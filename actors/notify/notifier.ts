@@ -293,9 +293,13 @@ class Inbox {
           return { outcomes, halt };
         }),
         acknowledge: fromPromise(async ({ input }) => {
+          // The receipts go out without holding up the next batch: what is delivered is durable in the
+          // log already, and a receipt that never arrives only means the entry is offered again by a
+          // later pull, delivered again idempotently (INBOX inserts are keyed by notification id) and
+          // acknowledged again. One replicated round less between a recipient's batches.
           for (const outcome of ['delivered', 'undeliverable'] as const) {
             const done = input.batch.filter((_, i) => input.outcomes[i] === outcome).map((e) => e.entryId);
-            if (done.length) await this.acknowledge(done, outcome);
+            if (done.length) void this.acknowledge(done, outcome).catch((e: Error) => this.log.warn('notify.receipt.failed', { entries: done.length, outcome, error: e.message }));
           }
         }),
       },

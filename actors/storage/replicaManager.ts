@@ -207,7 +207,7 @@ export class ReplicaManagerService {
    * which fewer than k of their replicas hold a verified copy, and objects whose replicas hold two
    * different versions under one sequence number (a fork).
    */
-  async audit(): Promise<{ underReplicated: string[]; forks: string[] }> {
+  async audit(): Promise<{ underReplicated: string[]; forks: string[]; pendingDrops: string[] }> {
     const store = this.deps.store;
     const k = this.deps.replicationFactor;
     const all = { lo: '0'.repeat(64), hi: '0'.repeat(64) };
@@ -249,7 +249,18 @@ export class ReplicaManagerService {
       if (page.length < STORAGE_BATCH_IDS_MAX) break;
       afterId = page[page.length - 1]!.id;
     }
-    return { underReplicated, forks };
+    // Notifications not yet delivered: after a run's heal, what a lost mail may still be waiting in.
+    const pendingDrops: string[] = [];
+    for (let afterId: string | undefined; ; ) {
+      const page = await store.scanDrops(all, { afterId, limit: STORAGE_BATCH_IDS_MAX });
+      for (const d of page) {
+        const rank = (await this.locate(d.dropId, 0)).slice(0, k).indexOf(this.deps.router.self);
+        pendingDrops.push(`drop ${d.dropId.slice(0, 16)}: ${d.entries} pending on ${this.deps.router.self.slice(0, 12)} (${rank < 0 ? 'not one of its replicas' : `replica ${rank + 1} of ${k}`})`);
+      }
+      if (page.length < STORAGE_BATCH_IDS_MAX) break;
+      afterId = page[page.length - 1]!.dropId;
+    }
+    return { underReplicated, forks, pendingDrops };
   }
 
   /** Objects and bytes held here (refreshed after every pass). */

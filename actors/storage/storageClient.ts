@@ -71,6 +71,10 @@ export class StorageClient implements StorageApi {
     return (await writeMailLayout(segments, this.writeOptions(opts))).root;
   }
 
+  async mailRefOf(segments: readonly MailSegment[]): Promise<BlockRef> {
+    return (await writeMailLayout(segments, { convergenceSecret: this.deps.convergenceSecret, put: async () => {} })).root;
+  }
+
   private writeOptions(opts?: PutOptions): WriteOptions {
     return { convergenceSecret: this.deps.convergenceSecret, put: async (b) => void (await this.putBlockAs(b.id, b.bytes, this.leaseEnd(opts), this.signer.id)) };
   }

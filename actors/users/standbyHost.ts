@@ -14,7 +14,7 @@ import { type Actor, createActor } from 'xstate';
 import { openAsNode } from '../../crypto/nodeSeal';
 import type { RingTrust } from '../../crypto/certificates';
 import type { HostedUserStore } from '../../infra/files/hostedUsers';
-import type { Clock, Log } from '../../infra/ports';
+import type { Clock, Log, TimerHandle } from '../../infra/ports';
 import { standbyMachine } from '../../machines/standby.machine';
 import { type StandbyGrant, standbyGrantCodec } from '../../protocol/apps';
 import { ErrorCodes, PostError } from '../../protocol/errors';
@@ -57,8 +57,13 @@ interface Standing {
   readonly actor: Actor<typeof standbyMachine>;
   /** Last liveness sent to the machine. */
   verdict: 'gone' | 'back' | undefined;
-  /** Standing down since the leaf set fell to half of this many members or fewer, until it grows back or a watched node returns. */
+  /**
+   * Standing down since the leaf set fell to half of this many members or fewer, until a watched node
+   * returns or the leaf set has been back above that half for a whole cut-off window.
+   */
   cutFrom: number | undefined;
+  /** When the leaf set grew back above half of cutFrom (and has stayed there since). */
+  regrownAt: number | undefined;
   /** Bumped by every takeover and handback: a takeover still unlocking after a handback undoes itself. */
   generation: number;
   /** This standing keeps the user's mailbox open here (mailbox.hold). */
@@ -75,6 +80,8 @@ export class StandbyHost {
    */
   private readonly sizes: [number, number][] = [];
   private subscription: Subscription | undefined;
+  /** Evaluates again when a regrown leaf set's cut-off window ends (nothing else may change by then). */
+  private recheck: TimerHandle | undefined;
   private stopped = false;
   private readonly log: Log;
 
@@ -117,6 +124,7 @@ export class StandbyHost {
   stop(): void {
     this.stopped = true;
     this.subscription?.unsubscribe();
+    if (this.recheck !== undefined) this.deps.clock.clearTimeout(this.recheck);
     for (const s of this.standings.values()) s.actor.stop();
     this.standings.clear();
   }
@@ -138,7 +146,7 @@ export class StandbyHost {
     const effects = { takeOver: () => this.takeOver(standing), handBack: () => this.handBack(standing) };
     const input = { takeoverMs: STANDBY_TAKEOVER_HEARTBEATS * this.deps.heartbeatIntervalMs, handbackMs: STANDBY_HANDBACK_HEARTBEATS * this.deps.heartbeatIntervalMs };
     const actor = createActor(standbyMachine.provide({ actions: effects }), { input, clock: this.deps.clock, id: `standby-${grant.address}` });
-    const standing: Standing = { grant, rank: grant.standbys.indexOf(this.deps.nodeId), actor, verdict: undefined, cutFrom: undefined, generation: 0, held: false };
+    const standing: Standing = { grant, rank: grant.standbys.indexOf(this.deps.nodeId), actor, verdict: undefined, cutFrom: undefined, regrownAt: undefined, generation: 0, held: false };
     this.standings.set(grant.address, standing);
     actor.start();
     return standing;
@@ -149,25 +157,43 @@ export class StandbyHost {
    * leaf set fell to half or less within the cut-off window is more likely cut off than they are
    * dead: in a partition, a standby and a live home on the two sides would each write the user's INBOX
    * at a majority of their own side's replicas, and one side's entries would not survive the heal. It
-   * stands down (as if the home were back) until a watched node or the rest of the ring is back.
+   * stands down (as if the home were back) until a watched node is back, or the rest of the ring has
+   * been back for a whole cut-off window: a heal brings members back one by one, and the home may be
+   * among the last (a takeover then would make two writers while the views still disagree).
    */
   private evaluate(): void {
     if (this.stopped || !this.deps.overlay.ready()) return;
+    const now = this.deps.clock.now();
+    const windowMs = STANDBY_CUTOFF_WINDOW_HEARTBEATS * this.deps.heartbeatIntervalMs;
     const members = new Set(this.deps.overlay.leafSet());
     const recentMax = this.recordSize(members.size);
+    let recheckAt = Infinity;
     for (const s of this.standings.values()) {
       const watched = [s.grant.home, ...s.grant.standbys.slice(0, s.rank)];
       const seen = watched.some((id) => members.has(id));
-      if (seen) s.cutFrom = undefined;
+      if (seen) s.cutFrom = s.regrownAt = undefined;
       else if (s.cutFrom === undefined && members.size * 2 <= recentMax) {
         s.cutFrom = recentMax;
         this.log.warn('standby.cut.off', { user: s.grant.address, leafSet: members.size, before: recentMax });
-      } else if (s.cutFrom !== undefined && members.size * 2 > s.cutFrom) s.cutFrom = undefined;
+      } else if (s.cutFrom !== undefined && members.size * 2 <= s.cutFrom) s.regrownAt = undefined;
+      else if (s.cutFrom !== undefined) {
+        s.regrownAt ??= now;
+        if (now - s.regrownAt < windowMs) recheckAt = Math.min(recheckAt, s.regrownAt + windowMs);
+        else {
+          this.log.info('standby.cut.over', { user: s.grant.address, leafSet: members.size, before: s.cutFrom });
+          s.cutFrom = s.regrownAt = undefined;
+        }
+      }
       const verdict = seen || s.cutFrom !== undefined ? 'back' : watched.every((id) => this.deps.overlay.covers(id)) ? 'gone' : undefined;
       if (verdict === undefined || verdict === s.verdict) continue;
       s.verdict = verdict;
       s.actor.send({ type: verdict === 'gone' ? 'HOME_GONE' : 'HOME_BACK' });
     }
+    if (recheckAt < Infinity && this.recheck === undefined)
+      this.recheck = this.deps.clock.setTimeout(() => {
+        this.recheck = undefined;
+        this.evaluate();
+      }, recheckAt - now);
   }
 
   /** Record the leaf set's size now; the largest it was within the cut-off window. */

@@ -17,6 +17,7 @@ import { DIRECTORY_CACHE_ENTRIES_MAX, DIRECTORY_CACHE_MS, MESSAGES_LOG_ITEMS_MAX
 import { contentBlockIds } from '../../storage/leases';
 import type { StorageApi } from '../../storage/api';
 import { formatBlockRef, parseBlockRef } from '../../storage/blocks';
+import { messageSegments } from '../../mail/mime/messageSegments';
 import type { HeadWatch } from '../../storage/log/headWatch';
 import { type LogDeps, type LogRegistry, LogWriter } from '../../storage/log/logWriter';
 import { logAddressFor } from '../../storage/log/logAddress';
@@ -309,7 +310,14 @@ export class UserApp {
     if (!parsed.ok) return 'undeliverable';
     const mailbox = this.deps.mailbox();
     if (!mailbox) return 'retry';
-    await mailbox.deliver(this.address, { ref: parsed.value, sizeOctets: body.sizeOctets, internalDateMs: body.internalDateMs, notificationId: n.entryId });
+    let ref = parsed.value;
+    if (body.content) {
+      // Inline mail (SUBMISSION_INLINE_BYTES_MAX): stored here before INBOX names it, as the blocks the
+      // sender's reference names (convergent). If they differ (another version's layout), ours is the one stored.
+      ref = await this.storage.putMail(messageSegments(body.content));
+      if (formatBlockRef(ref) !== body.ref) this.deps.log.warn('mail.inline.ref.differs', { user: this.address, from: n.from, sent: body.ref.slice(0, 40), stored: formatBlockRef(ref).slice(0, 40) });
+    }
+    await mailbox.deliver(this.address, { ref, sizeOctets: body.sizeOctets, internalDateMs: body.internalDateMs, notificationId: n.entryId });
     return 'delivered';
   }
 

@@ -91,6 +91,7 @@ export class LogAccount<Op, K extends LogStateKeeper<Op> = LogStateKeeper<Op>> {
       },
       putData: unused('putData'),
       putMail: unused('putMail'),
+      mailRefOf: unused('mailRefOf'),
       getData: unused('getData'),
       readData: unused('readData'),
       getBlock: unused('getBlock'),

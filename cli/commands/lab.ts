@@ -161,9 +161,24 @@ async function labUp(argv: string[]): Promise<void> {
   }
   const lab: LabFile = { nats: nats.urls, natsCreds: security.operatorCreds, natsCa: security.tls.caFile, natsPidFile: nats.pidFile, orgs, nodes, users: [] };
   writeLab(path, lab);
+  try {
+    await startLab(lab, path, dir, userCount, values['no-dashboard'] === true);
+  } catch (e) {
+    // Nothing of a lab that did not come up keeps running; its folder stays, for the logs.
+    await stopLab(lab).catch(() => {});
+    if (e instanceof Error) e.message += `\n(the lab's processes were stopped; its folder ${dir} is kept for the logs)`;
+    throw e;
+  }
+  if (values.json) printJson({ lab: path });
+  else console.log(path);
+}
+
+/** Start the dashboard and the nodes of a lab whose NATS servers run, and create its users. */
+async function startLab(lab: LabFile, path: string, dir: string, userCount: number, noDashboard: boolean): Promise<void> {
+  const { orgs, nodes } = lab;
   // The live dashboard (`post lab dashboard`) follows the lab from its first node on.
   const dashboardLog = join(dir, 'dashboard.log');
-  if (!values['no-dashboard']) {
+  if (!noDashboard) {
     const [port] = await freePorts(1);
     lab.dashboard = startDashboardProcess(path, { host: '127.0.0.1', port: port! }, dashboardLog);
     writeLab(path, lab);
@@ -203,8 +218,14 @@ async function labUp(argv: string[]): Promise<void> {
   }
   // The lab is usable without its dashboard: say so, but do not fail.
   if (lab.dashboard) await waitDashboard(lab.dashboard, dashboardLog).catch((e: Error) => console.error(`post lab: the lab is up, but its dashboard is not: ${e.message}`));
-  if (values.json) printJson({ lab: path });
-  else console.log(path);
+}
+
+/** Stop every process of a lab: its nodes, its dashboard, its NATS servers. */
+async function stopLab(lab: LabFile): Promise<void> {
+  await Promise.all([...lab.nodes.map((n) => (n.pid > 0 ? stopProcess(n.pid) : undefined)), lab.dashboard ? stopProcess(lab.dashboard.pid) : undefined]);
+  for (const org of lab.orgs) if (org.natsPidFile) await stopByPidFile(org.natsPidFile).catch(() => {});
+  // Its pid file goes with the servers: a lab stopped before (a failed `lab up`) has none left.
+  if (existsSync(lab.natsPidFile)) await stopByPidFile(lab.natsPidFile);
 }
 
 async function labDown(argv: string[]): Promise<void> {
@@ -217,10 +238,7 @@ async function labDown(argv: string[]): Promise<void> {
     console.log(`no lab running in ${dir}`);
     return;
   }
-  const lab = readLab(path);
-  await Promise.all([...lab.nodes.map((n) => (n.pid > 0 ? stopProcess(n.pid) : undefined)), lab.dashboard ? stopProcess(lab.dashboard.pid) : undefined]);
-  for (const org of lab.orgs) if (org.natsPidFile) await stopByPidFile(org.natsPidFile).catch(() => {});
-  await stopByPidFile(lab.natsPidFile);
+  await stopLab(readLab(path));
   if (!values.keep) rmSync(dir, { recursive: true, force: true });
   console.log(`lab in ${dir} stopped`);
 }

@@ -11,6 +11,15 @@ export class Unsupported extends Error {
   }
 }
 
+/** What the live nodes' audits found after a run (see ReplicaManagerService.audit). */
+export interface Audit {
+  /** Blocks and objects with fewer than k verified replicas (an unanswered audit counts as one). */
+  readonly underReplicated: number;
+  readonly forks: string[];
+  /** Drops holding notifications not yet delivered, a line per drop and node. */
+  readonly pendingDrops: string[];
+}
+
 export interface ScenarioEnv {
   readonly kind: 'sim' | 'lab';
   /** Replicas per object the checkers expect. */
@@ -53,7 +62,7 @@ export interface ScenarioEnv {
   /** Every hosted user pulls its pending notifications now (what a node does on reconnect, and every minute). */
   flush(): Promise<void>;
   /** Under-replicated block and object ids, and forked objects, across the whole system. */
-  audit(): Promise<{ underReplicated: number; forks: string[] }>;
+  audit(): Promise<Audit>;
   /** Start several operations at once (two devices writing together) and wait for all of them. */
   together<T>(fs: (() => Promise<T>)[]): Promise<T[]>;
   /**

@@ -21,7 +21,7 @@ import { SCENARIO_LAB_TIMINGS as T, SUBMISSION_BURST_MESSAGES, SUBMISSION_MESSAG
 import { subjects } from '../../protocol/subjects';
 import type { Inboxes } from '../checkers';
 import type { Outcome } from '../history';
-import { type Device, rawMail, type ScenarioEnv, type StandbyView, subjectOf, Unsupported } from './env';
+import { type Audit, type Device, rawMail, type ScenarioEnv, type StandbyView, subjectOf, Unsupported } from './env';
 
 /** An operation bounded in time: a hung server makes it `undefined`, not a hung scenario. */
 async function within<T>(ms: number, p: Promise<T>): Promise<T | undefined> {
@@ -377,17 +377,19 @@ export class LabEnv implements ScenarioEnv {
     await Promise.all(this.liveNodes().map((n) => this.client.ask(n, UsersPullRequest, {}, T.controlMs).catch(() => {})));
   }
 
-  async audit(): Promise<{ underReplicated: number; forks: string[] }> {
+  async audit(): Promise<Audit> {
     const under = new Set<string>();
     const forks = new Set<string>();
+    const pendingDrops: string[] = [];
     for (const n of this.liveNodes()) {
       const a = await this.client.ask(n, AuditRequest, {}, T.controlMs).catch(() => undefined);
       // A node that cannot answer its audit counts as holding under-replicated data: never a pass by silence.
       if (!a) under.add(`unanswered audit of ${n.id}`);
       for (const id of a?.underReplicated ?? []) under.add(id);
       for (const f of a?.forks ?? []) forks.add(f);
+      pendingDrops.push(...(a?.pendingDrops ?? []));
     }
-    return { underReplicated: under.size, forks: [...forks] };
+    return { underReplicated: under.size, forks: [...forks], pendingDrops };
   }
 
   gcTimings(): { leaseMs: number; gcIntervalMs: number } | undefined {

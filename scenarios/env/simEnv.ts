@@ -6,7 +6,7 @@ import type { MailUserSession } from '../../mail/backend';
 import { SimCluster } from '../sim/cluster';
 import type { Inboxes } from '../checkers';
 import type { Outcome } from '../history';
-import { type Device, rawMail, type ScenarioEnv, type StandbyView, subjectOf } from './env';
+import { type Audit, type Device, rawMail, type ScenarioEnv, type StandbyView, subjectOf } from './env';
 import type { CrashableActor } from '../../protocol/control';
 import { STANDBY_HOSTS_DEFAULT } from '../../protocol/limits';
 
@@ -307,11 +307,11 @@ export class SimEnv implements ScenarioEnv {
     return this.drive(Promise.all(this.cluster.live().flatMap((n) => [...n.users.users.values()].map((app) => app.pull()))).then(() => {}));
   }
 
-  audit(): Promise<{ underReplicated: number; forks: string[] }> {
+  audit(): Promise<Audit> {
     return this.drive(this.runAudit());
   }
 
-  private async runAudit(): Promise<{ underReplicated: number; forks: string[] }> {
+  private async runAudit(): Promise<Audit> {
     const ids = new Set<string>();
     const objects = new Set<string>();
     for (const disk of this.cluster.disks.values()) {
@@ -320,11 +320,13 @@ export class SimEnv implements ScenarioEnv {
     }
     const under = (await this.cluster.underReplicated([...ids], 'block')).length + (await this.cluster.underReplicated([...objects], 'object')).length;
     const forks = new Set<string>();
+    const pendingDrops: string[] = [];
     for (const node of this.cluster.live()) {
       const a = await node.replicas.audit();
       for (const f of a.forks) forks.add(f);
+      pendingDrops.push(...a.pendingDrops);
     }
-    return { underReplicated: under, forks: [...forks] };
+    return { underReplicated: under, forks: [...forks], pendingDrops };
   }
 
   progress(event: Record<string, unknown>): void {

@@ -119,6 +119,10 @@ export class MemoryStorage implements StorageApi {
     return (await writeMailLayout(segments, this.writeOptions(opts))).root;
   }
 
+  async mailRefOf(segments: readonly MailSegment[]): Promise<BlockRef> {
+    return (await writeMailLayout(segments, { convergenceSecret: this.convergenceSecret, put: async () => {} })).root;
+  }
+
   private writeOptions(opts?: PutOptions): WriteOptions {
     return { convergenceSecret: this.convergenceSecret, put: async (block) => this.storeBlock(block.id, block.bytes, opts) };
   }

@@ -40,6 +40,9 @@ async function submit(cluster: SimCluster, node: PostNode, from: string, passwor
   );
 }
 
+/** How long after the heal the home stays out of the standbys' reach in the partition test: shorter than the cut-off window, longer than the takeover delay. */
+const HOME_LAGS_MS = 8_000;
+
 describe('home node down', () => {
   test('a session on another node delivers: pushed mail within 1 s, waiting mail within 5 s of login; exactly once when the home node returns', async () => {
     const cluster = await SimCluster.create({ seed: simSeed(31) });
@@ -203,6 +206,51 @@ describe('standby hosting', () => {
       expect([...seen].sort()).toEqual([...subjects].sort());
       await cluster.settle(session.close());
       for (const n of cluster.live()) expect((await cluster.settle(n.replicas.audit())).forks).toEqual([]);
+    });
+    await cluster.stop();
+  }, 180_000);
+
+  test('cut off by a partition, a standby stands down, and stays down after the heal while the home comes back: no takeover, no fork', async () => {
+    const cluster = await SimCluster.create({ seed: simSeed(41) });
+    await withSeed(cluster, async () => {
+      await cluster.addNodes(8, 50);
+      await cluster.runUntil(() => cluster.allReady(), 20_000);
+      const bobHome = cluster.live()[3]!;
+      await cluster.addUser('bob@sim.example', 'b', bobHome, { standbys: 2 });
+      const standing = (n: PostNode) => cluster.nodes.get(n.id)!.standby.status().find((s) => s.address === 'bob@sim.example');
+      const standbys = cluster.live().filter((n) => standing(n));
+      expect(standbys).toHaveLength(2);
+      // Half the ring with both standbys on one side, the home and the rest on the other.
+      const ids = cluster.live().map((n) => n.id);
+      const far = [...standbys.map((n) => n.id), ...ids.filter((id) => id !== bobHome.id && !standbys.some((n) => n.id === id))].slice(0, 4);
+      cluster.network.partition([far, ids.filter((id) => !far.includes(id))]);
+      const states = new Set<string>();
+      const watch = async (ms: number) => {
+        for (let t = 0; t < ms; t += 250) {
+          await cluster.runFor(250);
+          for (const n of standbys) states.add(standing(n)!.state);
+        }
+      };
+      await watch(20_000);
+      // The heal reaches the home last (as on the lab, where its side's members come back one by one):
+      // the standbys' leaf sets grow back seconds before the home is in them again.
+      cluster.network.heal();
+      cluster.network.partition([[bobHome.id]]);
+      await watch(HOME_LAGS_MS);
+      cluster.network.heal();
+      await watch(30_000);
+      expect([...states]).toEqual(['watching']);
+      for (const n of standbys) expect(standing(n)!.takeovers).toBe(0);
+      for (const n of cluster.live()) expect((await cluster.settle(n.replicas.audit())).forks).toEqual([]);
+
+      // Cut off again, and this time the home never comes back: once the rest of the ring has been
+      // back for a cut-off window, the first standby takes over after all.
+      cluster.network.partition([far, ids.filter((id) => !far.includes(id))]);
+      await cluster.runFor(20_000);
+      cluster.network.heal();
+      cluster.network.partition([[bobHome.id]]);
+      await cluster.runUntil(() => standbys.some((n) => standing(n)!.state === 'delivering.active'), 60_000);
+      expect(standbys.filter((n) => standing(n)!.takeovers === 1)).toHaveLength(1);
     });
     await cluster.stop();
   }, 180_000);

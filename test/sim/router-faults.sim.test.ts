@@ -10,6 +10,9 @@ async function ringOf(n: number, seed: number, opts: Partial<Parameters<typeof S
   return cluster;
 }
 
+/** How long the member in the ring-of-one test stays down (30 min merged as fast; this keeps the test quick). */
+const DOWN_MS = 3 * 60_000;
+
 describe('router: faults', () => {
   test('with 2% loss, 2% duplication and reordering, joins converge and keys reach their root', async () => {
     const seed = simSeed(11);
@@ -68,6 +71,27 @@ describe('router: faults', () => {
     });
     await cluster.stop();
   });
+
+  test('a member restarted where it reaches nobody founds a ring of one; once it can reach the others, the two rings become one', async () => {
+    const cluster = await ringOf(12, simSeed(14));
+    await withSeed(cluster, async () => {
+      const x = cluster.liveIds()[5]!;
+      await cluster.kill(x);
+      await cluster.runFor(DOWN_MS);
+      cluster.network.partition([[x]]);
+      await cluster.restart(x);
+      await cluster.runUntil(() => cluster.nodes.get(x)!.router.state === 'ready', 30_000);
+      expect(cluster.nodes.get(x)!.router.leafSet()).toEqual([]);
+      cluster.network.heal();
+      const merged = await cluster.runUntilChecked(() => cluster.wrongLeafSets().length === 0, { everyMs: 500, maxMs: 60_000 });
+      console.log(`ring of one: merged ${merged} ms after it could reach the others`);
+      expect(cluster.wrongLeafSets()).toEqual([]);
+      expect(cluster.nodes.get(x)!.router.leafSet().length).toBeGreaterThan(0);
+      const r = await cluster.checkRoutes(500);
+      expect(r.wrongRoot).toEqual([]);
+    });
+    await cluster.stop();
+  }, 120_000);
 
   test('a seed replays exactly', async () => {
     const run = async () => {

@@ -14,9 +14,9 @@ export interface CliResult {
   stderr: string;
 }
 
-export async function post(args: string[], opts: { timeoutMs?: number } = {}): Promise<CliResult> {
+export async function post(args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
   try {
-    const r = await run(POST, args, { timeout: opts.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024 });
+    const r = await run(POST, args, { timeout: opts.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024, ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}) });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
     const x = e as { code?: number; stdout?: string; stderr?: string };
@@ -43,6 +43,27 @@ export function labTrouble(lab: { nodes: { id: string; pid: number; log: string 
       const lines = existsSync(n.log) ? readFileSync(n.log, 'utf8').trimEnd().split('\n') : [];
       const loud = lines.filter((l) => /"level":"(warn|error|fatal)"/.test(l)).slice(-LOG_TAIL_LINES);
       return [`node ${n.id.slice(0, 8)} pid ${n.pid} ${isAlive(n.pid) ? 'alive' : 'GONE'} (${n.log})`, ...loud, '  ...', ...lines.slice(-LOG_TAIL_LINES)].join('\n  ');
+    })
+    .join('\n');
+}
+
+/**
+ * For a failed scenario on the lab: per node, how often each warning or error event was logged, and
+ * the last lines that speak of forks, deliveries, drops or standbys (what a lost or doubled mail
+ * leaves behind), so that a failure on a loaded CI machine can be read after the lab is removed.
+ */
+export function labEvents(lab: { nodes: { id: string; log: string }[] } | undefined): string {
+  if (!lab) return 'no lab';
+  return lab.nodes
+    .map((n) => {
+      const lines = existsSync(n.log) ? readFileSync(n.log, 'utf8').trimEnd().split('\n') : [];
+      const counts = new Map<string, number>();
+      for (const l of lines) {
+        const m = /"level":"(warn|error|fatal)","event":"([^"]+)"/.exec(l);
+        if (m) counts.set(`${m[1]} ${m[2]}`, (counts.get(`${m[1]} ${m[2]}`) ?? 0) + 1);
+      }
+      const telling = lines.filter((l) => /"event":"[^"]*(fork|deliver|drop|standby|notify|inbox)[^"]*"/.test(l) && !/"level":"debug"/.test(l)).slice(-LOG_TAIL_LINES);
+      return [`node ${n.id.slice(0, 8)} (${n.log})`, ...[...counts].map(([k, v]) => `${v} x ${k}`), '  ...', ...telling.map((l) => l.slice(0, 600))].join('\n  ');
     })
     .join('\n');
 }

@@ -1,8 +1,9 @@
 // Issue 2, integration: 8 node processes over a real three-server NATS cluster join and route
 // correctly; after one NATS server and one node are killed with SIGKILL, routing is correct again.
 // Driven through the `post` command exactly as an operator would.
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -127,4 +128,27 @@ describe('lab: 8 nodes over a three-server NATS cluster', () => {
     const logs = lab().nodes.map((n: any) => readFileSync(n.log, 'utf8')).join('\n');
     expect(logs).toMatch(/overlay\.peer\.refused.*does not verify against the CA of lab\.example/);
   }, 90_000);
+});
+
+describe('lab up that fails', () => {
+  test('a node that cannot start: lab up fails naming it, stops every process it started, keeps the folder for the logs', async () => {
+    const failing = mkdtempSync(join(tmpdir(), 'post-lab-failing-'));
+    try {
+      // Preloaded into every process `post` starts: the second node exits at once, as a broken build would.
+      const preload = join(failing, 'fail-node-2.cjs');
+      writeFileSync(preload, "if (process.argv.includes('start') && process.argv.some((a) => a.endsWith('node-2'))) process.exit(3);\n");
+      const labDir = join(failing, 'lab');
+      const r = await post(['lab', 'up', '--nodes', '2', '--dir', labDir, '--no-dashboard'], { timeoutMs: 120_000, env: { POST_NODE_FLAGS: `--require ${preload}` } });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/node [0-9a-f]{12} exited while starting; its log \(.*node-2\/node\.log\)/);
+      expect(r.stderr).toMatch(/the lab's processes were stopped; its folder .* is kept for the logs/);
+      expect(existsSync(join(labDir, 'nodes', 'node-2', 'node.log'))).toBe(true);
+      // No process of that lab (a node's --data, a NATS server's -c) runs on.
+      const running = spawnSync('pgrep', ['-af', labDir], { encoding: 'utf8' });
+      expect(running.stdout.trim()).toBe('');
+    } finally {
+      await post(['lab', 'down', '--dir', join(failing, 'lab')]);
+      rmSync(failing, { recursive: true, force: true });
+    }
+  }, 150_000);
 });

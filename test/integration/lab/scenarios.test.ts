@@ -7,14 +7,14 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { isAlive } from '../../../infra/nats/process';
 import { NatsTransport } from '../../../infra/nats/transport';
 import { operatorNatsOptions } from '../../../lab/nats';
 import { routedServers } from '../../../infra/nats/monitor';
 import { SCENARIO_LOAD } from '../../../protocol/limits';
 import { subjects } from '../../../protocol/subjects';
-import { post } from './cli';
+import { labEvents, post } from './cli';
 
 type LabVerdict = {
     ok: boolean;
@@ -48,6 +48,11 @@ describe('scenarios on the real lab', () => {
     nats = await NatsTransport.connect({ ...operatorNatsOptions(lab()), name: 'scenario-test' });
     nats.subscribe(subjects.scenario(), (m) => events.push(JSON.parse(Buffer.from(m.data).toString('utf8'))));
   }, 200_000);
+
+  // A lost or doubled mail on a loaded CI machine: what the nodes logged, read before the lab is removed.
+  afterEach((ctx) => {
+    if (ctx.task.result?.state === 'fail' && labFile) console.error(`lab after "${ctx.task.name}" failed:\n${labEvents(lab())}`);
+  });
 
   afterAll(async () => {
     await nats?.close();
