@@ -7,37 +7,15 @@ import { describe, expect, test } from 'vitest';
 import type { FolderChange } from '../../mail/backend';
 import type { PostNode } from '../../actors/node';
 import { SimCluster } from '../../scenarios/sim/cluster';
-import { subjectOf } from '../../scenarios/env/env';
+import { rawMail, subjectOf } from '../../scenarios/env/env';
 import { openUserSecrets } from '../../storage/users/login';
 import { sealStandbyGrants } from '../../storage/users/standbyGrants';
 import { simSeed, withSeed } from './seed';
+import { submitMail } from './submitMail';
 import { MAILBOX_VISITOR_FRESH_MS, NOTIFY_VISITOR_PULL_INTERVAL_MS } from '../../protocol/limits';
 
-function rawMail(from: string, to: string, subject: string): Buffer {
-  return Buffer.from(`From: <${from}>\r\nTo: <${to}>\r\nSubject: ${subject}\r\nMessage-ID: <${subject}@sim.example>\r\n\r\n${subject}\r\n`);
-}
-
 async function submit(cluster: SimCluster, node: PostNode, from: string, password: string, to: string, subject: string): Promise<void> {
-  const submission = node.mail.submission;
-  await cluster.settle(submission.authenticate(from, password));
-  await cluster.settle(
-    submission.submit({
-      envelope: {
-        authenticated: true,
-        submitter: from,
-        mailFrom: from,
-        postRecipients: [to],
-        externalRecipients: [],
-        client: { address: '127.0.0.1', helo: 'sim', protocol: 'ESMTPA', tls: false },
-        eightBitMime: false,
-        smtpUtf8: false,
-        receivedAtMs: cluster.clock.now(),
-        sessionId: subject,
-      },
-      raw: rawMail(from, to, subject),
-      idempotencyKey: subject,
-    }),
-  );
+  await submitMail(cluster, node, from, password, to, rawMail(from, to, subject, cluster.clock.now()), subject);
 }
 
 /** How long after the heal the home stays out of the standbys' reach in the partition test: shorter than the cut-off window, longer than the takeover delay. */

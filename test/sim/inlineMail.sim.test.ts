@@ -3,39 +3,16 @@
 // convergent blocks when it delivers, under the reference the sender announced. Bigger mail is stored
 // by the sender first, as before. Either way, mail waiting for a recipient whose node is down is durable.
 import { describe, expect, test } from 'vitest';
-import type { PostNode } from '../../actors/node';
 import { SimCluster } from '../../scenarios/sim/cluster';
-import { subjectOf } from '../../scenarios/env/env';
+import { rawMail, subjectOf } from '../../scenarios/env/env';
 import { SUBMISSION_INLINE_BYTES_MAX } from '../../protocol/limits';
 import { simSeed, withSeed } from './seed';
+import { submitMail } from './submitMail';
 
-function rawMail(from: string, to: string, subject: string, bodyBytes: number): Buffer {
+/** A mail whose body is `bodyBytes` of text. */
+function mailOf(from: string, to: string, subject: string, bodyBytes: number, dateMs: number): Buffer {
   const line = 'All work and no play makes a dull mail system.\r\n';
-  const body = line.repeat(Math.ceil(bodyBytes / line.length)).slice(0, bodyBytes);
-  return Buffer.from(`From: <${from}>\r\nTo: <${to}>\r\nSubject: ${subject}\r\nMessage-ID: <${subject}@sim.example>\r\n\r\n${body}\r\n`);
-}
-
-async function submit(cluster: SimCluster, node: PostNode, from: string, password: string, to: string, raw: Buffer, key: string) {
-  const submission = node.mail.submission;
-  await cluster.settle(submission.authenticate(from, password));
-  return cluster.settle(
-    submission.submit({
-      envelope: {
-        authenticated: true,
-        submitter: from,
-        mailFrom: from,
-        postRecipients: [to],
-        externalRecipients: [],
-        client: { address: '127.0.0.1', helo: 'sim', protocol: 'ESMTPA', tls: false },
-        eightBitMime: false,
-        smtpUtf8: false,
-        receivedAtMs: cluster.clock.now(),
-        sessionId: key,
-      },
-      raw,
-      idempotencyKey: key,
-    }),
-  );
+  return rawMail(from, to, subject, dateMs, `${line.repeat(Math.ceil(bodyBytes / line.length)).slice(0, bodyBytes)}\r\n`);
 }
 
 describe('inline mail', () => {
@@ -53,10 +30,10 @@ describe('inline mail', () => {
 
       // Bob's node is down: nobody delivers for him, the notifications wait in his drop.
       await cluster.kill(bobHome.id);
-      const small = rawMail('alice@sim.example', 'bob@sim.example', 'small-inline', 2_000);
-      const big = rawMail('alice@sim.example', 'bob@sim.example', 'big-stored', SUBMISSION_INLINE_BYTES_MAX + 1_000);
-      const smallReceipt = await submit(cluster, aliceNode, 'alice@sim.example', 'a', 'bob@sim.example', small, 'k-small');
-      const bigReceipt = await submit(cluster, aliceNode, 'alice@sim.example', 'a', 'bob@sim.example', big, 'k-big');
+      const small = mailOf('alice@sim.example', 'bob@sim.example', 'small-inline', 2_000, cluster.clock.now());
+      const big = mailOf('alice@sim.example', 'bob@sim.example', 'big-stored', SUBMISSION_INLINE_BYTES_MAX + 1_000, cluster.clock.now());
+      const smallReceipt = await submitMail(cluster, aliceNode, 'alice@sim.example', 'a', 'bob@sim.example', small, 'k-small');
+      const bigReceipt = await submitMail(cluster, aliceNode, 'alice@sim.example', 'a', 'bob@sim.example', big, 'k-big');
       expect(smallReceipt.notified).toEqual(['bob@sim.example']);
       expect(bigReceipt.notified).toEqual(['bob@sim.example']);
       // Accepted: the big mail's blocks are at a majority of k = 3 replicas; the small one is nowhere but in the drop.
