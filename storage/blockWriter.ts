@@ -99,6 +99,11 @@ export async function writeMailLayout(segments: readonly MailSegment[], opts: Wr
   });
 }
 
+/** The root reference writeMailLayout would give `segments`, sealing them and storing nothing. */
+export async function mailLayoutRef(segments: readonly MailSegment[], convergenceSecret: Uint8Array): Promise<BlockRef> {
+  return (await writeMailLayout(segments, { convergenceSecret, put: async () => {} })).root;
+}
+
 /** One write: its limits, put window, buffers and counters, shared by every datum it seals. */
 class BlockSink {
   blockCount = 0;

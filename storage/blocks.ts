@@ -7,7 +7,7 @@
 export { type BlockKind, type BlockRef, BLOCK_REF_BYTES, blockRefCodec, decodeBlockRef, encodeBlockRef, formatBlockRef, parseBlockRef, sameBlockRef } from './blockRef';
 export { BlockError, type BlockErrorCode, type BlockReadFailure } from './blockErrors';
 export { type FetchBlock, type ReadDataResult, type ReadOptions, readBlockData, readBlocks } from './blockReader';
-export { type BlockLimits, type BlockToStore, DEFAULT_BLOCK_LIMITS, type PutBlock, type WriteOptions, type WriteResult, writeBlocks, writeMailLayout } from './blockWriter';
+export { type BlockLimits, type BlockToStore, DEFAULT_BLOCK_LIMITS, type PutBlock, type WriteOptions, type WriteResult, mailLayoutRef, writeBlocks, writeMailLayout } from './blockWriter';
 export { type DataSource, chunksOf } from './chunker';
 export { type Manifest, decodeManifest, encodeManifest } from './manifest';
 export { type LayoutSegment, type MailLayout, type MailSegment, decodeMailLayout, encodeMailLayout, layoutOf } from './mailLayout';

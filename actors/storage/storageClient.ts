@@ -9,7 +9,7 @@ import { type ErrorCode, errorCodeOf, ErrorCodes, PostError } from '../../protoc
 import { STORAGE_BATCH_IDS_MAX, type StorageTimings } from '../../protocol/limits';
 import { BlockData, BlockGet, BlockPut, ObjectData, ObjectGet, ObjectPut, ObjectPutReply, Refresh, StorageReply } from '../../protocol/storage';
 import type { ObjectPutResult, PutOptions, StorageApi } from '../../storage/api';
-import { type BlockRef, type DataSource, type MailSegment, readBlockData, readBlocks, type WriteOptions, writeBlocks, writeMailLayout } from '../../storage/blocks';
+import { type BlockRef, type DataSource, type MailSegment, readBlockData, readBlocks, type WriteOptions, writeBlocks, mailLayoutRef, writeMailLayout } from '../../storage/blocks';
 import { checkSignedObject, distinctVersions, type SignedObject, versionHash } from '../../storage/signedObject';
 import { majority } from '../../overlay/placement';
 import type { Peers } from './peers';
@@ -72,7 +72,7 @@ export class StorageClient implements StorageApi {
   }
 
   async mailRefOf(segments: readonly MailSegment[]): Promise<BlockRef> {
-    return (await writeMailLayout(segments, { convergenceSecret: this.deps.convergenceSecret, put: async () => {} })).root;
+    return mailLayoutRef(segments, this.deps.convergenceSecret);
   }
 
   private writeOptions(opts?: PutOptions): WriteOptions {

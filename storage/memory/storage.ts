@@ -11,7 +11,7 @@ import { type ErrorCode, ErrorCodes, PostError } from '../../protocol/errors';
 import { BLOCK_BYTES_MAX, CONVERGENCE_SECRET_BYTES } from '../../protocol/limits';
 import type { ObjectPutResult, PutOptions, StorageApi } from '../api';
 import { BlockError } from '../blockErrors';
-import { blockIdOf, type BlockRef, type DataSource, type MailSegment, matchesBlockId, readBlockData, readBlocks, type WriteOptions, writeBlocks, writeMailLayout } from '../blocks';
+import { blockIdOf, type BlockRef, type DataSource, type MailSegment, matchesBlockId, readBlockData, readBlocks, type WriteOptions, writeBlocks, mailLayoutRef, writeMailLayout } from '../blocks';
 import { decidePut, type SignedObject } from '../signedObject';
 import { encodeSignedObject } from '../signedObjectCodec';
 
@@ -120,7 +120,7 @@ export class MemoryStorage implements StorageApi {
   }
 
   async mailRefOf(segments: readonly MailSegment[]): Promise<BlockRef> {
-    return (await writeMailLayout(segments, { convergenceSecret: this.convergenceSecret, put: async () => {} })).root;
+    return mailLayoutRef(segments, this.convergenceSecret);
   }
 
   private writeOptions(opts?: PutOptions): WriteOptions {
