@@ -32,6 +32,9 @@ export async function postJson<T = any>(args: string[], opts?: { timeoutMs?: num
 
 const LOG_TAIL_LINES = 40;
 
+/** A node's log, a line each (none if it has no log yet). */
+const logLines = (path: string): string[] => (existsSync(path) ? readFileSync(path, 'utf8').trimEnd().split('\n') : []);
+
 /**
  * For a failed lab test: which nodes are gone, and the last lines of each node's log (warnings and
  * errors first), so that a failure on a loaded CI machine can be read after the lab is removed.
@@ -40,7 +43,7 @@ export function labTrouble(lab: { nodes: { id: string; pid: number; log: string 
   if (!lab) return 'no lab';
   return lab.nodes
     .map((n) => {
-      const lines = existsSync(n.log) ? readFileSync(n.log, 'utf8').trimEnd().split('\n') : [];
+      const lines = logLines(n.log);
       const loud = lines.filter((l) => /"level":"(warn|error|fatal)"/.test(l)).slice(-LOG_TAIL_LINES);
       return [`node ${n.id.slice(0, 8)} pid ${n.pid} ${isAlive(n.pid) ? 'alive' : 'GONE'} (${n.log})`, ...loud, '  ...', ...lines.slice(-LOG_TAIL_LINES)].join('\n  ');
     })
@@ -56,7 +59,7 @@ export function labEvents(lab: { nodes: { id: string; log: string }[] } | undefi
   if (!lab) return 'no lab';
   return lab.nodes
     .map((n) => {
-      const lines = existsSync(n.log) ? readFileSync(n.log, 'utf8').trimEnd().split('\n') : [];
+      const lines = logLines(n.log);
       const counts = new Map<string, number>();
       for (const l of lines) {
         const m = /"level":"(warn|error|fatal)","event":"([^"]+)"/.exec(l);
