@@ -12,6 +12,16 @@ beforeEach(() => {
   world.addUser(`bob@${DOMAIN}`, 'bob-pw');
 });
 
+/** Alice logged in on her phone, Bob logged in on his desk and available (his initial presence sent). */
+async function aliceAndAvailableBob(): Promise<{ alice: TestClient; bob: TestClient }> {
+  const alice = new TestClient(world);
+  await alice.loginPlain('alice', 'alice-pw', 'phone');
+  const bob = new TestClient(world);
+  await bob.loginPlain('bob', 'bob-pw', 'desk');
+  await bob.send('<presence/>');
+  return { alice, bob };
+}
+
 const errorCondition = (events: { kind: string }[]) => {
   const stanza = (events as { kind: string; element?: import('../../../xmpp/xml').XmlElement }[]).find((e) => e.kind === 'stanza' && e.element!.name === 'error');
   return stanza?.element!.elements()[0]?.name;
@@ -155,11 +165,7 @@ describe('xmpp session: stanzas', () => {
   });
 
   test('a chat to a user goes through the account; an unknown user gets service-unavailable; the recipient online gets it at once', async () => {
-    const alice = new TestClient(world);
-    await alice.loginPlain('alice', 'alice-pw', 'phone');
-    const bob = new TestClient(world);
-    await bob.loginPlain('bob', 'bob-pw', 'desk');
-    await bob.send('<presence/>');
+    const { alice, bob } = await aliceAndAvailableBob();
     const before = bob.received.length;
     await alice.send(`<message to='bob@${DOMAIN}' type='chat' id='m1'><body>hello bob</body></message>`);
     const got = bob.stanzas(bob.received.slice(before));
@@ -318,11 +324,7 @@ describe('xmpp session: the end of a stream', () => {
 
 describe('xmpp session: receipts (XEP-0184) and chat states (XEP-0085)', () => {
   test('a receipt request travels with the message and its id; the receipt and chat states go to the hub as signals', async () => {
-    const alice = new TestClient(world);
-    await alice.loginPlain('alice', 'alice-pw', 'phone');
-    const bob = new TestClient(world);
-    await bob.loginPlain('bob', 'bob-pw', 'desk');
-    await bob.send('<presence/>');
+    const { alice, bob } = await aliceAndAvailableBob();
     const before = bob.received.length;
     await alice.send(`<message to='bob@${DOMAIN}' type='chat' id='m-1'><body>did you get this?</body><request xmlns='urn:xmpp:receipts'/></message>`);
     const got = bob.stanzas(bob.received.slice(before))[0]!;
