@@ -549,6 +549,11 @@ export const CALENDAR_NAME_CHARS_MAX = 255;
 export const CALENDAR_PROPERTY_CHARS_MAX = 1024;
 /** One iCalendar resource (PUT body): Radicale and most servers take 10 MiB; a recurring event with attachments inline stays far below. */
 export const CALDAV_RESOURCE_BYTES_MAX = 10 * 1024 * 1024;
+/**
+ * A body refused as too large is read and discarded up to this many bytes before the 413 goes out, so
+ * that a client still writing it reads the 413 instead of a broken pipe; beyond it the connection is cut.
+ */
+export const CALDAV_REFUSED_BODY_DRAIN_BYTES_MAX = 4 * CALDAV_RESOURCE_BYTES_MAX;
 /** A request's XML body (PROPFIND, REPORT, MKCALENDAR): a multiget of thousands of hrefs fits. */
 export const CALDAV_XML_BYTES_MAX = 1024 * 1024;
 /** Hrefs in one calendar-multiget: clients fetch in batches of tens to hundreds. */

@@ -11,7 +11,7 @@ import type { Log, Random } from '../../infra/ports';
 import { handleDav } from '../../dav/handler';
 import type { DavResponse } from '../../dav/response';
 import { LoginRefused, type LoginOutcome } from '../../mail/loginThrottle';
-import { CALDAV_RESOURCE_BYTES_MAX, LOGINS_KNOWN_MAX } from '../../protocol/limits';
+import { CALDAV_REFUSED_BODY_DRAIN_BYTES_MAX, CALDAV_RESOURCE_BYTES_MAX, LOGINS_KNOWN_MAX } from '../../protocol/limits';
 import type { LoginRecord } from '../../storage/users/login';
 import type { UnlockedUser } from '../../storage/users/unlockedUser';
 import type { LoginGuard } from '../mail/loginGuard';
@@ -61,6 +61,30 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
   });
 }
 
+/**
+ * Read and discard the rest of a refused body, up to `max` bytes in all, then `reply`: a client still
+ * writing sees the answer rather than a broken pipe. A bigger body gets the answer at once (and the close).
+ */
+function drainThen(req: IncomingMessage, max: number, reply: () => void): void {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (req.complete || declared > max) return reply();
+  let size = 0;
+  let replied = false;
+  const once = () => {
+    if (replied) return;
+    replied = true;
+    reply();
+  };
+  req.removeAllListeners('data');
+  req.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > max) once();
+  });
+  req.on('end', once);
+  req.on('close', once);
+  req.resume();
+}
+
 function basicCredentials(header: string | undefined): { username: string; password: string } | undefined {
   const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '');
   if (!m) return undefined;
@@ -95,7 +119,10 @@ export class CalDavHttp implements HttpApplication {
     try {
       body = await readBody(req, CALDAV_RESOURCE_BYTES_MAX);
     } catch (e) {
-      if (e instanceof TooLarge) return this.send(req, res, { status: 413, headers: { 'content-type': 'text/plain', connection: 'close' }, body: `the body is over ${CALDAV_RESOURCE_BYTES_MAX} bytes\n` });
+      if (e instanceof TooLarge)
+        return drainThen(req, CALDAV_REFUSED_BODY_DRAIN_BYTES_MAX, () =>
+          this.send(req, res, { status: 413, headers: { 'content-type': 'text/plain', connection: 'close' }, body: `the body is over ${CALDAV_RESOURCE_BYTES_MAX} bytes\n` }),
+        );
       throw e;
     }
     const header = (name: string) => {
