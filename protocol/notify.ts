@@ -38,8 +38,13 @@ export const receiptCodec = obj({
 });
 export type Receipt = Infer<typeof receiptCodec>;
 
-/** Store a notification in a drop (sent to each replica of the drop). */
-export const DropPut = defineFrame('notify.drop.put', obj({ dropId: id, envelope: envelopeCodec }));
+/**
+ * Store a notification in a drop (sent to each replica of the drop). `senderPushes`: the sender
+ * publishes the live push itself once a majority stored it, so the replicas stay quiet (one push per
+ * notification instead of one per replica). Absent (older senders): each replica that stores a new
+ * entry pushes it.
+ */
+export const DropPut = defineFrame('notify.drop.put', obj({ dropId: id, envelope: envelopeCodec, senderPushes: opt(bool()) }));
 export const DropPutReply = defineFrame('notify.drop.reply', obj({ ok: bool(), code: opt(str({ max: 64 })), message: opt(str({ max: FIELD_CHARS_MAX })) }));
 /** The recipient pulls what is pending (proving who it is is not needed: envelopes are sealed to it). */
 export const DropList = defineFrame('notify.drop.list', obj({ dropId: id, afterEntryId: opt(id), limit: uint({ max: NOTIFY_PULL_PAGE_MAX }) }));
@@ -52,7 +57,7 @@ export const DropAck = defineFrame('notify.drop.ack', obj({ receipt: receiptCode
 export const DropSync = defineFrame('notify.drop.sync', obj({ dropId: id, entries: arr(obj({ entryId: id, envelope: envelopeCodec }), { max: NOTIFY_PULL_PAGE_MAX }) }));
 export const DropHas = defineFrame('notify.drop.has', obj({ dropId: id, entryIds: arr(id, { max: STORAGE_BATCH_IDS_MAX }) }));
 export const DropHasReply = defineFrame('notify.drop.has.reply', obj({ present: arr(bool(), { max: STORAGE_BATCH_IDS_MAX }) }));
-/** Live push on the recipient's inbox subject, published by a replica that stored a new entry. */
+/** Live push on the recipient's inbox subject: by the sender once the drop holds it (DropPut `senderPushes`), else by each replica that stored a new entry. */
 export const InboxPush = defineFrame('notify.inbox.push', obj({ dropId: id, entryId: id, envelope: envelopeCodec }));
 
 const envelopeDecoder = new Decoder({ maxStrLength: DROP_ENTRY_BYTES_MAX, maxBinLength: DROP_ENTRY_BYTES_MAX, maxArrayLength: 16, maxMapLength: 32, maxExtLength: 0 });

@@ -72,9 +72,9 @@ export class DropHandlers {
   /** One handler per drop request kind, each with its body as its codec decoded it. */
   private readonly dispatch = frameHandlers<[Answer], Promise<void>>(
     [
-      on(DropPut, async (body, answer) => answer(DropPutReply, await this.accept(body.dropId, body.envelope, true))),
+      on(DropPut, async (body, answer) => answer(DropPutReply, await this.accept(body.dropId, body.envelope, true, body.senderPushes !== true))),
       on(DropSync, async (body, answer) => {
-        for (const e of body.entries) await this.accept(body.dropId, e.envelope, false);
+        for (const e of body.entries) await this.accept(body.dropId, e.envelope, false, true);
         return answer(DropPutReply, { ok: true });
       }),
       on(DropList, (body, answer) => this.list(body, answer)),
@@ -109,8 +109,11 @@ export class DropHandlers {
     return answer(DropListReply, { entries: out, more: cut || entries.length === body.limit });
   }
 
-  /** Store a notification (a sender's put, or a repair sync from another replica). */
-  private async accept(dropId: string, e: Envelope, fromSender: boolean): Promise<{ ok: boolean; code?: ErrorCode; message?: string }> {
+  /**
+   * Store a notification (a sender's put, or a repair sync from another replica); a new entry is
+   * pushed to the recipient's inbox subject unless the sender said it pushes itself.
+   */
+  private async accept(dropId: string, e: Envelope, fromSender: boolean, push: boolean): Promise<{ ok: boolean; code?: ErrorCode; message?: string }> {
     const refuse = (code: ErrorCode, message: string) => {
       this.deps.metrics.inc('post_notify_refused_total', 'Notifications refused by this replica', { code });
       if (fromSender) this.deps.log.info('notify.refused', { code, message });
@@ -134,7 +137,7 @@ export class DropHandlers {
     if (r.tombstoned) return { ok: true, code: 'ALREADY_DELIVERED', message: `notification ${check.entryId.slice(0, 12)} was already delivered; not stored again` };
     if (r.created) {
       this.deps.metrics.inc('post_notify_stored_total', 'Notifications stored in inbox drops held here');
-      this.deps.publish(subjects.inbox(this.deps.ringId, e.toUserId), InboxPush.encode({ dropId, entryId: check.entryId, envelope: e }));
+      if (push) this.deps.publish(subjects.inbox(this.deps.ringId, e.toUserId), InboxPush.encode({ dropId, entryId: check.entryId, envelope: e }));
     }
     return { ok: true };
   }

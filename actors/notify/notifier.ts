@@ -12,7 +12,7 @@ import type { Subscription } from 'rxjs';
 import { type ActorRefFrom, type AnyActorRef, fromPromise } from 'xstate';
 import type { RingTrust } from '../../crypto/certificates';
 import { dropIdOf, entryIdOf, envelopeNonce, openSealed, sealTo, signEnvelope, signReceipt } from '../../crypto/notification';
-import type { Clock, Log, Random, Transport, TransportSubscription } from '../../infra/ports';
+import { type Clock, type Log, publishQuietly, type Random, type Transport, type TransportSubscription } from '../../infra/ports';
 import { majority } from '../../overlay/placement';
 import { errorCodeOf, ErrorCodes, PostError } from '../../protocol/errors';
 import { decodeFrame } from '../../protocol/frame';
@@ -103,16 +103,22 @@ export class Notifier {
     return { entryId: entryIdOf(envelope.signature) };
   }
 
-  /** Store an envelope in a drop of this ring: to all its replicas, done at a majority. */
+  /**
+   * Store an envelope in a drop of this ring: to all its replicas, done at a majority; then one live
+   * push to the recipient's inbox subject (the replicas do not push what a sender pushes: one push per
+   * notification, not k). A lost push costs only a delay: the recipient also pulls its drop.
+   */
   async storeEnvelope(dropId: string, envelope: Envelope): Promise<void> {
     const targets = (await this.deps.locate(dropId, 0)).slice(0, this.deps.replicationFactor);
     const outcome = await runWrite({ targets, quorum: majority(Math.min(this.deps.replicationFactor, targets.length)), attemptsMax: this.deps.timings.attemptsMax }, async (node) => {
-      const r = await this.deps.peers.request(node, DropPut, { dropId, envelope }, DropPutReply, this.deps.timings.requestTimeoutMs);
+      const r = await this.deps.peers.request(node, DropPut, { dropId, envelope, senderPushes: true }, DropPutReply, this.deps.timings.requestTimeoutMs);
       if (!r.ok) return { kind: 'lost', code: r.code };
       if (r.body.ok) return { kind: 'ack' };
       return { kind: 'refused', refusal: { code: errorCodeOf(r.body.code, ErrorCodes.UNAVAILABLE), message: r.body.message ?? 'refused' } };
     });
     if (!outcome.ok) throw new PostError(outcome.code, `notifying ${envelope.to}: ${outcome.message}`);
+    const push = InboxPush.encode({ dropId, entryId: entryIdOf(envelope.signature), envelope });
+    publishQuietly(this.deps.transport, subjects.inbox(this.deps.ringId, envelope.toUserId), push, this.deps.log);
   }
 
   // ---- receiving: the users registered here, served by the running notifier actor ------------------

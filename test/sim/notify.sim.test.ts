@@ -3,7 +3,9 @@ import { describe, expect, test } from 'vitest';
 import { entryIdOf, dropIdOf, envelopeNonce, sealTo, signEnvelope } from '../../crypto/notification';
 import { NOTIFY_PULL_PAGE_MAX, OVERLAY_TIMINGS, STORAGE_TIMINGS } from '../../protocol/limits';
 import { kClosest } from '../../overlay/id';
-import { DropPut, DropPutReply } from '../../protocol/notify';
+import { decodeFrame } from '../../protocol/frame';
+import { DropPut, DropPutReply, InboxPush } from '../../protocol/notify';
+import { subjects } from '../../protocol/subjects';
 import { SimCluster } from '../../scenarios/sim/cluster';
 import { MemoryStore } from '../../infra/store/memory';
 import { messagesModel } from '../../storage/messages/messagesModel';
@@ -161,6 +163,39 @@ describe('notification', () => {
       const old = { ...(await make()), timeMs: Math.floor(cluster.clock.now()) - 40 * 24 * 3600_000 };
       const stale = await put(dropIdOf(bobCert.userId), { ...old, signature: await signEnvelope(old, alice.user.signing.secretKey) });
       expect(stale).toMatchObject({ ok: true, body: { ok: false, code: 'REPLAYED' } });
+    });
+    await cluster.stop();
+  }, 120_000);
+
+  test('a notification is pushed live once, by its sender after a majority stored it; an older sender\'s put is pushed by each replica', async () => {
+    const cluster = await ring(simSeed(57), 8);
+    await withSeed(cluster, async () => {
+      const nodes = cluster.live();
+      const alice = await cluster.addUser('alice@sim.example', 'a', nodes[0]!);
+      const bob = await cluster.addUser('bob@sim.example', 'b', nodes[4]!);
+      const bobCert = bob.user.certificate;
+      const pushes: string[] = [];
+      const listener = cluster.network.connect('push-listener');
+      listener.subscribe(subjects.inbox(bobCert.ringId, bobCert.userId), (m) => {
+        const r = decodeFrame(m.data);
+        if (r.ok && r.frame.kind === InboxPush.kind) pushes.push((r.frame.body as { entryId: string }).entryId);
+      });
+      const sent = ['one', 'two', 'three'];
+      for (const text of sent) expect((await cluster.settle(alice.sendMessage(['bob@sim.example'], text))).failed).toEqual([]);
+      await cluster.runFor(3_000);
+      expect((await texts(cluster, bob)).sort()).toEqual([...sent].sort());
+      expect(pushes).toHaveLength(sent.length);
+      expect(new Set(pushes).size).toBe(sent.length);
+      // A put that does not say the sender pushes (a node of an older version): a replica that stores
+      // the new entry pushes it, as before (the later replicas may find it taken already: no push).
+      pushes.length = 0;
+      const fields = { toUserId: bobCert.userId, to: bobCert.address, from: 'alice@sim.example', timeMs: Math.floor(cluster.clock.now()), nonce: envelopeNonce(cluster.random), sealed: sealTo(bobCert.boxKey, new Uint8Array([1])) };
+      const envelope = { ...fields, fromCert: alice.user.certificate, signature: await signEnvelope(fields, alice.user.signing.secretKey) };
+      const dropId = dropIdOf(bobCert.userId);
+      const replicas = await cluster.settle(nodes[2]!.replicas.locate(dropId, 0));
+      for (const replica of replicas.slice(0, 3)) expect(await cluster.settle(nodes[2]!.replicas.peers.request(replica, DropPut, { dropId, envelope }, DropPutReply, 2000))).toMatchObject({ ok: true, body: { ok: true } });
+      await cluster.runFor(1_000);
+      expect(pushes.filter((id) => id === entryIdOf(envelope.signature)).length).toBeGreaterThanOrEqual(1);
     });
     await cluster.stop();
   }, 120_000);
