@@ -383,6 +383,14 @@ export const NOTIFY_PULL_INTERVAL_MS = 60_000;
  * a minute (issue 13: new mail shows within seconds on a login elsewhere).
  */
 export const NOTIFY_VISITOR_PULL_INTERVAL_MS = 5_000;
+/**
+ * A node delivering for a visiting user holds each new notification back this long, then asks the
+ * drop which are still pending: the user's home node (when up) has taken them by then (its INBOX write
+ * reaches the session here as a head notice), so the two do not race for the INBOX head; what the drop
+ * still holds is delivered here.
+ * Within issue 13's bound (new mail in a session elsewhere within 1 s when pushed).
+ */
+export const NOTIFY_VISITOR_DEFER_MS = 500;
 /** After a delivery that failed for now (or receipts that did not reach the drop), the drop is pulled again this soon. */
 export const NOTIFY_RETRY_MS = 2_000;
 /** Largest notification in a drop: a sealed reference plus envelope, never message content. */

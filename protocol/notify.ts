@@ -55,7 +55,11 @@ export const DropListReply = defineFrame(
 export const DropAck = defineFrame('notify.drop.ack', obj({ receipt: receiptCodec }));
 /** Repair between replicas: entries of a drop the pusher holds (the target keeps those it lacks). */
 export const DropSync = defineFrame('notify.drop.sync', obj({ dropId: id, entries: arr(obj({ entryId: id, envelope: envelopeCodec }), { max: NOTIFY_PULL_PAGE_MAX }) }));
-export const DropHas = defineFrame('notify.drop.has', obj({ dropId: id, entryIds: arr(id, { max: STORAGE_BATCH_IDS_MAX }) }));
+/**
+ * Which of these entries a replica has (repair: held or tombstoned, so a taken entry is not pushed back);
+ * `pendingOnly`: only those still waiting to be taken (a visitor asking whether the home node took them).
+ */
+export const DropHas = defineFrame('notify.drop.has', obj({ dropId: id, entryIds: arr(id, { max: STORAGE_BATCH_IDS_MAX }), pendingOnly: opt(bool()) }));
 export const DropHasReply = defineFrame('notify.drop.has.reply', obj({ present: arr(bool(), { max: STORAGE_BATCH_IDS_MAX }) }));
 /** Live push on the recipient's inbox subject: by the sender once the drop holds it (DropPut `senderPushes`), else by each replica that stored a new entry. */
 export const InboxPush = defineFrame('notify.inbox.push', obj({ dropId: id, entryId: id, envelope: envelopeCodec }));

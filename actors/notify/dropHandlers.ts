@@ -81,7 +81,7 @@ export class DropHandlers {
       on(DropHas, async (body, answer) => {
         const store = this.deps.store();
         const present: boolean[] = [];
-        for (const id of body.entryIds) present.push((await store.getDropEntry(body.dropId, id)) !== undefined || (await store.hasTombstone(body.dropId, id)));
+        for (const id of body.entryIds) present.push((await store.getDropEntry(body.dropId, id)) !== undefined || (!body.pendingOnly && (await store.hasTombstone(body.dropId, id))));
         return answer(DropHasReply, { present });
       }),
       on(DropAck, async (body, answer) => answer(DropPutReply, await this.receipt(body.receipt))),

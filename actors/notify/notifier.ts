@@ -12,13 +12,13 @@ import type { Subscription } from 'rxjs';
 import { type ActorRefFrom, type AnyActorRef, fromPromise } from 'xstate';
 import type { RingTrust } from '../../crypto/certificates';
 import { dropIdOf, entryIdOf, envelopeNonce, openSealed, sealTo, signEnvelope, signReceipt } from '../../crypto/notification';
-import { type Clock, type Log, publishQuietly, type Random, type Transport, type TransportSubscription } from '../../infra/ports';
+import { type Clock, type Log, publishQuietly, type Random, type TimerHandle, type Transport, type TransportSubscription } from '../../infra/ports';
 import { majority } from '../../overlay/placement';
 import { errorCodeOf, ErrorCodes, PostError } from '../../protocol/errors';
 import { decodeFrame } from '../../protocol/frame';
 import type { UserCertificate } from '../../protocol/identity';
-import { NOTIFY_PULL_INTERVAL_MS, NOTIFY_PULL_PAGE_MAX, type StorageTimings } from '../../protocol/limits';
-import { DropAck, DropList, DropListReply, DropPut, DropPutReply, type Envelope, InboxPush } from '../../protocol/notify';
+import { NOTIFY_PULL_INTERVAL_MS, NOTIFY_PULL_PAGE_MAX, NOTIFY_RETRY_MS, STORAGE_BATCH_IDS_MAX, type StorageTimings } from '../../protocol/limits';
+import { DropAck, DropHas, DropHasReply, DropList, DropListReply, DropPut, DropPutReply, type Envelope, InboxPush } from '../../protocol/notify';
 import { subjects } from '../../protocol/subjects';
 import type { Metrics } from '../metrics';
 import type { Peers } from '../storage/peers';
@@ -137,8 +137,8 @@ export class Notifier {
    * Start receiving for a user: live push, pulls (every `pullIntervalMs`, NOTIFY_PULL_INTERVAL_MS by
    * default), delivery, receipts, by whichever notifier service runs.
    */
-  receive(user: Recipient, deliver: Deliver, opts: { pullIntervalMs?: number } = {}): RecipientHandle {
-    const receiver: Receiver = { user, deliver, pullIntervalMs: opts.pullIntervalMs ?? NOTIFY_PULL_INTERVAL_MS };
+  receive(user: Recipient, deliver: Deliver, opts: { pullIntervalMs?: number; deferMs?: number } = {}): RecipientHandle {
+    const receiver: Receiver = { user, deliver, pullIntervalMs: opts.pullIntervalMs ?? NOTIFY_PULL_INTERVAL_MS, deferMs: opts.deferMs ?? 0 };
     const userId = user.cert.userId;
     this.receivers.set(userId, receiver);
     this.service?.receive(receiver);
@@ -159,6 +159,8 @@ export interface Receiver {
   readonly deliver: Deliver;
   /** The drop is pulled this often besides the live push. */
   readonly pullIntervalMs: number;
+  /** Hold each new entry back this long before delivering it (a visitor: NOTIFY_VISITOR_DEFER_MS); 0 delivers at once. */
+  readonly deferMs: number;
 }
 
 /**
@@ -249,6 +251,9 @@ class Inbox {
   private actor: AnyActorRef | undefined;
   private push: TransportSubscription | undefined;
   private status: Subscription | undefined;
+  /** A visitor's held-back entries and when each was first seen here (see ripe). */
+  private readonly held = new Map<string, { entry: InboxEntry; atMs: number }>();
+  private recheck: TimerHandle | undefined;
   stopped = false;
   private readonly log: Log;
 
@@ -265,7 +270,7 @@ class Inbox {
       const r = decodeFrame(m.data);
       if (!r.ok || r.frame.kind !== InboxPush.kind) return this.log.warn('frame.dropped', { subject: m.subject, reason: r.ok ? `unexpected ${r.frame.kind}` : r.reason });
       const body = r.frame.body as { dropId: string; entryId: string; envelope: Envelope };
-      if (body.dropId === this.dropId) this.send({ type: 'QUEUED', entries: [{ entryId: body.entryId, envelope: body.envelope }] });
+      if (body.dropId === this.dropId) this.offer(this.ripe([{ entryId: body.entryId, envelope: body.envelope }]));
     });
     let wasDown = false;
     this.status = deps.transport.status$.subscribe((s) => {
@@ -284,7 +289,8 @@ class Inbox {
       actors: {
         pullDrop: fromPromise(async () => {
           try {
-            return await this.listDrop();
+            const askedAtMs = this.deps.clock.now();
+            return this.ripe(await this.listDrop(), askedAtMs);
           } catch (e) {
             this.log.debug('notify.pull.failed', { error: (e as Error).message });
             throw e;
@@ -323,11 +329,90 @@ class Inbox {
 
   /** Pull everything pending now and queue it; resolves with how many were new to the queue. */
   async pull(): Promise<number> {
-    const entries = await this.listDrop();
+    const askedAtMs = this.deps.clock.now();
+    const entries = this.ripe(await this.listDrop(), askedAtMs);
     const seen = (this.actor?.getSnapshot().context as InboxContext | undefined)?.seen ?? {};
     const fresh = new Set(entries.filter((e) => !seen[e.entryId]).map((e) => e.entryId)).size;
-    this.send({ type: 'QUEUED', entries });
+    this.offer(entries);
     return this.actor ? fresh : 0;
+  }
+
+  private offer(entries: readonly InboxEntry[]): void {
+    if (entries.length > 0) this.send({ type: 'QUEUED', entries });
+  }
+
+  /**
+   * What may be delivered here now. Everything, on the user's home node. A visitor (deferMs) holds each
+   * new entry back deferMs from when it first saw it: by then the home node, when up, has delivered it
+   * (the session here sees it through the INBOX head notice) and its receipt took it out of the drop, so
+   * the two nodes do not race for the INBOX head (each race lost costs a re-read and a rewrite). A
+   * pull's answer (`pulledAsOfMs`: when it was asked) is the drop's whole pending list: what it offers
+   * is pending, what it lacks is taken, unless first seen after the pull was asked.
+   */
+  private ripe(entries: readonly InboxEntry[], pulledAsOfMs?: number): InboxEntry[] {
+    const deferMs = this.receiver.deferMs;
+    if (deferMs <= 0) return [...entries];
+    const now = this.deps.clock.now();
+    const wholeDrop = pulledAsOfMs !== undefined;
+    if (wholeDrop) {
+      const pending = new Set(entries.map((e) => e.entryId));
+      for (const [id, h] of this.held) if (!pending.has(id) && h.atMs < pulledAsOfMs) this.held.delete(id);
+    }
+    const ripe: InboxEntry[] = [];
+    for (const entry of entries) {
+      const atMs = this.held.get(entry.entryId)?.atMs ?? now;
+      if (wholeDrop && now - atMs >= deferMs) {
+        this.held.delete(entry.entryId);
+        ripe.push(entry);
+      } else this.held.set(entry.entryId, { entry, atMs });
+    }
+    this.scheduleRecheck();
+    return ripe;
+  }
+
+  /** When the first held entry is due: ask the drop which of the due ones are still pending and queue those. */
+  private scheduleRecheck(): void {
+    if (this.recheck !== undefined || this.stopped || this.held.size === 0) return;
+    const firstAtMs = Math.min(...[...this.held.values()].map((h) => h.atMs));
+    this.recheck = this.deps.clock.setTimeout(() => void this.recheckHeld(), Math.max(0, firstAtMs + this.receiver.deferMs - this.deps.clock.now()));
+  }
+
+  private async recheckHeld(): Promise<void> {
+    const now = this.deps.clock.now();
+    const due = [...this.held.values()].filter((h) => now - h.atMs >= this.receiver.deferMs).slice(0, STORAGE_BATCH_IDS_MAX);
+    let pending: boolean[];
+    try {
+      pending = await this.stillPending(due.map((h) => h.entry.entryId));
+    } catch (e) {
+      // The drop's replicas cannot be located now (a restarting router): ask again a little later.
+      this.log.debug('notify.recheck.failed', { entries: due.length, error: (e as Error).message });
+      this.recheck = this.stopped ? undefined : this.deps.clock.setTimeout(() => void this.recheckHeld(), NOTIFY_RETRY_MS);
+      return;
+    }
+    for (const h of due) this.held.delete(h.entry.entryId);
+    this.offer(due.filter((_, i) => pending[i]).map((h) => h.entry));
+    this.recheck = undefined;
+    this.scheduleRecheck();
+  }
+
+  /**
+   * Which entries some replica of the drop still holds (ids only: cheaper than listing envelopes).
+   * A replica that does not answer counts as holding them all: delivering one the home took already is
+   * idempotent, losing one is not.
+   */
+  private async stillPending(entryIds: readonly string[]): Promise<boolean[]> {
+    const pending = entryIds.map(() => false);
+    if (entryIds.length === 0) return pending;
+    const replicas = (await this.deps.locate(this.dropId, 0)).slice(0, this.deps.replicationFactor);
+    await Promise.all(
+      replicas.map(async (node) => {
+        const r = await this.deps.peers.request(node, DropHas, { dropId: this.dropId, entryIds: [...entryIds], pendingOnly: true }, DropHasReply, this.deps.timings.requestTimeoutMs);
+        entryIds.forEach((_, i) => {
+          if (!r.ok || r.body.present[i]) pending[i] = true;
+        });
+      }),
+    );
+    return pending;
   }
 
   /** Every pending entry from every replica of the drop (the union: any replica may have it). */
@@ -393,6 +478,8 @@ class Inbox {
   stop(): void {
     if (this.stopped && !this.push) return;
     this.stopped = true;
+    if (this.recheck !== undefined) this.deps.clock.clearTimeout(this.recheck);
+    this.recheck = undefined;
     this.push?.unsubscribe();
     this.push = undefined;
     this.status?.unsubscribe();

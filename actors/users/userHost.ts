@@ -13,7 +13,7 @@ import { ROSTER_LOG_NAME, rosterModel } from '../../storage/xmpp/rosterModel';
 import { inbound, isSubscriptionKind } from '../../storage/xmpp/subscriptions';
 import { ErrorCodes, PostError } from '../../protocol/errors';
 import { canonicalBytes } from '../../protocol/frame';
-import { DIRECTORY_CACHE_ENTRIES_MAX, DIRECTORY_CACHE_MS, MESSAGES_LOG_ITEMS_MAX, NOTIFY_VISITOR_PULL_INTERVAL_MS, USER_UNLOCK_RETRY_MS, XMPP_SIGNALS_REMEMBERED_MAX } from '../../protocol/limits';
+import { DIRECTORY_CACHE_ENTRIES_MAX, DIRECTORY_CACHE_MS, MESSAGES_LOG_ITEMS_MAX, NOTIFY_VISITOR_DEFER_MS, NOTIFY_VISITOR_PULL_INTERVAL_MS, USER_UNLOCK_RETRY_MS, XMPP_SIGNALS_REMEMBERED_MAX } from '../../protocol/limits';
 import { contentBlockIds } from '../../storage/leases';
 import type { StorageApi } from '../../storage/api';
 import { formatBlockRef, parseBlockRef } from '../../storage/blocks';
@@ -326,7 +326,8 @@ export class UserApp {
   /**
    * Receive this user's notifications on this node (push and pull, delivered and acknowledged) and,
    * where the node hosts the user, refresh the leases of what the user references. A visitor's drop
-   * is pulled more often (NOTIFY_VISITOR_PULL_INTERVAL_MS).
+   * is pulled more often (NOTIFY_VISITOR_PULL_INTERVAL_MS), and a visitor leaves each new notification
+   * to the home node for NOTIFY_VISITOR_DEFER_MS before it delivers what is still pending.
    */
   start(opts: { refreshLeases: boolean; visitor?: boolean } = { refreshLeases: true }): void {
     this.inbox = this.deps.notifier.receive(
@@ -350,7 +351,7 @@ export class UserApp {
         }
         return outcome;
       },
-      opts.visitor ? { pullIntervalMs: NOTIFY_VISITOR_PULL_INTERVAL_MS } : {},
+      opts.visitor ? { pullIntervalMs: NOTIFY_VISITOR_PULL_INTERVAL_MS, deferMs: NOTIFY_VISITOR_DEFER_MS } : {},
     );
     if (opts.refreshLeases) this.refreshPeriodically();
   }

@@ -71,6 +71,37 @@ describe('home node down', () => {
   }, 120_000);
 });
 
+describe('home node up', () => {
+  test('a session on another node leaves delivery to the home node (no race for the INBOX head) and still shows new mail within 1 s', async () => {
+    const cluster = await SimCluster.create({ seed: simSeed(32) });
+    await withSeed(cluster, async () => {
+      await cluster.addNodes(8, 50);
+      await cluster.runUntil(() => cluster.allReady(), 20_000);
+      const [aliceNode, bobHome, visited] = [cluster.live()[0]!, cluster.live()[3]!, cluster.live()[5]!];
+      await cluster.addUser('alice@sim.example', 'a', aliceNode);
+      const bob = await cluster.addUser('bob@sim.example', 'b', bobHome);
+      const session = await cluster.settle(visited.mail.authenticator.authenticate('bob@sim.example', 'b'));
+      await cluster.settle(session.openFolder('INBOX'));
+      const changes: FolderChange[] = [];
+      session.watchFolder('INBOX', (c) => changes.push(c));
+      const sent = 5;
+      for (let i = 0; i < sent; i++) {
+        const sentAt = cluster.clock.now();
+        await submit(cluster, aliceNode, 'alice@sim.example', 'a', 'bob@sim.example', `home-up-${i}`);
+        await cluster.runUntil(() => changes.filter((c) => c.kind === 'added').length > i, 1_000 + (cluster.clock.now() - sentAt));
+        expect(changes.filter((c) => c.kind === 'added').length).toBe(i + 1);
+      }
+      await cluster.runFor(10_000);
+      expect((await cluster.settle(session.openFolder('INBOX'))).messages).toHaveLength(sent);
+      // The home node delivered every one; the visited node none (it held each back, then found it taken).
+      expect(bob.deliveredCount).toBe(sent);
+      expect(visited.users.visitor('bob@sim.example')?.deliveredCount).toBe(0);
+      await cluster.settle(session.close());
+    });
+    await cluster.stop();
+  }, 120_000);
+});
+
 describe('home node down, pushes and head notices lost', () => {
   test('a session on another node still shows new mail within the visitor bounds (its own pulls, re-reads of the watched INBOX), exactly once', async () => {
     const cluster = await SimCluster.create({ seed: simSeed(41) });
