@@ -3,7 +3,7 @@
 // propstat). calendar-data is given only where a REPORT asked for it and the content was read.
 import { CALDAV_RESOURCE_BYTES_MAX } from '../protocol/limits';
 import type { DavCalendar, DavObject } from './backend';
-import { hrefs, type DavResource } from './paths';
+import { hrefs, type DavResource, SCHEDULE_INBOX, SCHEDULE_OUTBOX } from './paths';
 import { escapeXml, NS } from './xml';
 
 export interface PropertyContext {
@@ -34,7 +34,8 @@ function davProperty(name: string, r: DavResource, ctx: PropertyContext): string
   const principal = hrefs.principal(ctx.base, ctx.owner);
   switch (name) {
     case 'resourcetype':
-      return r.kind === 'principal' ? '<d:principal/>' : r.kind === 'calendar' ? '<d:collection/><c:calendar/>' : r.kind === 'object' ? '' : '<d:collection/>';
+      if (r.kind === 'calendar') return r.slug === SCHEDULE_INBOX ? '<d:collection/><c:schedule-inbox/>' : r.slug === SCHEDULE_OUTBOX ? '<d:collection/><c:schedule-outbox/>' : '<d:collection/><c:calendar/>';
+      return r.kind === 'principal' ? '<d:principal/>' : r.kind === 'object' ? '' : '<d:collection/>';
     case 'current-user-principal':
       return href(principal);
     case 'principal-URL':
@@ -52,7 +53,7 @@ function davProperty(name: string, r: DavResource, ctx: PropertyContext): string
     case 'sync-token':
       return r.kind === 'calendar' && ctx.calendar ? escapeXml(syncTokenOf(ctx.calendar)) : undefined;
     case 'supported-report-set':
-      return r.kind === 'calendar' ? REPORTS.map((x) => `<d:supported-report><d:report>${x}</d:report></d:supported-report>`).join('') : undefined;
+      return r.kind === 'calendar' && r.slug !== SCHEDULE_OUTBOX ? REPORTS.map((x) => `<d:supported-report><d:report>${x}</d:report></d:supported-report>`).join('') : undefined;
     case 'current-user-privilege-set':
       return r.kind === 'root' ? undefined : PRIVILEGES.map((p) => `<d:privilege><d:${p}/></d:privilege>`).join('');
     default:
@@ -66,6 +67,12 @@ function caldavProperty(name: string, r: DavResource, ctx: PropertyContext): str
       return r.kind === 'principal' || r.kind === 'root' ? href(hrefs.home(ctx.base, ctx.owner)) : undefined;
     case 'calendar-user-address-set':
       return r.kind === 'principal' ? href(`mailto:${ctx.owner}`) : undefined;
+    case 'calendar-user-type':
+      return r.kind === 'principal' ? 'INDIVIDUAL' : undefined;
+    case 'schedule-inbox-URL':
+      return r.kind === 'principal' ? href(hrefs.calendar(ctx.base, ctx.owner, SCHEDULE_INBOX)) : undefined;
+    case 'schedule-outbox-URL':
+      return r.kind === 'principal' ? href(hrefs.calendar(ctx.base, ctx.owner, SCHEDULE_OUTBOX)) : undefined;
     case 'supported-calendar-component-set':
       return r.kind === 'calendar' && ctx.calendar ? ctx.calendar.props.components.map((c) => `<c:comp name="${escapeXml(c)}"/>`).join('') : undefined;
     case 'calendar-description':
