@@ -183,7 +183,8 @@ const ridOf = (c: ICAL.Component): string => String(c.getFirstPropertyValue('rec
  */
 export function applyReply(copyText: string, reply: IncomingItip, from: string): string | undefined {
   const copy = parseCalendarResource(copyText);
-  if (copy.uid !== reply.uid) return undefined;
+  // The reply's organiser is the recipient (incomingItip): only an event the recipient organises takes it.
+  if (copy.uid !== reply.uid || organizerOf(copy) !== organizerOf(reply.resource)) return undefined;
   let changed = false;
   for (const answer of itemsOf(reply.resource.root)) {
     const partstat = answer.getAllProperties('attendee').find((p) => addressOf(p.getFirstValue()) === from)?.getParameter('partstat');
@@ -196,6 +197,30 @@ export function applyReply(copyText: string, reply: IncomingItip, from: string):
     changed = true;
   }
   return changed ? copy.root.toString() : undefined;
+}
+
+/**
+ * The attendee's copy of an event after its organiser's new REQUEST or CANCEL: the organiser's version
+ * (without METHOD) keeping `me`'s own participation status as the copy had it (the attendee's answer
+ * stands until the attendee changes it), or the copy marked CANCELLED. Undefined when the copy is not
+ * that organiser's event (a REQUEST never overwrites someone else's event by reusing its UID) or when
+ * nothing changes.
+ */
+export function updateAttendeeCopy(copyText: string, itip: IncomingItip, me: string): string | undefined {
+  const copy = parseCalendarResource(copyText);
+  if (copy.uid !== itip.uid || organizerOf(copy) !== organizerOf(itip.resource)) return undefined;
+  const next = clone(itip.method === 'CANCEL' ? copy.root : itip.resource.root);
+  next.removeAllProperties('method');
+  if (itip.method === 'CANCEL') for (const c of itemsOf(next)) c.updatePropertyWithValue('status', 'CANCELLED');
+  else
+    for (const c of itemsOf(next)) {
+      const before = itemsOf(copy.root).find((old) => ridOf(old) === ridOf(c)) ?? itemsOf(copy.root).find((old) => ridOf(old) === '');
+      const mine = before?.getAllProperties('attendee').find((p) => addressOf(p.getFirstValue()) === me)?.getParameter('partstat');
+      const line = c.getAllProperties('attendee').find((p) => addressOf(p.getFirstValue()) === me);
+      if (line && typeof mine === 'string') line.setParameter('partstat', mine);
+    }
+  const text = next.toString();
+  return text === copy.root.toString() ? undefined : text;
 }
 
 // ---- free-busy (RFC 6638 3.2.6: a VFREEBUSY REQUEST POSTed to the outbox) -------------------------------

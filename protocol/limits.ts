@@ -574,8 +574,8 @@ export const CALDAV_FREEBUSY_PERIODS_MAX = 5_000;
 export const CALDAV_FREEBUSY_SPAN_MS_MAX = 366 * 24 * 3600 * 1000;
 /** Objects read to find an organiser's event by UID when it is not stored under <UID>.ics (a reply to apply): a bounded search, not a scan of a 100,000-event diary. */
 export const CALDAV_SCHEDULE_UID_SCAN_MAX = 2_000;
-/** Tries to apply an attendee's reply to the organiser's copy when another device changed it in between (If-Match lost). */
-export const CALDAV_REPLY_APPLY_TRIES_MAX = 5;
+/** Tries to apply an iTIP message to the recipient's copy of the event (a reply to the organiser's, an update to an attendee's) when another device changed it in between (If-Match lost). */
+export const CALDAV_ITIP_APPLY_TRIES_MAX = 5;
 
 // ---- instant messaging (issue 17: XMPP client-to-server over POST) --------------------------------------
 /** Default XMPP client port of a node started by hand (RFC 6120's 5222 is often taken by a system Prosody). */

@@ -9,19 +9,20 @@
 // by the notifications that context receives. What is accepted is decided by dav/schedule.ts.
 //
 // What an operator sees: caldav.schedule.undelivered (warn) per recipient not reached,
-// caldav.itip.refused (warn) for a message that may not do what it says, caldav.reply.applied (info).
+// caldav.itip.refused (warn) for a message that may not do what it says, caldav.itip.applied (info) when
+// a message changed an event.
 import { Decoder } from '@msgpack/msgpack';
 import { HashDomain } from '../../crypto/domains';
 import { blake2b } from '../../crypto/hash';
 import type { Clock, Log, Random } from '../../infra/ports';
 import { SCHEDULE_INBOX } from '../../dav/paths';
 import { DavFailure } from '../../dav/response';
-import { applyReply, type BusyPeriod, busyPeriods, type FreeBusyRequest, incomingItip, type IncomingItip, type ItipMessage, type SchedulingPort } from '../../dav/schedule';
+import { applyReply, type BusyPeriod, busyPeriods, type FreeBusyRequest, incomingItip, type ItipMessage, type SchedulingPort, updateAttendeeCopy } from '../../dav/schedule';
 import { parseCalendarResource } from '../../dav/ical';
 import { CALENDAR_APP, type CalendarSignal, calendarSignalCodec } from '../../protocol/apps';
 import { ErrorCodes, type PostError } from '../../protocol/errors';
 import { canonicalBytes } from '../../protocol/frame';
-import { CALDAV_FREEBUSY_PENDING_MAX, CALDAV_FREEBUSY_SPAN_MS_MAX, CALDAV_FREEBUSY_WAIT_MS, CALDAV_REPLY_APPLY_TRIES_MAX, CALDAV_SCHEDULE_UID_SCAN_MAX, CALENDAR_NAME_CHARS_MAX } from '../../protocol/limits';
+import { CALDAV_FREEBUSY_PENDING_MAX, CALDAV_FREEBUSY_SPAN_MS_MAX, CALDAV_FREEBUSY_WAIT_MS, CALDAV_ITIP_APPLY_TRIES_MAX, CALDAV_SCHEDULE_UID_SCAN_MAX, CALENDAR_NAME_CHARS_MAX } from '../../protocol/limits';
 import type { DeliveryOutcome, Notification } from '../notify/notifier';
 import type { PostCalendarBackend, PostCalendars } from './postCalendars';
 
@@ -172,28 +173,28 @@ export class CalendarScheduling implements SchedulingPort {
     const { outcome } = await backend.putObject(SCHEDULE_INBOX, inboxNameOf(itip.method, from, itip.uid), Buffer.from(text, 'utf8'));
     // A full inbox keeps the message in the drop (pending, within the sender's limit) until the user makes room.
     if (outcome === 'full') return 'retry';
-    if (itip.method === 'REPLY') await this.applyToOrganizerCopy(itip, from);
+    // A reply sets the attendee's PARTSTAT in the organiser's event; a new REQUEST or a CANCEL updates the
+    // attendee's copy, if the attendee has one (a first invitation waits in the inbox for an answer).
+    const change = itip.method === 'REPLY' ? (copy: string) => applyReply(copy, itip, from) : (copy: string) => updateAttendeeCopy(copy, itip, me);
+    await this.updateEvent(itip.uid, itip.method, from, change);
     return 'delivered';
   }
 
-  /** The attendee's PARTSTAT into the organiser's copy, re-read and retried when another device changed it meanwhile. */
-  private async applyToOrganizerCopy(reply: IncomingItip, from: string): Promise<void> {
-    for (let attempt = 0; attempt < CALDAV_REPLY_APPLY_TRIES_MAX; attempt++) {
+  /** The user's event with this UID changed by `change`, re-read and retried when another device changed it meanwhile. */
+  private async updateEvent(uid: string, method: string, from: string, change: (text: string) => string | undefined): Promise<void> {
+    for (let attempt = 0; attempt < CALDAV_ITIP_APPLY_TRIES_MAX; attempt++) {
       const backend = this.app.calendarLogs().backend();
-      const found = await findByUid(backend, reply.uid);
-      if (!found) {
-        this.deps.log.info('caldav.reply.no_event', { user: this.app.address, from, uid: reply.uid.slice(0, 80) });
-        return;
-      }
-      const next = applyReply(found.text, reply, from);
+      const found = await findByUid(backend, uid);
+      if (!found) return;
+      const next = change(found.text);
       if (next === undefined) return;
       const { outcome } = await backend.putObject(found.slug, found.name, Buffer.from(next, 'utf8'), found.etag);
       if (outcome !== 'precondition-failed') {
-        this.deps.log.info('caldav.reply.applied', { user: this.app.address, from, calendar: found.slug, outcome });
+        this.deps.log.info('caldav.itip.applied', { user: this.app.address, from, method, calendar: found.slug, outcome });
         return;
       }
     }
-    this.deps.log.warn('caldav.reply.not_applied', { user: this.app.address, from, why: `the event kept changing over ${CALDAV_REPLY_APPLY_TRIES_MAX} tries` });
+    this.deps.log.warn('caldav.itip.not_applied', { user: this.app.address, from, method, why: `the event kept changing over ${CALDAV_ITIP_APPLY_TRIES_MAX} tries` });
   }
 
   private async answerFreeBusy(signal: CalendarSignal, from: string, sentAtMs: number): Promise<DeliveryOutcome> {

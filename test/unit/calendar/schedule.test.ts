@@ -5,7 +5,7 @@
 import { describe, expect, test } from 'vitest';
 import { CalendarScheduling } from '../../../actors/calendar/scheduling';
 import type { Notification } from '../../../actors/notify/notifier';
-import { applyReply, busyPeriods, incomingItip, schedulingMessages } from '../../../dav/schedule';
+import { applyReply, busyPeriods, incomingItip, schedulingMessages, updateAttendeeCopy } from '../../../dav/schedule';
 import { parseCalendarResource } from '../../../dav/ical';
 import { MemoryLog } from '../../../infra/log';
 import { SimClock } from '../../../infra/sim/clock';
@@ -99,11 +99,19 @@ describe('scheduling between two users (RFC 6638 over notifications)', () => {
     // The reply is in Alice's inbox too; Bob putting the same again sends nothing new.
     expect(hrefsIn((await alice.send('PROPFIND', `/dav/calendars/${ALICE}/inbox/`, propfindBody('<d:getetag/>'), { depth: '1' })).text)).toHaveLength(2);
     expect((await bob.send('PUT', `/dav/calendars/${BOB}/home/meet-1.ics`, accepted)).status).toBe(204);
+    // Alice moves the meeting: Bob's copy follows, his acceptance stands.
+    const moved = (await alice.send('GET', `/dav/calendars/${ALICE}/work/meet-1.ics`)).text.replace('DTSTART:20260105T100000Z', 'DTSTART:20260105T120000Z').replace('DTEND:20260105T110000Z', 'DTEND:20260105T130000Z');
+    expect((await alice.send('PUT', `/dav/calendars/${ALICE}/work/meet-1.ics`, moved)).status).toBe(204);
+    const bobsCopy = (await bob.send('GET', `/dav/calendars/${BOB}/home/meet-1.ics`)).text.replace(/\r\n /g, '');
+    expect(bobsCopy).toContain('DTSTART:20260105T120000Z');
+    expect(bobsCopy).toContain(`PARTSTAT=ACCEPTED;RSVP=TRUE:mailto:${BOB}`);
+    expect(bobsCopy).not.toContain('METHOD');
     // Alice removes the event: Bob's inbox gets a CANCEL beside the REQUEST.
     expect((await alice.send('DELETE', `/dav/calendars/${ALICE}/work/meet-1.ics`)).status).toBe(204);
     const after = hrefsIn((await bob.send('PROPFIND', `/dav/calendars/${BOB}/inbox/`, propfindBody('<d:getetag/>'), { depth: '1' })).text).slice(1);
     const texts = await Promise.all(after.map(async (h) => (await bob.send('GET', h)).text));
     expect(texts.map((t) => /METHOD:(\w+)/.exec(t)![1]).sort()).toEqual(['CANCEL', 'REQUEST']);
+    expect((await bob.send('GET', `/dav/calendars/${BOB}/home/meet-1.ics`)).text).toContain('STATUS:CANCELLED');
   });
 
   test('free-busy from another user: busy periods only, no summary; an unknown user is 3.7, a silent one 5.1 after the wait', async () => {
@@ -171,6 +179,11 @@ describe('iTIP rules (dav/schedule.ts)', () => {
     expect(updated.replace(/\r\n /g, '')).toContain(`PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:carol@a.example`);
     // Carol cannot answer for Bob even with Bob's words.
     expect(applyReply(invitation('u', [BOB]), asBob, 'carol@a.example')).toBeUndefined();
+    // Mallory's REQUEST reusing the UID of Alice's event does not touch Bob's copy of it.
+    const forged = incomingItip(request.replaceAll(`mailto:${ALICE}`, 'mailto:mallory@a.example').replace('secret plans', 'moved by mallory'), 'mallory@a.example', BOB)!;
+    expect(forged.method).toBe('REQUEST');
+    expect(updateAttendeeCopy(invitation('u', [BOB]), forged, BOB)).toBeUndefined();
+    expect(updateAttendeeCopy(invitation('u', [BOB]), incomingItip(request.replace('secret plans', 'new plans'), ALICE, BOB)!, BOB)).toContain('new plans');
   });
 
   test('busy periods: merged, clipped, transparent and cancelled events left out, recurrences expanded', () => {
