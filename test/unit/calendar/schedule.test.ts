@@ -114,6 +114,19 @@ describe('scheduling between two users (RFC 6638 over notifications)', () => {
     expect((await bob.send('GET', `/dav/calendars/${BOB}/home/meet-1.ics`)).text).toContain('STATUS:CANCELLED');
   });
 
+  test('an invitation too big to travel (413) or to too many attendees (403) is refused before anything is stored', async () => {
+    const { alice, bob } = await twoUsers();
+    const many = Array.from({ length: 101 }, (_, i) => `guest${i}@b.example`);
+    expect((await alice.send('PUT', `/dav/calendars/${ALICE}/work/big.ics`, invitation('big', many))).status).toBe(403);
+    const long = invitation('long', [BOB], [`DESCRIPTION:${'x'.repeat(60 * 1024)}`]);
+    expect((await alice.send('PUT', `/dav/calendars/${ALICE}/work/long.ics`, long)).status).toBe(413);
+    expect((await alice.send('GET', `/dav/calendars/${ALICE}/work/big.ics`)).status).toBe(404);
+    expect((await alice.send('GET', `/dav/calendars/${ALICE}/work/long.ics`)).status).toBe(404);
+    expect(hrefsIn((await bob.send('PROPFIND', `/dav/calendars/${BOB}/inbox/`, propfindBody('<d:getetag/>'), { depth: '1' })).text)).toHaveLength(1);
+    // The same long event without attendees is just an event.
+    expect((await alice.send('PUT', `/dav/calendars/${ALICE}/work/long.ics`, long.replace(`ATTENDEE;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:${BOB}\r\n`, ''))).status).toBe(201);
+  });
+
   test('free-busy from another user: busy periods only, no summary; an unknown user is 3.7, a silent one 5.1 after the wait', async () => {
     const { alice, bob, clock } = await twoUsers({ drop: ALICE });
     expect((await bob.send('PUT', `/dav/calendars/${BOB}/home/dentist.ics`, invitation('dentist', [], ['TRANSP:OPAQUE']).replace(`ORGANIZER:mailto:${ALICE}\r\n`, '').replace(`ATTENDEE;PARTSTAT=ACCEPTED:mailto:${ALICE}\r\n`, ''))).status).toBe(201);
