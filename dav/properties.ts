@@ -28,6 +28,10 @@ export function modseqOfToken(c: DavCalendar, token: string): number | undefined
 
 const href = (h: string) => `<d:href>${escapeXml(h)}</d:href>`;
 const PRIVILEGES = ['read', 'write', 'write-properties', 'write-content', 'bind', 'unbind', 'read-current-user-privilege-set'];
+const SCHEDULE_PRIVILEGES: Readonly<Record<string, string>> = {
+  [SCHEDULE_INBOX]: '<d:privilege><c:schedule-deliver/></d:privilege>',
+  [SCHEDULE_OUTBOX]: '<d:privilege><c:schedule-send/></d:privilege>',
+};
 const REPORTS = [`<c:calendar-multiget/>`, `<c:calendar-query/>`, `<d:sync-collection/>`];
 
 function davProperty(name: string, r: DavResource, ctx: PropertyContext): string | undefined {
@@ -55,7 +59,9 @@ function davProperty(name: string, r: DavResource, ctx: PropertyContext): string
     case 'supported-report-set':
       return r.kind === 'calendar' && r.slug !== SCHEDULE_OUTBOX ? REPORTS.map((x) => `<d:supported-report><d:report>${x}</d:report></d:supported-report>`).join('') : undefined;
     case 'current-user-privilege-set':
-      return r.kind === 'root' ? undefined : PRIVILEGES.map((p) => `<d:privilege><d:${p}/></d:privilege>`).join('');
+      if (r.kind === 'root') return undefined;
+      // RFC 6638 6.1: clients look for schedule-send on the outbox before they offer free-busy.
+      return PRIVILEGES.map((p) => `<d:privilege><d:${p}/></d:privilege>`).join('') + (r.kind === 'calendar' ? (SCHEDULE_PRIVILEGES[r.slug] ?? '') : '');
     default:
       return undefined;
   }

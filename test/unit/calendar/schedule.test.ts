@@ -76,6 +76,9 @@ describe('scheduling between two users (RFC 6638 over notifications)', () => {
     expect(p.text).toContain(`<c:calendar-user-address-set><d:href>mailto:${BOB}</d:href>`);
     const inbox = await bob.send('PROPFIND', `/dav/calendars/${BOB}/inbox/`, propfindBody('<d:resourcetype/>'), { depth: '0' });
     expect(inbox.text).toContain('<d:resourcetype><d:collection/><c:schedule-inbox/></d:resourcetype>');
+    const outbox = await bob.send('PROPFIND', `/dav/calendars/${BOB}/outbox/`, propfindBody('<d:resourcetype/>', '<d:current-user-privilege-set/>'), { depth: '0' });
+    expect(outbox.text).toContain('<d:resourcetype><d:collection/><c:schedule-outbox/></d:resourcetype>');
+    expect(outbox.text).toContain('<d:privilege><c:schedule-send/></d:privilege>');
     expect((await bob.send('MKCALENDAR', `/dav/calendars/${BOB}/inbox/`)).status).toBe(405);
     expect((await bob.send('PUT', `/dav/calendars/${BOB}/inbox/x.ics`, invitation('x', []))).status).toBe(403);
     expect((await bob.send('DELETE', `/dav/calendars/${BOB}/outbox/`)).status).toBe(403);
