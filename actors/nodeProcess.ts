@@ -21,6 +21,7 @@ import type { FromPolicy } from '../mail/smtp/senderAlignment';
 import type { SenderRateLimits } from '../mail/smtp/senderRate';
 import { NODE_STOP_GRACE_MS, OVERLAY_TIMINGS, type StorageTimings } from '../protocol/limits';
 import { CalDavHttp } from './calendar/calDavHttp';
+import { lazyScheduling } from './calendar/scheduling';
 import { startXmppServer, type XmppServer } from './xmpp/xmppServer';
 import { actorTree, InspectionPublisher } from './inspection';
 import { createNode, type PostNode } from './node';
@@ -135,6 +136,8 @@ export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode
     login: (username, password) => node.mailbox.logins.login(username, password),
     hostedCalendars: (address) => node.users.users.get(address)?.calendarLogs(),
     appFor: (user) => node.users.appFor(user),
+    // Scheduling waits for answers (free-busy) on the context that receives the user's notifications here.
+    schedulingFor: (user) => lazyScheduling(() => node.users.receiving(user).calendarScheduling()),
     random: new CryptoRandom(),
     log: log.child({ actor: 'caldav' }),
     metrics: node.metrics,
@@ -188,13 +191,7 @@ function startNodeXmpp(node: PostNode, port: number, domain: string, log: Log): 
     loginGuard: () => node.mail.loginGuard,
     login: (username, password) => node.mailbox.logins.login(username, password),
     // A user hosted elsewhere is delivered for here while logged in (as IMAP does: DESIGN 5).
-    imAppFor: (record) => {
-      const address = record.user.address;
-      const hosted = node.users.users.get(address);
-      if (hosted) return hosted;
-      node.users.visit(record.user);
-      return node.users.visitor(address) ?? node.users.appFor(record.user);
-    },
+    imAppFor: (record) => node.users.receiving(record.user),
     lookup: (address) => node.users.directory.lookup(address),
     clock: wallClock,
     random: new CryptoRandom(),

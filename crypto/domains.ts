@@ -45,6 +45,8 @@ export const HashDomain = {
   submissionKey: 'POST/v1/smtp-submission-key\0',
   /** A calendar resource's ETag: the first 16 bytes of BLAKE2b-256(tag || its iCalendar bytes), the same on every device. */
   calendarEtag: 'POST/v1/calendar-etag\0',
+  /** A scheduling message's name in the recipient's schedule inbox: hex of BLAKE2b-256(tag || method || sender || UID), so a repeated invitation replaces the last. */
+  scheduleInboxName: 'POST/v1/schedule-inbox-name\0',
 } as const;
 
 // Associated-data domains for random-nonce AEAD (crypto/secretbox.ts): a ciphertext made for one

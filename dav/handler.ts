@@ -1,13 +1,16 @@
 // The CalDAV core (RFC 4918, RFC 4791, RFC 6578 for one user's own calendars): a request in, a response
 // out, storage only through the CalendarBackend port. The HTTP layer authenticates, bounds the body
 // (CALDAV_RESOURCE_BYTES_MAX, CALDAV_XML_BYTES_MAX: 413) and hands over a backend for that user only.
+// Scheduling (RFC 6638) goes through a second port: an organiser's or attendee's write is stored
+// first, then its iTIP messages are sent; the outbox answers free-busy POSTs (dav/schedule.ts).
 import { CALDAV_RESOURCE_BYTES_MAX, CALDAV_XML_BYTES_MAX } from '../protocol/limits';
 import { type CalendarBackend, type DavCalendarProps, EXPECT_NONE } from './backend';
-import { ICalendarError, parseCalendarResource } from './ical';
-import { hrefOf, hrefs, type DavResource, resourceAt } from './paths';
+import { type CalendarResource, ICalendarError, parseCalendarResource } from './ical';
+import { hrefOf, hrefs, type DavResource, isScheduleBox, resourceAt, SCHEDULE_INBOX, SCHEDULE_OUTBOX } from './paths';
 import { ALL_PROPERTIES, type PropertyContext, type PropertyName } from './properties';
 import { report } from './report';
 import { DavFailure, type DavResponse, failureResponse, propResponse } from './response';
+import { checkMessages, freeBusyReply, freeBusyRequestOf, organizerOf, type RecipientStatus, scheduleResponse, schedulingMessages, type SchedulingPort } from './schedule';
 import { child, is, multistatus, NS, parseXml, XmlError, type XmlElement } from './xml';
 
 export interface DavRequest {
@@ -21,10 +24,12 @@ export interface DavContext {
   /** Where the DAV tree starts, with a trailing slash: /dav/ */
   readonly base: string;
   readonly backend: CalendarBackend;
+  /** Implicit scheduling and free-busy; without it, writes schedule nothing and the outbox refuses POST. */
+  readonly scheduling?: SchedulingPort;
 }
 
-export const DAV_METHODS = ['OPTIONS', 'GET', 'HEAD', 'PUT', 'DELETE', 'PROPFIND', 'PROPPATCH', 'MKCALENDAR', 'REPORT'];
-const DAV_HEADERS = { dav: '1, 3, calendar-access', allow: DAV_METHODS.join(', ') };
+export const DAV_METHODS = ['OPTIONS', 'GET', 'HEAD', 'PUT', 'DELETE', 'PROPFIND', 'PROPPATCH', 'MKCALENDAR', 'REPORT', 'POST'];
+const DAV_HEADERS = { dav: '1, 3, calendar-access, calendar-auto-schedule', allow: DAV_METHODS.join(', ') };
 const XML = { 'content-type': 'application/xml; charset=utf-8' };
 
 export async function handleDav(req: DavRequest, ctx: DavContext): Promise<DavResponse> {
@@ -61,8 +66,10 @@ function dispatch(req: DavRequest, r: DavResource, ctx: DavContext): Promise<Dav
       return put(req, r, ctx);
     case 'DELETE':
       return remove(req, r, ctx);
+    case 'POST':
+      return outboxPost(req, r, ctx);
     case 'REPORT':
-      if (r.kind !== 'calendar') throw new DavFailure(403, 'REPORT is answered on a calendar collection', [NS.dav, 'supported-report']);
+      if (r.kind !== 'calendar' || r.slug === SCHEDULE_OUTBOX) throw new DavFailure(403, 'REPORT is answered on a calendar collection', [NS.dav, 'supported-report']);
       return report(xmlBody(req, true)!, r, ctx, req.header('depth'));
     default:
       throw new DavFailure(405, `${req.method} is not supported here`);
@@ -84,6 +91,10 @@ export const propNames = (prop: XmlElement | undefined): PropertyName[] => (prop
 async function contextOf(r: DavResource, ctx: DavContext): Promise<PropertyContext> {
   const base = { base: ctx.base, owner: ctx.backend.owner };
   if (r.kind !== 'calendar' && r.kind !== 'object') return base;
+  if (r.slug === SCHEDULE_OUTBOX) {
+    if (r.kind === 'object') throw new DavFailure(404, 'the outbox holds nothing: POST free-busy requests to it');
+    return { ...base, calendar: OUTBOX };
+  }
   const calendar = await ctx.backend.calendar(r.slug);
   if (!calendar) throw new DavFailure(404, `there is no calendar ${r.slug}`);
   if (r.kind === 'calendar') return { ...base, calendar };
@@ -102,7 +113,8 @@ async function withMembers(r: DavResource, ctx: DavContext, depth: 0 | 1): Promi
     out.push([{ kind: 'principal', user: owner }, self], [{ kind: 'home', user: owner }, self]);
   } else if (r.kind === 'home') {
     for (const calendar of await ctx.backend.listCalendars()) out.push([{ kind: 'calendar', user: owner, slug: calendar.slug }, { ...self, calendar }]);
-  } else if (r.kind === 'calendar') {
+    for (const slug of [SCHEDULE_INBOX, SCHEDULE_OUTBOX]) out.push([{ kind: 'calendar', user: owner, slug }, await contextOf({ kind: 'calendar', user: owner, slug }, ctx)]);
+  } else if (r.kind === 'calendar' && r.slug !== SCHEDULE_OUTBOX) {
     for (const object of await ctx.backend.listObjects(r.slug)) out.push([{ kind: 'object', user: owner, slug: r.slug, name: object.name }, { ...self, object }]);
   }
   return out;
@@ -143,6 +155,7 @@ function settableProps(prop: XmlElement | undefined): { props: Partial<{ -readon
 
 async function mkcalendar(req: DavRequest, r: DavResource, ctx: DavContext): Promise<DavResponse> {
   if (r.kind !== 'calendar') throw new DavFailure(403, 'calendars are made directly in the calendar home', [NS.caldav, 'calendar-collection-location-ok']);
+  if (isScheduleBox(r.slug)) throw new DavFailure(405, `${r.slug} is the schedule ${r.slug}: choose another name`, [NS.dav, 'resource-must-be-null']);
   const body = xmlBody(req, false);
   if (body && !is(body, NS.caldav, 'mkcalendar')) throw new DavFailure(400, 'a MKCALENDAR body is a CALDAV:mkcalendar');
   const { props } = settableProps(child(child(body, NS.dav, 'set'), NS.dav, 'prop'));
@@ -153,7 +166,7 @@ async function mkcalendar(req: DavRequest, r: DavResource, ctx: DavContext): Pro
 }
 
 async function proppatch(req: DavRequest, r: DavResource, ctx: DavContext): Promise<DavResponse> {
-  if (r.kind !== 'calendar') throw new DavFailure(403, 'only a calendar\'s properties can be changed');
+  if (r.kind !== 'calendar' || isScheduleBox(r.slug)) throw new DavFailure(403, 'only a calendar\'s properties can be changed');
   const body = xmlBody(req, true)!;
   if (!is(body, NS.dav, 'propertyupdate')) throw new DavFailure(400, 'a PROPPATCH body is a DAV:propertyupdate');
   const sets = body.children.filter((c) => is(c, NS.dav, 'set') || is(c, NS.dav, 'remove'));
@@ -196,6 +209,7 @@ async function expectationOf(req: DavRequest, r: Extract<DavResource, { kind: 'o
 
 async function put(req: DavRequest, r: DavResource, ctx: DavContext): Promise<DavResponse> {
   if (r.kind !== 'object') throw new DavFailure(405, 'PUT stores a resource inside a calendar');
+  if (isScheduleBox(r.slug)) throw new DavFailure(403, `the schedule ${r.slug} is filled by the server: put events in a calendar`);
   const calendar = await ctx.backend.calendar(r.slug);
   if (!calendar) throw new DavFailure(409, `there is no calendar ${r.slug}: make it first (MKCALENDAR)`);
   const resource = parseCalendarResource(Buffer.from(req.body).toString('utf8'));
@@ -203,7 +217,11 @@ async function put(req: DavRequest, r: DavResource, ctx: DavContext): Promise<Da
     throw new DavFailure(403, `${r.slug} does not hold ${resource.components.join(', ')}`, [NS.caldav, 'supported-calendar-component']);
   }
   const expect = await expectationOf(req, r, ctx);
+  const messages = ctx.scheduling && organizerOf(resource) ? schedulingMessages(ctx.backend.owner, await storedResource(r, ctx), resource, ctx.scheduling.nowMs()) : [];
+  checkMessages(messages);
   const { outcome, etag } = await ctx.backend.putObject(r.slug, r.name, req.body, expect);
+  // Stored first: the invitation or reply names what is durable. A PUT of the same content again sends nothing.
+  if ((outcome === 'created' || outcome === 'updated') && messages.length) await ctx.scheduling!.deliver(messages);
   switch (outcome) {
     case 'created':
       return { status: 201, headers: { etag: `"${etag}"`, 'content-length': '0' } };
@@ -219,15 +237,53 @@ async function put(req: DavRequest, r: DavResource, ctx: DavContext): Promise<Da
   }
 }
 
+/** What is stored under the object's name now, parsed; undefined when nothing (or nothing readable) is there. */
+async function storedResource(r: Extract<DavResource, { kind: 'object' }>, ctx: DavContext): Promise<CalendarResource | undefined> {
+  const found = await ctx.backend.readObject(r.slug, r.name);
+  if (!found) return undefined;
+  try {
+    return parseCalendarResource(Buffer.from(found.data).toString('utf8'));
+  } catch (e) {
+    if (e instanceof ICalendarError) return undefined;
+    throw e;
+  }
+}
+
 async function remove(req: DavRequest, r: DavResource, ctx: DavContext): Promise<DavResponse> {
+  if (r.kind === 'calendar' && isScheduleBox(r.slug)) throw new DavFailure(403, `the schedule ${r.slug} cannot be deleted`);
   if (r.kind === 'calendar') {
     if (!(await ctx.backend.deleteCalendar(r.slug))) throw new DavFailure(404, `there is no calendar ${r.slug}`);
     return { status: 204, headers: {} };
   }
   if (r.kind !== 'object') throw new DavFailure(405, 'only calendars and their resources can be deleted');
   const expect = await expectationOf(req, r, ctx);
+  const before = ctx.scheduling && r.slug !== SCHEDULE_INBOX ? await storedResource(r, ctx) : undefined;
+  const replyOnDelete = (req.header('schedule-reply') ?? 'T').trim().toUpperCase() !== 'F';
+  const messages = before ? schedulingMessages(ctx.backend.owner, before, undefined, ctx.scheduling!.nowMs(), replyOnDelete) : [];
   const outcome = await ctx.backend.deleteObject(r.slug, r.name, expect);
   if (outcome === 'missing') throw new DavFailure(404, `there is no ${r.name} in ${r.slug}`);
   if (outcome === 'precondition-failed') throw new DavFailure(412, `${r.name} changed since the client read it (If-Match)`);
+  if (messages.length) await ctx.scheduling!.deliver(messages);
   return { status: 204, headers: {} };
+}
+
+/** The outbox never changes: it is where free-busy requests are POSTed. */
+const OUTBOX = { slug: SCHEDULE_OUTBOX, collectionId: SCHEDULE_OUTBOX, props: { displayName: 'Outbox', description: '', color: '', components: ['VFREEBUSY'] }, modseq: 0 };
+
+/** A free-busy request (RFC 6638 3.2.6): each recipient's busy periods, or why there are none. */
+async function outboxPost(req: DavRequest, r: DavResource, ctx: DavContext): Promise<DavResponse> {
+  if (r.kind !== 'calendar' || r.slug !== SCHEDULE_OUTBOX) throw new DavFailure(405, 'POST is answered by the schedule outbox only');
+  if (!ctx.scheduling) throw new DavFailure(403, 'scheduling is not served on this node');
+  const type = (req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'text/calendar') throw new DavFailure(415, 'the outbox takes text/calendar');
+  const request = freeBusyRequestOf(Buffer.from(req.body).toString('utf8'), ctx.backend.owner);
+  const { busy, unknown } = await ctx.scheduling.freeBusy(request);
+  const now = ctx.scheduling.nowMs();
+  const statuses: RecipientStatus[] = request.recipients.map((recipient) => {
+    if (unknown.includes(recipient)) return { recipient, status: '3.7;Invalid calendar user' };
+    const periods = busy.get(recipient);
+    if (!periods) return { recipient, status: '5.1;Service unavailable: no answer in time' };
+    return { recipient, status: '2.0;Success', calendarData: freeBusyReply(request, recipient, periods, now) };
+  });
+  return { status: 200, headers: XML, body: scheduleResponse(statuses) };
 }

@@ -63,20 +63,42 @@ function registerZones(root: ICAL.Component): void {
 
 /** Whether some instance of a `type` component (VEVENT, VTODO) of the resource overlaps `range`. */
 export function hasInstanceIn(resource: CalendarResource, type: string, range: TimeRange): boolean {
+  return !instancesIn(resource, type, range).next().done;
+}
+
+export interface Instance {
+  readonly startMs: number;
+  readonly endMs: number;
+  /** The component this instance takes its properties from (the master, or the override of that instance). */
+  readonly component: ICAL.Component;
+}
+
+/**
+ * The instances of the resource's `type` components that overlap `range`, recurrence expanded (at
+ * most CALDAV_RECURRENCE_EXPANSION_MAX occurrences per master) with overrides applied.
+ */
+export function* instancesIn(resource: CalendarResource, type: string, range: TimeRange): Generator<Instance> {
   registerZones(resource.root);
   const all = resource.root.getAllSubcomponents(type.toLowerCase());
   const masters = all.filter((c) => !c.hasProperty('recurrence-id'));
   const exceptions = all.filter((c) => c.hasProperty('recurrence-id'));
   // Overrides without their master (an invitation to one instance) are instances of their own.
-  if (masters.length === 0) return exceptions.some((c) => componentOverlaps(c, range));
+  if (masters.length === 0) {
+    for (const c of exceptions) {
+      const span = componentSpan(c);
+      if (!span || overlaps(span.startMs, span.endMs, range)) yield { ...(span ?? { startMs: range.startMs ?? 0, endMs: range.endMs ?? 0 }), component: c };
+    }
+    return;
+  }
   for (const master of masters) {
     if (type.toLowerCase() !== 'vevent') {
-      if (componentOverlaps(master, range)) return true;
+      const span = componentSpan(master);
+      if (!span || overlaps(span.startMs, span.endMs, range)) yield { ...(span ?? { startMs: range.startMs ?? 0, endMs: range.endMs ?? 0 }), component: master };
       continue;
     }
     const event = new ICAL.Event(master, { exceptions, strictExceptions: false });
     if (!event.isRecurring()) {
-      if (overlaps(ms(event.startDate), ms(event.endDate), range)) return true;
+      if (overlaps(ms(event.startDate), ms(event.endDate), range)) yield { startMs: ms(event.startDate), endMs: ms(event.endDate), component: master };
       continue;
     }
     const it = event.iterator();
@@ -84,18 +106,17 @@ export function hasInstanceIn(resource: CalendarResource, type: string, range: T
       const o = event.getOccurrenceDetails(next);
       const startMs = ms(o.startDate);
       if (range.endMs !== undefined && startMs >= range.endMs && ms(next) >= range.endMs) break;
-      if (overlaps(startMs, ms(o.endDate), range)) return true;
+      if (overlaps(startMs, ms(o.endDate), range)) yield { startMs, endMs: ms(o.endDate), component: o.item.component };
     }
   }
-  return false;
 }
 
-/** A component without recurrence: its DTSTART to DTEND/DUE (or DTSTART plus DURATION); none: any range matches. */
-function componentOverlaps(c: ICAL.Component, range: TimeRange): boolean {
+/** A component's DTSTART to DTEND/DUE (or DTSTART plus DURATION, or a whole day for a date); undefined without DTSTART. */
+function componentSpan(c: ICAL.Component): { startMs: number; endMs: number } | undefined {
   const start = c.getFirstPropertyValue('dtstart');
-  if (!(start instanceof ICAL.Time)) return true;
+  if (!(start instanceof ICAL.Time)) return undefined;
   const end = c.getFirstPropertyValue('dtend') ?? c.getFirstPropertyValue('due');
   const duration = c.getFirstPropertyValue('duration');
   const endMs = end instanceof ICAL.Time ? ms(end) : duration instanceof ICAL.Duration ? ms(start) + duration.toSeconds() * 1000 : start.isDate ? ms(start) + 86_400_000 : ms(start);
-  return overlaps(ms(start), endMs, range);
+  return { startMs: ms(start), endMs };
 }

@@ -3,12 +3,18 @@
 //   calendars/<address>/               the calendar home (the user's calendars)
 //   calendars/<address>/<calendar>/    a calendar collection
 //   calendars/<address>/<calendar>/<name>.ics   an iCalendar resource
+//   calendars/<address>/inbox/, outbox/  the schedule inbox and outbox (RFC 6638): names no calendar may take
 export type DavResource =
   | { readonly kind: 'root' }
   | { readonly kind: 'principal'; readonly user: string }
   | { readonly kind: 'home'; readonly user: string }
   | { readonly kind: 'calendar'; readonly user: string; readonly slug: string }
   | { readonly kind: 'object'; readonly user: string; readonly slug: string; readonly name: string };
+
+/** The schedule inbox (invitations and replies received) and outbox (free-busy requests are POSTed there), in the calendar home. */
+export const SCHEDULE_INBOX = 'inbox';
+export const SCHEDULE_OUTBOX = 'outbox';
+export const isScheduleBox = (slug: string): boolean => slug === SCHEDULE_INBOX || slug === SCHEDULE_OUTBOX;
 
 const seg = (s: string) => encodeURIComponent(s).replace(/%40/g, '@');
 

@@ -3,7 +3,7 @@
 // propstat). calendar-data is given only where a REPORT asked for it and the content was read.
 import { CALDAV_RESOURCE_BYTES_MAX } from '../protocol/limits';
 import type { DavCalendar, DavObject } from './backend';
-import { hrefs, type DavResource } from './paths';
+import { hrefs, type DavResource, SCHEDULE_INBOX, SCHEDULE_OUTBOX } from './paths';
 import { escapeXml, NS } from './xml';
 
 export interface PropertyContext {
@@ -28,13 +28,18 @@ export function modseqOfToken(c: DavCalendar, token: string): number | undefined
 
 const href = (h: string) => `<d:href>${escapeXml(h)}</d:href>`;
 const PRIVILEGES = ['read', 'write', 'write-properties', 'write-content', 'bind', 'unbind', 'read-current-user-privilege-set'];
+const SCHEDULE_PRIVILEGES: Readonly<Record<string, string>> = {
+  [SCHEDULE_INBOX]: '<d:privilege><c:schedule-deliver/></d:privilege>',
+  [SCHEDULE_OUTBOX]: '<d:privilege><c:schedule-send/></d:privilege>',
+};
 const REPORTS = [`<c:calendar-multiget/>`, `<c:calendar-query/>`, `<d:sync-collection/>`];
 
 function davProperty(name: string, r: DavResource, ctx: PropertyContext): string | undefined {
   const principal = hrefs.principal(ctx.base, ctx.owner);
   switch (name) {
     case 'resourcetype':
-      return r.kind === 'principal' ? '<d:principal/>' : r.kind === 'calendar' ? '<d:collection/><c:calendar/>' : r.kind === 'object' ? '' : '<d:collection/>';
+      if (r.kind === 'calendar') return r.slug === SCHEDULE_INBOX ? '<d:collection/><c:schedule-inbox/>' : r.slug === SCHEDULE_OUTBOX ? '<d:collection/><c:schedule-outbox/>' : '<d:collection/><c:calendar/>';
+      return r.kind === 'principal' ? '<d:principal/>' : r.kind === 'object' ? '' : '<d:collection/>';
     case 'current-user-principal':
       return href(principal);
     case 'principal-URL':
@@ -52,9 +57,11 @@ function davProperty(name: string, r: DavResource, ctx: PropertyContext): string
     case 'sync-token':
       return r.kind === 'calendar' && ctx.calendar ? escapeXml(syncTokenOf(ctx.calendar)) : undefined;
     case 'supported-report-set':
-      return r.kind === 'calendar' ? REPORTS.map((x) => `<d:supported-report><d:report>${x}</d:report></d:supported-report>`).join('') : undefined;
+      return r.kind === 'calendar' && r.slug !== SCHEDULE_OUTBOX ? REPORTS.map((x) => `<d:supported-report><d:report>${x}</d:report></d:supported-report>`).join('') : undefined;
     case 'current-user-privilege-set':
-      return r.kind === 'root' ? undefined : PRIVILEGES.map((p) => `<d:privilege><d:${p}/></d:privilege>`).join('');
+      if (r.kind === 'root') return undefined;
+      // RFC 6638 6.1: clients look for schedule-send on the outbox before they offer free-busy.
+      return PRIVILEGES.map((p) => `<d:privilege><d:${p}/></d:privilege>`).join('') + (r.kind === 'calendar' ? (SCHEDULE_PRIVILEGES[r.slug] ?? '') : '');
     default:
       return undefined;
   }
@@ -66,6 +73,12 @@ function caldavProperty(name: string, r: DavResource, ctx: PropertyContext): str
       return r.kind === 'principal' || r.kind === 'root' ? href(hrefs.home(ctx.base, ctx.owner)) : undefined;
     case 'calendar-user-address-set':
       return r.kind === 'principal' ? href(`mailto:${ctx.owner}`) : undefined;
+    case 'calendar-user-type':
+      return r.kind === 'principal' ? 'INDIVIDUAL' : undefined;
+    case 'schedule-inbox-URL':
+      return r.kind === 'principal' ? href(hrefs.calendar(ctx.base, ctx.owner, SCHEDULE_INBOX)) : undefined;
+    case 'schedule-outbox-URL':
+      return r.kind === 'principal' ? href(hrefs.calendar(ctx.base, ctx.owner, SCHEDULE_OUTBOX)) : undefined;
     case 'supported-calendar-component-set':
       return r.kind === 'calendar' && ctx.calendar ? ctx.calendar.props.components.map((c) => `<c:comp name="${escapeXml(c)}"/>`).join('') : undefined;
     case 'calendar-description':

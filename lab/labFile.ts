@@ -36,7 +36,7 @@ export interface LabNode {
    * Where a mail client on the host reaches this node when imap/smtp/http/mx are addresses of another
    * network (the compose lab: container names and ports there, published on the host's loopback).
    */
-  readonly published?: { readonly imap: Endpoint; readonly smtp: Endpoint; readonly http: Endpoint; readonly xmpp?: Endpoint; readonly mx?: Endpoint };
+  readonly published?: { readonly imap: Endpoint; readonly smtp: Endpoint; readonly http: Endpoint; readonly xmpp?: Endpoint; readonly mx?: Endpoint; readonly caldav?: string };
 }
 
 export interface LabOrg {

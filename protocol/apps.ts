@@ -1,7 +1,7 @@
 // What travels inside a sealed notification: which application it is for, and that application's
 // body. The short-message application (`message`), mail (`mail`) and XMPP presence (`xmpp`) are built in.
 import { arr, bytes, hexBytes, type Infer, obj, oneOf, opt, str, uint } from './codec';
-import { DROP_ENTRY_BYTES_MAX, ID_BYTES, STANDBY_HOSTS_MAX, SUBMISSION_INLINE_BYTES_MAX } from './limits';
+import { CALDAV_FREEBUSY_PERIODS_MAX, CALDAV_ITIP_BYTES_MAX, DROP_ENTRY_BYTES_MAX, ID_BYTES, STANDBY_HOSTS_MAX, SUBMISSION_INLINE_BYTES_MAX } from './limits';
 
 export const appPayloadCodec = obj({ app: str({ max: 64 }), body: bytes({ max: DROP_ENTRY_BYTES_MAX }) });
 export type AppPayload = Infer<typeof appPayloadCodec>;
@@ -18,6 +18,29 @@ export const CHAT_STATES = ['active', 'composing', 'paused', 'inactive', 'gone']
 /** One signal (presence, a delivery receipt with the message's id, a chat state); `from` must be the notification's signer. */
 export const xmppSignalCodec = obj({ kind: oneOf(XMPP_SIGNAL_KINDS), from: str({ max: 320 }), sentAtMs: uint(), id: opt(str({ max: 256 })), state: opt(oneOf(CHAT_STATES)) });
 export type XmppSignal = Infer<typeof xmppSignalCodec>;
+
+/**
+ * Calendar scheduling between users (issue 16, RFC 6638): an iTIP message (REQUEST, REPLY, CANCEL)
+ * for the recipient's schedule inbox, or a free-busy question and its answer (busy periods only).
+ */
+export const CALENDAR_APP = 'calendar';
+export const CALENDAR_SIGNAL_KINDS = ['itip', 'freebusy-request', 'freebusy-reply'] as const;
+export const busyPeriodCodec = obj({ startMs: uint(), endMs: uint(), tentative: opt(uint({ max: 1 })) });
+/** `from` must be the notification's signer; an itip's ORGANIZER (REQUEST, CANCEL) or ATTENDEE (REPLY) must be `from` too. */
+export const calendarSignalCodec = obj({
+  kind: oneOf(CALENDAR_SIGNAL_KINDS),
+  from: str({ max: 320 }),
+  sentAtMs: uint(),
+  /** The iTIP message's text (itip), inline: the recipient stores it in its own ring. */
+  itip: opt(str({ max: CALDAV_ITIP_BYTES_MAX })),
+  /** A free-busy request's id, echoed by its answer. */
+  id: opt(str({ max: 64, pattern: /^[0-9a-f]{1,64}$/ })),
+  startMs: opt(uint()),
+  endMs: opt(uint()),
+  busy: opt(arr(busyPeriodCodec, { max: CALDAV_FREEBUSY_PERIODS_MAX })),
+});
+export type CalendarSignal = Infer<typeof calendarSignalCodec>;
+export type BusyPeriod = Infer<typeof busyPeriodCodec>;
 
 /** A short message: the text's reference (stored convergently by the sender), who sent it, to whom. */
 export const messageBodyCodec = obj({

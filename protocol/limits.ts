@@ -568,6 +568,22 @@ export const CALDAV_XML_BYTES_MAX = 1024 * 1024;
 export const CALDAV_MULTIGET_HREFS_MAX = 5_000;
 /** Occurrences of one recurring event examined for a time-range match: an endless rule stops here. */
 export const CALDAV_RECURRENCE_EXPANSION_MAX = 10_000;
+/** One iTIP message (RFC 5546) carried inside a scheduling notification: an invitation with a long description fits; within DROP_ENTRY_BYTES_MAX with the envelope. */
+export const CALDAV_ITIP_BYTES_MAX = 48 * 1024;
+/** Attendees one organiser's PUT notifies (and recipients of one free-busy request): a large meeting; more is refused with 403 rather than a slow PUT. */
+export const CALDAV_SCHEDULE_RECIPIENTS_MAX = 100;
+/** How long a free-busy POST waits for the attendees' nodes to answer; a recipient silent that long is reported as not answering (5.1). */
+export const CALDAV_FREEBUSY_WAIT_MS = 10_000;
+/** Free-busy requests one user's node keeps waiting for answers at once: the outbox is not a way to hold memory. */
+export const CALDAV_FREEBUSY_PENDING_MAX = 64;
+/** Busy periods in one free-busy answer: a year of a full diary, merged. */
+export const CALDAV_FREEBUSY_PERIODS_MAX = 5_000;
+/** Span of one free-busy request: a year (clients ask for weeks); a longer one is refused (400), so an endless rule is not expanded for it. */
+export const CALDAV_FREEBUSY_SPAN_MS_MAX = 366 * 24 * 3600 * 1000;
+/** Objects read to find an organiser's event by UID when it is not stored under <UID>.ics (a reply to apply): a bounded search, not a scan of a 100,000-event diary. */
+export const CALDAV_SCHEDULE_UID_SCAN_MAX = 2_000;
+/** Tries to apply an iTIP message to the recipient's copy of the event (a reply to the organiser's, an update to an attendee's) when another device changed it in between (If-Match lost). */
+export const CALDAV_ITIP_APPLY_TRIES_MAX = 5;
 
 // ---- instant messaging (issue 17: XMPP client-to-server over POST) --------------------------------------
 /** Default XMPP client port of a node started by hand (RFC 6120's 5222 is often taken by a system Prosody). */

@@ -56,6 +56,8 @@ const system = [
   ['mutt', 'mutt', false],
   // A CalDAV client syncing both ways with a folder (issue 16's lab test).
   ['vdirsyncer', 'vdirsyncer', false],
+  // A calendar for the terminal, listing and creating events in vdirsyncer's folder (issue 16's lab test).
+  ['khal', 'khal', false],
   // A command-line XMPP sender (issue 17's lab test; Perl's Net::XMPP underneath).
   ['sendxmpp', 'sendxmpp', false],
   // Headless browser for the lab dashboard's browser test (playwright-core drives it; it downloads nothing).

@@ -10,6 +10,7 @@ import type { HttpApplication } from '../../infra/http/server';
 import type { Log, Random } from '../../infra/ports';
 import { handleDav } from '../../dav/handler';
 import type { DavResponse } from '../../dav/response';
+import type { SchedulingPort } from '../../dav/schedule';
 import { LoginRefused, type LoginOutcome } from '../../mail/loginThrottle';
 import { CALDAV_REFUSED_BODY_DRAIN_BYTES_MAX, CALDAV_RESOURCE_BYTES_MAX, LOGINS_KNOWN_MAX } from '../../protocol/limits';
 import type { LoginRecord } from '../../storage/users/login';
@@ -28,6 +29,8 @@ export interface CalDavDeps {
   /** A user the node hosts keeps their calendars in their application context (its lease refresh covers them). */
   readonly hostedCalendars: (address: string) => PostCalendars | undefined;
   readonly appFor: (user: UnlockedUser) => CalendarApp;
+  /** Implicit scheduling and free-busy for the user (RFC 6638); without it the node schedules nothing. */
+  readonly schedulingFor?: (user: UnlockedUser) => SchedulingPort;
   readonly random: Random;
   readonly log: Log;
   readonly metrics?: Metrics;
@@ -130,7 +133,8 @@ export class CalDavHttp implements HttpApplication {
       return Array.isArray(v) ? v.join(', ') : v;
     };
     const backend = this.calendarsOf(record.user).backend();
-    const response = await handleDav({ method: req.method ?? 'GET', path, header, body }, { base: DAV_BASE, backend });
+    const scheduling = this.deps.schedulingFor?.(record.user);
+    const response = await handleDav({ method: req.method ?? 'GET', path, header, body }, { base: DAV_BASE, backend, ...(scheduling ? { scheduling } : {}) });
     this.send(req, res, response);
   }
 

@@ -7,6 +7,7 @@
 import { HashDomain } from '../../crypto/domains';
 import { blake2b } from '../../crypto/hash';
 import type { Random } from '../../infra/ports';
+import { isScheduleBox, SCHEDULE_INBOX } from '../../dav/paths';
 import type { CalendarBackend, DavCalendar, DavCalendarProps, DavObject, DavPutOutcome } from '../../dav/backend';
 import type { LogModel } from '../../storage/log/logModel';
 import type { LogWriter } from '../../storage/log/logWriter';
@@ -26,6 +27,8 @@ export interface CalendarApp {
 
 export const calendarEtagOf = (data: Uint8Array): string => Buffer.from(blake2b([HashDomain.calendarEtag, data])).subarray(0, 16).toString('hex');
 const CALENDAR_ID_BYTES = 16;
+/** The schedule inbox is a calendar log of its own, under a name no random calendar id takes; it is in no index. */
+export const SCHEDULE_INBOX_LOG_ID = 'schedule-inbox';
 
 const toDav = (o: CalendarObject): DavObject => ({ name: o.name, etag: o.etag, sizeOctets: o.sizeOctets, modseq: o.modseq });
 
@@ -69,7 +72,7 @@ export class PostCalendars {
     const ids: string[] = [];
     const index = await this.indexLog();
     ids.push(...index.liveBlockIds());
-    for (const calendarId of await index.read((s) => [...s.values()])) {
+    for (const calendarId of [...(await index.read((s) => [...s.values()])), SCHEDULE_INBOX_LOG_ID]) {
       const log = await this.calendarLog(calendarId);
       ids.push(...log.liveBlockIds());
       for (const ref of await log.read((s) => [...s.objects.values()].map((o) => o.ref))) ids.push(...(await contentIds(ref)));
@@ -102,6 +105,7 @@ export class PostCalendarBackend implements CalendarBackend {
   }
 
   private async idOf(slug: string): Promise<string | undefined> {
+    if (slug === SCHEDULE_INBOX) return SCHEDULE_INBOX_LOG_ID;
     const index = await this.fresh(await this.calendars.indexLog());
     return index.read((s) => s.get(slug));
   }
@@ -117,7 +121,7 @@ export class PostCalendarBackend implements CalendarBackend {
 
   async listCalendars(): Promise<DavCalendar[]> {
     const index = await this.fresh(await this.calendars.indexLog());
-    const entries = await index.read((s) => [...s].sort(([a], [b]) => (a < b ? -1 : 1)));
+    const entries = await index.read((s) => [...s].filter(([slug]) => !isScheduleBox(slug)).sort(([a], [b]) => (a < b ? -1 : 1)));
     return Promise.all(entries.map(async ([slug, id]) => this.describe(slug, id, await this.fresh(await this.calendars.calendarLog(id)))));
   }
 

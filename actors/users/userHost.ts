@@ -8,7 +8,7 @@ import type { RingTrust } from '../../crypto/certificates';
 import { userIdOf } from '../../crypto/hash';
 import type { HostedUserStore } from '../../infra/files/hostedUsers';
 import type { Clock, Log, Random } from '../../infra/ports';
-import { appPayloadCodec, hostedUserCodec, MAIL_APP, mailBodyCodec, MESSAGE_APP, messageBodyCodec, XMPP_APP, type XmppSignal, xmppSignalCodec, type XmppSignalKind } from '../../protocol/apps';
+import { appPayloadCodec, CALENDAR_APP, hostedUserCodec, MAIL_APP, mailBodyCodec, MESSAGE_APP, messageBodyCodec, XMPP_APP, type XmppSignal, xmppSignalCodec, type XmppSignalKind } from '../../protocol/apps';
 import { ROSTER_LOG_NAME, rosterModel } from '../../storage/xmpp/rosterModel';
 import { inbound, isSubscriptionKind } from '../../storage/xmpp/subscriptions';
 import { ErrorCodes, PostError } from '../../protocol/errors';
@@ -25,6 +25,7 @@ import { type MessageRecord, MESSAGES_LOG_NAME, messagesModel, SENT_MAIL_LOG_NAM
 import { loginWithKeystore, lookupUser } from '../../storage/users/login';
 import type { UnlockedUser } from '../../storage/users/unlockedUser';
 import { PostCalendars } from '../calendar/postCalendars';
+import { CalendarScheduling } from '../calendar/scheduling';
 import type { PostMailbox } from '../mail/postMailbox';
 import type { DeliveryOutcome, Notification, Notifier, RecipientHandle } from '../notify/notifier';
 import type { Federation } from '../federation/federation';
@@ -104,6 +105,7 @@ export class UserApp {
     this.handlers.set(MESSAGE_APP, (n, body) => this.receiveMessage(n, body));
     this.handlers.set(MAIL_APP, (n, body) => this.receiveMail(n, body));
     this.handlers.set(XMPP_APP, (n, body) => this.receiveXmppSignal(n, body));
+    this.handlers.set(CALENDAR_APP, (n, body) => this.calendarScheduling().receive(n, body));
   }
 
   get address(): string {
@@ -145,6 +147,14 @@ export class UserApp {
   calendarLogs(): PostCalendars {
     this.calendars ??= new PostCalendars(this, this.deps.random);
     return this.calendars;
+  }
+
+  private scheduling: CalendarScheduling | undefined;
+
+  /** Calendar scheduling (RFC 6638) for this user: invitations, replies and free-busy as notifications. */
+  calendarScheduling(): CalendarScheduling {
+    this.scheduling ??= new CalendarScheduling(this, { clock: this.deps.clock, random: this.deps.random, log: this.deps.log.child({ actor: 'caldav' }) });
+    return this.scheduling;
   }
 
   /** Notify `to` for application `app`; resolves once the notification is durable in its inbox drop. */
@@ -462,6 +472,17 @@ export class UserHost {
   /** The application context for a user unlocked elsewhere (an SMTP login): the hosted one, or a fresh one that only stores and sends. */
   appFor(user: UnlockedUser): UserApp {
     return this.users.get(user.address) ?? new UserApp(this.deps, user, this.deps.storageFor(user));
+  }
+
+  /**
+   * The context that receives `user`'s notifications on this node: the hosted one, or a visitor started
+   * now (a user logged in here over XMPP or CalDAV is delivered for here, as for IMAP: DESIGN 5).
+   */
+  receiving(user: UnlockedUser): UserApp {
+    const hosted = this.users.get(user.address);
+    if (hosted) return hosted;
+    this.visit(user);
+    return this.visitor(user.address) ?? this.appFor(user);
   }
 
   get(address: string): UserApp {

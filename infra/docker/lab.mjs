@@ -80,7 +80,10 @@ function writeLab(lab) {
  */
 const LAB_VOLUME_VERSION = 2;
 
-/** LAB_HOST_PORTS "NAME=NN ...": the node's ports on the host are NN143 (IMAP), NN525 (SMTP), NN025 (HTTP), NN222 (XMPP), NN526 (MX). */
+/** Where a CalDAV client finds a node's calendars, as lab/processes.ts caldavUrlOf says for the local lab. */
+const caldavUrl = (http) => `http://${http.host}:${http.port}/dav/`;
+
+/** LAB_HOST_PORTS "NAME=NN ...": the node's ports on the host are NN143 (IMAP), NN525 (SMTP), NN025 (HTTP and CalDAV), NN222 (XMPP), NN526 (MX). */
 function parseHostPorts(spec) {
   const out = new Map();
   for (const part of (spec ?? '').trim().split(/\s+/).filter(Boolean)) {
@@ -151,9 +154,11 @@ function init() {
         smtp: at(NODE_PORTS.smtp),
         http: at(NODE_PORTS.http),
         xmpp: at(NODE_PORTS.xmpp),
+        // CalDAV is served on the HTTP port (DESIGN 10: lab.json's caldav), so it is published with it.
+        caldav: caldavUrl(at(NODE_PORTS.http)),
         ...(gateway ? { gateway: true } : {}),
         ...(i === 0 ? { mx: at(NODE_PORTS.mx), gatewayUser: `postmaster@${domain}` } : {}),
-        ...(published ? { published: { imap: published.imap, smtp: published.smtp, http: published.http, xmpp: published.xmpp, ...(i === 0 ? { mx: published.mx } : {}) } } : {}),
+        ...(published ? { published: { imap: published.imap, smtp: published.smtp, http: published.http, xmpp: published.xmpp, caldav: caldavUrl(published.http), ...(i === 0 ? { mx: published.mx } : {}) } } : {}),
       });
       say(`node ${name} of ${domain}: ${node.id.slice(0, 16)}${i === 0 ? ' (MX)' : ''}${gateway ? ' (gateway)' : ''}`);
     });

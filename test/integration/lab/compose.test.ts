@@ -351,8 +351,10 @@ describe('the compose lab\'s init, node, healthcheck and users commands, run as 
       expect(n.gateway, `${n.name} (its organisation's first node) is a gateway`).toBe(true);
       expect(postArgs(services[n.name]!)).toContain('--gateway');
       const ports = published(services[n.name]!);
-      for (const [what, port] of Object.entries(n.published as Record<string, { port: number }>))
-        expect(ports.find((p) => p.host === String(port.port))?.container, `${n.name} publishes its ${what} on ${port.port}`).toBe(String(n[what].port));
+      // CalDAV is the HTTP port's /dav/: inside the network and on the host.
+      expect([n.caldav, n.published.caldav]).toEqual([`http://${n.name}:8025/dav/`, `http://127.0.0.1:${n.published.http.port}/dav/`]);
+      for (const [what, port] of Object.entries(n.published as Record<string, { port: number } | string>))
+        if (typeof port === 'object') expect(ports.find((p) => p.host === String(port.port))?.container, `${n.name} publishes its ${what} on ${port.port}`).toBe(String(n[what].port));
     }
     // A volume an older image made (lab.json without this image's version) is refused, saying what to do.
     const labJson = readFileSync(join(labDir, 'lab.json'), 'utf8');

@@ -18,14 +18,14 @@ async function withCalendar() {
 describe('CalDAV core over a user\'s calendar logs', () => {
   test('OPTIONS announces calendar-access; discovery: principal, home set, then the calendars with their properties', async () => {
     const { alice } = await withCalendar();
-    expect((await alice.send('OPTIONS', '/dav/')).headers.dav).toBe('1, 3, calendar-access');
+    expect((await alice.send('OPTIONS', '/dav/')).headers.dav).toBe('1, 3, calendar-access, calendar-auto-schedule');
     const root = await alice.send('PROPFIND', '/dav/', propfindBody('<d:current-user-principal/>'), { depth: '0' });
     expect(root.status).toBe(207);
     expect(root.text).toContain(`<d:current-user-principal><d:href>/dav/principals/${ALICE}/</d:href>`);
     const principal = await alice.send('PROPFIND', `/dav/principals/${ALICE}/`, propfindBody('<c:calendar-home-set/>'), { depth: '0' });
     expect(principal.text).toContain(`<c:calendar-home-set><d:href>/dav/calendars/${ALICE}/</d:href>`);
     const home = await alice.send('PROPFIND', `/dav/calendars/${ALICE}/`, propfindBody('<d:resourcetype/>', '<d:displayname/>', '<c:supported-calendar-component-set/>', '<d:sync-token/>', '<x:unknown xmlns:x="urn:x"/>'), { depth: '1' });
-    expect(hrefsIn(home.text)).toEqual([`/dav/calendars/${ALICE}/`, CAL]);
+    expect(hrefsIn(home.text)).toEqual([`/dav/calendars/${ALICE}/`, CAL, `/dav/calendars/${ALICE}/inbox/`, `/dav/calendars/${ALICE}/outbox/`]);
     expect(home.text).toContain('<d:resourcetype><d:collection/><c:calendar/></d:resourcetype>');
     expect(home.text).toContain('<d:displayname>Work</d:displayname>');
     expect(home.text).toContain('<c:supported-calendar-component-set><c:comp name="VEVENT"/></c:supported-calendar-component-set>');

@@ -3,6 +3,7 @@
 import { PostCalendars, type CalendarApp } from '../../../actors/calendar/postCalendars';
 import { handleDav, type DavRequest } from '../../../dav/handler';
 import type { DavResponse } from '../../../dav/response';
+import type { SchedulingPort } from '../../../dav/schedule';
 import { SimRandom } from '../../../infra/sim/random';
 import { formatBlockRef, parseBlockRef } from '../../../storage/blocks';
 import { logAddressFor } from '../../../storage/log/logAddress';
@@ -29,6 +30,9 @@ export async function calendarApp(storage: MemoryStorage, address: string, seed:
 
 /** One device of a user: send requests as that user. */
 export class Device {
+  /** Implicit scheduling and free-busy, when the test gives the device a port. */
+  scheduling: SchedulingPort | undefined;
+
   constructor(readonly calendars: PostCalendars) {}
 
   static async of(storage: MemoryStorage, address = ALICE, seed = 1, device = 'a'): Promise<Device> {
@@ -38,7 +42,7 @@ export class Device {
   async send(method: string, path: string, body = '', headers: Record<string, string> = {}): Promise<DavResponse & { text: string }> {
     const lower = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
     const req: DavRequest = { method, path, header: (n) => lower[n.toLowerCase()], body: Buffer.from(body, 'utf8') };
-    const res = await handleDav(req, { base: BASE, backend: this.calendars.backend() });
+    const res = await handleDav(req, { base: BASE, backend: this.calendars.backend(), ...(this.scheduling ? { scheduling: this.scheduling } : {}) });
     return { ...res, text: res.body === undefined ? '' : Buffer.from(res.body).toString('utf8') };
   }
 }
