@@ -137,8 +137,8 @@ export class Notifier {
    * Start receiving for a user: live push, pulls (every `pullIntervalMs`, NOTIFY_PULL_INTERVAL_MS by
    * default), delivery, receipts, by whichever notifier service runs.
    */
-  receive(user: Recipient, deliver: Deliver, opts: { pullIntervalMs?: number; deferMs?: number } = {}): RecipientHandle {
-    const receiver: Receiver = { user, deliver, pullIntervalMs: opts.pullIntervalMs ?? NOTIFY_PULL_INTERVAL_MS, deferMs: opts.deferMs ?? 0 };
+  receive(user: Recipient, deliver: Deliver, opts: { pullIntervalMs?: number; deferMs?: () => number } = {}): RecipientHandle {
+    const receiver: Receiver = { user, deliver, pullIntervalMs: opts.pullIntervalMs ?? NOTIFY_PULL_INTERVAL_MS, deferMs: opts.deferMs ?? (() => 0) };
     const userId = user.cert.userId;
     this.receivers.set(userId, receiver);
     this.service?.receive(receiver);
@@ -159,8 +159,8 @@ export interface Receiver {
   readonly deliver: Deliver;
   /** The drop is pulled this often besides the live push. */
   readonly pullIntervalMs: number;
-  /** Hold each new entry back this long before delivering it (a visitor: NOTIFY_VISITOR_DEFER_MS); 0 delivers at once. */
-  readonly deferMs: number;
+  /** How long to hold each new entry back before delivering it now (a visitor: NOTIFY_VISITOR_DEFER_MS); 0 delivers at once. */
+  readonly deferMs: () => number;
 }
 
 /**
@@ -350,8 +350,8 @@ class Inbox {
    * is pending, what it lacks is taken, unless first seen after the pull was asked.
    */
   private ripe(entries: readonly InboxEntry[], pulledAsOfMs?: number): InboxEntry[] {
-    const deferMs = this.receiver.deferMs;
-    if (deferMs <= 0) return [...entries];
+    const deferMs = this.receiver.deferMs();
+    if (deferMs <= 0 && this.held.size === 0) return [...entries];
     const now = this.deps.clock.now();
     const wholeDrop = pulledAsOfMs !== undefined;
     if (wholeDrop) {
@@ -361,7 +361,8 @@ class Inbox {
     const ripe: InboxEntry[] = [];
     for (const entry of entries) {
       const atMs = this.held.get(entry.entryId)?.atMs ?? now;
-      if (wholeDrop && now - atMs >= deferMs) {
+      // A pull shows an entry still pending, a push only that it was: only a pull's entry is ripe once held long enough (with no hold, any is).
+      if ((wholeDrop || deferMs <= 0) && now - atMs >= deferMs) {
         this.held.delete(entry.entryId);
         ripe.push(entry);
       } else this.held.set(entry.entryId, { entry, atMs });
@@ -374,12 +375,13 @@ class Inbox {
   private scheduleRecheck(): void {
     if (this.recheck !== undefined || this.stopped || this.held.size === 0) return;
     const firstAtMs = Math.min(...[...this.held.values()].map((h) => h.atMs));
-    this.recheck = this.deps.clock.setTimeout(() => void this.recheckHeld(), Math.max(0, firstAtMs + this.receiver.deferMs - this.deps.clock.now()));
+    this.recheck = this.deps.clock.setTimeout(() => void this.recheckHeld(), Math.max(0, firstAtMs + this.receiver.deferMs() - this.deps.clock.now()));
   }
 
   private async recheckHeld(): Promise<void> {
     const now = this.deps.clock.now();
-    const due = [...this.held.values()].filter((h) => now - h.atMs >= this.receiver.deferMs).slice(0, STORAGE_BATCH_IDS_MAX);
+    const deferMs = this.receiver.deferMs();
+    const due = [...this.held.values()].filter((h) => now - h.atMs >= deferMs).slice(0, STORAGE_BATCH_IDS_MAX);
     let pending: boolean[];
     try {
       pending = await this.stillPending(due.map((h) => h.entry.entryId));

@@ -337,7 +337,9 @@ export class UserApp {
    * Receive this user's notifications on this node (push and pull, delivered and acknowledged) and,
    * where the node hosts the user, refresh the leases of what the user references. A visitor's drop
    * is pulled more often (NOTIFY_VISITOR_PULL_INTERVAL_MS), and a visitor leaves each new notification
-   * to the home node for NOTIFY_VISITOR_DEFER_MS before it delivers what is still pending.
+   * to the home node for NOTIFY_VISITOR_DEFER_MS before it delivers what is still pending, unless an
+   * XMPP client is connected here: its chats, receipts and presence are pushed from this node's own
+   * deliveries, so it takes them at once.
    */
   start(opts: { refreshLeases: boolean; visitor?: boolean } = { refreshLeases: true }): void {
     this.inbox = this.deps.notifier.receive(
@@ -361,7 +363,7 @@ export class UserApp {
         }
         return outcome;
       },
-      opts.visitor ? { pullIntervalMs: NOTIFY_VISITOR_PULL_INTERVAL_MS, deferMs: NOTIFY_VISITOR_DEFER_MS } : {},
+      opts.visitor ? { pullIntervalMs: NOTIFY_VISITOR_PULL_INTERVAL_MS, deferMs: () => (this.xmppSignals$.observed ? 0 : NOTIFY_VISITOR_DEFER_MS) } : {},
     );
     if (opts.refreshLeases) this.refreshPeriodically();
   }
