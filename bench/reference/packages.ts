@@ -119,3 +119,14 @@ async function install(required: Record<string, readonly string[]>, unavailable:
     if (ownPolicy) rmSync(POLICY_RC_D, { force: true });
   }
 }
+
+/** Why a reference cannot run here (its packages are missing and cannot be installed), or undefined once `ensure` succeeded: tests skip with the reason. */
+export async function referenceUnavailable(ensure: () => Promise<void>): Promise<string | undefined> {
+  try {
+    await ensure();
+    return undefined;
+  } catch (error) {
+    if (error instanceof ReferenceMailUnavailableError || error instanceof ReferencePackagesUnavailableError) return error.message;
+    throw error;
+  }
+}

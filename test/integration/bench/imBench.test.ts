@@ -4,20 +4,10 @@
 // or refused), and leaves no Prosody or lab process behind. Times are printed, never asserted.
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ensureProsody, ReferencePackagesUnavailableError } from '../../../bench/reference/packages';
+import { ensureProsody, referenceUnavailable } from '../../../bench/reference/packages';
 import { post } from '../lab/cli';
 
-async function unavailableReason(): Promise<string | undefined> {
-  try {
-    await ensureProsody();
-    return undefined;
-  } catch (error) {
-    if (error instanceof ReferencePackagesUnavailableError) return error.message;
-    throw error;
-  }
-}
-
-const skipReason = await unavailableReason();
+const skipReason = await referenceUnavailable(() => ensureProsody());
 if (skipReason) console.warn(`skipping the IM bench test: ${skipReason}`);
 
 /** Command lines of live processes that mention `marker` (the bench's temporary folders carry one). */
