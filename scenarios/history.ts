@@ -15,6 +15,19 @@ export interface MailOp {
   error?: string;
 }
 
+/** A chat message of a conversation (chat-churn): `text` is unique to it, as a mail's subject is. */
+export interface ChatOp {
+  readonly id: number;
+  readonly kind: 'chat';
+  readonly from: string;
+  readonly to: string;
+  readonly text: string;
+  readonly invokedAtMs: number;
+  completedAtMs?: number;
+  outcome?: Outcome;
+  error?: string;
+}
+
 export interface FaultOp {
   readonly id: number;
   readonly kind: 'fault' | 'heal';
@@ -22,7 +35,7 @@ export interface FaultOp {
   readonly invokedAtMs: number;
 }
 
-export type Operation = MailOp | FaultOp;
+export type Operation = MailOp | ChatOp | FaultOp;
 
 export class History {
   private readonly list: Operation[] = [];
@@ -50,7 +63,16 @@ export class History {
     return op;
   }
 
-  complete(op: MailOp, outcome: Outcome, error?: string): void {
+  /** Record a chat message about to be sent; its text must be new to this history (the checkers find messages by text). */
+  chat(from: string, to: string, text: string): ChatOp {
+    if (this.subjects.has(text)) throw new Error(`scenario bug: the text "${text}" was used before in this history; make it unique (History.nextId)`);
+    this.subjects.add(text);
+    const op: ChatOp = { id: this.next++, kind: 'chat', from, to, text, invokedAtMs: this.now() };
+    this.list.push(op);
+    return op;
+  }
+
+  complete(op: MailOp | ChatOp, outcome: Outcome, error?: string): void {
     op.completedAtMs = this.now();
     op.outcome = outcome;
     if (error) op.error = error;
@@ -75,9 +97,13 @@ export class History {
     return this.list.filter((o): o is MailOp => o.kind === 'mail');
   }
 
+  chats(): ChatOp[] {
+    return this.list.filter((o): o is ChatOp => o.kind === 'chat');
+  }
+
   summary() {
     const mails = this.mails();
     const count = (o: Outcome) => mails.filter((m) => m.outcome === o).length;
-    return { mails: mails.length, ok: count('ok'), failed: count('failed'), unknown: count('unknown'), faults: this.list.filter((o) => o.kind !== 'mail').length };
+    return { mails: mails.length, ok: count('ok'), failed: count('failed'), unknown: count('unknown'), faults: this.list.filter((o) => o.kind === 'fault' || o.kind === 'heal').length };
   }
 }
