@@ -126,6 +126,23 @@ describe('notification', () => {
     await cluster.stop();
   }, 600_000);
 
+  test('a message keeps its XMPP type (normal, headline) from the sender\'s store to the recipient\'s; a chat and `post message` carry none', async () => {
+    const cluster = await ring(simSeed(57), 8);
+    await withSeed(cluster, async () => {
+      const nodes = cluster.live();
+      const alice = await cluster.addUser('alice@sim.example', 'a', nodes[0]!);
+      const bob = await cluster.addUser('bob@sim.example', 'b', nodes[4]!);
+      for (const [text, xmppType] of [['a note', 'normal'], ['breaking', 'headline'], ['hi', undefined]] as const)
+        expect((await cluster.settle(alice.sendMessage(['bob@sim.example'], text, xmppType ? { xmppType } : {}))).failed).toEqual([]);
+      await cluster.runFor(5_000);
+      const typed = (list: { text: string; xmppType?: string; direction: string }[], direction: string) => list.filter((m) => m.direction === direction).map((m) => [m.text, m.xmppType]);
+      const expected = [['a note', 'normal'], ['breaking', 'headline'], ['hi', undefined]];
+      expect(typed(await cluster.settle(bob.listMessages()), 'in')).toEqual(expected);
+      expect(typed(await cluster.settle(alice.listMessages()), 'out')).toEqual(expected);
+    });
+    await cluster.stop();
+  }, 120_000);
+
   test('a forged, misaddressed or replayed notification is refused', async () => {
     const cluster = await ring(simSeed(54), 10);
     await withSeed(cluster, async () => {
