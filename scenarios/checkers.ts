@@ -126,7 +126,11 @@ export function chatConversations(history: History, received: Received): CheckRe
   );
   return [
     { name: 'every chat message arrives at most once, from its sender', ok: onceProblems.length === 0, detail: onceProblems.length ? onceProblems.join('; ') : `${messages} messages in ${conversations.size} conversations, no duplicate` },
-    { name: 'no acknowledged chat message missing (no gap)', ok: missing.length === 0, detail: missing.length ? `${missing.length} of ${acknowledged} acknowledged messages missing, e.g. ${some(missing)}` : `${acknowledged} acknowledged messages all received` },
+    {
+      name: 'no acknowledged chat message missing (no gap)',
+      ok: missing.length === 0,
+      detail: missing.length ? `${missing.length} of ${acknowledged} acknowledged messages missing, e.g. ${some(missing)}` : `${acknowledged} acknowledged messages all received`,
+    },
     { name: 'each conversation is received in the order it was sent', ok: outOfOrder.length === 0, detail: outOfOrder.length ? `${outOfOrder.length} out of order, e.g. ${some(outOfOrder)}` : `${conversations.size} conversations in order` },
   ];
 }
