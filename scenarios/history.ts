@@ -56,18 +56,22 @@ export class History {
    * by subject, so two mails with one subject would read as a duplicate (a soak repeats scenarios).
    */
   mail(from: string, to: string, subject: string): MailOp {
-    if (this.subjects.has(subject)) throw new Error(`scenario bug: the subject "${subject}" was used before in this history; make it unique (History.nextId)`);
-    this.subjects.add(subject);
-    const op: MailOp = { id: this.next++, kind: 'mail', from, to, subject, invokedAtMs: this.now() };
-    this.list.push(op);
-    return op;
+    return this.record({ id: this.claim(subject, 'subject'), kind: 'mail', from, to, subject, invokedAtMs: this.now() });
   }
 
   /** Record a chat message about to be sent; its text must be new to this history (the checkers find messages by text). */
   chat(from: string, to: string, text: string): ChatOp {
-    if (this.subjects.has(text)) throw new Error(`scenario bug: the text "${text}" was used before in this history; make it unique (History.nextId)`);
-    this.subjects.add(text);
-    const op: ChatOp = { id: this.next++, kind: 'chat', from, to, text, invokedAtMs: this.now() };
+    return this.record({ id: this.claim(text, 'text'), kind: 'chat', from, to, text, invokedAtMs: this.now() });
+  }
+
+  /** The next id, once `unique` (a subject or a text) is known to be new to this history. */
+  private claim(unique: string, what: string): number {
+    if (this.subjects.has(unique)) throw new Error(`scenario bug: the ${what} "${unique}" was used before in this history; make it unique (History.nextId)`);
+    this.subjects.add(unique);
+    return this.next++;
+  }
+
+  private record<T extends Operation>(op: T): T {
     this.list.push(op);
     return op;
   }
