@@ -2,6 +2,7 @@
 // the same run (this machine is shared and noisy) and prints its figures.
 import { convergentBench } from './convergent';
 import { fuzzBench } from './fuzz';
+import { imBench } from './im';
 import { imapBigBench } from './imapBig';
 import { logsBench } from './logs';
 import { mailBench, registerMailTarget } from './mail';
@@ -14,7 +15,7 @@ import type { Bench } from './stats';
 
 registerMailTarget(postMailTarget);
 
-export const benches: Bench[] = [routingBench, convergentBench, storageBench, storageRequirementsBench, logsBench, notifyBench, mailBench, imapBigBench, fuzzBench];
+export const benches: Bench[] = [routingBench, convergentBench, storageBench, storageRequirementsBench, logsBench, notifyBench, mailBench, imapBigBench, imBench, fuzzBench];
 
 export function findBench(name: string): Bench | undefined {
   return benches.find((b) => b.name === name);

@@ -106,7 +106,7 @@ const cell = (value: number | null, width: number) => String(value ?? '-').padSt
 const verdict = (row: RatedComparison) => (row.ratio === null || row.ratio === 1 ? '' : (row.ratio > 1) === (row.better === 'higher') ? ' (POST better)' : ' (POST worse)');
 const goalText = (row: RatedComparison) => (row.goal ? `   goal ${row.goal}: ${row.goalMet === null ? '?' : row.goalMet ? 'met' : 'not met'}` : '');
 
-function printRows(rows: readonly RatedComparison[], log: Log): void {
+export function printRows(rows: readonly RatedComparison[], log: Log): void {
   const width = Math.max(26, ...rows.map((r) => r.figure.length));
   for (const row of rows) log(`    ${row.figure.padEnd(width)} reference ${cell(row.reference, 9)}   POST ${cell(row.post, 9)}   ratio ${row.ratio ?? '-'}${verdict(row)}${goalText(row)}`);
 }

@@ -4,35 +4,22 @@
 // its own node. Its CPU is the node processes' (each is its own process group); its memory is the
 // first node's. The second node hosts nobody at first: the spare host of the user-count growth, to
 // which users are added as `post user add` does (through the lab's control path).
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { LabClient } from '../lab/client';
 import { readLab, type LabFile, type LabNode } from '../lab/labFile';
 import { addUser } from '../lab/users';
-import { postCommand } from '../lab/paths';
+import { isAlive } from '../infra/nats/process';
+import { post, startBenchLab } from './benchLab';
 import type { MailTargetProvider, MailUser } from './mail';
 import { inPool, sleep, type Log } from './mail/target';
-import { isAlive } from '../infra/nats/process';
-import { stopByPidFile } from '../infra/nats/server';
 import { groupsCpuMs, groupsMemory } from './reference/processes';
 
-const run = promisify(execFile);
 /** Nodes of the benchmark lab: k = 3 replicas, so every write goes to three processes. */
 const BENCH_LAB_NODES = 5;
-const LAB_COMMAND_TIMEOUT_MS = 180_000;
 /** Messages per minute / at once a benchmark user may submit (post node start --submission-rate). */
 const BENCH_SUBMISSION_RATE = '1000000/100000';
 /** Users created at once: each costs an Argon2id here and one on the node, which run on other cores. */
 const USER_ADD_CONCURRENCY = 4;
 const USER_ADD_PROGRESS_EVERY = 100;
-
-async function post(args: string[]): Promise<string> {
-  const [exe, argv] = postCommand(args);
-  return (await run(exe, argv, { timeout: LAB_COMMAND_TIMEOUT_MS })).stdout;
-}
 
 /** Creates and hosts the users on `node`, a few at once; returns those that failed (the others are hosted). */
 async function addUsers(client: LabClient, lab: LabFile, node: LabNode, users: readonly MailUser[], log: Log): Promise<{ failed: { user: MailUser; error: string }[] }> {
@@ -51,33 +38,14 @@ async function addUsers(client: LabClient, lab: LabFile, node: LabNode, users: r
 
 export const postMailTarget: MailTargetProvider = async (users) => {
   const domain = users[0]!.address.split('@')[1]!;
-  const dir = mkdtempSync(join(tmpdir(), 'post-bench-mail-'));
+  const benchLab = await startBenchLab('post-bench-mail-', ['--nodes', String(BENCH_LAB_NODES), '--orgs', domain, '--submission-rate', BENCH_SUBMISSION_RATE]);
+  const { dir, labFile, lab } = benchLab;
   let client: LabClient | undefined;
-  let started: LabFile | undefined;
   const stop = async () => {
     await client?.close();
-    const down = await post(['lab', 'down', '--dir', dir]).then(
-      () => undefined,
-      (e: Error) => e,
-    );
-    if (down && started) {
-      // `post lab down` itself failed (e.g. the checkout changed under the benchmark): stop what we know of.
-      process.stderr.write(`bench: post lab down failed (${down.message.split('\n')[0]}); stopping the lab's processes directly\n`);
-      let nodes = started.nodes;
-      try {
-        nodes = readLab(join(dir, 'lab.json')).nodes; // a restarted node has a new pid there
-      } catch {
-        /* the lab file as it was at the start, then */
-      }
-      for (const { pid } of nodes) if (pid > 0 && isAlive(pid)) process.kill(pid, 'SIGKILL');
-      await stopByPidFile(started.natsPidFile).catch(() => {});
-    }
-    rmSync(dir, { recursive: true, force: true });
+    await benchLab.stop();
   };
   try {
-    const labFile = (await post(['lab', 'up', '--nodes', String(BENCH_LAB_NODES), '--orgs', domain, '--dir', dir, '--no-dashboard', '--submission-rate', BENCH_SUBMISSION_RATE])).trim();
-    const lab = readLab(labFile);
-    started = lab;
     const [node, spare] = [lab.nodes[0]!, lab.nodes[1]!];
     client = await LabClient.connect(lab);
     const { failed } = await addUsers(client, lab, node, users, () => {});

@@ -15,6 +15,14 @@ export const XMPP_SIGNAL_KINDS = ['subscribe', 'subscribed', 'unsubscribe', 'uns
 export type XmppSignalKind = (typeof XMPP_SIGNAL_KINDS)[number];
 /** XEP-0085's states. */
 export const CHAT_STATES = ['active', 'composing', 'paused', 'inactive', 'gone'] as const;
+
+/**
+ * XMPP message types kept with a stored message besides chat (RFC 6121 5.2.2): a message stored
+ * without one is a chat (what `post message send` and every message before types were kept are).
+ * groupchat is refused at the sender (no rooms yet) and error is never stored.
+ */
+export const XMPP_STORED_MESSAGE_TYPES = ['normal', 'headline'] as const;
+export type XmppStoredMessageType = (typeof XMPP_STORED_MESSAGE_TYPES)[number];
 /** One signal (presence, a delivery receipt with the message's id, a chat state); `from` must be the notification's signer. */
 export const xmppSignalCodec = obj({ kind: oneOf(XMPP_SIGNAL_KINDS), from: str({ max: 320 }), sentAtMs: uint(), id: opt(str({ max: 256 })), state: opt(oneOf(CHAT_STATES)) });
 export type XmppSignal = Infer<typeof xmppSignalCodec>;
@@ -51,6 +59,8 @@ export const messageBodyCodec = obj({
   /** Sent from an XMPP client (issue 17): its message id, and 1 when it asked for a delivery receipt (XEP-0184). */
   xmppId: opt(str({ max: 256 })),
   receipt: opt(uint({ max: 1 })),
+  /** Its XMPP type when not chat. */
+  xmppType: opt(oneOf(XMPP_STORED_MESSAGE_TYPES)),
 });
 export type MessageBody = Infer<typeof messageBodyCodec>;
 

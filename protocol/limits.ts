@@ -128,6 +128,14 @@ export const SCENARIO_LAB_TIMINGS = { connectMs: 5_000, submitMs: 30_000, contro
  * mails (the soak reports per fault instead).
  */
 export const SCENARIO_LOAD = { senders: 8, pauseMs: { lab: 250, sim: 2_000 }, calibrationMails: 32, mailsMin: 96, mailsMax: 5_000, progressEvery: 50 } as const;
+/**
+ * chat-churn (issue 17): conversations between pairs of users, both ways, while nodes die and restart.
+ * Each side sends `messagesPerSide` chat messages one at a time with `pauseMs` between them (a person
+ * typing); a sender whose node is down waits for it, looking every `pauseMs`, at most `senderDownMs`.
+ * `churnRounds` nodes die for `downMs` and restart, `upMs` apart. Before judging, delivery may take
+ * `settleMs` (looked at every `pauseMs`); a send slower than `sendMs` counts as unknown.
+ */
+export const SCENARIO_CHAT = { pairs: 3, messagesPerSide: 20, pauseMs: 2_000, senderDownMs: 60_000, churnRounds: 4, downMs: 6_000, upMs: 3_000, settleMs: 60_000, sendMs: 30_000 } as const;
 /** Default throughput floor: a faulted workload keeps at least this fraction of the run's unfaulted rate. */
 export const SCENARIO_THROUGHPUT_FLOOR_FRACTION = 0.2;
 /**

@@ -2,12 +2,12 @@
 // reads, judged by the checkers. The same scenario runs on the simulator and on the real lab (a fault
 // the lab cannot produce says so). The workload is concurrent senders (scenarios/workload.ts), and
 // its throughput floor a fraction of the same run's unfaulted rate (issue 13).
-import { exactlyOnce, noForks, noLostMail, rateOf, replicasBack, throughputFloor, type CheckResult } from './checkers';
+import { chatConversations, exactlyOnce, noForks, noLostMail, rateOf, replicasBack, throughputFloor, type CheckResult } from './checkers';
 import { type ScenarioEnv } from './env/env';
 import { History, type Operation } from './history';
 import { MailLoad, measureBaseline, pick } from './workload';
 import { CRASHABLE_ACTORS } from '../protocol/control';
-import { SCENARIO_LOAD, SCENARIO_SIM_RUN_MS_MAX, SCENARIO_THROUGHPUT_FLOOR_FRACTION } from '../protocol/limits';
+import { SCENARIO_CHAT, SCENARIO_LOAD, SCENARIO_SIM_RUN_MS_MAX, SCENARIO_THROUGHPUT_FLOOR_FRACTION } from '../protocol/limits';
 
 export interface ScenarioPlan {
   readonly name: string;
@@ -79,6 +79,23 @@ const gcRuns = new WeakMap<History, { before: number; stored: number; after: num
 
 /** Nodes that host no user: killing them takes no user offline (the workload keeps sending). */
 const spareNodes = (env: ScenarioEnv) => env.nodes().filter((n) => !env.userNodes().includes(n));
+
+/** chat-churn: the pairs of users who talk, both ways (users sorted, taken two by two). */
+function chatPairs(env: ScenarioEnv): [string, string][] {
+  const users = [...env.users()].sort();
+  return Array.from({ length: Math.min(SCENARIO_CHAT.pairs, Math.floor(users.length / 2)) }, (_, i) => [users[2 * i]!, users[2 * i + 1]!]);
+}
+
+/** One side of a conversation: a person typing one message after another; while their node is down their client waits for it. */
+async function chatSide(env: ScenarioEnv, history: History, from: string, to: string, tag: string): Promise<void> {
+  for (let i = 1; i <= SCENARIO_CHAT.messagesPerSide; i++) {
+    for (let waitedMs = 0; !env.nodes().includes(env.homeOf(from)) && waitedMs < SCENARIO_CHAT.senderDownMs; waitedMs += SCENARIO_CHAT.pauseMs) await env.wait(SCENARIO_CHAT.pauseMs);
+    const op = history.chat(from, to, `chat ${tag} ${from}->${to} #${i}`);
+    const r = await env.sendChat!(from, to, op.text);
+    history.complete(op, r.outcome, r.error);
+    await env.wait(SCENARIO_CHAT.pauseMs);
+  }
+}
 
 export const scenarios: readonly ScenarioPlan[] = [
   {
@@ -322,6 +339,42 @@ export const scenarios: readonly ScenarioPlan[] = [
     },
     async extraChecks(_env, history) {
       return homeNodeDownSeen.get(history) ?? [{ name: 'home-node-down ran its faults', ok: false, detail: 'no record of the faults' }];
+    },
+  },
+  {
+    name: 'chat-churn',
+    description: 'pairs of users chat both ways while nodes die and restart, their own nodes among them; each side receives what the other sent, once each, in order, with no gap',
+    envs: ['sim'],
+    missing: (env) => (env.sendChat && env.received ? undefined : `chat-churn needs chat and a view of each user's conversation store, which the ${env.kind} does not give yet; run it with --sim`),
+    async faults(env, history) {
+      const pairs = chatPairs(env);
+      if (pairs.length === 0) throw new Error('chat-churn needs at least two users');
+      const tag = `${history.run}.${history.fault(`chat: ${pairs.map(([a, b]) => `${a}<->${b}`).join(', ')}`).id}`;
+      const sides = pairs.flatMap(([a, b]) => [chatSide(env, history, a, b, tag), chatSide(env, history, b, a, tag)]);
+      // The victims alternate between the talkers' own nodes (their sessions and deliveries go) and nodes that host nobody (replicas of their drops and logs go).
+      const homes = [...new Set(pairs.flat().map((u) => env.homeOf(u)))].sort();
+      const spares = spareNodes(env).sort();
+      for (let i = 0; i < SCENARIO_CHAT.churnRounds; i++) {
+        const v = i % 2 === 0 || spares.length === 0 ? pick(homes, i >> 1) : pick(spares, i);
+        history.fault(`kill ${v.slice(0, 12)}${homes.includes(v) ? ' (a talker\'s node)' : ''}`);
+        await env.kill(v);
+        await env.wait(SCENARIO_CHAT.downMs);
+        history.fault(`restart ${v.slice(0, 12)}`, 'heal');
+        await env.restart(v);
+        await env.wait(SCENARIO_CHAT.upMs);
+      }
+      await Promise.all(sides);
+    },
+    async extraChecks(env, history) {
+      // Delivery catches up (pulls, re-offers) before the judging, bounded.
+      await env.flush();
+      const acknowledged = history.chats().filter((op) => op.outcome === 'ok');
+      let received = await env.received!();
+      for (const started = env.now(); env.now() - started < SCENARIO_CHAT.settleMs; received = await env.received!()) {
+        if (acknowledged.every((op) => received.get(op.to)?.some((m) => m.text === op.text))) break;
+        await env.wait(SCENARIO_CHAT.pauseMs);
+      }
+      return chatConversations(history, received);
     },
   },
   {

@@ -77,3 +77,60 @@ export function throughputFloor(workload: Rate, baseline: Rate, fraction: number
         : `${workload.perSecond.toFixed(2)} acknowledged mails/s ${what} (${workload.ok} in ${(workload.ms / 1000).toFixed(1)} s); floor ${floor.toFixed(2)} = ${fraction} x ${baseline.perSecond.toFixed(2)} unfaulted`,
   };
 }
+
+/** Each user's received chat messages, in the order its conversation store holds them. */
+export type Received = ReadonlyMap<string, readonly { from: string; text: string }[]>;
+
+/**
+ * chat-churn: per conversation (a sender to a recipient), what the recipient holds from that sender
+ * must be what was sent, in the order it was sent: each message at most once, nothing refused, no
+ * acknowledged message missing (no gap), and no message before one sent earlier. A message whose send
+ * is unknown may be there or not, but in its place.
+ */
+export function chatConversations(history: History, received: Received): CheckResult[] {
+  const doubled: string[] = [];
+  const refusedYetThere: string[] = [];
+  const strangers: string[] = [];
+  const missing: string[] = [];
+  const outOfOrder: string[] = [];
+  const conversations = new Map<string, ReturnType<History['chats']>>();
+  for (const op of history.chats()) {
+    const key = `${op.from}->${op.to}`;
+    conversations.set(key, [...(conversations.get(key) ?? []), op]);
+  }
+  for (const [key, sent] of conversations) {
+    const { from, to } = sent[0]!;
+    const position = new Map(sent.map((op, i) => [op.text, i]));
+    const got = (received.get(to) ?? []).filter((m) => m.from === from && position.has(m.text)).map((m) => m.text);
+    const counts = new Map<string, number>();
+    for (const text of got) counts.set(text, (counts.get(text) ?? 0) + 1);
+    for (const [text, n] of counts) if (n > 1) doubled.push(`"${text}" x${n}`);
+    for (const op of sent) {
+      if (op.outcome === 'failed' && counts.has(op.text)) refusedYetThere.push(`"${op.text}" (${op.error ?? 'refused'})`);
+      if (op.outcome === 'ok' && !counts.has(op.text)) missing.push(`"${op.text}"`);
+    }
+    let last = -1;
+    for (const text of got) {
+      const i = position.get(text)!;
+      if (i < last) outOfOrder.push(`${key}: "${text}" after "${sent[last]!.text}"`);
+      last = Math.max(last, i);
+    }
+    const unknownSender = (received.get(to) ?? []).filter((m) => m.from !== from && m.text.includes(`${from}->${to}`));
+    for (const m of unknownSender) strangers.push(`"${m.text}" from ${m.from}`);
+  }
+  const messages = history.chats().length;
+  const acknowledged = history.chats().filter((op) => op.outcome === 'ok').length;
+  const some = (list: string[]) => list.slice(0, 4).join('; ');
+  const onceProblems = [doubled.length && `duplicates: ${some(doubled)}`, refusedYetThere.length && `refused yet delivered: ${some(refusedYetThere)}`, strangers.length && `from the wrong sender: ${some(strangers)}`].filter(
+    (p): p is string => typeof p === 'string',
+  );
+  return [
+    { name: 'every chat message arrives at most once, from its sender', ok: onceProblems.length === 0, detail: onceProblems.length ? onceProblems.join('; ') : `${messages} messages in ${conversations.size} conversations, no duplicate` },
+    {
+      name: 'no acknowledged chat message missing (no gap)',
+      ok: missing.length === 0,
+      detail: missing.length ? `${missing.length} of ${acknowledged} acknowledged messages missing, e.g. ${some(missing)}` : `${acknowledged} acknowledged messages all received`,
+    },
+    { name: 'each conversation is received in the order it was sent', ok: outOfOrder.length === 0, detail: outOfOrder.length ? `${outOfOrder.length} out of order, e.g. ${some(outOfOrder)}` : `${conversations.size} conversations in order` },
+  ];
+}

@@ -15,6 +15,19 @@ export interface MailOp {
   error?: string;
 }
 
+/** A chat message of a conversation (chat-churn): `text` is unique to it, as a mail's subject is. */
+export interface ChatOp {
+  readonly id: number;
+  readonly kind: 'chat';
+  readonly from: string;
+  readonly to: string;
+  readonly text: string;
+  readonly invokedAtMs: number;
+  completedAtMs?: number;
+  outcome?: Outcome;
+  error?: string;
+}
+
 export interface FaultOp {
   readonly id: number;
   readonly kind: 'fault' | 'heal';
@@ -22,7 +35,7 @@ export interface FaultOp {
   readonly invokedAtMs: number;
 }
 
-export type Operation = MailOp | FaultOp;
+export type Operation = MailOp | ChatOp | FaultOp;
 
 export class History {
   private readonly list: Operation[] = [];
@@ -43,14 +56,27 @@ export class History {
    * by subject, so two mails with one subject would read as a duplicate (a soak repeats scenarios).
    */
   mail(from: string, to: string, subject: string): MailOp {
-    if (this.subjects.has(subject)) throw new Error(`scenario bug: the subject "${subject}" was used before in this history; make it unique (History.nextId)`);
-    this.subjects.add(subject);
-    const op: MailOp = { id: this.next++, kind: 'mail', from, to, subject, invokedAtMs: this.now() };
+    return this.record({ id: this.claim(subject, 'subject'), kind: 'mail', from, to, subject, invokedAtMs: this.now() });
+  }
+
+  /** Record a chat message about to be sent; its text must be new to this history (the checkers find messages by text). */
+  chat(from: string, to: string, text: string): ChatOp {
+    return this.record({ id: this.claim(text, 'text'), kind: 'chat', from, to, text, invokedAtMs: this.now() });
+  }
+
+  /** The next id, once `unique` (a subject or a text) is known to be new to this history. */
+  private claim(unique: string, what: string): number {
+    if (this.subjects.has(unique)) throw new Error(`scenario bug: the ${what} "${unique}" was used before in this history; make it unique (History.nextId)`);
+    this.subjects.add(unique);
+    return this.next++;
+  }
+
+  private record<T extends Operation>(op: T): T {
     this.list.push(op);
     return op;
   }
 
-  complete(op: MailOp, outcome: Outcome, error?: string): void {
+  complete(op: MailOp | ChatOp, outcome: Outcome, error?: string): void {
     op.completedAtMs = this.now();
     op.outcome = outcome;
     if (error) op.error = error;
@@ -75,9 +101,13 @@ export class History {
     return this.list.filter((o): o is MailOp => o.kind === 'mail');
   }
 
+  chats(): ChatOp[] {
+    return this.list.filter((o): o is ChatOp => o.kind === 'chat');
+  }
+
   summary() {
     const mails = this.mails();
     const count = (o: Outcome) => mails.filter((m) => m.outcome === o).length;
-    return { mails: mails.length, ok: count('ok'), failed: count('failed'), unknown: count('unknown'), faults: this.list.filter((o) => o.kind !== 'mail').length };
+    return { mails: mails.length, ok: count('ok'), failed: count('failed'), unknown: count('unknown'), faults: this.list.filter((o) => o.kind === 'fault' || o.kind === 'heal').length };
   }
 }

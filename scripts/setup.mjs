@@ -60,6 +60,8 @@ const system = [
   ['khal', 'khal', false],
   // A command-line XMPP sender (issue 17's lab test; Perl's Net::XMPP underneath).
   ['sendxmpp', 'sendxmpp', false],
+  // The XMPP server `post bench im` measures POST against (a private instance the bench starts on loopback).
+  ['prosody', 'prosody', false],
   // Headless browser for the lab dashboard's browser test (playwright-core drives it; it downloads nothing).
   ['chromium', 'chromium', false],
 ];

@@ -9,7 +9,7 @@ import { el, type XmlElement } from './xml';
 export function incomingChat(r: ChatRecord, toFull: string, opts: { bare: string; domain: string; delayed: boolean }): XmlElement {
   return el(
     'message',
-    { xmlns: NS_CLIENT, type: 'chat', id: r.xmppId ?? r.key, from: r.from, to: toFull },
+    { xmlns: NS_CLIENT, type: r.type ?? 'chat', id: r.xmppId ?? r.key, from: r.from, to: toFull },
     el('body', {}, r.text),
     r.receipt && el('request', { xmlns: NS.receipts }),
     el('stanza-id', { xmlns: NS.stanzaId, by: opts.bare, id: r.key }),
@@ -20,8 +20,8 @@ export function incomingChat(r: ChatRecord, toFull: string, opts: { bare: string
 export function sentCarbon(r: ChatRecord, toFull: string, bare: string): XmlElement {
   return el(
     'message',
-    { xmlns: NS_CLIENT, type: 'chat', from: bare, to: toFull },
-    el('sent', { xmlns: NS.carbons }, el('forwarded', { xmlns: NS.forward }, el('message', { xmlns: NS_CLIENT, type: 'chat', id: r.xmppId ?? r.key, from: bare, to: r.to[0] }, el('body', {}, r.text)))),
+    { xmlns: NS_CLIENT, type: r.type ?? 'chat', from: bare, to: toFull },
+    el('sent', { xmlns: NS.carbons }, el('forwarded', { xmlns: NS.forward }, el('message', { xmlns: NS_CLIENT, type: r.type ?? 'chat', id: r.xmppId ?? r.key, from: bare, to: r.to[0] }, el('body', {}, r.text)))),
   );
 }
 

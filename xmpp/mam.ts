@@ -86,7 +86,7 @@ export function mamPage<R extends ChatMeta>(records: readonly R[], q: MamQuery, 
 
 /** The original message of a record, as the archive shows it. */
 export function archivedMessage(r: ChatRecord, bare: string): XmlElement {
-  return el('message', { xmlns: NS_CLIENT, type: 'chat', id: r.key, from: r.direction === 'in' ? r.from : bare, to: r.direction === 'in' ? bare : r.to[0] }, el('body', {}, r.text));
+  return el('message', { xmlns: NS_CLIENT, type: r.type ?? 'chat', id: r.key, from: r.direction === 'in' ? r.from : bare, to: r.direction === 'in' ? bare : r.to[0] }, el('body', {}, r.text));
 }
 
 /** One <message><result/></message> of a page, to the querying session. */

@@ -2,6 +2,7 @@
 // roster and conversations (POST's `messages` log and notifications, the same store `post message`
 // uses), and the node's live routing between sessions (actors/xmpp/). The core holds no I/O itself.
 import type { ScramCredentials, ScramHash } from '../crypto/scram';
+import type { XmppStoredMessageType } from '../protocol/apps';
 import type { RosterItem } from '../storage/xmpp/rosterModel';
 import type { SaslFailure } from './sasl';
 import type { XmlElement } from './xml';
@@ -17,6 +18,8 @@ export interface ChatMeta {
   /** The sending client's message id (XMPP senders only), and whether it asked for a receipt (XEP-0184). */
   readonly xmppId?: string;
   readonly receipt?: boolean;
+  /** The message's type when not chat (RFC 6121 5.2.2), as its sender gave it. */
+  readonly type?: XmppStoredMessageType;
 }
 
 /** A message without stored content: a delivery receipt (XEP-0184) or a chat state (XEP-0085). */
@@ -45,7 +48,7 @@ export interface XmppAccount {
   setRosterItem(item: RosterItem): Promise<'ok' | 'full'>;
   removeRosterItem(jid: string): Promise<boolean>;
   /** Send a chat message through POST (stored once, the recipient notified); `key` is the record's key in the sender's log. */
-  sendChat(to: string, text: string, key: string, opts?: { readonly xmppId?: string; readonly receipt?: boolean }): Promise<{ readonly sentAtMs: number }>;
+  sendChat(to: string, text: string, key: string, opts?: { readonly xmppId?: string; readonly receipt?: boolean; readonly type?: XmppStoredMessageType }): Promise<{ readonly sentAtMs: number }>;
   /** The conversation store, oldest first, without the texts (MAM pages it, then reads only the page's). */
   history(): Promise<ChatMeta[]>;
   withText(records: readonly ChatMeta[]): Promise<ChatRecord[]>;

@@ -306,10 +306,14 @@ export class XmppSession implements RoutedSession {
 
   private async message(stanza: XmlElement): Promise<void> {
     const type = stanza.attr('type') ?? 'normal';
+    // An error is never answered with an error (RFC 6120 8.3.1); nothing here is waiting for one.
     if (type === 'error') return;
     const to = parseJid(stanza.attr('to') ?? this.address);
     if (!to) return this.push(stanzaError(stanza, 'bad-request', 'to is not a JID'));
+    // RFC 6121 8.5.2.1.1 and 8.5.3.2.1: groupchat to a user's JID is service-unavailable (there are no rooms yet).
     if (to.local === undefined || type === 'groupchat') return this.push(stanzaError(stanza, 'service-unavailable', 'this server has no service at that address'));
+    // RFC 6121 5.2.2: a type this server does not know is normal. Kept with the message when not chat.
+    const kept = type === 'chat' ? undefined : type === 'headline' ? 'headline' : 'normal';
     const bareTo = `${to.local}@${to.domain}`;
     const body = stanza.childText('body');
     if (body === undefined) {
@@ -323,12 +327,12 @@ export class XmppSession implements RoutedSession {
     this.deps.hub.sending(this.address, key);
     try {
       const xmppId = stanza.attr('id');
-      await this.account!.sendChat(bareTo, body, key, { ...(xmppId && xmppId.length <= 256 ? { xmppId } : {}), receipt: stanza.child('request', NS.receipts) !== undefined });
+      await this.account!.sendChat(bareTo, body, key, { ...(xmppId && xmppId.length <= 256 ? { xmppId } : {}), receipt: stanza.child('request', NS.receipts) !== undefined, ...(kept ? { type: kept } : {}) });
     } catch (e) {
       this.deps.observe?.('xmpp.message.failed', { to: bareTo, error: (e as Error).message, code: (e as { code?: string }).code });
       return this.push(stanzaError(stanza, (e as { code?: string }).code === 'UNKNOWN_USER' ? 'service-unavailable' : 'recipient-unavailable', (e as Error).message));
     }
-    this.carbonSent(stanza);
+    if (kept !== 'headline') this.carbonSent(stanza); // XEP-0280 6: headlines are not carbon-copied
   }
 
   /** XEP-0280: the other sessions of this account with carbons on get a copy of what this one sent. */
@@ -336,7 +340,7 @@ export class XmppSession implements RoutedSession {
     if (stanza.child('private', NS.carbons)) return;
     for (const s of this.deps.hub.sessionsOf(this.address)) {
       if (s === this || !s.carbons) continue;
-      s.push(el('message', { xmlns: NS_CLIENT, from: this.address, to: `${s.address}/${s.resource}`, type: stanza.attr('type') ?? 'chat' }, el('sent', { xmlns: NS.carbons }, el('forwarded', { xmlns: NS.forward }, stanza))));
+      s.push(el('message', { xmlns: NS_CLIENT, from: this.address, to: `${s.address}/${s.resource}`, type: stanza.attr('type') ?? 'normal' }, el('sent', { xmlns: NS.carbons }, el('forwarded', { xmlns: NS.forward }, stanza))));
     }
   }
 

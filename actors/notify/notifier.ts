@@ -241,6 +241,9 @@ export class NotifierService {
   }
 }
 
+/** Sender time, then entry id: the order notifications are handed to their recipient in. */
+const bySendTime = (a: InboxEntry, b: InboxEntry): number => (a.envelope as Envelope).timeMs - (b.envelope as Envelope).timeMs || (a.entryId < b.entryId ? -1 : a.entryId > b.entryId ? 1 : 0);
+
 /**
  * One hosted user's incoming notifications: the effects of its `inbox` actor (pull, deliver,
  * acknowledge) and the I/O that feeds it (the live push subscription, reconnects).
@@ -298,8 +301,16 @@ class Inbox {
         }),
         deliverBatch: fromPromise(async ({ input }) => {
           // The deliveries run together (their INBOX appends are written as one head by the log's
-          // group commit); the receipts then cover the whole batch, one per outcome.
-          const outcomes = await Promise.all(input.batch.map((e) => this.process(e.entryId, e.envelope as Envelope)));
+          // group commit); the receipts then cover the whole batch, one per outcome. The envelopes are
+          // checked and opened together, then handed to the user in the order they were sent (sender
+          // time): each delivery queues its log append before its first wait, so one conversation
+          // reaches the log, and the user's clients, in the order it was written (RFC 6120 10.1),
+          // an offline backlog pulled from the drop (listed by entry id) included.
+          const batch = input.batch;
+          const opened = await Promise.all(batch.map((e) => this.open(e.entryId, e.envelope as Envelope)));
+          const outcomes: DeliveryOutcome[] = batch.map(() => 'retry');
+          const inSendOrder = batch.map((_, i) => i).sort((i, j) => bySendTime(batch[i]!, batch[j]!));
+          await Promise.all(inSendOrder.map(async (i) => (outcomes[i] = await this.deliver(batch[i]!.entryId, opened[i]!))));
           const halt = outcomes.includes('delivered') && this.deps.faults?.crashBeforeReceipt?.() === true;
           if (halt) this.stopped = true;
           return { outcomes, halt };
@@ -432,9 +443,11 @@ class Inbox {
         }
       }),
     );
-    return found;
+    return found.sort(bySendTime);
   }
-  private async process(entryId: string, e: Envelope): Promise<DeliveryOutcome> {
+
+  /** A notification checked (signature, entry id, addressee) and opened, or why it cannot be delivered. */
+  private async open(entryId: string, e: Envelope): Promise<{ e: Envelope; payload: Uint8Array } | 'undeliverable'> {
     const check = await checkEnvelope(e, this.deps.trusted(), this.deps.clock.now());
     if (!check.ok || check.entryId !== entryId) {
       this.log.warn('notify.undeliverable', { entryId, from: e.from, why: check.ok ? 'entry id does not match' : check.message });
@@ -449,6 +462,13 @@ class Inbox {
       this.log.warn('notify.undeliverable', { entryId, from: e.from, why: 'not sealed to this user\'s key' });
       return 'undeliverable';
     }
+    return { e, payload };
+  }
+
+  /** Hands an opened notification to the user; starts at once (its first step runs before this returns a promise). */
+  private async deliver(entryId: string, opened: { e: Envelope; payload: Uint8Array } | 'undeliverable'): Promise<DeliveryOutcome> {
+    if (opened === 'undeliverable') return opened;
+    const { e, payload } = opened;
     try {
       const outcome = await this.receiver.deliver({ entryId, from: e.from, fromCert: e.fromCert, timeMs: e.timeMs, payload });
       if (outcome === 'delivered') {

@@ -8,7 +8,7 @@ import type { RingTrust } from '../../crypto/certificates';
 import { userIdOf } from '../../crypto/hash';
 import type { HostedUserStore } from '../../infra/files/hostedUsers';
 import type { Clock, Log, Random } from '../../infra/ports';
-import { appPayloadCodec, CALENDAR_APP, hostedUserCodec, MAIL_APP, mailBodyCodec, MESSAGE_APP, messageBodyCodec, XMPP_APP, type XmppSignal, xmppSignalCodec, type XmppSignalKind } from '../../protocol/apps';
+import { appPayloadCodec, CALENDAR_APP, hostedUserCodec, MAIL_APP, mailBodyCodec, MESSAGE_APP, messageBodyCodec, XMPP_APP, type XmppSignal, xmppSignalCodec, type XmppSignalKind, type XmppStoredMessageType } from '../../protocol/apps';
 import { ROSTER_LOG_NAME, rosterModel } from '../../storage/xmpp/rosterModel';
 import { inbound, isSubscriptionKind } from '../../storage/xmpp/subscriptions';
 import { ErrorCodes, PostError } from '../../protocol/errors';
@@ -204,11 +204,11 @@ export class UserApp {
   async sendMessage(
     to: readonly string[],
     text: string,
-    opts: { key?: string; xmppId?: string; receipt?: boolean } = {},
+    opts: { key?: string; xmppId?: string; receipt?: boolean; xmppType?: XmppStoredMessageType } = {},
   ): Promise<{ ref: string; key: string; notified: string[]; failed: { to: string; error: string }[] }> {
     const ref = await this.store(Buffer.from(text, 'utf8'));
     const sentAtMs = Math.floor(this.deps.clock.now());
-    const xmpp = { ...(opts.xmppId !== undefined ? { xmppId: opts.xmppId } : {}), ...(opts.receipt ? { receipt: 1 } : {}) };
+    const xmpp = { ...(opts.xmppId !== undefined ? { xmppId: opts.xmppId } : {}), ...(opts.receipt ? { receipt: 1 } : {}), ...(opts.xmppType ? { xmppType: opts.xmppType } : {}) };
     const body = canonicalBytes(messageBodyCodec.encode({ ref, from: this.address, to: [...to], sentAtMs, ...xmpp }));
     const notified: string[] = [];
     const failed: { to: string; error: string }[] = [];
@@ -255,6 +255,7 @@ export class UserApp {
           recordedAtMs: Math.floor(this.deps.clock.now()),
           ...(body.xmppId !== undefined ? { xmppId: body.xmppId } : {}),
           ...(body.receipt ? { receipt: body.receipt } : {}),
+          ...(body.xmppType ? { xmppType: body.xmppType } : {}),
         },
       },
     ]);

@@ -11,7 +11,7 @@ import type { LogWriter } from '../../storage/log/logWriter';
 import type { MessageRecord, MessagesChange, MessagesState } from '../../storage/messages/messagesModel';
 import type { RosterChange, RosterItem, RosterOp, RosterState } from '../../storage/xmpp/rosterModel';
 import { outbound } from '../../storage/xmpp/subscriptions';
-import type { XmppSignal, XmppSignalKind } from '../../protocol/apps';
+import type { XmppSignal, XmppSignalKind, XmppStoredMessageType } from '../../protocol/apps';
 import { rosterItemXml, rosterPush } from '../../xmpp/iq';
 import { NS_CLIENT } from '../../xmpp/streamParser';
 import { el } from '../../xmpp/xml';
@@ -28,7 +28,7 @@ export interface ImApp {
   messages(): Promise<MessagesLog>;
   xmppRoster(): Promise<RosterLog>;
   read(ref: string): Promise<Buffer>;
-  sendMessage(to: readonly string[], text: string, opts: { key?: string; xmppId?: string; receipt?: boolean }): Promise<{ failed: { to: string; error: string }[] }>;
+  sendMessage(to: readonly string[], text: string, opts: { key?: string; xmppId?: string; receipt?: boolean; xmppType?: XmppStoredMessageType }): Promise<{ failed: { to: string; error: string }[] }>;
   /** Presence signals delivered to this user on this node (after the roster recorded them). */
   readonly xmppSignals$: { subscribe(listener: (signal: XmppSignal) => void): { unsubscribe(): void } };
   sendXmppSignal(to: string, kind: XmppSignalKind, extra?: Pick<XmppSignal, 'id' | 'state'>): Promise<void>;
@@ -42,6 +42,7 @@ const metaOf = (r: MessageRecord): ChatMeta => ({
   sentAtMs: r.sentAtMs,
   ...(r.xmppId !== undefined ? { xmppId: r.xmppId } : {}),
   ...(r.receipt ? { receipt: true } : {}),
+  ...(r.xmppType ? { type: r.xmppType } : {}),
 });
 
 export class UserThread implements XmppAccount {
@@ -92,7 +93,8 @@ export class UserThread implements XmppAccount {
 
   private async arrived(record: MessageRecord, index: number): Promise<void> {
     if (record.direction === 'out') {
-      if (this.localSends.delete(record.key)) return;
+      // XEP-0280 6: headlines are not carbon-copied.
+      if (this.localSends.delete(record.key) || record.xmppType === 'headline') return;
       const carbons = [...this.sessions].filter((s) => s.carbons && s.available);
       if (carbons.length === 0) return;
       const [full] = await this.withText([metaOf(record)]);
@@ -220,9 +222,10 @@ export class UserThread implements XmppAccount {
     return r!.change.type === 'remove';
   }
 
-  async sendChat(to: string, text: string, key: string, opts: { xmppId?: string; receipt?: boolean } = {}): Promise<{ sentAtMs: number }> {
+  async sendChat(to: string, text: string, key: string, opts: { xmppId?: string; receipt?: boolean; type?: XmppStoredMessageType } = {}): Promise<{ sentAtMs: number }> {
     await this.opts.lookup(to); // an unknown recipient is refused before anything is stored
-    const result = await this.app.sendMessage([to], text, { key, ...opts });
+    const { type, ...rest } = opts;
+    const result = await this.app.sendMessage([to], text, { key, ...rest, ...(type ? { xmppType: type } : {}) });
     const failure = result.failed[0];
     if (failure) throw new PostError(ErrorCodes.UNAVAILABLE, `not delivered to ${to}: ${failure.error}`);
     return { sentAtMs: this.messagesLog.readNow((s) => s.byKey.get(key)?.sentAtMs ?? 0) };

@@ -60,12 +60,12 @@ const LOG_TAIL_CHARS = 3000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Uid and gid of a system account (Debian's packages create `postfix`, `dovecot`; `mail` is base). */
-function account(name: string): { uid: number; gid: number } {
+/** Uid and gid of a system account (Debian's packages create `postfix`, `dovecot`, `prosody`; `mail` is base). */
+export function account(name: string): { uid: number; gid: number } {
   try {
     return { uid: Number(execFileSync('id', ['-u', name], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', name], { encoding: 'utf8' })) };
   } catch {
-    throw new Error(`reference mail: the system account '${name}' is missing (it comes with the postfix/dovecot packages)`);
+    throw new Error(`reference server: the system account '${name}' is missing (its Debian package creates it)`);
   }
 }
 

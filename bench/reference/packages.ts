@@ -1,7 +1,8 @@
-// The Debian packages of the reference mail system, installed on demand. As root with apt-get, a
-// missing package is installed non-interactively (Postfix preseeded to "No configuration", so it
-// writes no /etc/postfix/main.cf and nothing prompts) with service starts denied for the duration
-// of the install: the reference runs only as the private instances the benchmark starts itself.
+// The Debian packages of the reference systems (mail: Postfix + Dovecot; instant messaging: Prosody),
+// installed on demand. As root with apt-get, a missing package is installed non-interactively
+// (Postfix preseeded to "No configuration", so it writes no /etc/postfix/main.cf and nothing prompts)
+// with service starts denied for the duration of the install: the references run only as the private
+// instances the benchmarks start themselves (a system Prosody would also hold port 5222).
 import { spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, rmSync, writeFileSync } from 'node:fs';
 
@@ -38,7 +39,21 @@ function executable(path: string): boolean {
 }
 
 export function missingReferencePackages(): string[] {
-  return REFERENCE_PACKAGES.filter((pkg) => !REQUIRED_FILES[pkg].every(executable));
+  return missingOf(REQUIRED_FILES);
+}
+
+function missingOf(required: Record<string, readonly string[]>): string[] {
+  return Object.keys(required).filter((pkg) => !required[pkg]!.every(executable));
+}
+
+/** Prosody, the instant-messaging benchmark's reference server, and its account tool. */
+export const PROSODY_FILES: Record<string, readonly string[]> = { prosody: ['/usr/bin/prosody', '/usr/bin/prosodyctl'] };
+
+export class ReferencePackagesUnavailableError extends Error {
+  constructor(what: string, reason: string, packages: readonly string[]) {
+    super(`${what} is not available: ${reason}; install it as root with: DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${packages.join(' ')}`);
+    this.name = 'ReferencePackagesUnavailableError';
+  }
 }
 
 function run(command: string, args: string[], input: string | undefined, log: (line: string) => void): Promise<{ ok: boolean; output: string }> {
@@ -71,20 +86,25 @@ let installing: Promise<void> | undefined;
  * process is root and apt-get exists. Throws ReferenceMailUnavailableError saying what to install.
  */
 export function ensureReferencePackages(log: (line: string) => void = () => {}): Promise<void> {
-  installing ??= install(log).finally(() => (installing = undefined));
+  installing ??= install(REQUIRED_FILES, (reason) => new ReferenceMailUnavailableError(reason), log).finally(() => (installing = undefined));
   return installing;
 }
 
-async function install(log: (line: string) => void): Promise<void> {
-  const missing = missingReferencePackages();
+/** Makes sure Prosody is installed, as ensureReferencePackages does for the mail reference. Throws ReferencePackagesUnavailableError. */
+export function ensureProsody(log: (line: string) => void = () => {}): Promise<void> {
+  return install(PROSODY_FILES, (reason) => new ReferencePackagesUnavailableError('Prosody (the instant-messaging reference)', reason, Object.keys(PROSODY_FILES)), log);
+}
+
+async function install(required: Record<string, readonly string[]>, unavailable: (reason: string) => Error, log: (line: string) => void): Promise<void> {
+  const missing = missingOf(required);
   if (missing.length === 0) return;
-  if (process.getuid?.() !== 0) throw new ReferenceMailUnavailableError(`${missing.join(', ')} missing and this process is not root`);
-  if (!executable('/usr/bin/apt-get')) throw new ReferenceMailUnavailableError(`${missing.join(', ')} missing and apt-get is not available`);
-  log(`  installing ${missing.join(' ')} (apt-get; Postfix preseeded to "No configuration", service starts denied)`);
-  await run('debconf-set-selections', [], 'postfix postfix/main_mailer_type select No configuration\n', log);
+  if (process.getuid?.() !== 0) throw unavailable(`${missing.join(', ')} missing and this process is not root`);
+  if (!executable('/usr/bin/apt-get')) throw unavailable(`${missing.join(', ')} missing and apt-get is not available`);
+  log(`  installing ${missing.join(' ')} (apt-get; service starts denied${missing.includes('postfix') ? '; Postfix preseeded to "No configuration"' : ''})`);
+  if (missing.includes('postfix')) await run('debconf-set-selections', [], 'postfix postfix/main_mailer_type select No configuration\n', log);
   // A policy-rc.d that exits 101 is Debian's way to keep maintainer scripts from starting daemons.
   const ownPolicy = !existsSync(POLICY_RC_D);
-  if (ownPolicy) writeFileSync(POLICY_RC_D, '#!/bin/sh\n# written by the POST mail benchmark for the duration of one apt-get install\nexit 101\n', { mode: 0o755 });
+  if (ownPolicy) writeFileSync(POLICY_RC_D, '#!/bin/sh\n# written by a POST benchmark for the duration of one apt-get install\nexit 101\n', { mode: 0o755 });
   try {
     const args = ['-o', 'DPkg::Lock::Timeout=120', 'install', '-y', '--no-install-recommends', ...missing];
     let result = await run('apt-get', args, undefined, log);
@@ -93,9 +113,20 @@ async function install(log: (line: string) => void): Promise<void> {
       await run('apt-get', ['update'], undefined, log);
       result = await run('apt-get', args, undefined, log);
     }
-    const still = missingReferencePackages();
-    if (still.length > 0) throw new ReferenceMailUnavailableError(`apt-get could not install ${still.join(', ')}:\n${result.output.trim().split('\n').slice(-15).join('\n')}`);
+    const still = missingOf(required);
+    if (still.length > 0) throw unavailable(`apt-get could not install ${still.join(', ')}:\n${result.output.trim().split('\n').slice(-15).join('\n')}`);
   } finally {
     if (ownPolicy) rmSync(POLICY_RC_D, { force: true });
+  }
+}
+
+/** Why a reference cannot run here (its packages are missing and cannot be installed), or undefined once `ensure` succeeded: tests skip with the reason. */
+export async function referenceUnavailable(ensure: () => Promise<void>): Promise<string | undefined> {
+  try {
+    await ensure();
+    return undefined;
+  } catch (error) {
+    if (error instanceof ReferenceMailUnavailableError || error instanceof ReferencePackagesUnavailableError) return error.message;
+    throw error;
   }
 }

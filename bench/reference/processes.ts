@@ -65,16 +65,17 @@ export class Daemon {
   private readonly child: ChildProcess;
   readonly pgid: number;
 
-  /** Starts `command` as the leader of a new process group, output appended to `logPath`. */
+  /** Starts `command` as the leader of a new process group, output appended to `logPath`; as another account when `user` is given (root only). */
   constructor(
     readonly name: string,
     command: string,
     args: readonly string[],
     readonly logPath: string,
+    user?: { uid: number; gid: number },
   ) {
     const log = openSync(logPath, 'a');
     try {
-      this.child = spawn(command, args, { stdio: ['ignore', log, log], detached: true });
+      this.child = spawn(command, args, { stdio: ['ignore', log, log], detached: true, ...user });
     } finally {
       closeSync(log);
     }

@@ -40,6 +40,14 @@ export interface ScenarioEnv {
   standbys(user: string): Promise<StandbyView[]>;
   /** Submit a mail as SMTP would: ok = 250; failed = a permanent refusal; unknown = timeout / temporary. */
   sendMail(from: string, to: string, subject: string): Promise<{ outcome: Outcome; error?: string }>;
+  /**
+   * Send a chat message from `from`'s own node, as an XMPP client or `post message send` does (one
+   * conversation store: the users' `messages` logs): ok = every recipient notified; unknown = timeout or
+   * a notification not confirmed; failed = refused, or `from`'s node is down (nothing was sent).
+   */
+  sendChat?(from: string, to: string, text: string): Promise<{ outcome: Outcome; error?: string }>;
+  /** Per user, the chat messages it received (sender and text), in the order its conversation store holds them (what its clients are shown). */
+  received?(): Promise<ReadonlyMap<string, readonly { from: string; text: string }[]>>;
   /** Subjects in each user's INBOX, with their counts. */
   inboxes(): Promise<Inboxes>;
   kill(node: string): Promise<void>;

@@ -8,7 +8,7 @@ import type { Inboxes } from '../checkers';
 import type { Outcome } from '../history';
 import { type Audit, type Device, rawMail, type ScenarioEnv, type StandbyView, subjectOf } from './env';
 import type { CrashableActor } from '../../protocol/control';
-import { STANDBY_HOSTS_DEFAULT } from '../../protocol/limits';
+import { SCENARIO_CHAT, STANDBY_HOSTS_DEFAULT } from '../../protocol/limits';
 
 export interface SimEnvOptions {
   readonly seed: number | string;
@@ -169,6 +169,35 @@ export class SimEnv implements ScenarioEnv {
         ({ outcome: (['UNKNOWN_USER', 'WRONG_PASSWORD', 'SENDER_BLOCKED', 'TOO_BIG'].includes(e.code ?? '') ? 'failed' : 'unknown') as Outcome, error: `${e.code}: ${e.message}` }),
     );
     return Promise.race([result, new Promise<{ outcome: Outcome; error: string }>((r) => this.cluster.clock.setTimeout(() => r({ outcome: 'unknown', error: 'timed out' }), SUBMIT_TIMEOUT_MS))]);
+  }
+
+  sendChat(from: string, to: string, text: string): Promise<{ outcome: Outcome; error?: string }> {
+    return this.drive(this.chat(from, to, text));
+  }
+
+  private async chat(from: string, to: string, text: string): Promise<{ outcome: Outcome; error?: string }> {
+    const app = this.cluster.nodes.get(this.hosts.get(from)!)?.users.users.get(from);
+    if (!app) return { outcome: 'failed', error: `${from}'s node is down: nothing sent` };
+    const sent = app.sendMessage([to], text).then(
+      (r): { outcome: Outcome; error?: string } => (r.notified.includes(to) ? { outcome: 'ok' } : { outcome: 'unknown', error: r.failed[0]?.error ?? 'not notified' }),
+      (e: { code?: string; message?: string }) => ({ outcome: 'unknown' as Outcome, error: `${e.code}: ${e.message}` }),
+    );
+    return Promise.race([sent, new Promise<{ outcome: Outcome; error: string }>((r) => this.cluster.clock.setTimeout(() => r({ outcome: 'unknown', error: 'timed out' }), SCENARIO_CHAT.sendMs))]);
+  }
+
+  received(): Promise<ReadonlyMap<string, readonly { from: string; text: string }[]>> {
+    return this.drive(this.readReceived());
+  }
+
+  private async readReceived(): Promise<Map<string, { from: string; text: string }[]>> {
+    const out = new Map<string, { from: string; text: string }[]>();
+    for (const user of this.users()) {
+      // The user's own node reads its conversation store; one that is down or cannot read it shows nothing (the checkers count gaps).
+      const app = this.cluster.nodes.get(this.hosts.get(user)!)?.users.users.get(user);
+      const list = await app?.listMessages().catch(() => undefined);
+      out.set(user, (list ?? []).filter((m) => m.direction === 'in').map((m) => ({ from: m.from, text: m.text })));
+    }
+    return out;
   }
 
   private async session(user: string, nodeId?: string): Promise<MailUserSession> {

@@ -2,6 +2,7 @@
 // and received, keyed so that a notification delivered twice is recorded once. The text itself is
 // stored with putData (convergent); the log holds its reference.
 import { arr, type Infer, obj, oneOf, opt, str, uint } from '../../protocol/codec';
+import { XMPP_STORED_MESSAGE_TYPES } from '../../protocol/apps';
 import { MESSAGES_LOG_ITEMS_MAX } from '../../protocol/limits';
 import type { Applied, LogModel } from '../log/logModel';
 
@@ -22,6 +23,8 @@ const recordCodec = obj({
   /** A message an XMPP client sent (issue 17): its id, and 1 when it asked for a delivery receipt. */
   xmppId: opt(str({ max: 256 })),
   receipt: opt(uint({ max: 1 })),
+  /** Its XMPP type when not chat (normal, headline); absent: chat. */
+  xmppType: opt(oneOf(XMPP_STORED_MESSAGE_TYPES)),
 });
 export type MessageRecord = Infer<typeof recordCodec>;
 

@@ -1,7 +1,7 @@
 // Users, logs and notification on the simulator (issue 4).
 import { describe, expect, test } from 'vitest';
 import { entryIdOf, dropIdOf, envelopeNonce, sealTo, signEnvelope } from '../../crypto/notification';
-import { NOTIFY_PULL_PAGE_MAX, OVERLAY_TIMINGS, STORAGE_TIMINGS } from '../../protocol/limits';
+import { NOTIFY_DELIVER_BATCH_MAX, NOTIFY_PULL_PAGE_MAX, OVERLAY_TIMINGS, STORAGE_TIMINGS } from '../../protocol/limits';
 import { kClosest } from '../../overlay/id';
 import { decodeFrame } from '../../protocol/frame';
 import { DropPut, DropPutReply, InboxPush } from '../../protocol/notify';
@@ -127,6 +127,45 @@ describe('notification', () => {
     });
     await cluster.stop();
   }, 600_000);
+
+  test('messages sent to a recipient whose node is down reach its store in the order they were sent, across delivery batches', async () => {
+    const cluster = await ring(simSeed(58), 8);
+    await withSeed(cluster, async () => {
+      const nodes = cluster.live();
+      const alice = await cluster.addUser('alice@sim.example', 'a', nodes[0]!);
+      const bobNode = nodes[4]!;
+      await cluster.addUser('bob@sim.example', 'b', bobNode);
+      await cluster.kill(bobNode.id);
+      // More than one batch: the drop lists its entries by id, which is no order at all.
+      const sent = Array.from({ length: NOTIFY_DELIVER_BATCH_MAX + 8 }, (_, i) => `backlog ${i + 1}`);
+      for (const text of sent) {
+        expect((await cluster.settle(alice.sendMessage(['bob@sim.example'], text))).failed).toEqual([]);
+        await cluster.runFor(200);
+      }
+      const back = await cluster.restart(bobNode.id);
+      await cluster.runUntil(() => back.router.state === 'ready' && back.users.status().hosted.length === 1, 120_000);
+      await cluster.runFor(30_000);
+      expect(await texts(cluster, back.users.get('bob@sim.example'))).toEqual(sent);
+    });
+    await cluster.stop();
+  }, 180_000);
+
+  test('a message keeps its XMPP type (normal, headline) from the sender\'s store to the recipient\'s; a chat and `post message` carry none', async () => {
+    const cluster = await ring(simSeed(57), 8);
+    await withSeed(cluster, async () => {
+      const nodes = cluster.live();
+      const alice = await cluster.addUser('alice@sim.example', 'a', nodes[0]!);
+      const bob = await cluster.addUser('bob@sim.example', 'b', nodes[4]!);
+      for (const [text, xmppType] of [['a note', 'normal'], ['breaking', 'headline'], ['hi', undefined]] as const)
+        expect((await cluster.settle(alice.sendMessage(['bob@sim.example'], text, xmppType ? { xmppType } : {}))).failed).toEqual([]);
+      await cluster.runFor(5_000);
+      const typed = (list: { text: string; xmppType?: string; direction: string }[], direction: string) => list.filter((m) => m.direction === direction).map((m) => [m.text, m.xmppType]);
+      const expected = [['a note', 'normal'], ['breaking', 'headline'], ['hi', undefined]];
+      expect(typed(await cluster.settle(bob.listMessages()), 'in')).toEqual(expected);
+      expect(typed(await cluster.settle(alice.listMessages()), 'out')).toEqual(expected);
+    });
+    await cluster.stop();
+  }, 120_000);
 
   test('a forged, misaddressed or replayed notification is refused', async () => {
     const cluster = await ring(simSeed(54), 10);

@@ -5,21 +5,15 @@
 import { describe, expect, it } from 'vitest';
 import { mailBenchUsers, mailPhaseNames, planMailBench, runMailBench, runMailPhases, type PhaseOutcome } from '../../../bench/mail';
 import { postMailTarget } from '../../../bench/mailPost';
-import { ensureReferencePackages, ReferenceMailUnavailableError } from '../../../bench/reference/packages';
+import { ensureReferencePackages, referenceUnavailable } from '../../../bench/reference/packages';
 import '../../../bench/index'; // registers the POST target
 
-async function referenceUnavailable(): Promise<string | undefined> {
+async function whyReferenceUnavailable(): Promise<string | undefined> {
   if (process.getuid?.() !== 0) return 'Postfix and Dovecot need root to start';
-  try {
-    await ensureReferencePackages();
-    return undefined;
-  } catch (error) {
-    if (error instanceof ReferenceMailUnavailableError) return error.message;
-    throw error;
-  }
+  return referenceUnavailable(() => ensureReferencePackages());
 }
 
-const skipReference = await referenceUnavailable();
+const skipReference = await whyReferenceUnavailable();
 const TEST_TIMEOUT_MS = 15 * 60_000;
 
 function expectFigures(outcomes: Record<string, PhaseOutcome>, lines: string[]): void {

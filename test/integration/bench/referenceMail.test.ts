@@ -8,19 +8,13 @@ import { ImapFlow } from 'imapflow';
 import nodemailer from 'nodemailer';
 import { describe, expect, it } from 'vitest';
 import { processesInGroups, startReferenceMail, type Endpoint } from '../../../bench/reference/mailServer';
-import { ensureReferencePackages, ReferenceMailUnavailableError } from '../../../bench/reference/packages';
+import { ensureReferencePackages, referenceUnavailable } from '../../../bench/reference/packages';
 
 const DELIVERY_TIMEOUT_MS = 20_000;
 
 async function unavailableReason(): Promise<string | undefined> {
   if (process.getuid?.() !== 0) return 'Postfix and Dovecot need root to start (they drop privileges themselves)';
-  try {
-    await ensureReferencePackages();
-    return undefined;
-  } catch (error) {
-    if (error instanceof ReferenceMailUnavailableError) return error.message;
-    throw error;
-  }
+  return referenceUnavailable(() => ensureReferencePackages());
 }
 
 const skipReason = await unavailableReason();

@@ -6,6 +6,7 @@ import { XmppSession } from '../../../xmpp/session';
 import { StreamParser, type StreamEvent } from '../../../xmpp/streamParser';
 import type { XmlElement } from '../../../xmpp/xml';
 import type { RosterItem } from '../../../storage/xmpp/rosterModel';
+import type { XmppStoredMessageType } from '../../../protocol/apps';
 
 export const DOMAIN = 'lab.example';
 
@@ -23,7 +24,7 @@ export class FakeAccount implements XmppAccount {
   async removeRosterItem(jid: string) {
     return this.rosterItems.delete(jid);
   }
-  async sendChat(to: string, text: string, key: string, opts: { xmppId?: string; receipt?: boolean } = {}) {
+  async sendChat(to: string, text: string, key: string, opts: { xmppId?: string; receipt?: boolean; type?: XmppStoredMessageType } = {}) {
     const recipient = this.world.accounts.get(to);
     if (!recipient) throw Object.assign(new Error(`${to} is not a user`), { code: 'UNKNOWN_USER' });
     const sentAtMs = this.world.nowMs;

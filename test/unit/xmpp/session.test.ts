@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, test } from 'vitest';
 import { scramClientProof } from '../../../crypto/scram';
-import { incomingChat, signalMessage } from '../../../xmpp/chat';
+import { incomingChat, sentCarbon, signalMessage } from '../../../xmpp/chat';
+import { archivedMessage } from '../../../xmpp/mam';
 import { DOMAIN, FakeWorld, TestClient } from './fakes';
 
 const SASL = "xmlns='urn:ietf:params:xml:ns:xmpp-sasl'";
@@ -192,6 +193,42 @@ describe('xmpp session: stanzas', () => {
     expect(again.stanzas(await again.send('<presence/>')).filter((s) => s.name === 'message')).toEqual([]);
   });
 
+  test('message types: normal and headline are kept with the stored message and reach the recipient as sent; no type or an unknown one is normal; chat stays chat', async () => {
+    const { alice, bob } = await aliceAndAvailableBob();
+    const before = bob.received.length;
+    const sent: [string, string][] = [
+      ["type='normal'", 'a normal one'],
+      ["type='headline'", 'a headline'],
+      ['', 'no type at all'],
+      ["type='bogus'", 'an unknown type'],
+      ["type='chat'", 'a chat'],
+    ];
+    for (const [type, body] of sent) await alice.send(`<message to='bob@${DOMAIN}' ${type}><body>${body}</body></message>`);
+    const got = bob.stanzas(bob.received.slice(before));
+    expect(got.map((m) => [m.attr('type'), m.childText('body')])).toEqual([
+      ['normal', 'a normal one'],
+      ['headline', 'a headline'],
+      ['normal', 'no type at all'],
+      ['normal', 'an unknown type'],
+      ['chat', 'a chat'],
+    ]);
+    // What the account was asked to store: the type when not chat, nothing for chat.
+    expect(world.accounts.get(`bob@${DOMAIN}`)!.records.map((r) => r.type)).toEqual(['normal', 'headline', 'normal', 'normal', undefined]);
+  });
+
+  test('groupchat to a user is refused with service-unavailable (cancel) and nothing is stored; a message of type error gets no answer', async () => {
+    const { alice, bob } = await aliceAndAvailableBob();
+    const before = bob.received.length;
+    const [refusal] = alice.stanzas(await alice.send(`<message to='bob@${DOMAIN}' type='groupchat' id='g1'><body>to the room</body></message>`));
+    expect(refusal!.attrs).toMatchObject({ type: 'error', id: 'g1', from: `bob@${DOMAIN}` });
+    expect(refusal!.child('error')!.attr('type')).toBe('cancel');
+    expect(refusal!.child('error')!.elements()[0]!.name).toBe('service-unavailable');
+    expect(alice.stanzas(await alice.send(`<message to='bob@${DOMAIN}/desk' type='groupchat' id='g2'><body>to a resource</body></message>`))[0]!.child('error')!.elements()[0]!.name).toBe('service-unavailable');
+    expect(alice.stanzas(await alice.send(`<message to='bob@${DOMAIN}' type='error' id='e1'><body>an error</body></message>`))).toEqual([]);
+    expect(world.accounts.get(`bob@${DOMAIN}`)!.records).toEqual([]);
+    expect(bob.received.length).toBe(before);
+  });
+
   test('carbons: another resource with carbons enabled gets a sent copy; one without does not', async () => {
     const phone = new TestClient(world);
     await phone.loginPlain('alice', 'alice-pw', 'phone');
@@ -205,6 +242,19 @@ describe('xmpp session: stanzas', () => {
     const carbon = laptop.stanzas(laptop.received.slice(l))[0]!;
     expect(carbon.child('sent', 'urn:xmpp:carbons:2')!.child('forwarded')!.child('message')!.childText('body')).toBe('from my phone');
     expect(tablet.received.length).toBe(t);
+  });
+
+  test('carbons: a headline is not copied (XEP-0280 6); a normal message is, with its type', async () => {
+    const phone = new TestClient(world);
+    await phone.loginPlain('alice', 'alice-pw', 'phone');
+    const laptop = new TestClient(world);
+    await laptop.loginPlain('alice', 'alice-pw', 'laptop');
+    await laptop.send("<iq type='set' id='c1'><enable xmlns='urn:xmpp:carbons:2'/></iq>");
+    const l = laptop.received.length;
+    await phone.send(`<message to='bob@${DOMAIN}' type='headline'><body>news</body></message>`);
+    await phone.send(`<message to='bob@${DOMAIN}' type='normal'><body>a note</body></message>`);
+    const carbons = laptop.stanzas(laptop.received.slice(l));
+    expect(carbons.map((c) => [c.attr('type'), c.child('sent')!.child('forwarded')!.child('message')!.childText('body')])).toEqual([['normal', 'a note']]);
   });
 
   test('MAM: pages of the conversation store, forwards with after and backwards with before', async () => {
@@ -343,5 +393,19 @@ describe('xmpp session: receipts (XEP-0184) and chat states (XEP-0085)', () => {
     const receipt = signalMessage({ kind: 'receipt', id: 'm-1' }, `alice@${DOMAIN}`, `bob@${DOMAIN}/desk`);
     expect(receipt.toString()).toBe(`<message xmlns="jabber:client" type="chat" from="alice@${DOMAIN}" to="bob@${DOMAIN}/desk"><received xmlns="urn:xmpp:receipts" id="m-1"/></message>`);
     expect(signalMessage({ kind: 'chatstate', state: 'paused' }, `alice@${DOMAIN}`, `bob@${DOMAIN}/desk`).child('paused', 'http://jabber.org/protocol/chatstates')).toBeDefined();
+  });
+
+  test('a stored record keeps its type wherever it is shown: live or offline, as a sent carbon, in the archive; a record without one is chat', () => {
+    const record = { key: 'n:1', direction: 'in' as const, from: `alice@${DOMAIN}`, to: [`bob@${DOMAIN}`], sentAtMs: 0, text: 'news' };
+    const bare = `bob@${DOMAIN}`;
+    for (const type of ['headline', 'normal'] as const) {
+      const typed = { ...record, type };
+      expect(incomingChat(typed, `${bare}/desk`, { bare, domain: DOMAIN, delayed: true }).attr('type')).toBe(type);
+      expect(archivedMessage(typed, bare).attr('type')).toBe(type);
+      const carbon = sentCarbon({ ...typed, direction: 'out' }, `${bare}/desk`, bare);
+      expect([carbon.attr('type'), carbon.child('sent')!.child('forwarded')!.child('message')!.attr('type')]).toEqual([type, type]);
+    }
+    expect(incomingChat(record, `${bare}/desk`, { bare, domain: DOMAIN, delayed: false }).attr('type')).toBe('chat');
+    expect(archivedMessage(record, bare).attr('type')).toBe('chat');
   });
 });
