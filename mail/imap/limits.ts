@@ -55,6 +55,17 @@ export const imapLimits = {
   viewFlagSetsMax: 4096,
   /** Message loads in flight while one command reads many messages (SORT keys of a cold folder). */
   messageLoadsInFlightMax: 16,
+  /**
+   * Messages read ahead of a command that reads a folder in order (SEARCH BODY): each costs a storage
+   * round trip on the ring (0.2-0.4 ms over NATS, more under load), so enough must be in flight to
+   * keep the ring busy, not the command waiting.
+   */
+  messageReadAheadMax: 64,
+  /**
+   * Bytes (RFC822.SIZE) read ahead of such a command and not yet reached: they wait in the shared raw
+   * cache (messageCacheBytesMax), which must keep them until the command gets there.
+   */
+  messageReadAheadBytesMax: 4 * 1024 * 1024,
   /** MIME nesting depth parsed: deeper parts are treated as opaque leaves. */
   mimeDepthMax: 40,
   /** MIME parts indexed per message: a message with more is indexed up to this many. */
