@@ -462,6 +462,7 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
         locate: (id, extra) => replicas().locate(id, extra),
         selfId: identity.cert.nodeId,
         ...(adapters.blockCache ? { blockCache: adapters.blockCache } : {}),
+        readOwnBlock: async (id) => (await store.getBlock(id))?.bytes,
         observe: (op, ok, ms) => metrics.observe('post_storage_client_ms', 'Replicated reads and writes this node made, by operation and outcome', ms, { op, outcome: ok ? 'ok' : 'failed' }),
       },
       signer,

@@ -35,6 +35,12 @@ export interface ClientDeps {
    * which must see what the replicas hold.
    */
   readonly blockCache?: BlockCache;
+  /**
+   * This node's own replica store, read directly (no frame, no local loop): a block it holds and that
+   * verifies is used at once. A copy that does not verify is left to the ordinary read, which asks
+   * this node first and so has the replica report and drop it.
+   */
+  readonly readOwnBlock?: (id: string) => Promise<Uint8Array | undefined>;
   /** Told of every replicated read and write: what, whether it succeeded, how long it took (metrics). */
   readonly observe?: (op: StorageOp, ok: boolean, ms: number) => void;
 }
@@ -132,10 +138,24 @@ export class StorageClient implements StorageApi {
   }
 
   /** A block, hash-verified; undefined when no candidate has a good copy. */
-  fetchBlock(id: string, exclude: readonly string[] = []): Promise<Uint8Array | undefined> {
-    const cached = exclude.length === 0 ? this.cachedBlock(id) : undefined;
-    if (cached) return Promise.resolve(cached);
+  async fetchBlock(id: string, exclude: readonly string[] = []): Promise<Uint8Array | undefined> {
+    const near = exclude.length === 0 ? ((await this.ownBlock(id)) ?? this.cachedBlock(id)) : undefined;
+    if (near) return near;
     return this.timed('getBlock', () => this.fetchBlockFrom(id, exclude), (block) => block !== undefined);
+  }
+
+  /** This node's replica copy when it verifies; undefined when there is none (or the store is not open now). */
+  private async ownBlock(id: string): Promise<Uint8Array | undefined> {
+    const read = this.deps.readOwnBlock;
+    if (!read) return undefined;
+    let copy: Uint8Array | undefined;
+    try {
+      copy = await read(id);
+    } catch (e) {
+      if (e instanceof PostError) return undefined; // the store is failed or reopening: the ring has it
+      throw e;
+    }
+    return copy && matchesBlockId(Buffer.from(id, 'hex'), copy) ? copy : undefined;
   }
 
   /** The host cache's copy when it verifies; a copy that does not is dropped (the ring is read instead). */

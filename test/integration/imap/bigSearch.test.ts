@@ -54,7 +54,7 @@ describe('SEARCH BODY over a folder larger than the read-ahead window (log-backe
     let headerOnly = new Set<number>();
     for (let i = 0; i < MESSAGES; i++) {
       const appended = await device.append('INBOX', Buffer.from(messageText(i)), [], 1_700_000_000_000 + i);
-      refs.set(appended.uid, appended.ref);
+      refs.set(appended.uid, appended.ref!);
       if (i % 10 === 0) expected.add(appended.uid);
       if (i % 7 === 0) headerOnly.add(appended.uid);
     }

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { Peers, PeerReply } from '../../../actors/storage/peers';
 import { localFirst, StorageClient } from '../../../actors/storage/storageClient';
 import { MemoryBlockCache } from '../../../infra/store/blockCache';
+import { PostError } from '../../../protocol/errors';
 import { STORAGE_TIMINGS } from '../../../protocol/limits';
 import { type BlockRef, writeBlocks } from '../../../storage/blocks';
 
@@ -36,7 +37,7 @@ class FakeRing {
   }
 }
 
-function client(ring: FakeRing, opts: { selfId?: string; blockCache?: MemoryBlockCache } = {}): StorageClient {
+function client(ring: FakeRing, opts: { selfId?: string; blockCache?: MemoryBlockCache; readOwnBlock?: (id: string) => Promise<Uint8Array | undefined> } = {}): StorageClient {
   return new StorageClient(
     {
       peers: ring.peers,
@@ -112,5 +113,31 @@ describe('StorageClient reads: local first and the host block cache', () => {
     const cache = new MemoryBlockCache(1 << 20);
     await expect(client(ring, { blockCache: cache }).getData(ref)).rejects.toMatchObject({ code: 'BLOCK_MISSING' });
     expect(cache.bytes()).toBe(0);
+  });
+
+  it("this node's own replica copy is read directly when it verifies; a bad one goes to the ring, this node asked first", async () => {
+    const ring = new FakeRing();
+    const data = randomBytes(700);
+    const ref = await ring.store(data);
+    const own = ring.blocks.get(NODES[1]!)!;
+    const reader = client(ring, { selfId: NODES[1], readOwnBlock: async (id) => own.get(id) });
+    expect(await reader.getData(ref)).toEqual(data);
+    expect(ring.asked).toEqual([]);
+    own.set(ref.id, randomBytes(716)); // bit rot here: the replica's own read reports it
+    expect(await reader.getData(ref)).toEqual(data);
+    expect(ring.asked).toEqual([NODES[1], NODES[0]]);
+  });
+
+  it('a local store that is not open (UNAVAILABLE) sends the read to the ring', async () => {
+    const ring = new FakeRing();
+    const data = randomBytes(100);
+    const ref = await ring.store(data);
+    const reader = client(ring, {
+      readOwnBlock: async () => {
+        throw new PostError('UNAVAILABLE', 'reopening');
+      },
+    });
+    expect(await reader.getData(ref)).toEqual(data);
+    expect(ring.asked).toHaveLength(1);
   });
 });
