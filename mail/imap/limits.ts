@@ -53,6 +53,12 @@ export const imapLimits = {
   fetchTextBatchChars: 64 * 1024,
   /** Distinct flag sets one selected-mailbox view shares among its messages; past it, messages keep their own copy. */
   viewFlagSetsMax: 4096,
+  /**
+   * SORT orders and THREAD answers over a whole folder kept per open folder (sort/orderMemo.ts) for
+   * when the client asks again: a few orderings (date, subject, threads); each a 4-byte index per
+   * message or the THREAD text, about 0.5-1 MiB for 100,000 messages.
+   */
+  orderMemosPerViewMax: 4,
   /** Message loads in flight while one command reads many messages (SORT keys of a cold folder). */
   messageLoadsInFlightMax: 16,
   /**
