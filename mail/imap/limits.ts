@@ -59,7 +59,7 @@ export const imapLimits = {
    * message or the THREAD text, about 0.5-1 MiB for 100,000 messages.
    */
   orderMemosPerViewMax: 4,
-  /** Message loads in flight while one command reads many messages (SORT keys of a cold folder). */
+  /** Message loads in flight while SORT or THREAD read the keys of a cold folder (no order to read ahead in). */
   messageLoadsInFlightMax: 16,
   /**
    * Messages read ahead of a command that reads a folder in order (SEARCH BODY): each costs a storage
