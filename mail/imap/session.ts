@@ -200,6 +200,12 @@ export class ImapSession {
     return readAheadWindow(messages, load, imapLimits.messageReadAheadMax, imapLimits.messageReadAheadBytesMax);
   }
 
+  /** The raw bytes for a pass over a folder the message cache cannot keep (MessageCache.rawPassing). */
+  loadRawPassing(message: ViewMessage): Promise<Uint8Array> {
+    const user = this.userOrThrow();
+    return this.deps.cache.rawPassing(message.ref, () => user.readMessage(message.ref));
+  }
+
   /** What a header search of the common fields looks in (cached per message across sessions). */
   loadHeaderSearch(message: ViewMessage): Promise<Record<CachedSearchField, string[]>> {
     const user = this.userOrThrow();

@@ -1,5 +1,6 @@
 // SEARCH BODY / TEXT over a folder larger than the read-ahead window (messageReadAheadMax messages,
-// messageReadAheadBytesMax bytes), on the log-backed mailbox: the answers are exactly the messages
+// messageReadAheadBytesMax bytes), and larger than the message cache (its reads then pass the cache
+// by), on the log-backed mailbox: the answers are exactly the messages
 // that hold the text, in one session and another, after EXPUNGE and after APPEND; a message whose
 // body cannot be read (corrupt on every replica) fails the command with a clear NO and loses nothing:
 // once the block is good again the same search finds it.
@@ -7,6 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MailUserSession } from '../../../mail/backend';
 import { imapLimits } from '../../../mail/imap/limits';
+import { MessageCache } from '../../../mail/imap/messageCache';
 import { parseBlockRef } from '../../../storage/blocks';
 import { ImapHarness } from '../../unit/imap/harness';
 import { ring, USERS } from '../../unit/mailbox/fixtures';
@@ -44,8 +46,12 @@ const searchUids = (reply: { lines: readonly string[] }) =>
     .filter(Boolean)
     .map(Number);
 
-describe('SEARCH BODY over a folder larger than the read-ahead window (log-backed mailbox)', () => {
+describe.each([
+  { name: 'the folder fits the message cache', cache: () => new MessageCache() },
+  { name: 'the folder is bigger than the message cache (reads pass it by)', cache: () => new MessageCache(1024 * 1024) },
+])('SEARCH BODY over a folder larger than the read-ahead window (log-backed mailbox): $name', ({ cache }) => {
   it('search: exact answers across two sessions, after EXPUNGE and APPEND; a corrupt body fails with NO and nothing is lost', async () => {
+    const shared = cache();
     const r = await ring();
     const node = await r.node('home');
     const device: MailUserSession = await node.authenticator.authenticate(alice.username, alice.password);
@@ -58,8 +64,8 @@ describe('SEARCH BODY over a folder larger than the read-ahead window (log-backe
       if (i % 10 === 0) expected.add(appended.uid);
       if (i % 7 === 0) headerOnly.add(appended.uid);
     }
-    const a = await ImapHarness.loggedIn({ authenticator: node.authenticator, patience: REAL_TIME_PATIENCE }, alice.username, alice.password);
-    const b = await ImapHarness.loggedIn({ authenticator: node.authenticator, patience: REAL_TIME_PATIENCE }, alice.username, alice.password);
+    const a = await ImapHarness.loggedIn({ authenticator: node.authenticator, cache: shared, patience: REAL_TIME_PATIENCE }, alice.username, alice.password);
+    const b = await ImapHarness.loggedIn({ authenticator: node.authenticator, cache: shared, patience: REAL_TIME_PATIENCE }, alice.username, alice.password);
     open.push(a, b);
     await a.command('A1 SELECT INBOX');
     await b.command('B1 SELECT INBOX');
@@ -99,7 +105,8 @@ describe('SEARCH BODY over a folder larger than the read-ahead window (log-backe
       return parsed.value.id;
     };
     r.storage.corruptBlock(blockId(refs.get(victim)!));
-    const c = await ImapHarness.loggedIn({ authenticator: node.authenticator, patience: REAL_TIME_PATIENCE }, alice.username, alice.password);
+    // Its own cache: the others' may hold the message as it was read before the damage.
+    const c = await ImapHarness.loggedIn({ authenticator: node.authenticator, cache: new MessageCache(shared.rawBytesMax), patience: REAL_TIME_PATIENCE }, alice.username, alice.password);
     open.push(c);
     await c.command('C1 SELECT INBOX');
     const failed = await c.command('C2 UID SEARCH BODY zyzzyva');
