@@ -28,6 +28,7 @@ import { transportMachine } from '../machines/transport.machine';
 import type { NodeCertificate, UserCertificate } from '../protocol/identity';
 import type { Envelope } from '../protocol/notify';
 import { MAIL_QUOTA_BYTES_PER_USER_DEFAULT, type OverlayTimings, STORAGE_TIMINGS } from '../protocol/limits';
+import type { BlockCache } from '../infra/store/blockCache';
 import type { LocalStore } from '../infra/store/port';
 import type { StorageTimings } from '../protocol/limits';
 import { ControlService } from './control';
@@ -100,6 +101,12 @@ export interface NodeAdapters {
    * directory). Absent (the simulator's memory disk), a restart keeps the same handle.
    */
   readonly reopenStore?: () => LocalStore | Promise<LocalStore>;
+  /**
+   * Copies of the ring blocks this node's users read and write (infra/store/blockCache.ts), so their
+   * sessions read this disk before the ring; absent, every read goes to the replicas. Whoever opened
+   * it closes it after stop().
+   */
+  readonly blockCache?: BlockCache;
 }
 
 export interface NodeIdentity {
@@ -453,6 +460,9 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
         replicationFactor: identity.replicationFactor,
         convergenceSecret: identity.convergenceSecret,
         locate: (id, extra) => replicas().locate(id, extra),
+        selfId: identity.cert.nodeId,
+        ...(adapters.blockCache ? { blockCache: adapters.blockCache } : {}),
+        readOwnBlock: async (id) => (await store.getBlock(id))?.bytes,
         observe: (op, ok, ms) => metrics.observe('post_storage_client_ms', 'Replicated reads and writes this node made, by operation and outcome', ms, { op, outcome: ok ? 'ok' : 'failed' }),
       },
       signer,

@@ -10,6 +10,8 @@ import { readNode } from '../infra/files/identity';
 import { startHttpServer } from '../infra/http/server';
 import { JsonLog } from '../infra/log';
 import { LmdbStore, type StoreWriteObserver } from '../infra/store/lmdb';
+import { LmdbBlockCache } from '../infra/store/lmdbBlockCache';
+import { HOST_BLOCK_CACHE_BYTES_MAX } from '../protocol/limits';
 import { FileHostedUsers } from '../infra/files/hostedUsers';
 import { join } from 'node:path';
 import { NatsTransport } from '../infra/nats/transport';
@@ -71,6 +73,8 @@ export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode
     return opened;
   };
   const store = openStore();
+  // Beside the store, never in it: copies of blocks this node's sessions read, not replicas.
+  const blockCache = LmdbBlockCache.open(join(opts.dataDir, 'block-cache'), { bytesMax: HOST_BLOCK_CACHE_BYTES_MAX });
   const security = natsClientSecurity(opts.natsUrls, opts.nats ?? {});
   const nodeId = files.cert.nodeId;
   const transport = await NatsTransport.connect({ ...security, name: nodeId, inboxPrefix: replyPrefix(nodeId), log });
@@ -90,7 +94,7 @@ export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode
       : undefined;
   const inspector = opts.inspectUrl ? connectInspector(opts.inspectUrl, log) : undefined;
   const node = createNode(
-    { transport, ...(globalTransport ? { globalTransport } : {}), clock: wallClock, random: new CryptoRandom(), log, store, reopenStore: openStore },
+    { transport, ...(globalTransport ? { globalTransport } : {}), clock: wallClock, random: new CryptoRandom(), log, store, reopenStore: openStore, blockCache },
     {
       cert: files.cert,
       signingSecretKey: files.signingSecretKey,
@@ -168,6 +172,7 @@ export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode
       await xmpp?.close();
       await inspection.stop();
       await node.stop();
+      await blockCache.close();
       await globalTransport?.close();
       inspector?.stop();
     } finally {

@@ -188,6 +188,13 @@ export const MAIL_LAYOUT_PARTS_MAX = 1024;
 /** Headers, boundaries and short bodies inline in one mail layout: with the references it stays within one chunk; more is stored whole. */
 export const MAIL_LAYOUT_INLINE_BYTES_MAX = 512 * 1024;
 
+/**
+ * Bytes of ring blocks a node keeps in its host block cache (infra/store/blockCache.ts): copies of the
+ * blocks its users' sessions read or wrote, so a SEARCH BODY over a 100,000-message folder (about
+ * 400 MiB of 4 KiB messages) reads this disk instead of the ring once per message. Oldest dropped first.
+ */
+export const HOST_BLOCK_CACHE_BYTES_MAX = 1024 * 1024 * 1024;
+
 // ---- storage: the replicated service ------------------------------------------------------------------
 /** A block lives this long unless its owner refreshes it (the original's 28 days). */
 export const STORAGE_LEASE_MS = 28 * 24 * 3600 * 1000;

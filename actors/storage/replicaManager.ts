@@ -168,6 +168,7 @@ export class ReplicaManagerService {
         replicationFactor: this.deps.replicationFactor,
         convergenceSecret: this.deps.convergenceSecret,
         locate: (id, extra) => this.locate(id, extra),
+        selfId: this.deps.router.self,
         observe: (op, ok, ms) => this.deps.metrics.observe('post_storage_client_ms', 'Replicated reads and writes this node made, by operation and outcome', ms, { op, outcome: ok ? 'ok' : 'failed' }),
       },
       signer,

@@ -53,8 +53,25 @@ export const imapLimits = {
   fetchTextBatchChars: 64 * 1024,
   /** Distinct flag sets one selected-mailbox view shares among its messages; past it, messages keep their own copy. */
   viewFlagSetsMax: 4096,
-  /** Message loads in flight while one command reads many messages (SORT keys of a cold folder). */
+  /**
+   * SORT orders and THREAD answers over a whole folder kept per open folder (sort/orderMemo.ts) for
+   * when the client asks again: a few orderings (date, subject, threads); each a 4-byte index per
+   * message or the THREAD text, about 0.5-1 MiB for 100,000 messages.
+   */
+  orderMemosPerViewMax: 4,
+  /** Message loads in flight while SORT or THREAD read the keys of a cold folder (no order to read ahead in). */
   messageLoadsInFlightMax: 16,
+  /**
+   * Messages read ahead of a command that reads a folder in order (SEARCH BODY): each costs a storage
+   * round trip on the ring (0.2-0.4 ms over NATS, more under load), so enough must be in flight to
+   * keep the ring busy, not the command waiting.
+   */
+  messageReadAheadMax: 64,
+  /**
+   * Bytes (RFC822.SIZE) read ahead of such a command and not yet reached: they wait in the shared raw
+   * cache (messageCacheBytesMax), which must keep them until the command gets there.
+   */
+  messageReadAheadBytesMax: 4 * 1024 * 1024,
   /** MIME nesting depth parsed: deeper parts are treated as opaque leaves. */
   mimeDepthMax: 40,
   /** MIME parts indexed per message: a message with more is indexed up to this many. */

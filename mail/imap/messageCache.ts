@@ -22,7 +22,8 @@ export class MessageCache {
   private readonly headerSearchLoading = new Map<string, Promise<Record<CachedSearchField, string[]>>>();
 
   constructor(
-    private readonly rawBytesMax: number = imapLimits.messageCacheBytesMax,
+    /** Raw bytes kept at most: a search over a folder bigger than this reads past the cache (rawPassing). */
+    readonly rawBytesMax: number = imapLimits.messageCacheBytesMax,
     private readonly structuresMax: number = imapLimits.structureCacheEntriesMax,
     private readonly sortKeysMax: number = imapLimits.sortKeyCacheEntriesMax,
     private readonly headerSearchMax: number = imapLimits.headerSearchCacheEntriesMax,
@@ -75,6 +76,23 @@ export class MessageCache {
     const raw = await pending;
     this.rememberRaw(ref, raw);
     return raw;
+  }
+
+  /**
+   * The raw bytes for a read that passes through a folder bigger than this cache (SEARCH BODY of a
+   * 100,000-message folder): what is cached or already loading is shared, but a miss is not kept.
+   * Keeping it would only push out what other sessions use and promote every message the scan read
+   * into the old generation of the heap, for the garbage collector to trace (about a third of such
+   * a scan's time).
+   */
+  rawPassing(ref: string, load: () => Promise<Uint8Array>): Promise<Uint8Array> {
+    const cached = this.raws.get(ref);
+    return cached ? Promise.resolve(cached) : (this.loading.get(ref) ?? load());
+  }
+
+  /** The parsed structure of `raw` (the bytes of `ref`): cached when it is, parsed and not kept otherwise. */
+  structurePassing(ref: string, raw: Uint8Array): MimeEntity {
+    return this.structures.get(ref) ?? parseMessageStructure(raw);
   }
 
   /** Parsed structure; parses (and caches the raw bytes) on a miss. */

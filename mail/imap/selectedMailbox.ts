@@ -5,6 +5,7 @@
 import type { FolderChange, FolderSnapshot, MessageMeta } from '../backend';
 import { imapLimits } from './limits';
 import type { SearchContext } from './search/searchContexts';
+import { OrderMemo } from './sort/orderMemo';
 
 /** A stored flag a client can be shown: "NIL" (from an older server or another client) cannot. */
 export function isShowableFlag(flag: string): boolean {
@@ -82,6 +83,13 @@ export class SelectedMailbox {
   readonly contexts = new Map<string, SearchContext>();
   /** Flags or messages changed since the contexts were last run. */
   contextsStale = false;
+  /**
+   * Changes whenever a message joins or leaves the view (sequence numbers move): what depends only on
+   * which messages are here (sort/orderMemo.ts) is valid while it stays the same.
+   */
+  membershipVersion = 0;
+  /** SORT and THREAD results over the whole view, while its membership holds. */
+  readonly orderMemo = new OrderMemo();
   /** Keywords the client was told about with FLAGS, by lower-case name (RFC 3501 7.2.6). */
   readonly keywords = new Map<string, string>();
   private pending: FolderChange[] = [];
@@ -190,6 +198,7 @@ export class SelectedMailbox {
       const index = this.indexOfUid(uid);
       if (index < 0) continue;
       this.messages.splice(index, 1);
+      this.membershipVersion++;
       seqs.push(index + 1);
       seqByUid?.set(uid, index + 1);
     }
@@ -217,6 +226,7 @@ export class SelectedMailbox {
           this.messages.splice(at, 0, view);
         }
         added.push(view);
+        this.membershipVersion++;
         this.uidNext = Math.max(this.uidNext, view.uid + 1);
         this.highestModseq = Math.max(this.highestModseq, view.modseq);
       } else if (change.kind === 'flags') {

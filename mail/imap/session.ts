@@ -16,6 +16,33 @@ import { SessionNotifier } from './notify/sessionNotifier';
 import type { NotifySpec } from './notify/notifySpec';
 import { reportContextChanges, reportContextRemovals } from './search/searchContexts';
 
+/**
+ * readAhead's window (exported for its tests): messages index .. index + countMax, while the bytes of
+ * those the reader has not reached stay within bytesMax.
+ */
+export function readAheadWindow<M extends { readonly sizeOctets: number }>(messages: readonly M[], load: (message: M) => Promise<unknown>, countMax: number, bytesMax: number): (index: number) => void {
+  let started = 0; // the next message to start reading
+  let last = -1; // the index the reader reported last
+  let aheadBytes = 0; // bytes of the messages started after `last`
+  return (index) => {
+    if (index >= started) {
+      aheadBytes = 0; // the reader caught up (or skipped ahead): nothing started is ahead of it
+      started = index;
+    } else for (let j = last + 1; j <= index; j++) aheadBytes -= messages[j]!.sizeOctets;
+    last = index;
+    const until = Math.min(messages.length, index + 1 + countMax);
+    for (; started < until; started++) {
+      const message = messages[started]!;
+      if (started > index) {
+        if (aheadBytes + message.sizeOctets > bytesMax) break;
+        aheadBytes += message.sizeOctets;
+      }
+      // Bigger than the window: the raw cache would not keep it, so only the command's own read counts.
+      if (message.sizeOctets <= bytesMax) load(message).catch(() => undefined);
+    }
+  };
+}
+
 export type SessionStateName = 'notAuthenticated' | 'authenticated' | 'selected' | 'logout';
 
 /**
@@ -160,18 +187,23 @@ export class ImapSession {
 
   /**
    * For a command that reads many messages in order: call the returned function with the index it
-   * is about to read, and the next messageLoadsInFlightMax messages are already being read, so the
-   * command waits about one storage round trip per window rather than one per message (a SEARCH BODY
-   * or FETCH ENVELOPE over a cold 100,000-message folder). The cache keeps what arrives. A read that
+   * is about to read, and the messages after it are already being read, so the command waits about
+   * one storage round trip per window rather than one per message (a SEARCH BODY or FETCH ENVELOPE
+   * over a cold 100,000-message folder). The window is bounded in messages (messageReadAheadMax) and
+   * in bytes (messageReadAheadBytesMax, by RFC822.SIZE): what is read ahead waits in the shared raw
+   * cache, which must not evict it before the command gets there. A message bigger than the byte
+   * window is not read ahead (the cache would not keep it): the command reads it itself. A read that
    * fails here is not hidden: the command's own read of that message tries again and reports it.
    * `load`: what to read ahead (the raw bytes, or only what a header search needs).
    */
   readAhead(messages: readonly ViewMessage[], load: (message: ViewMessage) => Promise<unknown> = (m) => this.loadRaw(m)): (index: number) => void {
-    let started = 0;
-    return (index) => {
-      const until = Math.min(messages.length, index + 1 + imapLimits.messageLoadsInFlightMax);
-      for (; started < until; started++) load(messages[started]!).catch(() => undefined);
-    };
+    return readAheadWindow(messages, load, imapLimits.messageReadAheadMax, imapLimits.messageReadAheadBytesMax);
+  }
+
+  /** The raw bytes for a pass over a folder the message cache cannot keep (MessageCache.rawPassing). */
+  loadRawPassing(message: ViewMessage): Promise<Uint8Array> {
+    const user = this.userOrThrow();
+    return this.deps.cache.rawPassing(message.ref, () => user.readMessage(message.ref));
   }
 
   /** What a header search of the common fields looks in (cached per message across sessions). */

@@ -3,6 +3,7 @@
 import { defineCommand, failBad, ok } from '../command';
 import { atom } from '../encoder';
 import { runSearch } from '../search/runSearch';
+import { OrderMemo } from '../sort/orderMemo';
 import { loadSortKeys } from '../sort/sortOrder';
 import { formatThreads, orderedSubjectThreads, referencesThreads, threadAlgorithms, type ThreadAlgorithm } from '../sort/thread';
 import { parseCharsetAndCriteria } from './sort';
@@ -19,11 +20,19 @@ export const threadCommand = defineCommand({
     const name = algorithm.toUpperCase() as ThreadAlgorithm;
     if (!threadAlgorithms.includes(name)) failBad(`THREAD: unknown algorithm ${algorithm}; use ${threadAlgorithms.join(' or ')}`);
     const program = parseCharsetAndCriteria(criteria, 'THREAD', session.utf8);
-    const messages = await runSearch(session, program);
-    const keys = await loadSortKeys(session, messages);
-    const input = { messages, keys };
-    const roots = name === 'REFERENCES' ? referencesThreads(input) : orderedSubjectThreads(input);
-    const text = formatThreads(roots, (i) => (uid ? messages[i]!.message.uid : messages[i]!.seq));
+    const view = session.selectedOrThrow();
+    // THREAD of the whole folder: the same answer as last time while the same messages are here.
+    const memoKey = OrderMemo.covers(program) ? `THREAD ${name} ${uid ? 'UID' : 'SEQ'}` : undefined;
+    const version = view.membershipVersion;
+    let text = memoKey === undefined ? undefined : view.orderMemo.text(memoKey, version);
+    if (text === undefined) {
+      const messages = await runSearch(session, program);
+      const keys = await loadSortKeys(session, messages);
+      const input = { messages, keys };
+      const roots = name === 'REFERENCES' ? referencesThreads(input) : orderedSubjectThreads(input);
+      text = formatThreads(roots, (i) => (uid ? messages[i]!.message.uid : messages[i]!.seq));
+      if (memoKey !== undefined && view.membershipVersion === version) view.orderMemo.keepText(memoKey, version, text);
+    }
     await session.untagged(text ? [atom('THREAD'), atom(text)] : [atom('THREAD')]);
     return ok('THREAD completed');
   },

@@ -13,6 +13,7 @@ import type { SelectedMailbox } from '../selectedMailbox';
 import { formatSequenceSet } from '../sequenceSet';
 import type { ImapSession } from '../session';
 import { loadSortKeys, needsHeaderKeys, sortMessages, type SortCriterion } from '../sort/sortOrder';
+import { OrderMemo } from '../sort/orderMemo';
 import { runSearch } from './runSearch';
 import type { SearchProgram } from './searchProgram';
 
@@ -54,10 +55,19 @@ export async function keepContext(session: ImapSession, view: SelectedMailbox, c
 
 /** Runs a program and orders it as its command asked: what SEARCH, SORT and their contexts return. */
 export async function orderedResult(session: ImapSession, program: SearchProgram, sort: readonly SortCriterion[] | undefined): Promise<SelectedMessage[]> {
+  const view = session.selectedOrThrow();
+  // SORT of the whole folder: the order is the same as last time while the same messages are here.
+  const memoKey = sort && OrderMemo.covers(program) ? `SORT ${sort.map((c) => `${c.reverse ? 'REVERSE ' : ''}${c.key}`).join(' ')}` : undefined;
+  const version = view.membershipVersion;
+  const kept = memoKey === undefined ? undefined : view.orderMemo.sorted(memoKey, version, view.messages);
+  if (kept) return kept;
   const found = await runSearch(session, program);
   if (!sort) return found;
   const keys = needsHeaderKeys(sort) ? await loadSortKeys(session, found) : [];
-  return sortMessages(found, keys, sort);
+  const sorted = sortMessages(found, keys, sort);
+  // Kept only if no message came or went while the keys were read (the order is of the view as it is now).
+  if (memoKey !== undefined && view.membershipVersion === version) view.orderMemo.keepSorted(memoKey, version, sorted);
+  return sorted;
 }
 
 /** Ascending positions (1-based) and their UIDs, consecutive positions grouped into runs. */

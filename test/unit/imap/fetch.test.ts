@@ -156,7 +156,7 @@ describe('commands over many messages read ahead', () => {
     const subjects = reply.lines.filter((l) => l.startsWith('* ')).map((l) => /"Note (\d+)"/.exec(l)?.[1]);
     expect(subjects).toEqual(Array.from({ length: 40 }, (_, i) => String(i)));
     expect(reads.most).toBeGreaterThan(1);
-    expect(reads.most).toBeLessThanOrEqual(imapLimits.messageLoadsInFlightMax + 1);
+    expect(reads.most).toBeLessThanOrEqual(imapLimits.messageReadAheadMax + 1);
     await many.close();
   });
 

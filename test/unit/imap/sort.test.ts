@@ -162,6 +162,59 @@ describe('SORT and THREAD with others', () => {
   });
 });
 
+describe('SORT and THREAD asked again of an open folder (sort/orderMemo.ts)', () => {
+  /** What a session that just selected the folder answers (no memo): the reference for `h`'s answers. */
+  async function fresh(h: ImapHarness, line: string): Promise<string> {
+    const other = await session(h.store, h.cache);
+    await other.command('f0 SELECT INBOX');
+    return (await other.command(`f1 ${line}`)).lines[0]!;
+  }
+  const ask = async (h: ImapHarness, line: string) => (await h.command(`m ${line}`)).lines[0]!;
+  /** As many as a view keeps (imapLimits.orderMemosPerViewMax), so every one is kept from one check to the next. */
+  const lines = ['SORT (DATE) UTF-8 ALL', 'UID SORT (REVERSE SUBJECT FROM) UTF-8 ALL', 'THREAD REFERENCES UTF-8 ALL', 'UID THREAD ORDEREDSUBJECT UTF-8 ALL'];
+
+  it('answers the same again, and afresh after an EXPUNGE, a new message or a change in another session', async () => {
+    const h = await sortMailbox();
+    const check = async () => {
+      for (const line of lines) {
+        const first = await ask(h, line);
+        expect(await ask(h, line)).toBe(first);
+        expect(first).toBe(await fresh(h, line));
+      }
+    };
+    await check();
+    await h.command('e1 STORE 2 +FLAGS.SILENT (\\Deleted)');
+    await h.command('e2 EXPUNGE');
+    await check();
+    await h.store.deliver('alice', 'INBOX', raw({ From: 'a@example.org', Subject: 'Re: lunch', 'In-Reply-To': '<x@y>', Date: 'Mon, 1 Jan 2024 00:00:00 +0000' }, 'new'), [], jan(11));
+    await h.command('e3 NOOP');
+    await check();
+    // Expunged by another session: this one sorts what it still shows until it is told, then afresh.
+    const other = await session(h.store, h.cache);
+    await other.command('o1 SELECT INBOX');
+    await other.command('o2 STORE 1 +FLAGS.SILENT (\\Deleted)');
+    await other.command('o3 EXPUNGE');
+    await h.command('e4 NOOP');
+    await check();
+  });
+
+  it('keeps nothing for a search of some messages: SORT of UNSEEN follows flag changes', async () => {
+    const h = await sortMailbox();
+    expect(await ask(h, 'SORT (DATE) UTF-8 UNSEEN')).toBe('* SORT 3 2 5 1 4');
+    await h.command('s1 STORE 2 +FLAGS.SILENT (\\Seen)');
+    expect(await ask(h, 'SORT (DATE) UTF-8 UNSEEN')).toBe('* SORT 3 5 1 4');
+    expect(await ask(h, 'SORT (DATE) UTF-8 ALL')).toBe('* SORT 3 2 5 1 4');
+  });
+
+  it('keeps at most orderMemosPerViewMax answers per open folder, each still right when asked again', async () => {
+    const h = await sortMailbox();
+    const many = ['SORT (DATE) UTF-8 ALL', 'SORT (SUBJECT) UTF-8 ALL', 'SORT (FROM) UTF-8 ALL', 'SORT (TO) UTF-8 ALL', 'SORT (CC) UTF-8 ALL', 'SORT (SIZE) UTF-8 ALL'];
+    const answers = [];
+    for (const line of many) answers.push(await ask(h, line));
+    for (const [i, line] of many.entries()) expect(await ask(h, line)).toBe(answers[i]);
+  });
+});
+
 describe('base subject (RFC 5256 2.1)', () => {
   it.each([
     ['Re: Hello', 'Hello', true],
