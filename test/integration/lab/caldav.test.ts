@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { labTrouble, post } from './cli';
+import { hasVdirsyncer, vdirsyncerPair } from './vdirsyncer';
 
 const run = promisify(execFile);
 const CLIENT = fileURLToPath(new URL('../clients/caldav_client.py', import.meta.url));
@@ -23,7 +24,6 @@ const SCHEDULE_CLIENT = fileURLToPath(new URL('../clients/caldav_schedule.py', i
 const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 const hasCaldav = spawnSync(PYTHON, ['-c', 'import caldav'], { stdio: 'ignore' }).status === 0;
 const hasCommand = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
-const hasVdirsyncer = hasCommand('vdirsyncer');
 const hasKhal = hasCommand('khal');
 
 const dir = mkdtempSync(join(tmpdir(), 'post-lab-caldav-'));
@@ -183,21 +183,9 @@ async function syncedCalendar(u: { address: string; password: string; node: stri
   const calendarUrl = `${url}calendars/${u.address}/${name}/`;
   const auth = { authorization: basic(u) };
   expect((await fetch(calendarUrl, { method: 'MKCALENDAR', headers: auth })).status).toBe(201);
-  const v = join(dir, `vdirsyncer-${name}`);
-  mkdirSync(join(v, 'local'), { recursive: true });
-  const config = join(v, 'config');
-  writeFileSync(
-    config,
-    [`[general]`, `status_path = "${v}/status/"`, `[pair cal]`, `a = "local"`, `b = "post"`, `collections = ["${name}"]`, `conflict_resolution = "a wins"`,
-      `[storage local]`, `type = "filesystem"`, `path = "${v}/local/"`, `fileext = ".ics"`,
-      `[storage post]`, `type = "caldav"`, `url = "${url}"`, `username = "${u.address}"`, `password = "${u.password}"`, ''].join('\n'),
-  );
-  const vdirsyncer = (...args: string[]) => {
-    const r = spawnSync('vdirsyncer', ['-c', config, ...args], { input: 'y\n', encoding: 'utf8', timeout: 60_000 });
-    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
-  };
+  const { local, vdirsyncer } = vdirsyncerPair(join(dir, `vdirsyncer-${name}`), { storage: 'caldav', url, user: u, collections: [name], fileext: '.ics' });
   vdirsyncer('discover');
-  return { calendarUrl, folder: join(v, 'local', name), vdirsyncer, auth };
+  return { calendarUrl, folder: join(local, name), vdirsyncer, auth };
 }
 
 describe.skipIf(!hasCaldav)('lab: CalDAV scheduling between two organisations (python3-caldav)', () => {
