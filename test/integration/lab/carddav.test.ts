@@ -8,36 +8,18 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { CARDDAV_VCARD_BYTES_MAX } from '../../../protocol/limits';
-import { post } from './cli';
+import { basicAuth, davLab } from './davLab';
 import { hasVdirsyncer, vdirsyncerPair } from './vdirsyncer';
 
 const dir = mkdtempSync(join(tmpdir(), 'post-lab-carddav-'));
-let labFile = '';
-interface Lab {
-  nodes: { id: string; caldav: string }[];
-  users: { address: string; password: string; node: string }[];
-}
-const lab = (): Lab => JSON.parse(readFileSync(labFile, 'utf8'));
-const userN = (n: number) => lab().users.find((u) => u.address === `user${n}@lab.example`)!;
-const homeOf = (u: { node: string }) => lab().nodes.find((n) => n.id === u.node)!;
-const otherNodeOf = (u: { node: string }) => lab().nodes.find((n) => n.id !== u.node)!;
-const basic = (u: { address: string; password: string }) => ({ authorization: `Basic ${Buffer.from(`${u.address}:${u.password}`).toString('base64')}` });
+const basic = (u: { address: string; password: string }) => ({ authorization: basicAuth(u) });
 const vcard = (uid: string, fn: string, email: string) => `BEGIN:VCARD\r\nVERSION:3.0\r\nUID:${uid}\r\nFN:${fn}\r\nN:${fn};;;;\r\nEMAIL:${email}\r\nEND:VCARD\r\n`;
 const cardIn = (folder: string, uid: string) => readdirSync(folder).find((f) => readFileSync(join(folder, f), 'utf8').includes(`UID:${uid}`));
 
 describe.skipIf(!hasVdirsyncer)('lab: CardDAV with a real client (vdirsyncer)', () => {
-  beforeAll(async () => {
-    const r = await post(['lab', 'up', '--nodes', '2', '--users', '2', '--dir', dir], { timeoutMs: 150_000 });
-    expect(r.code, r.stderr).toBe(0);
-    labFile = r.stdout.trim();
-  }, 200_000);
-
-  afterAll(async () => {
-    await post(['lab', 'down', '--dir', dir]);
-    rmSync(dir, { recursive: true, force: true });
-  }, 60_000);
+  const { userN, homeOf, otherNodeOf } = davLab(dir, { nodes: 2, users: 2 });
 
   test('vdirsyncer syncs contacts both ways: the default address book and one it makes (MKCOL), uploads, downloads, an edit and a deletion', async () => {
     const u = userN(1);
