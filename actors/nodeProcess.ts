@@ -139,6 +139,7 @@ export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode
     loginGuard: () => node.mail.loginGuard,
     login: (username, password) => node.mailbox.logins.login(username, password),
     hostedCalendars: (address) => node.users.users.get(address)?.calendarLogs(),
+    hostedAddressBooks: (address) => node.users.users.get(address)?.addressBookLogs(),
     appFor: (user) => node.users.appFor(user),
     // Scheduling waits for answers (free-busy) on the context that receives the user's notifications here.
     schedulingFor: (user) => lazyScheduling(() => node.users.receiving(user).calendarScheduling()),

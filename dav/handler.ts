@@ -3,14 +3,17 @@
 // (CALDAV_RESOURCE_BYTES_MAX, CALDAV_XML_BYTES_MAX: 413) and hands over a backend for that user only.
 // Scheduling (RFC 6638) goes through a second port: an organiser's or attendee's write is stored
 // first, then its iTIP messages are sent; the outbox answers free-busy POSTs (dav/schedule.ts).
-import { CALDAV_RESOURCE_BYTES_MAX, CALDAV_XML_BYTES_MAX } from '../protocol/limits';
-import { type CalendarBackend, type DavCalendarProps, EXPECT_NONE } from './backend';
+// Address books (RFC 6352) are the same collections in a second tree (addressbooks/, dav/paths.ts) over
+// a second backend: made with extended MKCOL (RFC 5689), holding vCards (dav/vcard.ts), never scheduled.
+import { CALDAV_RESOURCE_BYTES_MAX, CALDAV_XML_BYTES_MAX, CARDDAV_VCARD_BYTES_MAX } from '../protocol/limits';
+import { type CalendarBackend, type DavCalendarProps, type DavPutOutcome, EXPECT_NONE } from './backend';
 import { type CalendarResource, ICalendarError, parseCalendarResource } from './ical';
-import { hrefOf, hrefs, type DavResource, isScheduleBox, resourceAt, SCHEDULE_INBOX, SCHEDULE_OUTBOX } from './paths';
+import { areaField, hrefOf, hrefs, type DavResource, isCardResource, isScheduleBox, isScheduleBoxOf, resourceAt, SCHEDULE_INBOX, SCHEDULE_OUTBOX } from './paths';
 import { ALL_PROPERTIES, type PropertyContext, type PropertyName } from './properties';
 import { report } from './report';
 import { DavFailure, type DavResponse, failureResponse, propResponse } from './response';
 import { checkMessages, freeBusyReply, freeBusyRequestOf, organizerOf, type RecipientStatus, scheduleResponse, schedulingMessages, type SchedulingPort } from './schedule';
+import { parseVCard, VCardError } from './vcard';
 import { child, is, multistatus, NS, parseXml, XmlError, type XmlElement } from './xml';
 
 export interface DavRequest {
@@ -24,27 +27,33 @@ export interface DavContext {
   /** Where the DAV tree starts, with a trailing slash: /dav/ */
   readonly base: string;
   readonly backend: CalendarBackend;
+  /** The same user's address books (the addressbooks/ tree); without it that tree is not served. */
+  readonly addressBooks?: CalendarBackend;
   /** Implicit scheduling and free-busy; without it, writes schedule nothing and the outbox refuses POST. */
   readonly scheduling?: SchedulingPort;
 }
 
-export const DAV_METHODS = ['OPTIONS', 'GET', 'HEAD', 'PUT', 'DELETE', 'PROPFIND', 'PROPPATCH', 'MKCALENDAR', 'REPORT', 'POST'];
-const DAV_HEADERS = { dav: '1, 3, calendar-access, calendar-auto-schedule', allow: DAV_METHODS.join(', ') };
+export const DAV_METHODS = ['OPTIONS', 'GET', 'HEAD', 'PUT', 'DELETE', 'PROPFIND', 'PROPPATCH', 'MKCALENDAR', 'MKCOL', 'REPORT', 'POST'];
+const DAV_HEADERS = { dav: '1, 3, extended-mkcol, calendar-access, calendar-auto-schedule, addressbook', allow: DAV_METHODS.join(', ') };
 const XML = { 'content-type': 'application/xml; charset=utf-8' };
 
 export async function handleDav(req: DavRequest, ctx: DavContext): Promise<DavResponse> {
   try {
     const r = resourceAt(ctx.base, req.path);
     if (!r) throw new DavFailure(404, `nothing here: calendars live under ${hrefs.home(ctx.base, ctx.backend.owner)}`);
-    if (r.kind !== 'root' && r.user !== ctx.backend.owner) throw new DavFailure(403, `these are not ${ctx.backend.owner}'s calendars`);
-    const limit = req.method === 'PUT' ? CALDAV_RESOURCE_BYTES_MAX : CALDAV_XML_BYTES_MAX;
+    const cards = isCardResource(r);
+    if (r.kind !== 'root' && r.user !== ctx.backend.owner) throw new DavFailure(403, `these are not ${ctx.backend.owner}'s ${cards ? 'address books' : 'calendars'}`);
+    const limit = req.method !== 'PUT' ? CALDAV_XML_BYTES_MAX : cards ? CARDDAV_VCARD_BYTES_MAX : CALDAV_RESOURCE_BYTES_MAX;
     if (req.body.length > limit) throw new DavFailure(413, `the body is over ${limit} bytes`);
-    const response = await dispatch(req, r, ctx);
+    if (cards && !ctx.addressBooks) throw new DavFailure(404, 'address books are not served here');
+    // The address book tree: the same core over the address book backend, with nothing to schedule.
+    const treeCtx: DavContext = cards ? { base: ctx.base, backend: ctx.addressBooks!, addressBooks: ctx.addressBooks! } : ctx;
+    const response = await dispatch(req, r, treeCtx);
     return { ...response, headers: { ...DAV_HEADERS, ...response.headers } };
   } catch (e) {
     if (e instanceof DavFailure) return { ...failureResponse(e), headers: { ...DAV_HEADERS, ...failureResponse(e).headers } };
     if (e instanceof XmlError) return failureResponse(new DavFailure(400, e.message));
-    if (e instanceof ICalendarError) return failureResponse(new DavFailure(400, e.message));
+    if (e instanceof ICalendarError || e instanceof VCardError) return failureResponse(new DavFailure(400, e.message));
     throw e;
   }
 }
@@ -58,6 +67,7 @@ function dispatch(req: DavRequest, r: DavResource, ctx: DavContext): Promise<Dav
     case 'PROPPATCH':
       return proppatch(req, r, ctx);
     case 'MKCALENDAR':
+    case 'MKCOL':
       return mkcalendar(req, r, ctx);
     case 'GET':
     case 'HEAD':
@@ -69,7 +79,7 @@ function dispatch(req: DavRequest, r: DavResource, ctx: DavContext): Promise<Dav
     case 'POST':
       return outboxPost(req, r, ctx);
     case 'REPORT':
-      if (r.kind !== 'calendar' || r.slug === SCHEDULE_OUTBOX) throw new DavFailure(403, 'REPORT is answered on a calendar collection', [NS.dav, 'supported-report']);
+      if (r.kind !== 'calendar' || (isScheduleBoxOf(r) && r.slug === SCHEDULE_OUTBOX)) throw new DavFailure(403, 'REPORT is answered on a calendar or address book collection', [NS.dav, 'supported-report']);
       return report(xmlBody(req, true)!, r, ctx, req.header('depth'));
     default:
       throw new DavFailure(405, `${req.method} is not supported here`);
@@ -91,12 +101,12 @@ export const propNames = (prop: XmlElement | undefined): PropertyName[] => (prop
 async function contextOf(r: DavResource, ctx: DavContext): Promise<PropertyContext> {
   const base = { base: ctx.base, owner: ctx.backend.owner };
   if (r.kind !== 'calendar' && r.kind !== 'object') return base;
-  if (r.slug === SCHEDULE_OUTBOX) {
+  if (r.slug === SCHEDULE_OUTBOX && !isCardResource(r)) {
     if (r.kind === 'object') throw new DavFailure(404, 'the outbox holds nothing: POST free-busy requests to it');
     return { ...base, calendar: OUTBOX };
   }
   const calendar = await ctx.backend.calendar(r.slug);
-  if (!calendar) throw new DavFailure(404, `there is no calendar ${r.slug}`);
+  if (!calendar) throw new DavFailure(404, `there is no ${collectionWord(r)} ${r.slug}`);
   if (r.kind === 'calendar') return { ...base, calendar };
   const object = await ctx.backend.object(r.slug, r.name);
   if (!object) throw new DavFailure(404, `there is no ${r.name} in ${r.slug}`);
@@ -111,11 +121,13 @@ async function withMembers(r: DavResource, ctx: DavContext, depth: 0 | 1): Promi
   const owner = ctx.backend.owner;
   if (r.kind === 'root') {
     out.push([{ kind: 'principal', user: owner }, self], [{ kind: 'home', user: owner }, self]);
+    if (ctx.addressBooks) out.push([{ kind: 'home', user: owner, area: 'addressbooks' }, self]);
   } else if (r.kind === 'home') {
-    for (const calendar of await ctx.backend.listCalendars()) out.push([{ kind: 'calendar', user: owner, slug: calendar.slug }, { ...self, calendar }]);
-    for (const slug of [SCHEDULE_INBOX, SCHEDULE_OUTBOX]) out.push([{ kind: 'calendar', user: owner, slug }, await contextOf({ kind: 'calendar', user: owner, slug }, ctx)]);
-  } else if (r.kind === 'calendar' && r.slug !== SCHEDULE_OUTBOX) {
-    for (const object of await ctx.backend.listObjects(r.slug)) out.push([{ kind: 'object', user: owner, slug: r.slug, name: object.name }, { ...self, object }]);
+    const where = areaField(isCardResource(r) ? 'addressbooks' : 'calendars');
+    for (const calendar of await ctx.backend.listCalendars()) out.push([{ kind: 'calendar', user: owner, slug: calendar.slug, ...where }, { ...self, calendar }]);
+    if (!isCardResource(r)) for (const slug of [SCHEDULE_INBOX, SCHEDULE_OUTBOX]) out.push([{ kind: 'calendar', user: owner, slug }, await contextOf({ kind: 'calendar', user: owner, slug }, ctx)]);
+  } else if (r.kind === 'calendar' && !(isScheduleBoxOf(r) && r.slug === SCHEDULE_OUTBOX)) {
+    for (const object of await ctx.backend.listObjects(r.slug)) out.push([{ ...r, kind: 'object', name: object.name }, { ...self, object }]);
   }
   return out;
 }
@@ -138,12 +150,18 @@ async function propfind(req: DavRequest, r: DavResource, ctx: DavContext): Promi
   return { status: 207, headers: XML, body: multistatus(responses.join('')) };
 }
 
-/** Collection properties a client may set (MKCALENDAR, PROPPATCH), from a DAV:prop element. */
-function settableProps(prop: XmlElement | undefined): { props: Partial<{ -readonly [K in keyof DavCalendarProps]: DavCalendarProps[K] }>; refused: PropertyName[] } {
+const collectionWord = (r: DavResource): string => (isCardResource(r) ? 'address book' : 'calendar');
+/** What an address book holds, in the collection properties the two trees share. */
+const ADDRESS_BOOK_COMPONENTS = ['VCARD'];
+
+/** Collection properties a client may set (MKCALENDAR, MKCOL, PROPPATCH), from a DAV:prop element; `cards`: on an address book. */
+function settableProps(prop: XmlElement | undefined, cards: boolean): { props: Partial<{ -readonly [K in keyof DavCalendarProps]: DavCalendarProps[K] }>; refused: PropertyName[] } {
   const props: Partial<{ -readonly [K in keyof DavCalendarProps]: DavCalendarProps[K] }> = {};
   const refused: PropertyName[] = [];
   for (const p of prop?.children ?? []) {
     if (is(p, NS.dav, 'displayname')) props.displayName = p.text;
+    else if (cards && is(p, NS.carddav, 'addressbook-description')) props.description = p.text;
+    else if (cards) refused.push([p.ns, p.name]);
     else if (is(p, NS.caldav, 'calendar-description')) props.description = p.text;
     else if (is(p, NS.ical, 'calendar-color')) props.color = p.text;
     else if (is(p, NS.caldav, 'supported-calendar-component-set')) props.components = p.children.filter((c) => is(c, NS.caldav, 'comp')).map((c) => (c.attrs.name ?? '').toUpperCase());
@@ -153,28 +171,48 @@ function settableProps(prop: XmlElement | undefined): { props: Partial<{ -readon
   return { props, refused };
 }
 
+/**
+ * MKCALENDAR (a calendar), or extended MKCOL (RFC 5689) whose resourcetype names what to make: an
+ * address book in the address book home, a calendar in the calendar home. Plain collections are not
+ * served, so a MKCOL that says something else is refused (403 valid-resourcetype).
+ */
 async function mkcalendar(req: DavRequest, r: DavResource, ctx: DavContext): Promise<DavResponse> {
-  if (r.kind !== 'calendar') throw new DavFailure(403, 'calendars are made directly in the calendar home', [NS.caldav, 'calendar-collection-location-ok']);
-  if (isScheduleBox(r.slug)) throw new DavFailure(405, `${r.slug} is the schedule ${r.slug}: choose another name`, [NS.dav, 'resource-must-be-null']);
+  const cards = isCardResource(r);
+  const mkcol = req.method.toUpperCase() === 'MKCOL';
+  if (r.kind !== 'calendar') throw new DavFailure(403, `${collectionWord(r)}s are made directly in the ${collectionWord(r)} home`, cards ? [NS.carddav, 'addressbook-collection-location-ok'] : [NS.caldav, 'calendar-collection-location-ok']);
+  if (cards && !mkcol) throw new DavFailure(403, 'address books are made with MKCOL (resourcetype addressbook), not MKCALENDAR');
+  if (isScheduleBox(r.slug)) throw new DavFailure(405, `${r.slug} is ${cards ? 'a name kept for the calendar home\'s schedule boxes' : `the schedule ${r.slug}`}: choose another name`, [NS.dav, 'resource-must-be-null']);
   const body = xmlBody(req, false);
-  if (body && !is(body, NS.caldav, 'mkcalendar')) throw new DavFailure(400, 'a MKCALENDAR body is a CALDAV:mkcalendar');
-  const { props } = settableProps(child(child(body, NS.dav, 'set'), NS.dav, 'prop'));
-  const outcome = await ctx.backend.createCalendar(r.slug, props);
+  const root = mkcol ? [NS.dav, 'mkcol'] : [NS.caldav, 'mkcalendar'];
+  if (body && !is(body, root[0]!, root[1]!)) throw new DavFailure(400, `a ${req.method.toUpperCase()} body is a ${mkcol ? 'DAV:mkcol' : 'CALDAV:mkcalendar'}`);
+  const prop = child(child(body, NS.dav, 'set'), NS.dav, 'prop');
+  // A body-less MKCOL in the address book home can only mean an address book: older clients send that.
+  if (mkcol && (body || !cards)) {
+    const types = child(prop, NS.dav, 'resourcetype')?.children ?? [];
+    const wanted = cards ? [NS.carddav, 'addressbook'] : [NS.caldav, 'calendar'];
+    if (!types.some((t) => is(t, wanted[0]!, wanted[1]!)) || types.some((t) => !is(t, NS.dav, 'collection') && !is(t, wanted[0]!, wanted[1]!))) {
+      throw new DavFailure(403, `MKCOL here makes ${cards ? 'an address book: resourcetype collection and CARDDAV:addressbook' : 'a calendar: resourcetype collection and CALDAV:calendar'}`, [NS.dav, 'valid-resourcetype']);
+    }
+  }
+  const others = { ...(prop ?? { ns: NS.dav, name: 'prop', attrs: {}, text: '' }), children: (prop?.children ?? []).filter((p) => !is(p, NS.dav, 'resourcetype')) };
+  const { props, refused } = settableProps(others, cards);
+  if (mkcol && refused.length) throw new DavFailure(403, `these properties cannot be set: ${refused.map(([, n]) => n).join(', ')}`);
+  const outcome = await ctx.backend.createCalendar(r.slug, cards ? { ...props, components: ADDRESS_BOOK_COMPONENTS } : props);
   if (outcome === 'exists') throw new DavFailure(405, `${r.slug} exists already`, [NS.dav, 'resource-must-be-null']);
-  if (outcome === 'full') throw new DavFailure(507, 'this user has as many calendars as a user may have');
+  if (outcome === 'full') throw new DavFailure(507, `this user has as many ${collectionWord(r)}s as a user may have`);
   return { status: 201, headers: { 'content-length': '0' } };
 }
 
 async function proppatch(req: DavRequest, r: DavResource, ctx: DavContext): Promise<DavResponse> {
-  if (r.kind !== 'calendar' || isScheduleBox(r.slug)) throw new DavFailure(403, 'only a calendar\'s properties can be changed');
+  if (r.kind !== 'calendar' || isScheduleBoxOf(r)) throw new DavFailure(403, 'only a calendar\'s or an address book\'s properties can be changed');
   const body = xmlBody(req, true)!;
   if (!is(body, NS.dav, 'propertyupdate')) throw new DavFailure(400, 'a PROPPATCH body is a DAV:propertyupdate');
   const sets = body.children.filter((c) => is(c, NS.dav, 'set') || is(c, NS.dav, 'remove'));
   const asked = sets.flatMap((s) => child(s, NS.dav, 'prop')?.children ?? []);
-  const { props, refused } = settableProps({ ns: NS.dav, name: 'prop', attrs: {}, text: '', children: asked });
+  const { props, refused } = settableProps({ ns: NS.dav, name: 'prop', attrs: {}, text: '', children: asked }, isCardResource(r));
   const all = asked.map((p) => [p.ns, p.name] as const);
   const ok = refused.length === 0;
-  if (ok && !(await ctx.backend.updateCalendar(r.slug, props))) throw new DavFailure(404, `there is no calendar ${r.slug}`);
+  if (ok && !(await ctx.backend.updateCalendar(r.slug, props))) throw new DavFailure(404, `there is no ${collectionWord(r)} ${r.slug}`);
   const stat = (names: readonly PropertyName[], status: string) =>
     names.length ? `<d:propstat><d:prop>${names.map(([ns, n]) => `<x:${n} xmlns:x="${ns}"/>`).join('')}</d:prop><d:status>HTTP/1.1 ${status}</d:status></d:propstat>` : '';
   const isRefused = (n: PropertyName) => refused.some(([ns, name]) => ns === n[0] && name === n[1]);
@@ -183,10 +221,10 @@ async function proppatch(req: DavRequest, r: DavResource, ctx: DavContext): Prom
 }
 
 async function get(req: DavRequest, r: DavResource, ctx: DavContext): Promise<DavResponse> {
-  if (r.kind !== 'object') throw new DavFailure(405, 'only calendar resources can be fetched with GET');
+  if (r.kind !== 'object') throw new DavFailure(405, 'only calendar resources and vCards can be fetched with GET');
   const found = await ctx.backend.readObject(r.slug, r.name);
   if (!found) throw new DavFailure(404, `there is no ${r.name} in ${r.slug}`);
-  const headers = { 'content-type': 'text/calendar; charset=utf-8', etag: `"${found.object.etag}"`, 'content-length': String(found.data.length) };
+  const headers = { 'content-type': isCardResource(r) ? 'text/vcard; charset=utf-8' : 'text/calendar; charset=utf-8', etag: `"${found.object.etag}"`, 'content-length': String(found.data.length) };
   return { status: 200, headers, ...(req.method.toUpperCase() === 'GET' ? { body: found.data } : {}) };
 }
 
@@ -208,6 +246,7 @@ async function expectationOf(req: DavRequest, r: Extract<DavResource, { kind: 'o
 }
 
 async function put(req: DavRequest, r: DavResource, ctx: DavContext): Promise<DavResponse> {
+  if (r.kind === 'object' && isCardResource(r)) return putCard(req, r, ctx);
   if (r.kind !== 'object') throw new DavFailure(405, 'PUT stores a resource inside a calendar');
   if (isScheduleBox(r.slug)) throw new DavFailure(403, `the schedule ${r.slug} is filled by the server: put events in a calendar`);
   const calendar = await ctx.backend.calendar(r.slug);
@@ -222,6 +261,21 @@ async function put(req: DavRequest, r: DavResource, ctx: DavContext): Promise<Da
   const { outcome, etag } = await ctx.backend.putObject(r.slug, r.name, req.body, expect);
   // Stored first: the invitation or reply names what is durable. A PUT of the same content again sends nothing.
   if ((outcome === 'created' || outcome === 'updated') && messages.length) await ctx.scheduling!.deliver(messages);
+  return putResponse(r, outcome, etag);
+}
+
+/** A vCard into an address book (RFC 6352 5.1): one valid card with a UID, no scheduling. */
+async function putCard(req: DavRequest, r: Extract<DavResource, { kind: 'object' }>, ctx: DavContext): Promise<DavResponse> {
+  if (!(await ctx.backend.calendar(r.slug))) throw new DavFailure(409, `there is no address book ${r.slug}: make it first (MKCOL)`);
+  const type = (req.header('content-type') ?? 'text/vcard').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'text/vcard' && type !== 'text/x-vcard' && type !== 'text/directory') throw new DavFailure(415, 'an address book takes text/vcard', [NS.carddav, 'supported-address-data']);
+  parseVCard(Buffer.from(req.body).toString('utf8'));
+  const expect = await expectationOf(req, r, ctx);
+  const { outcome, etag } = await ctx.backend.putObject(r.slug, r.name, req.body, expect);
+  return putResponse(r, outcome, etag);
+}
+
+function putResponse(r: Extract<DavResource, { kind: 'object' }>, outcome: DavPutOutcome, etag: string | undefined): DavResponse {
   switch (outcome) {
     case 'created':
       return { status: 201, headers: { etag: `"${etag}"`, 'content-length': '0' } };
@@ -231,9 +285,9 @@ async function put(req: DavRequest, r: DavResource, ctx: DavContext): Promise<Da
     case 'precondition-failed':
       throw new DavFailure(412, `${r.name} is not in the state the request expected (If-Match / If-None-Match)`);
     case 'full':
-      throw new DavFailure(507, `${r.slug} holds as many resources as a calendar may`);
+      throw new DavFailure(507, `${r.slug} holds as many resources as a ${collectionWord(r)} may`);
     case 'no-calendar':
-      throw new DavFailure(409, `there is no calendar ${r.slug}`);
+      throw new DavFailure(409, `there is no ${collectionWord(r)} ${r.slug}`);
   }
 }
 
@@ -250,12 +304,12 @@ async function storedResource(r: Extract<DavResource, { kind: 'object' }>, ctx: 
 }
 
 async function remove(req: DavRequest, r: DavResource, ctx: DavContext): Promise<DavResponse> {
-  if (r.kind === 'calendar' && isScheduleBox(r.slug)) throw new DavFailure(403, `the schedule ${r.slug} cannot be deleted`);
+  if (isScheduleBoxOf(r) && r.kind === 'calendar') throw new DavFailure(403, `the schedule ${r.slug} cannot be deleted`);
   if (r.kind === 'calendar') {
-    if (!(await ctx.backend.deleteCalendar(r.slug))) throw new DavFailure(404, `there is no calendar ${r.slug}`);
+    if (!(await ctx.backend.deleteCalendar(r.slug))) throw new DavFailure(404, `there is no ${collectionWord(r)} ${r.slug}`);
     return { status: 204, headers: {} };
   }
-  if (r.kind !== 'object') throw new DavFailure(405, 'only calendars and their resources can be deleted');
+  if (r.kind !== 'object') throw new DavFailure(405, 'only calendars, address books and their resources can be deleted');
   const expect = await expectationOf(req, r, ctx);
   const before = ctx.scheduling && r.slug !== SCHEDULE_INBOX ? await storedResource(r, ctx) : undefined;
   const replyOnDelete = (req.header('schedule-reply') ?? 'T').trim().toUpperCase() !== 'F';

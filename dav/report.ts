@@ -1,11 +1,13 @@
 // REPORTs on a calendar: calendar-multiget and calendar-query (RFC 4791 7.8, 7.9; comp-filter with
 // time-range, the filters clients send; other filters are refused with supported-filter rather than
-// answered wrongly) and sync-collection (RFC 6578, sync-level 1).
-import { CALDAV_MULTIGET_HREFS_MAX } from '../protocol/limits';
+// answered wrongly) and sync-collection (RFC 6578, sync-level 1). On an address book: addressbook-multiget
+// and addressbook-query (RFC 6352 8.7, 8.6; its filter in dav/cardQuery.ts) and the same sync-collection.
+import { CALDAV_MULTIGET_HREFS_MAX, CARDDAV_MULTIGET_HREFS_MAX } from '../protocol/limits';
+import { cardFilterOf, cardMatches, limitOf } from './cardQuery';
 import type { DavObject } from './backend';
 import type { DavContext } from './handler';
 import { hasInstanceIn, parseCalendarResource, parseUtcDateTime, type TimeRange } from './ical';
-import { hrefs, type DavResource, resourceAt } from './paths';
+import { hrefOf, hrefs, type DavResource, isCardResource, resourceAt } from './paths';
 import { modseqOfToken, type PropertyContext, type PropertyName, syncTokenOf } from './properties';
 import { DavFailure, type DavResponse, propResponse, statusResponse } from './response';
 import { child, escapeXml, is, multistatus, NS, type XmlElement } from './xml';
@@ -15,6 +17,12 @@ const XML = { 'content-type': 'application/xml; charset=utf-8' };
 const READ_BATCH = 16;
 
 export function report(body: XmlElement, r: CalendarResourceRef, ctx: DavContext, _depth: string | undefined): Promise<DavResponse> {
+  if (isCardResource(r)) {
+    if (is(body, NS.carddav, 'addressbook-multiget')) return multiget(body, r, ctx);
+    if (is(body, NS.carddav, 'addressbook-query')) return cardQuery(body, r, ctx);
+    if (is(body, NS.dav, 'sync-collection')) return syncCollection(body, r, ctx);
+    throw new DavFailure(403, `the ${body.name} report is not supported on an address book`, [NS.dav, 'supported-report']);
+  }
   if (is(body, NS.caldav, 'calendar-multiget')) return multiget(body, r, ctx);
   if (is(body, NS.caldav, 'calendar-query')) return query(body, r, ctx);
   if (is(body, NS.dav, 'sync-collection')) return syncCollection(body, r, ctx);
@@ -22,11 +30,12 @@ export function report(body: XmlElement, r: CalendarResourceRef, ctx: DavContext
 }
 
 const namesIn = (body: XmlElement): PropertyName[] => (child(body, NS.dav, 'prop')?.children ?? []).map((c) => [c.ns, c.name] as const);
-const wantsData = (names: readonly PropertyName[]) => names.some(([ns, n]) => ns === NS.caldav && n === 'calendar-data');
+const wantsData = (names: readonly PropertyName[]) => names.some(([ns, n]) => (ns === NS.caldav && n === 'calendar-data') || (ns === NS.carddav && n === 'address-data'));
+const objectHref = (ctx: DavContext, r: CalendarResourceRef, name: string) => hrefs.object(ctx.base, ctx.backend.owner, r.slug, name, isCardResource(r) ? 'addressbooks' : 'calendars');
 
 async function calendarOf(r: CalendarResourceRef, ctx: DavContext) {
   const calendar = await ctx.backend.calendar(r.slug);
-  if (!calendar) throw new DavFailure(404, `there is no calendar ${r.slug}`);
+  if (!calendar) throw new DavFailure(404, `there is no ${isCardResource(r) ? 'address book' : 'calendar'} ${r.slug}`);
   return calendar;
 }
 
@@ -37,13 +46,13 @@ async function responses(objects: readonly DavObject[], r: CalendarResourceRef, 
   for (let i = 0; i < objects.length; i += READ_BATCH) {
     const batch = await Promise.all(
       objects.slice(i, i + READ_BATCH).map(async (object) => {
-        const href = hrefs.object(ctx.base, ctx.backend.owner, r.slug, object.name);
+        const href = objectHref(ctx, r, object.name);
         if (!needData) return propResponse(href, { ...r, kind: 'object', name: object.name }, { ...base, object }, names);
         const found = await ctx.backend.readObject(r.slug, object.name);
         if (!found) return keep ? '' : statusResponse(href, 404);
         const text = Buffer.from(found.data).toString('utf8');
         if (keep && !keep(text)) return '';
-        return propResponse(href, { ...r, kind: 'object', name: object.name }, { ...base, object: found.object, calendarData: text }, names);
+        return propResponse(href, { ...r, kind: 'object', name: object.name }, { ...base, object: found.object, resourceData: text }, names);
       }),
     );
     out.push(...batch.filter((x) => x !== ''));
@@ -54,13 +63,15 @@ async function responses(objects: readonly DavObject[], r: CalendarResourceRef, 
 async function multiget(body: XmlElement, r: CalendarResourceRef, ctx: DavContext): Promise<DavResponse> {
   const calendar = await calendarOf(r, ctx);
   const wanted = body.children.filter((c) => is(c, NS.dav, 'href')).map((c) => c.text);
-  if (wanted.length > CALDAV_MULTIGET_HREFS_MAX) throw new DavFailure(413, `a multiget asks for at most ${CALDAV_MULTIGET_HREFS_MAX} resources`);
+  const max = isCardResource(r) ? CARDDAV_MULTIGET_HREFS_MAX : CALDAV_MULTIGET_HREFS_MAX;
+  if (wanted.length > max) throw new DavFailure(413, `a multiget asks for at most ${max} resources`);
   const base: PropertyContext = { base: ctx.base, owner: ctx.backend.owner, calendar };
   const names = namesIn(body);
   const out: string[] = [];
   for (const href of wanted) {
     const target = resourceAt(ctx.base, href);
-    const object = target?.kind === 'object' && target.user === ctx.backend.owner && target.slug === r.slug ? await ctx.backend.object(r.slug, target.name) : undefined;
+    const inThis = target?.kind === 'object' && target.user === ctx.backend.owner && target.slug === r.slug && isCardResource(target) === isCardResource(r);
+    const object = inThis ? await ctx.backend.object(r.slug, target.name) : undefined;
     if (!object) out.push(statusResponse(href, 404));
     else out.push(...(await responses([object], r, base, ctx, names)));
   }
@@ -145,6 +156,19 @@ async function query(body: XmlElement, r: CalendarResourceRef, ctx: DavContext):
   return { status: 207, headers: XML, body: multistatus(out.join('')) };
 }
 
+/** addressbook-query (RFC 6352 8.6): the cards the filter keeps, at most the client's nresults (507 beyond, 8.6.1). */
+async function cardQuery(body: XmlElement, r: CalendarResourceRef, ctx: DavContext): Promise<DavResponse> {
+  const book = await calendarOf(r, ctx);
+  const filter = cardFilterOf(body);
+  const limit = limitOf(body);
+  const objects = await ctx.backend.listObjects(r.slug);
+  const base: PropertyContext = { base: ctx.base, owner: ctx.backend.owner, calendar: book };
+  const out = await responses(objects, r, base, ctx, namesIn(body), (text) => cardMatches(text, filter));
+  if (limit === undefined || out.length <= limit) return { status: 207, headers: XML, body: multistatus(out.join('')) };
+  const truncated = `<d:response><d:href>${escapeXml(hrefOf(ctx.base, r))}</d:href><d:status>HTTP/1.1 507 Insufficient Storage</d:status><d:error><d:number-of-matches-within-limits/></d:error></d:response>`;
+  return { status: 207, headers: XML, body: multistatus(out.slice(0, limit).join('') + truncated) };
+}
+
 async function syncCollection(body: XmlElement, r: CalendarResourceRef, ctx: DavContext): Promise<DavResponse> {
   const calendar = await calendarOf(r, ctx);
   const level = child(body, NS.dav, 'sync-level')?.text ?? '1';
@@ -159,6 +183,6 @@ async function syncCollection(body: XmlElement, r: CalendarResourceRef, ctx: Dav
   const base: PropertyContext = { base: ctx.base, owner: ctx.backend.owner, calendar: now };
   const out = await responses(changes.changed, r, base, ctx, namesIn(body));
   // An initial sync lists what exists; deletions matter only to a client that had a token.
-  if (token !== '') for (const name of changes.deleted) out.push(statusResponse(hrefs.object(ctx.base, ctx.backend.owner, r.slug, name), 404));
+  if (token !== '') for (const name of changes.deleted) out.push(statusResponse(objectHref(ctx, r, name), 404));
   return { status: 207, headers: XML, body: multistatus(`${out.join('')}<d:sync-token>${escapeXml(syncTokenOf(now))}</d:sync-token>`) };
 }

@@ -7,10 +7,11 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 export const NS = {
   dav: 'DAV:',
   caldav: 'urn:ietf:params:xml:ns:caldav',
+  carddav: 'urn:ietf:params:xml:ns:carddav',
   cs: 'http://calendarserver.org/ns/',
   ical: 'http://apple.com/ns/ical/',
 } as const;
-const PREFIX: Record<string, string> = { [NS.dav]: 'd', [NS.caldav]: 'c', [NS.cs]: 'cs', [NS.ical]: 'ic' };
+const PREFIX: Record<string, string> = { [NS.dav]: 'd', [NS.caldav]: 'c', [NS.carddav]: 'card', [NS.cs]: 'cs', [NS.ical]: 'ic' };
 
 export interface XmlElement {
   readonly ns: string;
@@ -78,7 +79,7 @@ export function element(ns: string, name: string, inner?: string): string {
 }
 
 export const multistatus = (inner: string): string =>
-  `<?xml version="1.0" encoding="utf-8"?>\n<d:multistatus xmlns:d="DAV:" xmlns:c="${NS.caldav}" xmlns:cs="${NS.cs}" xmlns:ic="${NS.ical}">${inner}</d:multistatus>\n`;
+  `<?xml version="1.0" encoding="utf-8"?>\n<d:multistatus xmlns:d="DAV:" xmlns:c="${NS.caldav}" xmlns:card="${NS.carddav}" xmlns:cs="${NS.cs}" xmlns:ic="${NS.ical}">${inner}</d:multistatus>\n`;
 
 /** A DAV:error body naming the precondition that failed (RFC 4918 16). */
-export const errorBody = (ns: string, condition: string): string => `<?xml version="1.0" encoding="utf-8"?>\n<d:error xmlns:d="DAV:" xmlns:c="${NS.caldav}">${element(ns, condition)}</d:error>\n`;
+export const errorBody = (ns: string, condition: string): string => `<?xml version="1.0" encoding="utf-8"?>\n<d:error xmlns:d="DAV:" xmlns:c="${NS.caldav}" xmlns:card="${NS.carddav}">${element(ns, condition)}</d:error>\n`;

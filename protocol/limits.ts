@@ -600,6 +600,14 @@ export const CALDAV_SCHEDULE_UID_SCAN_MAX = 2_000;
 /** Tries to apply an iTIP message to the recipient's copy of the event (a reply to the organiser's, an update to an attendee's) when another device changed it in between (If-Match lost). */
 export const CALDAV_ITIP_APPLY_TRIES_MAX = 5;
 
+// ---- address books (issue 16: CardDAV over the same logs; the calendar bounds on names, counts and tombstones apply) ----
+/** One vCard (PUT body): a card with an inline photo of a few hundred KiB fits; a bigger one is refused with 413. */
+export const CARDDAV_VCARD_BYTES_MAX = 1024 * 1024;
+/** Hrefs in one addressbook-multiget: clients fetch in batches, as for calendars. */
+export const CARDDAV_MULTIGET_HREFS_MAX = CALDAV_MULTIGET_HREFS_MAX;
+/** Prop-filters (and text-matches within them) in one addressbook-query: a search box's few fields, not a program. */
+export const CARDDAV_QUERY_FILTERS_MAX = 64;
+
 // ---- instant messaging (issue 17: XMPP client-to-server over POST) --------------------------------------
 /** Default XMPP client port of a node started by hand (RFC 6120's 5222 is often taken by a system Prosody). */
 export const XMPP_DEFAULT_PORT = 5222;

@@ -1,7 +1,8 @@
-// CalDAV on the node's HTTP port (issue 16): /.well-known/caldav redirects to /dav/ (RFC 6764), and
+// CalDAV and CardDAV on the node's HTTP port (issue 16): /.well-known/caldav and /.well-known/carddav
+// redirect to /dav/ (RFC 6764), and
 // every request under /dav/ is authenticated with HTTP Basic through the same login path and login
 // guard as IMAP and SMTP (one throttle per node: switching protocol gains a guesser nothing), then
-// answered by the CalDAV core with a backend holding that user's calendars only.
+// answered by the DAV core with backends holding that user's calendars and address books only.
 //
 // What an operator sees: `caldav.request` (debug) per request, `caldav.failed` (error) when the core or
 // the ring failed, and on /metrics post_caldav_requests_total{method,status}.
@@ -17,10 +18,10 @@ import type { LoginRecord } from '../../storage/users/login';
 import type { UnlockedUser } from '../../storage/users/unlockedUser';
 import type { LoginGuard } from '../mail/loginGuard';
 import type { Metrics } from '../metrics';
-import { type CalendarApp, PostCalendars } from './postCalendars';
+import { ADDRESS_BOOKS, type CalendarApp, PostCalendars } from './postCalendars';
 
 export const DAV_BASE = '/dav/';
-const WELL_KNOWN = '/.well-known/caldav';
+const WELL_KNOWN = ['/.well-known/caldav', '/.well-known/carddav'];
 const REALM = 'Basic realm="POST calendars", charset="UTF-8"';
 
 export interface CalDavDeps {
@@ -28,6 +29,8 @@ export interface CalDavDeps {
   readonly login: (username: string, password: string) => Promise<LoginRecord>;
   /** A user the node hosts keeps their calendars in their application context (its lease refresh covers them). */
   readonly hostedCalendars: (address: string) => PostCalendars | undefined;
+  /** The same for address books (the user's context keeps them beside the calendars). */
+  readonly hostedAddressBooks: (address: string) => PostCalendars | undefined;
   readonly appFor: (user: UnlockedUser) => CalendarApp;
   /** Implicit scheduling and free-busy for the user (RFC 6638); without it the node schedules nothing. */
   readonly schedulingFor?: (user: UnlockedUser) => SchedulingPort;
@@ -99,11 +102,13 @@ function basicCredentials(header: string | undefined): { username: string; passw
 export class CalDavHttp implements HttpApplication {
   /** Visiting users' calendar logs, kept open between requests (the oldest dropped beyond LOGINS_KNOWN_MAX). */
   private readonly calendars = new Map<string, PostCalendars>();
+  /** Visiting users' address book logs, kept alike. */
+  private readonly addressBooks = new Map<string, PostCalendars>();
 
   constructor(private readonly deps: CalDavDeps) {}
 
   owns(path: string): boolean {
-    return path === WELL_KNOWN || path === DAV_BASE.slice(0, -1) || path.startsWith(DAV_BASE);
+    return WELL_KNOWN.includes(path) || path === DAV_BASE.slice(0, -1) || path.startsWith(DAV_BASE);
   }
 
   handle(req: IncomingMessage, res: ServerResponse): void {
@@ -115,7 +120,7 @@ export class CalDavHttp implements HttpApplication {
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0]!;
-    if (path === WELL_KNOWN) return this.send(req, res, { status: 301, headers: { location: DAV_BASE } });
+    if (WELL_KNOWN.includes(path)) return this.send(req, res, { status: 301, headers: { location: DAV_BASE } });
     const record = await this.authenticate(req, res);
     if (!record) return;
     let body: Buffer;
@@ -132,9 +137,10 @@ export class CalDavHttp implements HttpApplication {
       const v = req.headers[name.toLowerCase()];
       return Array.isArray(v) ? v.join(', ') : v;
     };
-    const backend = this.calendarsOf(record.user).backend();
+    const backend = this.collectionsOf(record.user, this.calendars, this.deps.hostedCalendars).backend();
+    const addressBooks = this.collectionsOf(record.user, this.addressBooks, this.deps.hostedAddressBooks).backend();
     const scheduling = this.deps.schedulingFor?.(record.user);
-    const response = await handleDav({ method: req.method ?? 'GET', path, header, body }, { base: DAV_BASE, backend, ...(scheduling ? { scheduling } : {}) });
+    const response = await handleDav({ method: req.method ?? 'GET', path, header, body }, { base: DAV_BASE, backend, addressBooks, ...(scheduling ? { scheduling } : {}) });
     this.send(req, res, response);
   }
 
@@ -154,21 +160,21 @@ export class CalDavHttp implements HttpApplication {
     }
   }
 
-  /** The hosted user's calendars, or (a user hosted elsewhere, logged in here) calendars this service opened and keeps. */
-  private calendarsOf(user: UnlockedUser): PostCalendars {
-    const hosted = this.deps.hostedCalendars(user.address);
+  /** The hosted user's calendars (or address books), or (a user hosted elsewhere, logged in here) those this service opened and keeps in `kept`. */
+  private collectionsOf(user: UnlockedUser, kept: Map<string, PostCalendars>, hostedOf: (address: string) => PostCalendars | undefined): PostCalendars {
+    const hosted = hostedOf(user.address);
     if (hosted) return hosted;
-    let calendars = this.calendars.get(user.address);
-    if (!calendars) {
-      if (this.calendars.size >= LOGINS_KNOWN_MAX) {
-        const [oldest, old] = this.calendars.entries().next().value!;
-        this.calendars.delete(oldest);
+    let collections = kept.get(user.address);
+    if (!collections) {
+      if (kept.size >= LOGINS_KNOWN_MAX) {
+        const [oldest, old] = kept.entries().next().value!;
+        kept.delete(oldest);
         old.close();
       }
-      calendars = new PostCalendars(this.deps.appFor(user), this.deps.random);
-      this.calendars.set(user.address, calendars);
+      collections = new PostCalendars(this.deps.appFor(user), this.deps.random, ...(kept === this.addressBooks ? [ADDRESS_BOOKS] : []));
+      kept.set(user.address, collections);
     }
-    return calendars;
+    return collections;
   }
 
   private send(req: IncomingMessage, res: ServerResponse, response: DavResponse): void {
@@ -179,7 +185,8 @@ export class CalDavHttp implements HttpApplication {
   }
 
   close(): void {
-    for (const c of this.calendars.values()) c.close();
+    for (const c of [...this.calendars.values(), ...this.addressBooks.values()]) c.close();
     this.calendars.clear();
+    this.addressBooks.clear();
   }
 }

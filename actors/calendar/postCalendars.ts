@@ -4,15 +4,27 @@
 //
 // Logs are opened once per user and kept (PostCalendars); each request (PostCalendarBackend) catches
 // them up with the ring once before it reads, so a change another device made is seen at once.
+//
+// Address books (RFC 6352) are the same thing in another family of logs (ADDRESS_BOOK_FAMILY): a
+// PostCalendars over that family is the CardDAV core's backend, with a default address book made when
+// the user has none, and no schedule inbox.
 import { HashDomain } from '../../crypto/domains';
 import { blake2b } from '../../crypto/hash';
 import type { Random } from '../../infra/ports';
-import { isScheduleBox, SCHEDULE_INBOX } from '../../dav/paths';
+import { DEFAULT_ADDRESS_BOOK, isScheduleBox, SCHEDULE_INBOX } from '../../dav/paths';
 import type { CalendarBackend, DavCalendar, DavCalendarProps, DavObject, DavPutOutcome } from '../../dav/backend';
 import type { LogModel } from '../../storage/log/logModel';
 import type { LogWriter } from '../../storage/log/logWriter';
 import { type CalendarChange, calendarModel, type CalendarObject, type CalendarOp, type CalendarState, type CalendarSummary, changesSince, NONE_MATCH } from '../../storage/calendar/calendarModel';
-import { CALENDAR_INDEX_LOG_NAME, type CalendarIndexChange, calendarIndexModel, type CalendarIndexOp, type CalendarIndexState, calendarLogName } from '../../storage/calendar/calendarIndexModel';
+import {
+  ADDRESS_BOOK_FAMILY,
+  CALENDAR_FAMILY,
+  type CalendarIndexChange,
+  calendarIndexModel,
+  type CalendarIndexOp,
+  type CalendarIndexState,
+  type CollectionFamily,
+} from '../../storage/calendar/calendarIndexModel';
 
 type CalendarLog = LogWriter<CalendarState, CalendarOp, CalendarChange, CalendarSummary>;
 type IndexLog = LogWriter<CalendarIndexState, CalendarIndexOp, CalendarIndexChange, { calendars: number }>;
@@ -32,7 +44,22 @@ export const SCHEDULE_INBOX_LOG_ID = 'schedule-inbox';
 
 const toDav = (o: CalendarObject): DavObject => ({ name: o.name, etag: o.etag, sizeOctets: o.sizeOctets, modseq: o.modseq });
 
-/** One user's calendar logs, opened on first use and kept. */
+/** How a family of collections is served: calendars with their schedule inbox, address books with a default one. */
+export interface CollectionKind {
+  readonly family: CollectionFamily;
+  /** The schedule inbox's own log (calendars only). */
+  readonly scheduleInbox: boolean;
+  /** A collection made (with these properties) when the user has none at all. */
+  readonly defaultCollection?: { readonly slug: string; readonly props: Partial<DavCalendarProps> };
+}
+export const CALENDARS: CollectionKind = { family: CALENDAR_FAMILY, scheduleInbox: true };
+export const ADDRESS_BOOKS: CollectionKind = {
+  family: ADDRESS_BOOK_FAMILY,
+  scheduleInbox: false,
+  defaultCollection: { slug: DEFAULT_ADDRESS_BOOK, props: { displayName: 'Contacts', components: ['VCARD'] } },
+};
+
+/** One user's calendar (or address book) logs, opened on first use and kept. */
 export class PostCalendars {
   private index: Promise<IndexLog> | undefined;
   private readonly logs = new Map<string, Promise<CalendarLog>>();
@@ -40,10 +67,11 @@ export class PostCalendars {
   constructor(
     readonly app: CalendarApp,
     private readonly random: Random,
+    readonly kind: CollectionKind = CALENDARS,
   ) {}
 
   indexLog(): Promise<IndexLog> {
-    this.index ??= this.app.openLog(CALENDAR_INDEX_LOG_NAME, calendarIndexModel);
+    this.index ??= this.app.openLog(this.kind.family.indexLogName, calendarIndexModel);
     this.index.catch(() => (this.index = undefined));
     return this.index;
   }
@@ -51,7 +79,7 @@ export class PostCalendars {
   calendarLog(calendarId: string): Promise<CalendarLog> {
     let log = this.logs.get(calendarId);
     if (!log) {
-      log = this.app.openLog(calendarLogName(calendarId), calendarModel);
+      log = this.app.openLog(this.kind.family.logName(calendarId), calendarModel);
       log.catch(() => this.logs.delete(calendarId));
       this.logs.set(calendarId, log);
     }
@@ -72,7 +100,7 @@ export class PostCalendars {
     const ids: string[] = [];
     const index = await this.indexLog();
     ids.push(...index.liveBlockIds());
-    for (const calendarId of [...(await index.read((s) => [...s.values()])), SCHEDULE_INBOX_LOG_ID]) {
+    for (const calendarId of [...(await index.read((s) => [...s.values()])), ...(this.kind.scheduleInbox ? [SCHEDULE_INBOX_LOG_ID] : [])]) {
       const log = await this.calendarLog(calendarId);
       ids.push(...log.liveBlockIds());
       for (const ref of await log.read((s) => [...s.objects.values()].map((o) => o.ref))) ids.push(...(await contentIds(ref)));
@@ -105,9 +133,17 @@ export class PostCalendarBackend implements CalendarBackend {
   }
 
   private async idOf(slug: string): Promise<string | undefined> {
-    if (slug === SCHEDULE_INBOX) return SCHEDULE_INBOX_LOG_ID;
-    const index = await this.fresh(await this.calendars.indexLog());
+    if (this.calendars.kind.scheduleInbox && slug === SCHEDULE_INBOX) return SCHEDULE_INBOX_LOG_ID;
+    const index = await this.withDefault();
     return index.read((s) => s.get(slug));
+  }
+
+  /** The index caught up, with the default collection made first if the user has none at all. */
+  private async withDefault(): Promise<IndexLog> {
+    const index = await this.fresh(await this.calendars.indexLog());
+    const made = this.calendars.kind.defaultCollection;
+    if (made && (await index.read((s) => s.size === 0))) await this.createCalendar(made.slug, made.props);
+    return index;
   }
 
   private async log(slug: string): Promise<{ id: string; log: CalendarLog } | undefined> {
@@ -120,7 +156,7 @@ export class PostCalendarBackend implements CalendarBackend {
   }
 
   async listCalendars(): Promise<DavCalendar[]> {
-    const index = await this.fresh(await this.calendars.indexLog());
+    const index = await this.withDefault();
     const entries = await index.read((s) => [...s].filter(([slug]) => !isScheduleBox(slug)).sort(([a], [b]) => (a < b ? -1 : 1)));
     return Promise.all(entries.map(async ([slug, id]) => this.describe(slug, id, await this.fresh(await this.calendars.calendarLog(id)))));
   }

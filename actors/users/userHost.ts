@@ -24,7 +24,7 @@ import { logAddressFor } from '../../storage/log/logAddress';
 import { type MessageRecord, MESSAGES_LOG_NAME, messagesModel, SENT_MAIL_LOG_NAME } from '../../storage/messages/messagesModel';
 import { loginWithKeystore, lookupUser } from '../../storage/users/login';
 import type { UnlockedUser } from '../../storage/users/unlockedUser';
-import { PostCalendars } from '../calendar/postCalendars';
+import { ADDRESS_BOOKS, PostCalendars } from '../calendar/postCalendars';
 import { CalendarScheduling } from '../calendar/scheduling';
 import type { PostMailbox } from '../mail/postMailbox';
 import type { DeliveryOutcome, Notification, Notifier, RecipientHandle } from '../notify/notifier';
@@ -147,6 +147,14 @@ export class UserApp {
   calendarLogs(): PostCalendars {
     this.calendars ??= new PostCalendars(this, this.deps.random);
     return this.calendars;
+  }
+
+  private addressBooks: PostCalendars | undefined;
+
+  /** The user's address books (CardDAV): the same logs as calendars, in their own family. */
+  addressBookLogs(): PostCalendars {
+    this.addressBooks ??= new PostCalendars(this, this.deps.random, ADDRESS_BOOKS);
+    return this.addressBooks;
   }
 
   private scheduling: CalendarScheduling | undefined;
@@ -398,6 +406,7 @@ export class UserApp {
       // The XMPP roster too, whichever node the user's clients wrote it from.
       for (const id of (await this.xmppRoster()).liveBlockIds()) ids.add(id);
       for (const id of await this.calendarLogs().liveBlockIds(calendarContent)) ids.add(id);
+      for (const id of await this.addressBookLogs().liveBlockIds(calendarContent)) ids.add(id);
     } catch (e) {
       // The rest is still refreshed now; the calendars are tried again at the next interval, well within a lease.
       this.deps.log.warn('user.leases.calendars_failed', { user: this.address, error: (e as Error).message, code: (e as PostError).code });
@@ -427,6 +436,7 @@ export class UserApp {
     this.deps.clock.clearTimeout(this.refreshTimer);
     for (const log of [this.messagesLog, this.sentMailLog, this.rosterLog]) void log?.then((l) => l.close(), () => undefined);
     this.calendars?.close();
+    this.addressBooks?.close();
   }
 }
 

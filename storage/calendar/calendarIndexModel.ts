@@ -7,6 +7,18 @@ import type { Applied, LogModel } from '../log/logModel';
 export const CALENDAR_INDEX_LOG_NAME = 'calendars';
 export const calendarLogName = (calendarId: string): string => `calendar:${calendarId}`;
 
+/**
+ * A family of collections a user keeps with these two models: calendars, or address books (RFC 6352:
+ * the same collections of resources with ETags and sync tokens, vCards instead of iCalendar). Each
+ * family has its own index log and its own log names, so a calendar and an address book may share a name.
+ */
+export interface CollectionFamily {
+  readonly indexLogName: string;
+  readonly logName: (collectionId: string) => string;
+}
+export const CALENDAR_FAMILY: CollectionFamily = { indexLogName: CALENDAR_INDEX_LOG_NAME, logName: calendarLogName };
+export const ADDRESS_BOOK_FAMILY: CollectionFamily = { indexLogName: 'addressbooks', logName: (id) => `addressbook:${id}` };
+
 export type CalendarIndexState = Map<string, string>;
 export type CalendarIndexOp = { readonly type: 'create' | 'delete'; readonly slug: string; readonly calendarId: string };
 export interface CalendarIndexChange {

@@ -15,6 +15,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { labTrouble, post } from './cli';
+import { basicAuth, davLab } from './davLab';
+import { hasVdirsyncer, vdirsyncerPair } from './vdirsyncer';
 
 const run = promisify(execFile);
 const CLIENT = fileURLToPath(new URL('../clients/caldav_client.py', import.meta.url));
@@ -23,19 +25,15 @@ const SCHEDULE_CLIENT = fileURLToPath(new URL('../clients/caldav_schedule.py', i
 const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 const hasCaldav = spawnSync(PYTHON, ['-c', 'import caldav'], { stdio: 'ignore' }).status === 0;
 const hasCommand = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
-const hasVdirsyncer = hasCommand('vdirsyncer');
 const hasKhal = hasCommand('khal');
 
 const dir = mkdtempSync(join(tmpdir(), 'post-lab-caldav-'));
-let labFile = '';
-interface Lab {
-  nodes: { id: string; pid: number; log: string; caldav: string }[];
-  users: { address: string; password: string; node: string }[];
-}
-const lab = (): Lab => JSON.parse(readFileSync(labFile, 'utf8'));
-const userN = (n: number) => lab().users.find((u) => u.address === `user${n}@lab.example`)!;
-const homeOf = (u: { node: string }) => lab().nodes.find((n) => n.id === u.node)!;
-const basic = (u: { address: string; password: string }) => `Basic ${Buffer.from(`${u.address}:${u.password}`).toString('base64')}`;
+/** The lab of the first describe block (davLab starts and stops it around that block). */
+let calLab: ReturnType<typeof davLab>;
+const lab = () => calLab.lab();
+const userN = (n: number) => calLab.userN(n);
+const homeOf = (u: { node: string }) => calLab.homeOf(u);
+const basic = basicAuth;
 
 async function runClient(url: string, u: { address: string; password: string }) {
   try {
@@ -48,16 +46,7 @@ async function runClient(url: string, u: { address: string; password: string }) 
 }
 
 describe.skipIf(!hasCaldav)('lab: CalDAV with real clients (python3-caldav; vdirsyncer when installed)', () => {
-  beforeAll(async () => {
-    const r = await post(['lab', 'up', '--nodes', '3', '--users', '2', '--dir', dir], { timeoutMs: 150_000 });
-    expect(r.code, r.stderr).toBe(0);
-    labFile = r.stdout.trim();
-  }, 200_000);
-
-  afterAll(async () => {
-    await post(['lab', 'down', '--dir', dir]);
-    rmSync(dir, { recursive: true, force: true });
-  }, 60_000);
+  calLab = davLab(dir, { nodes: 3, users: 2 });
 
   test('lab.json gives every node its CalDAV base URL, and /.well-known/caldav leads there', async () => {
     for (const node of lab().nodes) expect(node.caldav).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/dav\/$/);
@@ -183,21 +172,9 @@ async function syncedCalendar(u: { address: string; password: string; node: stri
   const calendarUrl = `${url}calendars/${u.address}/${name}/`;
   const auth = { authorization: basic(u) };
   expect((await fetch(calendarUrl, { method: 'MKCALENDAR', headers: auth })).status).toBe(201);
-  const v = join(dir, `vdirsyncer-${name}`);
-  mkdirSync(join(v, 'local'), { recursive: true });
-  const config = join(v, 'config');
-  writeFileSync(
-    config,
-    [`[general]`, `status_path = "${v}/status/"`, `[pair cal]`, `a = "local"`, `b = "post"`, `collections = ["${name}"]`, `conflict_resolution = "a wins"`,
-      `[storage local]`, `type = "filesystem"`, `path = "${v}/local/"`, `fileext = ".ics"`,
-      `[storage post]`, `type = "caldav"`, `url = "${url}"`, `username = "${u.address}"`, `password = "${u.password}"`, ''].join('\n'),
-  );
-  const vdirsyncer = (...args: string[]) => {
-    const r = spawnSync('vdirsyncer', ['-c', config, ...args], { input: 'y\n', encoding: 'utf8', timeout: 60_000 });
-    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
-  };
+  const { local, vdirsyncer } = vdirsyncerPair(join(dir, `vdirsyncer-${name}`), { storage: 'caldav', url, user: u, collections: [name], fileext: '.ics' });
   vdirsyncer('discover');
-  return { calendarUrl, folder: join(v, 'local', name), vdirsyncer, auth };
+  return { calendarUrl, folder: join(local, name), vdirsyncer, auth };
 }
 
 describe.skipIf(!hasCaldav)('lab: CalDAV scheduling between two organisations (python3-caldav)', () => {

@@ -9,6 +9,7 @@ import { silentLog } from '../../../infra/log';
 import { SimRandom } from '../../../infra/sim/random';
 import { LoginThrottle } from '../../../mail/loginThrottle';
 import { PostError } from '../../../protocol/errors';
+import { CARDDAV_VCARD_BYTES_MAX } from '../../../protocol/limits';
 import { MemoryStorage } from '../../../storage/memory/storage';
 import type { LoginRecord } from '../../../storage/users/login';
 import { ALICE, Device, event } from './davFixtures';
@@ -27,6 +28,7 @@ beforeAll(async () => {
       return { user: { address: ALICE }, keystoreDigest: new Uint8Array(32) } as unknown as LoginRecord;
     },
     hostedCalendars: (address) => (address === ALICE ? alice.calendars : undefined),
+    hostedAddressBooks: (address) => (address === ALICE ? alice.addressBooks : undefined),
     appFor: () => {
       throw new Error('only the hosted user logs in here');
     },
@@ -55,6 +57,19 @@ describe('CalDAV over HTTP', () => {
     expect([put.status, put.headers.get('etag')]).toEqual([201, expect.stringMatching(/^"[0-9a-f]{32}"$/)]);
     expect(await (await fetch(`${cal}a.ics`, { headers: basic(ALICE, PASSWORD) })).text()).toBe(event('a'));
     const big = await fetch(`${cal}big.ics`, { method: 'PUT', headers: basic(ALICE, PASSWORD), body: Buffer.alloc(10 * 1024 * 1024 + 1, 65) });
+    expect(big.status).toBe(413);
+  });
+
+  test('/.well-known/carddav redirects to /dav/; a vCard goes into the default address book; one over CARDDAV_VCARD_BYTES_MAX is refused 413', async () => {
+    const res = await fetch(`${origin}/.well-known/carddav`, { redirect: 'manual' });
+    expect([res.status, res.headers.get('location')]).toEqual([301, '/dav/']);
+    const book = `${origin}/dav/addressbooks/${ALICE}/default/`;
+    const card = 'BEGIN:VCARD\r\nVERSION:4.0\r\nUID:c1\r\nFN:Carol\r\nEND:VCARD\r\n';
+    const put = await fetch(`${book}c1.vcf`, { method: 'PUT', headers: { ...basic(ALICE, PASSWORD), 'content-type': 'text/vcard' }, body: card });
+    expect(put.status).toBe(201);
+    const got = await fetch(`${book}c1.vcf`, { headers: basic(ALICE, PASSWORD) });
+    expect([got.headers.get('content-type'), await got.text()]).toEqual(['text/vcard; charset=utf-8', card]);
+    const big = await fetch(`${book}big.vcf`, { method: 'PUT', headers: { ...basic(ALICE, PASSWORD), 'content-type': 'text/vcard' }, body: Buffer.alloc(CARDDAV_VCARD_BYTES_MAX + 1, 65) });
     expect(big.status).toBe(413);
   });
 

@@ -18,7 +18,7 @@ async function withCalendar() {
 describe('CalDAV core over a user\'s calendar logs', () => {
   test('OPTIONS announces calendar-access; discovery: principal, home set, then the calendars with their properties', async () => {
     const { alice } = await withCalendar();
-    expect((await alice.send('OPTIONS', '/dav/')).headers.dav).toBe('1, 3, calendar-access, calendar-auto-schedule');
+    expect((await alice.send('OPTIONS', '/dav/')).headers.dav).toBe('1, 3, extended-mkcol, calendar-access, calendar-auto-schedule, addressbook');
     const root = await alice.send('PROPFIND', '/dav/', propfindBody('<d:current-user-principal/>'), { depth: '0' });
     expect(root.status).toBe(207);
     expect(root.text).toContain(`<d:current-user-principal><d:href>/dav/principals/${ALICE}/</d:href>`);

@@ -1,6 +1,6 @@
 // A user's calendars over in-memory storage with real logs (no ring): the CalDAV core, the POST
 // backend and the calendar log model together, and requests as a client sends them.
-import { PostCalendars, type CalendarApp } from '../../../actors/calendar/postCalendars';
+import { ADDRESS_BOOKS, PostCalendars, type CalendarApp } from '../../../actors/calendar/postCalendars';
 import { handleDav, type DavRequest } from '../../../dav/handler';
 import type { DavResponse } from '../../../dav/response';
 import type { SchedulingPort } from '../../../dav/schedule';
@@ -33,16 +33,22 @@ export class Device {
   /** Implicit scheduling and free-busy, when the test gives the device a port. */
   scheduling: SchedulingPort | undefined;
 
-  constructor(readonly calendars: PostCalendars) {}
+  constructor(
+    readonly calendars: PostCalendars,
+    /** The same user's address books (CardDAV), on the same application context. */
+    readonly addressBooks?: PostCalendars,
+  ) {}
 
   static async of(storage: MemoryStorage, address = ALICE, seed = 1, device = 'a'): Promise<Device> {
-    return new Device(new PostCalendars(await calendarApp(storage, address, seed, device), new SimRandom(`${device}-ids`)));
+    const app = await calendarApp(storage, address, seed, device);
+    return new Device(new PostCalendars(app, new SimRandom(`${device}-ids`)), new PostCalendars(app, new SimRandom(`${device}-book-ids`), ADDRESS_BOOKS));
   }
 
   async send(method: string, path: string, body = '', headers: Record<string, string> = {}): Promise<DavResponse & { text: string }> {
     const lower = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
     const req: DavRequest = { method, path, header: (n) => lower[n.toLowerCase()], body: Buffer.from(body, 'utf8') };
-    const res = await handleDav(req, { base: BASE, backend: this.calendars.backend(), ...(this.scheduling ? { scheduling: this.scheduling } : {}) });
+    const books = this.addressBooks ? { addressBooks: this.addressBooks.backend() } : {};
+    const res = await handleDav(req, { base: BASE, backend: this.calendars.backend(), ...books, ...(this.scheduling ? { scheduling: this.scheduling } : {}) });
     return { ...res, text: res.body === undefined ? '' : Buffer.from(res.body).toString('utf8') };
   }
 }
