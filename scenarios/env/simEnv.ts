@@ -8,6 +8,7 @@ import type { Inboxes } from '../checkers';
 import type { Outcome } from '../history';
 import { type Audit, type Device, rawMail, type ScenarioEnv, type StandbyView, subjectOf } from './env';
 import type { CrashableActor } from '../../protocol/control';
+import type { SubmissionReceipt } from '../../mail/submission';
 import { SCENARIO_CHAT, STANDBY_HOSTS_DEFAULT } from '../../protocol/limits';
 
 export interface SimEnvOptions {
@@ -141,27 +142,7 @@ export class SimEnv implements ScenarioEnv {
   private async submit(from: string, to: string, subject: string): Promise<{ outcome: Outcome; error?: string }> {
     const node = this.gatewayFor(from);
     if (!node) return { outcome: 'failed', error: '421 no node is up' };
-    const submission = node.mail.submission;
-    const attempt = (async () => {
-      await submission.authenticate(from, this.passwords.get(from)!);
-      const raw = rawMail(from, to, subject, this.now());
-      await submission.submit({
-        envelope: {
-          authenticated: true,
-          submitter: from,
-          mailFrom: from,
-          postRecipients: [to],
-          externalRecipients: [],
-          client: { address: '127.0.0.1', helo: 'scenario', protocol: 'ESMTPA', tls: false },
-          eightBitMime: false,
-          smtpUtf8: false,
-          receivedAtMs: this.now(),
-          sessionId: subject,
-        },
-        raw,
-        idempotencyKey: subject,
-      });
-    })();
+    const attempt = submitAs(node, { from, password: this.passwords.get(from)!, to, key: subject, helo: 'scenario' }, rawMail(from, to, subject, this.now()), () => this.now());
     const result = attempt.then(
       () => ({ outcome: 'ok' as Outcome }),
       (e: { code?: string; message?: string }) =>
@@ -365,4 +346,29 @@ export class SimEnv implements ScenarioEnv {
   async close(): Promise<void> {
     await this.cluster.stop();
   }
+}
+
+/**
+ * An authenticated user's mail through a simulated node's submission service (the SMTP gateway's
+ * storage side, without SMTP): the scenario env's sends and the simulator tests' (test/sim/submitMail.ts).
+ */
+export async function submitAs(node: PostNode, who: { from: string; password: string; to: string; key: string; helo: string }, raw: Buffer, now: () => number): Promise<SubmissionReceipt> {
+  const submission = node.mail.submission;
+  await submission.authenticate(who.from, who.password);
+  return submission.submit({
+    envelope: {
+      authenticated: true,
+      submitter: who.from,
+      mailFrom: who.from,
+      postRecipients: [who.to],
+      externalRecipients: [],
+      client: { address: '127.0.0.1', helo: who.helo, protocol: 'ESMTPA', tls: false },
+      eightBitMime: false,
+      smtpUtf8: false,
+      receivedAtMs: now(),
+      sessionId: who.key,
+    },
+    raw,
+    idempotencyKey: who.key,
+  });
 }
