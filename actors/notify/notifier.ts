@@ -292,8 +292,7 @@ class Inbox {
       actors: {
         pullDrop: fromPromise(async () => {
           try {
-            const askedAtMs = this.deps.clock.now();
-            return this.ripe(await this.listDrop(), askedAtMs);
+            return await this.pullRipe();
           } catch (e) {
             this.log.debug('notify.pull.failed', { error: (e as Error).message });
             throw e;
@@ -340,12 +339,17 @@ class Inbox {
 
   /** Pull everything pending now and queue it; resolves with how many were new to the queue. */
   async pull(): Promise<number> {
-    const askedAtMs = this.deps.clock.now();
-    const entries = this.ripe(await this.listDrop(), askedAtMs);
+    const entries = await this.pullRipe();
     const seen = (this.actor?.getSnapshot().context as InboxContext | undefined)?.seen ?? {};
     const fresh = new Set(entries.filter((e) => !seen[e.entryId]).map((e) => e.entryId)).size;
     this.offer(entries);
     return this.actor ? fresh : 0;
+  }
+
+  /** The drop's pending entries that may be delivered here now (see ripe). */
+  private async pullRipe(): Promise<InboxEntry[]> {
+    const askedAtMs = this.deps.clock.now();
+    return this.ripe(await this.listDrop(), askedAtMs);
   }
 
   private offer(entries: readonly InboxEntry[]): void {
