@@ -273,7 +273,7 @@ export function actorTree(node: PostNode, depth = INSPECT_ACTOR_DEPTH_MAX): Acto
     id: 'node',
     status: snap?.status ?? 'stopped',
     value: snap?.value,
-    ...describeChildren((snap?.children ?? {}) as Record<string, AnyActorRef | undefined>, depth),
+    ...describeChildren((snap?.children ?? {}) as Record<string, AnyActorRef | undefined>, depth, (id) => node.ownedActors(id)),
   };
 }
 
@@ -286,22 +286,28 @@ export function actorsJson(node: PostNode): string {
   return JSON.stringify({ id: 'node', status: node.supervisorSnapshot?.status ?? 'stopped', value: 'tree too large to publish' });
 }
 
-function describeChildren(children: Record<string, AnyActorRef | undefined>, depth: number): { children?: ActorNode[]; more?: number } {
+/** `owned`: the root actors a supervised child's service runs beside it (the notifier's inboxes), shown under it. */
+function describeChildren(
+  children: Record<string, AnyActorRef | undefined>,
+  depth: number,
+  owned: (id: string) => Record<string, AnyActorRef> = () => ({}),
+): { children?: ActorNode[]; more?: number } {
   const entries = Object.entries(children).filter((e): e is [string, AnyActorRef] => e[1] !== undefined);
   if (entries.length === 0) return {};
   if (depth <= 0) return { more: entries.length };
-  const shown = entries.slice(0, INSPECT_ACTORS_PER_LEVEL_MAX).map(([id, ref]) => describeActor(id, ref, depth - 1));
+  const shown = entries.slice(0, INSPECT_ACTORS_PER_LEVEL_MAX).map(([id, ref]) => describeActor(id, ref, depth - 1, owned(id)));
   return { children: shown, ...(entries.length > shown.length ? { more: entries.length - shown.length } : {}) };
 }
 
-function describeActor(id: string, ref: AnyActorRef, depth: number): ActorNode {
+function describeActor(id: string, ref: AnyActorRef, depth: number, owned: Record<string, AnyActorRef> = {}): ActorNode {
   let s: any;
   try {
     s = ref.getSnapshot();
   } catch {
     return { id, status: 'unknown' };
   }
-  return { id, status: String(s?.status ?? 'unknown'), ...(s?.value !== undefined ? { value: s.value } : {}), ...describeChildren(s?.children ?? {}, depth) };
+  const children = { ...(s?.children ?? {}), ...owned };
+  return { id, status: String(s?.status ?? 'unknown'), ...(s?.value !== undefined ? { value: s.value } : {}), ...describeChildren(children, depth) };
 }
 
 /** Run `task` over `items` with at most `limit` in flight. */

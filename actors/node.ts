@@ -23,7 +23,6 @@ import { type Actor, type AnyActorRef, createActor, type InspectionEvent } from 
 import { type RingTrust, verifyNodeCertificateSync } from '../crypto/certificates';
 import { type Clock, type Log, publishQuietly, type Random, type Transport } from '../infra/ports';
 import { type ChildSpec, EscalationError, supervisorMachine } from '../machines/supervisor.machine';
-import { childOf } from '../machines/host';
 import { transportMachine } from '../machines/transport.machine';
 import type { NodeCertificate, UserCertificate } from '../protocol/identity';
 import type { Envelope } from '../protocol/notify';
@@ -220,6 +219,11 @@ export class PostNode {
     return this.mailChild.current;
   }
 
+  /** The actors a supervised child's service runs beside it (the notifier's inboxes), for the actor tree. */
+  ownedActors(child: string): Record<string, AnyActorRef> {
+    return child === 'notifier' ? this.notifierChild.current.actors() : {};
+  }
+
   /** The running service object of a supervised child: a restart builds a new one (tests compare them). */
   service(child: 'router' | 'replicaManager' | 'notifier' | 'mailGateway'): object {
     return { router: this.routerChild, replicaManager: this.replicaChild, notifier: this.notifierChild, mailGateway: this.mailChild }[child].current as object;
@@ -263,9 +267,14 @@ export class PostNode {
     const machine = supervisorMachine.provide({
       actions: {
         childStarted: (_, p) => attach[p.id]?.(p.ref),
+        // The notifier's inboxes are root actors its service owns: they stop with it (escalation, STOP).
+        childStopped: (_, p) => {
+          if (p.id === 'notifier') this.notifierChild.stop();
+        },
         reportRestart: (_, p) => {
           const error = p.error instanceof Error ? p.error.message : String(p.error);
           this.log.warn('supervisor.restart', { child: p.id, error, recent: p.recent });
+          if (p.orphans.length > 0) this.log.error('supervisor.orphans', { child: p.id, left: p.orphans });
           this.restarts$.next({ child: p.id, error, recent: p.recent });
           this.metrics.inc('post_supervisor_restarts_total', 'Child actors restarted by the node supervisor', { child: p.id });
         },
@@ -308,7 +317,7 @@ export class PostNode {
   injectCrash(child: SupervisedChild): void {
     if (child === 'router') return this.router.injectCrash();
     if (child === 'globalRouter') return this.gateway?.globalRouter.injectCrash();
-    const ref = childOf(this.supervisor, child);
+    const ref = (this.supervisor?.getSnapshot().children as Record<string, AnyActorRef | undefined> | undefined)?.[child];
     if (ref?.getSnapshot().status === 'active') ref.send({ type: 'CRASH' });
   }
 
@@ -488,6 +497,7 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
     timings: storageTimings,
     locate: (id: string, extra: number) => replicas().locate(id, extra),
     faults: options.faults,
+    inspect: options.inspect,
     foreignDropPut: async (recipient: UserCertificate, dropId: string, envelope: Envelope) => {
       const ring = federation.ringOf(recipient.ringId);
       if (!ring) throw new PostError(ErrorCodes.NOT_AUTHORISED, `${recipient.address}: ${recipient.org} is not federated with ${identity.trust.org}`);

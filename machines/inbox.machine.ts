@@ -1,4 +1,4 @@
-// One hosted recipient's inbox (DESIGN 5), a child of the notifier actor (machines/notifier.machine.ts):
+// One hosted recipient's inbox (DESIGN 5), a root actor owned by the notifier service (actors/notify/notifier.ts):
 //
 //   inbox (parallel)
 //   ├── pull        pulling ──done/failed──▶ waiting ──(pull interval | PULL | RECONNECTED)──▶ pulling

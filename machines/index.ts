@@ -4,9 +4,7 @@
 import type { AnyStateMachine } from 'xstate';
 import { imapSessionMachine } from './imapSession.machine';
 import { inboxMachine } from './inbox.machine';
-import { logWriterMachine } from './logWriter.machine';
 import { mailGatewayMachine } from './mailGateway.machine';
-import { notifierMachine } from './notifier.machine';
 import { replicaManagerMachine } from './replicaManager.machine';
 import { routerMachine } from './router.machine';
 import { smtpSessionMachine } from './smtpSession.machine';
@@ -34,12 +32,10 @@ export const machineRegistry = {
     description: 'Pastry membership and routing: joining (seeking, awaitingReply, backoff, announcing), ready (heartbeat ∥ leafSet), failed',
   },
   replicaManager: { machine: replicaManagerMachine, description: 'replica housekeeping, one pass at a time per region: repair ∥ antiEntropy ∥ gc ∥ scrub' },
-  notifier: { machine: notifierMachine, description: 'the node\'s notifier: serving, with one inbox child per hosted user (RECEIVE spawns, RELEASE stops)' },
   inbox: {
     machine: inboxMachine,
     description: 'one hosted user\'s notifications: pull (pulling, waiting) ∥ delivery (idle, delivering, acknowledging, halted)',
   },
-  logWriter: { machine: logWriterMachine, description: 'the node\'s log writer: serving (each open log runs its append protocol, storage/log/appendProtocol.ts, listed in /state)' },
   mailGateway: { machine: mailGatewayMachine, description: 'the mail listeners (IMAP, SMTP submission, inbound MX): stopped, starting, listening, stopping, failed' },
   imapSession: { machine: imapSessionMachine, description: 'one IMAP connection (RFC 3501): notAuthenticated, authenticated, selected, logout; IDLE, SASL, STARTTLS, throttling' },
   smtpSession: { machine: smtpSessionMachine, description: 'one SMTP connection: protocol (greeting to delivering) ∥ conduct (calm ⇄ throttled), then closing, closed' },

@@ -9,6 +9,15 @@
 //
 // Restart intensity is counted without a clock: each restart schedules its own expiry `windowMs` later
 // (a delayed event on the actor's clock), so the count is "restarts within the last window".
+//
+// A child spawns no actors of its own. XState (5.33) leaves running the actors a failed actor spawned
+// (its source: "children don't belong entirely to the actor"), and its public API cannot stop them
+// (`stop()` refuses non-root actors; only their dead parent could stopChild them). So the lifecycle of
+// what runs under a child is owned by the child's spec instead (OTP's child spec, libp2p's services):
+// each (re)start's logic() builds a fresh service (actors/supervised.ts) after retiring the old one,
+// and a service's own actors (the notifier's inboxes) are root actors it starts and stops with the
+// public start() and stop(). Were a child to spawn anyway, a restart names what it left running
+// (`reportRestart`'s `orphans`) rather than hide it.
 import { and, type AnyActorLogic, type AnyActorRef, assign, enqueueActions, setup, stopChild } from 'xstate';
 import { SUPERVISOR_RESTARTS_MAX, SUPERVISOR_WINDOW_MS } from '../protocol/limits';
 
@@ -67,8 +76,10 @@ export const supervisorMachine = setup({
   actions: {
     /** Effect: a child started (first start or restart); the runtime binds it to its I/O. */
     childStarted: (_, _params: { id: string; ref: AnyActorRef; restart: boolean }) => {},
-    /** Effect: a child crashed and is being restarted. */
-    reportRestart: (_, _params: { id: string; error: unknown; recent: number }) => {},
+    /** Effect: a child crashed and is being restarted; `orphans`: actors it spawned that XState left running (a bug). */
+    reportRestart: (_, _params: { id: string; error: unknown; recent: number; orphans: string[] }) => {},
+    /** Effect: a child was stopped (STOP or escalation): its spec retires what it owns. */
+    childStopped: (_, _params: { id: string }) => {},
     /** Effect: a child crashed too often; this supervisor gives up and fails. */
     reportEscalation: (_, _params: { id: string; error: unknown }) => {},
   },
@@ -147,10 +158,7 @@ function childFailed(extra?: 'childEscalated'): any {
         const id = childOf(event)!;
         const spec = context.specs.find((s: ChildSpec) => s.id === id)!;
         const recent = (context.recent[id] ?? 0) + 1;
-        enqueue({ type: 'reportRestart', params: { id, error: failureOf(event), recent } });
-        const failed = context.refs[id];
-        // After this transition: stopping actors inside it would run their exits within ours.
-        enqueue(() => queueMicrotask(() => stopDescendants(failed)));
+        enqueue({ type: 'reportRestart', params: { id, error: failureOf(event), recent, orphans: orphansOf(context.refs[id]) } });
         enqueue(stopChild(id));
         enqueue.assign({
           recent: { ...context.recent, [id]: recent },
@@ -171,18 +179,12 @@ function childFailed(extra?: 'childEscalated'): any {
   ];
 }
 
-/**
- * An actor that fails stops, but XState (5.x) leaves the actors it spawned running, orphaned (its own
- * source says so: "children don't belong entirely to the actor"). Stop them, deepest first, before the
- * replacement starts new ones. `stop()` refuses non-root actors, and the dead parent can no longer run
- * a stopChild action, so this uses the actor's internal `_stop` (what stopChild itself calls).
- */
-function stopDescendants(ref: AnyActorRef | undefined): void {
-  for (const child of Object.values((ref?.getSnapshot()?.children ?? {}) as Record<string, AnyActorRef | undefined>)) {
-    if (!child) continue;
-    stopDescendants(child);
-    (child as unknown as { _stop?: () => void })._stop?.();
-  }
+/** The actors a failed child spawned that are still running (see the top of this file: there should be none). */
+function orphansOf(ref: AnyActorRef | undefined): string[] {
+  const children = (ref?.getSnapshot()?.children ?? {}) as Record<string, AnyActorRef | undefined>;
+  return Object.entries(children)
+    .filter(([, child]) => child?.getSnapshot().status === 'active')
+    .map(([id]) => id);
 }
 
 // `enqueue` is typed loosely: XState's enqueue type does not survive being passed to a helper.
@@ -196,6 +198,10 @@ function startChild(enqueue: any, spec: ChildSpec, restart: boolean): void {
 
 function stopAllReverse(): any {
   return enqueueActions(({ context, enqueue }: { context: SupervisorContext; enqueue: any }) => {
-    for (const spec of [...context.specs].reverse()) if (context.refs[spec.id]) enqueue(stopChild(spec.id));
+    for (const spec of [...context.specs].reverse()) {
+      if (!context.refs[spec.id]) continue;
+      enqueue(stopChild(spec.id));
+      enqueue({ type: 'childStopped', params: { id: spec.id } });
+    }
   });
 }

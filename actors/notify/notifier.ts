@@ -9,7 +9,7 @@
 //   signed receipt that lets the replicas drop it. A notification that can never be delivered (bad
 //   signature, not for us, blocked sender) is acknowledged as undeliverable so it is never retried.
 import type { Subscription } from 'rxjs';
-import { type ActorRefFrom, type AnyActorRef, fromPromise } from 'xstate';
+import { type Actor, type AnyActorRef, createActor, fromPromise, type InspectionEvent } from 'xstate';
 import type { RingTrust } from '../../crypto/certificates';
 import { dropIdOf, entryIdOf, envelopeNonce, openSealed, sealTo, signEnvelope, signReceipt } from '../../crypto/notification';
 import { type Clock, type Log, publishQuietly, type Random, type TimerHandle, type Transport, type TransportSubscription } from '../../infra/ports';
@@ -25,8 +25,7 @@ import type { Peers } from '../storage/peers';
 import { runWrite } from '../storage/sessions';
 import { checkEnvelope } from './dropHandlers';
 import { type DeliveryOutcome, type InboxContext, type InboxEntry, type InboxEvent, inboxMachine } from '../../machines/inbox.machine';
-import { notifierMachine } from '../../machines/notifier.machine';
-import { childOf, spawnIn } from '../../machines/host';
+import { serviceActor } from '../supervised';
 
 export interface NotifierDeps {
   readonly transport: Transport;
@@ -45,6 +44,8 @@ export interface NotifierDeps {
   readonly faults?: { crashBeforeReceipt?: () => boolean };
   /** Recipients of other organisations: their drops are reached through the gateways. */
   readonly foreignDropPut?: (recipient: UserCertificate, dropId: string, envelope: Envelope) => Promise<void>;
+  /** Receives every transition of the inbox actors (the node's inspector). */
+  readonly inspect?: (event: InspectionEvent) => void;
 }
 
 /** A user able to send: its certificate and signing secret key. */
@@ -164,36 +165,30 @@ export interface Receiver {
 }
 
 /**
- * The supervised `notifier` actor's service: one object per (re)start (actors/supervised.ts), the parent
- * of one `inbox` actor per registered user. A fresh service makes fresh inboxes (new push and status
- * subscriptions, nothing queued or seen): it pulls each drop again, and delivery is idempotent.
+ * The supervised `notifier` actor's service: one object per (re)start (actors/supervised.ts), the owner
+ * of one `inbox` actor per registered user. Each inbox is a root actor this service starts and stops
+ * (actors/supervised.ts says why not a spawned child): retiring the service stops every one of them,
+ * so a crashed notifier leaves nothing running. A fresh service makes fresh inboxes (new push and
+ * status subscriptions, nothing queued or seen): it pulls each drop again, and delivery is idempotent.
  */
 export class NotifierService {
-  private ref: ActorRefFrom<typeof notifierMachine> | undefined;
+  private ref: AnyActorRef | undefined;
   private readonly inboxes = new Map<string, Inbox>();
   private retired = false;
 
   constructor(private readonly deps: NotifierDeps) {}
 
-  /** The notifier actor's logic. */
+  /** The notifier actor's logic: the unit of restart; the inboxes run beside it. */
   logic() {
-    return notifierMachine.provide({
-      actions: {
-        childFailed: (_, p) => {
-          this.deps.log.error('notify.inbox.failed', { inbox: p.id, error: String((p.error as Error)?.message ?? p.error) });
-          const inbox = [...this.inboxes.values()].find((i) => i.actorId === p.id);
-          if (inbox) queueMicrotask(() => this.spawn(inbox));
-        },
-      },
-    });
+    return serviceActor();
   }
 
-  /** The supervisor started the notifier actor: give it every registered user's inbox. */
-  attach(ref: ActorRefFrom<typeof notifierMachine>): void {
+  /** The supervisor started the notifier actor: start every registered user's inbox. */
+  attach(ref: AnyActorRef): void {
     this.ref = ref;
-    // Called while the supervisor's transition starts the actor: give it its inboxes once it runs.
+    // Called inside the supervisor's transition: the inbox actors start once it is over.
     queueMicrotask(() => {
-      if (this.ref === ref) for (const inbox of this.inboxes.values()) this.spawn(inbox);
+      if (this.ref === ref) for (const inbox of this.inboxes.values()) this.run(inbox);
     });
   }
 
@@ -201,13 +196,11 @@ export class NotifierService {
     if (this.retired) return;
     const userId = receiver.user.cert.userId;
     this.inboxes.get(userId)?.stop();
-    const inbox = new Inbox(this.deps, receiver, (actor) => {
+    const inbox = new Inbox(this.deps, receiver, () => {
       if (this.inboxes.get(userId) === inbox) this.inboxes.delete(userId);
-      // Only its own actor: a newer inbox of the same user has the same id.
-      if (actor && childOf(this.ref, inbox.actorId) === actor) this.ref!.send({ type: 'RELEASE', id: inbox.actorId });
     });
     this.inboxes.set(userId, inbox);
-    this.spawn(inbox);
+    if (this.ref) this.run(inbox);
   }
 
   pull(userId: string): Promise<number> {
@@ -228,7 +221,14 @@ export class NotifierService {
     return this.inboxes.size;
   }
 
-  /** Replaced by a fresh service: drop every subscription (the users stay registered with the Notifier). */
+  /** The inbox actors by id, for the node's actor tree (they run beside the notifier actor, not under it). */
+  actors(): Record<string, AnyActorRef> {
+    const out: Record<string, AnyActorRef> = {};
+    for (const inbox of this.inboxes.values()) if (inbox.running) out[inbox.actorId] = inbox.running;
+    return out;
+  }
+
+  /** Replaced by a fresh service, or stopped: stop every inbox actor and subscription (the users stay registered with the Notifier). */
   retire(): void {
     this.retired = true;
     for (const inbox of [...this.inboxes.values()]) inbox.stop();
@@ -236,8 +236,12 @@ export class NotifierService {
     this.ref = undefined;
   }
 
-  private spawn(inbox: Inbox): void {
-    if (!inbox.stopped) inbox.bind(spawnIn(this.ref, inbox.actorId, inbox.logic()));
+  /** Start the inbox's actor; one that fails (a bug) is logged and started afresh. */
+  private run(inbox: Inbox): void {
+    inbox.start((error) => {
+      this.deps.log.error('notify.inbox.failed', { inbox: inbox.actorId, error: String((error as Error)?.message ?? error) });
+      if (this.inboxes.get(inbox.receiverId) === inbox && !this.retired) this.run(inbox);
+    });
   }
 }
 
@@ -250,8 +254,9 @@ const bySendTime = (a: InboxEntry, b: InboxEntry): number => (a.envelope as Enve
  */
 class Inbox {
   readonly actorId: string;
+  readonly receiverId: string;
   private readonly dropId: string;
-  private actor: AnyActorRef | undefined;
+  private actor: Actor<ReturnType<Inbox['logic']>> | undefined;
   private push: TransportSubscription | undefined;
   private status: Subscription | undefined;
   /** A visitor's held-back entries and when each was first seen here (see ripe). */
@@ -263,9 +268,10 @@ class Inbox {
   constructor(
     private readonly deps: NotifierDeps,
     private readonly receiver: Receiver,
-    private readonly release: (actor: AnyActorRef | undefined) => void,
+    private readonly release: () => void,
   ) {
     const user = receiver.user;
+    this.receiverId = user.cert.userId;
     this.dropId = dropIdOf(user.cert.userId);
     this.actorId = `inbox:${user.cert.address}`;
     this.log = deps.log.child({ actor: 'notifier', user: user.cert.address });
@@ -328,8 +334,18 @@ class Inbox {
     });
   }
 
-  bind(actor: AnyActorRef | undefined): void {
+  /** Start (or, after a failure, start again) this inbox's actor: a root actor, stopped by stop(). */
+  start(failed: (error: unknown) => void): void {
+    if (this.stopped || this.running) return;
+    const actor = createActor(this.logic(), { id: this.actorId, clock: this.deps.clock, inspect: this.deps.inspect });
     this.actor = actor;
+    actor.subscribe({ error: (error) => this.actor === actor && failed(error) });
+    actor.start();
+  }
+
+  /** The running actor, if any. */
+  get running(): AnyActorRef | undefined {
+    return this.actor?.getSnapshot().status === 'active' ? this.actor : undefined;
   }
 
   private send(event: InboxEvent): void {
@@ -509,6 +525,7 @@ class Inbox {
     this.push?.unsubscribe();
     this.push = undefined;
     this.status?.unsubscribe();
-    this.release(this.actor);
+    this.actor?.stop();
+    this.release();
   }
 }

@@ -6,8 +6,8 @@
 // did to memory outlives the restart; appends queued meanwhile are written after the reload.
 import type { AnyActorRef } from 'xstate';
 import type { Log } from '../../infra/ports';
-import { logWriterMachine } from '../../machines/logWriter.machine';
 import type { LogRegistry, OpenLogInfo, RegisteredLog } from '../../storage/log/logWriter';
+import { serviceActor } from '../supervised';
 
 export class LogWriterHost implements LogRegistry {
   private started = false;
@@ -15,8 +15,9 @@ export class LogWriterHost implements LogRegistry {
 
   constructor(private readonly log: Log) {}
 
+  /** The actor's logic: the unit of restart (the append protocols run in each log's LogWriter handle). */
   logic() {
-    return logWriterMachine.provide({ actions: { childFailed: (_, p) => this.failed(p.id, p.error) } });
+    return serviceActor();
   }
 
   /** The supervisor started the actor: a second start is a restart, and every open log is rebuilt. */
@@ -42,9 +43,5 @@ export class LogWriterHost implements LogRegistry {
     this.log.warn('log.rebuild', { logs: this.open.size });
     for (const log of this.open)
       log.rebuild().catch((e: Error) => this.log.error('log.rebuild.failed', { log: log.info().name, error: e.message }));
-  }
-
-  private failed(id: string, error: unknown): void {
-    this.log.error('log.actor.failed', { actor: id, error: String((error as Error)?.message ?? error) });
   }
 }

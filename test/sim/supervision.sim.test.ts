@@ -5,6 +5,7 @@
 // intensity escalates and the node reports failure.
 import { describe, expect, test } from 'vitest';
 import type { InspectionEvent } from 'xstate';
+import { actorTree } from '../../actors/inspection';
 import type { NotifierService } from '../../actors/notify/notifier';
 import type { RouterService } from '../../actors/router';
 import type { ReplicaManagerService } from '../../actors/storage/replicaManager';
@@ -56,7 +57,8 @@ describe('supervision', () => {
       const bobNode = cluster.live()[3]!;
       const alice = await cluster.addUser('alice@sim.example', 'a', cluster.live()[0]!);
       await cluster.addUser('bob@sim.example', 'b', bobNode);
-      const children = (id: string) => Object.keys(((bobNode.supervisorSnapshot?.children as Record<string, any>)[id]?.getSnapshot().children ?? {}) as object);
+      // As /state and the dashboard show it: the inboxes are root actors, listed under the notifier.
+      const children = (id: string) => (actorTree(bobNode).children ?? []).find((c) => c.id === id)?.children?.map((c) => c.id) ?? [];
       const received = async () => (await cluster.settle(bobNode.users.get('bob@sim.example').listMessages())).filter((m) => m.direction === 'in').map((m) => m.text);
       await cluster.settle(alice.sendMessage(['bob@sim.example'], 'before'));
       await cluster.runUntil(() => bobNode.logWriters.openLogs().length > 0, 10_000);
@@ -66,6 +68,8 @@ describe('supervision', () => {
       const restarts: string[] = [];
       bobNode.restarts$.subscribe((r) => restarts.push(r.child));
       const crashedNotifier = bobNode.service('notifier') as NotifierService;
+      const crashedInboxes = Object.values(crashedNotifier.actors());
+      expect(crashedInboxes.map((a) => a.getSnapshot().status)).toEqual(['active']);
       bobNode.injectCrash('notifier');
       bobNode.injectCrash('logWriter');
       await cluster.runFor(100);
@@ -75,6 +79,9 @@ describe('supervision', () => {
       // A fresh notifier service with a fresh inbox (its own push subscription); the old one has none left.
       expect(bobNode.service('notifier')).not.toBe(crashedNotifier);
       expect(crashedNotifier.inboxCount()).toBe(0);
+      // Nothing of the crashed notifier runs on: its inbox actors are stopped, not left beside the new ones.
+      expect(crashedInboxes.map((a) => a.getSnapshot().status)).toEqual(['stopped']);
+      expect(Object.values(bobNode.ownedActors('notifier'))).not.toContain(crashedInboxes[0]);
       expect((bobNode.service('notifier') as NotifierService).inboxCount()).toBe(1);
       // Every log bob's node had open was loaded again from storage.
       await cluster.runUntil(() => bobNode.logWriters.openLogs().every((l) => l.phase === 'idle'), 10_000);

@@ -1,12 +1,11 @@
-// The notifier and inbox machines on a simulated clock, with scripted effects: pulls on start, on the
-// interval and after a reconnect; batches bounded by NOTIFY_DELIVER_BATCH_MAX; duplicates (a push and a
-// pull of the same entry) delivered once per offer; receipts only after delivery; the crash fault
-// halts before the receipt; the notifier spawns, replaces and releases inboxes.
+// The inbox machine on a simulated clock, with scripted effects: pulls on start, on the interval and
+// after a reconnect; batches bounded by NOTIFY_DELIVER_BATCH_MAX; duplicates (a push and a pull of the
+// same entry) delivered once per offer; receipts only after delivery; the crash fault halts before the
+// receipt. (The notifier service starts, replaces and stops inboxes: test/sim/supervision.sim.test.ts.)
 import { describe, expect, test } from 'vitest';
-import { createActor, fromCallback, fromPromise } from 'xstate';
+import { createActor, fromPromise } from 'xstate';
 import { SimClock } from '../../../infra/sim/clock';
 import { type DeliveryOutcome, type InboxEntry, inboxMachine } from '../../../machines/inbox.machine';
-import { notifierMachine } from '../../../machines/notifier.machine';
 import { NOTIFY_DELIVER_BATCH_MAX, NOTIFY_PULL_INTERVAL_MS, NOTIFY_RETRY_MS } from '../../../protocol/limits';
 
 const entry = (n: number): InboxEntry => ({ entryId: `e${String(n).padStart(4, '0')}`, envelope: { n } });
@@ -117,40 +116,5 @@ describe('inbox machine', () => {
     t.actor.send({ type: 'QUEUED', entries: [entry(2)] });
     await t.settle();
     expect(t.log.batches).toHaveLength(1);
-  });
-});
-
-describe('notifier machine', () => {
-  const child = (id: string, events: string[], crash = false) =>
-    fromCallback(({ receive }) => {
-      events.push(`start ${id}`);
-      receive(() => {
-        if (crash) throw new Error(`${id} broke`);
-      });
-      return () => events.push(`stop ${id}`);
-    });
-
-  test('RECEIVE spawns one inbox per user (a second replaces the first), RELEASE stops it', () => {
-    const events: string[] = [];
-    const actor = createActor(notifierMachine).start();
-    actor.send({ type: 'RECEIVE', id: 'inbox:a', logic: child('a1', events) });
-    actor.send({ type: 'RECEIVE', id: 'inbox:b', logic: child('b', events) });
-    actor.send({ type: 'RECEIVE', id: 'inbox:a', logic: child('a2', events) });
-    expect(Object.keys(actor.getSnapshot().children).sort()).toEqual(['inbox:a', 'inbox:b']);
-    actor.send({ type: 'RELEASE', id: 'inbox:b' });
-    expect(Object.keys(actor.getSnapshot().children)).toEqual(['inbox:a']);
-    expect(events).toEqual(['start a1', 'start b', 'stop a1', 'start a2', 'stop b']);
-    actor.stop();
-    expect(events.at(-1)).toBe('stop a2');
-  });
-
-  test('an inbox that fails is reported and removed; the notifier keeps serving', () => {
-    const failed: string[] = [];
-    const actor = createActor(notifierMachine.provide({ actions: { childFailed: (_, p) => void failed.push(p.id) } })).start();
-    actor.send({ type: 'RECEIVE', id: 'inbox:a', logic: child('a', [], true) });
-    (actor.getSnapshot().children as Record<string, any>)['inbox:a'].send({ type: 'POKE' });
-    expect(failed).toEqual(['inbox:a']);
-    expect(actor.getSnapshot().value).toBe('serving');
-    expect(actor.getSnapshot().context.children).toEqual({});
   });
 });
