@@ -6,8 +6,7 @@ import type { MemberCertificate, NodeCertificate, OperatorCertificate, OperatorR
 import { NODE_CERT_VALIDITY_MS, OPERATOR_CERT_VALIDITY_MS, VERIFIED_USER_CERTS_MAX } from '../protocol/limits';
 import { HashDomain, SignatureDomain } from './domains';
 import { blake2bHex, nodeIdOf, ringIdOf, userIdOf } from './hash';
-import { sign, signedBytes, signingKeyPairFromSeed, type SigningKeyPair, verify } from './sign';
-import { verifySync } from './verifySync';
+import { sign, signedBytes, signingKeyPairFromSeed, type SigningKeyPair, verify, verifySync } from './sign';
 
 /** What every member of a ring needs to know about the ring's CA. */
 export interface RingTrust {

@@ -9,7 +9,7 @@
 import type { OperatorCertificate } from '../protocol/identity';
 import { SignatureDomain } from './domains';
 import { blake2b } from './hash';
-import { signSync, verifySync } from './verifySync';
+import { signSync, verifySync } from './sign';
 
 /** What the `post` command holds to sign control requests: the certificate and its secret key. */
 export interface OperatorSigner {

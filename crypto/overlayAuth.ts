@@ -15,7 +15,7 @@
 import { HashDomain, SignatureDomain } from './domains';
 import { blake2b } from './hash';
 import { native, toBuffer } from './sodium';
-import { signSync, verifySync } from './verifySync';
+import { signSync, verifySync } from './sign';
 
 export interface OverlayFrameFields {
   readonly ringId: string;

@@ -1,7 +1,9 @@
-// Domain-separated Ed25519 signatures over canonical msgpack field layouts.
+// Domain-separated Ed25519 signatures over canonical msgpack field layouts, through sodium-native
+// (crypto/sodium.ts says why one binding): the async sign and verify are the synchronous calls below,
+// returned as promises for the callers that await them.
 import { canonicalBytes } from '../protocol/frame';
 import type { SignatureDomainName } from './domains';
-import { Ed25519PublicKey, Ed25519SecretKey, sodium } from './sodium';
+import { native, toBuffer } from './sodium';
 
 export interface SigningKeyPair {
   readonly publicKey: Uint8Array; // 32 bytes
@@ -18,35 +20,40 @@ export function signedBytes(domain: SignatureDomainName, fields: unknown[]): Uin
 
 /** A key pair from a 32-byte seed (the simulator derives seeds from its seeded random source). */
 export async function signingKeyPairFromSeed(seed: Uint8Array): Promise<SigningKeyPair> {
-  const s = await sodium();
-  const kp = await s.crypto_sign_seed_keypair(Buffer.from(seed));
-  return {
-    publicKey: new Uint8Array((await s.crypto_sign_publickey(kp)).getBuffer()),
-    secretKey: new Uint8Array((await s.crypto_sign_secretkey(kp)).getBuffer()),
-  };
+  if (seed.length !== 32) throw new RangeError(`an Ed25519 seed is 32 bytes, got ${seed.length}`);
+  const publicKey = new Uint8Array(32);
+  const secretKey = new Uint8Array(64);
+  native.crypto_sign_seed_keypair(toBuffer(publicKey), toBuffer(secretKey), toBuffer(seed));
+  return { publicKey, secretKey };
 }
 
+/** The signature over signedBytes(domain, fields); async for callers that await it (the same call as signSync). */
 export async function sign(domain: SignatureDomainName, fields: unknown[], secretKey: Uint8Array): Promise<Uint8Array> {
-  const s = await sodium();
-  const sig = await s.crypto_sign_detached(Buffer.from(signedBytes(domain, fields)), new Ed25519SecretKey(Buffer.from(secretKey)));
-  return new Uint8Array(sig);
+  return new Uint8Array(signSync(domain, fields, secretKey));
 }
 
-export async function verify(
-  domain: SignatureDomainName,
-  fields: unknown[],
-  signature: Uint8Array,
-  publicKey: Uint8Array,
-): Promise<boolean> {
+/** Whether `signature` is `publicKey`'s over signedBytes(domain, fields); false for malformed input (the same call as verifySync). */
+export async function verify(domain: SignatureDomainName, fields: unknown[], signature: Uint8Array, publicKey: Uint8Array): Promise<boolean> {
+  return verifySync(domain, fields, signature, publicKey);
+}
+
+/**
+ * The synchronous forms, for code that may not wait on a promise: replicas verify every signed object
+ * they are offered inside a pure, synchronous acceptance rule (storage/signedObject.ts), and the router
+ * authenticates every overlay frame before it becomes a machine event, in arrival order.
+ */
+export function verifySync(domain: SignatureDomainName, fields: unknown[], signature: Uint8Array, publicKey: Uint8Array): boolean {
   if (signature.length !== 64 || publicKey.length !== 32) return false;
-  const s = await sodium();
   try {
-    return await s.crypto_sign_verify_detached(
-      Buffer.from(signedBytes(domain, fields)),
-      new Ed25519PublicKey(Buffer.from(publicKey)),
-      Buffer.from(signature),
-    );
+    return native.crypto_sign_verify_detached(toBuffer(signature), toBuffer(signedBytes(domain, fields)), toBuffer(publicKey)) === true;
   } catch {
     return false;
   }
+}
+
+export function signSync(domain: SignatureDomainName, fields: unknown[], secretKey: Uint8Array): Uint8Array {
+  if (secretKey.length !== 64) throw new RangeError(`an Ed25519 secret key is 64 bytes, got ${secretKey.length}`);
+  const signature = Buffer.alloc(64);
+  native.crypto_sign_detached(signature, toBuffer(signedBytes(domain, fields)), toBuffer(secretKey));
+  return signature;
 }

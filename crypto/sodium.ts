@@ -1,21 +1,19 @@
-// The one place libsodium is loaded. sodium-plus (async, safe key types) for keys and signatures;
-// sodium-native (sync, reusable buffers) only for bulk paths where sodium-plus' allocations cost
-// throughput (STACK.md). Nothing outside crypto/ imports either.
+// The one place libsodium is loaded, through one binding: sodium-native (synchronous, into buffers the
+// caller may reuse). Nothing outside crypto/ imports it (test/unit/architecture.test.ts).
+//
+// Why not sodium-plus, the package the project started with: it is an asynchronous wrapper that, on
+// Node, calls this same sodium-native underneath (STACK.md: it "picks the sodium-native backend") and
+// allocates a fresh output buffer for every call. The protocol needs the synchronous calls anyway:
+// replicas verify every signed object inside a pure, synchronous acceptance rule
+// (storage/signedObject.ts), the router authenticates every frame before it becomes a machine event,
+// and bulk AEAD reuses scratch buffers (STACK.md: up to 40% of its throughput). Using both meant two
+// code paths for the same signature bytes (sign.ts' async sign beside a synchronous signSync); now each
+// primitive has one: sign.ts' async functions are the synchronous ones, returned as promises for
+// their callers.
 import { createRequire } from 'node:module';
-import sodiumPlus from 'sodium-plus';
-
-const { SodiumPlus } = sodiumPlus;
-export const { Ed25519PublicKey, Ed25519SecretKey, X25519PublicKey, X25519SecretKey, CryptographyKey } = sodiumPlus;
-
-let instance: Promise<InstanceType<typeof SodiumPlus>> | undefined;
-
-export function sodium(): Promise<InstanceType<typeof SodiumPlus>> {
-  instance ??= SodiumPlus.auto();
-  return instance;
-}
 
 const require = createRequire(import.meta.url);
-/** Synchronous libsodium for hashing and bulk AEAD (typed loosely: sodium-native ships no types). */
+/** libsodium (typed loosely: sodium-native ships no types). */
 export const native: any = require('sodium-native');
 
 export const toBuffer = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));

@@ -11,8 +11,7 @@
 // replicas' answers (`pickNewest`). Both are pure and synchronous. Wire/disk form: signedObjectCodec.ts.
 import { HashDomain, SignatureDomain } from '../crypto/domains';
 import { blake2b, blake2bHex } from '../crypto/hash';
-import { sign, type SigningKeyPair, signedBytes } from '../crypto/sign';
-import { verifySync } from '../crypto/verifySync';
+import { sign, type SigningKeyPair, signedBytes, verifySync } from '../crypto/sign';
 import { ErrorCodes, type ErrorCode } from '../protocol/errors';
 import { ID_BYTES, OBJECT_NAME_BYTES_MAX, OBJECT_PAYLOAD_BYTES_MAX } from '../protocol/limits';
 
