@@ -1,5 +1,6 @@
-// The composition root of one node: picks nothing itself (adapters come in), wires the services in a
-// tsyringe container, and runs them as children of one XState supervisor:
+// One node: picks nothing itself (adapters come in); createNode wires its services in a tsyringe child
+// container (the registration groups of actors/composition.ts), and PostNode runs them as children of
+// one XState supervisor:
 //
 //   node supervisor (one-for-one, bounded restart intensity, then escalate)
 //   ├── transport        connecting / connected / reconnecting / closed
@@ -18,66 +19,46 @@
 // held in memory outlives it.
 import 'reflect-metadata';
 import { Subject, type Subscription } from 'rxjs';
-import { container as rootContainer, type DependencyContainer, instanceCachingFactory } from 'tsyringe';
+import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import { type Actor, type AnyActorRef, createActor, type InspectionEvent } from 'xstate';
-import { type RingTrust, verifyNodeCertificateSync } from '../crypto/certificates';
-import { type Clock, type Log, publishQuietly, type Random, type Transport } from '../infra/ports';
-import { type ChildSpec, EscalationError, supervisorMachine } from '../machines/supervisor.machine';
-import { transportMachine } from '../machines/transport.machine';
-import type { NodeCertificate, UserCertificate } from '../protocol/identity';
-import type { Envelope } from '../protocol/notify';
-import { MAIL_QUOTA_BYTES_PER_USER_DEFAULT, type OverlayTimings, STORAGE_TIMINGS } from '../protocol/limits';
+import type { RingTrust } from '../crypto/certificates';
+import type { KdfLimits } from '../crypto/keystore';
+import type { HostedUserStore } from '../infra/files/hostedUsers';
+import type { Clock, Log, Random, Transport } from '../infra/ports';
 import type { BlockCache } from '../infra/store/blockCache';
 import type { LocalStore } from '../infra/store/port';
-import type { StorageTimings } from '../protocol/limits';
-import { ControlService } from './control';
-import { ReplicaManagerService } from './storage/replicaManager';
-import { Peers } from './storage/peers';
-import { StorageClient } from './storage/storageClient';
-import { StoreBinding } from './localStore';
-import { RouterHandle } from './routerHandle';
-import { Supervised } from './supervised';
-import type { HostedUserStore } from '../infra/files/hostedUsers';
-import type { KdfLimits } from '../crypto/keystore';
-import type { StorageSigner } from '../crypto/insertAuth';
-import { PostMailbox } from './mail/postMailbox';
-import { DropHandlers } from './notify/dropHandlers';
-import { Notifier, NotifierService } from './notify/notifier';
-import { TransportHeadWatch } from './users/natsHeadWatch';
-import { Directory, UserHost } from './users/userHost';
-import { StandbyHost } from './users/standbyHost';
-import { LoginCache } from './users/logins';
-import { LogWriterHost } from './users/logWriterHost';
-import { MailGatewayService, type MailGatewayDeps, type MailGatewayOptions } from './mail/mailGateway';
-import { metricsObserver } from './mail/mailMetrics';
-import { PostSubmission } from './mail/postSubmission';
-import { Federation } from './federation/federation';
-import { FederatedStorage } from './federation/federatedStorage';
-import { GatewayService } from './federation/gateway';
-import { ErrorCodes, PostError } from '../protocol/errors';
-import { GLOBAL_RING_ID, subjects } from '../protocol/subjects';
-import { LocalLoopTransport } from '../infra/localLoop';
+import { type ChildSpec, EscalationError, supervisorMachine } from '../machines/supervisor.machine';
+import { transportMachine } from '../machines/transport.machine';
 import type { CrashableActor } from '../protocol/control';
-import type { UnlockedUser } from '../storage/users/unlockedUser';
-import { normaliseAddress } from '../storage/users/userErrors';
-import { userIdOf } from '../crypto/hash';
+import type { NodeCertificate } from '../protocol/identity';
+import type { OverlayTimings, StorageTimings } from '../protocol/limits';
+import {
+  get,
+  registerAdapters,
+  registerControl,
+  registerGateway,
+  registerMailGateway,
+  registerNotifier,
+  registerRouter,
+  registerStorage,
+  registerUsers,
+  Tokens,
+} from './composition';
+import { ControlService } from './control';
+import { GatewayService } from './federation/gateway';
+import { StoreBinding } from './localStore';
+import type { MailGatewayOptions, MailGatewayService } from './mail/mailGateway';
+import { PostMailbox } from './mail/postMailbox';
 import { Metrics } from './metrics';
-import { RouterService } from './router';
+import { Notifier, type NotifierService } from './notify/notifier';
+import type { RouterService } from './router';
+import { RouterHandle } from './routerHandle';
+import type { ReplicaManagerService } from './storage/replicaManager';
+import type { Supervised } from './supervised';
+import { LogWriterHost } from './users/logWriterHost';
+import { StandbyHost } from './users/standbyHost';
+import { UserHost } from './users/userHost';
 
-export const Tokens = {
-  Transport: Symbol('Transport'),
-  Clock: Symbol('Clock'),
-  Random: Symbol('Random'),
-  Log: Symbol('Log'),
-  Identity: Symbol('Identity'),
-  Options: Symbol('Options'),
-  Store: Symbol('Store'),
-  RouterChild: Symbol('RouterChild'),
-  ReplicaManagerChild: Symbol('ReplicaManagerChild'),
-  NotifierChild: Symbol('NotifierChild'),
-  MailGatewayChild: Symbol('MailGatewayChild'),
-  GlobalRouterChild: Symbol('GlobalRouterChild'),
-} as const;
 
 /** The node supervisor's children that fault injection may crash (tests; the control protocol offers CRASHABLE_ACTORS). */
 export type SupervisedChild = CrashableActor | 'store' | 'replicaManager' | 'mailGateway' | 'globalRouter';
@@ -184,29 +165,29 @@ export class PostNode {
   private readonly globalChild: Supervised<RouterService> | undefined;
 
   constructor(private readonly c: DependencyContainer) {
-    const identity = c.resolve<NodeIdentity>(Tokens.Identity);
+    const identity = get(c, Tokens.Identity);
     this.id = identity.cert.nodeId;
-    this.metrics = c.resolve(Metrics);
-    this.store = c.resolve(StoreBinding);
-    this.routerChild = c.resolve(Tokens.RouterChild);
-    this.router = c.resolve(RouterHandle);
-    this.replicaChild = c.resolve(Tokens.ReplicaManagerChild);
-    this.notifierChild = c.resolve(Tokens.NotifierChild);
-    this.notifier = c.resolve(Notifier);
-    this.logWriters = c.resolve(LogWriterHost);
-    this.users = c.resolve(UserHost);
-    this.standby = c.resolve(StandbyHost);
-    this.mailbox = c.resolve(PostMailbox);
-    this.mailChild = c.resolve(Tokens.MailGatewayChild);
-    this.gateway = c.resolve<NodeOptions>(Tokens.Options).gateway ? c.resolve(GatewayService) : undefined;
-    this.globalChild = this.gateway ? c.resolve(Tokens.GlobalRouterChild) : undefined;
-    this.log = c.resolve<Log>(Tokens.Log);
-    const options = c.resolve<NodeOptions>(Tokens.Options);
-    this.control = options.control ? c.resolve(ControlService) : undefined;
+    this.metrics = get(c, Metrics);
+    this.store = get(c, StoreBinding);
+    this.routerChild = get(c, Tokens.RouterChild);
+    this.router = get(c, RouterHandle);
+    this.replicaChild = get(c, Tokens.ReplicaManagerChild);
+    this.notifierChild = get(c, Tokens.NotifierChild);
+    this.notifier = get(c, Notifier);
+    this.logWriters = get(c, LogWriterHost);
+    this.users = get(c, UserHost);
+    this.standby = get(c, StandbyHost);
+    this.mailbox = get(c, PostMailbox);
+    this.mailChild = get(c, Tokens.MailGatewayChild);
+    this.gateway = get(c, Tokens.Options).gateway ? get(c, GatewayService) : undefined;
+    this.globalChild = this.gateway ? get(c, Tokens.GlobalRouterChild) : undefined;
+    this.log = get(c, Tokens.Log);
+    const options = get(c, Tokens.Options);
+    this.control = options.control ? get(c, ControlService) : undefined;
   }
 
   private get transport(): Transport {
-    return this.c.resolve<Transport>(Tokens.Transport);
+    return get(this.c, Tokens.Transport);
   }
 
   /** The running replica manager (a fresh object after each restart). */
@@ -230,8 +211,8 @@ export class PostNode {
   }
 
   start(): this {
-    const options = this.c.resolve<NodeOptions>(Tokens.Options);
-    const clock = this.c.resolve<Clock>(Tokens.Clock);
+    const options = get(this.c, Tokens.Options);
+    const clock = get(this.c, Tokens.Clock);
     // A child's logic() builds its fresh service (a restart) before the supervisor spawns it; attach
     // binds that service to the actor right after.
     // The supervisor spawns each child by id from its spec: the ref it reports is of that child's
@@ -323,7 +304,7 @@ export class PostNode {
 
   /** Resolves when the router is ready; rejects if it fails or the deadline passes. */
   whenReady(timeoutMs: number): Promise<void> {
-    const clock = this.c.resolve<Clock>(Tokens.Clock);
+    const clock = get(this.c, Tokens.Clock);
     return new Promise((resolve, reject) => {
       const check = () => {
         const s = this.router.state;
@@ -342,7 +323,7 @@ export class PostNode {
   }
 
   status() {
-    const identity = this.c.resolve<NodeIdentity>(Tokens.Identity);
+    const identity = get(this.c, Tokens.Identity);
     const snap = this.supervisor?.getSnapshot();
     return {
       id: this.id,
@@ -386,332 +367,20 @@ function describeState(ref: AnyActorRef | undefined): unknown {
   return s ? { status: s.status, value: s.value } : undefined;
 }
 
-/** Build a node from its adapters and identity: the one place concrete services are chosen. */
+/**
+ * Build a node from its adapters and identity: the one place concrete services are chosen, in one
+ * tsyringe child container per node (actors/composition.ts says what the container is for).
+ */
 export function createNode(adapters: NodeAdapters, identity: NodeIdentity, options: NodeOptions): PostNode {
   const c = rootContainer.createChildContainer();
-  // Requests to this node's own direct subject (it is one of the replicas it writes to) stay in-process.
-  const ownSubject = subjects.node(identity.trust.ringId, identity.cert.nodeId);
-  const transport = new LocalLoopTransport(adapters.transport, (subject) => subject === ownSubject, adapters.clock, adapters.log);
-  c.register(Tokens.Transport, { useValue: transport });
-  c.register(Tokens.Clock, { useValue: adapters.clock });
-  c.register(Tokens.Random, { useValue: adapters.random });
-  const log = adapters.log.child({ node: identity.cert.nodeId.slice(0, 12) });
-  c.register(Tokens.Log, { useValue: log });
-  c.register(Tokens.Identity, { useValue: identity });
-  const store = new StoreBinding({ store: adapters.store, reopen: adapters.reopenStore, log, holdMs: options.storeFailedHoldMs });
-  c.register(StoreBinding, { useValue: store });
-  c.register(Tokens.Store, { useValue: store });
-  c.register(Tokens.Options, { useValue: options });
-  const metrics = new Metrics();
-  c.register(Metrics, { useValue: metrics });
-  c.register(LogWriterHost, { useValue: new LogWriterHost(adapters.log.child({ node: identity.cert.nodeId.slice(0, 12), actor: 'logWriter' })) });
-  const storageTimings = options.storageTimings ?? STORAGE_TIMINGS;
-
-  // ---- the router child: a fresh RouterService each start (a new epoch for its message ids) ----
-  c.register(Tokens.RouterChild, {
-    useFactory: instanceCachingFactory(
-      (d) =>
-        new Supervised<RouterService>('router', {
-          build: () =>
-            new RouterService({
-              transport,
-              clock: adapters.clock,
-              log,
-              ringId: identity.trust.ringId,
-              verifyPeer: (cert, nowMs) => verifyNodeCertificateSync(cert, identity.trust, nowMs),
-              cert: identity.cert,
-              signingSecretKey: identity.signingSecretKey,
-              timings: options.timings,
-              leafHalf: options.leafHalf,
-              epoch: Buffer.from(adapters.random.bytes(6)).toString('base64url'),
-              metrics: d.resolve(Metrics),
-            }),
-          retire: (old) => old.retire(),
-        }),
-    ),
-  });
-  c.register(RouterHandle, { useFactory: instanceCachingFactory((d) => new RouterHandle(d.resolve<Supervised<RouterService>>(Tokens.RouterChild).current)) });
-
-  // ---- the replicaManager child: fresh handlers, passes and subscriptions each start ----
-  c.register(Tokens.ReplicaManagerChild, {
-    useFactory: instanceCachingFactory(
-      (d) =>
-        new Supervised<ReplicaManagerService>('replicaManager', {
-          build: () =>
-            new ReplicaManagerService({
-              transport,
-              clock: adapters.clock,
-              log,
-              metrics: d.resolve(Metrics),
-              router: d.resolve(RouterHandle),
-              trust: identity.trust,
-              store,
-              nodeSigner: nodeSigner(identity),
-              replicationFactor: identity.replicationFactor,
-              convergenceSecret: identity.convergenceSecret,
-              timings: options.storageTimings,
-              quotaBytes: options.quotaBytes,
-            }),
-          retire: (old) => old.detach(),
-        }),
-    ),
-  });
-  const replicas = () => c.resolve<Supervised<ReplicaManagerService>>(Tokens.ReplicaManagerChild).current;
-  // The ring's storage as the other actors use it: a client holds no state, and finds replicas through
-  // whichever replica manager runs.
-  const peers = new Peers(transport, identity.trust.ringId);
-  const clientFor = (signer: StorageSigner) =>
-    new StorageClient(
-      {
-        peers,
-        clock: adapters.clock,
-        timings: storageTimings,
-        replicationFactor: identity.replicationFactor,
-        convergenceSecret: identity.convergenceSecret,
-        locate: (id, extra) => replicas().locate(id, extra),
-        selfId: identity.cert.nodeId,
-        ...(adapters.blockCache ? { blockCache: adapters.blockCache } : {}),
-        readOwnBlock: async (id) => (await store.getBlock(id))?.bytes,
-        observe: (op, ok, ms) => metrics.observe('post_storage_client_ms', 'Replicated reads and writes this node made, by operation and outcome', ms, { op, outcome: ok ? 'ok' : 'failed' }),
-      },
-      signer,
-    );
-  const nodeStorage = clientFor(nodeSigner(identity));
-  const storageFor = (user: UnlockedUser) => new FederatedStorage(clientFor(userSigner(user)), c.resolve(Federation));
-
-  c.register(Federation, {
-    useValue: new Federation({ transport, log: adapters.log, own: identity.trust, federated: identity.federated ?? [] }),
-  });
-
-  // ---- the notifier child: fresh inboxes (subscriptions, queues) and drop handlers each start ----
-  const notifierDeps = (federation: Federation) => ({
-    transport,
-    peers,
-    clock: adapters.clock,
-    random: adapters.random,
-    log,
-    metrics,
-    ringId: identity.trust.ringId,
-    trusted: () => federation.trusted(),
-    replicationFactor: identity.replicationFactor,
-    timings: storageTimings,
-    locate: (id: string, extra: number) => replicas().locate(id, extra),
-    faults: options.faults,
-    inspect: options.inspect,
-    foreignDropPut: async (recipient: UserCertificate, dropId: string, envelope: Envelope) => {
-      const ring = federation.ringOf(recipient.ringId);
-      if (!ring) throw new PostError(ErrorCodes.NOT_AUTHORISED, `${recipient.address}: ${recipient.org} is not federated with ${identity.trust.org}`);
-      await federation.dropPut(ring, dropId, envelope);
-    },
-  });
-  c.register(Notifier, {
-    useFactory: instanceCachingFactory((d) => {
-      const federation = d.resolve(Federation);
-      return new Notifier(notifierDeps(federation));
-    }),
-  });
-  c.register(Tokens.NotifierChild, {
-    useFactory: instanceCachingFactory((d) => {
-      const federation = d.resolve(Federation);
-      const router = d.resolve(RouterHandle);
-      return new Supervised<NotifierService>('notifier', {
-        build: () => {
-          // The replica side of inbox drops belongs to the notifier: a fresh one with each start.
-          const service = new NotifierService(notifierDeps(federation));
-          const drops = new DropHandlers({
-            store: () => store,
-            trusted: () => federation.trusted(),
-            ringId: identity.trust.ringId,
-            clock: adapters.clock,
-            log,
-            metrics,
-            publish: (subject, bytes) => publishQuietly(transport, subject, bytes, log),
-            onBug: () => service.crash(),
-          });
-          router.registerFrames('notify.', (frame, msg) => drops.handle(frame, msg));
-          return service;
-        },
-        retire: (old) => old.retire(),
-      });
-    }),
-  });
-  c.register(LoginCache, {
-    useFactory: instanceCachingFactory(() => new LoginCache({ storage: nodeStorage, trust: identity.trust, clock: adapters.clock })),
-  });
-  c.register(PostMailbox, {
-    useFactory: instanceCachingFactory((d) => {
-      return new PostMailbox({
-        logins: d.resolve(LoginCache),
-        storage: nodeStorage,
-        storageFor,
-        trust: identity.trust,
-        clock: adapters.clock,
-        random: adapters.random,
-        headWatch: new TransportHeadWatch(transport, identity.trust.ringId, d.resolve<Log>(Tokens.Log)),
-        logRegistry: d.resolve(LogWriterHost),
-        log: d.resolve<Log>(Tokens.Log).child({ actor: 'mailGateway' }),
-        mailQuotaBytes: identity.mailQuotaBytesPerUser ?? MAIL_QUOTA_BYTES_PER_USER_DEFAULT,
-        // A user active here but hosted elsewhere gets their mail delivered here too (issue 13).
-        hosts: (address) => d.resolve(UserHost).users.has(address),
-        presence: { opened: (user) => d.resolve(UserHost).visit(user), released: (address) => d.resolve(UserHost).leave(address) },
-      });
-    }),
-  });
-  c.register(UserHost, {
-    useFactory: instanceCachingFactory((d) => {
-      const router = d.resolve(RouterHandle);
-      const mailbox = d.resolve(PostMailbox);
-      return new UserHost({
-        nodeSigningSecretKey: identity.signingSecretKey,
-        trust: identity.trust,
-        clock: adapters.clock,
-        random: adapters.random,
-        log: d.resolve<Log>(Tokens.Log),
-        store: options.hostedUsers,
-        notifier: d.resolve(Notifier),
-        nodeStorage,
-        storageFor,
-        headWatch: new TransportHeadWatch(transport, identity.trust.ringId, d.resolve<Log>(Tokens.Log)),
-        mailbox: () => mailbox,
-        logRegistry: d.resolve(LogWriterHost),
-        ringReady: () => router.state === 'ready',
-        refreshIntervalMs: storageTimings.refreshIntervalMs,
-        directory: new Directory({ storage: nodeStorage, trust: identity.trust, clock: adapters.clock, federation: d.resolve(Federation) }),
-      });
-    }),
-  });
-  c.register(StandbyHost, {
-    useFactory: instanceCachingFactory((d) => {
-      const router = d.resolve(RouterHandle);
-      return new StandbyHost({
-        nodeId: identity.cert.nodeId,
-        nodeSigningSecretKey: identity.signingSecretKey,
-        trust: identity.trust,
-        clock: adapters.clock,
-        log: d.resolve<Log>(Tokens.Log),
-        store: options.standbyGrants,
-        nodeStorage,
-        overlay: { ready: () => router.state === 'ready', leafSet: () => router.leafSet(), covers: (id) => router.knowsReplicas(id, 1), changes$: router.stateChanges$ },
-        heartbeatIntervalMs: router.current.input.timings.heartbeatIntervalMs,
-        users: d.resolve(UserHost),
-        mailbox: d.resolve(PostMailbox),
-      });
-    }),
-  });
-
-  // ---- the mailGateway child: fresh listeners each start; the login guard and rate outlive it ----
-  c.register(Tokens.MailGatewayChild, {
-    useFactory: instanceCachingFactory((d) => {
-      const users = d.resolve(UserHost);
-      const submission = new PostSubmission({
-        trust: identity.trust,
-        clock: adapters.clock,
-        log: d.resolve<Log>(Tokens.Log),
-        nodeStorage,
-        logins: d.resolve(LoginCache),
-        visit: (record) => d.resolve(PostMailbox).visit(record),
-        directory: users.directory,
-        isFederated: (domain) => d.resolve(Federation).orgOf(domain) !== undefined,
-        appFor: (user) => users.appFor(user),
-        gatewayUser: options.gatewayUser ? () => users.users.get(options.gatewayUser!.toLowerCase())?.user : undefined,
-      });
-      const mail = options.mail ?? {};
-      const deps: MailGatewayDeps = {
-        authenticator: d.resolve(PostMailbox).authenticator,
-        submission,
-        clock: adapters.clock,
-        log: d.resolve<Log>(Tokens.Log),
-        metrics: d.resolve(Metrics),
-        accountOf: (username) => normaliseAddress(username, identity.trust.org),
-        observer: metricsObserver(d.resolve(Metrics)),
-      };
-      const first = new MailGatewayService(deps, mail);
-      let closing: Promise<void> | undefined;
-      return new Supervised<MailGatewayService>('mailGateway', {
-        // The login guard and submission rate are security bounds, not the gateway's working state: a
-        // client that could crash the gateway must not reset its own throttle by doing so.
-        build: () =>
-          closing === undefined
-            ? first
-            : new MailGatewayService({ ...deps, loginGuard: first.loginGuard, senderRate: first.senderRate, predecessorClosed: closing }, mail),
-        retire: (old) => {
-          closing = old.close('Server restarting; reconnect in a moment');
-        },
-      });
-    }),
-  });
-  // ---- on a gateway, the globalRouter child: the same node id in the global ring, whose members are
-  // the gateways of every federated organisation; a fresh RouterService each start ----
-  const globalTransport = adapters.globalTransport ?? transport;
-  c.register(Tokens.GlobalRouterChild, {
-    useFactory: instanceCachingFactory((d) => {
-      const federation = d.resolve(Federation);
-      const trusted = () => federation.trusted();
-      const globalMetrics = new Metrics();
-      return new Supervised<RouterService>('globalRouter', {
-        build: () =>
-          new RouterService({
-            transport: globalTransport,
-            clock: adapters.clock,
-            log: d.resolve(Tokens.Log),
-            ringId: GLOBAL_RING_ID,
-            verifyPeer: (cert, nowMs) => {
-              const trust = trusted().find((t) => t.ringId === cert.ringId && t.org === cert.org);
-              return trust ? verifyNodeCertificateSync(cert, trust, nowMs) : { ok: false, code: ErrorCodes.WRONG_RING, reason: `${cert.org} is not a federated organisation` };
-            },
-            cert: identity.cert,
-            signingSecretKey: identity.signingSecretKey,
-            timings: options.timings,
-            leafHalf: options.leafHalf,
-            epoch: Buffer.from(adapters.random.bytes(6)).toString('base64url'),
-            metrics: globalMetrics,
-          }),
-        retire: (old) => old.retire(),
-      });
-    }),
-  });
-  c.register(GatewayService, {
-    useFactory: instanceCachingFactory((d) => {
-      const globalRouter = new RouterHandle(d.resolve<Supervised<RouterService>>(Tokens.GlobalRouterChild).current);
-      const notifier = d.resolve(Notifier);
-      return new GatewayService({
-        transport: transport,
-        globalTransport,
-        log: d.resolve(Tokens.Log),
-        metrics: d.resolve(Metrics),
-        own: identity.trust,
-        federated: () => identity.federated ?? [],
-        globalRouter,
-        storage: nodeStorage,
-        storeEnvelope: (dropId, envelope) => notifier.storeEnvelope(dropId, envelope),
-      });
-    }),
-  });
-  c.register(ControlService, {
-    useFactory: instanceCachingFactory(
-      (d) =>
-        new ControlService({
-          transport: d.resolve(Tokens.Transport),
-          clock: d.resolve(Tokens.Clock),
-          log: d.resolve(Tokens.Log),
-          trust: identity.trust,
-          nodeId: identity.cert.nodeId,
-          node: () => node,
-          metrics: d.resolve(Metrics),
-          nodeSigner: nodeSigner(identity),
-        }),
-    ),
-  });
+  registerAdapters(c, adapters, identity, options);
+  registerRouter(c);
+  registerStorage(c);
+  registerNotifier(c);
+  registerUsers(c);
+  registerMailGateway(c);
+  registerGateway(c);
+  registerControl(c, () => node);
   const node = new PostNode(c);
   return node;
-}
-
-/** This node as an inserting member of the ring. */
-function nodeSigner(identity: NodeIdentity): StorageSigner {
-  return { member: { type: 'node', cert: identity.cert }, secretKey: identity.signingSecretKey, id: identity.cert.nodeId };
-}
-
-/** A user as an inserting member of the ring: its certificate and signing key. */
-function userSigner(user: UnlockedUser) {
-  return { member: { type: 'user' as const, cert: user.certificate }, secretKey: user.signing.secretKey, id: userIdOf(user.address) };
 }

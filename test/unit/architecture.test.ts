@@ -200,7 +200,6 @@ describe('architecture', () => {
   test(`functions fit in ${FUNCTION_LINES_MAX} lines (outside tests and benchmarks)`, () => {
     /** Each exception, as file#function, with its reason. */
     const allowed: Record<string, string> = {
-      'actors/node.ts#createNode': 'the composition root: every adapter and service registered in one place (issue 18 asks what DI should make of it)',
       'actors/nodeProcess.ts#runNodeProcess': 'a node process in the order it must come up: files, signals, NATS, the node',
       'actors/mail/smtpServer.ts#startSmtpServer': "smtp-server's options, whose callbacks close over the session table",
       'actors/mail/imapServer.ts#startImapServer': 'the IMAP listener, whose callbacks close over the connection table',
