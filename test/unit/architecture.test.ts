@@ -127,11 +127,21 @@ describe('architecture', () => {
       'infra/random.ts': 'the Random port\'s adapter: operating-system randomness for real nodes and the post command',
     };
     const bad: string[] = [];
-    for (const layer of ['protocol', 'overlay', 'storage', 'mail', 'dav', 'xmpp', 'machines', 'actors', 'infra', 'cli', 'scenarios'])
+    for (const layer of SHIPPED.filter((l) => l !== 'crypto'))
       for (const file of files(join(ROOT, layer))) {
         const name = relative(ROOT, file);
         if (name in allowed) continue;
         if (/from\s+'(node:)?crypto'|from\s+'(sodium-native|sodium-plus|libsodium[^']*)'/.test(readFileSync(file, 'utf8'))) bad.push(name);
+      }
+    expect(bad).toEqual([]);
+  });
+
+  test('randomness comes from crypto/ or the Random port in everything shipped (no Math.random, no Web Crypto draws)', () => {
+    const bad: string[] = [];
+    for (const layer of SHIPPED)
+      for (const file of files(join(ROOT, layer))) {
+        const text = readFileSync(file, 'utf8').replace(/\/\/.*$/gm, '');
+        if (/Math\.random\(|\bgetRandomValues\(|\brandomUUID\(/.test(text)) bad.push(relative(ROOT, file));
       }
     expect(bad).toEqual([]);
   });
@@ -142,7 +152,7 @@ describe('architecture', () => {
       'protocol/codec.ts': { count: 1, why: 'a tagged union\'s decoder: the variant\'s decoded fields plus its tag are the union member, which TypeScript cannot follow through the variant table' },
     };
     const found: Record<string, number> = {};
-    for (const layer of ['protocol', 'crypto', 'overlay', 'storage', 'mail', 'dav', 'machines', 'actors', 'infra', 'lab', 'scenarios', 'cli'])
+    for (const layer of SHIPPED)
       for (const file of files(join(ROOT, layer))) {
         const n = (readFileSync(file, 'utf8').match(/\bas any\b/g) ?? []).length;
         if (n > 0) found[relative(ROOT, file)] = n;
@@ -219,7 +229,7 @@ describe('architecture', () => {
 
   test('NATS subjects are built only in protocol/subjects.ts', () => {
     const bad: string[] = [];
-    for (const layer of ['protocol', 'crypto', 'overlay', 'storage', 'mail', 'machines', 'actors', 'cli', 'scenarios'])
+    for (const layer of SHIPPED)
       for (const file of files(join(ROOT, layer))) {
         if (file.endsWith('protocol/subjects.ts')) continue;
         if (/[`'"]post\.[a-z$]/.test(readFileSync(file, 'utf8'))) bad.push(relative(ROOT, file));
