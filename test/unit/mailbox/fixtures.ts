@@ -3,7 +3,7 @@
 import { PostMailbox } from '../../../actors/mail/postMailbox';
 import type { Log } from '../../../infra/ports';
 import { SimRandom } from '../../../infra/sim/random';
-import { MemoryHeadWatch } from '../../../storage/log/headWatch';
+import { MemoryHeadWatch } from '../../../storage/memory/headWatch';
 import { MemoryStorage } from '../../../storage/memory/storage';
 import { makeUser, testCa, TestClock } from '../users/fixtures';
 import { ManualClock } from '../imap/manualClock';
