@@ -40,7 +40,7 @@ import {
 } from '../protocol/control';
 import { encodeSignedObject } from '../storage/signedObjectCodec';
 import { ErrorCodes, PostError, type ErrorCode } from '../protocol/errors';
-import { type AnyFrame, canonicalBytes, decodeFrame, frameHandlers, on } from '../protocol/frame';
+import { type AnyFrame, canonicalBytes, decodeFrame, frameHandlers, isKind, on } from '../protocol/frame';
 import { type OperatorCertificate, operatorCertificateCodec } from '../protocol/identity';
 import {
   CONTROL_NONCES_MAX,
@@ -173,11 +173,11 @@ export class ControlService {
   private authenticate(frame: AnyFrame): Authenticated {
     const refuse = (code: ErrorCode, reason: string): Authenticated => ({ ok: false, code, reason });
     const { trust, nodeId, clock } = this.deps;
-    if (frame.kind !== SignedControl.kind) {
+    if (!isKind(frame, SignedControl)) {
       const what = controlPolicy[frame.kind] ? `${frame.kind} is not signed` : `${frame.kind} is not a control request`;
       return refuse(ErrorCodes.UNSIGNED, `${what}: control requests must be signed by an operator key certified by the ${trust.org} CA (the post command signs with the operator file of the lab or organisation folder)`);
     }
-    const env = frame.body as Parameters<typeof SignedControl.encode>[0];
+    const env = frame.body;
     const operator = env.operator;
     if (env.nodeId !== nodeId) return refuse(ErrorCodes.NOT_AUTHORISED, `the request was signed for node ${env.nodeId.slice(0, 12)}, not for this one`);
     const nowMs = clock.now();

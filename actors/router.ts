@@ -309,12 +309,12 @@ export class RouterService {
     const decoded = decodeFrame(msg.data);
     if (!decoded.ok) return this.refuse(msg, ErrorCodes.BAD_FRAME, decoded.reason);
     const frame = decoded.frame;
-    if (frame.kind !== OverlayAuth.kind) {
+    if (!isKind(frame, OverlayAuth)) {
       for (const [prefix, handler] of this.frameHandlers) if (frame.kind.startsWith(prefix)) return handler(frame, msg);
       if (frame.kind.startsWith('overlay.')) return this.forged(msg, { reason: 'unsigned', detail: `a bare ${frame.kind}`, code: ErrorCodes.UNSIGNED });
       return this.refuse(msg, ErrorCodes.BAD_FRAME, `no handler for ${frame.kind}`);
     }
-    const opened = this.open(frame.body as OverlayAuthBody, msg);
+    const opened = this.open(frame.body, msg);
     if (!opened) return;
     const { from, frame: inner } = opened;
     this.authenticated(inner, from, msg);
@@ -387,17 +387,17 @@ export class RouterService {
       this.log.warn('frame.dropped', { from: to, reason: r.reason });
       return { ok: false, code: ErrorCodes.BAD_FRAME };
     }
-    if (r.frame.kind === FrameRefused.kind) {
-      const body = r.frame.body as { code: string; reason: string };
+    if (isKind(r.frame, FrameRefused)) {
+      const body = r.frame.body;
       this.log.warn('overlay.request.refused', { by: to, code: body.code, reason: body.reason });
       return { ok: false, code: errorCodeOf(body.code, ErrorCodes.ROUTE_FAILED) };
     }
     const reply = { subject: `a reply from ${to.slice(0, 12)}`, data: bytes };
-    if (r.frame.kind !== OverlayAuth.kind) {
+    if (!isKind(r.frame, OverlayAuth)) {
       this.forged(reply, { reason: 'unsigned', detail: `a bare ${r.frame.kind} in reply`, code: ErrorCodes.UNSIGNED });
       return { ok: false, code: ErrorCodes.UNSIGNED };
     }
-    const opened = this.open(r.frame.body as OverlayAuthBody, reply);
+    const opened = this.open(r.frame.body, reply);
     if (!opened) return { ok: false, code: ErrorCodes.NOT_AUTHORISED };
     if (opened.from !== to) {
       this.forged(reply, { reason: 'wrong_sender', detail: `node ${opened.from.slice(0, 12)} answered a request to ${to.slice(0, 12)}`, code: ErrorCodes.NOT_AUTHORISED });

@@ -7,7 +7,7 @@
 import type { RingTrust } from '../../crypto/certificates';
 import { publishQuietly, type Log, type Transport, TransportError, type TransportMessage, type TransportSubscription } from '../../infra/ports';
 import { ErrorCodes, PostError } from '../../protocol/errors';
-import { decodeFrame } from '../../protocol/frame';
+import { decodeFrame, isKind } from '../../protocol/frame';
 import { GatewayReply, GatewayRequest } from '../../protocol/gateway';
 import { FEDERATION_REQUEST_TIMEOUT_MS } from '../../protocol/limits';
 import type { Envelope } from '../../protocol/notify';
@@ -86,8 +86,8 @@ export class GatewayService {
   /** A request from another organisation, performed in our ring. */
   private async perform(msg: TransportMessage): Promise<void> {
     const r = decodeFrame(msg.data);
-    if (!r.ok || r.frame.kind !== GatewayRequest.kind) return this.answer(this.deps.globalTransport, msg, { ok: false, code: ErrorCodes.BAD_FRAME, message: r.ok ? `unexpected ${r.frame.kind}` : r.reason });
-    const body = r.frame.body as Parameters<typeof GatewayRequest.encode>[0];
+    if (!r.ok || !isKind(r.frame, GatewayRequest)) return this.answer(this.deps.globalTransport, msg, { ok: false, code: ErrorCodes.BAD_FRAME, message: r.ok ? `unexpected ${r.frame.kind}` : r.reason });
+    const body = r.frame.body;
     if (body.targetRing !== this.deps.own.ringId) return this.answer(this.deps.globalTransport, msg, { ok: false, code: ErrorCodes.BAD_REQUEST, message: 'request for another ring' });
     const req = body.request;
     this.deps.metrics.inc('post_gateway_performed_total', 'Requests from other organisations performed in this ring', { type: req.type });

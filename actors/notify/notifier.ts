@@ -15,7 +15,7 @@ import { dropIdOf, entryIdOf, envelopeNonce, openSealed, sealTo, signEnvelope, s
 import { type Clock, type Log, publishQuietly, type Random, type TimerHandle, type Transport, type TransportSubscription } from '../../infra/ports';
 import { majority } from '../../overlay/placement';
 import { errorCodeOf, ErrorCodes, PostError } from '../../protocol/errors';
-import { decodeFrame } from '../../protocol/frame';
+import { decodeFrame, isKind } from '../../protocol/frame';
 import type { UserCertificate } from '../../protocol/identity';
 import { NOTIFY_PULL_INTERVAL_MS, NOTIFY_PULL_PAGE_MAX, NOTIFY_RETRY_MS, STORAGE_BATCH_IDS_MAX, type StorageTimings } from '../../protocol/limits';
 import { DropAck, DropHas, DropHasReply, DropList, DropListReply, DropPut, DropPutReply, type Envelope, InboxPush } from '../../protocol/notify';
@@ -277,8 +277,8 @@ class Inbox {
     this.log = deps.log.child({ actor: 'notifier', user: user.cert.address });
     this.push = deps.transport.subscribe(subjects.inbox(deps.ringId, user.cert.userId), (m) => {
       const r = decodeFrame(m.data);
-      if (!r.ok || r.frame.kind !== InboxPush.kind) return this.log.warn('frame.dropped', { subject: m.subject, reason: r.ok ? `unexpected ${r.frame.kind}` : r.reason });
-      const body = r.frame.body as { dropId: string; entryId: string; envelope: Envelope };
+      if (!r.ok || !isKind(r.frame, InboxPush)) return this.log.warn('frame.dropped', { subject: m.subject, reason: r.ok ? `unexpected ${r.frame.kind}` : r.reason });
+      const body = r.frame.body;
       if (body.dropId === this.dropId) this.offer(this.ripe([{ entryId: body.entryId, envelope: body.envelope }]));
     });
     let wasDown = false;

@@ -2,7 +2,7 @@
 // every node with that log open (the user's other devices) re-reads the head. Hints only: lost or
 // repeated notices cost a delay, never correctness (readers always verify the head they read).
 import { type Log, publishQuietly, type Transport } from '../../infra/ports';
-import { decodeFrame } from '../../protocol/frame';
+import { decodeFrame, isKind } from '../../protocol/frame';
 import { HeadNotice } from '../../protocol/notify';
 import { subjects } from '../../protocol/subjects';
 import type { HeadWatch, HeadWatchSubscription } from '../../storage/log/headWatch';
@@ -21,9 +21,8 @@ export class TransportHeadWatch implements HeadWatch {
   subscribe(objectId: string, onHead: (seq: number) => void): HeadWatchSubscription {
     return this.transport.subscribe(subjects.head(this.ringId, objectId), (m) => {
       const r = decodeFrame(m.data);
-      if (!r.ok || r.frame.kind !== HeadNotice.kind) return this.log.warn('frame.dropped', { subject: m.subject, reason: r.ok ? `unexpected ${r.frame.kind}` : r.reason });
-      const body = r.frame.body as { objectId: string; seq: number };
-      if (body.objectId === objectId) onHead(body.seq);
+      if (!r.ok || !isKind(r.frame, HeadNotice)) return this.log.warn('frame.dropped', { subject: m.subject, reason: r.ok ? `unexpected ${r.frame.kind}` : r.reason });
+      if (r.frame.body.objectId === objectId) onHead(r.frame.body.seq);
     });
   }
 }
