@@ -10,7 +10,8 @@
 // Restart intensity is counted without a clock: each restart schedules its own expiry `windowMs` later
 // (a delayed event on the actor's clock), so the count is "restarts within the last window".
 //
-// A child spawns no actors of its own. XState (5.33) leaves running the actors a failed actor spawned
+// A child spawns no actors of its own (a nested supervisor aside: it never fails, it finishes, having
+// stopped its children in order). XState (5.33) leaves running the actors a failed actor spawned
 // (its source: "children don't belong entirely to the actor"), and its public API cannot stop them
 // (`stop()` refuses non-root actors; only their dead parent could stopChild them). So the lifecycle of
 // what runs under a child is owned by the child's spec instead (OTP's child spec, libp2p's services):

@@ -240,7 +240,8 @@ export class NotifierService {
   private run(inbox: Inbox): void {
     inbox.start((error) => {
       this.deps.log.error('notify.inbox.failed', { inbox: inbox.actorId, error: String((error as Error)?.message ?? error) });
-      if (this.inboxes.get(inbox.receiverId) === inbox && !this.retired) this.run(inbox);
+      // Not from inside the failed actor's own report (as before this design: one restart per failure).
+      queueMicrotask(() => this.inboxes.get(inbox.receiverId) === inbox && !this.retired && this.run(inbox));
     });
   }
 }
