@@ -13,7 +13,8 @@
 import { randomBytes } from 'node:crypto';
 import { seededRandom, cpuMeter, cpuPerOp, cpuText, type CpuUse, type Log } from '../mail/target';
 import { round, summary } from '../stats';
-import { BenchDavClient, calendarQuery, expectStatus, mkcalendar, multiget, parseMultistatus, syncCollection } from './davClient';
+import { parseMultistatus } from '../../dav/client';
+import { BenchDavClient, calendarQuery, expectStatus, mkcalendar, multiget, syncCollection } from './davClient';
 
 export interface CalendarTarget {
   name: string;
