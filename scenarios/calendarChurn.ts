@@ -36,10 +36,12 @@ const runs = new WeakMap<History, Run>();
 
 const collection = (run: Run) => `calendars/${run.user}/${run.slug}/`;
 
-const eventIcs = (uid: string, summary: string, startMs: number) => {
-  const at = (ms: number) => new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
-  return ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//POST//calendar-churn//EN', 'BEGIN:VEVENT', `UID:${uid}`, `DTSTAMP:${at(startMs)}`, `DTSTART:${at(startMs)}`, `DTEND:${at(startMs + 3_600_000)}`, `SUMMARY:${summary}`, 'END:VEVENT', 'END:VCALENDAR', ''].join('\r\n');
-};
+const icalTime = (ms: number) => new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+
+const eventIcs = (uid: string, summary: string, startMs: number) =>
+  ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//POST//calendar-churn//EN', 'BEGIN:VEVENT', `UID:${uid}`, `DTSTAMP:${icalTime(startMs)}`, `DTSTART:${icalTime(startMs)}`]
+    .concat([`DTEND:${icalTime(startMs + 3_600_000)}`, `SUMMARY:${summary}`, 'END:VEVENT', 'END:VCALENDAR', ''])
+    .join('\r\n');
 
 /** Sends `request` through the device's node: 2xx ok, 4xx failed (refused: nothing happened), anything else or no answer unknown. */
 async function send(env: ScenarioEnv, run: Run, device: CalendarDevice, request: ScenarioDavRequest): Promise<{ outcome: Outcome; etag?: string; body?: string; error?: string }> {

@@ -168,7 +168,8 @@ export function calendarWrites(history: History, views: ReadonlyMap<string, Cale
   for (const [device, view] of views) {
     for (const [name, writes] of byName) {
       const end = view.get(name) ?? ABSENT;
-      if (!allowedEnds(writes).has(end)) wrong.push(`${device}: ${name} is ${end === ABSENT ? 'missing' : `"${end}"`}, last acknowledged: ${valueOf(writes.filter((w) => w.outcome === 'ok').sort((a, b) => a.completedAtMs! - b.completedAtMs!).pop() ?? writes[0]!)}`);
+      const lastAcked = writes.filter((w) => w.outcome === 'ok').sort((a, b) => a.completedAtMs! - b.completedAtMs!).pop();
+      if (!allowedEnds(writes).has(end)) wrong.push(`${device}: ${name} is ${end === ABSENT ? 'missing' : `"${end}"`}, last acknowledged: ${lastAcked ? valueOf(lastAcked) : 'none'}`);
     }
     for (const name of view.keys()) if (!byName.has(name)) wrong.push(`${device}: ${name} was never written`);
   }
@@ -180,7 +181,11 @@ export function calendarWrites(history: History, views: ReadonlyMap<string, Cale
     {
       name: 'no acknowledged calendar write lost or undone',
       ok: wrong.length === 0 && byName.size > 0,
-      detail: wrong.length ? `${wrong.length} wrong: ${wrong.slice(0, 4).join('; ')}` : byName.size === 0 ? 'no calendar write was made' : `${acked} acknowledged writes of ${history.calendarWrites().length} on ${byName.size} events, each as last acknowledged`,
+      detail: wrong.length
+        ? `${wrong.length} wrong: ${wrong.slice(0, 4).join('; ')}`
+        : byName.size === 0
+          ? 'no calendar write was made'
+          : `${acked} acknowledged writes of ${history.calendarWrites().length} on ${byName.size} events, each as last acknowledged`,
     },
     {
       name: 'the devices converge on one calendar',
