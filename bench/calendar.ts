@@ -65,7 +65,7 @@ export async function runCalendarBench(opts: { quick: boolean; log?: Log }) {
     async () => {
       const radicale = await startReferenceRadicale({ users, log });
       const homes = users.map((user) => ({ homeUrl: `${radicale.origin}${user.address}/`, user }));
-      return { target: { name: 'Radicale', homes, serverCpuMs: radicale.cpuMs, wholeCollectionPut: true }, stop: radicale.stop };
+      return { target: { name: 'Radicale', homes, serverCpuMs: radicale.cpuMs, importEvents: radicale.importEvents }, stop: radicale.stop };
     },
     work,
     log,

@@ -16,7 +16,7 @@ export async function startPostCalendar(opts: { domain: string; nodes: number; u
       return { homeUrl: `${node.caldav}calendars/${user.address}/`, user };
     });
     const pids = lab.nodes.map((n) => n.pid);
-    return { target: { name: `POST (${opts.nodes} nodes)`, homes, serverCpuMs: () => groupsCpuMs(pids), wholeCollectionPut: false }, stop: benchLab.stop };
+    return { target: { name: `POST (${opts.nodes} nodes)`, homes, serverCpuMs: () => groupsCpuMs(pids) }, stop: benchLab.stop };
   } catch (e) {
     await benchLab.stop();
     throw e;

@@ -48,6 +48,8 @@ export interface ReferenceRadicale {
   /** http://127.0.0.1:PORT/ */
   origin: string;
   cpuMs(): number;
+  /** Writes events as files into the first user's collection `slug` (made before): how an operator imports into Radicale's storage. */
+  importEvents(slug: string, events: readonly { name: string; ics: string }[]): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -75,7 +77,14 @@ export async function startReferenceRadicale(opts: { users: readonly MailUser[];
     daemon = new Daemon('radicale', 'radicale', ['--config', config], out, runAs);
     await untilAccepting(daemon, { host: LOOPBACK, port: port! }, READY_TIMEOUT_MS, () => logTail(out));
     const groups = [daemon.pgid];
-    return { origin: `http://${LOOPBACK}:${port}/`, cpuMs: () => groupsCpuMs(groups), stop };
+    const importEvents = async (slug: string, events: readonly { name: string; ics: string }[]) => {
+      const folder = join(root, 'collections', 'collection-root', opts.users[0]!.address, slug);
+      for (const { name, ics } of events) {
+        writeFileSync(join(folder, name), ics);
+        if (runAs) chownSync(join(folder, name), runAs.uid, runAs.gid);
+      }
+    };
+    return { origin: `http://${LOOPBACK}:${port}/`, cpuMs: () => groupsCpuMs(groups), importEvents, stop };
   } catch (error) {
     await stop().catch(() => {});
     throw error;
