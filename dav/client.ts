@@ -1,10 +1,19 @@
-// What a CalDAV client sends and reads, pure: the REPORT bodies a syncing client sends (calendar-query
+// What a CalDAV client sends and reads, pure: a one-event iCalendar object, the REPORT bodies a syncing client sends (calendar-query
 // over a time range, sync-collection, calendar-multiget) and the parse of a 207 multistatus answer
 // (hrefs, statuses, ETags, calendar data, the sync token). The calendar benchmark's client and the
 // calendar scenario's devices use it, against POST and against Radicale alike.
 import { child, escapeXml, NS, parseXml, type XmlElement } from './xml';
 
 const PROLOGUE = '<?xml version="1.0" encoding="utf-8"?>';
+
+/** An iCalendar UTC date-time: 20270104T000000Z. */
+export const icalUtc = (ms: number): string => new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+
+/** A one-event calendar object, as a client PUTs it. */
+export function eventIcs(e: { uid: string; summary: string; startMs: number; endMs: number; stampMs: number; prodId: string }): string {
+  const lines = ['BEGIN:VCALENDAR', 'VERSION:2.0', `PRODID:${e.prodId}`, 'BEGIN:VEVENT', `UID:${e.uid}`, `DTSTAMP:${icalUtc(e.stampMs)}`];
+  return [...lines, `DTSTART:${icalUtc(e.startMs)}`, `DTEND:${icalUtc(e.endMs)}`, `SUMMARY:${e.summary}`, 'END:VEVENT', 'END:VCALENDAR', ''].join('\r\n');
+}
 
 /** calendar-query over [start, end) (iCalendar UTC times), asking for ETags and data. */
 export const calendarQueryBody = (start: string, end: string): string =>

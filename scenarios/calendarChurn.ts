@@ -7,7 +7,7 @@
 // calendar-multiget) and the checker (checkers.ts calendarWrites) judges: every event as its last
 // acknowledged write left it, nothing refused showing, both devices the same. The scenario's final
 // checks add that no log fork survives.
-import { multigetBody, parseMultistatus, syncCollectionBody } from '../dav/client';
+import { eventIcs, multigetBody, parseMultistatus, syncCollectionBody } from '../dav/client';
 import { SCENARIO_CALENDAR } from '../protocol/limits';
 import type { ScenarioPlan } from './catalog';
 import { calendarWrites, type CalendarView, type CheckResult } from './checkers';
@@ -36,12 +36,7 @@ const runs = new WeakMap<History, Run>();
 
 const collection = (run: Run) => `calendars/${run.user}/${run.slug}/`;
 
-const icalTime = (ms: number) => new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
-
-const eventIcs = (uid: string, summary: string, startMs: number) =>
-  ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//POST//calendar-churn//EN', 'BEGIN:VEVENT', `UID:${uid}`, `DTSTAMP:${icalTime(startMs)}`, `DTSTART:${icalTime(startMs)}`]
-    .concat([`DTEND:${icalTime(startMs + 3_600_000)}`, `SUMMARY:${summary}`, 'END:VEVENT', 'END:VCALENDAR', ''])
-    .join('\r\n');
+const churnEventIcs = (uid: string, summary: string, startMs: number) => eventIcs({ uid, summary, startMs, endMs: startMs + 3_600_000, stampMs: startMs, prodId: '-//POST//calendar-churn//EN' });
 
 /** Sends `request` through the device's node: 2xx ok, 4xx failed (refused: nothing happened), anything else or no answer unknown. */
 async function send(env: ScenarioEnv, run: Run, device: CalendarDevice, request: ScenarioDavRequest): Promise<{ outcome: Outcome; etag?: string; body?: string; error?: string }> {
@@ -93,7 +88,7 @@ async function step(env: ScenarioEnv, history: History, run: Run, device: Calend
   const request: ScenarioDavRequest =
     kind === 'delete'
       ? { method: 'DELETE', path: `${collection(run)}${name}`, headers: precondition }
-      : { method: 'PUT', path: `${collection(run)}${name}`, headers: { ...ICS, ...precondition }, body: eventIcs(name.replace(/\.ics$/, ''), summary, Date.UTC(2027, 0, 1) + i * 3_600_000) };
+      : { method: 'PUT', path: `${collection(run)}${name}`, headers: { ...ICS, ...precondition }, body: churnEventIcs(name.replace(/\.ics$/, ''), summary, Date.UTC(2027, 0, 1) + i * 3_600_000) };
   const r = await send(env, run, device, request);
   history.complete(op, r.outcome, r.error);
   if (r.outcome === 'ok' && kind === 'delete') device.known.delete(name);

@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { seededRandom, cpuMeter, cpuPerOp, cpuText, type CpuUse, type Log } from '../mail/target';
 import { round, summary } from '../stats';
-import { parseMultistatus } from '../../dav/client';
+import { eventIcs, icalUtc, parseMultistatus } from '../../dav/client';
 import { BenchDavClient, calendarQuery, expectStatus, mkcalendar, multiget, syncCollection } from './davClient';
 
 export interface CalendarTarget {
@@ -90,24 +90,11 @@ const WEEK_MS = 7 * 24 * HOUR_MS;
 /** Events start on the hour from here, one per hour in a calendar. */
 const FIRST_START_MS = Date.UTC(2027, 0, 4);
 
-const icalTime = (ms: number) => new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+const icalTime = icalUtc;
 
-export function eventIcs(uid: string, startMs: number, summaryText: string): string {
-  return [
-    'BEGIN:VCALENDAR',
-    'VERSION:2.0',
-    'PRODID:-//POST//calendar bench//EN',
-    'BEGIN:VEVENT',
-    `UID:${uid}`,
-    `DTSTAMP:${icalTime(FIRST_START_MS)}`,
-    `DTSTART:${icalTime(startMs)}`,
-    `DTEND:${icalTime(startMs + HOUR_MS / 2)}`,
-    `SUMMARY:${summaryText}`,
-    'END:VEVENT',
-    'END:VCALENDAR',
-    '',
-  ].join('\r\n');
-}
+/** One bench event: half an hour from `startMs`. */
+export const benchEventIcs = (uid: string, startMs: number, summary: string): string =>
+  eventIcs({ uid, summary, startMs, endMs: startMs + HOUR_MS / 2, stampMs: FIRST_START_MS, prodId: '-//POST//calendar bench//EN' });
 
 /** What a calendar should hold: file name -> the summary last acknowledged. */
 type Expected = Map<string, string>;
@@ -116,7 +103,7 @@ const ICS = { 'content-type': 'text/calendar; charset=utf-8' };
 
 async function putNew(c: BenchDavClient, slug: string, uid: string, startMs: number, expected: Expected): Promise<void> {
   const text = `bench ${uid}`;
-  expectStatus(await c.send('PUT', `${slug}/${uid}.ics`, { ...ICS, 'if-none-match': '*' }, eventIcs(uid, startMs, text)), `PUT ${slug}/${uid}.ics`, 201, 204);
+  expectStatus(await c.send('PUT', `${slug}/${uid}.ics`, { ...ICS, 'if-none-match': '*' }, benchEventIcs(uid, startMs, text)), `PUT ${slug}/${uid}.ics`, 201, 204);
   expected.set(`${uid}.ics`, text);
 }
 
@@ -187,7 +174,7 @@ async function fillBig(target: CalendarTarget, sockets: BenchDavClient[], o: Cal
   const t0 = performance.now();
   const rest = Array.from({ length: o.bigEvents - o.fillTimed }, (_, k) => o.fillTimed + k);
   if (target.importEvents) {
-    await target.importEvents(BIG, rest.map((i) => ({ name: `${bigUid(runId, i)}.ics`, ics: eventIcs(bigUid(runId, i), startOf(i), `bench ${bigUid(runId, i)}`) })));
+    await target.importEvents(BIG, rest.map((i) => ({ name: `${bigUid(runId, i)}.ics`, ics: benchEventIcs(bigUid(runId, i), startOf(i), `bench ${bigUid(runId, i)}`) })));
     for (const i of rest) big.set(`${bigUid(runId, i)}.ics`, `bench ${bigUid(runId, i)}`);
   } else await timed(target, sockets, rest.length, (c, k) => putNew(c, BIG, bigUid(runId, rest[k]!), startOf(rest[k]!), big));
   // The first read after an import builds Radicale's caches: one untimed sync on each target, as a client's first look.
@@ -240,7 +227,7 @@ async function changeSome(c: BenchDavClient, o: CalendarOptions, big: Expected, 
   for (let i = 0; i < o.changes.edited; i++) {
     const name = names[i]!;
     const text = `edited ${name}`;
-    expectStatus(await c.send('PUT', `${BIG}/${name}`, { ...ICS, 'if-match': etagOf.get(name)! }, eventIcs(name.replace(/\.ics$/, ''), startOf(i), text)), `edit ${name}`, 200, 201, 204);
+    expectStatus(await c.send('PUT', `${BIG}/${name}`, { ...ICS, 'if-match': etagOf.get(name)! }, benchEventIcs(name.replace(/\.ics$/, ''), startOf(i), text)), `edit ${name}`, 200, 201, 204);
     big.set(name, text);
     touched.add(name);
   }
