@@ -28,6 +28,15 @@ export class BenchDavClient {
 
   /** A request on a path relative to the home URL (or an absolute path from a multistatus href). */
   send(method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<DavResponse> {
+    return this.sendOnce(method, path, headers, body).catch((e: NodeJS.ErrnoException & { reusedSocket?: boolean }) => {
+      // A kept-alive socket the server closed as idle just as the request left on it: the request never
+      // reached the server (Node's documented race); it is sent again, once, on a new socket.
+      if (e.reusedSocket && e.code === 'ECONNRESET') return this.sendOnce(method, path, headers, body);
+      throw e;
+    });
+  }
+
+  private sendOnce(method: string, path: string, headers: Record<string, string>, body: string | undefined): Promise<DavResponse> {
     const url = new URL(path, this.homeUrl);
     return new Promise((resolve, reject) => {
       const req = request(url, { method, agent: this.agent, headers: { authorization: this.auth, ...headers, ...(body === undefined ? {} : { 'content-length': Buffer.byteLength(body) }) } }, (res) => {
@@ -37,7 +46,7 @@ export class BenchDavClient {
         res.on('error', reject);
       });
       req.setTimeout(this.timeoutMs, () => req.destroy(new Error(`${method} ${url.pathname}: no answer within ${this.timeoutMs} ms`)));
-      req.on('error', reject);
+      req.on('error', (e) => reject(Object.assign(e, { reusedSocket: req.reusedSocket })));
       req.end(body);
     });
   }
