@@ -47,7 +47,7 @@ export interface CalendarOptions {
 
 export function calendarOptions(quick: boolean): CalendarOptions {
   const common = { changes: { edited: 5, added: 3, deleted: 2 }, multigetBatch: 500, requestTimeoutMs: 300_000 };
-  return quick ? { clients: 4, serialPuts: 20, putsPerClient: 25, bigEvents: 300, fillTimed: 200, queriesPerClient: 10, ...common } : { clients: 8, serialPuts: 200, putsPerClient: 250, bigEvents: 10_000, fillTimed: 500, queriesPerClient: 50, ...common };
+  return quick ? { clients: 4, serialPuts: 20, putsPerClient: 25, bigEvents: 300, fillTimed: 200, queriesPerClient: 10, ...common } : { clients: 8, serialPuts: 200, putsPerClient: 250, bigEvents: 10_000, fillTimed: 500, queriesPerClient: 10, ...common };
 }
 
 export interface LoadFigures {
