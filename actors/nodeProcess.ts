@@ -36,6 +36,8 @@ export interface NodeProcessOptions {
   /** On a gateway: its credentials in the global ring's account (its own connection when `nats.credsFile` is set). */
   readonly natsGlobalCredsFile?: string;
   readonly httpPort?: number;
+  /** PEM key and certificate of the node's client-facing listeners: HTTPS on the HTTP port (CalDAV's Basic), STARTTLS on IMAP, SMTP and XMPP. */
+  readonly tls?: { readonly key: string; readonly cert: string };
   readonly imapPort?: number;
   readonly smtpPort?: number;
   /** The XMPP client port (issue 17); no XMPP listener without it. */
@@ -116,6 +118,7 @@ export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode
         mxPort: opts.mxPort,
         serverName: files.trust.org,
         smarthost: opts.smarthost,
+        ...(opts.tls ? { tls: opts.tls } : {}),
         ...(opts.fromPolicy ? { fromPolicy: opts.fromPolicy } : {}),
         ...(opts.submissionRate ? { submissionRate: opts.submissionRate } : {}),
       },
@@ -149,10 +152,10 @@ export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode
   });
   const http = await startHttpServer(
     { state: () => ({ ...node.status(), actorTree: actorTree(node) }), metrics: () => node.metrics.render(), applications: [caldav] },
-    { port: opts.httpPort ?? 8025 },
+    { port: opts.httpPort ?? 8025, ...(opts.tls ? { tls: opts.tls } : {}) },
   );
   // XMPP (issue 17): the node's login path and guard, each user's conversation store and roster logs.
-  const xmpp = opts.xmppPort === undefined ? undefined : await startNodeXmpp(node, opts.xmppPort, files.trust.org, log);
+  const xmpp = opts.xmppPort === undefined ? undefined : await startNodeXmpp(node, opts.xmppPort, files.trust.org, log, opts.tls);
   log.info('node.started', { nodeId: node.id, org: files.trust.org, nats: opts.natsUrls, http: http.port, ...(xmpp ? { xmpp: xmpp.port } : {}) });
   let was = '';
   node.router.stateChanges$.subscribe((s) => {
@@ -190,9 +193,10 @@ export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode
 }
 
 /** The XMPP listener on the loopback address (as IMAP's), with the node's login path and its users' application contexts. */
-function startNodeXmpp(node: PostNode, port: number, domain: string, log: Log): Promise<XmppServer> {
+function startNodeXmpp(node: PostNode, port: number, domain: string, log: Log, tls: NodeProcessOptions['tls']): Promise<XmppServer> {
   return startXmppServer({
     port,
+    ...(tls ? { tls } : {}),
     domain,
     loginGuard: () => node.mail.loginGuard,
     login: (username, password) => node.mailbox.logins.login(username, password),

@@ -5,10 +5,10 @@
 // is printed next to Prosody's with the ratio. Times are printed, never asserted: this machine is
 // shared, and a figure is only worth its neighbour in the same run.
 import { randomBytes } from 'node:crypto';
-import type { ImResult, ImTarget } from './im/workload';
+import type { ImResult } from './im/workload';
 import { imOptions, runImWorkload } from './im/workload';
 import { startPostIm } from './imPost';
-import { stopOnInterrupt } from './interrupt';
+import { onStartedTarget } from './interrupt';
 import { printRows, rate, type PhaseOutcome, type RatedComparison } from './mail';
 import type { Comparison } from './mail/phase';
 import type { Log } from './mail/target';
@@ -18,31 +18,6 @@ import type { Bench } from './stats';
 const IM_DOMAIN = 'im.example';
 /** Nodes of the POST lab: quick keeps the lab's start short; full has k = 3 replicas among five. */
 const IM_LAB_NODES = { quick: 3, full: 5 };
-
-/** Runs the workload on a target that `start` brings up, and stops it whatever happens. */
-async function onTarget(what: string, start: () => Promise<{ target: ImTarget; stop: () => Promise<void> }>, opts: ReturnType<typeof imOptions>, log: Log): Promise<PhaseOutcome> {
-  const startedAtMs = performance.now();
-  let started: { target: ImTarget; stop: () => Promise<void> };
-  try {
-    started = await start();
-  } catch (error) {
-    const message = (error as Error).message;
-    log(`  FAILED: ${what} could not be started: ${message}`);
-    return { ok: false, error: message };
-  }
-  const forget = stopOnInterrupt(started.stop);
-  log(`  ${started.target.name}: started in ${Math.round((performance.now() - startedAtMs) / 1000)} s`);
-  try {
-    return { ok: true, result: await runImWorkload(started.target, opts, log) };
-  } catch (error) {
-    const message = (error as Error).message;
-    log(`  FAILED: ${started.target.name}: ${message}`);
-    return { ok: false, error: message };
-  } finally {
-    forget();
-    await started.stop();
-  }
-}
 
 export function compareIm(post: ImResult, reference: ImResult): Comparison[] {
   const row = (figure: string, of: (r: ImResult) => number | null, better: 'higher' | 'lower'): Comparison => ({ figure, reference: of(reference), post: of(post), better });
@@ -74,7 +49,7 @@ export async function runImBench(opts: { quick: boolean; log?: Log }) {
     `  ${options.pairs} pairs (user A sends to user B, both logged in), ${options.serialMessages} serial messages, ${options.messagesPerPair} per pair loaded, ${options.warmUpMessages} warm-up messages per pair untimed`,
   );
   const users = Array.from({ length: 2 * options.pairs }, (_, i) => ({ address: `user${i + 1}@${IM_DOMAIN}`, password: `bench-${randomBytes(9).toString('base64url')}` }));
-  const reference = await onTarget(
+  const reference = await onStartedTarget(
     'Prosody',
     async () => {
       const prosody = await startReferenceProsody({ users, log });
@@ -82,10 +57,10 @@ export async function runImBench(opts: { quick: boolean; log?: Log }) {
       const pairs = Array.from({ length: options.pairs }, (_, i) => ({ sender: login(2 * i), recipient: login(2 * i + 1) }));
       return { target: { name: 'Prosody', pairs, serverCpuMs: prosody.cpuMs }, stop: prosody.stop };
     },
-    options,
+    (target) => runImWorkload(target, options, log),
     log,
   );
-  const post = await onTarget('POST', () => startPostIm({ domain: IM_DOMAIN, nodes, pairs: options.pairs }), options, log);
+  const post = await onStartedTarget('POST', () => startPostIm({ domain: IM_DOMAIN, nodes, pairs: options.pairs }), (target) => runImWorkload(target, options, log), log);
   let comparison: RatedComparison[] = [];
   if (post.ok && reference.ok) {
     comparison = compareIm(post.result, reference.result).map(rate);

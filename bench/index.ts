@@ -1,5 +1,6 @@
 // Benchmarks: `post bench NAME [--quick] [--json]` or `npm run bench`. Each measures its baseline in
 // the same run (this machine is shared and noisy) and prints its figures.
+import { calendarBench } from './calendar';
 import { convergentBench } from './convergent';
 import { fuzzBench } from './fuzz';
 import { imBench } from './im';
@@ -15,7 +16,7 @@ import type { Bench } from './stats';
 
 registerMailTarget(postMailTarget);
 
-export const benches: Bench[] = [routingBench, convergentBench, storageBench, storageRequirementsBench, logsBench, notifyBench, mailBench, imapBigBench, imBench, fuzzBench];
+export const benches: Bench[] = [routingBench, convergentBench, storageBench, storageRequirementsBench, logsBench, notifyBench, mailBench, imapBigBench, imBench, calendarBench, fuzzBench];
 
 export function findBench(name: string): Bench | undefined {
   return benches.find((b) => b.name === name);

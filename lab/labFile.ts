@@ -24,6 +24,8 @@ export interface LabNode {
   xmpp?: Endpoint;
   /** The node's CalDAV base URL (issue 16): served on its HTTP port under /dav/; kept in step with `http`. */
   caldav?: string;
+  /** The certificate of its client-facing listeners (`post lab up --tls`): HTTPS on `http` (so `caldav` is https://), STARTTLS on IMAP, SMTP, XMPP. */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string };
   readonly gateway?: boolean;
   /** The inbound MX, on each organisation's first node. */
   mx?: Endpoint;
@@ -71,6 +73,8 @@ export interface LabFile {
   readonly natsCreds?: string;
   /** The CA certificate that signed the NATS servers' certificates (their URLs are then tls://). */
   readonly natsCa?: string;
+  /** With `post lab up --tls`: the CA that signed the nodes' client-facing certificates (what a CalDAV or IMAP client trusts). */
+  readonly clientCa?: string;
   /** nats-server pid file (for `lab down`). */
   readonly natsPidFile: string;
   readonly orgs: LabOrg[];

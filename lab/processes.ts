@@ -31,6 +31,7 @@ export function startNodeProcess(node: Omit<LabNode, 'pid'>, nats: readonly stri
     ...(node.gatewayUser ? ['--gateway-user', node.gatewayUser] : []),
     ...(node.submissionRate ? ['--submission-rate', node.submissionRate] : []),
     ...(node.gc ? ['--gc-lease', String(node.gc.leaseS), '--gc-interval', String(node.gc.intervalS)] : []),
+    ...(node.tls ? ['--tls-cert', node.tls.certFile, '--tls-key', node.tls.keyFile] : []),
   ];
   const [exe, argv] = postCommand(args);
   const out = openSync(node.log, 'a');
@@ -71,7 +72,7 @@ function logTail(path: string, lines = 15): string {
 }
 
 /** Where a CalDAV client finds the node's calendars (DESIGN 10: lab.json's `caldav`). */
-export const caldavUrlOf = (http: { host: string; port: number }): string => `http://${http.host}:${http.port}/dav/`;
+export const caldavUrlOf = (http: { host: string; port: number }, tls = false): string => `${tls ? 'https' : 'http'}://${http.host}:${http.port}/dav/`;
 
 /** Fresh free ports on the node's host for its IMAP, SMTP, HTTP, XMPP (and MX) listeners, found just before it starts. */
 export async function assignFreePorts(node: LabNode): Promise<void> {
@@ -79,7 +80,7 @@ export async function assignFreePorts(node: LabNode): Promise<void> {
   node.imap = { ...node.imap, port: imap! };
   node.smtp = { ...node.smtp, port: smtp! };
   node.http = { ...node.http, port: http! };
-  node.caldav = caldavUrlOf(node.http);
+  node.caldav = caldavUrlOf(node.http, node.tls !== undefined);
   if (node.xmpp) node.xmpp = { ...node.xmpp, port: xmpp! };
   if (node.mx) node.mx = { ...node.mx, port: mx! };
 }

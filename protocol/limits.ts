@@ -136,6 +136,12 @@ export const SCENARIO_LOAD = { senders: 8, pauseMs: { lab: 250, sim: 2_000 }, ca
  * `settleMs` (looked at every `pauseMs`); a send slower than `sendMs` counts as unknown.
  */
 export const SCENARIO_CHAT = { pairs: 3, messagesPerSide: 20, pauseMs: 2_000, senderDownMs: 60_000, churnRounds: 4, downMs: 6_000, upMs: 3_000, settleMs: 60_000, sendMs: 30_000 } as const;
+/**
+ * calendar-churn: writes per device (new events, edits with If-Match, deletions), the pause between
+ * them, how long a device waits for its node to come back, the node kills and how long each is down and
+ * up, how long the devices' views may take to settle, and a request's time before its outcome is unknown.
+ */
+export const SCENARIO_CALENDAR = { writesPerDevice: 24, pauseMs: 1_500, nodeDownWaitMs: 60_000, churnRounds: 4, downMs: 6_000, upMs: 3_000, settleMs: 60_000, requestMs: 30_000 } as const;
 /** Default throughput floor: a faulted workload keeps at least this fraction of the run's unfaulted rate. */
 export const SCENARIO_THROUGHPUT_FLOOR_FRACTION = 0.2;
 /**

@@ -2,6 +2,7 @@
 // reads, judged by the checkers. The same scenario runs on the simulator and on the real lab (a fault
 // the lab cannot produce says so). The workload is concurrent senders (scenarios/workload.ts), and
 // its throughput floor a fraction of the same run's unfaulted rate (issue 13).
+import { calendarChurn } from './calendarChurn';
 import { chatConversations, exactlyOnce, noForks, noLostMail, rateOf, replicasBack, throughputFloor, type CheckResult } from './checkers';
 import { type ScenarioEnv } from './env/env';
 import { History, type Operation } from './history';
@@ -377,6 +378,7 @@ export const scenarios: readonly ScenarioPlan[] = [
       return chatConversations(history, received);
     },
   },
+  calendarChurn,
   {
     name: 'gc-expunged',
     description: 'a user stores mails with content of their own and expunges half; after the lease and GC passes the expunged content is collected and everything still referenced is kept',

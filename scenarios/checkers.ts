@@ -134,3 +134,63 @@ export function chatConversations(history: History, received: Received): CheckRe
     { name: 'each conversation is received in the order it was sent', ok: outOfOrder.length === 0, detail: outOfOrder.length ? `${outOfOrder.length} out of order, e.g. ${some(outOfOrder)}` : `${conversations.size} conversations in order` },
   ];
 }
+
+/** What a device's calendar holds at the end (calendar-churn): event file name -> its SUMMARY. */
+export type CalendarView = ReadonlyMap<string, string>;
+
+type CalendarWrite = ReturnType<History['calendarWrites']>[number];
+const ABSENT = '(absent)';
+const valueOf = (op: CalendarWrite) => (op.action === 'put' ? op.summary! : ABSENT);
+
+/**
+ * The states an event may end in: the last acknowledged write's (a PUT's summary, or absent after a
+ * DELETE), or that of a write overlapping it in time (acknowledged, or unknown: it may have landed
+ * after); with no acknowledged write, absent or what an unknown one wrote. A refused write (4xx) never.
+ */
+function allowedEnds(writes: readonly CalendarWrite[]): Set<string> {
+  const acked = writes.filter((w) => w.outcome === 'ok').sort((a, b) => a.completedAtMs! - b.completedAtMs!);
+  const last = acked[acked.length - 1];
+  const unknown = writes.filter((w) => w.outcome !== 'ok' && w.outcome !== 'failed');
+  if (!last) return new Set([ABSENT, ...unknown.map(valueOf)]);
+  const overlapping = [...acked, ...unknown].filter((w) => (w.completedAtMs ?? Infinity) >= last.invokedAtMs);
+  return new Set([valueOf(last), ...overlapping.map(valueOf)]);
+}
+
+/**
+ * calendar-churn: every event ends as its last acknowledged write left it (an acknowledged PUT is there
+ * with that content, an acknowledged DELETE absent, nothing refused shows), as every device sees it; and
+ * the devices see one calendar (a forked log shows as two).
+ */
+export function calendarWrites(history: History, views: ReadonlyMap<string, CalendarView>): CheckResult[] {
+  const byName = new Map<string, CalendarWrite[]>();
+  for (const w of history.calendarWrites()) byName.set(w.name, [...(byName.get(w.name) ?? []), w]);
+  const wrong: string[] = [];
+  for (const [device, view] of views) {
+    for (const [name, writes] of byName) {
+      const end = view.get(name) ?? ABSENT;
+      const lastAcked = writes.filter((w) => w.outcome === 'ok').sort((a, b) => a.completedAtMs! - b.completedAtMs!).pop();
+      if (!allowedEnds(writes).has(end)) wrong.push(`${device}: ${name} is ${end === ABSENT ? 'missing' : `"${end}"`}, last acknowledged: ${lastAcked ? valueOf(lastAcked) : 'none'}`);
+    }
+    for (const name of view.keys()) if (!byName.has(name)) wrong.push(`${device}: ${name} was never written`);
+  }
+  const [first, ...others] = [...views.entries()];
+  const key = (v: CalendarView) => [...v.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([n, s]) => `${n}=${s}`).join('\n');
+  const differing = others.filter(([, v]) => !first || key(v) !== key(first[1])).map(([d]) => d);
+  const acked = history.calendarWrites().filter((w) => w.outcome === 'ok').length;
+  return [
+    {
+      name: 'no acknowledged calendar write lost or undone',
+      ok: wrong.length === 0 && byName.size > 0,
+      detail: wrong.length
+        ? `${wrong.length} wrong: ${wrong.slice(0, 4).join('; ')}`
+        : byName.size === 0
+          ? 'no calendar write was made'
+          : `${acked} acknowledged writes of ${history.calendarWrites().length} on ${byName.size} events, each as last acknowledged`,
+    },
+    {
+      name: 'the devices converge on one calendar',
+      ok: views.size >= 2 && differing.length === 0,
+      detail: differing.length ? `${differing.join(', ')} differ${differing.length === 1 ? 's' : ''} from ${first?.[0]}` : `${views.size} devices, ${first?.[1].size ?? 0} events each, identical`,
+    },
+  ];
+}

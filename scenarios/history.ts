@@ -28,6 +28,23 @@ export interface ChatOp {
   error?: string;
 }
 
+/**
+ * A calendar write of one device (calendar-churn): a PUT of `name` with `summary` (new, or an edit with
+ * If-Match), or its DELETE. A summary is unique to its write, so the final state says which write it is.
+ */
+export interface CalendarOp {
+  readonly id: number;
+  readonly kind: 'calendar';
+  readonly device: string;
+  readonly action: 'put' | 'delete';
+  readonly name: string;
+  readonly summary?: string;
+  readonly invokedAtMs: number;
+  completedAtMs?: number;
+  outcome?: Outcome;
+  error?: string;
+}
+
 export interface FaultOp {
   readonly id: number;
   readonly kind: 'fault' | 'heal';
@@ -35,7 +52,7 @@ export interface FaultOp {
   readonly invokedAtMs: number;
 }
 
-export type Operation = MailOp | ChatOp | FaultOp;
+export type Operation = MailOp | ChatOp | CalendarOp | FaultOp;
 
 export class History {
   private readonly list: Operation[] = [];
@@ -64,6 +81,12 @@ export class History {
     return this.record({ id: this.claim(text, 'text'), kind: 'chat', from, to, text, invokedAtMs: this.now() });
   }
 
+  /** Record a calendar write about to be sent; a PUT's summary must be new to this history. */
+  calendar(device: string, action: 'put' | 'delete', name: string, summary?: string): CalendarOp {
+    const id = summary === undefined ? this.next++ : this.claim(summary, 'summary');
+    return this.record({ id, kind: 'calendar', device, action, name, ...(summary === undefined ? {} : { summary }), invokedAtMs: this.now() });
+  }
+
   /** The next id, once `unique` (a subject or a text) is known to be new to this history. */
   private claim(unique: string, what: string): number {
     if (this.subjects.has(unique)) throw new Error(`scenario bug: the ${what} "${unique}" was used before in this history; make it unique (History.nextId)`);
@@ -76,7 +99,7 @@ export class History {
     return op;
   }
 
-  complete(op: MailOp | ChatOp, outcome: Outcome, error?: string): void {
+  complete(op: MailOp | ChatOp | CalendarOp, outcome: Outcome, error?: string): void {
     op.completedAtMs = this.now();
     op.outcome = outcome;
     if (error) op.error = error;
@@ -103,6 +126,10 @@ export class History {
 
   chats(): ChatOp[] {
     return this.list.filter((o): o is ChatOp => o.kind === 'chat');
+  }
+
+  calendarWrites(): CalendarOp[] {
+    return this.list.filter((o): o is CalendarOp => o.kind === 'calendar');
   }
 
   summary() {

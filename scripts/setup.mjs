@@ -62,6 +62,8 @@ const system = [
   ['sendxmpp', 'sendxmpp', false],
   // The XMPP server `post bench im` measures POST against (a private instance the bench starts on loopback).
   ['prosody', 'prosody', false],
+  // The CalDAV server `post bench calendar` measures POST against (a private instance the bench starts on loopback).
+  ['radicale', 'radicale', false],
   // Headless browser for the lab dashboard's browser test (playwright-core drives it; it downloads nothing).
   ['chromium', 'chromium', false],
 ];

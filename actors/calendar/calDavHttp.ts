@@ -7,6 +7,7 @@
 // What an operator sees: `caldav.request` (debug) per request, `caldav.failed` (error) when the core or
 // the ring failed, and on /metrics post_caldav_requests_total{method,status}.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { HttpApplication } from '../../infra/http/server';
 import type { Log, Random } from '../../infra/ports';
 import { handleDav } from '../../dav/handler';
@@ -144,7 +145,24 @@ export class CalDavHttp implements HttpApplication {
     this.send(req, res, response);
   }
 
+  /**
+   * The login a connection made, by the Authorization header that made it: further requests on the same
+   * connection with the same header are that session (as an IMAP connection logs in once), not new
+   * guesses. Without it a client's parallel requests would each be a login in flight, which the
+   * throttle charges as a failure until it settles: a few at once and the user gets 429.
+   */
+  private readonly sessions = new WeakMap<Socket, { authorization: string; record: LoginRecord }>();
+
   private async authenticate(req: IncomingMessage, res: ServerResponse): Promise<LoginRecord | undefined> {
+    const authorization = req.headers.authorization ?? '';
+    const session = this.sessions.get(req.socket);
+    if (session && session.authorization === authorization) return session.record;
+    const record = await this.login(req, res);
+    if (record) this.sessions.set(req.socket, { authorization, record });
+    return record;
+  }
+
+  private async login(req: IncomingMessage, res: ServerResponse): Promise<LoginRecord | undefined> {
     const credentials = basicCredentials(req.headers.authorization);
     const challenge = () => this.send(req, res, { status: 401, headers: { 'www-authenticate': REALM, 'content-type': 'text/plain' }, body: 'log in with your POST address and password\n' });
     if (!credentials) return void challenge();

@@ -49,6 +49,9 @@ function missingOf(required: Record<string, readonly string[]>): string[] {
 /** Prosody, the instant-messaging benchmark's reference server, and its account tool. */
 export const PROSODY_FILES: Record<string, readonly string[]> = { prosody: ['/usr/bin/prosody', '/usr/bin/prosodyctl'] };
 
+/** Radicale, the calendar benchmark's reference CalDAV server (Python; Debian's package runs it as /usr/bin/radicale). */
+export const RADICALE_FILES: Record<string, readonly string[]> = { radicale: ['/usr/bin/radicale'] };
+
 export class ReferencePackagesUnavailableError extends Error {
   constructor(what: string, reason: string, packages: readonly string[]) {
     super(`${what} is not available: ${reason}; install it as root with: DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${packages.join(' ')}`);
@@ -93,6 +96,11 @@ export function ensureReferencePackages(log: (line: string) => void = () => {}):
 /** Makes sure Prosody is installed, as ensureReferencePackages does for the mail reference. Throws ReferencePackagesUnavailableError. */
 export function ensureProsody(log: (line: string) => void = () => {}): Promise<void> {
   return install(PROSODY_FILES, (reason) => new ReferencePackagesUnavailableError('Prosody (the instant-messaging reference)', reason, Object.keys(PROSODY_FILES)), log);
+}
+
+/** Makes sure Radicale is installed, as ensureProsody does for Prosody. Throws ReferencePackagesUnavailableError. */
+export function ensureRadicale(log: (line: string) => void = () => {}): Promise<void> {
+  return install(RADICALE_FILES, (reason) => new ReferencePackagesUnavailableError('Radicale (the calendar reference)', reason, Object.keys(RADICALE_FILES)), log);
 }
 
 async function install(required: Record<string, readonly string[]>, unavailable: (reason: string) => Error, log: (line: string) => void): Promise<void> {

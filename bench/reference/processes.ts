@@ -3,6 +3,7 @@
 // re-parents or detaches a child. Linux only (/proc), like the rest of the benchmark harness.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 
 const STOP_GRACE_MS = 5000;
 const KILL_WAIT_MS = 2000;
@@ -150,4 +151,34 @@ export function processesMemory(pids: readonly number[]): MemorySample {
 /** Memory of the live processes of the groups. */
 export function groupsMemory(pgids: readonly number[]): MemorySample {
   return processesMemory(processesInGroups(pgids).map((p) => p.pid));
+}
+
+const LOG_TAIL_CHARS = 3000;
+
+/** The end of a daemon's log, for an error that says why it did not start. */
+export function logTail(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').slice(-LOG_TAIL_CHARS);
+  } catch {
+    return '(no log)';
+  }
+}
+
+function accepts(endpoint: { host: string; port: number }): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(endpoint.port, endpoint.host);
+    socket.setTimeout(1000, () => (socket.destroy(), resolve(false)));
+    socket.on('error', () => resolve(false));
+    socket.on('connect', () => (socket.destroy(), resolve(true)));
+  });
+}
+
+/** Waits until `endpoint` accepts TCP connections; throws with the daemon's logs (`logs()`) when it exits first or `timeoutMs` pass. */
+export async function untilAccepting(daemon: Daemon, endpoint: { host: string; port: number }, timeoutMs: number, logs: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await accepts(endpoint))) {
+    if (daemon.exited || Date.now() > deadline)
+      throw new Error(`reference ${daemon.name} ${daemon.exited ? `exited while starting (${daemon.exitStatus})` : `did not accept connections within ${timeoutMs} ms`}; its logs end:\n${logs()}`);
+    await sleep(POLL_MS);
+  }
 }

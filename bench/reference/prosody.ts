@@ -9,8 +9,7 @@
 // presence, carbons, and MAM with every message archived (POST keeps every message in the user's log).
 // Plaintext PLAIN over loopback: the benchmark's client does not use TLS, on either target.
 import { execFile } from 'node:child_process';
-import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -19,17 +18,13 @@ import { inPool } from '../mail/target';
 import { LOOPBACK } from './config';
 import { account, type Endpoint, type MailUser } from './mailServer';
 import { ensureProsody } from './packages';
-import { Daemon, groupsCpuMs } from './processes';
+import { Daemon, groupsCpuMs, logTail, untilAccepting } from './processes';
 
 const run = promisify(execFile);
 const READY_TIMEOUT_MS = 30_000;
 const REGISTER_TIMEOUT_MS = 30_000;
 /** prosodyctl processes at once: each is a short Lua start-up. */
 const REGISTER_CONCURRENCY = 4;
-const POLL_MS = 50;
-const LOG_TAIL_CHARS = 3000;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const lua = (s: string) => JSON.stringify(s); // a JSON string is a valid Lua string literal for these paths and names
 
 /** prosody.cfg.lua of the instance (nothing included from /etc/prosody). */
@@ -66,23 +61,6 @@ export interface ReferenceProsody {
   stop(): Promise<void>;
 }
 
-function tail(path: string): string {
-  try {
-    return readFileSync(path, 'utf8').slice(-LOG_TAIL_CHARS);
-  } catch {
-    return '(no log)';
-  }
-}
-
-function accepts(endpoint: Endpoint): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(endpoint.port, endpoint.host);
-    socket.setTimeout(1000, () => (socket.destroy(), resolve(false)));
-    socket.on('error', () => resolve(false));
-    socket.on('connect', () => (socket.destroy(), resolve(true)));
-  });
-}
-
 /** Installs Prosody if needed, creates the users of one domain, starts it and waits until it accepts connections. */
 export async function startReferenceProsody(opts: { users: readonly MailUser[]; log?: (line: string) => void }): Promise<ReferenceProsody> {
   const domains = [...new Set(opts.users.map((u) => u.address.split('@')[1]!))];
@@ -112,12 +90,7 @@ export async function startReferenceProsody(opts: { users: readonly MailUser[]; 
     });
     daemon = new Daemon('prosody', 'prosody', ['-F', '--config', config], join(root, 'prosody.out'), runAs);
     const xmpp = { host: LOOPBACK, port: port! };
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    while (!(await accepts(xmpp))) {
-      if (daemon.exited || Date.now() > deadline)
-        throw new Error(`reference Prosody ${daemon.exited ? `exited while starting (${daemon.exitStatus})` : `did not accept connections within ${READY_TIMEOUT_MS} ms`}; its logs end:\n${tail(join(root, 'prosody.out'))}\n${tail(join(root, 'prosody.err'))}`);
-      await sleep(POLL_MS);
-    }
+    await untilAccepting(daemon, xmpp, READY_TIMEOUT_MS, () => `${logTail(join(root, 'prosody.out'))}\n${logTail(join(root, 'prosody.err'))}`);
     const groups = [daemon.pgid];
     return { xmpp, processGroups: groups, cpuMs: () => groupsCpuMs(groups), log: join(root, 'prosody.log'), stop };
   } catch (error) {

@@ -18,13 +18,14 @@ import { addUser, newPassword } from '../../lab/users';
 import { natsOf } from '../../lab/labFile';
 import { GLOBAL_ACCOUNT } from '../../infra/nats/accounts';
 import { clusterAccounts, initNatsSecurity, LOOPBACK_NAMES, natsUserOfNode } from '../../lab/nats';
+import { createNatsTls } from '../../infra/nats/tls';
 
 const DEFAULT_DIR = '.lab';
 const DEFAULT_NODES = 5;
 const DEFAULT_ORG = 'lab.example';
 
 const upSpec = defineCommand({
-  usage: 'post lab up [--nodes N] [--orgs DOMAIN,...] [--users N] [--dir DIR] [--submission-rate PER_MINUTE[/BURST]] [--gc-lease SECONDS --gc-interval SECONDS] [--json]',
+  usage: 'post lab up [--nodes N] [--orgs DOMAIN,...] [--users N] [--dir DIR] [--submission-rate PER_MINUTE[/BURST]] [--gc-lease SECONDS --gc-interval SECONDS] [--tls] [--json]',
   summary:
     'Start a local lab: a three-server NATS cluster on loopback (TLS under a CA of its own, a key per node; natsCa and natsCreds in lab.json) and N nodes; prints the path of lab.json.',
   options: {
@@ -37,6 +38,7 @@ const upSpec = defineCommand({
     'submission-rate': { type: 'string', description: 'every node\'s per-user submission rate (post node start --submission-rate); benchmarks raise it' },
     'gc-lease': { type: 'string', description: 'lease of stored data in seconds on every node (post node start --gc-lease): watch GC, e.g. 60' },
     'gc-interval': { type: 'string', description: 'seconds between GC passes on every node (post node start --gc-interval), e.g. 5' },
+    tls: { type: 'boolean', description: 'the nodes\' client-facing listeners take a certificate under a CA of the lab (clientCa in lab.json): HTTPS for CalDAV, STARTTLS for IMAP, SMTP, XMPP' },
     json: { type: 'boolean', description: 'print {"lab": PATH} as JSON' },
     'no-dashboard': { type: 'boolean', description: 'do not start the live dashboard (otherwise on a free port, recorded in lab.json)' },
   },
@@ -102,6 +104,8 @@ async function labUp(argv: string[]): Promise<void> {
   }
   // NATS takes TLS and per-node credentials: a CA and server certificate for loopback, the operator's key.
   const security = initNatsSecurity(join(dir, 'nats'), LOOPBACK_NAMES);
+  // Clients (CalDAV, IMAP, XMPP) get a CA of their own: trusting it says nothing about the NATS servers.
+  const clientTls = values.tls ? createNatsTls(join(dir, 'clients'), LOOPBACK_NAMES) : undefined;
   // Ports are found free just before each node starts (assignFreePorts), and found again if taken meanwhile.
   const unassigned = 0;
   const nodes: LabNode[] = [];
@@ -129,6 +133,7 @@ async function labUp(argv: string[]): Promise<void> {
       ...(gateway ? { gateway: true } : {}),
       ...(submissionRate !== undefined ? { submissionRate } : {}),
       ...(gc ? { gc } : {}),
+      ...(clientTls ? { tls: { certFile: clientTls.certFile, keyFile: clientTls.keyFile } } : {}),
     });
   }
   const natsUsers = nodes.map((n) => natsUserOfNode(n.data, n.gateway === true));
@@ -159,7 +164,7 @@ async function labUp(argv: string[]): Promise<void> {
       : undefined;
     orgs.push({ domain: t.domain, ringId: t.ringId, ca: t.ca, operator: join(t.ca, OPERATOR_FILE), ...(own ? { nats: own.urls, natsPidFile: own.pidFile } : {}) });
   }
-  const lab: LabFile = { nats: nats.urls, natsCreds: security.operatorCreds, natsCa: security.tls.caFile, natsPidFile: nats.pidFile, orgs, nodes, users: [] };
+  const lab: LabFile = { nats: nats.urls, natsCreds: security.operatorCreds, natsCa: security.tls.caFile, ...(clientTls ? { clientCa: clientTls.caFile } : {}), natsPidFile: nats.pidFile, orgs, nodes, users: [] };
   writeLab(path, lab);
   try {
     await startLab(lab, path, dir, userCount, values['no-dashboard'] === true);

@@ -1,6 +1,6 @@
 // `post node init` (a node identity certified by an organisation's CA) and `post node start`.
 import { osRandom } from '../../infra/random';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { natsClientSecurity } from '../../infra/nats/clientSecurity';
 import { NatsConnectError } from '../../infra/nats/transport';
@@ -41,7 +41,7 @@ const initSpec = defineCommand({
 });
 
 const startSpec = defineCommand({
-  usage: 'post node start --data DIR --nats URL[,URL...] [--nats-creds FILE] [--nats-ca FILE] [--nats-global-creds FILE] [--imap PORT] [--smtp PORT] [--http PORT] [--xmpp PORT] [--gateway] [--mx PORT --gateway-user ADDRESS] [--smarthost HOST:PORT] [--from-mismatch refuse|add-sender] [--submission-rate PER_MINUTE[/BURST]] [--gc-lease SECONDS --gc-interval SECONDS] [--log-level LEVEL] [--inspect [URL]]',
+  usage: 'post node start --data DIR --nats URL[,URL...] [--nats-creds FILE] [--nats-ca FILE] [--nats-global-creds FILE] [--imap PORT] [--smtp PORT] [--http PORT] [--xmpp PORT] [--gateway] [--mx PORT --gateway-user ADDRESS] [--smarthost HOST:PORT] [--from-mismatch refuse|add-sender] [--submission-rate PER_MINUTE[/BURST]] [--gc-lease SECONDS --gc-interval SECONDS] [--tls-cert FILE --tls-key FILE] [--log-level LEVEL] [--inspect [URL]]',
   summary: 'Run a node: join its organisation\'s ring over NATS and serve until SIGTERM.',
   options: {
     data: { type: 'string', description: 'the node\'s data folder (from `post node init`)' },
@@ -64,6 +64,8 @@ const startSpec = defineCommand({
     },
     'gc-lease': { type: 'string', description: `lease of what this node stores, in seconds (default ${STORAGE_LEASE_MS / 1000}; at least ${GC_LEASE_S_MIN}): a lab that watches GC` },
     'gc-interval': { type: 'string', description: `seconds between GC passes (default ${STORAGE_TIMINGS.gcIntervalMs / 1000})` },
+    'tls-cert': { type: 'string', description: 'PEM certificate (chain) of the node\'s client-facing listeners: the HTTP port then speaks HTTPS (CalDAV), IMAP, SMTP and XMPP offer STARTTLS (needs --tls-key)' },
+    'tls-key': { type: 'string', description: 'PEM private key of --tls-cert' },
     'log-level': { type: 'string', description: 'debug, info (default), warn or error' },
     inspect: { type: 'string', description: `stream actor transitions to the XState inspector at this WebSocket URL (alone: ${DEFAULT_INSPECT_URL})` },
   },
@@ -181,12 +183,27 @@ export async function nodeCommand(argv: string[]): Promise<void> {
       logLevel: level as 'info',
       inspectUrl: inspectUrl(values.inspect),
       ...gcOptions(values['gc-lease'], values['gc-interval']),
+      ...tlsOption(values['tls-cert'], values['tls-key']),
     }).catch((e) => {
       throw e instanceof NatsConnectError ? new CommandError(e.message) : e;
     });
     return new Promise(() => {}); // serve until a signal stops the process
   }
   return subcommandHelp('node', sub, [initSpec, startSpec]);
+}
+
+/** `--tls-cert` and `--tls-key`, read: both or neither. */
+function tlsOption(certFile: string | undefined, keyFile: string | undefined): { tls?: { key: string; cert: string } } {
+  if (certFile === undefined && keyFile === undefined) return {};
+  if (certFile === undefined || keyFile === undefined) throw new CommandError('--tls-cert and --tls-key go together: the certificate and its private key');
+  const read = (file: string, what: string) => {
+    try {
+      return readFileSync(resolve(file), 'utf8');
+    } catch (e) {
+      throw new CommandError(`cannot read the TLS ${what} ${file}: ${(e as Error).message}`);
+    }
+  };
+  return { tls: { cert: read(certFile, 'certificate'), key: read(keyFile, 'key') } };
 }
 
 /** `--gc-lease` and `--gc-interval` (seconds), either alone keeping the other's default. */

@@ -1,6 +1,7 @@
 // The node's HTTP port: /state (JSON) and /metrics (Prometheus text), read-only; and, when given, the
 // paths an application serves itself (CalDAV under /dav/ and /.well-known/caldav). Loopback by default.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 
 /** An application's part of the HTTP port: the requests whose path `owns`, any method. */
 export interface HttpApplication {
@@ -19,8 +20,14 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-export async function startHttpServer(routes: HttpRoutes, opts: { host?: string; port: number }): Promise<HttpServer> {
-  const server: Server = createServer((req, res) => {
+/** PEM key and certificate: the port then speaks HTTPS only (HTTP Basic to /dav/ never crosses in clear). */
+export interface HttpTls {
+  readonly key: string | Buffer;
+  readonly cert: string | Buffer;
+}
+
+export async function startHttpServer(routes: HttpRoutes, opts: { host?: string; port: number; tls?: HttpTls }): Promise<HttpServer> {
+  const handler: RequestListener = (req, res) => {
     try {
       const app = routes.applications?.find((a) => a.owns((req.url ?? '/').split('?')[0]!));
       if (app) return void app.handle(req, res);
@@ -32,7 +39,8 @@ export async function startHttpServer(routes: HttpRoutes, opts: { host?: string;
     } catch (e) {
       res.writeHead(500, { 'content-type': 'text/plain' }).end(`error: ${(e as Error).message}\n`);
     }
-  });
+  };
+  const server: Server = opts.tls ? createHttpsServer({ key: opts.tls.key, cert: opts.tls.cert }, handler) : createServer(handler);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host ?? '127.0.0.1', () => resolve());

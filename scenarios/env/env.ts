@@ -48,6 +48,12 @@ export interface ScenarioEnv {
   sendChat?(from: string, to: string, text: string): Promise<{ outcome: Outcome; error?: string }>;
   /** Per user, the chat messages it received (sender and text), in the order its conversation store holds them (what its clients are shown). */
   received?(): Promise<ReadonlyMap<string, readonly { from: string; text: string }[]>>;
+  /**
+   * A CalDAV request of `user` to `node`'s DAV tree (`path` under /dav/), logged in with the user's
+   * password, as a calendar app on a device sends it. Throws when the node is down or does not answer in
+   * time (the write's outcome is then unknown).
+   */
+  dav?(user: string, node: string, request: ScenarioDavRequest): Promise<ScenarioDavResponse>;
   /** Subjects in each user's INBOX, with their counts. */
   inboxes(): Promise<Inboxes>;
   kill(node: string): Promise<void>;
@@ -87,6 +93,20 @@ export interface ScenarioEnv {
   /** Progress for people watching (stderr, and the lab dashboard). */
   progress(event: Record<string, unknown>): void;
   close(): Promise<void>;
+}
+
+export interface ScenarioDavRequest {
+  readonly method: string;
+  /** Under /dav/, without the leading slash: calendars/ADDRESS/SLUG/NAME.ics */
+  readonly path: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: string;
+}
+
+export interface ScenarioDavResponse {
+  readonly status: number;
+  readonly etag: string | undefined;
+  readonly body: string;
 }
 
 export interface StandbyView {

@@ -17,11 +17,11 @@ import { type ClusterSide, NatsCluster } from '../../infra/nats/server';
 import { natsUserOfNode } from '../../lab/nats';
 import { LmdbStore } from '../../infra/store/lmdb';
 import { ActorCrashRequest, AuditRequest, type CrashableActor, UsersPullRequest } from '../../protocol/control';
-import { SCENARIO_LAB_TIMINGS as T, SUBMISSION_BURST_MESSAGES, SUBMISSION_MESSAGES_PER_MINUTE } from '../../protocol/limits';
+import { SCENARIO_CALENDAR, SCENARIO_LAB_TIMINGS as T, SUBMISSION_BURST_MESSAGES, SUBMISSION_MESSAGES_PER_MINUTE } from '../../protocol/limits';
 import { subjects } from '../../protocol/subjects';
 import type { Inboxes } from '../checkers';
 import type { Outcome } from '../history';
-import { type Audit, type Device, rawMail, type ScenarioEnv, type StandbyView, subjectOf, Unsupported } from './env';
+import { type Audit, type Device, rawMail, type ScenarioDavRequest, type ScenarioDavResponse, type ScenarioEnv, type StandbyView, subjectOf, Unsupported } from './env';
 
 /** An operation bounded in time: a hung server makes it `undefined`, not a hung scenario. */
 async function within<T>(ms: number, p: Promise<T>): Promise<T | undefined> {
@@ -175,6 +175,20 @@ export class LabEnv implements ScenarioEnv {
     } finally {
       lock.release();
     }
+  }
+
+  /** Over HTTP to the node's CalDAV URL from lab.json, HTTP Basic with the user's password, as a calendar app. */
+  async dav(user: string, node: string, request: ScenarioDavRequest): Promise<ScenarioDavResponse> {
+    const u = this.user(user);
+    const base = this.node(node).caldav;
+    if (!base) throw new Error(`lab.json gives node ${node.slice(0, 12)} no CalDAV URL`);
+    const res = await fetch(new URL(request.path, base), {
+      method: request.method,
+      headers: { authorization: `Basic ${Buffer.from(`${u.address}:${u.password}`).toString('base64')}`, ...request.headers },
+      ...(request.body === undefined ? {} : { body: request.body }),
+      signal: AbortSignal.timeout(SCENARIO_CALENDAR.requestMs),
+    });
+    return { status: res.status, etag: res.headers.get('etag') ?? undefined, body: await res.text() };
   }
 
   async inboxes(): Promise<Inboxes> {

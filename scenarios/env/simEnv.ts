@@ -6,10 +6,12 @@ import type { MailUserSession } from '../../mail/backend';
 import { SimCluster } from '../sim/cluster';
 import type { Inboxes } from '../checkers';
 import type { Outcome } from '../history';
-import { type Audit, type Device, rawMail, type ScenarioEnv, type StandbyView, subjectOf } from './env';
+import { type Audit, type Device, rawMail, type ScenarioDavRequest, type ScenarioDavResponse, type ScenarioEnv, type StandbyView, subjectOf } from './env';
+import { PostCalendars } from '../../actors/calendar/postCalendars';
+import { handleDav } from '../../dav/handler';
 import type { CrashableActor } from '../../protocol/control';
 import type { SubmissionReceipt } from '../../mail/submission';
-import { SCENARIO_CHAT, STANDBY_HOSTS_DEFAULT } from '../../protocol/limits';
+import { SCENARIO_CALENDAR, SCENARIO_CHAT, STANDBY_HOSTS_DEFAULT } from '../../protocol/limits';
 
 export interface SimEnvOptions {
   readonly seed: number | string;
@@ -179,6 +181,31 @@ export class SimEnv implements ScenarioEnv {
       out.set(user, (list ?? []).filter((m) => m.direction === 'in').map((m) => ({ from: m.from, text: m.text })));
     }
     return out;
+  }
+
+  /** Calendars of users visiting a node (logged in there, hosted elsewhere), kept per node as its CalDAV service keeps them; a restarted node is a new PostNode. */
+  private readonly visitingCalendars = new WeakMap<PostNode, Map<string, PostCalendars>>();
+
+  dav(user: string, nodeId: string, request: ScenarioDavRequest): Promise<ScenarioDavResponse> {
+    const answer = this.davOn(user, nodeId, request);
+    const timeout = new Promise<never>((_, reject) => this.cluster.clock.setTimeout(() => reject(new Error('timed out')), SCENARIO_CALENDAR.requestMs));
+    return this.drive(Promise.race([answer, timeout]));
+  }
+
+  /** What the node's CalDAV service does with the request: the login, then the DAV core over the user's calendars there. */
+  private async davOn(user: string, nodeId: string, request: ScenarioDavRequest): Promise<ScenarioDavResponse> {
+    const node = this.node(nodeId);
+    const { user: unlocked } = await node.mailbox.logins.login(user, this.passwords.get(user)!);
+    let calendars = node.users.users.get(user)?.calendarLogs();
+    if (!calendars) {
+      let visiting = this.visitingCalendars.get(node);
+      if (!visiting) this.visitingCalendars.set(node, (visiting = new Map()));
+      calendars = visiting.get(user) ?? new PostCalendars(node.users.appFor(unlocked), this.cluster.random.fork(`dav-${nodeId}-${user}`));
+      visiting.set(user, calendars);
+    }
+    const headers = new Map(Object.entries(request.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+    const r = await handleDav({ method: request.method, path: `/dav/${request.path}`, header: (name) => headers.get(name.toLowerCase()), body: Buffer.from(request.body ?? '') }, { base: '/dav/', backend: calendars.backend() });
+    return { status: r.status, etag: r.headers.etag, body: r.body === undefined ? '' : Buffer.from(r.body).toString('utf8') };
   }
 
   private async session(user: string, nodeId?: string): Promise<MailUserSession> {

@@ -22,6 +22,7 @@ type LabVerdict = {
     checks: { name: string; ok: boolean; detail: string }[];
     stats: { mails: number; ok: number; unknown: number; faults: number; baselinePerSecond: number; workloadPerSecond: number };
     faults?: { n: number; scenario: string; ok: number; perSecond: number; floorPerSecond: number }[];
+    history: { kind: string; outcome?: string }[];
   };
 /** The verdict a run printed; a run that printed none (killed at its deadline) fails with its progress's tail. */
 function verdictOf(r: { code: number; stdout: string; stderr: string }): LabVerdict {
@@ -72,6 +73,17 @@ describe('scenarios on the real lab', () => {
     expect(r.stderr).toMatch(/"phase":"faults"/);
     expect(events.filter((e) => e.scenario === 'replicas-killed').map((e) => e.phase)).toEqual(expect.arrayContaining(['workload', 'faults', 'heal', 'final reads', 'verdict']));
     // The scenario leaves the lab as it found it: the killed nodes are back.
+    for (const n of lab().nodes) expect(isAlive(n.pid)).toBe(true);
+  }, 450_000);
+
+  test('calendar-churn: two devices write a calendar over CalDAV through two nodes while nodes die; nothing acknowledged lost, one calendar, no fork', async () => {
+    const r = await post(['scenario', 'run', 'calendar-churn', '--lab', labFile, '--json'], { timeoutMs: 420_000 });
+    const v = verdictOf(r);
+    expect(failing(v), r.stderr.slice(-3000)).toEqual([]);
+    expect(r.code).toBe(0);
+    expect(v.checks.map((c) => c.name)).toEqual(expect.arrayContaining(['no acknowledged calendar write lost or undone', 'the devices converge on one calendar', 'no log fork survives']));
+    const writes = v.history.filter((o) => o.kind === 'calendar');
+    expect(writes.filter((w) => w.outcome === 'ok').length).toBeGreaterThan(writes.length / 2);
     for (const n of lab().nodes) expect(isAlive(n.pid)).toBe(true);
   }, 450_000);
 

@@ -1,6 +1,7 @@
 // The HTTP side of CalDAV on a real socket: the well-known redirect, HTTP Basic through the node's
 // login guard (the same throttle as IMAP: guesses beyond the free ones are turned away, 429), the
 // body bound checked before reading, and a user reaching only their own calendars.
+import { Agent, request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CalDavHttp } from '../../../actors/calendar/calDavHttp';
 import { LoginGuard } from '../../../actors/mail/loginGuard';
@@ -15,6 +16,8 @@ import type { LoginRecord } from '../../../storage/users/login';
 import { ALICE, Device, event } from './davFixtures';
 
 const PASSWORD = 'right password';
+/** Password checks made (each one a login through the guard). */
+let logins = 0;
 let server: HttpServer;
 let origin = '';
 const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
@@ -24,6 +27,7 @@ beforeAll(async () => {
   const caldav = new CalDavHttp({
     loginGuard: () => guard,
     login: async (username, password) => {
+      logins++;
       if (username !== ALICE || password !== PASSWORD) throw new PostError('WRONG_PASSWORD', 'wrong password');
       return { user: { address: ALICE }, keystoreDigest: new Uint8Array(32) } as unknown as LoginRecord;
     },
@@ -71,6 +75,32 @@ describe('CalDAV over HTTP', () => {
     expect([got.headers.get('content-type'), await got.text()]).toEqual(['text/vcard; charset=utf-8', card]);
     const big = await fetch(`${book}big.vcf`, { method: 'PUT', headers: { ...basic(ALICE, PASSWORD), 'content-type': 'text/vcard' }, body: Buffer.alloc(CARDDAV_VCARD_BYTES_MAX + 1, 65) });
     expect(big.status).toBe(413);
+  });
+
+  test('one connection logs in once: its further requests with the same credentials are that session; another connection logs in again', async () => {
+    let agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const send = (headers: Record<string, string>) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(`${origin}/dav/calendars/${ALICE}/`, { method: 'PROPFIND', agent, headers: { depth: '0', ...headers } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    try {
+      const before = logins;
+      const statuses: number[] = [];
+      for (let i = 0; i < 6; i++) statuses.push(await send(basic(ALICE, PASSWORD)));
+      expect(statuses).toEqual(Array(6).fill(207));
+      expect(logins - before).toBe(1);
+      agent.destroy();
+      agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      expect(await send(basic(ALICE, PASSWORD))).toBe(207);
+      expect(logins - before).toBe(2);
+    } finally {
+      agent.destroy();
+    }
   });
 
   test('no credentials: 401 with a Basic challenge; wrong passwords: 401, then the throttle answers 429 without checking', async () => {

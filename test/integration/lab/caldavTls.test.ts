@@ -1,0 +1,75 @@
+// Issue 16, HTTP Basic over TLS when configured: a lab started with `post lab up --tls` gives each node
+// a certificate under a CA of the lab (lab.json's clientCa); the node's HTTP port then speaks HTTPS
+// only, and lab.json's `caldav` says https://. Real clients over TLS, trusting only that CA: Python's
+// caldav library (python3-caldav, through requests' REQUESTS_CA_BUNDLE) runs its whole flow
+// (discovery, MKCALENDAR, PUT/GET/DELETE, a time-range query, sync-collection), and curl PROPFINDs with
+// the right password (207) and a wrong one (401). A client speaking plain HTTP to the port gets no
+// HTTP answer, so a password is never sent in clear to a node that has a certificate.
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { post } from './cli';
+
+const run = promisify(execFile);
+const CLIENT = fileURLToPath(new URL('../clients/caldav_client.py', import.meta.url));
+const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+const hasCaldav = spawnSync(PYTHON, ['-c', 'import caldav'], { stdio: 'ignore' }).status === 0;
+
+const dir = mkdtempSync(join(tmpdir(), 'post-lab-caldav-tls-'));
+let labFile = '';
+const lab = () => JSON.parse(readFileSync(labFile, 'utf8'));
+const user1 = () => lab().users.find((u: { address: string }) => u.address === 'user1@lab.example');
+const homeOf = (u: { node: string }) => lab().nodes.find((n: { id: string }) => n.id === u.node);
+
+async function curl(url: string, userPassword: string): Promise<string> {
+  const r = await run('curl', ['-sS', '--cacert', lab().clientCa, '-u', userPassword, '-X', 'PROPFIND', '-H', 'Depth: 0', '-o', '/dev/null', '-w', '%{http_code}', url], { timeout: 30_000 });
+  return r.stdout.trim();
+}
+
+describe.skipIf(!hasCaldav)('lab --tls: CalDAV over HTTPS with real clients', () => {
+  beforeAll(async () => {
+    const r = await post(['lab', 'up', '--nodes', '2', '--users', '1', '--tls', '--dir', dir, '--no-dashboard'], { timeoutMs: 150_000 });
+    expect(r.code, r.stderr).toBe(0);
+    labFile = r.stdout.trim();
+  }, 200_000);
+
+  afterAll(async () => {
+    await post(['lab', 'down', '--dir', dir]);
+    rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  test('lab.json gives https:// CalDAV URLs and the CA that signed them', () => {
+    expect(existsSync(lab().clientCa)).toBe(true);
+    for (const node of lab().nodes) expect(node.caldav).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/dav\/$/);
+  });
+
+  test('python3-caldav, trusting the lab CA, discovers, writes, queries and syncs over TLS', async () => {
+    const u = user1();
+    let out: string;
+    try {
+      out = (await run(PYTHON, [CLIENT, homeOf(u).caldav, u.address, u.password], { timeout: 120_000, env: { ...process.env, REQUESTS_CA_BUNDLE: lab().clientCa } })).stdout;
+    } catch (e) {
+      const x = e as { stdout?: string; stderr?: string };
+      throw new Error(`caldav client failed over TLS: ${x.stdout ?? ''}\n${x.stderr ?? ''}`);
+    }
+    const result = JSON.parse(out);
+    expect(result.ok).toBe(true);
+    expect(result.seen).toMatchObject({ sync_initial: 2 });
+  }, 150_000);
+
+  test('curl over TLS: the right password 207, a wrong one 401; plain HTTP to the port gets no HTTP answer', async () => {
+    const u = user1();
+    const url = homeOf(u).caldav;
+    expect(await curl(url, `${u.address}:${u.password}`)).toBe('207');
+    expect(await curl(url, `${u.address}:not-the-password`)).toBe('401');
+    const plain = await fetch(url.replace('https://', 'http://'), { method: 'PROPFIND', headers: { depth: '0' }, signal: AbortSignal.timeout(10_000) }).then(
+      (r) => `HTTP ${r.status}`,
+      () => 'no HTTP answer',
+    );
+    expect(plain).toBe('no HTTP answer');
+  }, 60_000);
+});
