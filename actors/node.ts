@@ -526,7 +526,7 @@ export function createNode(adapters: NodeAdapters, identity: NodeIdentity, optio
     }),
   });
   c.register(LoginCache, {
-    useFactory: instanceCachingFactory(() => new LoginCache({ storage: nodeStorage, trust: identity.trust, clock: adapters.clock })),
+    useFactory: instanceCachingFactory(() => new LoginCache({ storage: nodeStorage, trust: identity.trust, clock: adapters.clock, random: adapters.random })),
   });
   c.register(PostMailbox, {
     useFactory: instanceCachingFactory((d) => {
