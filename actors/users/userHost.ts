@@ -216,14 +216,15 @@ export class UserApp {
     opts: { key?: string; xmppId?: string; receipt?: boolean; xmppType?: XmppStoredMessageType } = {},
   ): Promise<{ ref: string; key: string; notified: string[]; failed: { to: string; error: string }[] }> {
     const ref = await this.store(Buffer.from(text, 'utf8'));
-    const numbers = (await this.numbering()).take(to);
+    // A headline is not part of the conversation (never stored for an offline user: RFC 6121 8.5.2): no number, never waited for.
+    const numbers = opts.xmppType === 'headline' ? undefined : (await this.numbering()).take(to);
     const sentAtMs = Math.floor(this.deps.clock.now());
     const xmpp = { ...(opts.xmppId !== undefined ? { xmppId: opts.xmppId } : {}), ...(opts.receipt ? { receipt: 1 } : {}), ...(opts.xmppType ? { xmppType: opts.xmppType } : {}) };
     const notified: string[] = [];
     const failed: { to: string; error: string }[] = [];
     for (const recipient of to) {
       // One body per recipient: each carries the number of the sender's previous message to that recipient.
-      const body = canonicalBytes(messageBodyCodec.encode({ ref, from: this.address, to: [...to], sentAtMs, ...xmpp, seq: numbers.seq, prev: numbers.prevOf(recipient) }));
+      const body = canonicalBytes(messageBodyCodec.encode({ ref, from: this.address, to: [...to], sentAtMs, ...xmpp, ...(numbers ? { seq: numbers.seq, prev: numbers.prevOf(recipient) } : {}) }));
       try {
         await this.notify(recipient, MESSAGE_APP, body);
         notified.push(recipient);
@@ -233,7 +234,7 @@ export class UserApp {
     }
     // The caller may name the record (an XMPP session, to know its own message when the log reports it).
     const key = opts.key ?? `s:${Buffer.from(this.deps.random.bytes(12)).toString('hex')}`;
-    await (await this.messages()).append([{ type: 'add', record: { key, direction: 'out', from: this.address, to: [...to], ref, sentAtMs, recordedAtMs: sentAtMs, ...xmpp, seq: numbers.seq } }]);
+    await (await this.messages()).append([{ type: 'add', record: { key, direction: 'out', from: this.address, to: [...to], ref, sentAtMs, recordedAtMs: sentAtMs, ...xmpp, ...(numbers ? { seq: numbers.seq } : {}) } }]);
     return { ref, key, notified, failed };
   }
 
@@ -262,6 +263,13 @@ export class UserApp {
       return 'undeliverable';
     }
     if (body.from.toLowerCase() !== n.from.toLowerCase()) return 'undeliverable';
+    if (body.xmppType === 'headline' && !this.xmppAvailable()) {
+      // RFC 6121 8.5.2.1.1 and 8.5.2.2.1: a headline for a user with no available resource is not stored
+      // for later but dropped (done with: the drop's receipt removes it). A node where the user has a
+      // session delivers it there.
+      this.deps.log.info('message.headline.dropped', { user: this.address, from: n.from, why: 'no available XMPP session here' });
+      return 'delivered';
+    }
     const log = await this.messages();
     const numbered = { key: `n:${n.entryId}`, from: n.from, seq: body.seq, prev: body.prev, sentAtMs: body.sentAtMs };
     // No wait between the decision and the append: a batch's appends are queued in send order, together.
@@ -278,6 +286,9 @@ export class UserApp {
     }
     return 'delivered';
   }
+
+  /** Whether the user has an available XMPP session on this node (its XMPP thread sets this while open). */
+  xmppAvailable: () => boolean = () => false;
 
   /** Per-conversation order of what this user receives (conversationOrder.ts). */
   private readonly chatOrder = new ConversationOrder();
