@@ -259,7 +259,7 @@ function notifierDeps(d: DependencyContainer): NotifierDeps {
 // ---- hosted users, their mailboxes and logins, and the users this node stands in for -------------
 
 export function registerUsers(c: DependencyContainer): void {
-  provide(c, LoginCache, (d) => new LoginCache({ storage: get(d, Tokens.NodeStorage), trust: base(d).identity.trust, clock: base(d).clock }));
+  provide(c, LoginCache, (d) => new LoginCache({ storage: get(d, Tokens.NodeStorage), trust: base(d).identity.trust, clock: base(d).clock, random: get(d, Tokens.Random) }));
   provide(c, PostMailbox, (d) => {
     const { transport, clock, log, identity } = base(d);
     return new PostMailbox({

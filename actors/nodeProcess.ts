@@ -203,6 +203,7 @@ function startNodeXmpp(node: PostNode, port: number, domain: string, log: Log, t
     // A user hosted elsewhere is delivered for here while logged in (as IMAP does: DESIGN 5).
     imAppFor: (record) => node.users.receiving(record.user),
     lookup: (address) => node.users.directory.lookup(address),
+    hostedScram: (address) => node.mailbox.logins.hostedScram(address),
     clock: wallClock,
     random: new CryptoRandom(),
     log: log.child({ actor: 'xmpp' }),

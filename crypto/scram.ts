@@ -5,6 +5,8 @@
 import { createHash, createHmac, pbkdf2Sync, timingSafeEqual } from 'node:crypto';
 
 export type ScramHash = 'sha1' | 'sha256';
+/** Bytes of a fresh SCRAM salt. */
+export const SCRAM_SALT_BYTES = 16;
 
 export interface ScramCredentials {
   readonly hash: ScramHash;
@@ -22,6 +24,11 @@ export function deriveScramCredentials(hash: ScramHash, password: string, salt: 
   const salted = pbkdf2Sync(Buffer.from(password, 'utf8'), salt, iterations, hashBytes(hash), hash);
   const clientKey = hmac(hash, salted, 'Client Key');
   return { hash, salt, iterations, storedKey: createHash(hash).update(clientKey).digest(), serverKey: hmac(hash, salted, 'Server Key') };
+}
+
+/** SCRAM-SHA-1 and SCRAM-SHA-256 keys of one password under one salt: what a node keeps per user. */
+export function deriveScramKeys(password: string, salt: Uint8Array, iterations: number): Record<ScramHash, ScramCredentials> {
+  return { sha1: deriveScramCredentials('sha1', password, salt, iterations), sha256: deriveScramCredentials('sha256', password, salt, iterations) };
 }
 
 /** The client's proof checked against the stored key: H(ClientProof XOR HMAC(StoredKey, AuthMessage)) == StoredKey, in constant time. */

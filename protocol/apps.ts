@@ -61,6 +61,9 @@ export const messageBodyCodec = obj({
   receipt: opt(uint({ max: 1 })),
   /** Its XMPP type when not chat. */
   xmppType: opt(oneOf(XMPP_STORED_MESSAGE_TYPES)),
+  /** Per-conversation order (storage/messages/conversationOrder.ts): the sender's number for it, and that of its previous message to this recipient (0: none). */
+  seq: opt(uint()),
+  prev: opt(uint()),
 });
 export type MessageBody = Infer<typeof messageBodyCodec>;
 

@@ -646,6 +646,15 @@ export const XMPP_ROSTER_GROUPS_MAX = 32;
 export const XMPP_ROSTER_TEXT_CHARS_MAX = 256;
 /** Messages in one MAM page (XEP-0313 with XEP-0059): clients ask for 20 to 100. */
 export const XMPP_MAM_PAGE_MAX = 250;
+/**
+ * Per-conversation order (storage/messages/conversationOrder.ts): a message whose predecessor has not
+ * reached the recipient's log is held at most this long after it was sent (or first held), then
+ * delivered anyway; a predecessor lost for good delays it by this much, never more. Longer than a
+ * drop replica's return after a restart (seconds), short enough for a person waiting on a chat.
+ */
+export const CHAT_ORDER_HOLD_MS = 30_000;
+/** Held messages whose first hold a user's context remembers (the oldest is forgotten first: then timed from its send time alone). */
+export const CHAT_ORDER_HELD_MAX = 1024;
 /** PBKDF2 iterations of the SCRAM credentials a node derives (RFC 7677 asks for at least 4096). */
 export const XMPP_SCRAM_ITERATIONS = 4096;
 /** Presence, receipt and chat-state notifications a user's context remembers having handled: push and pull may both hand it the same one. */

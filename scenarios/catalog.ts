@@ -98,6 +98,21 @@ async function chatSide(env: ScenarioEnv, history: History, from: string, to: st
   }
 }
 
+/**
+ * chat-churn's harsher round: a talker's node dies together with its standby hosts, so nobody delivers
+ * for that talker until they return; what was sent to it meanwhile waits in its drop, some of it on
+ * replicas that the returning node does not ask first (the round that needs per-conversation sequence numbers).
+ */
+async function chatGroupDown(env: ScenarioEnv, history: History, talker: string): Promise<void> {
+  const group = [env.homeOf(talker), ...(await env.standbys(talker)).map((s) => s.node)].filter((n, i, all) => all.indexOf(n) === i && env.nodes().includes(n));
+  history.fault(`kill ${group.map((n) => n.slice(0, 12)).join(', ')} together (a talker's node and its standby hosts)`);
+  for (const n of group) await env.kill(n);
+  await env.wait(SCENARIO_CHAT.downMs);
+  history.fault(`restart ${group.map((n) => n.slice(0, 12)).join(', ')}`, 'heal');
+  for (const n of group) await env.restart(n);
+  await env.wait(SCENARIO_CHAT.upMs);
+}
+
 export const scenarios: readonly ScenarioPlan[] = [
   {
     name: 'replicas-killed',
@@ -355,6 +370,7 @@ export const scenarios: readonly ScenarioPlan[] = [
       // The victims alternate between the talkers' own nodes (their sessions and deliveries go) and nodes that host nobody (replicas of their drops and logs go).
       const homes = [...new Set(pairs.flat().map((u) => env.homeOf(u)))].sort();
       const spares = spareNodes(env).sort();
+      await chatGroupDown(env, history, pairs[0]![0]);
       for (let i = 0; i < SCENARIO_CHAT.churnRounds; i++) {
         const v = i % 2 === 0 || spares.length === 0 ? pick(homes, i >> 1) : pick(spares, i);
         history.fault(`kill ${v.slice(0, 12)}${homes.includes(v) ? ' (a talker\'s node)' : ''}`);

@@ -60,6 +60,9 @@ const system = [
   ['khal', 'khal', false],
   // A command-line XMPP sender (issue 17's lab test; Perl's Net::XMPP underneath).
   ['sendxmpp', 'sendxmpp', false],
+  // A terminal XMPP client (libstrophe) and tmux to drive it: issue 17's lab test types into it and reads its screen.
+  ['profanity', 'profanity', false],
+  ['tmux', 'tmux', false],
   // The XMPP server `post bench im` measures POST against (a private instance the bench starts on loopback).
   ['prosody', 'prosody', false],
   // The CalDAV server `post bench calendar` measures POST against (a private instance the bench starts on loopback).

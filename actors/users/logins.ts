@@ -5,10 +5,14 @@
 // and keystore re-checked at most every DIRECTORY_CACHE_MS (revocation, a changed password). Any other
 // password takes the full login, so a wrong one still costs Argon2id (and the mail gateway's throttle).
 // A known login is forgotten LOGIN_KEPT_MS after its last use, unless the node hosts the user (kept).
+// For a hosted user the node also derives SCRAM keys (issue 17) from the password it unlocked the user
+// with, so an XMPP client that only tries SCRAM when SCRAM is offered (libstrophe's: profanity) logs in
+// on the user's home node without a PLAIN login first.
 import type { RingTrust } from '../../crypto/certificates';
 import { PasswordVerifier } from '../../crypto/passwordVerifier';
-import type { Clock } from '../../infra/ports';
-import { DIRECTORY_CACHE_MS, LOGIN_KEPT_MS, LOGINS_KNOWN_MAX } from '../../protocol/limits';
+import { deriveScramKeys, SCRAM_SALT_BYTES, type ScramCredentials, type ScramHash } from '../../crypto/scram';
+import type { Clock, Random } from '../../infra/ports';
+import { DIRECTORY_CACHE_MS, LOGIN_KEPT_MS, LOGINS_KNOWN_MAX, XMPP_SCRAM_ITERATIONS } from '../../protocol/limits';
 import type { StorageApi } from '../../storage/api';
 import { type LoginRecord, loginStillValid, loginWithKeystore } from '../../storage/users/login';
 import { normaliseAddress } from '../../storage/users/userErrors';
@@ -20,12 +24,22 @@ interface KnownLogin {
   usedAtMs: number;
   /** A hosted user: kept while the node hosts it. */
   readonly kept: boolean;
+  /** A hosted user's SCRAM keys (when the cache has a random source for their salt). */
+  readonly scram?: Record<ScramHash, ScramCredentials>;
+}
+
+/** A hosted user's login record and SCRAM keys. */
+export interface HostedScram {
+  readonly record: LoginRecord;
+  readonly keys: Record<ScramHash, ScramCredentials>;
 }
 
 export interface LoginCacheDeps {
   readonly storage: StorageApi;
   readonly trust: RingTrust;
   readonly clock: Clock;
+  /** Salts for hosted users' SCRAM keys; without it none are derived. */
+  readonly random?: Random;
 }
 
 export class LoginCache {
@@ -48,13 +62,22 @@ export class LoginCache {
 
   /** A hosted user, unlocked by the node: its logins take the fast path while it is hosted. */
   keep(record: LoginRecord, password: string): void {
-    this.remember(record, password, true);
+    const random = this.deps.random;
+    this.remember(record, password, true, random && deriveScramKeys(password, random.bytes(SCRAM_SALT_BYTES), XMPP_SCRAM_ITERATIONS));
   }
 
-  private remember(record: LoginRecord, password: string, kept: boolean): void {
+  /** The SCRAM keys of a user this node hosts, if it derived them. */
+  hostedScram(address: string): HostedScram | undefined {
+    const known = this.known.get(normaliseAddress(address, this.deps.trust.org));
+    return known?.kept && known.scram ? { record: known.record, keys: known.scram } : undefined;
+  }
+
+  private remember(record: LoginRecord, password: string, kept: boolean, scram?: Record<ScramHash, ScramCredentials>): void {
     const now = this.deps.clock.now();
     this.forgetUnused(now);
-    this.known.set(record.user.address, { record, verifier: PasswordVerifier.of(record.user.address, password), checkedAtMs: now, usedAtMs: now, kept });
+    const previous = this.known.get(record.user.address);
+    const keys = scram ?? (previous?.verifier.matches(record.user.address, password) ? previous.scram : undefined);
+    this.known.set(record.user.address, { record, verifier: PasswordVerifier.of(record.user.address, password), checkedAtMs: now, usedAtMs: now, kept, scram: keys });
   }
 
   private async fast(address: string, password: string): Promise<LoginRecord | undefined> {

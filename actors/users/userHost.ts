@@ -21,7 +21,8 @@ import { messageSegments } from '../../mail/mime/messageSegments';
 import type { HeadWatch } from '../../storage/log/headWatch';
 import { type LogDeps, type LogRegistry, LogWriter } from '../../storage/log/logWriter';
 import { logAddressFor } from '../../storage/log/logAddress';
-import { type MessageRecord, MESSAGES_LOG_NAME, messagesModel, SENT_MAIL_LOG_NAME } from '../../storage/messages/messagesModel';
+import { ConversationNumbering, ConversationOrder } from '../../storage/messages/conversationOrder';
+import { type MessageRecord, MESSAGES_LOG_NAME, messagesModel, type MessagesState, SENT_MAIL_LOG_NAME } from '../../storage/messages/messagesModel';
 import { loginWithKeystore, lookupUser } from '../../storage/users/login';
 import type { UnlockedUser } from '../../storage/users/unlockedUser';
 import { ADDRESS_BOOKS, PostCalendars } from '../calendar/postCalendars';
@@ -82,7 +83,7 @@ export class Directory {
   }
 }
 
-type MessagesLog = LogWriter<any, any, any, any>;
+type MessagesLog = LogWriter<MessagesState, import('../../storage/messages/messagesModel').MessagesOp, import('../../storage/messages/messagesModel').MessagesChange, { count: number }>;
 
 const decoder = new Decoder();
 
@@ -215,12 +216,15 @@ export class UserApp {
     opts: { key?: string; xmppId?: string; receipt?: boolean; xmppType?: XmppStoredMessageType } = {},
   ): Promise<{ ref: string; key: string; notified: string[]; failed: { to: string; error: string }[] }> {
     const ref = await this.store(Buffer.from(text, 'utf8'));
+    // A headline is not part of the conversation (never stored for an offline user: RFC 6121 8.5.2): no number, never waited for.
+    const numbers = opts.xmppType === 'headline' ? undefined : (await this.numbering()).take(to);
     const sentAtMs = Math.floor(this.deps.clock.now());
     const xmpp = { ...(opts.xmppId !== undefined ? { xmppId: opts.xmppId } : {}), ...(opts.receipt ? { receipt: 1 } : {}), ...(opts.xmppType ? { xmppType: opts.xmppType } : {}) };
-    const body = canonicalBytes(messageBodyCodec.encode({ ref, from: this.address, to: [...to], sentAtMs, ...xmpp }));
     const notified: string[] = [];
     const failed: { to: string; error: string }[] = [];
     for (const recipient of to) {
+      // One body per recipient: each carries the number of the sender's previous message to that recipient.
+      const body = canonicalBytes(messageBodyCodec.encode({ ref, from: this.address, to: [...to], sentAtMs, ...xmpp, ...(numbers ? { seq: numbers.seq, prev: numbers.prevOf(recipient) } : {}) }));
       try {
         await this.notify(recipient, MESSAGE_APP, body);
         notified.push(recipient);
@@ -230,8 +234,17 @@ export class UserApp {
     }
     // The caller may name the record (an XMPP session, to know its own message when the log reports it).
     const key = opts.key ?? `s:${Buffer.from(this.deps.random.bytes(12)).toString('hex')}`;
-    await (await this.messages()).append([{ type: 'add', record: { key, direction: 'out', from: this.address, to: [...to], ref, sentAtMs, recordedAtMs: sentAtMs, ...xmpp } }]);
+    await (await this.messages()).append([{ type: 'add', record: { key, direction: 'out', from: this.address, to: [...to], ref, sentAtMs, recordedAtMs: sentAtMs, ...xmpp, ...(numbers ? { seq: numbers.seq } : {}) } }]);
     return { ref, key, notified, failed };
+  }
+
+  private numbers: Promise<ConversationNumbering> | undefined;
+
+  /** This context's numbering of what the user sends (conversationOrder.ts), continued from the messages log. */
+  private numbering(): Promise<ConversationNumbering> {
+    this.numbers ??= this.messages().then((log) => log.readNow((s) => new ConversationNumbering(s.conversations)));
+    this.numbers.catch(() => (this.numbers = undefined));
+    return this.numbers;
   }
 
   /** Every recorded message with its text, oldest first. */
@@ -250,7 +263,44 @@ export class UserApp {
       return 'undeliverable';
     }
     if (body.from.toLowerCase() !== n.from.toLowerCase()) return 'undeliverable';
-    await (await this.messages()).append([
+    if (body.xmppType === 'headline' && !this.xmppAvailable()) {
+      // RFC 6121 8.5.2.1.1 and 8.5.2.2.1: a headline for a user with no available resource is not stored
+      // for later but dropped (done with: the drop's receipt removes it). A node where the user has a
+      // session delivers it there.
+      this.deps.log.info('message.headline.dropped', { user: this.address, from: n.from, why: 'no available XMPP session here' });
+      return 'delivered';
+    }
+    const log = await this.messages();
+    const numbered = { key: `n:${n.entryId}`, from: n.from, seq: body.seq, prev: body.prev, sentAtMs: body.sentAtMs };
+    // No wait between the decision and the append: a batch's appends are queued in send order, together.
+    if (this.orderOf(log, numbered) === 'hold') {
+      // Another node of this user (a standby, a session's node) may have appended the predecessor: look once more.
+      await log.refresh();
+      if (this.orderOf(log, numbered) === 'hold') return 'retry';
+    }
+    const appending = this.chatOrder.appending(numbered);
+    try {
+      await this.appendReceived(log, n, body);
+    } finally {
+      appending.settled();
+    }
+    return 'delivered';
+  }
+
+  /** Whether the user has an available XMPP session on this node (its XMPP thread sets this while open). */
+  xmppAvailable: () => boolean = () => false;
+
+  /** Per-conversation order of what this user receives (conversationOrder.ts). */
+  private readonly chatOrder = new ConversationOrder();
+
+  private orderOf(log: MessagesLog, m: import('../../storage/messages/conversationOrder').NumberedMessage) {
+    const decision = log.readNow((s) => this.chatOrder.decide(m, s.byKey.has(m.key), s.conversations.lastInSeq.get(m.from.toLowerCase()) ?? 0, this.deps.clock.now()));
+    if (decision === 'deliver-late') this.deps.log.warn('message.order.released', { user: this.address, from: m.from, seq: m.seq, prev: m.prev, why: 'its predecessor did not arrive within the hold bound (CHAT_ORDER_HOLD_MS)' });
+    return decision;
+  }
+
+  private async appendReceived(log: MessagesLog, n: Notification, body: import('../../protocol/apps').MessageBody): Promise<void> {
+    await log.append([
       {
         type: 'add',
         record: {
@@ -264,10 +314,10 @@ export class UserApp {
           ...(body.xmppId !== undefined ? { xmppId: body.xmppId } : {}),
           ...(body.receipt ? { receipt: body.receipt } : {}),
           ...(body.xmppType ? { xmppType: body.xmppType } : {}),
+          ...(body.seq !== undefined ? { seq: body.seq } : {}),
         },
       },
     ]);
-    return 'delivered';
   }
 
   // ---- XMPP presence (issue 17) ----------------------------------------------------------------------

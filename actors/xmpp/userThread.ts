@@ -32,6 +32,8 @@ export interface ImApp {
   /** Presence signals delivered to this user on this node (after the roster recorded them). */
   readonly xmppSignals$: { subscribe(listener: (signal: XmppSignal) => void): { unsubscribe(): void } };
   sendXmppSignal(to: string, kind: XmppSignalKind, extra?: Pick<XmppSignal, 'id' | 'state'>): Promise<void>;
+  /** Whether the user has an available XMPP session on this node (set by the thread while it is open): a headline for a user without one is dropped. */
+  xmppAvailable: () => boolean;
 }
 
 const metaOf = (r: MessageRecord): ChatMeta => ({
@@ -75,10 +77,13 @@ export class UserThread implements XmppAccount {
       records.forEach((r, i) => thread.serially(() => thread.arrived(r, from + i)));
     });
     const signals = app.xmppSignals$.subscribe((signal) => thread.serially(() => thread.signalled(signal)));
+    const available = () => [...thread.sessions].some((s) => s.available);
+    app.xmppAvailable = available;
     const unsubscribeMessages = thread.unsubscribe;
     thread.unsubscribe = () => {
       unsubscribeMessages();
       signals.unsubscribe();
+      if (app.xmppAvailable === available) app.xmppAvailable = () => false;
     };
     return thread;
   }

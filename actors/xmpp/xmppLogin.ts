@@ -6,10 +6,12 @@
 // password itself (RFC 5802), which POST does not store. So a node derives SCRAM-SHA-1 and
 // SCRAM-SHA-256 keys (fresh salt, XMPP_SCRAM_ITERATIONS) right after a successful PLAIN login and
 // keeps them in memory with the unlocked user, like the login cache keeps its verifier, for
-// LOGIN_KEPT_MS after last use. Before that, SCRAM answers temporary-auth-failure and clients fall
-// back to PLAIN. Nothing is weaker than the keystore check: the keys only exist for a password that
+// LOGIN_KEPT_MS after last use. The users a node hosts have SCRAM keys from the start (the node derived
+// them when it unlocked the user: actors/users/logins.ts), so SCRAM works on a user's home node at
+// once; elsewhere, before a PLAIN login, SCRAM answers temporary-auth-failure and clients that fall
+// back try PLAIN. Nothing is weaker than the keystore check: the keys only exist for a password that
 // passed it.
-import { deriveScramCredentials, type ScramCredentials, type ScramHash } from '../../crypto/scram';
+import { deriveScramKeys, SCRAM_SALT_BYTES, type ScramCredentials, type ScramHash } from '../../crypto/scram';
 import type { Clock, Random } from '../../infra/ports';
 import { LoginRefused, type LoginOutcome } from '../../mail/loginThrottle';
 import { ErrorCodes, PostError } from '../../protocol/errors';
@@ -17,8 +19,7 @@ import { LOGIN_KEPT_MS, LOGINS_KNOWN_MAX, XMPP_SCRAM_ITERATIONS } from '../../pr
 import type { LoginRecord } from '../../storage/users/login';
 import type { LoginResult, XmppAccount, XmppLogin } from '../../xmpp/ports';
 import type { LoginGuard } from '../mail/loginGuard';
-
-const SALT_BYTES = 16;
+import type { HostedScram } from '../users/logins';
 
 /** A wrong password or an unknown user is a failed guess; anything else (the ring away) is not the client's doing. */
 export const xmppLoginOutcome = (error: unknown): LoginOutcome => {
@@ -35,7 +36,8 @@ interface ScramEntry {
 export class ScramKeys {
   private readonly entries = new Map<string, ScramEntry>();
 
-  constructor(private readonly deps: { clock: Clock; random: Random; domain: string }) {}
+  /** `hosted`: the keys of a user this node hosts (kept while it hosts them). */
+  constructor(private readonly deps: { clock: Clock; random: Random; domain: string; hosted?: (address: string) => HostedScram | undefined }) {}
 
   /** The account a user name logs in to: lower case, the organisation's domain added when missing. */
   accountOf(username: string): string {
@@ -46,15 +48,14 @@ export class ScramKeys {
   remember(record: LoginRecord, password: string): void {
     const now = this.deps.clock.now();
     for (const [address, e] of this.entries) if (now - e.usedAtMs >= LOGIN_KEPT_MS || this.entries.size >= LOGINS_KNOWN_MAX) this.entries.delete(address);
-    const salt = this.deps.random.bytes(SALT_BYTES);
-    const keys = { sha1: deriveScramCredentials('sha1', password, salt, XMPP_SCRAM_ITERATIONS), sha256: deriveScramCredentials('sha256', password, salt, XMPP_SCRAM_ITERATIONS) };
+    const keys = deriveScramKeys(password, this.deps.random.bytes(SCRAM_SALT_BYTES), XMPP_SCRAM_ITERATIONS);
     this.entries.set(record.user.address, { record, keys, usedAtMs: now });
   }
 
-  entry(username: string): ScramEntry | undefined {
+  entry(username: string): HostedScram | undefined {
     const address = this.accountOf(username);
     const e = this.entries.get(address);
-    if (!e) return undefined;
+    if (!e) return this.deps.hosted?.(address);
     const now = this.deps.clock.now();
     if (now - e.usedAtMs >= LOGIN_KEPT_MS) {
       this.entries.delete(address);

@@ -17,6 +17,7 @@ import { type XmppConnection, XmppSession } from '../../xmpp/session';
 import { STREAM_CLOSE, streamError, streamHeader } from '../../xmpp/stanzas';
 import type { LoginGuard } from '../mail/loginGuard';
 import type { Metrics } from '../metrics';
+import type { HostedScram } from '../users/logins';
 import { ScramKeys, xmppLogin } from './xmppLogin';
 import { NodeXmppHub } from './xmppHub';
 import { type ImApp, UserThread } from './userThread';
@@ -36,6 +37,8 @@ export interface XmppServerOptions {
   readonly imAppFor: (record: LoginRecord) => ImApp;
   /** A recipient's directory record (throws UNKNOWN_USER): checked before a message is stored. */
   readonly lookup: (address: string) => Promise<unknown>;
+  /** SCRAM keys of the users this node hosts (derived when it unlocked them), so SCRAM works there before any PLAIN login. */
+  readonly hostedScram?: (address: string) => HostedScram | undefined;
   readonly clock: Clock;
   readonly random: Random;
   readonly log: Log;
@@ -66,7 +69,7 @@ export async function startXmppServer(options: XmppServerOptions): Promise<XmppS
     options,
     log,
     hub: new NodeXmppHub(log),
-    scram: new ScramKeys({ clock: options.clock, random: options.random, domain: options.domain }),
+    scram: new ScramKeys({ clock: options.clock, random: options.random, domain: options.domain, hosted: options.hostedScram }),
     connections: new Map(),
     secureContext: options.tls ? tls.createSecureContext({ key: options.tls.key, cert: options.tls.cert }) : undefined,
     newId: () => Buffer.from(options.random.bytes(9)).toString('base64url'),

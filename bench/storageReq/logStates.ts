@@ -18,6 +18,7 @@ import type { FolderOp } from '../../storage/folders/folderOps';
 import { emptyFolderState, type FolderMessage, type FolderState } from '../../storage/folders/folderState';
 import type { LogModel } from '../../storage/log/logModel';
 import { type MessagesOp, messagesModel } from '../../storage/messages/messagesModel';
+import { emptyConversationIndex } from '../../storage/messages/conversationOrder';
 
 export interface LogStateKeeper<Op> {
   readonly kind: string;
@@ -190,7 +191,7 @@ function listHeaderBytes(n: number): number {
 const ADD_WRAPPER_BYTES = (() => {
   const record = { key: 'k', direction: 'out' as const, from: 'a@b', to: ['c@d'], ref: 'r', sentAtMs: 1, recordedAtMs: 1 };
   const op = canonicalBytes(messagesModel.encodeOp({ type: 'add', record })).length;
-  const state = canonicalBytes(messagesModel.encodeState({ byKey: new Map([[record.key, record]]), order: [record.key] })).length - listHeaderBytes(1);
+  const state = canonicalBytes(messagesModel.encodeState({ byKey: new Map([[record.key, record]]), order: [record.key], conversations: emptyConversationIndex() })).length - listHeaderBytes(1);
   return op - state;
 })();
 

@@ -5,6 +5,7 @@ import { arr, type Infer, obj, oneOf, opt, str, uint } from '../../protocol/code
 import { XMPP_STORED_MESSAGE_TYPES } from '../../protocol/apps';
 import { MESSAGES_LOG_ITEMS_MAX } from '../../protocol/limits';
 import type { Applied, LogModel } from '../log/logModel';
+import { type ConversationIndex, emptyConversationIndex, indexRecord } from './conversationOrder';
 
 export const MESSAGES_LOG_NAME = 'messages';
 /** The same model keeps the references of mail a user sent (the sender keeps the content alive). */
@@ -25,13 +26,23 @@ const recordCodec = obj({
   receipt: opt(uint({ max: 1 })),
   /** Its XMPP type when not chat (normal, headline); absent: chat. */
   xmppType: opt(oneOf(XMPP_STORED_MESSAGE_TYPES)),
+  /** The sender's number for it (conversationOrder.ts); absent in records older than numbering. */
+  seq: opt(uint()),
 });
 export type MessageRecord = Infer<typeof recordCodec>;
 
 export interface MessagesState {
   readonly byKey: Map<string, MessageRecord>;
   readonly order: string[];
+  /** Highest sequence numbers per conversation, kept as records are added (derived: not stored). */
+  conversations: ConversationIndex;
 }
+
+const indexOf = (byKey: Map<string, MessageRecord>, order: readonly string[]): ConversationIndex => {
+  const index = emptyConversationIndex();
+  for (const k of order) indexRecord(index, byKey.get(k)!);
+  return index;
+};
 
 export type MessagesOp = { readonly type: 'add'; readonly record: MessageRecord };
 export type MessagesChange = { readonly type: 'added' | 'duplicate' | 'full'; readonly key: string };
@@ -42,13 +53,14 @@ const summaryCodec = obj({ count: uint() });
 
 export const messagesModel: LogModel<MessagesState, MessagesOp, MessagesChange, { count: number }> = {
   kind: 'messages',
-  initial: () => ({ byKey: new Map(), order: [] }),
+  initial: () => ({ byKey: new Map(), order: [], conversations: emptyConversationIndex() }),
   apply(state, op): Applied<MessagesChange> {
     const key = op.record.key;
     if (state.byKey.has(key)) return { effective: false, change: { type: 'duplicate', key } };
     if (state.order.length >= MESSAGES_LOG_ITEMS_MAX) return { effective: false, change: { type: 'full', key } };
     state.byKey.set(key, op.record);
     state.order.push(key);
+    indexRecord(state.conversations, op.record);
     return { effective: true, change: { type: 'added', key } };
   },
   revert(state, change) {
@@ -56,6 +68,7 @@ export const messagesModel: LogModel<MessagesState, MessagesOp, MessagesChange, 
     state.byKey.delete(change.key);
     const i = state.order.lastIndexOf(change.key);
     if (i >= 0) state.order.splice(i, 1);
+    state.conversations = indexOf(state.byKey, state.order);
   },
   // A fork's lost branch: the records the winner does not have (the log only adds).
   recover: (lost, winner) => lost.order.filter((k) => !winner.byKey.has(k)).map((k) => ({ type: 'add', record: lost.byKey.get(k)! })),
@@ -65,7 +78,9 @@ export const messagesModel: LogModel<MessagesState, MessagesOp, MessagesChange, 
   encodeState: (state) => stateCodec.encode(state.order.map((k) => state.byKey.get(k)!)),
   decodeState(wire) {
     const records = stateCodec.decode(wire, 'messagesState');
-    return { byKey: new Map(records.map((r) => [r.key, r])), order: records.map((r) => r.key) };
+    const byKey = new Map(records.map((r) => [r.key, r]));
+    const order = records.map((r) => r.key);
+    return { byKey, order, conversations: indexOf(byKey, order) };
   },
   encodeSummary: (s) => summaryCodec.encode(s),
   decodeSummary: (w) => summaryCodec.decode(w, 'messagesSummary'),

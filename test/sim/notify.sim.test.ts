@@ -150,7 +150,7 @@ describe('notification', () => {
     await cluster.stop();
   }, 180_000);
 
-  test('a message keeps its XMPP type (normal, headline) from the sender\'s store to the recipient\'s; a chat and `post message` carry none', async () => {
+  test('a message keeps its XMPP type (normal, headline) from the sender\'s store to the recipient\'s; a chat and `post message` carry none; a headline for a user with no available session is dropped', async () => {
     const cluster = await ring(simSeed(57), 8);
     await withSeed(cluster, async () => {
       const nodes = cluster.live();
@@ -160,9 +160,15 @@ describe('notification', () => {
         expect((await cluster.settle(alice.sendMessage(['bob@sim.example'], text, xmppType ? { xmppType } : {}))).failed).toEqual([]);
       await cluster.runFor(5_000);
       const typed = (list: { text: string; xmppType?: string; direction: string }[], direction: string) => list.filter((m) => m.direction === direction).map((m) => [m.text, m.xmppType]);
-      const expected = [['a note', 'normal'], ['breaking', 'headline'], ['hi', undefined]];
-      expect(typed(await cluster.settle(bob.listMessages()), 'in')).toEqual(expected);
-      expect(typed(await cluster.settle(alice.listMessages()), 'out')).toEqual(expected);
+      const sent = [['a note', 'normal'], ['breaking', 'headline'], ['hi', undefined]];
+      expect(typed(await cluster.settle(alice.listMessages()), 'out')).toEqual(sent);
+      // Bob has no available XMPP session: the headline is dropped, not kept for later (RFC 6121 8.5.2.1.1, 8.5.2.2.1).
+      expect(typed(await cluster.settle(bob.listMessages()), 'in')).toEqual([['a note', 'normal'], ['hi', undefined]]);
+      // With one (what bob's XMPP thread on his node says while a session is available), a headline is delivered and kept.
+      bob.xmppAvailable = () => true;
+      expect((await cluster.settle(alice.sendMessage(['bob@sim.example'], 'live news', { xmppType: 'headline' }))).failed).toEqual([]);
+      await cluster.runFor(5_000);
+      expect(typed(await cluster.settle(bob.listMessages()), 'in')).toEqual([['a note', 'normal'], ['hi', undefined], ['live news', 'headline']]);
     });
     await cluster.stop();
   }, 120_000);

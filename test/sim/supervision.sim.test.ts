@@ -61,7 +61,8 @@ describe('supervision', () => {
       const children = (id: string) => (actorTree(bobNode).children ?? []).find((c) => c.id === id)?.children?.map((c) => c.id) ?? [];
       const received = async () => (await cluster.settle(bobNode.users.get('bob@sim.example').listMessages())).filter((m) => m.direction === 'in').map((m) => m.text);
       await cluster.settle(alice.sendMessage(['bob@sim.example'], 'before'));
-      await cluster.runUntil(() => bobNode.logWriters.openLogs().length > 0, 10_000);
+      // 'before' delivered: bob's messages log is open (with the folders), so the crash finds both to rebuild.
+      await cluster.runUntil(() => bobNode.logWriters.openLogs().some((l) => l.name === 'messages'), 10_000);
       expect(children('notifier')).toEqual(['inbox:bob@sim.example']);
       const reloadsBefore = bobNode.logWriters.openLogs().reduce((n, l) => n + l.reloads, 0);
 

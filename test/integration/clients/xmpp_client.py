@@ -4,7 +4,7 @@
 #   CONFIG_JSON: {"a": {"jid", "password", "host", "port"}, "b": {...}, "text": "..."}
 # Scenarios:
 #   converse  a and b online (each on its own node): a -> b, then b -> a
-#   send      a sends config.texts to b and logs out (b offline)
+#   send      a sends config.texts to b (of config.type, chat by default) and logs out (b offline)
 #   receive   b logs in, sends its initial presence and collects config.expect messages (offline delivery)
 #   carbons   two resources of a with carbons on: a/one -> b is carbon-copied to a/two; b -> a reaches both
 #   mam       a pages its archive of the conversation with b, config.page messages at a time
@@ -55,7 +55,7 @@ class Client(slixmpp.ClientXMPP):
             self.started.set_result(True)
 
     def on_message(self, msg):
-        if msg['type'] in ('chat', 'normal') and msg['body']:
+        if msg['type'] in ('chat', 'normal', 'headline') and msg['body']:
             self.received.append({'from': str(msg['from'].bare), 'body': msg['body'], 'delayed': bool(msg.xml.find('{urn:xmpp:delay}delay') is not None)})
             self.arrived.set()
 
@@ -71,8 +71,8 @@ class Client(slixmpp.ClientXMPP):
                 await self.arrived.wait()
         await asyncio.wait_for(loop(), TIMEOUT_S)
 
-    def chat(self, to, text):
-        self.send_message(mto=to, mbody=text, mtype='chat')
+    def chat(self, to, text, mtype='chat'):
+        self.send_message(mto=to, mbody=text, mtype=mtype)
 
     async def offline(self):
         self.disconnect()
@@ -94,7 +94,7 @@ async def converse(cfg):
 async def send(cfg):
     a = await Client(cfg['a'], 'laptop').online()
     for text in cfg['texts']:
-        a.chat(cfg['b']['jid'], text)
+        a.chat(cfg['b']['jid'], text, cfg.get('type', 'chat'))
     # A ping's answer comes after the messages were handled (the server handles stanzas in order).
     await a['xep_0199'].ping(jid=cfg['a']['jid'].split('@')[1], timeout=TIMEOUT_S)
     await a.offline()

@@ -138,6 +138,13 @@ describe.skipIf(!hasSlixmpp)('lab: XMPP with a real client (python3-slixmpp)', (
     expect(r.b_received.map((m: { body: string }) => m.body.trim())).toEqual(['sent with sendxmpp']);
   }, 150_000);
 
+  test('a headline to an offline user is dropped, not kept for its next login (RFC 6121 8.5.2.2.1); a chat sent after it is', async () => {
+    await client('send', { a: account(1), b: account(2), texts: ['a headline nobody was there for'], type: 'headline' });
+    await client('send', { a: account(1), b: account(2), texts: ['a chat after the headline'] });
+    const r = await client('receive', { a: account(1), b: account(2), expect: 1 });
+    expect(r.b_received).toEqual([{ from: 'user1@lab.example', body: 'a chat after the headline', delayed: true }]);
+  }, 150_000);
+
   test('delivery receipts and chat states cross nodes: a gets b\'s receipt for its message id; b sees a composing', async () => {
     const r = await client('receipts', { a: account(1), b: account(2) });
     expect(r.a_receipts).toEqual(['receipt-test-1']);
