@@ -75,16 +75,43 @@ const KNOWN_CODES: ReadonlySet<string> = new Set(Object.values(ErrorCodes));
  */
 export const errorCodeOf = (wire: string | undefined, fallback: ErrorCode): ErrorCode => (wire !== undefined && KNOWN_CODES.has(wire) ? (wire as ErrorCode) : fallback);
 
-/** An operating error: something that can happen in a correct system (timeouts, bad input, dead peers). */
+/** The codes of a single-writer log's failures (storage/log): see the group above. */
+export type LogErrorCode = Extract<ErrorCode, 'LOG_FORGED' | 'LOG_ROLLBACK' | 'LOG_FORK' | 'LOG_CORRUPT' | 'LOG_CONTENTION' | 'LOG_TOO_LARGE' | 'QUEUE_FULL'>;
+/** The codes of a failed block read (storage/blockReader.ts). */
+export type BlockErrorCode = Extract<ErrorCode, 'BLOCK_MISSING' | 'BLOCK_CORRUPT' | 'BAD_MANIFEST' | 'BAD_REFERENCE' | 'DATA_TOO_LARGE'>;
+
+/** What an error concerns, where a caller acts on it (reports it, tries another replica, repairs that block). */
+export interface PostErrorDetails {
+  /** The log at fault, e.g. "folders" or "folder:<id>". */
+  readonly logName?: string;
+  /** Hex id of the block that is missing, corrupt or inconsistent. */
+  readonly blockId?: string;
+}
+
+/**
+ * An operating error: something that can happen in a correct system (timeouts, bad input, dead peers).
+ * A programmer error is never one of these: it stays a TypeError (or an Error) and crashes the actor.
+ */
 export class PostError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    readonly details: PostErrorDetails = {},
   ) {
     super(message);
     this.name = 'PostError';
   }
 }
+
+/** A log could not be read or written: `code` says why, `details.logName` which log. */
+export const logError = (code: LogErrorCode, logName: string, message: string): PostError => new PostError(code, message, { logName });
+
+/** A block read failed: `code` says why, `details.blockId` which block. */
+export const blockError = (code: BlockErrorCode, blockId: string, message: string): BlockFailure => new PostError(code, message, { blockId }) as BlockFailure;
+
+/** A PostError from blockError(): its code is a block read's and it names the block. */
+export type BlockFailure = PostError & { readonly code: BlockErrorCode; readonly details: { readonly blockId: string } };
+export const isBlockFailure = (e: unknown): e is BlockFailure => e instanceof PostError && e.details.blockId !== undefined;
 
 export type Result<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; message: string };
 export const ok = <T>(value: T): Result<T> => ({ ok: true, value });

@@ -1,7 +1,7 @@
 // Root reference -> the data, verifying every block on the way: its bytes must hash to its id, open
 // under its key, and hold exactly the size its reference claims; manifests and mail layouts must be
 // well formed (and add up to their reference's size), manifests at most MANIFEST_DEPTH_MAX deep. The
-// first failure stops the read with a BlockError naming the block: a part missing from a mail layout
+// first failure stops the read with a PostError naming the block (blockError): a part missing from a mail layout
 // fails the read (BLOCK_MISSING), never yields a shorter message.
 //
 // `fetch` returns a block's bytes as some replica holds them, or undefined when no replica has it.
@@ -10,9 +10,8 @@
 // open means the reference is wrong, and no other replica can fix that. A fetch that rejects (its
 // own timeout, say) fails the read with that rejection, unchanged.
 import { openConvergent } from '../crypto/convergent';
-import { ErrorCodes } from '../protocol/errors';
+import { blockError, type BlockErrorCode, ErrorCodes, isBlockFailure } from '../protocol/errors';
 import { BLOCK_READ_AHEAD_MAX, BLOCK_READ_BUFFER_BYTES_MAX, BLOCK_TAG_BYTES, MANIFEST_DEPTH_MAX } from '../protocol/limits';
-import { BlockError, type BlockErrorCode, type BlockReadFailure } from './blockErrors';
 import type { BlockRef } from './blockRef';
 import { layoutOf } from './mailLayout';
 import { decodeManifest } from './manifest';
@@ -27,12 +26,12 @@ export interface ReadOptions {
 /** Fetch, verify and decrypt one block, checking the size its reference claims; `out` receives a chunk's plaintext. */
 async function openBlock(ref: BlockRef, fetch: FetchBlock, out?: Buffer): Promise<Buffer> {
   const bytes = await fetch(ref.id);
-  if (bytes === undefined) throw new BlockError(ErrorCodes.BLOCK_MISSING, `block ${ref.id} was not found on any replica`, ref.id);
+  if (bytes === undefined) throw blockError(ErrorCodes.BLOCK_MISSING, ref.id, `block ${ref.id} was not found on any replica`);
   const sizeMismatch = ref.kind === 'chunk' && bytes.length !== ref.sizeBytes + BLOCK_TAG_BYTES;
   const opened = openConvergent(Buffer.from(ref.id, 'hex'), ref.key, bytes, sizeMismatch ? undefined : out);
-  if (!opened.ok) throw new BlockError(opened.code, opened.message, ref.id);
+  if (!opened.ok) throw blockError(opened.code, ref.id, opened.message);
   if (sizeMismatch) {
-    throw new BlockError(ErrorCodes.BAD_REFERENCE, `block ${ref.id} holds ${opened.plaintext.length} bytes, its reference says ${ref.sizeBytes}`, ref.id);
+    throw blockError(ErrorCodes.BAD_REFERENCE, ref.id, `block ${ref.id} holds ${opened.plaintext.length} bytes, its reference says ${ref.sizeBytes}`);
   }
   return opened.plaintext;
 }
@@ -49,7 +48,7 @@ async function* piecesOf(ref: BlockRef, fetch: FetchBlock, manifestsAbove: numbe
   if (ref.kind === 'mail') {
     // Its parts are chunks or manifests (decodeMailLayout refuses anything else): no layout nests.
     const layout = layoutOf(ref, await openBlock(ref, fetch));
-    if (!layout.ok) throw new BlockError(layout.code as BlockErrorCode, layout.message, ref.id);
+    if (!layout.ok) throw blockError(layout.code as BlockErrorCode, ref.id, layout.message);
     for (const s of layout.value.segments) {
       if ('inline' in s) yield { inline: Buffer.from(s.inline.buffer, s.inline.byteOffset, s.inline.length) };
       else yield* piecesOf(s.part, fetch, manifestsAbove);
@@ -57,18 +56,18 @@ async function* piecesOf(ref: BlockRef, fetch: FetchBlock, manifestsAbove: numbe
     return;
   }
   if (manifestsAbove >= MANIFEST_DEPTH_MAX) {
-    throw new BlockError(ErrorCodes.BAD_MANIFEST, `manifest ${ref.id} is nested deeper than ${MANIFEST_DEPTH_MAX} levels`, ref.id);
+    throw blockError(ErrorCodes.BAD_MANIFEST, ref.id, `manifest ${ref.id} is nested deeper than ${MANIFEST_DEPTH_MAX} levels`);
   }
   const manifest = decodeManifest(await openBlock(ref, fetch), ref.id);
-  if (!manifest.ok) throw new BlockError(ErrorCodes.BAD_MANIFEST, manifest.message, ref.id);
+  if (!manifest.ok) throw blockError(ErrorCodes.BAD_MANIFEST, ref.id, manifest.message);
   if (manifest.value.totalBytes !== ref.sizeBytes) {
-    throw new BlockError(ErrorCodes.BAD_REFERENCE, `manifest ${ref.id} covers ${manifest.value.totalBytes} bytes, its reference says ${ref.sizeBytes}`, ref.id);
+    throw blockError(ErrorCodes.BAD_REFERENCE, ref.id, `manifest ${ref.id} covers ${manifest.value.totalBytes} bytes, its reference says ${ref.sizeBytes}`);
   }
   for (const entry of manifest.value.entries) yield* piecesOf(entry, fetch, manifestsAbove + 1);
 }
 
 /**
- * The data under `root` as verified plaintext chunks, in order; throws BlockError at the first bad
+ * The data under `root` as verified plaintext chunks, in order; throws blockError() at the first bad
  * block. Memory: the read-ahead window plus one manifest per level (and a mail layout).
  */
 export function readBlocks(root: BlockRef, fetch: FetchBlock, opts: ReadOptions = {}): AsyncGenerator<Buffer> {
@@ -106,6 +105,8 @@ async function* verifiedChunks(root: BlockRef, fetch: FetchBlock, opts: ReadOpti
   while (pending.length > 0) yield await pending.shift()!.opening;
 }
 
+/** A failed read as a value: the block at fault and why (see blockError). */
+export type BlockReadFailure = { ok: false; code: BlockErrorCode; message: string; blockId: string };
 export type ReadDataResult = { ok: true; data: Buffer } | BlockReadFailure;
 
 /** The data under `root` in one buffer (for data known to be small: mail parts, log entries). */
@@ -122,7 +123,7 @@ export async function readBlockData(
   try {
     for await (const _ of verifiedChunks(root, fetch, opts, data)) void _;
   } catch (e) {
-    if (e instanceof BlockError) return { ok: false, code: e.code, message: e.message, blockId: e.blockId };
+    if (isBlockFailure(e)) return { ok: false, code: e.code, message: e.message, blockId: e.details.blockId };
     throw e;
   }
   return { ok: true, data };

@@ -5,8 +5,8 @@
 //   formatBlockRef(root)                      // "post1:manifest:<id>:<key>:<size>"
 //   for await (const chunk of readBlocks(root, fetch)) out.write(chunk);
 export { type BlockKind, type BlockRef, BLOCK_REF_BYTES, blockRefCodec, decodeBlockRef, encodeBlockRef, formatBlockRef, parseBlockRef, sameBlockRef } from './blockRef';
-export { BlockError, type BlockErrorCode, type BlockReadFailure } from './blockErrors';
-export { type FetchBlock, type ReadDataResult, type ReadOptions, readBlockData, readBlocks } from './blockReader';
+export { blockError, type BlockErrorCode, type BlockFailure } from '../protocol/errors';
+export { type BlockReadFailure, type FetchBlock, type ReadDataResult, type ReadOptions, readBlockData, readBlocks } from './blockReader';
 export { type BlockLimits, type BlockToStore, DEFAULT_BLOCK_LIMITS, type PutBlock, type WriteOptions, type WriteResult, mailLayoutRef, writeBlocks, writeMailLayout } from './blockWriter';
 export { type DataSource, chunksOf } from './chunker';
 export { type Manifest, decodeManifest, encodeManifest } from './manifest';

@@ -10,11 +10,11 @@
 import { HashDomain } from '../../crypto/domains';
 import { blake2b } from '../../crypto/hash';
 import type { Random } from '../../infra/ports';
+import { logError } from '../../protocol/errors';
 import type { StorageApi } from '../api';
 import { type BlockRef, encodeBlockRef } from '../blocks';
 import type { HeadMarks } from '../log/headMarks';
 import { type LogAddress, logAddressFor, type LogOwner } from '../log/logAddress';
-import { LogError } from '../log/logErrors';
 import { readHead } from '../log/logReader';
 import { type LogDeps, LogWriter } from '../log/logWriter';
 import { folderIndexModel, type FolderIndexState, type FolderIndexSummary } from './folderIndexModel';
@@ -74,7 +74,7 @@ export async function readFolderSummary(storage: StorageApi, owner: LogOwner, fo
   try {
     return folderModel.decodeSummary(head.body.summary);
   } catch (e) {
-    throw new LogError('LOG_CORRUPT', `head of ${address.name}: ${(e as Error).message}`, address.name);
+    throw logError('LOG_CORRUPT', address.name, `head of ${address.name}: ${(e as Error).message}`);
   }
 }
 

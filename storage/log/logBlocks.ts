@@ -4,10 +4,9 @@
 // naming the block and the log; a block no replica has stays BLOCK_MISSING (an availability problem).
 import { matchesBlockId } from '../../crypto/convergent';
 import { openWithKey } from '../../crypto/secretbox';
-import { ErrorCodes, PostError } from '../../protocol/errors';
+import { ErrorCodes, logError, PostError } from '../../protocol/errors';
 import type { StorageApi } from '../api';
 import type { LogAddress } from './logAddress';
-import { LogError } from './logErrors';
 
 export async function fetchLogBlock(storage: StorageApi, address: LogAddress, id: string, what: string, associatedData: Uint8Array): Promise<Buffer> {
   const where = `${what} ${id.slice(0, 16)} of log ${address.name}`;
@@ -15,11 +14,11 @@ export async function fetchLogBlock(storage: StorageApi, address: LogAddress, id
   try {
     bytes = await storage.getBlock(id);
   } catch (e) {
-    if (e instanceof PostError && e.code === ErrorCodes.BLOCK_CORRUPT) throw new LogError('LOG_CORRUPT', `${where} is corrupt on every replica: ${e.message}`, address.name);
+    if (e instanceof PostError && e.code === ErrorCodes.BLOCK_CORRUPT) throw logError('LOG_CORRUPT', address.name, `${where} is corrupt on every replica: ${e.message}`);
     throw e;
   }
-  if (!matchesBlockId(Buffer.from(id, 'hex'), bytes)) throw new LogError('LOG_CORRUPT', `${where} does not hash to its id: refused`, address.name);
+  if (!matchesBlockId(Buffer.from(id, 'hex'), bytes)) throw logError('LOG_CORRUPT', address.name, `${where} does not hash to its id: refused`);
   const plain = openWithKey(address.key, bytes, associatedData);
-  if (!plain) throw new LogError('LOG_CORRUPT', `${where} does not open under the log key (altered, or not this log's block)`, address.name);
+  if (!plain) throw logError('LOG_CORRUPT', address.name, `${where} does not open under the log key (altered, or not this log's block)`);
   return plain;
 }

@@ -2,10 +2,11 @@
 // id, owner key, signature), no older than what this reader saw (high-water marks), open under the log
 // key, and have consistent counters; entries must hash to their ids, open under the log key, and chain
 // (index, predecessor, op range) exactly as the head says; the replayed state must reproduce the
-// head's counters. Anything else is refused with a LogError naming the log and the part at fault.
+// head's counters. Anything else is refused with a PostError (logError) naming the log and the part at fault.
 //
 // Cost of opening: one getObject, the snapshot's pieces, and the entries since the snapshot (fewer
 // than LOG_SNAPSHOT_EVERY_ENTRIES), fetched in parallel.
+import { logError } from '../../protocol/errors';
 import { canonicalBytes } from '../../protocol/frame';
 import { LOG_ENTRY_FETCHES_IN_FLIGHT_MAX, LOG_CATCH_UP_ENTRIES_MAX } from '../../protocol/limits';
 import type { StorageApi } from '../api';
@@ -13,7 +14,6 @@ import { checkSignedObject, type SignedObject } from '../signedObject';
 import type { HeadMarks } from './headMarks';
 import type { LogAddress } from './logAddress';
 import { fetchLogBlock } from './logBlocks';
-import { LogError } from './logErrors';
 import { contentDecoder, decodeEntry, stateDecoder, decodeHeadBody, entryAd, entryOpCountOf, FormatError, type LogEntryBody, type LogHeadBody, openHeadPayload } from './logFormat';
 import type { LogModel } from './logModel';
 import { readSnapshot, windowed } from './snapshot';
@@ -25,27 +25,27 @@ export interface VerifiedHead {
 
 const sameBytes = (a: Uint8Array, b: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));
 
-/** Verify a head version of the log at `address` (and record it in `marks`); throws LogError. */
+/** Verify a head version of the log at `address` (and record it in `marks`); throws logError(). */
 export function verifyHead(address: LogAddress, object: SignedObject, kind: string, marks?: HeadMarks): VerifiedHead {
-  const forged = (why: string) => new LogError('LOG_FORGED', `head of log ${address.name} refused: ${why}`, address.name);
+  const forged = (why: string) => logError('LOG_FORGED', address.name, `head of log ${address.name} refused: ${why}`);
   if (object.objectId !== address.objectId) throw forged(`it is object ${String(object.objectId).slice(0, 16)}, not ${address.objectId.slice(0, 16)}`);
   if (!(object.owner instanceof Uint8Array) || !sameBytes(object.owner, address.owner)) throw forged("it is signed by another key than the owner's");
   if (object.name !== address.objectName) throw forged(`it is named "${String(object.name).slice(0, 64)}"`);
   const check = checkSignedObject(object);
   if (!check.ok) throw forged(check.message);
   const mark = marks?.check(object);
-  if (mark && !mark.ok) throw new LogError(mark.code, mark.message, address.name);
+  if (mark && !mark.ok) throw logError(mark.code, address.name, mark.message);
   const plain = openHeadPayload(address, object.payload);
   if (!plain) throw forged('its body does not open under the log key');
   let body: LogHeadBody;
   try {
     body = decodeHeadBody(plain);
   } catch (e) {
-    if (e instanceof FormatError) throw new LogError('LOG_CORRUPT', `head of log ${address.name} seq ${object.seq}: ${e.message}`, address.name);
+    if (e instanceof FormatError) throw logError('LOG_CORRUPT', address.name, `head of log ${address.name} seq ${object.seq}: ${e.message}`);
     throw e;
   }
   if (body.model !== kind || body.name !== address.name) {
-    throw new LogError('LOG_CORRUPT', `head of log ${address.name} describes a ${body.model} log named ${body.name}`, address.name);
+    throw logError('LOG_CORRUPT', address.name, `head of log ${address.name} describes a ${body.model} log named ${body.name}`);
   }
   marks?.record(object);
   return { object, body };
@@ -56,7 +56,7 @@ export async function readHead(storage: StorageApi, address: LogAddress, kind: s
   const object = await storage.getObject(address.objectId);
   if (!object) {
     const seen = marks?.get(address.objectId);
-    if (seen) throw new LogError('LOG_ROLLBACK', `log ${address.name}: no replica has its head, but seq ${seen.seq} was already seen`, address.name);
+    if (seen) throw logError('LOG_ROLLBACK', address.name, `log ${address.name}: no replica has its head, but seq ${seen.seq} was already seen`);
     return undefined;
   }
   return verifyHead(address, object, kind, marks);
@@ -67,7 +67,7 @@ export async function fetchEntry(storage: StorageApi, address: LogAddress, id: s
   try {
     return decodeEntry(plain);
   } catch (e) {
-    if (e instanceof FormatError) throw new LogError('LOG_CORRUPT', `entry ${id.slice(0, 16)} of log ${address.name}: ${e.message}`, address.name);
+    if (e instanceof FormatError) throw logError('LOG_CORRUPT', address.name, `entry ${id.slice(0, 16)} of log ${address.name}: ${e.message}`);
     throw e;
   }
 }
@@ -86,7 +86,7 @@ function checkTailChain(address: LogAddress, body: LogHeadBody, from: number, en
     const prev = i === 0 ? (base?.lastEntry ?? null) : body.tail[i - 1]!.id;
     const index = (base?.entryCount ?? 0) + i;
     const end = body.tail[i + 1]?.firstOp ?? entryOps;
-    const bad = (why: string) => new LogError('LOG_CORRUPT', `entry ${t.id.slice(0, 16)} of log ${address.name}: ${why}`, address.name);
+    const bad = (why: string) => logError('LOG_CORRUPT', address.name, `entry ${t.id.slice(0, 16)} of log ${address.name}: ${why}`);
     if (entry.index !== index) throw bad(`its index is ${entry.index}, the head puts it at ${index}`);
     if (entry.prev !== prev) throw bad('it does not chain to its predecessor (broken hash chain)');
     if (entry.firstOp !== t.firstOp || entry.firstOp + entry.ops.length !== end) throw bad(`it holds ops ${entry.firstOp}..${entry.firstOp + entry.ops.length}, the head says ${t.firstOp}..${end}`);
@@ -97,7 +97,7 @@ export function decodeOp<S, Op, C, Sum>(address: LogAddress, model: LogModel<S, 
   try {
     return model.decodeOp(contentDecoder.decode(bytes));
   } catch (e) {
-    throw new LogError('LOG_CORRUPT', `operation ${index} of log ${address.name} is malformed: ${(e as Error).message.slice(0, 200)}`, address.name);
+    throw logError('LOG_CORRUPT', address.name, `operation ${index} of log ${address.name} is malformed: ${(e as Error).message.slice(0, 200)}`);
   }
 }
 
@@ -116,7 +116,7 @@ export async function loadState<S, Op, C, Sum>(storage: StorageApi, address: Log
     try {
       state = model.decodeState(stateDecoder.decode(snapshotBytes));
     } catch (e) {
-      throw new LogError('LOG_CORRUPT', `snapshot of log ${address.name} does not decode: ${(e as Error).message.slice(0, 200)}`, address.name);
+      throw logError('LOG_CORRUPT', address.name, `snapshot of log ${address.name} does not decode: ${(e as Error).message.slice(0, 200)}`);
     }
   } else state = model.initial();
   checkTailChain(address, body, 0, entries);
@@ -124,7 +124,7 @@ export async function loadState<S, Op, C, Sum>(storage: StorageApi, address: Log
   for (const entry of entries) for (const bytes of entry.ops) model.apply(state, decodeOp(address, model, bytes, index++));
   for (const bytes of body.pending) model.apply(state, decodeOp(address, model, bytes, index++));
   if (!sameSummary(model, state, body)) {
-    throw new LogError('LOG_CORRUPT', `log ${address.name}: the replayed state does not match the head's counters`, address.name);
+    throw logError('LOG_CORRUPT', address.name, `log ${address.name}: the replayed state does not match the head's counters`);
   }
   return state;
 }
@@ -147,7 +147,7 @@ export async function collectOpsSince(storage: StorageApi, address: LogAddress, 
   const older: LogEntryBody[] = [];
   if (fromOp < tailStart) {
     const snapshot = body.snapshot;
-    if (!snapshot || snapshot.lastEntry === null) throw new LogError('LOG_CORRUPT', `log ${address.name}: ops before ${tailStart} are in no entry`, address.name);
+    if (!snapshot || snapshot.lastEntry === null) throw logError('LOG_CORRUPT', address.name, `log ${address.name}: ops before ${tailStart} are in no entry`);
     let id: string | null = snapshot.lastEntry;
     let index = snapshot.entryCount - 1;
     let end = snapshot.opCount;
@@ -155,7 +155,7 @@ export async function collectOpsSince(storage: StorageApi, address: LogAddress, 
       if (older.length >= LOG_CATCH_UP_ENTRIES_MAX) return undefined;
       const entry = await fetchEntry(storage, address, id);
       if (entry.index !== index || entry.firstOp + entry.ops.length !== end) {
-        throw new LogError('LOG_CORRUPT', `entry ${id.slice(0, 16)} of log ${address.name} is not where the chain puts it`, address.name);
+        throw logError('LOG_CORRUPT', address.name, `entry ${id.slice(0, 16)} of log ${address.name} is not where the chain puts it`);
       }
       older.unshift(entry);
       if (entry.firstOp <= fromOp) break;
@@ -163,7 +163,7 @@ export async function collectOpsSince(storage: StorageApi, address: LogAddress, 
       index--;
       end = entry.firstOp;
     }
-    if (older[0]!.firstOp > fromOp) throw new LogError('LOG_CORRUPT', `log ${address.name}: the chain ends before op ${fromOp}`, address.name);
+    if (older[0]!.firstOp > fromOp) throw logError('LOG_CORRUPT', address.name, `log ${address.name}: the chain ends before op ${fromOp}`);
   }
   // Tail entries that end after fromOp.
   let from = 0;
@@ -195,11 +195,11 @@ async function walkToEntry(storage: StorageApi, address: LogAddress, body: LogHe
     if (at === index) return id;
     if (steps >= LOG_CATCH_UP_ENTRIES_MAX) return undefined;
     const entry = await fetchEntry(storage, address, id);
-    if (entry.index !== at) throw new LogError('LOG_CORRUPT', `entry ${id.slice(0, 16)} of log ${address.name} is not where the chain puts it`, address.name);
+    if (entry.index !== at) throw logError('LOG_CORRUPT', address.name, `entry ${id.slice(0, 16)} of log ${address.name} is not where the chain puts it`);
     id = entry.prev;
     at--;
   }
-  throw new LogError('LOG_CORRUPT', `log ${address.name}: the chain ends before entry ${index}`, address.name);
+  throw logError('LOG_CORRUPT', address.name, `log ${address.name}: the chain ends before entry ${index}`);
 }
 
 /**

@@ -26,7 +26,7 @@
 // change to the state made within one turn, so a synchronous reader never sees half of one.
 import type { SigningKeyPair } from '../../crypto/sign';
 import type { Log, Random } from '../../infra/ports';
-import { ErrorCodes, PostError } from '../../protocol/errors';
+import { ErrorCodes, logError, PostError } from '../../protocol/errors';
 import { canonicalBytes } from '../../protocol/frame';
 import { LOG_APPEND_QUEUE_OPS_MAX, LOG_CAS_BACKOFF_BASE_MS, LOG_CAS_BACKOFF_MAX_MS, LOG_FORK_CARRY_ATTEMPTS_MAX, OBJECT_PAYLOAD_BYTES_MAX } from '../../protocol/limits';
 import type { PutOptions, StorageApi } from '../api';
@@ -35,7 +35,6 @@ import { type AppendEffect, type AppendEvent, type AppendState, appendStep, init
 import type { HeadMarks } from './headMarks';
 import type { HeadWatch } from './headWatch';
 import type { LogAddress } from './logAddress';
-import { LogError } from './logErrors';
 import { emptyHeadBody, type LogHeadBody, sealHeadBody } from './logFormat';
 import type { Applied, LogModel } from './logModel';
 import { continuation, decodeOp, loadState, readHead, sameSummary, verifyHead } from './logReader';
@@ -230,9 +229,9 @@ export class LogWriter<S, Op, C, Sum> {
       }
     }
     const tooBig = encoded.find((bytes) => bytes.length > OP_BYTES_MAX);
-    if (tooBig) return Promise.reject(new LogError('LOG_TOO_LARGE', `an operation of ${tooBig.length} bytes exceeds ${OP_BYTES_MAX}: split it`, this.address.name));
+    if (tooBig) return Promise.reject(logError('LOG_TOO_LARGE', this.address.name, `an operation of ${tooBig.length} bytes exceeds ${OP_BYTES_MAX}: split it`));
     if (this.queuedOps + ops.length > LOG_APPEND_QUEUE_OPS_MAX) {
-      return Promise.reject(new LogError('QUEUE_FULL', `log ${this.address.name} has ${this.queuedOps} operations queued; retry later`, this.address.name));
+      return Promise.reject(logError('QUEUE_FULL', this.address.name, `log ${this.address.name} has ${this.queuedOps} operations queued; retry later`));
     }
     if (ops.length === 0) return Promise.resolve([]);
     return this.enqueue(ops, encoded);
@@ -385,7 +384,7 @@ export class LogWriter<S, Op, C, Sum> {
         this.batch = [];
         const e =
           effect.attempts !== undefined
-            ? new LogError('LOG_CONTENTION', `log ${this.address.name}: another writer won ${effect.attempts} compare-and-swap rounds in a row; retry later`, this.address.name)
+            ? logError('LOG_CONTENTION', this.address.name, `log ${this.address.name}: another writer won ${effect.attempts} compare-and-swap rounds in a row; retry later`)
             : effect.error;
         for (const r of batch) r.reject(e);
         return;
@@ -519,7 +518,7 @@ export class LogWriter<S, Op, C, Sum> {
       ...(this.deps.putOptions ? { putOptions: this.deps.putOptions } : {}),
     });
     const payload = sealHeadBody(this.address, body, random);
-    if (payload.length > OBJECT_PAYLOAD_BYTES_MAX) throw new LogError('LOG_TOO_LARGE', `head of log ${this.address.name} would be ${payload.length} bytes`, this.address.name);
+    if (payload.length > OBJECT_PAYLOAD_BYTES_MAX) throw logError('LOG_TOO_LARGE', this.address.name, `head of log ${this.address.name} would be ${payload.length} bytes`);
     const next = await signObjectVersion({ keys: signing, name: this.address.objectName, payload, ...(this.head ? { previous: this.head } : {}) });
     let result;
     try {
@@ -556,7 +555,7 @@ export class LogWriter<S, Op, C, Sum> {
     const { storage, marks } = this.deps;
     const object = await storage.getObject(this.address.objectId);
     if (!object) {
-      if (this.head) throw new LogError('LOG_ROLLBACK', `log ${this.address.name}: no replica has its head, but seq ${this.head.seq} was written`, this.address.name);
+      if (this.head) throw logError('LOG_ROLLBACK', this.address.name, `log ${this.address.name}: no replica has its head, but seq ${this.head.seq} was written`);
       return 'unchanged';
     }
     if (this.head && object.seq <= this.head.seq && !versionHash(object).equals(versionHash(this.head))) {
@@ -596,7 +595,7 @@ export class LogWriter<S, Op, C, Sum> {
     const { storage, marks } = this.deps;
     const object = hint ?? (await storage.getObject(this.address.objectId));
     if (!object) {
-      if (this.head) throw new LogError('LOG_ROLLBACK', `log ${this.address.name}: no replica has its head, but seq ${this.head.seq} was written`, this.address.name);
+      if (this.head) throw logError('LOG_ROLLBACK', this.address.name, `log ${this.address.name}: no replica has its head, but seq ${this.head.seq} was written`);
       return 'unchanged';
     }
     if (this.head && object.seq <= this.head.seq) {

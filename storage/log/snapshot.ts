@@ -6,11 +6,11 @@
 import { blockIdOf } from '../../crypto/convergent';
 import { sealWithKey } from '../../crypto/secretbox';
 import type { Random } from '../../infra/ports';
+import { logError } from '../../protocol/errors';
 import { LOG_BLOCK_PLAINTEXT_BYTES_MAX, LOG_SNAPSHOT_BLOCKS_IN_FLIGHT_MAX, LOG_SNAPSHOT_BLOCKS_MAX } from '../../protocol/limits';
 import type { PutOptions, StorageApi } from '../api';
 import type { LogAddress } from './logAddress';
 import { fetchLogBlock } from './logBlocks';
-import { LogError } from './logErrors';
 import { snapshotAd, type SnapshotRef } from './logFormat';
 
 /** Run `task` for 0..count-1 with at most `window` in flight; results in order. */
@@ -38,7 +38,7 @@ export async function writeSnapshot(args: {
   const { storage, address, stateBytes, position, random } = args;
   const count = Math.max(1, Math.ceil(stateBytes.length / LOG_BLOCK_PLAINTEXT_BYTES_MAX));
   if (count > LOG_SNAPSHOT_BLOCKS_MAX) {
-    throw new LogError('LOG_TOO_LARGE', `the state of log ${address.name} (${stateBytes.length} bytes) needs more than ${LOG_SNAPSHOT_BLOCKS_MAX} snapshot blocks`, address.name);
+    throw logError('LOG_TOO_LARGE', address.name, `the state of log ${address.name} (${stateBytes.length} bytes) needs more than ${LOG_SNAPSHOT_BLOCKS_MAX} snapshot blocks`);
   }
   const blocks = await windowed(count, LOG_SNAPSHOT_BLOCKS_IN_FLIGHT_MAX, async (i) => {
     const piece = stateBytes.subarray(i * LOG_BLOCK_PLAINTEXT_BYTES_MAX, (i + 1) * LOG_BLOCK_PLAINTEXT_BYTES_MAX);
@@ -58,6 +58,6 @@ export async function readSnapshot(storage: StorageApi, address: LogAddress, ref
     fetchLogBlock(storage, address, ref.blocks[i]!, `snapshot piece ${i + 1}/${count}`, snapshotAd(address, ref.opCount, i, count)),
   );
   const state = Buffer.concat(pieces);
-  if (state.length !== ref.bytes) throw new LogError('LOG_CORRUPT', `snapshot of log ${address.name} holds ${state.length} bytes, its head says ${ref.bytes}`, address.name);
+  if (state.length !== ref.bytes) throw logError('LOG_CORRUPT', address.name, `snapshot of log ${address.name} holds ${state.length} bytes, its head says ${ref.bytes}`);
   return state;
 }

@@ -7,10 +7,9 @@
 // every call, and `beforeCall` is awaited first by every call: a test delays calls there (on its
 // clock) or interleaves concurrent callers (yield a seeded random number of microtasks). `calls`
 // counts every call by kind, so a test can prove what an operation cost.
-import { type ErrorCode, ErrorCodes, PostError } from '../../protocol/errors';
+import { blockError, type ErrorCode, ErrorCodes, PostError } from '../../protocol/errors';
 import { BLOCK_BYTES_MAX, CONVERGENCE_SECRET_BYTES } from '../../protocol/limits';
 import type { ObjectPutResult, PutOptions, StorageApi } from '../api';
-import { BlockError } from '../blockErrors';
 import { blockIdOf, type BlockRef, type DataSource, type MailSegment, matchesBlockId, readBlockData, readBlocks, type WriteOptions, writeBlocks, mailLayoutRef, writeMailLayout } from '../blocks';
 import { decidePut, type SignedObject } from '../signedObject';
 import { encodeSignedObject } from '../signedObjectCodec';
@@ -130,7 +129,7 @@ export class MemoryStorage implements StorageApi {
   async getData(ref: BlockRef, opts?: { maxBytes?: number }): Promise<Buffer> {
     await this.enter('getData');
     const r = await readBlockData(ref, this.fetchBlock, opts?.maxBytes === undefined ? {} : { maxBytes: opts.maxBytes });
-    if (!r.ok) throw new BlockError(r.code, r.message, r.blockId);
+    if (!r.ok) throw blockError(r.code, r.blockId, r.message);
     return r.data;
   }
 
@@ -150,8 +149,8 @@ export class MemoryStorage implements StorageApi {
   async getBlock(id: string): Promise<Uint8Array> {
     await this.enter('getBlock');
     const bytes = this.blocks.get(id);
-    if (!bytes) throw new BlockError(ErrorCodes.BLOCK_MISSING, `block ${id} was not found on any replica`, id);
-    if (!matchesBlockId(Buffer.from(id, 'hex'), bytes)) throw new BlockError(ErrorCodes.BLOCK_CORRUPT, `block ${id}: no replica holds a copy that hashes to its id`, id);
+    if (!bytes) throw blockError(ErrorCodes.BLOCK_MISSING, id, `block ${id} was not found on any replica`);
+    if (!matchesBlockId(Buffer.from(id, 'hex'), bytes)) throw blockError(ErrorCodes.BLOCK_CORRUPT, id, `block ${id}: no replica holds a copy that hashes to its id`);
     return Uint8Array.from(bytes);
   }
 

@@ -194,7 +194,7 @@ describe('blocks: damage is reported, naming the block', () => {
     }
   });
 
-  it('the stream throws a BlockError naming the block', async () => {
+  it('the stream throws a PostError naming the block', async () => {
     const blocks = new Blocks();
     const { root } = await write(data(3 * CHUNK, 'stream'), blocks);
     const victim = [...blocks.map.keys()][1]!;
@@ -202,7 +202,7 @@ describe('blocks: damage is reported, naming the block', () => {
     const read = async () => {
       for await (const _ of readBlocks(root, blocks.fetch)) void _;
     };
-    await expect(read()).rejects.toMatchObject({ name: 'BlockError', code: 'BLOCK_CORRUPT', blockId: victim });
+    await expect(read()).rejects.toMatchObject({ name: 'PostError', code: 'BLOCK_CORRUPT', details: { blockId: victim } });
   });
 
   it('a missing block fails with BLOCK_MISSING', async () => {

@@ -193,7 +193,7 @@ describe('writing and reading a message by parts', () => {
       const streamed = async () => {
         for await (const _ of readBlocks(root, copy.fetch)) void _;
       };
-      await expect(streamed(), label).rejects.toMatchObject({ code, blockId: label.startsWith('part') ? attachmentId : root.id });
+      await expect(streamed(), label).rejects.toMatchObject({ code, details: { blockId: label.startsWith('part') ? attachmentId : root.id } });
     }
   });
 
