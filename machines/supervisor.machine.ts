@@ -19,7 +19,7 @@
 // and a service's own actors (the notifier's inboxes) are root actors it starts and stops with the
 // public start() and stop(). Were a child to spawn anyway, a restart names what it left running
 // (`reportRestart`'s `orphans`) rather than hide it.
-import { and, type AnyActorLogic, type AnyActorRef, assign, enqueueActions, setup, stopChild } from 'xstate';
+import { and, type AnyActorLogic, type AnyActorRef, assign, setup, stopChild } from 'xstate';
 import { SUPERVISOR_RESTARTS_MAX, SUPERVISOR_WINDOW_MS } from '../protocol/limits';
 
 export interface ChildSpec {
@@ -61,13 +61,15 @@ const ERROR_PREFIX = 'xstate.error.actor.';
 const DONE_PREFIX = 'xstate.done.actor.';
 const describe = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
+type ChildErrorEvent = { type: `xstate.error.actor.${string}`; error: unknown };
+type ChildDoneEvent = { type: `xstate.done.actor.${string}`; output?: { escalation?: { child: string; error: string } } };
 type SupervisorEvent =
-  | { type: `xstate.error.actor.${string}`; error: unknown }
-  | { type: `xstate.done.actor.${string}`; output?: { escalation?: { child: string; error: string } } }
+  | ChildErrorEvent
+  | ChildDoneEvent
   | { type: 'restart.expire'; child: string }
   | { type: 'STOP' };
 
-export const supervisorMachine = setup({
+const supervisorSetup = setup({
   types: {
     context: {} as SupervisorContext,
     input: {} as SupervisorInput,
@@ -85,21 +87,26 @@ export const supervisorMachine = setup({
     reportEscalation: (_, _params: { id: string; error: unknown }) => {},
   },
   guards: {
-    /** A child finished because it escalated (a nested supervisor): a failure, not a normal end. */
-    childEscalated: ({ event }) => event.type.startsWith(DONE_PREFIX) && (event as { output?: { escalation?: unknown } }).output?.escalation !== undefined,
     withinIntensity: ({ context, event }) => {
       const id = childOf(event);
       return id !== undefined && (context.recent[id] ?? 0) < context.maxRestarts;
     },
-    isOwnChild: ({ context, event }) => {
+    /** One of this supervisor's children crashed, or finished because it escalated (a nested supervisor). */
+    ownChildFailed: ({ context, event }) => {
       const id = childOf(event);
-      return id !== undefined && context.specs.some((s) => s.id === id);
+      const failed = event.type.startsWith(ERROR_PREFIX) || escalationOf(event) !== undefined;
+      return failed && id !== undefined && context.specs.some((s) => s.id === id);
     },
   },
   delays: {
     window: ({ context }) => context.windowMs,
   },
-}).createMachine({
+});
+
+/** XState's enqueue as the supervisor's actions receive it (named so helpers can take it). */
+type Enqueue = Parameters<Parameters<typeof supervisorSetup.enqueueActions>[0]>[0]['enqueue'];
+
+export const supervisorMachine = supervisorSetup.createMachine({
   output: ({ context }) => ({ escalation: context.escalation }),
   id: 'supervisor',
   context: ({ input }) => ({
@@ -113,12 +120,12 @@ export const supervisorMachine = setup({
   initial: 'running',
   states: {
     running: {
-      entry: enqueueActions(({ context, enqueue }) => {
+      entry: supervisorSetup.enqueueActions(({ context, enqueue }) => {
         for (const spec of context.specs) startChild(enqueue, spec, false);
       }),
       on: {
         'xstate.error.actor.*': childFailed(),
-        'xstate.done.actor.*': childFailed('childEscalated'),
+        'xstate.done.actor.*': childFailed(),
         'restart.expire': {
           actions: assign({
             recent: ({ context, event }) => ({ ...context.recent, [event.child]: Math.max(0, (context.recent[event.child] ?? 0) - 1) }),
@@ -144,20 +151,25 @@ function childOf(event: { type: string }): string | undefined {
   return undefined;
 }
 
-function failureOf(event: { type: string; error?: unknown; output?: { escalation?: { child: string; error: string } } }): unknown {
-  const e = event.output?.escalation;
-  return e ? new EscalationError(e.child, new Error(e.error)) : event.error;
+/** The escalation a nested supervisor finished with (a failure, not a normal end), if it did. */
+function escalationOf(event: SupervisorEvent): { child: string; error: string } | undefined {
+  return event.type.startsWith(DONE_PREFIX) ? (event as ChildDoneEvent).output?.escalation : undefined;
 }
 
-/** Restart the failed child within the intensity, else escalate. `extra` narrows which events count. */
-function childFailed(extra?: 'childEscalated'): any {
-  const own: any = extra ? and(['isOwnChild', extra]) : 'isOwnChild';
+function failureOf(event: SupervisorEvent): unknown {
+  const e = escalationOf(event);
+  if (e) return new EscalationError(e.child, new Error(e.error));
+  return event.type.startsWith(ERROR_PREFIX) ? (event as ChildErrorEvent).error : undefined;
+}
+
+/** Restart the failed child within the intensity, else escalate. */
+function childFailed() {
   return [
     {
-      guard: and([own, 'withinIntensity']),
-      actions: enqueueActions(({ context, event, enqueue }: any) => {
+      guard: and(['ownChildFailed', 'withinIntensity']),
+      actions: supervisorSetup.enqueueActions(({ context, event, enqueue }) => {
         const id = childOf(event)!;
-        const spec = context.specs.find((s: ChildSpec) => s.id === id)!;
+        const spec = context.specs.find((s) => s.id === id)!;
         const recent = (context.recent[id] ?? 0) + 1;
         enqueue({ type: 'reportRestart', params: { id, error: failureOf(event), recent, orphans: orphansOf(context.refs[id]) } });
         enqueue(stopChild(id));
@@ -170,11 +182,11 @@ function childFailed(extra?: 'childEscalated'): any {
       }),
     },
     {
-      guard: own,
+      guard: 'ownChildFailed' as const,
       target: 'escalated',
       actions: [
-        assign({ escalation: ({ event }: any) => ({ child: childOf(event)!, error: describe(failureOf(event)) }) }),
-        { type: 'reportEscalation', params: ({ event }: any) => ({ id: childOf(event)!, error: failureOf(event) }) },
+        supervisorSetup.assign({ escalation: ({ event }) => ({ child: childOf(event)!, error: describe(failureOf(event)) }) }),
+        { type: 'reportEscalation' as const, params: ({ event }: { event: SupervisorEvent }) => ({ id: childOf(event)!, error: failureOf(event) }) },
       ],
     },
   ];
@@ -188,17 +200,24 @@ function orphansOf(ref: AnyActorRef | undefined): string[] {
     .map(([id]) => id);
 }
 
-// `enqueue` is typed loosely: XState's enqueue type does not survive being passed to a helper.
-function startChild(enqueue: any, spec: ChildSpec, restart: boolean): void {
+/**
+ * Spawning a spec's logic under the spec's id. XState's types cannot say this in a machine built with
+ * setup() and no `actors` map: spawn's options for an inline logic are `id?: never`, and an assign from
+ * outside setup() does not fit its enqueue (the actor type parameters differ). At run time spawn takes
+ * any logic with an id, which is what this narrow view of it states.
+ */
+type SpawnById = (logic: AnyActorLogic, options: { id: string; input?: unknown }) => AnyActorRef;
+
+function startChild(enqueue: Enqueue, spec: ChildSpec, restart: boolean): void {
   enqueue.assign({
-    refs: ({ context, spawn }: any) => ({ ...context.refs, [spec.id]: spawn(spec.logic(), { id: spec.id, input: spec.input }) }),
+    refs: ({ context, spawn }) => ({ ...context.refs, [spec.id]: (spawn as unknown as SpawnById)(spec.logic(), { id: spec.id, input: spec.input }) }),
   });
   // params are resolved after the assign above, so the ref is the new child's.
   enqueue({ type: 'childStarted', params: ({ context }: { context: SupervisorContext }) => ({ id: spec.id, ref: context.refs[spec.id]!, restart }) });
 }
 
-function stopAllReverse(): any {
-  return enqueueActions(({ context, enqueue }: { context: SupervisorContext; enqueue: any }) => {
+function stopAllReverse() {
+  return supervisorSetup.enqueueActions(({ context, enqueue }) => {
     for (const spec of [...context.specs].reverse()) {
       if (!context.refs[spec.id]) continue;
       enqueue(stopChild(spec.id));
