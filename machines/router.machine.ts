@@ -10,7 +10,7 @@
 // enters only through `after` delays on the actor's clock. Certificates are verified by the actor
 // before a message becomes an event here.
 import type { ErrorCode } from '../protocol/errors';
-import { assign, enqueueActions, setup } from 'xstate';
+import { assign, setup } from 'xstate';
 import type { NodeId } from '../overlay/id';
 import * as H from '../overlay/router/handlers';
 import { initialContext, type PendingForward, type RouterConfig, type RouterContext, type RouterEffect, type Step } from '../overlay/router/state';
@@ -37,30 +37,7 @@ export type RouterEvent =
 
 type E<T extends RouterEvent['type']> = Extract<RouterEvent, { type: T }>;
 
-/** Run a pure handler: take its context, perform its effects (in order) through the `effect` action. */
-// Typed `any` on purpose: XState cannot infer an enqueueActions made outside `setup`; the handler is typed.
-function step<T extends RouterEvent['type']>(handler: (ctx: RouterContext, ev: E<T>) => Step): any {
-  return enqueueActions(({ context, event, enqueue }) => {
-    const s = handler(context as RouterContext, event as E<T>);
-    enqueue.assign(() => s.context);
-    for (const effect of s.effects) enqueue({ type: 'effect', params: effect });
-  });
-}
-
-/** Handlers valid in every state; `ready` says whether this node routes for others yet. */
-const common = (ready: boolean) => ({
-  ANNOUNCE: { actions: step<'ANNOUNCE'>((c, e) => H.onAnnounce(c, e.from, e.replyTo)) },
-  HEARTBEAT: { actions: step<'HEARTBEAT'>((c, e) => (e.echo ? H.onHeartbeatEcho(c, e.from) : H.onHeartbeat(c, e.from))) },
-  LEAFSET_REQUEST: { actions: step<'LEAFSET_REQUEST'>((c, e) => H.onLeafSetRequest(c, e.from, e.replyTo, ready)) },
-  LEAFSET_REPLY: { actions: step<'LEAFSET_REPLY'>((c, e) => H.onLeafSetReply(c, e.from, e)) },
-  PROBE_FAILED: { actions: step<'PROBE_FAILED'>((c, e) => H.onProbeFailed(c, e.to)) },
-  HELLO: { actions: step<'HELLO'>((c, e) => H.onHello(c, e.from)) },
-  ROUTE_IN: { actions: step<'ROUTE_IN'>((c, e) => H.onRouteIn(c, e.msg, ready)) },
-  ROUTE: { actions: step<'ROUTE'>((c, e) => H.onRouteLocal(c, e.msg, ready)) },
-  FORWARD_FAILED: { actions: step<'FORWARD_FAILED'>((c, e) => H.onForwardFailed(c, e.pending, e.to, e.code)) },
-});
-
-export const routerMachine = setup({
+const routerSetup = setup({
   types: {
     context: {} as RouterContext,
     input: {} as RouterConfig,
@@ -81,7 +58,31 @@ export const routerMachine = setup({
     announceTimeout: ({ context }) => context.config.timings.announceTimeoutMs * 2,
     heartbeatInterval: ({ context }) => context.config.timings.heartbeatIntervalMs,
   },
-}).createMachine({
+});
+
+/** Run a pure handler: take its context, perform its effects (in order) through the `effect` action. */
+function step<T extends RouterEvent['type']>(handler: (ctx: RouterContext, ev: E<T>) => Step) {
+  return routerSetup.enqueueActions(({ context, event, enqueue }) => {
+    const s = handler(context, event as E<T>);
+    enqueue.assign(() => s.context);
+    for (const effect of s.effects) enqueue({ type: 'effect', params: effect });
+  });
+}
+
+/** Handlers valid in every state; `ready` says whether this node routes for others yet. */
+const common = (ready: boolean) => ({
+  ANNOUNCE: { actions: step<'ANNOUNCE'>((c, e) => H.onAnnounce(c, e.from, e.replyTo)) },
+  HEARTBEAT: { actions: step<'HEARTBEAT'>((c, e) => (e.echo ? H.onHeartbeatEcho(c, e.from) : H.onHeartbeat(c, e.from))) },
+  LEAFSET_REQUEST: { actions: step<'LEAFSET_REQUEST'>((c, e) => H.onLeafSetRequest(c, e.from, e.replyTo, ready)) },
+  LEAFSET_REPLY: { actions: step<'LEAFSET_REPLY'>((c, e) => H.onLeafSetReply(c, e.from, e)) },
+  PROBE_FAILED: { actions: step<'PROBE_FAILED'>((c, e) => H.onProbeFailed(c, e.to)) },
+  HELLO: { actions: step<'HELLO'>((c, e) => H.onHello(c, e.from)) },
+  ROUTE_IN: { actions: step<'ROUTE_IN'>((c, e) => H.onRouteIn(c, e.msg, ready)) },
+  ROUTE: { actions: step<'ROUTE'>((c, e) => H.onRouteLocal(c, e.msg, ready)) },
+  FORWARD_FAILED: { actions: step<'FORWARD_FAILED'>((c, e) => H.onForwardFailed(c, e.pending, e.to, e.code)) },
+});
+
+export const routerMachine = routerSetup.createMachine({
   id: 'router',
   context: ({ input }) => initialContext(input),
   initial: 'joining',

@@ -161,6 +161,17 @@ describe('architecture', () => {
     expect(over).toEqual([]);
   });
 
+  test('no `: any` annotation in machines/ or crypto/ (XState and sodium-native calls are typed; see supervisor.machine.ts, sodium.ts)', () => {
+    const bad: string[] = [];
+    for (const layer of ['machines', 'crypto'])
+      for (const file of files(join(ROOT, layer)))
+        readFileSync(file, 'utf8')
+          .replace(/\/\/.*$/gm, '')
+          .split('\n')
+          .forEach((line, i) => /:\s*any\b|<any>/.test(line) && bad.push(`${relative(ROOT, file)}:${i + 1}: ${line.trim()}`));
+    expect(bad).toEqual([]);
+  });
+
   test('unit tests never wait on the wall clock: no sleeps, no real timers, no elapsed times (STYLE: drive machines instead)', () => {
     /** Each exception with its reason. */
     const allowed: Record<string, string> = {
