@@ -300,7 +300,8 @@ function describeChildren(
 }
 
 function describeActor(id: string, ref: AnyActorRef, depth: number, owned: Record<string, AnyActorRef> = {}): ActorNode {
-  let s: any;
+  /** What inspection reads of any actor's snapshot (machines have all three; other logic may lack some). */
+  let s: { status?: unknown; value?: unknown; children?: Record<string, AnyActorRef> } | undefined;
   try {
     s = ref.getSnapshot();
   } catch {

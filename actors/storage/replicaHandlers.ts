@@ -130,7 +130,7 @@ export class ReplicaHandlers {
     return Math.min(expiresAtMs, this.leaseCapAtMs());
   }
 
-  private async blockPut(body: { id: string; block: Uint8Array; expiresAtMs: number; insertedBy: string; auth: any }, answer: Answer): Promise<void> {
+  private async blockPut(body: BodyOf<typeof BlockPut>, answer: Answer): Promise<void> {
     const what = `block ${body.id.slice(0, 16)}`;
     const auth = await verifyInsert(body.auth, [body.id, body.expiresAtMs, body.insertedBy], this.deps.trust, this.deps.clock.now(), this.certs);
     if (!auth.ok) return this.refuse(answer, ErrorCodes.NOT_AUTHORISED, `${what}: ${auth.reason}`, what);
@@ -207,7 +207,7 @@ export class ReplicaHandlers {
     answer(BlockData, { found: false, code: ErrorCodes.BLOCK_MISSING });
   }
 
-  private async objectPut(body: { object: any; replaces?: number; auth: any }, answer: Answer): Promise<void> {
+  private async objectPut(body: BodyOf<typeof ObjectPut>, answer: Answer): Promise<void> {
     const o = body.object;
     const what = `object ${o.objectId.slice(0, 16)}`;
     const auth = await verifyObjectInsert(body.auth, [o.objectId, o.seq, versionHash(o)], o.owner, this.deps.trust, this.deps.clock.now(), this.certs);
@@ -248,7 +248,7 @@ export class ReplicaHandlers {
     answer(HasReply, { blocks, objects });
   }
 
-  private async refresh(body: { ids: string[]; expiresAtMs: number; auth: any }, answer: Answer): Promise<void> {
+  private async refresh(body: BodyOf<typeof Refresh>, answer: Answer): Promise<void> {
     const digest = blake2b(body.ids.map((id) => Buffer.from(id, 'hex')));
     const auth = await verifyInsert(body.auth, [digest, body.expiresAtMs], this.deps.trust, this.deps.clock.now(), this.certs);
     if (!auth.ok) return this.refuse(answer, ErrorCodes.NOT_AUTHORISED, `lease refresh: ${auth.reason}`, 'refresh');

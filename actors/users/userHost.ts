@@ -251,7 +251,7 @@ export class UserApp {
   async listMessages(): Promise<(MessageRecord & { text: string })[]> {
     const log = await this.messages();
     await log.refresh();
-    const records = await log.read((s: any) => (s.order as string[]).map((k) => s.byKey.get(k) as MessageRecord));
+    const records = await log.read((s) => s.order.map((k) => s.byKey.get(k)!));
     return Promise.all(records.map(async (r) => ({ ...r, text: (await this.read(r.ref)).toString('utf8') })));
   }
 
@@ -440,7 +440,7 @@ export class UserApp {
     const ids = new Set<string>();
     for (const log of [await this.messages(), await this.sentMail()]) {
       for (const id of log.liveBlockIds()) ids.add(id);
-      const refs = await log.read((s: any) => (s.order as string[]).map((k) => (s.byKey.get(k) as MessageRecord).ref));
+      const refs = await log.read((s) => s.order.map((k) => s.byKey.get(k)!.ref));
       for (const text of refs) {
         const parsed = parseBlockRef(text);
         if (parsed.ok) for (const id of await contentBlockIds(this.storage, parsed.value)) ids.add(id);
