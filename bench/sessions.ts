@@ -11,7 +11,7 @@ import type { CommandFrame } from '../mail/imap/framer';
 import type { SmtpReply } from '../mail/smtp/replies';
 import { workEffect } from '../machines/work';
 import { imapSessionMachine } from '../machines/imapSession.machine';
-import { smtpSessionMachine, type Answer } from '../machines/smtpSession.machine';
+import { replyMatters, smtpSessionMachine, type Answer } from '../machines/smtpSession.machine';
 import { type Bench, round } from './stats';
 
 type Cycle = () => Promise<void>;
@@ -139,7 +139,10 @@ export function smtpCycle(): { cycle: Cycle; stop: () => void } {
         resolve();
       };
       actor.send(event);
-    }).then(() => actor.send({ type: 'REPLIED', command: name, code: 250 }));
+    }).then(() => {
+      // As the session actor does: only the replies that matter to the machine become events.
+      if (replyMatters(name, 250)) actor.send({ type: 'REPLIED', command: name, code: 250 });
+    });
   const ready = (async () => {
     await command({ type: 'CONNECTED' }, 'CONNECT');
     await command({ type: 'AUTH', username: identity.user }, 'AUTH');
@@ -180,7 +183,7 @@ export async function runSessionsBench(opts: { quick: boolean; log: (line: strin
   opts.log(`    bare function + await          ${result.bareFunctionUs.toFixed(2).padStart(8)}`);
   opts.log(`    minimal XState machine         ${result.minimalMachineUs.toFixed(2).padStart(8)}`);
   opts.log(`    IMAP session, NOOP             ${result.imapNoopUs.toFixed(2).padStart(8)}   ${(result.imapNoopUs / result.minimalMachineUs).toFixed(1)}x the minimal machine`);
-  opts.log(`    SMTP session, MAIL/RCPT/DATA   ${result.smtpCommandUs.toFixed(2).padStart(8)}   ${(result.smtpCommandUs / result.minimalMachineUs).toFixed(1)}x (per command, REPLIED included)`);
+  opts.log(`    SMTP session, MAIL/RCPT/DATA   ${result.smtpCommandUs.toFixed(2).padStart(8)}   ${(result.smtpCommandUs / result.minimalMachineUs).toFixed(1)}x the minimal machine (per command)`);
   return result;
 }
 
