@@ -123,11 +123,12 @@ const notProvided = (name: string) => () => {
 
 /**
  * The time on the clock the actor's timers run on (createActor(machine, { clock })): every clock of
- * ours tells the time; XState's default one does not, and runs on the wall clock.
+ * ours (infra/ports Clock) tells the time; XState's default one does not.
  */
 function clockNow(system: ActorSystem<any>): number {
   const clock = system._clock as Partial<{ now(): number }>;
-  return typeof clock.now === 'function' ? clock.now() : Date.now();
+  if (typeof clock.now !== 'function') throw new Error('imapSession machine: run it on a clock that tells the time (createActor(machine, { clock }))');
+  return clock.now();
 }
 
 /**
@@ -443,43 +444,7 @@ function levelStates(level: 'authenticated' | 'selected') {
     exit: 'cancelAutologout' as const,
     on: { AUTOLOGOUT_CHECK: { actions: ['scheduleAutologoutBusy' as const, 'moveAutologoutBusy' as const] } },
     states: {
-      waiting: {
-        initial: 'quiet' as const,
-        // On the parent: moving between quiet and notifying is not activity.
-        entry: 'markIdleSince' as const,
-        on: {
-          AUTOLOGOUT_CHECK: [
-            {
-              guard: 'idleTooLong' as const,
-              target: '#imapSession.logout',
-              actions: { type: 'sendStatus' as const, params: { tag: undefined, kind: 'BYE' as const, text: 'Autologout: idle for too long' } },
-            },
-            { actions: ['scheduleAutologoutWaiting' as const, 'moveAutologoutWaiting' as const] },
-          ],
-        },
-        states: {
-          quiet: {
-            always: [
-              { guard: 'hasQueuedFrame' as const, target: `#imapSession.${level}.executing`, actions: 'takeFrame' as const },
-              { guard: 'notificationPending' as const, target: 'notifying' },
-            ],
-            on: {
-              NOTIFICATION_PENDING: 'notifying',
-              // Nothing queued (else always had taken it): the frame runs at once.
-              FRAME: { target: `#imapSession.${level}.executing`, actions: 'runEventFrame' as const },
-            },
-          },
-          notifying: {
-            entry: 'clearNotificationPending' as const,
-            on: { NOTIFICATION_PENDING: { actions: 'noteNotificationPending' as const } },
-            invoke: {
-              src: 'pushNotifications' as const,
-              onDone: [{ guard: 'mailboxLost' as const, target: '#imapSession.logout' }, { target: 'quiet' }],
-              onError: { target: 'quiet' },
-            },
-          },
-        },
-      },
+      waiting: waitingState(level),
       executing: {
         entry: { type: 'runFrame' as const, params: ({ context }: { context: ImapSessionContext }) => ({ frame: context.current!, mode: context.mode }) },
         on: { 'runFrame.done': routeOutcome(level), 'runFrame.error': serverBug() },
@@ -520,6 +485,47 @@ function levelStates(level: 'authenticated' | 'selected') {
               onError: { target: 'listening' },
             },
           },
+        },
+      },
+    },
+  };
+}
+
+/** Waiting for a command at a level: quiet, or pushing what NOTIFY has (waiting.notifying). */
+function waitingState(level: 'authenticated' | 'selected') {
+  return {
+    initial: 'quiet' as const,
+    // On the parent: moving between quiet and notifying is not activity.
+    entry: 'markIdleSince' as const,
+    on: {
+      AUTOLOGOUT_CHECK: [
+        {
+          guard: 'idleTooLong' as const,
+          target: '#imapSession.logout',
+          actions: { type: 'sendStatus' as const, params: { tag: undefined, kind: 'BYE' as const, text: 'Autologout: idle for too long' } },
+        },
+        { actions: ['scheduleAutologoutWaiting' as const, 'moveAutologoutWaiting' as const] },
+      ],
+    },
+    states: {
+      quiet: {
+        always: [
+          { guard: 'hasQueuedFrame' as const, target: `#imapSession.${level}.executing`, actions: 'takeFrame' as const },
+          { guard: 'notificationPending' as const, target: 'notifying' },
+        ],
+        on: {
+          NOTIFICATION_PENDING: 'notifying',
+          // Nothing queued (else always had taken it): the frame runs at once.
+          FRAME: { target: `#imapSession.${level}.executing`, actions: 'runEventFrame' as const },
+        },
+      },
+      notifying: {
+        entry: 'clearNotificationPending' as const,
+        on: { NOTIFICATION_PENDING: { actions: 'noteNotificationPending' as const } },
+        invoke: {
+          src: 'pushNotifications' as const,
+          onDone: [{ guard: 'mailboxLost' as const, target: '#imapSession.logout' }, { target: 'quiet' }],
+          onError: { target: 'quiet' },
         },
       },
     },
