@@ -79,7 +79,7 @@ export type ImapSessionEvent =
   /** The frame the machine asked to run (the runFrame effect) finished, or failed as a bug. */
   | { readonly type: 'runFrame.done'; readonly output: CommandOutcome }
   | { readonly type: 'runFrame.error'; readonly error: unknown }
-  /** The autologout check the machine scheduled for itself (see armAutologout). */
+  /** The autologout check the machine scheduled for itself (see nextAutologoutDue). */
   | { readonly type: 'AUTOLOGOUT_CHECK' };
 
 export interface ImapSessionInput {
@@ -201,7 +201,7 @@ export const imapSessionMachine = setup({
       return context.mode === 'command' ? {} : { mode: 'command' as const };
     }),
     markIdleSince: assign({ idleSinceMs: ({ system }) => clockNow(system) }),
-    /** At a level's entry: the first check autologoutMs from now (a check of the level before is cancelled). */
+    /** At a level's entry: the first check autologoutMs from now (the level left cancelled its own). */
     startAutologout: assign(({ context, system }) => {
       const now = clockNow(system);
       return { idleSinceMs: now, autologoutDueMs: now + context.limits.autologoutMs };
