@@ -12,11 +12,12 @@ import { notifyBench } from './notify';
 import { routingBench } from './routing';
 import { storageBench } from './storage';
 import { storageRequirementsBench } from './storageRequirements';
+import { sessionsBench } from './sessions';
 import type { Bench } from './stats';
 
 registerMailTarget(postMailTarget);
 
-export const benches: Bench[] = [routingBench, convergentBench, storageBench, storageRequirementsBench, logsBench, notifyBench, mailBench, imapBigBench, imBench, calendarBench, fuzzBench];
+export const benches: Bench[] = [routingBench, convergentBench, storageBench, storageRequirementsBench, logsBench, notifyBench, mailBench, sessionsBench, imapBigBench, imBench, calendarBench, fuzzBench];
 
 export function findBench(name: string): Bench | undefined {
   return benches.find((b) => b.name === name);

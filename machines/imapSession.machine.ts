@@ -22,7 +22,7 @@
 //   IDLE, never inside a command's output; a command that arrives meanwhile waits for the push to
 //   end. A notice that comes while a command runs is remembered and pushed once it has answered.
 //   Pushing is not client activity: the autologout timer runs on across it.
-import { assign, fromPromise, setup } from 'xstate';
+import { assign, cancel, fromPromise, raise, setup, type ActorSystem } from 'xstate';
 import type { CommandOutcome, FrameMode } from '../mail/imap/dispatcher';
 import type { CommandFrame } from '../mail/imap/framer';
 import { tagOfLine } from '../mail/imap/framer';
@@ -60,6 +60,10 @@ export interface ImapSessionContext {
   readonly changedWhileFlushing: boolean;
   /** NOTIFY has something to push that arrived when it could not be pushed at once. */
   readonly notificationPending: boolean;
+  /** When the session last entered waiting (a command answered), on the actor's clock. */
+  readonly idleSinceMs: number;
+  /** When the autologout check is due (it is the time whenever the check runs). */
+  readonly autologoutDueMs: number;
 }
 
 export type ImapSessionEvent =
@@ -74,7 +78,9 @@ export type ImapSessionEvent =
   | { readonly type: 'SHUTDOWN'; readonly text?: string }
   /** The frame the machine asked to run (the runFrame effect) finished, or failed as a bug. */
   | { readonly type: 'runFrame.done'; readonly output: CommandOutcome }
-  | { readonly type: 'runFrame.error'; readonly error: unknown };
+  | { readonly type: 'runFrame.error'; readonly error: unknown }
+  /** The autologout check the machine scheduled for itself (see nextAutologoutDue). */
+  | { readonly type: 'AUTOLOGOUT_CHECK' };
 
 export interface ImapSessionInput {
   readonly limits?: Partial<ImapSessionLimits>;
@@ -115,6 +121,29 @@ const notProvided = (name: string) => () => {
   throw new Error(`imapSession machine: effect ${name} was not provided`);
 };
 
+/**
+ * The time on the clock the actor's timers run on (createActor(machine, { clock })): every clock of
+ * ours (infra/ports Clock) tells the time; XState's default one does not.
+ */
+function clockNow(system: ActorSystem<any>): number {
+  const clock = system._clock as Partial<{ now(): number }>;
+  if (typeof clock.now !== 'function') throw new Error('imapSession machine: run it on a clock that tells the time (createActor(machine, { clock }))');
+  return clock.now();
+}
+
+/**
+ * Autologout (RFC 3501 5.4) without a timer per command: one check is scheduled when the session
+ * enters a level (authenticated, selected) and again each time it runs. When it runs it is
+ * `autologoutDueMs`; the session waiting since `idleSinceMs` + autologoutMs by then is logged out,
+ * else the check is moved to that time (or a full period on, while a command or IDLE runs: their own
+ * ends restart the count).
+ */
+const AUTOLOGOUT_CHECK = 'autologout';
+
+function nextAutologoutDue(context: ImapSessionContext, waiting: boolean): number {
+  return waiting ? context.idleSinceMs + context.limits.autologoutMs : context.autologoutDueMs + context.limits.autologoutMs;
+}
+
 export const imapSessionMachine = setup({
   types: {
     context: {} as ImapSessionContext,
@@ -139,6 +168,8 @@ export const imapSessionMachine = setup({
       current: ({ context }) => context.queue[0],
       queue: ({ context }) => context.queue.slice(1),
     }),
+    /** The frame that arrived while waiting with nothing queued runs at once, without the queue. */
+    runEventFrame: assign({ current: ({ event }) => (event as Extract<ImapSessionEvent, { type: 'FRAME' }>).frame }),
     clearQueue: assign({ queue: () => [], current: () => undefined }),
     readCommands: assign({ mode: () => 'command' as const }),
     readIdleEnd: assign({ mode: () => 'idle' as const }),
@@ -162,6 +193,26 @@ export const imapSessionMachine = setup({
       if (outcome?.penalty === 'badCommand') return { badCommands: context.badCommands + 1 };
       return {};
     }),
+    /** A command answered: read commands again, count its penalty (no delay). One context copy, not two. */
+    finishCommand: assign(({ context, event }) => {
+      const outcome = asReply(event);
+      if (outcome?.penalty === 'failedLogin') return { mode: 'command' as const, failedLogins: context.failedLogins + 1 };
+      if (outcome?.penalty === 'badCommand') return { mode: 'command' as const, badCommands: context.badCommands + 1 };
+      return context.mode === 'command' ? {} : { mode: 'command' as const };
+    }),
+    markIdleSince: assign({ idleSinceMs: ({ system }) => clockNow(system) }),
+    /** At a level's entry: the first check autologoutMs from now (the level left cancelled its own). */
+    startAutologout: assign(({ context, system }) => {
+      const now = clockNow(system);
+      return { idleSinceMs: now, autologoutDueMs: now + context.limits.autologoutMs };
+    }),
+    // The next check, at the time nextAutologoutDue says (the check runs at autologoutDueMs): scheduled
+    // before autologoutDueMs moves there.
+    scheduleAutologoutWaiting: raise({ type: 'AUTOLOGOUT_CHECK' }, { id: AUTOLOGOUT_CHECK, delay: ({ context }) => nextAutologoutDue(context, true) - context.autologoutDueMs }),
+    scheduleAutologoutBusy: raise({ type: 'AUTOLOGOUT_CHECK' }, { id: AUTOLOGOUT_CHECK, delay: ({ context }) => context.limits.autologoutMs }),
+    moveAutologoutWaiting: assign({ autologoutDueMs: ({ context }) => nextAutologoutDue(context, true) }),
+    moveAutologoutBusy: assign({ autologoutDueMs: ({ context }) => nextAutologoutDue(context, false) }),
+    cancelAutologout: cancel(AUTOLOGOUT_CHECK),
     noteChangeWhileFlushing: assign({ changedWhileFlushing: () => true }),
     clearChangeWhileFlushing: assign({ changedWhileFlushing: () => false }),
     noteNotificationPending: assign({ notificationPending: () => true }),
@@ -199,6 +250,8 @@ export const imapSessionMachine = setup({
     mailboxLost: ({ event }) => (event as unknown as { output: boolean }).output === false,
     changedWhileFlushing: ({ context }) => context.changedWhileFlushing,
     notificationPending: ({ context }) => context.notificationPending,
+    /** Run at autologoutDueMs: waiting since autologoutMs before it, or longer. */
+    idleTooLong: ({ context }) => nextAutologoutDue(context, true) <= context.autologoutDueMs,
   },
   delays: {
     throttleDelay: ({ context }) => context.throttleDelayMs,
@@ -218,6 +271,8 @@ export const imapSessionMachine = setup({
     throttleDelayMs: 0,
     changedWhileFlushing: false,
     notificationPending: false,
+    idleSinceMs: 0,
+    autologoutDueMs: 0,
   }),
   entry: 'sendGreeting',
   initial: 'notAuthenticated',
@@ -268,6 +323,7 @@ export const imapSessionMachine = setup({
       states: {
         waiting: {
           always: { guard: 'hasQueuedFrame', target: 'executing', actions: 'takeFrame' },
+          on: { FRAME: { target: 'executing', actions: 'runEventFrame' } },
           after: {
             preAuthTimeout: {
               target: '#imapSession.logout',
@@ -277,7 +333,7 @@ export const imapSessionMachine = setup({
         },
         executing: {
           entry: { type: 'runFrame', params: ({ context }) => ({ frame: context.current!, mode: context.mode }) },
-          on: { 'runFrame.done': routeOutcome('preAuth'), 'runFrame.error': serverBug() },
+          on: { 'runFrame.done': routeOutcome('notAuthenticated'), 'runFrame.error': serverBug() },
         },
         throttled: { after: { throttleDelay: { target: 'waiting', actions: sendHeldReply() } } },
         authenticating: {
@@ -346,10 +402,10 @@ function startTlsRoute() {
 }
 
 /** Where a finished frame leads: IDLE, SASL, STARTTLS, throttling, or the next state. */
-function routeOutcome(level: 'preAuth' | 'authenticatedLevel') {
+function routeOutcome(level: 'notAuthenticated' | 'authenticated' | 'selected') {
   const sendReply = { type: 'sendStatus' as const, params: ({ event }: { event: unknown }) => replyParams(asReply(event)!) };
   const special =
-    level === 'authenticatedLevel'
+    level !== 'notAuthenticated'
       ? [
           { guard: 'outcomeIdle' as const, target: 'idling', actions: 'readIdleEnd' as const },
           { guard: 'outcomeCompress' as const, target: 'compressing', actions: ['readCommands' as const, layerChangeReply()] },
@@ -371,48 +427,27 @@ function routeOutcome(level: 'preAuth' | 'authenticatedLevel') {
     },
     { guard: 'penaltyDelayed' as const, target: 'throttled', actions: ['readCommands' as const, 'holdReply' as const] },
     { guard: 'nextLogout' as const, target: '#imapSession.logout', actions: ['countPenaltyWithoutDelay' as const, sendReply] },
-    { guard: 'nextSelected' as const, target: '#imapSession.selected', actions: ['readCommands' as const, 'countPenaltyWithoutDelay' as const, sendReply] },
-    { guard: 'nextAuthenticated' as const, target: '#imapSession.authenticated', actions: ['readCommands' as const, 'countPenaltyWithoutDelay' as const, sendReply] },
-    { target: '#imapSession.notAuthenticated', actions: ['readCommands' as const, 'countPenaltyWithoutDelay' as const, sendReply] },
+    // Staying at the level: back to waiting, not into the level afresh (fewer states left and entered).
+    { guard: 'nextSelected' as const, target: level === 'selected' ? 'waiting' : '#imapSession.selected', actions: ['finishCommand' as const, sendReply] },
+    { guard: 'nextAuthenticated' as const, target: level === 'authenticated' ? 'waiting' : '#imapSession.authenticated', actions: ['finishCommand' as const, sendReply] },
+    { target: level === 'notAuthenticated' ? 'waiting' : '#imapSession.notAuthenticated', actions: ['finishCommand' as const, sendReply] },
   ];
 }
+
 
 /** Substates shared by authenticated and selected. */
 function levelStates(level: 'authenticated' | 'selected') {
   return {
     initial: 'waiting' as const,
+    // The first autologout check; outside waiting (a command, IDLE, a throttled reply) it moves on a period.
+    entry: ['startAutologout' as const, 'scheduleAutologoutBusy' as const],
+    exit: 'cancelAutologout' as const,
+    on: { AUTOLOGOUT_CHECK: { actions: ['scheduleAutologoutBusy' as const, 'moveAutologoutBusy' as const] } },
     states: {
-      waiting: {
-        initial: 'quiet' as const,
-        // On the parent: moving between quiet and notifying does not restart it.
-        after: {
-          autologout: {
-            target: '#imapSession.logout',
-            actions: { type: 'sendStatus' as const, params: { tag: undefined, kind: 'BYE' as const, text: 'Autologout: idle for too long' } },
-          },
-        },
-        states: {
-          quiet: {
-            always: [
-              { guard: 'hasQueuedFrame' as const, target: `#imapSession.${level}.executing`, actions: 'takeFrame' as const },
-              { guard: 'notificationPending' as const, target: 'notifying' },
-            ],
-            on: { NOTIFICATION_PENDING: 'notifying' },
-          },
-          notifying: {
-            entry: 'clearNotificationPending' as const,
-            on: { NOTIFICATION_PENDING: { actions: 'noteNotificationPending' as const } },
-            invoke: {
-              src: 'pushNotifications' as const,
-              onDone: [{ guard: 'mailboxLost' as const, target: '#imapSession.logout' }, { target: 'quiet' }],
-              onError: { target: 'quiet' },
-            },
-          },
-        },
-      },
+      waiting: waitingState(level),
       executing: {
         entry: { type: 'runFrame' as const, params: ({ context }: { context: ImapSessionContext }) => ({ frame: context.current!, mode: context.mode }) },
-        on: { 'runFrame.done': routeOutcome('authenticatedLevel'), 'runFrame.error': serverBug() },
+        on: { 'runFrame.done': routeOutcome(level), 'runFrame.error': serverBug() },
       },
       throttled: { after: { throttleDelay: { target: 'waiting', actions: sendHeldReply() } } },
       compressing: {
@@ -450,6 +485,47 @@ function levelStates(level: 'authenticated' | 'selected') {
               onError: { target: 'listening' },
             },
           },
+        },
+      },
+    },
+  };
+}
+
+/** Waiting for a command at a level: quiet, or pushing what NOTIFY has (waiting.notifying). */
+function waitingState(level: 'authenticated' | 'selected') {
+  return {
+    initial: 'quiet' as const,
+    // On the parent: moving between quiet and notifying is not activity.
+    entry: 'markIdleSince' as const,
+    on: {
+      AUTOLOGOUT_CHECK: [
+        {
+          guard: 'idleTooLong' as const,
+          target: '#imapSession.logout',
+          actions: { type: 'sendStatus' as const, params: { tag: undefined, kind: 'BYE' as const, text: 'Autologout: idle for too long' } },
+        },
+        { actions: ['scheduleAutologoutWaiting' as const, 'moveAutologoutWaiting' as const] },
+      ],
+    },
+    states: {
+      quiet: {
+        always: [
+          { guard: 'hasQueuedFrame' as const, target: `#imapSession.${level}.executing`, actions: 'takeFrame' as const },
+          { guard: 'notificationPending' as const, target: 'notifying' },
+        ],
+        on: {
+          NOTIFICATION_PENDING: 'notifying',
+          // Nothing queued (else always had taken it): the frame runs at once.
+          FRAME: { target: `#imapSession.${level}.executing`, actions: 'runEventFrame' as const },
+        },
+      },
+      notifying: {
+        entry: 'clearNotificationPending' as const,
+        on: { NOTIFICATION_PENDING: { actions: 'noteNotificationPending' as const } },
+        invoke: {
+          src: 'pushNotifications' as const,
+          onDone: [{ guard: 'mailboxLost' as const, target: '#imapSession.logout' }, { target: 'quiet' }],
+          onError: { target: 'quiet' },
         },
       },
     },

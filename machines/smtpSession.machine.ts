@@ -25,7 +25,7 @@
 //   delivered.
 // - A failed AUTH is answered only after its penalty delay; at the limit the reply is 421.
 // - Shutdown waits for the command in progress (a DATA being delivered included), then 421.
-import { assign, setup } from 'xstate';
+import { and, assign, setup } from 'xstate';
 import { addRecipient, decideRecipient, recipientsByRoute, senderAllowed, type AcceptedRecipient, type GatewayMode } from '../mail/smtp/envelope';
 import { smtpLimits } from '../mail/smtp/limits';
 import type { AuthResult, RecipientCheck } from '../mail/smtp/portOutcomes';
@@ -162,6 +162,27 @@ const badCommandCodes = new Set([500, 501, 502, 503, 504, 555]);
 /** Commands after whose 250 smtp-server has dropped the mail transaction (RFC 5321 4.1.1.1, 4.1.1.5). */
 const transactionResets = new Set(['RSET', 'HELO', 'EHLO']);
 
+/**
+ * Whether a reply smtp-server sent matters to the machine (a bad command, or a transaction reset):
+ * the session actor sends REPLIED only for those, so a 250 to MAIL, RCPT or DATA costs no event.
+ * The guards below decide the same way; nothing reacts to any other reply.
+ */
+export function replyMatters(command: string, code: number): boolean {
+  return badCommandCodes.has(code) || (code === 250 && transactionResets.has(command));
+}
+
+/** The context of a session between transactions. */
+const noTransaction = {
+  pendingSender: undefined,
+  addHeader: undefined,
+  mailFrom: undefined,
+  recipients: [] as readonly AcceptedRecipient[],
+  pendingRecipient: undefined,
+  pendingOriginal: undefined,
+  eightBitMime: false,
+  smtpUtf8: false,
+} as const;
+
 const badSequence = (): SmtpReply => ({ code: 503, enhanced: '5.5.1', text: 'Bad sequence of commands' });
 
 const notProvided = (name: string) => () => {
@@ -187,22 +208,15 @@ export const smtpSessionMachine = setup({
     receiveMessage: (_: unknown, _params: ReceiveInput) => notProvided('receiveMessage')(),
     deliver: (_: unknown, _params: DeliveryInput) => notProvided('deliver')(),
     // Pure bookkeeping.
-    clearTransaction: assign({
-      pendingSender: undefined,
-      addHeader: undefined,
-      mailFrom: undefined,
-      recipients: () => [],
-      pendingRecipient: undefined,
-      pendingOriginal: undefined,
-      eightBitMime: false,
-      smtpUtf8: false,
-    }),
+    clearTransaction: assign(() => ({ ...noTransaction })),
     takeRecipient: assign(({ event }) => {
       const e = event as Ev<'RCPT_TO'>;
       return { pendingRecipient: e.address, pendingOriginal: e.original };
     }),
     clearIdentity: assign({ identity: undefined }),
     startShutdown: assign({ shuttingDown: true }),
+    /** A message delivered: counted, the bad-command count forgiven, the transaction cleared (one context copy). */
+    countDelivery: assign(({ context }) => ({ ...noTransaction, messagesDelivered: context.messagesDelivered + 1, badCommands: 0 })),
     countBadCommand: assign({ badCommands: ({ context }) => context.badCommands + 1 }),
     takeSender: assign(({ event }) => {
       const e = event as Ev<'MAIL_FROM'>;
@@ -399,8 +413,9 @@ export const smtpSessionMachine = setup({
                 'checkRecipient.done': [
                   { guard: 'recipientUnavailable', target: 'afterRecipient', actions: refuse(({ context }) => replies.recipientCheckUnavailable(context.pendingRecipient!)) },
                   {
+                    // Accepted: the transaction has a recipient now (no stop in afterRecipient).
                     guard: 'recipientAccepted',
-                    target: 'afterRecipient',
+                    target: 'rcptTo',
                     actions: [
                       assign({
                         recipients: ({ context, event }) => {
@@ -493,15 +508,9 @@ export const smtpSessionMachine = setup({
                 }) },
               on: {
                 'deliver.done': [
-                  {
-                    guard: 'delivered',
-                    target: 'idle',
-                    actions: [
-                      { type: 'answer', params: ({ event }: ParamArgs) => ({ kind: 'accept' as const, reply: deliveryReply(output<DeliveryReport>(event)) }) },
-                      assign({ messagesDelivered: ({ context }) => context.messagesDelivered + 1, badCommands: 0 }),
-                      'clearTransaction',
-                    ],
-                  },
+                  // The common case straight to authenticated, without the stop in idle.
+                  { guard: and(['delivered', 'authenticated']), target: 'authenticated', actions: delivered() },
+                  { guard: 'delivered', target: 'idle', actions: delivered() },
                   {
                     target: 'idle',
                     actions: [refuse(({ event }) => deliveryReply(output<DeliveryReport>(event))), 'clearTransaction'],
@@ -564,6 +573,14 @@ function recipientDecisionOf(context: SmtpSessionContext, event: unknown) {
   const check = output<RecipientCheck>(event);
   if (check.kind !== 'classified') return undefined;
   return decideRecipient(context.mode, context.pendingRecipient ?? '', check.cls, check.relay);
+}
+
+/** 250 after DATA: the message is stored (and relayed); the transaction is over. */
+function delivered() {
+  return [
+    { type: 'answer' as const, params: ({ event }: ParamArgs) => ({ kind: 'accept' as const, reply: deliveryReply(output<DeliveryReport>(event)) }) },
+    'countDelivery' as const,
+  ];
 }
 
 function accept() {

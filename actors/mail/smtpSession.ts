@@ -15,6 +15,7 @@ import type { RateDecision, SenderRate } from '../../mail/smtp/senderRate';
 import type { MailSubmission } from '../../mail/submission';
 import type { MailCommandObserver } from './mailMetrics';
 import {
+  replyMatters,
   smtpSessionMachine,
   type Answer,
   type DeliveryInput,
@@ -203,6 +204,7 @@ export class SmtpSession implements SmtpConnectionHooks {
   }
 
   replied(command: string, code: number): void {
+    if (!replyMatters(command, code)) return;
     if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'REPLIED', command, code });
   }
 

@@ -234,6 +234,50 @@ describe('imapSession machine', () => {
     expect(h.state()).toBe('{"selected":{"waiting":"quiet"}}');
   });
 
+  it('autologout counts from the last answered command, not from login; a command or IDLE running is not idle', async () => {
+    let finishSlow!: () => void;
+    const slow = new Promise<void>((resolve) => (finishSlow = resolve));
+    const h = harness((line, mode) => {
+      if (mode === 'idle') return reply('i', 'OK', 'selected');
+      if (line.startsWith('i ')) return { kind: 'idle' };
+      if (line.startsWith('s ')) return slow.then(() => reply('s', 'OK', 'selected'));
+      return reply(line.split(' ')[0]!, 'OK', 'selected');
+    });
+    await h.send('a LOGIN x y');
+    h.clock.advance(20 * 60_000);
+    await h.send('n NOOP');
+    h.clock.advance(20 * 60_000); // 40 minutes after login, 20 after the NOOP
+    await h.settle();
+    expect(h.actor.getSnapshot().status).toBe('active');
+    h.clock.advance(9 * 60_000);
+    await h.settle();
+    expect(h.actor.getSnapshot().status).toBe('active');
+    // A command that runs past the autologout: the session waits for it, and counts from its reply.
+    h.actor.send({ type: 'FRAME', frame: frame('s SEARCH ALL') });
+    await h.settle();
+    h.clock.advance(40 * 60_000);
+    await h.settle();
+    expect(h.state()).toBe('{"selected":"executing"}');
+    finishSlow();
+    await h.settle();
+    h.clock.advance(29 * 60_000);
+    await h.settle();
+    expect(h.actor.getSnapshot().status).toBe('active');
+    // IDLE has its own 30 minutes, from its start.
+    await h.send('i IDLE');
+    h.clock.advance(29 * 60_000);
+    await h.settle();
+    expect(h.state()).toBe('{"selected":{"idling":"listening"}}');
+    await h.send('DONE');
+    h.clock.advance(30 * 60_000 - 1);
+    await h.settle();
+    expect(h.actor.getSnapshot().status).toBe('active');
+    h.clock.advance(1);
+    await h.settle();
+    expect(h.sent.at(-1)).toMatchObject({ kind: 'BYE', text: 'Autologout: idle for too long' });
+    expect(h.actor.getSnapshot().status).toBe('done');
+  });
+
   it('NOTIFY: pushes are not client activity (autologout runs on); a lost mailbox during a push ends the session', async () => {
     const h = harness((line) => reply(line.split(' ')[0]!, 'OK', 'selected'));
     await h.send('a LOGIN x y');
