@@ -71,8 +71,13 @@ export function verifySignedBytesSync(signed: Uint8Array, signature: Uint8Array,
 }
 
 export function signSync(domain: SignatureDomainName, fields: unknown[], secretKey: Uint8Array): Uint8Array {
+  return signSignedBytesSync(signedBytes(domain, fields), secretKey);
+}
+
+/** The signature over `signed`, bytes from signedBytes or signedBytesOfEncoded. */
+export function signSignedBytesSync(signed: Uint8Array, secretKey: Uint8Array): Uint8Array {
   if (secretKey.length !== 64) throw new RangeError(`an Ed25519 secret key is 64 bytes, got ${secretKey.length}`);
   const signature = Buffer.alloc(64);
-  native.crypto_sign_detached(signature, toBuffer(signedBytes(domain, fields)), toBuffer(secretKey));
+  native.crypto_sign_detached(signature, toBuffer(signed), toBuffer(secretKey));
   return signature;
 }
