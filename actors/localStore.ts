@@ -33,6 +33,7 @@ const OPERATIONS = [
   'listDrop',
   'countDrop',
   'deleteDropEntry',
+  'deleteDropEntries',
   'hasTombstone',
   'deleteExpiredTombstones',
   'scanBlocks',

@@ -14,8 +14,22 @@ const PREFIX = 'POST/v1/';
 
 /** The exact bytes signed: "POST/v1/<domain>\0" followed by the canonical encoding of the fields. */
 export function signedBytes(domain: SignatureDomainName, fields: unknown[]): Uint8Array {
-  const head = Buffer.from(`${PREFIX}${domain}\0`, 'utf8');
-  return Buffer.concat([head, canonicalBytes(fields)]);
+  return signedBytesOfEncoded(domain, [canonicalBytes(fields)]);
+}
+
+const domainHeads = new Map<SignatureDomainName, Buffer>();
+const domainHead = (domain: SignatureDomainName): Buffer => {
+  let head = domainHeads.get(domain);
+  if (!head) domainHeads.set(domain, (head = Buffer.from(`${PREFIX}${domain}\0`, 'utf8')));
+  return head;
+};
+
+/**
+ * The same bytes for fields whose canonical encoding the caller holds already (as pieces to
+ * concatenate): a replica verifies a signed object over the bytes it received (protocol/objects.ts).
+ */
+export function signedBytesOfEncoded(domain: SignatureDomainName, encodedFields: readonly Uint8Array[]): Uint8Array {
+  return Buffer.concat([domainHead(domain), ...encodedFields]);
 }
 
 /** A key pair from a 32-byte seed (the simulator derives seeds from its seeded random source). */
@@ -43,17 +57,27 @@ export async function verify(domain: SignatureDomainName, fields: unknown[], sig
  * authenticates every overlay frame before it becomes a machine event, in arrival order.
  */
 export function verifySync(domain: SignatureDomainName, fields: unknown[], signature: Uint8Array, publicKey: Uint8Array): boolean {
+  return verifySignedBytesSync(signedBytes(domain, fields), signature, publicKey);
+}
+
+/** Whether `signature` is `publicKey`'s over `signed`, bytes from signedBytes or signedBytesOfEncoded. */
+export function verifySignedBytesSync(signed: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
   if (signature.length !== 64 || publicKey.length !== 32) return false;
   try {
-    return native.crypto_sign_verify_detached(toBuffer(signature), toBuffer(signedBytes(domain, fields)), toBuffer(publicKey)) === true;
+    return native.crypto_sign_verify_detached(toBuffer(signature), toBuffer(signed), toBuffer(publicKey)) === true;
   } catch {
     return false;
   }
 }
 
 export function signSync(domain: SignatureDomainName, fields: unknown[], secretKey: Uint8Array): Uint8Array {
+  return signSignedBytesSync(signedBytes(domain, fields), secretKey);
+}
+
+/** The signature over `signed`, bytes from signedBytes or signedBytesOfEncoded. */
+export function signSignedBytesSync(signed: Uint8Array, secretKey: Uint8Array): Uint8Array {
   if (secretKey.length !== 64) throw new RangeError(`an Ed25519 secret key is 64 bytes, got ${secretKey.length}`);
   const signature = Buffer.alloc(64);
-  native.crypto_sign_detached(signature, toBuffer(signedBytes(domain, fields)), toBuffer(secretKey));
+  native.crypto_sign_detached(signature, toBuffer(signed), toBuffer(secretKey));
   return signature;
 }

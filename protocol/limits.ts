@@ -172,6 +172,8 @@ export const BLOCK_READ_AHEAD_MAX = 16;
 export const OBJECT_NAME_BYTES_MAX = 1024;
 /** Largest signed-object payload: a log head with a pending batch fits; bulk state goes into blocks. */
 export const OBJECT_PAYLOAD_BYTES_MAX = 128 * 1024;
+/** Largest encoded signed object: the payload and name at their bounds plus the fixed fields and headers (under 200 bytes). */
+export const SIGNED_OBJECT_BYTES_MAX = OBJECT_PAYLOAD_BYTES_MAX + OBJECT_NAME_BYTES_MAX + 512;
 /** Entries one store scan returns (a page; repair and digests page through larger ranges). */
 export const STORE_SCAN_ENTRIES_MAX = 4096;
 /** Expired blocks one garbage-collection call removes, so one call never holds the store for long. */

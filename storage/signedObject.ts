@@ -7,13 +7,20 @@
 //   signed   = "POST/v1/signed-object\0" || canonical msgpack [objectId, owner, name, seq, prev, payload]
 //   hash     = BLAKE2b-256(signed)          (`prev` of the next version)
 //
+// A version decoded from its bytes (protocol/objects.ts parseSignedObject: every version a replica
+// receives or reads from disk, and every version signObjectVersion makes) is verified and hashed over
+// those bytes as they are; any other (built in memory, or a copy with a field changed) is encoded
+// again first. Both give the same bytes for the same fields: the decoder accepts only the canonical
+// encoding.
+//
 // Below: the acceptance rule a replica applies to a put (`decidePut`) and a reader's choice among
 // replicas' answers (`pickNewest`). Both are pure and synchronous. Wire/disk form: signedObjectCodec.ts.
 import { HashDomain, SignatureDomain } from '../crypto/domains';
 import { blake2b, blake2bHex } from '../crypto/hash';
-import { sign, type SigningKeyPair, signedBytes, verifySync } from '../crypto/sign';
+import { signedBytes, signedBytesOfEncoded, signSync, type SigningKeyPair, verifySignedBytesSync } from '../crypto/sign';
 import { ErrorCodes, type ErrorCode } from '../protocol/errors';
 import { ID_BYTES, OBJECT_NAME_BYTES_MAX, OBJECT_PAYLOAD_BYTES_MAX } from '../protocol/limits';
+import { encodeSignedObjectBytes, parseSignedObject, signedFieldsEncodingOf } from '../protocol/objects';
 
 export type { SignedObject } from '../protocol/objects';
 import type { SignedObject } from '../protocol/objects';
@@ -34,12 +41,20 @@ const signedFields = (o: Omit<SignedObject, 'signature'>): unknown[] => [
   o.payload,
 ];
 
+/** The bytes the owner signs: from the bytes the version was decoded from when it has them, else encoded now. */
+function signedMessage(o: SignedObject): Uint8Array {
+  const encoded = signedFieldsEncodingOf(o);
+  return encoded ? signedBytesOfEncoded(SignatureDomain.signedObject, encoded) : signedBytes(SignatureDomain.signedObject, signedFields(o));
+}
+
 /** The hash that identifies this version (the next version's `prev`). Covers every field but the signature. */
-export const versionHash = (o: SignedObject): Buffer => blake2b(signedBytes(SignatureDomain.signedObject, signedFields(o))) as Buffer;
+export const versionHash = (o: SignedObject): Buffer => blake2b(signedMessage(o)) as Buffer;
 
 export type ObjectCheck = { ok: true } | { ok: false; code: 'BAD_OBJECT' | 'BAD_OBJECT_ID' | 'BAD_SIGNATURE'; message: string };
 
 const ID_HEX = /^[0-9a-f]{64}$/;
+/** A UTF-16 surrogate without its pair: such a name has no UTF-8 form, so no canonical encoding. */
+const LONE_SURROGATE = /\p{Surrogate}/u;
 const isZero = (b: Uint8Array) => b.every((x) => x === 0);
 
 /** Why a version is malformed, or undefined. */
@@ -47,6 +62,7 @@ function shapeProblem(o: SignedObject): string | undefined {
   if (typeof o.objectId !== 'string' || !ID_HEX.test(o.objectId)) return 'object id is not 64 lowercase hex digits';
   if (!(o.owner instanceof Uint8Array) || o.owner.length !== 32) return 'owner is not a 32-byte public key';
   if (typeof o.name !== 'string' || Buffer.byteLength(o.name, 'utf8') > OBJECT_NAME_BYTES_MAX) return `name is not a string of at most ${OBJECT_NAME_BYTES_MAX} bytes`;
+  if (LONE_SURROGATE.test(o.name)) return 'name is not well-formed Unicode';
   if (!Number.isSafeInteger(o.seq) || o.seq < 1) return `sequence ${String(o.seq)} is not an integer >= 1`;
   if (!(o.prev instanceof Uint8Array) || o.prev.length !== ID_BYTES) return 'prev is not a 32-byte hash';
   if (o.seq === 1 && !isZero(o.prev)) return 'the first version (seq 1) must have an all-zero prev';
@@ -63,7 +79,7 @@ export function checkSignedObject(o: SignedObject): ObjectCheck {
   if (objectIdOf(o.owner, o.name) !== o.objectId) {
     return { ok: false, code: ErrorCodes.BAD_OBJECT_ID, message: `${who}: id is not derived from its owner and name "${o.name.slice(0, 64)}"` };
   }
-  if (!verifySync(SignatureDomain.signedObject, signedFields(o), o.signature, o.owner)) {
+  if (!verifySignedBytesSync(signedMessage(o), o.signature, o.owner)) {
     return { ok: false, code: ErrorCodes.BAD_SIGNATURE, message: `${who}: signature does not verify against the owner's key` };
   }
   return { ok: true };
@@ -71,7 +87,9 @@ export function checkSignedObject(o: SignedObject): ObjectCheck {
 
 /**
  * Sign a version: the first one (seq 1) without `previous`, else the successor of `previous`
- * (seq + 1, prev = its hash). Use the version you last read, so a replica can tell a fork.
+ * (seq + 1, prev = its hash). Use the version you last read, so a replica can tell a fork. The
+ * version is encoded once and returned as decoded from those bytes (frozen, with its bytes), so
+ * sending, hashing and storing it encode nothing again.
  */
 export async function signObjectVersion(args: {
   keys: SigningKeyPair;
@@ -90,11 +108,10 @@ export async function signObjectVersion(args: {
     prev: previous ? new Uint8Array(versionHash(previous)) : new Uint8Array(ID_BYTES),
     payload,
   };
-  const signature = await sign(SignatureDomain.signedObject, signedFields(body), keys.secretKey);
-  const version: SignedObject = { ...body, signature };
-  const problem = shapeProblem(version);
+  const problem = shapeProblem({ ...body, signature: new Uint8Array(64) });
   if (problem) throw new RangeError(`signObjectVersion: ${problem}`);
-  return version;
+  const signature = signSync(SignatureDomain.signedObject, signedFields(body), keys.secretKey);
+  return parseSignedObject(encodeSignedObjectBytes({ ...body, signature }));
 }
 
 // ---- the replica's acceptance rule -------------------------------------------------------------

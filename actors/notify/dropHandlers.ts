@@ -152,7 +152,7 @@ export class DropHandlers {
     if (!(await verifyReceipt(r, r.signature, r.recipientCert))) return { ok: false, code: ErrorCodes.BAD_SIGNATURE, message: 'receipt signature does not verify' };
     const store = this.deps.store();
     const until = Math.floor(now + NOTIFY_TOMBSTONE_MS);
-    for (const id of r.entryIds) await store.deleteDropEntry(r.dropId, id, { tombstoneUntilMs: until });
+    await store.deleteDropEntries(r.dropId, r.entryIds, { tombstoneUntilMs: until });
     this.deps.metrics.inc('post_notify_receipts_total', 'Notifications cleared by their recipient\'s receipt', { outcome: r.outcome }, r.entryIds.length);
     return { ok: true };
   }

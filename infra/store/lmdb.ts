@@ -348,6 +348,14 @@ export class LmdbStore implements LocalStore {
     return this.write(() => this.drops.remove(dropId, entryId, opts.tombstoneUntilMs));
   }
 
+  async deleteDropEntries(dropId: string, entryIds: readonly string[], opts: { tombstoneUntilMs: number }): Promise<boolean[]> {
+    this.ready();
+    for (const entryId of entryIds) assertDropEntry(dropId, entryId);
+    assertTimeMs(opts.tombstoneUntilMs, 'tombstoneUntilMs');
+    if (entryIds.length === 0) return [];
+    return this.write(() => entryIds.map((entryId) => this.drops.remove(dropId, entryId, opts.tombstoneUntilMs)));
+  }
+
   async hasTombstone(dropId: string, entryId: string): Promise<boolean> {
     this.ready();
     assertDropEntry(dropId, entryId);

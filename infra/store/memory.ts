@@ -237,6 +237,13 @@ export class MemoryStore implements LocalStore {
     return this.disk.drops.delete(dropId, entryId, opts.tombstoneUntilMs);
   }
 
+  async deleteDropEntries(dropId: string, entryIds: readonly string[], opts: { tombstoneUntilMs: number }): Promise<boolean[]> {
+    this.ready();
+    for (const entryId of entryIds) assertDropEntry(dropId, entryId);
+    assertTimeMs(opts.tombstoneUntilMs, 'tombstoneUntilMs');
+    return entryIds.map((entryId) => this.disk.drops.delete(dropId, entryId, opts.tombstoneUntilMs));
+  }
+
   async hasTombstone(dropId: string, entryId: string): Promise<boolean> {
     this.ready();
     assertDropEntry(dropId, entryId);

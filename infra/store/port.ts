@@ -205,6 +205,8 @@ export interface LocalStore {
    * max(stored, tombstoneUntilMs), in one atomic step; a tombstone is kept even for an entry never stored.
    */
   deleteDropEntry(dropId: string, entryId: string, opts: { tombstoneUntilMs: number }): Promise<boolean>;
+  /** deleteDropEntry for each of a receipt's entries, all in one atomic, durable write (one flush, not one each). */
+  deleteDropEntries(dropId: string, entryIds: readonly string[], opts: { tombstoneUntilMs: number }): Promise<boolean[]>;
   hasTombstone(dropId: string, entryId: string): Promise<boolean>;
   /** Remove up to `limit` (default STORE_GC_BATCH_MAX) tombstones ended by now (untilMs <= nowMs), oldest first. */
   deleteExpiredTombstones(nowMs: number, opts?: { limit?: number }): Promise<DropTombstone[]>;

@@ -386,6 +386,23 @@ function dropsCompliance(make: () => Promise<StoreHarness>): void {
         expect(await store.totals()).toMatchObject({ dropEntries: 1, dropBytes: 200 });
       }));
 
+    it("a receipt's entries go together: each removed or tombstoned as deleteDropEntry would, counts and totals kept", () =>
+      withStore(make, async ({ store }) => {
+        const drop = idAt('d5');
+        for (const p of ['a1', 'a2', 'a3']) await store.putDropEntry(drop, idAt(p), entryBytes(p), from(p === 'a3' ? bob : alice));
+        // a1 and a3 stored, e9 never stored here (the receipt came first), a1 twice in one receipt.
+        expect(await store.deleteDropEntries(drop, [idAt('a1'), idAt('e9'), idAt('a3'), idAt('a1')], { tombstoneUntilMs: T0 + 50 })).toEqual([true, false, true, false]);
+        expect(await store.deleteDropEntries(drop, [], { tombstoneUntilMs: T0 + 50 })).toEqual([]);
+        expect((await store.listDrop(drop)).map((e) => e.entryId)).toEqual([idAt('a2')]);
+        expect([await store.countDrop(drop), await store.countDrop(drop, { sender: alice }), await store.countDrop(drop, { sender: bob })]).toEqual([1, 1, 0]);
+        expect(await store.totals()).toMatchObject({ dropEntries: 1, dropBytes: 200 });
+        for (const p of ['a1', 'e9', 'a3']) expect(await store.hasTombstone(drop, idAt(p))).toBe(true);
+        expect(await store.putDropEntry(drop, idAt('e9'), entryBytes('e9'), from(alice))).toEqual({ created: false, tombstoned: true });
+        expect(await store.deleteExpiredTombstones(T0 + 50)).toHaveLength(3);
+        await expect(store.deleteDropEntries(drop, [idAt('a2'), 'not an id'], { tombstoneUntilMs: T0 })).rejects.toThrow();
+        expect(await store.countDrop(drop)).toBe(1); // a bad id refuses the whole receipt, before anything is removed
+      }));
+
     it('tombstones only grow, expire oldest first at most limit at a time, and only then may the entry return', () =>
       withStore(make, async ({ store }) => {
         const drop = idAt('d4');

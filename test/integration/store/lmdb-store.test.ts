@@ -61,6 +61,13 @@ describe('LmdbStore write timing', () => {
       await store.deleteBlock(id);
       expect(seen).toHaveLength(2);
       for (const [commitMs, flushMs] of seen) expect(commitMs >= 0 && flushMs >= 0).toBe(true);
+      // A receipt's entries are taken in one write: one commit and one flush, not one per entry.
+      const drop = 'd'.repeat(64);
+      const entries = ['1', '2', '3', '4'].map((c) => c.repeat(64));
+      for (const e of entries) await store.putDropEntry(drop, e, new Uint8Array(8), { sender: 'a'.repeat(64), receivedAtMs: 1 });
+      seen.length = 0;
+      expect(await store.deleteDropEntries(drop, entries, { tombstoneUntilMs: 2_000_000_000_000 })).toEqual([true, true, true, true]);
+      expect(seen).toHaveLength(1);
     } finally {
       await store.close();
       rmSync(dir, { recursive: true, force: true });
