@@ -29,7 +29,7 @@ const hasSendxmpp = spawnSync('sh', ['-c', 'command -v sendxmpp'], { stdio: 'ign
 let dir = '';
 let labFile = '';
 interface Lab {
-  nodes: { id: string; pid: number; log: string; xmpp?: { host: string; port: number } }[];
+  nodes: { id: string; pid: number; log: string; xmpp?: { host: string; port: number }; http?: { host: string; port: number } }[];
   users: { address: string; password: string; node: string }[];
 }
 const lab = (): Lab => JSON.parse(readFileSync(labFile, 'utf8'));
@@ -182,6 +182,17 @@ describe.skipIf(!hasSlixmpp)('lab: XMPP with a real client (python3-slixmpp)', (
     // And it still serves: a real client logs in and chats.
     const r = await client('converse', { a: account(1), b: account(2) });
     expect(r.ok).toBe(true);
+  }, 150_000);
+
+  test('stream resumption (XEP-0198): a client whose connection drops resumes on its node and gets what was sent meanwhile, once', async () => {
+    const a = account(1);
+    const http = lab().nodes.find((n) => n.xmpp!.port === a.port)!.http!;
+    const r = await client('resume', { a, b: account(2), metrics: `http://${http.host}:${http.port}/metrics` });
+    expect(r.events).toEqual({ session_start: 0, session_resumed: 1 });
+    expect(r.a_received).toEqual([
+      { from: 'user2@lab.example', body: 'sent while a was away', delayed: false },
+      { from: 'user2@lab.example', body: 'sent after a resumed', delayed: false },
+    ]);
   }, 150_000);
 });
 
