@@ -98,6 +98,11 @@ export class UserThread implements XmppAccount {
     return this.app.address;
   }
 
+  /** Settles once the deliveries queued so far are done (tests). */
+  idle(): Promise<void> {
+    return this.chain;
+  }
+
   private serially(step: () => Promise<void>): void {
     this.chain = this.chain.then(step).catch((e: Error) => this.opts.log.warn('xmpp.delivery.failed', { user: this.address, error: e.message, code: (e as PostError).code }));
   }
