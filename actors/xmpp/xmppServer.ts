@@ -7,7 +7,7 @@
 //
 // What an operator sees: `xmpp.stream.error` (info) per stream error with its condition, `xmpp.bound`
 // per resource bound, `xmpp.held`, `xmpp.resumed` and `xmpp.hold.expired` for resumption; on /metrics
-// post_xmpp_connections, post_xmpp_sessions, post_xmpp_sessions_held and post_xmpp_stream_errors_total{condition}.
+// post_xmpp_connections, post_xmpp_sessions, post_xmpp_sessions_held(_stanzas) and post_xmpp_stream_errors_total{condition}.
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';

@@ -15,6 +15,8 @@
 #   resume    a (stream management with resumption, XEP-0198) loses its TCP connection abruptly; b
 #             sends a message while a's node holds the session (config.metrics: a's node's /metrics);
 #             a reconnects, resumes and gets it, then one more live: each once
+#   tls       a logs in over STARTTLS trusting only config.ca (the lab's CA) and pings its server; a
+#             client with the system's trust store alone refuses the node's certificate
 import asyncio
 import json
 import logging
@@ -250,7 +252,25 @@ async def resume(cfg):
     return {'a_received': a.received, 'events': events}
 
 
-SCENARIOS = {'converse': converse, 'send': send, 'receive': receive, 'carbons': carbons, 'mam': mam, 'presence': presence, 'receipts': receipts, 'resume': resume}
+async def tls(cfg):
+    a = Client(cfg['a'], 'secure')
+    a.ca_certs = cfg['ca']
+    certs = []
+    a.add_event_handler('ssl_cert', certs.append)
+    a.connect(address=(cfg['a']['host'], cfg['a']['port']), force_starttls=True)
+    await asyncio.wait_for(a.started, TIMEOUT_S)
+    await a['xep_0199'].ping(jid=cfg['a']['jid'].split('@')[1], timeout=TIMEOUT_S)
+    await a.offline()
+    untrusting = Client(cfg['a'], 'untrusting')
+    refused = asyncio.get_event_loop().create_future()
+    untrusting.add_event_handler('ssl_invalid_chain', lambda e: refused.done() or refused.set_result(str(e)))
+    untrusting.connect(address=(cfg['a']['host'], cfg['a']['port']), force_starttls=True)
+    reason = await asyncio.wait_for(refused, TIMEOUT_S)
+    untrusting.abort()
+    return {'secured': len(certs) == 1, 'untrusting_refused': reason}
+
+
+SCENARIOS = {'converse': converse, 'send': send, 'receive': receive, 'carbons': carbons, 'mam': mam, 'presence': presence, 'receipts': receipts, 'resume': resume, 'tls': tls}
 
 if __name__ == '__main__':
     logging.basicConfig(level=logging.ERROR, stream=sys.stderr)

@@ -6,7 +6,8 @@
 // conversation; and the same conversation is what `post message list` shows (one store); presence
 // subscriptions settle across nodes and each side sees the other come and go; receipts and chat
 // states cross nodes; a user logged in on a node that does not host it chats too; and users of two
-// organisations chat through the gateways. Around it,
+// organisations chat through the gateways; a client whose connection drops resumes its session
+// (XEP-0198) and gets what was sent meanwhile once. Around it,
 // raw TCP: malformed XML and an oversized stanza get stream errors and the node lives on.
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
