@@ -670,7 +670,7 @@ export const XMPP_SASL_ATTEMPTS_MAX = 5;
 export const XMPP_SM_RESUME_HOLD_MS = 300_000;
 /** Stanzas sent to a stream-managed client and not yet acknowledged: beyond, a live stream ends (resource-constraint) and a held one is given up early. */
 export const XMPP_SM_UNACKED_MAX = 500;
-/** Sessions one node holds for resumption at once (beyond, a dropped connection ends its session as without resumption). */
+/** Resumable sessions (live, or held after a drop) one node keeps at once: beyond, <enable resume='true'/> gets acks without resumption. */
 export const XMPP_SM_HELD_MAX = 10_000;
 /** The server asks a stream-managed client for an ack (<r/>) with every chat message it delivers and after this many other stanzas. */
 export const XMPP_SM_ACK_REQUEST_STANZAS = 5;
