@@ -672,5 +672,5 @@ export const XMPP_SM_RESUME_HOLD_MS = 300_000;
 export const XMPP_SM_UNACKED_MAX = 500;
 /** Resumable sessions (live, or held after a drop) one node keeps at once: beyond, <enable resume='true'/> gets acks without resumption. */
 export const XMPP_SM_HELD_MAX = 10_000;
-/** The server asks a stream-managed client for an ack (<r/>) with every chat message it delivers and after this many other stanzas. */
+/** The server asks a stream-managed client for an ack (<r/>) with every chat message it delivers, and with every stanza whose count is a multiple of this. */
 export const XMPP_SM_ACK_REQUEST_STANZAS = 5;
