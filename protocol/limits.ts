@@ -663,3 +663,16 @@ export const XMPP_SCRAM_ITERATIONS = 4096;
 export const XMPP_SIGNALS_REMEMBERED_MAX = 1024;
 /** SCRAM exchanges a client may start per connection before it is asked to go away. */
 export const XMPP_SASL_ATTEMPTS_MAX = 5;
+/**
+ * XEP-0198 resumption: how long a session whose connection dropped is kept (its resource, presence,
+ * counters and the stanzas its client has not acknowledged) for the client to resume on a new
+ * connection to the same node. Its contacts see it leave only when this runs out. Prosody keeps 600 s;
+ * a phone changing networks is back within seconds to a minute.
+ */
+export const XMPP_SM_RESUME_HOLD_MS = 300_000;
+/** Stanzas sent to a stream-managed client and not yet acknowledged: beyond, a live stream ends (resource-constraint) and a held one is given up early. */
+export const XMPP_SM_UNACKED_MAX = 500;
+/** Resumable sessions (live, or held after a drop) one node keeps at once: beyond, <enable resume='true'/> gets acks without resumption. */
+export const XMPP_SM_HELD_MAX = 10_000;
+/** The server asks a stream-managed client for an ack (<r/>) with every chat message it delivers, and with every stanza whose count is a multiple of this. */
+export const XMPP_SM_ACK_REQUEST_STANZAS = 5;

@@ -5,6 +5,7 @@ import type { ScramCredentials, ScramHash } from '../crypto/scram';
 import type { XmppStoredMessageType } from '../protocol/apps';
 import type { RosterItem } from '../storage/xmpp/rosterModel';
 import type { SaslFailure } from './sasl';
+import type { StreamManagement } from './streamManagement';
 import type { XmlElement } from './xml';
 
 /** One record of the user's conversation store, its text not read yet. */
@@ -60,14 +61,47 @@ export interface RoutedSession {
   readonly resource: string;
   readonly available: boolean;
   readonly carbons: boolean;
-  /** Write a stanza to this session's client (already addressed). */
-  push(stanza: XmlElement): void;
+  /**
+   * Write a stanza to this session's client (already addressed); `record`: the key of the conversation
+   * record it delivers. 'unacked': the client must still acknowledge it (XEP-0198), and the hub hears
+   * of it through `acked` or, when the session ends without, `unbind`.
+   */
+  push(stanza: XmlElement, record?: string): PushOutcome;
+}
+
+export type PushOutcome = 'written' | 'unacked' | 'dropped';
+
+/** What a session hands a stream that resumes it (XEP-0198): everything but the connection. */
+export interface SessionHandOver {
+  readonly resource: string;
+  readonly available: boolean;
+  readonly carbons: boolean;
+  readonly sm: StreamManagement;
+}
+
+/** A stream-managed session that may be resumed, live or held after its connection dropped. */
+export interface ResumableSession extends RoutedSession {
+  /** Settles once the stanzas it received so far are handled. */
+  idle(): Promise<void>;
+  /** Whether the client's h acknowledges no more than it was sent. */
+  canResumeAt(h: string | undefined): boolean;
+  /** Give its state to the resuming stream and end without unbinding (a live connection is told `conflict`). */
+  handOver(): SessionHandOver;
 }
 
 export interface XmppHub {
   /** Bind `resource` for the session's account: 'conflict' when another session holds it, 'too-many' beyond the per-user bound. */
   bind(session: RoutedSession, account: XmppAccount): 'ok' | 'conflict' | 'too-many';
-  unbind(session: RoutedSession): void;
+  /** The session ended; `unacked`: records it was given and never acknowledged (XEP-0198), handed back for delivery. */
+  unbind(session: RoutedSession, unacked?: readonly string[]): void;
+  /** A stream-managed session acknowledged the stanzas delivering these records. */
+  acked(session: RoutedSession, records: readonly string[]): void;
+  /** Resumption asked for: register the session under `id`; false when the node holds too many already. */
+  resumable(session: ResumableSession, id: string): boolean;
+  /** The resumable session `previd` of `address` on this node, live or held; undefined when unknown, expired or another user's. */
+  resumeTarget(address: string, previd: string): ResumableSession | undefined;
+  /** `session` (a new stream, logged in) takes `old`'s place: in the account's sessions, its unacknowledged deliveries, its hold. */
+  takeOver(old: ResumableSession, session: ResumableSession): void;
   /** The session sent its initial presence: give it the messages no client has seen yet, then live ones. */
   becameAvailable(session: RoutedSession): void;
   /** A message record this session just sent (by key): its own sessions get a carbon from the session itself, not from the log. */

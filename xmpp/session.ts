@@ -3,17 +3,20 @@
 // and writes text through its connection port and reaches the node only through xmpp/ports.ts; the
 // actor (actors/xmpp/) owns the socket.
 //
-// Stages: `stream` (a header is expected: at the start and after each restart), `open`, `closed`.
+// Stages: `stream` (a header is expected: at the start and after each restart), `open`, `detached`
+// (the connection dropped and the session is held for XEP-0198 resumption: what it is sent waits in
+// its unacknowledged queue), `closed`.
 // What the stream has achieved (TLS, an account, a bound resource) is kept across restarts. Stanzas
 // are handled one at a time in arrival order (a bounded queue); a client over its rate gets
 // policy-violation stanza errors, and one that floods the queue loses its stream.
-import { XMPP_BODY_CHARS_MAX, XMPP_SASL_ATTEMPTS_MAX, XMPP_STANZAS_BURST, XMPP_STANZAS_PER_SECOND } from '../protocol/limits';
+import { XMPP_BODY_CHARS_MAX, XMPP_SASL_ATTEMPTS_MAX, XMPP_SM_ACK_REQUEST_STANZAS, XMPP_SM_UNACKED_MAX, XMPP_STANZAS_BURST, XMPP_STANZAS_PER_SECOND } from '../protocol/limits';
 import { signalOf } from './chat';
 import { handleIq } from './iq';
 import { bareJid, parseJid } from './jid';
-import type { RoutedSession, XmppAccount, XmppHub, XmppLogin, XmppServerInfo } from './ports';
+import type { PushOutcome, ResumableSession, SessionHandOver, XmppAccount, XmppHub, XmppLogin, XmppServerInfo } from './ports';
 import { checkScramClientFinal, decodeSaslPayload, parsePlain, parseScramClientFirst, SCRAM_HASH, type SaslFailure, type SaslMechanism, type ScramExchange, scramServerFirst } from './sasl';
 import { NS, STREAM_CLOSE, stanzaError, streamError, streamHeader } from './stanzas';
+import { smAck, smFailed, smRequest, smResumed, StreamManagement } from './streamManagement';
 import { NS_CLIENT, type StreamErrorCondition, type StreamEvent, StreamParser } from './streamParser';
 import { el, type XmlElement } from './xml';
 
@@ -36,9 +39,9 @@ export interface XmppSessionDeps {
 
 const MECHANISMS: readonly SaslMechanism[] = ['SCRAM-SHA-256', 'SCRAM-SHA-1', 'PLAIN'];
 
-export class XmppSession implements RoutedSession {
+export class XmppSession implements ResumableSession {
   private parser = new StreamParser();
-  private stage: 'stream' | 'open' | 'closed' = 'stream';
+  private stage: 'stream' | 'open' | 'detached' | 'closed' = 'stream';
   private tls = false;
   private headerSent = false;
   account: XmppAccount | undefined;
@@ -48,8 +51,8 @@ export class XmppSession implements RoutedSession {
   private bound = false;
   /** The full JID once bound, kept after the stream closed (stanzas queued before the close still carry it). */
   private boundJid: string | undefined;
-  /** XEP-0198 once enabled: stanzas handled from the client, stanzas sent to it, and what it acknowledged. */
-  private sm: { inbound: number; outbound: number; acked: number } | undefined;
+  /** XEP-0198 once enabled (or resumed): counters both ways and what the client has not acknowledged. */
+  private sm: StreamManagement | undefined;
   private scram: ScramExchange | undefined;
   private saslAttempts = 0;
   private queue: Promise<void> = Promise.resolve();
@@ -79,17 +82,79 @@ export class XmppSession implements RoutedSession {
     return this.stage === 'closed';
   }
 
+  /** Stanzas sent to the client and not acknowledged yet (XEP-0198). */
+  get unackedCount(): number {
+    return this.sm?.unackedCount ?? 0;
+  }
+
+  /** How long the node holds this session after its connection drops (XEP-0198 resumption); 0: not at all. */
+  get holdMs(): number {
+    return this.sm?.resumable ? this.sm.holdMs : 0;
+  }
+
   /** Bytes from the client. */
   receive(bytes: Uint8Array): void {
     if (this.stage === 'closed') return;
     for (const event of this.parser.feed(bytes)) this.enqueue(event);
   }
 
-  /** A stanza for this client, from the node's router. */
-  push(stanza: XmlElement): void {
-    if (this.stage !== 'open' || !this.bound) return;
-    this.deps.connection.write(stanza.toString());
-    if (this.sm) this.sm.outbound++;
+  /**
+   * A stanza for this client, from the node's router. With stream management it is kept until the
+   * client acknowledges it, an ack is asked for with each chat message (in the same write, so a
+   * client that reads the message reads the request) and every few other stanzas, and while the
+   * session is held it only waits in that queue.
+   */
+  push(stanza: XmlElement, record?: string): PushOutcome {
+    if (!this.bound || (this.stage !== 'open' && this.stage !== 'detached')) return 'dropped';
+    const text = stanza.toString();
+    if (!this.sm) {
+      this.deps.connection.write(text);
+      return 'written';
+    }
+    this.sm.sent(text, record);
+    if (this.sm.unackedCount > XMPP_SM_UNACKED_MAX) queueMicrotask(() => this.overflowed());
+    if (this.stage === 'open') this.deps.connection.write(record !== undefined || this.sm.outbound % XMPP_SM_ACK_REQUEST_STANZAS === 0 ? text + smRequest().toString() : text);
+    return 'unacked';
+  }
+
+  /** An answer to the client's stanza (written like any stanza for it). */
+  private reply(stanza: XmlElement): void {
+    this.push(stanza);
+  }
+
+  /** A client that does not acknowledge (or a held session that is sent too much) is given up: what it did not acknowledge goes back for delivery. */
+  private overflowed(): void {
+    if (!this.sm || this.sm.unackedCount <= XMPP_SM_UNACKED_MAX) return;
+    if (this.stage === 'detached') return this.closeNow();
+    this.fail('resource-constraint', `more than ${XMPP_SM_UNACKED_MAX} stanzas unacknowledged`);
+  }
+
+  /** The connection dropped: a resumable session is held (true; the node's hub times the hold), any other ends. */
+  detach(): boolean {
+    if (this.stage !== 'open' || !this.bound || !this.sm?.resumable) return false;
+    this.stage = 'detached';
+    return true;
+  }
+
+  /** The hold ran out (or the node gave the session up): it ends, its contacts see it leave, its unacknowledged records go back. */
+  expire(): void {
+    if (this.stage === 'detached') this.closeNow();
+  }
+
+  canResumeAt(h: string | undefined): boolean {
+    return this.sm?.canAck(h) ?? false;
+  }
+
+  handOver(): SessionHandOver {
+    const state = { resource: this.resource, available: this.available, carbons: this.carbons, sm: this.sm! };
+    if (this.stage === 'open') this.deps.connection.write(streamError('conflict', 'this session was resumed on another connection') + STREAM_CLOSE);
+    this.discarding = true;
+    this.stage = 'closed';
+    this.bound = false;
+    this.available = false;
+    this.sm = undefined;
+    this.deps.connection.close();
+    return state;
   }
 
   /** The socket closed or the node is stopping: end the stream (with `condition` when the server ends it). */
@@ -157,7 +222,7 @@ export class XmppSession implements RoutedSession {
       return this.fail('not-authorized', 'bind a resource first');
     }
     // XEP-0198 counts every stanza the server took care of, refused ones included (they were answered).
-    if (this.sm) this.sm.inbound++;
+    this.sm?.handled();
     if (!this.admit()) {
       if (stanza.name !== 'presence' && stanza.attr('type') !== 'error' && stanza.attr('type') !== 'result')
         this.push(stanzaError(this.stamped(stanza), 'policy-violation', 'too many stanzas; slow down'));
@@ -188,26 +253,58 @@ export class XmppSession implements RoutedSession {
   }
 
   /**
-   * XEP-0198 without resumption: acknowledgements both ways, so a client knows what the server
-   * handled (a stanza handled here is stored or answered). A stream lost is not resumed: <resume/>
-   * fails with item-not-found and the client starts a new session (offline messages cover the gap).
+   * XEP-0198: acknowledgements both ways, so a client knows what the server handled (a stanza handled
+   * here is stored or answered) and the server what the client got; with resumption, a stream lost
+   * is held for the client to resume on a new connection (`resume`).
    */
-  private streamManagement(element: XmlElement): void {
-    if (element.name === 'resume') return void this.deps.connection.write(el('failed', { xmlns: NS.sm }, el('item-not-found', { xmlns: NS.stanzas })).toString());
+  private async streamManagement(element: XmlElement): Promise<void> {
+    const write = (e: XmlElement) => void this.deps.connection.write(e.toString());
+    if (element.name === 'resume') return this.resume(element);
     if (element.name === 'enable') {
-      if (!this.bound || this.sm) return void this.deps.connection.write(el('failed', { xmlns: NS.sm }, el('unexpected-request', { xmlns: NS.stanzas })).toString());
-      this.sm = { inbound: 0, outbound: 0, acked: 0 };
-      return void this.deps.connection.write(el('enabled', { xmlns: NS.sm }).toString());
+      if (!this.bound || this.sm) return write(smFailed('unexpected-request'));
+      const { sm, reply } = StreamManagement.enable(element, () => {
+        const id = `${this.deps.info.newId()}${this.deps.info.newId()}`;
+        return this.deps.hub.resumable(this, id) ? id : undefined;
+      });
+      this.sm = sm;
+      return write(reply);
     }
     if (!this.sm) return this.fail('unsupported-stanza-type', 'enable stream management first');
-    if (element.name === 'r') return void this.deps.connection.write(el('a', { xmlns: NS.sm, h: String(this.sm.inbound % 2 ** 32) }).toString());
+    if (element.name === 'r') return write(smAck(this.sm));
     if (element.name === 'a') {
-      const h = Number(element.attr('h'));
-      if (!Number.isSafeInteger(h) || h < 0 || h > this.sm.outbound) return this.fail('undefined-condition', 'h acknowledges stanzas never sent');
-      this.sm.acked = h;
+      const acked = this.sm.ack(element.attr('h'));
+      if (!acked.ok) return this.fail('undefined-condition', 'h acknowledges stanzas never sent');
+      if (acked.records.length > 0) this.deps.hub.acked(this, acked.records);
       return;
     }
     this.fail('unsupported-stanza-type', `<${element.name}/> is not a stream management element`);
+  }
+
+  /**
+   * <resume previd h/> after login, before binding: the held (or still live) session of this user on
+   * this node takes this connection. Unknown, expired or another user's: item-not-found, and the
+   * client binds anew. The client's h acknowledges what it got; the rest is sent again.
+   */
+  private async resume(element: XmlElement): Promise<void> {
+    const write = (e: XmlElement) => void this.deps.connection.write(e.toString());
+    if (!this.account || this.bound || this.sm) return write(smFailed('unexpected-request'));
+    const previd = element.attr('previd') ?? '';
+    const old = this.deps.hub.resumeTarget(this.address, previd);
+    if (old) await old.idle(); // what the old connection delivered is counted before h is compared
+    if (!old || this.deps.hub.resumeTarget(this.address, previd) !== old || this.stage !== 'open') return write(smFailed('item-not-found'));
+    if (!old.canResumeAt(element.attr('h'))) return write(smFailed('undefined-condition'));
+    const state = old.handOver();
+    this.deps.hub.takeOver(old, this);
+    this.resource = state.resource;
+    this.bound = true;
+    this.boundJid = this.fullJid;
+    this.available = state.available;
+    this.carbons = state.carbons;
+    this.sm = state.sm;
+    const acked = this.sm.ack(element.attr('h'));
+    if (acked.ok && acked.records.length > 0) this.deps.hub.acked(this, acked.records);
+    const resend = this.sm.pending();
+    this.deps.connection.write(smResumed(this.sm).toString() + resend.join('') + (resend.length > 0 ? smRequest().toString() : ''));
   }
 
   private async startTls(): Promise<void> {
@@ -309,9 +406,9 @@ export class XmppSession implements RoutedSession {
     // An error is never answered with an error (RFC 6120 8.3.1); nothing here is waiting for one.
     if (type === 'error') return;
     const to = parseJid(stanza.attr('to') ?? this.address);
-    if (!to) return this.push(stanzaError(stanza, 'bad-request', 'to is not a JID'));
+    if (!to) return this.reply(stanzaError(stanza, 'bad-request', 'to is not a JID'));
     // RFC 6121 8.5.2.1.1 and 8.5.3.2.1: groupchat to a user's JID is service-unavailable (there are no rooms yet).
-    if (to.local === undefined || type === 'groupchat') return this.push(stanzaError(stanza, 'service-unavailable', 'this server has no service at that address'));
+    if (to.local === undefined || type === 'groupchat') return this.reply(stanzaError(stanza, 'service-unavailable', 'this server has no service at that address'));
     // RFC 6121 5.2.2: a type this server does not know is normal. Kept with the message when not chat.
     const kept = type === 'chat' ? undefined : type === 'headline' ? 'headline' : 'normal';
     const bareTo = `${to.local}@${to.domain}`;
@@ -322,7 +419,7 @@ export class XmppSession implements RoutedSession {
       if (signal && !(signal.kind === 'receipt' && signal.id.length > 256)) await this.deps.hub.signal(this, bareTo, signal);
       return;
     }
-    if (body.length > XMPP_BODY_CHARS_MAX) return this.push(stanzaError(stanza, 'policy-violation', `a message body is at most ${XMPP_BODY_CHARS_MAX} characters`));
+    if (body.length > XMPP_BODY_CHARS_MAX) return this.reply(stanzaError(stanza, 'policy-violation', `a message body is at most ${XMPP_BODY_CHARS_MAX} characters`));
     const key = `s:${this.deps.info.newId()}`;
     this.deps.hub.sending(this.address, key);
     try {
@@ -330,7 +427,7 @@ export class XmppSession implements RoutedSession {
       await this.account!.sendChat(bareTo, body, key, { ...(xmppId && xmppId.length <= 256 ? { xmppId } : {}), receipt: stanza.child('request', NS.receipts) !== undefined, ...(kept ? { type: kept } : {}) });
     } catch (e) {
       this.deps.observe?.('xmpp.message.failed', { to: bareTo, error: (e as Error).message, code: (e as { code?: string }).code });
-      return this.push(stanzaError(stanza, (e as { code?: string }).code === 'UNKNOWN_USER' ? 'service-unavailable' : 'recipient-unavailable', (e as Error).message));
+      return this.reply(stanzaError(stanza, (e as { code?: string }).code === 'UNKNOWN_USER' ? 'service-unavailable' : 'recipient-unavailable', (e as Error).message));
     }
     if (kept !== 'headline') this.carbonSent(stanza); // XEP-0280 6: headlines are not carbon-copied
   }
@@ -350,7 +447,7 @@ export class XmppSession implements RoutedSession {
     if (to !== undefined) {
       const bareTo = bareJid(to);
       if (type === 'subscribe' || type === 'subscribed' || type === 'unsubscribe' || type === 'unsubscribed') {
-        if (!bareTo || !bareTo.includes('@') || bareTo === this.address) return this.push(stanzaError(stanza, 'bad-request', 'subscriptions are between users'));
+        if (!bareTo || !bareTo.includes('@') || bareTo === this.address) return this.reply(stanzaError(stanza, 'bad-request', 'subscriptions are between users'));
         return this.deps.hub.subscription(this, type, bareTo);
       }
       return; // directed presence and probes from clients: not served
@@ -381,7 +478,7 @@ export class XmppSession implements RoutedSession {
 
   private closeNow(): void {
     this.stage = 'closed';
-    if (this.bound) this.deps.hub.unbind(this);
+    if (this.bound) this.deps.hub.unbind(this, this.sm?.unackedRecords() ?? []);
     this.bound = false;
     this.available = false;
     this.deps.connection.close();

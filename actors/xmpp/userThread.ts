@@ -6,6 +6,8 @@
 // stays unseen and is delivered, delayed, after the next initial presence, wherever the user logs
 // in (the count lives in the roster log). A record the user sent from elsewhere ('out', not sent by
 // a session here) goes to sessions with carbons on. Deliveries run one at a time, in log order.
+// A record given to a stream-managed client (XEP-0198) is counted seen only once acknowledged; one
+// its session never acknowledged comes back (xmpp/deliveryLedger.ts) to the next available session.
 import type { Log } from '../../infra/ports';
 import type { LogWriter } from '../../storage/log/logWriter';
 import type { MessageRecord, MessagesChange, MessagesState } from '../../storage/messages/messagesModel';
@@ -17,6 +19,7 @@ import { NS_CLIENT } from '../../xmpp/streamParser';
 import { el } from '../../xmpp/xml';
 import { incomingChat, sentCarbon, signalMessage } from '../../xmpp/chat';
 import type { ChatMeta, ChatRecord, ChatSignal, RoutedSession, XmppAccount } from '../../xmpp/ports';
+import { DeliveryLedger } from '../../xmpp/deliveryLedger';
 import { ErrorCodes, PostError } from '../../protocol/errors';
 
 type MessagesLog = LogWriter<MessagesState, { type: 'add'; record: MessageRecord }, MessagesChange, { count: number }>;
@@ -52,8 +55,10 @@ export class UserThread implements XmppAccount {
   /** Keys of records sent by sessions here: they carbon themselves. */
   private readonly localSends = new Set<string>();
   private chain: Promise<void> = Promise.resolve();
-  /** Records of the messages log handed to clients (or, on open, recorded as seen). */
-  private delivered = 0;
+  /** Records of the messages log handed to clients here, and which of them clients have yet to acknowledge. */
+  private ledger = new DeliveryLedger<RoutedSession>(0);
+  /** The seen count last written to the roster log. */
+  private seenWritten = 0;
   private unsubscribe: (() => void) | undefined;
 
   private constructor(
@@ -67,7 +72,8 @@ export class UserThread implements XmppAccount {
     const [messages, roster] = await Promise.all([app.messages(), app.xmppRoster()]);
     await Promise.all([messages.refresh(), roster.refresh()]);
     const thread = new UserThread(app, messages, roster, opts);
-    thread.delivered = roster.readNow((s) => s.seen);
+    thread.seenWritten = roster.readNow((s) => s.seen);
+    thread.ledger = new DeliveryLedger(thread.seenWritten);
     let known = messages.readNow((s) => s.order.length);
     thread.unsubscribe = messages.subscribe((event) => {
       const state = event.kind === 'changes' ? event.state : event.after;
@@ -92,6 +98,11 @@ export class UserThread implements XmppAccount {
     return this.app.address;
   }
 
+  /** Settles once the deliveries queued so far are done (tests). */
+  idle(): Promise<void> {
+    return this.chain;
+  }
+
   private serially(step: () => Promise<void>): void {
     this.chain = this.chain.then(step).catch((e: Error) => this.opts.log.warn('xmpp.delivery.failed', { user: this.address, error: e.message, code: (e as PostError).code }));
   }
@@ -107,26 +118,74 @@ export class UserThread implements XmppAccount {
       return;
     }
     const available = [...this.sessions].filter((s) => s.available);
-    if (available.length === 0 || index < this.delivered) return;
+    if (available.length === 0 || index < this.ledger.given) return;
     const [full] = await this.withText([metaOf(record)]);
-    for (const s of available) s.push(incomingChat(full!, `${s.address}/${s.resource}`, { bare: this.address, domain: this.opts.domain, delayed: false }));
-    this.markSeen(index + 1);
+    this.deliver(full!, index, available, false);
+    this.markSeen();
   }
 
-  /** The session's initial presence: what no client has been given yet, with its delay, then live messages. */
+  /** One record to these sessions; the ledger learns who took it and who must still acknowledge it. */
+  private deliver(record: ChatRecord, index: number, to: readonly RoutedSession[], delayed: boolean): void {
+    const holders: RoutedSession[] = [];
+    let safe = false;
+    for (const s of to) {
+      const outcome = s.push(incomingChat(record, `${s.address}/${s.resource}`, { bare: this.address, domain: this.opts.domain, delayed }), record.key);
+      if (outcome === 'unacked') holders.push(s);
+      else if (outcome === 'written') safe = true;
+    }
+    this.ledger.handed(record.key, index, holders, safe);
+  }
+
+  /** The session's initial presence: what no client has been given yet (or was given and never acknowledged), with its delay, then live messages. */
   becameAvailable(session: RoutedSession): void {
     this.serially(async () => {
-      const pending = this.messagesLog.readNow((s) => s.order.slice(this.delivered).map((k) => s.byKey.get(k)!));
-      const upTo = this.delivered + pending.length;
-      const incoming = await this.withText(pending.filter((r) => r.direction === 'in').map(metaOf));
-      for (const r of incoming) session.push(incomingChat(r, `${session.address}/${session.resource}`, { bare: this.address, domain: this.opts.domain, delayed: true }));
-      this.markSeen(upTo);
+      const given = this.ledger.given;
+      const { pending, upTo } = this.messagesLog.readNow((s) => ({ pending: s.order.slice(given).map((k, i) => ({ r: s.byKey.get(k)!, index: given + i })), upTo: s.order.length }));
+      const incoming = [...this.returnedRecords(), ...pending].filter((x) => x.r.direction === 'in');
+      const texts = await this.withText(incoming.map((x) => metaOf(x.r)));
+      texts.forEach((r, i) => this.deliver(r, incoming[i]!.index, [session], true));
+      this.ledger.reached(upTo);
+      this.markSeen();
     });
   }
 
-  private markSeen(count: number): void {
-    if (count <= this.delivered) return;
-    this.delivered = count;
+  /** A stream-managed session acknowledged these records. */
+  acked(records: readonly string[]): void {
+    this.ledger.acked(records);
+    this.markSeen();
+  }
+
+  /** A session ended (already out of `sessions`) with these records unacknowledged: they go to the available sessions left, or wait for the next. */
+  ended(session: RoutedSession, unacked: readonly string[]): void {
+    const back = this.ledger.ended(session, unacked);
+    if (back.length === 0) return;
+    this.opts.log.info('xmpp.unacked.returned', { user: this.address, resource: session.resource, records: back.length });
+    this.serially(async () => {
+      const available = [...this.sessions].filter((s) => s.available);
+      const returned = available.length > 0 ? this.returnedRecords() : [];
+      const texts = await this.withText(returned.map((x) => metaOf(x.r)));
+      texts.forEach((r, i) => this.deliver(r, returned[i]!.index, available, true));
+      this.markSeen();
+    });
+  }
+
+  /** Records given and never acknowledged by any session (in log order), to hand out again. */
+  private returnedRecords(): { r: MessageRecord; index: number }[] {
+    return this.ledger.returned().flatMap(({ key, index }) => {
+      const r = this.messagesLog.readNow((s) => s.byKey.get(key));
+      return r ? [{ r, index }] : [];
+    });
+  }
+
+  /** A resumed stream took a held session's place. */
+  replaced(old: RoutedSession, next: RoutedSession): void {
+    this.ledger.replace(old, next);
+  }
+
+  private markSeen(): void {
+    const count = this.ledger.seen();
+    if (count <= this.seenWritten) return;
+    this.seenWritten = count;
     this.rosterLog.append([{ type: 'seen', count }]).catch((e: Error) => this.opts.log.warn('xmpp.seen.failed', { user: this.address, error: e.message }));
   }
 

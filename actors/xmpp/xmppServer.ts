@@ -2,11 +2,12 @@
 // connection, TCP_NODELAY on every socket (a stanza answered in two writes must not wait for a
 // delayed ACK), STARTTLS when the node has a certificate, a login deadline, a bound on connections
 // and on bytes queued to a client that stopped reading. close() ends every stream with
-// system-shutdown and waits (bounded) for the sockets to close.
+// system-shutdown and waits (bounded) for the sockets to close. A stream-managed session with
+// resumption whose connection drops is held by the hub (XEP-0198), keeping its user's thread open.
 //
 // What an operator sees: `xmpp.stream.error` (info) per stream error with its condition, `xmpp.bound`
-// per resource bound; on /metrics post_xmpp_connections, post_xmpp_sessions and
-// post_xmpp_stream_errors_total{condition}.
+// per resource bound, `xmpp.held`, `xmpp.resumed` and `xmpp.hold.expired` for resumption; on /metrics
+// post_xmpp_connections, post_xmpp_sessions, post_xmpp_sessions_held(_stanzas) and post_xmpp_stream_errors_total{condition}.
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
@@ -68,7 +69,7 @@ export async function startXmppServer(options: XmppServerOptions): Promise<XmppS
   const ctx: ServerContext = {
     options,
     log,
-    hub: new NodeXmppHub(log),
+    hub: new NodeXmppHub(log, options.clock),
     scram: new ScramKeys({ clock: options.clock, random: options.random, domain: options.domain, hosted: options.hostedScram }),
     connections: new Map(),
     secureContext: options.tls ? tls.createSecureContext({ key: options.tls.key, cert: options.tls.cert }) : undefined,
@@ -77,6 +78,8 @@ export async function startXmppServer(options: XmppServerOptions): Promise<XmppS
   const { hub, connections } = ctx;
   options.metrics?.gauge('post_xmpp_connections', 'Open XMPP client connections', () => connections.size);
   options.metrics?.gauge('post_xmpp_sessions', 'XMPP sessions with a bound resource', () => hub.sessionCount);
+  options.metrics?.gauge('post_xmpp_sessions_held', 'XMPP sessions held for resumption after their connection dropped (XEP-0198)', () => hub.heldCount);
+  options.metrics?.gauge('post_xmpp_sessions_held_stanzas', 'Stanzas waiting in held XMPP sessions for their clients to resume', () => hub.heldStanzas);
   const server = net.createServer((socket) => accept(ctx, socket));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -149,9 +152,12 @@ function accept(ctx: ServerContext, socket: net.Socket): void {
   const deadline = options.clock.setTimeout(() => session.isBound || session.end('connection-timeout', 'log in and bind a resource sooner'), XMPP_LOGIN_TIMEOUT_MS);
   socket.on('close', () => {
     options.clock.clearTimeout(deadline);
-    session.end();
     ctx.connections.delete(socket);
-    for (const address of held) hub.release(address);
+    const release = () => held.splice(0).forEach((address) => hub.release(address));
+    // A resumable session outlives its connection for the hold; it keeps the user's thread until then.
+    if (session.detach()) return hub.hold(session, release);
+    session.end();
+    release();
   });
 }
 

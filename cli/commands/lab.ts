@@ -105,7 +105,8 @@ async function labUp(argv: string[]): Promise<void> {
   // NATS takes TLS and per-node credentials: a CA and server certificate for loopback, the operator's key.
   const security = initNatsSecurity(join(dir, 'nats'), LOOPBACK_NAMES);
   // Clients (CalDAV, IMAP, XMPP) get a CA of their own: trusting it says nothing about the NATS servers.
-  const clientTls = values.tls ? createNatsTls(join(dir, 'clients'), LOOPBACK_NAMES) : undefined;
+  // The certificate names the organisations' domains too: XMPP clients check it against the JID's domain (RFC 6120 13.7.2.1).
+  const clientTls = values.tls ? createNatsTls(join(dir, 'clients'), [...LOOPBACK_NAMES, ...domains]) : undefined;
   // Ports are found free just before each node starts (assignFreePorts), and found again if taken meanwhile.
   const unassigned = 0;
   const nodes: LabNode[] = [];

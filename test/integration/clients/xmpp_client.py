@@ -12,10 +12,16 @@
 #             b's client acknowledges it (slixmpp's default), a gets the receipt with its id
 #   presence  a asks b for a subscription; b's client approves and asks back (slixmpp's defaults), a
 #             approves: both rosters say 'both' and each sees the other available
+#   resume    a (stream management with resumption, XEP-0198) loses its TCP connection abruptly; b
+#             sends a message while a's node holds the session (config.metrics: a's node's /metrics);
+#             a reconnects, resumes and gets it, then one more live: each once
+#   tls       a logs in over STARTTLS trusting only config.ca (the lab's CA) and pings its server; a
+#             client with the system's trust store alone refuses the node's certificate
 import asyncio
 import json
 import logging
 import sys
+import urllib.request
 
 import slixmpp
 
@@ -206,7 +212,65 @@ async def presence(cfg):
     return {**state, 'a_saw_b_leave': True}
 
 
-SCENARIOS = {'converse': converse, 'send': send, 'receive': receive, 'carbons': carbons, 'mam': mam, 'presence': presence, 'receipts': receipts}
+def metric(url, name):
+    with urllib.request.urlopen(url, timeout=10) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith(name + ' ') or line.startswith(name + '{'):
+                return float(line.rsplit(' ', 1)[1])
+    return 0.0
+
+
+async def until_metric(url, name, at_least):
+    async def loop():
+        while metric(url, name) < at_least:
+            await asyncio.sleep(0.1)
+    await asyncio.wait_for(loop(), TIMEOUT_S)
+
+
+async def resume(cfg):
+    a = await Client(cfg['a'], 'phone').online()
+    await until(lambda: a['xep_0198'].sm_id is not None)
+    b = await Client(cfg['b'], 'desk').online()
+    events = {'session_start': 0, 'session_resumed': 0}
+    a.add_event_handler('session_start', lambda _: events.__setitem__('session_start', events['session_start'] + 1))
+    a.add_event_handler('session_resumed', lambda _: events.__setitem__('session_resumed', events['session_resumed'] + 1))
+    held_before = metric(cfg['metrics'], 'post_xmpp_sessions_held')
+    a.transport.abort()  # no stream end: the connection is just gone, as when a phone changes networks
+    await until_metric(cfg['metrics'], 'post_xmpp_sessions_held', held_before + 1)
+    b.chat(cfg['a']['jid'], 'sent while a was away')
+    # The message waits in the held session's queue before a comes back.
+    await until_metric(cfg['metrics'], 'post_xmpp_sessions_held_stanzas', 1)
+    a.connect(address=(cfg['a']['host'], cfg['a']['port']), force_starttls=False, disable_starttls=True)
+    await until(lambda: events['session_resumed'] > 0)
+    await a.wait_for(1)
+    b.chat(cfg['a']['jid'], 'sent after a resumed')
+    await a.wait_for(2)
+    # A last round trip: anything a was sent before it (a second copy, say) has arrived by its answer.
+    await a['xep_0199'].ping(jid=cfg['a']['jid'].split('@')[1], timeout=TIMEOUT_S)
+    await a.offline()
+    await b.offline()
+    return {'a_received': a.received, 'events': events}
+
+
+async def tls(cfg):
+    a = Client(cfg['a'], 'secure')
+    a.ca_certs = cfg['ca']
+    certs = []
+    a.add_event_handler('ssl_cert', certs.append)
+    a.connect(address=(cfg['a']['host'], cfg['a']['port']), force_starttls=True)
+    await asyncio.wait_for(a.started, TIMEOUT_S)
+    await a['xep_0199'].ping(jid=cfg['a']['jid'].split('@')[1], timeout=TIMEOUT_S)
+    await a.offline()
+    untrusting = Client(cfg['a'], 'untrusting')
+    refused = asyncio.get_event_loop().create_future()
+    untrusting.add_event_handler('ssl_invalid_chain', lambda e: refused.done() or refused.set_result(str(e)))
+    untrusting.connect(address=(cfg['a']['host'], cfg['a']['port']), force_starttls=True)
+    reason = await asyncio.wait_for(refused, TIMEOUT_S)
+    untrusting.abort()
+    return {'secured': len(certs) == 1, 'untrusting_refused': reason}
+
+
+SCENARIOS = {'converse': converse, 'send': send, 'receive': receive, 'carbons': carbons, 'mam': mam, 'presence': presence, 'receipts': receipts, 'resume': resume, 'tls': tls}
 
 if __name__ == '__main__':
     logging.basicConfig(level=logging.ERROR, stream=sys.stderr)

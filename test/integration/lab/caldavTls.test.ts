@@ -5,6 +5,9 @@
 // (discovery, MKCALENDAR, PUT/GET/DELETE, a time-range query, sync-collection), and curl PROPFINDs with
 // the right password (207) and a wrong one (401). A client speaking plain HTTP to the port gets no
 // HTTP answer, so a password is never sent in clear to a node that has a certificate.
+// The same certificate gives XMPP its STARTTLS: slixmpp (python3-slixmpp), trusting only the lab CA,
+// logs in over TLS, and one with the system's trust store alone refuses the node; openssl s_client
+// checks the certificate against the organisation's domain, as clients that connect by the JID do.
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,8 +19,10 @@ import { post } from './cli';
 
 const run = promisify(execFile);
 const CLIENT = fileURLToPath(new URL('../clients/caldav_client.py', import.meta.url));
+const XMPP_CLIENT = fileURLToPath(new URL('../clients/xmpp_client.py', import.meta.url));
 const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 const hasCaldav = spawnSync(PYTHON, ['-c', 'import caldav'], { stdio: 'ignore' }).status === 0;
+const hasSlixmpp = spawnSync(PYTHON, ['-c', 'import slixmpp'], { stdio: 'ignore' }).status === 0;
 
 const dir = mkdtempSync(join(tmpdir(), 'post-lab-caldav-tls-'));
 let labFile = '';
@@ -72,4 +77,27 @@ describe.skipIf(!hasCaldav)('lab --tls: CalDAV over HTTPS with real clients', ()
     );
     expect(plain).toBe('no HTTP answer');
   }, 60_000);
+
+  test.skipIf(!hasSlixmpp)('XMPP STARTTLS with the same certificate: slixmpp trusting the lab CA logs in; the system trust store alone refuses the node', async () => {
+    const u = user1();
+    const a = { jid: u.address, password: u.password, ...homeOf(u).xmpp };
+    let out: string;
+    try {
+      out = (await run(PYTHON, [XMPP_CLIENT, 'tls', JSON.stringify({ a, ca: lab().clientCa })], { timeout: 120_000 })).stdout;
+    } catch (e) {
+      const x = e as { stdout?: string; stderr?: string };
+      throw new Error(`xmpp client failed over TLS: ${x.stdout ?? ''}\n${x.stderr ?? ''}`);
+    }
+    const result = JSON.parse(out);
+    expect(result.secured).toBe(true);
+    expect(result.untrusting_refused).toMatch(/certificate verify failed/i);
+    // slixmpp given an address checks the certificate against it; clients that connect by the JID's
+    // domain (RFC 6120 13.7.2.1) check that name: the lab's certificate carries it too.
+    const byDomain = spawnSync('openssl', ['s_client', '-starttls', 'xmpp', '-xmpphost', 'lab.example', '-connect', `${a.host}:${a.port}`, '-CAfile', lab().clientCa, '-verify_hostname', 'lab.example', '-verify_return_error'], {
+      input: '',
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(byDomain.stdout, byDomain.stderr).toContain('Verify return code: 0 (ok)');
+  }, 150_000);
 });

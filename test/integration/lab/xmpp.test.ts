@@ -6,7 +6,8 @@
 // conversation; and the same conversation is what `post message list` shows (one store); presence
 // subscriptions settle across nodes and each side sees the other come and go; receipts and chat
 // states cross nodes; a user logged in on a node that does not host it chats too; and users of two
-// organisations chat through the gateways. Around it,
+// organisations chat through the gateways; a client whose connection drops resumes its session
+// (XEP-0198) and gets what was sent meanwhile once. Around it,
 // raw TCP: malformed XML and an oversized stanza get stream errors and the node lives on.
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -29,7 +30,7 @@ const hasSendxmpp = spawnSync('sh', ['-c', 'command -v sendxmpp'], { stdio: 'ign
 let dir = '';
 let labFile = '';
 interface Lab {
-  nodes: { id: string; pid: number; log: string; xmpp?: { host: string; port: number } }[];
+  nodes: { id: string; pid: number; log: string; xmpp?: { host: string; port: number }; http?: { host: string; port: number } }[];
   users: { address: string; password: string; node: string }[];
 }
 const lab = (): Lab => JSON.parse(readFileSync(labFile, 'utf8'));
@@ -182,6 +183,17 @@ describe.skipIf(!hasSlixmpp)('lab: XMPP with a real client (python3-slixmpp)', (
     // And it still serves: a real client logs in and chats.
     const r = await client('converse', { a: account(1), b: account(2) });
     expect(r.ok).toBe(true);
+  }, 150_000);
+
+  test('stream resumption (XEP-0198): a client whose connection drops resumes on its node and gets what was sent meanwhile, once', async () => {
+    const a = account(1);
+    const http = lab().nodes.find((n) => n.xmpp!.port === a.port)!.http!;
+    const r = await client('resume', { a, b: account(2), metrics: `http://${http.host}:${http.port}/metrics` });
+    expect(r.events).toEqual({ session_start: 0, session_resumed: 1 });
+    expect(r.a_received).toEqual([
+      { from: 'user2@lab.example', body: 'sent while a was away', delayed: false },
+      { from: 'user2@lab.example', body: 'sent after a resumed', delayed: false },
+    ]);
   }, 150_000);
 });
 

@@ -1,7 +1,7 @@
 // In-memory ports for the XMPP core's tests: a login with one password per user, accounts whose
 // conversation store is a list, a hub routing between the sessions of one process.
 import { deriveScramCredentials, type ScramCredentials, type ScramHash } from '../../../crypto/scram';
-import type { ChatMeta, ChatRecord, ChatSignal, LoginResult, RoutedSession, XmppAccount, XmppHub, XmppLogin, XmppServerInfo } from '../../../xmpp/ports';
+import type { ChatMeta, ChatRecord, ChatSignal, LoginResult, ResumableSession, RoutedSession, XmppAccount, XmppHub, XmppLogin, XmppServerInfo } from '../../../xmpp/ports';
 import { XmppSession } from '../../../xmpp/session';
 import { StreamParser, type StreamEvent } from '../../../xmpp/streamParser';
 import type { XmlElement } from '../../../xmpp/xml';
@@ -51,8 +51,29 @@ export class FakeHub implements XmppHub {
     this.sessions.add(session);
     return 'ok' as const;
   }
-  unbind(session: RoutedSession) {
+  /** Records acknowledged, and records handed back by sessions that ended without acknowledging them. */
+  readonly ackedRecords: string[] = [];
+  readonly returnedRecords: string[] = [];
+  readonly resumables = new Map<string, ResumableSession>();
+  unbind(session: RoutedSession, unacked: readonly string[] = []) {
     this.sessions.delete(session);
+    this.returnedRecords.push(...unacked);
+    for (const [id, s] of this.resumables) if (s === session) this.resumables.delete(id);
+  }
+  acked(_session: RoutedSession, records: readonly string[]) {
+    this.ackedRecords.push(...records);
+  }
+  resumable(session: ResumableSession, id: string) {
+    this.resumables.set(id, session);
+    return true;
+  }
+  resumeTarget(address: string, previd: string) {
+    const s = this.resumables.get(previd);
+    return s?.address === address ? s : undefined;
+  }
+  takeOver(old: ResumableSession, session: ResumableSession) {
+    for (const [id, s] of this.resumables) if (s === old) this.resumables.set(id, session);
+    if (this.sessions.delete(old)) this.sessions.add(session);
   }
   becameAvailable(session: RoutedSession) {
     const records = this.world.accounts.get(session.address)!.records;
@@ -74,7 +95,7 @@ export class FakeHub implements XmppHub {
   }
   arrived(to: string, record: ChatRecord) {
     const live = this.sessionsOf(to).filter((s) => s.available);
-    for (const s of live) s.push(this.world.render(record, s, false));
+    for (const s of live) s.push(this.world.render(record, s, false), record.key);
     if (live.length) this.seen.set(to, this.world.accounts.get(to)!.records.length);
   }
 }
@@ -170,13 +191,19 @@ export class TestClient {
 
   static header = (to = DOMAIN) => `<stream:stream to='${to}' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>`;
 
-  /** Open, PLAIN login, restart, bind `resource`: the client ready to send stanzas. */
-  async loginPlain(user: string, password: string, resource: string): Promise<XmlElement[]> {
+  /** Open, PLAIN login, restart: the client logged in, no resource bound yet. */
+  async login(user: string, password: string): Promise<XmlElement[]> {
     await this.send(TestClient.header());
     const auth = await this.send(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${Buffer.from(`\0${user}\0${password}`).toString('base64')}</auth>`);
     this.restartReader();
     await this.send(TestClient.header());
+    return this.stanzas(auth);
+  }
+
+  /** Open, PLAIN login, restart, bind `resource`: the client ready to send stanzas. */
+  async loginPlain(user: string, password: string, resource: string): Promise<XmlElement[]> {
+    const auth = await this.login(user, password);
     const bound = await this.send(`<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>${resource}</resource></bind></iq>`);
-    return [...this.stanzas(auth), ...this.stanzas(bound)];
+    return [...auth, ...this.stanzas(bound)];
   }
 }

@@ -301,7 +301,7 @@ describe('xmpp session: stanzas', () => {
   });
 });
 
-describe('xmpp session: stream management (XEP-0198, no resumption)', () => {
+describe('xmpp session: stream management (XEP-0198)', () => {
   test('enable, then <r/> is answered with the count of stanzas handled; <a/> beyond what was sent ends the stream', async () => {
     const c = new TestClient(world);
     const bound = await c.loginPlain('alice', 'alice-pw', 'phone');
@@ -315,6 +315,100 @@ describe('xmpp session: stream management (XEP-0198, no resumption)', () => {
     expect(resume.name).toBe('failed');
     expect(c.closed).toBe(false);
     expect(errorCondition(await c.send("<a xmlns='urn:xmpp:sm:3' h='99'/>"))).toBe('undefined-condition');
+  });
+
+  const SM = "xmlns='urn:xmpp:sm:3'";
+  /** Alice on her phone with stream management and resumption, available; Bob available on his desk. */
+  async function managedAlice(resume = true): Promise<{ alice: TestClient; bob: TestClient; id: string | undefined }> {
+    const alice = new TestClient(world);
+    await alice.loginPlain('alice', 'alice-pw', 'phone');
+    const enabled = alice.stanzas(await alice.send(`<enable ${SM}${resume ? " resume='true'" : ''}/>`))[0]!;
+    await alice.send('<presence/>');
+    const bob = new TestClient(world);
+    await bob.loginPlain('bob', 'bob-pw', 'desk');
+    await bob.send('<presence/>');
+    return { alice, bob, id: enabled.attr('id') };
+  }
+  const chat = (text: string) => `<message to='alice@${DOMAIN}' type='chat'><body>${text}</body></message>`;
+  const names = (c: TestClient, events: Parameters<TestClient['stanzas']>[0]) => c.stanzas(events).map((e) => (e.name === 'message' ? `message:${e.childText('body')}` : e.name));
+
+  test('with resumption: enabled with an id; a chat message comes with an ack request, and its ack reaches the hub', async () => {
+    const { alice, bob, id } = await managedAlice();
+    expect(id).toBe('id3id4'); // two of the node's fresh ids (random there)
+    const before = alice.received.length;
+    await bob.send(chat('one'));
+    const got = alice.received.slice(before);
+    expect(names(alice, got)).toEqual(['message:one', 'r']);
+    const key = alice.stanzas(got)[0]!.child('stanza-id')!.attr('id');
+    await alice.send(`<a ${SM} h='1'/>`);
+    expect(world.hub.ackedRecords).toEqual([key]);
+  });
+
+  test('a dropped connection holds the session: what arrives meanwhile waits; the same user resumes with h and gets the rest, once', async () => {
+    const { alice, bob, id } = await managedAlice();
+    await bob.send(chat('before the drop'));
+    expect(alice.session.detach()).toBe(true);
+    const before = alice.received.length;
+    await bob.send(chat('while away'));
+    expect(alice.received.length).toBe(before); // nothing written: it waits in the queue
+    expect(alice.session.unackedCount).toBe(2);
+    const again = new TestClient(world);
+    await again.login('alice', 'alice-pw');
+    // The client had read the first message before the drop: h=1 acknowledges it, the second comes again.
+    const resumed = await again.send(`<resume ${SM} previd='${id}' h='1'/>`);
+    expect(names(again, resumed)).toEqual(['resumed', 'message:while away', 'r']);
+    expect(again.stanzas(resumed)[0]!.attrs).toMatchObject({ previd: id, h: '1' });
+    expect(world.hub.sessionsOf(`alice@${DOMAIN}`)).toEqual([again.session]);
+    expect([again.session.resource, again.session.available, again.session.isBound]).toEqual(['phone', true, true]);
+    await bob.send(chat('after'));
+    expect(names(again, again.received.slice(-2))).toEqual(['message:after', 'r']);
+    await again.send(`<a ${SM} h='3'/>`);
+    expect(world.hub.ackedRecords).toHaveLength(3);
+    // And the id goes on working for the next drop.
+    expect(again.session.detach()).toBe(true);
+    const third = new TestClient(world);
+    await third.login('alice', 'alice-pw');
+    expect(names(third, await third.send(`<resume ${SM} previd='${id}' h='3'/>`))).toEqual(['resumed']);
+  });
+
+  test('an unknown id, or another user\'s, fails with item-not-found, and the client binds anew', async () => {
+    const { id } = await managedAlice();
+    const mallory = new TestClient(world);
+    await mallory.login('bob', 'bob-pw');
+    const failed = mallory.stanzas(await mallory.send(`<resume ${SM} previd='${id}' h='0'/>`))[0]!;
+    expect([failed.name, failed.elements()[0]!.name]).toEqual(['failed', 'item-not-found']);
+    const bound = mallory.stanzas(await mallory.send("<iq type='set' id='b2'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>"))[0]!;
+    expect(bound.attr('type')).toBe('result');
+    expect(world.hub.resumeTarget(`alice@${DOMAIN}`, id!)).toBeDefined();
+  });
+
+  test('resuming a session whose old connection is still open takes it over: the old stream is told conflict', async () => {
+    const { alice, id } = await managedAlice();
+    const again = new TestClient(world);
+    await again.login('alice', 'alice-pw');
+    expect(names(again, await again.send(`<resume ${SM} previd='${id}' h='0'/>`))[0]).toBe('resumed');
+    expect(alice.closed).toBe(true);
+    expect(alice.received.some((e) => e.kind === 'stanza' && e.element.name === 'error' && e.element.child('conflict') !== undefined)).toBe(true);
+    expect(world.hub.sessionsOf(`alice@${DOMAIN}`)).toEqual([again.session]);
+  });
+
+  test('an h beyond what was sent fails the resumption and leaves the held session alone', async () => {
+    const { alice, id } = await managedAlice();
+    alice.session.detach();
+    const again = new TestClient(world);
+    await again.login('alice', 'alice-pw');
+    const failed = again.stanzas(await again.send(`<resume ${SM} previd='${id}' h='7'/>`))[0]!;
+    expect([failed.name, failed.elements()[0]!.name]).toEqual(['failed', 'undefined-condition']);
+    expect(world.hub.sessionsOf(`alice@${DOMAIN}`)).toEqual([alice.session]);
+  });
+
+  test('without resumption a drop ends the session; a stream that ends with stanzas unacknowledged hands their records back', async () => {
+    const { alice, bob } = await managedAlice(false);
+    await bob.send(chat('never acknowledged'));
+    expect(alice.session.detach()).toBe(false);
+    await alice.send('</stream:stream>');
+    expect(world.hub.returnedRecords).toHaveLength(1);
+    expect(world.hub.sessionsOf(`alice@${DOMAIN}`)).toEqual([]);
   });
 
   test('stream management is offered after login only, and <r/> before enabling ends the stream', async () => {
