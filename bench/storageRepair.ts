@@ -231,6 +231,32 @@ async function fetchStages(node: LabFile['nodes'][number]) {
   return { transfer: await fetchStage(node, 'transfer'), store: await fetchStage(node, 'store') };
 }
 
+/**
+ * When each node stored its first fetched block (its fetched bytes rose above `before`), polled on its
+ * own: a pass over the wanted copies takes seconds on a loaded machine. stop() ends it.
+ */
+function watchFirstFetches(nodes: readonly LabFile['nodes'][number][], before: readonly number[]) {
+  const at: (number | undefined)[] = nodes.map(() => undefined);
+  let watching = true;
+  const polled = (async () => {
+    while (watching && at.includes(undefined)) {
+      await Promise.all(
+        nodes.map(async (n, i) => {
+          if (at[i] === undefined && (await nodeMetric(n, FETCHED_BYTES)) > before[i]!) at[i] = performance.now();
+        }),
+      );
+      await sleep(FIRST_FETCH_POLL_MS);
+    }
+  })();
+  return {
+    stop: async () => {
+      watching = false;
+      await polled;
+      return at;
+    },
+  };
+}
+
 /** Blocks the nodes have queued for fetching. */
 async function queuedFetches(lab: LabFile): Promise<number> {
   let total = 0;
@@ -311,25 +337,12 @@ export async function labRepair({ quick, log }: { quick: boolean; log: (line: st
     const idleCpuPerMs = survivors.map((pid, i) => (groupsCpuMs([pid]) - idleFrom.cpu[i]!) / (performance.now() - idleFrom.at));
     const fetchedBefore = await Promise.all(survivorNodes.map((n) => nodeMetric(n, FETCHED_BYTES)));
     const stagesBefore = await Promise.all(survivorNodes.map(fetchStages));
-    /** When each survivor had stored its first fetched block (polled with the copies). */
-    const firstFetchAt: (number | undefined)[] = survivorNodes.map(() => undefined);
     const cpuBefore = { nodes: survivors.map((pid) => groupsCpuMs([pid])), nats: groupsCpuMs(natsPids) };
     const loadAverage = round(loadavg()[0]!, 1);
     killedAt = performance.now();
     process.kill(victim.pid, 'SIGKILL');
 
-    // Each survivor's first stored block, polled on its own (a pass over the copies takes seconds on a loaded machine).
-    let repairing = true;
-    const firstFetches = (async () => {
-      while (repairing && firstFetchAt.includes(undefined)) {
-        await Promise.all(
-          survivorNodes.map(async (n, i) => {
-            if (firstFetchAt[i] === undefined && (await nodeMetric(n, FETCHED_BYTES)) > fetchedBefore[i]!) firstFetchAt[i] = performance.now();
-          }),
-        );
-        await sleep(FIRST_FETCH_POLL_MS);
-      }
-    })();
+    const firstFetches = watchFirstFetches(survivorNodes, fetchedBefore);
     let missing = wantedCopies(live, lostBlocks, lostObjects);
     for (;;) {
       missing = await stillMissing(stores, missing);
@@ -338,8 +351,7 @@ export async function labRepair({ quick, log }: { quick: boolean; log: (line: st
       await sleep(100);
     }
     const doneAt = performance.now();
-    repairing = false;
-    await firstFetches;
+    const firstFetchAt = await firstFetches.stop();
     const nodeCpuMs = survivors.map((pid, i) => groupsCpuMs([pid]) - cpuBefore.nodes[i]!);
     const nodeIdleMs = idleCpuPerMs.map((perMs) => perMs * (doneAt - killedAt));
     const cpuMs = { nodes: sum(nodeCpuMs), nodesIdle: sum(nodeIdleMs), nats: groupsCpuMs(natsPids) - cpuBefore.nats };
