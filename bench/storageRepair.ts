@@ -49,6 +49,8 @@ const WHOLE = { lo: '0'.repeat(64), hi: '0'.repeat(64) };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
 const FETCHED_BYTES = 'post_storage_repair_fetched_bytes_total';
+/** How often the survivors' fetched bytes are polled for their first stored block. */
+const FIRST_FETCH_POLL_MS = 100;
 
 async function post(args: string[]): Promise<string> {
   const [exe, argv] = postCommand(args);
@@ -75,7 +77,17 @@ export interface RepairFigures {
    * replica may take half of the loss): what it fetched, as a share of the loss, and its own CPU per
    * fetched MB beyond its idle work (verifying, storing, the NATS client and serving its own offers).
    */
-  readonly busiestReplica: { fetchedMB: number; shareOfLost: number; cpuMsPerMB: number };
+  readonly busiestReplica: {
+    fetchedMB: number;
+    shareOfLost: number;
+    cpuMsPerMB: number;
+    /** When its first fetched block was stored, after detection (negative: before the first inspection frame showed the loss). */
+    firstFetchMs: number;
+    /** Its own rate, from its first fetched block to k copies everywhere. */
+    fetchMBs: number;
+    /** Per bulk fetch, mean ms waiting for the source's answer, and verifying and storing the batch (durable). */
+    batchMs: { transfer: number; store: number; batches: number };
+  };
   /** The machine's 1-minute load average when the node was killed (two cores, shared). */
   readonly loadAverage: number;
   readonly baselines: {
@@ -208,6 +220,43 @@ async function nodeMetric(node: LabFile['nodes'][number], name: string): Promise
   return Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
 }
 
+/** The sum and count of a node's repair fetch histogram for one stage (post_storage_repair_fetch_ms). */
+async function fetchStage(node: LabFile['nodes'][number], stage: 'transfer' | 'store'): Promise<{ sum: number; count: number }> {
+  const text = await (await fetch(`http://${node.http.host}:${node.http.port}/metrics`)).text();
+  const read = (part: string) => Number(new RegExp(`^post_storage_repair_fetch_ms_${part}\\{stage="${stage}"\\} ([0-9.e+-]+)`, 'm').exec(text)?.[1] ?? 0);
+  return { sum: read('sum'), count: read('count') };
+}
+
+async function fetchStages(node: LabFile['nodes'][number]) {
+  return { transfer: await fetchStage(node, 'transfer'), store: await fetchStage(node, 'store') };
+}
+
+/**
+ * When each node stored its first fetched block (its fetched bytes rose above `before`), polled on its
+ * own: a pass over the wanted copies takes seconds on a loaded machine. stop() ends it.
+ */
+function watchFirstFetches(nodes: readonly LabFile['nodes'][number][], before: readonly number[]) {
+  const at: (number | undefined)[] = nodes.map(() => undefined);
+  let watching = true;
+  const polled = (async () => {
+    while (watching && at.includes(undefined)) {
+      await Promise.all(
+        nodes.map(async (n, i) => {
+          if (at[i] === undefined && (await nodeMetric(n, FETCHED_BYTES)) > before[i]!) at[i] = performance.now();
+        }),
+      );
+      await sleep(FIRST_FETCH_POLL_MS);
+    }
+  })();
+  return {
+    stop: async () => {
+      watching = false;
+      await polled;
+      return at;
+    },
+  };
+}
+
 /** Blocks the nodes have queued for fetching. */
 async function queuedFetches(lab: LabFile): Promise<number> {
   let total = 0;
@@ -287,11 +336,13 @@ export async function labRepair({ quick, log }: { quick: boolean; log: (line: st
     await sleep(IDLE_SAMPLE_MS);
     const idleCpuPerMs = survivors.map((pid, i) => (groupsCpuMs([pid]) - idleFrom.cpu[i]!) / (performance.now() - idleFrom.at));
     const fetchedBefore = await Promise.all(survivorNodes.map((n) => nodeMetric(n, FETCHED_BYTES)));
+    const stagesBefore = await Promise.all(survivorNodes.map(fetchStages));
     const cpuBefore = { nodes: survivors.map((pid) => groupsCpuMs([pid])), nats: groupsCpuMs(natsPids) };
     const loadAverage = round(loadavg()[0]!, 1);
     killedAt = performance.now();
     process.kill(victim.pid, 'SIGKILL');
 
+    const firstFetches = watchFirstFetches(survivorNodes, fetchedBefore);
     let missing = wantedCopies(live, lostBlocks, lostObjects);
     for (;;) {
       missing = await stillMissing(stores, missing);
@@ -300,12 +351,19 @@ export async function labRepair({ quick, log }: { quick: boolean; log: (line: st
       await sleep(100);
     }
     const doneAt = performance.now();
+    const firstFetchAt = await firstFetches.stop();
     const nodeCpuMs = survivors.map((pid, i) => groupsCpuMs([pid]) - cpuBefore.nodes[i]!);
     const nodeIdleMs = idleCpuPerMs.map((perMs) => perMs * (doneAt - killedAt));
     const cpuMs = { nodes: sum(nodeCpuMs), nodesIdle: sum(nodeIdleMs), nats: groupsCpuMs(natsPids) - cpuBefore.nats };
     // The replica that fetched most: the ring is back to k copies only when it is done.
     const fetched = (await Promise.all(survivorNodes.map((n) => nodeMetric(n, FETCHED_BYTES)))).map((b, i) => b - fetchedBefore[i]!);
     const busiest = fetched.indexOf(Math.max(...fetched));
+    const stages = await fetchStages(survivorNodes[busiest]!);
+    const stageMean = (st: 'transfer' | 'store') => {
+      const count = stages[st].count - stagesBefore[busiest]![st].count;
+      return count ? round((stages[st].sum - stagesBefore[busiest]![st].sum) / count, 0) : 0;
+    };
+    const busiestStart = firstFetchAt[busiest] ?? doneAt;
 
     // Every copy the repair made, verified as a reader would.
     let verifiedCopies = 0;
@@ -334,6 +392,9 @@ export async function labRepair({ quick, log }: { quick: boolean; log: (line: st
         fetchedMB: round(fetched[busiest]! / 1e6, 1),
         shareOfLost: round(fetched[busiest]! / lostBytes, 2),
         cpuMsPerMB: round((nodeCpuMs[busiest]! - nodeIdleMs[busiest]!) / (fetched[busiest]! / 1e6), 1),
+        firstFetchMs: round(busiestStart - detectedAt, 0),
+        fetchMBs: round(fetched[busiest]! / 1e6 / ((doneAt - busiestStart) / 1000), 1),
+        batchMs: { transfer: stageMean('transfer'), store: stageMean('store'), batches: stages.transfer.count - stagesBefore[busiest]!.transfer.count },
       },
       loadAverage,
       baselines: { ...nats, ...lmdb },
@@ -344,7 +405,10 @@ export async function labRepair({ quick, log }: { quick: boolean; log: (line: st
         `(raw: NATS 1 MiB ${nats.nats1MiBMBs} MB/s, LMDB ${lmdb.lmdbDurablePutMBs}/${lmdb.lmdbBatchedPutMBs} MB/s); ` +
         `CPU per repaired MB: ${figures.cpuMsPerMB.nodes} ms in the nodes (${figures.cpuMsPerMB.nodesIdle} of it their idle work), ` +
         `${figures.cpuMsPerMB.nats} ms in NATS (raw 1 MiB: ${nats.nats1MiBCpuMsPerMB}); the busiest replica fetched ${figures.busiestReplica.fetchedMB} MB ` +
-        `(${Math.round(figures.busiestReplica.shareOfLost * 100)}% of the loss) at ${figures.busiestReplica.cpuMsPerMB} ms of its CPU per MB beyond idle; ` +
+        `(${Math.round(figures.busiestReplica.shareOfLost * 100)}% of the loss) at ${figures.busiestReplica.cpuMsPerMB} ms of its CPU per MB beyond idle, ` +
+        `its first block stored ${figures.busiestReplica.firstFetchMs} ms after detection, then ${figures.busiestReplica.fetchMBs} MB/s ` +
+        `(${figures.busiestReplica.batchMs.batches} bulk fetches: ${figures.busiestReplica.batchMs.transfer} ms waiting for the source, ` +
+        `${figures.busiestReplica.batchMs.store} ms verifying and storing, on average); ` +
         `load average ${loadAverage} on ${cpus().length} cores`,
     );
     return figures;

@@ -284,8 +284,13 @@ export const REPAIR_FETCHES_PER_SOURCE_MAX = 2;
  * flight did both on the lab).
  */
 export const REPAIR_FETCHES_AWAITING_MAX = 4;
-/** Bulk fetches not yet settled (awaiting, or verified and stored): bounds repair memory to this many frames (~15 MiB). */
-export const REPAIR_FETCHES_IN_FLIGHT_MAX = 8;
+/**
+ * Bulk fetches not yet settled (awaiting, or verified and stored): bounds repair memory to this many
+ * frames (~30 MiB). Four times REPAIR_FETCHES_AWAITING_MAX: on the loaded lab a batch took longer to
+ * verify and store durably than to arrive (784 ms against 627, `post bench storage`), so with twice
+ * (8) the batches being stored held the slots and fewer than four answers were on their way.
+ */
+export const REPAIR_FETCHES_IN_FLIGHT_MAX = 16;
 /**
  * Offered blocks a replica remembers until fetched (~150 bytes each, so ~30 MiB at most); offers beyond
  * it are answered "not held" and offered again at the holder's next pass.

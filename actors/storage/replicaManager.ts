@@ -282,7 +282,9 @@ export class ReplicaManagerService {
     try {
       const result = await this.runPass(pass);
       this.deps.metrics.observe('post_storage_pass_ms', `Duration of storage housekeeping passes`, this.deps.clock.now() - started);
-      this.log.debug('storage.pass', { pass, ...(typeof result === 'object' ? result : { result }) });
+      // A repair pass follows a membership change: worth an operator's eye (what moved, and how long it took).
+      const level = pass === 'repair' ? 'info' : 'debug';
+      this.log[level]('storage.pass', { pass, ms: Math.round(this.deps.clock.now() - started), ...(typeof result === 'object' ? result : { result }) });
       await this.refreshTotals();
       this.send({ type: 'PASS_DONE', pass });
     } catch (e) {

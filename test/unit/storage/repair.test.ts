@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SimRandom } from '../../../infra/sim/random';
 import type { OfferedBlock } from '../../../protocol/storage';
+import { REPAIR_FETCHES_AWAITING_MAX, REPAIR_FETCHES_IN_FLIGHT_MAX, REPAIR_FETCHES_PER_SOURCE_MAX } from '../../../protocol/limits';
 import { type FetchOutcome, type FetchRequest, offerDigest, RepairQueue, type RepairQueueLimits } from '../../../storage/repair';
 
 const MiB = 1024 * 1024;
@@ -78,6 +79,19 @@ describe('repair queue: fetching what holders offered', () => {
     q.settle(first[0]!.requestId, outcomes(first[0]!.ids, 'stored'));
     expect(q.start()).toHaveLength(1);
     expect(q.check()).toEqual([]);
+  });
+
+  it("with the node's limits, answers keep coming while the batches of the last three rounds are still being stored", () => {
+    // On the loaded lab a batch takes longer to verify and store durably than to arrive: the batches being
+    // stored must not take the slots of the requests that keep the link busy.
+    const q = new RepairQueue({ ...LIMITS, perSourceMax: REPAIR_FETCHES_PER_SOURCE_MAX, awaitingMax: REPAIR_FETCHES_AWAITING_MAX, inFlightMax: REPAIR_FETCHES_IN_FLIGHT_MAX });
+    for (let s = 0; s < REPAIR_FETCHES_AWAITING_MAX; s++) q.offer(`source${s}`, blocks(1000 * (s + 1), 100));
+    for (let round = 0; round < 4; round++) {
+      const asked = q.start();
+      expect(asked).toHaveLength(REPAIR_FETCHES_AWAITING_MAX);
+      expect(q.check()).toEqual([]);
+      for (const r of asked) q.received(r.requestId); // answered; stored later
+    }
   });
 
   it('a block one source lacks or has corrupt is fetched from another; one no source can give is dropped', () => {
