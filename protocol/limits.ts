@@ -583,6 +583,13 @@ export const CALENDAR_TOMBSTONES_MAX = 10_000;
 export const CALENDAR_NAME_CHARS_MAX = 255;
 /** Characters in a calendar's display name, description or colour. */
 export const CALENDAR_PROPERTY_CHARS_MAX = 1024;
+/**
+ * How long the node's HTTP port (CalDAV, CardDAV, /state) keeps an idle keep-alive connection. Node's
+ * default, 5 s, is shorter than a sync client's pause between requests (vdirsyncer, DAVx5): a client
+ * that reuses a connection the server has just closed sees "other side closed". nginx keeps 75 s.
+ */
+export const HTTP_KEEP_ALIVE_MS = 65_000;
+
 /** One iCalendar resource (PUT body): Radicale and most servers take 10 MiB; a recurring event with attachments inline stays far below. */
 export const CALDAV_RESOURCE_BYTES_MAX = 10 * 1024 * 1024;
 /**

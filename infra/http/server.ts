@@ -2,6 +2,7 @@
 // paths an application serves itself (CalDAV under /dav/ and /.well-known/caldav). Loopback by default.
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import { HTTP_KEEP_ALIVE_MS } from '../../protocol/limits';
 
 /** An application's part of the HTTP port: the requests whose path `owns`, any method. */
 export interface HttpApplication {
@@ -41,6 +42,9 @@ export async function startHttpServer(routes: HttpRoutes, opts: { host?: string;
     }
   };
   const server: Server = opts.tls ? createHttpsServer({ key: opts.tls.key, cert: opts.tls.cert }, handler) : createServer(handler);
+  server.keepAliveTimeout = HTTP_KEEP_ALIVE_MS;
+  // Node requires the headers timeout above the keep-alive one, or a reused connection can be cut mid-request.
+  server.headersTimeout = HTTP_KEEP_ALIVE_MS + 1_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host ?? '127.0.0.1', () => resolve());
