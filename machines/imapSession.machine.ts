@@ -22,7 +22,7 @@
 //   IDLE, never inside a command's output; a command that arrives meanwhile waits for the push to
 //   end. A notice that comes while a command runs is remembered and pushed once it has answered.
 //   Pushing is not client activity: the autologout timer runs on across it.
-import { assign, cancel, fromPromise, raise, setup, type ActorSystem } from 'xstate';
+import { assign, cancel, fromPromise, raise, setup, type ActorSystem, type ActorSystemInfo } from 'xstate';
 import type { CommandOutcome, FrameMode } from '../mail/imap/dispatcher';
 import type { CommandFrame } from '../mail/imap/framer';
 import { tagOfLine } from '../mail/imap/framer';
@@ -125,7 +125,7 @@ const notProvided = (name: string) => () => {
  * The time on the clock the actor's timers run on (createActor(machine, { clock })): every clock of
  * ours (infra/ports Clock) tells the time; XState's default one does not.
  */
-function clockNow(system: ActorSystem<any>): number {
+function clockNow(system: ActorSystem<ActorSystemInfo>): number {
   const clock = system._clock as Partial<{ now(): number }>;
   if (typeof clock.now !== 'function') throw new Error('imapSession machine: run it on a clock that tells the time (createActor(machine, { clock }))');
   return clock.now();
