@@ -5,6 +5,7 @@ import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAlive } from '../infra/nats/process';
 import { freePorts } from '../infra/nats/free-ports';
+import { stopByPidFile } from '../infra/nats/server';
 import { DASHBOARD_START_TIMEOUT_MS, LAB_PORT_ATTEMPTS, LAB_READY_TIMEOUT_MS, NODE_STOP_GRACE_MS } from '../protocol/limits';
 import { OperatorError } from './errors';
 import { postCommand } from './paths';
@@ -62,6 +63,14 @@ export async function stopProcess(pid: number, graceMs = NODE_STOP_GRACE_MS): Pr
   } catch {
     /* already gone */
   }
+}
+
+/** Stop every process of a lab: its nodes, its dashboard, its NATS servers. */
+export async function stopLab(lab: LabFile): Promise<void> {
+  await Promise.all([...lab.nodes.map((n) => (n.pid > 0 ? stopProcess(n.pid) : undefined)), lab.dashboard ? stopProcess(lab.dashboard.pid) : undefined]);
+  for (const org of lab.orgs) if (org.natsPidFile) await stopByPidFile(org.natsPidFile).catch(() => {});
+  // Its pid file goes with the servers: a lab stopped before (a failed `lab up`) has none left.
+  if (existsSync(lab.natsPidFile)) await stopByPidFile(lab.natsPidFile);
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -9,7 +9,7 @@ import { startDetached, stopByPidFile } from '../../infra/nats/server';
 import { defineCommand, CommandError, helpText, intOption, parse, printJson, subcommandHelp } from '../args';
 import { LabClient } from '../../lab/client';
 import { findNode, type LabFile, type LabNode, type LabOrg, readLab, writeLab } from '../../lab/labFile';
-import { assignFreePorts, labPath, runningPids, startDashboardProcess, startNodeProcess, stopProcess, waitDashboard, waitReady } from '../../lab/processes';
+import { assignFreePorts, labPath, runningPids, startDashboardProcess, startNodeProcess, stopLab, stopProcess, waitDashboard, waitReady } from '../../lab/processes';
 import { dashboardCommand, dashboardSpec } from './dashboard';
 import { DEFAULT_REPLICATION_FACTOR, OPERATOR_FILE } from '../../infra/files/identity';
 import { initOrganisation } from './ca';
@@ -224,14 +224,6 @@ async function startLab(lab: LabFile, path: string, dir: string, userCount: numb
   }
   // The lab is usable without its dashboard: say so, but do not fail.
   if (lab.dashboard) await waitDashboard(lab.dashboard, dashboardLog).catch((e: Error) => console.error(`post lab: the lab is up, but its dashboard is not: ${e.message}`));
-}
-
-/** Stop every process of a lab: its nodes, its dashboard, its NATS servers. */
-async function stopLab(lab: LabFile): Promise<void> {
-  await Promise.all([...lab.nodes.map((n) => (n.pid > 0 ? stopProcess(n.pid) : undefined)), lab.dashboard ? stopProcess(lab.dashboard.pid) : undefined]);
-  for (const org of lab.orgs) if (org.natsPidFile) await stopByPidFile(org.natsPidFile).catch(() => {});
-  // Its pid file goes with the servers: a lab stopped before (a failed `lab up`) has none left.
-  if (existsSync(lab.natsPidFile)) await stopByPidFile(lab.natsPidFile);
 }
 
 async function labDown(argv: string[]): Promise<void> {

@@ -27,7 +27,7 @@ import { decodeFrame } from '../../../protocol/frame';
 import { Heartbeat, OverlayAuth } from '../../../protocol/overlay';
 import { FrameRefused } from '../../../protocol/refusal';
 import { replyPrefix, subjects } from '../../../protocol/subjects';
-import { post, postJson } from './cli';
+import { post, postJson, labDown } from './cli';
 
 const NODES = 5;
 const dir = mkdtempSync(join(tmpdir(), 'post-lab-attacks-'));
@@ -94,7 +94,7 @@ describe('lab: attacks on the bus (issue 12)', () => {
   afterAll(async () => {
     for (const c of insiders) await c.close().catch(() => undefined);
     await nc?.close();
-    await post(['lab', 'down', '--dir', dir]);
+    await labDown(dir);
     rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { labTrouble, post } from './cli';
+import { labTrouble, post, labDown } from './cli';
 import { basicAuth, davLab } from './davLab';
 import { hasVdirsyncer, vdirsyncerPair } from './vdirsyncer';
 
@@ -198,7 +198,7 @@ describe.skipIf(!hasCaldav)('lab: CalDAV scheduling between two organisations (p
   }, 240_000);
 
   afterAll(async () => {
-    await post(['lab', 'down', '--dir', orgsDir]);
+    await labDown(orgsDir);
     rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 

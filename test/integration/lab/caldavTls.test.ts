@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { post } from './cli';
+import { post, labDown } from './cli';
 
 const run = promisify(execFile);
 const CLIENT = fileURLToPath(new URL('../clients/caldav_client.py', import.meta.url));
@@ -43,7 +43,7 @@ describe.skipIf(!hasCaldav)('lab --tls: CalDAV over HTTPS with real clients', ()
   }, 200_000);
 
   afterAll(async () => {
-    await post(['lab', 'down', '--dir', dir]);
+    await labDown(dir);
     rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 

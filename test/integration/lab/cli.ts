@@ -2,6 +2,8 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { isAlive } from '../../../infra/nats/process';
+import { readLab } from '../../../lab/labFile';
+import { labPath, stopLab } from '../../../lab/processes';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -21,6 +23,21 @@ export async function post(args: string[], opts: { timeoutMs?: number; env?: Nod
   } catch (e) {
     const x = e as { code?: number; stdout?: string; stderr?: string };
     return { code: typeof x.code === 'number' ? x.code : 1, stdout: x.stdout ?? '', stderr: x.stderr ?? '' };
+  }
+}
+
+/**
+ * Stop a lab a test started: `post lab down`, then, whatever that did (on a loaded machine the command
+ * can run out of time before it stopped anything), stop in this process whatever lab.json names that
+ * still runs, so a failed or slow test leaves nothing behind. The command's result is returned.
+ */
+export async function labDown(dir: string, opts: { timeoutMs?: number } = {}): Promise<CliResult> {
+  const path = labPath(dir);
+  const lab = existsSync(path) ? readLab(path) : undefined;
+  try {
+    return await post(['lab', 'down', '--dir', dir], opts);
+  } finally {
+    if (lab) await stopLab(lab);
   }
 }
 

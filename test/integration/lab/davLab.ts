@@ -2,7 +2,7 @@
 // lab.example, `users` users), down and its folder removed after; and lab.json's users and nodes.
 import { readFileSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, expect } from 'vitest';
-import { post } from './cli';
+import { post, labDown } from './cli';
 
 export interface DavLabFile {
   nodes: { id: string; pid: number; log: string; caldav: string }[];
@@ -22,7 +22,7 @@ export function davLab(dir: string, opts: { nodes: number; users: number }) {
     labFile = r.stdout.trim();
   }, 200_000);
   afterAll(async () => {
-    await post(['lab', 'down', '--dir', dir]);
+    await labDown(dir);
     rmSync(dir, { recursive: true, force: true });
   }, 60_000);
   const lab = (): DavLabFile => JSON.parse(readFileSync(labFile, 'utf8'));

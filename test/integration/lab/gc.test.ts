@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { post } from './cli';
+import { post, labDown } from './cli';
 
 const dir = mkdtempSync(join(tmpdir(), 'post-lab-gc-'));
 const LEASE_S = 20;
@@ -22,7 +22,7 @@ describe('lab: GC with a short lease', () => {
   }, 300_000);
 
   afterAll(async () => {
-    await post(['lab', 'down', '--dir', join(dir, 'lab')], { timeoutMs: 60_000 });
+    await labDown(join(dir, 'lab'), { timeoutMs: 60_000 });
     rmSync(dir, { recursive: true, force: true });
   }, 90_000);
 

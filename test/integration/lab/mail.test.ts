@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { ImapFlow } from 'imapflow';
 import nodemailer from 'nodemailer';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { labTrouble, post } from './cli';
+import { labTrouble, post, labDown } from './cli';
 
 const run = promisify(execFile);
 const dir = join(tmpdir(), `post-lab-mail-${process.pid}`);
@@ -62,7 +62,7 @@ describe('lab: mail with real clients', () => {
   });
 
   afterAll(async () => {
-    await post(['lab', 'down', '--dir', dir]);
+    await labDown(dir);
     rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 

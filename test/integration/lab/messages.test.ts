@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { isAlive } from '../../../infra/nats/process';
-import { post, postJson } from './cli';
+import { post, postJson, labDown } from './cli';
 
 const dir = mkdtempSync(join(tmpdir(), 'post-lab-messages-'));
 let labFile = '';
@@ -30,7 +30,7 @@ describe('lab: users and short messages', () => {
   }, 200_000);
 
   afterAll(async () => {
-    await post(['lab', 'down', '--dir', dir]);
+    await labDown(dir);
     rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 

@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { sealConvergent } from '../../../crypto/convergent';
 import { readOrganisation } from '../../../infra/files/identity';
 import { isAlive } from '../../../infra/nats/process';
-import { labTrouble, post, postJson } from './cli';
+import { labTrouble, post, postJson, labDown } from './cli';
 import { natsClientSecurity } from '../../../infra/nats/clientSecurity';
 import { NatsTransport } from '../../../infra/nats/transport';
 import { MemoryLog } from '../../../infra/log';
@@ -80,7 +80,7 @@ describe('lab: two organisations on their own NATS clusters', () => {
   });
 
   afterAll(async () => {
-    await post(['lab', 'down', '--dir', dir]);
+    await labDown(dir);
     rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 

@@ -11,7 +11,7 @@ import { closest } from '../../../overlay/id';
 import { isAlive } from '../../../infra/nats/process';
 import { natsAccountsConfig } from '../../../infra/nats/config';
 import { clusterAccounts, natsUserOfNode } from '../../../lab/nats';
-import { post, postJson } from './cli';
+import { post, postJson, labDown } from './cli';
 
 const NODES = 8;
 const dir = mkdtempSync(join(tmpdir(), 'post-lab-'));
@@ -52,7 +52,7 @@ describe('lab: 8 nodes over a three-server NATS cluster', () => {
   }, 150_000);
 
   afterAll(async () => {
-    await post(['lab', 'down', '--dir', dir]);
+    await labDown(dir);
     rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
@@ -147,7 +147,7 @@ describe('lab up that fails', () => {
       const running = spawnSync('pgrep', ['-af', labDir], { encoding: 'utf8' });
       expect(running.stdout.trim()).toBe('');
     } finally {
-      await post(['lab', 'down', '--dir', join(failing, 'lab')]);
+      await labDown(join(failing, 'lab'));
       rmSync(failing, { recursive: true, force: true });
     }
   }, 150_000);

@@ -14,7 +14,7 @@ import { operatorNatsOptions } from '../../../lab/nats';
 import { routedServers } from '../../../infra/nats/monitor';
 import { SCENARIO_LOAD } from '../../../protocol/limits';
 import { subjects } from '../../../protocol/subjects';
-import { labEvents, post } from './cli';
+import { labEvents, post, labDown } from './cli';
 
 type LabVerdict = {
     ok: boolean;
@@ -57,7 +57,7 @@ describe('scenarios on the real lab', () => {
 
   afterAll(async () => {
     await nats?.close();
-    await post(['lab', 'down', '--dir', dir]);
+    await labDown(dir);
     rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { isAlive } from '../../../infra/nats/process';
-import { POST, post, postJson } from './cli';
+import { POST, post, postJson, labDown } from './cli';
 import { execFile } from 'node:child_process';
 
 const dir = mkdtempSync(join(tmpdir(), 'post-lab-storage-'));
@@ -32,7 +32,7 @@ describe('lab: replicated storage', () => {
   }, 150_000);
 
   afterAll(async () => {
-    await post(['lab', 'down', '--dir', dir]);
+    await labDown(dir);
     rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { isAlive } from '../../../infra/nats/process';
-import { labTrouble, post, postJson } from './cli';
+import { labTrouble, post, postJson, labDown } from './cli';
 
 const run = promisify(execFile);
 const CLIENT = fileURLToPath(new URL('../clients/xmpp_client.py', import.meta.url));
@@ -77,7 +77,7 @@ describe.skipIf(!hasSlixmpp)('lab: XMPP with a real client (python3-slixmpp)', (
 
   afterAll(async () => {
     if (!dir) return;
-    await post(['lab', 'down', '--dir', dir]);
+    await labDown(dir);
     rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
@@ -216,7 +216,7 @@ describe.skipIf(!hasSlixmpp)('lab: XMPP between two organisations', () => {
 
   afterAll(async () => {
     if (!orgsDir) return;
-    await post(['lab', 'down', '--dir', orgsDir]);
+    await labDown(orgsDir);
     rmSync(orgsDir, { recursive: true, force: true });
   }, 60_000);
 

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { BenchXmppClient, type ReceivedMessage } from '../../../bench/im/client';
-import { labTrouble, post } from './cli';
+import { labTrouble, post, labDown } from './cli';
 
 const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 const hasProfanity = has('profanity');
@@ -79,7 +79,7 @@ describe.skipIf(!!missing)('lab: profanity in tmux sends and receives a chat mes
     spawnSync('tmux', ['-L', socketName, 'kill-server'], { stdio: 'ignore' });
     if (home) rmSync(home, { recursive: true, force: true });
     if (!dir) return;
-    await post(['lab', 'down', '--dir', dir]);
+    await labDown(dir);
     rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
