@@ -89,6 +89,16 @@ export class LabEnv implements ScenarioEnv {
     return this.lab.nodes.filter((n) => isAlive(n.pid)).map((n) => n.id);
   }
 
+  orgs(): string[] {
+    const domains = new Set(this.users().map((u) => u.slice(u.lastIndexOf('@') + 1)));
+    return this.lab.orgs.map((o) => o.domain).filter((d) => domains.has(d));
+  }
+
+  /** The organisation's nodes that `post lab up --orgs` made gateways (its first two), in lab.json's order. */
+  gateways(org: string): string[] {
+    return this.lab.nodes.filter((n) => n.org === org && n.gateway).map((n) => n.id);
+  }
+
   userNodes(): string[] {
     return [...new Set(this.lab.users.map((u) => u.node))];
   }
