@@ -89,6 +89,17 @@ describe('scenarios on the simulator', () => {
     expect(crossed?.ok, crossed?.detail).toBe(true);
   }, 180_000);
 
+  test('gateway-loss on one organisation says what it lacks (and a soak there leaves it out)', async () => {
+    const env = await SimEnv.create({ seed: 1 });
+    try {
+      expect(env.orgs()).toEqual(['sim.example']);
+      expect(findScenario('gateway-loss')!.missing!(env)).toMatch(/needs users of two organisations .* has 1 organisation\(s\), 0 gateway\(s\) in sim\.example\): post lab up --nodes 8 --orgs a\.example,b\.example/);
+      expect(soakPlans(env).map((p) => p.name)).not.toContain('gateway-loss');
+    } finally {
+      await env.close();
+    }
+  }, 60_000);
+
   test('the same seed replays the same history', async () => {
     const [a, b] = [await run('churn-mail-load', 7), await run('churn-mail-load', 7)];
     expect(JSON.stringify(b.history)).toBe(JSON.stringify(a.history));
