@@ -15,7 +15,7 @@ type LabVerdict = {
   ok: boolean;
   checks: { name: string; ok: boolean; detail: string }[];
   stats: { mails: number; ok: number; faults: number; baselinePerSecond: number; workloadPerSecond: number };
-  history: { kind: string; what?: string; from?: string; to?: string; outcome?: string }[];
+  history: { kind: string; what?: string; from?: string; to?: string; outcome?: string; error?: string }[];
 };
 
 function verdictOf(r: { code: number; stdout: string; stderr: string }): LabVerdict {
@@ -61,6 +61,11 @@ describe('gateway-loss on a two-organisation lab', () => {
     expect(faults.map((f) => f.split(' ')[0])).toEqual(['hang', 'kill', 'restart', 'hang', 'kill', 'restart']);
     expect(faults[1]).toContain(gateways[0]!.slice(0, 12));
     expect(faults[4]).toContain(gateways[1]!.slice(0, 12));
+    // A sender whose home was the dead gateway found no server to talk to: nothing was sent (failed,
+    // so the checkers hold that it must not arrive), not a mail that may have landed (unknown).
+    const refused = v.history.filter((o) => o.kind === 'mail' && /ECONNREFUSED/.test(o.error ?? ''));
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused.filter((o) => o.outcome !== 'failed')).toEqual([]);
     // Mail crossed both ways.
     const org = (a?: string) => a?.split('@')[1];
     const directions = new Set(v.history.filter((o) => o.kind === 'mail' && o.outcome === 'ok').map((o) => `${org(o.from)}->${org(o.to)}`));
