@@ -371,12 +371,14 @@ export const scenarios: readonly ScenarioPlan[] = [
     description: "both gateways of one organisation die in turn while cross-organisation mail flows both ways: the first hangs, dies and comes back, then the second; mail keeps crossing through the one that is up",
     envs: ['sim', 'lab'],
     organisations: 2,
-    // Every mail of the load crosses organisations (users alternate between the two), and a mail
-    // caught in a gateway as it dies costs its sender a request timeout (10 s) before the retry on the
-    // other gateway. Measured (README): the rate under these faults stays above half the unfaulted one
-    // on the simulator and on the lab; 0.3 leaves room for a loaded machine and still fails a load that
-    // stalls for the length of an outage.
-    throughputFloorFraction: 0.3,
+    // Most of the load crosses organisations (with three users in each, all of it); a mail caught in
+    // a gateway as it dies costs its sender one request timeout (~10 s) before its retry through the
+    // other gateway. Measured (README, 2026-12-04): 0.73-0.85 of the unfaulted rate on the simulator
+    // (ten seeds), 0.95 and 1.47 on the lab (its 32-mail baseline varies: 6.7 and 10.0 mails/s on one
+    // lab, two runs in a row). Half leaves room for that and fails a load whose cross-organisation
+    // mail waits out timeouts (~0.1). A load that stops only while a gateway is down is for the extra
+    // check below (it would keep about 0.6: 34 s of 90 without mail).
+    throughputFloorFraction: 0.5,
     missing(env) {
       const [org, other] = env.orgs();
       if (org && other && env.gateways(org).length >= 2) return undefined;
