@@ -142,6 +142,13 @@ export const SCENARIO_CHAT = { pairs: 3, messagesPerSide: 20, pauseMs: 2_000, se
  * up, how long the devices' views may take to settle, and a request's time before its outcome is unknown.
  */
 export const SCENARIO_CALENDAR = { writesPerDevice: 24, pauseMs: 1_500, nodeDownWaitMs: 60_000, churnRounds: 4, downMs: 6_000, upMs: 3_000, settleMs: 60_000, requestMs: 30_000 } as const;
+/**
+ * gateway-loss (issue 13): each of one organisation's two gateways in turn hangs for `hangMs` (everything
+ * it sends or receives `hangExtraMs` late: requests pile up inside it), dies, stays down `downMs`, and
+ * the restarted one runs `upMs` before the other's turn (its subscriptions are back, requests that
+ * timed out in the dead one have been retried). How the floor was chosen: see the scenario's plan.
+ */
+export const SCENARIO_GATEWAY_LOSS = { hangMs: 2_000, hangExtraMs: 1_000, downMs: 15_000, upMs: 5_000 } as const;
 /** Default throughput floor: a faulted workload keeps at least this fraction of the run's unfaulted rate. */
 export const SCENARIO_THROUGHPUT_FLOOR_FRACTION = 0.2;
 /**

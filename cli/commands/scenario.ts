@@ -71,7 +71,7 @@ async function run(argv: string[]): Promise<void> {
 
   const verdicts: Verdict[] = [];
   for (const plan of plans) {
-    const env = await openEnv(kind, { lab: values.lab, seed, broken: values.broken as 'replication' | undefined });
+    const env = await openEnv(kind, { lab: values.lab, seed, broken: values.broken as 'replication' | undefined, organisations: plan.organisations });
     try {
       const missing = plan.missing?.(env);
       if (missing && plans.length > 1) {
@@ -129,7 +129,8 @@ function selected(name: string, kind: 'sim' | 'lab'): ScenarioPlan[] {
   return [plan];
 }
 
-async function openEnv(kind: 'sim' | 'lab', o: { lab?: string; seed: string; broken?: 'replication' }): Promise<ScenarioEnv> {
+/** `organisations`: the simulator builds that many (a lab has what it was started with). */
+async function openEnv(kind: 'sim' | 'lab', o: { lab?: string; seed: string; broken?: 'replication'; organisations?: number }): Promise<ScenarioEnv> {
   if (kind === 'lab') {
     const { LabEnv } = await import('../../scenarios/env/labEnv');
     try {
@@ -139,7 +140,7 @@ async function openEnv(kind: 'sim' | 'lab', o: { lab?: string; seed: string; bro
     }
   }
   const { SimEnv } = await import('../../scenarios/env/simEnv');
-  return SimEnv.create({ seed: Number(o.seed), broken: o.broken });
+  return SimEnv.create({ seed: Number(o.seed), broken: o.broken, organisations: o.organisations });
 }
 
 function printVerdict(v: Verdict | SoakVerdict): void {

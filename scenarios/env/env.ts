@@ -32,6 +32,13 @@ export interface ScenarioEnv {
   users(): string[];
   /** Live nodes, by id. */
   nodes(): string[];
+  /** The organisations (mail domains) of the workload's users: one, unless the env was made with more. */
+  orgs(): string[];
+  /**
+   * An organisation's gateway nodes (members of its ring and of the global ring, carrying mail between
+   * organisations), up or down, always in the same order; none when the env has one organisation.
+   */
+  gateways(org: string): string[];
   /** Nodes that host a user (killing them takes a user offline). */
   userNodes(): string[];
   /** The node hosting `user` (its home). */

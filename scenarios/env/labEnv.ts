@@ -89,6 +89,16 @@ export class LabEnv implements ScenarioEnv {
     return this.lab.nodes.filter((n) => isAlive(n.pid)).map((n) => n.id);
   }
 
+  orgs(): string[] {
+    const domains = new Set(this.users().map((u) => u.slice(u.lastIndexOf('@') + 1)));
+    return this.lab.orgs.map((o) => o.domain).filter((d) => domains.has(d));
+  }
+
+  /** The organisation's nodes that `post lab up --orgs` made gateways (its first two), in lab.json's order. */
+  gateways(org: string): string[] {
+    return this.lab.nodes.filter((n) => n.org === org && n.gateway).map((n) => n.id);
+  }
+
   userNodes(): string[] {
     return [...new Set(this.lab.users.map((u) => u.node))];
   }
@@ -135,10 +145,12 @@ export class LabEnv implements ScenarioEnv {
       await transport.sendMail({ envelope: { from, to: [to] }, raw: rawMail(from, to, subject, Date.now()) });
       return { outcome: 'ok' };
     } catch (e) {
-      const x = e as { responseCode?: number; code?: string; message: string };
+      const x = e as { responseCode?: number; code?: string; command?: string; message: string };
       // Refused before anything was accepted (5xx, or no server to talk to): failed. A timeout or a
-      // temporary 4xx may follow a write that landed: unknown.
-      const refused = (x.responseCode !== undefined && x.responseCode >= 500) || x.code === 'ECONNREFUSED';
+      // temporary 4xx may follow a write that landed: unknown. nodemailer reports a refused connection
+      // as code ESOCKET on its CONN step, the system's ECONNREFUSED only in the message.
+      const noServer = x.code === 'ECONNREFUSED' || (x.command === 'CONN' && /\bECONNREFUSED\b/.test(x.message));
+      const refused = (x.responseCode !== undefined && x.responseCode >= 500) || noServer;
       return { outcome: refused ? 'failed' : 'unknown', error: x.message };
     } finally {
       transport.close();

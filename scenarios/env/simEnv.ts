@@ -19,7 +19,18 @@ export interface SimEnvOptions {
   readonly users?: number;
   /** A deliberately broken build: one copy of everything, no repair (the checkers must catch it). */
   readonly broken?: 'replication';
+  /**
+   * Organisations, each its own ring with two gateways and its share of the nodes and users (spread
+   * over its nodes as `post lab up --orgs` spreads them: user1 on its first gateway, user2 on its
+   * second, ...). Default 1: sim.example, no gateways.
+   */
+  readonly organisations?: number;
 }
+
+/** The domains of a simulation with several organisations (a.example, b.example, ...), as the two-organisation lab's. */
+export const simOrgDomains = (count: number): string[] => Array.from({ length: count }, (_, i) => `${String.fromCharCode(97 + i)}.example`);
+/** Gateways per organisation when there are several (the lab's too: one may die). */
+const GATEWAYS_PER_ORG = 2;
 
 /** Mail submissions slower than this count as unknown (a client would have timed out). */
 const SUBMIT_TIMEOUT_MS = 30_000;
@@ -34,6 +45,8 @@ export class SimEnv implements ScenarioEnv {
   readonly k = 3;
   private readonly passwords = new Map<string, string>();
   private readonly hosts = new Map<string, string>();
+  /** Each organisation's gateways, up or down, in the order they were added. */
+  private readonly gatewayIds = new Map<string, string[]>();
   /** Nodes killed and not restarted. */
   private readonly killed = new Set<string>();
 
@@ -78,10 +91,13 @@ export class SimEnv implements ScenarioEnv {
 
   static async create(opts: SimEnvOptions): Promise<SimEnv> {
     const broken = opts.broken === 'replication';
+    const orgs = (opts.organisations ?? 1) > 1 ? simOrgDomains(opts.organisations!) : undefined;
     const cluster = await SimCluster.create({
       seed: opts.seed,
+      ...(orgs ? { org: orgs[0], moreOrgs: orgs.slice(1) } : {}),
       ...(broken ? { replicationFactor: 1, storageTimings: { ...(await import('../../protocol/limits')).STORAGE_TIMINGS, repairDebounceMs: 1e12, antiEntropyIntervalMs: 1e12 } } : {}),
     });
+    if (orgs) return SimEnv.createOrgs(cluster, orgs, opts);
     await cluster.addNodes(opts.nodes ?? 12, 50);
     await cluster.runUntil(() => cluster.allReady(), 60_000);
     await cluster.runFor(3_000);
@@ -94,6 +110,35 @@ export class SimEnv implements ScenarioEnv {
       await cluster.addUser(address, `pw${i}`, node, { standbys: STANDBY_HOSTS_DEFAULT });
       env.passwords.set(address, `pw${i}`);
       env.hosts.set(address, node.id);
+    }
+    return env;
+  }
+
+  /** Several organisations: each its share of the nodes (its first two gateways) and of the users. */
+  private static async createOrgs(cluster: SimCluster, orgs: readonly string[], opts: SimEnvOptions): Promise<SimEnv> {
+    const env = new SimEnv(cluster);
+    const nodesPerOrg = Math.ceil((opts.nodes ?? 12) / orgs.length);
+    const members = new Map<string, PostNode[]>(orgs.map((o) => [o, []]));
+    // Interleaved, as `post lab up --orgs` starts them.
+    for (let i = 0; i < nodesPerOrg; i++)
+      for (const org of orgs) {
+        members.get(org)!.push(await cluster.addNode({ org, gateway: i < GATEWAYS_PER_ORG }));
+        await cluster.runFor(50);
+      }
+    for (const org of orgs) env.gatewayIds.set(org, members.get(org)!.slice(0, GATEWAYS_PER_ORG).map((n) => n.id));
+    const gateways = cluster.live().filter((n) => n.gateway);
+    await cluster.runUntil(() => cluster.allReady() && gateways.every((g) => g.gateway!.globalRouter.state === 'ready'), 60_000);
+    await cluster.runFor(3_000);
+    const usersPerOrg = Math.ceil((opts.users ?? 6) / orgs.length);
+    for (const org of orgs) {
+      const nodes = members.get(org)!;
+      for (let i = 1; i <= usersPerOrg; i++) {
+        const address = `user${i}@${org}`;
+        const node = nodes[(i - 1) % nodes.length]!;
+        await cluster.addUser(address, `pw${i}`, node, { standbys: STANDBY_HOSTS_DEFAULT });
+        env.passwords.set(address, `pw${i}`);
+        env.hosts.set(address, node.id);
+      }
     }
     return env;
   }
@@ -114,6 +159,14 @@ export class SimEnv implements ScenarioEnv {
     return this.cluster.liveIds();
   }
 
+  orgs(): string[] {
+    return [...new Set(this.users().map(orgOfAddress))];
+  }
+
+  gateways(org: string): string[] {
+    return [...(this.gatewayIds.get(org) ?? [])];
+  }
+
   userNodes(): string[] {
     return [...new Set(this.hosts.values())];
   }
@@ -132,9 +185,14 @@ export class SimEnv implements ScenarioEnv {
     return n;
   }
 
-  /** A live node to submit through: the sender's own, or any other if it is down. */
+  /** A live node to submit through: the sender's own, or any other of its organisation if it is down. */
   private gatewayFor(user: string): PostNode | undefined {
-    return this.cluster.nodes.get(this.hosts.get(user)!) ?? this.cluster.live()[0];
+    return this.cluster.nodes.get(this.hosts.get(user)!) ?? this.liveOfOrg(user);
+  }
+
+  /** The first live node of `user`'s organisation (a user logs in only in its own). */
+  private liveOfOrg(user: string): PostNode | undefined {
+    return this.cluster.live().find((n) => this.cluster.orgOf(n.id) === orgOfAddress(user));
   }
 
   sendMail(from: string, to: string, subject: string): Promise<{ outcome: Outcome; error?: string }> {
@@ -209,7 +267,8 @@ export class SimEnv implements ScenarioEnv {
   }
 
   private async session(user: string, nodeId?: string): Promise<MailUserSession> {
-    const node = nodeId ? this.node(nodeId) : (this.cluster.nodes.get(this.hosts.get(user)!) ?? this.cluster.live()[0]!);
+    const node = nodeId ? this.node(nodeId) : (this.cluster.nodes.get(this.hosts.get(user)!) ?? this.liveOfOrg(user));
+    if (!node) throw new Error(`no node of ${orgOfAddress(user)} is up`);
     return node.mail.authenticator.authenticate(user, this.passwords.get(user)!);
   }
 
@@ -349,13 +408,18 @@ export class SimEnv implements ScenarioEnv {
   }
 
   private async runAudit(): Promise<Audit> {
-    const ids = new Set<string>();
-    const objects = new Set<string>();
-    for (const disk of this.cluster.disks.values()) {
-      for (const id of disk.blocks.map.keys()) ids.add(id);
-      for (const id of disk.objects.map.keys()) objects.add(id);
+    // Each organisation's data has its k replicas among its own ring's nodes.
+    let under = 0;
+    for (const org of this.cluster.orgs.keys()) {
+      const ids = new Set<string>();
+      const objects = new Set<string>();
+      for (const [node, disk] of this.cluster.disks) {
+        if (this.cluster.orgOf(node) !== org) continue;
+        for (const id of disk.blocks.map.keys()) ids.add(id);
+        for (const id of disk.objects.map.keys()) objects.add(id);
+      }
+      under += (await this.cluster.underReplicated([...ids], 'block', org)).length + (await this.cluster.underReplicated([...objects], 'object', org)).length;
     }
-    const under = (await this.cluster.underReplicated([...ids], 'block')).length + (await this.cluster.underReplicated([...objects], 'object')).length;
     const forks = new Set<string>();
     const pendingDrops: string[] = [];
     for (const node of this.cluster.live()) {
@@ -374,6 +438,8 @@ export class SimEnv implements ScenarioEnv {
     await this.cluster.stop();
   }
 }
+
+const orgOfAddress = (address: string): string => address.slice(address.lastIndexOf('@') + 1);
 
 /**
  * An authenticated user's mail through a simulated node's submission service (the SMTP gateway's

@@ -64,7 +64,7 @@ export class SimCluster {
   /** Each node's standby grants (its data folder's standby/), kept across kills too. */
   readonly standbyGrants = new Map<NodeId, MemoryHostedUsers>();
   /** Identities by node id, so a killed node can be restarted from its "data folder". */
-  private readonly identities = new Map<NodeId, { keys: { publicKey: Uint8Array; secretKey: Uint8Array }; cert: NodeCertificate; n: number; org: string }>();
+  private readonly identities = new Map<NodeId, { keys: { publicKey: Uint8Array; secretKey: Uint8Array }; cert: NodeCertificate; n: number; org: string; options: Partial<NodeOptions> }>();
   readonly convergenceSecret: Uint8Array;
   /** Every organisation's CA and convergence secret, the first being `ca`'s. */
   readonly orgs = new Map<string, { ca: CertificateAuthority; convergenceSecret: Uint8Array }>();
@@ -113,8 +113,10 @@ export class SimCluster {
     const ca = this.orgs.get(org)?.ca;
     if (!ca) throw new Error(`no organisation ${org} in this simulation`);
     const cert = await issueNodeCertificate(ca, keys, { nowMs: this.clock.now() });
-    this.identities.set(cert.nodeId, { keys, cert, n, org });
-    return this.startNode(cert.nodeId, random, extra);
+    const { org: _org, ...options } = extra;
+    // Its options (a gateway, a gateway user) are its configuration: a restart starts it with them again.
+    this.identities.set(cert.nodeId, { keys, cert, n, org, options });
+    return this.startNode(cert.nodeId, random, options);
   }
 
   /** Start a node again from its identity and disk (after `kill`), as `post lab restart` does. */
@@ -122,7 +124,7 @@ export class SimCluster {
     const identity = this.identities.get(id);
     if (!identity) throw new Error(`no node ${id} to restart`);
     this.dead.delete(id);
-    return this.startNode(id, this.random.fork(`node-${identity.n}-restart-${this.clock.now()}`), extra);
+    return this.startNode(id, this.random.fork(`node-${identity.n}-restart-${this.clock.now()}`), { ...identity.options, ...extra });
   }
 
   private startNode(id: NodeId, random: SimRandom, extra: Partial<NodeOptions>): PostNode {
@@ -331,10 +333,13 @@ export class SimCluster {
     return value as T;
   }
 
-  /** Ids that do not have a verified copy on every one of the k live nodes closest to them. */
-  async underReplicated(ids: readonly string[], kind: 'block' | 'object' = 'block'): Promise<{ id: string; holders: number }[]> {
+  /**
+   * Ids that do not have a verified copy on every one of the k live nodes closest to them: in `org`'s
+   * ring when given (each organisation keeps its data on its own nodes), else among all live nodes.
+   */
+  async underReplicated(ids: readonly string[], kind: 'block' | 'object' = 'block', org?: string): Promise<{ id: string; holders: number }[]> {
     const k = this.options.replicationFactor ?? 3;
-    const live = this.liveIds();
+    const live = this.liveIds(org);
     const out: { id: string; holders: number }[] = [];
     for (const id of ids) {
       let holders = 0;

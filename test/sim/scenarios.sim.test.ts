@@ -5,9 +5,9 @@
 import { describe, expect, test } from 'vitest';
 import { findScenario, runScenario, scenarios, type Verdict } from '../../scenarios/catalog';
 import { SimEnv } from '../../scenarios/env/simEnv';
-import type { MailOp, Operation } from '../../scenarios/history';
+import type { FaultOp, MailOp, Operation } from '../../scenarios/history';
 import { runSoak, soakPlans } from '../../scenarios/soak';
-import { SCENARIO_LOAD } from '../../protocol/limits';
+import { SCENARIO_GATEWAY_LOSS, SCENARIO_LOAD } from '../../protocol/limits';
 import { simSeed } from './seed';
 
 /** The most mails submitted at once at any moment of a history. */
@@ -26,7 +26,8 @@ function mostInFlight(history: readonly Operation[]): number {
 }
 
 async function run(name: string, seed: number, broken?: 'replication'): Promise<Verdict> {
-  const env = await SimEnv.create({ seed, broken });
+  // A scenario across organisations (gateway-loss) gets a simulation with that many, as `post scenario run` builds it.
+  const env = await SimEnv.create({ seed, broken, organisations: findScenario(name)!.organisations });
   try {
     return await runScenario(findScenario(name)!, env, { seed: String(seed) });
   } finally {
@@ -69,6 +70,35 @@ describe('scenarios on the simulator', () => {
     const v = await run(name, seed);
     expect(failures(v), `reproduce: post scenario run ${name} --sim --seed ${seed}`).toEqual([]);
   }, 180_000);
+
+  test('gateway-loss: both gateways of a.example die in turn while mail crosses both ways; each comes back a gateway, nothing lost or doubled', async () => {
+    const seed = simSeed(2);
+    const v = await run('gateway-loss', seed);
+    expect(failures(v), `reproduce: post scenario run gateway-loss --sim --seed ${seed}`).toEqual([]);
+    // Both gateways of one organisation went down and came back, one after the other.
+    const faults = v.history.filter((o): o is FaultOp => o.kind === 'fault' || o.kind === 'heal').map((o) => o.what.replace(/ [0-9a-f]{12}/, ''));
+    expect(faults).toEqual(
+      [1, 2].flatMap((g) => [`hang for ${SCENARIO_GATEWAY_LOSS.hangMs} ms, gateway ${g} of a.example`, `kill, gateway ${g} of a.example`, `restart, gateway ${g} of a.example`]),
+    );
+    // The load crossed organisations, and kept crossing both ways while each gateway was down (the
+    // second outage needs the first gateway back as a gateway).
+    const mails = v.history.filter((o): o is MailOp => o.kind === 'mail');
+    const org = (a: string) => a.split('@')[1];
+    expect(new Set(mails.map((m) => `${org(m.from)}->${org(m.to)}`))).toEqual(new Set(['a.example->b.example', 'b.example->a.example']));
+    const crossed = v.checks.find((c) => c.name === 'cross-organisation mail flowed both ways while each gateway was down');
+    expect(crossed?.ok, crossed?.detail).toBe(true);
+  }, 180_000);
+
+  test('gateway-loss on one organisation says what it lacks (and a soak there leaves it out)', async () => {
+    const env = await SimEnv.create({ seed: 1 });
+    try {
+      expect(env.orgs()).toEqual(['sim.example']);
+      expect(findScenario('gateway-loss')!.missing!(env)).toMatch(/needs users of two organisations .* has 1 organisation\(s\), 0 gateway\(s\) in sim\.example\): post lab up --nodes 8 --orgs a\.example,b\.example/);
+      expect(soakPlans(env).map((p) => p.name)).not.toContain('gateway-loss');
+    } finally {
+      await env.close();
+    }
+  }, 60_000);
 
   test('the same seed replays the same history', async () => {
     const [a, b] = [await run('churn-mail-load', 7), await run('churn-mail-load', 7)];

@@ -128,6 +128,13 @@ describe('scenarios on the real lab', () => {
     }
   }, 450_000);
 
+  test('gateway-loss on a one-organisation lab says how to start a lab that can run it, before any mail', async () => {
+    const r = await post(['scenario', 'run', 'gateway-loss', '--lab', labFile], { timeoutMs: 60_000 });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/gateway-loss needs users of two organisations .*post lab up --nodes 8 --orgs a\.example,b\.example/);
+    expect(r.stderr).not.toMatch(/"phase":"baseline"/);
+  }, 90_000);
+
   test('soak: random faults of every scenario under a steady load for half a minute; a line per fault, the checkers at the end', async () => {
     // A fixed order of faults, so that a failure here replays (`--seed 1`: corrupt-disk, partition-heal, ...).
     // Random orders are for the soak run by hand. One of them (seed 424753305: two-devices, then
