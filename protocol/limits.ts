@@ -426,6 +426,18 @@ export const NOTIFY_VISITOR_PULL_INTERVAL_MS = 5_000;
  * Within issue 13's bound (new mail in a session elsewhere within 1 s when pushed).
  */
 export const NOTIFY_VISITOR_DEFER_MS = 500;
+/**
+ * A recipient's receipts wait this long for more deliveries before they go out, so that one signed
+ * receipt per drop replica clears the notifications of many delivery batches (issue 11: with small
+ * batches under load, receipts and their replies were a sixth of the frames per mail). Off every
+ * waiting path: the 250 came before the notification, the INBOX append before the receipt. A receipt
+ * held back only means the drop keeps the entry a little longer (a pull meanwhile does not deliver it
+ * again: the inbox remembers what awaits its receipt). Well under NOTIFY_VISITOR_DEFER_MS, so a visitor
+ * still finds what the home node took gone from the drop.
+ */
+export const NOTIFY_RECEIPT_LINGER_MS = 100;
+/** Entries one held-back receipt gathers at most before it goes out at once (at most STORAGE_BATCH_IDS_MAX). */
+export const NOTIFY_RECEIPT_ENTRIES_MAX = 256;
 /** After a delivery that failed for now (or receipts that did not reach the drop), the drop is pulled again this soon. */
 export const NOTIFY_RETRY_MS = 2_000;
 /** Largest notification in a drop: a sealed reference plus envelope, never message content. */

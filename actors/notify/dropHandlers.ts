@@ -66,6 +66,8 @@ export class DropHandlers {
   constructor(private readonly deps: DropDeps) {}
 
   handle(frame: AnyFrame, msg: TransportMessage): void {
+    // Frames per mail by kind, next to post_storage_replica_ms's count for the storage kinds.
+    this.deps.metrics.inc('post_notify_drop_requests_total', 'Inbox drop requests this replica served, by kind', { kind: frame.kind });
     serveRequest(frame, msg, this.deps, { event: 'notify.request.failed', failure: DropPutReply }, (f, answer) => this.dispatch(f, answer));
   }
 

@@ -17,7 +17,7 @@ import { majority } from '../../overlay/placement';
 import { errorCodeOf, ErrorCodes, PostError } from '../../protocol/errors';
 import { decodeFrame, isKind } from '../../protocol/frame';
 import type { UserCertificate } from '../../protocol/identity';
-import { NOTIFY_PULL_INTERVAL_MS, NOTIFY_PULL_PAGE_MAX, NOTIFY_RETRY_MS, STORAGE_BATCH_IDS_MAX, type StorageTimings } from '../../protocol/limits';
+import { NOTIFY_PULL_INTERVAL_MS, NOTIFY_PULL_PAGE_MAX, NOTIFY_RECEIPT_ENTRIES_MAX, NOTIFY_RECEIPT_LINGER_MS, NOTIFY_RETRY_MS, STORAGE_BATCH_IDS_MAX, type StorageTimings } from '../../protocol/limits';
 import { DropAck, DropHas, DropHasReply, DropList, DropListReply, DropPut, DropPutReply, type Envelope, InboxPush } from '../../protocol/notify';
 import { subjects } from '../../protocol/subjects';
 import type { Metrics } from '../metrics';
@@ -111,8 +111,9 @@ export class Notifier {
    */
   async storeEnvelope(dropId: string, envelope: Envelope): Promise<void> {
     const targets = (await this.deps.locate(dropId, 0)).slice(0, this.deps.replicationFactor);
+    const frame = DropPut.encode({ dropId, envelope, senderPushes: true });
     const outcome = await runWrite({ targets, quorum: majority(Math.min(this.deps.replicationFactor, targets.length)), attemptsMax: this.deps.timings.attemptsMax }, async (node) => {
-      const r = await this.deps.peers.request(node, DropPut, { dropId, envelope, senderPushes: true }, DropPutReply, this.deps.timings.requestTimeoutMs);
+      const r = await this.deps.peers.requestEncoded(node, frame, DropPutReply, this.deps.timings.requestTimeoutMs);
       if (!r.ok) return { kind: 'lost', code: r.code };
       if (r.body.ok) return { kind: 'ack' };
       return { kind: 'refused', refusal: { code: errorCodeOf(r.body.code, ErrorCodes.UNAVAILABLE), message: r.body.message ?? 'refused' } };
@@ -246,6 +247,10 @@ export class NotifierService {
   }
 }
 
+/** The outcomes a receipt reports (a 'retry' gets none: the entry stays in the drop). */
+type FinalOutcome = Exclude<DeliveryOutcome, 'retry'>;
+const FINAL_OUTCOMES: readonly FinalOutcome[] = ['delivered', 'undeliverable'];
+
 /** Sender time, then entry id: the order notifications are handed to their recipient in. */
 const bySendTime = (a: InboxEntry, b: InboxEntry): number => (a.envelope as Envelope).timeMs - (b.envelope as Envelope).timeMs || (a.entryId < b.entryId ? -1 : a.entryId > b.entryId ? 1 : 0);
 
@@ -263,6 +268,11 @@ class Inbox {
   /** A visitor's held-back entries and when each was first seen here (see ripe). */
   private readonly held = new Map<string, { entry: InboxEntry; atMs: number }>();
   private recheck: TimerHandle | undefined;
+  /** Receipts held back (NOTIFY_RECEIPT_LINGER_MS) by outcome, and the timer that sends them. */
+  private readonly receiptsDue: Record<FinalOutcome, string[]> = { delivered: [], undeliverable: [] };
+  private receiptTimer: TimerHandle | undefined;
+  /** Entries taken here whose receipt is held back or on its way: a pull meanwhile does not offer them again. */
+  private readonly awaitingReceipt = new Set<string>();
   stopped = false;
   private readonly log: Log;
 
@@ -325,10 +335,11 @@ class Inbox {
           // The receipts go out without holding up the next batch: what is delivered is durable in the
           // log already, and a receipt that never arrives only means the entry is offered again by a
           // later pull, delivered again idempotently (INBOX inserts are keyed by notification id) and
-          // acknowledged again. One replicated round less between a recipient's batches.
-          for (const outcome of ['delivered', 'undeliverable'] as const) {
+          // acknowledged again. One replicated round less between a recipient's batches; and they wait
+          // NOTIFY_RECEIPT_LINGER_MS for the next batches, so one receipt clears several.
+          for (const outcome of FINAL_OUTCOMES) {
             const done = input.batch.filter((_, i) => input.outcomes[i] === outcome).map((e) => e.entryId);
-            if (done.length) void this.acknowledge(done, outcome).catch((e: Error) => this.log.warn('notify.receipt.failed', { entries: done.length, outcome, error: e.message }));
+            if (done.length) this.queueReceipt(done, outcome);
           }
         }),
       },
@@ -358,7 +369,7 @@ class Inbox {
   async pull(): Promise<number> {
     const entries = await this.pullRipe();
     const seen = (this.actor?.getSnapshot().context as InboxContext | undefined)?.seen ?? {};
-    const fresh = new Set(entries.filter((e) => !seen[e.entryId]).map((e) => e.entryId)).size;
+    const fresh = new Set(entries.filter((e) => !seen[e.entryId] && !this.awaitingReceipt.has(e.entryId)).map((e) => e.entryId)).size;
     this.offer(entries);
     return this.actor ? fresh : 0;
   }
@@ -370,7 +381,9 @@ class Inbox {
   }
 
   private offer(entries: readonly InboxEntry[]): void {
-    if (entries.length > 0) this.send({ type: 'QUEUED', entries });
+    // Taken already, its receipt not yet through (the drop still lists it): not delivered again.
+    const fresh = this.awaitingReceipt.size === 0 ? entries : entries.filter((e) => !this.awaitingReceipt.has(e.entryId));
+    if (fresh.length > 0) this.send({ type: 'QUEUED', entries: fresh });
   }
 
   /**
@@ -503,15 +516,40 @@ class Inbox {
     }
   }
 
+  /** Hold these entries' receipt back for the next batches' (NOTIFY_RECEIPT_LINGER_MS), or send all now when enough wait. */
+  private queueReceipt(entryIds: readonly string[], outcome: FinalOutcome): void {
+    for (const id of entryIds) this.awaitingReceipt.add(id);
+    this.receiptsDue[outcome].push(...entryIds);
+    if (this.receiptsDue[outcome].length >= NOTIFY_RECEIPT_ENTRIES_MAX) this.sendReceipts();
+    else this.receiptTimer ??= this.deps.clock.setTimeout(() => this.sendReceipts(), NOTIFY_RECEIPT_LINGER_MS);
+  }
+
+  /** Every held-back receipt now: one signed receipt per outcome (and per NOTIFY_RECEIPT_ENTRIES_MAX entries). */
+  private sendReceipts(): void {
+    if (this.receiptTimer !== undefined) this.deps.clock.clearTimeout(this.receiptTimer);
+    this.receiptTimer = undefined;
+    for (const outcome of FINAL_OUTCOMES) {
+      const due = this.receiptsDue[outcome].splice(0);
+      for (let i = 0; i < due.length; i += NOTIFY_RECEIPT_ENTRIES_MAX) {
+        const ids = due.slice(i, i + NOTIFY_RECEIPT_ENTRIES_MAX);
+        void this.acknowledge(ids, outcome)
+          .catch((e: Error) => this.log.warn('notify.receipt.failed', { entries: ids.length, outcome, error: e.message }))
+          // Through or not: a receipt that failed leaves the entries in the drop, and a later pull offers them again.
+          .finally(() => ids.forEach((id) => this.awaitingReceipt.delete(id)));
+      }
+    }
+  }
+
   /** A signed receipt to every replica of the drop: they remove the entries and keep tombstones. */
   private async acknowledge(entryIds: string[], outcome: 'delivered' | 'undeliverable'): Promise<void> {
     const r = { dropId: this.dropId, entryIds, outcome, timeMs: Math.floor(this.deps.clock.now()) };
     const receipt = { ...r, recipientCert: this.receiver.user.cert, signature: await signReceipt(r, this.receiver.user.signingSecretKey) };
     const replicas = (await this.deps.locate(this.dropId, 0)).slice(0, this.deps.replicationFactor);
+    const frame = DropAck.encode({ receipt });
     await Promise.all(
       replicas.map(async (node) => {
         for (let attempt = 0; attempt < this.deps.timings.attemptsMax; attempt++) {
-          const a = await this.deps.peers.request(node, DropAck, { receipt }, DropPutReply, this.deps.timings.requestTimeoutMs);
+          const a = await this.deps.peers.requestEncoded(node, frame, DropPutReply, this.deps.timings.requestTimeoutMs);
           if (a.ok) return;
         }
       }),
@@ -523,6 +561,8 @@ class Inbox {
     this.stopped = true;
     if (this.recheck !== undefined) this.deps.clock.clearTimeout(this.recheck);
     this.recheck = undefined;
+    // What was taken here is acknowledged now rather than left to the home node's next pull.
+    this.sendReceipts();
     this.push?.unsubscribe();
     this.push = undefined;
     this.status?.unsubscribe();

@@ -16,10 +16,18 @@ export class Peers {
     private readonly ringId: string,
   ) {}
 
-  async request<Q, R>(node: string, kind: FrameKind<Q>, body: Q, replyKind: FrameKind<R>, timeoutMs: number): Promise<PeerReply<R>> {
+  request<Q, R>(node: string, kind: FrameKind<Q>, body: Q, replyKind: FrameKind<R>, timeoutMs: number): Promise<PeerReply<R>> {
+    return this.requestEncoded(node, kind.encode(body), replyKind, timeoutMs);
+  }
+
+  /**
+   * A request whose frame is encoded already: a replicated write encodes its frame once and sends the
+   * same bytes to each of its k replicas (and again on a retry), instead of encoding it k times.
+   */
+  async requestEncoded<R>(node: string, frame: Uint8Array, replyKind: FrameKind<R>, timeoutMs: number): Promise<PeerReply<R>> {
     let bytes: Uint8Array;
     try {
-      bytes = await this.transport.request(subjects.node(this.ringId, node), kind.encode(body), { timeoutMs });
+      bytes = await this.transport.request(subjects.node(this.ringId, node), frame, { timeoutMs });
     } catch (e) {
       if (e instanceof TransportError) return { ok: false, code: e.code, message: e.message };
       return { ok: false, code: 'CLOSED', message: (e as Error).message };

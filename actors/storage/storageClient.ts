@@ -129,8 +129,9 @@ export class StorageClient implements StorageApi {
   private async putBlockTo(id: string, bytes: Uint8Array, expiresAtMs: number, insertedBy: string, targets?: readonly string[]): Promise<readonly string[]> {
     const nodes = targets ?? (await this.deps.locate(id, 0)).slice(0, this.k);
     const auth = await signInsert(this.signer, [id, expiresAtMs, insertedBy]);
+    const frame = BlockPut.encode({ id, block: bytes, expiresAtMs, insertedBy, auth });
     const outcome = await runWrite({ targets: nodes, quorum: majority(Math.min(this.k, nodes.length)), attemptsMax: this.deps.timings.attemptsMax }, async (node) =>
-      answerOf(await this.deps.peers.request(node, BlockPut, { id, block: bytes, expiresAtMs, insertedBy, auth }, StorageReply, this.deps.timings.requestTimeoutMs)),
+      answerOf(await this.deps.peers.requestEncoded(node, frame, StorageReply, this.deps.timings.requestTimeoutMs)),
     );
     if (!outcome.ok) throw new PostError(outcome.code, `storing block ${id.slice(0, 16)}: ${outcome.message}`);
     if (!targets) this.cacheBlock(id, bytes, nodes);
@@ -201,8 +202,9 @@ export class StorageClient implements StorageApi {
     // Not verified here: the writer just signed it (or repair read it verified); every replica verifies it.
     const nodes = targets ?? (await this.deps.locate(object.objectId, 0)).slice(0, this.k);
     const auth = await signObjectInsert(this.signer, object.owner, [object.objectId, object.seq, versionHash(object)]);
+    const frame = ObjectPut.encode({ object, replaces: replacesSeq, auth });
     const outcome = await runWrite({ targets: nodes, quorum: majority(Math.min(this.k, nodes.length)), attemptsMax: this.deps.timings.attemptsMax }, async (node) => {
-      const r = await this.deps.peers.request(node, ObjectPut, { object, replaces: replacesSeq, auth }, ObjectPutReply, this.deps.timings.requestTimeoutMs);
+      const r = await this.deps.peers.requestEncoded(node, frame, ObjectPutReply, this.deps.timings.requestTimeoutMs);
       if (!r.ok) return { kind: 'lost', code: r.code };
       if (r.body.ok) return { kind: 'ack' };
       const current = r.body.current && checkSignedObject(r.body.current).ok ? r.body.current : undefined;

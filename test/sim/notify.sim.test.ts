@@ -1,7 +1,7 @@
 // Users, logs and notification on the simulator (issue 4).
 import { describe, expect, test } from 'vitest';
 import { entryIdOf, dropIdOf, envelopeNonce, sealTo, signEnvelope } from '../../crypto/notification';
-import { NOTIFY_DELIVER_BATCH_MAX, NOTIFY_PULL_PAGE_MAX, OVERLAY_TIMINGS, STORAGE_TIMINGS } from '../../protocol/limits';
+import { NOTIFY_DELIVER_BATCH_MAX, NOTIFY_PULL_PAGE_MAX, NOTIFY_RECEIPT_LINGER_MS, OVERLAY_TIMINGS, STORAGE_TIMINGS } from '../../protocol/limits';
 import { kClosest } from '../../overlay/id';
 import { decodeFrame } from '../../protocol/frame';
 import { DropPut, DropPutReply, InboxPush } from '../../protocol/notify';
@@ -21,6 +21,14 @@ async function ring(seed: number, n: number, opts: Parameters<typeof SimCluster.
   await cluster.runUntil(() => cluster.allReady(), 60_000);
   await cluster.runFor(3_000);
   return cluster;
+}
+
+/** Drop requests of `kind` the cluster's replicas served so far (their /metrics counter). */
+function dropRequests(cluster: SimCluster, kind: string): number {
+  let total = 0;
+  for (const node of cluster.live())
+    for (const line of node.metrics.render().split('\n')) if (line.startsWith(`post_notify_drop_requests_total{kind="${kind}"} `)) total += Number(line.split(' ')[1]);
+  return total;
 }
 
 const texts = async (cluster: SimCluster, app: { listMessages(): Promise<{ direction: string; text: string }[]> }) =>
@@ -86,6 +94,42 @@ describe('notification', () => {
       const bob = back.users.get('bob@sim.example');
       expect(await texts(cluster, bob)).toEqual(['only once']);
       expect(await cluster.settle(bob.pull())).toBe(0);
+    });
+    await cluster.stop();
+  }, 120_000);
+
+  test('receipts wait NOTIFY_RECEIPT_LINGER_MS: one per drop replica clears many deliveries, each message still once and the drop emptied', async () => {
+    const cluster = await SimCluster.create({ seed: simSeed(54) });
+    await withSeed(cluster, async () => {
+      await cluster.addNodes(6, 50);
+      await cluster.runUntil(() => cluster.allReady(), 20_000);
+      await cluster.runFor(3_000);
+      const nodes = cluster.live();
+      const alice = await cluster.addUser('alice@sim.example', 'a', nodes[0]!);
+      const bob = await cluster.addUser('bob@sim.example', 'b', nodes[3]!);
+      const acksBefore = dropRequests(cluster, 'notify.drop.ack');
+      // Twelve messages, each its own delivery batch (well apart), all within a few linger periods.
+      const sent: string[] = [];
+      const spacingMs = NOTIFY_RECEIPT_LINGER_MS / 4;
+      for (let i = 0; i < 12; i++) {
+        sent.push(`lingered ${i}`);
+        expect((await cluster.settle(alice.sendMessage(['bob@sim.example'], sent[i]!))).failed).toEqual([]);
+        await cluster.runFor(spacingMs);
+      }
+      // Delivered, receipts held back: a pull now offers nothing again (the inbox knows what awaits its receipt).
+      expect(await cluster.settle(bob.pull())).toBe(0);
+      await cluster.runFor(10 * NOTIFY_RECEIPT_LINGER_MS);
+      expect((await texts(cluster, bob)).sort()).toEqual([...sent].sort());
+      // One receipt per linger period (not per delivery) to each of the drop's k = 3 replicas.
+      const acks = dropRequests(cluster, 'notify.drop.ack') - acksBefore;
+      const periods = Math.ceil((12 * spacingMs) / NOTIFY_RECEIPT_LINGER_MS) + 1;
+      expect(acks).toBeGreaterThan(0);
+      expect(acks).toBeLessThanOrEqual(3 * periods);
+      // Every replica of the drop took the receipts: nothing pending, nothing delivered twice.
+      const dropId = dropIdOf(bob.user.certificate.userId);
+      for (const node of cluster.live()) expect(await cluster.settle(node.store.countDrop(dropId))).toBe(0);
+      await cluster.runFor(2_000);
+      expect(await texts(cluster, bob)).toHaveLength(sent.length);
     });
     await cluster.stop();
   }, 120_000);
