@@ -159,7 +159,7 @@ async function extraChecks(env: ScenarioEnv, history: History): Promise<CheckRes
       const view = await readView(env, run, d);
       if (view) views.set(d.name, view);
     }
-    checks = calendarWrites(history, views);
+    checks = calendarWrites(history, views, run.tag);
     if (checks.every((c) => c.ok) || env.now() - started > SCENARIO_CALENDAR.settleMs) return checks;
   }
 }

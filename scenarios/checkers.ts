@@ -161,9 +161,11 @@ function allowedEnds(writes: readonly CalendarWrite[]): Set<string> {
  * with that content, an acknowledged DELETE absent, nothing refused shows), as every device sees it; and
  * the devices see one calendar (a forked log shows as two).
  */
-export function calendarWrites(history: History, views: ReadonlyMap<string, CalendarView>): CheckResult[] {
+export function calendarWrites(history: History, views: ReadonlyMap<string, CalendarView>, round?: string): CheckResult[] {
+  // A soak runs calendar-churn again and again, each round in a calendar of its own: judge this round's events only.
+  const writes = history.calendarWrites().filter((w) => round === undefined || w.name.startsWith(`${round}-`));
   const byName = new Map<string, CalendarWrite[]>();
-  for (const w of history.calendarWrites()) byName.set(w.name, [...(byName.get(w.name) ?? []), w]);
+  for (const w of writes) byName.set(w.name, [...(byName.get(w.name) ?? []), w]);
   const wrong: string[] = [];
   for (const [device, view] of views) {
     for (const [name, writes] of byName) {
@@ -176,7 +178,7 @@ export function calendarWrites(history: History, views: ReadonlyMap<string, Cale
   const [first, ...others] = [...views.entries()];
   const key = (v: CalendarView) => [...v.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([n, s]) => `${n}=${s}`).join('\n');
   const differing = others.filter(([, v]) => !first || key(v) !== key(first[1])).map(([d]) => d);
-  const acked = history.calendarWrites().filter((w) => w.outcome === 'ok').length;
+  const acked = writes.filter((w) => w.outcome === 'ok').length;
   return [
     {
       name: 'no acknowledged calendar write lost or undone',
@@ -185,7 +187,7 @@ export function calendarWrites(history: History, views: ReadonlyMap<string, Cale
         ? `${wrong.length} wrong: ${wrong.slice(0, 4).join('; ')}`
         : byName.size === 0
           ? 'no calendar write was made'
-          : `${acked} acknowledged writes of ${history.calendarWrites().length} on ${byName.size} events, each as last acknowledged`,
+          : `${acked} acknowledged writes of ${writes.length} on ${byName.size} events, each as last acknowledged`,
     },
     {
       name: 'the devices converge on one calendar',

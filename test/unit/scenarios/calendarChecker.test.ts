@@ -81,4 +81,15 @@ describe('calendar-churn checker', () => {
     expect(failing(writes(base), both(view([...good, ['ghost.ics', 'ghost']])))).toEqual([expect.stringMatching(/ghost\.ics was never written/)]);
     expect(failing(writes([]), both(view([])))).toEqual([expect.stringMatching(/no calendar write was made/)]);
   });
+  test('a soak round is judged on its own events: an earlier round, in a calendar of its own, is not missing from this one', () => {
+    const rounds = writes([
+      { device: 'A', action: 'put', name: 'r1-A-1.ics', summary: 'round 1', outcome: 'ok', at: 10 },
+      { device: 'A', action: 'put', name: 'r2-A-1.ics', summary: 'round 2', outcome: 'ok', at: 20 },
+    ]);
+    const second = both(view([['r2-A-1.ics', 'round 2']]));
+    expect(calendarWrites(rounds, second, 'r2').filter((c) => !c.ok)).toEqual([]);
+    // Without the round, the first round's event reads as lost: what a 30-minute soak reported 18, 38 and 58 times.
+    expect(failing(rounds, second)).toEqual([expect.stringMatching(/r1-A-1\.ics is missing/)]);
+    expect(calendarWrites(rounds, both(view([])), 'r2').filter((c) => !c.ok).map((c) => c.detail)).toEqual([expect.stringMatching(/r2-A-1\.ics is missing/)]);
+  });
 });
