@@ -369,8 +369,7 @@ class Inbox {
   async pull(): Promise<number> {
     const entries = await this.pullRipe();
     const seen = (this.actor?.getSnapshot().context as InboxContext | undefined)?.seen ?? {};
-    const fresh = new Set(entries.filter((e) => !seen[e.entryId] && !this.awaitingReceipt.has(e.entryId)).map((e) => e.entryId)).size;
-    this.offer(entries);
+    const fresh = new Set(this.offer(entries).filter((e) => !seen[e.entryId]).map((e) => e.entryId)).size;
     return this.actor ? fresh : 0;
   }
 
@@ -380,10 +379,12 @@ class Inbox {
     return this.ripe(await this.listDrop(), askedAtMs);
   }
 
-  private offer(entries: readonly InboxEntry[]): void {
+  /** Hands the entries to the inbox machine; returns those offered. */
+  private offer(entries: readonly InboxEntry[]): readonly InboxEntry[] {
     // Taken already, its receipt not yet through (the drop still lists it): not delivered again.
     const fresh = this.awaitingReceipt.size === 0 ? entries : entries.filter((e) => !this.awaitingReceipt.has(e.entryId));
     if (fresh.length > 0) this.send({ type: 'QUEUED', entries: fresh });
+    return fresh;
   }
 
   /**

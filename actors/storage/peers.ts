@@ -16,7 +16,7 @@ export class Peers {
     private readonly ringId: string,
   ) {}
 
-  request<Q, R>(node: string, kind: FrameKind<Q>, body: Q, replyKind: FrameKind<R>, timeoutMs: number): Promise<PeerReply<R>> {
+  async request<Q, R>(node: string, kind: FrameKind<Q>, body: Q, replyKind: FrameKind<R>, timeoutMs: number): Promise<PeerReply<R>> {
     return this.requestEncoded(node, kind.encode(body), replyKind, timeoutMs);
   }
 
