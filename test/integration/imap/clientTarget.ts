@@ -63,6 +63,15 @@ export function maildirFiles(folder: string): string[] {
   });
 }
 
+/** What the sync clients start from: INBOX "first" and "second" (\\Seen), Archive "archived" (\\Seen). */
+export async function fillSyncFolders(target: ClientTarget): Promise<void> {
+  await target.fill('INBOX', 2, (i) => [
+    { raw: 'From: a@example.org\r\nSubject: first\r\n\r\nOne\r\n', internalDate: 1_700_000_000_000 },
+    { raw: 'From: b@example.org\r\nSubject: second\r\n\r\nTwo\r\n', flags: ['\\Seen'], internalDate: 1_700_000_100_000 },
+  ][i]!);
+  await target.fill('Archive', 1, () => ({ raw: 'From: c@example.org\r\nSubject: archived\r\n\r\nThree\r\n', flags: ['\\Seen'], internalDate: 1_700_000_200_000 }));
+}
+
 export interface MemoryTarget {
   target: ClientTarget;
   running: RunningServer;

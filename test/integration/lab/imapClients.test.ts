@@ -42,7 +42,7 @@ describe('lab: real IMAP clients (issue 14)', () => {
   afterAll(async () => {
     await labDown(dir);
     rmSync(dir, { recursive: true, force: true });
-  }, 60_000);
+  }, 120_000);
 
   test.skipIf(muttMissing !== undefined)(`mutt threads a ${MUTT_MESSAGES}-message INBOX (filled with MULTIAPPEND), then saves one thread to Archive`, async () => {
     await muttThreadsAndArchives(target(1), MUTT_MESSAGES, { muttTimeoutMs: 150_000 });

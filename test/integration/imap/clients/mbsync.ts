@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { commandPath, maildirFiles, type ClientTarget } from '../clientTarget';
+import { commandPath, fillSyncFolders, maildirFiles, type ClientTarget } from '../clientTarget';
 
 const mbsync = commandPath('mbsync');
 export const mbsyncMissing = mbsync ? undefined : 'the mbsync binary is missing (apt-get install -y isync)';
@@ -53,11 +53,7 @@ function runMbsync(configPath: string): Promise<string> {
 
 /** The scenario; the target's user must have no messages yet. */
 export async function mbsyncRoundTrip(target: ClientTarget): Promise<void> {
-  await target.fill('INBOX', 2, (i) => [
-    { raw: 'From: a@example.org\r\nSubject: first\r\n\r\nOne\r\n', internalDate: 1_700_000_000_000 },
-    { raw: 'From: b@example.org\r\nSubject: second\r\n\r\nTwo\r\n', flags: ['\\Seen'], internalDate: 1_700_000_100_000 },
-  ][i]!);
-  await target.fill('Archive', 1, () => ({ raw: 'From: c@example.org\r\nSubject: archived\r\n\r\nThree\r\n', flags: ['\\Seen'], internalDate: 1_700_000_200_000 }));
+  await fillSyncFolders(target);
   const dir = mkdtempSync(join(tmpdir(), 'mbsync-'));
   try {
     const maildir = join(dir, 'mail');

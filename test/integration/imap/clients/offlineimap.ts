@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { commandPath, maildirFiles, type ClientTarget } from '../clientTarget';
+import { commandPath, fillSyncFolders, maildirFiles, type ClientTarget } from '../clientTarget';
 
 const offlineimap = commandPath('offlineimap');
 export const offlineimapMissing = offlineimap ? undefined : 'the offlineimap binary is missing (apt-get install -y offlineimap3)';
@@ -53,11 +53,7 @@ function runOfflineimap(configPath: string, home: string): Promise<string> {
 
 /** The scenario; the target's user must have no messages yet. */
 export async function offlineimapRoundTrip(target: ClientTarget): Promise<void> {
-  await target.fill('INBOX', 2, (i) => [
-    { raw: 'From: a@example.org\r\nSubject: first\r\n\r\nOne\r\n', internalDate: 1_700_000_000_000 },
-    { raw: 'From: b@example.org\r\nSubject: second\r\n\r\nTwo\r\n', flags: ['\\Seen'], internalDate: 1_700_000_100_000 },
-  ][i]!);
-  await target.fill('Archive', 1, () => ({ raw: 'From: c@example.org\r\nSubject: archived\r\n\r\nThree\r\n', flags: ['\\Seen'], internalDate: 1_700_000_200_000 }));
+  await fillSyncFolders(target);
   const compressedBefore = await target.commandCount('COMPRESS', 'OK');
   const dir = mkdtempSync(join(tmpdir(), 'offlineimap-'));
   try {
