@@ -118,7 +118,7 @@ export async function startMemoryTarget(options: Partial<ImapServerOptions> & { 
 
 /** What a lab test knows of lab.json. */
 export interface LabFile {
-  nodes: { id: string; log: string; imap: { host: string; port: number }; http: { host: string; port: number } }[];
+  nodes: { id: string; pid: number; log: string; imap: { host: string; port: number }; http: { host: string; port: number } }[];
   users: { address: string; password: string; node: string }[];
 }
 

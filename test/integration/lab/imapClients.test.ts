@@ -36,7 +36,7 @@ describe('lab: real IMAP clients (issue 14)', () => {
   }, 200_000);
 
   afterEach((ctx) => {
-    if (ctx.task.result?.state === 'fail') console.error(`lab after "${ctx.task.name}" failed:\n${labTrouble(lab as Parameters<typeof labTrouble>[0])}`);
+    if (ctx.task.result?.state === 'fail') console.error(`lab after "${ctx.task.name}" failed:\n${labTrouble(lab)}`);
   });
 
   afterAll(async () => {
