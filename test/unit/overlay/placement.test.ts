@@ -51,7 +51,7 @@ describe('placement: the arcs a node becomes a replica of when nodes leave', () 
     const random = new SimRandom('gained');
     const id = () => Buffer.from(random.bytes(32)).toString('hex');
     let gainedKeys = 0;
-    for (let trial = 0; trial < 200; trial++) {
+    for (let trial = 0; trial < 100; trial++) {
       const ring = Array.from({ length: 5 + random.int(60) }, id);
       const self = ring[random.int(ring.length)]!;
       const others = viewOf(ring, self).filter((n) => n !== self);
@@ -59,7 +59,7 @@ describe('placement: the arcs a node becomes a replica of when nodes leave', () 
       const after = ring.filter((n) => !leaving.has(n));
       const gained = gainedArcs(self, viewOf(ring, self), viewOf(after, self), K);
       // Keys near self (where it can be a replica at all), and anywhere.
-      for (let i = 0; i < 400; i++) {
+      for (let i = 0; i < 300; i++) {
         const key = i % 2 === 0 ? id() : others[random.int(others.length)]!.slice(0, 60) + id().slice(0, 4);
         const was = kClosest(ring, key, K);
         const now = kClosest(after, key, K);
