@@ -1,8 +1,10 @@
 // The replica manager's housekeeping, one pass at a time (DESIGN section 3):
 //
 //   serving (parallel)
+//   ├── pull         idle ──LEAFSET_CHANGED──▶ pulling ──PASS_DONE──▶ idle
+//   │                (at once: a new replica lists and fetches the arcs it gained; a change meanwhile queues another)
 //   ├── repair       idle ──LEAFSET_CHANGED──▶ settling ──(debounce)──▶ repairing ──PASS_DONE──▶ idle
-//   │                (a change during a pass queues another pass)
+//   │                (a change during a pass queues another pass; the holders' offers: the safety net)
 //   ├── antiEntropy  waiting ──(interval)──▶ reconciling ──PASS_DONE──▶ waiting
 //   ├── gc           waiting ──(interval)──▶ collecting ──PASS_DONE──▶ waiting
 //   └── scrub        waiting ──(interval)──▶ scrubbing ──PASS_DONE──▶ waiting
@@ -13,7 +15,7 @@
 import { assign, setup } from 'xstate';
 import type { StorageTimings } from '../protocol/limits';
 
-export type PassName = 'repair' | 'antiEntropy' | 'gc' | 'scrub';
+export type PassName = 'pull' | 'repair' | 'antiEntropy' | 'gc' | 'scrub';
 
 export type ReplicaManagerEvent =
   | { type: 'CRASH' }
@@ -25,6 +27,8 @@ export interface ReplicaManagerContext {
   readonly timings: StorageTimings;
   /** A leaf-set change arrived while a repair pass ran: run another one after it. */
   readonly repairAgain: boolean;
+  /** A leaf-set change arrived while a pull ran: run another one after it. */
+  readonly pullAgain: boolean;
   readonly passes: Readonly<Record<PassName, number>>;
   readonly failures: Readonly<Record<PassName, number>>;
 }
@@ -57,13 +61,33 @@ export const replicaManagerMachine = setup({
   context: ({ input }) => ({
     timings: input.timings,
     repairAgain: false,
-    passes: { repair: 0, antiEntropy: 0, gc: 0, scrub: 0 },
-    failures: { repair: 0, antiEntropy: 0, gc: 0, scrub: 0 },
+    pullAgain: false,
+    passes: { pull: 0, repair: 0, antiEntropy: 0, gc: 0, scrub: 0 },
+    failures: { pull: 0, repair: 0, antiEntropy: 0, gc: 0, scrub: 0 },
   }),
   type: 'parallel',
   // Fault injection: the actor fails as a bug would, and its supervisor restarts it.
   on: { CRASH: { actions: 'crash' } },
   states: {
+    // A node that became a replica of keys pulls them from their surviving holders at once, without
+    // the debounce: the holders' repair passes (below) come only after it, and offer the same keys.
+    pull: {
+      initial: 'idle',
+      states: {
+        idle: { on: { LEAFSET_CHANGED: 'pulling' } },
+        pulling: {
+          entry: [assign({ pullAgain: false }), { type: 'runPass', params: { pass: 'pull' } }],
+          on: {
+            LEAFSET_CHANGED: { actions: assign({ pullAgain: true }) },
+            PASS_DONE: { guard: { type: 'ended', params: { pass: 'pull' } }, target: 'afterPull', actions: { type: 'countPass', params: { pass: 'pull' } } },
+            PASS_FAILED: { guard: { type: 'ended', params: { pass: 'pull' } }, target: 'afterPull', actions: { type: 'countPass', params: { pass: 'pull' } } },
+          },
+        },
+        afterPull: {
+          always: [{ guard: ({ context }) => context.pullAgain, target: 'pulling' }, { target: 'idle' }],
+        },
+      },
+    },
     repair: {
       initial: 'idle',
       states: {

@@ -4,8 +4,9 @@ import { ID_HEX_CHARS } from '../protocol/limits';
 export type NodeId = string;
 export type Key = string;
 
-const RING = 1n << 256n;
-const HALF = RING >> 1n;
+/** The id circle's size (2^256) and half of it, for arithmetic on ids as bigints. */
+export const RING = 1n << 256n;
+export const HALF = RING >> 1n;
 
 const bigCache = new Map<string, bigint>();
 const BIG_CACHE_MAX = 100_000;

@@ -1,6 +1,6 @@
 // Where objects live: on the k live nodes numerically closest to their id (DESIGN section 3). Pure:
 // callers pass the node's current view (itself plus its leaf set).
-import { cwDistance, kClosest } from './id';
+import { cwDistance, fromBig, HALF, kClosest, RING, toBig } from './id';
 
 /** The k nodes (of `self` and `members`) closest to `id`, closest first. */
 export function replicasFor(id: string, self: string, members: readonly string[], k: number): string[] {
@@ -48,4 +48,47 @@ export function arcsAround(self: string, view: readonly string[], changed: reado
     if (at >= 0) arcs.push({ lo: line[Math.max(0, at - k)]!, hi: line[Math.min(line.length - 1, at + k)]! });
   }
   return arcs;
+}
+
+/** Keys of `arc` have a new replica (self) after a change; `holders`: their replicas before it that are still live. */
+export interface GainedArc {
+  readonly arc: Arc;
+  readonly holders: readonly string[];
+}
+
+/**
+ * Where `self` became one of the k closest nodes when its view changed from `before` to `after`, and
+ * which of the nodes that were the k closest there are still in `after` (they hold those keys): a new
+ * replica asks them to list the keys and pulls what it lacks at once, instead of waiting for their
+ * repair offers. The k closest set of a key changes only where the key is equally far from two nodes,
+ * so the circle is cut at the midpoints (both ways round) of every pair of nodes of either view, and
+ * each piece judged at its middle. A view is self and its leaf set: a few dozen nodes at most.
+ */
+export function gainedArcs(self: string, before: readonly string[], after: readonly string[], k: number): GainedArc[] {
+  const viewBefore = [...new Set([self, ...before])];
+  const viewAfter = [...new Set([self, ...after])];
+  const points = [...new Set([...viewBefore, ...viewAfter])].map(toBig);
+  const cuts = new Set<bigint>();
+  for (let i = 0; i < points.length; i++)
+    for (let j = i + 1; j < points.length; j++) {
+      const middle = (points[i]! + (((points[j]! - points[i]! + RING) % RING) >> 1n)) % RING;
+      cuts.add(middle);
+      cuts.add((middle + HALF) % RING);
+    }
+  const sorted = [...cuts].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const gained: { lo: bigint; hi: bigint; holders: string[] }[] = [];
+  for (let i = 0; i < sorted.length; i++) {
+    const lo = sorted[i]!;
+    const hi = sorted[(i + 1) % sorted.length]!;
+    const key = fromBig(lo + (((hi - lo + RING) % RING) >> 1n));
+    const now = kClosest(viewAfter, key, k);
+    const was = kClosest(viewBefore, key, k);
+    if (!now.includes(self) || was.includes(self)) continue;
+    const holders = was.filter((n) => viewAfter.includes(n));
+    if (holders.length === 0) continue;
+    const last = gained[gained.length - 1];
+    if (last && last.hi === lo && last.holders.join() === holders.join()) last.hi = hi;
+    else gained.push({ lo, hi, holders });
+  }
+  return gained.map((g) => ({ arc: { lo: fromBig(g.lo), hi: fromBig(g.hi) }, holders: g.holders }));
 }

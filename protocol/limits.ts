@@ -309,6 +309,11 @@ export const REPAIR_FETCHES_IN_FLIGHT_MAX = 16;
  * it are answered "not held" and offered again at the holder's next pass.
  */
 export const REPAIR_QUEUE_BLOCKS_MAX = 200_000;
+/**
+ * Pages of keys a new replica asks one holder to list for an arc it gained (STORAGE_BATCH_IDS_MAX a
+ * page): enough to fill REPAIR_QUEUE_BLOCKS_MAX; beyond it the holders' repair offers bring the rest.
+ */
+export const REPAIR_PULL_PAGES_MAX = REPAIR_QUEUE_BLOCKS_MAX / STORAGE_BATCH_IDS_MAX;
 /** Bytes a user (or node) may have charged to it on one replica (per-user quota). */
 export const QUOTA_BYTES_PER_MEMBER = 10 * 1024 * 1024 * 1024;
 /** A user's mail (the sizes of their messages) when the organisation sets no limit: IMAP QUOTA reports it. */

@@ -1,5 +1,9 @@
 // The replica manager's housekeeping passes (scheduled one at a time by replicaManager.machine):
 //
+// - pull: at once on a leaf-set change, a node that became a replica of an arc asks the holders still
+//   live there to list their keys (signed pages: offers like a repair's), and fetches in bulk what it
+//   lacks (repairFetcher.ts), before any holder's repair pass offers them (those come after their
+//   debounce, and stay the safety net for whatever a pull missed).
 // - repair: every key held here goes to the k nodes that should hold it by the current leaf set:
 //   blocks are offered (signed lists of ids and leases) and each replica fetches what it lacks in
 //   bulk (repairFetcher.ts), once however many holders offered it; signed objects are pushed. A key
@@ -14,15 +18,17 @@
 import { type InsertAuthValue, signOffer, type StorageSigner } from '../../crypto/insertAuth';
 import type { BlockEntry, IdRange, LocalStore, ObjectEntry, StoredDropEntry } from '../../infra/store/port';
 import type { Clock, Log } from '../../infra/ports';
+import type { GainedArc } from '../../overlay/placement';
 import { ErrorCodes } from '../../protocol/errors';
-import { DROP_LIST_ENTRIES_MAX, DROP_PAGE_BYTES_MAX, NOTIFY_PULL_PAGE_MAX, REPAIR_TRANSFERS_IN_FLIGHT_MAX, SCRUB_BLOCKS_PER_PASS, STORAGE_BATCH_IDS_MAX, type StorageTimings } from '../../protocol/limits';
+import type { BodyOf } from '../../protocol/frame';
+import { DROP_LIST_ENTRIES_MAX, DROP_PAGE_BYTES_MAX, NOTIFY_PULL_PAGE_MAX, REPAIR_PULL_PAGES_MAX, REPAIR_TRANSFERS_IN_FLIGHT_MAX, SCRUB_BLOCKS_PER_PASS, STORAGE_BATCH_IDS_MAX, type StorageTimings } from '../../protocol/limits';
 import { BlockOffer, BlockOfferReply, Digest, DigestReply, Has, HasReply, ObjectData, ObjectGet, type OfferedBlock, Scan, ScanReply } from '../../protocol/storage';
 import { decodeEnvelope, DropHas, DropHasReply, DropPutReply, DropSync, type Envelope } from '../../protocol/notify';
 import { offerDigest } from '../../storage/repair';
 import { applyBlockPut, applyObjectPut, getVerifiedBlock, getVerifiedObject } from '../../storage/replicaStore';
 import { checkSignedObject } from '../../storage/signedObject';
 import type { Metrics } from '../metrics';
-import type { Peers } from './peers';
+import type { PeerReply, Peers } from './peers';
 import type { OfferAnswer } from './replicaHandlers';
 import type { StorageClient } from './storageClient';
 
@@ -31,7 +37,7 @@ export interface PassDeps {
   /** This node as a member: signs its repair offers. */
   readonly signer: StorageSigner;
   /** Take an offer of blocks as if it had arrived from its signer (anti-entropy pages are offers). */
-  readonly takeOffer: (offer: { blocks: readonly OfferedBlock[]; verify: boolean; auth?: InsertAuthValue }) => Promise<OfferAnswer>;
+  readonly takeOffer: (offer: { blocks: readonly OfferedBlock[]; verify: boolean; auth?: InsertAuthValue }, wanted?: (id: string) => boolean) => Promise<OfferAnswer>;
   readonly store: () => LocalStore;
   readonly peers: Peers;
   readonly clock: Clock;
@@ -273,6 +279,78 @@ function addTo(confirmed: Map<string, Set<string>>, id: string, node: string): v
   const nodes = confirmed.get(id);
   if (nodes) nodes.add(node);
   else confirmed.set(id, new Set([node]));
+}
+
+export interface PullReport {
+  /** Arcs this node became a replica of. */
+  readonly arcs: number;
+  /** Blocks the holders listed there (each holder lists its own: a block is counted once per holder). */
+  readonly listed: number;
+  /** Of them, blocks queued for fetching (this node lacked them and replicates them). */
+  readonly queued: number;
+  /** Signed objects fetched (missing or older here). */
+  readonly fetched: number;
+  /** Holders that did not answer or refused. */
+  readonly unreachable: number;
+}
+
+/**
+ * A new replica's side of repair: every live holder of each gained arc lists its blocks there, a page
+ * at a time (each page a signed offer), and this node queues those it lacks and `replicates` (by its
+ * view now): every holder is a source, so the fetches spread over them. Signed objects are listed by
+ * the first holder that answers, and the missing or older ones fetched and verified.
+ */
+export async function pullPass(d: PassDeps, gained: readonly GainedArc[], replicates: (id: string) => boolean): Promise<PullReport> {
+  let listed = 0;
+  let queued = 0;
+  let fetched = 0;
+  let unreachable = 0;
+  const asks = gained.flatMap((g) => g.holders.map((holder) => ({ arc: g.arc, holder })));
+  const objectsListed = new Set<GainedArc['arc']>();
+  await inParallel(asks, REPAIR_TRANSFERS_IN_FLIGHT_MAX, async ({ arc, holder }) => {
+    let afterId: string | undefined;
+    for (let pages = 0; pages < REPAIR_PULL_PAGES_MAX; pages++) {
+      const page = await d.peers.request(holder, Scan, { what: 'blocks', ...arc, afterId, limit: STORAGE_BATCH_IDS_MAX }, ScanReply, d.timings.requestTimeoutMs);
+      if (!page.ok) {
+        unreachable++;
+        return;
+      }
+      const blocks = page.body.blocks;
+      listed += blocks.length;
+      if (blocks.length > 0) {
+        const taken = await d.takeOffer({ blocks, verify: false, auth: page.body.auth }, replicates);
+        if (!taken.ok) {
+          d.log.warn('storage.pull.refused', { from: holder, code: taken.code, message: taken.message });
+          unreachable++;
+          return;
+        }
+        queued += taken.queued;
+      }
+      const last = blocks[blocks.length - 1]?.id;
+      if (!page.body.more || last === undefined || last === afterId) break;
+      afterId = last;
+    }
+    if (objectsListed.has(arc)) return;
+    objectsListed.add(arc);
+    afterId = undefined;
+    for (let pages = 0; pages < REPAIR_PULL_PAGES_MAX; pages++) {
+      const page: PeerReply<BodyOf<typeof ScanReply>> = await d.peers.request(holder, Scan, { what: 'objects', ...arc, afterId, limit: STORAGE_BATCH_IDS_MAX }, ScanReply, d.timings.requestTimeoutMs);
+      if (!page.ok) {
+        objectsListed.delete(arc); // the next holder lists them
+        return;
+      }
+      const stale: string[] = [];
+      for (const o of page.body.objects) if (replicates(o.id) && ((await d.store().getObject(o.id))?.seq ?? 0) < o.seq) stale.push(o.id);
+      await inParallel(stale, REPAIR_TRANSFERS_IN_FLIGHT_MAX, async (id) => {
+        if (await fetchObjectFrom(d, holder, id)) fetched++;
+      });
+      const last: string | undefined = page.body.objects[page.body.objects.length - 1]?.id;
+      if (!page.body.more || last === undefined || last === afterId) break;
+      afterId = last;
+    }
+  });
+  if (queued) d.metrics.inc('post_storage_pull_queued_total', 'Blocks a new replica found missing in arcs it gained and queued for fetching', undefined, queued);
+  return { arcs: gained.length, listed, queued, fetched, unreachable };
 }
 
 /**

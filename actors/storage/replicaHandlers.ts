@@ -150,14 +150,20 @@ export class ReplicaHandlers {
   }
 
   /**
-   * A repair offer (or an anti-entropy page, which is one): which of the blocks are here; the others
-   * are queued for fetching from the offering node, if its signature shows it is one of the ring's.
+   * A repair offer (or an anti-entropy or pull page, which is one): which of the blocks are here; the
+   * others (of those `wanted`, if given) are queued for fetching from the offering node, if its
+   * signature shows it is one of the ring's.
    */
-  async takeOffer(offer: { blocks: readonly OfferedBlock[]; verify: boolean; auth?: InsertAuthValue }): Promise<OfferAnswer> {
+  async takeOffer(offer: { blocks: readonly OfferedBlock[]; verify: boolean; auth?: InsertAuthValue }, wanted?: (id: string) => boolean): Promise<OfferAnswer> {
     const store = this.deps.store();
     const held: boolean[] = [];
     const lacking: OfferedBlock[] = [];
     for (const b of offer.blocks) {
+      // A listed page (a pull) may hold keys this node does not replicate: neither checked nor fetched.
+      if (wanted && !wanted(b.id)) {
+        held.push(false);
+        continue;
+      }
       let here: boolean;
       if (offer.verify) {
         const local = await getVerifiedBlock(store, b.id);

@@ -10,7 +10,7 @@ import type { LocalStore } from '../../infra/store/port';
 import { type Clock, type Log, publishQuietly, type Transport } from '../../infra/ports';
 import { type PassName, replicaManagerMachine } from '../../machines/replicaManager.machine';
 import { kClosest } from '../../overlay/id';
-import { type Arc, arcsAround } from '../../overlay/placement';
+import { type Arc, arcsAround, type GainedArc, gainedArcs } from '../../overlay/placement';
 import { ErrorCodes, PostError } from '../../protocol/errors';
 import { LEAF_SET_SIZE, QUOTA_BYTES_PER_MEMBER, REPAIR_ARCS_MAX, STORAGE_BATCH_IDS_MAX, STORAGE_TIMINGS, type StorageTimings } from '../../protocol/limits';
 import { Has, HasReply, LOCATE_APP, LocateReply, ObjectData, ObjectGet } from '../../protocol/storage';
@@ -18,7 +18,7 @@ import { versionHash } from '../../storage/signedObject';
 import type { Metrics } from '../metrics';
 import type { MembershipChange } from '../router';
 import type { RouterApi } from '../routerHandle';
-import { antiEntropyPass, type PassDeps, refetchBlock, refetchObject, repairPass, gcPass, scrubPass } from './passes';
+import { antiEntropyPass, type PassDeps, pullPass, refetchBlock, refetchObject, repairPass, gcPass, scrubPass } from './passes';
 import { Peers } from './peers';
 import { RepairFetcher } from './repairFetcher';
 import { ReplicaHandlers } from './replicaHandlers';
@@ -57,6 +57,8 @@ export class ReplicaManagerService {
   private readonly scrubCursor: { afterId?: string } = {};
   /** Where keys may have changed replicas since the last repair pass began (the first pass looks everywhere). */
   private changedArcs: Arc[] | 'all' = 'all';
+  /** Arcs this node became a replica of since the last pull began, with their live holders (the next pull lists them). */
+  private gained: GainedArc[] = [];
   private totalsCache = { objects: 0, bytes: 0 };
 
   constructor(private readonly deps: ReplicaManagerDeps) {
@@ -94,7 +96,7 @@ export class ReplicaManagerService {
     this.passDeps = {
       self: deps.router.self,
       signer: deps.nodeSigner,
-      takeOffer: (offer) => this.handlers.takeOffer(offer),
+      takeOffer: (offer, wanted) => this.handlers.takeOffer(offer, wanted),
       store: () => deps.store,
       peers: this.peers,
       clock: deps.clock,
@@ -128,6 +130,7 @@ export class ReplicaManagerService {
   attach(ref: ManagerRef): void {
     this.ref = ref;
     this.changedArcs = 'all';
+    this.gained = [];
     this.membership?.unsubscribe();
     this.membership = this.deps.router.membership$.subscribe((change) => {
       this.noteChange(change);
@@ -282,8 +285,9 @@ export class ReplicaManagerService {
     try {
       const result = await this.runPass(pass);
       this.deps.metrics.observe('post_storage_pass_ms', `Duration of storage housekeeping passes`, this.deps.clock.now() - started);
-      // A repair pass follows a membership change: worth an operator's eye (what moved, and how long it took).
-      const level = pass === 'repair' ? 'info' : 'debug';
+      // A repair pass, or a pull that found arcs, follows a membership change: worth an operator's eye
+      // (what moved, and how long it took).
+      const level = pass === 'repair' || (pass === 'pull' && typeof result === 'object' && result !== null && 'arcs' in result) ? 'info' : 'debug';
       this.log[level]('storage.pass', { pass, ms: Math.round(this.deps.clock.now() - started), ...(typeof result === 'object' ? result : { result }) });
       await this.refreshTotals();
       this.send({ type: 'PASS_DONE', pass });
@@ -293,20 +297,38 @@ export class ReplicaManagerService {
     }
   }
 
-  /** The arcs where a membership change may have moved replicas: around each node that left or joined. */
+  /**
+   * The arcs where a membership change may have moved replicas (around each node that left or joined),
+   * for the next repair pass; and the arcs this node became a replica of as nodes left, with their live
+   * holders, for the next pull (arcs gained beyond the bound are left to the holders' repair offers).
+   */
   private noteChange(change: MembershipChange): void {
-    if (this.changedArcs === 'all') return;
     const after = change.leafSet;
     const before = [...after.filter((n) => !change.added.includes(n)), ...change.removed];
     const k = this.deps.replicationFactor;
     const self = this.deps.router.self;
+    if (change.removed.length > 0) this.gained = [...this.gained, ...gainedArcs(self, before, after, k)].slice(0, REPAIR_ARCS_MAX);
+    if (this.changedArcs === 'all') return;
     const arcs = [...this.changedArcs, ...arcsAround(self, before, change.removed, k), ...arcsAround(self, after, change.added, k)];
     this.changedArcs = arcs.length > REPAIR_ARCS_MAX || arcs.some((a) => a.lo === a.hi) ? 'all' : arcs;
+  }
+
+  /** Is this node one of the k replicas of `id` by its view now (a pull fetches only those)? */
+  private replicates(id: string): boolean {
+    const k = this.deps.replicationFactor;
+    const router = this.deps.router;
+    return router.knowsReplicas(id, k) && router.replicaSet(id, k).includes(router.self);
   }
 
   private async runPass(pass: PassName): Promise<unknown> {
     if (this.deps.router.state !== 'ready') return { skipped: 'router not ready' };
     switch (pass) {
+      case 'pull': {
+        const gained = this.gained;
+        this.gained = [];
+        if (gained.length === 0) return { skipped: 'no arcs gained' };
+        return pullPass(this.passDeps, gained, (id) => this.replicates(id));
+      }
       case 'repair': {
         const arcs = this.changedArcs;
         this.changedArcs = [];

@@ -234,6 +234,56 @@ describe('storage: rules', () => {
     await cluster.stop();
   }, 60_000);
 
+  test('a node dies: its new replicas pull the arcs they gained at once, back to k verified copies before any holder\'s repair pass offers', async () => {
+    // The holders' repair passes wait out a long debounce here, and anti-entropy does not run: only
+    // the new replicas' pulls can bring the lost copies back before it ends.
+    const debounceMs = 120_000;
+    const timings = { ...STORAGE_TIMINGS, repairDebounceMs: debounceMs, antiEntropyIntervalMs: 3_600_000 };
+    const cluster = await SimCluster.create({ seed: simSeed(49), storageTimings: timings });
+    await withSeed(cluster, async () => {
+      await cluster.addNodes(12, 30);
+      await cluster.runUntil(() => cluster.allReady(), 20_000);
+      await cluster.runFor(debounceMs + 10_000); // the joins' repair passes are done
+      const signer = await userSigner(cluster, 'heidi@sim.example');
+      const client = cluster.live()[0]!.replicas.client(signer);
+      const r = cluster.random.fork('pull');
+      const ids = (await settle(cluster, Array.from({ length: 300 }, () => client.putBlock(r.bytes(200 + r.int(4000)))))).map((x) => (x as PromiseFulfilledResult<string>).value);
+      const objects: string[] = [];
+      for (let i = 0; i < 20; i++) {
+        const v = await signObjectVersion({ keys: signer.keys, name: `log:pull-${i}`, payload: r.bytes(100) });
+        const [put] = await settle(cluster, [client.putObject(v, 0)]);
+        expect((put as PromiseFulfilledResult<{ ok: boolean }>).value.ok).toBe(true);
+        objects.push(v.objectId);
+      }
+      await cluster.runFor(2_000);
+      expect(await cluster.underReplicated(ids)).toEqual([]);
+      expect(await cluster.underReplicated(objects, 'object')).toEqual([]);
+
+      const held = (node: string) => ids.filter((id) => cluster.disks.get(node)!.blocks.map.has(id)).length;
+      const victim = cluster.liveIds().sort((a, b) => held(b) - held(a))[0]!;
+      const passes = (what: 'pull' | 'repair') => cluster.live().filter((node) => node.id !== victim).reduce((n, node) => n + (node.replicas.snapshot?.context.passes[what] ?? 0), 0);
+      const repairsBefore = passes('repair');
+      const counter = (name: string) =>
+        cluster.live().reduce((n, node) => n + Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(node.metrics.render())?.[1] ?? 0), 0);
+      await cluster.kill(victim);
+      // Detection (the suspicion timeout) and the pulls: well inside the holders' debounce.
+      const killedAt = cluster.clock.now();
+      while ((await cluster.underReplicated(ids)).length > 0 && cluster.clock.now() - killedAt < OVERLAY_TIMINGS.suspicionTimeoutMs + 10_000) await cluster.runFor(500);
+      console.log(`storage sim: ${held(victim)} blocks of the dead node at k verified copies ${Math.round(cluster.clock.now() - killedAt)} ms after the kill (holders' debounce ${debounceMs} ms)`);
+      expect(await cluster.underReplicated(ids)).toEqual([]);
+      expect(await cluster.underReplicated(objects, 'object')).toEqual([]);
+      expect(passes('repair')).toBe(repairsBefore);
+      expect(counter('post_storage_repair_offered_total')).toBe(0);
+      expect(counter('post_storage_pull_queued_total')).toBeGreaterThan(0);
+      // The holders' repair passes, the safety net, run later and find nothing left to offer.
+      await cluster.runFor(debounceMs + 10_000);
+      expect(passes('repair')).toBeGreaterThan(repairsBefore);
+      expect(counter('post_storage_repair_offered_total')).toBe(0);
+      expect(await cluster.underReplicated(ids)).toEqual([]);
+    });
+    await cluster.stop();
+  }, 180_000);
+
   test('leases: what the owner refreshes lives on, what nobody refreshes is collected', async () => {
     const cluster = await SimCluster.create({ seed: simSeed(46), storageTimings: { ...STORAGE_TIMINGS, gcIntervalMs: 10_000 } });
     await withSeed(cluster, async () => {

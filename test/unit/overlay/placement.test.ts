@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SimRandom } from '../../../infra/sim/random';
 import { cwDistance, kClosest } from '../../../overlay/id';
-import { type Arc, arcsAround, WHOLE_CIRCLE } from '../../../overlay/placement';
+import { type Arc, arcsAround, gainedArcs, WHOLE_CIRCLE } from '../../../overlay/placement';
 
 const K = 3;
 const LEAF_HALF = 8;
@@ -43,5 +43,45 @@ describe('placement: the arcs a membership change can move replicas in', () => {
     const nodes = ['10', '30', '50', '70', '90', 'b0', 'd0'].map((p) => p.padEnd(64, '0'));
     expect(arcsAround(nodes[0]!, nodes, [nodes[2]!], K)).toEqual([WHOLE_CIRCLE]);
     expect(arcsAround(nodes[0]!, nodes, ['ff'.repeat(32)], K)).toEqual([]);
+  });
+});
+
+describe('placement: the arcs a node becomes a replica of when nodes leave', () => {
+  it('a key lies in a gained arc exactly when this node newly is one of its k closest; the arc names its surviving replicas', () => {
+    const random = new SimRandom('gained');
+    const id = () => Buffer.from(random.bytes(32)).toString('hex');
+    let gainedKeys = 0;
+    for (let trial = 0; trial < 100; trial++) {
+      const ring = Array.from({ length: 5 + random.int(60) }, id);
+      const self = ring[random.int(ring.length)]!;
+      const others = viewOf(ring, self).filter((n) => n !== self);
+      const leaving = new Set(Array.from({ length: 1 + random.int(2) }, () => others[random.int(others.length)]!));
+      const after = ring.filter((n) => !leaving.has(n));
+      const gained = gainedArcs(self, viewOf(ring, self), viewOf(after, self), K);
+      // Keys near self (where it can be a replica at all), and anywhere.
+      for (let i = 0; i < 300; i++) {
+        const key = i % 2 === 0 ? id() : others[random.int(others.length)]!.slice(0, 60) + id().slice(0, 4);
+        const was = kClosest(ring, key, K);
+        const now = kClosest(after, key, K);
+        const holding = gained.filter((g) => inArc(g.arc, key));
+        expect(holding.length, `trial ${trial}: key ${key.slice(0, 8)} in ${holding.length} arcs`).toBeLessThanOrEqual(1);
+        const newReplica = now.includes(self) && !was.includes(self);
+        expect(holding.length === 1, `trial ${trial}: key ${key.slice(0, 8)} (new replica: ${newReplica})`).toBe(newReplica);
+        if (!newReplica) continue;
+        gainedKeys++;
+        expect([...holding[0]!.holders].sort()).toEqual(was.filter((n) => !leaving.has(n)).sort());
+      }
+    }
+    expect(gainedKeys).toBeGreaterThan(100);
+  });
+
+  it('nothing is gained by a node joining, or by this node\'s own first view', () => {
+    const nodes = ['10', '30', '50', '70', '90', 'b0', 'd0'].map((p) => p.padEnd(64, '0'));
+    expect(gainedArcs(nodes[0]!, nodes, [...nodes, '20'.padEnd(64, '0')], K)).toEqual([]);
+    expect(gainedArcs(nodes[0]!, [], nodes, K)).toEqual([]);
+    // One leaves: the next node on each side of it inherits a piece, from the two replicas left.
+    const gained = gainedArcs(nodes[0]!, nodes, nodes.filter((n) => n !== nodes[1]), K);
+    expect(gained.length).toBeGreaterThan(0);
+    for (const g of gained) expect(g.holders).toHaveLength(K - 1);
   });
 });
