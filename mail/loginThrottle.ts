@@ -15,6 +15,12 @@
 //   succeeds or fails for another reason (storage unreachable): parallel attempts cannot all slip
 //   through one open window. A success clears the account's failures and lock, not the client
 //   address's (a guesser's own account must not wash its address clean).
+// - An attempt refused while attempts of its account or address are in flight need not be refused
+//   for them: `admitWaiting` waits until one settles and asks again (at most LOGIN_WAITING_PER_KEY_MAX
+//   waiting per key, LOGIN_WAIT_ROUNDS_MAX times each). A client's parallel correct logins after a
+//   restart (each a slow Argon2id unlock) then run a few at a time, none refused; parallel wrong
+//   guesses are refused once the ones in flight have failed, with exactly as many passwords checked
+//   as `admit` alone would check.
 // - Failures are forgotten after LOGIN_FAILURES_FORGET_MS without another; the table keeps at most
 //   LOGIN_THROTTLE_ENTRIES_MAX keys: at the bound it drops, a 16th at a time, what holds nothing
 //   (forgotten or cleared keys) and then the oldest unlocked keys.
@@ -37,6 +43,8 @@ import {
   LOGIN_FAILURES_FORGET_MS,
   LOGIN_FAILURES_FREE,
   LOGIN_THROTTLE_ENTRIES_MAX,
+  LOGIN_WAIT_ROUNDS_MAX,
+  LOGIN_WAITING_PER_KEY_MAX,
 } from '../protocol/limits';
 
 export interface LoginThrottleLimits {
@@ -48,6 +56,8 @@ export interface LoginThrottleLimits {
   readonly lockMaxMs: number;
   readonly forgetMs: number;
   readonly entriesMax: number;
+  readonly waitingPerKeyMax: number;
+  readonly waitRoundsMax: number;
 }
 
 export const loginThrottleDefaults: LoginThrottleLimits = {
@@ -59,6 +69,8 @@ export const loginThrottleDefaults: LoginThrottleLimits = {
   lockMaxMs: LOGIN_ACCOUNT_LOCK_MAX_MS,
   forgetMs: LOGIN_FAILURES_FORGET_MS,
   entriesMax: LOGIN_THROTTLE_ENTRIES_MAX,
+  waitingPerKeyMax: LOGIN_WAITING_PER_KEY_MAX,
+  waitRoundsMax: LOGIN_WAIT_ROUNDS_MAX,
 };
 
 export type ThrottleScope = 'account' | 'client';
@@ -139,6 +151,8 @@ export class LoginThrottle {
   readonly limits: LoginThrottleLimits;
   /** `a\0account` and `c\0client` keys, oldest first. */
   private readonly entries = new Map<string, Entry>();
+  /** Attempts waiting for one in flight on a key to settle (admitWaiting), by key. */
+  private readonly waiting = new Map<string, Set<() => void>>();
 
   constructor(
     private readonly clock: Pick<Clock, 'now'>,
@@ -176,6 +190,38 @@ export class LoginThrottle {
     return { ok: true, ticket: { account, client }, notices };
   }
 
+  /**
+   * admit(), but an attempt refused while attempts of its keys are in flight waits for one of them to
+   * settle and asks again, instead of being refused for attempts that may well succeed.
+   */
+  async admitWaiting(account: string, client: string): Promise<Admission> {
+    const keys = [accountKey(account), clientKey(client)];
+    for (let round = 0; ; round++) {
+      const admission = this.admit(account, client);
+      if (admission.ok || admission.refusal.kind !== 'delayed' || round >= this.limits.waitRoundsMax) return admission;
+      const busy = keys.filter((key) => (this.entries.get(key)?.inFlight ?? 0) > 0);
+      if (busy.length === 0 || busy.some((key) => (this.waiting.get(key)?.size ?? 0) >= this.limits.waitingPerKeyMax)) return admission;
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          for (const key of busy) this.waiting.get(key)?.delete(wake);
+          resolve();
+        };
+        for (const key of busy) {
+          const set = this.waiting.get(key) ?? new Set();
+          set.add(wake);
+          this.waiting.set(key, set);
+        }
+      });
+    }
+  }
+
+  /** Attempts waiting in admitWaiting (for inspection and tests). */
+  get waitingCount(): number {
+    const all = new Set<() => void>();
+    for (const set of this.waiting.values()) for (const wake of set) all.add(wake);
+    return all.size;
+  }
+
   /** Ends an admitted attempt; returns what an operator may want logged or counted. */
   settle(ticket: LoginTicket, outcome: LoginOutcome): LoginNotice[] {
     const now = this.clock.now();
@@ -200,7 +246,17 @@ export class LoginThrottle {
         notices.push({ kind: 'locked', account: ticket.account, client: ticket.client, failures: account.failures, lockedForMs });
       }
     }
+    this.wakeWaiting(accountKey(ticket.account));
+    this.wakeWaiting(clientKey(ticket.client));
     return notices;
+  }
+
+  /** Wakes every attempt waiting on `key` (each asks again; the first ones may take the freed room). */
+  private wakeWaiting(key: string): void {
+    const set = this.waiting.get(key);
+    if (!set) return;
+    this.waiting.delete(key);
+    for (const wake of [...set]) wake();
   }
 
   /** The state of one key (undefined when nothing is remembered about it). */

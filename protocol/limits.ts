@@ -573,6 +573,14 @@ export const LOGIN_FAILURES_FORGET_MS = 3600 * 1000;
 export const LOGIN_THROTTLE_ENTRIES_MAX = 50_000;
 /** IPv6 clients are throttled per /64: one subscriber usually holds a whole /64. */
 export const LOGIN_CLIENT_IPV6_PREFIX_BITS = 64;
+/**
+ * Logins per account or client address that wait for the ones in flight to settle instead of being
+ * refused (a client's parallel connections after a restart, each a slow Argon2id unlock); beyond it,
+ * refused as before. Mail clients open at most about 10 connections to one server.
+ */
+export const LOGIN_WAITING_PER_KEY_MAX = 16;
+/** Times one waiting login is woken and asks again before it is refused (every settle of its keys wakes it). */
+export const LOGIN_WAIT_ROUNDS_MAX = 32;
 
 // Per-sender submission rate (mail/smtp/senderRate.ts): a token bucket per authenticated user.
 /** Messages a user may submit at once (a burst): a reply-all or a small mailing goes out. */

@@ -149,7 +149,8 @@ export class CalDavHttp implements HttpApplication {
    * The login a connection made, by the Authorization header that made it: further requests on the same
    * connection with the same header are that session (as an IMAP connection logs in once), not new
    * guesses. Without it a client's parallel requests would each be a login in flight, which the
-   * throttle charges as a failure until it settles: a few at once and the user gets 429.
+   * throttle charges as a failure until it settles: beyond a few at once they wait for each other's
+   * Argon2id unlock (and beyond LOGIN_WAITING_PER_KEY_MAX the user gets 429).
    */
   private readonly sessions = new WeakMap<Socket, { authorization: string; record: LoginRecord }>();
 

@@ -48,13 +48,14 @@ export class LoginGuard {
   }
 
   /**
-   * Runs `check` (the password check) if the throttle admits the attempt; otherwise rejects with
-   * LoginRefused at once, without checking. `outcomeOf` tells a failed guess from other failures.
+   * Runs `check` (the password check) if the throttle admits the attempt, after the attempts in
+   * flight for the same account or address settled if it has to wait for them; otherwise rejects
+   * with LoginRefused, without checking. `outcomeOf` tells a failed guess from other failures.
    */
   async attempt<T>(protocol: LoginProtocol, clientAddress: string | undefined, username: string, check: () => Promise<T>, outcomeOf: (error: unknown) => LoginOutcome): Promise<T> {
     const account = this.accountOf(username);
     const client = clientKeyOf(clientAddress);
-    const admission = this.deps.throttle.admit(account, client);
+    const admission = await this.deps.throttle.admitWaiting(account, client);
     if (!admission.ok) {
       const { refusal } = admission;
       this.deps.metrics?.inc('post_mail_login_refused_total', 'Login attempts refused by the throttle without checking the password', { protocol, reason: refusal.kind });

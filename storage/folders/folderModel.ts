@@ -8,11 +8,11 @@
 // - expunge: removes the present UIDs (only those flagged \Deleted when asked), all under one new
 //   modseq, remembering them as tombstones (bounded; the oldest are forgotten).
 import { FOLDER_EXPUNGED_RETAINED_MAX, FOLDER_MESSAGES_MAX, FOLDER_OP_UIDS_MAX } from '../../protocol/limits';
-import type { Applied, LogModel } from '../log/logModel';
+import type { Applied, ForkBase, LogModel } from '../log/logModel';
 import { applyFlagUpdate, DELETED, hasFlag, normaliseFlags, SEEN, sameFlagSet } from './flags';
 import { decodeFolderState, decodeFolderSummary, encodeFolderState, encodeFolderSummary } from './folderCodec';
 import { decodeFolderOp, encodeFolderOp, type FlagChange, type FolderChangeRecord, type FolderOp } from './folderOps';
-import { emptyFolderState, type FolderMessage, type FolderState, type FolderSummary, reorder, summarizeFolder, type Tombstone } from './folderState';
+import { copyFolderState, emptyFolderState, type FolderMessage, type FolderState, type FolderSummary, reorder, summarizeFolder, type Tombstone } from './folderState';
 
 const unseenDelta = (flags: readonly string[]) => (hasFlag(flags, SEEN) ? 0 : 1);
 const sortedUnique = (uids: readonly number[]) => [...new Set(uids)].sort((a, b) => a - b);
@@ -122,16 +122,68 @@ function revert(state: FolderState, change: FolderChangeRecord): void {
 }
 
 /**
+ * Flags (system flags and keywords alike) the lost branch of a fork changed, carried into the winner
+ * three-way: per message present at the fork point and still in both branches, each flag the lost
+ * branch added or removed relative to the fork point is added or removed in the winner, unless the
+ * winner's own operations since the fork changed that flag of that message (then the winner's value
+ * stands, even if it changed it back). So \Seen marked on one side and \Flagged on the other both
+ * stand. A message inserted on both sides after the fork (one notification delivered by both writers)
+ * has no fork-point flags to compare with: the winner's stand.
+ */
+function carriedFlags(lost: FolderState, winner: FolderState, fork: ForkBase<FolderState, FolderOp>): FolderOp[] {
+  const touched = flagsChangedBy(fork.ancestor, fork.winnerOps);
+  const byChange = new Map<string, { mode: 'add' | 'remove'; flag: string; uids: number[] }>();
+  const carry = (mode: 'add' | 'remove', flag: string, uid: number) => {
+    const id = `${mode} ${flag.toLowerCase()}`;
+    const group = byChange.get(id) ?? { mode, flag, uids: [] };
+    group.uids.push(uid);
+    byChange.set(id, group);
+  };
+  for (const base of fork.ancestor.messages.values()) {
+    const mine = lost.messages.get(base.uid);
+    const theirs = winner.messages.get(base.uid);
+    if (!mine || !theirs || mine.key !== base.key || theirs.key !== base.key) continue;
+    const untouched = (flag: string) => !touched.get(base.uid)?.has(flag.toLowerCase());
+    for (const flag of mine.flags) if (!hasFlag(base.flags, flag) && untouched(flag) && !hasFlag(theirs.flags, flag)) carry('add', flag, base.uid);
+    for (const flag of base.flags) if (!hasFlag(mine.flags, flag) && untouched(flag) && hasFlag(theirs.flags, flag)) carry('remove', flag, base.uid);
+  }
+  const ops: FolderOp[] = [];
+  for (const { mode, flag, uids } of byChange.values()) {
+    for (let i = 0; i < uids.length; i += FOLDER_OP_UIDS_MAX) ops.push({ type: 'flags', uids: uids.slice(i, i + FOLDER_OP_UIDS_MAX), mode, flags: [flag] });
+  }
+  return ops;
+}
+
+/** UID -> the flags (lower case) that `ops`, replayed on a copy of `start`, changed. */
+function flagsChangedBy(start: FolderState, ops: readonly FolderOp[]): Map<number, Set<string>> {
+  const state = copyFolderState(start);
+  const touched = new Map<number, Set<string>>();
+  for (const op of ops) {
+    const applied = folderModel.apply(state, op);
+    if (!applied.effective || applied.change.type !== 'flags') continue;
+    for (const c of applied.change.changed) {
+      const set = touched.get(c.uid) ?? new Set<string>();
+      for (const f of c.flags) if (!hasFlag(c.prevFlags, f)) set.add(f.toLowerCase());
+      for (const f of c.prevFlags) if (!hasFlag(c.flags, f)) set.add(f.toLowerCase());
+      touched.set(c.uid, set);
+    }
+  }
+  return touched;
+}
+
+/**
  * A fork's lost branch carried into the winner (LogModel.recover): the messages the winner never saw
  * (in INBOX, mail delivered on the losing side of a partition) are inserted again with the flags they
- * had, and the messages the lost branch expunged and the winner still shows are expunged. A flag
- * changed on one side only cannot be told from one changed on the other: the winner's flags stand.
+ * had, flags the lost branch changed and the winner did not are changed in the winner too (three-way,
+ * per flag, against the fork point: carriedFlags; without `fork` the winner's flags stand), and the
+ * messages the lost branch expunged and the winner still shows are expunged.
  */
-function recover(lost: FolderState, winner: FolderState): FolderOp[] {
+function recover(lost: FolderState, winner: FolderState, fork?: ForkBase<FolderState, FolderOp>): FolderOp[] {
   const ops: FolderOp[] = [];
   for (const m of lost.messages.values()) {
     if (!winner.byKey.has(m.key)) ops.push({ type: 'insert', key: m.key, ref: m.ref, flags: m.flags, internalDateMs: m.internalDateMs, sizeOctets: m.sizeOctets });
   }
+  if (fork) ops.push(...carriedFlags(lost, winner, fork));
   const gone: number[] = [];
   for (const t of lost.tombstones) {
     const uid = winner.byKey.get(t.key);

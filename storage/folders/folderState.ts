@@ -63,6 +63,14 @@ export const summarizeFolder = (s: FolderState): FolderSummary => ({
   unseen: s.unseen,
 });
 
+/** A copy that applying operations to leaves `s` as it was (messages themselves are replaced, never changed). */
+export const copyFolderState = (s: FolderState): FolderState => ({
+  ...s,
+  messages: new Map(s.messages),
+  byKey: new Map(s.byKey),
+  tombstones: [...s.tombstones],
+});
+
 /** Restore ascending UID order after a revert re-inserted expunged messages at the end. */
 export function reorder(state: FolderState): void {
   state.messages = new Map([...state.messages.entries()].sort((a, b) => a[0] - b[0]));

@@ -16,7 +16,11 @@
 //   the newest), and the first writer that sees both (LogWriter.catchUp) appends these operations on
 //   top of the winner. They must be what the lost branch added that the winner does not know (mail
 //   delivered on the losing side above all); a branch is never merged twice, since re-applying known
-//   things is no change.
+//   things is no change. `fork`, when the writer could rebuild it, is the state at the fork point (the
+//   last operation both branches share) and the operations the winner applied since: what the lost
+//   branch changed relative to it and the winner did not touch can be carried (flags, per flag); what
+//   both changed stays as the winner has it. Without it, a model carries only what it can tell from
+//   the two states.
 // - Encoders give msgpack-ready values; decoders validate (throw on anything malformed).
 export interface Applied<C> {
   readonly effective: boolean;
@@ -38,5 +42,11 @@ export interface LogModel<S, Op, C, Sum> {
   encodeSummary(summary: Sum): unknown;
   decodeSummary(wire: unknown): Sum;
   /** Operations that carry into `winner` what `lost` (the other branch of a fork) holds and `winner` does not. Without it, a lost branch's operations are dropped. */
-  recover?(lost: S, winner: S): Op[];
+  recover?(lost: S, winner: S, fork?: ForkBase<S, Op>): Op[];
+}
+
+/** Where a fork's branches went apart: the state after the last operation both share, and the winner's operations since (in log order). */
+export interface ForkBase<S, Op> {
+  readonly ancestor: S;
+  readonly winnerOps: readonly Op[];
 }

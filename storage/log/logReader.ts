@@ -15,7 +15,7 @@ import type { HeadMarks } from './headMarks';
 import type { LogAddress } from './logAddress';
 import { fetchLogBlock } from './logBlocks';
 import { contentDecoder, decodeEntry, stateDecoder, decodeHeadBody, entryAd, entryOpCountOf, FormatError, type LogEntryBody, type LogHeadBody, openHeadPayload } from './logFormat';
-import type { LogModel } from './logModel';
+import type { ForkBase, LogModel } from './logModel';
 import { readSnapshot, windowed } from './snapshot';
 
 export interface VerifiedHead {
@@ -101,9 +101,17 @@ export function decodeOp<S, Op, C, Sum>(address: LogAddress, model: LogModel<S, 
   }
 }
 
+function decodeSnapshotState<S, Op, C, Sum>(address: LogAddress, model: LogModel<S, Op, C, Sum>, snapshotBytes: Uint8Array | undefined): S {
+  if (!snapshotBytes) return model.initial();
+  try {
+    return model.decodeState(stateDecoder.decode(snapshotBytes));
+  } catch (e) {
+    throw logError('LOG_CORRUPT', address.name, `snapshot of log ${address.name} does not decode: ${(e as Error).message.slice(0, 200)}`);
+  }
+}
+
 /** The state a head describes: snapshot, then the tail's entries, then the pending operations. */
 export async function loadState<S, Op, C, Sum>(storage: StorageApi, address: LogAddress, model: LogModel<S, Op, C, Sum>, body: LogHeadBody): Promise<S> {
-  let state: S;
   const [snapshotBytes, entries] = await Promise.all([
     body.snapshot ? readSnapshot(storage, address, body.snapshot) : undefined,
     fetchEntries(
@@ -112,13 +120,7 @@ export async function loadState<S, Op, C, Sum>(storage: StorageApi, address: Log
       body.tail.map((t) => t.id),
     ),
   ]);
-  if (snapshotBytes) {
-    try {
-      state = model.decodeState(stateDecoder.decode(snapshotBytes));
-    } catch (e) {
-      throw logError('LOG_CORRUPT', address.name, `snapshot of log ${address.name} does not decode: ${(e as Error).message.slice(0, 200)}`);
-    }
-  } else state = model.initial();
+  const state = decodeSnapshotState(address, model, snapshotBytes);
   checkTailChain(address, body, 0, entries);
   let index = body.snapshot?.opCount ?? 0;
   for (const entry of entries) for (const bytes of entry.ops) model.apply(state, decodeOp(address, model, bytes, index++));
@@ -227,4 +229,41 @@ export async function continuation(storage: StorageApi, address: LogAddress, new
   if (!ops) return { kind: 'too-far' };
   if (!older.pending.every((op, k) => sameBytes(op, ops[k]!))) return { kind: 'forked' };
   return { kind: 'extends', ops: ops.slice(older.pending.length) };
+}
+
+/** Id of entry `index` in body's chain: named in its head or walked back to; undefined when it has no such entry or it is too far back. */
+async function entryIdAt(storage: StorageApi, address: LogAddress, body: LogHeadBody, index: number): Promise<string | undefined> {
+  if (index >= body.entryCount) return undefined;
+  return namedEntryId(body, index) ?? (body.snapshot ? walkToEntry(storage, address, body, index) : undefined);
+}
+
+/**
+ * Where two branches of a forked log went apart (LogModel.recover's `fork`): the state after the last
+ * operation both hold, and `winner`'s operations since. Rebuilt from the older of the two snapshots
+ * (or the empty log) when the other branch holds the same entries up to it, then both branches'
+ * operations since, compared byte for byte. Undefined when that is out of reach: the fork lies
+ * before both snapshots, or more than LOG_CATCH_UP_ENTRIES_MAX entries back.
+ */
+export async function forkBase<S, Op, C, Sum>(
+  storage: StorageApi,
+  address: LogAddress,
+  model: LogModel<S, Op, C, Sum>,
+  lost: LogHeadBody,
+  winner: LogHeadBody,
+): Promise<ForkBase<S, Op> | undefined> {
+  const [base, other] = (lost.snapshot?.opCount ?? 0) <= (winner.snapshot?.opCount ?? 0) ? [lost, winner] : [winner, lost];
+  const snapshot = base.snapshot;
+  if (snapshot && snapshot.entryCount > 0 && (await entryIdAt(storage, address, other, snapshot.entryCount - 1)) !== snapshot.lastEntry) return undefined;
+  const from = snapshot?.opCount ?? 0;
+  const [lostOps, winnerOps, snapshotBytes] = await Promise.all([
+    collectOpsSince(storage, address, lost, from),
+    collectOpsSince(storage, address, winner, from),
+    snapshot ? readSnapshot(storage, address, snapshot) : undefined,
+  ]);
+  if (!lostOps || !winnerOps) return undefined;
+  let shared = 0;
+  while (shared < lostOps.length && shared < winnerOps.length && sameBytes(lostOps[shared]!, winnerOps[shared]!)) shared++;
+  const ancestor = decodeSnapshotState(address, model, snapshotBytes);
+  for (let k = 0; k < shared; k++) model.apply(ancestor, decodeOp(address, model, winnerOps[k]!, from + k));
+  return { ancestor, winnerOps: winnerOps.slice(shared).map((bytes, k) => decodeOp(address, model, bytes, from + shared + k)) };
 }

@@ -36,8 +36,8 @@ import type { HeadMarks } from './headMarks';
 import type { HeadWatch } from './headWatch';
 import type { LogAddress } from './logAddress';
 import { emptyHeadBody, type LogHeadBody, sealHeadBody } from './logFormat';
-import type { Applied, LogModel } from './logModel';
-import { continuation, decodeOp, loadState, readHead, sameSummary, verifyHead } from './logReader';
+import type { Applied, ForkBase, LogModel } from './logModel';
+import { continuation, decodeOp, forkBase, loadState, readHead, sameSummary, verifyHead } from './logReader';
 import { nextHeadBody, OP_BYTES_MAX, planNextHead } from './nextHead';
 
 export interface LogDeps {
@@ -565,8 +565,9 @@ export class LogWriter<S, Op, C, Sum> {
     const { body } = verifyHead(this.address, object, this.model.kind, marks);
     const mine = this.head ? this.body : undefined;
     const lost = mine && (await continuation(storage, this.address, body, mine)).kind === 'forked' ? await this.stateOf(mine) : undefined;
+    const fork = lost && mine ? await this.forkOf(mine, body) : undefined;
     this.replaceState(object, body, await loadState(storage, this.address, this.model, body));
-    if (lost) this.merge(lost, `seq ${object.seq} does not extend this writer's seq`);
+    if (lost) this.merge(lost, `seq ${object.seq} does not extend this writer's seq`, fork);
     return 'reloaded';
   }
 
@@ -577,6 +578,17 @@ export class LogWriter<S, Op, C, Sum> {
     } catch (e) {
       if (!(e instanceof PostError)) throw e;
       this.deps.onFork?.({ log: this.address.name, why: `the lost branch cannot be read: ${e.message}`, carried: 0 });
+      return undefined;
+    }
+  }
+
+  /** Where the branches `lost` and `winner` went apart (LogModel.recover's `fork`), or undefined when that cannot be read (the winner's flags then stand). */
+  private async forkOf(lost: LogHeadBody, winner: LogHeadBody): Promise<ForkBase<S, Op> | undefined> {
+    if (!this.model.recover) return undefined;
+    try {
+      return await forkBase(this.deps.storage, this.address, this.model, lost, winner);
+    } catch (e) {
+      if (!(e instanceof PostError)) throw e;
       return undefined;
     }
   }
@@ -625,9 +637,10 @@ export class LogWriter<S, Op, C, Sum> {
       for (let k = changes.length - 1; k >= 0; k--) this.model.revert(this.state, changes[k]!);
     }
     const before = this.state;
+    const fork = next.kind === 'forked' ? await this.forkOf(this.body, body) : undefined;
     this.replaceState(object, body, await loadState(storage, this.address, this.model, body));
     // Our branch lost (a partition healed and the other side's head is newer): carry what it held over.
-    if (next.kind === 'forked') this.merge(before, `seq ${object.seq} does not extend this writer's seq`);
+    if (next.kind === 'forked') this.merge(before, `seq ${object.seq} does not extend this writer's seq`, fork);
     return 'reloaded';
   }
 
@@ -646,16 +659,16 @@ export class LogWriter<S, Op, C, Sum> {
       // Only as far back as our head names entries: a stale replica far behind costs no walk.
       if ((await continuation(storage, this.address, this.body, body, { walk: false })).kind !== 'forked') return;
       const lost = await this.stateOf(body);
-      if (lost) this.merge(lost, `seq ${object.seq} is not in this writer's history`);
+      if (lost) this.merge(lost, `seq ${object.seq} is not in this writer's history`, await this.forkOf(body, this.body));
     } catch (e) {
       if (!(e instanceof PostError)) throw e;
     }
   }
 
   /** Append what `lost` (a fork's other branch) holds and the state does not. */
-  private merge(lost: S | undefined, why: string): void {
+  private merge(lost: S | undefined, why: string, fork: ForkBase<S, Op> | undefined): void {
     if (!lost) return;
-    const ops = this.model.recover?.(lost, this.state) ?? [];
+    const ops = this.model.recover?.(lost, this.state, fork) ?? [];
     this.stats.forksMerged++;
     this.deps.onFork?.({ log: this.address.name, why, carried: ops.length });
     if (ops.length > 0) this.carrying = Promise.all([this.carrying, this.carry(ops)]);

@@ -45,7 +45,8 @@ afterEach(async () => {
   gateway = undefined;
 });
 
-async function startGateway(): Promise<Gateway> {
+/** `unlockMs`: how long each password check takes (a node's Argon2id unlock of the keystore). */
+async function startGateway(unlockMs = 0): Promise<Gateway> {
   const store = new MemoryMailStore();
   const submission = new MemorySubmission({ localDomains: ['lab.example'], federatedDomains: [], gatewayIdentity: 'mx@lab.example' });
   for (const user of [alice, bob]) {
@@ -56,10 +57,11 @@ async function startGateway(): Promise<Gateway> {
   const metrics = new Metrics();
   const log = memoryLog();
   const counted: Gateway = { checks: 0 } as Gateway;
+  const unlock = () => new Promise<void>((resolve) => setTimeout(resolve, unlockMs));
   const service = new MailGatewayService(
     {
-      authenticator: { authenticate: (u, p) => (counted.checks++, store.authenticator.authenticate(u, p)) },
-      submission: { ...submission, authenticate: (u, p) => (counted.checks++, submission.authenticate(u, p)), classifyRecipient: (q) => submission.classifyRecipient(q), submit: (m) => submission.submit(m) },
+      authenticator: { authenticate: (u, p) => (counted.checks++, unlock().then(() => store.authenticator.authenticate(u, p))) },
+      submission: { ...submission, authenticate: (u, p) => (counted.checks++, unlock().then(() => submission.authenticate(u, p))), classifyRecipient: (q) => submission.classifyRecipient(q), submit: (m) => submission.submit(m) },
       clock,
       log,
       metrics,
@@ -204,5 +206,17 @@ describe('login throttle over real sockets', () => {
     const later = await imapClient(imap!, '127.0.0.2');
     expect(await later.command('o2', `LOGIN ${alice.address} "${alice.password}"`)).toMatch(/^o2 OK /);
     expect(throttle.inspect('account', alice.address)).toBeUndefined();
+  });
+
+  it("a client's parallel connections after a restart, each a slow unlock, all log in: none is told 'Too many failed logins'", async () => {
+    gateway = await startGateway(200);
+    const { imap, smtp } = gateway.service.endpoints();
+    const replies = await Promise.all([
+      ...Array.from({ length: 8 }, async (_, i) => (await imapClient(imap!)).command(`p${i}`, `LOGIN ${alice.address} "${alice.password}"`)),
+      ...Array.from({ length: 4 }, async () => (await smtpClient(smtp!)).auth(alice.address, alice.password)),
+    ]);
+    expect(replies.filter((r) => /^(p\d+ OK |235 )/.test(r))).toHaveLength(12);
+    expect(gateway.checks).toBe(12);
+    expect(gateway.service.loginGuard.throttle.inspect('account', alice.address)).toBeUndefined();
   });
 });

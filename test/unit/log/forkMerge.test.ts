@@ -83,6 +83,7 @@ class Partition {
 }
 
 const keysOf = (log: FolderLog) => log.readNow((s) => [...s.messages.values()].map((m) => m.key).sort());
+const flagsOf = (log: FolderLog) => log.readNow((s) => Object.fromEntries([...s.messages.values()].map((m) => [m.uid, [...m.flags].sort()])));
 const uidsUnique = (log: FolderLog) => log.readNow((s) => new Set([...s.messages.values()].map((m) => m.uid)).size === s.messages.size);
 
 async function pair(p: Partition) {
@@ -196,6 +197,37 @@ describe('a log written on both sides of a partition', () => {
     expect(await away.refresh()).toBe('caught-up');
     expect(forks).toEqual([]);
     expect(home.stats.forksMerged).toBe(0);
+  });
+
+  it('a flag set on the losing side survives, beside one set on the winning side (three-way against the fork point)', async () => {
+    const p = new Partition();
+    const { home, away, forks } = await pair(p);
+    p.split();
+    // Home marks uid 1 \Flagged and takes a mail (its head is newer); away marks uid 1 and uid 2 \Seen.
+    await home.append([{ type: 'flags', uids: [1], mode: 'add', flags: ['\\Flagged'] }]);
+    await home.append([insertFor(10, 'n:home-a')]);
+    await away.append([{ type: 'flags', uids: [1, 2], mode: 'add', flags: ['\\Seen'] }]);
+    expect(home.seq).toBeGreaterThan(away.seq);
+    p.heal();
+    expect(await away.refresh()).toBe('reloaded');
+    await expect.poll(() => flagsOf(away)).toEqual({ 1: ['\\Flagged', '\\Seen'], 2: ['\\Seen'], 3: [], 4: [] });
+    expect(forks.join('\n')).toMatch(/does not extend.*\(1\)/);
+    expect(await home.refresh()).toBe('caught-up');
+    expect(flagsOf(home)).toEqual(flagsOf(away));
+  });
+
+  it('the winner merging a lost branch a replica still holds carries its flags too', async () => {
+    const p = new Partition();
+    const { home, away } = await pair(p);
+    p.split();
+    await home.append([insertFor(10, 'n:home-a')]);
+    await home.append([{ type: 'flags', uids: [2], mode: 'add', flags: ['\\Answered'] }]);
+    await away.append([{ type: 'flags', uids: [2, 3], mode: 'add', flags: ['\\Seen'] }]);
+    away.close();
+    const lost = p.sideOneVersion(away.address.objectId)!;
+    p.heal();
+    expect(await home.refresh(lost)).toBe('stale');
+    await expect.poll(() => flagsOf(home)).toEqual({ 1: [], 2: ['\\Answered', '\\Seen'], 3: ['\\Seen'], 4: [] });
   });
 
   it('the messages log: records added on the losing side are added again', async () => {

@@ -2,7 +2,10 @@
 // address, the account lock (which the right password from elsewhere does not pass), charging
 // parallel attempts, forgetting, and the table's bound.
 import { describe, expect, it } from 'vitest';
-import { clientKeyOf, LoginThrottle, refusalText, type Admission, type LoginOutcome, type LoginThrottleLimits } from '../../../mail/loginThrottle';
+import { clientKeyOf, LoginRefused, LoginThrottle, refusalText, type Admission, type LoginOutcome, type LoginThrottleLimits } from '../../../mail/loginThrottle';
+import { LoginGuard, imapLoginOutcome } from '../../../actors/mail/loginGuard';
+import { silentLog } from '../../../infra/log';
+import { MailBackendError } from '../../../mail/backend';
 import { ManualClock } from '../imap/manualClock';
 
 const limits: LoginThrottleLimits = {
@@ -14,6 +17,8 @@ const limits: LoginThrottleLimits = {
   lockMaxMs: 4 * 3600_000,
   forgetMs: 3600_000,
   entriesMax: 1_000,
+  waitingPerKeyMax: 16,
+  waitRoundsMax: 32,
 };
 
 function setup(overrides: Partial<LoginThrottleLimits> = {}) {
@@ -184,6 +189,94 @@ describe('login throttle', () => {
     }
     for (let i = 0; i < 1_000; i++) t.attempt(`user${i}@x`, `10.0.${i >> 8}.${i & 255}`, i % 2 === 0 ? 'success' : 'failure');
     expect(t.throttle.inspect('account', 'alice@x')?.lockedForMs).toBeGreaterThan(0);
+  });
+});
+
+/** Moves the simulated clock in steps, letting settled promises run between steps, until `done()` (bounded). */
+async function runUntil(clock: ManualClock, done: () => boolean, stepMs = 10, stepsMax = 10_000): Promise<void> {
+  for (let i = 0; i < stepsMax && !done(); i++) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    clock.advance(stepMs);
+  }
+  await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+describe('parallel logins of one user (a client reconnecting after a restart)', () => {
+  /** A guard whose password check takes `unlockMs` of simulated time (Argon2id) and knows one password. */
+  function guarded(overrides: Partial<LoginThrottleLimits> = {}) {
+    const clock = new ManualClock();
+    const throttle = new LoginThrottle(clock, { ...limits, ...overrides });
+    const guard = new LoginGuard({ throttle, log: silentLog });
+    const checks = { running: 0, most: 0, total: 0 };
+    const login = (password: string, client = '192.0.2.1') =>
+      guard.attempt(
+        'imap',
+        client,
+        'alice@x',
+        () =>
+          new Promise<string>((resolve, reject) => {
+            checks.total++;
+            checks.most = Math.max(checks.most, ++checks.running);
+            clock.setTimeout(() => {
+              checks.running--;
+              if (password === 'right') resolve('alice@x');
+              else reject(new MailBackendError('WRONG_PASSWORD', 'wrong password'));
+            }, 100);
+          }),
+        imapLoginOutcome,
+      );
+    return { clock, throttle, checks, login };
+  }
+
+  const settleAll = async <T>(clock: ManualClock, attempts: Promise<T>[]) => {
+    const results: PromiseSettledResult<T>[] = [];
+    void Promise.allSettled(attempts).then((r) => results.push(...r));
+    await runUntil(clock, () => results.length > 0);
+    return results;
+  };
+
+  it('ten concurrent correct logins of one user from one address all succeed, three unlocks at a time', async () => {
+    const t = guarded();
+    const results = await settleAll(t.clock, Array.from({ length: 10 }, () => t.login('right')));
+    expect(results.map((r) => r.status)).toEqual(Array(10).fill('fulfilled'));
+    expect(t.checks).toEqual({ running: 0, most: 3, total: 10 });
+    expect(t.throttle.inspect('account', 'alice@x')).toBeUndefined();
+    expect(t.throttle.waitingCount).toBe(0);
+  });
+
+  it('a wrong-password storm checks exactly as many passwords as before and refuses the rest', async () => {
+    const t = guarded();
+    const results = await settleAll(t.clock, Array.from({ length: 10 }, () => t.login('guess')));
+    const refused = results.filter((r) => r.status === 'rejected' && r.reason instanceof LoginRefused);
+    const wrong = results.filter((r) => r.status === 'rejected' && r.reason instanceof MailBackendError && !(r.reason instanceof LoginRefused));
+    expect(t.checks.total).toBe(3); // admit() alone lets 3 of 10 parallel attempts check
+    expect(wrong).toHaveLength(3);
+    expect(refused).toHaveLength(7);
+    expect((refused[0] as PromiseRejectedResult).reason.refusal).toMatchObject({ kind: 'delayed', scope: 'account' });
+    expect(t.throttle.inspect('account', 'alice@x')?.failures).toBe(3);
+    expect(t.throttle.waitingCount).toBe(0);
+    // The right password after the wait still goes through, as before.
+    t.clock.advance(1_000);
+    expect((await settleAll(t.clock, [t.login('right')]))[0]!.status).toBe('fulfilled');
+  });
+
+  it('waits for at most waitingPerKeyMax per key; beyond that, refused at once as before', async () => {
+    const t = guarded({ waitingPerKeyMax: 2 });
+    const attempts = Array.from({ length: 8 }, () => t.login('right'));
+    const results = await settleAll(t.clock, attempts);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(5);
+    expect(results.filter((r) => r.status === 'rejected' && r.reason instanceof LoginRefused)).toHaveLength(3);
+  });
+
+  it('a locked account is refused at once, not queued', async () => {
+    const t = guarded();
+    for (let i = 0; i < 10; i++) {
+      t.clock.advance(120_000);
+      await settleAll(t.clock, [t.login('guess', `198.51.100.${i}`)]);
+    }
+    const results = await settleAll(t.clock, [t.login('right', '203.0.113.7')]);
+    expect((results[0] as PromiseRejectedResult).reason.refusal.kind).toBe('locked');
+    expect(t.checks.total).toBe(10);
   });
 });
 
