@@ -192,6 +192,12 @@ export const BLOCK_PUTS_IN_FLIGHT_MAX = 16;
 /** Compare-and-put rounds a replica retries when concurrent puts of one object keep beating it. */
 export const STORE_CAS_ATTEMPTS_MAX = 8;
 /**
+ * Bytes of signed objects a replica remembers as the versions it last stored (storage/replicaStore.ts
+ * StoredObjectMemo): the next put of a hot log head is decided without reading, decoding and hashing
+ * the stored copy again. Oldest dropped first; a few hundred heads of busy folders.
+ */
+export const REPLICA_OBJECT_MEMO_BYTES_MAX = 4 * 1024 * 1024;
+/**
  * A mail leaf body (raw, transfer-encoded) this long or longer is stored as a datum of its own, so it
  * converges across messages and users (DESIGN 3); shorter ones stay inline in the message's layout:
  * a separate part costs a 74-byte reference, a 16-byte tag and a replicated put, and short bodies are

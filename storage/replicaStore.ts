@@ -105,18 +105,86 @@ async function readStored(store: LocalStore, objectId: string, verify: 'signatur
   return { version, object: intact ? decoded.value : undefined };
 }
 
+/** A version this replica stored: its stamp (what compare-and-put checks) and the object, verified when it came in. */
+export interface RememberedVersion {
+  readonly seq: number;
+  readonly hash: Uint8Array;
+  readonly object: SignedObject;
+  /** Memory it keeps alive. */
+  readonly bytes: number;
+}
+
+/**
+ * The versions this replica last stored through applyObjectPut, newest use last, at most `bytesMax` of
+ * them. A log head is put again and again at the same replicas (every STORE, APPEND, EXPUNGE): with the
+ * version it stored last remembered, the next put is decided without reading, decoding and hashing the
+ * stored copy (issue 11: a tenth of a replica's CPU per put). It is a hint, never trusted alone: the
+ * compare-and-put that follows checks that exactly this version is still the stored one, and any
+ * refusal is decided again against the store (another path, a repair put or a delete, may have changed
+ * it meanwhile).
+ */
+export class StoredObjectMemo {
+  private readonly versions = new Map<string, RememberedVersion>();
+  private bytes = 0;
+
+  constructor(private readonly bytesMax: number) {}
+
+  get(objectId: string): RememberedVersion | undefined {
+    return this.versions.get(objectId);
+  }
+
+  remember(objectId: string, version: RememberedVersion): void {
+    this.forget(objectId);
+    if (version.bytes > this.bytesMax) return;
+    this.versions.set(objectId, version);
+    this.bytes += version.bytes;
+    for (const [id, oldest] of this.versions) {
+      if (this.bytes <= this.bytesMax) break;
+      this.versions.delete(id);
+      this.bytes -= oldest.bytes;
+    }
+  }
+
+  forget(objectId: string): void {
+    const known = this.versions.get(objectId);
+    if (!known) return;
+    this.versions.delete(objectId);
+    this.bytes -= known.bytes;
+  }
+
+  get size(): number {
+    return this.versions.size;
+  }
+}
+
 /**
  * Apply a put of a signed object: decidePut against the stored version, then an atomic
  * compare-and-put; on a lost race, decide again (at most STORE_CAS_ATTEMPTS_MAX rounds).
- * `replacesSeq` is the writer's compare-and-swap (undefined for repair between replicas).
+ * `replacesSeq` is the writer's compare-and-swap (undefined for repair between replicas). With `memo`,
+ * the first round decides against the version this replica remembers storing (see StoredObjectMemo).
  */
-export async function applyObjectPut(store: LocalStore, incoming: SignedObject, replacesSeq: number | undefined): Promise<PutDecision> {
-  for (let attempt = 0; attempt < STORE_CAS_ATTEMPTS_MAX; attempt++) {
-    const { version, object } = await readStored(store, incoming.objectId, 'hash');
+export async function applyObjectPut(store: LocalStore, incoming: SignedObject, replacesSeq: number | undefined, memo?: StoredObjectMemo): Promise<PutDecision> {
+  const id = incoming.objectId;
+  let known = memo?.get(id);
+  for (let attempt = 0; attempt < STORE_CAS_ATTEMPTS_MAX + (known ? 1 : 0); attempt++) {
+    const { version, object } = known ? { version: known, object: known.object } : await readStored(store, id, 'hash');
     const decision = decidePut(object, incoming, replacesSeq);
-    if (!decision.accept) return decision;
-    const r = await store.compareAndPutObject(incoming.objectId, version && { seq: version.seq, hash: version.hash }, storedVersionOf(incoming));
-    if (r.swapped) return decision;
+    if (!decision.accept) {
+      if (!known) return decision;
+      // Refused against the remembered version: decide again against what the store holds.
+      memo?.forget(id);
+      known = undefined;
+      continue;
+    }
+    const next = storedVersionOf(incoming);
+    const r = await store.compareAndPutObject(id, version && { seq: version.seq, hash: version.hash }, next);
+    if (r.swapped) {
+      // Counted by the buffer it keeps alive: the version's bytes may be a view into a larger frame.
+      memo?.remember(id, { seq: next.seq, hash: next.hash, object: incoming, bytes: Math.max(next.bytes.length, next.bytes.buffer.byteLength) });
+      return decision;
+    }
+    if (known) memo?.forget(id);
+    known = undefined;
   }
   const current = await getVerifiedObject(store, incoming.objectId);
   return {

@@ -9,7 +9,7 @@ import type { LocalStore } from '../../infra/store/port';
 import type { Clock, Log, TransportMessage } from '../../infra/ports';
 import { ErrorCodes, type ErrorCode } from '../../protocol/errors';
 import { type AnyFrame, type BodyOf, frameHandlers, on } from '../../protocol/frame';
-import { QUOTA_BYTES_PER_MEMBER, REPAIR_BATCH_BYTES_MAX, STORAGE_LEASE_MS } from '../../protocol/limits';
+import { QUOTA_BYTES_PER_MEMBER, REPAIR_BATCH_BYTES_MAX, REPLICA_OBJECT_MEMO_BYTES_MAX, STORAGE_LEASE_MS } from '../../protocol/limits';
 import {
   BlockData,
   BlockGet,
@@ -33,7 +33,7 @@ import {
   StorageReply,
 } from '../../protocol/storage';
 import { offerDigest } from '../../storage/repair';
-import { acceptBlocks, applyObjectPut, getVerifiedBlock, getVerifiedObject } from '../../storage/replicaStore';
+import { acceptBlocks, applyObjectPut, getVerifiedBlock, getVerifiedObject, StoredObjectMemo } from '../../storage/replicaStore';
 import { versionHash } from '../../storage/signedObject';
 import type { Metrics } from '../metrics';
 import { type Answer, serveRequest } from './serveRequest';
@@ -61,6 +61,8 @@ export type OfferAnswer = { ok: true; held: boolean[]; queued: number } | { ok: 
 
 export class ReplicaHandlers {
   private readonly certs = new Map<string, { id: string; signingKey: Uint8Array; expiresAtMs: number }>();
+  /** The versions this replica last stored: the next put of a log head skips re-reading the stored one. */
+  private readonly stored = new StoredObjectMemo(REPLICA_OBJECT_MEMO_BYTES_MAX);
 
   constructor(private readonly deps: ReplicaDeps) {}
 
@@ -216,11 +218,11 @@ export class ReplicaHandlers {
     if (auth.kind === 'user' && Buffer.compare(Buffer.from(auth.signingKey), Buffer.from(o.owner)) !== 0)
       return this.refuse(answer, ErrorCodes.NOT_AUTHORISED, `${what}: a user may write only objects it owns`, what, ObjectPutReply);
     const store = this.deps.store();
-    let decision = await applyObjectPut(store, o, body.replaces);
+    let decision = await applyObjectPut(store, o, body.replaces, this.stored);
     // This replica is behind (it missed versions while down or before it became a replica): a verified
     // newer version is taken as repair; the writer's majority decides the compare-and-swap.
     if (!decision.accept && decision.code === ErrorCodes.CAS_MISMATCH && body.replaces !== undefined && (decision.current?.seq ?? 0) < body.replaces)
-      decision = await applyObjectPut(store, o, undefined);
+      decision = await applyObjectPut(store, o, undefined, this.stored);
     if (decision.accept) return answer(ObjectPutReply, { ok: true });
     this.deps.metrics.inc('post_storage_refused_total', 'Storage requests refused by this replica', { code: decision.code });
     answer(ObjectPutReply, { ok: false, code: decision.code, message: decision.message, current: decision.current });
@@ -232,6 +234,7 @@ export class ReplicaHandlers {
     if (o) return answer(ObjectData, { found: true, object: o });
     if (await store.getObject(objectId)) {
       this.deps.log.warn('storage.corrupt', { object: objectId, found: 'on read' });
+      this.stored.forget(objectId);
       await store.deleteObject(objectId);
       this.deps.onCorrupt(objectId, 'object');
       return answer(ObjectData, { found: false, code: ErrorCodes.BLOCK_CORRUPT });

@@ -48,6 +48,7 @@ export class SimNetwork implements SimFabric {
   private readonly extraDelayMs = new Map<string, number>();
   private readonly partitions = new Partitions();
   private readonly counters: NetworkCounters = emptyCounters();
+  private readonly observers = new Set<(from: string, subject: string, data: Uint8Array) => void>();
   private connections = 0;
   private reconnectMs: number;
   /** Bumped by each simulated server crash: copies sent in an older epoch are lost. */
@@ -150,6 +151,15 @@ export class SimNetwork implements SimFabric {
     return snapshotCounters(this.counters);
   }
 
+  /**
+   * Watch every publish and request as it is sent (before faults): who sent it, the subject and the
+   * bytes (read them during the call only). Tests count a command's frames with it. Returns the unwatch.
+   */
+  observe(listener: (from: string, subject: string, data: Uint8Array) => void): () => void {
+    this.observers.add(listener);
+    return () => this.observers.delete(listener);
+  }
+
   /** Copies scheduled and not yet arrived or dropped. */
   get inFlight(): number {
     return this.inFlightCopies;
@@ -164,6 +174,7 @@ export class SimNetwork implements SimFabric {
   send(from: SimTransport, subject: string, data: Uint8Array, reply: string | undefined, isRequest: boolean): void {
     const bytes = data.length;
     count(this.counters.sent, bytes);
+    for (const observer of this.observers) observer(from.name, subject, data);
     // The client copies a payload when it is published: the caller may reuse its buffer at once.
     const payload = copyPayload(data);
     const matches = this.index.match(subject);

@@ -41,6 +41,11 @@ export interface CommandSpec<S extends ArgSchema = ArgSchema> {
   readonly schema: S;
   /** RFC 3501 7.4.1: FETCH, STORE and SEARCH by sequence number must not report expunges. */
   readonly holdsExpunges?: boolean;
+  /**
+   * New messages that reached the selected mailbox since the last command are announced (EXISTS)
+   * before this command runs, so that its `*` and ALL include them (ImapSession.announceAdditions).
+   */
+  readonly announcesNewFirst?: boolean;
   handle(context: CommandContext, args: ArgsOf<S>): Promise<CommandResult>;
 }
 

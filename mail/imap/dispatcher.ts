@@ -102,6 +102,7 @@ async function runCommand(session: ImapSession, frame: CommandFrame): Promise<Co
     return finish(session, command.tag, { kind: 'done', status: 'BAD', text: wrongStateText(command.name, session.state, spec.states) }, true, command.name);
   }
   const uid = command.name.startsWith('UID ');
+  if (spec.announcesNewFirst) await session.announceAdditions().catch((error: unknown) => session.log.warn('imap.updates.failed', { error: String(error) }));
   let result: CommandResult;
   try {
     const args = applySchema(spec.schema, command.args, { utf8: session.utf8 });

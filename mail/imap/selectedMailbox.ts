@@ -264,6 +264,20 @@ export class SelectedMailbox {
     };
   }
 
+  /**
+   * Applies only the queued new messages (announced before a command that reads `*` or ALL); every
+   * other change stays queued, in order, for the end of the command. Undefined when there are none,
+   * or when the mailbox is lost (that is reported at the end too).
+   */
+  applyPendingAdditions(): AppliedUpdates | undefined {
+    if (this.lost || !this.pending.some((c) => c.kind === 'added')) return undefined;
+    const rest = this.pending.filter((c) => c.kind !== 'added');
+    this.pending = this.pending.filter((c) => c.kind === 'added');
+    const updates = this.applyPending(false);
+    this.pending = rest;
+    return updates;
+  }
+
   /** UIDs whose expunge is known but not yet reported (their messages still hold a seq number). */
   pendingExpungedUids(): Set<number> {
     const uids = new Set<number>();

@@ -18,6 +18,7 @@ export const fetchCommand = defineCommand({
   names: ['FETCH', 'UID FETCH'],
   states: ['selected'],
   holdsExpunges: true,
+  announcesNewFirst: true,
   schema: [
     { name: 'messages', kind: 'sequenceSet' },
     { name: 'items', kind: 'rest' },

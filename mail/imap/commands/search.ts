@@ -14,6 +14,7 @@ export const searchCommand = defineCommand({
   names: ['SEARCH', 'UID SEARCH'],
   states: ['selected'],
   holdsExpunges: true,
+  announcesNewFirst: true,
   schema: [{ name: 'criteria', kind: 'rest' }],
   async handle({ session, uid, tag }, { criteria }) {
     const view = session.selectedOrThrow();

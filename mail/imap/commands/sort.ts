@@ -20,6 +20,7 @@ export const sortCommand = defineCommand({
   names: ['SORT', 'UID SORT'],
   states: ['selected'],
   holdsExpunges: true,
+  announcesNewFirst: true,
   schema: [{ name: 'args', kind: 'rest' }],
   async handle({ session, uid, tag }, { args }) {
     const view = session.selectedOrThrow();

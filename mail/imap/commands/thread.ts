@@ -12,6 +12,7 @@ export const threadCommand = defineCommand({
   names: ['THREAD', 'UID THREAD'],
   states: ['selected'],
   holdsExpunges: true,
+  announcesNewFirst: true,
   schema: [
     { name: 'algorithm', kind: 'atom' },
     { name: 'criteria', kind: 'rest' },

@@ -1,12 +1,15 @@
-// imapflow (a real IMAP client library) against the TCP server over the memory backend: login,
-// list, append, fetch (envelope, bodyStructure, source), search, flags, IDLE, MOVE, expunge,
-// STARTTLS, and COMPRESS=DEFLATE (on its own and after STARTTLS).
+// imapflow (a real IMAP client library) against the TCP server over the memory backend: a whole
+// session, ESEARCH/BINARY/QUOTA over COMPRESS, IDLE and a wrong password (the scenarios:
+// clients/imapflow.ts, which lab/imapClients.test.ts runs on a lab of node processes too), then what
+// needs control of the server: STARTTLS, COMPRESS=DEFLATE after STARTTLS, and close().
 import { ImapFlow } from 'imapflow';
 import { afterEach, describe, expect, it } from 'vitest';
-import { multipartMessage } from '../../unit/imap/fixtures';
+import { startMemoryTarget, type MemoryTarget } from './clientTarget';
+import { imapflowExtensions, imapflowIdle, imapflowRefusesWrongPassword, imapflowSession } from './clients/imapflow';
 import { eventually, selfSignedCertificate, startTestServer, type RunningServer } from './serverFixture';
 
 let running: RunningServer | undefined;
+let memory: MemoryTarget | undefined;
 let client: ImapFlow | undefined;
 
 afterEach(async () => {
@@ -14,6 +17,8 @@ afterEach(async () => {
   client = undefined;
   await running?.server.close();
   running = undefined;
+  await memory?.close();
+  memory = undefined;
 });
 
 function connect(port: number, extra: Partial<ConstructorParameters<typeof ImapFlow>[0]> = {}): ImapFlow {
@@ -30,114 +35,23 @@ function connect(port: number, extra: Partial<ConstructorParameters<typeof ImapF
 
 describe('imapflow', () => {
   it('logs in, lists special folders, appends, fetches, searches, flags, moves and expunges', async () => {
-    running = await startTestServer();
-    client = connect(running.server.port);
-    await client.connect();
-
-    const folders = await client.list();
-    const specialUse = Object.fromEntries(folders.filter((f) => f.specialUse).map((f) => [f.specialUse, f.path]));
-    expect(specialUse).toEqual({ '\\Inbox': 'INBOX', '\\Sent': 'Sent', '\\Drafts': 'Drafts', '\\Trash': 'Trash', '\\Junk': 'Junk', '\\Archive': 'Archive' });
-    expect(folders.map((f) => f.path)).toContain('INBOX');
-
-    const appended = await client.append('INBOX', multipartMessage, ['\\Seen'], new Date('2023-11-15T07:30:00Z'));
-    expect(appended).toMatchObject({ destination: 'INBOX', uid: 1 });
-    await client.append('INBOX', 'From: carol@example.org\r\nSubject: Second\r\n\r\nPlain body\r\n');
-
-    const lock = await client.getMailboxLock('INBOX');
-    try {
-      const message = await client.fetchOne('1', { envelope: true, bodyStructure: true, source: true, flags: true, internalDate: true, uid: true });
-      if (!message) throw new Error('message 1 missing');
-      expect(message.envelope?.subject).toBe('Rapport final and more');
-      expect(message.envelope?.from?.[0]).toMatchObject({ name: 'André', address: 'andre@example.org' });
-      expect(message.envelope?.to?.map((a) => a.address)).toEqual(expect.arrayContaining(['alice@example.org', 'bob@example.org', 'carol@example.org']));
-      expect(message.bodyStructure?.type).toBe('multipart/mixed');
-      expect(message.bodyStructure?.childNodes?.map((c) => c.type)).toEqual(['multipart/alternative', 'message/rfc822', 'application/octet-stream']);
-      expect(message.bodyStructure?.childNodes?.[2]?.dispositionParameters).toMatchObject({ filename: 'data.bin' });
-      expect(message.source?.toString()).toBe(multipartMessage);
-      expect(message.flags?.has('\\Seen')).toBe(true);
-      expect(new Date(message.internalDate!).toISOString()).toBe('2023-11-15T07:30:00.000Z');
-
-      const { content } = await client.download('1', '1.1');
-      const chunks: Buffer[] = [];
-      for await (const chunk of content!) chunks.push(chunk as Buffer);
-      expect(Buffer.concat(chunks).toString()).toBe('Café plain with searchable zebra');
-
-      expect(await client.search({ seen: false })).toEqual([2]);
-      expect(await client.search({ body: 'zebra' })).toEqual([1]);
-      expect(await client.search({ from: 'carol' }, { uid: true })).toEqual([2]);
-
-      await client.messageFlagsAdd('2', ['\\Flagged', '$Important']);
-      const flagged = await client.fetchOne('2', { flags: true });
-      expect(flagged && [...(flagged.flags ?? [])].filter((f) => f !== '\\Recent').sort()).toEqual(['$Important', '\\Flagged']);
-      await client.messageFlagsRemove('2', ['$Important']);
-
-      const moved = await client.messageMove('1', 'Archive');
-      expect(moved && moved.uidMap?.get(1)).toBe(1);
-      expect(client.mailbox && client.mailbox.exists).toBe(1);
-
-      await client.messageDelete('1');
-      expect(client.mailbox && client.mailbox.exists).toBe(0);
-    } finally {
-      lock.release();
-    }
-    const status = await client.status('Archive', { messages: true, uidNext: true, unseen: true });
-    expect(status).toMatchObject({ messages: 1, uidNext: 2, unseen: 0 });
-    await client.mailboxCreate(['Projects', 'Été']);
-    expect((await client.list()).map((f) => f.path)).toContain('Projects/Été');
+    memory = await startMemoryTarget();
+    await imapflowSession(memory.target);
   });
 
-  it('uses ESEARCH, BINARY and QUOTA when the server advertises them', async () => {
-    running = await startTestServer();
-    running.store.addUser('quota@lab.example', 'pw', { quotaBytes: 1024 * 1024 });
-    client = connect(running.server.port, { auth: { user: 'quota@lab.example', pass: 'pw' } });
-    await client.connect();
-    expect([...client.capabilities.keys()]).toEqual(expect.arrayContaining(['ESEARCH', 'BINARY', 'QUOTA', 'SORT', 'THREAD=REFERENCES']));
-    await client.append('INBOX', multipartMessage);
-    await client.append('INBOX', 'From: carol@example.org\r\nSubject: Second\r\n\r\nPlain body\r\n', ['\\Flagged']);
-    const lock = await client.getMailboxLock('INBOX');
-    try {
-      const esearch = await client.search({ all: true }, { uid: true, returnOptions: ['MIN', 'MAX', 'COUNT', 'ALL'] });
-      expect(esearch).toMatchObject({ min: 1, max: 2, count: 2, all: '1:2' });
-      expect(await client.search({ flagged: true }, { returnOptions: ['COUNT'] })).toMatchObject({ count: 1 });
-      // BINARY: the server undoes base64 and quoted-printable.
-      const fetched = await client.fetchOne('1', { bodyParts: ['3', '1.1'] }, { binary: true });
-      if (!fetched) throw new Error('message 1 missing');
-      expect([...fetched.bodyParts!.get('3')!]).toEqual([0, 1, 2, 3]);
-      expect(fetched.bodyParts!.get('1.1')!.toString('utf8')).toBe('Café plain with searchable zebra');
-      const { content } = await client.download('1', '3', { binary: true });
-      const chunks: Buffer[] = [];
-      for await (const chunk of content!) chunks.push(chunk as Buffer);
-      expect([...Buffer.concat(chunks)]).toEqual([0, 1, 2, 3]);
-    } finally {
-      lock.release();
-    }
-    const quota = await client.getQuota('INBOX');
-    expect(quota).toMatchObject({ path: 'INBOX', storage: { limit: 1024 * 1024 } });
-    expect((quota as { storage: { usage: number } }).storage.usage).toBeGreaterThan(0);
+  it('uses ESEARCH, BINARY and QUOTA over COMPRESS=DEFLATE, as the server\'s own replies show', async () => {
+    memory = await startMemoryTarget({ quotaBytes: 1024 * 1024 });
+    await imapflowExtensions(memory.target);
   });
 
   it('is told about a new message while IDLE', async () => {
-    running = await startTestServer();
-    client = connect(running.server.port);
-    await client.connect();
-    await client.mailboxOpen('INBOX');
-    const seen: number[] = [];
-    client.on('exists', (data: { count: number }) => seen.push(data.count));
-    const idle = client.idle();
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const started = Date.now();
-    await running.store.deliver('alice@lab.example', 'INBOX', 'From: x@example.org\r\nSubject: pushed\r\n\r\nhi\r\n');
-    await eventually(() => seen.includes(1), 5_000, 'the EXISTS notification');
-    expect(Date.now() - started).toBeLessThan(1_000);
-    await client.noop();
-    await idle;
+    memory = await startMemoryTarget();
+    expect(await imapflowIdle(memory.target)).toBeLessThan(1_000);
   });
 
   it('refuses a wrong password', async () => {
-    running = await startTestServer({ sessionLimits: { failedLoginDelayMs: 10 } });
-    const bad = connect(running.server.port, { auth: { user: 'alice@lab.example', pass: 'wrong' } });
-    await expect(bad.connect()).rejects.toThrow();
-    bad.close();
+    memory = await startMemoryTarget({ sessionLimits: { failedLoginDelayMs: 10 } });
+    await imapflowRefusesWrongPassword(memory.target);
   });
 
   it('upgrades with STARTTLS when a certificate is configured, and requires it when told to', async () => {

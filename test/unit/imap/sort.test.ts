@@ -151,8 +151,8 @@ describe('SORT and THREAD with others', () => {
     await second.command('o0 SELECT INBOX');
     await first.command('o1 SORT (SUBJECT) UTF-8 ALL');
     await first.store.deliver('alice', 'INBOX', raw({ From: 'a@example.org', Subject: 'Aardvark', Date: 'Mon, 1 Jan 2024 00:00:00 +0000' }, 'new'), [], jan(11));
-    // SORT, like SEARCH, sorts the messages the session knows; the new one comes with the reply.
-    expect((await second.command('o2 SORT (SUBJECT) UTF-8 ALL')).lines.slice(0, 3)).toEqual(['* SORT 3 4 1 2 5', '* 6 EXISTS', '* 1 RECENT']);
+    // SORT, like FETCH and SEARCH, first announces the new message, then sorts it with the rest.
+    expect((await second.command('o2 SORT (SUBJECT) UTF-8 ALL')).lines.slice(0, 3)).toEqual(['* 6 EXISTS', '* 1 RECENT', '* SORT 6 3 4 1 2 5']);
     expect((await second.command('o3 SORT (SUBJECT) UTF-8 ALL')).lines[0]).toBe('* SORT 6 3 4 1 2 5');
     // Every key is cached now: sorting again needs nothing from the storage.
     await first.command('o3b NOOP');

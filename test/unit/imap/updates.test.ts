@@ -64,6 +64,14 @@ describe('flag changes and new messages from elsewhere', () => {
     expect((await h.command('n1 NOOP')).text).toBe('* 3 EXISTS\r\n* 3 RECENT\r\n* 1 FETCH (UID 1 FLAGS (\\Flagged \\Recent))\r\nn1 OK NOOP completed\r\n');
   });
 
+  it('a new message is announced before FETCH 1:* and SEARCH ALL, which then include it (a client polling with FETCH sees it one FETCH sooner)', async () => {
+    const h = await withMessages(2);
+    await h.appendMessage('INBOX', message({ subject: 'new' }));
+    expect((await h.command('f1 FETCH 1:* UID')).text).toBe('* 3 EXISTS\r\n* 3 RECENT\r\n* 1 FETCH (UID 1)\r\n* 2 FETCH (UID 2)\r\n* 3 FETCH (UID 3)\r\nf1 OK FETCH completed\r\n');
+    await h.appendMessage('INBOX', message({ subject: 'newer' }));
+    expect((await h.command('f2 SEARCH ALL')).text).toBe('* 4 EXISTS\r\n* 4 RECENT\r\n* SEARCH 1 2 3 4\r\nf2 OK SEARCH completed\r\n');
+  });
+
   it('\\Recent goes to the first session that sees a message, not to the next one', async () => {
     const store = newStore();
     const first = await session(store);

@@ -5,7 +5,7 @@ import { sealConvergent } from '../../../crypto/convergent';
 import { blake2b, blake2bHex } from '../../../crypto/hash';
 import { signingKeyPairFromSeed } from '../../../crypto/sign';
 import { MemoryStore } from '../../../infra/store/memory';
-import { acceptBlocks, applyBlockPut, applyObjectPut, getVerifiedBlock, getVerifiedObject } from '../../../storage/replicaStore';
+import { acceptBlocks, applyBlockPut, applyObjectPut, getVerifiedBlock, getVerifiedObject, StoredObjectMemo } from '../../../storage/replicaStore';
 import { signObjectVersion, versionHash } from '../../../storage/signedObject';
 
 const user = blake2bHex('user alice');
@@ -114,5 +114,71 @@ describe('replica store: signed objects', () => {
     expect(await getVerifiedObject(store, v1.objectId)).toBeUndefined();
     expect(await applyObjectPut(store, v2, undefined)).toEqual({ accept: true });
     expect((await getVerifiedObject(store, v1.objectId))!.seq).toBe(2);
+  });
+});
+
+describe('replica store: the version it last stored, remembered (issue 11)', () => {
+  /** A store that counts object reads. */
+  const counted = () => {
+    const store = new MemoryStore();
+    const reads = { n: 0 };
+    const getObject = store.getObject.bind(store);
+    store.getObject = (id) => (reads.n++, getObject(id));
+    return { store, reads };
+  };
+  const chain = async (count: number) => {
+    const versions = [await signObjectVersion({ keys, name, payload: Buffer.from('1') })];
+    for (let i = 2; i <= count; i++) versions.push(await signObjectVersion({ keys, name, payload: Buffer.from(String(i)), previous: versions.at(-1)! }));
+    return versions;
+  };
+
+  it('a head put again and again is decided against the remembered version: the stored copy is read once, not per put', async () => {
+    const versions = await chain(6);
+    const { store, reads } = counted();
+    const memo = new StoredObjectMemo(1 << 20);
+    for (const [i, v] of versions.entries()) expect(await applyObjectPut(store, v, i, memo)).toEqual({ accept: true });
+    expect(reads.n).toBe(1); // the first put, before anything was remembered
+    const plain = counted();
+    for (const [i, v] of versions.entries()) await applyObjectPut(plain.store, v, i);
+    expect(plain.reads.n).toBe(versions.length);
+    expect((await getVerifiedObject(store, versions[0]!.objectId))!.seq).toBe(6);
+  });
+
+  it('a version changed behind its back (a repair put, a delete) decides nothing: the store does', async () => {
+    const [v1, v2, v3, v4] = await chain(4);
+    const { store } = counted();
+    const memo = new StoredObjectMemo(1 << 20);
+    await applyObjectPut(store, v1!, 0, memo);
+    await applyObjectPut(store, v2!, 1, memo);
+    // v3 arrives by another path (repair), which does not tell the memo: v4 still lands on it.
+    expect(await applyObjectPut(store, v3!, undefined)).toEqual({ accept: true });
+    expect(await applyObjectPut(store, v4!, 3, memo)).toEqual({ accept: true });
+    // A put that the remembered version would refuse is decided against the store, and refused only if the store refuses it.
+    expect(await applyObjectPut(store, v4!, 3, memo)).toMatchObject({ accept: false, code: 'CAS_MISMATCH', current: { seq: 4 } });
+    // Deleted behind its back: the compare-and-put fails and the put is refused as without the memo.
+    await store.deleteObject(v1!.objectId);
+    const [, , , , v5] = await chain(5);
+    expect(await applyObjectPut(store, v5!, 4, memo)).toMatchObject({ accept: false, code: 'CAS_MISMATCH' });
+    expect(await getVerifiedObject(store, v1!.objectId)).toBeUndefined();
+  });
+
+  it('keeps at most its bytes, the oldest forgotten first', async () => {
+    const [v1] = await chain(1);
+    const other = await signObjectVersion({ keys, name: 'log:Sent', payload: Buffer.from('1') });
+    const memo = new StoredObjectMemo(1);
+    await applyObjectPut(new MemoryStore(), v1!, 0, memo);
+    expect(memo.size).toBe(0); // larger than the bound: not kept
+    const roomy = new StoredObjectMemo(1 << 20);
+    const store = new MemoryStore();
+    await applyObjectPut(store, v1!, 0, roomy);
+    await applyObjectPut(store, other, 0, roomy);
+    expect(roomy.size).toBe(2);
+    const bytesOfOne = roomy.get(v1!.objectId)!.bytes;
+    const tight = new StoredObjectMemo(bytesOfOne + roomy.get(other.objectId)!.bytes - 1);
+    await applyObjectPut(new MemoryStore(), v1!, 0, tight);
+    const second = new MemoryStore();
+    await applyObjectPut(second, other, 0, tight);
+    expect(tight.get(v1!.objectId)).toBeUndefined();
+    expect(tight.get(other.objectId)).toBeDefined();
   });
 });
