@@ -11,7 +11,9 @@
 //   away     a session on a node that does not host the user: mail waiting at login, push with the home killed and back
 // Every phase reports the CPU used by the clients (this process) and by the server (the target's
 // processes), and warns when the clients used more: such a phase measures the clients too.
-// `post bench mail --phase latency,mixed` runs a subset.
+// `post bench mail --phase latency,mixed` runs a subset; `--spread` hosts the mixed and smtp phases' users
+// across POST's nodes, each client at its user's own node, as an organisation's members are (default: all
+// on the first node, one process serving every session, as the reference's one server does).
 import { randomBytes } from 'node:crypto';
 import { awayPhase } from './mail/away';
 import { commandLatencyPhase } from './mail/commandLatency';
@@ -43,6 +45,8 @@ export interface MailBenchOptions {
   phases?: readonly string[];
   /** Per phase, options replacing the size's defaults (the integration test's tiny sizes). */
   overrides?: Record<string, object>;
+  /** POST hosts the load phases' users across its nodes (each client at its user's node) rather than all on its first. */
+  spread?: boolean;
   log?: Log;
 }
 
@@ -154,7 +158,8 @@ export async function runMailBench(opts: MailBenchOptions) {
     log('  POST target: missing (nothing registered with registerMailTarget); reference figures only, no ratios');
   } else {
     const startedAtMs = performance.now();
-    const post = await postProvider(users);
+    const loadUsers = new Set(plan.filter(({ phase }) => phase.load).flatMap(({ phase, options }) => phase.users(options)));
+    const post = await postProvider(users, { spread: opts.spread ? users.filter((u) => loadUsers.has(u.address.split('@')[0]!)) : [] });
     const forgetPost = stopOnInterrupt(() => post.stop());
     log(`  ${post.target.name}: started with ${users.length} users in ${Math.round((performance.now() - startedAtMs) / 1000)} s`);
     try {
@@ -200,5 +205,6 @@ export const mailBench: Bench = {
   name: 'mail',
   summary: 'POST vs Postfix+Dovecot on the same phases: e2e SMTP->IMAP, imapflow clients, per-command latency, mixed 10-client load, SMTP matrix, growth, a session away from the home node',
   phases: mailPhaseNames,
-  run: ({ quick, log, phases }) => runMailBench({ size: quick ? 'quick' : 'full', log, ...(phases ? { phases } : {}) }),
+  spreads: true,
+  run: ({ quick, log, phases, spread }) => runMailBench({ size: quick ? 'quick' : 'full', log, ...(phases ? { phases } : {}), ...(spread ? { spread } : {}) }),
 };

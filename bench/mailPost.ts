@@ -3,14 +3,15 @@
 // every benchmark user; the clients talk SMTP and IMAP to that node, as a user's mail client talks to
 // its own node. Its CPU is the node processes' (each is its own process group); its memory is the
 // first node's. The second node hosts nobody at first: the spare host of the user-count growth, to
-// which users are added as `post user add` does (through the lab's control path).
+// which users are added as `post user add` does (through the lab's control path). With `--spread` the
+// load phases' users are hosted round-robin on every node instead, each client at its user's node.
 import { LabClient } from '../lab/client';
 import { readLab, type LabFile, type LabNode } from '../lab/labFile';
 import { addUser } from '../lab/users';
 import { isAlive } from '../infra/nats/process';
 import { post, startBenchLab } from './benchLab';
 import type { MailTargetProvider, MailUser } from './mail';
-import { inPool, sleep, type Log } from './mail/target';
+import { inPool, sleep, type Endpoint, type Log } from './mail/target';
 import { groupsCpuMs, groupsMemory } from './reference/processes';
 
 /** Nodes of the benchmark lab: k = 3 replicas, so every write goes to three processes. */
@@ -36,7 +37,28 @@ async function addUsers(client: LabClient, lab: LabFile, node: LabNode, users: r
   return { failed };
 }
 
-export const postMailTarget: MailTargetProvider = async (users) => {
+/** Each user's node: the first for all, or round-robin over every node for the users to spread. */
+export function placeUsers(lab: LabFile, users: readonly MailUser[], spread: readonly MailUser[]): Map<LabNode, MailUser[]> {
+  const byNode = new Map<LabNode, MailUser[]>(lab.nodes.map((n) => [n, []]));
+  const spreadSet = new Set(spread);
+  users.forEach((user) => {
+    const index = spreadSet.has(user) ? spread.indexOf(user) % lab.nodes.length : 0;
+    byNode.get(lab.nodes[index]!)!.push(user);
+  });
+  return byNode;
+}
+
+/** The endpoints of the node each placed user lives on. */
+export function endpointsIn(placed: Map<LabNode, MailUser[]>): (user: MailUser) => { smtp: Endpoint; imap: Endpoint } {
+  const homes = new Map<string, LabNode>([...placed].flatMap(([host, hosted]) => hosted.map((u) => [u.address, host] as const)));
+  return (user) => {
+    const home = homes.get(user.address);
+    if (!home) throw new Error(`POST: ${user.address} is not a benchmark user`);
+    return { smtp: home.smtp, imap: home.imap };
+  };
+}
+
+export const postMailTarget: MailTargetProvider = async (users, placement) => {
   const domain = users[0]!.address.split('@')[1]!;
   const benchLab = await startBenchLab('post-bench-mail-', ['--nodes', String(BENCH_LAB_NODES), '--orgs', domain, '--submission-rate', BENCH_SUBMISSION_RATE]);
   const { dir, labFile, lab } = benchLab;
@@ -48,18 +70,22 @@ export const postMailTarget: MailTargetProvider = async (users) => {
   try {
     const [node, spare] = [lab.nodes[0]!, lab.nodes[1]!];
     client = await LabClient.connect(lab);
-    const { failed } = await addUsers(client, lab, node, users, () => {});
+    const spread = placement?.spread ?? [];
+    const placed = placeUsers(lab, users, spread);
+    const failed: { user: MailUser; error: string }[] = [];
+    for (const [host, hosted] of placed) failed.push(...(await addUsers(client, lab, host, hosted, () => {})).failed); // one node at a time: USER_ADD_CONCURRENCY bounds the Argon2ids
     if (failed.length > 0) throw new Error(`POST: ${failed.length} of the benchmark's users could not be created, e.g. ${failed[0]!.user.address}: ${failed[0]!.error}`);
     const labClient = client;
     const pids = lab.nodes.map((n) => n.pid);
     return {
       target: {
-        name: `POST (${BENCH_LAB_NODES} nodes)`,
+        name: `POST (${BENCH_LAB_NODES} nodes${spread.length > 0 ? `, ${spread.length} load users across them` : ''})`,
         smtp: node.smtp,
         imap: node.imap,
         users,
         serverCpuMs: () => groupsCpuMs(pids),
         serverMemory: () => groupsMemory([node.pid]),
+        ...(spread.length > 0 ? { endpointsOf: endpointsIn(placed) } : {}),
         spareHost: { imap: spare.imap, memory: () => groupsMemory([spare.pid]), addUsers: (more, log) => addUsers(labClient, lab, spare, more, log) },
         // The third node: the away phase's user logs in there while the users' node is killed and restarted.
         awayHost: {

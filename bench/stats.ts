@@ -20,5 +20,7 @@ export interface Bench {
   /** Parts that can be run alone (`--phase a,b`), when the benchmark has them. */
   readonly phases?: readonly string[];
   /** `seed` is for benches that simulate or generate their inputs (the same seed, the same figures or inputs); others ignore it. */
-  run(opts: { quick: boolean; log: (line: string) => void; seed?: string; phases?: string[] }): Promise<unknown>;
+  /** Whether `--spread` means something to it (mail: the load phases' users on every node). */
+  readonly spreads?: boolean;
+  run(opts: { quick: boolean; log: (line: string) => void; seed?: string; phases?: string[]; spread?: boolean }): Promise<unknown>;
 }

@@ -219,44 +219,44 @@ interface FolderLevel {
 
 async function folderGrowth(target: MailTarget, opts: GrowthOptions, log: Log) {
   const user = userNamed(target, 'growth');
-  const session = await loggedIn(target.imap, user, COMMAND_TIMEOUT_MS);
+  const login = () => loggedIn(target.imap, user, COMMAND_TIMEOUT_MS);
   const levels: FolderLevel[] = [];
   const skipped: string[] = [];
   let failed: string | undefined;
   const counter = { count: 0 };
   let fillMs = 0;
+  const creator = await login();
   try {
-    expectOk(await session.command(`CREATE ${FOLDER}`), `CREATE ${FOLDER}`);
-    for (const messages of opts.folderLevels) {
-      const rate = levels.at(-1)?.fill.perSecond;
-      const projectedMs = rate ? ((messages - counter.count) / rate) * 1000 : 0;
-      if (fillMs + projectedMs > opts.fillBudgetMs) {
-        skipped.push(`${messages} messages: filling ${messages - counter.count} more at ${rate} msg/s would take ${Math.round(projectedMs / 1000)} s, past the fill budget of ${opts.fillBudgetMs / 1000} s`);
+    expectOk(await creator.command(`CREATE ${FOLDER}`), `CREATE ${FOLDER}`);
+  } finally {
+    await creator.close();
+  }
+  for (const messages of opts.folderLevels) {
+    const rate = levels.at(-1)?.fill.perSecond;
+    const projectedMs = rate ? ((messages - counter.count) / rate) * 1000 : 0;
+    if (fillMs + projectedMs > opts.fillBudgetMs) {
+      skipped.push(`${messages} messages: filling ${messages - counter.count} more at ${rate} msg/s would take ${Math.round(projectedMs / 1000)} s, past the fill budget of ${opts.fillBudgetMs / 1000} s`);
+      log(`      folder growth stops before ${skipped.at(-1)}`);
+      break;
+    }
+    try {
+      const { fill, level } = await folderLevel(target, user, counter, messages, performance.now() + opts.fillBudgetMs - fillMs, opts, login);
+      fillMs += fill.seconds * 1000;
+      if (!level) {
+        skipped.push(`${messages} messages: the fill budget of ${opts.fillBudgetMs / 1000} s ran out at ${counter.count} messages (${fill.perSecond} msg/s)`);
         log(`      folder growth stops before ${skipped.at(-1)}`);
         break;
       }
-      try {
-        if (levels.length > 0) expectOk(await session.command('UNSELECT'), 'UNSELECT'); // no open session watches the fill
-        const { fill, level } = await folderLevel(target, session, user, counter, messages, performance.now() + opts.fillBudgetMs - fillMs, opts);
-        fillMs += fill.seconds * 1000;
-        if (!level) {
-          skipped.push(`${messages} messages: the fill budget of ${opts.fillBudgetMs / 1000} s ran out at ${counter.count} messages (${fill.perSecond} msg/s)`);
-          log(`      folder growth stops before ${skipped.at(-1)}`);
-          break;
-        }
-        levels.push(level);
-        const { serverMemoryBytes, openFolderBytes } = level;
-        printLevel(log, `folder of ${messages} (filled at ${fill.perSecond} msg/s by ${fill.method}; server ${serverMemoryBytes === null ? '-' : mib(serverMemoryBytes)} MiB, +${openFolderBytes === null ? '-' : round(openFolderBytes / 1024, 0)} KiB per open folder)`, level.commands);
-        if (level.failure) throw new Error(level.failure);
-      } catch (error) {
-        // Keep the levels measured so far: a server that fails at this size is a finding, not a lost run.
-        failed = `folder of ${messages} messages: ${(error as Error).message}`;
-        log(`      FAILED: ${failed}`);
-        break;
-      }
+      levels.push(level);
+      const { serverMemoryBytes, openFolderBytes } = level;
+      printLevel(log, `folder of ${messages} (filled at ${fill.perSecond} msg/s by ${fill.method}; server ${serverMemoryBytes === null ? '-' : mib(serverMemoryBytes)} MiB, +${openFolderBytes === null ? '-' : round(openFolderBytes / 1024, 0)} KiB per open folder)`, level.commands);
+      if (level.failure) throw new Error(level.failure);
+    } catch (error) {
+      // Keep the levels measured so far: a server that fails at this size is a finding, not a lost run.
+      failed = `folder of ${messages} messages: ${(error as Error).message}`;
+      log(`      FAILED: ${failed}`);
+      break;
     }
-  } finally {
-    await session.close();
   }
   const serverCpuMsPerOp = (l: FolderLevel) => Object.fromEntries(Object.entries(l.commands).map(([k, f]) => [k, f.serverCpuMsPerOp]));
   return { levels: levels.map((l) => ({ ...l, commands: summaryOf(l.commands), serverCpuMsPerOp: serverCpuMsPerOp(l) })), skipped, failed };
@@ -266,7 +266,15 @@ async function folderGrowth(target: MailTarget, opts: GrowthOptions, log: Log) {
  * Fills the folder up to `messages` (stopping at `deadlineMs`: then there is no level, the folder
  * holds what the counter says), times the commands on it, and takes the server's memory.
  */
-async function folderLevel(target: MailTarget, session: RawImapClient, user: MailUser, counter: { count: number }, messages: number, deadlineMs: number, opts: GrowthOptions): Promise<{ fill: FillResult; level?: FolderLevel }> {
+async function folderLevel(
+  target: MailTarget,
+  user: MailUser,
+  counter: { count: number },
+  messages: number,
+  deadlineMs: number,
+  opts: GrowthOptions,
+  login: () => Promise<RawImapClient>,
+): Promise<{ fill: FillResult; level?: FolderLevel }> {
   const fill = await fillFolder({
     imap: target.imap,
     user,
@@ -278,7 +286,16 @@ async function folderLevel(target: MailTarget, session: RawImapClient, user: Mai
   });
   counter.count += fill.messages;
   if (!fill.complete) return { fill };
-  const { figures: commands, failure } = await timeFolderCommands(target, session, user, FOLDER, counter, runsAt(opts, messages), opts);
+  // Logged in after the fill, with no session watching it: a fill can outlast an idle session's
+  // autologout (RFC 3501: at least 30 minutes; 90,000 APPENDs at 40 a second take longer).
+  const session = await login();
+  let timed: Awaited<ReturnType<typeof timeFolderCommands>>;
+  try {
+    timed = await timeFolderCommands(target, session, user, FOLDER, counter, runsAt(opts, messages), opts);
+  } finally {
+    await session.close();
+  }
+  const { figures: commands, failure } = timed;
   if (failure) return { fill, level: { messages, fill, commands, serverMemoryBytes: null, openFolderBytes: null, failure } };
   const memory = target.serverMemory;
   const serverMemoryBytes = memory ? (await settledMemory(memory)).pssBytes : null;

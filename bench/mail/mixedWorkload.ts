@@ -10,7 +10,7 @@ import { MailboxModel, type ModelMessage } from './mailboxModel';
 import { mailboxFlags, mailboxMessage, mailboxMessageId, mailboxMessageIndex } from './messages';
 import { definePhase, type BenchSize } from './phase';
 import { fetchResponses, quote, RawImapClient, type ImapReply } from './rawImap';
-import { cpuMeter, cpuPerOp, cpuText, perOpText, seededRandom, userNamed, warnIfClientBound, type Log, type MailTarget, type MailUser } from './target';
+import { cpuMeter, cpuPerOp, cpuText, imapOf, perOpText, seededRandom, userNamed, warnIfClientBound, type Log, type MailTarget, type MailUser } from './target';
 
 export interface MixedOptions {
   clients: number;
@@ -101,7 +101,7 @@ class MixedClient {
 
   /** Logs in and selects INBOX (both timed). */
   private async connect(): Promise<void> {
-    this.session = await RawImapClient.connect(this.target.imap);
+    this.session = await RawImapClient.connect(imapOf(this.target, this.user));
     await this.command('LOGIN', `LOGIN ${quote(this.user.address)} ${quote(this.user.password)}`);
     await this.select();
   }
@@ -112,7 +112,7 @@ class MixedClient {
 
   /** A fresh session, untimed, and the model taken from what the server says now. */
   private async resyncFromServer(): Promise<void> {
-    const session = await RawImapClient.connect(this.target.imap);
+    const session = await RawImapClient.connect(imapOf(this.target, this.user));
     this.session = session;
     try {
       await this.command(undefined, `LOGIN ${quote(this.user.address)} ${quote(this.user.password)}`);
@@ -253,7 +253,7 @@ async function mixedWorkload(target: MailTarget, opts: MixedOptions, log: Log) {
   const fill = { messages: 0, seconds: 0 };
   for (const user of users) {
     const filled = await fillFolder({
-      imap: target.imap,
+      imap: imapOf(target, user),
       user,
       folder: 'INBOX',
       from: 0,
@@ -299,6 +299,7 @@ export const mixedWorkloadPhase = definePhase<MixedOptions, MixedResult>({
   name: 'mixed',
   summary: '10 clients, each its own user: seeded LOGIN/SELECT/FETCH/STORE/EXPUNGE/APPEND/LOGOUT mix, every reply checked',
   options: mixedOptions,
+  load: true,
   users: (opts) => Array.from({ length: opts.clients }, (_, i) => clientName(i)),
   run: mixedWorkload,
   compare: (post, reference) => [

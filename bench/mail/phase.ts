@@ -21,6 +21,8 @@ export interface MailPhase<O = any, R = any> {
   options(size: BenchSize): O;
   /** Local parts of the users it logs in as; the harness creates them (with fresh passwords) on both targets. */
   users(opts: O): string[];
+  /** Its users are many clients of a load (mixed, smtp): with `--spread` POST hosts them across its nodes. */
+  readonly load?: true;
   run(target: MailTarget, opts: O, log: Log): Promise<R>;
   /** Figures to compare; a phase that checks consistency also says whether the run is valid. */
   compare(post: R, reference: R): Comparison[];

@@ -12,7 +12,7 @@ import { MAIL_DOMAIN } from './messages';
 import { definePhase, type BenchSize, type Comparison } from './phase';
 import { expectOk, numberedResponses, type RawImapClient } from './rawImap';
 import { RawSmtpSession } from './rawSmtp';
-import { cpuMeter, cpuPerOp, cpuText, sleep, userNamed, warnIfClientBound, type Log, type MailTarget, type MailUser } from './target';
+import { cpuMeter, cpuPerOp, cpuText, imapOf, sleep, smtpOf, userNamed, warnIfClientBound, type Log, type MailTarget, type MailUser } from './target';
 
 export interface SmtpMatrixOptions {
   sessions: number;
@@ -74,7 +74,7 @@ class ExistsWatcher {
   }
 
   static async open(target: MailTarget, recipient: MailUser): Promise<ExistsWatcher> {
-    const client = await loggedIn(target.imap, recipient);
+    const client = await loggedIn(imapOf(target, recipient), recipient);
     const selected = expectOk(await client.command('SELECT INBOX'), 'SELECT INBOX');
     return new ExistsWatcher(client, numberedResponses(selected.untagged, 'EXISTS').at(-1) ?? 0);
   }
@@ -132,7 +132,7 @@ async function runCell(target: MailTarget, opts: SmtpMatrixOptions, cellIndex: n
   try {
     // One untimed message per session: connections, AUTH and caches warm.
     const warmUp = async (sender: MailUser, i: number) => {
-      const session = await RawSmtpSession.open(target.smtp, sender);
+      const session = await RawSmtpSession.open(smtpOf(target, sender), sender);
       await session.send(sender.address, recipient.address, message(sender.address));
       if (mode === 'persistent') persistent[i] = session;
       else await session.quit();
@@ -154,7 +154,7 @@ async function runCell(target: MailTarget, opts: SmtpMatrixOptions, cellIndex: n
           started++;
           const raw = message(sender.address);
           const startMs = performance.now();
-          const session = mode === 'persistent' ? persistent[i]! : await RawSmtpSession.open(target.smtp, sender);
+          const session = mode === 'persistent' ? persistent[i]! : await RawSmtpSession.open(smtpOf(target, sender), sender);
           await session.send(sender.address, recipient.address, raw);
           lastAcceptAtMs = performance.now();
           acceptMs.push(lastAcceptAtMs - startMs);
@@ -203,6 +203,7 @@ export const smtpMatrixPhase = definePhase<SmtpMatrixOptions, SmtpMatrixResult>(
   name: 'smtp',
   summary: 'SMTP submission, 10 sessions, persistent and a connection per message, 4 KiB and 100 KiB: accepted and visible over IMAP',
   options: smtpMatrixOptions,
+  load: true,
   users: (opts) => [...Array.from({ length: opts.sessions }, (_, i) => senderName(i)), ...CELLS.map((_, i) => recipientName(i))],
   run: smtpMatrix,
   compare(post, reference) {

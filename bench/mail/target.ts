@@ -44,9 +44,17 @@ export interface MailTarget {
   spareHost?: SpareHost;
   /** Absent where there is one server (the reference): nothing is away from home there. */
   awayHost?: AwayHost;
+  /** The endpoints of the node that hosts `user`, when users live on different nodes (POST with `--spread`); else smtp and imap above. */
+  endpointsOf?: (user: MailUser) => { smtp: Endpoint; imap: Endpoint };
 }
 
-export type MailTargetProvider = (users: readonly MailUser[]) => Promise<{ target: MailTarget; stop: () => Promise<void> }>;
+/** Where `user`'s mail client connects for IMAP: its own node, or the target's one server. */
+export const imapOf = (target: MailTarget, user: MailUser): Endpoint => target.endpointsOf?.(user).imap ?? target.imap;
+/** Where `user`'s mail client submits: its own node, or the target's one server. */
+export const smtpOf = (target: MailTarget, user: MailUser): Endpoint => target.endpointsOf?.(user).smtp ?? target.smtp;
+
+/** `spread`: users to host across every node of the target (the rest on its first), when it has several. */
+export type MailTargetProvider = (users: readonly MailUser[], placement?: { spread: readonly MailUser[] }) => Promise<{ target: MailTarget; stop: () => Promise<void> }>;
 
 export type Log = (line: string) => void;
 

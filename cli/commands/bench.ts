@@ -3,11 +3,12 @@ import { benches, findBench } from '../../bench/index';
 import { CommandError, defineCommand, helpText, parse, printJson } from '../args';
 
 const spec = defineCommand({
-  usage: 'post bench NAME|all [--quick] [--phase LIST] [--json] [--seed N]',
+  usage: 'post bench NAME|all [--quick] [--phase LIST] [--spread] [--json] [--seed N]',
   summary: `Run a benchmark (${benches.map((b) => b.name).join(', ')}) or all of them.`,
   options: {
     quick: { type: 'boolean', description: 'smaller sizes, for a fast look' },
     phase: { type: 'string', description: 'only these phases, comma-separated (mail: e2e,imap,latency,mixed,smtp,growth,away)' },
+    spread: { type: 'boolean', description: "mail: the load phases' users (mixed, smtp) hosted on every node of the lab, each client at its user's own node (default: all on the first node)" },
     json: { type: 'boolean', description: 'print results as one JSON document on stdout (progress goes to stderr)' },
     seed: { type: 'string', description: 'seed of the simulated and generated benches (storage-requirements, fuzz): the same seed, the same figures or inputs (default 1)' },
   },
@@ -28,11 +29,12 @@ export async function benchCommand(argv: string[]): Promise<void> {
       if (unknown.length > 0) throw new CommandError(`bench ${b.name} has no phase ${unknown.join(', ')}; choose from ${b.phases.join(', ')}`);
     }
   }
+  if (values.spread && !chosen.some((b) => b.spreads)) throw new CommandError(`--spread is for ${benches.filter((b) => b.spreads).map((b) => b.name).join(', ')}`);
   const log = (line: string) => (values.json ? process.stderr : process.stdout).write(line + '\n');
   const results: Record<string, unknown> = {};
   for (const b of chosen) {
     log(`bench ${b.name}: ${b.summary}`);
-    results[b.name] = await b.run({ quick: values.quick === true, log, ...(values.seed !== undefined ? { seed: String(values.seed) } : {}), ...(phases ? { phases } : {}) });
+    results[b.name] = await b.run({ quick: values.quick === true, log, ...(values.seed !== undefined ? { seed: String(values.seed) } : {}), ...(phases ? { phases } : {}), ...(values.spread ? { spread: true } : {}) });
   }
   if (values.json) printJson(results);
 }
