@@ -203,7 +203,11 @@ export class LoginThrottle {
       if (busy.length === 0 || busy.some((key) => (this.waiting.get(key)?.size ?? 0) >= this.limits.waitingPerKeyMax)) return admission;
       await new Promise<void>((resolve) => {
         const wake = () => {
-          for (const key of busy) this.waiting.get(key)?.delete(wake);
+          for (const key of busy) {
+            const set = this.waiting.get(key);
+            set?.delete(wake);
+            if (set?.size === 0) this.waiting.delete(key); // no empty sets left behind for keys nobody waits on
+          }
           resolve();
         };
         for (const key of busy) {
