@@ -37,8 +37,13 @@ export const imapLimits = {
   autologoutMs: 30 * 60 * 1000,
   /** Inactivity before autologout before authentication: idle strangers cost sockets. */
   preAuthTimeoutMs: 60 * 1000,
-  /** Raw message bytes cached across sessions, for repeated section fetches. */
-  messageCacheBytesMax: 96 * 1024 * 1024,
+  /**
+   * Raw message bytes cached across sessions, for repeated section fetches and searches of the text:
+   * a folder of 100,000 4 KiB messages (about 420 MB) fits, so SEARCH BODY over it again reads no
+   * block, as a reference server's reads hit the page cache. Filled only by what sessions read; a
+   * bigger folder is searched past it (rawPassing).
+   */
+  messageCacheBytesMax: 512 * 1024 * 1024,
   /** Parsed MIME structures cached across sessions (each a few hundred bytes). */
   structureCacheEntriesMax: 20_000,
   /** SORT/THREAD keys cached across sessions (about 200 bytes each): two 100,000-message folders. */
@@ -54,11 +59,12 @@ export const imapLimits = {
   /** Distinct flag sets one selected-mailbox view shares among its messages; past it, messages keep their own copy. */
   viewFlagSetsMax: 4096,
   /**
-   * SORT orders and THREAD answers over a whole folder kept per open folder (sort/orderMemo.ts) for
-   * when the client asks again: a few orderings (date, subject, threads); each a 4-byte index per
-   * message or the THREAD text, about 0.5-1 MiB for 100,000 messages.
+   * SORT orders and SORT and THREAD answers over a whole folder kept per open folder (sort/orderMemo.ts)
+   * for when the client asks again: a few orderings (date, subject, threads), a plain SORT keeping both
+   * its order and its answer; each a 4-byte index per message or the answer's text, about 0.5-1 MiB
+   * for 100,000 messages.
    */
-  orderMemosPerViewMax: 4,
+  orderMemosPerViewMax: 8,
   /** Message loads in flight while SORT or THREAD read the keys of a cold folder (no order to read ahead in). */
   messageLoadsInFlightMax: 16,
   /**

@@ -7,6 +7,7 @@ import type { ImapToken } from '../parser';
 import { checkContextTag, keepContext, orderedResult } from '../search/searchContexts';
 import { parseSearchProgram, type SearchProgram } from '../search/searchProgram';
 import { esearchResponse, parseReturnOptions, savedSelection } from '../search/searchReturn';
+import { OrderMemo } from '../sort/orderMemo';
 import { parseSortCriteria } from '../sort/sortOrder';
 
 /** "charset criteria..." as SORT and THREAD write it: the charset is positional, not CHARSET x. */
@@ -29,10 +30,26 @@ export const sortCommand = defineCommand({
     const program = parseCharsetAndCriteria(rest.slice(1), 'SORT', session.utf8);
     if (program.usesModseq) session.condstore = true;
     if (options?.has('UPDATE')) checkContextTag(view, tag);
+    // A plain SORT of the whole folder: the same answer as last time while the same messages are here
+    // (a client sorting a big folder asks again on every look at it; 100,000 numbers cost more to
+    // write than to look up).
+    const textKey = !options && !program.usesModseq && OrderMemo.covers(program) ? `SORT TEXT ${uid ? 'UID' : 'SEQ'} ${criteria.map((c) => `${c.reverse ? 'REVERSE ' : ''}${c.key}`).join(' ')}` : undefined;
+    const version = view.membershipVersion;
+    const keptText = textKey === undefined ? undefined : view.orderMemo.text(textKey, version);
+    if (keptText !== undefined) {
+      await session.untagged(keptText ? [atom('SORT'), atom(keptText)] : [atom('SORT')]);
+      return ok('SORT completed');
+    }
     const sorted = await orderedResult(session, program, criteria);
     const ids = sorted.map((m) => (uid ? m.message.uid : m.seq));
     const modseq = program.usesModseq && sorted.length > 0 ? sorted.reduce((n, m) => Math.max(n, m.message.modseq), 0) : undefined;
     if (!options) {
+      if (textKey !== undefined) {
+        const text = ids.join(' ');
+        if (view.membershipVersion === version) view.orderMemo.keepText(textKey, version, text);
+        await session.untagged(text ? [atom('SORT'), atom(text)] : [atom('SORT')]);
+        return ok('SORT completed');
+      }
       const response: ImapValue[] = [atom('SORT'), ...ids];
       if (modseq !== undefined) response.push([atom('MODSEQ'), modseq]);
       await session.untagged(response);

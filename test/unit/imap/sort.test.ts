@@ -170,7 +170,7 @@ describe('SORT and THREAD asked again of an open folder (sort/orderMemo.ts)', ()
     return (await other.command(`f1 ${line}`)).lines[0]!;
   }
   const ask = async (h: ImapHarness, line: string) => (await h.command(`m ${line}`)).lines[0]!;
-  /** As many as a view keeps (imapLimits.orderMemosPerViewMax), so every one is kept from one check to the next. */
+  /** Fewer than a view keeps (imapLimits.orderMemosPerViewMax; a plain SORT keeps its order and its answer), so every one is kept from one check to the next. */
   const lines = ['SORT (DATE) UTF-8 ALL', 'UID SORT (REVERSE SUBJECT FROM) UTF-8 ALL', 'THREAD REFERENCES UTF-8 ALL', 'UID THREAD ORDEREDSUBJECT UTF-8 ALL'];
 
   it('answers the same again, and afresh after an EXPUNGE, a new message or a change in another session', async () => {
@@ -196,6 +196,18 @@ describe('SORT and THREAD asked again of an open folder (sort/orderMemo.ts)', ()
     await other.command('o3 EXPUNGE');
     await h.command('e4 NOOP');
     await check();
+  });
+
+  it('keeps a plain SORT answer apart from UID SORT, ESORT and MODSEQ answers of the same order', async () => {
+    const h = await sortMailbox();
+    const bySeq = await ask(h, 'SORT (DATE) UTF-8 ALL');
+    const byUid = await ask(h, 'UID SORT (DATE) UTF-8 ALL');
+    expect(bySeq).toBe(await fresh(h, 'SORT (DATE) UTF-8 ALL'));
+    expect(byUid).toBe(await fresh(h, 'UID SORT (DATE) UTF-8 ALL'));
+    expect(await ask(h, 'SORT (DATE) UTF-8 ALL')).toBe(bySeq);
+    expect(await ask(h, 'UID SORT (DATE) UTF-8 ALL')).toBe(byUid);
+    expect(await ask(h, 'SORT RETURN (ALL) (DATE) UTF-8 ALL')).toBe(`* ESEARCH (TAG "m") ALL ${bySeq.slice('* SORT '.length).replaceAll(' ', ',')}`);
+    expect(await ask(h, 'SORT (DATE) UTF-8 ALL')).toBe(bySeq);
   });
 
   it('keeps nothing for a search of some messages: SORT of UNSEEN follows flag changes', async () => {
