@@ -240,7 +240,7 @@ export class PostMailboxSession implements MailUserSession {
       const log = await this.mailbox.folder(entry);
       const key = appendInsertKey(this.mailbox.deps.random);
       const [r] = await log.append([insertOp({ ref, sizeOctets: raw.length, flags, internalDateMs: Math.floor(internalDateMs), key })]);
-      return { uidValidity: uidValidityOf(entry.folderId), uid: insertedUid(r!.change), ref: formatBlockRef(ref) };
+      return { uidValidity: uidValidityOf(entry.folderId, log.summary.uidEpoch), uid: insertedUid(r!.change), ref: formatBlockRef(ref) };
     });
   }
 
@@ -283,7 +283,7 @@ export class PostMailboxSession implements MailUserSession {
     // A fresh key per copy: copying a message twice gives two messages (IMAP), a retried write does not.
     const results = await target.append(messages.map((m) => copyOp(m, appendInsertKey(this.mailbox.deps.random))));
     const mapping = messages.map((m, i) => ({ source: m.uid, target: insertedUid(results[i]!.change) }));
-    return { source, result: { uidValidity: uidValidityOf(targetEntry.folderId), mapping } };
+    return { source, result: { uidValidity: uidValidityOf(targetEntry.folderId, target.summary.uidEpoch), mapping } };
   }
 
   move(folder: string, uids: readonly number[], destination: string): Promise<CopyResult> {
