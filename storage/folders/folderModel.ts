@@ -7,6 +7,8 @@
 //   messages modified after it are reported failed and left alone (CONDSTORE).
 // - expunge: removes the present UIDs (only those flagged \Deleted when asked), all under one new
 //   modseq, remembering them as tombstones (bounded; the oldest are forgotten).
+// - flags and expunge made for a UID epoch other than the folder's change nothing (their UIDs may
+//   name other messages now).
 // - reserveUids, renumber and an insert's own uid: a fork's merge (recover, below) keeping the lost
 //   branch's UIDs where the winner never gave them out, or moving the folder to a new UID epoch (a
 //   new, greater UIDVALIDITY) where a UID would otherwise name two messages.
@@ -67,6 +69,7 @@ function applyFlags(state: FolderState, op: Extract<FolderOp, { type: 'flags' }>
   const prevHighestModseq = state.highestModseq;
   const changed: FlagChange[] = [];
   const failed: number[] = [];
+  if (op.uidEpoch !== undefined && op.uidEpoch !== state.uidEpoch) return { effective: false, change: { type: 'flags', changed, failed, prevHighestModseq } };
   for (const uid of sortedUnique(op.uids)) {
     const m = state.messages.get(uid);
     if (!m) continue;
@@ -88,7 +91,8 @@ function applyExpunge(state: FolderState, op: Extract<FolderOp, { type: 'expunge
   const prevHighestModseq = state.highestModseq;
   const prevForgottenThroughModseq = state.forgottenThroughModseq;
   const removed: FolderMessage[] = [];
-  for (const uid of sortedUnique(op.uids)) {
+  const renumbered = op.uidEpoch !== undefined && op.uidEpoch !== state.uidEpoch; // its UIDs are another numbering's
+  for (const uid of renumbered ? [] : sortedUnique(op.uids)) {
     const m = state.messages.get(uid);
     if (m && (!op.onlyDeleted || hasFlag(m.flags, DELETED))) removed.push(m);
   }

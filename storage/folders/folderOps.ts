@@ -1,8 +1,8 @@
 // Operations of a folder log (intents: evaluated against the state when applied in log order) and the
 // changes they make. Wire forms are small msgpack arrays:
 //   insert   [1, key, ref (74 bytes), flags, internalDateMs, sizeOctets (, uid, uidEpoch)]
-//   flags    [2, uids, mode (0 add, 1 remove, 2 replace), flags, unchangedSince | null]
-//   expunge  [3, uids, onlyDeleted]
+//   flags    [2, uids, mode (0 add, 1 remove, 2 replace), flags, unchangedSince | null (, uidEpoch)]
+//   expunge  [3, uids, onlyDeleted (, uidEpoch)]
 //   reserveUids [4, uidEpoch, uidFrom, uidNext]
 //   renumber [5, pastEpoch]
 // Idempotent and keyed: an insert by its key, flag updates and expunges by UID. The last two, and an
@@ -29,9 +29,14 @@ export type FolderOp =
       readonly uid?: number;
       readonly uidEpoch?: number;
     }
-  | { readonly type: 'flags'; readonly uids: readonly number[]; readonly mode: FlagMode; readonly flags: readonly string[]; readonly unchangedSince?: number }
+  /**
+   * Flags and expunges name messages by UID; with `uidEpoch` (a client's command: the numbering its
+   * UIDs are in), they change nothing once the folder is in another UID epoch, where those UIDs may
+   * name other messages (a fork's merge renumbered it before a retried or queued command applied).
+   */
+  | { readonly type: 'flags'; readonly uids: readonly number[]; readonly mode: FlagMode; readonly flags: readonly string[]; readonly unchangedSince?: number; readonly uidEpoch?: number }
   /** Remove the named messages; with onlyDeleted, only those flagged \Deleted when the op applies. */
-  | { readonly type: 'expunge'; readonly uids: readonly number[]; readonly onlyDeleted: boolean }
+  | { readonly type: 'expunge'; readonly uids: readonly number[]; readonly onlyDeleted: boolean; readonly uidEpoch?: number }
   /**
    * A fork's lost branch numbered UIDs [uidFrom, uidNext) under `uidEpoch` that the winner had not given
    * out when the merge was planned (uidFrom was its uidNext). If the folder is still in that epoch and
@@ -82,10 +87,12 @@ export function encodeFolderOp(op: FolderOp): unknown {
       const wire = [1, op.key, op.ref, op.flags, op.internalDateMs, op.sizeOctets];
       return op.uid !== undefined ? [...wire, op.uid, op.uidEpoch ?? 0] : wire;
     }
-    case 'flags':
-      return [2, op.uids, MODES.indexOf(op.mode), op.flags, op.unchangedSince ?? null];
+    case 'flags': {
+      const wire = [2, op.uids, MODES.indexOf(op.mode), op.flags, op.unchangedSince ?? null];
+      return op.uidEpoch !== undefined ? [...wire, op.uidEpoch] : wire;
+    }
     case 'expunge':
-      return [3, op.uids, op.onlyDeleted];
+      return op.uidEpoch !== undefined ? [3, op.uids, op.onlyDeleted, op.uidEpoch] : [3, op.uids, op.onlyDeleted];
     case 'reserveUids':
       return [4, op.uidEpoch, op.uidFrom, op.uidNext];
     case 'renumber':
@@ -110,6 +117,8 @@ function checkUids(x: unknown): number[] {
   return x.map((u) => (isUint(u) && u >= 1 ? u : bad('a uid is not a positive integer')));
 }
 
+const epochAt = (x: unknown): number => (isUint(x) ? x : bad('a uid epoch is not an integer'));
+
 export function decodeFolderOp(wire: unknown): FolderOp {
   if (!Array.isArray(wire)) return bad('not a list');
   const [tag] = wire;
@@ -123,18 +132,19 @@ export function decodeFolderOp(wire: unknown): FolderOp {
     if (!isUint(uid) || uid < 1 || !isUint(uidEpoch)) return bad('insert uid or epoch is not an integer');
     return { ...op, uid, uidEpoch };
   }
-  if (tag === 2 && wire.length === 5) {
-    const [, uids, mode, flags, unchangedSince] = wire;
+  if (tag === 2 && (wire.length === 5 || wire.length === 6)) {
+    const [, uids, mode, flags, unchangedSince, uidEpoch] = wire;
     const m = MODES[mode as number];
     if (!m) return bad('unknown flag mode');
     if (unchangedSince !== null && !isUint(unchangedSince)) return bad('unchangedSince is not an integer');
-    const op = { type: 'flags' as const, uids: checkUids(uids), mode: m, flags: checkFlags(flags) };
-    return unchangedSince === null ? op : { ...op, unchangedSince };
+    const op = { type: 'flags' as const, uids: checkUids(uids), mode: m, flags: checkFlags(flags), ...(unchangedSince === null ? {} : { unchangedSince }) };
+    return wire.length === 5 ? op : { ...op, uidEpoch: epochAt(uidEpoch) };
   }
-  if (tag === 3 && wire.length === 3) {
-    const [, uids, onlyDeleted] = wire;
+  if (tag === 3 && (wire.length === 3 || wire.length === 4)) {
+    const [, uids, onlyDeleted, uidEpoch] = wire;
     if (typeof onlyDeleted !== 'boolean') return bad('onlyDeleted is not a boolean');
-    return { type: 'expunge', uids: checkUids(uids), onlyDeleted };
+    const op = { type: 'expunge' as const, uids: checkUids(uids), onlyDeleted };
+    return wire.length === 3 ? op : { ...op, uidEpoch: epochAt(uidEpoch) };
   }
   if (tag === 4 && wire.length === 4) {
     const [, uidEpoch, uidFrom, uidNext] = wire;

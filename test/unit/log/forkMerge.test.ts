@@ -198,6 +198,26 @@ describe('a log written on both sides of a partition', () => {
     expect(home.summary.uidEpoch).toBe(1);
   });
 
+  it('a flag change or expunge made by the lost numbering, retried after the merge renumbered the folder, changes nothing', async () => {
+    const p = new Partition();
+    const { home, away } = await pair(p);
+    p.split();
+    await home.append([insertFor(10, 'n:home-a')]);
+    await home.append([insertFor(11, 'n:home-b')]);
+    await away.append([insertFor(20, 'n:away-a')]); // UID 4 on the far side
+    p.heal();
+    // A client of the far side deletes its UID 4; the put is refused, the merge renumbers (UID 4 is home-a there).
+    const epoch = away.summary.uidEpoch;
+    await away.append([
+      { type: 'flags', uids: [4], mode: 'add', flags: ['\\Deleted'], uidEpoch: epoch },
+      { type: 'expunge', uids: [4], onlyDeleted: false, uidEpoch: epoch },
+    ]);
+    await away.reconcile();
+    expect(away.summary.uidEpoch).toBe(epoch + 1);
+    expect(keysByUid(away)).toEqual({ 1: 'n:before-1', 2: 'n:before-2', 3: 'n:before-3', 4: 'n:home-a', 5: 'n:home-b', 6: 'n:away-a' });
+    expect(flagsOf(away)[4]).toEqual([]);
+  });
+
   it('the messages log: records added on the losing side are added again', async () => {
     const p = new Partition();
     const owner = await testOwner(9);
