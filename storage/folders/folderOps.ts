@@ -24,7 +24,7 @@ export type FolderOp =
       /**
        * A fork's merge carrying a message under the UID its branch gave it: taken when the folder is
        * still in `uidEpoch` and no message holds it (the reserveUids before it kept it free); otherwise
-       * the message takes the next UID, as any insert.
+       * the message takes the next UID, like any other insert.
        */
       readonly uid?: number;
       readonly uidEpoch?: number;

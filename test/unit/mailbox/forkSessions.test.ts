@@ -10,10 +10,12 @@ import { MemoryHeadWatch } from '../../../storage/memory/headWatch';
 import { ImapHarness } from '../imap/harness';
 import { Partition } from '../log/partition';
 import { makeUser, testCa, TestClock } from '../users/fixtures';
+import { nextTurn } from '../turns';
 import { USERS } from './fixtures';
 
 const [alice] = USERS;
-const REAL_TIME_PATIENCE = { rounds: 2_000, idle: () => new Promise<void>((resolve) => setTimeout(resolve, 2)) };
+/** The log-backed mailbox signs and encrypts (libsodium's work finishes in later turns): wait turns, never the clock. */
+const PATIENCE = { rounds: 20_000, idle: nextTurn };
 const raw = (subject: string) => Buffer.from(`From: a@example.org\r\nTo: alice@lab.example\r\nSubject: ${subject}\r\n\r\nHello.\r\n`);
 
 const open: ImapHarness[] = [];
@@ -38,7 +40,7 @@ async function twoSides() {
   devices.push(home, away);
   await home.append('INBOX', raw('before'), [], 1_000);
   const session = async (mailbox: PostMailbox) => {
-    const h = await ImapHarness.loggedIn({ authenticator: mailbox.authenticator, patience: REAL_TIME_PATIENCE }, alice.username, alice.password);
+    const h = await ImapHarness.loggedIn({ authenticator: mailbox.authenticator, patience: PATIENCE }, alice.username, alice.password);
     open.push(h);
     await h.command('s1 SELECT INBOX', /^s1 OK/m);
     return h;
