@@ -34,7 +34,9 @@ function applyInsert(state: FolderState, op: Extract<FolderOp, { type: 'insert' 
   // A merge's carried message keeps its UID when its branch's numbering still holds (reserveUids kept it free).
   const own = op.uid !== undefined && op.uidEpoch === state.uidEpoch && !state.messages.has(op.uid);
   const uid = own ? op.uid! : state.uidNext;
-  const last = [...state.messages.keys()].at(-1) ?? 0;
+  // Only a carried UID can fall below a message already there (a reserved range is above them all, so
+  // not in practice); finding the last one costs a pass over the folder, so only then.
+  const outOfOrder = own && uid < state.uidNext && [...state.messages.keys()].some((known) => known > uid);
   state.uidNext = Math.max(state.uidNext, uid + 1);
   const message: FolderMessage = {
     uid,
@@ -46,7 +48,7 @@ function applyInsert(state: FolderState, op: Extract<FolderOp, { type: 'insert' 
     key: op.key,
   };
   state.messages.set(message.uid, message);
-  if (uid < last) reorder(state);
+  if (outOfOrder) reorder(state);
   state.byKey.set(message.key, message.uid);
   state.unseen += unseenDelta(message.flags);
   return { effective: true, change: { type: 'insert', outcome: 'added', message, prevUidNext, prevHighestModseq } };
