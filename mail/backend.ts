@@ -108,7 +108,12 @@ export type FolderChange =
   | { readonly kind: 'flags'; readonly uid: number; readonly flags: readonly string[]; readonly modseq: number }
   | { readonly kind: 'expunged'; readonly uids: readonly number[]; readonly modseq: number }
   /** The folder was deleted, renamed away or recreated: a session that selected it must leave it. */
-  | { readonly kind: 'gone' };
+  | { readonly kind: 'gone' }
+  /**
+   * UIDs a session holds may name other messages now: the folder has a new UIDVALIDITY (a merge of
+   * two of its copies could not keep both numberings). A session that selected it must leave it.
+   */
+  | { readonly kind: 'renumbered' };
 
 export interface FolderWatch {
   close(): void;

@@ -248,10 +248,10 @@ export class PostMailbox {
       const [r] = await log.append([insertOp({ ref: delivery.ref, sizeOctets: delivery.sizeOctets, flags: delivery.flags ?? [], internalDateMs: delivery.internalDateMs, key })]);
       const change = r!.change;
       // Delivered before and since expunged by the user: delivered, not to be appended again.
-      if (change.type === 'insert' && change.outcome === 'expunged') return { uidValidity: uidValidityOf(inbox.folderId), uid: 0 };
+      if (change.type === 'insert' && change.outcome === 'expunged') return { uidValidity: uidValidityOf(inbox.folderId, log.summary.uidEpoch), uid: 0 };
       if (change.type === 'insert' && change.outcome === 'full') throw new MailBackendError('LIMIT', `${address}'s INBOX is full`);
       if (change.type !== 'insert' || !change.message) throw new MailBackendError('INTERNAL', `notification ${delivery.notificationId} was not inserted (${change.type === 'insert' ? change.outcome : change.type})`);
-      return { uidValidity: uidValidityOf(inbox.folderId), uid: change.message.uid };
+      return { uidValidity: uidValidityOf(inbox.folderId, log.summary.uidEpoch), uid: change.message.uid };
     });
   }
 }

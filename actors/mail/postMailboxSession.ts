@@ -59,6 +59,13 @@ async function mapWindow<T, R>(items: readonly T[], window: number, f: (item: T)
 export class PostMailboxSession implements MailUserSession {
   private closed = false;
   private readonly watches = new Set<() => void>();
+  /**
+   * Folder id -> the UID epoch of the folder when this session last opened it (SELECT): the numbering
+   * the client's UIDs are in. Flag changes and expunges carry it, so a fork's merge that renumbers the
+   * folder before they apply (a retried or queued write) makes them change nothing rather than act on
+   * other messages; the session itself ends (FolderChange 'renumbered').
+   */
+  private readonly uidEpochs = new Map<string, number>();
 
   constructor(
     private readonly mailbox: UserMailbox,
@@ -72,6 +79,11 @@ export class PostMailboxSession implements MailUserSession {
   private run<T>(work: () => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new MailBackendError('CANNOT', 'the session is closed'));
     return guarded(work);
+  }
+
+  /** The numbering the client's UIDs for this folder are in: the one it opened, else the folder's now. */
+  private uidEpochOf(entry: FolderEntry, log: FolderLog): number {
+    return this.uidEpochs.get(entry.folderId) ?? log.summary.uidEpoch;
   }
 
   private info(entry: FolderEntry, fresh = false): Promise<FolderInfo> {
@@ -135,11 +147,11 @@ export class PostMailboxSession implements MailUserSession {
   private async renameInbox(inbox: FolderEntry, to: string): Promise<void> {
     const target = await this.createWithParents(to);
     const source = await this.mailbox.folder(inbox, true);
-    const messages = await source.read((s) => [...s.messages.values()]);
+    const [messages, uidEpoch] = await source.read((s) => [[...s.messages.values()], s.uidEpoch] as const);
     const destination = await this.mailbox.folder(target);
     // The messages keep their insert keys: a retried rename does not copy twice.
     await destination.append(messages.map((m) => copyOp(m, m.key)));
-    await expungeAll(source, messages.map((m) => m.uid));
+    await expungeAll(source, messages.map((m) => m.uid), uidEpoch);
   }
 
   deleteFolder(name: string): Promise<void> {
@@ -177,6 +189,7 @@ export class PostMailboxSession implements MailUserSession {
       const entry = await this.mailbox.requireEntry(name);
       const log = await this.mailbox.folder(entry, true);
       const messages = await log.read((s) => [...s.messages.values()]);
+      this.uidEpochs.set(entry.folderId, log.summary.uidEpoch);
       return { folder: folderInfoOf(entry, log.summary, this.mailbox.isSubscribed(name)), messages: messages.map(messageMetaOf) };
     });
   }
@@ -240,14 +253,16 @@ export class PostMailboxSession implements MailUserSession {
       const log = await this.mailbox.folder(entry);
       const key = appendInsertKey(this.mailbox.deps.random);
       const [r] = await log.append([insertOp({ ref, sizeOctets: raw.length, flags, internalDateMs: Math.floor(internalDateMs), key })]);
-      return { uidValidity: uidValidityOf(entry.folderId), uid: insertedUid(r!.change), ref: formatBlockRef(ref) };
+      return { uidValidity: uidValidityOf(entry.folderId, log.summary.uidEpoch), uid: insertedUid(r!.change), ref: formatBlockRef(ref) };
     });
   }
 
   storeFlags(folder: string, uids: readonly number[], update: FlagUpdate): Promise<FlagUpdateResult> {
     return this.run(async () => {
-      const log = await this.mailbox.folder(await this.mailbox.requireEntry(folder));
-      const base = { type: 'flags' as const, mode: update.mode, flags: update.flags, ...(update.unchangedSince !== undefined ? { unchangedSince: update.unchangedSince } : {}) };
+      const entry = await this.mailbox.requireEntry(folder);
+      const log = await this.mailbox.folder(entry);
+      const uidEpoch = this.uidEpochOf(entry, log);
+      const base = { type: 'flags' as const, mode: update.mode, flags: update.flags, ...(update.unchangedSince !== undefined ? { unchangedSince: update.unchangedSince } : {}), uidEpoch };
       const results = await log.append(chunks([...new Set(uids)], FOLDER_OP_UIDS_MAX).map((part) => ({ ...base, uids: part })));
       const changed: { uid: number; flags: string[]; modseq: number }[] = [];
       const failed: number[] = [];
@@ -262,10 +277,13 @@ export class PostMailboxSession implements MailUserSession {
 
   expunge(folder: string, uids?: readonly number[]): Promise<ExpungeResult> {
     return this.run(async () => {
-      const log = await this.mailbox.folder(await this.mailbox.requireEntry(folder), true);
+      const entry = await this.mailbox.requireEntry(folder);
+      const log = await this.mailbox.folder(entry, true);
+      const uidEpoch = this.uidEpochOf(entry, log);
       const only = uids ? new Set(uids) : undefined;
+      if (only && uidEpoch !== log.summary.uidEpoch) return { uids: [], highestModseq: log.summary.highestModseq }; // UIDs of another numbering
       const deleted = await log.read((s) => [...s.messages.values()].filter((m) => hasFlag(m.flags, DELETED) && (!only || only.has(m.uid))).map((m) => m.uid));
-      const removed = await expungeUids(log, deleted, true);
+      const removed = await expungeUids(log, deleted, true, log.summary.uidEpoch);
       return { uids: removed, highestModseq: log.summary.highestModseq };
     });
   }
@@ -275,7 +293,10 @@ export class PostMailboxSession implements MailUserSession {
   }
 
   private async copyMessages(folder: string, uids: readonly number[], destination: string) {
-    const source = await this.mailbox.folder(await this.mailbox.requireEntry(folder));
+    const sourceEntry = await this.mailbox.requireEntry(folder);
+    const source = await this.mailbox.folder(sourceEntry);
+    const uidEpoch = this.uidEpochOf(sourceEntry, source);
+    if (uidEpoch !== source.summary.uidEpoch) throw new MailBackendError('UNAVAILABLE', `folder "${folder}" was renumbered after a merge of two of its copies: select it again`);
     const targetEntry = await this.mailbox.requireEntry(destination);
     const target = await this.mailbox.folder(targetEntry);
     const wanted = [...new Set(uids)].sort((a, b) => a - b);
@@ -283,14 +304,14 @@ export class PostMailboxSession implements MailUserSession {
     // A fresh key per copy: copying a message twice gives two messages (IMAP), a retried write does not.
     const results = await target.append(messages.map((m) => copyOp(m, appendInsertKey(this.mailbox.deps.random))));
     const mapping = messages.map((m, i) => ({ source: m.uid, target: insertedUid(results[i]!.change) }));
-    return { source, result: { uidValidity: uidValidityOf(targetEntry.folderId), mapping } };
+    return { source, uidEpoch, result: { uidValidity: uidValidityOf(targetEntry.folderId, target.summary.uidEpoch), mapping } };
   }
 
   move(folder: string, uids: readonly number[], destination: string): Promise<CopyResult> {
     return this.run(async () => {
       // Into the same folder too (RFC 6851): the copies get new UIDs, then the originals go.
-      const { source, result } = await this.copyMessages(folder, uids, destination);
-      await expungeAll(source, result.mapping.map((m) => m.source));
+      const { source, uidEpoch, result } = await this.copyMessages(folder, uids, destination);
+      await expungeAll(source, result.mapping.map((m) => m.source), uidEpoch);
       return result;
     });
   }
@@ -341,12 +362,12 @@ function insertedUid(change: { type: string; outcome?: string; message?: { uid: 
   throw new MailBackendError('INTERNAL', `insert refused (${String(change.outcome)})`);
 }
 
-async function expungeUids(log: FolderLog, uids: readonly number[], onlyDeleted: boolean): Promise<number[]> {
-  const results = await log.append(chunks(uids, FOLDER_OP_UIDS_MAX).map((part) => ({ type: 'expunge' as const, uids: part, onlyDeleted })));
+async function expungeUids(log: FolderLog, uids: readonly number[], onlyDeleted: boolean, uidEpoch: number): Promise<number[]> {
+  const results = await log.append(chunks(uids, FOLDER_OP_UIDS_MAX).map((part) => ({ type: 'expunge' as const, uids: part, onlyDeleted, uidEpoch })));
   return results.flatMap(({ change }) => (change.type === 'expunge' ? change.removed.map((m) => m.uid) : [])).sort((a, b) => a - b);
 }
 
-const expungeAll = (log: FolderLog, uids: readonly number[]) => expungeUids(log, uids, false);
+const expungeAll = (log: FolderLog, uids: readonly number[], uidEpoch: number) => expungeUids(log, uids, false, uidEpoch);
 
 function countAbove(messages: ReadonlyMap<number, unknown>, uid: number): number {
   let n = 0;

@@ -10,7 +10,7 @@ import { uidValidityOf } from '../../storage/folders/folderLogs';
 import type { FolderMessage, FolderSummary } from '../../storage/folders/folderState';
 
 export function folderInfoOf(entry: FolderEntry, summary: FolderSummary, subscribed: boolean): FolderInfo {
-  const info = { name: entry.name, uidValidity: uidValidityOf(entry.folderId), uidNext: summary.uidNext, highestModseq: summary.highestModseq, subscribed };
+  const info = { name: entry.name, uidValidity: uidValidityOf(entry.folderId, summary.uidEpoch), uidNext: summary.uidNext, highestModseq: summary.highestModseq, subscribed };
   return entry.specialUse ? { ...info, specialUse: entry.specialUse } : info;
 }
 
@@ -44,6 +44,8 @@ export function folderChangeOf(event: FolderEvent): FolderChange {
       return { kind: 'flags', uid: event.uid, flags: [...event.flags], modseq: event.modseq };
     case 'expunged':
       return { kind: 'expunged', uids: [...event.uids], modseq: event.modseq };
+    case 'renumbered':
+      return { kind: 'renumbered' };
   }
 }
 

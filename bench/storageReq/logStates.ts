@@ -135,7 +135,7 @@ export class FolderShadow implements LogStateKeeper<FolderOp> {
   }
 
   summaryWire(): unknown {
-    return folderModel.encodeSummary({ uidNext: this.uidNext, highestModseq: this.highestModseq, messages: this.sizes.length, unseen: this.unseen });
+    return folderModel.encodeSummary({ uidNext: this.uidNext, uidEpoch: 0, highestModseq: this.highestModseq, messages: this.sizes.length, unseen: this.unseen });
   }
 
   /** The real FolderState these columns stand for. */

@@ -101,6 +101,10 @@ async function runCommand(session: ImapSession, frame: CommandFrame): Promise<Co
   if (!spec.states.includes(session.state)) {
     return finish(session, command.tag, { kind: 'done', status: 'BAD', text: wrongStateText(command.name, session.state, spec.states) }, true, command.name);
   }
+  if (session.selected?.isRenumbered) {
+    // Its UIDs may name other messages now: no command may act on them (finish() says BYE).
+    return finish(session, command.tag, { kind: 'done', status: 'NO', code: 'UNAVAILABLE', text: 'The selected mailbox was renumbered; reconnect and select it again' }, true, command.name);
+  }
   const uid = command.name.startsWith('UID ');
   if (spec.announcesNewFirst) await session.announceAdditions().catch((error: unknown) => session.log.warn('imap.updates.failed', { error: String(error) }));
   let result: CommandResult;

@@ -35,6 +35,8 @@ export interface AppliedUpdates {
   readonly flagChanges: readonly ViewMessage[];
   /** The mailbox disappeared (deleted, renamed) or the change queue overflowed. */
   readonly lost: boolean;
+  /** UIDs the session holds may name other messages now (a new UIDVALIDITY): the session cannot go on. */
+  readonly renumbered: boolean;
 }
 
 const NO_FLAGS: readonly string[] = Object.freeze([]);
@@ -94,6 +96,7 @@ export class SelectedMailbox {
   readonly keywords = new Map<string, string>();
   private pending: FolderChange[] = [];
   private lost = false;
+  private renumbered = false;
   private readonly flagSets = new FlagSets();
 
   constructor(
@@ -163,6 +166,13 @@ export class SelectedMailbox {
 
   /** Called from the backend's change feed, at any time. */
   enqueue(change: FolderChange): void {
+    if (change.kind === 'renumbered') {
+      // Nothing queued before it may be shown any more: its UIDs may be the old numbering's or the new one's.
+      this.renumbered = true;
+      this.pending = [];
+      return;
+    }
+    if (this.renumbered) return;
     if (this.pending.length >= imapLimits.pendingChangesMax) {
       this.lost = true;
       return;
@@ -170,8 +180,13 @@ export class SelectedMailbox {
     this.pending.push(change);
   }
 
+  /** A change made the session's UIDs unreliable: it must end before it acts on any of them (see enqueue). */
+  get isRenumbered(): boolean {
+    return this.renumbered;
+  }
+
   get hasPending(): boolean {
-    return this.pending.length > 0 || this.lost;
+    return this.pending.length > 0 || this.lost || this.renumbered;
   }
 
   /** Applies a flag change made by this session (its STORE result). */
@@ -208,6 +223,7 @@ export class SelectedMailbox {
 
   /** Applies queued changes; expunges stay queued when `allowExpunge` is false. */
   applyPending(allowExpunge: boolean): AppliedUpdates {
+    if (this.renumbered) return { expungedSeqs: [], expungedUids: [], expungedSeqByUid: new Map(), added: [], flagChanges: [], lost: false, renumbered: true };
     const deferred: FolderChange[] = [];
     const expungedUids: number[] = [];
     const added: ViewMessage[] = [];
@@ -216,6 +232,8 @@ export class SelectedMailbox {
     for (const change of this.pending) {
       if (change.kind === 'gone') {
         lost = true;
+      } else if (change.kind === 'renumbered') {
+        continue; // never queued (enqueue)
       } else if (change.kind === 'added') {
         if (this.indexOfUid(change.message.uid) >= 0) continue;
         const view = toView(change.message, this.flagSets);
@@ -261,6 +279,7 @@ export class SelectedMailbox {
       added: addedStill,
       flagChanges: [...changed.values()].filter((m) => this.indexOfUid(m.uid) >= 0),
       lost,
+      renumbered: false,
     };
   }
 
@@ -270,7 +289,7 @@ export class SelectedMailbox {
    * or when the mailbox is lost (that is reported at the end too).
    */
   applyPendingAdditions(): AppliedUpdates | undefined {
-    if (this.lost || !this.pending.some((c) => c.kind === 'added')) return undefined;
+    if (this.lost || this.renumbered || !this.pending.some((c) => c.kind === 'added')) return undefined;
     const rest = this.pending.filter((c) => c.kind !== 'added');
     this.pending = this.pending.filter((c) => c.kind === 'added');
     const updates = this.applyPending(false);

@@ -288,6 +288,14 @@ export class ImapSession {
       this.closeMailbox();
       return false;
     }
+    if (updates.renumbered) {
+      // RFC 3501 2.3.1.1: a UID names one message for the whole session; the folder's UIDs were
+      // renumbered (a new UIDVALIDITY) after two copies of it were merged. Nothing of it may be shown
+      // under the numbering this session holds, so the session ends; a new one selects it afresh.
+      await this.status(undefined, 'BYE', 'The selected mailbox was renumbered (new UIDVALIDITY) after two copies of it were merged; reconnect and select it again', 'UNAVAILABLE');
+      this.closeMailbox();
+      return false;
+    }
     if (updates.expungedUids.length > 0) {
       await reportContextRemovals(this, view, updates.expungedSeqByUid);
       if (this.qresync) await this.untagged([atom('VANISHED'), atom(formatSequenceSet(updates.expungedUids))]);

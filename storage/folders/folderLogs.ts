@@ -5,8 +5,9 @@
 //   const inbox = await openFolderLog(deps, user, folderIdOf(index, 'INBOX'));
 //   const [r] = await inbox.append([insertOp({ ref, sizeOctets, flags: [], internalDateMs, key })]);
 //
-// UIDVALIDITY is derived from the folder id, so every device computes the same value and a folder
-// recreated under the same name (a new random id) gets a new one.
+// UIDVALIDITY is derived from the folder id and the folder's UID epoch (kept in its log), so every
+// device computes the same value, a folder recreated under the same name (a new random id) gets a new
+// one, and a merge that renumbers a folder's UIDs gives it a greater one.
 import { HashDomain } from '../../crypto/domains';
 import { blake2b } from '../../crypto/hash';
 import type { Random } from '../../infra/ports';
@@ -51,10 +52,16 @@ export const newFolderId = (random: Random): string => Buffer.from(random.bytes(
  */
 export const inboxFolderId = (index: LogAddress): string => Buffer.from(blake2b([HashDomain.inboxFolderId, index.key])).subarray(0, FOLDER_ID_BYTES).toString('hex');
 
-/** UIDVALIDITY: 32 bits of BLAKE2b(tag || folder id), never 0 (RFC 3501 nz-number). */
-export function uidValidityOf(folderId: string): number {
+/**
+ * UIDVALIDITY: 32 bits of BLAKE2b(tag || folder id), never 0 (RFC 3501 nz-number), plus the folder's
+ * UID epoch (FolderState.uidEpoch: one more each time a fork's merge renumbered it), so it is greater
+ * after a renumbering, as RFC 3501 2.3.1.1 asks. Modulo 2^32: for the one folder in 2^32/epoch whose
+ * hash lies that close to the top it wraps round to a small value, different but not greater.
+ */
+export function uidValidityOf(folderId: string, uidEpoch = 0): number {
   const h = Buffer.from(blake2b([HashDomain.uidValidity, Buffer.from(folderId, 'hex')]));
-  return h.readUInt32BE(0) || 1;
+  const base = h.readUInt32BE(0) || 1;
+  return (base + uidEpoch) % 2 ** 32 || 1;
 }
 
 export const folderLogName = (folderId: string): string => `folder:${folderId}`;

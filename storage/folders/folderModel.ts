@@ -7,6 +7,11 @@
 //   messages modified after it are reported failed and left alone (CONDSTORE).
 // - expunge: removes the present UIDs (only those flagged \Deleted when asked), all under one new
 //   modseq, remembering them as tombstones (bounded; the oldest are forgotten).
+// - flags and expunge made for a UID epoch other than the folder's change nothing (their UIDs may
+//   name other messages now).
+// - reserveUids, renumber and an insert's own uid: a fork's merge (recover, below) keeping the lost
+//   branch's UIDs where the winner never gave them out, or moving the folder to a new UID epoch (a
+//   new, greater UIDVALIDITY) where a UID would otherwise name two messages.
 import { FOLDER_EXPUNGED_RETAINED_MAX, FOLDER_MESSAGES_MAX, FOLDER_OP_UIDS_MAX } from '../../protocol/limits';
 import type { Applied, ForkBase, LogModel } from '../log/logModel';
 import { applyFlagUpdate, DELETED, hasFlag, normaliseFlags, SEEN, sameFlagSet } from './flags';
@@ -19,14 +24,22 @@ const sortedUnique = (uids: readonly number[]) => [...new Set(uids)].sort((a, b)
 
 function applyInsert(state: FolderState, op: Extract<FolderOp, { type: 'insert' }>): Applied<FolderChangeRecord> {
   const prevHighestModseq = state.highestModseq;
+  const prevUidNext = state.uidNext;
   const known = state.byKey.get(op.key);
   if (known !== undefined) {
     const message = state.messages.get(known);
-    return { effective: false, change: { type: 'insert', outcome: message ? 'duplicate' : 'expunged', ...(message ? { message } : {}), prevHighestModseq } };
+    return { effective: false, change: { type: 'insert', outcome: message ? 'duplicate' : 'expunged', ...(message ? { message } : {}), prevUidNext, prevHighestModseq } };
   }
-  if (state.messages.size >= FOLDER_MESSAGES_MAX) return { effective: false, change: { type: 'insert', outcome: 'full', prevHighestModseq } };
+  if (state.messages.size >= FOLDER_MESSAGES_MAX) return { effective: false, change: { type: 'insert', outcome: 'full', prevUidNext, prevHighestModseq } };
+  // A merge's carried message keeps its UID when its branch's numbering still holds (reserveUids kept it free).
+  const own = op.uid !== undefined && op.uidEpoch === state.uidEpoch && !state.messages.has(op.uid);
+  const uid = own ? op.uid! : state.uidNext;
+  // Only a carried UID can fall below a message already there (a reserved range is above them all, so
+  // not in practice); finding the last one costs a pass over the folder, so only then.
+  const outOfOrder = own && uid < state.uidNext && [...state.messages.keys()].some((known) => known > uid);
+  state.uidNext = Math.max(state.uidNext, uid + 1);
   const message: FolderMessage = {
-    uid: state.uidNext++,
+    uid,
     ref: op.ref,
     flags: normaliseFlags(op.flags),
     internalDateMs: op.internalDateMs,
@@ -35,15 +48,30 @@ function applyInsert(state: FolderState, op: Extract<FolderOp, { type: 'insert' 
     key: op.key,
   };
   state.messages.set(message.uid, message);
+  if (outOfOrder) reorder(state);
   state.byKey.set(message.key, message.uid);
   state.unseen += unseenDelta(message.flags);
-  return { effective: true, change: { type: 'insert', outcome: 'added', message, prevHighestModseq } };
+  return { effective: true, change: { type: 'insert', outcome: 'added', message, prevUidNext, prevHighestModseq } };
+}
+
+/** reserveUids and renumber (see folderOps.ts): the folder keeps a lost branch's UIDs or moves to a new UID epoch. */
+function applyUids(state: FolderState, op: Extract<FolderOp, { type: 'reserveUids' | 'renumber' }>): Applied<FolderChangeRecord> {
+  const prevUidNext = state.uidNext;
+  const prevUidEpoch = state.uidEpoch;
+  if (op.type === 'reserveUids' && state.uidEpoch === op.uidEpoch && state.uidNext <= op.uidFrom) state.uidNext = op.uidNext;
+  else {
+    const pastEpoch = op.type === 'renumber' ? op.pastEpoch : op.uidEpoch;
+    if (state.uidEpoch <= pastEpoch) state.uidEpoch = pastEpoch + 1;
+  }
+  const effective = state.uidNext !== prevUidNext || state.uidEpoch !== prevUidEpoch;
+  return { effective, change: { type: 'uids', prevUidNext, prevUidEpoch, uidEpoch: state.uidEpoch, prevHighestModseq: state.highestModseq } };
 }
 
 function applyFlags(state: FolderState, op: Extract<FolderOp, { type: 'flags' }>): Applied<FolderChangeRecord> {
   const prevHighestModseq = state.highestModseq;
   const changed: FlagChange[] = [];
   const failed: number[] = [];
+  if (op.uidEpoch !== undefined && op.uidEpoch !== state.uidEpoch) return { effective: false, change: { type: 'flags', changed, failed, prevHighestModseq } };
   for (const uid of sortedUnique(op.uids)) {
     const m = state.messages.get(uid);
     if (!m) continue;
@@ -65,7 +93,8 @@ function applyExpunge(state: FolderState, op: Extract<FolderOp, { type: 'expunge
   const prevHighestModseq = state.highestModseq;
   const prevForgottenThroughModseq = state.forgottenThroughModseq;
   const removed: FolderMessage[] = [];
-  for (const uid of sortedUnique(op.uids)) {
+  const renumbered = op.uidEpoch !== undefined && op.uidEpoch !== state.uidEpoch; // its UIDs are another numbering's
+  for (const uid of renumbered ? [] : sortedUnique(op.uids)) {
     const m = state.messages.get(uid);
     if (m && (!op.onlyDeleted || hasFlag(m.flags, DELETED))) removed.push(m);
   }
@@ -94,9 +123,13 @@ function revert(state: FolderState, change: FolderChangeRecord): void {
       state.messages.delete(m.uid);
       state.byKey.delete(m.key);
       state.unseen -= unseenDelta(m.flags);
-      state.uidNext = m.uid;
+      state.uidNext = change.prevUidNext;
       break;
     }
+    case 'uids':
+      state.uidNext = change.prevUidNext;
+      state.uidEpoch = change.prevUidEpoch;
+      break;
     case 'flags':
       for (let i = change.changed.length - 1; i >= 0; i--) {
         const c = change.changed[i]!;
@@ -171,17 +204,67 @@ function flagsChangedBy(start: FolderState, ops: readonly FolderOp[]): Map<numbe
   return touched;
 }
 
+/** UID -> insert key of what `state` numbered from `fromUid` on: its messages and remembered expunges. */
+function numbering(state: FolderState, fromUid: number): Map<number, string> {
+  const byUid = new Map<number, string>();
+  for (const t of state.tombstones) if (t.uid >= fromUid) byUid.set(t.uid, t.key);
+  for (const m of state.messages.values()) if (m.uid >= fromUid) byUid.set(m.uid, m.key);
+  return byUid;
+}
+
+/**
+ * Whether the two branches' numberings since the fork disagree, so that after the merge some UID under
+ * the folder's UIDVALIDITY would name a message other than the one a session of one branch was shown
+ * by it (RFC 3501 2.3.1.1: never, for the life of a UIDVALIDITY). They agree when every UID either
+ * gave out names the same message in both, a message has one UID in both, and what only one branch
+ * numbered lies at or above the other's UIDNEXT (the other's sessions see it as new, with UIDs that
+ * still ascend). Without the fork point, everything both hold is compared: a UID one side gave out and
+ * the other forgot (an old expunge) counts as a disagreement.
+ */
+function numberingsDisagree(lost: FolderState, winner: FolderState, fork?: ForkBase<FolderState, FolderOp>): boolean {
+  const fromUid = fork ? fork.ancestor.uidNext : 1;
+  const mine = numbering(lost, fromUid);
+  const theirs = numbering(winner, fromUid);
+  const onlyOneSide = (own: Map<number, string>, other: Map<number, string>, otherState: FolderState) => {
+    for (const [uid, key] of own) {
+      const there = other.get(uid);
+      if (there !== undefined) {
+        if (there !== key) return true;
+        continue;
+      }
+      if (uid < otherState.uidNext) return true;
+      const otherUid = otherState.byKey.get(key);
+      if (otherUid !== undefined && otherUid !== uid) return true;
+    }
+    return false;
+  };
+  return onlyOneSide(mine, theirs, winner) || onlyOneSide(theirs, mine, lost);
+}
+
 /**
  * A fork's lost branch carried into the winner (LogModel.recover): the messages the winner never saw
  * (in INBOX, mail delivered on the losing side of a partition) are inserted again with the flags they
  * had, flags the lost branch changed and the winner did not are changed in the winner too (three-way,
  * per flag, against the fork point: carriedFlags; without `fork` the winner's flags stand), and the
  * messages the lost branch expunged and the winner still shows are expunged.
+ *
+ * UIDs: when the two numberings agree (numberingsDisagree), the carried messages keep the UIDs their
+ * branch gave them, reserved first (reserveUids: uidNext moves past everything the lost branch gave
+ * out), and no session of either side sees a UID change. When they disagree, or the lost branch was
+ * already in a later UID epoch than the winner, the folder moves to a new epoch (renumber: a new,
+ * greater UIDVALIDITY, and clients resynchronise the folder) and the carried messages take the next
+ * UIDs. A winner in a later epoch than the lost branch already has another UIDVALIDITY: the carried
+ * messages simply take the next UIDs.
  */
 function recover(lost: FolderState, winner: FolderState, fork?: ForkBase<FolderState, FolderOp>): FolderOp[] {
   const ops: FolderOp[] = [];
-  for (const m of lost.messages.values()) {
-    if (!winner.byKey.has(m.key)) ops.push({ type: 'insert', key: m.key, ref: m.ref, flags: m.flags, internalDateMs: m.internalDateMs, sizeOctets: m.sizeOctets });
+  const carried = [...lost.messages.values()].filter((m) => !winner.byKey.has(m.key));
+  const keepUids = lost.uidEpoch === winner.uidEpoch && !numberingsDisagree(lost, winner, fork);
+  if (keepUids && lost.uidNext > winner.uidNext) ops.push({ type: 'reserveUids', uidEpoch: winner.uidEpoch, uidFrom: winner.uidNext, uidNext: lost.uidNext });
+  else if (!keepUids && lost.uidEpoch >= winner.uidEpoch) ops.push({ type: 'renumber', pastEpoch: lost.uidEpoch });
+  for (const m of carried) {
+    const insert: FolderOp = { type: 'insert', key: m.key, ref: m.ref, flags: m.flags, internalDateMs: m.internalDateMs, sizeOctets: m.sizeOctets };
+    ops.push(keepUids ? { ...insert, uid: m.uid, uidEpoch: winner.uidEpoch } : insert);
   }
   if (fork) ops.push(...carriedFlags(lost, winner, fork));
   const gone: number[] = [];
@@ -201,7 +284,8 @@ export const folderModel: LogModel<FolderState, FolderOp, FolderChangeRecord, Fo
   apply(state, op) {
     if (op.type === 'insert') return applyInsert(state, op);
     if (op.type === 'flags') return applyFlags(state, op);
-    return applyExpunge(state, op);
+    if (op.type === 'expunge') return applyExpunge(state, op);
+    return applyUids(state, op);
   },
   revert,
   recover,

@@ -28,6 +28,12 @@ export interface FolderState {
   /** Remembered expunges, oldest first. */
   tombstones: Tombstone[];
   uidNext: number;
+  /**
+   * Which numbering the UIDs belong to: 0 from the start, one more each time a fork's merge could not
+   * keep both branches' UIDs (folderModel's recover). UIDVALIDITY is derived from the folder id and
+   * this (uidValidityOf in folderLogs.ts), so it grows with it.
+   */
+  uidEpoch: number;
   highestModseq: number;
   /** Messages without \Seen. */
   unseen: number;
@@ -38,6 +44,7 @@ export interface FolderState {
 /** Counters kept in the folder's head: a folder can be listed without loading its state. */
 export interface FolderSummary {
   readonly uidNext: number;
+  readonly uidEpoch: number;
   readonly highestModseq: number;
   readonly messages: number;
   readonly unseen: number;
@@ -51,6 +58,7 @@ export const emptyFolderState = (): FolderState => ({
   byKey: new Map(),
   tombstones: [],
   uidNext: 1,
+  uidEpoch: 0,
   highestModseq: INITIAL_MODSEQ,
   unseen: 0,
   forgottenThroughModseq: 0,
@@ -58,6 +66,7 @@ export const emptyFolderState = (): FolderState => ({
 
 export const summarizeFolder = (s: FolderState): FolderSummary => ({
   uidNext: s.uidNext,
+  uidEpoch: s.uidEpoch,
   highestModseq: s.highestModseq,
   messages: s.messages.size,
   unseen: s.unseen,

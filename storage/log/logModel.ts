@@ -20,7 +20,10 @@
 //   last operation both branches share) and the operations the winner applied since: what the lost
 //   branch changed relative to it and the winner did not touch can be carried (flags, per flag); what
 //   both changed stays as the winner has it. Without it, a model carries only what it can tell from
-//   the two states.
+//   the two states. The writer appends these operations ahead of whatever was queued or waiting
+//   to be retried when it found the fork (those were made against the lost branch), so they apply to
+//   the state they were planned against unless another writer got in between (a folder then gives up
+//   the lost branch's UIDs for a new UIDVALIDITY: folderModel's recover).
 // - Encoders give msgpack-ready values; decoders validate (throw on anything malformed).
 export interface Applied<C> {
   readonly effective: boolean;

@@ -213,6 +213,11 @@ export class LogWriter<S, Op, C, Sum> {
 
   /** Apply and store `ops`; resolves with one result per op once a head containing them is stored. */
   append(ops: readonly Op[]): Promise<Applied<C>[]> {
+    return this.appendOps(ops, false);
+  }
+
+  /** `append`; with `first`, ahead of every append queued or waiting for a retried round (see carry). */
+  private appendOps(ops: readonly Op[], first: boolean): Promise<Applied<C>[]> {
     let encoded: Uint8Array[];
     try {
       encoded = ops.map((op) => canonicalBytes(this.model.encodeOp(op)));
@@ -234,14 +239,23 @@ export class LogWriter<S, Op, C, Sum> {
       return Promise.reject(logError('QUEUE_FULL', this.address.name, `log ${this.address.name} has ${this.queuedOps} operations queued; retry later`));
     }
     if (ops.length === 0) return Promise.resolve([]);
-    return this.enqueue(ops, encoded);
+    return this.enqueue(ops, encoded, first);
   }
 
-  /** Queue a batch for the next round (an empty one still runs a round: supersedeOrphan's head). */
-  private enqueue(ops: readonly Op[], encoded: Uint8Array[]): Promise<Applied<C>[]> {
+  /**
+   * Queue a batch for the next round (an empty one still runs a round: supersedeOrphan's head). With
+   * `first`, it goes ahead of what is queued, and ahead of the batch a lost round is about to retry.
+   */
+  private enqueue(ops: readonly Op[], encoded: Uint8Array[], first = false): Promise<Applied<C>[]> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ ops, encoded, resolve, reject });
-      this.queuedOps += ops.length;
+      const request = { ops, encoded, resolve, reject };
+      if (first && this.batch.length > 0) {
+        this.batch.unshift(request); // taken already: a catch-up between two rounds of this batch
+      } else {
+        if (first) this.queue.unshift(request);
+        else this.queue.push(request);
+        this.queuedOps += ops.length;
+      }
       this.dispatch({ type: 'QUEUED' });
     });
   }
@@ -674,11 +688,16 @@ export class LogWriter<S, Op, C, Sum> {
     if (ops.length > 0) this.carrying = Promise.all([this.carrying, this.carry(ops)]);
   }
 
-  /** Append what a merge carries over, retried after a pause (another writer may be merging too). */
+  /**
+   * Append what a merge carries over, retried after a pause (another writer may be merging too). It
+   * goes ahead of every append queued meanwhile, and of a batch whose lost round led to the merge:
+   * those were made against the lost branch, and the carried operations are planned against the
+   * state the merge saw (a folder keeps the lost branch's UIDs only if nothing took them first).
+   */
   private async carry(ops: readonly Op[]): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.append(ops);
+        await this.appendOps(ops, true);
         return;
       } catch (e) {
         if (attempt >= LOG_FORK_CARRY_ATTEMPTS_MAX || !(e instanceof PostError)) {

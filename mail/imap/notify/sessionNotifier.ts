@@ -21,7 +21,7 @@ import { noticeResponse, notifyStatusItems, statusResponse } from './notifyRespo
 import { anyGroupWants, groupFor, wants, watchTargets } from './notifyScope';
 import type { NotifyEvent, NotifySpec } from './notifySpec';
 
-const eventOf: Record<Exclude<FolderChange['kind'], 'gone'>, NotifyEvent> = { added: 'MessageNew', expunged: 'MessageExpunge', flags: 'FlagChange' };
+const eventOf: Record<Exclude<FolderChange['kind'], 'gone' | 'renumbered'>, NotifyEvent> = { added: 'MessageNew', expunged: 'MessageExpunge', flags: 'FlagChange' };
 
 export class SessionNotifier {
   /**
@@ -85,7 +85,7 @@ export class SessionNotifier {
   pushesSelected(change: FolderChange): boolean {
     const selected = this.spec.selected;
     if (!selected || this.stopped) return false;
-    if (change.kind === 'gone') return selected.events.size > 0;
+    if (change.kind === 'gone' || change.kind === 'renumbered') return selected.events.size > 0;
     if (change.kind === 'expunged' && selected.delayed) return false; // held until a command may report it
     return selected.events.has(eventOf[change.kind]);
   }
@@ -211,7 +211,8 @@ export class SessionNotifier {
 
   private onFolderChange(name: string, change: FolderChange): void {
     if (this.stopped || change.kind === 'gone') return; // gone: the folder-list feed tells what happened
-    if (!wants(this.spec, name, this.subscriptions.has(name), eventOf[change.kind])) return;
+    // Renumbered: a new UIDVALIDITY, which a STATUS tells (RFC 5465 5.1 sends it with MessageNew).
+    if (!wants(this.spec, name, this.subscriptions.has(name), change.kind === 'renumbered' ? 'MessageNew' : eventOf[change.kind])) return;
     this.queue.statusChanged(name);
     this.queued();
   }

@@ -3,87 +3,18 @@
 // that learns of the other branch merges it (LogWriter.catchUp, LogModel.recover): mail delivered on
 // either side is in the folder once, an expunge on either side holds, nothing else moves.
 import { describe, expect, it } from 'vitest';
-import type { ObjectPutResult, StorageApi } from '../../../storage/api';
 import { type FolderLog, openFolderLog } from '../../../storage/folders/folderLogs';
-import { MemoryStorage } from '../../../storage/memory/storage';
 import { LogWriter } from '../../../storage/log/logWriter';
 import { logAddressFor } from '../../../storage/log/logAddress';
 import { messagesModel } from '../../../storage/messages/messagesModel';
-import { decidePut, distinctVersions, type SignedObject } from '../../../storage/signedObject';
 import { depsFor, insertFor, testOwner } from './logFixtures';
+import { Partition } from './partition';
 
 const FOLDER = 'f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0';
 
-/**
- * One ring cut in two: blocks are shared (content-addressed; after the heal repair carries them
- * anyway), but each side's replicas hold their own version of each head. heal() is repair: every
- * replica takes the newer version (an equal sequence stays as each side has it).
- */
-class Partition {
-  readonly storage = new MemoryStorage();
-  private readonly heads: [Map<string, SignedObject>, Map<string, SignedObject>] = [new Map(), new Map()];
-  private cut = false;
-
-  side(i: 0 | 1): StorageApi {
-    const heads = () => (this.cut ? this.heads[i] : this.heads[0]);
-    return new Proxy(this.storage, {
-      get: (target, prop, receiver) => {
-        if (prop === 'putObject') {
-          return async (object: SignedObject, replacesSeq: number): Promise<ObjectPutResult> => {
-            const stored = heads().get(object.objectId);
-            const d = decidePut(stored, object, replacesSeq);
-            if (!d.accept) return { ok: false, code: d.code, message: d.message, ...(d.current ? { current: d.current } : {}) };
-            heads().set(object.objectId, object);
-            return { ok: true };
-          };
-        }
-        if (prop === 'getObject') return async (id: string) => heads().get(id);
-        // What a writer reading every replica sees: after the heal, each side's version.
-        if (prop === 'getObjectVersions') return async (id: string) => this.versions(id);
-        const value = Reflect.get(target, prop, receiver) as unknown;
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
-    });
-  }
-
-  split(): void {
-    this.cut = true;
-    this.heads[1] = new Map(this.heads[0]);
-  }
-
-  heal(): void {
-    this.cut = false;
-    const [a, b] = this.heads;
-    for (const [id, v] of b) {
-      const mine = a.get(id);
-      if (!mine || v.seq > mine.seq) a.set(id, v);
-    }
-  }
-
-  /** Every distinct version the two sides' replicas hold, as readers rank them. */
-  versions(id: string): SignedObject[] {
-    const all = this.cut ? [this.heads[0].get(id)] : [this.heads[0].get(id), this.heads[1].get(id)];
-    return distinctVersions(all);
-  }
-
-  /** Repair after the heal: each replica takes the other's version when it is newer. */
-  repair(): void {
-    const [a, b] = this.heads;
-    for (const id of new Set([...a.keys(), ...b.keys()])) {
-      const [va, vb] = [a.get(id), b.get(id)];
-      if (vb && (!va || vb.seq > va.seq)) a.set(id, vb);
-      else if (va && (!vb || va.seq > vb.seq)) b.set(id, va);
-    }
-  }
-
-  /** A replica of side 1 still holding its own version: what a put there would be told (CAS_MISMATCH with it). */
-  sideOneVersion(id: string): SignedObject | undefined {
-    return this.heads[1].get(id);
-  }
-}
-
 const keysOf = (log: FolderLog) => log.readNow((s) => [...s.messages.values()].map((m) => m.key).sort());
 const flagsOf = (log: FolderLog) => log.readNow((s) => Object.fromEntries([...s.messages.values()].map((m) => [m.uid, [...m.flags].sort()])));
+const keysByUid = (log: FolderLog) => log.readNow((s) => Object.fromEntries([...s.messages.values()].map((m) => [m.uid, m.key])));
 const uidsUnique = (log: FolderLog) => log.readNow((s) => new Set([...s.messages.values()].map((m) => m.uid)).size === s.messages.size);
 
 async function pair(p: Partition) {
@@ -228,6 +159,63 @@ describe('a log written on both sides of a partition', () => {
     p.heal();
     expect(await home.refresh(lost)).toBe('stale');
     await expect.poll(() => flagsOf(home)).toEqual({ 1: [], 2: ['\\Answered', '\\Seen'], 3: ['\\Seen'], 4: [] });
+  });
+
+  it('mail the losing side took keeps its UID when the winner took none, even when the loser learns of the fork by an append that lost the compare-and-swap', async () => {
+    const p = new Partition();
+    const { home, away } = await pair(p);
+    p.split();
+    // Home only marks mail (two writes: its head is newer); away takes a mail, UID 4.
+    await home.append([{ type: 'flags', uids: [1], mode: 'add', flags: ['\\Seen'] }]);
+    await home.append([{ type: 'flags', uids: [2], mode: 'add', flags: ['\\Seen'] }]);
+    const [taken] = await away.append([insertFor(20, 'n:away-a')]);
+    expect(taken!.change).toMatchObject({ message: { uid: 4 } });
+    p.heal();
+    // Away's next append is refused (the winner's head is in the way): catch-up, merge, and the
+    // carried mail goes before the retried append, so it keeps UID 4 and the new one takes 5.
+    const [after] = await away.append([insertFor(21, 'n:away-after')]);
+    await away.reconcile();
+    expect(after!.change).toMatchObject({ message: { uid: 5 } });
+    expect(keysByUid(away)).toEqual({ 1: 'n:before-1', 2: 'n:before-2', 3: 'n:before-3', 4: 'n:away-a', 5: 'n:away-after' });
+    expect(away.summary.uidEpoch).toBe(0);
+    expect(await home.refresh()).toBe('caught-up');
+    expect(keysByUid(home)).toEqual(keysByUid(away));
+  });
+
+  it('mail both sides took under the same UIDs: one new UID epoch, every UID naming one message', async () => {
+    const p = new Partition();
+    const { home, away } = await pair(p);
+    p.split();
+    await home.append([insertFor(10, 'n:home-a')]);
+    await home.append([insertFor(11, 'n:home-b')]);
+    await away.append([insertFor(20, 'n:away-a')]);
+    p.heal();
+    expect(await away.refresh()).toBe('reloaded');
+    await away.reconcile();
+    expect(away.summary.uidEpoch).toBe(1);
+    expect(keysByUid(away)).toEqual({ 1: 'n:before-1', 2: 'n:before-2', 3: 'n:before-3', 4: 'n:home-a', 5: 'n:home-b', 6: 'n:away-a' });
+    expect(await home.refresh()).toBe('caught-up');
+    expect(home.summary.uidEpoch).toBe(1);
+  });
+
+  it('a flag change or expunge made by the lost numbering, retried after the merge renumbered the folder, changes nothing', async () => {
+    const p = new Partition();
+    const { home, away } = await pair(p);
+    p.split();
+    await home.append([insertFor(10, 'n:home-a')]);
+    await home.append([insertFor(11, 'n:home-b')]);
+    await away.append([insertFor(20, 'n:away-a')]); // UID 4 on the far side
+    p.heal();
+    // A client of the far side deletes its UID 4; the put is refused, the merge renumbers (UID 4 is home-a there).
+    const epoch = away.summary.uidEpoch;
+    await away.append([
+      { type: 'flags', uids: [4], mode: 'add', flags: ['\\Deleted'], uidEpoch: epoch },
+      { type: 'expunge', uids: [4], onlyDeleted: false, uidEpoch: epoch },
+    ]);
+    await away.reconcile();
+    expect(away.summary.uidEpoch).toBe(epoch + 1);
+    expect(keysByUid(away)).toEqual({ 1: 'n:before-1', 2: 'n:before-2', 3: 'n:before-3', 4: 'n:home-a', 5: 'n:home-b', 6: 'n:away-a' });
+    expect(flagsOf(away)[4]).toEqual([]);
   });
 
   it('the messages log: records added on the losing side are added again', async () => {

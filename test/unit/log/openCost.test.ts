@@ -27,7 +27,7 @@ describe('log open cost', () => {
       expect(storage.calls.getBlock).toBe(snapshotBlocks + body.tail.length);
       expect(body.tail.length).toBeLessThan(LOG_SNAPSHOT_EVERY_ENTRIES);
       expect(storage.callTotal()).toBe(1 + snapshotBlocks + body.tail.length);
-      expect(reader.summary).toEqual({ uidNext: n + 1, highestModseq: n + 1, messages: n, unseen: n });
+      expect(reader.summary).toEqual({ uidNext: n + 1, uidEpoch: 0, highestModseq: n + 1, messages: n, unseen: n });
       expect(await reader.read((s) => s.messages.get(n)!.key)).toBe(`k:${n}`);
       if (n >= 100_000) {
         // Replaying the whole history would read every entry (1,000 here); opening read under a third.

@@ -47,7 +47,7 @@ describe('several devices of one user', () => {
     if (added.kind !== 'added') throw new Error('expected added');
     expect(added.message.uid).toBe(uid);
     expect(Buffer.from(await laptop.readMessage(added.message.ref)).toString()).toContain('from the phone');
-    const modseqs = changes.map((c) => (c.kind === 'added' ? c.message.modseq : c.kind === 'gone' ? 0 : c.modseq));
+    const modseqs = changes.map((c) => (c.kind === 'added' ? c.message.modseq : c.kind === 'gone' || c.kind === 'renumbered' ? 0 : c.modseq));
     expect([...modseqs].sort((a, b) => a - b)).toEqual(modseqs);
     watch.close();
     await close(phone, laptop);
