@@ -79,10 +79,41 @@ export function rawSearchVerdict(raw: Uint8Array, needle: string, bodyOnly: bool
   return /content-type:[ \t]*(?:multipart|message|image|audio|video|application)/.test(lower.slice(0, headerEnd)) ? undefined : true;
 }
 
-/** Whether lower-cased message text may hold anything encoded: base64, quoted-printable, encoded words, or a charset that is not ASCII-compatible. */
+/**
+ * Whether lower-cased message text may hold encoded searchable text: a text part (or a single-part
+ * message) in base64, quoted-printable or another transfer encoding, encoded words, or a charset that
+ * is not ASCII-compatible. An encoded attachment (image, audio, video, application ... inside a
+ * multipart) is not searched by BODY or TEXT, so it does not count: most mail with attachments is
+ * then judged from its bytes.
+ */
 function mayBeEncoded(lower: string): boolean {
-  if (lower.includes('base64') || lower.includes('quoted-printable') || lower.includes('=?') || lower.includes('iso-2022')) return true;
-  return (lower.includes('utf') || lower.includes('ucs')) && /utf-?(?:7|16|32)|ucs-?[24]/.test(lower);
+  if (lower.includes('=?') || lower.includes('iso-2022')) return true;
+  if ((lower.includes('utf') || lower.includes('ucs')) && /utf-?(?:7|16|32)|ucs-?[24]/.test(lower)) return true;
+  for (let at = lower.indexOf(TRANSFER_ENCODING); at >= 0; at = lower.indexOf(TRANSFER_ENCODING, at + TRANSFER_ENCODING.length)) {
+    if (at > 0 && lower[at - 1] !== '\n') continue; // not a header field: text that mentions one
+    const encoding = /^[ \t]*:[ \t]*"?([^\s";]*)/.exec(lower.slice(at + TRANSFER_ENCODING.length, at + TRANSFER_ENCODING.length + 64))?.[1];
+    if (encoding === '7bit' || encoding === '8bit' || encoding === 'binary') continue; // the bytes are the text
+    if (!isUnsearchedPart(lower, at)) return true;
+  }
+  return false;
+}
+
+const TRANSFER_ENCODING = 'content-transfer-encoding';
+/** Media types whose parts inside a multipart are not searched (bodyText); a single-part message of them is, except image, audio and video. */
+const UNSEARCHED_PART_TYPES = new Set(['image', 'audio', 'video', 'application', 'font', 'model']);
+const UNSEARCHED_ROOT_TYPES = new Set(['image', 'audio', 'video']);
+
+/** Whether the header block holding position `at` is that of a part whose body BODY and TEXT do not search. */
+function isUnsearchedPart(lower: string, at: number): boolean {
+  const blankBefore = Math.max(lower.lastIndexOf('\n\n', at), lower.lastIndexOf('\n\r\n', at));
+  const isRoot = blankBefore < 0;
+  // A part's header starts after its boundary line (a header line never starts with "--").
+  const start = isRoot ? 0 : Math.max(blankBefore, lower.lastIndexOf('\n--', at));
+  const ends = [lower.indexOf('\n\n', at), lower.indexOf('\n\r\n', at)].filter((i) => i >= 0);
+  const header = lower.slice(start, ends.length > 0 ? Math.min(...ends) : lower.length);
+  const type = /(?:^|\n)content-type:[ \t]*([^\s/;]+)/.exec(header)?.[1];
+  if (type === undefined) return false; // text/plain by default
+  return (isRoot ? UNSEARCHED_ROOT_TYPES : UNSEARCHED_PART_TYPES).has(type);
 }
 
 /**
