@@ -81,6 +81,17 @@ export function get<T>(c: DependencyContainer, t: Token<T> | (new (...args: neve
   return c.resolve<T>(t as symbol);
 }
 
+/**
+ * A singleton for code that runs per operation (a storage request, a delivery, a command): resolved on
+ * its first use, then held. tsyringe resolves a registration each time it is asked (issue 11: about a
+ * microsecond and a few objects each time, several times per IMAP command). Only for tokens registered
+ * once per container (provide, value): what they resolve to never changes.
+ */
+function resolvedOnce<T>(c: DependencyContainer, t: Token<T> | (new (...args: never[]) => T)): () => T {
+  let resolved: { value: T } | undefined;
+  return () => (resolved ??= { value: get(c, t) }).value;
+}
+
 /** Register a lazy singleton: built by `build` the first time something resolves it. */
 function provide<T>(c: DependencyContainer, t: Token<T> | (new (...args: never[]) => T), build: (d: DependencyContainer) => T): void {
   c.register<T>(t as symbol, { useFactory: instanceCachingFactory<T>(build) });
@@ -185,13 +196,14 @@ function storageClient(d: DependencyContainer, signer: StorageSigner): StorageCl
   const { blockCache } = get(d, Tokens.Adapters);
   const store = get(d, StoreBinding);
   const metrics = get(d, Metrics);
+  const replicaManager = resolvedOnce(d, Tokens.ReplicaManagerChild);
   const deps = {
     peers: get(d, Tokens.Peers),
     clock,
     timings: get(d, Tokens.StorageTimings),
     replicationFactor: identity.replicationFactor,
     convergenceSecret: identity.convergenceSecret,
-    locate: (id: string, extra: number) => get(d, Tokens.ReplicaManagerChild).current.locate(id, extra),
+    locate: (id: string, extra: number) => replicaManager().current.locate(id, extra),
     selfId: identity.cert.nodeId,
     ...(blockCache ? { blockCache } : {}),
     readOwnBlock: async (id: string) => (await store.getBlock(id))?.bytes,
@@ -214,7 +226,7 @@ export function registerNotifier(c: DependencyContainer): void {
         // The replica side of inbox drops belongs to the notifier: a fresh one with each start.
         const service = new NotifierService(notifierDeps(d));
         const drops = new DropHandlers({
-          store: () => get(d, StoreBinding),
+          store: resolvedOnce(d, StoreBinding),
           trusted: () => federation.trusted(),
           ringId: identity.trust.ringId,
           clock,
@@ -234,6 +246,7 @@ export function registerNotifier(c: DependencyContainer): void {
 function notifierDeps(d: DependencyContainer): NotifierDeps {
   const { transport, clock, log, identity, options } = base(d);
   const federation = get(d, Federation);
+  const replicaManager = resolvedOnce(d, Tokens.ReplicaManagerChild);
   return {
     transport,
     peers: get(d, Tokens.Peers),
@@ -245,7 +258,7 @@ function notifierDeps(d: DependencyContainer): NotifierDeps {
     trusted: () => federation.trusted(),
     replicationFactor: identity.replicationFactor,
     timings: get(d, Tokens.StorageTimings),
-    locate: (id: string, extra: number) => get(d, Tokens.ReplicaManagerChild).current.locate(id, extra),
+    locate: (id: string, extra: number) => replicaManager().current.locate(id, extra),
     faults: options.faults,
     inspect: options.inspect,
     foreignDropPut: async (recipient: UserCertificate, dropId: string, envelope: Envelope) => {
@@ -262,6 +275,7 @@ export function registerUsers(c: DependencyContainer): void {
   provide(c, LoginCache, (d) => new LoginCache({ storage: get(d, Tokens.NodeStorage), trust: base(d).identity.trust, clock: base(d).clock, random: get(d, Tokens.Random) }));
   provide(c, PostMailbox, (d) => {
     const { transport, clock, log, identity } = base(d);
+    const userHost = resolvedOnce(d, UserHost); // built after the mailbox (it needs it)
     return new PostMailbox({
       logins: get(d, LoginCache),
       storage: get(d, Tokens.NodeStorage),
@@ -274,8 +288,8 @@ export function registerUsers(c: DependencyContainer): void {
       log: log.child({ actor: 'mailGateway' }),
       mailQuotaBytes: identity.mailQuotaBytesPerUser ?? MAIL_QUOTA_BYTES_PER_USER_DEFAULT,
       // A user active here but hosted elsewhere gets their mail delivered here too (issue 13).
-      hosts: (address) => get(d, UserHost).users.has(address),
-      presence: { opened: (user) => get(d, UserHost).visit(user), released: (address) => get(d, UserHost).leave(address) },
+      hosts: (address) => userHost().users.has(address),
+      presence: { opened: (user) => userHost().visit(user), released: (address) => userHost().leave(address) },
     });
   });
   provide(c, UserHost, (d) => {
@@ -326,15 +340,17 @@ export function registerMailGateway(c: DependencyContainer): void {
   provide(c, Tokens.MailGatewayChild, (d) => {
     const { clock, log, identity, options } = base(d);
     const users = get(d, UserHost);
+    const postMailbox = resolvedOnce(d, PostMailbox);
+    const federation = resolvedOnce(d, Federation);
     const submission = new PostSubmission({
       trust: identity.trust,
       clock,
       log,
       nodeStorage: get(d, Tokens.NodeStorage),
       logins: get(d, LoginCache),
-      visit: (record) => get(d, PostMailbox).visit(record),
+      visit: (record) => postMailbox().visit(record),
       directory: users.directory,
-      isFederated: (domain) => get(d, Federation).orgOf(domain) !== undefined,
+      isFederated: (domain) => federation().orgOf(domain) !== undefined,
       appFor: (user) => users.appFor(user),
       gatewayUser: options.gatewayUser ? () => users.users.get(options.gatewayUser!.toLowerCase())?.user : undefined,
     });

@@ -34,6 +34,8 @@ export interface SodiumNative {
   crypto_box_seal_open(m: Uint8Array, c: Uint8Array, pk: Uint8Array, sk: Uint8Array): boolean;
   crypto_box_seed_keypair(pk: Uint8Array, sk: Uint8Array, seed: Uint8Array): void;
   crypto_generichash(out: Uint8Array, input: Uint8Array, key?: Uint8Array | null): void;
+  /** One hash over the concatenation of `inputs`, in one call (no state buffer on our side); `key` omitted, not null, when unkeyed. */
+  crypto_generichash_batch(out: Uint8Array, inputs: readonly Uint8Array[], key?: Uint8Array): void;
   readonly crypto_generichash_STATEBYTES: number;
   crypto_generichash_init(state: Uint8Array, key: Uint8Array | null, outputLength: number): void;
   crypto_generichash_update(state: Uint8Array, input: Uint8Array): void;

@@ -47,8 +47,27 @@ function signedMessage(o: SignedObject): Uint8Array {
   return encoded ? signedBytesOfEncoded(SignatureDomain.signedObject, encoded) : signedBytes(SignatureDomain.signedObject, signedFields(o));
 }
 
+/**
+ * Hashes of versions that are views of their own bytes (read from bytes, or made by signObjectVersion),
+ * each computed once. A log head is hashed several times on each side of a put: the writer for its
+ * insert authorisation, its rollback mark and the next version's `prev`; a replica for the insert
+ * authorisation, the stored stamp and, at the next put, the check of `prev` (issue 11: twelve BLAKE2b
+ * passes over the head and as many copies of its signed bytes per STORE on a 3-replica write, four
+ * now). Such a version is frozen and its bytes are what it is; a version without bytes of its own (a
+ * copy with a field changed) is hashed afresh each time.
+ */
+const hashesOfEncoded = new WeakMap<SignedObject, Buffer>();
+
 /** The hash that identifies this version (the next version's `prev`). Covers every field but the signature. */
-export const versionHash = (o: SignedObject): Buffer => blake2b(signedMessage(o)) as Buffer;
+export function versionHash(o: SignedObject): Buffer {
+  const known = hashesOfEncoded.get(o);
+  if (known) return Buffer.from(known); // a copy: callers may keep it
+  const encoded = signedFieldsEncodingOf(o);
+  if (!encoded) return blake2b(signedBytes(SignatureDomain.signedObject, signedFields(o))) as Buffer;
+  const hash = blake2b(signedBytesOfEncoded(SignatureDomain.signedObject, encoded)) as Buffer;
+  hashesOfEncoded.set(o, hash);
+  return Buffer.from(hash);
+}
 
 export type ObjectCheck = { ok: true } | { ok: false; code: 'BAD_OBJECT' | 'BAD_OBJECT_ID' | 'BAD_SIGNATURE'; message: string };
 
