@@ -185,22 +185,12 @@ export class ReplicaHandlers {
     return { ok: true, held, queued: this.deps.fetchOffered(auth.memberId, lacking) };
   }
 
-  /** Repair's bulk read: the blocks asked for, in order, up to REPAIR_BATCH_BYTES_MAX (the fetcher verifies them). */
+  /**
+   * Repair's bulk read: the blocks asked for, in order, up to REPAIR_BATCH_BYTES_MAX (the fetcher
+   * verifies them), encoded straight from the store's buffers (no copy of each block of its own).
+   */
   private async blocksGet(ids: string[], answer: Answer): Promise<void> {
-    const store = this.deps.store();
-    const blocks: { id: string; block?: Uint8Array }[] = [];
-    let bytes = 0;
-    for (const id of ids) {
-      const stored = await store.getBlock(id);
-      if (!stored) {
-        blocks.push({ id });
-        continue;
-      }
-      if (bytes + stored.bytes.length > REPAIR_BATCH_BYTES_MAX) break;
-      bytes += stored.bytes.length;
-      blocks.push({ id, block: stored.bytes });
-    }
-    answer(BlocksData, { blocks });
+    await this.deps.store().readBlocks(ids, REPAIR_BATCH_BYTES_MAX, (blocks) => answer(BlocksData, { blocks: blocks.map(({ id, bytes }) => ({ id, block: bytes })) }));
   }
 
   private async blockGet(id: string, answer: Answer): Promise<void> {
