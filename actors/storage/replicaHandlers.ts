@@ -47,6 +47,7 @@ export interface ReplicaDeps {
   readonly quotaBytes?: number;
   /** A local copy was found corrupt and removed: fetch a good one from the other replicas. */
   readonly onCorrupt: (id: string, kind: 'block' | 'object') => void;
+  /** Publish an answer: a frame encoded for it, never changed after (sent without a copy). */
   readonly publish: (subject: string, bytes: Uint8Array) => void;
   /** This node as a member: signs the pages of blocks it lists for anti-entropy (they are offers). */
   readonly signer: StorageSigner;
