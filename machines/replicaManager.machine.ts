@@ -3,16 +3,11 @@
 //   serving (parallel)
 //   ├── pull         idle ──LEAFSET_CHANGED──▶ pulling ──PASS_DONE──▶ idle
 //   │                (at once: a new replica lists and fetches the arcs it gained; a change meanwhile queues another)
-//   ├── repair       idle ──LEAFSET_CHANGED──▶ settling ──(debounce)──▶ deferring ──(not pulling)──▶ repairing ──PASS_DONE──▶ idle
+//   ├── repair       idle ──LEAFSET_CHANGED──▶ settling ──(debounce)──▶ repairing ──PASS_DONE──▶ idle
 //   │                (a change during a pass queues another pass; the holders' offers: the safety net)
-//   ├── antiEntropy  waiting ──(interval)──▶ deferring ──(not pulling)──▶ reconciling ──PASS_DONE──▶ waiting
+//   ├── antiEntropy  waiting ──(interval)──▶ reconciling ──PASS_DONE──▶ waiting
 //   ├── gc           waiting ──(interval)──▶ collecting ──PASS_DONE──▶ waiting
 //   └── scrub        waiting ──(interval)──▶ scrubbing ──PASS_DONE──▶ waiting
-//
-// deferring: while this node pulls, or fetches blocks it queued (FETCHES_STARTED .. FETCHES_DRAINED
-// from its repair fetcher), its repair and anti-entropy passes (every key held, offered to the other
-// replicas) wait, at most repairDeferMaxMs: they would compete with the fetches for the same CPU, and
-// what the pull fetches is what the holders' passes would offer. The passes stay the safety net.
 //
 // Pure: each pass is the named effect `runPass` that the actor performs asynchronously, reporting
 // PASS_DONE (or PASS_FAILED) with the pass's name. Client reads and writes and replica requests are
@@ -25,9 +20,6 @@ export type PassName = 'pull' | 'repair' | 'antiEntropy' | 'gc' | 'scrub';
 export type ReplicaManagerEvent =
   | { type: 'CRASH' }
   | { type: 'LEAFSET_CHANGED' }
-  /** The repair fetcher's queue went from empty to not (FETCHES_STARTED) and back (FETCHES_DRAINED). */
-  | { type: 'FETCHES_STARTED' }
-  | { type: 'FETCHES_DRAINED' }
   | { type: 'PASS_DONE'; pass: PassName }
   | { type: 'PASS_FAILED'; pass: PassName; error: string };
 
@@ -37,10 +29,6 @@ export interface ReplicaManagerContext {
   readonly repairAgain: boolean;
   /** A leaf-set change arrived while a pull ran: run another one after it. */
   readonly pullAgain: boolean;
-  /** A pull pass runs now. */
-  readonly pulling: boolean;
-  /** The repair fetcher has blocks queued or being fetched. */
-  readonly fetching: boolean;
   readonly passes: Readonly<Record<PassName, number>>;
   readonly failures: Readonly<Record<PassName, number>>;
 }
@@ -61,12 +49,9 @@ export const replicaManagerMachine = setup({
   guards: {
     /** The event reports the end (done or failed) of this pass. */
     ended: ({ event }, params: { pass: PassName }) => (event.type === 'PASS_DONE' || event.type === 'PASS_FAILED') && event.pass === params.pass,
-    /** Neither pulling nor fetching: the passes that offer every key held may run. */
-    idleFetcher: ({ context }) => !context.pulling && !context.fetching,
   },
   delays: {
     repairDebounce: ({ context }) => context.timings.repairDebounceMs,
-    repairDeferMax: ({ context }) => context.timings.repairDeferMaxMs,
     antiEntropyInterval: ({ context }) => context.timings.antiEntropyIntervalMs,
     gcInterval: ({ context }) => context.timings.gcIntervalMs,
     scrubInterval: ({ context }) => context.timings.scrubIntervalMs,
@@ -77,18 +62,12 @@ export const replicaManagerMachine = setup({
     timings: input.timings,
     repairAgain: false,
     pullAgain: false,
-    pulling: false,
-    fetching: false,
     passes: { pull: 0, repair: 0, antiEntropy: 0, gc: 0, scrub: 0 },
     failures: { pull: 0, repair: 0, antiEntropy: 0, gc: 0, scrub: 0 },
   }),
   type: 'parallel',
   // Fault injection: the actor fails as a bug would, and its supervisor restarts it.
-  on: {
-    CRASH: { actions: 'crash' },
-    FETCHES_STARTED: { actions: assign({ fetching: true }) },
-    FETCHES_DRAINED: { actions: assign({ fetching: false }) },
-  },
+  on: { CRASH: { actions: 'crash' } },
   states: {
     // A node that became a replica of keys pulls them from their surviving holders at once, without
     // the debounce: the holders' repair passes (below) come only after it, and offer the same keys.
@@ -97,8 +76,7 @@ export const replicaManagerMachine = setup({
       states: {
         idle: { on: { LEAFSET_CHANGED: 'pulling' } },
         pulling: {
-          entry: [assign({ pullAgain: false, pulling: true }), { type: 'runPass', params: { pass: 'pull' } }],
-          exit: assign({ pulling: false }),
+          entry: [assign({ pullAgain: false }), { type: 'runPass', params: { pass: 'pull' } }],
           on: {
             LEAFSET_CHANGED: { actions: assign({ pullAgain: true }) },
             PASS_DONE: { guard: { type: 'ended', params: { pass: 'pull' } }, target: 'afterPull', actions: { type: 'countPass', params: { pass: 'pull' } } },
@@ -115,8 +93,7 @@ export const replicaManagerMachine = setup({
       states: {
         idle: { on: { LEAFSET_CHANGED: 'settling' } },
         // Leaf sets change in bursts (a death is followed by repairs): wait for the burst to end.
-        settling: { on: { LEAFSET_CHANGED: { target: 'settling', reenter: true } }, after: { repairDebounce: 'deferring' } },
-        deferring: { always: { guard: 'idleFetcher', target: 'repairing' }, after: { repairDeferMax: 'repairing' } },
+        settling: { on: { LEAFSET_CHANGED: { target: 'settling', reenter: true } }, after: { repairDebounce: 'repairing' } },
         repairing: {
           entry: [assign({ repairAgain: false }), { type: 'runPass', params: { pass: 'repair' } }],
           on: {
@@ -133,8 +110,7 @@ export const replicaManagerMachine = setup({
     antiEntropy: {
       initial: 'waiting',
       states: {
-        waiting: { after: { antiEntropyInterval: 'deferring' } },
-        deferring: { always: { guard: 'idleFetcher', target: 'reconciling' }, after: { repairDeferMax: 'reconciling' } },
+        waiting: { after: { antiEntropyInterval: 'reconciling' } },
         reconciling: {
           entry: { type: 'runPass', params: { pass: 'antiEntropy' } },
           on: {

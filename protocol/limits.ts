@@ -240,12 +240,6 @@ export interface StorageTimings {
   bulkRequestTimeoutMs: number;
   /** After a leaf-set change, wait this long for it to settle before moving keys. */
   repairDebounceMs: number;
-  /**
-   * A node still pulling arcs it gained, or fetching blocks it queued, holds its own repair and
-   * anti-entropy passes back until its fetches are done (both need the same CPU, and the pull fetches
-   * what the holders' passes would offer), at most this long: the passes are the safety net.
-   */
-  repairDeferMaxMs: number;
   /** Periodic anti-entropy pass with the neighbours. */
   antiEntropyIntervalMs: number;
   /** Expired blocks are collected this often. */
@@ -261,7 +255,6 @@ export const STORAGE_TIMINGS: StorageTimings = {
   attemptsMax: 4,
   bulkRequestTimeoutMs: 10_000,
   repairDebounceMs: 500,
-  repairDeferMaxMs: 30_000,
   antiEntropyIntervalMs: 30_000,
   gcIntervalMs: 300_000,
   scrubIntervalMs: 60_000,

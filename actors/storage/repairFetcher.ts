@@ -30,8 +30,6 @@ export interface RepairFetcherDeps {
   readonly quotaBytes: number;
   /** The latest lease a copy may be kept under now (the replica's lease cap). */
   readonly leaseCapAtMs: () => number;
-  /** Told when the queue fills (true: blocks queued or being fetched) and when it drains again (false). */
-  readonly onBusy?: (busy: boolean) => void;
 }
 
 export class RepairFetcher {
@@ -40,8 +38,6 @@ export class RepairFetcher {
   private generation = 0;
   /** Since the queue last filled: what was fetched (logged once it drains again). */
   private episode: { startedAtMs: number; blocks: number; bytes: number; refused: number; dropped: number } | undefined;
-  /** What onBusy was last told. */
-  private busy = false;
 
   constructor(private readonly deps: RepairFetcherDeps) {
     this.queue = new RepairQueue({
@@ -61,7 +57,6 @@ export class RepairFetcher {
     const queued = this.queue.offer(source, blocks);
     if (queued > 0) this.episode ??= { startedAtMs: this.deps.clock.now(), blocks: 0, bytes: 0, refused: 0, dropped: 0 };
     this.pump();
-    this.noteBusy();
     return queued;
   }
 
@@ -74,14 +69,6 @@ export class RepairFetcher {
   stop(): void {
     this.queue.clear();
     this.generation++;
-    this.noteBusy();
-  }
-
-  private noteBusy(): void {
-    const busy = this.queue.size > 0;
-    if (busy === this.busy) return;
-    this.busy = busy;
-    this.deps.onBusy?.(busy);
   }
 
   private pump(): void {
@@ -111,7 +98,6 @@ export class RepairFetcher {
       this.episode = undefined;
       this.deps.log.info('storage.repair.fetched', { ...fetched, ms: Math.round(this.deps.clock.now() - startedAtMs) });
     }
-    this.noteBusy();
   }
 
   /** One bulk fetch: ask, verify, store in one write; the outcome of each block asked for. */

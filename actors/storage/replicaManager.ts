@@ -92,8 +92,6 @@ export class ReplicaManagerService {
       timings: this.timings,
       quotaBytes: deps.quotaBytes ?? QUOTA_BYTES_PER_MEMBER,
       leaseCapAtMs: () => this.handlers.leaseCapAtMs(),
-      // Its own repair and anti-entropy passes wait while it fetches (replicaManager.machine: deferring).
-      onBusy: (busy) => this.send({ type: busy ? 'FETCHES_STARTED' : 'FETCHES_DRAINED' }),
     });
     this.passDeps = {
       self: deps.router.self,
