@@ -232,7 +232,7 @@ export function registerNotifier(c: DependencyContainer): void {
           clock,
           log,
           metrics: get(d, Metrics),
-          publish: (subject, bytes) => publishQuietly(transport, subject, bytes, log),
+          publish: (subject, bytes) => publishQuietly(transport, subject, bytes, log, { handOver: true }),
           onBug: () => service.crash(),
         });
         router.registerFrames('notify.', (frame, msg) => drops.handle(frame, msg));

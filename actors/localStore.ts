@@ -20,6 +20,7 @@ const OPERATIONS = [
   'putBlock',
   'putBlocks',
   'getBlock',
+  'readBlocks',
   'hasBlock',
   'blockMeta',
   'deleteBlock',

@@ -27,7 +27,7 @@ export class LocalLoopTransport implements Transport {
     return this.inner.status$;
   }
 
-  publish(subject: string, data: Uint8Array, opts?: { reply?: string }): void {
+  publish(subject: string, data: Uint8Array, opts?: { reply?: string; handOver?: boolean }): void {
     if (subject.startsWith(LOCAL_REPLY_PREFIX)) {
       const waiter = this.waiting.get(subject);
       this.waiting.delete(subject);
@@ -50,7 +50,7 @@ export class LocalLoopTransport implements Transport {
     };
   }
 
-  request(subject: string, data: Uint8Array, opts: { timeoutMs: number }): Promise<Uint8Array> {
+  request(subject: string, data: Uint8Array, opts: { timeoutMs: number; handOver?: boolean }): Promise<Uint8Array> {
     const handler = this.local.get(subject);
     if (!handler) return this.inner.request(subject, data, opts);
     const reply = `${LOCAL_REPLY_PREFIX}${++this.next}`;

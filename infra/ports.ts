@@ -68,9 +68,15 @@ export class TransportError extends Error {
  * - Delivery is at most once; ordering holds per (publisher, subject) on NATS, not in a lossy simulation.
  */
 export interface Transport {
-  publish(subject: string, data: Uint8Array, opts?: { reply?: string }): void;
+  /**
+   * The caller may change or reuse `data` as soon as publish returns: the transport sends a copy. With
+   * `handOver` the caller promises never to change it (a frame encoded for this send, perhaps sent to
+   * several nodes): the transport may send it as it is, without a copy (1 MiB per repair block).
+   */
+  publish(subject: string, data: Uint8Array, opts?: { reply?: string; handOver?: boolean }): void;
   subscribe(subject: string, handler: MessageHandler, opts?: { queue?: string }): TransportSubscription;
-  request(subject: string, data: Uint8Array, opts: { timeoutMs: number }): Promise<Uint8Array>;
+  /** `handOver`: as for publish. */
+  request(subject: string, data: Uint8Array, opts: { timeoutMs: number; handOver?: boolean }): Promise<Uint8Array>;
   /** A fresh subject nobody else uses, for replies gathered over time. */
   newInbox(): string;
   /** Resolves when everything published so far has reached the server (simulator: at once). */
@@ -98,9 +104,9 @@ export interface Log {
  * Publish, ignoring a transport that has closed (the node is shutting down and the answer has nobody
  * left to reach). Other failures are logged by the caller's log if given.
  */
-export function publishQuietly(transport: Transport, subject: string, data: Uint8Array, log?: Log): void {
+export function publishQuietly(transport: Transport, subject: string, data: Uint8Array, log?: Log, opts?: { handOver?: boolean }): void {
   try {
-    transport.publish(subject, data);
+    transport.publish(subject, data, opts);
   } catch (e) {
     if (!(e instanceof TransportError && e.code === 'CLOSED')) log?.warn('transport.publish.failed', { subject, error: (e as Error).message });
   }

@@ -38,6 +38,7 @@ export interface DropDeps {
   readonly clock: Clock;
   readonly log: Log;
   readonly metrics: Metrics;
+  /** Publish an answer: a frame encoded for it, never changed after (sent without a copy). */
   readonly publish: (subject: string, bytes: Uint8Array) => void;
   /** Senders the recipient blocks (its own signed list), if known. */
   readonly blockedSenders?: (toUserId: string) => Promise<readonly string[]>;

@@ -27,7 +27,8 @@ export class Peers {
   async requestEncoded<R>(node: string, frame: Uint8Array, replyKind: FrameKind<R>, timeoutMs: number): Promise<PeerReply<R>> {
     let bytes: Uint8Array;
     try {
-      bytes = await this.transport.request(subjects.node(this.ringId, node), frame, { timeoutMs });
+      // Frames are never changed once encoded: the transport need not copy one to send it.
+      bytes = await this.transport.request(subjects.node(this.ringId, node), frame, { timeoutMs, handOver: true });
     } catch (e) {
       if (e instanceof TransportError) return { ok: false, code: e.code, message: e.message };
       return { ok: false, code: 'CLOSED', message: (e as Error).message };

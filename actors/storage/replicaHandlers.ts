@@ -47,6 +47,7 @@ export interface ReplicaDeps {
   readonly quotaBytes?: number;
   /** A local copy was found corrupt and removed: fetch a good one from the other replicas. */
   readonly onCorrupt: (id: string, kind: 'block' | 'object') => void;
+  /** Publish an answer: a frame encoded for it, never changed after (sent without a copy). */
   readonly publish: (subject: string, bytes: Uint8Array) => void;
   /** This node as a member: signs the pages of blocks it lists for anti-entropy (they are offers). */
   readonly signer: StorageSigner;
@@ -185,22 +186,12 @@ export class ReplicaHandlers {
     return { ok: true, held, queued: this.deps.fetchOffered(auth.memberId, lacking) };
   }
 
-  /** Repair's bulk read: the blocks asked for, in order, up to REPAIR_BATCH_BYTES_MAX (the fetcher verifies them). */
+  /**
+   * Repair's bulk read: the blocks asked for, in order, up to REPAIR_BATCH_BYTES_MAX (the fetcher
+   * verifies them), encoded straight from the store's buffers (no copy of each block of its own).
+   */
   private async blocksGet(ids: string[], answer: Answer): Promise<void> {
-    const store = this.deps.store();
-    const blocks: { id: string; block?: Uint8Array }[] = [];
-    let bytes = 0;
-    for (const id of ids) {
-      const stored = await store.getBlock(id);
-      if (!stored) {
-        blocks.push({ id });
-        continue;
-      }
-      if (bytes + stored.bytes.length > REPAIR_BATCH_BYTES_MAX) break;
-      bytes += stored.bytes.length;
-      blocks.push({ id, block: stored.bytes });
-    }
-    answer(BlocksData, { blocks });
+    await this.deps.store().readBlocks(ids, REPAIR_BATCH_BYTES_MAX, (blocks) => answer(BlocksData, { blocks: blocks.map(({ id, bytes }) => ({ id, block: bytes })) }));
   }
 
   private async blockGet(id: string, answer: Answer): Promise<void> {

@@ -73,7 +73,7 @@ export class ReplicaManagerService {
       log: this.log,
       metrics: deps.metrics,
       quotaBytes: deps.quotaBytes,
-      publish: (subject, bytes) => publishQuietly(deps.transport, subject, bytes, this.log),
+      publish: (subject, bytes) => publishQuietly(deps.transport, subject, bytes, this.log, { handOver: true }),
       signer: deps.nodeSigner,
       fetchOffered: (source, blocks) => this.fetcher.offer(source, blocks),
       // A bug serving a request: the actor fails as it would in its own code, and is restarted.

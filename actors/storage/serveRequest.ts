@@ -15,6 +15,7 @@ export type Answer = <T>(kind: FrameKind<T>, body: T) => void;
 type FailureBody = { ok: false; code: ErrorCode; message: string };
 
 export interface ServeDeps {
+  /** Publish an answer: a frame encoded for it, never changed after (the transport may send it without a copy). */
   readonly publish: (subject: string, bytes: Uint8Array) => void;
   readonly log: Log;
   /** A handler failed with a programmer error: crash the actor that serves these requests. */

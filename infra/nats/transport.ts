@@ -7,7 +7,7 @@
 // - The server's "no responders" status message (empty, header code 503) is a request outcome, never
 //   a message: it is not passed to handlers of inboxes used with publish(..., { reply }).
 // - Payloads are copied when published: the client keeps a reference until it flushes, and the
-//   caller may reuse its buffer at once.
+//   caller may reuse its buffer at once; unless handed over (a frame its caller never changes).
 // - Handlers are called synchronously from the client's read loop; what they throw is logged.
 import {
   connect,
@@ -141,12 +141,12 @@ export class NatsTransport implements Transport {
     return this.nc.getServer();
   }
 
-  publish(subject: string, data: Uint8Array, opts?: { reply?: string }): void {
+  publish(subject: string, data: Uint8Array, opts?: { reply?: string; handOver?: boolean }): void {
     this.assertOpen();
     assertPublishSubject(subject);
     if (opts?.reply !== undefined) assertPublishSubject(opts.reply);
     try {
-      this.nc.publish(subject, copyPayload(data), opts?.reply !== undefined ? { reply: opts.reply } : undefined);
+      this.nc.publish(subject, opts?.handOver ? data : copyPayload(data), opts?.reply !== undefined ? { reply: opts.reply } : undefined);
     } catch (error) {
       throw this.translate(error, `publish to '${subject}'`);
     }
@@ -178,7 +178,7 @@ export class NatsTransport implements Transport {
     };
   }
 
-  request(subject: string, data: Uint8Array, opts: { timeoutMs: number }): Promise<Uint8Array> {
+  request(subject: string, data: Uint8Array, opts: { timeoutMs: number; handOver?: boolean }): Promise<Uint8Array> {
     try {
       this.assertOpen();
       assertPublishSubject(subject);
@@ -211,7 +211,7 @@ export class NatsTransport implements Transport {
         fail,
       });
       try {
-        this.nc.publish(subject, copyPayload(data), { reply: mux.prefix + token });
+        this.nc.publish(subject, opts.handOver ? data : copyPayload(data), { reply: mux.prefix + token });
       } catch (error) {
         fail(this.translate(error, `request to '${subject}'`));
       }

@@ -73,7 +73,8 @@ export class SimTransport implements Transport {
     return this.closed;
   }
 
-  publish(subject: string, data: Uint8Array, opts?: { reply?: string }): void {
+  /** `handOver` changes nothing here: the fabric copies every payload, as the client would have. */
+  publish(subject: string, data: Uint8Array, opts?: { reply?: string; handOver?: boolean }): void {
     this.assertOpen();
     assertPublishSubject(subject);
     if (opts?.reply !== undefined) assertPublishSubject(opts.reply);
@@ -90,7 +91,7 @@ export class SimTransport implements Transport {
     return sub;
   }
 
-  request(subject: string, data: Uint8Array, opts: { timeoutMs: number }): Promise<Uint8Array> {
+  request(subject: string, data: Uint8Array, opts: { timeoutMs: number; handOver?: boolean }): Promise<Uint8Array> {
     try {
       this.assertOpen();
       assertPublishSubject(subject);

@@ -212,6 +212,41 @@ export class LmdbStore implements LocalStore {
     return meta && bytes ? { bytes, meta } : undefined;
   }
 
+  async readBlocks<T>(ids: readonly string[], bytesMax: number, use: (blocks: readonly { id: string; bytes?: Uint8Array }[]) => T): Promise<T> {
+    this.ready();
+    ids.forEach((id) => assertId(id));
+    // One synchronous turn: every read sees the same snapshot. Which blocks fit is decided from their
+    // metadata; the last one is read into lmdb-js's reused buffer (no allocation of its own), the
+    // others copied out (that buffer holds one value at a time). A repair batch of 1 MiB blocks is one.
+    const picked: { id: string; size?: number }[] = [];
+    let total = 0;
+    for (const id of ids) {
+      const meta = this.readMeta(id);
+      if (!meta) {
+        picked.push({ id });
+        continue;
+      }
+      if (total + meta.sizeBytes > bytesMax) break;
+      total += meta.sizeBytes;
+      picked.push({ id, size: meta.sizeBytes });
+    }
+    let last = -1;
+    picked.forEach((p, i) => p.size !== undefined && (last = i));
+    const blocks = picked.map(({ id, size }, i) => {
+      if (size === undefined) return { id };
+      const bytes = i === last ? this.peekBlock(id) : this.blocks.getBinary(key(id));
+      return bytes ? { id, bytes } : { id };
+    });
+    return use(blocks);
+  }
+
+  /** A block's bytes in lmdb-js's reused read buffer: valid until the next read. */
+  private peekBlock(id: string): Uint8Array | undefined {
+    const b = this.blocks.getBinaryFast(key(id));
+    // lmdb-js gives its reused buffer with `length` set to this value's size: a view of exactly that.
+    return b && b.subarray(0, b.length);
+  }
+
   async hasBlock(id: string): Promise<boolean> {
     this.ready();
     assertId(id);

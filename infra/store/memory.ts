@@ -134,6 +134,24 @@ export class MemoryStore implements LocalStore {
     return r && { bytes: copy(r.bytes), meta: r.meta };
   }
 
+  async readBlocks<T>(ids: readonly string[], bytesMax: number, use: (blocks: readonly { id: string; bytes?: Uint8Array }[]) => T): Promise<T> {
+    this.ready();
+    ids.forEach((id) => assertId(id));
+    const blocks: { id: string; bytes?: Uint8Array }[] = [];
+    let total = 0;
+    for (const id of ids) {
+      const r = this.disk.blocks.map.get(id);
+      if (!r) {
+        blocks.push({ id });
+        continue;
+      }
+      if (total + r.bytes.length > bytesMax) break;
+      total += r.bytes.length;
+      blocks.push({ id, bytes: r.bytes });
+    }
+    return use(blocks);
+  }
+
   async hasBlock(id: string): Promise<boolean> {
     this.ready();
     assertId(id);

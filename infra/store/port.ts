@@ -174,6 +174,13 @@ export interface LocalStore {
    */
   putBlocks(blocks: readonly BlockWrite[]): Promise<PutBlockResult[]>;
   getBlock(id: string): Promise<StoredBlock | undefined>;
+  /**
+   * Serve blocks without a copy of each of its own (repair's bulk reads): the blocks of `ids` in order
+   * (bytes absent: not here), stopping before the first whose bytes would take the total past
+   * `bytesMax`, handed to `use`, whose result is returned. The bytes may be views into the store's own
+   * buffers, valid only during `use`: it must copy them (encode them into a frame) there, synchronously.
+   */
+  readBlocks<T>(ids: readonly string[], bytesMax: number, use: (blocks: readonly { id: string; bytes?: Uint8Array }[]) => T): Promise<T>;
   hasBlock(id: string): Promise<boolean>;
   blockMeta(id: string): Promise<BlockMeta | undefined>;
   /** Remove a block (handed over to its new replicas, or found corrupt); returns what was removed. */

@@ -290,6 +290,33 @@ export function storeCompliance(label: string, make: () => Promise<StoreHarness>
         expect((await store.deleteExpired(T0 + 77)).map((e) => e.id)).toEqual([id]);
       }));
 
+    it('readBlocks hands over the blocks asked for in order, absent ones without bytes, up to bytesMax, as getBlock reads them', () =>
+      withStore(make, async ({ store }) => {
+        const [a, b, c] = [blockBytes('ra', 40_000), blockBytes('rb', BLOCK_BYTES_MAX), blockBytes('rc', 300)];
+        const [ida, idb, idc] = [a, b, c].map((x) => blake2bHex(x));
+        const absent = idAt('ee');
+        await store.putBlocks([ida, idb, idc].map((id, i) => ({ id: id!, bytes: [a, b, c][i]!, lease: lease(T0) })));
+        // Copied inside `use`, as a caller must (the views may be the store's own buffers).
+        const read = (ids: string[], max: number) => store.readBlocks(ids, max, (blocks) => blocks.map((x) => ({ id: x.id, bytes: x.bytes && hex(x.bytes) })));
+        expect(await read([ida!, absent, idb!, idc!], 10 * BLOCK_BYTES_MAX)).toEqual([
+          { id: ida, bytes: hex(a) },
+          { id: absent, bytes: undefined },
+          { id: idb, bytes: hex(b) },
+          { id: idc, bytes: hex(c) },
+        ]);
+        // It stops before the first block that would pass bytesMax, even if a later one would fit.
+        expect(await read([ida!, idb!, idc!], 40_000 + BLOCK_BYTES_MAX - 1)).toEqual([{ id: ida, bytes: hex(a) }]);
+        expect(await read([idb!, ida!], BLOCK_BYTES_MAX)).toEqual([{ id: idb, bytes: hex(b) }]);
+        expect(await read([], BLOCK_BYTES_MAX)).toEqual([]);
+        // Reading again afterwards (the store may reuse its buffers) still gives the right bytes.
+        expect(hex((await store.getBlock(idb!))!.bytes)).toBe(hex(b));
+        expect(await read([idc!, idb!], 2 * BLOCK_BYTES_MAX)).toEqual([
+          { id: idc, bytes: hex(c) },
+          { id: idb, bytes: hex(b) },
+        ]);
+        expect(await store.readBlocks([idb!], BLOCK_BYTES_MAX, (blocks) => blocks.length)).toBe(1);
+      }));
+
     it('holds a full-size block', () =>
       withStore(make, async ({ store }) => {
         const bytes = Buffer.alloc(BLOCK_BYTES_MAX, 7);

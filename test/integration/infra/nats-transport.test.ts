@@ -50,6 +50,35 @@ describe('NatsTransport on a single nats-server', () => {
 
   transportCompliance('NATS, single server', () => natsFabric({ urls: server!.urls, maxPayloadBytes: NATS_MAX_PAYLOAD_BYTES }));
 
+  it('a handed-over payload is sent as it is, without a copy (publish and request)', async () => {
+    const [url] = server!.urls;
+    const a = await NatsTransport.connect({ servers: [url!] });
+    const b = await NatsTransport.connect({ servers: [url!] });
+    try {
+      const got: string[] = [];
+      b.subscribe('handover.pub', (msg) => got.push(dec.decode(msg.data)));
+      b.subscribe('handover.req', (msg) => b.publish(msg.reply!, msg.data, { handOver: true }));
+      await b.flush();
+      // The client sends what it holds at its next flush (a microtask later): a buffer changed before
+      // then shows whether the transport kept the caller's buffer (handed over) or a copy.
+      const copied = enc.encode('first');
+      a.publish('handover.pub', copied);
+      copied.set(enc.encode('XXXXX'));
+      const kept = enc.encode('first');
+      a.publish('handover.pub', kept, { handOver: true });
+      kept.set(enc.encode('later'));
+      const asked = enc.encode('ask 1');
+      const reply = a.request('handover.req', asked, { timeoutMs: 2000, handOver: true });
+      asked.set(enc.encode('ask 2'));
+      expect(dec.decode(await reply)).toBe('ask 2');
+      await waitInRealTime(() => got.length === 2, 2000);
+      expect(got).toEqual(['first', 'later']);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it('says what to do when no server answers', async () => {
     const [url] = server!.urls;
     const unused = url!.replace(/:\d+$/, ':1');
