@@ -42,6 +42,7 @@ import type {
   StoreTotals,
   VersionStamp,
 } from './port';
+import { blocksWithin } from './port';
 import {
   assertBlockWrite,
   assertDropEntry,
@@ -218,18 +219,7 @@ export class LmdbStore implements LocalStore {
     // One synchronous turn: every read sees the same snapshot. Which blocks fit is decided from their
     // metadata; the last one is read into lmdb-js's reused buffer (no allocation of its own), the
     // others copied out (that buffer holds one value at a time). A repair batch of 1 MiB blocks is one.
-    const picked: { id: string; size?: number }[] = [];
-    let total = 0;
-    for (const id of ids) {
-      const meta = this.readMeta(id);
-      if (!meta) {
-        picked.push({ id });
-        continue;
-      }
-      if (total + meta.sizeBytes > bytesMax) break;
-      total += meta.sizeBytes;
-      picked.push({ id, size: meta.sizeBytes });
-    }
+    const picked = blocksWithin(ids, bytesMax, (id) => this.readMeta(id)?.sizeBytes);
     let last = -1;
     picked.forEach((p, i) => p.size !== undefined && (last = i));
     const blocks = picked.map(({ id, size }, i) => {

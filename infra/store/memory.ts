@@ -11,6 +11,7 @@
 // makes compareAndPutObject atomic and every acknowledged write "durable" here. Bytes are copied in
 // and out, so callers can neither alter stored data nor see it change, as with a real database.
 import { PostError } from '../../protocol/errors';
+import { blocksWithin } from './port';
 import type {
   BlockEntry,
   BlockMeta,
@@ -137,18 +138,7 @@ export class MemoryStore implements LocalStore {
   async readBlocks<T>(ids: readonly string[], bytesMax: number, use: (blocks: readonly { id: string; bytes?: Uint8Array }[]) => T): Promise<T> {
     this.ready();
     ids.forEach((id) => assertId(id));
-    const blocks: { id: string; bytes?: Uint8Array }[] = [];
-    let total = 0;
-    for (const id of ids) {
-      const r = this.disk.blocks.map.get(id);
-      if (!r) {
-        blocks.push({ id });
-        continue;
-      }
-      if (total + r.bytes.length > bytesMax) break;
-      total += r.bytes.length;
-      blocks.push({ id, bytes: r.bytes });
-    }
+    const blocks = blocksWithin(ids, bytesMax, (id) => this.disk.blocks.map.get(id)?.bytes.length).map(({ id, size }) => (size === undefined ? { id } : { id, bytes: this.disk.blocks.map.get(id)!.bytes }));
     return use(blocks);
   }
 

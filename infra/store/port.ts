@@ -164,6 +164,27 @@ export interface DropTombstone {
   readonly untilMs: number;
 }
 
+/**
+ * The blocks of `ids` a bulk read serves (LocalStore.readBlocks), in order: each with its size, or
+ * without when the store does not have it, stopping before the first whose size would take the total
+ * past `bytesMax`.
+ */
+export function blocksWithin(ids: readonly string[], bytesMax: number, sizeOf: (id: string) => number | undefined): { id: string; size?: number }[] {
+  const picked: { id: string; size?: number }[] = [];
+  let total = 0;
+  for (const id of ids) {
+    const size = sizeOf(id);
+    if (size === undefined) {
+      picked.push({ id });
+      continue;
+    }
+    if (total + size > bytesMax) break;
+    total += size;
+    picked.push({ id, size });
+  }
+  return picked;
+}
+
 export interface LocalStore {
   // ---- immutable blocks ----
   /** Store a block, or extend the lease of the stored one (bytes and inserter unchanged). */

@@ -8,7 +8,7 @@ import { checkContextTag, keepContext, orderedResult } from '../search/searchCon
 import { parseSearchProgram, type SearchProgram } from '../search/searchProgram';
 import { esearchResponse, parseReturnOptions, savedSelection } from '../search/searchReturn';
 import { OrderMemo } from '../sort/orderMemo';
-import { parseSortCriteria } from '../sort/sortOrder';
+import { criteriaText, parseSortCriteria } from '../sort/sortOrder';
 
 /** "charset criteria..." as SORT and THREAD write it: the charset is positional, not CHARSET x. */
 export function parseCharsetAndCriteria(tokens: readonly ImapToken[], command: string, utf8: boolean): SearchProgram {
@@ -33,7 +33,7 @@ export const sortCommand = defineCommand({
     // A plain SORT of the whole folder: the same answer as last time while the same messages are here
     // (a client sorting a big folder asks again on every look at it; 100,000 numbers cost more to
     // write than to look up).
-    const textKey = !options && !program.usesModseq && OrderMemo.covers(program) ? `SORT TEXT ${uid ? 'UID' : 'SEQ'} ${criteria.map((c) => `${c.reverse ? 'REVERSE ' : ''}${c.key}`).join(' ')}` : undefined;
+    const textKey = !options && !program.usesModseq && OrderMemo.covers(program) ? `SORT TEXT ${uid ? 'UID' : 'SEQ'} ${criteriaText(criteria)}` : undefined;
     const version = view.membershipVersion;
     const keptText = textKey === undefined ? undefined : view.orderMemo.text(textKey, version);
     if (keptText !== undefined) {

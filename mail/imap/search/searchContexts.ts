@@ -12,7 +12,7 @@ import type { SelectedMessage } from '../messageSet';
 import type { SelectedMailbox } from '../selectedMailbox';
 import { formatSequenceSet } from '../sequenceSet';
 import type { ImapSession } from '../session';
-import { loadSortKeys, needsHeaderKeys, sortMessages, type SortCriterion } from '../sort/sortOrder';
+import { criteriaText, loadSortKeys, needsHeaderKeys, sortMessages, type SortCriterion } from '../sort/sortOrder';
 import { OrderMemo } from '../sort/orderMemo';
 import { runSearch } from './runSearch';
 import type { SearchProgram } from './searchProgram';
@@ -57,7 +57,7 @@ export async function keepContext(session: ImapSession, view: SelectedMailbox, c
 export async function orderedResult(session: ImapSession, program: SearchProgram, sort: readonly SortCriterion[] | undefined): Promise<SelectedMessage[]> {
   const view = session.selectedOrThrow();
   // SORT of the whole folder: the order is the same as last time while the same messages are here.
-  const memoKey = sort && OrderMemo.covers(program) ? `SORT ${sort.map((c) => `${c.reverse ? 'REVERSE ' : ''}${c.key}`).join(' ')}` : undefined;
+  const memoKey = sort && OrderMemo.covers(program) ? `SORT ${criteriaText(sort)}` : undefined;
   const version = view.membershipVersion;
   const kept = memoKey === undefined ? undefined : view.orderMemo.sorted(memoKey, version, view.messages);
   if (kept) return kept;

@@ -61,6 +61,9 @@ export async function loadSortKeys(session: ImapSession, messages: readonly Sele
   return keys;
 }
 
+/** The criteria as a client writes them ("REVERSE DATE SUBJECT"): what a memo of their order is kept under. */
+export const criteriaText = (criteria: readonly SortCriterion[]): string => criteria.map((c) => `${c.reverse ? 'REVERSE ' : ''}${c.key}`).join(' ');
+
 export function needsHeaderKeys(criteria: readonly SortCriterion[]): boolean {
   return criteria.some((c) => c.key !== 'ARRIVAL' && c.key !== 'SIZE');
 }
