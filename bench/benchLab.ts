@@ -2,7 +2,7 @@
 // temporary folder, and stopped (with `post lab down`, or process by process when that fails) by the
 // returned stop(), which also removes the folder.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -17,6 +17,24 @@ const LAB_COMMAND_TIMEOUT_MS = 180_000;
 export async function post(args: string[]): Promise<string> {
   const [exe, argv] = postCommand(args);
   return (await run(exe, argv, { timeout: LAB_COMMAND_TIMEOUT_MS })).stdout;
+}
+
+/** The pids of the lab's NATS servers (from its pid file; none when it cannot be read). */
+export function labNatsPids(lab: LabFile): number[] {
+  try {
+    const members = (JSON.parse(readFileSync(lab.natsPidFile, 'utf8')) as { members?: { pid?: number }[] }).members ?? [];
+    return members.flatMap((m) => (m.pid ? [m.pid] : []));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The process groups whose CPU is POST's server CPU in a benchmark: every node of the lab and the NATS
+ * servers they talk through (the reference's figure counts all of its server processes too).
+ */
+export function labServerPids(lab: LabFile): number[] {
+  return [...lab.nodes.map((n) => n.pid), ...labNatsPids(lab)];
 }
 
 export interface BenchLab {

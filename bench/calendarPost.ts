@@ -1,7 +1,7 @@
 // The POST side of the calendar benchmark: a real local lab (`post lab up`, one organisation) with one
 // user per client; each client talks CalDAV to its user's home node, as a calendar app talks to its
 // user's node. Its CPU is the node processes' (each is its own process group).
-import { startBenchLab } from './benchLab';
+import { labServerPids, startBenchLab } from './benchLab';
 import type { CalendarTarget } from './calendar/workload';
 import { groupsCpuMs } from './reference/processes';
 
@@ -15,7 +15,7 @@ export async function startPostCalendar(opts: { domain: string; nodes: number; u
       if (!user || !node?.caldav) throw new Error(`POST: the lab has no user${i + 1}@${opts.domain} with a CalDAV URL on its node`);
       return { homeUrl: `${node.caldav}calendars/${user.address}/`, user };
     });
-    const pids = lab.nodes.map((n) => n.pid);
+    const pids = labServerPids(lab);
     return { target: { name: `POST (${opts.nodes} nodes)`, homes, serverCpuMs: () => groupsCpuMs(pids) }, stop: benchLab.stop };
   } catch (e) {
     await benchLab.stop();

@@ -2,7 +2,7 @@
 // users, spread over the nodes so that each pair's sender and recipient live on different nodes; each
 // logs in over XMPP to its own home node, as a chat client talks to its user's node. Its CPU is the
 // node processes' (each is its own process group).
-import { startBenchLab } from './benchLab';
+import { labServerPids, startBenchLab } from './benchLab';
 import type { ImPair, ImTarget } from './im/workload';
 import { groupsCpuMs } from './reference/processes';
 
@@ -22,7 +22,7 @@ export async function startPostIm(opts: { domain: string; nodes: number; pairs: 
       if (sender.node === recipient.node) throw new Error(`POST: pair ${i}'s users are both on node ${sender.node.slice(0, 12)}; the benchmark wants them on two nodes`);
       pairs.push({ sender, recipient });
     }
-    const pids = lab.nodes.map((n) => n.pid);
+    const pids = labServerPids(lab);
     return { target: { name: `POST (${opts.nodes} nodes)`, pairs, serverCpuMs: () => groupsCpuMs(pids) }, stop: benchLab.stop };
   } catch (e) {
     await benchLab.stop();

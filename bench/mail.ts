@@ -10,7 +10,8 @@
 //   growth   memory per hosted user and per open folder; latency as a folder and a host's user count grow
 //   away     a session on a node that does not host the user: mail waiting at login, push with the home killed and back
 // Every phase reports the CPU used by the clients (this process) and by the server (the target's
-// processes), and warns when the clients used more: such a phase measures the clients too.
+// processes: Postfix's and Dovecot's; POST's node processes and the lab's NATS servers), and warns when
+// the clients used more: such a phase measures the clients too.
 // `post bench mail --phase latency,mixed` runs a subset; `--spread` hosts the mixed and smtp phases' users
 // across POST's nodes, each client at its user's own node, as an organisation's members are (default: all
 // on the first node, one process serving every session, as the reference's one server does).

@@ -9,7 +9,7 @@ import { LabClient } from '../lab/client';
 import { readLab, type LabFile, type LabNode } from '../lab/labFile';
 import { addUser } from '../lab/users';
 import { isAlive } from '../infra/nats/process';
-import { post, startBenchLab } from './benchLab';
+import { labServerPids, post, startBenchLab } from './benchLab';
 import type { MailTargetProvider, MailUser } from './mail';
 import { inPool, sleep, type Endpoint, type Log } from './mail/target';
 import { groupsCpuMs, groupsMemory } from './reference/processes';
@@ -76,7 +76,7 @@ export const postMailTarget: MailTargetProvider = async (users, placement) => {
     for (const [host, hosted] of placed) failed.push(...(await addUsers(client, lab, host, hosted, () => {})).failed); // one node at a time: USER_ADD_CONCURRENCY bounds the Argon2ids
     if (failed.length > 0) throw new Error(`POST: ${failed.length} of the benchmark's users could not be created, e.g. ${failed[0]!.user.address}: ${failed[0]!.error}`);
     const labClient = client;
-    const pids = lab.nodes.map((n) => n.pid);
+    const pids = labServerPids(lab);
     return {
       target: {
         name: `POST (${BENCH_LAB_NODES} nodes${spread.length > 0 ? `, ${spread.length} load users across them` : ''})`,

@@ -8,7 +8,7 @@
 // payloads, and LMDB writing 1 MiB blocks (one durable transaction each, and 8 at a time).
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -25,6 +25,7 @@ import { BLOCK_BYTES_MAX, STORAGE_LEASE_MS } from '../protocol/limits';
 import { subjects } from '../protocol/subjects';
 import { getVerifiedBlock } from '../storage/replicaStore';
 import { groupsCpuMs } from './reference/processes';
+import { labNatsPids } from './benchLab';
 import { round, summary } from './stats';
 import { stopOnInterrupt } from './interrupt';
 
@@ -284,7 +285,7 @@ export async function labRepair({ quick, log }: { quick: boolean; log: (line: st
   const forget = stopOnInterrupt(() => post(['lab', 'down', '--dir', dir]).then(() => undefined));
   try {
     const lab = readLab((await post(['lab', 'up', '--nodes', String(LAB_NODES), '--dir', dir, '--no-dashboard'])).trim());
-    const natsPids = (JSON.parse(readFileSync(lab.natsPidFile, 'utf8')) as { members: { pid?: number }[] }).members.flatMap((m) => (m.pid ? [m.pid] : []));
+    const natsPids = labNatsPids(lab);
     const nats = await natsBaseline(lab, natsPids, quick);
     log(
       `  [lab] raw NATS request (4 KiB): p50 ${nats.natsRoundTripMs.p50} ms; 1 MiB payloads, 8 in flight: ${nats.nats1MiBMBs} MB/s, ` +
