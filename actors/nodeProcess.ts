@@ -63,9 +63,6 @@ export interface NodeProcessOptions {
 /** Where @statelyai/inspect's WebSocket inspector (and its relay, createInspectorServer) listens by default. */
 export const DEFAULT_INSPECT_URL = 'ws://localhost:8080';
 
-/** Buckets of post_store_commit_writes (writes sharing one local store commit). */
-const COMMIT_WRITES_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128];
-
 export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode> {
   const files = readNode(opts.dataDir);
   const log = new JsonLog(process.stdout, { level: opts.logLevel ?? 'info', clock: wallClock, bindings: { node: files.cert.nodeId.slice(0, 12) } });
@@ -74,7 +71,7 @@ export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode
   let observeWrite: StoreWriteObserver = () => {};
   const openStore = (): LmdbStore => {
     const opened = LmdbStore.open(storeDir);
-    opened.observeWrites((commitMs, flushMs, commitWrites) => observeWrite(commitMs, flushMs, commitWrites));
+    opened.observeWrites((commitMs, flushMs) => observeWrite(commitMs, flushMs));
     return opened;
   };
   const store = openStore();
@@ -130,11 +127,10 @@ export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode
       inspect: inspector?.inspect,
     },
   );
-  observeWrite = (commitMs, flushMs, commitWrites) => {
+  observeWrite = (commitMs, flushMs) => {
     const help = 'Local store write transactions: from the call to the commit (queueing included), and from the commit to on disk';
     node.metrics.observe('post_store_write_ms', help, commitMs, { phase: 'commit' });
     node.metrics.observe('post_store_write_ms', help, flushMs, { phase: 'flush' });
-    node.metrics.observe('post_store_commit_writes', 'Local store writes by how many writes their commit held (group commit: one commit per event-loop turn)', commitWrites, undefined, COMMIT_WRITES_BUCKETS);
   };
   node.start();
   // The node's view for the lab dashboard, on subjects.inspect(ring, node) (actors/inspection.ts).

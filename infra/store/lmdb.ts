@@ -61,6 +61,16 @@ import {
 type Bin = Database<Buffer, Buffer>;
 
 /**
+ * lmdb-js rejects a failed commit with a generic error whose `commitError` (a promise) holds the cause:
+ * the cause, and whether it was the commit that failed (always an operating failure).
+ */
+async function commitCause(e: unknown): Promise<{ cause: unknown; commit: boolean }> {
+  const pending = (e as { commitError?: Promise<unknown> } | null)?.commitError;
+  if (!pending) return { cause: e, commit: false };
+  return { cause: await pending.then(() => e, (cause: unknown) => cause), commit: true };
+}
+
+/**
  * The operating failure `e` is, as a PostError STORE_FAILED; undefined for anything else (a bug). LMDB
  * reports errno values (EIO, ENOSPC, EACCES...) as numbers or names, and its own as MDB_* codes.
  */
@@ -121,26 +131,14 @@ export interface LmdbStoreOptions {
   mapSizeBytes?: number;
 }
 
-/**
- * Told of each write: from the call to its commit (queueing included), from the commit to on disk, and
- * how many writes shared that commit (group commit: the writes asked for in one event-loop turn).
- */
-export type StoreWriteObserver = (commitMs: number, flushMs: number, commitWrites: number) => void;
-
-interface QueuedWrite {
-  readonly body: () => unknown;
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (error: unknown) => void;
-  readonly askedAt: number;
-}
+/** Told of each write transaction: from the call to its commit (queueing included), and from commit to on disk. */
+export type StoreWriteObserver = (commitMs: number, flushMs: number) => void;
 
 export class LmdbStore implements LocalStore {
   private closed = false;
   private writeObserver: StoreWriteObserver | undefined;
   /** A commit failed (disk full, EIO): the environment is only good for reading and closing. */
   private commitFailed = false;
-  /** Writes asked for in this event-loop turn, committed together at its end (write()). */
-  private queued: QueuedWrite[] = [];
   private readonly blocks: Bin;
   private readonly meta: Bin;
   private readonly expiry: Bin;
@@ -472,7 +470,6 @@ export class LmdbStore implements LocalStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.commitQueued(); // writes asked for before close() are committed, not dropped
     // After a failed commit lmdb-js never settles its flush promise, and close() waits for it forever:
     // start the close and return (nothing is left to flush; reopening the directory works meanwhile).
     if (this.commitFailed) return void this.env.close();
@@ -487,59 +484,31 @@ export class LmdbStore implements LocalStore {
   }
 
   /**
-   * Run `body` in a write transaction; resolve once the commit is on disk. The writes asked for in one
-   * event-loop turn are committed together (group commit): at the turn's end one synchronous
-   * transaction on this thread runs each body as a child transaction (a body that throws undoes only
-   * its own changes and fails only its own write), then every caller waits for the one flush. Issue 11:
-   * lmdb-js's asynchronous transaction hands each write to its write thread and back, several thread
-   * wake-ups per write (20 context switches per replicated put, measured on the lab); committing here
-   * halves the CPU of a durable put (336 -> 164 us one at a time, 107 -> 72 us four at a time).
+   * Run `body` in a write transaction; resolve once the commit is on disk. lmdb-js commits the writes
+   * queued together in one transaction on its write thread (group commit); each body is a child
+   * transaction of it, so a body that throws undoes what it wrote and fails alone (in a plain
+   * asynchronous transaction its writes before the throw were committed with the others).
+   * Tried and not kept (issue 11): committing on the node's own thread (transactionSync) halves the
+   * CPU of a durable put one at a time (336 -> 164 us), but on the lab that commit's page writes wait
+   * for the disk's journal behind the other nodes' flushes: the event loop stood still for 12-25% of
+   * the time, reads under load slowed by a third, and throughput did not change (mixed load, three
+   * alternating runs each: 811 / 592 / 656 against 696 / 612 / 743 commands/s).
    */
-  private write<T>(body: () => T): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.queued.push({ body, resolve: resolve as (value: unknown) => void, reject, askedAt: performance.now() });
-      if (this.queued.length === 1) setImmediate(() => void this.commitQueued());
-    });
-  }
-
-  private async commitQueued(): Promise<void> {
-    const batch = this.queued;
-    if (batch.length === 0) return;
-    this.queued = [];
-    const outcomes: { ok: boolean; value: unknown }[] = [];
+  private async write<T>(body: () => T): Promise<T> {
     try {
-      this.env.transactionSync(() => {
-        for (const w of batch) {
-          try {
-            outcomes.push({ ok: true, value: this.env.transactionSync(w.body) });
-          } catch (e) {
-            outcomes.push({ ok: false, value: e });
-          }
-        }
-      });
-    } catch (e) {
-      return this.failBatch(batch, e);
-    }
-    const committed = performance.now();
-    try {
+      const started = performance.now();
+      const result = await this.env.childTransaction(body);
+      const committed = performance.now();
       await this.env.flushed;
+      this.writeObserver?.(committed - started, performance.now() - committed);
+      return result;
     } catch (e) {
-      return this.failBatch(batch, e);
+      // Disk full, I/O error, a damaged file: the store actor must see its store fail, not a raw error.
+      // A bug inside `body` (a TypeError, a failed assertion) is not a store failure: it propagates.
+      const { cause, commit } = await commitCause(e);
+      if (commit) this.commitFailed = true;
+      throw storeFailure('local store write failed', cause, commit) ?? cause;
     }
-    const flushed = performance.now();
-    batch.forEach((w, i) => {
-      const { ok, value } = outcomes[i]!;
-      if (!ok) return w.reject(storeFailure('local store write failed', value) ?? value);
-      this.writeObserver?.(committed - w.askedAt, flushed - committed, batch.length);
-      w.resolve(value);
-    });
-  }
-
-  /** The commit or its flush failed (disk full, I/O error, a damaged file): every write of the batch failed with it. */
-  private failBatch(batch: readonly QueuedWrite[], e: unknown): void {
-    this.commitFailed = true;
-    const failure = storeFailure('local store write failed', e, true) ?? e;
-    for (const w of batch) w.reject(failure);
   }
 
   private storeBlock({ id, bytes, lease }: BlockWrite): PutBlockResult {

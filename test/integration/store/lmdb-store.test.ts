@@ -75,38 +75,11 @@ describe('LmdbStore write timing', () => {
   });
 });
 
-describe('LmdbStore group commit', () => {
+describe('LmdbStore writes', () => {
   const lease = { expiresAtMs: 2_000_000_000_000, insertedBy: 'cd'.repeat(32) };
   const blockId = (i: number) => i.toString(16).padStart(64, '0');
 
-  it('commits the writes asked for in one event-loop turn together, each answered with its own result', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'post-lmdb-group-'));
-    let store = LmdbStore.open(dir);
-    try {
-      const shared: number[] = [];
-      store.observeWrites((_commitMs, _flushMs, commitWrites) => shared.push(commitWrites));
-      await store.putBlock(blockId(0), new Uint8Array([0]), lease); // an earlier turn: a commit of its own
-      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => store.putBlock(blockId(i), new Uint8Array([i]), lease)));
-      expect(shared).toEqual([1, ...Array<number>(10).fill(10)]);
-      expect(results.map((r) => r.created)).toEqual([false, ...Array<boolean>(9).fill(true)]);
-      // Of two compare-and-puts in one commit expecting the same version, exactly one wins.
-      const object = 'ef'.repeat(32);
-      const version = (seq: number) => ({ seq, hash: new Uint8Array(32).fill(seq), bytes: new Uint8Array([seq]) });
-      await store.compareAndPutObject(object, undefined, version(1));
-      const [a, b] = await Promise.all([store.compareAndPutObject(object, version(1), version(2)), store.compareAndPutObject(object, version(1), version(3))]);
-      expect([a.swapped, b.swapped]).toEqual([true, false]);
-      // Acknowledged means on disk: all of it is there after reopening.
-      await store.close();
-      store = LmdbStore.open(dir);
-      for (let i = 0; i < 10; i++) expect([...((await store.getBlock(blockId(i)))?.bytes ?? [])]).toEqual([i]);
-      expect((await store.getObject(object))?.seq).toBe(2);
-    } finally {
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
-  it('a write whose body throws fails alone: the others of its commit are kept', async () => {
+  it('a write whose body throws fails alone: what it wrote is undone, the others of its commit are kept', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'post-lmdb-group-fail-'));
     const store = LmdbStore.open(dir);
     try {
