@@ -34,22 +34,36 @@ export function bigFolderMessage(i: number): string {
   ].join('\r\n');
 }
 
+/** Characters of the stream kept to find a reply's tagged line (longer than any tagged line here). */
+const TAIL_CHARS = 4096;
+
+/**
+ * One IMAP connection for this bench. A reply is everything up to its tagged line; the bytes are only
+ * collected until then, so the time taken is the server's, not a client re-scanning a growing buffer
+ * (the previous client searched the whole reply on every chunk: a 3.5 MB FETCH 1:* measured the client).
+ */
 class RawClient {
-  private buffer = '';
+  /** What arrived since the last reply, in chunks: a reply of megabytes is joined once, not per chunk. */
+  private chunks: string[] = [];
+  /** The last characters received, where the tagged line is looked for (it may straddle two chunks). */
+  private tail = '';
   private waiting: { tag: string; resolve: (text: string) => void } | undefined;
   private counter = 0;
   constructor(private readonly socket: net.Socket) {
     socket.setEncoding('latin1');
     socket.on('data', (chunk: string) => {
-      this.buffer += chunk;
+      this.chunks.push(chunk);
+      this.tail = (this.tail + chunk).slice(-TAIL_CHARS);
       const waiting = this.waiting;
       if (!waiting) return;
-      const end = this.buffer.indexOf(`\r\n${waiting.tag} `);
-      if (end < 0 && !this.buffer.startsWith(`${waiting.tag} `)) return;
-      const lineEnd = this.buffer.indexOf('\r\n', end + 2);
-      if (lineEnd < 0) return;
-      const text = this.buffer.slice(0, lineEnd + 2);
-      this.buffer = this.buffer.slice(lineEnd + 2);
+      // The tagged line ends the reply (nothing follows it before our next command): it is in the tail.
+      if (!this.tail.endsWith('\r\n')) return;
+      const before = this.tail.lastIndexOf('\r\n', this.tail.length - 3);
+      const lastLine = before < 0 ? 0 : before + 2;
+      if (!this.tail.startsWith(`${waiting.tag} `, lastLine)) return;
+      const text = this.chunks.join('');
+      this.chunks = [];
+      this.tail = '';
       this.waiting = undefined;
       waiting.resolve(text);
     });
