@@ -22,8 +22,8 @@ const LOG_TAIL_CHARS = 2000;
  * Go scheduler threads per server (GOMAXPROCS) unless the environment sets it. The servers started here
  * share a few cores with each other and with the nodes (a lab, a test): with one thread each, a
  * server's goroutines hand work over without waking a second OS thread. Measured under the mail
- * bench's mixed load on two cores: the three servers' context switches 137-181k -> 84k in 15 s and
- * their CPU 3.5-4.3 -> 3.0 s, at the same throughput.
+ * bench's mixed load on two cores (three runs each): the three servers' context switches 137-181k ->
+ * 84-94k in 15 s and their CPU 3.3-4.3 -> 3.0-3.1 s, at the same throughput.
  */
 const NATS_SERVER_GOMAXPROCS = 1;
 
