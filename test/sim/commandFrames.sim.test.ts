@@ -9,6 +9,7 @@ import { describe, expect, test } from 'vitest';
 import { SimCluster } from '../../scenarios/sim/cluster';
 import { rawMail } from '../../scenarios/env/env';
 import { decodeFrame } from '../../protocol/frame';
+import { sessionOnFiveNodes } from './commandRing';
 import { simSeed, withSeed } from './seed';
 
 /** Frames that are not a command's: the ring's own upkeep. */
@@ -18,12 +19,7 @@ describe('frames per IMAP write command', () => {
   test('a STORE is one replicated head write (k puts, k answers) and one head notice; an APPEND adds k puts per block', async () => {
     const cluster = await SimCluster.create({ seed: simSeed(11) });
     await withSeed(cluster, async () => {
-      await cluster.addNodes(5, 50);
-      await cluster.runUntil(() => cluster.allReady(), 20_000);
-      const home = cluster.live()[1]!;
-      await cluster.addUser('carol@sim.example', 'c', home);
-      await cluster.runFor(5_000);
-      const session = await cluster.settle(home.mail.authenticator.authenticate('carol@sim.example', 'c'));
+      const { session } = await sessionOnFiveNodes(cluster, 'carol@sim.example', 'c');
       const appended: { uid: number }[] = [];
       for (let i = 0; i < 5; i++) appended.push(await cluster.settle(session.append('INBOX', rawMail('bob@sim.example', 'carol@sim.example', `m${i}`, cluster.clock.now(), 'hello\r\n'), [], cluster.clock.now())));
       await cluster.runFor(2_000);

@@ -7,18 +7,14 @@ import { container } from 'tsyringe';
 import { describe, expect, test, vi } from 'vitest';
 import { rawMail } from '../../scenarios/env/env';
 import { SimCluster } from '../../scenarios/sim/cluster';
+import { sessionOnFiveNodes } from './commandRing';
 import { simSeed, withSeed } from './seed';
 
 describe('dependency container on the command path', () => {
   test('STOREs and APPENDs on an open session resolve nothing from the container', async () => {
     const cluster = await SimCluster.create({ seed: simSeed(11) });
     await withSeed(cluster, async () => {
-      await cluster.addNodes(5, 50);
-      await cluster.runUntil(() => cluster.allReady(), 20_000);
-      const home = cluster.live()[1]!;
-      await cluster.addUser('carol@sim.example', 'c', home);
-      await cluster.runFor(5_000);
-      const session = await cluster.settle(home.mail.authenticator.authenticate('carol@sim.example', 'c'));
+      const { session } = await sessionOnFiveNodes(cluster, 'carol@sim.example', 'c');
       const appended: { uid: number }[] = [];
       const append = (i: number) => session.append('INBOX', rawMail('bob@sim.example', 'carol@sim.example', `m${i}`, cluster.clock.now(), 'hello\r\n'), [], cluster.clock.now());
       for (let i = 0; i < 3; i++) appended.push(await cluster.settle(append(i)));
