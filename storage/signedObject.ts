@@ -62,11 +62,9 @@ const hashesOfEncoded = new WeakMap<SignedObject, Buffer>();
 export function versionHash(o: SignedObject): Buffer {
   const known = hashesOfEncoded.get(o);
   if (known) return Buffer.from(known); // a copy: callers may keep it
-  const encoded = signedFieldsEncodingOf(o);
-  if (!encoded) return blake2b(signedBytes(SignatureDomain.signedObject, signedFields(o))) as Buffer;
-  const hash = blake2b(signedBytesOfEncoded(SignatureDomain.signedObject, encoded)) as Buffer;
-  hashesOfEncoded.set(o, hash);
-  return Buffer.from(hash);
+  const hash = blake2b(signedMessage(o)) as Buffer;
+  if (signedFieldsEncodingOf(o)) hashesOfEncoded.set(o, Buffer.from(hash));
+  return hash;
 }
 
 export type ObjectCheck = { ok: true } | { ok: false; code: 'BAD_OBJECT' | 'BAD_OBJECT_ID' | 'BAD_SIGNATURE'; message: string };
