@@ -182,8 +182,8 @@ export function registerStorage(c: DependencyContainer): void {
       retire: (old) => old.detach(),
     });
   });
-  const { transport, identity } = base(c);
-  value(c, Tokens.Peers, new Peers(transport, identity.trust.ringId));
+  const { transport, identity, clock } = base(c);
+  value(c, Tokens.Peers, new Peers(transport, identity.trust.ringId, clock));
   // A client holds no state, and finds replicas through whichever replica manager runs.
   value(c, Tokens.NodeStorage, storageClient(c, nodeSigner(identity)));
   value(c, Tokens.StorageFor, (user: UnlockedUser) => new FederatedStorage(storageClient(c, userSigner(user)), get(c, Federation)));

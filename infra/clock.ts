@@ -13,6 +13,10 @@ export class WallClock implements Clock {
   clearTimeout(handle: TimerHandle): void {
     globalThis.clearTimeout(handle as ReturnType<typeof globalThis.setTimeout>);
   }
+
+  defer(fn: () => void): void {
+    setImmediate(fn);
+  }
 }
 
 /** One shared instance: the wall clock has no state. */

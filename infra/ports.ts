@@ -14,6 +14,11 @@ export interface Clock {
   now(): number;
   setTimeout(fn: () => void, delayMs: number): TimerHandle;
   clearTimeout(handle: TimerHandle): void;
+  /**
+   * Run `fn` once the current event-loop turn's I/O callbacks have run (Node's setImmediate): what
+   * several of them start in one turn can be gathered first (storage puts to one replica go as one frame).
+   */
+  defer(fn: () => void): void;
 }
 
 // ---- Random ------------------------------------------------------------------------------------

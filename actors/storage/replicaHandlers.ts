@@ -8,9 +8,11 @@ import { type InsertAuthValue, signOffer, type StorageSigner, verifyInsert, veri
 import type { LocalStore } from '../../infra/store/port';
 import type { Clock, Log, TransportMessage } from '../../infra/ports';
 import { ErrorCodes, type ErrorCode } from '../../protocol/errors';
-import { type AnyFrame, type BodyOf, frameHandlers, on } from '../../protocol/frame';
+import { type AnyFrame, type BodyOf, decodeFrame, frameHandlers, on } from '../../protocol/frame';
+import { FrameRefused } from '../../protocol/refusal';
 import { QUOTA_BYTES_PER_MEMBER, REPAIR_BATCH_BYTES_MAX, REPLICA_OBJECT_MEMO_BYTES_MAX, STORAGE_LEASE_MS } from '../../protocol/limits';
 import {
+  BATCHED_KINDS,
   BlockData,
   BlockGet,
   BlockOffer,
@@ -30,13 +32,15 @@ import {
   Refresh,
   Scan,
   ScanReply,
+  StorageBatch,
+  StorageBatchReply,
   StorageReply,
 } from '../../protocol/storage';
 import { offerDigest } from '../../storage/repair';
 import { acceptBlocks, applyObjectPut, getVerifiedBlock, getVerifiedObject, StoredObjectMemo } from '../../storage/replicaStore';
 import { versionHash } from '../../storage/signedObject';
 import type { Metrics } from '../metrics';
-import { type Answer, serveRequest } from './serveRequest';
+import { type Answer, serveFrame } from './serveRequest';
 
 export interface ReplicaDeps {
   readonly store: () => LocalStore;
@@ -69,12 +73,36 @@ export class ReplicaHandlers {
 
   /** Entry point for every `storage.*` frame on this node's subject. */
   handle(frame: AnyFrame, msg: TransportMessage): void {
+    const reply = msg.reply;
+    if (reply) void this.serve(frame, (bytes) => this.deps.publish(reply, bytes));
+  }
+
+  /** Serve one request, its answer handed to `respond`; timed by kind. */
+  private serve(frame: AnyFrame, respond: (bytes: Uint8Array) => void): Promise<void> {
     const started = performance.now();
-    serveRequest(frame, msg, this.deps, { event: 'storage.request.failed', failure: StorageReply }, (f, answer) =>
-      this.dispatch(f, answer).finally(() =>
-        this.deps.metrics.observe('post_storage_replica_ms', 'Storage requests this replica served, by kind, from arrival to answer', performance.now() - started, { kind: frame.kind }),
-      ),
+    return serveFrame(frame, respond, this.deps, { event: 'storage.request.failed', failure: StorageReply }, (f, answer) => this.dispatch(f, answer)).finally(() =>
+      this.deps.metrics.observe('post_storage_replica_ms', 'Storage requests this replica served, by kind, from arrival to answer', performance.now() - started, { kind: frame.kind }),
     );
+  }
+
+  /**
+   * A batch of puts: each served as if it came alone (its own checks, its own refusal), all answered
+   * in one frame once the last is done. lmdb-js commits writes made together in one transaction, so
+   * the batch's puts share their disk flush too.
+   */
+  private async batch(frames: readonly Uint8Array[], answer: Answer): Promise<void> {
+    answer(StorageBatchReply, { replies: await Promise.all(frames.map((bytes) => this.serveBatched(bytes))) });
+  }
+
+  /** One put of a batch: what it would have been answered alone (an undecodable one: what the router answers). */
+  private async serveBatched(bytes: Uint8Array): Promise<Uint8Array> {
+    const decoded = decodeFrame(bytes);
+    if (!decoded.ok) return FrameRefused.encode({ code: ErrorCodes.BAD_FRAME, reason: decoded.reason });
+    const kind = decoded.frame.kind;
+    if (!BATCHED_KINDS.has(kind)) return StorageReply.encode({ ok: false, code: ErrorCodes.BAD_REQUEST, message: `${kind.slice(0, 64)} cannot travel in a storage batch` });
+    let reply: Uint8Array | undefined;
+    await this.serve(decoded.frame, (b) => (reply ??= b));
+    return reply ?? StorageReply.encode({ ok: false, code: ErrorCodes.UNAVAILABLE, message: `replica failed: ${kind} not answered` });
   }
 
   /** One handler per storage request kind, each with its body as its codec decoded it. */
@@ -94,6 +122,7 @@ export class ReplicaHandlers {
       on(Refresh, (body, answer) => this.refresh(body, answer)),
       on(Digest, async (body, answer) => answer(DigestReply, await this.deps.store().rangeDigest({ lo: body.lo, hi: body.hi }))),
       on(Scan, (body, answer) => this.scan(body, answer)),
+      on(StorageBatch, (body, answer) => this.batch(body.frames, answer)),
     ],
     async (frame, answer) => answer(StorageReply, { ok: false, code: ErrorCodes.BAD_REQUEST, message: `${frame.kind} is not a storage request` }),
   );

@@ -64,7 +64,7 @@ export class ReplicaManagerService {
   constructor(private readonly deps: ReplicaManagerDeps) {
     this.timings = deps.timings ?? STORAGE_TIMINGS;
     this.log = deps.log.child({ actor: 'replicaManager' });
-    this.peers = new Peers(deps.transport, deps.trust.ringId);
+    this.peers = new Peers(deps.transport, deps.trust.ringId, deps.clock);
     this.storage = this.client(deps.nodeSigner);
     this.handlers = new ReplicaHandlers({
       store: () => deps.store,

@@ -38,8 +38,22 @@ export function serveRequest(
 ): void {
   const reply = msg.reply;
   if (!reply) return;
-  const answer: Answer = (kind, body) => deps.publish(reply, kind.encode(body));
-  dispatch(frame, answer).catch((e: unknown) => {
+  void serveFrame(frame, (bytes) => deps.publish(reply, bytes), deps, opts, dispatch);
+}
+
+/**
+ * Serve one request whose answer goes to `respond`, encoded (a request alone: its reply subject; one
+ * of a batch: the batch's answer). Settles once the handler has finished; it never rejects.
+ */
+export function serveFrame(
+  frame: AnyFrame,
+  respond: (bytes: Uint8Array) => void,
+  deps: Omit<ServeDeps, 'publish'>,
+  opts: { event: string; failure: FrameKind<any> },
+  dispatch: (frame: AnyFrame, answer: Answer) => Promise<void>,
+): Promise<void> {
+  const answer: Answer = (kind, body) => respond(kind.encode(body));
+  return dispatch(frame, answer).catch((e: unknown) => {
     const code = operatingCode(e);
     const message = String((e as Error)?.message ?? e);
     if (code !== undefined) {

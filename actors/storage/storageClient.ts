@@ -131,7 +131,7 @@ export class StorageClient implements StorageApi {
     const auth = await signInsert(this.signer, [id, expiresAtMs, insertedBy]);
     const frame = BlockPut.encode({ id, block: bytes, expiresAtMs, insertedBy, auth });
     const outcome = await runWrite({ targets: nodes, quorum: majority(Math.min(this.k, nodes.length)), attemptsMax: this.deps.timings.attemptsMax }, async (node) =>
-      answerOf(await this.deps.peers.requestEncoded(node, frame, StorageReply, this.deps.timings.requestTimeoutMs)),
+      answerOf(await this.deps.peers.requestBatched(node, frame, StorageReply, this.deps.timings.requestTimeoutMs)),
     );
     if (!outcome.ok) throw new PostError(outcome.code, `storing block ${id.slice(0, 16)}: ${outcome.message}`);
     if (!targets) this.cacheBlock(id, bytes, nodes);
@@ -204,7 +204,7 @@ export class StorageClient implements StorageApi {
     const auth = await signObjectInsert(this.signer, object.owner, [object.objectId, object.seq, versionHash(object)]);
     const frame = ObjectPut.encode({ object, replaces: replacesSeq, auth });
     const outcome = await runWrite({ targets: nodes, quorum: majority(Math.min(this.k, nodes.length)), attemptsMax: this.deps.timings.attemptsMax }, async (node) => {
-      const r = await this.deps.peers.requestEncoded(node, frame, ObjectPutReply, this.deps.timings.requestTimeoutMs);
+      const r = await this.deps.peers.requestBatched(node, frame, ObjectPutReply, this.deps.timings.requestTimeoutMs);
       if (!r.ok) return { kind: 'lost', code: r.code };
       if (r.body.ok) return { kind: 'ack' };
       const current = r.body.current && checkSignedObject(r.body.current).ok ? r.body.current : undefined;

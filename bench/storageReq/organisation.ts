@@ -62,7 +62,7 @@ export interface Organisation {
   readonly rings: readonly (readonly string[])[];
 }
 
-const clockAt = (nowMs: number) => ({ now: () => nowMs, setTimeout: () => undefined, clearTimeout: () => undefined });
+const clockAt = (nowMs: number) => ({ now: () => nowMs, setTimeout: () => undefined, clearTimeout: () => undefined, defer: () => undefined });
 
 /** Mean-1 log-normal multiplier. */
 const activity = (r: SimRandom, sigma: number) => Math.exp(sigma * normal(r) - (sigma * sigma) / 2);

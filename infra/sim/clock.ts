@@ -54,6 +54,11 @@ export class SimClock implements Clock {
     if (handle instanceof SimTimer) this.heap.cancel(handle);
   }
 
+  /** A timer due now: it fires after the microtasks of this step have drained, like an immediate. */
+  defer(fn: () => void): void {
+    this.setTimeout(fn, 0);
+  }
+
   /** Timers still to fire. */
   get pending(): number {
     return this.heap.live;

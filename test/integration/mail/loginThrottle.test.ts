@@ -25,6 +25,7 @@ class SkewClock implements Clock {
   now = (): number => Date.now() + this.skewMs;
   setTimeout = (fn: () => void, delayMs: number) => setTimeout(fn, delayMs);
   clearTimeout = (handle: unknown) => clearTimeout(handle as ReturnType<typeof setTimeout>);
+  defer = (fn: () => void) => void setImmediate(fn);
 }
 
 interface Gateway {

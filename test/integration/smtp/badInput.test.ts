@@ -44,6 +44,7 @@ class FiredTimers implements Clock {
     }, delayMs);
   }
   clearTimeout = (handle: TimerHandle) => wallClock.clearTimeout(handle);
+  defer = (fn: () => void) => wallClock.defer(fn);
   /** How many timers of `delayMs` have fired. */
   count = (delayMs: number) => this.fired.filter((d) => d === delayMs).length;
 }

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { PostNode } from '../../../actors/node';
 import { Peers } from '../../../actors/storage/peers';
+import { wallClock } from '../../../infra/clock';
 import { type NatsCluster, startNatsServer } from '../../../infra/nats/server';
 import { NatsTransport } from '../../../infra/nats/transport';
 import { PostError } from '../../../protocol/errors';
@@ -68,7 +69,7 @@ async function fill(node: PostNode): Promise<{ written: string[]; failure: PostE
 async function askForBlock(node: PostNode, id: string) {
   const client = await NatsTransport.connect({ servers: nats.urls, name: 'peer' });
   transports.push(client);
-  return new Peers(client, node.status().ringId).request(node.id, BlockGet, { id }, BlockData, REQUEST_TIMEOUT_MS);
+  return new Peers(client, node.status().ringId, wallClock).request(node.id, BlockGet, { id }, BlockData, REQUEST_TIMEOUT_MS);
 }
 
 /** Poll `check` every 20 ms for at most `timeoutMs`. */

@@ -30,6 +30,11 @@ export class ManualClock implements Clock {
     this.timers = this.timers.filter((t) => t.id !== handle);
   }
 
+  /** Deferred work is not timed: it runs on the real event loop, as it would. */
+  defer(fn: () => void): void {
+    setImmediate(fn);
+  }
+
   /** Moves time forward, running due timers in order. */
   advance(ms: number): void {
     const target = this.current + ms;

@@ -28,6 +28,9 @@ export class TestClock implements Clock {
   clearTimeout(handle: TimerHandle): void {
     globalThis.clearTimeout(handle as ReturnType<typeof globalThis.setTimeout>);
   }
+  defer(fn: () => void): void {
+    setImmediate(fn);
+  }
 }
 
 let caCache: Promise<CertificateAuthority> | undefined;
