@@ -65,7 +65,10 @@ export class Peers {
     const queued = this.queued;
     this.queued = new Map();
     this.flushing = false;
-    for (const [node, puts] of queued) for (const batch of batchesOf(puts)) void this.sendBatch(node, batch);
+    for (const [node, puts] of queued)
+      for (const batch of batchesOf(puts))
+        // Nothing in sending is expected to throw; if it did, each put still gets an answer (a failure).
+        this.sendBatch(node, batch).catch((e: unknown) => batch.forEach((p) => p.settle({ ok: false, code: 'UNAVAILABLE', message: `sending a batch of puts failed: ${(e as Error).message}` })));
   }
 
   private async sendBatch(node: string, puts: readonly Queued[]): Promise<void> {

@@ -8,6 +8,7 @@ import { signInsert, type StorageSigner } from '../../crypto/insertAuth';
 import { signingKeyPairFromSeed } from '../../crypto/sign';
 import { Peers } from '../../actors/storage/peers';
 import { decodeFrame } from '../../protocol/frame';
+import { STORAGE_BATCH_REQUESTS_MAX } from '../../protocol/limits';
 import { FrameRefused } from '../../protocol/refusal';
 import { BlockPut, StorageBatch, StorageReply } from '../../protocol/storage';
 import { subjects } from '../../protocol/subjects';
@@ -100,7 +101,7 @@ describe('storage puts batched per replica and turn', () => {
     await cluster.stop();
   }, 120_000);
 
-  test('a replica that does not know batches refuses the frame: each put goes again alone', async () => {
+  test('a replica that does not know batches refuses the frame: each put goes again alone (and batches stay within their count)', async () => {
     const cluster = await SimCluster.create({ seed: simSeed(1102) });
     await withSeed(cluster, async () => {
       const ringId = cluster.ca.ringId;
@@ -109,7 +110,7 @@ describe('storage puts batched per replica and turn', () => {
       const seen: string[] = [];
       replica.subscribe(subjects.node(ringId, oldNode), (msg) => {
         const d = decodeFrame(msg.data);
-        seen.push(d.ok ? d.frame.kind : 'undecodable');
+        seen.push(!d.ok ? 'undecodable' : d.frame.kind === StorageBatch.kind ? `batch of ${(d.frame.body as { frames: unknown[] }).frames.length}` : d.frame.kind);
         // As a node of before batches answers a kind it does not know (its router's refusal).
         if (!d.ok || d.frame.kind !== BlockPut.kind) return replica.publish(msg.reply!, FrameRefused.encode({ code: 'BAD_FRAME', reason: `unknown frame kind ${d.ok ? d.frame.kind : '?'}` }));
         replica.publish(msg.reply!, StorageReply.encode({ ok: true }));
@@ -117,7 +118,7 @@ describe('storage puts batched per replica and turn', () => {
       const peers = new Peers(cluster.network.connect('writer'), ringId, cluster.clock);
       const signer = await userSigner(cluster, 'erin@sim.example');
       const puts = await Promise.all(
-        [1, 2, 3].map(async (n) => {
+        Array.from({ length: STORAGE_BATCH_REQUESTS_MAX + 2 }, (_, n) => n).map(async (n) => {
           const block = new Uint8Array([n]);
           const id = blockIdOf(block).toString('hex');
           const auth = await signInsert(signer, [id, 1, signer.id]);
@@ -125,8 +126,9 @@ describe('storage puts batched per replica and turn', () => {
         }),
       );
       const replies = await settle(cluster, puts.map((frame) => peers.requestBatched(oldNode, frame, StorageReply, 1_000)));
-      expect(replies.map((r) => (r as PromiseFulfilledResult<any>).value)).toEqual([1, 2, 3].map(() => ({ ok: true, body: { ok: true } })));
-      expect(seen).toEqual([StorageBatch.kind, BlockPut.kind, BlockPut.kind, BlockPut.kind]);
+      expect(replies.map((r) => (r as PromiseFulfilledResult<any>).value)).toEqual(puts.map(() => ({ ok: true, body: { ok: true } })));
+      expect(seen.filter((k) => k.startsWith('batch'))).toEqual([`batch of ${STORAGE_BATCH_REQUESTS_MAX}`, 'batch of 2']);
+      expect(seen.filter((k) => k === BlockPut.kind)).toHaveLength(puts.length);
     });
     await cluster.stop();
   }, 60_000);
