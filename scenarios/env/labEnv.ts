@@ -205,21 +205,34 @@ export class LabEnv implements ScenarioEnv {
 
   async inboxes(): Promise<Inboxes> {
     const out = new Map<string, Map<string, number>>();
-    for (const user of this.users()) {
-      const counts = new Map<string, number>();
-      out.set(user, counts);
-      // A user whose INBOX cannot be read holds nothing, as far as the checkers are concerned.
+    for (const user of this.users()) out.set(user, await this.inboxOf(user));
+    return out;
+  }
+
+  /**
+   * Subject -> how many times, in a user's INBOX. A read that fails (no connection, an error, or the
+   * server closing the session before the FETCH was whole, as it does with BYE [UNAVAILABLE] when a
+   * fork's merge renumbered the folder) is tried again after a pause, as a mail client reconnects.
+   * A user whose INBOX still cannot be read holds nothing, as far as the checkers are concerned.
+   */
+  private async inboxOf(user: string): Promise<Map<string, number>> {
+    for (let attempt = 1; attempt <= T.finalReadAttempts; attempt++) {
+      if (attempt > 1) await sleep(T.finalReadRetryMs);
       const c = await this.imap(user).catch(() => undefined);
       if (!c) continue;
       try {
-        for (const m of await this.folder(c, 'INBOX')) counts.set(m.subject, (counts.get(m.subject) ?? 0) + 1);
+        const messages = await this.folder(c, 'INBOX');
+        if (!c.usable) continue;
+        const counts = new Map<string, number>();
+        for (const m of messages) counts.set(m.subject, (counts.get(m.subject) ?? 0) + 1);
+        return counts;
       } catch {
-        /* unreadable: counted as lost */
+        /* unreadable this time */
       } finally {
         await c.logout().catch(() => c.close());
       }
     }
-    return out;
+    return new Map();
   }
 
   async kill(id: string): Promise<void> {
