@@ -67,11 +67,11 @@ export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode
   const files = readNode(opts.dataDir);
   const log = new JsonLog(process.stdout, { level: opts.logLevel ?? 'info', clock: wallClock, bindings: { node: files.cert.nodeId.slice(0, 12) } });
   const storeDir = join(opts.dataDir, 'store');
-  // Each write's commit and flush times, on /metrics once the node (and its metrics) exist.
+  // Each write's time until committed and on disk, on /metrics once the node (and its metrics) exist.
   let observeWrite: StoreWriteObserver = () => {};
   const openStore = (): LmdbStore => {
     const opened = LmdbStore.open(storeDir);
-    opened.observeWrites((commitMs, flushMs) => observeWrite(commitMs, flushMs));
+    opened.observeWrites((writeMs) => observeWrite(writeMs));
     return opened;
   };
   const store = openStore();
@@ -127,11 +127,9 @@ export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode
       inspect: inspector?.inspect,
     },
   );
-  observeWrite = (commitMs, flushMs) => {
-    const help = 'Local store write transactions: from the call to the commit (queueing included), and from the commit to on disk';
-    node.metrics.observe('post_store_write_ms', help, commitMs, { phase: 'commit' });
-    node.metrics.observe('post_store_write_ms', help, flushMs, { phase: 'flush' });
-  };
+  observeWrite = (writeMs) =>
+    node.metrics.observe('post_store_write_ms', 'Local store write transactions: from the call until committed and on disk (queueing included)', writeMs);
+
   node.start();
   // The node's view for the lab dashboard, on subjects.inspect(ring, node) (actors/inspection.ts).
   const inspection = new InspectionPublisher({ transport, clock: wallClock, log, node, store: node.store });
