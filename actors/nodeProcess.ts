@@ -129,7 +129,6 @@ export async function runNodeProcess(opts: NodeProcessOptions): Promise<PostNode
   );
   observeWrite = (writeMs) =>
     node.metrics.observe('post_store_write_ms', 'Local store write transactions: from the call until committed and on disk (queueing included)', writeMs);
-
   node.start();
   // The node's view for the lab dashboard, on subjects.inspect(ring, node) (actors/inspection.ts).
   const inspection = new InspectionPublisher({ transport, clock: wallClock, log, node, store: node.store });

@@ -20,9 +20,8 @@ interface Queued {
 }
 
 export class Peers {
-  /** Puts queued in this event-loop turn, by the node they go to; sent when the turn's I/O has run. */
+  /** Puts queued in this event-loop turn, by the node they go to; sent when the turn's I/O has run (a flush is due while it is not empty). */
   private queued = new Map<string, Queued[]>();
-  private flushing = false;
 
   constructor(
     private readonly transport: Transport,
@@ -51,20 +50,17 @@ export class Peers {
   requestBatched<R>(node: string, frame: Uint8Array, replyKind: FrameKind<R>, timeoutMs: number): Promise<PeerReply<R>> {
     if (frame.length > STORAGE_BATCH_BYTES_MAX) return this.requestEncoded(node, frame, replyKind, timeoutMs);
     return new Promise((resolve) => {
-      const settle = (r: PeerReply<Uint8Array>) => resolve(r.ok ? decodeReply(r.body, replyKind) : r);
+      const put: Queued = { frame, timeoutMs, settle: (r) => resolve(r.ok ? decodeReply(r.body, replyKind) : r) };
+      if (this.queued.size === 0) this.clock.defer(() => this.flush());
       const queue = this.queued.get(node);
-      if (queue) queue.push({ frame, timeoutMs, settle });
-      else this.queued.set(node, [{ frame, timeoutMs, settle }]);
-      if (this.flushing) return;
-      this.flushing = true;
-      this.clock.defer(() => this.flush());
+      if (queue) queue.push(put);
+      else this.queued.set(node, [put]);
     });
   }
 
   private flush(): void {
     const queued = this.queued;
     this.queued = new Map();
-    this.flushing = false;
     for (const [node, puts] of queued)
       for (const batch of batchesOf(puts))
         // Nothing in sending is expected to throw; if it did, each put still gets an answer (a failure).
@@ -72,7 +68,10 @@ export class Peers {
   }
 
   private async sendBatch(node: string, puts: readonly Queued[]): Promise<void> {
-    if (puts.length === 1) return puts[0]!.settle(await this.send(node, puts[0]!.frame, puts[0]!.timeoutMs));
+    if (puts.length === 1) {
+      const [put] = puts as [Queued];
+      return put.settle(await this.send(node, put.frame, put.timeoutMs));
+    }
     const r = await this.send(node, StorageBatch.encode({ frames: puts.map((p) => p.frame) }), Math.max(...puts.map((p) => p.timeoutMs)));
     if (!r.ok) return puts.forEach((p) => p.settle(r));
     const answered = decodeReply(r.body, StorageBatchReply);

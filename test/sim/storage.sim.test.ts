@@ -1,11 +1,9 @@
 // Replicated storage on the simulator (issue 3): 100 nodes, 10,000 blocks, adjacent replicas killed,
 // then churn; every block stays readable and returns to k verified replicas within a bounded time.
 import { describe, expect, test } from 'vitest';
-import { createCertificateAuthority, issueUserCertificate } from '../../crypto/certificates';
+import { createCertificateAuthority } from '../../crypto/certificates';
 import { blockIdOf } from '../../crypto/convergent';
-import { signingKeyPairFromSeed } from '../../crypto/sign';
 import { signOffer, type StorageSigner } from '../../crypto/insertAuth';
-import { userIdOf } from '../../crypto/hash';
 import { MemoryStore } from '../../infra/store/memory';
 import { OVERLAY_TIMINGS, STORAGE_TIMINGS } from '../../protocol/limits';
 import { BlockOffer, BlockOfferReply, type OfferedBlock } from '../../protocol/storage';
@@ -13,25 +11,12 @@ import { SimCluster } from '../../scenarios/sim/cluster';
 import { offerDigest } from '../../storage/repair';
 import { signObjectVersion } from '../../storage/signedObject';
 import { simSeed, withSeed } from './seed';
+import { settle, userSigner } from './storageMembers';
 
 const NODES = 100;
 const BLOCKS = 10_000;
 /** After the last failure, every block must have k verified replicas again within this (simulated). */
 const REPAIR_BOUND_MS = OVERLAY_TIMINGS.suspicionTimeoutMs + 30_000;
-
-async function userSigner(cluster: SimCluster, address: string, ca = cluster.ca): Promise<StorageSigner & { keys: { publicKey: Uint8Array; secretKey: Uint8Array } }> {
-  const keys = await signingKeyPairFromSeed(cluster.random.fork(`user-${address}`).bytes(32));
-  const cert = await issueUserCertificate(ca, { address, signingKey: keys.publicKey, boxKey: new Uint8Array(32) }, { nowMs: cluster.clock.now() });
-  return { member: { type: 'user', cert }, secretKey: keys.secretKey, id: userIdOf(address), keys };
-}
-
-/** Run all promises to completion on the simulated clock. */
-async function settle<T>(cluster: SimCluster, promises: Promise<T>[], maxMs = 600_000): Promise<PromiseSettledResult<T>[]> {
-  let done = 0;
-  const all = Promise.allSettled(promises.map((p) => p.finally(() => done++)));
-  await cluster.runUntil(() => done === promises.length, maxMs);
-  return all;
-}
 
 /** Wait (bounded) until every id has k verified replicas; log how long it took. */
 async function backToK(cluster: SimCluster, ids: string[], since: number, what: string) {

@@ -1,11 +1,9 @@
 // Issue 11: the puts a node makes to one replica in one event-loop turn travel as one storage.batch
 // frame and come back in one answer; each put inside is checked, stored or refused as if it came alone.
 import { describe, expect, test } from 'vitest';
-import { createCertificateAuthority, issueUserCertificate } from '../../crypto/certificates';
+import { createCertificateAuthority } from '../../crypto/certificates';
 import { blockIdOf } from '../../crypto/convergent';
-import { userIdOf } from '../../crypto/hash';
-import { signInsert, type StorageSigner } from '../../crypto/insertAuth';
-import { signingKeyPairFromSeed } from '../../crypto/sign';
+import { signInsert } from '../../crypto/insertAuth';
 import { Peers } from '../../actors/storage/peers';
 import { decodeFrame } from '../../protocol/frame';
 import { STORAGE_BATCH_REQUESTS_MAX } from '../../protocol/limits';
@@ -15,20 +13,7 @@ import { subjects } from '../../protocol/subjects';
 import { SimCluster } from '../../scenarios/sim/cluster';
 import { signObjectVersion } from '../../storage/signedObject';
 import { simSeed, withSeed } from './seed';
-
-async function userSigner(cluster: SimCluster, address: string, ca = cluster.ca): Promise<StorageSigner & { keys: { publicKey: Uint8Array; secretKey: Uint8Array } }> {
-  const keys = await signingKeyPairFromSeed(cluster.random.fork(`user-${address}`).bytes(32));
-  const cert = await issueUserCertificate(ca, { address, signingKey: keys.publicKey, boxKey: new Uint8Array(32) }, { nowMs: cluster.clock.now() });
-  return { member: { type: 'user', cert }, secretKey: keys.secretKey, id: userIdOf(address), keys };
-}
-
-/** Run all promises to completion on the simulated clock. */
-async function settle<T>(cluster: SimCluster, promises: Promise<T>[], maxMs = 60_000): Promise<PromiseSettledResult<T>[]> {
-  let done = 0;
-  const all = Promise.allSettled(promises.map((p) => p.finally(() => done++)));
-  await cluster.runUntil(() => done === promises.length, maxMs);
-  return all;
-}
+import { settle, userSigner } from './storageMembers';
 
 /** Counts the put frames on the wire: alone, and inside batches. */
 function countPuts(cluster: SimCluster) {
