@@ -11,6 +11,7 @@ import type { CommandFrame } from '../mail/imap/framer';
 import type { SmtpReply } from '../mail/smtp/replies';
 import { workEffect } from '../machines/work';
 import { imapSessionMachine } from '../machines/imapSession.machine';
+import { ImapSessionRunner } from '../actors/mail/imapSessionRunner';
 import { replyMatters, smtpSessionMachine, type Answer } from '../machines/smtpSession.machine';
 import { type Bench, round } from './stats';
 
@@ -111,6 +112,35 @@ export function imapCycle(): { cycle: Cycle; stop: () => void } {
   return { cycle: () => gate.wait(() => actor.send({ type: 'FRAME', frame: noop })), stop: () => actor.stop() };
 }
 
+/** The same NOOP cycle through the session's step function, as the connection runs it (actors/mail/imapSessionRunner.ts). */
+export function imapStepCycle(): { cycle: Cycle; stop: () => void } {
+  const gate = replyGate();
+  const outcome: CommandOutcome = { kind: 'reply', tag: 'a', status: 'OK', text: 'NOOP completed', next: 'authenticated', command: 'NOOP' };
+  const nothing = async () => undefined;
+  const runner = new ImapSessionRunner({
+    effects: {
+      sendGreeting: () => undefined,
+      sendStatus: () => gate.done(),
+      sendLiteralContinuation: () => undefined,
+      discardInput: () => undefined,
+      closeConnection: () => undefined,
+      endSession: () => undefined,
+      runFrame: async () => outcome,
+      flushUpdates: async () => true,
+      pushNotifications: async () => true,
+      upgradeTls: nothing,
+      startCompression: nothing,
+    },
+    clock: wallClock,
+    onCrash: (error) => {
+      throw error;
+    },
+  });
+  runner.start();
+  const noop = frame('a NOOP');
+  return { cycle: () => gate.wait(() => runner.send({ type: 'FRAME', frame: noop })), stop: () => runner.send({ type: 'CONNECTION_CLOSED' }) };
+}
+
 /**
  * An SMTP submission session authenticated, then transaction after transaction: MAIL FROM, RCPT TO,
  * DATA, each with its work effect and its REPLIED; the figure is per command (a third of a transaction).
@@ -162,6 +192,8 @@ export interface SessionsResult {
   readonly bareFunctionUs: number;
   readonly minimalMachineUs: number;
   readonly imapNoopUs: number;
+  /** The IMAP session as the connection runs it: its step function (the machine above, interpreted, is the definition). */
+  readonly imapStepNoopUs: number;
   readonly smtpCommandUs: number;
 }
 
@@ -169,20 +201,24 @@ export async function runSessionsBench(opts: { quick: boolean; log: (line: strin
   const rounds = opts.quick ? 10 : 40;
   const roundMs = 50;
   const imap = imapCycle();
+  const imapStep = imapStepCycle();
   const smtp = smtpCycle();
-  const [bare, minimal, imapNoop, smtpTransaction] = await measure([bareCycle(), minimalMachineCycle(), imap.cycle, smtp.cycle], rounds, roundMs);
+  const [bare, minimal, imapNoop, imapStepNoop, smtpTransaction] = await measure([bareCycle(), minimalMachineCycle(), imap.cycle, imapStep.cycle, smtp.cycle], rounds, roundMs);
   const result: SessionsResult = {
     bareFunctionUs: round(bare!, 2),
     minimalMachineUs: round(minimal!, 2),
     imapNoopUs: round(imapNoop!, 2),
+    imapStepNoopUs: round(imapStepNoop!, 2),
     smtpCommandUs: round(smtpTransaction! / 3, 2),
   };
   imap.stop();
+  imapStep.stop();
   smtp.stop();
   opts.log(`  µs of CPU per command cycle (event, work effect, .done, reply), best of ${rounds} rounds of ${roundMs} ms taken in turns:`);
   opts.log(`    bare function + await          ${result.bareFunctionUs.toFixed(2).padStart(8)}`);
   opts.log(`    minimal XState machine         ${result.minimalMachineUs.toFixed(2).padStart(8)}`);
-  opts.log(`    IMAP session, NOOP             ${result.imapNoopUs.toFixed(2).padStart(8)}   ${(result.imapNoopUs / result.minimalMachineUs).toFixed(1)}x the minimal machine`);
+  opts.log(`    IMAP session machine, NOOP     ${result.imapNoopUs.toFixed(2).padStart(8)}   ${(result.imapNoopUs / result.minimalMachineUs).toFixed(1)}x the minimal machine`);
+  opts.log(`    IMAP session step fn, NOOP     ${result.imapStepNoopUs.toFixed(2).padStart(8)}   ${(result.imapStepNoopUs / result.minimalMachineUs).toFixed(1)}x the minimal machine (what connections run)`);
   opts.log(`    SMTP session, MAIL/RCPT/DATA   ${result.smtpCommandUs.toFixed(2).padStart(8)}   ${(result.smtpCommandUs / result.minimalMachineUs).toFixed(1)}x the minimal machine (per command)`);
   return result;
 }

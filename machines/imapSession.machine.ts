@@ -93,20 +93,20 @@ export interface RunFrameInput {
 
 type ReplyOutcome = Extract<CommandOutcome, { kind: 'reply' }>;
 
-function replyParams(outcome: ReplyOutcome): StatusParams {
+export function replyParams(outcome: ReplyOutcome): StatusParams {
   return { tag: outcome.tag, kind: outcome.status, text: outcome.text, ...(outcome.code ? { code: outcome.code } : {}) };
 }
 
-function outcomeOf(event: unknown): CommandOutcome {
+export function outcomeOf(event: unknown): CommandOutcome {
   return (event as { output: CommandOutcome }).output;
 }
 
-function asReply(event: unknown): ReplyOutcome | undefined {
+export function asReply(event: unknown): ReplyOutcome | undefined {
   const outcome = outcomeOf(event);
   return outcome.kind === 'reply' ? outcome : undefined;
 }
 
-const defaultLimits: ImapSessionLimits = {
+export const defaultLimits: ImapSessionLimits = {
   badCommandsBeforeDelay: imapLimits.badCommandsBeforeDelay,
   badCommandsMax: imapLimits.badCommandsMax,
   badCommandDelayMs: imapLimits.badCommandDelayMs,
@@ -116,6 +116,109 @@ const defaultLimits: ImapSessionLimits = {
   preAuthTimeoutMs: imapLimits.preAuthTimeoutMs,
   pipelinedCommandsMax: imapLimits.pipelinedCommandsMax,
 };
+
+// The session's bookkeeping of penalties, shared by the machine's guards and assignments and the
+// step function (machines/imapSession.step.ts) that runs this machine's states on the hot path.
+
+/** The reply's penalty would reach its limit: the session closes. */
+export function penaltyOverLimit(context: ImapSessionContext, outcome: ReplyOutcome | undefined): boolean {
+  if (outcome?.penalty === 'failedLogin') return context.failedLogins + 1 >= context.limits.failedLoginsMax;
+  if (outcome?.penalty === 'badCommand') return context.badCommands + 1 >= context.limits.badCommandsMax;
+  return false;
+}
+
+/** The reply is held back (throttled): every failed login, a bad command beyond the tolerance. */
+export function penaltyDelayed(context: ImapSessionContext, outcome: ReplyOutcome | undefined): boolean {
+  if (outcome?.penalty === 'failedLogin') return true;
+  return outcome?.penalty === 'badCommand' && context.badCommands + 1 > context.limits.badCommandsBeforeDelay;
+}
+
+/** Holding a penalised reply: it, the counts, and how long it is held. */
+export function heldReply(context: ImapSessionContext, outcome: ReplyOutcome): Partial<ImapSessionContext> {
+  const failedLogin = outcome.penalty === 'failedLogin';
+  const failedLogins = context.failedLogins + (failedLogin ? 1 : 0);
+  const badCommands = context.badCommands + (failedLogin ? 0 : 1);
+  return {
+    heldReply: replyParams(outcome),
+    failedLogins,
+    badCommands,
+    throttleDelayMs: failedLogin ? context.limits.failedLoginDelayMs * failedLogins : context.limits.badCommandDelayMs,
+  };
+}
+
+/** A penalty counted without a delay. */
+export function countPenalty(context: ImapSessionContext, outcome: ReplyOutcome | undefined): Partial<ImapSessionContext> {
+  if (outcome?.penalty === 'failedLogin') return { failedLogins: context.failedLogins + 1 };
+  if (outcome?.penalty === 'badCommand') return { badCommands: context.badCommands + 1 };
+  return {};
+}
+
+/** A command answered: read commands again, its penalty counted. */
+export function finishedCommand(context: ImapSessionContext, outcome: ReplyOutcome | undefined): Partial<ImapSessionContext> {
+  if (outcome?.penalty === 'failedLogin') return { mode: 'command', failedLogins: context.failedLogins + 1 };
+  if (outcome?.penalty === 'badCommand') return { mode: 'command', badCommands: context.badCommands + 1 };
+  return context.mode === 'command' ? {} : { mode: 'command' };
+}
+
+/** The tagged NO [SERVERBUG] of a frame whose run failed as a bug. */
+export function serverBugStatus(context: ImapSessionContext): StatusParams {
+  return {
+    tag: context.current ? tagOfLine(context.current.lines[0] ?? Buffer.alloc(0)) : undefined,
+    kind: 'NO',
+    code: 'SERVERBUG',
+    text: 'The command failed because of an internal error; it was logged',
+  };
+}
+
+/** The tagged reply of a refused literal (too big). */
+export function literalRejectedStatus(event: { tag: string | undefined; forAppend: boolean; reason: string }): StatusParams {
+  return { tag: event.tag, kind: event.forAppend ? 'NO' : 'BAD', code: 'TOOBIG', text: event.reason };
+}
+
+/** The tagged reply to a command line over the limit. */
+export function lineTooLongStatus(tag: string | undefined): StatusParams {
+  return { tag, kind: 'BAD', code: 'TOOBIG', text: 'Command line too long' };
+}
+
+/** The tagged OK of STARTTLS or COMPRESS, sent before the layer under it changes. */
+export function layerChangeStatus(outcome: CommandOutcome): StatusParams {
+  const o = outcome as Extract<CommandOutcome, { kind: 'startTls' | 'compress' }>;
+  return { tag: o.tag, kind: 'OK', text: o.text };
+}
+
+/** The untagged BYE texts, one per way a session ends. */
+export const byeTexts = {
+  pipelined: 'Too many pipelined commands; closing',
+  badCommands: 'Too many bad commands; closing',
+  lineTooLong: 'Command line too long; closing',
+  shutdown: 'Server shutting down',
+  preAuth: 'Autologout: no login in time',
+  preAuthSasl: 'Autologout: authentication not completed in time',
+  penalties: 'Too many failed commands or logins; closing',
+  idle: 'Autologout: IDLE for too long',
+  waiting: 'Autologout: idle for too long',
+} as const;
+
+export function bye(text: string): StatusParams {
+  return { tag: undefined, kind: 'BYE', text };
+}
+
+export function initialContext(input: ImapSessionInput): ImapSessionContext {
+  return {
+    limits: { ...defaultLimits, ...input.limits },
+    queue: [],
+    current: undefined,
+    mode: 'command',
+    heldReply: undefined,
+    badCommands: 0,
+    failedLogins: 0,
+    throttleDelayMs: 0,
+    changedWhileFlushing: false,
+    notificationPending: false,
+    idleSinceMs: 0,
+    autologoutDueMs: 0,
+  };
+}
 
 const notProvided = (name: string) => () => {
   throw new Error(`imapSession machine: effect ${name} was not provided`);
@@ -140,7 +243,7 @@ function clockNow(system: ActorSystem<ActorSystemInfo>): number {
  */
 const AUTOLOGOUT_CHECK = 'autologout';
 
-function nextAutologoutDue(context: ImapSessionContext, waiting: boolean): number {
+export function nextAutologoutDue(context: ImapSessionContext, waiting: boolean): number {
   return waiting ? context.idleSinceMs + context.limits.autologoutMs : context.autologoutDueMs + context.limits.autologoutMs;
 }
 
@@ -175,31 +278,10 @@ export const imapSessionMachine = setup({
     readIdleEnd: assign({ mode: () => 'idle' as const }),
     readSaslResponse: assign({ mode: () => 'sasl' as const }),
     countBadCommand: assign({ badCommands: ({ context }) => context.badCommands + 1 }),
-    holdReply: assign(({ context, event }) => {
-      const outcome = asReply(event)!;
-      const failedLogin = outcome.penalty === 'failedLogin';
-      const failedLogins = context.failedLogins + (failedLogin ? 1 : 0);
-      const badCommands = context.badCommands + (failedLogin ? 0 : 1);
-      return {
-        heldReply: replyParams(outcome),
-        failedLogins,
-        badCommands,
-        throttleDelayMs: failedLogin ? context.limits.failedLoginDelayMs * failedLogins : context.limits.badCommandDelayMs,
-      };
-    }),
-    countPenaltyWithoutDelay: assign(({ context, event }) => {
-      const outcome = asReply(event);
-      if (outcome?.penalty === 'failedLogin') return { failedLogins: context.failedLogins + 1 };
-      if (outcome?.penalty === 'badCommand') return { badCommands: context.badCommands + 1 };
-      return {};
-    }),
+    holdReply: assign(({ context, event }) => heldReply(context, asReply(event)!)),
+    countPenaltyWithoutDelay: assign(({ context, event }) => countPenalty(context, asReply(event))),
     /** A command answered: read commands again, count its penalty (no delay). One context copy, not two. */
-    finishCommand: assign(({ context, event }) => {
-      const outcome = asReply(event);
-      if (outcome?.penalty === 'failedLogin') return { mode: 'command' as const, failedLogins: context.failedLogins + 1 };
-      if (outcome?.penalty === 'badCommand') return { mode: 'command' as const, badCommands: context.badCommands + 1 };
-      return context.mode === 'command' ? {} : { mode: 'command' as const };
-    }),
+    finishCommand: assign(({ context, event }) => finishedCommand(context, asReply(event))),
     markIdleSince: assign({ idleSinceMs: ({ system }) => clockNow(system) }),
     /** At a level's entry: the first check autologoutMs from now (the level left cancelled its own). */
     startAutologout: assign(({ context, system }) => {
@@ -232,17 +314,8 @@ export const imapSessionMachine = setup({
     outcomeSasl: ({ event }) => outcomeOf(event).kind === 'saslContinue',
     outcomeStartTls: ({ event }) => outcomeOf(event).kind === 'startTls',
     outcomeCompress: ({ event }) => outcomeOf(event).kind === 'compress',
-    penaltyOverLimit: ({ context, event }) => {
-      const outcome = asReply(event);
-      if (outcome?.penalty === 'failedLogin') return context.failedLogins + 1 >= context.limits.failedLoginsMax;
-      if (outcome?.penalty === 'badCommand') return context.badCommands + 1 >= context.limits.badCommandsMax;
-      return false;
-    },
-    penaltyDelayed: ({ context, event }) => {
-      const outcome = asReply(event);
-      if (outcome?.penalty === 'failedLogin') return true;
-      return outcome?.penalty === 'badCommand' && context.badCommands + 1 > context.limits.badCommandsBeforeDelay;
-    },
+    penaltyOverLimit: ({ context, event }) => penaltyOverLimit(context, asReply(event)),
+    penaltyDelayed: ({ context, event }) => penaltyDelayed(context, asReply(event)),
     nextLogout: ({ event }) => asReply(event)?.next === 'logout',
     nextSelected: ({ event }) => asReply(event)?.next === 'selected',
     nextAuthenticated: ({ event }) => asReply(event)?.next === 'authenticated',
@@ -260,20 +333,7 @@ export const imapSessionMachine = setup({
   },
 }).createMachine({
   id: 'imapSession',
-  context: ({ input }) => ({
-    limits: { ...defaultLimits, ...input.limits },
-    queue: [],
-    current: undefined,
-    mode: 'command',
-    heldReply: undefined,
-    badCommands: 0,
-    failedLogins: 0,
-    throttleDelayMs: 0,
-    changedWhileFlushing: false,
-    notificationPending: false,
-    idleSinceMs: 0,
-    autologoutDueMs: 0,
-  }),
+  context: ({ input }) => initialContext(input),
   entry: 'sendGreeting',
   initial: 'notAuthenticated',
   on: {
@@ -281,7 +341,7 @@ export const imapSessionMachine = setup({
       {
         guard: 'queueFull',
         target: '.logout',
-        actions: { type: 'sendStatus', params: { tag: undefined, kind: 'BYE', text: 'Too many pipelined commands; closing' } },
+        actions: { type: 'sendStatus', params: bye(byeTexts.pipelined) },
       },
       { actions: 'enqueue' },
     ],
@@ -291,22 +351,22 @@ export const imapSessionMachine = setup({
         guard: 'tooManyBadLiterals',
         target: '.logout',
         actions: [
-          { type: 'sendStatus', params: ({ event }) => ({ tag: event.tag, kind: event.forAppend ? 'NO' : 'BAD', code: 'TOOBIG', text: event.reason }) },
-          { type: 'sendStatus', params: { tag: undefined, kind: 'BYE', text: 'Too many bad commands; closing' } },
+          { type: 'sendStatus', params: ({ event }) => literalRejectedStatus(event) },
+          { type: 'sendStatus', params: bye(byeTexts.badCommands) },
         ],
       },
       {
         actions: [
           'countBadCommand',
-          { type: 'sendStatus', params: ({ event }) => ({ tag: event.tag, kind: event.forAppend ? 'NO' : 'BAD', code: 'TOOBIG', text: event.reason }) },
+          { type: 'sendStatus', params: ({ event }) => literalRejectedStatus(event) },
         ],
       },
     ],
     LINE_TOO_LONG: {
       target: '.logout',
       actions: [
-        { type: 'sendStatus', params: ({ event }) => ({ tag: event.tag, kind: 'BAD', code: 'TOOBIG', text: 'Command line too long' }) },
-        { type: 'sendStatus', params: { tag: undefined, kind: 'BYE', text: 'Command line too long; closing' } },
+        { type: 'sendStatus', params: ({ event }) => lineTooLongStatus(event.tag) },
+        { type: 'sendStatus', params: bye(byeTexts.lineTooLong) },
       ],
     },
     CONNECTION_CLOSED: { target: '.logout' },
@@ -314,7 +374,7 @@ export const imapSessionMachine = setup({
     NOTIFICATION_PENDING: { actions: 'noteNotificationPending' },
     SHUTDOWN: {
       target: '.logout',
-      actions: { type: 'sendStatus', params: ({ event }) => ({ tag: undefined, kind: 'BYE', text: (event as { text?: string }).text ?? 'Server shutting down' }) },
+      actions: { type: 'sendStatus', params: ({ event }) => bye(event.text ?? byeTexts.shutdown) },
     },
   },
   states: {
@@ -327,7 +387,7 @@ export const imapSessionMachine = setup({
           after: {
             preAuthTimeout: {
               target: '#imapSession.logout',
-              actions: { type: 'sendStatus', params: { tag: undefined, kind: 'BYE', text: 'Autologout: no login in time' } },
+              actions: { type: 'sendStatus', params: bye(byeTexts.preAuth) },
             },
           },
         },
@@ -341,7 +401,7 @@ export const imapSessionMachine = setup({
           after: {
             preAuthTimeout: {
               target: '#imapSession.logout',
-              actions: { type: 'sendStatus', params: { tag: undefined, kind: 'BYE', text: 'Autologout: authentication not completed in time' } },
+              actions: { type: 'sendStatus', params: bye(byeTexts.preAuthSasl) },
             },
           },
         },
@@ -367,30 +427,13 @@ function sendHeldReply() {
 function serverBug() {
   return {
     target: 'waiting',
-    actions: [
-      'readCommands' as const,
-      {
-        type: 'sendStatus' as const,
-        params: ({ context }: { context: ImapSessionContext }) => ({
-          tag: context.current ? tagOfLine(context.current.lines[0] ?? Buffer.alloc(0)) : undefined,
-          kind: 'NO' as const,
-          code: 'SERVERBUG',
-          text: 'The command failed because of an internal error; it was logged',
-        }),
-      },
-    ],
+    actions: ['readCommands' as const, { type: 'sendStatus' as const, params: ({ context }: { context: ImapSessionContext }) => serverBugStatus(context) }],
   };
 }
 
 /** The tagged OK of STARTTLS or COMPRESS, sent before the layer under it changes. */
 function layerChangeReply() {
-  return {
-    type: 'sendStatus' as const,
-    params: ({ event }: { event: unknown }) => {
-      const outcome = outcomeOf(event) as Extract<CommandOutcome, { kind: 'startTls' | 'compress' }>;
-      return { tag: outcome.tag, kind: 'OK' as const, text: outcome.text };
-    },
-  };
+  return { type: 'sendStatus' as const, params: ({ event }: { event: unknown }) => layerChangeStatus(outcomeOf(event)) };
 }
 
 function startTlsRoute() {
@@ -422,7 +465,7 @@ function routeOutcome(level: 'notAuthenticated' | 'authenticated' | 'selected') 
       actions: [
         'countPenaltyWithoutDelay' as const,
         sendReply,
-        { type: 'sendStatus' as const, params: { tag: undefined, kind: 'BYE' as const, text: 'Too many failed commands or logins; closing' } },
+        { type: 'sendStatus' as const, params: bye(byeTexts.penalties) },
       ],
     },
     { guard: 'penaltyDelayed' as const, target: 'throttled', actions: ['readCommands' as const, 'holdReply' as const] },
@@ -458,7 +501,7 @@ function levelStates(level: 'authenticated' | 'selected') {
         after: {
           autologout: {
             target: '#imapSession.logout',
-            actions: { type: 'sendStatus' as const, params: { tag: undefined, kind: 'BYE' as const, text: 'Autologout: IDLE for too long' } },
+            actions: { type: 'sendStatus' as const, params: bye(byeTexts.idle) },
           },
         },
         states: {
@@ -502,7 +545,7 @@ function waitingState(level: 'authenticated' | 'selected') {
         {
           guard: 'idleTooLong' as const,
           target: '#imapSession.logout',
-          actions: { type: 'sendStatus' as const, params: { tag: undefined, kind: 'BYE' as const, text: 'Autologout: idle for too long' } },
+          actions: { type: 'sendStatus' as const, params: bye(byeTexts.waiting) },
         },
         { actions: ['scheduleAutologoutWaiting' as const, 'moveAutologoutWaiting' as const] },
       ],

@@ -2,20 +2,21 @@
 // (writing responses with backpressure, running frames through the dispatcher, STARTTLS, closing),
 // and feeds it the parser's events one at a time: once pipelinedCommandsHighWater commands wait in
 // the machine's queue it stops taking events and pauses the socket, and it goes on when the queue
-// is down to half. A client pipelining thousands of commands is slowed, never dropped.
+// is down to half. A client pipelining thousands of commands is slowed, never dropped. The machine
+// runs as its step function (machines/imapSession.step.ts, by ImapSessionRunner), the same states as
+// machines/imapSession.machine.ts without the interpreter's cost per command (issue 11).
 import type { Duplex } from 'node:stream';
-import { createActor, fromPromise, type Actor, type ActorSystem } from 'xstate';
 import type { Clock, Log } from '../../infra/ports';
 import type { MailAuthenticator } from '../../mail/backend';
 import { capabilityList, type ImapServerSettings } from '../../mail/imap/capabilities';
-import { runFrame } from '../../mail/imap/dispatcher';
+import { type CommandOutcome, runFrame } from '../../mail/imap/dispatcher';
 import { encodeContinuation, encodeStatus } from '../../mail/imap/encoder';
 import { imapLimits } from '../../mail/imap/limits';
 import type { MessageCache } from '../../mail/imap/messageCache';
 import { ImapParser } from '../../mail/imap/parser';
 import { ImapSession, type ResponseOutput } from '../../mail/imap/session';
-import { workEffect } from '../../machines/work';
-import { imapSessionMachine, type ImapSessionLimits, type RunFrameInput, type StatusParams } from '../../machines/imapSession.machine';
+import type { ImapSessionLimits, RunFrameInput } from '../../machines/imapSession.machine';
+import { type ImapSessionEffects, ImapSessionRunner } from './imapSessionRunner';
 import { DeflateStream } from './deflateStream';
 import type { MailCommandObserver } from './mailMetrics';
 
@@ -34,58 +35,8 @@ export interface ImapConnectionOptions {
 }
 
 export class ImapConnection {
-  /**
-   * Each connection's actor system to the connection, for the effects of the one machine all
-   * connections share (keyed by system: the invoked promise actors see it too, their `self` is their own).
-   */
-  private static readonly ofSystem = new WeakMap<ActorSystem<any>, ImapConnection>();
-  private static of(system: ActorSystem<any>): ImapConnection {
-    const connection = ImapConnection.ofSystem.get(system);
-    if (!connection) throw new Error('imap connection effect ran for an actor with no connection');
-    return connection;
-  }
-  /** The session machine with its effects, made once (a machine provided per connection cost 0.3-0.6 ms). */
-  private static readonly machine = imapSessionMachine.provide({
-    actions: {
-      sendGreeting: ({ system }) => {
-        const c = ImapConnection.of(system);
-        const caps = capabilityList(c.options.settings, c.session.tlsActive, false).join(' ');
-        void c.write([encodeStatus(undefined, 'OK', `${c.options.settings.serverName} IMAP4rev1 ready`, `CAPABILITY ${caps}`)]);
-      },
-      sendStatus: ({ system }, params: StatusParams) => void ImapConnection.of(system).write([encodeStatus(params.tag, params.kind, params.text, params.code)]),
-      sendLiteralContinuation: ({ system }) => void ImapConnection.of(system).write([encodeContinuation('Ready for literal data')]),
-      discardInput: ({ system }) => ImapConnection.of(system).parser.reset(),
-      closeConnection: ({ system }) => ImapConnection.of(system).end(),
-      endSession: ({ system }) => {
-        const c = ImapConnection.of(system);
-        c.session.release().catch((error: unknown) => c.log.warn('imap.session.release_failed', { error: String(error) }));
-      },
-      runFrame: workEffect('runFrame', async (input: RunFrameInput, self) => {
-        const c = ImapConnection.of(self.system);
-        const { options } = c;
-        const started = performance.now();
-        const outcome = await runFrame(c.session, input.frame, input.mode);
-        // The framer stopped after this COMPRESS line; refused, what follows is plaintext after all.
-        if (c.parser.heldBy === input.frame && outcome.kind !== 'compress') {
-          c.parser.release();
-          queueMicrotask(() => c.pump());
-        }
-        if (outcome.kind === 'reply' && outcome.command) options.observer?.imap(outcome.command, outcome.status, performance.now() - started);
-        if (outcome.kind === 'startTls' || outcome.kind === 'compress') {
-          options.observer?.imap(outcome.kind === 'compress' ? 'COMPRESS' : 'STARTTLS', 'OK', performance.now() - started);
-        }
-        return outcome;
-      }),
-    },
-    actors: {
-      flushUpdates: fromPromise(({ system }) => ImapConnection.of(system).session.pushIdle()),
-      pushNotifications: fromPromise(({ system }) => ImapConnection.of(system).session.pushUnsolicited()),
-      upgradeTls: fromPromise(({ system }) => ImapConnection.of(system).upgrade()),
-      startCompression: fromPromise(({ system }) => ImapConnection.of(system).startCompression()),
-    },
-  });
-
-  readonly actor: Actor<typeof imapSessionMachine>;
+  /** The session's state machine (machines/imapSession.step.ts), run here; its effects are this connection's. */
+  readonly runner: ImapSessionRunner;
   readonly session: ImapSession;
   /** Resolves when the socket is closed and the session released. */
   readonly closed: Promise<void>;
@@ -118,7 +69,7 @@ export class ImapConnection {
         log: options.log,
         output,
         onMailboxChange: () => {
-          if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'MAILBOX_CHANGED' });
+          this.runner.send({ type: 'MAILBOX_CHANGED' });
         },
         // Told from inside the backend's feed, maybe mid-operation (a CREATE that makes several
         // folders): the machine hears of it once that operation's synchronous part is over, so the
@@ -128,18 +79,19 @@ export class ImapConnection {
           this.notificationScheduled = true;
           queueMicrotask(() => {
             this.notificationScheduled = false;
-            if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'NOTIFICATION_PENDING' });
+            this.runner.send({ type: 'NOTIFICATION_PENDING' });
           });
         },
       },
       options.tlsActive,
     );
-    this.actor = createActor(ImapConnection.machine, { input: { limits: options.limits ?? {} }, clock: options.clock });
-    ImapConnection.ofSystem.set(this.actor.system, this);
-    this.actor.subscribe({
-      next: (snapshot) => {
-        // Not from inside the machine's own transition: pump() needs the queue it sees to be current.
-        if (this.paused && !this.pumpScheduled && snapshot.context.queue.length < imapLimits.pipelinedCommandsHighWater / 2) {
+    this.runner = new ImapSessionRunner({
+      effects: this.effects(),
+      clock: options.clock,
+      input: { limits: options.limits ?? {} },
+      onStep: (state) => {
+        // Not from inside the session's own step: pump() needs the queue it sees to be current.
+        if (this.paused && !this.pumpScheduled && state.context.queue.length < imapLimits.pipelinedCommandsHighWater / 2) {
           this.pumpScheduled = true;
           queueMicrotask(() => {
             this.pumpScheduled = false;
@@ -147,21 +99,59 @@ export class ImapConnection {
           });
         }
       },
-      error: (error) => {
+      onCrash: (error) => {
         this.log.error('imap.session.crashed', { error: String((error as Error)?.stack ?? error) });
         this.destroy();
       },
     });
   }
 
+  /** What the session's effects do on this connection. */
+  private effects(): ImapSessionEffects {
+    return {
+      sendGreeting: () => {
+        const caps = capabilityList(this.options.settings, this.session.tlsActive, false).join(' ');
+        void this.write([encodeStatus(undefined, 'OK', `${this.options.settings.serverName} IMAP4rev1 ready`, `CAPABILITY ${caps}`)]);
+      },
+      sendStatus: (params) => void this.write([encodeStatus(params.tag, params.kind, params.text, params.code)]),
+      sendLiteralContinuation: () => void this.write([encodeContinuation('Ready for literal data')]),
+      discardInput: () => this.parser.reset(),
+      closeConnection: () => this.end(),
+      endSession: () => {
+        this.session.release().catch((error: unknown) => this.log.warn('imap.session.release_failed', { error: String(error) }));
+      },
+      runFrame: (input) => this.runFrame(input),
+      flushUpdates: () => this.session.pushIdle(),
+      pushNotifications: () => this.session.pushUnsolicited(),
+      upgradeTls: () => this.upgrade(),
+      startCompression: () => this.startCompression(),
+    };
+  }
+
+  private async runFrame(input: RunFrameInput): Promise<CommandOutcome> {
+    const { options } = this;
+    const started = performance.now();
+    const outcome = await runFrame(this.session, input.frame, input.mode);
+    // The framer stopped after this COMPRESS line; refused, what follows is plaintext after all.
+    if (this.parser.heldBy === input.frame && outcome.kind !== 'compress') {
+      this.parser.release();
+      queueMicrotask(() => this.pump());
+    }
+    if (outcome.kind === 'reply' && outcome.command) options.observer?.imap(outcome.command, outcome.status, performance.now() - started);
+    if (outcome.kind === 'startTls' || outcome.kind === 'compress') {
+      options.observer?.imap(outcome.kind === 'compress' ? 'COMPRESS' : 'STARTTLS', 'OK', performance.now() - started);
+    }
+    return outcome;
+  }
+
   start(): void {
     this.bind(this.socket);
-    this.actor.start();
+    this.runner.start();
   }
 
   /** Server shutdown: BYE (with `text`, when the server says why) and close. */
   shutdown(text?: string): void {
-    if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'SHUTDOWN', ...(text ? { text } : {}) });
+    if (this.runner.status === 'active') this.runner.send({ type: 'SHUTDOWN', ...(text ? { text } : {}) });
     else this.end();
   }
 
@@ -179,8 +169,8 @@ export class ImapConnection {
   private pump(): void {
     for (;;) {
       // The session may end in the middle of what was read (BYE); the rest is dropped.
-      if (this.ended || this.actor.getSnapshot().status !== 'active') return;
-      if (this.actor.getSnapshot().context.queue.length >= imapLimits.pipelinedCommandsHighWater) {
+      if (this.ended || this.runner.status !== 'active') return;
+      if (this.runner.state!.context.queue.length >= imapLimits.pipelinedCommandsHighWater) {
         if (!this.paused) {
           this.paused = true;
           this.socket.pause();
@@ -197,16 +187,16 @@ export class ImapConnection {
       }
       switch (event.kind) {
         case 'frame':
-          this.actor.send({ type: 'FRAME', frame: event.frame });
+          this.runner.send({ type: 'FRAME', frame: event.frame });
           break;
         case 'literalContinue':
-          this.actor.send({ type: 'LITERAL_CONTINUE' });
+          this.runner.send({ type: 'LITERAL_CONTINUE' });
           break;
         case 'literalRejected':
-          this.actor.send({ type: 'LITERAL_REJECTED', tag: event.tag, forAppend: event.forAppend, reason: event.reason });
+          this.runner.send({ type: 'LITERAL_REJECTED', tag: event.tag, forAppend: event.forAppend, reason: event.reason });
           break;
         case 'lineTooLong':
-          this.actor.send({ type: 'LINE_TOO_LONG', tag: event.tag });
+          this.runner.send({ type: 'LINE_TOO_LONG', tag: event.tag });
           break;
       }
     }
@@ -214,7 +204,7 @@ export class ImapConnection {
 
   private readonly onClose = (): void => {
     this.ended = true;
-    if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'CONNECTION_CLOSED' });
+    this.runner.send({ type: 'CONNECTION_CLOSED' });
     this.session
       .release()
       .catch((error: unknown) => this.log.warn('imap.session.release_failed', { error: String((error as Error)?.message ?? error) }))
@@ -323,7 +313,7 @@ export class ImapConnection {
     this.socket.once('close', () => this.options.clock.clearTimeout(timer));
   }
 
-  /** Ends the connection without a goodbye (shutdown grace period over, or the actor crashed). */
+  /** Ends the connection without a goodbye (shutdown grace period over, or the session crashed). */
   forceClose(): void {
     this.destroy();
   }

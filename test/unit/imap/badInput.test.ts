@@ -124,7 +124,7 @@ describe('bounded input', () => {
     harness.send(Array.from({ length: 2_000 }, (_, i) => `p${i} NOOP\r\n`).join(''));
     // The connection took no more than the high-water mark into the machine and paused reading.
     expect(harness.socket.isPaused()).toBe(true);
-    expect(harness.connection.actor.getSnapshot().context.queue.length).toBeLessThanOrEqual(imapLimits.pipelinedCommandsHighWater);
+    expect(harness.connection.runner.state!.context.queue.length).toBeLessThanOrEqual(imapLimits.pipelinedCommandsHighWater);
     await harness.waitUntil(() => harness!.output.includes('p1999 OK'), 'the last command to be answered');
     const tagged = harness.take().split('\r\n').filter((l) => l.length > 0);
     expect(tagged).toHaveLength(2_000);

@@ -6,6 +6,8 @@ import type { CommandOutcome, FrameMode } from '../../../mail/imap/dispatcher';
 import type { CommandFrame } from '../../../mail/imap/framer';
 import { workEffect } from '../../../machines/work';
 import { imapSessionMachine, type ImapSessionContext, type StatusParams } from '../../../machines/imapSession.machine';
+import { machineValueOf } from '../../../machines/imapSession.step';
+import { type ImapSessionInputEvent, ImapSessionRunner } from '../../../actors/mail/imapSessionRunner';
 import { ManualClock } from './manualClock';
 import { nextTurn } from '../turns';
 
@@ -21,8 +23,10 @@ function checkInvariants(value: unknown, context: ImapSessionContext): void {
   expect(context.failedLogins).toBeLessThan(context.limits.failedLoginsMax);
 }
 
-/** Runs the machine with scripted outcomes per command line. */
-function harness(script: (line: string, mode: FrameMode) => CommandOutcome | Promise<CommandOutcome>) {
+type Implementation = 'machine' | 'step';
+
+/** Runs the session with scripted outcomes per command line: the XState machine, or its step function as the connection runs it. */
+function harness(script: (line: string, mode: FrameMode) => CommandOutcome | Promise<CommandOutcome>, implementation: Implementation) {
   const clock = new ManualClock();
   const sent: StatusParams[] = [];
   const effects: string[] = [];
@@ -32,53 +36,82 @@ function harness(script: (line: string, mode: FrameMode) => CommandOutcome | Pro
   const pushes: string[] = [];
   let pushResult = true;
   let pushGate: Promise<void> | undefined;
-  const machine = imapSessionMachine.provide({
-    actions: {
-      sendGreeting: () => effects.push('greeting'),
-      sendStatus: (_, params: StatusParams) => sent.push(params),
-      sendLiteralContinuation: () => effects.push('continue'),
-      discardInput: () => effects.push('discardInput'),
-      closeConnection: () => effects.push('close'),
-      endSession: () => effects.push('endSession'),
-      runFrame: workEffect('runFrame', async (input: { frame: CommandFrame; mode: FrameMode }) => {
-        const line = input.frame.lines[0]!.toString();
-        frames.push({ line, mode: input.mode });
-        return script(line, input.mode);
-      }),
+  const fx = {
+    sendGreeting: () => void effects.push('greeting'),
+    sendStatus: (params: StatusParams) => void sent.push(params),
+    sendLiteralContinuation: () => void effects.push('continue'),
+    discardInput: () => void effects.push('discardInput'),
+    closeConnection: () => void effects.push('close'),
+    endSession: () => void effects.push('endSession'),
+    runFrame: async (input: { frame: CommandFrame; mode: FrameMode }) => {
+      const line = input.frame.lines[0]!.toString();
+      frames.push({ line, mode: input.mode });
+      return script(line, input.mode);
     },
-    actors: {
-      flushUpdates: fromPromise(async () => {
-        flushes++;
-        return flushResult;
-      }),
-      pushNotifications: fromPromise(async () => {
-        pushes.push(`push after ${sent.length} replies`);
-        await pushGate;
-        return pushResult;
-      }),
-      upgradeTls: fromPromise(async () => {
-        effects.push('upgraded');
-      }),
-      startCompression: fromPromise(async () => {
-        effects.push(`compressing after ${sent.length} replies`);
-      }),
+    flushUpdates: async () => {
+      flushes++;
+      return flushResult;
     },
-  });
-  const actor = createActor(machine, {
-    clock,
-    input: { limits: { failedLoginsMax: 3, failedLoginDelayMs: 100, badCommandsBeforeDelay: 1, badCommandsMax: 4, badCommandDelayMs: 50 } },
-    inspect: (event) => {
-      if (event.type === '@xstate.snapshot' && (event.actorRef as AnyActorRef) === actor) {
-        const snapshot = event.snapshot as unknown as { value: unknown; context: ImapSessionContext };
-        checkInvariants(snapshot.value, snapshot.context);
-      }
+    pushNotifications: async () => {
+      pushes.push(`push after ${sent.length} replies`);
+      await pushGate;
+      return pushResult;
     },
-  });
-  actor.start();
+    upgradeTls: async (): Promise<void> => {
+      effects.push('upgraded');
+    },
+    startCompression: async (): Promise<void> => {
+      effects.push(`compressing after ${sent.length} replies`);
+    },
+  };
+  const input = { limits: { failedLoginsMax: 3, failedLoginDelayMs: 100, badCommandsBeforeDelay: 1, badCommandsMax: 4, badCommandDelayMs: 50 } };
+  let session: { event(e: ImapSessionInputEvent): void; status(): string; value(): unknown };
+  if (implementation === 'machine') {
+    const machine = imapSessionMachine.provide({
+      actions: {
+        sendGreeting: () => fx.sendGreeting(),
+        sendStatus: (_, params: StatusParams) => fx.sendStatus(params),
+        sendLiteralContinuation: () => fx.sendLiteralContinuation(),
+        discardInput: () => fx.discardInput(),
+        closeConnection: () => fx.closeConnection(),
+        endSession: () => fx.endSession(),
+        runFrame: workEffect('runFrame', (input: { frame: CommandFrame; mode: FrameMode }) => fx.runFrame(input)),
+      },
+      actors: {
+        flushUpdates: fromPromise(() => fx.flushUpdates()),
+        pushNotifications: fromPromise(() => fx.pushNotifications()),
+        upgradeTls: fromPromise(() => fx.upgradeTls()),
+        startCompression: fromPromise(() => fx.startCompression()),
+      },
+    });
+    const actor = createActor(machine, {
+      clock,
+      input,
+      inspect: (event) => {
+        if (event.type === '@xstate.snapshot' && (event.actorRef as AnyActorRef) === actor) {
+          const snapshot = event.snapshot as unknown as { value: unknown; context: ImapSessionContext };
+          checkInvariants(snapshot.value, snapshot.context);
+        }
+      },
+    });
+    actor.start();
+    session = { event: (e) => actor.send(e), status: () => actor.getSnapshot().status, value: () => actor.getSnapshot().value };
+  } else {
+    const runner = new ImapSessionRunner({
+      effects: fx,
+      clock,
+      input,
+      onStep: (state) => checkInvariants(machineValueOf(state.value), state.context),
+      onCrash: (error) => {
+        throw error;
+      },
+    });
+    runner.start();
+    session = { event: (e) => runner.send(e), status: () => runner.status, value: () => machineValueOf(runner.state!.value) };
+  }
   /** The stub effects resolve at once: one turn runs their continuations and the transitions they cause. */
   const settle = nextTurn;
   return {
-    actor,
     clock,
     sent,
     effects,
@@ -102,12 +135,14 @@ function harness(script: (line: string, mode: FrameMode) => CommandOutcome | Pro
         release();
       };
     },
+    event: (e: ImapSessionInputEvent) => session.event(e),
     send: async (line: string) => {
-      actor.send({ type: 'FRAME', frame: frame(line) });
+      session.event({ type: 'FRAME', frame: frame(line) });
       await settle();
     },
     settle,
-    state: () => JSON.stringify(actor.getSnapshot().value),
+    status: () => session.status(),
+    state: () => JSON.stringify(session.value()),
   };
 }
 
@@ -120,14 +155,14 @@ const reply = (tag: string, status: 'OK' | 'NO' | 'BAD', next: CommandOutcome ex
   ...extra,
 });
 
-describe('imapSession machine', () => {
+describe.each<Implementation>(['machine', 'step'])('imapSession %s', (implementation) => {
   it('a command that fails as a bug answers NO [SERVERBUG] and the session goes on', async () => {
     const h = harness((line) => {
       const [tag, name] = line.split(' ');
       if (name === 'LOGIN') return reply(tag!, 'OK', 'authenticated');
       if (name === 'FROB') throw new TypeError('a bug');
       return reply(tag!, 'OK', 'authenticated');
-    });
+    }, implementation);
     await h.send('a LOGIN x y');
     await h.send('b FROB');
     expect(h.sent.at(-1)).toMatchObject({ tag: 'b', kind: 'NO', code: 'SERVERBUG' });
@@ -144,18 +179,18 @@ describe('imapSession machine', () => {
       if (name === 'CLOSE') return reply(tag!, 'OK', 'authenticated');
       if (name === 'LOGOUT') return reply(tag!, 'OK', 'logout');
       return reply(tag!, 'OK', 'notAuthenticated');
-    });
+    }, implementation);
     expect(h.effects).toEqual(['greeting']);
     expect(h.state()).toBe('{"notAuthenticated":"waiting"}');
-    h.actor.send({ type: 'FRAME', frame: frame('a LOGIN x y') });
-    h.actor.send({ type: 'FRAME', frame: frame('b SELECT INBOX') });
+    h.event({ type: 'FRAME', frame: frame('a LOGIN x y') });
+    h.event({ type: 'FRAME', frame: frame('b SELECT INBOX') });
     await h.settle();
     expect(h.frames.map((f) => f.line)).toEqual(['a LOGIN x y', 'b SELECT INBOX']);
     expect(h.state()).toBe('{"selected":{"waiting":"quiet"}}');
     await h.send('c CLOSE');
     expect(h.state()).toBe('{"authenticated":{"waiting":"quiet"}}');
     await h.send('d LOGOUT');
-    expect(h.actor.getSnapshot().status).toBe('done');
+    expect(h.status()).toBe('done');
     expect(h.sent.map((s) => s.tag)).toEqual(['a', 'b', 'c', 'd']);
     expect(h.effects.slice(-2)).toEqual(['endSession', 'close']);
   });
@@ -165,11 +200,11 @@ describe('imapSession machine', () => {
       if (mode === 'idle') return reply('i', 'OK', 'selected');
       if (line.includes('LOGIN')) return reply('a', 'OK', 'selected');
       return { kind: 'idle' };
-    });
+    }, implementation);
     await h.send('a LOGIN x y');
     await h.send('i IDLE');
     expect(h.state()).toBe('{"selected":{"idling":"listening"}}');
-    h.actor.send({ type: 'MAILBOX_CHANGED' });
+    h.event({ type: 'MAILBOX_CHANGED' });
     await h.settle();
     expect(h.flushes).toBe(1);
     expect(h.state()).toBe('{"selected":{"idling":"listening"}}');
@@ -179,20 +214,20 @@ describe('imapSession machine', () => {
   });
 
   it('IDLE: a lost mailbox during a flush ends the session', async () => {
-    const h = harness((line) => (line.includes('LOGIN') ? reply('a', 'OK', 'selected') : { kind: 'idle' }));
+    const h = harness((line) => (line.includes('LOGIN') ? reply('a', 'OK', 'selected') : { kind: 'idle' }), implementation);
     await h.send('a LOGIN x y');
     await h.send('i IDLE');
     h.setFlushResult(false);
-    h.actor.send({ type: 'MAILBOX_CHANGED' });
+    h.event({ type: 'MAILBOX_CHANGED' });
     await h.settle();
-    expect(h.actor.getSnapshot().status).toBe('done');
+    expect(h.status()).toBe('done');
   });
 
   it('NOTIFY: a notice while waiting is pushed at once; one that comes during a command, after its reply', async () => {
     let finishCommand!: () => void;
-    const h = harness((line) => reply(line.split(' ')[0]!, 'OK', 'selected'));
+    const h = harness((line) => reply(line.split(' ')[0]!, 'OK', 'selected'), implementation);
     await h.send('a LOGIN x y');
-    h.actor.send({ type: 'NOTIFICATION_PENDING' });
+    h.event({ type: 'NOTIFICATION_PENDING' });
     await h.settle();
     expect(h.pushes).toEqual(['push after 1 replies']);
     expect(h.state()).toBe('{"selected":{"waiting":"quiet"}}');
@@ -201,12 +236,12 @@ describe('imapSession machine', () => {
     const h2 = harness((line) => {
       if (line.startsWith('s ')) return gate.then(() => reply('s', 'OK', 'selected'));
       return reply(line.split(' ')[0]!, 'OK', 'selected');
-    });
+    }, implementation);
     await h2.send('a LOGIN x y');
-    h2.actor.send({ type: 'FRAME', frame: frame('s SEARCH ALL') });
+    h2.event({ type: 'FRAME', frame: frame('s SEARCH ALL') });
     await h2.settle();
     expect(h2.state()).toBe('{"selected":"executing"}');
-    h2.actor.send({ type: 'NOTIFICATION_PENDING' });
+    h2.event({ type: 'NOTIFICATION_PENDING' });
     await h2.settle();
     expect(h2.pushes).toEqual([]);
     finishCommand();
@@ -216,14 +251,14 @@ describe('imapSession machine', () => {
   });
 
   it('NOTIFY: a command that arrives during a push runs after it; notices during a push push again', async () => {
-    const h = harness((line) => reply(line.split(' ')[0]!, 'OK', 'selected'));
+    const h = harness((line) => reply(line.split(' ')[0]!, 'OK', 'selected'), implementation);
     await h.send('a LOGIN x y');
     const release = h.holdPushes();
-    h.actor.send({ type: 'NOTIFICATION_PENDING' });
+    h.event({ type: 'NOTIFICATION_PENDING' });
     await h.settle();
     expect(h.state()).toBe('{"selected":{"waiting":"notifying"}}');
-    h.actor.send({ type: 'FRAME', frame: frame('n NOOP') });
-    h.actor.send({ type: 'NOTIFICATION_PENDING' });
+    h.event({ type: 'FRAME', frame: frame('n NOOP') });
+    h.event({ type: 'NOTIFICATION_PENDING' });
     await h.settle();
     expect(h.frames.map((f) => f.line)).toEqual(['a LOGIN x y']);
     release();
@@ -242,18 +277,18 @@ describe('imapSession machine', () => {
       if (line.startsWith('i ')) return { kind: 'idle' };
       if (line.startsWith('s ')) return slow.then(() => reply('s', 'OK', 'selected'));
       return reply(line.split(' ')[0]!, 'OK', 'selected');
-    });
+    }, implementation);
     await h.send('a LOGIN x y');
     h.clock.advance(20 * 60_000);
     await h.send('n NOOP');
     h.clock.advance(20 * 60_000); // 40 minutes after login, 20 after the NOOP
     await h.settle();
-    expect(h.actor.getSnapshot().status).toBe('active');
+    expect(h.status()).toBe('active');
     h.clock.advance(9 * 60_000);
     await h.settle();
-    expect(h.actor.getSnapshot().status).toBe('active');
+    expect(h.status()).toBe('active');
     // A command that runs past the autologout: the session waits for it, and counts from its reply.
-    h.actor.send({ type: 'FRAME', frame: frame('s SEARCH ALL') });
+    h.event({ type: 'FRAME', frame: frame('s SEARCH ALL') });
     await h.settle();
     h.clock.advance(40 * 60_000);
     await h.settle();
@@ -262,7 +297,7 @@ describe('imapSession machine', () => {
     await h.settle();
     h.clock.advance(29 * 60_000);
     await h.settle();
-    expect(h.actor.getSnapshot().status).toBe('active');
+    expect(h.status()).toBe('active');
     // IDLE has its own 30 minutes, from its start.
     await h.send('i IDLE');
     h.clock.advance(29 * 60_000);
@@ -271,30 +306,30 @@ describe('imapSession machine', () => {
     await h.send('DONE');
     h.clock.advance(30 * 60_000 - 1);
     await h.settle();
-    expect(h.actor.getSnapshot().status).toBe('active');
+    expect(h.status()).toBe('active');
     h.clock.advance(1);
     await h.settle();
     expect(h.sent.at(-1)).toMatchObject({ kind: 'BYE', text: 'Autologout: idle for too long' });
-    expect(h.actor.getSnapshot().status).toBe('done');
+    expect(h.status()).toBe('done');
   });
 
   it('NOTIFY: pushes are not client activity (autologout runs on); a lost mailbox during a push ends the session', async () => {
-    const h = harness((line) => reply(line.split(' ')[0]!, 'OK', 'selected'));
+    const h = harness((line) => reply(line.split(' ')[0]!, 'OK', 'selected'), implementation);
     await h.send('a LOGIN x y');
     h.clock.advance(20 * 60_000);
-    h.actor.send({ type: 'NOTIFICATION_PENDING' });
+    h.event({ type: 'NOTIFICATION_PENDING' });
     await h.settle();
     expect(h.pushes).toHaveLength(1);
     h.clock.advance(10 * 60_000);
     expect(h.sent.at(-1)).toMatchObject({ kind: 'BYE', text: 'Autologout: idle for too long' });
-    expect(h.actor.getSnapshot().status).toBe('done');
+    expect(h.status()).toBe('done');
 
-    const lost = harness((line) => reply(line.split(' ')[0]!, 'OK', 'selected'));
+    const lost = harness((line) => reply(line.split(' ')[0]!, 'OK', 'selected'), implementation);
     await lost.send('a LOGIN x y');
     lost.setPushResult(false);
-    lost.actor.send({ type: 'NOTIFICATION_PENDING' });
+    lost.event({ type: 'NOTIFICATION_PENDING' });
     await lost.settle();
-    expect(lost.actor.getSnapshot().status).toBe('done');
+    expect(lost.status()).toBe('done');
   });
 
   it('NOTIFY during IDLE: a notice flushes like a mailbox change; one during a flush flushes again', async () => {
@@ -302,11 +337,11 @@ describe('imapSession machine', () => {
       if (mode === 'idle') return reply('i', 'OK', 'selected');
       if (line.includes('LOGIN')) return reply('a', 'OK', 'selected');
       return { kind: 'idle' };
-    });
+    }, implementation);
     await h.send('a LOGIN x y');
     await h.send('i IDLE');
-    h.actor.send({ type: 'NOTIFICATION_PENDING' });
-    h.actor.send({ type: 'NOTIFICATION_PENDING' });
+    h.event({ type: 'NOTIFICATION_PENDING' });
+    h.event({ type: 'NOTIFICATION_PENDING' });
     await h.settle();
     expect(h.flushes).toBe(2);
     expect(h.pushes).toEqual([]);
@@ -314,7 +349,7 @@ describe('imapSession machine', () => {
   });
 
   it('SASL: after a challenge the next frame is read as a SASL response', async () => {
-    const h = harness((_line, mode) => (mode === 'sasl' ? reply('a', 'OK', 'authenticated') : { kind: 'saslContinue' }));
+    const h = harness((_line, mode) => (mode === 'sasl' ? reply('a', 'OK', 'authenticated') : { kind: 'saslContinue' }), implementation);
     await h.send('a AUTHENTICATE PLAIN');
     expect(h.state()).toBe('{"notAuthenticated":"authenticating"}');
     await h.send('AGFsaWNlAHNlY3JldA==');
@@ -323,9 +358,9 @@ describe('imapSession machine', () => {
   });
 
   it('STARTTLS: replies OK, discards pipelined plaintext, upgrades, then reads commands again', async () => {
-    const h = harness((line) => (line.includes('STARTTLS') ? { kind: 'startTls', tag: 's', text: 'Begin TLS' } : reply('x', 'OK', 'notAuthenticated')));
-    h.actor.send({ type: 'FRAME', frame: frame('s STARTTLS') });
-    h.actor.send({ type: 'FRAME', frame: frame('x LOGIN injected') });
+    const h = harness((line) => (line.includes('STARTTLS') ? { kind: 'startTls', tag: 's', text: 'Begin TLS' } : reply('x', 'OK', 'notAuthenticated')), implementation);
+    h.event({ type: 'FRAME', frame: frame('s STARTTLS') });
+    h.event({ type: 'FRAME', frame: frame('x LOGIN injected') });
     await h.settle();
     expect(h.sent[0]).toEqual({ tag: 's', kind: 'OK', text: 'Begin TLS' });
     expect(h.effects).toEqual(['greeting', 'discardInput', 'upgraded']);
@@ -338,11 +373,11 @@ describe('imapSession machine', () => {
       if (line.startsWith('l ')) return reply('l', 'OK', 'authenticated');
       if (line.includes('COMPRESS')) return { kind: 'compress', tag: 'z', text: 'DEFLATE active' };
       return reply(line.split(' ')[0]!, 'OK', 'selected');
-    });
+    }, implementation);
     await h.send('l LOGIN alice secret');
     await h.send('s SELECT INBOX');
-    h.actor.send({ type: 'FRAME', frame: frame('z COMPRESS DEFLATE') });
-    h.actor.send({ type: 'FRAME', frame: frame('n NOOP') });
+    h.event({ type: 'FRAME', frame: frame('z COMPRESS DEFLATE') });
+    h.event({ type: 'FRAME', frame: frame('n NOOP') });
     await h.settle();
     expect(h.sent.map((s) => s.tag)).toEqual(['l', 's', 'z', 'n']);
     expect(h.effects).toEqual(['greeting', 'compressing after 3 replies']);
@@ -351,7 +386,7 @@ describe('imapSession machine', () => {
   });
 
   it('throttles failed logins on the clock and closes at the limit', async () => {
-    const h = harness((line) => reply(line.split(' ')[0]!, 'NO', 'notAuthenticated', { penalty: 'failedLogin' }));
+    const h = harness((line) => reply(line.split(' ')[0]!, 'NO', 'notAuthenticated', { penalty: 'failedLogin' }), implementation);
     await h.send('f1 LOGIN x y');
     expect(h.state()).toBe('{"notAuthenticated":"throttled"}');
     expect(h.sent).toEqual([]);
@@ -364,14 +399,14 @@ describe('imapSession machine', () => {
     expect(h.sent).toHaveLength(2);
     await h.send('f3 LOGIN x y');
     expect(h.sent.map((s) => s.kind)).toEqual(['NO', 'NO', 'NO', 'BYE']);
-    expect(h.actor.getSnapshot().status).toBe('done');
+    expect(h.status()).toBe('done');
   });
 
   it('SHUTDOWN says BYE from any state, even mid-command', async () => {
-    const h = harness(() => reply('a', 'OK', 'authenticated'));
-    h.actor.send({ type: 'SHUTDOWN' });
+    const h = harness(() => reply('a', 'OK', 'authenticated'), implementation);
+    h.event({ type: 'SHUTDOWN' });
     expect(h.sent).toEqual([{ tag: undefined, kind: 'BYE', text: 'Server shutting down' }]);
-    expect(h.actor.getSnapshot().status).toBe('done');
+    expect(h.status()).toBe('done');
   });
 
   it('exports a definition for the visualizer', () => {
