@@ -8,11 +8,11 @@ import { createActor, setup } from 'xstate';
 import { wallClock } from '../infra/clock';
 import type { CommandOutcome } from '../mail/imap/dispatcher';
 import type { CommandFrame } from '../mail/imap/framer';
-import type { SmtpReply } from '../mail/smtp/replies';
 import { workEffect } from '../machines/work';
-import { imapSessionMachine } from '../machines/imapSession.machine';
-import { ImapSessionRunner } from '../actors/mail/imapSessionRunner';
-import { replyMatters, smtpSessionMachine, type Answer } from '../machines/smtpSession.machine';
+import { imapSessionMachineWith, type ImapSessionEffects } from '../machines/imapSession.machine';
+import { imapSessionRunner } from '../actors/mail/imapSessionRunner';
+import { replyMatters, smtpSessionMachineWith, type SmtpSessionEffects, type SmtpSessionEvent } from '../machines/smtpSession.machine';
+import { smtpSessionRunner } from '../actors/mail/smtpSessionRunner';
 import { type Bench, round } from './stats';
 
 type Cycle = () => Promise<void>;
@@ -91,87 +91,92 @@ export function minimalMachineCycle(): Cycle {
 
 const frame = (line: string): CommandFrame => ({ lines: [Buffer.from(line)], literals: [] });
 
-/** An IMAP session logged in, then NOOP after NOOP: FRAME, runFrame, runFrame.done, the tagged OK. */
-export function imapCycle(): { cycle: Cycle; stop: () => void } {
-  const gate = replyGate();
-  let n = 0;
-  const outcome = (next: 'authenticated'): CommandOutcome => ({ kind: 'reply', tag: 'a', status: 'OK', text: 'NOOP completed', next, command: 'NOOP' });
-  const machine = imapSessionMachine.provide({
-    actions: {
-      sendGreeting: () => undefined,
-      sendStatus: () => gate.done(),
-      sendLiteralContinuation: () => undefined,
-      discardInput: () => undefined,
-      closeConnection: () => undefined,
-      endSession: () => undefined,
-      runFrame: workEffect('runFrame', async () => outcome('authenticated')),
-    },
-  });
-  const actor = createActor(machine, { clock: wallClock, input: {} }).start();
-  const noop = frame(`a${n++} NOOP`);
-  return { cycle: () => gate.wait(() => actor.send({ type: 'FRAME', frame: noop })), stop: () => actor.stop() };
-}
-
-/** The same NOOP cycle through the session's step function, as the connection runs it (actors/mail/imapSessionRunner.ts). */
-export function imapStepCycle(): { cycle: Cycle; stop: () => void } {
+/**
+ * An IMAP session logged in, then NOOP after NOOP: FRAME, runFrame, runFrame.done, the tagged OK. Through
+ * the XState machine, or through its step function as the connection runs it.
+ */
+export function imapCycle(implementation: 'machine' | 'step'): { cycle: Cycle; stop: () => void } {
   const gate = replyGate();
   const outcome: CommandOutcome = { kind: 'reply', tag: 'a', status: 'OK', text: 'NOOP completed', next: 'authenticated', command: 'NOOP' };
   const nothing = async () => undefined;
-  const runner = new ImapSessionRunner({
-    effects: {
-      sendGreeting: () => undefined,
-      sendStatus: () => gate.done(),
-      sendLiteralContinuation: () => undefined,
-      discardInput: () => undefined,
-      closeConnection: () => undefined,
-      endSession: () => undefined,
-      runFrame: async () => outcome,
-      flushUpdates: async () => true,
-      pushNotifications: async () => true,
-      upgradeTls: nothing,
-      startCompression: nothing,
-    },
+  const fx: ImapSessionEffects = {
+    sendGreeting: () => undefined,
+    sendStatus: () => gate.done(),
+    sendLiteralContinuation: () => undefined,
+    discardInput: () => undefined,
+    closeConnection: () => undefined,
+    endSession: () => undefined,
+    runFrame: async () => outcome,
+    flushUpdates: async () => true,
+    pushNotifications: async () => true,
+    upgradeTls: nothing,
+    startCompression: nothing,
+  };
+  const noop = frame('a NOOP');
+  if (implementation === 'machine') {
+    const actor = createActor(imapSessionMachineWith(fx), { clock: wallClock, input: {} }).start();
+    return { cycle: () => gate.wait(() => actor.send({ type: 'FRAME', frame: noop })), stop: () => actor.stop() };
+  }
+  const runner = imapSessionRunner({
+    effects: fx,
     clock: wallClock,
     onCrash: (error) => {
       throw error;
     },
   });
   runner.start();
-  const noop = frame('a NOOP');
   return { cycle: () => gate.wait(() => runner.send({ type: 'FRAME', frame: noop })), stop: () => runner.send({ type: 'CONNECTION_CLOSED' }) };
 }
 
 /**
  * An SMTP submission session authenticated, then transaction after transaction: MAIL FROM, RCPT TO,
  * DATA, each with its work effect and its REPLIED; the figure is per command (a third of a transaction).
+ * Through the XState machine, or through its step function as the session actor runs it.
  */
-export function smtpCycle(): { cycle: Cycle; stop: () => void } {
+export function smtpCycle(implementation: 'machine' | 'step'): { cycle: Cycle; stop: () => void } {
   let answered: () => void = () => undefined;
   const identity = { user: 'alice@example.org', sendAs: ['alice@example.org'] };
-  const machine = smtpSessionMachine.provide({
-    actions: {
-      answer: (_, _answer: Answer) => answered(),
-      disconnect: (_, reply: SmtpReply) => {
-        throw new Error(`bench smtp session disconnected: ${reply.code} ${reply.text}`);
-      },
-      authenticate: workEffect('authenticate', async () => ({ kind: 'ok' as const, identity })),
-      checkSendRate: workEffect('checkSendRate', async () => ({ ok: true as const })),
-      checkRecipient: workEffect('checkRecipient', async () => ({ kind: 'classified' as const, cls: { kind: 'post' as const, local: true }, relay: { kind: 'up' as const } })),
-      receiveMessage: workEffect('receiveMessage', async () => ({ sizeOctets: 4096, oversized: false, overBudget: false, fromAlignment: { kind: 'aligned' as const } })),
-      deliver: workEffect('deliver', async () => ({ kind: 'delivered' as const, messageRef: 'm1', notified: ['bob@example.org'], relay: { kind: 'none' as const } })),
+  const fx: SmtpSessionEffects = {
+    answer: () => answered(),
+    disconnect: (reply) => {
+      throw new Error(`bench smtp session disconnected: ${reply.code} ${reply.text}`);
     },
-  });
-  const actor = createActor(machine, { clock: wallClock, input: { mode: 'submission' } }).start();
-  const command = (event: Parameters<typeof actor.send>[0], name: string) =>
+    authenticate: async () => ({ kind: 'ok' as const, identity }),
+    checkSendRate: async () => ({ ok: true as const }),
+    checkRecipient: async () => ({ kind: 'classified' as const, cls: { kind: 'post' as const, local: true }, relay: { kind: 'up' as const } }),
+    receiveMessage: async () => ({ sizeOctets: 4096, oversized: false, overBudget: false, fromAlignment: { kind: 'aligned' as const } }),
+    deliver: async () => ({ kind: 'delivered' as const, messageRef: 'm1', notified: ['bob@example.org'], relay: { kind: 'none' as const } }),
+  };
+  let send: (event: SmtpSessionEvent) => void;
+  let stop: () => void;
+  if (implementation === 'machine') {
+    const machine = smtpSessionMachineWith(fx);
+    const actor = createActor(machine, { clock: wallClock, input: { mode: 'submission' } }).start();
+    send = (event) => actor.send(event);
+    stop = () => actor.stop();
+  } else {
+    const runner = smtpSessionRunner({
+      effects: fx,
+      clock: wallClock,
+      input: { mode: 'submission' },
+      onCrash: (error) => {
+        throw error;
+      },
+    });
+    runner.start();
+    send = (event) => runner.send(event);
+    stop = () => runner.send({ type: 'CLOSED' });
+  }
+  const command = (event: SmtpSessionEvent, name: string) =>
     new Promise<void>((resolve) => {
       answered = () => {
         answered = () => undefined;
         resolve();
       };
-      actor.send(event);
+      send(event);
     }).then(() => {
       // As the session actor does: only the replies that matter to the machine become events.
-      if (replyMatters(name, 250)) actor.send({ type: 'REPLIED', command: name, code: 250 });
+      if (replyMatters(name, 250)) send({ type: 'REPLIED', command: name, code: 250 });
     });
   const ready = (async () => {
     await command({ type: 'CONNECTED' }, 'CONNECT');
@@ -184,7 +189,7 @@ export function smtpCycle(): { cycle: Cycle; stop: () => void } {
       await command({ type: 'RCPT_TO', address: 'bob@example.org', original: 'bob@example.org' }, 'RCPT');
       await command({ type: 'DATA' }, 'DATA');
     },
-    stop: () => actor.stop(),
+    stop,
   };
 }
 
@@ -195,31 +200,41 @@ export interface SessionsResult {
   /** The IMAP session as the connection runs it: its step function (the machine above, interpreted, is the definition). */
   readonly imapStepNoopUs: number;
   readonly smtpCommandUs: number;
+  /** The SMTP session as the session actor runs it: its step function. */
+  readonly smtpStepCommandUs: number;
 }
 
 export async function runSessionsBench(opts: { quick: boolean; log: (line: string) => void }): Promise<SessionsResult> {
   const rounds = opts.quick ? 10 : 40;
   const roundMs = 50;
-  const imap = imapCycle();
-  const imapStep = imapStepCycle();
-  const smtp = smtpCycle();
-  const [bare, minimal, imapNoop, imapStepNoop, smtpTransaction] = await measure([bareCycle(), minimalMachineCycle(), imap.cycle, imapStep.cycle, smtp.cycle], rounds, roundMs);
+  const imap = imapCycle('machine');
+  const imapStep = imapCycle('step');
+  const smtp = smtpCycle('machine');
+  const smtpStep = smtpCycle('step');
+  const [bare, minimal, imapNoop, imapStepNoop, smtpTransaction, smtpStepTransaction] = await measure(
+    [bareCycle(), minimalMachineCycle(), imap.cycle, imapStep.cycle, smtp.cycle, smtpStep.cycle],
+    rounds,
+    roundMs,
+  );
   const result: SessionsResult = {
     bareFunctionUs: round(bare!, 2),
     minimalMachineUs: round(minimal!, 2),
     imapNoopUs: round(imapNoop!, 2),
     imapStepNoopUs: round(imapStepNoop!, 2),
     smtpCommandUs: round(smtpTransaction! / 3, 2),
+    smtpStepCommandUs: round(smtpStepTransaction! / 3, 2),
   };
   imap.stop();
   imapStep.stop();
   smtp.stop();
+  smtpStep.stop();
   opts.log(`  µs of CPU per command cycle (event, work effect, .done, reply), best of ${rounds} rounds of ${roundMs} ms taken in turns:`);
-  opts.log(`    bare function + await          ${result.bareFunctionUs.toFixed(2).padStart(8)}`);
-  opts.log(`    minimal XState machine         ${result.minimalMachineUs.toFixed(2).padStart(8)}`);
-  opts.log(`    IMAP session machine, NOOP     ${result.imapNoopUs.toFixed(2).padStart(8)}   ${(result.imapNoopUs / result.minimalMachineUs).toFixed(1)}x the minimal machine`);
-  opts.log(`    IMAP session step fn, NOOP     ${result.imapStepNoopUs.toFixed(2).padStart(8)}   ${(result.imapStepNoopUs / result.minimalMachineUs).toFixed(1)}x the minimal machine (what connections run)`);
-  opts.log(`    SMTP session, MAIL/RCPT/DATA   ${result.smtpCommandUs.toFixed(2).padStart(8)}   ${(result.smtpCommandUs / result.minimalMachineUs).toFixed(1)}x the minimal machine (per command)`);
+  opts.log(`    bare function + await                ${result.bareFunctionUs.toFixed(2).padStart(8)}`);
+  opts.log(`    minimal XState machine               ${result.minimalMachineUs.toFixed(2).padStart(8)}`);
+  opts.log(`    IMAP session machine, NOOP           ${result.imapNoopUs.toFixed(2).padStart(8)}   ${(result.imapNoopUs / result.minimalMachineUs).toFixed(1)}x the minimal machine`);
+  opts.log(`    IMAP session step fn, NOOP           ${result.imapStepNoopUs.toFixed(2).padStart(8)}   ${(result.imapStepNoopUs / result.minimalMachineUs).toFixed(1)}x the minimal machine (what connections run)`);
+  opts.log(`    SMTP session machine, MAIL/RCPT/DATA ${result.smtpCommandUs.toFixed(2).padStart(8)}   ${(result.smtpCommandUs / result.minimalMachineUs).toFixed(1)}x the minimal machine (per command)`);
+  opts.log(`    SMTP session step fn, MAIL/RCPT/DATA ${result.smtpStepCommandUs.toFixed(2).padStart(8)}   ${(result.smtpStepCommandUs / result.minimalMachineUs).toFixed(1)}x the minimal machine (per command; what sessions run)`);
   return result;
 }
 

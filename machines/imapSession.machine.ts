@@ -23,6 +23,7 @@
 //   end. A notice that comes while a command runs is remembered and pushed once it has answered.
 //   Pushing is not client activity: the autologout timer runs on across it.
 import { assign, cancel, fromPromise, raise, setup, type ActorSystem, type ActorSystemInfo } from 'xstate';
+import { workEffect } from './work';
 import type { CommandOutcome, FrameMode } from '../mail/imap/dispatcher';
 import type { CommandFrame } from '../mail/imap/framer';
 import { tagOfLine } from '../mail/imap/framer';
@@ -84,6 +85,24 @@ export type ImapSessionEvent =
 
 export interface ImapSessionInput {
   readonly limits?: Partial<ImapSessionLimits>;
+}
+
+/** The session's effects: the machine's named actions and invoked work, as a connection performs them. */
+export interface ImapSessionEffects {
+  sendGreeting(): void;
+  sendStatus(params: StatusParams): void;
+  sendLiteralContinuation(): void;
+  /** Answered by runFrame.done (or runFrame.error when it rejects). */
+  runFrame(input: RunFrameInput): Promise<CommandOutcome>;
+  discardInput(): void;
+  closeConnection(): void;
+  endSession(): void;
+  /** IDLE's updates; false when the selected mailbox is lost. */
+  flushUpdates(): Promise<boolean>;
+  /** What NOTIFY has for the client between commands; false when the selected mailbox is lost. */
+  pushNotifications(): Promise<boolean>;
+  upgradeTls(): Promise<void>;
+  startCompression(): Promise<void>;
 }
 
 export interface RunFrameInput {
@@ -573,4 +592,25 @@ function waitingState(level: 'authenticated' | 'selected') {
       },
     },
   };
+}
+
+/** The machine with `effects` provided: what the tests and the sessions bench run it with (connections run its step function). */
+export function imapSessionMachineWith(effects: ImapSessionEffects) {
+  return imapSessionMachine.provide({
+    actions: {
+      sendGreeting: () => effects.sendGreeting(),
+      sendStatus: (_, params: StatusParams) => effects.sendStatus(params),
+      sendLiteralContinuation: () => effects.sendLiteralContinuation(),
+      discardInput: () => effects.discardInput(),
+      closeConnection: () => effects.closeConnection(),
+      endSession: () => effects.endSession(),
+      runFrame: workEffect('runFrame', (input: RunFrameInput) => effects.runFrame(input)),
+    },
+    actors: {
+      flushUpdates: fromPromise(() => effects.flushUpdates()),
+      pushNotifications: fromPromise(() => effects.pushNotifications()),
+      upgradeTls: fromPromise(() => effects.upgradeTls()),
+      startCompression: fromPromise(() => effects.startCompression()),
+    },
+  });
 }

@@ -26,6 +26,7 @@
 // - A failed AUTH is answered only after its penalty delay; at the limit the reply is 421.
 // - Shutdown waits for the command in progress (a DATA being delivered included), then 421.
 import { and, assign, setup } from 'xstate';
+import { workEffect } from './work';
 import { addRecipient, decideRecipient, recipientsByRoute, senderAllowed, type AcceptedRecipient, type GatewayMode } from '../mail/smtp/envelope';
 import { smtpLimits } from '../mail/smtp/limits';
 import type { AuthResult, RecipientCheck } from '../mail/smtp/portOutcomes';
@@ -140,6 +141,17 @@ export type SmtpSessionEvent =
  */
 export type SmtpWork = 'authenticate' | 'checkSendRate' | 'checkRecipient' | 'receiveMessage' | 'deliver';
 
+/** The session's effects: the machine's named actions, its work included, as a session performs them. */
+export interface SmtpSessionEffects {
+  answer(answer: Answer): void;
+  disconnect(reply: SmtpReply): void;
+  authenticate(input: { username: string }): Promise<AuthResult>;
+  checkSendRate(input: { user: string }): Promise<RateDecision>;
+  checkRecipient(input: RecipientCheckInput): Promise<RecipientCheck>;
+  receiveMessage(input: ReceiveInput): Promise<ReceivedMessage>;
+  deliver(input: DeliveryInput): Promise<DeliveryReport>;
+}
+
 export interface SmtpSessionInput {
   readonly mode: GatewayMode;
   readonly limits?: Partial<SmtpSessionLimits>;
@@ -147,7 +159,7 @@ export interface SmtpSessionInput {
   readonly fromPolicy?: FromPolicy;
 }
 
-const defaultLimits: SmtpSessionLimits = {
+export const defaultLimits: SmtpSessionLimits = {
   badCommandsBeforeDelay: smtpLimits.badCommandsBeforeDelay,
   badCommandsMax: smtpLimits.badCommandsMax,
   badCommandDelayMs: smtpLimits.badCommandDelayMs,
@@ -162,17 +174,25 @@ const badCommandCodes = new Set([500, 501, 502, 503, 504, 555]);
 /** Commands after whose 250 smtp-server has dropped the mail transaction (RFC 5321 4.1.1.1, 4.1.1.5). */
 const transactionResets = new Set(['RSET', 'HELO', 'EHLO']);
 
+export function isBadCommand(code: number): boolean {
+  return badCommandCodes.has(code);
+}
+
+export function isTransactionReset(command: string, code: number): boolean {
+  return code === 250 && transactionResets.has(command);
+}
+
 /**
  * Whether a reply smtp-server sent matters to the machine (a bad command, or a transaction reset):
  * the session actor sends REPLIED only for those, so a 250 to MAIL, RCPT or DATA costs no event.
  * The guards below decide the same way; nothing reacts to any other reply.
  */
 export function replyMatters(command: string, code: number): boolean {
-  return badCommandCodes.has(code) || (code === 250 && transactionResets.has(command));
+  return isBadCommand(code) || isTransactionReset(command, code);
 }
 
 /** The context of a session between transactions. */
-const noTransaction = {
+export const noTransaction = {
   pendingSender: undefined,
   addHeader: undefined,
   mailFrom: undefined,
@@ -183,7 +203,86 @@ const noTransaction = {
   smtpUtf8: false,
 } as const;
 
-const badSequence = (): SmtpReply => ({ code: 503, enhanced: '5.5.1', text: 'Bad sequence of commands' });
+export function initialSmtpContext(input: SmtpSessionInput): SmtpSessionContext {
+  return {
+    mode: input.mode,
+    limits: { ...defaultLimits, ...input.limits },
+    fromPolicy: input.fromPolicy ?? 'refuse',
+    identity: undefined,
+    pendingSender: undefined,
+    addHeader: undefined,
+    mailFrom: undefined,
+    eightBitMime: false,
+    smtpUtf8: false,
+    recipients: [],
+    pendingRecipient: undefined,
+    pendingOriginal: undefined,
+    badCommands: 0,
+    failedAuths: 0,
+    refusedRecipients: 0,
+    heldReply: undefined,
+    authDelayMs: 0,
+    shuttingDown: false,
+    messagesDelivered: 0,
+  };
+}
+
+// What the machine's assignments and effect parameters compute, shared with its step function
+// (machines/smtpSession.step.ts), which runs this machine's states on the hot path.
+
+/** A failed AUTH: counted, its reply held back for failedAuthDelayMs times the failures so far. */
+export function authFailure(context: SmtpSessionContext, result: AuthResult): Partial<SmtpSessionContext> {
+  return {
+    failedAuths: context.failedAuths + 1,
+    heldReply: result.kind === 'refused' ? replies.loginRefused(result.text) : replies.authFailed(),
+    authDelayMs: context.limits.failedAuthDelayMs * (context.failedAuths + 1),
+  };
+}
+
+export function rateRefusal(context: SmtpSessionContext, decision: RateDecision): SmtpReply {
+  const limited = decision as Extract<RateDecision, { ok: false }>;
+  return replies.sendingRateExceeded(context.identity!.user, limited.burstMessages, limited.messagesPerMinute, limited.retryAfterMs);
+}
+
+export function recipientCheckInputOf(context: SmtpSessionContext): RecipientCheckInput {
+  return { address: context.pendingRecipient!, mailFrom: context.mailFrom ?? '', submitter: context.identity?.user };
+}
+
+/** The transaction's recipients with the one just accepted. */
+export function withRecipient(context: SmtpSessionContext, check: RecipientCheck): readonly AcceptedRecipient[] {
+  const decision = recipientDecisionOf(context, check) as Extract<ReturnType<typeof decideRecipient>, { accept: true }>;
+  return addRecipient(context.recipients, { address: context.pendingRecipient!, original: context.pendingOriginal ?? context.pendingRecipient!, route: decision.route });
+}
+
+export function recipientRefusal(context: SmtpSessionContext, check: RecipientCheck): SmtpReply {
+  return (recipientDecisionOf(context, check) as Extract<ReturnType<typeof decideRecipient>, { accept: false }>).reply;
+}
+
+export function fromRefusal(context: SmtpSessionContext, received: ReceivedMessage): SmtpReply {
+  const alignment = received.fromAlignment as Extract<FromAlignment, { kind: 'foreign' }>;
+  return replies.fromNotAligned(alignment.foreign, context.identity!.user);
+}
+
+/** The header the message gets (From: when it had none, Sender: under add-sender). */
+export function headerFor(context: SmtpSessionContext, received: ReceivedMessage): AddedHeader | undefined {
+  const alignment = received.fromAlignment;
+  return alignment && context.identity ? headerToAdd(alignment, context.fromPolicy, context.identity.user) : undefined;
+}
+
+export function deliveryInputOf(context: SmtpSessionContext): DeliveryInput {
+  return {
+    identity: context.identity,
+    mailFrom: context.mailFrom ?? '',
+    postRecipients: recipientsByRoute(context.recipients, 'post'),
+    // Relayed as written: only POST addresses are case-insensitive.
+    externalRecipients: recipientsByRoute(context.recipients, 'external', 'original'),
+    eightBitMime: context.eightBitMime,
+    smtpUtf8: context.smtpUtf8,
+    ...(context.addHeader ? { addHeader: context.addHeader } : {}),
+  };
+}
+
+export const badSequence = (): SmtpReply => ({ code: 503, enhanced: '5.5.1', text: 'Bad sequence of commands' });
 
 const notProvided = (name: string) => () => {
   throw new Error(`smtpSession machine: effect ${name} was not provided`);
@@ -233,19 +332,14 @@ export const smtpSessionMachine = setup({
     inbound: ({ context }) => context.mode === 'inbound',
     hasRecipients: ({ context }) => context.recipients.length > 0,
     senderAllowed: ({ context, event }) => context.identity !== undefined && senderAllowed(context.identity, (event as Ev<'MAIL_FROM'>).address),
-    transactionReset: ({ event }) => {
-      const e = event as Ev<'REPLIED'>;
-      return e.code === 250 && transactionResets.has(e.command);
-    },
-    badCommand: ({ event }) => badCommandCodes.has((event as Ev<'REPLIED'>).code),
-    badCommandOverLimit: ({ context, event }) =>
-      badCommandCodes.has((event as Ev<'REPLIED'>).code) && context.badCommands + 1 >= context.limits.badCommandsMax,
-    badCommandOverTolerance: ({ context, event }) =>
-      badCommandCodes.has((event as Ev<'REPLIED'>).code) && context.badCommands + 1 > context.limits.badCommandsBeforeDelay,
+    transactionReset: ({ event }) => isTransactionReset((event as Ev<'REPLIED'>).command, (event as Ev<'REPLIED'>).code),
+    badCommand: ({ event }) => isBadCommand((event as Ev<'REPLIED'>).code),
+    badCommandOverLimit: ({ context, event }) => isBadCommand((event as Ev<'REPLIED'>).code) && context.badCommands + 1 >= context.limits.badCommandsMax,
+    badCommandOverTolerance: ({ context, event }) => isBadCommand((event as Ev<'REPLIED'>).code) && context.badCommands + 1 > context.limits.badCommandsBeforeDelay,
     authOk: ({ event }) => output<AuthResult>(event).kind === 'ok',
     authUnavailable: ({ event }) => output<AuthResult>(event).kind === 'unavailable',
     authFailuresOverLimit: ({ context }) => context.failedAuths + 1 >= context.limits.failedAuthsMax,
-    recipientAccepted: ({ context, event }) => recipientDecisionOf(context, event)?.accept === true,
+    recipientAccepted: ({ context, event }) => recipientDecisionOf(context, output<RecipientCheck>(event))?.accept === true,
     recipientUnavailable: ({ event }) => output<RecipientCheck>(event).kind === 'unavailable',
     refusalsOverLimit: ({ context }) => context.refusedRecipients + 1 >= context.limits.refusedRecipientsMax,
     sendRateOk: ({ event }) => output<RateDecision>(event).ok,
@@ -260,27 +354,7 @@ export const smtpSessionMachine = setup({
   },
 }).createMachine({
   id: 'smtpSession',
-  context: ({ input }) => ({
-    mode: input.mode,
-    limits: { ...defaultLimits, ...input.limits },
-    fromPolicy: input.fromPolicy ?? 'refuse',
-    identity: undefined,
-    pendingSender: undefined,
-    addHeader: undefined,
-    mailFrom: undefined,
-    eightBitMime: false,
-    smtpUtf8: false,
-    recipients: [],
-    pendingRecipient: undefined,
-    pendingOriginal: undefined,
-    badCommands: 0,
-    failedAuths: 0,
-    refusedRecipients: 0,
-    heldReply: undefined,
-    authDelayMs: 0,
-    shuttingDown: false,
-    messagesDelivered: 0,
-  }),
+  context: ({ input }) => initialSmtpContext(input),
   initial: 'open',
   on: {
     CLOSED: { target: '.closed' },
@@ -346,14 +420,7 @@ export const smtpSessionMachine = setup({
                         // A wrong password, or an attempt the node's login throttle refused: both
                         // count against this connection and are answered after the penalty.
                         target: 'penalised',
-                        actions: assign({
-                          failedAuths: ({ context }) => context.failedAuths + 1,
-                          heldReply: ({ event }) => {
-                            const result = output<AuthResult>(event);
-                            return result.kind === 'refused' ? replies.loginRefused(result.text) : replies.authFailed();
-                          },
-                          authDelayMs: ({ context }) => context.limits.failedAuthDelayMs * (context.failedAuths + 1),
-                        }),
+                        actions: assign(({ context, event }) => authFailure(context, output<AuthResult>(event))),
                       },
                     ],
                     'authenticate.error': { target: '#smtpSession.open.protocol.idle', actions: refuse(() => replies.authUnavailable()) },
@@ -389,10 +456,7 @@ export const smtpSessionMachine = setup({
                   {
                     target: 'idle',
                     actions: [
-                      refuse(({ context, event }) => {
-                        const limited = output<Extract<RateDecision, { ok: false }>>(event);
-                        return replies.sendingRateExceeded(context.identity!.user, limited.burstMessages, limited.messagesPerMinute, limited.retryAfterMs);
-                      }),
+                      refuse(({ context, event }) => rateRefusal(context, output<RateDecision>(event))),
                       'clearTransaction',
                     ],
                   },
@@ -408,7 +472,7 @@ export const smtpSessionMachine = setup({
               },
             },
             recipientCheck: {
-              entry: { type: 'checkRecipient', params: ({ context }) => ({ address: context.pendingRecipient!, mailFrom: context.mailFrom ?? '', submitter: context.identity?.user }) },
+              entry: { type: 'checkRecipient', params: ({ context }) => recipientCheckInputOf(context) },
               on: {
                 'checkRecipient.done': [
                   { guard: 'recipientUnavailable', target: 'afterRecipient', actions: refuse(({ context }) => replies.recipientCheckUnavailable(context.pendingRecipient!)) },
@@ -417,16 +481,7 @@ export const smtpSessionMachine = setup({
                     guard: 'recipientAccepted',
                     target: 'rcptTo',
                     actions: [
-                      assign({
-                        recipients: ({ context, event }) => {
-                          const decision = recipientDecisionOf(context, event) as Extract<ReturnType<typeof decideRecipient>, { accept: true }>;
-                          return addRecipient(context.recipients, {
-                            address: context.pendingRecipient!,
-                            original: context.pendingOriginal ?? context.pendingRecipient!,
-                            route: decision.route,
-                          });
-                        },
-                      }),
+                      assign({ recipients: ({ context, event }) => withRecipient(context, output<RecipientCheck>(event)) }),
                       accept(),
                     ],
                   },
@@ -439,7 +494,7 @@ export const smtpSessionMachine = setup({
                     target: 'afterRecipient',
                     actions: [
                       assign({ refusedRecipients: ({ context }) => context.refusedRecipients + 1 }),
-                      refuse(({ context, event }) => (recipientDecisionOf(context, event) as Extract<ReturnType<typeof decideRecipient>, { accept: false }>).reply),
+                      refuse(({ context, event }) => recipientRefusal(context, output<RecipientCheck>(event))),
                     ],
                   },
                 ],
@@ -475,37 +530,20 @@ export const smtpSessionMachine = setup({
                     guard: 'fromRefused',
                     target: 'idle',
                     actions: [
-                      refuse(({ context, event }) => {
-                        const alignment = output<ReceivedMessage>(event).fromAlignment as Extract<FromAlignment, { kind: 'foreign' }>;
-                        return replies.fromNotAligned(alignment.foreign, context.identity!.user);
-                      }),
+                      refuse(({ context, event }) => fromRefusal(context, output<ReceivedMessage>(event))),
                       'clearTransaction',
                     ],
                   },
                   {
                     target: 'delivering',
-                    actions: assign({
-                      addHeader: ({ context, event }) => {
-                        const alignment = output<ReceivedMessage>(event).fromAlignment;
-                        return alignment && context.identity ? headerToAdd(alignment, context.fromPolicy, context.identity.user) : undefined;
-                      },
-                    }),
+                    actions: assign({ addHeader: ({ context, event }) => headerFor(context, output<ReceivedMessage>(event)) }),
                   },
                 ],
                 'receiveMessage.error': { target: 'idle', actions: [refuse(() => replies.messageIncomplete()), 'clearTransaction'] },
               },
             },
             delivering: {
-              entry: { type: 'deliver', params: ({ context }) => ({
-                  identity: context.identity,
-                  mailFrom: context.mailFrom ?? '',
-                  postRecipients: recipientsByRoute(context.recipients, 'post'),
-                  // Relayed as written: only POST addresses are case-insensitive.
-                  externalRecipients: recipientsByRoute(context.recipients, 'external', 'original'),
-                  eightBitMime: context.eightBitMime,
-                  smtpUtf8: context.smtpUtf8,
-                  ...(context.addHeader ? { addHeader: context.addHeader } : {}),
-                }) },
+              entry: { type: 'deliver', params: ({ context }) => deliveryInputOf(context) },
               on: {
                 'deliver.done': [
                   // The common case straight to authenticated, without the stop in idle.
@@ -569,8 +607,7 @@ function penalties() {
   ];
 }
 
-function recipientDecisionOf(context: SmtpSessionContext, event: unknown) {
-  const check = output<RecipientCheck>(event);
+export function recipientDecisionOf(context: SmtpSessionContext, check: RecipientCheck) {
   if (check.kind !== 'classified') return undefined;
   return decideRecipient(context.mode, context.pendingRecipient ?? '', check.cls, check.relay);
 }
@@ -599,4 +636,19 @@ function refuse(replyOf: (args: ParamArgs) => SmtpReply) {
 
 function disconnect(replyOf: () => SmtpReply) {
   return { type: 'disconnect' as const, params: () => replyOf() };
+}
+
+/** The machine with `effects` provided: what the tests and the sessions bench run it with (sessions run its step function). */
+export function smtpSessionMachineWith(effects: SmtpSessionEffects) {
+  return smtpSessionMachine.provide({
+    actions: {
+      answer: (_, answer: Answer) => effects.answer(answer),
+      disconnect: (_, reply: SmtpReply) => effects.disconnect(reply),
+      authenticate: workEffect('authenticate', (input: { username: string }) => effects.authenticate(input)),
+      checkSendRate: workEffect('checkSendRate', (input: { user: string }) => effects.checkSendRate(input)),
+      checkRecipient: workEffect('checkRecipient', (input: RecipientCheckInput) => effects.checkRecipient(input)),
+      receiveMessage: workEffect('receiveMessage', (input: ReceiveInput) => effects.receiveMessage(input)),
+      deliver: workEffect('deliver', (input: DeliveryInput) => effects.deliver(input)),
+    },
+  });
 }

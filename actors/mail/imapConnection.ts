@@ -15,8 +15,8 @@ import { imapLimits } from '../../mail/imap/limits';
 import type { MessageCache } from '../../mail/imap/messageCache';
 import { ImapParser } from '../../mail/imap/parser';
 import { ImapSession, type ResponseOutput } from '../../mail/imap/session';
-import type { ImapSessionLimits, RunFrameInput } from '../../machines/imapSession.machine';
-import { type ImapSessionEffects, ImapSessionRunner } from './imapSessionRunner';
+import type { ImapSessionEffects, ImapSessionLimits, RunFrameInput } from '../../machines/imapSession.machine';
+import { type ImapSessionRunner, imapSessionRunner } from './imapSessionRunner';
 import { DeflateStream } from './deflateStream';
 import type { MailCommandObserver } from './mailMetrics';
 
@@ -85,7 +85,7 @@ export class ImapConnection {
       },
       options.tlsActive,
     );
-    this.runner = new ImapSessionRunner({
+    this.runner = imapSessionRunner({
       effects: this.effects(),
       clock: options.clock,
       input: { limits: options.limits ?? {} },

@@ -1,30 +1,32 @@
 // One SMTP session: the session machine bound to one smtp-server connection. smtp-server's
 // callbacks become machine events; the machine's `answer` effect resolves the callback that is
 // waiting (smtp-server handles one command at a time, so there is at most one); its invoked work
-// runs here against the MailSubmission port, the smarthost and the DATA stream.
+// runs here against the MailSubmission port, the smarthost and the DATA stream. The machine runs as
+// its step function (machines/smtpSession.step.ts, by SmtpSessionRunner), the same states as
+// machines/smtpSession.machine.ts without the interpreter's cost per event (issue 11).
 import type { SMTPServerAuthenticationResponse, SMTPServerDataStream } from 'smtp-server';
-import { createActor, type Actor, type AnyActorRef } from 'xstate';
-import { workEffect } from '../../machines/work';
 import type { Clock, Log } from '../../infra/ports';
 import { normalizeAddress, type GatewayMode } from '../../mail/smtp/envelope';
 import { authResultOf, type AuthResult, type RecipientCheck } from '../../mail/smtp/portOutcomes';
 import type { MessageBudget } from '../../mail/smtp/messageBudget';
 import type { SmtpReply } from '../../mail/smtp/replies';
 import { checkFromAlignment, withHeader, type FromPolicy } from '../../mail/smtp/senderAlignment';
-import type { RateDecision, SenderRate } from '../../mail/smtp/senderRate';
+import type { SenderRate } from '../../mail/smtp/senderRate';
 import type { MailSubmission } from '../../mail/submission';
 import type { MailCommandObserver } from './mailMetrics';
 import {
   replyMatters,
-  smtpSessionMachine,
   type Answer,
+  type SmtpSessionEvent,
   type DeliveryInput,
   type ReceiveInput,
   type RecipientCheckInput,
   type ReceivedMessage,
   type SmtpSessionLimits,
 } from '../../machines/smtpSession.machine';
+import { smtpMachineValueOf } from '../../machines/smtpSession.step';
 import type { SmtpConnectionHooks, SmtpGatewayConnection } from './smtpConnection';
+import { type SmtpSessionRunner, smtpSessionRunner } from './smtpSessionRunner';
 import { smtpLoginOutcome, type LoginGuard } from './loginGuard';
 import { withDeadline } from './smtpDeadline';
 import { deliverMessage } from './smtpDelivery';
@@ -73,30 +75,8 @@ function replyError(reply: SmtpReply): Error & { responseCode: number } {
 const simple = (cb: ErrorCallback): PendingCallback => ({ accept: () => cb(), refuse: (reply) => cb(replyError(reply)) });
 
 export class SmtpSession implements SmtpConnectionHooks {
-  /** Each session's actor to the session, for the effects of the one machine all sessions share. */
-  private static readonly ofActor = new WeakMap<AnyActorRef, SmtpSession>();
-  private static of(self: AnyActorRef): SmtpSession {
-    const session = SmtpSession.ofActor.get(self);
-    if (!session) throw new Error('smtp session effect ran for an actor with no session');
-    return session;
-  }
-  /**
-   * The session machine with its effects, made once: `provide` builds a new machine (every state
-   * node, and XState's per-machine caches start cold), which cost 0.3-0.6 ms per connection.
-   */
-  private static readonly machine = smtpSessionMachine.provide({
-    actions: {
-      answer: ({ self }, answer: Answer) => SmtpSession.of(self).answer(answer),
-      disconnect: ({ self }, reply: SmtpReply) => SmtpSession.of(self).disconnect(reply),
-      authenticate: workEffect('authenticate', (input: { username: string }, self) => SmtpSession.of(self).authenticate(input.username)),
-      checkSendRate: workEffect('checkSendRate', async (input: { user: string }, self): Promise<RateDecision> => SmtpSession.of(self).deps.senderRate?.take(input.user) ?? { ok: true }),
-      checkRecipient: workEffect('checkRecipient', (input: RecipientCheckInput, self) => SmtpSession.of(self).checkRecipient(input)),
-      receiveMessage: workEffect('receiveMessage', (input: ReceiveInput, self) => SmtpSession.of(self).receiveMessage(input)),
-      deliver: workEffect('deliver', (input: DeliveryInput, self) => SmtpSession.of(self).deliver(input)),
-    },
-  });
-
-  readonly actor: Actor<typeof smtpSessionMachine>;
+  /** The session's state machine (machines/smtpSession.step.ts), run here; its effects are this session's. */
+  readonly runner: SmtpSessionRunner;
   /** Resolves when the connection is gone and the machine stopped. */
   readonly closed: Promise<void>;
   private pending: PendingCallback | undefined;
@@ -116,13 +96,23 @@ export class SmtpSession implements SmtpConnectionHooks {
   ) {
     this.log = deps.log.child({ session: connection.id });
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
-    this.actor = createActor(SmtpSession.machine, { input: { mode: deps.mode, limits: deps.limits, ...(deps.fromPolicy ? { fromPolicy: deps.fromPolicy } : {}) }, clock: deps.clock });
-    this.actor.subscribe({
-      next: (snapshot) => {
-        if (this.heldCommand && !snapshot.matches({ open: { conduct: 'throttled' } })) this.releaseCommand();
-        if (snapshot.status === 'done') this.resolveClosed();
+    this.runner = smtpSessionRunner({
+      clock: deps.clock,
+      input: { mode: deps.mode, limits: deps.limits, ...(deps.fromPolicy ? { fromPolicy: deps.fromPolicy } : {}) },
+      effects: {
+        answer: (answer) => this.answer(answer),
+        disconnect: (reply) => this.disconnect(reply),
+        authenticate: (input) => this.authenticate(input.username),
+        checkSendRate: async (input) => this.deps.senderRate?.take(input.user) ?? { ok: true },
+        checkRecipient: (input) => this.checkRecipient(input),
+        receiveMessage: (input) => this.receiveMessage(input),
+        deliver: (input) => this.deliver(input),
       },
-      error: (error) => {
+      onStep: (state) => {
+        if (this.heldCommand && !(state.value === 'open' && state.conduct === 'throttled')) this.releaseCommand();
+        if (state.value === 'closed') this.resolveClosed();
+      },
+      onCrash: (error) => {
         // A bug in the machine: the connection goes, the process stays.
         this.log.error('smtp.session.crashed', { error: String((error as Error)?.stack ?? error) });
         this.pending?.refuse({ code: 421, enhanced: '4.3.0', text: 'Internal error; closing the connection' });
@@ -131,13 +121,18 @@ export class SmtpSession implements SmtpConnectionHooks {
         this.resolveClosed();
       },
     });
-    SmtpSession.ofActor.set(this.actor, this);
     connection.hooks = this;
-    this.actor.start();
+    this.runner.start();
   }
 
+  /** The session machine's state value (XState's shape). */
   get state(): unknown {
-    return this.actor.getSnapshot().value;
+    return smtpMachineValueOf(this.runner.state!);
+  }
+
+  private get throttled(): boolean {
+    const state = this.runner.state!;
+    return state.value === 'open' && state.conduct === 'throttled';
   }
 
   // ---- smtp-server callbacks --------------------------------------------------------------------
@@ -181,14 +176,15 @@ export class SmtpSession implements SmtpConnectionHooks {
     this.dataStream = undefined;
     this.password = undefined;
     // A delivery still running keeps its bytes until it finishes (see deliver).
-    if (!this.actor.getSnapshot().matches({ open: { protocol: 'delivering' } })) this.dropMessage();
-    if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'CLOSED' });
+    const state = this.runner.state!;
+    if (!(state.value === 'open' && state.protocol === 'delivering')) this.dropMessage();
+    this.runner.send({ type: 'CLOSED' });
     this.resolveClosed();
   }
 
   /** Server shutdown: finish the command in progress, then 421. */
   shutdown(): void {
-    if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'SHUTDOWN' });
+    this.runner.send({ type: 'SHUTDOWN' });
   }
 
   /** Shutdown grace period over: cut the connection. */
@@ -199,26 +195,26 @@ export class SmtpSession implements SmtpConnectionHooks {
   // ---- SmtpConnectionHooks ---------------------------------------------------------------------
 
   admit(_command: string, proceed: () => void): void {
-    if (this.actor.getSnapshot().matches({ open: { conduct: 'throttled' } })) this.heldCommand = proceed;
+    if (this.throttled) this.heldCommand = proceed;
     else proceed();
   }
 
   replied(command: string, code: number): void {
     if (!replyMatters(command, code)) return;
-    if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'REPLIED', command, code });
+    this.runner.send({ type: 'REPLIED', command, code });
   }
 
   // ---- effects ---------------------------------------------------------------------------------
 
-  private await(callback: PendingCallback, event: Parameters<typeof this.actor.send>[0]): void {
-    if (this.actor.getSnapshot().status !== 'active') {
+  private await(callback: PendingCallback, event: SmtpSessionEvent): void {
+    if (this.runner.status !== 'active') {
       callback.refuse({ code: 421, enhanced: '4.3.0', text: 'Session closed' });
       return;
     }
     if (this.pending) this.log.error('smtp.session.overlapping_callbacks', { event: event.type });
     this.pending = callback;
     this.pendingSince = { command: COMMAND_OF_EVENT[event.type] ?? event.type, atMs: performance.now() };
-    this.actor.send(event);
+    this.runner.send(event);
   }
 
   private observe(code: number): void {

@@ -1,13 +1,12 @@
 // The session machine on its own, with stub effects: transitions for commands, IDLE, SASL,
 // STARTTLS, COMPRESS, throttling and shutdown, and invariants checked after every transition.
 import { describe, expect, it } from 'vitest';
-import { createActor, fromPromise, type AnyActorRef } from 'xstate';
+import { createActor, type AnyActorRef } from 'xstate';
 import type { CommandOutcome, FrameMode } from '../../../mail/imap/dispatcher';
 import type { CommandFrame } from '../../../mail/imap/framer';
-import { workEffect } from '../../../machines/work';
-import { imapSessionMachine, type ImapSessionContext, type StatusParams } from '../../../machines/imapSession.machine';
+import { imapSessionMachine, imapSessionMachineWith, type ImapSessionContext, type ImapSessionEvent, type StatusParams } from '../../../machines/imapSession.machine';
 import { machineValueOf } from '../../../machines/imapSession.step';
-import { type ImapSessionInputEvent, ImapSessionRunner } from '../../../actors/mail/imapSessionRunner';
+import { imapSessionRunner } from '../../../actors/mail/imapSessionRunner';
 import { ManualClock } from './manualClock';
 import { nextTurn } from '../turns';
 
@@ -24,6 +23,8 @@ function checkInvariants(value: unknown, context: ImapSessionContext): void {
 }
 
 type Implementation = 'machine' | 'step';
+/** What a connection sends the session. */
+type Sent = Exclude<ImapSessionEvent, { type: 'AUTOLOGOUT_CHECK' | 'runFrame.done' | 'runFrame.error' }>;
 
 /** Runs the session with scripted outcomes per command line: the XState machine, or its step function as the connection runs it. */
 function harness(script: (line: string, mode: FrameMode) => CommandOutcome | Promise<CommandOutcome>, implementation: Implementation) {
@@ -65,25 +66,9 @@ function harness(script: (line: string, mode: FrameMode) => CommandOutcome | Pro
     },
   };
   const input = { limits: { failedLoginsMax: 3, failedLoginDelayMs: 100, badCommandsBeforeDelay: 1, badCommandsMax: 4, badCommandDelayMs: 50 } };
-  let session: { event(e: ImapSessionInputEvent): void; status(): string; value(): unknown };
+  let session: { event(e: Sent): void; status(): string; value(): unknown };
   if (implementation === 'machine') {
-    const machine = imapSessionMachine.provide({
-      actions: {
-        sendGreeting: () => fx.sendGreeting(),
-        sendStatus: (_, params: StatusParams) => fx.sendStatus(params),
-        sendLiteralContinuation: () => fx.sendLiteralContinuation(),
-        discardInput: () => fx.discardInput(),
-        closeConnection: () => fx.closeConnection(),
-        endSession: () => fx.endSession(),
-        runFrame: workEffect('runFrame', (input: { frame: CommandFrame; mode: FrameMode }) => fx.runFrame(input)),
-      },
-      actors: {
-        flushUpdates: fromPromise(() => fx.flushUpdates()),
-        pushNotifications: fromPromise(() => fx.pushNotifications()),
-        upgradeTls: fromPromise(() => fx.upgradeTls()),
-        startCompression: fromPromise(() => fx.startCompression()),
-      },
-    });
+    const machine = imapSessionMachineWith(fx);
     const actor = createActor(machine, {
       clock,
       input,
@@ -97,7 +82,7 @@ function harness(script: (line: string, mode: FrameMode) => CommandOutcome | Pro
     actor.start();
     session = { event: (e) => actor.send(e), status: () => actor.getSnapshot().status, value: () => actor.getSnapshot().value };
   } else {
-    const runner = new ImapSessionRunner({
+    const runner = imapSessionRunner({
       effects: fx,
       clock,
       input,
@@ -135,7 +120,7 @@ function harness(script: (line: string, mode: FrameMode) => CommandOutcome | Pro
         release();
       };
     },
-    event: (e: ImapSessionInputEvent) => session.event(e),
+    event: (e: Sent) => session.event(e),
     send: async (line: string) => {
       session.event({ type: 'FRAME', frame: frame(line) });
       await settle();

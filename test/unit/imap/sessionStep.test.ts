@@ -4,19 +4,21 @@
 // STARTTLS, COMPRESS, throttling, autologout, shutdown, a closed socket) drive both, and after every
 // step both must be in the same state with the same context, having performed the same effects.
 import { describe, expect, it } from 'vitest';
-import { createActor, fromPromise } from 'xstate';
-import { type ImapSessionEffects, type ImapSessionInputEvent, ImapSessionRunner } from '../../../actors/mail/imapSessionRunner';
+import { createActor } from 'xstate';
+import { imapSessionRunner } from '../../../actors/mail/imapSessionRunner';
 import { SimRandom } from '../../../infra/sim/random';
 import type { CommandOutcome, FrameMode } from '../../../mail/imap/dispatcher';
 import type { CommandFrame } from '../../../mail/imap/framer';
-import { workEffect } from '../../../machines/work';
-import { imapSessionMachine, type ImapSessionContext, type RunFrameInput } from '../../../machines/imapSession.machine';
+import { imapSessionMachineWith, type ImapSessionContext, type ImapSessionEffects, type ImapSessionEvent, type RunFrameInput } from '../../../machines/imapSession.machine';
 import { machineValueOf } from '../../../machines/imapSession.step';
 import { nextTurn } from '../turns';
 import { ManualClock } from './manualClock';
 
 const SEEDS = 200;
 const ACTIONS_PER_SEED = 120;
+
+/** What a connection sends the session. */
+type Sent = Exclude<ImapSessionEvent, { type: 'AUTOLOGOUT_CHECK' | 'runFrame.done' | 'runFrame.error' }>;
 
 /** Small limits, so that random sequences reach them: throttling, the pipelining cap, autologout. */
 const input = {
@@ -62,33 +64,17 @@ function side(implementation: 'machine' | 'step') {
     upgradeTls: () => held(work, 'upgradeTls') as Promise<void>,
     startCompression: () => held(work, 'startCompression') as Promise<void>,
   };
-  let send: (e: ImapSessionInputEvent) => void;
+  let send: (e: Sent) => void;
   let status: () => string;
   let snapshot: () => { value: unknown; context: ImapSessionContext };
   if (implementation === 'machine') {
-    const machine = imapSessionMachine.provide({
-      actions: {
-        sendGreeting: () => fx.sendGreeting(),
-        sendStatus: (_, p) => fx.sendStatus(p),
-        sendLiteralContinuation: () => fx.sendLiteralContinuation(),
-        discardInput: () => fx.discardInput(),
-        closeConnection: () => fx.closeConnection(),
-        endSession: () => fx.endSession(),
-        runFrame: workEffect('runFrame', (i: RunFrameInput) => fx.runFrame(i)),
-      },
-      actors: {
-        flushUpdates: fromPromise(() => fx.flushUpdates()),
-        pushNotifications: fromPromise(() => fx.pushNotifications()),
-        upgradeTls: fromPromise(() => fx.upgradeTls()),
-        startCompression: fromPromise(() => fx.startCompression()),
-      },
-    });
+    const machine = imapSessionMachineWith(fx);
     const actor = createActor(machine, { clock, input }).start();
     send = (e) => actor.send(e);
     status = () => actor.getSnapshot().status;
     snapshot = () => ({ value: actor.getSnapshot().value, context: actor.getSnapshot().context });
   } else {
-    const runner = new ImapSessionRunner({
+    const runner = imapSessionRunner({
       effects: fx,
       clock,
       input,
@@ -101,7 +87,7 @@ function side(implementation: 'machine' | 'step') {
     status = () => runner.status;
     snapshot = () => ({ value: machineValueOf(runner.state!.value), context: runner.state!.context });
   }
-  return { clock, log, frames, work, send: (e: ImapSessionInputEvent) => send(e), status: () => status(), snapshot: () => snapshot() };
+  return { clock, log, frames, work, send: (e: Sent) => send(e), status: () => status(), snapshot: () => snapshot() };
 }
 
 const frameOf = (line: string): CommandFrame => ({ lines: [Buffer.from(line)], literals: [] });

@@ -1,24 +1,25 @@
 // The SMTP session machine on its own, with stub effects and a manual clock: the protocol states
 // from greeting to closed, AUTH penalties, envelope rules, throttling of bad commands, shutdown,
 // and invariants checked after every transition (every callback answered exactly once).
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { createActor, type AnyActorRef } from 'xstate';
-import { workEffect } from '../../../machines/work';
 import type { AuthResult, RecipientCheck } from '../../../mail/smtp/portOutcomes';
 import type { DeliveryReport, SmtpReply } from '../../../mail/smtp/replies';
 import type { GatewayMode } from '../../../mail/smtp/envelope';
 import type { FromPolicy } from '../../../mail/smtp/senderAlignment';
 import type { RateDecision } from '../../../mail/smtp/senderRate';
 import {
-  smtpSessionMachine,
+  smtpSessionMachineWith,
+  type SmtpSessionEffects,
   type Answer,
   type DeliveryInput,
   type ReceivedMessage,
-  type RecipientCheckInput,
   type SmtpSessionContext,
   type SmtpSessionEvent,
   type SmtpSessionLimits,
 } from '../../../machines/smtpSession.machine';
+import { smtpSessionRunner } from '../../../actors/mail/smtpSessionRunner';
+import { smtpMachineValueOf } from '../../../machines/smtpSession.step';
 import { ManualClock } from '../imap/manualClock';
 import { nextTurn } from '../turns';
 
@@ -44,53 +45,69 @@ function checkInvariants(value: unknown, context: SmtpSessionContext): void {
   if (context.mode === 'inbound') expect(context.recipients.every((r) => r.route === 'post')).toBe(true);
 }
 
+/** Which implementation the harness runs: the XState machine, or its step function as the session actor runs it. */
+let implementation: 'machine' | 'step' = 'machine';
+
 function harness(mode: GatewayMode, script: Script = {}, limits: Partial<SmtpSessionLimits> = {}, fromPolicy?: FromPolicy) {
   const clock = new ManualClock();
   const answers: Answer[] = [];
   const disconnects: SmtpReply[] = [];
   const deliveries: DeliveryInput[] = [];
   let waiting = 0;
-  const machine = smtpSessionMachine.provide({
-    actions: {
-      answer: (_, answer: Answer) => {
-        expect(waiting).toBe(1);
-        waiting = 0;
-        answers.push(answer);
-      },
-      disconnect: (_, reply: SmtpReply) => {
-        waiting = 0;
-        disconnects.push(reply);
-      },
-      authenticate: workEffect('authenticate', async (input: { username: string }) =>
-        script.auth ? script.auth(input.username) : ({ kind: 'ok', identity: alice } as const),
-      ),
-      checkSendRate: workEffect('checkSendRate', async (input: { user: string }) => (script.rate ? script.rate(input.user) : ({ ok: true } as const))),
-      checkRecipient: workEffect('checkRecipient', async (input: RecipientCheckInput) =>
-        script.recipient ? script.recipient(input.address) : ({ kind: 'classified', cls: { kind: 'post', local: true }, relay: { kind: 'up' } } as const),
-      ),
-      receiveMessage: workEffect('receiveMessage', async () => (script.received ? script.received() : { sizeOctets: 100, oversized: false, overBudget: false })),
-      deliver: workEffect('deliver', async (input: DeliveryInput) => {
-        deliveries.push(input);
-        return script.deliver ? script.deliver(input) : { kind: 'delivered', messageRef: 'ref0123456789abcdef', notified: input.postRecipients, relay: { kind: 'none' } };
-      }),
+  const fx: SmtpSessionEffects = {
+    answer: (answer) => {
+      expect(waiting).toBe(1);
+      waiting = 0;
+      answers.push(answer);
     },
-  });
-  const actor = createActor(machine, {
-    clock,
-    input: { mode, ...(fromPolicy ? { fromPolicy } : {}), limits: { failedAuthsMax: 3, failedAuthDelayMs: 100, badCommandsBeforeDelay: 1, badCommandsMax: 4, badCommandDelayMs: 50, refusedRecipientsMax: 3, messageBytesMax: 1000, ...limits } },
-    inspect: (event) => {
-      if (event.type === '@xstate.snapshot' && (event.actorRef as AnyActorRef) === actor) {
-        const snapshot = event.snapshot as unknown as { value: unknown; context: SmtpSessionContext };
-        checkInvariants(snapshot.value, snapshot.context);
-      }
+    disconnect: (reply) => {
+      waiting = 0;
+      disconnects.push(reply);
     },
-  });
-  actor.start();
+    authenticate: async (input) => (script.auth ? script.auth(input.username) : ({ kind: 'ok', identity: alice } as const)),
+    checkSendRate: async (input) => (script.rate ? script.rate(input.user) : ({ ok: true } as const)),
+    checkRecipient: async (input) => (script.recipient ? script.recipient(input.address) : ({ kind: 'classified', cls: { kind: 'post', local: true }, relay: { kind: 'up' } } as const)),
+    receiveMessage: async () => (script.received ? script.received() : { sizeOctets: 100, oversized: false, overBudget: false }),
+    deliver: async (input) => {
+      deliveries.push(input);
+      return script.deliver ? script.deliver(input) : { kind: 'delivered', messageRef: 'ref0123456789abcdef', notified: input.postRecipients, relay: { kind: 'none' } };
+    },
+  };
+  const input = { mode, ...(fromPolicy ? { fromPolicy } : {}), limits: { failedAuthsMax: 3, failedAuthDelayMs: 100, badCommandsBeforeDelay: 1, badCommandsMax: 4, badCommandDelayMs: 50, refusedRecipientsMax: 3, messageBytesMax: 1000, ...limits } };
+  let session: { send(e: SmtpSessionEvent): void; status(): string; value(): unknown; context(): SmtpSessionContext };
+  if (implementation === 'machine') {
+    const machine = smtpSessionMachineWith(fx);
+    const actor = createActor(machine, {
+      clock,
+      input,
+      inspect: (event) => {
+        if (event.type === '@xstate.snapshot' && (event.actorRef as AnyActorRef) === actor) {
+          const snapshot = event.snapshot as unknown as { value: unknown; context: SmtpSessionContext };
+          checkInvariants(snapshot.value, snapshot.context);
+        }
+      },
+    });
+    actor.start();
+    session = { send: (e) => actor.send(e), status: () => actor.getSnapshot().status, value: () => actor.getSnapshot().value, context: () => actor.getSnapshot().context };
+  } else {
+    const runner = smtpSessionRunner({
+      effects: fx,
+      clock,
+      input,
+      onStep: (state) => checkInvariants(smtpMachineValueOf(state), state.context),
+      onCrash: (error) => {
+        throw error;
+      },
+    });
+    runner.start();
+    session = { send: (e) => runner.send(e), status: () => runner.status, value: () => smtpMachineValueOf(runner.state!), context: () => runner.state!.context };
+  }
   /** The stub effects resolve at once: one turn runs their continuations and the transitions they cause. */
   const settle = nextTurn;
   const h = {
-    actor,
     clock,
+    status: () => session.status(),
+    context: () => session.context(),
     answers,
     disconnects,
     deliveries,
@@ -101,14 +118,14 @@ function harness(mode: GatewayMode, script: Script = {}, limits: Partial<SmtpSes
         expect(waiting).toBe(0);
         waiting = 1;
       }
-      actor.send(event);
+      session.send(event);
       await settle();
     },
     get waiting() {
       return waiting;
     },
-    state: () => JSON.stringify(actor.getSnapshot().value),
-    protocol: () => (actor.getSnapshot().value as { open?: { protocol: unknown } }).open?.protocol,
+    state: () => JSON.stringify(session.value()),
+    protocol: () => (session.value() as { open?: { protocol: unknown } }).open?.protocol,
     last: () => answers.at(-1),
     async login() {
       await h.send({ type: 'CONNECTED' });
@@ -128,7 +145,11 @@ const external = (relay: RecipientCheck extends infer R ? (R extends { relay: in
   relay,
 });
 
-describe('smtpSession machine: submission', () => {
+describe.each(['machine', 'step'] as const)('smtpSession %s: submission', (which) => {
+  beforeEach(() => {
+    implementation = which;
+  });
+
   it('goes greeting → ready → authenticating → authenticated → mailFrom → rcptTo → data → delivering → authenticated', async () => {
     let release!: () => void;
     const h = harness('submission', {
@@ -163,9 +184,9 @@ describe('smtpSession machine: submission', () => {
       eightBitMime: true,
       smtpUtf8: true,
     });
-    expect(h.actor.getSnapshot().context.mailFrom).toBeUndefined();
+    expect(h.context().mailFrom).toBeUndefined();
     await h.send({ type: 'CLOSED' });
-    expect(h.actor.getSnapshot().status).toBe('done');
+    expect(h.status()).toBe('done');
   });
 
   it('a second message on the same connection starts from a clean envelope', async () => {
@@ -176,7 +197,7 @@ describe('smtpSession machine: submission', () => {
     await h.transaction(['carol@lip6.example']);
     await h.send({ type: 'DATA' });
     expect(h.deliveries.map((d) => d.postRecipients)).toEqual([['bob@rice.example'], ['carol@lip6.example']]);
-    expect(h.actor.getSnapshot().context.messagesDelivered).toBe(2);
+    expect(h.context().messagesDelivered).toBe(2);
   });
 
   it('MAIL FROM must be one of the user’s own addresses (553 5.7.1), never the null sender', async () => {
@@ -222,7 +243,7 @@ describe('smtpSession machine: submission', () => {
     await h.send({ type: 'CONNECTED' });
     for (let i = 0; i < 5; i++) await h.send({ type: 'AUTH', username: 'alice@rice.example' });
     expect(h.answers.slice(1).map((a) => (a.kind === 'refuse' ? `${a.reply.code} ${a.reply.enhanced}` : 'ok'))).toEqual(Array(5).fill('454 4.7.0'));
-    expect(h.actor.getSnapshot().context.failedAuths).toBe(0);
+    expect(h.context().failedAuths).toBe(0);
   });
 
   it('RCPT: POST accepted, external by smarthost state, refused ones with their own codes', async () => {
@@ -246,7 +267,7 @@ describe('smtpSession machine: submission', () => {
     }
     expect(codes).toEqual([250, 250, '451 4.4.1', '550 5.7.1', '550 5.1.1', '451 4.4.3']);
     expect(h.protocol()).toBe('rcptTo');
-    expect(h.actor.getSnapshot().context.recipients).toEqual([
+    expect(h.context().recipients).toEqual([
       { address: 'bob@rice.example', original: 'bob@rice.example', route: 'post' },
       { address: 'dave@gmail.example', original: 'dave@gmail.example', route: 'external' },
     ]);
@@ -329,7 +350,7 @@ describe('smtpSession machine: submission', () => {
       reply: { code: 450, enhanced: '4.7.1', text: 'alice@rice.example has sent too many messages: at most 60 at once, then 20 a minute; try again in 3 s' },
     });
     expect(h.protocol()).toBe('authenticated');
-    expect(h.actor.getSnapshot().context.mailFrom).toBeUndefined();
+    expect(h.context().mailFrom).toBeUndefined();
     limited = false;
     await h.send({ type: 'MAIL_FROM', address: 'alice@rice.example', eightBitMime: false, smtpUtf8: false });
     expect(h.protocol()).toBe('mailFrom');
@@ -372,7 +393,7 @@ describe('smtpSession machine: submission', () => {
     await h.transaction(['bob@rice.example']);
     await h.send({ type: 'REPLIED', command: 'RSET', code: 250 });
     expect(h.protocol()).toBe('authenticated');
-    expect(h.actor.getSnapshot().context.recipients).toEqual([]);
+    expect(h.context().recipients).toEqual([]);
     await h.transaction(['carol@lip6.example']);
     await h.send({ type: 'REPLIED', command: 'EHLO', code: 501 });
     expect(h.protocol()).toBe('rcptTo');
@@ -383,7 +404,7 @@ describe('smtpSession machine: submission', () => {
     await h.login();
     await h.send({ type: 'TLS_ESTABLISHED' });
     expect(h.protocol()).toBe('ready');
-    expect(h.actor.getSnapshot().context.identity).toBeUndefined();
+    expect(h.context().identity).toBeUndefined();
   });
 
   it('bad commands: counted, then each delays the next command, then 421', async () => {
@@ -437,7 +458,11 @@ describe('smtpSession machine: submission', () => {
   });
 });
 
-describe('smtpSession machine: inbound gateway', () => {
+describe.each(['machine', 'step'] as const)('smtpSession %s: inbound gateway', (which) => {
+  beforeEach(() => {
+    implementation = which;
+  });
+
   const checks: Record<string, RecipientCheck> = {
     'bob@rice.example': { kind: 'classified', cls: { kind: 'post', local: true }, relay: { kind: 'up' } },
     'carol@lip6.example': { kind: 'classified', cls: { kind: 'post', local: false }, relay: { kind: 'up' } },
