@@ -9,6 +9,11 @@
 // - Payloads are copied when published: the client keeps a reference until it flushes, and the
 //   caller may reuse its buffer at once; unless handed over (a frame its caller never changes).
 // - Handlers are called synchronously from the client's read loop; what they throw is logged.
+// - Publishes (requests included) are handed to the client together once the event-loop turn's I/O
+//   has run (setImmediate): the client writes what it holds once per microtask checkpoint, so the
+//   publishes of one turn's callbacks leave in one TLS write instead of one each (issue 11). What the
+//   client would refuse at once (a closed connection, a payload over the server's max_payload) is
+//   still refused at the call; a publish the client refuses later is logged, a request fails.
 import {
   connect,
   createInbox,
@@ -61,6 +66,15 @@ export interface NatsTransportOptions {
   log?: Log;
 }
 
+/** A publish waiting for the end of this event-loop turn. */
+interface Held {
+  readonly subject: string;
+  readonly payload: Uint8Array;
+  readonly reply: string | undefined;
+  /** The client refused it when it was handed over. */
+  failed(error: unknown): void;
+}
+
 /** A request waiting for its reply. */
 interface Waiter {
   readonly subject: string;
@@ -100,6 +114,8 @@ export class NatsTransport implements Transport {
   private closed = false;
   private closing: Promise<void> | undefined;
   private mux: RequestMux | undefined;
+  /** Publishes of this event-loop turn, handed to the client at its end (handOverTurn). */
+  private held: Held[] = [];
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -145,12 +161,34 @@ export class NatsTransport implements Transport {
     this.assertOpen();
     assertPublishSubject(subject);
     if (opts?.reply !== undefined) assertPublishSubject(opts.reply);
-    try {
-      this.nc.publish(subject, opts?.handOver ? data : copyPayload(data), opts?.reply !== undefined ? { reply: opts.reply } : undefined);
-    } catch (error) {
-      throw this.translate(error, `publish to '${subject}'`);
-    }
+    this.hold(subject, opts?.handOver ? data : copyPayload(data), opts?.reply, `publish to '${subject}'`, (error) => this.log.warn('nats.publish_failed', { subject, error: String(error) }));
   }
+
+  /**
+   * Queues a publish for the end of this turn; throws what the client would throw at once: the
+   * connection closed, or a payload over the server's max_payload.
+   */
+  private hold(subject: string, payload: Uint8Array, reply: string | undefined, what: string, failed: (error: unknown) => void): void {
+    if (this.nc.isClosed()) throw transportError('CLOSED', `${what} failed: CLOSED (the connection is closed)`);
+    const maxPayload = this.nc.info?.max_payload;
+    if (maxPayload !== undefined && payload.length > maxPayload)
+      throw transportError('PAYLOAD_TOO_LARGE', `${what} failed: PAYLOAD_TOO_LARGE (${payload.length} bytes, the server takes at most ${maxPayload})`);
+    if (this.held.length === 0) setImmediate(this.handOverTurn);
+    this.held.push({ subject, payload, reply, failed: (error) => failed(this.translate(error, what)) });
+  }
+
+  /** This turn's publishes to the client, in order, in one go: it writes them together. */
+  private readonly handOverTurn = (): void => {
+    const held = this.held;
+    this.held = [];
+    for (const p of held) {
+      try {
+        this.nc.publish(p.subject, p.payload, p.reply !== undefined ? { reply: p.reply } : undefined);
+      } catch (error) {
+        p.failed(error);
+      }
+    }
+  };
 
   subscribe(subject: string, handler: MessageHandler, opts?: { queue?: string }): TransportSubscription {
     this.assertOpen();
@@ -211,9 +249,9 @@ export class NatsTransport implements Transport {
         fail,
       });
       try {
-        this.nc.publish(subject, opts.handOver ? data : copyPayload(data), { reply: mux.prefix + token });
+        this.hold(subject, opts.handOver ? data : copyPayload(data), mux.prefix + token, `request to '${subject}'`, fail);
       } catch (error) {
-        fail(this.translate(error, `request to '${subject}'`));
+        fail(error);
       }
     });
   }
@@ -246,6 +284,7 @@ export class NatsTransport implements Transport {
 
   async flush(): Promise<void> {
     this.assertOpen();
+    this.handOverTurn();
     try {
       await this.nc.flush();
     } catch (error) {
@@ -264,6 +303,7 @@ export class NatsTransport implements Transport {
   private async shutDown(): Promise<void> {
     this.markClosed();
     if (!this.nc.isClosed()) {
+      this.handOverTurn();
       // Give what was published before close() a bounded chance to reach the server.
       const flushMs = this.opts.closeFlushMs ?? NATS_DEFAULTS.closeFlushMs;
       let timer: NodeJS.Timeout | undefined;
