@@ -1,4 +1,5 @@
-// Fuzz target: the SMTP session machine fed with generated command lines. An input is one line
+// Fuzz target: the SMTP session machine, as sessions run it (its step function, machines/smtpSession.step.ts,
+// on the session runner), fed with generated command lines. An input is one line
 // (valid commands, token- and byte-level mutations, random bytes); sessions of up to 40 lines run
 // one after another, each with a seeded script for the ports (AUTH ok, refused by the login
 // throttle, wrong, unavailable or broken; recipients local, federated, external, unknown or
@@ -15,9 +16,8 @@
 // session machine's own): failures and bad commands within their bounds, an envelope only with a
 // MAIL FROM the submitter may use, recipients present wherever DATA may run, a 250 after DATA only
 // for a delivered message, an added From:/Sender: header that names the submitter.
-import { createActor, type AnyActorRef } from 'xstate';
-import { workEffect } from '../../machines/work';
 import { commandNameOf } from '../../actors/mail/smtpConnection';
+import { type SmtpSessionRunner, smtpSessionRunner } from '../../actors/mail/smtpSessionRunner';
 import { SimClock } from '../../infra/sim/clock';
 import type { SimRandom } from '../../infra/sim/random';
 import { findBodyStart, parseHeaderFields } from '../../mail/mime/headers';
@@ -27,16 +27,8 @@ import type { DeliveryReport, SmtpReply } from '../../mail/smtp/replies';
 import { checkFromAlignment, fromPolicies, withHeader } from '../../mail/smtp/senderAlignment';
 import type { RateDecision } from '../../mail/smtp/senderRate';
 import type { SubmissionErrorCode, SubmitterIdentity } from '../../mail/submission';
-import {
-  smtpSessionMachine,
-  type Answer,
-  type DeliveryInput,
-  type ReceiveInput,
-  type ReceivedMessage,
-  type RecipientCheckInput,
-  type SmtpSessionContext,
-  type SmtpSessionEvent,
-} from '../../machines/smtpSession.machine';
+import { type Answer, type DeliveryInput, type ReceiveInput, type ReceivedMessage, type RecipientCheckInput, type SmtpSessionContext, type SmtpSessionEvent } from '../../machines/smtpSession.machine';
+import { smtpMachineValueOf, type SmtpSessionState } from '../../machines/smtpSession.step';
 import { excerpt, FuzzViolation, type FuzzContext, type FuzzRunner, type FuzzTarget } from './harness';
 import { bytesOf, mutateBytes, mutateTokens } from './mutate';
 
@@ -119,28 +111,10 @@ function checkContext(value: unknown, context: SmtpSessionContext): void {
   if (context.mode === 'inbound' && context.recipients.some((r) => r.route !== 'post')) throw new FuzzViolation('the MX took a recipient to relay');
 }
 
-/** The session that runs now: the machine's effects go to it (one provided machine serves all). */
-let current: Session | undefined;
-const on = (): Session => {
-  if (!current) throw new Error('no fuzz session is running');
-  return current;
-};
-const fuzzMachine = smtpSessionMachine.provide({
-  actions: {
-    answer: (_, answer: Answer) => on().onAnswer(answer),
-    disconnect: (_, reply: SmtpReply) => on().onDisconnect(reply),
-    authenticate: workEffect('authenticate', async () => on().authenticate()),
-    checkSendRate: workEffect('checkSendRate', async () => on().checkSendRate()),
-    checkRecipient: workEffect('checkRecipient', async (input: RecipientCheckInput) => on().checkRecipient(input)),
-    receiveMessage: workEffect('receiveMessage', async (input: ReceiveInput) => on().receive(input)),
-    deliver: workEffect('deliver', async (input: DeliveryInput) => on().deliver(input)),
-  },
-});
-
 /** One session: the machine, its scripted ports and what is waiting for an answer. */
 class Session {
   readonly clock = new SimClock();
-  readonly actor;
+  readonly runner: SmtpSessionRunner;
   readonly mode: GatewayMode;
   waiting: Callback | undefined;
   lines = 0;
@@ -155,22 +129,34 @@ class Session {
     private readonly context: FuzzContext,
   ) {
     this.mode = random.chance(0.8) ? 'submission' : 'inbound';
-    current = this;
-    this.actor = createActor(fuzzMachine, {
+    this.runner = smtpSessionRunner({
       clock: this.clock,
       input: { mode: this.mode, limits, fromPolicy: random.pick(fromPolicies) },
-      inspect: (event) => {
-        if (event.type !== '@xstate.snapshot' || (event.actorRef as AnyActorRef) !== this.actor) return;
-        const snapshot = event.snapshot as unknown as { value: unknown; context: SmtpSessionContext; status: string };
+      effects: {
+        answer: (answer) => this.onAnswer(answer),
+        disconnect: (reply) => this.onDisconnect(reply),
+        authenticate: async () => this.authenticate(),
+        checkSendRate: async () => this.checkSendRate(),
+        checkRecipient: async (input) => this.checkRecipient(input),
+        receiveMessage: async (input) => this.receive(input),
+        deliver: async (input) => this.deliver(input),
+      },
+      onStep: (state) => {
         try {
-          if (snapshot.status === 'error') throw new FuzzViolation('the session machine failed');
-          checkContext(snapshot.value, snapshot.context);
+          checkContext(smtpMachineValueOf(state), state.context);
         } catch (error) {
           this.violation ??= error as FuzzViolation;
         }
       },
+      onCrash: (error) => {
+        this.violation ??= new FuzzViolation(`the session machine failed: ${String((error as Error)?.message ?? error)}`);
+      },
     });
-    this.actor.start();
+    this.runner.start();
+  }
+
+  private get state(): SmtpSessionState {
+    return this.runner.state!;
   }
 
   /** Sends a callback event and waits (bounded, on the simulated clock) for its answer. */
@@ -181,27 +167,26 @@ class Session {
       if (this.waiting) throw new FuzzViolation(`${event.type} while ${this.waiting} is unanswered`);
       this.waiting = event.type as Callback;
     }
-    if (this.actor.getSnapshot().status !== 'active') {
+    if (this.runner.status !== 'active') {
       // The session actor answers 421 itself when the machine is gone (actors/mail/smtpSession.ts).
       this.waiting = undefined;
       this.ended = true;
       return;
     }
-    this.actor.send(event);
+    this.runner.send(event);
     await this.settle();
     for (let timers = 0; this.waiting && timers < TIMERS_PER_ANSWER_MAX; timers++) {
       if (!(await this.clock.step())) break;
       await this.settle();
     }
     if (this.violation) throw this.violation;
-    if (this.waiting) throw new FuzzViolation(`${this.waiting} never answered (state ${JSON.stringify(this.actor.getSnapshot().value)})`);
-    const snapshot = this.actor.getSnapshot();
-    if (snapshot.status !== 'active' || snapshot.matches('closing')) this.ended = true;
+    if (this.waiting) throw new FuzzViolation(`${this.waiting} never answered (state ${JSON.stringify(smtpMachineValueOf(this.state))})`);
+    if (this.runner.status !== 'active' || this.state.value === 'closing') this.ended = true;
   }
 
   /** The connection's gate: while the session is throttled, the next command waits for the penalty. */
   private async passGate(): Promise<void> {
-    for (let timers = 0; this.actor.getSnapshot().status === 'active' && this.actor.getSnapshot().matches({ open: { conduct: 'throttled' } }); timers++) {
+    for (let timers = 0; this.runner.status === 'active' && this.state.value === 'open' && this.state.conduct === 'throttled'; timers++) {
       if (timers >= TIMERS_PER_ANSWER_MAX || !(await this.clock.step())) throw new FuzzViolation('the throttle never lets the next command through');
     }
   }
@@ -311,7 +296,7 @@ class Session {
 
   /** The event smtp-server would hand over for this line (or the reply it gave itself). */
   eventFor(line: string): SmtpSessionEvent {
-    const identity = this.actor.getSnapshot().context.identity;
+    const identity = this.state.context.identity;
     if (this.authLogin === 'username') {
       this.authLogin = 'password';
       return { type: 'REPLIED', command: 'AUTH', code: 334 };
@@ -366,14 +351,13 @@ class Session {
   }
 
   stop(): void {
-    if (this.actor.getSnapshot().status === 'active') this.actor.stop();
-    if (current === this) current = undefined;
+    this.runner.send({ type: 'CLOSED' });
   }
 }
 
 export const smtpFuzzTarget: FuzzTarget = {
   name: 'smtp',
-  summary: 'SMTP session machine fed with generated command lines (scripted ports, simulated clock)',
+  summary: 'SMTP session machine (its step function, as sessions run it) fed with generated command lines (scripted ports, simulated clock)',
   async prepare(random: SimRandom): Promise<FuzzRunner> {
     const donors = corpus.map(bytesOf);
     let session: Session | undefined;
@@ -382,7 +366,7 @@ export const smtpFuzzTarget: FuzzTarget = {
 
     /** Half the lines are what a client would send next in the session's state: deep states get reached. */
     const nextValid = (s: Session): string => {
-      const protocol = JSON.stringify(s.actor.getSnapshot().value);
+      const protocol = JSON.stringify(smtpMachineValueOf(s.runner.state!));
       if (protocol.includes('ready')) return s.mode === 'inbound' ? random.pick(['MAIL FROM:<stranger@internet.example>', 'MAIL FROM:<>']) : random.pick(corpus.slice(2, 5));
       if (protocol.includes('authenticated')) return random.pick(corpus.slice(7, 10));
       if (protocol.includes('mailFrom')) return random.pick(corpus.slice(12, 17));
@@ -417,8 +401,8 @@ export const smtpFuzzTarget: FuzzTarget = {
       },
       describeLast: () => `session ${sessions - 1}, line ${excerpt(last)}`,
       checkBounds() {
-        const snapshot = session?.actor.getSnapshot();
-        if (snapshot && snapshot.context.recipients.length > SESSION_LINES_MAX) throw new FuzzViolation(`${snapshot.context.recipients.length} recipients held`);
+        const state = session?.runner.state;
+        if (state && state.context.recipients.length > SESSION_LINES_MAX) throw new FuzzViolation(`${state.context.recipients.length} recipients held`);
         if (session && session.clock.pending > 10) throw new FuzzViolation(`${session.clock.pending} timers pending in one session`);
       },
       close() {
