@@ -97,9 +97,9 @@ export function stepImapSession(state: ImapSessionState, event: ImapSessionStepE
   return run.result();
 }
 
-/** The machine's state value (XState's shape) of a leaf path: { selected: { waiting: 'quiet' } }. */
-export function machineValueOf(value: ImapSessionStateValue): unknown {
-  const parts = value.split('.');
+/** The machine's state value (XState's shape) of a state: { selected: { waiting: 'quiet' } }. */
+export function imapMachineValueOf(state: ImapSessionState): unknown {
+  const parts = state.value.split('.');
   let shaped: unknown = parts.pop();
   while (parts.length > 0) shaped = { [parts.pop()!]: shaped };
   return shaped;
@@ -107,7 +107,7 @@ export function machineValueOf(value: ImapSessionStateValue): unknown {
 
 const LOGOUT = 'logout';
 
-/** The proper ancestors' paths of a state path, innermost first; the root is ''. */
+/** The parent's path of a state path; the root is ''. */
 function parentOf(path: string): string {
   const dot = path.lastIndexOf('.');
   return dot < 0 ? '' : path.slice(0, dot);

@@ -5,7 +5,7 @@ import { createActor, type AnyActorRef } from 'xstate';
 import type { CommandOutcome, FrameMode } from '../../../mail/imap/dispatcher';
 import type { CommandFrame } from '../../../mail/imap/framer';
 import { imapSessionMachine, imapSessionMachineWith, type ImapSessionContext, type ImapSessionEvent, type StatusParams } from '../../../machines/imapSession.machine';
-import { machineValueOf } from '../../../machines/imapSession.step';
+import { imapMachineValueOf } from '../../../machines/imapSession.step';
 import { imapSessionRunner } from '../../../actors/mail/imapSessionRunner';
 import { ManualClock } from './manualClock';
 import { nextTurn } from '../turns';
@@ -86,13 +86,13 @@ function harness(script: (line: string, mode: FrameMode) => CommandOutcome | Pro
       effects: fx,
       clock,
       input,
-      onStep: (state) => checkInvariants(machineValueOf(state.value), state.context),
+      onStep: (state) => checkInvariants(imapMachineValueOf(state), state.context),
       onCrash: (error) => {
         throw error;
       },
     });
     runner.start();
-    session = { event: (e) => runner.send(e), status: () => runner.status, value: () => machineValueOf(runner.state!.value) };
+    session = { event: (e) => runner.send(e), status: () => runner.status, value: () => imapMachineValueOf(runner.state!) };
   }
   /** The stub effects resolve at once: one turn runs their continuations and the transitions they cause. */
   const settle = nextTurn;

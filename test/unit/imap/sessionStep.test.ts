@@ -10,7 +10,7 @@ import { SimRandom } from '../../../infra/sim/random';
 import type { CommandOutcome, FrameMode } from '../../../mail/imap/dispatcher';
 import type { CommandFrame } from '../../../mail/imap/framer';
 import { imapSessionMachineWith, type ImapSessionContext, type ImapSessionEffects, type ImapSessionEvent, type RunFrameInput } from '../../../machines/imapSession.machine';
-import { machineValueOf } from '../../../machines/imapSession.step';
+import { imapMachineValueOf } from '../../../machines/imapSession.step';
 import { nextTurn } from '../turns';
 import { ManualClock } from './manualClock';
 
@@ -85,7 +85,7 @@ function side(implementation: 'machine' | 'step') {
     runner.start();
     send = (e) => runner.send(e);
     status = () => runner.status;
-    snapshot = () => ({ value: machineValueOf(runner.state!.value), context: runner.state!.context });
+    snapshot = () => ({ value: imapMachineValueOf(runner.state!), context: runner.state!.context });
   }
   return { clock, log, frames, work, send: (e: Sent) => send(e), status: () => status(), snapshot: () => snapshot() };
 }
