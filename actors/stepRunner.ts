@@ -14,7 +14,18 @@ export interface Step<S, F> {
 
 export type RunnerStatus = 'idle' | 'active' | 'done' | 'error';
 
-export interface StepRunnerOptions<S, E, F extends { readonly type: string }, T extends string> {
+/** What a session's runner is made from: its effects, the clock its timers run on, its input, and who hears of its steps and of a crash. */
+export interface SessionRunnerOptions<Fx, In, S> {
+  readonly effects: Fx;
+  readonly clock: Clock;
+  readonly input: In;
+  /** After each event taken (a new state). */
+  readonly onStep?: ((state: S) => void) | undefined;
+  /** An effect or the step itself threw: the session is over ('error'). */
+  readonly onCrash: (error: unknown) => void;
+}
+
+export interface StepRunnerOptions<S, E, F extends { readonly type: string }, T extends string> extends Pick<SessionRunnerOptions<unknown, unknown, S>, 'clock' | 'onStep' | 'onCrash'> {
   readonly start: (now: number) => Step<S, F | TimerEffect<T>>;
   readonly step: (state: S, event: E, now: number) => Step<S, F | TimerEffect<T>>;
   /** The state is final: the session takes no more events. */
@@ -23,11 +34,6 @@ export interface StepRunnerOptions<S, E, F extends { readonly type: string }, T 
   readonly timerEvent: (timer: T) => E;
   /** Performs one of the session's own effects (not a timer's). */
   readonly perform: (effect: F) => void;
-  readonly clock: Clock;
-  /** After each event taken (a new state). */
-  readonly onStep?: (state: S) => void;
-  /** An effect or the step itself threw: the session is over ('error'). */
-  readonly onCrash: (error: unknown) => void;
 }
 
 export class StepRunner<S, E, F extends { readonly type: string }, T extends string> {

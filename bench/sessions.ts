@@ -120,6 +120,7 @@ export function imapCycle(implementation: 'machine' | 'step'): { cycle: Cycle; s
   const runner = imapSessionRunner({
     effects: fx,
     clock: wallClock,
+    input: {},
     onCrash: (error) => {
       throw error;
     },

@@ -106,6 +106,11 @@ export function smtpMachineValueOf(state: SmtpSessionState): unknown {
   return { open: { protocol: inner ? { [outer!]: inner } : outer, conduct: state.conduct } };
 }
 
+/** The conduct region is throttled: the client's next command waits for the penalty to end. */
+export function smtpThrottled(state: SmtpSessionState): boolean {
+  return state.value === 'open' && state.conduct === 'throttled';
+}
+
 const accept = (extra: Omit<Extract<Answer, { kind: 'accept' }>, 'kind'> = {}): Answer => ({ kind: 'accept', ...extra });
 const refusal = (reply: SmtpReply): Answer => ({ kind: 'refuse', reply });
 

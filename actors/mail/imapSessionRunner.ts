@@ -1,20 +1,11 @@
 // Runs the IMAP session's pure step function (machines/imapSession.step.ts) on a StepRunner
 // (actors/stepRunner.ts): its effects performed with the connection's ImapSessionEffects, its work
 // (a frame, an IDLE flush, a NOTIFY push, a layer change) answered by events.
-import type { Clock } from '../../infra/ports';
 import type { ImapSessionEffects, ImapSessionInput } from '../../machines/imapSession.machine';
 import { type ImapSessionEffect, type ImapSessionState, type ImapSessionStepEvent, type ImapSessionTimer, startImapSession, stepImapSession } from '../../machines/imapSession.step';
-import { answerWith, StepRunner } from '../stepRunner';
+import { answerWith, type SessionRunnerOptions, StepRunner } from '../stepRunner';
 
-export interface ImapSessionRunnerOptions {
-  readonly effects: ImapSessionEffects;
-  readonly clock: Clock;
-  readonly input?: ImapSessionInput;
-  /** After each event taken (a new state). */
-  readonly onStep?: (state: ImapSessionState) => void;
-  /** An effect or the step itself threw: the session is over ('error'). */
-  readonly onCrash: (error: unknown) => void;
-}
+export type ImapSessionRunnerOptions = SessionRunnerOptions<ImapSessionEffects, ImapSessionInput, ImapSessionState>;
 
 type OwnEffect = Exclude<ImapSessionEffect, { type: 'startTimer' | 'cancelTimer' }>;
 
@@ -23,12 +14,12 @@ export type ImapSessionRunner = StepRunner<ImapSessionState, ImapSessionStepEven
 export function imapSessionRunner(options: ImapSessionRunnerOptions): ImapSessionRunner {
   const fx = options.effects;
   const runner: ImapSessionRunner = new StepRunner<ImapSessionState, ImapSessionStepEvent, OwnEffect, ImapSessionTimer>({
-    start: (now) => startImapSession(options.input ?? {}, now),
+    start: (now) => startImapSession(options.input, now),
     step: stepImapSession,
     isDone: (state) => state.value === 'logout',
     timerEvent: (timer) => ({ type: 'TIMER', timer }),
     clock: options.clock,
-    ...(options.onStep ? { onStep: options.onStep } : {}),
+    onStep: options.onStep,
     onCrash: options.onCrash,
     perform: (effect) => {
       const send = (event: ImapSessionStepEvent) => runner.send(event);

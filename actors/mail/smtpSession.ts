@@ -24,7 +24,7 @@ import {
   type ReceivedMessage,
   type SmtpSessionLimits,
 } from '../../machines/smtpSession.machine';
-import { smtpMachineValueOf } from '../../machines/smtpSession.step';
+import { smtpThrottled } from '../../machines/smtpSession.step';
 import type { SmtpConnectionHooks, SmtpGatewayConnection } from './smtpConnection';
 import { type SmtpSessionRunner, smtpSessionRunner } from './smtpSessionRunner';
 import { smtpLoginOutcome, type LoginGuard } from './loginGuard';
@@ -76,7 +76,7 @@ const simple = (cb: ErrorCallback): PendingCallback => ({ accept: () => cb(), re
 
 export class SmtpSession implements SmtpConnectionHooks {
   /** The session's state machine (machines/smtpSession.step.ts), run here; its effects are this session's. */
-  readonly runner: SmtpSessionRunner;
+  private readonly runner: SmtpSessionRunner;
   /** Resolves when the connection is gone and the machine stopped. */
   readonly closed: Promise<void>;
   private pending: PendingCallback | undefined;
@@ -109,7 +109,7 @@ export class SmtpSession implements SmtpConnectionHooks {
         deliver: (input) => this.deliver(input),
       },
       onStep: (state) => {
-        if (this.heldCommand && !(state.value === 'open' && state.conduct === 'throttled')) this.releaseCommand();
+        if (this.heldCommand && !smtpThrottled(state)) this.releaseCommand();
         if (state.value === 'closed') this.resolveClosed();
       },
       onCrash: (error) => {
@@ -123,16 +123,6 @@ export class SmtpSession implements SmtpConnectionHooks {
     });
     connection.hooks = this;
     this.runner.start();
-  }
-
-  /** The session machine's state value (XState's shape). */
-  get state(): unknown {
-    return smtpMachineValueOf(this.runner.state!);
-  }
-
-  private get throttled(): boolean {
-    const state = this.runner.state!;
-    return state.value === 'open' && state.conduct === 'throttled';
   }
 
   // ---- smtp-server callbacks --------------------------------------------------------------------
@@ -195,7 +185,7 @@ export class SmtpSession implements SmtpConnectionHooks {
   // ---- SmtpConnectionHooks ---------------------------------------------------------------------
 
   admit(_command: string, proceed: () => void): void {
-    if (this.throttled) this.heldCommand = proceed;
+    if (smtpThrottled(this.runner.state!)) this.heldCommand = proceed;
     else proceed();
   }
 

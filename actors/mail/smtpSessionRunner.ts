@@ -1,20 +1,11 @@
 // Runs the SMTP session's pure step function (machines/smtpSession.step.ts) on a StepRunner
 // (actors/stepRunner.ts): its effects performed with the session's SmtpSessionEffects, its work
 // answered by `<name>.done` / `<name>.error` events as machines/work.ts answers the machine's.
-import type { Clock } from '../../infra/ports';
 import type { SmtpSessionEffects, SmtpSessionInput, SmtpWork } from '../../machines/smtpSession.machine';
 import { type SmtpSessionEffect, type SmtpSessionState, type SmtpSessionStepEvent, type SmtpSessionTimer, startSmtpSession, stepSmtpSession } from '../../machines/smtpSession.step';
-import { answerWith, StepRunner } from '../stepRunner';
+import { answerWith, type SessionRunnerOptions, StepRunner } from '../stepRunner';
 
-export interface SmtpSessionRunnerOptions {
-  readonly effects: SmtpSessionEffects;
-  readonly clock: Clock;
-  readonly input: SmtpSessionInput;
-  /** After each event taken (a new state). */
-  readonly onStep?: (state: SmtpSessionState) => void;
-  /** An effect or the step itself threw: the session is over ('error'). */
-  readonly onCrash: (error: unknown) => void;
-}
+export type SmtpSessionRunnerOptions = SessionRunnerOptions<SmtpSessionEffects, SmtpSessionInput, SmtpSessionState>;
 
 type OwnEffect = Exclude<SmtpSessionEffect, { type: 'startTimer' | 'cancelTimer' }>;
 
@@ -36,7 +27,7 @@ export function smtpSessionRunner(options: SmtpSessionRunnerOptions): SmtpSessio
     isDone: (state) => state.value === 'closed',
     timerEvent: (timer) => ({ type: 'TIMER', timer }),
     clock: options.clock,
-    ...(options.onStep ? { onStep: options.onStep } : {}),
+    onStep: options.onStep,
     onCrash: options.onCrash,
     perform: (effect) => {
       switch (effect.type) {

@@ -28,7 +28,7 @@ import { checkFromAlignment, fromPolicies, withHeader } from '../../mail/smtp/se
 import type { RateDecision } from '../../mail/smtp/senderRate';
 import type { SubmissionErrorCode, SubmitterIdentity } from '../../mail/submission';
 import { type Answer, type DeliveryInput, type ReceiveInput, type ReceivedMessage, type RecipientCheckInput, type SmtpSessionContext, type SmtpSessionEvent } from '../../machines/smtpSession.machine';
-import { smtpMachineValueOf, type SmtpSessionState } from '../../machines/smtpSession.step';
+import { smtpMachineValueOf, type SmtpSessionState, smtpThrottled } from '../../machines/smtpSession.step';
 import { excerpt, FuzzViolation, type FuzzContext, type FuzzRunner, type FuzzTarget } from './harness';
 import { bytesOf, mutateBytes, mutateTokens } from './mutate';
 
@@ -186,7 +186,7 @@ class Session {
 
   /** The connection's gate: while the session is throttled, the next command waits for the penalty. */
   private async passGate(): Promise<void> {
-    for (let timers = 0; this.runner.status === 'active' && this.state.value === 'open' && this.state.conduct === 'throttled'; timers++) {
+    for (let timers = 0; this.runner.status === 'active' && smtpThrottled(this.state); timers++) {
       if (timers >= TIMERS_PER_ANSWER_MAX || !(await this.clock.step())) throw new FuzzViolation('the throttle never lets the next command through');
     }
   }

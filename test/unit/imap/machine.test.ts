@@ -1,12 +1,12 @@
 // The session machine on its own, with stub effects: transitions for commands, IDLE, SASL,
 // STARTTLS, COMPRESS, throttling and shutdown, and invariants checked after every transition.
 import { describe, expect, it } from 'vitest';
-import { createActor, type AnyActorRef } from 'xstate';
 import type { CommandOutcome, FrameMode } from '../../../mail/imap/dispatcher';
 import type { CommandFrame } from '../../../mail/imap/framer';
 import { imapSessionMachine, imapSessionMachineWith, type ImapSessionContext, type ImapSessionEvent, type StatusParams } from '../../../machines/imapSession.machine';
 import { imapMachineValueOf } from '../../../machines/imapSession.step';
 import { imapSessionRunner } from '../../../actors/mail/imapSessionRunner';
+import { type Implementation, sessionUnderTest } from '../sessionUnderTest';
 import { ManualClock } from './manualClock';
 import { nextTurn } from '../turns';
 
@@ -22,7 +22,6 @@ function checkInvariants(value: unknown, context: ImapSessionContext): void {
   expect(context.failedLogins).toBeLessThan(context.limits.failedLoginsMax);
 }
 
-type Implementation = 'machine' | 'step';
 /** What a connection sends the session. */
 type Sent = Exclude<ImapSessionEvent, { type: 'AUTOLOGOUT_CHECK' | 'runFrame.done' | 'runFrame.error' }>;
 
@@ -66,34 +65,15 @@ function harness(script: (line: string, mode: FrameMode) => CommandOutcome | Pro
     },
   };
   const input = { limits: { failedLoginsMax: 3, failedLoginDelayMs: 100, badCommandsBeforeDelay: 1, badCommandsMax: 4, badCommandDelayMs: 50 } };
-  let session: { event(e: Sent): void; status(): string; value(): unknown };
-  if (implementation === 'machine') {
-    const machine = imapSessionMachineWith(fx);
-    const actor = createActor(machine, {
-      clock,
-      input,
-      inspect: (event) => {
-        if (event.type === '@xstate.snapshot' && (event.actorRef as AnyActorRef) === actor) {
-          const snapshot = event.snapshot as unknown as { value: unknown; context: ImapSessionContext };
-          checkInvariants(snapshot.value, snapshot.context);
-        }
-      },
-    });
-    actor.start();
-    session = { event: (e) => actor.send(e), status: () => actor.getSnapshot().status, value: () => actor.getSnapshot().value };
-  } else {
-    const runner = imapSessionRunner({
-      effects: fx,
-      clock,
-      input,
-      onStep: (state) => checkInvariants(imapMachineValueOf(state), state.context),
-      onCrash: (error) => {
-        throw error;
-      },
-    });
-    runner.start();
-    session = { event: (e) => runner.send(e), status: () => runner.status, value: () => imapMachineValueOf(runner.state!) };
-  }
+  const session = sessionUnderTest(implementation, {
+    machineWith: imapSessionMachineWith,
+    runner: imapSessionRunner,
+    valueOf: imapMachineValueOf,
+    effects: fx,
+    clock,
+    input,
+    check: checkInvariants,
+  });
   /** The stub effects resolve at once: one turn runs their continuations and the transitions they cause. */
   const settle = nextTurn;
   return {
@@ -120,9 +100,9 @@ function harness(script: (line: string, mode: FrameMode) => CommandOutcome | Pro
         release();
       };
     },
-    event: (e: Sent) => session.event(e),
+    event: (e: Sent) => session.send(e),
     send: async (line: string) => {
-      session.event({ type: 'FRAME', frame: frame(line) });
+      session.send({ type: 'FRAME', frame: frame(line) });
       await settle();
     },
     settle,

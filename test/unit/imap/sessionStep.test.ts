@@ -4,12 +4,12 @@
 // STARTTLS, COMPRESS, throttling, autologout, shutdown, a closed socket) drive both, and after every
 // step both must be in the same state with the same context, having performed the same effects.
 import { describe, expect, it } from 'vitest';
-import { createActor } from 'xstate';
 import { imapSessionRunner } from '../../../actors/mail/imapSessionRunner';
+import { type Implementation, sessionUnderTest } from '../sessionUnderTest';
 import { SimRandom } from '../../../infra/sim/random';
 import type { CommandOutcome, FrameMode } from '../../../mail/imap/dispatcher';
 import type { CommandFrame } from '../../../mail/imap/framer';
-import { imapSessionMachineWith, type ImapSessionContext, type ImapSessionEffects, type ImapSessionEvent, type RunFrameInput } from '../../../machines/imapSession.machine';
+import { imapSessionMachineWith, type ImapSessionEffects, type ImapSessionEvent, type RunFrameInput } from '../../../machines/imapSession.machine';
 import { imapMachineValueOf } from '../../../machines/imapSession.step';
 import { nextTurn } from '../turns';
 import { ManualClock } from './manualClock';
@@ -41,7 +41,7 @@ interface Pending<T> {
 }
 
 /** One implementation under the same script: its effects written down, its work held until the script answers it. */
-function side(implementation: 'machine' | 'step') {
+function side(implementation: Implementation) {
   const clock = new ManualClock();
   const log: string[] = [];
   const frames: Pending<CommandOutcome>[] = [];
@@ -64,30 +64,8 @@ function side(implementation: 'machine' | 'step') {
     upgradeTls: () => held(work, 'upgradeTls') as Promise<void>,
     startCompression: () => held(work, 'startCompression') as Promise<void>,
   };
-  let send: (e: Sent) => void;
-  let status: () => string;
-  let snapshot: () => { value: unknown; context: ImapSessionContext };
-  if (implementation === 'machine') {
-    const machine = imapSessionMachineWith(fx);
-    const actor = createActor(machine, { clock, input }).start();
-    send = (e) => actor.send(e);
-    status = () => actor.getSnapshot().status;
-    snapshot = () => ({ value: actor.getSnapshot().value, context: actor.getSnapshot().context });
-  } else {
-    const runner = imapSessionRunner({
-      effects: fx,
-      clock,
-      input,
-      onCrash: (error) => {
-        throw error;
-      },
-    });
-    runner.start();
-    send = (e) => runner.send(e);
-    status = () => runner.status;
-    snapshot = () => ({ value: imapMachineValueOf(runner.state!), context: runner.state!.context });
-  }
-  return { clock, log, frames, work, send: (e: Sent) => send(e), status: () => status(), snapshot: () => snapshot() };
+  const session = sessionUnderTest(implementation, { machineWith: imapSessionMachineWith, runner: imapSessionRunner, valueOf: imapMachineValueOf, effects: fx, clock, input });
+  return { clock, log, frames, work, send: (e: Sent) => session.send(e), status: () => session.status(), snapshot: () => ({ value: session.value(), context: session.context() }) };
 }
 
 const frameOf = (line: string): CommandFrame => ({ lines: [Buffer.from(line)], literals: [] });

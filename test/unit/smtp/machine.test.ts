@@ -2,7 +2,6 @@
 // from greeting to closed, AUTH penalties, envelope rules, throttling of bad commands, shutdown,
 // and invariants checked after every transition (every callback answered exactly once).
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createActor, type AnyActorRef } from 'xstate';
 import type { AuthResult, RecipientCheck } from '../../../mail/smtp/portOutcomes';
 import type { DeliveryReport, SmtpReply } from '../../../mail/smtp/replies';
 import type { GatewayMode } from '../../../mail/smtp/envelope';
@@ -19,6 +18,7 @@ import {
   type SmtpSessionLimits,
 } from '../../../machines/smtpSession.machine';
 import { smtpSessionRunner } from '../../../actors/mail/smtpSessionRunner';
+import { type Implementation, sessionUnderTest } from '../sessionUnderTest';
 import { smtpMachineValueOf } from '../../../machines/smtpSession.step';
 import { ManualClock } from '../imap/manualClock';
 import { nextTurn } from '../turns';
@@ -46,7 +46,7 @@ function checkInvariants(value: unknown, context: SmtpSessionContext): void {
 }
 
 /** Which implementation the harness runs: the XState machine, or its step function as the session actor runs it. */
-let implementation: 'machine' | 'step' = 'machine';
+let implementation: Implementation = 'machine';
 
 function harness(mode: GatewayMode, script: Script = {}, limits: Partial<SmtpSessionLimits> = {}, fromPolicy?: FromPolicy) {
   const clock = new ManualClock();
@@ -74,34 +74,15 @@ function harness(mode: GatewayMode, script: Script = {}, limits: Partial<SmtpSes
     },
   };
   const input = { mode, ...(fromPolicy ? { fromPolicy } : {}), limits: { failedAuthsMax: 3, failedAuthDelayMs: 100, badCommandsBeforeDelay: 1, badCommandsMax: 4, badCommandDelayMs: 50, refusedRecipientsMax: 3, messageBytesMax: 1000, ...limits } };
-  let session: { send(e: SmtpSessionEvent): void; status(): string; value(): unknown; context(): SmtpSessionContext };
-  if (implementation === 'machine') {
-    const machine = smtpSessionMachineWith(fx);
-    const actor = createActor(machine, {
-      clock,
-      input,
-      inspect: (event) => {
-        if (event.type === '@xstate.snapshot' && (event.actorRef as AnyActorRef) === actor) {
-          const snapshot = event.snapshot as unknown as { value: unknown; context: SmtpSessionContext };
-          checkInvariants(snapshot.value, snapshot.context);
-        }
-      },
-    });
-    actor.start();
-    session = { send: (e) => actor.send(e), status: () => actor.getSnapshot().status, value: () => actor.getSnapshot().value, context: () => actor.getSnapshot().context };
-  } else {
-    const runner = smtpSessionRunner({
-      effects: fx,
-      clock,
-      input,
-      onStep: (state) => checkInvariants(smtpMachineValueOf(state), state.context),
-      onCrash: (error) => {
-        throw error;
-      },
-    });
-    runner.start();
-    session = { send: (e) => runner.send(e), status: () => runner.status, value: () => smtpMachineValueOf(runner.state!), context: () => runner.state!.context };
-  }
+  const session = sessionUnderTest(implementation, {
+    machineWith: smtpSessionMachineWith,
+    runner: smtpSessionRunner,
+    valueOf: smtpMachineValueOf,
+    effects: fx,
+    clock,
+    input,
+    check: checkInvariants,
+  });
   /** The stub effects resolve at once: one turn runs their continuations and the transitions they cause. */
   const settle = nextTurn;
   const h = {

@@ -5,14 +5,14 @@
 // port and the inbound gateway, drive both; after every step both must be in the same state with the
 // same context, having performed the same effects.
 import { describe, expect, it } from 'vitest';
-import { createActor } from 'xstate';
 import { smtpSessionRunner } from '../../../actors/mail/smtpSessionRunner';
+import { type Implementation, sessionUnderTest } from '../sessionUnderTest';
 import { SimRandom } from '../../../infra/sim/random';
 import type { GatewayMode } from '../../../mail/smtp/envelope';
 import type { AuthResult, RecipientCheck } from '../../../mail/smtp/portOutcomes';
 import type { DeliveryReport } from '../../../mail/smtp/replies';
 import type { RateDecision } from '../../../mail/smtp/senderRate';
-import { type ReceivedMessage, type SmtpSessionContext, type SmtpSessionEffects, type SmtpSessionEvent, smtpSessionMachineWith } from '../../../machines/smtpSession.machine';
+import { type ReceivedMessage, type SmtpSessionEffects, type SmtpSessionEvent, smtpSessionMachineWith } from '../../../machines/smtpSession.machine';
 import { smtpMachineValueOf } from '../../../machines/smtpSession.step';
 import { ManualClock } from '../imap/manualClock';
 import { nextTurn } from '../turns';
@@ -27,7 +27,7 @@ interface Pending {
   reject(error: unknown): void;
 }
 
-function side(implementation: 'machine' | 'step', mode: GatewayMode, fromPolicy: 'refuse' | 'add-sender') {
+function side(implementation: Implementation, mode: GatewayMode, fromPolicy: 'refuse' | 'add-sender') {
   const clock = new ManualClock();
   const log: string[] = [];
   const work: Pending[] = [];
@@ -50,30 +50,8 @@ function side(implementation: 'machine' | 'step', mode: GatewayMode, fromPolicy:
     fromPolicy,
     limits: { failedAuthsMax: 4, failedAuthDelayMs: 100, badCommandsBeforeDelay: 2, badCommandsMax: 7, badCommandDelayMs: 50, refusedRecipientsMax: 5, messageBytesMax: 1000 },
   };
-  let send: (e: SmtpSessionEvent) => void;
-  let status: () => string;
-  let snapshot: () => { value: unknown; context: SmtpSessionContext };
-  if (implementation === 'machine') {
-    const machine = smtpSessionMachineWith(fx);
-    const actor = createActor(machine, { clock, input }).start();
-    send = (e) => actor.send(e);
-    status = () => actor.getSnapshot().status;
-    snapshot = () => ({ value: actor.getSnapshot().value, context: actor.getSnapshot().context });
-  } else {
-    const runner = smtpSessionRunner({
-      effects: fx,
-      clock,
-      input,
-      onCrash: (error) => {
-        throw error;
-      },
-    });
-    runner.start();
-    send = (e) => runner.send(e);
-    status = () => runner.status;
-    snapshot = () => ({ value: smtpMachineValueOf(runner.state!), context: runner.state!.context });
-  }
-  return { clock, log, work, send: (e: SmtpSessionEvent) => send(e), status: () => status(), snapshot: () => snapshot() };
+  const session = sessionUnderTest(implementation, { machineWith: smtpSessionMachineWith, runner: smtpSessionRunner, valueOf: smtpMachineValueOf, effects: fx, clock, input });
+  return { clock, log, work, send: (e: SmtpSessionEvent) => session.send(e), status: () => session.status(), snapshot: () => ({ value: session.value(), context: session.context() }) };
 }
 
 /** An outcome (or a failure: undefined) for the work `what`, as the ports could answer it. */
