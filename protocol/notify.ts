@@ -4,6 +4,7 @@
 import { arr, bool, bytes, hexBytes, type Infer, obj, opt, str, uint } from './codec';
 import { Decoder } from '@msgpack/msgpack';
 import { FrameError } from './codec';
+import { defineBatch } from './batch';
 import { canonicalBytes, defineFrame } from './frame';
 import { userCertificateCodec } from './identity';
 import { DROP_ENTRY_BYTES_MAX, FIELD_CHARS_MAX, ID_BYTES, NOTIFY_PULL_PAGE_MAX, STORAGE_BATCH_IDS_MAX } from './limits';
@@ -46,6 +47,11 @@ export type Receipt = Infer<typeof receiptCodec>;
  */
 export const DropPut = defineFrame('notify.drop.put', obj({ dropId: id, envelope: envelopeCodec, senderPushes: opt(bool()) }));
 export const DropPutReply = defineFrame('notify.drop.reply', obj({ ok: bool(), code: opt(str({ max: 64 })), message: opt(str({ max: FIELD_CHARS_MAX })) }));
+/**
+ * The drop puts one node makes to one replica in one event-loop turn, in one frame (protocol/batch.ts):
+ * under SMTP load several sessions' notifications leave in one turn, and most go to the same drops.
+ */
+export const DROP_BATCH = defineBatch('notify.batch', [DropPut]);
 /** The recipient pulls what is pending (proving who it is is not needed: envelopes are sealed to it). */
 export const DropList = defineFrame('notify.drop.list', obj({ dropId: id, afterEntryId: opt(id), limit: uint({ max: NOTIFY_PULL_PAGE_MAX }) }));
 export const DropListReply = defineFrame(

@@ -2,9 +2,10 @@
 // subject; every reply carries a stable code when it refuses. Every insert carries the inserting
 // member's certificate and signature (scoped insertion): replicas verify them before storing.
 import { arr, bool, bytes, hexBytes, type Infer, obj, oneOf, opt, str, uint } from './codec';
+import { defineBatch } from './batch';
 import { defineFrame } from './frame';
 import { memberCertificateCodec } from './identity';
-import { BLOCK_BYTES_MAX, FIELD_CHARS_MAX, FRAME_BYTES_MAX, ID_BYTES, LEAF_SET_SIZE, STORAGE_BATCH_IDS_MAX, STORAGE_BATCH_REQUESTS_MAX } from './limits';
+import { BLOCK_BYTES_MAX, FIELD_CHARS_MAX, ID_BYTES, LEAF_SET_SIZE, STORAGE_BATCH_IDS_MAX } from './limits';
 import { signedObjectCodec } from './objects';
 
 const id = hexBytes(ID_BYTES);
@@ -43,14 +44,10 @@ export const ObjectData = defineFrame('storage.object.data', obj({ found: bool()
 
 /**
  * Several puts to one replica in one frame (BlockPut and ObjectPut frames, each encoded as it would
- * travel alone, its own insert authorisation inside): the replica serves each as if it came alone and
- * answers with their replies in the same order, each the frame it would have sent alone. A batch is
- * not atomic: each put is stored or refused on its own.
+ * travel alone, its own insert authorisation inside): protocol/batch.ts. Only writes that answer with
+ * one small reply each travel in a batch.
  */
-export const StorageBatch = defineFrame('storage.batch', obj({ frames: arr(bytes({ max: FRAME_BYTES_MAX }), { max: STORAGE_BATCH_REQUESTS_MAX }) }));
-export const StorageBatchReply = defineFrame('storage.batch.reply', obj({ replies: arr(bytes({ max: FRAME_BYTES_MAX }), { max: STORAGE_BATCH_REQUESTS_MAX }) }));
-/** The request kinds a batch may carry: writes that answer with one small reply each. */
-export const BATCHED_KINDS: ReadonlySet<string> = new Set([BlockPut.kind, ObjectPut.kind]);
+export const STORAGE_BATCH = defineBatch('storage.batch', [BlockPut, ObjectPut]);
 
 /** Which of these does the replica hold (blocks: hash-verified now when `verify`; objects: stored seq, 0 if none)? */
 export const Has = defineFrame('storage.has', obj({ blocks: ids, objects: ids, verify: bool() }));

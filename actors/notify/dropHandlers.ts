@@ -13,6 +13,7 @@ import { type AnyFrame, type BodyOf, frameHandlers, on } from '../../protocol/fr
 import type { UserCertificate } from '../../protocol/identity';
 import { DROP_PAGE_BYTES_MAX, NOTIFY_CLOCK_SKEW_MS, NOTIFY_ENVELOPE_AGE_MAX_MS, NOTIFY_PENDING_PER_SENDER_MAX, NOTIFY_TOMBSTONE_MS } from '../../protocol/limits';
 import {
+  DROP_BATCH,
   DropAck,
   DropHas,
   DropHasReply,
@@ -28,7 +29,7 @@ import {
 } from '../../protocol/notify';
 import { subjects } from '../../protocol/subjects';
 import type { Metrics } from '../metrics';
-import { type Answer, serveRequest } from '../storage/serveRequest';
+import { type Answer, serveBatch, serveFrame } from '../storage/serveRequest';
 
 export interface DropDeps {
   readonly store: () => LocalStore;
@@ -67,9 +68,15 @@ export class DropHandlers {
   constructor(private readonly deps: DropDeps) {}
 
   handle(frame: AnyFrame, msg: TransportMessage): void {
-    // Frames per mail by kind, next to post_storage_replica_ms's count for the storage kinds.
+    const reply = msg.reply;
+    if (reply) void this.serve(frame, (bytes) => this.deps.publish(reply, bytes));
+  }
+
+  /** Serve one request, its answer handed to `respond` (a request alone: its reply subject; one of a batch: the batch's answer). */
+  private serve(frame: AnyFrame, respond: (bytes: Uint8Array) => void): Promise<void> {
+    // Frames per mail by kind (a batch, and each request in it), next to post_storage_replica_ms's count for the storage kinds.
     this.deps.metrics.inc('post_notify_drop_requests_total', 'Inbox drop requests this replica served, by kind', { kind: frame.kind });
-    serveRequest(frame, msg, this.deps, { event: 'notify.request.failed', failure: DropPutReply }, (f, answer) => this.dispatch(f, answer));
+    return serveFrame(frame, respond, this.deps, { event: 'notify.request.failed', failure: DropPutReply }, (f, answer) => this.dispatch(f, answer));
   }
 
   /** One handler per drop request kind, each with its body as its codec decoded it. */
@@ -88,6 +95,7 @@ export class DropHandlers {
         return answer(DropHasReply, { present });
       }),
       on(DropAck, async (body, answer) => answer(DropPutReply, await this.receipt(body.receipt))),
+      on(DROP_BATCH.request, async (body, answer) => answer(DROP_BATCH.reply, { replies: await serveBatch(body.frames, DROP_BATCH, DropPutReply, (f, respond) => this.serve(f, respond)) })),
     ],
     async (frame, answer) => answer(DropPutReply, { ok: false, code: ErrorCodes.BAD_REQUEST, message: `${frame.kind} is not a drop request` }),
   );

@@ -18,7 +18,7 @@ import { errorCodeOf, ErrorCodes, PostError } from '../../protocol/errors';
 import { decodeFrame, isKind } from '../../protocol/frame';
 import type { UserCertificate } from '../../protocol/identity';
 import { NOTIFY_PULL_INTERVAL_MS, NOTIFY_PULL_PAGE_MAX, NOTIFY_RECEIPT_ENTRIES_MAX, NOTIFY_RECEIPT_LINGER_MS, NOTIFY_RETRY_MS, STORAGE_BATCH_IDS_MAX, type StorageTimings } from '../../protocol/limits';
-import { DropAck, DropHas, DropHasReply, DropList, DropListReply, DropPut, DropPutReply, type Envelope, InboxPush } from '../../protocol/notify';
+import { DROP_BATCH, DropAck, DropHas, DropHasReply, DropList, DropListReply, DropPut, DropPutReply, type Envelope, InboxPush } from '../../protocol/notify';
 import { subjects } from '../../protocol/subjects';
 import type { Metrics } from '../metrics';
 import type { Peers } from '../storage/peers';
@@ -113,7 +113,7 @@ export class Notifier {
     const targets = (await this.deps.locate(dropId, 0)).slice(0, this.deps.replicationFactor);
     const frame = DropPut.encode({ dropId, envelope, senderPushes: true });
     const outcome = await runWrite({ targets, quorum: majority(Math.min(this.deps.replicationFactor, targets.length)), attemptsMax: this.deps.timings.attemptsMax }, async (node) => {
-      const r = await this.deps.peers.requestEncoded(node, frame, DropPutReply, this.deps.timings.requestTimeoutMs);
+      const r = await this.deps.peers.requestBatched(node, frame, DropPutReply, this.deps.timings.requestTimeoutMs, DROP_BATCH);
       if (!r.ok) return { kind: 'lost', code: r.code };
       if (r.body.ok) return { kind: 'ack' };
       return { kind: 'refused', refusal: { code: errorCodeOf(r.body.code, ErrorCodes.UNAVAILABLE), message: r.body.message ?? 'refused' } };

@@ -1,13 +1,15 @@
 // Typed request/reply with other nodes for the storage actors: encode, send to the node's direct
 // subject, decode the reply as the expected kind. Transport failures come back as values, so callers
 // (session machines) can retry lost requests. Puts one node makes to one replica in one event-loop
-// turn travel as one batch frame (issue 11).
+// turn travel as one batch frame (issue 11): storage puts as storage.batch, inbox-drop puts as
+// notify.batch (protocol/batch.ts).
 import { type Clock, type Transport, TransportError } from '../../infra/ports';
 import { errorCodeOf, type ErrorCode } from '../../protocol/errors';
 import type { FrameKind } from '../../protocol/frame';
 import { FrameRefused } from '../../protocol/refusal';
 import { STORAGE_BATCH_BYTES_MAX, STORAGE_BATCH_REQUESTS_MAX } from '../../protocol/limits';
-import { StorageBatch, StorageBatchReply, StorageReply } from '../../protocol/storage';
+import type { BatchKinds } from '../../protocol/batch';
+import { STORAGE_BATCH, StorageReply } from '../../protocol/storage';
 import { subjects } from '../../protocol/subjects';
 
 export type PeerReply<T> = { ok: true; body: T } | { ok: false; code: ErrorCode; message: string };
@@ -20,8 +22,8 @@ interface Queued {
 }
 
 export class Peers {
-  /** Puts queued in this event-loop turn, by the node they go to; sent when the turn's I/O has run (a flush is due while it is not empty). */
-  private queued = new Map<string, Queued[]>();
+  /** Puts queued in this event-loop turn, by batch kind and the node they go to; sent when the turn's I/O has run (a flush is due while it is not empty). */
+  private queued = new Map<BatchKinds, Map<string, Queued[]>>();
 
   constructor(
     private readonly transport: Transport,
@@ -43,38 +45,42 @@ export class Peers {
   }
 
   /**
-   * A put (a BATCHED_KINDS frame, encoded) to `node`, sent together with the other puts this node
-   * makes to `node` in the same event-loop turn: one storage.batch frame and one answer for all of
-   * them instead of one each (a put alone in its turn goes as it is). The reply is the put's own.
+   * A put (a frame of a kind `batch` carries, encoded) to `node`, sent together with the other puts
+   * of that batch kind this node makes to `node` in the same event-loop turn: one batch frame and one
+   * answer for all of them instead of one each (a put alone in its turn goes as it is). The reply is
+   * the put's own.
    */
-  requestBatched<R>(node: string, frame: Uint8Array, replyKind: FrameKind<R>, timeoutMs: number): Promise<PeerReply<R>> {
+  requestBatched<R>(node: string, frame: Uint8Array, replyKind: FrameKind<R>, timeoutMs: number, batch: BatchKinds = STORAGE_BATCH): Promise<PeerReply<R>> {
     if (frame.length > STORAGE_BATCH_BYTES_MAX) return this.requestEncoded(node, frame, replyKind, timeoutMs);
     return new Promise((resolve) => {
       const put: Queued = { frame, timeoutMs, settle: (r) => resolve(r.ok ? decodeReply(r.body, replyKind) : r) };
       if (this.queued.size === 0) this.clock.defer(() => this.flush());
-      const queue = this.queued.get(node);
+      let byNode = this.queued.get(batch);
+      if (!byNode) this.queued.set(batch, (byNode = new Map()));
+      const queue = byNode.get(node);
       if (queue) queue.push(put);
-      else this.queued.set(node, [put]);
+      else byNode.set(node, [put]);
     });
   }
 
   private flush(): void {
     const queued = this.queued;
     this.queued = new Map();
-    for (const [node, puts] of queued)
-      for (const batch of batchesOf(puts))
-        // Nothing in sending is expected to throw; if it did, each put still gets an answer (a failure).
-        this.sendBatch(node, batch).catch((e: unknown) => batch.forEach((p) => p.settle({ ok: false, code: 'UNAVAILABLE', message: `sending a batch of puts failed: ${(e as Error).message}` })));
+    for (const [kinds, byNode] of queued)
+      for (const [node, puts] of byNode)
+        for (const batch of batchesOf(puts))
+          // Nothing in sending is expected to throw; if it did, each put still gets an answer (a failure).
+          this.sendBatch(node, batch, kinds).catch((e: unknown) => batch.forEach((p) => p.settle({ ok: false, code: 'UNAVAILABLE', message: `sending a batch of puts failed: ${(e as Error).message}` })));
   }
 
-  private async sendBatch(node: string, puts: readonly Queued[]): Promise<void> {
+  private async sendBatch(node: string, puts: readonly Queued[], kinds: BatchKinds): Promise<void> {
     if (puts.length === 1) {
       const [put] = puts as [Queued];
       return put.settle(await this.send(node, put.frame, put.timeoutMs));
     }
-    const r = await this.send(node, StorageBatch.encode({ frames: puts.map((p) => p.frame) }), Math.max(...puts.map((p) => p.timeoutMs)));
+    const r = await this.send(node, kinds.request.encode({ frames: puts.map((p) => p.frame) }), Math.max(...puts.map((p) => p.timeoutMs)));
     if (!r.ok) return puts.forEach((p) => p.settle(r));
-    const answered = decodeReply(r.body, StorageBatchReply);
+    const answered = decodeReply(r.body, kinds.reply);
     if (answered.ok && answered.body.replies.length === puts.length) return puts.forEach((p, i) => p.settle({ ok: true, body: answered.body.replies[i]! }));
     // Refused whole (a node that does not know batches): each put goes alone, as before batches.
     if (!answered.ok && FrameRefused.decode(r.body).ok) {

@@ -8,11 +8,9 @@ import { type InsertAuthValue, signOffer, type StorageSigner, verifyInsert, veri
 import type { LocalStore } from '../../infra/store/port';
 import type { Clock, Log, TransportMessage } from '../../infra/ports';
 import { ErrorCodes, type ErrorCode } from '../../protocol/errors';
-import { type AnyFrame, type BodyOf, decodeFrame, frameHandlers, on } from '../../protocol/frame';
-import { FrameRefused } from '../../protocol/refusal';
+import { type AnyFrame, type BodyOf, frameHandlers, on } from '../../protocol/frame';
 import { QUOTA_BYTES_PER_MEMBER, REPAIR_BATCH_BYTES_MAX, REPLICA_OBJECT_MEMO_BYTES_MAX, STORAGE_LEASE_MS } from '../../protocol/limits';
 import {
-  BATCHED_KINDS,
   BlockData,
   BlockGet,
   BlockOffer,
@@ -32,15 +30,14 @@ import {
   Refresh,
   Scan,
   ScanReply,
-  StorageBatch,
-  StorageBatchReply,
+  STORAGE_BATCH,
   StorageReply,
 } from '../../protocol/storage';
 import { offerDigest } from '../../storage/repair';
 import { acceptBlocks, applyObjectPut, getVerifiedBlock, getVerifiedObject, StoredObjectMemo } from '../../storage/replicaStore';
 import { versionHash } from '../../storage/signedObject';
 import type { Metrics } from '../metrics';
-import { type Answer, serveFrame } from './serveRequest';
+import { type Answer, serveBatch, serveFrame } from './serveRequest';
 
 export interface ReplicaDeps {
   readonly store: () => LocalStore;
@@ -85,26 +82,6 @@ export class ReplicaHandlers {
     );
   }
 
-  /**
-   * A batch of puts: each served as if it came alone (its own checks, its own refusal), all answered
-   * in one frame once the last is done. lmdb-js commits writes made together in one transaction, so
-   * the batch's puts share their disk flush too.
-   */
-  private async batch(frames: readonly Uint8Array[], answer: Answer): Promise<void> {
-    answer(StorageBatchReply, { replies: await Promise.all(frames.map((bytes) => this.serveBatched(bytes))) });
-  }
-
-  /** One put of a batch: what it would have been answered alone (an undecodable one: what the router answers). */
-  private async serveBatched(bytes: Uint8Array): Promise<Uint8Array> {
-    const decoded = decodeFrame(bytes);
-    if (!decoded.ok) return FrameRefused.encode({ code: ErrorCodes.BAD_FRAME, reason: decoded.reason });
-    const kind = decoded.frame.kind;
-    if (!BATCHED_KINDS.has(kind)) return StorageReply.encode({ ok: false, code: ErrorCodes.BAD_REQUEST, message: `${kind.slice(0, 64)} cannot travel in a storage batch` });
-    let reply: Uint8Array | undefined;
-    await this.serve(decoded.frame, (b) => (reply ??= b));
-    return reply ?? StorageReply.encode({ ok: false, code: ErrorCodes.UNAVAILABLE, message: `replica failed: ${kind} not answered` });
-  }
-
   /** One handler per storage request kind, each with its body as its codec decoded it. */
   private readonly dispatch = frameHandlers<[Answer], Promise<void>>(
     [
@@ -122,7 +99,7 @@ export class ReplicaHandlers {
       on(Refresh, (body, answer) => this.refresh(body, answer)),
       on(Digest, async (body, answer) => answer(DigestReply, await this.deps.store().rangeDigest({ lo: body.lo, hi: body.hi }))),
       on(Scan, (body, answer) => this.scan(body, answer)),
-      on(StorageBatch, (body, answer) => this.batch(body.frames, answer)),
+      on(STORAGE_BATCH.request, async (body, answer) => answer(STORAGE_BATCH.reply, { replies: await serveBatch(body.frames, STORAGE_BATCH, StorageReply, (f, respond) => this.serve(f, respond)) })),
     ],
     async (frame, answer) => answer(StorageReply, { ok: false, code: ErrorCodes.BAD_REQUEST, message: `${frame.kind} is not a storage request` }),
   );

@@ -4,7 +4,7 @@ import { entryIdOf, dropIdOf, envelopeNonce, sealTo, signEnvelope } from '../../
 import { NOTIFY_DELIVER_BATCH_MAX, NOTIFY_PULL_PAGE_MAX, NOTIFY_RECEIPT_LINGER_MS, OVERLAY_TIMINGS, STORAGE_TIMINGS } from '../../protocol/limits';
 import { kClosest } from '../../overlay/id';
 import { decodeFrame } from '../../protocol/frame';
-import { DropPut, DropPutReply, InboxPush } from '../../protocol/notify';
+import { DROP_BATCH, DropPut, DropPutReply, InboxPush } from '../../protocol/notify';
 import { subjects } from '../../protocol/subjects';
 import { SimCluster } from '../../scenarios/sim/cluster';
 import { MemoryStore } from '../../infra/store/memory';
@@ -29,6 +29,14 @@ function dropRequests(cluster: SimCluster, kind: string): number {
   for (const node of cluster.live())
     for (const line of node.metrics.render().split('\n')) if (line.startsWith(`post_notify_drop_requests_total{kind="${kind}"} `)) total += Number(line.split(' ')[1]);
   return total;
+}
+
+type SimUser = Awaited<ReturnType<SimCluster['addUser']>>['user'];
+
+/** A notification from alice (`alice`) to `to`, signed by `signer`: alice herself, or someone forging her. */
+async function aliceEnvelope(cluster: SimCluster, alice: SimUser, to: SimUser['certificate'], signer: SimUser = alice) {
+  const fields = { toUserId: to.userId, to: to.address, from: 'alice@sim.example', timeMs: Math.floor(cluster.clock.now()), nonce: envelopeNonce(cluster.random), sealed: sealTo(to.boxKey, new Uint8Array([1])) };
+  return { ...fields, fromCert: alice.certificate, signature: await signEnvelope(fields, signer.signing.secretKey) };
 }
 
 const texts = async (cluster: SimCluster, app: { listMessages(): Promise<{ direction: string; text: string }[]> }) =>
@@ -225,10 +233,7 @@ describe('notification', () => {
       const bob = await cluster.addUser('bob@sim.example', 'b', nodes[4]!);
       const eve = await cluster.addUser('eve@sim.example', 'e', nodes[6]!);
       const bobCert = bob.user.certificate;
-      const make = async (signer = alice.user, to = bobCert) => {
-        const fields = { toUserId: to.userId, to: to.address, from: 'alice@sim.example', timeMs: Math.floor(cluster.clock.now()), nonce: envelopeNonce(cluster.random), sealed: sealTo(to.boxKey, new Uint8Array([1])) };
-        return { ...fields, fromCert: alice.user.certificate, signature: await signEnvelope(fields, signer.signing.secretKey) };
-      };
+      const make = (signer = alice.user, to = bobCert) => aliceEnvelope(cluster, alice.user, to, signer);
       const put = async (dropId: string, envelope: any) => {
         const replicas = await cluster.settle(nodes[2]!.replicas.locate(dropId, 0));
         return cluster.settle(nodes[2]!.replicas.peers.request(replicas[0]!, DropPut, { dropId, envelope }, DropPutReply, 2000));
@@ -252,6 +257,36 @@ describe('notification', () => {
       const old = { ...(await make()), timeMs: Math.floor(cluster.clock.now()) - 40 * 24 * 3600_000 };
       const stale = await put(dropIdOf(bobCert.userId), { ...old, signature: await signEnvelope(old, alice.user.signing.secretKey) });
       expect(stale).toMatchObject({ ok: true, body: { ok: false, code: 'REPLAYED' } });
+    });
+    await cluster.stop();
+  }, 120_000);
+
+  test('drop puts of one turn travel as one notify.batch per replica, each checked and answered as if alone', async () => {
+    const cluster = await ring(simSeed(58), 8);
+    await withSeed(cluster, async () => {
+      const nodes = cluster.live();
+      const alice = await cluster.addUser('alice@sim.example', 'a', nodes[0]!);
+      const bob = await cluster.addUser('bob@sim.example', 'b', nodes[4]!);
+      const carol = await cluster.addUser('carol@sim.example', 'c', nodes[5]!);
+      const eve = await cluster.addUser('eve@sim.example', 'e', nodes[6]!);
+      const bobCert = bob.user.certificate;
+      const make = (signer = alice.user, to = bobCert) => aliceEnvelope(cluster, alice.user, to, signer);
+      const dropId = dropIdOf(bobCert.userId);
+      // Genuine, forged (signed by eve), genuine, carol's notification put in bob's drop, genuine.
+      const [replica] = await cluster.settle(nodes[2]!.replicas.locate(dropId, 0));
+      const puts = [await make(), await make(eve.user), await make(), await make(alice.user, carol.user.certificate), await make()].map((envelope) => DropPut.encode({ dropId, envelope }));
+      const [batchesBefore, putsBefore] = [dropRequests(cluster, DROP_BATCH.request.kind), dropRequests(cluster, DropPut.kind)];
+      const replies = await cluster.settle(Promise.all(puts.map((frame) => nodes[2]!.replicas.peers.requestBatched(replica!, frame, DropPutReply, 2000, DROP_BATCH))));
+      expect(replies.map((r) => (r.ok ? r.body : r))).toEqual([
+        { ok: true },
+        { ok: false, code: 'BAD_SIGNATURE', message: expect.any(String) },
+        { ok: true },
+        { ok: false, code: 'MISADDRESSED', message: expect.any(String) },
+        { ok: true },
+      ]);
+      // One frame carried the five puts; each was served on its own.
+      expect(dropRequests(cluster, DROP_BATCH.request.kind) - batchesBefore).toBe(1);
+      expect(dropRequests(cluster, DropPut.kind) - putsBefore).toBe(puts.length);
     });
     await cluster.stop();
   }, 120_000);

@@ -8,7 +8,7 @@ import { Peers } from '../../actors/storage/peers';
 import { decodeFrame } from '../../protocol/frame';
 import { STORAGE_BATCH_REQUESTS_MAX } from '../../protocol/limits';
 import { FrameRefused } from '../../protocol/refusal';
-import { BlockPut, StorageBatch, StorageReply } from '../../protocol/storage';
+import { BlockPut, STORAGE_BATCH, StorageReply } from '../../protocol/storage';
 import { subjects } from '../../protocol/subjects';
 import { SimCluster } from '../../scenarios/sim/cluster';
 import { signObjectVersion } from '../../storage/signedObject';
@@ -21,7 +21,7 @@ function countPuts(cluster: SimCluster) {
   const stop = cluster.network.observe((_from, _subject, data) => {
     const d = decodeFrame(data);
     if (!d.ok) return;
-    if (d.frame.kind === StorageBatch.kind) {
+    if (d.frame.kind === STORAGE_BATCH.request.kind) {
       counts.batches++;
       counts.batched += (d.frame.body as { frames: unknown[] }).frames.length;
     } else if (d.frame.kind === 'storage.object.put' || d.frame.kind === 'storage.block.put') counts.alone++;
@@ -95,7 +95,7 @@ describe('storage puts batched per replica and turn', () => {
       const seen: string[] = [];
       replica.subscribe(subjects.node(ringId, oldNode), (msg) => {
         const d = decodeFrame(msg.data);
-        seen.push(!d.ok ? 'undecodable' : d.frame.kind === StorageBatch.kind ? `batch of ${(d.frame.body as { frames: unknown[] }).frames.length}` : d.frame.kind);
+        seen.push(!d.ok ? 'undecodable' : d.frame.kind === STORAGE_BATCH.request.kind ? `batch of ${(d.frame.body as { frames: unknown[] }).frames.length}` : d.frame.kind);
         // As a node of before batches answers a kind it does not know (its router's refusal).
         if (!d.ok || d.frame.kind !== BlockPut.kind) return replica.publish(msg.reply!, FrameRefused.encode({ code: 'BAD_FRAME', reason: `unknown frame kind ${d.ok ? d.frame.kind : '?'}` }));
         replica.publish(msg.reply!, StorageReply.encode({ ok: true }));
