@@ -475,6 +475,11 @@ export const NOTIFY_RECEIPT_ENTRIES_MAX = 256;
 export const NOTIFY_RETRY_MS = 2_000;
 /** Largest notification in a drop: a sealed reference plus envelope, never message content. */
 export const DROP_ENTRY_BYTES_MAX = 64 * 1024;
+/**
+ * Live pushes one node sends to one inbox subject in one event-loop turn go as one frame of at most
+ * this many (notify.inbox.pushes): at DROP_ENTRY_BYTES_MAX each they stay well inside FRAME_BYTES_MAX.
+ */
+export const NOTIFY_PUSH_ENTRIES_MAX = 16;
 /** Longest list inside a log's materialised state (a folder's messages): bounds snapshot decoding. */
 export const LOG_STATE_LIST_ITEMS_MAX = FOLDER_MESSAGES_MAX;
 /** Entry blocks one flush puts at once (a large append may fill several 1 MiB entries). */

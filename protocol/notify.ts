@@ -7,7 +7,7 @@ import { FrameError } from './codec';
 import { defineBatch } from './batch';
 import { canonicalBytes, defineFrame } from './frame';
 import { userCertificateCodec } from './identity';
-import { DROP_ENTRY_BYTES_MAX, FIELD_CHARS_MAX, ID_BYTES, NOTIFY_PULL_PAGE_MAX, STORAGE_BATCH_IDS_MAX } from './limits';
+import { DROP_ENTRY_BYTES_MAX, FIELD_CHARS_MAX, ID_BYTES, NOTIFY_PULL_PAGE_MAX, NOTIFY_PUSH_ENTRIES_MAX, STORAGE_BATCH_IDS_MAX } from './limits';
 
 const id = hexBytes(ID_BYTES);
 
@@ -69,6 +69,8 @@ export const DropHas = defineFrame('notify.drop.has', obj({ dropId: id, entryIds
 export const DropHasReply = defineFrame('notify.drop.has.reply', obj({ present: arr(bool(), { max: STORAGE_BATCH_IDS_MAX }) }));
 /** Live push on the recipient's inbox subject: by the sender once the drop holds it (DropPut `senderPushes`), else by each replica that stored a new entry. */
 export const InboxPush = defineFrame('notify.inbox.push', obj({ dropId: id, entryId: id, envelope: envelopeCodec }));
+/** Several live pushes of one sender node to one inbox in one event-loop turn, in one frame (issue 11: SMTP sessions notifying one recipient at once). */
+export const InboxPushes = defineFrame('notify.inbox.pushes', obj({ dropId: id, entries: arr(obj({ entryId: id, envelope: envelopeCodec }), { max: NOTIFY_PUSH_ENTRIES_MAX }) }));
 
 const envelopeDecoder = new Decoder({ maxStrLength: DROP_ENTRY_BYTES_MAX, maxBinLength: DROP_ENTRY_BYTES_MAX, maxArrayLength: 16, maxMapLength: 32, maxExtLength: 0 });
 

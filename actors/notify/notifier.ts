@@ -18,12 +18,13 @@ import { errorCodeOf, ErrorCodes, PostError } from '../../protocol/errors';
 import { decodeFrame, isKind } from '../../protocol/frame';
 import type { UserCertificate } from '../../protocol/identity';
 import { NOTIFY_PULL_INTERVAL_MS, NOTIFY_PULL_PAGE_MAX, NOTIFY_RECEIPT_ENTRIES_MAX, NOTIFY_RECEIPT_LINGER_MS, NOTIFY_RETRY_MS, STORAGE_BATCH_IDS_MAX, type StorageTimings } from '../../protocol/limits';
-import { DROP_BATCH, DropAck, DropHas, DropHasReply, DropList, DropListReply, DropPut, DropPutReply, type Envelope, InboxPush } from '../../protocol/notify';
+import { DROP_BATCH, DropAck, DropHas, DropHasReply, DropList, DropListReply, DropPut, DropPutReply, type Envelope, InboxPush, InboxPushes } from '../../protocol/notify';
 import { subjects } from '../../protocol/subjects';
 import type { Metrics } from '../metrics';
 import type { Peers } from '../storage/peers';
 import { runWrite } from '../storage/sessions';
 import { checkEnvelope } from './dropHandlers';
+import { PushOutbox } from './pushOutbox';
 import { type DeliveryOutcome, type InboxContext, type InboxEntry, type InboxEvent, inboxMachine } from '../../machines/inbox.machine';
 import { serviceActor } from '../supervised';
 
@@ -79,7 +80,12 @@ export interface RecipientHandle {
 }
 
 export class Notifier {
-  constructor(private readonly deps: NotifierDeps) {}
+  /** Live pushes of this turn, one frame per inbox. */
+  private readonly pushes: PushOutbox;
+
+  constructor(private readonly deps: NotifierDeps) {
+    this.pushes = new PushOutbox(deps.clock, (subject, frame) => publishQuietly(deps.transport, subject, frame, deps.log));
+  }
 
   // ---- sending -----------------------------------------------------------------------------------
 
@@ -107,7 +113,8 @@ export class Notifier {
   /**
    * Store an envelope in a drop of this ring: to all its replicas, done at a majority; then one live
    * push to the recipient's inbox subject (the replicas do not push what a sender pushes: one push per
-   * notification, not k). A lost push costs only a delay: the recipient also pulls its drop.
+   * notification, not k), in one frame with this turn's other pushes to that inbox (PushOutbox). A
+   * lost push costs only a delay: the recipient also pulls its drop.
    */
   async storeEnvelope(dropId: string, envelope: Envelope): Promise<void> {
     const targets = (await this.deps.locate(dropId, 0)).slice(0, this.deps.replicationFactor);
@@ -119,8 +126,7 @@ export class Notifier {
       return { kind: 'refused', refusal: { code: errorCodeOf(r.body.code, ErrorCodes.UNAVAILABLE), message: r.body.message ?? 'refused' } };
     });
     if (!outcome.ok) throw new PostError(outcome.code, `notifying ${envelope.to}: ${outcome.message}`);
-    const push = InboxPush.encode({ dropId, entryId: entryIdOf(envelope.signature), envelope });
-    publishQuietly(this.deps.transport, subjects.inbox(this.deps.ringId, envelope.toUserId), push, this.deps.log);
+    this.pushes.push(subjects.inbox(this.deps.ringId, envelope.toUserId), dropId, { entryId: entryIdOf(envelope.signature), envelope });
   }
 
   // ---- receiving: the users registered here, served by the running notifier actor ------------------
@@ -288,9 +294,12 @@ class Inbox {
     this.log = deps.log.child({ actor: 'notifier', user: user.cert.address });
     this.push = deps.transport.subscribe(subjects.inbox(deps.ringId, user.cert.userId), (m) => {
       const r = decodeFrame(m.data);
-      if (!r.ok || !isKind(r.frame, InboxPush)) return this.log.warn('frame.dropped', { subject: m.subject, reason: r.ok ? `unexpected ${r.frame.kind}` : r.reason });
-      const body = r.frame.body;
-      if (body.dropId === this.dropId) this.offer(this.ripe([{ entryId: body.entryId, envelope: body.envelope }]));
+      if (r.ok && isKind(r.frame, InboxPush)) {
+        const body = r.frame.body;
+        if (body.dropId === this.dropId) this.offer(this.ripe([{ entryId: body.entryId, envelope: body.envelope }]));
+      } else if (r.ok && isKind(r.frame, InboxPushes)) {
+        if (r.frame.body.dropId === this.dropId) this.offer(this.ripe(r.frame.body.entries));
+      } else this.log.warn('frame.dropped', { subject: m.subject, reason: r.ok ? `unexpected ${r.frame.kind}` : r.reason });
     });
     let wasDown = false;
     this.status = deps.transport.status$.subscribe((s) => {

@@ -1,10 +1,13 @@
 // Users, logs and notification on the simulator (issue 4).
 import { describe, expect, test } from 'vitest';
+import { issueUserCertificate } from '../../crypto/certificates';
 import { entryIdOf, dropIdOf, envelopeNonce, sealTo, signEnvelope } from '../../crypto/notification';
+import { signingKeyPairFromSeed } from '../../crypto/sign';
+import { boxKeyPairFromSeed } from '../../crypto/userKeys';
 import { NOTIFY_DELIVER_BATCH_MAX, NOTIFY_PULL_PAGE_MAX, NOTIFY_RECEIPT_LINGER_MS, OVERLAY_TIMINGS, STORAGE_TIMINGS } from '../../protocol/limits';
 import { kClosest } from '../../overlay/id';
 import { decodeFrame } from '../../protocol/frame';
-import { DROP_BATCH, DropPut, DropPutReply, InboxPush } from '../../protocol/notify';
+import { DROP_BATCH, DropPut, DropPutReply, InboxPush, InboxPushes } from '../../protocol/notify';
 import { subjects } from '../../protocol/subjects';
 import { SimCluster } from '../../scenarios/sim/cluster';
 import { MemoryStore } from '../../infra/store/memory';
@@ -287,6 +290,34 @@ describe('notification', () => {
       // One frame carried the five puts; each was served on its own.
       expect(dropRequests(cluster, DROP_BATCH.request.kind) - batchesBefore).toBe(1);
       expect(dropRequests(cluster, DropPut.kind) - putsBefore).toBe(puts.length);
+    });
+    await cluster.stop();
+  }, 120_000);
+
+  test('several live pushes in one notify.inbox.pushes frame are each delivered once, without waiting for a pull', async () => {
+    const cluster = await ring(simSeed(59), 6);
+    await withSeed(cluster, async () => {
+      const nodes = cluster.live();
+      const alice = await cluster.addUser('alice@sim.example', 'a', nodes[0]!);
+      // Dan's keys, received through his node's notifier with a pull interval longer than the test.
+      const signing = await signingKeyPairFromSeed(cluster.random.fork('dan').bytes(32));
+      const box = boxKeyPairFromSeed(cluster.random.fork('dan-box').bytes(32));
+      const cert = await issueUserCertificate(cluster.ca, { address: 'dan@sim.example', signingKey: signing.publicKey, boxKey: box.publicKey }, { nowMs: cluster.clock.now() });
+      const delivered: string[] = [];
+      const handle = nodes[3]!.notifier.receive({ cert, signingSecretKey: signing.secretKey, box }, async (n) => (delivered.push(n.entryId), 'delivered'), { pullIntervalMs: 3_600_000 });
+      await cluster.runFor(2_000); // the start-up pull found the drop empty
+      const envelopes = [await aliceEnvelope(cluster, alice.user, cert), await aliceEnvelope(cluster, alice.user, cert), await aliceEnvelope(cluster, alice.user, cert)];
+      const entries = envelopes.map((envelope) => ({ entryId: entryIdOf(envelope.signature), envelope }));
+      const frame = InboxPushes.encode({ dropId: dropIdOf(cert.userId), entries: [...entries, entries[0]!] }); // one twice
+      cluster.network.connect('pusher').publish(subjects.inbox(cert.ringId, cert.userId), frame);
+      await cluster.runFor(1_000);
+      expect(delivered.sort()).toEqual(entries.map((e) => e.entryId).sort());
+      // A frame for another drop on this subject is not taken.
+      const stray = await aliceEnvelope(cluster, alice.user, cert);
+      cluster.network.connect('stray').publish(subjects.inbox(cert.ringId, cert.userId), InboxPushes.encode({ dropId: dropIdOf(alice.user.certificate.userId), entries: [{ entryId: entryIdOf(stray.signature), envelope: stray }, entries[1]!] }));
+      await cluster.runFor(1_000);
+      expect(delivered).toHaveLength(entries.length);
+      handle.stop();
     });
     await cluster.stop();
   }, 120_000);
