@@ -1,10 +1,10 @@
 // The replica-side request loop shared by storage and inbox-drop handlers: every request is answered
 // (on its reply subject, or inside its batch's answer); a handler that throws is answered with a
-// failure, never left unanswered. An
-// operating failure (a PostError, the transport's, a frame that does not decode) is answered with its
-// own code; anything else is a bug in this node: logged with its stack, answered UNAVAILABLE (the
-// requester tries another replica) and reported through `onBug`, which crashes the owning actor so
-// its supervisor restarts it and counts the restart (issue 18: nothing disappears).
+// failure, never left unanswered. An operating failure (a PostError, the transport's, a frame that
+// does not decode) is answered with its own code; anything else is a bug in this node: logged with
+// its stack, answered UNAVAILABLE (the requester tries another replica) and reported through
+// `onBug`, which crashes the owning actor so its supervisor restarts it and counts the restart
+// (issue 18: nothing disappears).
 import { type Log, TransportError } from '../../infra/ports';
 import { FrameError } from '../../protocol/codec';
 import type { BatchKinds } from '../../protocol/batch';
