@@ -236,8 +236,9 @@ export const STORAGE_REFRESH_INTERVAL_MS = 24 * 3600 * 1000;
 /** Ids in one has/refresh/scan message: 1,000 ids of 32 bytes keep a frame near 32 KiB. */
 export const STORAGE_BATCH_IDS_MAX = 1000;
 /**
- * Puts one node sends one replica in one event-loop turn travel as one frame (storage.batch; inbox-drop
- * puts as notify.batch: protocol/batch.ts) and are answered in one: under load a node writes several logs' heads per turn (1.8 on the mixed mail
+ * Puts one node sends one replica in one event-loop turn travel as one frame (storage.batch; inbox-
+ * drop puts as notify.batch: protocol/batch.ts; both batch kinds keep these two bounds) and are
+ * answered in one: under load a node writes several logs' heads per turn (1.8 on the mixed mail
  * load, 73% sharing a turn) and with k = 3 of a few nodes any two share a replica. At most this many
  * requests in one batch: their answers (a refused object put carries the stored version, up to
  * SIGNED_OBJECT_BYTES_MAX) must fit one frame.
