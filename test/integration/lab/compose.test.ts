@@ -380,11 +380,13 @@ describe('the compose lab\'s init, node, healthcheck and users commands, run as 
     // lab.json names the servers as the compose network does; here they are on loopback.
     writeFileSync(join(labDir, 'lab.json'), JSON.stringify({ ...lab0, nats: natsUrls }, null, 2));
 
+    // Every founder's ports from one freePorts call: two calls could hand out the same port again
+    // while the first founder's processes have not bound theirs yet.
+    const numbersOf = new Map(founders.map((name) => [name, [...new Set(argv(services[name]!).flatMap((a) => (/^\d+=\d+$/.test(a) ? a.split('=') : [])))]]));
+    const free = await freePorts([...numbersOf.values()].reduce((n, numbers) => n + numbers.length, 0));
     for (const name of founders) {
       const s = services[name]!;
-      const numbers = [...new Set(argv(s).flatMap((a) => (/^\d+=\d+$/.test(a) ? a.split('=') : [])))];
-      const free = await freePorts(numbers.length);
-      const ports = new Map(numbers.map((n, i) => [n, String(free[i])]));
+      const ports = new Map(numbersOf.get(name)!.map((n) => [n, String(free.shift()!)]));
       portMaps.set(name, ports);
       const [exe, ...args] = argv(s).map((a) => rewrite(a, ports));
       const child = spawn(exe!, args, { env: labEnv(), stdio: ['ignore', 'ignore', 'inherit'] });
