@@ -20,9 +20,15 @@ const forwards = pairs.map((pair) => {
 });
 if (command.length === 0) fail(`no command to run\n${usage}`);
 
+/** The command, once started: a failure after that stops it first, so it is never left running alone. */
+let child;
+
 function fail(message) {
   console.error(`expose: ${message}`);
-  process.exit(2);
+  if (!child || child.exitCode !== null || child.signalCode !== null) process.exit(2);
+  child.removeAllListeners('exit');
+  child.once('exit', () => process.exit(2));
+  child.kill('SIGTERM');
 }
 
 const host = process.env.EXPOSE_HOST ?? '0.0.0.0';
@@ -46,7 +52,7 @@ const servers = forwards.map(({ port, local }) => {
   return server;
 });
 
-const child = spawn(command[0], command.slice(1), { stdio: 'inherit' });
+child = spawn(command[0], command.slice(1), { stdio: 'inherit' });
 child.on('error', (e) => fail(`cannot run ${command[0]}: ${e.message}`));
 for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(signal, () => child.kill(signal));
 child.on('exit', (code, signal) => {

@@ -7,7 +7,7 @@
 // forwarded ports. Last, where a Docker engine runs or can be started, the whole lab for real.
 import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -244,6 +244,35 @@ describe('docker-compose.yml (Compose 1.29 schema)', () => {
 });
 
 // ---- the compose file's commands, run here -----------------------------------------------------------
+
+describe('infra/docker/expose.mjs', () => {
+  test('a port it cannot listen on stops its command before it exits (the command is never left running alone)', async () => {
+    const [taken] = await freePorts(1);
+    const holder = await new Promise<import('node:net').Server>((resolve) => {
+      const server = createServer();
+      server.listen(taken, '127.0.0.1', () => resolve(server));
+    });
+    const pidFile = join(mkdtempSync(join(tmpdir(), 'post-expose-')), 'pid');
+    try {
+      // The command writes its pid, then would run for a minute.
+      const r = spawnSync(process.execPath, [join(ROOT, 'infra/docker/expose.mjs'), `${taken}=${taken + 1}`, '--', 'sh', '-c', `echo $$ > ${pidFile}; exec sleep 60`], {
+        env: { ...process.env, EXPOSE_HOST: '127.0.0.1' },
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain(`cannot listen on 127.0.0.1:${taken}`);
+      // Stopped before it wrote its pid, or after: either way it is not running now.
+      for (let i = 0; i < 20 && !existsSync(pidFile); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      if (existsSync(pidFile)) {
+        const pid = Number(readFileSync(pidFile, 'utf8'));
+        expect(() => process.kill(pid, 0), `the command (pid ${pid}) is still running`).toThrow();
+      }
+    } finally {
+      holder.close();
+    }
+  }, 60_000);
+});
 
 describe('the compose lab\'s init, node, healthcheck and users commands, run as local processes', () => {
   const dir = mkdtempSync(join(tmpdir(), 'post-compose-'));
