@@ -50,7 +50,7 @@ function tmux(...args: string[]): string {
 const screen = () => tmux('capture-pane', '-p', '-t', 'chat');
 /** Types `text` literally, then Enter. */
 const type = (text: string) => {
-  tmux('send-keys', '-t', 'chat', '-l', text);
+  tmux('send-keys', '-t', 'chat', '-l', '--', text); // '--': a text (a random password) may start with '-'
   tmux('send-keys', '-t', 'chat', 'Enter');
 };
 
