@@ -581,9 +581,9 @@ export async function finalChecks(env: ScenarioEnv, history: History, scenario: 
   await env.flush();
   await env.wait(5_000);
   env.progress({ scenario, phase: 'final reads' });
-  const inboxes = await env.inboxes();
+  const { inboxes, unreadable } = await env.inboxes();
   let lost = noLostMail(history, inboxes);
-  // Mail missing: say whether it still waits in a drop (a delivery that stalled) or is gone.
-  if (!lost.ok) lost = noLostMail(history, inboxes, (await env.audit()).pendingDrops);
+  // Mail missing: say whether it still waits in a drop (a delivery that stalled), its INBOX could not be read, or it is gone.
+  if (!lost.ok) lost = noLostMail(history, inboxes, (await env.audit()).pendingDrops, unreadable);
   return [lost, exactlyOnce(history, inboxes), replicasBack(audit.underReplicated, env.k), noForks(audit.forks)];
 }

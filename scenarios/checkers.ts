@@ -16,15 +16,30 @@ export interface CheckResult {
 /** What each recipient's INBOX holds: subject -> how many times. */
 export type Inboxes = ReadonlyMap<string, ReadonlyMap<string, number>>;
 
-/** `pendingDrops`: the audit's undelivered notifications, named when mail is missing (stuck in a drop, or gone). */
-export function noLostMail(history: History, inboxes: Inboxes, pendingDrops: readonly string[] = []): CheckResult {
+/** The final reads: what each INBOX holds, and why each INBOX that could not be read was not (it counts as empty). */
+export interface InboxReads {
+  readonly inboxes: Inboxes;
+  readonly unreadable: ReadonlyMap<string, string>;
+}
+
+/**
+ * `pendingDrops`: the audit's undelivered notifications, and `unreadable`: the INBOXes the final reads
+ * could not read, with why; both named when mail is missing (stuck in a drop, unreadable, or gone).
+ */
+export function noLostMail(history: History, inboxes: Inboxes, pendingDrops: readonly string[] = [], unreadable: ReadonlyMap<string, string> = new Map()): CheckResult {
   const lost = history.mails().filter((m) => m.outcome === 'ok' && !(inboxes.get(m.to)?.get(m.subject) ?? 0));
   const pending = pendingDrops.length ? `; notifications still pending: ${pendingDrops.slice(0, 6).join('; ')}` : '; no notification pending in any drop';
-  return {
-    name: 'no acknowledged mail lost',
-    ok: lost.length === 0,
-    detail: lost.length ? `${lost.length} acknowledged mails missing, e.g. ${lost.slice(0, 3).map((m) => `#${m.id} ${m.from}->${m.to} "${m.subject}"`).join('; ')}${pending}` : `${history.summary().ok} acknowledged mails all delivered`,
-  };
+  const unread = unreadable.size ? `; INBOX unreadable: ${[...unreadable].map(([user, why]) => `${user} (${why})`).join('; ')}` : '';
+  if (!lost.length) return { name: 'no acknowledged mail lost', ok: true, detail: `${history.summary().ok} acknowledged mails all delivered` };
+  const examples = lost.slice(0, 3).map((m) => `#${m.id} ${m.from}->${m.to} "${m.subject}"`).join('; ');
+  return { name: 'no acknowledged mail lost', ok: false, detail: `${lost.length} acknowledged mails missing (${byRecipient(lost)}), e.g. ${examples}${pending}${unread}` };
+}
+
+/** "12 to a@x, 3 to b@y": how many of `mails` each recipient misses, most first. */
+function byRecipient(mails: readonly { to: string }[]): string {
+  const counts = new Map<string, number>();
+  for (const m of mails) counts.set(m.to, (counts.get(m.to) ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1]).map(([to, n]) => `${n} to ${to}`).join(', ');
 }
 
 export function exactlyOnce(history: History, inboxes: Inboxes): CheckResult {

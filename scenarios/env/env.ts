@@ -1,7 +1,7 @@
 // What a scenario can do to a system and ask of it, on the deterministic simulator or on the real
 // local lab. Scenarios are written once against this; faults a target cannot produce say so.
 import type { Outcome } from '../history';
-import type { Inboxes } from '../checkers';
+import type { InboxReads } from '../checkers';
 import type { CrashableActor } from '../../protocol/control';
 
 export class Unsupported extends Error {
@@ -61,8 +61,8 @@ export interface ScenarioEnv {
    * time (the write's outcome is then unknown).
    */
   dav?(user: string, node: string, request: ScenarioDavRequest): Promise<ScenarioDavResponse>;
-  /** Subjects in each user's INBOX, with their counts. */
-  inboxes(): Promise<Inboxes>;
+  /** Subjects in each user's INBOX, with their counts; an INBOX that cannot be read is empty and says why. */
+  inboxes(): Promise<InboxReads>;
   kill(node: string): Promise<void>;
   restart(node: string): Promise<void>;
   partition(groups: string[][]): Promise<void>;

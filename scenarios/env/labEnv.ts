@@ -19,7 +19,7 @@ import { LmdbStore } from '../../infra/store/lmdb';
 import { ActorCrashRequest, AuditRequest, type CrashableActor, UsersPullRequest } from '../../protocol/control';
 import { SCENARIO_CALENDAR, SCENARIO_LAB_TIMINGS as T, SUBMISSION_BURST_MESSAGES, SUBMISSION_MESSAGES_PER_MINUTE } from '../../protocol/limits';
 import { subjects } from '../../protocol/subjects';
-import type { Inboxes } from '../checkers';
+import type { InboxReads } from '../checkers';
 import type { Outcome } from '../history';
 import { type Audit, type Device, rawMail, type ScenarioDavRequest, type ScenarioDavResponse, type ScenarioEnv, type StandbyView, subjectOf, Unsupported } from './env';
 
@@ -203,36 +203,53 @@ export class LabEnv implements ScenarioEnv {
     return { status: res.status, etag: res.headers.get('etag') ?? undefined, body: await res.text() };
   }
 
-  async inboxes(): Promise<Inboxes> {
-    const out = new Map<string, Map<string, number>>();
-    for (const user of this.users()) out.set(user, await this.inboxOf(user));
-    return out;
+  async inboxes(): Promise<InboxReads> {
+    const inboxes = new Map<string, Map<string, number>>();
+    const unreadable = new Map<string, string>();
+    for (const user of this.users()) {
+      const read = await this.inboxOf(user);
+      inboxes.set(user, read.counts);
+      if (read.failures.length) unreadable.set(user, read.failures.join('; '));
+    }
+    return { inboxes, unreadable };
   }
 
   /**
    * Subject -> how many times, in a user's INBOX. A read that fails (no connection, an error, or the
    * server closing the session before the FETCH was whole, as it does with BYE [UNAVAILABLE] when a
    * fork's merge renumbered the folder) is tried again after a pause, as a mail client reconnects.
-   * A user whose INBOX still cannot be read holds nothing, as far as the checkers are concerned.
+   * A user whose INBOX still cannot be read holds nothing, as far as the checkers are concerned; each
+   * failed attempt says why (when it was read in the end, the failures before are not reported).
    */
-  private async inboxOf(user: string): Promise<Map<string, number>> {
+  private async inboxOf(user: string): Promise<{ counts: Map<string, number>; failures: string[] }> {
+    const failures: string[] = [];
+    const why = (attempt: number, started: number, e: unknown) => `attempt ${attempt} after ${Date.now() - started} ms: ${e instanceof Error ? e.message : String(e)}`;
     for (let attempt = 1; attempt <= T.finalReadAttempts; attempt++) {
       if (attempt > 1) await sleep(T.finalReadRetryMs);
-      const c = await this.imap(user).catch(() => undefined);
-      if (!c) continue;
+      const started = Date.now();
+      let c: ImapFlow;
+      try {
+        c = await this.imap(user);
+      } catch (e) {
+        failures.push(why(attempt, started, e));
+        continue;
+      }
       try {
         const messages = await this.folder(c, 'INBOX');
-        if (!c.usable) continue;
+        if (!c.usable) {
+          failures.push(why(attempt, started, 'the server closed the session'));
+          continue;
+        }
         const counts = new Map<string, number>();
         for (const m of messages) counts.set(m.subject, (counts.get(m.subject) ?? 0) + 1);
-        return counts;
-      } catch {
-        /* unreadable this time */
+        return { counts, failures: [] };
+      } catch (e) {
+        failures.push(why(attempt, started, e));
       } finally {
         await c.logout().catch(() => c.close());
       }
     }
-    return new Map();
+    return { counts: new Map(), failures };
   }
 
   async kill(id: string): Promise<void> {

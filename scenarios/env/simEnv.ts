@@ -4,7 +4,7 @@ import type { PostNode } from '../../actors/node';
 import { MemoryStore } from '../../infra/store/memory';
 import type { MailUserSession } from '../../mail/backend';
 import { SimCluster } from '../sim/cluster';
-import type { Inboxes } from '../checkers';
+import type { InboxReads } from '../checkers';
 import type { Outcome } from '../history';
 import { type Audit, type Device, rawMail, type ScenarioDavRequest, type ScenarioDavResponse, type ScenarioEnv, type StandbyView, subjectOf } from './env';
 import { PostCalendars } from '../../actors/calendar/postCalendars';
@@ -272,19 +272,26 @@ export class SimEnv implements ScenarioEnv {
     return node.mail.authenticator.authenticate(user, this.passwords.get(user)!);
   }
 
-  inboxes(): Promise<Inboxes> {
+  inboxes(): Promise<InboxReads> {
     return this.drive(this.readInboxes());
   }
 
-  private async readInboxes(): Promise<Inboxes> {
-    const out = new Map<string, Map<string, number>>();
+  private async readInboxes(): Promise<InboxReads> {
+    const inboxes = new Map<string, Map<string, number>>();
+    const unreadable = new Map<string, string>();
+    const failed = (e: unknown) => (e instanceof Error ? e.message : String(e));
     for (const user of this.users()) {
       const counts = new Map<string, number>();
-      out.set(user, counts);
+      inboxes.set(user, counts);
       // What cannot be read (a lost log head, a lost message block) is simply not there: the
-      // checkers count it as lost mail rather than the run failing.
-      const s = await this.session(user).catch(() => undefined);
-      if (!s) continue;
+      // checkers count it as lost mail rather than the run failing, and name the INBOX.
+      let s: MailUserSession;
+      try {
+        s = await this.session(user);
+      } catch (e) {
+        unreadable.set(user, `no session: ${failed(e)}`);
+        continue;
+      }
       try {
         const snap = await s.openFolder('INBOX');
         for (const m of snap.messages) {
@@ -293,13 +300,13 @@ export class SimEnv implements ScenarioEnv {
           const subject = subjectOf(raw);
           counts.set(subject, (counts.get(subject) ?? 0) + 1);
         }
-      } catch {
-        /* the folder itself is unreadable: nothing in it counts */
+      } catch (e) {
+        unreadable.set(user, `the folder: ${failed(e)}`);
       } finally {
         await s.close();
       }
     }
-    return out;
+    return { inboxes, unreadable };
   }
 
   async kill(node: string): Promise<void> {

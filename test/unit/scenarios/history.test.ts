@@ -1,7 +1,7 @@
 // A scenario's history: every mail's subject is its own, since the checkers find mail by subject (a
 // soak that ran home-node-down seven times read its seven rounds' mails as one mail delivered 7 times).
 import { describe, expect, test } from 'vitest';
-import { exactlyOnce } from '../../../scenarios/checkers';
+import { exactlyOnce, noLostMail } from '../../../scenarios/checkers';
 import { History } from '../../../scenarios/history';
 
 describe('scenario history', () => {
@@ -23,5 +23,15 @@ describe('scenario history', () => {
     const inboxes = new Map([['b@x', new Map(subjects.map((s) => [s, 1]))]]);
     expect(exactlyOnce(h, inboxes).ok).toBe(true);
     expect(exactlyOnce(h, new Map([['b@x', new Map([[subjects[0]!, 2]])]])).ok).toBe(false);
+  });
+
+  test('missing mail names the INBOXes the final reads could not read, and why', () => {
+    const h = new History(() => 0, 'run1');
+    const op = h.mail('a@x', 'b@x', 'hello');
+    h.complete(op, 'ok');
+    expect(noLostMail(h, new Map([['b@x', new Map([['hello', 1]])]])).ok).toBe(true);
+    const lost = noLostMail(h, new Map([['b@x', new Map()]]), [], new Map([['b@x', 'attempt 1 after 30000 ms: Socket timeout']]));
+    expect(lost.ok).toBe(false);
+    expect(lost.detail).toMatch(/1 acknowledged mails missing \(1 to b@x\), e\.g\. .*no notification pending in any drop; INBOX unreadable: b@x \(attempt 1 after 30000 ms: Socket timeout\)$/);
   });
 });
