@@ -88,11 +88,15 @@ export class Federation {
     const fetch = (id: string) => getBlock(id).catch(() => undefined);
     const request = (req: Request) => this.request(target, req);
     return {
+      // Absent only when that ring says so: any other failure is an error, never "no such object"
+      // (a directory lookup would turn it into a permanent "no such user" for a real one).
       async getObject(objectId: string): Promise<SignedObject | undefined> {
         const r = await request({ type: 'objectGet', objectId });
-        if (!r.ok || !r.data) return undefined;
+        if (!r.ok && r.code === ErrorCodes.NOT_FOUND) return undefined;
+        if (!r.ok || !r.data) throw new PostError(errorCodeOf(r.code, ErrorCodes.UNAVAILABLE), r.message ?? `object ${objectId.slice(0, 16)} could not be read from ${target.org}'s ring`);
         const d = decodeSignedObject(r.data);
-        return d.ok && d.value.objectId === objectId ? d.value : undefined;
+        if (!d.ok || d.value.objectId !== objectId) throw new PostError(ErrorCodes.BAD_FRAME, `${target.org}'s ring answered for object ${objectId.slice(0, 16)} with ${d.ok ? 'another object' : `an undecodable one (${d.message})`}`);
+        return d.value;
       },
       getBlock,
       async getData(ref: BlockRef, opts?: { maxBytes?: number }) {

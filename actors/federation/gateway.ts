@@ -95,7 +95,7 @@ export class GatewayService {
       switch (req.type) {
         case 'objectGet': {
           const o = await this.deps.storage.getObject(req.objectId);
-          return this.answer(this.deps.globalTransport, msg, o ? { ok: true, data: encodeSignedObject(o) } : { ok: false, code: 'NOT_FOUND', message: 'no such object' });
+          return this.answer(this.deps.globalTransport, msg, o ? { ok: true, data: encodeSignedObject(o) } : { ok: false, code: ErrorCodes.NOT_FOUND, message: 'no such object' });
         }
         case 'blockGet': {
           const b = await this.deps.storage.fetchBlock(req.id);
