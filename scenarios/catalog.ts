@@ -554,6 +554,7 @@ export async function runScenario(plan: ScenarioPlan, env: ScenarioEnv, opts: { 
       await load.stop();
     }
     const workload = rateOf(load?.ok ?? 0, env.now() - started);
+    if (load) env.progress({ scenario: plan.name, phase: 'workload', done: history.summary(), failuresBySender: history.failuresBySender() });
     env.progress({ scenario: plan.name, phase: 'heal' });
     await plan.heal?.(env, history, victims);
     const checks = await finalChecks(env, history, plan.name);

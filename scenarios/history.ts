@@ -137,4 +137,19 @@ export class History {
     const count = (o: Outcome) => mails.filter((m) => m.outcome === o).length;
     return { mails: mails.length, ok: count('ok'), failed: count('failed'), unknown: count('unknown'), faults: this.list.filter((o) => o.kind === 'fault' || o.kind === 'heal').length };
   }
+
+  /**
+   * The mails that did not go through, by sender: how many failed and were unknown, and the first error
+   * of each (the heaviest senders first, at most `max`): one sender failing throughout points at its node.
+   */
+  failuresBySender(max = 6): { from: string; failed: number; unknown: number; firstError: string }[] {
+    const by = new Map<string, { from: string; failed: number; unknown: number; firstError: string }>();
+    for (const m of this.mails()) {
+      if (m.outcome !== 'failed' && m.outcome !== 'unknown') continue;
+      const e = by.get(m.from) ?? { from: m.from, failed: 0, unknown: 0, firstError: (m.error ?? '').slice(0, 200) };
+      e[m.outcome]++;
+      by.set(m.from, e);
+    }
+    return [...by.values()].sort((a, b) => b.failed + b.unknown - (a.failed + a.unknown)).slice(0, max);
+  }
 }

@@ -34,4 +34,19 @@ describe('scenario history', () => {
     expect(lost.ok).toBe(false);
     expect(lost.detail).toMatch(/1 acknowledged mails missing \(1 to b@x\), e\.g\. .*no notification pending in any drop; INBOX unreadable: b@x \(attempt 1 after 30000 ms: Socket timeout\)$/);
   });
+
+  test('failures are summed per sender, the heaviest first, each with its first error', () => {
+    const h = new History(() => 0, 'run1');
+    const send = (from: string, outcome: 'ok' | 'failed' | 'unknown', error?: string) => h.complete(h.mail(from, 'z@x', `m ${h.nextId}`), outcome, error);
+    send('a@x', 'ok');
+    send('b@x', 'failed', '550 no such user');
+    send('b@x', 'unknown', 'timeout');
+    send('c@x', 'failed', 'ECONNREFUSED');
+    send('b@x', 'failed', 'later');
+    expect(h.failuresBySender()).toEqual([
+      { from: 'b@x', failed: 2, unknown: 1, firstError: '550 no such user' },
+      { from: 'c@x', failed: 1, unknown: 0, firstError: 'ECONNREFUSED' },
+    ]);
+    expect(h.failuresBySender(1)).toHaveLength(1);
+  });
 });
