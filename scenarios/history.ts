@@ -140,14 +140,17 @@ export class History {
 
   /**
    * The mails that did not go through, by sender: how many failed and were unknown, and the first error
-   * of each (the heaviest senders first, at most `max`): one sender failing throughout points at its node.
+   * of each outcome (the heaviest senders first, at most `max`): one sender failing throughout points at its node.
    */
-  failuresBySender(max = 6): { from: string; failed: number; unknown: number; firstError: string }[] {
-    const by = new Map<string, { from: string; failed: number; unknown: number; firstError: string }>();
+  failuresBySender(max = 6): { from: string; failed: number; unknown: number; firstFailed?: string; firstUnknown?: string }[] {
+    type Failures = { from: string; failed: number; unknown: number; firstFailed?: string; firstUnknown?: string };
+    const by = new Map<string, Failures>();
     for (const m of this.mails()) {
       if (m.outcome !== 'failed' && m.outcome !== 'unknown') continue;
-      const e = by.get(m.from) ?? { from: m.from, failed: 0, unknown: 0, firstError: (m.error ?? '').slice(0, 200) };
+      const e = by.get(m.from) ?? { from: m.from, failed: 0, unknown: 0 };
       e[m.outcome]++;
+      const first = m.outcome === 'failed' ? 'firstFailed' : 'firstUnknown';
+      e[first] ??= (m.error ?? '').slice(0, 200);
       by.set(m.from, e);
     }
     return [...by.values()].sort((a, b) => b.failed + b.unknown - (a.failed + a.unknown)).slice(0, max);

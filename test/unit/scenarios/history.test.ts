@@ -35,7 +35,7 @@ describe('scenario history', () => {
     expect(lost.detail).toMatch(/1 acknowledged mails missing \(1 to b@x\), e\.g\. .*no notification pending in any drop; INBOX unreadable: b@x \(attempt 1 after 30000 ms: Socket timeout\)$/);
   });
 
-  test('failures are summed per sender, the heaviest first, each with its first error', () => {
+  test('failures are summed per sender, the heaviest first, each with the first error of each outcome', () => {
     const h = new History(() => 0, 'run1');
     const send = (from: string, outcome: 'ok' | 'failed' | 'unknown', error?: string) => h.complete(h.mail(from, 'z@x', `m ${h.nextId}`), outcome, error);
     send('a@x', 'ok');
@@ -44,8 +44,8 @@ describe('scenario history', () => {
     send('c@x', 'failed', 'ECONNREFUSED');
     send('b@x', 'failed', 'later');
     expect(h.failuresBySender()).toEqual([
-      { from: 'b@x', failed: 2, unknown: 1, firstError: '550 no such user' },
-      { from: 'c@x', failed: 1, unknown: 0, firstError: 'ECONNREFUSED' },
+      { from: 'b@x', failed: 2, unknown: 1, firstFailed: '550 no such user', firstUnknown: 'timeout' },
+      { from: 'c@x', failed: 1, unknown: 0, firstFailed: 'ECONNREFUSED' },
     ]);
     expect(h.failuresBySender(1)).toHaveLength(1);
   });
