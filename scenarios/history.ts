@@ -54,6 +54,15 @@ export interface FaultOp {
 
 export type Operation = MailOp | ChatOp | CalendarOp | FaultOp;
 
+/** A sender's mails that did not go through (History.failuresBySender). */
+export interface SenderFailures {
+  from: string;
+  failed: number;
+  unknown: number;
+  firstFailed?: string;
+  firstUnknown?: string;
+}
+
 export class History {
   private readonly list: Operation[] = [];
   private next = 1;
@@ -142,9 +151,8 @@ export class History {
    * The mails that did not go through, by sender: how many failed and were unknown, and the first error
    * of each outcome (the heaviest senders first, at most `max`): one sender failing throughout points at its node.
    */
-  failuresBySender(max = 6): { from: string; failed: number; unknown: number; firstFailed?: string; firstUnknown?: string }[] {
-    type Failures = { from: string; failed: number; unknown: number; firstFailed?: string; firstUnknown?: string };
-    const by = new Map<string, Failures>();
+  failuresBySender(max = 6): SenderFailures[] {
+    const by = new Map<string, SenderFailures>();
     for (const m of this.mails()) {
       if (m.outcome !== 'failed' && m.outcome !== 'unknown') continue;
       const e = by.get(m.from) ?? { from: m.from, failed: 0, unknown: 0 };
