@@ -5,27 +5,13 @@ import { PushOutbox } from '../../../actors/notify/pushOutbox';
 import { createCertificateAuthority, issueUserCertificate } from '../../../crypto/certificates';
 import { dropIdOf, entryIdOf, envelopeNonce, sealTo, signEnvelope } from '../../../crypto/notification';
 import { signingKeyPairFromSeed } from '../../../crypto/sign';
-import type { Clock } from '../../../infra/ports';
 import { CryptoRandom } from '../../../infra/random';
+import { SimClock } from '../../../infra/sim/clock';
 import { decodeFrame } from '../../../protocol/frame';
 import { NOTIFY_PUSH_ENTRIES_MAX } from '../../../protocol/limits';
 import { type Envelope, InboxPush, InboxPushes } from '../../../protocol/notify';
 
 const NOW_MS = 1_800_000_000_000;
-
-/** A clock whose deferred work runs when the test ends the turn. */
-function turnClock() {
-  const deferred: (() => void)[] = [];
-  const clock: Clock = {
-    now: () => NOW_MS,
-    setTimeout: () => {
-      throw new Error('PushOutbox sets no timers');
-    },
-    clearTimeout: () => {},
-    defer: (fn) => void deferred.push(fn),
-  };
-  return { clock, endTurn: () => deferred.splice(0).forEach((fn) => fn()) };
-}
 
 async function people() {
   const random = new CryptoRandom();
@@ -45,7 +31,9 @@ async function people() {
 /** What was published, decoded: per frame its subject, kind and entry ids. */
 function recorder() {
   const frames: { subject: string; kind: string; entryIds: string[] }[] = [];
-  const { clock, endTurn } = turnClock();
+  // Deferred work runs when the test ends the turn: the simulated clock's timers due now.
+  const clock = new SimClock(NOW_MS);
+  const endTurn = () => clock.runFor(0);
   const outbox = new PushOutbox(clock, (subject, bytes) => {
     const d = decodeFrame(bytes);
     if (!d.ok) throw new Error(d.reason);
@@ -64,14 +52,14 @@ describe('PushOutbox', () => {
     for (const e of toBob) outbox.push('inbox.bob', dropIdOf(bob.cert.userId), { entryId: entryIdOf(e.signature), envelope: e });
     outbox.push('inbox.carol', dropIdOf(carol.cert.userId), { entryId: entryIdOf(toCarol.signature), envelope: toCarol });
     expect(frames).toEqual([]);
-    endTurn();
+    await endTurn();
     expect(frames).toEqual([
       { subject: 'inbox.bob', kind: InboxPushes.kind, entryIds: toBob.map((e) => entryIdOf(e.signature)) },
       { subject: 'inbox.carol', kind: InboxPush.kind, entryIds: [entryIdOf(toCarol.signature)] },
     ]);
     // A later turn's push is a frame of its own.
     outbox.push('inbox.bob', dropIdOf(bob.cert.userId), { entryId: entryIdOf(toBob[0]!.signature), envelope: toBob[0]! });
-    endTurn();
+    await endTurn();
     expect(frames.slice(2)).toEqual([{ subject: 'inbox.bob', kind: InboxPush.kind, entryIds: [entryIdOf(toBob[0]!.signature)] }]);
   });
 
@@ -84,7 +72,7 @@ describe('PushOutbox', () => {
       sent.push(entryIdOf(e.signature));
       outbox.push('inbox.bob', dropIdOf(bob.cert.userId), { entryId: sent[i]!, envelope: e });
     }
-    endTurn();
+    await endTurn();
     expect(frames.map((f) => [f.kind, f.entryIds.length])).toEqual([
       [InboxPushes.kind, NOTIFY_PUSH_ENTRIES_MAX],
       [InboxPush.kind, 1],
