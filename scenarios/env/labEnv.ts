@@ -21,7 +21,7 @@ import { SCENARIO_CALENDAR, SCENARIO_LAB_TIMINGS as T, SUBMISSION_BURST_MESSAGES
 import { subjects } from '../../protocol/subjects';
 import type { InboxReads } from '../checkers';
 import type { Outcome } from '../history';
-import { type Audit, type Device, rawMail, type ScenarioDavRequest, type ScenarioDavResponse, type ScenarioEnv, type StandbyView, subjectOf, Unsupported } from './env';
+import { type Audit, type Device, errorText, rawMail, type ScenarioDavRequest, type ScenarioDavResponse, type ScenarioEnv, type StandbyView, subjectOf, Unsupported } from './env';
 
 /** An operation bounded in time: a hung server makes it `undefined`, not a hung scenario. */
 async function within<T>(ms: number, p: Promise<T>): Promise<T | undefined> {
@@ -223,10 +223,10 @@ export class LabEnv implements ScenarioEnv {
    */
   private async inboxOf(user: string): Promise<{ counts: Map<string, number>; failures: string[] }> {
     const failures: string[] = [];
-    const why = (attempt: number, started: number, e: unknown) => `attempt ${attempt} after ${Date.now() - started} ms: ${e instanceof Error ? e.message : String(e)}`;
+    const why = (attempt: number, started: number, e: unknown) => `attempt ${attempt} after ${this.now() - started} ms: ${errorText(e)}`;
     for (let attempt = 1; attempt <= T.finalReadAttempts; attempt++) {
       if (attempt > 1) await sleep(T.finalReadRetryMs);
-      const started = Date.now();
+      const started = this.now();
       let c: ImapFlow;
       try {
         c = await this.imap(user);

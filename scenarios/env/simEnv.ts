@@ -6,7 +6,7 @@ import type { MailUserSession } from '../../mail/backend';
 import { SimCluster } from '../sim/cluster';
 import type { InboxReads } from '../checkers';
 import type { Outcome } from '../history';
-import { type Audit, type Device, rawMail, type ScenarioDavRequest, type ScenarioDavResponse, type ScenarioEnv, type StandbyView, subjectOf } from './env';
+import { type Audit, type Device, errorText, rawMail, type ScenarioDavRequest, type ScenarioDavResponse, type ScenarioEnv, type StandbyView, subjectOf } from './env';
 import { PostCalendars } from '../../actors/calendar/postCalendars';
 import { handleDav } from '../../dav/handler';
 import type { CrashableActor } from '../../protocol/control';
@@ -279,7 +279,6 @@ export class SimEnv implements ScenarioEnv {
   private async readInboxes(): Promise<InboxReads> {
     const inboxes = new Map<string, Map<string, number>>();
     const unreadable = new Map<string, string>();
-    const failed = (e: unknown) => (e instanceof Error ? e.message : String(e));
     for (const user of this.users()) {
       const counts = new Map<string, number>();
       inboxes.set(user, counts);
@@ -289,7 +288,7 @@ export class SimEnv implements ScenarioEnv {
       try {
         s = await this.session(user);
       } catch (e) {
-        unreadable.set(user, `no session: ${failed(e)}`);
+        unreadable.set(user, `no session: ${errorText(e)}`);
         continue;
       }
       try {
@@ -301,7 +300,7 @@ export class SimEnv implements ScenarioEnv {
           counts.set(subject, (counts.get(subject) ?? 0) + 1);
         }
       } catch (e) {
-        unreadable.set(user, `the folder: ${failed(e)}`);
+        unreadable.set(user, `the folder: ${errorText(e)}`);
       } finally {
         await s.close();
       }
