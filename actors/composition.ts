@@ -17,6 +17,7 @@ import { type DependencyContainer, instanceCachingFactory } from 'tsyringe';
 import { type RingTrust, verifyNodeCertificateSync } from '../crypto/certificates';
 import { userIdOf } from '../crypto/hash';
 import type { StorageSigner } from '../crypto/insertAuth';
+import { signatureCounts } from '../crypto/sign';
 import { type Clock, type Log, publishQuietly, type Random, type Transport } from '../infra/ports';
 import { LocalLoopTransport } from '../infra/localLoop';
 import { ErrorCodes, PostError } from '../protocol/errors';
@@ -121,9 +122,17 @@ export function registerAdapters(c: DependencyContainer, adapters: NodeAdapters,
   value(c, Tokens.Identity, identity);
   value(c, StoreBinding, new StoreBinding({ store: adapters.store, reopen: adapters.reopenStore, log, holdMs: options.storeFailedHoldMs }));
   value(c, Tokens.Options, options);
-  value(c, Metrics, new Metrics());
+  value(c, Metrics, nodeMetrics());
   value(c, LogWriterHost, new LogWriterHost(adapters.log.child({ node: identity.cert.nodeId.slice(0, 12), actor: 'logWriter' })));
   value(c, Tokens.StorageTimings, options.storageTimings ?? STORAGE_TIMINGS);
+}
+
+/** A node's metrics registry, with the figures of its process that no actor owns. */
+function nodeMetrics(): Metrics {
+  const metrics = new Metrics();
+  metrics.gauge('post_signatures_verified', 'Ed25519 signatures this process has verified', () => signatureCounts().verified);
+  metrics.gauge('post_signatures_known', 'Signatures this process verified by remembering that it made them (no Ed25519 verification)', () => signatureCounts().known);
+  return metrics;
 }
 
 // ---- the router child: a fresh RouterService each start (a new epoch for its message ids) ----------

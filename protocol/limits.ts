@@ -27,6 +27,12 @@ export const OPERATOR_CERT_VALIDITY_MS = 365 * 24 * 3600 * 1000;
  * every notification and storage insert carries one, and a busy node sees the same few hundred.
  */
 export const VERIFIED_USER_CERTS_MAX = 4096;
+/**
+ * Signatures a process remembers having made, with the bytes and key they are over (oldest forgotten
+ * first), so that verifying one of its own needs no Ed25519 verification: a node's own replica checks
+ * the head it has just signed, within a turn or two. Heads are at most a few KiB, so this stays small.
+ */
+export const SIGNATURES_MADE_REMEMBERED_MAX = 256;
 
 // ---- overlay (Pastry) --------------------------------------------------------------------------
 /** b: bits per routing digit (hex digits). */
