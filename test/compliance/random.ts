@@ -13,6 +13,19 @@ export function randomCompliance(label: string, make: () => Random): void {
       expect(Buffer.from(random.bytes(32)).equals(Buffer.from(random.bytes(32)))).toBe(false);
     });
 
+    it('small draws (nonces) never repeat, across many pool-sized runs and mixed with integer draws', () => {
+      const random = make();
+      const seen = new Set<string>();
+      for (let i = 0; i < 2000; i++) {
+        seen.add(Buffer.from(random.bytes(24)).toString('hex'));
+        if (i % 7 === 0) random.int(1000);
+        if (i % 11 === 0) random.bytes(5);
+      }
+      expect(seen.size).toBe(2000);
+      const key = random.bytes(32);
+      expect(key.some((b) => b !== 0)).toBe(true);
+    });
+
     it('float() stays within [0, 1) and spreads over it', () => {
       const random = make();
       const buckets = new Array<number>(10).fill(0);
