@@ -45,7 +45,7 @@ const startSpec = defineCommand({
   summary: 'Run a node: join its organisation\'s ring over NATS and serve until SIGTERM.',
   options: {
     data: { type: 'string', description: 'the node\'s data folder (from `post node init`)' },
-    nats: { type: 'string', description: 'NATS server URLs, comma-separated (a cluster): tls://HOST:PORT when the servers take TLS' },
+    nats: { type: 'string', description: 'NATS server URLs, comma-separated (a cluster), nearest first: the node connects to the first that admits it and fails over down the list; tls://HOST:PORT when the servers take TLS' },
     'nats-creds': { type: 'string', description: 'the node\'s NATS credentials (default DATA/nats/node.nk)' },
     'nats-global-creds': { type: 'string', description: 'a gateway\'s credentials in the global ring (default DATA/nats/global.nk)' },
     'nats-ca': { type: 'string', description: 'the CA that signed the NATS servers\' certificates (default DATA/nats/ca.pem); with it, only tls:// URLs' },

@@ -1,6 +1,7 @@
 // NatsTransport against real nats-server processes: the Transport contract on a single server and on
 // a 3-server cluster (every transport pinned to a different member, so traffic crosses routes), then
-// what a cluster adds: requests across servers, and failover when a client's server is SIGKILLed.
+// what a cluster adds: requests across servers, servers taken in the order given, and failover when a
+// client's server is SIGKILLed.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -111,6 +112,22 @@ describe('NatsTransport on a 3-server nats cluster', () => {
       expect(await requestUntilAnswered(client, 'svc.across')).toBe('from server 0');
     } finally {
       await Promise.all([client.close(), responder.close()]);
+    }
+  });
+
+  it('connects to the first server listed and fails over down the list, never shuffling it', async () => {
+    const c = cluster!;
+    const order = [c.urls[2]!, c.urls[0]!, c.urls[1]!];
+    const clients = await Promise.all([1, 2, 3, 4].map((i) => NatsTransport.connect({ servers: order, name: `ordered-${i}` })));
+    try {
+      // Shuffled (nats.js's default), four clients would all pick the first one time in 81.
+      expect(clients.map((client) => c.indexOf(client.server))).toEqual([2, 2, 2, 2]);
+      await c.kill(2, 'SIGKILL');
+      expect(await waitInRealTime(() => clients.every((client) => client.status$.value === 'connected' && c.indexOf(client.server) !== 2), 10_000)).toBe(true);
+      expect(clients.map((client) => c.indexOf(client.server))).toEqual([0, 0, 0, 0]);
+    } finally {
+      await Promise.all(clients.map((client) => client.close()));
+      await c.restart(2);
     }
   });
 
