@@ -91,7 +91,7 @@ export function signSignedBytesSync(signed: Uint8Array, secretKey: Uint8Array): 
 
 // ---- signatures this process made ----------------------------------------------------------------
 // A node verifies many of its own signatures right after making them: its own replica of a head it has
-// just written checks the head's signature, as any replica must. A signature made here over bytes B
+// just written checks the head's signature, like every replica. A signature made here over bytes B
 // with the secret key of public key P verifies against exactly (B, P), so remembering the triple spares
 // that Ed25519 verification (about 50 us, the largest item of a replica's put). Only the exact triple is
 // answered from memory: other bytes, another key or another signature are verified as before. A secret
