@@ -120,7 +120,8 @@ export const CLI_REQUEST_TIMEOUT_MS = 10_000;
  * Scenarios on the real lab: a mail client's connect and command timeouts (a submission that times
  * out is recorded as unknown), an audit or pull request to one node, how long a "slow" node runs
  * between its stops, how long (polled how often) a device waits to see another device's message, and
- * how long a cut or healed NATS cluster may take until its routes and every node's connection agree;
+ * how long a cut or healed NATS cluster may take until its routes and every node's connection agree
+ * (polled with status requests that each wait answerMs: one lost in a reconnect costs no more);
  * and how often (with what pause) the final reads try an INBOX whose read failed, as a mail client
  * reconnects (a node restarting, a BYE [UNAVAILABLE] when a fork's merge renumbered the folder).
  */
@@ -132,6 +133,7 @@ export const SCENARIO_LAB_TIMINGS = {
   visibleMs: 15_000,
   pollMs: 250,
   partitionMs: 30_000,
+  answerMs: 2_000,
   finalReadAttempts: 3,
   finalReadRetryMs: 2_000,
 } as const;

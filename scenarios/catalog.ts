@@ -4,7 +4,7 @@
 // its throughput floor a fraction of the same run's unfaulted rate (issue 13).
 import { calendarChurn } from './calendarChurn';
 import { chatConversations, exactlyOnce, noForks, noLostMail, rateOf, replicasBack, throughputFloor, type CheckResult } from './checkers';
-import { type ScenarioEnv } from './env/env';
+import { type Audit, type ScenarioEnv } from './env/env';
 import { History, type Operation } from './history';
 import { MailLoad, measureBaseline, pick } from './workload';
 import { CRASHABLE_ACTORS } from '../protocol/control';
@@ -567,17 +567,26 @@ export async function runScenario(plan: ScenarioPlan, env: ScenarioEnv, opts: { 
   }, SCENARIO_SIM_RUN_MS_MAX);
 }
 
+/** One audit of the ring while it settles, said as progress: how long it took and what it found. */
+async function settleAudit(env: ScenarioEnv, scenario: string): Promise<Audit> {
+  const started = env.now();
+  const audit = await env.audit();
+  const unanswered = audit.unanswered?.length ? { unanswered: audit.unanswered } : {};
+  env.progress({ scenario, phase: 'settle', underReplicated: audit.underReplicated, forks: audit.forks.length, ...unanswered, auditMs: Math.round(env.now() - started) });
+  return audit;
+}
+
 /**
  * After the load and the heal: let repair, anti-entropy, the fork sweep and pending deliveries finish
  * (bounded: 12 looks 10 s apart), read every INBOX, and judge: no acknowledged mail lost, exactly once,
  * k replicas, no forks.
  */
 export async function finalChecks(env: ScenarioEnv, history: History, scenario: string): Promise<CheckResult[]> {
-  let audit = await env.audit();
+  let audit = await settleAudit(env, scenario);
   // Repair and anti-entropy restore k copies, the hosting nodes' fork sweep settles forks: a pass each.
   for (let i = 0; i < 12 && (audit.underReplicated > 0 || audit.forks.length > 0); i++) {
     await env.wait(10_000);
-    audit = await env.audit();
+    audit = await settleAudit(env, scenario);
   }
   await env.flush();
   await env.wait(5_000);

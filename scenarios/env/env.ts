@@ -15,6 +15,8 @@ export class Unsupported extends Error {
 export interface Audit {
   /** Blocks and objects with fewer than k verified replicas (an unanswered audit counts as one). */
   readonly underReplicated: number;
+  /** Nodes that did not answer their audit (the lab; each counted in underReplicated). */
+  readonly unanswered?: string[];
   readonly forks: string[];
   /** Drops holding notifications not yet delivered, a line per drop and node. */
   readonly pendingDrops: string[];

@@ -309,6 +309,22 @@ export class LabEnv implements ScenarioEnv {
     if (!this.partitioned) return;
     await this.natsCluster.heal();
     this.partitioned = false;
+    await this.awaitAnswering();
+  }
+
+  /**
+   * Resolves once every live node answers a status request. The heal restarts each NATS server in
+   * turn, and every node (and this client) reconnects with it: a request sent meanwhile can be lost,
+   * and an audit lost so cost its whole timeout (T.controlMs, two minutes) before the run went on.
+   */
+  private async awaitAnswering(): Promise<void> {
+    const deadline = this.now() + T.partitionMs;
+    for (;;) {
+      const silent = (await Promise.all(this.liveNodes().map(async (n) => ((await this.client.status(n, T.answerMs).catch(() => undefined)) ? [] : [n.id])))).flat();
+      if (silent.length === 0) return;
+      if (this.now() > deadline) throw new Error(`nodes not answering ${T.partitionMs} ms after the NATS cluster healed: ${silent.map((id) => id.slice(0, 12)).join(', ')}`);
+      await sleep(T.pollMs);
+    }
   }
 
   async crashNats(): Promise<void> {
@@ -437,15 +453,19 @@ export class LabEnv implements ScenarioEnv {
     const under = new Set<string>();
     const forks = new Set<string>();
     const pendingDrops: string[] = [];
+    const unanswered: string[] = [];
     for (const n of this.liveNodes()) {
       const a = await this.client.ask(n, AuditRequest, {}, T.controlMs).catch(() => undefined);
       // A node that cannot answer its audit counts as holding under-replicated data: never a pass by silence.
-      if (!a) under.add(`unanswered audit of ${n.id}`);
+      if (!a) {
+        under.add(`unanswered audit of ${n.id}`);
+        unanswered.push(n.id);
+      }
       for (const id of a?.underReplicated ?? []) under.add(id);
       for (const f of a?.forks ?? []) forks.add(f);
       pendingDrops.push(...(a?.pendingDrops ?? []));
     }
-    return { underReplicated: under.size, forks: [...forks], pendingDrops };
+    return { underReplicated: under.size, forks: [...forks], pendingDrops, unanswered };
   }
 
   gcTimings(): { leaseMs: number; gcIntervalMs: number } | undefined {

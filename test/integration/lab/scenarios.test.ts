@@ -121,6 +121,11 @@ describe('scenarios on the real lab', () => {
     const ids = lab().nodes.map((n: { id: string }) => n.id).sort();
     expect([...sides[0]!.nodes, ...sides[1]!.nodes].sort()).toEqual(ids);
     expect(sides.map((s) => s.nodes.length)).toEqual([3, 3]);
+    // Healed, every node answered its audits: none was lost in the servers' restarts (one such loss
+    // cost an audit's whole two-minute timeout before the heal waited for every node to answer).
+    const settles = r.stderr.split('\n').filter((l) => l.includes('"phase":"settle"')).map((l) => JSON.parse(l.slice(l.indexOf('{'))));
+    expect(settles.length).toBeGreaterThan(0);
+    expect(settles.flatMap((s) => s.unanswered ?? [])).toEqual([]);
     // Healed: every server's whole configuration is back and the mesh is full again.
     for (const m of JSON.parse(readFileSync(lab().natsPidFile, 'utf8')).members) {
       expect(existsSync(`${m.configPath}.whole`)).toBe(false);
