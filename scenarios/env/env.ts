@@ -147,10 +147,10 @@ export function rawMail(from: string, to: string, subject: string, dateMs: numbe
   );
 }
 
-/** The Subject header of a raw message. */
 /** What a failed call says, for a report: its message, or the value itself when it is no Error. */
 export const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
+/** The Subject header of a raw message. */
 export function subjectOf(raw: Uint8Array): string {
   const head = Buffer.from(raw.subarray(0, Math.min(raw.length, 8192))).toString('latin1');
   return /^Subject: ?(.*)$/im.exec(head.split('\r\n\r\n')[0] ?? '')?.[1]?.trim() ?? '';
