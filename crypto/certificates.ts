@@ -6,7 +6,7 @@ import type { MemberCertificate, NodeCertificate, OperatorCertificate, OperatorR
 import { NODE_CERT_VALIDITY_MS, OPERATOR_CERT_VALIDITY_MS, VERIFIED_USER_CERTS_MAX } from '../protocol/limits';
 import { HashDomain, SignatureDomain } from './domains';
 import { blake2bHex, nodeIdOf, ringIdOf, userIdOf } from './hash';
-import { sign, signedBytes, signingKeyPairFromSeed, type SigningKeyPair, verify, verifySync } from './sign';
+import { sign, SignatureMemo, signedBytes, signingKeyPairFromSeed, type SigningKeyPair, verifySignedBytesSync, verifySync } from './sign';
 
 /** What every member of a ring needs to know about the ring's CA. */
 export interface RingTrust {
@@ -151,21 +151,17 @@ export async function issueUserCertificate(
 }
 
 /**
- * Signed bytes of user certificates that verified, by signature and CA key. A hit needs the very same
- * bytes: the signature alone would let a forger reuse it on other fields. (Every notification and
- * storage insert carries its user's certificate: a third of a mail node's Ed25519 verifications were
- * of certificates it had verified before.)
+ * User certificates that verified, by signature, bytes and CA key. (Every notification and storage
+ * insert carries its user's certificate: a third of a mail node's Ed25519 verifications were of
+ * certificates it had verified before.)
  */
-const verifiedUserCerts = new Map<string, Uint8Array>();
+const verifiedUserCerts = new SignatureMemo(VERIFIED_USER_CERTS_MAX);
 
-async function verifyUserCertSignature(cert: UserCertificate, caPublicKey: Uint8Array): Promise<boolean> {
+function verifyUserCertSignature(cert: UserCertificate, caPublicKey: Uint8Array): boolean {
   const bytes = signedBytes(SignatureDomain.userCertificate, userFields(cert));
-  const key = Buffer.from(cert.signature).toString('hex') + Buffer.from(caPublicKey).toString('hex');
-  const known = verifiedUserCerts.get(key);
-  if (known && Buffer.compare(known, bytes) === 0) return true;
-  if (!(await verify(SignatureDomain.userCertificate, userFields(cert), cert.signature, caPublicKey))) return false;
-  if (verifiedUserCerts.size >= VERIFIED_USER_CERTS_MAX) verifiedUserCerts.delete(verifiedUserCerts.keys().next().value!);
-  verifiedUserCerts.set(key, bytes);
+  if (verifiedUserCerts.holds(bytes, cert.signature, caPublicKey)) return true;
+  if (!verifySignedBytesSync(bytes, cert.signature, caPublicKey)) return false;
+  verifiedUserCerts.remember(bytes, cert.signature, caPublicKey);
   return true;
 }
 
@@ -177,7 +173,7 @@ export async function verifyUserCertificate(cert: UserCertificate, trust: RingTr
     return { ok: false, code: ErrorCodes.WRONG_RING, reason: `${who} is certified for ${cert.org}, not for ${trust.org}` };
   if (domain !== cert.org) return { ok: false, code: ErrorCodes.CERT_INVALID, reason: `${who}: address is not in ${cert.org}` };
   if (userIdOf(cert.address) !== cert.userId) return { ok: false, code: ErrorCodes.CERT_INVALID, reason: `${who}: user id is not the hash of the address` };
-  if (!(await verifyUserCertSignature(cert, trust.caPublicKey)))
+  if (!verifyUserCertSignature(cert, trust.caPublicKey))
     return { ok: false, code: ErrorCodes.CERT_INVALID, reason: `${who}: certificate does not verify against the CA of ${trust.org}` };
   if (nowMs < cert.issuedAtMs || nowMs >= cert.expiresAtMs)
     return { ok: false, code: ErrorCodes.CERT_EXPIRED, reason: `${who}: certificate is not valid now (expired or not yet valid)` };

@@ -64,7 +64,7 @@ export function verifySync(domain: SignatureDomainName, fields: unknown[], signa
 /** Whether `signature` is `publicKey`'s over `signed`, bytes from signedBytes or signedBytesOfEncoded. */
 export function verifySignedBytesSync(signed: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
   if (signature.length !== 64 || publicKey.length !== 32) return false;
-  if (signatureMade(signed, signature, publicKey)) {
+  if (made.holds(signed, signature, publicKey)) {
     counts.known++;
     return true;
   }
@@ -89,6 +89,31 @@ export function signSignedBytesSync(signed: Uint8Array, secretKey: Uint8Array): 
   return signature;
 }
 
+// ---- remembered signatures -----------------------------------------------------------------------
+
+/**
+ * Signatures known good, each with the exact bytes and public key it is over (copies: a caller may
+ * reuse its buffers), the oldest forgotten once `max` are held. A lookup answers only for the very
+ * same triple: the signature alone would let a forger reuse it over other bytes or another key.
+ */
+export class SignatureMemo {
+  private readonly held = new Map<string, { readonly signed: Buffer; readonly publicKey: Buffer }>();
+
+  constructor(private readonly max: number) {}
+
+  remember(signed: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): void {
+    const key = toBuffer(signature).toString('latin1');
+    this.held.delete(key);
+    this.held.set(key, { signed: Buffer.from(signed), publicKey: Buffer.from(publicKey) });
+    if (this.held.size > this.max) this.held.delete(this.held.keys().next().value as string);
+  }
+
+  holds(signed: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
+    const entry = this.held.get(toBuffer(signature).toString('latin1'));
+    return entry !== undefined && entry.publicKey.equals(toBuffer(publicKey)) && entry.signed.equals(toBuffer(signed));
+  }
+}
+
 // ---- signatures this process made ----------------------------------------------------------------
 // A node verifies many of its own signatures right after making them: its own replica of a head it has
 // just written checks the head's signature, like every replica. A signature made here over bytes B
@@ -98,17 +123,10 @@ export function signSignedBytesSync(signed: Uint8Array, secretKey: Uint8Array): 
 // key is trusted to hold its own public key (libsodium's layout: seed, then public key) only after
 // deriving that key from its seed once; a key that does not is never remembered.
 
-interface Made {
-  readonly signed: Uint8Array;
-  readonly publicKey: Uint8Array;
-}
-
-const made = new Map<string, Made>();
+const made = new SignatureMemo(SIGNATURES_MADE_REMEMBERED_MAX);
 const counts = { verified: 0, known: 0 };
 /** Secret keys found consistent, by key object, as they were then: a key changed in place since is checked again. */
 const keysChecked = new WeakMap<Uint8Array, Buffer>();
-
-const signatureKey = (signature: Uint8Array) => toBuffer(signature).toString('latin1');
 
 /** Whether the secret key's second half is the public key of its seed. */
 function consistentKey(secretKey: Uint8Array): boolean {
@@ -122,16 +140,7 @@ function consistentKey(secretKey: Uint8Array): boolean {
 }
 
 function rememberMade(signed: Uint8Array, signature: Uint8Array, secretKey: Uint8Array): void {
-  if (!consistentKey(secretKey)) return;
-  const key = signatureKey(signature);
-  made.delete(key);
-  made.set(key, { signed: Buffer.from(signed), publicKey: secretKey.slice(32) }); // copies: the caller may reuse its buffers
-  if (made.size > SIGNATURES_MADE_REMEMBERED_MAX) made.delete(made.keys().next().value as string);
-}
-
-function signatureMade(signed: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
-  const entry = made.get(signatureKey(signature));
-  return entry !== undefined && toBuffer(entry.publicKey).equals(toBuffer(publicKey)) && toBuffer(entry.signed).equals(toBuffer(signed));
+  if (consistentKey(secretKey)) made.remember(signed, signature, secretKey.subarray(32));
 }
 
 /** Verifications this process has made so far: with Ed25519 (`verified`), and answered from the signatures it made (`known`). */
