@@ -92,3 +92,39 @@ export function gainedArcs(self: string, before: readonly string[], after: reado
   }
   return gained.map((g) => ({ arc: { lo: fromBig(g.lo), hi: fromBig(g.hi) }, holders: g.holders }));
 }
+
+/**
+ * The parts of the arc [self, neighbour) whose keys both `self` and `neighbour` replicate (both among
+ * their k closest, in the view `self` plus `members`): the keys two neighbours can compare by range
+ * digest. Not always the whole arc: where the ring is sparse, the keys of a long gap near one end have
+ * nodes beyond that end (or beyond the circle's far side) closer than the other end, and a digest over
+ * the whole arc never matches; anti-entropy then fetched those keys on every pass, and the repair pass
+ * handed them over again. Cut and judged as in gainedArcs: the k closest set is the same all along a
+ * piece between two midpoints of view nodes (either way round).
+ */
+export function sharedArcs(self: string, neighbour: string, members: readonly string[], k: number): Arc[] {
+  const view = [...new Set([self, neighbour, ...members])];
+  const start = toBig(self);
+  const span = cwDistance(self, neighbour);
+  const points = view.map(toBig);
+  const cuts = new Set<bigint>([0n, span]);
+  for (let i = 0; i < points.length; i++)
+    for (let j = i + 1; j < points.length; j++) {
+      const middle = (points[i]! + (((points[j]! - points[i]! + RING) % RING) >> 1n)) % RING;
+      for (const cut of [middle, (middle + HALF) % RING]) {
+        const offset = (cut - start + RING) % RING;
+        if (offset < span) cuts.add(offset);
+      }
+    }
+  const sorted = [...cuts].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const shared: { lo: bigint; hi: bigint }[] = [];
+  for (let i = 0; i + 1 < sorted.length; i++) {
+    const [lo, hi] = [sorted[i]!, sorted[i + 1]!];
+    const closest = kClosest(view, fromBig((start + lo + ((hi - lo) >> 1n)) % RING), k);
+    if (!closest.includes(self) || !closest.includes(neighbour)) continue;
+    const last = shared[shared.length - 1];
+    if (last && last.hi === lo) last.hi = hi;
+    else shared.push({ lo, hi });
+  }
+  return shared.map((s) => ({ lo: fromBig((start + s.lo) % RING), hi: fromBig((start + s.hi) % RING) }));
+}

@@ -49,8 +49,11 @@ export interface PassDeps {
   readonly client: StorageClient;
   /** The k replicas of an id, nearest first: from the leaf set when it knows them, else asked of the root. */
   readonly replicasOf: (id: string) => Promise<string[]>;
-  /** Clockwise neighbour, if any. */
-  readonly clockwiseNeighbour: () => string | undefined;
+  /**
+   * The clockwise neighbour, if any, and the parts of the arc up to it whose keys both replicate
+   * (overlay/placement.ts sharedArcs): what anti-entropy compares with it.
+   */
+  readonly antiEntropyArcs: () => { neighbour: string; arcs: readonly IdRange[] } | undefined;
 }
 
 const WHOLE_CIRCLE = { lo: '0'.repeat(64), hi: '0'.repeat(64) };
@@ -354,21 +357,34 @@ export async function pullPass(d: PassDeps, gained: readonly GainedArc[], replic
 }
 
 /**
- * Digest the arc shared with the clockwise neighbour; on a mismatch list the neighbour's side: the
- * blocks missing here are queued for fetching (a listed page is a signed offer), missing or older
- * objects are fetched and verified.
+ * Digest the arcs shared with the clockwise neighbour (the keys both replicate); on a mismatch list the
+ * neighbour's side of that arc: the blocks missing here are queued for fetching (a listed page is a
+ * signed offer), missing or older objects are fetched and verified.
  */
 export async function antiEntropyPass(d: PassDeps): Promise<{ fetched: number; queued: number; mismatch: boolean }> {
-  const neighbour = d.clockwiseNeighbour();
-  if (!neighbour) return { fetched: 0, queued: 0, mismatch: false };
-  const store = d.store();
-  const range = { lo: d.self, hi: neighbour };
-  const theirs = await d.peers.request(neighbour, Digest, range, DigestReply, d.timings.requestTimeoutMs);
-  if (!theirs.ok) return { fetched: 0, queued: 0, mismatch: false };
-  const ours = await store.rangeDigest(range);
-  const same = (a: { count: number; xor: string }, b: { count: number; xor: string }) => a.count === b.count && a.xor === b.xor;
-  if (same(ours.blocks, theirs.body.blocks) && same(ours.objects, theirs.body.objects)) return { fetched: 0, queued: 0, mismatch: false };
-  d.metrics.inc('post_storage_antientropy_mismatches_total', 'Anti-entropy digests that differed from a neighbour\'s');
+  const shared = d.antiEntropyArcs();
+  const total = { fetched: 0, queued: 0, mismatch: false };
+  if (!shared) return total;
+  const { neighbour, arcs } = shared;
+  for (const range of arcs) {
+    const theirs = await d.peers.request(neighbour, Digest, range, DigestReply, d.timings.requestTimeoutMs);
+    if (!theirs.ok) break;
+    const ours = await d.store().rangeDigest(range);
+    const same = (a: { count: number; xor: string }, b: { count: number; xor: string }) => a.count === b.count && a.xor === b.xor;
+    if (same(ours.blocks, theirs.body.blocks) && same(ours.objects, theirs.body.objects)) continue;
+    total.mismatch = true;
+    d.metrics.inc('post_storage_antientropy_mismatches_total', 'Anti-entropy digests that differed from a neighbour\'s');
+    const taken = await takeNeighbourArc(d, neighbour, range);
+    total.fetched += taken.fetched;
+    total.queued += taken.queued;
+  }
+  if (total.fetched) d.metrics.inc('post_storage_antientropy_fetched_total', 'Signed objects fetched by anti-entropy', undefined, total.fetched);
+  if (total.queued) d.metrics.inc('post_storage_antientropy_queued_total', 'Blocks anti-entropy found missing here and queued for fetching', undefined, total.queued);
+  return total;
+}
+
+/** List the neighbour's keys of `range`: queue the blocks missing here, fetch the objects missing or older here. */
+async function takeNeighbourArc(d: PassDeps, neighbour: string, range: IdRange): Promise<{ fetched: number; queued: number }> {
   let fetched = 0;
   let queued = 0;
   for (const what of ['blocks', 'objects'] as const) {
@@ -383,15 +399,13 @@ export async function antiEntropyPass(d: PassDeps): Promise<{ fetched: number; q
         }
         queued += taken.queued;
       }
-      for (const o of page.body.objects) if (((await store.getObject(o.id))?.seq ?? 0) < o.seq && (await fetchObjectFrom(d, neighbour, o.id))) fetched++;
+      for (const o of page.body.objects) if (((await d.store().getObject(o.id))?.seq ?? 0) < o.seq && (await fetchObjectFrom(d, neighbour, o.id))) fetched++;
       const ids = what === 'blocks' ? page.body.blocks.map((b) => b.id) : page.body.objects.map((o) => o.id);
       if (!page.body.more || ids.length === 0) break;
       afterId = ids[ids.length - 1];
     }
   }
-  if (fetched) d.metrics.inc('post_storage_antientropy_fetched_total', 'Signed objects fetched by anti-entropy', undefined, fetched);
-  if (queued) d.metrics.inc('post_storage_antientropy_queued_total', 'Blocks anti-entropy found missing here and queued for fetching', undefined, queued);
-  return { fetched, queued, mismatch: true };
+  return { fetched, queued };
 }
 
 async function fetchObjectFrom(d: PassDeps, node: string, id: string): Promise<boolean> {

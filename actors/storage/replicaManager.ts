@@ -10,7 +10,7 @@ import type { LocalStore } from '../../infra/store/port';
 import { type Clock, type Log, publishQuietly, type Transport } from '../../infra/ports';
 import { type PassName, replicaManagerMachine } from '../../machines/replicaManager.machine';
 import { kClosest } from '../../overlay/id';
-import { type Arc, arcsAround, type GainedArc, gainedArcs } from '../../overlay/placement';
+import { type Arc, arcsAround, type GainedArc, gainedArcs, sharedArcs } from '../../overlay/placement';
 import { ErrorCodes, PostError } from '../../protocol/errors';
 import { LEAF_SET_SIZE, QUOTA_BYTES_PER_MEMBER, REPAIR_ARCS_MAX, STORAGE_BATCH_IDS_MAX, STORAGE_TIMINGS, type StorageTimings } from '../../protocol/limits';
 import { Has, HasReply, LOCATE_APP, LocateReply, ObjectData, ObjectGet } from '../../protocol/storage';
@@ -106,7 +106,10 @@ export class ReplicaManagerService {
       replicationFactor: deps.replicationFactor,
       client: this.storage,
       replicasOf: (id) => this.locate(id, 0),
-      clockwiseNeighbour: () => deps.router.snapshot?.context.leafSet.cw[0],
+      antiEntropyArcs: () => {
+        const neighbour = deps.router.snapshot?.context.leafSet.cw[0];
+        return neighbour === undefined ? undefined : { neighbour, arcs: sharedArcs(deps.router.self, neighbour, deps.router.leafSet(), deps.replicationFactor) };
+      },
     };
     deps.router.registerFrames('storage.', (frame, msg) => this.handlers.handle(frame, msg));
     deps.router.registerApp(LOCATE_APP, async ({ key, body }) => {

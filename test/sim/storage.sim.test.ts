@@ -269,6 +269,32 @@ describe('storage: rules', () => {
     await cluster.stop();
   }, 180_000);
 
+  test('a stable sparse ring: anti-entropy fetches nothing and repair hands nothing over, pass after pass', async () => {
+    // Five nodes, k = 3: the gaps are long, and near one end of a gap the other end is not among a key's
+    // k closest. Anti-entropy compared the whole arc up to the clockwise neighbour, never matched, and
+    // each pass fetched the keys of that part of the arc which the repair pass then handed over again.
+    const cluster = await SimCluster.create({ seed: simSeed(50) });
+    await withSeed(cluster, async () => {
+      await cluster.addNodes(5, 30);
+      await cluster.runUntil(() => cluster.allReady(), 20_000);
+      await cluster.runFor(3_000);
+      const client = cluster.live()[0]!.replicas.client(await userSigner(cluster, 'erin@sim.example'));
+      const r = cluster.random.fork('blocks');
+      const ids = (await settle(cluster, Array.from({ length: 300 }, () => client.putBlock(r.bytes(100 + r.int(200)))))).map((x) => (x as PromiseFulfilledResult<string>).value);
+      await cluster.runFor(5_000);
+      expect(await cluster.underReplicated(ids)).toEqual([]);
+      const counter = (name: string) =>
+        cluster.live().reduce((n, node) => n + Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(node.metrics.render())?.[1] ?? 0), 0);
+      const before = ['post_storage_antientropy_queued_total', 'post_storage_handed_over_total', 'post_storage_repair_fetched_total'].map(counter);
+      await cluster.runFor(STORAGE_TIMINGS.antiEntropyIntervalMs * 4);
+      const after = ['post_storage_antientropy_queued_total', 'post_storage_handed_over_total', 'post_storage_repair_fetched_total'].map(counter);
+      expect(after).toEqual(before);
+      const copies = ids.map((id) => [...cluster.disks.values()].filter((d) => d.blocks.map.has(id)).length);
+      expect(copies.filter((n) => n !== 3)).toEqual([]);
+    });
+    await cluster.stop();
+  }, 120_000);
+
   test('leases: what the owner refreshes lives on, what nobody refreshes is collected', async () => {
     const cluster = await SimCluster.create({ seed: simSeed(46), storageTimings: { ...STORAGE_TIMINGS, gcIntervalMs: 10_000 } });
     await withSeed(cluster, async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SimRandom } from '../../../infra/sim/random';
-import { cwDistance, kClosest } from '../../../overlay/id';
-import { type Arc, arcsAround, gainedArcs, WHOLE_CIRCLE } from '../../../overlay/placement';
+import { cwDistance, fromBig, kClosest, RING, toBig } from '../../../overlay/id';
+import { type Arc, arcsAround, gainedArcs, sharedArcs, WHOLE_CIRCLE } from '../../../overlay/placement';
 
 const K = 3;
 const LEAF_HALF = 8;
@@ -83,5 +83,46 @@ describe('placement: the arcs a node becomes a replica of when nodes leave', () 
     const gained = gainedArcs(nodes[0]!, nodes, nodes.filter((n) => n !== nodes[1]), K);
     expect(gained.length).toBeGreaterThan(0);
     for (const g of gained) expect(g.holders).toHaveLength(K - 1);
+  });
+});
+
+describe('placement: the keys two neighbours can compare (anti-entropy)', () => {
+  it('a key of the arc up to the clockwise neighbour is in a shared arc exactly when both are among its k closest (random rings)', () => {
+    const random = new SimRandom('shared');
+    const id = () => Buffer.from(random.bytes(32)).toString('hex');
+    let excluded = 0;
+    for (let trial = 0; trial < 300; trial++) {
+      const ring = Array.from({ length: 2 + random.int(40) }, id);
+      const sorted = [...ring].sort();
+      const self = ring[random.int(ring.length)]!;
+      const neighbour = sorted[(sorted.indexOf(self) + 1) % sorted.length]!;
+      const view = viewOf(ring, self);
+      const shared = sharedArcs(self, neighbour, view.filter((n) => n !== self), K);
+      for (const a of shared) expect(inArc({ lo: self, hi: neighbour }, a.lo) && a.lo !== a.hi, `trial ${trial}: arc outside [self, neighbour)`).toBe(true);
+      for (let i = 0; i < 200; i++) {
+        // Keys of the arc [self, neighbour): self plus a random part of the gap.
+        const key = fromBig((toBig(self) + ((cwDistance(self, neighbour) * BigInt(random.int(1_000_000))) / 1_000_000n)) % RING);
+        const closest = kClosest(ring, key, K);
+        const both = closest.includes(self) && closest.includes(neighbour);
+        if (!both) excluded++;
+        expect(shared.some((a) => inArc(a, key)), `trial ${trial}: key ${key.slice(0, 8)} (both replicate: ${both})`).toBe(both);
+      }
+    }
+    // Sparse rings: keys near one end of a long gap whose k closest leave out the other end.
+    expect(excluded).toBeGreaterThan(100);
+  });
+
+  it('the whole arc where every node replicates everything; none where the neighbour replicates nothing of it', () => {
+    const [a, b, c] = ['10', '60', 'b0'].map((p) => p.padEnd(64, '0'));
+    expect(sharedArcs(a!, b!, [b!, c!], K)).toEqual([{ lo: a, hi: b }]);
+    // The lab's ring of 2026-12-05 (k = 3): from 5e2c to ba08, keys past the middle of the gap have
+    // e372 and fae0 nearer than 5e2c, which anti-entropy used to fetch and hand over every 30 s.
+    const lab = ['3b1f', '5e2c', 'ba08', 'e372', 'fae0'].map((p) => p.padEnd(64, '0'));
+    const [arc, ...more] = sharedArcs(lab[1]!, lab[2]!, lab, K);
+    expect(more).toEqual([]);
+    expect(arc!.lo).toBe(lab[1]);
+    expect(cwDistance(arc!.lo, arc!.hi) < cwDistance(lab[1]!, lab[2]!)).toBe(true);
+    expect(kClosest(lab, 'b000'.padEnd(64, '0'), K)).not.toContain(lab[1]);
+    expect(inArc(arc!, 'b000'.padEnd(64, '0'))).toBe(false);
   });
 });
