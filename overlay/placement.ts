@@ -50,6 +50,23 @@ export function arcsAround(self: string, view: readonly string[], changed: reado
   return arcs;
 }
 
+/**
+ * The points of the circle where the k closest of `nodes` can change, for any k: where a key is equally
+ * far from two nodes, the midpoint of every pair both ways round. Between two neighbouring points the
+ * k closest set is the same all along.
+ */
+function closestSetBoundaries(nodes: readonly string[]): Set<bigint> {
+  const points = nodes.map(toBig);
+  const cuts = new Set<bigint>();
+  for (let i = 0; i < points.length; i++)
+    for (let j = i + 1; j < points.length; j++) {
+      const middle = (points[i]! + (((points[j]! - points[i]! + RING) % RING) >> 1n)) % RING;
+      cuts.add(middle);
+      cuts.add((middle + HALF) % RING);
+    }
+  return cuts;
+}
+
 /** Keys of `arc` have a new replica (self) after a change; `holders`: their replicas before it that are still live. */
 export interface GainedArc {
   readonly arc: Arc;
@@ -60,22 +77,13 @@ export interface GainedArc {
  * Where `self` became one of the k closest nodes when its view changed from `before` to `after`, and
  * which of the nodes that were the k closest there are still in `after` (they hold those keys): a new
  * replica asks them to list the keys and pulls what it lacks at once, instead of waiting for their
- * repair offers. The k closest set of a key changes only where the key is equally far from two nodes,
- * so the circle is cut at the midpoints (both ways round) of every pair of nodes of either view, and
- * each piece judged at its middle. A view is self and its leaf set: a few dozen nodes at most.
+ * repair offers. The circle is cut at the boundaries of the k closest set of either view, and each
+ * piece judged at its middle. A view is self and its leaf set: a few dozen nodes at most.
  */
 export function gainedArcs(self: string, before: readonly string[], after: readonly string[], k: number): GainedArc[] {
   const viewBefore = [...new Set([self, ...before])];
   const viewAfter = [...new Set([self, ...after])];
-  const points = [...new Set([...viewBefore, ...viewAfter])].map(toBig);
-  const cuts = new Set<bigint>();
-  for (let i = 0; i < points.length; i++)
-    for (let j = i + 1; j < points.length; j++) {
-      const middle = (points[i]! + (((points[j]! - points[i]! + RING) % RING) >> 1n)) % RING;
-      cuts.add(middle);
-      cuts.add((middle + HALF) % RING);
-    }
-  const sorted = [...cuts].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const sorted = [...closestSetBoundaries([...new Set([...viewBefore, ...viewAfter])])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const gained: { lo: bigint; hi: bigint; holders: string[] }[] = [];
   for (let i = 0; i < sorted.length; i++) {
     const lo = sorted[i]!;
@@ -99,23 +107,18 @@ export function gainedArcs(self: string, before: readonly string[], after: reado
  * digest. Not always the whole arc: where the ring is sparse, the keys of a long gap near one end have
  * nodes beyond that end (or beyond the circle's far side) closer than the other end, and a digest over
  * the whole arc never matches; anti-entropy then fetched those keys on every pass, and the repair pass
- * handed them over again. Cut and judged as in gainedArcs: the k closest set is the same all along a
- * piece between two midpoints of view nodes (either way round).
+ * handed them over again. Each piece between two boundaries of the k closest set is judged at its middle.
  */
 export function sharedArcs(self: string, neighbour: string, members: readonly string[], k: number): Arc[] {
   const view = [...new Set([self, neighbour, ...members])];
   const start = toBig(self);
   const span = cwDistance(self, neighbour);
-  const points = view.map(toBig);
+  // Offsets from self, clockwise, of the arc's ends and of the boundaries inside it.
   const cuts = new Set<bigint>([0n, span]);
-  for (let i = 0; i < points.length; i++)
-    for (let j = i + 1; j < points.length; j++) {
-      const middle = (points[i]! + (((points[j]! - points[i]! + RING) % RING) >> 1n)) % RING;
-      for (const cut of [middle, (middle + HALF) % RING]) {
-        const offset = (cut - start + RING) % RING;
-        if (offset < span) cuts.add(offset);
-      }
-    }
+  for (const cut of closestSetBoundaries(view)) {
+    const offset = (cut - start + RING) % RING;
+    if (offset < span) cuts.add(offset);
+  }
   const sorted = [...cuts].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const shared: { lo: bigint; hi: bigint }[] = [];
   for (let i = 0; i + 1 < sorted.length; i++) {
