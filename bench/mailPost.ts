@@ -9,7 +9,7 @@ import { LabClient } from '../lab/client';
 import { readLab, type LabFile, type LabNode } from '../lab/labFile';
 import { addUser } from '../lab/users';
 import { isAlive } from '../infra/nats/process';
-import { labServerPids, post, startBenchLab } from './benchLab';
+import { labNatsPids, labServerPids, post, startBenchLab } from './benchLab';
 import type { MailTargetProvider, MailUser } from './mail';
 import { inPool, sleep, type Endpoint, type Log } from './mail/target';
 import { groupsCpuMs, groupsMemory } from './reference/processes';
@@ -84,6 +84,11 @@ export const postMailTarget: MailTargetProvider = async (users, placement) => {
         imap: node.imap,
         users,
         serverCpuMs: () => groupsCpuMs(pids),
+        serverCpuParts: () => ({
+          [spread.length > 0 ? 'node 1' : 'hosting node']: groupsCpuMs([node.pid]),
+          [`nodes 2-${lab.nodes.length}`]: groupsCpuMs(lab.nodes.slice(1).map((n) => n.pid)),
+          'NATS servers': groupsCpuMs(labNatsPids(lab)),
+        }),
         serverMemory: () => groupsMemory([node.pid]),
         ...(spread.length > 0 ? { endpointsOf: endpointsIn(placed) } : {}),
         spareHost: { imap: spare.imap, memory: () => groupsMemory([spare.pid]), addUsers: (more, log) => addUsers(labClient, lab, spare, more, log) },

@@ -38,6 +38,8 @@ export interface MailTarget {
   users: readonly MailUser[];
   /** CPU time used so far by the target's server processes, when it can tell: shows who was busy. */
   serverCpuMs?: () => number;
+  /** The same, by part of the server, where it has parts worth telling apart (POST: its first node, its other nodes, its NATS servers). */
+  serverCpuParts?: () => Record<string, number>;
   /** Memory of the processes that serve the users' mailboxes (POST: the hosting node; reference: Dovecot). */
   serverMemory?: () => MemorySample;
   /** A host with no users yet (POST: another node of the lab); absent where users cost nothing until they log in. */
@@ -73,11 +75,14 @@ export interface CpuUse {
   serverMs: number | null;
   clientPercent: number;
   serverPercent: number | null;
+  /** Of serverPercent, each part's share (percent of one core), where the target tells its parts. */
+  serverParts?: Record<string, number>;
 }
 
 /** CPU used by this process (the clients) and by the target's server from now until the returned function is called. */
-export function cpuMeter(target: { serverCpuMs?: () => number }): () => CpuUse {
-  const [wall0, client0, server0] = [performance.now(), process.cpuUsage(), target.serverCpuMs?.()];
+export function cpuMeter(target: { serverCpuMs?: () => number; serverCpuParts?: () => Record<string, number> }): () => CpuUse {
+  const parts = target.serverCpuParts;
+  const [wall0, client0, server0, parts0] = [performance.now(), process.cpuUsage(), target.serverCpuMs?.(), parts?.()];
   return () => {
     const wallMs = performance.now() - wall0;
     const client = process.cpuUsage(client0);
@@ -90,11 +95,18 @@ export function cpuMeter(target: { serverCpuMs?: () => number }): () => CpuUse {
       serverMs: serverMs === null ? null : round(serverMs, 0),
       clientPercent: round((clientMs / wallMs) * 100, 0),
       serverPercent: serverMs === null ? null : round((serverMs / wallMs) * 100, 0),
+      ...(parts && parts0 ? { serverParts: partsPercent(parts0, parts(), wallMs) } : {}),
     };
   };
 }
 
-export const cpuText = (cpu: CpuUse) => `CPU: clients ${cpu.clientPercent}%, server ${cpu.serverPercent === null ? 'unknown' : `${cpu.serverPercent}%`} of one core`;
+function partsPercent(before: Record<string, number>, after: Record<string, number>, wallMs: number): Record<string, number> {
+  return Object.fromEntries(Object.entries(after).map(([part, ms]) => [part, round(((ms - (before[part] ?? 0)) / wallMs) * 100, 0)]));
+}
+
+export const cpuText = (cpu: CpuUse) =>
+  `CPU: clients ${cpu.clientPercent}%, server ${cpu.serverPercent === null ? 'unknown' : `${cpu.serverPercent}%`} of one core` +
+  (cpu.serverParts ? ` (${Object.entries(cpu.serverParts).map(([part, percent]) => `${part} ${percent}%`).join(', ')})` : '');
 
 export const perOpText = (phase: { serverCpuMsPerOp: number | null; clientCpuMsPerOp: number }) =>
   `; CPU per command: server ${phase.serverCpuMsPerOp ?? 'unknown'} ms, clients ${phase.clientCpuMsPerOp} ms`;

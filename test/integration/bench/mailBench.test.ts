@@ -27,6 +27,14 @@ function expectFigures(outcomes: Record<string, PhaseOutcome>, lines: string[]):
   expect(result('growth').folder.levels.length).toBeGreaterThan(0);
 }
 
+/** POST's server CPU by part: the hosting node, the other nodes (replicas), the NATS servers; together the whole. */
+function expectCpuParts(outcomes: Record<string, PhaseOutcome>): void {
+  const cpu = (outcomes.mixed as { ok: true; result: any }).result.cpu;
+  expect(Object.keys(cpu.serverParts)).toEqual(['hosting node', 'nodes 2-5', 'NATS servers']);
+  const sum = Object.values(cpu.serverParts as Record<string, number>).reduce((a, b) => a + b, 0);
+  expect(Math.abs(sum - cpu.serverPercent)).toBeLessThanOrEqual(3); // each part rounded on its own
+}
+
 /** POST hosts users on a spare node: per-user memory and latency at 1 and 2 users; and a session on another node delivers with the home killed. */
 function expectUserGrowth(outcomes: Record<string, PhaseOutcome>): void {
   const growth = outcomes.growth as { ok: true; result: any };
@@ -45,6 +53,7 @@ describe('post bench mail, tiny', () => {
     try {
       const outcomes = await runMailPhases(post.target, plan, (line) => lines.push(line));
       expectFigures(outcomes, lines);
+      expectCpuParts(outcomes);
       expectUserGrowth(outcomes);
     } finally {
       await post.stop();
@@ -56,6 +65,7 @@ describe('post bench mail, tiny', () => {
     const result = await runMailBench({ size: 'tiny', log: (line) => lines.push(line) });
     expectFigures(result.reference, lines);
     expectFigures(result.post!, lines);
+    expectCpuParts(result.post!);
     expectUserGrowth(result.post!);
     for (const name of mailPhaseNames) expect(result.comparison[name]?.length, name).toBeGreaterThan(0);
     expect(result.problems).toEqual([]);
