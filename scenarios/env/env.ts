@@ -148,6 +148,29 @@ export function rawMail(from: string, to: string, subject: string, dateMs: numbe
 }
 
 /** What a failed call says, for a report: its message, or the value itself when it is no Error. */
+/** How an SMTP client library reports a failed submission (nodemailer's fields). */
+export interface SmtpFailure {
+  readonly responseCode?: number;
+  /** The client's own code: ESOCKET, ETIMEDOUT, ECONNREFUSED, ... */
+  readonly code?: string;
+  /** The step that failed: CONN, MAIL FROM, RCPT TO, DATA, ... */
+  readonly command?: string;
+  readonly message: string;
+}
+
+/**
+ * What a failed submission means for the history. Failed (nothing was accepted, so the mail must never
+ * show up): a 5xx, no server to talk to, or any refusal of MAIL FROM or RCPT TO (a sender over its
+ * rate, a recipient refused), which come before the message exists. Unknown: a timeout, a dropped
+ * connection or a temporary 4xx once the message was sent, any of which may follow a write that landed.
+ */
+export function smtpFailureOutcome(x: SmtpFailure): Outcome {
+  // nodemailer reports a refused connection as code ESOCKET on its CONN step, the system's ECONNREFUSED only in the message.
+  const noServer = x.code === 'ECONNREFUSED' || (x.command === 'CONN' && /\bECONNREFUSED\b/.test(x.message));
+  const beforeMessage = x.responseCode !== undefined && (x.command === 'MAIL FROM' || x.command === 'RCPT TO');
+  return (x.responseCode !== undefined && x.responseCode >= 500) || noServer || beforeMessage ? 'failed' : 'unknown';
+}
+
 export const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 /** The Subject header of a raw message. */

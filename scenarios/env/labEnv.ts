@@ -21,7 +21,7 @@ import { SCENARIO_CALENDAR, SCENARIO_LAB_TIMINGS as T, SUBMISSION_BURST_MESSAGES
 import { subjects } from '../../protocol/subjects';
 import type { InboxReads } from '../checkers';
 import type { Outcome } from '../history';
-import { type Audit, type Device, errorText, rawMail, type ScenarioDavRequest, type ScenarioDavResponse, type ScenarioEnv, type StandbyView, subjectOf, Unsupported } from './env';
+import { type Audit, type Device, errorText, rawMail, type ScenarioDavRequest, type ScenarioDavResponse, type ScenarioEnv, type SmtpFailure, smtpFailureOutcome, type StandbyView, subjectOf, Unsupported } from './env';
 
 /** An operation bounded in time: a hung server makes it `undefined`, not a hung scenario. */
 async function within<T>(ms: number, p: Promise<T>): Promise<T | undefined> {
@@ -145,13 +145,8 @@ export class LabEnv implements ScenarioEnv {
       await transport.sendMail({ envelope: { from, to: [to] }, raw: rawMail(from, to, subject, Date.now()) });
       return { outcome: 'ok' };
     } catch (e) {
-      const x = e as { responseCode?: number; code?: string; command?: string; message: string };
-      // Refused before anything was accepted (5xx, or no server to talk to): failed. A timeout or a
-      // temporary 4xx may follow a write that landed: unknown. nodemailer reports a refused connection
-      // as code ESOCKET on its CONN step, the system's ECONNREFUSED only in the message.
-      const noServer = x.code === 'ECONNREFUSED' || (x.command === 'CONN' && /\bECONNREFUSED\b/.test(x.message));
-      const refused = (x.responseCode !== undefined && x.responseCode >= 500) || noServer;
-      return { outcome: refused ? 'failed' : 'unknown', error: x.message };
+      const x = e as SmtpFailure;
+      return { outcome: smtpFailureOutcome(x), error: x.message };
     } finally {
       transport.close();
     }
