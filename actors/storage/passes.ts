@@ -366,11 +366,11 @@ export async function antiEntropyPass(d: PassDeps): Promise<{ fetched: number; q
   const total = { fetched: 0, queued: 0, mismatch: false };
   if (!shared) return total;
   const { neighbour, arcs } = shared;
+  const same = (a: { count: number; xor: string }, b: { count: number; xor: string }) => a.count === b.count && a.xor === b.xor;
   for (const range of arcs) {
     const theirs = await d.peers.request(neighbour, Digest, range, DigestReply, d.timings.requestTimeoutMs);
     if (!theirs.ok) break;
     const ours = await d.store().rangeDigest(range);
-    const same = (a: { count: number; xor: string }, b: { count: number; xor: string }) => a.count === b.count && a.xor === b.xor;
     if (same(ours.blocks, theirs.body.blocks) && same(ours.objects, theirs.body.objects)) continue;
     total.mismatch = true;
     d.metrics.inc('post_storage_antientropy_mismatches_total', 'Anti-entropy digests that differed from a neighbour\'s');

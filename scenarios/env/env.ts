@@ -147,7 +147,6 @@ export function rawMail(from: string, to: string, subject: string, dateMs: numbe
   );
 }
 
-/** What a failed call says, for a report: its message, or the value itself when it is no Error. */
 /** How an SMTP client library reports a failed submission (nodemailer's fields). */
 export interface SmtpFailure {
   readonly responseCode?: number;
@@ -171,6 +170,7 @@ export function smtpFailureOutcome(x: SmtpFailure): Outcome {
   return (x.responseCode !== undefined && x.responseCode >= 500) || noServer || beforeMessage ? 'failed' : 'unknown';
 }
 
+/** What a failed call says, for a report: its message, or the value itself when it is no Error. */
 export const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 /** The Subject header of a raw message. */
