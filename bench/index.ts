@@ -9,6 +9,7 @@ import { logsBench } from './logs';
 import { mailBench, registerMailTarget } from './mail';
 import { postMailTarget } from './mailPost';
 import { notifyBench } from './notify';
+import { ringCpuBench } from './ringCpu';
 import { routingBench } from './routing';
 import { storageBench } from './storage';
 import { storageRequirementsBench } from './storageRequirements';
@@ -17,7 +18,7 @@ import type { Bench } from './stats';
 
 registerMailTarget(postMailTarget);
 
-export const benches: Bench[] = [routingBench, convergentBench, storageBench, storageRequirementsBench, logsBench, notifyBench, mailBench, sessionsBench, imapBigBench, imBench, calendarBench, fuzzBench];
+export const benches: Bench[] = [routingBench, convergentBench, storageBench, storageRequirementsBench, logsBench, notifyBench, mailBench, ringCpuBench, sessionsBench, imapBigBench, imBench, calendarBench, fuzzBench];
 
 export function findBench(name: string): Bench | undefined {
   return benches.find((b) => b.name === name);
