@@ -120,14 +120,14 @@ export async function runRingCpu(opts: { quick: boolean; log: (line: string) => 
     };
     const samples: Record<keyof typeof commands | 'baseline', number[]> = { STORE: [], APPEND: [], SUBMIT: [], baseline: [] };
     // A round first that is not counted: compiled code, caches and the logs' pending batches settle.
-    for (let round = -1; round < rounds; round++) {
+    for (let pass = -1; pass < rounds; pass++) {
       const idleRate = await idleUsPerSimMs();
       for (const [name, { run, settle }] of Object.entries(commands) as [keyof typeof commands, (typeof commands)['STORE']][]) {
         const us = await perCommand(perRound, idleRate, run, settle);
-        if (round >= 0) samples[name].push(us);
+        if (pass >= 0) samples[name].push(us);
       }
-      const baselineUs = signatureBaseline(perRound);
-      if (round >= 0) samples.baseline.push(baselineUs);
+      const signaturesUs = signatureBaseline(perRound);
+      if (pass >= 0) samples.baseline.push(signaturesUs);
     }
     // The figure includes the deliveries only if they happened: every submitted mail must be in the INBOX.
     const delivered = (await cluster.settle(other.mail.authenticator.authenticate('dave@sim.example', 'd').then((s) => s.folderStatus('INBOX')))).messages;
