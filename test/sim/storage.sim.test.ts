@@ -18,6 +18,10 @@ const BLOCKS = 10_000;
 /** After the last failure, every block must have k verified replicas again within this (simulated). */
 const REPAIR_BOUND_MS = OVERLAY_TIMINGS.suspicionTimeoutMs + 30_000;
 
+/** A counter of /metrics summed over the live nodes. */
+const counter = (cluster: SimCluster, name: string) =>
+  cluster.live().reduce((n, node) => n + Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(node.metrics.render())?.[1] ?? 0), 0);
+
 /** Wait (bounded) until every id has k verified replicas; log how long it took. */
 async function backToK(cluster: SimCluster, ids: string[], since: number, what: string) {
   let under = await cluster.underReplicated(ids);
@@ -248,8 +252,6 @@ describe('storage: rules', () => {
       const victim = cluster.liveIds().sort((a, b) => held(b) - held(a))[0]!;
       const passes = (what: 'pull' | 'repair') => cluster.live().filter((node) => node.id !== victim).reduce((n, node) => n + (node.replicas.snapshot?.context.passes[what] ?? 0), 0);
       const repairsBefore = passes('repair');
-      const counter = (name: string) =>
-        cluster.live().reduce((n, node) => n + Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(node.metrics.render())?.[1] ?? 0), 0);
       await cluster.kill(victim);
       // Detection (the suspicion timeout) and the pulls: well inside the holders' debounce.
       const killedAt = cluster.clock.now();
@@ -258,12 +260,12 @@ describe('storage: rules', () => {
       expect(await cluster.underReplicated(ids)).toEqual([]);
       expect(await cluster.underReplicated(objects, 'object')).toEqual([]);
       expect(passes('repair')).toBe(repairsBefore);
-      expect(counter('post_storage_repair_offered_total')).toBe(0);
-      expect(counter('post_storage_pull_queued_total')).toBeGreaterThan(0);
+      expect(counter(cluster, 'post_storage_repair_offered_total')).toBe(0);
+      expect(counter(cluster, 'post_storage_pull_queued_total')).toBeGreaterThan(0);
       // The holders' repair passes, the safety net, run later and find nothing left to offer.
       await cluster.runFor(debounceMs + 10_000);
       expect(passes('repair')).toBeGreaterThan(repairsBefore);
-      expect(counter('post_storage_repair_offered_total')).toBe(0);
+      expect(counter(cluster, 'post_storage_repair_offered_total')).toBe(0);
       expect(await cluster.underReplicated(ids)).toEqual([]);
     });
     await cluster.stop();
@@ -283,11 +285,10 @@ describe('storage: rules', () => {
       const ids = (await settle(cluster, Array.from({ length: 300 }, () => client.putBlock(r.bytes(100 + r.int(200)))))).map((x) => (x as PromiseFulfilledResult<string>).value);
       await cluster.runFor(5_000);
       expect(await cluster.underReplicated(ids)).toEqual([]);
-      const counter = (name: string) =>
-        cluster.live().reduce((n, node) => n + Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(node.metrics.render())?.[1] ?? 0), 0);
-      const before = ['post_storage_antientropy_queued_total', 'post_storage_handed_over_total', 'post_storage_repair_fetched_total'].map(counter);
+      const churn = () => ['post_storage_antientropy_queued_total', 'post_storage_handed_over_total', 'post_storage_repair_fetched_total'].map((name) => counter(cluster, name));
+      const before = churn();
       await cluster.runFor(STORAGE_TIMINGS.antiEntropyIntervalMs * 4);
-      const after = ['post_storage_antientropy_queued_total', 'post_storage_handed_over_total', 'post_storage_repair_fetched_total'].map(counter);
+      const after = churn();
       expect(after).toEqual(before);
       const copies = ids.map((id) => [...cluster.disks.values()].filter((d) => d.blocks.map.has(id)).length);
       expect(copies.filter((n) => n !== 3)).toEqual([]);
