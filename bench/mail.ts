@@ -6,6 +6,7 @@
 //   imap     imapflow clients, each its own user: APPEND all at once, then FETCH and SEARCH for a fixed time
 //   latency  per-command latency, unloaded, p50/p99, with a raw IMAP client (TCP_NODELAY, no parse while timed)
 //   mixed    10 clients, seeded LOGIN/SELECT/FETCH/STORE/EXPUNGE/APPEND/LOGOUT mix, every reply checked (0 errors or invalid)
+//   store    STORE alone, 1 and 10 clients: server CPU per STORE; on POST the replicated-write floor beside it
 //   smtp     SMTP submission matrix: persistent / a connection per message, 4 KiB / 100 KiB; accepted and visible
 //   growth   memory per hosted user and per open folder; latency as a folder and a host's user count grow
 //   away     a session on a node that does not host the user: mail waiting at login, push with the home killed and back
@@ -25,6 +26,7 @@ import { MAIL_DOMAIN } from './mail/messages';
 import { mixedWorkloadPhase } from './mail/mixedWorkload';
 import type { BenchSize, Comparison, MailPhase } from './mail/phase';
 import { smtpMatrixPhase } from './mail/smtpMatrix';
+import { storeLoadPhase } from './mail/storeLoad';
 import { sleep, type Log, type MailTarget, type MailTargetProvider, type MailUser } from './mail/target';
 import { startReferenceMail } from './reference/mailServer';
 import { stopOnInterrupt } from './interrupt';
@@ -33,7 +35,7 @@ import { type Bench, round } from './stats';
 export type { MailTarget, MailTargetProvider, MailUser } from './mail/target';
 
 /** In the order they run: growth late, as it leaves the largest folder and the most users behind; away last, as it kills and restarts the users' node. */
-export const MAIL_PHASES: readonly MailPhase[] = [endToEndPhase, imapClientsPhase, commandLatencyPhase, mixedWorkloadPhase, smtpMatrixPhase, growthPhase, awayPhase];
+export const MAIL_PHASES: readonly MailPhase[] = [endToEndPhase, imapClientsPhase, commandLatencyPhase, mixedWorkloadPhase, storeLoadPhase, smtpMatrixPhase, growthPhase, awayPhase];
 
 export const mailPhaseNames = MAIL_PHASES.map((p) => p.name);
 
@@ -204,7 +206,7 @@ export async function runMailBench(opts: MailBenchOptions) {
 
 export const mailBench: Bench = {
   name: 'mail',
-  summary: 'POST vs Postfix+Dovecot on the same phases: e2e SMTP->IMAP, imapflow clients, per-command latency, mixed 10-client load, SMTP matrix, growth, a session away from the home node',
+  summary: 'POST vs Postfix+Dovecot on the same phases: e2e SMTP->IMAP, imapflow clients, per-command latency, mixed 10-client load, STORE alone with the replicated-write floor, SMTP matrix, growth, a session away from the home node',
   phases: mailPhaseNames,
   spreads: true,
   run: ({ quick, log, phases, spread }) => runMailBench({ size: quick ? 'quick' : 'full', log, ...(phases ? { phases } : {}), ...(spread ? { spread } : {}) }),

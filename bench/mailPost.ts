@@ -12,6 +12,7 @@ import { isAlive } from '../infra/nats/process';
 import { labNatsPids, labServerPids, post, startBenchLab } from './benchLab';
 import type { MailTargetProvider, MailUser } from './mail';
 import { inPool, sleep, type Endpoint, type Log } from './mail/target';
+import { measureWriteFloor } from './mail/writeFloor';
 import { groupsCpuMs, groupsMemory } from './reference/processes';
 
 /** Nodes of the benchmark lab: k = 3 replicas, so every write goes to three processes. */
@@ -90,6 +91,7 @@ export const postMailTarget: MailTargetProvider = async (users, placement) => {
           'NATS servers': groupsCpuMs(labNatsPids(lab)),
         }),
         serverMemory: () => groupsMemory([node.pid]),
+        writeFloor: (opts, log) => measureWriteFloor(labFile, labNatsPids(lab), opts, log),
         ...(spread.length > 0 ? { endpointsOf: endpointsIn(placed) } : {}),
         spareHost: { imap: spare.imap, memory: () => groupsMemory([spare.pid]), addUsers: (more, log) => addUsers(labClient, lab, spare, more, log) },
         // The third node: the away phase's user logs in there while the users' node is killed and restarted.

@@ -4,6 +4,7 @@
 import type { Endpoint, MailUser } from '../reference/mailServer';
 import type { MemorySample } from '../reference/processes';
 import { round } from '../stats';
+import type { WriteFloorRun } from './writeFloor';
 
 export type { Endpoint, MailUser, MemorySample };
 
@@ -46,6 +47,11 @@ export interface MailTarget {
   spareHost?: SpareHost;
   /** Absent where there is one server (the reference): nothing is away from home there. */
   awayHost?: AwayHost;
+  /**
+   * The replicated-write floor on this target's machine and broker (POST: writeFloor.ts on the lab's
+   * NATS servers), at each client count; absent where there is nothing to replicate (the reference).
+   */
+  writeFloor?: (opts: { clientCounts: readonly number[]; durationMs: number }, log: Log) => Promise<WriteFloorRun[]>;
   /** The endpoints of the node that hosts `user`, when users live on different nodes (POST with `--spread`); else smtp and imap above. */
   endpointsOf?: (user: MailUser) => { smtp: Endpoint; imap: Endpoint };
 }
@@ -77,6 +83,32 @@ export interface CpuUse {
   serverPercent: number | null;
   /** Of serverPercent, each part's share (percent of one core), where the target tells its parts. */
   serverParts?: Record<string, number>;
+}
+
+/** A server using less than this much of one core is quiet: the work left over from the last run is done. */
+const QUIET_PERCENT = 15;
+const QUIET_WINDOW_MS = 500;
+const QUIET_WAIT_MAX_MS = 30_000;
+
+/**
+ * Waits until the target's server is quiet (one window under QUIET_PERCENT), at most QUIET_WAIT_MAX_MS:
+ * a lab just started, or just loaded, still replicates, repairs and warms standbys for a while, and
+ * that work would be counted against the next measurement. Returns the last window's percentage.
+ */
+export async function untilQuiet(target: Pick<MailTarget, 'serverCpuMs'>, log: Log): Promise<number | null> {
+  const cpu = target.serverCpuMs;
+  if (!cpu) return null;
+  const deadline = performance.now() + QUIET_WAIT_MAX_MS;
+  for (;;) {
+    const [t0, c0] = [performance.now(), cpu()];
+    await sleep(QUIET_WINDOW_MS);
+    const percent = round(((cpu() - c0) / (performance.now() - t0)) * 100, 0);
+    if (percent < QUIET_PERCENT) return percent;
+    if (performance.now() > deadline) {
+      log(`    WARNING: the server still used ${percent}% of a core after ${QUIET_WAIT_MAX_MS / 1000} s without load; measuring anyway`);
+      return percent;
+    }
+  }
 }
 
 /** CPU used by this process (the clients) and by the target's server from now until the returned function is called. */
@@ -152,3 +184,6 @@ export function seededRandom(seed: number): () => number {
 }
 
 export const mib = (bytes: number) => round(bytes / (1024 * 1024), 1);
+
+/** `1 client`, `10 clients`. */
+export const clientsText = (n: number) => `${n} client${n === 1 ? '' : 's'}`;

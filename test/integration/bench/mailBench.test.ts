@@ -25,6 +25,21 @@ function expectFigures(outcomes: Record<string, PhaseOutcome>, lines: string[]):
   expect(Object.keys(result('latency').commands)).toContain('SELECT Big');
   expect(Object.keys(result('smtp').cells)).toHaveLength(4);
   expect(result('growth').folder.levels.length).toBeGreaterThan(0);
+  const store = result('store');
+  expect(store.runs.map((r: { clients: number }) => r.clients)).toEqual([1, 2]);
+  for (const run of store.runs) expect(run.errors, run.errorExamples.join('\n')).toBe(0);
+  for (const run of store.runs) expect(run.stores).toBeGreaterThan(0);
+}
+
+/** POST's replicated-write floor ran beside its STORE, at each client count, every part measured. */
+function expectWriteFloor(outcomes: Record<string, PhaseOutcome>): void {
+  const floor = (outcomes.store as { ok: true; result: any }).result.floor;
+  expect(floor.map((f: { clients: number }) => f.clients)).toEqual([1, 2]);
+  for (const f of floor) {
+    expect(f.writes).toBeGreaterThan(0);
+    expect(Object.keys(f.partsMsPerWrite)).toEqual(['host', 'replicas', 'NATS servers']);
+    expect(f.partsMsPerWrite.replicas).toBeGreaterThan(0);
+  }
 }
 
 /** POST's server CPU by part: the hosting node, the other nodes (replicas), the NATS servers; together the whole. */
@@ -54,6 +69,7 @@ describe('post bench mail, tiny', () => {
       const outcomes = await runMailPhases(post.target, plan, (line) => lines.push(line));
       expectFigures(outcomes, lines);
       expectCpuParts(outcomes);
+      expectWriteFloor(outcomes);
       expectUserGrowth(outcomes);
     } finally {
       await post.stop();
@@ -66,6 +82,8 @@ describe('post bench mail, tiny', () => {
     expectFigures(result.reference, lines);
     expectFigures(result.post!, lines);
     expectCpuParts(result.post!);
+    expectWriteFloor(result.post!);
+    expect((result.reference.store as { ok: true; result: any }).result.floor).toBeUndefined();
     expectUserGrowth(result.post!);
     for (const name of mailPhaseNames) expect(result.comparison[name]?.length, name).toBeGreaterThan(0);
     expect(result.problems).toEqual([]);

@@ -1,4 +1,4 @@
-// The mail benchmark's raw-client phases (latency, mixed, growth) at a tiny size against the real IMAP
+// The mail benchmark's raw-client phases (latency, mixed, store, growth) at a tiny size against the real IMAP
 // server over the in-memory backend (a second one is the spare host of the user-count growth, and
 // refuses to create one user): every phase produces figures, and the mixed workload's consistency
 // checker finds 0 errors on a correct server. (Against POST and the reference, with the SMTP phases
@@ -15,7 +15,7 @@ let running: RunningServer;
 let spare: RunningServer;
 let target: MailTarget;
 const refused: string[] = [];
-const plan = planMailBench({ size: 'tiny', phases: ['latency', 'mixed', 'growth'] });
+const plan = planMailBench({ size: 'tiny', phases: ['latency', 'mixed', 'store', 'growth'] });
 
 beforeAll(async () => {
   running = await startTestServer();
@@ -44,11 +44,11 @@ afterAll(async () => {
 });
 
 describe('mail benchmark phases on the in-memory IMAP server', () => {
-  it('mail bench: latency, mixed and growth produce figures at a tiny size, and the mixed run has 0 consistency errors', async () => {
+  it('mail bench: latency, mixed, store and growth produce figures at a tiny size, and the mixed run has 0 consistency errors', async () => {
     const lines: string[] = [];
     const outcomes = await runMailPhases(target, plan, (line) => lines.push(line));
     for (const [name, outcome] of Object.entries(outcomes)) expect(outcome, `${name}: ${lines.join('\n')}`).toMatchObject({ ok: true });
-    const [latency, mixed, growth] = [outcomes.latency, outcomes.mixed, outcomes.growth].map((o) => (o as { result: any }).result);
+    const [latency, mixed, store, growth] = [outcomes.latency, outcomes.mixed, outcomes.store, outcomes.growth].map((o) => (o as { result: any }).result);
     const { runs, bigRuns } = plan.find((p) => p.phase.name === 'latency')!.options;
     for (const command of ['LOGIN', 'SELECT INBOX (empty)', 'SELECT Big', 'FETCH 1:* (FLAGS ENVELOPE), 100', 'UID SEARCH SUBJECT', 'STORE +FLAGS (1 message)', 'APPEND 4 KiB', 'EXPUNGE (1 message)', 'LOGOUT']) {
       expect(latency.commands[command]?.latencyMs.n, command).toBe(command === 'SELECT Big' ? bigRuns : runs);
@@ -57,6 +57,10 @@ describe('mail benchmark phases on the in-memory IMAP server', () => {
     expect(mixed.errors, mixed.errorExamples.join('\n')).toBe(0);
     expect(mixed.commands).toBeGreaterThan(0);
     for (const command of ['LOGIN', 'SELECT', 'FETCH', 'STORE', 'APPEND']) expect(mixed.perCommand[command].n, command).toBeGreaterThan(0);
+    // STORE alone at 1 and 2 clients: every reply checked, none wrong; no floor where nothing is replicated.
+    expect(store.runs.map((r: { clients: number; errors: number }) => [r.clients, r.errors])).toEqual([[1, 0], [2, 0]]);
+    expect(store.runs[1].stores).toBeGreaterThan(0);
+    expect(store.floor).toBeUndefined();
     expect(growth.folder.levels.map((l: { messages: number }) => l.messages)).toEqual([20, 60]);
     expect(growth.folder.levels[1].commands['FETCH 1:* (FLAGS)'].n).toBeGreaterThan(0);
     // Sorting, threading and body search of the grown folder: answered, and every answer checked.
