@@ -52,10 +52,16 @@ function durableStore(dir: string) {
     });
 }
 
+/** To the lab's first NATS server, as its nodes connect (they take the servers in order). */
+function connectToLab(labFile: string): Promise<NatsTransport> {
+  const lab = readLab(labFile);
+  return NatsTransport.connect(operatorNatsOptions(lab, [lab.nats[0]!]));
+}
+
 async function replica(labFile: string, dir: string, subject: string): Promise<void> {
   const { publicKey } = keyPair();
   const put = durableStore(dir);
-  const nats = await NatsTransport.connect(operatorNatsOptions(readLab(labFile), [readLab(labFile).nats[0]!]));
+  const nats = await connectToLab(labFile);
   nats.subscribe(subject, (m) => {
     const data = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.length);
     const [signature, value] = [data.subarray(0, 64), data.subarray(64)];
@@ -74,7 +80,7 @@ async function replica(labFile: string, dir: string, subject: string): Promise<v
 async function host(labFile: string, dir: string, replicas: readonly string[]): Promise<void> {
   const { secretKey } = keyPair();
   const put = durableStore(dir);
-  const nats = await NatsTransport.connect(operatorNatsOptions(readLab(labFile), [readLab(labFile).nats[0]!]));
+  const nats = await connectToLab(labFile);
   let sequence = 0;
   const write = async (): Promise<void> => {
     const value = Buffer.alloc(FLOOR_VALUE_BYTES, sequence & 0xff);
