@@ -11,7 +11,7 @@ import { appendCommand, loggedIn } from './fill';
 import { mailboxMessage } from './messages';
 import { definePhase, type BenchSize } from './phase';
 import { expectOk, fetchResponses, flagsOf, type ImapReply, type RawImapClient } from './rawImap';
-import { clientsText, cpuMeter, cpuPerOp, cpuText, imapOf, perOpText, untilQuiet, userNamed, warnIfClientBound, type Log, type MailTarget } from './target';
+import { clientsText, type CpuUse, cpuMeter, cpuPerOp, cpuText, imapOf, perOpText, untilQuiet, userNamed, warnIfClientBound, type Log, type MailTarget } from './target';
 import type { WriteFloorRun } from './writeFloor';
 
 export interface StoreLoadOptions {
@@ -38,7 +38,7 @@ interface StoreRun {
   errorExamples: string[];
   serverCpuMsPerOp: number | null;
   clientCpuMsPerOp: number;
-  cpu: ReturnType<ReturnType<typeof cpuMeter>>;
+  cpu: CpuUse;
 }
 
 /** Why a STORE's reply does not show \Flagged on message 1 as set (or cleared); undefined when it does. */
@@ -90,11 +90,12 @@ async function storeRun(target: MailTarget, clients: number, durationMs: number,
   const sessions = await Promise.all(Array.from({ length: clients }, (_, i) => prepared(target, clientName(i))));
   try {
     // Untimed first: the server's code paths compiled and its caches warm, as in the mixed load after its fill.
-    const warmUp = { latencies: [] as number[], errors: 0, examples: [] as string[] };
+    // Its wrong replies count; its latencies do not.
+    const tally = { latencies: [] as number[], errors: 0, examples: [] as string[] };
     const flagged = sessions.map(() => false);
-    await flipFlags(sessions, flagged, Math.min(durationMs, WARM_UP_MS), warmUp);
+    await flipFlags(sessions, flagged, Math.min(durationMs, WARM_UP_MS), tally);
     await untilQuiet(target, log);
-    const tally = { latencies: [] as number[], errors: warmUp.errors, examples: warmUp.examples };
+    tally.latencies = [];
     const meter = cpuMeter(target);
     const t0 = performance.now();
     await flipFlags(sessions, flagged, durationMs, tally);
@@ -103,7 +104,7 @@ async function storeRun(target: MailTarget, clients: number, durationMs: number,
     const { latencies, errors } = tally;
     const run = { clients, stores: latencies.length, storesPerSecond: round(latencies.length / seconds, 1), latencyMs: summary(latencies), errors, errorExamples: tally.examples, ...cpuPerOp(cpu, latencies.length), cpu };
     log(`    STORE, ${clientsText(clients)}: ${run.storesPerSecond} commands/s (${run.stores}), p50 ${run.latencyMs.p50} ms, p99 ${run.latencyMs.p99} ms; ${cpuText(cpu)}${perOpText(run)}; errors: ${errors}`);
-    warnIfClientBound(cpu, `STORE, ${clients} clients`, log);
+    warnIfClientBound(cpu, `STORE, ${clientsText(clients)}`, log);
     return run;
   } finally {
     await Promise.all(sessions.map((s) => s.close()));
@@ -143,5 +144,5 @@ export const storeLoadPhase = definePhase<StoreLoadOptions, StoreLoadResult>({
         { figure: `${label} server CPU ms/cmd`, reference: r?.serverCpuMsPerOp ?? null, post: p.serverCpuMsPerOp, better: 'lower' as const },
       ];
     }),
-  problems: (r) => r.runs.filter((x) => x.errors > 0).map((x) => `STORE, ${x.clients} clients: ${x.errors} wrong replies, e.g. ${x.errorExamples[0]}`),
+  problems: (r) => r.runs.filter((x) => x.errors > 0).map((x) => `STORE, ${clientsText(x.clients)}: ${x.errors} wrong replies, e.g. ${x.errorExamples[0]}`),
 });

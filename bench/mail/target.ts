@@ -93,21 +93,18 @@ const QUIET_WAIT_MAX_MS = 30_000;
 /**
  * Waits until the target's server is quiet (one window under QUIET_PERCENT), at most QUIET_WAIT_MAX_MS:
  * a lab just started, or just loaded, still replicates, repairs and warms standbys for a while, and
- * that work would be counted against the next measurement. Returns the last window's percentage.
+ * that work would be counted against the next measurement.
  */
-export async function untilQuiet(target: Pick<MailTarget, 'serverCpuMs'>, log: Log): Promise<number | null> {
+export async function untilQuiet(target: Pick<MailTarget, 'serverCpuMs'>, log: Log): Promise<void> {
   const cpu = target.serverCpuMs;
-  if (!cpu) return null;
+  if (!cpu) return;
   const deadline = performance.now() + QUIET_WAIT_MAX_MS;
   for (;;) {
     const [t0, c0] = [performance.now(), cpu()];
     await sleep(QUIET_WINDOW_MS);
     const percent = round(((cpu() - c0) / (performance.now() - t0)) * 100, 0);
-    if (percent < QUIET_PERCENT) return percent;
-    if (performance.now() > deadline) {
-      log(`    WARNING: the server still used ${percent}% of a core after ${QUIET_WAIT_MAX_MS / 1000} s without load; measuring anyway`);
-      return percent;
-    }
+    if (percent < QUIET_PERCENT) return;
+    if (performance.now() > deadline) return log(`    WARNING: the server still used ${percent}% of a core after ${QUIET_WAIT_MAX_MS / 1000} s without load; measuring anyway`);
   }
 }
 

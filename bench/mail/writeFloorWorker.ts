@@ -21,7 +21,7 @@ import { readLab } from '../../lab/labFile';
 import { operatorNatsOptions } from '../../lab/nats';
 
 /** The value each write stores: about a STORE's head on the lab (0.7-1.4 KiB measured). */
-export const FLOOR_VALUE_BYTES = 1024;
+const FLOOR_VALUE_BYTES = 1024;
 /** The writer's key: fixed, the replicas know it (a certificate check is cached in POST too). */
 const SEED = Buffer.alloc(32, 7);
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -83,11 +83,11 @@ async function host(labFile: string, dir: string, replicas: readonly string[]): 
   const nats = await connectToLab(labFile);
   let sequence = 0;
   const write = async (): Promise<void> => {
-    const value = Buffer.alloc(FLOOR_VALUE_BYTES, sequence & 0xff);
+    // The frame is the signature, then the value.
+    const frame = Buffer.alloc(64 + FLOOR_VALUE_BYTES, sequence & 0xff);
+    const value = frame.subarray(64);
     value.writeUInt32BE(sequence++ % KEYS, 0);
-    const frame = Buffer.alloc(64 + value.length);
     native.crypto_sign_detached(frame.subarray(0, 64), value, secretKey);
-    value.copy(frame, 64);
     const answers = await Promise.all([put(value.subarray(0, 4), value).then(() => 'ok'), ...replicas.map(async (s) => Buffer.from(await nats.request(s, frame, { timeoutMs: REQUEST_TIMEOUT_MS })).toString())]);
     const wrong = answers.find((a) => a !== 'ok');
     if (wrong) throw new Error(`a replica answered: ${wrong}`);
