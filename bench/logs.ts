@@ -7,6 +7,10 @@
 //               with the storage calls it made; baseline: N sealWithKey and N openWithKey calls on a
 //               message-sized record in the same run, i.e. what "one encrypted record per message"
 //               would cost at the least
+//   long use    a folder of 100 messages taking flag changes one at a time (a client marking mail read),
+//               for long: the head's bytes (what every change signs, seals, sends to and stores on every
+//               replica) and the CPU per change at checkpoints; it stays flat when snapshots keep the
+//               tail short (storage/log/nextHead.ts snapshotDue)
 // Medians over rounds. Not registered in bench/index.ts (the lead does that).
 //   npx tsx bench/logs.ts [--quick] [--json]
 import { pathToFileURL } from 'node:url';
@@ -16,9 +20,12 @@ import { deriveLogKey } from '../crypto/userKeys';
 import { SimRandom } from '../infra/sim/random';
 import { LOG_PENDING_OPS_MAX } from '../protocol/limits';
 import { encodeBlockRef } from '../storage/blocks';
-import { openFolderLog } from '../storage/folders/folderLogs';
+import { folderLogAddress, openFolderLog } from '../storage/folders/folderLogs';
+import { FOLDER_LOG_KIND } from '../storage/folders/folderModel';
 import type { FolderOp } from '../storage/folders/folderOps';
 import type { LogOwner } from '../storage/log/logAddress';
+import { encodeHeadBody } from '../storage/log/logFormat';
+import { readHead } from '../storage/log/logReader';
 import { MemoryStorage } from '../storage/memory/storage';
 import { type Bench, percentile, round } from './stats';
 
@@ -128,6 +135,31 @@ async function openFigures(user: LogOwner, size: number, rounds: number) {
   };
 }
 
+/** Messages of the long-used folder. */
+const LONG_USE_MESSAGES = 100;
+
+async function longUseFigures(user: LogOwner, checkpoints: readonly number[], log: (line: string) => void) {
+  const storage = new MemoryStorage();
+  const folder = folderId(0xfeed);
+  const writer = await openFolderLog({ storage, signing: user.signing, random: new SimRandom('long use') }, user, folder);
+  await writer.append(Array.from({ length: LONG_USE_MESSAGES }, (_, i) => insert(i)));
+  const uids = [...(await writer.read((s) => [...s.messages.keys()]))];
+  log(`long use: a folder of ${LONG_USE_MESSAGES} messages, one flag change per append (awaited), over the in-memory StorageApi:`);
+  const figures = [];
+  let done = 0;
+  for (const upTo of checkpoints) {
+    const since = process.cpuUsage();
+    const from = done;
+    for (; done < upTo; done++) await writer.append([{ type: 'flags', uids: [uids[done % uids.length]!], mode: done % (2 * uids.length) < uids.length ? 'add' : 'remove', flags: ['\\Seen'] }]);
+    const used = process.cpuUsage(since);
+    const { body } = (await readHead(storage, folderLogAddress(user, folder), FOLDER_LOG_KIND))!;
+    const f = { changes: upTo, headBytes: encodeHeadBody(body).length, tailEntries: body.tail.length, snapshotBytes: body.snapshot?.bytes ?? 0, cpuUsPerChange: round((used.user + used.system) / (upTo - from), 1) };
+    figures.push(f);
+    log(`  after ${upTo.toLocaleString('en').padStart(7)} changes: head ${String(f.headBytes).padStart(6)} bytes (tail of ${String(f.tailEntries).padStart(3)} entries, snapshot of ${f.snapshotBytes} bytes), ${f.cpuUsPerChange} us of CPU per change since the last line`);
+  }
+  return figures;
+}
+
 export async function runLogsBench(opts: { quick: boolean; log: (line: string) => void }) {
   const { log } = opts;
   const user = await owner();
@@ -144,7 +176,8 @@ export async function runLogsBench(opts: { quick: boolean; log: (line: string) =
         `   baseline seal ${f.baselineSealMs.toFixed(1).padStart(7)} ms  open ${f.baselineOpenMs.toFixed(1).padStart(7)} ms`,
     );
   }
-  return { append, open };
+  const longUse = await longUseFigures(user, opts.quick ? [1_000, 5_000, 10_000] : [1_000, 10_000, 25_000, 50_000], log);
+  return { append, open, longUse };
 }
 
 export const logsBench: Bench = {

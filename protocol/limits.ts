@@ -367,8 +367,12 @@ export const LOG_PENDING_OPS_MAX = 50;
 export const LOG_PENDING_BYTES_MAX = 16 * 1024;
 /** Plaintext of one sealed log block (entry or snapshot piece): sealed (+24 nonce +16 tag) it stays within BLOCK_BYTES_MAX. */
 export const LOG_BLOCK_PLAINTEXT_BYTES_MAX = BLOCK_BYTES_MAX - 40;
-/** Entries between two snapshots ("every few hundred"): opening a log reads the snapshot plus at most this many entries. */
-export const LOG_SNAPSHOT_EVERY_ENTRIES = 256;
+/**
+ * Entries at most between two snapshots ("every few hundred"): opening a log reads the snapshot plus at
+ * most this many entries. A log whose state is small snapshots sooner (storage/log/nextHead.ts
+ * snapshotDue): every head write carries the tail's entry ids.
+ */
+export const LOG_SNAPSHOT_ENTRIES_MAX = 256;
 /** Blocks of one snapshot (~512 MiB of state): far above a 1M-message folder (~130 MiB); stops a runaway state. */
 export const LOG_SNAPSHOT_BLOCKS_MAX = 512;
 /** Snapshot blocks a writer puts (or a reader fetches) at once: bounds memory to this many MiB in flight. */

@@ -7,7 +7,7 @@
 //   - the log accounting (logAccount.ts with its state shadows) = the real LogWriter over the
 //     in-memory StorageApi, for a folder and a sent-mail log: blocks and head, to the byte.
 import { SimRandom } from '../../infra/sim/random';
-import { BLOCK_CHUNK_BYTES_MAX, LOG_PENDING_OPS_MAX, LOG_SNAPSHOT_EVERY_ENTRIES, MAIL_LAYOUT_INLINE_BYTES_MAX, MAIL_LAYOUT_PARTS_MAX, MANIFEST_ENTRIES_MAX } from '../../protocol/limits';
+import { BLOCK_CHUNK_BYTES_MAX, LOG_PENDING_OPS_MAX, LOG_SNAPSHOT_ENTRIES_MAX, MAIL_LAYOUT_INLINE_BYTES_MAX, MAIL_LAYOUT_PARTS_MAX, MANIFEST_ENTRIES_MAX } from '../../protocol/limits';
 import { BLOCK_REF_BYTES } from '../../storage/blocks';
 import { folderLogAddress } from '../../storage/folders/folderLogs';
 import { folderModel } from '../../storage/folders/folderModel';
@@ -76,10 +76,10 @@ interface LogCheck {
 /**
  * Appends of the check: the first SINGLE_APPENDS operations one at a time (pending batch in the head,
  * flushed as an entry on the 51st), then LOG_PENDING_OPS_MAX + 1 at a time, which flushes the same
- * entries with one head write each, to reach a snapshot (LOG_SNAPSHOT_EVERY_ENTRIES entries) quickly.
+ * entries with one head write each, to reach the snapshots (one at LOG_SNAPSHOT_ENTRIES_MAX entries at the latest) quickly.
  */
 const SINGLE_APPENDS = 600;
-export const LOG_CHECK_OPS = (LOG_PENDING_OPS_MAX + 1) * (LOG_SNAPSHOT_EVERY_ENTRIES + 3);
+export const LOG_CHECK_OPS = (LOG_PENDING_OPS_MAX + 1) * (LOG_SNAPSHOT_ENTRIES_MAX + 3);
 
 function batches<Op>(ops: readonly Op[]): Op[][] {
   const out: Op[][] = ops.slice(0, SINGLE_APPENDS).map((op) => [op]);

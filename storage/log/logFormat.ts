@@ -21,7 +21,7 @@ import { SealDomain } from '../../crypto/domains';
 import { openWithKey, sealWithKey } from '../../crypto/secretbox';
 import type { Random } from '../../infra/ports';
 import { canonicalBytes } from '../../protocol/frame';
-import { LOG_BLOCK_PLAINTEXT_BYTES_MAX, LOG_PENDING_OPS_MAX, LOG_STATE_LIST_ITEMS_MAX, LOG_SNAPSHOT_BLOCKS_MAX, LOG_SNAPSHOT_EVERY_ENTRIES, OBJECT_PAYLOAD_BYTES_MAX } from '../../protocol/limits';
+import { LOG_BLOCK_PLAINTEXT_BYTES_MAX, LOG_PENDING_OPS_MAX, LOG_STATE_LIST_ITEMS_MAX, LOG_SNAPSHOT_BLOCKS_MAX, LOG_SNAPSHOT_ENTRIES_MAX, OBJECT_PAYLOAD_BYTES_MAX } from '../../protocol/limits';
 import type { LogAddress } from './logAddress';
 
 const FORMAT = 1;
@@ -106,7 +106,7 @@ const idBytes = (id: string | null) => (id === null ? null : Buffer.from(id, 'he
 const headDecoder = new Decoder({
   maxStrLength: 4096,
   maxBinLength: OBJECT_PAYLOAD_BYTES_MAX,
-  maxArrayLength: Math.max(LOG_SNAPSHOT_BLOCKS_MAX, LOG_SNAPSHOT_EVERY_ENTRIES, LOG_PENDING_OPS_MAX, 64),
+  maxArrayLength: Math.max(LOG_SNAPSHOT_BLOCKS_MAX, LOG_SNAPSHOT_ENTRIES_MAX, LOG_PENDING_OPS_MAX, 64),
   maxMapLength: 64,
   maxExtLength: 0,
 });
@@ -177,7 +177,7 @@ export function decodeHeadBody(bytes: Uint8Array): LogHeadBody {
     opCount: uintAt(opCount, 'opCount'),
     entryCount: uintAt(entryCount, 'entryCount'),
     lastEntry: optIdAt(lastEntry, 'lastEntry'),
-    tail: listAt(tail, LOG_SNAPSHOT_EVERY_ENTRIES, 'tail').map((t, i) => {
+    tail: listAt(tail, LOG_SNAPSHOT_ENTRIES_MAX, 'tail').map((t, i) => {
       const [id, firstOp] = listAt(t, 2, `tail[${i}]`);
       return { id: idAt(id, `tail[${i}] id`), firstOp: uintAt(firstOp, `tail[${i}] firstOp`) };
     }),
@@ -220,6 +220,8 @@ export function openHeadPayload(address: LogAddress, payload: Uint8Array): Uint8
 
 /** Bytes an entry adds around its operations (format, index, prev id, first op, list headers). */
 export const ENTRY_OVERHEAD_BYTES = 64;
+/** Bytes one tail entry takes in an encoded head at most: [32-byte id, first op] = 1 + 2 + 32 + up to 5. */
+export const TAIL_ENTRY_BYTES = 40;
 /** Bytes one operation adds inside an entry's list besides its own encoding (a msgpack bin header). */
 export const OP_FRAMING_BYTES = 5;
 

@@ -5,7 +5,7 @@
 // head's counters. Anything else is refused with a PostError (logError) naming the log and the part at fault.
 //
 // Cost of opening: one getObject, the snapshot's pieces, and the entries since the snapshot (fewer
-// than LOG_SNAPSHOT_EVERY_ENTRIES), fetched in parallel.
+// than LOG_SNAPSHOT_ENTRIES_MAX), fetched in parallel.
 import { logError } from '../../protocol/errors';
 import { canonicalBytes } from '../../protocol/frame';
 import { LOG_ENTRY_FETCHES_IN_FLIGHT_MAX, LOG_CATCH_UP_ENTRIES_MAX } from '../../protocol/limits';

@@ -3,15 +3,17 @@
 // - once the batch would exceed LOG_PENDING_OPS_MAX operations or LOG_PENDING_BYTES_MAX bytes, all of
 //   it is flushed as entry blocks (as few as fit LOG_BLOCK_PLAINTEXT_BYTES_MAX), each naming its
 //   predecessor, and the head points at the newest;
-// - once LOG_SNAPSHOT_EVERY_ENTRIES entries follow the snapshot, the state (which, right after a flush,
-//   is exactly the state after the newest entry) is written as a new snapshot and the tail restarts.
+// - once a snapshot is due (snapshotDue: the tail has cost the head writes since the last snapshot as
+//   many bytes as the state, or LOG_SNAPSHOT_ENTRIES_MAX entries follow it), the state (which, right
+//   after a flush, is exactly the state after the newest entry) is written as a new snapshot and the
+//   tail restarts.
 // Blocks are put before the head that names them, so a stored head never points at a missing block.
 import { blockIdOf } from '../../crypto/convergent';
 import type { Random } from '../../infra/ports';
-import { LOG_BLOCK_PLAINTEXT_BYTES_MAX, LOG_PENDING_BYTES_MAX, LOG_PENDING_OPS_MAX, LOG_ENTRY_PUTS_IN_FLIGHT_MAX, LOG_SNAPSHOT_EVERY_ENTRIES } from '../../protocol/limits';
+import { LOG_BLOCK_PLAINTEXT_BYTES_MAX, LOG_PENDING_BYTES_MAX, LOG_PENDING_OPS_MAX, LOG_ENTRY_PUTS_IN_FLIGHT_MAX, LOG_SNAPSHOT_ENTRIES_MAX } from '../../protocol/limits';
 import type { PutOptions, StorageApi } from '../api';
 import type { LogAddress } from './logAddress';
-import { ENTRY_OVERHEAD_BYTES, entryOpCountOf, type LogHeadBody, OP_FRAMING_BYTES, sealEntry, type TailEntry } from './logFormat';
+import { ENTRY_OVERHEAD_BYTES, entryOpCountOf, type LogHeadBody, OP_FRAMING_BYTES, sealEntry, TAIL_ENTRY_BYTES, type TailEntry } from './logFormat';
 import { writeSnapshot } from './snapshot';
 
 /** Largest encoded operation: one must fit an entry on its own. */
@@ -56,6 +58,26 @@ function cutEntries(ops: readonly Uint8Array[]): Uint8Array[][] {
 const fitsPending = (pending: readonly Uint8Array[]) => pending.length <= LOG_PENDING_OPS_MAX && bytesOf(pending) <= LOG_PENDING_BYTES_MAX;
 
 /**
+ * Whether a head whose tail holds `tailEntries` entries after a flush, covering `tailOps` operations,
+ * should start over from a snapshot. Every head write carries the whole tail (TAIL_ENTRY_BYTES an entry,
+ * signed, sealed, sent to and stored by every replica); a snapshot writes the state once and empties
+ * the tail. Due once the tail bytes the writes since the last snapshot have carried (about
+ * TAIL_ENTRY_BYTES * tailOps * (tailEntries - 1) / 2: an entry's operations each carried the entries
+ * before it) reach the state's size, `stateBytes` (the last snapshot's, as the estimate; 0 for a log
+ * without one, which snapshots at its first flush), which balances the two costs per operation; and at
+ * LOG_SNAPSHOT_ENTRIES_MAX entries whatever the state. A folder of 100 messages (about 13 KB of state)
+ * snapshots every 5 entries of 50 operations, one of 10,000 every 37, one of 100,000 every 115: its
+ * heads carry at most that many tail entries instead of up to LOG_SNAPSHOT_ENTRIES_MAX (10 KB; issue 11:
+ * a mailbox written for a few minutes had 7 KB heads, and a STORE cost twice what it costs on a fresh one).
+ */
+export function snapshotDue(tailEntries: number, tailOps: number, stateBytes: number): boolean {
+  return tailEntries >= LOG_SNAPSHOT_ENTRIES_MAX || (TAIL_ENTRY_BYTES * tailOps * (tailEntries - 1)) / 2 >= stateBytes;
+}
+
+/** snapshotDue for the head after a flush that leaves `tailEntries` entries and `opCount` operations in entries. */
+const snapshotDueAt = (base: LogHeadBody, tailEntries: number, opCount: number) => snapshotDue(tailEntries, opCount - (base.snapshot?.opCount ?? 0), base.snapshot?.bytes ?? 0);
+
+/**
  * What the next head after `ops` will need, known before anything is stored: whether the pending batch
  * is flushed into entries, and whether a snapshot of the state after `ops` is due (the writer then
  * encodes the state while it has it: see LogWriter.round).
@@ -63,7 +85,7 @@ const fitsPending = (pending: readonly Uint8Array[]) => pending.length <= LOG_PE
 export function planNextHead(base: LogHeadBody, ops: readonly Uint8Array[]): { readonly flush: boolean; readonly snapshotDue: boolean } {
   const pending = [...base.pending, ...ops];
   if (fitsPending(pending)) return { flush: false, snapshotDue: false };
-  return { flush: true, snapshotDue: base.tail.length + cutEntries(pending).length >= LOG_SNAPSHOT_EVERY_ENTRIES };
+  return { flush: true, snapshotDue: snapshotDueAt(base, base.tail.length + cutEntries(pending).length, base.opCount + ops.length) };
 }
 
 export async function nextHeadBody(args: NextHeadArgs): Promise<LogHeadBody> {
@@ -97,7 +119,7 @@ export async function nextHeadBody(args: NextHeadArgs): Promise<LogHeadBody> {
     );
   }
   const position = { opCount, entryCount: index, lastEntry: prev };
-  if (tail.length < LOG_SNAPSHOT_EVERY_ENTRIES) {
+  if (!snapshotDueAt(base, tail.length, opCount)) {
     return { ...base, ...position, tail, pending: [], summary: args.summary };
   }
   if (!args.stateBytes) throw new Error('nextHeadBody: a snapshot is due but the state was not given (planNextHead)');

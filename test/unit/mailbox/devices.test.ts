@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { startImapServer } from '../../../actors/mail/imapServer';
 import type { FolderChange, FolderListChange, MailUserSession } from '../../../mail/backend';
 import { SimRandom } from '../../../infra/sim/random';
-import { LOG_CATCH_UP_ENTRIES_MAX, LOG_PENDING_OPS_MAX, LOG_SNAPSHOT_EVERY_ENTRIES, MAILBOX_FRESH_MS, MAILBOX_VISITOR_FRESH_MS } from '../../../protocol/limits';
+import { LOG_CATCH_UP_ENTRIES_MAX, LOG_PENDING_OPS_MAX, LOG_SNAPSHOT_ENTRIES_MAX, MAILBOX_FRESH_MS, MAILBOX_VISITOR_FRESH_MS } from '../../../protocol/limits';
 import { insertOp, openFolderIndex, openFolderLog } from '../../../storage/folders/folderLogs';
 import { login } from '../../../storage/users/login';
 import { testCa, TestClock } from '../users/fixtures';
@@ -227,7 +227,7 @@ describe('several devices of one user', () => {
     const folderId = await (await openFolderIndex(deps, user)).read((s) => s.byName.get('Archive')!.folderId);
     const archive = await openFolderLog(deps, user, folderId);
     const ref = await r.storage.putData(raw('bulk'));
-    const entries = 2 * LOG_SNAPSHOT_EVERY_ENTRIES + 10;
+    const entries = 2 * LOG_SNAPSHOT_ENTRIES_MAX + 10;
     for (let e = 0; e < entries; e++) {
       await archive.append(Array.from({ length: LOG_PENDING_OPS_MAX + 1 }, (_, k) => insertOp({ ref, sizeOctets: 50, flags: [], internalDateMs: 0, key: `bulk:${e}:${k}` })));
     }
