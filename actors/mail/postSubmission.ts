@@ -11,6 +11,7 @@
 // for SUBMISSION_DEDUP_MS in a bounded map).
 import type { RingTrust } from '../../crypto/certificates';
 import type { Clock, Log } from '../../infra/ports';
+import { RecentKeys } from '../../infra/recentKeys';
 import { type MailSubmission, type RecipientClass, type RecipientQuery, type SubmissionErrorCode, SubmissionError, type SubmissionReceipt, type SubmittedMessage, type SubmitterIdentity } from '../../mail/submission';
 import { messageSegments } from '../../mail/mime/messageSegments';
 import { MAIL_APP, mailBodyCodec } from '../../protocol/apps';
@@ -74,7 +75,8 @@ async function inWindow<T>(items: readonly T[], window: number, work: (item: T) 
 export class PostSubmission implements MailSubmission {
   /** Users logged in over SMTP recently (their keys are needed to sign at submit time). */
   private readonly sessions = new Map<string, UnlockedUser>();
-  private readonly notified = new Map<string, number>();
+  /** Idempotency key and recipient of each notification sent lately: a retried submission does not notify again. */
+  private readonly notified = new RecentKeys(SUBMISSION_DEDUP_MS, SUBMISSION_DEDUP_ENTRIES_MAX);
 
   constructor(private readonly deps: PostSubmissionDeps) {}
 
@@ -136,7 +138,6 @@ export class PostSubmission implements MailSubmission {
         authenticated: envelope.authenticated ? 1 : 0,
       }),
     );
-    this.expire();
     // The sender keeps the content alive for recipients in other organisations (they cannot refresh
     // leases in this ring; recipients here do, through their mailboxes): recorded while the
     // notifications go out (both after the content is stored), not after them.
@@ -148,10 +149,10 @@ export class PostSubmission implements MailSubmission {
     const failures: { to: string; code: SubmissionErrorCode; message: string }[] = [];
     await inWindow(envelope.postRecipients, SUBMISSION_NOTIFY_IN_FLIGHT_MAX, async (to) => {
       const key = `${message.idempotencyKey}\n${to}`;
-      if (this.notified.has(key)) return void notified.push(to);
+      if (this.notified.has(key, this.deps.clock.now())) return void notified.push(to);
       try {
         await app.notify(to, MAIL_APP, body);
-        this.notified.set(key, this.deps.clock.now());
+        this.notified.add(key, this.deps.clock.now());
         notified.push(to);
       } catch (e) {
         failures.push({ to, code: submissionCode((e as { code?: string }).code), message: (e as Error).message });
@@ -167,8 +168,4 @@ export class PostSubmission implements MailSubmission {
     return { messageRef: ref.split(':')[2] ?? ref, notified };
   }
 
-  private expire(): void {
-    const old = this.deps.clock.now() - SUBMISSION_DEDUP_MS;
-    for (const [k, at] of this.notified) if (at < old || this.notified.size > SUBMISSION_DEDUP_ENTRIES_MAX) this.notified.delete(k);
-  }
 }

@@ -33,16 +33,12 @@ export interface MimeEntity {
 const lf = 0x0a;
 const cr = 0x0d;
 
+/** Lines in [start, end): one view of the range searched from each line's end (not a view per line). */
 function countLines(raw: Uint8Array, start: number, end: number): number {
   if (end <= start) return 0;
+  const range = raw.subarray(start, end);
   let lines = 0;
-  let pos = start;
-  for (;;) {
-    const next = indexOfByte(raw, lf, pos, end);
-    if (next < 0) break;
-    lines++;
-    pos = next + 1;
-  }
+  for (let next = range.indexOf(lf); next >= 0; next = range.indexOf(lf, next + 1)) lines++;
   return raw[end - 1] === lf ? lines : lines + 1;
 }
 

@@ -116,6 +116,17 @@ describe('BODYSTRUCTURE', () => {
     expect(text.endsWith('"mixed" ("boundary" "outer") NIL NIL NIL)')).toBe(true);
   });
 
+  it('counts the body lines of a part: a last line without its line end counts, the line ends themselves do not add one', () => {
+    const lines = (body: string) => parseMessageStructure(Buffer.from(`Subject: x\r\n\r\n${body}`)).lines;
+    expect(lines('')).toBe(0);
+    expect(lines('one')).toBe(1);
+    expect(lines('one\r\n')).toBe(1);
+    expect(lines('one\r\ntwo\r\nthree')).toBe(3);
+    expect(lines('one\ntwo\n\nfour\r\n')).toBe(4);
+    expect(lines('x'.repeat(300) + '\r\n' + 'y'.repeat(70_000) + '\r\nz')).toBe(3);
+    expect(lines('line\r\n'.repeat(10_000))).toBe(10_000);
+  });
+
   it('BODY leaves extension data out', () => {
     const text = inline(bodyStructureValue(root, false));
     expect(text).not.toContain('attachment');
