@@ -167,5 +167,4 @@ export class PostSubmission implements MailSubmission {
     this.deps.log.info('mail.submitted', { from: envelope.mailFrom, recipients: notified.length, bytes: raw.length, authenticated: envelope.authenticated });
     return { messageRef: ref.split(':')[2] ?? ref, notified };
   }
-
 }
