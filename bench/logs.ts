@@ -143,7 +143,7 @@ async function longUseFigures(user: LogOwner, checkpoints: readonly number[], lo
   const folder = folderId(0xfeed);
   const writer = await openFolderLog({ storage, signing: user.signing, random: new SimRandom('long use') }, user, folder);
   await writer.append(Array.from({ length: LONG_USE_MESSAGES }, (_, i) => insert(i)));
-  const uids = [...(await writer.read((s) => [...s.messages.keys()]))];
+  const uids = await writer.read((s) => [...s.messages.keys()]);
   log(`long use: a folder of ${LONG_USE_MESSAGES} messages, one flag change per append (awaited), over the in-memory StorageApi:`);
   const figures = [];
   let done = 0;
