@@ -50,14 +50,19 @@ export interface MailBenchOptions {
   overrides?: Record<string, object>;
   /** POST hosts the load phases' users across its nodes (each client at its user's node) rather than all on its first. */
   spread?: boolean;
+  /** The ageing phases (MailPhase.ages) first run this long of their own load, untimed. */
+  ageMs?: number;
   log?: Log;
 }
 
 /** The phases chosen, each with its options. */
-export function planMailBench(opts: Pick<MailBenchOptions, 'size' | 'phases' | 'overrides'>): { phase: MailPhase; options: any }[] {
+export function planMailBench(opts: Pick<MailBenchOptions, 'size' | 'phases' | 'overrides' | 'ageMs'>): { phase: MailPhase; options: any }[] {
   const unknown = (opts.phases ?? []).filter((name) => !mailPhaseNames.includes(name));
   if (unknown.length > 0) throw new Error(`no mail benchmark phase ${unknown.join(', ')}; choose from ${mailPhaseNames.join(', ')}`);
-  return MAIL_PHASES.filter((p) => !opts.phases || opts.phases.includes(p.name)).map((phase) => ({ phase, options: { ...phase.options(opts.size), ...opts.overrides?.[phase.name] } }));
+  return MAIL_PHASES.filter((p) => !opts.phases || opts.phases.includes(p.name)).map((phase) => ({
+    phase,
+    options: { ...phase.options(opts.size), ...(phase.ages && opts.ageMs ? { ageMs: opts.ageMs } : {}), ...opts.overrides?.[phase.name] },
+  }));
 }
 
 /** Every user the phases asked for, with fresh passwords. */
@@ -145,7 +150,8 @@ export async function runMailBench(opts: MailBenchOptions) {
   const log = opts.log ?? (() => {});
   const plan = planMailBench(opts);
   const users = mailBenchUsers(plan);
-  log(`  phases: ${plan.map((p) => p.phase.name).join(', ')} (${opts.size}); ${users.length} users on each target`);
+  const aged = plan.filter(({ phase, options }) => phase.ages && options.ageMs > 0).map(({ phase }) => phase.name);
+  log(`  phases: ${plan.map((p) => p.phase.name).join(', ')} (${opts.size}); ${users.length} users on each target${aged.length ? `; ${aged.join(', ')} first run ${opts.ageMs! / 1000} s of their load untimed (--age)` : ''}`);
   const reference = await startReferenceMail({ users, log });
   const forgetReference = stopOnInterrupt(() => reference.stop());
   let referenceOutcomes: Record<string, PhaseOutcome>;
@@ -209,5 +215,6 @@ export const mailBench: Bench = {
   summary: 'POST vs Postfix+Dovecot on the same phases: e2e SMTP->IMAP, imapflow clients, per-command latency, mixed 10-client load, STORE alone with the replicated-write floor, SMTP matrix, growth, a session away from the home node',
   phases: mailPhaseNames,
   spreads: true,
-  run: ({ quick, log, phases, spread }) => runMailBench({ size: quick ? 'quick' : 'full', log, ...(phases ? { phases } : {}), ...(spread ? { spread } : {}) }),
+  ages: true,
+  run: ({ quick, log, phases, spread, ageMs }) => runMailBench({ size: quick ? 'quick' : 'full', log, ...(phases ? { phases } : {}), ...(spread ? { spread } : {}), ...(ageMs ? { ageMs } : {}) }),
 };

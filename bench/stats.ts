@@ -22,5 +22,7 @@ export interface Bench {
   /** `seed` is for benches that simulate or generate their inputs (the same seed, the same figures or inputs); others ignore it. */
   /** Whether `--spread` means something to it (mail: the load phases' users on every node). */
   readonly spreads?: boolean;
-  run(opts: { quick: boolean; log: (line: string) => void; seed?: string; phases?: string[]; spread?: boolean }): Promise<unknown>;
+  /** Whether `--age` means something to it (mail: its load phases first run that long of their own load, untimed). */
+  readonly ages?: boolean;
+  run(opts: { quick: boolean; log: (line: string) => void; seed?: string; phases?: string[]; spread?: boolean; ageMs?: number }): Promise<unknown>;
 }

@@ -10,7 +10,7 @@ import { MailboxModel, type ModelMessage } from './mailboxModel';
 import { mailboxFlags, mailboxMessage, mailboxMessageId, mailboxMessageIndex } from './messages';
 import { definePhase, type BenchSize } from './phase';
 import { fetchResponses, quote, RawImapClient, type ImapReply } from './rawImap';
-import { cpuMeter, cpuPerOp, cpuText, imapOf, perOpText, seededRandom, userNamed, warnIfClientBound, type Log, type MailTarget, type MailUser } from './target';
+import { cpuMeter, cpuPerOp, cpuText, imapOf, perOpText, seededRandom, untilQuiet, userNamed, warnIfClientBound, type Log, type MailTarget, type MailUser } from './target';
 
 export interface MixedOptions {
   clients: number;
@@ -20,6 +20,8 @@ export interface MixedOptions {
   messageBytes: number;
   /** Seed of the command mix (client i uses seed + i). */
   seed: number;
+  /** The same mix run this long first, untimed (`--age`): its wrong replies count, its latencies do not. */
+  ageMs: number;
 }
 
 export function mixedOptions(size: BenchSize): MixedOptions {
@@ -29,6 +31,7 @@ export function mixedOptions(size: BenchSize): MixedOptions {
     initialMessages: size === 'tiny' ? 10 : 30,
     messageBytes: 4096,
     seed: 1,
+    ageMs: 0,
   };
 }
 
@@ -137,7 +140,8 @@ class MixedClient {
     this.countErrors();
   }
 
-  async run(endAtMs: number): Promise<void> {
+  /** Runs the mix until `endAtMs`; the session is closed at the end unless it is to go on (`keepSession`). */
+  async run(endAtMs: number, keepSession = false): Promise<void> {
     while (performance.now() < endAtMs) {
       try {
         if (!this.session) await this.connect();
@@ -150,7 +154,7 @@ class MixedClient {
         await this.recover();
       }
     }
-    await this.session?.close();
+    if (!keepSession) await this.session?.close();
   }
 
   private async step(): Promise<void> {
@@ -267,6 +271,14 @@ async function mixedWorkload(target: MailTarget, opts: MixedOptions, log: Log) {
   const tally: Tally = { latencyMs: Object.fromEntries(COMMANDS.map((c) => [c, []])) as unknown as Record<Command, number[]>, errors: 0, examples: [] };
   const clients = users.map((user, i) => new MixedClient(target, user, opts, opts.seed + i, tally));
   await Promise.all(clients.map((c) => c.start()));
+  if (opts.ageMs > 0) {
+    const agedFrom = performance.now();
+    await Promise.all(clients.map((c) => c.run(agedFrom + opts.ageMs, true)));
+    const aged = Object.values(tally.latencyMs).reduce((n, l) => n + l.length, 0);
+    log(`    aged: ${aged} commands of the mix in ${round((performance.now() - agedFrom) / 1000, 1)} s, untimed; consistency errors so far: ${tally.errors}`);
+    for (const latencies of Object.values(tally.latencyMs)) latencies.length = 0;
+    await untilQuiet(target, log);
+  }
   const meter = cpuMeter(target);
   const t0 = performance.now();
   await Promise.all(clients.map((c) => c.run(t0 + opts.durationMs)));
@@ -300,6 +312,7 @@ export const mixedWorkloadPhase = definePhase<MixedOptions, MixedResult>({
   summary: '10 clients, each its own user: seeded LOGIN/SELECT/FETCH/STORE/EXPUNGE/APPEND/LOGOUT mix, every reply checked',
   options: mixedOptions,
   load: true,
+  ages: true,
   users: (opts) => Array.from({ length: opts.clients }, (_, i) => clientName(i)),
   run: mixedWorkload,
   compare: (post, reference) => [

@@ -23,6 +23,11 @@ export interface MailPhase<O = any, R = any> {
   users(opts: O): string[];
   /** Its users are many clients of a load (mixed, smtp): with `--spread` POST hosts them across its nodes. */
   readonly load?: true;
+  /**
+   * Its options take `ageMs` (`post bench mail --age`): that long of its own load first, untimed, its
+   * wrong replies counted, so that its figures are those of a server in use rather than a fresh one.
+   */
+  readonly ages?: true;
   run(target: MailTarget, opts: O, log: Log): Promise<R>;
   /** Figures to compare; a phase that checks consistency also says whether the run is valid. */
   compare(post: R, reference: R): Comparison[];

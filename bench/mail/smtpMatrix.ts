@@ -12,7 +12,7 @@ import { MAIL_DOMAIN } from './messages';
 import { definePhase, type BenchSize, type Comparison } from './phase';
 import { expectOk, numberedResponses, type RawImapClient } from './rawImap';
 import { RawSmtpSession } from './rawSmtp';
-import { cpuMeter, cpuPerOp, cpuText, imapOf, sleep, smtpOf, userNamed, warnIfClientBound, type Log, type MailTarget, type MailUser } from './target';
+import { cpuMeter, cpuPerOp, cpuText, imapOf, sleep, smtpOf, untilQuiet, userNamed, warnIfClientBound, type Log, type MailTarget, type MailUser } from './target';
 
 export interface SmtpMatrixOptions {
   sessions: number;
@@ -22,6 +22,8 @@ export interface SmtpMatrixOptions {
   smallBytes: number;
   largeBytes: number;
   deliveryTimeoutMs: number;
+  /** Persistent sessions first send small mail to the cells' recipients for this long, untimed (`--age`). */
+  ageMs: number;
 }
 
 export function smtpMatrixOptions(size: BenchSize): SmtpMatrixOptions {
@@ -32,6 +34,7 @@ export function smtpMatrixOptions(size: BenchSize): SmtpMatrixOptions {
     smallBytes: 4096,
     largeBytes: 100 * 1024,
     deliveryTimeoutMs: size === 'full' ? 300_000 : 120_000,
+    ageMs: 0,
   };
 }
 
@@ -45,6 +48,8 @@ const CELLS: { mode: Mode; size: 'small' | 'large' }[] = [
 const senderName = (i: number) => `smtp${String(i + 1).padStart(2, '0')}`;
 const recipientName = (cell: number) => `smtprcpt${cell + 1}`;
 const NOOP_POLL_MS = 5;
+/** The ageing load sends at most this many messages (400 MB at 4 KiB), however long `--age` is. */
+const AGE_MESSAGES_MAX = 100_000;
 
 /** Headers unique per message (a unique block for a content-addressed store), a body shared by the cell. */
 function cellMessage(runId: string, i: number, from: string, to: string, body: string): Buffer {
@@ -97,8 +102,9 @@ class ExistsWatcher {
     }
   }
 
-  /** When the INBOX first held `count` messages; waits for it (bounded). */
+  /** When the INBOX first held `count` messages (now, when it held them before it was watched); waits for it (bounded). */
   async reached(count: number, timeoutMs: number): Promise<number> {
+    if (count <= this.base) return performance.now();
     const deadline = performance.now() + timeoutMs;
     for (;;) {
       if (this.failure) throw this.failure;
@@ -187,8 +193,52 @@ async function runCell(target: MailTarget, opts: SmtpMatrixOptions, cellIndex: n
   }
 }
 
+/**
+ * `--age`: the senders' persistent sessions send small mail to each cell's recipient in turn, `ageMs`
+ * in all, untimed; each recipient's share is waited for until visible over IMAP, so that no delivery
+ * of it is left to run during a timed cell. The node's own state (its submissions, its deliveries)
+ * and the recipients' INBOX logs are then those of a server in use.
+ */
+async function age(target: MailTarget, opts: SmtpMatrixOptions, log: Log): Promise<void> {
+  const senders = Array.from({ length: opts.sessions }, (_, i) => userNamed(target, senderName(i)));
+  const runId = `age${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
+  const body = fillerBody(opts.smallBytes - 300);
+  const t0 = performance.now();
+  let sent = 0;
+  const sessions = await Promise.all(senders.map((sender) => RawSmtpSession.open(smtpOf(target, sender), sender)));
+  try {
+    for (let cell = 0; cell < CELLS.length; cell++) {
+      const recipient = userNamed(target, recipientName(cell));
+      const watcher = await ExistsWatcher.open(target, recipient);
+      try {
+        // Each recipient's share of the time is spent sending; waiting until it is visible comes on top.
+        const endAtMs = performance.now() + opts.ageMs / CELLS.length;
+        const sentBefore = sent;
+        await Promise.all(
+          senders.map(async (sender, i) => {
+            while (performance.now() < endAtMs && sent < AGE_MESSAGES_MAX) {
+              const raw = cellMessage(runId, sent++, sender.address, recipient.address, body);
+              await sessions[i]!.send(sender.address, recipient.address, raw);
+            }
+          }),
+        );
+        await watcher.reached(watcher.base + (sent - sentBefore), opts.deliveryTimeoutMs);
+      } finally {
+        await watcher.close();
+      }
+    }
+  } finally {
+    await Promise.all(sessions.map((s) => s.quit()));
+  }
+  log(`    aged: ${sent} messages of ${opts.smallBytes / 1024} KiB over ${opts.sessions} persistent sessions to the cells' recipients in ${round((performance.now() - t0) / 1000, 1)} s, untimed, every one visible over IMAP`);
+}
+
 async function smtpMatrix(target: MailTarget, opts: SmtpMatrixOptions, log: Log) {
   const cells: Record<string, Awaited<ReturnType<typeof runCell>>> = {};
+  if (opts.ageMs > 0) {
+    await age(target, opts, log);
+    await untilQuiet(target, log);
+  }
   for (let i = 0; i < CELLS.length; i++) {
     const { mode, size } = CELLS[i]!;
     cells[`${mode} ${size === 'small' ? opts.smallBytes / 1024 : opts.largeBytes / 1024} KiB`] = await runCell(target, opts, i, log);
@@ -204,6 +254,7 @@ export const smtpMatrixPhase = definePhase<SmtpMatrixOptions, SmtpMatrixResult>(
   summary: 'SMTP submission, 10 sessions, persistent and a connection per message, 4 KiB and 100 KiB: accepted and visible over IMAP',
   options: smtpMatrixOptions,
   load: true,
+  ages: true,
   users: (opts) => [...Array.from({ length: opts.sessions }, (_, i) => senderName(i)), ...CELLS.map((_, i) => recipientName(i))],
   run: smtpMatrix,
   compare(post, reference) {

@@ -18,10 +18,12 @@ export interface StoreLoadOptions {
   /** Client counts, one run each, in order. */
   clientCounts: number[];
   durationMs: number;
+  /** The untimed STOREs before each run last this long instead (`--age`), when longer than the warm-up. */
+  ageMs: number;
 }
 
 export function storeLoadOptions(size: BenchSize): StoreLoadOptions {
-  return { clientCounts: size === 'tiny' ? [1, 2] : [1, 10], durationMs: { tiny: 1000, quick: 4000, full: 15_000 }[size] };
+  return { clientCounts: size === 'tiny' ? [1, 2] : [1, 10], durationMs: { tiny: 1000, quick: 4000, full: 15_000 }[size], ageMs: 0 };
 }
 
 const clientName = (i: number) => `store${String(i + 1).padStart(2, '0')}`;
@@ -86,14 +88,17 @@ async function flipFlags(sessions: readonly RawImapClient[], flagged: boolean[],
   );
 }
 
-async function storeRun(target: MailTarget, clients: number, durationMs: number, log: Log): Promise<StoreRun> {
+async function storeRun(target: MailTarget, clients: number, opts: StoreLoadOptions, log: Log): Promise<StoreRun> {
+  const { durationMs } = opts;
   const sessions = await Promise.all(Array.from({ length: clients }, (_, i) => prepared(target, clientName(i))));
   try {
     // Untimed first: the server's code paths compiled and its caches warm, as in the mixed load after its fill.
     // Its wrong replies count; its latencies do not.
     const tally = { latencies: [] as number[], errors: 0, examples: [] as string[] };
     const flagged = sessions.map(() => false);
-    await flipFlags(sessions, flagged, Math.min(durationMs, WARM_UP_MS), tally);
+    const warmUpMs = Math.max(Math.min(durationMs, WARM_UP_MS), opts.ageMs);
+    await flipFlags(sessions, flagged, warmUpMs, tally);
+    if (opts.ageMs > 0) log(`    aged: ${tally.latencies.length} STOREs, ${clientsText(clients)}, in ${warmUpMs / 1000} s, untimed; wrong replies so far: ${tally.errors}`);
     await untilQuiet(target, log);
     tally.latencies = [];
     const meter = cpuMeter(target);
@@ -113,7 +118,7 @@ async function storeRun(target: MailTarget, clients: number, durationMs: number,
 
 async function storeLoad(target: MailTarget, opts: StoreLoadOptions, log: Log) {
   const runs: StoreRun[] = [];
-  for (const clients of opts.clientCounts) runs.push(await storeRun(target, clients, opts.durationMs, log));
+  for (const clients of opts.clientCounts) runs.push(await storeRun(target, clients, opts, log));
   let floor: WriteFloorRun[] | undefined;
   if (target.writeFloor) {
     await untilQuiet(target, log);
@@ -133,6 +138,7 @@ export const storeLoadPhase = definePhase<StoreLoadOptions, StoreLoadResult>({
   summary: 'STORE alone, 1 and 10 clients (each its own user): server CPU per STORE, and on POST the replicated-write floor beside it',
   options: storeLoadOptions,
   load: true,
+  ages: true,
   users: (opts) => Array.from({ length: Math.max(...opts.clientCounts) }, (_, i) => clientName(i)),
   run: storeLoad,
   compare: (post, reference) =>

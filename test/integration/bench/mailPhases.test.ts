@@ -15,7 +15,7 @@ let running: RunningServer;
 let spare: RunningServer;
 let target: MailTarget;
 const refused: string[] = [];
-const plan = planMailBench({ size: 'tiny', phases: ['latency', 'mixed', 'store', 'growth'] });
+const plan = planMailBench({ size: 'tiny', phases: ['latency', 'mixed', 'store', 'growth'], ageMs: 300 });
 
 beforeAll(async () => {
   running = await startTestServer();
@@ -56,6 +56,9 @@ describe('mail benchmark phases on the in-memory IMAP server', () => {
     }
     expect(mixed.errors, mixed.errorExamples.join('\n')).toBe(0);
     expect(mixed.commands).toBeGreaterThan(0);
+    // --age: the mix ran untimed first (its commands not in the figures), its sessions kept for the timed run.
+    expect(lines.filter((line) => /aged: [1-9]\d* commands of the mix in [\d.]+ s, untimed; consistency errors so far: 0/.test(line))).toHaveLength(1);
+    expect(lines.filter((line) => /aged: [1-9]\d* STOREs, /.test(line))).toHaveLength(2);
     for (const command of ['LOGIN', 'SELECT', 'FETCH', 'STORE', 'APPEND']) expect(mixed.perCommand[command].n, command).toBeGreaterThan(0);
     // STORE alone at 1 and 2 clients: every reply checked, none wrong; no floor where nothing is replicated.
     expect(store.runs.map((r: { clients: number; errors: number }) => [r.clients, r.errors])).toEqual([[1, 0], [2, 0]]);
