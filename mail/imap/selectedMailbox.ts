@@ -98,6 +98,8 @@ export class SelectedMailbox {
   private lost = false;
   private renumbered = false;
   private readonly flagSets = new FlagSets();
+  /** Messages of the view marked \Recent (kept as they are marked and removed: no pass over the view). */
+  private recentTotal = 0;
 
   constructor(
     readonly name: string,
@@ -150,18 +152,25 @@ export class SelectedMailbox {
     return -1;
   }
 
-  /** Marks messages with uid in (after, through] as \Recent for this session. */
+  /**
+   * Marks messages with uid in (after, through] as \Recent for this session; returns how many of the
+   * view are \Recent now. UIDs ascend through the view, so the walk starts at its end and stops at
+   * `afterUid`: a claim of new mail costs its own messages, not a pass over a folder of 100,000.
+   */
   markRecent(afterUid: number, throughUid: number): number {
-    let count = 0;
-    for (const message of this.messages) {
-      if (message.uid > afterUid && message.uid <= throughUid) message.recent = true;
-      if (message.recent) count++;
+    for (let i = this.messages.length - 1; i >= 0; i--) {
+      const message = this.messages[i]!;
+      if (message.uid <= afterUid) break;
+      if (message.uid <= throughUid && !message.recent) {
+        message.recent = true;
+        this.recentTotal++;
+      }
     }
-    return count;
+    return this.recentTotal;
   }
 
   get recentCount(): number {
-    return this.messages.reduce((n, m) => n + (m.recent ? 1 : 0), 0);
+    return this.recentTotal;
   }
 
   /** Called from the backend's change feed, at any time. */
@@ -212,6 +221,7 @@ export class SelectedMailbox {
     for (const uid of [...uids].sort((a, b) => b - a)) {
       const index = this.indexOfUid(uid);
       if (index < 0) continue;
+      if (this.messages[index]!.recent) this.recentTotal--;
       this.messages.splice(index, 1);
       this.membershipVersion++;
       seqs.push(index + 1);

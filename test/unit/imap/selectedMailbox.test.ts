@@ -22,4 +22,22 @@ describe('selected mailbox view', () => {
     expect(before).toEqual(['\\Seen']);
     expect(() => (v.messages[3]!.flags as string[]).push('x')).toThrow(TypeError); // shared, so frozen
   });
+
+  it('counts \\Recent as messages are claimed, arrive and are expunged, the same as counting the view', () => {
+    const v = view(Array.from({ length: 50 }, (_, i) => meta(2 * i + 1, [])));
+    const counted = () => v.messages.filter((m) => m.recent).length;
+    expect(v.markRecent(80, 1000)).toBe(10); // UIDs 81..99
+    expect(v.markRecent(80, 1000)).toBe(10); // claimed again: nothing new
+    expect(v.markRecent(0, 10)).toBe(15); // older ones too (a first SELECT claims from 0)
+    let uid = 101;
+    for (let round = 0; round < 20; round++) {
+      for (let k = 0; k < 3; k++) v.enqueue({ kind: 'added', message: meta(uid++, []) });
+      const added = v.applyPending(true).added;
+      expect(v.markRecent(added[0]!.uid - 1, uid - 1)).toBe(counted());
+      v.removeOwn([v.messages[round]!.uid, uid - 1]); // an old one (recent or not) and the newest
+      expect(v.recentCount).toBe(counted());
+    }
+    expect(v.recentCount).toBe(counted());
+    expect(v.recentCount).toBeGreaterThan(20);
+  });
 });
