@@ -340,6 +340,11 @@ for line in [b'A1 FROB\\r\\n', b'garbage without tag\\r\\n', b'A2 LOGIN\\r\\n', 
     expect(count(/^post_storage_replica_ms_count\{kind="storage\.object\.put"\} (\d+)/m)).toBeGreaterThan(0);
     // Each local write, until committed and on disk (where a replicated write waits).
     expect(count(/^post_store_write_ms_count (\d+)/m)).toBeGreaterThan(0);
+    // The process's memory, to watch a node grow (or not) over its use: a node process holds tens of MB.
+    const mb = (name: string) => count(new RegExp(`^${name} (\\d+)$`, 'm')) / 2 ** 20;
+    for (const name of ['post_process_resident_bytes', 'post_process_heap_used_bytes']) expect(mb(name), name).toBeGreaterThan(10);
+    expect(mb('post_process_resident_bytes')).toBeGreaterThan(mb('post_process_heap_used_bytes'));
+    expect(text).toMatch(/^post_process_external_bytes \d+$/m);
     const sender = nodeOf(user('user1@lab.example').node);
     const senderText = await (await fetch(`http://127.0.0.1:${sender.http.port}/metrics`)).text();
     expect(senderText).toMatch(/^post_smtp_command_ms_count\{command="DATA",code="250"\} [1-9]\d*$/m);
