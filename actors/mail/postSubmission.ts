@@ -164,7 +164,6 @@ export class PostSubmission implements MailSubmission {
       this.deps.log.warn('mail.submit.partial', { notified, failed: failures.map((f) => `${f.to}: ${f.code}`) });
       throw new SubmissionError(first.code, failures.map((f) => `${f.to}: ${f.message}`).join('; '), failures.map((f) => f.to));
     }
-    this.deps.log.info('mail.submitted', { from: envelope.mailFrom, recipients: notified.length, bytes: raw.length, authenticated: envelope.authenticated });
     return { messageRef: ref.split(':')[2] ?? ref, notified };
   }
 }

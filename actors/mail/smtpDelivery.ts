@@ -69,7 +69,8 @@ export async function deliverMessage(deps: DeliveryDeps, input: DeliveryInput, c
       const receipt = await withDeadline(deps.clock, submit, deps.submitTimeoutMs, 'submit');
       messageRef = receipt.messageRef;
       notified = receipt.notified;
-      log.info('smtp.submitted', { messageRef, recipients: notified.length, bytes: raw.byteLength, authenticated });
+      // The one line per accepted message (the submission itself logs only what went wrong).
+      log.info('smtp.submitted', { messageRef, from: envelope.mailFrom, recipients: notified.length, bytes: raw.byteLength, authenticated });
     } catch (error) {
       const failure =
         error instanceof DeadlineExceeded ? { code: 'TIMEOUT' as const, message: error.message, recipients: [] } : submitFailureOf(error);

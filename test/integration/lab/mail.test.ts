@@ -351,6 +351,17 @@ for line in [b'A1 FROB\\r\\n', b'garbage without tag\\r\\n', b'A2 LOGIN\\r\\n', 
     expect(senderText).toMatch(/^post_smtp_command_ms_count\{command="AUTH",code="235"\} [1-9]\d*$/m);
   }, 30_000);
 
+  test('each accepted message is logged once, with its session, sender, reference and size', () => {
+    const events = (n: any) => readFileSync(n.log, 'utf8').split('\n').filter((l: string) => l.startsWith('{')).map((l: string) => JSON.parse(l));
+    const sender = nodeOf(user('user1@lab.example').node);
+    const submitted = events(sender).filter((e: any) => e.event === 'smtp.submitted');
+    // Earlier tests sent several messages from user1 over its node's SMTP.
+    expect(submitted.filter((e: any) => e.from === 'user1@lab.example').length).toBeGreaterThan(1);
+    for (const e of submitted) expect(Object.keys(e)).toEqual(expect.arrayContaining(['session', 'messageRef', 'from', 'recipients', 'bytes']));
+    // No second line per message from the submission behind it.
+    expect(lab.nodes.flatMap((n: any) => events(n).filter((e: any) => e.event === 'mail.submitted'))).toEqual([]);
+  });
+
   test('nothing the nodes did for these clients was refused by NATS (their keys allow the whole mail path)', () => {
     const refused = lab.nodes.flatMap((n: any) => readFileSync(n.log, 'utf8').split('\n').filter((l: string) => /Permissions Violation/.test(l)));
     expect(refused).toEqual([]);
