@@ -43,9 +43,9 @@ export async function benchCommand(argv: string[]): Promise<void> {
   if (ageSeconds !== undefined && !chosen.some((b) => b.ages)) throw new CommandError(`--age is for ${benches.filter((b) => b.ages).map((b) => b.name).join(', ')}`);
   const log = (line: string) => (values.json ? process.stderr : process.stdout).write(line + '\n');
   const results: Record<string, unknown> = {};
+  const seed = values.seed !== undefined ? { seed: String(values.seed) } : {};
   for (const b of chosen) {
     log(`bench ${b.name}: ${b.summary}`);
-    const seed = values.seed !== undefined ? { seed: String(values.seed) } : {};
     results[b.name] = await b.run({ quick: values.quick === true, log, ...seed, ...(phases ? { phases } : {}), ...(values.spread ? { spread: true } : {}), ...(ageSeconds ? { ageMs: ageSeconds * 1000 } : {}) });
   }
   if (values.json) printJson(results);
