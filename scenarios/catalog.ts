@@ -483,7 +483,11 @@ export const scenarios: readonly ScenarioPlan[] = [
         const before = await env.storedBytes();
         history.fault(`store ${GC_MAILS} mails of ${GC_BODY_BYTES} bytes`);
         for (const m of mails) if ((await device.appendBody('GC', m.subject, m.body)) !== 'ok') throw new Error(`APPEND of "${m.subject}" did not complete`);
-        const stored = await env.storedBytes();
+        // A write returns once a majority holds it; the last replica's copy may still be on its way (a
+        // loaded machine): take the figure once every mail is stored k times, waiting at most one lease.
+        const allCopies = GC_MAILS * mails[0]!.body.length * env.k;
+        let stored = await env.storedBytes();
+        for (const until = env.now() + gc.leaseMs; stored - before < allCopies && env.now() < until; stored = await env.storedBytes()) await env.wait(gc.gcIntervalMs);
         const [expunged, kept] = [mails.slice(0, GC_MAILS / 2), mails.slice(GC_MAILS / 2)];
         history.fault(`expunge ${expunged.length} of them; wait out the lease (${gc.leaseMs / 1000} s) and GC passes`);
         if ((await device.expunge('GC', expunged.map((m) => m.subject))) !== 'ok') throw new Error('EXPUNGE did not complete');
