@@ -84,6 +84,12 @@ const GC_MAILS = 6;
 const GC_BODY_BYTES = 64 * 1024;
 /** gc-expunged: bytes that must be freed once `expungedBytes` of content stored k times is collected (encryption and layout add a little to each copy). */
 const gcFreedWanted = (expungedBytes: number, k: number) => 0.9 * expungedBytes * k;
+/** gc-expunged: the nodes' stored bytes once `enough` holds of them, read every GC pass for at most one lease (then as they are). */
+async function storedBytesOnce(env: ScenarioEnv, gc: { leaseMs: number; gcIntervalMs: number }, enough: (bytes: number) => boolean): Promise<number> {
+  let bytes = await env.storedBytes!();
+  for (const until = env.now() + gc.leaseMs; !enough(bytes) && env.now() < until; bytes = await env.storedBytes!()) await env.wait(gc.gcIntervalMs);
+  return bytes;
+}
 /** gc-expunged: what the nodes held before the mails, with them, and after the lease; the kept mails. */
 const gcRuns = new WeakMap<History, { before: number; stored: number; after: number; expungedBytes: number; kept: { subject: string; body: string }[] }>();
 
@@ -486,8 +492,7 @@ export const scenarios: readonly ScenarioPlan[] = [
         // A write returns once a majority holds it; the last replica's copy may still be on its way (a
         // loaded machine): take the figure once every mail is stored k times, waiting at most one lease.
         const allCopies = GC_MAILS * mails[0]!.body.length * env.k;
-        let stored = await env.storedBytes();
-        for (const until = env.now() + gc.leaseMs; stored - before < allCopies && env.now() < until; stored = await env.storedBytes()) await env.wait(gc.gcIntervalMs);
+        const stored = await storedBytesOnce(env, gc, (bytes) => bytes - before >= allCopies);
         const [expunged, kept] = [mails.slice(0, GC_MAILS / 2), mails.slice(GC_MAILS / 2)];
         history.fault(`expunge ${expunged.length} of them; wait out the lease (${gc.leaseMs / 1000} s) and GC passes`);
         if ((await device.expunge('GC', expunged.map((m) => m.subject))) !== 'ok') throw new Error('EXPUNGE did not complete');
@@ -496,8 +501,7 @@ export const scenarios: readonly ScenarioPlan[] = [
         // Each node runs its own passes: one replica may still be a pass or a late refresh behind. Look
         // again every pass, for at most one more lease.
         const expungedBytes = expunged.length * mails[0]!.body.length;
-        let after = await env.storedBytes();
-        for (const until = env.now() + gc.leaseMs; stored - after < gcFreedWanted(expungedBytes, env.k) && env.now() < until; after = await env.storedBytes()) await env.wait(gc.gcIntervalMs);
+        const after = await storedBytesOnce(env, gc, (bytes) => stored - bytes >= gcFreedWanted(expungedBytes, env.k));
         gcRuns.set(history, { before, stored, after, expungedBytes, kept });
       } finally {
         await device.close();
