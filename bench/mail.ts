@@ -7,7 +7,8 @@
 //   latency  per-command latency, unloaded, p50/p99, with a raw IMAP client (TCP_NODELAY, no parse while timed)
 //   mixed    10 clients, seeded LOGIN/SELECT/FETCH/STORE/EXPUNGE/APPEND/LOGOUT mix, every reply checked (0 errors or invalid)
 //   store    STORE alone, 1 and 10 clients: server CPU per STORE; on POST the replicated-write floor beside it
-//   smtp     SMTP submission matrix: persistent / a connection per message, 4 KiB / 100 KiB; accepted and visible
+//   smtp     SMTP submission matrix: persistent / a connection per message, 4 KiB / 100 KiB; accepted and visible;
+//            on POST the replicated-write floor at each message size after it
 //   growth   memory per hosted user and per open folder; latency as a folder and a host's user count grow
 //   away     a session on a node that does not host the user: mail waiting at login, push with the home killed and back
 // Every phase reports the CPU used by the clients (this process) and by the server (the target's
@@ -212,7 +213,7 @@ export async function runMailBench(opts: MailBenchOptions) {
 
 export const mailBench: Bench = {
   name: 'mail',
-  summary: 'POST vs Postfix+Dovecot on the same phases: e2e SMTP->IMAP, imapflow clients, per-command latency, mixed 10-client load, STORE alone with the replicated-write floor, SMTP matrix, growth, a session away from the home node',
+  summary: 'POST vs Postfix+Dovecot on the same phases: e2e SMTP->IMAP, imapflow clients, per-command latency, mixed 10-client load, STORE alone with the replicated-write floor, SMTP matrix with the floor at each message size, growth, a session away from the home node',
   phases: mailPhaseNames,
   spreads: true,
   ages: true,

@@ -4,7 +4,10 @@
 // and visible msg/s (the recipient's IMAP session, polling NOOP every 5 ms, sees EXISTS reach every
 // message accepted; over the time to that moment), SMTP latency per message, CPU of both sides.
 // A cell sends for `durationMs` or `messages`, whichever ends first, after one untimed message per
-// session (so the first connection, AUTH and caches are outside the figures).
+// session (so the first connection, AUTH and caches are outside the figures). On a target with a
+// replicated-write floor (POST), the floor follows at each message size with as many clients as
+// sessions: one write of the message's size durable at k = 3 with nothing else, what no cell's 250
+// can cost less than (a mail is at least that write: its notification, or its blocks).
 import { randomBytes } from 'node:crypto';
 import { round, summary } from '../stats';
 import { loggedIn } from './fill';
@@ -12,7 +15,8 @@ import { MAIL_DOMAIN } from './messages';
 import { definePhase, type BenchSize, type Comparison } from './phase';
 import { expectOk, numberedResponses, type RawImapClient } from './rawImap';
 import { RawSmtpSession } from './rawSmtp';
-import { cpuMeter, cpuPerOp, cpuText, imapOf, sleep, smtpOf, untilQuiet, userNamed, warnIfClientBound, type Log, type MailTarget, type MailUser } from './target';
+import { cpuMeter, cpuPerOp, cpuText, imapOf, kibText, sleep, smtpOf, untilQuiet, userNamed, warnIfClientBound, type Log, type MailTarget, type MailUser } from './target';
+import type { WriteFloorRun } from './writeFloor';
 
 export interface SmtpMatrixOptions {
   sessions: number;
@@ -39,7 +43,8 @@ export function smtpMatrixOptions(size: BenchSize): SmtpMatrixOptions {
 }
 
 type Mode = 'persistent' | 'per-message';
-const CELLS: { mode: Mode; size: 'small' | 'large' }[] = [
+type Size = 'small' | 'large';
+const CELLS: { mode: Mode; size: Size }[] = [
   { mode: 'persistent', size: 'small' },
   { mode: 'persistent', size: 'large' },
   { mode: 'per-message', size: 'small' },
@@ -124,7 +129,7 @@ class ExistsWatcher {
 
 async function runCell(target: MailTarget, opts: SmtpMatrixOptions, cellIndex: number, log: Log) {
   const { mode, size } = CELLS[cellIndex]!;
-  const bytes = size === 'small' ? opts.smallBytes : opts.largeBytes;
+  const bytes = bytesOf(opts, size);
   const messagesMax = opts.messagesMax[size];
   const senders = Array.from({ length: opts.sessions }, (_, i) => userNamed(target, senderName(i)));
   const recipient = userNamed(target, recipientName(cellIndex));
@@ -182,10 +187,10 @@ async function runCell(target: MailTarget, opts: SmtpMatrixOptions, cellIndex: n
       cpu,
     };
     log(
-      `    SMTP ${mode}, ${opts.sessions} sessions, ${Math.round(bytes / 1024)} KiB: ${result.acceptedPerSecond} msg/s accepted (p50 ${result.smtpMs.p50} ms, p99 ${result.smtpMs.p99} ms), ` +
+      `    SMTP ${mode}, ${opts.sessions} sessions, ${kibText(bytes)}: ${result.acceptedPerSecond} msg/s accepted (p50 ${result.smtpMs.p50} ms, p99 ${result.smtpMs.p99} ms), ` +
         `${result.visiblePerSecond} msg/s visible over IMAP (${accepted} messages); ${cpuText(cpu)}; CPU per message: server ${result.serverCpuMsPerOp ?? '-'} ms, clients ${result.clientCpuMsPerOp} ms`,
     );
-    warnIfClientBound(cpu, `SMTP ${mode} ${Math.round(bytes / 1024)} KiB`, log);
+    warnIfClientBound(cpu, `SMTP ${mode} ${kibText(bytes)}`, log);
     return result;
   } finally {
     await Promise.all(persistent.map((s) => s.quit()));
@@ -230,28 +235,54 @@ async function age(target: MailTarget, opts: SmtpMatrixOptions, log: Log): Promi
   } finally {
     await Promise.all(sessions.map((s) => s.quit()));
   }
-  log(`    aged: ${sent} messages of ${opts.smallBytes / 1024} KiB over ${opts.sessions} persistent sessions to the cells' recipients in ${round((performance.now() - t0) / 1000, 1)} s, untimed, every one visible over IMAP`);
+  log(`    aged: ${sent} messages of ${kibText(opts.smallBytes)} over ${opts.sessions} persistent sessions to the cells' recipients in ${round((performance.now() - t0) / 1000, 1)} s, untimed, every one visible over IMAP`);
 }
 
+const bytesOf = (opts: SmtpMatrixOptions, size: Size) => (size === 'small' ? opts.smallBytes : opts.largeBytes);
+const cellName = (opts: SmtpMatrixOptions, cell: { mode: Mode; size: Size }) => `${cell.mode} ${kibText(bytesOf(opts, cell.size))}`;
+
+/**
+ * The replicated-write floor at each message size, with as many clients as the cells have sessions,
+ * by size ("4 KiB"), and each cell against it: its 250s per second and its server CPU per message
+ * beside the floor's writes per second and CPU per write.
+ */
+async function floorBySize(writeFloor: NonNullable<MailTarget['writeFloor']>, target: MailTarget, opts: SmtpMatrixOptions, cells: Record<string, CellResult>, log: Log) {
+  const floor: Record<string, WriteFloorRun> = {};
+  for (const size of ['small', 'large'] as const) {
+    await untilQuiet(target, log);
+    const [run] = await writeFloor({ clientCounts: [opts.sessions], durationMs: opts.durationMs, valueBytes: bytesOf(opts, size) }, log);
+    floor[kibText(bytesOf(opts, size))] = run!;
+  }
+  for (const cell of CELLS) {
+    const r = cells[cellName(opts, cell)]!;
+    const f = floor[kibText(bytesOf(opts, cell.size))]!;
+    const cpu = r.serverCpuMsPerOp === null ? '' : `, server CPU per message ${round(r.serverCpuMsPerOp / f.serverCpuMsPerWrite, 2)}x the floor's per write`;
+    log(`    SMTP ${cellName(opts, cell)}: accepted at ${round(r.acceptedPerSecond / f.writesPerSecond, 2)}x the floor's writes/s${cpu}`);
+  }
+  return floor;
+}
+
+type CellResult = Awaited<ReturnType<typeof runCell>>;
+
 async function smtpMatrix(target: MailTarget, opts: SmtpMatrixOptions, log: Log) {
-  const cells: Record<string, Awaited<ReturnType<typeof runCell>>> = {};
+  const cells: Record<string, CellResult> = {};
   if (opts.ageMs > 0) {
     await age(target, opts, log);
     await untilQuiet(target, log);
   }
   for (let i = 0; i < CELLS.length; i++) {
-    const { mode, size } = CELLS[i]!;
-    cells[`${mode} ${size === 'small' ? opts.smallBytes / 1024 : opts.largeBytes / 1024} KiB`] = await runCell(target, opts, i, log);
+    cells[cellName(opts, CELLS[i]!)] = await runCell(target, opts, i, log);
     await sleep(500); // let the last deliveries' background work settle
   }
-  return { sessions: opts.sessions, cells };
+  const floor = target.writeFloor ? await floorBySize(target.writeFloor, target, opts, cells, log) : undefined;
+  return { sessions: opts.sessions, cells, ...(floor ? { floor } : {}) };
 }
 
 export type SmtpMatrixResult = Awaited<ReturnType<typeof smtpMatrix>>;
 
 export const smtpMatrixPhase = definePhase<SmtpMatrixOptions, SmtpMatrixResult>({
   name: 'smtp',
-  summary: 'SMTP submission, 10 sessions, persistent and a connection per message, 4 KiB and 100 KiB: accepted and visible over IMAP',
+  summary: 'SMTP submission, 10 sessions, persistent and a connection per message, 4 KiB and 100 KiB: accepted and visible over IMAP; on POST the replicated-write floor at each size',
   options: smtpMatrixOptions,
   load: true,
   ages: true,
@@ -265,6 +296,8 @@ export const smtpMatrixPhase = definePhase<SmtpMatrixOptions, SmtpMatrixResult>(
       rows.push({ figure: `SMTP ${cell} visible msg/s`, reference: r?.visiblePerSecond ?? null, post: p.visiblePerSecond, better: 'higher', goal: '>= 1.0x' });
       rows.push({ figure: `SMTP ${cell} server CPU ms/msg`, reference: r?.serverCpuMsPerOp ?? null, post: p.serverCpuMsPerOp, better: 'lower' });
     }
+    for (const [size, f] of Object.entries(post.floor ?? {}))
+      rows.push({ figure: `SMTP write floor, ${size} a write, writes/s (POST only)`, reference: null, post: f.writesPerSecond, better: 'higher' });
     return rows;
   },
 });

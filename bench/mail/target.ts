@@ -4,7 +4,7 @@
 import type { Endpoint, MailUser } from '../reference/mailServer';
 import type { MemorySample } from '../reference/processes';
 import { round } from '../stats';
-import type { WriteFloorRun } from './writeFloor';
+import type { WriteFloorOptions, WriteFloorRun } from './writeFloor';
 
 export type { Endpoint, MailUser, MemorySample };
 
@@ -49,9 +49,10 @@ export interface MailTarget {
   awayHost?: AwayHost;
   /**
    * The replicated-write floor on this target's machine and broker (POST: writeFloor.ts on the lab's
-   * NATS servers), at each client count; absent where there is nothing to replicate (the reference).
+   * NATS servers), at each client count, for a value of the size asked; absent where there is nothing
+   * to replicate (the reference).
    */
-  writeFloor?: (opts: { clientCounts: readonly number[]; durationMs: number }, log: Log) => Promise<WriteFloorRun[]>;
+  writeFloor?: (opts: WriteFloorOptions, log: Log) => Promise<WriteFloorRun[]>;
   /** The endpoints of the node that hosts `user`, when users live on different nodes (POST with `--spread`); else smtp and imap above. */
   endpointsOf?: (user: MailUser) => { smtp: Endpoint; imap: Endpoint };
 }
@@ -184,3 +185,5 @@ export const mib = (bytes: number) => round(bytes / (1024 * 1024), 1);
 
 /** `1 client`, `10 clients`. */
 export const clientsText = (n: number) => `${n} client${n === 1 ? '' : 's'}`;
+/** A size in whole KiB, as the phases name their messages and values ("4 KiB", "100 KiB"). */
+export const kibText = (bytes: number) => `${Math.round(bytes / 1024)} KiB`;

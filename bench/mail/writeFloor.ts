@@ -1,10 +1,11 @@
 // The replicated-write floor (issue 11): what a write durable at k = 3 replicas costs on this machine
 // with nothing of POST between the parts, measured on the lab's own NATS servers in the same run as
-// POST's STORE. Three processes (writeFloorWorker.ts): a host that clients reach over loopback TCP,
-// which signs each write, commits it to its own LMDB and sends it to two replica processes through
-// NATS (TLS, the lab's credentials), each of which verifies the signature and commits durably. The
-// clients wait for each answer, like IMAP clients for their STOREs. CPU per write of the three
-// processes and the NATS servers, as POST's server CPU per STORE is counted.
+// POST's STORE (a value of a head's size) and its SMTP cells (a value of the mail's size). Three
+// processes (writeFloorWorker.ts): a host that clients reach over loopback TCP, which hashes and signs
+// each write, commits it to its own LMDB and sends it to two replica processes through NATS (TLS, the
+// lab's credentials), each of which checks hash and signature and commits durably. The clients wait
+// for each answer, like IMAP clients for their STOREs and SMTP clients for their 250s. CPU per write
+// of the three processes and the NATS servers, as POST's server CPU per command is counted.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { TSX_LOADER } from '../../lab/paths';
 import { groupsCpuMs } from '../reference/processes';
 import { round } from '../stats';
-import { clientsText, type Log } from './target';
+import { clientsText, kibText, type Log } from './target';
 
 const WORKER = fileURLToPath(new URL('./writeFloorWorker.ts', import.meta.url));
 const REPLICAS = 2;
@@ -23,9 +24,13 @@ const READY_TIMEOUT_MS = 30_000;
 const ANSWER_TIMEOUT_MS = 15_000;
 /** Writes each client makes before the clock starts: connections, caches and LMDB's files warm. */
 const WARM_UP_WRITES = 50;
+/** The value a STORE's floor writes: about a STORE's head on the lab (0.7-1.4 KiB measured). */
+export const HEAD_VALUE_BYTES = 1024;
 
 export interface WriteFloorRun {
   clients: number;
+  /** The size of each write's value. */
+  valueBytes: number;
   writes: number;
   writesPerSecond: number;
   /** CPU of the host, the replicas and the NATS servers per write, in ms. */
@@ -39,9 +44,9 @@ interface Worker {
   ready: Promise<{ port?: number }>;
 }
 
-function startWorker(labFile: string, role: 'host' | 'replica', dir: string, subjects: readonly string[]): Worker {
+function startWorker(labFile: string, role: 'host' | 'replica', dir: string, valueBytes: number, subjects: readonly string[]): Worker {
   // Its own process group (detached): its CPU is read by group, as the lab's nodes' is.
-  const child = spawn(process.execPath, ['--import', TSX_LOADER, WORKER, labFile, role, dir, ...subjects], { detached: true, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, WORKER, labFile, role, dir, String(valueBytes), ...subjects], { detached: true, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()).length > 4000 && (stderr = stderr.slice(-4000)));
   const ready = new Promise<{ port?: number }>((resolve, reject) => {
@@ -91,7 +96,7 @@ class FloorClient {
   }
 }
 
-async function measure(port: number, clients: number, durationMs: number, parts: () => Record<string, number>): Promise<WriteFloorRun> {
+async function measure(port: number, clients: number, valueBytes: number, durationMs: number, parts: () => Record<string, number>): Promise<WriteFloorRun> {
   const open = await Promise.all(Array.from({ length: clients }, () => FloorClient.open(port)));
   try {
     await Promise.all(
@@ -111,22 +116,30 @@ async function measure(port: number, clients: number, durationMs: number, parts:
     const after = parts();
     const partsMsPerWrite = Object.fromEntries(Object.entries(after).map(([name, ms]) => [name, round((ms - before[name]!) / writes, 3)]));
     const total = Object.values(after).reduce((a, b) => a + b, 0) - Object.values(before).reduce((a, b) => a + b, 0);
-    return { clients, writes, writesPerSecond: round(writes / seconds, 1), serverCpuMsPerWrite: round(total / writes, 3), partsMsPerWrite };
+    return { clients, valueBytes, writes, writesPerSecond: round(writes / seconds, 1), serverCpuMsPerWrite: round(total / writes, 3), partsMsPerWrite };
   } finally {
     open.forEach((c) => c.close());
   }
 }
 
+export interface WriteFloorOptions {
+  clientCounts: readonly number[];
+  durationMs: number;
+  /** Each write's value; HEAD_VALUE_BYTES when not given. */
+  valueBytes?: number;
+}
+
 /** The floor at each client count, on the lab in `labFile` (its NATS servers' pids: `natsPids`). */
-export async function measureWriteFloor(labFile: string, natsPids: readonly number[], opts: { clientCounts: readonly number[]; durationMs: number }, log: Log): Promise<WriteFloorRun[]> {
+export async function measureWriteFloor(labFile: string, natsPids: readonly number[], opts: WriteFloorOptions, log: Log): Promise<WriteFloorRun[]> {
+  const valueBytes = opts.valueBytes ?? HEAD_VALUE_BYTES;
   const dir = mkdtempSync(join(tmpdir(), 'post-write-floor-'));
   const run = randomBytes(4).toString('hex');
   const subjects = Array.from({ length: REPLICAS }, (_, i) => `bench.floor.${run}.r${i}`);
   const workers: Worker[] = [];
   try {
-    workers.push(...subjects.map((s, i) => startWorker(labFile, 'replica', join(dir, `replica-${i}`), [s])));
+    workers.push(...subjects.map((s, i) => startWorker(labFile, 'replica', join(dir, `replica-${i}`), valueBytes, [s])));
     await Promise.all(workers.map((w) => w.ready));
-    const hostWorker = startWorker(labFile, 'host', join(dir, 'host'), subjects);
+    const hostWorker = startWorker(labFile, 'host', join(dir, 'host'), valueBytes, subjects);
     workers.push(hostWorker);
     const { port } = await hostWorker.ready;
     if (!port) throw new Error('write floor host told no port');
@@ -134,8 +147,8 @@ export async function measureWriteFloor(labFile: string, natsPids: readonly numb
     const parts = () => ({ host: groupsCpuMs([pid(hostWorker)]), replicas: groupsCpuMs(workers.slice(0, REPLICAS).map(pid)), 'NATS servers': groupsCpuMs(natsPids) });
     const runs: WriteFloorRun[] = [];
     for (const clients of opts.clientCounts) {
-      const r = await measure(port, clients, opts.durationMs, parts);
-      log(`    write floor, ${clientsText(clients)}: ${r.writesPerSecond} writes/s (${r.writes}); CPU per write ${r.serverCpuMsPerWrite} ms (${Object.entries(r.partsMsPerWrite).map(([k, v]) => `${k} ${v}`).join(', ')})`);
+      const r = await measure(port, clients, valueBytes, opts.durationMs, parts);
+      log(`    write floor, ${clientsText(clients)}, ${kibText(valueBytes)} a write: ${r.writesPerSecond} writes/s (${r.writes}); CPU per write ${r.serverCpuMsPerWrite} ms (${Object.entries(r.partsMsPerWrite).map(([k, v]) => `${k} ${v}`).join(', ')})`);
       runs.push(r);
     }
     return runs;

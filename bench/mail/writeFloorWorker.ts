@@ -1,32 +1,33 @@
 // A process of the replicated-write floor (writeFloor.ts): the least a write durable at k replicas
 // costs on this machine through the lab's NATS servers, with none of POST's code between the parts.
-//   replica  subscribes to its subject; each request is a writer's signature and a head-sized
-//            value: it verifies the signature (Ed25519, libsodium) and commits the value durably to
-//            LMDB (the node's settings: synced commits on lmdb-js's write thread, concurrent ones
-//            grouped), then answers.
-//   host     serves clients on a loopback TCP port, one line a request: signs a value, commits it
-//            to its own LMDB and sends it to every replica at once, answers the line when all have
-//            committed. What a STORE cannot do without, at the same fan-out as POST's k = 3 with the
+//   replica  subscribes to its subject; each request is a value and the writer's signature over its
+//            id (BLAKE2b-256 of the value, as a block's id is its hash): it hashes the value, verifies
+//            the signature (Ed25519, libsodium) and commits the value durably to LMDB (the node's
+//            settings: synced commits on lmdb-js's write thread, concurrent ones grouped), then answers.
+//   host     serves clients on a loopback TCP port, one line a request: hashes and signs a value of
+//            the size it was given, commits it to its own LMDB and sends it to every replica at once,
+//            answers the line when all have committed. What a STORE (a head of about 1 KiB) or a
+//            mail's block (its size) cannot do without, at the same fan-out as POST's k = 3 with the
 //            hosting node one of the replicas.
-// Started by writeFloor.ts with the lab file, a role and a folder; tells its parent on the IPC channel
-// when it is ready (the host with its port).
-//   node --import tsx bench/mail/writeFloorWorker.ts LAB_FILE replica DIR SUBJECT
-//   node --import tsx bench/mail/writeFloorWorker.ts LAB_FILE host DIR SUBJECT...
+// Started by writeFloor.ts with the lab file, a role, a folder and the value's size; tells its parent
+// on the IPC channel when it is ready (the host with its port).
+//   node --import tsx bench/mail/writeFloorWorker.ts LAB_FILE replica DIR BYTES SUBJECT
+//   node --import tsx bench/mail/writeFloorWorker.ts LAB_FILE host DIR BYTES SUBJECT...
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { open } from 'lmdb';
+import { blake2b } from '../../crypto/hash';
 import { native } from '../../crypto/sodium';
 import { NatsTransport } from '../../infra/nats/transport';
 import { readLab } from '../../lab/labFile';
 import { operatorNatsOptions } from '../../lab/nats';
 
-/** The value each write stores: about a STORE's head on the lab (0.7-1.4 KiB measured). */
-const FLOOR_VALUE_BYTES = 1024;
 /** The writer's key: fixed, the replicas know it (a certificate check is cached in POST too). */
 const SEED = Buffer.alloc(32, 7);
 const REQUEST_TIMEOUT_MS = 10_000;
 /** Keys the writes cycle through: a head is rewritten in place, not added. */
 const KEYS = 512;
+const SIGNATURE_BYTES = 64;
 
 function keyPair() {
   const publicKey = Buffer.alloc(32);
@@ -64,10 +65,10 @@ async function replica(labFile: string, dir: string, subject: string): Promise<v
   const nats = await connectToLab(labFile);
   nats.subscribe(subject, (m) => {
     const data = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.length);
-    const [signature, value] = [data.subarray(0, 64), data.subarray(64)];
+    const [signature, value] = [data.subarray(0, SIGNATURE_BYTES), data.subarray(SIGNATURE_BYTES)];
     const reply = m.reply;
     if (!reply) return;
-    if (!native.crypto_sign_verify_detached(signature, value, publicKey)) return nats.publish(reply, Buffer.from('bad signature'));
+    if (!native.crypto_sign_verify_detached(signature, Buffer.from(blake2b(value)), publicKey)) return nats.publish(reply, Buffer.from('bad signature'));
     put(value.subarray(0, 4), value).then(
       () => nats.publish(reply, Buffer.from('ok')),
       (e: Error) => nats.publish(reply, Buffer.from(`failed: ${e.message}`)),
@@ -77,17 +78,17 @@ async function replica(labFile: string, dir: string, subject: string): Promise<v
   process.send!({ ready: true });
 }
 
-async function host(labFile: string, dir: string, replicas: readonly string[]): Promise<void> {
+async function host(labFile: string, dir: string, valueBytes: number, replicas: readonly string[]): Promise<void> {
   const { secretKey } = keyPair();
   const put = durableStore(dir);
   const nats = await connectToLab(labFile);
   let sequence = 0;
   const write = async (): Promise<void> => {
     // The frame is the signature, then the value.
-    const frame = Buffer.alloc(64 + FLOOR_VALUE_BYTES, sequence & 0xff);
-    const value = frame.subarray(64);
+    const frame = Buffer.alloc(SIGNATURE_BYTES + valueBytes, sequence & 0xff);
+    const value = frame.subarray(SIGNATURE_BYTES);
     value.writeUInt32BE(sequence++ % KEYS, 0);
-    native.crypto_sign_detached(frame.subarray(0, 64), value, secretKey);
+    native.crypto_sign_detached(frame.subarray(0, SIGNATURE_BYTES), Buffer.from(blake2b(value)), secretKey);
     const answers = await Promise.all([put(value.subarray(0, 4), value).then(() => 'ok'), ...replicas.map(async (s) => Buffer.from(await nats.request(s, frame, { timeoutMs: REQUEST_TIMEOUT_MS })).toString())]);
     const wrong = answers.find((a) => a !== 'ok');
     if (wrong) throw new Error(`a replica answered: ${wrong}`);
@@ -113,14 +114,15 @@ async function host(labFile: string, dir: string, replicas: readonly string[]): 
   });
 }
 
-const [labFile, role, dir, ...subjects] = process.argv.slice(2);
-if (!labFile || !dir || subjects.length === 0 || (role !== 'host' && role !== 'replica')) {
-  process.stderr.write('usage: writeFloorWorker.ts LAB_FILE (replica DIR SUBJECT | host DIR SUBJECT...)\n');
+const [labFile, role, dir, bytesArg, ...subjects] = process.argv.slice(2);
+const valueBytes = Number(bytesArg);
+if (!labFile || !dir || !Number.isSafeInteger(valueBytes) || valueBytes < 4 || subjects.length === 0 || (role !== 'host' && role !== 'replica')) {
+  process.stderr.write('usage: writeFloorWorker.ts LAB_FILE (replica DIR BYTES SUBJECT | host DIR BYTES SUBJECT...)\n');
   process.exit(2);
 }
 // Gone with the parent: the benchmark stops its workers, and they must not outlive it if it dies.
 process.on('disconnect', () => process.exit(0));
-(role === 'replica' ? replica(labFile, dir, subjects[0]!) : host(labFile, dir, subjects)).catch((e: Error) => {
+(role === 'replica' ? replica(labFile, dir, subjects[0]!) : host(labFile, dir, valueBytes, subjects)).catch((e: Error) => {
   process.stderr.write(`write floor ${role}: ${e.message}\n`);
   process.exit(1);
 });

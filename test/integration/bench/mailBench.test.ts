@@ -31,15 +31,28 @@ function expectFigures(outcomes: Record<string, PhaseOutcome>, lines: string[]):
   for (const run of store.runs) expect(run.stores).toBeGreaterThan(0);
 }
 
-/** POST's replicated-write floor ran beside its STORE, at each client count, every part measured. */
-function expectWriteFloor(outcomes: Record<string, PhaseOutcome>): void {
+/** A floor run made writes of `valueBytes` and measured every part. */
+function expectFloorRun(f: any, valueBytes: number): void {
+  expect(f.valueBytes).toBe(valueBytes);
+  expect(f.writes).toBeGreaterThan(0);
+  expect(Object.keys(f.partsMsPerWrite)).toEqual(['host', 'replicas', 'NATS servers']);
+  expect(f.partsMsPerWrite.replicas).toBeGreaterThan(0);
+}
+
+/**
+ * POST's replicated-write floor ran beside its STORE (a head's size, at each client count) and after
+ * its SMTP cells (each message size, as many clients as sessions), every part measured.
+ */
+function expectWriteFloor(outcomes: Record<string, PhaseOutcome>, lines: string[]): void {
   const floor = (outcomes.store as { ok: true; result: any }).result.floor;
   expect(floor.map((f: { clients: number }) => f.clients)).toEqual([1, 2]);
-  for (const f of floor) {
-    expect(f.writes).toBeGreaterThan(0);
-    expect(Object.keys(f.partsMsPerWrite)).toEqual(['host', 'replicas', 'NATS servers']);
-    expect(f.partsMsPerWrite.replicas).toBeGreaterThan(0);
-  }
+  for (const f of floor) expectFloorRun(f, 1024);
+  const smtp = (outcomes.smtp as { ok: true; result: any }).result;
+  expect(Object.keys(smtp.floor)).toEqual(['4 KiB', '100 KiB']);
+  expectFloorRun(smtp.floor['4 KiB'], 4096);
+  expectFloorRun(smtp.floor['100 KiB'], 100 * 1024);
+  for (const f of Object.values(smtp.floor)) expect((f as { clients: number }).clients).toBe(smtp.sessions);
+  for (const cell of Object.keys(smtp.cells)) expect(lines.filter((line) => line.includes(`SMTP ${cell}: accepted at `)), cell).toHaveLength(1);
 }
 
 /** POST's server CPU by part: the hosting node, the other nodes (replicas), the NATS servers; together the whole. */
@@ -69,7 +82,7 @@ describe('post bench mail, tiny', () => {
       const outcomes = await runMailPhases(post.target, plan, (line) => lines.push(line));
       expectFigures(outcomes, lines);
       expectCpuParts(outcomes);
-      expectWriteFloor(outcomes);
+      expectWriteFloor(outcomes, lines);
       expectUserGrowth(outcomes);
     } finally {
       await post.stop();
@@ -85,8 +98,9 @@ describe('post bench mail, tiny', () => {
     expectFigures(result.reference, lines);
     expectFigures(result.post!, lines);
     expectCpuParts(result.post!);
-    expectWriteFloor(result.post!);
+    expectWriteFloor(result.post!, lines);
     expect((result.reference.store as { ok: true; result: any }).result.floor).toBeUndefined();
+    expect((result.reference.smtp as { ok: true; result: any }).result.floor).toBeUndefined();
     expectUserGrowth(result.post!);
     for (const name of mailPhaseNames) expect(result.comparison[name]?.length, name).toBeGreaterThan(0);
     expect(result.problems).toEqual([]);
