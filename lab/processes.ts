@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { isAlive } from '../infra/nats/process';
 import { freePorts } from '../infra/nats/free-ports';
 import { stopByPidFile } from '../infra/nats/server';
-import { DASHBOARD_START_TIMEOUT_MS, LAB_PORT_ATTEMPTS, LAB_READY_TIMEOUT_MS, NODE_STOP_GRACE_MS } from '../protocol/limits';
+import { DASHBOARD_START_TIMEOUT_MS, PORT_START_ATTEMPTS, LAB_READY_TIMEOUT_MS, NODE_STOP_GRACE_MS } from '../protocol/limits';
 import { OperatorError } from './errors';
 import { postCommand } from './paths';
 import type { LabClient } from './client';
@@ -100,7 +100,7 @@ const lostItsPort = (node: LabNode): boolean => /EADDRINUSE/.test(logTail(node.l
 /**
  * Wait until every given node answers `ready`; a node whose process died fails with its log's tail.
  * With `startOnFreshPorts`, a node that died because one of its ports was taken is started again
- * through it (fresh ports, a new pid), up to LAB_PORT_ATTEMPTS starts in all.
+ * through it (fresh ports, a new pid), up to PORT_START_ATTEMPTS starts in all.
  */
 export async function waitReady(
   client: LabClient,
@@ -115,7 +115,7 @@ export async function waitReady(
     for (const node of [...pending]) {
       if (!isAlive(node.pid)) {
         const started = starts.get(node)!;
-        if (opts.startOnFreshPorts && started < LAB_PORT_ATTEMPTS && lostItsPort(node)) {
+        if (opts.startOnFreshPorts && started < PORT_START_ATTEMPTS && lostItsPort(node)) {
           starts.set(node, started + 1);
           await opts.startOnFreshPorts(node);
           continue;

@@ -110,10 +110,11 @@ export const NODE_STOP_GRACE_MS = 5000;
 /** The lab waits this long for every node to report ready. */
 export const LAB_READY_TIMEOUT_MS = 60_000;
 /**
- * Starts of one lab node on fresh ports when the ports found free were taken before it bound them
- * (parallel labs, or any process binding port 0 meanwhile): `post lab up` picks them again.
+ * Starts of one server (a lab node, a NATS cluster, a reference server of the benchmarks) on fresh
+ * ports when the ports found free were taken before it bound them (parallel labs or tests, or any
+ * process binding port 0 meanwhile): each start picks them again.
  */
-export const LAB_PORT_ATTEMPTS = 3;
+export const PORT_START_ATTEMPTS = 3;
 /** Requests from the CLI to a node (status, route probes). */
 export const CLI_REQUEST_TIMEOUT_MS = 10_000;
 /**

@@ -11,7 +11,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync,
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePorts } from '../../infra/nats/free-ports';
+import { freePorts, onFreshPorts } from '../../infra/nats/free-ports';
 import { LOOPBACK, dovecotConf, dovecotUsers, postfixMailboxes, postfixMainCf, postfixMasterCf, type ReferenceLayout, type ReferencePorts } from './config';
 import { Daemon, groupsCpuMs, groupsMemory, processesInGroups, type MemorySample } from './processes';
 import { ensureReferencePackages } from './packages';
@@ -163,11 +163,19 @@ async function waitReady(daemons: readonly { daemon: Daemon; logs: string[] }[],
   }
 }
 
-/** Installs the packages if needed, starts Dovecot then Postfix, and waits until both answer. */
+/**
+ * Installs the packages if needed, starts Dovecot then Postfix, and waits until both answer; on fresh
+ * ports again when one of the ports found free was taken before a daemon bound it.
+ */
 export async function startReferenceMail(opts: ReferenceMailOptions): Promise<ReferenceMail> {
   if (opts.users.length === 0) throw new Error('reference mail: at least one user is needed');
   if (process.getuid?.() !== 0) throw new Error('reference mail: Postfix and Dovecot must be started as root (they drop privileges themselves)');
   await ensureReferencePackages(opts.log);
+  return onFreshPorts(() => startDaemons(opts));
+}
+
+/** One start on ports found free; stops what it started (and removes the folder it made) when it fails. */
+async function startDaemons(opts: ReferenceMailOptions): Promise<ReferenceMail> {
   const created = opts.dir === undefined || !existsSync(opts.dir);
   const root = opts.dir ?? mkdtempSync(join(tmpdir(), 'post-refmail-'));
   const layout = layoutUnder(root);

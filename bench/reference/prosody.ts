@@ -13,7 +13,7 @@ import { chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePorts } from '../../infra/nats/free-ports';
+import { freePorts, onFreshPorts } from '../../infra/nats/free-ports';
 import { inPool } from '../mail/target';
 import { LOOPBACK } from './config';
 import { account, type Endpoint, type MailUser } from './mailServer';
@@ -61,11 +61,16 @@ export interface ReferenceProsody {
   stop(): Promise<void>;
 }
 
-/** Installs Prosody if needed, creates the users of one domain, starts it and waits until it accepts connections. */
+/** Installs Prosody if needed, creates the users of one domain, starts it and waits until it accepts connections (on a fresh port again if its port was taken). */
 export async function startReferenceProsody(opts: { users: readonly MailUser[]; log?: (line: string) => void }): Promise<ReferenceProsody> {
   const domains = [...new Set(opts.users.map((u) => u.address.split('@')[1]!))];
   if (domains.length !== 1) throw new Error(`reference Prosody: the users must share one domain, got ${domains.join(', ') || 'none'}`);
   await ensureProsody(opts.log);
+  return onFreshPorts(() => startProsody(opts.users, domains[0]!));
+}
+
+/** One start on a port found free, in a folder of its own; removes both when it fails. */
+async function startProsody(users: readonly MailUser[], xmppDomain: string): Promise<ReferenceProsody> {
   const runAs = process.getuid?.() === 0 ? account('prosody') : undefined;
   const root = mkdtempSync(join(tmpdir(), 'post-ref-prosody-'));
   let daemon: Daemon | undefined;
@@ -80,9 +85,9 @@ export async function startReferenceProsody(opts: { users: readonly MailUser[]; 
     const [port] = await freePorts(1, LOOPBACK);
     const config = join(root, 'prosody.cfg.lua');
     for (const dir of ['data', 'certs']) mkdirSync(join(root, dir));
-    writeFileSync(config, prosodyConfig(root, port!, domains[0]!));
+    writeFileSync(config, prosodyConfig(root, port!, xmppDomain));
     if (runAs) for (const path of [root, join(root, 'data'), join(root, 'certs'), config]) chownSync(path, runAs.uid, runAs.gid);
-    await inPool(opts.users, REGISTER_CONCURRENCY, async ({ address, password }) => {
+    await inPool(users, REGISTER_CONCURRENCY, async ({ address, password }) => {
       const [local, domain] = address.split('@');
       await run('prosodyctl', ['--config', config, 'register', local!, domain!, password], { timeout: REGISTER_TIMEOUT_MS, ...runAs }).catch((e: { stderr?: string; message: string }) => {
         throw new Error(`reference Prosody: prosodyctl register ${address} failed: ${e.stderr?.trim() || e.message}`);

@@ -10,7 +10,7 @@
 import { chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePorts } from '../../infra/nats/free-ports';
+import { freePorts, onFreshPorts } from '../../infra/nats/free-ports';
 import { LOOPBACK } from './config';
 import { account, type MailUser } from './mailServer';
 import { ensureRadicale } from './packages';
@@ -53,9 +53,14 @@ export interface ReferenceRadicale {
   stop(): Promise<void>;
 }
 
-/** Installs Radicale if needed, writes its users, starts it and waits until it accepts connections. */
+/** Installs Radicale if needed, writes its users, starts it and waits until it accepts connections (on a fresh port again if its port was taken). */
 export async function startReferenceRadicale(opts: { users: readonly MailUser[]; log?: (line: string) => void }): Promise<ReferenceRadicale> {
   await ensureRadicale(opts.log);
+  return onFreshPorts(() => startRadicale(opts.users));
+}
+
+/** One start on a port found free, in a folder of its own; removes both when it fails. */
+async function startRadicale(users: readonly MailUser[]): Promise<ReferenceRadicale> {
   const runAs = process.getuid?.() === 0 ? account('radicale') : undefined;
   const root = mkdtempSync(join(tmpdir(), 'post-ref-radicale-'));
   let daemon: Daemon | undefined;
@@ -70,7 +75,7 @@ export async function startReferenceRadicale(opts: { users: readonly MailUser[];
     const [port] = await freePorts(1, LOOPBACK);
     const config = join(root, 'radicale.conf');
     mkdirSync(join(root, 'collections'));
-    writeFileSync(join(root, 'users'), opts.users.map((u) => `${u.address}:${u.password}\n`).join(''));
+    writeFileSync(join(root, 'users'), users.map((u) => `${u.address}:${u.password}\n`).join(''));
     writeFileSync(config, radicaleConfig(root, port!));
     if (runAs) for (const path of [root, join(root, 'collections'), join(root, 'users'), config]) chownSync(path, runAs.uid, runAs.gid);
     const out = join(root, 'radicale.out');
@@ -78,7 +83,7 @@ export async function startReferenceRadicale(opts: { users: readonly MailUser[];
     await untilAccepting(daemon, { host: LOOPBACK, port: port! }, READY_TIMEOUT_MS, () => logTail(out));
     const groups = [daemon.pgid];
     const importEvents = async (slug: string, events: readonly { name: string; ics: string }[]) => {
-      const folder = join(root, 'collections', 'collection-root', opts.users[0]!.address, slug);
+      const folder = join(root, 'collections', 'collection-root', users[0]!.address, slug);
       for (const { name, ics } of events) {
         writeFileSync(join(folder, name), ics);
         if (runAs) chownSync(join(folder, name), runAs.uid, runAs.gid);

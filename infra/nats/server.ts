@@ -14,7 +14,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, 
 import { join, resolve } from 'node:path';
 import { findNatsServer } from './binary';
 import { cutConfig, type LeafRemote, type NatsAccount, natsServerConfig } from './config';
-import { freePorts } from './free-ports';
+import { freePorts, onFreshPorts } from './free-ports';
 import { routedServerIds, serverId } from './monitor';
 import { isNatsServerWithConfig, NatsServerProcess, type NatsServerSpec } from './process';
 import type { NatsTlsFiles } from './tls';
@@ -61,8 +61,6 @@ interface PidFile {
 export const DEFAULT_CLUSTER_SIZE = 3;
 export const DEFAULT_READY_TIMEOUT_MS = 15_000;
 export const PID_FILE_NAME = 'nats.pid.json';
-/** Start attempts when a chosen port was taken by someone else meanwhile. */
-const START_ATTEMPTS_MAX = 3;
 /** While cutting: how often the routes are checked, and how often the reload is signalled again. */
 const CUT_POLL_MS = 100;
 const CUT_RESIGNAL_MS = 1000;
@@ -92,14 +90,7 @@ export class NatsCluster {
   /** Writes the configs, starts every server and waits until all are ready and routed to each other. */
   static async start(opts: NatsClusterOptions): Promise<NatsCluster> {
     // Another process may take a free port before our server binds it: then try again with new ports.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await NatsCluster.startOnce(opts);
-      } catch (error) {
-        const portTaken = /address already in use/i.test((error as Error).message);
-        if (!portTaken || attempt >= START_ATTEMPTS_MAX) throw error;
-      }
-    }
+    return onFreshPorts(() => NatsCluster.startOnce(opts));
   }
 
   private static async startOnce(opts: NatsClusterOptions): Promise<NatsCluster> {
