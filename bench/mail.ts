@@ -116,7 +116,11 @@ export function rate(row: Comparison): RatedComparison {
 }
 
 const cell = (value: number | null, width: number) => String(value ?? '-').padStart(width);
-const verdict = (row: RatedComparison) => (row.ratio === null || row.ratio === 1 ? '' : (row.ratio > 1) === (row.better === 'higher') ? ' (POST better)' : ' (POST worse)');
+function verdict(row: RatedComparison): string {
+  if (row.ratio === null || row.ratio === 1) return '';
+  if (row.bound) return ' (a bound: no POST code in it)';
+  return (row.ratio > 1) === (row.better === 'higher') ? ' (POST better)' : ' (POST worse)';
+}
 const goalText = (row: RatedComparison) => (row.goal ? `   goal ${row.goal}: ${row.goalMet === null ? '?' : row.goalMet ? 'met' : 'not met'}` : '');
 
 export function printRows(rows: readonly RatedComparison[], log: Log): void {

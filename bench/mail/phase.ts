@@ -13,6 +13,8 @@ export interface Comparison {
   better: 'higher' | 'lower';
   /** What the issue asks of POST, e.g. '<= 10', printed next to the figure. */
   goal?: string;
+  /** Not POST's figure but a bound on it measured on POST's lab (the write floor): no better or worse. */
+  bound?: boolean;
 }
 
 export interface MailPhase<O = any, R = any> {

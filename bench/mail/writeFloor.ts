@@ -6,6 +6,10 @@
 // lab's credentials), each of which checks hash and signature and commits durably. The clients wait
 // for each answer, like IMAP clients for their STOREs and SMTP clients for their 250s. CPU per write
 // of the three processes and the NATS servers, as POST's server CPU per command is counted.
+// With `fanOut`, each client count is measured a second time with the value published once on a
+// subject both replicas listen on (NATS copies it to each) instead of a request to each: the least a
+// write could cost through this broker with any placement or protocol, where POST (and the first
+// measurement) sends a put to each replica.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -29,6 +33,8 @@ export const HEAD_VALUE_BYTES = 1024;
 
 export interface WriteFloorRun {
   clients: number;
+  /** Published once to every replica (NATS fan-out) rather than a request to each. */
+  fanOut: boolean;
   /** The size of each write's value. */
   valueBytes: number;
   writes: number;
@@ -83,11 +89,12 @@ class FloorClient {
     return new FloorClient(socket);
   }
 
-  write(): Promise<void> {
+  /** One write: a request to each replica, or (`fanOut`) one publish they all receive. */
+  write(fanOut: boolean): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`write floor: no answer within ${ANSWER_TIMEOUT_MS} ms`)), ANSWER_TIMEOUT_MS);
       this.waiting = { resolve: () => (clearTimeout(timer), resolve()), reject: (e) => (clearTimeout(timer), reject(e)) };
-      this.socket.write('W\n');
+      this.socket.write(fanOut ? 'F\n' : 'W\n');
     });
   }
 
@@ -96,12 +103,12 @@ class FloorClient {
   }
 }
 
-async function measure(port: number, clients: number, valueBytes: number, durationMs: number, parts: () => Record<string, number>): Promise<WriteFloorRun> {
+async function measure(port: number, clients: number, fanOut: boolean, valueBytes: number, durationMs: number, parts: () => Record<string, number>): Promise<WriteFloorRun> {
   const open = await Promise.all(Array.from({ length: clients }, () => FloorClient.open(port)));
   try {
     await Promise.all(
       open.map(async (c) => {
-        for (let i = 0; i < WARM_UP_WRITES; i++) await c.write();
+        for (let i = 0; i < WARM_UP_WRITES; i++) await c.write(fanOut);
       }),
     );
     const before = parts();
@@ -109,14 +116,14 @@ async function measure(port: number, clients: number, valueBytes: number, durati
     let writes = 0;
     await Promise.all(
       open.map(async (c) => {
-        for (; performance.now() - t0 < durationMs; writes++) await c.write();
+        for (; performance.now() - t0 < durationMs; writes++) await c.write(fanOut);
       }),
     );
     const seconds = (performance.now() - t0) / 1000;
     const after = parts();
     const partsMsPerWrite = Object.fromEntries(Object.entries(after).map(([name, ms]) => [name, round((ms - before[name]!) / writes, 3)]));
     const total = Object.values(after).reduce((a, b) => a + b, 0) - Object.values(before).reduce((a, b) => a + b, 0);
-    return { clients, valueBytes, writes, writesPerSecond: round(writes / seconds, 1), serverCpuMsPerWrite: round(total / writes, 3), partsMsPerWrite };
+    return { clients, fanOut, valueBytes, writes, writesPerSecond: round(writes / seconds, 1), serverCpuMsPerWrite: round(total / writes, 3), partsMsPerWrite };
   } finally {
     open.forEach((c) => c.close());
   }
@@ -127,6 +134,8 @@ export interface WriteFloorOptions {
   durationMs: number;
   /** Each write's value; HEAD_VALUE_BYTES when not given. */
   valueBytes?: number;
+  /** Measure each client count again with each write published once to both replicas (see above). */
+  fanOut?: boolean;
 }
 
 /** The floor at each client count, on the lab in `labFile` (its NATS servers' pids: `natsPids`). */
@@ -134,23 +143,26 @@ export async function measureWriteFloor(labFile: string, natsPids: readonly numb
   const valueBytes = opts.valueBytes ?? HEAD_VALUE_BYTES;
   const dir = mkdtempSync(join(tmpdir(), 'post-write-floor-'));
   const run = randomBytes(4).toString('hex');
+  const shared = `bench.floor.${run}.all`;
   const subjects = Array.from({ length: REPLICAS }, (_, i) => `bench.floor.${run}.r${i}`);
   const workers: Worker[] = [];
   try {
-    workers.push(...subjects.map((s, i) => startWorker(labFile, 'replica', join(dir, `replica-${i}`), valueBytes, [s])));
+    workers.push(...subjects.map((s, i) => startWorker(labFile, 'replica', join(dir, `replica-${i}`), valueBytes, [shared, s])));
     await Promise.all(workers.map((w) => w.ready));
-    const hostWorker = startWorker(labFile, 'host', join(dir, 'host'), valueBytes, subjects);
+    const hostWorker = startWorker(labFile, 'host', join(dir, 'host'), valueBytes, [shared, ...subjects]);
     workers.push(hostWorker);
     const { port } = await hostWorker.ready;
     if (!port) throw new Error('write floor host told no port');
     const pid = (w: Worker) => w.child.pid!;
     const parts = () => ({ host: groupsCpuMs([pid(hostWorker)]), replicas: groupsCpuMs(workers.slice(0, REPLICAS).map(pid)), 'NATS servers': groupsCpuMs(natsPids) });
     const runs: WriteFloorRun[] = [];
-    for (const clients of opts.clientCounts) {
-      const r = await measure(port, clients, valueBytes, opts.durationMs, parts);
-      log(`    write floor, ${clientsText(clients)}, ${kibText(valueBytes)} a write: ${r.writesPerSecond} writes/s (${r.writes}); CPU per write ${r.serverCpuMsPerWrite} ms (${Object.entries(r.partsMsPerWrite).map(([k, v]) => `${k} ${v}`).join(', ')})`);
-      runs.push(r);
-    }
+    for (const clients of opts.clientCounts)
+      for (const fanOut of opts.fanOut ? [false, true] : [false]) {
+        const r = await measure(port, clients, fanOut, valueBytes, opts.durationMs, parts);
+        const how = fanOut ? ', published once to both replicas' : '';
+        log(`    write floor, ${clientsText(clients)}, ${kibText(valueBytes)} a write${how}: ${r.writesPerSecond} writes/s (${r.writes}); CPU per write ${r.serverCpuMsPerWrite} ms (${Object.entries(r.partsMsPerWrite).map(([k, v]) => `${k} ${v}`).join(', ')})`);
+        runs.push(r);
+      }
     return runs;
   } finally {
     for (const w of workers) {

@@ -40,19 +40,24 @@ function expectFloorRun(f: any, valueBytes: number): void {
 }
 
 /**
- * POST's replicated-write floor ran beside its STORE (a head's size, at each client count) and after
- * its SMTP cells (each message size, as many clients as sessions), every part measured.
+ * POST's replicated-write floor ran beside its STORE (a head's size, at each client count, a put to
+ * each replica) and after its SMTP cells (each message size, as many clients as sessions, a put to each
+ * replica and then published once to both), every part measured.
  */
 function expectWriteFloor(outcomes: Record<string, PhaseOutcome>, lines: string[]): void {
   const floor = (outcomes.store as { ok: true; result: any }).result.floor;
   expect(floor.map((f: { clients: number }) => f.clients)).toEqual([1, 2]);
   for (const f of floor) expectFloorRun(f, 1024);
+  expect(floor.map((f: { fanOut: boolean }) => f.fanOut)).toEqual([false, false]);
   const smtp = (outcomes.smtp as { ok: true; result: any }).result;
-  expect(Object.keys(smtp.floor)).toEqual(['4 KiB', '100 KiB']);
-  expectFloorRun(smtp.floor['4 KiB'], 4096);
-  expectFloorRun(smtp.floor['100 KiB'], 100 * 1024);
-  for (const f of Object.values(smtp.floor)) expect((f as { clients: number }).clients).toBe(smtp.sessions);
-  for (const cell of Object.keys(smtp.cells)) expect(lines.filter((line) => line.includes(`SMTP ${cell}: accepted at `)), cell).toHaveLength(1);
+  for (const [floors, fanOut] of [[smtp.floor, false], [smtp.fanOutFloor, true]] as const) {
+    expect(Object.keys(floors)).toEqual(['4 KiB', '100 KiB']);
+    expectFloorRun(floors['4 KiB'], 4096);
+    expectFloorRun(floors['100 KiB'], 100 * 1024);
+    for (const f of Object.values(floors) as { clients: number; fanOut: boolean }[]) expect([f.clients, f.fanOut]).toEqual([smtp.sessions, fanOut]);
+  }
+  expect(lines.filter((line) => line.includes('a write, published once to both replicas: '))).toHaveLength(2);
+  for (const cell of Object.keys(smtp.cells)) expect(lines.filter((line) => line.includes(`SMTP ${cell}: accepted at `) && line.includes('x published once)')), cell).toHaveLength(1);
 }
 
 /** POST's server CPU by part: the hosting node, the other nodes (replicas), the NATS servers; together the whole. */
@@ -101,6 +106,10 @@ describe('post bench mail, tiny', () => {
     expectWriteFloor(result.post!, lines);
     expect((result.reference.store as { ok: true; result: any }).result.floor).toBeUndefined();
     expect((result.reference.smtp as { ok: true; result: any }).result.floor).toBeUndefined();
+    expect((result.reference.smtp as { ok: true; result: any }).result.fanOutFloor).toBeUndefined();
+    // The floor published once beside the reference's acceptance, per size, as a bound (no verdict on POST).
+    for (const size of ['4 KiB', '100 KiB'])
+      expect(lines.filter((line) => line.includes(`SMTP persistent ${size}: a bare write published once`) && line.includes('(a bound: no POST code in it)')), size).toHaveLength(1);
     expectUserGrowth(result.post!);
     for (const name of mailPhaseNames) expect(result.comparison[name]?.length, name).toBeGreaterThan(0);
     expect(result.problems).toEqual([]);
