@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAlive } from '../infra/nats/process';
-import { freePorts } from '../infra/nats/free-ports';
+import { freePorts, saysPortTaken } from '../infra/nats/free-ports';
 import { stopByPidFile } from '../infra/nats/server';
 import { DASHBOARD_START_TIMEOUT_MS, PORT_START_ATTEMPTS, LAB_READY_TIMEOUT_MS, NODE_STOP_GRACE_MS } from '../protocol/limits';
 import { OperatorError } from './errors';
@@ -95,7 +95,7 @@ export async function assignFreePorts(node: LabNode): Promise<void> {
 }
 
 /** A node that exited because a port it was given was taken meanwhile (its log's last lines say EADDRINUSE). */
-const lostItsPort = (node: LabNode): boolean => /EADDRINUSE/.test(logTail(node.log, 40));
+const lostItsPort = (node: LabNode): boolean => saysPortTaken(logTail(node.log, 40));
 
 /**
  * Wait until every given node answers `ready`; a node whose process died fails with its log's tail.

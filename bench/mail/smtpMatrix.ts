@@ -253,12 +253,14 @@ async function floorBySize(writeFloor: NonNullable<MailTarget['writeFloor']>, ta
   for (const size of ['small', 'large'] as const) {
     await untilQuiet(target, log);
     const [each, once] = await writeFloor({ clientCounts: [opts.sessions], durationMs: opts.durationMs, valueBytes: bytesOf(opts, size), fanOut: true }, log);
-    floor[kibText(bytesOf(opts, size))] = each!;
-    fanOutFloor[kibText(bytesOf(opts, size))] = once!;
+    const key = kibText(bytesOf(opts, size));
+    floor[key] = each!;
+    fanOutFloor[key] = once!;
   }
   for (const cell of CELLS) {
     const r = cells[cellName(opts, cell)]!;
-    const [f, once] = [floor, fanOutFloor].map((by) => by[kibText(bytesOf(opts, cell.size))]!) as [WriteFloorRun, WriteFloorRun];
+    const key = kibText(bytesOf(opts, cell.size));
+    const [f, once] = [floor[key]!, fanOutFloor[key]!];
     const cpu = r.serverCpuMsPerOp === null ? '' : `, server CPU per message ${round(r.serverCpuMsPerOp / f.serverCpuMsPerWrite, 2)}x the floor's per write`;
     log(`    SMTP ${cellName(opts, cell)}: accepted at ${round(r.acceptedPerSecond / f.writesPerSecond, 2)}x the floor's writes/s (${round(r.acceptedPerSecond / once.writesPerSecond, 2)}x published once)${cpu}`);
   }

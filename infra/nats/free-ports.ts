@@ -27,8 +27,11 @@ export async function freePorts(count: number, host = '127.0.0.1'): Promise<numb
   }
 }
 
-/** Whether a server's start failed because a port it was given was taken (its error or log tail says so). */
-export const portWasTaken = (error: unknown): boolean => /address already in use|EADDRINUSE/i.test((error as Error | undefined)?.message ?? '');
+/** Whether a server's error or log says that a port it was given was taken. */
+export const saysPortTaken = (text: string): boolean => /address already in use|EADDRINUSE/i.test(text);
+
+/** Whether a server's start failed because a port it was given was taken (its error or the log tail it carries says so). */
+export const portWasTaken = (error: unknown): boolean => saysPortTaken((error as Error | undefined)?.message ?? '');
 
 /**
  * Start a server that picks its ports with freePorts, again (it picks fresh ones) while a start fails
