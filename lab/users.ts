@@ -38,7 +38,7 @@ export async function addUser(
   if (domain !== org.ca.org) throw new OperatorError(`${address} is not an address of ${org.ca.org} (the CA in ${caDir})`);
   if (password.length < 1) throw new OperatorError('the password is empty; put it in the password file');
   try {
-    await createUser({ storage: controlStorage(client, node), issuer: localUserIssuer(org.ca), address, password, clock: wallClock, random: osRandom });
+    await createUser({ storage: controlStorage(client, node), issuer: localUserIssuer(org.ca), address, password, clock: wallClock, random: osRandom, home: node.id });
   } catch (e) {
     const code = (e as { code?: string }).code;
     throw new OperatorError(`cannot create ${address}: ${code ? `${code}: ` : ''}${(e as Error).message}`);

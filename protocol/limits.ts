@@ -362,6 +362,16 @@ export const KEYSTORE_OPSLIMIT_MAX = 4;
 export const KEYSTORE_MEMLIMIT_BYTES_MAX = 256 * 1024 * 1024;
 /** Largest encoded keystore: keys, master secret, certificate and KDF parameters fit with room to spare. */
 export const KEYSTORE_BYTES_MAX = 4096;
+/**
+ * A user's folder logs are named so that their heads' ids fall this close to the user's home node on
+ * the id circle (within 2^-bits of it, either way): their k replicas are then the home and its
+ * neighbours, and the home serves its own copy of every write in-process (storage/folders/folderLogs.ts placedFolderIndexName).
+ * Each bit doubles the names tried (2^(bits-1) on average, a few microseconds each); at 12 the home is
+ * the closest node to the id unless the ring has thousands of nodes.
+ */
+export const LOG_PLACEMENT_BITS = 12;
+/** Names tried at most to place a log near its node: beyond, the nearest one seen (one in e^128 placements). */
+export const LOG_PLACEMENT_TRIES_MAX = 1 << 18;
 /** Operations kept in a log head before they are flushed as one entry block (the original's COALESCE_NUM). */
 export const LOG_PENDING_OPS_MAX = 50;
 /** ... or once they take this many encoded bytes: keeps every head well inside OBJECT_PAYLOAD_BYTES_MAX. */

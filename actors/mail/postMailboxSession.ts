@@ -27,7 +27,7 @@ import { FOLDER_OP_UIDS_MAX, MAILBOX_HEAD_READS_IN_FLIGHT_MAX } from '../../prot
 import { formatBlockRef, parseBlockRef } from '../../storage/blocks';
 import { DELETED, hasFlag } from '../../storage/folders/flags';
 import type { FolderEntry, FolderIndexOp } from '../../storage/folders/folderIndexOps';
-import { appendInsertKey, type FolderLog, INBOX, insertOp, newFolderId, uidValidityOf } from '../../storage/folders/folderLogs';
+import { appendInsertKey, type FolderLog, INBOX, insertOp, uidValidityOf } from '../../storage/folders/folderLogs';
 import type { FolderOp } from '../../storage/folders/folderOps';
 import type { FolderMessage } from '../../storage/folders/folderState';
 import { decodeBlockRef } from '../../storage/blocks';
@@ -108,7 +108,7 @@ export class PostMailboxSession implements MailUserSession {
   private async createWithParents(name: string): Promise<FolderEntry> {
     const ops: FolderIndexOp[] = [...parentNames(name), name]
       .filter((n) => !this.mailbox.entry(n))
-      .map((n) => ({ type: 'create', name: n, folderId: newFolderId(this.mailbox.deps.random) }));
+      .map((n) => ({ type: 'create', name: n, folderId: this.mailbox.newFolderId() }));
     const results = await this.mailbox.index.append(ops);
     const own = results.at(-1)?.change;
     if (!own || own.type !== 'create' || own.outcome === 'exists') throw new MailBackendError('FOLDER_EXISTS', `folder "${name}" already exists`);
@@ -135,7 +135,7 @@ export class PostMailboxSession implements MailUserSession {
       if (from === INBOX) return this.renameInbox(source, to);
       const ops: FolderIndexOp[] = parentNames(to)
         .filter((n) => !this.mailbox.entry(n))
-        .map((n) => ({ type: 'create', name: n, folderId: newFolderId(this.mailbox.deps.random) }));
+        .map((n) => ({ type: 'create', name: n, folderId: this.mailbox.newFolderId() }));
       ops.push({ type: 'rename', from, to, folderId: source.folderId });
       const change = (await this.mailbox.index.append(ops)).at(-1)!.change;
       if (change.type !== 'rename' || change.outcome === 'missing') throw new MailBackendError('NO_SUCH_FOLDER', `folder "${from}" does not exist`);

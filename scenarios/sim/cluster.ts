@@ -290,6 +290,7 @@ export class SimCluster {
       clock: this.clock,
       random: this.random.fork(`user-${address}`),
       kdf: KEYSTORE_KDF_CHEAP,
+      home: node.id,
     });
     await this.settle(created);
     const app = await this.hostUser(node, address, password);

@@ -12,10 +12,12 @@ import { HashDomain } from '../../crypto/domains';
 import { blake2b } from '../../crypto/hash';
 import type { Random } from '../../infra/ports';
 import { logError } from '../../protocol/errors';
+import { LOG_PLACEMENT_BITS, LOG_PLACEMENT_TRIES_MAX } from '../../protocol/limits';
 import type { StorageApi } from '../api';
 import { type BlockRef, encodeBlockRef } from '../blocks';
 import type { HeadMarks } from '../log/headMarks';
-import { type LogAddress, logAddressFor, type LogOwner } from '../log/logAddress';
+import { type LogAddress, logAddressFor, logObjectIdOf, type LogOwner } from '../log/logAddress';
+import { firstNear } from '../log/logPlacement';
 import { readHead } from '../log/logReader';
 import { type LogDeps, LogWriter } from '../log/logWriter';
 import { folderIndexModel, type FolderIndexState, type FolderIndexSummary } from './folderIndexModel';
@@ -41,7 +43,24 @@ export const DEFAULT_SPECIAL_FOLDERS: readonly { readonly name: string; readonly
 
 const FOLDER_ID_BYTES = 16;
 
-export const newFolderId = (random: Random): string => Buffer.from(random.bytes(FOLDER_ID_BYTES)).toString('hex');
+/**
+ * A fresh random folder id; with `near`, the first of a run of them (a random start, counted up in its
+ * last 32 bits) whose log's head lands near `near.anchor` (folderPlacement: the user's INBOX).
+ */
+export function newFolderId(random: Random, near?: FolderPlacement): string {
+  const start = Buffer.from(random.bytes(FOLDER_ID_BYTES));
+  if (!near) return start.toString('hex');
+  const counted = (i: number): string => {
+    const id = Buffer.from(start);
+    id.writeUInt32BE((start.readUInt32BE(FOLDER_ID_BYTES - 4) ^ i) >>> 0, FOLDER_ID_BYTES - 4);
+    return id.toString('hex');
+  };
+  const candidate = (i: number) => {
+    const folderId = counted(i);
+    return { folderId, id: folderHeadId(near.owner, folderId) };
+  };
+  return firstNear(near.anchor, candidate, LOG_PLACEMENT_BITS, LOG_PLACEMENT_TRIES_MAX).folderId;
+}
 
 /**
  * INBOX's id: the same on every device of the user, so two nodes that each found no folder index (a
@@ -50,7 +69,7 @@ export const newFolderId = (random: Random): string => Buffer.from(random.bytes(
  * so the id never comes back with old contents; the other default folders, which can, get random
  * ids. Derived from the index's secret log key, so it links nothing for whoever sees only the ring.
  */
-export const inboxFolderId = (index: LogAddress): string => Buffer.from(blake2b([HashDomain.inboxFolderId, index.key])).subarray(0, FOLDER_ID_BYTES).toString('hex');
+export const inboxFolderId = (index: Pick<LogAddress, 'key'>): string => Buffer.from(blake2b([HashDomain.inboxFolderId, index.key])).subarray(0, FOLDER_ID_BYTES).toString('hex');
 
 /**
  * UIDVALIDITY: 32 bits of BLAKE2b(tag || folder id), never 0 (RFC 3501 nz-number), plus the folder's
@@ -65,6 +84,46 @@ export function uidValidityOf(folderId: string, uidEpoch = 0): number {
 }
 
 export const folderLogName = (folderId: string): string => `folder:${folderId}`;
+/** The id of a folder log's head: the k nodes closest to it hold the folder. */
+export const folderHeadId = (owner: Uint8Array, folderId: string): string => logObjectIdOf(owner, folderLogName(folderId));
+
+// ---- placement: a user's folders live by the user's home node ---------------------------------------
+//
+// DESIGN 3 places every object on the k nodes closest to its id, and a log head's id derives from its
+// owner and its name: the names are POST's to choose. A user created with a home node gets a folder
+// index whose INBOX head lies next to the home on the id circle, and every folder created later lies
+// next to INBOX, so the home (and its neighbours, which are also the user's standby hosts) replicate
+// the user's folder heads: the node that writes them stores its own copy in-process, one put fewer on
+// the bus per write. Every device derives the same names (the identity record points at the index), so
+// two devices creating a new user's folders at once still create the same INBOX.
+
+/** Where a user's new folders go: next to the head of its INBOX (`inboxId`). */
+export interface FolderPlacement {
+  readonly owner: Uint8Array;
+  readonly anchor: string;
+}
+
+export const folderPlacement = (owner: Uint8Array, inboxId: string): FolderPlacement => ({ owner, anchor: folderHeadId(owner, inboxId) });
+
+/**
+ * The folder index's name for a user hosted on node `home`: the first of `folders:0`, `folders:1`, ...
+ * whose INBOX (its id derived from the index's key, as ensureDefaultFolders derives it) has its head
+ * near the home. The identity record names it (storage/users/createUser.ts); users created before, or
+ * without a home, keep `folders`.
+ */
+export function placedFolderIndexName(owner: LogOwner, home: string): string {
+  const publicKey = owner.signing.publicKey;
+  return firstNear(
+    home,
+    (i) => {
+      const name = `${FOLDER_INDEX_LOG_NAME}:${i}`;
+      return { name, id: folderHeadId(publicKey, inboxFolderId({ key: owner.logKey(name) })) };
+    },
+    LOG_PLACEMENT_BITS,
+    LOG_PLACEMENT_TRIES_MAX,
+  ).name;
+}
+
 export const folderLogAddress = (owner: LogOwner, folderId: string): LogAddress => logAddressFor(owner, folderLogName(folderId));
 export const folderIndexAddress = (owner: LogOwner, name: string = FOLDER_INDEX_LOG_NAME): LogAddress => logAddressFor(owner, name);
 
@@ -87,11 +146,15 @@ export async function readFolderSummary(storage: StorageApi, owner: LogOwner, fo
 
 /** Create INBOX and the special folders that do not exist yet, subscribed; one head write at most. */
 export async function ensureDefaultFolders(index: FolderIndexLog, random: Random): Promise<void> {
-  const missing = await index.read((s) => [{ name: INBOX }, ...DEFAULT_SPECIAL_FOLDERS].filter((f) => !s.byName.has(f.name)));
+  const { missing, inboxId } = await index.read((s) => ({
+    missing: [{ name: INBOX }, ...DEFAULT_SPECIAL_FOLDERS].filter((f) => !s.byName.has(f.name)),
+    inboxId: s.byName.get(INBOX)?.folderId ?? inboxFolderId(index.address),
+  }));
   if (missing.length === 0) return;
+  const near = folderPlacement(index.address.owner, inboxId);
   const ops: FolderIndexOp[] = [];
   for (const f of missing) {
-    ops.push({ type: 'create', name: f.name, folderId: f.name === INBOX ? inboxFolderId(index.address) : newFolderId(random), ...('specialUse' in f ? { specialUse: f.specialUse } : {}) });
+    ops.push({ type: 'create', name: f.name, folderId: f.name === INBOX ? inboxId : newFolderId(random, near), ...('specialUse' in f ? { specialUse: f.specialUse } : {}) });
     ops.push({ type: 'subscribe', name: f.name, subscribed: true });
   }
   // Another device may create them at the same time: its creates win, ours are no-ops (same names).

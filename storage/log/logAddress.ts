@@ -15,8 +15,13 @@ export interface LogAddress {
   readonly key: Uint8Array;
 }
 
+const logObjectName = (name: string): string => `log:${name}`;
+
+/** The id of the log's head (a signed object): where the log lives on the ring. */
+export const logObjectIdOf = (owner: Uint8Array, name: string): string => objectIdOf(owner, logObjectName(name));
+
 export function logAddressOf(owner: Uint8Array, name: string, key: Uint8Array): LogAddress {
-  const objectName = `log:${name}`;
+  const objectName = logObjectName(name);
   return { name, objectName, objectId: objectIdOf(owner, objectName), owner, key };
 }
 

@@ -1,5 +1,6 @@
 // Creating a user (`post user add`): fresh keys, a certificate from the organisation's CA, the keystore
-// sealed under the password, and the three records in the ring. The directory record goes last, so an
+// sealed under the password, and the three records in the ring (the identity record names the folder
+// index: placed by the user's home node when it is known). The directory record goes last, so an
 // address only ever resolves to a user whose keystore and identity record are already stored.
 //
 //   const { user } = await createUser({ storage, issuer: localUserIssuer(ca), address: 'alice@rice.example',
@@ -10,7 +11,7 @@ import type { Clock, Random } from '../../infra/ports';
 import type { UserCertificate } from '../../protocol/identity';
 import { USER_ADDRESS_CHARS_MAX } from '../../protocol/limits';
 import type { StorageApi } from '../api';
-import { FOLDER_INDEX_LOG_NAME } from '../folders/folderLogs';
+import { FOLDER_INDEX_LOG_NAME, placedFolderIndexName } from '../folders/folderLogs';
 import { publishDirectoryRecord, readDirectoryRecord } from './directory';
 import type { UserIssuer } from './issuer';
 import { type UnlockedUser, unlockedUser } from './unlockedUser';
@@ -26,6 +27,8 @@ export interface CreateUserArgs {
   readonly random: Random;
   /** Argon2id limits (interactive by default; KEYSTORE_KDF_CHEAP for tests and simulation). */
   readonly kdf?: KdfLimits;
+  /** The node that will host the user: its folders are placed by it (folderLogs.ts placedFolderIndexName). */
+  readonly home?: string;
 }
 
 const ADDRESS = /^[^\s@]+@[^\s@]+$/;
@@ -43,7 +46,8 @@ export async function createUser(args: CreateUserArgs): Promise<{ user: Unlocked
   const certificate = await issuer.issue({ address, signingKey: keys.signing.publicKey, boxKey: keys.box.publicKey }, clock.now());
   const secrets = { signingSecretKey: keys.signing.secretKey, boxSecretKey: keys.box.secretKey, masterSecret: keys.masterSecret, certificate };
   const keystore = await sealKeystore({ secrets, password: args.password, random, ...(args.kdf ? { limits: args.kdf } : {}) });
-  const user = unlockedUser({ ...secrets, folderIndexLog: FOLDER_INDEX_LOG_NAME });
+  const unplaced = unlockedUser({ ...secrets, folderIndexLog: FOLDER_INDEX_LOG_NAME });
+  const user = args.home ? unlockedUser({ ...secrets, folderIndexLog: placedFolderIndexName(unplaced, args.home) }) : unplaced;
   await orUnavailable('storing the keystore', () => storeKeystore(storage, user, keystore));
   await orUnavailable('storing the identity record', () => storeIdentityRecord(storage, user, random));
   await orUnavailable('storing the directory record', () => publishDirectoryRecord(storage, issuer, certificate));

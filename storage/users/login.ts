@@ -88,5 +88,8 @@ export async function unlockWithSecrets(storage: StorageApi, secrets: KeystoreSe
   const provisional = unlockedUser(keys);
   const address = provisional.address;
   const pointer = await orUnavailable(`reading the identity record of ${address}`, () => readFolderIndexPointer(storage, provisional));
-  return pointer && pointer !== FOLDER_INDEX_LOG_NAME ? unlockedUser({ ...keys, folderIndexLog: pointer }) : provisional;
+  // Stored before the directory record: absent, it is a replica still catching up, and guessing the
+  // folder index's name could open an empty index beside the user's (its name is placed, createUser.ts).
+  if (!pointer) throw userError('UNAVAILABLE', `the identity record of ${address} is not readable yet; try again shortly`);
+  return pointer !== FOLDER_INDEX_LOG_NAME ? unlockedUser({ ...keys, folderIndexLog: pointer }) : provisional;
 }
