@@ -28,6 +28,7 @@ export const isNear = (id: string, anchor: string, bits: number): boolean => gap
  * candidates, the nearest of those tried. Deterministic when `candidate` is.
  */
 export function firstNear<T extends { readonly id: string }>(anchor: string, candidate: (i: number) => T, bits: number, triesMax: number): T {
+  if (!/^[0-9a-f]{12}/.test(anchor)) throw new RangeError(`cannot place near "${anchor.slice(0, 16)}": not an id (lowercase hex)`);
   const within = nearGap(bits);
   let nearest: { c: T; gap: number } | undefined;
   for (let i = 0; i < triesMax; i++) {

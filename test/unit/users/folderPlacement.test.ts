@@ -71,6 +71,7 @@ describe('placing an id near a node', () => {
       return Math.min(d, 2 ** 48 - d);
     };
     for (const id of ids.slice(0, 50)) expect(gap(bounded.id)).toBeLessThanOrEqual(gap(id));
+    expect(() => firstNear('node-1', (i) => ({ i, id: ids[i]! }), 8, 10)).toThrow(/not an id/);
   });
 });
 
