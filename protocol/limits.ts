@@ -365,9 +365,9 @@ export const KEYSTORE_BYTES_MAX = 4096;
 /**
  * A user's folder logs are named so that their heads' ids fall this close to the user's home node on
  * the id circle (within 2^-bits of it, either way): their k replicas are then the home and its
- * neighbours, and the home serves its own copy of every write in-process (storage/folders/folderLogs.ts placedFolderIndexName).
- * Each bit doubles the names tried (2^(bits-1) on average, a few microseconds each); at 12 the home is
- * the closest node to the id unless the ring has thousands of nodes.
+ * neighbours, and the home serves its own copy of every write in-process (storage/folders/folderLogs.ts,
+ * placedFolderIndexName). Each bit doubles the names tried (2^(bits-1) on average, a few microseconds
+ * each); at 12 the home is the closest node to the id unless the ring has thousands of nodes.
  */
 export const LOG_PLACEMENT_BITS = 12;
 /** Names tried at most to place a log near its node: beyond, the nearest one seen (one in e^128 placements). */
