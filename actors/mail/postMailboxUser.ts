@@ -20,7 +20,7 @@ import type { StorageApi } from '../../storage/api';
 import { diffFolderStates, eventsOfChange } from '../../storage/folders/folderEvents';
 import type { FolderIndexState } from '../../storage/folders/folderIndexModel';
 import type { FolderEntry, FolderIndexChange } from '../../storage/folders/folderIndexOps';
-import { ensureDefaultFolders, type FolderIndexLog, type FolderLog, folderLogAddress, folderPlacement, INBOX, inboxFolderId, newFolderId, openFolderIndex, openFolderLog, readFolderSummary } from '../../storage/folders/folderLogs';
+import { ensureDefaultFolders, type FolderIndexLog, type FolderLog, folderLogAddress, folderPlacement, INBOX, newFolderId, openFolderIndex, openFolderLog, readFolderSummary } from '../../storage/folders/folderLogs';
 import type { FolderChangeRecord } from '../../storage/folders/folderOps';
 import type { FolderState, FolderSummary } from '../../storage/folders/folderState';
 import type { HeadMarks } from '../../storage/log/headMarks';
@@ -212,8 +212,7 @@ export class UserMailbox {
 
   /** A fresh id for a folder being created: its log placed next to INBOX's (storage/folders/folderLogs.ts). */
   newFolderId(): string {
-    const inbox = this.folders.get(INBOX)?.folderId ?? inboxFolderId(this.index.address);
-    return newFolderId(this.deps.random, folderPlacement(this.user.signing.publicKey, inbox));
+    return newFolderId(this.deps.random, folderPlacement(this.index.address, this.folders.get(INBOX)?.folderId));
   }
 
   entries(): FolderEntry[] {

@@ -97,13 +97,17 @@ export const folderHeadId = (owner: Uint8Array, folderId: string): string => log
 // the bus per write. Every device derives the same names (the identity record points at the index), so
 // two devices creating a new user's folders at once still create the same INBOX.
 
-/** Where a user's new folders go: next to the head of its INBOX (`inboxId`). */
+/** Where a user's new folders go: next to the head of its INBOX. */
 export interface FolderPlacement {
   readonly owner: Uint8Array;
   readonly anchor: string;
 }
 
-export const folderPlacement = (owner: Uint8Array, inboxId: string): FolderPlacement => ({ owner, anchor: folderHeadId(owner, inboxId) });
+/** Next to the INBOX of `index`: `inboxId` as its entry names it, derived from the index's key when not given. */
+export const folderPlacement = (index: Pick<LogAddress, 'owner' | 'key'>, inboxId: string = inboxFolderId(index)): FolderPlacement => ({
+  owner: index.owner,
+  anchor: folderHeadId(index.owner, inboxId),
+});
 
 /**
  * The folder index's name for a user hosted on node `home`: the first of `folders:0`, `folders:1`, ...
@@ -146,12 +150,13 @@ export async function readFolderSummary(storage: StorageApi, owner: LogOwner, fo
 
 /** Create INBOX and the special folders that do not exist yet, subscribed; one head write at most. */
 export async function ensureDefaultFolders(index: FolderIndexLog, random: Random): Promise<void> {
-  const { missing, inboxId } = await index.read((s) => ({
+  const { missing, inbox } = await index.read((s) => ({
     missing: [{ name: INBOX }, ...DEFAULT_SPECIAL_FOLDERS].filter((f) => !s.byName.has(f.name)),
-    inboxId: s.byName.get(INBOX)?.folderId ?? inboxFolderId(index.address),
+    inbox: s.byName.get(INBOX)?.folderId,
   }));
   if (missing.length === 0) return;
-  const near = folderPlacement(index.address.owner, inboxId);
+  const inboxId = inbox ?? inboxFolderId(index.address);
+  const near = folderPlacement(index.address, inboxId);
   const ops: FolderIndexOp[] = [];
   for (const f of missing) {
     ops.push({ type: 'create', name: f.name, folderId: f.name === INBOX ? inboxId : newFolderId(random, near), ...('specialUse' in f ? { specialUse: f.specialUse } : {}) });

@@ -129,7 +129,7 @@ describe('folder placement', () => {
     const anchor = folderHeadId(user.signing.publicKey, inbox);
     for (const f of DEFAULT_SPECIAL_FOLDERS) expect(isNear(folderHeadId(user.signing.publicKey, folders.get(f.name)!), anchor, LOG_PLACEMENT_BITS), f.name).toBe(true);
     const random = new SimRandom('new folders');
-    const placed = newFolderId(random, folderPlacement(user.signing.publicKey, inbox));
+    const placed = newFolderId(random, folderPlacement(index.address, inbox));
     expect(placed).toMatch(/^[0-9a-f]{32}$/);
     expect(isNear(folderHeadId(user.signing.publicKey, placed), anchor, LOG_PLACEMENT_BITS)).toBe(true);
     const plain = new SimRandom('plain');
