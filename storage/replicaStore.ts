@@ -8,7 +8,7 @@ import { matchesBlockId } from '../crypto/convergent';
 import type { BlockMeta, BlockWrite, LocalStore, PutBlockResult } from '../infra/store/port';
 import { ErrorCodes, type Result, err, ok } from '../protocol/errors';
 import { BLOCK_BYTES_MAX, STORE_CAS_ATTEMPTS_MAX } from '../protocol/limits';
-import { checkSignedObject, decidePut, type PutDecision, type SignedObject, versionHash } from './signedObject';
+import { checkSignedObject, decidePut, type ObjectCheck, type PutDecision, type SignedObject, versionHash } from './signedObject';
 import { decodeSignedObject, storedVersionOf } from './signedObjectCodec';
 
 /** Store a block only if its bytes hash to its id (DESIGN 3: replicas verify before storing). */
@@ -105,7 +105,7 @@ async function readStored(store: LocalStore, objectId: string, verify: 'signatur
   return { version, object: intact ? decoded.value : undefined };
 }
 
-/** A version this replica stored: its stamp (what compare-and-put checks) and the object, verified when it came in. */
+/** A version this replica stored, or is storing: its stamp (what compare-and-put checks) and the object, verified when it came in. */
 export interface RememberedVersion {
   readonly seq: number;
   readonly hash: Uint8Array;
@@ -115,13 +115,13 @@ export interface RememberedVersion {
 }
 
 /**
- * The versions this replica last stored through applyObjectPut, newest use last, at most `bytesMax` of
- * them. A log head is put again and again at the same replicas (every STORE, APPEND, EXPUNGE): with the
- * version it stored last remembered, the next put is decided without reading, decoding and hashing the
- * stored copy (issue 11: a tenth of a replica's CPU per put). It is a hint, never trusted alone: the
- * compare-and-put that follows checks that exactly this version is still the stored one, and any
- * refusal is decided again against the store (another path, a repair put or a delete, may have changed
- * it meanwhile).
+ * The versions this replica last stored (or is committing) through applyObjectPut, newest use last, at
+ * most `bytesMax` of them. A log head is put again and again at the same replicas (every STORE, APPEND,
+ * EXPUNGE): with the version it stored last remembered, the next put is decided without reading,
+ * decoding and hashing the stored copy (issue 11: a tenth of a replica's CPU per put). It is a hint,
+ * never trusted alone: the compare-and-put that follows checks that exactly this version is the stored
+ * one when it runs, and any refusal is decided again against the store (another path, a repair put or a
+ * delete, may have changed it meanwhile; a compare-and-put still in flight may yet fail).
  */
 export class StoredObjectMemo {
   private readonly versions = new Map<string, RememberedVersion>();
@@ -145,9 +145,10 @@ export class StoredObjectMemo {
     }
   }
 
-  forget(objectId: string): void {
+  /** Forget the version remembered for `objectId`; with `only`, only if that is the one remembered. */
+  forget(objectId: string, only?: RememberedVersion): void {
     const known = this.versions.get(objectId);
-    if (!known) return;
+    if (!known || (only && known !== only)) return;
     this.versions.delete(objectId);
     this.bytes -= known.bytes;
   }
@@ -159,31 +160,43 @@ export class StoredObjectMemo {
 
 /**
  * Apply a put of a signed object: decidePut against the stored version, then an atomic
- * compare-and-put; on a lost race, decide again (at most STORE_CAS_ATTEMPTS_MAX rounds).
- * `replacesSeq` is the writer's compare-and-swap (undefined for repair between replicas). With `memo`,
- * the first round decides against the version this replica remembers storing (see StoredObjectMemo).
+ * compare-and-put; on a lost race, decide again (at most STORE_CAS_ATTEMPTS_MAX rounds). The incoming
+ * version is verified once (`checked`, when the caller has verified it already), however many rounds
+ * it takes. `replacesSeq` is the writer's compare-and-swap (undefined for repair between replicas).
+ *
+ * With `memo`, a round decides against the version this replica remembers storing, or about to store:
+ * a version is remembered when its compare-and-put is issued, not when it commits. A writer sends its
+ * next head once a majority has taken this one, so at the slowest replica the next put often arrives
+ * while this one is still being committed; decided against it, its compare-and-put queues behind this
+ * one's (lmdb-js runs them in order) instead of losing to it, being read, verified and decided again,
+ * and taken as a repair. A compare-and-put that fails forgets what it remembered (see StoredObjectMemo).
  */
-export async function applyObjectPut(store: LocalStore, incoming: SignedObject, replacesSeq: number | undefined, memo?: StoredObjectMemo): Promise<PutDecision> {
+export async function applyObjectPut(
+  store: LocalStore,
+  incoming: SignedObject,
+  replacesSeq: number | undefined,
+  memo?: StoredObjectMemo,
+  checked: ObjectCheck = checkSignedObject(incoming),
+): Promise<PutDecision> {
   const id = incoming.objectId;
   let known = memo?.get(id);
   for (let attempt = 0; attempt < STORE_CAS_ATTEMPTS_MAX + (known ? 1 : 0); attempt++) {
     const { version, object } = known ? { version: known, object: known.object } : await readStored(store, id, 'hash');
-    const decision = decidePut(object, incoming, replacesSeq);
+    const decision = decidePut(object, incoming, replacesSeq, checked);
     if (!decision.accept) {
       if (!known) return decision;
       // Refused against the remembered version: decide again against what the store holds.
-      memo?.forget(id);
+      memo?.forget(id, known);
       known = undefined;
       continue;
     }
     const next = storedVersionOf(incoming);
+    // Counted by the buffer it keeps alive: the version's bytes may be a view into a larger frame.
+    const storing: RememberedVersion = { seq: next.seq, hash: next.hash, object: incoming, bytes: Math.max(next.bytes.length, next.bytes.buffer.byteLength) };
+    memo?.remember(id, storing);
     const r = await store.compareAndPutObject(id, version && { seq: version.seq, hash: version.hash }, next);
-    if (r.swapped) {
-      // Counted by the buffer it keeps alive: the version's bytes may be a view into a larger frame.
-      memo?.remember(id, { seq: next.seq, hash: next.hash, object: incoming, bytes: Math.max(next.bytes.length, next.bytes.buffer.byteLength) });
-      return decision;
-    }
-    if (known) memo?.forget(id);
+    if (r.swapped) return decision;
+    memo?.forget(id, storing);
     known = undefined;
   }
   const current = await getVerifiedObject(store, incoming.objectId);

@@ -156,15 +156,17 @@ export type PutDecision =
  *
  * Checks run cheapest-first, but a bad version is refused (BAD_OBJECT, BAD_OBJECT_ID, BAD_SIGNATURE)
  * before any sequence comparison, so a forgery never learns anything about the stored state.
+ * `checked`: what checkSignedObject said of `incoming`, when the caller has it already (a put decided
+ * again after a lost race is not verified again).
  */
-export function decidePut(stored: SignedObject | undefined, incoming: SignedObject, replacesSeq: number | undefined): PutDecision {
+export function decidePut(stored: SignedObject | undefined, incoming: SignedObject, replacesSeq: number | undefined, checked?: ObjectCheck): PutDecision {
   if (stored && stored.objectId !== incoming.objectId) {
     throw new Error(`decidePut: stored object ${stored.objectId} compared with a put for ${incoming.objectId}`);
   }
   if (replacesSeq !== undefined && !(Number.isSafeInteger(replacesSeq) && replacesSeq >= 0)) {
     return { accept: false, code: ErrorCodes.BAD_OBJECT, message: `replaced sequence ${replacesSeq} is not an integer >= 0` };
   }
-  const check = checkSignedObject(incoming);
+  const check = checked ?? checkSignedObject(incoming);
   if (!check.ok) return { accept: false, code: check.code, message: check.message };
 
   const storedSeq = stored?.seq ?? 0;

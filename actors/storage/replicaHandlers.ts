@@ -35,7 +35,7 @@ import {
 } from '../../protocol/storage';
 import { offerDigest } from '../../storage/repair';
 import { acceptBlocks, applyObjectPut, getVerifiedBlock, getVerifiedObject, StoredObjectMemo } from '../../storage/replicaStore';
-import { versionHash } from '../../storage/signedObject';
+import { checkSignedObject, versionHash } from '../../storage/signedObject';
 import type { Metrics } from '../metrics';
 import { type Answer, serveBatch, serveFrame } from './serveRequest';
 
@@ -221,11 +221,12 @@ export class ReplicaHandlers {
     if (auth.kind === 'user' && Buffer.compare(Buffer.from(auth.signingKey), Buffer.from(o.owner)) !== 0)
       return this.refuse(answer, ErrorCodes.NOT_AUTHORISED, `${what}: a user may write only objects it owns`, what, ObjectPutReply);
     const store = this.deps.store();
-    let decision = await applyObjectPut(store, o, body.replaces, this.stored);
+    const checked = checkSignedObject(o); // once, however often the put is decided
+    let decision = await applyObjectPut(store, o, body.replaces, this.stored, checked);
     // This replica is behind (it missed versions while down or before it became a replica): a verified
     // newer version is taken as repair; the writer's majority decides the compare-and-swap.
     if (!decision.accept && decision.code === ErrorCodes.CAS_MISMATCH && body.replaces !== undefined && (decision.current?.seq ?? 0) < body.replaces)
-      decision = await applyObjectPut(store, o, undefined, this.stored);
+      decision = await applyObjectPut(store, o, undefined, this.stored, checked);
     if (decision.accept) return answer(ObjectPutReply, { ok: true });
     this.deps.metrics.inc('post_storage_refused_total', 'Storage requests refused by this replica', { code: decision.code });
     answer(ObjectPutReply, { ok: false, code: decision.code, message: decision.message, current: decision.current });

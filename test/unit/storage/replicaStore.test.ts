@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { sealConvergent } from '../../../crypto/convergent';
 import { blake2b, blake2bHex } from '../../../crypto/hash';
-import { signingKeyPairFromSeed } from '../../../crypto/sign';
+import { signatureCounts, signingKeyPairFromSeed } from '../../../crypto/sign';
 import { MemoryStore } from '../../../infra/store/memory';
 import { acceptBlocks, applyBlockPut, applyObjectPut, getVerifiedBlock, getVerifiedObject, StoredObjectMemo } from '../../../storage/replicaStore';
 import { signObjectVersion, versionHash } from '../../../storage/signedObject';
@@ -159,6 +159,58 @@ describe('replica store: the version it last stored, remembered (issue 11)', () 
     await store.deleteObject(v1!.objectId);
     const [, , , , v5] = await chain(5);
     expect(await applyObjectPut(store, v5!, 4, memo)).toMatchObject({ accept: false, code: 'CAS_MISMATCH' });
+    expect(await getVerifiedObject(store, v1!.objectId)).toBeUndefined();
+  });
+
+  /** A store whose compare-and-puts wait for `commit()` and then run in the order they were issued (as lmdb-js's transactions do). */
+  const committingLater = () => {
+    const { store, reads } = counted();
+    const compareAndPut = store.compareAndPutObject.bind(store);
+    const waiting: (() => void)[] = [];
+    store.compareAndPutObject = (id, expected, next) => new Promise<void>((resolve) => waiting.push(resolve)).then(() => compareAndPut(id, expected, next));
+    /** Commit what is waiting, again and again until `done` settles. */
+    const commitUntil = async <T>(done: Promise<T>): Promise<T> => {
+      let settled = false;
+      void done.finally(() => (settled = true));
+      for (let turn = 0; turn < 1000 && !settled; turn++) {
+        await Promise.resolve();
+        for (const go of waiting.splice(0)) go();
+      }
+      return done;
+    };
+    return { store, reads, commitUntil };
+  };
+  const signatureChecks = () => {
+    const c = signatureCounts();
+    return c.verified + c.known;
+  };
+
+  it("a writer's next head arriving while this one is still committing is decided against it: no lost race, no re-read, one verification each", async () => {
+    const [v1, v2, v3, v4] = await chain(4);
+    const { store, reads, commitUntil } = committingLater();
+    const memo = new StoredObjectMemo(1 << 20);
+    expect(await commitUntil(applyObjectPut(store, v1!, 0, memo))).toEqual({ accept: true });
+    const checksBefore = signatureChecks();
+    const readsBefore = reads.n;
+    // v3 is sent once a majority took v2; here v2 is still being committed when v3 (and v4) arrive.
+    const decisions = Promise.all([applyObjectPut(store, v2!, 1, memo), applyObjectPut(store, v3!, 2, memo), applyObjectPut(store, v4!, 3, memo)]);
+    expect(await commitUntil(decisions)).toEqual([{ accept: true }, { accept: true }, { accept: true }]);
+    expect(signatureChecks() - checksBefore).toBe(3);
+    expect(reads.n - readsBefore).toBe(0);
+    expect((await getVerifiedObject(store, v1!.objectId))!.seq).toBe(4);
+  });
+
+  it('a version decided against one still committing fails with it, and is decided again against the store', async () => {
+    const [v1, v2, v3] = await chain(3);
+    const { store, commitUntil } = committingLater();
+    const memo = new StoredObjectMemo(1 << 20);
+    await commitUntil(applyObjectPut(store, v1!, 0, memo));
+    // v2's commit will find the object gone (deleted behind its back): v3, decided against v2, cannot land either.
+    const [d2, d3] = await commitUntil(Promise.all([applyObjectPut(store, v2!, 1, memo), applyObjectPut(store, v3!, 2, memo), store.deleteObject(v1!.objectId)]));
+    expect(d2).toMatchObject({ accept: false, code: 'CAS_MISMATCH' });
+    expect(d3).toMatchObject({ accept: false, code: 'CAS_MISMATCH' });
+    expect(d3).not.toHaveProperty('current');
+    expect(memo.get(v1!.objectId)).toBeUndefined();
     expect(await getVerifiedObject(store, v1!.objectId)).toBeUndefined();
   });
 
