@@ -42,15 +42,65 @@ export function distance(a: string, b: string): bigint {
  * every node and the test oracle agree on one root.
  */
 export function closer(a: string, b: string, key: string): boolean {
+  const keyTop = topOf(key);
+  return ranksBefore({ id: a, rough: roughDistance(keyTop, a) }, { id: b, rough: roughDistance(keyTop, b) }, key);
+}
+
+/** `closer`, worked out on the whole ids (bigints). */
+function closerExactly(a: string, b: string, key: string): boolean {
   const da = distance(a, key);
   const db = distance(b, key);
   return da < db || (da === db && a < b);
 }
 
 export function closest(candidates: Iterable<string>, key: string): string | undefined {
-  let best: string | undefined;
-  for (const c of candidates) if (best === undefined || closer(c, best, key)) best = c;
-  return best;
+  const keyTop = topOf(key);
+  let best: Ranked | undefined;
+  for (const id of candidates) {
+    const r: Ranked = { id, rough: roughDistance(keyTop, id) };
+    if (best === undefined || ranksBefore(r, best, key)) best = r;
+  }
+  return best?.id;
+}
+
+/** An id's top 52 bits (13 hex digits): exact in a double. */
+const TOP_HEX_DIGITS = 13;
+const TOP_RING = 2 ** 52;
+const TOP_HALF = 2 ** 51;
+
+const topCache = new Map<string, number>();
+
+/** The top 52 bits of a full-length id as a number; NaN for anything else (compared exactly instead). */
+function topOf(id: string): number {
+  let top = topCache.get(id);
+  if (top === undefined) {
+    top = id.length === ID_HEX_CHARS ? parseInt(id.slice(0, TOP_HEX_DIGITS), 16) : NaN;
+    if (topCache.size >= BIG_CACHE_MAX) topCache.clear();
+    topCache.set(id, top);
+  }
+  return top;
+}
+
+/**
+ * An id with its distance to the key on the circle of 2^52 (both cut to their top 52 bits): within one
+ * unit of the exact distance / 2^204, so two of them whose rough distances differ by more than one are
+ * ordered by those alone, and only nearer ones are compared exactly. Routing and placement rank ids
+ * millions of times; bigints made that most of a large ring's CPU.
+ */
+interface Ranked {
+  readonly id: string;
+  readonly rough: number;
+}
+
+function roughDistance(keyTop: number, id: string): number {
+  let d = keyTop - topOf(id);
+  if (d < 0) d += TOP_RING;
+  return d > TOP_HALF ? TOP_RING - d : d;
+}
+
+/** Does `a` come before `b` in the order of `closer`? (NaN, an id not full length, is compared exactly.) */
+function ranksBefore(a: Ranked, b: Ranked, key: string): boolean {
+  return Math.abs(a.rough - b.rough) > 1 ? a.rough < b.rough : closerExactly(a.id, b.id, key);
 }
 
 /** Number of leading hex digits a and b share. */
@@ -67,19 +117,22 @@ export function digit(id: string, i: number): number {
 }
 
 /**
- * The k ids closest to key, closest first (ties as in `closer`). Each candidate's distance is worked
- * out once: repair places every key a node holds, so this runs millions of times on a large store.
+ * The k ids closest to key, closest first (ties as in `closer`). Repair places every key a node holds
+ * and a membership change judges thousands of points of the circle: candidates are ranked by their
+ * rough distances (see Ranked), and only the k best are kept, in order.
  */
 export function kClosest(candidates: Iterable<string>, key: string, k: number): string[] {
-  const at = toBig(key);
-  const ranked: { id: string; d: bigint }[] = [];
+  const keyTop = topOf(key);
+  const best: Ranked[] = [];
   for (const id of new Set(candidates)) {
-    let d = at - toBig(id);
-    if (d < 0n) d += RING;
-    ranked.push({ id, d: d > HALF ? RING - d : d });
+    const r: Ranked = { id, rough: roughDistance(keyTop, id) };
+    if (best.length >= k && (k <= 0 || !ranksBefore(r, best[best.length - 1]!, key))) continue;
+    let at = best.length;
+    while (at > 0 && ranksBefore(r, best[at - 1]!, key)) at--;
+    best.splice(at, 0, r);
+    if (best.length > k) best.pop();
   }
-  ranked.sort((a, b) => (a.d < b.d ? -1 : a.d > b.d ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  return ranked.slice(0, k).map((r) => r.id);
+  return best.map((r) => r.id);
 }
 
 export const shortId = (id: string): string => id.slice(0, 8);

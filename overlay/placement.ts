@@ -67,6 +67,19 @@ function closestSetBoundaries(nodes: readonly string[]): Set<bigint> {
   return cuts;
 }
 
+/**
+ * The arc beyond which `self` is not one of the k closest nodes of `view`: from its k-th node
+ * counter-clockwise to its k-th clockwise. A key farther round either way (up to the opposite point) has
+ * those k nodes strictly nearer than self. Undefined when the view has fewer than k nodes on either half.
+ */
+function replicaReach(self: string, view: readonly string[], k: number): { lo: bigint; hi: bigint } | undefined {
+  const ahead = view.filter((n) => n !== self).map((n) => ({ n, d: cwDistance(self, n) }));
+  const following = ahead.filter((a) => a.d <= HALF).sort((a, b) => (a.d < b.d ? -1 : 1));
+  const preceding = ahead.filter((a) => a.d > HALF).sort((a, b) => (a.d > b.d ? -1 : 1));
+  if (k < 1 || following.length < k || preceding.length < k) return undefined;
+  return { lo: toBig(preceding[k - 1]!.n), hi: toBig(following[k - 1]!.n) };
+}
+
 /** Keys of `arc` have a new replica (self) after a change; `holders`: their replicas before it that are still live. */
 export interface GainedArc {
   readonly arc: Arc;
@@ -83,7 +96,18 @@ export interface GainedArc {
 export function gainedArcs(self: string, before: readonly string[], after: readonly string[], k: number): GainedArc[] {
   const viewBefore = [...new Set([self, ...before])];
   const viewAfter = [...new Set([self, ...after])];
-  const sorted = [...closestSetBoundaries([...new Set([...viewBefore, ...viewAfter])])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  let cuts = [...closestSetBoundaries([...new Set([...viewBefore, ...viewAfter])])];
+  // Only the pieces where self is one of the k closest now can be gained: cut the circle there alone.
+  const reach = replicaReach(self, viewAfter, k);
+  if (reach) {
+    const span = (reach.hi - reach.lo + RING) % RING;
+    cuts = cuts.filter((cut) => {
+      const offset = (cut - reach.lo + RING) % RING;
+      return offset > 0n && offset < span;
+    });
+    cuts.push(reach.lo, reach.hi);
+  }
+  const sorted = [...new Set(cuts)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const gained: { lo: bigint; hi: bigint; holders: string[] }[] = [];
   for (let i = 0; i < sorted.length; i++) {
     const lo = sorted[i]!;
