@@ -194,9 +194,13 @@ export async function applyObjectPut(
     // Counted by the buffer it keeps alive: the version's bytes may be a view into a larger frame.
     const storing: RememberedVersion = { seq: next.seq, hash: next.hash, object: incoming, bytes: Math.max(next.bytes.length, next.bytes.buffer.byteLength) };
     memo?.remember(id, storing);
-    const r = await store.compareAndPutObject(id, version && { seq: version.seq, hash: version.hash }, next);
-    if (r.swapped) return decision;
-    memo?.forget(id, storing);
+    let swapped = false;
+    try {
+      swapped = (await store.compareAndPutObject(id, version && { seq: version.seq, hash: version.hash }, next)).swapped;
+    } finally {
+      if (!swapped) memo?.forget(id, storing); // lost, or the store failed: it is not the stored version
+    }
+    if (swapped) return decision;
     known = undefined;
   }
   const current = await getVerifiedObject(store, incoming.objectId);

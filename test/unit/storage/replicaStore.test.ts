@@ -214,6 +214,16 @@ describe('replica store: the version it last stored, remembered (issue 11)', () 
     expect(await getVerifiedObject(store, v1!.objectId)).toBeUndefined();
   });
 
+  it('a compare-and-put that throws (the disk failed) leaves nothing remembered', async () => {
+    const [v1, v2] = await chain(2);
+    const { store } = counted();
+    const memo = new StoredObjectMemo(1 << 20);
+    await applyObjectPut(store, v1!, 0, memo);
+    store.compareAndPutObject = () => Promise.reject(new Error('disk full'));
+    await expect(applyObjectPut(store, v2!, 1, memo)).rejects.toThrow('disk full');
+    expect(memo.get(v1!.objectId)).toBeUndefined();
+  });
+
   it('keeps at most its bytes, the oldest forgotten first', async () => {
     const [v1] = await chain(1);
     const other = await signObjectVersion({ keys, name: 'log:Sent', payload: Buffer.from('1') });
