@@ -1,4 +1,5 @@
 // Ids on the circle of 2^256: lowercase hex strings in memory (64 chars), numeric where it matters.
+import { circleGap, topBitsOf } from '../protocol/idCircle';
 import { ID_HEX_CHARS } from '../protocol/limits';
 
 export type NodeId = string;
@@ -63,10 +64,9 @@ export function closest(candidates: Iterable<string>, key: string): string | und
   return best?.id;
 }
 
-/** An id's top 52 bits (13 hex digits): exact in a double. */
-const TOP_HEX_DIGITS = 13;
-const TOP_RING = 2 ** 52;
-const TOP_HALF = 2 ** 51;
+/** An id's top 52 bits: exact in a double. */
+const TOP_BITS = 52;
+const TOP_RING = 2 ** TOP_BITS;
 
 const topCache = new Map<string, number>();
 
@@ -74,7 +74,7 @@ const topCache = new Map<string, number>();
 function topOf(id: string): number {
   let top = topCache.get(id);
   if (top === undefined) {
-    top = id.length === ID_HEX_CHARS ? parseInt(id.slice(0, TOP_HEX_DIGITS), 16) : NaN;
+    top = id.length === ID_HEX_CHARS ? topBitsOf(id, TOP_BITS) : NaN;
     if (topCache.size >= BIG_CACHE_MAX) topCache.clear();
     topCache.set(id, top);
   }
@@ -92,11 +92,7 @@ interface Ranked {
   readonly rough: number;
 }
 
-function roughDistance(keyTop: number, id: string): number {
-  let d = keyTop - topOf(id);
-  if (d < 0) d += TOP_RING;
-  return d > TOP_HALF ? TOP_RING - d : d;
-}
+const roughDistance = (keyTop: number, id: string): number => circleGap(keyTop, topOf(id), TOP_RING);
 
 /** Does `a` come before `b` in the order of `closer`? (NaN, an id not full length, is compared exactly.) */
 function ranksBefore(a: Ranked, b: Ranked, key: string): boolean {

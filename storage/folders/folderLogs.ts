@@ -50,13 +50,11 @@ const FOLDER_ID_BYTES = 16;
 export function newFolderId(random: Random, near?: FolderPlacement): string {
   const start = Buffer.from(random.bytes(FOLDER_ID_BYTES));
   if (!near) return start.toString('hex');
-  const counted = (i: number): string => {
-    const id = Buffer.from(start);
-    id.writeUInt32BE((start.readUInt32BE(FOLDER_ID_BYTES - 4) ^ i) >>> 0, FOLDER_ID_BYTES - 4);
-    return id.toString('hex');
-  };
+  const low = start.readUInt32BE(FOLDER_ID_BYTES - 4);
   const candidate = (i: number) => {
-    const folderId = counted(i);
+    const id = Buffer.from(start);
+    id.writeUInt32BE((low ^ i) >>> 0, FOLDER_ID_BYTES - 4);
+    const folderId = id.toString('hex');
     return { folderId, id: folderHeadId(near.owner, folderId) };
   };
   return firstNear(near.anchor, candidate, LOG_PLACEMENT_BITS, LOG_PLACEMENT_TRIES_MAX).folderId;

@@ -2,17 +2,14 @@
 // and a log head's id derives from its owner and its name, so a writer that picks the name picks the
 // neighbourhood. Pure: ids in, ids out; by the ids' top 48 bits, so that a candidate costs a hash and a
 // parse, not a bigint.
+import { circleGap, topBitsOf } from '../../protocol/idCircle';
 
-/** The top 48 bits of the id circle: fine enough to place near a node, exact in a double. */
+/** The top 48 bits of the id circle: fine enough to place near a node. */
 const TOP_BITS = 48;
 const TOP = 2 ** TOP_BITS;
-const top48 = (id: string): number => parseInt(id.slice(0, TOP_BITS / 4), 16);
 
 /** How far apart two ids are on the circle, either way round, by their top 48 bits. */
-function gap48(a: string, b: string): number {
-  const d = (top48(a) - top48(b) + TOP) % TOP;
-  return Math.min(d, TOP - d);
-}
+const gap48 = (a: string, b: string): number => circleGap(topBitsOf(a, TOP_BITS), topBitsOf(b, TOP_BITS), TOP);
 
 const nearGap = (bits: number): number => {
   if (!(bits >= 1 && bits <= TOP_BITS - 8)) throw new RangeError(`placement bits must be 1..${TOP_BITS - 8}, got ${bits}`);
