@@ -5,8 +5,9 @@
 // (objects, bytes, inbox-drop entries), hosted users, mail endpoints and replica health.
 //
 // Cheap by construction: one frame of ~1-2 KB a second; events are coalesced (INSPECT_EVENT_GAP_MS);
-// the replica-health check runs only after a repair pass ends, at most every
-// INSPECT_HEALTH_MIN_INTERVAL_MS, over at most INSPECT_HEALTH_IDS_MAX local objects.
+// the replica-health check runs only after a repair ends (in an anti-entropy pass only when digests
+// differed: when they agree nothing moved), at most every INSPECT_HEALTH_MIN_INTERVAL_MS, over at most
+// INSPECT_HEALTH_IDS_MAX local objects.
 //
 // Replica health: the replica manager's repair pass does not report what it could not confirm, so
 // after each pass this publisher asks the k replicas of every object held here (one batched Has per
@@ -185,11 +186,12 @@ export class InspectionPublisher {
 
   // ---- replica health ------------------------------------------------------------------------------
 
-  /** A repair (or anti-entropy, which ends with a repair) pass ended since the last look: check again. */
+  /** A repair ended (alone, or in an anti-entropy pass whose digests differed), or one failed, since the last look: check again. */
   private noteRepairPasses(): void {
-    const ctx = this.deps.node.replicas.snapshot?.context;
+    const replicas = this.deps.node.replicas;
+    const ctx = replicas.snapshot?.context;
     if (ctx) {
-      const ended = ctx.passes.repair + ctx.passes.antiEntropy + ctx.failures.repair + ctx.failures.antiEntropy;
+      const ended = replicas.repairsDone + ctx.failures.repair + ctx.failures.antiEntropy;
       if (ended !== this.passesSeen) {
         this.passesSeen = ended;
         if (ended > 0) this.healthDue = true;

@@ -80,6 +80,27 @@ function replicaReach(self: string, view: readonly string[], k: number): { lo: b
   return { lo: toBig(preceding[k - 1]!.n), hi: toBig(following[k - 1]!.n) };
 }
 
+/**
+ * The circle cut at the boundaries of the k closest set of `view` (only inside `within`, when given:
+ * the pieces outside it are one), in clockwise order, each with the key at its middle to judge it by.
+ */
+function piecesOf(view: readonly string[], within: { lo: bigint; hi: bigint } | undefined): { lo: bigint; hi: bigint; key: string }[] {
+  let cuts = [...closestSetBoundaries(view)];
+  if (within) {
+    const span = (within.hi - within.lo + RING) % RING;
+    cuts = cuts.filter((cut) => {
+      const offset = (cut - within.lo + RING) % RING;
+      return offset > 0n && offset < span;
+    });
+    cuts.push(within.lo, within.hi);
+  }
+  const sorted = [...new Set(cuts)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return sorted.map((lo, i) => {
+    const hi = sorted[(i + 1) % sorted.length]!;
+    return { lo, hi, key: fromBig((lo + (((hi - lo + RING) % RING) >> 1n)) % RING) };
+  });
+}
+
 /** Keys of `arc` have a new replica (self) after a change; `holders`: their replicas before it that are still live. */
 export interface GainedArc {
   readonly arc: Arc;
@@ -96,23 +117,9 @@ export interface GainedArc {
 export function gainedArcs(self: string, before: readonly string[], after: readonly string[], k: number): GainedArc[] {
   const viewBefore = [...new Set([self, ...before])];
   const viewAfter = [...new Set([self, ...after])];
-  let cuts = [...closestSetBoundaries([...new Set([...viewBefore, ...viewAfter])])];
-  // Only the pieces where self is one of the k closest now can be gained: cut the circle there alone.
-  const reach = replicaReach(self, viewAfter, k);
-  if (reach) {
-    const span = (reach.hi - reach.lo + RING) % RING;
-    cuts = cuts.filter((cut) => {
-      const offset = (cut - reach.lo + RING) % RING;
-      return offset > 0n && offset < span;
-    });
-    cuts.push(reach.lo, reach.hi);
-  }
-  const sorted = [...new Set(cuts)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const gained: { lo: bigint; hi: bigint; holders: string[] }[] = [];
-  for (let i = 0; i < sorted.length; i++) {
-    const lo = sorted[i]!;
-    const hi = sorted[(i + 1) % sorted.length]!;
-    const key = fromBig(lo + (((hi - lo + RING) % RING) >> 1n));
+  // Only the pieces where self is one of the k closest now can be gained: cut the circle there alone.
+  for (const { lo, hi, key } of piecesOf([...new Set([...viewBefore, ...viewAfter])], replicaReach(self, viewAfter, k))) {
     const now = kClosest(viewAfter, key, k);
     const was = kClosest(viewBefore, key, k);
     if (!now.includes(self) || was.includes(self)) continue;
@@ -126,32 +133,26 @@ export function gainedArcs(self: string, before: readonly string[], after: reado
 }
 
 /**
- * The parts of the arc [self, neighbour) whose keys both `self` and `neighbour` replicate (both among
- * their k closest, in the view `self` plus `members`): the keys two neighbours can compare by range
- * digest. Not always the whole arc: where the ring is sparse, the keys of a long gap near one end have
- * nodes beyond that end (or beyond the circle's far side) closer than the other end, and a digest over
- * the whole arc never matches; anti-entropy then fetched those keys on every pass, and the repair pass
- * handed them over again. Each piece between two boundaries of the k closest set is judged at its middle.
+ * The parts of the circle whose keys both `self` and `other` replicate (both among their k closest, in
+ * the view `self` plus `members`): the keys two replicas can compare by range digest. A key's k
+ * replicas are k nodes in a row, so when every node compares with the k - 1 nodes clockwise of it, every
+ * two replicas of every key are compared by one of them. Only self's reach is cut (a key beyond its k-th
+ * neighbours either side has k nodes nearer than self); each piece between two boundaries of the k
+ * closest set is judged at its middle. Never the parts where one of the two is not a replica: in a
+ * sparse ring a digest over those never matched, and anti-entropy fetched keys that repair handed over
+ * again on every pass. The whole circle is one arc whose ends meet (lo = hi).
  */
-export function sharedArcs(self: string, neighbour: string, members: readonly string[], k: number): Arc[] {
-  const view = [...new Set([self, neighbour, ...members])];
-  const start = toBig(self);
-  const span = cwDistance(self, neighbour);
-  // Offsets from self, clockwise, of the arc's ends and of the boundaries inside it.
-  const cuts = new Set<bigint>([0n, span]);
-  for (const cut of closestSetBoundaries(view)) {
-    const offset = (cut - start + RING) % RING;
-    if (offset < span) cuts.add(offset);
-  }
-  const sorted = [...cuts].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+export function sharedArcs(self: string, other: string, members: readonly string[], k: number): Arc[] {
+  const view = [...new Set([self, other, ...members])];
   const shared: { lo: bigint; hi: bigint }[] = [];
-  for (let i = 0; i + 1 < sorted.length; i++) {
-    const [lo, hi] = [sorted[i]!, sorted[i + 1]!];
-    const closest = kClosest(view, fromBig((start + lo + ((hi - lo) >> 1n)) % RING), k);
-    if (!closest.includes(self) || !closest.includes(neighbour)) continue;
+  for (const { lo, hi, key } of piecesOf(view, replicaReach(self, view, k))) {
+    const closest = kClosest(view, key, k);
+    if (!closest.includes(self) || !closest.includes(other)) continue;
     const last = shared[shared.length - 1];
     if (last && last.hi === lo) last.hi = hi;
     else shared.push({ lo, hi });
   }
-  return shared.map((s) => ({ lo: fromBig((start + s.lo) % RING), hi: fromBig((start + s.hi) % RING) }));
+  // The pieces run clockwise from the lowest cut: an arc across it is found as its two halves.
+  if (shared.length > 1 && shared[shared.length - 1]!.hi === shared[0]!.lo) shared[0]!.lo = shared.pop()!.lo;
+  return shared.map((a) => ({ lo: fromBig(a.lo), hi: fromBig(a.hi) }));
 }

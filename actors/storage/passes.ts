@@ -9,10 +9,15 @@
 //   bulk (repairFetcher.ts), once however many holders offered it; signed objects are pushed. A key
 //   this node should no longer hold is deleted once all k of its replicas confirmed a verified copy
 //   (hand-over: nothing is deleted on a guess; a copy still being fetched is confirmed next pass).
-// - anti-entropy: compare a range digest with the clockwise neighbour over the arc between the two
-//   (both must hold every key there); on a mismatch, list the neighbour's side (signed pages, offers
-//   like a repair's) and fetch what is missing here; then a repair pass offers what is missing there
-//   and on the other replicas.
+// - anti-entropy: compare range digests with each of the k - 1 nodes clockwise over the arcs whose
+//   keys both replicate (so every two replicas of a key are compared by one of them); on a mismatch,
+//   list the neighbour's side (signed pages, offers like a repair's) and fetch what is missing here;
+//   then a repair pass over the arcs that differed, and over those where the last repairs left work
+//   (offers to confirm, a replica that did not answer, hand-overs waiting), offers what is missing
+//   there and on the other replicas. A repair pass over every key held (a sweep) costs requests in
+//   proportion to the keys held, so it runs only when a repair over every key left work, and every
+//   ANTI_ENTROPY_PASSES_PER_SWEEP passes as the safety net; the inbox drops (a few pending entries)
+//   are repaired on every pass.
 // - gc: collect blocks whose lease ended.
 // - scrub: re-verify a bounded batch of local copies; a corrupt copy is dropped and fetched again.
 import { type InsertAuthValue, signOffer, type StorageSigner } from '../../crypto/insertAuth';
@@ -50,10 +55,10 @@ export interface PassDeps {
   /** The k replicas of an id, nearest first: from the leaf set when it knows them, else asked of the root. */
   readonly replicasOf: (id: string) => Promise<string[]>;
   /**
-   * The clockwise neighbour, if any, and the parts of the arc up to it whose keys both replicate
-   * (overlay/placement.ts sharedArcs): what anti-entropy compares with it.
+   * The k - 1 nodes clockwise of this one, each with the parts of the circle whose keys both replicate
+   * (overlay/placement.ts sharedArcs): what anti-entropy compares with them.
    */
-  readonly antiEntropyArcs: () => { neighbour: string; arcs: readonly IdRange[] } | undefined;
+  readonly antiEntropyArcs: () => readonly { neighbour: string; arcs: readonly IdRange[] }[];
 }
 
 const WHOLE_CIRCLE = { lo: '0'.repeat(64), hi: '0'.repeat(64) };
@@ -80,9 +85,17 @@ export interface RepairReport {
   /** Signed objects pushed to replicas that lacked them. */
   readonly pushed: number;
   readonly handedOver: number;
+  /** Keys this node no longer replicates, kept until all their replicas confirm a copy (a later pass). */
+  readonly awaitingHandOver: number;
   readonly unreachable: number;
   readonly dropEntriesPushed?: number;
 }
+
+/**
+ * A repair pass left work for a later one: a replica lacked keys (offered, pushed: confirmed only by
+ * the next pass), did not answer, or a hand-over waits for confirmations.
+ */
+export const repairLeftWork = (r: RepairReport): boolean => r.offered > 0 || r.pushed > 0 || r.unreachable > 0 || r.awaitingHandOver > 0;
 
 /**
  * Inbox drops: every entry held here goes to the drop's other replicas (they keep what they lack and
@@ -167,7 +180,7 @@ export async function repairDrops(d: PassDeps, arcs: readonly IdRange[] = [WHOLE
  */
 export async function repairPass(d: PassDeps, arcs: readonly IdRange[] = [WHOLE_CIRCLE]): Promise<RepairReport> {
   const store = d.store();
-  const report: Tally = { checked: 0, offered: 0, pushed: 0, handedOver: 0, unreachable: 0 };
+  const report: Tally = { checked: 0, offered: 0, pushed: 0, handedOver: 0, awaitingHandOver: 0, unreachable: 0 };
   const down = new Set<string>();
   for (const range of arcs) {
     for (let afterId: string | undefined; ; ) {
@@ -214,9 +227,12 @@ async function placePage<T extends { id: string }>(d: PassDeps, page: readonly T
   return { wants, desiredOf };
 }
 
-/** Keys of a page this node no longer replicates, once every one of their replicas confirmed them. */
-function handOverPage(d: PassDeps, desiredOf: ReadonlyMap<string, readonly string[]>, confirmed: ReadonlyMap<string, ReadonlySet<string>>): string[] {
-  return [...desiredOf].filter(([id, desired]) => !desired.includes(d.self) && desired.every((n) => confirmed.get(id)?.has(n))).map(([id]) => id);
+/** Keys of a page this node no longer replicates, once every one of their replicas confirmed them; the others are counted as awaiting. */
+function handOverPage(d: PassDeps, desiredOf: ReadonlyMap<string, readonly string[]>, confirmed: ReadonlyMap<string, ReadonlySet<string>>, report: Tally): string[] {
+  const leaving = [...desiredOf].filter(([, desired]) => !desired.includes(d.self));
+  const ready = leaving.filter(([id, desired]) => desired.every((n) => confirmed.get(id)?.has(n))).map(([id]) => id);
+  report.awaitingHandOver += leaving.length - ready.length;
+  return ready;
 }
 
 /** Offer a page of blocks to the replicas that should hold them (verified copies asked of, for a hand-over). */
@@ -242,7 +258,7 @@ async function repairBlocks(d: PassDeps, page: readonly BlockEntry[], down: Set<
       batch.forEach((e, i) => (held[i] ? addTo(confirmed, e.id, node) : report.offered++));
     }
   });
-  for (const id of handOverPage(d, desiredOf, confirmed)) {
+  for (const id of handOverPage(d, desiredOf, confirmed, report)) {
     await d.store().deleteBlock(id);
     report.handedOver++;
   }
@@ -272,7 +288,7 @@ async function repairObjects(d: PassDeps, page: readonly ObjectEntry[], down: Se
       report.pushed++;
     }
   });
-  for (const id of handOverPage(d, desiredOf, confirmed)) {
+  for (const id of handOverPage(d, desiredOf, confirmed, report)) {
     await d.store().deleteObject(id);
     report.handedOver++;
   }
@@ -357,27 +373,26 @@ export async function pullPass(d: PassDeps, gained: readonly GainedArc[], replic
 }
 
 /**
- * Digest the arcs shared with the clockwise neighbour (the keys both replicate); on a mismatch list the
- * neighbour's side of that arc: the blocks missing here are queued for fetching (a listed page is a
- * signed offer), missing or older objects are fetched and verified.
+ * Digest the arcs shared with each of the k - 1 nodes clockwise (the keys both replicate); on a mismatch
+ * list the neighbour's side of that arc: the blocks missing here are queued for fetching (a listed page
+ * is a signed offer), missing or older objects are fetched and verified. What the neighbour lacks, a
+ * repair of the arcs that differed (`mismatched`) offers it.
  */
-export async function antiEntropyPass(d: PassDeps): Promise<{ fetched: number; queued: number; mismatch: boolean }> {
-  const shared = d.antiEntropyArcs();
-  const total = { fetched: 0, queued: 0, mismatch: false };
-  if (!shared) return total;
-  const { neighbour, arcs } = shared;
+export async function antiEntropyPass(d: PassDeps): Promise<{ fetched: number; queued: number; mismatched: IdRange[] }> {
+  const total = { fetched: 0, queued: 0, mismatched: [] as IdRange[] };
   const same = (a: { count: number; xor: string }, b: { count: number; xor: string }) => a.count === b.count && a.xor === b.xor;
-  for (const range of arcs) {
-    const theirs = await d.peers.request(neighbour, Digest, range, DigestReply, d.timings.requestTimeoutMs);
-    if (!theirs.ok) break;
-    const ours = await d.store().rangeDigest(range);
-    if (same(ours.blocks, theirs.body.blocks) && same(ours.objects, theirs.body.objects)) continue;
-    total.mismatch = true;
-    d.metrics.inc('post_storage_antientropy_mismatches_total', 'Anti-entropy digests that differed from a neighbour\'s');
-    const taken = await takeNeighbourArc(d, neighbour, range);
-    total.fetched += taken.fetched;
-    total.queued += taken.queued;
-  }
+  for (const { neighbour, arcs } of d.antiEntropyArcs())
+    for (const range of arcs) {
+      const theirs = await d.peers.request(neighbour, Digest, range, DigestReply, d.timings.requestTimeoutMs);
+      if (!theirs.ok) break;
+      const ours = await d.store().rangeDigest(range);
+      if (same(ours.blocks, theirs.body.blocks) && same(ours.objects, theirs.body.objects)) continue;
+      total.mismatched.push(range);
+      d.metrics.inc('post_storage_antientropy_mismatches_total', 'Anti-entropy digests that differed from a neighbour\'s');
+      const taken = await takeNeighbourArc(d, neighbour, range);
+      total.fetched += taken.fetched;
+      total.queued += taken.queued;
+    }
   if (total.fetched) d.metrics.inc('post_storage_antientropy_fetched_total', 'Signed objects fetched by anti-entropy', undefined, total.fetched);
   if (total.queued) d.metrics.inc('post_storage_antientropy_queued_total', 'Blocks anti-entropy found missing here and queued for fetching', undefined, total.queued);
   return total;

@@ -12,13 +12,13 @@ import { type PassName, replicaManagerMachine } from '../../machines/replicaMana
 import { kClosest } from '../../overlay/id';
 import { type Arc, arcsAround, type GainedArc, gainedArcs, sharedArcs } from '../../overlay/placement';
 import { ErrorCodes, PostError } from '../../protocol/errors';
-import { LEAF_SET_SIZE, QUOTA_BYTES_PER_MEMBER, REPAIR_ARCS_MAX, STORAGE_BATCH_IDS_MAX, STORAGE_TIMINGS, type StorageTimings } from '../../protocol/limits';
+import { ANTI_ENTROPY_PASSES_PER_SWEEP, LEAF_SET_SIZE, QUOTA_BYTES_PER_MEMBER, REPAIR_ARCS_MAX, STORAGE_BATCH_IDS_MAX, STORAGE_TIMINGS, type StorageTimings } from '../../protocol/limits';
 import { Has, HasReply, LOCATE_APP, LocateReply, ObjectData, ObjectGet } from '../../protocol/storage';
 import { versionHash } from '../../storage/signedObject';
 import type { Metrics } from '../metrics';
 import type { MembershipChange } from '../router';
 import type { RouterApi } from '../routerHandle';
-import { antiEntropyPass, type PassDeps, pullPass, refetchBlock, refetchObject, repairPass, gcPass, scrubPass } from './passes';
+import { antiEntropyPass, type PassDeps, pullPass, refetchBlock, refetchObject, repairDrops, repairLeftWork, type RepairReport, repairPass, gcPass, scrubPass } from './passes';
 import { Peers } from './peers';
 import { RepairFetcher } from './repairFetcher';
 import { ReplicaHandlers } from './replicaHandlers';
@@ -59,6 +59,18 @@ export class ReplicaManagerService {
   private changedArcs: Arc[] | 'all' = 'all';
   /** Arcs this node became a replica of since the last pull began, with their live holders (the next pull lists them). */
   private gained: GainedArc[] = [];
+  /**
+   * Where a repair left work (offers to confirm, replicas that did not answer, hand-overs waiting): the
+   * next anti-entropy pass repairs there again ('all': it sweeps every key held). Until the first
+   * repair over every key, everything.
+   */
+  private unsettled: Arc[] | 'all' = 'all';
+  /** Anti-entropy passes since the last sweep (ANTI_ENTROPY_PASSES_PER_SWEEP). */
+  private passesSinceSweep = 0;
+  /** Anti-entropy passes that swept every key held (the others compared digests and repaired the arcs that differed, or drops only). */
+  sweeps = 0;
+  /** Repair passes that ended, on a leaf-set change or in anti-entropy (a sweep, or the arcs that differed). */
+  repairsDone = 0;
   private totalsCache = { objects: 0, bytes: 0 };
 
   constructor(private readonly deps: ReplicaManagerDeps) {
@@ -107,8 +119,9 @@ export class ReplicaManagerService {
       client: this.storage,
       replicasOf: (id) => this.locate(id, 0),
       antiEntropyArcs: () => {
-        const neighbour = deps.router.snapshot?.context.leafSet.cw[0];
-        return neighbour === undefined ? undefined : { neighbour, arcs: sharedArcs(deps.router.self, neighbour, deps.router.leafSet(), deps.replicationFactor) };
+        const k = deps.replicationFactor;
+        const clockwise = deps.router.snapshot?.context.leafSet.cw.slice(0, Math.max(1, k - 1)) ?? [];
+        return clockwise.map((neighbour) => ({ neighbour, arcs: sharedArcs(deps.router.self, neighbour, deps.router.leafSet(), k) })).filter((p) => p.arcs.length > 0);
       },
     };
     deps.router.registerFrames('storage.', (frame, msg) => this.handlers.handle(frame, msg));
@@ -323,6 +336,29 @@ export class ReplicaManagerService {
     return router.knowsReplicas(id, k) && router.replicaSet(id, k).includes(router.self);
   }
 
+  /** A repair pass over `arcs` ('all': every key held). Where it left work or failed, the next anti-entropy pass repairs again; one over every key that left none settles everything. */
+  private async repairArcs(arcs: readonly Arc[] | 'all'): Promise<RepairReport> {
+    let report: RepairReport;
+    try {
+      report = await repairPass(this.passDeps, arcs === 'all' ? undefined : arcs);
+    } catch (e) {
+      this.unsettle(arcs);
+      throw e;
+    }
+    this.repairsDone++;
+    if (repairLeftWork(report)) this.unsettle(arcs);
+    else if (arcs === 'all') this.unsettled = [];
+    return report;
+  }
+
+  private unsettle(arcs: readonly Arc[] | 'all'): void {
+    if (arcs === 'all' || this.unsettled === 'all') this.unsettled = 'all';
+    else {
+      const more = [...this.unsettled, ...arcs];
+      this.unsettled = more.length > REPAIR_ARCS_MAX ? 'all' : more;
+    }
+  }
+
   private async runPass(pass: PassName): Promise<unknown> {
     if (this.deps.router.state !== 'ready') return { skipped: 'router not ready' };
     switch (pass) {
@@ -336,16 +372,28 @@ export class ReplicaManagerService {
         const arcs = this.changedArcs;
         this.changedArcs = [];
         try {
-          return { arcs: arcs === 'all' ? 'all' : arcs.length, ...(await repairPass(this.passDeps, arcs === 'all' ? undefined : arcs)) };
+          return { arcs: arcs === 'all' ? 'all' : arcs.length, ...(await this.repairArcs(arcs)) };
         } catch (e) {
           this.changedArcs = 'all'; // look everywhere next time
           throw e;
         }
       }
       case 'antiEntropy': {
-        const ae = await antiEntropyPass(this.passDeps);
-        const repair = await repairPass(this.passDeps);
-        return { ...ae, ...repair };
+        const { mismatched, ...ae } = await antiEntropyPass(this.passDeps);
+        this.passesSinceSweep++;
+        if (this.unsettled !== 'all' && this.passesSinceSweep < ANTI_ENTROPY_PASSES_PER_SWEEP) {
+          // Repair where digests differed and where the last repairs left work; nothing when all agree.
+          // The inbox drops (a few pending entries) on every pass.
+          const arcs = [...this.unsettled, ...mismatched];
+          this.unsettled = [];
+          const repair = arcs.length > 0 ? await this.repairArcs(arcs) : undefined;
+          const drops = await repairDrops(this.passDeps);
+          return { ...ae, mismatched: mismatched.length, sweep: false, ...repair, dropEntriesPushed: (repair?.dropEntriesPushed ?? 0) + drops.pushed };
+        }
+        this.deps.metrics.inc('post_storage_sweeps_total', 'Anti-entropy passes that offered every key held to its replicas, by why', { reason: this.unsettled === 'all' ? 'left_work' : 'periodic' });
+        this.passesSinceSweep = 0;
+        this.sweeps++;
+        return { ...ae, mismatched: mismatched.length, sweep: true, ...(await this.repairArcs('all')) };
       }
       case 'gc':
         return gcPass(this.passDeps);

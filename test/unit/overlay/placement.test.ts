@@ -86,43 +86,69 @@ describe('placement: the arcs a node becomes a replica of when nodes leave', () 
   });
 });
 
-describe('placement: the keys two neighbours can compare (anti-entropy)', () => {
-  it('a key of the arc up to the clockwise neighbour is in a shared arc exactly when both are among its k closest (random rings)', () => {
+describe('placement: the keys two replicas can compare (anti-entropy)', () => {
+  it('a key is in the arcs shared with one of the k - 1 nodes clockwise exactly when both are among its k closest (random rings)', () => {
     const random = new SimRandom('shared');
     const id = () => Buffer.from(random.bytes(32)).toString('hex');
     let excluded = 0;
+    let included = 0;
     for (let trial = 0; trial < 300; trial++) {
       const ring = Array.from({ length: 2 + random.int(40) }, id);
       const sorted = [...ring].sort();
       const self = ring[random.int(ring.length)]!;
-      const neighbour = sorted[(sorted.indexOf(self) + 1) % sorted.length]!;
+      const other = sorted[(sorted.indexOf(self) + 1 + random.int(K - 1)) % sorted.length]!;
+      if (other === self) continue;
       const view = viewOf(ring, self);
-      const shared = sharedArcs(self, neighbour, view.filter((n) => n !== self), K);
-      for (const a of shared) expect(inArc({ lo: self, hi: neighbour }, a.lo) && a.lo !== a.hi, `trial ${trial}: arc outside [self, neighbour)`).toBe(true);
+      const shared = sharedArcs(self, other, view.filter((n) => n !== self), K);
       for (let i = 0; i < 200; i++) {
-        // Keys of the arc [self, neighbour): self plus a random part of the gap.
-        const key = fromBig((toBig(self) + ((cwDistance(self, neighbour) * BigInt(random.int(1_000_000))) / 1_000_000n)) % RING);
+        // Keys anywhere on the circle, and keys near self (where the two most often share).
+        const key = i % 2 === 0 ? id() : fromBig((toBig(self) + RING - RING / 64n + BigInt(random.int(1_000_000)) * (RING / 32n / 1_000_000n)) % RING);
         const closest = kClosest(ring, key, K);
-        const both = closest.includes(self) && closest.includes(neighbour);
-        if (!both) excluded++;
+        const both = closest.includes(self) && closest.includes(other);
+        if (both) included++;
+        else excluded++;
         expect(shared.some((a) => inArc(a, key)), `trial ${trial}: key ${key.slice(0, 8)} (both replicate: ${both})`).toBe(both);
       }
     }
-    // Sparse rings: keys near one end of a long gap whose k closest leave out the other end.
-    expect(excluded).toBeGreaterThan(100);
+    expect(included).toBeGreaterThan(1000);
+    expect(excluded).toBeGreaterThan(1000);
   });
 
-  it('the whole arc where every node replicates everything; none where the neighbour replicates nothing of it', () => {
+  it('every two replicas of a key are compared by one of them: each node with its k - 1 clockwise (random rings)', () => {
+    const random = new SimRandom('pairs');
+    const id = () => Buffer.from(random.bytes(32)).toString('hex');
+    for (let trial = 0; trial < 100; trial++) {
+      const ring = Array.from({ length: 4 + random.int(30) }, id);
+      const sorted = [...ring].sort();
+      const pairs = sorted.flatMap((self, at) =>
+        Array.from({ length: K - 1 }, (_, step) => sorted[(at + 1 + step) % sorted.length]!)
+          .filter((other) => other !== self)
+          .map((other) => ({ self, other, arcs: sharedArcs(self, other, viewOf(ring, self).filter((n) => n !== self), K) })),
+      );
+      for (let i = 0; i < 100; i++) {
+        const key = id();
+        const replicas = kClosest(ring, key, K);
+        for (const a of replicas)
+          for (const b of replicas) {
+            if (a >= b) continue;
+            const compared = pairs.some((p) => ((p.self === a && p.other === b) || (p.self === b && p.other === a)) && p.arcs.some((arc) => inArc(arc, key)));
+            expect(compared, `trial ${trial}: replicas ${a.slice(0, 8)} and ${b.slice(0, 8)} of ${key.slice(0, 8)}`).toBe(true);
+          }
+      }
+    }
+  });
+
+  it('the whole circle where every node replicates everything; none of the keys the neighbour does not replicate', () => {
     const [a, b, c] = ['10', '60', 'b0'].map((p) => p.padEnd(64, '0'));
-    expect(sharedArcs(a!, b!, [b!, c!], K)).toEqual([{ lo: a, hi: b }]);
+    const [whole, ...rest] = sharedArcs(a!, b!, [b!, c!], K);
+    expect(rest).toEqual([]);
+    expect(whole!.lo).toBe(whole!.hi);
     // The lab's ring of 2026-12-05 (k = 3): from 5e2c to ba08, keys past the middle of the gap have
     // e372 and fae0 nearer than 5e2c, which anti-entropy used to fetch and hand over every 30 s.
     const lab = ['3b1f', '5e2c', 'ba08', 'e372', 'fae0'].map((p) => p.padEnd(64, '0'));
-    const [arc, ...more] = sharedArcs(lab[1]!, lab[2]!, lab, K);
-    expect(more).toEqual([]);
-    expect(arc!.lo).toBe(lab[1]);
-    expect(cwDistance(arc!.lo, arc!.hi) < cwDistance(lab[1]!, lab[2]!)).toBe(true);
+    const shared = sharedArcs(lab[1]!, lab[2]!, lab, K);
     expect(kClosest(lab, 'b000'.padEnd(64, '0'), K)).not.toContain(lab[1]);
-    expect(inArc(arc!, 'b000'.padEnd(64, '0'))).toBe(false);
+    expect(shared.some((arc) => inArc(arc, 'b000'.padEnd(64, '0')))).toBe(false);
+    expect(shared.some((arc) => inArc(arc, '6000'.padEnd(64, '0')))).toBe(true);
   });
 });
