@@ -302,13 +302,13 @@ describe('storage: rules', () => {
     await cluster.stop();
   }, 120_000);
 
-  test('anti-entropy offers only the arcs whose digests differ, and sweeps every key held only after a repair left work; a copy lost in silence comes back', async () => {
-    // A sweep offers every key a node holds to its other replicas: run after every pass, it and the
-    // health check after it took 16% of a core on the idle lab at 30,000 keys a node.
+  test('anti-entropy offers nothing while the digests agree, and the keys of the arc that differs when one does: a copy lost in silence comes back', async () => {
+    // A repair over every key held (a sweep) offers each to its other replicas: run after every pass,
+    // it and the health check after it took 16% of a core on the idle lab at 30,000 keys a node.
     const cluster = await SimCluster.create({ seed: simSeed(59) });
     await withSeed(cluster, async () => {
       const ids = await settledRingWithBlocks(cluster, 8, 200);
-      // Nothing has swept since the start: the first passes do, and find everything in place.
+      // The repairs after the start looked at every key and found everything in place.
       await cluster.runFor(STORAGE_TIMINGS.antiEntropyIntervalMs * 2);
       const offersServed = () => cluster.live().reduce((n, node) => n + Number(/^post_storage_replica_ms_count\{kind="storage\.block\.offer"\} (\d+)$/m.exec(node.metrics.render())?.[1] ?? 0), 0);
       const sweeps = () => cluster.live().reduce((n, node) => n + node.replicas.sweeps, 0);
