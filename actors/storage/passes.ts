@@ -178,7 +178,7 @@ export async function repairDrops(d: PassDeps, arcs: readonly IdRange[] = [WHOLE
  * longer ours. A page of keys at a time, so that a pass over millions holds one page in memory; a
  * replica that does not answer is skipped for the rest of the pass (the next pass tries it again).
  */
-export async function repairPass(d: PassDeps, arcs: readonly IdRange[] = [WHOLE_CIRCLE]): Promise<RepairReport> {
+export async function repairPass(d: PassDeps, arcs: readonly IdRange[] = [WHOLE_CIRCLE], opts: { drops: boolean } = { drops: true }): Promise<RepairReport> {
   const store = d.store();
   const report: Tally = { checked: 0, offered: 0, pushed: 0, handedOver: 0, awaitingHandOver: 0, unreachable: 0 };
   const down = new Set<string>();
@@ -196,7 +196,7 @@ export async function repairPass(d: PassDeps, arcs: readonly IdRange[] = [WHOLE_
       afterId = page[page.length - 1]!.id;
     }
   }
-  const drops = await repairDrops(d, arcs);
+  const drops = opts.drops ? await repairDrops(d, arcs) : { pushed: 0 };
   if (report.offered) d.metrics.inc('post_storage_repair_offered_total', 'Blocks offered to replicas that lacked them (they fetch them)', undefined, report.offered);
   if (report.pushed) d.metrics.inc('post_storage_repair_pushed_total', 'Signed objects pushed to replicas that lacked them', undefined, report.pushed);
   if (report.handedOver) d.metrics.inc('post_storage_handed_over_total', 'Local copies dropped after their new replicas confirmed them', undefined, report.handedOver);

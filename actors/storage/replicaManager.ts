@@ -67,10 +67,7 @@ export class ReplicaManagerService {
   private unsettled: Arc[] | 'all' = 'all';
   /** Anti-entropy passes since the last sweep (ANTI_ENTROPY_PASSES_PER_SWEEP). */
   private passesSinceSweep = 0;
-  /** Anti-entropy passes that swept every key held (the others compared digests and repaired the arcs that differed, or drops only). */
-  sweeps = 0;
-  /** Repair passes that ended, on a leaf-set change or in anti-entropy (a sweep, or the arcs that differed). */
-  repairsDone = 0;
+  private repairsEnded = 0;
   private totalsCache = { objects: 0, bytes: 0 };
 
   constructor(private readonly deps: ReplicaManagerDeps) {
@@ -336,16 +333,21 @@ export class ReplicaManagerService {
     return router.knowsReplicas(id, k) && router.replicaSet(id, k).includes(router.self);
   }
 
+  /** Repair passes that ended, on a leaf-set change or in anti-entropy (a sweep, or the arcs that differed). */
+  get repairsDone(): number {
+    return this.repairsEnded;
+  }
+
   /** A repair pass over `arcs` ('all': every key held). Where it left work or failed, the next anti-entropy pass repairs again; one over every key that left none settles everything. */
-  private async repairArcs(arcs: readonly Arc[] | 'all'): Promise<RepairReport> {
+  private async repairArcs(arcs: readonly Arc[] | 'all', opts?: { drops: boolean }): Promise<RepairReport> {
     let report: RepairReport;
     try {
-      report = await repairPass(this.passDeps, arcs === 'all' ? undefined : arcs);
+      report = await repairPass(this.passDeps, arcs === 'all' ? undefined : arcs, opts);
     } catch (e) {
       this.unsettle(arcs);
       throw e;
     }
-    this.repairsDone++;
+    this.repairsEnded++;
     if (repairLeftWork(report)) this.unsettle(arcs);
     else if (arcs === 'all') this.unsettled = [];
     return report;
@@ -383,16 +385,15 @@ export class ReplicaManagerService {
         this.passesSinceSweep++;
         if (this.unsettled !== 'all' && this.passesSinceSweep < ANTI_ENTROPY_PASSES_PER_SWEEP) {
           // Repair where digests differed and where the last repairs left work; nothing when all agree.
-          // The inbox drops (a few pending entries) on every pass.
+          // The inbox drops (a few pending entries) on every pass, all of them once.
           const arcs = [...this.unsettled, ...mismatched];
           this.unsettled = [];
-          const repair = arcs.length > 0 ? await this.repairArcs(arcs) : undefined;
+          const repair = arcs.length > 0 ? await this.repairArcs(arcs, { drops: false }) : undefined;
           const drops = await repairDrops(this.passDeps);
-          return { ...ae, mismatched: mismatched.length, sweep: false, ...repair, dropEntriesPushed: (repair?.dropEntriesPushed ?? 0) + drops.pushed };
+          return { ...ae, mismatched: mismatched.length, sweep: false, ...repair, dropEntriesPushed: drops.pushed };
         }
         this.deps.metrics.inc('post_storage_sweeps_total', 'Anti-entropy passes that offered every key held to its replicas, by why', { reason: this.unsettled === 'all' ? 'left_work' : 'periodic' });
         this.passesSinceSweep = 0;
-        this.sweeps++;
         return { ...ae, mismatched: mismatched.length, sweep: true, ...(await this.repairArcs('all')) };
       }
       case 'gc':

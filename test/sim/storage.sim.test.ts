@@ -311,7 +311,7 @@ describe('storage: rules', () => {
       // The repairs after the start looked at every key and found everything in place.
       await cluster.runFor(STORAGE_TIMINGS.antiEntropyIntervalMs * 2);
       const offersServed = () => cluster.live().reduce((n, node) => n + Number(/^post_storage_replica_ms_count\{kind="storage\.block\.offer"\} (\d+)$/m.exec(node.metrics.render())?.[1] ?? 0), 0);
-      const sweeps = () => cluster.live().reduce((n, node) => n + node.replicas.sweeps, 0);
+      const sweeps = () => cluster.live().reduce((n, node) => n + [...node.metrics.render().matchAll(/^post_storage_sweeps_total\{[^}]*\} (\d+)$/gm)].reduce((m, x) => m + Number(x[1]), 0), 0);
       const antiEntropy = () => cluster.live().reduce((n, node) => n + (node.replicas.snapshot?.context.passes.antiEntropy ?? 0), 0);
       const [offers0, sweeps0, passes0] = [offersServed(), sweeps(), antiEntropy()];
       await cluster.runFor(STORAGE_TIMINGS.antiEntropyIntervalMs * 4);
