@@ -2,12 +2,12 @@
 // subject, decode the reply as the expected kind. Transport failures come back as values, so callers
 // (session machines) can retry lost requests. Puts one node makes to one replica in one event-loop
 // turn travel as one batch frame (issue 11): storage puts as storage.batch, inbox-drop puts as
-// notify.batch (protocol/batch.ts).
+// notify.batch (protocol/batch.ts); a bulk put (STORAGE_BATCH_REQUEST_BYTES_MAX) travels alone.
 import { type Clock, type Transport, TransportError } from '../../infra/ports';
 import { errorCodeOf, type ErrorCode } from '../../protocol/errors';
 import type { FrameKind } from '../../protocol/frame';
 import { FrameRefused } from '../../protocol/refusal';
-import { STORAGE_BATCH_BYTES_MAX, STORAGE_BATCH_REQUESTS_MAX } from '../../protocol/limits';
+import { STORAGE_BATCH_BYTES_MAX, STORAGE_BATCH_REQUEST_BYTES_MAX, STORAGE_BATCH_REQUESTS_MAX } from '../../protocol/limits';
 import type { BatchKinds } from '../../protocol/batch';
 import { STORAGE_BATCH, StorageReply } from '../../protocol/storage';
 import { subjects } from '../../protocol/subjects';
@@ -47,11 +47,11 @@ export class Peers {
   /**
    * A put (a frame of a kind `batch` carries, encoded) to `node`, sent together with the other puts
    * of that batch kind this node makes to `node` in the same event-loop turn: one batch frame and one
-   * answer for all of them instead of one each (a put alone in its turn goes as it is). The reply is
-   * the put's own.
+   * answer for all of them instead of one each (a put alone in its turn goes as it is, and so does a
+   * bulk one: STORAGE_BATCH_REQUEST_BYTES_MAX). The reply is the put's own.
    */
   requestBatched<R>(node: string, frame: Uint8Array, replyKind: FrameKind<R>, timeoutMs: number, batch: BatchKinds = STORAGE_BATCH): Promise<PeerReply<R>> {
-    if (frame.length > STORAGE_BATCH_BYTES_MAX) return this.requestEncoded(node, frame, replyKind, timeoutMs);
+    if (frame.length > STORAGE_BATCH_REQUEST_BYTES_MAX) return this.requestEncoded(node, frame, replyKind, timeoutMs);
     return new Promise((resolve) => {
       const put: Queued = { frame, timeoutMs, settle: (r) => resolve(r.ok ? decodeReply(r.body, replyKind) : r) };
       if (this.queued.size === 0) this.clock.defer(() => this.flush());

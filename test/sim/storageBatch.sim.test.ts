@@ -6,7 +6,7 @@ import { blockIdOf } from '../../crypto/convergent';
 import { signInsert } from '../../crypto/insertAuth';
 import { Peers } from '../../actors/storage/peers';
 import { decodeFrame } from '../../protocol/frame';
-import { STORAGE_BATCH_REQUESTS_MAX } from '../../protocol/limits';
+import { STORAGE_BATCH_REQUEST_BYTES_MAX, STORAGE_BATCH_REQUESTS_MAX } from '../../protocol/limits';
 import { FrameRefused } from '../../protocol/refusal';
 import { BlockPut, STORAGE_BATCH, StorageReply } from '../../protocol/storage';
 import { subjects } from '../../protocol/subjects';
@@ -27,6 +27,13 @@ function countPuts(cluster: SimCluster) {
     } else if (d.frame.kind === 'storage.object.put' || d.frame.kind === 'storage.block.put') counts.alone++;
   });
   return { counts, stop };
+}
+
+/** A block put frame of `block`, signed by `signer`. */
+async function blockPutFrame(signer: Awaited<ReturnType<typeof userSigner>>, block: Uint8Array): Promise<Uint8Array> {
+  const id = blockIdOf(block).toString('hex');
+  const auth = await signInsert(signer, [id, 1, signer.id]);
+  return BlockPut.encode({ id, block, expiresAtMs: 1, insertedBy: signer.id, auth });
 }
 
 describe('storage puts batched per replica and turn', () => {
@@ -102,18 +109,42 @@ describe('storage puts batched per replica and turn', () => {
       });
       const peers = new Peers(cluster.network.connect('writer'), ringId, cluster.clock);
       const signer = await userSigner(cluster, 'erin@sim.example');
-      const puts = await Promise.all(
-        Array.from({ length: STORAGE_BATCH_REQUESTS_MAX + 2 }, (_, n) => n).map(async (n) => {
-          const block = new Uint8Array([n]);
-          const id = blockIdOf(block).toString('hex');
-          const auth = await signInsert(signer, [id, 1, signer.id]);
-          return BlockPut.encode({ id, block, expiresAtMs: 1, insertedBy: signer.id, auth });
-        }),
-      );
+      const puts = await Promise.all(Array.from({ length: STORAGE_BATCH_REQUESTS_MAX + 2 }, (_, n) => blockPutFrame(signer, new Uint8Array([n]))));
       const replies = await settle(cluster, puts.map((frame) => peers.requestBatched(oldNode, frame, StorageReply, 1_000)));
       expect(replies.map((r) => (r as PromiseFulfilledResult<any>).value)).toEqual(puts.map(() => ({ ok: true, body: { ok: true } })));
       expect(seen.filter((k) => k.startsWith('batch'))).toEqual([`batch of ${STORAGE_BATCH_REQUESTS_MAX}`, 'batch of 2']);
       expect(seen.filter((k) => k === BlockPut.kind)).toHaveLength(puts.length);
+    });
+    await cluster.stop();
+  }, 60_000);
+
+  test('a bulk put travels alone, while the small puts of its turn to the same replica share a batch', async () => {
+    const cluster = await SimCluster.create({ seed: simSeed(1103) });
+    await withSeed(cluster, async () => {
+      const ringId = cluster.ca.ringId;
+      const node = 'b'.repeat(64);
+      const replica = cluster.network.connect('replica');
+      const seen: string[] = [];
+      replica.subscribe(subjects.node(ringId, node), (msg) => {
+        const d = decodeFrame(msg.data);
+        if (!d.ok) return;
+        if (d.frame.kind !== STORAGE_BATCH.request.kind) {
+          seen.push(`alone: ${d.frame.kind}`);
+          return replica.publish(msg.reply!, StorageReply.encode({ ok: true }));
+        }
+        const frames = (d.frame.body as { frames: Uint8Array[] }).frames;
+        seen.push(`batch of ${frames.length}`);
+        replica.publish(msg.reply!, STORAGE_BATCH.reply.encode({ replies: frames.map(() => StorageReply.encode({ ok: true })) }));
+      });
+      const peers = new Peers(cluster.network.connect('writer'), ringId, cluster.clock);
+      const signer = await userSigner(cluster, 'erin@sim.example');
+      const small = await Promise.all([1, 2, 3].map((n) => blockPutFrame(signer, new Uint8Array(100).fill(n))));
+      const bulk = await blockPutFrame(signer, new Uint8Array(STORAGE_BATCH_REQUEST_BYTES_MAX).fill(9));
+      expect(bulk.length).toBeGreaterThan(STORAGE_BATCH_REQUEST_BYTES_MAX);
+      const frames = [small[0]!, bulk, small[1]!, small[2]!];
+      const replies = await settle(cluster, frames.map((frame) => peers.requestBatched(node, frame, StorageReply, 1_000)));
+      expect(replies.map((r) => (r as PromiseFulfilledResult<any>).value)).toEqual(frames.map(() => ({ ok: true, body: { ok: true } })));
+      expect(seen.sort()).toEqual([`alone: ${BlockPut.kind}`, 'batch of 3']);
     });
     await cluster.stop();
   }, 60_000);
