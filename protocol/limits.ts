@@ -262,8 +262,6 @@ export const STORAGE_BATCH_REQUESTS_MAX = 8;
  * at 30 KB, 8.7 against 7.8 ms at 12 KB; at 4 KiB (puts of 4-6 KB, still batched) no difference.
  */
 export const STORAGE_BATCH_REQUEST_BYTES_MAX = 8 * 1024;
-/** Bytes of requests one batch carries at most. */
-export const STORAGE_BATCH_BYTES_MAX = STORAGE_BATCH_REQUESTS_MAX * STORAGE_BATCH_REQUEST_BYTES_MAX;
 
 export interface StorageTimings {
   /** Lease of what is stored (STORAGE_LEASE_MS; shorter only in tests). */

@@ -4,6 +4,7 @@
 // mail/mime/messageSegments.ts: a large body converges with the same body in any other message) and
 // referenced by their formatted BlockRef; readMessage reads any reference back whole. Several
 // operations on one log from any number of sessions are grouped by the log writer into few head writes.
+import { chunks } from '../../infra/chunks';
 import {
   type AppendResult,
   type CopyResult,
@@ -36,12 +37,6 @@ import type { UserMailbox } from './postMailboxUser';
 import { byFolderOrder, folderInfoOf, messageMetaOf } from './postMailboxViews';
 
 const isInferior = (name: string, of: string) => name.startsWith(`${of}/`);
-
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
 
 async function mapWindow<T, R>(items: readonly T[], window: number, f: (item: T) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);

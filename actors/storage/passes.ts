@@ -22,6 +22,7 @@
 // - scrub: re-verify a bounded batch of local copies; a corrupt copy is dropped and fetched again.
 import { type InsertAuthValue, signOffer, type StorageSigner } from '../../crypto/insertAuth';
 import type { BlockEntry, IdRange, LocalStore, ObjectEntry, StoredDropEntry } from '../../infra/store/port';
+import { chunks } from '../../infra/chunks';
 import type { Clock, Log } from '../../infra/ports';
 import type { GainedArc } from '../../overlay/placement';
 import { ErrorCodes } from '../../protocol/errors';
@@ -72,11 +73,6 @@ async function inParallel<T>(items: readonly T[], limit: number, task: (item: T)
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
-function chunked<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
 
 export interface RepairReport {
   readonly checked: number;
@@ -133,7 +129,7 @@ export async function repairDrops(d: PassDeps, arcs: readonly IdRange[] = [WHOLE
     for (const node of desired) {
       if (node === d.self) continue;
       const missing: typeof entries = [];
-      for (const batch of chunked(entries, STORAGE_BATCH_IDS_MAX)) {
+      for (const batch of chunks(entries, STORAGE_BATCH_IDS_MAX)) {
         const r = await d.peers.request(node, DropHas, { dropId, entryIds: batch.map((e) => e.entryId) }, DropHasReply, d.timings.requestTimeoutMs);
         if (!r.ok) {
           confirmedEverywhere = false;

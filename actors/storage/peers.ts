@@ -7,7 +7,8 @@ import { type Clock, type Transport, TransportError } from '../../infra/ports';
 import { errorCodeOf, type ErrorCode } from '../../protocol/errors';
 import type { FrameKind } from '../../protocol/frame';
 import { FrameRefused } from '../../protocol/refusal';
-import { STORAGE_BATCH_BYTES_MAX, STORAGE_BATCH_REQUEST_BYTES_MAX, STORAGE_BATCH_REQUESTS_MAX } from '../../protocol/limits';
+import { STORAGE_BATCH_REQUEST_BYTES_MAX, STORAGE_BATCH_REQUESTS_MAX } from '../../protocol/limits';
+import { chunks } from '../../infra/chunks';
 import type { BatchKinds } from '../../protocol/batch';
 import { STORAGE_BATCH, StorageReply } from '../../protocol/storage';
 import { subjects } from '../../protocol/subjects';
@@ -68,7 +69,7 @@ export class Peers {
     this.queued = new Map();
     for (const [kinds, byNode] of queued)
       for (const [node, puts] of byNode)
-        for (const batch of batchesOf(puts))
+        for (const batch of chunks(puts, STORAGE_BATCH_REQUESTS_MAX))
           // Nothing in sending is expected to throw; if it did, each put still gets an answer (a failure).
           this.sendBatch(node, batch, kinds).catch((e: unknown) => batch.forEach((p) => p.settle({ ok: false, code: 'UNAVAILABLE', message: `sending a batch of puts failed: ${(e as Error).message}` })));
   }
@@ -101,24 +102,6 @@ export class Peers {
       return { ok: false, code: 'CLOSED', message: (e as Error).message };
     }
   }
-}
-
-/** Consecutive puts grouped into batches within STORAGE_BATCH_REQUESTS_MAX requests and STORAGE_BATCH_BYTES_MAX bytes. */
-function batchesOf(puts: readonly Queued[]): Queued[][] {
-  const batches: Queued[][] = [];
-  let batch: Queued[] = [];
-  let bytes = 0;
-  for (const p of puts) {
-    if (batch.length > 0 && (batch.length === STORAGE_BATCH_REQUESTS_MAX || bytes + p.frame.length > STORAGE_BATCH_BYTES_MAX)) {
-      batches.push(batch);
-      batch = [];
-      bytes = 0;
-    }
-    batch.push(p);
-    bytes += p.frame.length;
-  }
-  if (batch.length > 0) batches.push(batch);
-  return batches;
 }
 
 /** A reply's bytes as the expected kind, or why the node did not answer with one. */
