@@ -365,6 +365,7 @@ export function registerMailGateway(c: DependencyContainer): void {
       directory: users.directory,
       isFederated: (domain) => federation().orgOf(domain) !== undefined,
       appFor: (user) => users.appFor(user),
+      hostedRecipient: (address) => users.users.get(address.toLowerCase()),
       gatewayUser: options.gatewayUser ? () => users.users.get(options.gatewayUser!.toLowerCase())?.user : undefined,
     });
     const mail = options.mail ?? {};

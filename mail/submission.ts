@@ -8,8 +8,9 @@
 // - classifyRecipient() answers from what is known now; it is advisory (the SMTP side uses it to
 //   refuse recipients at RCPT, where SMTP can say no per recipient). submit() checks again.
 // - submit() stores the message's MIME parts convergently (raw bytes are the canonical
-//   plaintext), then puts one notification per POST recipient into that recipient's inbox drop,
-//   and resolves only when all of that is durable (majority of replicas). It never resolves
+//   plaintext), then puts one notification per POST recipient into that recipient's inbox drop
+//   (or, for a recipient the node hosts, the mail into their INBOX), and resolves only when all of
+//   that is durable (majority of replicas). It never resolves
 //   after a partial delivery: it rejects with SubmissionError instead, naming the recipients the
 //   failure concerns when it concerns only some.
 // - submit() is idempotent per `idempotencyKey`: a client that retries after a 4xx (or after
@@ -96,7 +97,7 @@ export interface SubmittedMessage {
 export interface SubmissionReceipt {
   /** Stable reference to the stored content (for logs and the 250 reply). */
   readonly messageRef: string;
-  /** POST recipients whose inbox drop now holds the notification (or already did, on a retry). */
+  /** POST recipients whose inbox drop now holds the notification, or whose INBOX on this node holds the mail (or already did, on a retry). */
   readonly notified: readonly string[];
 }
 

@@ -233,6 +233,11 @@ export class PostMailbox {
     return ids;
   }
 
+  /** Whether the user's mailbox is open (or opening) on this node: deliver() can take their mail. */
+  holds(address: string): boolean {
+    return this.users.has(normaliseAddress(address, this.options.trust.org));
+  }
+
   /**
    * Append a notified message to a logged-in user's INBOX, exactly once per notification id.
    * UNKNOWN_USER when the user has no session on this node (their keys are not here).

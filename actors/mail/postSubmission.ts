@@ -5,6 +5,8 @@
 // recipients of this organisation (SUBMISSION_INLINE_BYTES_MAX) is not stored by the sender: it
 // travels inside the notifications, durable in each drop, and each recipient's node stores it as the
 // same convergent blocks when it delivers; one replicated write before the 250 instead of two.
+// A recipient this node hosts is not notified at all: the mail goes straight into their INBOX here (a
+// replicated head write, durable at k replicas as a drop is), with no drop, push or receipt between.
 //
 // Idempotence: a client retrying after a 4xx or a lost connection resubmits the same message under
 // the same idempotency key; recipients already notified under that key are not notified again (kept
@@ -18,6 +20,8 @@ import { MAIL_APP, mailBodyCodec } from '../../protocol/apps';
 import { canonicalBytes } from '../../protocol/frame';
 import { SUBMISSION_DEDUP_ENTRIES_MAX, SUBMISSION_DEDUP_MS, SUBMISSION_INLINE_BYTES_MAX, SUBMISSION_INLINE_RECIPIENTS_MAX, SUBMISSION_NOTIFY_IN_FLIGHT_MAX } from '../../protocol/limits';
 import type { StorageApi } from '../../storage/api';
+import { blake2b } from '../../crypto/hash';
+import type { BlockRef } from '../../storage/blockRef';
 import { formatBlockRef } from '../../storage/blocks';
 import type { UnlockedUser } from '../../storage/users/unlockedUser';
 import type { LoginCache } from '../users/logins';
@@ -37,6 +41,8 @@ export interface PostSubmissionDeps {
   readonly directory: Directory;
   /** Storage and notification as a given (unlocked) user. */
   readonly appFor: (user: UnlockedUser) => Pick<UserApp, 'storage' | 'notify' | 'recordSentMail'>;
+  /** A recipient this node hosts (their keys and mailbox are here): delivered to directly, not notified. */
+  readonly hostedRecipient?: (address: string) => Pick<UserApp, 'deliverSubmittedMail'> | undefined;
   /** Is this a mail domain of an organisation we federate with? */
   readonly isFederated: (domain: string) => boolean;
   /** The identity inbound (unauthenticated) mail is stored and notified under, on an MX node. */
@@ -61,6 +67,15 @@ function submissionCode(code: string | undefined): SubmissionErrorCode {
     default:
       return 'UNAVAILABLE';
   }
+}
+
+/**
+ * The INBOX insert key of a submission delivered here (no notification id exists for it): one per
+ * submission and recipient, the same on the simulator's replay. A client's retry of the same message
+ * is caught before (the idempotency key's recent notifications), as for notified recipients.
+ */
+function directDeliveryId(idempotencyKey: string, to: string, receivedAtMs: number): string {
+  return Buffer.from(blake2b(['mail.direct', idempotencyKey, to.toLowerCase(), String(receivedAtMs)])).toString('hex');
 }
 
 /** Run `work` on every item, at most `window` at a time. */
@@ -120,19 +135,21 @@ export class PostSubmission implements MailSubmission {
     // Small mail to a few recipients here travels inside the notifications (SUBMISSION_INLINE_BYTES_MAX):
     // durable at k replicas of each drop once notified, and stored as blocks by each recipient's node.
     const inline = raw.length <= SUBMISSION_INLINE_BYTES_MAX && envelope.postRecipients.length <= SUBMISSION_INLINE_RECIPIENTS_MAX && foreign.length === 0;
-    let ref: string;
+    let blockRef: BlockRef;
     try {
       const segments = messageSegments(raw);
-      ref = formatBlockRef(await (inline ? app.storage.mailRefOf(segments) : app.storage.putMail(segments)));
+      blockRef = await (inline ? app.storage.mailRefOf(segments) : app.storage.putMail(segments));
     } catch (e) {
       throw new SubmissionError(submissionCode((e as { code?: string }).code), `storing the message: ${(e as Error).message}`);
     }
+    const ref = formatBlockRef(blockRef);
+    const internalDateMs = Math.floor(envelope.receivedAtMs);
     const body = canonicalBytes(
       mailBodyCodec.encode({
         ref,
         ...(inline ? { content: raw } : {}),
         sizeOctets: raw.length,
-        internalDateMs: Math.floor(envelope.receivedAtMs),
+        internalDateMs,
         mailFrom: envelope.mailFrom,
         rcptTo: [...envelope.postRecipients],
         authenticated: envelope.authenticated ? 1 : 0,
@@ -151,7 +168,19 @@ export class PostSubmission implements MailSubmission {
       const key = `${message.idempotencyKey}\n${to}`;
       if (this.notified.has(key, this.deps.clock.now())) return void notified.push(to);
       try {
-        await app.notify(to, MAIL_APP, body);
+        // Delivered here when this node hosts the recipient (and runs their mailbox); notified otherwise.
+        const hosted = this.deps.hostedRecipient?.(to);
+        const direct =
+          hosted &&
+          (await hosted.deliverSubmittedMail({
+            ref: blockRef,
+            ...(inline ? { content: raw } : {}),
+            sizeOctets: raw.length,
+            internalDateMs,
+            deliveryId: directDeliveryId(message.idempotencyKey, to, internalDateMs),
+            from: sender.address,
+          }));
+        if (direct !== 'delivered') await app.notify(to, MAIL_APP, body);
         this.notified.add(key, this.deps.clock.now());
         notified.push(to);
       } catch (e) {

@@ -16,6 +16,7 @@ import { canonicalBytes } from '../../protocol/frame';
 import { DIRECTORY_CACHE_ENTRIES_MAX, DIRECTORY_CACHE_MS, MESSAGES_LOG_ITEMS_MAX, NOTIFY_VISITOR_DEFER_MS, NOTIFY_VISITOR_PULL_INTERVAL_MS, USER_UNLOCK_RETRY_MS, XMPP_SIGNALS_REMEMBERED_MAX } from '../../protocol/limits';
 import { contentBlockIds } from '../../storage/leases';
 import type { StorageApi } from '../../storage/api';
+import type { BlockRef } from '../../storage/blockRef';
 import { formatBlockRef, parseBlockRef } from '../../storage/blocks';
 import { messageSegments } from '../../mail/mime/messageSegments';
 import type { HeadWatch } from '../../storage/log/headWatch';
@@ -86,6 +87,17 @@ export class Directory {
 type MessagesLog = LogWriter<MessagesState, import('../../storage/messages/messagesModel').MessagesOp, import('../../storage/messages/messagesModel').MessagesChange, { count: number }>;
 
 const decoder = new Decoder();
+
+/** A mail to put into a user's INBOX: its content reference (and the content itself when it came inline). */
+export interface InboxMail {
+  readonly ref: BlockRef;
+  readonly content?: Uint8Array;
+  readonly sizeOctets: number;
+  readonly internalDateMs: number;
+  /** The same id delivered twice is one message (a notification's entry id, or a submission's delivery id). */
+  readonly deliveryId: string;
+  readonly from: string;
+}
 
 /** One hosted, unlocked user: the application API over POST's three services. */
 export class UserApp {
@@ -377,16 +389,37 @@ export class UserApp {
     }
     const parsed = parseBlockRef(body.ref);
     if (!parsed.ok) return 'undeliverable';
-    const mailbox = this.deps.mailbox();
-    if (!mailbox) return 'retry';
-    let ref = parsed.value;
-    if (body.content) {
-      // Inline mail (SUBMISSION_INLINE_BYTES_MAX): stored here before INBOX names it, as the blocks the
-      // sender's reference names (convergent). If they differ (another version's layout), ours is the one stored.
-      ref = await this.storage.putMail(messageSegments(body.content));
-      if (formatBlockRef(ref) !== body.ref) this.deps.log.warn('mail.inline.ref.differs', { user: this.address, from: n.from, sent: body.ref.slice(0, 40), stored: formatBlockRef(ref).slice(0, 40) });
+    return this.deliverMail({ ref: parsed.value, content: body.content, sizeOctets: body.sizeOctets, internalDateMs: body.internalDateMs, deliveryId: n.entryId, from: n.from });
+  }
+
+  /**
+   * A mail submitted on this node for this user, who is hosted here: straight into INBOX, with no inbox
+   * drop, push or receipt between (those are for recipients elsewhere). Durable at k replicas once it
+   * resolves (the INBOX head), as a drop entry is.
+   */
+  async deliverSubmittedMail(mail: InboxMail): Promise<'delivered' | 'retry'> {
+    const outcome = await this.deliverMail(mail);
+    if (outcome === 'delivered') {
+      this.deliveredCount++;
+      this.delivered$.next({ entryId: mail.deliveryId, app: MAIL_APP, from: mail.from, sentAtMs: Math.floor(this.deps.clock.now()) });
     }
-    await mailbox.deliver(this.address, { ref, sizeOctets: body.sizeOctets, internalDateMs: body.internalDateMs, notificationId: n.entryId });
+    return outcome;
+  }
+
+  /**
+   * Put a mail into this user's INBOX on this node, exactly once per `deliveryId`. Mail that came
+   * with its content (inline) is stored first, as the blocks `ref` names (convergent); if they differ
+   * (another version's layout), ours is the one stored. 'retry' when this node runs no mailbox.
+   */
+  private async deliverMail(mail: InboxMail): Promise<'delivered' | 'retry'> {
+    const mailbox = this.deps.mailbox();
+    if (!mailbox?.holds(this.address)) return 'retry';
+    let { ref } = mail;
+    if (mail.content) {
+      ref = await this.storage.putMail(messageSegments(mail.content));
+      if (ref.id !== mail.ref.id) this.deps.log.warn('mail.inline.ref.differs', { user: this.address, from: mail.from, sent: formatBlockRef(mail.ref).slice(0, 40), stored: formatBlockRef(ref).slice(0, 40) });
+    }
+    await mailbox.deliver(this.address, { ref, sizeOctets: mail.sizeOctets, internalDateMs: mail.internalDateMs, notificationId: mail.deliveryId });
     return 'delivered';
   }
 

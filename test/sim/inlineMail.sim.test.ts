@@ -4,16 +4,10 @@
 // by the sender first, as before. Either way, mail waiting for a recipient whose node is down is durable.
 import { describe, expect, test } from 'vitest';
 import { SimCluster } from '../../scenarios/sim/cluster';
-import { rawMail, subjectOf } from '../../scenarios/env/env';
+import { subjectOf } from '../../scenarios/env/env';
 import { SUBMISSION_INLINE_BYTES_MAX } from '../../protocol/limits';
 import { simSeed, withSeed } from './seed';
-import { submitMail } from './submitMail';
-
-/** A mail whose body is `bodyBytes` of text. */
-function mailOf(from: string, to: string, subject: string, bodyBytes: number, dateMs: number): Buffer {
-  const line = 'All work and no play makes a dull mail system.\r\n';
-  return rawMail(from, to, subject, dateMs, `${line.repeat(Math.ceil(bodyBytes / line.length)).slice(0, bodyBytes)}\r\n`);
-}
+import { submitMail, textMail } from './submitMail';
 
 describe('inline mail', () => {
   test('a small mail is stored by the recipient\'s node when it delivers, a big one by the sender; both wait durably for a recipient whose node is down', async () => {
@@ -30,8 +24,8 @@ describe('inline mail', () => {
 
       // Bob's node is down: nobody delivers for him, the notifications wait in his drop.
       await cluster.kill(bobHome.id);
-      const small = mailOf('alice@sim.example', 'bob@sim.example', 'small-inline', 2_000, cluster.clock.now());
-      const big = mailOf('alice@sim.example', 'bob@sim.example', 'big-stored', SUBMISSION_INLINE_BYTES_MAX + 1_000, cluster.clock.now());
+      const small = textMail('alice@sim.example', 'bob@sim.example', 'small-inline', 2_000, cluster.clock.now());
+      const big = textMail('alice@sim.example', 'bob@sim.example', 'big-stored', SUBMISSION_INLINE_BYTES_MAX + 1_000, cluster.clock.now());
       const smallReceipt = await submitMail(cluster, aliceNode, 'alice@sim.example', 'a', 'bob@sim.example', small, 'k-small');
       const bigReceipt = await submitMail(cluster, aliceNode, 'alice@sim.example', 'a', 'bob@sim.example', big, 'k-big');
       expect(smallReceipt.notified).toEqual(['bob@sim.example']);
