@@ -366,6 +366,7 @@ export function registerMailGateway(c: DependencyContainer): void {
       isFederated: (domain) => federation().orgOf(domain) !== undefined,
       appFor: (user) => users.appFor(user),
       hostedRecipient: (address) => users.users.get(address.toLowerCase()),
+      metrics: get(d, Metrics),
       gatewayUser: options.gatewayUser ? () => users.users.get(options.gatewayUser!.toLowerCase())?.user : undefined,
     });
     const mail = options.mail ?? {};

@@ -24,6 +24,7 @@ import { blake2b } from '../../crypto/hash';
 import type { BlockRef } from '../../storage/blockRef';
 import { formatBlockRef } from '../../storage/blocks';
 import type { UnlockedUser } from '../../storage/users/unlockedUser';
+import type { Metrics } from '../metrics';
 import type { LoginCache } from '../users/logins';
 import type { LoginRecord } from '../../storage/users/login';
 import type { Directory, UserApp } from '../users/userHost';
@@ -43,6 +44,8 @@ export interface PostSubmissionDeps {
   readonly appFor: (user: UnlockedUser) => Pick<UserApp, 'storage' | 'notify' | 'recordSentMail'>;
   /** A recipient this node hosts (their keys and mailbox are here): delivered to directly, not notified. */
   readonly hostedRecipient?: (address: string) => Pick<UserApp, 'deliverSubmittedMail'> | undefined;
+  /** The node's /metrics: direct deliveries are counted there (notified ones by the notifier). */
+  readonly metrics?: Pick<Metrics, 'inc'>;
   /** Is this a mail domain of an organisation we federate with? */
   readonly isFederated: (domain: string) => boolean;
   /** The identity inbound (unauthenticated) mail is stored and notified under, on an MX node. */
@@ -180,7 +183,8 @@ export class PostSubmission implements MailSubmission {
             deliveryId: directDeliveryId(message.idempotencyKey, to, internalDateMs),
             from: sender.address,
           }));
-        if (direct !== 'delivered') await app.notify(to, MAIL_APP, body);
+        if (direct === 'delivered') this.deps.metrics?.inc('post_mail_delivered_direct_total', 'Mail submitted on this node and put straight into the INBOX of a user it hosts (no inbox drop)');
+        else await app.notify(to, MAIL_APP, body);
         this.notified.add(key, this.deps.clock.now());
         notified.push(to);
       } catch (e) {

@@ -43,6 +43,7 @@ describe('direct delivery', () => {
 
       // Bob's mail went nowhere but his INBOX, and is there, byte for byte, as soon as the submissions resolved.
       expect(pending('bob@sim.example')).toBe(0);
+      expect(home.metrics.render()).toMatch(/^post_mail_delivered_direct_total 2$/m);
       const bobs = await subjectsIn('bob@sim.example', 'b', home);
       expect(bobs.map((b) => subjectOf(b)).sort()).toEqual(['big', 'small']);
       expect(bobs.find((b) => subjectOf(b) === 'small')).toEqual(small);
