@@ -43,6 +43,8 @@ export const HashDomain = {
   overlayMac: 'POST/v1/overlay-mac\0',
   /** An SMTP submission's idempotency key: BLAKE2b-256(tag || submitter || MAIL FROM || message). */
   submissionKey: 'POST/v1/smtp-submission-key\0',
+  /** The INBOX insert key of a submission delivered on the recipient's own node: hex of BLAKE2b-256(tag || idempotency key || recipient || time received). */
+  directDeliveryId: 'POST/v1/direct-delivery-id\0',
   /** A calendar resource's ETag: the first 16 bytes of BLAKE2b-256(tag || its iCalendar bytes), the same on every device. */
   calendarEtag: 'POST/v1/calendar-etag\0',
   /** A scheduling message's name in the recipient's schedule inbox: hex of BLAKE2b-256(tag || method || sender || UID), so a repeated invitation replaces the last. */

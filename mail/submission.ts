@@ -10,9 +10,9 @@
 // - submit() stores the message's MIME parts convergently (raw bytes are the canonical
 //   plaintext), then puts one notification per POST recipient into that recipient's inbox drop
 //   (or, for a recipient the node hosts, the mail into their INBOX), and resolves only when all of
-//   that is durable (majority of replicas). It never resolves
-//   after a partial delivery: it rejects with SubmissionError instead, naming the recipients the
-//   failure concerns when it concerns only some.
+//   that is durable (majority of replicas). It never resolves after a partial delivery: it rejects
+//   with SubmissionError instead, naming the recipients the failure concerns when it concerns only
+//   some.
 // - submit() is idempotent per `idempotencyKey`: a client that retries after a 4xx (or after
 //   losing the connection before the 250) sends the same message again, and a recipient already
 //   notified under that key must not be notified a second time.

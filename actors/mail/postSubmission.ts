@@ -20,7 +20,8 @@ import { MAIL_APP, mailBodyCodec } from '../../protocol/apps';
 import { canonicalBytes } from '../../protocol/frame';
 import { SUBMISSION_DEDUP_ENTRIES_MAX, SUBMISSION_DEDUP_MS, SUBMISSION_INLINE_BYTES_MAX, SUBMISSION_INLINE_RECIPIENTS_MAX, SUBMISSION_NOTIFY_IN_FLIGHT_MAX } from '../../protocol/limits';
 import type { StorageApi } from '../../storage/api';
-import { blake2b } from '../../crypto/hash';
+import { HashDomain } from '../../crypto/domains';
+import { blake2bHex } from '../../crypto/hash';
 import type { BlockRef } from '../../storage/blockRef';
 import { formatBlockRef } from '../../storage/blocks';
 import type { UnlockedUser } from '../../storage/users/unlockedUser';
@@ -78,7 +79,7 @@ function submissionCode(code: string | undefined): SubmissionErrorCode {
  * is caught before (the idempotency key's recent notifications), as for notified recipients.
  */
 function directDeliveryId(idempotencyKey: string, to: string, receivedAtMs: number): string {
-  return Buffer.from(blake2b(['mail.direct', idempotencyKey, to.toLowerCase(), String(receivedAtMs)])).toString('hex');
+  return blake2bHex([HashDomain.directDeliveryId, idempotencyKey, to.toLowerCase(), String(receivedAtMs)]);
 }
 
 /** Run `work` on every item, at most `window` at a time. */

@@ -399,11 +399,14 @@ export class UserApp {
    */
   async deliverSubmittedMail(mail: InboxMail): Promise<'delivered' | 'retry'> {
     const outcome = await this.deliverMail(mail);
-    if (outcome === 'delivered') {
-      this.deliveredCount++;
-      this.delivered$.next({ entryId: mail.deliveryId, app: MAIL_APP, from: mail.from, sentAtMs: Math.floor(this.deps.clock.now()) });
-    }
+    if (outcome === 'delivered') this.counted({ entryId: mail.deliveryId, app: MAIL_APP, from: mail.from, sentAtMs: Math.floor(this.deps.clock.now()) });
     return outcome;
+  }
+
+  /** One more delivery to this user, notified or direct: counted and told to whoever watches. */
+  private counted(delivery: { entryId: string; app: string; from: string; sentAtMs: number }): void {
+    this.deliveredCount++;
+    this.delivered$.next(delivery);
   }
 
   /**
@@ -449,10 +452,7 @@ export class UserApp {
           return 'undeliverable';
         }
         const outcome = await handler(n, payload.body);
-        if (outcome === 'delivered') {
-          this.deliveredCount++;
-          this.delivered$.next({ entryId: n.entryId, app: payload.app, from: n.from, sentAtMs: n.timeMs });
-        }
+        if (outcome === 'delivered') this.counted({ entryId: n.entryId, app: payload.app, from: n.from, sentAtMs: n.timeMs });
         return outcome;
       },
       opts.visitor ? { pullIntervalMs: NOTIFY_VISITOR_PULL_INTERVAL_MS, deferMs: () => (this.xmppSignals$.observed ? 0 : NOTIFY_VISITOR_DEFER_MS) } : {},
