@@ -1,5 +1,6 @@
 // Real time for real nodes: the process's wall clock and Node's timers.
 import type { Clock, TimerHandle } from './ports';
+import { atTurnEnd } from './turnEnd';
 
 export class WallClock implements Clock {
   now(): number {
@@ -14,8 +15,9 @@ export class WallClock implements Clock {
     globalThis.clearTimeout(handle as ReturnType<typeof globalThis.setTimeout>);
   }
 
+  /** At the end of the turn, before its publishes are handed to the NATS client (infra/turnEnd.ts). */
   defer(fn: () => void): void {
-    setImmediate(fn);
+    atTurnEnd(fn, 'gather');
   }
 }
 

@@ -15,8 +15,9 @@ export interface Clock {
   setTimeout(fn: () => void, delayMs: number): TimerHandle;
   clearTimeout(handle: TimerHandle): void;
   /**
-   * Run `fn` once the current event-loop turn's I/O callbacks have run (Node's setImmediate): what
-   * several of them start in one turn can be gathered first (storage puts to one replica go as one frame).
+   * Run `fn` once the current event-loop turn's I/O callbacks have run (Node's check phase, before the
+   * turn's publishes are handed to the transport: infra/turnEnd.ts): what several of them start in one
+   * turn can be gathered first (storage puts to one replica go as one frame).
    */
   defer(fn: () => void): void;
 }

@@ -254,6 +254,12 @@ export const STORAGE_BATCH_IDS_MAX = 1000;
  */
 export const STORAGE_BATCH_REQUESTS_MAX = 8;
 /**
+ * Passes over the end-of-turn callbacks (infra/turnEnd.ts) in one check phase: a batch's flush
+ * publishes, and the publish is handed over in the next pass of the same turn. Beyond this, what
+ * is still queued waits for the next turn, so a callback that always defers again cannot starve I/O.
+ */
+export const TURN_END_PASSES_MAX = 4;
+/**
  * A request bigger than this goes alone, not in a batch: batching pays for small writes (heads, small
  * blocks, inbox drops of small mail), where the cost is per message, and costs for bulk ones, which
  * are copied into the batch frame and hold the small ones' answers behind their own. Measured on the

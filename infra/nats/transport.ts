@@ -10,8 +10,9 @@
 //   caller may reuse its buffer at once; unless handed over (a frame its caller never changes).
 // - Handlers are called synchronously from the client's read loop; what they throw is logged.
 // - Publishes (requests included) are handed to the client together once the event-loop turn's I/O
-//   has run (setImmediate): the client writes what it holds once per microtask checkpoint, so the
-//   publishes of one turn's callbacks leave in one TLS write instead of one each (issue 11). What the
+//   has run (infra/turnEnd.ts, after the turn's batches are gathered, in the same check phase): the
+//   client writes what it holds once per microtask checkpoint, so the publishes of one turn's
+//   callbacks leave in one TLS write instead of one each (issue 11). What the
 //   client would refuse at once (a closed connection, a payload over the server's max_payload) is
 //   still refused at the call; a publish the client refuses later is logged, a request fails.
 import {
@@ -26,6 +27,7 @@ import {
 import { readFileSync } from 'node:fs';
 import { BehaviorSubject } from 'rxjs';
 import { runHandler } from '../handler';
+import { atTurnEnd } from '../turnEnd';
 import { silentLog } from '../log';
 import { copyPayload } from '../payload';
 import type { Log, MessageHandler, Transport, TransportMessage, TransportStatus, TransportSubscription } from '../ports';
@@ -176,7 +178,7 @@ export class NatsTransport implements Transport {
     const maxPayload = this.nc.info?.max_payload;
     if (maxPayload !== undefined && payload.length > maxPayload)
       throw transportError('PAYLOAD_TOO_LARGE', `${what} failed: PAYLOAD_TOO_LARGE (${payload.length} bytes, the server takes at most ${maxPayload})`);
-    if (this.held.length === 0) setImmediate(this.handOverTurn);
+    if (this.held.length === 0) atTurnEnd(this.handOverTurn, 'send');
     this.held.push({ subject, payload, reply, failed: (error) => failed(this.translate(error, what)) });
   }
 
