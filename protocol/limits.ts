@@ -254,9 +254,10 @@ export const STORAGE_BATCH_IDS_MAX = 1000;
  */
 export const STORAGE_BATCH_REQUESTS_MAX = 8;
 /**
- * Passes over the end-of-turn callbacks (infra/turnEnd.ts) in one check phase: a batch's flush
- * publishes, and the publish is handed over in the next pass of the same turn. Beyond this, what
- * is still queued waits for the next turn, so a callback that always defers again cannot starve I/O.
+ * Passes over the end-of-turn callbacks (infra/turnEnd.ts) in one check phase. A pass runs the
+ * gather stage (a batch's flush publishes) and then the send stage (the publish is handed over);
+ * another pass runs what those queued. Beyond this, what is still queued waits for the next turn,
+ * so a callback that always defers again cannot starve I/O.
  */
 export const TURN_END_PASSES_MAX = 4;
 /**

@@ -12,9 +12,9 @@
 // - Publishes (requests included) are handed to the client together once the event-loop turn's I/O
 //   has run (infra/turnEnd.ts, after the turn's batches are gathered, in the same check phase): the
 //   client writes what it holds once per microtask checkpoint, so the publishes of one turn's
-//   callbacks leave in one TLS write instead of one each (issue 11). What the
-//   client would refuse at once (a closed connection, a payload over the server's max_payload) is
-//   still refused at the call; a publish the client refuses later is logged, a request fails.
+//   callbacks leave in one TLS write instead of one each (issue 11). What the client would refuse
+//   at once (a closed connection, a payload over the server's max_payload) is still refused at the
+//   call; a publish the client refuses later is logged, a request fails.
 import {
   connect,
   createInbox,
