@@ -37,6 +37,7 @@ import { metricsObserver } from './mail/mailMetrics';
 import { PostMailbox } from './mail/postMailbox';
 import { PostSubmission } from './mail/postSubmission';
 import { Metrics } from './metrics';
+import { registerProcessMetrics } from './processMetrics';
 import type { NodeAdapters, NodeIdentity, NodeOptions, PostNode } from './node';
 import { DropHandlers } from './notify/dropHandlers';
 import { Notifier, type NotifierDeps, NotifierService } from './notify/notifier';
@@ -132,10 +133,7 @@ function nodeMetrics(): Metrics {
   const metrics = new Metrics();
   metrics.gauge('post_signatures_verified', 'Ed25519 signatures this process has verified', () => signatureCounts().verified);
   metrics.gauge('post_signatures_known', 'Signatures this process verified by remembering that it made them (no Ed25519 verification)', () => signatureCounts().known);
-  // Memory of the process, to watch a node's growth over days of use (a lab node is one process; the simulator's nodes share theirs).
-  metrics.gauge('post_process_resident_bytes', 'Resident memory of this process, with the pages of its stores (LMDB) it has mapped in', () => process.memoryUsage.rss());
-  metrics.gauge('post_process_heap_used_bytes', 'JavaScript heap in use in this process (live objects and garbage not yet collected)', () => process.memoryUsage().heapUsed);
-  metrics.gauge('post_process_external_bytes', 'Memory outside the JavaScript heap held by its objects (buffers: messages, frames, blocks) in this process', () => process.memoryUsage().external);
+  registerProcessMetrics(metrics);
   return metrics;
 }
 

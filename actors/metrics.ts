@@ -21,7 +21,8 @@ interface Family {
   buckets?: number[];
   /** Histograms by their label set (the rendered `k="v",...`, '' for none). */
   histograms?: Map<string, Histogram>;
-  gauge?: () => number;
+  /** A value kept outside the registry, read when /metrics is rendered (a gauge, or a process total). */
+  read?: () => number;
 }
 
 export class Metrics {
@@ -41,7 +42,12 @@ export class Metrics {
 
   /** A gauge read when /metrics is rendered. */
   gauge(name: string, help: string, read: () => number): void {
-    this.family(name, 'gauge', help).gauge = read;
+    this.family(name, 'gauge', help).read = read;
+  }
+
+  /** A counter kept elsewhere (a total the process keeps, such as its CPU time), read when /metrics is rendered. */
+  counterRead(name: string, help: string, read: () => number): void {
+    this.family(name, 'counter', help).read = read;
   }
 
   /** One observation of a histogram (a latency in ms by default), optionally by labels (e.g. command). */
@@ -61,7 +67,7 @@ export class Metrics {
     const lines: string[] = [];
     for (const [name, f] of this.families) {
       lines.push(`# HELP ${name} ${f.help}`, `# TYPE ${name} ${f.type}`);
-      if (f.gauge) lines.push(`${name} ${f.gauge()}`);
+      if (f.read) lines.push(`${name} ${f.read()}`);
       for (const [k, v] of f.values) lines.push(`${k} ${v}`);
       for (const h of f.histograms?.values() ?? []) {
         const sep = h.labels ? ',' : '';

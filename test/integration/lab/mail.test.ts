@@ -345,6 +345,11 @@ for line in [b'A1 FROB\\r\\n', b'garbage without tag\\r\\n', b'A2 LOGIN\\r\\n', 
     for (const name of ['post_process_resident_bytes', 'post_process_heap_used_bytes']) expect(mb(name), name).toBeGreaterThan(10);
     expect(mb('post_process_resident_bytes')).toBeGreaterThan(mb('post_process_heap_used_bytes'));
     expect(text).toMatch(/^post_process_external_bytes \d+$/m);
+    // Its CPU time (every thread) beside its event loop's active time: where a busy node spends its time.
+    const seconds = (name: string) => Number(new RegExp(`^${name} ([\\d.e+-]+)$`, 'm').exec(text)?.[1]);
+    for (const name of ['post_process_cpu_user_seconds_total', 'post_process_cpu_system_seconds_total', 'post_event_loop_active_seconds_total', 'post_event_loop_idle_seconds_total']) {
+      expect(seconds(name), name).toBeGreaterThan(0);
+    }
     const sender = nodeOf(user('user1@lab.example').node);
     const senderText = await (await fetch(`http://127.0.0.1:${sender.http.port}/metrics`)).text();
     expect(senderText).toMatch(/^post_smtp_command_ms_count\{command="DATA",code="250"\} [1-9]\d*$/m);
