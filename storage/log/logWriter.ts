@@ -15,7 +15,8 @@
 // batch for good: the state a reader sees is always the committed one, so reads never wait for a
 // write. When another writer got there first (CAS_MISMATCH), the state catches up with the newer head
 // and the same operations go again on top (they are idempotent: nothing is lost, nothing doubled, and
-// no fork survives because the ring accepts only a head that extends the stored one). After
+// no fork survives because the ring accepts only a head that extends the stored one), unless the head
+// the lost round tried made history after all (settleLostRounds). After
 // LOG_CAS_ATTEMPTS_MAX lost rounds the callers get LOG_CONTENTION and retry the same operations later.
 // That is rare but not impossible: the writer that lost a round learns of it after the winner learns it
 // won, so against a device writing back-to-back it can lose several rounds in a row
@@ -129,6 +130,13 @@ export class LogWriter<S, Op, C, Sum> {
   private rebuildWanted = false;
   /** The head that beat the last round, if the put returned it. */
   private lostTo: SignedObject | undefined;
+  /**
+   * The current batch's rounds that lost the compare-and-swap (at most LOG_CAS_ATTEMPTS_MAX), each with
+   * the head it tried, how many of the batch's calls it held and the results they would have had. Such
+   * a head may still make history: stored on the replicas that took it, another writer can catch up
+   * with it and write on top (settleLostRounds).
+   */
+  private lostRounds: { head: SignedObject; calls: number; results: Applied<C>[][] }[] = [];
   /**
    * A head put that lost or failed may still have reached some replicas: a version at this sequence
    * that is not the one committed there (by us later, or by another device). Repair only carries newer versions, so such an orphan would
@@ -394,8 +402,10 @@ export class LogWriter<S, Op, C, Sum> {
         );
       }
       case 'failBatch': {
+        this.settleLostRounds(); // an earlier round of the batch may have made history after all
         const batch = this.batch;
         this.batch = [];
+        this.lostRounds = [];
         const e =
           effect.attempts !== undefined
             ? logError('LOG_CONTENTION', this.address.name, `log ${this.address.name}: another writer won ${effect.attempts} compare-and-swap rounds in a row; retry later`)
@@ -446,6 +456,7 @@ export class LogWriter<S, Op, C, Sum> {
    * same changes, since nothing else changes the state while a round is out (the protocol's phases).
    */
   private async round(): Promise<RoundOutcome> {
+    this.settleLostRounds();
     const batch = this.batch;
     if (batch.length === 0) return 'nothing';
     const trial = this.applyBatch(batch);
@@ -455,6 +466,7 @@ export class LogWriter<S, Op, C, Sum> {
     this.revert(trial.effective);
     if (ops.length === 0) {
       this.batch = [];
+      this.lostRounds = [];
       await this.supersedeOrphan(); // before answering: settleForks waits for its empty head
       batch.forEach((r, i) => r.resolve(trial.results[i]!));
       return 'nothing';
@@ -463,17 +475,43 @@ export class LogWriter<S, Op, C, Sum> {
     if (!outcome.stored) {
       this.stats.casLost++;
       this.lostTo = outcome.current;
+      this.lostRounds.push({ head: outcome.tried, calls: batch.length, results: trial.results });
       return 'lost';
     }
     const final = this.applyBatch(batch);
     if (final.effective.length !== ops.length) throw new Error(`log ${this.address.name}: the batch applied differently after its head was stored`);
     this.commit(outcome.head, outcome.body);
     this.batch = [];
+    this.lostRounds = [];
     batch.forEach((r, i) => r.resolve(final.results[i]!));
     this.emit({ kind: 'changes', origin: 'local', changes: final.effective.map((e) => e.change), seq: outcome.head.seq, state: this.state });
     this.deps.headWatch?.publish(this.address.objectId, outcome.head.seq);
     await this.supersedeOrphan();
     return 'stored';
+  }
+
+  /**
+   * A round of this batch that lost the compare-and-swap can still make history: two writers whose
+   * puts split the replicas both lose, each catches up with the other's head (the replicas that took
+   * it hold it), and whichever is written on top stays (seed 918471375 of calendar-churn). When the
+   * committed head is a head one of our lost rounds tried, or was written on top of it, that round's
+   * operations are in the log where the round put them: its callers get the results it had, and only
+   * the calls queued after it go again. Going again instead would apply them a second time on top,
+   * where a delete of what the round itself deleted answers "not found". Told from the heads alone (a
+   * head names the version before it), so the retry of an ordinary lost round reads nothing more; a
+   * lost head buried under two or more newer ones by then is not recognised, and its calls go again.
+   */
+  private settleLostRounds(): void {
+    const head = this.head;
+    if (this.lostRounds.length === 0 || !head) return;
+    const [current, before] = [versionHash(head), Buffer.from(head.prev)];
+    const round = this.lostRounds.find((r) => {
+      const tried = versionHash(r.head);
+      return tried.equals(current) || tried.equals(before);
+    });
+    if (!round) return;
+    this.lostRounds = [];
+    this.batch.splice(0, round.calls).forEach((r, i) => r.resolve(round.results[i]!));
   }
 
   /**
@@ -545,7 +583,7 @@ export class LogWriter<S, Op, C, Sum> {
     if (result.ok) return { stored: true as const, head: next, body };
     // Lost or failed, our version may still sit on a replica that took it.
     this.orphanSeq = next.seq;
-    if (LOST_RACE.has(result.code)) return { stored: false as const, ...(result.current ? { current: result.current } : {}) };
+    if (LOST_RACE.has(result.code)) return { stored: false as const, tried: next, ...(result.current ? { current: result.current } : {}) };
     throw new PostError(result.code, `log ${this.address.name}: head refused: ${result.message}`);
   }
 
