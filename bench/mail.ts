@@ -121,7 +121,14 @@ function verdict(row: RatedComparison): string {
   if (row.bound) return ' (a bound: no POST code in it)';
   return (row.ratio > 1) === (row.better === 'higher') ? ' (POST better)' : ' (POST worse)';
 }
-const goalText = (row: RatedComparison) => (row.goal ? `   goal ${row.goal}: ${row.goalMet === null ? '?' : row.goalMet ? 'met' : 'not met'}` : '');
+/** The goal and whether it is met; a goal of '>= Nx' above the figure's reach says so (it is a bound on POST, not POST). */
+export function goalText(row: RatedComparison): string {
+  if (!row.goal) return '';
+  const met = row.goalMet === null ? '?' : row.goalMet ? 'met' : 'not met';
+  const goal = /^>= ([\d.]+)x$/.exec(row.goal);
+  const outOfReach = row.goalMet === false && goal && row.reach !== undefined && row.reach < Number(goal[1]);
+  return `   goal ${row.goal}: ${met}${outOfReach ? ` (out of reach in this run: a bare write durable at k = 3 alone reaches ${row.reach}x)` : ''}`;
+}
 
 export function printRows(rows: readonly RatedComparison[], log: Log): void {
   const width = Math.max(26, ...rows.map((r) => r.figure.length));

@@ -15,6 +15,11 @@ export interface Comparison {
   goal?: string;
   /** Not POST's figure but a bound on it measured on POST's lab (the write floor): no better or worse. */
   bound?: boolean;
+  /**
+   * The highest ratio POST could reach on this figure in this run: a bound measured beside it (the bare
+   * replicated write) over the reference's figure. Below a goal of '>= Nx', the goal is out of reach here.
+   */
+  reach?: number;
 }
 
 export interface MailPhase<O = any, R = any> {
