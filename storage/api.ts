@@ -20,9 +20,11 @@ export type ObjectPutResult =
   /**
    * CAS_MISMATCH: the stored version is not the one `replacesSeq` named; `current` is the newest
    * verified version a majority holds (re-read, re-apply, retry). SEQ_NOT_NEWER / FORK / BAD_SIGNATURE /
-   * BAD_OBJECT_ID: the put itself was wrong.
+   * BAD_OBJECT_ID: the put itself was wrong. `mayHold`: not every replica refused it (one stored it, or
+   * its answer was lost or came after the put was decided), so the version may still be on a replica and
+   * become history when another writer builds on it; absent, no replica holds it.
    */
-  | { readonly ok: false; readonly code: ErrorCode; readonly message: string; readonly current?: SignedObject };
+  | { readonly ok: false; readonly code: ErrorCode; readonly message: string; readonly current?: SignedObject; readonly mayHold?: true };
 
 export interface StorageApi {
   /** Store data convergently (chunked under manifests as needed); resolves with its root reference. */

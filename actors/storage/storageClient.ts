@@ -217,7 +217,8 @@ export class StorageClient implements StorageApi {
       const c = r.detail as SignedObject | undefined;
       if (c && (!current || c.seq > current.seq)) current = c;
     }
-    return { ok: false, code: outcome.code, message: outcome.message, ...(current ? { current } : {}) };
+    const mayHold = Object.keys(outcome.refusals).length < nodes.length;
+    return { ok: false, code: outcome.code, message: outcome.message, ...(current ? { current } : {}), ...(mayHold ? { mayHold: true as const } : {}) };
   }
 
   /**

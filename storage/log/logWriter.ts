@@ -16,7 +16,7 @@
 // write. When another writer got there first (CAS_MISMATCH), the state catches up with the newer head
 // and the same operations go again on top (they are idempotent: nothing is lost, nothing doubled, and
 // no fork survives because the ring accepts only a head that extends the stored one), unless the head
-// the lost round tried made history after all (settleLostRounds). After
+// the lost round tried made history after all (settleLostRounds, settleBuriedRound). After
 // LOG_CAS_ATTEMPTS_MAX lost rounds the callers get LOG_CONTENTION and retry the same operations later.
 // That is rare but not impossible: the writer that lost a round learns of it after the winner learns it
 // won, so against a device writing back-to-back it can lose several rounds in a row
@@ -103,6 +103,16 @@ interface AppendRequest<Op, C> {
   reject(error: unknown): void;
 }
 
+/** A round of the current batch that lost the compare-and-swap (see lostRounds). */
+interface LostRound<C> {
+  readonly head: SignedObject;
+  readonly body: LogHeadBody;
+  /** A replica may hold `head` (ObjectPutResult's mayHold): only then can it become history. */
+  readonly mayHold: boolean;
+  readonly calls: number;
+  readonly results: Applied<C>[][];
+}
+
 interface RefreshRequest {
   resolve(outcome: RefreshOutcome): void;
   reject(error: unknown): void;
@@ -132,11 +142,12 @@ export class LogWriter<S, Op, C, Sum> {
   private lostTo: SignedObject | undefined;
   /**
    * The current batch's rounds that lost the compare-and-swap (at most LOG_CAS_ATTEMPTS_MAX), each with
-   * the head it tried, how many of the batch's calls it held and the results they would have had. Such
-   * a head may still make history: stored on the replicas that took it, another writer can catch up
-   * with it and write on top (settleLostRounds).
+   * the head it tried (and its body), whether a replica may hold it, how many of the batch's calls it
+   * held and the results they would have had. Such a head may still make history: stored on the
+   * replicas that took it, another writer can catch up with it and write on top (settleLostRounds,
+   * settleBuriedRound).
    */
-  private lostRounds: { head: SignedObject; calls: number; results: Applied<C>[][] }[] = [];
+  private lostRounds: LostRound<C>[] = [];
   /**
    * A head put that lost or failed may still have reached some replicas: a version at this sequence
    * that is not the one committed there (by us later, or by another device). Repair only carries newer versions, so such an orphan would
@@ -366,11 +377,12 @@ export class LogWriter<S, Op, C, Sum> {
         );
       case 'catchUp':
         return this.settle(
-          () => {
+          async () => {
             // A refresh may have caught up past the head that beat us: then that head is stale news.
             const hint = this.lostTo && this.lostTo.seq > this.seq ? this.lostTo : undefined;
             this.lostTo = undefined;
-            return this.catchUp(hint);
+            await this.catchUp(hint);
+            await this.settleBuriedRound();
           },
           () => ({ type: 'CAUGHT_UP' }),
           (error) => ({ type: 'CATCH_UP_FAILED', error }),
@@ -475,7 +487,7 @@ export class LogWriter<S, Op, C, Sum> {
     if (!outcome.stored) {
       this.stats.casLost++;
       this.lostTo = outcome.current;
-      this.lostRounds.push({ head: outcome.tried, calls: batch.length, results: trial.results });
+      this.lostRounds.push({ head: outcome.tried, body: outcome.triedBody, mayHold: outcome.mayHold, calls: batch.length, results: trial.results });
       return 'lost';
     }
     const final = this.applyBatch(batch);
@@ -509,7 +521,36 @@ export class LogWriter<S, Op, C, Sum> {
       const tried = versionHash(r.head);
       return tried.equals(current) || tried.equals(before);
     });
-    if (!round) return;
+    if (round) this.settleRound(round);
+  }
+
+  /**
+   * After a catch-up: a lost round whose head a replica may hold (mayHold) and that the committed head
+   * is two or more sequences above can be buried under heads another writer wrote on top of it, which
+   * the heads alone do not tell (settleLostRounds). Then the committed head's history is read as far
+   * back as that round's head: if it holds that head's entries and operations, the round made history.
+   * A head every replica refused never does, and costs no read here (an atomic store's lost put, such
+   * as the in-memory one's). In the ring a put is decided at its second refusal, before the third
+   * replica answers, so the check runs there whenever the committed head is that far ahead; it reads
+   * only entries flushed since the round's head. A read that fails leaves the calls to go again.
+   */
+  private async settleBuriedRound(): Promise<void> {
+    this.settleLostRounds();
+    for (const round of this.lostRounds) {
+      if (!round.mayHold || this.seq < round.head.seq + 2) continue;
+      let next;
+      try {
+        next = await continuation(this.deps.storage, this.address, this.body, round.body, { walk: false });
+      } catch (e) {
+        if (!(e instanceof PostError)) throw e;
+        continue;
+      }
+      if (next.kind === 'extends') return this.settleRound(round);
+    }
+  }
+
+  /** `round` made history: its calls (the batch's first) get the results it had; the rest go again. */
+  private settleRound(round: LostRound<C>): void {
     this.lostRounds = [];
     this.batch.splice(0, round.calls).forEach((r, i) => r.resolve(round.results[i]!));
   }
@@ -583,7 +624,7 @@ export class LogWriter<S, Op, C, Sum> {
     if (result.ok) return { stored: true as const, head: next, body };
     // Lost or failed, our version may still sit on a replica that took it.
     this.orphanSeq = next.seq;
-    if (LOST_RACE.has(result.code)) return { stored: false as const, tried: next, ...(result.current ? { current: result.current } : {}) };
+    if (LOST_RACE.has(result.code)) return { stored: false as const, tried: next, triedBody: body, mayHold: result.mayHold === true, ...(result.current ? { current: result.current } : {}) };
     throw new PostError(result.code, `log ${this.address.name}: head refused: ${result.message}`);
   }
 
