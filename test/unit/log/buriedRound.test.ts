@@ -58,25 +58,20 @@ const removedBy = async (log: FolderLog, uid: number) => {
 };
 
 describe('log writer: a lost round buried under newer heads', () => {
-  it('answers with the results the round had when a replica kept its head and two heads were written on top', async () => {
-    const { mine, other, uid, lossy, twoHeadsOnTop } = await twoDevices();
-    const before = mine.seq;
-    lossy.arm(true, twoHeadsOnTop(other));
-    expect(await removedBy(mine, uid)).toEqual([uid]);
-    // The expunge is in the log once, where the round put it: the other device's heads are on top of it.
-    await other.refresh();
-    expect(other.seq).toBe(before + 3);
-    expect(mine.seq).toBe(other.seq);
-    expect(await other.read((s) => s.messages.has(uid))).toBe(false);
-  });
-
-  it('goes again when no replica took the head (the expunge is then written on top of the newer heads)', async () => {
-    const { mine, other, uid, lossy, twoHeadsOnTop } = await twoDevices();
-    const before = mine.seq;
-    lossy.arm(false, twoHeadsOnTop(other));
-    expect(await removedBy(mine, uid)).toEqual([uid]);
-    await other.refresh();
-    expect(other.seq).toBe(before + 3);
-    expect(await other.read((s) => s.messages.has(uid))).toBe(false);
-  });
+  const cases = [
+    { keep: true, what: 'a replica kept its head and two heads were written on top: the round made history, with the results it had' },
+    { keep: false, what: 'no replica took its head: it goes again, on top of the two newer heads' },
+  ];
+  for (const { keep, what } of cases) {
+    it(what, async () => {
+      const { mine, other, uid, lossy, twoHeadsOnTop } = await twoDevices();
+      const before = mine.seq;
+      lossy.arm(keep, twoHeadsOnTop(other));
+      expect(await removedBy(mine, uid)).toEqual([uid]);
+      // One expunge in the log, and three heads since: the round's (or its retry's) and the other device's two.
+      await other.refresh();
+      expect([other.seq, mine.seq]).toEqual([before + 3, before + 3]);
+      expect(await other.read((s) => s.messages.has(uid))).toBe(false);
+    });
+  }
 });
