@@ -16,7 +16,7 @@
 // write. When another writer got there first (CAS_MISMATCH), the state catches up with the newer head
 // and the same operations go again on top (they are idempotent: nothing is lost, nothing doubled, and
 // no fork survives because the ring accepts only a head that extends the stored one), unless the head
-// the lost round tried made history after all (settleLostRounds, settleBuriedRound). After
+// the lost round tried made history after all (settleLostRounds). After
 // LOG_CAS_ATTEMPTS_MAX lost rounds the callers get LOG_CONTENTION and retry the same operations later.
 // That is rare but not impossible: the writer that lost a round learns of it after the winner learns it
 // won, so against a device writing back-to-back it can lose several rounds in a row
@@ -144,8 +144,7 @@ export class LogWriter<S, Op, C, Sum> {
    * The current batch's rounds that lost the compare-and-swap (at most LOG_CAS_ATTEMPTS_MAX), each with
    * the head it tried (and its body), whether a replica may hold it, how many of the batch's calls it
    * held and the results they would have had. Such a head may still make history: stored on the
-   * replicas that took it, another writer can catch up with it and write on top (settleLostRounds,
-   * settleBuriedRound).
+   * replicas that took it, another writer can catch up with it and write on top (settleLostRounds).
    */
   private lostRounds: LostRound<C>[] = [];
   /**
@@ -382,7 +381,7 @@ export class LogWriter<S, Op, C, Sum> {
             const hint = this.lostTo && this.lostTo.seq > this.seq ? this.lostTo : undefined;
             this.lostTo = undefined;
             await this.catchUp(hint);
-            await this.settleBuriedRound();
+            await this.settleLostRounds();
           },
           () => ({ type: 'CAUGHT_UP' }),
           (error) => ({ type: 'CATCH_UP_FAILED', error }),
@@ -414,7 +413,6 @@ export class LogWriter<S, Op, C, Sum> {
         );
       }
       case 'failBatch': {
-        this.settleLostRounds(); // an earlier round of the batch may have made history after all
         const batch = this.batch;
         this.batch = [];
         this.lostRounds = [];
@@ -468,7 +466,6 @@ export class LogWriter<S, Op, C, Sum> {
    * same changes, since nothing else changes the state while a round is out (the protocol's phases).
    */
   private async round(): Promise<RoundOutcome> {
-    this.settleLostRounds();
     const batch = this.batch;
     if (batch.length === 0) return 'nothing';
     const trial = this.applyBatch(batch);
@@ -503,39 +500,31 @@ export class LogWriter<S, Op, C, Sum> {
   }
 
   /**
-   * A round of this batch that lost the compare-and-swap can still make history: two writers whose
-   * puts split the replicas both lose, each catches up with the other's head (the replicas that took
-   * it hold it), and whichever is written on top stays (seed 918471375 of calendar-churn). When the
-   * committed head is a head one of our lost rounds tried, or was written on top of it, that round's
-   * operations are in the log where the round put them: its callers get the results it had, and only
-   * the calls queued after it go again. Going again instead would apply them a second time on top,
-   * where a delete of what the round itself deleted answers "not found". Told from the heads alone (a
-   * head names the version before it), so the retry of an ordinary lost round reads nothing more; a
-   * lost head buried under two or more newer ones by then is not recognised, and its calls go again.
+   * After a catch-up, before the batch goes again. A round of this batch that lost the compare-and-swap
+   * can still make history: two writers whose puts split the replicas both lose, each catches up with
+   * the other's head (the replicas that took it hold it), and whichever is written on top stays (seed
+   * 918471375 of calendar-churn). When the committed head's history holds a head one of our lost rounds
+   * tried, that round's operations are in the log where the round put them: its callers get the results
+   * it had, and only the calls queued after it go again. Going again instead would apply them a second
+   * time on top, where a delete of what the round itself deleted answers "not found".
+   * - The committed head is that head, or was written on top of it: told from the heads alone (a head
+   *   names the version before it), with no read.
+   * - Buried under two or more newer heads: the committed head's history is read as far back as that
+   *   round's head, and must hold its entries and operations. Only for a head a replica may hold
+   *   (mayHold): a head every replica refused never makes history (an atomic store's lost put, such as
+   *   the in-memory one's). In the ring a put is decided at its second refusal, before the third replica
+   *   answers, so the read runs there whenever the committed head is that far ahead; it reaches only
+   *   entries flushed since the round's head. A read that fails leaves the calls to go again.
    */
-  private settleLostRounds(): void {
+  private async settleLostRounds(): Promise<void> {
     const head = this.head;
     if (this.lostRounds.length === 0 || !head) return;
     const [current, before] = [versionHash(head), Buffer.from(head.prev)];
-    const round = this.lostRounds.find((r) => {
+    const onTop = this.lostRounds.find((r) => {
       const tried = versionHash(r.head);
       return tried.equals(current) || tried.equals(before);
     });
-    if (round) this.settleRound(round);
-  }
-
-  /**
-   * After a catch-up: a lost round whose head a replica may hold (mayHold) and that the committed head
-   * is two or more sequences above can be buried under heads another writer wrote on top of it, which
-   * the heads alone do not tell (settleLostRounds). Then the committed head's history is read as far
-   * back as that round's head: if it holds that head's entries and operations, the round made history.
-   * A head every replica refused never does, and costs no read here (an atomic store's lost put, such
-   * as the in-memory one's). In the ring a put is decided at its second refusal, before the third
-   * replica answers, so the check runs there whenever the committed head is that far ahead; it reads
-   * only entries flushed since the round's head. A read that fails leaves the calls to go again.
-   */
-  private async settleBuriedRound(): Promise<void> {
-    this.settleLostRounds();
+    if (onTop) return this.settleRound(onTop);
     for (const round of this.lostRounds) {
       if (!round.mayHold || this.seq < round.head.seq + 2) continue;
       let next;
